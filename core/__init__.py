@@ -1,0 +1,1 @@
+"""Slicewise analysis core: pure pandas/numpy, no Streamlit."""

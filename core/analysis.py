@@ -1,0 +1,65 @@
+"""The whole error-analysis table in one call: outcomes, slices, counts, metrics, ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from core.dataset import Dataset
+from core.metrics import (
+    OVERALL,
+    UNTAGGED,
+    build_slices,
+    compute_outcomes,
+    compute_slice_counts,
+    compute_slice_metrics,
+)
+from core.prioritize import rank_slices
+from core.task import TaskSpec, infer_task_kind
+
+
+def default_task(dataset: Dataset) -> TaskSpec:
+    """The task guessed from the labels (see :func:`core.task.infer_task_kind`)."""
+    return TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
+
+
+def analyze(
+    dataset: Dataset,
+    *,
+    task: TaskSpec | None = None,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    hlp: Mapping[str, float] | None = None,
+    importance: Mapping[str, float] | None = None,
+    ease: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Return the ranked error-analysis table of ``dataset``.
+
+    One row per slice (``kind``: ``overall`` for all data, ``tag``, ``column`` for a
+    slice-by value, ``untagged`` for examples without a tag) with the columns of
+    :func:`core.metrics.compute_slice_metrics` and :func:`core.prioritize.rank_slices`.
+    """
+    task = task or default_task(dataset)
+    outcomes = compute_outcomes(dataset.frame, task)
+    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
+    counts = compute_slice_counts(membership, outcomes, tag_columns=list(dataset.tags.columns))
+    table = compute_slice_metrics(counts, task=task, hlp=hlp)
+    return finish_table(table, info, importance=importance, ease=ease)
+
+
+def finish_table(
+    table: pd.DataFrame,
+    info: pd.DataFrame,
+    *,
+    importance: Mapping[str, float] | None = None,
+    ease: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Attach slice kinds to a metrics table and rank it."""
+    kind = info["kind"].reindex(table.index)
+    kind[OVERALL] = "overall"
+    if UNTAGGED in table.index:
+        kind[UNTAGGED] = "untagged"
+    table = table.copy()
+    table.insert(0, "kind", kind)
+    return rank_slices(table, importance=importance, ease=ease)

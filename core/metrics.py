@@ -1,0 +1,377 @@
+"""Per-slice counts and the metrics derived from them.
+
+The error-analysis table is computed in three vectorised steps:
+
+1. :func:`compute_outcomes` turns each example into indicator and error columns
+   (correct, human correct, true/false positives, word errors...).
+2. :func:`compute_slice_counts` multiplies the slice-membership matrix by those columns:
+   one matrix product gives the sufficient statistics of every slice at once.
+3. :func:`compute_slice_metrics` derives every metric from the counts alone, so the same
+   code serves counts computed by pandas or by a SQL engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.dataset import Dataset
+from core.errors import InvalidValueError
+from core.task import TaskSpec
+
+Z_95 = 1.959963984540054
+OVERALL = "All data"
+UNTAGGED = "No tag"
+
+#: Count columns produced by :func:`compute_slice_counts` (all sums over the slice).
+COUNT_COLUMNS: tuple[str, ...] = (
+    "n",  # examples
+    "correct",  # model correct
+    "human_n",  # examples with a human label
+    "human_correct",  # human label equals the label
+    "model_only",  # model correct, human wrong (paired discordant)
+    "human_only",  # human correct, model wrong (paired discordant)
+    "tp", "fp", "fn", "tn",  # binary tasks
+    "word_errors", "ref_words",  # text tasks (word-level edit distance, reference length)
+    "abs_error", "sq_error",  # regression tasks
+)
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def word_edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    """Levenshtein distance between two word sequences (substitutions, insertions, deletions)."""
+    if not ref:
+        return len(hyp)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1]
+
+
+def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
+    """Per-example outcome columns for ``task``; one row per row of ``frame``.
+
+    Returns
+    -------
+    DataFrame with float columns ``correct``, ``human_n``, ``human_correct``,
+    ``model_only``, ``human_only`` (always), ``tp, fp, fn, tn`` (binary), ``word_errors,
+    ref_words`` (text) and ``abs_error, sq_error`` (regression).
+    """
+    y, p = frame["label"], frame["prediction"]
+    h = frame["human"] if "human" in frame.columns else None
+    out: dict[str, np.ndarray] = {}
+    if task.kind == "regression":
+        yv = _numeric(y, "label")
+        pv = _numeric(p, "prediction")
+        err = pv - yv
+        out["abs_error"] = np.abs(err)
+        out["sq_error"] = err**2
+        tol = task.tolerance if task.tolerance is not None else 0.0
+        correct = np.abs(err) <= tol
+        human_correct = np.abs(_numeric(h, "human") - yv) <= tol if h is not None else None
+    elif task.kind == "text":
+        norm = task.normalization
+        yn, pn = norm.apply(y), norm.apply(p)
+        correct = (yn == pn).fillna(False).to_numpy(dtype=bool)
+        ref_words = yn.fillna("").str.count(r"\S+").to_numpy(dtype=float)
+        word_errors = np.zeros(len(frame))
+        # Edit distance is only needed where the normalised strings differ.
+        for i in np.flatnonzero(~correct):
+            word_errors[i] = word_edit_distance(str(yn.iat[i] or "").split(),
+                                                str(pn.iat[i] or "").split())
+        out["word_errors"] = word_errors
+        out["ref_words"] = ref_words
+        human_correct = ((norm.apply(h) == yn).fillna(False).to_numpy(dtype=bool)
+                         if h is not None else None)
+    else:
+        correct = (y == p).fillna(False).to_numpy(dtype=bool)
+        human_correct = (h == y).fillna(False).to_numpy(dtype=bool) if h is not None else None
+        if task.kind == "binary":
+            pos = _check_positive(y, task.positive)
+            yp = (y.astype(str) == pos).to_numpy()
+            pp = (p.astype(str) == pos).to_numpy()
+            out["tp"] = (yp & pp).astype(float)
+            out["fp"] = (~yp & pp).astype(float)
+            out["fn"] = (yp & ~pp).astype(float)
+            out["tn"] = (~yp & ~pp).astype(float)
+    result = pd.DataFrame(out, index=frame.index)
+    result.insert(0, "correct", np.asarray(correct, dtype=float))
+    if h is not None:
+        has_h = h.notna().to_numpy()
+        hc = np.asarray(human_correct, dtype=bool) & has_h
+        mc = np.asarray(correct, dtype=bool)
+        result["human_n"] = has_h.astype(float)
+        result["human_correct"] = hc.astype(float)
+        result["model_only"] = (mc & ~hc & has_h).astype(float)
+        result["human_only"] = (~mc & hc).astype(float)
+    return result
+
+
+def _numeric(values: pd.Series, role: str) -> np.ndarray:
+    out = pd.to_numeric(values, errors="coerce")
+    if out.isna().any() and values.notna().any():
+        bad = np.flatnonzero(out.isna().to_numpy() & values.notna().to_numpy())
+        if len(bad):
+            raise InvalidValueError(
+                f"a regression task needs numbers; the {role} is not numeric in "
+                f"{len(bad)} rows (first: {values.iat[bad[0]]!r})"
+            )
+    return out.to_numpy(dtype=float)
+
+
+def _check_positive(labels: pd.Series, positive: str | None) -> str:
+    classes = pd.unique(labels.dropna().astype(str))
+    if positive is None:
+        raise InvalidValueError("a binary task needs a positive class (CLI: --positive CLASS); "
+                                f"classes: {', '.join(map(str, classes[:10]))}")
+    if str(positive) not in set(classes):
+        raise InvalidValueError(f"positive class {positive!r} never occurs in the labels; "
+                                f"classes: {', '.join(map(str, classes[:10]))}")
+    return str(positive)
+
+
+# --------------------------------------------------------------------------- slices
+
+
+def build_slices(
+    dataset: Dataset,
+    *,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Membership matrix of every slice: the tags, then one slice per value of each column.
+
+    Numeric ``slice_by`` columns with more than ``bins`` distinct values are cut into
+    ``bins`` quantile bins (fewer when quantiles coincide). Missing values form a
+    ``"<col> = (missing)"`` slice.
+
+    Returns
+    -------
+    (membership, info)
+        ``membership``: boolean DataFrame, one column per slice, aligned with the data.
+        ``info``: one row per slice (same order), columns ``kind`` (``tag`` or ``column``)
+        and ``source`` (the tag or column name).
+    """
+    cols: dict[str, np.ndarray] = {}
+    kinds, sources = [], []
+    for tag in dataset.tags.columns:
+        cols[str(tag)] = dataset.tags[tag].to_numpy(dtype=bool)
+        kinds.append("tag")
+        sources.append(str(tag))
+    for col in slice_by:
+        if col not in dataset.frame.columns:
+            raise InvalidValueError(
+                f"{dataset.source_name}: cannot slice by {col!r}: no such column; columns: "
+                f"{', '.join(map(repr, dataset.metadata_columns))}")
+        values = dataset.frame[col]
+        if (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+                and values.nunique() > bins):
+            groups = pd.qcut(values, q=bins, duplicates="drop")
+            codes = groups.cat.codes.to_numpy()
+            cats = [f"{col} in {c}" for c in groups.cat.categories.astype(str)]
+        else:
+            codes_, uniques = pd.factorize(values, sort=True)
+            codes = codes_
+            cats = [f"{col} = {u}" for u in uniques]
+        for k, name in enumerate(cats):
+            cols[name] = codes == k
+            kinds.append("column")
+            sources.append(col)
+        if (codes < 0).any():
+            cols[f"{col} = (missing)"] = codes < 0
+            kinds.append("column")
+            sources.append(col)
+    membership = pd.DataFrame(cols, index=dataset.frame.index)
+    info = pd.DataFrame({"kind": kinds, "source": sources}, index=list(cols))
+    return membership, info
+
+
+def compute_slice_counts(
+    membership: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    *,
+    tag_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Sufficient statistics of every slice in one matrix product.
+
+    Parameters
+    ----------
+    membership
+        Boolean DataFrame, one column per slice (see :func:`build_slices`).
+    outcomes
+        Output of :func:`compute_outcomes`.
+    tag_columns
+        The membership columns that are tags; when given, a ``No tag`` row counts the
+        examples that carry none of them.
+
+    Returns
+    -------
+    DataFrame indexed ``All data``, each slice in order, then ``No tag``; columns
+    :data:`COUNT_COLUMNS` (sums over the slice; 0 where the task does not produce one).
+    """
+    x = np.zeros((len(outcomes), len(COUNT_COLUMNS)))
+    x[:, 0] = 1.0
+    for j, col in enumerate(COUNT_COLUMNS[1:], start=1):
+        if col in outcomes.columns:
+            x[:, j] = outcomes[col].to_numpy(dtype=float)
+    m = membership.to_numpy(dtype=np.float64)
+    rows = [x.sum(axis=0, keepdims=True), m.T @ x]
+    names = [OVERALL, *map(str, membership.columns)]
+    if len(tag_columns):
+        tagged = membership[list(tag_columns)].to_numpy(dtype=bool).any(axis=1)
+        rows.append(x[~tagged].sum(axis=0, keepdims=True))
+        names.append(UNTAGGED)
+    return pd.DataFrame(np.vstack(rows), index=names, columns=list(COUNT_COLUMNS))
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
+                    *, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion ``k / n`` (default 95%).
+
+    ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``; NaN where ``n == 0``.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+def mcnemar_exact_p(b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Two-sided exact McNemar p-value from discordant pair counts ``b`` and ``c``.
+
+    ``p = min(1, 2 · P[Binomial(b + c, 1/2) <= min(b, c)])``; 1 where there are no
+    discordant pairs.
+    """
+    b = np.asarray(b, dtype=float)
+    c = np.asarray(c, dtype=float)
+    m = b + c
+    p = 2 * stats.binom.cdf(np.minimum(b, c), m, 0.5)
+    return np.where(m > 0, np.minimum(1.0, p), 1.0)
+
+
+def binomial_test_p(k: np.ndarray, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Two-sided exact binomial test of ``k`` successes in ``n`` against rate ``p0``.
+
+    Doubles the smaller tail: ``min(1, 2 · min(P[X <= k], P[X >= k]))``; NaN where ``n == 0``
+    or ``p0`` is missing.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p0 = np.clip(np.asarray(p0, dtype=float), 0.0, 1.0)
+    lower = stats.binom.cdf(k, n, p0)
+    upper = stats.binom.sf(k - 1, n, p0)
+    p = np.minimum(1.0, 2 * np.minimum(lower, upper))
+    return np.where((n > 0) & ~np.isnan(p0), p, np.nan)
+
+
+def _div(a: np.ndarray | pd.Series, b: np.ndarray | pd.Series) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+def compute_slice_metrics(
+    counts: pd.DataFrame,
+    *,
+    task: TaskSpec,
+    hlp: Mapping[str, float] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Every metric of the error-analysis table, derived from per-slice counts alone.
+
+    Parameters
+    ----------
+    counts
+        Output of :func:`compute_slice_counts` (first row is all data).
+    task
+        Decides which task metrics are added.
+    hlp
+        Human-level performance given by the user per slice name (fractions in [0, 1]); it
+        takes precedence over the human-label column for those slices.
+    alpha
+        Significance level for the gap test.
+
+    Returns
+    -------
+    DataFrame indexed by slice name with columns:
+
+    - ``n``: examples; ``share``: n / all examples.
+    - ``accuracy``: correct / n (exact match; within tolerance for regression);
+      ``accuracy_ci_low``, ``accuracy_ci_high``: 95% Wilson interval.
+    - ``errors``; ``error_rate`` = errors / n; ``error_share`` = errors / all errors (the
+      lecture's "what fraction of errors has that tag").
+    - ``hlp``: human-level accuracy; ``hlp_source``: ``human_label`` (agreement of the
+      human-label column with the label), ``user`` (given) or ``none``.
+    - ``gap`` = hlp − accuracy (positive where the model trails humans);
+      ``potential_gain`` = gap × share (accuracy points on all data if the gap closed).
+    - ``p_value``, ``significant``: whether the gap differs from zero. With human labels the
+      test is McNemar's exact test on the paired examples; with a user-given HLP, a
+      two-sided exact binomial test of the slice's correct count against rate ``hlp``.
+    - binary: ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``; text: ``wer`` = word edit
+      operations / reference words; regression: ``mae``, ``rmse``.
+    """
+    c = counts
+    n = c["n"].to_numpy(dtype=float)
+    total_n = n[0]
+    errors = n - c["correct"].to_numpy()
+    total_errors = errors[0]
+    out = pd.DataFrame(index=c.index)
+    out["n"] = n.astype(np.int64)
+    out["share"] = _div(n, np.full_like(n, total_n))
+    out["accuracy"] = _div(c["correct"], n)
+    low, high = wilson_interval(c["correct"].to_numpy(), n)
+    out["accuracy_ci_low"] = low
+    out["accuracy_ci_high"] = high
+    out["errors"] = errors.astype(np.int64)
+    out["error_rate"] = _div(errors, n)
+    out["error_share"] = _div(errors, np.full_like(errors, total_errors))
+
+    human_hlp = _div(c["human_correct"], c["human_n"])
+    user = pd.Series(hlp or {}, dtype=float).reindex(c.index)
+    if user.notna().any() and ((user.dropna() < 0) | (user.dropna() > 1)).any():
+        bad = user[(user < 0) | (user > 1)]
+        raise InvalidValueError(f"HLP for {bad.index[0]!r} is {bad.iloc[0]}; give a fraction "
+                                "between 0 and 1")
+    use_user = user.notna().to_numpy()
+    out["hlp"] = np.where(use_user, user.to_numpy(), human_hlp)
+    out["hlp_source"] = np.where(use_user, "user",
+                                 np.where(np.isnan(human_hlp), "none", "human_label"))
+    out["gap"] = out["hlp"] - out["accuracy"]
+    out["potential_gain"] = out["gap"] * out["share"]
+    p_paired = mcnemar_exact_p(c["model_only"].to_numpy(), c["human_only"].to_numpy())
+    p_user = binomial_test_p(c["correct"].to_numpy(), n, user.to_numpy())
+    p = np.where(use_user, p_user, np.where(np.isnan(human_hlp), np.nan, p_paired))
+    out["p_value"] = p
+    out["significant"] = np.where(np.isnan(p), False, p < alpha)
+
+    if task.kind == "binary":
+        tp, fp, fn, tn = (c[k].to_numpy() for k in ("tp", "fp", "fn", "tn"))
+        out["precision"] = _div(tp, tp + fp)
+        out["recall"] = _div(tp, tp + fn)
+        out["f1"] = _div(2 * tp, 2 * tp + fp + fn)
+        out["fpr"] = _div(fp, fp + tn)
+        out["fnr"] = _div(fn, fn + tp)
+    elif task.kind == "text":
+        out["wer"] = _div(c["word_errors"], c["ref_words"])
+    elif task.kind == "regression":
+        out["mae"] = _div(c["abs_error"], n)
+        out["rmse"] = np.sqrt(_div(c["sq_error"], n))
+    return out
