@@ -20,7 +20,7 @@ from core.task import TaskSpec, infer_task_kind
 
 
 def default_task(dataset: Dataset) -> TaskSpec:
-    """The task guessed from the labels (see :func:`core.task.infer_task_kind`)."""
+    """Guess the task from the labels (see :func:`core.task.infer_task_kind`)."""
     return TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
 
 

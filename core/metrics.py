@@ -44,7 +44,7 @@ COUNT_COLUMNS: tuple[str, ...] = (
 
 
 def word_edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    """Levenshtein distance between two word sequences (substitutions, insertions, deletions)."""
+    """Count word edits (Levenshtein distance) between two word sequences (substitutions, insertions, deletions)."""
     if not ref:
         return len(hyp)
     prev = list(range(len(hyp) + 1))
@@ -57,7 +57,7 @@ def word_edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
 
 
 def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
-    """Per-example outcome columns for ``task``; one row per row of ``frame``.
+    """Compute per-example outcome columns for ``task``; one row per row of ``frame``.
 
     Returns
     -------
@@ -147,7 +147,7 @@ def build_slices(
     slice_by: Sequence[str] = (),
     bins: int = 4,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Membership matrix of every slice: the tags, then one slice per value of each column.
+    """Build the membership matrix of every slice: the tags, then one slice per value of each column.
 
     Numeric ``slice_by`` columns with more than ``bins`` distinct values are cut into
     ``bins`` quantile bins (fewer when quantiles coincide). Missing values form a
@@ -174,9 +174,7 @@ def build_slices(
         values = dataset.frame[col]
         if (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
                 and values.nunique() > bins):
-            groups = pd.qcut(values, q=bins, duplicates="drop")
-            codes = groups.cat.codes.to_numpy()
-            cats = [f"{col} in {c}" for c in groups.cat.categories.astype(str)]
+            codes, cats = _quantile_bins(values, bins, col)
         else:
             codes_, uniques = pd.factorize(values, sort=True)
             codes = codes_
@@ -194,13 +192,31 @@ def build_slices(
     return membership, info
 
 
+def _fmt_edge(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, list[str]]:
+    """Return codes (-1 for missing) and names of ``bins`` quantile bins, closed on the left."""
+    arr = values.to_numpy(dtype=float)
+    edges = np.unique(np.nanquantile(arr, np.linspace(0, 1, bins + 1)))
+    # Interior edges split the data; the last bin is closed on both sides.
+    codes = np.searchsorted(edges[1:-1], arr, side="right").astype(np.int64)
+    codes[np.isnan(arr)] = -1
+    names = []
+    for k in range(len(edges) - 1):
+        close = "]" if k == len(edges) - 2 else ")"
+        names.append(f"{col} in [{_fmt_edge(edges[k])}, {_fmt_edge(edges[k + 1])}{close}")
+    return codes, names
+
+
 def compute_slice_counts(
     membership: pd.DataFrame,
     outcomes: pd.DataFrame,
     *,
     tag_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Sufficient statistics of every slice in one matrix product.
+    """Compute the sufficient statistics of every slice in one matrix product.
 
     Parameters
     ----------
@@ -237,7 +253,7 @@ def compute_slice_counts(
 
 def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
                     *, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for a binomial proportion ``k / n`` (default 95%).
+    """Compute the Wilson score interval for a binomial proportion ``k / n`` (default 95%).
 
     ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``; NaN where ``n == 0``.
     """
@@ -254,7 +270,7 @@ def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
 
 
 def mcnemar_exact_p(b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Two-sided exact McNemar p-value from discordant pair counts ``b`` and ``c``.
+    """Compute the two-sided exact McNemar p-value from discordant pair counts ``b`` and ``c``.
 
     ``p = min(1, 2 · P[Binomial(b + c, 1/2) <= min(b, c)])``; 1 where there are no
     discordant pairs.
@@ -267,7 +283,7 @@ def mcnemar_exact_p(b: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 def binomial_test_p(k: np.ndarray, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
-    """Two-sided exact binomial test of ``k`` successes in ``n`` against rate ``p0``.
+    """Compute the two-sided exact binomial test of ``k`` successes in ``n`` against rate ``p0``.
 
     Doubles the smaller tail: ``min(1, 2 · min(P[X <= k], P[X >= k]))``; NaN where ``n == 0``
     or ``p0`` is missing.
@@ -295,7 +311,7 @@ def compute_slice_metrics(
     hlp: Mapping[str, float] | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Every metric of the error-analysis table, derived from per-slice counts alone.
+    """Derive every metric of the error-analysis table, derived from per-slice counts alone.
 
     Parameters
     ----------
@@ -375,3 +391,48 @@ def compute_slice_metrics(
         out["mae"] = _div(c["abs_error"], n)
         out["rmse"] = np.sqrt(_div(c["sq_error"], n))
     return out
+
+
+# --------------------------------------------------------------------------- per class
+
+
+def compute_confusion_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Count (label, prediction) pairs: rows are labels, columns predictions.
+
+    Both axes hold the union of classes seen in either column, sorted as strings.
+    """
+    y = frame["label"].astype(str)
+    p = frame["prediction"].astype(str)
+    classes = sorted(set(pd.unique(y)) | set(pd.unique(p)))
+    codes_y = pd.Categorical(y, categories=classes).codes
+    codes_p = pd.Categorical(p, categories=classes).codes
+    k = len(classes)
+    flat = np.bincount(codes_y.astype(np.int64) * k + codes_p, minlength=k * k)
+    return pd.DataFrame(flat.reshape(k, k), index=pd.Index(classes, name="label"),
+                        columns=pd.Index(classes, name="prediction"))
+
+
+def compute_class_report(frame: pd.DataFrame) -> pd.DataFrame:
+    """Compute per-class precision, recall, F1 and support, from the confusion matrix.
+
+    Returns
+    -------
+    DataFrame indexed by class with ``support`` (examples with that label), ``predicted``
+    (examples predicted as it), ``precision`` = TP / predicted, ``recall`` = TP / support
+    (the class's accuracy, the lecture's "accuracy on rare classes"), ``f1`` = 2TP /
+    (support + predicted); NaN where a denominator is 0. Sorted by support ascending so the
+    rare classes come first.
+    """
+    cm = compute_confusion_matrix(frame)
+    tp = np.diag(cm.to_numpy()).astype(float)
+    support = cm.sum(axis=1).to_numpy(dtype=float)
+    predicted = cm.sum(axis=0).to_numpy(dtype=float)
+    out = pd.DataFrame({
+        "support": support.astype(np.int64),
+        "predicted": predicted.astype(np.int64),
+        "precision": _div(tp, predicted),
+        "recall": _div(tp, support),
+        "f1": _div(2 * tp, support + predicted),
+    }, index=cm.index)
+    out.index.name = "class"
+    return out.sort_values("support", kind="stable")

@@ -50,3 +50,44 @@ def rank_slices(
     out["rank"] = out["rank"].astype("Int64")
     rest = [i for i in out.index if i not in set(order)]
     return out.loc[list(order) + rest]
+
+
+def display_name(name: str) -> str:
+    """``car_noise`` -> ``Car noise``: a slice name as a reader would write it."""
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
+    """Plain-words advice for the ``top`` ranked slices, then the slices with no room left.
+
+    Each sentence gives the gap to HLP in accuracy points, the share of data, and a next
+    step; a gap that is not statistically significant is said to be so.
+    """
+    if "rank" not in ranked.columns:
+        return []
+    ranked_rows = ranked[ranked["rank"].notna()].sort_values("rank")
+    lines = []
+    for name, row in ranked_rows.head(top).iterrows():
+        gap_pts = 100 * row["gap"]
+        share = 100 * row["share"]
+        label = str(name) if row.get("kind") == "column" else display_name(str(name))
+        if gap_pts <= 0.05:
+            continue
+        if row.get("kind") == "column":
+            action = f"collect more examples where {name}, or check their labels"
+        else:
+            action = f"collect more or augment {label.lower()} examples, or check their labels"
+        sentence = f"{label}: {gap_pts:.1f} points below HLP on {share:.0f}% of the data — {action}"
+        if not bool(row.get("significant", True)):
+            sentence += f" (the gap is not statistically significant, p = {row['p_value']:.2g})"
+        lines.append(sentence)
+    at_hlp = ranked_rows[ranked_rows["gap"] <= 0.005]
+    if len(at_hlp):
+        names = ", ".join(display_name(str(n)) for n in at_hlp.index[:4])
+        lines.append(f"{names}: at or above HLP — little room left; improving label "
+                     "consistency would raise HLP first")
+    if not lines:
+        lines.append("No slice has an HLP to compare with: add a human-label column or enter "
+                     "an HLP per tag")
+    return lines

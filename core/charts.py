@@ -1,0 +1,79 @@
+"""Plotly figures shared by the app and the HTML report (no Streamlit here)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core.prioritize import display_name
+
+ACCURACY_COLOR = "#2563eb"
+HLP_COLOR = "#9ca3af"
+
+
+def _slices(table: pd.DataFrame) -> pd.DataFrame:
+    if "kind" in table.columns:
+        return table[table["kind"].isin(["tag", "column"])]
+    return table
+
+
+def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
+    """Draw grouped bars: accuracy (with its 95% Wilson interval) beside HLP for every slice."""
+    t = _slices(table)
+    names = [display_name(n) for n in t.index]
+    fig = go.Figure()
+    fig.add_bar(
+        name="Model accuracy", x=names, y=100 * t["accuracy"], marker_color=ACCURACY_COLOR,
+        error_y={"type": "data", "symmetric": False,
+                 "array": 100 * (t["accuracy_ci_high"] - t["accuracy"]),
+                 "arrayminus": 100 * (t["accuracy"] - t["accuracy_ci_low"])},
+        hovertemplate="%{x}: %{y:.1f}%<extra>model</extra>",
+    )
+    fig.add_bar(name="Human-level performance", x=names, y=100 * t["hlp"],
+                marker_color=HLP_COLOR, hovertemplate="%{x}: %{y:.1f}%<extra>HLP</extra>")
+    low = 100 * min(t["accuracy_ci_low"].min(), t["hlp"].min()) if len(t) else 0
+    fig.update_layout(barmode="group", yaxis_title="Accuracy (%)",
+                      yaxis_range=[max(0, (low if low == low else 0) - 5), 100],
+                      legend={"orientation": "h", "y": 1.1}, margin={"t": 40, "b": 40},
+                      title="Accuracy vs human-level performance")
+    return fig
+
+
+def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
+    """Draw bubbles: share of data (x) against gap to HLP (y), size = number of errors."""
+    t = _slices(table)
+    t = t[t["gap"].notna()]
+    significant = t["significant"].astype(bool) if "significant" in t else True
+    sizes = t["errors"].clip(lower=1)
+    sizeref = 2.0 * float(sizes.max() if len(sizes) else 1) / (60.0**2)
+    fig = go.Figure(go.Scatter(
+        x=100 * t["share"], y=100 * t["gap"], mode="markers+text",
+        text=[display_name(n) for n in t.index], textposition="top center",
+        marker={"size": sizes, "sizemode": "area", "sizeref": sizeref, "sizemin": 6,
+                "color": [ACCURACY_COLOR if s else HLP_COLOR for s in
+                          (significant if not isinstance(significant, bool)
+                           else [True] * len(t))],
+                "line": {"width": 1, "color": "white"}},
+        customdata=t[["errors", "potential_gain"]].to_numpy(),
+        hovertemplate=("%{text}<br>share %{x:.1f}%<br>gap %{y:.1f} pts<br>"
+                       "errors %{customdata[0]}<br>gain %{customdata[1]:.2%}<extra></extra>"),
+    ))
+    fig.add_hline(y=0, line_dash="dot", line_color="#6b7280")
+    fig.update_layout(xaxis_title="Share of data (%)", yaxis_title="Gap to HLP (points)",
+                      title="Where the room is: bigger bubbles hold more errors "
+                            "(grey: gap not significant)",
+                      margin={"t": 50, "b": 40})
+    return fig
+
+
+def confusion_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Draw a heatmap of a confusion matrix (rows: label, columns: prediction)."""
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(), x=[str(c) for c in matrix.columns],
+        y=[str(i) for i in matrix.index], colorscale="Blues", texttemplate="%{z}",
+        hovertemplate="label %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
+    ))
+    fig.update_layout(xaxis_title="Prediction", yaxis_title="Label",
+                      yaxis_autorange="reversed", title="Confusion matrix",
+                      margin={"t": 40, "b": 40})
+    return fig

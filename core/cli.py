@@ -1,0 +1,221 @@
+"""The ``slicewise`` command line: analyse a file, start the app, build the demo project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from core.analysis import analyze
+from core.dataset import ColumnMapping, Dataset, load_dataset
+from core.errors import DataError
+from core.metrics import OVERALL
+from core.prioritize import describe_priorities
+from core.report import FORMATS, to_csv, to_html, to_json, to_markdown
+from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo_data"
+
+
+class SlicewiseGroup(click.Group):
+    """Click group that turns input errors into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> object:  # noqa: D102
+        try:
+            return super().invoke(ctx)
+        except DataError as exc:
+            click.echo(f"slicewise: error: {exc}", err=True)
+            ctx.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            ctx.exit(130)
+        except Exception as exc:  # last line of defence: never a traceback
+            click.echo(f"slicewise: internal error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=SlicewiseGroup)
+@click.version_option(package_name="slicewise")
+def main() -> None:
+    """Slicewise: error analysis and data-centric iteration for ML models."""
+
+
+def _pairs(values: Sequence[str], option: str, *, percent: bool) -> dict[str, float]:
+    out = {}
+    for item in values:
+        name, sep, raw = item.rpartition("=")
+        if not sep or not name.strip():
+            raise DataError(f"{option} {item!r}: write it as NAME=VALUE, e.g. car_noise=0.93")
+        raw = raw.strip()
+        try:
+            value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
+        except ValueError:
+            raise DataError(f"{option} {item!r}: {raw!r} is not a number") from None
+        if percent and not 0 <= value <= 1:
+            raise DataError(f"{option} {item!r}: give a fraction between 0 and 1 or a percent "
+                            "such as 93%")
+        out[name.strip()] = value
+    return out
+
+
+@main.command("analyze")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--label", help="Label (ground truth) column; detected by name if omitted.")
+@click.option("--prediction", help="Prediction column; detected by name if omitted.")
+@click.option("--human", help="Human-label column (for HLP); detected by name if omitted.")
+@click.option("--id", "id_col", help="Example id column; detected by name, else the row number.")
+@click.option("--score", help="Score or confidence column.")
+@click.option("--threshold", type=float,
+              help="Predict --positive where score >= THRESHOLD (no prediction column needed).")
+@click.option("--tag-columns", help="Comma-separated boolean tag columns (default: detected).")
+@click.option("--tags-column", help="One column holding tags separated by ';' or '|'.")
+@click.option("--slice-by", multiple=True, help="Metadata column: one slice per value "
+              "(numeric columns in quantile bins). Repeatable.")
+@click.option("--bins", type=click.IntRange(2, 20), default=4, show_default=True,
+              help="Quantile bins for numeric --slice-by columns.")
+@click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
+@click.option("--positive", help="Positive class for a binary task.")
+@click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")
+@click.option("--keep-case", is_flag=True, help="Text: compare case-sensitively.")
+@click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation.")
+@click.option("--hlp", multiple=True, help="TAG=VALUE human-level accuracy for a slice "
+              "(0.93 or 93%). Repeatable.")
+@click.option("--importance", multiple=True, help="TAG=1..5 importance weight. Repeatable.")
+@click.option("--ease", multiple=True, help="TAG=1..5 ease weight. Repeatable.")
+@click.option("--encoding", help="Text encoding of the file (default: detected).")
+@click.option("--sep", help="Field delimiter (default: detected).")
+@click.option("--drop-missing", is_flag=True,
+              help="Drop rows with a missing label or prediction instead of failing.")
+@click.option("--format", "fmt", type=click.Choice(("table", *FORMATS)), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def analyze_command(file: Path, label: str | None, prediction: str | None, human: str | None,
+                    id_col: str | None, score: str | None, threshold: float | None,
+                    tag_columns: str | None, tags_column: str | None, slice_by: tuple[str, ...],
+                    bins: int, task: str | None, positive: str | None, tolerance: float | None,
+                    keep_case: bool, keep_punctuation: bool, hlp: tuple[str, ...],
+                    importance: tuple[str, ...], ease: tuple[str, ...], encoding: str | None,
+                    sep: str | None, drop_missing: bool, fmt: str, output: Path | None) -> None:
+    """Print the per-slice error-analysis table of FILE, ranked by priority."""
+    if tag_columns and tags_column:
+        raise DataError("give either --tag-columns or --tags-column, not both")
+    mapping = ColumnMapping(
+        label=label, prediction=prediction, human=human, id=id_col, score=score,
+        tag_columns=tuple(c.strip() for c in tag_columns.split(",") if c.strip())
+        if tag_columns else None,
+        tags_column=tags_column,
+    )
+    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
+                           missing="drop" if drop_missing else "fail",
+                           positive=positive, threshold=threshold)
+    for warning in dataset.warnings:
+        click.echo(f"slicewise: note: {warning}", err=True)
+    spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
+    table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins,
+                    hlp=_pairs(hlp, "--hlp", percent=True),
+                    importance=_pairs(importance, "--importance", percent=False),
+                    ease=_pairs(ease, "--ease", percent=False))
+    text = render(table, fmt, dataset=dataset.source_name, task=spec.kind)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _task_spec(dataset: Dataset, kind: str | None, positive: str | None,
+               threshold: float | None, tolerance: float | None, keep_case: bool,
+               keep_punctuation: bool) -> TaskSpec:
+    if kind is None:
+        kind = "binary" if positive is not None else infer_task_kind(dataset.frame["label"])
+    norm = TextNormalization(lowercase=not keep_case, strip_punctuation=not keep_punctuation)
+    return TaskSpec(kind=kind, positive=positive, threshold=threshold,  # type: ignore[arg-type]
+                    tolerance=tolerance, normalization=norm)
+
+
+def render(table: pd.DataFrame, fmt: str, *, dataset: str, task: str) -> str:
+    """Render a ranked table in one of the CLI's formats."""
+    title = f"Slicewise report: {dataset}"
+    if fmt == "json":
+        return to_json(table, dataset=dataset, task=task) + "\n"
+    if fmt == "csv":
+        return to_csv(table)
+    summary = describe_priorities(table)
+    if fmt == "markdown":
+        return to_markdown(table, title=title, summary=summary)
+    if fmt == "html":
+        from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
+
+        figures = [accuracy_vs_hlp_chart(table), priority_bubble_chart(table)]
+        return to_html(table, title=title, summary=summary, figures=figures)
+    return _plain_table(table, task=task, summary=summary)
+
+
+def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
+    cols = ["rank", "n", "share", "accuracy", "hlp", "gap", "error_rate", "error_share",
+            "potential_gain", "significant"]
+    extra = [c for c in ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
+             if c in table.columns]
+    shown = table[cols + extra].copy()
+    pct = ["share", "accuracy", "hlp", "error_rate", "error_share",
+           *[c for c in extra if c not in ("mae", "rmse")]]
+    for c in pct:
+        shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f}%")
+    for c in ("gap", "potential_gain"):
+        shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:+.2f}")
+    shown["rank"] = shown["rank"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    shown["significant"] = shown["significant"].map({True: "yes", False: "no"})
+    overall = table.loc[OVERALL]
+    head = (f"task: {task}   examples: {int(overall['n'])}   accuracy: "
+            f"{100 * overall['accuracy']:.1f}%   HLP: "
+            + ("–" if pd.isna(overall["hlp"]) else f"{100 * overall['hlp']:.1f}%"))
+    body = shown.to_string()
+    notes = "\n".join(f"* {s}" for s in summary)
+    return f"{head}\n\n{body}\n\n{notes}\n(gap and gain in accuracy points)\n"
+
+
+@main.command("demo")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="SLICEWISE_DB",
+              help="Database file (default: $SLICEWISE_DB or ~/.slicewise/slicewise.db).")
+def demo_command(db: Path | None) -> None:
+    """(Re)create the demo project from the files in demo_data/."""
+    from core.demo import create_demo_project
+    from core.store import Store
+
+    store = Store(db)
+    ids = create_demo_project(store, DEMO_DIR)
+    click.echo(f"demo project ready in {store.path}: datasets {', '.join(map(str, ids))}")
+
+
+@main.command("app", context_settings={"ignore_unknown_options": True})
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="SLICEWISE_DB",
+              help="Database file (default: $SLICEWISE_DB or ~/.slicewise/slicewise.db).")
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--no-demo", is_flag=True, help="Do not create the demo project on first start.")
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
+def app_command(db: Path | None, port: int, no_demo: bool,
+                streamlit_args: tuple[str, ...]) -> None:
+    """Start the Slicewise web app (Streamlit) on the demo data."""
+    from core.demo import create_demo_project
+    from core.store import Store
+
+    store = Store(db)
+    if not no_demo and store.list_datasets().empty:
+        create_demo_project(store, DEMO_DIR)
+    env = {**os.environ, "SLICEWISE_DB": str(store.path)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+           "--server.port", str(port), *streamlit_args]
+    click.echo(f"Slicewise on http://localhost:{port}  (database: {store.path})", err=True)
+    raise SystemExit(subprocess.call(cmd, env=env, cwd=ROOT))
+
+
+if __name__ == "__main__":
+    main()
