@@ -1,0 +1,55 @@
+"""Slicewise home page: what the tool does, the workflow, and the current dataset at a glance.
+
+Run with ``slicewise app`` (or ``streamlit run app.py``); the numbered files in ``pages/``
+are the workflow steps.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import DataError
+from ui import data, state, tagging, views
+
+ctx = state.page_start("Slicewise", "Slicewise: where is the model wrong, and what to fix first?",
+                       icon=":material/analytics:", layout="centered")
+st.markdown(
+    "Slicewise helps you do **error analysis** the way a data-centric team does it:\n\n"
+    "1. tag the model's errors by cause, like a spreadsheet (car noise, people noise, "
+    "low bandwidth…);\n"
+    "2. compare accuracy on each tag with **human-level performance (HLP)**;\n"
+    "3. work first where the gap to HLP × the share of data is largest."
+)
+
+st.subheader("Workflow")
+for page, label, icon, what in state.WORKFLOW:
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    with left:
+        state.page_link(page, label, icon)
+    right.caption(what)
+
+st.subheader("Current dataset")
+if ctx.dataset_id is None:
+    state.empty_state("No dataset yet.")
+    st.stop()
+
+try:
+    loaded = data.load_current(ctx)
+    table = data.analysis_table(loaded)
+except DataError as exc:
+    st.error(str(exc))
+    st.stop()
+
+head = views.headline(table)
+correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
+st.markdown(f"**{loaded.name}** — {loaded.task.kind} task, "
+            f"{len(loaded.tag_names)} tags, from `{loaded.dataset.source_name}`")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Examples", f"{head['n']:,}")
+c2.metric("Accuracy", views.percent(head["accuracy"]))
+c3.metric("Errors", f"{head['errors']:,}")
+c4.metric("HLP", views.percent(head["hlp"]),
+          delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
+          help="Human-level performance on all data (from the human-label column)")
+tagged, errors = tagging.coverage(correct, loaded.dataset.tags)
+st.progress(tagged / errors if errors else 1.0,
+            text=f"{tagged:,} of {errors:,} errors carry at least one tag")

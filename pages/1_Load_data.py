@@ -1,0 +1,206 @@
+import streamlit as st
+
+from core.demo import DEMO_PROJECT, create_demo_project
+from core.errors import DataError
+from core.task import TASK_KINDS
+from ui import loading, state
+from ui.loading import NONE, TAG_SOURCES
+
+ctx = state.page_start("Load data", "Which predictions do you want to analyse?",
+                       icon=":material/upload_file:")
+store, user = ctx.store, ctx.user
+
+# ----------------------------------------------------------------------------- demo
+st.subheader("Start from the demo project")
+demo = loading.demo_datasets(store, DEMO_PROJECT)
+st.caption("Speech recognition transcripts tagged car noise / people noise / low bandwidth, "
+           "and a visual-inspection classifier — the lecture's two examples.")
+if st.button("Open the demo project", icon=":material/play_arrow:", type="primary",
+             key="load_open_demo"):
+    if len(demo):
+        state.select_dataset(int(demo["id"].min()))
+        state.flash(f"Opened the demo project ({len(demo)} datasets)")
+        st.rerun()
+    with st.status("Creating the demo project…", expanded=True) as status:
+        try:
+            status.write("Reading and checking the demo files; storing them")
+            ids = create_demo_project(store, state.DEMO_DIR)
+        except DataError as exc:
+            status.update(label="The demo project could not be created", state="error")
+            st.error(str(exc))
+        else:
+            status.update(label="Demo project ready", state="complete")
+            state.select_dataset(ids[0])
+            state.flash("Demo project created")
+            st.rerun()
+
+# ----------------------------------------------------------------------------- upload
+st.subheader("Upload predictions")
+if "load_saved" in st.session_state:
+    st.success(f"Saved **{st.session_state.pop('load_saved')}**. Next: tag its errors.",
+               icon=":material/check_circle:")
+    state.page_link(state.TAG_PAGE, "Tag errors", ":material/sell:")
+uploaded = st.file_uploader(
+    "A CSV, TSV or Parquet file with one row per example: a label and a prediction column, "
+    "optionally an id, a human label, tags and metadata", type=loading.UPLOAD_TYPES,
+    key="load_upload")
+
+if uploaded is not None:
+    fid = uploaded.file_id
+    raw = None
+    with st.status(f"Reading {uploaded.name}…") as status:
+        try:
+            raw, digest, warnings = loading.read_upload(uploaded.name, fid,
+                                                        _data=uploaded.getvalue())
+        except DataError as exc:
+            status.update(label=f"{uploaded.name} cannot be read", state="error")
+            st.error(str(exc))
+        else:
+            status.update(label=f"Read {uploaded.name}: {len(raw):,} rows × "
+                                f"{raw.shape[1]} columns", state="complete")
+    if raw is not None:
+        for w in warnings:
+            st.warning(w)
+        st.caption("First rows of the file")
+        st.dataframe(raw.head(10), hide_index=True)
+        detected = loading.detected_mapping(fid, _df=raw)
+        cols = [str(c) for c in raw.columns]
+        k = f"load_{fid}_"
+
+        st.markdown("**Columns** — detected from their names; change any that is wrong.")
+        c1, c2, c3 = st.columns(3)
+        label = c1.selectbox("Label (ground truth)", cols, key=k + "label",
+                             index=loading.role_index(cols, detected.label),
+                             placeholder="Choose the label column")
+        prediction = c2.selectbox(
+            "Prediction", [NONE, *cols], key=k + "prediction",
+            index=loading.role_index([NONE, *cols], detected.prediction or NONE))
+        id_col = c3.selectbox("Example id", [NONE, *cols], key=k + "id",
+                              index=loading.role_index([NONE, *cols], detected.id or NONE))
+        human = c1.selectbox("Human label (for HLP)", [NONE, *cols], key=k + "human",
+                             index=loading.role_index([NONE, *cols], detected.human or NONE))
+        score = c2.selectbox("Score / confidence", [NONE, *cols], key=k + "score",
+                             index=loading.role_index([NONE, *cols], detected.score or NONE))
+
+        st.markdown("**Task**")
+        t1, t2 = st.columns(2)
+        guess = loading.guess_task(fid, label, _df=raw) if label else "classification"
+        kind = t1.selectbox("Task kind", TASK_KINDS, index=TASK_KINDS.index(guess),
+                            key=k + f"kind_{label}",
+                            help="classification: exact match; binary: adds precision/recall "
+                                 "for a positive class; text: transcripts compared after "
+                                 "normalisation, with WER; regression: MAE/RMSE")
+        positive = threshold = tolerance = None
+        lowercase = strip_punct = collapse = True
+        if kind == "binary" and label:
+            positive = t2.selectbox("Positive class", loading.class_options(fid, label, _df=raw),
+                                    key=k + f"positive_{label}")
+        if loading.optional(prediction) is None and loading.optional(score):
+            threshold = t2.number_input("Predict the positive class when score ≥", value=0.5,
+                                        key=k + "threshold")
+        if kind == "regression":
+            tolerance = t2.number_input("Count as correct when |error| ≤", value=None,
+                                        min_value=0.0, key=k + "tolerance")
+        if kind == "text":
+            lowercase = t2.checkbox("Ignore case", value=True, key=k + "lower")
+            strip_punct = t2.checkbox("Ignore punctuation", value=True, key=k + "punct")
+            collapse = t2.checkbox("Ignore extra spaces", value=True, key=k + "spaces")
+
+        st.markdown("**Tags** — the error categories already marked in the file, if any")
+        source_default = (1 if detected.tags_column else 0 if detected.tag_columns else 2)
+        tag_source = st.radio("Tag source", TAG_SOURCES, index=source_default, horizontal=True,
+                              key=k + "tag_source")
+        tag_columns: list[str] = []
+        tags_column = delimiter = None
+        if tag_source == TAG_SOURCES[0]:
+            tag_columns = st.multiselect(
+                "Tag columns (true/false, 1/0, yes/no or x/blank)", cols,
+                default=[c for c in (detected.tag_columns or ()) if c in cols],
+                key=k + "tag_columns")
+        elif tag_source == TAG_SOURCES[1]:
+            d1, d2 = st.columns(2)
+            tags_column = d1.selectbox("Column holding the tags", cols,
+                                       index=loading.role_index(cols, detected.tags_column),
+                                       key=k + "tags_column")
+            delimiter = loading.DELIMITERS[d2.selectbox("Delimiter", list(loading.DELIMITERS),
+                                                        key=k + "delimiter")]
+        drop_missing = st.checkbox("Drop rows with a missing label or prediction (instead of "
+                                   "stopping)", key=k + "drop")
+
+        st.markdown("**Save as**")
+        s1, s2 = st.columns(2)
+        projects = store.list_projects()
+        current = projects.loc[projects["id"] == ctx.project_id, "name"]
+        project = s1.text_input("Project", value=current.iloc[0] if len(current) else
+                                "My project", key=k + "project")
+        name = s2.text_input("Dataset name", value=loading.default_name(uploaded.name),
+                             key=k + "name")
+
+        options = loading.LoadOptions(
+            label=label, prediction=loading.optional(prediction), id=loading.optional(id_col),
+            human=loading.optional(human), score=loading.optional(score),
+            tag_source=tag_source, tag_columns=tuple(tag_columns), tags_column=tags_column,
+            tag_delimiter=delimiter, kind=kind, positive=positive, threshold=threshold,
+            tolerance=tolerance, lowercase=lowercase, strip_punctuation=strip_punct,
+            collapse_whitespace=collapse, drop_missing=drop_missing)
+        if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save"):
+            with st.status("Checking and saving…", expanded=True) as status:
+                try:
+                    status.write(f"Checking {len(raw):,} rows against the mapping")
+                    dataset = loading.build_dataset(raw, options, source_name=uploaded.name,
+                                                    content_hash=digest, warnings=warnings)
+                    status.write(f"Storing {dataset.n:,} examples and "
+                                 f"{dataset.tags.shape[1]} tags")
+                    did = loading.save(store, dataset, options, project=project, name=name,
+                                       user=user)
+                except DataError as exc:
+                    status.update(label="The file needs a fix before it can be saved",
+                                  state="error")
+                    st.error(str(exc), icon=":material/error:")
+                else:
+                    status.update(label="Saved", state="complete")
+                    state.select_dataset(did)
+                    st.session_state["load_saved"] = name
+                    st.rerun()
+
+# ----------------------------------------------------------------------------- saved
+st.subheader("Saved datasets")
+datasets = store.list_datasets()
+if datasets.empty:
+    st.caption("None yet.")
+    st.stop()
+st.dataframe(loading.with_project_names(datasets, store.list_projects()), hide_index=True,
+             column_config={"id": st.column_config.NumberColumn("id", format="%d"),
+                            "row_count": st.column_config.NumberColumn("rows",
+                                                                       format="localized")})
+names = dict(zip(datasets["id"].astype(int), datasets["name"], strict=False))
+ids = list(names)
+chosen = st.selectbox("Dataset", ids, format_func=lambda i: f"{names[i]} (id {i})",
+                      index=ids.index(ctx.dataset_id) if ctx.dataset_id in ids else 0,
+                      key="load_manage")
+o1, o2, o3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+if o1.button("Open", icon=":material/folder_open:", key="load_open"):
+    state.select_dataset(chosen)
+    state.flash(f"Opened {names[chosen]}")
+    st.rerun()
+new_name = o2.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}")
+if o2.button("Rename", icon=":material/edit:", key="load_rename_btn"):
+    state.run_write(store.rename_dataset, chosen, new_name, user=user,
+                    success=f"Renamed to {new_name.strip()}")
+    st.rerun()
+if o3.button("Delete…", icon=":material/delete:", key="load_delete"):
+    st.session_state["load_confirm_delete"] = chosen
+if st.session_state.get("load_confirm_delete") == chosen:
+    st.warning(f"Delete **{names[chosen]}** with its tags, label corrections and reports? "
+               "This cannot be undone (the history of changes is kept).")
+    y, n = st.columns(2)
+    if y.button("Yes, delete it", type="primary", key="load_delete_yes"):
+        st.session_state.pop("load_confirm_delete")
+        state.run_write(store.delete_dataset, chosen, user=user,
+                        success=f"Deleted {names[chosen]}")
+        if ctx.dataset_id == chosen:
+            state.select_dataset(None)
+        st.rerun()
+    if n.button("Cancel", key="load_delete_no"):
+        st.session_state.pop("load_confirm_delete")
+        st.rerun()

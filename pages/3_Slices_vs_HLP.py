@@ -1,0 +1,39 @@
+import streamlit as st
+
+from core.charts import accuracy_vs_hlp_chart, confusion_heatmap
+from core.errors import DataError
+from ui import data, settings, state, views
+
+ctx = state.page_start("Slices vs HLP", "Where does the model trail human-level performance?",
+                       icon=":material/bar_chart:")
+loaded = data.require_dataset(ctx)
+slice_by, bins = settings.slice_by_widgets(loaded)
+
+try:
+    table = data.analysis_table(loaded, slice_by=slice_by, bins=bins)
+except DataError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+# ----------------------------------------------------------------------------- HLP entry
+settings.hlp_inputs(loaded, table, user=ctx.user)
+
+# ----------------------------------------------------------------------------- table, chart
+view, config = views.slice_view(table, loaded.task.kind)
+st.dataframe(view, hide_index=True, column_config=config, key="slices_table")
+st.caption("Accuracy intervals are 95% Wilson intervals. Gap = HLP − accuracy in points; "
+           f"'{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% level.")
+st.plotly_chart(accuracy_vs_hlp_chart(table), key="slices_chart")
+
+# ----------------------------------------------------------------------------- per class
+if loaded.task.kind in ("classification", "binary"):
+    st.subheader("Per class")
+    report, matrix = data.class_views(loaded)
+    left, right = st.columns([1, 1])
+    class_table, class_config = views.class_view(report)
+    left.dataframe(class_table, hide_index=True, column_config=class_config,
+                   key="slices_classes")
+    if len(matrix) <= 40:
+        right.plotly_chart(confusion_heatmap(matrix), key="slices_confusion")
+    else:
+        right.caption(f"{len(matrix)} classes: too many for a readable confusion matrix.")

@@ -1,0 +1,34 @@
+import streamlit as st
+
+from core.charts import priority_bubble_chart
+from core.errors import DataError
+from core.prioritize import describe_priorities
+from ui import data, settings, state, views
+
+ctx = state.page_start("Prioritise", "What should we work on first?",
+                       icon=":material/low_priority:")
+loaded = data.require_dataset(ctx)
+slice_by, bins = settings.slice_by_widgets(loaded)
+
+left, right = st.columns([1, 2])
+with left:
+    st.markdown("**Importance and ease per tag** — 1 to 5, 3 is neutral; saved at once")
+    settings.weights_editor(loaded, user=ctx.user)
+
+try:
+    table = data.analysis_table(loaded, slice_by=slice_by, bins=bins)
+except DataError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+with right:
+    st.markdown("**What to do next**")
+    for line in describe_priorities(table):
+        st.markdown(f"- {line}")
+
+view, config = views.priority_view(table)
+st.dataframe(view, hide_index=True, column_config=config, key="prio_table")
+st.caption("Priority = gap to HLP × share of data × importance/3 × ease/3. Slices without an "
+           f"HLP are not ranked. '{views.NOT_SIGNIFICANT}': the gap could be chance (5% level) "
+           "— check it with more examples before investing.")
+st.plotly_chart(priority_bubble_chart(table), key="prio_chart")

@@ -1,0 +1,40 @@
+import streamlit as st
+
+from core.errors import DataError
+from ui import data, export, settings, state
+
+ctx = state.page_start("Export", "How do we share what we found?", icon=":material/download:")
+loaded = data.require_dataset(ctx)
+slice_by, bins = settings.shared_slice_by(loaded)
+st.caption(f"Report of **{loaded.name}**: every slice ranked by potential gain"
+           + (f", also sliced by {', '.join(slice_by)}" if slice_by else "")
+           + ". Each download is also kept in the project, listed below.")
+
+cols = st.columns(len(export.FORMATS))
+for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
+    try:
+        content = export.build_report(loaded, fmt, slice_by=slice_by, bins=bins)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        st.stop()
+    name = export.filename(loaded, fmt)
+    col.download_button(label, content, file_name=name, mime=mime, key=f"export_{fmt}",
+                        icon=":material/download:", on_click=export.save_download,
+                        args=(loaded.dataset_id, fmt, name, content))
+    col.caption(name)
+
+st.subheader("Saved reports")
+reports = ctx.store.list_reports(loaded.dataset_id)
+if reports.empty:
+    st.caption("None yet: a report is saved here each time you download it.")
+    st.stop()
+st.dataframe(reports.drop(columns=["dataset_id"]), hide_index=True, key="export_reports",
+             column_config={"size": st.column_config.NumberColumn("size", format="bytes")})
+ids = reports["id"].astype(int).tolist()
+names = dict(zip(ids, reports["filename"], strict=True))
+chosen = st.selectbox("Download again", ids, key="export_again",
+                      format_func=lambda i: f"{names[i]} (#{i})")
+fmt = str(reports.loc[reports["id"] == chosen, "fmt"].iloc[0])
+st.download_button("Download", ctx.store.report_content(chosen), file_name=names[chosen],
+                   mime=export.MIME.get(fmt, "application/octet-stream"),
+                   key="export_again_btn", on_click="ignore", icon=":material/download:")

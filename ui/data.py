@@ -1,0 +1,327 @@
+"""Cached loading and analysis, split so a widget change recomputes only what it affects.
+
+Cache keys are plain values: the database path, the dataset id, a *frame key* that changes
+when the examples change (a label correction) and a *tags fingerprint* that changes when the
+tag matrix changes. The store's revision (the newest event id of the dataset) decides when
+the small things (tags, settings, corrections) are read again.
+
+Chain: ``outcomes(frame, task)`` → ``slices(frame, tags, slice_by)`` → ``counts`` →
+``metrics(hlp)`` → ``ranking(importance, ease)``. Large inputs are passed as ``_``
+arguments, never hashed; no function here reads ``st.session_state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.analysis import finish_table
+from core.dataset import Dataset
+from core.errors import DataError
+from core.metrics import (
+    build_slices,
+    compute_class_report,
+    compute_confusion_matrix,
+    compute_outcomes,
+    compute_slice_counts,
+    compute_slice_metrics,
+)
+from core.store import Store
+from core.task import TaskSpec
+from ui.state import Context, empty_state, get_store
+from ui.tagging import Filters, filter_mask, ordered_positions, rule_mask
+
+Items = tuple[tuple[str, float], ...]
+
+
+def _items(mapping: Mapping[str, Any] | None) -> Items:
+    """Turn a {name: value} mapping into a sorted hashable tuple, dropping missing values."""
+    out = []
+    for k, v in (mapping or {}).items():
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            continue
+        out.append((str(k), float(v)))
+    return tuple(sorted(out))
+
+
+def _hash_frame(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "empty:" + "|".join(map(str, frame.columns))
+    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    h.update("|".join(map(str, frame.columns)).encode())
+    return h.hexdigest()[:16]
+
+
+def revision(store: Store, dataset_id: int) -> int:
+    """Return the newest event id of a dataset: it changes after any write to it."""
+    # TODO(core): a Store.revision(dataset_id) doing SELECT max(id) would avoid reading
+    # the whole event log on every run.
+    events = store.events(dataset_id)
+    return int(events["id"].max()) if len(events) else 0
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _small_state(db: str, dataset_id: int, rev: int) -> dict[str, Any]:
+    """Read what is cheap and changes often: info, tag list, settings, corrections."""
+    store = get_store_for(db)
+    info = store.dataset_info(dataset_id)
+    corrections = store.corrections(dataset_id)
+    key_part = _hash_frame(corrections[["example_id", "corrected"]].astype(str)) \
+        if len(corrections) else "none"
+    return {
+        "info": info,
+        "tags": store.list_tags(dataset_id),
+        "settings": store.tag_settings(dataset_id),
+        "corrections": corrections,
+        "frame_key": f"{dataset_id}:{info.get('content_hash', '')}:{key_part}",
+    }
+
+
+@st.cache_data(max_entries=4, show_spinner="Loading the dataset…")
+def _load_frame(db: str, dataset_id: int, frame_key: str) -> Dataset:
+    """Load the dataset (label corrections applied); re-read only when ``frame_key`` changes."""
+    return get_store_for(db).load_dataset(dataset_id)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _load_tags(db: str, dataset_id: int, rev: int) -> tuple[pd.DataFrame, str]:
+    """Read the tag matrix and fingerprint it (so unchanged tags keep downstream caches)."""
+    tags = get_store_for(db).tag_matrix(dataset_id).astype(bool).reset_index(drop=True)
+    return tags, _hash_frame(tags)
+
+
+def get_store_for(db: str) -> Store:
+    """Return the shared store of ``db`` (the argument keys the caller's cache)."""
+    del db  # the store is keyed on $SLICEWISE_DB by get_store; kept for cache keys
+    return get_store()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The dataset in use with everything the pages need about it."""
+
+    db: str
+    dataset_id: int
+    rev: int
+    dataset: Dataset
+    task: TaskSpec
+    info: dict[str, Any]
+    tag_list: pd.DataFrame
+    settings: dict[str, dict[str, float]]
+    corrections: pd.DataFrame
+    frame_key: str
+    tags_key: str
+
+    @property
+    def name(self) -> str:
+        """The dataset's name in the store."""
+        return str(self.info.get("name", f"dataset {self.dataset_id}"))
+
+    @property
+    def tag_names(self) -> list[str]:
+        """Tags in matrix order."""
+        return [str(c) for c in self.dataset.tags.columns]
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        """Cache key of the data (frame and tags)."""
+        return (self.db, self.dataset_id, self.frame_key, self.tags_key)
+
+
+def load_current(ctx: Context) -> Loaded:
+    """Load the selected dataset (cached) with its tags, settings and corrections."""
+    assert ctx.dataset_id is not None
+    rev = revision(ctx.store, ctx.dataset_id)
+    small = _small_state(ctx.db, ctx.dataset_id, rev)
+    base = _load_frame(ctx.db, ctx.dataset_id, small["frame_key"])
+    tags, tags_key = _load_tags(ctx.db, ctx.dataset_id, rev)
+    if len(tags) != len(base.frame):  # defensive: the matrix must align with the rows
+        tags = base.tags
+        tags_key = _hash_frame(tags)
+    dataset = replace(base, tags=tags)
+    info = small["info"]
+    task = info.get("task") or TaskSpec()
+    return Loaded(ctx.db, ctx.dataset_id, rev, dataset, task, info, small["tags"],
+                  small["settings"], small["corrections"], small["frame_key"], tags_key)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@st.cache_data(max_entries=8, show_spinner="Scoring every example…")
+def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
+             _frame: pd.DataFrame, _task: TaskSpec) -> pd.DataFrame:
+    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`)."""
+    return compute_outcomes(_frame, _task)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def slices(db: str, dataset_id: int, frame_key: str, tags_key: str, slice_by: tuple[str, ...],
+           bins: int, *, _dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Membership matrix and slice info (:func:`core.metrics.build_slices`)."""
+    return build_slices(_dataset, slice_by=slice_by, bins=bins)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def counts(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
+           slice_by: tuple[str, ...], bins: int, *, _loaded: Loaded) -> tuple[pd.DataFrame,
+                                                                              pd.DataFrame]:
+    """Per-slice sufficient statistics and slice info."""
+    ds, task = _loaded.dataset, _loaded.task
+    out = outcomes(db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task)
+    membership, info = slices(db, dataset_id, frame_key, tags_key, slice_by, bins, _dataset=ds)
+    table = compute_slice_counts(membership, out, tag_columns=list(ds.tags.columns))
+    return table, info
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def metrics(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
+            slice_by: tuple[str, ...], bins: int, hlp: Items, *,
+            _loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-slice metrics table (unranked) and slice info."""
+    table, info = counts(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins,
+                         _loaded=_loaded)
+    return compute_slice_metrics(table, task=_loaded.task, hlp=dict(hlp)), info
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
+            slice_by: tuple[str, ...], bins: int, hlp: Items, importance: Items, ease: Items,
+            *, _loaded: Loaded) -> pd.DataFrame:
+    """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns)."""
+    table, info = metrics(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp,
+                          _loaded=_loaded)
+    return finish_table(table, info, importance=dict(importance), ease=dict(ease))
+
+
+def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 4,
+                   hlp: Mapping[str, float] | None = None,
+                   importance: Mapping[str, float] | None = None,
+                   ease: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Return the ranked table of the loaded dataset, using the stored settings by default."""
+    s = loaded.settings
+    return ranking(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
+                   repr(loaded.task), tuple(slice_by), int(bins),
+                   _items(s.get("hlp") if hlp is None else hlp),
+                   _items(s.get("importance") if importance is None else importance),
+                   _items(s.get("ease") if ease is None else ease), _loaded=loaded)
+
+
+def example_outcomes(loaded: Loaded) -> pd.DataFrame:
+    """Per-example outcomes of the loaded dataset (cached)."""
+    return outcomes(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
+                    _frame=loaded.dataset.frame, _task=loaded.task)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _class_views(db: str, dataset_id: int, frame_key: str, *,
+                 _frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return compute_class_report(_frame), compute_confusion_matrix(_frame)
+
+
+def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-class report and confusion matrix of the loaded dataset (cached)."""
+    return _class_views(loaded.db, loaded.dataset_id, loaded.frame_key,
+                        _frame=loaded.dataset.frame)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _column_profile(db: str, dataset_id: int, frame_key: str, *,
+                    _frame: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for col in _frame.columns:
+        values = _frame[col]
+        numeric = (pd.api.types.is_numeric_dtype(values)
+                   and not pd.api.types.is_bool_dtype(values))
+        rows.append({"column": str(col), "numeric": numeric,
+                     "distinct": int(values.nunique(dropna=True))})
+    return pd.DataFrame(rows, columns=["column", "numeric", "distinct"]).set_index("column")
+
+
+def column_profile(loaded: Loaded) -> pd.DataFrame:
+    """Per column of the frame: whether it is numeric and how many distinct values it has."""
+    return _column_profile(loaded.db, loaded.dataset_id, loaded.frame_key,
+                           _frame=loaded.dataset.frame)
+
+
+def sliceable_columns(loaded: Loaded, *, max_values: int = 50) -> list[str]:
+    """Metadata columns worth slicing by: numeric (binned) or with few distinct values."""
+    prof = column_profile(loaded)
+    out = []
+    for col in loaded.dataset.metadata_columns:
+        if col not in prof.index:
+            continue
+        row = prof.loc[col]
+        if bool(row["numeric"]) or 1 < int(row["distinct"]) <= max_values:
+            out.append(col)
+    return out
+
+
+# --------------------------------------------------------------------------- guard
+
+
+def require_dataset(ctx: Context) -> Loaded:
+    """Load the selected dataset, or show an empty state / the error and stop (data guard)."""
+    if ctx.dataset_id is None:
+        empty_state("No dataset is selected.")
+        st.stop()
+    try:
+        return load_current(ctx)
+    except DataError as exc:
+        st.error(f"The dataset cannot be opened: {exc}", icon=":material/error:")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+# --------------------------------------------------------------------------- tagging views
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _filtered(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
+              filters: Filters, *, _loaded: Loaded) -> np.ndarray:
+    correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
+    mask = filter_mask(_loaded.dataset.frame, _loaded.dataset.tags, correct, filters)
+    return ordered_positions(mask, correct)
+
+
+def filtered_positions(loaded: Loaded, filters: Filters) -> np.ndarray:
+    """Positions of the rows the filters keep, errors first (cached per filter values)."""
+    return _filtered(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
+                     repr(loaded.task), filters, _loaded=loaded)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _rule(db: str, dataset_id: int, frame_key: str, column: str, op: str, value: str, *,
+          _frame: pd.DataFrame) -> np.ndarray:
+    return rule_mask(_frame[column], op, value)
+
+
+def rule_matches(loaded: Loaded, column: str, op: str, value: str) -> np.ndarray:
+    """Where a metadata rule holds (cached); raises :class:`DataError` for a bad rule."""
+    return _rule(loaded.db, loaded.dataset_id, loaded.frame_key, column, op, value,
+                 _frame=loaded.dataset.frame)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _distinct(db: str, dataset_id: int, frame_key: str, column: str, limit: int, *,
+              _frame: pd.DataFrame) -> list[str] | None:
+    values = _frame[column].dropna().astype(str)
+    uniques = values.unique()
+    if len(uniques) > limit:
+        return None
+    return sorted(map(str, uniques))
+
+
+def distinct_values(loaded: Loaded, column: str, *, limit: int = 200) -> list[str] | None:
+    """Sorted distinct values of a column as text, or ``None`` when there are over ``limit``."""
+    return _distinct(loaded.db, loaded.dataset_id, loaded.frame_key, column, limit,
+                     _frame=loaded.dataset.frame)

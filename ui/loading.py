@@ -1,0 +1,161 @@
+"""Helpers of the *Load data* page: read an upload once, detect roles, build and save a dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.dataset import ColumnMapping, Dataset, detect_mapping, prepare, read_table
+from core.errors import InvalidValueError
+from core.metrics import compute_outcomes
+from core.store import Store
+from core.task import TaskSpec, TextNormalization, infer_task_kind
+
+NONE = "(none)"
+TAG_SOURCES = ("Boolean columns", "One delimited column", "None yet")
+DELIMITERS = {"detect": None, "; (semicolon)": ";", "| (pipe)": "|"}
+UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "parquet", "pq"]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def read_upload(name: str, file_id: str, *, _data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
+    """Read an uploaded file once per upload (``file_id`` keys it; the bytes are not hashed)."""
+    return read_table(_data, name=name)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def detected_mapping(file_id: str, *, _df: pd.DataFrame) -> ColumnMapping:
+    """Roles detected from the column names and values (never raises)."""
+    return detect_mapping(_df)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def guess_task(file_id: str, label: str, *, _df: pd.DataFrame) -> str:
+    """Return the task kind guessed from the label column."""
+    return infer_task_kind(_df[label])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def class_options(file_id: str, column: str, *, _df: pd.DataFrame, limit: int = 200) -> list[str]:
+    """Distinct values of a column as text, most frequent first (for the positive class)."""
+    counts = _df[column].dropna().astype(str).str.strip().value_counts()
+    return counts.index[:limit].tolist()
+
+
+def role_index(options: list[str], detected: str | None) -> int | None:
+    """Index of the detected column among ``options`` (``None``: nothing pre-selected)."""
+    return options.index(detected) if detected in options else None
+
+
+def optional(value: str | None) -> str | None:
+    """``(none)`` -> ``None``."""
+    return None if value in (None, NONE) else value
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Everything the user chose on the *Load data* form."""
+
+    label: str | None
+    prediction: str | None
+    id: str | None = None
+    human: str | None = None
+    score: str | None = None
+    tag_source: str = TAG_SOURCES[2]
+    tag_columns: tuple[str, ...] = ()
+    tags_column: str | None = None
+    tag_delimiter: str | None = None
+    kind: str = "classification"
+    positive: str | None = None
+    threshold: float | None = None
+    tolerance: float | None = None
+    lowercase: bool = True
+    strip_punctuation: bool = True
+    collapse_whitespace: bool = True
+    drop_missing: bool = False
+
+    def mapping(self) -> ColumnMapping:
+        """Return the column mapping; unset label/prediction are left for core to detect."""
+        tag_columns: tuple[str, ...] = ()
+        tags_column = None
+        if self.tag_source == TAG_SOURCES[0]:
+            tag_columns = tuple(self.tag_columns)
+        elif self.tag_source == TAG_SOURCES[1]:
+            tags_column = self.tags_column
+        return ColumnMapping(label=self.label, prediction=self.prediction, id=self.id,
+                             human=self.human, score=self.score, tag_columns=tag_columns,
+                             tags_column=tags_column, tag_delimiter=self.tag_delimiter)
+
+    def task(self) -> TaskSpec:
+        """Return the task spec."""
+        norm = TextNormalization(lowercase=self.lowercase,
+                                 strip_punctuation=self.strip_punctuation,
+                                 collapse_whitespace=self.collapse_whitespace)
+        return TaskSpec(kind=self.kind,  # type: ignore[arg-type]
+                        positive=self.positive if self.kind == "binary" else None,
+                        threshold=self.threshold, tolerance=self.tolerance,
+                        normalization=norm)
+
+
+def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
+                  content_hash: str, warnings: list[str]) -> Dataset:
+    """Validate the table with the chosen mapping and check the task fits the labels.
+
+    Raises
+    ------
+    DataError
+        Any problem with the table or options, naming the file, column and rows.
+    """
+    if options.tag_source == TAG_SOURCES[1] and not options.tags_column:
+        raise InvalidValueError(f"{source_name}: choose the column that holds the tags, or "
+                                "pick another tag source")
+    if options.kind == "binary" and not options.positive:
+        raise InvalidValueError(f"{source_name}: a binary task needs a positive class")
+    dataset = prepare(df, options.mapping(), source_name=source_name, content_hash=content_hash,
+                      missing="drop" if options.drop_missing else "fail",
+                      positive=options.positive, threshold=options.threshold,
+                      warnings=warnings)
+    compute_outcomes(dataset.frame.head(2000), options.task())  # task errors, early
+    return dataset
+
+
+def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str,
+         user: str) -> int:
+    """Store the dataset in ``project`` (created if needed); return its id."""
+    project_id = store.get_or_create_project(project, user=user)
+    return store.save_dataset(project_id, name, dataset, task=options.task(), user=user)
+
+
+def default_name(file_name: str) -> str:
+    """Return a dataset name for a file name: its stem."""
+    return Path(file_name).stem or "dataset"
+
+
+def demo_datasets(store: Store, project_name: str) -> pd.DataFrame:
+    """Return the demo project's datasets (empty when it does not exist yet)."""
+    projects = store.list_projects()
+    match = projects[projects["name"] == project_name]
+    if match.empty:
+        return store.list_datasets().iloc[0:0]
+    return store.list_datasets(int(match["id"].iloc[0]))
+
+
+def with_project_names(datasets: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
+    """Return the saved-datasets table with the project's name instead of its id."""
+    names = dict(zip(projects["id"], projects["name"], strict=False))
+    out = datasets.copy()
+    out.insert(1, "project", out["project_id"].map(names))
+    return out.drop(columns=["project_id", "content_hash"])
+
+
+def run_steps(steps: list[tuple[str, Callable[[], object]]], status: object) -> list[object]:
+    """Run labelled steps inside an ``st.status``, writing each label before it runs."""
+    results = []
+    for label, step in steps:
+        status.write(label)  # type: ignore[attr-defined]
+        results.append(step())
+    return results

@@ -1,0 +1,134 @@
+"""Widgets for the analysis settings shared by pages: slice-by columns, HLP, importance, ease.
+
+Every setting is saved to the store at once (``set_tag_settings``) with the user's name, so
+it is there for everyone after a restart.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.prioritize import NEUTRAL
+from ui import data, state
+from ui.data import Loaded
+from ui.views import HLP_SOURCES, slice_label
+
+WEIGHT_COLUMNS = ("importance", "ease")
+
+
+def slice_by_widgets(loaded: Loaded) -> tuple[list[str], int]:
+    """Draw the slice-by multiselect (shared between pages) and the bins slider."""
+    options = data.sliceable_columns(loaded)
+    current = [c for c in st.session_state.get(state.SLICE_BY, []) if c in options]
+    st.session_state[state.SLICE_BY] = current
+    c1, c2 = st.columns([3, 1])
+    chosen = c1.multiselect(
+        "Also slice by metadata", options, key=state.SLICE_BY, persist_state="session",
+        placeholder="e.g. device, region" if options else "No metadata column to slice by",
+        help="One slice per value; numeric columns are cut into quantile bins.")
+    profile = data.column_profile(loaded)
+    numeric = any(bool(profile.loc[c, "numeric"]) for c in chosen if c in profile.index)
+    bins = c2.slider("Bins for numbers", 2, 10, 4, key="shared_bins", disabled=not numeric)
+    return list(chosen), int(bins)
+
+
+def shared_slice_by(loaded: Loaded) -> tuple[list[str], int]:
+    """Return the slice-by choice made on another page, without drawing widgets."""
+    options = set(data.sliceable_columns(loaded))
+    chosen = [c for c in st.session_state.get(state.SLICE_BY, []) if c in options]
+    return chosen, int(st.session_state.get("shared_bins", 4))
+
+
+def _save_hlp(dataset_id: int, tag: str, key: str) -> None:
+    value = st.session_state.get(key)
+    store = state.get_store()
+    if value is None:
+        state.run_write(store.set_tag_settings, dataset_id, tag, user=state.current_user(),
+                        clear_hlp=True, success=f"Cleared the HLP of {tag}")
+    else:
+        state.run_write(store.set_tag_settings, dataset_id, tag, user=state.current_user(),
+                        hlp=float(value) / 100, success=f"HLP of {tag} set to {value:g}%")
+
+
+def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
+    """Draw number inputs (percent) for the HLP of each tag, saved as soon as one changes.
+
+    Tags without human labels come first and open the panel; a value entered for a tag
+    with human labels overrides them.
+    """
+    del user  # the callback reads the current user when it runs
+    tags = loaded.tag_names
+    if not tags:
+        return
+    entered = loaded.settings.get("hlp", {})
+    source = table["hlp_source"].reindex(tags).fillna("none")
+    missing = [t for t in tags if source[t] == "none"]
+    with st.expander(f"Human-level performance per tag ({len(missing)} without human labels)"
+                     if missing else "Human-level performance per tag",
+                     expanded=bool(missing), icon=":material/person:"):
+        st.caption("Where the file has no human labels for a tag, enter the accuracy a human "
+                   "reaches on it (e.g. from a small re-labelling study). Saved at once.")
+        cols = st.columns(min(4, len(tags)))
+        ordered = missing + [t for t in tags if t not in missing]
+        for i, tag in enumerate(ordered):
+            key = f"slices_hlp_{loaded.dataset_id}_{loaded.rev}_{tag}"
+            value = entered.get(tag)
+            human = table["hlp"].get(tag) if source[tag] == "human_label" else None
+            cols[i % len(cols)].number_input(
+                slice_label(tag, "tag") + " HLP (%)", min_value=0.0, max_value=100.0,
+                value=None if value is None else round(100 * float(value), 2), step=0.5,
+                key=key, on_change=_save_hlp, args=(loaded.dataset_id, tag, key),
+                placeholder=(f"{100 * human:.1f} from {HLP_SOURCES['human_label']}"
+                             if human is not None and human == human else "not set"))
+
+
+def weights_frame(loaded: Loaded) -> pd.DataFrame:
+    """One row per tag with its importance and ease (stored value or the neutral 3)."""
+    s = loaded.settings
+    tags = loaded.tag_names
+    return pd.DataFrame({
+        "tag": tags,
+        "importance": [int(s.get("importance", {}).get(t, NEUTRAL)) for t in tags],
+        "ease": [int(s.get("ease", {}).get(t, NEUTRAL)) for t in tags],
+    })
+
+
+def weight_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """{tag: {"importance": v, "ease": v}} for the rows the user changed."""
+    out: dict[str, dict[str, int]] = {}
+    for i in range(min(len(before), len(after))):
+        for col in WEIGHT_COLUMNS:
+            new = after[col].iat[i]
+            if pd.notna(new) and int(new) != int(before[col].iat[i]):
+                out.setdefault(str(before["tag"].iat[i]), {})[col] = int(new)
+    return out
+
+
+def weights_editor(loaded: Loaded, *, user: str) -> None:
+    """Editable importance and ease (1-5) per tag; changes are saved and the page reruns."""
+    if not loaded.tag_names:
+        st.caption("No tags yet: importance and ease are set per tag.")
+        return
+    before = weights_frame(loaded)
+    after = st.data_editor(
+        before, hide_index=True, num_rows="fixed", disabled=["tag"],
+        key=f"prio_weights_{loaded.dataset_id}_{loaded.rev}",
+        column_config={
+            "tag": st.column_config.TextColumn("Tag"),
+            "importance": st.column_config.NumberColumn(
+                "Importance (1-5)", min_value=1, max_value=5, step=1, format="%d",
+                help="How much this slice matters to the product (3 = neutral)"),
+            "ease": st.column_config.NumberColumn(
+                "Ease (1-5)", min_value=1, max_value=5, step=1, format="%d",
+                help="How easy it is to improve, e.g. to collect more of it (3 = neutral)"),
+        })
+    changes = weight_changes(before, after)
+    if changes:
+        store = state.get_store()
+        ok = all(state.run_write(store.set_tag_settings, loaded.dataset_id, tag, user=user,
+                                 **values) for tag, values in changes.items())
+        if ok:
+            state.flash("Saved " + ", ".join(f"{t}: " + ", ".join(
+                f"{k} {v}" for k, v in vals.items()) for t, vals in changes.items()))
+            st.rerun()

@@ -1,0 +1,224 @@
+"""Page scaffolding: the store, the sidebar selections, flash messages and the data guard.
+
+Session-state keys shared by every page (page-specific keys are prefixed with the page name):
+
+- ``dataset_id``: the dataset in use (sidebar selectbox, kept across pages).
+- ``project_id``: the project whose datasets the sidebar lists.
+- ``user_name``: the display name passed as ``user=`` to every store write.
+- ``shared_slice_by``: metadata columns chosen on *Slices vs HLP*, reused by *Prioritise*
+  and *Export*.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from core.errors import DataError
+from core.store import Store
+
+DB_ENV = "SLICEWISE_DB"
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo_data"
+
+PROJECT = "project_id"
+DATASET = "dataset_id"
+USER = "user_name"
+SLICE_BY = "shared_slice_by"
+_PENDING = "_pending_dataset_id"
+_FLASH = "_flash"
+ANONYMOUS = "anonymous"
+
+LOAD_PAGE = "pages/1_Load_data.py"
+TAG_PAGE = "pages/2_Tag_errors.py"
+SLICES_PAGE = "pages/3_Slices_vs_HLP.py"
+PRIORITISE_PAGE = "pages/4_Prioritise.py"
+EXPORT_PAGE = "pages/5_Export.py"
+#: The workflow in order: (page file, label, icon, what the step does).
+WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
+    (LOAD_PAGE, "Load data", ":material/upload_file:",
+     "upload predictions (CSV, TSV, Parquet) or open the demo project"),
+    (TAG_PAGE, "Tag errors", ":material/sell:",
+     "review the errors like a spreadsheet and tag their causes"),
+    (SLICES_PAGE, "Slices vs HLP", ":material/bar_chart:",
+     "compare accuracy per tag with human-level performance"),
+    (PRIORITISE_PAGE, "Prioritise", ":material/low_priority:",
+     "rank the slices by gap × share, weighted by importance and ease"),
+    (EXPORT_PAGE, "Export", ":material/download:",
+     "download the report as CSV, Markdown, JSON or HTML"),
+)
+
+
+def db_path() -> str:
+    """Return the database path from ``$SLICEWISE_DB`` ("" means the store's default)."""
+    return os.environ.get(DB_ENV, "")
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _open_store(path: str) -> Store:
+    return Store(path or None)
+
+
+def get_store() -> Store:
+    """Return the store for the current database path (one per path, shared by sessions)."""
+    return _open_store(db_path())
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the sidebar selected: the store, the project, the dataset and the user."""
+
+    store: Store
+    db: str
+    project_id: int | None
+    dataset_id: int | None
+    user: str
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def flash(message: str, kind: str = "success") -> None:
+    """Queue a message to show at the top of the next run (callbacks and reruns lose output)."""
+    st.session_state.setdefault(_FLASH, []).append((kind, message))
+
+
+def show_flash() -> None:
+    """Show and clear the queued messages."""
+    for kind, message in st.session_state.pop(_FLASH, []):
+        if kind == "error":
+            st.error(message, icon=":material/error:")
+        elif kind == "warning":
+            st.warning(message, icon=":material/warning:")
+        else:
+            st.toast(message, icon=":material/check_circle:")
+
+
+def run_write(action: Callable[..., Any], *args: Any,
+              success: str | Callable[[Any], str] | None = None, **kwargs: Any) -> bool:
+    """Call a store write; a :class:`DataError` becomes a flash error instead of a traceback.
+
+    ``success`` is the message to flash when it worked (or a function of the action's
+    result returning it). Returns whether the write succeeded.
+    """
+    try:
+        result = action(*args, **kwargs)
+    except DataError as exc:
+        flash(str(exc), "error")
+        return False
+    if success:
+        flash(success(result) if callable(success) else success)
+    return True
+
+
+def current_user() -> str:
+    """Return the display name typed in the sidebar, or ``anonymous``."""
+    name = str(st.session_state.get(USER) or "").strip()
+    return name or ANONYMOUS
+
+
+def select_dataset(dataset_id: int | None) -> None:
+    """Make ``dataset_id`` the dataset in use from the next run on (safe after widgets exist)."""
+    st.session_state[_PENDING] = dataset_id
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def _on_project_change() -> None:
+    # Switching project selects that project's newest dataset.
+    store = get_store()
+    project_id = st.session_state.get(PROJECT)
+    datasets = store.list_datasets(project_id) if project_id is not None else None
+    if datasets is not None and len(datasets):
+        st.session_state[DATASET] = int(datasets.sort_values("id")["id"].iloc[-1])
+    else:
+        st.session_state.pop(DATASET, None)
+
+
+def sidebar() -> Context:
+    """Draw the sidebar (name, project, dataset) and return the selections."""
+    store = get_store()
+    if _PENDING in st.session_state:
+        pending = st.session_state.pop(_PENDING)
+        if pending is None:
+            st.session_state.pop(DATASET, None)
+        else:
+            st.session_state[DATASET] = int(pending)
+    projects = store.list_projects()
+    datasets = store.list_datasets()
+    project_names = dict(zip(projects["id"].astype(int), projects["name"].astype(str),
+                             strict=False))
+    dataset_rows = {int(r.id): r for r in datasets.itertuples(index=False)}
+
+    # Keep the selections valid before the widgets are drawn.
+    chosen = st.session_state.get(DATASET)
+    if chosen is not None and int(chosen) not in dataset_rows:
+        st.session_state.pop(DATASET, None)
+        chosen = None
+    if chosen is not None:
+        st.session_state[PROJECT] = int(dataset_rows[int(chosen)].project_id)
+    elif st.session_state.get(PROJECT) not in project_names:
+        with_data = [int(p) for p in datasets["project_id"]] if len(datasets) else []
+        first = with_data[-1] if with_data else (next(iter(project_names), None))
+        if first is None:
+            st.session_state.pop(PROJECT, None)
+        else:
+            st.session_state[PROJECT] = first
+    project_id = st.session_state.get(PROJECT)
+    in_project = [i for i, r in dataset_rows.items() if int(r.project_id) == project_id]
+    if st.session_state.get(DATASET) is None and in_project:
+        st.session_state[DATASET] = max(in_project)
+
+    with st.sidebar:
+        st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
+                      help="Saved with every tag, label correction and setting you change.")
+        if not project_names:
+            st.caption("No project yet: load a file or open the demo project.")
+            return Context(store, db_path(), None, None, current_user())
+        st.selectbox("Project", list(project_names), key=PROJECT,
+                     format_func=lambda i: project_names.get(i, str(i)),
+                     on_change=_on_project_change, persist_state="session")
+        if in_project:
+            st.selectbox(
+                "Dataset", in_project, key=DATASET, persist_state="session",
+                format_func=lambda i: (f"{dataset_rows[i].name} "
+                                       f"({int(dataset_rows[i].row_count):,} rows)"),
+            )
+            row = dataset_rows[int(st.session_state[DATASET])]
+            st.caption(f"Task: {row.task_kind} · from {row.source_name}")
+        else:
+            st.caption("This project has no dataset yet.")
+    dataset_id = st.session_state.get(DATASET)
+    return Context(store, db_path(), project_id,
+                   int(dataset_id) if dataset_id is not None else None, current_user())
+
+
+def page_start(title: str, question: str, *, icon: str = ":material/analytics:",
+               layout: str = "wide") -> Context:
+    """Configure the page, draw the sidebar, the heading (the page's question) and messages."""
+    st.set_page_config(page_title=f"{title} · Slicewise", page_icon=icon, layout=layout)
+    ctx = sidebar()
+    st.title(question)
+    show_flash()
+    return ctx
+
+
+def empty_state(message: str = "No dataset yet.") -> None:
+    """Say there is nothing to show and link to *Load data*; does not stop the script."""
+    st.info(f"{message} Load a file or open the demo project to start.",
+            icon=":material/info:")
+    page_link(LOAD_PAGE, "Load a file or open the demo project", ":material/upload_file:")
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """Draw ``st.page_link``; outside the multipage app (a page run alone) draw a caption."""
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except st.errors.StreamlitAPIException:
+        st.caption(f"→ {label}")

@@ -1,0 +1,169 @@
+"""Shape core's tables for display: readable names, points, intervals and column configs.
+
+These helpers only rename, select and format columns; every number comes from core.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.metrics import OVERALL, UNTAGGED
+from core.prioritize import display_name
+
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("precision", "recall", "f1", "fpr", "fnr"),
+    "text": ("wer",),
+    "regression": ("mae", "rmse"),
+    "classification": (),
+}
+NOT_SIGNIFICANT = "⚠ not significant"
+HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—"}
+
+
+def slice_label(name: str, kind: str) -> str:
+    """Name a slice as a reader would (tags prettified, column slices as written)."""
+    if kind in ("column", "overall", "untagged") or name in (OVERALL, UNTAGGED):
+        return str(name)
+    return display_name(str(name))
+
+
+def _pts(values: pd.Series) -> pd.Series:
+    return 100 * values.astype(float)
+
+
+def _interval(low: pd.Series, high: pd.Series) -> list[str]:
+    return ["–" if np.isnan(a) or np.isnan(b) else f"{100 * a:.1f}–{100 * b:.1f}%"
+            for a, b in zip(low.astype(float), high.astype(float), strict=True)]
+
+
+def significance_text(table: pd.DataFrame) -> list[str]:
+    """Per row: ``yes (p=…)``, the not-significant mark, or ``—`` when there is no HLP."""
+    out = []
+    for sig, p, hlp in zip(table["significant"], table["p_value"], table["hlp"], strict=True):
+        if pd.isna(hlp) or pd.isna(p):
+            out.append("—")
+        elif bool(sig):
+            out.append(f"yes (p={p:.2g})")
+        else:
+            out.append(f"{NOT_SIGNIFICANT} (p={p:.2g})")
+    return out
+
+
+def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Return the per-slice table for *Slices vs HLP*: display frame and its column config."""
+    t = table
+    view = pd.DataFrame({
+        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+        "kind": t["kind"].to_numpy(),
+        "n": t["n"].to_numpy(),
+        "share": _pts(t["share"]).to_numpy(),
+        "accuracy": _pts(t["accuracy"]).to_numpy(),
+        "95% interval": _interval(t["accuracy_ci_low"], t["accuracy_ci_high"]),
+        "HLP": _pts(t["hlp"]).to_numpy(),
+        "HLP source": t["hlp_source"].map(HLP_SOURCES).fillna("—").to_numpy(),
+        "gap": _pts(t["gap"]).to_numpy(),
+        "gap significant?": significance_text(t),
+        "error rate": _pts(t["error_rate"]).to_numpy(),
+        "share of errors": _pts(t["error_share"]).to_numpy(),
+    })
+    config: dict[str, Any] = {
+        "slice": st.column_config.TextColumn("Slice", pinned=True),
+        "kind": st.column_config.TextColumn("Kind", width="small"),
+        "n": st.column_config.NumberColumn("n", format="localized"),
+        "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
+        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
+        "95% interval": st.column_config.TextColumn(
+            "95% interval", help="Wilson score interval of the accuracy"),
+        "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%",
+                                             help="Human-level performance"),
+        "HLP source": st.column_config.TextColumn("HLP from"),
+        "gap": st.column_config.NumberColumn(
+            "Gap to HLP", format="%+.1f pts", help="HLP − accuracy, in accuracy points"),
+        "gap significant?": st.column_config.TextColumn(
+            "Gap significant?", help="McNemar's exact test with human labels, else an exact "
+            "binomial test against the entered HLP (5% level)"),
+        "error rate": st.column_config.NumberColumn("Error rate", format="%.1f%%"),
+        "share of errors": st.column_config.NumberColumn(
+            "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"),
+    }
+    for col in TASK_METRICS.get(task_kind, ()):
+        if col not in t.columns:
+            continue
+        if col in ("mae", "rmse"):
+            view[col.upper()] = t[col].to_numpy()
+            config[col.upper()] = st.column_config.NumberColumn(col.upper(), format="%.3g")
+        else:
+            label = col.upper() if col in ("wer", "fpr", "fnr") else col.capitalize()
+            view[label] = _pts(t[col]).to_numpy()
+            config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
+    return view, config
+
+
+def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Return the ranked table for *Prioritise*: ranked slices first, with the significance mark."""
+    t = table[table["kind"].isin(["tag", "column"])]
+    view = pd.DataFrame({
+        "rank": t["rank"].astype("Int64").to_numpy(),
+        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+        "accuracy": _pts(t["accuracy"]).to_numpy(),
+        "HLP": _pts(t["hlp"]).to_numpy(),
+        "gap": _pts(t["gap"]).to_numpy(),
+        "share": _pts(t["share"]).to_numpy(),
+        "potential gain": _pts(t["potential_gain"]).to_numpy(),
+        "importance": t["importance"].to_numpy(),
+        "ease": t["ease"].to_numpy(),
+        "priority": _pts(t["priority"]).to_numpy(),
+        "gap significant?": significance_text(t),
+    })
+    config: dict[str, Any] = {
+        "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
+        "slice": st.column_config.TextColumn("Slice", pinned=True),
+        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
+        "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%"),
+        "gap": st.column_config.NumberColumn("Gap to HLP", format="%+.1f pts"),
+        "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
+        "potential gain": st.column_config.NumberColumn(
+            "Potential gain", format="%+.2f pts",
+            help="Gap × share of data: accuracy points on all data if the gap closed"),
+        "importance": st.column_config.NumberColumn("Importance", format="%d"),
+        "ease": st.column_config.NumberColumn("Ease", format="%d"),
+        "priority": st.column_config.NumberColumn(
+            "Priority", format="%.2f", help="Potential gain × importance/3 × ease/3"),
+        "gap significant?": st.column_config.TextColumn("Gap significant?"),
+    }
+    return view, config
+
+
+def headline(table: pd.DataFrame) -> dict[str, Any]:
+    """Return the headline numbers of the ``All data`` row."""
+    row = table.loc[OVERALL]
+    return {"n": int(row["n"]), "accuracy": float(row["accuracy"]),
+            "errors": int(row["errors"]), "hlp": float(row["hlp"]),
+            "gap": float(row["gap"])}
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """``0.912`` -> ``91.2%``; missing -> ``–``."""
+    return "–" if value is None or np.isnan(value) else f"{100 * value:.{digits}f}%"
+
+
+def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-class report for display (rare classes first, as core sorts it)."""
+    view = report.reset_index()
+    view["class"] = view["class"].astype(str)
+    for col in ("precision", "recall", "f1"):
+        view[col] = 100 * view[col]
+    config = {
+        "class": st.column_config.TextColumn("Class", pinned=True),
+        "support": st.column_config.NumberColumn("Support", format="localized",
+                                                 help="Examples with this label"),
+        "predicted": st.column_config.NumberColumn("Predicted", format="localized"),
+        "precision": st.column_config.NumberColumn("Precision", format="%.1f%%"),
+        "recall": st.column_config.NumberColumn("Recall (class accuracy)", format="%.1f%%"),
+        "f1": st.column_config.NumberColumn("F1", format="%.1f%%"),
+    }
+    return view, config
