@@ -178,18 +178,19 @@ ids = list(names)
 chosen = st.selectbox("Dataset", ids, format_func=lambda i: f"{names[i]} (id {i})",
                       index=ids.index(ctx.dataset_id) if ctx.dataset_id in ids else 0,
                       key="load_manage")
-o1, o2, o3 = st.columns([1, 2, 1], vertical_alignment="bottom")
+o1, o2 = st.columns(2, vertical_alignment="bottom")
 if o1.button("Open", icon=":material/folder_open:", key="load_open"):
     state.select_dataset(chosen)
     state.flash(f"Opened {names[chosen]}")
     st.rerun()
-new_name = o2.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}")
-if o2.button("Rename", icon=":material/edit:", key="load_rename_btn"):
+if o2.button("Delete…", icon=":material/delete:", key="load_delete"):
+    st.session_state["load_confirm_delete"] = chosen
+r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
+new_name = r1.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}")
+if r2.button("Rename", icon=":material/edit:", key="load_rename_btn"):
     state.run_write(store.rename_dataset, chosen, new_name, user=user,
                     success=f"Renamed to {new_name.strip()}")
     st.rerun()
-if o3.button("Delete…", icon=":material/delete:", key="load_delete"):
-    st.session_state["load_confirm_delete"] = chosen
 if st.session_state.get("load_confirm_delete") == chosen:
     st.warning(f"Delete **{names[chosen]}** with its tags, label corrections and reports? "
                "This cannot be undone (the history of changes is kept).")

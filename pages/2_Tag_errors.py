@@ -124,8 +124,8 @@ before = tagging.editor_frame(ds.frame, ds.tags, correct, page_pos, corrected_id
                               show_human=ds.has_human)
 config = {
     "id": st.column_config.TextColumn("id", pinned=True),
-    "label": st.column_config.TextColumn("Label"),
-    "prediction": st.column_config.TextColumn("Prediction"),
+    "label": st.column_config.TextColumn("Label", width="medium"),
+    "prediction": st.column_config.TextColumn("Prediction", width="medium"),
     "human": st.column_config.TextColumn("Human label"),
     STATUS_COLUMN: st.column_config.CheckboxColumn("✓", help="The model is right",
                                                    width="small"),
@@ -135,7 +135,9 @@ config = {
 }
 editor_key = f"tag_editor_{did}_{loaded.rev}_{hash((filters, size, page))}"
 st.session_state["tag_editor_key"] = editor_key
+order = ["id", "label", "prediction", *tags, STATUS_COLUMN, CORRECTED_COLUMN, "human"]
 after = st.data_editor(before, key=editor_key, hide_index=True, column_config=config,
+                       column_order=[c for c in order if c in before.columns],
                        disabled=[c for c in before.columns if c not in tags], num_rows="fixed",
                        height=min(38 + 35 * max(len(before), 1), 600))
 changes = tagging.tag_changes(before, after, tags)

@@ -23,7 +23,7 @@ view, config = views.slice_view(table, loaded.task.kind)
 st.dataframe(view, hide_index=True, column_config=config, key="slices_table")
 st.caption("Accuracy intervals are 95% Wilson intervals. Gap = HLP − accuracy in points; "
            f"'{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% level.")
-st.plotly_chart(accuracy_vs_hlp_chart(table), key="slices_chart")
+st.plotly_chart(views.tidy_chart(accuracy_vs_hlp_chart(table)), key="slices_chart")
 
 # ----------------------------------------------------------------------------- per class
 if loaded.task.kind in ("classification", "binary"):

@@ -10,7 +10,7 @@ ctx = state.page_start("Prioritise", "What should we work on first?",
 loaded = data.require_dataset(ctx)
 slice_by, bins = settings.slice_by_widgets(loaded)
 
-left, right = st.columns([1, 2])
+left, right = st.columns([1, 1])
 with left:
     st.markdown("**Importance and ease per tag** — 1 to 5, 3 is neutral; saved at once")
     settings.weights_editor(loaded, user=ctx.user)

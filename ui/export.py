@@ -12,10 +12,10 @@ from ui.data import Loaded
 
 #: (format, button label, MIME type)
 FORMATS: tuple[tuple[str, str, str], ...] = (
-    ("csv", "CSV (spreadsheet)", "text/csv"),
+    ("csv", "CSV", "text/csv"),
     ("markdown", "Markdown", "text/markdown"),
     ("json", "JSON", "application/json"),
-    ("html", "HTML (self-contained, with charts)", "text/html"),
+    ("html", "HTML with charts", "text/html"),
 )
 MIME = {fmt: mime for fmt, _, mime in FORMATS}
 

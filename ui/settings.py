@@ -117,10 +117,10 @@ def weights_editor(loaded: Loaded, *, user: str) -> None:
         column_config={
             "tag": st.column_config.TextColumn("Tag"),
             "importance": st.column_config.NumberColumn(
-                "Importance (1-5)", min_value=1, max_value=5, step=1, format="%d",
+                "Importance", min_value=1, max_value=5, step=1, format="%d", width="small",
                 help="How much this slice matters to the product (3 = neutral)"),
             "ease": st.column_config.NumberColumn(
-                "Ease (1-5)", min_value=1, max_value=5, step=1, format="%d",
+                "Ease", min_value=1, max_value=5, step=1, format="%d", width="small",
                 help="How easy it is to improve, e.g. to collect more of it (3 = neutral)"),
         })
     changes = weight_changes(before, after)

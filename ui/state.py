@@ -144,6 +144,12 @@ def _on_project_change() -> None:
 def sidebar() -> Context:
     """Draw the sidebar (name, project, dataset) and return the selections."""
     store = get_store()
+    if "_query_applied" not in st.session_state:
+        # A link such as /Tag_errors?dataset=3 opens that dataset (once per session).
+        st.session_state["_query_applied"] = True
+        wanted = st.query_params.get("dataset")
+        if wanted and str(wanted).isdigit():
+            st.session_state.setdefault(_PENDING, int(wanted))
     if _PENDING in st.session_state:
         pending = st.session_state.pop(_PENDING)
         if pending is None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.metrics import OVERALL, UNTAGGED
@@ -54,8 +55,13 @@ def significance_text(table: pd.DataFrame) -> list[str]:
 
 
 def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Return the per-slice table for *Slices vs HLP*: display frame and its column config."""
-    t = table
+    """Return the per-slice table for *Slices vs HLP*: display frame and its column config.
+
+    All data comes first, then the slices in ranked order, then the untagged examples.
+    """
+    kind = table["kind"]
+    t = pd.concat([table[kind == "overall"], table[~kind.isin(["overall", "untagged"])],
+                   table[kind == "untagged"]])
     view = pd.DataFrame({
         "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
         "kind": t["kind"].to_numpy(),
@@ -72,7 +78,8 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
     })
     config: dict[str, Any] = {
         "slice": st.column_config.TextColumn("Slice", pinned=True),
-        "kind": st.column_config.TextColumn("Kind", width="small"),
+        "kind": st.column_config.TextColumn("Kind", width="small",
+                                            help="overall, tag, column (metadata) or untagged"),
         "n": st.column_config.NumberColumn("n", format="localized"),
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
@@ -121,7 +128,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     })
     config: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
-        "slice": st.column_config.TextColumn("Slice", pinned=True),
+        "slice": st.column_config.TextColumn("Slice"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%"),
         "gap": st.column_config.NumberColumn("Gap to HLP", format="%+.1f pts"),
@@ -167,3 +174,11 @@ def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "f1": st.column_config.NumberColumn("F1", format="%.1f%%"),
     }
     return view, config
+
+
+def tidy_chart(fig: go.Figure) -> go.Figure:
+    """Keep a core chart's legend clear of its title inside Streamlit's layout."""
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02,
+                              "xanchor": "right", "x": 1},
+                      margin={"t": 80})
+    return fig
