@@ -146,6 +146,7 @@ if changes:
              for (tag, value), ids in changes.items())
     if ok:
         st.rerun()
+    state.show_flash()  # not saved: say why here (a rerun would retry the same edit)
 
 # ----------------------------------------------------------------------------- one example
 if not len(page_pos):

@@ -488,3 +488,56 @@ def test_opening_the_demo_project(store):
     demo = store.list_datasets()
     assert len(demo) == 2
     assert at.session_state["dataset_id"] in demo["id"].tolist()
+
+
+# ----------------------------------------------------------------------------- details
+
+
+def test_a_refused_write_is_shown_as_an_error(seeded, store):
+    at = app("pages/2_Tag_errors.py", seeded)
+    at.selectbox(key="tag_rename_old").set_value("car_noise")
+    at.text_input(key="tag_rename_new").set_value("people_noise").run()
+    at.button(key="tag_rename").click().run()
+    assert_ok(at)
+    assert "already has a tag named 'people_noise'" in texts(at.error)
+    assert store.list_tags(seeded)["name"].tolist() == ["car_noise", "people_noise"]
+
+
+def test_the_example_panel_shows_the_word_diff_and_a_missing_media_file(seeded):
+    at = app("pages/2_Tag_errors.py", seeded)
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "~~" in shown and "**" in shown  # missed and wrongly predicted words
+    assert "file not found on the server" in texts(at.caption)
+
+
+def test_a_link_with_a_dataset_opens_it(seeded):
+    at = AppTest.from_file(str(ROOT / "pages/3_Slices_vs_HLP.py"), default_timeout=TIMEOUT)
+    at.query_params["dataset"] = str(seeded)
+    at.run()
+    assert_ok(at)
+    assert at.session_state["dataset_id"] == seeded
+    assert slice_table(at)["n"].iloc[0] == 60
+
+
+@pytest.mark.parametrize(("values", "op", "value", "expected"), [
+    ([1.0, 2.0, None, 5.0], ">=", "2", [False, True, False, True]),
+    ([1.0, 2.0, None, 5.0], "!=", "2", [True, False, False, True]),
+    (["car_kit", "ios", None, "CAR_KIT"], "==", "car_kit", [True, False, False, False]),
+    (["car_kit", "ios", None, "CAR_KIT"], "contains", "kit", [True, False, False, True]),
+    (["car_kit", "ios", None, "a.b"], "contains", ".", [False, False, False, True]),
+    (["car_kit", "ios", None, "android"], "regex", "^(ios|and)", [False, True, False, True]),
+    (["1", "10", None, "x"], ">", "2", [False, True, False, False]),
+])
+def test_rules_are_vectorised_comparisons(values, op, value, expected):
+    from ui.tagging import rule_mask
+
+    assert rule_mask(pd.Series(values, name="c"), op, value).tolist() == expected
+
+
+def test_word_diff_marks_missed_and_extra_words():
+    from ui.tagging import word_diff, word_diff_markdown
+
+    assert word_diff("sail away song", "sell away some") == [
+        ("missing", "sail"), ("extra", "sell"), ("equal", "away"), ("missing", "song"),
+        ("extra", "some")]
+    assert word_diff_markdown("a_b *c*", "a_b") == "a\\_b :red[~~\\*c\\*~~]"

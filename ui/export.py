@@ -21,7 +21,7 @@ MIME = {fmt: mime for fmt, _, mime in FORMATS}
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the report…")
-def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, rev: int,
+def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, settings_key: str,
            slice_by: tuple[str, ...], bins: int, fmt: str, name: str, *,
            _loaded: Loaded) -> str:
     table = data.analysis_table(_loaded, slice_by=slice_by, bins=bins)
@@ -39,7 +39,9 @@ def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, rev: int,
 
 def build_report(loaded: Loaded, fmt: str, *, slice_by: list[str], bins: int) -> str:
     """Return the report of the loaded dataset in ``fmt`` (rebuilt only after a change)."""
-    return _build(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key, loaded.rev,
+    # Keyed on the settings, not the revision: saving a report must not rebuild it.
+    return _build(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
+                  repr(sorted((k, sorted(v.items())) for k, v in loaded.settings.items())),
                   tuple(slice_by), int(bins), fmt, loaded.name, _loaded=loaded)
 
 

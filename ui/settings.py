@@ -132,3 +132,4 @@ def weights_editor(loaded: Loaded, *, user: str) -> None:
             state.flash("Saved " + ", ".join(f"{t}: " + ", ".join(
                 f"{k} {v}" for k, v in vals.items()) for t, vals in changes.items()))
             st.rerun()
+        state.show_flash()  # not saved: say why here (a rerun would retry the same edit)

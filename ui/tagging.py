@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,9 @@ def rule_mask(values: pd.Series, op: str, value: str) -> np.ndarray:
                 compiled = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise InvalidValueError(f"{pattern!r} is not a valid regex: {exc}") from None
-            hit = text.str.contains(compiled, regex=True)
+            with warnings.catch_warnings():  # groups are fine: we only test for a match
+                warnings.filterwarnings("ignore", "This pattern is interpreted", UserWarning)
+                hit = text.str.contains(compiled, regex=True)
         return hit.fillna(False).to_numpy(dtype=bool)
     left: pd.Series
     right: float | str
