@@ -10,6 +10,7 @@ the file, the column and example rows.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -129,6 +130,9 @@ class Dataset:
         SHA-256 of the file's bytes (or of the table, when built from a DataFrame).
     warnings
         Legal but notable facts (rows dropped, encoding detected...).
+    options
+        The :func:`prepare` options that shaped the table (``missing``, ``positive``,
+        ``threshold``); part of the fingerprint.
     """
 
     frame: pd.DataFrame
@@ -137,6 +141,7 @@ class Dataset:
     source_name: str = "table"
     content_hash: str = ""
     warnings: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def metadata_columns(self) -> list[str]:
@@ -154,78 +159,187 @@ class Dataset:
         return len(self.frame)
 
     def fingerprint(self) -> str:
-        """A short stable key for caches: content hash plus mapping."""
-        h = hashlib.sha256((self.content_hash + repr(self.mapping)).encode())
+        """Return a short stable key for caches: content hash, mapping and options."""
+        key = self.content_hash + repr(self.mapping) + repr(sorted(self.options.items()))
+        h = hashlib.sha256(key.encode())
         return h.hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- reading
 
+# Cells read as missing. pandas' default list minus "None": "None"/"none" is a common class
+# name (no defect, no intent) and must stay a value.
+NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
+DELIMITERS = (",", "\t", ";", "|")
+_SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+# Leading bytes of binary formats people save under a .csv name by mistake.
+_MAGIC = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?); export the sheet as CSV"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; export the sheet as CSV"),
+    (b"\x1f\x8b", "gzip-compressed; decompress it first"),
+    (b"%PDF", "a PDF document, not a table"),
+    (b"\x89PNG", "a PNG image, not a table"),
+    (b"\xff\xd8\xff", "a JPEG image, not a table"),
+    (b"SQLite format 3", "an SQLite database, not a table"),
+)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 
 def _source_bytes(source: str | Path | IO[bytes] | bytes, name: str | None) -> tuple[bytes, str]:
-    if isinstance(source, bytes):
-        return source, name or "upload"
+    """Return the raw bytes of ``source`` and the file name used in messages."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source), name or "upload"
     if isinstance(source, (str, Path)):
         path = Path(source)
-        if not path.exists():
-            raise DataError(f"{path}: no such file")
-        if path.is_dir():
-            raise DataError(f"{path}: is a folder, not a file")
-        return path.read_bytes(), name or path.name
-    if hasattr(source, "getvalue"):
-        data = source.getvalue()
-    else:
-        data = source.read()
+        label = name or path.name or str(path)
+        try:
+            if not path.exists():
+                raise DataError(f"{path}: no such file; check the path")
+            if path.is_dir():
+                raise DataError(f"{path}: is a folder, not a file; give the path of a CSV, TSV "
+                                "or Parquet file")
+            return path.read_bytes(), label
+        except OSError as exc:
+            raise DataError(f"{label}: cannot be opened ({exc.strerror or exc}); check the path "
+                            "and the file's permissions") from None
+    if not (hasattr(source, "getvalue") or hasattr(source, "read")):
+        raise TypeError("expected a path, bytes or a file-like object, got "
+                        f"{type(source).__name__}")
+    raw_name = getattr(source, "name", None)
+    label = name or (Path(raw_name).name if isinstance(raw_name, str) and raw_name else "upload")
+    try:
+        data = source.getvalue() if hasattr(source, "getvalue") else source.read()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{label}: cannot be read ({exc}); upload the file again") from None
     if isinstance(data, str):
         data = data.encode("utf-8")
-    return data, name or getattr(source, "name", None) or "upload"
+    return bytes(data), label
+
+
+def _decode_error_detail(data: bytes, exc: UnicodeDecodeError, encoding: str) -> str:
+    line = data[: exc.start].count(b"\n") + 1
+    return f"byte 0x{data[exc.start]:02x} on line {line} is not valid {encoding}"
 
 
 def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
-    """Decode text, honouring a BOM; return (text, encoding used)."""
+    """Decode text, honouring a BOM, else UTF-8, else a detected encoding.
+
+    Returns
+    -------
+    (text without BOM, encoding used)
+
+    Raises
+    ------
+    EncodingError
+        The given encoding is unknown or does not fit, or a BOM contradicts the bytes.
+    FileFormatError
+        The bytes are binary data, not text.
+    """
     if encoding:
         try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
+            codecs.lookup(encoding)
+        except LookupError:
             raise EncodingError(
-                f"{name}: cannot be read as {encoding} ({exc}); "
-                "leave the encoding empty to detect it"
+                f"{name}: {encoding!r} is not a known text encoding; use e.g. utf-8, cp1252, "
+                "latin-1 or utf-16, or leave the encoding empty to detect it"
             ) from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            raise EncodingError(f"{name}: has a UTF-16 byte-order mark but is not UTF-16") from None
-    if b"\x00" in data[:8192]:
-        # UTF-16 without a BOM shows as every other byte NUL in ASCII text.
-        head = data[:8192]
-        if head[1::2].count(0) > 0.4 * len(head[1::2]):
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise EncodingError(
+                f"{name}: cannot be read as {encoding}: {_decode_error_detail(data, exc, encoding)}"
+                "; give the file's real encoding (e.g. cp1252, latin-1, utf-16) or leave the "
+                "encoding empty to detect it"
+            ) from None
+        return _check_text(text.removeprefix("\ufeff"), name, encoding), encoding
+
+    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
             try:
-                return data.decode("utf-16-le"), "utf-16-le"
-            except UnicodeDecodeError:
-                pass
-        raise FileFormatError(
-            f"{name}: looks like binary data, not a CSV/TSV text file "
-            "(save it as CSV or Parquet)"
-        )
+                text = data.decode(enc)
+            except UnicodeDecodeError as exc:
+                raise EncodingError(
+                    f"{name}: starts with a {enc.upper().removesuffix('-SIG')} byte-order mark but "
+                    f"{_decode_error_detail(data, exc, enc)}; save the file again as UTF-8"
+                ) from None
+            return _check_text(text.removeprefix("\ufeff"), name, enc), enc
+
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise FileFormatError(f"{name}: is {what}; Slicewise reads CSV, TSV or Parquet")
+
+    head = data[:8192]
+    if b"\x00" in head:
+        # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+        odd, even = head[1::2], head[0::2]
+        for enc, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+            if zeros.count(0) > 0.9 * len(zeros) and other.count(0) < 0.1 * len(other):
+                try:
+                    return _check_text(data.decode(enc), name, enc), enc
+                except UnicodeDecodeError:
+                    break
+        raise FileFormatError(_binary_message(name))
     try:
-        return data.decode("utf-8"), "utf-8"
+        return _check_text(data.decode("utf-8"), name, "utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:200_000]).best()
-    enc = best.encoding if best is not None else "cp1252"
+    matches = from_bytes(data[:200_000])
+    best = matches.best()
+    if best is None:
+        raise FileFormatError(_binary_message(name))
+    # With few non-ASCII bytes the detector is guessing (it reads "\xfcbung" as Chinese),
+    # and several single-byte encodings often fit equally well: then prefer cp1252 (Excel's
+    # CSV export on Western Windows; a superset of latin-1's letters) when it fits.
+    ties = {enc for m in matches if m.chaos <= best.chaos for enc in m.could_be_from_charset}
+    high = int(np.count_nonzero(np.frombuffer(data[:200_000], dtype=np.uint8) >= 0x80))
+    enc = best.encoding
+    if "cp1252" in ties or (high < 64 and _decodes(data, "cp1252")):
+        enc = "cp1252"
     try:
-        return data.decode(enc), enc
-    except (UnicodeDecodeError, LookupError):
-        return data.decode("latin-1"), "latin-1"
+        text = data.decode(enc)
+    except UnicodeDecodeError:
+        raise EncodingError(
+            f"{name}: is not UTF-8 and its encoding cannot be detected; save it as UTF-8 or "
+            "give its encoding (e.g. cp1252, latin-1)"
+        ) from None
+    return _check_text(text, name, enc), enc
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _binary_message(name: str) -> str:
+    return (f"{name}: looks like binary data, not CSV/TSV text; save the table as CSV (UTF-8) "
+            "or Parquet")
+
+
+def _check_text(text: str, name: str, encoding: str) -> str:
+    """Reject decoded text that is mostly control characters (binary data)."""
+    sample = text[:65536].rstrip("\x1a")  # DOS end-of-file marker
+    if sample:
+        bad = len(_CONTROL.findall(sample))
+        if "\x00" in sample or bad > max(2, 0.01 * len(sample)):
+            raise FileFormatError(
+                _binary_message(name) if encoding in ("utf-8", "utf-8-sig") else
+                f"{name}: does not read as {encoding} text (it is full of control characters); "
+                "it may be binary data or in another encoding: save it as CSV (UTF-8)"
+            )
+    return text
 
 
 def _sniff_delimiter(header: str) -> str:
-    counts = {d: _count_outside_quotes(header, d) for d in (",", "\t", ";", "|")}
+    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
@@ -238,6 +352,18 @@ def _count_outside_quotes(line: str, ch: str) -> int:
         elif c == ch and not quoted:
             n += 1
     return n
+
+
+def _normalize_sep(sep: str | None, name: str) -> str | None:
+    if sep is None or sep == "":
+        return None
+    sep = _SEP_ALIASES.get(sep.lower() if len(sep) > 1 else sep, sep)
+    if len(sep) != 1 or sep in "\"\r\n" or sep.isalnum():
+        raise InvalidValueError(
+            f"{name}: {sep!r} cannot be a delimiter; use one character such as ',', ';', '|' "
+            "or a tab, or leave it empty to detect it"
+        )
+    return sep
 
 
 def read_table(
@@ -267,57 +393,215 @@ def read_table(
     Raises
     ------
     EmptyFileError, FileFormatError, EncodingError, DuplicateColumnError
+        Every problem, including whatever pandas or pyarrow would raise, is one of these
+        :class:`~core.errors.DataError` subclasses; the message starts with the file name.
     """
+    df, digest, warnings, _ = _read(source, name=name, encoding=encoding, sep=sep)
+    return df, digest, warnings
+
+
+def _read(
+    source: str | Path | IO[bytes] | bytes,
+    *,
+    name: str | None,
+    encoding: str | None,
+    sep: str | None,
+) -> tuple[pd.DataFrame, str, list[str], str]:
+    """:func:`read_table`, also returning the file name used in messages."""
     data, name = _source_bytes(source, name)
-    digest = hashlib.sha256(data).hexdigest()
+    try:
+        df, warnings = _parse(data, name, encoding, sep)
+    except DataError:
+        raise
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:  # pandas, pyarrow and csv raise many types
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
+        raise FileFormatError(
+            f"{name}: cannot be read as a CSV, TSV or Parquet table ({reason}); check that it "
+            "is a text table with one header row, or save it again as CSV (UTF-8)"
+        ) from None
+    return df, hashlib.sha256(data).hexdigest(), warnings, name
+
+
+def _parse(data: bytes, name: str, encoding: str | None,
+           sep: str | None) -> tuple[pd.DataFrame, list[str]]:
     warnings: list[str] = []
-    if not data.strip():
-        raise EmptyFileError(f"{name}: the file is empty; it needs a header row and data rows")
     lower = name.lower()
-    if data[:4] == b"PAR1" or lower.endswith((".parquet", ".pq")):
-        try:
-            df = pd.read_parquet(io.BytesIO(data))
-        except Exception as exc:  # pyarrow raises many types for corrupt files
-            raise FileFormatError(f"{name}: not a readable Parquet file ({exc})") from None
-        _check_names(list(map(str, df.columns)), name)
-        if df.empty:
-            raise EmptyFileError(f"{name}: the Parquet file has columns but no rows")
-        return df.reset_index(drop=True), digest, warnings
+    sep = _normalize_sep(sep, name)
+    if not re.search(rb"\S", data):
+        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
+                             "id,label,prediction) and one row per example")
+    if data[:4] == b"PAR1":
+        return _parse_parquet(data, name), warnings
+    if lower.endswith((".parquet", ".pq")):
+        raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no Parquet "
+                              "signature); save it again as Parquet, or rename it to .csv if "
+                              "it is text")
 
     text, used = _decode(data, name, encoding)
     if used not in ("utf-8", "utf-8-sig") and encoding is None:
-        warnings.append(f"{name}: read as {used} (not UTF-8)")
-    text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+        warnings.append(f"{name}: not UTF-8; read as {used} (detected). If letters look "
+                        "wrong, give the encoding")
+    if not re.search(r"\S", text):
+        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
+                             "id,label,prediction) and one row per example")
+    first_line = re.match(r"[^\r\n]*", text).group()
     if not first_line.strip():
-        raise EmptyFileError(f"{name}: the first line is blank; it must hold the column names")
+        raise EmptyFileError(f"{name}: the first line is blank; it must hold the column names "
+                             "(delete the blank lines above the header)")
     if sep is None:
         sep = "\t" if lower.endswith((".tsv", ".tab")) else _sniff_delimiter(first_line)
-    header = next(csv.reader([first_line], delimiter=sep))
-    header = [h.strip() for h in header]
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=sep), [])]
     if len(header) == 1:
-        others = [d for d in (",", "\t", ";", "|") if d != sep and d in first_line]
+        others = [d for d in DELIMITERS if d != sep and d in first_line]
         if others:
             raise FileFormatError(
-                f"{name}: the header splits into one column with delimiter {sep!r}, but it "
-                f"contains {others[0]!r}; the file is probably {others[0]!r}-delimited"
+                f"{name}: the header is one single column when split on {_sep_name(sep)}s, but "
+                f"it contains {_sep_name(others[0])}s; the file is probably "
+                f"{_sep_name(others[0])}-delimited: give that delimiter (CLI: --sep "
+                f"{others[0]!r}) or leave it empty to detect it"
             )
-    _check_names(header, name)
     _check_header_is_names(header, name)
+    _check_names(header, name)
+    # pandas pads rows that are too short with missing values, and reads the first column as
+    # the index when every row has one field too many: check the field counts first.
+    _check_field_counts(text, sep, name)
+    # UTF-8 bytes go to the parser as they are (faster than re-encoding the text).
+    buffer = io.BytesIO(data) if used == "utf-8" else io.StringIO(text)
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=sep, skipinitialspace=False, low_memory=False,
-            keep_default_na=True, na_values=[""], skip_blank_lines=True,
+            buffer, sep=sep, skipinitialspace=False, low_memory=False, encoding="utf-8",
+            keep_default_na=False, na_values=list(NA_VALUES), skip_blank_lines=True,
         )
     except pd.errors.EmptyDataError:
-        raise EmptyFileError(f"{name}: the file is empty") from None
+        raise EmptyFileError(f"{name}: the file is empty; it needs a header row and one row per "
+                             "example") from None
     except pd.errors.ParserError as exc:
         raise FileFormatError(f"{name}: cannot be parsed as {_sep_name(sep)}-separated text: "
                               f"{_short_parser_message(exc)}") from None
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
-        raise EmptyFileError(f"{name}: has a header but no data rows")
-    return df, digest, warnings
+        raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
+    return df, warnings
+
+
+def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+        names = list(pf.schema_arrow.names)
+    except Exception:  # pyarrow raises many types for corrupt files
+        raise FileFormatError(f"{name}: is not a readable Parquet file (truncated or damaged?); "
+                              "save it again as Parquet or CSV") from None
+    _check_names(names, name)
+    df = pf.read().to_pandas()
+    if any(n is not None for n in df.index.names):
+        df = df.reset_index()  # an index saved with the table (e.g. the ids) becomes a column
+        _check_names([str(c) for c in df.columns], name)
+    df.columns = [str(c) for c in df.columns]
+    if df.empty:
+        raise EmptyFileError(f"{name}: the Parquet file has no rows; add one row per example")
+    return df.reset_index(drop=True)
+
+
+def _check_field_counts(text: str, sep: str, name: str) -> None:
+    """Raise when a row has more or fewer fields than the header (pandas pads short rows).
+
+    Vectorised over the bytes: a delimiter or line break counts when an even number of
+    quote characters precede it. Stray quotes can fool that count, so a mismatch found in a
+    file with quotes is confirmed with the ``csv`` module before it is reported.
+    """
+    if len(sep) != 1 or ord(sep) > 127:
+        return
+    raw = text.encode("utf-8")
+    b = np.frombuffer(raw, dtype=np.uint8)
+    quoted = b'"' in raw
+    if quoted:
+        inside = (np.cumsum(b == 34, dtype=np.uint8) & 1).astype(bool)
+        if inside[-1]:
+            return  # an unclosed quote: pandas reports it
+        outside = ~inside
+    breaks = b == 10
+    if b"\r" in raw:  # a lone CR ends a line too (pandas reads old Mac files)
+        breaks |= (b == 13) & np.append(b[1:] != 10, True)
+    all_breaks = breaks
+    if quoted:
+        breaks = breaks & outside
+    seps = b == ord(sep)
+    if quoted:
+        seps &= outside
+    ends = np.flatnonzero(breaks)
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [len(b)]))
+    sep_pos = np.flatnonzero(seps)
+    counts = np.searchsorted(sep_pos, ends) - np.searchsorted(sep_pos, starts) + 1
+    n_fields = int(counts[0])
+    cand = np.flatnonzero(counts != n_fields)
+    if len(cand) == 0:
+        return
+    # Lines holding only whitespace are skipped by the parser, not rows.
+    ws = (b == 32) | (b == 13)
+    if sep != "\t":
+        ws |= b == 9
+    s, e = starts[cand], ends[cand]
+    nonempty = s < e
+    blank = ~nonempty
+    if nonempty.any():
+        idx = np.empty(2 * int(nonempty.sum()), dtype=np.int64)
+        idx[0::2], idx[1::2] = s[nonempty], e[nonempty]
+        blank[nonempty] = np.logical_and.reduceat(np.append(ws, True), idx)[0::2]
+    cand = cand[~blank]
+    if len(cand) == 0:
+        return
+    hint = "check for a missing or extra delimiter, and quote values that contain one"
+    if quoted:
+        confirmed = _confirm_field_counts(text, sep)
+        if confirmed is None or not len(confirmed[0]):
+            return
+        lines, found = confirmed
+    else:
+        lines = np.searchsorted(np.flatnonzero(all_breaks), starts[cand]) + 1
+        found = counts[cand]
+        header_text = raw[: ends[0]].decode("utf-8", errors="replace")
+        row_text = raw[starts[cand[0]]:ends[cand[0]]].decode("utf-8", errors="replace")
+        others = [d for d in DELIMITERS if d != sep and d in row_text and d not in header_text]
+        if int(found[0]) == 1 and others:
+            hint = (f"the rows look {_sep_name(others[0])}-delimited while the header is "
+                    f"{_sep_name(sep)}-delimited; use one delimiter throughout")
+    shown = ", ".join(f"line {int(ln)} has {int(k)}" for ln, k in zip(lines[:3], found[:3],
+                                                                       strict=True))
+    more = f" ({len(lines)} rows in all)" if len(lines) > 3 else ""
+    raise FileFormatError(
+        f"{name}: the header has {n_fields} {'field' if n_fields == 1 else 'fields'} but "
+        f"{shown}{more}; {hint}"
+    )
+
+
+def _confirm_field_counts(text: str, sep: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact (slow) field counts with the ``csv`` module; only run once a mismatch is suspected.
+
+    Returns the first line of each row whose field count differs from the header's, and
+    that count; ``None`` when the ``csv`` module cannot read the text either.
+    """
+    old = csv.field_size_limit()
+    try:
+        csv.field_size_limit(max(old, len(text) + 1))
+        reader = csv.reader(io.StringIO(text, newline=None), delimiter=sep)
+        n_fields = len(next(reader, []))
+        lines, found = [], []
+        start = reader.line_num + 1
+        for row in reader:
+            if row and not (len(row) == 1 and not row[0].strip()) and len(row) != n_fields:
+                lines.append(start)
+                found.append(len(row))
+            start = reader.line_num + 1
+    except csv.Error:
+        return None
+    finally:
+        csv.field_size_limit(old)
+    return np.asarray(lines, dtype=np.int64), np.asarray(found, dtype=np.int64)
 
 
 def _sep_name(sep: str) -> str:
@@ -325,12 +609,16 @@ def _sep_name(sep: str) -> str:
 
 
 def _short_parser_message(exc: Exception) -> str:
-    msg = str(exc).strip().splitlines()[-1]
+    msg = (str(exc).strip().splitlines() or [""])[-1]
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
-        return (f"line {m.group(2)} has {m.group(3)} fields where the header has {m.group(1)} "
-                "(a stray delimiter or an unquoted value?)")
-    return msg
+        return (f"line {m.group(2)} has {m.group(3)} fields where the header has {m.group(1)}; "
+                "check for a stray delimiter, and quote values that contain one")
+    m = re.search(r"EOF inside string starting at row (\d+)", msg)
+    if m:
+        return (f"a quoted value starting on line {int(m.group(1)) + 1} is never closed; "
+                'remove the stray " or close the quote')
+    return msg[:200]
 
 
 def _check_names(names: list[str], file: str) -> None:
@@ -338,8 +626,11 @@ def _check_names(names: list[str], file: str) -> None:
               str(n).startswith("Unnamed: ")]
     if blanks:
         where = ", ".join(map(str, blanks[:5]))
+        word = "column" if len(blanks) == 1 else "columns"
+        hint = (" (a table saved by pandas with its index has a blank first column: save it "
+                "with index=False)" if blanks[0] == 1 else "")
         raise DuplicateColumnError(
-            f"{file}: column {where} of the header has no name; give every column a name"
+            f"{file}: {word} {where} of the header has no name; give every column a name{hint}"
         )
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
@@ -359,10 +650,10 @@ def _check_header_is_names(header: list[str], file: str) -> None:
         except ValueError:
             return False
 
-    if len(header) >= 2 and sum(numeric(h) for h in header) * 2 > len(header):
+    if sum(numeric(h) for h in header) * 2 > len(header):
         raise EmptyFileError(
-            f"{file}: the first line ({', '.join(header[:4])}...) looks like data, not column "
-            "names; add a header row such as id,label,prediction"
+            f"{file}: the first line ({', '.join(header[:4])}{'...' if len(header) > 4 else ''})"
+            " looks like data, not column names; add a header row such as label,prediction"
         )
 
 
@@ -376,10 +667,13 @@ def _norm(name: str) -> str:
 def _is_boolean_like(col: pd.Series) -> bool:
     if pd.api.types.is_bool_dtype(col):
         return True
-    uniques = col.drop_duplicates()
-    if len(uniques) > 3:
+    try:
+        uniques = pd.unique(col.dropna())
+    except TypeError:  # unhashable cells (lists from Parquet)
         return False
-    tokens = {("" if pd.isna(v) else str(v).strip().lower()) for v in uniques}
+    if len(uniques) > 6:
+        return False
+    tokens = {str(v).strip().lower() for v in uniques}  # missing cells count as false
     return bool(tokens) and tokens <= (TRUE_TOKENS | FALSE_TOKENS) and bool(tokens & TRUE_TOKENS)
 
 
@@ -395,25 +689,44 @@ def find_role_candidates(df: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
+def _pick(role: str, options: list[str]) -> str | None:
+    """One column for ``role``: the only candidate, or the one named exactly like the role."""
+    if len(options) == 1:
+        return options[0]
+    exact = [c for c in options if _norm(c) == ROLE_NAMES[role][0]]
+    return exact[0] if len(exact) == 1 else None
+
+
+def _detect_tag_columns(df: pd.DataFrame, exclude: set[str | None],
+                        cands: dict[str, list[str]]) -> tuple[str, ...]:
+    named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
+    return tuple(c for c in df.columns
+                 if c not in exclude and c not in named_like_role and _is_boolean_like(df[c]))
+
+
 def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
     """Guess the mapping from column names and values; never raises.
 
-    A role matched by exactly one column is filled; ambiguous or absent roles stay ``None``.
-    Tag columns are the remaining columns holding only boolean-like values, unless a
-    delimited tags column is found by name.
+    A role matched by exactly one column is filled; when several match, a column named
+    exactly like the role (``label``, ``prediction``, ``id``, ``human_label``, ``score``,
+    ``tags``) wins, and otherwise the role stays ``None``. Tag columns are the other columns
+    holding only boolean-like values, unless a delimited tags column is found by name.
     """
     cands = find_role_candidates(df)
-    pick = {role: (c[0] if len(c) == 1 else None) for role, c in cands.items()}
+    pick = {role: _pick(role, c) for role, c in cands.items()}
     used = {v for v in pick.values() if v}
     tag_columns: tuple[str, ...] | None
     if pick["tags_column"]:
         tag_columns = ()
     else:
-        tag_columns = tuple(c for c in df.columns if c not in used and _is_boolean_like(df[c]))
+        tag_columns = _detect_tag_columns(df, used, cands)
     return ColumnMapping(
         label=pick["label"], prediction=pick["prediction"], id=pick["id"], human=pick["human"],
         score=pick["score"], tag_columns=tag_columns, tags_column=pick["tags_column"],
     )
+
+
+_ROLES = ("label", "prediction", "id", "human", "score", "tags_column")
 
 
 def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: str,
@@ -426,10 +739,12 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
         A named column is absent, or the label/prediction cannot be found.
     AmbiguousColumnError
         Several columns match the label or prediction role and none was chosen.
+    InvalidValueError
+        One column is given two roles.
     """
     mapping = mapping or ColumnMapping()
     cols = list(df.columns)
-    for role in ("label", "prediction", "id", "human", "score", "tags_column"):
+    for role in _ROLES:
         value = getattr(mapping, role)
         if value is not None and value not in cols:
             raise MissingColumnError(
@@ -441,14 +756,15 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
             raise MissingColumnError(f"{file}: tag column {c!r} is not in the file; "
                                      f"its columns are {_list(cols)}")
     cands = find_role_candidates(df)
-    explicit = {getattr(mapping, r) for r in ("label", "prediction", "id", "human", "score")}
+    explicit = {getattr(mapping, r) for r in _ROLES} | set(mapping.tag_columns or ())
     filled: dict[str, Any] = {}
-    for role in ("label", "prediction", "id", "human", "score", "tags_column"):
+    for role in _ROLES:
         if getattr(mapping, role) is not None:
             continue
         options = [c for c in cands[role] if c not in explicit]
-        if len(options) == 1:
-            filled[role] = options[0]
+        choice = _pick(role, options) if options else None
+        if choice is not None:
+            filled[role] = choice
         elif len(options) > 1 and role in ("label", "prediction"):
             raise AmbiguousColumnError(
                 f"{file}: several columns could be the {role}: {_list(options)}; "
@@ -466,19 +782,27 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
             "(or pred, y_pred, predicted) or choose it (CLI: --prediction COLUMN), or give a "
             "score column and a threshold"
         )
-    if mapping.label == mapping.prediction:
-        raise InvalidValueError(f"{file}: column {mapping.label!r} cannot be both the label "
-                                "and the prediction")
+    roles = [(r.replace("_", " "), getattr(mapping, r)) for r in _ROLES]
+    roles += [("tag", c) for c in mapping.tag_columns or ()]
+    seen: dict[str, str] = {}
+    for role, col in roles:
+        if col is None:
+            continue
+        if col in seen:
+            raise InvalidValueError(
+                f"{file}: column {col!r} cannot be both the {seen[col]} and the {role}; "
+                f"choose another column for one of them"
+            )
+        seen[col] = role
     if mapping.tag_columns is None and mapping.tags_column is None:
-        used = {mapping.label, mapping.prediction, mapping.id, mapping.human, mapping.score}
-        mapping = replace(mapping, tag_columns=tuple(
-            c for c in cols if c not in used and _is_boolean_like(df[c])))
+        used = {getattr(mapping, r) for r in _ROLES}
+        mapping = replace(mapping, tag_columns=_detect_tag_columns(df, used, cands))
     elif mapping.tags_column is not None and mapping.tag_columns is None:
         mapping = replace(mapping, tag_columns=())
     return mapping
 
 
-def _list(cols: Iterable[str], limit: int = 12) -> str:
+def _list(cols: Iterable[Any], limit: int = 12) -> str:
     cols = list(cols)
     text = ", ".join(repr(c) for c in cols[:limit])
     return text + (f" and {len(cols) - limit} more" if len(cols) > limit else "")
@@ -490,62 +814,150 @@ def _list(cols: Iterable[str], limit: int = 12) -> str:
 def parse_boolean_column(col: pd.Series, *, file: str, name: str) -> pd.Series:
     """Turn true/false, 1/0, yes/no or x/blank values into booleans.
 
+    Vectorised over the distinct values, so a million rows cost one factorisation.
+
     Raises
     ------
     InvalidValueError
         Some values are none of those; the message names them and their rows.
     """
     if pd.api.types.is_bool_dtype(col):
-        return col.fillna(False).astype(bool)
-    tokens = col.astype("string").str.strip().str.lower().fillna("")
-    truthy = tokens.isin(TRUE_TOKENS)
-    bad = ~(truthy | tokens.isin(FALSE_TOKENS))
+        return pd.Series(col.fillna(False).to_numpy(dtype=bool), index=col.index, name=col.name)
+    try:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    except TypeError:
+        raise InvalidValueError(f"{file}: tag column {name!r} holds lists or other compound "
+                                "values; tag columns take true/false, 1/0, yes/no or "
+                                "x/blank") from None
+    tokens = pd.Index(uniques, dtype=object).astype(str).str.strip().str.lower()
+    truthy_u = np.append(tokens.isin(TRUE_TOKENS), False)  # code -1 (missing) is False
+    valid_u = np.append(tokens.isin(TRUE_TOKENS | FALSE_TOKENS), True)
+    bad = ~valid_u[codes]
     if bad.any():
-        rows = np.flatnonzero(bad.to_numpy())
-        examples = ", ".join(repr(v) for v in col[bad].astype(str).unique()[:3])
+        rows = np.flatnonzero(bad)
+        examples = _examples(col, rows)
         raise InvalidValueError(
             f"{file}: tag column {name!r} holds {examples} in {format_rows(rows)}; tag columns "
-            "take true/false, 1/0, yes/no or x/blank"
+            "take true/false, 1/0, yes/no or x/blank (fix those cells, or choose the tag "
+            "columns yourself)"
         )
-    return truthy.astype(bool)
+    return pd.Series(truthy_u[codes], index=col.index, name=col.name)
 
 
 def parse_tags_column(col: pd.Series, delimiter: str | None = None) -> pd.DataFrame:
     """Split a delimited tags column (``;`` or ``|``) into boolean tag columns.
 
-    Blank cells carry no tag; names are stripped of surrounding spaces.
+    Blank cells carry no tag; names are stripped of surrounding spaces and blank names
+    (``a;;b``) are ignored. Columns are sorted by tag name; the index is a RangeIndex.
     """
-    s = col.astype("string").fillna("")
+    s = col.reset_index(drop=True).astype("string")
+    n = len(s)
     if delimiter is None:
         delimiter = "|" if s.str.contains("|", regex=False).any() else ";"
-    s = s.str.replace(rf"\s*{re.escape(delimiter)}\s*", "|", regex=True).str.strip("| ")
-    dummies = s.str.get_dummies(sep="|").astype(bool)
-    dummies.columns = [str(c).strip() for c in dummies.columns]
-    dummies = dummies.T.groupby(level=0).any().T if dummies.columns.duplicated().any() else dummies
-    return dummies.reset_index(drop=True)
+    parts = s.str.split(delimiter, regex=False).explode()
+    parts = parts.astype("string").str.strip()
+    keep = (parts.notna() & parts.ne("")).to_numpy(dtype=bool)
+    rows = parts.index.to_numpy()[keep]
+    codes, names = pd.factorize(parts[keep], sort=True)
+    mat = np.zeros((n, len(names)), dtype=bool)
+    mat[rows, codes] = True
+    return pd.DataFrame(mat, columns=[str(t) for t in names])
 
 
-def _canonical_values(cols: dict[str, pd.Series]) -> dict[str, pd.Series]:
+def _examples(values: pd.Series, rows: np.ndarray, limit: int = 3) -> str:
+    """Up to ``limit`` distinct offending values, quoted, e.g. ``"'high', 'n/a'"``."""
+    shown = pd.unique(values.iloc[rows[:1000]].astype(str).to_numpy(dtype=object))[:limit]
+    return ", ".join(repr(v) for v in shown)
+
+
+def _missing_mask(values: pd.Series) -> np.ndarray:
+    """Return a mask that is True where a value is missing or a blank string."""
+    miss = values.isna().to_numpy(dtype=bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        blank = values.astype("string").str.strip().eq("").fillna(False)
+        miss = miss | blank.to_numpy(dtype=bool)
+    return miss
+
+
+def _is_number(v: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
+
+
+def _whole(v: pd.Series) -> bool:
+    """Whether a float Series holds only whole numbers (ignoring missing values)."""
+    arr = v.to_numpy(dtype=float, na_value=np.nan)
+    arr = arr[~np.isnan(arr)]
+    return bool(np.isfinite(arr).all() and (np.mod(arr, 1) == 0).all())
+
+
+def _class_strings(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
+    """Write a label-like column as stripped strings (``None`` where missing).
+
+    Whole-number floats lose their ``.0`` and booleans become ``"true"``/``"false"``, so that
+    1, 1.0 and "1" (or True and "true") name the same class. With ``numeric_peer`` (another
+    role is numeric) strings such as "1.0" become "1" as well.
+    """
+    if pd.api.types.is_bool_dtype(v):
+        arr = v.to_numpy(dtype=object, na_value=None)
+        s = pd.Series(np.where(pd.isna(arr), None, np.where(arr == True, "true", "false")),  # noqa: E712
+                      index=v.index).astype("string")
+    elif pd.api.types.is_float_dtype(v) and _whole(v):
+        s = v.astype("Int64").astype("string")
+    elif pd.api.types.is_float_dtype(v):
+        s = v.astype("string").str.replace(r"^([+-]?\d+)\.0$", r"\1", regex=True)
+    else:
+        s = v.astype("string").str.strip()
+        if v.dtype == object:  # mixed Python values: True and "true" are one class
+            low = s.str.lower()
+            s = s.mask(low.isin(["true", "false"]).fillna(False), low)
+        if numeric_peer:
+            s = s.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
+    s = s.mask(s.eq("").fillna(False))
+    return s.astype(object).where(s.notna(), None)
+
+
+def _canonical_values(cols: dict[str, pd.Series | None]) -> dict[str, pd.Series]:
     """Give label, prediction and human one comparable type.
 
-    All numeric: kept as numbers (so 1 and 1.0 match). Otherwise strings, with whole-number
-    floats written without ``.0`` so a numeric column and a text column of the same classes
-    compare equal.
+    All numeric (booleans count as 0/1 when mixed with numbers): kept as numbers, with
+    whole-number floats turned into integers where nothing is missing (so 1 and 1.0 match,
+    and a positive class "1" matches). Otherwise strings (see :func:`_class_strings`), so a
+    numeric column and a text column of the same classes compare equal.
     """
     present = {k: v for k, v in cols.items() if v is not None}
-    if all(pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
-           for v in present.values()):
-        return present
-    out = {}
-    for k, v in present.items():
-        if pd.api.types.is_float_dtype(v):
-            arr = v.to_numpy()
-            whole = np.isfinite(arr) & (np.mod(np.nan_to_num(arr), 1) == 0)
-            if whole[~np.isnan(arr)].all():
-                v = v.astype("Int64")
-        s = v.astype("string").str.strip()
-        s = s.mask(s == "")
-        out[k] = s.astype(object).where(s.notna(), None)
+    numeric = {k: _is_number(v) for k, v in present.items()}
+    boolean = {k: pd.api.types.is_bool_dtype(v) for k, v in present.items()}
+    if any(numeric.values()) and all(numeric[k] or boolean[k] for k in present):
+        out = {}
+        for k, v in present.items():
+            if boolean[k] and not v.isna().any():
+                v = v.astype("int64")
+            elif boolean[k]:
+                v = v.astype("Float64")
+            has_na = bool(v.isna().any())
+            if not has_na and (pd.api.types.is_integer_dtype(v) or _whole(v)):
+                v = v.astype("int64")
+            else:
+                v = pd.Series(v.to_numpy(dtype=float, na_value=np.nan), index=v.index)
+            out[k] = v
+        return out
+    peer = any(numeric.values())
+    return {k: _class_strings(v, numeric_peer=peer) for k, v in present.items()}
+
+
+def _metadata_names(columns: list[str], taken: set[str]) -> list[str]:
+    """Names for the metadata columns: their own, or ``<name>_meta`` when that would clash."""
+    out = []
+    all_names = set(columns) | taken
+    for c in columns:
+        target = c
+        if c in RESERVED or c in taken:
+            target, i = f"{c}_meta", 2
+            while target in all_names:
+                target, i = f"{c}_meta{i}", i + 1
+        taken.add(target)
+        all_names.add(target)
+        out.append(target)
     return out
 
 
@@ -570,138 +982,217 @@ def prepare(
         Explicit roles; unset roles are detected.
     missing
         ``"fail"`` raises when labels or predictions are missing; ``"drop"`` drops those rows
-        and records a warning.
+        and records a warning with their number.
     positive, threshold
-        With a score column and no prediction column: the prediction is ``positive`` where
-        ``score >= threshold`` and the other class elsewhere.
+        With a score column: the prediction is ``positive`` where ``score >= threshold`` and
+        the other class elsewhere. A detected prediction column is then kept as metadata;
+        an explicitly mapped one is an error.
 
     Raises
     ------
     DataError
-        Any problem with the table, naming the file, the column and the rows.
+        Any problem with the table, naming the file, the column and the rows (1-based file
+        rows, the header being row 1).
     """
     file = source_name
     warnings = list(warnings or [])
-    use_score = threshold is not None
-    mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score)
+    if missing not in ("fail", "drop"):
+        raise InvalidValueError(f"{file}: missing must be 'fail' or 'drop', not {missing!r}")
+    names = [str(c) for c in df.columns]
+    _check_names(names, file)
+    df = df.set_axis(names, axis=1).reset_index(drop=True)
     if df.empty:
-        raise EmptyFileError(f"{file}: has no data rows")
-    df = df.reset_index(drop=True)
+        raise EmptyFileError(f"{file}: has no data rows; add one row per example")
+    use_score = threshold is not None
+    if use_score:
+        try:
+            threshold = float(threshold)
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"{file}: the threshold must be a number, not "
+                                    f"{threshold!r}") from None
+        if np.isnan(threshold):
+            raise InvalidValueError(f"{file}: the threshold must be a number, not NaN")
+        if mapping is not None and mapping.prediction is not None:
+            raise InvalidValueError(
+                f"{file}: give either a prediction column ({mapping.prediction!r}) or a score "
+                "threshold, not both"
+            )
+    mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score)
+    n_rows = len(df)
 
+    score = None
+    if mapping.score is not None:
+        score = _parse_score(df[mapping.score], file=file, column=mapping.score)
     label = df[mapping.label]
-    if use_score and mapping.prediction is None:
-        if mapping.score is None:
-            raise MissingColumnError(f"{file}: a threshold needs a score column (CLI: --score)")
-        prediction = _prediction_from_score(df[mapping.score], label, positive, threshold,
-                                            file=file, score_col=mapping.score)
+    if use_score:
+        if score is None:
+            raise MissingColumnError(
+                f"{file}: a threshold needs a score column; name it 'score' (or confidence, "
+                "probability) or choose it (CLI: --score COLUMN)"
+            )
+        if mapping.prediction is not None:
+            warnings.append(f"{file}: predictions come from {mapping.score!r} >= {threshold:g}; "
+                            f"column {mapping.prediction!r} is kept as metadata")
+            mapping = replace(mapping, prediction=None)
+        prediction = _prediction_from_score(score, label, positive, threshold, file=file,
+                                            label_col=mapping.label)
+        pred_col = mapping.score
     else:
         prediction = df[mapping.prediction]
+        pred_col = mapping.prediction
+
+    # Tags, parsed on every row so that messages name the file's rows.
+    if mapping.tags_column is not None:
+        tags = parse_tags_column(df[mapping.tags_column], mapping.tag_delimiter)
+    else:
+        tags = pd.DataFrame(index=range(n_rows))
+    tag_data = {c: tags[c].to_numpy() for c in tags.columns}
+    for c in mapping.tag_columns or ():
+        values = parse_boolean_column(df[c], file=file, name=c).to_numpy()
+        tag_data[c] = tag_data[c] | values if c in tag_data else values
+    tags = pd.DataFrame(tag_data, index=range(n_rows))
 
     # Missing labels or predictions.
-    checks = [(mapping.label, label)] + (
-        [(mapping.prediction, prediction)] if mapping.prediction else [])
-    drop = np.zeros(len(df), dtype=bool)
-    for colname, values in checks:
-        miss = values.isna().to_numpy()
-        if values.dtype == object or pd.api.types.is_string_dtype(values):
-            miss = miss | values.astype("string").str.strip().fillna("").eq("").to_numpy()
+    drop = np.zeros(n_rows, dtype=bool)
+    problems = []
+    for role, colname, values in (("label", mapping.label, label),
+                                  ("prediction", pred_col, prediction)):
+        miss = _missing_mask(values)
+        what = f"the {role} column {colname!r}" if colname != mapping.score or role == "label" \
+            else f"the score column {colname!r} (standing in for the prediction)"
         if miss.all():
-            raise MissingValuesError(f"{file}: column {colname!r} is empty in every row")
+            raise MissingValuesError(
+                f"{file}: {what} is empty in every row; check that the right column is chosen "
+                f"(CLI: --{role} COLUMN)"
+            )
         if miss.any():
             rows = np.flatnonzero(miss)
-            if missing == "fail":
-                raise MissingValuesError(
-                    f"{file}: column {colname!r} is missing in {len(rows)} of {len(df)} rows "
-                    f"({format_rows(rows)}); fill them or drop those rows "
-                    "(CLI: --drop-missing)"
-                )
+            problems.append(f"{what} is missing in {len(rows)} of {n_rows} rows "
+                            f"({format_rows(rows)})")
             drop |= miss
+    positions = np.arange(n_rows)
+    if problems and missing == "fail":
+        raise MissingValuesError(
+            f"{file}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
+            "(CLI: --drop-missing) to leave those rows out"
+        )
     if drop.any():
-        warnings.append(f"{file}: dropped {int(drop.sum())} rows with a missing label or "
-                        "prediction")
         keep = ~drop
+        if not keep.any():
+            raise MissingValuesError(
+                f"{file}: every row misses a label or a prediction ({' and '.join(problems)}); "
+                "nothing is left to analyse: check the column choice"
+            )
+        rows = np.flatnonzero(drop)
+        warnings.append(f"{file}: left out {len(rows)} of {n_rows} rows with a missing label or "
+                        f"prediction ({format_rows(rows)})")
         df = df[keep].reset_index(drop=True)
         label = label[keep].reset_index(drop=True)
         prediction = prediction[keep].reset_index(drop=True)
+        tags = tags[keep].reset_index(drop=True)
+        score = score[keep].reset_index(drop=True) if score is not None else None
+        positions = positions[keep]
 
     # Ids.
     if mapping.id is not None:
         ids = df[mapping.id]
-        if ids.isna().any():
-            rows = np.flatnonzero(ids.isna().to_numpy())
-            raise MissingValuesError(f"{file}: id column {mapping.id!r} is blank in "
-                                     f"{format_rows(rows)}")
-        dup = ids.duplicated(keep=False).to_numpy()
-        if dup.any():
-            rows = np.flatnonzero(dup)
-            values = ", ".join(repr(v) for v in ids[dup].astype(str).unique()[:3])
-            raise DuplicateIdError(
-                f"{file}: id column {mapping.id!r} repeats {values} ({int(dup.sum())} rows share "
-                f"an id: {format_rows(rows)}); ids must be unique"
+        blank = _missing_mask(ids)
+        if blank.any():
+            rows = positions[np.flatnonzero(blank)]
+            raise MissingValuesError(
+                f"{file}: the id column {mapping.id!r} is blank in {format_rows(rows)}; give "
+                "every row an id, or choose no id column to number the rows"
             )
+        try:
+            dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+        except TypeError:
+            raise InvalidValueError(f"{file}: the id column {mapping.id!r} holds lists or other "
+                                    "compound values; ids must be text or numbers") from None
+        if dup.any():
+            rows = positions[np.flatnonzero(dup)]
+            values = _examples(ids, np.flatnonzero(dup))
+            raise DuplicateIdError(
+                f"{file}: the id column {mapping.id!r} repeats {values} ({int(dup.sum())} rows "
+                f"share an id: {format_rows(rows)}); ids must be unique: fix them, or choose no "
+                "id column to number the rows"
+            )
+        ids = ids.reset_index(drop=True)
     else:
-        ids = pd.Series(np.arange(len(df)), name="id")
-
-    # Tags.
-    if mapping.tags_column is not None:
-        tags = parse_tags_column(df[mapping.tags_column], mapping.tag_delimiter)
-    else:
-        tags = pd.DataFrame(index=range(len(df)))
-    for c in mapping.tag_columns or ():
-        if c in tags.columns:
-            tags[c] = tags[c] | parse_boolean_column(df[c], file=file, name=c).to_numpy()
-        else:
-            tags[c] = parse_boolean_column(df[c], file=file, name=c).to_numpy()
+        ids = pd.Series(positions, name="id")
 
     roles = _canonical_values({
         "label": label.reset_index(drop=True),
         "prediction": prediction.reset_index(drop=True),
         "human": df[mapping.human].reset_index(drop=True) if mapping.human else None,
     })
-    frame = pd.DataFrame({"id": ids.reset_index(drop=True)})
-    frame["label"] = roles["label"]
-    frame["prediction"] = roles["prediction"]
+    columns: dict[str, Any] = {"id": ids, "label": roles["label"],
+                               "prediction": roles["prediction"]}
     if "human" in roles:
-        frame["human"] = roles["human"]
-    if mapping.score is not None:
-        score = pd.to_numeric(df[mapping.score], errors="coerce")
-        bad = score.isna() & df[mapping.score].notna()
-        if bad.any():
-            rows = np.flatnonzero(bad.to_numpy())
-            raise InvalidValueError(f"{file}: score column {mapping.score!r} is not numeric in "
-                                    f"{format_rows(rows)}")
-        frame["score"] = score.to_numpy()
+        columns["human"] = roles["human"]
+    if score is not None:
+        columns["score"] = score
+    frame = pd.DataFrame(columns)
     role_cols = {mapping.label, mapping.prediction, mapping.id, mapping.human, mapping.score,
                  mapping.tags_column, *(mapping.tag_columns or ())}
-    for c in df.columns:
-        if c in role_cols:
-            continue
-        target = f"{c}_meta" if c in RESERVED else c
-        frame[target] = df[c].to_numpy()
-    return Dataset(frame=frame, tags=tags.reset_index(drop=True), mapping=mapping,
-                   source_name=file, content_hash=content_hash, warnings=warnings)
+    meta = [c for c in df.columns if c not in role_cols]
+    if meta:
+        extra = df[meta].set_axis(_metadata_names(meta, set(frame.columns)), axis=1)
+        frame = pd.concat([frame, extra], axis=1)
+    options = {"missing": missing, "positive": positive, "threshold": threshold}
+    return Dataset(frame=frame, tags=tags, mapping=mapping, source_name=file,
+                   content_hash=content_hash, warnings=warnings, options=options)
 
 
-def _prediction_from_score(score: pd.Series, label: pd.Series, positive: str | None,
-                           threshold: float, *, file: str, score_col: str) -> pd.Series:
-    classes = pd.unique(label.dropna().astype(str))
+def _parse_score(raw: pd.Series, *, file: str, column: str) -> pd.Series:
+    """Return the score column as floats (NaN where blank); text that is not a number fails."""
+    if _is_number(raw):
+        return pd.Series(raw.to_numpy(dtype=float, na_value=np.nan))
+    if pd.api.types.is_bool_dtype(raw):
+        raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
+                                "scores must be numbers (choose another score column)")
+    text = raw.astype("string").str.strip()
+    values = pd.to_numeric(text.mask(text.eq("").fillna(False)), errors="coerce")
+    bad = (values.isna() & ~_missing_mask(raw)).to_numpy(dtype=bool)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        examples = _examples(raw, rows)
+        raise InvalidValueError(
+            f"{file}: the score column {column!r} holds {examples} in {format_rows(rows)}; "
+            "scores must be numbers: fix those cells or choose another score column"
+        )
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan))
+
+
+def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
+                           threshold: float, *, file: str, label_col: str) -> pd.Series:
+    """Predict ``positive`` where ``score >= threshold``, the other class elsewhere.
+
+    Missing scores give missing predictions (handled like any missing prediction).
+    """
+    label_s = _class_strings(label, numeric_peer=_is_number(label))
+    classes = sorted(pd.unique(label_s.dropna()).tolist())
     if positive is None:
-        raise InvalidValueError(f"{file}: a score threshold needs a positive class "
-                                "(CLI: --positive CLASS)")
-    if str(positive) not in classes:
-        raise InvalidValueError(f"{file}: positive class {positive!r} never occurs in the labels "
-                                f"(classes: {_list(classes)})")
-    others = [c for c in classes if c != str(positive)]
+        raise InvalidValueError(
+            f"{file}: predicting from a score threshold needs the positive class; choose one of "
+            f"{_list(classes)} (CLI: --positive CLASS)"
+        )
+    pos = _class_strings(pd.Series([positive]), numeric_peer=True).iloc[0]
+    if pos not in classes:
+        raise InvalidValueError(
+            f"{file}: the positive class {positive!r} never occurs in the label column "
+            f"{label_col!r} (its classes: {_list(classes)}); choose one of those"
+        )
+    others = [c for c in classes if c != pos]
     if len(others) != 1:
-        raise InvalidValueError(f"{file}: a score threshold needs exactly two classes, found "
-                                f"{len(classes)}")
-    values = pd.to_numeric(score, errors="coerce")
-    if values.isna().any():
-        rows = np.flatnonzero(values.isna().to_numpy())
-        raise InvalidValueError(f"{file}: score column {score_col!r} is missing or not numeric "
-                                f"in {format_rows(rows)}")
-    pred = np.where(values.to_numpy() >= threshold, str(positive), others[0])
-    return pd.Series(pred, index=score.index, dtype=object)
+        raise InvalidValueError(
+            f"{file}: predicting from a score threshold needs exactly two classes in the label "
+            f"column {label_col!r}, found {len(classes)} ({_list(classes)}); give a prediction "
+            "column instead"
+        )
+    values = score.to_numpy(dtype=float)
+    pred = np.where(values >= threshold, pos, others[0]).astype(object)
+    pred[np.isnan(values)] = None
+    return pd.Series(pred, dtype=object)
 
 
 def load_dataset(
@@ -715,10 +1206,12 @@ def load_dataset(
     positive: str | None = None,
     threshold: float | None = None,
 ) -> Dataset:
-    """Read and validate a predictions file in one call (see :func:`read_table`, :func:`prepare`)."""
-    df, digest, warnings = read_table(source, name=name, encoding=encoding, sep=sep)
-    file = name or (Path(source).name if isinstance(source, (str, Path)) else
-                    getattr(source, "name", None) or "upload")
+    """Read and validate a predictions file in one call.
+
+    See :func:`read_table` for ``name``, ``encoding`` and ``sep`` and :func:`prepare` for the
+    rest. Every problem is raised as a :class:`~core.errors.DataError` subclass.
+    """
+    df, digest, warnings, file = _read(source, name=name, encoding=encoding, sep=sep)
     return prepare(df, mapping, source_name=file, content_hash=digest, missing=missing,
                    positive=positive, threshold=threshold, warnings=warnings)
 
@@ -726,6 +1219,10 @@ def load_dataset(
 def dataset_from_frame(df: pd.DataFrame, mapping: ColumnMapping | None = None, *,
                        name: str = "table", **kwargs: Any) -> Dataset:
     """Validate an in-memory DataFrame, hashing its content for the fingerprint."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+    try:
+        hashed = pd.util.hash_pandas_object(df, index=False)
+    except TypeError:  # unhashable cells (lists, dicts)
+        hashed = pd.util.hash_pandas_object(df.astype(str), index=False)
+    digest = hashlib.sha256(hashed.to_numpy().tobytes()
                             + "|".join(map(str, df.columns)).encode()).hexdigest()
     return prepare(df, mapping, source_name=name, content_hash=digest, **kwargs)

@@ -13,9 +13,19 @@ TaskKind = Literal["classification", "binary", "text", "regression"]
 TASK_KINDS: tuple[str, ...] = ("classification", "binary", "text", "regression")
 
 
+# Typographic apostrophes written in place of "'" ("let’s" is "let's").
+_APOSTROPHES = "[\u2018\u2019\u02bc\u2032`]"
+# One punctuation character: anything but letters, digits, whitespace and apostrophes, plus
+# the underscore and apostrophes that are not inside a word.
+_PUNCT = r"(?:[^\w\s']|_|(?<!\w)'|'(?!\w))"
+
+
 @dataclass(frozen=True)
 class TextNormalization:
     """How transcripts are normalised before an exact-match comparison.
+
+    Steps, in order: ``replacements``, Unicode normalisation, ``lowercase``,
+    ``strip_punctuation``, ``collapse_whitespace``.
 
     Parameters
     ----------
@@ -23,27 +33,38 @@ class TextNormalization:
         Compare case-insensitively.
     strip_punctuation
         Drop every character that is neither a letter, a digit, whitespace nor an apostrophe
-        inside a word ("let's" keeps its apostrophe).
+        inside a word ("let's" keeps its apostrophe; typographic apostrophes such as "let’s"
+        count as "'"). Punctuation between two words ("well...ok", "hello_world") becomes one
+        space so the words stay apart; elsewhere ("Hi, there!") it is simply removed.
     collapse_whitespace
         Trim and turn every run of whitespace into one space.
     replacements
-        Literal ``(old, new)`` pairs applied first, in order (e.g. ``("Umm,", "Um,")``).
+        Literal, case-sensitive ``(old, new)`` pairs applied first, in order
+        (e.g. ``("Umm,", "Um,")``).
+    unicode_form
+        Unicode normal form applied after the replacements (``"NFC"`` makes a composed "é"
+        equal a decomposed one); ``None`` skips it.
     """
 
     lowercase: bool = True
     strip_punctuation: bool = True
     collapse_whitespace: bool = True
     replacements: tuple[tuple[str, str], ...] = ()
+    unicode_form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = "NFC"
 
     def apply(self, values: pd.Series) -> pd.Series:
         """Return ``values`` normalised, vectorised over the Series; missing stays missing."""
         s = values.astype("string")
         for old, new in self.replacements:
             s = s.str.replace(old, new, regex=False)
+        if self.unicode_form:
+            s = s.str.normalize(self.unicode_form)
         if self.lowercase:
             s = s.str.lower()
         if self.strip_punctuation:
-            s = s.str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True)
+            s = s.str.replace(_APOSTROPHES, "'", regex=True)
+            s = s.str.replace(rf"(?<=\w){_PUNCT}+(?=\w)", " ", regex=True)
+            s = s.str.replace(rf"{_PUNCT}+", "", regex=True)
         if self.collapse_whitespace:
             s = s.str.replace(r"\s+", " ", regex=True).str.strip()
         return s
@@ -84,19 +105,24 @@ _WORDS = re.compile(r"\S+")
 def infer_task_kind(labels: pd.Series) -> TaskKind:
     """Guess the task kind from the label column.
 
-    Rules: floats that are not all whole numbers with more than 20 distinct values mean
-    ``regression``; strings averaging two or more words mean ``text``; anything else is
+    Rules: numbers that are not all whole, with more than 20 distinct values, mean
+    ``regression``; strings averaging two or more words that are mostly distinct (more than
+    20 distinct values, or at least half the values distinct) mean ``text``, since a few
+    multi-word class names ("no defect", "New York") are still classes; anything else is
     ``classification`` (binary needs a positive class, so it is never guessed).
     """
     values = labels.dropna()
     if values.empty:
         return "classification"
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        arr = values.to_numpy(dtype=float)
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        arr = arr[np.isfinite(arr)]
         if values.nunique() > 20 and not np.all(np.mod(arr, 1) == 0):
             return "regression"
         return "classification"
-    sample = values.astype(str).head(2000)
-    if sample.str.count(r"\S+").mean() >= 2:
-        return "text"
+    sample = values.astype("string").head(2000)
+    if sample.str.count(_WORDS.pattern).mean() >= 2:
+        distinct = sample.nunique()
+        if distinct > 20 or distinct >= 0.5 * len(sample):
+            return "text"
     return "classification"
