@@ -255,18 +255,21 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             ) from None
         return _check_text(text.removeprefix("\ufeff"), name, encoding), encoding
 
-    for bom, enc in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec, enc in ((codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
+                            (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+                            (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+                            (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
+                            (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16")):
         if data.startswith(bom):
+            body = data[len(bom):]
             try:
-                text = data.decode(enc)
+                text = body.decode(codec)
             except UnicodeDecodeError as exc:
                 raise EncodingError(
-                    f"{name}: starts with a {enc.upper().removesuffix('-SIG')} byte-order mark but "
-                    f"{_decode_error_detail(data, exc, enc)}; save the file again as UTF-8"
+                    f"{name}: starts with a {codec[:6].upper()} byte-order mark but "
+                    f"{_decode_error_detail(body, exc, codec[:6])}; save the file again as UTF-8"
                 ) from None
-            return _check_text(text.removeprefix("\ufeff"), name, enc), enc
+            return _check_text(text, name, enc), enc
 
     for magic, what in _MAGIC:
         if data.startswith(magic):

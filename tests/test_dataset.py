@@ -138,7 +138,7 @@ BAD_INPUTS = [
     pytest.param(b"label,prediction\na,a\n", "enc.csv", {"encoding": "klingon"}, EncodingError,
                  ["'klingon'", "not a known text encoding"], id="unknown-encoding"),
     pytest.param(b"\xef\xbb\xbflabel,prediction\ncaf\xe9,a\n", "bom.csv", {}, EncodingError,
-                 ["byte-order mark", "line 2", "UTF-8"], id="utf8-bom-with-latin1-bytes"),
+                 ["UTF-8 byte-order mark", "byte 0xe9 on line 2"], id="utf8-bom-with-latin1-bytes"),
     pytest.param(bytes(range(256)) * 8, "random.csv", {}, FileFormatError,
                  ["binary data"], id="binary-named-csv"),
     pytest.param(b"\x00\x01\x02\x03label,prediction\x00\xff\xfe\n", "nul.csv", {},
