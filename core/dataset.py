@@ -677,7 +677,10 @@ def _is_boolean_like(col: pd.Series) -> bool:
     if len(uniques) > 6:
         return False
     tokens = {str(v).strip().lower() for v in uniques}  # missing cells count as false
-    return bool(tokens) and tokens <= (TRUE_TOKENS | FALSE_TOKENS) and bool(tokens & TRUE_TOKENS)
+    tokens = {t[:-2] if t in ("1.0", "0.0") else t for t in tokens}
+    truthy, falsy = tokens & TRUE_TOKENS, tokens & FALSE_TOKENS - {""}
+    # One spelling per side: {"x", "y"} or {"yes", "y"} are categories, not a flag.
+    return (tokens <= (TRUE_TOKENS | FALSE_TOKENS) and len(truthy) == 1 and len(falsy) <= 1)
 
 
 def find_role_candidates(df: pd.DataFrame) -> dict[str, list[str]]:
@@ -687,6 +690,9 @@ def find_role_candidates(df: pd.DataFrame) -> dict[str, list[str]]:
         n = _norm(col)
         for role, names in ROLE_NAMES.items():
             if n in names:
+                # A "tag" column of true/false values is one boolean tag, not a tag list.
+                if role == "tags_column" and _is_boolean_like(df[col]):
+                    break
                 out[role].append(col)
                 break
     return out

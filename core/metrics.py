@@ -44,7 +44,7 @@ COUNT_COLUMNS: tuple[str, ...] = (
 
 
 def word_edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    """Count word edits (Levenshtein distance) between two word sequences (substitutions, insertions, deletions)."""
+    """Count word edits (substitutions, insertions, deletions) between two word sequences."""
     if not ref:
         return len(hyp)
     prev = list(range(len(hyp) + 1))
@@ -147,7 +147,7 @@ def build_slices(
     slice_by: Sequence[str] = (),
     bins: int = 4,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Build the membership matrix of every slice: the tags, then one slice per value of each column.
+    """Build the membership matrix: the tags, then one slice per value of each column.
 
     Numeric ``slice_by`` columns with more than ``bins`` distinct values are cut into
     ``bins`` quantile bins (fewer when quantiles coincide). Missing values form a

@@ -637,3 +637,23 @@ def test_million_rows_load_quickly(tmp_path: Path):
     elapsed = time.perf_counter() - start
     assert ds.n == n and ds.tags.shape == (n, 6)
     assert elapsed < 10, elapsed
+
+
+@pytest.mark.parametrize(("values", "is_tag"), [
+    (["x", "y"] * 3, False),  # two "truthy" spellings: a category, not a flag
+    (["yes", "y"] * 3, False),
+    (["x", ""] * 3, True),
+    ([1.0, 0.0] * 3, True),
+    (["Yes", "no"] * 3, True),
+])
+def test_boolean_tag_detection_needs_one_spelling_per_side(values, is_tag):
+    df = pd.DataFrame({"label": list("ab") * 3, "prediction": list("ab") * 3, "col": values})
+    assert ("col" in detect_mapping(df).tag_columns) is is_tag
+
+
+def test_a_column_named_tag_holding_booleans_is_one_tag_not_a_tag_list():
+    df = pd.DataFrame({"label": list("ab") * 3, "prediction": list("ab") * 3,
+                       "tag": [True, False] * 3})
+    mapping = detect_mapping(df)
+    assert mapping.tags_column is None
+    assert mapping.tag_columns == ("tag",)
