@@ -213,14 +213,19 @@ def clean_label_values(values: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.map({True: "true", False: "false"}).astype(object)
     if pd.api.types.is_numeric_dtype(values):
-        arr = values.to_numpy(dtype=float, na_value=np.nan)
-        ok = ~np.isnan(arr)
-        if ok.all() and (np.mod(arr, 1) == 0).all():
-            return pd.Series(arr.astype(np.int64))
-        return pd.Series(arr)
+        return _tighten(pd.Series(values.to_numpy(dtype=float, na_value=np.nan)))
     text = values.astype("string").str.strip()
     text = text.mask(text.eq("").fillna(False))
     return text.astype(object).where(text.notna(), None)
+
+
+def _tighten(values: pd.Series) -> pd.Series:
+    """Whole-number floats without missing values become int64; anything else is unchanged."""
+    if pd.api.types.is_float_dtype(values):
+        arr = values.to_numpy(dtype=float, na_value=np.nan)
+        if len(arr) and not np.isnan(arr).any() and (np.mod(arr, 1) == 0).all():
+            return pd.Series(arr.astype(np.int64), index=values.index, name=values.name)
+    return values
 
 
 def annotations_from_frame(
@@ -370,6 +375,7 @@ def _from_long(df: pd.DataFrame, *, item: str, annotator: str, label: str, time:
         warnings.append(f"{file}: {len(rows)} of {n_rows} rows have no label "
                         f"({format_rows(rows)}); they are left out as not labelled")
         out = out[~no_label].reset_index(drop=True)
+        out[LABEL] = _tighten(out[LABEL])
         positions = positions[~no_label]
     dup = out.duplicated([ITEM, ANNOTATOR], keep=False).to_numpy(dtype=bool)
     if dup.any():
@@ -425,6 +431,8 @@ def _from_wide(df: pd.DataFrame, *, item: str, annotators: list[str], file: str,
     numeric = [pd.api.types.is_numeric_dtype(p[LABEL]) for p in parts if len(p)]
     if numeric and not all(numeric):
         out[LABEL] = clean_label_values(out[LABEL].astype(str))
+    else:
+        out[LABEL] = _tighten(out[LABEL])
     warnings.extend(_label_warnings(out, file))
     return Annotations(out, source_name=file, content_hash=content_hash, layout="wide",
                        columns={"item": item, "annotators": list(annotators)},

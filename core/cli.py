@@ -217,5 +217,121 @@ def app_command(db: Path | None, port: int, no_demo: bool,
     raise SystemExit(subprocess.call(cmd, env=env, cwd=ROOT))
 
 
+@main.command("agreement")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--item", help="Item id column; detected by name (item, id...) if omitted.")
+@click.option("--annotator", help="Annotator column (long form); detected by name if omitted.")
+@click.option("--label", help="Label column (long form); detected by name if omitted.")
+@click.option("--layout", type=click.Choice(("auto", "long", "wide")), default="auto",
+              show_default=True, help="Long: one row per label; wide: one column per annotator.")
+@click.option("--keep-last", is_flag=True,
+              help="Keep the last label when an annotator labelled an item twice.")
+@click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
+              help="Predictions file whose ids are the items: adds HLP and agreement per tag.")
+@click.option("--encoding", help="Text encoding of the file (default: detected).")
+@click.option("--sep", help="Field delimiter (default: detected).")
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "csv")), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def agreement_command(file: Path, item: str | None, annotator: str | None, label: str | None,
+                      layout: str, keep_last: bool, predictions: Path | None,
+                      encoding: str | None, sep: str | None, fmt: str,
+                      output: Path | None) -> None:
+    """Measure how consistently several annotators label the same items (FILE)."""
+    import json
+    import math
+
+    from core import agreement as ag
+
+    ann = ag.load_annotations(file, item=item, annotator=annotator, label=label,
+                              layout=layout,  # type: ignore[arg-type]
+                              duplicates="last" if keep_last else "fail",
+                              encoding=encoding, sep=sep)
+    for warning in ann.warnings:
+        click.echo(f"slicewise: note: {warning}", err=True)
+    codes = ag.encode_labels(ann.labels)
+    summary = ag.compute_agreement_summary(codes)
+    figures = ag.summarize_annotations(codes)
+    by_tag = None
+    if predictions is not None:
+        dataset = load_dataset(predictions)
+        linked = ag.link_predictions(codes, dataset)
+        for warning in linked.warnings:
+            click.echo(f"slicewise: note: {warning}", err=True)
+        info = linked.info
+        by_tag = ag.compute_agreement_by_slice(
+            codes, membership=linked.tags, truth=info.get("truth"),
+            prediction=info.get("prediction"))
+    if fmt == "json":
+        def clean(v: object) -> object:
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        data = {k: clean(v) for k, v in figures.items()}
+        data["source"] = ann.source_name
+        if by_tag is not None:
+            data["by_tag"] = [{"name": str(name), **{k: clean(v.item() if hasattr(v, "item")
+                                                                 else v)
+                                                      for k, v in row.items()}}
+                              for name, row in by_tag.iterrows()]
+        text = json.dumps(data, indent=2) + "\n"
+    elif fmt == "csv":
+        text = summary.drop(columns=["definition"]).to_csv()
+    else:
+        text = _agreement_table(ann.source_name, figures, summary, codes, by_tag)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _agreement_table(source: str, figures: dict, summary: pd.DataFrame, codes: object,
+                     by_tag: pd.DataFrame | None) -> str:
+    from core import agreement as ag
+
+    def num(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{float(v):.3f}"
+
+    head = (f"{source}: {figures['items']:,} items, {figures['annotators']} annotators, "
+            f"{figures['labels_total']:,} labels, {figures['classes']} classes; "
+            f"{figures['n_disagreements']:,} items with disagreement "
+            f"({figures['n_ties']:,} tied)")
+    shown = pd.DataFrame({
+        "metric": summary["name"], "value": summary["value"].map(num),
+        "observed": summary["observed_agreement"].map(num),
+        "chance": summary["chance_agreement"].map(num),
+    }).to_string(index=False)
+    parts = [head, "", shown]
+    caution = ag.agreement_caution(summary)
+    if caution:
+        parts += ["", f"! {caution}"]
+    pairs = ag.find_confused_pairs(codes).head(5)  # type: ignore[arg-type]
+    if len(pairs):
+        lines = [f"  {r.class_a} / {r.class_b}: {r.n_items} items, alpha if merged "
+                 f"{num(r.alpha_if_merged)} ({r.alpha_gain:+.3f})"
+                 for r in pairs.itertuples()]
+        parts += ["", "Most confused classes (candidates to merge or define better):", *lines]
+    stats = ag.compute_annotator_stats(codes)  # type: ignore[arg-type]
+    ann = pd.DataFrame({
+        "annotator": stats.index, "labels": stats["n_labels"].to_numpy(),
+        "agree w/ others": stats["agreement_with_others"].map(num).to_numpy(),
+        "agree w/ consensus": stats["agreement_with_consensus"].map(num).to_numpy(),
+        "mean kappa": stats["mean_cohen_kappa"].map(num).to_numpy(),
+    })
+    parts += ["", "Annotators (lowest agreement first):", ann.to_string(index=False)]
+    if by_tag is not None:
+        tags = pd.DataFrame({
+            "slice": by_tag.index, "items": by_tag["n"].to_numpy(),
+            "agreement": by_tag["percent_agreement"].map(num).to_numpy(),
+            "alpha": by_tag["krippendorff_alpha"].map(num).to_numpy(),
+            "HLP": by_tag["hlp"].map(num).to_numpy(),
+            "HLP from": by_tag["hlp_source"].map(ag.HLP_SOURCES).to_numpy(),
+            "model acc.": by_tag["model_accuracy"].map(num).to_numpy(),
+        })
+        parts += ["", "Per tag:", tags.to_string(index=False)]
+    return "\n".join(parts) + "\n"
+
+
 if __name__ == "__main__":
     main()
