@@ -79,18 +79,31 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
         human_correct = np.abs(_numeric(h, "human") - yv) <= tol if h is not None else None
     elif task.kind == "text":
         norm = task.normalization
-        yn, pn = norm.apply(y), norm.apply(p)
-        correct = (yn == pn).fillna(False).to_numpy(dtype=bool)
-        ref_words = yn.fillna("").str.count(r"\S+").to_numpy(dtype=float)
-        word_errors = np.zeros(len(frame))
-        # Edit distance is only needed where the normalised strings differ.
-        for i in np.flatnonzero(~correct):
-            word_errors[i] = word_edit_distance(str(yn.iat[i] or "").split(),
-                                                str(pn.iat[i] or "").split())
+        # Compare and score on codes of the normalised strings: each distinct string and
+        # each distinct (label, prediction) pair is handled once.
+        n = len(frame)
+        parts = [norm.apply(y), norm.apply(p)] + ([norm.apply(h)] if h is not None else [])
+        codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=True)
+        cy, cp = codes[:n], codes[n:2 * n]
+        correct = (cy == cp) & (cy >= 0)
+        words = [str(u).split() for u in uniques]
+        lengths = np.array([len(w) for w in words] + [0], dtype=float)  # [-1] -> missing
+        ref_words = lengths[cy]
+        word_errors = np.zeros(n)
+        wrong = np.flatnonzero(~correct)
+        if len(wrong):
+            pairs, inverse = np.unique(np.stack([cy[wrong], cp[wrong]], axis=1), axis=0,
+                                       return_inverse=True)
+            dist = np.array([word_edit_distance(words[a] if a >= 0 else [],
+                                                words[b] if b >= 0 else []) for a, b in pairs],
+                            dtype=float)
+            word_errors[wrong] = dist[inverse.ravel()]
         out["word_errors"] = word_errors
         out["ref_words"] = ref_words
-        human_correct = ((norm.apply(h) == yn).fillna(False).to_numpy(dtype=bool)
-                         if h is not None else None)
+        human_correct = None
+        if h is not None:
+            ch = codes[2 * n:]
+            human_correct = (ch == cy) & (cy >= 0)
     else:
         correct = (y == p).fillna(False).to_numpy(dtype=bool)
         human_correct = (h == y).fillna(False).to_numpy(dtype=bool) if h is not None else None

@@ -1438,6 +1438,16 @@ class Store:
 
     # ------------------------------------------------------------------ history
 
+    def revision(self, dataset_id: int) -> int:
+        """Return the id of the newest event of a dataset (0 if none).
+
+        It grows with every write to the dataset, so it is a cheap cache key for anything
+        derived from the dataset's current state.
+        """
+        row = self.db.execute("SELECT max(id) FROM events WHERE dataset_id = ?",
+                              [int(dataset_id)]).fetchone()
+        return int(row[0] or 0)
+
     def events(self, dataset_id: int | None = None) -> pd.DataFrame:
         """Return the append-only log of writes, oldest first.
 

@@ -53,7 +53,19 @@ class TextNormalization:
     unicode_form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = "NFC"
 
     def apply(self, values: pd.Series) -> pd.Series:
-        """Return ``values`` normalised, vectorised over the Series; missing stays missing."""
+        """Return ``values`` normalised, vectorised over the Series; missing stays missing.
+
+        Each distinct value is normalised once (transcripts repeat a lot), then mapped back.
+        """
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        normed = self._normalise(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+        out = np.empty(len(codes), dtype=object)
+        out[:] = None
+        known = codes >= 0
+        out[known] = normed[codes[known]]
+        return pd.Series(out, index=values.index, dtype="string")
+
+    def _normalise(self, values: pd.Series) -> pd.Series:
         s = values.astype("string")
         for old, new in self.replacements:
             s = s.str.replace(old, new, regex=False)

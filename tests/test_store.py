@@ -686,3 +686,19 @@ def test_concurrent_writers_all_succeed(tmp_path: Path, pets: Dataset, shared: b
     with Store(path) as s:
         assert s.tag_matrix(did)[["t0", "t1", "t2", "t3"]].all().all()
         assert (s.events(did)["kind"] == "tag.set").sum() == 4 * len(pets.frame)
+
+
+def test_revision_grows_with_every_write_and_matches_the_event_log(tmp_path):
+    from core.dataset import dataset_from_frame
+    from core.store import Store
+    from core.task import TaskSpec
+
+    store = Store(tmp_path / "rev.db")
+    pid = store.get_or_create_project("p", user="ann")
+    df = pd.DataFrame({"label": ["a", "b"], "prediction": ["a", "a"], "t": [1, 0]})
+    did = store.save_dataset(pid, "d", dataset_from_frame(df), task=TaskSpec(), user="ann")
+    first = store.revision(did)
+    store.set_tag(did, [1], "t", True, user="ann")
+    assert store.revision(did) > first
+    assert store.revision(did) == int(store.events(did)["id"].max())
+    assert store.revision(999) == 0

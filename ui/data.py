@@ -62,10 +62,7 @@ def _hash_frame(frame: pd.DataFrame) -> str:
 
 def revision(store: Store, dataset_id: int) -> int:
     """Return the newest event id of a dataset: it changes after any write to it."""
-    # TODO(core): a Store.revision(dataset_id) doing SELECT max(id) would avoid reading
-    # the whole event log on every run.
-    events = store.events(dataset_id)
-    return int(events["id"].max()) if len(events) else 0
+    return store.revision(dataset_id)
 
 
 # --------------------------------------------------------------------------- loading
