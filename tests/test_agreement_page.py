@@ -1,0 +1,173 @@
+"""The *Label consistency* page renders on the demo annotations; rules, review and linking work.
+
+Pages run in Streamlit's AppTest against a temporary database (empty, or holding the demo
+inspection dataset).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import agreement as ag
+from core.dataset import load_dataset
+from core.store import Store
+from core.task import TaskSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/6_Label_consistency.py"
+TIMEOUT = 60
+USER = "Ana"
+
+# (file, heading substring, {widget kind: minimum count})
+PAGES = [
+    (PAGE, "annotators agree", {"metric": 5, "dataframe": 5, "data_editor": 1,
+                                "multiselect": 1, "radio": 1, "toggle": 1,
+                                "plotly_chart": 1, "download_button": 1}),
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    """An empty database per test and no cached data or store from an earlier test."""
+    db = tmp_path / "slicewise.db"
+    monkeypatch.setenv("SLICEWISE_DB", str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield db
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def seeded(fresh) -> int:
+    """The demo inspection predictions stored as the selected dataset; returns its id."""
+    store = Store(fresh)
+    dataset = load_dataset(ROOT / "demo_data" / "inspection_predictions.csv")
+    project = store.get_or_create_project("Test", user="seed")
+    return store.save_dataset(project, "Inspection", dataset,
+                              task=TaskSpec(kind="classification"), user="seed")
+
+
+def app(dataset_id: int | None = None, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
+    at.session_state["user_name"] = USER
+    if dataset_id is not None:
+        at.session_state["dataset_id"] = dataset_id
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def assert_ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def table_with(at: AppTest, column: str):
+    for element in at.dataframe:
+        if column in element.value.columns:
+            return element.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+@pytest.fixture(scope="module")
+def demo_summary():
+    labels = ag.load_annotations(ROOT / "demo_data" / "inspection_annotations.csv").labels
+    return ag.compute_agreement_summary(labels)
+
+
+@pytest.mark.parametrize(("page", "heading", "widgets"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_on_the_demo_annotations(page, heading, widgets, demo_summary):
+    at = app()
+    assert_ok(at)
+    assert heading in at.title[0].value.lower()
+    assert not at.error
+    for kind, minimum in widgets.items():
+        found = len(at.get(kind)) if kind == "plotly_chart" else len(getattr(at, kind))
+        assert found >= minimum, (kind, found)
+    shown = metrics(at)
+    for key in ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1"):
+        row = demo_summary.loc[key]
+        assert shown[row["name"]] == f"{row['value']:.3f}"
+    # each metric is shown beside the raw agreement it corrects
+    summary = table_with(at, "raw agreement")
+    assert summary["raw agreement"].notna().all()
+
+
+def test_merge_preview_changes_the_metrics_shown(demo_summary):
+    at = app()
+    before = metrics(at)
+    at.sidebar.multiselect(key="agree_merge").set_value(["dent", "scratch"]).run()
+    assert_ok(at)
+    preview = table_with(at, "change").set_index("name")
+    alpha = demo_summary.at["krippendorff_alpha", "value"]
+    assert preview.at["Krippendorff's alpha", "before"] == pytest.approx(alpha)
+    assert preview.at["Krippendorff's alpha", "after"] > alpha
+    assert preview.at["Classes", "change"] == -1
+    assert metrics(at) == before  # a preview only, until the rules are applied
+
+    at.sidebar.toggle(key="agree_apply").set_value(True).run()
+    assert_ok(at)
+    after = metrics(at)
+    merged_alpha = preview.at["Krippendorff's alpha", "after"]
+    assert after["Krippendorff's alpha"] == f"{merged_alpha:.3f}"
+    assert after["Percent agreement"] != before["Percent agreement"]
+    assert any("rules applied" in m.value for m in at.markdown)
+    labels = [b.label for b in at.download_button]
+    assert any(label.startswith("Change log") for label in labels)
+
+
+def test_review_decisions_are_kept_in_the_session():
+    at = app()
+    editor = at.data_editor[0]
+    rows = editor.value
+    assert rows["entropy"].is_monotonic_decreasing
+    item = rows["item"].iloc[0]
+    assert editor.key.startswith("agree_queue_")
+    at.session_state[editor.key] = {"edited_rows": {0: {"decision": ag.BORDERLINE,
+                                                 "note": "glare hides the mark"}},
+                             "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert_ok(at)
+    stored = next(iter(at.session_state["agree_decisions"].values()))
+    assert stored[item] == {"decision": ag.BORDERLINE, "note": "glare hides the mark",
+                            "user": USER}
+    assert any(b.label == "Review decisions: 1 (CSV)" for b in at.download_button)
+
+
+def test_linking_the_selected_dataset_shows_hlp_per_tag(seeded):
+    at = app(seeded)
+    at.selectbox(key="agree_link").set_value("Selected dataset").run()
+    assert_ok(at)
+    table = table_with(at, "HLP").set_index("slice")
+    assert {"All data", "blurry", "reflection"} <= set(table.index)
+    assert (table["HLP from"] == "accuracy vs ground truth").all()
+    queue = at.data_editor[0].value
+    assert {"prediction", "truth"} <= set(queue.columns)
+    annotators = table_with(at, "agreement with consensus")
+    assert annotators["annotator"].iloc[0] == "ann-4"
+    assert "accuracy" in annotators.columns
+
+
+def test_without_predictions_hlp_is_two_annotator_agreement(demo_summary):
+    at = app(agree_link="No predictions")
+    assert_ok(at)
+    table = table_with(at, "HLP").set_index("slice")
+    assert list(table.index) == ["All data"]
+    assert table.at["All data", "HLP"] == pytest.approx(
+        100 * demo_summary.at["percent_agreement", "value"])
+    assert "Link the items" in "\n".join(i.value for i in at.info)
+
+
+def test_upload_mode_without_a_file_shows_an_empty_state():
+    at = app(agree_source="Upload a label file")
+    assert_ok(at)
+    assert "Upload a label file" in "\n".join(i.value for i in at.info)
+    assert not at.dataframe

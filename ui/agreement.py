@@ -1,0 +1,300 @@
+"""Helpers of the *Label consistency* page: cached loading and analysis, views, review state.
+
+Every number comes from :mod:`core.agreement`. Cached functions take the big inputs as
+``_`` arguments next to an explicit fingerprint and never read ``st.session_state``; the
+review decisions live in ``st.session_state`` (``core.store`` has no table for them yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import agreement as ag
+from core.dataset import Dataset, load_dataset
+from ui.state import DEMO_DIR
+
+DEMO_LABELS = DEMO_DIR / "inspection_annotations.csv"
+DEMO_PREDICTIONS = DEMO_DIR / "inspection_predictions.csv"
+DECISIONS = "agree_decisions"  # session-state key: {labels fingerprint: {item: decision}}
+NO_LINK = "No predictions"
+DEMO_LINK = "Demo inspection predictions"
+LEVELS = ("auto", "long", "wide")
+KEY_METRICS = ("percent_agreement", "mean_pairwise_cohen_kappa", "fleiss_kappa",
+               "krippendorff_alpha", "gwet_ac1")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the labels…")
+def read_labels(name: str, file_id: str, options: tuple[tuple[str, Any], ...], *,
+                _data: bytes) -> ag.Annotations:
+    """Read and validate a label file once per upload and column choice."""
+    return ag.load_annotations(_data, name=name, **dict(options))
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def demo_labels() -> ag.Annotations:
+    """Return the demo annotations (five annotators on 300 inspection images)."""
+    return ag.load_annotations(DEMO_LABELS)
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def demo_predictions() -> Dataset:
+    """Return the demo inspection predictions the demo annotations refer to."""
+    return load_dataset(DEMO_PREDICTIONS)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def columns_of(name: str, file_id: str, *, _data: bytes) -> list[str]:
+    """Return the column names of an upload (for the column pickers)."""
+    from core.dataset import read_table
+
+    df, _, _ = read_table(_data, name=name)
+    return [str(c) for c in df.columns]
+
+
+# --------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class RuleChoice:
+    """The standardisation rules chosen on the page, hashable for cache keys."""
+
+    merge: tuple[str, ...] = ()
+    target: str = ""
+    lowercase: bool = False
+    strip_punctuation: bool = False
+    replacements: tuple[tuple[str, str], ...] = ()
+
+    def rules(self) -> list[ag.Rule]:
+        """Return the core rules, in order: normalise, then merge."""
+        out: list[ag.Rule] = []
+        if self.lowercase or self.strip_punctuation or self.replacements:
+            out.append(ag.NormalizeText(replacements=self.replacements,
+                                        lowercase=self.lowercase,
+                                        strip_punctuation=self.strip_punctuation))
+        if len(self.merge) >= 1 and self.target.strip():
+            out.append(ag.MergeClasses(self.merge, self.target))
+        return out
+
+    @property
+    def active(self) -> bool:
+        """Whether any rule is set."""
+        return bool(self.rules())
+
+
+def parse_replacements(text: str) -> tuple[tuple[str, str], ...]:
+    """Lines ``before -> after`` (or ``before => after``) as pairs; other lines are ignored."""
+    out = []
+    for line in (text or "").splitlines():
+        for arrow in ("->", "=>", "→"):
+            if arrow in line:
+                before, after = line.split(arrow, 1)
+                if before.strip():
+                    out.append((before.strip(), after.strip()))
+                break
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cleaned(fingerprint: str, choice: RuleChoice, *,
+            _labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the labels after the rules, and the change log."""
+    return ag.apply_rules(_labels, choice.rules())
+
+
+@st.cache_data(max_entries=8, show_spinner="Measuring agreement…")
+def analysis(fingerprint: str, choice: RuleChoice, link_key: str, *, _labels: pd.DataFrame,
+             _linked: ag.LinkedItems | None) -> dict[str, Any]:
+    """Every table of the page for one label set (cached per labels, rules and link)."""
+    codes = ag.encode_labels(_labels)
+    info = _linked.info if _linked is not None else None
+    truth = info["truth"] if info is not None and "truth" in info else None
+    prediction = info["prediction"] if info is not None and "prediction" in info else None
+    out: dict[str, Any] = {
+        "figures": ag.summarize_annotations(codes),
+        "summary": ag.compute_agreement_summary(codes),
+        "kappa": ag.compute_cohen_kappa_matrix(codes, min_items=1),
+        "annotators": ag.compute_annotator_stats(codes, truth=truth),
+        "classes": ag.compute_class_agreement(codes),
+        "confused": ag.find_confused_pairs(codes),
+        "queue": ag.find_disagreements(codes, linked=_linked),
+        "classes_list": [str(c) for c in codes.classes],
+        "annotator_list": [str(a) for a in codes.annotators],
+    }
+    out["caution"] = ag.agreement_caution(out["summary"])
+    out["by_slice"] = ag.compute_agreement_by_slice(
+        codes, membership=_linked.tags if _linked is not None else None, truth=truth,
+        prediction=prediction)
+    return out
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def preview(fingerprint: str, choice: RuleChoice, *, _labels: pd.DataFrame) -> pd.DataFrame:
+    """Before/after of every metric under the rules (:func:`core.agreement.preview_rules`)."""
+    return ag.preview_rules(_labels, choice.rules())
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def link(fingerprint: str, link_key: str, *, _labels: pd.DataFrame,
+         _dataset: Dataset) -> ag.LinkedItems:
+    """Join the items to a predictions dataset (raises DataError when no id matches)."""
+    return ag.link_predictions(_labels, _dataset)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Format a metric value for display (– when undefined)."""
+    return "–" if value is None or pd.isna(value) else f"{float(value):.{digits}f}"
+
+
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """Shape the metrics table: value beside the raw agreement it starts from and chance."""
+    return pd.DataFrame({
+        "metric": summary["name"].to_numpy(),
+        "value": summary["value"].to_numpy(dtype=float),
+        "raw agreement": summary["observed_agreement"].to_numpy(dtype=float),
+        "chance agreement": summary["chance_agreement"].to_numpy(dtype=float),
+        "items": summary["n_items"].to_numpy(),
+        "definition": summary["definition"].to_numpy(),
+    })
+
+
+SUMMARY_CONFIG = {
+    "value": st.column_config.NumberColumn("Value", format="%.3f"),
+    "raw agreement": st.column_config.NumberColumn(
+        "Raw agreement", format="%.3f", help="What the metric starts from before correcting "
+        "for chance"),
+    "chance agreement": st.column_config.NumberColumn("Chance agreement", format="%.3f"),
+    "definition": st.column_config.TextColumn("Definition", width="large"),
+}
+
+
+def kappa_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Heatmap of pairwise Cohen's kappa (annotators × annotators)."""
+    z = matrix.to_numpy(dtype=float)
+    text = [[fmt(v, 2) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
+        zmin=-0.2, zmax=1, colorscale="RdYlGn", text=text, texttemplate="%{text}",
+        hovertemplate="%{y} vs %{x}: kappa %{text}<extra></extra>",
+    ))
+    fig.update_layout(title="Cohen's kappa between annotators (items both labelled)",
+                      yaxis_autorange="reversed", margin={"t": 50, "b": 40})
+    return fig
+
+
+def annotator_view(stats: pd.DataFrame) -> pd.DataFrame:
+    """Per-annotator table for display, lowest agreement first."""
+    view = pd.DataFrame({
+        "annotator": stats.index.astype(str),
+        "labels": stats["n_labels"].to_numpy(),
+        "agreement with others": 100 * stats["agreement_with_others"].to_numpy(dtype=float),
+        "agreement with consensus":
+            100 * stats["agreement_with_consensus"].to_numpy(dtype=float),
+        "mean kappa": stats["mean_cohen_kappa"].to_numpy(dtype=float),
+    })
+    if stats["n_with_truth"].sum() > 0:
+        view["accuracy"] = 100 * stats["accuracy"].to_numpy(dtype=float)
+    return view
+
+
+PERCENT = st.column_config.NumberColumn(format="%.1f%%")
+
+
+def percent_config(columns: Sequence[str]) -> dict[str, Any]:
+    """Column config showing ``columns`` as percents."""
+    return {c: PERCENT for c in columns}
+
+
+def confused_view(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Confused class pairs for display."""
+    return pd.DataFrame({
+        "classes": [f"{a} / {b}" for a, b in zip(pairs["class_a"], pairs["class_b"],
+                                                 strict=True)],
+        "items with both": pairs["n_items"].to_numpy(),
+        "share of disagreement": 100 * pairs["share_of_disagreement"].to_numpy(dtype=float),
+        "observed / chance": pairs["ratio"].to_numpy(dtype=float),
+        "alpha if merged": pairs["alpha_if_merged"].to_numpy(dtype=float),
+        "alpha change": pairs["alpha_gain"].to_numpy(dtype=float),
+    })
+
+
+def slice_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Agreement and HLP per tag for display."""
+    return pd.DataFrame({
+        "slice": table.index.astype(str),
+        "items": table["n"].to_numpy(),
+        "percent agreement": 100 * table["percent_agreement"].to_numpy(dtype=float),
+        "alpha": table["krippendorff_alpha"].to_numpy(dtype=float),
+        "AC1": table["gwet_ac1"].to_numpy(dtype=float),
+        "HLP": 100 * table["hlp"].to_numpy(dtype=float),
+        "HLP from": table["hlp_source"].map(ag.HLP_SOURCES).to_numpy(),
+        "model accuracy": 100 * table["model_accuracy"].to_numpy(dtype=float),
+        "model agrees with annotators": 100 * table["model_agreement"].to_numpy(dtype=float),
+    })
+
+
+# --------------------------------------------------------------------------- review
+
+
+def decisions(fingerprint: str) -> dict[str, dict[str, str]]:
+    """Return the reviewer's decisions for one label set: {item: {decision, note, user}}."""
+    return st.session_state.setdefault(DECISIONS, {}).setdefault(fingerprint, {})
+
+
+def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
+               made: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Shape the review queue with the decision and note columns the reviewer edits."""
+    cols = ["item", "entropy", "consensus", "tie", *[a for a in annotators if a in queue]]
+    cols += [c for c in ("prediction", "truth") if c in queue.columns]
+    view = queue[cols].copy()
+    for a in annotators:
+        if a in view:
+            view[a] = view[a].map(lambda v: "" if v is None or v != v else str(v))
+    view["consensus"] = view["consensus"].astype(str)
+    items = view["item"].astype(str)
+    view["decision"] = [made.get(i, {}).get("decision") for i in items]
+    view["note"] = [made.get(i, {}).get("note", "") for i in items]
+    return view
+
+
+def record_edits(before: pd.DataFrame, after: pd.DataFrame,
+                 made: dict[str, dict[str, str]], user: str) -> int:
+    """Copy changed decision/note cells into ``made``; return how many items changed."""
+    changed = 0
+    for i in range(min(len(before), len(after))):
+        item = str(before["item"].iat[i])
+        new_d, new_n = after["decision"].iat[i], after["note"].iat[i]
+        new_d = None if new_d is None or (isinstance(new_d, float) and np.isnan(new_d)) \
+            else str(new_d)
+        new_n = "" if new_n is None or (isinstance(new_n, float) and np.isnan(new_n)) \
+            else str(new_n)
+        old = made.get(item, {})
+        if new_d != old.get("decision") or new_n != old.get("note", ""):
+            changed += 1
+            if new_d is None and not new_n:
+                made.pop(item, None)
+            else:
+                made[item] = {"decision": new_d, "note": new_n, "user": user}
+    return changed
+
+
+def decisions_frame(made: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """Return the decisions as a table (item, decision, note, user) for the CSV download."""
+    rows = [{"item": i, "decision": d.get("decision") or "", "note": d.get("note", ""),
+             "user": d.get("user", "")} for i, d in made.items()]
+    return pd.DataFrame(rows, columns=["item", "decision", "note", "user"])
