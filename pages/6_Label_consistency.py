@@ -107,7 +107,8 @@ for col, key in zip(cols, ua.KEY_METRICS, strict=True):
         row = summary.loc[key]
         col.metric(row["name"], ua.fmt(row["value"]), help=row["definition"],
                    delta=None if key == "percent_agreement" or pd.isna(row["observed_agreement"])
-                   else f"raw {ua.fmt(row['observed_agreement'], 2)}", delta_color="off")
+                   else f"raw {ua.fmt(row['observed_agreement'], 2)}", delta_color="off",
+                   delta_arrow="off")
 if result["caution"]:
     st.warning(result["caution"], icon=":material/balance:")
 st.dataframe(ua.summary_view(summary), hide_index=True, column_config=ua.SUMMARY_CONFIG,
@@ -117,7 +118,7 @@ tab_ann, tab_cls, tab_queue, tab_tags, tab_rules = st.tabs(
     ["Annotators", "Classes", "Review queue", "HLP per tag", "Standardise & export"])
 
 with tab_ann:
-    left, right = st.columns([1, 1])
+    left, right = st.columns([4, 3])
     view = ua.annotator_view(result["annotators"])
     left.dataframe(view, hide_index=True, key="agree_annotators", column_config={
         **ua.percent_config([c for c in view.columns if "agreement" in c or c == "accuracy"]),
