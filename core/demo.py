@@ -10,15 +10,16 @@ from core.task import TaskSpec
 
 DEMO_PROJECT = "Demo"
 DEMO_USER = "demo"
-#: (dataset name in the store, file in demo_data/, task)
+#: (dataset name in the store, file in demo_data/, task). The speech set, the lecture's
+#: worked example, is saved last so the app opens on it (the newest dataset).
 DEMO_DATASETS: tuple[tuple[str, str, TaskSpec], ...] = (
-    ("Speech: voice search", "speech_predictions.csv", TaskSpec(kind="text")),
     ("Visual inspection", "inspection_predictions.csv", TaskSpec(kind="classification")),
+    ("Speech: voice search", "speech_predictions.csv", TaskSpec(kind="text")),
 )
 
 
 def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
-    """(Re)create the demo project's datasets in ``store``; return their ids.
+    """(Re)create the demo project's datasets in ``store``; return their ids, speech first.
 
     An existing demo dataset of the same name is replaced, so the command can be rerun to
     reset the demo.
@@ -31,4 +32,4 @@ def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
         for old in existing.loc[existing["name"] == name, "id"]:
             store.delete_dataset(int(old), user=DEMO_USER)
         ids.append(store.save_dataset(project_id, name, dataset, task=task, user=DEMO_USER))
-    return ids
+    return ids[::-1]
