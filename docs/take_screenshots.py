@@ -22,6 +22,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 def main() -> None:
+    """Start the app on a fresh demo database and screenshot each page."""
     port = 8765
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "SLICEWISE_DB": str(Path(tmp) / "shots.db")}
