@@ -1505,6 +1505,8 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
     if pcodes is not None:
         agree_pred = np.bincount(c.item, weights=c.count * (c.cls == pcodes[c.item]),
                                  minlength=c.n_items) / np.where(m > 0, m, 1)
+    pred_ok = (prediction_matches(codes, truth, prediction)
+               if tcodes is not None and pcodes is not None else None)
     rows = []
     for name, mask in masks.items():
         sub = c.subset(mask)
@@ -1530,8 +1532,7 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
             if tcodes is not None:
                 both = known_p & (tcodes != -2)
                 if both.any():
-                    ok = prediction_matches(codes, truth, prediction)
-                    row["model_accuracy"] = float(ok[both].mean())
+                    row["model_accuracy"] = float(pred_ok[both].mean())
         use_truth = tcodes is not None and not truth_is_human and pd.notna(
             row["annotator_accuracy"])
         row["hlp"] = row["annotator_accuracy"] if use_truth else pa
