@@ -56,7 +56,8 @@ def finish_table(
     ease: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Attach slice kinds to a metrics table and rank it."""
-    kind = info["kind"].reindex(table.index)
+    # object dtype: with no slices at all, ``info`` is empty and its columns are float64.
+    kind = info["kind"].astype(object).reindex(table.index)
     kind[OVERALL] = "overall"
     if UNTAGGED in table.index:
         kind[UNTAGGED] = "untagged"
