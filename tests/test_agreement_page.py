@@ -171,3 +171,44 @@ def test_upload_mode_without_a_file_shows_an_empty_state():
     assert_ok(at)
     assert "Upload a label file" in "\n".join(i.value for i in at.info)
     assert not at.dataframe
+
+
+WIDE = b"image,ann_a,ann_b,ann_c\nx1,cat,cat,dog\nx2,dog,dog,dog\nx3,cat,,cat\nx4,bird,cat,cat\n"
+
+
+def test_an_uploaded_wide_file_is_measured():
+    at = app(agree_source="Upload a label file")
+    at.file_uploader(key="agree_upload").set_value(("wide.csv", WIDE, "text/csv")).run()
+    assert_ok(at)
+    assert not at.error
+    labels = ag.load_annotations(WIDE, name="wide.csv").labels
+    expected = ag.compute_agreement_summary(labels).at["percent_agreement", "value"]
+    assert metrics(at)["Percent agreement"] == f"{expected:.3f}"
+    assert any("4** items · **3** annotators" in m.value for m in at.markdown)
+
+
+def test_an_uploaded_bad_file_is_one_error_not_a_traceback():
+    at = app(agree_source="Upload a label file")
+    bad = b"item,annotator,label\na,x,p\na,x,q\n"
+    at.file_uploader(key="agree_upload").set_value(("bad.csv", bad, "text/csv")).run()
+    assert_ok(at)
+    assert len(at.error) == 1
+    assert "bad.csv" in at.error[0].value and "more than once" in at.error[0].value
+    assert not at.metric
+
+
+def test_a_caution_when_raw_agreement_is_high_but_kappa_low():
+    rows = ["item,annotator,label"]
+    for i in range(200):
+        labels = ["ok", "ok", "ok"]
+        if i % 25 == 0:
+            labels = ["defect", "ok", "ok"]
+        if i % 50 == 0:
+            labels = ["defect", "defect", "ok"]
+        rows += [f"i{i},a{j},{lab}" for j, lab in enumerate(labels)]
+    data = ("\n".join(rows) + "\n").encode()
+    at = app(agree_source="Upload a label file")
+    at.file_uploader(key="agree_upload").set_value(("rare.csv", data, "text/csv")).run()
+    assert_ok(at)
+    cautions = [w.value for w in at.warning if "chance agreement" in w.value]
+    assert len(cautions) == 1 and "AC1" in cautions[0]
