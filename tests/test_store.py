@@ -702,3 +702,118 @@ def test_revision_grows_with_every_write_and_matches_the_event_log(tmp_path):
     assert store.revision(did) > first
     assert store.revision(did) == int(store.events(did)["id"].max())
     assert store.revision(999) == 0
+
+
+# --------------------------------------------------------------------------- iterations
+
+
+def _iteration(store: Store, project: int, dataset: int, **kwargs) -> int:
+    from core.analysis import analyze
+
+    args = {"model_name": "asr", "model_version": "1.0", "data_version": "v1",
+            "notes": {"lr": 0.001, "commit": "abc123", "layers": [4, 4]},
+            "table": analyze(store.load_dataset(dataset)), "user": "ann"}
+    return store.save_iteration(project, dataset, **{**args, **kwargs})
+
+
+def test_migration_2_adds_iterations_to_a_version_1_database(monkeypatch, tmp_path) -> None:
+    path = tmp_path / "v1.db"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:1])
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        assert s.schema_version == 1 and "iterations" not in s.db.table_names()
+    monkeypatch.undo()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS) >= 2
+        assert "iterations" in s.db.table_names()
+        assert s.list_projects()["id"].tolist() == [pid]
+        assert s.list_iterations(pid).empty
+
+
+def test_iteration_round_trips_its_table_and_metadata(tmp_path: Path, pets: Dataset) -> None:
+    from core.analysis import analyze
+
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        did = s.save_dataset(pid, "d", pets, task=TaskSpec(), user="ann")
+        s.set_tag(did, ["b"], "noisy", True, user="bob")
+        table = analyze(s.load_dataset(did))
+        iid = _iteration(s, pid, did, table=table)
+        fingerprint = s.load_dataset(did).fingerprint()
+        revision = s.revision(did)
+    with Store(path) as s:  # a new connection reads the same
+        pd.testing.assert_frame_equal(s.iteration_table(iid), table)
+        info = s.iteration_info(iid)
+        assert info["notes"] == {"lr": 0.001, "commit": "abc123", "layers": [4, 4]}
+        assert (info["model_name"], info["model_version"], info["data_version"]) == (
+            "asr", "1.0", "v1")
+        assert info["dataset_id"] == did and info["dataset_name"] == "d"
+        assert info["source_name"] == "pets.csv" and info["row_count"] == 6
+        assert info["content_hash"] == pets.content_hash
+        assert info["fingerprint"] == fingerprint
+        assert info["revision"] == revision - 1  # the iteration's own event came after
+        assert info["created_by"] == "ann"
+
+
+def test_list_iterations_is_the_project_history_oldest_first(store: Store, pets: Dataset) -> None:
+    p1 = store.get_or_create_project("p1", user="ann")
+    p2 = store.get_or_create_project("p2", user="ann")
+    d1 = store.save_dataset(p1, "d", pets, task=TaskSpec(), user="ann")
+    d2 = store.save_dataset(p2, "d", pets, task=TaskSpec(), user="ann")
+    first = _iteration(store, p1, d1, model_version="1")
+    second = _iteration(store, p1, d1, model_version="2", notes=None)
+    _iteration(store, p2, d2)
+    history = store.list_iterations(p1)
+    assert history["id"].tolist() == [first, second]
+    assert history["model_version"].tolist() == ["1", "2"]
+    assert history["notes"].iloc[1] == {}
+    assert list(history.columns) == ["id", "project_id", "dataset_id", "dataset_name",
+                                     "source_name", "content_hash", "fingerprint", "revision",
+                                     "row_count", "model_name", "model_version",
+                                     "data_version", "notes", "created_at", "created_by"]
+
+
+def test_iterations_outlive_their_dataset_and_are_logged(store: Store, pets: Dataset) -> None:
+    pid = store.get_or_create_project("p", user="ann")
+    did = store.save_dataset(pid, "d", pets, task=TaskSpec(), user="ann")
+    iid = _iteration(store, pid, did, user="bob")
+    store.delete_dataset(did, user="ann")
+    assert store.list_iterations(pid)["id"].tolist() == [iid]
+    assert not store.iteration_table(iid).empty
+    store.delete_iteration(iid, user="cid")
+    assert store.list_iterations(pid).empty
+    log = store.events()
+    saved = log[log["kind"] == "iteration.save"].iloc[0]
+    assert saved["user"] == "bob" and saved["dataset_id"] == did
+    assert json.loads(saved["detail"])["iteration_id"] == iid
+    assert log["kind"].iloc[-1] == "iteration.delete" and log["user"].iloc[-1] == "cid"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"model_name": " "}, "model name"),
+    ({"notes": ["lr=1"]}, "notes must be a dict"),
+    ({"notes": {"lr": float("nan")}}, "JSON values"),
+    ({"notes": {"": 1}}, "note names"),
+    ({"table": pd.DataFrame()}, "empty"),
+    ({"table": "not a table"}, "must be a DataFrame"),
+    ({"model_version": ["1"]}, "model version must be text"),
+    ({"user": ""}, "user"),
+])
+def test_save_iteration_validation(store: Store, saved: int, kwargs, message) -> None:
+    pid = int(store.dataset_info(saved)["project_id"])
+    with pytest.raises(StoreError, match=message):
+        _iteration(store, pid, saved, **kwargs)
+    assert store.list_iterations(pid).empty
+    assert "iteration.save" not in store.events()["kind"].tolist()
+
+
+def test_iteration_needs_a_dataset_of_the_project(store: Store, pets: Dataset,
+                                                  saved: int) -> None:
+    other = store.get_or_create_project("other", user="ann")
+    with pytest.raises(StoreError, match="belongs to project"):
+        _iteration(store, other, saved)
+    with pytest.raises(StoreError, match="no iteration with id 99"):
+        store.iteration_table(99)
+    with pytest.raises(StoreError, match="no iteration with id 99"):
+        store.delete_iteration(99, user="ann")

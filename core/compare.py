@@ -1,0 +1,559 @@
+"""Compare two iterations of a model or its data, slice by slice.
+
+The data-centric loop changes one thing at a time (the model, or the data) and asks whether
+every slice improved. :func:`compare_datasets` answers that from two prediction tables:
+accuracy before and after on every tag (and every value of a ``slice_by`` column), the change,
+the gap to human-level performance before and after, and whether the change is more than
+chance.
+
+Which test
+----------
+- **Paired** (McNemar's exact test): when the slice holds exactly the same examples (matched by
+  id, compared as text) in both tables, only the examples whose outcome changed carry
+  information: ``b`` right before and wrong after, ``c`` wrong before and right after;
+  ``p = min(1, 2 · P[Binomial(b + c, 1/2) <= min(b, c)])``.
+- **Unpaired**, otherwise (different or partly different examples): the pooled two-proportion
+  z-test, ``z = (p_after − p_before) / sqrt(p (1 − p) (1/n_before + 1/n_after))`` with the
+  pooled rate ``p``, two-sided; when an expected cell count ``n·p`` or ``n·(1 − p)`` is under 5
+  the normal approximation is poor and Fisher's exact test on the 2×2 table of (right, wrong)
+  × (before, after) is used instead.
+
+The ``test`` column says which was used per slice: ``mcnemar``, ``two-proportion``,
+``fisher``, or ``none`` when a side has no examples.
+
+Tags of the comparison
+----------------------
+The slices are the union of both tables' tags. An example's value for a tag comes from the
+AFTER table when AFTER has both the example and the tag, otherwise from BEFORE (``False``
+when neither has it): tags are usually refined between iterations, so the newer tagging is
+the better description of an example, and a slice then holds the same examples on both sides
+whenever the ids match, which keeps the paired test available. ``slice_by`` columns follow
+the same rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy import stats
+
+from core.analysis import default_task
+from core.dataset import ColumnMapping, Dataset
+from core.errors import InvalidValueError
+from core.metrics import (
+    OVERALL,
+    UNTAGGED,
+    build_slices,
+    compute_outcomes,
+    compute_slice_counts,
+    compute_slice_metrics,
+    mcnemar_exact_p,
+)
+from core.prioritize import display_name
+from core.task import TaskSpec
+
+#: Values of the ``test`` column.
+TESTS = ("mcnemar", "two-proportion", "fisher", "none")
+#: Below this expected cell count the two-proportion z-test gives way to Fisher's exact test.
+MIN_EXPECTED = 5.0
+
+#: Columns of :func:`compare_datasets` and :func:`compare_tables`, in order.
+COMPARE_COLUMNS: tuple[str, ...] = (
+    "kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after", "delta",
+    "hlp_before", "hlp_after", "gap_before", "gap_after", "right_to_wrong", "wrong_to_right",
+    "test", "p_value", "significant", "regression", "improvement",
+    "worse_while_overall_better",
+)
+
+
+# --------------------------------------------------------------------------- pairing
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How the examples of two tables match by id.
+
+    Attributes
+    ----------
+    n_before, n_after
+        Examples in each table.
+    n_matched
+        Ids found in both.
+    ids_are_row_numbers
+        Whether either table has no id column (its ids are row numbers, so rows are
+        matched by position).
+    """
+
+    n_before: int
+    n_after: int
+    n_matched: int
+    ids_are_row_numbers: bool
+
+    @property
+    def paired(self) -> bool:
+        """Whether both tables hold exactly the same examples."""
+        return self.n_matched == self.n_before == self.n_after
+
+    def describe(self) -> str:
+        """One sentence for a reader: how the examples were matched."""
+        if self.paired:
+            text = (f"the same {self.n_matched:,} examples in both (matched by id): "
+                    "paired tests (McNemar)")
+        elif self.n_matched == 0:
+            text = ("no example id appears in both: unpaired tests (two-proportion z-test, "
+                    "Fisher's exact test for small counts)")
+        else:
+            text = (f"{self.n_matched:,} examples in both, {self.n_before - self.n_matched:,} "
+                    f"only before, {self.n_after - self.n_matched:,} only after: paired tests "
+                    "where a slice holds the same examples on both sides, unpaired elsewhere")
+        if self.ids_are_row_numbers:
+            text += "; a file has no id column, so rows were matched by position"
+        return text
+
+
+def describe_pairing(before: Dataset, after: Dataset) -> Pairing:
+    """Count how the examples of ``before`` and ``after`` match by id (compared as text)."""
+    ids_b = pd.Index(before.frame["id"].astype(str))
+    ids_a = pd.Index(after.frame["id"].astype(str))
+    return Pairing(len(ids_b), len(ids_a), int(ids_b.isin(ids_a).sum()),
+                   before.mapping.id is None or after.mapping.id is None)
+
+
+@dataclass(frozen=True)
+class _Union:
+    dataset: Dataset  # the union of the examples, with the union of the tags
+    pos_before: np.ndarray  # row of each BEFORE example in the union
+    pos_after: np.ndarray
+
+
+def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
+    """Stack the examples of both tables (AFTER first) with the union of their tags."""
+    ids_a = after.frame["id"].astype(str).reset_index(drop=True)
+    ids_b = before.frame["id"].astype(str).reset_index(drop=True)
+    only_b = ~ids_b.isin(pd.Index(ids_a)).to_numpy()
+    union_ids = pd.Index(pd.concat([ids_a, ids_b[only_b]], ignore_index=True))
+    n_a, n = len(ids_a), len(union_ids)
+    pos_a = np.arange(n_a)
+    pos_b = union_ids.get_indexer(ids_b)
+    matched_b = np.flatnonzero(~only_b)  # BEFORE rows whose example is also in AFTER
+
+    tags_a = after.tags.reset_index(drop=True)
+    tags_b = before.tags.reset_index(drop=True)
+    names = [str(t) for t in tags_a.columns]
+    names += [str(t) for t in tags_b.columns if str(t) not in set(names)]
+    tags = np.zeros((n, len(names)), dtype=bool)
+    for j, name in enumerate(names):
+        if name in tags_a.columns:
+            tags[:n_a, j] = tags_a[name].to_numpy(dtype=bool)
+            rows = np.flatnonzero(only_b)  # BEFORE-only examples keep BEFORE's value
+        else:
+            rows = np.arange(len(ids_b))  # a tag only BEFORE has: BEFORE's value everywhere
+        if name in tags_b.columns and len(rows):
+            tags[pos_b[rows], j] = tags_b[name].to_numpy(dtype=bool)[rows]
+
+    columns: dict[str, pd.Series] = {"id": pd.Series(union_ids, dtype=object)}
+    for col in slice_by:
+        in_a, in_b = col in after.frame.columns, col in before.frame.columns
+        if not (in_a or in_b):
+            known = sorted(set(after.metadata_columns) | set(before.metadata_columns))
+            raise InvalidValueError(
+                f"cannot slice by {col!r}: neither {before.source_name} nor "
+                f"{after.source_name} has that column; columns: {', '.join(map(repr, known))}")
+        if in_a:
+            head = after.frame[col].reset_index(drop=True).astype(object)
+        else:  # only BEFORE has it: matched examples take BEFORE's value
+            head = pd.Series([None] * n_a, dtype=object)
+            head.iloc[pos_b[matched_b]] = before.frame[col].to_numpy(dtype=object)[matched_b]
+        tail = pd.Series([None] * int(only_b.sum()), dtype=object)
+        if in_b:
+            tail[:] = before.frame[col].to_numpy(dtype=object)[only_b]
+        parts = [head, tail]
+        columns[col] = pd.concat(parts, ignore_index=True).infer_objects()
+    frame = pd.DataFrame(columns)
+    union = Dataset(frame=frame, tags=pd.DataFrame(tags, columns=pd.Index(names, dtype=object)),
+                    mapping=ColumnMapping(), source_name=f"{before.source_name} + "
+                                                          f"{after.source_name}")
+    return _Union(union, pos_b, pos_a)
+
+
+def _slice_sums(membership: np.ndarray, x: np.ndarray, tagged: np.ndarray | None) -> np.ndarray:
+    """Rows: all data, each slice, then (with ``tagged``) the untagged examples."""
+    rows = [x.sum(axis=0, keepdims=True), membership.T @ x]
+    if tagged is not None:
+        rows.append(x[~tagged].sum(axis=0, keepdims=True))
+    return np.vstack(rows)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def two_proportion_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
+                     n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compute two-sided p-values for ``k1/n1`` vs ``k2/n2`` from independent samples.
+
+    Returns
+    -------
+    (p_value, test)
+        The pooled two-proportion z-test where every expected cell count is at least
+        :data:`MIN_EXPECTED`, Fisher's exact test elsewhere; ``test`` names the one used
+        (``two-proportion`` or ``fisher``; ``none`` with NaN where a side is empty). Where
+        both samples are all right (or all wrong) the proportions cannot differ: p = 1.
+    """
+    k1, n1, k2, n2 = (np.asarray(v, dtype=float) for v in (k1, n1, k2, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (k1 + k2) / (n1 + n2)
+        se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = (k2 / n2 - k1 / n1) / se
+        p_z = np.where(se > 0, 2 * stats.norm.sf(np.abs(z)), 1.0)
+        expected = np.minimum(np.minimum(n1, n2) * pooled, np.minimum(n1, n2) * (1 - pooled))
+    empty = (n1 <= 0) | (n2 <= 0)
+    small = ~empty & (expected < MIN_EXPECTED) & (se > 0)
+    p = np.where(empty, np.nan, p_z)
+    for i in np.flatnonzero(small):
+        table = [[int(k1[i]), int(n1[i] - k1[i])], [int(k2[i]), int(n2[i] - k2[i])]]
+        p[i] = stats.fisher_exact(table).pvalue
+    test = np.where(empty, "none", np.where(small, "fisher", "two-proportion"))
+    return p, test.astype(object)
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare_datasets(
+    before: Dataset,
+    after: Dataset,
+    *,
+    task: TaskSpec | None = None,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    hlp: Mapping[str, float] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Compare two prediction tables slice by slice (see the module notes for the tests).
+
+    Parameters
+    ----------
+    before, after
+        The two iterations' predictions; examples are matched by id (as text).
+    task
+        How a prediction is judged (default: inferred from AFTER's labels).
+    slice_by, bins
+        Metadata columns to slice by, as in :func:`core.metrics.build_slices`.
+    hlp
+        Human-level performance per slice name, used on both sides (else the human-label
+        column of each table).
+    alpha
+        Significance level.
+
+    Returns
+    -------
+    DataFrame indexed by slice (``All data``, the tags, the ``slice_by`` values, ``No tag``)
+    with columns :data:`COMPARE_COLUMNS`:
+
+    - ``kind``: ``overall``, ``tag``, ``column`` or ``untagged``.
+    - ``n_before``, ``n_after``: examples in the slice on each side; ``n_paired``: examples
+      present on both sides.
+    - ``accuracy_before``, ``accuracy_after`` (NaN for an empty side); ``delta`` = after −
+      before.
+    - ``hlp_before``, ``hlp_after``, ``gap_before``, ``gap_after``: human-level performance
+      and HLP − accuracy on each side (NaN without HLP).
+    - ``right_to_wrong``, ``wrong_to_right``: paired examples whose outcome changed (McNemar's
+      ``b`` and ``c``).
+    - ``test``, ``p_value``: the test used and its two-sided p-value; ``significant``:
+      ``p_value < alpha``.
+    - ``regression``: ``delta < 0`` and significant; ``improvement``: ``delta > 0`` and
+      significant.
+    - ``worse_while_overall_better``: the slice got worse (``delta < 0``, significant or not)
+      while all data improved — the slices to look at first.
+    """
+    if not 0 < alpha < 1:
+        raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
+    task = task or default_task(after)
+    union = _union(before, after, slice_by)
+    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
+    tag_columns = list(union.dataset.tags.columns)
+    m = membership.to_numpy(dtype=bool)
+
+    sides = {}
+    correct = {}
+    for side, data, pos in (("before", before, union.pos_before),
+                            ("after", after, union.pos_after)):
+        outcomes = compute_outcomes(data.frame.reset_index(drop=True), task)
+        part = pd.DataFrame(m[pos], columns=membership.columns)
+        counts = compute_slice_counts(part, outcomes, tag_columns=tag_columns)
+        sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)
+        flags = np.zeros(len(union.dataset.frame))
+        flags[pos] = outcomes["correct"].to_numpy(dtype=float)
+        correct[side] = flags.astype(bool)
+
+    in_both = np.zeros(len(union.dataset.frame), dtype=bool)
+    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
+    cb, ca = correct["before"], correct["after"]
+    x = np.column_stack([in_both, in_both & cb & ~ca, in_both & ~cb & ca]).astype(float)
+    tagged = m[:, : len(tag_columns)].any(axis=1) if tag_columns else None
+    paired_sums = _slice_sums(m.astype(float), x, tagged)
+    b, a = sides["before"], sides["after"]
+    out = pd.DataFrame(index=b.index)
+    kind = info["kind"].reindex(out.index)
+    kind[OVERALL] = "overall"
+    if UNTAGGED in out.index:
+        kind[UNTAGGED] = "untagged"
+    out["kind"] = kind.astype(object)
+    out["n_before"] = b["n"].astype(np.int64)
+    out["n_after"] = a["n"].astype(np.int64)
+    out["n_paired"] = paired_sums[:, 0].astype(np.int64)
+    out["accuracy_before"] = b["accuracy"]
+    out["accuracy_after"] = a["accuracy"]
+    out["delta"] = out["accuracy_after"] - out["accuracy_before"]
+    out["hlp_before"] = b["hlp"]
+    out["hlp_after"] = a["hlp"]
+    out["gap_before"] = b["gap"]
+    out["gap_after"] = a["gap"]
+    out["right_to_wrong"] = paired_sums[:, 1].astype(np.int64)
+    out["wrong_to_right"] = paired_sums[:, 2].astype(np.int64)
+
+    n_b, n_a, n_p = (out[c].to_numpy() for c in ("n_before", "n_after", "n_paired"))
+    paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
+    k_b = n_b - b["errors"].to_numpy()
+    k_a = n_a - a["errors"].to_numpy()
+    p_unpaired, test_unpaired = two_proportion_p(k_b, n_b, k_a, n_a)
+    p_paired = mcnemar_exact_p(out["right_to_wrong"].to_numpy(), out["wrong_to_right"].to_numpy())
+    out["test"] = np.where(paired, "mcnemar", test_unpaired).astype(object)
+    out["p_value"] = np.where(paired, p_paired, p_unpaired)
+    return _finish(out, alpha)
+
+
+def _finish(out: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    p = out["p_value"].to_numpy(dtype=float)
+    delta = out["delta"].to_numpy(dtype=float)
+    significant = ~np.isnan(p) & (p < alpha)
+    out["significant"] = significant
+    out["regression"] = significant & (delta < 0)
+    out["improvement"] = significant & (delta > 0)
+    overall = out.loc[OVERALL, "delta"] if OVERALL in out.index else np.nan
+    worse = (delta < 0) & bool(overall > 0) & (out["kind"] != "overall").to_numpy()
+    out["worse_while_overall_better"] = worse
+    return out[list(COMPARE_COLUMNS)]
+
+
+def compare_tables(before: pd.DataFrame, after: pd.DataFrame, *,
+                   alpha: float = 0.05) -> pd.DataFrame:
+    """Compare two stored per-slice tables when the examples themselves are not at hand.
+
+    Without the examples nothing can be paired, so every slice gets the unpaired test (the
+    pooled two-proportion z-test, or Fisher's exact test for small counts); prefer
+    :func:`compare_datasets`, whose paired test is more powerful on the same examples.
+
+    Parameters
+    ----------
+    before, after
+        Tables of :func:`core.analysis.analyze` (indexed by slice, with ``n``, ``accuracy``,
+        ``hlp``, ``gap`` and ``kind``), e.g. saved with an iteration.
+    alpha
+        Significance level.
+
+    Returns
+    -------
+    DataFrame like :func:`compare_datasets`, over the union of both tables' slices;
+    ``n_paired``, ``right_to_wrong`` and ``wrong_to_right`` are 0.
+    """
+    if not 0 < alpha < 1:
+        raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
+    for name, table in (("before", before), ("after", after)):
+        missing = [c for c in ("n", "accuracy") if c not in table.columns]
+        if missing:
+            raise InvalidValueError(f"the {name} table has no {', '.join(missing)} column; "
+                                    "give a table of core.analysis.analyze")
+    index = list(before.index) + [i for i in after.index if i not in set(before.index)]
+    order = [OVERALL] if OVERALL in index else []
+    order += [i for i in index if i not in (OVERALL, UNTAGGED)]
+    order += [UNTAGGED] if UNTAGGED in index else []
+    b = before.reindex(order)
+    a = after.reindex(order)
+    out = pd.DataFrame(index=pd.Index(order, dtype=object))
+
+    def col(t: pd.DataFrame, c: str) -> pd.Series:
+        return t[c].astype(float) if c in t.columns else pd.Series(np.nan, index=t.index)
+
+    kind = a["kind"].combine_first(b["kind"]) if "kind" in a and "kind" in b else None
+    out["kind"] = (kind if kind is not None else pd.Series("tag", index=out.index)).astype(object)
+    out["n_before"] = col(b, "n").fillna(0).astype(np.int64)
+    out["n_after"] = col(a, "n").fillna(0).astype(np.int64)
+    out["n_paired"] = 0
+    out["accuracy_before"] = col(b, "accuracy").where(out["n_before"] > 0)
+    out["accuracy_after"] = col(a, "accuracy").where(out["n_after"] > 0)
+    out["delta"] = out["accuracy_after"] - out["accuracy_before"]
+    out["hlp_before"] = col(b, "hlp")
+    out["hlp_after"] = col(a, "hlp")
+    out["gap_before"] = col(b, "gap")
+    out["gap_after"] = col(a, "gap")
+    out["right_to_wrong"] = 0
+    out["wrong_to_right"] = 0
+    n_b, n_a = out["n_before"].to_numpy(), out["n_after"].to_numpy()
+    k_b = np.round(out["accuracy_before"].fillna(0).to_numpy() * n_b)
+    k_a = np.round(out["accuracy_after"].fillna(0).to_numpy() * n_a)
+    out["p_value"], out["test"] = two_proportion_p(k_b, n_b, k_a, n_a)
+    return _finish(out, alpha)
+
+
+def compare_overall(comparison: pd.DataFrame) -> dict:
+    """Summarise a comparison: the ``All data`` row and the slices that changed.
+
+    Returns
+    -------
+    dict
+        The ``All data`` row's columns (plain Python values, ``None`` for NaN) plus
+        ``improved`` and ``regressed`` (slice names with a significant change) and
+        ``worse_while_overall_better`` (slices that got worse while all data improved,
+        worst first).
+    """
+    row = comparison.loc[OVERALL]
+    out = {k: _plain(v) for k, v in row.items()}
+    slices = comparison[comparison["kind"] != "overall"]
+    out["improved"] = [str(i) for i in slices.index[slices["improvement"].to_numpy(bool)]]
+    out["regressed"] = [str(i) for i in slices.index[slices["regression"].to_numpy(bool)]]
+    worse = slices[slices["worse_while_overall_better"].to_numpy(bool)]
+    out["worse_while_overall_better"] = [str(i) for i in
+                                         worse.sort_values("delta", kind="stable").index]
+    return out
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def review_order(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Reorder a comparison for a reader: all data, then what got worse, then the rest.
+
+    Order: ``All data``; slices that got worse while all data improved (worst first);
+    other significant regressions (worst first); every other slice in its original order;
+    ``No tag`` last.
+    """
+    c = comparison
+    first = list(c.index[c["kind"] == "overall"])
+    rest = c[~c["kind"].isin(["overall", "untagged"])]
+    worse = rest[rest["worse_while_overall_better"]].sort_values("delta", kind="stable")
+    regress = rest[rest["regression"] & ~rest["worse_while_overall_better"]].sort_values(
+        "delta", kind="stable")
+    shown = set(worse.index) | set(regress.index)
+    others = [i for i in rest.index if i not in shown]
+    last = list(c.index[c["kind"] == "untagged"])
+    return c.loc[first + list(worse.index) + list(regress.index) + others + last]
+
+
+def find_regressions(comparison: pd.DataFrame, *, points: float = 0.0) -> pd.DataFrame:
+    """Return the rows whose accuracy fell by more than ``points`` percentage points, significantly.
+
+    ``All data`` counts like any slice. Worst first.
+    """
+    if points < 0:
+        raise InvalidValueError(f"the regression threshold is in points and cannot be "
+                                f"negative, got {points}")
+    c = comparison
+    hit = c["regression"].to_numpy(bool) & (c["delta"].to_numpy(float) < -points / 100)
+    return c[hit].sort_values("delta", kind="stable")
+
+
+# --------------------------------------------------------------------------- history
+
+
+def iteration_history(tables: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """Stack per-slice tables of successive iterations into one long table for a chart.
+
+    Parameters
+    ----------
+    tables
+        ``(iteration label, analysis table)`` pairs, oldest first; labels must be unique.
+
+    Returns
+    -------
+    DataFrame with one row per (iteration, slice): ``iteration`` (the label), ``step``
+    (0, 1, ... in the given order), ``slice``, ``kind``, ``n``, ``accuracy``, ``hlp``,
+    ``gap`` (NaN where a table lacks a value).
+    """
+    labels = [label for label, _ in tables]
+    if len(set(labels)) != len(labels):
+        raise InvalidValueError("iteration labels must be unique to draw their history")
+    cols = ["n", "accuracy", "hlp", "gap"]
+    frames = []
+    for step, (label, table) in enumerate(tables):
+        part = pd.DataFrame({c: (table[c].astype(float) if c in table.columns
+                                 else pd.Series(np.nan, index=table.index)) for c in cols},
+                            index=table.index)
+        part.insert(0, "kind", table["kind"].astype(object) if "kind" in table.columns
+                    else "tag")
+        part.insert(0, "slice", [str(i) for i in table.index])
+        part.insert(0, "step", step)
+        part.insert(0, "iteration", label)
+        frames.append(part.reset_index(drop=True))
+    if not frames:
+        return pd.DataFrame(columns=["iteration", "step", "slice", "kind", *cols])
+    return pd.concat(frames, ignore_index=True)
+
+
+def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None) -> go.Figure:
+    """Draw each slice's accuracy (top) and gap to HLP (bottom) across iterations.
+
+    ``history`` is :func:`iteration_history`'s output; ``slices`` limits the lines (default:
+    all data and every tag).
+    """
+    h = history
+    if slices is None:
+        slices = list(dict.fromkeys(h.loc[h["kind"].isin(["overall", "tag"]), "slice"]))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("Accuracy (%)", "Gap to HLP (points)"))
+    palette = ["#111827", "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2",
+               "#db2777", "#65a30d", "#9ca3af"]
+    order = list(dict.fromkeys(h.sort_values("step")["iteration"]))
+    for k, name in enumerate(slices):
+        part = h[h["slice"] == name].sort_values("step")
+        if part.empty:
+            continue
+        label = name if name in (OVERALL, UNTAGGED) else display_name(name)
+        color = palette[k % len(palette)]
+        width = 3 if name == OVERALL else 2
+        fig.add_scatter(x=part["iteration"], y=100 * part["accuracy"], mode="lines+markers",
+                        name=label, legendgroup=label, line={"color": color, "width": width},
+                        hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>",
+                        row=1, col=1)
+        fig.add_scatter(x=part["iteration"], y=100 * part["gap"], mode="lines+markers",
+                        name=label, legendgroup=label, showlegend=False,
+                        line={"color": color, "width": width, "dash": "dot"},
+                        hovertemplate=f"{label}<br>%{{x}}: %{{y:+.1f}} pts<extra></extra>",
+                        row=2, col=1)
+    fig.add_hline(y=0, line_dash="dot", line_color="#6b7280", row=2, col=1)
+    fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
+    fig.update_layout(title="Each slice across the project's iterations", height=560,
+                      margin={"t": 70, "b": 40}, hovermode="x unified")
+    return fig
+
+
+def change_chart(comparison: pd.DataFrame) -> go.Figure:
+    """Draw each slice's accuracy before and after as a dumbbell (red where it fell)."""
+    c = comparison[comparison["kind"] != "untagged"]
+    names = [n if n == OVERALL else display_name(n) for n in c.index]
+    fig = go.Figure()
+    for name, b, a, d in zip(names, c["accuracy_before"], c["accuracy_after"], c["delta"],
+                             strict=True):
+        color = "#dc2626" if d < 0 else "#16a34a"
+        fig.add_scatter(x=[100 * b, 100 * a], y=[name, name], mode="lines",
+                        line={"color": color, "width": 3}, showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=100 * c["accuracy_before"], y=names, mode="markers", name="Before",
+                    marker={"color": "#9ca3af", "size": 11},
+                    hovertemplate="%{y}: %{x:.1f}%<extra>before</extra>")
+    fig.add_scatter(x=100 * c["accuracy_after"], y=names, mode="markers", name="After",
+                    marker={"color": "#2563eb", "size": 11},
+                    hovertemplate="%{y}: %{x:.1f}%<extra>after</extra>")
+    fig.update_layout(title="Accuracy before → after", xaxis_title="Accuracy (%)",
+                      yaxis_autorange="reversed", height=120 + 40 * len(c),
+                      margin={"t": 60, "b": 40})
+    return fig
