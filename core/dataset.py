@@ -494,7 +494,8 @@ def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
 
     try:
         pf = pq.ParquetFile(io.BytesIO(data))
-        names = list(pf.schema_arrow.names)
+        # Names are stripped like a CSV header's: " night " is the tag "night".
+        names = [str(n).strip() for n in pf.schema_arrow.names]
     except Exception:  # pyarrow raises many types for corrupt files
         raise FileFormatError(f"{name}: is not a readable Parquet file (truncated or damaged?); "
                               "save it again as Parquet or CSV") from None
@@ -502,8 +503,8 @@ def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
     df = pf.read().to_pandas()
     if any(n is not None for n in df.index.names):
         df = df.reset_index()  # an index saved with the table (e.g. the ids) becomes a column
-        _check_names([str(c) for c in df.columns], name)
-    df.columns = [str(c) for c in df.columns]
+        _check_names([str(c).strip() for c in df.columns], name)
+    df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise EmptyFileError(f"{name}: the Parquet file has no rows; add one row per example")
     return df.reset_index(drop=True)
