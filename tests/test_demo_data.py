@@ -15,6 +15,7 @@ DEMO = Path(__file__).resolve().parents[1] / "demo_data"
 SPEECH = DEMO / "speech_predictions.csv"
 INSPECTION = DEMO / "inspection_predictions.csv"
 ANNOTATIONS = DEMO / "inspection_annotations.csv"
+RETRAINED = DEMO / "speech_predictions_retrained.csv"
 
 # The lecture's error-analysis table: tag -> (share of data, accuracy, HLP).
 LECTURE = {
@@ -61,7 +62,7 @@ def speech_table():
 
 def test_rebuild_is_byte_identical(tmp_path):
     paths = _load_make_demo().build_demo(tmp_path)
-    assert set(paths) == {"speech", "inspection", "annotations"}
+    assert set(paths) == {"speech", "inspection", "annotations", "retrained"}
     for path in paths.values():
         committed = DEMO / path.name
         assert path.read_bytes() == committed.read_bytes(), f"{path.name} differs; rerun " \
@@ -165,3 +166,38 @@ def test_annotations_refer_to_inspection_items():
     accuracy = (ann["label"] == truth).groupby(ann["annotator"]).mean()
     assert accuracy.idxmin() == "ann-4"
     assert 0.6 < accuracy.min() < accuracy.drop("ann-4").min() < 1
+
+
+# The retrained model: tag -> (accuracy before, accuracy after), as make_demo.py states.
+RETRAINED_ACCURACY = {
+    "clean_speech": (0.94, 0.94),
+    "car_noise": (0.89, 0.93),
+    "people_noise": (0.87, 0.8873),
+    "low_bandwidth": (0.70, 0.62),
+}
+
+
+def test_retrained_keeps_everything_but_the_predictions(speech_raw):
+    retrained = pd.read_csv(RETRAINED, dtype=str, keep_default_na=False)
+    assert list(retrained.columns) == SPEECH_COLUMNS
+    pd.testing.assert_frame_equal(retrained.drop(columns="prediction"),
+                                  speech_raw.drop(columns="prediction"))
+    assert (retrained["prediction"] != speech_raw["prediction"]).sum() == 165 + 102
+
+
+def test_retrained_gains_on_car_noise_and_loses_on_low_bandwidth(speech_raw):
+    from scipy.stats import binomtest
+
+    retrained = pd.read_csv(RETRAINED, dtype=str, keep_default_na=False)
+    label = speech_raw["label"].map(_norm)
+    before = label == speech_raw["prediction"].map(_norm)
+    after = label == retrained["prediction"].map(_norm)
+    for tag, (acc_before, acc_after) in RETRAINED_ACCURACY.items():
+        mask = speech_raw[tag] == "x"
+        assert before[mask].mean() == pytest.approx(acc_before, abs=1e-4), tag
+        assert after[mask].mean() == pytest.approx(acc_after, abs=1e-4), tag
+    assert after.mean() > before.mean()  # all data improves...
+    low = speech_raw["low_bandwidth"] == "x"
+    b = int((low & before & ~after).sum())
+    c = int((low & ~before & after).sum())
+    assert binomtest(min(b, c), b + c, 0.5).pvalue < 0.01  # ...while low bandwidth fell
