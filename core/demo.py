@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.analysis import analyze
 from core.dataset import load_dataset
 from core.store import Store
 from core.task import TaskSpec
 
 DEMO_PROJECT = "Demo"
 DEMO_USER = "demo"
+BASELINE = "Speech: voice search"
+RETRAINED = "Speech: retrained model"
 #: (dataset name in the store, file in demo_data/, task). The speech set, the lecture's
 #: worked example, is saved last so the app opens on it (the newest dataset).
 DEMO_DATASETS: tuple[tuple[str, str, TaskSpec], ...] = (
     ("Visual inspection", "inspection_predictions.csv", TaskSpec(kind="classification")),
-    ("Speech: voice search", "speech_predictions.csv", TaskSpec(kind="text")),
+    (RETRAINED, "speech_predictions_retrained.csv", TaskSpec(kind="text")),
+    (BASELINE, "speech_predictions.csv", TaskSpec(kind="text")),
+)
+#: The speech model's two iterations, oldest first: (dataset, model name, model version,
+#: data version, notes).
+DEMO_ITERATIONS: tuple[tuple[str, str, str, str, dict], ...] = (
+    (BASELINE, "speech-asr", "1.0", "v1: 5,000 voice-search utterances",
+     {"learning_rate": 0.0003, "epochs": 40, "code_commit": "3f2a9c1"}),
+    (RETRAINED, "speech-asr", "1.1", "v2: + car-noise augmentation",
+     {"learning_rate": 0.0003, "epochs": 40, "augmentation": "car noise, SNR 0-15 dB",
+      "code_commit": "8d41e07"}),
 )
 
 
@@ -22,7 +35,8 @@ def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
     """(Re)create the demo project's datasets in ``store``; return their ids, speech first.
 
     An existing demo dataset of the same name is replaced, so the command can be rerun to
-    reset the demo.
+    reset the demo. The speech model's two iterations (baseline, retrained) are saved with
+    the tables of the new datasets, replacing the demo's earlier iterations.
     """
     project_id = store.get_or_create_project(DEMO_PROJECT, user=DEMO_USER)
     existing = store.list_datasets(project_id)
@@ -32,4 +46,14 @@ def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
         for old in existing.loc[existing["name"] == name, "id"]:
             store.delete_dataset(int(old), user=DEMO_USER)
         ids.append(store.save_dataset(project_id, name, dataset, task=task, user=DEMO_USER))
+    by_name = dict(zip((d[0] for d in DEMO_DATASETS), ids, strict=True))
+    tasks = {d[0]: d[2] for d in DEMO_DATASETS}
+    old = store.list_iterations(project_id)
+    for iteration_id in old.loc[old["created_by"] == DEMO_USER, "id"]:
+        store.delete_iteration(int(iteration_id), user=DEMO_USER)
+    for name, model, version, data_version, notes in DEMO_ITERATIONS:
+        table = analyze(store.load_dataset(by_name[name]), task=tasks[name])
+        store.save_iteration(project_id, by_name[name], model_name=model,
+                             model_version=version, data_version=data_version, notes=notes,
+                             table=table, user=DEMO_USER)
     return ids[::-1]

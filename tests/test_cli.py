@@ -109,5 +109,5 @@ def test_demo_command_creates_the_demo_project(tmp_path):
     from core.store import Store
 
     datasets = Store(db).list_datasets()
-    assert len(datasets) == 2
+    assert len(datasets) == 3  # inspection, speech, retrained speech
     assert datasets["row_count"].min() > 100

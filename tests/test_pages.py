@@ -486,7 +486,7 @@ def test_opening_the_demo_project(store):
     assert_ok(at)
     assert not at.error, texts(at.error)
     demo = store.list_datasets()
-    assert len(demo) == 2
+    assert len(demo) == 3  # inspection, speech, retrained speech
     assert at.session_state["dataset_id"] in demo["id"].tolist()
 
 
