@@ -16,6 +16,11 @@ changes later, kept sparse:
 - ``iterations`` snapshots an analysed dataset as one step of a project's history: model
   name and version, data version, free notes, the dataset's hash and fingerprint, and its
   per-slice table as JSON (kept after the dataset is deleted).
+- ``annotation_sets`` indexes multi-annotator label tables (the long table of item,
+  annotator, label is a Parquet file, ``files_dir/annotation_sets/<id>.parquet``), each
+  optionally linked to the dataset whose ids its items are.
+- ``review_decisions`` keeps every decision a reviewer made on an annotation set's item (a
+  label, ``borderline`` or only a note), with who and when; the latest per item counts.
 - ``events`` is an append-only log (triggers refuse updates and deletes) of every write,
   written in the same transaction as the write itself.
 
@@ -203,11 +208,48 @@ def _migration_2_iterations(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+# Multi-annotator label sets and the review of their disagreements. The labels themselves
+# are a Parquet file (like a dataset's frame); review_decisions is append-only in use: a new
+# decision adds a row and the latest row per item counts (a row with no decision and no note
+# withdraws the item's review).
+_SCHEMA_V3 = [
+    """CREATE TABLE annotation_sets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        linked_dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    )""",
+    "CREATE INDEX annotation_sets_dataset ON annotation_sets (linked_dataset_id)",
+    """CREATE TABLE review_decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        annotation_set_id INTEGER NOT NULL REFERENCES annotation_sets(id) ON DELETE CASCADE,
+        item TEXT NOT NULL,
+        decision TEXT,
+        note TEXT NOT NULL DEFAULT '',
+        "user" TEXT NOT NULL,
+        at TEXT NOT NULL
+    )""",
+    "CREATE INDEX review_decisions_item ON review_decisions (annotation_set_id, item)",
+]
+
+
+def _migration_3_annotation_sets(db: sqlite_utils.Database) -> None:
+    for statement in _SCHEMA_V3:
+        db.execute(statement)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 #: Schema steps, applied in order: step ``i`` takes ``PRAGMA user_version`` from ``i`` to
 #: ``i + 1`` inside one transaction. Append new steps; never edit a released one.
-MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterations]
+MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterations,
+                               _migration_3_annotation_sets]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -462,11 +504,53 @@ def _clean_text(value: Any, what: str) -> str:
     return value.strip()
 
 
+ANNOTATIONS_DIR = "annotation_sets"
+#: The columns an annotation set's long table must have (``time`` and ``comment`` may follow).
+ANNOTATION_COLUMNS = ("item", "annotator", "label")
+#: Kinds of events that decide where a tag's HLP came from (:meth:`Store.hlp_sources`).
+_HLP_EVENT_KINDS = ("tag.settings", "tag.rename", "tag.delete", "tag.merge",
+                    "annotation_set.hlp")
+
+
+def _check_annotation_labels(name: str, labels: Any) -> pd.DataFrame:
+    if not isinstance(labels, pd.DataFrame):
+        raise StoreError(f"annotation set {name!r}: the labels must be a DataFrame, got "
+                         f"{type(labels).__name__}")
+    bad = [c for c in labels.columns if not isinstance(c, str)]
+    if bad:
+        raise StoreError(f"annotation set {name!r}: column names must be text; {_few(bad)} "
+                         "are not")
+    missing = [c for c in ANNOTATION_COLUMNS if c not in labels.columns]
+    if missing:
+        raise StoreError(f"annotation set {name!r}: the labels lack the column(s) "
+                         f"{_few(missing)}; a long table needs item, annotator and label")
+    if labels.empty:
+        raise StoreError(f"annotation set {name!r} has no labels")
+    blank = [c for c in ANNOTATION_COLUMNS if labels[c].isna().any()]
+    if blank:
+        raise StoreError(f"annotation set {name!r}: the column(s) {_few(blank)} have missing "
+                         "values")
+    return labels.reset_index(drop=True)
+
+
+def _clean_decision(decision: Any) -> str | None:
+    decision = _python_scalar(decision)
+    if decision is None:
+        return None
+    if isinstance(decision, bool) or not isinstance(decision, (str, numbers.Real)):
+        raise StoreError(f"a review decision must be a label (text) or 'borderline', got "
+                         f"{decision!r}")
+    if isinstance(decision, float) and decision.is_integer():
+        decision = int(decision)
+    text = str(decision).strip()
+    return text or None
+
+
 # --------------------------------------------------------------------------- the store
 
 
 class Store:
-    """Projects, datasets, tags, label corrections, reports and their history in SQLite.
+    """Every table of Slicewise (projects to review decisions) and its history, in SQLite.
 
     Parameters
     ----------
@@ -482,7 +566,8 @@ class Store:
         The :class:`sqlite_utils.Database` (WAL mode, 30 s busy timeout, foreign keys on).
     files_dir
         ``<db stem>_files/`` beside the database; dataset ``i``'s Parquet files are in
-        ``files_dir / str(i)``.
+        ``files_dir / str(i)``, annotation set ``j``'s labels in
+        ``files_dir / "annotation_sets" / f"{j}.parquet"``.
 
     Notes
     -----
@@ -1686,6 +1771,352 @@ class Store:
                         project_id=info["project_id"], dataset_id=info["dataset_id"],
                         iteration_id=info["id"], model_name=info["model_name"],
                         model_version=info["model_version"])
+
+    # ------------------------------------------------------------------ annotation sets
+
+    _ANNOTATION_SET_COLUMNS = ["id", "project_id", "name", "source_name", "content_hash",
+                               "row_count", "linked_dataset_id", "created_at", "created_by"]
+
+    def _annotation_path(self, set_id: int) -> Path:
+        return self.files_dir / ANNOTATIONS_DIR / f"{int(set_id)}.parquet"
+
+    def _annotation_row(self, set_id: Any) -> dict[str, Any]:
+        sid = _check_id(set_id, "annotation set")
+        rows = self._rows("SELECT * FROM annotation_sets WHERE id = ?", [sid])
+        if not rows:
+            raise StoreError(f"no annotation set with id {sid}")
+        return rows[0]
+
+    def _check_link(self, project_id: int, dataset_id: Any) -> int | None:
+        if dataset_id is None:
+            return None
+        row = self._dataset_row(dataset_id)
+        if row["project_id"] != project_id:
+            raise StoreError(f"dataset {row['id']} belongs to project {row['project_id']}, not "
+                             f"{project_id}: an annotation set links to a dataset of its own "
+                             "project")
+        return int(row["id"])
+
+    def save_annotation_set(self, project_id: int, name: str, labels: pd.DataFrame, *,
+                            source_name: str, content_hash: str, user: str,
+                            linked_dataset_id: int | None = None) -> int:
+        """Store a multi-annotator label table as an annotation set of a project.
+
+        The table is written to Parquet (atomically: a staging file renamed inside the
+        transaction that adds the row), so either both the row and the file exist or neither.
+
+        Parameters
+        ----------
+        project_id
+            The owning project.
+        name
+            The set's name, unique within the project.
+        labels
+            The long table of :class:`core.agreement.Annotations`: ``item``, ``annotator``
+            and ``label`` columns (no missing values), optionally ``time`` and ``comment``.
+        source_name, content_hash
+            The file it came from and the hash of its bytes.
+        user
+            Who saves it.
+        linked_dataset_id
+            The dataset of the same project whose example ids the items are (its ground
+            truth, predictions and tags), or ``None``.
+
+        Returns
+        -------
+        int
+            The annotation set id.
+
+        Raises
+        ------
+        StoreError
+            Unknown project or dataset, a dataset of another project, a name already used
+            in the project, or labels that are not a long table or cannot be stored.
+        """
+        name = _clean_name(name, "annotation set name")
+        user = _clean_user(user)
+        source_name = _clean_name(source_name, "source name")
+        content_hash = _clean_text(content_hash, "content hash")
+        pid = self._project_row(project_id)["id"]
+        self._check_free_set_name(pid, name)
+        self._check_link(pid, linked_dataset_id)
+        labels = _check_annotation_labels(name, labels)
+        folder = self.files_dir / ANNOTATIONS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".staging-{uuid.uuid4().hex}.parquet"
+        final: Path | None = None
+        try:
+            try:
+                _write_parquet(labels, staging)
+            except (pa.ArrowException, ValueError, TypeError) as exc:
+                raise StoreError(f"annotation set {name!r} cannot be stored as Parquet: "
+                                 f"{exc}") from exc
+            with self._write():
+                self._check_free_set_name(pid, name)
+                linked = self._check_link(pid, linked_dataset_id)
+                at = _now()
+                sid = int(self.db["annotation_sets"].insert({
+                    "project_id": pid, "name": name, "source_name": source_name,
+                    "content_hash": content_hash, "row_count": len(labels),
+                    "linked_dataset_id": linked, "created_at": at, "created_by": user,
+                }).last_pk)
+                os.replace(staging, self._annotation_path(sid))
+                final = self._annotation_path(sid)
+                self._event("annotation_set.save", user=user, at=at, project_id=pid,
+                            annotation_set_id=sid, name=name, source_name=source_name,
+                            row_count=len(labels), linked_dataset_id=linked)
+            return sid
+        except BaseException:
+            (final if final is not None else staging).unlink(missing_ok=True)
+            raise
+
+    def _check_free_set_name(self, project_id: int, name: str) -> None:
+        rows = self._rows("SELECT id FROM annotation_sets WHERE project_id = ? AND name = ?",
+                          [project_id, name])
+        if rows:
+            raise StoreError(f"project {project_id} already has an annotation set named "
+                             f"{name!r} (id {rows[0]['id']}); choose another name")
+
+    def list_annotation_sets(self, project_id: int | None = None) -> pd.DataFrame:
+        """Return the stored annotation sets, newest first.
+
+        Parameters
+        ----------
+        project_id
+            Only this project's sets; ``None`` lists all.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id``, ``project_id``, ``name``, ``source_name``, ``content_hash``,
+            ``row_count`` (labels), ``linked_dataset_id`` (nullable Int64: ``<NA>`` when not
+            linked or the dataset was deleted), ``created_at``, ``created_by``.
+        """
+        cols = self._ANNOTATION_SET_COLUMNS
+        where, params = "", []
+        if project_id is not None:
+            where, params = "WHERE project_id = ?", [self._project_row(project_id)["id"]]
+        out = self._frame(f"SELECT {', '.join(cols)} FROM annotation_sets {where} "
+                          "ORDER BY created_at DESC, id DESC", params, cols)
+        out["linked_dataset_id"] = out["linked_dataset_id"].astype("Int64")
+        return out
+
+    def annotation_set_info(self, set_id: int) -> dict[str, Any]:
+        """Return one annotation set's row (the columns of :meth:`list_annotation_sets`).
+
+        Raises
+        ------
+        StoreError
+            Unknown annotation set.
+        """
+        row = self._annotation_row(set_id)
+        return {c: row[c] for c in self._ANNOTATION_SET_COLUMNS}
+
+    def load_annotation_set(self, set_id: int) -> pd.DataFrame:
+        """Return an annotation set's long label table as it was saved.
+
+        Raises
+        ------
+        StoreError
+            Unknown annotation set, or its file is missing.
+        """
+        sid = self._annotation_row(set_id)["id"]
+        return _read_parquet(self._annotation_path(sid))
+
+    def delete_annotation_set(self, set_id: int, *, user: str) -> None:
+        """Delete an annotation set, its review decisions and its file (the events stay).
+
+        Raises
+        ------
+        StoreError
+            Unknown annotation set.
+        """
+        user = _clean_user(user)
+        trash: Path | None = None
+        with self._write():
+            row = self._annotation_row(set_id)
+            sid = row["id"]
+            self.db.execute("DELETE FROM review_decisions WHERE annotation_set_id = ?", [sid])
+            self.db.execute("DELETE FROM annotation_sets WHERE id = ?", [sid])
+            self._event("annotation_set.delete", user=user, at=_now(),
+                        project_id=row["project_id"], annotation_set_id=sid, name=row["name"])
+            path = self._annotation_path(sid)
+            if path.exists():  # moved last: a failure before this rolls the rows back
+                trash = path.with_name(f".deleted-{uuid.uuid4().hex}.parquet")
+                os.replace(path, trash)
+        if trash is not None:
+            trash.unlink(missing_ok=True)
+
+    def save_review_decision(self, set_id: int, item: Any, *, decision: Any, note: str = "",
+                             user: str) -> bool:
+        """Record a reviewer's decision on one item of an annotation set.
+
+        Every decision is kept; the latest per item counts (:meth:`review_decisions`).
+
+        Parameters
+        ----------
+        set_id
+            The annotation set.
+        item
+            One of its items (compared as text).
+        decision
+            The right label, ``"borderline"`` (ambiguous: a borderline case), or ``None``
+            for no decision (a note alone; with no note either, the item's review is
+            withdrawn).
+        note
+            A note, e.g. for the labelling instructions.
+        user
+            Who decides.
+
+        Returns
+        -------
+        bool
+            Whether anything was recorded (nothing when it repeats the item's latest
+            decision and note).
+
+        Raises
+        ------
+        StoreError
+            Unknown annotation set or item, or a decision that is not a label.
+        """
+        user = _clean_user(user)
+        decision = _clean_decision(decision)
+        if note is None:
+            note = ""
+        if not isinstance(note, str):
+            raise StoreError(f"a review note must be text, got {note!r}")
+        note = note.strip()
+        key = _id_strings([item])[0]
+        row = self._annotation_row(set_id)
+        sid = row["id"]
+        items = _read_parquet(self._annotation_path(sid), ["item"])["item"].astype(str)
+        if not (items == key).any():
+            raise StoreError(f"annotation set {sid} ({row['name']!r}) has no item {key!r}")
+        with self._write():
+            row = self._annotation_row(sid)
+            last = self._rows("SELECT decision, note FROM review_decisions WHERE id = ("
+                              "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
+                              "AND item = ?)", [sid, key])
+            current = (last[0]["decision"], last[0]["note"]) if last else (None, "")
+            if current == (decision, note):
+                return False
+            at = _now()
+            self.db["review_decisions"].insert({
+                "annotation_set_id": sid, "item": key, "decision": decision, "note": note,
+                "user": user, "at": at,
+            })
+            self._event("review.decide", user=user, at=at, project_id=row["project_id"],
+                        annotation_set_id=sid, item=key, decision=decision, note=note,
+                        previous=current[0])
+            return True
+
+    def review_decisions(self, set_id: int, *, history: bool = False) -> pd.DataFrame:
+        """Return an annotation set's review decisions: the latest per item, oldest first.
+
+        Parameters
+        ----------
+        set_id
+            The annotation set.
+        history
+            Every decision ever recorded instead (withdrawals included), oldest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``item`` (text), ``decision`` (a label as text, ``"borderline"``, or
+            ``None`` for a note alone), ``note``, ``user``, ``at`` (UTC ISO-8601). Items
+            whose latest row has neither a decision nor a note are left out.
+        """
+        sid = self._annotation_row(set_id)["id"]
+        cols = ["item", "decision", "note", "user", "at"]
+        select = 'SELECT item, decision, note, "user", at FROM review_decisions '
+        if history:
+            sql, params = select + "WHERE annotation_set_id = ? ORDER BY id", [sid]
+        else:
+            sql = (select + "WHERE id IN (SELECT MAX(id) FROM review_decisions "
+                   "WHERE annotation_set_id = ? GROUP BY item) "
+                   "AND (decision IS NOT NULL OR note != '') ORDER BY id")
+            params = [sid]
+        out = self._frame(sql, params, cols)
+        decisions = np.empty(len(out), dtype=object)
+        decisions[:] = [d if isinstance(d, str) else None for d in out["decision"]]
+        out["decision"] = pd.Series(decisions, index=out.index, dtype=object)
+        return out
+
+    def apply_annotation_hlp(self, set_id: int, dataset_id: int, hlp: dict[str, float], *,
+                             user: str) -> None:
+        """Save an annotation set's per-tag HLP as the HLP of a dataset's tags.
+
+        One transaction: :meth:`set_tag_settings` for every tag, then an
+        ``annotation_set.hlp`` event naming the set (what :meth:`hlp_sources` reads).
+
+        Parameters
+        ----------
+        set_id
+            The annotation set the values were measured on.
+        dataset_id
+            The dataset whose tags get the values (usually the set's linked dataset).
+        hlp
+            ``{tag: accuracy from 0 to 1}``; every tag must exist in the dataset.
+        user
+            Who applies them.
+
+        Raises
+        ------
+        StoreError
+            Unknown set, dataset or tag, no value, or a value out of range (nothing is
+            saved).
+        """
+        user = _clean_user(user)
+        if not isinstance(hlp, dict) or not hlp:
+            raise StoreError("give the HLP to save as a non-empty {tag: value} dict")
+        values = {str(t): _check_setting("hlp", v) for t, v in hlp.items()}
+        with self._write():
+            info = self._annotation_row(set_id)
+            row = self._dataset_row(dataset_id)
+            for tag, value in values.items():
+                self.set_tag_settings(row["id"], tag, hlp=value, user=user)
+            self._event("annotation_set.hlp", user=user, at=_now(),
+                        project_id=row["project_id"], dataset_id=row["id"],
+                        annotation_set_id=info["id"], name=info["name"], hlp=values)
+
+    def hlp_sources(self, dataset_id: int) -> dict[str, dict[str, Any]]:
+        """Return the tags whose current HLP was saved from an annotation set.
+
+        Read from the events: a later HLP typed in or cleared, a rename, a merge or a
+        delete ends the link.
+
+        Returns
+        -------
+        dict
+            ``{tag: {"annotation_set_id", "name", "hlp", "user", "at"}}``, only tags that
+            still have that HLP.
+        """
+        did = self._dataset_row(dataset_id)["id"]
+        marks = ", ".join("?" * len(_HLP_EVENT_KINDS))
+        rows = self._rows(f'SELECT kind, detail, "user", at FROM events WHERE dataset_id = ? '
+                          f"AND kind IN ({marks}) ORDER BY id", [did, *_HLP_EVENT_KINDS])
+        found: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            detail = json.loads(r["detail"])
+            kind = r["kind"]
+            if kind == "annotation_set.hlp":
+                for tag, value in detail.get("hlp", {}).items():
+                    found[tag] = {"annotation_set_id": detail.get("annotation_set_id"),
+                                  "name": detail.get("name"), "hlp": value,
+                                  "user": r["user"], "at": r["at"]}
+            elif kind == "tag.settings" and "hlp" in detail:
+                found.pop(detail.get("tag"), None)
+            elif kind == "tag.rename" and detail.get("old") in found:
+                found[detail["new"]] = found.pop(detail["old"])
+            elif kind == "tag.delete":
+                found.pop(detail.get("tag"), None)
+            elif kind == "tag.merge":
+                for tag in [*detail.get("removed", []), detail.get("target")]:
+                    found.pop(tag, None)
+        current = self.tag_settings(did)["hlp"]
+        return {t: v for t, v in found.items()
+                if t in current and math.isclose(float(current[t]), float(v["hlp"]))}
 
     # ------------------------------------------------------------------ history
 

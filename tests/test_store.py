@@ -817,3 +817,153 @@ def test_iteration_needs_a_dataset_of_the_project(store: Store, pets: Dataset,
         store.iteration_table(99)
     with pytest.raises(StoreError, match="no iteration with id 99"):
         store.delete_iteration(99, user="ann")
+
+
+# --------------------------------------------------------------------------- annotation sets
+
+
+def annotation_labels() -> pd.DataFrame:
+    return pd.DataFrame({
+        "item": ["a", "a", "a", "b", "b", "c", "c"],
+        "annotator": ["x", "y", "z", "x", "y", "x", "z"],
+        "label": ["cat", "dog", "cat", "dog", "dog", "cat", "dog"],
+        "comment": ["", "blurry", "", "", "", "", "hard"],
+    })
+
+
+def _annotation_set(store: Store, project: int, name: str = "round 1", **kwargs) -> int:
+    args = {"source_name": "labels.csv", "content_hash": "abc", "user": "ann"}
+    return store.save_annotation_set(project, name, annotation_labels(), **{**args, **kwargs})
+
+
+def test_migration_3_adds_annotation_sets_to_a_version_2_database(monkeypatch,
+                                                                  tmp_path) -> None:
+    path = tmp_path / "v2.db"
+    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:2])
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        assert s.schema_version == 2
+        assert "annotation_sets" not in s.db.table_names()
+    monkeypatch.undo()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS) >= 3
+        assert {"annotation_sets", "review_decisions"} <= set(s.db.table_names())
+        assert s.list_projects()["id"].tolist() == [pid]
+        assert s.list_annotation_sets(pid).empty
+        sid = _annotation_set(s, pid)
+        assert s.review_decisions(sid).empty
+
+
+def test_annotation_set_round_trips_across_a_new_store(tmp_path: Path, pets: Dataset) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        did = s.save_dataset(pid, "pets", pets, task=TaskSpec(), user="ann")
+        sid = _annotation_set(s, pid, linked_dataset_id=did)
+    with Store(path) as s:
+        pd.testing.assert_frame_equal(s.load_annotation_set(sid), annotation_labels())
+        sets = s.list_annotation_sets(pid)
+        assert sets["id"].tolist() == [sid]
+        row = sets.iloc[0]
+        assert (row["name"], row["source_name"], row["content_hash"]) == (
+            "round 1", "labels.csv", "abc")
+        assert row["row_count"] == 7 and row["linked_dataset_id"] == did
+        assert row["created_by"] == "ann"
+        assert s.annotation_set_info(sid)["linked_dataset_id"] == did
+        assert (s.files_dir / "annotation_sets" / f"{sid}.parquet").exists()
+        assert not list((s.files_dir / "annotation_sets").glob(".*"))  # no staging left
+        kinds = s.events()["kind"].tolist()
+        assert kinds[-1] == "annotation_set.save"
+
+
+def test_annotation_set_errors(store: Store, saved: int) -> None:
+    pid = store.get_or_create_project("demo", user="ann")
+    _annotation_set(store, pid)
+    with pytest.raises(StoreError, match="already has an annotation set named 'round 1'"):
+        _annotation_set(store, pid)
+    with pytest.raises(StoreError, match="lack the column"):
+        store.save_annotation_set(pid, "r2", annotation_labels().drop(columns="annotator"),
+                                  source_name="f", content_hash="", user="ann")
+    other = store.get_or_create_project("other", user="ann")
+    with pytest.raises(StoreError, match="belongs to project"):
+        _annotation_set(store, other, linked_dataset_id=saved)
+    with pytest.raises(StoreError, match="no annotation set with id 99"):
+        store.load_annotation_set(99)
+    assert len(store.list_annotation_sets()) == 1
+    assert not list((store.files_dir / "annotation_sets").glob(".*"))
+
+
+def test_latest_review_decision_wins_and_history_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        sid = _annotation_set(s, pid)
+        assert s.save_review_decision(sid, "a", decision="dog", user="ann")
+        assert s.save_review_decision(sid, "a", decision="borderline", note="tail hidden",
+                                      user="bob")
+        assert not s.save_review_decision(sid, "a", decision="borderline",
+                                          note=" tail hidden ", user="bob")  # no change
+        assert s.save_review_decision(sid, "b", decision=None, note="define 'dog'",
+                                      user="ann")
+        assert s.save_review_decision(sid, "c", decision="cat", user="ann")
+        assert s.save_review_decision(sid, "c", decision=None, user="ann")  # withdrawn
+    with Store(path) as s:
+        latest = s.review_decisions(sid)
+        assert latest["item"].tolist() == ["a", "b"]
+        a = latest.iloc[0]
+        assert (a["decision"], a["note"], a["user"]) == ("borderline", "tail hidden", "bob")
+        assert latest.iloc[1]["decision"] is None
+        assert latest.iloc[1]["note"] == "define 'dog'"
+        history = s.review_decisions(sid, history=True)
+        assert history["decision"].tolist() == ["dog", "borderline", None, "cat", None]
+        events = s.events()
+        decided = events[events["kind"] == "review.decide"]
+        assert decided["user"].tolist() == ["ann", "bob", "ann", "ann", "ann"]
+        first = json.loads(decided["detail"].iloc[1])
+        assert first == {"annotation_set_id": sid, "item": "a", "decision": "borderline",
+                         "note": "tail hidden", "previous": "dog"}
+
+
+def test_review_decision_errors_write_nothing(store: Store) -> None:
+    pid = store.get_or_create_project("p", user="ann")
+    sid = _annotation_set(store, pid)
+    before = len(store.events())
+    with pytest.raises(StoreError, match="has no item 'zz'"):
+        store.save_review_decision(sid, "zz", decision="cat", user="ann")
+    with pytest.raises(StoreError, match="user must name"):
+        store.save_review_decision(sid, "a", decision="cat", user=" ")
+    with pytest.raises(StoreError, match="no annotation set"):
+        store.save_review_decision(sid + 1, "a", decision="cat", user="ann")
+    assert len(store.events()) == before
+    assert store.review_decisions(sid).empty
+
+
+def test_delete_annotation_set_and_unlink_on_dataset_delete(store: Store, saved: int) -> None:
+    pid = store.get_or_create_project("demo", user="ann")
+    sid = _annotation_set(store, pid, linked_dataset_id=saved)
+    store.save_review_decision(sid, "a", decision="cat", user="ann")
+    store.delete_dataset(saved, user="ann")
+    assert store.list_annotation_sets(pid)["linked_dataset_id"].isna().all()
+    store.delete_annotation_set(sid, user="bob")
+    assert store.list_annotation_sets().empty
+    assert not (store.files_dir / "annotation_sets" / f"{sid}.parquet").exists()
+    assert store.db.execute("SELECT COUNT(*) FROM review_decisions").fetchone()[0] == 0
+    assert store.events()["kind"].iloc[-1] == "annotation_set.delete"
+
+
+def test_annotation_hlp_saved_to_tag_settings_with_its_source(store: Store, saved: int) -> None:
+    pid = store.get_or_create_project("demo", user="ann")
+    sid = _annotation_set(store, pid, linked_dataset_id=saved)
+    store.apply_annotation_hlp(sid, saved, {"noisy": 0.9, "night": 0.75}, user="bob")
+    assert store.tag_settings(saved)["hlp"] == {"noisy": 0.9, "night": 0.75}
+    sources = store.hlp_sources(saved)
+    assert set(sources) == {"noisy", "night"}
+    assert sources["noisy"]["name"] == "round 1" and sources["noisy"]["user"] == "bob"
+    # typing another value, or renaming, follows the tag
+    store.set_tag_settings(saved, "noisy", hlp=0.8, user="ann")
+    store.rename_tag(saved, "night", "at night", user="ann")
+    assert set(store.hlp_sources(saved)) == {"at night"}
+    # an unknown tag saves nothing
+    with pytest.raises(StoreError, match="no tag 'nope'"):
+        store.apply_annotation_hlp(sid, saved, {"noisy": 0.5, "nope": 0.5}, user="bob")
+    assert store.tag_settings(saved)["hlp"]["noisy"] == 0.8
