@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.agreement import load_annotations
 from core.analysis import analyze
 from core.dataset import load_dataset
 from core.store import Store
@@ -20,6 +21,10 @@ DEMO_DATASETS: tuple[tuple[str, str, TaskSpec], ...] = (
     (RETRAINED, "speech_predictions_retrained.csv", TaskSpec(kind="text")),
     (BASELINE, "speech_predictions.csv", TaskSpec(kind="text")),
 )
+#: The demo annotation set: five annotators on 300 images of the inspection dataset, saved
+#: linked to it as (set name, file in demo_data/, linked dataset).
+DEMO_ANNOTATIONS = ("Inspection annotations", "inspection_annotations.csv",
+                    "Visual inspection")
 #: The speech model's two iterations, oldest first: (dataset, model name, model version,
 #: data version, notes).
 DEMO_ITERATIONS: tuple[tuple[str, str, str, str, dict], ...] = (
@@ -36,7 +41,9 @@ def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
 
     An existing demo dataset of the same name is replaced, so the command can be rerun to
     reset the demo. The speech model's two iterations (baseline, retrained) are saved with
-    the tables of the new datasets, replacing the demo's earlier iterations.
+    the tables of the new datasets, replacing the demo's earlier iterations. The demo
+    annotation set is saved linked to the inspection dataset, replacing the earlier one (and
+    its review decisions).
     """
     project_id = store.get_or_create_project(DEMO_PROJECT, user=DEMO_USER)
     existing = store.list_datasets(project_id)
@@ -56,4 +63,13 @@ def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
         store.save_iteration(project_id, by_name[name], model_name=model,
                              model_version=version, data_version=data_version, notes=notes,
                              table=table, user=DEMO_USER)
+    set_name, set_file, linked = DEMO_ANNOTATIONS
+    annotations = load_annotations(demo_dir / set_file)
+    sets = store.list_annotation_sets(project_id)
+    for set_id in sets.loc[sets["name"] == set_name, "id"]:
+        store.delete_annotation_set(int(set_id), user=DEMO_USER)
+    store.save_annotation_set(project_id, set_name, annotations.labels,
+                              source_name=annotations.source_name,
+                              content_hash=annotations.content_hash, user=DEMO_USER,
+                              linked_dataset_id=by_name[linked])
     return ids[::-1]
