@@ -35,12 +35,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-from scipy import stats
+from scipy import special
 
 from core.analysis import default_task
 from core.dataset import ColumnMapping, Dataset
@@ -56,6 +55,9 @@ from core.metrics import (
 )
 from core.prioritize import display_name
 from core.task import TaskSpec
+
+if TYPE_CHECKING:  # plotly and scipy.stats load only when a chart or Fisher's test is needed
+    import plotly.graph_objects as go
 
 #: Values of the ``test`` column.
 TESTS = ("mcnemar", "two-proportion", "fisher", "none")
@@ -209,11 +211,13 @@ def two_proportion_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
         pooled = (k1 + k2) / (n1 + n2)
         se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
         z = (k2 / n2 - k1 / n1) / se
-        p_z = np.where(se > 0, 2 * stats.norm.sf(np.abs(z)), 1.0)
+        p_z = np.where(se > 0, 2 * special.ndtr(-np.abs(z)), 1.0)
         expected = np.minimum(np.minimum(n1, n2) * pooled, np.minimum(n1, n2) * (1 - pooled))
     empty = (n1 <= 0) | (n2 <= 0)
     small = ~empty & (expected < MIN_EXPECTED) & (se > 0)
     p = np.where(empty, np.nan, p_z)
+    if small.any():
+        from scipy import stats
     for i in np.flatnonzero(small):
         table = [[int(k1[i]), int(n1[i] - k1[i])], [int(k2[i]), int(n2[i] - k2[i])]]
         p[i] = stats.fisher_exact(table).pvalue
@@ -506,6 +510,8 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
     ``history`` is :func:`iteration_history`'s output; ``slices`` limits the lines (default:
     all data and every tag).
     """
+    from plotly.subplots import make_subplots
+
     h = history
     if slices is None:
         slices = list(dict.fromkeys(h.loc[h["kind"].isin(["overall", "tag"]), "slice"]))
@@ -539,6 +545,8 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
 
 def change_chart(comparison: pd.DataFrame) -> go.Figure:
     """Draw each slice's accuracy before and after as a dumbbell (red where it fell)."""
+    import plotly.graph_objects as go
+
     c = comparison[comparison["kind"] != "untagged"]
     names = [n if n == OVERALL else display_name(n) for n in c.index]
     fig = go.Figure()
