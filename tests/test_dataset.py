@@ -657,3 +657,12 @@ def test_a_column_named_tag_holding_booleans_is_one_tag_not_a_tag_list():
     mapping = detect_mapping(df)
     assert mapping.tags_column is None
     assert mapping.tag_columns == ("tag",)
+
+
+@pytest.mark.parametrize("data", [
+    b"label,prediction,c\n1,2\n1,2,3,4\n",  # a short row balanced by a long one
+    b"label,prediction,c\n1,2,3,4\n1,2\n",  # the long row first (pandas would take an index)
+])
+def test_short_rows_balanced_by_long_rows_are_still_caught(data):
+    with pytest.raises(FileFormatError, match="t.csv: .*line 3 has"):
+        load_dataset(data, name="t.csv")
