@@ -283,7 +283,7 @@ def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
 
 
 def _ints(x: np.ndarray) -> np.ndarray:
-    """Counts held as floats (from the matrix product) as exact integers for scipy.special."""
+    """Turn counts held as floats (from the matrix product) into exact integers."""
     return np.rint(np.nan_to_num(np.asarray(x, dtype=float))).astype(np.int64)
 
 
