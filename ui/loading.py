@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dataset import ColumnMapping, Dataset, detect_mapping, prepare, read_table
-from core.errors import InvalidValueError
+from core.errors import DataError, InvalidValueError
 from core.metrics import compute_outcomes
 from core.store import Store
 from core.task import TaskSpec, TextNormalization, infer_task_kind
@@ -21,9 +21,30 @@ DELIMITERS = {"detect": None, "; (semicolon)": ";", "| (pipe)": "|"}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "parquet", "pq"]
 
 
+def upload_limit_mb() -> int:
+    """Return the server's upload limit in MB (``server.maxUploadSize``, .streamlit/config.toml)."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def check_upload_size(name: str, size: int) -> None:
+    """Refuse a file over the upload limit (the browser enforces it too, but not every client).
+
+    Raises
+    ------
+    DataError
+        Naming the file, its size, the limit and the ways around it.
+    """
+    limit = upload_limit_mb()
+    if size > limit * 1024 * 1024:
+        raise DataError(f"{name}: is {size / 2**20:,.1f} MB, over the upload limit of {limit} MB; "
+                        f"save it as Parquet (smaller), or analyse it with `slicewise analyze "
+                        f"{name}`")
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def read_upload(name: str, file_id: str, *, _data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
     """Read an uploaded file once per upload (``file_id`` keys it; the bytes are not hashed)."""
+    check_upload_size(name, len(_data))
     return read_table(_data, name=name)
 
 
@@ -126,6 +147,8 @@ def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
 def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str,
          user: str) -> int:
     """Store the dataset in ``project`` (created if needed); return its id."""
+    if not str(name).strip():  # checked before the project is created: nothing half-saved
+        raise InvalidValueError(f"{dataset.source_name}: give the dataset a name")
     project_id = store.get_or_create_project(project, user=user)
     return store.save_dataset(project_id, name, dataset, task=options.task(), user=user)
 
