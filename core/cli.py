@@ -333,5 +333,84 @@ def _agreement_table(source: str, figures: dict, summary: pd.DataFrame, codes: o
     return "\n".join(parts) + "\n"
 
 
+@main.command("suggest")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--label", help="Label (ground truth) column; detected by name if omitted.")
+@click.option("--prediction", help="Prediction column; detected by name if omitted.")
+@click.option("--id", "id_col", help="Example id column; detected by name, else the row number.")
+@click.option("--score", help="Score or confidence column.")
+@click.option("--threshold", type=float,
+              help="Predict --positive where score >= THRESHOLD (no prediction column needed).")
+@click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
+@click.option("--positive", help="Positive class for a binary task.")
+@click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")
+@click.option("--keep-case", is_flag=True, help="Text: compare case-sensitively.")
+@click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation.")
+@click.option("--columns", help="Comma-separated metadata columns to search (default: all "
+              "but ids, free text and per-class probabilities).")
+@click.option("--max-conditions", type=click.IntRange(1, 3), default=3, show_default=True,
+              help="Most conditions in one slice.")
+@click.option("--min-support", type=click.IntRange(min=1),
+              help="Fewest examples in a slice (default: 30 or 1% of the rows).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many slices to show.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True), default=0.95,
+              show_default=True, help="SliceLine weight of error rate against slice size.")
+@click.option("--fdr", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="False discovery rate (Benjamini-Hochberg).")
+@click.option("--encoding", help="Text encoding of the file (default: detected).")
+@click.option("--sep", help="Field delimiter (default: detected).")
+@click.option("--drop-missing", is_flag=True,
+              help="Drop rows with a missing label or prediction instead of failing.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def suggest_command(file: Path, label: str | None, prediction: str | None, id_col: str | None,
+                    score: str | None, threshold: float | None, task: str | None,
+                    positive: str | None, tolerance: float | None, keep_case: bool,
+                    keep_punctuation: bool, columns: str | None, max_conditions: int,
+                    min_support: int | None, top: int, alpha: float, fdr: float,
+                    encoding: str | None, sep: str | None, drop_missing: bool, fmt: str,
+                    output: Path | None) -> None:
+    """Suggest slices of FILE (metadata conditions) where the model errs most often."""
+    import json
+
+    from core.discovery import format_suggestions, suggest_slices
+
+    mapping = ColumnMapping(label=label, prediction=prediction, id=id_col, score=score)
+    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
+                           missing="drop" if drop_missing else "fail",
+                           positive=positive, threshold=threshold)
+    for warning in dataset.warnings:
+        click.echo(f"slicewise: note: {warning}", err=True)
+    spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    found = suggest_slices(dataset, task=spec, columns=cols, max_conditions=max_conditions,
+                           min_support=min_support, top=top, alpha=alpha, fdr=fdr)
+    for warning in found.warnings:
+        click.echo(f"slicewise: note: {warning}", err=True)
+    fields = ["conditions", "n", "errors", "error_rate", "lift", "score", "p_value", "q_value",
+              "significant"]
+    if fmt == "json":
+        data = {
+            "dataset": dataset.source_name, "n": found.n, "errors": found.errors,
+            "overall_error_rate": found.overall_error_rate, "n_tested": found.n_tested,
+            "fdr": found.fdr, "alpha": found.alpha, "min_support": found.min_support,
+            "max_conditions": found.max_conditions, "columns": found.columns,
+            "skipped": found.skipped, "note": found.fdr_note(),
+            "slices": [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+                       for row in found.slices[fields].to_dict("records")],
+        }
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = format_suggestions(found, source=dataset.source_name)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
 if __name__ == "__main__":
     main()
