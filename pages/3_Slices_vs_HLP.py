@@ -17,6 +17,9 @@ except DataError as exc:
 
 # ----------------------------------------------------------------------------- HLP entry
 settings.hlp_inputs(loaded, table, user=ctx.user)
+hlp_note = settings.hlp_source_note(loaded)
+if hlp_note:
+    st.caption(hlp_note)
 
 # ----------------------------------------------------------------------------- table, chart
 view, config = views.slice_view(table, loaded.task.kind)

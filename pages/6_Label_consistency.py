@@ -1,24 +1,114 @@
+import dataclasses
+import hashlib
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from core import agreement as ag
+from core.demo import DEMO_ANNOTATIONS, DEMO_PROJECT
 from core.errors import DataError
 from ui import agreement as ua
 from ui import data, state
 
+LABEL_PROJECT = "Label review"  # where labels are saved when there is no project yet
+
 ctx = state.page_start("Label consistency", "Do our annotators agree on the labels?",
                        icon=":material/groups:")
+store = ctx.store
+SAVED, DEMO, UPLOAD = "Saved annotation set", "Demo annotations", "Upload a label file"
+PENDING_SET = "_agree_pending_set"
+NO_COLUMNS = pd.DataFrame(columns=["item", "decision", "note", "user", "at"])
+
+
+def _drop_invalid(key: str, options: list) -> None:
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
+def _save_set(project_name: str | None, name: str, labels, source_name: str,
+              content_hash: str, link_id: int | None) -> None:
+    """Save the labels as an annotation set and open it (the next run shows it)."""
+    try:
+        project = ctx.project_id if project_name is None else \
+            store.get_or_create_project(project_name, user=ctx.user)
+        set_id = store.save_annotation_set(project, name, labels, source_name=source_name,
+                                           content_hash=content_hash, user=ctx.user,
+                                           linked_dataset_id=link_id)
+    except DataError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.session_state[PENDING_SET] = set_id
+    state.flash(f"Saved the annotation set {name!r}: review decisions are now stored")
+    st.rerun()
+
+
+def _save_decision(set_id: int, item: str, d_key: str, n_key: str, next_item: str | None
+                   ) -> None:
+    """Save the reviewer's decision on one item, then move to the next one to review."""
+    decision = st.session_state.get(d_key)
+    note = st.session_state.get(n_key) or ""
+    if decision is None and not note.strip():
+        state.flash("Choose a decision or write a note first", "warning")
+        return
+    saved = state.run_write(store.save_review_decision, set_id, item, decision=decision,
+                            note=note, user=state.current_user(),
+                            success=f"Saved {decision or 'a note'} for {item}")
+    if saved and next_item is not None:
+        st.session_state["agree_item"] = next_item
+
+
+def _apply_hlp(set_id: int, dataset_id: int, values: dict[str, float]) -> None:
+    """Save the annotators' per-tag HLP into the dataset's tag settings and select it."""
+    if state.run_write(store.apply_annotation_hlp, set_id, dataset_id, values,
+                       user=state.current_user(),
+                       success=f"Saved the HLP of {len(values)} tag(s) for Slices vs HLP"):
+        state.select_dataset(dataset_id)
+
 
 # ----------------------------------------------------------------------------- labels
-source = st.radio("Labels", ["Demo annotations", "Upload a label file"], horizontal=True,
-                  key="agree_source",
-                  help="Long form: one row per (item, annotator, label), optionally time and "
-                       "comment. Wide form: one row per item, one column per annotator.")
+if PENDING_SET in st.session_state:  # a set was just saved: open it
+    st.session_state["agree_source"] = SAVED
+    st.session_state["agree_set"] = st.session_state.pop(PENDING_SET)
+sets = store.list_annotation_sets()
+projects = dict(zip(store.list_projects()["id"].astype(int),
+                    store.list_projects()["name"].astype(str), strict=True))
+datasets = store.list_datasets()
+dataset_names = dict(zip(datasets["id"].astype(int), datasets["name"].astype(str),
+                         strict=True))
+sources = ([SAVED] if len(sets) else []) + [DEMO, UPLOAD]
+_drop_invalid("agree_source", sources)
+source = st.radio("Labels", sources, horizontal=True, key="agree_source",
+                  help="A saved annotation set keeps its review decisions. Long form: one row "
+                       "per (item, annotator, label), optionally time and comment. Wide form: "
+                       "one row per item, one column per annotator.")
+set_row = None
 try:
-    if source == "Demo annotations":
+    if source == SAVED:
+        ids = [int(i) for i in sets["id"]]
+        rows = {int(r.id): r for r in sets.itertuples(index=False)}
+        _drop_invalid("agree_set", ids)
+        mine = [i for i in ids if int(rows[i].project_id) == ctx.project_id]
+        chosen = st.selectbox("Annotation set", ids, key="agree_set",
+                              index=ids.index(mine[0]) if mine else 0,
+                              format_func=lambda i: ua.set_label(rows[i], projects))
+        set_row = rows[int(chosen)]
+        ann = ua.saved_labels(ctx.db, int(set_row.id), str(set_row.content_hash),
+                              str(set_row.source_name))
+        st.caption(f"From {set_row.source_name}, saved by {set_row.created_by} on "
+                   f"{str(set_row.created_at)[:10]}. Review decisions are stored with your "
+                   "name.")
+    elif source == DEMO:
         ann = ua.demo_labels()
-        st.caption("Five annotators labelled 300 phone images from the inspection demo "
-                   "(3-5 labels each); the items are ids of the demo predictions.")
+        same = sets[sets["content_hash"] == ann.content_hash]
+        if len(same):
+            set_row = next(same.itertuples(index=False))
+            st.caption(f"Five annotators labelled 300 phone images from the inspection demo "
+                       f"(3-5 labels each), saved as the annotation set {set_row.name!r} of "
+                       f"project {projects.get(int(set_row.project_id), '?')}.")
+        else:
+            st.caption("Five annotators labelled 300 phone images from the inspection demo "
+                       "(3-5 labels each); the items are ids of the demo predictions.")
     else:
         upload = st.file_uploader("A CSV, TSV or Parquet file of labels",
                                   type=["csv", "tsv", "txt", "tab", "parquet", "pq"],
@@ -46,31 +136,76 @@ except DataError as exc:
 for warning in ann.warnings:
     st.warning(warning, icon=":material/warning:")
 fp = ann.fingerprint()
+set_id = int(set_row.id) if set_row is not None else None
+
+if set_id is None:  # offer to save the labels, so decisions can be stored
+    demo_project = next((p for p, n in projects.items() if n == DEMO_PROJECT), None)
+    target_project = demo_project if source == DEMO else ctx.project_id
+    in_project = [int(i) for i in datasets.loc[datasets["project_id"] == target_project, "id"]] \
+        if target_project is not None else []
+    if source == DEMO:
+        default_link = next((i for i in in_project if dataset_names[i] == DEMO_ANNOTATIONS[2]),
+                            None)
+        default_name = DEMO_ANNOTATIONS[0]
+    else:
+        default_link = ctx.dataset_id if ctx.dataset_id in in_project else None
+        default_name = Path(ann.source_name).stem or "labels"
+    with st.expander("Save these labels as an annotation set to review them",
+                     icon=":material/save:", expanded=source == UPLOAD):
+        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        set_name = c1.text_input("Name", value=default_name, key="agree_save_name")
+        link_choices = [None, *in_project]
+        link_id = c2.selectbox(
+            "Its items are ids of", link_choices, index=link_choices.index(default_link),
+            key="agree_save_link", format_func=lambda i: "no dataset" if i is None
+            else dataset_names[i], help="A dataset of the project whose examples were labelled "
+            "(ground truth, predictions, tags)")
+        project_label = projects.get(target_project) if target_project is not None else (
+            DEMO_PROJECT if source == DEMO else LABEL_PROJECT)
+        if c3.button("Save annotation set", key="agree_save_set", icon=":material/save:"):
+            _save_set(None if target_project is not None else project_label, set_name,
+                      ann.labels, ann.source_name, ann.content_hash, link_id)
+        st.caption(f"Saved in project {project_label}. Review decisions are then stored with "
+                   "your name and survive a restart.")
 
 # ----------------------------------------------------------------------------- link
+linked_id = None
+if set_row is not None and pd.notna(set_row.linked_dataset_id):
+    linked_id = int(set_row.linked_dataset_id)
+LINKED = f"Linked dataset: {dataset_names.get(linked_id, '')}"
 link_options = [ua.NO_LINK]
-if ctx.dataset_id is not None:
+if linked_id is not None:
+    link_options.append(LINKED)
+if ctx.dataset_id is not None and ctx.dataset_id != linked_id:
     link_options.append("Selected dataset")
 link_options.append(ua.DEMO_LINK)
-if source == "Demo annotations":
+if linked_id is not None:
+    default = LINKED
+elif source == DEMO:
     default = ua.DEMO_LINK
 else:
-    default = "Selected dataset" if ctx.dataset_id is not None else ua.NO_LINK
+    default = "Selected dataset" if "Selected dataset" in link_options else ua.NO_LINK
+_drop_invalid("agree_link", link_options)
 choice = st.selectbox("Link the items to predictions (ground truth, model prediction, tags)",
                       link_options, index=link_options.index(default), key="agree_link")
 linked = None
+link_key = ua.NO_LINK
+target_id = None  # the stored dataset the items are linked to
 try:
-    if choice == "Selected dataset":
-        loaded = data.load_current(ctx)
-        linked = ua.link(fp, f"store:{loaded.key}", _labels=ann.labels, _dataset=loaded.dataset)
+    if choice in ("Selected dataset", LINKED):
+        target_id = ctx.dataset_id if choice == "Selected dataset" else linked_id
+        loaded = data.load_current(dataclasses.replace(ctx, dataset_id=target_id))
+        link_key = f"store:{loaded.key}"
+        linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=loaded.dataset)
     elif choice == ua.DEMO_LINK:
-        linked = ua.link(fp, "demo", _labels=ann.labels, _dataset=ua.demo_predictions())
+        link_key = "demo"
+        linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=ua.demo_predictions())
 except DataError as exc:
     st.warning(f"Not linked: {exc}", icon=":material/link_off:")
+    target_id, link_key = None, ua.NO_LINK
 if linked is not None:
     for warning in linked.warnings:
         st.caption(warning)
-link_key = choice if linked is not None else ua.NO_LINK
 
 # ----------------------------------------------------------------------------- rules
 with st.sidebar:
@@ -149,14 +284,78 @@ with tab_cls:
 
 with tab_queue:
     queue = result["queue"]
-    made = ua.decisions(fp)
+    annotators = result["annotator_list"]
+    made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
+    resolved = ua.resolved_items(made)
+    done, progress = ua.progress_text(queue, made)
+    st.progress(done / len(queue) if len(queue) else 1.0, text=progress)
+    if set_id is None:
+        st.info("Save these labels as an annotation set (above) to record review decisions: "
+                "they are stored with your name and survive a restart.", icon=":material/save:")
+
+    f1, f2, f3 = st.columns([2, 2, 3])
+    pairs = {f"{a} / {b}": (a, b) for a, b in ua.pair_options(result["confused"])}
+    pair_names = [ua.ALL_PAIRS, *pairs]
+    _drop_invalid("agree_pair", pair_names)
+    pair = f1.selectbox("Class pair", pair_names, key="agree_pair",
+                        help="Items labelled with both classes, pairs annotators confuse most "
+                             "first")
+    tag_names = [str(t) for t in linked.tags.columns] if linked is not None else []
+    _drop_invalid("agree_tag", [ua.ALL_TAGS, *tag_names])
+    tag = f2.selectbox("Tag", [ua.ALL_TAGS, *tag_names], key="agree_tag",
+                       disabled=not tag_names,
+                       help="Items carrying a tag of the linked dataset" if tag_names else
+                            "Link the items to a dataset with tags to filter by tag")
+    status = f3.radio("Show", ua.STATUSES, horizontal=True, key="agree_status")
+    tag_items = None
+    if tag != ua.ALL_TAGS and linked is not None:
+        tag_items = linked.tags.index[linked.tags[tag].to_numpy(dtype=bool)]
+    shown = ua.filter_queue(queue, annotators, pair=pairs.get(pair), tag_items=tag_items,
+                            status=status, resolved=resolved)
+    if len(shown) != len(queue):
+        st.caption(f"{len(shown):,} of {len(queue):,} items match the filters "
+                   f"({len(set(shown['item'].astype(str)) & resolved):,} resolved).")
+    rev = len(store.review_decisions(set_id, history=True)) if set_id is not None else 0
+    latest = made.set_index(made["item"].astype(str))
+
+    if set_id is not None and len(shown):
+        st.markdown("**Review one item**")
+        items = shown["item"].astype(str).tolist()
+        _drop_invalid("agree_item", items)
+        c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+        item = c1.selectbox("Item", items, key="agree_item",
+                            format_func=lambda i: f"{i} ✓" if i in resolved else i)
+        row = shown.set_index(shown["item"].astype(str)).loc[item]
+        c2.markdown(ua.item_votes(row, annotators))
+        current = latest.loc[item] if item in latest.index else None
+        now = current["decision"] if current is not None else None
+        options = ua.decision_options(row, annotators, result["classes_list"], now)
+        later = [i for i in items[items.index(item) + 1:] if i not in resolved]
+        d_key, n_key = f"agree_decide_{set_id}_{item}_{rev}", f"agree_note_{set_id}_{item}_{rev}"
+        c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+        c1.selectbox("Decision", options, key=d_key,
+                     index=options.index(now) if now in options else None,
+                     placeholder="the right label, or borderline", accept_new_options=True,
+                     help=f"The right label, or '{ag.BORDERLINE}' when the item is ambiguous")
+        c2.text_input("Note for the labelling instructions", key=n_key,
+                      value=current["note"] if current is not None else "")
+        c3.button("Save decision", key="agree_save_decision", type="primary",
+                  icon=":material/check:", on_click=_save_decision,
+                  args=(set_id, item, d_key, n_key, later[0] if later else None))
+        if current is not None:
+            st.caption(f"Decided by {ua._by(current['user'], current['at'])}")
+
     size = st.select_slider("Items shown", [25, 50, 100, 200, 500], value=50,
                             key="agree_queue_size")
-    view = ua.queue_view(queue.head(size), result["annotator_list"], made)
-    options = [*result["classes_list"], ag.BORDERLINE]
+    view = ua.queue_view(shown.head(size), annotators, made)
+    options = list(dict.fromkeys([*result["classes_list"], ag.BORDERLINE,
+                                  *[d for d in made["decision"] if isinstance(d, str)]]))
+    editable = set_id is not None
+    digest = hashlib.sha256("\x1f".join(view["item"].astype(str)).encode()).hexdigest()[:10]
     edited = st.data_editor(
-        view, hide_index=True, key=f"agree_queue_{fp}_{size}", num_rows="fixed",
-        disabled=[c for c in view.columns if c not in ("decision", "note")],
+        view, hide_index=True, key=f"agree_queue_{set_id or fp}_{size}_{rev}_{digest}",
+        num_rows="fixed",
+        disabled=[c for c in view.columns if not editable or c not in ("decision", "note")],
         column_config={
             "entropy": st.column_config.NumberColumn("Vote entropy", format="%.2f",
                                                      help="0 = unanimous; higher = more "
@@ -164,11 +363,19 @@ with tab_queue:
             "decision": st.column_config.SelectboxColumn("Decision", options=options,
                                                          help="The right label, or "
                                                               "'borderline'"),
-            "note": st.column_config.TextColumn("Note")})
-    if ua.record_edits(view, edited, made, ctx.user):
-        st.toast("Decision saved for this session", icon=":material/check_circle:")
-    st.caption(f"{len(queue):,} items with disagreement, most contested first. Decisions "
-               f"are kept for this session only ({len(made)} so far): download them below.")
+            "note": st.column_config.TextColumn("Note"),
+            "by": st.column_config.TextColumn("Decided by")})
+    changes = ua.edited_decisions(view, edited) if editable else []
+    if changes:
+        ok = all(state.run_write(store.save_review_decision, set_id, i, decision=d, note=n,
+                                 user=ctx.user) for i, d, n in changes)
+        if ok:
+            state.flash(f"Saved {len(changes)} review decision(s)")
+            st.rerun()
+        state.show_flash()
+    st.caption(f"{len(queue):,} items with disagreement, most contested first. Pick the right "
+               f"label, mark the item '{ag.BORDERLINE}', or leave a note for the labelling "
+               "instructions.")
 
 with tab_tags:
     if linked is None:
@@ -182,6 +389,24 @@ with tab_tags:
     st.caption("HLP: annotators' accuracy against the ground truth when there is one, "
                "otherwise the chance that two random annotators agree. When the ground truth "
                "is itself a human label, raising label consistency raises HLP.")
+    values = ua.hlp_to_apply(result["by_slice"], tag_names)
+    why = None
+    if set_id is None:
+        why = "Save the labels as an annotation set first"
+    elif target_id is None:
+        why = "Link the items to a stored dataset (the set's linked dataset or the selected one)"
+    elif not values:
+        why = "No tag of the linked dataset has annotated items"
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    c1.button("Use as HLP on Slices vs HLP", key="agree_use_hlp", icon=":material/person:",
+              disabled=why is not None, on_click=_apply_hlp, args=(set_id, target_id, values),
+              help=why or f"Saves the HLP of {len(values)} tag(s) into the tag settings of "
+                          f"{dataset_names.get(target_id, 'the dataset')}")
+    if values:
+        c2.caption("HLP to save: " + ", ".join(f"{t} {100 * v:.1f}%"
+                                               for t, v in values.items()))
+    elif why:
+        c2.caption(why + ".")
 
 with tab_rules:
     if not rules.active:
@@ -202,8 +427,7 @@ with tab_rules:
         c2.download_button(f"Change log: {len(log):,} changes (CSV)", log_csv,
                            "labels_changelog.csv", "text/csv", key="agree_dl_log",
                            icon=":material/download:")
-    made = ua.decisions(fp)
-    st.download_button(f"Review decisions: {len(made)} (CSV)",
-                       ua.decisions_frame(made).to_csv(index=False), "review_decisions.csv",
-                       "text/csv", key="agree_dl_decisions", icon=":material/download:",
-                       disabled=not made)
+    made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
+    st.download_button(f"Review decisions: {len(made)} (CSV)", made.to_csv(index=False),
+                       "review_decisions.csv", "text/csv", key="agree_dl_decisions",
+                       icon=":material/download:", disabled=made.empty)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -124,22 +125,173 @@ def test_merge_preview_changes_the_metrics_shown(demo_summary):
     assert any(label.startswith("Change log") for label in labels)
 
 
-def test_review_decisions_are_kept_in_the_session():
-    at = app()
-    editor = at.data_editor[0]
-    rows = editor.value
-    assert rows["entropy"].is_monotonic_decreasing
-    item = rows["item"].iloc[0]
-    assert editor.key.startswith("agree_queue_")
-    at.session_state[editor.key] = {"edited_rows": {0: {"decision": ag.BORDERLINE,
-                                                 "note": "glare hides the mark"}},
-                             "added_rows": [], "deleted_rows": []}
+@pytest.fixture
+def demo(fresh) -> dict[str, int]:
+    """The demo project (``slicewise demo``): its annotation set and inspection dataset."""
+    from core.demo import DEMO_ANNOTATIONS, create_demo_project
+
+    store = Store(fresh)
+    create_demo_project(store, ROOT / "demo_data")
+    sets = store.list_annotation_sets()
+    datasets = store.list_datasets()
+    inspection = int(datasets.loc[datasets["name"] == DEMO_ANNOTATIONS[2], "id"].iloc[0])
+    return {"set": int(sets["id"].iloc[0]), "dataset": inspection,
+            "project": int(sets["project_id"].iloc[0])}
+
+
+def progress(at: AppTest) -> str:
+    texts = [p.proto.text for p in at.get("progress")]
+    return next(t for t in texts if "disagreements resolved" in t)
+
+
+def edit_queue(at: AppTest, edits: dict[int, dict[str, str]]) -> None:
+    key = at.data_editor[0].key
+    assert key.startswith("agree_queue_")
+    at.session_state[key] = {"edited_rows": edits, "added_rows": [], "deleted_rows": []}
     at.run()
     assert_ok(at)
-    stored = next(iter(at.session_state["agree_decisions"].values()))
-    assert stored[item] == {"decision": ag.BORDERLINE, "note": "glare hides the mark",
-                            "user": USER}
+
+
+def test_the_demo_annotation_set_is_saved_linked_to_the_inspection_dataset(demo, fresh):
+    store = Store(fresh)
+    row = store.list_annotation_sets().iloc[0]
+    assert row["name"] == "Inspection annotations"
+    assert row["linked_dataset_id"] == demo["dataset"]
+    labels = ag.load_annotations(ROOT / "demo_data" / "inspection_annotations.csv").labels
+    pd.testing.assert_frame_equal(store.load_annotation_set(demo["set"]), labels)
+    at = app(demo["dataset"])
+    assert_ok(at)
+    assert at.radio(key="agree_source").value == "Saved annotation set"
+    assert at.selectbox(key="agree_set").value == demo["set"]
+    assert at.selectbox(key="agree_link").value == "Linked dataset: Visual inspection"
+
+
+def test_unsaved_labels_cannot_be_reviewed_until_saved(seeded, fresh):
+    at = app(seeded)
+    assert_ok(at)
+    assert at.radio(key="agree_source").value == "Demo annotations"
+    assert "0 of" in progress(at)
+    assert "Save these labels as an annotation set" in "\n".join(i.value for i in at.info)
+    assert at.button(key="agree_use_hlp").disabled
+    at.button(key="agree_save_set").click().run()
+    assert_ok(at)
+    store = Store(fresh)
+    sets = store.list_annotation_sets()
+    assert sets["name"].tolist() == ["Inspection annotations"]
+    assert sets["created_by"].tolist() == [USER]
+    assert at.radio(key="agree_source").value == "Saved annotation set"
+    assert at.selectbox(key="agree_set").value == int(sets["id"].iloc[0])
+
+
+def test_a_decision_in_the_queue_is_saved_to_the_store_and_survives_a_restart(demo, fresh):
+    at = app(demo["dataset"])
+    assert_ok(at)
+    before = progress(at)
+    total = int(before.split(" of ")[1].split()[0].replace(",", ""))
+    assert before.startswith("0 of ")
+    rows = at.data_editor[0].value
+    assert rows["entropy"].is_monotonic_decreasing
+    item = rows["item"].iloc[0]
+    edit_queue(at, {0: {"decision": ag.BORDERLINE, "note": "glare hides the mark"}})
+    made = Store(fresh).review_decisions(demo["set"])
+    assert made[["item", "decision", "note", "user"]].values.tolist() == [
+        [item, ag.BORDERLINE, "glare hides the mark", USER]]
+    assert progress(at) == f"1 of {total} disagreements resolved"
     assert any(b.label == "Review decisions: 1 (CSV)" for b in at.download_button)
+    # a new session on a new server process (caches cleared) reads it back
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    again = app(demo["dataset"])
+    assert_ok(again)
+    first = again.data_editor[0].value.set_index("item").loc[item]
+    assert first["decision"] == ag.BORDERLINE and first["by"].startswith(USER)
+    assert progress(again) == f"1 of {total} disagreements resolved"
+
+
+def test_the_review_form_saves_a_label_and_moves_to_the_next_item(demo, fresh):
+    at = app(demo["dataset"])
+    item = at.selectbox(key="agree_item").value
+    assert item == at.data_editor[0].value["item"].iloc[0]
+    decide = next(s for s in at.selectbox if s.key and s.key.startswith("agree_decide_"))
+    decide.set_value("dent")
+    next(t for t in at.text_input if t.key.startswith("agree_note_")).set_value(
+        "a dent catches the light")
+    at.button(key="agree_save_decision").click().run()
+    assert_ok(at)
+    made = Store(fresh).review_decisions(demo["set"])
+    assert made[["item", "decision", "note", "user"]].values.tolist() == [
+        [item, "dent", "a dent catches the light", USER]]
+    assert progress(at).startswith("1 of ")
+    assert at.selectbox(key="agree_item").value != item  # on to the next one
+    # a note alone is kept, but does not resolve the item
+    nxt = at.selectbox(key="agree_item").value
+    next(t for t in at.text_input if t.key.startswith("agree_note_")).set_value("ask Ben")
+    at.button(key="agree_save_decision").click().run()
+    assert_ok(at)
+    made = Store(fresh).review_decisions(demo["set"]).set_index("item")
+    assert made.at[nxt, "note"] == "ask Ben" and made.at[nxt, "decision"] is None
+    assert progress(at).startswith("1 of ") and "1 with a note only" in progress(at)
+
+
+def test_filters_by_class_pair_tag_and_status_narrow_the_queue(demo):
+    at = app(demo["dataset"])
+    at.select_slider(key="agree_queue_size").set_value(500).run()
+    everything = at.data_editor[0].value
+    pair = at.selectbox(key="agree_pair").options[1]
+    a, b = pair.split(" / ")
+    at.selectbox(key="agree_pair").set_value(pair).run()
+    assert_ok(at)
+    narrowed = at.data_editor[0].value
+    assert 0 < len(narrowed) < len(everything)
+    annotators = [c for c in narrowed.columns if c.startswith("ann-")]
+    for _, row in narrowed.iterrows():
+        given = set(row[annotators])
+        assert a in given and b in given
+    assert f"{len(narrowed)} of {len(everything)} items match" in "\n".join(
+        c.value for c in at.caption)
+
+    at.selectbox(key="agree_pair").set_value("All class pairs").run()
+    at.selectbox(key="agree_tag").set_value("blurry").run()
+    assert_ok(at)
+    tagged = at.data_editor[0].value
+    demo_tags = load_dataset(ROOT / "demo_data" / "inspection_predictions.csv")
+    blurry = set(demo_tags.frame["id"].astype(str)[demo_tags.tags["blurry"].to_numpy()])
+    assert 0 < len(tagged) < len(everything)
+    assert set(tagged["item"]) <= blurry
+
+    edit_queue(at, {0: {"decision": "ok"}})
+    at.radio(key="agree_status").set_value("Resolved").run()
+    assert at.data_editor[0].value["item"].tolist() == [tagged["item"].iloc[0]]
+    at.radio(key="agree_status").set_value("To review").run()
+    assert len(at.data_editor[0].value) == len(tagged) - 1
+
+
+def test_hlp_per_tag_is_saved_for_slices_vs_hlp_with_its_source(demo, fresh):
+    at = app(demo["dataset"])
+    table = table_with(at, "HLP").set_index("slice")
+    button = at.button(key="agree_use_hlp")
+    assert not button.disabled
+    button.click().run()
+    assert_ok(at)
+    store = Store(fresh)
+    hlp = store.tag_settings(demo["dataset"])["hlp"]
+    tags = [t for t in table.index if t != "All data" and table.at[t, "items"] > 0]
+    assert set(hlp) == set(tags)
+    for tag in tags:
+        assert 100 * hlp[tag] == pytest.approx(table.at[tag, "HLP"])
+    kinds = store.events(demo["dataset"])["kind"].tolist()
+    assert kinds[-1] == "annotation_set.hlp"
+    assert set(store.hlp_sources(demo["dataset"])) == set(tags)
+
+    slices = AppTest.from_file(str(ROOT / "pages/3_Slices_vs_HLP.py"), default_timeout=TIMEOUT)
+    slices.session_state["user_name"] = USER
+    slices.session_state["dataset_id"] = demo["dataset"]
+    slices.run()
+    assert_ok(slices)
+    captions = "\n".join(c.value for c in slices.caption)
+    assert "the annotator set 'Inspection annotations' (saved by Ana" in captions
+    shown = table_with(slices, "HLP source").set_index("slice")
+    assert (shown.loc[[t for t in shown.index if t in hlp], "HLP source"] == "entered").all()
 
 
 def test_linking_the_selected_dataset_shows_hlp_per_tag(seeded):

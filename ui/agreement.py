@@ -2,7 +2,8 @@
 
 Every number comes from :mod:`core.agreement`. Cached functions take the big inputs as
 ``_`` arguments next to an explicit fingerprint and never read ``st.session_state``; the
-review decisions live in ``st.session_state`` (``core.store`` has no table for them yet).
+review decisions are saved in the store (:meth:`core.store.Store.save_review_decision`)
+against a saved annotation set.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import streamlit as st
 
 from core import agreement as ag
 from core.dataset import Dataset, load_dataset
+from core.metrics import OVERALL
 from ui.state import DEMO_DIR
 
 DEMO_LABELS = DEMO_DIR / "inspection_annotations.csv"
 DEMO_PREDICTIONS = DEMO_DIR / "inspection_predictions.csv"
-DECISIONS = "agree_decisions"  # session-state key: {labels fingerprint: {item: decision}}
 NO_LINK = "No predictions"
 DEMO_LINK = "Demo inspection predictions"
 LEVELS = ("auto", "long", "wide")
@@ -250,15 +251,68 @@ def slice_view(table: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- review
 
+ALL_PAIRS = "All class pairs"
+ALL_TAGS = "All tags"
+STATUSES = ("All", "To review", "Resolved")
 
-def decisions(fingerprint: str) -> dict[str, dict[str, str]]:
-    """Return the reviewer's decisions for one label set: {item: {decision, note, user}}."""
-    return st.session_state.setdefault(DECISIONS, {}).setdefault(fingerprint, {})
+
+def pair_options(confused: pd.DataFrame, limit: int = 30) -> list[tuple[str, str]]:
+    """Return the class pairs annotators confuse most, as (class a, class b)."""
+    head = confused.head(limit)
+    return [(str(a), str(b)) for a, b in zip(head["class_a"], head["class_b"], strict=True)]
+
+
+def filter_queue(queue: pd.DataFrame, annotators: Sequence[str], *,
+                 pair: tuple[str, str] | None = None, tag_items: Sequence[str] | None = None,
+                 status: str = "All", resolved: set[str] | frozenset[str] = frozenset()
+                 ) -> pd.DataFrame:
+    """Keep the queue's items matching every filter given.
+
+    ``pair``: labelled with both classes; ``tag_items``: the items carrying a tag;
+    ``status``: to review or resolved, ``resolved`` being the items with a decision.
+    """
+    keep = np.ones(len(queue), dtype=bool)
+    items = queue["item"].astype(str)
+    if pair is not None:
+        cols = [a for a in annotators if a in queue.columns]
+        given = queue[cols].astype(object).map(lambda v: None if v is None or v != v
+                                               else str(v)) if cols else queue[[]]
+        keep &= (given == pair[0]).any(axis=1).to_numpy() & \
+            (given == pair[1]).any(axis=1).to_numpy()
+    if tag_items is not None:
+        keep &= items.isin(set(map(str, tag_items))).to_numpy()
+    if status == "To review":
+        keep &= ~items.isin(resolved).to_numpy()
+    elif status == "Resolved":
+        keep &= items.isin(resolved).to_numpy()
+    return queue[keep]
+
+
+def resolved_items(made: pd.DataFrame) -> set[str]:
+    """Items with a decision (a label or borderline), from :meth:`Store.review_decisions`."""
+    return set(made.loc[made["decision"].notna(), "item"].astype(str))
+
+
+def progress_text(queue: pd.DataFrame, made: pd.DataFrame) -> tuple[int, str]:
+    """How many of the queue's items are resolved, and the sentence saying so."""
+    done = int(queue["item"].astype(str).isin(resolved_items(made)).sum())
+    noted = int(queue["item"].astype(str).isin(
+        set(made.loc[made["decision"].isna(), "item"].astype(str))).sum())
+    text = f"{done:,} of {len(queue):,} disagreements resolved"
+    if noted:
+        text += f" · {noted:,} with a note only"
+    return done, text
+
+
+def _by(user: Any, at: Any) -> str:
+    if not isinstance(user, str):
+        return ""
+    return f"{user} · {str(at)[:16].replace('T', ' ')}"
 
 
 def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
-               made: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """Shape the review queue with the decision and note columns the reviewer edits."""
+               made: pd.DataFrame) -> pd.DataFrame:
+    """Shape the review queue with the decision and note the reviewer edits, and who decided."""
     cols = ["item", "entropy", "consensus", "tie", *[a for a in annotators if a in queue]]
     cols += [c for c in ("prediction", "truth") if c in queue.columns]
     view = queue[cols].copy()
@@ -266,35 +320,80 @@ def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
         if a in view:
             view[a] = view[a].map(lambda v: "" if v is None or v != v else str(v))
     view["consensus"] = view["consensus"].astype(str)
+    latest = made.set_index(made["item"].astype(str))
     items = view["item"].astype(str)
-    view["decision"] = [made.get(i, {}).get("decision") for i in items]
-    view["note"] = [made.get(i, {}).get("note", "") for i in items]
+    view["decision"] = [latest.at[i, "decision"] if i in latest.index else None
+                        for i in items]
+    view["note"] = [latest.at[i, "note"] if i in latest.index else "" for i in items]
+    view["by"] = [_by(latest.at[i, "user"], latest.at[i, "at"]) if i in latest.index else ""
+                  for i in items]
     return view
 
 
-def record_edits(before: pd.DataFrame, after: pd.DataFrame,
-                 made: dict[str, dict[str, str]], user: str) -> int:
-    """Copy changed decision/note cells into ``made``; return how many items changed."""
-    changed = 0
+def _cell(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def edited_decisions(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[str, str | None,
+                                                                               str]]:
+    """Return (item, decision, note) for each row whose decision or note was changed."""
+    out = []
     for i in range(min(len(before), len(after))):
-        item = str(before["item"].iat[i])
-        new_d, new_n = after["decision"].iat[i], after["note"].iat[i]
-        new_d = None if new_d is None or (isinstance(new_d, float) and np.isnan(new_d)) \
-            else str(new_d)
-        new_n = "" if new_n is None or (isinstance(new_n, float) and np.isnan(new_n)) \
-            else str(new_n)
-        old = made.get(item, {})
-        if new_d != old.get("decision") or new_n != old.get("note", ""):
-            changed += 1
-            if new_d is None and not new_n:
-                made.pop(item, None)
-            else:
-                made[item] = {"decision": new_d, "note": new_n, "user": user}
-    return changed
+        new_d, new_n = _cell(after["decision"].iat[i]), _cell(after["note"].iat[i]) or ""
+        old_d, old_n = _cell(before["decision"].iat[i]), _cell(before["note"].iat[i]) or ""
+        if (new_d, new_n) != (old_d, old_n):
+            out.append((str(before["item"].iat[i]), new_d, new_n))
+    return out
 
 
-def decisions_frame(made: dict[str, dict[str, str]]) -> pd.DataFrame:
-    """Return the decisions as a table (item, decision, note, user) for the CSV download."""
-    rows = [{"item": i, "decision": d.get("decision") or "", "note": d.get("note", ""),
-             "user": d.get("user", "")} for i, d in made.items()]
-    return pd.DataFrame(rows, columns=["item", "decision", "note", "user"])
+def decision_options(row: pd.Series, annotators: Sequence[str], classes: Sequence[str],
+                     current: str | None = None) -> list[str]:
+    """Choices for one item: its labels (most given first), borderline, then other classes."""
+    given = [str(row[a]) for a in annotators if a in row.index and _cell(row[a]) is not None]
+    first = list(pd.Series(given, dtype=object).value_counts(sort=True).index) if given \
+        else []
+    out = list(dict.fromkeys([*first, ag.BORDERLINE, *map(str, classes)]))
+    if current and current not in out:
+        out.append(current)
+    return out
+
+
+def item_votes(row: pd.Series, annotators: Sequence[str]) -> str:
+    """One line: what each annotator said about an item, then truth and prediction."""
+    parts = [f"**{a}**: {row[a]}" for a in annotators
+             if a in row.index and _cell(row[a]) is not None]
+    for col, name in (("truth", "ground truth"), ("prediction", "model")):
+        if col in row.index and _cell(row[col]) is not None:
+            parts.append(f"*{name}*: {row[col]}")
+    return " · ".join(parts)
+
+
+def hlp_to_apply(by_slice: pd.DataFrame, tags: Sequence[str]) -> dict[str, float]:
+    """Per-tag HLP measured on the annotated items, for the tags of the linked dataset."""
+    out = {}
+    for tag in tags:
+        if tag in by_slice.index and tag != OVERALL:
+            row = by_slice.loc[tag]
+            if row["n"] > 0 and pd.notna(row["hlp"]):
+                out[str(tag)] = float(row["hlp"])
+    return out
+
+
+def set_label(row: Any, projects: dict[int, str]) -> str:
+    """Name an annotation set in a picker: name (project · labels)."""
+    return (f"{row.name} ({projects.get(int(row.project_id), row.project_id)} · "
+            f"{int(row.row_count):,} labels)")
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the labels…")
+def saved_labels(db: str, set_id: int, content_hash: str, source_name: str) -> ag.Annotations:
+    """Return a stored annotation set as :class:`core.agreement.Annotations` (cached)."""
+    from ui.state import get_store
+
+    del db  # part of the cache key
+    labels = get_store().load_annotation_set(set_id)
+    return ag.Annotations(labels=labels, source_name=source_name, content_hash=content_hash,
+                          layout="long", columns={"annotation_set": set_id})

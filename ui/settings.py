@@ -83,6 +83,27 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
                              if human is not None and human == human else "not set"))
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _hlp_sources(db: str, dataset_id: int, rev: int) -> dict[str, dict]:
+    del db, rev  # cache keys: the store's revision changes with every settings write
+    return state.get_store().hlp_sources(dataset_id)
+
+
+def hlp_source_note(loaded: Loaded) -> str | None:
+    """Say which tags' HLP was saved from an annotation set (Label consistency page)."""
+    sources = _hlp_sources(loaded.db, loaded.dataset_id, loaded.rev)
+    if not sources:
+        return None
+    by_set: dict[tuple, list[str]] = {}
+    for tag, src in sources.items():
+        by_set.setdefault((src["name"], src["user"], str(src["at"])[:10]), []).append(tag)
+    parts = [f"{', '.join(slice_label(t, 'tag') for t in tags)} from the annotator set "
+             f"{name!r} (saved by {user} on {day})"
+             for (name, user, day), tags in by_set.items()]
+    return ("HLP measured by annotators on the Label consistency page, shown as "
+            f"'{HLP_SOURCES['user']}': " + "; ".join(parts) + ".")
+
+
 def weights_frame(loaded: Loaded) -> pd.DataFrame:
     """One row per tag with its importance and ease (stored value or the neutral 3)."""
     s = loaded.settings

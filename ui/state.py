@@ -39,6 +39,7 @@ TAG_PAGE = "pages/2_Tag_errors.py"
 SLICES_PAGE = "pages/3_Slices_vs_HLP.py"
 PRIORITISE_PAGE = "pages/4_Prioritise.py"
 EXPORT_PAGE = "pages/5_Export.py"
+LABELS_PAGE = "pages/6_Label_consistency.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
     (LOAD_PAGE, "Load data", ":material/upload_file:",
@@ -51,6 +52,8 @@ WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
      "rank the slices by gap × share, weighted by importance and ease"),
     (EXPORT_PAGE, "Export", ":material/download:",
      "download the report as CSV, Markdown, JSON or HTML"),
+    (LABELS_PAGE, "Label consistency", ":material/groups:",
+     "measure how well annotators agree, review their disagreements, get HLP per tag"),
 )
 
 
