@@ -58,6 +58,7 @@ from core.errors import (
     format_rows,
 )
 from core.metrics import OVERALL
+from core.report import to_safe_csv
 
 ITEM, ANNOTATOR, LABEL, TIME, COMMENT = "item", "annotator", "label", "time", "comment"
 LONG_COLUMNS = (ITEM, ANNOTATOR, LABEL)
@@ -1782,9 +1783,8 @@ def preview_rules(labels: pd.DataFrame, rules: Iterable[Rule], *,
 
 
 def changelog_csv(cleaned: pd.DataFrame, changelog: pd.DataFrame) -> tuple[str, str]:
-    """Return (cleaned labels CSV, change log CSV) as text."""
-    return cleaned.to_csv(index=False), changelog.reindex(columns=CHANGELOG_COLUMNS).to_csv(
-        index=False)
+    """Return (cleaned labels CSV, change log CSV) as text, safe to open in a spreadsheet."""
+    return to_safe_csv(cleaned), to_safe_csv(changelog.reindex(columns=CHANGELOG_COLUMNS))
 
 
 # --------------------------------------------------------------------------- one call

@@ -85,13 +85,33 @@ def neutralise_formula(value: Any) -> Any:
     return value
 
 
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``frame`` with formula-like text cells and column names neutralised.
+
+    Numbers are left alone (a spreadsheet reads ``-0.25`` as a number, not a formula).
+    """
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            out.isetitem(i, col.map(neutralise_formula))
+    out.columns = [neutralise_formula(c) for c in out.columns]
+    return out
+
+
+def to_safe_csv(frame: pd.DataFrame) -> str:
+    r"""Return ``frame`` as CSV text (no index) that is safe to open in a spreadsheet.
+
+    Every CSV Slicewise offers goes through here (see :func:`neutralise_frame`). Lines end
+    in CRLF (RFC 4180) so that a cell holding a carriage return is quoted: unquoted, a
+    spreadsheet starts a new row there, and ``"ok\r=cmd()"`` would smuggle in a formula.
+    """
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n")
+
+
 def to_csv(table: pd.DataFrame) -> str:
     """Return the report as CSV, with formula-like cells neutralised."""
-    flat = report_frame(table)
-    for col in flat.columns:
-        if flat[col].dtype == object or pd.api.types.is_string_dtype(flat[col]):
-            flat[col] = flat[col].map(neutralise_formula)
-    return flat.to_csv(index=False, lineterminator="\n")
+    return to_safe_csv(report_frame(table))
 
 
 def _fmt(value: Any, col: str) -> str:
