@@ -903,7 +903,10 @@ def _missing_mask(values: pd.Series) -> np.ndarray:
     """Return a mask that is True where a value is missing or a blank string."""
     miss = values.isna().to_numpy(dtype=bool)
     if values.dtype == object or pd.api.types.is_string_dtype(values):
-        blank = values.astype("string").str.strip().eq("").fillna(False)
+        # A string dtype strips in place (pyarrow compute); converting it would copy 1M
+        # Python strings.
+        text = values if values.dtype != object else values.astype("string")
+        blank = text.str.strip().eq("").fillna(False)
         miss = miss | blank.to_numpy(dtype=bool)
     return miss
 
@@ -921,6 +924,26 @@ def _whole(v: pd.Series) -> bool:
 
 def _class_strings(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
     """Write a label-like column as stripped strings (``None`` where missing).
+
+    Classes repeat, so each distinct value is rewritten once and mapped back by its code
+    (see :func:`_class_strings_of`).
+    """
+    try:
+        codes, uniques = pd.factorize(v, use_na_sentinel=True)
+    except TypeError:  # unhashable cells
+        return _class_strings_of(v, numeric_peer=numeric_peer)
+    if len(uniques) > len(v) // 2:
+        return _class_strings_of(v, numeric_peer=numeric_peer)
+    mapped = _class_strings_of(pd.Series(uniques, dtype=v.dtype),
+                               numeric_peer=numeric_peer).to_numpy(dtype=object)
+    out = np.full(len(v), None, dtype=object)
+    known = codes >= 0
+    out[known] = mapped[codes[known]]
+    return pd.Series(out, index=v.index, dtype=object)
+
+
+def _class_strings_of(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
+    """Rewrite every value of ``v`` (see :func:`_class_strings`).
 
     Whole-number floats lose their ``.0`` and booleans become ``"true"``/``"false"``, so that
     1, 1.0 and "1" (or True and "true") name the same class. With ``numeric_peer`` (another
@@ -1133,7 +1156,8 @@ def prepare(
                 "every row an id, or choose no id column to number the rows"
             )
         try:
-            dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
+            dup = (np.zeros(len(ids), dtype=bool) if ids.is_unique  # cheaper when clean
+                   else ids.duplicated(keep=False).to_numpy(dtype=bool))
         except TypeError:
             raise InvalidValueError(f"{file}: the id column {mapping.id!r} holds lists or other "
                                     "compound values; ids must be text or numbers") from None

@@ -105,8 +105,11 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
             ch = codes[2 * n:]
             human_correct = (ch == cy) & (cy >= 0)
     else:
-        correct = (y == p).fillna(False).to_numpy(dtype=bool)
-        human_correct = (h == y).fillna(False).to_numpy(dtype=bool) if h is not None else None
+        # Plain numpy comparisons: labels and predictions are never missing (validated on
+        # load), and a missing human label is masked out below.
+        yv = y.to_numpy()
+        correct = np.asarray(yv == p.to_numpy(), dtype=bool)
+        human_correct = np.asarray(h.to_numpy() == yv, dtype=bool) if h is not None else None
         if task.kind == "binary":
             pos = _check_positive(y, task.positive)
             yp = (y.astype(str) == pos).to_numpy()
@@ -246,19 +249,28 @@ def compute_slice_counts(
     DataFrame indexed ``All data``, each slice in order, then ``No tag``; columns
     :data:`COUNT_COLUMNS` (sums over the slice; 0 where the task does not produce one).
     """
-    x = np.zeros((len(outcomes), len(COUNT_COLUMNS)))
+    present = [c for c in COUNT_COLUMNS[1:] if c in outcomes.columns]
+    x = np.empty((len(outcomes), 1 + len(present)))
     x[:, 0] = 1.0
-    for j, col in enumerate(COUNT_COLUMNS[1:], start=1):
-        if col in outcomes.columns:
-            x[:, j] = outcomes[col].to_numpy(dtype=float)
-    m = membership.to_numpy(dtype=np.float64)
-    rows = [x.sum(axis=0, keepdims=True), m.T @ x]
+    for j, col in enumerate(present, start=1):
+        x[:, j] = outcomes[col].to_numpy(dtype=float)
+    # 0/1 columns sum exactly in float32 below 2**24 rows, at half the memory traffic;
+    # error sums (regression, WER) keep float64.
+    exact32 = len(x) < 2**24 and not ({"abs_error", "sq_error", "word_errors", "ref_words"}
+                                      & set(present))
+    dtype = np.float32 if exact32 else np.float64
+    m = membership.to_numpy(dtype=dtype)
+    xs = x.astype(dtype, copy=False)
+    rows = [x.sum(axis=0, keepdims=True), (m.T @ xs).astype(np.float64)]
     names = [OVERALL, *map(str, membership.columns)]
     if len(tag_columns):
         tagged = membership[list(tag_columns)].to_numpy(dtype=bool).any(axis=1)
         rows.append(x[~tagged].sum(axis=0, keepdims=True))
         names.append(UNTAGGED)
-    return pd.DataFrame(np.vstack(rows), index=names, columns=list(COUNT_COLUMNS))
+    sums = np.zeros((sum(len(r) for r in rows), len(COUNT_COLUMNS)))
+    cols = [0, *(COUNT_COLUMNS.index(c) for c in present)]
+    sums[:, cols] = np.vstack(rows)
+    return pd.DataFrame(sums, index=names, columns=list(COUNT_COLUMNS))
 
 
 # --------------------------------------------------------------------------- metrics
