@@ -135,15 +135,17 @@ def reference_inputs(df: pd.DataFrame) -> dict:
     return out
 
 
-def fairlearn_peer(df: pd.DataFrame) -> None:
+def fairlearn_peer(df: pd.DataFrame) -> list:
     """fairlearn's MetricFrame, one per slice column (it has no overlapping-tag mode)."""
     from fairlearn.metrics import MetricFrame
     from sklearn.metrics import accuracy_score
 
+    frames = []
     for col in [*TAGS, *SLICE_BY]:
         feature = df[col] if col not in ("snr_db",) else pd.qcut(df[col], 4, duplicates="drop")
-        MetricFrame(metrics=accuracy_score, y_true=df["label"], y_pred=df["prediction"],
-                    sensitive_features=feature).by_group
+        frames.append(MetricFrame(metrics=accuracy_score, y_true=df["label"],
+                                  y_pred=df["prediction"], sensitive_features=feature).by_group)
+    return frames
 
 
 # ----------------------------------------------------------------------------- suites
