@@ -133,11 +133,13 @@ def _fmt(value: Any, col: str) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
+# Every character str.splitlines() breaks on: any of them would end a table row early.
+_LINE_BREAKS = re.compile("[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def escape_markdown(text: str) -> str:
     """Escape Markdown table and emphasis characters so user text stays literal."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    return _LINE_BREAKS.sub(" ", _MD_SPECIAL.sub(r"\\\1", str(text)))
 
 
 DISPLAY_COLUMNS: tuple[str, ...] = (
