@@ -412,5 +412,165 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
         click.echo(text, nl=not text.endswith("\n"))
 
 
+@main.command("compare")
+@click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--id", "id_col", help="Example id column in both files (detected by name); "
+              "examples are matched by it.")
+@click.option("--label", help="Label column in both files; detected by name if omitted.")
+@click.option("--prediction", help="Prediction column in both files; detected if omitted.")
+@click.option("--slice-by", multiple=True, help="Metadata column: one slice per value. "
+              "Repeatable.")
+@click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
+@click.option("--positive", help="Positive class for a binary task.")
+@click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.05, show_default=True, help="Significance level.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")),
+              default="table", show_default=True)
+@click.option("--fail-on-regression", "fail_points", type=click.FloatRange(min=0),
+              metavar="POINTS", help="Exit with code 1 when a slice's accuracy falls by more "
+              "than POINTS percentage points and the fall is significant.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def compare_command(before: Path, after: Path, id_col: str | None, label: str | None,
+                    prediction: str | None, slice_by: tuple[str, ...], task: str | None,
+                    positive: str | None, tolerance: float | None, alpha: float, fmt: str,
+                    fail_points: float | None, output: Path | None) -> None:
+    """Compare two iterations' predictions (BEFORE, AFTER) slice by slice.
+
+    Per slice: accuracy before and after, the change, the gap to HLP, and whether the change
+    is significant (McNemar's exact test where a slice holds the same examples in both
+    files, else a two-proportion test).
+    """
+    import json
+
+    from core.compare import compare_datasets, compare_overall, describe_pairing, find_regressions
+
+    mapping = ColumnMapping(id=id_col, label=label, prediction=prediction)
+    data_b = load_dataset(before, mapping, positive=positive)
+    data_a = load_dataset(after, mapping, positive=positive)
+    for dataset in (data_b, data_a):
+        for warning in dataset.warnings:
+            click.echo(f"slicewise: note: {dataset.source_name}: {warning}", err=True)
+    if task is None and positive is None:
+        kinds = [infer_task_kind(d.frame["label"]) for d in (data_b, data_a)]
+        if kinds[0] != kinds[1]:
+            raise DataError(f"{data_b.source_name} looks like a {kinds[0]} task and "
+                            f"{data_a.source_name} like a {kinds[1]} task; compare files of "
+                            "one task, or say which with --task")
+    spec = _task_spec(data_a, task, positive, None, tolerance, False, False)
+    pairing = describe_pairing(data_b, data_a)
+    if pairing.ids_are_row_numbers:
+        click.echo("slicewise: note: no id column in a file: rows are matched by position; "
+                   "give --id COL if the files list different examples", err=True)
+    table = compare_datasets(data_b, data_a, task=spec, slice_by=slice_by, alpha=alpha)
+    overall = compare_overall(table)
+    if fmt == "json":
+        keys = ["kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after",
+                "delta", "gap_before", "gap_after", "right_to_wrong", "wrong_to_right", "test",
+                "p_value", "significant", "regression", "improvement",
+                "worse_while_overall_better"]
+        slices = [{"name": str(name), **{k: _json_value(row[k]) for k in keys}}
+                  for name, row in table.iloc[1:].iterrows()]
+        data = {"before": data_b.source_name, "after": data_a.source_name, "task": spec.kind,
+                "alpha": alpha, "pairing": pairing.describe(), "overall": overall,
+                "slices": slices}
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        text = _compare_text(table, overall, data_b, data_a, pairing.describe(),
+                             markdown=fmt == "markdown")
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    if fail_points is not None:
+        fallen = find_regressions(table, points=fail_points)
+        for name, row in fallen.iterrows():
+            click.echo(f"slicewise: regression: {name} fell {-100 * row['delta']:.1f} points "
+                       f"({100 * row['accuracy_before']:.1f}% -> "
+                       f"{100 * row['accuracy_after']:.1f}%, {row['test']} "
+                       f"p={row['p_value']:.3g})", err=True)
+        if len(fallen):
+            raise click.exceptions.Exit(1)
+
+
+def _json_value(value: object) -> object:
+    if hasattr(value, "item"):
+        value = value.item()  # type: ignore[union-attr]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _compare_text(table: pd.DataFrame, overall: dict, before: Dataset, after: Dataset,
+                  pairing: str, *, markdown: bool) -> str:
+    from core.compare import review_order
+
+    def pct(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"  # type: ignore[arg-type]
+
+    def pts(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{100 * float(v):+.1f}"  # type: ignore[arg-type]
+
+    def verdict(row: pd.Series) -> str:
+        if row["regression"]:
+            return "worse"
+        if row["improvement"]:
+            return "better"
+        return "–"
+
+    ordered = review_order(table)
+    shown = pd.DataFrame({
+        "slice": [str(i) for i in ordered.index],
+        "n before": ordered["n_before"].map(lambda v: f"{int(v):,}").to_numpy(),
+        "n after": ordered["n_after"].map(lambda v: f"{int(v):,}").to_numpy(),
+        "accuracy before": ordered["accuracy_before"].map(pct).to_numpy(),
+        "after": ordered["accuracy_after"].map(pct).to_numpy(),
+        "change (pts)": ordered["delta"].map(pts).to_numpy(),
+        "gap before": ordered["gap_before"].map(pts).to_numpy(),
+        "gap after": ordered["gap_after"].map(pts).to_numpy(),
+        "test": ordered["test"].to_numpy(),
+        "p-value": ordered["p_value"].map(lambda v: "–" if pd.isna(v) else f"{v:.3g}")
+        .to_numpy(),
+        "verdict": [verdict(r) for _, r in ordered.iterrows()],
+    })
+    head = (f"before: {before.source_name} ({before.n:,} examples)   after: "
+            f"{after.source_name} ({after.n:,} examples)\nmatched: {pairing}\n"
+            f"All data: {pct(overall['accuracy_before'])} -> {pct(overall['accuracy_after'])} "
+            f"({pts(overall['delta'])} pts, {overall['test']} p="
+            f"{overall['p_value']:.3g})")
+    notes = []
+    for name in overall["worse_while_overall_better"]:
+        row = table.loc[name]
+        mark = "significant" if row["significant"] else "could be chance"
+        notes.append(f"{name} got worse while all data improved: {pct(row['accuracy_before'])}"
+                     f" -> {pct(row['accuracy_after'])} ({pts(row['delta'])} pts, "
+                     f"{row['test']} p={row['p_value']:.3g}, {mark})")
+    for name in overall["improved"]:
+        row = table.loc[name]
+        notes.append(f"{name} improved: {pct(row['accuracy_before'])} -> "
+                     f"{pct(row['accuracy_after'])} ({pts(row['delta'])} pts, "
+                     f"p={row['p_value']:.3g})")
+    legend = ("change and gaps in accuracy points, gap = HLP − accuracy; verdict: a "
+              "significant change;\nmcnemar: exact test on the examples whose outcome "
+              "changed; two-proportion: pooled z-test; fisher: Fisher's exact test")
+    if markdown:
+        cols = list(shown.columns)
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(str(v) for v in row) + " |"
+                  for row in shown.itertuples(index=False)]
+        body = "\n".join(lines)
+        parts = ["# Slicewise comparison", "", *[f"{line}  " for line in head.splitlines()],
+                 "", body, "", *[f"- {n}" for n in notes], "",
+                 f"_{legend.replace(chr(10), ' ')}_"]
+        return "\n".join(parts) + "\n"
+    parts = [head, "", shown.to_string(index=False), ""]
+    parts += [f"! {n}" if "worse" in n else f"* {n}" for n in notes]
+    parts += [f"({legend})"]
+    return "\n".join(parts) + "\n"
+
+
 if __name__ == "__main__":
     main()

@@ -369,3 +369,135 @@ def test_demo_retrained_model_improves_car_noise_and_regresses_low_bandwidth(dem
     assert got.loc["car_noise", "gap_after"] == pytest.approx(0.0, abs=1e-9)
     assert got.loc["low_bandwidth", "gap_after"] == pytest.approx(0.08)
     assert describe_pairing(before, after).paired
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+SPEECH = DEMO / "speech_predictions.csv"
+RETRAINED = DEMO / "speech_predictions_retrained.csv"
+
+
+def cli(*args):
+    from click.testing import CliRunner
+
+    from core.cli import main
+
+    return CliRunner().invoke(main, ["compare", *map(str, args)])
+
+
+def demo_discordant(tag: str) -> tuple[int, int]:
+    """(right -> wrong, wrong -> right) on a demo tag, counted on the raw CSV files."""
+    raw_b = pd.read_csv(SPEECH, dtype=str, keep_default_na=False)
+    raw_a = pd.read_csv(RETRAINED, dtype=str, keep_default_na=False)
+
+    def norm(s: pd.Series) -> pd.Series:
+        return s.str.lower().str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True) \
+            .str.split().str.join(" ")
+
+    ok_b = norm(raw_b["label"]) == norm(raw_b["prediction"])
+    ok_a = norm(raw_a["label"]) == norm(raw_a["prediction"])
+    mask = raw_b[tag] == "x" if tag != OVERALL else pd.Series(True, index=raw_b.index)
+    return int((mask & ok_b & ~ok_a).sum()), int((mask & ~ok_b & ok_a).sum())
+
+
+def test_cli_json_has_the_documented_keys_and_correct_p_values():
+    import json
+
+    result = cli(SPEECH, RETRAINED, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"overall", "slices"}
+    slices = {s["name"]: s for s in data["slices"]}
+    assert OVERALL not in slices and UNTAGGED in slices
+    for s in slices.values():
+        assert {"name", "accuracy_before", "accuracy_after", "delta", "p_value", "test",
+                "significant", "regression"} <= set(s)
+    for tag in ("car_noise", "low_bandwidth", "clean_speech", "people_noise"):
+        b, c = demo_discordant(tag)
+        assert slices[tag]["test"] == "mcnemar"
+        assert slices[tag]["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue,
+                                                       rel=1e-9)
+    b, c = demo_discordant(OVERALL)
+    assert data["overall"]["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue,
+                                                       rel=1e-9)
+    assert slices["car_noise"]["accuracy_before"] == pytest.approx(0.89)
+    assert slices["car_noise"]["accuracy_after"] == pytest.approx(0.93)
+    assert slices["car_noise"]["improvement"] and not slices["car_noise"]["regression"]
+    assert slices["low_bandwidth"]["delta"] == pytest.approx(-0.08)
+    assert slices["low_bandwidth"]["regression"]
+    assert data["overall"]["worse_while_overall_better"] == ["low_bandwidth"]
+
+
+def test_cli_table_calls_out_the_regression_first():
+    result = cli(SPEECH, RETRAINED)
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.stdout.splitlines()]
+    first = [w[0] for w in lines if len(w) > 10 and w[0] != "matched:"]  # the table rows
+    assert first[:3] == ["slice", "All", "low_bandwidth"]  # header, all data, the regression
+    assert "! low_bandwidth got worse while all data improved: 70.0% -> 62.0% (-8.0 pts, " \
+           "mcnemar p=0.00223, significant)" in result.stdout
+    assert "car_noise improved: 89.0% -> 93.0%" in result.stdout
+    markdown = cli(SPEECH, RETRAINED, "--format", "markdown")
+    assert "| low_bandwidth | 300 | 300 | 70.0% | 62.0% | -8.0 |" in markdown.stdout
+
+
+@pytest.mark.parametrize(("points", "code"), [(0, 1), (5, 1), (7.9, 1), (8.5, 0), (20, 0)])
+def test_cli_fail_on_regression(points, code):
+    result = cli(SPEECH, RETRAINED, "--fail-on-regression", points, "--format", "json")
+    assert result.exit_code == code, result.output
+    if code:
+        assert "slicewise: regression: low_bandwidth fell 8.0 points" in result.stderr
+    else:
+        assert "regression:" not in result.stderr
+
+
+def test_cli_unpaired_files_use_the_two_proportion_test(tmp_path):
+    import json
+
+    from statsmodels.stats.proportion import proportions_ztest
+
+    before = frame(300, seed=30)
+    after = frame(260, seed=31, accuracy=0.9)
+    after["id"] = [f"n{i}" for i in range(len(after))]
+    before.to_csv(tmp_path / "b.csv", index=False)
+    after.to_csv(tmp_path / "a.csv", index=False)
+    result = cli(tmp_path / "b.csv", tmp_path / "a.csv", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["overall"]["test"] == "two-proportion"
+    kb, ka = int(correct(before).sum()), int(correct(after).sum())
+    _, expected = proportions_ztest([kb, ka], [300, 260])
+    assert data["overall"]["p_value"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_cli_id_option_and_row_number_note(tmp_path):
+    df = frame(50, seed=40).rename(columns={"id": "utt"})
+    df.to_csv(tmp_path / "b.csv", index=False)
+    retrain(df, seed=41, accuracy=0.9).to_csv(tmp_path / "a.csv", index=False)
+    named = cli(tmp_path / "b.csv", tmp_path / "a.csv", "--id", "utt")
+    assert named.exit_code == 0, named.output
+    assert "matched by id" in named.stdout and "by position" not in named.stderr
+    df.drop(columns="utt").to_csv(tmp_path / "b2.csv", index=False)
+    unnamed = cli(tmp_path / "b2.csv", tmp_path / "a.csv")
+    assert unnamed.exit_code == 0, unnamed.output
+    assert "rows are matched by position" in unnamed.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["missing.csv", RETRAINED], "no such file"),
+    ([SPEECH, DEMO / "inspection_predictions.csv"], "looks like a text task"),
+    ([SPEECH, RETRAINED, "--slice-by", "colour"], "cannot slice by 'colour'"),
+    ([SPEECH, RETRAINED, "--id", "nope"], "nope"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args, message):
+    result = cli(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("slicewise: error:"), result.stderr
+    assert message in lines[0]
+
+
+def test_cli_negative_threshold_is_a_usage_error():
+    result = cli(SPEECH, RETRAINED, "--fail-on-regression", "-1")
+    assert result.exit_code == 2
