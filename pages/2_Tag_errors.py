@@ -135,12 +135,24 @@ config = {
 }
 editor_key = f"tag_editor_{did}_{loaded.rev}_{hash((filters, size, page))}"
 st.session_state["tag_editor_key"] = editor_key
+# A tick on a table that another session's write has made stale arrives under the table's
+# old key (the key holds the revision), so the new table would drop it: apply it to the rows
+# that table showed.
+last = st.session_state.pop("tag_editor_shown", None)
+stale = {}
+if last and last["key"] != editor_key and not last["applied"]:
+    edits = st.session_state.get(last["key"]) or {}
+    stale = tagging.edits_to_changes(edits.get("edited_rows") or {}, last["ids"], tags)
 order = ["id", "label", "prediction", *tags, STATUS_COLUMN, CORRECTED_COLUMN, "human"]
 after = st.data_editor(before, key=editor_key, hide_index=True, column_config=config,
                        column_order=[c for c in order if c in before.columns],
                        disabled=[c for c in before.columns if c not in tags], num_rows="fixed",
                        height=min(38 + 35 * max(len(before), 1), 600))
 changes = tagging.tag_changes(before, after, tags)
+for change, ids in stale.items():
+    changes.setdefault(change, []).extend(ids)
+st.session_state["tag_editor_shown"] = {"key": editor_key, "ids": before["id"].tolist(),
+                                        "applied": bool(changes)}
 if changes:
     ok = all(state.run_write(store.set_tag, did, ids, tag, value, user=user)
              for (tag, value), ids in changes.items())

@@ -10,9 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,25 @@ def tag_changes(before: pd.DataFrame, after: pd.DataFrame,
             changed = (new != old) & (new == value)
             if changed.any():
                 out[(str(tag), value)] = ids[changed].tolist()
+    return out
+
+
+def edits_to_changes(edited_rows: Mapping[Any, Mapping[str, Any]], ids: Sequence[Any],
+                     tag_names: Sequence[str]) -> dict[tuple[str, bool], list[str]]:
+    """Turn a data editor's ``edited_rows`` into {(tag, new value): [example ids]}.
+
+    ``ids`` are the example ids of the rows the editor showed, in order; edits of other
+    columns, of rows out of range and of tags that no longer exist are ignored.
+    """
+    out: dict[tuple[str, bool], list[str]] = {}
+    known = set(map(str, tag_names))
+    for row, cells in edited_rows.items():
+        r = int(row)
+        if not 0 <= r < len(ids):
+            continue
+        for tag, value in cells.items():
+            if str(tag) in known and value is not None:
+                out.setdefault((str(tag), bool(value)), []).append(str(ids[r]))
     return out
 
 
