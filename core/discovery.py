@@ -267,8 +267,8 @@ def encode_conditions(
     offsets = np.searchsorted(feature_arr, np.arange(len(used)))
     f = len(used)
     indices = (codes + offsets[None, :]).ravel()
-    matrix = sparse.csr_matrix((np.ones(n * f), indices, np.arange(0, n * f + 1, f)),
-                               shape=(n, len(preds)))
+    indptr = np.arange(n + 1, dtype=np.int64) * f
+    matrix = sparse.csr_matrix((np.ones(n * f), indices, indptr), shape=(n, len(preds)))
     return Conditions(matrix, preds, feature_arr, codes, used, skipped)
 
 
@@ -661,12 +661,19 @@ def error_indicator(dataset: Dataset, task: TaskSpec | None = None) -> np.ndarra
     return correct < 1
 
 
-def candidate_columns(dataset: Dataset) -> list[str]:
-    """Metadata columns to search by default: all but per-class probability columns."""
+def candidate_columns(dataset: Dataset, *, bins: int = DEFAULT_BINS,
+                      max_values: int = DEFAULT_MAX_VALUES) -> list[str]:
+    """Metadata columns to search by default.
+
+    All but per-class probability columns (:func:`core.label_issues.find_probability_columns`)
+    and the columns :func:`encode_conditions` would skip (ids, free text, constants).
+    """
     from core.label_issues import find_probability_columns
 
     probs = set(find_probability_columns(dataset.frame).values())
-    return [c for c in dataset.metadata_columns if c not in probs]
+    cols = [c for c in dataset.metadata_columns if c not in probs]
+    return encode_conditions(dataset.frame, columns=cols, bins=bins,
+                             max_values=max_values).columns
 
 
 def suggest_slices(
@@ -719,7 +726,8 @@ def compute_error_tree(
     - ``condition``: the split that leads to the node (``"All data"`` at the root), e.g.
       ``"device = old"``, ``"device ≠ old"``, ``"snr_db <= 9.95"``, ``"snr_db > 9.95"``
       (``" or missing"`` when missing values follow that branch);
-    - ``path``: the list of conditions from the root;
+    - ``path``: the conditions from the root (an earlier ``col ≠ a`` is dropped once
+      ``col = b`` follows);
     - ``n``, ``errors``, ``error_rate``, ``lift`` (error rate / overall);
     - ``is_leaf``.
 
@@ -761,6 +769,7 @@ def compute_error_tree(
     parent = np.full(t.node_count, -1)
     condition = [""] * t.node_count
     condition[0] = "All data"
+    equals = [""] * t.node_count  # the column of a "col = value" condition
     missing_left = getattr(t, "missing_go_to_left", np.zeros(t.node_count, dtype=bool))
     for node in range(t.node_count):
         left, right = t.children_left[node], t.children_right[node]
@@ -779,11 +788,15 @@ def compute_error_tree(
             condition[left], condition[right] = f"{col} is not missing", pred.text
         else:
             condition[left], condition[right] = f"{col} ≠ {pred.value}", pred.text
+            equals[right] = col
     depth = np.zeros(t.node_count, dtype=np.int64)
     paths: list[list[str]] = [[] for _ in range(t.node_count)]
     for node in range(1, t.node_count):  # sklearn numbers nodes depth-first: parents first
         depth[node] = depth[parent[node]] + 1
-        paths[node] = [*paths[parent[node]], condition[node]]
+        above = paths[parent[node]]
+        if equals[node]:  # "camera = cam-2" makes an earlier "camera ≠ cam-3" redundant
+            above = [c for c in above if not c.startswith(f"{equals[node]} ≠ ")]
+        paths[node] = [*above, condition[node]]
     with np.errstate(divide="ignore", invalid="ignore"):
         err_rate = node_err / node_n
     return pd.DataFrame({
