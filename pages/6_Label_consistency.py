@@ -71,8 +71,9 @@ if PENDING_SET in st.session_state:  # a set was just saved: open it
     st.session_state["agree_source"] = SAVED
     st.session_state["agree_set"] = st.session_state.pop(PENDING_SET)
 sets = store.list_annotation_sets()
-projects = dict(zip(store.list_projects()["id"].astype(int),
-                    store.list_projects()["name"].astype(str), strict=True))
+project_rows = store.list_projects()
+projects = dict(zip(project_rows["id"].astype(int), project_rows["name"].astype(str),
+                    strict=True))
 datasets = store.list_datasets()
 dataset_names = dict(zip(datasets["id"].astype(int), datasets["name"].astype(str),
                          strict=True))

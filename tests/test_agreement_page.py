@@ -183,6 +183,29 @@ def test_unsaved_labels_cannot_be_reviewed_until_saved(seeded, fresh):
     assert at.selectbox(key="agree_set").value == int(sets["id"].iloc[0])
 
 
+def test_an_uploaded_label_file_is_saved_linked_to_the_selected_dataset(seeded, fresh):
+    data = (ROOT / "demo_data" / "inspection_annotations.csv").read_bytes()
+    at = app(seeded, agree_source="Upload a label file")
+    at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
+    assert_ok(at)
+    assert at.text_input(key="agree_save_name").value == "round2"
+    assert at.selectbox(key="agree_save_link").value == seeded
+    at.button(key="agree_save_set").click().run()
+    assert_ok(at)
+    sets = Store(fresh).list_annotation_sets()
+    assert sets[["name", "source_name", "linked_dataset_id", "created_by"]].values.tolist() == [
+        ["round2", "round2.csv", seeded, USER]]
+    assert at.selectbox(key="agree_link").value == "Linked dataset: Inspection"
+    assert not at.button(key="agree_use_hlp").disabled
+    # the same name again is one clear error
+    at.radio(key="agree_source").set_value("Upload a label file").run()
+    at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
+    at.button(key="agree_save_set").click().run()
+    assert_ok(at)
+    assert any("already has an annotation set named 'round2'" in e.value for e in at.error)
+    assert len(Store(fresh).list_annotation_sets()) == 1
+
+
 def test_a_decision_in_the_queue_is_saved_to_the_store_and_survives_a_restart(demo, fresh):
     at = app(demo["dataset"])
     assert_ok(at)
