@@ -353,8 +353,18 @@ with tab_queue:
                                   *[d for d in made["decision"] if isinstance(d, str)]]))
     editable = set_id is not None
     digest = hashlib.sha256("\x1f".join(view["item"].astype(str)).encode()).hexdigest()[:10]
+    editor_key = f"agree_queue_{set_id or fp}_{size}_{rev}_{digest}"
+    # An edit made on a table that another reviewer's save has made stale arrives under the
+    # table's old key (the key holds the count of decisions), so the new table would drop
+    # it: apply it to the rows that table showed.
+    last = st.session_state.pop("agree_queue_shown", None)
+    stale = []
+    if editable and last and last["key"] != editor_key and not last["applied"] \
+            and last["set"] == set_id:
+        edits = st.session_state.get(last["key"]) or {}
+        stale = ua.stale_decisions(edits.get("edited_rows") or {}, last["rows"])
     edited = st.data_editor(
-        view, hide_index=True, key=f"agree_queue_{set_id or fp}_{size}_{rev}_{digest}",
+        view, hide_index=True, key=editor_key,
         num_rows="fixed",
         disabled=[c for c in view.columns if not editable or c not in ("decision", "note")],
         column_config={
@@ -366,7 +376,10 @@ with tab_queue:
                                                               "'borderline'"),
             "note": st.column_config.TextColumn("Note"),
             "by": st.column_config.TextColumn("Decided by")})
-    changes = ua.edited_decisions(view, edited) if editable else []
+    changes = (ua.edited_decisions(view, edited) if editable else []) + stale
+    st.session_state["agree_queue_shown"] = {
+        "key": editor_key, "set": set_id, "applied": bool(changes),
+        "rows": view[["item", "decision", "note"]].to_dict("records")}
     if changes:
         ok = all(state.run_write(store.save_review_decision, set_id, i, decision=d, note=n,
                                  user=ctx.user) for i, d, n in changes)

@@ -231,6 +231,18 @@ def test_a_decision_in_the_queue_is_saved_to_the_store_and_survives_a_restart(de
     assert progress(again) == f"1 of {total} disagreements resolved"
 
 
+def test_an_edit_on_a_queue_another_reviewer_just_changed_is_kept(demo, fresh):
+    at = app(demo["dataset"])
+    rows = at.data_editor[0].value
+    mine, theirs = rows["item"].iloc[0], rows["item"].iloc[1]
+    Store(fresh).save_review_decision(demo["set"], theirs, decision="ok", user="Ben")
+    edit_queue(at, {0: {"decision": "dent"}})  # made on the table drawn before Ben's save
+    made = Store(fresh).review_decisions(demo["set"]).set_index("item")
+    assert made.loc[mine, ["decision", "user"]].tolist() == ["dent", USER]
+    assert made.loc[theirs, ["decision", "user"]].tolist() == ["ok", "Ben"]
+    assert progress(at).startswith("2 of ")
+
+
 def test_the_review_form_saves_a_label_and_moves_to_the_next_item(demo, fresh):
     at = app(demo["dataset"])
     item = at.selectbox(key="agree_item").value

@@ -349,6 +349,27 @@ def edited_decisions(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[st
     return out
 
 
+def stale_decisions(edited_rows: dict[Any, dict[str, Any]],
+                    rows: Sequence[dict[str, Any]]) -> list[tuple[str, str | None, str]]:
+    """Turn a data editor's ``edited_rows`` on a table since redrawn into decisions.
+
+    ``rows`` are the (item, decision, note) records the old table showed, in order; edits of
+    rows out of range or of other columns are ignored.
+    """
+    out = []
+    for row, cells in edited_rows.items():
+        r = int(row)
+        if not 0 <= r < len(rows) or not ({"decision", "note"} & set(cells)):
+            continue
+        shown = rows[r]
+        old = (_cell(shown.get("decision")), _cell(shown.get("note")) or "")
+        new = (_cell(cells.get("decision", shown.get("decision"))),
+               _cell(cells.get("note", shown.get("note"))) or "")
+        if new != old:
+            out.append((str(shown["item"]), *new))
+    return out
+
+
 def decision_options(row: pd.Series, annotators: Sequence[str], classes: Sequence[str],
                      current: str | None = None) -> list[str]:
     """Choices for one item: its labels (most given first), borderline, then other classes."""
