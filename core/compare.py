@@ -513,8 +513,9 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
     from plotly.subplots import make_subplots
 
     h = history
-    if slices is None:
-        slices = list(dict.fromkeys(h.loc[h["kind"].isin(["overall", "tag"]), "slice"]))
+    if slices is None:  # all data first (drawn thick and dark), then every tag
+        slices = list(dict.fromkeys(h.loc[h["kind"] == "overall", "slice"]))
+        slices += list(dict.fromkeys(h.loc[h["kind"] == "tag", "slice"]))
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=("Accuracy (%)", "Gap to HLP (points)"))
     palette = ["#111827", "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2",

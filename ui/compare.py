@@ -183,23 +183,27 @@ def comparison_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "accuracy before": 100 * t["accuracy_before"].to_numpy(dtype=float),
         "accuracy after": 100 * t["accuracy_after"].to_numpy(dtype=float),
         "change": 100 * t["delta"].to_numpy(dtype=float),
+        "p-value": t["p_value"].to_numpy(dtype=float),
+        "test": t["test"].map(TEST_NAMES).to_numpy(),
+        "verdict": flags,
         "gap before": 100 * t["gap_before"].to_numpy(dtype=float),
         "gap after": 100 * t["gap_after"].to_numpy(dtype=float),
-        "verdict": flags,
-        "test": t["test"].map(TEST_NAMES).to_numpy(),
-        "p-value": t["p_value"].to_numpy(dtype=float),
     })
     config: dict[str, Any] = {
         "slice": st.column_config.TextColumn("Slice", pinned=True),
-        "n before": st.column_config.NumberColumn("n before", format="localized"),
-        "n after": st.column_config.NumberColumn("n after", format="localized"),
-        "accuracy before": st.column_config.NumberColumn("Accuracy before", format="%.1f%%"),
-        "accuracy after": st.column_config.NumberColumn("Accuracy after", format="%.1f%%"),
+        "n before": st.column_config.NumberColumn("n before", format="localized",
+                                                  width="small"),
+        "n after": st.column_config.NumberColumn("n after", format="localized", width="small"),
+        "accuracy before": st.column_config.NumberColumn("Before", format="%.1f%%",
+                                                         help="Accuracy before"),
+        "accuracy after": st.column_config.NumberColumn("After", format="%.1f%%",
+                                                        help="Accuracy after"),
         "change": st.column_config.NumberColumn("Change", format="%+.1f pts"),
         "gap before": st.column_config.NumberColumn(
-            "Gap to HLP before", format="%+.1f pts", help="HLP − accuracy"),
-        "gap after": st.column_config.NumberColumn("Gap to HLP after", format="%+.1f pts"),
-        "verdict": st.column_config.TextColumn("Verdict", width="medium"),
+            "Gap before", format="%+.1f pts", help="Gap to HLP before: HLP − accuracy"),
+        "gap after": st.column_config.NumberColumn(
+            "Gap after", format="%+.1f pts", help="Gap to HLP after: HLP − accuracy"),
+        "verdict": st.column_config.TextColumn("Verdict"),
         "test": st.column_config.TextColumn(
             "Test", help="McNemar's exact test where the slice holds the same examples in "
             "both iterations; else the pooled two-proportion z-test, or Fisher's exact test "
