@@ -40,6 +40,8 @@ SLICES_PAGE = "pages/3_Slices_vs_HLP.py"
 PRIORITISE_PAGE = "pages/4_Prioritise.py"
 EXPORT_PAGE = "pages/5_Export.py"
 LABELS_PAGE = "pages/6_Label_consistency.py"
+COMPARE_PAGE = "pages/7_Compare_iterations.py"
+SPLITS_PAGE = "pages/8_Balanced_splits.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
     (LOAD_PAGE, "Load data", ":material/upload_file:",
@@ -54,6 +56,10 @@ WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
      "download the report as CSV, Markdown, JSON or HTML"),
     (LABELS_PAGE, "Label consistency", ":material/groups:",
      "measure how well annotators agree, review their disagreements, get HLP per tag"),
+    (COMPARE_PAGE, "Compare iterations", ":material/compare_arrows:",
+     "after a data change, see slice by slice what got better or worse, and whether it is real"),
+    (SPLITS_PAGE, "Balanced splits", ":material/call_split:",
+     "split small data into train/dev/test with the same class and tag shares"),
 )
 
 
