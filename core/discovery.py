@@ -53,6 +53,8 @@ DEFAULT_ALPHA = 0.95
 DEFAULT_FDR = 0.05
 DEFAULT_BINS = 4
 DEFAULT_MAX_VALUES = 50
+#: Largest key space matched through a dense lookup table (else by binary search).
+LOOKUP_LIMIT = 4_000_000
 
 #: Columns of :attr:`SliceSuggestions.slices`.
 SLICE_COLUMNS: tuple[str, ...] = (
@@ -418,9 +420,15 @@ def _membership(cond: Conditions, slices: np.ndarray) -> sparse.csr_matrix:
         members = np.flatnonzero(group_of == g)
         strides = np.cumprod(np.r_[1, card[fs][:-1]])
         row_key = cond.codes[:, fs] @ strides
-        lookup = np.full(int(np.prod(card[fs])), -1, dtype=np.int64)
-        lookup[values[members] @ strides] = members
-        hit = lookup[row_key]
+        slice_key = values[members] @ strides
+        if np.prod(card[fs].astype(float)) <= LOOKUP_LIMIT:  # a direct lookup table
+            lookup = np.full(int(np.prod(card[fs])), -1, dtype=np.int64)
+            lookup[slice_key] = members
+            hit = lookup[row_key]
+        else:  # many values per column: binary search in the sorted slice keys
+            order = np.argsort(slice_key)
+            pos = np.minimum(np.searchsorted(slice_key[order], row_key), len(order) - 1)
+            hit = np.where(slice_key[order][pos] == row_key, members[order][pos], -1)
         r = np.flatnonzero(hit >= 0)
         rows.append(r)
         cols.append(hit[r])

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
+from core import discovery
 from core.cli import main
 from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
 from core.discovery import (
@@ -206,6 +207,20 @@ def test_row_order_does_not_matter():
     a = find_error_slices(df, errors).slices
     b = find_error_slices(df.iloc[order].reset_index(drop=True), errors[order]).slices
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_many_valued_columns_count_right(monkeypatch):
+    """Slices matched by binary search (large key spaces) equal those of the lookup table."""
+    df, errors = planted_frame(n=6000, seed=8)
+    expected = find_error_slices(df, errors, top=None, distinct=False, alpha=0.99)
+    monkeypatch.setattr(discovery, "LOOKUP_LIMIT", 0)
+    found = find_error_slices(df, errors, top=None, distinct=False, alpha=0.99)
+    assert found.slices["conditions"].map(len).max() == 3
+    pd.testing.assert_frame_equal(found.slices, expected.slices)
+    for i in range(0, len(found.slices), 7):
+        m = slice_mask(df, found.predicates[i])
+        assert found.slices["n"].iloc[i] == m.sum()
+        assert found.slices["errors"].iloc[i] == errors[m].sum()
 
 
 # ----------------------------------------------------------------------------- encoding
