@@ -42,6 +42,7 @@ EXPORT_PAGE = "pages/5_Export.py"
 LABELS_PAGE = "pages/6_Label_consistency.py"
 COMPARE_PAGE = "pages/7_Compare_iterations.py"
 SPLITS_PAGE = "pages/8_Balanced_splits.py"
+SUGGEST_PAGE = "pages/9_Suggested_slices.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
     (LOAD_PAGE, "Load data", ":material/upload_file:",
@@ -60,6 +61,8 @@ WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
      "after a data change, see slice by slice what got better or worse, and whether it is real"),
     (SPLITS_PAGE, "Balanced splits", ":material/call_split:",
      "split small data into train/dev/test with the same class and tag shares"),
+    (SUGGEST_PAGE, "Suggested slices", ":material/travel_explore:",
+     "let the data point at weak slices nobody tagged, and at labels that look wrong"),
 )
 
 
