@@ -93,6 +93,9 @@ def _pairs(values: Sequence[str], option: str, *, percent: bool) -> dict[str, fl
 @click.option("--sep", help="Field delimiter (default: detected).")
 @click.option("--drop-missing", is_flag=True,
               help="Drop rows with a missing label or prediction instead of failing.")
+@click.option("--engine", type=click.Choice(("pandas", "duckdb")), default="pandas",
+              show_default=True, help="Count in memory with pandas, or with DuckDB streaming "
+              "a CSV/Parquet file larger than memory (same table; not for text tasks).")
 @click.option("--format", "fmt", type=click.Choice(("table", *FORMATS)), default="table",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -103,7 +106,8 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                     bins: int, task: str | None, positive: str | None, tolerance: float | None,
                     keep_case: bool, keep_punctuation: bool, hlp: tuple[str, ...],
                     importance: tuple[str, ...], ease: tuple[str, ...], encoding: str | None,
-                    sep: str | None, drop_missing: bool, fmt: str, output: Path | None) -> None:
+                    sep: str | None, drop_missing: bool, engine: str, fmt: str,
+                    output: Path | None) -> None:
     """Print the per-slice error-analysis table of FILE, ranked by priority."""
     if tag_columns and tags_column:
         raise DataError("give either --tag-columns or --tags-column, not both")
@@ -113,17 +117,41 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
         if tag_columns else None,
         tags_column=tags_column,
     )
-    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
-                           missing="drop" if drop_missing else "fail",
-                           positive=positive, threshold=threshold)
-    for warning in dataset.warnings:
-        click.echo(f"slicewise: note: {warning}", err=True)
-    spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
-    table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins,
-                    hlp=_pairs(hlp, "--hlp", percent=True),
+    def weights() -> dict[str, dict[str, float]]:
+        return dict(hlp=_pairs(hlp, "--hlp", percent=True),
                     importance=_pairs(importance, "--importance", percent=False),
                     ease=_pairs(ease, "--ease", percent=False))
-    text = render(table, fmt, dataset=dataset.source_name, task=spec.kind)
+
+    if engine == "duckdb":
+        from core.engine_duckdb import TEXT_TASK_MESSAGE, DuckDBFile
+
+        if threshold is not None:
+            raise DataError("--engine duckdb needs a prediction column; use the pandas engine "
+                            "for --threshold")
+        if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+            raise DataError("--engine duckdb reads UTF-8 files; save the file as UTF-8 or use "
+                            "the pandas engine for --encoding")
+        if task == "text":
+            raise DataError(TEXT_TASK_MESSAGE)
+        with DuckDBFile(file, mapping, sep=sep,
+                        missing="drop" if drop_missing else "fail") as source:
+            for warning in source.warnings:
+                click.echo(f"slicewise: note: {warning}", err=True)
+            kind = task or ("binary" if positive is not None else source.infer_task_kind())
+            spec = _task_spec(None, kind, positive, None, tolerance, keep_case, keep_punctuation)
+            table = source.analyze(task=spec, slice_by=slice_by, bins=bins, **weights())
+            name = source.source_name
+    else:
+        dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
+                               missing="drop" if drop_missing else "fail",
+                               positive=positive, threshold=threshold)
+        for warning in dataset.warnings:
+            click.echo(f"slicewise: note: {warning}", err=True)
+        spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case,
+                          keep_punctuation)
+        table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins, **weights())
+        name = dataset.source_name
+    text = render(table, fmt, dataset=name, task=spec.kind)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)
@@ -131,7 +159,7 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _task_spec(dataset: Dataset, kind: str | None, positive: str | None,
+def _task_spec(dataset: Dataset | None, kind: str | None, positive: str | None,
                threshold: float | None, tolerance: float | None, keep_case: bool,
                keep_punctuation: bool) -> TaskSpec:
     if kind is None:
