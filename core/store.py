@@ -595,6 +595,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.enable_wal()
             self._migrate()
+            self._remove_orphan_files()
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{self.path} is not a usable Slicewise database: {exc}") from exc
@@ -620,6 +621,26 @@ class Store:
         """The schema version of the database file (``PRAGMA user_version``)."""
         with self._lock:
             return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _remove_orphan_files(self) -> None:
+        """Remove dataset folders no row owns, and the files of deleted datasets.
+
+        A process killed between moving a new dataset's folder into place and committing its
+        row, or between deleting a dataset's rows and removing its files, leaves them behind.
+        They are removed under the write lock, when no other save is half-way.
+        """
+        if not self.files_dir.is_dir():
+            return
+
+        def leftovers() -> list[Path]:
+            owned = {str(r["id"]) for r in self._rows("SELECT id FROM datasets")}
+            return [p for p in self.files_dir.iterdir() if p.is_dir() and (
+                (p.name.isdigit() and p.name not in owned) or p.name.startswith(".deleted-"))]
+
+        if leftovers():
+            with self._write():
+                for path in leftovers():
+                    shutil.rmtree(path, ignore_errors=True)
 
     # ------------------------------------------------------------------ transactions
 
@@ -1071,24 +1092,21 @@ class Store:
             Who deletes it.
         """
         user = _clean_user(user)
+        with self._write():
+            row = self._dataset_row(dataset_id)
+            did = row["id"]
+            for table in ("tag_overrides", "tags", "label_corrections", "reports"):
+                self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
+            self.db.execute("DELETE FROM datasets WHERE id = ?", [did])
+            self._event("dataset.delete", user=user, at=_now(),
+                        project_id=row["project_id"], dataset_id=did, name=row["name"])
+        # The files go once the rows are gone for good: a crash before this leaves files no
+        # row owns (removed by the next Store()), never a row without its files.
         trash = self.files_dir / f".deleted-{uuid.uuid4().hex}"
-        folder: Path | None = None
         try:
-            with self._write():
-                row = self._dataset_row(dataset_id)
-                did = row["id"]
-                for table in ("tag_overrides", "tags", "label_corrections", "reports"):
-                    self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
-                self.db.execute("DELETE FROM datasets WHERE id = ?", [did])
-                self._event("dataset.delete", user=user, at=_now(),
-                            project_id=row["project_id"], dataset_id=did, name=row["name"])
-                if self._dir(did).exists():
-                    os.replace(self._dir(did), trash)
-                    folder = self._dir(did)
-        except BaseException:
-            if folder is not None:  # the rows are back, so the files come back too
-                os.replace(trash, folder)
-            raise
+            os.replace(self._dir(did), trash)
+        except FileNotFoundError:
+            return
         shutil.rmtree(trash, ignore_errors=True)
 
     # ------------------------------------------------------------------ tags
