@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -54,7 +56,9 @@ def shared_db(tmp_path) -> tuple[Path, int]:
     return path, did
 
 
-def test_four_processes_writing_at_once_lose_no_tag_change(shared_db):
+def test_four_processes_writing_at_once_lose_no_tag_change(shared_db, monkeypatch):
+    # A spawned child re-runs the parent's __main__, where an earlier AppTest leaves a page.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     path, did = shared_db
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
