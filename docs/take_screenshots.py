@@ -16,7 +16,8 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 PAGES = {"home": "", "tag_errors": "Tag_errors", "slices_vs_hlp": "Slices_vs_HLP",
-         "prioritise": "Prioritise"}
+         "prioritise": "Prioritise", "label_consistency": "Label_consistency",
+         "compare_iterations": "Compare_iterations", "suggested_slices": "Suggested_slices"}
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 
