@@ -8,6 +8,7 @@ import streamlit as st
 from core import agreement as ag
 from core.demo import DEMO_ANNOTATIONS, DEMO_PROJECT
 from core.errors import DataError
+from core.report import to_safe_csv
 from ui import agreement as ua
 from ui import data, state
 
@@ -442,6 +443,6 @@ with tab_rules:
                            "labels_changelog.csv", "text/csv", key="agree_dl_log",
                            icon=":material/download:")
     made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
-    st.download_button(f"Review decisions: {len(made)} (CSV)", made.to_csv(index=False),
+    st.download_button(f"Review decisions: {len(made)} (CSV)", to_safe_csv(made),
                        "review_decisions.csv", "text/csv", key="agree_dl_decisions",
                        icon=":material/download:", disabled=made.empty)
