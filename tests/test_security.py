@@ -376,3 +376,29 @@ def test_file_names_in_messages_are_just_text(tmp_path):
     assert result.stderr.count("\n") == 1 and IMG in result.stderr
     with pytest.raises(Exception, match="empty"):
         load_dataset(b"", name=f"{SCRIPT}.csv")
+
+
+def test_every_csv_of_the_label_consistency_page_is_safe(fresh, downloads):
+    labels = pd.DataFrame({
+        "item": ["=1", "=1", "=1", "@2", "@2", "@2", "i3", "i3", "i3"],
+        "annotator": ["+a", "-b", "=c"] * 3,
+        "label": ["=cmd|x", "=CMD|x", "ok", "-1+1", "ok\r=HYPERLINK(1)", "ok", "ok", "ok",
+                  "=cmd|x"]})
+    with Store(fresh) as store:
+        project = store.get_or_create_project("p", user="seed")
+        set_id = store.save_annotation_set(project, "hostile", labels, source_name="l.csv",
+                                           content_hash="h", user="seed")
+        store.save_review_decision(set_id, "=1", decision="=cmd|x", note="@SUM(A1)",
+                                   user="=evil")
+    at = AppTest.from_file(str(ROOT / "pages" / "6_Label_consistency.py"),
+                           default_timeout=TIMEOUT)
+    at.session_state["user_name"] = USER
+    at.run()
+    at.multiselect(key="agree_merge").set_value(["=cmd|x", "=CMD|x"])
+    at.text_input(key="agree_merge_target").set_value("=merged").run()
+    assert not at.exception, [e.value for e in at.exception]
+    got = dict(downloads(b) for b in at.download_button)
+    assert {"labels_cleaned.csv", "labels_changelog.csv", "review_decisions.csv"} <= set(got)
+    for name in ("labels_cleaned.csv", "labels_changelog.csv", "review_decisions.csv"):
+        cells = [c for row in assert_csv_is_safe(got[name].decode()) for c in row]
+        assert any(c.startswith("'=") for c in cells), name
