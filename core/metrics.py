@@ -195,12 +195,15 @@ def build_slices(
             codes_, uniques = pd.factorize(values, sort=True)
             codes = codes_
             cats = [f"{col} = {u}" for u in uniques]
-        for k, name in enumerate(cats):
-            cols[name] = codes == k
-            kinds.append("column")
-            sources.append(col)
         if (codes < 0).any():
-            cols[f"{col} = (missing)"] = codes < 0
+            cats = [*cats, f"{col} = (missing)"]
+            codes = np.where(codes < 0, len(cats) - 1, codes)
+        for k, name in enumerate(cats):
+            # Names can clash: a tag called "device = ios", or 1 and "1" in one column.
+            unique, i = name, 2
+            while unique in cols:
+                unique, i = f"{name} ({i})", i + 1
+            cols[unique] = codes == k
             kinds.append("column")
             sources.append(col)
     membership = pd.DataFrame(cols, index=dataset.frame.index)
