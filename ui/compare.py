@@ -27,6 +27,7 @@ from core.compare import (
 from core.dataset import Dataset
 from core.errors import DataError, InvalidValueError
 from core.metrics import OVERALL
+from core.report import to_safe_csv
 from core.splits import assign_splits, compute_split_shares, splits_frame
 from core.task import TaskSpec
 from ui import data, state
@@ -306,7 +307,7 @@ def worst_difference(table: pd.DataFrame) -> float:
 @st.cache_data(max_entries=4, show_spinner=False)
 def _csv(db: str, dataset_id: int, frame_key: str, tags_key: str, splits_key: str, *,
          _dataset: Dataset, _splits: pd.Series) -> bytes:
-    return splits_frame(_dataset, _splits).to_csv(index=False).encode("utf-8")
+    return to_safe_csv(splits_frame(_dataset, _splits)).encode("utf-8")
 
 
 def splits_csv(loaded: Loaded, splits: pd.Series) -> bytes:
