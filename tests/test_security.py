@@ -124,6 +124,20 @@ def test_no_code_evaluation_anywhere_in_the_app_or_core():
     assert found == []
 
 
+def test_every_csv_the_app_offers_is_written_by_the_safe_writer():
+    # A download built with a plain DataFrame.to_csv skips the formula neutralising.
+    try:
+        listed = subprocess.run(["git", "ls-files", *SOURCE_DIRS], cwd=ROOT, text=True,
+                                capture_output=True, check=True).stdout.split()
+        files = [ROOT / f for f in listed if f.endswith(".py")]
+    except (OSError, subprocess.CalledProcessError):
+        files = [p for d in SOURCE_DIRS for p in (ROOT / d).rglob("*.py")]
+    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+             for p in files if p.parts[-2] in ("ui", "pages")
+             for i, line in enumerate(p.read_text().splitlines(), 1) if ".to_csv(" in line]
+    assert found == [], "use core.report.to_safe_csv for every CSV the app offers"
+
+
 PAYLOAD = "__import__('os').system('touch {marker}')"
 
 
