@@ -7,92 +7,27 @@ Debian's Chromium with Playwright. Screenshots of every page are kept in
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import BROWSER_MARKS, chromium_page, shot, streamlit_server, wait_idle
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
-                       "(the README's test command installs it)"),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
-    env = {**os.environ, "SLICEWISE_DB": str(tmp / "e2e.db")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-         str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
-    yield {"base": base, "db": tmp / "e2e.db", "tmp": tmp}
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with streamlit_server(tmp / "e2e.db") as base:
+        yield {"base": base, "db": tmp / "e2e.db", "tmp": tmp}
 
 
 @pytest.fixture(scope="module")
 def page(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      accept_downloads=True)
-        pg = context.new_page()
-        pg.set_default_timeout(30_000)
+    with chromium_page(downloads=True) as pg:
         yield pg
-        browser.close()
-
-
-def _wait_idle(page) -> None:
-    """Wait until Streamlit has finished the current run."""
-    page.wait_for_selector('[data-testid="stApp"]')
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    page.wait_for_timeout(300)
-
-
-def _shot(page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -100,7 +35,7 @@ def _choose(page, label: str, option: str) -> None:
         has=page.get_by_text(label, exact=True)).first
     box.click()
     page.get_by_role("option", name=option, exact=True).first.click()
-    _wait_idle(page)
+    wait_idle(page)
 
 
 @pytest.fixture(scope="module")
@@ -127,21 +62,21 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
 
     # Home with no dataset: an empty state that says what to do.
     page.goto(base)
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_text("Load a file or open the demo project").first.wait_for()
-    _shot(page, "0_home_empty")
+    shot(page, "0_home_empty")
 
     # Load data: upload through the file input, keep the detected mapping, save.
     page.goto(f"{base}/Load_data")
-    _wait_idle(page)
+    wait_idle(page)
     page.locator('input[type="file"]').set_input_files(str(path))
     page.get_by_text("First rows of the file").wait_for()
-    _wait_idle(page)
-    _shot(page, "1_load_data_mapping")
+    wait_idle(page)
+    shot(page, "1_load_data_mapping")
     page.get_by_role("button", name=re.compile("Check and save")).click()
     page.get_by_text(re.compile(r"Saved \S*")).first.wait_for(timeout=60_000)
-    _wait_idle(page)
-    _shot(page, "1_load_data_saved")
+    wait_idle(page)
+    shot(page, "1_load_data_saved")
 
     from core.store import Store
 
@@ -155,40 +90,40 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
 
     # Tag errors: tag every error whose label is "dog" as blurry, with a rule.
     page.goto(f"{base}/Tag_errors")
-    _wait_idle(page)
+    wait_idle(page)
     page.get_by_text("Coverage:").first.wait_for()
-    _shot(page, "2_tag_errors")
+    shot(page, "2_tag_errors")
     page.get_by_text("Tag by a rule on metadata").click()
-    _wait_idle(page)
+    wait_idle(page)
     value = page.get_by_label("Value", exact=True)
     value.fill("dog")
     value.press("Enter")
-    _wait_idle(page)
+    wait_idle(page)
     _choose(page, "Tag", "blurry")
     errors_dog = df[(df.label == "dog") & (df.label != df.prediction)]
     page.get_by_role("button", name=f"Apply to {len(errors_dog)} examples").click()
-    _wait_idle(page)
+    wait_idle(page)
     page.wait_for_timeout(1000)
     tags = store.tag_matrix(did)["blurry"]
     expected = set(df.loc[df.blurry == "x", "id"]) | set(errors_dog["id"])
     frame_ids = store.load_dataset(did).frame["id"].astype(str)
     assert set(frame_ids[tags.to_numpy()]) == expected
-    _shot(page, "2_tag_errors_after_rule")
+    shot(page, "2_tag_errors_after_rule")
 
     # Slices vs HLP and Prioritise render the table and charts.
     page.goto(f"{base}/Slices_vs_HLP")
-    _wait_idle(page)
+    wait_idle(page)
     page.locator(".js-plotly-plot").first.wait_for()
-    _shot(page, "3_slices_vs_hlp")
+    shot(page, "3_slices_vs_hlp")
     page.goto(f"{base}/Prioritise")
-    _wait_idle(page)
+    wait_idle(page)
     page.locator(".js-plotly-plot").first.wait_for()
-    _shot(page, "4_prioritise")
+    shot(page, "4_prioritise")
 
     # Export: the HTML report downloads, is self-contained and shows the new tag count.
     page.goto(f"{base}/Export")
-    _wait_idle(page)
-    _shot(page, "5_export")
+    wait_idle(page)
+    shot(page, "5_export")
     with page.expect_download() as info:
         page.get_by_role("button", name=re.compile("HTML")).click()
     download = info.value
@@ -199,5 +134,5 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
     row = re.search(r"<tr><td>[^<]*</td><td>blurry</td><td>(\d+)</td>", html)
     assert row, "the blurry row is in the report"
     assert int(row.group(1)) == len(expected)
-    _wait_idle(page)
+    wait_idle(page)
     assert len(store.list_reports(did)) >= 1
