@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
+from pagetest import assert_ok, run_page, table_with
 from streamlit.testing.v1 import AppTest
 
 from core import agreement as ag
@@ -23,24 +24,18 @@ PAGE = "pages/6_Label_consistency.py"
 TIMEOUT = 60
 USER = "Ana"
 
+pytestmark = pytest.mark.usefixtures("fresh")
+
+
+def app(dataset_id: int | None = None, **state) -> AppTest:
+    return run_page(PAGE, dataset_id, **state)
+
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
     (PAGE, "annotators agree", {"metric": 5, "dataframe": 5, "data_editor": 1,
                                 "multiselect": 1, "radio": 1, "toggle": 1,
                                 "plotly_chart": 1, "download_button": 1}),
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """An empty database per test and no cached data or store from an earlier test."""
-    db = tmp_path / "slicewise.db"
-    monkeypatch.setenv("SLICEWISE_DB", str(db))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture
@@ -53,29 +48,8 @@ def seeded(fresh) -> int:
                               task=TaskSpec(kind="classification"), user="seed")
 
 
-def app(dataset_id: int | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    at.session_state["user_name"] = USER
-    if dataset_id is not None:
-        at.session_state["dataset_id"] = dataset_id
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def table_with(at: AppTest, column: str):
-    for element in at.dataframe:
-        if column in element.value.columns:
-            return element.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,20 @@ baseline and retrained model saved as two iterations) or the lecture's 100-image
 from __future__ import annotations
 
 import io
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
+from pagetest import assert_ok as _assert_ok
+from pagetest import run_page as app
+from pagetest import table_with, texts
 from scipy import stats
-from streamlit.testing.v1 import AppTest
 
 from core.compare import compare_datasets
 from core.dataset import ColumnMapping, dataset_from_frame
 from core.demo import BASELINE, RETRAINED, create_demo_project
-from core.store import Store
 from core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,9 @@ SPLITS = "pages/8_Balanced_splits.py"
 TIMEOUT = 60
 USER = "Ana"
 
+assert_ok = partial(_assert_ok, no_errors=True)
+pytestmark = pytest.mark.usefixtures("fresh")
+
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
     (COMPARE, "help every slice", {"selectbox": 2, "metric": 4, "dataframe": 2, "warning": 1,
@@ -35,23 +39,6 @@ PAGES = [
     (SPLITS, "every split looks alike", {"number_input": 4, "toggle": 1, "multiselect": 1,
                                          "metric": 4, "dataframe": 1, "download_button": 1}),
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """An empty database per test and no cached data or store from an earlier test."""
-    db = tmp_path / "slicewise.db"
-    monkeypatch.setenv("SLICEWISE_DB", str(db))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def store(fresh) -> Store:
-    return Store(fresh)
 
 
 @pytest.fixture
@@ -78,32 +65,6 @@ def inspection_100(store) -> int:
     project = store.get_or_create_project("Inspection", user="seed")
     return store.save_dataset(project, "100 images", dataset_from_frame(frame, mapping),
                               task=TaskSpec(kind="classification"), user="seed")
-
-
-def app(page: str, dataset_id: int | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    at.session_state["user_name"] = USER
-    if dataset_id is not None:
-        at.session_state["dataset_id"] = dataset_id
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    for element in at.dataframe:
-        if column in element.value.columns:
-            return element.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 # ----------------------------------------------------------------------------- every page

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
+from pagetest import assert_ok, run_page, table_with, texts
 from streamlit.testing.v1 import AppTest
 from test_label_issues import dataset_with_probabilities
 
 from core.dataset import load_dataset
 from core.discovery import slice_mask, suggest_slices
 from core.label_issues import TAG_NAME, find_label_issues
-from core.store import Store
 from core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,29 +26,18 @@ PAGE = "pages/9_Suggested_slices.py"
 TIMEOUT = 60
 USER = "Ana"
 
+pytestmark = pytest.mark.usefixtures("fresh")
+
+
+def app(dataset_id: int | None = None, **state) -> AppTest:
+    return run_page(PAGE, dataset_id, **state)
+
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
     (PAGE, "hide the most errors", {"multiselect": 1, "slider": 1, "number_input": 1,
                                     "metric": 4, "dataframe": 2, "selectbox": 1,
                                     "button": 2, "select_slider": 1, "plotly_chart": 1}),
 ]
-
-
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """An empty database per test and no cached data or store from an earlier test."""
-    db = tmp_path / "slicewise.db"
-    monkeypatch.setenv("SLICEWISE_DB", str(db))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def store(fresh) -> Store:
-    return Store(fresh)
 
 
 @pytest.fixture
@@ -68,31 +56,6 @@ def plain(store) -> int:
     project = store.get_or_create_project("Test", user="seed")
     return store.save_dataset(project, "Plain", dataset, task=TaskSpec(kind="classification"),
                               user="seed")
-
-
-def app(dataset_id: int | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=TIMEOUT)
-    at.session_state["user_name"] = USER
-    if dataset_id is not None:
-        at.session_state["dataset_id"] = dataset_id
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def table_with(at: AppTest, column: str):
-    for element in at.dataframe:
-        if column in element.value.columns:
-            return element.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def button(at: AppTest, key: str):

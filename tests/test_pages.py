@@ -11,16 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
+from pagetest import assert_ok, table_with, texts
+from pagetest import run_page as app
 from streamlit.testing.v1 import AppTest
 
 from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
 from core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
 USER = "Ana"
+
+pytestmark = pytest.mark.usefixtures("fresh")
 
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
@@ -74,23 +76,6 @@ def speech_frame(n: int = 60) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
-    """An empty database per test and no cached data or store from an earlier test."""
-    db = tmp_path / "slicewise.db"
-    monkeypatch.setenv("SLICEWISE_DB", str(db))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-@pytest.fixture
-def store(fresh) -> Store:
-    return Store(fresh)
-
-
 @pytest.fixture
 def seeded(store) -> int:
     """The speech dataset stored in project 'Test'; returns its id."""
@@ -101,32 +86,6 @@ def seeded(store) -> int:
     project = store.get_or_create_project("Test", user="seed")
     return store.save_dataset(project, "Speech", dataset, task=TaskSpec(kind="text"),
                               user="seed")
-
-
-def app(page: str, dataset_id: int | None = None, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    at.session_state["user_name"] = USER
-    if dataset_id is not None:
-        at.session_state["dataset_id"] = dataset_id
-    for key, value in state.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
-
-
-def table_with(at: AppTest, column: str) -> pd.DataFrame:
-    """The first st.dataframe on the page that has ``column`` (display tables have no key)."""
-    for element in at.dataframe:
-        if column in element.value.columns:
-            return element.value
-    raise AssertionError(f"no table with a {column!r} column")
 
 
 def slice_table(at: AppTest) -> pd.DataFrame:
