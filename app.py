@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import DataError
-from ui import data, state, tagging, views
+from core.metrics import compute_tag_coverage
+from ui import data, state, views
 
 ctx = state.page_start("Slicewise", "Slicewise: where is the model wrong, and what to fix first?",
                        icon=":material/analytics:", layout="centered")
@@ -50,6 +51,6 @@ c3.metric("Errors", f"{head['errors']:,}")
 c4.metric("HLP", views.percent(head["hlp"]),
           delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
           help="Human-level performance on all data (from the human-label column)")
-tagged, errors = tagging.coverage(correct, loaded.dataset.tags)
+tagged, errors = compute_tag_coverage(correct, loaded.dataset.tags)
 st.progress(tagged / errors if errors else 1.0,
             text=f"{tagged:,} of {errors:,} errors carry at least one tag")

@@ -430,6 +430,19 @@ def compute_slice_metrics(
     return out
 
 
+def compute_tag_coverage(correct: np.ndarray, tags: pd.DataFrame) -> tuple[int, int]:
+    """Return (errors carrying at least one tag, all errors): the tagging coverage meter.
+
+    ``correct`` is the per-example correctness (see :func:`compute_outcomes`), ``tags`` the
+    boolean tag matrix aligned with it.
+    """
+    errors = ~np.asarray(correct, dtype=bool)
+    if tags.shape[1] == 0:
+        return 0, int(errors.sum())
+    tagged = tags.to_numpy(dtype=bool).any(axis=1)
+    return int((errors & tagged).sum()), int(errors.sum())
+
+
 # --------------------------------------------------------------------------- per class
 
 

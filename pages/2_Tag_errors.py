@@ -1,6 +1,7 @@
 import streamlit as st
 
 from core.errors import DataError
+from core.metrics import compute_tag_coverage
 from ui import data, media, state, tagging
 from ui.tagging import CORRECTED_COLUMN, OPERATORS, STATUS_COLUMN, Filters
 
@@ -13,7 +14,7 @@ correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
 corrected_ids = set(loaded.corrections["example_id"].astype(str))
 
 # ----------------------------------------------------------------------------- coverage
-tagged, errors = tagging.coverage(correct, ds.tags)
+tagged, errors = compute_tag_coverage(correct, ds.tags)
 m1, m2, m3 = st.columns([1, 1, 3], vertical_alignment="center")
 m1.metric("Errors", f"{errors:,}", help="Examples the model gets wrong")
 m2.metric("Errors tagged", f"{tagged / errors:.0%}" if errors else "–",

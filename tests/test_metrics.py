@@ -308,3 +308,16 @@ def test_counts_are_the_same_from_metrics_code_whatever_computes_them(small):
     m1 = compute_slice_metrics(counts, task=task)
     m2 = compute_slice_metrics(by_hand, task=task)
     pd.testing.assert_frame_equal(m1, m2)
+
+
+@pytest.mark.parametrize(("correct", "tags", "expected"), [
+    ([True, False, False, False], {"a": [1, 1, 0, 0], "b": [0, 0, 1, 0]}, (2, 3)),
+    ([False, False], {}, (0, 2)),
+    ([True, True], {"a": [1, 0]}, (0, 0)),
+])
+def test_tag_coverage_counts_errors_with_any_tag(correct, tags, expected):
+    from core.metrics import compute_tag_coverage
+
+    frame = pd.DataFrame({k: np.array(v, dtype=bool) for k, v in tags.items()},
+                         index=range(len(correct)))
+    assert compute_tag_coverage(np.array(correct), frame) == expected

@@ -152,16 +152,6 @@ def page_positions(positions: np.ndarray, page: int, page_size: int) -> np.ndarr
     return positions[start:start + int(page_size)]
 
 
-def coverage(correct: np.ndarray, tags: pd.DataFrame) -> tuple[int, int]:
-    """Return (errors with at least one tag, errors)."""
-    # TODO(core): a compute_tag_coverage(outcomes, tags) in core.metrics would serve the CLI too.
-    errors = ~np.asarray(correct, dtype=bool)
-    if tags.shape[1] == 0:
-        return 0, int(errors.sum())
-    tagged = tags.to_numpy(dtype=bool).any(axis=1)
-    return int((errors & tagged).sum()), int(errors.sum())
-
-
 def editor_frame(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
                  positions: np.ndarray, corrected_ids: set[str],
                  show_human: bool) -> pd.DataFrame:
