@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -65,34 +65,69 @@ def _pairs(values: Sequence[str], option: str, *, percent: bool) -> dict[str, fl
     return out
 
 
+def _prediction_options(command: Callable) -> Callable:
+    """Add the options that say how to read a predictions file (shared by the commands)."""
+    options = [
+        click.option("--label", help="Label (ground truth) column; detected by name if omitted."),
+        click.option("--prediction", help="Prediction column; detected by name if omitted."),
+        click.option("--id", "id_col",
+                     help="Example id column; detected by name, else the row number."),
+        click.option("--score", help="Score or confidence column."),
+        click.option("--threshold", type=float, help="Predict --positive where score >= "
+                     "THRESHOLD (no prediction column needed)."),
+        click.option("--task", type=click.Choice(TASK_KINDS),
+                     help="Task kind (default: inferred)."),
+        click.option("--positive", help="Positive class for a binary task."),
+        click.option("--tolerance", type=float, help="Regression: |error| counted as correct."),
+        click.option("--keep-case", is_flag=True, help="Text: compare case-sensitively."),
+        click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation."),
+        click.option("--encoding", help="Text encoding of the file (default: detected)."),
+        click.option("--sep", help="Field delimiter (default: detected)."),
+        click.option("--drop-missing", is_flag=True,
+                     help="Drop rows with a missing label or prediction instead of failing."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _load_predictions(file: Path, mapping: ColumnMapping, task: str | None,
+                      positive: str | None, threshold: float | None, tolerance: float | None,
+                      keep_case: bool, keep_punctuation: bool, encoding: str | None,
+                      sep: str | None, drop_missing: bool) -> tuple[Dataset, TaskSpec]:
+    """Load FILE with the shared options, print its warnings, and build the task."""
+    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
+                           missing="drop" if drop_missing else "fail",
+                           positive=positive, threshold=threshold)
+    for warning in dataset.warnings:
+        click.echo(f"slicewise: note: {warning}", err=True)
+    spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
+    return dataset, spec
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output``, or to standard output when none is given."""
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
 @main.command("analyze")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--label", help="Label (ground truth) column; detected by name if omitted.")
-@click.option("--prediction", help="Prediction column; detected by name if omitted.")
+@_prediction_options
 @click.option("--human", help="Human-label column (for HLP); detected by name if omitted.")
-@click.option("--id", "id_col", help="Example id column; detected by name, else the row number.")
-@click.option("--score", help="Score or confidence column.")
-@click.option("--threshold", type=float,
-              help="Predict --positive where score >= THRESHOLD (no prediction column needed).")
 @click.option("--tag-columns", help="Comma-separated boolean tag columns (default: detected).")
 @click.option("--tags-column", help="One column holding tags separated by ';' or '|'.")
 @click.option("--slice-by", multiple=True, help="Metadata column: one slice per value "
               "(numeric columns in quantile bins). Repeatable.")
 @click.option("--bins", type=click.IntRange(2, 20), default=4, show_default=True,
               help="Quantile bins for numeric --slice-by columns.")
-@click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
-@click.option("--positive", help="Positive class for a binary task.")
-@click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")
-@click.option("--keep-case", is_flag=True, help="Text: compare case-sensitively.")
-@click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation.")
 @click.option("--hlp", multiple=True, help="TAG=VALUE human-level accuracy for a slice "
               "(0.93 or 93%). Repeatable.")
 @click.option("--importance", multiple=True, help="TAG=1..5 importance weight. Repeatable.")
 @click.option("--ease", multiple=True, help="TAG=1..5 ease weight. Repeatable.")
-@click.option("--encoding", help="Text encoding of the file (default: detected).")
-@click.option("--sep", help="Field delimiter (default: detected).")
-@click.option("--drop-missing", is_flag=True,
-              help="Drop rows with a missing label or prediction instead of failing.")
 @click.option("--engine", type=click.Choice(("pandas", "duckdb")), default="pandas",
               show_default=True, help="Count in memory with pandas, or with DuckDB streaming "
               "a CSV/Parquet file larger than memory (same table; not for text tasks).")
@@ -142,21 +177,13 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
             table = source.analyze(task=spec, slice_by=slice_by, bins=bins, **weights())
             name = source.source_name
     else:
-        dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
-                               missing="drop" if drop_missing else "fail",
-                               positive=positive, threshold=threshold)
-        for warning in dataset.warnings:
-            click.echo(f"slicewise: note: {warning}", err=True)
-        spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case,
-                          keep_punctuation)
+        dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
+                                          keep_case, keep_punctuation, encoding, sep,
+                                          drop_missing)
         table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins, **weights())
         name = dataset.source_name
     text = render(table, fmt, dataset=name, task=spec.kind)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(text, output)
 
 
 def _task_spec(dataset: Dataset | None, kind: str | None, positive: str | None,
@@ -307,11 +334,7 @@ def agreement_command(file: Path, item: str | None, annotator: str | None, label
         text = summary.drop(columns=["definition"]).to_csv()
     else:
         text = _agreement_table(ann.source_name, figures, summary, codes, by_tag)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(text, output)
 
 
 def _agreement_table(source: str, figures: dict, summary: pd.DataFrame, codes: object,
@@ -363,17 +386,7 @@ def _agreement_table(source: str, figures: dict, summary: pd.DataFrame, codes: o
 
 @main.command("suggest")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--label", help="Label (ground truth) column; detected by name if omitted.")
-@click.option("--prediction", help="Prediction column; detected by name if omitted.")
-@click.option("--id", "id_col", help="Example id column; detected by name, else the row number.")
-@click.option("--score", help="Score or confidence column.")
-@click.option("--threshold", type=float,
-              help="Predict --positive where score >= THRESHOLD (no prediction column needed).")
-@click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
-@click.option("--positive", help="Positive class for a binary task.")
-@click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")
-@click.option("--keep-case", is_flag=True, help="Text: compare case-sensitively.")
-@click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation.")
+@_prediction_options
 @click.option("--columns", help="Comma-separated metadata columns to search (default: all "
               "but ids, free text and per-class probabilities).")
 @click.option("--max-conditions", type=click.IntRange(1, 3), default=3, show_default=True,
@@ -386,10 +399,6 @@ def _agreement_table(source: str, figures: dict, summary: pd.DataFrame, codes: o
               show_default=True, help="SliceLine weight of error rate against slice size.")
 @click.option("--fdr", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.05, show_default=True, help="False discovery rate (Benjamini-Hochberg).")
-@click.option("--encoding", help="Text encoding of the file (default: detected).")
-@click.option("--sep", help="Field delimiter (default: detected).")
-@click.option("--drop-missing", is_flag=True,
-              help="Drop rows with a missing label or prediction instead of failing.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -407,12 +416,8 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
     from core.discovery import format_suggestions, suggest_slices
 
     mapping = ColumnMapping(label=label, prediction=prediction, id=id_col, score=score)
-    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
-                           missing="drop" if drop_missing else "fail",
-                           positive=positive, threshold=threshold)
-    for warning in dataset.warnings:
-        click.echo(f"slicewise: note: {warning}", err=True)
-    spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
+    dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
+                                      keep_case, keep_punctuation, encoding, sep, drop_missing)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     found = suggest_slices(dataset, task=spec, columns=cols, max_conditions=max_conditions,
                            min_support=min_support, top=top, alpha=alpha, fdr=fdr)
@@ -433,11 +438,7 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
         text = format_suggestions(found, source=dataset.source_name)
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(text, output)
 
 
 @main.command("compare")
@@ -508,11 +509,7 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
     else:
         text = _compare_text(table, overall, data_b, data_a, pairing.describe(),
                              markdown=fmt == "markdown")
-    if output:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+    _emit(text, output)
     if fail_points is not None:
         fallen = find_regressions(table, points=fail_points)
         for name, row in fallen.iterrows():
