@@ -187,6 +187,15 @@ _MAGIC = (
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def check_file_path(path: Path) -> None:
+    """Raise a :class:`DataError` when ``path`` is missing or is a folder."""
+    if not path.exists():
+        raise DataError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a file; give the path of a CSV, TSV "
+                        "or Parquet file")
+
+
 def _source_bytes(source: str | Path | IO[bytes] | bytes, name: str | None) -> tuple[bytes, str]:
     """Return the raw bytes of ``source`` and the file name used in messages."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -195,11 +204,7 @@ def _source_bytes(source: str | Path | IO[bytes] | bytes, name: str | None) -> t
         path = Path(source)
         label = name or path.name or str(path)
         try:
-            if not path.exists():
-                raise DataError(f"{path}: no such file; check the path")
-            if path.is_dir():
-                raise DataError(f"{path}: is a folder, not a file; give the path of a CSV, TSV "
-                                "or Parquet file")
+            check_file_path(path)
             return path.read_bytes(), label
         except OSError as exc:
             raise DataError(f"{label}: cannot be opened ({exc.strerror or exc}); check the path "

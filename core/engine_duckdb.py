@@ -64,6 +64,7 @@ from core.dataset import (
     _metadata_names,
     _normalize_sep,
     _sniff_delimiter,
+    check_file_path,
     find_role_candidates,
     resolve_mapping,
 )
@@ -353,11 +354,7 @@ class DuckDBFile:
         name = self.source_name
         path = self.path
         try:
-            if not path.exists():
-                raise DataError(f"{path}: no such file; check the path")
-            if path.is_dir():
-                raise DataError(f"{path}: is a folder, not a file; give the path of a CSV, TSV "
-                                "or Parquet file")
+            check_file_path(path)
             with path.open("rb") as fh:
                 head = fh.read(1 << 20)
         except OSError as exc:
