@@ -14,6 +14,7 @@ import codecs
 import csv
 import hashlib
 import io
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -447,31 +448,14 @@ def _parse(data: bytes, name: str, encoding: str | None,
                               "signature); save it again as Parquet, or rename it to .csv if "
                               "it is text")
 
+    fast = _parse_utf8_with_arrow(data, name, encoding, sep)
+    if fast is not None:
+        return fast, warnings
     text, used = _decode(data, name, encoding)
     if used not in ("utf-8", "utf-8-sig") and encoding is None:
         warnings.append(f"{name}: not UTF-8; read as {used} (detected). If letters look "
                         "wrong, give the encoding")
-    if not re.search(r"\S", text):
-        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
-                             "id,label,prediction) and one row per example")
-    first_line = re.match(r"[^\r\n]*", text).group()
-    if not first_line.strip():
-        raise EmptyFileError(f"{name}: the first line is blank; it must hold the column names "
-                             "(delete the blank lines above the header)")
-    if sep is None:
-        sep = "\t" if lower.endswith((".tsv", ".tab")) else _sniff_delimiter(first_line)
-    header = [h.strip() for h in next(csv.reader([first_line], delimiter=sep), [])]
-    if len(header) == 1:
-        others = [d for d in DELIMITERS if d != sep and d in first_line]
-        if others:
-            raise FileFormatError(
-                f"{name}: the header is one single column when split on {_sep_name(sep)}s, but "
-                f"it contains {_sep_name(others[0])}s; the file is probably "
-                f"{_sep_name(others[0])}-delimited: give that delimiter (CLI: --sep "
-                f"{others[0]!r}) or leave it empty to detect it"
-            )
-    _check_header_is_names(header, name)
-    _check_names(header, name)
+    sep, header = _read_header(text, name, sep)
     # pandas pads rows that are too short with missing values, and reads the first column as
     # the index when every row has one field too many: check the field counts first.
     checked = _field_counts_balanced(data, sep, len(header)) if used == "utf-8" else False
@@ -496,6 +480,149 @@ def _parse(data: bytes, name: str, encoding: str | None,
     if df.empty:
         raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
     return df, warnings
+
+
+
+
+def _case_variants(word: str) -> list[str]:
+    return ["".join(c) for c in itertools.product(*((ch.lower(), ch.upper()) for ch in word))]
+
+
+# pandas' C parser reads true/false in any case as booleans; pyarrow's defaults would take
+# 1/0 as well and only three spellings.
+_ARROW_TRUE = _case_variants("true")
+_ARROW_FALSE = _case_variants("false")
+
+
+def _read_csv_arrow(data: bytes, sep: str) -> pd.DataFrame | None:
+    """Read well-formed UTF-8 text with pyarrow's multi-threaded CSV reader, or return ``None``.
+
+    The fast path for large files (about 2.5x faster than pandas' C parser on 2 cores). It
+    yields the table pandas would: the same missing-value tokens and booleans, date-like
+    columns kept as text, all-blank columns as float NaN. pyarrow rejects every row whose
+    field count differs from the header's (pandas pads short rows), so a table it returns
+    needs no field-count check. Any file it cannot read (ragged rows, a value that does not
+    fit the type guessed from the first block, whitespace-only lines...) returns ``None`` and
+    goes through the pandas path, whose checks name the rows at fault.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    buffer = pa.py_buffer(data)
+    parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data)
+
+    def read(column_types: dict[str, Any]) -> pa.Table:
+        convert = pacsv.ConvertOptions(
+            null_values=list(NA_VALUES), strings_can_be_null=True,
+            quoted_strings_can_be_null=True, true_values=_ARROW_TRUE,
+            false_values=_ARROW_FALSE, column_types=column_types,
+        )
+        return pacsv.read_csv(buffer, parse_options=parse, convert_options=convert)
+
+    try:
+        table = read({})
+        # pandas leaves dates and times as text; so must we (metadata keeps its spelling).
+        temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
+        if temporal:
+            table = read(temporal)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if len(set(table.column_names)) != table.num_columns:
+        return None  # duplicate names (after quoting rules): the pandas path explains them
+    types = table.schema.types
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types):
+        return None  # not UTF-8 after all: the full path detects the encoding
+    # Where pyarrow's number parsing differs from pandas': hexadecimal (pyarrow reads 0x1f as
+    # the integer 31, pandas as text), and a sign on whole numbers or integers beyond int64
+    # (pyarrow reads floats, pandas integers). Rare in real files; the pandas path reads them.
+    if any(pa.types.is_integer(t) for t in types) and (b"0x" in data or b"0X" in data):
+        return None
+    floats = [table.column(i) for i, t in enumerate(types) if pa.types.is_floating(t)]
+    if any(_may_be_pandas_integers(c, plus=b"+" in data) for c in floats):
+        return None
+    nulls = [i for i, t in enumerate(types) if pa.types.is_null(t)]
+    for i in nulls:  # an all-blank column: pandas reads float NaN
+        table = table.set_column(i, table.field(i).name,
+                                 pa.nulls(table.num_rows, pa.float64()))
+    bools = [table.field(i).name for i, t in enumerate(types)
+             if pa.types.is_boolean(t) and table.column(i).null_count]
+    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    for name in bools:  # pandas marks the blanks of a true/false column with NaN, not None
+        df[name] = df[name].astype(object).where(df[name].notna(), np.nan)
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _may_be_pandas_integers(column: Any, *, plus: bool) -> bool:
+    """Whether pandas could have read this Arrow float column as integers (see the caller).
+
+    ``plus``: the file holds a ``+`` somewhere (pandas reads "+3" as an integer).
+    """
+    import pyarrow.compute as pc
+
+    finite = pc.filter(column, pc.is_finite(column))
+    bounds = pc.min_max(finite).values()
+    if any(b.is_valid and abs(b.as_py()) >= 2.0**63 for b in bounds):
+        return True  # pandas reads such numbers as uint64, Python ints or text
+    if not plus or len(finite) != len(column) - column.null_count or not len(finite):
+        return False
+    return pc.all(pc.equal(pc.floor(finite), finite)).as_py()
+
+
+def _read_header(text: str, name: str, sep: str | None) -> tuple[str, list[str]]:
+    """Check the first line of ``text`` and return the delimiter and the column names."""
+    if not re.search(r"\S", text):
+        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
+                             "id,label,prediction) and one row per example")
+    first_line = re.match(r"[^\r\n]*", text).group()
+    if not first_line.strip():
+        raise EmptyFileError(f"{name}: the first line is blank; it must hold the column names "
+                             "(delete the blank lines above the header)")
+    if sep is None:
+        tsv = name.lower().endswith((".tsv", ".tab"))
+        sep = "\t" if tsv else _sniff_delimiter(first_line)
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=sep), [])]
+    if len(header) == 1:
+        others = [d for d in DELIMITERS if d != sep and d in first_line]
+        if others:
+            raise FileFormatError(
+                f"{name}: the header is one single column when split on {_sep_name(sep)}s, but "
+                f"it contains {_sep_name(others[0])}s; the file is probably "
+                f"{_sep_name(others[0])}-delimited: give that delimiter (CLI: --sep "
+                f"{others[0]!r}) or leave it empty to detect it"
+            )
+    _check_header_is_names(header, name)
+    _check_names(header, name)
+    return sep, header
+
+
+_HEAD_BYTES = 1 << 16
+
+
+def _parse_utf8_with_arrow(data: bytes, name: str, encoding: str | None,
+                           sep: str | None) -> pd.DataFrame | None:
+    """Read a large UTF-8 file fast: check its head here and let pyarrow read the rest.
+
+    Only the head is decoded here (pyarrow checks that the rest is UTF-8: a column that is
+    not comes back as binary and the file takes the full path). ``None`` when the file is
+    not plain UTF-8 text that pyarrow reads as pandas would (see :func:`_read_csv_arrow`).
+    """
+    if encoding not in (None, "utf-8", "utf8", "UTF-8") or len(data) <= _HEAD_BYTES:
+        return None
+    end = data.rfind(b"\n", 0, _HEAD_BYTES) + 1
+    if not end or data.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        text, used = _decode(data[:end], name, encoding)
+        if used != "utf-8":
+            return None
+        sep, _ = _read_header(text, name, sep)
+    except DataError:
+        return None  # the full path finds the same problem and reports it
+    df = _read_csv_arrow(data, sep)
+    if df is not None and df.empty:
+        raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
+    return df
 
 
 def _field_counts_balanced(data: bytes, sep: str, n_fields: int) -> bool:
@@ -692,15 +819,38 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
 
 
-def _is_boolean_like(col: pd.Series) -> bool:
+def _distinct_present(col: pd.Series, limit: int | None = None) -> list[Any] | None:
+    """Return the distinct non-missing values of ``col``; ``None`` when more than ``limit``.
+
+    A column's head is looked at first, so a column of many values (ids, scores) is rejected
+    without hashing a million cells. Raises ``TypeError`` for unhashable cells.
+    """
+    if limit is not None and len(col) > 4096:
+        head = col.iloc[:4096].unique()
+        if len(head) > limit + 1:  # + 1: a missing value may be among them
+            return None
+    uniques = [v for v in col.unique() if not _is_missing_scalar(v)]
+    if limit is not None and len(uniques) > limit:
+        return None
+    return uniques
+
+
+def _is_missing_scalar(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and v != v)
+
+
+def _is_boolean_like(col: pd.Series, seen: dict[str, list[Any]] | None = None) -> bool:
+    """Whether ``col`` holds true/false-like values; their distinct values go in ``seen``."""
     if pd.api.types.is_bool_dtype(col):
         return True
     try:
-        uniques = pd.unique(col.dropna())
+        uniques = _distinct_present(col, limit=6)
     except TypeError:  # unhashable cells (lists from Parquet)
         return False
-    if len(uniques) > 6:
+    if uniques is None:
         return False
+    if seen is not None:
+        seen[str(col.name)] = uniques
     tokens = {str(v).strip().lower() for v in uniques}  # missing cells count as false
     tokens = {t[:-2] if t in ("1.0", "0.0") else t for t in tokens}
     truthy, falsy = tokens & TRUE_TOKENS, tokens & FALSE_TOKENS - {""}
@@ -732,10 +882,11 @@ def _pick(role: str, options: list[str]) -> str | None:
 
 
 def _detect_tag_columns(df: pd.DataFrame, exclude: set[str | None],
-                        cands: dict[str, list[str]]) -> tuple[str, ...]:
+                        cands: dict[str, list[str]],
+                        seen: dict[str, list[Any]] | None = None) -> tuple[str, ...]:
     named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
-    return tuple(c for c in df.columns
-                 if c not in exclude and c not in named_like_role and _is_boolean_like(df[c]))
+    return tuple(c for c in df.columns if c not in exclude and c not in named_like_role
+                 and _is_boolean_like(df[c], seen))
 
 
 def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
@@ -764,8 +915,12 @@ _ROLES = ("label", "prediction", "id", "human", "score", "tags_column")
 
 
 def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: str,
-                    require_prediction: bool = True) -> ColumnMapping:
+                    require_prediction: bool = True,
+                    distinct: dict[str, list[Any]] | None = None) -> ColumnMapping:
     """Fill the unset roles of ``mapping`` by detection and check every named column exists.
+
+    ``distinct``, when given, receives the distinct values of the columns looked at for tag
+    detection, so that :func:`parse_boolean_column` need not find them again.
 
     Raises
     ------
@@ -830,7 +985,7 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
         seen[col] = role
     if mapping.tag_columns is None and mapping.tags_column is None:
         used = {getattr(mapping, r) for r in _ROLES}
-        mapping = replace(mapping, tag_columns=_detect_tag_columns(df, used, cands))
+        mapping = replace(mapping, tag_columns=_detect_tag_columns(df, used, cands, distinct))
     elif mapping.tags_column is not None and mapping.tag_columns is None:
         mapping = replace(mapping, tag_columns=())
     return mapping
@@ -845,10 +1000,12 @@ def _list(cols: Iterable[Any], limit: int = 12) -> str:
 # --------------------------------------------------------------------------- preparing
 
 
-def parse_boolean_column(col: pd.Series, *, file: str, name: str) -> pd.Series:
+def parse_boolean_column(col: pd.Series, *, file: str, name: str,
+                         distinct: list[Any] | None = None) -> pd.Series:
     """Turn true/false, 1/0, yes/no or x/blank values into booleans.
 
-    Vectorised over the distinct values, so a million rows cost one factorisation.
+    Vectorised over the distinct values (``distinct``, when already known: the column's
+    distinct non-missing values), so a million rows cost one pass.
 
     Raises
     ------
@@ -857,6 +1014,21 @@ def parse_boolean_column(col: pd.Series, *, file: str, name: str) -> pd.Series:
     """
     if pd.api.types.is_bool_dtype(col):
         return pd.Series(col.fillna(False).to_numpy(dtype=bool), index=col.index, name=col.name)
+    present = distinct
+    if present is None:
+        try:
+            present = _distinct_present(col)
+        except TypeError:
+            present = None
+    if present is not None:
+        tokens = [str(v).strip().lower() for v in present]
+        if all(t in TRUE_TOKENS or t in FALSE_TOKENS for t in tokens):
+            # The common case: every value is valid, so one pass over the rows marks the
+            # true ones (every present value true, as in x/blank columns: the non-missing).
+            truthy = [v for v, t in zip(present, tokens, strict=True) if t in TRUE_TOKENS]
+            mask = (col.notna() if len(truthy) == len(present) else col.isin(truthy))
+            return pd.Series(mask.to_numpy(dtype=bool), index=col.index, name=col.name,
+                             copy=False)
     try:
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
     except TypeError:
@@ -941,10 +1113,9 @@ def _class_strings(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
         return _class_strings_of(v, numeric_peer=numeric_peer)
     mapped = _class_strings_of(pd.Series(uniques, dtype=v.dtype),
                                numeric_peer=numeric_peer).to_numpy(dtype=object)
-    out = np.full(len(v), None, dtype=object)
-    known = codes >= 0
-    out[known] = mapped[codes[known]]
-    return pd.Series(out, index=v.index, dtype=object)
+    # Code -1 (missing) picks the appended None: one take, no masks.
+    out = np.append(mapped, None)[codes]
+    return pd.Series(out, index=v.index, dtype=object, copy=False)
 
 
 def _class_strings_of(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
@@ -995,7 +1166,8 @@ def _canonical_values(cols: dict[str, pd.Series | None]) -> dict[str, pd.Series]
             if not has_na and (pd.api.types.is_integer_dtype(v) or _whole(v)):
                 v = v.astype("int64")
             else:
-                v = pd.Series(v.to_numpy(dtype=float, na_value=np.nan), index=v.index)
+                v = pd.Series(v.to_numpy(dtype=float, na_value=np.nan), index=v.index,
+                              copy=False)
             out[k] = v
         return out
     peer = any(numeric.values())
@@ -1074,7 +1246,9 @@ def prepare(
                 f"{file}: give either a prediction column ({mapping.prediction!r}) or a score "
                 "threshold, not both"
             )
-    mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score)
+    distinct: dict[str, list[Any]] = {}
+    mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score,
+                              distinct=distinct)
     n_rows = len(df)
 
     score = None
@@ -1105,7 +1279,8 @@ def prepare(
         tags = pd.DataFrame(index=range(n_rows))
     tag_data = {c: tags[c].to_numpy() for c in tags.columns}
     for c in mapping.tag_columns or ():
-        values = parse_boolean_column(df[c], file=file, name=c).to_numpy()
+        values = parse_boolean_column(df[c], file=file, name=c,
+                                      distinct=distinct.get(c)).to_numpy()
         tag_data[c] = tag_data[c] | values if c in tag_data else values
     tags = pd.DataFrame(tag_data, index=range(n_rows))
 
@@ -1161,7 +1336,7 @@ def prepare(
                 "every row an id, or choose no id column to number the rows"
             )
         try:
-            dup = (np.zeros(len(ids), dtype=bool) if ids.is_unique  # cheaper when clean
+            dup = (np.zeros(len(ids), dtype=bool) if _all_distinct(ids)  # cheaper when clean
                    else ids.duplicated(keep=False).to_numpy(dtype=bool))
         except TypeError:
             raise InvalidValueError(f"{file}: the id column {mapping.id!r} holds lists or other "
@@ -1176,7 +1351,7 @@ def prepare(
             )
         ids = ids.reset_index(drop=True)
     else:
-        ids = pd.Series(positions, name="id")
+        ids = pd.Series(positions, name="id", copy=False)
 
     roles = _canonical_values({
         "label": label.reset_index(drop=True),
@@ -1201,10 +1376,30 @@ def prepare(
                    content_hash=content_hash, warnings=warnings, options=options)
 
 
+def _all_distinct(values: pd.Series) -> bool:
+    """Whether no value repeats: sorted and compared with the neighbour for text and numbers.
+
+    Sorting 1M Arrow strings takes a fifth of the time of hashing them (``is_unique``).
+    Missing values never reach here (blank ids are rejected first).
+    """
+    if pd.api.types.is_string_dtype(values.dtype) and hasattr(values.array, "_pa_array"):
+        import pyarrow.compute as pc
+
+        arr = values.array._pa_array
+        if arr.null_count or len(arr) < 2:
+            return bool(values.is_unique)
+        ordered = arr.take(pc.sort_indices(arr))
+        return not pc.any(pc.equal(ordered[1:], ordered[:-1])).as_py()
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        arr = np.sort(values.to_numpy())
+        return not bool((arr[1:] == arr[:-1]).any())
+    return bool(values.is_unique)
+
+
 def _parse_score(raw: pd.Series, *, file: str, column: str) -> pd.Series:
     """Return the score column as floats (NaN where blank); text that is not a number fails."""
     if _is_number(raw):
-        return pd.Series(raw.to_numpy(dtype=float, na_value=np.nan))
+        return pd.Series(raw.to_numpy(dtype=float, na_value=np.nan), copy=False)
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
                                 "scores must be numbers (choose another score column)")
@@ -1218,7 +1413,7 @@ def _parse_score(raw: pd.Series, *, file: str, column: str) -> pd.Series:
             f"{file}: the score column {column!r} holds {examples} in {format_rows(rows)}; "
             "scores must be numbers: fix those cells or choose another score column"
         )
-    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan))
+    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), copy=False)
 
 
 def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
