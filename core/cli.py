@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -98,9 +96,6 @@ def _load_predictions(file: Path, mapping: ColumnMapping, task: str | None,
                       keep_case: bool, keep_punctuation: bool, encoding: str | None,
                       sep: str | None, drop_missing: bool) -> tuple[Dataset, TaskSpec]:
     """Load FILE with the shared options, print its warnings, and build the task."""
-    # The p-values need scipy.special (0.15-0.3 s to import): import it on a thread while
-    # the file is parsed, which pyarrow and pandas do without holding the GIL.
-    threading.Thread(target=importlib.import_module, args=("scipy.special",)).start()
     dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
                            missing="drop" if drop_missing else "fail",
                            positive=positive, threshold=threshold)

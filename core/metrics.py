@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from core.binomial import binom_cdf, binom_sf
 from core.dataset import Dataset
 from core.errors import InvalidValueError
 from core.task import TaskSpec
@@ -176,7 +177,9 @@ def build_slices(
         ``info``: one row per slice (same order), columns ``kind`` (``tag`` or ``column``)
         and ``source`` (the tag or column name).
     """
-    cols: dict[str, np.ndarray] = {}
+    # Each slice is a tag's column or (codes, k) for one value of a slice-by column; the
+    # membership block is filled once from these (no per-column frames to consolidate).
+    cols: dict[str, np.ndarray | tuple[np.ndarray, int]] = {}
     kinds, sources = [], []
     for tag in dataset.tags.columns:
         cols[str(tag)] = dataset.tags[tag].to_numpy(dtype=bool)
@@ -189,7 +192,7 @@ def build_slices(
                 f"{', '.join(map(repr, dataset.metadata_columns))}")
         values = dataset.frame[col]
         if (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-                and values.nunique() > bins):
+                and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)):
             codes, cats = _quantile_bins(values, bins, col)
         else:
             codes_, uniques = pd.factorize(values, sort=True)
@@ -203,10 +206,16 @@ def build_slices(
             unique, i = name, 2
             while unique in cols:
                 unique, i = f"{name} ({i})", i + 1
-            cols[unique] = codes == k
+            cols[unique] = (codes, k)
             kinds.append("column")
             sources.append(col)
-    membership = pd.DataFrame(cols, index=dataset.frame.index)
+    block = np.empty((len(cols), len(dataset.frame)), dtype=bool)
+    for row, source in zip(block, cols.values(), strict=True):
+        if isinstance(source, tuple):
+            np.equal(source[0], source[1], out=row)
+        else:
+            row[:] = source
+    membership = pd.DataFrame(block.T, index=dataset.frame.index, columns=list(cols), copy=False)
     info = pd.DataFrame({"kind": kinds, "source": sources}, index=list(cols))
     return membership, info
 
@@ -317,14 +326,12 @@ def mcnemar_exact_p(b: np.ndarray, c: np.ndarray) -> np.ndarray:
     ``p = min(1, 2 · P[Binomial(b + c, 1/2) <= min(b, c)])``; 1 where there are no
     discordant pairs.
     """
-    from scipy import special  # imported on first use: 0.15-0.3 s (the CLI warms it)
-
     b = np.asarray(b, dtype=float)
     c = np.asarray(c, dtype=float)
     m = b + c
     with np.errstate(invalid="ignore"):
         # P[Binomial(m, 1/2) <= min(b, c)]
-        p = 2 * special.bdtr(_ints(np.minimum(b, c)), _ints(m), 0.5)
+        p = 2 * binom_cdf(_ints(np.minimum(b, c)), _ints(m), 0.5)
     return np.where(m > 0, np.minimum(1.0, p), 1.0)
 
 
@@ -334,14 +341,12 @@ def binomial_test_p(k: np.ndarray, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
     Doubles the smaller tail: ``min(1, 2 · min(P[X <= k], P[X >= k]))``; NaN where ``n == 0``
     or ``p0`` is missing.
     """
-    from scipy import special  # imported on first use: 0.15-0.3 s (the CLI warms it)
-
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     p0 = np.clip(np.asarray(p0, dtype=float), 0.0, 1.0)
     with np.errstate(invalid="ignore"):
-        lower = special.bdtr(_ints(k), _ints(n), p0)  # P[X <= k]
-        upper = np.where(k > 0, special.bdtrc(_ints(np.maximum(k - 1, 0)), _ints(n), p0),
+        lower = binom_cdf(_ints(k), _ints(n), p0)  # P[X <= k]
+        upper = np.where(k > 0, binom_sf(_ints(np.maximum(k - 1, 0)), _ints(n), p0),
                          1.0)  # P[X >= k]
     p = np.minimum(1.0, 2 * np.minimum(lower, upper))
     return np.where((n > 0) & ~np.isnan(p0), p, np.nan)
