@@ -119,17 +119,16 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
             out["fp"] = (~yp & pp).astype(float)
             out["fn"] = (yp & ~pp).astype(float)
             out["tn"] = (~yp & ~pp).astype(float)
-    result = pd.DataFrame(out, index=frame.index)
-    result.insert(0, "correct", np.asarray(correct, dtype=float))
+    columns = {"correct": np.asarray(correct, dtype=float), **out}
     if h is not None:
         has_h = h.notna().to_numpy()
         hc = np.asarray(human_correct, dtype=bool) & has_h
         mc = np.asarray(correct, dtype=bool)
-        result["human_n"] = has_h.astype(float)
-        result["human_correct"] = hc.astype(float)
-        result["model_only"] = (mc & ~hc & has_h).astype(float)
-        result["human_only"] = (~mc & hc).astype(float)
-    return result
+        columns["human_n"] = has_h.astype(float)
+        columns["human_correct"] = hc.astype(float)
+        columns["model_only"] = (mc & ~hc & has_h).astype(float)
+        columns["human_only"] = (~mc & hc).astype(float)
+    return pd.DataFrame(columns, index=frame.index, copy=False)  # the arrays are new
 
 
 def _numeric(values: pd.Series, role: str) -> np.ndarray:
