@@ -40,6 +40,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,8 @@ DEFAULT_DB_ENV = "SLICEWISE_DB"
 FRAME_FILE = "frame.parquet"
 TAGS_FILE = "tags.parquet"
 BUSY_TIMEOUT_MS = 30_000
+#: A staging copy this old (seconds) belongs to no live save: opening the store removes it.
+STALE_STAGING_SECONDS = 3600
 SETTING_RANGE = (1, 5)  # importance and ease
 
 # The latest correction of each example that has not been reverted (params: id, id).
@@ -253,6 +256,14 @@ MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterati
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _mtime(path: Path) -> float:
+    """Return the modification time of ``path``; +inf when it is gone (never stale)."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return math.inf
 
 
 def _now() -> str:
@@ -623,24 +634,41 @@ class Store:
             return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def _remove_orphan_files(self) -> None:
-        """Remove dataset folders no row owns, and the files of deleted datasets.
+        """Remove files no row owns: of killed saves and deletes, and stale staging copies.
 
-        A process killed between moving a new dataset's folder into place and committing its
-        row, or between deleting a dataset's rows and removing its files, leaves them behind.
-        They are removed under the write lock, when no other save is half-way.
+        A process killed between moving a new dataset's folder (or annotation file) into
+        place and committing its row, or between deleting a dataset's rows and removing its
+        files, leaves them behind; so does one killed while writing its staging copy. They
+        are removed under the write lock, when no other save is half-way. A staging copy is
+        written before that lock is taken, so only one older than
+        :data:`STALE_STAGING_SECONDS` is taken for abandoned (a save takes seconds).
         """
         if not self.files_dir.is_dir():
             return
+        annotations = self.files_dir / ANNOTATIONS_DIR
 
         def leftovers() -> list[Path]:
             owned = {str(r["id"]) for r in self._rows("SELECT id FROM datasets")}
-            return [p for p in self.files_dir.iterdir() if p.is_dir() and (
+            sets = {f"{r['id']}.parquet" for r in self._rows("SELECT id FROM annotation_sets")}
+            stale = time.time() - STALE_STAGING_SECONDS
+            found = [p for p in self.files_dir.iterdir() if p.is_dir() and (
                 (p.name.isdigit() and p.name not in owned) or p.name.startswith(".deleted-"))]
+            if annotations.is_dir():
+                found += [p for p in annotations.iterdir() if p.is_file()
+                          and p.name[:1].isdigit() and p.name not in sets]
+            for folder in (self.files_dir, annotations):
+                if folder.is_dir():
+                    found += [p for p in folder.glob(".staging-*")
+                              if _mtime(p) < stale]
+            return found
 
         if leftovers():
             with self._write():
                 for path in leftovers():
-                    shutil.rmtree(path, ignore_errors=True)
+                    if path.is_dir():
+                        shutil.rmtree(path, ignore_errors=True)
+                    else:
+                        path.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ transactions
 

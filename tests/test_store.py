@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -874,6 +876,34 @@ def test_annotation_set_round_trips_across_a_new_store(tmp_path: Path, pets: Dat
         assert not list((s.files_dir / "annotation_sets").glob(".*"))  # no staging left
         kinds = s.events()["kind"].tolist()
         assert kinds[-1] == "annotation_set.save"
+
+
+def test_reopening_removes_stale_staging_and_orphan_files_but_not_a_live_save(
+        tmp_path: Path, pets: Dataset) -> None:
+    path = tmp_path / "s.db"
+    with Store(path) as s:
+        pid = s.get_or_create_project("p", user="ann")
+        did = s.save_dataset(pid, "pets", pets, task=TaskSpec(), user="ann")
+        sid = _annotation_set(s, pid, linked_dataset_id=did)
+        files, sets = s.files_dir, s.files_dir / "annotation_sets"
+    # What killed saves leave: staging copies (an hour old, and one just being written),
+    # and an annotation file whose row was never committed.
+    old = time.time() - store_mod.STALE_STAGING_SECONDS - 60
+    (files / ".staging-old").mkdir()
+    (files / ".staging-old" / "frame.parquet").write_bytes(b"half")
+    os.utime(files / ".staging-old", (old, old))
+    (files / ".staging-live").mkdir()
+    (sets / ".staging-old.parquet").write_bytes(b"half")
+    os.utime(sets / ".staging-old.parquet", (old, old))
+    (sets / ".staging-live.parquet").write_bytes(b"half")
+    (sets / f"{sid + 1}.parquet").write_bytes(b"orphan")
+    with Store(path) as s:
+        assert sorted(p.name for p in files.iterdir()) == sorted(
+            [".staging-live", "annotation_sets", str(did)])
+        assert sorted(p.name for p in sets.iterdir()) == [".staging-live.parquet",
+                                                          f"{sid}.parquet"]
+        assert_same_dataset(s.load_dataset(did), pets)
+        pd.testing.assert_frame_equal(s.load_annotation_set(sid), annotation_labels())
 
 
 def test_annotation_set_errors(store: Store, saved: int) -> None:
