@@ -17,7 +17,8 @@ import io
 import itertools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -1260,6 +1261,10 @@ def prepare(
     mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score,
                               distinct=distinct)
     n_rows = len(df)
+    # Whether the ids are unique is found on a thread (a sort that releases the GIL) while
+    # the tags and labels are parsed; unique over all rows means unique over the rows kept.
+    ids_distinct = (_in_background(_all_distinct, df[mapping.id])
+                    if mapping.id is not None else None)
 
     score = None
     if mapping.score is not None:
@@ -1346,7 +1351,7 @@ def prepare(
                 "every row an id, or choose no id column to number the rows"
             )
         try:
-            dup = (np.zeros(len(ids), dtype=bool) if _all_distinct(ids)  # cheaper when clean
+            dup = (np.zeros(len(ids), dtype=bool) if ids_distinct.result()  # cheaper when clean
                    else ids.duplicated(keep=False).to_numpy(dtype=bool))
         except TypeError:
             raise InvalidValueError(f"{file}: the id column {mapping.id!r} holds lists or other "
@@ -1384,6 +1389,15 @@ def prepare(
     options = {"missing": missing, "positive": positive, "threshold": threshold}
     return Dataset(frame=frame, tags=tags, mapping=mapping, source_name=file,
                    content_hash=content_hash, warnings=warnings, options=options)
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
+    """Start ``fn(*args)`` on a thread of its own; its result (or error) waits in the future."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def _arrow_strings(values: pd.Series) -> Any:
