@@ -10,6 +10,7 @@ import streamlit as st
 from core.errors import DataError
 from core.metrics import compute_tag_coverage
 from ui import data, state, views
+from ui.text import code, md
 
 ctx = state.page_start("Slicewise", "Slicewise: where is the model wrong, and what to fix first?",
                        icon=":material/analytics:", layout="centered")
@@ -37,13 +38,13 @@ try:
     loaded = data.load_current(ctx)
     table = data.analysis_table(loaded)
 except DataError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 
 head = views.headline(table)
 correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
-st.markdown(f"**{loaded.name}** — {loaded.task.kind} task, "
-            f"{len(loaded.tag_names)} tags, from `{loaded.dataset.source_name}`")
+st.markdown(f"**{md(loaded.name)}** — {loaded.task.kind} task, "
+            f"{len(loaded.tag_names)} tags, from {code(loaded.dataset.source_name)}")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Examples", f"{head['n']:,}")
 c2.metric("Accuracy", views.percent(head["accuracy"]))

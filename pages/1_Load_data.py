@@ -5,6 +5,7 @@ from core.errors import DataError
 from core.task import TASK_KINDS
 from ui import loading, state
 from ui.loading import NONE, TAG_SOURCES
+from ui.text import md
 
 ctx = state.page_start("Load data", "Which predictions do you want to analyse?",
                        icon=":material/upload_file:")
@@ -27,7 +28,7 @@ if st.button("Open the demo project", icon=":material/play_arrow:", type="primar
             ids = create_demo_project(store, state.DEMO_DIR)
         except DataError as exc:
             status.update(label="The demo project could not be created", state="error")
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             status.update(label="Demo project ready", state="complete")
             state.select_dataset(ids[0])
@@ -37,7 +38,7 @@ if st.button("Open the demo project", icon=":material/play_arrow:", type="primar
 # ----------------------------------------------------------------------------- upload
 st.subheader("Upload predictions")
 if "load_saved" in st.session_state:
-    st.success(f"Saved **{st.session_state.pop('load_saved')}**. Next: tag its errors.",
+    st.success(f"Saved **{md(st.session_state.pop('load_saved'))}**. Next: tag its errors.",
                icon=":material/check_circle:")
     state.page_link(state.TAG_PAGE, "Tag errors", ":material/sell:")
 uploaded = st.file_uploader(
@@ -48,19 +49,19 @@ uploaded = st.file_uploader(
 if uploaded is not None:
     fid = uploaded.file_id
     raw = None
-    with st.status(f"Reading {uploaded.name}…") as status:
+    with st.status(f"Reading {md(uploaded.name)}…") as status:
         try:
             raw, digest, warnings = loading.read_upload(uploaded.name, fid,
                                                         _data=uploaded.getvalue())
         except DataError as exc:
-            status.update(label=f"{uploaded.name} cannot be read", state="error")
-            st.error(str(exc))
+            status.update(label=f"{md(uploaded.name)} cannot be read", state="error")
+            st.error(md(exc))
         else:
-            status.update(label=f"Read {uploaded.name}: {len(raw):,} rows × "
+            status.update(label=f"Read {md(uploaded.name)}: {len(raw):,} rows × "
                                 f"{raw.shape[1]} columns", state="complete")
     if raw is not None:
         for w in warnings:
-            st.warning(w)
+            st.warning(md(w))
         st.caption("First rows of the file")
         st.dataframe(raw.head(10), hide_index=True)
         detected = loading.detected_mapping(fid, _df=raw)
@@ -156,7 +157,7 @@ if uploaded is not None:
                 except DataError as exc:
                     status.update(label="The file needs a fix before it can be saved",
                                   state="error")
-                    st.error(str(exc), icon=":material/error:")
+                    st.error(md(exc), icon=":material/error:")
                 else:
                     status.update(label="Saved", state="complete")
                     state.select_dataset(did)
@@ -192,7 +193,7 @@ if r2.button("Rename", icon=":material/edit:", key="load_rename_btn"):
                     success=f"Renamed to {new_name.strip()}")
     st.rerun()
 if st.session_state.get("load_confirm_delete") == chosen:
-    st.warning(f"Delete **{names[chosen]}** with its tags, label corrections and reports? "
+    st.warning(f"Delete **{md(names[chosen])}** with its tags, label corrections and reports? "
                "This cannot be undone (the history of changes is kept).")
     y, n = st.columns(2)
     if y.button("Yes, delete it", type="primary", key="load_delete_yes"):

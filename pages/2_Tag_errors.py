@@ -4,6 +4,7 @@ from core.errors import DataError
 from core.metrics import compute_tag_coverage
 from ui import data, media, state, tagging
 from ui.tagging import CORRECTED_COLUMN, OPERATORS, STATUS_COLUMN, Filters
+from ui.text import code, md
 
 ctx = state.page_start("Tag errors", "Which errors share a cause?", icon=":material/sell:")
 loaded = data.require_dataset(ctx)
@@ -74,14 +75,14 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
         try:
             hit = data.rule_matches(loaded, column, op, value)
         except DataError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
         else:
             if errors_only:
                 hit = hit & ~correct
             n_hit = int(hit.sum())
-            st.info(f"**{n_hit:,}** examples match `{column} {op} {value}`"
+            st.info(f"**{n_hit:,}** examples match {code(f'{column} {op} {value}')}"
                     + ("" if errors_only else f" ({int((hit & ~correct).sum()):,} of them errors)")
-                    + (f"; {action} them as **{rule_tag}**" if rule_tag else ""),
+                    + (f"; {action} them as **{md(rule_tag)}**" if rule_tag else ""),
                     icon=":material/filter_alt:")
             if st.button(f"Apply to {n_hit:,} examples", key="tag_rule_apply", type="primary",
                          disabled=not (rule_tag and n_hit)):
@@ -176,9 +177,9 @@ with left:
         st.markdown("**Label → prediction** (~~missed words~~, **wrongly predicted words**)")
         st.markdown(tagging.word_diff_markdown(row["label"], row["prediction"]))
     else:
-        st.markdown(f"**Label:** `{row['label']}` · **Prediction:** `{row['prediction']}`")
+        st.markdown(f"**Label:** {code(row['label'])} · **Prediction:** {code(row['prediction'])}")
     if ds.has_human:
-        st.caption(f"Human label: {row['human']}")
+        st.caption(f"Human label: {md(row['human'])}")
     for col, kind in tagging.media_columns(ds.frame, ds.metadata_columns).items():
         media.show_media(col, kind, row[col], db=ctx.db)
     meta = {c: row[c] for c in ds.metadata_columns}
@@ -190,8 +191,8 @@ with right:
     if example_id in corrected_ids:
         fix = loaded.corrections[loaded.corrections["example_id"].astype(str) == example_id]
         fix = fix.iloc[-1]
-        st.info(f"Label corrected by {fix['user']} from `{fix['original']}` to "
-                f"`{fix['corrected']}`" + (f": {fix['reason']}" if fix["reason"] else ""),
+        st.info(f"Label corrected by {md(fix['user'])} from {code(fix['original'])} to "
+                f"{code(fix['corrected'])}" + (f": {md(fix['reason'])}" if fix["reason"] else ""),
                 icon=":material/edit_note:")
         if st.button("Revert to the original label", key=f"tag_revert_{example_id}"):
             state.run_write(store.revert_correction, did, row["id"], user=user,

@@ -4,6 +4,7 @@ from core.charts import priority_bubble_chart
 from core.errors import DataError
 from core.prioritize import describe_priorities
 from ui import data, settings, state, views
+from ui.text import md
 
 ctx = state.page_start("Prioritise", "What should we work on first?",
                        icon=":material/low_priority:")
@@ -18,13 +19,13 @@ with left:
 try:
     table = data.analysis_table(loaded, slice_by=slice_by, bins=bins)
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 
 with right:
     st.markdown("**What to do next**")
     for line in describe_priorities(table):
-        st.markdown(f"- {line}")
+        st.markdown(f"- {md(line)}")
 
 view, config = views.priority_view(table)
 st.dataframe(view, hide_index=True, column_config=config, key="prio_table")

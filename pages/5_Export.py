@@ -2,12 +2,13 @@ import streamlit as st
 
 from core.errors import DataError
 from ui import data, export, settings, state
+from ui.text import md
 
 ctx = state.page_start("Export", "How do we share what we found?", icon=":material/download:")
 loaded = data.require_dataset(ctx)
 slice_by, bins = settings.shared_slice_by(loaded)
-st.caption(f"Report of **{loaded.name}**: every slice ranked by potential gain"
-           + (f", also sliced by {', '.join(slice_by)}" if slice_by else "")
+st.caption(f"Report of **{md(loaded.name)}**: every slice ranked by potential gain"
+           + (f", also sliced by {md(', '.join(slice_by))}" if slice_by else "")
            + ". Each download is also kept in the project, listed below.")
 
 cols = st.columns(len(export.FORMATS))
@@ -15,7 +16,7 @@ for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
     try:
         content = export.build_report(loaded, fmt, slice_by=slice_by, bins=bins)
     except DataError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
         st.stop()
     name = export.filename(loaded, fmt)
     col.download_button(label, content, file_name=name, mime=mime, key=f"export_{fmt}",

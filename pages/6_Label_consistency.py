@@ -11,6 +11,7 @@ from core.errors import DataError
 from core.report import to_safe_csv
 from ui import agreement as ua
 from ui import data, state
+from ui.text import md
 
 LABEL_PROJECT = "Label review"  # where labels are saved when there is no project yet
 
@@ -37,7 +38,7 @@ def _save_set(project_name: str | None, name: str, labels, source_name: str,
                                            content_hash=content_hash, user=ctx.user,
                                            linked_dataset_id=link_id)
     except DataError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(md(exc), icon=":material/error:")
         return
     st.session_state[PENDING_SET] = set_id
     state.flash(f"Saved the annotation set {name!r}: review decisions are now stored")
@@ -97,7 +98,7 @@ try:
         set_row = rows[int(chosen)]
         ann = ua.saved_labels(ctx.db, int(set_row.id), str(set_row.content_hash),
                               str(set_row.source_name))
-        st.caption(f"From {set_row.source_name}, saved by {set_row.created_by} on "
+        st.caption(f"From {md(set_row.source_name)}, saved by {md(set_row.created_by)} on "
                    f"{str(set_row.created_at)[:10]}. Review decisions are stored with your "
                    "name.")
     elif source == DEMO:
@@ -105,9 +106,10 @@ try:
         same = sets[sets["content_hash"] == ann.content_hash]
         if len(same):
             set_row = next(same.itertuples(index=False))
-            st.caption(f"Five annotators labelled 300 phone images from the inspection demo "
-                       f"(3-5 labels each), saved as the annotation set {set_row.name!r} of "
-                       f"project {projects.get(int(set_row.project_id), '?')}.")
+            project = projects.get(int(set_row.project_id), "?")
+            st.caption("Five annotators labelled 300 phone images from the inspection demo "
+                       f"(3-5 labels each), saved as the annotation set {md(repr(set_row.name))}"
+                       f" of project {md(project)}.")
         else:
             st.caption("Five annotators labelled 300 phone images from the inspection demo "
                        "(3-5 labels each); the items are ids of the demo predictions.")
@@ -133,10 +135,10 @@ try:
             (("layout", layout),)
         ann = ua.read_labels(upload.name, upload.file_id, options, _data=raw)
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 for warning in ann.warnings:
-    st.warning(warning, icon=":material/warning:")
+    st.warning(md(warning), icon=":material/warning:")
 fp = ann.fingerprint()
 set_id = int(set_row.id) if set_row is not None else None
 
@@ -167,7 +169,7 @@ if set_id is None:  # offer to save the labels, so decisions can be stored
         if c3.button("Save annotation set", key="agree_save_set", icon=":material/save:"):
             _save_set(None if target_project is not None else project_label, set_name,
                       ann.labels, ann.source_name, ann.content_hash, link_id)
-        st.caption(f"Saved in project {project_label}. Review decisions are then stored with "
+        st.caption(f"Saved in project {md(project_label)}. Review decisions are then stored with "
                    "your name and survive a restart.")
 
 # ----------------------------------------------------------------------------- link
@@ -203,11 +205,11 @@ try:
         link_key = "demo"
         linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=ua.demo_predictions())
 except DataError as exc:
-    st.warning(f"Not linked: {exc}", icon=":material/link_off:")
+    st.warning(f"Not linked: {md(exc)}", icon=":material/link_off:")
     target_id, link_key = None, ua.NO_LINK
 if linked is not None:
     for warning in linked.warnings:
-        st.caption(warning)
+        st.caption(md(warning))
 
 # ----------------------------------------------------------------------------- rules
 with st.sidebar:
@@ -247,7 +249,7 @@ for col, key in zip(cols, ua.KEY_METRICS, strict=True):
                    else f"raw {ua.fmt(row['observed_agreement'], 2)}", delta_color="off",
                    delta_arrow="off")
 if result["caution"]:
-    st.warning(result["caution"], icon=":material/balance:")
+    st.warning(md(result["caution"]), icon=":material/balance:")
 st.dataframe(ua.summary_view(summary), hide_index=True, column_config=ua.SUMMARY_CONFIG,
              key="agree_summary")
 
@@ -345,7 +347,7 @@ with tab_queue:
                   icon=":material/check:", on_click=_save_decision,
                   args=(set_id, item, d_key, n_key, later[0] if later else None))
         if current is not None:
-            st.caption(f"Decided by {ua._by(current['user'], current['at'])}")
+            st.caption(f"Decided by {md(ua._by(current['user'], current['at']))}")
 
     size = st.select_slider("Items shown", [25, 50, 100, 200, 500], value=50,
                             key="agree_queue_size")
@@ -428,7 +430,7 @@ with tab_rules:
         st.info("Choose classes to merge or a normalisation in the sidebar to preview how "
                 "every metric changes.", icon=":material/merge:")
     else:
-        st.markdown(f"**Rules:** {'; '.join(r.name for r in rules.rules())}")
+        st.markdown(f"**Rules:** {md('; '.join(r.name for r in rules.rules()))}")
         prev = ua.preview(fp, rules, _labels=ann.labels)
         st.dataframe(prev.reset_index(drop=True), hide_index=True, key="agree_preview",
                      column_config={c: st.column_config.NumberColumn(format="%.3f")

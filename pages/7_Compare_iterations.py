@@ -6,6 +6,7 @@ from core.errors import DataError
 from core.lineage import export_lineage, lineage_json
 from ui import compare as uc
 from ui import data, state, views
+from ui.text import md
 
 ctx = state.page_start("Compare iterations", "Did the last change help every slice?",
                        icon=":material/compare_arrows:")
@@ -22,7 +23,7 @@ with st.expander("Save the current dataset as an iteration", icon=":material/boo
         st.caption("Select a dataset in the sidebar first.")
     else:
         loaded = data.require_dataset(ctx)
-        st.caption(f"Snapshot of **{loaded.name}** as it is now (its tags, corrections and "
+        st.caption(f"Snapshot of **{md(loaded.name)}** as it is now (its tags, corrections and "
                    "per-slice table), with what produced it. Iterations are listed below, "
                    "oldest first.")
         with st.form("cmp_save_form", clear_on_submit=True, border=False):
@@ -68,11 +69,11 @@ if before_id == after_id:
 try:
     result = uc.compare_iterations(ctx, rows[before_id], rows[after_id])
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 table = result.table
 overall = compare_overall(table)
-st.caption(f"Examples: {result.how}.")
+st.caption(f"Examples: {md(result.how)}.")
 
 # ----------------------------------------------------------------------------- headline
 for line in uc.callouts(table):  # what got worse while the whole improved comes first

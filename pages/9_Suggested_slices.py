@@ -4,6 +4,7 @@ from core.discovery import describe_error_tree, error_tree_chart
 from core.errors import DataError
 from ui import data, state, views
 from ui import discovery as ud
+from ui.text import code, md
 
 ctx = state.page_start("Suggested slices", "Which slices hide the most errors?",
                        icon=":material/travel_explore:")
@@ -30,7 +31,7 @@ min_support = c3.number_input("Min. examples per slice", min_value=1,
 try:
     found = ud.suggestions(loaded, tuple(chosen), max_conditions, int(min_support))
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -39,7 +40,7 @@ m2.metric("Error rate", views.percent(found.overall_error_rate))
 m3.metric("Slices evaluated", f"{found.n_tested:,}")
 m4.metric("Significant suggestions", f"{found.n_significant:,}")
 for warning in found.warnings:
-    st.warning(warning, icon=":material/warning:")
+    st.warning(md(warning), icon=":material/warning:")
 if found.skipped:
     st.caption("Left out: " + "; ".join(f"`{c}` ({why})" for c, why in found.skipped.items()))
 
@@ -68,7 +69,7 @@ if len(found.slices):
                         success=lambda n: f"Tagged {n:,} examples as “{rule}”")
         st.rerun()
     if exists:
-        st.caption(f"“{rule}” is already a tag: see it on *Slices vs HLP* and *Prioritise*.")
+        st.caption(f"“{md(rule)}” is already a tag: see it on *Slices vs HLP* and *Prioritise*.")
     else:
         st.caption("The tag is named after the rule; rename it on *Tag errors* if you like.")
 
@@ -82,7 +83,7 @@ tree = ud.error_tree(loaded, tuple(chosen), depth, int(min_support))
 if len(tree):
     st.plotly_chart(error_tree_chart(tree), key="suggest_tree")
     for line in describe_error_tree(tree, top=3):
-        st.markdown(f"- {line}")
+        st.markdown(f"- {md(line)}")
 else:
     st.caption("No tree: there is no usable column, or no error to explain.")
 
@@ -98,15 +99,15 @@ if not prob_columns:
 try:
     issues = ud.label_issues(loaded)
 except DataError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(md(exc), icon=":material/error:")
     st.stop()
 st.markdown(f"Confident learning (cleanlab) flags **{issues.n_issues:,}** of "
             f"{issues.n_checked:,} examples whose given label disagrees with the model's "
             "probabilities (columns "
-            + ", ".join(f"`{c}`" for c in issues.columns.values()) + "), most likely wrong "
+            + ", ".join(code(c) for c in issues.columns.values()) + "), most likely wrong "
             "first.")
 for note in issues.warnings:
-    st.caption(f"Note: {note}")
+    st.caption(f"Note: {md(note)}")
 issue_table, issue_config = ud.issue_view(issues)
 st.dataframe(issue_table, hide_index=True, column_config=issue_config, key="suggest_issues")
 if issues.n_issues:

@@ -5,6 +5,7 @@ The isolated database per test is the ``fresh`` fixture in ``conftest.py``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -33,9 +34,17 @@ def assert_ok(at: AppTest, *, no_errors: bool = False) -> None:
         assert not at.error, [e.value for e in at.error]
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(element) -> str:
+    """The text a reader sees of a Markdown element: backslash escapes (ui.text.md) undone."""
+    return _ESCAPED.sub(r"\1", str(element.value))
+
+
 def texts(elements) -> str:
-    """The values of some elements (markdown, captions...) as one string."""
-    return "\n".join(str(e.value) for e in elements)
+    """What some elements (markdown, captions...) show, as one string."""
+    return "\n".join(shown(e) for e in elements)
 
 
 def table_with(at: AppTest, column: str) -> pd.DataFrame:

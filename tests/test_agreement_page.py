@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import streamlit as st
-from pagetest import assert_ok, run_page, table_with
+from pagetest import assert_ok, run_page, shown, table_with
 from streamlit.testing.v1 import AppTest
 
 from core import agreement as ag
@@ -94,7 +94,7 @@ def test_merge_preview_changes_the_metrics_shown(demo_summary):
     merged_alpha = preview.at["Krippendorff's alpha", "after"]
     assert after["Krippendorff's alpha"] == f"{merged_alpha:.3f}"
     assert after["Percent agreement"] != before["Percent agreement"]
-    assert any("rules applied" in m.value for m in at.markdown)
+    assert any("rules applied" in shown(m) for m in at.markdown)
     labels = [b.label for b in at.download_button]
     assert any(label.startswith("Change log") for label in labels)
 
@@ -145,7 +145,7 @@ def test_unsaved_labels_cannot_be_reviewed_until_saved(seeded, fresh):
     assert_ok(at)
     assert at.radio(key="agree_source").value == "Demo annotations"
     assert "0 of" in progress(at)
-    assert "Save these labels as an annotation set" in "\n".join(i.value for i in at.info)
+    assert "Save these labels as an annotation set" in "\n".join(shown(i) for i in at.info)
     assert at.button(key="agree_use_hlp").disabled
     at.button(key="agree_save_set").click().run()
     assert_ok(at)
@@ -176,7 +176,7 @@ def test_an_uploaded_label_file_is_saved_linked_to_the_selected_dataset(seeded, 
     at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
     at.button(key="agree_save_set").click().run()
     assert_ok(at)
-    assert any("already has an annotation set named 'round2'" in e.value for e in at.error)
+    assert any("already has an annotation set named 'round2'" in shown(e) for e in at.error)
     assert len(Store(fresh).list_annotation_sets()) == 1
 
 
@@ -257,7 +257,7 @@ def test_filters_by_class_pair_tag_and_status_narrow_the_queue(demo):
         given = set(row[annotators])
         assert a in given and b in given
     assert f"{len(narrowed)} of {len(everything)} items match" in "\n".join(
-        c.value for c in at.caption)
+        shown(c) for c in at.caption)
 
     at.selectbox(key="agree_pair").set_value("All class pairs").run()
     at.selectbox(key="agree_tag").set_value("blurry").run()
@@ -297,10 +297,11 @@ def test_hlp_per_tag_is_saved_for_slices_vs_hlp_with_its_source(demo, fresh):
     slices.session_state["dataset_id"] = demo["dataset"]
     slices.run()
     assert_ok(slices)
-    captions = "\n".join(c.value for c in slices.caption)
+    captions = "\n".join(shown(c) for c in slices.caption)
     assert "the annotator set 'Inspection annotations' (saved by Ana" in captions
-    shown = table_with(slices, "HLP source").set_index("slice")
-    assert (shown.loc[[t for t in shown.index if t in hlp], "HLP source"] == "entered").all()
+    hlp_table = table_with(slices, "HLP source").set_index("slice")
+    assert (hlp_table.loc[[t for t in hlp_table.index if t in hlp], "HLP source"]
+            == "entered").all()
 
 
 def test_linking_the_selected_dataset_shows_hlp_per_tag(seeded):
@@ -324,13 +325,13 @@ def test_without_predictions_hlp_is_two_annotator_agreement(demo_summary):
     assert list(table.index) == ["All data"]
     assert table.at["All data", "HLP"] == pytest.approx(
         100 * demo_summary.at["percent_agreement", "value"])
-    assert "Link the items" in "\n".join(i.value for i in at.info)
+    assert "Link the items" in "\n".join(shown(i) for i in at.info)
 
 
 def test_upload_mode_without_a_file_shows_an_empty_state():
     at = app(agree_source="Upload a label file")
     assert_ok(at)
-    assert "Upload a label file" in "\n".join(i.value for i in at.info)
+    assert "Upload a label file" in "\n".join(shown(i) for i in at.info)
     assert not at.dataframe
 
 
@@ -345,7 +346,7 @@ def test_an_uploaded_wide_file_is_measured():
     labels = ag.load_annotations(WIDE, name="wide.csv").labels
     expected = ag.compute_agreement_summary(labels).at["percent_agreement", "value"]
     assert metrics(at)["Percent agreement"] == f"{expected:.3f}"
-    assert any("4** items · **3** annotators" in m.value for m in at.markdown)
+    assert any("4** items · **3** annotators" in shown(m) for m in at.markdown)
 
 
 def test_an_uploaded_bad_file_is_one_error_not_a_traceback():
@@ -354,7 +355,7 @@ def test_an_uploaded_bad_file_is_one_error_not_a_traceback():
     at.file_uploader(key="agree_upload").set_value(("bad.csv", bad, "text/csv")).run()
     assert_ok(at)
     assert len(at.error) == 1
-    assert "bad.csv" in at.error[0].value and "more than once" in at.error[0].value
+    assert "bad.csv" in shown(at.error[0]) and "more than once" in shown(at.error[0])
     assert not at.metric
 
 
@@ -371,5 +372,5 @@ def test_a_caution_when_raw_agreement_is_high_but_kappa_low():
     at = app(agree_source="Upload a label file")
     at.file_uploader(key="agree_upload").set_value(("rare.csv", data, "text/csv")).run()
     assert_ok(at)
-    cautions = [w.value for w in at.warning if "chance agreement" in w.value]
+    cautions = [shown(w) for w in at.warning if "chance agreement" in shown(w)]
     assert len(cautions) == 1 and "AC1" in cautions[0]

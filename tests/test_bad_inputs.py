@@ -34,6 +34,7 @@ from hostile_files import (
     summary_from_table,
     write_all,
 )
+from pagetest import texts
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
@@ -149,7 +150,7 @@ def added_rows(before: dict, after: dict) -> dict:
 
 
 def errors_of(at: AppTest) -> str:
-    return "\n".join(str(e.value) for e in at.error)
+    return texts(at.error)  # as shown: Markdown escapes undone
 
 
 def upload_and_save(name: str, data: bytes) -> AppTest:

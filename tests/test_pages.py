@@ -6,12 +6,13 @@ dataset (text task, tags from x/blank columns, human labels on half the rows).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from pagetest import assert_ok, table_with, texts
+from pagetest import assert_ok, shown, table_with, texts
 from pagetest import run_page as app
 from streamlit.testing.v1 import AppTest
 
@@ -354,7 +355,7 @@ def test_not_significant_gaps_are_marked(seeded, store):
     at.run()
     marks = table_with(at, "potential gain").set_index("slice")["gap significant?"]
     assert "not significant" in marks["People noise"]
-    assert any("not statistically significant" in m.value for m in at.markdown)
+    assert any("not statistically significant" in shown(m) for m in at.markdown)
 
 
 # ----------------------------------------------------------------------------- export
@@ -464,8 +465,8 @@ def test_a_refused_write_is_shown_as_an_error(seeded, store):
 
 def test_the_example_panel_shows_the_word_diff_and_a_missing_media_file(seeded):
     at = app("pages/2_Tag_errors.py", seeded)
-    shown = "\n".join(m.value for m in at.markdown)
-    assert "~~" in shown and "**" in shown  # missed and wrongly predicted words
+    panel = "\n".join(str(m.value) for m in at.markdown)  # the Markdown source
+    assert "~~" in panel and "**" in panel  # missed and wrongly predicted words
     assert "file not found on the server" in texts(at.caption)
 
 
@@ -500,3 +501,34 @@ def test_word_diff_marks_missed_and_extra_words():
         ("missing", "sail"), ("extra", "sell"), ("equal", "away"), ("missing", "song"),
         ("extra", "some")]
     assert word_diff_markdown("a_b *c*", "a_b") == "a\\_b :red[~~\\*c\\*~~]"
+
+
+# ----------------------------------------------------------------------------- hostile names
+
+EVIL = "![x](https://evil.invalid/pixel.png)"
+ALL_PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
+
+
+def _outside_code_spans(text: str) -> str:
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", text, flags=re.S)
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_names_and_values_from_files_never_render_as_markdown_images(store, page):
+    frame = pd.DataFrame({
+        "id": [f"e{i}" for i in range(12)],
+        "label": [f"a {EVIL}", "b"] * 6,
+        "prediction": [f"a {EVIL}", "b", "b", "b"] * 3,
+        f"night {EVIL}": ["x", ""] * 6,
+        "device": [f"cam {EVIL}", "web"] * 6,
+    })
+    dataset = dataset_from_frame(frame, ColumnMapping(id="id"), name=f"{EVIL}.csv")
+    project = store.get_or_create_project(f"Team {EVIL}", user=f"ann {EVIL}")
+    did = store.save_dataset(project, f"**Ev** {EVIL}", dataset, task=TaskSpec(),
+                             user=f"ann {EVIL}")
+    at = app(page, did, user_name=f"ann {EVIL}")
+    assert_ok(at)
+    elements = [*at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error,
+                *at.toast, *at.title, *at.subheader]
+    outside = _outside_code_spans("\n".join(str(e.value) for e in elements))  # the source
+    assert not re.search(r"(?<!\\)!\[|(?<!\\)\]\(", outside), outside

@@ -32,6 +32,7 @@ from core.splits import assign_splits, compute_split_shares, splits_frame
 from core.task import TaskSpec
 from ui import data, state
 from ui.data import Loaded
+from ui.text import md
 from ui.views import slice_label
 
 TEST_NAMES = {"mcnemar": "McNemar (paired)", "two-proportion": "two-proportion z",
@@ -222,7 +223,7 @@ def callouts(table: pd.DataFrame) -> list[str]:
         label = slice_label(str(name), str(row["kind"]))
         sure = ("significant" if row["significant"]
                 else "not significant: it could be chance")
-        out.append(f"**{label}** got worse while all data improved: "
+        out.append(f"**{md(label)}** got worse while all data improved: "
                    f"{100 * row['accuracy_before']:.1f}% → {100 * row['accuracy_after']:.1f}% "
                    f"({100 * row['delta']:+.1f} pts; {TEST_NAMES[row['test']]} "
                    f"p = {row['p_value']:.2g}, {sure})")

@@ -38,6 +38,7 @@ from core.store import Store
 from core.task import TaskSpec
 from ui.state import Context, empty_state, get_store
 from ui.tagging import Filters, filter_mask, ordered_positions, rule_mask
+from ui.text import md
 
 Items = tuple[tuple[str, float], ...]
 
@@ -282,7 +283,7 @@ def require_dataset(ctx: Context) -> Loaded:
     try:
         return load_current(ctx)
     except DataError as exc:
-        st.error(f"The dataset cannot be opened: {exc}", icon=":material/error:")
+        st.error(f"The dataset cannot be opened: {md(exc)}", icon=":material/error:")
         st.stop()
         raise  # unreachable: st.stop() raises
 

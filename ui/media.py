@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui.state import DEMO_DIR, ROOT
 from ui.tagging import is_url, resolve_media
+from ui.text import code, md
 
 
 def media_roots(db: str) -> list[Path]:
@@ -26,7 +27,7 @@ def show_media(column: str, kind: str, value: Any, *, db: str) -> None:
         return
     source = str(value) if is_url(value) else resolve_media(str(value), media_roots(db))
     if source is None:
-        st.caption(f"{column}: `{value}` — file not found on the server")
+        st.caption(f"{md(column)}: {code(value)} — file not found on the server")
         return
     try:
         if kind == "audio":
@@ -34,4 +35,4 @@ def show_media(column: str, kind: str, value: Any, *, db: str) -> None:
         else:
             st.image(str(source), caption=str(value))
     except Exception as exc:  # a broken media file must not break the page
-        st.caption(f"{column}: `{value}` cannot be shown ({type(exc).__name__})")
+        st.caption(f"{md(column)}: {code(value)} cannot be shown ({type(exc).__name__})")

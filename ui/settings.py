@@ -12,6 +12,7 @@ import streamlit as st
 from core.prioritize import NEUTRAL
 from ui import data, state
 from ui.data import Loaded
+from ui.text import md
 from ui.views import HLP_SOURCES, slice_label
 
 WEIGHT_COLUMNS = ("importance", "ease")
@@ -76,7 +77,7 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
             value = entered.get(tag)
             human = table["hlp"].get(tag) if source[tag] == "human_label" else None
             cols[i % len(cols)].number_input(
-                slice_label(tag, "tag") + " HLP (%)", min_value=0.0, max_value=100.0,
+                md(slice_label(tag, "tag")) + " HLP (%)", min_value=0.0, max_value=100.0,
                 value=None if value is None else round(100 * float(value), 2), step=0.5,
                 key=key, on_change=_save_hlp, args=(loaded.dataset_id, tag, key),
                 placeholder=(f"{100 * human:.1f} from {HLP_SOURCES['human_label']}"
@@ -97,11 +98,11 @@ def hlp_source_note(loaded: Loaded) -> str | None:
     by_set: dict[tuple, list[str]] = {}
     for tag, src in sources.items():
         by_set.setdefault((src["name"], src["user"], str(src["at"])[:10]), []).append(tag)
-    parts = [f"{', '.join(slice_label(t, 'tag') for t in tags)} from the annotator set "
-             f"{name!r} (saved by {user} on {day})"
+    parts = [f"{md(', '.join(slice_label(t, 'tag') for t in tags))} from the annotator set "
+             f"{md(repr(name))} (saved by {md(user)} on {day})"
              for (name, user, day), tags in by_set.items()]
     return ("HLP measured by annotators on the Label consistency page, shown as "
-            f"'{HLP_SOURCES['user']}': " + "; ".join(parts) + ".")
+            f"'{HLP_SOURCES['user']}': " + "; ".join(parts) + ".")  # Markdown (names escaped)
 
 
 def weights_frame(loaded: Loaded) -> pd.DataFrame:

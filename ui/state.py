@@ -21,6 +21,7 @@ import streamlit as st
 
 from core.errors import DataError
 from core.store import Store
+from ui.text import md
 
 DB_ENV = "SLICEWISE_DB"
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,12 +104,13 @@ def flash(message: str, kind: str = "success") -> None:
 def show_flash() -> None:
     """Show and clear the queued messages."""
     for kind, message in st.session_state.pop(_FLASH, []):
+        # Messages quote names and values from users' files: shown literally.
         if kind == "error":
-            st.error(message, icon=":material/error:")
+            st.error(md(message), icon=":material/error:")
         elif kind == "warning":
-            st.warning(message, icon=":material/warning:")
+            st.warning(md(message), icon=":material/warning:")
         else:
-            st.toast(message, icon=":material/check_circle:")
+            st.toast(md(message), icon=":material/check_circle:")
 
 
 def run_write(action: Callable[..., Any], *args: Any,
@@ -209,7 +211,7 @@ def sidebar() -> Context:
                                        f"({int(dataset_rows[i].row_count):,} rows)"),
             )
             row = dataset_rows[int(st.session_state[DATASET])]
-            st.caption(f"Task: {row.task_kind} · from {row.source_name}")
+            st.caption(f"Task: {row.task_kind} · from {md(row.source_name)}")
         else:
             st.caption("This project has no dataset yet.")
     dataset_id = st.session_state.get(DATASET)

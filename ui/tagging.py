@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidValueError
+from ui.text import md
 
 OPERATORS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "contains", "regex")
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus", ".aac", ".webm")
@@ -220,13 +221,6 @@ def ids_at(frame: pd.DataFrame, positions: np.ndarray) -> list:
 # --------------------------------------------------------------------------- diffs
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
-
-
-def _md(word: str) -> str:
-    return _MD_SPECIAL.sub(r"\\\1", word)
-
-
 def word_diff(label: str, prediction: str) -> list[tuple[str, str]]:
     """Word-level difference: a list of (``equal`` | ``missing`` | ``extra``, words).
 
@@ -250,7 +244,7 @@ def word_diff_markdown(label: str, prediction: str) -> str:
     """Render :func:`word_diff` as Markdown: ~~label words missed~~ and **words predicted**."""
     parts = []
     for kind, words in word_diff(label, prediction):
-        text = _md(words)
+        text = md(words)
         if kind == "missing":
             parts.append(f":red[~~{text}~~]")
         elif kind == "extra":
