@@ -113,28 +113,29 @@ def test_demo_command_creates_the_demo_project(tmp_path):
     assert datasets["row_count"].min() > 100
 
 
-def test_read_only_commands_deliver_all_output_before_their_fast_exit(tmp_path):
-    # More than a pipe's buffer of JSON (one slice per region): all of it must be flushed
-    # before the process leaves with os._exit.
-    n = 3000
-    df = pd.DataFrame({"label": ["a", "b"] * (n // 2), "prediction": ["a"] * n,
-                       "region": [f"r{i:04d}" for i in range(n)]})
+MANY = 3000
+
+
+@pytest.fixture
+def many_slices_csv(tmp_path):
+    """A file with one slice per region: its report is larger than a pipe's buffer."""
     path = tmp_path / "many.csv"
-    df.to_csv(path, index=False)
-    result = run("analyze", path, "--slice-by", "region", "--format", "json")
+    pd.DataFrame({"label": ["a", "b"] * (MANY // 2), "prediction": ["a"] * MANY,
+                  "region": [f"r{i:04d}" for i in range(MANY)]}).to_csv(path, index=False)
+    return path
+
+
+def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slices_csv):
+    # All of the JSON must be flushed before the process leaves with os._exit.
+    result = run("analyze", many_slices_csv, "--slice-by", "region", "--format", "json")
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) > 65536
     data = json.loads(result.stdout)
-    assert len([s for s in data["slices"] if s["name"].startswith("region")]) == n
+    assert len([s for s in data["slices"] if s["name"].startswith("region")]) == MANY
 
 
-def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
-    n = 3000
-    df = pd.DataFrame({"label": ["a", "b"] * (n // 2), "prediction": ["a"] * n,
-                       "region": [f"r{i:04d}" for i in range(n)]})
-    path = tmp_path / "many.csv"
-    df.to_csv(path, index=False)
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(path),
+def test_a_reader_that_stops_early_gets_no_traceback(many_slices_csv):
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
                              "--slice-by", "region", "--format", "csv"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.read(10)  # like `| head -c 10`
