@@ -992,12 +992,24 @@ class Store:
             raise StoreError(f"dataset {name!r}: example ids must be unique as text; "
                              f"{_few(ids[dup].unique())} repeat")
 
-    def _check_free_name(self, project_id: int, name: str, *, ignore: int | None = None) -> None:
-        rows = self._rows("SELECT id FROM datasets WHERE project_id = ? AND name = ?",
+    def _check_free_name(self, project_id: int, name: str, *, ignore: int | None = None,
+                         table: str = "datasets") -> None:
+        """Raise when ``table`` (datasets or annotation sets) has ``name`` in the project."""
+        rows = self._rows(f"SELECT id FROM {table} WHERE project_id = ? AND name = ?",
                           [project_id, name])
         if rows and rows[0]["id"] != ignore:
-            raise StoreError(f"project {project_id} already has a dataset named {name!r} "
+            what = "a dataset" if table == "datasets" else "an annotation set"
+            raise StoreError(f"project {project_id} already has {what} named {name!r} "
                              f"(id {rows[0]['id']}); choose another name")
+
+    def _list_in_project(self, table: str, cols: list[str],
+                         project_id: int | None) -> pd.DataFrame:
+        """Return ``cols`` of ``table``'s rows (of one project, or all), newest first."""
+        where, params = "", []
+        if project_id is not None:
+            where, params = "WHERE project_id = ?", [self._project_row(project_id)["id"]]
+        return self._frame(f"SELECT {', '.join(cols)} FROM {table} {where} "
+                           "ORDER BY created_at DESC, id DESC", params, cols)
 
     def list_datasets(self, project_id: int | None = None) -> pd.DataFrame:
         """Return the stored datasets, newest first.
@@ -1015,11 +1027,7 @@ class Store:
         """
         cols = ["id", "project_id", "name", "source_name", "content_hash", "row_count",
                 "task_kind", "created_at", "created_by"]
-        where, params = "", []
-        if project_id is not None:
-            where, params = "WHERE project_id = ?", [self._project_row(project_id)["id"]]
-        return self._frame(f"SELECT {', '.join(cols)} FROM datasets {where} "
-                           "ORDER BY created_at DESC, id DESC", params, cols)
+        return self._list_in_project("datasets", cols, project_id)
 
     def dataset_info(self, dataset_id: int) -> dict:
         """Return a dataset's row with its mapping, task and warnings decoded.
@@ -1884,7 +1892,7 @@ class Store:
         source_name = _clean_name(source_name, "source name")
         content_hash = _clean_text(content_hash, "content hash")
         pid = self._project_row(project_id)["id"]
-        self._check_free_set_name(pid, name)
+        self._check_free_name(pid, name, table="annotation_sets")
         self._check_link(pid, linked_dataset_id)
         labels = _check_annotation_labels(name, labels)
         folder = self.files_dir / ANNOTATIONS_DIR
@@ -1898,7 +1906,7 @@ class Store:
                 raise StoreError(f"annotation set {name!r} cannot be stored as Parquet: "
                                  f"{exc}") from exc
             with self._write():
-                self._check_free_set_name(pid, name)
+                self._check_free_name(pid, name, table="annotation_sets")
                 linked = self._check_link(pid, linked_dataset_id)
                 at = _now()
                 sid = int(self.db["annotation_sets"].insert({
@@ -1916,13 +1924,6 @@ class Store:
             (final if final is not None else staging).unlink(missing_ok=True)
             raise
 
-    def _check_free_set_name(self, project_id: int, name: str) -> None:
-        rows = self._rows("SELECT id FROM annotation_sets WHERE project_id = ? AND name = ?",
-                          [project_id, name])
-        if rows:
-            raise StoreError(f"project {project_id} already has an annotation set named "
-                             f"{name!r} (id {rows[0]['id']}); choose another name")
-
     def list_annotation_sets(self, project_id: int | None = None) -> pd.DataFrame:
         """Return the stored annotation sets, newest first.
 
@@ -1938,12 +1939,7 @@ class Store:
             ``row_count`` (labels), ``linked_dataset_id`` (nullable Int64: ``<NA>`` when not
             linked or the dataset was deleted), ``created_at``, ``created_by``.
         """
-        cols = self._ANNOTATION_SET_COLUMNS
-        where, params = "", []
-        if project_id is not None:
-            where, params = "WHERE project_id = ?", [self._project_row(project_id)["id"]]
-        out = self._frame(f"SELECT {', '.join(cols)} FROM annotation_sets {where} "
-                          "ORDER BY created_at DESC, id DESC", params, cols)
+        out = self._list_in_project("annotation_sets", self._ANNOTATION_SET_COLUMNS, project_id)
         out["linked_dataset_id"] = out["linked_dataset_id"].astype("Int64")
         return out
 
