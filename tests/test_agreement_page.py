@@ -6,12 +6,10 @@ inspection dataset).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import streamlit as st
-from pagetest import assert_ok, run_page, shown, table_with
+from pagetest import ROOT, TIMEOUT, USER, assert_ok, run_page, shown, table_with
 from streamlit.testing.v1 import AppTest
 
 from core import agreement as ag
@@ -19,10 +17,7 @@ from core.dataset import load_dataset
 from core.store import Store
 from core.task import TaskSpec
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/6_Label_consistency.py"
-TIMEOUT = 60
-USER = "Ana"
 
 pytestmark = pytest.mark.usefixtures("fresh")
 

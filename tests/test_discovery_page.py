@@ -8,11 +8,10 @@ predictions, with per-class probability columns and flipped labels added in memo
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from pagetest import assert_ok, run_page, table_with, texts
+from pagetest import ROOT, USER, assert_ok, run_page, table_with, texts
 from streamlit.testing.v1 import AppTest
 from test_label_issues import dataset_with_probabilities
 
@@ -21,10 +20,7 @@ from core.discovery import slice_mask, suggest_slices
 from core.label_issues import TAG_NAME, find_label_issues
 from core.task import TaskSpec
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/9_Suggested_slices.py"
-TIMEOUT = 60
-USER = "Ana"
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
