@@ -666,3 +666,27 @@ def test_a_column_named_tag_holding_booleans_is_one_tag_not_a_tag_list():
 def test_short_rows_balanced_by_long_rows_are_still_caught(data):
     with pytest.raises(FileFormatError, match="t.csv: .*line 3 has"):
         load_dataset(data, name="t.csv")
+
+
+@pytest.mark.parametrize("ids", [
+    pd.array([1, 2, None, 3], dtype="Int64"),  # nullable integers
+    pd.array(["a", "b", None, "c"], dtype="str"),  # Arrow strings
+    np.array([1.0, 2.0, np.nan, 3.0]),  # floats
+])
+def test_a_blank_id_in_a_dropped_row_does_not_stop_the_load(ids):
+    # Row 3 misses its label, so it is dropped, blank id and all: the other ids are unique.
+    df = pd.DataFrame({"id": ids, "label": ["a", "b", None, "a"], "prediction": list("abba")})
+    ds = dataset_from_frame(df, ColumnMapping(id="id"), missing="drop")
+    assert ds.n == 3 and ds.frame["id"].notna().all()
+
+
+@pytest.mark.parametrize("ids, dup", [
+    (pd.array(["a", "b", "a"], dtype="str"), "'a'"),
+    (np.array([3, 1, 3]), "'3'"),
+    (np.array([0.5, 0.25, 0.5]), "'0.5'"),
+    (np.array(["x", 1, "x"], dtype=object), "'x'"),
+])
+def test_duplicate_ids_of_every_type_are_named(ids, dup):
+    df = pd.DataFrame({"id": ids, "label": list("aba"), "prediction": list("abb")})
+    with pytest.raises(DuplicateIdError, match=f"repeats {dup}"):
+        dataset_from_frame(df, ColumnMapping(id="id"), name="t.csv")
