@@ -135,11 +135,11 @@ def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slice
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(many_slices_csv):
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
-                             "--slice-by", "region", "--format", "csv"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    proc.stdout.read(10)  # like `| head -c 10`
-    proc.stdout.close()
-    err = proc.stderr.read().decode()
-    proc.wait(timeout=120)
+    with subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
+                           "--slice-by", "region", "--format", "csv"], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        assert proc.stdout.read(10) == b"name,kind,"  # like `| head -c 10`
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=120)
     assert "Traceback" not in err
