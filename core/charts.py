@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -9,6 +12,16 @@ from core.prioritize import display_name
 
 ACCURACY_COLOR = "#2563eb"
 HLP_COLOR = "#9ca3af"
+
+
+def plot_text(value: Any) -> str:
+    """Return ``value`` as Plotly text that shows literally.
+
+    Plotly reads a subset of HTML in labels (``<a href>``, ``<b>``, ``<span style>``...), so a
+    slice named from a user's file could add a link or restyle a chart; with ``<``, ``>`` and
+    ``&`` written as entities (which Plotly decodes) it is shown as written.
+    """
+    return html.escape(str(value), quote=False)
 
 
 def _slices(table: pd.DataFrame) -> pd.DataFrame:
@@ -20,7 +33,7 @@ def _slices(table: pd.DataFrame) -> pd.DataFrame:
 def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
     """Draw grouped bars: accuracy (with its 95% Wilson interval) beside HLP for every slice."""
     t = _slices(table)
-    names = [display_name(n) for n in t.index]
+    names = [plot_text(display_name(n)) for n in t.index]
     fig = go.Figure()
     fig.add_bar(
         name="Model accuracy", x=names, y=100 * t["accuracy"], marker_color=ACCURACY_COLOR,
@@ -48,7 +61,7 @@ def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
     sizeref = 2.0 * float(sizes.max() if len(sizes) else 1) / (60.0**2)
     fig = go.Figure(go.Scatter(
         x=100 * t["share"], y=100 * t["gap"], mode="markers+text",
-        text=[display_name(n) for n in t.index], textposition="top center",
+        text=[plot_text(display_name(n)) for n in t.index], textposition="top center",
         marker={"size": sizes, "sizemode": "area", "sizeref": sizeref, "sizemin": 6,
                 "color": [ACCURACY_COLOR if s else HLP_COLOR for s in
                           (significant if not isinstance(significant, bool)
@@ -69,8 +82,8 @@ def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
 def confusion_heatmap(matrix: pd.DataFrame) -> go.Figure:
     """Draw a heatmap of a confusion matrix (rows: label, columns: prediction)."""
     fig = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(), x=[str(c) for c in matrix.columns],
-        y=[str(i) for i in matrix.index], colorscale="Blues", texttemplate="%{z}",
+        z=matrix.to_numpy(), x=[plot_text(c) for c in matrix.columns],
+        y=[plot_text(i) for i in matrix.index], colorscale="Blues", texttemplate="%{z}",
         hovertemplate="label %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
     ))
     fig.update_layout(xaxis_title="Prediction", yaxis_title="Label",

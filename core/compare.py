@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import default_task
+from core.charts import plot_text
 from core.dataset import ColumnMapping, Dataset
 from core.errors import InvalidValueError
 from core.metrics import (
@@ -528,7 +529,7 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
         part = h[h["slice"] == name].sort_values("step")
         if part.empty:
             continue
-        label = name if name in (OVERALL, UNTAGGED) else display_name(name)
+        label = plot_text(name if name in (OVERALL, UNTAGGED) else display_name(name))
         color = palette[k % len(palette)]
         width = 3 if name == OVERALL else 2
         fig.add_scatter(x=part["iteration"], y=100 * part["accuracy"], mode="lines+markers",
@@ -552,7 +553,7 @@ def change_chart(comparison: pd.DataFrame) -> go.Figure:
     import plotly.graph_objects as go
 
     c = comparison[comparison["kind"] != "untagged"]
-    names = [n if n == OVERALL else display_name(n) for n in c.index]
+    names = [plot_text(n if n == OVERALL else display_name(n)) for n in c.index]
     fig = go.Figure()
     for name, b, a, d in zip(names, c["accuracy_before"], c["accuracy_after"], c["delta"],
                              strict=True):

@@ -43,6 +43,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import sparse, stats
 
+from core.charts import plot_text
 from core.dataset import Dataset
 from core.errors import InvalidValueError
 from core.metrics import compute_outcomes
@@ -838,7 +839,7 @@ def error_tree_chart(tree: pd.DataFrame, *, title: str = "Where the errors are: 
     """Draw the error tree as an icicle: width = examples, colour = error rate."""
     fig = go.Figure()
     if len(tree):
-        labels = [f"{c}<br>{n:,} · {100 * r:.1f}% errors"
+        labels = [f"{plot_text(c)}<br>{n:,} · {100 * r:.1f}% errors"
                   for c, n, r in zip(tree["condition"], tree["n"], tree["error_rate"],
                                      strict=True)]
         fig.add_trace(go.Icicle(

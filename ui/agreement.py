@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import agreement as ag
+from core.charts import plot_text
 from core.dataset import Dataset, load_dataset
 from core.metrics import OVERALL
 from ui.state import DEMO_DIR
@@ -189,7 +190,7 @@ def kappa_heatmap(matrix: pd.DataFrame) -> go.Figure:
     z = matrix.to_numpy(dtype=float)
     text = [[fmt(v, 2) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index],
+        z=z, x=[plot_text(c) for c in matrix.columns], y=[plot_text(i) for i in matrix.index],
         zmin=-0.2, zmax=1, colorscale="RdYlGn", text=text, texttemplate="%{text}",
         hovertemplate="%{y} vs %{x}: kappa %{text}<extra></extra>",
     ))
