@@ -22,7 +22,7 @@ for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
     col.download_button(label, content, file_name=name, mime=mime, key=f"export_{fmt}",
                         icon=":material/download:", on_click=export.save_download,
                         args=(loaded.dataset_id, fmt, name, content))
-    col.caption(name)
+    col.caption(md(name))
 
 st.subheader("Saved reports")
 reports = ctx.store.list_reports(loaded.dataset_id)

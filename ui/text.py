@@ -5,6 +5,11 @@ with GitHub extensions). A dataset, tag or label named ``![x](https://…/pixel.
 would otherwise load a remote image in every teammate's browser, and ``**``, ``_`` or ``$``
 would restyle the page. CommonMark lets any ASCII punctuation be escaped with a backslash
 and then shows it as it is, so escaping all of it keeps every character visible.
+
+What escaping cannot stop: Streamlit links bare URLs and e-mail addresses in the rendered
+text (checked in Chromium; character references behave the same). Such a link goes where
+its visible text says, in a new tab; breaking it would take an invisible character, and a
+name copied from the page would then no longer match its tag.
 """
 
 from __future__ import annotations
