@@ -53,6 +53,7 @@ from core.metrics import (
     compute_slice_counts,
     compute_slice_metrics,
     mcnemar_exact_p,
+    sum_by_slice,
 )
 from core.prioritize import display_name
 from core.task import TaskSpec
@@ -186,14 +187,6 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
     return _Union(union, pos_b, pos_a)
 
 
-def _slice_sums(membership: np.ndarray, x: np.ndarray, tagged: np.ndarray | None) -> np.ndarray:
-    """Rows: all data, each slice, then (with ``tagged``) the untagged examples."""
-    rows = [x.sum(axis=0, keepdims=True), membership.T @ x]
-    if tagged is not None:
-        rows.append(x[~tagged].sum(axis=0, keepdims=True))
-    return np.vstack(rows)
-
-
 # --------------------------------------------------------------------------- tests
 
 
@@ -302,9 +295,9 @@ def compare_datasets(
     in_both = np.zeros(len(union.dataset.frame), dtype=bool)
     in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
     cb, ca = correct["before"], correct["after"]
-    x = np.column_stack([in_both, in_both & cb & ~ca, in_both & ~cb & ca]).astype(float)
-    tagged = m[:, : len(tag_columns)].any(axis=1) if tag_columns else None
-    paired_sums = _slice_sums(m.astype(float), x, tagged)
+    paired = [in_both, in_both & cb & ~ca, in_both & ~cb & ca]  # build_slices puts tags first
+    paired_sums = sum_by_slice(m, [v.astype(np.float32) for v in paired],
+                               tag_positions=range(len(tag_columns)))[:, 1:]
     b, a = sides["before"], sides["after"]
     out = pd.DataFrame(index=b.index)
     kind = info["kind"].reindex(out.index)

@@ -261,36 +261,60 @@ def compute_slice_counts(
     :data:`COUNT_COLUMNS` (sums over the slice; 0 where the task does not produce one).
     """
     present = [c for c in COUNT_COLUMNS[1:] if c in outcomes.columns]
-    n = len(outcomes)
-    # 0/1 columns sum exactly in float32 within a chunk (< 2**24 rows), at half the memory
-    # traffic; error sums (regression, WER) keep float64. Chunks are summed in float64.
+    # 0/1 columns sum exactly in float32 within a chunk; error sums (regression, WER) keep
+    # float64.
     exact32 = not ({"abs_error", "sq_error", "word_errors", "ref_words"} & set(present))
     dtype = np.float32 if exact32 else np.float64
-    values = [outcomes[c].to_numpy(dtype=dtype) for c in present]
-    m = membership.to_numpy(dtype=bool)  # one boolean block: a view, not a copy
     names = [OVERALL, *map(str, membership.columns)]
     tags = [membership.columns.get_loc(c) for c in tag_columns]
     if tags:
         names.append(UNTAGGED)
-    width = len(names)
-    # One product per chunk of rows, [all, slices..., untagged]^T @ [1, outcomes...]: the
-    # whole table without a float copy of the membership matrix (80 MB at 1M x 20 slices).
-    sums = np.zeros((width, 1 + len(present)))
+    sums = sum_by_slice(membership.to_numpy(dtype=bool),  # one boolean block: a view
+                        [outcomes[c].to_numpy(dtype=dtype) for c in present],
+                        tag_positions=tags)
+    out = np.zeros((len(names), len(COUNT_COLUMNS)))
+    out[:, [0, *(COUNT_COLUMNS.index(c) for c in present)]] = sums
+    return pd.DataFrame(out, index=names, columns=list(COUNT_COLUMNS))
+
+
+def sum_by_slice(membership: np.ndarray, columns: Sequence[np.ndarray], *,
+                 tag_positions: Sequence[int] = ()) -> np.ndarray:
+    """Sum ``columns`` over all data, each slice and (with tags) the untagged examples.
+
+    Parameters
+    ----------
+    membership
+        Boolean matrix, one row per example and one column per slice.
+    columns
+        Per-example values, all of one dtype: float32 for 0/1 indicators (exact within a
+        chunk of :data:`_CHUNK` rows), float64 for error sums.
+    tag_positions
+        The membership columns that are tags; when given, a last row sums the examples
+        carrying none of them.
+
+    Returns
+    -------
+    float64 array: rows ``[all data, slice 1, ..., untagged]``, columns ``[count, *columns]``.
+    One matrix product per chunk of rows, so the membership is never copied to floats
+    whole (80 MB at 1M rows x 20 slices).
+    """
+    n, k = membership.shape
+    dtype = columns[0].dtype if len(columns) else np.float32
+    width = 1 + k + (1 if len(tag_positions) else 0)
+    sums = np.zeros((width, 1 + len(columns)))
     for lo in range(0, n, _CHUNK):
         hi = min(lo + _CHUNK, n)
         mc = np.empty((hi - lo, width), dtype=dtype)
         mc[:, 0] = 1
-        mc[:, 1:1 + m.shape[1]] = m[lo:hi]
-        if tags:
-            mc[:, -1] = ~m[lo:hi, tags].any(axis=1)
-        xc = np.empty((hi - lo, 1 + len(present)), dtype=dtype)
+        mc[:, 1:1 + k] = membership[lo:hi]
+        if len(tag_positions):
+            mc[:, -1] = ~membership[lo:hi, list(tag_positions)].any(axis=1)
+        xc = np.empty((hi - lo, 1 + len(columns)), dtype=dtype)
         xc[:, 0] = 1
-        for j, v in enumerate(values, start=1):
+        for j, v in enumerate(columns, start=1):
             xc[:, j] = v[lo:hi]
         sums += mc.T @ xc
-    out = np.zeros((width, len(COUNT_COLUMNS)))
-    out[:, [0, *(COUNT_COLUMNS.index(c) for c in present)]] = sums
-    return pd.DataFrame(out, index=names, columns=list(COUNT_COLUMNS))
+    return sums
 
 
 # --------------------------------------------------------------------------- metrics
