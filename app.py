@@ -51,7 +51,9 @@ c2.metric("Accuracy", views.percent(head["accuracy"]))
 c3.metric("Errors", f"{head['errors']:,}")
 c4.metric("HLP", views.percent(head["hlp"]),
           delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
-          help="Human-level performance on all data (from the human-label column)")
+          help=f"Human-level performance on all data: {head['hlp_basis']}")
+if head["hlp_source"] == "too_few":
+    c4.caption(head["hlp_basis"])
 tagged, errors = compute_tag_coverage(correct, loaded.dataset.tags)
 st.progress(tagged / errors if errors else 1.0,
             text=f"{tagged:,} of {errors:,} errors carry at least one tag")

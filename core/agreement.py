@@ -59,6 +59,7 @@ from core.errors import (
 )
 from core.metrics import OVERALL
 from core.report import to_safe_csv
+from core.slice_names import tag_slice_names
 
 ITEM, ANNOTATOR, LABEL, TIME, COMMENT = "item", "annotator", "label", "time", "comment"
 LONG_COLUMNS = (ITEM, ANNOTATOR, LABEL)
@@ -1493,8 +1494,10 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
         mem = membership.copy()
         mem.index = mem.index.astype(str)
         mem = mem[~mem.index.duplicated()].reindex(items).fillna(False).astype(bool)
+        # A slice called "All data" is the row "All data (tag)" (core.slice_names).
+        names = tag_slice_names(mem.columns)
         for col in mem.columns:
-            masks[str(col)] = mem[col].to_numpy(dtype=bool)
+            masks[names[str(col)]] = mem[col].to_numpy(dtype=bool)
     tcodes = _truth_codes(codes, truth)
     pcodes = _truth_codes(codes, prediction)
     m = c.per_item

@@ -8,14 +8,13 @@ import pandas as pd
 
 from core.dataset import Dataset
 from core.metrics import (
-    OVERALL,
-    UNTAGGED,
     build_slices,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
 )
 from core.prioritize import rank_slices
+from core.slice_names import OVERALL, UNTAGGED, tag_rows
 from core.task import TaskSpec, infer_task_kind
 
 
@@ -39,11 +38,14 @@ def analyze(
     One row per slice (``kind``: ``overall`` for all data, ``tag``, ``column`` for a
     slice-by value, ``untagged`` for examples without a tag) with the columns of
     :func:`core.metrics.compute_slice_metrics` and :func:`core.prioritize.rank_slices`.
+    Rows are named as :func:`core.metrics.build_slices` names them (a tag called
+    ``All data`` is the row ``All data (tag)``); ``hlp``, ``importance`` and ``ease`` are
+    keyed by those row names.
     """
     task = task or default_task(dataset)
     outcomes = compute_outcomes(dataset.frame, task)
     membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
-    counts = compute_slice_counts(membership, outcomes, tag_columns=list(dataset.tags.columns))
+    counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
     table = compute_slice_metrics(counts, task=task, hlp=hlp)
     return finish_table(table, info, importance=importance, ease=ease)
 
@@ -56,11 +58,21 @@ def finish_table(
     ease: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Attach slice kinds to a metrics table and rank it."""
-    # object dtype: with no slices at all, ``info`` is empty and its columns are float64.
-    kind = info["kind"].astype(object).reindex(table.index)
-    kind[OVERALL] = "overall"
-    if UNTAGGED in table.index:
-        kind[UNTAGGED] = "untagged"
     table = table.copy()
-    table.insert(0, "kind", kind)
+    table.insert(0, "kind", slice_kinds(table.index, info))
     return rank_slices(table, importance=importance, ease=ease)
+
+
+def slice_kinds(index: pd.Index, info: pd.DataFrame) -> pd.Series:
+    """Return the ``kind`` of every row of a per-slice table (object dtype).
+
+    ``overall`` for ``All data``, ``untagged`` for ``No tag``, else the slice's kind in
+    ``info`` (:func:`core.metrics.build_slices`). Slice names never take the two reserved
+    names (:mod:`core.slice_names`), so the names decide; an empty ``info`` (no tags, no
+    slice-by) is fine.
+    """
+    kind = pd.Series(info["kind"].to_numpy(dtype=object), index=info.index,
+                     dtype=object).reindex(index)
+    kind[kind.index == OVERALL] = "overall"
+    kind[kind.index == UNTAGGED] = "untagged"
+    return kind

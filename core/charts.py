@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.prioritize import display_name
+from core.prioritize import describe_hlp_basis, display_name
 
 ACCURACY_COLOR = "#2563eb"
 HLP_COLOR = "#9ca3af"
@@ -31,7 +31,12 @@ def _slices(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
-    """Draw grouped bars: accuracy (with its 95% Wilson interval) beside HLP for every slice."""
+    """Draw grouped bars: accuracy beside HLP for every slice, each with its 95% interval.
+
+    The HLP bar carries the Wilson interval of a measured HLP (none for an entered one); a
+    slice with too few human labels (``hlp_source`` ``too_few``) has a hatched, faded HLP
+    bar and says so on hover.
+    """
     t = _slices(table)
     names = [plot_text(display_name(n)) for n in t.index]
     fig = go.Figure()
@@ -42,13 +47,26 @@ def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
                  "arrayminus": 100 * (t["accuracy"] - t["accuracy_ci_low"])},
         hovertemplate="%{x}: %{y:.1f}%<extra>model</extra>",
     )
+    nan = pd.Series(float("nan"), index=t.index)
+    h_low, h_high = (t[c] if c in t.columns else nan for c in ("hlp_ci_low", "hlp_ci_high"))
+    source = t["hlp_source"] if "hlp_source" in t.columns else pd.Series("none", t.index)
+    few = (source == "too_few").to_numpy()
+    basis = [describe_hlp_basis(r) for r in t.to_dict("records")]
     fig.add_bar(name="Human-level performance", x=names, y=100 * t["hlp"],
-                marker_color=HLP_COLOR, hovertemplate="%{x}: %{y:.1f}%<extra>HLP</extra>")
-    low = 100 * min(t["accuracy_ci_low"].min(), t["hlp"].min()) if len(t) else 0
+                marker={"color": HLP_COLOR, "opacity": [0.45 if f else 1.0 for f in few],
+                        "pattern": {"shape": ["/" if f else "" for f in few]}},
+                error_y={"type": "data", "symmetric": False,
+                         "array": (100 * (h_high - t["hlp"])).fillna(0),
+                         "arrayminus": (100 * (t["hlp"] - h_low)).fillna(0)},
+                customdata=basis,
+                hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra>HLP</extra>")
+    low = 100 * pd.concat([t["accuracy_ci_low"], h_low, t["hlp"]]).min() if len(t) else 0
     fig.update_layout(barmode="group", yaxis_title="Accuracy (%)",
                       yaxis_range=[max(0, (low if low == low else 0) - 5), 100],
                       legend={"orientation": "h", "y": 1.1}, margin={"t": 40, "b": 40},
-                      title="Accuracy vs human-level performance")
+                      title="Accuracy vs human-level performance"
+                            + (" (hatched: too few human labels to compare)" if few.any()
+                               else ""))
     return fig
 
 

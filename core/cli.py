@@ -12,12 +12,13 @@ import click
 import pandas as pd
 
 from core.analysis import analyze
-from core.dataset import ColumnMapping, Dataset, load_dataset
+from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
 from core.errors import DataError
 from core.metrics import OVERALL
-from core.prioritize import describe_priorities
+from core.prioritize import describe_priorities, format_hlp
 from core.report import FORMATS, to_csv, to_html, to_json, to_markdown
 from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
+from core.values import parse_na_values
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo_data"
@@ -88,6 +89,11 @@ def _pairs(values: Sequence[str], option: str, *, percent: bool) -> dict[str, fl
     return out
 
 
+def _keep_sheet(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Keep ``--sheet`` in the context (read by :func:`_load_predictions`)."""
+    ctx.meta["slicewise_sheet"] = value
+
+
 def _prediction_options(command: Callable) -> Callable:
     """Add the options that say how to read a predictions file (shared by the commands)."""
     options = [
@@ -106,22 +112,44 @@ def _prediction_options(command: Callable) -> Callable:
         click.option("--keep-punctuation", is_flag=True, help="Text: keep punctuation."),
         click.option("--encoding", help="Text encoding of the file (default: detected)."),
         click.option("--sep", help="Field delimiter (default: detected)."),
+        click.option("--sheet", metavar="NAME", expose_value=False, callback=_keep_sheet,
+                     help="Sheet of an .xlsx workbook to read (default: the first visible)."),
         click.option("--drop-missing", is_flag=True,
                      help="Drop rows with a missing label or prediction instead of failing."),
+        click.option("--na-values", metavar="TOKENS",
+                     help="Comma-separated cell texts read as missing besides blank cells, "
+                     "e.g. 'NA,N/A' ('common' for NA, N/A, NaN, null, None...). By default "
+                     "NA is a value (North America, a class)."),
+        click.option("--decimal", type=click.Choice((".", ",")),
+                     help="Decimal mark of the score and numeric columns (default: inferred "
+                     "per column where unambiguous)."),
+        click.option("--thousands", type=click.Choice((",", ".", " ", "'")),
+                     help="Thousands separator of the score and numeric columns."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
+def _role(value: str | None) -> str | None:
+    """Turn a role option of ``none`` (any case) into :data:`NO_COLUMN` (role off)."""
+    return NO_COLUMN if value is not None and value.strip().lower() == "none" else value
+
+
 def _load_predictions(file: Path, mapping: ColumnMapping, task: str | None,
                       positive: str | None, threshold: float | None, tolerance: float | None,
                       keep_case: bool, keep_punctuation: bool, encoding: str | None,
-                      sep: str | None, drop_missing: bool) -> tuple[Dataset, TaskSpec]:
+                      sep: str | None, drop_missing: bool, na_values: str | None = None,
+                      decimal: str | None = None,
+                      thousands: str | None = None) -> tuple[Dataset, TaskSpec]:
     """Load FILE with the shared options, print its warnings, and build the task."""
-    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep,
+    ctx = click.get_current_context(silent=True)
+    sheet = ctx.meta.get("slicewise_sheet") if ctx is not None else None
+    dataset = load_dataset(file, mapping, encoding=encoding, sep=sep, sheet=sheet,
                            missing="drop" if drop_missing else "fail",
-                           positive=positive, threshold=threshold)
+                           positive=positive, threshold=threshold,
+                           na_values=parse_na_values(na_values), decimal=decimal,
+                           thousands=thousands, task=task)
     for warning in dataset.warnings:
         click.echo(f"slicewise: note: {warning}", err=True)
     spec = _task_spec(dataset, task, positive, threshold, tolerance, keep_case, keep_punctuation)
@@ -143,8 +171,9 @@ def _emit(text: str, output: Path | None) -> None:
 @click.option("--human", help="Human-label column (for HLP); detected by name if omitted.")
 @click.option("--tag-columns", help="Comma-separated boolean tag columns (default: detected).")
 @click.option("--tags-column", help="One column holding tags separated by ';' or '|'.")
-@click.option("--slice-by", multiple=True, help="Metadata column: one slice per value "
-              "(numeric columns in quantile bins). Repeatable.")
+@click.option("--slice-by", multiple=True, help="Metadata column, or the label, prediction "
+              "or human-label column by its name in the file (per-class rows): one slice per "
+              "value (numeric columns in quantile bins). Repeatable.")
 @click.option("--bins", type=click.IntRange(2, 20), default=4, show_default=True,
               help="Quantile bins for numeric --slice-by columns.")
 @click.option("--hlp", multiple=True, help="TAG=VALUE human-level accuracy for a slice "
@@ -164,16 +193,26 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                     bins: int, task: str | None, positive: str | None, tolerance: float | None,
                     keep_case: bool, keep_punctuation: bool, hlp: tuple[str, ...],
                     importance: tuple[str, ...], ease: tuple[str, ...], encoding: str | None,
-                    sep: str | None, drop_missing: bool, engine: str, fmt: str,
+                    sep: str | None, drop_missing: bool, na_values: str | None,
+                    decimal: str | None, thousands: str | None, engine: str, fmt: str,
                     output: Path | None) -> None:
-    """Print the per-slice error-analysis table of FILE, ranked by priority."""
+    """Print the per-slice error-analysis table of FILE, ranked by priority.
+
+    FILE is a CSV, TSV, Parquet or Excel .xlsx file, also gzip- or bzip2-compressed
+    (.csv.gz, .tsv.bz2) or alone in a .zip.
+
+    Optional roles (--id, --human, --score, --tag-columns, --tags-column) take ``none`` to
+    switch them off.
+    """
     if tag_columns and tags_column:
         raise DataError("give either --tag-columns or --tags-column, not both")
+    no_tags = NO_COLUMN in (_role(tag_columns), _role(tags_column))
     mapping = ColumnMapping(
-        label=label, prediction=prediction, human=human, id=id_col, score=score,
-        tag_columns=tuple(c.strip() for c in tag_columns.split(",") if c.strip())
-        if tag_columns else None,
-        tags_column=tags_column,
+        label=label, prediction=prediction, human=_role(human), id=_role(id_col),
+        score=_role(score),
+        tag_columns=() if no_tags else
+        tuple(c.strip() for c in tag_columns.split(",") if c.strip()) if tag_columns else None,
+        tags_column=NO_COLUMN if no_tags else tags_column,
     )
     def weights() -> dict[str, dict[str, float]]:
         return dict(hlp=_pairs(hlp, "--hlp", percent=True),
@@ -202,7 +241,7 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
     else:
         dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
                                           keep_case, keep_punctuation, encoding, sep,
-                                          drop_missing)
+                                          drop_missing, na_values, decimal, thousands)
         table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins, **weights())
         name = dataset.source_name
     text = render(table, fmt, dataset=name, task=spec.kind)
@@ -238,8 +277,8 @@ def render(table: pd.DataFrame, fmt: str, *, dataset: str, task: str) -> str:
 
 
 def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
-    cols = ["rank", "n", "share", "accuracy", "hlp", "gap", "error_rate", "error_share",
-            "potential_gain", "significant"]
+    cols = ["rank", "n", "share", "accuracy", "hlp", "hlp_n", "gap", "error_rate",
+            "error_share", "potential_gain", "significant"]
     extra = [c for c in ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
              if c in table.columns]
     shown = table[cols + extra].copy()
@@ -250,11 +289,15 @@ def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
     for c in ("gap", "potential_gain"):
         shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:+.2f}")
     shown["rank"] = shown["rank"].map(lambda v: "" if pd.isna(v) else str(int(v)))
+    # human labels behind a measured HLP; "user" for an entered one (see compute_slice_metrics)
+    source = table["hlp_source"]
+    shown["hlp_n"] = [("user" if s == "user" else "–" if s == "none" else f"{int(k)}"
+                       + (" (too few)" if s == "too_few" else ""))
+                      for s, k in zip(source, table["hlp_n"], strict=True)]
     shown["significant"] = shown["significant"].map({True: "yes", False: "no"})
     overall = table.loc[OVERALL]
     head = (f"task: {task}   examples: {int(overall['n'])}   accuracy: "
-            f"{100 * overall['accuracy']:.1f}%   HLP: "
-            + ("–" if pd.isna(overall["hlp"]) else f"{100 * overall['hlp']:.1f}%"))
+            f"{100 * overall['accuracy']:.1f}%   HLP: {format_hlp(overall)}")
     body = shown.to_string()
     notes = "\n".join(f"* {s}" for s in summary)
     return f"{head}\n\n{body}\n\n{notes}\n(gap and gain in accuracy points)\n"
@@ -431,16 +474,23 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
                     positive: str | None, tolerance: float | None, keep_case: bool,
                     keep_punctuation: bool, columns: str | None, max_conditions: int,
                     min_support: int | None, top: int, alpha: float, fdr: float,
-                    encoding: str | None, sep: str | None, drop_missing: bool, fmt: str,
-                    output: Path | None) -> None:
-    """Suggest slices of FILE (metadata conditions) where the model errs most often."""
+                    encoding: str | None, sep: str | None, drop_missing: bool,
+                    na_values: str | None, decimal: str | None, thousands: str | None,
+                    fmt: str, output: Path | None) -> None:
+    """Suggest slices of FILE (metadata conditions) where the model errs most often.
+
+    FILE is a CSV, TSV, Parquet or Excel .xlsx file, also gzip- or bzip2-compressed
+    (.csv.gz, .tsv.bz2) or alone in a .zip.
+    """
     import json
 
     from core.discovery import format_suggestions, suggest_slices
 
-    mapping = ColumnMapping(label=label, prediction=prediction, id=id_col, score=score)
+    mapping = ColumnMapping(label=label, prediction=prediction, id=_role(id_col),
+                            score=_role(score))
     dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
-                                      keep_case, keep_punctuation, encoding, sep, drop_missing)
+                                      keep_case, keep_punctuation, encoding, sep, drop_missing,
+                                      na_values, decimal, thousands)
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     found = suggest_slices(dataset, task=spec, columns=cols, max_conditions=max_conditions,
                            min_support=min_support, top=top, alpha=alpha, fdr=fdr)
@@ -471,8 +521,8 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
               "examples are matched by it.")
 @click.option("--label", help="Label column in both files; detected by name if omitted.")
 @click.option("--prediction", help="Prediction column in both files; detected if omitted.")
-@click.option("--slice-by", multiple=True, help="Metadata column: one slice per value. "
-              "Repeatable.")
+@click.option("--slice-by", multiple=True, help="Metadata column, or the label or prediction "
+              "column by its name in the file: one slice per value. Repeatable.")
 @click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
 @click.option("--positive", help="Positive class for a binary task.")
 @click.option("--tolerance", type=float, help="Regression: |error| counted as correct.")

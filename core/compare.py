@@ -28,7 +28,11 @@ AFTER table when AFTER has both the example and the tag, otherwise from BEFORE (
 when neither has it): tags are usually refined between iterations, so the newer tagging is
 the better description of an example, and a slice then holds the same examples on both sides
 whenever the ids match, which keeps the paired test available. ``slice_by`` columns follow
-the same rule.
+the same rule; a ``slice_by`` name may be a metadata column or the label, prediction or
+human-label column under its file name (per-class rows, ``true_category = cat``), resolved
+in each table on its own (:func:`core.slice_names.resolve_slice_column`). Rows are named
+as in :func:`core.metrics.build_slices`: a tag called ``All data`` is the row
+``All data (tag)``, never the overall row.
 """
 
 from __future__ import annotations
@@ -41,13 +45,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.analysis import default_task
+from core.analysis import default_task, slice_kinds
 from core.charts import plot_text
 from core.dataset import ColumnMapping, Dataset
 from core.errors import InvalidValueError
 from core.metrics import (
-    OVERALL,
-    UNTAGGED,
     build_slices,
     compute_outcomes,
     compute_slice_counts,
@@ -56,6 +58,13 @@ from core.metrics import (
     sum_by_slice,
 )
 from core.prioritize import display_name
+from core.slice_names import (
+    OVERALL,
+    UNTAGGED,
+    resolve_slice_column,
+    slice_by_choices,
+    tag_rows,
+)
 from core.task import TaskSpec
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
@@ -137,6 +146,17 @@ class _Union:
     pos_after: np.ndarray
 
 
+def union_tag_names(before: Dataset, after: Dataset) -> list[str]:
+    """Return the tags of a comparison: AFTER's, then those only BEFORE has (as text)."""
+    return list(dict.fromkeys([*map(str, after.tags.columns), *map(str, before.tags.columns)]))
+
+
+def _slice_column(dataset: Dataset, name: str) -> pd.Series | None:
+    """Return the values ``slice_by=name`` means in ``dataset`` (None: no such column)."""
+    column = resolve_slice_column(name, columns=dataset.frame.columns, mapping=dataset.mapping)
+    return None if column is None else dataset.frame[column]
+
+
 def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
     """Stack the examples of both tables (AFTER first) with the union of their tags."""
     ids_a = after.frame["id"].astype(str).reset_index(drop=True)
@@ -150,8 +170,7 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
 
     tags_a = after.tags.reset_index(drop=True)
     tags_b = before.tags.reset_index(drop=True)
-    names = [str(t) for t in tags_a.columns]
-    names += [str(t) for t in tags_b.columns if str(t) not in set(names)]
+    names = union_tag_names(before, after)
     tags = np.zeros((n, len(names)), dtype=bool)
     for j, name in enumerate(names):
         if name in tags_a.columns:
@@ -162,25 +181,30 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
         if name in tags_b.columns and len(rows):
             tags[pos_b[rows], j] = tags_b[name].to_numpy(dtype=bool)[rows]
 
-    columns: dict[str, pd.Series] = {"id": pd.Series(union_ids, dtype=object)}
+    columns: dict[str, pd.Series] = {}
     for col in slice_by:
-        in_a, in_b = col in after.frame.columns, col in before.frame.columns
-        if not (in_a or in_b):
-            known = sorted(set(after.metadata_columns) | set(before.metadata_columns))
+        values_a, values_b = _slice_column(after, col), _slice_column(before, col)
+        if values_a is None and values_b is None:
+            known = [*slice_by_choices(after.metadata_columns, columns=after.frame.columns,
+                                       mapping=after.mapping),
+                     *slice_by_choices(before.metadata_columns, columns=before.frame.columns,
+                                       mapping=before.mapping)]
             raise InvalidValueError(
                 f"cannot slice by {col!r}: neither {before.source_name} nor "
-                f"{after.source_name} has that column; columns: {', '.join(map(repr, known))}")
-        if in_a:
-            head = after.frame[col].reset_index(drop=True).astype(object)
+                f"{after.source_name} has that column; columns: "
+                f"{', '.join(map(repr, dict.fromkeys(known)))}")
+        if values_a is not None:
+            head = values_a.reset_index(drop=True).astype(object)
         else:  # only BEFORE has it: matched examples take BEFORE's value
             head = pd.Series([None] * n_a, dtype=object)
-            head.iloc[pos_b[matched_b]] = before.frame[col].to_numpy(dtype=object)[matched_b]
+            head.iloc[pos_b[matched_b]] = values_b.to_numpy(dtype=object)[matched_b]
         tail = pd.Series([None] * int(only_b.sum()), dtype=object)
-        if in_b:
-            tail[:] = before.frame[col].to_numpy(dtype=object)[only_b]
+        if values_b is not None:
+            tail[:] = values_b.to_numpy(dtype=object)[only_b]
         parts = [head, tail]
         columns[col] = pd.concat(parts, ignore_index=True).infer_objects()
-    frame = pd.DataFrame(columns)
+    # The ids go in last: a slice-by column may be called "id" without replacing them.
+    frame = pd.DataFrame({**columns, "id": pd.Series(union_ids, dtype=object)})
     union = Dataset(frame=frame, tags=pd.DataFrame(tags, columns=pd.Index(names, dtype=object)),
                     mapping=ColumnMapping(), source_name=f"{before.source_name} + "
                                                           f"{after.source_name}")
@@ -246,8 +270,9 @@ def compare_datasets(
     slice_by, bins
         Metadata columns to slice by, as in :func:`core.metrics.build_slices`.
     hlp
-        Human-level performance per slice name, used on both sides (else the human-label
-        column of each table).
+        Human-level performance per row name, used on both sides (else the human-label
+        column of each table); settings kept per tag are re-keyed with
+        :func:`core.slice_names.settings_by_row` over :func:`union_tag_names`.
     alpha
         Significance level.
 
@@ -277,7 +302,7 @@ def compare_datasets(
     task = task or default_task(after)
     union = _union(before, after, slice_by)
     membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
-    tag_columns = list(union.dataset.tags.columns)
+    tag_columns = tag_rows(info)
     m = membership.to_numpy(dtype=bool)
 
     sides = {}
@@ -300,11 +325,7 @@ def compare_datasets(
                                tag_positions=range(len(tag_columns)))[:, 1:]
     b, a = sides["before"], sides["after"]
     out = pd.DataFrame(index=b.index)
-    kind = info["kind"].reindex(out.index)
-    kind[OVERALL] = "overall"
-    if UNTAGGED in out.index:
-        kind[UNTAGGED] = "untagged"
-    out["kind"] = kind.astype(object)
+    out["kind"] = slice_kinds(out.index, info)
     out["n_before"] = b["n"].astype(np.int64)
     out["n_after"] = a["n"].astype(np.int64)
     out["n_paired"] = paired_sums[:, 0].astype(np.int64)
@@ -336,8 +357,9 @@ def _finish(out: pd.DataFrame, alpha: float) -> pd.DataFrame:
     out["significant"] = significant
     out["regression"] = significant & (delta < 0)
     out["improvement"] = significant & (delta > 0)
-    overall = out.loc[OVERALL, "delta"] if OVERALL in out.index else np.nan
-    worse = (delta < 0) & bool(overall > 0) & (out["kind"] != "overall").to_numpy()
+    is_overall = (out["kind"] == "overall").to_numpy(dtype=bool)
+    overall = delta[is_overall][0] if is_overall.any() else np.nan
+    worse = (delta < 0) & bool(overall > 0) & ~is_overall
     out["worse_while_overall_better"] = worse
     return out[list(COMPARE_COLUMNS)]
 
@@ -381,8 +403,13 @@ def compare_tables(before: pd.DataFrame, after: pd.DataFrame, *,
     def col(t: pd.DataFrame, c: str) -> pd.Series:
         return t[c].astype(float) if c in t.columns else pd.Series(np.nan, index=t.index)
 
-    kind = a["kind"].combine_first(b["kind"]) if "kind" in a and "kind" in b else None
-    out["kind"] = (kind if kind is not None else pd.Series("tag", index=out.index)).astype(object)
+    kind = pd.Series(None, index=out.index, dtype=object)
+    for t in (a, b):  # AFTER's kind first; tables without one: by name, else "tag"
+        if "kind" in t.columns:
+            kind = kind.combine_first(t["kind"].astype(object))
+    kind[(kind.index == OVERALL) & kind.isna()] = "overall"
+    kind[(kind.index == UNTAGGED) & kind.isna()] = "untagged"
+    out["kind"] = kind.fillna("tag").astype(object)
     out["n_before"] = col(b, "n").fillna(0).astype(np.int64)
     out["n_after"] = col(a, "n").fillna(0).astype(np.int64)
     out["n_paired"] = 0

@@ -14,8 +14,6 @@ import codecs
 import csv
 import hashlib
 import io
-import itertools
-import math
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,6 +24,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
+from core import formats
 from core.errors import (
     AmbiguousColumnError,
     DataError,
@@ -38,6 +37,15 @@ from core.errors import (
     MissingColumnError,
     MissingValuesError,
     format_rows,
+)
+from core.values import (
+    NumberFormat,
+    as_text,
+    canonical_classes,
+    class_key,
+    class_keys,
+    infer_number_format,
+    to_numbers,
 )
 
 # Names each role is recognised by, compared after lower-casing and turning spaces and
@@ -68,6 +76,8 @@ TRUE_TOKENS = frozenset({"true", "t", "1", "1.0", "yes", "y", "x", "✓", "✔"}
 FALSE_TOKENS = frozenset({"false", "f", "0", "0.0", "no", "n", ""})
 MissingPolicy = Literal["fail", "drop"]
 RESERVED = ("id", "label", "prediction", "human", "score")
+#: A role mapped to this is switched off (not detected): ``ColumnMapping(score=NO_COLUMN)``.
+NO_COLUMN = ""
 
 
 @dataclass(frozen=True)
@@ -170,18 +180,20 @@ class Dataset:
 
 # --------------------------------------------------------------------------- reading
 
-# Cells read as missing. pandas' default list minus "None": "None"/"none" is a common class
-# name (no defect, no intent) and must stay a value.
-NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-             "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null")
+# Cells read as missing: only blank ones. "NA", "N/A", "null", "None", "nan" are values
+# (North America, a class called "None") unless the user lists them (see core.values).
+NA_VALUES = ("",)
 DELIMITERS = (",", "\t", ";", "|")
+# The ``DataFrame.attrs`` key listing the columns read from lists, structs or maps as JSON
+# text (set by the Parquet reader and dataset_from_frame, read by prepare).
+_NESTED_ATTR = "slicewise_nested_columns"
 _SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
-# Leading bytes of binary formats people save under a .csv name by mistake.
+# Leading bytes of files that hold no table Slicewise reads. gzip, bzip2, zip and .xlsx are
+# read (core.formats, recognised there by their own leading bytes).
 _MAGIC = (
-    (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook?); export the sheet as CSV"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook; export the sheet as CSV"),
-    (b"\x1f\x8b", "gzip-compressed; decompress it first"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook (or a password-protected .xlsx); save "
+                          "it as .xlsx without a password, or export the sheet as CSV"),
     (b"%PDF", "a PDF document, not a table"),
     (b"\x89PNG", "a PNG image, not a table"),
     (b"\xff\xd8\xff", "a JPEG image, not a table"),
@@ -281,7 +293,8 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
 
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            raise FileFormatError(f"{name}: is {what}; Slicewise reads CSV, TSV or Parquet")
+            raise FileFormatError(f"{name}: is {what}; Slicewise reads CSV, TSV, Parquet or "
+                                  "Excel .xlsx files")
 
     head = data[:8192]
     if b"\x00" in head:
@@ -383,8 +396,13 @@ def read_table(
     name: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    sheet: str | None = None,
 ) -> tuple[pd.DataFrame, str, list[str]]:
-    """Read a CSV, TSV or Parquet file into a DataFrame, checking its shape.
+    """Read a CSV, TSV, Parquet or Excel .xlsx file into a DataFrame, checking its shape.
+
+    gzip- and bzip2-compressed files and zip archives holding one such file are read too,
+    recognised by their leading bytes (see :mod:`core.formats`). Lists, structs and maps
+    in a Parquet file are read as JSON text (one value per cell), with a warning.
 
     Parameters
     ----------
@@ -396,6 +414,8 @@ def read_table(
         Text encoding; ``None`` honours a BOM, tries UTF-8, then detects.
     sep
         Field delimiter; ``None`` uses tab for ``.tsv`` and otherwise sniffs the header.
+    sheet
+        The sheet of an .xlsx workbook to read; ``None`` reads the first visible one.
 
     Returns
     -------
@@ -407,7 +427,7 @@ def read_table(
         Every problem, including whatever pandas or pyarrow would raise, is one of these
         :class:`~core.errors.DataError` subclasses; the message starts with the file name.
     """
-    df, digest, warnings, _ = _read(source, name=name, encoding=encoding, sep=sep)
+    df, digest, warnings, _ = _read(source, name=name, encoding=encoding, sep=sep, sheet=sheet)
     return df, digest, warnings
 
 
@@ -417,11 +437,12 @@ def _read(
     name: str | None,
     encoding: str | None,
     sep: str | None,
+    sheet: str | None = None,
 ) -> tuple[pd.DataFrame, str, list[str], str]:
     """:func:`read_table`, also returning the file name used in messages."""
     data, name = _source_bytes(source, name)
     try:
-        df, warnings = _parse(data, name, encoding, sep)
+        df, warnings = _parse(data, name, encoding, sep, sheet)
     except DataError:
         raise
     except (MemoryError, RecursionError):
@@ -435,16 +456,30 @@ def _read(
     return df, hashlib.sha256(data).hexdigest(), warnings, name
 
 
-def _parse(data: bytes, name: str, encoding: str | None,
-           sep: str | None) -> tuple[pd.DataFrame, list[str]]:
-    warnings: list[str] = []
-    lower = name.lower()
+def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
+           sheet: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read the table in ``data``: open its containers, then read CSV/TSV text or Parquet."""
     sep = _normalize_sep(sep, name)
     if not re.search(rb"\S", data):
         raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
                              "id,label,prediction) and one row per example")
+    table, inner, warnings = formats.unpack(data, name, sheet=sheet, na_values=NA_VALUES)
+    if isinstance(table, pd.DataFrame):  # a sheet of a workbook; inner names file and sheet
+        header = [str(c) for c in table.columns]
+        _check_header_is_names(header, inner)
+        _check_names(header, inner)
+        return table, warnings
+    if table is not data:  # decompressed or unzipped: the inner name tells the format
+        data = table
+        if not re.search(rb"\S", data):
+            raise EmptyFileError(f"{name}: holds an empty file ({inner}); it needs a header "
+                                 "row (e.g. id,label,prediction) and one row per example")
+        if sep is None and inner.lower().endswith((".tsv", ".tab")):
+            sep = "\t"
+    lower = inner.lower()
     if data[:4] == b"PAR1":
-        return _parse_parquet(data, name), warnings
+        df, notes = _parse_parquet(data, name)
+        return df, [*warnings, *notes]
     if lower.endswith((".parquet", ".pq")):
         raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no Parquet "
                               "signature); save it again as Parquet, or rename it to .csv if "
@@ -468,7 +503,7 @@ def _parse(data: bytes, name: str, encoding: str | None,
     try:
         df = pd.read_csv(
             buffer, sep=sep, skipinitialspace=False, low_memory=False, encoding="utf-8",
-            keep_default_na=False, na_values=list(NA_VALUES), skip_blank_lines=True,
+            keep_default_na=False, na_values=list(NA_VALUES), skip_blank_lines=True, dtype=str,
         )
     except pd.errors.EmptyDataError:
         raise EmptyFileError(f"{name}: the file is empty; it needs a header row and one row per "
@@ -486,92 +521,37 @@ def _parse(data: bytes, name: str, encoding: str | None,
 
 
 
-def _case_variants(word: str) -> list[str]:
-    return ["".join(c) for c in itertools.product(*((ch.lower(), ch.upper()) for ch in word))]
-
-
-# pandas' C parser reads true/false in any case as booleans; pyarrow's defaults would take
-# 1/0 as well and only three spellings.
-_ARROW_TRUE = _case_variants("true")
-_ARROW_FALSE = _case_variants("false")
-
-
-def _read_csv_arrow(data: bytes, sep: str) -> pd.DataFrame | None:
+def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | None:
     """Read well-formed UTF-8 text with pyarrow's multi-threaded CSV reader, or return ``None``.
 
-    The fast path for large files (about 2.5x faster than pandas' C parser on 2 cores). It
-    yields the table pandas would: the same missing-value tokens and booleans, date-like
-    columns kept as text, all-blank columns as float NaN. pyarrow rejects every row whose
-    field count differs from the header's (pandas pads short rows), so a table it returns
-    needs no field-count check. Any file it cannot read (ragged rows, a value that does not
-    fit the type guessed from the first block, whitespace-only lines...) returns ``None`` and
-    goes through the pandas path, whose checks name the rows at fault.
+    The fast path for large files (about 2.5x faster than pandas' C parser on 2 cores). Like
+    the pandas path it reads every column as text (``names``: the header's fields as
+    written), blank cells as missing, so both yield the same table. pyarrow rejects every
+    row whose field count differs from the header's (pandas pads short rows), so a table it
+    returns needs no field-count check. Any file it cannot read (ragged rows, invalid UTF-8,
+    whitespace-only lines...) returns ``None`` and goes through the pandas path, whose checks
+    name the rows at fault.
     """
     import pyarrow as pa
     from pyarrow import csv as pacsv
 
-    buffer = pa.py_buffer(data)
     parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data)
-
-    def read(column_types: dict[str, Any]) -> pa.Table:
-        convert = pacsv.ConvertOptions(
-            null_values=list(NA_VALUES), strings_can_be_null=True,
-            quoted_strings_can_be_null=True, true_values=_ARROW_TRUE,
-            false_values=_ARROW_FALSE, column_types=column_types,
-        )
-        return pacsv.read_csv(buffer, parse_options=parse, convert_options=convert)
-
+    convert = pacsv.ConvertOptions(
+        null_values=list(NA_VALUES), strings_can_be_null=True, quoted_strings_can_be_null=True,
+        column_types={n: pa.string() for n in names},
+    )
     try:
-        table = read({})
-        # pandas leaves dates and times as text; so must we (metadata keeps its spelling).
-        temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
-        if temporal:
-            table = read(temporal)
+        table = pacsv.read_csv(pa.py_buffer(data), parse_options=parse,
+                               convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     if len(set(table.column_names)) != table.num_columns:
         return None  # duplicate names (after quoting rules): the pandas path explains them
-    types = table.schema.types
-    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in types):
-        return None  # not UTF-8 after all: the full path detects the encoding
-    # Where pyarrow's number parsing differs from pandas': hexadecimal (pyarrow reads 0x1f as
-    # the integer 31, pandas as text), and a sign on whole numbers or integers beyond int64
-    # (pyarrow reads floats, pandas integers). Rare in real files; the pandas path reads them.
-    if any(pa.types.is_integer(t) for t in types) and (b"0x" in data or b"0X" in data):
-        return None
-    floats = [table.column(i) for i, t in enumerate(types) if pa.types.is_floating(t)]
-    plus = bool(floats) and b"+" in data
-    if any(_may_be_pandas_integers(c, plus=plus) for c in floats):
-        return None
-    nulls = [i for i, t in enumerate(types) if pa.types.is_null(t)]
-    for i in nulls:  # an all-blank column: pandas reads float NaN
-        table = table.set_column(i, table.field(i).name,
-                                 pa.nulls(table.num_rows, pa.float64()))
-    bools = [table.field(i).name for i, t in enumerate(types)
-             if pa.types.is_boolean(t) and table.column(i).null_count]
+    if any(not pa.types.is_string(t) for t in table.schema.types):
+        return None  # a name that did not match the header as split here
     df = table.to_pandas(split_blocks=True, self_destruct=True)
-    for name in bools:  # pandas marks the blanks of a true/false column with NaN, not None
-        df[name] = df[name].astype(object).where(df[name].notna(), np.nan)
     df.columns = [str(c).strip() for c in df.columns]
     return df
-
-
-def _may_be_pandas_integers(column: Any, *, plus: bool) -> bool:
-    """Whether pandas could have read this Arrow float column as integers (see the caller).
-
-    ``plus``: the file holds a ``+`` somewhere (pandas reads "+3" as an integer).
-    """
-    import pyarrow.compute as pc
-
-    bounds = [b.as_py() for b in pc.min_max(column).values() if b.is_valid]
-    if not all(math.isfinite(b) for b in bounds):  # inf or NaN among the values: look closer
-        column = pc.filter(column, pc.is_finite(column))
-        bounds = [b.as_py() for b in pc.min_max(column).values() if b.is_valid]
-    if any(abs(b) >= 2.0**63 for b in bounds):
-        return True  # pandas reads such numbers as uint64, Python ints or text
-    if not plus or not bounds:
-        return False
-    return pc.all(pc.equal(pc.floor(column), column)).as_py()
 
 
 def _read_header(text: str, name: str, sep: str | None) -> tuple[str, list[str]]:
@@ -624,7 +604,9 @@ def _parse_utf8_with_arrow(data: bytes, name: str, encoding: str | None,
         sep, _ = _read_header(text, name, sep)
     except DataError:
         return None  # the full path finds the same problem and reports it
-    df = _read_csv_arrow(data, sep)
+    first_line = re.match(r"[^\r\n]*", text).group()
+    names = next(csv.reader([first_line], delimiter=sep), [])
+    df = _read_csv_arrow(data, sep, names)
     if df is not None and df.empty:
         raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
     return df
@@ -645,7 +627,11 @@ def _field_counts_balanced(data: bytes, sep: str, n_fields: int) -> bool:
     return body.count(sep.encode()) == (n_fields - 1) * lines
 
 
-def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
+def _parse_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read a Parquet file; list, struct and map columns become JSON text (with a warning).
+
+    Their names are kept in ``frame.attrs`` so that :func:`prepare` refuses them as roles.
+    """
     import pyarrow.parquet as pq
 
     try:
@@ -656,14 +642,44 @@ def _parse_parquet(data: bytes, name: str) -> pd.DataFrame:
         raise FileFormatError(f"{name}: is not a readable Parquet file (truncated or damaged?); "
                               "save it again as Parquet or CSV") from None
     _check_names(names, name)
-    df = pf.read().to_pandas()
+    table, nested = formats.nested_arrow_to_text(pf.read())
+    df = table.to_pandas()
     if any(n is not None for n in df.index.names):
         df = df.reset_index()  # an index saved with the table (e.g. the ids) becomes a column
         _check_names([str(c).strip() for c in df.columns], name)
     df.columns = [str(c).strip() for c in df.columns]
     if df.empty:
         raise EmptyFileError(f"{name}: the Parquet file has no rows; add one row per example")
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    if not nested:
+        return df, []
+    nested = [str(n).strip() for n in nested]
+    df.attrs[_NESTED_ATTR] = tuple(nested)
+    return df, [formats.nested_warning(name, nested)]
+
+
+def _refuse_nested_roles(df: pd.DataFrame, mapping: ColumnMapping, file: str) -> None:
+    """Raise when a column read from lists, structs or maps (JSON text) was given a role.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming the file, the column, the role and the option to choose another column.
+    """
+    nested = set(df.attrs.get(_NESTED_ATTR, ()))
+    if not nested:
+        return
+    roles = [(r, getattr(mapping, r)) for r in _ROLES]
+    roles += [("tag", c) for c in mapping.tag_columns or ()]
+    for role, col in roles:
+        if col is not None and col in nested:
+            what = role.replace("_", " ")
+            flag = {"tag": "tag-columns", "tags_column": "tags-column"}.get(role, role)
+            raise InvalidValueError(
+                f"{file}: the {what} column {col!r} holds lists, structs or maps (read as JSON "
+                f"text), but the {what} column must hold one text or number per row: choose "
+                f"another column (CLI: --{flag} COLUMN), or flatten it in the file"
+            )
 
 
 def _check_field_counts(text: str, sep: str, name: str) -> None:
@@ -935,9 +951,19 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
         Several columns match the label or prediction role and none was chosen.
     InvalidValueError
         One column is given two roles.
+
+    A role given as ``""`` (:data:`NO_COLUMN`; CLI ``--score none``) is switched off: it is
+    not detected and comes back as ``None``. Label and prediction cannot be switched off.
     """
     mapping = mapping or ColumnMapping()
     cols = list(df.columns)
+    off = {role for role in _ROLES if getattr(mapping, role) == NO_COLUMN}
+    for role in off & {"label", "prediction"}:
+        if role == "label" or require_prediction:
+            raise InvalidValueError(f"{file}: the {role} column cannot be switched off; "
+                                    f"choose it (CLI: --{role} COLUMN)")
+    if off:
+        mapping = replace(mapping, **{role: None for role in off})
     for role in _ROLES:
         value = getattr(mapping, role)
         if value is not None and value not in cols:
@@ -953,7 +979,7 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
     explicit = {getattr(mapping, r) for r in _ROLES} | set(mapping.tag_columns or ())
     filled: dict[str, Any] = {}
     for role in _ROLES:
-        if getattr(mapping, role) is not None:
+        if getattr(mapping, role) is not None or role in off:
             continue
         options = [c for c in cands[role] if c not in explicit]
         choice = _pick(role, options) if options else None
@@ -1103,86 +1129,61 @@ def _is_number(v: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v)
 
 
-def _whole(v: pd.Series) -> bool:
-    """Whether a float Series holds only whole numbers (ignoring missing values)."""
-    arr = v.to_numpy(dtype=float, na_value=np.nan)
-    arr = arr[~np.isnan(arr)]
-    return bool(np.isfinite(arr).all() and (np.mod(arr, 1) == 0).all())
+def _is_text(v: pd.Series) -> bool:
+    return v.dtype == object or pd.api.types.is_string_dtype(v)
 
 
-def _class_strings(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
-    """Write a label-like column as stripped strings (``None`` where missing).
+def _mask_na_tokens(df: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFrame:
+    """Blank out the cells (of text columns) that the user declared missing."""
+    if not na_values:
+        return df
+    out = {}
+    for c in df.columns:
+        col = df[c]
+        if _is_text(col):
+            hit = col.astype("string").str.strip().isin(na_values).fillna(False)
+            if hit.any():
+                col = col.mask(hit.to_numpy(dtype=bool))
+        out[c] = col
+    return pd.DataFrame(out, index=df.index, copy=False)
 
-    Classes repeat, so each distinct value is rewritten once and mapped back by its code
-    (see :func:`_class_strings_of`).
+
+def _id_text(ids: pd.Series) -> pd.Series:
+    """Ids as trimmed text (see :mod:`core.values`); text columns stay in their fast dtype."""
+    if pd.api.types.is_string_dtype(ids) and ids.dtype != object:
+        return ids.str.strip().reset_index(drop=True)
+    return as_text(ids).reset_index(drop=True)
+
+
+def _typed_metadata(col: pd.Series, *, file: str, decimal: str | None,
+                    thousands: str | None, warnings: list[str]) -> pd.Series:
+    """Turn a text metadata column that holds only numbers into numbers (int64 or float64).
+
+    The number format (decimal comma, thousands separators) is inferred per column when
+    unambiguous (see :func:`core.values.infer_number_format`); an ambiguous column stays text
+    with a warning. Columns typed by the reader (Parquet) are kept as they are.
     """
-    try:
-        codes, uniques = pd.factorize(v, use_na_sentinel=True)
-    except TypeError:  # unhashable cells
-        return _class_strings_of(v, numeric_peer=numeric_peer)
-    if len(uniques) > len(v) // 2:
-        return _class_strings_of(v, numeric_peer=numeric_peer)
-    mapped = _class_strings_of(pd.Series(uniques, dtype=v.dtype),
-                               numeric_peer=numeric_peer).to_numpy(dtype=object)
-    # Code -1 (missing) picks the appended None: one take, no masks.
-    out = np.append(mapped, None)[codes]
-    return pd.Series(out, index=v.index, dtype=object, copy=False)
-
-
-def _class_strings_of(v: pd.Series, *, numeric_peer: bool) -> pd.Series:
-    """Rewrite every value of ``v`` (see :func:`_class_strings`).
-
-    Whole-number floats lose their ``.0`` and booleans become ``"true"``/``"false"``, so that
-    1, 1.0 and "1" (or True and "true") name the same class. With ``numeric_peer`` (another
-    role is numeric) strings such as "1.0" become "1" as well.
-    """
-    if pd.api.types.is_bool_dtype(v):
-        arr = v.to_numpy(dtype=object, na_value=None)
-        s = pd.Series(np.where(pd.isna(arr), None, np.where(arr == True, "true", "false")),  # noqa: E712
-                      index=v.index).astype("string")
-    elif pd.api.types.is_float_dtype(v) and _whole(v):
-        s = v.astype("Int64").astype("string")
-    elif pd.api.types.is_float_dtype(v):
-        s = v.astype("string").str.replace(r"^([+-]?\d+)\.0$", r"\1", regex=True)
-    else:
-        s = v.astype("string").str.strip()
-        if v.dtype == object:  # mixed Python values: True and "true" are one class
-            low = s.str.lower()
-            s = s.mask(low.isin(["true", "false"]).fillna(False), low)
-        if numeric_peer:
-            s = s.str.replace(r"^([+-]?\d+)\.0*$", r"\1", regex=True)
-    s = s.mask(s.eq("").fillna(False))
-    return s.astype(object).where(s.notna(), None)
-
-
-def _canonical_values(cols: dict[str, pd.Series | None]) -> dict[str, pd.Series]:
-    """Give label, prediction and human one comparable type.
-
-    All numeric (booleans count as 0/1 when mixed with numbers): kept as numbers, with
-    whole-number floats turned into integers where nothing is missing (so 1 and 1.0 match,
-    and a positive class "1" matches). Otherwise strings (see :func:`_class_strings`), so a
-    numeric column and a text column of the same classes compare equal.
-    """
-    present = {k: v for k, v in cols.items() if v is not None}
-    numeric = {k: _is_number(v) for k, v in present.items()}
-    boolean = {k: pd.api.types.is_bool_dtype(v) for k, v in present.items()}
-    if any(numeric.values()) and all(numeric[k] or boolean[k] for k in present):
-        out = {}
-        for k, v in present.items():
-            if boolean[k] and not v.isna().any():
-                v = v.astype("int64")
-            elif boolean[k]:
-                v = v.astype("Float64")
-            has_na = bool(v.isna().any())
-            if not has_na and (pd.api.types.is_integer_dtype(v) or _whole(v)):
-                v = v.astype("int64")
-            else:
-                v = pd.Series(v.to_numpy(dtype=float, na_value=np.nan), index=v.index,
-                              copy=False)
-            out[k] = v
-        return out
-    peer = any(numeric.values())
-    return {k: _class_strings(v, numeric_peer=peer) for k, v in present.items()}
+    if not _is_text(col):
+        return col
+    present = col.dropna()
+    if present.empty:
+        return col
+    if col.dtype == object and not all(isinstance(v, str) for v in present.iloc[:100]):
+        present = as_text(present).dropna()
+    fmt = infer_number_format(present, decimal=decimal, thousands=thousands)
+    if fmt == "ambiguous":
+        warnings.append(
+            f"{file}: column {col.name!r} holds numbers such as {present.iloc[0]!r} that read "
+            "differently with a decimal comma and with a thousands separator; it is kept as "
+            "text: give the format (CLI: --decimal , or --thousands ,)")
+        return col
+    if fmt is None:
+        return col
+    values = to_numbers(as_text(col) if col.dtype == object else col, fmt)
+    if not np.isnan(values).any() and np.all(np.mod(values, 1) == 0) \
+            and np.all(np.abs(values) < 2**63):
+        return pd.Series(values.astype(np.int64), index=col.index, name=col.name, copy=False)
+    return pd.Series(values, index=col.index, name=col.name, copy=False)
 
 
 def _metadata_names(columns: list[str], taken: set[str]) -> list[str]:
@@ -1211,15 +1212,21 @@ def prepare(
     positive: str | None = None,
     threshold: float | None = None,
     warnings: list[str] | None = None,
+    na_values: Iterable[str] = (),
+    decimal: str | None = None,
+    thousands: str | None = None,
+    task: str | None = None,
 ) -> Dataset:
     """Validate a raw table and return a :class:`Dataset` in canonical form.
+
+    The value contract (missing cells, ids, classes, numbers) is :mod:`core.values`'s.
 
     Parameters
     ----------
     df
         The raw table, as read by :func:`read_table`.
     mapping
-        Explicit roles; unset roles are detected.
+        Explicit roles; unset roles are detected, roles set to ``""`` are switched off.
     missing
         ``"fail"`` raises when labels or predictions are missing; ``"drop"`` drops those rows
         and records a warning with their number.
@@ -1227,6 +1234,16 @@ def prepare(
         With a score column: the prediction is ``positive`` where ``score >= threshold`` and
         the other class elsewhere. A detected prediction column is then kept as metadata;
         an explicitly mapped one is an error.
+    na_values
+        Cell texts read as missing besides blank cells (e.g. ``("NA", "N/A")``); by default
+        ``NA``, ``null``, ``None``... are values.
+    decimal, thousands
+        The number format of the score and numeric metadata columns (e.g. ``","`` and
+        ``"."``); ``None`` infers it per column where unambiguous.
+    task
+        The task kind when known. ``"text"``: a blank label or prediction is an empty
+        transcript (``""``), not missing, and transcripts keep their spelling (they are
+        normalised when compared).
 
     Raises
     ------
@@ -1238,11 +1255,14 @@ def prepare(
     warnings = list(warnings or [])
     if missing not in ("fail", "drop"):
         raise InvalidValueError(f"{file}: missing must be 'fail' or 'drop', not {missing!r}")
+    na_values = tuple(str(v).strip() for v in na_values if str(v).strip())
+    text_task = task == "text"
     names = [str(c) for c in df.columns]
     _check_names(names, file)
     df = df.set_axis(names, axis=1).reset_index(drop=True)
     if df.empty:
         raise EmptyFileError(f"{file}: has no data rows; add one row per example")
+    df = _mask_na_tokens(df, na_values)
     use_score = threshold is not None
     if use_score:
         try:
@@ -1252,7 +1272,7 @@ def prepare(
                                     f"{threshold!r}") from None
         if np.isnan(threshold):
             raise InvalidValueError(f"{file}: the threshold must be a number, not NaN")
-        if mapping is not None and mapping.prediction is not None:
+        if mapping is not None and mapping.prediction:
             raise InvalidValueError(
                 f"{file}: give either a prediction column ({mapping.prediction!r}) or a score "
                 "threshold, not both"
@@ -1260,16 +1280,18 @@ def prepare(
     distinct: dict[str, list[Any]] = {}
     mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score,
                               distinct=distinct)
+    _refuse_nested_roles(df, mapping, file)
     n_rows = len(df)
+    ids_raw = _id_text(df[mapping.id]) if mapping.id is not None else None
     # Whether the ids are unique is found on a thread (a sort that releases the GIL) while
     # the tags and labels are parsed; unique over all rows means unique over the rows kept.
-    ids_distinct = (_in_background(_all_distinct, df[mapping.id])
-                    if mapping.id is not None else None)
+    ids_distinct = (_in_background(_all_distinct, ids_raw) if ids_raw is not None else None)
 
     score = None
     if mapping.score is not None:
-        score = _parse_score(df[mapping.score], file=file, column=mapping.score)
-    label = df[mapping.label]
+        score = _parse_score(df[mapping.score], file=file, column=mapping.score,
+                             decimal=decimal, thousands=thousands)
+    label = as_text(df[mapping.label], keep_blank=text_task)
     if use_score:
         if score is None:
             raise MissingColumnError(
@@ -1284,7 +1306,7 @@ def prepare(
                                             label_col=mapping.label)
         pred_col = mapping.score
     else:
-        prediction = df[mapping.prediction]
+        prediction = as_text(df[mapping.prediction], keep_blank=text_task)
         pred_col = mapping.prediction
 
     # Tags, parsed on every row so that messages name the file's rows.
@@ -1304,7 +1326,7 @@ def prepare(
     problems = []
     for role, colname, values in (("label", mapping.label, label),
                                   ("prediction", pred_col, prediction)):
-        miss = _missing_mask(values)
+        miss = values.isna().to_numpy(dtype=bool)
         what = f"the {role} column {colname!r}" if colname != mapping.score or role == "label" \
             else f"the score column {colname!r} (standing in for the prediction)"
         if miss.all():
@@ -1319,10 +1341,13 @@ def prepare(
             drop |= miss
     positions = np.arange(n_rows)
     if problems and missing == "fail":
+        hint = ("" if text_task else "; if these are transcripts, an empty cell is an empty "
+                "transcript: choose the text task (CLI: --task text)")
         raise MissingValuesError(
             f"{file}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
-            "(CLI: --drop-missing) to leave those rows out"
+            f"(CLI: --drop-missing) to leave those rows out{hint}"
         )
+    human = (as_text(df[mapping.human]) if mapping.human else None)
     if drop.any():
         keep = ~drop
         if not keep.any():
@@ -1336,13 +1361,15 @@ def prepare(
         df = df[keep].reset_index(drop=True)
         label = label[keep].reset_index(drop=True)
         prediction = prediction[keep].reset_index(drop=True)
+        human = human[keep].reset_index(drop=True) if human is not None else None
         tags = tags[keep].reset_index(drop=True)
         score = score[keep].reset_index(drop=True) if score is not None else None
+        ids_raw = ids_raw[keep].reset_index(drop=True) if ids_raw is not None else None
         positions = positions[keep]
 
-    # Ids.
-    if mapping.id is not None:
-        ids = df[mapping.id]
+    # Ids: text, compared exactly (007 and 7 are two ids).
+    if ids_raw is not None:
+        ids = ids_raw
         blank = _missing_mask(ids)
         if blank.any():
             rows = positions[np.flatnonzero(blank)]
@@ -1364,29 +1391,33 @@ def prepare(
                 f"share an id: {format_rows(rows)}); ids must be unique: fix them, or choose no "
                 "id column to number the rows"
             )
-        ids = ids.reset_index(drop=True)
     else:
         ids = pd.Series(positions, name="id", copy=False)
 
-    roles = _canonical_values({
-        "label": label.reset_index(drop=True),
-        "prediction": prediction.reset_index(drop=True),
-        "human": df[mapping.human].reset_index(drop=True) if mapping.human else None,
-    })
-    columns: dict[str, Any] = {"id": ids, "label": roles["label"],
-                               "prediction": roles["prediction"]}
-    if "human" in roles:
-        columns["human"] = roles["human"]
+    roles = {"label": label.reset_index(drop=True),
+             "prediction": prediction.reset_index(drop=True)}
+    if human is not None:
+        roles["human"] = human.reset_index(drop=True)
+    if not text_task:
+        roles = canonical_classes(roles)
+    columns: dict[str, Any] = {"id": ids, **roles}
     if score is not None:
         columns["score"] = score
     role_cols = {mapping.label, mapping.prediction, mapping.id, mapping.human, mapping.score,
                  mapping.tags_column, *(mapping.tag_columns or ())}
     meta = [c for c in df.columns if c not in role_cols]
     for name, c in zip(_metadata_names(meta, set(columns)), meta, strict=True):
-        columns[name] = df[c]
+        columns[name] = _typed_metadata(df[c], file=file, decimal=decimal,
+                                        thousands=thousands, warnings=warnings)
     # copy=False: the columns are new arrays or copy-on-write views of the file's table.
     frame = pd.DataFrame(columns, copy=False)
     options = {"missing": missing, "positive": positive, "threshold": threshold}
+    if na_values:
+        options["na_values"] = na_values
+    if decimal or thousands:
+        options["number_format"] = (decimal, thousands)
+    if text_task:
+        options["task"] = "text"
     return Dataset(frame=frame, tags=tags, mapping=mapping, source_name=file,
                    content_hash=content_hash, warnings=warnings, options=options)
 
@@ -1430,46 +1461,67 @@ def _all_distinct(values: pd.Series) -> bool:
     return bool(values.is_unique)
 
 
-def _parse_score(raw: pd.Series, *, file: str, column: str) -> pd.Series:
-    """Return the score column as floats (NaN where blank); text that is not a number fails."""
+def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None = None,
+                 thousands: str | None = None) -> pd.Series:
+    """Return the score column as floats (NaN where blank); text that is not a number fails.
+
+    The number format is inferred as for metadata (a decimal comma such as ``0,85`` is read
+    when every cell fits it), or given by ``decimal``/``thousands``.
+    """
     if _is_number(raw):
         return pd.Series(raw.to_numpy(dtype=float, na_value=np.nan), copy=False)
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
                                 "scores must be numbers (choose another score column)")
-    text = raw.astype("string").str.strip()
-    values = pd.to_numeric(text.mask(text.eq("").fillna(False)), errors="coerce")
-    bad = (values.isna() & ~_missing_mask(raw)).to_numpy(dtype=bool)
+    text = as_text(raw)
+    present = text.dropna()
+    fmt = infer_number_format(present, decimal=decimal, thousands=thousands)
+    if fmt == "ambiguous":
+        raise InvalidValueError(
+            f"{file}: the score column {column!r} holds numbers such as {present.iloc[0]!r} that "
+            "read differently with a decimal comma and with a thousands separator; give the "
+            "format (CLI: --decimal , or --thousands ,)"
+        )
+    values = to_numbers(text, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
+    bad = (np.isnan(values) & text.notna().to_numpy(dtype=bool))
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = _examples(raw, rows)
+        sample = str(raw.iloc[rows[0]])
+        cause = (" (a decimal comma? give --decimal ,)" if "," in sample
+                 else " (a thousands separator? give --thousands)" if " " in sample.strip()
+                 else "")
         raise InvalidValueError(
-            f"{file}: the score column {column!r} holds {examples} in {format_rows(rows)}; "
+            f"{file}: the score column {column!r} holds {examples} in {format_rows(rows)}{cause}; "
             "scores must be numbers: fix those cells or choose another score column"
         )
-    return pd.Series(values.to_numpy(dtype=float, na_value=np.nan), copy=False)
+    return pd.Series(values, copy=False)
 
 
 def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
                            threshold: float, *, file: str, label_col: str) -> pd.Series:
     """Predict ``positive`` where ``score >= threshold``, the other class elsewhere.
 
+    Classes are matched by :func:`core.values.class_keys` (``--positive true`` finds the
+    class written ``1`` or ``TRUE``); the prediction uses the label's spelling of each class.
     Missing scores give missing predictions (handled like any missing prediction).
     """
-    label_s = _class_strings(label, numeric_peer=_is_number(label))
-    classes = sorted(pd.unique(label_s.dropna()).tolist())
+    keys = class_keys(label)
+    spelling = pd.DataFrame({"key": keys, "text": label}).dropna()
+    spelling = spelling.drop_duplicates("key").set_index("key")["text"]
+    classes = sorted(spelling.tolist())
     if positive is None:
         raise InvalidValueError(
             f"{file}: predicting from a score threshold needs the positive class; choose one of "
             f"{_list(classes)} (CLI: --positive CLASS)"
         )
-    pos = _class_strings(pd.Series([positive]), numeric_peer=True).iloc[0]
-    if pos not in classes:
+    pos_key = class_key(positive)
+    if pos_key not in spelling.index:
         raise InvalidValueError(
             f"{file}: the positive class {positive!r} never occurs in the label column "
             f"{label_col!r} (its classes: {_list(classes)}); choose one of those"
         )
-    others = [c for c in classes if c != pos]
+    others = [k for k in spelling.index if k != pos_key]
     if len(others) != 1:
         raise InvalidValueError(
             f"{file}: predicting from a score threshold needs exactly two classes in the label "
@@ -1477,7 +1529,7 @@ def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
             "column instead"
         )
     values = score.to_numpy(dtype=float)
-    pred = np.where(values >= threshold, pos, others[0]).astype(object)
+    pred = np.where(values >= threshold, spelling[pos_key], spelling[others[0]]).astype(object)
     pred[np.isnan(values)] = None
     return pd.Series(pred, dtype=object)
 
@@ -1492,23 +1544,41 @@ def load_dataset(
     missing: MissingPolicy = "fail",
     positive: str | None = None,
     threshold: float | None = None,
+    na_values: Iterable[str] = (),
+    decimal: str | None = None,
+    thousands: str | None = None,
+    task: str | None = None,
+    sheet: str | None = None,
 ) -> Dataset:
     """Read and validate a predictions file in one call.
 
-    See :func:`read_table` for ``name``, ``encoding`` and ``sep`` and :func:`prepare` for the
-    rest. Every problem is raised as a :class:`~core.errors.DataError` subclass.
+    See :func:`read_table` for ``name``, ``encoding``, ``sep`` and ``sheet`` and
+    :func:`prepare` for the rest. Every problem is raised as a
+    :class:`~core.errors.DataError` subclass.
     """
-    df, digest, warnings, file = _read(source, name=name, encoding=encoding, sep=sep)
+    df, digest, warnings, file = _read(source, name=name, encoding=encoding, sep=sep,
+                                       sheet=sheet)
     return prepare(df, mapping, source_name=file, content_hash=digest, missing=missing,
-                   positive=positive, threshold=threshold, warnings=warnings)
+                   positive=positive, threshold=threshold, warnings=warnings,
+                   na_values=na_values, decimal=decimal, thousands=thousands, task=task)
 
 
 def dataset_from_frame(df: pd.DataFrame, mapping: ColumnMapping | None = None, *,
                        name: str = "table", **kwargs: Any) -> Dataset:
-    """Validate an in-memory DataFrame, hashing its content for the fingerprint."""
+    """Validate an in-memory DataFrame, hashing its content for the fingerprint.
+
+    Dicts, lists, tuples, arrays and sets in its cells (and Arrow list, struct or map columns) are
+    turned into JSON text first, with a warning naming the columns, as for a Parquet file
+    (see :func:`core.formats.nested_cells_to_text`); such a column cannot be a role.
+    """
+    df, nested = formats.nested_cells_to_text(df)
+    if nested:
+        df.attrs[_NESTED_ATTR] = tuple(map(str, nested))
+        kwargs["warnings"] = [*(kwargs.get("warnings") or []),
+                              formats.nested_warning(name, nested)]
     try:
         hashed = pd.util.hash_pandas_object(df, index=False)
-    except TypeError:  # unhashable cells (lists, dicts)
+    except (TypeError, ValueError):  # cells pandas cannot hash (objects of other kinds)
         hashed = pd.util.hash_pandas_object(df.astype(str), index=False)
     digest = hashlib.sha256(hashed.to_numpy().tobytes()
                             + "|".join(map(str, df.columns)).encode()).hexdigest()

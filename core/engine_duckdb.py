@@ -42,6 +42,7 @@ import io
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -77,7 +78,17 @@ from core.errors import (
     InvalidValueError,
     MissingValuesError,
 )
-from core.metrics import COUNT_COLUMNS, OVERALL, UNTAGGED, _fmt_edge, compute_slice_metrics
+from core.formats import container_kind
+from core.metrics import COUNT_COLUMNS, _fmt_edge, compute_slice_metrics
+from core.slice_names import (
+    OVERALL,
+    SLICEABLE_ROLES,
+    UNTAGGED,
+    slice_by_choices,
+    slice_info,
+    tag_slice_names,
+    unique_name,
+)
 from core.task import TaskSpec, infer_task_kind
 
 SAMPLE_ROWS = 10_000
@@ -250,7 +261,9 @@ class DuckDBFile:
     Parameters
     ----------
     path
-        A CSV, TSV or Parquet file.
+        A CSV, TSV or Parquet file; CSV and TSV may be gzip-compressed (DuckDB decompresses
+        while it streams). bzip2, zip and .xlsx files are refused with a message: the pandas
+        engine reads them.
     mapping
         Explicit roles; unset roles are detected as by :func:`core.dataset.load_dataset`.
     sep
@@ -357,6 +370,10 @@ class DuckDBFile:
             check_file_path(path)
             with path.open("rb") as fh:
                 head = fh.read(1 << 20)
+                self.gzip = _container(head, name) == "gzip"
+                if self.gzip:  # DuckDB streams gzip itself; the sample is the text's head
+                    fh.seek(0)
+                    head = _gzip_head(fh, name)
         except OSError as exc:
             raise DataError(f"{name}: cannot be opened ({exc.strerror or exc}); check the path "
                             "and the file's permissions") from None
@@ -364,10 +381,14 @@ class DuckDBFile:
             raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
                                  "id,label,prediction) and one row per example")
         self.parquet = head[:4] == b"PAR1"
+        if self.parquet and self.gzip:
+            raise FileFormatError(f"{name}: is a gzip-compressed Parquet file, which the duckdb "
+                                  "engine does not read; decompress it, or use the pandas "
+                                  "engine (--engine pandas)")
         if self.parquet:
             sample = self._open_parquet()
         else:
-            if name.lower().endswith((".parquet", ".pq")):
+            if _inner_name(name, self.gzip).lower().endswith((".parquet", ".pq")):
                 raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no "
                                       "Parquet signature); save it again as Parquet, or rename "
                                       "it to .csv if it is text")
@@ -461,8 +482,8 @@ class DuckDBFile:
                                  "names (delete the blank lines above the header)")
         sep = _normalize_sep(sep, name)
         if sep is None:
-            sep = "\t" if name.lower().endswith((".tsv", ".tab")) else \
-                _sniff_delimiter(first_line)
+            tsv = _inner_name(name, self.gzip).lower().endswith((".tsv", ".tab"))
+            sep = "\t" if tsv else _sniff_delimiter(first_line)
         header = [h.strip() for h in next(csv.reader([first_line], delimiter=sep), [])]
         _check_header_is_names(header, name)
         _check_names(header, name)
@@ -485,6 +506,8 @@ class DuckDBFile:
             opts = [f"delim = {_lit(sep)}", "header = true", "quote = '\"'", "escape = '\"'",
                     f"nullstr = [{', '.join(_lit(v) for v in NA_VALUES)}]",
                     "auto_type_candidates = ['BIGINT', 'DOUBLE', 'VARCHAR']"]
+            if self.gzip:
+                opts.append("compression = 'gzip'")
             if self._sniff_all:
                 opts.append("sample_size = -1")
             if types:
@@ -948,15 +971,20 @@ class DuckDBFile:
         if task.kind == "binary" and task.positive is None:
             raise InvalidValueError("a binary task needs a positive class (CLI: --positive "
                                     f"CLASS); classes: {', '.join(self._classes()[:10])}")
-        slices = [_Slice(t, "tag", t, c) for t, c in self.tags.items()]
-        slices += self._column_slices(slice_by, bins)
+        # Named as build_slices names them: tags first, then column values made unique.
+        names = tag_slice_names(self.tags)
+        slices = [_Slice(names[t], "tag", t, c) for t, c in self.tags.items()]
+        taken = {s.name for s in slices}
+        for s in self._column_slices(slice_by, bins):
+            s.name = unique_name(s.name, taken)
+            taken.add(s.name)
+            slices.append(s)
         counts = self._counts(task, slices)
         if task.kind == "binary" and counts.loc[OVERALL, "tp"] + counts.loc[OVERALL, "fn"] == 0:
             raise InvalidValueError(f"positive class {task.positive!r} never occurs in the "
                                     f"labels; classes: {', '.join(self._classes()[:10])}")
-        info = pd.DataFrame({"kind": [s.kind for s in slices],
-                             "source": [s.source for s in slices]},
-                            index=[s.name for s in slices])
+        info = slice_info([s.name for s in slices], [s.kind for s in slices],
+                          [s.source for s in slices])
         table = compute_slice_metrics(counts, task=task, hlp=hlp)
         return finish_table(table, info, importance=importance, ease=ease)
 
@@ -970,7 +998,11 @@ class DuckDBFile:
         return [str(r[0]) for r in rows]
 
     def _frame_columns(self) -> dict[str, tuple[str, str]]:
-        """Columns of the loader's frame that can be sliced by: name -> (SQL value, kind)."""
+        """Map each name a slice-by can give to its (SQL value, kind).
+
+        The loader's frame columns, then the roles' file names, which win a tie as in
+        :func:`core.slice_names.resolve_slice_column`.
+        """
         m = self.mapping
         out: dict[str, tuple[str, str]] = {}
         for r in ("label", "prediction", "human"):
@@ -989,6 +1021,11 @@ class DuckDBFile:
         meta = [c for c in self.columns if c not in role_cols]
         for c, frame_name in zip(meta, _metadata_names(meta, set(taken)), strict=True):
             out[frame_name] = (c, "meta")
+        # A role's file name means the role, even where a frame column has that name.
+        for role in SLICEABLE_ROLES:
+            file_name = getattr(m, role)
+            if file_name is not None and role in out:
+                out[file_name] = out[role]
         return out
 
     def _column_slices(self, slice_by: Sequence[str], bins: int) -> list[_Slice]:
@@ -1004,9 +1041,10 @@ class DuckDBFile:
                 if name == "id":
                     raise InvalidValueError(f"{self.source_name}: --engine duckdb cannot slice "
                                             "by the id column; use the pandas engine")
+                choices = slice_by_choices(meta, columns=frame, mapping=self.mapping)
                 raise InvalidValueError(
                     f"{self.source_name}: cannot slice by {name!r}: no such column; columns: "
-                    f"{', '.join(map(repr, meta))}")
+                    f"{', '.join(map(repr, choices))}")
             expr, kind = frame[name]
             if kind == "meta":
                 col = self.columns[expr]
@@ -1266,6 +1304,51 @@ def _possibly_boolean(col: pd.Series) -> bool:
     tokens = {t[:-2] if t in ("1.0", "0.0") else t for t in tokens}
     truthy, falsy = tokens & TRUE_TOKENS, tokens & FALSE_TOKENS - {""}
     return tokens <= (TRUE_TOKENS | FALSE_TOKENS) and len(truthy) <= 1 and len(falsy) <= 1
+
+
+def _container(head: bytes, name: str) -> str | None:
+    """Return ``"gzip"`` or ``None``; refuse the other containers the pandas loader opens.
+
+    Raises
+    ------
+    FileFormatError
+        For a bzip2 file, a zip archive or an Excel workbook, naming the file and the way on.
+    """
+    kind = container_kind(head[:16])
+    if kind in (None, "gzip"):
+        return kind
+    what = {"bzip2": "bzip2-compressed", "zip": "a zip archive (or an Excel .xlsx workbook)"}
+    raise FileFormatError(f"{name}: is {what[kind]}; the duckdb engine reads CSV and TSV files "
+                          "(also gzip-compressed) and Parquet files: use the pandas engine "
+                          "(--engine pandas), or save the table as CSV or Parquet")
+
+
+def _gzip_head(fh: Any, name: str, size: int = 1 << 20) -> bytes:
+    """Return the first ``size`` bytes of the text in the gzip file ``fh`` (all if shorter)."""
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = b""
+    try:
+        while len(out) < size:
+            chunk = d.unconsumed_tail or fh.read(1 << 16)
+            if d.eof:  # the next member of a multi-member file (``cat a.gz b.gz``)
+                chunk = d.unused_data + chunk
+                if not chunk.startswith(b"\x1f\x8b"):
+                    break
+                d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            if not chunk:
+                break  # truncated: DuckDB reports it when it reads the file
+            out += d.decompress(chunk, size - len(out))
+    except zlib.error as exc:
+        raise FileFormatError(f"{name}: is gzip-compressed but cannot be decompressed ({exc}); "
+                              "the file may be truncated or damaged") from None
+    return out
+
+
+def _inner_name(name: str, gzip: bool) -> str:
+    """``preds.tsv`` for ``preds.tsv.gz``: the name that tells the compressed file's format."""
+    if gzip and name.lower().endswith((".gz", ".gzip")):
+        return name[: name.rfind(".")]
+    return name
 
 
 def _first_line(exc: BaseException) -> str:

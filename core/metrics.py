@@ -14,18 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import jiwer
 import numpy as np
 import pandas as pd
 
 from core.binomial import binom_cdf, binom_sf
 from core.dataset import Dataset
 from core.errors import InvalidValueError
+from core.slice_names import (
+    OVERALL,
+    UNTAGGED,
+    resolve_slice_column,
+    slice_by_choices,
+    slice_info,
+    tag_slice_names,
+    unique_name,
+)
 from core.task import TaskSpec
+from core.values import class_key, class_keys
 
 Z_95 = 1.959963984540054
 _CHUNK = 1 << 16  # rows per matrix product in compute_slice_counts (a few MB per chunk)
-OVERALL = "All data"
-UNTAGGED = "No tag"
+_JIWER_BLOCK = 1 << 13  # (reference, hypothesis) pairs per jiwer call in compute_word_errors
+
+#: Fewest human-labelled examples a slice needs before its HLP is compared with the model.
+#: Below it the 95% Wilson interval of the HLP is too wide to rank on: at p = 0.5 its
+#: half-width is ±16.8 points at n = 30, ±17.1 at n = 29, ±20.1 at n = 20 and ±26.3 at
+#: n = 10, and one correct label gives 20.7–100%. Such a slice keeps its raw ``hlp`` and
+#: ``hlp_n`` but gets no gap, potential gain or significance (``hlp_source`` ``too_few``).
+MIN_HUMAN_LABELS = 30
 
 #: Count columns produced by :func:`compute_slice_counts` (all sums over the slice).
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -44,17 +61,72 @@ COUNT_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------- outcomes
 
 
-def word_edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    """Count word edits (substitutions, insertions, deletions) between two word sequences."""
-    if not ref:
-        return len(hyp)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
+#: Columns of :func:`compute_word_errors`.
+WORD_ERROR_COLUMNS: tuple[str, ...] = (
+    "substitutions", "deletions", "insertions", "word_errors", "ref_words")
+
+
+def compute_word_errors(references: Sequence[str], hypotheses: Sequence[str]) -> pd.DataFrame:
+    """Count the word edits of each (reference, hypothesis) pair with jiwer, in few calls.
+
+    Words are the maximal runs of non-whitespace (``str.split``); each string is handed to
+    ``jiwer.process_words`` with its words joined by single spaces, so jiwer's default
+    transform sees the same words. The counts follow jiwer 4 (a word-level Levenshtein
+    alignment by rapidfuzz), including its empty transcripts: ``""`` against ``""`` is no
+    error and 0 reference words; ``""`` against ``"okay"`` is 1 insertion; ``"what time is
+    it"`` against ``""`` is 4 deletions (jiwer 4.0's ``process_words`` docstring still says
+    empty references raise ``ValueError``; its code scores them as above, and the tests pin
+    that). The word error rate of a set of pairs is ``word_errors.sum() / ref_words.sum()``
+    (jiwer's corpus WER), which is why the counts, not per-pair rates, are returned. Pairs
+    go to jiwer in blocks of :data:`_JIWER_BLOCK`, one call per block.
+
+    Parameters
+    ----------
+    references, hypotheses
+        Transcripts, already normalised (see :class:`core.task.TextNormalization`), of the
+        same length; ``""`` is an empty transcript. Missing values are the caller's to
+        leave out.
+
+    Returns
+    -------
+    DataFrame with one row per pair (default index) and int64 columns ``substitutions``,
+    ``deletions``, ``insertions``, ``word_errors`` (their sum) and ``ref_words`` (words in
+    the reference: hits + substitutions + deletions).
+
+    Raises
+    ------
+    ValueError
+        When ``references`` and ``hypotheses`` differ in length.
+
+    Examples
+    --------
+    >>> compute_word_errors(["what time is it", "", ""], ["what time", "", "okay"])
+       substitutions  deletions  insertions  word_errors  ref_words
+    0              0          2           0            2          4
+    1              0          0           0            0          0
+    2              0          0           1            1          0
+    """
+    refs = [" ".join(str(r).split()) for r in references]
+    hyps = [" ".join(str(h).split()) for h in hypotheses]
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    counts = np.zeros((len(refs), len(WORD_ERROR_COLUMNS)), dtype=np.int64)
+    column = {"substitute": 0, "delete": 1, "insert": 2}  # "equal" chunks are hits
+    # One jiwer call per block of pairs: its per-pair alignments are Python objects (about
+    # 400 MB for 65k pairs of 30 words), so a block keeps them to tens of MB.
+    for lo in range(0, len(refs), _JIWER_BLOCK):
+        hi = lo + _JIWER_BLOCK
+        result = jiwer.process_words(refs[lo:hi], hyps[lo:hi])
+        block = counts[lo:hi]
+        for row, chunks in zip(block, result.alignments, strict=True):
+            for chunk in chunks:
+                j = column.get(chunk.type)
+                if j is not None:
+                    row[j] += (chunk.hyp_end_idx - chunk.hyp_start_idx if j == 2
+                               else chunk.ref_end_idx - chunk.ref_start_idx)
+        block[:, 4] = [len(words) for words in result.references]
+    counts[:, 3] = counts[:, :3].sum(axis=1)
+    return pd.DataFrame(counts, columns=list(WORD_ERROR_COLUMNS))
 
 
 def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
@@ -65,6 +137,15 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
     DataFrame with float columns ``correct``, ``human_n``, ``human_correct``,
     ``model_only``, ``human_only`` (always), ``tp, fp, fn, tn`` (binary), ``word_errors,
     ref_words`` (text) and ``abs_error, sq_error`` (regression).
+
+    Text tasks compare the transcripts after ``task.normalization``: ``correct`` is an exact
+    match of the normalised strings, and ``word_errors`` (substitutions + deletions +
+    insertions) and ``ref_words`` come from jiwer (:func:`compute_word_errors`), so a slice's
+    WER ``sum(word_errors) / sum(ref_words)`` is jiwer's corpus WER. An empty string, or one
+    that normalises to ``""``, is an empty transcript (a silent clip, a model that said
+    nothing): ``""`` vs ``""`` is correct with 0 words and 0 errors. A missing label or
+    prediction (None/NaN) is not a transcript: the row is not correct and adds 0 to both
+    word counts (the loader refuses or drops such rows; a missing human label is masked).
     """
     y, p = frame["label"], frame["prediction"]
     h = frame["human"] if "human" in frame.columns else None
@@ -81,24 +162,25 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
     elif task.kind == "text":
         norm = task.normalization
         # Compare and score on codes of the normalised strings: each distinct string and
-        # each distinct (label, prediction) pair is handled once.
+        # each distinct (label, prediction) pair is handled once. "" (or a transcript that
+        # normalises to "") is an empty transcript, scored like any other; a missing value
+        # (code -1) is not correct and adds nothing to the word counts.
         n = len(frame)
         parts = [norm.apply(y), norm.apply(p)] + ([norm.apply(h)] if h is not None else [])
         codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=True)
         cy, cp = codes[:n], codes[n:2 * n]
         correct = (cy == cp) & (cy >= 0)
-        words = [str(u).split() for u in uniques]
-        lengths = np.array([len(w) for w in words] + [0], dtype=float)  # [-1] -> missing
-        ref_words = lengths[cy]
         word_errors = np.zeros(n)
-        wrong = np.flatnonzero(~correct)
-        if len(wrong):
-            pairs, inverse = np.unique(np.stack([cy[wrong], cp[wrong]], axis=1), axis=0,
+        ref_words = np.zeros(n)
+        scored = np.flatnonzero((cy >= 0) & (cp >= 0))
+        if len(scored):
+            k = np.int64(len(uniques))
+            pairs, inverse = np.unique(cy[scored].astype(np.int64) * k + cp[scored],
                                        return_inverse=True)
-            dist = np.array([word_edit_distance(words[a] if a >= 0 else [],
-                                                words[b] if b >= 0 else []) for a, b in pairs],
-                            dtype=float)
-            word_errors[wrong] = dist[inverse.ravel()]
+            texts = np.asarray(uniques, dtype=object)
+            counts = compute_word_errors(texts[pairs // k], texts[pairs % k])
+            word_errors[scored] = counts["word_errors"].to_numpy(dtype=float)[inverse]
+            ref_words[scored] = counts["ref_words"].to_numpy(dtype=float)[inverse]
         out["word_errors"] = word_errors
         out["ref_words"] = ref_words
         human_correct = None
@@ -144,14 +226,23 @@ def _numeric(values: pd.Series, role: str) -> np.ndarray:
 
 
 def _check_positive(labels: pd.Series, positive: str | None) -> str:
+    """Return the labels' spelling of the ``positive`` class.
+
+    Matched by :func:`core.values.class_key`, so ``--positive true`` finds the class written
+    ``1``, ``TRUE`` or ``yes`` (the contract of :mod:`core.values`).
+    """
     classes = pd.unique(labels.dropna().astype(str))
     if positive is None:
         raise InvalidValueError("a binary task needs a positive class (CLI: --positive CLASS); "
                                 f"classes: {', '.join(map(str, classes[:10]))}")
-    if str(positive) not in set(classes):
+    if str(positive) in set(classes):
+        return str(positive)
+    keys = class_keys(pd.Series(classes, dtype=object))
+    match = [c for c, k in zip(classes, keys, strict=True) if k == class_key(positive)]
+    if not match:
         raise InvalidValueError(f"positive class {positive!r} never occurs in the labels; "
                                 f"classes: {', '.join(map(str, classes[:10]))}")
-    return str(positive)
+    return str(match[0])
 
 
 # --------------------------------------------------------------------------- slices
@@ -167,29 +258,48 @@ def build_slices(
 
     Numeric ``slice_by`` columns with more than ``bins`` distinct values are cut into
     ``bins`` quantile bins (fewer when quantiles coincide). Missing values form a
-    ``"<col> = (missing)"`` slice.
+    ``"<col> = (missing)"`` slice. A ``slice_by`` name is a metadata column, or the label,
+    prediction, human-label or score column under its file name (or its canonical name):
+    slicing by the label gives one row per class, ``true_category = cat``
+    (:func:`core.slice_names.resolve_slice_column`).
+
+    Slice names are unique and never ``All data`` or ``No tag``: a tag named like one of
+    those rows is ``<tag> (tag)``, any other clash gets `` (2)``, `` (3)``...
+    (:mod:`core.slice_names`).
 
     Returns
     -------
     (membership, info)
         ``membership``: boolean DataFrame, one column per slice, aligned with the data.
-        ``info``: one row per slice (same order), columns ``kind`` (``tag`` or ``column``)
-        and ``source`` (the tag or column name).
+        ``info``: one row per slice (same order, indexed by slice name), object columns
+        ``kind`` (``tag`` or ``column``) and ``source`` (the tag, or the column as the
+        user named it). Both have no slice columns/rows when there are no tags and no
+        ``slice_by``.
+
+    Raises
+    ------
+    InvalidValueError
+        A ``slice_by`` column the table does not have.
     """
     # Each slice is a tag's column or (codes, k) for one value of a slice-by column; the
     # membership block is filled once from these (no per-column frames to consolidate).
     cols: dict[str, np.ndarray | tuple[np.ndarray, int]] = {}
     kinds, sources = [], []
+    names = tag_slice_names(dataset.tags.columns)
     for tag in dataset.tags.columns:
-        cols[str(tag)] = dataset.tags[tag].to_numpy(dtype=bool)
+        cols[names[str(tag)]] = dataset.tags[tag].to_numpy(dtype=bool)
         kinds.append("tag")
         sources.append(str(tag))
     for col in slice_by:
-        if col not in dataset.frame.columns:
+        column = resolve_slice_column(col, columns=dataset.frame.columns,
+                                      mapping=dataset.mapping)
+        if column is None:
+            choices = slice_by_choices(dataset.metadata_columns,
+                                       columns=dataset.frame.columns, mapping=dataset.mapping)
             raise InvalidValueError(
                 f"{dataset.source_name}: cannot slice by {col!r}: no such column; columns: "
-                f"{', '.join(map(repr, dataset.metadata_columns))}")
-        values = dataset.frame[col]
+                f"{', '.join(map(repr, choices))}")
+        values = dataset.frame[column]
         if (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
                 and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)):
             codes, cats = _quantile_bins(values, bins, col)
@@ -201,11 +311,9 @@ def build_slices(
             cats = [*cats, f"{col} = (missing)"]
             codes = np.where(codes < 0, len(cats) - 1, codes)
         for k, name in enumerate(cats):
-            # Names can clash: a tag called "device = ios", or 1 and "1" in one column.
-            unique, i = name, 2
-            while unique in cols:
-                unique, i = f"{name} ({i})", i + 1
-            cols[unique] = (codes, k)
+            # Names can clash: a tag called "device = ios", or 1 and "1" in one column
+            # ("All data" and "No tag" cannot: a column slice's name holds " = " or " in [").
+            cols[unique_name(name, cols)] = (codes, k)
             kinds.append("column")
             sources.append(col)
     block = np.empty((len(cols), len(dataset.frame)), dtype=bool)
@@ -214,9 +322,9 @@ def build_slices(
             np.equal(source[0], source[1], out=row)
         else:
             row[:] = source
-    membership = pd.DataFrame(block.T, index=dataset.frame.index, columns=list(cols), copy=False)
-    info = pd.DataFrame({"kind": kinds, "source": sources}, index=list(cols))
-    return membership, info
+    membership = pd.DataFrame(block.T, index=dataset.frame.index,
+                              columns=pd.Index(list(cols), dtype=object), copy=False)
+    return membership, slice_info(list(cols), kinds, sources)
 
 
 def _fmt_edge(x: float) -> str:
@@ -388,6 +496,7 @@ def compute_slice_metrics(
     task: TaskSpec,
     hlp: Mapping[str, float] | None = None,
     alpha: float = 0.05,
+    min_human_labels: int = MIN_HUMAN_LABELS,
 ) -> pd.DataFrame:
     """Derive every metric of the error-analysis table, derived from per-slice counts alone.
 
@@ -402,6 +511,9 @@ def compute_slice_metrics(
         takes precedence over the human-label column for those slices.
     alpha
         Significance level for the gap test.
+    min_human_labels
+        Fewest human-labelled examples a slice needs for its measured HLP to be compared
+        with the model (default :data:`MIN_HUMAN_LABELS`, which gives the reason).
 
     Returns
     -------
@@ -412,15 +524,33 @@ def compute_slice_metrics(
       ``accuracy_ci_low``, ``accuracy_ci_high``: 95% Wilson interval.
     - ``errors``; ``error_rate`` = errors / n; ``error_share`` = errors / all errors (the
       lecture's "what fraction of errors has that tag").
-    - ``hlp``: human-level accuracy; ``hlp_source``: ``human_label`` (agreement of the
-      human-label column with the label), ``user`` (given) or ``none``.
-    - ``gap`` = hlp − accuracy (positive where the model trails humans);
+    - ``hlp``: human-level accuracy: the user's value where given, else human_correct /
+      human_n (agreement of the human-label column with the label, on the examples that
+      have a human label). Shown even when too few examples back it.
+    - ``hlp_source``, why the slice has (or lacks) a usable HLP: ``user`` (given; wins
+      over human labels), ``human_label`` (measured on at least ``min_human_labels``
+      human-labelled examples), ``too_few`` (measured on 1 to ``min_human_labels`` − 1:
+      ``hlp`` is shown but not compared) or ``none`` (no value and no human label).
+    - ``hlp_n``: human-labelled examples behind a measured ``hlp`` (``human_n``); 0 for a
+      user-given HLP (not measured on these examples) and where there is none.
+    - ``hlp_ci_low``, ``hlp_ci_high``: 95% Wilson interval of a measured ``hlp``
+      (``human_label`` and ``too_few``); NaN for a user-given HLP and where there is none.
+    - ``paired_accuracy``: the model's accuracy on the same ``hlp_n`` human-labelled
+      examples, (human_correct − human_only + model_only) / human_n; NaN where ``hlp_n``
+      is 0. ``accuracy`` stays the accuracy on all examples of the slice.
+    - ``gap``: HLP minus the model's accuracy on the same examples, positive where the
+      model trails humans. With human labels (``human_label``) it is hlp −
+      paired_accuracy = (human_only − model_only) / human_n, so that a slice where only
+      some examples have a human label compares model and human on those examples only;
+      with a user-given HLP it is hlp − accuracy. NaN for ``too_few`` and ``none``.
       ``potential_gain`` = gap × share (accuracy points on all data if the gap closed).
     - ``p_value``, ``significant``: whether the gap differs from zero. With human labels the
       test is McNemar's exact test on the paired examples; with a user-given HLP, a
       two-sided exact binomial test of the slice's correct count against rate ``hlp``.
+      NaN and False for ``too_few`` and ``none``.
     - binary: ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``; text: ``wer`` = word edit
-      operations / reference words; regression: ``mae``, ``rmse``.
+      operations / reference words (jiwer's corpus WER; as in jiwer, a slice whose
+      references are all empty has WER = its insertions); regression: ``mae``, ``rmse``.
     """
     c = counts
     n = c["n"].to_numpy(dtype=float)
@@ -445,14 +575,26 @@ def compute_slice_metrics(
         raise InvalidValueError(f"HLP for {bad.index[0]!r} is {bad.iloc[0]}; give a fraction "
                                 "between 0 and 1")
     use_user = user.notna().to_numpy()
+    human_n = c["human_n"].to_numpy(dtype=float)
+    model_only, human_only = c["model_only"].to_numpy(), c["human_only"].to_numpy()
+    measured = ~use_user & (human_n > 0)
+    usable = measured & (human_n >= min_human_labels)
     out["hlp"] = np.where(use_user, user.to_numpy(), human_hlp)
-    out["hlp_source"] = np.where(use_user, "user",
-                                 np.where(np.isnan(human_hlp), "none", "human_label"))
-    out["gap"] = out["hlp"] - out["accuracy"]
+    out["hlp_source"] = np.select([use_user, usable, measured], ["user", "human_label", "too_few"],
+                                  "none").astype(object)
+    out["hlp_n"] = np.where(measured, _ints(human_n), 0)
+    h_low, h_high = wilson_interval(c["human_correct"].to_numpy(), human_n)
+    out["hlp_ci_low"] = np.where(measured, h_low, np.nan)
+    out["hlp_ci_high"] = np.where(measured, h_high, np.nan)
+    # Model correct on the human-labelled examples = both correct + model only.
+    model_on_human = c["human_correct"].to_numpy() - human_only + model_only
+    out["paired_accuracy"] = np.where(measured, _div(model_on_human, human_n), np.nan)
+    out["gap"] = np.where(use_user, out["hlp"] - out["accuracy"],
+                          np.where(usable, _div(human_only - model_only, human_n), np.nan))
     out["potential_gain"] = out["gap"] * out["share"]
-    p_paired = mcnemar_exact_p(c["model_only"].to_numpy(), c["human_only"].to_numpy())
+    p_paired = mcnemar_exact_p(model_only, human_only)
     p_user = binomial_test_p(c["correct"].to_numpy(), n, user.to_numpy())
-    p = np.where(use_user, p_user, np.where(np.isnan(human_hlp), np.nan, p_paired))
+    p = np.where(use_user, p_user, np.where(usable, p_paired, np.nan))
     out["p_value"] = p
     out["significant"] = np.where(np.isnan(p), False, p < alpha)
 
@@ -464,7 +606,9 @@ def compute_slice_metrics(
         out["fpr"] = _div(fp, fp + tn)
         out["fnr"] = _div(fn, fn + tp)
     elif task.kind == "text":
-        out["wer"] = _div(c["word_errors"], c["ref_words"])
+        ref_words = c["ref_words"].to_numpy(dtype=float)
+        out["wer"] = np.where(ref_words > 0, _div(c["word_errors"], ref_words),
+                              np.where(n > 0, c["word_errors"], np.nan))
     elif task.kind == "regression":
         out["mae"] = _div(c["abs_error"], n)
         out["rmse"] = np.sqrt(_div(c["sq_error"], n))

@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidValueError
+from core.metrics import MIN_HUMAN_LABELS
 
 NEUTRAL = 3  # importance and ease are 1-5; 3 leaves the potential gain unchanged
+#: ``hlp_source`` values whose gap may be ranked (see :func:`core.metrics.compute_slice_metrics`).
+USABLE_HLP = ("human_label", "user")
 
 
 def rank_slices(
@@ -24,8 +27,10 @@ def rank_slices(
     is gap-to-HLP × share of data and importance and ease are 1-5 per slice (default 3, so
     the weights are neutral). Slices are ranked 1, 2, ... by descending priority; the
     ``All data`` and ``No tag`` rows (``kind`` ``overall`` / ``untagged``) and slices without
-    an HLP get no rank. Whether a gap is statistically distinguishable from zero comes from
-    the table's ``significant`` column (see :func:`core.metrics.compute_slice_metrics`).
+    a usable HLP (``hlp_source`` ``none`` or ``too_few``: fewer than
+    :data:`core.metrics.MIN_HUMAN_LABELS` human labels) get no rank. Whether a gap is
+    statistically distinguishable from zero comes from the table's ``significant`` column
+    (see :func:`core.metrics.compute_slice_metrics`).
 
     Returns
     -------
@@ -45,6 +50,8 @@ def rank_slices(
         out["ease"] / NEUTRAL)
     kind = out["kind"] if "kind" in out.columns else pd.Series("tag", index=out.index)
     rankable = kind.isin(["tag", "column"]) & out["priority"].notna()
+    if "hlp_source" in out.columns:
+        rankable &= out["hlp_source"].isin(USABLE_HLP)
     order = out.loc[rankable, "priority"].sort_values(ascending=False, kind="stable").index
     out["rank"] = pd.Series(np.arange(1, len(order) + 1), index=order).reindex(out.index)
     out["rank"] = out["rank"].astype("Int64")
@@ -58,11 +65,61 @@ def display_name(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def human_labels_text(n: int) -> str:
+    """``1 human label``, ``12 human labels``."""
+    return f"{n:,} human label" + ("" if n == 1 else "s")
+
+
+def too_few_text(n: int, *, minimum: int = MIN_HUMAN_LABELS) -> str:
+    """Say that ``n`` human labels are too few to compare a slice with its HLP.
+
+    ``1 human label — too few to compare; at least 30 needed`` (``minimum`` defaults to
+    :data:`core.metrics.MIN_HUMAN_LABELS`).
+    """
+    return f"{human_labels_text(n)} — too few to compare; at least {minimum} needed"
+
+
+def describe_hlp_basis(row: Mapping) -> str:
+    """Say in words what backs one slice's HLP (a row of the metrics table).
+
+    ``human_label``: ``n = 1,200, 95% CI 94.1–96.5%``; ``too_few``: :func:`too_few_text`;
+    ``user``: ``entered``; ``none`` (or no ``hlp_source``): ``no HLP``.
+    """
+    source = row.get("hlp_source", "none")
+    if source == "user":
+        return "entered"
+    if source == "too_few":
+        return too_few_text(int(row["hlp_n"]))
+    if source == "human_label":
+        return (f"n = {int(row['hlp_n']):,}, 95% CI {100 * row['hlp_ci_low']:.1f}–"
+                f"{100 * row['hlp_ci_high']:.1f}%")
+    return "no HLP"
+
+
+def format_hlp(row: Mapping) -> str:
+    """Write one slice's HLP with what backs it, for a one-line summary.
+
+    ``95.4% (n = 1,200, 95% CI 94.1–96.5%)``, ``100.0% (n = 1, too few human labels)``,
+    ``93.0% (entered)``, or ``–`` without an HLP.
+    """
+    hlp = row.get("hlp")
+    if hlp is None or pd.isna(hlp):
+        return "–"
+    source = row.get("hlp_source", "none")
+    if source == "too_few":
+        basis = f"n = {int(row['hlp_n']):,}, too few human labels"
+    else:
+        basis = describe_hlp_basis(row)
+    return f"{100 * hlp:.1f}% ({basis})"
+
+
 def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
     """Plain-words advice for the ``top`` ranked slices, then the slices with no room left.
 
     Each sentence gives the gap to HLP in accuracy points, the share of data, and a next
-    step; a gap that is not statistically significant is said to be so.
+    step; a gap that is not statistically significant is said to be so. Slices whose HLP
+    rests on too few human labels (``hlp_source`` ``too_few``) are named in one sentence
+    with their counts, since they are not ranked.
     """
     if "rank" not in ranked.columns:
         return []
@@ -87,6 +144,23 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
         names = ", ".join(display_name(str(n)) for n in at_hlp.index[:4])
         lines.append(f"{names}: at or above HLP — little room left; improving label "
                      "consistency would raise HLP first")
+    if "hlp_source" in ranked.columns:
+        kind = ranked["kind"] if "kind" in ranked.columns else pd.Series("tag", ranked.index)
+        few = ranked[(ranked["hlp_source"] == "too_few") & kind.isin(["tag", "column"])]
+        if len(few):
+            named = ", ".join(
+                f"{n if k == 'column' else display_name(str(n))} ({int(h):,})"
+                for n, k, h in zip(few.index[:6], kind[few.index[:6]], few["hlp_n"][:6],
+                                   strict=True))
+            more = f" and {len(few) - 6} more" if len(few) > 6 else ""
+            lines.append(f"Too few human labels to compare with HLP (at least "
+                         f"{MIN_HUMAN_LABELS} needed), not ranked: {named}{more} — label more "
+                         "of their examples or enter an HLP")
+    labelled = int(ranked["hlp_n"].max()) if "hlp_n" in ranked.columns and len(ranked) else 0
+    if not lines and 0 < labelled < MIN_HUMAN_LABELS:  # too few human labels anywhere
+        lines.append(f"No slice has enough human labels to compare with HLP (at least "
+                     f"{MIN_HUMAN_LABELS} needed; the most in any slice is {labelled:,}): label "
+                     "more examples or enter an HLP per tag")
     if not lines:
         lines.append("No slice has an HLP to compare with: add a human-label column or enter "
                      "an HLP per tag")

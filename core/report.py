@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.metrics import OVERALL
+from core.prioritize import describe_hlp_basis
+from core.slice_names import OVERALL
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "json", "html")
 EXTENSIONS = {"csv": "csv", "markdown": "md", "json": "json", "html": "html"}
@@ -26,8 +27,9 @@ EXTENSIONS = {"csv": "csv", "markdown": "md", "json": "json", "html": "html"}
 #: Columns of the JSON/CSV report, in order; task columns follow when present.
 REPORT_COLUMNS: tuple[str, ...] = (
     "name", "kind", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp",
-    "hlp_source", "gap", "error_rate", "error_share", "potential_gain", "importance", "ease",
-    "priority", "rank", "p_value", "significant",
+    "hlp_source", "hlp_n", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "gap", "error_rate",
+    "error_share", "potential_gain", "importance", "ease", "priority", "rank", "p_value",
+    "significant",
 )
 TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -60,15 +62,20 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> di
     ``{"dataset", "task", "overall": {"n", "accuracy", "hlp", ...}, "slices": [{"name", "n",
     "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp", "gap", "error_rate",
     "error_share", "potential_gain", "rank", "significant", ...}]}`` with the ``All data``
-    row as ``overall`` and every other row (ranked first) in ``slices``. Fractions are in
-    [0, 1]; missing values are ``null``.
+    row (``kind`` ``overall``) as ``overall`` and every other row (ranked first) in
+    ``slices``, a tag called ``All data`` among them (as ``All data (tag)``, see
+    :mod:`core.slice_names`). Fractions are in [0, 1]; missing values are ``null``.
     """
     flat = report_frame(table)
     records = [{k: _clean(v) for k, v in row.items()} for row in flat.to_dict("records")]
-    overall = next((r for r in records if r["name"] == OVERALL), {})
+    if "kind" in flat.columns:
+        is_overall = [r["kind"] == "overall" for r in records]
+    else:  # a table without kinds: the overall row by its name
+        is_overall = [r["name"] == OVERALL for r in records]
+    overall = next((r for r, o in zip(records, is_overall, strict=True) if o), {})
     overall = {k: v for k, v in overall.items() if k not in ("name", "kind", "rank", "importance",
                                                            "ease", "priority")}
-    slices = [r for r in records if r["name"] != OVERALL]
+    slices = [r for r, o in zip(records, is_overall, strict=True) if not o]
     return {"dataset": dataset, "task": task, "overall": overall, "slices": slices}
 
 
@@ -121,7 +128,8 @@ def _fmt(value: Any, col: str) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if col in ("share", "accuracy", "hlp", "error_rate", "error_share", "accuracy_ci_low",
-               "accuracy_ci_high", "precision", "recall", "f1", "fpr", "fnr", "wer"):
+               "accuracy_ci_high", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "precision",
+               "recall", "f1", "fpr", "fnr", "wer"):
         return f"{100 * value:.1f}%"
     if col in ("gap", "potential_gain", "priority"):
         return f"{100 * value:+.2f} pts"
@@ -143,15 +151,23 @@ def escape_markdown(text: str) -> str:
 
 
 DISPLAY_COLUMNS: tuple[str, ...] = (
-    "rank", "name", "n", "share", "accuracy", "hlp", "gap", "error_rate", "error_share",
-    "potential_gain", "importance", "ease", "significant",
+    "rank", "name", "n", "share", "accuracy", "hlp", "hlp_basis", "gap", "error_rate",
+    "error_share", "potential_gain", "importance", "ease", "significant",
 )
+
+
+def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`report_frame` plus ``hlp_basis``: what backs each HLP, in words."""
+    flat = report_frame(table)
+    if "hlp_source" in flat.columns:
+        flat["hlp_basis"] = [describe_hlp_basis(r) for r in flat.to_dict("records")]
+    return flat
 
 
 def to_markdown(table: pd.DataFrame, *, title: str = "Slicewise report",
                 summary: Sequence[str] = ()) -> str:
     """Return the report as a Markdown document: title, summary bullets and the table."""
-    flat = report_frame(table)
+    flat = _display_frame(table)
     cols = [c for c in DISPLAY_COLUMNS if c in flat.columns]
     cols += [c for c in TASK_COLUMNS if c in flat.columns]
     lines = [f"# {escape_markdown(title)}", ""]
@@ -165,8 +181,10 @@ def to_markdown(table: pd.DataFrame, *, title: str = "Slicewise report",
                  for c in cols]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("Accuracy intervals are 95% Wilson intervals; `significant` tells whether the "
-                 "gap to HLP differs from zero at the 5% level.")
+    lines.append("Accuracy intervals are 95% Wilson intervals; `hlp_basis` gives the human "
+                 "labels behind a measured HLP and its 95% Wilson interval (a slice with too "
+                 "few is neither compared nor ranked); `significant` tells whether the gap to "
+                 "HLP differs from zero at the 5% level.")
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +197,7 @@ def to_html(table: pd.DataFrame, *, title: str = "Slicewise report",
     offline.
     """
     generated = generated or dt.datetime.now(dt.UTC)
-    flat = report_frame(table)
+    flat = _display_frame(table)
     cols = [c for c in DISPLAY_COLUMNS if c in flat.columns]
     cols += [c for c in TASK_COLUMNS if c in flat.columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
@@ -210,9 +228,12 @@ th {{ background: #f3f4f6; }} td:nth-child(2) {{ text-align: left; }}
 {''.join(charts)}
 <h2>Slices ranked by potential gain</h2>
 <table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
-<p class="meta">Accuracy intervals are 95% Wilson intervals. Gap = HLP − accuracy; potential
-gain = gap × share of data. "significant" tells whether the gap differs from zero at the 5%
-level (McNemar's exact test with paired human labels, else an exact binomial test).</p>
+<p class="meta">Accuracy and HLP intervals are 95% Wilson intervals; hlp_basis gives the
+human labels behind a measured HLP, and a slice with too few is neither compared nor ranked.
+Gap = HLP − the model's accuracy on the same human-labelled examples (on all examples for an
+entered HLP); potential gain = gap × share of data. "significant" tells whether the gap
+differs from zero at the 5% level (McNemar's exact test with paired human labels, else an
+exact binomial test).</p>
 </body></html>
 """
 

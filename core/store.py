@@ -58,6 +58,7 @@ import sqlite_utils
 from core.dataset import ColumnMapping, Dataset
 from core.errors import StoreError
 from core.task import TaskSpec, TextNormalization
+from core.values import class_key, class_keys
 
 DEFAULT_DB_ENV = "SLICEWISE_DB"
 FRAME_FILE = "frame.parquet"
@@ -407,7 +408,11 @@ def _coerce_label(value: Any, labels: pd.Series, dataset_id: int) -> Any:
         text = str(value).strip()
         if not text:
             raise StoreError(f"dataset {dataset_id}: a corrected label cannot be blank")
-        return text
+        # The class's spelling in the dataset when one matches (core.values' contract:
+        # "2.0" or "yes" name the classes shown as "2" or "TRUE").
+        classes = pd.Series(labels.dropna().unique(), dtype=object)
+        same = classes[class_keys(classes).to_numpy() == class_key(text)]
+        return str(same.iloc[0]) if len(same) else text
     raise StoreError(f"dataset {dataset_id}: labels of type {dtype} cannot be corrected")
 
 

@@ -55,7 +55,16 @@ class TextNormalization:
     def apply(self, values: pd.Series) -> pd.Series:
         """Return ``values`` normalised, vectorised over the Series; missing stays missing.
 
-        Each distinct value is normalised once (transcripts repeat a lot), then mapped back.
+        ``""`` is an empty transcript, not a missing one: it stays ``""``, and so does a
+        transcript the steps empty (``"..."`` with ``strip_punctuation``, ``"  "`` with
+        ``collapse_whitespace``). Only missing values (None, NaN, ``pd.NA``) come back as
+        ``pd.NA``. Each distinct value is normalised once (transcripts repeat a lot), then
+        mapped back.
+
+        Examples
+        --------
+        >>> TextNormalization().apply(pd.Series(["Hi, there!", "", "...", None])).tolist()
+        ['hi there', '', '', <NA>]
         """
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         normed = self._normalise(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
@@ -126,6 +135,10 @@ def infer_task_kind(labels: pd.Series) -> TaskKind:
     values = labels.head(50_000).dropna()  # a guess: the first rows are plenty, and cheap
     if values.empty:
         return "classification"
+    if not pd.api.types.is_numeric_dtype(values):  # labels are read as text: numbers in it?
+        numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+        if numbers.notna().all():
+            values = numbers.astype(float)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         arr = arr[np.isfinite(arr)]

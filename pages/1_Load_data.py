@@ -3,6 +3,7 @@ import streamlit as st
 from core.demo import DEMO_PROJECT, create_demo_project
 from core.errors import DataError
 from core.task import TASK_KINDS
+from core.values import parse_na_values
 from ui import loading, state
 from ui.loading import NONE, TAG_SOURCES
 from ui.text import md
@@ -42,8 +43,9 @@ if "load_saved" in st.session_state:
                icon=":material/check_circle:")
     state.page_link(state.TAG_PAGE, "Tag errors", ":material/sell:")
 uploaded = st.file_uploader(
-    "A CSV, TSV or Parquet file with one row per example: a label and a prediction column, "
-    "optionally an id, a human label, tags and metadata", type=loading.UPLOAD_TYPES,
+    "A CSV, TSV, Parquet or Excel .xlsx file (also .gz, .bz2 or a .zip holding one) with one "
+    "row per example: a label and a prediction column, optionally an id, a human label, tags "
+    "and metadata", type=loading.UPLOAD_TYPES,
     key="load_upload")
 
 if uploaded is not None:
@@ -127,6 +129,15 @@ if uploaded is not None:
                                                         key=k + "delimiter")]
         drop_missing = st.checkbox("Drop rows with a missing label or prediction (instead of "
                                    "stopping)", key=k + "drop")
+        st.markdown("**Values** — blank cells are missing; NA, N/A, null and None are values "
+                    "(a class, North America) unless listed here")
+        v1, v2, v3 = st.columns(3)
+        na_values = v1.text_input("Also missing (comma-separated)", placeholder="e.g. NA, N/A",
+                                  key=k + "na_values")
+        decimal = loading.DECIMAL_MARKS[v2.selectbox(
+            "Decimal mark", list(loading.DECIMAL_MARKS), key=k + "decimal")]
+        thousands = loading.THOUSANDS_SEPARATORS[v3.selectbox(
+            "Thousands separator", list(loading.THOUSANDS_SEPARATORS), key=k + "thousands")]
 
         st.markdown("**Save as**")
         s1, s2 = st.columns(2)
@@ -143,7 +154,8 @@ if uploaded is not None:
             tag_source=tag_source, tag_columns=tuple(tag_columns), tags_column=tags_column,
             tag_delimiter=delimiter, kind=kind, positive=positive, threshold=threshold,
             tolerance=tolerance, lowercase=lowercase, strip_punctuation=strip_punct,
-            collapse_whitespace=collapse, drop_missing=drop_missing)
+            collapse_whitespace=collapse, drop_missing=drop_missing,
+            na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands)
         if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save"):
             with st.status("Checking and saving…", expanded=True) as status:
                 try:

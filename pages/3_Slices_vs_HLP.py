@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.charts import accuracy_vs_hlp_chart, confusion_heatmap
 from core.errors import DataError
+from core.metrics import MIN_HUMAN_LABELS
 from ui import data, settings, state, views
 from ui.text import md
 
@@ -25,8 +26,13 @@ if hlp_note:
 # ----------------------------------------------------------------------------- table, chart
 view, config = views.slice_view(table, loaded.task.kind)
 st.dataframe(view, hide_index=True, column_config=config, key="slices_table")
-st.caption("Accuracy intervals are 95% Wilson intervals. Gap = HLP − accuracy in points; "
-           f"'{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% level.")
+st.caption("Accuracy and HLP intervals are 95% Wilson intervals. Gap = HLP − the model's "
+           "accuracy on the same human-labelled examples, in points (on all examples for an "
+           f"entered HLP); '{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% "
+           f"level. A slice needs at least {MIN_HUMAN_LABELS} human labels to be compared.")
+too_few = views.too_few_note(table)
+if too_few:
+    st.info(too_few, icon=":material/person_search:")
 st.plotly_chart(views.tidy_chart(accuracy_vs_hlp_chart(table)), key="slices_chart")
 
 # ----------------------------------------------------------------------------- per class

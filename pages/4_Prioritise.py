@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.charts import priority_bubble_chart
 from core.errors import DataError
+from core.metrics import MIN_HUMAN_LABELS
 from core.prioritize import describe_priorities
 from ui import data, settings, state, views
 from ui.text import md
@@ -30,6 +31,7 @@ with right:
 view, config = views.priority_view(table)
 st.dataframe(view, hide_index=True, column_config=config, key="prio_table")
 st.caption("Priority = gap to HLP × share of data × importance/3 × ease/3. Slices without an "
-           f"HLP are not ranked. '{views.NOT_SIGNIFICANT}': the gap could be chance (5% level) "
+           f"HLP, or with fewer than {MIN_HUMAN_LABELS} human labels, are not ranked. "
+           f"'{views.NOT_SIGNIFICANT}': the gap could be chance (5% level) "
            "— check it with more examples before investing.")
 st.plotly_chart(priority_bubble_chart(table), key="prio_chart")

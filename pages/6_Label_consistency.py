@@ -114,8 +114,10 @@ try:
             st.caption("Five annotators labelled 300 phone images from the inspection demo "
                        "(3-5 labels each); the items are ids of the demo predictions.")
     else:
-        upload = st.file_uploader("A CSV, TSV or Parquet file of labels",
-                                  type=["csv", "tsv", "txt", "tab", "parquet", "pq"],
+        upload = st.file_uploader("A CSV, TSV, Parquet or Excel .xlsx file of labels (also "
+                                  ".gz, .bz2 or a .zip holding one)",
+                                  type=["csv", "tsv", "txt", "tab", "parquet", "pq", "xlsx",
+                                        "gz", "bz2", "zip"],
                                   key="agree_upload")
         if upload is None:
             st.info("Upload a label file, or look at the demo annotations first.",

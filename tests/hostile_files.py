@@ -171,8 +171,10 @@ CASES: list[Case] = [
     Case("nul_bytes.csv", raw(b"label,prediction\n\x00\x00\x01\x02a,\x00b\n" * 20), "error",
          "binary data"),
     Case("workbook.csv", raw(b"PK\x03\x04\x14\x00\x06\x00" + bytes(300)), "error", "Excel"),
-    Case("compressed.csv", lambda: gzip.compress(b"label,prediction\na,a\n"), "error",
-         "gzip"),
+    Case("compressed.csv", lambda: gzip.compress(b"label,prediction\na,a\nb,a\n"), "ok",
+         numbers={"n": 2, "accuracy": 0.5}),  # read by content (core.formats), not by name
+    Case("truncated.csv.gz", lambda: gzip.compress(b"label,prediction\na,a\n" * 50)[:-9],
+         "error", "cannot be decompressed"),
     Case("document.csv", raw(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), "error", "PDF"),
     Case("picture.csv", raw(b"\x89PNG\r\n\x1a\n" + bytes(100)), "error", "PNG"),
     Case("damaged.parquet", raw(b"PAR1" + bytes(64) + b"PAR1"), "error",
@@ -203,8 +205,11 @@ CASES: list[Case] = [
     # ---- values
     Case("duplicate_ids.csv", text("id,label,prediction\n7,a,a\n8,b,b\n7,c,c\n"), "error",
          "repeats"),
-    Case("labels_all_missing.csv", text("id,label,prediction\n1,,a\n2,,b\n3,NA,c\n"),
+    Case("labels_all_missing.csv", text("id,label,prediction\n1,,a\n2,,b\n3, ,c\n"),
          "error", "empty in every row"),
+    # NA is a value (a class, North America), not a blank: only rows 2 and 3 miss a label.
+    Case("labels_na_is_a_class.csv", text("id,label,prediction\n1,,a\n2,,b\n3,NA,c\n"),
+         "error", "missing in 2 of 3 rows"),
     Case("predictions_all_missing.csv", text("id,label,prediction\n1,a,\n2,b, \n"), "error",
          "empty in every row"),
     Case("some_labels_missing.csv", text("label,prediction\na,a\n,b\nc,c\n"), "error",

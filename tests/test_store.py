@@ -557,19 +557,36 @@ def test_label_correction_applied_and_reverted(store: Store, pets: Dataset, save
     assert history == 3  # reverted corrections are kept
 
 
-def test_numeric_label_corrections_keep_the_column_type(store: Store) -> None:
+@pytest.mark.parametrize("given", ["2", 2, 2.0, "2.0", " 2 "])
+def test_label_corrections_take_the_class_spelling_of_the_dataset(store: Store, given) -> None:
+    # Classes are text (core.values): 2, 2.0 and "2.0" all name the class written "2".
     dataset = dataset_from_frame(numeric_frame())
     did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
                              task=TaskSpec(), user="a")
-    store.correct_label(did, 20, "2", user="a")
+    store.correct_label(did, 20, given, user="a")
     frame = store.load_dataset(did).frame
-    assert frame["label"].tolist() == [0, 2, 2, 1]
-    assert frame["label"].dtype == dataset.frame["label"].dtype
-    assert store.corrections(did)[["original", "corrected"]].values.tolist() == [[1, 2]]
+    assert frame["label"].tolist() == ["0", "2", "2", "1"]
+    assert store.corrections(did)[["original", "corrected"]].values.tolist() == [["1", "2"]]
+
+
+def test_label_corrections_to_a_new_class_keep_its_spelling(store: Store) -> None:
+    dataset = dataset_from_frame(numeric_frame())
+    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
+                             task=TaskSpec(), user="a")
+    store.correct_label(did, 20, "007", user="a")
+    assert store.load_dataset(did).frame["label"].tolist() == ["0", "007", "2", "1"]
+
+
+def test_numeric_label_corrections_on_a_numeric_frame_from_an_older_version(
+        store: Store) -> None:
+    dataset = dataset_from_frame(numeric_frame())
+    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
+                             task=TaskSpec(), user="a")
+    labels = pd.Series([0, 1, 2, 1])  # datasets saved before labels were text
     with pytest.raises(StoreError, match="labels are whole numbers; 1.5 is not one"):
-        store.correct_label(did, 20, 1.5, user="a")
+        store_mod._coerce_label(1.5, labels, did)
     with pytest.raises(StoreError, match="labels are numbers; 'cat' is not"):
-        store.correct_label(did, 20, "cat", user="a")
+        store_mod._coerce_label("cat", labels, did)
     with pytest.raises(StoreError, match="no example with id '99'"):
         store.correct_label(did, 99, 1, user="a")
 

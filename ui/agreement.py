@@ -20,7 +20,7 @@ import streamlit as st
 from core import agreement as ag
 from core.charts import plot_text
 from core.dataset import Dataset, load_dataset
-from core.metrics import OVERALL
+from core.slice_names import tag_slice_names
 from ui.state import DEMO_DIR
 
 DEMO_LABELS = DEMO_DIR / "inspection_annotations.csv"
@@ -396,9 +396,10 @@ def item_votes(row: pd.Series, annotators: Sequence[str]) -> str:
 def hlp_to_apply(by_slice: pd.DataFrame, tags: Sequence[str]) -> dict[str, float]:
     """Per-tag HLP measured on the annotated items, for the tags of the linked dataset."""
     out = {}
+    rows = tag_slice_names(tags)  # a tag's row (a tag called "All data" is not all data)
     for tag in tags:
-        if tag in by_slice.index and tag != OVERALL:
-            row = by_slice.loc[tag]
+        if rows[str(tag)] in by_slice.index:
+            row = by_slice.loc[rows[str(tag)]]
             if row["n"] > 0 and pd.notna(row["hlp"]):
                 out[str(tag)] = float(row["hlp"])
     return out

@@ -23,11 +23,12 @@ from core.compare import (
     describe_pairing,
     iteration_history,
     review_order,
+    union_tag_names,
 )
 from core.dataset import Dataset
 from core.errors import DataError, InvalidValueError
-from core.metrics import OVERALL
 from core.report import to_safe_csv
+from core.slice_names import OVERALL, settings_by_row
 from core.splits import assign_splits, compute_split_shares, splits_frame
 from core.task import TaskSpec
 from ui import data, state
@@ -147,6 +148,7 @@ def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
         raise InvalidValueError(f"{b.name} is a {b.task.kind} task and {a.name} a "
                                 f"{a.task.kind} task; compare iterations of one task")
     hlp = {**b.settings.get("hlp", {}), **a.settings.get("hlp", {})}
+    hlp = settings_by_row(hlp, union_tag_names(b.dataset, a.dataset))  # per tag -> per row
     hlp_key = tuple(sorted((str(k), float(v)) for k, v in hlp.items()))
     table, how = _compare(ctx.db, b.key, a.key, repr(a.task), hlp_key, alpha,
                           _before=b.dataset, _after=a.dataset, _task=a.task)

@@ -34,6 +34,7 @@ from core.metrics import (
     compute_slice_counts,
     compute_slice_metrics,
 )
+from core.slice_names import resolve_slice_column, settings_by_row, slice_by_choices, tag_rows
 from core.store import Store
 from core.task import TaskSpec
 from ui.state import Context, empty_state, get_store
@@ -185,7 +186,7 @@ def counts(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: st
     ds, task = _loaded.dataset, _loaded.task
     out = outcomes(db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task)
     membership, info = slices(db, dataset_id, frame_key, tags_key, slice_by, bins, _dataset=ds)
-    table = compute_slice_counts(membership, out, tag_columns=list(ds.tags.columns))
+    table = compute_slice_counts(membership, out, tag_columns=tag_rows(info))
     return table, info
 
 
@@ -213,13 +214,22 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
                    hlp: Mapping[str, float] | None = None,
                    importance: Mapping[str, float] | None = None,
                    ease: Mapping[str, float] | None = None) -> pd.DataFrame:
-    """Return the ranked table of the loaded dataset, using the stored settings by default."""
+    """Return the ranked table of the loaded dataset, using the stored settings by default.
+
+    Settings are keyed by tag, as stored; they apply to the tag's row (a tag called
+    ``All data`` is the row ``All data (tag)``, see :func:`core.slice_names.settings_by_row`).
+    """
     s = loaded.settings
+    tags = loaded.tag_names
+
+    def rows(values: Mapping[str, float] | None) -> Items:
+        return _items(settings_by_row(values, tags))
+
     return ranking(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
                    repr(loaded.task), tuple(slice_by), int(bins),
-                   _items(s.get("hlp") if hlp is None else hlp),
-                   _items(s.get("importance") if importance is None else importance),
-                   _items(s.get("ease") if ease is None else ease), _loaded=loaded)
+                   rows(s.get("hlp") if hlp is None else hlp),
+                   rows(s.get("importance") if importance is None else importance),
+                   rows(s.get("ease") if ease is None else ease), _loaded=loaded)
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
@@ -259,16 +269,29 @@ def column_profile(loaded: Loaded) -> pd.DataFrame:
                            _frame=loaded.dataset.frame)
 
 
+def slice_column(loaded: Loaded, name: str) -> str | None:
+    """Return the frame column a slice-by name means (a role's file name is the role)."""
+    ds = loaded.dataset
+    return resolve_slice_column(name, columns=ds.frame.columns, mapping=ds.mapping)
+
+
 def sliceable_columns(loaded: Loaded, *, max_values: int = 50) -> list[str]:
-    """Metadata columns worth slicing by: numeric (binned) or with few distinct values."""
+    """Columns worth slicing by: numeric (binned) or with few distinct values.
+
+    The label, prediction, human-label and score columns come first, under their file names
+    (slicing by the label gives per-class rows), then the metadata columns.
+    """
+    ds = loaded.dataset
     prof = column_profile(loaded)
     out = []
-    for col in loaded.dataset.metadata_columns:
+    for name in slice_by_choices(ds.metadata_columns, columns=ds.frame.columns,
+                                 mapping=ds.mapping):
+        col = slice_column(loaded, name)
         if col not in prof.index:
             continue
         row = prof.loc[col]
         if bool(row["numeric"]) or 1 < int(row["distinct"]) <= max_values:
-            out.append(col)
+            out.append(name)
     return out
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.dataset import ColumnMapping, Dataset, detect_mapping, prepare, read_table
+from core.dataset import (
+    NO_COLUMN,
+    ColumnMapping,
+    Dataset,
+    detect_mapping,
+    prepare,
+    read_table,
+)
 from core.errors import DataError, InvalidValueError
 from core.metrics import compute_outcomes
 from core.store import Store
@@ -18,7 +25,12 @@ from core.task import TaskSpec, TextNormalization, infer_task_kind
 NONE = "(none)"
 TAG_SOURCES = ("Boolean columns", "One delimited column", "None yet")
 DELIMITERS = {"detect": None, "; (semicolon)": ";", "| (pipe)": "|"}
-UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "parquet", "pq"]
+#: Extensions the upload widgets accept; the content decides how a file is read (a .gz,
+#: .bz2 or .zip holds one CSV, TSV or Parquet file; see core.formats).
+DECIMAL_MARKS = {"detect": None, ". (dot)": ".", ", (comma)": ","}
+THOUSANDS_SEPARATORS = {"detect": None, ", (comma)": ",", ". (dot)": ".", "space": " ",
+                        "' (apostrophe)": "'"}
+UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "parquet", "pq", "xlsx", "gz", "bz2", "zip"]
 
 
 def upload_limit_mb() -> int:
@@ -98,17 +110,28 @@ class LoadOptions:
     strip_punctuation: bool = True
     collapse_whitespace: bool = True
     drop_missing: bool = False
+    na_values: tuple[str, ...] = ()
+    decimal: str | None = None
+    thousands: str | None = None
 
     def mapping(self) -> ColumnMapping:
-        """Return the column mapping; unset label/prediction are left for core to detect."""
+        """Return the column mapping; unset label/prediction are left for core to detect.
+
+        Optional roles left at ``(none)`` are switched off (never detected behind the
+        user's back).
+        """
         tag_columns: tuple[str, ...] = ()
         tags_column = None
         if self.tag_source == TAG_SOURCES[0]:
             tag_columns = tuple(self.tag_columns)
         elif self.tag_source == TAG_SOURCES[1]:
             tags_column = self.tags_column
-        return ColumnMapping(label=self.label, prediction=self.prediction, id=self.id,
-                             human=self.human, score=self.score, tag_columns=tag_columns,
+        def off(value: str | None) -> str:
+            return NO_COLUMN if value is None else value
+
+        return ColumnMapping(label=self.label, prediction=self.prediction, id=off(self.id),
+                             human=off(self.human), score=off(self.score),
+                             tag_columns=tag_columns,
                              tags_column=tags_column, tag_delimiter=self.tag_delimiter)
 
     def task(self) -> TaskSpec:
@@ -139,7 +162,8 @@ def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
     dataset = prepare(df, options.mapping(), source_name=source_name, content_hash=content_hash,
                       missing="drop" if options.drop_missing else "fail",
                       positive=options.positive, threshold=options.threshold,
-                      warnings=warnings)
+                      warnings=warnings, na_values=options.na_values, decimal=options.decimal,
+                      thousands=options.thousands, task=options.kind)
     compute_outcomes(dataset.frame.head(2000), options.task())  # task errors, early
     return dataset
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.metrics import MIN_HUMAN_LABELS
 from core.prioritize import NEUTRAL
+from core.slice_names import tag_slice_names
 from ui import data, state
 from ui.data import Loaded
 from ui.text import md
@@ -25,11 +27,13 @@ def slice_by_widgets(loaded: Loaded) -> tuple[list[str], int]:
     st.session_state[state.SLICE_BY] = current
     c1, c2 = st.columns([3, 1])
     chosen = c1.multiselect(
-        "Also slice by metadata", options, key=state.SLICE_BY, persist_state="session",
-        placeholder="e.g. device, region" if options else "No metadata column to slice by",
-        help="One slice per value; numeric columns are cut into quantile bins.")
+        "Also slice by a column", options, key=state.SLICE_BY, persist_state="session",
+        placeholder="e.g. device, region" if options else "No column to slice by",
+        help="One slice per value; numeric columns are cut into quantile bins. Slicing by "
+             "the label column gives each class's accuracy beside its HLP.")
     profile = data.column_profile(loaded)
-    numeric = any(bool(profile.loc[c, "numeric"]) for c in chosen if c in profile.index)
+    frame_cols = [data.slice_column(loaded, c) for c in chosen]
+    numeric = any(bool(profile.loc[c, "numeric"]) for c in frame_cols if c in profile.index)
     bins = c2.slider("Bins for numbers", 2, 10, 4, key="shared_bins", disabled=not numeric)
     return list(chosen), int(bins)
 
@@ -55,7 +59,7 @@ def _save_hlp(dataset_id: int, tag: str, key: str) -> None:
 def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
     """Draw number inputs (percent) for the HLP of each tag, saved as soon as one changes.
 
-    Tags without human labels come first and open the panel; a value entered for a tag
+    Tags without enough human labels come first and open the panel; a value entered for a tag
     with human labels overrides them.
     """
     del user  # the callback reads the current user when it runs
@@ -63,19 +67,24 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
     if not tags:
         return
     entered = loaded.settings.get("hlp", {})
-    source = table["hlp_source"].reindex(tags).fillna("none")
-    missing = [t for t in tags if source[t] == "none"]
-    with st.expander(f"Human-level performance per tag ({len(missing)} without human labels)"
+    rows = tag_slice_names(tags)  # the tag's row: a tag called "All data" is not all data
+    source = pd.Series(table["hlp_source"].reindex([rows[t] for t in tags]).to_numpy(),
+                       index=tags).fillna("none")
+    # too_few: fewer human labels than core.metrics.MIN_HUMAN_LABELS, so no usable HLP
+    missing = [t for t in tags if source[t] in ("none", "too_few")]
+    with st.expander(f"Human-level performance per tag ({len(missing)} without enough human "
+                     "labels)"
                      if missing else "Human-level performance per tag",
                      expanded=bool(missing), icon=":material/person:"):
-        st.caption("Where the file has no human labels for a tag, enter the accuracy a human "
+        st.caption(f"Where the file has no human labels for a tag, or fewer than "
+                   f"{MIN_HUMAN_LABELS}, enter the accuracy a human "
                    "reaches on it (e.g. from a small re-labelling study). Saved at once.")
         cols = st.columns(min(4, len(tags)))
         ordered = missing + [t for t in tags if t not in missing]
         for i, tag in enumerate(ordered):
             key = f"slices_hlp_{loaded.dataset_id}_{loaded.rev}_{tag}"
             value = entered.get(tag)
-            human = table["hlp"].get(tag) if source[tag] == "human_label" else None
+            human = table["hlp"].get(rows[tag]) if source[tag] == "human_label" else None
             cols[i % len(cols)].number_input(
                 md(slice_label(tag, "tag")) + " HLP (%)", min_value=0.0, max_value=100.0,
                 value=None if value is None else round(100 * float(value), 2), step=0.5,

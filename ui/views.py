@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.metrics import OVERALL, UNTAGGED
-from core.prioritize import display_name
+from core.prioritize import describe_hlp_basis, display_name, too_few_text
+from ui.text import md
 
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "binary": ("precision", "recall", "f1", "fpr", "fnr"),
@@ -22,7 +23,8 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "classification": (),
 }
 NOT_SIGNIFICANT = "⚠ not significant"
-HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—"}
+HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—",
+               "too_few": "too few human labels"}
 
 
 def slice_label(name: str, kind: str) -> str:
@@ -39,6 +41,38 @@ def _pts(values: pd.Series) -> pd.Series:
 def _interval(low: pd.Series, high: pd.Series) -> list[str]:
     return ["–" if np.isnan(a) or np.isnan(b) else f"{100 * a:.1f}–{100 * b:.1f}%"
             for a, b in zip(low.astype(float), high.astype(float), strict=True)]
+
+
+def hlp_from_text(table: pd.DataFrame) -> list[str]:
+    """Per row, where the HLP comes from; a slice with too few human labels says so in words.
+
+    ``human labels``, ``entered``, ``—``, or e.g. ``1 human label — too few to compare; at
+    least 30 needed`` (:func:`core.prioritize.too_few_text`).
+    """
+    return [too_few_text(int(k)) if s == "too_few" else HLP_SOURCES.get(s, "—")
+            for s, k in zip(table["hlp_source"], table["hlp_n"], strict=True)]
+
+
+def too_few_note(table: pd.DataFrame) -> str | None:
+    """Name the slices whose HLP rests on too few human labels, as Markdown (names escaped).
+
+    ``None`` when there are none. The rows are not compared with HLP nor ranked (see
+    :data:`core.metrics.MIN_HUMAN_LABELS`).
+    """
+    few = table[table["hlp_source"] == "too_few"]
+    if not len(few):
+        return None
+    kinds = few["kind"] if "kind" in few.columns else pd.Series("tag", few.index)
+    parts = [f"{md(slice_label(n, k))}: {too_few_text(int(h))}"
+             for n, k, h in zip(few.index, kinds, few["hlp_n"], strict=True)]
+    return ("Not compared with HLP and not ranked — " + "; ".join(parts)
+            + ". Label more of their examples, or enter an HLP per tag above.")
+
+
+def _hlp_n(table: pd.DataFrame) -> np.ndarray:
+    """Human labels behind each measured HLP; missing for an entered HLP or none."""
+    measured = table["hlp_source"].isin(["human_label", "too_few"])
+    return table["hlp_n"].astype("Int64").where(measured).to_numpy()
 
 
 def significance_text(table: pd.DataFrame) -> list[str]:
@@ -70,7 +104,9 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "accuracy": _pts(t["accuracy"]).to_numpy(),
         "95% interval": _interval(t["accuracy_ci_low"], t["accuracy_ci_high"]),
         "HLP": _pts(t["hlp"]).to_numpy(),
-        "HLP source": t["hlp_source"].map(HLP_SOURCES).fillna("—").to_numpy(),
+        "HLP n": _hlp_n(t),
+        "HLP interval": _interval(t["hlp_ci_low"], t["hlp_ci_high"]),
+        "HLP source": hlp_from_text(t),
         "gap": _pts(t["gap"]).to_numpy(),
         "gap significant?": significance_text(t),
         "error rate": _pts(t["error_rate"]).to_numpy(),
@@ -87,9 +123,18 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "95% interval", help="Wilson score interval of the accuracy"),
         "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%",
                                              help="Human-level performance"),
-        "HLP source": st.column_config.TextColumn("HLP from"),
+        "HLP n": st.column_config.NumberColumn(
+            "Human labels", format="localized",
+            help="Human-labelled examples behind the HLP; the gap compares model and human on "
+                 "these same examples"),
+        "HLP interval": st.column_config.TextColumn(
+            "HLP 95% interval", help="Wilson score interval of the measured HLP"),
+        "HLP source": st.column_config.TextColumn(
+            "HLP from", help="A slice with too few human labels is neither compared nor ranked"),
         "gap": st.column_config.NumberColumn(
-            "Gap to HLP", format="%+.1f pts", help="HLP − accuracy, in accuracy points"),
+            "Gap to HLP", format="%+.1f pts",
+            help="HLP − the model's accuracy on the same human-labelled examples (on all "
+                 "examples for an entered HLP), in accuracy points"),
         "gap significant?": st.column_config.TextColumn(
             "Gap significant?", help="McNemar's exact test with human labels, else an exact "
             "binomial test against the entered HLP (5% level)"),
@@ -118,6 +163,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
         "accuracy": _pts(t["accuracy"]).to_numpy(),
         "HLP": _pts(t["hlp"]).to_numpy(),
+        "HLP from": hlp_from_text(t),
         "gap": _pts(t["gap"]).to_numpy(),
         "share": _pts(t["share"]).to_numpy(),
         "potential gain": _pts(t["potential_gain"]).to_numpy(),
@@ -131,6 +177,8 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "slice": st.column_config.TextColumn("Slice"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%"),
+        "HLP from": st.column_config.TextColumn(
+            "HLP from", help="A slice with too few human labels is not ranked"),
         "gap": st.column_config.NumberColumn("Gap to HLP", format="%+.1f pts"),
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "potential gain": st.column_config.NumberColumn(
@@ -146,11 +194,12 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def headline(table: pd.DataFrame) -> dict[str, Any]:
-    """Return the headline numbers of the ``All data`` row."""
+    """Return the headline numbers of the ``All data`` row, with what backs its HLP."""
     row = table.loc[OVERALL]
     return {"n": int(row["n"]), "accuracy": float(row["accuracy"]),
             "errors": int(row["errors"]), "hlp": float(row["hlp"]),
-            "gap": float(row["gap"])}
+            "gap": float(row["gap"]), "hlp_source": row.get("hlp_source", "none"),
+            "hlp_basis": describe_hlp_basis(row)}
 
 
 def percent(value: float, digits: int = 1) -> str:

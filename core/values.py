@@ -1,0 +1,262 @@
+"""The value contract: how cells of a predictions file become text, classes and numbers.
+
+One rule per question, each looking at a cell (or a pair of cells) alone, so that no row of a
+file can change how another row is read:
+
+- **Missing**: a cell is missing when it is empty or holds only spaces. ``NA``, ``N/A``,
+  ``null``, ``None`` and ``nan`` are values (North America, a class called "None", an "N/A"
+  answer) unless the user lists them as missing (``--na-values``; the same choice on *Load
+  data*). In text tasks an empty reference or hypothesis is an empty transcript, not missing.
+- **Identities** (ids) are text compared exactly after trimming surrounding spaces: ``7``,
+  ``07`` and ``007`` are three ids.
+- **Classes** (label, prediction, human label) are text; two cells name the same class when
+  their :func:`class_keys` are equal: the trimmed text, except that
+
+  * a plain decimal number without leading zeros is compared by value (``1``, ``1.0``,
+    ``+1`` and ``1e0`` are one class; ``01`` and ``007`` stay text, so ``01`` is not ``1``);
+  * ``true``/``yes`` and ``false``/``no`` in any case mean ``1`` and ``0`` (so ``True``,
+    ``TRUE``, ``1`` and ``yes`` are one class, for the label, the prediction and
+    ``--positive`` alike).
+
+  A class is shown under its most frequent spelling in the file (ties: the first in sorted
+  order); which spelling is shown never changes which rows are correct.
+- **Numbers** (score, numeric metadata): a dot is the decimal mark unless the column is only
+  readable with a decimal comma (``0,85``) or with thousands separators (``1.234,5``,
+  ``1,234.5``); where a column could be read both ways (every value like ``1,234``) it stays
+  text and a warning asks for ``--decimal``/``--thousands``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Tokens that a user may declare missing with one word (``--na-values common``): the
+#: spellings spreadsheet and database exports use for "no value".
+COMMON_NA_TOKENS: tuple[str, ...] = ("NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None",
+                                     "#N/A", "<NA>", "-")
+
+_INTEGER = r"[+-]?(?:0|[1-9]\d*)"
+_DECIMAL = rf"{_INTEGER}(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+(?:[eE][+-]?\d+)?"
+_TRUE_WORDS = ("true", "yes")
+_FALSE_WORDS = ("false", "no")
+
+
+def parse_na_values(spec: str | None) -> tuple[str, ...]:
+    """Turn a ``--na-values`` option into tokens: comma-separated, ``common`` for the usual set.
+
+    ``None`` or ``""`` gives ``()`` (only blank cells are missing).
+    """
+    if not spec:
+        return ()
+    tokens: list[str] = []
+    for part in spec.split(","):
+        token = part.strip()
+        if token.lower() == "common":
+            tokens.extend(COMMON_NA_TOKENS)
+        elif token:
+            tokens.append(token)
+    return tuple(dict.fromkeys(tokens))
+
+
+def blank_mask(values: pd.Series) -> np.ndarray:
+    """Return a boolean mask: True where a cell is missing (NaN/None) or only spaces."""
+    miss = values.isna().to_numpy(dtype=bool)
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        text = values if values.dtype != object else values.astype("string")
+        miss = miss | text.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+    return miss
+
+
+def as_text(values: pd.Series, *, keep_blank: bool = False) -> pd.Series:
+    """Return ``values`` as trimmed text (object dtype, ``None`` where missing).
+
+    Cells read from text keep their spelling (``007`` stays ``007``). Cells already typed by
+    a Parquet or spreadsheet reader are written the way a person would type them: whole
+    numbers without ``.0``, other floats in their shortest round-trip form, booleans as
+    ``true``/``false``. ``keep_blank``: blank cells become ``""`` (an empty transcript)
+    instead of missing.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([_cell_text(u) for u in uniques] + [None], dtype=object)
+    out = text[codes]
+    if keep_blank:
+        out[out == None] = ""  # noqa: E711 (elementwise on an object array)
+    else:
+        blank = np.array([t is not None and t == "" for t in text[:-1]] + [False])
+        out[blank[codes]] = None
+    return pd.Series(out, index=values.index, dtype=object, copy=False)
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if f.is_integer() and abs(f) < 2**63:
+            return str(int(f))
+        return repr(f)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    return str(value).strip()
+
+
+def class_keys(text: pd.Series) -> pd.Series:
+    """Return the comparison key of each class cell (see the module docstring); ``None`` stays.
+
+    Vectorised: each distinct value is keyed once.
+    """
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    u = pd.Series(uniques, dtype=object).astype("string").str.strip()
+    keys = u.copy()
+    low = u.str.lower()
+    is_int = u.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
+    is_num = u.str.fullmatch(_DECIMAL).fillna(False).to_numpy(dtype=bool) & ~is_int
+    if is_int.any():
+        ints = u[is_int].str.lstrip("+").str.replace(r"^-0$", "0", regex=True)
+        keys[is_int] = ints
+    if is_num.any():
+        floats = pd.to_numeric(u[is_num], errors="coerce").to_numpy(dtype=float)
+        keys[is_num] = [_number_key(f) for f in floats]
+    keys[low.isin(_TRUE_WORDS).fillna(False).to_numpy(dtype=bool)] = "1"
+    keys[low.isin(_FALSE_WORDS).fillna(False).to_numpy(dtype=bool)] = "0"
+    table = np.append(keys.to_numpy(dtype=object, na_value=None), None)
+    return pd.Series(table[codes], index=text.index, dtype=object, copy=False)
+
+
+def _number_key(f: float) -> str:
+    if f != f or f in (float("inf"), float("-inf")):
+        return repr(f)
+    if f.is_integer() and abs(f) < 2**63:
+        return str(int(f))
+    return repr(f)
+
+
+def class_key(value: object) -> str | None:
+    """Return the comparison key of one value (e.g. ``--positive``); see :func:`class_keys`."""
+    return class_keys(pd.Series([_cell_text(value)], dtype=object)).iloc[0]
+
+
+def canonical_classes(columns: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """Give cells of one class one spelling across label, prediction and human label.
+
+    Parameters
+    ----------
+    columns
+        Text Series (see :func:`as_text`), ``None`` where missing, of equal length.
+
+    Returns
+    -------
+    The same keys, each Series rewritten so that cells with equal :func:`class_keys` hold the
+    same text: the most frequent spelling of that key over all the columns (ties: the first in
+    sorted order). Missing stays ``None``.
+    """
+    names = list(columns)
+    if not names:
+        return {}
+    lengths = [len(columns[k]) for k in names]
+    both = pd.concat([columns[k] for k in names], ignore_index=True)
+    codes, spellings = pd.factorize(both, use_na_sentinel=True)
+    keys = class_keys(pd.Series(spellings, dtype=object)).to_numpy(dtype=object)
+    if len(spellings) == 0:
+        return {k: columns[k] for k in names}
+    counts = np.bincount(codes[codes >= 0], minlength=len(spellings))
+    # The shown spelling of each key: most frequent, then first in sorted order.
+    order = pd.DataFrame({"key": keys, "spelling": spellings.astype(object), "count": counts})
+    order = order.sort_values(["key", "count", "spelling"], ascending=[True, False, True],
+                              kind="stable")
+    shown = order.drop_duplicates("key").set_index("key")["spelling"]
+    target = np.append(shown.reindex(keys).to_numpy(dtype=object), None)
+    out = target[codes]
+    result, start = {}, 0
+    for k, n in zip(names, lengths, strict=True):
+        result[k] = pd.Series(out[start:start + n], index=columns[k].index, dtype=object,
+                              copy=False)
+        start += n
+    return result
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a column writes numbers: its decimal mark and thousands separator (or ``None``)."""
+
+    decimal: str = "."
+    thousands: str | None = None
+
+
+_WHOLE = r"(?:0|[1-9]\d*)"  # no leading zeros: "007" is a code, not a number
+_GROUPED = r"(?:0|[1-9]\d{0,2})"
+_FORMATS = {
+    NumberFormat("."): re.compile(rf"(?:{_DECIMAL})"),
+    NumberFormat(","): re.compile(rf"[+-]?{_WHOLE}(?:,\d+)?(?:[eE][+-]?\d+)?"),
+    NumberFormat(",", "."): re.compile(rf"[+-]?{_GROUPED}(?:\.\d{{3}})*(?:,\d+)?"),
+    NumberFormat(".", ","): re.compile(rf"[+-]?{_GROUPED}(?:,\d{{3}})*(?:\.\d+)?"),
+    NumberFormat(",", " "): re.compile(rf"[+-]?{_GROUPED}(?:[ \u00a0\u202f]\d{{3}})*(?:,\d+)?"),
+}
+
+
+def to_numbers(text: pd.Series, fmt: NumberFormat) -> np.ndarray:
+    """Parse text written in ``fmt`` into floats (NaN where missing or not a number)."""
+    s = text.astype("string").str.strip()
+    if fmt.thousands:
+        seps = "[ \u00a0\u202f]" if fmt.thousands == " " else re.escape(fmt.thousands)
+        s = s.str.replace(seps, "", regex=True)
+    if fmt.decimal != ".":
+        s = s.str.replace(fmt.decimal, ".", regex=False)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def infer_number_format(text: pd.Series, *, decimal: str | None = None,
+                        thousands: str | None = None) -> NumberFormat | None | str:
+    """Find how a text column writes numbers.
+
+    Parameters
+    ----------
+    text
+        Present (non-missing) cells of the column, trimmed.
+    decimal, thousands
+        The user's choice, when given: then the column is numeric only if every cell reads
+        as a number in that format.
+
+    Returns
+    -------
+    The :class:`NumberFormat` every cell fits; ``None`` when some cell is not a number (the
+    column is text); the string ``"ambiguous"`` when the cells fit two formats that give
+    different numbers (``1,234`` is 1234 or 1.234).
+    """
+    s = text.astype("string").str.strip()
+    s = s[s.ne("").fillna(False)]
+    if s.empty:
+        return None
+    if decimal is not None or thousands is not None:
+        fmt = NumberFormat(decimal or ".", thousands or None)
+        pattern = _FORMATS.get(fmt) or _general_pattern(fmt)
+        return fmt if s.str.fullmatch(pattern.pattern).all() else None
+    head = s.iloc[:2000]
+    fits = [f for f, p in _FORMATS.items() if head.str.fullmatch(p.pattern).all()]
+    fits = [f for f in fits if s.str.fullmatch(_FORMATS[f].pattern).all()]
+    if not fits:
+        return None
+    if NumberFormat(".") in fits:
+        return NumberFormat(".")
+    values = {f: to_numbers(s, f) for f in fits}
+    first = values[fits[0]]
+    if all(np.array_equal(first, v, equal_nan=True) for v in values.values()):
+        return fits[0]
+    return "ambiguous"
+
+
+def _general_pattern(fmt: NumberFormat) -> re.Pattern[str]:
+    group = "" if not fmt.thousands else rf"(?:{re.escape(fmt.thousands)}\d{{3}})*"
+    head = _GROUPED if fmt.thousands else _WHOLE
+    return re.compile(rf"[+-]?{head}{group}(?:{re.escape(fmt.decimal)}\d+)?")
