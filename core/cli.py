@@ -116,6 +116,15 @@ def _prediction_options(command: Callable) -> Callable:
                      help="Sheet of an .xlsx workbook to read (default: the first visible)."),
         click.option("--drop-missing", is_flag=True,
                      help="Drop rows with a missing label or prediction instead of failing."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return _value_options(command)
+
+
+def _value_options(command: Callable) -> Callable:
+    """Add the options that say which cells are missing and how numbers are written."""
+    options = [
         click.option("--na-values", metavar="TOKENS",
                      help="Comma-separated cell texts read as missing besides blank cells, "
                      "e.g. 'NA,N/A' ('common' for NA, N/A, NaN, null, None...). By default "
@@ -535,10 +544,13 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
               "than POINTS percentage points and the fall is significant.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
+@_value_options
 def compare_command(before: Path, after: Path, id_col: str | None, label: str | None,
                     prediction: str | None, slice_by: tuple[str, ...], task: str | None,
                     positive: str | None, tolerance: float | None, alpha: float, fmt: str,
-                    fail_points: float | None, output: Path | None) -> None:
+                    fail_points: float | None, output: Path | None,
+                    na_values: str | None = None, decimal: str | None = None,
+                    thousands: str | None = None) -> None:
     """Compare two iterations' predictions (BEFORE, AFTER) slice by slice.
 
     Per slice: accuracy before and after, the change, the gap to HLP, and whether the change
@@ -549,9 +561,11 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
 
     from core.compare import compare_datasets, compare_overall, describe_pairing, find_regressions
 
-    mapping = ColumnMapping(id=id_col, label=label, prediction=prediction)
-    data_b = load_dataset(before, mapping, positive=positive)
-    data_a = load_dataset(after, mapping, positive=positive)
+    mapping = ColumnMapping(id=_role(id_col), label=label, prediction=prediction)
+    options = dict(positive=positive, na_values=parse_na_values(na_values), decimal=decimal,
+                   thousands=thousands, task=task)
+    data_b = load_dataset(before, mapping, **options)
+    data_a = load_dataset(after, mapping, **options)
     for dataset in (data_b, data_a):
         for warning in dataset.warnings:
             click.echo(f"slicewise: note: {dataset.source_name}: {warning}", err=True)

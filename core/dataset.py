@@ -1,8 +1,9 @@
 """Load, validate and map a predictions table.
 
-The data contract: one row per example, from CSV, TSV or Parquet, with a label and a
-prediction column (auto-detected from common names, always overridable), and optionally an
-id, one human-label column, a score column, tag columns and metadata of any type.
+The data contract: one row per example, from CSV, TSV, Parquet or an Excel .xlsx sheet
+(also compressed or zipped, see :mod:`core.formats`), with a label and a prediction column
+(auto-detected from common names, always overridable), and optionally an id, one
+human-label column, a score column, tag columns and metadata of any type.
 
 Every problem is raised as a :class:`core.errors.DataError` subclass whose message names
 the file, the column and example rows.
@@ -44,7 +45,7 @@ from core.values import (
     canonical_classes,
     class_key,
     class_keys,
-    infer_number_format,
+    read_numbers,
     to_numbers,
 )
 
@@ -423,9 +424,11 @@ def read_table(
 
     Raises
     ------
-    EmptyFileError, FileFormatError, EncodingError, DuplicateColumnError
-        Every problem, including whatever pandas or pyarrow would raise, is one of these
-        :class:`~core.errors.DataError` subclasses; the message starts with the file name.
+    EmptyFileError, FileFormatError, EncodingError, DuplicateColumnError, InvalidValueError
+        Every problem, including whatever pandas, pyarrow or the decompressors would raise,
+        is one of these :class:`~core.errors.DataError` subclasses; the message starts with
+        the file name (and names the sheet of a workbook). A compressed file expanding past
+        :data:`core.formats.MAX_DECOMPRESSED_BYTES` is a FileFormatError.
     """
     df, digest, warnings, _ = _read(source, name=name, encoding=encoding, sep=sep, sheet=sheet)
     return df, digest, warnings
@@ -1148,6 +1151,14 @@ def _mask_na_tokens(df: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFram
     return pd.DataFrame(out, index=df.index, copy=False)
 
 
+def _blank_as_missing(values: pd.Series) -> pd.Series:
+    """Return ``values`` with blank text cells missing (other cells untouched)."""
+    blank = _missing_mask(values)
+    if blank.any() and not values.isna().to_numpy(dtype=bool)[blank].all():
+        return values.mask(blank)
+    return values
+
+
 def _id_text(ids: pd.Series) -> pd.Series:
     """Ids as trimmed text (see :mod:`core.values`); text columns stay in their fast dtype."""
     if pd.api.types.is_string_dtype(ids) and ids.dtype != object:
@@ -1163,23 +1174,20 @@ def _typed_metadata(col: pd.Series, *, file: str, decimal: str | None,
     unambiguous (see :func:`core.values.infer_number_format`); an ambiguous column stays text
     with a warning. Columns typed by the reader (Parquet) are kept as they are.
     """
-    if not _is_text(col):
+    if not _is_text(col) or not col.notna().any():
         return col
-    present = col.dropna()
-    if present.empty:
-        return col
-    if col.dtype == object and not all(isinstance(v, str) for v in present.iloc[:100]):
-        present = as_text(present).dropna()
-    fmt = infer_number_format(present, decimal=decimal, thousands=thousands)
+    name = col.name
+    if col.dtype == object:
+        col = as_text(col).rename(name)
+    fmt, values = read_numbers(col, decimal=decimal, thousands=thousands)
     if fmt == "ambiguous":
         warnings.append(
-            f"{file}: column {col.name!r} holds numbers such as {present.iloc[0]!r} that read "
-            "differently with a decimal comma and with a thousands separator; it is kept as "
-            "text: give the format (CLI: --decimal , or --thousands ,)")
+            f"{file}: column {name!r} holds numbers such as {col.dropna().iloc[0]!r} that "
+            "read differently with a decimal comma and with a thousands separator; it is kept "
+            "as text: give the format (CLI: --decimal , or --thousands ,)")
         return col
-    if fmt is None:
+    if values is None:
         return col
-    values = to_numbers(as_text(col) if col.dtype == object else col, fmt)
     if not np.isnan(values).any() and np.all(np.mod(values, 1) == 0) \
             and np.all(np.abs(values) < 2**63):
         return pd.Series(values.astype(np.int64), index=col.index, name=col.name, copy=False)
@@ -1291,7 +1299,9 @@ def prepare(
     if mapping.score is not None:
         score = _parse_score(df[mapping.score], file=file, column=mapping.score,
                              decimal=decimal, thousands=thousands)
-    label = as_text(df[mapping.label], keep_blank=text_task)
+    # Classes keep the file's cells until canonical_classes reads them (one factorize each).
+    label = (as_text(df[mapping.label], keep_blank=True) if text_task
+             else _blank_as_missing(df[mapping.label]))
     if use_score:
         if score is None:
             raise MissingColumnError(
@@ -1306,7 +1316,8 @@ def prepare(
                                             label_col=mapping.label)
         pred_col = mapping.score
     else:
-        prediction = as_text(df[mapping.prediction], keep_blank=text_task)
+        prediction = (as_text(df[mapping.prediction], keep_blank=True) if text_task
+                      else _blank_as_missing(df[mapping.prediction]))
         pred_col = mapping.prediction
 
     # Tags, parsed on every row so that messages name the file's rows.
@@ -1326,7 +1337,8 @@ def prepare(
     problems = []
     for role, colname, values in (("label", mapping.label, label),
                                   ("prediction", pred_col, prediction)):
-        miss = values.isna().to_numpy(dtype=bool)
+        # In text tasks "" is an empty transcript: only a missing cell (none here) is missing.
+        miss = values.isna().to_numpy(dtype=bool) if text_task else _missing_mask(values)
         what = f"the {role} column {colname!r}" if colname != mapping.score or role == "label" \
             else f"the score column {colname!r} (standing in for the prediction)"
         if miss.all():
@@ -1347,7 +1359,9 @@ def prepare(
             f"{file}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
             f"(CLI: --drop-missing) to leave those rows out{hint}"
         )
-    human = (as_text(df[mapping.human]) if mapping.human else None)
+    human = df[mapping.human] if mapping.human else None
+    if human is not None and text_task:
+        human = as_text(human)  # a blank human transcript: not transcribed, so missing
     if drop.any():
         keep = ~drop
         if not keep.any():
@@ -1473,16 +1487,16 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
                                 "scores must be numbers (choose another score column)")
-    text = as_text(raw)
-    present = text.dropna()
-    fmt = infer_number_format(present, decimal=decimal, thousands=thousands)
+    text = as_text(raw) if raw.dtype == object else raw.str.strip().mask(_missing_mask(raw))
+    fmt, values = read_numbers(text, decimal=decimal, thousands=thousands)
     if fmt == "ambiguous":
         raise InvalidValueError(
-            f"{file}: the score column {column!r} holds numbers such as {present.iloc[0]!r} that "
-            "read differently with a decimal comma and with a thousands separator; give the "
-            "format (CLI: --decimal , or --thousands ,)"
+            f"{file}: the score column {column!r} holds numbers such as "
+            f"{text.dropna().iloc[0]!r} that read differently with a decimal comma and with a "
+            "thousands separator; give the format (CLI: --decimal , or --thousands ,)"
         )
-    values = to_numbers(text, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
+    if values is None:
+        values = to_numbers(text, NumberFormat("."))
     bad = (np.isnan(values) & text.notna().to_numpy(dtype=bool))
     if bad.any():
         rows = np.flatnonzero(bad)
@@ -1506,6 +1520,7 @@ def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
     class written ``1`` or ``TRUE``); the prediction uses the label's spelling of each class.
     Missing scores give missing predictions (handled like any missing prediction).
     """
+    label = as_text(label)
     keys = class_keys(label)
     spelling = pd.DataFrame({"key": keys, "text": label}).dropna()
     spelling = spelling.drop_duplicates("key").set_index("key")["text"]

@@ -7,21 +7,32 @@ over a CSV, TSV or Parquet file that DuckDB streams, then hands them to
 is the one :func:`core.analysis.analyze` returns for ``load_dataset(path)`` (same rows,
 order, columns, dtypes and values; sums of floating-point errors agree to rounding).
 
-How the pandas loader's rules are followed:
+How the pandas loader's rules (:mod:`core.values`) are followed:
 
-- Roles and tag columns: detected from the first 10,000 rows (read by pandas or pyarrow as
-  the loader reads them) with :func:`core.dataset.resolve_mapping`; whether a column holds
-  only boolean-like values (a tag) is then decided on the distinct values of the whole file,
-  with the loader's own test.
-- Column types: Parquet types are the file's; for CSV, DuckDB's inferred types are checked
-  against pandas' on the sample (``007`` is a number to pandas, text to DuckDB; ``0x1`` the
-  other way) and forced to pandas' where they differ, and True/False columns are recognised
-  with pandas' spellings on the whole file.
-- Label, prediction and human label follow :func:`core.dataset._canonical_values`: when one
-  is numeric and the others numeric or boolean they compare as numbers; otherwise as
-  strings stripped of surrounding whitespace, with whole floats written without ``.0``
-  (``1.0`` is ``"1"``), booleans as ``true``/``false``, a blank string missing and, beside a
-  numeric column, ``"1.0"`` read as ``"1"``.
+- Reading: every CSV cell is read as text (DuckDB's ``all_varchar``) and only a blank cell
+  is missing (``nullstr``); text cells whose trimmed text is one of the user's
+  ``na_values`` are missing too (masked in the view every query reads). Parquet columns
+  keep the file's types.
+- Roles and tag columns: detected from the first 10,000 rows (read as the loader reads
+  them, ``na_values`` masked) with :func:`core.dataset.resolve_mapping`; whether a column
+  holds only boolean-like values (a tag) is then decided on the distinct values of the
+  whole file, with the loader's own test.
+- Classes (label, prediction, human label): DuckDB lists each column's distinct values
+  with their row counts (at most :data:`_MAX_CLASSES`); Python turns them into the
+  loader's text (:func:`core.values.as_text`), groups them by
+  :func:`core.values.class_keys` (``1``, ``1.0`` and ``true`` are one class, ``01`` is
+  another) and shows each class under its most frequent spelling over the kept rows of all
+  three columns; SQL reads every row's class by a join with that small table. Regression
+  reads the shown classes as numbers, as the loader does; a column with more distinct
+  values than :data:`_MAX_CLASSES` can only be read that way (numbers parsed in SQL).
+- Ids: trimmed text compared exactly (``7``, ``07`` and ``007`` are three ids); blank and
+  repeated ids are found in SQL and reported with the loader's messages.
+- Numbers (the score, numeric slice-by metadata): a text column's number format is
+  :func:`core.values.infer_number_format` of one cell of each *shape* (the cell with its
+  digits written as ``1``, a leading zero kept), since a cell fits a format exactly when
+  every cell of its shape does; the cells are then parsed in SQL (separators removed,
+  ``TRY_CAST``). A metadata column that reads two ways stays text with the loader's
+  warning (metadata columns are typed when they are sliced by).
 - Validation over the whole file: missing labels or predictions (counted in SQL, the same
   message as the loader's, or dropped with ``missing="drop"``), blank or repeated ids, score
   values that are not numbers, tag values that are not true/false, 1/0, yes/no or x/blank.
@@ -30,9 +41,10 @@ How the pandas loader's rules are followed:
   floats; other columns: one slice per distinct value.
 
 Not supported (a :class:`~core.errors.DataError` says so): text tasks (normalisation and
-word error rate need Python), predictions from a score threshold, regression on columns
-that are not numbers, and column types the loader would read differently (dates, decimals,
-lists, pandas categoricals or nullable integers stored in a Parquet file).
+word error rate need Python), predictions from a score threshold, classification on a
+label, prediction or human-label column with more than :data:`_MAX_CLASSES` distinct
+values, and column types the loader would read differently (dates, decimals, lists, pandas
+categoricals or nullable integers stored in a Parquet file).
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ import re
 import shutil
 import tempfile
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -60,8 +72,8 @@ from core.dataset import (
     ColumnMapping,
     _check_header_is_names,
     _check_names,
-    _class_strings,
     _is_boolean_like,
+    _mask_na_tokens,
     _metadata_names,
     _normalize_sep,
     _sniff_delimiter,
@@ -90,6 +102,7 @@ from core.slice_names import (
     unique_name,
 )
 from core.task import TaskSpec, infer_task_kind
+from core.values import NumberFormat, as_text, class_key, class_keys, infer_number_format
 
 SAMPLE_ROWS = 10_000
 TEXT_TASK_MESSAGE = ("--engine duckdb supports classification, binary and regression tasks; "
@@ -98,9 +111,6 @@ TEXT_TASK_MESSAGE = ("--engine duckdb supports classification, binary and regres
 _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
        "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _WSC = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WS) + "]"
-#: Cells pandas' CSV reader turns into booleans.
-_PANDAS_TRUE = ("True", "TRUE", "true")
-_PANDAS_FALSE = ("False", "FALSE", "false")
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
               "UBIGINT"}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
@@ -108,8 +118,17 @@ _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 _MAX_TAG_VALUES = 1000
 #: Numeric slice-by columns with fewer distinct values than this are read as a histogram.
 _MAX_HISTOGRAM = 1000
-#: Text label columns with at most this many distinct values are canonicalised in Python.
-_MAX_CLASSES = 10_000
+#: Label, prediction and human-label columns with at most about this many distinct values
+#: (DuckDB's estimate) get a class table; beyond it only a regression task runs.
+_MAX_CLASSES = 100_000
+#: A text column of numbers has few shapes (see :func:`_shape`); more than this is refused.
+_MAX_SHAPES = 100_000
+#: The characters the number formats of :mod:`core.values` write (digits, signs, decimal
+#: marks, exponents, thousands separators), as an RE2 class body: a trimmed cell holding
+#: another character is no number in any of them.
+_NUMBER_CHARS = "0-9+\\-.,eE \\x{a0}\\x{202f}"
+#: The first rows :func:`core.task.infer_task_kind` looks at.
+_TASK_ROWS = 50_000
 
 
 # --------------------------------------------------------------------------- SQL helpers
@@ -138,14 +157,35 @@ def _strip(expr: str) -> str:
             f"THEN regexp_replace({expr}, '^{_WSC}+|{_WSC}+$', '', 'g') ELSE {expr} END)")
 
 
-def _whole_float_text(expr: str) -> str:
-    """``"12.0"`` -> ``"12"`` (the loader's rule for non-whole float columns)."""
-    return f"regexp_replace({expr}, '^([+-]?[0-9]+)\\.0$', '\\1')"
+def _to_number(text: str, fmt: NumberFormat) -> str:
+    """Write :func:`core.values.to_numbers` in SQL: trimmed ``text`` in ``fmt`` as a DOUBLE.
+
+    NULL where the text is no number to pandas' ``to_numeric`` (``nan`` included; DuckDB
+    also reads ``1_000``, pandas does not).
+    """
+    x = text
+    if fmt.thousands == " ":
+        x = f"regexp_replace({x}, '[ \\x{{a0}}\\x{{202f}}]', '', 'g')"
+    elif fmt.thousands:
+        x = f"replace({x}, {_lit(fmt.thousands)}, '')"
+    if fmt.decimal != ".":
+        x = f"replace({x}, {_lit(fmt.decimal)}, '.')"
+    return (f"(CASE WHEN NOT contains({x}, '_') THEN "
+            f"nullif(TRY_CAST({x} AS DOUBLE), CAST('nan' AS DOUBLE)) END)")
 
 
-def _numeric_peer_text(expr: str) -> str:
-    """``"12.00"`` -> ``"12"`` (the loader's rule for strings beside a numeric column)."""
-    return f"regexp_replace({expr}, '^([+-]?[0-9]+)\\.0*$', '\\1')"
+def _shape(text: str) -> str:
+    """Write a trimmed cell's shape in SQL: digits ``1``, leading zeros ``Z``, a lone ``0`` ``Y``.
+
+    Whether a cell fits a number format of :mod:`core.values` depends only on its other
+    characters, the length of each run of digits and whether the run starts with a zero
+    (``0``, ``007``), which the shape keeps: a column of numbers has few shapes. (A lone zero
+    is replaced twice: a match takes the character after it, which the next one needs.)
+    """
+    lead = f"regexp_replace({text}, '(^|[^0-9])0([0-9])', '\\1Z\\2', 'g')"
+    lone = "'(^|[^0-9])0($|[^0-9])', '\\1Y\\2', 'g'"
+    return (f"regexp_replace(regexp_replace(regexp_replace({lead}, {lone}), {lone}), "
+            "'[0-9]', '1', 'g')")
 
 
 def _format_rows(first: Sequence[int], total: int, limit: int = 5) -> str:
@@ -159,13 +199,9 @@ def _format_rows(first: Sequence[int], total: int, limit: int = 5) -> str:
 # --------------------------------------------------------------------------- columns
 
 
-class _Resniff(Exception):
-    """DuckDB guessed a CSV column's type from a sample and a later row contradicts it."""
-
-
 @dataclass
 class _Column:
-    """A file column as DuckDB sees it, and the dtype the pandas loader would give it."""
+    """A file column as DuckDB reads it, and the dtype the pandas loader gives it."""
 
     name: str  # as the loader names it (stripped)
     ident: str  # quoted DuckDB identifier
@@ -174,7 +210,10 @@ class _Column:
     kind: str = ""  # pandas dtype: int, float, bool, boolobj, str, other (after profiling)
     nulls: int = 0
     nonnull: int = 0
-    histogram: dict[str, int] | None = None  # value -> rows, for low-cardinality text
+    number: str | None = None  # SQL of a text column read as numbers (see _type_metadata)
+    typed: bool = False  # whether _type_metadata has given it the loader's dtype
+    histogram: dict[str, int] | None = None  # class columns: key -> rows, over the file
+    texts: dict[str, str | None] | None = None  # class columns: key -> the loader's text
 
     @property
     def group(self) -> str:
@@ -198,26 +237,45 @@ class _Column:
 
     @property
     def value(self) -> str:
-        """SQL for the value pandas holds: NaN is missing; pandas-boolean text is a BOOLEAN."""
-        g = self.group
-        if g == "float":
-            return f"(CASE WHEN isnan({self.ident}) THEN NULL ELSE {self.ident} END)"
-        if g == "text" and self.kind in ("bool", "boolobj"):
-            return (f"(CASE WHEN {self.ident} IN {_in(_PANDAS_TRUE)} THEN true "
-                    f"WHEN {self.ident} IN {_in(_PANDAS_FALSE)} THEN false END)")
-        if g == "text" and self.kind == "float":  # a CSV column with no value: all NaN
-            return "CAST(NULL AS DOUBLE)"
-        return self.ident
+        """SQL for the value the loader's frame holds: NaN missing, numbers parsed from text."""
+        return self.number if self.number is not None else self.raw
+
+    def key_of(self, ident: str) -> str:
+        """Write the cell ``ident`` as SQL text, one per distinct value: a class table's key.
+
+        Floats are written as DOUBLE (which round-trips), so that :meth:`value_of` gives
+        back the float the loader reads.
+        """
+        if self.group == "text":
+            return ident
+        if self.group == "float":
+            return f"CAST(CAST({ident} AS DOUBLE) AS VARCHAR)"
+        return f"CAST({ident} AS VARCHAR)"
+
+    @property
+    def key(self) -> str:
+        """SQL of :meth:`key_of` this column."""
+        return self.key_of(self.ident)
+
+    def value_of(self, key: str) -> Any:
+        """Return the value behind a :attr:`key` as the loader's reader holds it."""
+        if self.group == "float":
+            return float(key)
+        if self.group == "int":
+            return int(key)
+        if self.group == "bool":
+            return key == "true"
+        return key
 
     @property
     def missing(self) -> str:
-        """SQL true where :func:`core.dataset._missing_mask` is: missing, or blank text."""
+        """SQL true where the loader's text of the cell is missing: blank, NaN or masked."""
         x = self.ident
+        if self.texts is not None:
+            blanks = [k for k, t in self.texts.items() if t is None]
+            return f"({x} IS NULL OR {self.key} IN {_in(blanks)})" if blanks else f"({x} IS NULL)"
         if self.group != "text":
-            return f"({self.value} IS NULL)"
-        if self.histogram is not None:
-            blanks = [v for v in self.histogram if not v.strip()]
-            return f"({x} IS NULL OR {x} IN {_in(blanks)})" if blanks else f"({x} IS NULL)"
+            return f"({self.raw} IS NULL)"
         # The anchored test fails at the first character of almost every value.
         return (f"({x} IS NULL OR {x} = '' OR (regexp_matches({x}, '^{_WSC}') AND "
                 f"regexp_full_match({x}, '{_WSC}+')))")
@@ -231,17 +289,19 @@ class _Column:
         if self.kind == "int":
             return int(v)
         if self.kind in ("bool", "boolobj"):
-            return v in _PANDAS_TRUE if isinstance(v, str) else bool(v)
+            return bool(v)
         return v
 
 
 @dataclass
 class _Role:
-    """Canonical SQL of label, prediction or human label (see ``_canonical_values``)."""
+    """Label, prediction or human label in SQL, by the rules of :mod:`core.values`."""
 
-    expr: str  # the canonical value
-    ctype: str  # int, float or str
-    text: str  # as ``Series.astype(str)`` writes it (binary tasks)
+    column: _Column
+    expr: str  # the class under its shown spelling (VARCHAR); NULL where missing
+    num: str  # the shown class read as a number (regression); NULL where it is none
+    shown: dict[str, str | None] | None = None  # key -> shown class; None: no class table
+    counts: dict[str, int] | None = None  # key -> kept rows (with a class table)
 
 
 @dataclass
@@ -271,6 +331,12 @@ class DuckDBFile:
     missing
         ``"fail"`` raises when labels or predictions are missing; ``"drop"`` leaves those
         rows out (a warning says how many).
+    na_values
+        Cell texts read as missing besides blank cells (e.g. ``("NA",)``), as by
+        :func:`core.dataset.prepare`; by default ``NA``, ``null``, ``None``... are values.
+    decimal, thousands
+        The number format of the score and numeric metadata columns; ``None`` infers it
+        per column where unambiguous (see :func:`core.values.infer_number_format`).
     memory_limit
         DuckDB's memory limit (e.g. ``"1GB"``); beyond it DuckDB spills to a temporary folder.
 
@@ -281,7 +347,8 @@ class DuckDBFile:
     """
 
     def __init__(self, path: str | Path, mapping: ColumnMapping | None = None, *,
-                 sep: str | None = None, missing: str = "fail",
+                 sep: str | None = None, missing: str = "fail", na_values: Iterable[str] = (),
+                 decimal: str | None = None, thousands: str | None = None,
                  memory_limit: str | None = None) -> None:
         import duckdb
 
@@ -293,26 +360,20 @@ class DuckDBFile:
             raise InvalidValueError(f"{self.source_name}: missing must be 'fail' or 'drop', "
                                     f"not {missing!r}")
         self._missing_policy = missing
-        self._inputs = (mapping, sep)
-        self._sniff_all = False  # CSV types from DuckDB's sample; the whole file on a retry
+        self.na_values = tuple(dict.fromkeys(str(v).strip() for v in na_values
+                                             if str(v).strip()))
+        self.decimal, self.thousands = decimal or None, thousands or None
+        self._rows = "src"  # the view holding the class columns, once they are built
+        self._class_tables: dict[str, pd.DataFrame] = {}
         self._tmp = tempfile.mkdtemp(prefix="slicewise-duckdb-")
         self._con = duckdb.connect(config={"temp_directory": self._tmp})
         try:
             if memory_limit:
                 self._con.execute(f"SET memory_limit = {_lit(memory_limit)}")
-            try:
-                self._open(*self._inputs)
-            except _Resniff:
-                self._reopen()
+            self._open(mapping, sep)
         except BaseException:
             self.close()
             raise
-
-    def _reopen(self) -> None:
-        """Open again, CSV types inferred from the whole file (a row contradicted the sample)."""
-        self._sniff_all = True
-        self.warnings = []
-        self._open(*self._inputs)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -338,9 +399,6 @@ class DuckDBFile:
                             f"({_first_line(exc)}); give it a larger memory limit") from None
         except (duckdb.ConversionException, duckdb.InvalidInputException,
                 duckdb.IOException) as exc:
-            if isinstance(exc, duckdb.ConversionException) and not (
-                    self.parquet or self._sniff_all):
-                raise _Resniff from None
             raise FileFormatError(
                 f"{self.source_name}: DuckDB cannot read the file ({_first_line(exc)}); fix "
                 "the file, or use the pandas engine (--engine pandas)") from None
@@ -351,7 +409,7 @@ class DuckDBFile:
             return {}
         names = list(exprs)
         select = ", ".join(f"{exprs[k]} AS a{i}" for i, k in enumerate(names))
-        row = self._fetch(f"SELECT {select} FROM src WHERE {where}")[0]
+        row = self._fetch(f"SELECT {select} FROM {self._rows} WHERE {where}")[0]
         return dict(zip(names, row, strict=True))
 
     def _first_positions(self, cond: str, limit: int = 5) -> list[int]:
@@ -393,6 +451,9 @@ class DuckDBFile:
                                       "Parquet signature); save it again as Parquet, or rename "
                                       "it to .csv if it is text")
             sample = self._open_csv(head, sep)
+        if self.na_values:
+            sample = _mask_na_tokens(sample, self.na_values)
+            self._mask_na_cells()
 
         detect_tags = mapping is None or (mapping.tag_columns is None
                                           and mapping.tags_column is None)
@@ -409,6 +470,23 @@ class DuckDBFile:
                         and c not in named_like_role and _possibly_boolean(sample[c])]
         self.mapping = m
         self._profile(possible)
+
+    def _mask_na_cells(self) -> None:
+        """Define ``src`` again with the text cells whose trimmed text is an NA token missing.
+
+        The rule of :func:`core.dataset.prepare` (``na_values``): typed Parquet columns keep
+        their values.
+        """
+        select = []
+        for c in self.columns.values():
+            if c.group == "text":
+                select.append(f"CASE WHEN {_strip(c.ident)} IN {_in(self.na_values)} THEN NULL "
+                              f"ELSE {c.ident} END AS {c.ident}")
+            else:
+                select.append(c.ident)
+        self._con.execute("ALTER VIEW src RENAME TO __slicewise_unmasked")
+        self._con.execute(f"CREATE VIEW src AS SELECT {', '.join(select)} "
+                          "FROM __slicewise_unmasked")
 
     def _open_parquet(self) -> pd.DataFrame:
         import pyarrow.parquet as pq
@@ -491,7 +569,7 @@ class DuckDBFile:
             sample = pd.read_csv(
                 io.StringIO(text), sep=sep, nrows=SAMPLE_ROWS, skipinitialspace=False,
                 low_memory=False, keep_default_na=False, na_values=list(NA_VALUES),
-                skip_blank_lines=True)
+                skip_blank_lines=True, dtype=str)
         except Exception as exc:  # pandas raises many types
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
             raise FileFormatError(f"{name}: cannot be read as a CSV, TSV or Parquet table "
@@ -502,67 +580,36 @@ class DuckDBFile:
             raise EmptyFileError(f"{name}: has a header but no data rows; add one row per "
                                  "example")
 
-        def reader(types: Mapping[str, str]) -> str:
+        def reader() -> str:
+            # Every cell is text, only a blank one missing, as the loader reads it.
             opts = [f"delim = {_lit(sep)}", "header = true", "quote = '\"'", "escape = '\"'",
-                    f"nullstr = [{', '.join(_lit(v) for v in NA_VALUES)}]",
-                    "auto_type_candidates = ['BIGINT', 'DOUBLE', 'VARCHAR']"]
+                    f"nullstr = [{', '.join(_lit(v) for v in NA_VALUES)}]", "all_varchar = true"]
             if self.gzip:
                 opts.append("compression = 'gzip'")
-            if self._sniff_all:
-                opts.append("sample_size = -1")
-            if types:
-                opts.append("types = {" + ", ".join(f"{_lit(k)}: {_lit(v)}"
-                                                     for k, v in types.items()) + "}")
             return f"read_csv({_lit(self.path)}, {', '.join(opts)})"
 
-        self._con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader({})}")
+        self._con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader()}")
         described = self._fetch("DESCRIBE SELECT * FROM raw")
         if len(described) != len(header):
             raise FileFormatError(f"{name}: DuckDB reads {len(described)} columns where the "
                                   f"header has {len(header)}; check the delimiter, or use the "
                                   "pandas engine (--engine pandas)")
-        # Where DuckDB's type family differs from pandas' on the sample, take pandas'.
-        types = {}
-        unsupported = {}
-        for (raw, duck, *_), stripped in zip(described, header, strict=True):
-            s = sample[stripped]
-            group = _Column(stripped, "", str(duck)).group
-            if pd.api.types.is_bool_dtype(s) or (s.dtype == object and s.dropna().map(
-                    lambda v: isinstance(v, bool)).all()):
-                continue  # True/False text: recognised on the whole file by the profile
-            if s.dtype == object:
-                unsupported[stripped] = "values pandas reads as Python objects"
-            elif pd.api.types.is_numeric_dtype(s) and s.notna().any() and group == "text":
-                target = "BIGINT" if pd.api.types.is_integer_dtype(s) else "DOUBLE"
-                if self._sniff_all:  # DuckDB saw the whole file: force only what casts
-                    bad = self._fetch(f"SELECT count_if({_ident(raw)} IS NOT NULL AND TRY_CAST("
-                                      f"{_ident(raw)} AS {target}) IS NULL) FROM raw")[0][0]
-                    if bad:
-                        continue
-                types[raw] = target
-            elif pd.api.types.is_string_dtype(s) and group in ("int", "float"):
-                types[raw] = "VARCHAR"
-        if types:
-            self._con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader(types)}")
-            described = self._fetch("DESCRIBE SELECT * FROM raw")
         select = ", ".join(f"{_ident(r[0])} AS {_ident(h)}"
                            for r, h in zip(described, header, strict=True))
         self._con.execute(f"CREATE OR REPLACE VIEW src AS SELECT {select} FROM raw")
-        self.columns = {}
-        for (_, duck, *_), stripped in zip(described, header, strict=True):
-            col = _Column(stripped, _ident(stripped), str(duck))
-            col.unsupported = unsupported.get(stripped)
-            self.columns[stripped] = col
+        self.columns = {h: _Column(h, _ident(h), str(r[1]))
+                        for r, h in zip(described, header, strict=True)}
         return sample
 
     # ----------------------------------------------------------------- validation
 
     def _profile(self, possible_tags: Sequence[str]) -> None:
-        """Check the whole file as the loader does, in its order, in three scans.
+        """Check the whole file as :func:`core.dataset.prepare` does, in its order.
 
-        1. Types, gaps and distinct-value estimates; 2. distinct values of tag columns and
-        of text label columns with few classes; 3. facts about the kept rows (whole
-        numbers, gaps in the human label, ids).
+        One scan counts rows, values and distinct-value estimates; a second lists the
+        distinct values of the tag columns and of label, prediction and human label (with
+        their rows). Then the score is parsed, the tags decided, missing labels and
+        predictions counted, the ids checked over the kept rows and the class tables built.
         """
         m = self.mapping
         name = self.source_name
@@ -580,25 +627,17 @@ class DuckDBFile:
                     f"{name}: column {c!r} holds {why}, which the duckdb engine does not read "
                     "as the pandas loader does; use the pandas engine (--engine pandas)")
 
+        class_cols = [c for c in (m.label, m.prediction, m.human) if c is not None]
         aggs: dict[str, str] = {"rows": "count(*)"}
         for c in dict.fromkeys(used):
-            col = cols[c]
-            aggs[f"nonnull:{c}"] = f"count({col.value})"
-            if col.group == "text" and not self.parquet:
-                aggs[f"notbool:{c}"] = (f"count_if({col.ident} IS NOT NULL AND {col.ident} "
-                                        f"NOT IN {_in(_PANDAS_TRUE + _PANDAS_FALSE)})")
-        text_roles = [c for c in dict.fromkeys((m.label, m.prediction, m.human))
-                      if c is not None and cols[c].group == "text"]
-        for c in text_roles:
-            aggs[f"approx:{c}"] = f"approx_count_distinct({cols[c].ident})"
+            aggs[f"nonnull:{c}"] = f"count({cols[c].raw})"
+        for c in class_cols:
+            aggs[f"approx:{c}"] = f"approx_count_distinct({cols[c].key})"
         if m.tags_column is not None:
             aggs["pipe"] = f"bool_or(contains({cols[m.tags_column].ident}, '|'))"
         for c in (*(m.tag_columns or ()), *possible_tags):
             if cols[c].group != "bool":
                 aggs[f"approx:{c}"] = f"approx_count_distinct({cols[c].ident})"
-        if m.score is not None and cols[m.score].group == "text":
-            s = _strip(cols[m.score].ident)
-            aggs["badscore"] = (f"count_if({s} <> '' AND TRY_CAST({s} AS DOUBLE) IS NULL)")
         stats = self._aggregate(aggs)
         self.n_rows = int(stats["rows"])
         if self.n_rows == 0:
@@ -609,62 +648,46 @@ class DuckDBFile:
             col = cols[c]
             col.nonnull = int(stats[f"nonnull:{c}"])
             col.nulls = self.n_rows - col.nonnull
-            col.kind = self._pandas_kind(col, stats.get(f"notbool:{c}"))
+            col.kind = self._pandas_kind(col)
         self._tag_stats = stats
 
-        # Second scan: distinct values of tag columns and of text label columns with few
-        # classes (canonicalised in Python by the loader's own function), missing counts.
+        # Second scan: distinct values of the tag columns, and of the class columns with
+        # their rows (turned into the loader's text in Python); missing counts of the others.
         tags = [c for c in (*(m.tag_columns or ()), *possible_tags)
                 if cols[c].group == "bool" or stats[f"approx:{c}"] <= (
                     _MAX_TAG_VALUES if c in (m.tag_columns or ()) else 100)]
         distinct = {f"tag:{c}": f"array_agg(DISTINCT {cols[c].raw}) FILTER (WHERE "
                                 f"{cols[c].raw} IS NOT NULL)" for c in tags}
-        for c in text_roles:
+        for c in class_cols:
             if stats[f"approx:{c}"] <= _MAX_CLASSES:
-                distinct[f"hist:{c}"] = f"histogram({cols[c].ident})"
-        for role in ("label", "prediction"):
-            c = getattr(m, role)
-            if cols[c].group == "text" and f"hist:{c}" not in distinct:
-                distinct[f"missing:{role}"] = f"count_if({cols[c].missing})"
+                distinct[f"hist:{c}"] = f"histogram({cols[c].key})"
+            elif c in (m.label, m.prediction):
+                distinct[f"missing:{c}"] = f"count_if({cols[c].missing})"
         got = self._aggregate(distinct)
         self._tag_values = {c: list(got[f"tag:{c}"] or []) for c in tags}
-        for c in text_roles:
-            if f"hist:{c}" in got:
-                cols[c].histogram = {str(k): int(v) for k, v in (got[f"hist:{c}"] or {}).items()}
-        for role in ("label", "prediction"):
-            col = cols[getattr(m, role)]
-            if col.histogram is not None:
-                stats[f"missing:{role}"] = col.nulls + sum(
-                    k for v, k in col.histogram.items() if not v.strip())
-            elif col.group == "text":
-                stats[f"missing:{role}"] = got[f"missing:{role}"]
-            else:
-                stats[f"missing:{role}"] = col.nulls
+        missing: dict[str, int] = {}
+        for c in class_cols:
+            col = cols[c]
+            hist = {str(k): int(v) for k, v in (got.get(f"hist:{c}") or {}).items()}
+            if f"hist:{c}" in got and len(hist) <= _MAX_CLASSES:
+                col.histogram = hist
+                texts = as_text(pd.Series([col.value_of(k) for k in hist], dtype=object))
+                col.texts = dict(zip(hist, texts.tolist(), strict=True))
+                missing[c] = col.nulls + sum(n for k, n in hist.items() if col.texts[k] is None)
+            elif f"missing:{c}" in got:
+                missing[c] = int(got[f"missing:{c}"])
+        late = {c: f"count_if({cols[c].missing})" for c in (m.label, m.prediction)
+                if c not in missing}  # more values than DuckDB's estimate said
+        missing.update({c: int(n) for c, n in self._aggregate(late).items()})
 
-        # Score column (parsed before anything is dropped).
-        if m.score is not None:
-            sc = cols[m.score]
-            if sc.kind in ("bool", "boolobj"):
-                raise InvalidValueError(
-                    f"{name}: the score column {m.score!r} holds true/false values; scores "
-                    "must be numbers (choose another score column)")
-            if stats.get("badscore"):
-                s = _strip(sc.ident)
-                cond = f"({s} <> '' AND TRY_CAST({s} AS DOUBLE) IS NULL)"
-                bad = int(stats["badscore"])
-                examples = self._examples(sc, cond)
-                rows = _format_rows(self._first_positions(cond), bad)
-                raise InvalidValueError(
-                    f"{name}: the score column {m.score!r} holds {examples} in {rows}; scores "
-                    "must be numbers: fix those cells or choose another score column")
-
+        self._check_score()  # parsed before anything is dropped, as by the loader
         self._resolve_tags()  # tag values are checked before labels, as by the loader
 
         # Missing labels or predictions.
         problems, conds = [], []
         for role in ("label", "prediction"):
             col = cols[getattr(m, role)]
-            k = int(stats[f"missing:{role}"])
+            k = missing[col.name]
             what = f"the {role} column {col.name!r}"
             if k == self.n_rows:
                 raise MissingValuesError(
@@ -679,7 +702,8 @@ class DuckDBFile:
         if problems and self._missing_policy == "fail":
             raise MissingValuesError(
                 f"{name}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
-                "(CLI: --drop-missing) to leave those rows out")
+                "(CLI: --drop-missing) to leave those rows out; if these are transcripts, an "
+                "empty cell is an empty transcript: choose the text task (CLI: --task text)")
         if problems:
             dropped = " OR ".join(conds)
             self.keep = f"NOT ({dropped})"
@@ -693,47 +717,122 @@ class DuckDBFile:
             rows = _format_rows(self._first_positions(dropped), n_drop)
             self.warnings.append(f"{name}: left out {n_drop} of {self.n_rows} rows with a "
                                  f"missing label or prediction ({rows})")
+        if m.id is not None:
+            self._check_ids()
+        self.roles = self._class_roles()
 
-        # Facts about the kept rows: gaps and whole numbers (see _canonical_values), ids.
-        kept: dict[str, str] = {}
-        for role in ("label", "prediction", "human"):
-            c = getattr(m, role)
-            if c is None:
-                continue
-            v = cols[c].value
-            kept[f"na:{role}"] = f"count_if({v} IS NULL)"
-            if cols[c].kind == "float":
-                kept[f"whole:{role}"] = (f"coalesce(bool_and(isfinite({v}) AND {v} = trunc({v})) "
-                                         f"FILTER (WHERE {v} IS NOT NULL), true)")
-        if m.id is not None:
-            idc = cols[m.id]
-            kept["id_blank"] = f"count_if({idc.missing})"
-            kept["id_distinct"] = f"count(DISTINCT {idc.value})"
-            kept["id_count"] = f"count({idc.value})"
-        self._kept_stats = self._aggregate(kept, self.keep)
-        if m.id is not None:
-            ks = self._kept_stats
-            idc = cols[m.id]
-            if ks["id_blank"]:
-                rows = _format_rows(self._first_positions(f"{self.keep} AND {idc.missing}"),
-                                    int(ks["id_blank"]))
-                raise MissingValuesError(
-                    f"{name}: the id column {m.id!r} is blank in {rows}; give every row an id, "
-                    "or choose no id column to number the rows")
-            if ks["id_distinct"] != ks["id_count"]:
-                dup = (f"{idc.value} IN (SELECT {idc.value} FROM src WHERE {self.keep} "
-                       f"GROUP BY ALL HAVING count(*) > 1)")
-                n_dup = int(self._aggregate({"n": f"count_if({dup})"}, self.keep)["n"])
-                examples = self._examples(idc, f"{self.keep} AND {dup}")
-                rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup)
-                raise DuplicateIdError(
-                    f"{name}: the id column {m.id!r} repeats {examples} ({n_dup} rows share an "
-                    f"id: {rows}); ids must be unique: fix them, or choose no id column to "
-                    "number the rows")
-        self.roles = self._canonical_roles()
+    def _check_score(self) -> None:
+        """Parse the score as :func:`core.dataset._parse_score` does; its SQL goes in ``_score``.
+
+        Raises
+        ------
+        InvalidValueError
+            True/false scores, numbers that read two ways, or cells that are no number (the
+            loader's messages).
+        """
+        m = self.mapping
+        self._score: str | None = None
+        if m.score is None:
+            return
+        name = self.source_name
+        sc = self.columns[m.score]
+        if sc.kind in ("bool", "boolobj"):
+            raise InvalidValueError(
+                f"{name}: the score column {m.score!r} holds true/false values; scores "
+                "must be numbers (choose another score column)")
+        if sc.group != "text":
+            self._score = f"CAST({sc.raw} AS DOUBLE)"
+            return
+        s = _strip(sc.ident)
+        fmt = self._number_format(sc)
+        if fmt == "ambiguous":
+            first = self._fetch(f"SELECT {s} FROM src WHERE {s} <> '' LIMIT 1")[0][0]
+            raise InvalidValueError(
+                f"{name}: the score column {m.score!r} holds numbers such as {first!r} that "
+                "read differently with a decimal comma and with a thousands separator; give the "
+                "format (CLI: --decimal , or --thousands ,)")
+        num = _to_number(s, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
+        bad = f"({s} <> '' AND {num} IS NULL)"
+        n_bad = int(self._aggregate({"n": f"count_if({bad})"})["n"])
+        if n_bad:
+            positions = self._first_positions(bad)
+            sample = str(self._fetch(f"SELECT {sc.ident} FROM src WHERE {bad} LIMIT 1")[0][0])
+            cause = (" (a decimal comma? give --decimal ,)" if "," in sample
+                     else " (a thousands separator? give --thousands)" if " " in sample.strip()
+                     else "")
+            raise InvalidValueError(
+                f"{name}: the score column {m.score!r} holds {self._examples(sc.ident, bad)} in "
+                f"{_format_rows(positions, n_bad)}{cause}; scores must be numbers: fix those "
+                "cells or choose another score column")
+        self._score = num
+
+    def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
+        """:func:`core.values.infer_number_format` of a text column's present cells.
+
+        A cell fits a number format exactly when every cell of its shape (:func:`_shape`)
+        does, so the format is inferred on one cell of each shape; a cell with a non-zero
+        digit where the shape has one, so that two formats that place the decimal mark apart
+        give different numbers, as they do on the whole column.
+
+        Raises
+        ------
+        DataError
+            More than :data:`_MAX_SHAPES` shapes (the pandas engine reads such a column).
+        """
+        s = _strip(col.ident)
+        extra = "".join(f"\\{c}" for c in {self.decimal, self.thousands} - {None})
+        chars = f"[{_NUMBER_CHARS}{extra}]+"
+        facts = self._aggregate({
+            "present": f"count_if({s} <> '')",
+            "other": f"count_if({s} <> '' AND NOT regexp_full_match({s}, {_lit(chars)}))"}, where)
+        if not facts["present"] or facts["other"]:
+            return None  # no value, or a cell that is no number in any format: text
+        reps = self._fetch(f"SELECT arg_max({s}, regexp_matches({s}, '[1-9]')) FROM "
+                           f"{self._rows} WHERE ({where}) AND {s} <> '' GROUP BY {_shape(s)} "
+                           f"LIMIT {_MAX_SHAPES + 1}")
+        if len(reps) > _MAX_SHAPES:
+            raise DataError(f"{self.source_name}: column {col.name!r} holds numbers written in "
+                            f"more than {_MAX_SHAPES:,} ways; the duckdb engine cannot tell its "
+                            "number format: use the pandas engine (--engine pandas)")
+        return infer_number_format(pd.Series([r[0] for r in reps], dtype=object),
+                                   decimal=self.decimal, thousands=self.thousands)
+
+    def _check_ids(self) -> None:
+        """Refuse blank or repeated ids among the kept rows: trimmed text, compared exactly.
+
+        Raises
+        ------
+        MissingValuesError, DuplicateIdError
+            With the loader's messages.
+        """
+        m = self.mapping
+        name = self.source_name
+        idc = self.columns[m.id]
+        text = idc.group == "text"
+        v = _strip(idc.ident) if text else idc.raw
+        blank = f"({v} IS NULL OR {v} = '')" if text else f"({v} IS NULL)"
+        ks = self._aggregate({"blank": f"count_if({blank})", "distinct": f"count(DISTINCT {v})",
+                              "count": f"count({v})"}, self.keep)
+        if ks["blank"]:
+            rows = _format_rows(self._first_positions(f"{self.keep} AND {blank}"),
+                                int(ks["blank"]))
+            raise MissingValuesError(
+                f"{name}: the id column {m.id!r} is blank in {rows}; give every row an id, "
+                "or choose no id column to number the rows")
+        if ks["distinct"] != ks["count"]:
+            dup = (f"{v} IN (SELECT {v} FROM src WHERE {self.keep} "
+                   f"GROUP BY ALL HAVING count(*) > 1)")
+            n_dup = int(self._aggregate({"n": f"count_if({dup})"}, self.keep)["n"])
+            examples = self._examples(v, f"{self.keep} AND {dup}", as_loader_text=not text)
+            rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup)
+            raise DuplicateIdError(
+                f"{name}: the id column {m.id!r} repeats {examples} ({n_dup} rows share an "
+                f"id: {rows}); ids must be unique: fix them, or choose no id column to "
+                "number the rows")
 
     @staticmethod
-    def _pandas_kind(col: _Column, notbool: int | None) -> str:
+    def _pandas_kind(col: _Column) -> str:
+        """Return the loader reader's dtype of the column (text until typed as numbers)."""
         g = col.group
         if col.unsupported or g == "other":
             return "other"
@@ -743,17 +842,55 @@ class DuckDBFile:
             return "float"
         if g == "bool":
             return "bool" if col.nulls == 0 else "boolobj"
-        if notbool is not None:  # CSV text
-            if col.nonnull == 0:
-                return "float"  # pandas reads a column with no value as all-NaN floats
-            if notbool == 0:
-                return "bool" if col.nulls == 0 else "boolobj"
         return "str"
 
-    def _examples(self, col: _Column, cond: str, limit: int = 3) -> str:
-        rows = self._fetch(f"SELECT DISTINCT {col.ident} FROM (SELECT * FROM src WHERE {cond} "
-                           f"LIMIT 1000) LIMIT {limit}")
-        return ", ".join(repr(str(r[0])) for r in rows)
+    def _type_metadata(self, cols: Sequence[_Column]) -> None:
+        """Give metadata columns the loader's dtype (:func:`core.dataset._typed_metadata`).
+
+        Over the kept rows, a text column whose every present cell reads as a number in one
+        format is int64 when the numbers are whole and none is missing, else float64; one
+        that reads two ways stays text, with the loader's warning.
+        """
+        stats = self._aggregate({c.name: f"count({c.raw})" for c in cols})
+        for col in cols:
+            col.nonnull = int(stats[col.name])
+            col.nulls = self.n_rows - col.nonnull
+            col.kind = self._pandas_kind(col)
+            col.typed = True
+            if col.group != "text":
+                continue
+            fmt = self._number_format(col, self.keep)
+            if fmt == "ambiguous":
+                first = self._fetch(f"SELECT {col.ident} FROM src WHERE {self.keep} AND "
+                                    f"{col.ident} IS NOT NULL LIMIT 1")[0][0]
+                self.warnings.append(
+                    f"{self.source_name}: column {col.name!r} holds numbers such as {first!r} "
+                    "that read differently with a decimal comma and with a thousands separator; "
+                    "it is kept as text: give the format (CLI: --decimal , or --thousands ,)")
+            elif isinstance(fmt, NumberFormat):
+                num = _to_number(_strip(col.ident), fmt)
+                whole = self._aggregate({"whole": (
+                    f"count({num}) = count(*) AND coalesce(bool_and(isfinite({num}) AND "
+                    f"{num} = trunc({num}) AND abs({num}) < {_dbl(2.0**63)}), true)")},
+                    self.keep)["whole"]
+                col.kind = "int" if whole else "float"
+                col.number = f"CAST({num} AS BIGINT)" if whole else num
+
+    def _examples(self, expr: str, cond: str, *, as_loader_text: bool = False,
+                  limit: int = 3) -> str:
+        """:func:`core.dataset._examples`: the first distinct values where ``cond`` holds.
+
+        Taken from the first 1000 such rows in file order; ``as_loader_text`` writes typed
+        values as the loader's text (:func:`core.values.as_text`).
+        """
+        rows = self._fetch(
+            f"SELECT v FROM (SELECT {expr} AS v, row_number() OVER () AS __slicewise_rn FROM "
+            f"src WHERE {cond} LIMIT 1000) GROUP BY v ORDER BY min(__slicewise_rn) "
+            f"LIMIT {limit}")
+        values = [r[0] for r in rows]
+        if as_loader_text:
+            values = as_text(pd.Series(values, dtype=object)).tolist()
+        return ", ".join(repr(str(v)) for v in values)
 
     def _resolve_tags(self) -> None:
         """Decide the tag columns on the whole file and build their SQL membership tests."""
@@ -848,87 +985,158 @@ class DuckDBFile:
             return str(v)
         return _lit(v)
 
-    # ----------------------------------------------------------------- canonical values
+    # ----------------------------------------------------------------- classes
 
-    def _canonical_roles(self) -> dict[str, _Role]:
-        """Write :func:`core.dataset._canonical_values` as SQL for label, prediction, human."""
+    def _class_roles(self) -> dict[str, _Role]:
+        """Build label, prediction and human label by the class rules of :mod:`core.values`.
+
+        Over the kept rows, each distinct value's text is the loader's
+        (:func:`core.values.as_text`) and each class (equal :func:`core.values.class_keys`)
+        is shown under its most frequent spelling in the three columns together, as
+        :func:`core.values.canonical_classes` shows it. A role whose values all show as
+        they are written is read straight from the file; the others through a join with a
+        small registered table (key, shown class, that class as a number). Without a table
+        for every role (more values than :data:`_MAX_CLASSES`), the roles are read as
+        numbers only (see :meth:`_require_class_tables`).
+        """
         m = self.mapping
-        ks = self._kept_stats
         present = {r: self.columns[getattr(m, r)] for r in ("label", "prediction", "human")
                    if getattr(m, r) is not None}
-        numeric = {r: c.kind in ("int", "float") for r, c in present.items()}
-        boolean = {r: c.kind == "bool" for r, c in present.items()}
+        if not all(c.texts is not None for c in present.values()):
+            return {r: self._numeric_role(c) for r, c in present.items()}
+        if self.keep == "true":
+            kept = {r: dict(c.histogram or {}) for r, c in present.items()}
+        else:
+            got = self._aggregate({r: f"histogram({c.key})" for r, c in present.items()},
+                                  self.keep)
+            kept = {r: {str(k): int(v) for k, v in (got[r] or {}).items()} for r in present}
+        totals: dict[str, int] = {}
         for r, c in present.items():
-            if c.kind == "other":
-                raise InvalidValueError(
-                    f"{self.source_name}: the {r} column {c.name!r} holds values the duckdb "
-                    "engine cannot compare as the pandas loader does; use the pandas engine")
-        out = {}
-        if any(numeric.values()) and all(numeric[r] or boolean[r] for r in present):
-            self.numeric_roles = True
-            for r, c in present.items():
-                v = c.value
-                has_na = bool(ks[f"na:{r}"])
-                if c.kind == "bool":
-                    expr, ctype = f"CAST({v} AS BIGINT)", "int"
-                elif c.kind == "int":
-                    expr, ctype = v, "int"
-                elif not has_na and ks.get(f"whole:{r}", True):
-                    expr, ctype = f"CAST({v} AS BIGINT)", "int"
-                else:
-                    expr, ctype = f"CAST({v} AS DOUBLE)", "float"
-                out[r] = _Role(expr, ctype, f"CAST({expr} AS VARCHAR)")
-            return out
-        self.numeric_roles = False
-        peer = any(numeric.values())
+            for k, n in kept[r].items():
+                text = c.texts[k]
+                if text is not None:
+                    totals[text] = totals.get(text, 0) + n
+        shown_of = _shown_spellings(totals)
+        roles, select, joins = {}, [], []
         for r, c in present.items():
-            v = c.value
-            if c.kind == "bool":
-                expr = f"(CASE WHEN {v} THEN 'true' WHEN NOT {v} THEN 'false' END)"
-            elif c.kind == "float" and ks.get(f"whole:{r}", True):
-                expr = f"CAST(CAST({v} AS BIGINT) AS VARCHAR)"
-            elif c.kind == "float":
-                expr = _whole_float_text(f"CAST({v} AS VARCHAR)")
-            elif c.kind == "str" and c.histogram is not None and len(
-                    changed := self._changed_classes(c, peer)) <= _MAX_HISTOGRAM:
-                # The loader's own function on the distinct values; SQL maps the changed ones.
-                whens = " ".join(f"WHEN {_lit(raw)} THEN {'NULL' if new is None else _lit(new)}"
-                                 for raw, new in changed.items())
-                expr = f"(CASE {v} {whens} ELSE {v} END)" if changed else v
+            shown = {k: None if t is None else shown_of.get(t, t) for k, t in c.texts.items()}
+            nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object), errors="coerce")
+            if c.group == "text" and all(s == k for k, s in shown.items()):
+                # Every value shows as written and none is blank: no table needed.
+                expr, num = c.ident, _to_number(c.ident, NumberFormat("."))
             else:
-                if c.kind == "boolobj":
-                    s = f"(CASE WHEN {v} THEN 'true' WHEN NOT {v} THEN 'false' END)"
-                elif c.kind == "int":
-                    s = f"CAST({v} AS VARCHAR)"
-                else:
-                    s = _strip(v)
-                if peer:
-                    s = _numeric_peer_text(s)
-                expr = f"NULLIF({s}, '')"
-            out[r] = _Role(expr, "str", expr)
-        return out
+                table, alias = f"__slicewise_classes_{r}", f"__slicewise_{r}_classes"
+                frame = pd.DataFrame({"k": pd.Series(list(shown), dtype=object),
+                                      "shown": pd.Series(list(shown.values()), dtype=object),
+                                      "num": nums.to_numpy(dtype=float, na_value=np.nan)})
+                self._class_tables[r] = frame  # DuckDB reads it while the file is open
+                self._con.register(table, frame)
+                joins.append(f"LEFT JOIN {table} AS {alias} ON "
+                             f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)")
+                expr, num = _ident(f"__slicewise_{r}"), _ident(f"__slicewise_{r}_num")
+                select += [f"CAST({alias}.shown AS VARCHAR) AS {expr}",
+                           f"CAST({alias}.num AS DOUBLE) AS {num}"]
+            roles[r] = _Role(c, expr, num, shown=shown, counts=kept[r])
+        if joins:
+            self._con.execute(f"CREATE OR REPLACE VIEW __slicewise_rows AS SELECT src.*, "
+                              f"{', '.join(select)} FROM src {' '.join(joins)}")
+            self._rows = "__slicewise_rows"
+        return roles
 
     @staticmethod
-    def _changed_classes(col: _Column, peer: bool) -> dict[str, str | None]:
-        """Distinct values that :func:`core.dataset._class_strings` changes, and into what."""
-        raw = list(col.histogram or {})
-        new = _class_strings(pd.Series(raw, dtype="str"), numeric_peer=peer).tolist()
-        return {r: n for r, n in zip(raw, new, strict=True) if n != r}
+    def _numeric_role(col: _Column) -> _Role:
+        """Build a role without a class table: read as a number in SQL (``to_numeric``)."""
+        expr = f"(CASE WHEN {col.missing} THEN NULL ELSE {col.key} END)"
+        if col.group == "text":
+            num = _to_number(_strip(col.ident), NumberFormat("."))
+        elif col.group in ("int", "float"):
+            num = f"CAST({col.raw} AS DOUBLE)"
+        else:
+            num = "CAST(NULL AS DOUBLE)"  # true/false: no number to the loader either
+        return _Role(col, expr, num)
+
+    def _require_class_tables(self, task: TaskSpec, slice_by: Sequence[str]) -> None:
+        """Refuse what needs classes when a class column has too many values for a table.
+
+        Raises
+        ------
+        InvalidValueError
+            A classification or binary task, or slicing by such a column.
+        """
+        frame = self._frame_columns()
+        for r, role in self.roles.items():
+            if role.shown is not None:
+                continue
+            sliced = [s for s in slice_by if frame.get(s, ("",))[0] == role.expr]
+            if task.kind != "regression" or sliced:
+                col = self.columns[getattr(self.mapping, r)]
+                what = "slice by it" if task.kind == "regression" else "compare its classes"
+                raise InvalidValueError(
+                    f"{self.source_name}: the {'human-label' if r == 'human' else r} column "
+                    f"{col.name!r} holds more than {_MAX_CLASSES:,} different values; --engine "
+                    f"duckdb cannot {what} (it keeps a table of the distinct values): use the "
+                    "pandas engine (--engine pandas)")
+
+    def _check_numbers(self) -> None:
+        """Refuse regression on classes that are no number, as :func:`core.metrics._numeric`.
+
+        Raises
+        ------
+        InvalidValueError
+            The loader's message, naming the role, the rows and the first such value.
+        """
+        for r, role in self.roles.items():
+            col = role.column
+            if role.shown is not None:
+                bad = [k for k, s in role.shown.items() if s is not None
+                       and role.counts.get(k) and pd.isna(pd.to_numeric(s, errors="coerce"))]
+                n = sum(role.counts[k] for k in bad)
+                cond = f"{col.key} IN {_in(bad)}" if bad else "false"
+            else:
+                cond = f"(NOT {col.missing} AND {role.num} IS NULL)"
+                n = int(self._aggregate({"n": f"count_if({cond})"}, self.keep)["n"])
+            if n:
+                key = self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} AND {cond} "
+                                  "LIMIT 1")[0][0]
+                first = (role.shown[key] if role.shown is not None
+                         else as_text(pd.Series([col.value_of(key)], dtype=object)).iloc[0])
+                raise InvalidValueError(
+                    f"a regression task needs numbers; the {r} is not numeric in {n} rows "
+                    f"(first: {first!r})")
+
+    def _positive_class(self, positive: Any) -> str:
+        """Return the labels' spelling of ``positive``, as :func:`core.metrics._check_positive`.
+
+        Raises
+        ------
+        InvalidValueError
+            No positive class, or one that never occurs in the labels (the loader's messages).
+        """
+        y = self.roles["label"]
+        if positive is None:
+            raise InvalidValueError("a binary task needs a positive class (CLI: --positive "
+                                    f"CLASS); classes: {', '.join(self._classes())}")
+        classes = {s for k, s in y.shown.items() if s is not None and y.counts.get(k)}
+        if str(positive) in classes:
+            return str(positive)
+        wanted = class_key(positive)
+        match = [c for c in sorted(classes) if class_key(c) == wanted]
+        if not match:
+            raise InvalidValueError(f"positive class {positive!r} never occurs in the labels; "
+                                    f"classes: {', '.join(self._classes())}")
+        return match[0]
 
     def infer_task_kind(self) -> str:
-        """:func:`core.task.infer_task_kind` on the canonical labels of the whole file."""
+        """:func:`core.task.infer_task_kind` on the loader's labels (their first rows)."""
         y = self.roles["label"]
-        if y.ctype == "int":
-            return "classification"
-        if y.ctype == "float":
-            stats = self._aggregate({
-                "n": f"count(DISTINCT {y.expr})",
-                "whole": f"coalesce(bool_and({y.expr} = trunc({y.expr})) "
-                         f"FILTER (WHERE isfinite({y.expr})), true)"}, self.keep)
-            return "regression" if stats["n"] > 20 and not stats["whole"] else "classification"
-        rows = self._fetch(f"SELECT {y.expr} FROM src WHERE {self.keep} AND {y.expr} IS NOT NULL"
-                           " LIMIT 2000")
-        return infer_task_kind(pd.Series([r[0] for r in rows], dtype=object))
+        col = y.column
+        keys = [r[0] for r in self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} "
+                                          f"LIMIT {_TASK_ROWS}")]
+        if y.shown is not None:
+            labels = pd.Series([y.shown[k] for k in keys], dtype=object)
+        else:
+            labels = as_text(pd.Series([col.value_of(k) for k in keys], dtype=object))
+        return infer_task_kind(labels)
 
     # ----------------------------------------------------------------- analysis
 
@@ -943,13 +1151,8 @@ class DuckDBFile:
         ease: Mapping[str, float] | None = None,
     ) -> pd.DataFrame:
         """Return the ranked error-analysis table (see :func:`core.analysis.analyze`)."""
-        args = dict(task=task, slice_by=slice_by, bins=bins, hlp=hlp, importance=importance,
-                    ease=ease)
-        try:
-            return self._analyze(**args)
-        except _Resniff:
-            self._reopen()
-            return self._analyze(**args)
+        return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
+                             importance=importance, ease=ease)
 
     def _analyze(
         self,
@@ -964,13 +1167,12 @@ class DuckDBFile:
         task = task or TaskSpec(kind=self.infer_task_kind())  # type: ignore[arg-type]
         if task.kind == "text":
             raise DataError(TEXT_TASK_MESSAGE)
-        if task.kind == "regression" and not self.numeric_roles:
-            raise InvalidValueError(
-                f"{self.source_name}: --engine duckdb runs a regression task on numeric label, "
-                "prediction and human-label columns only; use the pandas engine")
-        if task.kind == "binary" and task.positive is None:
-            raise InvalidValueError("a binary task needs a positive class (CLI: --positive "
-                                    f"CLASS); classes: {', '.join(self._classes()[:10])}")
+        # The loader's checks of compute_outcomes, before the slices are built.
+        self._require_class_tables(task, slice_by)
+        if task.kind == "regression":
+            self._check_numbers()
+        self._positive = (self._positive_class(task.positive) if task.kind == "binary"
+                          else None)
         # Named as build_slices names them: tags first, then column values made unique.
         names = tag_slice_names(self.tags)
         slices = [_Slice(names[t], "tag", t, c) for t, c in self.tags.items()]
@@ -980,22 +1182,21 @@ class DuckDBFile:
             taken.add(s.name)
             slices.append(s)
         counts = self._counts(task, slices)
-        if task.kind == "binary" and counts.loc[OVERALL, "tp"] + counts.loc[OVERALL, "fn"] == 0:
-            raise InvalidValueError(f"positive class {task.positive!r} never occurs in the "
-                                    f"labels; classes: {', '.join(self._classes()[:10])}")
         info = slice_info([s.name for s in slices], [s.kind for s in slices],
                           [s.source for s in slices])
         table = compute_slice_metrics(counts, task=task, hlp=hlp)
         return finish_table(table, info, importance=importance, ease=ease)
 
-    def _classes(self) -> list[str]:
-        """List the first 10 classes of the labels in order of appearance (error messages)."""
+    def _classes(self, limit: int = 10) -> list[str]:
+        """List the first classes of the labels in order of appearance (error messages)."""
         y = self.roles["label"]
         rows = self._fetch(
-            f"SELECT t FROM (SELECT {y.text} AS t, row_number() OVER () AS __slicewise_rn FROM "
-            f"src WHERE {self.keep}) WHERE t IS NOT NULL GROUP BY t ORDER BY min(__slicewise_rn) "
-            "LIMIT 10")
-        return [str(r[0]) for r in rows]
+            f"SELECT k FROM (SELECT {y.column.key} AS k, row_number() OVER () AS __slicewise_rn "
+            f"FROM src WHERE {self.keep}) WHERE k IS NOT NULL GROUP BY k "
+            "ORDER BY min(__slicewise_rn)")
+        shown = (y.shown or {}).get
+        classes = dict.fromkeys(s for s in (shown(r[0]) for r in rows) if s is not None)
+        return list(classes)[:limit]
 
     def _frame_columns(self) -> dict[str, tuple[str, str]]:
         """Map each name a slice-by can give to its (SQL value, kind).
@@ -1007,13 +1208,9 @@ class DuckDBFile:
         out: dict[str, tuple[str, str]] = {}
         for r in ("label", "prediction", "human"):
             if r in self.roles:
-                role = self.roles[r]
-                out[r] = (role.expr, {"str": "str"}.get(role.ctype, role.ctype))
-        if m.score is not None:
-            sc = self.columns[m.score]
-            v = f"TRY_CAST({_strip(sc.ident)} AS DOUBLE)" if sc.group == "text" else \
-                f"CAST({sc.value} AS DOUBLE)"
-            out["score"] = (v, "float")
+                out[r] = (self.roles[r].expr, "str")  # text, under the shown spelling
+        if self._score is not None:
+            out["score"] = (self._score, "float")
         taken = {"id", "label", "prediction", *(["human"] if m.human else []),
                  *(["score"] if m.score else [])}
         role_cols = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column,
@@ -1054,29 +1251,16 @@ class DuckDBFile:
                         f"{col.unsupported or 'DuckDB type ' + col.duck}, which the duckdb "
                         "engine does not slice as the pandas loader does; use the pandas engine")
                 plan[name] = ("", "", col)
-                if not col.kind:
+                if not col.typed:
                     to_profile.append(col)
             else:
                 plan[name] = (expr, kind, None)
-        if to_profile:  # type facts of metadata columns, over the whole file
-            aggs = {}
-            for col in to_profile:
-                aggs[f"nonnull:{col.name}"] = f"count({col.value})"
-                if col.group == "text" and not self.parquet:
-                    aggs[f"notbool:{col.name}"] = (
-                        f"count_if({col.ident} IS NOT NULL AND {col.ident} NOT IN "
-                        f"{_in(_PANDAS_TRUE + _PANDAS_FALSE)})")
-            stats = self._aggregate(aggs)
-            for col in to_profile:
-                col.nonnull = int(stats[f"nonnull:{col.name}"])
-                col.nulls = self.n_rows - col.nonnull
-                col.kind = self._pandas_kind(col, stats.get(f"notbool:{col.name}"))
+        if to_profile:  # the loader's dtypes of metadata columns (numbers read from text)
+            self._type_metadata(to_profile)
         values: dict[str, tuple[str, str]] = {}
         for name, (expr, kind, col) in plan.items():
             if col is not None:
                 expr, kind = col.value, col.kind
-                if kind == "int":
-                    expr = col.ident
             values[name] = (expr, kind)
 
         # Facts over the kept rows: how many values, how many distinct (numeric columns).
@@ -1179,10 +1363,10 @@ class DuckDBFile:
         h = r.get("human")
         row: dict[str, str] = {}
         if task.kind == "regression":
-            yv, pv = f"CAST({y.expr} AS DOUBLE)", f"CAST({p.expr} AS DOUBLE)"
+            yv, pv = y.num, p.num
             tol = _dbl(task.tolerance if task.tolerance is not None else 0.0)
             correct = f"coalesce(abs({pv} - {yv}) <= {tol}, false)"
-            human = f"coalesce(abs(CAST({h.expr} AS DOUBLE) - {yv}) <= {tol}, false)" if h else ""
+            human = f"coalesce(abs({h.num} - {yv}) <= {tol}, false)" if h else ""
         else:
             correct = f"coalesce({y.expr} = {p.expr}, false)"
             human = f"coalesce({h.expr} = {y.expr}, false)" if h else ""
@@ -1195,8 +1379,8 @@ class DuckDBFile:
             row["model_only"] = f"({correct} AND NOT {hc} AND {has_h})"
             row["human_only"] = f"(NOT {correct} AND {hc})"
         if task.kind == "binary":
-            pos = _lit(str(task.positive))
-            yp, pp = f"coalesce({y.text} = {pos}, false)", f"coalesce({p.text} = {pos}, false)"
+            pos = _lit(self._positive)  # the labels' spelling of the positive class
+            yp, pp = f"coalesce({y.expr} = {pos}, false)", f"coalesce({p.expr} = {pos}, false)"
             row["tp"] = f"({yp} AND {pp})"
             row["fp"] = f"(NOT {yp} AND {pp})"
             row["fn"] = f"({yp} AND NOT {pp})"
@@ -1231,7 +1415,7 @@ class DuckDBFile:
         aggs = [agg(stat, cond) for cond in groups for stat in ("n", *stats)]
         inner = ", ".join([*(f"{e} AS st_{k}" for k, e in row.items()),
                            *(f"coalesce({c}, false) AS {k}" for k, c in conds.items())])
-        values = self._fetch(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM src "
+        values = self._fetch(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {self._rows} "
                              f"WHERE {self.keep})")[0]
         out = np.zeros((len(groups), len(COUNT_COLUMNS)))
         cols = [COUNT_COLUMNS.index(k) for k in ("n", *stats)]
@@ -1288,6 +1472,29 @@ def nanquantile_linear(n: int, bins: int,
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _shown_spellings(counts: Mapping[str, int]) -> dict[str, str]:
+    """Map each class spelling to the one its class is shown under.
+
+    ``counts`` holds the rows of each spelling (the loader's trimmed text). Spellings with
+    equal :func:`core.values.class_keys` are one class, shown under the most frequent (ties:
+    the first in sorted order): the rule of :func:`core.values.canonical_classes`, here on
+    counts that DuckDB gathered.
+
+    Examples
+    --------
+    >>> _shown_spellings({"1": 3, "1.0": 5, "01": 9, "yes": 5})
+    {'1': '1.0', '1.0': '1.0', '01': '01', 'yes': '1.0'}
+    """
+    spellings = list(counts)
+    keys = class_keys(pd.Series(spellings, dtype=object)).tolist()
+    best: dict[str, str] = {}
+    for spelling, key in zip(spellings, keys, strict=True):
+        held = best.get(key)
+        if held is None or (-counts[spelling], spelling) < (-counts[held], held):
+            best[key] = spelling
+    return {s: best[k] for s, k in zip(spellings, keys, strict=True)}
 
 
 def _possibly_boolean(col: pd.Series) -> bool:
@@ -1369,12 +1576,16 @@ def analyze_file_duckdb(
     memory_limit: str | None = None,
     sep: str | None = None,
     missing: str = "fail",
+    na_values: Iterable[str] = (),
+    decimal: str | None = None,
+    thousands: str | None = None,
 ) -> pd.DataFrame:
     """Return the error-analysis table of a CSV, TSV or Parquet file, counted by DuckDB.
 
     The table equals ``core.analysis.analyze(load_dataset(path, mapping, sep=sep,
-    missing=missing), task=task, slice_by=slice_by, ...)``, but the file is streamed: memory
-    stays within ``memory_limit`` (DuckDB spills to a temporary folder beyond it).
+    missing=missing, na_values=na_values, decimal=decimal, thousands=thousands), task=task,
+    slice_by=slice_by, ...)``, but the file is streamed: memory stays within
+    ``memory_limit`` (DuckDB spills to a temporary folder beyond it).
 
     Raises
     ------
@@ -1384,7 +1595,8 @@ def analyze_file_duckdb(
     """
     if task is not None and task.kind == "text":
         raise DataError(TEXT_TASK_MESSAGE)
-    with DuckDBFile(path, mapping, sep=sep, missing=missing, memory_limit=memory_limit) as f:
+    with DuckDBFile(path, mapping, sep=sep, missing=missing, na_values=na_values,
+                    decimal=decimal, thousands=thousands, memory_limit=memory_limit) as f:
         return f.analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
                          importance=importance, ease=ease)
 

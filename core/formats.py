@@ -4,7 +4,7 @@ r"""Containers around a table, and cells no table operation can hash.
 wrap those in, recognised by their leading bytes rather than by their names:
 
 - gzip (``1f 8b``) and bzip2 (``BZh``) streams, e.g. ``preds.csv.gz`` or ``preds.tsv.bz2``;
-- a zip archive (``PK\\x03\\x04``) holding exactly one table;
+- a zip archive (``PK\x03\x04``) holding exactly one table;
 - an Excel ``.xlsx`` workbook (a zip archive holding ``xl/workbook.xml``), read with
   python-calamine: one sheet, the first visible one unless another is named.
 
@@ -61,11 +61,11 @@ def container_kind(head: bytes) -> str | None:
 
     The signatures are those of RFC 1952 (gzip: ``1f 8b``), bzip2 (``BZh``, the block size
     digit, then the block or end-of-stream magic) and PKWARE's APPNOTE (a local file header
-    ``PK\\x03\\x04``, or ``PK\\x05\\x06`` for an empty archive).
+    ``PK\x03\x04``, or ``PK\x05\x06`` for an empty archive).
 
     Examples
     --------
-    >>> container_kind(b"\\x1f\\x8b\\x08\\x00")
+    >>> container_kind(b"\x1f\x8b\x08\x00")
     'gzip'
     >>> container_kind(b"label,prediction") is None
     True
@@ -116,7 +116,6 @@ def unpack(data: bytes, name: str, *, sheet: str | None = None,
         ``sheet`` is given for a file that is no workbook, or names no sheet of it.
     """
     inner = name
-    warnings: list[str] = []
     for _ in range(MAX_NESTING + 1):
         kind = container_kind(data[:16])
         if kind is None:
@@ -127,7 +126,7 @@ def unpack(data: bytes, name: str, *, sheet: str | None = None,
                     _check_declared_sizes(archive, name)
                     frame, label, note = read_sheet(data, name, sheet=sheet,
                                                     na_values=na_values)
-                    return frame, label, [*warnings, *note]
+                    return frame, label, note
                 data, inner = _only_member(archive, name)
         else:
             data = _decompress(data, name, kind)
@@ -138,7 +137,7 @@ def unpack(data: bytes, name: str, *, sheet: str | None = None,
     if sheet is not None:
         raise InvalidValueError(f"{name}: a sheet ({sheet!r}) can be chosen in an Excel .xlsx "
                                 "workbook only; this file is not one")
-    return data, inner, warnings
+    return data, inner, []
 
 
 def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:

@@ -231,3 +231,19 @@ def test_dataset_from_frame_and_file_agree_on_a_typed_frame(tmp_path):
     ds = load_dataset(path)
     assert ds.frame["id"].tolist() == ["7", "8"]
     assert (ds.frame["label"] == ds.frame["prediction"]).tolist() == [True, False]
+
+
+def test_compare_reads_both_files_with_the_same_value_options(tmp_path):
+    before = tmp_path / "b.csv"
+    after = tmp_path / "a.csv"
+    before.write_text("id,label,prediction,region\n1,a,a,NA\n2,b,a,NA\n3,a,a,EU\n")
+    after.write_text("id,label,prediction,region\n1,a,a,NA\n2,b,b,NA\n3,a,a,EU\n")
+    result = subprocess.run([sys.executable, "-m", "core.cli", "compare", str(before),
+                             str(after), "--slice-by", "region", "--na-values", "NA",
+                             "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    names = {s["name"]: s for s in json.loads(result.stdout)["slices"]}
+    # NA declared missing: rows 1-2 form the (missing) slice, 1/2 -> 2/2 correct
+    assert names["region = (missing)"]["accuracy_before"] == 0.5
+    assert names["region = (missing)"]["accuracy_after"] == 1.0
+    assert "region = NA" not in names
