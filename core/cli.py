@@ -239,13 +239,17 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                             "the pandas engine for --encoding")
         if task == "text":
             raise DataError(TEXT_TASK_MESSAGE)
-        with DuckDBFile(file, mapping, sep=sep,
-                        missing="drop" if drop_missing else "fail") as source:
+        with DuckDBFile(file, mapping, sep=sep, missing="drop" if drop_missing else "fail",
+                        na_values=parse_na_values(na_values), decimal=decimal,
+                        thousands=thousands) as source:
             for warning in source.warnings:
                 click.echo(f"slicewise: note: {warning}", err=True)
+            shown = len(source.warnings)
             kind = task or ("binary" if positive is not None else source.infer_task_kind())
             spec = _task_spec(None, kind, positive, None, tolerance, keep_case, keep_punctuation)
             table = source.analyze(task=spec, slice_by=slice_by, bins=bins, **weights())
+            for warning in source.warnings[shown:]:  # slice-by columns typed while analysing
+                click.echo(f"slicewise: note: {warning}", err=True)
             name = source.source_name
     else:
         dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,

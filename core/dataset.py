@@ -661,15 +661,19 @@ def _parse_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
     return df, [formats.nested_warning(name, nested)]
 
 
-def _refuse_nested_roles(df: pd.DataFrame, mapping: ColumnMapping, file: str) -> None:
+def check_nested_roles(nested: Iterable[str], mapping: ColumnMapping, *, file: str) -> None:
     """Raise when a column read from lists, structs or maps (JSON text) was given a role.
+
+    ``nested`` names those columns: kept in ``DataFrame.attrs`` by the Parquet reader and
+    :func:`dataset_from_frame` (checked by :func:`prepare`), found from the column types by
+    the DuckDB engine.
 
     Raises
     ------
     InvalidValueError
         Naming the file, the column, the role and the option to choose another column.
     """
-    nested = set(df.attrs.get(_NESTED_ATTR, ()))
+    nested = set(nested)
     if not nested:
         return
     roles = [(r, getattr(mapping, r)) for r in _ROLES]
@@ -1288,7 +1292,7 @@ def prepare(
     distinct: dict[str, list[Any]] = {}
     mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score,
                               distinct=distinct)
-    _refuse_nested_roles(df, mapping, file)
+    check_nested_roles(df.attrs.get(_NESTED_ATTR, ()), mapping, file=file)
     n_rows = len(df)
     ids_raw = _id_text(df[mapping.id]) if mapping.id is not None else None
     # Whether the ids are unique is found on a thread (a sort that releases the GIL) while

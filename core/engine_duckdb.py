@@ -78,6 +78,7 @@ from core.dataset import (
     _normalize_sep,
     _sniff_delimiter,
     check_file_path,
+    check_nested_roles,
     find_role_candidates,
     resolve_mapping,
 )
@@ -363,7 +364,9 @@ class DuckDBFile:
         self.na_values = tuple(dict.fromkeys(str(v).strip() for v in na_values
                                              if str(v).strip()))
         self.decimal, self.thousands = decimal or None, thousands or None
-        self._rows = "src"  # the view holding the class columns, once they are built
+        self._rows = "src"  # the view the analysis reads: src, or src with computed columns
+        self._view_columns: dict[str, str] = {}  # quoted name -> SQL (classes, numbers)
+        self._joins: list[str] = []  # the class tables' joins of that view
         self._class_tables: dict[str, pd.DataFrame] = {}
         self._tmp = tempfile.mkdtemp(prefix="slicewise-duckdb-")
         self._con = duckdb.connect(config={"temp_directory": self._tmp})
@@ -458,6 +461,8 @@ class DuckDBFile:
         detect_tags = mapping is None or (mapping.tag_columns is None
                                           and mapping.tags_column is None)
         m = resolve_mapping(sample, mapping, file=name)
+        check_nested_roles([c.name for c in self.columns.values() if _nested_type(c.duck)], m,
+                           file=name)
         roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column}
         possible: list[str] = []
         if detect_tags and m.tags_column is None:
@@ -663,7 +668,11 @@ class DuckDBFile:
                 distinct[f"hist:{c}"] = f"histogram({cols[c].key})"
             elif c in (m.label, m.prediction):
                 distinct[f"missing:{c}"] = f"count_if({cols[c].missing})"
-        got = self._aggregate(distinct)
+        score = self._score_facts()
+        ids = self._id_facts()
+        got = self._aggregate({**distinct, **score, **ids})
+        self._score_stats = {k: got[k] for k in score}
+        self._id_stats = {k: got[k] for k in ids}  # over every row: kept ones if none drop
         self._tag_values = {c: list(got[f"tag:{c}"] or []) for c in tags}
         missing: dict[str, int] = {}
         for c in class_cols:
@@ -721,17 +730,41 @@ class DuckDBFile:
             self._check_ids()
         self.roles = self._class_roles()
 
+    def _score_facts(self) -> dict[str, str]:
+        """Decide the score's number format; return the aggregates that check its cells.
+
+        The format is the loader's (:func:`core.dataset._parse_score`): inferred over the
+        present cells, ``.`` when they hold other text; the SQL of the parsed score goes
+        in ``_score``.
+        """
+        m = self.mapping
+        self._score: str | None = None
+        self._score_format: NumberFormat | str | None = None
+        if m.score is None:
+            return {}
+        sc = self.columns[m.score]
+        if sc.group != "text":
+            if sc.kind not in ("bool", "boolobj"):
+                self._score = self._row_column("__slicewise_score", f"CAST({sc.raw} AS DOUBLE)")
+            return {}
+        fmt = self._score_format = self._number_format(sc)
+        if fmt == "ambiguous":
+            return {}
+        s = _strip(sc.ident)
+        num = _to_number(s, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
+        self._score = self._row_column("__slicewise_score", num)
+        self._score_bad = f"({s} <> '' AND {num} IS NULL)"
+        return {"score_bad": f"count_if({self._score_bad})"}
+
     def _check_score(self) -> None:
-        """Parse the score as :func:`core.dataset._parse_score` does; its SQL goes in ``_score``.
+        """Refuse the score cells :func:`core.dataset._parse_score` refuses, with its messages.
 
         Raises
         ------
         InvalidValueError
-            True/false scores, numbers that read two ways, or cells that are no number (the
-            loader's messages).
+            True/false scores, numbers that read two ways, or cells that are no number.
         """
         m = self.mapping
-        self._score: str | None = None
         if m.score is None:
             return
         name = self.source_name
@@ -740,21 +773,16 @@ class DuckDBFile:
             raise InvalidValueError(
                 f"{name}: the score column {m.score!r} holds true/false values; scores "
                 "must be numbers (choose another score column)")
-        if sc.group != "text":
-            self._score = f"CAST({sc.raw} AS DOUBLE)"
-            return
-        s = _strip(sc.ident)
-        fmt = self._number_format(sc)
-        if fmt == "ambiguous":
+        if self._score_format == "ambiguous":
+            s = _strip(sc.ident)
             first = self._fetch(f"SELECT {s} FROM src WHERE {s} <> '' LIMIT 1")[0][0]
             raise InvalidValueError(
                 f"{name}: the score column {m.score!r} holds numbers such as {first!r} that "
                 "read differently with a decimal comma and with a thousands separator; give the "
                 "format (CLI: --decimal , or --thousands ,)")
-        num = _to_number(s, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
-        bad = f"({s} <> '' AND {num} IS NULL)"
-        n_bad = int(self._aggregate({"n": f"count_if({bad})"})["n"])
+        n_bad = int(self._score_stats.get("score_bad") or 0)
         if n_bad:
+            bad = self._score_bad
             positions = self._first_positions(bad)
             sample = str(self._fetch(f"SELECT {sc.ident} FROM src WHERE {bad} LIMIT 1")[0][0])
             cause = (" (a decimal comma? give --decimal ,)" if "," in sample
@@ -764,38 +792,74 @@ class DuckDBFile:
                 f"{name}: the score column {m.score!r} holds {self._examples(sc.ident, bad)} in "
                 f"{_format_rows(positions, n_bad)}{cause}; scores must be numbers: fix those "
                 "cells or choose another score column")
-        self._score = num
 
     def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
-        """:func:`core.values.infer_number_format` of a text column's present cells.
+        """Return :func:`core.values.infer_number_format` of a text column's present cells.
 
         A cell fits a number format exactly when every cell of its shape (:func:`_shape`)
-        does, so the format is inferred on one cell of each shape; a cell with a non-zero
-        digit where the shape has one, so that two formats that place the decimal mark apart
-        give different numbers, as they do on the whole column.
+        does, so the format is inferred on one distinct cell of each shape: one with a
+        non-zero digit where the shape has one, so that two formats that place the decimal
+        mark apart give different numbers on it, as they do on the whole column. A cell
+        holding a character no number format writes makes the column text at once.
 
         Raises
         ------
         DataError
             More than :data:`_MAX_SHAPES` shapes (the pandas engine reads such a column).
         """
-        s = _strip(col.ident)
-        extra = "".join(f"\\{c}" for c in {self.decimal, self.thousands} - {None})
-        chars = f"[{_NUMBER_CHARS}{extra}]+"
-        facts = self._aggregate({
-            "present": f"count_if({s} <> '')",
-            "other": f"count_if({s} <> '' AND NOT regexp_full_match({s}, {_lit(chars)}))"}, where)
-        if not facts["present"] or facts["other"]:
+        extra = "".join(f"\\{c}" for c in sorted({self.decimal, self.thousands} - {None}))
+        chars = _lit(f"[{_NUMBER_CHARS}{extra}]+")
+        rows = self._fetch(
+            f"SELECT CASE WHEN regexp_full_match(s, {chars}) THEN {_shape('s')} END AS shape, "
+            "arg_max(s, regexp_matches(s, '[1-9]')) FROM (SELECT "
+            f"{_strip('v')} AS s FROM (SELECT DISTINCT {col.ident} AS v FROM {self._rows} "
+            f"WHERE {where}) WHERE v IS NOT NULL) WHERE s <> '' GROUP BY shape "
+            f"LIMIT {_MAX_SHAPES + 2}")
+        if not rows or any(shape is None for shape, _ in rows):
             return None  # no value, or a cell that is no number in any format: text
-        reps = self._fetch(f"SELECT arg_max({s}, regexp_matches({s}, '[1-9]')) FROM "
-                           f"{self._rows} WHERE ({where}) AND {s} <> '' GROUP BY {_shape(s)} "
-                           f"LIMIT {_MAX_SHAPES + 1}")
-        if len(reps) > _MAX_SHAPES:
+        if len(rows) > _MAX_SHAPES:
             raise DataError(f"{self.source_name}: column {col.name!r} holds numbers written in "
                             f"more than {_MAX_SHAPES:,} ways; the duckdb engine cannot tell its "
                             "number format: use the pandas engine (--engine pandas)")
-        return infer_number_format(pd.Series([r[0] for r in reps], dtype=object),
+        return infer_number_format(pd.Series([r[1] for r in rows], dtype=object),
                                    decimal=self.decimal, thousands=self.thousands)
+
+    def _row_column(self, name: str, expr: str) -> str:
+        """Add ``expr`` as column ``name`` of the view the analysis reads; return its SQL.
+
+        Computed once per row there, however many slice conditions read it.
+        """
+        ident = _ident(name)
+        self._view_columns[ident] = expr
+        self._define_rows()
+        return ident
+
+    def _define_rows(self) -> None:
+        """(Re)define the view of the file's rows with the class and number columns."""
+        if not self._view_columns:
+            self._rows = "src"
+            return
+        select = ", ".join(f"{expr} AS {ident}" for ident, expr in self._view_columns.items())
+        self._con.execute(f"CREATE OR REPLACE VIEW __slicewise_rows AS SELECT src.*, {select} "
+                          f"FROM src {' '.join(self._joins)}")
+        self._rows = "__slicewise_rows"
+
+    def _id_value(self) -> tuple[str, str]:
+        """Return the SQL of the id as the loader compares it (trimmed) and of a blank id."""
+        idc = self.columns[self.mapping.id]
+        if idc.group == "text":
+            v = _strip(idc.ident)
+            return v, f"({v} IS NULL OR {v} = '')"
+        return idc.raw, f"({idc.raw} IS NULL)"
+
+    def _id_facts(self, where: str = "true") -> dict[str, str]:
+        """Return aggregates finding blank and repeated ids in the rows where ``where`` holds."""
+        if self.mapping.id is None:
+            return {}
+        v, blank = self._id_value()
+        w = "" if where == "true" else f" FILTER (WHERE {where})"
+        return {"id_blank": f"count_if({blank}){w}", "id_distinct": f"count(DISTINCT {v}){w}",
+                "id_count": f"count({v}){w}"}
 
     def _check_ids(self) -> None:
         """Refuse blank or repeated ids among the kept rows: trimmed text, compared exactly.
@@ -807,23 +871,21 @@ class DuckDBFile:
         """
         m = self.mapping
         name = self.source_name
-        idc = self.columns[m.id]
-        text = idc.group == "text"
-        v = _strip(idc.ident) if text else idc.raw
-        blank = f"({v} IS NULL OR {v} = '')" if text else f"({v} IS NULL)"
-        ks = self._aggregate({"blank": f"count_if({blank})", "distinct": f"count(DISTINCT {v})",
-                              "count": f"count({v})"}, self.keep)
-        if ks["blank"]:
+        v, blank = self._id_value()
+        ks = (self._id_stats if self.keep == "true"
+              else self._aggregate(self._id_facts(self.keep)))
+        if ks["id_blank"]:
             rows = _format_rows(self._first_positions(f"{self.keep} AND {blank}"),
-                                int(ks["blank"]))
+                                int(ks["id_blank"]))
             raise MissingValuesError(
                 f"{name}: the id column {m.id!r} is blank in {rows}; give every row an id, "
                 "or choose no id column to number the rows")
-        if ks["distinct"] != ks["count"]:
+        if ks["id_distinct"] != ks["id_count"]:
             dup = (f"{v} IN (SELECT {v} FROM src WHERE {self.keep} "
                    f"GROUP BY ALL HAVING count(*) > 1)")
             n_dup = int(self._aggregate({"n": f"count_if({dup})"}, self.keep)["n"])
-            examples = self._examples(v, f"{self.keep} AND {dup}", as_loader_text=not text)
+            examples = self._examples(v, f"{self.keep} AND {dup}",
+                                      as_loader_text=self.columns[m.id].group != "text")
             rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup)
             raise DuplicateIdError(
                 f"{name}: the id column {m.id!r} repeats {examples} ({n_dup} rows share an "
@@ -851,10 +913,13 @@ class DuckDBFile:
         format is int64 when the numbers are whole and none is missing, else float64; one
         that reads two ways stays text, with the loader's warning.
         """
-        stats = self._aggregate({c.name: f"count({c.raw})" for c in cols})
+        typed = [c for c in cols if c.group != "text"]
+        stats = self._aggregate({c.name: f"count({c.raw})" for c in typed})
+        numbers = {}
         for col in cols:
-            col.nonnull = int(stats[col.name])
-            col.nulls = self.n_rows - col.nonnull
+            if col.group != "text":
+                col.nonnull = int(stats[col.name])
+                col.nulls = self.n_rows - col.nonnull
             col.kind = self._pandas_kind(col)
             col.typed = True
             if col.group != "text":
@@ -868,13 +933,16 @@ class DuckDBFile:
                     "that read differently with a decimal comma and with a thousands separator; "
                     "it is kept as text: give the format (CLI: --decimal , or --thousands ,)")
             elif isinstance(fmt, NumberFormat):
-                num = _to_number(_strip(col.ident), fmt)
-                whole = self._aggregate({"whole": (
-                    f"count({num}) = count(*) AND coalesce(bool_and(isfinite({num}) AND "
-                    f"{num} = trunc({num}) AND abs({num}) < {_dbl(2.0**63)}), true)")},
-                    self.keep)["whole"]
-                col.kind = "int" if whole else "float"
-                col.number = f"CAST({num} AS BIGINT)" if whole else num
+                numbers[col.name] = _to_number(_strip(col.ident), fmt)
+        whole = self._aggregate({
+            c: (f"count({num}) = count(*) AND coalesce(bool_and(isfinite({num}) AND "
+                f"{num} = trunc({num}) AND abs({num}) < {_dbl(2.0**63)}), true)")
+            for c, num in numbers.items()}, self.keep)
+        for c, num in numbers.items():
+            col = self.columns[c]
+            col.kind = "int" if whole[c] else "float"
+            col.number = self._row_column(f"__slicewise_number_{c}",
+                                          f"CAST({num} AS BIGINT)" if whole[c] else num)
 
     def _examples(self, expr: str, cond: str, *, as_loader_text: bool = False,
                   limit: int = 3) -> str:
@@ -1017,30 +1085,29 @@ class DuckDBFile:
                 if text is not None:
                     totals[text] = totals.get(text, 0) + n
         shown_of = _shown_spellings(totals)
-        roles, select, joins = {}, [], []
+        roles = {}
         for r, c in present.items():
             shown = {k: None if t is None else shown_of.get(t, t) for k, t in c.texts.items()}
-            nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object), errors="coerce")
+            expr, num = _ident(f"__slicewise_{r}"), _ident(f"__slicewise_{r}_num")
             if c.group == "text" and all(s == k for k, s in shown.items()):
                 # Every value shows as written and none is blank: no table needed.
-                expr, num = c.ident, _to_number(c.ident, NumberFormat("."))
+                expr = c.ident
+                self._view_columns[num] = _to_number(c.ident, NumberFormat("."))
             else:
+                nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object),
+                                     errors="coerce")
                 table, alias = f"__slicewise_classes_{r}", f"__slicewise_{r}_classes"
                 frame = pd.DataFrame({"k": pd.Series(list(shown), dtype=object),
                                       "shown": pd.Series(list(shown.values()), dtype=object),
                                       "num": nums.to_numpy(dtype=float, na_value=np.nan)})
                 self._class_tables[r] = frame  # DuckDB reads it while the file is open
                 self._con.register(table, frame)
-                joins.append(f"LEFT JOIN {table} AS {alias} ON "
-                             f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)")
-                expr, num = _ident(f"__slicewise_{r}"), _ident(f"__slicewise_{r}_num")
-                select += [f"CAST({alias}.shown AS VARCHAR) AS {expr}",
-                           f"CAST({alias}.num AS DOUBLE) AS {num}"]
+                self._joins.append(f"LEFT JOIN {table} AS {alias} ON "
+                                   f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)")
+                self._view_columns[expr] = f"CAST({alias}.shown AS VARCHAR)"
+                self._view_columns[num] = f"CAST({alias}.num AS DOUBLE)"
             roles[r] = _Role(c, expr, num, shown=shown, counts=kept[r])
-        if joins:
-            self._con.execute(f"CREATE OR REPLACE VIEW __slicewise_rows AS SELECT src.*, "
-                              f"{', '.join(select)} FROM src {' '.join(joins)}")
-            self._rows = "__slicewise_rows"
+        self._define_rows()
         return roles
 
     @staticmethod
@@ -1549,6 +1616,11 @@ def _gzip_head(fh: Any, name: str, size: int = 1 << 20) -> bytes:
         raise FileFormatError(f"{name}: is gzip-compressed but cannot be decompressed ({exc}); "
                               "the file may be truncated or damaged") from None
     return out
+
+
+def _nested_type(duck: str) -> bool:
+    """Whether a DuckDB type holds several values: a list or array, struct, map or union."""
+    return duck.endswith("]") or duck.startswith(("STRUCT", "MAP", "UNION"))
 
 
 def _inner_name(name: str, gzip: bool) -> str:

@@ -147,9 +147,9 @@ def test_a_text_task_gives_the_clear_error(tmp_path):
     assert "use the pandas engine for text" in result.stderr
 
 
-@pytest.mark.parametrize("path", ["distinct values", "sql"])
-def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkeypatch, path):
-    if path == "sql":
+@pytest.mark.parametrize("route", ["class table", "sql"])
+def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkeypatch, route):
+    if route == "sql":  # as for a label column with more than _MAX_CLASSES values
         monkeypatch.setattr(engine, "_MAX_CLASSES", -1)
     text = "id,label,prediction,night\n1,a,a,x\n2,,b,\n3,b,b,x\n4,a,  ,\n5,,a,\n6,b,a,x\n"
     path = tmp_path / "gaps.csv"
@@ -163,9 +163,14 @@ def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkey
         load_dataset(path)
     assert message == str(pandas_err.value)
 
-    assert_same(path, missing="drop")
     with DuckDBFile(path, missing="drop") as f:
         assert f.warnings == load_dataset(path, missing="drop").warnings
+        if route == "sql":  # no class table: classes cannot be compared, only numbers
+            with pytest.raises(DataError, match="more than .* different values; --engine "
+                                                "duckdb cannot compare its classes"):
+                f.analyze()
+    if route == "class table":
+        assert_same(path, missing="drop")
 
 
 @pytest.mark.parametrize("name, df, kwargs", [
@@ -204,13 +209,13 @@ def _frame(n=240, seed=0):
 
 
 CASES = {
-    # numbers compare as numbers: 1 == 1.0
+    # numbers without leading zeros are one class by value: 1 == 1.0 (CSV: "1" and "1.0")
     "int_vs_float": lambda rng, n: {"label": rng.integers(0, 3, n),
                                     "prediction": rng.integers(0, 3, n).astype(float)},
-    # a number beside text: strings, "2.00" and " 1 " read as "2" and "1"
+    # "2.00" and " 1 " are the classes 2 and 1, shown under their most frequent spelling
     "int_vs_text": lambda rng, n: {"label": rng.integers(0, 3, n),
                                    "prediction": rng.choice(["0.0", "1", "2.00", " 1 "], n)},
-    # non-whole floats beside text: Python's float repr
+    # Parquet floats are written as Python's repr, whole ones without ".0"
     "float_vs_text": lambda rng, n: {"label": rng.choice([0.5, 1.0, 2.25], n),
                                      "prediction": rng.choice(["0.5", "1", "2.25", "x"], n)},
     # surrounding Unicode whitespace is stripped
@@ -232,13 +237,27 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("path", ["distinct values", "sql"])
-def test_label_comparison_follows_the_canonical_rule(tmp_path, monkeypatch, case, fmt, path):
-    if path == "sql":  # as for a label column with more than _MAX_CLASSES values
-        monkeypatch.setattr(engine, "_MAX_CLASSES", -1)
+def test_label_comparison_follows_the_class_rule(tmp_path, case, fmt):
     rng = np.random.default_rng(1)
     df = pd.DataFrame(CASES[case](rng, 240))
-    assert_same(write(df, tmp_path, case, fmt))
+    path = write(df, tmp_path, case, fmt)
+    assert_same(path)
+    assert_same(path, slice_by=["label"])  # one row per class, under its shown spelling
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(engine, "_MAX_CLASSES", -1)  # every class column is past the limit
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"label": np.round(rng.normal(0, 5, 300), 2),
+                       "prediction": np.round(rng.normal(0, 5, 300), 2),
+                       "region": rng.choice(["EU", "NA"], 300)})
+    path = write(df, tmp_path, "numbers", fmt)
+    assert_same(path, slice_by=["region"])  # inferred: regression, numbers parsed in SQL
+    with pytest.raises(DataError, match="the label column 'label' holds more than"):
+        analyze_file_duckdb(path, task=TaskSpec(kind="classification"))
+    with pytest.raises(DataError, match="cannot slice by it"):
+        analyze_file_duckdb(path, slice_by=["label"])
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -252,14 +271,14 @@ def test_binary_positive_matches_numbers_and_booleans_as_pandas_does(tmp_path, f
 
 
 @pytest.mark.parametrize("raw", [
-    "label,prediction\n007,7\n008,8\n1,2\n",  # pandas reads numbers, DuckDB text
-    "label,prediction,m\n0x1,1,a\n0x2,0x2,b\n",  # pandas reads text, DuckDB numbers
-    "label,prediction,flag\nTrue,True,TRUE\nFalse,True,false\nTrue,False,\n",  # pandas booleans
-    "label,prediction,human\n1.0,1,\nb,1.0,\nb,b,\n",  # an empty column is all-NaN floats
+    "label,prediction\n007,7\n008,8\n1,2\n",  # 007 is text: not the class 7
+    "label,prediction,m\n0x1,1,a\n0x2,0x2,b\n",  # 0x1 is text
+    "label,prediction,flag\nTrue,True,TRUE\nFalse,True,false\nTrue,False,\n",  # true/false
+    "label,prediction,human\n1.0,1,\nb,1.0,\nb,b,\n",  # an empty human column
     "\ufefflabel;prediction;x\na;a;1\nb;a;0\n",  # BOM, semicolons, a 1/0 tag
-    'label,prediction,note\n"a, b","a, b","say ""hi"""\nb,a,NA\n',  # quotes, NA
+    'label,prediction,note\n"a, b","a, b","say ""hi"""\nb,a,NA\n',  # quotes, NA is a value
 ])
-def test_csv_types_follow_pandas(tmp_path, raw):
+def test_csv_cells_are_read_as_text_as_pandas_reads_them(tmp_path, raw):
     path = tmp_path / "typed.csv"
     path.write_text(raw, encoding="utf-8")
     assert_same(path)
@@ -267,7 +286,7 @@ def test_csv_types_follow_pandas(tmp_path, raw):
                                                                if c in raw.splitlines()[0]])
 
 
-def test_a_csv_type_contradicted_after_duckdbs_sample_is_read_again(tmp_path):
+def test_a_column_of_numbers_with_a_late_text_cell_is_text_in_both_engines(tmp_path):
     rng = np.random.default_rng(4)
     n = 30_000
     df = pd.DataFrame({"label": rng.choice(["a", "b"], n), "prediction": rng.choice(["a", "b"], n),

@@ -448,7 +448,9 @@ def test_in_memory_frames_with_dicts_lists_and_arrays():
     f = ds.frame
     assert f["meta"].tolist()[:3] == ['{"a":2,"b":1}', '{"a":2,"b":1}', '{"a":3}']
     assert f["arr"].tolist() == ["[1,2]", "[1,2]", "[]", "[null]"]
-    assert f["mixed"].tolist() == ["plain", '["x","y"]', '["t"]', 7]  # scalars kept
+    converted, _ = formats.nested_cells_to_text(df)
+    assert converted["mixed"].tolist() == ["plain", '["x","y"]', '["t"]', 7]  # scalars kept
+    assert f["mixed"].tolist()[:3] == ["plain", '["x","y"]', '["t"]']
     assert f["arrow"].tolist()[:3] == ["[1]", "[1]", "[2]"]
     table = analyze(ds, slice_by=["meta", "arrow"])
     assert int(table.loc['meta = {"a":2,"b":1}', "n"]) == 2
@@ -491,6 +493,33 @@ def test_pages_run_on_a_dataset_with_a_nested_column(fresh, nested_parquet):
             chooser = next(w for w in at.multiselect if w.key == state.SLICE_BY)
             assert {"boxes", "camera"} <= set(chooser.options)
             assert chooser.value == ["boxes", "camera"]
+
+
+@pytest.mark.parametrize(("name", "make", "note"), [
+    ("preds.xlsx", lambda: xlsx_bytes(sheets={"more": [("a",), ("b",)]}), "read the sheet"),
+    ("preds.csv.gz", lambda: gzip.compress(CSV), None),
+    ("nested.parquet", lambda: parquet_bytes(nested_table()), "hold lists, structs or maps"),
+])
+def test_the_load_page_reads_and_saves_the_new_formats(fresh, name, make, note):
+    from pagetest import texts
+    from streamlit.testing.v1 import AppTest
+
+    from core.store import Store
+
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Load_data.py"), default_timeout=60)
+    at.session_state["user_name"] = "Ana"
+    at.run()
+    at.file_uploader(key="load_upload").set_value((name, make(), "application/octet-stream"))
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    if note:
+        assert note in texts(at.warning), texts(at.warning)
+    at.button[[b.label for b in at.button].index("Check and save")].click().run()
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    with Store(fresh) as store:
+        saved = store.list_datasets()
+        assert saved["name"].tolist() == ["preds" if name.startswith("preds") else "nested"]
+        assert store.load_dataset(int(saved["id"].iloc[0])).n == 5
 
 
 # --------------------------------------------------------------------------- CLI
@@ -538,6 +567,22 @@ def test_duckdb_engine_streams_gzip_and_refuses_other_containers(tmp_path):
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"slicewise: error: {name}: is ")
         assert "--engine pandas" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("mapping", "role", "col"), [
+    (ColumnMapping(id="camera"), "id", "camera"),
+    (ColumnMapping(label="boxes"), "label", "boxes"),
+    (ColumnMapping(prediction="attrs"), "prediction", "attrs"),
+])
+def test_duckdb_engine_refuses_a_nested_role_as_the_loader_does(nested_parquet, mapping, role,
+                                                                col):
+    from core.engine_duckdb import analyze_file_duckdb
+
+    message = f"nested.parquet: the {role} column {col!r} holds lists, structs or maps"
+    with pytest.raises(InvalidValueError, match=message):
+        load_dataset(nested_parquet, mapping)
+    with pytest.raises(InvalidValueError, match=message):
+        analyze_file_duckdb(nested_parquet, mapping)
 
 
 def test_data_errors_are_data_errors():

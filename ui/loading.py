@@ -178,8 +178,11 @@ def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, 
 
 
 def default_name(file_name: str) -> str:
-    """Return a dataset name for a file name: its stem."""
-    return Path(file_name).stem or "dataset"
+    """Return a dataset name for a file name: its stem (``preds`` for ``preds.csv.gz`` too)."""
+    path = Path(file_name)
+    if path.suffix.lower() in (".gz", ".gzip", ".bz2", ".zip"):
+        path = Path(path.stem)
+    return path.stem or "dataset"
 
 
 def demo_datasets(store: Store, project_name: str) -> pd.DataFrame:
