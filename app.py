@@ -49,10 +49,12 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Examples", f"{head['n']:,}")
 c2.metric("Accuracy", views.percent(head["accuracy"]))
 c3.metric("Errors", f"{head['errors']:,}")
-c4.metric("HLP", views.percent(head["hlp"]),
+# too few human labels: no headline HLP (1 label of 1 agreeing reads as "HLP 100%")
+too_few = head["hlp_source"] == "too_few"
+c4.metric("HLP", "–" if too_few else views.percent(head["hlp"]),
           delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
           help=f"Human-level performance on all data: {head['hlp_basis']}")
-if head["hlp_source"] == "too_few":
+if too_few:
     c4.caption(head["hlp_basis"])
 tagged, errors = compute_tag_coverage(correct, loaded.dataset.tags)
 st.progress(tagged / errors if errors else 1.0,

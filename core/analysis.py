@@ -43,7 +43,7 @@ def analyze(
     keyed by those row names.
     """
     task = task or default_task(dataset)
-    outcomes = compute_outcomes(dataset.frame, task)
+    outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
     membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
     table = compute_slice_metrics(counts, task=task, hlp=hlp)

@@ -309,7 +309,8 @@ def compare_datasets(
     correct = {}
     for side, data, pos in (("before", before, union.pos_before),
                             ("after", after, union.pos_after)):
-        outcomes = compute_outcomes(data.frame.reset_index(drop=True), task)
+        outcomes = compute_outcomes(data.frame.reset_index(drop=True), task,
+                                    source=data.source_name)
         part = pd.DataFrame(m[pos], columns=membership.columns)
         counts = compute_slice_counts(part, outcomes, tag_columns=tag_columns)
         sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)

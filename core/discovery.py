@@ -634,7 +634,8 @@ def find_error_slices(
 def format_suggestions(found: SliceSuggestions, *, source: str) -> str:
     """Render suggestions as plain text: a heading, the ranked table and the FDR note."""
     head = (f"{source}: {found.n:,} examples, {found.errors:,} errors "
-            f"({100 * found.overall_error_rate:.1f}%); searched {', '.join(found.columns)}"
+            f"({100 * found.overall_error_rate:.1f}%); searched "
+            f"{', '.join(found.columns) or 'no column'}"
             f" (up to {found.max_conditions} conditions, at least {found.min_support} "
             "examples per slice)")
     parts = [head]
@@ -666,7 +667,8 @@ def format_suggestions(found: SliceSuggestions, *, source: str) -> str:
 def error_indicator(dataset: Dataset, task: TaskSpec | None = None) -> np.ndarray:
     """Return whether each prediction of ``dataset`` is wrong (see :mod:`core.metrics`)."""
     task = task or TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
-    correct = compute_outcomes(dataset.frame, task)["correct"].to_numpy(dtype=float)
+    correct = compute_outcomes(dataset.frame, task, source=dataset.source_name)["correct"]
+    correct = correct.to_numpy(dtype=float)
     return correct < 1
 
 

@@ -368,6 +368,7 @@ class DuckDBFile:
         self._view_columns: dict[str, str] = {}  # quoted name -> SQL (classes, numbers)
         self._joins: list[str] = []  # the class tables' joins of that view
         self._class_tables: dict[str, pd.DataFrame] = {}
+        self._zero_one: dict[str, str] = {}  # see _zero_one_spellings
         self._tmp = tempfile.mkdtemp(prefix="slicewise-duckdb-")
         self._con = duckdb.connect(config={"temp_directory": self._tmp})
         try:
@@ -1071,7 +1072,8 @@ class DuckDBFile:
         present = {r: self.columns[getattr(m, r)] for r in ("label", "prediction", "human")
                    if getattr(m, r) is not None}
         if not all(c.texts is not None for c in present.values()):
-            return {r: self._numeric_role(c) for r, c in present.items()}
+            self._zero_one = self._zero_one_spellings(present)
+            return {r: self._numeric_role(c, self._zero_one) for r, c in present.items()}
         if self.keep == "true":
             kept = {r: dict(c.histogram or {}) for r, c in present.items()}
         else:
@@ -1111,8 +1113,12 @@ class DuckDBFile:
         return roles
 
     @staticmethod
-    def _numeric_role(col: _Column) -> _Role:
-        """Build a role without a class table: read as a number in SQL (``to_numeric``)."""
+    def _numeric_role(col: _Column, zero_one: Mapping[str, str]) -> _Role:
+        """Build a role without a class table: read as a number in SQL (``to_numeric``).
+
+        ``zero_one`` gives the shown spelling of the cells whose class is 0 or 1 (see
+        :meth:`_zero_one_spellings`); every other class shows as it is written.
+        """
         expr = f"(CASE WHEN {col.missing} THEN NULL ELSE {col.key} END)"
         if col.group == "text":
             num = _to_number(_strip(col.ident), NumberFormat("."))
@@ -1120,7 +1126,36 @@ class DuckDBFile:
             num = f"CAST({col.raw} AS DOUBLE)"
         else:
             num = "CAST(NULL AS DOUBLE)"  # true/false: no number to the loader either
+        text = _zero_one_text(col)
+        if text is not None and zero_one:
+            values = pd.to_numeric(pd.Series(list(zero_one.values()), dtype=object),
+                                   errors="coerce")
+            whens = " ".join(f"WHEN {_lit(k)} THEN {'NULL' if np.isnan(v) else _dbl(v)}"
+                             for k, v in zip(zero_one, values, strict=True))
+            num = f"(CASE {text} {whens} ELSE {num} END)"
         return _Role(col, expr, num)
+
+    def _zero_one_spellings(self, present: Mapping[str, _Column]) -> dict[str, str]:
+        """Map each spelling of the classes 0 and 1 to the one its class is shown under.
+
+        Without class tables the roles are read as numbers, each cell as it is written,
+        which is how the loader shows it except where its class is 0 or 1: ``yes``,
+        ``TRUE``, ``1`` and ``1.0`` are one class, shown under its most frequent spelling
+        over the kept rows (:func:`core.values.canonical_classes`), so ``yes`` is the
+        number 1 where ``1`` is the more frequent spelling, and ``1`` no number where
+        ``yes`` is. One scan counts those spellings.
+        """
+        texts = {r: _zero_one_text(c) for r, c in present.items()}
+        got = self._aggregate({r: f"histogram({t})" for r, t in texts.items() if t is not None},
+                              self.keep)
+        totals: dict[str, int] = {}
+        for hist in got.values():
+            for k, n in (hist or {}).items():
+                totals[str(k)] = totals.get(str(k), 0) + int(n)
+        shown = _shown_spellings(totals)
+        keys = class_keys(pd.Series(list(shown), dtype=object)).tolist()
+        return {k: v for (k, v), key in zip(shown.items(), keys, strict=True)
+                if key in ("0", "1")}
 
     def _require_class_tables(self, task: TaskSpec, slice_by: Sequence[str]) -> None:
         """Refuse what needs classes when a class column has too many values for a table.
@@ -1165,33 +1200,41 @@ class DuckDBFile:
             if n:
                 key = self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} AND {cond} "
                                   "LIMIT 1")[0][0]
-                first = (role.shown[key] if role.shown is not None
-                         else as_text(pd.Series([col.value_of(key)], dtype=object)).iloc[0])
+                if role.shown is not None:
+                    first = role.shown[key]
+                else:
+                    first = as_text(pd.Series([col.value_of(key)], dtype=object)).iloc[0]
+                    first = self._zero_one.get(first, first)
                 raise InvalidValueError(
-                    f"a regression task needs numbers; the {r} is not numeric in {n} rows "
-                    f"(first: {first!r})")
+                    f"{self.source_name}: a regression task needs numbers; the {r} is not "
+                    f"numeric in {n} rows (first: {first!r})")
 
     def _positive_class(self, positive: Any) -> str:
-        """Return the labels' spelling of ``positive``, as :func:`core.metrics._check_positive`.
+        """Return the data's spelling of ``positive``, as :func:`core.metrics._check_positive`.
+
+        Matched by :func:`core.values.class_key` in the labels, then in the predictions (a
+        class only the model predicted is its false alarms).
 
         Raises
         ------
         InvalidValueError
-            No positive class, or one that never occurs in the labels (the loader's messages).
+            No positive class, or one in neither the labels nor the predictions (the
+            loader's messages).
         """
-        y = self.roles["label"]
+        at = f"{self.source_name}: "
         if positive is None:
-            raise InvalidValueError("a binary task needs a positive class (CLI: --positive "
+            raise InvalidValueError(f"{at}a binary task needs a positive class (CLI: --positive "
                                     f"CLASS); classes: {', '.join(self._classes())}")
-        classes = {s for k, s in y.shown.items() if s is not None and y.counts.get(k)}
-        if str(positive) in classes:
-            return str(positive)
         wanted = class_key(positive)
-        match = [c for c in sorted(classes) if class_key(c) == wanted]
-        if not match:
-            raise InvalidValueError(f"positive class {positive!r} never occurs in the labels; "
-                                    f"classes: {', '.join(self._classes())}")
-        return match[0]
+        for role in (self.roles["label"], self.roles["prediction"]):
+            classes = {s for k, s in role.shown.items() if s is not None and role.counts.get(k)}
+            if str(positive) in classes:
+                return str(positive)
+            match = [c for c in sorted(classes) if class_key(c) == wanted]
+            if match:
+                return match[0]  # one spelling per class: the shown one
+        raise InvalidValueError(f"{at}positive class {positive!r} never occurs in the labels or "
+                                f"the predictions; classes: {', '.join(self._classes())}")
 
     def infer_task_kind(self) -> str:
         """:func:`core.task.infer_task_kind` on the loader's labels (their first rows)."""
@@ -1202,7 +1245,8 @@ class DuckDBFile:
         if y.shown is not None:
             labels = pd.Series([y.shown[k] for k in keys], dtype=object)
         else:
-            labels = as_text(pd.Series([col.value_of(k) for k in keys], dtype=object))
+            texts = as_text(pd.Series([col.value_of(k) for k in keys], dtype=object))
+            labels = pd.Series([self._zero_one.get(t, t) for t in texts], dtype=object)
         return infer_task_kind(labels)
 
     # ----------------------------------------------------------------- analysis
@@ -1539,6 +1583,26 @@ def nanquantile_linear(n: int, bins: int,
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _zero_one_text(col: _Column) -> str | None:
+    """Write the loader's text of the cells whose class may be 0 or 1 (else NULL) in SQL.
+
+    A superset (``01`` is read as 1 here, and dropped by its class key in Python); ``None``
+    for a column that holds no such cell.
+    """
+    x = col.ident
+    if col.group == "text":
+        s = _strip(x)
+        return (f"(CASE WHEN lower({s}) IN ('true', 'yes', 'false', 'no') OR "
+                f"{_to_number(s, NumberFormat('.'))} IN (0, 1) THEN {s} END)")
+    if col.group == "int":
+        return f"(CASE WHEN {x} IN (0, 1) THEN CAST({x} AS VARCHAR) END)"
+    if col.group == "float":
+        return f"(CASE WHEN {x} = 0 THEN '0' WHEN {x} = 1 THEN '1' END)"
+    if col.group == "bool":
+        return f"(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' END)"
+    return None
 
 
 def _shown_spellings(counts: Mapping[str, int]) -> dict[str, str]:

@@ -129,8 +129,10 @@ def compute_word_errors(references: Sequence[str], hypotheses: Sequence[str]) ->
     return pd.DataFrame(counts, columns=list(WORD_ERROR_COLUMNS))
 
 
-def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
+def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -> pd.DataFrame:
     """Compute per-example outcome columns for ``task``; one row per row of ``frame``.
+
+    ``source`` is the file name the error messages start with (``Dataset.source_name``).
 
     Returns
     -------
@@ -146,19 +148,26 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
     nothing): ``""`` vs ``""`` is correct with 0 words and 0 errors. A missing label or
     prediction (None/NaN) is not a transcript: the row is not correct and adds 0 to both
     word counts (the loader refuses or drops such rows; a missing human label is masked).
+
+    Raises
+    ------
+    InvalidValueError
+        Binary: no positive class, or one found in neither the labels nor the predictions.
+        Regression: a label, prediction or human label that is not a number.
     """
+    at = f"{source}: " if source else ""
     y, p = frame["label"], frame["prediction"]
     h = frame["human"] if "human" in frame.columns else None
     out: dict[str, np.ndarray] = {}
     if task.kind == "regression":
-        yv = _numeric(y, "label")
-        pv = _numeric(p, "prediction")
+        yv = _numeric(y, "label", at)
+        pv = _numeric(p, "prediction", at)
         err = pv - yv
         out["abs_error"] = np.abs(err)
         out["sq_error"] = err**2
         tol = task.tolerance if task.tolerance is not None else 0.0
         correct = np.abs(err) <= tol
-        human_correct = np.abs(_numeric(h, "human") - yv) <= tol if h is not None else None
+        human_correct = np.abs(_numeric(h, "human", at) - yv) <= tol if h is not None else None
     elif task.kind == "text":
         norm = task.normalization
         # Compare and score on codes of the normalised strings: each distinct string and
@@ -194,7 +203,7 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
         correct = np.asarray(yv == p.to_numpy(), dtype=bool)
         human_correct = np.asarray(h.to_numpy() == yv, dtype=bool) if h is not None else None
         if task.kind == "binary":
-            pos = _check_positive(y, task.positive)
+            pos = _check_positive(y, task.positive, predictions=p, at=at)
             yp = (y.astype(str) == pos).to_numpy()
             pp = (p.astype(str) == pos).to_numpy()
             out["tp"] = (yp & pp).astype(float)
@@ -213,36 +222,44 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index, copy=False)  # the arrays are new
 
 
-def _numeric(values: pd.Series, role: str) -> np.ndarray:
+def _numeric(values: pd.Series, role: str, at: str = "") -> np.ndarray:
     out = pd.to_numeric(values, errors="coerce")
     if out.isna().any() and values.notna().any():
         bad = np.flatnonzero(out.isna().to_numpy() & values.notna().to_numpy())
         if len(bad):
             raise InvalidValueError(
-                f"a regression task needs numbers; the {role} is not numeric in "
+                f"{at}a regression task needs numbers; the {role} is not numeric in "
                 f"{len(bad)} rows (first: {values.iat[bad[0]]!r})"
             )
     return out.to_numpy(dtype=float)
 
 
-def _check_positive(labels: pd.Series, positive: str | None) -> str:
-    """Return the labels' spelling of the ``positive`` class.
+def _check_positive(labels: pd.Series, positive: str | None, *,
+                    predictions: pd.Series | None = None, at: str = "") -> str:
+    """Return the data's spelling of the ``positive`` class.
 
     Matched by :func:`core.values.class_key`, so ``--positive true`` finds the class written
-    ``1``, ``TRUE`` or ``yes`` (the contract of :mod:`core.values`).
+    ``1``, ``TRUE`` or ``yes`` (the contract of :mod:`core.values`). The labels are looked at
+    first, then the predictions: a batch whose labels hold one class (no defect at all) is
+    legal, and a positive the model predicted there is its false alarms. A positive found in
+    neither is refused (most likely a typo). ``at`` starts the messages (the file name).
     """
     classes = pd.unique(labels.dropna().astype(str))
     if positive is None:
-        raise InvalidValueError("a binary task needs a positive class (CLI: --positive CLASS); "
-                                f"classes: {', '.join(map(str, classes[:10]))}")
-    if str(positive) in set(classes):
-        return str(positive)
-    keys = class_keys(pd.Series(classes, dtype=object))
-    match = [c for c, k in zip(classes, keys, strict=True) if k == class_key(positive)]
-    if not match:
-        raise InvalidValueError(f"positive class {positive!r} never occurs in the labels; "
-                                f"classes: {', '.join(map(str, classes[:10]))}")
-    return str(match[0])
+        raise InvalidValueError(f"{at}a binary task needs a positive class (CLI: --positive "
+                                f"CLASS); classes: {', '.join(map(str, classes[:10]))}")
+    predicted = (pd.unique(predictions.dropna().astype(str)) if predictions is not None
+                 else np.array([], dtype=object))
+    for found in (classes, predicted):
+        if str(positive) in set(found):
+            return str(positive)
+        keys = class_keys(pd.Series(found, dtype=object))
+        match = [c for c, k in zip(found, keys, strict=True) if k == class_key(positive)]
+        if match:
+            return str(match[0])
+    where = "the labels or the predictions" if predictions is not None else "the labels"
+    raise InvalidValueError(f"{at}positive class {positive!r} never occurs in {where}; "
+                            f"classes: {', '.join(map(str, classes[:10]))}")
 
 
 # --------------------------------------------------------------------------- slices

@@ -108,7 +108,8 @@ def _check_fractions(fractions: Mapping[str, float], n: int) -> tuple[list[str],
         raise InvalidValueError("every split needs a positive share, e.g. train=60, dev=20, "
                                 f"test=20; got {dict(zip(names, values.tolist(), strict=True))}")
     if n < len(names):
-        raise InvalidValueError(f"{n} examples cannot fill {len(names)} splits")
+        raise InvalidValueError(f"{n} example{'' if n == 1 else 's'} cannot fill {len(names)} "
+                                "splits; give fewer splits or more examples")
     weights = values / values.sum()
     sizes = _largest_remainder(n * weights, n, np.random.default_rng(0),
                                np.full(len(names), n))
@@ -280,10 +281,19 @@ def split_dataset(dataset: Dataset, *, fractions: Mapping[str, float] = DEFAULT_
     -------
     pandas.Series
         The split of each row of ``dataset.frame``.
+
+    Raises
+    ------
+    InvalidValueError
+        Unknown tags, bad fractions, or fewer examples than splits; the message starts with
+        the dataset's file name.
     """
     chosen = _tag_frame(dataset, tags)
-    return assign_splits(dataset.frame["label"], chosen, fractions=fractions, seed=seed,
-                         by_label=by_label)
+    try:
+        return assign_splits(dataset.frame["label"], chosen, fractions=fractions, seed=seed,
+                             by_label=by_label)
+    except InvalidValueError as exc:
+        raise InvalidValueError(f"{dataset.source_name}: {exc}") from None
 
 
 def _tag_frame(dataset: Dataset, tags: Sequence[str] | None) -> pd.DataFrame:

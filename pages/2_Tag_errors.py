@@ -11,7 +11,11 @@ loaded = data.require_dataset(ctx)
 store, user, did = ctx.store, ctx.user, loaded.dataset_id
 ds = loaded.dataset
 tags = loaded.tag_names
-correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
+try:
+    correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
+except DataError as exc:  # the task does not fit the data (e.g. a positive class gone)
+    st.error(md(exc), icon=":material/error:")
+    st.stop()
 corrected_ids = set(loaded.corrections["example_id"].astype(str))
 
 # ----------------------------------------------------------------------------- coverage

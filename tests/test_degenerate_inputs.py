@@ -48,7 +48,7 @@ from core.discovery import slice_mask, suggest_slices
 from core.errors import DataError
 from core.lineage import export_lineage, lineage_json, load_lineage
 from core.metrics import MIN_HUMAN_LABELS
-from core.report import FORMATS, to_csv, to_html, to_json, to_markdown
+from core.report import FORMATS
 from core.splits import compute_split_shares, split_dataset
 from core.store import Store
 from core.task import TaskSpec
@@ -176,12 +176,12 @@ CASES = [
                             noisy=NOISY, device=DEVICE),
          (True, True, False, False, False, True), task=BINARY,
          extra={"precision": 2 / 4, "recall": 2 / 3, "f1": 4 / 7, "fpr": 2 / 3, "fnr": 1 / 3}),
-    # binary with one class in the labels (a batch without defects) and one false alarm:
-    # tp 0, fp 1 (row 2), fn 0, tn 5
-    Case("binary_one_class", _classes(["no"] * 6, ["no", "no", "yes", "no", "no", "no"],
+    # binary with one class, the positive one (every part defective), one missed:
+    # tp 5, fp 0, fn 1 (row 2), tn 0; the false positive rate has no negatives to count
+    Case("binary_one_class", _classes(["yes"] * 6, ["yes", "yes", "no", "yes", "yes", "yes"],
                                       noisy=NOISY, device=DEVICE),
          (True, True, False, True, True, True), task=BINARY,
-         extra={"precision": 0.0, "recall": NAN, "f1": 0.0, "fpr": 1 / 6, "fnr": NAN}),
+         extra={"precision": 1.0, "recall": 5 / 6, "f1": 10 / 11, "fpr": NAN, "fnr": 1 / 6}),
     # the positive class occurs in neither labels nor predictions: a typo, refused
     Case("binary_no_positive", _classes(["no"] * 6, ["no"] * 6, noisy=NOISY, device=DEVICE),
          task=BINARY, refused="positive class 'yes'"),
@@ -314,6 +314,25 @@ def test_analyze(load, case, fmt, sliced):
         assert overall[metric] == pytest.approx(value, nan_ok=True), metric
 
 
+@pytest.mark.parametrize(("name", "p_value"), [
+    # the doubled one-sided exact binomial p of k right of n against HLP 0.9:
+    ("one_row", 1.0),  # 1 of 1: min(1, 2 P[X >= 1] = 1.8)
+    ("all_correct", 1.0),  # 3 of 3: min(1, 2 P[X >= 3] = 2 * 0.729)
+    ("all_wrong", 2 * 0.1**3),  # 0 of 3: 2 P[X <= 0]
+])
+def test_an_entered_hlp_ranks_its_tag_alone(load, name, p_value):
+    case = CASE[name]
+    table = analyze(load(case, "csv"), task=case.task, hlp={"noisy": 0.9})
+    noisy = expected_table(case, sliced=False).loc["noisy"]
+    row = table.loc["noisy"]
+    assert row["hlp_source"] == "user" and row["hlp_n"] == 0
+    assert row["gap"] == pytest.approx(0.9 - noisy["accuracy"])
+    assert row["potential_gain"] == pytest.approx((0.9 - noisy["accuracy"]) * noisy["n"]
+                                                  / case.n)
+    assert row["p_value"] == pytest.approx(p_value)
+    assert table["rank"].dropna().to_dict() == {"noisy": 1}
+
+
 def test_text_slices_have_their_own_wer(load):
     # device = ios: refs "", "call mom", "play jazz" (4 words), errors 0 + 1 + 2 = 3;
     # device = web: refs "", "sweet coffee", "sail away" (4 words), errors 1 + 0 + 0 = 1;
@@ -344,6 +363,35 @@ def test_a_nested_column_cannot_take_a_role(files, role):
     with pytest.raises(DataError) as err:
         load_dataset(files["nested", "parquet"], mapping)
     assert "nested.parquet" in str(err.value) and "'boxes'" in str(err.value), str(err.value)
+
+
+def test_a_positive_class_only_predicted_counts_as_false_alarms():
+    # labels all "no" (a batch without defects), one false alarm on row 2: tp 0, fp 1,
+    # fn 0, tn 5. The positive class occurs in the predictions, so it is no typo.
+    data = b"id,label,prediction\n" + b"".join(
+        f"{i},no,{'yes' if i == 2 else 'no'}\n".encode() for i in SIX)
+    table = analyze(load_dataset(data, name="clean_batch.csv"), task=BINARY)
+    overall = table.loc["All data"]
+    assert (overall["n"], overall["errors"]) == (6, 1)
+    assert overall[["precision", "f1", "fpr"]].tolist() == pytest.approx([0.0, 0.0, 1 / 6])
+    assert np.isnan(overall["recall"]) and np.isnan(overall["fnr"])
+
+
+def test_the_load_page_checks_the_positive_class_on_every_row():
+    # the positive class first occurs on row 2,500: a check of the first rows would refuse
+    from ui.loading import LoadOptions, build_dataset
+
+    frame = pd.DataFrame({"id": range(3000), "label": ["ok"] * 2500 + ["scratch"] * 500,
+                          "prediction": ["ok"] * 3000})
+    options = LoadOptions(label="label", prediction="prediction", id="id", kind="binary",
+                          positive="scratch")
+    dataset = build_dataset(frame, options, source_name="late.csv", content_hash="",
+                            warnings=[])
+    assert analyze(dataset, task=options.task()).loc["All data", "recall"] == 0.0
+    with pytest.raises(DataError, match="late.csv: positive class 'dent'"):
+        build_dataset(frame, LoadOptions(label="label", prediction="prediction", id="id",
+                                         kind="binary", positive="dent"),
+                      source_name="late.csv", content_hash="", warnings=[])
 
 
 # ----------------------------------------------------------------------------- compare
@@ -449,14 +497,10 @@ def test_every_report_format(load, case, fmt):
     expected = expected_table(case, sliced=True)
     overall = expected.loc["All data"]
     name = case.file(fmt)
-    outputs = {
-        "json": to_json(table, dataset=name, task=case.task.kind),
-        "csv": to_csv(table),
-        "markdown": to_markdown(table, title=name),
-        "html": to_html(table, title=name),
-        "table": render(table, "table", dataset=name, task=case.task.kind),
-    }
-    assert set(FORMATS) <= set(outputs)
+    # the CLI's renderer: every format of core.report (markdown and HTML with the summary
+    # and the charts) and the plain table
+    outputs = {f: render(table, f, dataset=name, task=case.task.kind)
+               for f in ("table", *FORMATS)}
     data = json.loads(outputs["json"])
     assert data["overall"]["n"] == case.n
     assert data["overall"]["accuracy"] == pytest.approx(overall["accuracy"])
@@ -469,13 +513,15 @@ def test_every_report_format(load, case, fmt):
     assert float(row["accuracy"]) == pytest.approx(overall["accuracy"])
     accuracy = f"{100 * overall['accuracy']:.1f}%"
     assert f"| All data | {case.n} | 100.0% | {accuracy} |" in outputs["markdown"]
+    html_table = outputs["html"].split("<table>")[1].split("</table>")[0]
     assert f"<td>All data</td><td>{case.n}</td><td>100.0%</td><td>{accuracy}</td>" in \
-        outputs["html"]
+        html_table
     assert f"examples: {case.n}   accuracy: {accuracy}" in outputs["table"]
-    for fmt_name, text in outputs.items():  # a missing number is shown as such, never "nan"
-        if fmt_name not in ("json", "csv"):
-            assert not any(w.lower() in ("nan", "nan%") for w in text.replace("|", " ").split()
-                           ), fmt_name
+    # a missing number is shown as such ("–"), never as "nan"
+    for fmt_name, text in (("markdown", outputs["markdown"]), ("html", html_table),
+                           ("table", outputs["table"])):
+        words = text.replace("|", " ").replace("<", " ").replace(">", " ").lower().split()
+        assert "nan" not in words and "nan%" not in words, fmt_name
 
 
 # ----------------------------------------------------------------------------- annotations
@@ -558,7 +604,8 @@ def test_agreement_entry_points(ann_case):
     assert len(ag.compute_annotator_weights(codes)) == annotators
     ag.compute_class_agreement(codes)
     assert len(ag.find_disagreements(codes)) == ann_case.figures["n_disagreements"]
-    assert len(ag.find_confused_pairs(codes)) == ann_case.figures["n_disagreements"]
+    # two classes, a and b: one pair to confuse wherever some item is disagreed on
+    assert len(ag.find_confused_pairs(codes)) == min(1, ann_case.figures["n_disagreements"])
     caution = ag.agreement_caution(summary)
     assert caution is None or isinstance(caution, str)
 
@@ -681,7 +728,7 @@ def test_every_page(app_store, case, page):
         assert metrics["Examples"] == f"{case.n:,}"
         assert metrics["Errors"] == f"{errors_n:,}"
         assert metrics["Accuracy"] == f"{100 * sum(case.correct) / case.n:.1f}%"
-    if page == "pages/7_Compare_iterations.py":
+    if page == "pages/7_Compare_iterations.py" and not case.refused:
         metrics = {m.label: m.value for m in at.metric}
         assert metrics["Accuracy, all data"] == "100.0%"  # the all-right copy is "after"
 
@@ -773,6 +820,8 @@ def test_cli(cli_runs, case, fmt, command):
         assert result.stdout.startswith(
             f"{case.file(fmt)}: {n} examples, {errors} errors ({100 * errors / n:.1f}%); "
             "searched "), result.stdout
+        if case.slice_by is None:  # nothing to search: said so, not a blank
+            assert "; searched no column (up to 3 conditions" in result.stdout
     else:
         assert f"All data: {accuracy} -> 100.0%" in result.stdout
 

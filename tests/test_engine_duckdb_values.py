@@ -275,3 +275,33 @@ def test_cli_passes_na_values_and_the_number_format_to_the_duckdb_engine(tmp_pat
         assert pandas_run[0] == 0 and '"region = (missing)"' in pandas_run[1]
     else:
         assert pandas_run[0] == 2 and "the score column 'score' holds" in pandas_run[2]
+
+
+# --------------------------------------------------------------------------- past the limit
+
+
+@pytest.mark.parametrize("labels, problem", [
+    # The class 1 is written "1" three times and "yes" once: shown as "1", so "yes" is 1.
+    (["1", "1", "1", "yes", "2.5", "0"], None),
+    # "yes" three times, "1" once: shown as "yes", so the "1" is no number either.
+    (["yes", "yes", "yes", "1", "2.5", "0"], "the label is not numeric in 4 rows (first: 'yes')"),
+    # Ties go to the first in sorted order: "1.0" before "TRUE", "0" before "no"; 01 is
+    # a class of its own (a leading zero), read as the number 1.
+    (["TRUE", "1.0", "no", "0", "2.5", "01"], None),
+])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_regression_without_a_class_table_reads_classes_as_the_loader_shows_them(
+        tmp_path, monkeypatch, labels, problem, fmt):
+    from core import engine_duckdb
+
+    monkeypatch.setattr(engine_duckdb, "_MAX_CLASSES", -1)  # numbers parsed in SQL
+    predictions = ["1.5", "0.5", "2", "3", "2", "-1"]  # no spelling of 0 or 1
+    path = (csv_file(tmp_path, "label,prediction\n" + "".join(
+        f"{y},{p}\n" for y, p in zip(labels, predictions, strict=True)))
+        if fmt == "csv" else parquet_file(tmp_path, {"label": labels, "prediction": predictions}))
+    expected, got = both(path, task=TaskSpec(kind="regression"))
+    if problem:
+        assert problem in expected
+        assert got == expected
+    else:
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-9)

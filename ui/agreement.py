@@ -9,7 +9,7 @@ against a saved annotation set.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -323,11 +323,16 @@ def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
     view["consensus"] = view["consensus"].astype(str)
     latest = made.set_index(made["item"].astype(str))
     items = view["item"].astype(str)
-    view["decision"] = [latest.at[i, "decision"] if i in latest.index else None
-                        for i in items]
-    view["note"] = [latest.at[i, "note"] if i in latest.index else "" for i in items]
-    view["by"] = [_by(latest.at[i, "user"], latest.at[i, "at"]) if i in latest.index else ""
-                  for i in items]
+    # Text columns even when the queue is empty (no disagreement): a data editor refuses a
+    # text column over the float dtype an empty list would give.
+    def text(values: list[Any]) -> pd.Series:
+        return pd.Series(values, index=view.index, dtype=object)
+
+    view["decision"] = text([latest.at[i, "decision"] if i in latest.index else None
+                             for i in items])
+    view["note"] = text([latest.at[i, "note"] if i in latest.index else "" for i in items])
+    view["by"] = text([_by(latest.at[i, "user"], latest.at[i, "at"]) if i in latest.index
+                       else "" for i in items])
     return view
 
 
@@ -413,10 +418,16 @@ def set_label(row: Any, projects: dict[int, str]) -> str:
 
 @st.cache_data(max_entries=4, show_spinner="Reading the labels…")
 def saved_labels(db: str, set_id: int, content_hash: str, source_name: str) -> ag.Annotations:
-    """Return a stored annotation set as :class:`core.agreement.Annotations` (cached)."""
+    """Return a stored annotation set as :class:`core.agreement.Annotations` (cached).
+
+    Read again as a long table, so that it carries the warnings its file had (one annotator,
+    a single class, items with one label).
+    """
     from ui.state import get_store
 
     del db  # part of the cache key
     labels = get_store().load_annotation_set(set_id)
-    return ag.Annotations(labels=labels, source_name=source_name, content_hash=content_hash,
-                          layout="long", columns={"annotation_set": set_id})
+    ann = ag.annotations_from_frame(labels, item=ag.ITEM, annotator=ag.ANNOTATOR,
+                                    label=ag.LABEL, layout="long", source_name=source_name,
+                                    content_hash=content_hash)
+    return replace(ann, labels=labels, columns={"annotation_set": set_id})

@@ -29,7 +29,7 @@ from core.dataset import Dataset
 from core.errors import DataError, InvalidValueError
 from core.report import to_safe_csv
 from core.slice_names import OVERALL, settings_by_row
-from core.splits import assign_splits, compute_split_shares, splits_frame
+from core.splits import compute_split_shares, split_dataset, splits_frame
 from core.task import TaskSpec
 from ui import data, state
 from ui.data import Loaded
@@ -194,7 +194,7 @@ def comparison_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "gap after": 100 * t["gap_after"].to_numpy(dtype=float),
     })
     config: dict[str, Any] = {
-        "slice": st.column_config.TextColumn("Slice", pinned=True),
+        "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "n before": st.column_config.NumberColumn("n before", format="localized",
                                                   width="small"),
         "n after": st.column_config.NumberColumn("n after", format="localized", width="small"),
@@ -244,8 +244,8 @@ def overall_row(table: pd.DataFrame) -> pd.Series:
 def _splits(db: str, dataset_id: int, frame_key: str, tags_key: str,
             fractions: tuple[tuple[str, float], ...], seed: int, by_label: bool,
             tags: tuple[str, ...], *, _dataset: Dataset) -> pd.Series:
-    return assign_splits(_dataset.frame["label"], _dataset.tags[list(tags)],
-                         fractions=dict(fractions), seed=seed, by_label=by_label)
+    return split_dataset(_dataset, fractions=dict(fractions), seed=seed, by_label=by_label,
+                         tags=list(tags))
 
 
 def make_splits(loaded: Loaded, fractions: dict[str, float], *, seed: int, by_label: bool,

@@ -166,9 +166,12 @@ def load_current(ctx: Context) -> Loaded:
 
 @st.cache_data(max_entries=8, show_spinner="Scoring every example…")
 def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
-             _frame: pd.DataFrame, _task: TaskSpec) -> pd.DataFrame:
-    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`)."""
-    return compute_outcomes(_frame, _task)
+             _frame: pd.DataFrame, _task: TaskSpec, _source: str = "") -> pd.DataFrame:
+    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`).
+
+    ``_source`` (the dataset's file name, which its id already keys) starts error messages.
+    """
+    return compute_outcomes(_frame, _task, source=_source)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -184,7 +187,8 @@ def counts(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: st
                                                                               pd.DataFrame]:
     """Per-slice sufficient statistics and slice info."""
     ds, task = _loaded.dataset, _loaded.task
-    out = outcomes(db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task)
+    out = outcomes(db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task,
+                   _source=ds.source_name)
     membership, info = slices(db, dataset_id, frame_key, tags_key, slice_by, bins, _dataset=ds)
     table = compute_slice_counts(membership, out, tag_columns=tag_rows(info))
     return table, info
@@ -235,7 +239,8 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
     """Per-example outcomes of the loaded dataset (cached)."""
     return outcomes(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                    _frame=loaded.dataset.frame, _task=loaded.task)
+                    _frame=loaded.dataset.frame, _task=loaded.task,
+                    _source=loaded.dataset.source_name)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -258,13 +263,18 @@ def _column_profile(db: str, dataset_id: int, frame_key: str, *,
         values = _frame[col]
         numeric = (pd.api.types.is_numeric_dtype(values)
                    and not pd.api.types.is_bool_dtype(values))
+        # missing cells count as one value: slicing gives them their own (missing) slice
         rows.append({"column": str(col), "numeric": numeric,
-                     "distinct": int(values.nunique(dropna=True))})
+                     "distinct": int(values.nunique(dropna=False))})
     return pd.DataFrame(rows, columns=["column", "numeric", "distinct"]).set_index("column")
 
 
 def column_profile(loaded: Loaded) -> pd.DataFrame:
-    """Per column of the frame: whether it is numeric and how many distinct values it has."""
+    """Per column of the frame: whether it is numeric and how many slices it makes.
+
+    ``distinct`` counts the missing cells as one value (the ``(missing)`` slice), so a column
+    holding one value and blanks (``EU`` and blank, or ``NA`` read as missing) can be sliced.
+    """
     return _column_profile(loaded.db, loaded.dataset_id, loaded.frame_key,
                            _frame=loaded.dataset.frame)
 

@@ -113,7 +113,7 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "share of errors": _pts(t["error_share"]).to_numpy(),
     })
     config: dict[str, Any] = {
-        "slice": st.column_config.TextColumn("Slice", pinned=True),
+        "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small",
                                             help="overall, tag, column (metadata) or untagged"),
         "n": st.column_config.NumberColumn("n", format="localized"),
@@ -174,7 +174,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     })
     config: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
-        "slice": st.column_config.TextColumn("Slice"),
+        "slice": st.column_config.TextColumn("Slice", width="medium"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%"),
         "HLP from": st.column_config.TextColumn(
