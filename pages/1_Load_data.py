@@ -65,7 +65,7 @@ if uploaded is not None:
         for w in warnings:
             st.warning(md(w))
         st.caption("First rows of the file")
-        st.dataframe(raw.head(10), hide_index=True)
+        st.dataframe(raw.head(10), hide_index=True, placeholder="–")
         detected = loading.detected_mapping(fid, _df=raw)
         cols = [str(c) for c in raw.columns]
         k = f"load_{fid}_"
@@ -183,6 +183,7 @@ if datasets.empty:
     st.caption("None yet.")
     st.stop()
 st.dataframe(loading.with_project_names(datasets, store.list_projects()), hide_index=True,
+             placeholder="–",
              column_config={"id": st.column_config.NumberColumn("id", format="%d"),
                             "row_count": st.column_config.NumberColumn("rows",
                                                                        format="localized")})

@@ -189,7 +189,7 @@ with left:
     meta = {c: row[c] for c in ds.metadata_columns}
     if meta:
         st.dataframe({"column": list(meta), "value": [str(v) for v in meta.values()]},
-                     hide_index=True)
+                     hide_index=True, placeholder="–")
 with right:
     example_id = str(row["id"])
     if example_id in corrected_ids:

@@ -25,7 +25,7 @@ if hlp_note:
 
 # ----------------------------------------------------------------------------- table, chart
 view, config = views.slice_view(table, loaded.task.kind)
-st.dataframe(view, hide_index=True, column_config=config, key="slices_table")
+st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="slices_table")
 st.caption("Accuracy and HLP intervals are 95% Wilson intervals. Gap = HLP − the model's "
            "accuracy on the same human-labelled examples, in points (on all examples for an "
            f"entered HLP); '{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% "

@@ -29,7 +29,7 @@ with right:
         st.markdown(f"- {md(line)}")
 
 view, config = views.priority_view(table)
-st.dataframe(view, hide_index=True, column_config=config, key="prio_table")
+st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="prio_table")
 st.caption("Priority = gap to HLP × share of data × importance/3 × ease/3. Slices without an "
            f"HLP, or with fewer than {MIN_HUMAN_LABELS} human labels, are not ranked. "
            f"'{views.NOT_SIGNIFICANT}': the gap could be chance (5% level) "

@@ -29,7 +29,8 @@ reports = ctx.store.list_reports(loaded.dataset_id)
 if reports.empty:
     st.caption("None yet: a report is saved here each time you download it.")
     st.stop()
-st.dataframe(reports.drop(columns=["dataset_id"]), hide_index=True, key="export_reports",
+st.dataframe(reports.drop(columns=["dataset_id"]), hide_index=True,
+             placeholder="–", key="export_reports",
              column_config={"size": st.column_config.NumberColumn("size", format="bytes")})
 ids = reports["id"].astype(int).tolist()
 names = dict(zip(ids, reports["filename"], strict=True))

@@ -252,7 +252,8 @@ for col, key in zip(cols, ua.KEY_METRICS, strict=True):
                    delta_arrow="off")
 if result["caution"]:
     st.warning(md(result["caution"]), icon=":material/balance:")
-st.dataframe(ua.summary_view(summary), hide_index=True, column_config=ua.SUMMARY_CONFIG,
+st.dataframe(ua.summary_view(summary), hide_index=True,
+             placeholder="–", column_config=ua.SUMMARY_CONFIG,
              key="agree_summary")
 
 tab_ann, tab_cls, tab_queue, tab_tags, tab_rules = st.tabs(
@@ -275,7 +276,8 @@ with tab_ann:
 with tab_cls:
     st.markdown("**Classes annotators confuse** — candidates to merge, or to define better")
     pairs = ua.confused_view(result["confused"])
-    st.dataframe(pairs.head(20), hide_index=True, key="agree_confused", column_config={
+    st.dataframe(pairs.head(20), hide_index=True,
+                 placeholder="–", key="agree_confused", column_config={
         "share of disagreement": ua.PERCENT,
         "observed / chance": st.column_config.NumberColumn(format="%.2f"),
         "alpha if merged": st.column_config.NumberColumn(format="%.3f"),
@@ -284,7 +286,7 @@ with tab_cls:
     classes = result["classes"].reset_index()
     classes["share"] = 100 * classes["share"]
     classes["specific_agreement"] = 100 * classes["specific_agreement"]
-    st.dataframe(classes, hide_index=True, key="agree_classes", column_config={
+    st.dataframe(classes, hide_index=True, placeholder="–", key="agree_classes", column_config={
         **ua.percent_config(["share", "specific_agreement"]),
         "alpha_vs_rest": st.column_config.NumberColumn(format="%.3f")})
 
@@ -399,7 +401,8 @@ with tab_queue:
 with tab_tags:
     if linked is None:
         st.info("Link the items to predictions to see HLP per tag.", icon=":material/link:")
-    st.dataframe(ua.slice_view(result["by_slice"]), hide_index=True, key="agree_slices",
+    st.dataframe(ua.slice_view(result["by_slice"]), hide_index=True,
+                 placeholder="–", key="agree_slices",
                  column_config={**ua.percent_config(
                      ["percent agreement", "HLP", "model accuracy",
                       "model agrees with annotators"]),
@@ -434,7 +437,8 @@ with tab_rules:
     else:
         st.markdown(f"**Rules:** {md('; '.join(r.name for r in rules.rules()))}")
         prev = ua.preview(fp, rules, _labels=ann.labels)
-        st.dataframe(prev.reset_index(drop=True), hide_index=True, key="agree_preview",
+        st.dataframe(prev.reset_index(drop=True), hide_index=True,
+                     placeholder="–", key="agree_preview",
                      column_config={c: st.column_config.NumberColumn(format="%.3f")
                                     for c in ("before", "after")} | {
                          "change": st.column_config.NumberColumn(format="%+.3f")})

@@ -51,7 +51,7 @@ if len(iterations) < 2:
     st.info("Save at least two iterations of this project (e.g. the baseline model and the "
             "retrained one) to compare them.", icon=":material/info:")
     if len(iterations):
-        st.dataframe(iterations.drop(columns=["project_id"]), hide_index=True,
+        st.dataframe(iterations.drop(columns=["project_id"]), hide_index=True, placeholder="–",
                      key="cmp_history_one")
     st.stop()
 
@@ -89,7 +89,7 @@ c4.metric("Slices worse", len(overall["regressed"]), help="Significant regressio
           delta=-len(overall["regressed"]) if overall["regressed"] else None)
 
 view, config = uc.comparison_view(table)
-st.dataframe(view, hide_index=True, column_config=config, key="cmp_table")
+st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_table")
 st.caption("Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
            "significant at the 5% level: McNemar's exact test on the examples whose outcome "
            "changed where a slice holds the same examples in both iterations, otherwise the "
@@ -107,7 +107,7 @@ shown = iterations.assign(
 )[["iteration", "dataset_name", "source_name", "row_count", "content_hash", "notes",
    "created_by", "created_at"]]
 shown["content_hash"] = shown["content_hash"].str[:12]
-st.dataframe(shown, hide_index=True, key="cmp_history", column_config={
+st.dataframe(shown, hide_index=True, placeholder="–", key="cmp_history", column_config={
     "iteration": st.column_config.TextColumn("Iteration"),
     "dataset_name": st.column_config.TextColumn("Dataset"),
     "source_name": st.column_config.TextColumn("File"),

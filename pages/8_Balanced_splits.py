@@ -56,7 +56,7 @@ m[3].metric("Largest share difference", f"{uc.worst_difference(table):.1f} pts",
                  f"data; a random split of the same sizes (same seed) gives "
                  f"{uc.worst_difference(random_table):.1f} pts")
 view, config = uc.shares_view(table)
-st.dataframe(view, hide_index=True, column_config=config, key="split_table")
+st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="split_table")
 st.plotly_chart(views.tidy_chart(split_shares_chart(table)), key="split_chart")
 st.download_button("Download the data with a split column (CSV)",
                    uc.splits_csv(loaded, splits),

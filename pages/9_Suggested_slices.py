@@ -47,7 +47,7 @@ if found.skipped:
 # ----------------------------------------------------------------------------- suggestions
 st.subheader("Suggested slices")
 view, config = ud.suggestion_view(found)
-st.dataframe(view, hide_index=True, column_config=config, key="suggest_table")
+st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="suggest_table")
 st.info("**Guard against chance.** " + found.fdr_note() + " Ranked by the SliceLine score, "
         "which weighs the excess error rate against the slice's size; a slice that only adds "
         "conditions to a higher-ranked one is left out.", icon=":material/science:")
@@ -109,7 +109,8 @@ st.markdown(f"Confident learning (cleanlab) flags **{issues.n_issues:,}** of "
 for note in issues.warnings:
     st.caption(f"Note: {md(note)}")
 issue_table, issue_config = ud.issue_view(issues)
-st.dataframe(issue_table, hide_index=True, column_config=issue_config, key="suggest_issues")
+st.dataframe(issue_table, hide_index=True,
+             placeholder="–", column_config=issue_config, key="suggest_issues")
 if issues.n_issues:
     ids = issues.issues["id"].tolist()
     tagged = (int(ds.tags[ud.TAG_NAME].to_numpy(dtype=bool).sum())
