@@ -541,7 +541,8 @@ def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | N
     parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data)
     convert = pacsv.ConvertOptions(
         null_values=list(NA_VALUES), strings_can_be_null=True, quoted_strings_can_be_null=True,
-        column_types={n: pa.string() for n in names},
+        # large_string: what pandas' str dtype holds, so to_pandas copies nothing.
+        column_types={n: pa.large_string() for n in names},
     )
     try:
         table = pacsv.read_csv(pa.py_buffer(data), parse_options=parse,
@@ -550,7 +551,7 @@ def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | N
         return None
     if len(set(table.column_names)) != table.num_columns:
         return None  # duplicate names (after quoting rules): the pandas path explains them
-    if any(not pa.types.is_string(t) for t in table.schema.types):
+    if any(not pa.types.is_large_string(t) for t in table.schema.types):
         return None  # a name that did not match the header as split here
     df = table.to_pandas(split_blocks=True, self_destruct=True)
     df.columns = [str(c).strip() for c in df.columns]

@@ -136,9 +136,12 @@ def infer_task_kind(labels: pd.Series) -> TaskKind:
     if values.empty:
         return "classification"
     if not pd.api.types.is_numeric_dtype(values):  # labels are read as text: numbers in it?
-        numbers = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
-        if numbers.notna().all():
-            values = numbers.astype(float)
+        text = values.astype("string").str.strip()
+        # The first cells decide cheaply for class names; all of them for numbers.
+        if pd.to_numeric(text.head(100), errors="coerce").notna().all():
+            numbers = pd.to_numeric(text, errors="coerce")
+            if numbers.notna().all():
+                values = numbers.astype(float)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         arr = values.to_numpy(dtype=float, na_value=np.nan)
         arr = arr[np.isfinite(arr)]

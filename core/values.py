@@ -312,14 +312,18 @@ def read_numbers(text: pd.Series, *, decimal: str | None = None,
 
             arr = text.array.__arrow_array__()
             if arr.null_count < len(arr):
-                try:
-                    floats = pc.cast(arr, pa.float64())
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    floats = None
-                if floats is not None and not pc.any(
-                        pc.match_substring_regex(arr, _NOT_PLAIN)).as_py():
-                    return (NumberFormat("."),
-                            floats.to_numpy(zero_copy_only=False).astype(float, copy=False))
+                # Check and cast each distinct cell once, then spread by the codes.
+                coded = pc.dictionary_encode(arr).combine_chunks()
+                cells = coded.dictionary
+                if not pc.any(pc.match_substring_regex(cells, _NOT_PLAIN)).as_py():
+                    try:
+                        floats = pc.cast(cells, pa.float64())
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                        floats = None
+                    if floats is not None:
+                        values = pc.take(floats, coded.indices)
+                        return (NumberFormat("."),
+                                values.to_numpy(zero_copy_only=False).astype(float, copy=False))
     fmt = infer_number_format(text.dropna(), decimal=decimal, thousands=thousands)
     if isinstance(fmt, NumberFormat):
         return fmt, to_numbers(text, fmt)

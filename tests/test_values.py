@@ -18,6 +18,7 @@ from core.values import (
     class_keys,
     infer_number_format,
     parse_na_values,
+    read_numbers,
     to_numbers,
 )
 
@@ -131,3 +132,21 @@ def test_score_with_decimal_comma_is_read_in_a_semicolon_file():
     data = b"label;prediction;score\na;a;0,9\nb;a;0,25\n"
     ds = load_dataset(data, name="eu.csv")
     assert ds.frame["score"].tolist() == [0.9, 0.25]
+
+
+NUMBER_TOKENS = ["1", "-2", "+3", "0", "-0", "0.5", ".5", "5.", "1e3", "1E-3", "-.5e2", "007",
+                 "00.5", "1_000", "nan", "inf", "-inf", "Infinity", "0x1f", " 1", "1 ", "",
+                 None, "1,5", "1.000,5", "١٢", "1e", "e1", "+", "-", ".", "1.2.3"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(NUMBER_TOKENS), min_size=1, max_size=6))
+def test_fast_number_path_agrees_with_the_full_rules(cells):
+    # The Arrow fast path (str dtype) must decide and parse exactly as the rules do.
+    fast = read_numbers(pd.Series(cells, dtype="str"))
+    slow_fmt = infer_number_format(pd.Series([c for c in cells if c is not None],
+                                             dtype=object))
+    assert fast[0] == slow_fmt
+    if isinstance(slow_fmt, NumberFormat):
+        expected = to_numbers(pd.Series(cells, dtype=object), slow_fmt)
+        np.testing.assert_array_equal(fast[1], expected)
