@@ -60,6 +60,7 @@ from core.errors import (
 from core.metrics import OVERALL
 from core.report import to_safe_csv
 from core.slice_names import tag_slice_names
+from core.values import canonical_classes, class_keys
 
 ITEM, ANNOTATOR, LABEL, TIME, COMMENT = "item", "annotator", "label", "time", "comment"
 LONG_COLUMNS = (ITEM, ANNOTATOR, LABEL)
@@ -206,19 +207,14 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def clean_label_values(values: pd.Series) -> pd.Series:
-    """Return labels in one comparable type: numbers stay numbers, anything else stripped text.
+    """Return labels as text, one spelling per class (the contract of :mod:`core.values`).
 
-    Whole-number floats become integers, so ``1`` and ``1.0`` are one class; booleans
-    become ``"true"``/``"false"``. Missing and blank values are ``NaN``/``None``.
+    Cells naming one class by :func:`core.values.class_keys` (``1`` and ``1.0``; ``true``,
+    ``TRUE`` and ``yes``) take that class's most frequent spelling; ``007`` stays ``007``.
+    Missing and blank values are ``None``.
     """
     values = values.reset_index(drop=True)
-    if pd.api.types.is_bool_dtype(values):
-        return values.map({True: "true", False: "false"}).astype(object)
-    if pd.api.types.is_numeric_dtype(values):
-        return _tighten(pd.Series(values.to_numpy(dtype=float, na_value=np.nan)))
-    text = values.astype("string").str.strip()
-    text = text.mask(text.eq("").fillna(False))
-    return text.astype(object).where(text.notna(), None)
+    return canonical_classes({"label": values})["label"]
 
 
 def _tighten(values: pd.Series) -> pd.Series:
@@ -1554,10 +1550,12 @@ def prediction_matches(codes: LabelCodes, truth: pd.Series,
         s = pd.Series(s)
         s.index = s.index.astype(str)
         s = s[~s.index.duplicated()].reindex(items)
-        return clean_label_values(s.reset_index(drop=True)).astype(str)
+        return clean_label_values(s.reset_index(drop=True))
 
     t, p = aligned(truth), aligned(prediction)
-    return (t == p).to_numpy(dtype=bool)
+    # Same class by the two cells alone (core.values), whatever each column's spelling.
+    return (class_keys(t).to_numpy(dtype=object)
+            == class_keys(p).to_numpy(dtype=object)) & t.notna().to_numpy(dtype=bool)
 
 
 # --------------------------------------------------------------------------- review queue

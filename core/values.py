@@ -179,7 +179,7 @@ def canonical_classes(columns: dict[str, pd.Series]) -> dict[str, pd.Series]:
     totals = totals.sort_values(["key", "count", "spelling"], ascending=[True, False, True],
                                 kind="stable")
     shown = totals.drop_duplicates("key").set_index("key")["spelling"]
-    target = shown.reindex(keys).to_numpy(dtype=object)
+    target = np.array(shown.reindex(keys).to_numpy(dtype=object), dtype=object)  # writable
     target[pd.isna(keys)] = None
     result, start = {}, 0
     for k in names:

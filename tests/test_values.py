@@ -150,3 +150,9 @@ def test_fast_number_path_agrees_with_the_full_rules(cells):
     if isinstance(slow_fmt, NumberFormat):
         expected = to_numbers(pd.Series(cells, dtype=object), slow_fmt)
         np.testing.assert_array_equal(fast[1], expected)
+
+
+@pytest.mark.parametrize("cells", [[None, None], ["", "  "], []])
+def test_canonical_classes_of_columns_with_no_class(cells):
+    out = canonical_classes({"label": pd.Series(cells, dtype=object)})
+    assert out["label"].tolist() == [None] * len(cells)
