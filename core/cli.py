@@ -85,6 +85,8 @@ def _pairs(values: Sequence[str], option: str, *, percent: bool) -> dict[str, fl
         if percent and not 0 <= value <= 1:
             raise DataError(f"{option} {item!r}: give a fraction between 0 and 1 or a percent "
                             "such as 93%")
+        if option in ("--importance", "--ease") and not 1 <= value <= 5:
+            raise DataError(f"{option} {item!r}: give a weight from 1 to 5 (3 is neutral)")
         out[name.strip()] = value
     return out
 
@@ -138,6 +140,17 @@ def _value_options(command: Callable) -> Callable:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def _check_row_names(table: pd.DataFrame, given: dict[str, dict[str, float]]) -> None:
+    """Refuse --hlp/--importance/--ease names that are no row of the table (a typo)."""
+    for option, values in given.items():
+        unknown = [name for name in values if name not in table.index]
+        if unknown:
+            rows = ", ".join(repr(str(r)) for r in table.index[:15])
+            more = f" and {len(table) - 15} more" if len(table) > 15 else ""
+            raise DataError(f"--{option} {unknown[0]!r}: no such row in the table; its rows are "
+                            f"{rows}{more} (write the name as the table shows it)")
 
 
 def _role(value: str | None) -> str | None:
@@ -257,6 +270,7 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                                           drop_missing, na_values, decimal, thousands)
         table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins, **weights())
         name = dataset.source_name
+    _check_row_names(table, weights())
     text = render(table, fmt, dataset=name, task=spec.kind)
     _emit(text, output)
 

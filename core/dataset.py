@@ -1145,15 +1145,37 @@ def _mask_na_tokens(df: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFram
     """Blank out the cells (of text columns) that the user declared missing."""
     if not na_values:
         return df
+    numbers = pd.to_numeric(pd.Series(na_values, dtype=object), errors="coerce").dropna()
     out = {}
     for c in df.columns:
         col = df[c]
         if _is_text(col):
             hit = col.astype("string").str.strip().isin(na_values).fillna(False)
-            if hit.any():
-                col = col.mask(hit.to_numpy(dtype=bool))
+        elif _is_number(col) and len(numbers):  # typed cells (Parquet, xlsx): -999 is -999.0
+            hit = col.isin(numbers.tolist())
+        else:
+            continue
+        if hit.any():
+            col = col.mask(hit.to_numpy(dtype=bool))
         out[c] = col
-    return pd.DataFrame(out, index=df.index, copy=False)
+    return df.assign(**out) if out else df
+
+
+def _trimmed(text: pd.Series) -> pd.Series:
+    """Return Arrow-backed text without surrounding spaces, blank cells missing.
+
+    Checked on the distinct cells first: a clean column (the common case) is returned as it
+    is, without a pass over every row.
+    """
+    import pyarrow.compute as pc
+
+    cells = pc.unique(text.array.__arrow_array__())
+    trimmed = pc.utf8_trim_whitespace(cells)
+    if pc.all(pc.equal(trimmed, cells)).as_py() is not False and \
+            not pc.any(pc.equal(cells, "")).as_py():
+        return text
+    out = text.str.strip()
+    return out.mask(out.eq("").fillna(False).to_numpy(dtype=bool))
 
 
 def _blank_as_missing(values: pd.Series) -> pd.Series:
@@ -1182,8 +1204,8 @@ def _typed_metadata(col: pd.Series, *, file: str, decimal: str | None,
     if not _is_text(col) or not col.notna().any():
         return col
     name = col.name
-    if col.dtype == object:
-        col = as_text(col).rename(name)
+    # Text is trimmed and a blank cell is missing, as for every role (core.values).
+    col = as_text(col).rename(name) if col.dtype == object else _trimmed(col)
     fmt, values = read_numbers(col, decimal=decimal, thousands=thousands)
     if fmt == "ambiguous":
         warnings.append(

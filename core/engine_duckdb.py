@@ -92,7 +92,7 @@ from core.errors import (
     MissingValuesError,
 )
 from core.formats import container_kind
-from core.metrics import COUNT_COLUMNS, _fmt_edge, compute_slice_metrics
+from core.metrics import COUNT_COLUMNS, compute_slice_metrics, format_edges
 from core.slice_names import (
     OVERALL,
     SLICEABLE_ROLES,
@@ -1411,6 +1411,7 @@ class DuckDBFile:
                     pick = order_stats[name]
                 edges = np.unique(nanquantile_linear(n_values, bins, pick))
                 last = len(edges) - 2
+                shown = format_edges(edges)
                 for k in range(len(edges) - 1):
                     cond = [f"{v} IS NOT NULL"]
                     if k > 0:
@@ -1418,7 +1419,7 @@ class DuckDBFile:
                     if k < last:
                         cond.append(f"{v} < {_dbl(edges[k + 1])}")
                     close = "]" if k == last else ")"
-                    label = f"{name} in [{_fmt_edge(edges[k])}, {_fmt_edge(edges[k + 1])}{close}"
+                    label = f"{name} in [{shown[k]}, {shown[k + 1]}{close}"
                     out.append(_Slice(label, "column", name, " AND ".join(cond)))
             else:
                 pyval = {"int": int, "float": float, "bool": bool, "boolobj": bool}.get(kind)

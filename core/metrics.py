@@ -344,8 +344,22 @@ def build_slices(
     return membership, slice_info(list(cols), kinds, sources)
 
 
-def _fmt_edge(x: float) -> str:
-    return f"{x:.3g}"
+def format_edges(edges: Sequence[float]) -> list[str]:
+    """Write bin edges as short as they can be while every edge stays distinct.
+
+    Whole numbers are written in full (``2019``, ``1700000000``, not ``2.02e+03``); other
+    edges with the fewest significant digits (3 at least, 15 at most) that tell them apart.
+    """
+    def fmt(x: float, digits: int) -> str:
+        if float(x).is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return f"{x:.{digits}g}"
+
+    for digits in range(3, 16):
+        names = [fmt(x, digits) for x in edges]
+        if len(set(names)) == len(names):
+            return names
+    return names
 
 
 def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, list[str]]:
@@ -356,9 +370,10 @@ def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, 
     codes = np.searchsorted(edges[1:-1], arr, side="right").astype(np.int64)
     codes[np.isnan(arr)] = -1
     names = []
+    shown = format_edges(edges)
     for k in range(len(edges) - 1):
         close = "]" if k == len(edges) - 2 else ")"
-        names.append(f"{col} in [{_fmt_edge(edges[k])}, {_fmt_edge(edges[k + 1])}{close}")
+        names.append(f"{col} in [{shown[k]}, {shown[k + 1]}{close}")
     return codes, names
 
 

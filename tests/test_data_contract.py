@@ -247,3 +247,62 @@ def test_compare_reads_both_files_with_the_same_value_options(tmp_path):
     assert names["region = (missing)"]["accuracy_before"] == 0.5
     assert names["region = (missing)"]["accuracy_after"] == 1.0
     assert "region = NA" not in names
+
+
+# ---------------------------------------------------------------- found by trying it
+
+
+def test_text_metadata_is_trimmed_and_blank_cells_are_missing(tmp_path):
+    text = ('id,label,prediction,region\n1,a,a,"  "\n2,a,b,""\n3,b,b,#N/A\n4,b,a,\t\n'
+            '5,a,a," EU "\n6,b,b,EU\n')
+    got = slices(cli(tmp_path, "trim.csv", text, "--slice-by", "region", "--format", "json"))
+    assert got["region = EU"]["n"] == 2  # " EU " is EU
+    assert got["region = (missing)"]["n"] == 3  # rows 1, 2, 4: 1 of 3 correct
+    assert got["region = (missing)"]["accuracy"] == pytest.approx(1 / 3)
+    assert got["region = #N/A"]["n"] == 1  # a value unless listed in --na-values
+
+
+def test_na_values_reach_typed_number_cells(tmp_path):
+    frame = pd.DataFrame({"label": ["a", "b", "a", "b"], "prediction": ["a", "a", "a", "b"],
+                          "age": [-999, 20, 30, -999]})
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    ds = load_dataset(path, na_values=["NA", "-999"])
+    assert ds.frame["age"].isna().tolist() == [True, False, False, True]
+
+
+@pytest.mark.parametrize("option", ["--hlp", "--importance", "--ease"])
+def test_a_row_name_that_is_not_in_the_table_is_refused(tmp_path, option):
+    text = "label,prediction,noisy\na,a,x\nb,a,\n"
+    value = "90%" if option == "--hlp" else "4"
+    result = cli(tmp_path, "t.csv", text, option, f"nosiy={value}")
+    assert result.returncode == 2
+    assert "'nosiy'" in result.stderr and "'noisy'" in result.stderr
+
+
+@pytest.mark.parametrize("weight", ["0", "6", "9"])
+def test_importance_and_ease_are_weights_from_1_to_5(tmp_path, weight):
+    result = cli(tmp_path, "t.csv", "label,prediction,noisy\na,a,x\nb,a,\n", "--ease",
+                 f"noisy={weight}")
+    assert result.returncode == 2 and "from 1 to 5" in result.stderr
+
+
+@pytest.mark.parametrize(("edges", "shown"), [
+    ([2019.0, 2020.0, 2022.0, 2024.0], ["2019", "2020", "2022", "2024"]),
+    ([1700000000.0, 1700090000.0], ["1700000000", "1700090000"]),
+    ([999.9, 1617.25, 1618.5], ["999.9", "1617", "1618"]),  # 4 digits tell them apart
+    ([0.001234, 0.001235], ["0.001234", "0.001235"]),
+    ([0.12345, 0.5], ["0.123", "0.5"]),
+])
+def test_bin_edges_are_written_so_every_edge_reads_differently(edges, shown):
+    from core.metrics import format_edges
+
+    assert format_edges(edges) == shown
+
+
+def test_year_bins_read_as_years(tmp_path):
+    text = "label,prediction,year\n" + "".join(f"a,a,{2019 + i % 6}\n" for i in range(100))
+    got = slices(cli(tmp_path, "y.csv", text, "--slice-by", "year", "--format", "json"))
+    names = [k for k in got if k.startswith("year")]
+    assert names and all("e+" not in k for k in names)
+    assert sum(got[k]["n"] for k in names) == 100
