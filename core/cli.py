@@ -142,6 +142,10 @@ def _value_options(command: Callable) -> Callable:
     return command
 
 
+def _examples(n: int) -> str:
+    return f"{n:,} example" + ("" if n == 1 else "s")
+
+
 def _check_row_names(table: pd.DataFrame, given: dict[str, dict[str, float]]) -> None:
     """Refuse --hlp/--importance/--ease names that are no row of the table (a typo)."""
     for option, values in given.items():
@@ -548,6 +552,12 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
               "examples are matched by it.")
 @click.option("--label", help="Label column in both files; detected by name if omitted.")
 @click.option("--prediction", help="Prediction column in both files; detected if omitted.")
+@click.option("--human", help="Human-label column in both files (for HLP); detected by name "
+              "if omitted, 'none' for no HLP.")
+@click.option("--encoding", help="Text encoding of both files (default: detected).")
+@click.option("--sep", help="Field delimiter of both files (default: detected).")
+@click.option("--drop-missing", is_flag=True,
+              help="Drop rows with a missing label or prediction instead of failing.")
 @click.option("--slice-by", multiple=True, help="Metadata column, or the label or prediction "
               "column by its name in the file: one slice per value. Repeatable.")
 @click.option("--task", type=click.Choice(TASK_KINDS), help="Task kind (default: inferred).")
@@ -568,7 +578,9 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
                     positive: str | None, tolerance: float | None, alpha: float, fmt: str,
                     fail_points: float | None, output: Path | None,
                     na_values: str | None = None, decimal: str | None = None,
-                    thousands: str | None = None) -> None:
+                    thousands: str | None = None,
+                    human: str | None = None, encoding: str | None = None,
+                    sep: str | None = None, drop_missing: bool = False) -> None:
     """Compare two iterations' predictions (BEFORE, AFTER) slice by slice.
 
     Per slice: accuracy before and after, the change, the gap to HLP, and whether the change
@@ -579,14 +591,16 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
 
     from core.compare import compare_datasets, compare_overall, describe_pairing, find_regressions
 
-    mapping = ColumnMapping(id=_role(id_col), label=label, prediction=prediction)
+    mapping = ColumnMapping(id=_role(id_col), label=label, prediction=prediction,
+                            human=_role(human))
     options = dict(positive=positive, na_values=parse_na_values(na_values), decimal=decimal,
-                   thousands=thousands, task=task)
+                   thousands=thousands, task=task, encoding=encoding, sep=sep,
+                   missing="drop" if drop_missing else "fail")
     data_b = load_dataset(before, mapping, **options)
     data_a = load_dataset(after, mapping, **options)
     for dataset in (data_b, data_a):
         for warning in dataset.warnings:
-            click.echo(f"slicewise: note: {dataset.source_name}: {warning}", err=True)
+            click.echo(f"slicewise: note: {warning}", err=True)  # warnings name the file
     if task is None and positive is None:
         kinds = [infer_task_kind(d.frame["label"]) for d in (data_b, data_a)]
         if kinds[0] != kinds[1]:
@@ -666,8 +680,8 @@ def _compare_text(table: pd.DataFrame, overall: dict, before: Dataset, after: Da
         .to_numpy(),
         "verdict": [verdict(r) for _, r in ordered.iterrows()],
     })
-    head = (f"before: {before.source_name} ({before.n:,} examples)   after: "
-            f"{after.source_name} ({after.n:,} examples)\nmatched: {pairing}\n"
+    head = (f"before: {before.source_name} ({_examples(before.n)})   after: "
+            f"{after.source_name} ({_examples(after.n)})\nmatched: {pairing}\n"
             f"All data: {pct(overall['accuracy_before'])} -> {pct(overall['accuracy_after'])} "
             f"({pts(overall['delta'])} pts, {overall['test']} p="
             f"{overall['p_value']:.3g})")

@@ -116,18 +116,20 @@ class Pairing:
 
     def describe(self) -> str:
         """One sentence for a reader: how the examples were matched."""
+        how = "by row position" if self.ids_are_row_numbers else "by id"
         if self.paired:
-            text = (f"the same {self.n_matched:,} examples in both (matched by id): "
+            text = (f"the same {self.n_matched:,} examples in both (matched {how}): "
                     "paired tests (McNemar)")
         elif self.n_matched == 0:
             text = ("no example id appears in both: unpaired tests (two-proportion z-test, "
                     "Fisher's exact test for small counts)")
         else:
-            text = (f"{self.n_matched:,} examples in both, {self.n_before - self.n_matched:,} "
+            word = "example" if self.n_matched == 1 else "examples"
+            text = (f"{self.n_matched:,} {word} in both, {self.n_before - self.n_matched:,} "
                     f"only before, {self.n_after - self.n_matched:,} only after: paired tests "
                     "where a slice holds the same examples on both sides, unpaired elsewhere")
         if self.ids_are_row_numbers:
-            text += "; a file has no id column, so rows were matched by position"
+            text += "; a file has no id column, so rows were matched by their position"
         return text
 
 

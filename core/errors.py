@@ -8,7 +8,9 @@ example rows, and say how to fix the problem.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 class DataError(ValueError):
@@ -55,16 +57,71 @@ class StoreError(DataError):
     """A request to the store names something that does not exist or clashes."""
 
 
-def format_rows(rows: Sequence[int], *, limit: int = 5) -> str:
-    """Return a short human list of 1-based file row numbers, e.g. ``"rows 3, 7 and 2 more"``.
+@dataclass(frozen=True)
+class RowNumbers:
+    """How the rows of a table are numbered in messages: as the file numbers them.
 
-    ``rows`` are 0-based positions in the data; the file row is position + 2
-    because line 1 is the header.
+    Attributes
+    ----------
+    first
+        The number of the table's first row: 2 when row 1 of the file is the header (a CSV
+        line or a sheet row), 3 after Excel's ``sep=;`` line, 1 for Parquet (no header row).
+    skipped
+        File row numbers the reader left out (rows where every cell is blank), in increasing
+        order; the rows after them count past them.
+
+    Examples
+    --------
+    >>> RowNumbers(first=2, skipped=(4,)).of([0, 1, 2])
+    [2, 3, 5]
     """
-    shown = [str(int(r) + 2) for r in list(rows)[:limit]]
+
+    first: int = 2
+    skipped: tuple[int, ...] = ()
+
+    def of(self, positions: Sequence[int]) -> list[int]:
+        """Return the file row numbers of 0-based positions in the table."""
+        out = []
+        for p in positions:
+            number, counted = self.first + int(p), 0
+            while True:  # count the skipped rows up to the number, which moves past them
+                k = bisect.bisect_right(self.skipped, number)
+                if k == counted:
+                    break
+                number, counted = number + k - counted, k
+            out.append(number)
+        return out
+
+
+def format_rows(rows: Sequence[int], *, numbering: RowNumbers | None = None,
+                limit: int = 5) -> str:
+    """Return a short human list of file row numbers, e.g. ``"rows 3, 7 and 2 more"``.
+
+    ``rows`` are 0-based positions in the table; ``numbering`` says how the file numbers
+    them (default: a CSV file with the header on line 1, so position 0 is row 2).
+
+    Examples
+    --------
+    >>> format_rows([0])
+    'row 2'
+    >>> format_rows([0, 1, 2], numbering=RowNumbers(first=1))
+    'rows 1, 2, 3'
+    """
+    shown = [str(n) for n in (numbering or RowNumbers()).of(list(rows)[:limit])]
     more = len(rows) - len(shown)
     word = "row" if len(rows) == 1 else "rows"
     text = f"{word} {', '.join(shown)}"
     if more > 0:
         text += f" and {more} more"
     return text
+
+
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """Return ``n`` and ``noun`` in the right number, e.g. ``"1 row"``, ``"1,200 rows"``.
+
+    Examples
+    --------
+    >>> count_of(1, "example"), count_of(3, "row"), count_of(2, "class", "classes")
+    ('1 example', '3 rows', '2 classes')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"

@@ -203,7 +203,7 @@ def _gunzip_stream(data: bytes, chunks: list[bytes], name: str, what: str) -> by
         before, buf = len(buf), d.unconsumed_tail
         if out:
             _emit(chunks, out, name)
-        elif not buf or len(buf) == before:
+        elif not d.eof and (not buf or len(buf) == before):  # at eof: a complete (empty) file
             raise _damaged(name, what, "the compressed data ends early")
     return d.unused_data
 

@@ -306,3 +306,20 @@ def test_year_bins_read_as_years(tmp_path):
     names = [k for k in got if k.startswith("year")]
     assert names and all("e+" not in k for k in names)
     assert sum(got[k]["n"] for k in names) == 100
+
+
+def test_compare_takes_the_reading_options_its_messages_name(tmp_path):
+    before = tmp_path / "b.csv"
+    after = tmp_path / "a.csv"
+    before.write_text("id;label;prediction;human_label\n1;a;;a\n2;b;b;b\n")
+    after.write_text("id;label;prediction;human_label\n1;a;a;a\n2;b;b;b\n")
+    result = subprocess.run([sys.executable, "-m", "core.cli", "compare", str(before),
+                             str(after), "--drop-missing", "--sep", ";", "--human", "none",
+                             "--id", "none", "--format", "json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["overall"]["n_before"] == 1 and data["overall"]["n_after"] == 2
+    assert data["overall"]["hlp_before"] is None  # --human none
+    assert "by their position" in data["pairing"] and "by id" not in data["pairing"]
+    assert "b.csv: b.csv" not in result.stderr
