@@ -184,7 +184,8 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
             tags[pos_b[rows], j] = tags_b[name].to_numpy(dtype=bool)[rows]
 
     columns: dict[str, pd.Series] = {}
-    for col in slice_by:
+    # A column given twice is sliced once; names are stripped like the file's header.
+    for col in dict.fromkeys(str(c).strip() for c in slice_by):
         values_a, values_b = _slice_column(after, col), _slice_column(before, col)
         if values_a is None and values_b is None:
             known = [*slice_by_choices(after.metadata_columns, columns=after.frame.columns,

@@ -1262,6 +1262,7 @@ class DuckDBFile:
         ease: Mapping[str, float] | None = None,
     ) -> pd.DataFrame:
         """Return the ranked error-analysis table (see :func:`core.analysis.analyze`)."""
+        slice_by = list(dict.fromkeys(str(c).strip() for c in slice_by))  # as build_slices
         return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
                              importance=importance, ease=ease)
 

@@ -3,7 +3,8 @@
 Every problem with a user's file or options is raised as a subclass of
 :class:`DataError`. The CLI turns it into one line on stderr and exit code 2;
 a page turns it into ``st.error``. Messages name the file, the column and
-example rows, and say how to fix the problem.
+example rows, and say how to fix the problem: rows are numbered as the file
+numbers them (:class:`RowNumbers`, :func:`format_rows`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class DataError(ValueError):
@@ -78,6 +83,20 @@ class RowNumbers:
 
     first: int = 2
     skipped: tuple[int, ...] = ()
+
+    #: The ``DataFrame.attrs`` key under which a reader leaves a table's numbering for
+    #: :func:`core.dataset.prepare` (as a plain ``(first, skipped)`` tuple).
+    ATTR: ClassVar[str] = "slicewise_row_numbers"
+
+    def attach(self, frame: pd.DataFrame) -> None:
+        """Record this numbering on ``frame`` (read back by :meth:`of_frame`)."""
+        frame.attrs[self.ATTR] = (int(self.first), tuple(int(r) for r in self.skipped))
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame) -> RowNumbers:
+        """Return the numbering a reader recorded on ``frame``, else a CSV file's."""
+        first, skipped = frame.attrs.get(cls.ATTR, (2, ()))
+        return cls(int(first), tuple(skipped))
 
     def of(self, positions: Sequence[int]) -> list[int]:
         """Return the file row numbers of 0-based positions in the table."""

@@ -427,11 +427,15 @@ def _missing_cells(values: np.ndarray, na: frozenset[str]) -> np.ndarray:
     return (s.isna() | s.isin(na | {""})).to_numpy(dtype=bool)
 
 
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-
-
 def _sheet_column(values: np.ndarray, missing: np.ndarray) -> pd.Series:
-    """Type one column's cells (see :func:`read_sheet`); ``missing`` marks blank cells."""
+    """Type one column's cells (see :func:`read_sheet`); ``missing`` marks blank cells.
+
+    Each cell is read by its own kind, never by its neighbours': a column whose cells are
+    all numbers is numeric, all booleans boolean; any other column is text, where text
+    cells keep their spelling (``007``) and the other cells are written as a person types
+    them (:func:`_cell_text`: ``7``, ``7.5``, ``TRUE``). Whether such text holds numbers is
+    then decided by the loader's rules, as for a CSV file (:mod:`core.values`).
+    """
     present = values[~missing]
     if not len(present):  # as the CSV reader reads a blank column: text, all missing
         return pd.Series(np.full(len(values), np.nan), dtype="str")
@@ -446,13 +450,7 @@ def _sheet_column(values: np.ndarray, missing: np.ndarray) -> pd.Series:
         out = values.copy()
         out[missing] = np.nan
         return pd.Series(out)
-    numeric = kind in ("integer", "floating", "mixed-integer-float")
-    if not numeric and kind in ("mixed", "mixed-integer"):  # numbers and numeric text
-        is_num = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in present]
-        numeric = any(is_num) and all(
-            n or (isinstance(v, str) and _NUMBER.fullmatch(v.strip()) is not None)
-            for n, v in zip(is_num, present, strict=True))
-    if numeric:
+    if kind in ("integer", "floating", "mixed-integer-float"):  # number cells only
         floats = np.full(len(values), np.nan)
         floats[~missing] = [float(v) for v in present]
         finite = floats[~missing]

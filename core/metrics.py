@@ -307,7 +307,8 @@ def build_slices(
         cols[names[str(tag)]] = dataset.tags[tag].to_numpy(dtype=bool)
         kinds.append("tag")
         sources.append(str(tag))
-    for col in slice_by:
+    # A column given twice is sliced once; names are stripped like the file's header.
+    for col in dict.fromkeys(str(c).strip() for c in slice_by):
         column = resolve_slice_column(col, columns=dataset.frame.columns,
                                       mapping=dataset.mapping)
         if column is None:

@@ -145,13 +145,17 @@ def resolve_slice_column(name: str, *, columns: Collection[str],
         ``None``.
 
     A role's file name is looked up first: when the label column of the file is called
-    ``region``, ``region`` means the label.
+    ``region``, ``region`` means the label. Surrounding spaces are ignored, as the loader
+    strips them from the header (``"region "`` is ``region``).
     """
-    if mapping is not None:
-        for role in SLICEABLE_ROLES:
-            if getattr(mapping, role, None) == name and role in columns:
-                return role
-    return name if name in columns else None
+    for candidate in dict.fromkeys((name, str(name).strip())):
+        if mapping is not None:
+            for role in SLICEABLE_ROLES:
+                if getattr(mapping, role, None) == candidate and role in columns:
+                    return role
+        if candidate in columns:
+            return candidate
+    return None
 
 
 def slice_by_choices(metadata_columns: Iterable[str], *, columns: Collection[str],

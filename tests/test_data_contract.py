@@ -323,3 +323,11 @@ def test_compare_takes_the_reading_options_its_messages_name(tmp_path):
     assert data["overall"]["hlp_before"] is None  # --human none
     assert "by their position" in data["pairing"] and "by id" not in data["pairing"]
     assert "b.csv: b.csv" not in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_a_slice_by_column_given_twice_or_with_spaces_is_sliced_once(tmp_path, engine):
+    got = slices(cli(tmp_path, "na.csv", NA_REGION, "--slice-by", "region", "--slice-by",
+                     "region ", "--engine", engine, "--format", "json"))
+    assert sorted(k for k in got if k.startswith("region")) == sorted(
+        ["region = EU", "region = NA", "region = (missing)"])
