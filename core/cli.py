@@ -16,7 +16,7 @@ from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
 from core.errors import DataError
 from core.metrics import OVERALL
 from core.prioritize import describe_priorities, format_hlp
-from core.report import FORMATS, to_csv, to_html, to_json, to_markdown
+from core.report import FORMATS, dumps_json, to_csv, to_html, to_json, to_markdown
 from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from core.values import parse_na_values
 
@@ -391,7 +391,6 @@ def agreement_command(file: Path, item: str | None, annotator: str | None, label
                       encoding: str | None, sep: str | None, fmt: str,
                       output: Path | None) -> None:
     """Measure how consistently several annotators label the same items (FILE)."""
-    import json
     import math
 
     from core import agreement as ag
@@ -426,7 +425,7 @@ def agreement_command(file: Path, item: str | None, annotator: str | None, label
                                                                  else v)
                                                       for k, v in row.items()}}
                               for name, row in by_tag.iterrows()]
-        text = json.dumps(data, indent=2) + "\n"
+        text = dumps_json(data, ensure_ascii=True) + "\n"  # null for NaN and inf
     elif fmt == "csv":
         text = summary.drop(columns=["definition"]).to_csv()
     else:
@@ -513,8 +512,6 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
     FILE is a CSV, TSV, Parquet or Excel .xlsx file, also gzip- or bzip2-compressed
     (.csv.gz, .tsv.bz2) or alone in a .zip.
     """
-    import json
-
     from core.discovery import format_suggestions, suggest_slices
 
     mapping = ColumnMapping(label=label, prediction=prediction, id=_role(id_col),
@@ -539,7 +536,7 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
             "slices": [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
                        for row in found.slices[fields].to_dict("records")],
         }
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        text = dumps_json(data) + "\n"  # null for NaN and inf
     else:
         text = format_suggestions(found, source=dataset.source_name)
     _emit(text, output)
@@ -587,8 +584,6 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
     is significant (McNemar's exact test where a slice holds the same examples in both
     files, else a two-proportion test).
     """
-    import json
-
     from core.compare import compare_datasets, compare_overall, describe_pairing, find_regressions
 
     mapping = ColumnMapping(id=_role(id_col), label=label, prediction=prediction,
@@ -624,7 +619,7 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
         data = {"before": data_b.source_name, "after": data_a.source_name, "task": spec.kind,
                 "alpha": alpha, "pairing": pairing.describe(), "overall": overall,
                 "slices": slices}
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        text = dumps_json(data) + "\n"  # null for NaN and inf
     else:
         text = _compare_text(table, overall, data_b, data_a, pairing.describe(),
                              markdown=fmt == "markdown")

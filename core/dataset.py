@@ -37,6 +37,7 @@ from core.errors import (
     InvalidValueError,
     MissingColumnError,
     MissingValuesError,
+    RowNumbers,
     format_rows,
 )
 from core.values import (
@@ -471,7 +472,7 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
         header = [str(c) for c in table.columns]
         _check_header_is_names(header, inner)
         _check_names(header, inner)
-        return table, warnings
+        return table, warnings  # rows and columns without values already left out
     if table is not data:  # decompressed or unzipped: the inner name tells the format
         data = table
         if not re.search(rb"\S", data):
@@ -487,10 +488,31 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
         raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no Parquet "
                               "signature); save it again as Parquet, or rename it to .csv if "
                               "it is text")
+    numbering = RowNumbers(first=2)  # line 1 is the header
+    excel = _EXCEL_SEP_LINE.match(data)
+    if excel:  # Excel's "sep=;" line: it gives the delimiter, the header is line 2
+        sep = sep or _normalize_sep(excel.group(2).decode("latin-1"), name)
+        data = (excel.group(1) or b"") + data[excel.end():]
+        numbering = RowNumbers(first=3)
+    df = _parse_utf8_with_arrow(data, name, encoding, sep)
+    if df is None:
+        df = _parse_text(data, name, encoding, sep, warnings, lines_before=numbering.first - 2)
+    df, notes = _leave_out_blank_shapes(df, name, numbering)
+    return df, [*warnings, *notes]
 
-    fast = _parse_utf8_with_arrow(data, name, encoding, sep)
-    if fast is not None:
-        return fast, warnings
+
+# Excel reads a first line "sep=;" as the delimiter to use, and writes one when asked.
+_EXCEL_SEP_LINE = re.compile(rb"(\xef\xbb\xbf)?sep=([^\w\s\"]|\t)(?:\r\n|\n|\r|$)")
+
+
+def _parse_text(data: bytes, name: str, encoding: str | None, sep: str | None,
+                warnings: list[str], *, lines_before: int = 0) -> pd.DataFrame:
+    """Read CSV/TSV text with pandas (any encoding; checks that name the rows at fault).
+
+    Every cell is text, blank cells missing; a note on the encoding goes to ``warnings``.
+    ``lines_before``: lines of the file before ``data`` (Excel's ``sep=`` line), counted in
+    the line numbers of messages.
+    """
     text, used = _decode(data, name, encoding)
     if used not in ("utf-8", "utf-8-sig") and encoding is None:
         warnings.append(f"{name}: not UTF-8; read as {used} (detected). If letters look "
@@ -500,7 +522,7 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
     # the index when every row has one field too many: check the field counts first.
     checked = _field_counts_balanced(data, sep, len(header)) if used == "utf-8" else False
     if not checked:
-        _check_field_counts(text, sep, name)
+        _check_field_counts(text, sep, name, lines_before=lines_before)
     # UTF-8 bytes go to the parser as they are (faster than re-encoding the text).
     buffer = io.BytesIO(data) if used == "utf-8" else io.StringIO(text)
     try:
@@ -513,13 +535,72 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
                              "example") from None
     except pd.errors.ParserError as exc:
         raise FileFormatError(f"{name}: cannot be parsed as {_sep_name(sep)}-separated text: "
-                              f"{_short_parser_message(exc)}") from None
-    if checked and not isinstance(df.index, pd.RangeIndex):
-        _check_field_counts(text, sep, name)  # pandas took a column as the index: find why
+                              f"{_short_parser_message(exc, lines_before)}") from None
+    if checked and not isinstance(df.index, pd.RangeIndex):  # pandas took a column as the
+        _check_field_counts(text, sep, name, lines_before=lines_before)  # index: find why
     df.columns = [str(c).strip() for c in df.columns]
-    if df.empty:
+    return df
+
+
+def _is_nameless(name: str) -> bool:
+    """Whether a header field is blank (pandas names a blank one ``Unnamed: 3``)."""
+    return not name.strip() or name.startswith("Unnamed: ")
+
+
+def _leave_out_blank_shapes(df: pd.DataFrame, name: str,
+                            numbering: RowNumbers) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out what spreadsheet exports add around a table, with a warning for each.
+
+    - a column with no name in the header and no value in any row (trailing delimiters:
+      ``id,label,prediction,,,``); a nameless column that holds values is refused;
+    - rows where every cell is blank (rows of only delimiters, ``,,``), e.g. at the end.
+
+    The returned frame records ``numbering``, past the skipped rows, in its ``attrs``
+    (:class:`~core.errors.RowNumbers`), so that messages name the file's rows.
+
+    Raises
+    ------
+    DuplicateColumnError
+        A column holds values but has no name.
+    EmptyFileError
+        No row holds a value.
+    """
+    names = [str(c) for c in df.columns]
+    nameless = [j for j, c in enumerate(names) if _is_nameless(c)]
+    notes = []
+    if nameless:
+        holding = [j for j in nameless if not _missing_mask(df.iloc[:, j]).all()]
+        if holding:
+            raise _nameless_error([j + 1 for j in holding], name, with_values=True)
+        df = df.iloc[:, [j for j, c in enumerate(names) if not _is_nameless(c)]]
+        notes.append(formats.nameless_columns_note(name, [j + 1 for j in nameless]))
+    blank = _blank_rows(df)
+    if blank.all():
         raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
-    return df, warnings
+    if blank.any():
+        positions = np.flatnonzero(blank)
+        notes.append(formats.blank_rows_note(name, positions, numbering))
+        last = np.flatnonzero(~blank)[-1]  # skipped rows after it change no row's number
+        numbering = replace(numbering, skipped=tuple(numbering.of(positions[positions < last])))
+        df = df[~blank].reset_index(drop=True)
+    numbering.attach(df)
+    return df, notes
+
+
+def _blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """Return a mask: True for rows where every cell is missing or only spaces.
+
+    The first column is checked in full; each next one only on the rows still blank (none,
+    in most files), so a million rows cost one pass over one column.
+    """
+    blank = np.ones(len(df), dtype=bool)
+    for j in range(df.shape[1]):
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        col = df.iloc[:, j]
+        blank[rows] = _missing_mask(col if len(rows) == len(df) else col.iloc[rows])
+    return blank
 
 
 
@@ -549,11 +630,14 @@ def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | N
                                convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
-    if len(set(table.column_names)) != table.num_columns:
+    # Blank names as pandas names them ("Unnamed: 3"), so both paths give the same frame.
+    read = [f"Unnamed: {i}" if not str(c).strip() else c
+            for i, c in enumerate(table.column_names)]
+    if len(set(read)) != table.num_columns:
         return None  # duplicate names (after quoting rules): the pandas path explains them
     if any(not pa.types.is_large_string(t) for t in table.schema.types):
         return None  # a name that did not match the header as split here
-    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    df = table.rename_columns(read).to_pandas(split_blocks=True, self_destruct=True)
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -581,7 +665,7 @@ def _read_header(text: str, name: str, sep: str | None) -> tuple[str, list[str]]
                 f"{others[0]!r}) or leave it empty to detect it"
             )
     _check_header_is_names(header, name)
-    _check_names(header, name)
+    _check_names(header, name, allow_nameless=True)  # decided once their values are read
     return sep, header
 
 
@@ -610,10 +694,7 @@ def _parse_utf8_with_arrow(data: bytes, name: str, encoding: str | None,
         return None  # the full path finds the same problem and reports it
     first_line = re.match(r"[^\r\n]*", text).group()
     names = next(csv.reader([first_line], delimiter=sep), [])
-    df = _read_csv_arrow(data, sep, names)
-    if df is not None and df.empty:
-        raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
-    return df
+    return _read_csv_arrow(data, sep, names)
 
 
 def _field_counts_balanced(data: bytes, sep: str, n_fields: int) -> bool:
@@ -655,6 +736,7 @@ def _parse_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
     if df.empty:
         raise EmptyFileError(f"{name}: the Parquet file has no rows; add one row per example")
     df = df.reset_index(drop=True)
+    RowNumbers(first=1).attach(df)  # no header row: the first row of data is row 1
     if not nested:
         return df, []
     nested = [str(n).strip() for n in nested]
@@ -690,12 +772,13 @@ def check_nested_roles(nested: Iterable[str], mapping: ColumnMapping, *, file: s
             )
 
 
-def _check_field_counts(text: str, sep: str, name: str) -> None:
+def _check_field_counts(text: str, sep: str, name: str, *, lines_before: int = 0) -> None:
     """Raise when a row has more or fewer fields than the header (pandas pads short rows).
 
     Vectorised over the bytes: a delimiter or line break counts when an even number of
     quote characters precede it. Stray quotes can fool that count, so a mismatch found in a
     file with quotes is confirmed with the ``csv`` module before it is reported.
+    ``lines_before``: lines of the file before ``text``, added to the line numbers shown.
     """
     if len(sep) != 1 or ord(sep) > 127:
         return
@@ -754,8 +837,8 @@ def _check_field_counts(text: str, sep: str, name: str) -> None:
         if int(found[0]) == 1 and others:
             hint = (f"the rows look {_sep_name(others[0])}-delimited while the header is "
                     f"{_sep_name(sep)}-delimited; use one delimiter throughout")
-    shown = ", ".join(f"line {int(ln)} has {int(k)}" for ln, k in zip(lines[:3], found[:3],
-                                                                       strict=True))
+    shown = ", ".join(f"line {int(ln) + lines_before} has {int(k)}"
+                      for ln, k in zip(lines[:3], found[:3], strict=True))
     more = f" ({len(lines)} rows in all)" if len(lines) > 3 else ""
     raise FileFormatError(
         f"{name}: the header has {n_fields} {'field' if n_fields == 1 else 'fields'} but "
@@ -792,38 +875,60 @@ def _sep_name(sep: str) -> str:
     return {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(sep, repr(sep))
 
 
-def _short_parser_message(exc: Exception) -> str:
+def _short_parser_message(exc: Exception, lines_before: int = 0) -> str:
     msg = (str(exc).strip().splitlines() or [""])[-1]
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
-        return (f"line {m.group(2)} has {m.group(3)} fields where the header has {m.group(1)}; "
+        return (f"line {int(m.group(2)) + lines_before} has {m.group(3)} fields where the "
+                f"header has {m.group(1)}; "
                 "check for a stray delimiter, and quote values that contain one")
     m = re.search(r"EOF inside string starting at row (\d+)", msg)
     if m:
-        return (f"a quoted value starting on line {int(m.group(1)) + 1} is never closed; "
+        return (f"a quoted value starting on line {int(m.group(1)) + 1 + lines_before} is "
+                "never closed; "
                 'remove the stray " or close the quote')
     return msg[:200]
 
 
-def _check_names(names: list[str], file: str) -> None:
-    blanks = [i + 1 for i, n in enumerate(names) if not str(n).strip() or
-              str(n).startswith("Unnamed: ")]
-    if blanks:
-        where = ", ".join(map(str, blanks[:5]))
-        word = "column" if len(blanks) == 1 else "columns"
-        hint = (" (a table saved by pandas with its index has a blank first column: save it "
-                "with index=False)" if blanks[0] == 1 else "")
-        raise DuplicateColumnError(
-            f"{file}: {word} {where} of the header has no name; give every column a name{hint}"
-        )
+def _check_names(names: list[str], file: str, *, allow_nameless: bool = False) -> None:
+    """Raise when a header field is blank or two fields share a name.
+
+    ``allow_nameless``: blank fields pass (the reader decides once it has read their
+    values, see :func:`_leave_out_blank_shapes`); named fields must still differ.
+
+    Raises
+    ------
+    DuplicateColumnError
+        Naming the file and the columns (1-based).
+    """
+    blanks = [i + 1 for i, n in enumerate(names) if _is_nameless(str(n))]
+    if blanks and not allow_nameless:
+        raise _nameless_error(blanks, file)
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
+        if allow_nameless and i + 1 in blanks:
+            continue
         if n in seen:
             raise DuplicateColumnError(
                 f"{file}: column name {n!r} appears twice (columns {seen[n] + 1} and {i + 1}); "
                 "rename one of them"
             )
         seen[n] = i
+
+
+def _nameless_error(columns: list[int], file: str, *,
+                    with_values: bool = False) -> DuplicateColumnError:
+    """Return the error for header fields with no name (``columns``: 1-based positions)."""
+    one = len(columns) == 1
+    where = ", ".join(map(str, columns[:5])) + (f" and {len(columns) - 5} more"
+                                                 if len(columns) > 5 else "")
+    what = "has no name" if one else "have no name"
+    if with_values:
+        what += " but holds values" if one else " but hold values"
+    hint = (" (a table saved by pandas with its index has a blank first column: save it "
+            "with index=False)" if columns[0] == 1 else "")
+    return DuplicateColumnError(f"{file}: {'column' if one else 'columns'} {where} of the header "
+                                f"{what}; give every column a name{hint}")
 
 
 def _check_header_is_names(header: list[str], file: str) -> None:
@@ -1040,11 +1145,13 @@ def _list(cols: Iterable[Any], limit: int = 12) -> str:
 
 
 def parse_boolean_column(col: pd.Series, *, file: str, name: str,
-                         distinct: list[Any] | None = None) -> pd.Series:
+                         distinct: list[Any] | None = None,
+                         numbering: RowNumbers | None = None) -> pd.Series:
     """Turn true/false, 1/0, yes/no or x/blank values into booleans.
 
     Vectorised over the distinct values (``distinct``, when already known: the column's
-    distinct non-missing values), so a million rows cost one pass.
+    distinct non-missing values), so a million rows cost one pass. ``numbering``: how the
+    file numbers the rows, for messages (default: a CSV file's).
 
     Raises
     ------
@@ -1082,7 +1189,8 @@ def parse_boolean_column(col: pd.Series, *, file: str, name: str,
         rows = np.flatnonzero(bad)
         examples = _examples(col, rows)
         raise InvalidValueError(
-            f"{file}: tag column {name!r} holds {examples} in {format_rows(rows)}; tag columns "
+            f"{file}: tag column {name!r} holds {examples} in "
+            f"{format_rows(rows, numbering=numbering)}; tag columns "
             "take true/false, 1/0, yes/no or x/blank (fix those cells, or choose the tag "
             "columns yourself)"
         )
@@ -1283,10 +1391,13 @@ def prepare(
     Raises
     ------
     DataError
-        Any problem with the table, naming the file, the column and the rows (1-based file
-        rows, the header being row 1).
+        Any problem with the table, naming the file, the column and the rows: numbered as
+        the file numbers them, as the reader recorded (:class:`~core.errors.RowNumbers` in
+        ``df.attrs``: CSV lines with the header as line 1, sheet rows, Parquet rows from 1),
+        else as a CSV file's.
     """
     file = source_name
+    numbering = RowNumbers.of_frame(df)
     warnings = list(warnings or [])
     if missing not in ("fail", "drop"):
         raise InvalidValueError(f"{file}: missing must be 'fail' or 'drop', not {missing!r}")
@@ -1325,7 +1436,7 @@ def prepare(
     score = None
     if mapping.score is not None:
         score = _parse_score(df[mapping.score], file=file, column=mapping.score,
-                             decimal=decimal, thousands=thousands)
+                             decimal=decimal, thousands=thousands, numbering=numbering)
     # Classes keep the file's cells until canonical_classes reads them (one factorize each).
     label = (as_text(df[mapping.label], keep_blank=True) if text_task
              else _blank_as_missing(df[mapping.label]))
@@ -1354,8 +1465,8 @@ def prepare(
         tags = pd.DataFrame(index=range(n_rows))
     tag_data = {c: tags[c].to_numpy() for c in tags.columns}
     for c in mapping.tag_columns or ():
-        values = parse_boolean_column(df[c], file=file, name=c,
-                                      distinct=distinct.get(c)).to_numpy()
+        values = parse_boolean_column(df[c], file=file, name=c, distinct=distinct.get(c),
+                                      numbering=numbering).to_numpy()
         tag_data[c] = tag_data[c] | values if c in tag_data else values
     tags = pd.DataFrame(tag_data, index=range(n_rows), copy=False)
 
@@ -1376,7 +1487,7 @@ def prepare(
         if miss.any():
             rows = np.flatnonzero(miss)
             problems.append(f"{what} is missing in {len(rows)} of {n_rows} rows "
-                            f"({format_rows(rows)})")
+                            f"({format_rows(rows, numbering=numbering)})")
             drop |= miss
     positions = np.arange(n_rows)
     if problems and missing == "fail":
@@ -1398,7 +1509,7 @@ def prepare(
             )
         rows = np.flatnonzero(drop)
         warnings.append(f"{file}: left out {len(rows)} of {n_rows} rows with a missing label or "
-                        f"prediction ({format_rows(rows)})")
+                        f"prediction ({format_rows(rows, numbering=numbering)})")
         df = df[keep].reset_index(drop=True)
         label = label[keep].reset_index(drop=True)
         prediction = prediction[keep].reset_index(drop=True)
@@ -1415,7 +1526,8 @@ def prepare(
         if blank.any():
             rows = positions[np.flatnonzero(blank)]
             raise MissingValuesError(
-                f"{file}: the id column {mapping.id!r} is blank in {format_rows(rows)}; give "
+                f"{file}: the id column {mapping.id!r} is blank in "
+                f"{format_rows(rows, numbering=numbering)}; give "
                 "every row an id, or choose no id column to number the rows"
             )
         try:
@@ -1429,7 +1541,8 @@ def prepare(
             values = _examples(ids, np.flatnonzero(dup))
             raise DuplicateIdError(
                 f"{file}: the id column {mapping.id!r} repeats {values} ({int(dup.sum())} rows "
-                f"share an id: {format_rows(rows)}); ids must be unique: fix them, or choose no "
+                f"share an id: {format_rows(rows, numbering=numbering)}); ids must be unique: "
+                "fix them, or choose no "
                 "id column to number the rows"
             )
     else:
@@ -1503,14 +1616,29 @@ def _all_distinct(values: pd.Series) -> bool:
 
 
 def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None = None,
-                 thousands: str | None = None) -> pd.Series:
+                 thousands: str | None = None,
+                 numbering: RowNumbers | None = None) -> pd.Series:
     """Return the score column as floats (NaN where blank); text that is not a number fails.
 
     The number format is inferred as for metadata (a decimal comma such as ``0,85`` is read
-    when every cell fits it), or given by ``decimal``/``thousands``.
+    when every cell fits it), or given by ``decimal``/``thousands``. ``numbering``: how the
+    file numbers the rows, for messages. A score that is not finite (``inf``,
+    ``-Infinity``, ``1e400``, an infinite float in a Parquet file) fails too: no threshold
+    can rank it. A NaN float in a typed column is a blank cell.
     """
+    def finite(values: np.ndarray) -> pd.Series:
+        infinite = np.isinf(values)
+        if infinite.any():
+            rows = np.flatnonzero(infinite)
+            raise InvalidValueError(
+                f"{file}: the score column {column!r} holds {_examples(raw, rows)} in "
+                f"{format_rows(rows, numbering=numbering)}; scores must be finite numbers: "
+                "fix those cells or choose another score column"
+            )
+        return pd.Series(values, copy=False)
+
     if _is_number(raw):
-        return pd.Series(raw.to_numpy(dtype=float, na_value=np.nan), copy=False)
+        return finite(raw.to_numpy(dtype=float, na_value=np.nan))
     if pd.api.types.is_bool_dtype(raw):
         raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
                                 "scores must be numbers (choose another score column)")
@@ -1533,10 +1661,11 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
                  else " (a thousands separator? give --thousands)" if " " in sample.strip()
                  else "")
         raise InvalidValueError(
-            f"{file}: the score column {column!r} holds {examples} in {format_rows(rows)}{cause}; "
+            f"{file}: the score column {column!r} holds {examples} in "
+            f"{format_rows(rows, numbering=numbering)}{cause}; "
             "scores must be numbers: fix those cells or choose another score column"
         )
-    return pd.Series(values, copy=False)
+    return finite(values)
 
 
 def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,

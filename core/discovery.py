@@ -45,7 +45,7 @@ from scipy import sparse, stats
 
 from core.charts import plot_text
 from core.dataset import Dataset
-from core.errors import InvalidValueError
+from core.errors import InvalidValueError, count_of
 from core.metrics import compute_outcomes
 from core.task import TaskSpec, infer_task_kind
 
@@ -614,7 +614,8 @@ def find_error_slices(
         order = order[:top]
     if not len(order):
         result.warnings.append("no slice has a positive score: no slice of at least "
-                               f"{min_support} examples has a clearly higher error rate")
+                               f"{count_of(min_support, 'example')} has a clearly higher "
+                               "error rate")
         return result
     result.predicates = [tuple(cond.predicates[i] for i in key_list[o]) for o in order]
     result.slices = pd.DataFrame({
@@ -633,11 +634,11 @@ def find_error_slices(
 
 def format_suggestions(found: SliceSuggestions, *, source: str) -> str:
     """Render suggestions as plain text: a heading, the ranked table and the FDR note."""
-    head = (f"{source}: {found.n:,} examples, {found.errors:,} errors "
+    head = (f"{source}: {count_of(found.n, 'example')}, {count_of(found.errors, 'error')} "
             f"({100 * found.overall_error_rate:.1f}%); searched "
             f"{', '.join(found.columns) or 'no column'}"
-            f" (up to {found.max_conditions} conditions, at least {found.min_support} "
-            "examples per slice)")
+            f" (up to {count_of(found.max_conditions, 'condition')}, at least "
+            f"{count_of(found.min_support, 'example')} per slice)")
     parts = [head]
     if found.skipped:
         parts.append("left out: " + "; ".join(f"{c} ({why})" for c, why in
@@ -831,7 +832,7 @@ def describe_error_tree(tree: pd.DataFrame, *, top: int = 5) -> list[str]:
     out = []
     for row in leaves.head(top).itertuples():
         rule = " AND ".join(row.path) if row.path else "All data"
-        out.append(f"{rule}: {row.n:,} examples, {100 * row.error_rate:.1f}% errors "
+        out.append(f"{rule}: {count_of(row.n, 'example')}, {100 * row.error_rate:.1f}% errors "
                    f"({row.lift:.1f}× overall)")
     return out
 

@@ -90,6 +90,7 @@ from core.errors import (
     FileFormatError,
     InvalidValueError,
     MissingValuesError,
+    count_of,
 )
 from core.formats import container_kind
 from core.metrics import COUNT_COLUMNS, compute_slice_metrics, format_edges
@@ -1207,7 +1208,7 @@ class DuckDBFile:
                     first = self._zero_one.get(first, first)
                 raise InvalidValueError(
                     f"{self.source_name}: a regression task needs numbers; the {r} is not "
-                    f"numeric in {n} rows (first: {first!r})")
+                    f"numeric in {count_of(n, 'row')} (first: {first!r})")
 
     def _positive_class(self, positive: Any) -> str:
         """Return the data's spelling of ``positive``, as :func:`core.metrics._check_positive`.

@@ -29,7 +29,7 @@ import math
 import re
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -37,7 +37,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import DataError, EmptyFileError, FileFormatError, InvalidValueError
+from core.errors import (
+    DataError,
+    DuplicateColumnError,
+    EmptyFileError,
+    FileFormatError,
+    InvalidValueError,
+    RowNumbers,
+    count_of,
+    format_rows,
+)
 
 #: The most bytes a compressed file or a zip member may expand to (2 GiB). The server has
 #: 24 GB; the table read from a file takes several times the file's size, so a larger
@@ -306,22 +315,27 @@ def read_sheet(data: bytes, name: str, *, sheet: str | None = None,
     The first row holds the column names (text, whole numbers written without ``.0``);
     the columns are typed from their cells:
 
-    - numbers only (text that reads as a number counts too): ``int64`` when every cell is a
-      whole number, else ``float64`` with NaN for blanks;
+    - number cells only: ``int64`` when every cell is a whole number, else ``float64``
+      with NaN for blanks;
     - true/false cells only: ``bool``, or with blanks True/False/None objects (as a
       Parquet boolean column reads);
-    - anything else: text. Text cells keep their spelling (``"007"`` stays ``"007"``),
-      whole numbers are written without ``.0`` (``7``, not ``7.0``), dates and times as ISO
-      8601 text (``2024-01-03``, ``2024-01-03 14:05:00``), true/false as ``TRUE``/``FALSE``.
+    - anything else (one text cell is enough): text. Text cells keep their spelling
+      (``"007"`` stays ``"007"``, ``"01"`` is not ``1``), numbers are written as a person
+      types them (``7``, not ``7.0``; ``7.5``), dates and times as ISO 8601 text
+      (``2024-01-03``, ``2024-01-03 14:05:00``), true/false as ``TRUE``/``FALSE``. Which
+      of these texts are numbers is left to the loader's rules (:mod:`core.values`), as for
+      a CSV file: no cell changes how another is read.
 
-    Blank cells, cells in error (``#DIV/0!``) and text cells in ``na_values`` are missing;
-    blank rows are skipped, and a column with neither a name nor a value is dropped.
+    Blank cells, cells in error (``#DIV/0!``) and text cells in ``na_values`` are missing.
+    Rows where every cell is blank are skipped and columns with neither a name nor a value
+    left out, each with a warning; the frame's rows keep the sheet's row numbers for
+    messages (:class:`~core.errors.RowNumbers`, recorded in ``frame.attrs``).
 
     Returns
     -------
     (frame, label, warnings)
-        The header is not checked here (:func:`core.dataset.read_table` checks it as a
-        CSV header's); ``label`` names the file and sheet for its messages
+        The header's names are not checked here (:func:`core.dataset.read_table` checks
+        them as a CSV header's); ``label`` names the file and sheet for its messages
         (``"book.xlsx, sheet 'preds'"``).
 
     Raises
@@ -332,6 +346,8 @@ def read_sheet(data: bytes, name: str, *, sheet: str | None = None,
         ``sheet`` is not one of its sheets.
     EmptyFileError
         The sheet is empty, its first row is blank, or it has no data rows.
+    DuplicateColumnError
+        A column holds values but has no name in row 1 (e.g. a title row above the header).
     """
     import python_calamine as calamine
 
@@ -378,22 +394,23 @@ def _read_book(book: Any, name: str, sheet: str | None,
         raise FileFormatError(f"{label}: cannot be read ({reason}); save the workbook again, "
                               "or export the sheet as CSV") from None
     try:
-        frame = _sheet_frame(rows, label, na)
+        frame, notes = _sheet_frame(rows, label, na)
     except EmptyFileError as exc:
         others = [s for s in sheets if s != chosen]
         if sheet is not None or not others:
             raise
         raise EmptyFileError(f"{exc}; or read another sheet of the workbook: "
                              f"{', '.join(map(repr, others))} (CLI: --sheet NAME)") from None
-    return frame, label, warnings
+    return frame, label, [*warnings, *notes]
 
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v == "")
 
 
-def _sheet_frame(rows: list[list[Any]], label: str, na: frozenset[str]) -> pd.DataFrame:
-    """Build the sheet's frame: header from the first row, blank rows skipped."""
+def _sheet_frame(rows: list[list[Any]], label: str,
+                 na: frozenset[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Build the sheet's frame and its warnings: header from the first row, blank rows skipped."""
     if not rows or all(_blank(v) for row in rows for v in row):
         raise EmptyFileError(f"{label}: the sheet is empty; it needs a header row (e.g. "
                              "id, label, prediction) and one row per example")
@@ -410,15 +427,69 @@ def _sheet_frame(rows: list[list[Any]], label: str, na: frozenset[str]) -> pd.Da
     missing = np.zeros(cells.shape, dtype=bool)
     for j in range(width):
         missing[:, j] = _missing_cells(cells[:, j], na)
-    kept_rows = ~missing.all(axis=1)
-    if not kept_rows.any():
+    nameless = [j for j in range(width) if not header[j].strip()]
+    holding = [j for j in nameless if not missing[:, j].all()]
+    if holding:
+        where = ", ".join(f"{j + 1} ({_column_letter(j + 1)})" for j in holding[:5])
+        one = len(holding) == 1
+        raise DuplicateColumnError(
+            f"{label}: {'column' if one else 'columns'} {where} {'holds' if one else 'hold'} "
+            f"values but {'has' if one else 'have'} no name in row 1; the first row of the "
+            "sheet must be the header (delete any title or notes above it) and every column "
+            "needs a name")
+    blank_rows = missing.all(axis=1)
+    if blank_rows.all():
         raise EmptyFileError(f"{label}: has a header but no data rows; add one row per example")
-    keep = [j for j in range(width) if header[j].strip() or not missing[:, j].all()]
-    cells, missing = cells[kept_rows], missing[kept_rows]
+    notes = []
+    if nameless:
+        notes.append(nameless_columns_note(label, [j + 1 for j in nameless], letters=True))
+    numbering = RowNumbers(first=2)
+    if blank_rows.any():
+        skipped = np.flatnonzero(blank_rows)
+        notes.append(blank_rows_note(label, skipped, numbering))
+        last = np.flatnonzero(~blank_rows)[-1]
+        numbering = RowNumbers(first=2, skipped=tuple(numbering.of(skipped[skipped < last])))
+        cells, missing = cells[~blank_rows], missing[~blank_rows]
+    keep = [j for j in range(width) if header[j].strip()]
     data = {j: _sheet_column(cells[:, j], missing[:, j]) for j in keep}
     frame = pd.DataFrame(data, copy=False)
     frame.columns = [header[j].strip() for j in keep]  # stripped like a CSV header
-    return frame
+    numbering.attach(frame)
+    return frame, notes
+
+
+def _column_letter(number: int) -> str:
+    """Return a spreadsheet's name of the 1-based column ``number`` (1: A, 27: AA)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def nameless_columns_note(file: str, columns: Sequence[int], *, letters: bool = False) -> str:
+    """Return the warning for columns left out because they have no name and no value.
+
+    ``columns`` are 1-based positions in the header; ``letters`` adds a spreadsheet's
+    column letters (``4 (D)``).
+    """
+    shown = [f"{c} ({_column_letter(c)})" if letters else str(c) for c in columns[:5]]
+    more = f" and {len(columns) - 5} more" if len(columns) > 5 else ""
+    one = len(columns) == 1
+    return (f"{file}: left out {'column' if one else 'columns'} {', '.join(shown)}{more}: "
+            f"{'it has' if one else 'they have'} no name in the header and no value in any "
+            "row (trailing delimiters, or empty columns of a spreadsheet)")
+
+
+def blank_rows_note(file: str, positions: Sequence[int], numbering: RowNumbers) -> str:
+    """Return the warning for rows skipped because every cell is blank.
+
+    ``positions`` are the 0-based positions of those rows among the data rows, numbered
+    for the message by ``numbering``.
+    """
+    n = len(positions)
+    return (f"{file}: skipped {count_of(n, 'row')} where every cell is blank "
+            f"({format_rows(positions, numbering=numbering)})")
 
 
 def _missing_cells(values: np.ndarray, na: frozenset[str]) -> np.ndarray:

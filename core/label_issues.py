@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.errors import InvalidValueError, MissingColumnError, format_rows
+from core.errors import InvalidValueError, MissingColumnError, count_of, format_rows
 
 PREFIXES: tuple[str, ...] = ("prob_", "proba_", "probability_", "score_", "p_")
 SUFFIXES: tuple[str, ...] = ("_prob", "_proba", "_probability", "_score")
@@ -122,7 +122,8 @@ def _probabilities(frame: pd.DataFrame, columns: Mapping[str, str],
         rows = np.flatnonzero(bad)
         raise InvalidValueError(
             f"the probability columns ({', '.join(map(repr, cols))}) are missing or not "
-            f"numbers in {len(rows)} rows ({format_rows(rows)}); fill them in or leave those "
+            f"numbers in {count_of(len(rows), 'row')} ({format_rows(rows)}); fill them in or "
+            "leave those "
             "rows out")
     if (p < 0).any() or (p > 1).any():
         notes.append("the class scores are not probabilities (outside 0-1): turned into "
@@ -201,7 +202,8 @@ def find_label_issues(
     rows = np.flatnonzero(known)
     y, probs = codes[rows], p[rows]
     if len(rows) < len(frame):
-        notes.append(f"{len(frame) - len(rows)} examples without a label were not checked")
+        notes.append(f"{count_of(len(frame) - len(rows), 'example')} without a label "
+                     f"{'was' if len(frame) - len(rows) == 1 else 'were'} not checked")
     counts = np.bincount(y, minlength=len(classes))
     empty = [c for c, k in zip(classes, counts, strict=True) if k == 0]
     if empty:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.binomial import binom_cdf, binom_sf
 from core.dataset import Dataset
-from core.errors import InvalidValueError
+from core.errors import InvalidValueError, RowNumbers, format_rows
 from core.slice_names import (
     OVERALL,
     UNTAGGED,
@@ -153,21 +153,24 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
     ------
     InvalidValueError
         Binary: no positive class, or one found in neither the labels nor the predictions.
-        Regression: a label, prediction or human label that is not a number.
+        Regression: a label, prediction or human label that is not a number, or is not
+        finite (``inf``); the message names ``source``, the role and the rows.
     """
     at = f"{source}: " if source else ""
     y, p = frame["label"], frame["prediction"]
     h = frame["human"] if "human" in frame.columns else None
     out: dict[str, np.ndarray] = {}
     if task.kind == "regression":
-        yv = _numeric(y, "label", at)
-        pv = _numeric(p, "prediction", at)
+        rows = RowNumbers.of_frame(frame)  # as the file numbers its rows, when recorded
+        yv = _numeric(y, "label", at, numbering=rows)
+        pv = _numeric(p, "prediction", at, numbering=rows)
         err = pv - yv
         out["abs_error"] = np.abs(err)
         out["sq_error"] = err**2
         tol = task.tolerance if task.tolerance is not None else 0.0
         correct = np.abs(err) <= tol
-        human_correct = np.abs(_numeric(h, "human", at) - yv) <= tol if h is not None else None
+        human_correct = (np.abs(_numeric(h, "human", at, numbering=rows) - yv) <= tol
+                         if h is not None else None)
     elif task.kind == "text":
         norm = task.normalization
         # Compare and score on codes of the normalised strings: each distinct string and
@@ -222,7 +225,22 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
     return pd.DataFrame(columns, index=frame.index, copy=False)  # the arrays are new
 
 
-def _numeric(values: pd.Series, role: str, at: str = "") -> np.ndarray:
+def _numeric(values: pd.Series, role: str, at: str = "", *,
+             numbering: RowNumbers | None = None) -> np.ndarray:
+    """Read a regression role (label, prediction, human label) as finite floats.
+
+    Missing cells stay NaN (a missing human label is masked out; labels and predictions
+    are never missing after loading). ``at`` starts the messages (the file name); rows
+    are positions in the frame, named as the file numbers them (``numbering``, see
+    :func:`core.errors.format_rows`).
+
+    Raises
+    ------
+    InvalidValueError
+        A cell that is not a number (``nan`` written out is none), or a number that is not
+        finite (``inf``, ``-Infinity``, ``1e400``): its error would make the slice's MAE
+        and RMSE infinite and the JSON report invalid.
+    """
     out = pd.to_numeric(values, errors="coerce")
     if out.isna().any() and values.notna().any():
         bad = np.flatnonzero(out.isna().to_numpy() & values.notna().to_numpy())
@@ -231,7 +249,17 @@ def _numeric(values: pd.Series, role: str, at: str = "") -> np.ndarray:
                 f"{at}a regression task needs numbers; the {role} is not numeric in "
                 f"{len(bad)} rows (first: {values.iat[bad[0]]!r})"
             )
-    return out.to_numpy(dtype=float)
+    arr = out.to_numpy(dtype=float, na_value=np.nan)
+    infinite = np.isinf(arr)
+    if infinite.any():
+        rows = np.flatnonzero(infinite)
+        shown = pd.unique(values.iloc[rows[:1000]].astype(str).to_numpy(dtype=object))[:3]
+        raise InvalidValueError(
+            f"{at}a regression task needs finite numbers; the {role} is infinite in "
+            f"{format_rows(rows, numbering=numbering)} ({', '.join(map(repr, shown))}); fix "
+            "those cells or leave those rows out"
+        )
+    return arr
 
 
 def _check_positive(labels: pd.Series, positive: str | None, *,

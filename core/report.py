@@ -64,10 +64,11 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> di
     "error_share", "potential_gain", "rank", "significant", ...}]}`` with the ``All data``
     row (``kind`` ``overall``) as ``overall`` and every other row (ranked first) in
     ``slices``, a tag called ``All data`` among them (as ``All data (tag)``, see
-    :mod:`core.slice_names`). Fractions are in [0, 1]; missing values are ``null``.
+    :mod:`core.slice_names`). Fractions are in [0, 1]; missing values (an empty slice's
+    NaN) and any non-finite number are ``null`` (:func:`json_ready`).
     """
     flat = report_frame(table)
-    records = [{k: _clean(v) for k, v in row.items()} for row in flat.to_dict("records")]
+    records = [{k: json_ready(v) for k, v in row.items()} for row in flat.to_dict("records")]
     if "kind" in flat.columns:
         is_overall = [r["kind"] == "overall" for r in records]
     else:  # a table without kinds: the overall row by its name
@@ -80,9 +81,41 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> di
 
 
 def to_json(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> str:
-    """Return the report as indented JSON (see :func:`report_dict`)."""
-    return json.dumps(report_dict(table, dataset=dataset, task=task), indent=2,
-                      ensure_ascii=False)
+    """Return the report as indented JSON (see :func:`report_dict` and :func:`dumps_json`)."""
+    return dumps_json(report_dict(table, dataset=dataset, task=task))
+
+
+def json_ready(value: Any) -> Any:
+    """Return ``value`` as plain Python data that strict JSON can hold.
+
+    Dicts, lists and tuples are walked; numpy scalars become Python ones; ``NaN``,
+    ``inf``, ``-inf``, ``None`` and ``pd.NA`` become ``None`` (JSON ``null``): RFC 8259 has
+    no ``NaN`` or ``Infinity``, which Python's :mod:`json` writes by default and strict
+    parsers (JavaScript's ``JSON.parse``, ``jq``) refuse.
+
+    Examples
+    --------
+    >>> json_ready({"a": [np.float64("nan"), np.int64(2)], "b": float("inf")})
+    {'a': [None, 2], 'b': None}
+    """
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    value = _clean(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps_json(data: Any, *, ensure_ascii: bool = False) -> str:
+    """Return ``data`` as indented strict JSON: non-finite numbers are ``null``.
+
+    Every JSON document Slicewise writes (the report, the CLI's ``--format json``) goes
+    through :func:`json_ready` here; ``allow_nan=False`` makes a ``NaN`` that slipped past
+    it an error rather than an invalid document.
+    """
+    return json.dumps(json_ready(data), indent=2, ensure_ascii=ensure_ascii, allow_nan=False)
 
 
 def neutralise_formula(value: Any) -> Any:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from core.errors import InvalidValueError
 
 TaskKind = Literal["classification", "binary", "text", "regression"]
 TASK_KINDS: tuple[str, ...] = ("classification", "binary", "text", "regression")
@@ -108,9 +111,16 @@ class TaskSpec:
         With a score column and no prediction column: predict ``positive`` when
         ``score >= threshold``.
     tolerance
-        Regression only: absolute error at or under which a prediction counts as correct.
+        Regression only: absolute error at or under which a prediction counts as correct; a
+        finite number >= 0.
     normalization
         Text only.
+
+    Raises
+    ------
+    InvalidValueError
+        A ``tolerance`` that is negative, infinite, NaN or no number (a negative one would
+        count nothing as correct, not even an exact match).
     """
 
     kind: TaskKind = "classification"
@@ -118,6 +128,20 @@ class TaskSpec:
     threshold: float | None = None
     tolerance: float | None = None
     normalization: TextNormalization = field(default_factory=TextNormalization)
+
+    def __post_init__(self) -> None:
+        """Refuse a tolerance no error can be compared with (the one place it enters)."""
+        if self.tolerance is None:
+            return
+        try:
+            tol = float(self.tolerance)
+        except (TypeError, ValueError):
+            tol = math.nan
+        if not (math.isfinite(tol) and tol >= 0):
+            raise InvalidValueError(
+                f"the tolerance must be a finite number >= 0 (the absolute error still counted "
+                f"as correct), not {self.tolerance!r} (CLI: --tolerance)"
+            )
 
 
 _WORDS = re.compile(r"\S+")

@@ -10,10 +10,16 @@ file can change how another row is read:
 - **Identities** (ids) are text compared exactly after trimming surrounding spaces: ``7``,
   ``07`` and ``007`` are three ids.
 - **Classes** (label, prediction, human label) are text; two cells name the same class when
-  their :func:`class_keys` are equal: the trimmed text, except that
+  their :func:`class_keys` are equal: the trimmed text in Unicode normal form NFC (a
+  composed ``café`` and one written ``cafe`` plus a combining accent are one class, as in
+  the text task), compared exactly otherwise: case, inner spaces and punctuation count
+  (``Cat`` and ``cat`` are two classes), except that
 
-  * a plain decimal number without leading zeros is compared by value (``1``, ``1.0``,
-    ``+1`` and ``1e0`` are one class; ``01`` and ``007`` stay text, so ``01`` is not ``1``);
+  * a plain decimal number in ASCII digits without leading zeros is compared by its exact
+    value (``1``, ``1.0``, ``+1``, ``1e0`` and ``100e-2`` are one class;
+    ``12345678901234567`` and ``12345678901234568`` are two, and so are ``1e400`` and
+    ``2e400``, though a float cannot tell them apart; ``01`` and ``007`` stay text, so
+    ``01`` is not ``1``);
   * ``true``/``yes`` and ``false``/``no`` in any case mean ``1`` and ``0`` (so ``True``,
     ``TRUE``, ``1`` and ``yes`` are one class, for the label, the prediction and
     ``--positive`` alike).
@@ -41,6 +47,14 @@ COMMON_NA_TOKENS: tuple[str, ...] = ("NA", "N/A", "n/a", "NaN", "nan", "null", "
 
 _INTEGER = r"[+-]?(?:0|[1-9]\d*)"
 _DECIMAL = rf"{_INTEGER}(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+(?:[eE][+-]?\d+)?"
+# Numbers as classes are written in ASCII digits ("١٢" is text, as in the number rules' fast
+# path); Python's \d would also take other scripts' digits.
+_ASCII_INTEGER = _INTEGER.replace(r"\d", "[0-9]")
+_ASCII_DECIMAL = _DECIMAL.replace(r"\d", "[0-9]")
+_NUMBER_PARTS = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+#: A class number is written in full (no exponent) when the power of ten of its leading digit
+#: lies strictly between -40 and 40: whole numbers of up to 40 digits, fractions down to 1e-39.
+_PLAIN_LIMIT = 40
 _TRUE_WORDS = ("true", "yes")
 _FALSE_WORDS = ("false", "no")
 
@@ -111,32 +125,107 @@ def _cell_text(value: object) -> str | None:
 def class_keys(text: pd.Series) -> pd.Series:
     """Return the comparison key of each class cell (see the module docstring); ``None`` stays.
 
-    Vectorised: each distinct value is keyed once.
+    The key is the trimmed text in Unicode NFC; a plain decimal number's key is its exact
+    value written canonically (:func:`_exact_key`): the integer itself when the value is
+    whole (``1``, ``1.0``, ``1e0`` and ``100e-2`` give ``1``), the digits with no trailing
+    zeros otherwise, with an exponent only beyond 40 digits (``1e+400``).
+
+    Vectorised: each distinct value is keyed once, numbers from their text, never through
+    a float (which would make ``12345678901234567`` equal ``12345678901234568`` and
+    ``1e400`` equal ``2e400``).
+
+    Examples
+    --------
+    >>> class_keys(pd.Series(["1.0", "TRUE", "12345678901234567.0", "1e400", "Cat", None])).tolist()
+    ['1', '1', '12345678901234567', '1e+400', 'Cat', None]
     """
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     u = pd.Series(uniques, dtype=object).astype("string").str.strip()
-    keys = u.copy()
+    wide = ~u.str.isascii().fillna(True).to_numpy(dtype=bool)  # ASCII is already NFC
+    if wide.any():
+        u[wide] = u[wide].str.normalize("NFC")
+    keys = u.to_numpy(dtype=object, na_value=None)
     low = u.str.lower()
-    is_int = u.str.fullmatch(_INTEGER).fillna(False).to_numpy(dtype=bool)
-    is_num = u.str.fullmatch(_DECIMAL).fillna(False).to_numpy(dtype=bool) & ~is_int
+    is_int = u.str.fullmatch(_ASCII_INTEGER).fillna(False).to_numpy(dtype=bool)
+    is_num = u.str.fullmatch(_ASCII_DECIMAL).fillna(False).to_numpy(dtype=bool) & ~is_int
     if is_int.any():
         ints = u[is_int].str.lstrip("+").str.replace(r"^-0$", "0", regex=True)
-        keys[is_int] = ints
+        keys[is_int] = ints.to_numpy(dtype=object)
+        # Integers of more than _PLAIN_LIMIT digits are written with an exponent.
+        is_num[is_int] = ints.str.lstrip("-").str.len().to_numpy(dtype=int) > _PLAIN_LIMIT
     if is_num.any():
-        floats = pd.to_numeric(u[is_num], errors="coerce").to_numpy(dtype=float)
-        keys[is_num] = [_number_key(f) for f in floats]
+        keys[is_num] = _number_keys(u[is_num])
     keys[low.isin(_TRUE_WORDS).fillna(False).to_numpy(dtype=bool)] = "1"
     keys[low.isin(_FALSE_WORDS).fillna(False).to_numpy(dtype=bool)] = "0"
-    table = np.append(keys.to_numpy(dtype=object, na_value=None), None)
+    table = np.append(keys, None)
     return pd.Series(table[codes], index=text.index, dtype=object, copy=False)
 
 
-def _number_key(f: float) -> str:
-    if f != f or f in (float("inf"), float("-inf")):
-        return repr(f)
-    if f.is_integer() and abs(f) < 2**63:
-        return str(int(f))
-    return repr(f)
+def _number_keys(cells: pd.Series) -> list[str]:
+    """Key decimal-number cells (text matching ``_ASCII_DECIMAL``) by their exact value.
+
+    Nearly every cell is written without an exponent in at most :data:`_PLAIN_LIMIT`
+    characters, so its value lies in the plain window and its key is its own text less a
+    ``+``, the fraction's trailing zeros and a bare point, with ``0`` before a leading
+    point (``-0`` is ``0``): a few Arrow passes over all the cells. The others (an
+    exponent, a long integer) are written one by one by :func:`_exact_key`, which is the
+    definition. Floats are never used: they cannot tell ``12345678901234567`` from
+    ``12345678901234568``, and this is faster than parsing and printing them.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(cells.to_numpy(dtype=object), type=pa.large_string())
+    key = pc.utf8_ltrim(arr, characters="+")
+    key = pc.replace_substring_regex(key, pattern="0+$", replacement="")  # after the point
+    key = pc.utf8_rtrim(key, characters=".")
+    key = pc.replace_substring_regex(key, pattern=r"^\.", replacement="0.")
+    key = pc.replace_substring_regex(key, pattern=r"^-\.", replacement="-0.")
+    key = pc.if_else(pc.match_substring_regex(key, r"^-?0?$"), "0", key)
+    keys = key.to_pylist()
+    other = pc.or_(pc.match_substring_regex(arr, "[eE]"),
+                   pc.greater(pc.utf8_length(arr), _PLAIN_LIMIT))
+    texts = arr.to_pylist() if pc.any(other).as_py() else []
+    for i in np.flatnonzero(other.to_numpy(zero_copy_only=False)):
+        keys[i] = _exact_key(texts[i])
+    return keys
+
+
+def _exact_key(text: str) -> str:
+    """Write the exact value of a decimal-number text canonically.
+
+    The value as ``±core × 10**power`` (``core`` without leading or trailing zeros) is
+    written in full when its leading digit's power of ten lies strictly between
+    ``-_PLAIN_LIMIT`` and ``_PLAIN_LIMIT``, else as ``d.ddde±n``; ``Decimal(a) ==
+    Decimal(b)`` exactly when the keys of ``a`` and ``b`` are equal. An exponent of more
+    than 4,000 digits (beyond Python's int parsing and every real file) keeps the text.
+
+    Examples
+    --------
+    >>> [_exact_key(t) for t in ("100e-2", "-0.0012300", "1.50e+400", "12345678901234567.0")]
+    ['1', '-0.00123', '1.5e+400', '12345678901234567']
+    """
+    sign, whole, frac, exp = _NUMBER_PARTS.fullmatch(text).groups()  # type: ignore[union-attr]
+    frac = frac or ""
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        return "0"
+    exp = (exp or "0").lstrip("+")
+    if len(exp.lstrip("-0")) > 4000:
+        return text
+    core = digits.rstrip("0")
+    power = int(exp) - len(frac) + len(digits) - len(core)  # of core's last digit
+    lead = power + len(core) - 1  # of core's first digit
+    if -_PLAIN_LIMIT < lead < _PLAIN_LIMIT:
+        if power >= 0:
+            body = core + "0" * power
+        elif lead >= 0:
+            body = f"{core[:lead + 1]}.{core[lead + 1:]}"
+        else:
+            body = "0." + "0" * (-lead - 1) + core
+    else:
+        body = core[0] + (f".{core[1:]}" if len(core) > 1 else "") + f"e{lead:+d}"
+    return "-" + body if sign == "-" else body
 
 
 def class_key(value: object) -> str | None:

@@ -817,8 +817,10 @@ def test_cli(cli_runs, case, fmt, command):
         assert f"task: {case.task.kind}   examples: {n}   accuracy: {accuracy}" in result.stdout
     elif command == "suggest":
         errors = n - right
+        examples = "1 example" if n == 1 else f"{n} examples"  # "1 example", not "1 examples"
+        wrong = "1 error" if errors == 1 else f"{errors} errors"
         assert result.stdout.startswith(
-            f"{case.file(fmt)}: {n} examples, {errors} errors ({100 * errors / n:.1f}%); "
+            f"{case.file(fmt)}: {examples}, {wrong} ({100 * errors / n:.1f}%); "
             "searched "), result.stdout
         if case.slice_by is None:  # nothing to search: said so, not a blank
             assert "; searched no column (up to 3 conditions" in result.stdout
