@@ -406,6 +406,12 @@ def read_table(
     recognised by their leading bytes (see :mod:`core.formats`). Lists, structs and maps
     in a Parquet file are read as JSON text (one value per cell), with a warning.
 
+    What spreadsheet exports add around a table is left out, with a warning: columns with
+    no name and no value (trailing delimiters) and rows where every cell is blank. Excel's
+    first line ``sep=;`` gives the delimiter. The frame records how the file numbers its
+    rows (:class:`~core.errors.RowNumbers` in ``frame.attrs``), for :func:`prepare`'s
+    messages.
+
     Parameters
     ----------
     source
@@ -837,6 +843,9 @@ def _check_field_counts(text: str, sep: str, name: str, *, lines_before: int = 0
         if int(found[0]) == 1 and others:
             hint = (f"the rows look {_sep_name(others[0])}-delimited while the header is "
                     f"{_sep_name(sep)}-delimited; use one delimiter throughout")
+    if len(lines) > 1 and int(lines[0]) == 2 and len(set(found[:3].tolist())) == 1:
+        hint += ("; if line 1 is a title or a note, delete it: the first line must be the "
+                 "header")
     shown = ", ".join(f"line {int(ln) + lines_before} has {int(k)}"
                       for ln, k in zip(lines[:3], found[:3], strict=True))
     more = f" ({len(lines)} rows in all)" if len(lines) > 3 else ""
@@ -926,7 +935,9 @@ def _nameless_error(columns: list[int], file: str, *,
     if with_values:
         what += " but holds values" if one else " but hold values"
     hint = (" (a table saved by pandas with its index has a blank first column: save it "
-            "with index=False)" if columns[0] == 1 else "")
+            "with index=False)" if columns[0] == 1 else
+            " (the first line must be the header: delete any title or notes above it)"
+            if with_values else "")
     return DuplicateColumnError(f"{file}: {'column' if one else 'columns'} {where} of the header "
                                 f"{what}; give every column a name{hint}")
 

@@ -90,6 +90,7 @@ from core.errors import (
     FileFormatError,
     InvalidValueError,
     MissingValuesError,
+    RowNumbers,
     count_of,
 )
 from core.formats import container_kind
@@ -138,6 +139,10 @@ _TASK_ROWS = 50_000
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+#: Surrounding whitespace, ASCII and Unicode (what pandas' str.strip removes).
+_TRIM = r"^[\s\pZ\x0b\x1c-\x1f\x85]+|[\s\pZ\x0b\x1c-\x1f\x85]+$"
 
 
 def _lit(value: Any) -> str:
@@ -190,9 +195,10 @@ def _shape(text: str) -> str:
             "'[0-9]', '1', 'g')")
 
 
-def _format_rows(first: Sequence[int], total: int, limit: int = 5) -> str:
+def _format_rows(first: Sequence[int], total: int, limit: int = 5, *,
+                 numbering: RowNumbers | None = None) -> str:
     """:func:`core.errors.format_rows` from the first positions and the total count."""
-    shown = [str(int(r) + 2) for r in list(first)[:limit]]
+    shown = [str(r) for r in (numbering or RowNumbers()).of(list(first)[:limit])]
     more = total - len(shown)
     text = f"{'row' if total == 1 else 'rows'} {', '.join(shown)}"
     return text + (f" and {more} more" if more > 0 else "")
@@ -444,6 +450,8 @@ class DuckDBFile:
             raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
                                  "id,label,prediction) and one row per example")
         self.parquet = head[:4] == b"PAR1"
+        # Rows as the pandas engine numbers them: Parquet's from 1, CSV lines (header: 1).
+        self.numbering = RowNumbers(first=1 if self.parquet else 2)
         if self.parquet and self.gzip:
             raise FileFormatError(f"{name}: is a gzip-compressed Parquet file, which the duckdb "
                                   "engine does not read; decompress it, or use the pandas "
@@ -705,7 +713,8 @@ class DuckDBFile:
                     f"{name}: {what} is empty in every row; check that the right column is "
                     f"chosen (CLI: --{role} COLUMN)")
             if k:
-                rows = _format_rows(self._first_positions(col.missing), k)
+                rows = _format_rows(self._first_positions(col.missing), k,
+                                    numbering=self.numbering)
                 problems.append(f"{what} is missing in {k} of {self.n_rows} rows ({rows})")
                 conds.append(col.missing)
         self.keep = "true"
@@ -725,7 +734,7 @@ class DuckDBFile:
                     f"{name}: every row misses a label or a prediction "
                     f"({' and '.join(problems)}); nothing is left to analyse: check the column "
                     "choice")
-            rows = _format_rows(self._first_positions(dropped), n_drop)
+            rows = _format_rows(self._first_positions(dropped), n_drop, numbering=self.numbering)
             self.warnings.append(f"{name}: left out {n_drop} of {self.n_rows} rows with a "
                                  f"missing label or prediction ({rows})")
         if m.id is not None:
@@ -792,7 +801,8 @@ class DuckDBFile:
                      else "")
             raise InvalidValueError(
                 f"{name}: the score column {m.score!r} holds {self._examples(sc.ident, bad)} in "
-                f"{_format_rows(positions, n_bad)}{cause}; scores must be numbers: fix those "
+                f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; scores must "
+                "be numbers: fix those "
                 "cells or choose another score column")
 
     def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
@@ -878,7 +888,7 @@ class DuckDBFile:
               else self._aggregate(self._id_facts(self.keep)))
         if ks["id_blank"]:
             rows = _format_rows(self._first_positions(f"{self.keep} AND {blank}"),
-                                int(ks["id_blank"]))
+                                int(ks["id_blank"]), numbering=self.numbering)
             raise MissingValuesError(
                 f"{name}: the id column {m.id!r} is blank in {rows}; give every row an id, "
                 "or choose no id column to number the rows")
@@ -888,7 +898,8 @@ class DuckDBFile:
             n_dup = int(self._aggregate({"n": f"count_if({dup})"}, self.keep)["n"])
             examples = self._examples(v, f"{self.keep} AND {dup}",
                                       as_loader_text=self.columns[m.id].group != "text")
-            rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup)
+            rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup,
+                                numbering=self.numbering)
             raise DuplicateIdError(
                 f"{name}: the id column {m.id!r} repeats {examples} ({n_dup} rows share an "
                 f"id: {rows}); ids must be unique: fix them, or choose no id column to "
@@ -1034,7 +1045,7 @@ class DuckDBFile:
             cond = f"{col.ident} IN ({', '.join(self._sql_value(col, v) for v in bad)})"
             n_bad = int(self._aggregate({"n": f"count_if({cond})"})["n"])
             examples = ", ".join(repr(str(v)) for v in sorted(map(str, bad))[:3])
-            rows = _format_rows(self._first_positions(cond), n_bad)
+            rows = _format_rows(self._first_positions(cond), n_bad, numbering=self.numbering)
             raise InvalidValueError(
                 f"{self.source_name}: tag column {col.name!r} holds {examples} in {rows}; tag "
                 "columns take true/false, 1/0, yes/no or x/blank (fix those cells, or choose the "
@@ -1374,6 +1385,8 @@ class DuckDBFile:
         for name, (expr, kind, col) in plan.items():
             if col is not None:
                 expr, kind = col.value, col.kind
+                if kind == "str":  # trimmed, blank missing: the loader's _typed_metadata
+                    expr = f"NULLIF(regexp_replace({expr}, {_lit(_TRIM)}, '', 'g'), '')"
             values[name] = (expr, kind)
 
         # Facts over the kept rows: how many values, how many distinct (numeric columns).

@@ -430,7 +430,8 @@ def _sheet_frame(rows: list[list[Any]], label: str,
     nameless = [j for j in range(width) if not header[j].strip()]
     holding = [j for j in nameless if not missing[:, j].all()]
     if holding:
-        where = ", ".join(f"{j + 1} ({_column_letter(j + 1)})" for j in holding[:5])
+        where = ", ".join(f"{j + 1} ({_column_letter(j + 1)})" for j in holding[:5]) + (
+            f" and {len(holding) - 5} more" if len(holding) > 5 else "")
         one = len(holding) == 1
         raise DuplicateColumnError(
             f"{label}: {'column' if one else 'columns'} {where} {'holds' if one else 'hold'} "

@@ -241,23 +241,25 @@ def _numeric(values: pd.Series, role: str, at: str = "", *,
         finite (``inf``, ``-Infinity``, ``1e400``): its error would make the slice's MAE
         and RMSE infinite and the JSON report invalid.
     """
-    out = pd.to_numeric(values, errors="coerce")
-    if out.isna().any() and values.notna().any():
-        bad = np.flatnonzero(out.isna().to_numpy() & values.notna().to_numpy())
-        if len(bad):
-            raise InvalidValueError(
-                f"{at}a regression task needs numbers; the {role} is not numeric in "
-                f"{len(bad)} rows (first: {values.iat[bad[0]]!r})"
-            )
-    arr = out.to_numpy(dtype=float, na_value=np.nan)
-    infinite = np.isinf(arr)
-    if infinite.any():
-        rows = np.flatnonzero(infinite)
+    arr = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    unread = np.flatnonzero(np.isnan(arr) & values.notna().to_numpy(dtype=bool))
+    spelled_nan = np.zeros(len(arr), dtype=bool)  # "nan" written as a number, not a blank
+    if len(unread):
+        spelled_nan[unread] = (values.iloc[unread].astype(str).str.strip()
+                               .str.fullmatch(r"[+-]?nan", case=False).to_numpy(dtype=bool))
+    not_finite = np.isinf(arr) | spelled_nan
+    if not_finite.any():
+        rows = np.flatnonzero(not_finite)
         shown = pd.unique(values.iloc[rows[:1000]].astype(str).to_numpy(dtype=object))[:3]
         raise InvalidValueError(
-            f"{at}a regression task needs finite numbers; the {role} is infinite in "
+            f"{at}a regression task needs finite numbers; the {role} is not finite in "
             f"{format_rows(rows, numbering=numbering)} ({', '.join(map(repr, shown))}); fix "
             "those cells or leave those rows out"
+        )
+    if len(unread):
+        raise InvalidValueError(
+            f"{at}a regression task needs numbers; the {role} is not numeric in "
+            f"{len(unread)} rows (first: {values.iat[unread[0]]!r})"
         )
     return arr
 

@@ -252,10 +252,12 @@ def test_compare_reads_both_files_with_the_same_value_options(tmp_path):
 # ---------------------------------------------------------------- found by trying it
 
 
-def test_text_metadata_is_trimmed_and_blank_cells_are_missing(tmp_path):
+@pytest.mark.parametrize("engine", ["pandas", "duckdb"])
+def test_text_metadata_is_trimmed_and_blank_cells_are_missing(tmp_path, engine):
     text = ('id,label,prediction,region\n1,a,a,"  "\n2,a,b,""\n3,b,b,#N/A\n4,b,a,\t\n'
             '5,a,a," EU "\n6,b,b,EU\n')
-    got = slices(cli(tmp_path, "trim.csv", text, "--slice-by", "region", "--format", "json"))
+    got = slices(cli(tmp_path, "trim.csv", text, "--slice-by", "region", "--engine", engine,
+                     "--format", "json"))
     assert got["region = EU"]["n"] == 2  # " EU " is EU
     assert got["region = (missing)"]["n"] == 3  # rows 1, 2, 4: 1 of 3 correct
     assert got["region = (missing)"]["accuracy"] == pytest.approx(1 / 3)

@@ -306,6 +306,25 @@ def test_a_sep_line_names_the_delimiter_even_when_the_header_would_sniff_another
     assert list(df.columns) == ["id", "label, final", "prediction"]
 
 
+@pytest.mark.parametrize(("data", "error", "words"), [
+    # A title line alone: every data line has 3 fields where "the header" has 1.
+    (b"Predictions, March 2024\nid,label,prediction\n1,a,a\n2,b,b\n", FileFormatError,
+     ["the header has 2 fields but line 2 has 3, line 3 has 3",
+      "if line 1 is a title or a note, delete it: the first line must be the header"]),
+    # A title line padded with delimiters (a spreadsheet's export): nameless columns 2, 3
+    # hold the real header's names.
+    (b"Predictions;;\nid;label;prediction\n1;a;a\n", DuplicateColumnError,
+     ["columns 2, 3 of the header have no name but hold values",
+      "the first line must be the header: delete any title or notes above it"]),
+])
+def test_a_title_line_above_a_csv_header_says_the_first_line_must_be_the_header(data, error,
+                                                                                 words):
+    with pytest.raises(error) as caught:
+        read_table(data, name="t.csv")
+    for word in words:
+        assert word in str(caught.value), str(caught.value)
+
+
 # --------------------------------------------------------------------------- xlsx shapes
 
 
