@@ -46,6 +46,7 @@ from core.values import (
     canonical_classes,
     class_key,
     class_keys,
+    likely_number_cause,
     read_numbers,
     to_numbers,
 )
@@ -1668,9 +1669,7 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
         rows = np.flatnonzero(bad)
         examples = _examples(raw, rows)
         sample = str(raw.iloc[rows[0]])
-        cause = (" (a decimal comma? give --decimal ,)" if "," in sample
-                 else " (a thousands separator? give --thousands)" if " " in sample.strip()
-                 else "")
+        cause = likely_number_cause(sample)
         raise InvalidValueError(
             f"{file}: the score column {column!r} holds {examples} in "
             f"{format_rows(rows, numbering=numbering)}{cause}; "

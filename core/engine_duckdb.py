@@ -105,7 +105,14 @@ from core.slice_names import (
     unique_name,
 )
 from core.task import TaskSpec, infer_task_kind
-from core.values import NumberFormat, as_text, class_key, class_keys, infer_number_format
+from core.values import (
+    NumberFormat,
+    as_text,
+    class_key,
+    class_keys,
+    infer_number_format,
+    likely_number_cause,
+)
 
 SAMPLE_ROWS = 10_000
 TEXT_TASK_MESSAGE = ("--engine duckdb supports classification, binary and regression tasks; "
@@ -796,9 +803,7 @@ class DuckDBFile:
             bad = self._score_bad
             positions = self._first_positions(bad)
             sample = str(self._fetch(f"SELECT {sc.ident} FROM src WHERE {bad} LIMIT 1")[0][0])
-            cause = (" (a decimal comma? give --decimal ,)" if "," in sample
-                     else " (a thousands separator? give --thousands)" if " " in sample.strip()
-                     else "")
+            cause = likely_number_cause(sample)
             raise InvalidValueError(
                 f"{name}: the score column {m.score!r} holds {self._examples(sc.ident, bad)} in "
                 f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; scores must "

@@ -419,6 +419,18 @@ def read_numbers(text: pd.Series, *, decimal: str | None = None,
     return fmt, None
 
 
+def likely_number_cause(sample: str) -> str:
+    """Name the likely cause of a cell that is not a number (for messages), or ``""``.
+
+    ``0,85`` points at a decimal comma, ``1 234`` at a thousands separator.
+    """
+    if "," in sample:
+        return " (a decimal comma? give --decimal ,)"
+    if " " in sample.strip():
+        return " (a thousands separator? give --thousands)"
+    return ""
+
+
 def _general_pattern(fmt: NumberFormat) -> re.Pattern[str]:
     group = "" if not fmt.thousands else rf"(?:{re.escape(fmt.thousands)}\d{{3}})*"
     head = _GROUPED if fmt.thousands else _WHOLE

@@ -15,8 +15,9 @@ import pytest
 
 pytest.importorskip("duckdb")
 
+from engines import assert_same, both  # noqa: E402
+
 from core import engine_duckdb as engine  # noqa: E402
-from core.analysis import analyze  # noqa: E402
 from core.dataset import ColumnMapping, load_dataset  # noqa: E402
 from core.engine_duckdb import (  # noqa: E402
     TEXT_TASK_MESSAGE,
@@ -40,27 +41,6 @@ def generated(tmp_path_factory):
     df.to_csv(out / "predictions.csv", index=False)
     df.to_parquet(out / "predictions.parquet", index=False)
     return out
-
-
-def both(path, mapping=None, *, missing="fail", **kwargs):
-    """Run both engines; return (pandas table or message, duckdb table or message)."""
-    out = []
-    for run in (lambda: analyze(load_dataset(path, mapping, missing=missing), **kwargs),
-                lambda: analyze_file_duckdb(path, mapping, missing=missing, **kwargs)):
-        try:
-            out.append(run())
-        except DataError as exc:
-            out.append(str(exc))
-    return out
-
-
-def assert_same(path, mapping=None, **kwargs):
-    expected, got = both(path, mapping, **kwargs)
-    if isinstance(expected, str) or isinstance(got, str):
-        assert got == expected
-    else:
-        pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
-    return expected
 
 
 def write(df, tmp_path, name, fmt):

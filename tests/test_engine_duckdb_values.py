@@ -15,39 +15,13 @@ import pytest
 
 pytest.importorskip("duckdb")
 
-from core.analysis import analyze  # noqa: E402
+from engines import assert_same, both  # noqa: E402
+
 from core.dataset import ColumnMapping, load_dataset  # noqa: E402
-from core.engine_duckdb import DuckDBFile, analyze_file_duckdb  # noqa: E402
-from core.errors import DataError  # noqa: E402
+from core.engine_duckdb import DuckDBFile  # noqa: E402
 from core.task import TaskSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-LOAD_OPTIONS = ("missing", "na_values", "decimal", "thousands")
-
-
-def both(path, mapping=None, **kwargs):
-    """Run both engines with the same options; return (pandas, duckdb): tables or messages."""
-    load = {k: kwargs.pop(k) for k in LOAD_OPTIONS if k in kwargs}
-    out = []
-    for run in (lambda: analyze(load_dataset(path, mapping, **load), **kwargs),
-                lambda: analyze_file_duckdb(path, mapping, **load, **kwargs)):
-        try:
-            out.append(run())
-        except DataError as exc:
-            out.append(str(exc))
-    return out
-
-
-def assert_same(path, mapping=None, **kwargs):
-    """Assert both engines give the same table (or message); return the pandas one."""
-    expected, got = both(path, mapping, **kwargs)
-    if isinstance(expected, str) or isinstance(got, str):
-        assert got == expected
-    else:
-        pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
-    return expected
-
-
 def csv_file(tmp_path, text, name="values.csv"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
