@@ -20,7 +20,7 @@ import pandas as pd
 
 from core.binomial import binom_cdf, binom_sf
 from core.dataset import Dataset
-from core.errors import InvalidValueError, RowNumbers, format_rows
+from core.errors import InvalidValueError, RowNumbers, count_of, format_rows
 from core.slice_names import (
     OVERALL,
     UNTAGGED,
@@ -259,7 +259,7 @@ def _numeric(values: pd.Series, role: str, at: str = "", *,
     if len(unread):
         raise InvalidValueError(
             f"{at}a regression task needs numbers; the {role} is not numeric in "
-            f"{len(unread)} rows (first: {values.iat[unread[0]]!r})"
+            f"{count_of(len(unread), 'row')} (first: {values.iat[unread[0]]!r})"
         )
     return arr
 
