@@ -56,7 +56,8 @@ from core.values import (
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "label": (
         "label", "labels", "y_true", "ytrue", "target", "ground_truth", "groundtruth", "gold",
-        "gold_label", "true_label", "truth", "reference", "ref", "actual", "y", "class",
+        "gold_label", "true_label", "true_class", "true_category", "truth", "reference",
+        "ref", "actual", "y", "class",
     ),
     "prediction": (
         "prediction", "predictions", "pred", "preds", "y_pred", "ypred", "predicted",
