@@ -1578,6 +1578,11 @@ def prepare(
                                         thousands=thousands, warnings=warnings)
     # copy=False: the columns are new arrays or copy-on-write views of the file's table.
     frame = pd.DataFrame(columns, copy=False)
+    # Later messages (e.g. a regression task's) name the file's rows: the reader's numbering,
+    # with the rows left out here counted as skipped.
+    dropped = np.setdiff1d(np.arange(n_rows), positions)
+    replace(numbering, skipped=tuple(sorted({*numbering.skipped,
+                                             *numbering.of(dropped.tolist())}))).attach(frame)
     options = {"missing": missing, "positive": positive, "threshold": threshold}
     if na_values:
         options["na_values"] = na_values

@@ -161,6 +161,14 @@ def _dbl(x: float) -> str:
     return f"CAST({_lit(repr(float(x)))} AS DOUBLE)"
 
 
+def _not_finite_text(text: str) -> bool:
+    """Whether a class cell is a number that is not finite (``inf``, ``1e400``, ``nan``)."""
+    if re.fullmatch(r"\s*[+-]?nan\s*", text, flags=re.IGNORECASE):
+        return True
+    number = pd.to_numeric(pd.Series([text]), errors="coerce").iloc[0]
+    return bool(pd.notna(number) and np.isinf(number))
+
+
 def _in(values: Sequence[str]) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")"
 
@@ -774,6 +782,26 @@ class DuckDBFile:
         self._score_bad = f"({s} <> '' AND {num} IS NULL)"
         return {"score_bad": f"count_if({self._score_bad})"}
 
+    def _check_finite_score(self) -> None:
+        """Refuse infinite scores (``inf``, ``1e400``) as :func:`core.dataset._parse_score`."""
+        m = self.mapping
+        if self._score is None:
+            return
+        sc = self.columns[m.score]
+        value = (f"CAST({sc.raw} AS DOUBLE)" if sc.group != "text" else
+                 _to_number(_strip(sc.ident), self._score_format
+                            if isinstance(self._score_format, NumberFormat)
+                            else NumberFormat(".")))
+        bad = f"isinf({value})"
+        n = int(self._aggregate({"n": f"count_if({bad})"}, "true")["n"])
+        if n:
+            positions = self._first_positions(bad)
+            raise InvalidValueError(
+                f"{self.source_name}: the score column {m.score!r} holds "
+                f"{self._examples(sc.ident, bad, as_loader_text=True)} in "
+                f"{_format_rows(positions, n, numbering=self.numbering)}; scores must be "
+                "finite numbers: fix those cells or choose another score column")
+
     def _check_score(self) -> None:
         """Refuse the score cells :func:`core.dataset._parse_score` refuses, with its messages.
 
@@ -809,6 +837,7 @@ class DuckDBFile:
                 f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; scores must "
                 "be numbers: fix those "
                 "cells or choose another score column")
+        self._check_finite_score()
 
     def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
         """Return :func:`core.values.infer_number_format` of a text column's present cells.
@@ -1206,6 +1235,7 @@ class DuckDBFile:
         """
         for r, role in self.roles.items():
             col = role.column
+            self._check_finite(r, role)
             if role.shown is not None:
                 bad = [k for k, s in role.shown.items() if s is not None
                        and role.counts.get(k) and pd.isna(pd.to_numeric(s, errors="coerce"))]
@@ -1225,6 +1255,29 @@ class DuckDBFile:
                 raise InvalidValueError(
                     f"{self.source_name}: a regression task needs numbers; the {r} is not "
                     f"numeric in {count_of(n, 'row')} (first: {first!r})")
+
+    def _check_finite(self, r: str, role: Any) -> None:
+        """Refuse ``inf``, ``1e400`` or ``nan`` written as a number, as core.metrics._numeric."""
+        col = role.column
+        if role.shown is not None:
+            worst = [k for k, s in role.shown.items() if s is not None and role.counts.get(k)
+                     and _not_finite_text(str(s))]
+            cond = f"{col.key} IN {_in(worst)}" if worst else "false"
+            n = sum(role.counts[k] for k in worst)
+        else:
+            text = f"lower(trim(CAST({col.key} AS VARCHAR)))"
+            cond = (f"(isinf({role.num}) OR (NOT {col.missing} AND "
+                    f"{text} IN ('nan', '+nan', '-nan')))")
+            n = int(self._aggregate({"n": f"count_if({cond})"}, self.keep)["n"])
+        if not n:
+            return
+        where = f"{self.keep} AND {cond}"
+        positions = self._first_positions(where)
+        shown = self._examples(col.ident, where, as_loader_text=True)
+        raise InvalidValueError(
+            f"{self.source_name}: a regression task needs finite numbers; the {r} is not "
+            f"finite in {_format_rows(positions, n, numbering=self.numbering)} ({shown}); "
+            "fix those cells or leave those rows out")
 
     def _positive_class(self, positive: Any) -> str:
         """Return the data's spelling of ``positive``, as :func:`core.metrics._check_positive`.

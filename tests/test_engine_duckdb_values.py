@@ -279,3 +279,19 @@ def test_regression_without_a_class_table_reads_classes_as_the_loader_shows_them
         assert got == expected
     else:
         pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize(("text", "kwargs"), [
+    ("id,label,prediction\n1,1,1\n2,inf,1\n3,2,2\n4,nan,3\n", {"task": "regression"}),
+    ("id,label,prediction\n1,1,1\n2,2,1e400\n3,2,2\n", {"task": "regression"}),
+    ("id,label,prediction\n1,1,1\n2,,1\n3,-Infinity,2\n",
+     {"task": "regression", "missing": "drop"}),
+    ("id,label,prediction,score\n1,a,a,0.5\n2,b,a,inf\n3,a,a,0.2\n", {}),
+])
+def test_non_finite_numbers_are_refused_alike(tmp_path, text, kwargs):
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    if "task" in kwargs:
+        kwargs = {**kwargs, "task": TaskSpec(kind=kwargs["task"])}
+    message = assert_same(path, **kwargs)
+    assert isinstance(message, str) and "finite" in message
