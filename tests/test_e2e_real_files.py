@@ -13,7 +13,9 @@ Screenshots of *Slices vs HLP* for the NA and the transcript cases go to ``/tmp/
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +24,8 @@ from browser import BROWSER_MARKS, chromium_page, streamlit_server, wait_idle
 
 pytestmark = BROWSER_MARKS
 
-SHOTS = Path("/tmp/e2e-shots")
+# Screenshots for a person to look at (and of failures): SLICEWISE_SHOTS, else the temp dir.
+SHOTS = Path(os.environ.get("SLICEWISE_SHOTS", tempfile.gettempdir())) / "slicewise-e2e-shots"
 SAVED = re.compile(r"Saved \S")
 
 
