@@ -1299,14 +1299,6 @@ def _trimmed(text: pd.Series) -> pd.Series:
     return out.mask(out.eq("").fillna(False).to_numpy(dtype=bool))
 
 
-def _blank_as_missing(values: pd.Series) -> pd.Series:
-    """Return ``values`` with blank text cells missing (other cells untouched)."""
-    blank = _missing_mask(values)
-    if blank.any() and not values.isna().to_numpy(dtype=bool)[blank].all():
-        return values.mask(blank)
-    return values
-
-
 def _id_text(ids: pd.Series) -> pd.Series:
     """Ids as trimmed text (see :mod:`core.values`); text columns stay in their fast dtype."""
     if pd.api.types.is_string_dtype(ids) and ids.dtype != object:
@@ -1450,9 +1442,10 @@ def prepare(
     if mapping.score is not None:
         score = _parse_score(df[mapping.score], file=file, column=mapping.score,
                              decimal=decimal, thousands=thousands, numbering=numbering)
-    # Classes keep the file's cells until canonical_classes reads them (one factorize each).
+    # Classes keep the file's cells until canonical_classes reads them (one factorize each;
+    # a blank cell becomes missing there, and is found missing by _missing_mask below).
     label = (as_text(df[mapping.label], keep_blank=True) if text_task
-             else _blank_as_missing(df[mapping.label]))
+             else df[mapping.label])
     if use_score:
         if score is None:
             raise MissingColumnError(
@@ -1468,7 +1461,7 @@ def prepare(
         pred_col = mapping.score
     else:
         prediction = (as_text(df[mapping.prediction], keep_blank=True) if text_task
-                      else _blank_as_missing(df[mapping.prediction]))
+                      else df[mapping.prediction])
         pred_col = mapping.prediction
 
     # Tags, parsed on every row so that messages name the file's rows.

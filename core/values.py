@@ -76,15 +76,6 @@ def parse_na_values(spec: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tokens))
 
 
-def blank_mask(values: pd.Series) -> np.ndarray:
-    """Return a boolean mask: True where a cell is missing (NaN/None) or only spaces."""
-    miss = values.isna().to_numpy(dtype=bool)
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        text = values if values.dtype != object else values.astype("string")
-        miss = miss | text.str.strip().eq("").fillna(False).to_numpy(dtype=bool)
-    return miss
-
-
 def as_text(values: pd.Series, *, keep_blank: bool = False) -> pd.Series:
     """Return ``values`` as trimmed text (object dtype, ``None`` where missing).
 

@@ -13,8 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core import dataset as ds_module
-from core.dataset import _HEAD_BYTES, _parse, _read_csv_arrow, load_dataset, read_table
-from core.errors import FileFormatError
+from core.dataset import (
+    _HEAD_BYTES,
+    _leave_out_blank_shapes,
+    _parse,
+    _read_csv_arrow,
+    load_dataset,
+    read_table,
+)
+from core.errors import EmptyFileError, FileFormatError, RowNumbers
 
 # Cells where pandas' and pyarrow's readers could disagree: number spellings, booleans in
 # any case, dates, missing-value tokens, spaces, quotes. Integers beyond 2**64 are left out:
@@ -47,7 +54,15 @@ def assert_same_or_declined(data: bytes) -> bool:
     fast = _read_csv_arrow(data, ",", names)
     if fast is None:
         return False
-    pd.testing.assert_frame_equal(fast, oracle(data), check_dtype=True)
+    # _parse then leaves out all-blank rows and nameless empty columns from either reader.
+    try:
+        expected = oracle(data)
+    except EmptyFileError:
+        with pytest.raises(EmptyFileError):
+            _leave_out_blank_shapes(fast, "t.csv", RowNumbers(first=2))
+        return True
+    got, _ = _leave_out_blank_shapes(fast, "t.csv", RowNumbers(first=2))
+    pd.testing.assert_frame_equal(got, expected, check_dtype=True)
     return True
 
 
