@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from core.dataset import Dataset
@@ -14,7 +15,14 @@ from core.metrics import (
     compute_slice_metrics,
 )
 from core.prioritize import rank_slices
-from core.slice_names import OVERALL, UNTAGGED, tag_rows
+from core.slice_names import OVERALL, UNTAGGED, tag_rows, tag_slice_names
+from core.tag_scope import (
+    apply_tag_figures,
+    count_figures,
+    infer_row_scopes,
+    known_matrix,
+    table_figures,
+)
 from core.task import TaskSpec, infer_task_kind
 
 
@@ -32,6 +40,8 @@ def analyze(
     hlp: Mapping[str, float] | None = None,
     importance: Mapping[str, float] | None = None,
     ease: Mapping[str, float] | None = None,
+    tag_scopes: str | Mapping[str, str] = "auto",
+    reviewed: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the ranked error-analysis table of ``dataset``.
 
@@ -41,13 +51,50 @@ def analyze(
     Rows are named as :func:`core.metrics.build_slices` names them (a tag called
     ``All data`` is the row ``All data (tag)``); ``hlp``, ``importance`` and ``ease`` are
     keyed by those row names.
+
+    Tags are honest about where they are known (:mod:`core.tag_scope`): ``tag_scopes``
+    says per tag (or for all) whether its values hold on every example (``all``), on the
+    model's errors only (``errors``), nowhere but the ``reviewed`` examples (``none``), or
+    ``auto`` (a tag only errors carry was filled on errors). Rows of tags not known on every
+    example carry estimates (``scope`` ``errors``: error share and ceiling, no accuracy;
+    ``sample``: stratified estimates with intervals).
     """
     task = task or default_task(dataset)
     outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
     membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
     table = compute_slice_metrics(counts, task=task, hlp=hlp)
-    return finish_table(table, info, importance=importance, ease=ease)
+    figures = None
+    if reviewed is not None:
+        figures = reviewed_figures(table, info, outcomes["correct"].to_numpy(dtype=bool),
+                                   dataset.tags, reviewed, tag_scopes=tag_scopes,
+                                   blank_tags=dataset.blank_tags)
+    return finish_table(table, info, importance=importance, ease=ease, tag_scopes=tag_scopes,
+                        blank_tags=dataset.blank_tags, figures=figures)
+
+
+def reviewed_figures(table: pd.DataFrame, info: pd.DataFrame, correct: np.ndarray,
+                     tags: pd.DataFrame, reviewed: pd.DataFrame, *,
+                     tag_scopes: str | Mapping[str, str] = "auto",
+                     blank_tags: Collection[str] = ()) -> pd.DataFrame:
+    """Estimate the tag rows from examples reviewed by hand (:mod:`core.tag_scope`).
+
+    A tag is known where its scope says (``all``, ``errors``; ``none`` for a hand-made tag)
+    and on the examples ``reviewed`` marks for it (bool, one column per tag, aligned with
+    ``tags``). Returns the figures keyed by row name, for :func:`finish_table`.
+    """
+    given = tag_scopes if isinstance(tag_scopes, str) else dict(tag_scopes)
+    hand = {} if isinstance(given, str) else {t: s for t, s in given.items() if s == "none"}
+    base = {t: s for t, s in ({} if isinstance(given, str) else given).items() if s != "none"}
+    by_row = infer_row_scopes(table, info, base if not isinstance(given, str) else given,
+                              blank_tags=blank_tags)
+    sources = dict(zip(info.index, info["source"], strict=True)) if len(info) else {}
+    scopes = {str(sources[r]): s for r, s in by_row.items() if r in sources}
+    scopes.update(hand)
+    known = known_matrix(correct, tags, scopes, reviewed=reviewed)
+    untagged = UNTAGGED if UNTAGGED in table.index else None
+    return table_figures(correct, tags, known, tag_slice_names(tags.columns),
+                         untagged_row=untagged)
 
 
 def finish_table(
@@ -56,9 +103,20 @@ def finish_table(
     *,
     importance: Mapping[str, float] | None = None,
     ease: Mapping[str, float] | None = None,
+    tag_scopes: str | Mapping[str, str] = "auto",
+    blank_tags: Collection[str] = (),
+    figures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Attach slice kinds to a metrics table and rank it."""
-    table = table.copy()
+    """Give tag rows the figures their known examples support, attach kinds, and rank.
+
+    Without ``figures`` (from :func:`reviewed_figures`), each tag's scope comes from
+    ``tag_scopes`` and the counts (:func:`core.tag_scope.infer_row_scopes`), so every
+    engine that counts gives the same table.
+    """
+    if figures is None:
+        figures = count_figures(table, infer_row_scopes(table, info, tag_scopes,
+                                                        blank_tags=blank_tags))
+    table = apply_tag_figures(table, figures)
     table.insert(0, "kind", slice_kinds(table.index, info))
     return rank_slices(table, importance=importance, ease=ease)
 

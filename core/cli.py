@@ -202,6 +202,11 @@ def _emit(text: str, output: Path | None) -> None:
               "value (numeric columns in quantile bins). Repeatable.")
 @click.option("--bins", type=click.IntRange(2, 20), default=4, show_default=True,
               help="Quantile bins for numeric --slice-by columns.")
+@click.option("--tag-scope", multiple=True, metavar="[TAG=]SCOPE",
+              help="Where tag columns were filled: all (every example reviewed), errors (only "
+              "the model's errors), or auto (default: a tag only errors carry was filled on "
+              "errors, so it gets an error share and a ceiling, never an accuracy). SCOPE "
+              "for every tag, or TAG=SCOPE. Repeatable.")
 @click.option("--hlp", multiple=True, help="TAG=VALUE human-level accuracy for a slice "
               "(0.93 or 93%). Repeatable.")
 @click.option("--importance", multiple=True, help="TAG=1..5 importance weight. Repeatable.")
@@ -215,8 +220,9 @@ def _emit(text: str, output: Path | None) -> None:
               help="Write to this file instead of standard output.")
 def analyze_command(file: Path, label: str | None, prediction: str | None, human: str | None,
                     id_col: str | None, score: str | None, threshold: float | None,
-                    tag_columns: str | None, tags_column: str | None, slice_by: tuple[str, ...],
-                    bins: int, task: str | None, positive: str | None, tolerance: float | None,
+                    tag_columns: str | None, tags_column: str | None,
+                    tag_scope: tuple[str, ...], slice_by: tuple[str, ...], bins: int,
+                    task: str | None, positive: str | None, tolerance: float | None,
                     keep_case: bool, keep_punctuation: bool, hlp: tuple[str, ...],
                     importance: tuple[str, ...], ease: tuple[str, ...], encoding: str | None,
                     sep: str | None, drop_missing: bool, na_values: str | None,
@@ -264,19 +270,54 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
             shown = len(source.warnings)
             kind = task or ("binary" if positive is not None else source.infer_task_kind())
             spec = _task_spec(None, kind, positive, None, tolerance, keep_case, keep_punctuation)
-            table = source.analyze(task=spec, slice_by=slice_by, bins=bins, **weights())
+            table = source.analyze(task=spec, slice_by=slice_by, bins=bins,
+                                   tag_scopes=_tag_scopes(tag_scope), **weights())
             for warning in source.warnings[shown:]:  # slice-by columns typed while analysing
                 click.echo(f"slicewise: note: {warning}", err=True)
+            _scope_notes(table)
             name = source.source_name
     else:
         dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
                                           keep_case, keep_punctuation, encoding, sep,
                                           drop_missing, na_values, decimal, thousands)
-        table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins, **weights())
+        table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins,
+                        tag_scopes=_tag_scopes(tag_scope), **weights())
+        _scope_notes(table)
         name = dataset.source_name
     _check_row_names(table, weights())
     text = render(table, fmt, dataset=name, task=spec.kind)
     _emit(text, output)
+
+
+def _tag_scopes(given: tuple[str, ...]) -> str | dict[str, str]:
+    """Read --tag-scope values: one SCOPE for every tag, or TAG=SCOPE pairs."""
+    scopes: dict[str, str] = {}
+    every = "auto"
+    for item in given:
+        tag, sep, scope = item.rpartition("=")
+        scope = scope.strip().lower()
+        if scope not in ("auto", "all", "errors"):
+            raise DataError(f"--tag-scope {item!r}: scope must be all, errors or auto")
+        if sep:
+            scopes[tag.strip()] = scope
+        else:
+            every = scope
+    if not scopes:
+        return every
+    return {**{"*": every}, **scopes} if every != "auto" else scopes
+
+
+def _scope_notes(table: pd.DataFrame) -> None:
+    """Say on stderr which tags were read as filled on errors only."""
+    if "scope" not in table.columns:
+        return
+    rows = table[(table["kind"] == "tag") & (table["scope"] == "errors")]
+    if len(rows):
+        names = ", ".join(map(repr, rows.index[:6])) + (" ..." if len(rows) > 6 else "")
+        click.echo(f"slicewise: note: {names} only tag errors, so they are read as filled on "
+                   "errors only: their share of errors and ceiling (max_gain) are shown, not an "
+                   "accuracy; pass --tag-scope all if correct examples were reviewed too",
+                   err=True)
 
 
 def _task_spec(dataset: Dataset | None, kind: str | None, positive: str | None,
@@ -309,7 +350,9 @@ def render(table: pd.DataFrame, fmt: str, *, dataset: str, task: str) -> str:
 
 def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
     cols = ["rank", "n", "share", "accuracy", "hlp", "hlp_n", "gap", "error_rate",
-            "error_share", "potential_gain", "significant"]
+            "error_share", "max_gain", "potential_gain", "significant"]
+    if "scope" in table.columns and (table["scope"] != "all").any():
+        cols.append("scope")
     extra = [c for c in ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
              if c in table.columns]
     shown = table[cols + extra].copy()
@@ -319,6 +362,7 @@ def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
         shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f}%")
     for c in ("gap", "potential_gain"):
         shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:+.2f}")
+    shown["max_gain"] = shown["max_gain"].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.2f}")
     shown["rank"] = shown["rank"].map(lambda v: "" if pd.isna(v) else str(int(v)))
     # human labels behind a measured HLP; "user" for an entered one (see compute_slice_metrics)
     source = table["hlp_source"]
@@ -331,7 +375,8 @@ def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
             f"{100 * overall['accuracy']:.1f}%   HLP: {format_hlp(overall)}")
     body = shown.to_string()
     notes = "\n".join(f"* {s}" for s in summary)
-    return f"{head}\n\n{body}\n\n{notes}\n(gap and gain in accuracy points)\n"
+    return (f"{head}\n\n{body}\n\n{notes}\n(gap, gain and max_gain in accuracy points; "
+            "max_gain: if every error in the slice were fixed)\n")
 
 
 @main.command("demo")
@@ -709,6 +754,110 @@ def _compare_text(table: pd.DataFrame, overall: dict, before: Dataset, after: Da
     parts += [f"! {n}" if "worse" in n else f"* {n}" for n in notes]
     parts += [f"({legend})"]
     return "\n".join(parts) + "\n"
+
+
+@main.command("label-issues")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_prediction_options
+@click.option("--human", help="Human-label column: a second opinion on each label (one that "
+              "agrees with the given label vetoes a flag); detected by name if omitted, "
+              "'none' to leave it out.")
+@click.option("--annotations", type=click.Path(dir_okay=False, path_type=Path),
+              help="Multi-annotator labels of the examples (long: item, annotator, label; or "
+              "wide: one column per annotator; items are FILE's ids): each example's votes.")
+@click.option("--filter-by", type=click.Choice(("prune_by_noise_rate", "prune_by_class", "both",
+                                                "confident_learning", "predicted_neq_given")),
+              default="prune_by_noise_rate", show_default=True,
+              help="cleanlab's method for flagging from the probabilities.")
+@click.option("--top", type=click.IntRange(min=1), help="List only the first N flags (the "
+              "summary still counts all).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "csv")), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output.")
+def label_issues_command(file: Path, label: str | None, prediction: str | None,
+                         id_col: str | None, score: str | None, threshold: float | None,
+                         task: str | None, positive: str | None, tolerance: float | None,
+                         keep_case: bool, keep_punctuation: bool, human: str | None,
+                         annotations: Path | None, filter_by: str, top: int | None,
+                         encoding: str | None, sep: str | None, drop_missing: bool,
+                         na_values: str | None, decimal: str | None, thousands: str | None,
+                         fmt: str, output: Path | None) -> None:
+    """List the examples of FILE whose given label is probably wrong, most likely first.
+
+    FILE needs one probability column per class (prob_<class>, e.g. prob_cat), from a model
+    that did not train on these examples. Confident learning (cleanlab) flags labels the
+    probabilities contradict; a human label (--human) or annotators (--annotations) that
+    confirm the given label veto a flag, and a flag is added where the model and the humans
+    name the same other class (see core.label_issues.find_label_issues).
+    """
+    from core.errors import RowNumbers
+    from core.label_issues import find_label_issues
+    from core.report import to_safe_csv
+
+    if task in ("regression", "text"):
+        raise DataError(f"--task {task}: label errors are found among classes; use "
+                        "classification or binary")
+    mapping = ColumnMapping(label=label, prediction=prediction, human=_role(human),
+                            id=_role(id_col), score=_role(score))
+    dataset, _ = _load_predictions(file, mapping, task, positive, threshold, tolerance,
+                                   keep_case, keep_punctuation, encoding, sep, drop_missing,
+                                   na_values, decimal, thousands)
+    votes = None
+    if annotations is not None:
+        from core.agreement import load_annotations
+
+        votes = load_annotations(annotations, encoding=encoding, sep=sep)
+        for warning in votes.warnings:
+            click.echo(f"slicewise: note: {warning}", err=True)
+    try:
+        found = find_label_issues(dataset.frame, filter_by=filter_by, annotations=votes)
+    except DataError as exc:  # name the file the table came from
+        raise type(exc)(f"{dataset.source_name}: {exc}") from None
+    for warning in found.warnings:
+        click.echo(f"slicewise: note: {dataset.source_name}: {warning}", err=True)
+    issues = found.issues.head(top) if top else found.issues
+    file_rows = RowNumbers.of_frame(dataset.frame).of(issues["row"].tolist())
+    summary = f"{dataset.source_name}: {found.summary()}"
+    if fmt == "json":
+        records = [{**row, "signals": row["signals"].split(", ") if row["signals"] else [],
+                    "file_row": number}
+                   for row, number in zip(issues.to_dict("records"), file_rows, strict=True)]
+        data = {"dataset": dataset.source_name, "n_checked": found.n_checked,
+                "n_issues": found.n_issues, "signals": found.signals,
+                "n_model_flags": found.n_model_flags, "n_confirmed": found.n_confirmed,
+                "n_added": found.n_added, "probability_columns": found.columns,
+                "summary": found.summary(), "notes": found.warnings, "issues": records}
+        text = dumps_json(data) + "\n"  # null for NaN and a missing human label
+    elif fmt == "csv":
+        text = to_safe_csv(issues.assign(file_row=file_rows))
+    else:
+        text = _label_issues_text(issues, found.signals, summary)
+    _emit(text, output)
+
+
+def _label_issues_text(issues: pd.DataFrame, signals: list[str], summary: str) -> str:
+    """Render the flags as a plain table followed by the summary line."""
+    if issues.empty:
+        return summary + "\n"
+    shown = pd.DataFrame({
+        "id": issues["id"].astype(str).to_numpy(),
+        "given label": issues["label"].astype(str).to_numpy(),
+        "suggested": issues["suggested_label"].astype(str).to_numpy(),
+        "score": issues["quality_score"].map(lambda v: f"{v:.3g}").to_numpy(),
+        "p(given)": issues["label_quality"].map(lambda v: f"{v:.3g}").to_numpy(),
+    })
+    if "human" in signals:
+        shown["human label"] = [("–" if v is None or pd.isna(v) else str(v))
+                                for v in issues["human_label"]]
+    if "annotators" in signals:
+        shown["annotators agreeing"] = [
+            "–" if n == 0 else f"{round(s * n)}/{n}"
+            for s, n in zip(issues["annotator_share"], issues["n_annotators"], strict=True)]
+    shown["signals"] = issues["signals"].to_numpy()
+    legend = ("score: combined support for the given label (mean of the model's probability "
+              "and the humans' share), lowest first; signals: sources saying it is wrong")
+    return f"{shown.to_string(index=False)}\n\n{summary}\n({legend})\n"
 
 
 #: Commands that only read files and write their output: they may skip interpreter teardown.

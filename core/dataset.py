@@ -150,6 +150,10 @@ class Dataset:
     options
         The :func:`prepare` options that shaped the table (``missing``, ``positive``,
         ``threshold``); part of the fingerprint.
+    blank_tags
+        Tags whose file writes "no" as a blank cell (an ``x``/blank column, a tags column):
+        a blank there may mean "not reviewed", so a tag only errors carry is read as
+        filled on errors only (:mod:`core.tag_scope`).
     """
 
     frame: pd.DataFrame
@@ -159,6 +163,7 @@ class Dataset:
     content_hash: str = ""
     warnings: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    blank_tags: tuple[str, ...] = ()
 
     @property
     def metadata_columns(self) -> list[str]:
@@ -1028,12 +1033,64 @@ def _pick(role: str, options: list[str]) -> str | None:
     return exact[0] if len(exact) == 1 else None
 
 
+#: Words that make a true/false column read as an outcome, a target or a model output rather
+#: than a tag (``is_recid``, ``fraud_label``, ``target_flag`` is a tag: see
+#: :data:`TAG_WORDS`); compared with the words of the name (see :func:`name_words`).
+OUTCOME_WORDS = frozenset({
+    "label", "labels", "target", "targets", "outcome", "outcomes", "result", "response",
+    "truth", "gt", "gold", "actual", "expected", "y", "yhat", "decision", "verdict",
+    "score", "scores", "prob", "proba", "probability", "pred", "preds",
+    "prediction", "predictions", "predicted",
+})
+#: Words that make a column a tag whatever else its name says.
+TAG_WORDS = frozenset({"tag", "tags", "flag", "flags", "slice"})
+#: A name starting with one of these words states a property of the example that is usually
+#: the thing predicted (``is_recid``, ``is_fraud``, ``is_spam``), not a reason for an error.
+OUTCOME_PREFIXES = frozenset({"is"})
+
+
+def name_words(name: Any) -> list[str]:
+    """Split a column name into lower-case words at non-alphanumerics and camelCase humps.
+
+    Letters of any script count (``نویز`` is one word).
+
+    Examples
+    --------
+    >>> name_words("isRecid"), name_words("two_year-recid"), name_words("Car noise")
+    (['is', 'recid'], ['two', 'year', 'recid'], ['car', 'noise'])
+    """
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name).strip())
+    return [w for w in re.split(r"[\W_]+", spaced.lower()) if w]
+
+
+def is_tag_name(name: Any) -> bool:
+    """Whether a true/false column called ``name`` may be proposed as a tag.
+
+    A tag marks a reason for an error (``car_noise``, ``blurry``, ``night``). A column whose
+    name says it is an outcome, a target or a model output (a word of
+    :data:`OUTCOME_WORDS`, or a first word of :data:`OUTCOME_PREFIXES` such as ``is_*``) is
+    not proposed, unless a word of :data:`TAG_WORDS` (``tag``, ``flag``) says it is one.
+    Detection only proposes: such a column can still be chosen as a tag by name.
+
+    Examples
+    --------
+    >>> [is_tag_name(n) for n in ("car_noise", "is_recid", "target", "y", "risk_flag")]
+    [True, False, False, False, True]
+    """
+    words = name_words(name)
+    if TAG_WORDS.intersection(words):
+        return True
+    if OUTCOME_WORDS.intersection(words):
+        return False
+    return not words or words[0] not in OUTCOME_PREFIXES
+
+
 def _detect_tag_columns(df: pd.DataFrame, exclude: set[str | None],
                         cands: dict[str, list[str]],
                         seen: dict[str, list[Any]] | None = None) -> tuple[str, ...]:
     named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
     return tuple(c for c in df.columns if c not in exclude and c not in named_like_role
-                 and _is_boolean_like(df[c], seen))
+                 and is_tag_name(c) and _is_boolean_like(df[c], seen))
 
 
 def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
@@ -1042,7 +1099,8 @@ def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
     A role matched by exactly one column is filled; when several match, a column named
     exactly like the role (``label``, ``prediction``, ``id``, ``human_label``, ``score``,
     ``tags``) wins, and otherwise the role stays ``None``. Tag columns are the other columns
-    holding only boolean-like values, unless a delimited tags column is found by name.
+    holding only boolean-like values whose names may be tags (:func:`is_tag_name`: not
+    ``is_recid``, ``target`` or ``y``), unless a delimited tags column is found by name.
     """
     cands = find_role_candidates(df)
     pick = {role: _pick(role, c) for role, c in cands.items()}
@@ -1155,6 +1213,22 @@ def _list(cols: Iterable[Any], limit: int = 12) -> str:
 
 
 # --------------------------------------------------------------------------- preparing
+
+
+def says_no(col: pd.Series, distinct: list[Any] | None = None) -> bool:
+    """Whether a tag column writes "no" explicitly (false, 0, no...), not as a blank cell.
+
+    A column of ``x`` and blanks (the lecture's spreadsheet) says nothing about the rows
+    left blank: they may not have been reviewed (see :mod:`core.tag_scope`). Boolean
+    columns always say no.
+    """
+    if pd.api.types.is_bool_dtype(col):
+        return True
+    try:
+        present = distinct if distinct is not None else _distinct_present(col)
+    except TypeError:
+        return True
+    return any(str(v).strip().lower() in FALSE_TOKENS - {""} for v in present or ())
 
 
 def parse_boolean_column(col: pd.Series, *, file: str, name: str,
@@ -1470,10 +1544,15 @@ def prepare(
     else:
         tags = pd.DataFrame(index=range(n_rows))
     tag_data = {c: tags[c].to_numpy() for c in tags.columns}
+    blank_tags = set(tag_data)  # a tags-column lists the tags present: "no" is a blank cell
     for c in mapping.tag_columns or ():
         values = parse_boolean_column(df[c], file=file, name=c, distinct=distinct.get(c),
                                       numbering=numbering).to_numpy()
         tag_data[c] = tag_data[c] | values if c in tag_data else values
+        if says_no(df[c], distinct.get(c)):
+            blank_tags.discard(c)
+        else:
+            blank_tags.add(c)
     tags = pd.DataFrame(tag_data, index=range(n_rows), copy=False)
 
     # Missing labels or predictions.
@@ -1584,7 +1663,8 @@ def prepare(
     if text_task:
         options["task"] = "text"
     return Dataset(frame=frame, tags=tags, mapping=mapping, source_name=file,
-                   content_hash=content_hash, warnings=warnings, options=options)
+                   content_hash=content_hash, warnings=warnings, options=options,
+                   blank_tags=tuple(str(t) for t in tags.columns if t in blank_tags))
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:

@@ -80,6 +80,7 @@ from core.dataset import (
     check_file_path,
     check_nested_roles,
     find_role_candidates,
+    is_tag_name,
     resolve_mapping,
 )
 from core.errors import (
@@ -497,7 +498,8 @@ class DuckDBFile:
             named_like_role = {c for role, cs in cands.items() if role != "tags_column"
                                for c in cs}
             possible = [c for c in sample.columns if c not in roles
-                        and c not in named_like_role and _possibly_boolean(sample[c])]
+                        and c not in named_like_role and is_tag_name(c)
+                        and _possibly_boolean(sample[c])]
         self.mapping = m
         self._profile(possible)
 
@@ -1050,6 +1052,8 @@ class DuckDBFile:
 
         # Membership, in the loader's order: split tags (sorted), then boolean columns.
         conds: dict[str, str] = {}
+        # Tags whose "no" is a blank cell, as core.dataset.says_no reads them.
+        self.blank_tags: set[str] = set(split_tags) if m.tags_column is not None else set()
         if m.tags_column is not None:
             norm = self._tag_list(cols[m.tags_column].ident, delim)
             for t in split_tags:
@@ -1059,6 +1063,10 @@ class DuckDBFile:
             col = cols[c]
             cond = self._tag_condition(col, values.get(c, []))
             conds[c] = f"({conds[c]} OR {cond})" if c in conds else cond
+            says = col.group == "bool" or any(
+                str(col.python(v) if col.kind == "float" else v).strip().lower()
+                in FALSE_TOKENS - {""} for v in values.get(c, []))
+            self.blank_tags.discard(c) if says else self.blank_tags.add(c)
         self.tags = conds
 
     @staticmethod
@@ -1330,11 +1338,12 @@ class DuckDBFile:
         hlp: Mapping[str, float] | None = None,
         importance: Mapping[str, float] | None = None,
         ease: Mapping[str, float] | None = None,
+        tag_scopes: str | Mapping[str, str] = "auto",
     ) -> pd.DataFrame:
         """Return the ranked error-analysis table (see :func:`core.analysis.analyze`)."""
         slice_by = list(dict.fromkeys(str(c).strip() for c in slice_by))  # as build_slices
         return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                             importance=importance, ease=ease)
+                             importance=importance, ease=ease, tag_scopes=tag_scopes)
 
     def _analyze(
         self,
@@ -1345,6 +1354,7 @@ class DuckDBFile:
         hlp: Mapping[str, float] | None,
         importance: Mapping[str, float] | None,
         ease: Mapping[str, float] | None,
+        tag_scopes: str | Mapping[str, str] = "auto",
     ) -> pd.DataFrame:
         task = task or TaskSpec(kind=self.infer_task_kind())  # type: ignore[arg-type]
         if task.kind == "text":
@@ -1367,7 +1377,8 @@ class DuckDBFile:
         info = slice_info([s.name for s in slices], [s.kind for s in slices],
                           [s.source for s in slices])
         table = compute_slice_metrics(counts, task=task, hlp=hlp)
-        return finish_table(table, info, importance=importance, ease=ease)
+        return finish_table(table, info, importance=importance, ease=ease,
+                            tag_scopes=tag_scopes, blank_tags=self.blank_tags)
 
     def _classes(self, limit: int = 10) -> list[str]:
         """List the first classes of the labels in order of appearance (error messages)."""

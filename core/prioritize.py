@@ -156,6 +156,7 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
             lines.append(f"Too few human labels to compare with HLP (at least "
                          f"{MIN_HUMAN_LABELS} needed), not ranked: {named}{more} — label more "
                          "of their examples or enter an HLP")
+    lines += _scope_lines(ranked)
     labelled = int(ranked["hlp_n"].max()) if "hlp_n" in ranked.columns and len(ranked) else 0
     if not lines and 0 < labelled < MIN_HUMAN_LABELS:  # too few human labels anywhere
         lines.append(f"No slice has enough human labels to compare with HLP (at least "
@@ -164,4 +165,29 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
     if not lines:
         lines.append("No slice has an HLP to compare with: add a human-label column or enter "
                      "an HLP per tag")
+    return lines
+
+
+def _scope_lines(table: pd.DataFrame) -> list[str]:
+    """Sentences for tags known only on errors (see :mod:`core.tag_scope`).
+
+    Such a tag has an error share and a ceiling (``max_gain``) but no accuracy, so it is not
+    ranked; it is named with what it could be worth at most and what would measure it.
+    """
+    if "scope" not in table.columns:
+        return []
+    kind = table["kind"] if "kind" in table.columns else pd.Series("tag", table.index)
+    lines = []
+    only = table[(table["scope"] == "errors") & (kind == "tag")]
+    only = only.sort_values("max_gain", ascending=False, kind="stable")
+    for name, row in only.head(4).iterrows():
+        lines.append(f"{display_name(str(name))}: tagged on errors only — "
+                     f"{100 * row['error_share']:.0f}% of the errors; fixing all of them would "
+                     f"gain at most {100 * row['max_gain']:.1f} points. Its accuracy is unknown: "
+                     "review a sample of correct examples for this tag too")
+    untagged = table[(kind == "untagged") & table["max_gain"].notna()]
+    for _, row in untagged.iterrows():
+        if row["error_share"] >= 0.2:
+            lines.append(f"{100 * row['error_share']:.0f}% of the errors carry no tag yet (up to "
+                         f"{100 * row['max_gain']:.1f} points): tag them to find their causes")
     return lines

@@ -28,8 +28,9 @@ EXTENSIONS = {"csv": "csv", "markdown": "md", "json": "json", "html": "html"}
 REPORT_COLUMNS: tuple[str, ...] = (
     "name", "kind", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp",
     "hlp_source", "hlp_n", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "gap", "error_rate",
-    "error_share", "potential_gain", "importance", "ease", "priority", "rank", "p_value",
-    "significant",
+    "error_share", "error_share_ci_low", "error_share_ci_high", "max_gain", "potential_gain",
+    "importance", "ease", "priority", "rank", "p_value", "significant", "scope", "reviewed",
+    "share_ci_low", "share_ci_high",
 )
 TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -185,7 +186,7 @@ def escape_markdown(text: str) -> str:
 
 DISPLAY_COLUMNS: tuple[str, ...] = (
     "rank", "name", "n", "share", "accuracy", "hlp", "hlp_basis", "gap", "error_rate",
-    "error_share", "potential_gain", "importance", "ease", "significant",
+    "error_share", "max_gain", "potential_gain", "importance", "ease", "significant", "scope",
 )
 
 
