@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,6 +66,7 @@ from core.slice_names import (
     tag_rows,
 )
 from core.task import TaskSpec
+from core.values import class_keys
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
@@ -102,12 +103,16 @@ class Pairing:
     ids_are_row_numbers
         Whether either table has no id column (its ids are row numbers, so rows are
         matched by position).
+    labels_changed
+        Matched examples whose label differs between the tables
+        (:func:`label_differences`); both sides are then scored against AFTER's label.
     """
 
     n_before: int
     n_after: int
     n_matched: int
     ids_are_row_numbers: bool
+    labels_changed: int = 0
 
     @property
     def paired(self) -> bool:
@@ -130,6 +135,11 @@ class Pairing:
                     "where a slice holds the same examples on both sides, unpaired elsewhere")
         if self.ids_are_row_numbers:
             text += "; a file has no id column, so rows were matched by their position"
+        if self.labels_changed:
+            word = "example has" if self.labels_changed == 1 else "examples have"
+            text += (f"; {self.labels_changed:,} shared {word} a different label in the two "
+                     "files: both sides are scored against the after file's label (one label "
+                     "per example), so the change is the model's, not the labels'")
         return text
 
 
@@ -138,7 +148,8 @@ def describe_pairing(before: Dataset, after: Dataset) -> Pairing:
     ids_b = pd.Index(before.frame["id"].astype(str))
     ids_a = pd.Index(after.frame["id"].astype(str))
     return Pairing(len(ids_b), len(ids_a), int(ids_b.isin(ids_a).sum()),
-                   before.mapping.id is None or after.mapping.id is None)
+                   before.mapping.id is None or after.mapping.id is None,
+                   labels_changed=len(label_differences(before, after)))
 
 
 @dataclass(frozen=True)
@@ -303,6 +314,8 @@ def compare_datasets(
     if not 0 < alpha < 1:
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
     task = task or default_task(after)
+    changed = label_differences(before, after)
+    before = _labels_from(before, after, changed)
     union = _union(before, after, slice_by)
     membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
     tag_columns = tag_rows(info)
@@ -351,7 +364,46 @@ def compare_datasets(
     p_paired = mcnemar_exact_p(out["right_to_wrong"].to_numpy(), out["wrong_to_right"].to_numpy())
     out["test"] = np.where(paired, "mcnemar", test_unpaired).astype(object)
     out["p_value"] = np.where(paired, p_paired, p_unpaired)
-    return _finish(out, alpha)
+    out = _finish(out, alpha)
+    out.attrs["labels_changed"] = len(changed)
+    return out
+
+
+def label_differences(before: Dataset, after: Dataset) -> pd.DataFrame:
+    """List the examples both tables hold whose label differs (a relabelling between them).
+
+    Labels are compared by their class key (:func:`core.values.class_keys`: ``1`` and
+    ``1.0`` are one label, ``01`` and ``1`` are not). Returns a DataFrame with columns
+    ``id`` (text), ``label_before``, ``label_after``, in AFTER's row order.
+    """
+    ids_a = after.frame["id"].astype(str).reset_index(drop=True)
+    ids_b = before.frame["id"].astype(str).reset_index(drop=True)
+    pos_b = pd.Index(ids_b).get_indexer(ids_a)
+    rows_a = np.flatnonzero(pos_b >= 0)
+    label_a = after.frame["label"].reset_index(drop=True).iloc[rows_a]
+    label_b = before.frame["label"].reset_index(drop=True).iloc[pos_b[rows_a]]
+    key_a = class_keys(label_a.astype(object)).to_numpy(dtype=object)
+    key_b = class_keys(label_b.astype(object)).to_numpy(dtype=object)
+    differ = key_a != key_b
+    return pd.DataFrame({"id": ids_a.iloc[rows_a[differ]].to_numpy(dtype=object),
+                         "label_before": label_b.to_numpy(dtype=object)[differ],
+                         "label_after": label_a.to_numpy(dtype=object)[differ]})
+
+
+def _labels_from(before: Dataset, after: Dataset, changed: pd.DataFrame) -> Dataset:
+    """Score BEFORE's shared examples against AFTER's labels: one label per id.
+
+    A relabelled example would otherwise count as a model change on one side and a label
+    change on the other, and the paired test would compare two different questions.
+    """
+    if not len(changed):
+        return before
+    frame = before.frame.copy()
+    pos = pd.Index(frame["id"].astype(str)).get_indexer(changed["id"].astype(str))
+    labels = frame["label"].astype(object).to_numpy(copy=True)
+    labels[pos] = changed["label_after"].to_numpy(dtype=object)
+    frame["label"] = pd.Series(labels, index=frame.index).infer_objects()
+    return replace(before, frame=frame)
 
 
 def _finish(out: pd.DataFrame, alpha: float) -> pd.DataFrame:
