@@ -88,6 +88,27 @@ def significance_text(table: pd.DataFrame) -> list[str]:
     return out
 
 
+SCOPE_HELP = ("Where the tag's status is known: every example (exact figures); errors only "
+              "(its share of errors and ceiling; accuracy unknown); a review sample "
+              "(estimated, with 95% intervals); not reviewed")
+_SCOPE_WORDS = {"all": "every example", "errors": "errors only", "sample": "a review sample",
+                "none": "not reviewed"}
+
+
+def scope_text(table: pd.DataFrame) -> list[str]:
+    """Say where each row's tag status is known (``every example`` for exact rows)."""
+    if "scope" not in table.columns:
+        return ["every example"] * len(table)
+    return [_SCOPE_WORDS.get(s, str(s)) + (f" ({int(r):,} reviewed)" if s == "sample" else "")
+            for s, r in zip(table["scope"], table.get("reviewed", table["n"]), strict=True)]
+
+
+def _drop_all_known(view: pd.DataFrame) -> None:
+    """Leave out the "Tag known on" column when every row is known on every example."""
+    if (view["known on"] == "every example").all():
+        view.drop(columns="known on", inplace=True)
+
+
 def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Return the per-slice table for *Slices vs HLP*: display frame and its column config.
 
@@ -111,8 +132,16 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "gap significant?": significance_text(t),
         "error rate": _pts(t["error_rate"]).to_numpy(),
         "share of errors": _pts(t["error_share"]).to_numpy(),
+        "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
+        "known on": scope_text(t),
     })
     config: dict[str, Any] = {
+        "max gain": st.column_config.NumberColumn(
+            "Most it could gain", format="%.2f pts",
+            help="Accuracy points on all data if every error in the slice were fixed: the "
+                 "ceiling of working on it"),
+        "known on": st.column_config.TextColumn(
+            "Tag known on", help=SCOPE_HELP),
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small",
                                             help="overall, tag, column (metadata) or untagged"),
@@ -120,7 +149,8 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "95% interval": st.column_config.TextColumn(
-            "95% interval", help="Wilson score interval of the accuracy"),
+            "95% interval", help="Wilson score interval of the accuracy (for a tag known on a "
+            "review sample: the interval of its stratified estimate)"),
         "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%",
                                              help="Human-level performance"),
         "HLP n": st.column_config.NumberColumn(
@@ -142,6 +172,7 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "share of errors": st.column_config.NumberColumn(
             "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"),
     }
+    _drop_all_known(view)
     for col in TASK_METRICS.get(task_kind, ()):
         if col not in t.columns:
             continue
@@ -171,8 +202,14 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "ease": t["ease"].to_numpy(),
         "priority": _pts(t["priority"]).to_numpy(),
         "gap significant?": significance_text(t),
+        "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
+        "known on": scope_text(t),
     })
     config: dict[str, Any] = {
+        "max gain": st.column_config.NumberColumn(
+            "Most it could gain", format="%.2f pts",
+            help="Accuracy points on all data if every error in the slice were fixed"),
+        "known on": st.column_config.TextColumn("Tag known on", help=SCOPE_HELP),
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
         "slice": st.column_config.TextColumn("Slice", width="medium"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
@@ -190,6 +227,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "Priority", format="%.2f", help="Potential gain × importance/3 × ease/3"),
         "gap significant?": st.column_config.TextColumn("Gap significant?"),
     }
+    _drop_all_known(view)
     return view, config
 
 
