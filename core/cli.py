@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
+import numpy as np
 import pandas as pd
 
 from core.analysis import analyze
-from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
+from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset, read_table
 from core.errors import DataError
-from core.metrics import OVERALL
+from core.metrics import OVERALL, compute_outcomes
 from core.prioritize import describe_priorities, format_hlp
-from core.report import FORMATS, dumps_json, to_csv, to_html, to_json, to_markdown
+from core.report import FORMATS, dumps_json, to_csv, to_html, to_json, to_markdown, to_safe_csv
+from core.rules import MISSING_OPERATORS, Condition, describe_rule, rule_mask
 from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from core.values import parse_na_values
 
@@ -585,6 +588,162 @@ def suggest_command(file: Path, label: str | None, prediction: str | None, id_co
     else:
         text = format_suggestions(found, source=dataset.source_name)
     _emit(text, output)
+
+
+_RULE = re.compile(r"^\s*(?P<column>.+?)\s+(?P<op>is not missing|is missing|==|!=|<=|>=|<|>|"
+                   r"contains|regex)(?:\s+(?P<value>.*?))?\s*$", re.IGNORECASE)
+
+
+def parse_condition(text: str) -> Condition:
+    """Read one ``--rule`` condition written ``COLUMN OP VALUE``.
+
+    ``device == car_kit``, ``snr < 5``, ``note contains noise``, ``note is missing``: spaces
+    separate the operator.
+    """
+    match = _RULE.match(text)
+    if not match:
+        raise DataError(f"--rule {text!r}: write COLUMN OPERATOR VALUE, e.g. 'device == car_kit'"
+                        " (operators: ==, !=, <, <=, >, >=, contains, regex, is missing, "
+                        "is not missing)")
+    op = match["op"].lower()
+    value = match["value"] or ""
+    if op not in MISSING_OPERATORS and not value:
+        raise DataError(f"--rule {text!r}: the operator {op} needs a value")
+    return Condition(match["column"].strip(), op, value)
+
+
+@main.command("tag")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@_prediction_options
+@click.option("--rule", "rules", multiple=True, metavar="'COLUMN OP VALUE'",
+              help="A condition; several --rule are combined with AND.")
+@click.option("--tag", "tag_name", help="The tag to give the matching examples.")
+@click.option("--errors-only", is_flag=True,
+              help="Tag only the model's errors (the tag is then known on errors only).")
+@click.option("--tag-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --db: a CSV of id,tag rows (hand tags) to store instead of a rule.")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply to a stored dataset in this database (with --dataset) instead of FILE.")
+@click.option("--dataset", "dataset_ref", help="With --db: the stored dataset's id or name.")
+@click.option("--user", default=lambda: os.environ.get("USER", "cli"),
+              help="Who is recorded as tagging (with --db).")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+              show_default=True, help="How to report what was tagged.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="FILE mode: write the table with the tag column here (CSV; default: "
+              "standard output).")
+def tag_command(file: Path | None, label: str | None, prediction: str | None,
+                id_col: str | None, score: str | None, threshold: float | None,
+                task: str | None, positive: str | None, tolerance: float | None,
+                keep_case: bool, keep_punctuation: bool, encoding: str | None, sep: str | None,
+                drop_missing: bool, na_values: str | None, decimal: str | None,
+                thousands: str | None, rules: tuple[str, ...], tag_name: str | None,
+                errors_only: bool, tag_file: Path | None, db: Path | None,
+                dataset_ref: str | None, user: str, fmt: str, output: Path | None) -> None:
+    """Tag examples by a rule, in a file or in a stored dataset.
+
+    FILE mode writes FILE's table (CSV) with a column named after --tag: ``true``/``false``
+    on every row, or, with --errors-only, ``x`` on matching errors and blank elsewhere (so
+    ``analyze`` reads the tag as known on errors only). Store mode (--db, --dataset) tags
+    the stored examples, records who did it, and marks where the tag is known.
+    """
+    conditions = [parse_condition(r) for r in rules]
+    if db is not None:
+        summary = _tag_stored(db, dataset_ref, conditions, tag_name, errors_only, tag_file, user)
+    else:
+        if file is None:
+            raise DataError("give a FILE, or --db and --dataset for a stored dataset")
+        if tag_file is not None:
+            raise DataError("--tag-file applies to a stored dataset: give --db and --dataset")
+        if not tag_name or not conditions:
+            raise DataError("give --tag NAME and at least one --rule")
+        ctx = click.get_current_context(silent=True)
+        sheet = ctx.meta.get("slicewise_sheet") if ctx is not None else None
+        raw, _, _ = read_table(file, encoding=encoding, sep=sep, sheet=sheet)
+        name = file.name
+        hit = rule_mask(raw, conditions, source=name)
+        if errors_only:
+            mapping = ColumnMapping(label=label, prediction=prediction, id=_role(id_col),
+                                    score=_role(score), tag_columns=())
+            dataset, spec = _load_predictions(file, mapping, task, positive, threshold,
+                                              tolerance, keep_case, keep_punctuation, encoding,
+                                              sep, drop_missing, na_values, decimal, thousands)
+            if len(dataset.frame) != len(raw):
+                raise DataError(f"{name}: {len(raw) - len(dataset.frame):,} rows were left out "
+                                "while reading labels and predictions; --errors-only needs "
+                                "every row (fix those rows first)")
+            correct = compute_outcomes(dataset.frame, spec,
+                                       source=name)["correct"].to_numpy(dtype=bool)
+            hit &= ~correct
+            column = pd.Series(np.where(hit, "x", ""), index=raw.index)
+        else:
+            column = pd.Series(np.where(hit, "true", "false"), index=raw.index)
+        if tag_name in raw.columns:
+            raise DataError(f"{name} already has a column {tag_name!r}; choose another --tag")
+        raw[tag_name] = column
+        _emit(to_safe_csv(raw), output)
+        summary = {"file": name, "tag": tag_name, "rule": describe_rule(conditions),
+                   "errors_only": errors_only, "examples": len(raw), "tagged": int(hit.sum())}
+    if fmt == "json":
+        click.echo(dumps_json(summary), err=db is None and output is None)
+    else:
+        where = summary.get("dataset") or summary.get("file")
+        click.echo(f"slicewise: tagged {summary['tagged']:,} of {summary['examples']:,} "
+                   f"examples as {summary['tag']!r} in {where} ({summary['rule']}"
+                   + (", errors only" if errors_only else "") + ")", err=True)
+
+
+def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name: str | None,
+                errors_only: bool, tag_file: Path | None, user: str) -> dict:
+    """Apply a rule or a tag file to a stored dataset; return what was done."""
+    from core.store import Store
+
+    if not ref:
+        raise DataError("--db needs --dataset ID or NAME")
+    with Store(db) as store:
+        datasets = store.list_datasets()
+        match = datasets[(datasets["id"].astype(str) == ref) | (datasets["name"] == ref)]
+        if len(match) != 1:
+            known = ", ".join(f"{i} {n!r}" for i, n in list(zip(
+                datasets["id"], datasets["name"], strict=True))[:8])
+            raise DataError(f"{db}: {'several datasets' if len(match) else 'no dataset'} "
+                            f"match {ref!r}; datasets: {known or 'none'} (use the id)")
+        did = int(match["id"].iloc[0])
+        name = str(match["name"].iloc[0])
+        dataset = store.load_dataset(did)
+        if tag_file is not None:
+            table, _, _ = read_table(tag_file)
+            file_name = tag_file.name
+            missing = [c for c in ("id", "tag") if c not in table.columns]
+            if missing:
+                raise DataError(f"{file_name}: no column {missing[0]!r}; a tag file has the "
+                                "columns id and tag, one row per tagged example")
+            table = table.dropna(subset=["id", "tag"])
+            tagged = 0
+            for tag, rows in table.groupby("tag", sort=False):
+                if tag not in store.tag_scopes(did):
+                    store.create_tag(did, str(tag), user=user)
+                tagged += store.set_tag(did, rows["id"].astype(str).tolist(), str(tag), True,
+                                        user=user)
+            return {"dataset": name, "dataset_id": did, "tag": ", ".join(
+                    map(str, table["tag"].unique())), "rule": f"tag file {file_name}",
+                    "examples": len(dataset.frame), "tagged": tagged}
+        if not tag_name or not conditions:
+            raise DataError("give --tag NAME and at least one --rule (or --tag-file)")
+        hit = rule_mask(dataset.frame, conditions, source=name)
+        if errors_only:
+            spec = store.dataset_info(did).get("task") or TaskSpec()
+            correct = compute_outcomes(dataset.frame, spec,
+                                       source=name)["correct"].to_numpy(dtype=bool)
+            hit &= ~correct
+        if tag_name not in store.tag_scopes(did):
+            store.create_tag(did, tag_name, user=user)
+        ids = dataset.frame["id"].to_numpy(dtype=object)[hit].tolist()
+        changed = store.set_tag(did, ids, tag_name, True, user=user) if ids else 0
+        store.set_tag_scope(did, tag_name, "errors" if errors_only else "all", user=user)
+        return {"dataset": name, "dataset_id": did, "tag": tag_name,
+                "rule": describe_rule(conditions), "errors_only": errors_only,
+                "examples": len(dataset.frame), "tagged": int(hit.sum()), "changed": changed}
 
 
 @main.command("compare")
