@@ -1788,6 +1788,122 @@ def changelog_csv(cleaned: pd.DataFrame, changelog: pd.DataFrame) -> tuple[str, 
     return to_safe_csv(cleaned), to_safe_csv(changelog.reindex(columns=CHANGELOG_COLUMNS))
 
 
+#: How :func:`compute_final_labels` decided an item's final label.
+BY_DECISION, BY_MAJORITY, BY_TIE = "review decision", "majority vote", "tie — needs review"
+FINAL_LABEL_COLUMNS = ("item", "final_label", "decided_by", "n_votes", "agreement",
+                       "tied_labels", "reviewer", "note")
+REVIEW_COLUMNS = ("item", "decision", "note", "user")
+
+
+def compute_final_labels(labels: pd.DataFrame | LabelCodes,
+                         decisions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One final label per item: the reviewer's decision, else the annotators' majority vote.
+
+    Parameters
+    ----------
+    labels
+        The long table (or its codes).
+    decisions
+        Review decisions as :meth:`core.store.Store.review_decisions` returns them: columns
+        ``item``, ``decision`` (a label, ``"borderline"``, or missing for a note alone),
+        ``note`` and ``user``; when an item has several rows the last one counts. Rows
+        without a decision and items not in ``labels`` are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per item of ``labels``, in item order, columns:
+
+        ``item``
+            The item id, as text.
+        ``final_label``
+            The decision when the item has one (``"borderline"`` included: the reviewer
+            found the item ambiguous), otherwise the label with the most votes; missing
+            when the top votes are tied and nobody decided.
+        ``decided_by``
+            ``"review decision"``, ``"majority vote"`` or ``"tie — needs review"``.
+        ``n_votes``
+            Number of labels the item received.
+        ``agreement``
+            Share of those labels equal to ``final_label``; for an undecided tie, the share
+            of one of the tied labels. A decision that overrides the majority has a low
+            (possibly zero) agreement.
+        ``tied_labels``
+            The tied labels, ``" | "``-joined, for an item whose majority vote is tied
+            (kept when a decision resolved it); empty otherwise.
+        ``reviewer``, ``note``
+            Who made the decision and their note; empty for a majority vote.
+
+    Raises
+    ------
+    MissingColumnError
+        ``decisions`` lacks one of ``item``, ``decision``, ``note``, ``user``.
+
+    Examples
+    --------
+    Item ``a``: 2 votes for cat, 1 for dog → majority cat, agreement 2/3. Item ``b``: cat
+    and dog once each → a tie. Item ``c``: dog, dog, cat, but a reviewer decided cat →
+    cat, agreement 1/3.
+
+    >>> labels = pd.DataFrame({"item": list("aaabbccc"), "annotator": list("xyzxyxyz"),
+    ...                        "label": ["cat", "cat", "dog", "cat", "dog", "dog", "dog",
+    ...                                  "cat"]})
+    >>> made = pd.DataFrame({"item": ["c"], "decision": ["cat"], "note": [""],
+    ...                      "user": ["Ana"]})
+    >>> compute_final_labels(labels, made)[["item", "final_label", "decided_by"]]
+      item final_label          decided_by
+    0    a         cat       majority vote
+    1    b         NaN  tie — needs review
+    2    c         cat     review decision
+    """
+    codes = encode_labels(labels)
+    cons = compute_consensus(codes)
+    items = codes.items.astype(str)
+    n_votes = cons["n_labels"].to_numpy(dtype=np.int64)
+    tie = cons["tie"].to_numpy(dtype=bool)
+    final = np.array([None if v is None else str(v) for v in cons["consensus"]], dtype=object)
+    final[tie] = None
+    decided_by = np.where(tie, BY_TIE, BY_MAJORITY).astype(object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        agreement = cons["votes"].to_numpy(dtype=float) / n_votes
+    reviewer = np.full(len(items), "", dtype=object)
+    note = np.full(len(items), "", dtype=object)
+    if decisions is not None and len(decisions):
+        missing = [c for c in REVIEW_COLUMNS if c not in decisions.columns]
+        if missing:
+            raise MissingColumnError(
+                f"the review decisions have no column {', '.join(map(repr, missing))}; "
+                f"expected {', '.join(REVIEW_COLUMNS)} (as Store.review_decisions returns)")
+        made = decisions[decisions["decision"].notna()]
+        made = made.assign(item=made["item"].astype(str)).drop_duplicates("item", keep="last")
+        pos = pd.Series(np.arange(len(items)), index=items)
+        made = made[made["item"].isin(pos.index)]
+        if len(made):
+            c = codes.cells
+            votes = pd.Series(c.count, index=pd.MultiIndex.from_arrays(
+                [items[c.item], codes.classes.astype(str)[c.cls]]))
+            where = pos[made["item"]].to_numpy()
+            chosen = made["decision"].astype(str).to_numpy()
+            final[where] = chosen
+            decided_by[where] = BY_DECISION
+            agreement[where] = [votes.get((i, d), 0) / n_votes[w] for i, d, w in
+                                zip(made["item"], chosen, where, strict=True)]
+            reviewer[where] = made["user"].fillna("").astype(str).to_numpy()
+            note[where] = made["note"].fillna("").astype(str).to_numpy()
+    return pd.DataFrame({
+        "item": items.to_numpy(dtype=object), "final_label": final, "decided_by": decided_by,
+        "n_votes": n_votes, "agreement": agreement,
+        "tied_labels": cons["tied_labels"].to_numpy(dtype=object), "reviewer": reviewer,
+        "note": note,
+    }, columns=list(FINAL_LABEL_COLUMNS))
+
+
+def final_labels_csv(labels: pd.DataFrame | LabelCodes,
+                     decisions: pd.DataFrame | None = None) -> str:
+    """Return :func:`compute_final_labels` as CSV text, safe to open in a spreadsheet."""
+    return to_safe_csv(compute_final_labels(labels, decisions))
+
+
 # --------------------------------------------------------------------------- one call
 
 

@@ -73,6 +73,24 @@ def analyze(
                         blank_tags=dataset.blank_tags, figures=figures)
 
 
+def file_tag_scopes(dataset: Dataset, task: TaskSpec | None = None) -> dict[str, str]:
+    """Say where each tag of a loaded file is known: ``all`` or ``errors`` (auto rule).
+
+    The rule of :func:`core.tag_scope.infer_row_scopes` on the file's own counts, keyed by
+    tag: what to store with a dataset so that the app reads its tags as ``analyze`` does.
+    """
+    if not dataset.tags.shape[1]:
+        return {}
+    task = task or default_task(dataset)
+    outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
+    membership, info = build_slices(dataset)
+    counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
+    table = compute_slice_metrics(counts, task=task)
+    by_row = infer_row_scopes(table, info, blank_tags=dataset.blank_tags)
+    return {str(src): by_row[str(row)] for row, src in zip(info.index, info["source"],
+                                                            strict=True)}
+
+
 def reviewed_figures(table: pd.DataFrame, info: pd.DataFrame, correct: np.ndarray,
                      tags: pd.DataFrame, reviewed: pd.DataFrame, *,
                      tag_scopes: str | Mapping[str, str] = "auto",

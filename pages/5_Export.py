@@ -1,7 +1,7 @@
 import streamlit as st
 
 from core.errors import DataError
-from ui import data, export, settings, state
+from ui import data, export, settings, state, widgets
 from ui.text import md
 
 ctx = state.page_start("Export", "How do we share what we found?", icon=":material/download:")
@@ -34,8 +34,9 @@ st.dataframe(reports.drop(columns=["dataset_id"]), hide_index=True,
              column_config={"size": st.column_config.NumberColumn("size", format="bytes")})
 ids = reports["id"].astype(int).tolist()
 names = dict(zip(ids, reports["filename"], strict=True))
-chosen = st.selectbox("Download again", ids, key="export_again",
-                      format_func=lambda i: f"{names[i]} (#{i})")
+# the reports change with the dataset in use: a report of another dataset is never offered
+chosen = widgets.selectbox(st, "Download again", ids, key="export_again",
+                           format_func=lambda i: f"{names[i]} (#{i})")
 fmt = str(reports.loc[reports["id"] == chosen, "fmt"].iloc[0])
 st.download_button("Download", ctx.store.report_content(chosen), file_name=names[chosen],
                    mime=export.MIME.get(fmt, "application/octet-stream"),

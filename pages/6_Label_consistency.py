@@ -10,7 +10,7 @@ from core.demo import DEMO_ANNOTATIONS, DEMO_PROJECT
 from core.errors import DataError
 from core.report import to_safe_csv
 from ui import agreement as ua
-from ui import data, state
+from ui import data, state, widgets
 from ui.text import md
 
 LABEL_PROJECT = "Label review"  # where labels are saved when there is no project yet
@@ -21,11 +21,6 @@ store = ctx.store
 SAVED, DEMO, UPLOAD = "Saved annotation set", "Demo annotations", "Upload a label file"
 PENDING_SET = "_agree_pending_set"
 NO_COLUMNS = pd.DataFrame(columns=["item", "decision", "note", "user", "at"])
-
-
-def _drop_invalid(key: str, options: list) -> None:
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
 
 
 def _save_set(project_name: str | None, name: str, labels, source_name: str,
@@ -47,7 +42,16 @@ def _save_set(project_name: str | None, name: str, labels, source_name: str,
 
 def _save_decision(set_id: int, item: str, d_key: str, n_key: str, next_item: str | None
                    ) -> None:
-    """Save the reviewer's decision on one item, then move to the next one to review."""
+    """Save the reviewer's decision on one item, then move to the next one to review.
+
+    ``item`` is the item whose votes the form showed (the button's own argument, from the
+    run that drew them); the decision and note widgets are keyed by it. Should the Item box
+    have sent another item with this click, nothing is saved.
+    """
+    if st.session_state.get("agree_item") not in (None, item):
+        state.flash(f"The item changed to {st.session_state['agree_item']} before Save: "
+                    f"nothing was saved for {item}. Check its votes and save again.", "warning")
+        return
     decision = st.session_state.get(d_key)
     note = st.session_state.get(n_key) or ""
     if decision is None and not note.strip():
@@ -80,7 +84,7 @@ datasets = store.list_datasets()
 dataset_names = dict(zip(datasets["id"].astype(int), datasets["name"].astype(str),
                          strict=True))
 sources = ([SAVED] if len(sets) else []) + [DEMO, UPLOAD]
-_drop_invalid("agree_source", sources)
+widgets.keep_valid("agree_source", sources)
 source = st.radio("Labels", sources, horizontal=True, key="agree_source",
                   help="A saved annotation set keeps its review decisions. Long form: one row "
                        "per (item, annotator, label), optionally time and comment. Wide form: "
@@ -90,11 +94,10 @@ try:
     if source == SAVED:
         ids = [int(i) for i in sets["id"]]
         rows = {int(r.id): r for r in sets.itertuples(index=False)}
-        _drop_invalid("agree_set", ids)
         mine = [i for i in ids if int(rows[i].project_id) == ctx.project_id]
-        chosen = st.selectbox("Annotation set", ids, key="agree_set",
-                              index=ids.index(mine[0]) if mine else 0,
-                              format_func=lambda i: ua.set_label(rows[i], projects))
+        chosen = widgets.selectbox(st, "Annotation set", ids, key="agree_set",
+                                   index=ids.index(mine[0]) if mine else 0,
+                                   format_func=lambda i: ua.set_label(rows[i], projects))
         set_row = rows[int(chosen)]
         ann = ua.saved_labels(ctx.db, int(set_row.id), str(set_row.content_hash),
                               str(set_row.source_name))
@@ -129,9 +132,12 @@ try:
             c1, c2, c3, c4 = st.columns(4)
             detect = "(detect)"
             layout = c1.selectbox("Layout", ua.LEVELS, key="agree_layout")
-            item = c2.selectbox("Item id", [detect, *cols], key="agree_item_col")
-            who = c3.selectbox("Annotator (long form)", [detect, *cols], key="agree_ann_col")
-            lab = c4.selectbox("Label (long form)", [detect, *cols], key="agree_label_col")
+            # the column lists change with the file: a column of the last file is dropped
+            item = widgets.selectbox(c2, "Item id", [detect, *cols], key="agree_item_col")
+            who = widgets.selectbox(c3, "Annotator (long form)", [detect, *cols],
+                                    key="agree_ann_col")
+            lab = widgets.selectbox(c4, "Label (long form)", [detect, *cols],
+                                    key="agree_label_col")
         options = tuple((k, None if v == detect else v) for k, v in
                         (("item", item), ("annotator", who), ("label", lab))) + \
             (("layout", layout),)
@@ -159,11 +165,15 @@ if set_id is None:  # offer to save the labels, so decisions can be stored
     with st.expander("Save these labels as an annotation set to review them",
                      icon=":material/save:", expanded=source == UPLOAD):
         c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
-        set_name = c1.text_input("Name", value=default_name, key="agree_save_name")
+        # Keyed by the labels: a keyed widget ignores a new default, so another file (or the
+        # demo) must not keep the name and link chosen for the last one.
+        labels_key = ann.content_hash[:16]
+        set_name = c1.text_input("Name", value=default_name,
+                                 key=f"agree_save_name_{labels_key}")
         link_choices = [None, *in_project]
-        link_id = c2.selectbox(
-            "Its items are ids of", link_choices, index=link_choices.index(default_link),
-            key="agree_save_link", format_func=lambda i: "no dataset" if i is None
+        link_id = widgets.selectbox(
+            c2, "Its items are ids of", link_choices, index=link_choices.index(default_link),
+            key=f"agree_save_link_{labels_key}", format_func=lambda i: "no dataset" if i is None
             else dataset_names[i], help="A dataset of the project whose examples were labelled "
             "(ground truth, predictions, tags)")
         project_label = projects.get(target_project) if target_project is not None else (
@@ -191,24 +201,27 @@ elif source == DEMO:
     default = ua.DEMO_LINK
 else:
     default = "Selected dataset" if "Selected dataset" in link_options else ua.NO_LINK
-_drop_invalid("agree_link", link_options)
-choice = st.selectbox("Link the items to predictions (ground truth, model prediction, tags)",
-                      link_options, index=link_options.index(default), key="agree_link")
+choice = widgets.selectbox(st, "Link the items to predictions (ground truth, model prediction, "
+                           "tags)", link_options, index=link_options.index(default),
+                           key="agree_link")
 linked = None
 link_key = ua.NO_LINK
 target_id = None  # the stored dataset the items are linked to
+link_data = None  # the linked dataset (its image, audio or text is shown in the queue)
 try:
     if choice in ("Selected dataset", LINKED):
         target_id = ctx.dataset_id if choice == "Selected dataset" else linked_id
         loaded = data.load_current(dataclasses.replace(ctx, dataset_id=target_id))
         link_key = f"store:{loaded.key}"
         linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=loaded.dataset)
+        link_data = loaded.dataset
     elif choice == ua.DEMO_LINK:
         link_key = "demo"
-        linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=ua.demo_predictions())
+        link_data = ua.demo_predictions()
+        linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=link_data)
 except DataError as exc:
     st.warning(f"Not linked: {md(exc)}", icon=":material/link_off:")
-    target_id, link_key = None, ua.NO_LINK
+    target_id, link_key, link_data = None, ua.NO_LINK, None
 if linked is not None:
     for warning in linked.warnings:
         st.caption(md(warning))
@@ -217,6 +230,7 @@ if linked is not None:
 with st.sidebar:
     st.markdown("**Standardise labels**")
     result0 = ua.analysis(fp, ua.RuleChoice(), link_key, _labels=ann.labels, _linked=linked)
+    widgets.keep_valid_many("agree_merge", result0["classes_list"])
     merge = st.multiselect("Merge classes", result0["classes_list"], key="agree_merge",
                            help="e.g. deep scratch + shallow scratch → scratch")
     target = st.text_input("into", key="agree_merge_target",
@@ -304,16 +318,14 @@ with tab_queue:
     f1, f2, f3 = st.columns([2, 2, 3])
     pairs = {f"{a} / {b}": (a, b) for a, b in ua.pair_options(result["confused"])}
     pair_names = [ua.ALL_PAIRS, *pairs]
-    _drop_invalid("agree_pair", pair_names)
-    pair = f1.selectbox("Class pair", pair_names, key="agree_pair",
-                        help="Items labelled with both classes, pairs annotators confuse most "
-                             "first")
+    pair = widgets.selectbox(f1, "Class pair", pair_names, key="agree_pair",
+                             help="Items labelled with both classes, pairs annotators confuse "
+                                  "most first")
     tag_names = [str(t) for t in linked.tags.columns] if linked is not None else []
-    _drop_invalid("agree_tag", [ua.ALL_TAGS, *tag_names])
-    tag = f2.selectbox("Tag", [ua.ALL_TAGS, *tag_names], key="agree_tag",
-                       disabled=not tag_names,
-                       help="Items carrying a tag of the linked dataset" if tag_names else
-                            "Link the items to a dataset with tags to filter by tag")
+    tag = widgets.selectbox(f2, "Tag", [ua.ALL_TAGS, *tag_names], key="agree_tag",
+                            disabled=not tag_names,
+                            help="Items carrying a tag of the linked dataset" if tag_names else
+                                 "Link the items to a dataset with tags to filter by tag")
     status = f3.radio("Show", ua.STATUSES, horizontal=True, key="agree_status")
     tag_items = None
     if tag != ua.ALL_TAGS and linked is not None:
@@ -329,18 +341,23 @@ with tab_queue:
     if set_id is not None and len(shown):
         st.markdown("**Review one item**")
         items = shown["item"].astype(str).tolist()
-        _drop_invalid("agree_item", items)
-        c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
-        item = c1.selectbox("Item", items, key="agree_item",
-                            format_func=lambda i: f"{i} ✓" if i in resolved else i)
+        example_table, example_kinds = (ua.examples(link_key, _dataset=link_data)
+                                        if link_data is not None else (None, {}))
+        form, beside = st.columns([2, 1]) if example_kinds else (st.container(), None)
+        c1, c2 = form.columns([1, 3], vertical_alignment="bottom")
+        # The items change with the filters: the box shows, and the form below acts on, an
+        # item of the current list (a stale one is replaced before the box is drawn).
+        item = widgets.selectbox(c1, "Item", items, key="agree_item",
+                                 format_func=lambda i: f"{i} ✓" if i in resolved else i)
         row = shown.set_index(shown["item"].astype(str)).loc[item]
         c2.markdown(ua.item_votes(row, annotators))
         current = latest.loc[item] if item in latest.index else None
         now = current["decision"] if current is not None else None
         options = ua.decision_options(row, annotators, result["classes_list"], now)
         later = [i for i in items[items.index(item) + 1:] if i not in resolved]
+        # The decision and note widgets belong to the item shown: their keys hold it.
         d_key, n_key = f"agree_decide_{set_id}_{item}_{rev}", f"agree_note_{set_id}_{item}_{rev}"
-        c1, c2, c3 = st.columns([2, 3, 1], vertical_alignment="bottom")
+        c1, c2, c3 = form.columns([4, 4, 3], vertical_alignment="bottom")
         c1.selectbox("Decision", options, key=d_key,
                      index=options.index(now) if now in options else None,
                      placeholder="the right label, or borderline", accept_new_options=True,
@@ -351,7 +368,10 @@ with tab_queue:
                   icon=":material/check:", on_click=_save_decision,
                   args=(set_id, item, d_key, n_key, later[0] if later else None))
         if current is not None:
-            st.caption(f"Decided by {md(ua._by(current['user'], current['at']))}")
+            form.caption(f"Decided by {md(ua._by(current['user'], current['at']))}")
+        if beside is not None:
+            with beside:
+                ua.show_example(item, example_table, example_kinds, db=ctx.db)
 
     size = st.select_slider("Items shown", [25, 50, 100, 200, 500], value=50,
                             key="agree_queue_size")
@@ -451,6 +471,18 @@ with tab_rules:
                            "labels_changelog.csv", "text/csv", key="agree_dl_log",
                            icon=":material/download:")
     made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
-    st.download_button(f"Review decisions: {len(made)} (CSV)", to_safe_csv(made),
+    c1, c2 = st.columns(2)
+    c1.download_button(f"Review decisions: {len(made)} (CSV)", to_safe_csv(made),
                        "review_decisions.csv", "text/csv", key="agree_dl_decisions",
                        icon=":material/download:", disabled=made.empty)
+    final_name = str(set_row.name) if set_row is not None else Path(ann.source_name).stem
+    c2.download_button("Final labels: one per item (CSV)", ua.final_labels_csv(
+                           fp, rules if apply_all else ua.RuleChoice(), f"{set_id}:{rev}",
+                           _labels=labels, _decisions=made),
+                       ua.final_labels_file_name(final_name), "text/csv", key="agree_dl_final",
+                       icon=":material/download:",
+                       help="The review decision where there is one, otherwise the "
+                            "annotators' majority vote; ties are marked 'tie — needs review'. "
+                            "With the number of votes and the share agreeing with the final "
+                            "label" + (" (rules applied)" if rules.active and apply_all
+                                       else ""))

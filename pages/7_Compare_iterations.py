@@ -5,7 +5,7 @@ from core.compare import change_chart, compare_overall, history_chart
 from core.errors import DataError
 from core.lineage import export_lineage, lineage_json
 from ui import compare as uc
-from ui import data, state, views
+from ui import data, state, views, widgets
 from ui.text import md
 
 ctx = state.page_start("Compare iterations", "Did the last change help every slice?",
@@ -59,10 +59,11 @@ if len(iterations) < 2:
 rows = {int(r["id"]): r for r in iterations.to_dict("records")}
 ids = list(rows)
 left, right = st.columns(2)
-before_id = left.selectbox("Before", ids, index=len(ids) - 2, key="cmp_before",
-                           format_func=lambda i: uc.iteration_label(rows[i]))
-after_id = right.selectbox("After", ids, index=len(ids) - 1, key="cmp_after",
-                           format_func=lambda i: uc.iteration_label(rows[i]))
+# the iterations change with the project: one of another project falls back to the defaults
+before_id = widgets.selectbox(left, "Before", ids, index=len(ids) - 2, key="cmp_before",
+                              format_func=lambda i: uc.iteration_label(rows[i]))
+after_id = widgets.selectbox(right, "After", ids, index=len(ids) - 1, key="cmp_after",
+                             format_func=lambda i: uc.iteration_label(rows[i]))
 if before_id == after_id:
     st.info("Choose two different iterations.", icon=":material/info:")
     st.stop()

@@ -29,11 +29,15 @@ if train + dev + test != 100:
 fractions = {"train": float(train), "dev": float(dev), "test": float(test)}
 few_classes = ds.frame["label"].nunique() <= 30 and loaded.task.kind != "text"
 o1, o2 = st.columns([1, 3])
-by_label = o1.toggle("Stratify by label", value=few_classes, key="split_by_label",
+# Keyed by dataset: a keyed widget keeps its value when its default changes, and the
+# defaults (the dataset's tags, whether its labels are few classes) belong to one dataset.
+did = loaded.dataset_id
+by_label = o1.toggle("Stratify by label", value=few_classes, key=f"split_by_label_{did}",
                      help="Keep each class's share in every split (numeric targets: by "
                           "quantile bins). Off for text tasks, whose labels are all distinct.")
 tags = o2.multiselect("Balance these tags", loaded.tag_names, default=loaded.tag_names,
-                      key="split_tags", format_func=lambda t: views.slice_label(t, "tag"))
+                      key=f"split_tags_{did}",
+                      format_func=lambda t: views.slice_label(t, "tag"))
 
 try:
     splits = uc.make_splits(loaded, fractions, seed=int(seed), by_label=by_label, tags=tags)

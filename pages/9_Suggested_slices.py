@@ -20,13 +20,16 @@ st.markdown("Slicewise searched the metadata for combinations of up to three con
 # ----------------------------------------------------------------------------- settings
 columns = ud.searchable_columns(loaded)
 c1, c2, c3 = st.columns([3, 1, 1])
-chosen = c1.multiselect("Columns to search", columns, default=columns, key="suggest_columns",
+# Keyed by dataset: the columns and the default minimum belong to one dataset (a keyed
+# widget would keep another dataset's choice and ignore the new default).
+chosen = c1.multiselect("Columns to search", columns, default=columns,
+                        key=f"suggest_columns_{did}",
                         help="Numeric columns are cut into quartiles; ids and free text "
                              "(over 50 distinct values) are left out.")
 max_conditions = c2.slider("Conditions per slice", 1, 3, 3, key="suggest_max_conditions")
 min_support = c3.number_input("Min. examples per slice", min_value=1,
                               value=ud.default_min_support(ds.n), step=10,
-                              key="suggest_min_support")
+                              key=f"suggest_min_support_{did}")
 
 try:
     found = ud.suggestions(loaded, tuple(chosen), max_conditions, int(min_support))

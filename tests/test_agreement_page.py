@@ -157,8 +157,10 @@ def test_an_uploaded_label_file_is_saved_linked_to_the_selected_dataset(seeded, 
     at = app(seeded, agree_source="Upload a label file")
     at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
     assert_ok(at)
-    assert at.text_input(key="agree_save_name").value == "round2"
-    assert at.selectbox(key="agree_save_link").value == seeded
+    assert next(t for t in at.text_input
+                if t.key.startswith("agree_save_name_")).value == "round2"
+    assert next(s for s in at.selectbox
+                if s.key and s.key.startswith("agree_save_link_")).value == seeded
     at.button(key="agree_save_set").click().run()
     assert_ok(at)
     sets = Store(fresh).list_annotation_sets()

@@ -227,8 +227,8 @@ def test_balanced_splits_give_18_6_6_positives(store, inspection_100):
     assert view.loc["defect", ["n all", "n train", "n dev", "n test"]].tolist() == \
         [30, 18, 6, 6]
     assert view.loc["defect", ["train", "dev", "test"]].tolist() == pytest.approx([30.0] * 3)
-    assert at.toggle(key="split_by_label").value
-    assert "blurry" in at.multiselect(key="split_tags").value
+    assert at.toggle(key=f"split_by_label_{inspection_100}").value
+    assert "blurry" in at.multiselect(key=f"split_tags_{inspection_100}").value
 
 
 def test_split_seed_and_fractions(store, inspection_100):
@@ -272,7 +272,7 @@ def test_split_download_is_the_data_with_a_split_column(store, inspection_100):
 def test_text_task_splits_balance_tags_without_classes(demo):
     at = app(SPLITS, demo[BASELINE])
     assert_ok(at)
-    assert not at.toggle(key="split_by_label").value
+    assert not at.toggle(key=f"split_by_label_{demo[BASELINE]}").value
     view = table_with(at, "max diff")
     assert set(view["group"]) == {"examples", "tag"}
     assert view["max diff"].max() < 0.05

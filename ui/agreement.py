@@ -8,6 +8,7 @@ against a saved annotation set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,7 +22,9 @@ from core import agreement as ag
 from core.charts import plot_text
 from core.dataset import Dataset, load_dataset
 from core.slice_names import tag_slice_names
+from ui import media
 from ui.state import DEMO_DIR
+from ui.tagging import media_columns
 
 DEMO_LABELS = DEMO_DIR / "inspection_annotations.csv"
 DEMO_PREDICTIONS = DEMO_DIR / "inspection_predictions.csv"
@@ -396,6 +399,74 @@ def item_votes(row: pd.Series, annotators: Sequence[str]) -> str:
         if col in row.index and _cell(row[col]) is not None:
             parts.append(f"*{name}*: {row[col]}")
     return " · ".join(parts)
+
+
+#: Metadata columns shown as the example's text when the linked dataset has one (lower-case).
+TEXT_COLUMN_NAMES = ("text", "sentence", "transcript", "utterance", "prompt", "content",
+                     "document", "caption", "question", "input", "input_text")
+
+
+def example_columns(dataset: Dataset) -> dict[str, str]:
+    """Return the linked dataset's columns showing an example: {column: image|audio|text}.
+
+    Image and audio columns as :func:`ui.tagging.media_columns` finds them; text columns by
+    name (:data:`TEXT_COLUMN_NAMES`), non-numeric ones only.
+    """
+    meta = dataset.metadata_columns
+    out = media_columns(dataset.frame, meta)
+    for col in meta:
+        values = dataset.frame[col]
+        if col not in out and str(col).strip().lower() in TEXT_COLUMN_NAMES \
+                and not pd.api.types.is_numeric_dtype(values) \
+                and not pd.api.types.is_bool_dtype(values):
+            out[str(col)] = "text"
+    return out
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def examples(link_key: str, *, _dataset: Dataset) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Return the example columns of the linked dataset, indexed by id (text), and kinds.
+
+    ``link_key`` names the dataset (and its version) for the cache. A dataset's ids are text
+    (:func:`core.dataset.load_dataset`); the first row of a repeated id is kept.
+    """
+    kinds = example_columns(_dataset)
+    frame = _dataset.frame
+    table = frame[list(kinds)].set_axis(frame["id"].astype(str).str.strip(), axis=0)
+    return table[~table.index.duplicated()], kinds
+
+
+def show_example(item: str, table: pd.DataFrame, kinds: dict[str, str], *, db: str) -> None:
+    """Show the item's image, audio or text from the linked dataset (nothing if not in it)."""
+    if item not in table.index:
+        st.caption(f"{item} is not in the linked dataset: no example to show.")
+        return
+    row = table.loc[item]
+    for col, kind in kinds.items():
+        value = row[col]
+        if kind == "text":
+            if isinstance(value, str) and value.strip():
+                st.caption(col)
+                st.text(value)
+        else:
+            media.show_media(col, kind, value, db=db)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def final_labels_csv(fingerprint: str, choice: RuleChoice, decisions_key: str, *,
+                     _labels: pd.DataFrame, _decisions: pd.DataFrame) -> str:
+    """Return the final one-label-per-item CSV (:func:`core.agreement.compute_final_labels`).
+
+    Cached per labels (``fingerprint``), rules applied and ``decisions_key`` (the set and the
+    count of its recorded decisions, which changes with every save).
+    """
+    return ag.final_labels_csv(_labels, _decisions)
+
+
+def final_labels_file_name(set_name: str) -> str:
+    """Return ``<set name>_final_labels.csv``, the name kept to letters, digits, ``_``, ``-``."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", str(set_name)).strip("_") or "labels"
+    return f"{stem}_final_labels.csv"
 
 
 def hlp_to_apply(by_slice: pd.DataFrame, tags: Sequence[str]) -> dict[str, float]:
