@@ -739,8 +739,10 @@ def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name
         if tag_name not in store.tag_scopes(did):
             store.create_tag(did, tag_name, user=user)
         ids = dataset.frame["id"].to_numpy(dtype=object)[hit].tolist()
-        changed = store.set_tag(did, ids, tag_name, True, user=user) if ids else 0
-        store.set_tag_scope(did, tag_name, "errors" if errors_only else "all", user=user)
+        # The values and where the tag is now known, in one transaction (one undo step).
+        changed = store.apply_tag_rule(did, ids, tag_name, True,
+                                       scope="errors" if errors_only else "all", user=user,
+                                       rule=describe_rule(conditions))
         return {"dataset": name, "dataset_id": did, "tag": tag_name,
                 "rule": describe_rule(conditions), "errors_only": errors_only,
                 "examples": len(dataset.frame), "tagged": int(hit.sum()), "changed": changed}

@@ -1,18 +1,32 @@
 """The only module that touches the database: projects, datasets, tags, corrections, reports.
 
+Tags, hand tag values, reviewed examples and label corrections belong to a project and are
+keyed by example id, so every dataset of the project (e.g. the next model's predictions for
+the same examples) shares them; what a dataset's own file says (its tag columns) stays per
+dataset.
+
 One :class:`Store` wraps one SQLite file through :class:`sqlite_utils.Database`. Example rows
 are never copied into SQLite: :meth:`Store.save_dataset` writes them to Parquet files beside
 the database (``<db stem>_files/<dataset id>/frame.parquet`` and ``tags.parquet``), which are
 never modified afterwards. The database is the index of those files plus everything that
-changes later, kept sparse:
+changes later:
 
-- ``tags`` lists the current tags of a dataset in creation order. ``base_columns`` (a JSON
-  list) names the ``tags.parquet`` columns OR-ed together to give a tag's starting values:
-  one column for a tag from the file, none for a tag created in the app, several after a
-  merge.
-- ``tag_overrides`` holds only the examples whose value differs from that base.
-- ``label_corrections`` keeps every correction beside the original label, with who, when
-  and why; a revert marks corrections as reverted instead of deleting them.
+- ``tags`` lists the tags of a *project* in creation order with their settings: every
+  dataset of the project lists them (schema 4; before, tags belonged to one dataset).
+- ``tag_bases`` holds, per (tag, dataset), the ``tags.parquet`` columns OR-ed together to
+  give the tag's base values in that dataset (``base_columns``, a JSON list: one column for
+  a tag from the file, several after a merge; no row: none, so all False) and its
+  ``scope``, where the tag's status is known from that base or a rule (:data:`TAG_SCOPES`).
+- ``tag_overrides`` holds the hand values: (tag, example id) -> value, set by a person or a
+  rule. A hand value applies to every dataset of the project holding the example, so a
+  new model's predictions for the same examples keep them.
+- ``reviewed_examples`` lists the examples of a project a person looked at (for every tag),
+  optionally within a ``review_samples`` row (a drawn sample, e.g. 100 errors and 100
+  correct examples, with its seed, sizes and population).
+- ``tag_changes`` is the undo log of hand values and review marks (:meth:`Store.undo_last`).
+- ``label_corrections`` keeps every correction of a project's examples beside the original
+  label, with who, when, why and on which dataset; a revert marks corrections as reverted
+  instead of deleting them. A correction applies to every dataset holding the example.
 - ``iterations`` snapshots an analysed dataset as one step of a project's history: model
   name and version, data version, free notes, the dataset's hash and fingerprint, and its
   per-slice table as JSON (kept after the dataset is deleted).
@@ -42,7 +56,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
@@ -68,12 +82,24 @@ BUSY_TIMEOUT_MS = 30_000
 STALE_STAGING_SECONDS = 3600
 SETTING_RANGE = (1, 5)  # importance and ease
 
-# The latest correction of each example that has not been reverted (params: id, id).
+#: Where a tag's status is known from its base values or rule: on every example, on the
+#: model's errors only, or nowhere (a hand-made tag: known only where reviewed).
+TAG_SCOPES = ("all", "errors", "none")
+
+# The latest correction of each example of a project that has not been reverted (params:
+# project id, project id).
 _ACTIVE_CORRECTIONS = (
-    'SELECT example_id, original, corrected, reason, "user", at FROM label_corrections '
-    "WHERE id IN (SELECT MAX(id) FROM label_corrections WHERE dataset_id = ? "
-    "AND reverted_at IS NULL GROUP BY example_id) AND dataset_id = ?"
+    'SELECT dataset_id, example_id, original, corrected, reason, "user", at '
+    "FROM label_corrections WHERE id IN (SELECT MAX(id) FROM label_corrections "
+    "WHERE project_id = ? AND reverted_at IS NULL GROUP BY example_id) AND project_id = ?"
 )
+
+# Events about one dataset's own things, which do not change the figures of the other
+# datasets of its project (every other event of a project may: tags, hand values, reviews
+# and corrections belong to the project).
+_DATASET_OWN_KINDS = ("dataset.rename", "dataset.delete", "report.save", "iteration.save",
+                      "iteration.delete", "annotation_set.save", "annotation_set.delete",
+                      "review.decide")
 
 
 def default_db_path() -> Path:
@@ -248,12 +274,244 @@ def _migration_3_annotation_sets(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+# Tags, hand values and label corrections belong to the project, keyed by example id (issue
+# 13): the next model's predictions for the same examples, saved as another dataset of the
+# project, keep every hand tag and correction. What stays per dataset is what its file says:
+# the tags.parquet columns seeding a tag (tag_bases). Also new: where each tag's status is
+# known (tag_bases.scope), the examples a person reviewed, review samples, and the log that
+# undo reads (tag_changes).
+_SCHEMA_V4 = [
+    "ALTER TABLE tags RENAME TO tags_v3",
+    "ALTER TABLE tag_overrides RENAME TO tag_overrides_v3",
+    "ALTER TABLE label_corrections RENAME TO label_corrections_v3",
+    "DROP INDEX label_corrections_example",
+    """CREATE TABLE tags (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        hlp REAL CHECK (hlp IS NULL OR (hlp >= 0 AND hlp <= 1)),
+        importance INTEGER CHECK (importance IS NULL OR importance BETWEEN 1 AND 5),
+        ease INTEGER CHECK (ease IS NULL OR ease BETWEEN 1 AND 5),
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    )""",
+    # A (tag, dataset) pair without a row has no base columns and scope 'none'.
+    """CREATE TABLE tag_bases (
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        base_columns TEXT NOT NULL DEFAULT '[]',
+        scope TEXT NOT NULL CHECK (scope IN ('all', 'errors', 'none')),
+        PRIMARY KEY (tag_id, dataset_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX tag_bases_dataset ON tag_bases (dataset_id)",
+    """CREATE TABLE tag_overrides (
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        example_id TEXT NOT NULL,
+        value INTEGER NOT NULL CHECK (value IN (0, 1)),
+        "user" TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (tag_id, example_id)
+    ) WITHOUT ROWID""",
+    # dataset_id: where the correction was made (no foreign key: it outlives the dataset).
+    """CREATE TABLE label_corrections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        dataset_id INTEGER,
+        example_id TEXT NOT NULL,
+        original,
+        corrected NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        "user" TEXT NOT NULL,
+        at TEXT NOT NULL,
+        reverted_at TEXT,
+        reverted_by TEXT
+    )""",
+    "CREATE INDEX label_corrections_example ON label_corrections (project_id, example_id)",
+    # sample_id 0: marked outside any review sample.
+    """CREATE TABLE reviewed_examples (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        example_id TEXT NOT NULL,
+        sample_id INTEGER NOT NULL DEFAULT 0,
+        "user" TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (project_id, example_id, sample_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX reviewed_examples_sample ON reviewed_examples (sample_id)",
+    """CREATE TABLE review_samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        seed INTEGER,
+        sizes TEXT NOT NULL,
+        population TEXT NOT NULL,
+        example_ids TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL
+    )""",
+    "CREATE INDEX review_samples_dataset ON review_samples (dataset_id)",
+    # What undo needs: per change, what it did (JSON) and, per example, the hand value or
+    # review mark it replaced (an Arrow IPC stream: a 100,000-example rule writes fast).
+    """CREATE TABLE tag_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        dataset_id INTEGER,
+        kind TEXT NOT NULL,
+        tag_id INTEGER,
+        description TEXT NOT NULL,
+        previous TEXT NOT NULL,
+        rows BLOB,
+        "user" TEXT NOT NULL,
+        at TEXT NOT NULL,
+        undone_at TEXT,
+        undone_by TEXT
+    )""",
+    'CREATE INDEX tag_changes_user ON tag_changes (project_id, "user")',
+    "CREATE INDEX events_project ON events (project_id)",
+]
+_DROP_V3 = ["DROP TABLE tag_overrides_v3", "DROP TABLE tags_v3", "DROP TABLE label_corrections_v3"]
+#: Who the migration's events name.
+MIGRATION_USER = "slicewise (schema 4)"
+#: At most this many conflicting examples are listed in a migration event (all are counted).
+_MIGRATION_LISTED = 200
+
+
+def _query(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[dict]:
+    cursor = db.execute(sql, list(params))
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
+    """Move tags, hand values and corrections from the dataset to the project.
+
+    Tags of one name in datasets of one project become one project tag (its id is the
+    oldest one's, so creation order stays): each setting (hlp, importance, ease) comes from
+    the most recently updated of them that has it set. Each old tag's base columns seed the
+    new tag in its own dataset, with scope ``all``; a tag without base columns (made in the
+    app) has scope ``none`` and is known where it has hand values. Hand values are unioned;
+    where two datasets' values for one example disagree, the latest ``at`` wins. Corrections
+    keep their ids (the latest one per example counts, as before). One ``schema.migrate``
+    event per project with tags or corrections lists the tags merged (with the settings
+    kept and those that differed) and the conflicting hand values and corrections (up to
+    :data:`_MIGRATION_LISTED` examples each, all counted). A hand value now also applies to
+    the project's other datasets holding the example, over their file values.
+    """
+    for statement in _SCHEMA_V4:
+        db.execute(statement)
+    at = _now()
+    report: dict[int, dict[str, Any]] = {}
+
+    def note(pid: int, key: str | None = None, item: Any = None) -> None:
+        entry = report.setdefault(pid, {"merged_tags": [], "value_conflicts": 0,
+                                        "values": [], "correction_conflicts": 0,
+                                        "corrections": []})
+        if key is None:
+            return
+        if key in ("values", "corrections"):
+            entry["value_conflicts" if key == "values" else "correction_conflicts"] += 1
+            if len(entry[key]) < _MIGRATION_LISTED:
+                entry[key].append(item)
+        else:
+            entry[key].append(item)
+
+    old = _query(db, "SELECT t.*, d.project_id FROM tags_v3 t JOIN datasets d "
+                     "ON d.id = t.dataset_id ORDER BY t.id")
+    groups: dict[tuple[int, str], list[dict]] = {}
+    for r in old:
+        groups.setdefault((r["project_id"], r["name"]), []).append(r)
+    new_id: dict[int, int] = {}
+    names: dict[int, str] = {}
+    project_of: dict[int, int] = {}
+    for (pid, name), rows in groups.items():
+        note(pid)
+        first = rows[0]
+        by_update = sorted(rows, key=lambda r: (r["updated_at"], r["id"]))
+        settings: dict[str, Any] = {}
+        differing: dict[str, list] = {}
+        for key in ("hlp", "importance", "ease"):
+            have = [r for r in by_update if r[key] is not None]
+            settings[key] = have[-1][key] if have else None
+            if len({r[key] for r in have}) > 1:
+                differing[key] = [{"dataset_id": r["dataset_id"], key: r[key]} for r in have]
+        created = min(rows, key=lambda r: (r["created_at"], r["id"]))
+        db.execute("INSERT INTO tags (id, project_id, name, hlp, importance, ease, created_at, "
+                   "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [first["id"], pid, name, settings["hlp"], settings["importance"],
+                    settings["ease"], created["created_at"], created["created_by"],
+                    by_update[-1]["updated_at"], by_update[-1]["updated_by"]])
+        project_of[first["id"]] = pid
+        names[first["id"]] = name
+        for r in rows:
+            new_id[r["id"]] = first["id"]
+            if json.loads(r["base_columns"]):
+                db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                           "VALUES (?, ?, ?, 'all')", [first["id"], r["dataset_id"],
+                                                       r["base_columns"]])
+        if len(rows) > 1:
+            note(pid, "merged_tags", {"tag": name, "datasets": [r["dataset_id"] for r in rows],
+                                      "settings_kept": settings, "settings_differed": differing})
+
+    chosen: dict[tuple[int, str], dict] = {}
+    disagree: dict[tuple[int, str], list[dict]] = {}
+    for o in _query(db, 'SELECT tag_id, dataset_id, example_id, value, "user", at '
+                        "FROM tag_overrides_v3 ORDER BY at, dataset_id"):
+        tag_id = new_id.get(o["tag_id"])
+        if tag_id is None:
+            continue
+        key = (tag_id, o["example_id"])
+        kept = chosen.get(key)
+        if kept is not None and kept["value"] != o["value"]:
+            disagree.setdefault(key, [kept]).append(o)
+        elif key in disagree:
+            disagree[key].append(o)
+        chosen[key] = o  # ordered by at: the latest wins
+    db.conn.executemany(
+        'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) VALUES (?, ?, ?, ?, ?)',
+        [(k[0], k[1], o["value"], o["user"], o["at"]) for k, o in chosen.items()])
+    for (tag_id, example_id), seen in disagree.items():
+        note(project_of[tag_id], "values", {
+            "tag": names[tag_id], "example_id": example_id, "kept": bool(seen[-1]["value"]),
+            "values": [{"dataset_id": o["dataset_id"], "value": bool(o["value"]),
+                        "user": o["user"], "at": o["at"]} for o in seen]})
+
+    db.execute('INSERT INTO label_corrections (id, project_id, dataset_id, example_id, original, '
+               'corrected, reason, "user", at, reverted_at, reverted_by) '
+               'SELECT c.id, d.project_id, c.dataset_id, c.example_id, c.original, c.corrected, '
+               'c.reason, c."user", c.at, c.reverted_at, c.reverted_by '
+               "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id ORDER BY c.id")
+    active = _query(db, "SELECT d.project_id, c.dataset_id, c.example_id, c.corrected, c.id "
+                        "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id "
+                        "WHERE c.id IN (SELECT MAX(id) FROM label_corrections_v3 "
+                        "WHERE reverted_at IS NULL GROUP BY dataset_id, example_id) ORDER BY c.id")
+    by_example: dict[tuple[int, str], list[dict]] = {}
+    for c in active:
+        note(c["project_id"])
+        by_example.setdefault((c["project_id"], c["example_id"]), []).append(c)
+    for (pid, example_id), found in by_example.items():
+        if len({json.dumps(c["corrected"]) for c in found}) > 1:
+            note(pid, "corrections", {
+                "example_id": example_id, "kept": found[-1]["corrected"],
+                "values": [{"dataset_id": c["dataset_id"], "corrected": c["corrected"]}
+                           for c in found]})
+
+    for statement in _DROP_V3:
+        db.execute(statement)
+    for pid, detail in report.items():
+        db["events"].insert({"project_id": pid, "dataset_id": None, "kind": "schema.migrate",
+                             "detail": json.dumps({"schema": 4, **detail}, default=str,
+                                                  ensure_ascii=False),
+                             "user": MIGRATION_USER, "at": at})
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 #: Schema steps, applied in order: step ``i`` takes ``PRAGMA user_version`` from ``i`` to
 #: ``i + 1`` inside one transaction. Append new steps; never edit a released one.
 MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterations,
-                               _migration_3_annotation_sets]
+                               _migration_3_annotation_sets, _migration_4_project_tags]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -356,6 +614,20 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _to_ipc(columns: dict[str, pa.Array]) -> bytes:
+    """Serialise columns as an Arrow IPC stream (compact, and fast for 100,000 rows)."""
+    table = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _from_ipc(blob: bytes) -> pa.Table:
+    """Read back what :func:`_to_ipc` wrote."""
+    return pa.ipc.open_stream(blob).read_all()
+
+
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a Parquet file, restoring ``object`` columns that pandas reads back as ``str``."""
     try:
@@ -446,6 +718,25 @@ def _check_setting(name: str, value: Any) -> float | int:
     if not ok or not (low <= int(value) <= high):
         raise StoreError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
     return int(value)
+
+
+def _check_scope(scope: Any, what: str) -> str:
+    if not isinstance(scope, str) or scope not in TAG_SCOPES:
+        raise StoreError(f"{what}: unknown scope {scope!r}; use one of {', '.join(TAG_SCOPES)}")
+    return scope
+
+
+def _check_file_scopes(name: str, columns: pd.Index,
+                       given: Mapping[str, str] | None) -> dict[str, str]:
+    """Return ``{tag column: scope}`` for a dataset being saved (``"all"`` unless given)."""
+    given = dict(given or {})
+    unknown = [t for t in given if t not in columns]
+    if unknown:
+        raise StoreError(f"dataset {name!r}: tag_scopes names {_few(unknown)}, which "
+                         f"{'is' if len(unknown) == 1 else 'are'} not among its tag columns "
+                         f"({_few(list(columns), 12) or 'none'})")
+    return {str(t): _check_scope(given.get(t, "all"), f"dataset {name!r}, tag {t!r}")
+            for t in columns}
 
 
 def _table_to_json(table: Any) -> str:
@@ -771,20 +1062,30 @@ class Store:
             raise StoreError(f"no dataset with id {did}")
         return rows[0]
 
-    def _tag_rows(self, dataset_id: int) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT * FROM tags WHERE dataset_id = ? ORDER BY id", [dataset_id])
+    def _tag_rows(self, project_id: int, dataset_id: int | None = None) -> list[dict[str, Any]]:
+        """Return a project's tags in creation order, with their base and scope in a dataset.
+
+        ``base_columns`` (a list) and ``scope`` are those of ``dataset_id``: ``[]`` and
+        ``"none"`` where the dataset has no row in ``tag_bases`` (or none is given).
+        """
+        rows = self._rows("SELECT t.*, b.base_columns AS base_columns, b.scope AS scope "
+                          "FROM tags t LEFT JOIN tag_bases b ON b.tag_id = t.id "
+                          "AND b.dataset_id = ? WHERE t.project_id = ? ORDER BY t.id",
+                          [dataset_id, project_id])
         for row in rows:
-            row["base_columns"] = json.loads(row["base_columns"])
+            row["base_columns"] = json.loads(row["base_columns"] or "[]")
+            row["scope"] = row["scope"] or "none"
         return rows
 
-    def _tag_row(self, dataset_id: int, name: Any) -> dict[str, Any]:
-        rows = self._tag_rows(dataset_id)
+    def _tag_row(self, dataset: dict[str, Any], name: Any) -> dict[str, Any]:
+        """Return the tag called ``name`` of a dataset's project (``dataset``: its row)."""
+        rows = self._tag_rows(dataset["project_id"], dataset["id"])
         for row in rows:
             if row["name"] == name:
                 return row
         names = [r["name"] for r in rows]
         known = f"its tags are {_few(names, 12)}" if names else "it has no tags"
-        raise StoreError(f"dataset {dataset_id} has no tag {name!r}; {known}")
+        raise StoreError(f"dataset {dataset['id']} has no tag {name!r}; {known}")
 
     def _dir(self, dataset_id: int) -> Path:
         return self.files_dir / str(int(dataset_id))
@@ -806,10 +1107,12 @@ class Store:
 
     def _current(self, dataset_id: int, tags: list[dict[str, Any]], frame_ids: pd.Series,
                  positions: np.ndarray | None = None, *, overrides: bool = True) -> np.ndarray:
-        """Return the current values of ``tags`` (base columns OR-ed, then overrides).
+        """Return the current values of ``tags`` (base columns OR-ed, then hand values).
 
-        A bool array with one column per tag and a row per example, or per ``positions``
-        when given; ``overrides=False`` gives the base values alone.
+        ``tags`` are rows of :meth:`_tag_rows` for ``dataset_id``. A bool array with one
+        column per tag and a row per example, or per ``positions`` when given;
+        ``overrides=False`` gives the base values alone. Hand values are the project's,
+        matched by example id (those of examples this dataset lacks are ignored).
         """
         n = len(frame_ids) if positions is None else len(positions)
         out = np.zeros((n, len(tags)), dtype=bool, order="F")
@@ -827,8 +1130,8 @@ class Store:
         ids = [t["id"] for t in tags]
         with self._lock:
             found = self.db.execute(
-                f"SELECT tag_id, example_id, value FROM tag_overrides WHERE dataset_id = ? "
-                f"AND tag_id IN ({', '.join('?' * len(ids))})", [dataset_id, *ids],
+                f"SELECT tag_id, example_id, value FROM tag_overrides "
+                f"WHERE tag_id IN ({', '.join('?' * len(ids))})", ids,
             ).fetchall()
         if found:
             tag_ids, example_ids, values = zip(*found, strict=True)
@@ -882,12 +1185,15 @@ class Store:
     # ------------------------------------------------------------------ datasets
 
     def save_dataset(self, project_id: int, name: str, dataset: Dataset, *, task: TaskSpec,
-                     user: str) -> int:
+                     user: str, tag_scopes: Mapping[str, str] | None = None) -> int:
         """Store a validated dataset and its tags; return the new dataset id.
 
         The frame and tags are written to Parquet in a staging folder, which is renamed to
         ``files_dir/<id>`` inside the transaction that adds the database rows, so either
-        both the rows and the files exist or neither does.
+        both the rows and the files exist or neither does. Each tag column seeds the
+        project's tag of the same name (created, after the existing ones, when the project
+        has none) for this dataset only; the project's other tags are listed too, with no
+        base values here (only their hand values apply).
 
         Parameters
         ----------
@@ -902,6 +1208,11 @@ class Store:
             How predictions are judged; stored with its text normalization.
         user
             Who saves it.
+        tag_scopes
+            ``{tag column: scope}`` for columns not filled on every example: ``"errors"``
+            when the file's column was filled on the model's errors only, ``"none"`` when
+            it says nothing beyond the examples it tags. Columns left out get ``"all"``
+            (see :meth:`tag_scopes`).
 
         Returns
         -------
@@ -911,8 +1222,9 @@ class Store:
         Raises
         ------
         StoreError
-            Unknown project, a name already used in the project, or a frame that cannot
-            be stored (duplicate ids, non-text column names, mixed-type columns).
+            Unknown project, a name already used in the project, a frame that cannot be
+            stored (duplicate ids, non-text column names, mixed-type columns), or a
+            ``tag_scopes`` entry naming no tag column or an unknown scope.
         """
         name = _clean_name(name, "dataset name")
         user = _clean_user(user)
@@ -925,6 +1237,7 @@ class Store:
         frame = dataset.frame.reset_index(drop=True)
         tags = dataset.tags.reset_index(drop=True)
         self._check_dataset(name, frame, tags)
+        scopes = _check_file_scopes(name, tags.columns, tag_scopes)
 
         self.files_dir.mkdir(parents=True, exist_ok=True)
         staging = self.files_dir / f".staging-{uuid.uuid4().hex}"
@@ -948,13 +1261,7 @@ class Store:
                     "warnings": json.dumps(list(dataset.warnings)),
                     "created_at": at, "created_by": user, "updated_at": at, "updated_by": user,
                 }).last_pk)
-                if len(tags.columns):
-                    self.db["tags"].insert_all([
-                        {"dataset_id": did, "name": t, "base_columns": json.dumps([t]),
-                         "created_at": at, "created_by": user, "updated_at": at,
-                         "updated_by": user}
-                        for t in tags.columns
-                    ])
+                new_tags = self._seed_tags(project["id"], did, scopes, user=user, at=at)
                 target = self._dir(did)
                 if target.exists():  # left by a save that crashed before committing
                     shutil.rmtree(target)
@@ -962,11 +1269,31 @@ class Store:
                 final = target
                 self._event("dataset.save", user=user, at=at, project_id=project["id"],
                             dataset_id=did, name=name, source_name=dataset.source_name,
-                            row_count=len(frame), tags=list(tags.columns))
+                            row_count=len(frame), tags=list(tags.columns), new_tags=new_tags,
+                            **({"tag_scopes": scopes} if set(scopes.values()) - {"all"}
+                               else {}))
             return did
         except BaseException:
             shutil.rmtree(final if final is not None else staging, ignore_errors=True)
             raise
+
+    def _seed_tags(self, project_id: int, dataset_id: int, scopes: dict[str, str], *,
+                   user: str, at: str) -> list[str]:
+        """Let each tag column seed its project tag in a new dataset; return the new tags."""
+        existing = {r["name"]: r["id"] for r in self._rows(
+            "SELECT id, name FROM tags WHERE project_id = ?", [project_id])}
+        created = []
+        for column, scope in scopes.items():
+            tag_id = existing.get(column)
+            if tag_id is None:
+                tag_id = self.db["tags"].insert({
+                    "project_id": project_id, "name": column, "created_at": at,
+                    "created_by": user, "updated_at": at, "updated_by": user}).last_pk
+                created.append(column)
+            self.db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                            "VALUES (?, ?, ?, ?)",
+                            [tag_id, dataset_id, json.dumps([column]), scope])
+        return created
 
     def _check_dataset(self, name: str, frame: pd.DataFrame, tags: pd.DataFrame) -> None:
         for what, cols in (("frame", frame.columns), ("tags", tags.columns)):
@@ -1058,8 +1385,8 @@ class Store:
     def load_dataset(self, dataset_id: int) -> Dataset:
         """Return a stored dataset as it stands now.
 
-        The frame is read back with its dtypes; ``label`` carries the active label
-        corrections (originals stay in :meth:`corrections`); ``tags`` is
+        The frame is read back with its dtypes; ``label`` carries the project's active label
+        corrections of its examples (originals stay in :meth:`corrections`); ``tags`` is
         :meth:`tag_matrix`.
 
         Parameters
@@ -1076,15 +1403,15 @@ class Store:
             did = info["id"]
             frame = _read_parquet(self._dir(did) / FRAME_FILE)
             frame_ids = frame["id"].astype(str)
-            tags = self._tag_matrix(did, frame_ids)
-            fixes = self._rows(_ACTIVE_CORRECTIONS + " ORDER BY id", [did, did])
+            tags = self._tag_matrix(info, frame_ids)
+            fixes, pos = self._active_corrections(info, frame_ids)
         if fixes:
-            pos = _locate(frame_ids, [f["example_id"] for f in fixes])
-            ok = pos >= 0
             labels = frame["label"].copy()
-            values = pd.array([f["corrected"] for f, keep in zip(fixes, ok, strict=True)
-                               if keep], dtype=labels.dtype)
-            labels.iloc[pos[ok]] = values
+            # A correction made on another dataset of the project takes this one's spelling.
+            values = pd.array([f["corrected"] if f["dataset_id"] == did
+                               else _coerce_label(f["corrected"], labels, did) for f in fixes],
+                              dtype=labels.dtype)
+            labels.iloc[pos] = values
             frame["label"] = labels
         return Dataset(frame=frame, tags=tags, mapping=info["mapping"],
                        source_name=info["source_name"], content_hash=info["content_hash"],
@@ -1121,9 +1448,10 @@ class Store:
                         dataset_id=row["id"], old=row["name"], new=new_name)
 
     def delete_dataset(self, dataset_id: int, *, user: str) -> None:
-        """Delete a dataset: its rows (tags, overrides, corrections, reports) and its files.
+        """Delete a dataset: its rows (tag bases and scopes, review samples, reports) and files.
 
-        The events about it stay.
+        What belongs to the project stays: its tags and their settings, hand values, label
+        corrections and reviewed examples, and the events about the dataset.
 
         Parameters
         ----------
@@ -1136,7 +1464,7 @@ class Store:
         with self._write():
             row = self._dataset_row(dataset_id)
             did = row["id"]
-            for table in ("tag_overrides", "tags", "label_corrections", "reports"):
+            for table in ("tag_bases", "review_samples", "reports"):
                 self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
             self.db.execute("DELETE FROM datasets WHERE id = ?", [did])
             self._event("dataset.delete", user=user, at=_now(),
@@ -1151,14 +1479,19 @@ class Store:
         shutil.rmtree(trash, ignore_errors=True)
 
     # ------------------------------------------------------------------ tags
+    #
+    # A tag belongs to a project; every dataset of the project lists it. Its value on an
+    # example of dataset d is the example's hand value (tag_overrides, keyed by example id,
+    # shared by every dataset of the project) if a person set one, else the OR of the
+    # tags.parquet columns seeding it in d (tag_bases; none: False).
 
     def list_tags(self, dataset_id: int) -> pd.DataFrame:
-        """Return a dataset's current tags in creation order with their settings.
+        """Return the tags of a dataset's project in creation order with their settings.
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            The dataset (every dataset of a project lists the same tags).
 
         Returns
         -------
@@ -1166,25 +1499,25 @@ class Store:
             Columns ``name``, ``hlp`` (float, NaN when unset), ``importance`` and ``ease``
             (nullable Int64), ``created_by``, ``created_at``, ``updated_by``, ``updated_at``.
         """
-        did = self._dataset_row(dataset_id)["id"]
+        pid = self._dataset_row(dataset_id)["project_id"]
         cols = ["name", "hlp", "importance", "ease", "created_by", "created_at", "updated_by",
                 "updated_at"]
-        out = self._frame(f"SELECT {', '.join(cols)} FROM tags WHERE dataset_id = ? "
-                          "ORDER BY id", [did], cols)
+        out = self._frame(f"SELECT {', '.join(cols)} FROM tags WHERE project_id = ? "
+                          "ORDER BY id", [pid], cols)
         out["hlp"] = out["hlp"].astype(float)
         out["importance"] = out["importance"].astype("Int64")
         out["ease"] = out["ease"].astype("Int64")
         return out
 
     def create_tag(self, dataset_id: int, name: str, *, user: str) -> None:
-        """Add an empty tag (no example carries it yet) after the existing ones.
+        """Add an empty tag to the dataset's project (no example carries it yet), last.
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project.
         name
-            The tag name, unique within the dataset.
+            The tag name, unique within the project.
         user
             Who creates it.
         """
@@ -1192,28 +1525,28 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
-            self._check_free_tag(row["id"], name)
+            self._check_free_tag(row["project_id"], name)
             at = _now()
-            self.db["tags"].insert({"dataset_id": row["id"], "name": name, "base_columns": "[]",
+            self.db["tags"].insert({"project_id": row["project_id"], "name": name,
                                     "created_at": at, "created_by": user, "updated_at": at,
                                     "updated_by": user})
             self._event("tag.create", user=user, at=at, project_id=row["project_id"],
                         dataset_id=row["id"], tag=name)
 
-    def _check_free_tag(self, dataset_id: int, name: str) -> None:
-        if self._rows("SELECT 1 FROM tags WHERE dataset_id = ? AND name = ?",
-                      [dataset_id, name]):
-            raise StoreError(f"dataset {dataset_id} already has a tag named {name!r}")
+    def _check_free_tag(self, project_id: int, name: str) -> None:
+        if self._rows("SELECT 1 FROM tags WHERE project_id = ? AND name = ?",
+                      [project_id, name]):
+            raise StoreError(f"project {project_id} already has a tag named {name!r}")
 
     def rename_tag(self, dataset_id: int, old: str, new: str, *, user: str) -> None:
-        """Rename a tag, keeping its examples, settings and position.
+        """Rename a tag of the dataset's project, keeping its examples, settings and position.
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project.
         old, new
-            Current and new name; ``new`` must not be taken.
+            Current and new name; ``new`` must not be taken in the project.
         user
             Who renames it.
         """
@@ -1221,10 +1554,10 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
-            tag = self._tag_row(row["id"], old)
+            tag = self._tag_row(row, old)
             if new == old:
                 return
-            self._check_free_tag(row["id"], new)
+            self._check_free_tag(row["project_id"], new)
             at = _now()
             self.db.execute("UPDATE tags SET name = ?, updated_at = ?, updated_by = ? "
                             "WHERE id = ?", [new, at, user, tag["id"]])
@@ -1233,16 +1566,21 @@ class Store:
 
     def merge_tags(self, dataset_id: int, sources: Sequence[str], target: str, *,
                    user: str) -> None:
-        """Merge tags: ``target`` becomes the union of ``sources``, which are removed.
+        """Merge tags of the dataset's project: ``target`` becomes the union of ``sources``.
 
-        ``target`` may be one of the sources (it keeps its position and settings) or a new
-        name (added last, without settings). If ``target`` is an existing tag not listed in
-        ``sources``, its own examples are kept in the union (merge *into* it).
+        The sources are removed. ``target`` may be one of the sources (it keeps its
+        position and settings) or a new name (added last, without settings). If ``target``
+        is an existing tag not listed in ``sources``, its own examples are kept in the union
+        (merge *into* it). In every dataset the merged tag is seeded by all the sources'
+        columns, with the narrowest of their scopes (``none`` < ``errors`` < ``all``); an
+        example with hand values keeps one holding the union. Rare case: an example whose
+        only hand values say False, on sources whose other file columns give it different
+        values in different datasets, keeps no hand value (its file values decide).
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project.
         sources
             Names of existing tags.
         target
@@ -1259,8 +1597,8 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
-            did = row["id"]
-            by_name = {t["name"]: t for t in self._tag_rows(did)}
+            did, pid = row["id"], row["project_id"]
+            by_name = {t["name"]: t for t in self._tag_rows(pid, did)}
             missing = [s for s in sources if s not in by_name]
             if missing:
                 raise StoreError(f"dataset {did} has no tag {_few(missing)}; its tags are "
@@ -1271,56 +1609,104 @@ class Store:
                 involved.append(keep)
             if keep is not None and len(involved) == 1:
                 return  # merging a tag into itself
-            base_columns = list(dict.fromkeys(c for t in involved for c in t["base_columns"]))
             ids = [t["id"] for t in involved]
             marks = ", ".join("?" * len(ids))
-            affected = [r["example_id"] for r in self._rows(
-                f"SELECT DISTINCT example_id FROM tag_overrides WHERE dataset_id = ? "
-                f"AND tag_id IN ({marks})", [did, *ids])]
-            new_overrides: list[tuple[str, bool]] = []
-            if affected:
-                frame_ids = self._read_ids(did)
-                pos = _locate(frame_ids, affected)
-                known = pos >= 0
-                affected = list(np.asarray(affected, dtype=object)[known])
-                pos = pos[known]
-                union = self._current(did, involved, frame_ids, pos).any(axis=1)
-                base = self._current(did, [{"id": -1, "base_columns": base_columns}],
-                                     frame_ids, pos, overrides=False)[:, 0]
-                differs = np.flatnonzero(union != base)
-                new_overrides = [(affected[i], bool(union[i])) for i in differs]
+            bases: dict[int, dict[int, dict[str, Any]]] = {}  # dataset -> tag -> base row
+            for b in self._rows(f"SELECT tag_id, dataset_id, base_columns, scope FROM "
+                                f"tag_bases WHERE tag_id IN ({marks})", ids):
+                b["base_columns"] = json.loads(b["base_columns"])
+                bases.setdefault(b["dataset_id"], {})[b["tag_id"]] = b
+            hand = self._rows(f"SELECT tag_id, example_id, value FROM tag_overrides "
+                              f"WHERE tag_id IN ({marks})", ids)
+            merged = self._merged_hand_values(pid, ids, bases, hand)
+            rank = {s: i for i, s in enumerate(("none", "errors", "all"))}
+            new_bases = []
+            for d, per_tag in bases.items():
+                columns = list(dict.fromkeys(c for t in ids for c in
+                                             per_tag.get(t, {}).get("base_columns", [])))
+                scope = min((per_tag[t]["scope"] if t in per_tag else "none" for t in ids),
+                            key=rank.__getitem__)
+                new_bases.append((d, json.dumps(columns), scope))
             at = _now()
-            self.db.execute(f"DELETE FROM tag_overrides WHERE dataset_id = ? "
-                            f"AND tag_id IN ({marks})", [did, *ids])
+            self.db.execute(f"DELETE FROM tag_overrides WHERE tag_id IN ({marks})", ids)
+            self.db.execute(f"DELETE FROM tag_bases WHERE tag_id IN ({marks})", ids)
             removed = [t for t in involved if t is not keep]
             for t in removed:
                 self.db.execute("DELETE FROM tags WHERE id = ?", [t["id"]])
             if keep is not None:
                 target_id = keep["id"]
-                self.db.execute("UPDATE tags SET base_columns = ?, updated_at = ?, "
-                                "updated_by = ? WHERE id = ?",
-                                [json.dumps(base_columns), at, user, target_id])
+                self.db.execute("UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
+                                [at, user, target_id])
             else:
                 target_id = self.db["tags"].insert({
-                    "dataset_id": did, "name": target, "base_columns": json.dumps(base_columns),
-                    "created_at": at, "created_by": user, "updated_at": at, "updated_by": user,
+                    "project_id": pid, "name": target, "created_at": at, "created_by": user,
+                    "updated_at": at, "updated_by": user,
                 }).last_pk
             self.db.conn.executemany(
-                'INSERT INTO tag_overrides (dataset_id, tag_id, example_id, value, "user", at) '
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(did, target_id, e, int(v), user, at) for e, v in new_overrides],
+                "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                "VALUES (?, ?, ?, ?)", [(target_id, d, c, sc) for d, c, sc in new_bases])
+            self.db.conn.executemany(
+                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
+                "VALUES (?, ?, ?, ?, ?)",
+                [(target_id, e, int(v), user, at) for e, v in merged.items()],
             )
-            self._event("tag.merge", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=did, sources=sources, target=target,
-                        removed=[t["name"] for t in removed])
+            self._event("tag.merge", user=user, at=at, project_id=pid, dataset_id=did,
+                        sources=sources, target=target, removed=[t["name"] for t in removed])
+
+    def _merged_hand_values(self, project_id: int, tag_ids: list[int],
+                            bases: dict[int, dict[int, dict[str, Any]]],
+                            hand: list[dict[str, Any]]) -> dict[str, bool]:
+        """Return the merged tag's hand values: the union, where it is the same everywhere.
+
+        An example with a True hand value on any source is True. One whose hand values are
+        all False is False when every source has one; otherwise its union is the OR of the
+        other sources' base values, read in every dataset of the project holding it, and
+        kept only when those datasets agree.
+        """
+        by_example: dict[str, dict[int, bool]] = {}
+        for h in hand:
+            by_example.setdefault(h["example_id"], {})[h["tag_id"]] = bool(h["value"])
+        out: dict[str, bool] = {}
+        open_ids = []
+        for example, values in by_example.items():
+            if any(values.values()):
+                out[example] = True
+            elif len(values) == len(tag_ids):
+                out[example] = False
+            else:
+                open_ids.append(example)
+        if not open_ids:
+            return out
+        seen: dict[str, set[bool]] = {e: set() for e in open_ids}
+        for d in [int(r["id"]) for r in self._rows(
+                "SELECT id FROM datasets WHERE project_id = ?", [project_id])]:
+            frame_ids = self._read_ids(d)
+            pos = _locate(frame_ids, open_ids)
+            here = np.flatnonzero(pos >= 0)
+            if not len(here):
+                continue
+            per_tag = bases.get(d, {})
+            columns = list(dict.fromkeys(c for b in per_tag.values() for c in b["base_columns"]))
+            base = (_read_parquet(self._dir(d) / TAGS_FILE, columns) if columns
+                    else pd.DataFrame(index=pd.RangeIndex(len(frame_ids))))
+            for i in here:
+                example = open_ids[i]
+                union = any(bool(base[c].iloc[pos[i]])
+                            for t in tag_ids if t not in by_example[example]
+                            for c in per_tag.get(t, {}).get("base_columns", []))
+                seen[example].add(union)
+        for example, values in seen.items():
+            if len(values) <= 1:
+                out[example] = values.pop() if values else False
+        return out
 
     def delete_tag(self, dataset_id: int, name: str, *, user: str) -> None:
-        """Delete a tag with its examples and settings.
+        """Delete a tag of the dataset's project with its hand values, bases and settings.
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project.
         name
             The tag.
         user
@@ -1329,20 +1715,27 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
-            tag = self._tag_row(row["id"], name)
-            self.db.execute("DELETE FROM tag_overrides WHERE tag_id = ?", [tag["id"]])
+            tag = self._tag_row(row, name)
+            for table in ("tag_overrides", "tag_bases"):
+                self.db.execute(f"DELETE FROM {table} WHERE tag_id = ?", [tag["id"]])
             self.db.execute("DELETE FROM tags WHERE id = ?", [tag["id"]])
             self._event("tag.delete", user=user, at=_now(), project_id=row["project_id"],
                         dataset_id=row["id"], tag=name)
 
     def set_tag(self, dataset_id: int, example_ids: Sequence, tag: str, value: bool, *,
                 user: str) -> int:
-        """Tag or untag examples in one transaction.
+        """Tag or untag examples by hand, in one transaction.
+
+        The value is recorded as the examples' hand value, which applies to every dataset
+        of the project holding them, and counts them as reviewed for the tag
+        (:meth:`reviewed_matrix`). It is recorded even where the dataset's file already
+        gave that value (the other datasets may not), but not again where the same hand
+        value is already recorded. :meth:`undo_last` reverts it.
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            The dataset the ids are checked against.
         example_ids
             Ids as in the frame's ``id`` column (compared as text, so ``7`` and ``"7"``
             match); duplicates are ignored.
@@ -1356,7 +1749,8 @@ class Store:
         Returns
         -------
         int
-            How many examples changed value (nothing is recorded when none did).
+            How many examples of this dataset changed value (0 when none did, even if a
+            hand value confirming a file value was recorded).
 
         Raises
         ------
@@ -1364,6 +1758,44 @@ class Store:
             Unknown dataset or tag, a non-boolean value, or ids not in the dataset (the
             message names a few).
         """
+        return self._set_hand_values(dataset_id, example_ids, tag, value, user=user)
+
+    def apply_tag_rule(self, dataset_id: int, example_ids: Sequence, tag: str, value: bool, *,
+                       scope: str, user: str, rule: str = "") -> int:
+        """Apply a rule's result: :meth:`set_tag` and :meth:`set_tag_scope` in one change.
+
+        One transaction and one step of :meth:`undo_last` (which restores both the hand
+        values and the scope).
+
+        Parameters
+        ----------
+        dataset_id, example_ids, tag, value, user
+            As for :meth:`set_tag`: ``example_ids`` are the examples the rule matched.
+        scope
+            Where the tag's status is now known in this dataset: ``"all"`` (the rule was
+            applied to every example), ``"errors"`` (to the model's errors only) or
+            ``"none"``.
+        rule
+            The rule as text, for the event log (e.g. ``"device == car_kit"``).
+
+        Returns
+        -------
+        int
+            How many examples of this dataset changed value.
+
+        Raises
+        ------
+        StoreError
+            As :meth:`set_tag`, or an unknown scope.
+        """
+        scope = _check_scope(scope, f"tag {tag!r}")
+        if not isinstance(rule, str):
+            raise StoreError(f"a rule must be given as text, got {rule!r}")
+        return self._set_hand_values(dataset_id, example_ids, tag, value, user=user,
+                                     scope=scope, rule=rule.strip())
+
+    def _set_hand_values(self, dataset_id: int, example_ids: Any, tag: str, value: Any, *,
+                         user: str, scope: str | None = None, rule: str = "") -> int:
         user = _clean_user(user)
         if not isinstance(value, (bool, np.bool_)):
             raise StoreError(f"a tag value must be True or False, got {value!r}")
@@ -1374,37 +1806,88 @@ class Store:
         pos = self._locate_examples(did, frame_ids, wanted)
         with self._write():
             row = self._dataset_row(did)
-            tag_row = self._tag_row(did, tag)
-            if not len(wanted):
-                return 0
-            base = self._current(did, [tag_row], frame_ids, pos, overrides=False)[:, 0]
-            current = self._current(did, [tag_row], frame_ids, pos)[:, 0]
-            changed = current != value
-            n_changed = int(changed.sum())
-            if not n_changed:
+            pid = row["project_id"]
+            tag_row = self._tag_row(row, tag)
+            scope_before = tag_row["scope"]
+            new_scope = scope is not None and scope != scope_before
+            if not len(wanted) and not new_scope:
                 return 0
             ids = np.asarray(wanted, dtype=object)
+            found_ids, found_values, found_users, found_ats = self._hand_values_of(
+                tag_row["id"], ids)
+            where = _locate(pd.Series(found_ids, dtype=object), ids)
+            has = where >= 0
+            before = np.full(len(ids), -1, dtype=np.int8)
+            before[has] = found_values[where[has]]
+            base = self._current(did, [tag_row], frame_ids, pos, overrides=False)[:, 0]
+            current = np.where(has, before == 1, base)
+            changed = current != value
+            write = before != int(value)
+            n_changed, n_write = int(changed.sum()), int(write.sum())
+            if not n_write and not new_scope:
+                return 0
             at = _now()
-            # Keep overrides sparse: a value equal to the base needs no override.
-            self.db.conn.executemany(
-                "DELETE FROM tag_overrides WHERE dataset_id = ? AND tag_id = ? "
-                "AND example_id = ?",
-                [(did, tag_row["id"], e) for e in ids[changed & (base == value)]],
-            )
-            self.db.conn.executemany(
-                'INSERT INTO tag_overrides (dataset_id, tag_id, example_id, value, "user", at) '
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dataset_id, tag_id, example_id) "
-                'DO UPDATE SET value = excluded.value, "user" = excluded."user", '
-                "at = excluded.at",
-                [(did, tag_row["id"], e, int(value), user, at)
-                 for e in ids[changed & (base != value)]],
+            # One statement over a JSON array: much faster than a row-by-row executemany.
+            self.db.execute(
+                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
+                "SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j WHERE true "
+                "ON CONFLICT (tag_id, example_id) DO UPDATE SET value = excluded.value, "
+                '"user" = excluded."user", at = excluded.at',
+                [tag_row["id"], int(value), user, at,
+                 json.dumps(ids[write].tolist(), ensure_ascii=False)],
             )
             self.db.execute("UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
                             [at, user, tag_row["id"]])
-            self._event("tag.set", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=did, tag=tag, value=value, changed=n_changed,
-                        example_ids=list(ids[changed][:20]))
+            taken = np.where(has, where, 0)[write]
+            had = has[write]
+            rows = _to_ipc({
+                "example_id": pa.array(ids[write], type=pa.string()),
+                "value": pa.array(before[write], type=pa.int8()),
+                "user": pa.array(np.where(had, found_users[taken] if len(found_ids) else None,
+                                          None), type=pa.string(), from_pandas=True),
+                "at": pa.array(np.where(had, found_ats[taken] if len(found_ids) else None,
+                                        None), type=pa.string(), from_pandas=True),
+            })
+            previous: dict[str, Any] = {"value": int(value)}
+            verb = "tagged" if value else "untagged"
+            what = f"{verb} {n_write:,} example{'s' if n_write != 1 else ''} as {tag!r}"
+            detail: dict[str, Any] = {"tag": tag, "value": value, "changed": n_changed,
+                                      "example_ids": list(ids[changed][:20])}
+            if n_write != n_changed:
+                detail["recorded"] = n_write
+            kind = "tag.set"
+            if scope is not None:
+                self._set_scope(row, tag_row, scope)
+                previous["scope"] = {"dataset_id": did, "before": scope_before, "after": scope}
+                what = f"rule {rule!r}: {what} (scope {scope})" if rule else \
+                    f"rule: {what} (scope {scope})"
+                detail.update(scope=scope, rule=rule)
+                kind = "tag.rule"
+            self._log_change(row, kind, tag_row["id"], what, previous, rows, user=user, at=at)
+            self._event(kind, user=user, at=at, project_id=pid, dataset_id=did, **detail)
             return n_changed
+
+    def _hand_values_of(self, tag_id: int, ids: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Return the stored hand values of a tag among ``ids``: ids, values, users, ats.
+
+        Many ids: the tag's every hand value is read (one index range); few: each is looked
+        up.
+        """
+        if len(ids) > 1000:
+            sql, params = ('SELECT example_id, value, "user", at FROM tag_overrides '
+                           "WHERE tag_id = ?", [tag_id])
+        else:
+            sql = ('SELECT o.example_id, o.value, o."user", o.at FROM json_each(?) AS j '
+                   "CROSS JOIN tag_overrides AS o ON o.tag_id = ? AND o.example_id = j.value")
+            params = [json.dumps(ids.tolist(), ensure_ascii=False), tag_id]
+        with self._lock:
+            found = self.db.execute(sql, params).fetchall()
+        if not found:
+            empty = np.empty(0, dtype=object)
+            return empty, np.empty(0, dtype=np.int8), empty, empty
+        example_ids, values, users, ats = (np.asarray(c, dtype=object)
+                                           for c in zip(*found, strict=True))
+        return example_ids, values.astype(np.int8), users, ats
 
     def tag_matrix(self, dataset_id: int) -> pd.DataFrame:
         """Return the current tags as a boolean table aligned with the frame's rows.
@@ -1417,15 +1900,16 @@ class Store:
         Returns
         -------
         pandas.DataFrame
-            One bool column per current tag, in creation order; RangeIndex like the frame.
+            One bool column per tag of the project, in creation order; RangeIndex like the
+            frame.
         """
         with self._read():
-            did = self._dataset_row(dataset_id)["id"]
-            return self._tag_matrix(did, self._read_ids(did))
+            row = self._dataset_row(dataset_id)
+            return self._tag_matrix(row, self._read_ids(row["id"]))
 
-    def _tag_matrix(self, dataset_id: int, frame_ids: pd.Series) -> pd.DataFrame:
-        tags = self._tag_rows(dataset_id)
-        values = self._current(dataset_id, tags, frame_ids)
+    def _tag_matrix(self, dataset: dict[str, Any], frame_ids: pd.Series) -> pd.DataFrame:
+        tags = self._tag_rows(dataset["project_id"], dataset["id"])
+        values = self._current(dataset["id"], tags, frame_ids)
         names = [t["name"] for t in tags]
         if not names:
             return pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))
@@ -1435,12 +1919,12 @@ class Store:
                          hlp: float | None = None, importance: int | None = None,
                          ease: int | None = None, clear_hlp: bool = False,
                          clear_importance: bool = False, clear_ease: bool = False) -> None:
-        """Set a tag's human-level performance, importance and ease.
+        """Set a tag's human-level performance, importance and ease (for the whole project).
 
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project.
         tag
             An existing tag.
         user
@@ -1470,7 +1954,7 @@ class Store:
                 changes[name] = _check_setting(name, value)
         with self._write():
             row = self._dataset_row(dataset_id)
-            tag_row = self._tag_row(row["id"], tag)
+            tag_row = self._tag_row(row, tag)
             if not changes:
                 return
             at = _now()
@@ -1486,7 +1970,7 @@ class Store:
         Parameters
         ----------
         dataset_id
-            The dataset.
+            The dataset (settings belong to its project's tags).
 
         Returns
         -------
@@ -1494,25 +1978,556 @@ class Store:
             ``{"hlp": {tag: float}, "importance": {tag: int}, "ease": {tag: int}}``
             holding only values that are set.
         """
-        did = self._dataset_row(dataset_id)["id"]
+        pid = self._dataset_row(dataset_id)["project_id"]
         out: dict[str, dict] = {"hlp": {}, "importance": {}, "ease": {}}
         for row in self._rows("SELECT name, hlp, importance, ease FROM tags "
-                              "WHERE dataset_id = ? ORDER BY id", [did]):
+                              "WHERE project_id = ? ORDER BY id", [pid]):
             for key in out:
                 if row[key] is not None:
                     out[key][row["name"]] = row[key]
         return out
 
-    # ------------------------------------------------------------------ label corrections
+    # ------------------------------------------------------------------ scopes and reviews
 
-    def correct_label(self, dataset_id: int, example_id: Any, new_label: Any, *, user: str,
-                      reason: str = "") -> None:
-        """Record a corrected label for one example, keeping the original.
+    def tag_scopes(self, dataset_id: int) -> dict[str, str]:
+        """Return where each tag's status is known in a dataset from its base values or rule.
 
         Parameters
         ----------
         dataset_id
             The dataset.
+
+        Returns
+        -------
+        dict
+            ``{tag: scope}`` for every tag of the project, in creation order. Scopes are
+            :data:`TAG_SCOPES`: ``"all"`` (every example: a file column, by default, or a
+            rule applied to all examples), ``"errors"`` (only the model's errors were
+            looked at) or ``"none"`` (a hand-made tag, or one with no column in this
+            dataset's file: known only where reviewed, see :meth:`reviewed_matrix`).
+        """
+        row = self._dataset_row(dataset_id)
+        return {t["name"]: t["scope"] for t in self._tag_rows(row["project_id"], row["id"])}
+
+    def set_tag_scope(self, dataset_id: int, tag: str, scope: str, *, user: str) -> None:
+        """Say where a tag's status is known in a dataset (one of :data:`TAG_SCOPES`).
+
+        Parameters
+        ----------
+        dataset_id
+            The dataset.
+        tag
+            An existing tag.
+        scope
+            ``"all"``, ``"errors"`` or ``"none"`` (see :meth:`tag_scopes`).
+        user
+            Who says so.
+
+        Raises
+        ------
+        StoreError
+            Unknown dataset or tag, or an unknown scope.
+        """
+        user = _clean_user(user)
+        scope = _check_scope(scope, f"tag {tag!r}")
+        with self._write():
+            row = self._dataset_row(dataset_id)
+            tag_row = self._tag_row(row, tag)
+            if tag_row["scope"] == scope:
+                return
+            self._set_scope(row, tag_row, scope)
+            self._event("tag.scope", user=user, at=_now(), project_id=row["project_id"],
+                        dataset_id=row["id"], tag=tag, scope=scope, previous=tag_row["scope"])
+
+    def _set_scope(self, dataset: dict[str, Any], tag_row: dict[str, Any], scope: str) -> None:
+        self.db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (tag_id, dataset_id) "
+                        "DO UPDATE SET scope = excluded.scope",
+                        [tag_row["id"], dataset["id"], json.dumps(tag_row["base_columns"]),
+                         scope])
+
+    def mark_reviewed(self, dataset_id: int, example_ids: Sequence, *, user: str,
+                      reviewed: bool = True, sample_id: int | None = None) -> int:
+        """Record that a person looked at examples (for every tag), or withdraw it.
+
+        Reviewed examples belong to the project (matched by example id in every dataset).
+        :meth:`undo_last` reverts a call.
+
+        Parameters
+        ----------
+        dataset_id
+            The dataset the ids are checked against.
+        example_ids
+            Ids as in the frame's ``id`` column (compared as text); duplicates are ignored.
+        user
+            Who reviewed them.
+        reviewed
+            ``False`` withdraws: without ``sample_id`` every review mark of the examples
+            (those made through samples too); with it, only that sample's.
+        sample_id
+            The review sample (:meth:`save_review_sample`) the examples were reviewed in;
+            they must be in it.
+
+        Returns
+        -------
+        int
+            How many examples changed: became reviewed (or reviewed in the sample), or
+            stopped being so.
+
+        Raises
+        ------
+        StoreError
+            Unknown dataset or sample, a sample of another dataset, ids not in the dataset
+            or not in the sample, or a non-boolean ``reviewed``.
+        """
+        user = _clean_user(user)
+        if not isinstance(reviewed, (bool, np.bool_)):
+            raise StoreError(f"reviewed must be True or False, got {reviewed!r}")
+        reviewed = bool(reviewed)
+        wanted = _id_strings(example_ids)
+        did = self._dataset_row(dataset_id)["id"]
+        self._locate_examples(did, self._read_ids(did), wanted)
+        with self._write():
+            row = self._dataset_row(did)
+            pid = row["project_id"]
+            sid = 0
+            if sample_id is not None:
+                sample = self._sample_row(sample_id)
+                if sample["dataset_id"] != did:
+                    raise StoreError(f"review sample {sample['id']} was drawn from dataset "
+                                     f"{sample['dataset_id']}, not {did}")
+                sid = sample["id"]
+                in_sample = {e for ids in json.loads(sample["example_ids"]).values()
+                             for e in ids}
+                outside = [e for e in wanted if e not in in_sample]
+                if outside:
+                    raise StoreError(f"review sample {sid} has no example with id "
+                                     f"{_few(outside)} ({len(outside)} of {len(wanted)} ids)")
+            if not len(wanted):
+                return 0
+            marks = self._frame('SELECT example_id, sample_id, "user", at FROM '
+                                "reviewed_examples WHERE project_id = ?"
+                                + (" AND sample_id = ?" if sid else ""),
+                                [pid, sid] if sid else [pid],
+                                ["example_id", "sample_id", "user", "at"])
+            ids = np.asarray(wanted, dtype=object)
+            present = _locate(pd.Series(marks["example_id"].unique(), dtype=object), ids) >= 0
+            at = _now()
+            if reviewed:
+                added = ids[~present]
+                self.db.execute(
+                    'INSERT INTO reviewed_examples (project_id, example_id, sample_id, "user", '
+                    "at) SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j",
+                    [pid, sid, user, at, json.dumps(added.tolist(), ensure_ascii=False)])
+                rows = _to_ipc({"example_id": pa.array(added, type=pa.string()),
+                                "sample_id": pa.array(np.full(len(added), sid), pa.int64()),
+                                "user": pa.array([user] * len(added), type=pa.string()),
+                                "at": pa.array([at] * len(added), type=pa.string())})
+                n = len(added)
+            else:
+                gone = marks[marks["example_id"].isin(set(ids[present]))]
+                self.db.conn.executemany(
+                    "DELETE FROM reviewed_examples WHERE project_id = ? AND example_id = ? "
+                    "AND sample_id = ?",
+                    [(pid, e, int(s)) for e, s in zip(gone["example_id"], gone["sample_id"],
+                                                      strict=True)])
+                rows = _to_ipc({c: pa.array(gone[c].to_numpy(dtype=object), type=t)
+                                for c, t in (("example_id", pa.string()),
+                                             ("sample_id", pa.int64()), ("user", pa.string()),
+                                             ("at", pa.string()))})
+                n = int(present.sum())
+            if not n:
+                return 0
+            previous = {"reviewed": reviewed, "sample_id": sid}
+            plural = "s" if n != 1 else ""
+            what = (f"marked {n:,} example{plural} reviewed" if reviewed
+                    else f"withdrew the review of {n:,} example{plural}")
+            if sid:
+                what += f" (sample {sid})"
+            self._log_change(row, "review.mark", None, what, previous, rows, user=user, at=at)
+            self._event("review.mark", user=user, at=at, project_id=pid, dataset_id=did,
+                        reviewed=reviewed, sample_id=sid or None, changed=n,
+                        example_ids=list(ids[~present if reviewed else present][:20]))
+            return n
+
+    def reviewed_matrix(self, dataset_id: int) -> pd.DataFrame:
+        """Return where a person reviewed each tag, aligned with the frame's rows.
+
+        Parameters
+        ----------
+        dataset_id
+            The dataset.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One bool column per tag, in the order of :meth:`tag_matrix`; RangeIndex like
+            the frame. True where the example was marked reviewed (:meth:`mark_reviewed`,
+            for every tag) or has a hand value for that tag (:meth:`set_tag`).
+        """
+        with self._read():
+            row = self._dataset_row(dataset_id)
+            frame_ids = self._read_ids(row["id"])
+            tags = self._tag_rows(row["project_id"], row["id"])
+            marked = [r[0] for r in self.db.execute(
+                "SELECT DISTINCT example_id FROM reviewed_examples WHERE project_id = ?",
+                [row["project_id"]]).fetchall()]
+            hand = self.db.execute(
+                "SELECT o.tag_id, o.example_id FROM tag_overrides o JOIN tags t "
+                "ON t.id = o.tag_id WHERE t.project_id = ?", [row["project_id"]]).fetchall()
+        names = [t["name"] for t in tags]
+        if not names:
+            return pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))
+        out = np.zeros((len(frame_ids), len(tags)), dtype=bool, order="F")
+        if marked:
+            rows = _locate(frame_ids, marked)
+            out[rows[rows >= 0], :] = True
+        if hand:
+            tag_ids, example_ids = zip(*hand, strict=True)
+            col = pd.Index([t["id"] for t in tags]).get_indexer(np.asarray(tag_ids))
+            rows = _locate(frame_ids, example_ids)
+            ok = (rows >= 0) & (col >= 0)
+            out[rows[ok], col[ok]] = True
+        return pd.DataFrame(out, columns=pd.Index(names))
+
+    def reviewed_examples(self, dataset_id: int) -> pd.DataFrame:
+        """Return the review marks of a dataset's examples (:meth:`mark_reviewed`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``example_id`` (text), ``sample_id`` (nullable Int64: ``<NA>`` when
+            marked outside a sample), ``user``, ``at``; oldest first. An example reviewed in
+            several samples has a row for each.
+        """
+        with self._read():
+            row = self._dataset_row(dataset_id)
+            frame_ids = self._read_ids(row["id"])
+            out = self._frame('SELECT example_id, sample_id, "user", at FROM reviewed_examples '
+                              "WHERE project_id = ? ORDER BY at, example_id",
+                              [row["project_id"]], ["example_id", "sample_id", "user", "at"])
+        out = out[_locate(frame_ids, out["example_id"]) >= 0].reset_index(drop=True)
+        out["sample_id"] = out["sample_id"].astype("Int64").replace(0, pd.NA)
+        return out
+
+    # ------------------------------------------------------------------ review samples
+
+    def save_review_sample(self, dataset_id: int, *, seed: int | None,
+                           sizes: Mapping[str, int], example_ids: Mapping[str, Sequence],
+                           population: Mapping[str, int], user: str) -> int:
+        """Store a drawn review sample (e.g. 100 errors and 100 correct examples).
+
+        The drawing is done elsewhere (pure code in ``core``); the store keeps what was
+        drawn, so the review can be resumed and reported. Mark its examples reviewed with
+        ``mark_reviewed(..., sample_id=...)``.
+
+        Parameters
+        ----------
+        dataset_id
+            The dataset it was drawn from.
+        seed
+            The random seed of the draw (``None`` if none).
+        sizes
+            ``{stratum: size asked for}``, e.g. ``{"errors": 100, "correct": 100}``.
+        example_ids
+            ``{stratum: ids drawn}`` (no id in two strata; each in the dataset).
+        population
+            ``{stratum: examples it was drawn from}``.
+        user
+            Who drew it.
+
+        Returns
+        -------
+        int
+            The sample id.
+
+        Raises
+        ------
+        StoreError
+            Unknown dataset, strata that differ between the three mappings, sizes or
+            populations that are not whole numbers from 0, more ids than asked for or than
+            the population, repeated ids, or ids not in the dataset.
+        """
+        user = _clean_user(user)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise StoreError(f"a sample's seed must be a whole number or None, got {seed!r}")
+        for what, value in (("sizes", sizes), ("example_ids", example_ids),
+                            ("population", population)):
+            if not isinstance(value, Mapping) or not value:
+                raise StoreError(f"a review sample's {what} must be a non-empty "
+                                 "{stratum: ...} dict")
+        strata = [_clean_name(k, "a stratum name") for k in sizes]
+        for what, value in (("example_ids", example_ids), ("population", population)):
+            if sorted(str(k).strip() for k in value) != sorted(strata):
+                raise StoreError(f"a review sample's {what} has the strata {_few(list(value))} "
+                                 f"but its sizes have {_few(strata)}")
+        sizes_ = {str(k).strip(): v for k, v in sizes.items()}
+        population_ = {str(k).strip(): v for k, v in population.items()}
+        drawn: dict[str, list[str]] = {}
+        for key, ids in example_ids.items():
+            stratum = str(key).strip()
+            if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+                raise StoreError(f"stratum {stratum!r}: give the drawn ids as a list, got "
+                                 f"{ids!r}")
+            given = list(ids)
+            drawn[stratum] = list(_id_strings(given))
+            if len(drawn[stratum]) != len(given):
+                raise StoreError(f"stratum {stratum!r} repeats example ids")
+        for stratum in strata:
+            for what, number in (("size", sizes_[stratum]), ("population", population_[stratum])):
+                if isinstance(number, bool) or not isinstance(number, numbers.Integral) \
+                        or number < 0:
+                    raise StoreError(f"stratum {stratum!r}: the {what} must be a whole number "
+                                     f"from 0, got {number!r}")
+            n = len(drawn[stratum])
+            if n > sizes_[stratum] or n > population_[stratum]:
+                raise StoreError(f"stratum {stratum!r} holds {n} ids, more than its size "
+                                 f"({sizes_[stratum]}) or population ({population_[stratum]})")
+        every = [e for ids in drawn.values() for e in ids]
+        twice = pd.Index(every)[pd.Index(every).duplicated()].unique()
+        if len(twice):
+            raise StoreError(f"a review sample has ids in two strata: {_few(list(twice))}")
+        did = self._dataset_row(dataset_id)["id"]
+        self._locate_examples(did, self._read_ids(did), pd.Index(every, dtype=object))
+        with self._write():
+            row = self._dataset_row(did)
+            at = _now()
+            sid = int(self.db["review_samples"].insert({
+                "project_id": row["project_id"], "dataset_id": did,
+                "seed": None if seed is None else int(seed),
+                "sizes": json.dumps({k: int(v) for k, v in sizes_.items()}),
+                "population": json.dumps({k: int(v) for k, v in population_.items()}),
+                "example_ids": json.dumps(drawn, ensure_ascii=False),
+                "created_at": at, "created_by": user,
+            }).last_pk)
+            self._event("review.sample", user=user, at=at, project_id=row["project_id"],
+                        dataset_id=did, sample_id=sid, seed=seed,
+                        sizes={k: int(v) for k, v in sizes_.items()},
+                        population={k: int(v) for k, v in population_.items()})
+            return sid
+
+    def _sample_row(self, sample_id: Any) -> dict[str, Any]:
+        sid = _check_id(sample_id, "review sample")
+        rows = self._rows("SELECT * FROM review_samples WHERE id = ?", [sid])
+        if not rows:
+            raise StoreError(f"no review sample with id {sid}")
+        return rows[0]
+
+    def review_samples(self, dataset_id: int) -> pd.DataFrame:
+        """Return the review samples drawn from a dataset, newest first.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id``, ``created_at``, ``created_by``, ``seed`` (nullable Int64),
+            ``sizes`` and ``population`` (JSON text ``{stratum: n}``), ``n_examples``
+            (ids drawn) and ``n_reviewed`` (of those, marked reviewed in the sample).
+        """
+        did = self._dataset_row(dataset_id)["id"]
+        cols = ["id", "created_at", "created_by", "seed", "sizes", "population", "example_ids"]
+        out = self._frame(f"SELECT {', '.join(cols)} FROM review_samples WHERE dataset_id = ? "
+                          "ORDER BY created_at DESC, id DESC", [did], cols)
+        out["n_examples"] = [sum(len(v) for v in json.loads(x).values())
+                             for x in out.pop("example_ids")]
+        counts = dict(self.db.execute(
+            "SELECT sample_id, COUNT(*) FROM reviewed_examples WHERE sample_id IN "
+            "(SELECT id FROM review_samples WHERE dataset_id = ?) GROUP BY sample_id",
+            [did]).fetchall())
+        out["n_reviewed"] = [int(counts.get(int(i), 0)) for i in out["id"]]
+        out["seed"] = out["seed"].astype("Int64")
+        return out
+
+    def review_sample(self, sample_id: int) -> dict[str, Any]:
+        """Return one review sample with its examples and their review status.
+
+        Returns
+        -------
+        dict
+            ``id``, ``project_id``, ``dataset_id``, ``seed``, ``sizes`` and ``population``
+            (dicts), ``created_at``, ``created_by``, ``example_ids`` (``{stratum: [ids]}``
+            in drawn order) and ``examples``: a DataFrame with columns ``stratum``,
+            ``example_id``, ``reviewed`` (marked reviewed in this sample), ``reviewed_by``
+            and ``reviewed_at`` (``None`` when not reviewed).
+
+        Raises
+        ------
+        StoreError
+            Unknown sample.
+        """
+        with self._read():
+            row = self._sample_row(sample_id)
+            marks = {r["example_id"]: r for r in self._rows(
+                'SELECT example_id, "user", at FROM reviewed_examples WHERE project_id = ? '
+                "AND sample_id = ?", [row["project_id"], row["id"]])}
+        drawn = json.loads(row.pop("example_ids"))
+        records = [(stratum, e, e in marks, marks.get(e, {}).get("user"),
+                    marks.get(e, {}).get("at"))
+                   for stratum, ids in drawn.items() for e in ids]
+        examples = pd.DataFrame.from_records(
+            records, columns=["stratum", "example_id", "reviewed", "reviewed_by",
+                              "reviewed_at"])
+        examples["reviewed"] = examples["reviewed"].astype(bool)
+        for col in ("reviewed_by", "reviewed_at"):
+            values = np.empty(len(records), dtype=object)
+            values[:] = [r[3 if col == "reviewed_by" else 4] for r in records]
+            examples[col] = pd.Series(values, index=examples.index, dtype=object)
+        return {**row, "sizes": json.loads(row["sizes"]),
+                "population": json.loads(row["population"]), "example_ids": drawn,
+                "examples": examples}
+
+    # ------------------------------------------------------------------ undo
+
+    def _log_change(self, dataset: dict[str, Any], kind: str, tag_id: int | None,
+                    description: str, previous: dict[str, Any], rows: bytes, *, user: str,
+                    at: str) -> None:
+        """Record what :meth:`undo_last` needs to revert a change (same transaction).
+
+        ``previous`` (JSON) says what the change did; ``rows`` (:func:`_to_ipc`) holds, per
+        example it touched, the hand value or review mark it replaced or added.
+        """
+        self.db.execute(
+            "INSERT INTO tag_changes (project_id, dataset_id, kind, tag_id, description, "
+            'previous, rows, "user", at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [dataset["project_id"], dataset["id"], kind, tag_id, description,
+             json.dumps(previous, ensure_ascii=False), rows, user, at])
+
+    def _last_change(self, project_id: int, user: str) -> dict[str, Any] | None:
+        rows = self._rows(
+            'SELECT * FROM tag_changes WHERE project_id = ? AND "user" = ? '
+            "AND undone_at IS NULL AND (tag_id IS NULL OR tag_id IN "
+            "(SELECT id FROM tags WHERE project_id = ?)) ORDER BY id DESC LIMIT 1",
+            [project_id, user, project_id])
+        return rows[0] if rows else None
+
+    def last_change(self, dataset_id: int, *, user: str) -> str | None:
+        """Describe the change :meth:`undo_last` would revert (``None``: nothing to undo)."""
+        user = _clean_user(user)
+        change = self._last_change(self._dataset_row(dataset_id)["project_id"], user)
+        return None if change is None else change["description"]
+
+    def undo_last(self, dataset_id: int, *, user: str) -> str | None:
+        """Revert the user's most recent tag change in the dataset's project.
+
+        Undoable: :meth:`set_tag`, :meth:`apply_tag_rule` (its scope too) and
+        :meth:`mark_reviewed`; each call undoes the next older one. The hand values (or
+        review marks) return to exactly what they were before, except on examples someone
+        changed again since (left as they are, and counted in the description). Changes
+        to a tag since deleted or merged away are skipped; creating, renaming, merging or
+        deleting tags is not undoable.
+
+        Parameters
+        ----------
+        dataset_id
+            A dataset of the project.
+        user
+            Whose change to revert (the name they worked under).
+
+        Returns
+        -------
+        str or None
+            What was undone, e.g. ``"tagged 3 examples as 'noisy'"``; ``None`` when the
+            user has nothing to undo.
+        """
+        user = _clean_user(user)
+        with self._write():
+            row = self._dataset_row(dataset_id)
+            change = self._last_change(row["project_id"], user)
+            if change is None:
+                return None
+            previous = json.loads(change["previous"])
+            if change["kind"] == "review.mark":
+                restored, total = self._undo_review(row["project_id"], change, previous)
+            else:
+                restored, total = self._undo_values(change, previous)
+            at = _now()
+            self.db.execute("UPDATE tag_changes SET undone_at = ?, undone_by = ? WHERE id = ?",
+                            [at, user, change["id"]])
+            description = change["description"]
+            kept = total - restored
+            if kept:
+                description += (f" ({kept:,} example{'s' if kept != 1 else ''} changed since "
+                                "by a later change kept that value)")
+            self._event("change.undo", user=user, at=at, project_id=row["project_id"],
+                        dataset_id=row["id"], change_id=change["id"], change=change["kind"],
+                        description=change["description"], restored=restored, kept=kept)
+            return description
+
+    def _undo_values(self, change: dict[str, Any], previous: dict[str, Any]) -> tuple[int, int]:
+        """Restore a tag change's hand values where they are still what it set."""
+        rows = _from_ipc(change["rows"])
+        ids = np.asarray(rows.column("example_id").to_pylist(), dtype=object)
+        before = rows.column("value").to_numpy()
+        tag_id, value = change["tag_id"], previous["value"]
+        still = (tag_id, value, change["user"], change["at"])
+        where = 'WHERE tag_id = ? AND value = ? AND "user" = ? AND at = ?'
+        new = before < 0
+        restored = self.db.execute(
+            f"DELETE FROM tag_overrides {where} AND example_id IN "
+            "(SELECT value FROM json_each(?))",
+            [*still, json.dumps(ids[new].tolist(), ensure_ascii=False)]).rowcount
+        old = np.flatnonzero(~new)
+        users, ats = rows.column("user").to_pylist(), rows.column("at").to_pylist()
+        conn = self.db.conn
+        count = conn.total_changes
+        conn.executemany(f'UPDATE tag_overrides SET value = ?, "user" = ?, at = ? {where} '
+                         "AND example_id = ?",
+                         [(int(before[i]), users[i], ats[i], *still, ids[i]) for i in old])
+        restored += conn.total_changes - count
+        scope = previous.get("scope")
+        if scope and self._rows("SELECT 1 FROM datasets WHERE id = ?", [scope["dataset_id"]]):
+            self.db.execute("UPDATE tag_bases SET scope = ? WHERE tag_id = ? AND dataset_id = ? "
+                            "AND scope = ?", [scope["before"], tag_id, scope["dataset_id"],
+                                              scope["after"]])
+        return restored, len(ids)
+
+    def _undo_review(self, project_id: int, change: dict[str, Any],
+                     previous: dict[str, Any]) -> tuple[int, int]:
+        """Remove the review marks a change added, put back those it removed."""
+        rows = _from_ipc(change["rows"])
+        ids = rows.column("example_id").to_pylist()
+        examples = len(set(ids))
+        if previous["reviewed"]:
+            restored = self.db.execute(
+                "DELETE FROM reviewed_examples WHERE project_id = ? AND sample_id = ? "
+                'AND "user" = ? AND at = ? AND example_id IN (SELECT value FROM json_each(?))',
+                [project_id, previous["sample_id"], change["user"], change["at"],
+                 json.dumps(ids, ensure_ascii=False)]).rowcount
+            return restored, examples
+        conn = self.db.conn
+        count = conn.total_changes
+        conn.executemany('INSERT OR IGNORE INTO reviewed_examples (project_id, example_id, '
+                         'sample_id, "user", at) VALUES (?, ?, ?, ?, ?)',
+                         [(project_id, e, s, u, a) for e, s, u, a in zip(
+                             ids, rows.column("sample_id").to_pylist(),
+                             rows.column("user").to_pylist(), rows.column("at").to_pylist(),
+                             strict=True)])
+        restored = conn.total_changes - count
+        return min(restored, examples), examples
+
+    # ------------------------------------------------------------------ label corrections
+
+    def _active_corrections(self, dataset: dict[str, Any],
+                            frame_ids: pd.Series) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Return the project's active corrections of a dataset's examples and their rows."""
+        fixes = self._rows(_ACTIVE_CORRECTIONS + " ORDER BY id",
+                           [dataset["project_id"], dataset["project_id"]])
+        if not fixes:
+            return [], np.zeros(0, dtype=np.intp)
+        pos = _locate(frame_ids, [f["example_id"] for f in fixes])
+        keep = np.flatnonzero(pos >= 0)
+        return [fixes[i] for i in keep], pos[keep]
+
+    def correct_label(self, dataset_id: int, example_id: Any, new_label: Any, *, user: str,
+                      reason: str = "") -> None:
+        """Record a corrected label for one example, keeping the original.
+
+        The correction belongs to the project: it applies to the example (matched by id)
+        in every dataset of the project.
+
+        Parameters
+        ----------
+        dataset_id
+            The dataset it is made on (its label column gives the original and the type).
         example_id
             The example, as in the frame's ``id`` column (compared as text).
         new_label
@@ -1541,15 +2556,19 @@ class Store:
             row = self._dataset_row(did)
             at = _now()
             self.db["label_corrections"].insert({
-                "dataset_id": did, "example_id": wanted[0], "original": original,
-                "corrected": corrected, "reason": reason.strip(), "user": user, "at": at,
+                "project_id": row["project_id"], "dataset_id": did, "example_id": wanted[0],
+                "original": original, "corrected": corrected, "reason": reason.strip(),
+                "user": user, "at": at,
             })
             self._event("label.correct", user=user, at=at, project_id=row["project_id"],
                         dataset_id=did, example_id=wanted[0], original=original,
                         corrected=corrected, reason=reason.strip())
 
     def corrections(self, dataset_id: int) -> pd.DataFrame:
-        """Return the active label corrections, the latest one per example.
+        """Return the active label corrections of a dataset's examples, the latest per example.
+
+        Corrections belong to the project: those made on any of its datasets count for
+        every dataset holding the example.
 
         Parameters
         ----------
@@ -1559,16 +2578,16 @@ class Store:
         Returns
         -------
         pandas.DataFrame
-            Columns ``example_id`` (text), ``original``, ``corrected``, ``reason``,
-            ``user``, ``at``; oldest first.
+            Columns ``example_id`` (text), ``original`` (the label in the dataset the
+            correction was made on), ``corrected``, ``reason``, ``user``, ``at``; oldest
+            first.
         """
-        did = self._dataset_row(dataset_id)["id"]
         cols = ["example_id", "original", "corrected", "reason", "user", "at"]
-        return pd.DataFrame.from_records(
-            [tuple(r[c] for c in cols)
-             for r in self._rows(_ACTIVE_CORRECTIONS + " ORDER BY id", [did, did])],
-            columns=cols,
-        )
+        with self._read():
+            row = self._dataset_row(dataset_id)
+            fixes, _ = self._active_corrections(row, self._read_ids(row["id"]))
+        return pd.DataFrame.from_records([tuple(f[c] for c in cols) for f in fixes],
+                                         columns=cols)
 
     def revert_correction(self, dataset_id: int, example_id: Any, *, user: str) -> None:
         """Restore an example's original label; its corrections are kept, marked reverted.
@@ -1576,7 +2595,7 @@ class Store:
         Parameters
         ----------
         dataset_id
-            The dataset.
+            A dataset of the project (the revert applies to every dataset of it).
         example_id
             The example (compared as text).
         user
@@ -1595,8 +2614,8 @@ class Store:
             at = _now()
             cursor = self.db.execute(
                 "UPDATE label_corrections SET reverted_at = ?, reverted_by = ? "
-                "WHERE dataset_id = ? AND example_id = ? AND reverted_at IS NULL",
-                [at, user, did, key])
+                "WHERE project_id = ? AND example_id = ? AND reverted_at IS NULL",
+                [at, user, row["project_id"], key])
             if cursor.rowcount == 0:
                 raise StoreError(f"example {key!r} of dataset {did} has no label correction "
                                  "to revert")
@@ -2130,8 +3149,8 @@ class Store:
     def hlp_sources(self, dataset_id: int) -> dict[str, dict[str, Any]]:
         """Return the tags whose current HLP was saved from an annotation set.
 
-        Read from the events: a later HLP typed in or cleared, a rename, a merge or a
-        delete ends the link.
+        Read from the events of the dataset's project (tags and their settings belong to
+        it): a later HLP typed in or cleared, a rename, a merge or a delete ends the link.
 
         Returns
         -------
@@ -2139,10 +3158,12 @@ class Store:
             ``{tag: {"annotation_set_id", "name", "hlp", "user", "at"}}``, only tags that
             still have that HLP.
         """
-        did = self._dataset_row(dataset_id)["id"]
+        row = self._dataset_row(dataset_id)
+        did = row["id"]
         marks = ", ".join("?" * len(_HLP_EVENT_KINDS))
-        rows = self._rows(f'SELECT kind, detail, "user", at FROM events WHERE dataset_id = ? '
-                          f"AND kind IN ({marks}) ORDER BY id", [did, *_HLP_EVENT_KINDS])
+        rows = self._rows(f'SELECT kind, detail, "user", at FROM events WHERE project_id = ? '
+                          f"AND kind IN ({marks}) ORDER BY id",
+                          [row["project_id"], *_HLP_EVENT_KINDS])
         found: dict[str, dict[str, Any]] = {}
         for r in rows:
             detail = json.loads(r["detail"])
@@ -2168,13 +3189,38 @@ class Store:
     # ------------------------------------------------------------------ history
 
     def revision(self, dataset_id: int) -> int:
-        """Return the id of the newest event of a dataset (0 if none).
+        """Return the id of the newest event that may change a dataset's state (0 if none).
 
-        It grows with every write to the dataset, so it is a cheap cache key for anything
-        derived from the dataset's current state.
+        That is every event about the dataset, and every event of its project but those
+        about another dataset's own things (its name, deletion, reports, iterations, and
+        annotation sets and their decisions): tags, hand values, reviews and corrections
+        belong to the project, so a tag set through one dataset changes every dataset of
+        it. It grows with every such write, so it is a cheap cache key for anything derived
+        from the dataset's current state. A deleted dataset's revision is its own newest
+        event's id. See :meth:`last_event_id` for the writes about the dataset alone.
         """
-        row = self.db.execute("SELECT max(id) FROM events WHERE dataset_id = ?",
-                              [int(dataset_id)]).fetchone()
+        did = int(dataset_id)
+        with self._lock:
+            found = self.db.execute("SELECT project_id FROM datasets WHERE id = ?",
+                                    [did]).fetchone()
+            if found is None:
+                return self.last_event_id(did)
+            marks = ", ".join("?" * len(_DATASET_OWN_KINDS))
+            row = self.db.execute(
+                f"SELECT max(id) FROM events WHERE dataset_id = ? OR (project_id = ? "
+                f"AND (dataset_id IS NULL OR kind NOT IN ({marks})))",
+                [did, found[0], *_DATASET_OWN_KINDS]).fetchone()
+        return int(row[0] or 0)
+
+    def last_event_id(self, dataset_id: int) -> int:
+        """Return the id of the newest event about the dataset itself (0 if none).
+
+        Unlike :meth:`revision`, writes made through another dataset of the project do
+        not count: it says which dataset a person worked on last.
+        """
+        with self._lock:
+            row = self.db.execute("SELECT max(id) FROM events WHERE dataset_id = ?",
+                                  [int(dataset_id)]).fetchone()
         return int(row[0] or 0)
 
     def events(self, dataset_id: int | None = None) -> pd.DataFrame:

@@ -270,8 +270,11 @@ def test_delete_dataset_removes_rows_and_files(store: Store, saved: int) -> None
     store.delete_dataset(saved, user="bob")
     assert not folder.exists()
     assert list(store.files_dir.iterdir()) == []
-    for table in ("datasets", "tags", "tag_overrides", "label_corrections", "reports"):
+    for table in ("datasets", "tag_bases", "reports"):
         assert store.db[table].count == 0, table
+    # Tags, hand values and corrections belong to the project (schema 4): they stay.
+    for table in ("tags", "tag_overrides", "label_corrections"):
+        assert store.db[table].count > 0, table
     with pytest.raises(StoreError, match=f"no dataset with id {saved}"):
         store.load_dataset(saved)
     assert store.events(saved)["kind"].iloc[-1] == "dataset.delete"
@@ -364,11 +367,16 @@ def test_set_tag_then_tag_matrix(store: Store, pets: Dataset, saved: int, ids) -
     pd.testing.assert_frame_equal(store.tag_matrix(saved), want)
 
 
-def test_overrides_stay_sparse(store: Store, saved: int) -> None:
+def test_hand_values_are_kept_when_set_back_to_the_file_values(store: Store,
+                                                               saved: int) -> None:
+    # Schema 4: a hand value belongs to the project, and another dataset of it may have no
+    # such file value, so going back to this file's values keeps the hand values.
     store.set_tag(saved, ["b", "c"], "accent", True, user="bob")
     assert override_count(store) == 2
     store.set_tag(saved, ["b", "c"], "accent", False, user="bob")  # back to the file's values
-    assert override_count(store) == 0
+    assert override_count(store) == 2
+    assert store.tag_matrix(saved)["accent"].tolist() == [True, False, False, True, False,
+                                                          False]
 
 
 @pytest.mark.parametrize(("wanted", "given"), [(101, "101"), ("101", 101),
@@ -644,10 +652,14 @@ def test_events_record_user_and_kind_for_each_write(store: Store, pets: Dataset)
 
 
 def test_no_op_writes_record_no_event(store: Store, saved: int) -> None:
-    store.set_tag(saved, ["a"], "noisy", True, user="bob")  # already true in the file
+    # Schema 4: confirming a file value records a hand value (it applies to the project's
+    # other datasets); repeating it is the no-op.
+    assert store.set_tag(saved, ["a"], "noisy", True, user="bob") == 0  # true in the file
+    assert store.events(saved)["kind"].tolist() == ["dataset.save", "tag.set"]
+    store.set_tag(saved, ["a"], "noisy", True, user="bob")
     store.rename_dataset(saved, "pets", user="bob")
     store.set_tag_settings(saved, "noisy", user="bob")
-    assert store.events(saved)["kind"].tolist() == ["dataset.save"]
+    assert store.events(saved)["kind"].tolist() == ["dataset.save", "tag.set"]
 
 
 def test_events_are_append_only(store: Store, saved: int) -> None:

@@ -4,8 +4,9 @@ The examples are loaded once per (database, dataset, corrections) as a shared re
 resource; everything derived is ``st.cache_data``. Cache keys are plain values: the
 database path, the dataset id, a *frame key* that changes when the examples change (a label
 correction) and a *tags fingerprint* that changes when the tag matrix changes. The store's
-revision (the newest event id of the dataset) decides when the small things (tags,
-settings, corrections) are read again.
+revision (the newest event id that may change the dataset: its own, or a change to its
+project's tags, reviews and corrections made through any of the project's datasets) decides
+when the small things (tags, settings, scopes, reviews, corrections) are read again.
 
 Chain: ``outcomes(frame, task)`` → ``slices(frame, tags, slice_by)`` → ``counts`` →
 ``metrics(hlp)`` → ``ranking(importance, ease)``. Large inputs are passed as ``_``
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,12 +34,21 @@ from core.metrics import (
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
+    compute_tag_coverage,
 )
+from core.rules import Condition, condition_mask
 from core.slice_names import resolve_slice_column, settings_by_row, slice_by_choices, tag_rows
 from core.store import Store
 from core.task import TaskSpec
 from ui.state import Context, empty_state, get_store
-from ui.tagging import Filters, filter_mask, ordered_positions, rule_mask
+from ui.tagging import (
+    Filters,
+    frame_filter_mask,
+    kept_in_order,
+    media_columns,
+    row_order,
+    tag_filter_mask,
+)
 from ui.text import md
 
 Items = tuple[tuple[str, float], ...]
@@ -63,7 +73,7 @@ def _hash_frame(frame: pd.DataFrame) -> str:
 
 
 def revision(store: Store, dataset_id: int) -> int:
-    """Return the newest event id of a dataset: it changes after any write to it."""
+    """Return the dataset's revision: it changes after any write that may change it."""
     return store.revision(dataset_id)
 
 
@@ -72,7 +82,11 @@ def revision(store: Store, dataset_id: int) -> int:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _small_state(db: str, dataset_id: int, rev: int) -> dict[str, Any]:
-    """Read what is cheap and changes often: info, tag list, settings, corrections."""
+    """Read what is cheap and changes often: info, tag list, settings, scopes, corrections.
+
+    ``rev`` is :meth:`core.store.Store.revision`, which a change made through any dataset of
+    the project moves (tags, reviews and corrections belong to the project).
+    """
     store = get_store_for(db)
     info = store.dataset_info(dataset_id)
     corrections = store.corrections(dataset_id)
@@ -82,6 +96,7 @@ def _small_state(db: str, dataset_id: int, rev: int) -> dict[str, Any]:
         "info": info,
         "tags": store.list_tags(dataset_id),
         "settings": store.tag_settings(dataset_id),
+        "scopes": store.tag_scopes(dataset_id),
         "corrections": corrections,
         "frame_key": f"{dataset_id}:{info.get('content_hash', '')}:{key_part}",
     }
@@ -106,6 +121,22 @@ def _load_tags(db: str, dataset_id: int, rev: int) -> tuple[pd.DataFrame, str]:
     return tags, _hash_frame(tags)
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _load_reviewed(db: str, dataset_id: int, rev: int) -> pd.DataFrame:
+    """Read where each tag was reviewed by hand (:meth:`core.store.Store.reviewed_matrix`)."""
+    return get_store_for(db).reviewed_matrix(dataset_id).astype(bool).reset_index(drop=True)
+
+
+def reviewed_matrix(loaded: Loaded) -> pd.DataFrame:
+    """Where a person reviewed each tag of the loaded dataset (bool, aligned with its rows).
+
+    True where the example was marked reviewed or has a hand value for the tag; cached per
+    revision. With :attr:`Loaded.scopes` it says where each tag's status is known
+    (:func:`core.tag_scope.known_matrix`).
+    """
+    return _load_reviewed(loaded.db, loaded.dataset_id, loaded.rev)
+
+
 def get_store_for(db: str) -> Store:
     """Return the shared store of ``db`` (the argument keys the caller's cache)."""
     del db  # the store is keyed on $SLICEWISE_DB by get_store; kept for cache keys
@@ -127,6 +158,9 @@ class Loaded:
     corrections: pd.DataFrame
     frame_key: str
     tags_key: str
+    #: Where each tag's status is known in this dataset: tag -> "all" | "errors" | "none"
+    #: (:meth:`core.store.Store.tag_scopes`).
+    scopes: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -158,7 +192,8 @@ def load_current(ctx: Context) -> Loaded:
     info = small["info"]
     task = info.get("task") or TaskSpec()
     return Loaded(ctx.db, ctx.dataset_id, rev, dataset, task, info, small["tags"],
-                  small["settings"], small["corrections"], small["frame_key"], tags_key)
+                  small["settings"], small["corrections"], small["frame_key"], tags_key,
+                  small["scopes"])
 
 
 # --------------------------------------------------------------------------- analysis
@@ -324,30 +359,120 @@ def require_dataset(ctx: Context) -> Loaded:
 # --------------------------------------------------------------------------- tagging views
 
 
+# Each piece is cached on what it reads, so a tick (a new tags_key) recomputes only the
+# pieces that read the tags: the rule and metadata masks, the order and the filters on the
+# examples are reused as they are.
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _correct(db: str, dataset_id: int, frame_key: str, task_key: str, *,
+             _loaded: Loaded) -> np.ndarray:
+    return example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
+
+
+def example_correct(loaded: Loaded) -> np.ndarray:
+    """Whether the model gets each example right, as a bool array (cached, no table copy).
+
+    Raises
+    ------
+    DataError
+        The task does not fit the data (see :func:`core.metrics.compute_outcomes`).
+    """
+    return _correct(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
+                    _loaded=loaded)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _coverage(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str, *,
+              _loaded: Loaded) -> tuple[int, int]:
+    return compute_tag_coverage(example_correct(_loaded), _loaded.dataset.tags)
+
+
+def tag_coverage(loaded: Loaded) -> tuple[int, int]:
+    """(errors with a tag, errors) of the loaded dataset (cached per tags and task)."""
+    return _coverage(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
+                     repr(loaded.task), _loaded=loaded)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _condition(db: str, dataset_id: int, frame_key: str, condition: Condition, *,
+               _frame: pd.DataFrame, _source: str) -> np.ndarray:
+    return condition_mask(_frame, condition, source=_source)
+
+
+def rule_matches(loaded: Loaded, conditions: Sequence[Condition]) -> np.ndarray:
+    """Where every condition holds (AND; :func:`core.rules.rule_mask`), each one cached.
+
+    Adding a condition computes only the new one.
+
+    Raises
+    ------
+    DataError
+        A bad condition (the message names the file and the column).
+    """
+    ds = loaded.dataset
+    mask = np.ones(len(ds.frame), dtype=bool)
+    for condition in conditions:
+        mask &= _condition(loaded.db, loaded.dataset_id, loaded.frame_key, condition,
+                           _frame=ds.frame, _source=ds.source_name)
+    return mask
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _frame_filtered(db: str, dataset_id: int, frame_key: str, task_key: str,
+                    filters: Filters, *, _loaded: Loaded) -> np.ndarray:
+    where = rule_matches(_loaded, filters.where) if filters.where else None
+    return frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters,
+                             where=where)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _order(db: str, dataset_id: int, frame_key: str, task_key: str, order: str, *,
+           _loaded: Loaded) -> np.ndarray:
+    frame = _loaded.dataset.frame
+    score = (pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float,
+                                                                     na_value=np.nan)
+             if "score" in frame.columns else None)
+    return row_order(example_correct(_loaded), score, order)
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _filtered(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
-              filters: Filters, *, _loaded: Loaded) -> np.ndarray:
-    correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
-    mask = filter_mask(_loaded.dataset.frame, _loaded.dataset.tags, correct, filters)
-    return ordered_positions(mask, correct)
+              filters: Filters, order: str, *, _loaded: Loaded) -> np.ndarray:
+    mask = _frame_filtered(db, dataset_id, frame_key, task_key, filters, _loaded=_loaded)
+    if filters.uses_tags:
+        mask = mask & tag_filter_mask(_loaded.dataset.tags, filters)
+    return kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order,
+                                      _loaded=_loaded))
 
 
-def filtered_positions(loaded: Loaded, filters: Filters) -> np.ndarray:
-    """Positions of the rows the filters keep, errors first (cached per filter values)."""
-    return _filtered(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                     repr(loaded.task), filters, _loaded=loaded)
+def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors") -> np.ndarray:
+    """Positions of the rows the filters keep, in ``order`` (see :data:`ui.tagging.ORDERS`).
+
+    Cached per filter values; the tags are part of the key only when a filter reads them,
+    so ticking a tag does not recompute an unfiltered list.
+
+    Raises
+    ------
+    DataError
+        A bad metadata condition in ``filters.where``, or a task that does not fit the data.
+    """
+    tags_key = loaded.tags_key if filters.uses_tags else ""
+    return _filtered(loaded.db, loaded.dataset_id, loaded.frame_key, tags_key,
+                     repr(loaded.task), filters, order, _loaded=loaded)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _rule(db: str, dataset_id: int, frame_key: str, column: str, op: str, value: str, *,
-          _frame: pd.DataFrame) -> np.ndarray:
-    return rule_mask(_frame[column], op, value)
+@st.cache_data(max_entries=8, show_spinner=False)
+def _media(db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame,
+           _columns: tuple[str, ...]) -> dict[str, str]:
+    return media_columns(_frame, _columns)
 
 
-def rule_matches(loaded: Loaded, column: str, op: str, value: str) -> np.ndarray:
-    """Where a metadata rule holds (cached); raises :class:`DataError` for a bad rule."""
-    return _rule(loaded.db, loaded.dataset_id, loaded.frame_key, column, op, value,
-                 _frame=loaded.dataset.frame)
+def media_kinds(loaded: Loaded) -> dict[str, str]:
+    """Metadata columns holding audio or images: {column: kind} (cached per frame)."""
+    ds = loaded.dataset
+    return _media(loaded.db, loaded.dataset_id, loaded.frame_key, _frame=ds.frame,
+                  _columns=tuple(ds.metadata_columns))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -106,7 +106,7 @@ def scope_text(table: pd.DataFrame) -> list[str]:
 def _drop_all_known(view: pd.DataFrame) -> None:
     """Leave out the "Tag known on" column when every row is known on every example."""
     if (view["known on"] == "every example").all():
-        view.drop(columns="known on", inplace=True)
+        del view["known on"]
 
 
 def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
