@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import finish_table
+from core.analysis import finish_table, reviewed_figures
 from core.dataset import Dataset
 from core.errors import DataError
 from core.metrics import (
@@ -242,11 +242,27 @@ def metrics(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
 @st.cache_data(max_entries=32, show_spinner=False)
 def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
             slice_by: tuple[str, ...], bins: int, hlp: Items, importance: Items, ease: Items,
-            *, _loaded: Loaded) -> pd.DataFrame:
-    """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns)."""
+            scopes: tuple[tuple[str, str], ...], reviewed_rev: int, *,
+            _loaded: Loaded) -> pd.DataFrame:
+    """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns).
+
+    Tags are scoped as stored (:attr:`Loaded.scopes`): a tag not known on every example is
+    estimated from the examples reviewed for it (:func:`core.analysis.reviewed_figures`);
+    ``reviewed_rev`` is the revision those reviews were read at (0 when every tag is known
+    everywhere, so the table is not recomputed for unrelated writes).
+    """
     table, info = metrics(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp,
                           _loaded=_loaded)
-    return finish_table(table, info, importance=dict(importance), ease=dict(ease))
+    given = dict(scopes)
+    figures = None
+    if reviewed_rev:
+        correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
+        reviewed = reviewed_matrix(_loaded)
+        if len(reviewed) == len(correct):
+            figures = reviewed_figures(table, info, correct, _loaded.dataset.tags, reviewed,
+                                       tag_scopes=given)
+    return finish_table(table, info, importance=dict(importance), ease=dict(ease),
+                        tag_scopes=given, figures=figures)
 
 
 def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 4,
@@ -268,7 +284,10 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
                    repr(loaded.task), tuple(slice_by), int(bins),
                    rows(s.get("hlp") if hlp is None else hlp),
                    rows(s.get("importance") if importance is None else importance),
-                   rows(s.get("ease") if ease is None else ease), _loaded=loaded)
+                   rows(s.get("ease") if ease is None else ease),
+                   tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags)),
+                   loaded.rev if any(v != "all" for v in loaded.scopes.values()) else 0,
+                   _loaded=loaded)
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
