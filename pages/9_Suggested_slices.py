@@ -104,11 +104,11 @@ try:
 except DataError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()
-st.markdown(f"Confident learning (cleanlab) flags **{issues.n_issues:,}** of "
-            f"{issues.n_checked:,} examples whose given label disagrees with the model's "
-            "probabilities (columns "
-            + ", ".join(code(c) for c in issues.columns.values()) + "), most likely wrong "
-            "first.")
+st.markdown(f"**{issues.n_issues:,}** of {issues.n_checked:,} examples have a label that is "
+            "probably wrong, most likely first: confident learning (cleanlab) on the model's "
+            "probabilities (columns " + ", ".join(code(c) for c in issues.columns.values())
+            + "), checked against the human label and annotators where the file has them.")
+st.caption(md(issues.summary()))
 for note in issues.warnings:
     st.caption(f"Note: {md(note)}")
 issue_table, issue_config = ud.issue_view(issues)

@@ -175,6 +175,11 @@ def issue_view(issues: LabelIssues) -> tuple[pd.DataFrame, dict[str, Any]]:
         "p(suggested)": t["suggested_prob"].to_numpy(dtype=float),
         "model prediction": t["prediction"].astype(str).to_numpy(),
     })
+    if "signals" in t.columns:
+        view["says wrong"] = [", ".join(s) if isinstance(s, (list, tuple)) else str(s)
+                              for s in t["signals"]]
+    if "quality_score" in t.columns:
+        view["combined score"] = t["quality_score"].to_numpy(dtype=float)
     config: dict[str, Any] = {
         "id": st.column_config.TextColumn("Id"),
         "label quality": st.column_config.ProgressColumn(
@@ -182,6 +187,12 @@ def issue_view(issues: LabelIssues) -> tuple[pd.DataFrame, dict[str, Any]]:
             help="The model's probability of the given label (cleanlab self-confidence); "
                  "lowest first"),
         "p(suggested)": st.column_config.NumberColumn("p(suggested)", format="%.2f"),
+        "says wrong": st.column_config.TextColumn(
+            "Says it is wrong", help="The signals that disagree with the given label: the "
+            "model, the human label, the annotators"),
+        "combined score": st.column_config.NumberColumn(
+            "Combined score", format="%.2f", help="Mean of the model's probability of the "
+            "given label and the humans' share choosing it; lowest first"),
     }
     return view, config
 
