@@ -51,7 +51,9 @@ def streamlit_server(db: Path) -> Iterator[str]:
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-         str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
+         str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         # Source edits elsewhere in the checkout must not raise "source changed" prompts.
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
