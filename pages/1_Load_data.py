@@ -23,23 +23,29 @@ if st.button("Open the demo project", icon=":material/play_arrow:", type="primar
         state.select_dataset(int(demo["id"].min()))
         state.flash(f"Opened the demo project ({len(demo)} datasets)")
         st.rerun()
+    demo_error: DataError | None = None
     with st.status("Creating the demo project…", expanded=True) as status:
         try:
             status.write("Reading and checking the demo files; storing them")
             ids = create_demo_project(store, state.DEMO_DIR)
         except DataError as exc:
             status.update(label="The demo project could not be created", state="error")
-            st.error(md(exc))
+            demo_error = exc
         else:
             status.update(label="Demo project ready", state="complete")
             state.select_dataset(ids[0])
             state.flash("Demo project created")
             st.rerun()
+    if demo_error is not None:
+        st.error(md(demo_error), icon=":material/error:")
 
 # ----------------------------------------------------------------------------- upload
 st.subheader("Upload predictions")
-if "load_saved" in st.session_state:
-    st.success(f"Saved **{md(st.session_state.pop('load_saved'))}**. Next: tag its errors.",
+just_saved = "load_saved" in st.session_state  # the form still shows the saved file
+if just_saved:
+    saved_name, saved_project = st.session_state.pop("load_saved")
+    st.success(f"Saved **{md(saved_name)}** in the project **{md(saved_project)}**. "
+               "Next: tag its errors.",
                icon=":material/check_circle:")
     state.page_link(state.TAG_PAGE, "Tag errors", ":material/sell:")
 uploaded = st.file_uploader(
@@ -51,16 +57,19 @@ uploaded = st.file_uploader(
 if uploaded is not None:
     fid = uploaded.file_id
     raw = None
+    read_error: DataError | None = None
     with st.status(f"Reading {md(uploaded.name)}…") as status:
         try:
             raw, digest, warnings = loading.read_upload(uploaded.name, fid,
                                                         _data=uploaded.getvalue())
         except DataError as exc:
             status.update(label=f"{md(uploaded.name)} cannot be read", state="error")
-            st.error(md(exc))
+            read_error = exc
         else:
             status.update(label=f"Read {md(uploaded.name)}: {len(raw):,} rows × "
                                 f"{raw.shape[1]} columns", state="complete")
+    if read_error is not None:  # shown at once, not inside the (collapsed) status box
+        st.error(md(read_error), icon=":material/error:")
     if raw is not None:
         for w in warnings:
             st.warning(md(w))
@@ -115,15 +124,20 @@ if uploaded is not None:
                               key=k + "tag_source")
         tag_columns: list[str] = []
         tags_column = delimiter = None
+        # A column chosen for a role above is not a tag: it leaves the options and the choice.
+        tag_options = loading.without_roles(cols, (label, *map(loading.optional, (
+            prediction, id_col, human, score))))
         if tag_source == TAG_SOURCES[0]:
+            tags_key = k + "tag_columns"
+            proposed = st.session_state.get(tags_key, detected.tag_columns or ())
+            st.session_state[tags_key] = [c for c in proposed if c in tag_options]
             tag_columns = st.multiselect(
-                "Tag columns (true/false, 1/0, yes/no or x/blank)", cols,
-                default=[c for c in (detected.tag_columns or ()) if c in cols],
-                key=k + "tag_columns")
+                "Tag columns (true/false, 1/0, yes/no or x/blank)", tag_options, key=tags_key)
         elif tag_source == TAG_SOURCES[1]:
             d1, d2 = st.columns(2)
-            tags_column = d1.selectbox("Column holding the tags", cols,
-                                       index=loading.role_index(cols, detected.tags_column),
+            tags_column = d1.selectbox("Column holding the tags", tag_options,
+                                       index=loading.role_index(tag_options,
+                                                                detected.tags_column),
                                        key=k + "tags_column")
             delimiter = loading.DELIMITERS[d2.selectbox("Delimiter", list(loading.DELIMITERS),
                                                         key=k + "delimiter")]
@@ -141,12 +155,23 @@ if uploaded is not None:
 
         st.markdown("**Save as**")
         s1, s2 = st.columns(2)
-        projects = store.list_projects()
-        current = projects.loc[projects["id"] == ctx.project_id, "name"]
-        project = s1.text_input("Project", value=current.iloc[0] if len(current) else
-                                "My project", key=k + "project")
+        project_names = store.list_projects()["name"].astype(str).tolist()
+        # A new file goes to a new project named after it; type a project's name to add to it.
+        project = s1.text_input(
+            "Project", value=loading.default_name(uploaded.name), key=k + "project",
+            help="Projects are chosen by name: type an existing project's name to add this "
+                 "dataset to it, or a new name to create one. Existing projects: "
+                 + (", ".join(project_names) or "none yet"))
+        if project.strip() in project_names:
+            s1.caption(f"Adds to the existing project **{md(project.strip())}**")
+        else:
+            s1.caption("Creates a new project")
         name = s2.text_input("Dataset name", value=loading.default_name(uploaded.name),
                              key=k + "name")
+        if (not just_saved and project.strip() and name.strip()
+                and loading.dataset_named(store, project, name) is not None):
+            s2.warning(f"The project **{md(project.strip())}** already has a dataset named "
+                       f"**{md(name.strip())}**: choose another name", icon=":material/warning:")
 
         options = loading.LoadOptions(
             label=label, prediction=loading.optional(prediction), id=loading.optional(id_col),
@@ -157,6 +182,7 @@ if uploaded is not None:
             collapse_whitespace=collapse, drop_missing=drop_missing,
             na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands)
         if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save"):
+            save_error: DataError | None = None
             with st.status("Checking and saving…", expanded=True) as status:
                 try:
                     status.write(f"Checking {len(raw):,} rows against the mapping")
@@ -168,13 +194,15 @@ if uploaded is not None:
                                        user=user)
                 except DataError as exc:
                     status.update(label="The file needs a fix before it can be saved",
-                                  state="error")
-                    st.error(md(exc), icon=":material/error:")
+                                  state="error", expanded=False)
+                    save_error = exc
                 else:
                     status.update(label="Saved", state="complete")
                     state.select_dataset(did)
-                    st.session_state["load_saved"] = name
+                    st.session_state["load_saved"] = (name.strip(), project.strip())
                     st.rerun()
+            if save_error is not None:  # the reason, at once (not inside the status box)
+                st.error(md(save_error), icon=":material/error:")
 
 # ----------------------------------------------------------------------------- saved
 st.subheader("Saved datasets")
@@ -189,8 +217,12 @@ st.dataframe(loading.with_project_names(datasets, store.list_projects()), hide_i
                                                                        format="localized")})
 names = dict(zip(datasets["id"].astype(int), datasets["name"], strict=False))
 ids = list(names)
+# Open/Rename/Delete act on the dataset in use whenever it changes (sidebar, save, demo).
+if (st.session_state.get("load_manage_follows") != ctx.dataset_id
+        or st.session_state.get("load_manage") not in ids):
+    st.session_state["load_manage_follows"] = ctx.dataset_id
+    st.session_state["load_manage"] = ctx.dataset_id if ctx.dataset_id in ids else ids[0]
 chosen = st.selectbox("Dataset", ids, format_func=lambda i: f"{names[i]} (id {i})",
-                      index=ids.index(ctx.dataset_id) if ctx.dataset_id in ids else 0,
                       key="load_manage")
 o1, o2 = st.columns(2, vertical_alignment="bottom")
 if o1.button("Open", icon=":material/folder_open:", key="load_open"):

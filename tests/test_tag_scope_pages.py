@@ -99,3 +99,23 @@ def test_tags_made_on_one_model_appear_on_the_next_models_dataset(two_models):
     frame = _frame(flip=20).iloc[::4]
     assert row["accuracy"] == pytest.approx(
         100 * (frame["label"] == frame["prediction"]).mean(), abs=0.05)
+
+
+def test_an_uploaded_x_blank_tag_only_errors_carry_is_stored_as_known_on_errors(store, tmp_path):
+    from ui import loading
+
+    frame = _frame()
+    errors = frame["label"] != frame["prediction"]
+    frame["c3_error"] = np.where(errors & (frame["camera"] == "c3"), "x", "")
+    frame["night"] = np.where(np.arange(N) % 4 == 0, "yes", "no")
+    path = tmp_path / "errtag.csv"
+    frame.to_csv(path, index=False)
+    dataset = prepare(pd.read_csv(path, dtype=str, keep_default_na=False),
+                      ColumnMapping(tag_columns=("c3_error", "night")))
+    did = loading.save(store, dataset, loading.LoadOptions(label="label",
+                                                           prediction="prediction"),
+                       project="errtag", name="model-1", user="Ana")
+    assert store.tag_scopes(did) == {"c3_error": "errors", "night": "all"}
+    slices = app("pages/3_Slices_vs_HLP.py", did)
+    row = _row(slices, "c3 error")
+    assert pd.isna(row["accuracy"]) and row["known on"] == "errors only"

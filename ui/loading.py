@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.analysis import file_tag_scopes
 from core.dataset import (
     NO_COLUMN,
     ColumnMapping,
@@ -17,7 +18,7 @@ from core.dataset import (
     prepare,
     read_table,
 )
-from core.errors import DataError, InvalidValueError
+from core.errors import DataError, InvalidValueError, StoreError
 from core.metrics import compute_outcomes
 from core.store import Store
 from core.task import TaskSpec, TextNormalization, infer_task_kind
@@ -172,11 +173,51 @@ def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
 
 def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str,
          user: str) -> int:
-    """Store the dataset in ``project`` (created if needed); return its id."""
-    if not str(name).strip():  # checked before the project is created: nothing half-saved
-        raise InvalidValueError(f"{dataset.source_name}: give the dataset a name")
+    """Store the dataset in the project named ``project`` (created if needed); return its id.
+
+    Raises
+    ------
+    InvalidValueError
+        The project or dataset name is blank.
+    StoreError
+        The project already has a dataset of that name (the message names both).
+
+    Everything is checked before the project is created, so a refused save leaves nothing
+    behind.
+    """
+    source = dataset.source_name
+    project, name = str(project).strip(), str(name).strip()
+    if not project:
+        raise InvalidValueError(f"{source}: give the project a name")
+    if not name:
+        raise InvalidValueError(f"{source}: give the dataset a name")
+    if dataset_named(store, project, name) is not None:
+        raise StoreError(f"{source}: the project {project!r} already has a dataset named "
+                         f"{name!r}; choose another dataset name (or another project)")
+    task = options.task()
+    # Where each file tag is known (a blank-for-no column only errors carry: on errors only),
+    # stored so that the app reads the tags as `slicewise analyze` does.
+    scopes = file_tag_scopes(dataset, task)
     project_id = store.get_or_create_project(project, user=user)
-    return store.save_dataset(project_id, name, dataset, task=options.task(), user=user)
+    return store.save_dataset(project_id, name, dataset, task=task, user=user,
+                              tag_scopes=scopes)
+
+
+def dataset_named(store: Store, project: str, name: str) -> int | None:
+    """Return the id of the dataset called ``name`` in the project called ``project``, if any."""
+    projects = store.list_projects()
+    match = projects.loc[projects["name"] == project.strip(), "id"]
+    if match.empty:
+        return None
+    datasets = store.list_datasets(int(match.iloc[0]))
+    found = datasets.loc[datasets["name"] == name.strip(), "id"]
+    return int(found.iloc[0]) if len(found) else None
+
+
+def without_roles(columns: list[str], roles: Iterable[str | None]) -> list[str]:
+    """Return ``columns`` less those given a role (label, prediction, id…): never tags too."""
+    taken = {r for r in roles if r}
+    return [c for c in columns if c not in taken]
 
 
 def default_name(file_name: str) -> str:

@@ -12,7 +12,7 @@ Session-state keys shared by every page (page-specific keys are prefixed with th
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,13 +144,25 @@ def select_dataset(dataset_id: int | None) -> None:
 # --------------------------------------------------------------------------- sidebar
 
 
+def latest_dataset(store: Store, dataset_ids: Iterable[int]) -> int | None:
+    """Return the dataset written most recently (created, tagged, renamed…) among the ids.
+
+    "Most recently" is the newest entry of the store's event log about the dataset itself
+    (:meth:`core.store.Store.last_event_id`: writes made through another dataset of its
+    project do not count); ties, which only a log without the dataset's events can give,
+    go to the newest id. ``None`` when there are no ids.
+    """
+    ids = [int(i) for i in dataset_ids]
+    return max(ids, key=lambda i: (store.last_event_id(i), i)) if ids else None
+
+
 def _on_project_change() -> None:
-    # Switching project selects that project's newest dataset.
+    # Switching project selects that project's latest dataset.
     store = get_store()
     project_id = st.session_state.get(PROJECT)
     datasets = store.list_datasets(project_id) if project_id is not None else None
     if datasets is not None and len(datasets):
-        st.session_state[DATASET] = int(datasets.sort_values("id")["id"].iloc[-1])
+        st.session_state[DATASET] = latest_dataset(store, datasets["id"])
     else:
         st.session_state.pop(DATASET, None)
 
@@ -184,16 +196,19 @@ def sidebar() -> Context:
     if chosen is not None:
         st.session_state[PROJECT] = int(dataset_rows[int(chosen)].project_id)
     elif st.session_state.get(PROJECT) not in project_names:
-        with_data = [int(p) for p in datasets["project_id"]] if len(datasets) else []
-        first = with_data[-1] if with_data else (next(iter(project_names), None))
-        if first is None:
-            st.session_state.pop(PROJECT, None)
+        # A new session opens the latest dataset and its project (else the first project).
+        latest = latest_dataset(store, dataset_rows)
+        if latest is not None:
+            st.session_state[DATASET] = latest
+            st.session_state[PROJECT] = int(dataset_rows[latest].project_id)
+        elif project_names:
+            st.session_state[PROJECT] = next(iter(project_names))
         else:
-            st.session_state[PROJECT] = first
+            st.session_state.pop(PROJECT, None)
     project_id = st.session_state.get(PROJECT)
     in_project = [i for i, r in dataset_rows.items() if int(r.project_id) == project_id]
     if st.session_state.get(DATASET) is None and in_project:
-        st.session_state[DATASET] = max(in_project)
+        st.session_state[DATASET] = latest_dataset(store, in_project)
 
     with st.sidebar:
         st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
