@@ -151,38 +151,53 @@ fp = ann.fingerprint()
 set_id = int(set_row.id) if set_row is not None else None
 
 if set_id is None:  # offer to save the labels, so decisions can be stored
-    demo_project = next((p for p, n in projects.items() if n == DEMO_PROJECT), None)
-    target_project = demo_project if source == DEMO else ctx.project_id
-    in_project = [int(i) for i in datasets.loc[datasets["project_id"] == target_project, "id"]] \
-        if target_project is not None else []
+    labels_key = ann.content_hash[:16]
+    # The project: the demo's for the demo labels; for a file, the open project when its
+    # dataset holds the labelled items, else a new project named after the file.
     if source == DEMO:
-        default_link = next((i for i in in_project if dataset_names[i] == DEMO_ANNOTATIONS[2]),
-                            None)
-        default_name = DEMO_ANNOTATIONS[0]
+        default_project = DEMO_PROJECT
     else:
-        default_link = ctx.dataset_id if ctx.dataset_id in in_project else None
-        default_name = Path(ann.source_name).stem or "labels"
+        default_project = Path(ann.source_name).stem or LABEL_PROJECT
+        if ctx.dataset_id is not None and ctx.project_id in projects:
+            current = data.load_current(ctx).dataset.frame["id"].astype(str)
+            if ann.labels["item"].astype(str).isin(current).any():
+                default_project = projects[ctx.project_id]
+    project_names = sorted(set(projects.values()) | {default_project}, key=str.casefold)
     with st.expander("Save these labels as an annotation set to review them",
                      icon=":material/save:", expanded=source == UPLOAD):
-        c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+        c0, c1, c2, c3 = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
         # Keyed by the labels: a keyed widget ignores a new default, so another file (or the
-        # demo) must not keep the name and link chosen for the last one.
-        labels_key = ann.content_hash[:16]
+        # demo) must not keep the project, name and link chosen for the last one.
+        project_label = widgets.selectbox(
+            c0, "Project", project_names, index=project_names.index(default_project),
+            key=f"agree_save_project_{labels_key}",
+            format_func=lambda n: n if n in projects.values() else f"{n} (new)",
+            help="Where the annotation set and its review decisions are kept")
+        target_project = next((i for i, n in projects.items() if n == project_label), None)
+        in_project = [int(i) for i in datasets.loc[datasets["project_id"] == target_project,
+                                                   "id"]] if target_project is not None else []
+        if source == DEMO:
+            default_link = next((i for i in in_project
+                                 if dataset_names[i] == DEMO_ANNOTATIONS[2]), None)
+            default_name = DEMO_ANNOTATIONS[0]
+        else:
+            default_link = ctx.dataset_id if ctx.dataset_id in in_project else None
+            default_name = Path(ann.source_name).stem or "labels"
         set_name = c1.text_input("Name", value=default_name,
                                  key=f"agree_save_name_{labels_key}")
         link_choices = [None, *in_project]
         link_id = widgets.selectbox(
             c2, "Its items are ids of", link_choices, index=link_choices.index(default_link),
-            key=f"agree_save_link_{labels_key}", format_func=lambda i: "no dataset" if i is None
-            else dataset_names[i], help="A dataset of the project whose examples were labelled "
-            "(ground truth, predictions, tags)")
-        project_label = projects.get(target_project) if target_project is not None else (
-            DEMO_PROJECT if source == DEMO else LABEL_PROJECT)
+            key=f"agree_save_link_{labels_key}_{target_project}",
+            format_func=lambda i: "no dataset" if i is None else dataset_names[i],
+            help="A dataset of the project whose examples were labelled (ground truth, "
+            "predictions, tags)")
         if c3.button("Save annotation set", key="agree_save_set", icon=":material/save:"):
-            _save_set(None if target_project is not None else project_label, set_name,
-                      ann.labels, ann.source_name, ann.content_hash, link_id)
-        st.caption(f"Saved in project {md(project_label)}. Review decisions are then stored with "
-                   "your name and survive a restart.")
+            _save_set(project_label, set_name, ann.labels, ann.source_name, ann.content_hash,
+                      link_id)
+        st.caption(f"Saved in project {md(project_label)}"
+                   + ("" if target_project is not None else " (created on saving)")
+                   + ". Review decisions are then stored with your name and survive a restart.")
 
 # ----------------------------------------------------------------------------- link
 linked_id = None

@@ -371,3 +371,27 @@ def test_a_caution_when_raw_agreement_is_high_but_kappa_low():
     assert_ok(at)
     cautions = [shown(w) for w in at.warning if "chance agreement" in shown(w)]
     assert len(cautions) == 1 and "AC1" in cautions[0]
+
+
+def test_an_uploaded_label_file_chooses_its_project(seeded, fresh):
+    # Items that are the open dataset's ids: its project; other items: a new project named
+    # after the file (never the demo by default).
+    store = Store(fresh)
+    project = store.dataset_info(seeded)["project_id"]
+    name = store.list_projects().set_index("id").loc[project, "name"]
+    data = (ROOT / "demo_data" / "inspection_annotations.csv").read_bytes()
+    at = app(seeded, agree_source="Upload a label file")
+    at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
+    assert_ok(at)
+    box = next(s for s in at.selectbox if s.key and s.key.startswith("agree_save_project_"))
+    assert box.value == name
+    other = b"item,annotator,label\nq-1,a,cat\nq-1,b,dog\nq-2,a,cat\nq-2,b,cat\n"
+    at.file_uploader(key="agree_upload").set_value(("pets_round1.csv", other, "text/csv")).run()
+    assert_ok(at)
+    box = next(s for s in at.selectbox if s.key and s.key.startswith("agree_save_project_"))
+    assert box.value == "pets_round1"
+    at.button(key="agree_save_set").click().run()
+    assert_ok(at)
+    projects = Store(fresh).list_projects().set_index("id")["name"]
+    sets = Store(fresh).list_annotation_sets()
+    assert projects[int(sets["project_id"].iloc[0])] == "pets_round1"
