@@ -447,3 +447,21 @@ def table_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.DataFrame,
                                      pd.DataFrame({untagged_row: known_all}))
         figures = pd.concat([figures, extra])
     return figures
+
+
+def sample_figures(correct: np.ndarray, tags: pd.DataFrame, positions: np.ndarray, *,
+                   reviewed: np.ndarray | None = None) -> pd.DataFrame:
+    """Estimate every tag from one review sample alone (:func:`estimate_tag_figures`).
+
+    ``positions`` are the sample's rows (from :func:`draw_review_sample`); ``reviewed``, an
+    optional bool array over the sample, keeps only the examples already reviewed (the
+    estimate then rests on those). Returns the figures indexed by tag.
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    if reviewed is not None:
+        positions = positions[np.asarray(reviewed, dtype=bool)]
+    known = np.zeros(len(correct), dtype=bool)
+    known[positions] = True
+    mask = pd.DataFrame(np.repeat(known[:, None], tags.shape[1], axis=1), columns=tags.columns,
+                        index=tags.index)
+    return estimate_tag_figures(correct, tags, mask)

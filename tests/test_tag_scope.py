@@ -18,6 +18,7 @@ from core.tag_scope import (
     draw_review_sample,
     estimate_tag_figures,
     known_matrix,
+    sample_figures,
 )
 
 
@@ -243,3 +244,18 @@ def test_no_tag_row_is_known_only_where_every_tag_is():
     assert untagged["error_share"] == pytest.approx(1 / 3)  # error 2 of errors 0, 1, 2
     assert pd.isna(untagged["accuracy"])
     assert table.loc["a", "scope"] == "all" and table.loc["a", "accuracy"] == 0.5
+
+
+def test_sample_figures_use_only_the_reviewed_part_of_a_sample():
+    correct, tags = _population(n=3_000)
+    drawn = draw_review_sample(correct, {"errors": 60, "correct": 60}, seed=2)
+    positions = np.concatenate([drawn["errors"], drawn["correct"]])
+    reviewed = np.zeros(len(positions), dtype=bool)
+    reviewed[::2] = True  # half of the sample reviewed so far
+    figures = sample_figures(correct, tags, positions, reviewed=reviewed).loc["blurry"]
+    known = np.zeros(len(correct), dtype=bool)
+    known[positions[reviewed]] = True
+    expected = estimate_tag_figures(correct, tags, pd.DataFrame({"blurry": known})).loc["blurry"]
+    assert figures["reviewed"] == reviewed.sum() == 60
+    assert figures["accuracy"] == pytest.approx(expected["accuracy"])
+    assert figures["share"] == pytest.approx(expected["share"])
