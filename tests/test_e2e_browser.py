@@ -88,7 +88,8 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
     before = int(store.tag_matrix(did)["blurry"].sum())
     assert before == 2
 
-    # Tag errors: tag every error whose label is "dog" as blurry, with a rule.
+    # Tag errors: tag every example whose label is "dog" as blurry, with a rule (a rule
+    # applies to all examples unless "Errors only" is ticked).
     page.goto(f"{base}/Tag_errors")
     wait_idle(page)
     page.get_by_text("Coverage:").first.wait_for()
@@ -100,12 +101,12 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
     value.press("Enter")
     wait_idle(page)
     _choose(page, "Tag", "blurry")
-    errors_dog = df[(df.label == "dog") & (df.label != df.prediction)]
-    page.get_by_role("button", name=f"Apply to {len(errors_dog)} examples").click()
+    dogs = df[df.label == "dog"]
+    page.get_by_role("button", name=f"Apply to {len(dogs)} examples").click()
     wait_idle(page)
     page.wait_for_timeout(1000)
     tags = store.tag_matrix(did)["blurry"]
-    expected = set(df.loc[df.blurry == "x", "id"]) | set(errors_dog["id"])
+    expected = set(df.loc[df.blurry == "x", "id"]) | set(dogs["id"])
     frame_ids = store.load_dataset(did).frame["id"].astype(str)
     assert set(frame_ids[tags.to_numpy()]) == expected
     shot(page, "2_tag_errors_after_rule")

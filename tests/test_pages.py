@@ -200,8 +200,11 @@ def test_filters_and_paging_show_only_a_page(seeded, store):
     rows = at.data_editor[0].value
     frame = store.load_dataset(seeded).frame
     errors = int((frame["label"] != frame["prediction"]).sum())
-    assert len(rows) == min(25, errors)
-    assert not rows["correct"].any()  # errors only by default
+    assert errors < 25 and len(rows) == 25  # every example by default, errors first
+    assert not rows["correct"].iloc[:errors].any() and rows["correct"].iloc[errors:].all()
+    at.toggle(key="tag_f_errors").set_value(True).run()
+    rows = at.data_editor[0].value
+    assert len(rows) == errors and not rows["correct"].any()
 
     at.toggle(key="tag_f_errors").set_value(False).run()
     rows = at.data_editor[0].value

@@ -1,15 +1,14 @@
-"""View helpers of the *Tag errors* page: filters, rules, paging, word diffs and media.
+"""View helpers of the *Tag errors* page: filters, order, the grid, selection and media.
 
 Everything is vectorised over the whole dataset (boolean masks), so a million rows stay
 fast; only the page of rows shown is ever turned into an editor frame. User text is never
-evaluated: rules are pandas comparisons and literal or compiled-regex string matches.
+evaluated: rules are :mod:`core.rules` conditions (pandas comparisons and literal or
+compiled-regex string matches).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,79 +17,43 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import InvalidValueError
+from core.rules import OPERATORS as OPERATORS  # re-exported for the page and older callers
+from core.rules import Condition, condition_mask
 from ui.text import md
 
-OPERATORS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "contains", "regex")
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus", ".aac", ".webm")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
-MAX_REGEX_LENGTH = 200
 CORRECTED_COLUMN = "corrected"
 STATUS_COLUMN = "correct"
+# Grid columns that are not tags start with a space: tag names are stripped by the store,
+# so no tag can share one of these names (a tag may well be called "score"), and metadata
+# columns get a prefix of their own (a file may well have a column called "pick").
+SELECT_COLUMN = " pick"
+SCORE_COLUMN = " score"
+META_PREFIX = " · "
+
+#: Orders of the grid: {key: what the reviewer reads}.
+ORDERS: dict[str, str] = {"errors": "Errors first", "score_asc": "Score, lowest first",
+                          "score_desc": "Score, highest first"}
 
 
 # --------------------------------------------------------------------------- rules
 
 
-def _as_number(value: str) -> float | None:
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        return None
-
-
 def rule_mask(values: pd.Series, op: str, value: str) -> np.ndarray:
-    """Return where ``values <op> value`` holds, as a boolean array (missing values: False).
+    """Return where ``values <op> value`` holds: one :class:`core.rules.Condition` on a column.
 
-    Numeric columns compare as numbers (the value must parse as one); other columns compare
-    as text. ``contains`` is a literal, case-insensitive substring test; ``regex`` a
-    case-insensitive regular-expression search.
+    A thin wrapper for callers holding a single column; the comparison rules are
+    :func:`core.rules.condition_mask`'s.
 
     Raises
     ------
     InvalidValueError
         Unknown operator, a non-number compared with a numeric column, or a bad regex.
     """
-    if op not in OPERATORS:
-        raise InvalidValueError(f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
     name = str(values.name) if values.name is not None else "the column"
-    numeric = (pd.api.types.is_numeric_dtype(values)
-               and not pd.api.types.is_bool_dtype(values))
-    if op in ("contains", "regex"):
-        text = values.astype("string")
-        if op == "contains":
-            hit = text.str.contains(str(value), case=False, regex=False)
-        else:
-            pattern = str(value)
-            if len(pattern) > MAX_REGEX_LENGTH:
-                raise InvalidValueError(f"the regex is longer than {MAX_REGEX_LENGTH} characters")
-            try:
-                compiled = re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise InvalidValueError(f"{pattern!r} is not a valid regex: {exc}") from None
-            with warnings.catch_warnings():  # groups are fine: we only test for a match
-                warnings.filterwarnings("ignore", "This pattern is interpreted", UserWarning)
-                hit = text.str.contains(compiled, regex=True)
-        return hit.fillna(False).to_numpy(dtype=bool)
-    left: pd.Series
-    right: float | str
-    if numeric:
-        number = _as_number(value)
-        if number is None:
-            raise InvalidValueError(f"column {name!r} holds numbers; {value!r} is not a number")
-        left, right = pd.Series(values.to_numpy(dtype=float)), number
-    else:
-        left, right = values.astype("string").str.strip().reset_index(drop=True), str(value).strip()
-        if op in ("<", "<=", ">", ">="):
-            # Text order is rarely meant; compare as numbers when both sides parse.
-            number = _as_number(value)
-            as_num = pd.to_numeric(values, errors="coerce")
-            if number is not None and as_num.notna().any():
-                left, right = pd.Series(as_num.to_numpy(dtype=float)), number
-    compare = {"==": left.eq, "!=": left.ne, "<": left.lt, "<=": left.le, ">": left.gt,
-               ">=": left.ge}[op]
-    result = compare(right).astype("boolean").fillna(False).to_numpy(dtype=bool)
-    return result & left.notna().to_numpy()
+    frame = pd.DataFrame({name: values.reset_index(drop=True)})
+    return condition_mask(frame, Condition(name, op, value))
 
 
 # --------------------------------------------------------------------------- filters
@@ -98,27 +61,46 @@ def rule_mask(values: pd.Series, op: str, value: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Filters:
-    """What the reviewer narrowed the table to."""
+    """What the reviewer narrowed the grid to.
 
-    errors_only: bool = True
+    Attributes
+    ----------
+    errors_only, untagged_only
+        Keep only the examples the model gets wrong / that carry no tag.
+    tags
+        Keep only the examples carrying every one of these tags.
+    label, prediction
+        Keep only the examples with this label / prediction (as text).
+    search
+        Keep only the examples whose id, label or prediction contains this text.
+    where
+        Keep only the examples where every metadata condition holds (:mod:`core.rules`).
+    """
+
+    errors_only: bool = False
     untagged_only: bool = False
     tags: tuple[str, ...] = ()
     label: str | None = None
     prediction: str | None = None
     search: str = ""
+    where: tuple[Condition, ...] = ()
+
+    @property
+    def uses_tags(self) -> bool:
+        """Whether the result depends on the tags (and so changes when one is ticked)."""
+        return self.untagged_only or bool(self.tags)
 
 
-def filter_mask(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
-                filters: Filters) -> np.ndarray:
-    """Return the rows the filters keep, as a boolean array aligned with ``frame``."""
-    mask = np.ones(len(frame), dtype=bool)
+def frame_filter_mask(frame: pd.DataFrame, correct: np.ndarray, filters: Filters, *,
+                      where: np.ndarray | None = None) -> np.ndarray:
+    """Return the rows kept by the filters that read the examples, not the tags.
+
+    ``where`` is the mask of ``filters.where`` (computed and cached by the caller with
+    :func:`core.rules.rule_mask`); ``None`` keeps every row.
+    """
+    mask = np.ones(len(frame), dtype=bool) if where is None else where.copy()
     if filters.errors_only:
         mask &= ~correct
-    if filters.untagged_only and tags.shape[1]:
-        mask &= ~tags.to_numpy(dtype=bool).any(axis=1)
-    for tag in filters.tags:
-        if tag in tags.columns:
-            mask &= tags[tag].to_numpy(dtype=bool)
     if filters.label is not None:
         mask &= (frame["label"].astype("string") == filters.label).fillna(False).to_numpy(
             dtype=bool)
@@ -135,11 +117,47 @@ def filter_mask(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
     return mask
 
 
+def tag_filter_mask(tags: pd.DataFrame, filters: Filters) -> np.ndarray:
+    """Return the rows kept by the filters that read the tags (untagged only, with tags)."""
+    mask = np.ones(len(tags), dtype=bool)
+    if filters.untagged_only and tags.shape[1]:
+        mask &= ~tags.to_numpy(dtype=bool).any(axis=1)
+    for tag in filters.tags:
+        if tag in tags.columns:
+            mask &= tags[tag].to_numpy(dtype=bool)
+    return mask
+
+
+def row_order(correct: np.ndarray, score: np.ndarray | None, order: str) -> np.ndarray:
+    """Return every row position in the grid's ``order`` (a key of :data:`ORDERS`).
+
+    ``errors``: the errors, then the rest, each in file order. ``score_asc`` /
+    ``score_desc``: by score, ties in file order, rows without a score last.
+
+    Raises
+    ------
+    ValueError
+        An unknown order, or a score order without a score.
+    """
+    if order == "errors":
+        return ordered_positions(np.ones(len(correct), dtype=bool), correct)
+    if order not in ORDERS or score is None:
+        raise ValueError(f"cannot order the rows by {order!r}")
+    values = np.asarray(score, dtype=float)
+    key = -values if order == "score_desc" else values
+    return np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")
+
+
 def ordered_positions(mask: np.ndarray, correct: np.ndarray) -> np.ndarray:
     """Positions of the kept rows, errors first, each group in file order."""
     idx = np.flatnonzero(mask)
     ok = correct[idx]
     return np.concatenate([idx[~ok], idx[ok]])
+
+
+def kept_in_order(mask: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Return the positions ``mask`` keeps, in the order of the permutation ``order``."""
+    return order[mask[order]]
 
 
 def page_count(total: int, page_size: int) -> int:
@@ -153,45 +171,110 @@ def page_positions(positions: np.ndarray, page: int, page_size: int) -> np.ndarr
     return positions[start:start + int(page_size)]
 
 
+# --------------------------------------------------------------------------- the grid
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    return values.astype("string").to_numpy(dtype=object, na_value="")
+
+
 def editor_frame(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
-                 positions: np.ndarray, corrected_ids: set[str],
-                 show_human: bool) -> pd.DataFrame:
-    """Build the editor's rows for ``positions`` only: id, label, prediction, marks, tags."""
+                 positions: np.ndarray, corrected_ids: set[str], show_human: bool, *,
+                 columns: Sequence[str] = (), thumbnails: Mapping[str, Sequence[Any]]
+                 | None = None, selected: set[str] | None = None) -> pd.DataFrame:
+    """Build the grid's rows for ``positions`` only.
+
+    Columns: :data:`SELECT_COLUMN` (whether the row's id is in ``selected``), ``id``,
+    ``label``, ``prediction``, the score (:data:`SCORE_COLUMN`, when the frame has one),
+    each metadata column of ``columns`` (named ``META_PREFIX + column``; an image column
+    shows ``thumbnails[column]`` instead of its text, one value per row), ``human`` (when
+    ``show_human``), the marks (:data:`STATUS_COLUMN`, :data:`CORRECTED_COLUMN`) and one
+    bool column per tag. Built in one step from arrays: it runs on every tick.
+    """
     rows = frame.iloc[positions]
-    out = pd.DataFrame({
-        "id": rows["id"].astype(str).to_numpy(),
-        "label": rows["label"].astype("string").to_numpy(dtype=object, na_value=""),
-        "prediction": rows["prediction"].astype("string").to_numpy(dtype=object, na_value=""),
-    })
+    ids = rows["id"].astype(str).to_numpy(dtype=object)
+    out: dict[str, Any] = {
+        SELECT_COLUMN: np.isin(ids, list(selected or ())),
+        "id": ids,
+        "label": _text(rows["label"]),
+        "prediction": _text(rows["prediction"]),
+    }
+    if "score" in rows.columns:
+        out[SCORE_COLUMN] = pd.to_numeric(rows["score"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+    for col in columns:
+        if thumbnails is not None and col in thumbnails:
+            out[META_PREFIX + col] = np.asarray(list(thumbnails[col]), dtype=object)
+            continue
+        values = rows[col]
+        numeric = (pd.api.types.is_numeric_dtype(values)
+                   and not pd.api.types.is_bool_dtype(values))
+        out[META_PREFIX + col] = (values.to_numpy(dtype=float, na_value=np.nan) if numeric
+                                  else _text(values))
     if show_human and "human" in rows.columns:
-        out["human"] = rows["human"].astype("string").to_numpy(dtype=object, na_value="")
+        out["human"] = _text(rows["human"])
     out[STATUS_COLUMN] = correct[positions].astype(bool)
-    out[CORRECTED_COLUMN] = out["id"].isin(corrected_ids).to_numpy()
+    out[CORRECTED_COLUMN] = np.isin(ids, list(corrected_ids))
     for tag in tags.columns:
         out[str(tag)] = tags[tag].to_numpy(dtype=bool)[positions]
-    return out
+    return pd.DataFrame(out)
 
 
-def tag_changes(before: pd.DataFrame, after: pd.DataFrame,
-                tag_names: Sequence[str]) -> dict[tuple[str, bool], list[str]]:
-    """Compare the editor's input and output: {(tag, new value): [example ids]}.
+# --------------------------------------------------------------------------- selection
 
-    Only tag columns count; rows are matched by position (the editor has fixed rows).
+
+def selection_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
+                    ids: Sequence[Any]) -> dict[str, bool]:
+    """Read the ticks of the grid's :data:`SELECT_COLUMN`: {example id: selected}.
+
+    ``ids`` are the ids of the rows the grid showed, in order; other columns and rows out
+    of range are ignored.
     """
-    out: dict[tuple[str, bool], list[str]] = {}
-    if len(before) != len(after):
-        return out
-    ids = before["id"].astype(str).to_numpy()
-    for tag in tag_names:
-        if tag not in before.columns or tag not in after.columns:
-            continue
-        old = before[tag].fillna(False).to_numpy(dtype=bool)
-        new = after[tag].fillna(False).to_numpy(dtype=bool)
-        for value in (True, False):
-            changed = (new != old) & (new == value)
-            if changed.any():
-                out[(str(tag), value)] = ids[changed].tolist()
+    out: dict[str, bool] = {}
+    for row, cells in edited_rows.items():
+        r = int(row)
+        if 0 <= r < len(ids) and cells.get(SELECT_COLUMN) is not None:
+            out[str(ids[r])] = bool(cells[SELECT_COLUMN])
     return out
+
+
+def update_selection(selected: Sequence[str], focus: str | None, edits: Mapping[str, bool],
+                     shown: Sequence[str]) -> tuple[list[str], str | None]:
+    """Apply selection ticks; return the selected ids (in grid order) and the one to show.
+
+    The example shown is the one selected last; when it is unticked, the last selected row
+    left (in grid order); ``None`` when nothing is selected. Ids not in ``shown`` (another
+    page) are dropped.
+    """
+    before = set(map(str, selected))
+    now = (before | {i for i, on in edits.items() if on}) - {i for i, on in edits.items()
+                                                             if not on}
+    order = [str(i) for i in shown if str(i) in now]
+    added = [i for i in order if i not in before]
+    if added:
+        focus = added[-1]
+    elif focus not in order:
+        focus = order[-1] if order else None
+    return order, focus
+
+
+def unsaved_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
+                  done: dict[tuple[int, str], Any]) -> dict[int, dict[str, Any]]:
+    """Return the grid's edits not handled yet, and remember them in ``done``.
+
+    A data editor reports every edit made since it was drawn, on every run; ``done`` maps
+    each ``(row, column)`` to the value last handled (saved or tried), so an edit is saved
+    once however often the page reruns, and a cell ticked, unticked and ticked again is
+    saved each time.
+    """
+    fresh: dict[int, dict[str, Any]] = {}
+    for row, cells in edited_rows.items():
+        for column, value in cells.items():
+            cell = (int(row), str(column))
+            if cell not in done or done[cell] != value:
+                fresh.setdefault(int(row), {})[str(column)] = value
+                done[cell] = value
+    return fresh
 
 
 def edits_to_changes(edited_rows: Mapping[Any, Mapping[str, Any]], ids: Sequence[Any],
@@ -258,18 +341,26 @@ def word_diff_markdown(label: str, prediction: str) -> str:
 
 
 def media_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]:
-    """Columns holding audio or image paths/URLs: {column: "audio" | "image"}."""
+    """Columns holding audio or image paths, URLs or data URIs: {column: "audio" | "image"}.
+
+    A column is media when at least half of its first 50 non-missing values end with a
+    media file extension (before any ``?query``) or are ``data:audio/…`` / ``data:image/…``
+    URIs.
+    """
     out = {}
     for col in columns:
         values = frame[col]
         if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
             continue
-        sample = values.dropna().astype(str).head(50).str.lower().str.split("?").str[0]
+        sample = values.dropna().astype(str).head(50).str.lower()
         if sample.empty:
             continue
-        if sample.str.endswith(AUDIO_EXTENSIONS).mean() >= 0.5:
+        path = sample.str.split("?").str[0]
+        if (path.str.endswith(AUDIO_EXTENSIONS) | sample.str.startswith("data:audio/")).mean() \
+                >= 0.5:
             out[str(col)] = "audio"
-        elif sample.str.endswith(IMAGE_EXTENSIONS).mean() >= 0.5:
+        elif (path.str.endswith(IMAGE_EXTENSIONS) | sample.str.startswith("data:image/")).mean() \
+                >= 0.5:
             out[str(col)] = "image"
     return out
 
@@ -277,6 +368,11 @@ def media_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]
 def is_url(value: str) -> bool:
     """Whether ``value`` is an http(s) URL."""
     return str(value).lower().startswith(("http://", "https://"))
+
+
+def is_data_uri(value: str) -> bool:
+    """Whether ``value`` is a ``data:`` URI (the bytes inline, e.g. ``data:image/png;base64,…``)."""
+    return str(value)[:5].lower() == "data:"
 
 
 def resolve_media(value: str, roots: Sequence[Path]) -> Path | None:
