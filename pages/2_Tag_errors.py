@@ -2,7 +2,7 @@ import streamlit as st
 
 from core.errors import DataError
 from core.rules import describe_rule
-from ui import data, media, state, tagging, widgets
+from ui import data, media, review_sample, state, tagging, widgets
 from ui.conditions import condition_rows
 from ui.tagging import (
     CORRECTED_COLUMN,
@@ -142,6 +142,9 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
                                 success=lambda n: f"{n:,} examples changed ({rule_tag})")
                 st.rerun()
 
+# ----------------------------------------------------------------------------- sample
+sample_rows = review_sample.section(ctx, loaded, correct)
+
 # ----------------------------------------------------------------------------- filters
 f1, f2, f3, f4 = st.columns([1, 1, 2, 2])
 errors_only = f1.toggle("Errors only", value=False, key="tag_f_errors",
@@ -238,8 +241,14 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
     except DataError as exc:  # a bad metadata condition in the filter bar
         st.error(md(exc), icon=":material/error:")
         return
+    # "Show only this sample": the review sample's rows. Every key below holds which rows
+    # are listed, so a page, a pick or a tick never lands on another list's row.
+    listed = (filters, order, size, did, None if sample_rows is None
+              else hash(sample_rows.tobytes()))
+    if sample_rows is not None:
+        positions = review_sample.within(positions, sample_rows)
     pages = tagging.page_count(len(positions), size)
-    page = st.pagination(pages, key=f"tag_page_{hash((filters, order, size, did))}")
+    page = st.pagination(pages, key=f"tag_page_{hash(listed)}")
     page_pos = tagging.page_positions(positions, page, size)
     shown_ids = [str(i) for i in tagging.ids_at(ds.frame, page_pos)]
 
@@ -249,7 +258,7 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
     # grid, so the selection is an editable checkbox column (the same gesture as a
     # dataframe's row-selection box) whose ticks the page keeps, by example id, for the
     # rows shown; the example beside the grid is the one picked last.
-    scope = hash((did, filters, order, size, page))
+    scope = hash((listed, page))
     selection = st.session_state.get(SELECTION) or {"scope": None, "ids": [], "focus": None,
                                                      "gen": 0}
     if selection["scope"] != scope:
@@ -257,7 +266,7 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
     if last and last.pop("failed", False):
         selection["gen"] += 1
     editor_key = (f"tag_editor_{did}_{loaded.rev}_"
-                  f"{hash((filters, order, size, page, show_cols, selection['gen']))}")
+                  f"{hash((listed, page, show_cols, selection['gen']))}")
     st.session_state["tag_editor_key"] = editor_key
     if last and last["key"] == editor_key:
         edits = (st.session_state.get(editor_key) or {}).get("edited_rows") or {}
@@ -375,16 +384,16 @@ def show_example(loaded: data.Loaded, pos: int, *, picked: bool) -> None:
         st.info(f"Label corrected by {md(fix['user'])} from {code(fix['original'])} to "
                 f"{code(fix['corrected'])}" + (f": {md(fix['reason'])}" if fix["reason"] else ""),
                 icon=":material/edit_note:")
-        if st.button("Revert to the original label", key=f"tag_revert_{example_id}"):
+        if st.button("Revert to the original label", key=f"tag_revert_{did}_{example_id}"):
             state.run_write(store.revert_correction, did, row["id"], user=user,
                             success=f"Restored the original label of {example_id}")
             st.rerun()  # the whole page: the labels changed
-    with st.form(f"tag_correct_{example_id}", border=True):
+    with st.form(f"tag_correct_{did}_{example_id}", border=True):
         st.markdown("**Correct the label**")
         new_label = st.text_input("Correct label", value=str(row["label"]),
-                                  key=f"tag_new_label_{example_id}")
+                                  key=f"tag_new_label_{did}_{example_id}")
         reason = st.text_input("Reason", placeholder="e.g. inconsistent transcription rule",
-                               key=f"tag_reason_{example_id}")
+                               key=f"tag_reason_{did}_{example_id}")
         if st.form_submit_button("Save correction", type="primary"):
             if new_label.strip() == str(row["label"]).strip():
                 st.warning("The new label is the same as the current one.")

@@ -225,8 +225,8 @@ def test_a_label_correction_is_stored_marked_and_raises_accuracy(seeded, store):
     at = app("pages/2_Tag_errors.py", seeded)
     first = at.data_editor[0].value.iloc[0]
     assert not first["correct"]
-    at.text_input(key=f"tag_new_label_{first['id']}").set_value(first["prediction"])
-    at.text_input(key=f"tag_reason_{first['id']}").set_value("the prediction is right")
+    at.text_input(key=f"tag_new_label_{seeded}_{first['id']}").set_value(first["prediction"])
+    at.text_input(key=f"tag_reason_{seeded}_{first['id']}").set_value("the prediction is right")
     at.button[[b.label for b in at.button].index("Save correction")].click().run()
     assert_ok(at)
 
