@@ -156,7 +156,6 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
             lines.append(f"Too few human labels to compare with HLP (at least "
                          f"{MIN_HUMAN_LABELS} needed), not ranked: {named}{more} — label more "
                          "of their examples or enter an HLP")
-    lines += _scope_lines(ranked)
     labelled = int(ranked["hlp_n"].max()) if "hlp_n" in ranked.columns and len(ranked) else 0
     if not lines and 0 < labelled < MIN_HUMAN_LABELS:  # too few human labels anywhere
         lines.append(f"No slice has enough human labels to compare with HLP (at least "
@@ -165,7 +164,7 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
     if not lines:
         lines.append("No slice has an HLP to compare with: add a human-label column or enter "
                      "an HLP per tag")
-    return lines
+    return lines + _scope_lines(ranked)
 
 
 def _scope_lines(table: pd.DataFrame) -> list[str]:
