@@ -814,12 +814,18 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
         click.echo("slicewise: note: no id column in a file: rows are matched by position; "
                    "give --id COL if the files list different examples", err=True)
     table = compare_datasets(data_b, data_a, task=spec, slice_by=slice_by, alpha=alpha)
+    on_errors = [str(r) for r in table.index[(table["scope"] == "errors")
+                                             & (table["kind"] == "tag")]]
+    if on_errors:
+        click.echo(f"slicewise: note: {', '.join(map(repr, on_errors[:6]))} only tag errors, "
+                   "so they are read as filled on errors only and not compared (their "
+                   "accuracy is unknown)", err=True)
     overall = compare_overall(table)
     if fmt == "json":
         keys = ["kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after",
                 "delta", "gap_before", "gap_after", "right_to_wrong", "wrong_to_right", "test",
                 "p_value", "significant", "regression", "improvement",
-                "worse_while_overall_better"]
+                "worse_while_overall_better", "scope"]
         slices = [{"name": str(name), **{k: _json_value(row[k]) for k in keys}}
                   for name, row in table.iloc[1:].iterrows()]
         data = {"before": data_b.source_name, "after": data_a.source_name, "task": spec.kind,

@@ -65,6 +65,7 @@ from core.slice_names import (
     slice_by_choices,
     tag_rows,
 )
+from core.tag_scope import infer_row_scopes
 from core.task import TaskSpec
 from core.values import class_keys
 
@@ -83,7 +84,7 @@ COMPARE_COLUMNS: tuple[str, ...] = (
     "kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after", "delta",
     "hlp_before", "hlp_after", "gap_before", "gap_after", "right_to_wrong", "wrong_to_right",
     "test", "p_value", "significant", "regression", "improvement",
-    "worse_while_overall_better",
+    "worse_while_overall_better", "scope",
 )
 
 
@@ -272,6 +273,7 @@ def compare_datasets(
     bins: int = 4,
     hlp: Mapping[str, float] | None = None,
     alpha: float = 0.05,
+    tag_scopes: str | Mapping[str, str] = "auto",
 ) -> pd.DataFrame:
     """Compare two prediction tables slice by slice (see the module notes for the tests).
 
@@ -289,6 +291,9 @@ def compare_datasets(
         :func:`core.slice_names.settings_by_row` over :func:`union_tag_names`.
     alpha
         Significance level.
+    tag_scopes
+        Where tags are known, as :func:`core.analysis.analyze` takes it (``auto`` reads a
+        blank-for-no tag only errors carry as filled on errors only).
 
     Returns
     -------
@@ -310,6 +315,9 @@ def compare_datasets(
       significant.
     - ``worse_while_overall_better``: the slice got worse (``delta < 0``, significant or not)
       while all data improved — the slices to look at first.
+    - ``scope``: ``errors`` for a tag known only on errors on either side (and ``No tag``
+      then): its accuracies, change, gaps and test are left empty (``test`` ``none``), as
+      its accuracy is unknown; ``all`` elsewhere.
     """
     if not 0 < alpha < 1:
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -356,14 +364,25 @@ def compare_datasets(
     out["right_to_wrong"] = paired_sums[:, 1].astype(np.int64)
     out["wrong_to_right"] = paired_sums[:, 2].astype(np.int64)
 
+    # A tag only errors carry (on either side, read as `analyze` reads it) has no accuracy
+    # to compare: its rows say so instead of comparing 0% with 0%.
+    on_errors = set()
+    for side, data in (("before", before), ("after", after)):
+        scopes = infer_row_scopes(sides[side], info, tag_scopes, blank_tags=data.blank_tags)
+        on_errors |= {row for row, scope in scopes.items() if scope == "errors"}
+    out["scope"] = np.where(out.index.isin(list(on_errors)), "errors", "all").astype(object)
+    unknown = (out["scope"] == "errors").to_numpy()
+    out.loc[unknown, ["accuracy_before", "accuracy_after", "delta", "gap_before",
+                      "gap_after"]] = np.nan
     n_b, n_a, n_p = (out[c].to_numpy() for c in ("n_before", "n_after", "n_paired"))
     paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
     k_b = n_b - b["errors"].to_numpy()
     k_a = n_a - a["errors"].to_numpy()
     p_unpaired, test_unpaired = two_proportion_p(k_b, n_b, k_a, n_a)
     p_paired = mcnemar_exact_p(out["right_to_wrong"].to_numpy(), out["wrong_to_right"].to_numpy())
-    out["test"] = np.where(paired, "mcnemar", test_unpaired).astype(object)
-    out["p_value"] = np.where(paired, p_paired, p_unpaired)
+    out["test"] = np.where(unknown, "none", np.where(paired, "mcnemar", test_unpaired)
+                           ).astype(object)
+    out["p_value"] = np.where(unknown, np.nan, np.where(paired, p_paired, p_unpaired))
     out = _finish(out, alpha)
     out.attrs["labels_changed"] = len(changed)
     return out
@@ -482,6 +501,16 @@ def compare_tables(before: pd.DataFrame, after: pd.DataFrame, *,
     k_b = np.round(out["accuracy_before"].fillna(0).to_numpy() * n_b)
     k_a = np.round(out["accuracy_after"].fillna(0).to_numpy() * n_a)
     out["p_value"], out["test"] = two_proportion_p(k_b, n_b, k_a, n_a)
+    # A row either table knows only on errors (no accuracy) is not compared.
+    unknown = np.zeros(len(out), dtype=bool)
+    for t in (a, b):
+        if "scope" in t.columns:
+            unknown |= (t["scope"].reindex(out.index) == "errors").to_numpy(dtype=bool)
+    unknown |= out["accuracy_before"].isna().to_numpy() & (n_b > 0)
+    unknown |= out["accuracy_after"].isna().to_numpy() & (n_a > 0)
+    out["scope"] = np.where(unknown, "errors", "all").astype(object)
+    out.loc[unknown, ["accuracy_before", "accuracy_after", "delta", "p_value"]] = np.nan
+    out.loc[unknown, "test"] = "none"
     return _finish(out, alpha)
 
 

@@ -48,3 +48,27 @@ def test_no_relabelling_leaves_the_comparison_as_it_was():
     assert table.loc["All data", "accuracy_before"] == 0.75
     assert table.loc["All data", "wrong_to_right"] == 1
     assert "different label" not in describe_pairing(before, after).describe()
+
+
+def test_a_tag_only_errors_carry_is_not_compared_as_zero_percent():
+    # 40 examples; the model errs on every fourth before and every eighth after; an x/blank
+    # tag marks the errors of camera c3 only (filled on errors, as the lecture does).
+    n = 40
+    ids = [f"e{i:02d}" for i in range(n)]
+    label = ["a"] * n
+    wrong_b = [i % 4 == 0 for i in range(n)]
+    wrong_a = [i % 8 == 0 for i in range(n)]
+
+    def side(wrong, name):
+        frame = pd.DataFrame({"id": ids, "label": label,
+                              "prediction": ["b" if w else "a" for w in wrong],
+                              "c3_err": ["x" if w else "" for w in wrong]})
+        return prepare(frame, ColumnMapping(tag_columns=("c3_err",)), source_name=name)
+
+    table = compare_datasets(side(wrong_b, "b.csv"), side(wrong_a, "a.csv"))
+    row = table.loc["c3_err"]
+    assert row["scope"] == "errors" and row["test"] == "none"
+    assert pd.isna(row["accuracy_before"]) and pd.isna(row["delta"])
+    assert not row["significant"] and not row["regression"]
+    assert table.loc["All data", "scope"] == "all"
+    assert table.loc["All data", "accuracy_before"] == pytest.approx(30 / 40)
