@@ -163,10 +163,13 @@ def _fmt(value: Any, col: str) -> str:
         return "yes" if value else "no"
     if col in ("share", "accuracy", "hlp", "error_rate", "error_share", "accuracy_ci_low",
                "accuracy_ci_high", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "precision",
-               "recall", "f1", "fpr", "fnr", "wer"):
+               "recall", "f1", "fpr", "fnr", "wer", "error_share_ci_low",
+               "error_share_ci_high", "share_ci_low", "share_ci_high"):
         return f"{100 * value:.1f}%"
     if col in ("gap", "potential_gain", "priority"):
         return f"{100 * value:+.2f} pts"
+    if col == "max_gain":
+        return f"{100 * value:.2f} pts"
     if col == "p_value":
         return f"{value:.3g}"
     if isinstance(value, float):
