@@ -84,7 +84,7 @@ SETTING_RANGE = (1, 5)  # importance and ease
 
 #: Where a tag's status is known from its base values or rule: on every example, on the
 #: model's errors only, or nowhere (a hand-made tag: known only where reviewed).
-TAG_SCOPES = ("all", "errors", "none")
+TAG_SCOPES = ("all", "errors", "none", "auto")
 
 # The latest correction of each example of a project that has not been reverted (params:
 # project id, project id).
@@ -303,16 +303,19 @@ _SCHEMA_V4 = [
         tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
         dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
         base_columns TEXT NOT NULL DEFAULT '[]',
-        scope TEXT NOT NULL CHECK (scope IN ('all', 'errors', 'none')),
+        scope TEXT NOT NULL CHECK (scope IN ('all', 'errors', 'none', 'auto')),
         PRIMARY KEY (tag_id, dataset_id)
     ) WITHOUT ROWID""",
     "CREATE INDEX tag_bases_dataset ON tag_bases (dataset_id)",
+    # by_rule: the value was written by a rule, not by a person looking at the example, so
+    # it does not make the example "reviewed" (a rule's scope says where it looked).
     """CREATE TABLE tag_overrides (
         tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
         example_id TEXT NOT NULL,
         value INTEGER NOT NULL CHECK (value IN (0, 1)),
         "user" TEXT NOT NULL,
         at TEXT NOT NULL,
+        by_rule INTEGER NOT NULL DEFAULT 0 CHECK (by_rule IN (0, 1)),
         PRIMARY KEY (tag_id, example_id)
     ) WITHOUT ROWID""",
     # dataset_id: where the correction was made (no foreign key: it outlives the dataset).
@@ -448,7 +451,7 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
             new_id[r["id"]] = first["id"]
             if json.loads(r["base_columns"]):
                 db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                           "VALUES (?, ?, ?, 'all')", [first["id"], r["dataset_id"],
+                           "VALUES (?, ?, ?, 'auto')", [first["id"], r["dataset_id"],
                                                        r["base_columns"]])
         if len(rows) > 1:
             note(pid, "merged_tags", {"tag": name, "datasets": [r["dataset_id"] for r in rows],
@@ -728,14 +731,14 @@ def _check_scope(scope: Any, what: str) -> str:
 
 def _check_file_scopes(name: str, columns: pd.Index,
                        given: Mapping[str, str] | None) -> dict[str, str]:
-    """Return ``{tag column: scope}`` for a dataset being saved (``"all"`` unless given)."""
+    """Return ``{tag column: scope}`` for a dataset being saved (``"auto"`` unless given)."""
     given = dict(given or {})
     unknown = [t for t in given if t not in columns]
     if unknown:
         raise StoreError(f"dataset {name!r}: tag_scopes names {_few(unknown)}, which "
                          f"{'is' if len(unknown) == 1 else 'are'} not among its tag columns "
                          f"({_few(list(columns), 12) or 'none'})")
-    return {str(t): _check_scope(given.get(t, "all"), f"dataset {name!r}, tag {t!r}")
+    return {str(t): _check_scope(given.get(t, "auto"), f"dataset {name!r}, tag {t!r}")
             for t in columns}
 
 
@@ -1211,8 +1214,9 @@ class Store:
         tag_scopes
             ``{tag column: scope}`` for columns not filled on every example: ``"errors"``
             when the file's column was filled on the model's errors only, ``"none"`` when
-            it says nothing beyond the examples it tags. Columns left out get ``"all"``
-            (see :meth:`tag_scopes`).
+            it says nothing beyond the examples it tags. Columns left out get ``"auto"``:
+            the analysis decides from the data as ``slicewise analyze`` does
+            (:func:`core.tag_scope.infer_row_scopes`; see :meth:`tag_scopes`).
 
         Returns
         -------
@@ -1270,7 +1274,7 @@ class Store:
                 self._event("dataset.save", user=user, at=at, project_id=project["id"],
                             dataset_id=did, name=name, source_name=dataset.source_name,
                             row_count=len(frame), tags=list(tags.columns), new_tags=new_tags,
-                            **({"tag_scopes": scopes} if set(scopes.values()) - {"all"}
+                            **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"}
                                else {}))
             return did
         except BaseException:
@@ -1619,7 +1623,7 @@ class Store:
             hand = self._rows(f"SELECT tag_id, example_id, value FROM tag_overrides "
                               f"WHERE tag_id IN ({marks})", ids)
             merged = self._merged_hand_values(pid, ids, bases, hand)
-            rank = {s: i for i, s in enumerate(("none", "errors", "all"))}
+            rank = {s: i for i, s in enumerate(("none", "errors", "auto", "all"))}
             new_bases = []
             for d, per_tag in bases.items():
                 columns = list(dict.fromkeys(c for t in ids for c in
@@ -1829,11 +1833,11 @@ class Store:
             at = _now()
             # One statement over a JSON array: much faster than a row-by-row executemany.
             self.db.execute(
-                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
-                "SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j WHERE true "
+                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at, by_rule) '
+                "SELECT ?, j.value, ?, ?, ?, ? FROM json_each(?) AS j WHERE true "
                 "ON CONFLICT (tag_id, example_id) DO UPDATE SET value = excluded.value, "
-                '"user" = excluded."user", at = excluded.at',
-                [tag_row["id"], int(value), user, at,
+                '"user" = excluded."user", at = excluded.at, by_rule = excluded.by_rule',
+                [tag_row["id"], int(value), user, at, int(scope is not None),
                  json.dumps(ids[write].tolist(), ensure_ascii=False)],
             )
             self.db.execute("UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
@@ -2001,13 +2005,27 @@ class Store:
         -------
         dict
             ``{tag: scope}`` for every tag of the project, in creation order. Scopes are
-            :data:`TAG_SCOPES`: ``"all"`` (every example: a file column, by default, or a
-            rule applied to all examples), ``"errors"`` (only the model's errors were
-            looked at) or ``"none"`` (a hand-made tag, or one with no column in this
-            dataset's file: known only where reviewed, see :meth:`reviewed_matrix`).
+            :data:`TAG_SCOPES`: ``"all"`` (every example: a rule applied to all examples,
+            or a file column said to be), ``"errors"`` (only the model's errors were
+            looked at), ``"auto"`` (a file column saved without saying: the analysis
+            decides as ``slicewise analyze`` does) or ``"none"`` (a hand-made tag, or one
+            with no column in this dataset's file: known only where reviewed, see
+            :meth:`reviewed_matrix`). A tag with no base in this dataset takes the scope of
+            a rule applied on another dataset of the project (the same examples by id).
         """
         row = self._dataset_row(dataset_id)
-        return {t["name"]: t["scope"] for t in self._tag_rows(row["project_id"], row["id"])}
+        out = {t["name"]: t["scope"] for t in self._tag_rows(row["project_id"], row["id"])}
+        # A rule applied on another dataset of the project looked at its examples by id: a
+        # tag with no base here inherits that rule's scope (all before errors), so the next
+        # model's dataset of the same examples knows the tag where the rule did.
+        inherited = self._rows(
+            "SELECT t.name, b.scope FROM tag_bases b JOIN tags t ON t.id = b.tag_id "
+            "WHERE t.project_id = ? AND b.dataset_id != ? AND b.base_columns = '[]' "
+            "AND b.scope IN ('all', 'errors')", [row["project_id"], row["id"]])
+        for found in sorted(inherited, key=lambda r: r["scope"] != "all"):
+            if out.get(found["name"]) == "none":
+                out[found["name"]] = found["scope"]
+        return out
 
     def set_tag_scope(self, dataset_id: int, tag: str, scope: str, *, user: str) -> None:
         """Say where a tag's status is known in a dataset (one of :data:`TAG_SCOPES`).
@@ -2163,7 +2181,9 @@ class Store:
         pandas.DataFrame
             One bool column per tag, in the order of :meth:`tag_matrix`; RangeIndex like
             the frame. True where the example was marked reviewed (:meth:`mark_reviewed`,
-            for every tag) or has a hand value for that tag (:meth:`set_tag`).
+            for every tag) or has a hand value a person set for that tag (:meth:`set_tag`;
+            values written by a rule, :meth:`apply_tag_rule`, are known through the rule's
+            scope instead).
         """
         with self._read():
             row = self._dataset_row(dataset_id)
@@ -2174,7 +2194,8 @@ class Store:
                 [row["project_id"]]).fetchall()]
             hand = self.db.execute(
                 "SELECT o.tag_id, o.example_id FROM tag_overrides o JOIN tags t "
-                "ON t.id = o.tag_id WHERE t.project_id = ?", [row["project_id"]]).fetchall()
+                "ON t.id = o.tag_id WHERE t.project_id = ? AND o.by_rule = 0",
+                [row["project_id"]]).fetchall()
         names = [t["name"] for t in tags]
         if not names:
             return pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))

@@ -171,10 +171,11 @@ def test_migration_keeps_every_tag_value_setting_and_correction(v3_db: Path) -> 
         assert tags.loc["noisy", "created_by"] == "ann"
         assert tags.loc["noisy", "updated_by"] == "cid"  # the latest update of either
         assert tags.loc["blurry", "created_by"] == "bob"  # the oldest creation
-        # A tag from a file column is known everywhere, a hand-made one where reviewed.
-        assert s.tag_scopes(1) == {"noisy": "all", "accent": "all", "night": "none",
+        # A tag from a file column is decided from the data as `analyze` does ("auto": a
+        # column only errors carry was filled on errors), a hand-made one known where reviewed.
+        assert s.tag_scopes(1) == {"noisy": "auto", "accent": "auto", "night": "none",
                                    "blurry": "none"}
-        assert s.tag_scopes(2) == {"noisy": "all", "accent": "none", "night": "all",
+        assert s.tag_scopes(2) == {"noisy": "auto", "accent": "none", "night": "auto",
                                    "blurry": "none"}
         reviewed = s.reviewed_matrix(1)
         assert reviewed["blurry"].tolist() == [T, F, F, F, F, T]

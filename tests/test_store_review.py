@@ -55,12 +55,13 @@ def hand_rows(store: Store) -> list[tuple]:
 # --------------------------------------------------------------------------- scopes
 
 
-def test_scopes_default_to_all_for_file_columns_and_none_elsewhere(store: Store,
-                                                                   pair) -> None:
+def test_scopes_default_to_auto_for_file_columns_and_none_elsewhere(store: Store,
+                                                                    pair) -> None:
+    # "auto": a file column saved without a scope is decided from the data by the analysis.
     m1, m2 = pair
-    assert TAG_SCOPES == ("all", "errors", "none")
+    assert TAG_SCOPES == ("all", "errors", "none", "auto")
     assert store.tag_scopes(m1) == {"noisy": "errors", "loud": "none", "blurry": "none"}
-    assert store.tag_scopes(m2) == {"noisy": "none", "loud": "all", "blurry": "none"}
+    assert store.tag_scopes(m2) == {"noisy": "none", "loud": "auto", "blurry": "none"}
 
 
 def test_set_tag_scope_is_per_dataset_and_logged(store: Store, pair) -> None:
@@ -68,7 +69,8 @@ def test_set_tag_scope_is_per_dataset_and_logged(store: Store, pair) -> None:
     store.set_tag_scope(m2, "blurry", "all", user="bob")
     store.set_tag_scope(m2, "blurry", "all", user="bob")  # no change, no event
     assert store.tag_scopes(m2)["blurry"] == "all"
-    assert store.tag_scopes(m1)["blurry"] == "none"
+    # Model 1 holds the same examples: it takes the scope a rule gave on model 2.
+    assert store.tag_scopes(m1)["blurry"] == "all"
     scoped = store.events(m2)
     scoped = scoped[scoped["kind"] == "tag.scope"]
     assert len(scoped) == 1
@@ -94,7 +96,7 @@ def test_a_rule_sets_values_and_scope_and_one_undo_restores_both(store: Store, p
     assert store.apply_tag_rule(m1, ["a", "c"], "blurry", True, scope="all", user="bob",
                                 rule="device == car_kit") == 2
     assert store.tag_scopes(m1)["blurry"] == "all"
-    assert store.tag_scopes(m2)["blurry"] == "none"
+    assert store.tag_scopes(m2)["blurry"] == "all"  # inherited: the same examples, by id
     assert store.tag_matrix(m2)["blurry"].tolist() == [True, False, True, False, False, False]
     event = store.events(m1).iloc[-1]
     assert event["kind"] == "tag.rule"
@@ -103,6 +105,7 @@ def test_a_rule_sets_values_and_scope_and_one_undo_restores_both(store: Store, p
         "rule 'device == car_kit': tagged 2 examples as 'blurry' (scope all)")
     pd.testing.assert_frame_equal(store.tag_matrix(m1), before)
     assert store.tag_scopes(m1)["blurry"] == "none"
+    assert store.tag_scopes(m2)["blurry"] == "none"
 
 
 @pytest.mark.parametrize(("scopes", "merged"), [

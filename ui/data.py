@@ -254,15 +254,18 @@ def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
     table, info = metrics(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp,
                           _loaded=_loaded)
     given = dict(scopes)
+    # A file column stored without a scope ("auto") is read as `analyze` reads an x/blank
+    # column: filled on errors when only errors carry it and that is unlikely by chance.
+    auto = [t for t, v in given.items() if v == "auto"]
     figures = None
     if reviewed_rev:
         correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
         reviewed = reviewed_matrix(_loaded)
         if len(reviewed) == len(correct):
             figures = reviewed_figures(table, info, correct, _loaded.dataset.tags, reviewed,
-                                       tag_scopes=given)
+                                       tag_scopes=given, blank_tags=auto)
     return finish_table(table, info, importance=dict(importance), ease=dict(ease),
-                        tag_scopes=given, figures=figures)
+                        tag_scopes=given, blank_tags=auto, figures=figures)
 
 
 def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 4,
