@@ -129,8 +129,12 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
                                                    "them errors)")
                     + (f"; {action} them as **{md(rule_tag)}**" if rule_tag else ""),
                     icon=":material/filter_alt:")
-            if st.button(f"Apply to {n_hit:,} examples", key="tag_rule_apply", type="primary",
-                         disabled=not (rule_tag and n_hit)):
+            # The key holds what the button promises: a value typed without Enter and then
+            # a click arrive in one run, and must not apply another rule than the one shown.
+            promised = hash((describe_rule(conditions), rule_errors_only, rule_tag, action,
+                             n_hit, did))
+            if st.button(f"Apply to {n_hit:,} examples", key=f"tag_rule_apply_{promised}",
+                         type="primary", disabled=not (rule_tag and n_hit)):
                 # Tagging by a rule makes the tag known where the rule looked (every example,
                 # or the errors), as `slicewise tag --db` does; untagging leaves that as it was.
                 scope = (("errors" if rule_errors_only else "all") if action == "tag"

@@ -130,7 +130,7 @@ def test_a_rule_with_two_conditions_applies_to_all_examples_by_default(did, stor
     assert note in info and "device == car_kit AND snr_db < 5" in info
     if not errors_only:
         assert "(2 of them errors)" in info
-    at.button(key="tag_rule_apply").click().run()
+    next(b for b in at.button if (b.key or "").startswith("tag_rule_apply")).click().run()
     assert_ok(at, no_errors=True)
     assert tagged(store, did, "noisy") == expected
     # where the tag is known now: every example, or only the errors (as `slicewise tag`)
@@ -370,3 +370,21 @@ def test_switching_to_a_dataset_without_the_chosen_column_and_tag_is_clean(did, 
     assert at.multiselect(key="tag_f_tags").value == []
     assert at.selectbox(key="tag_order").value == "errors"       # plain.csv has no score
     assert grid(at)["id"].tolist() == ["p2", "p1"]
+
+
+def test_a_value_typed_without_enter_and_a_click_never_apply_another_rule(did, store):
+    # The preview promised the examples of "device == car_kit"; the value is changed and the
+    # old button clicked in the same run: nothing is applied, the new button shows the count.
+    at = with_tag(app(PAGE, did), "noisy")
+    at.selectbox(key="tag_rule_column").set_value("device")
+    at.selectbox(key="tag_rule_op").set_value("==")
+    at.text_input(key="tag_rule_value").set_value("car_kit")
+    at.selectbox(key="tag_rule_tag").set_value("noisy").run()
+    promised = next(b for b in at.button if (b.key or "").startswith("tag_rule_apply"))
+    assert promised.label == "Apply to 6 examples"
+    at.text_input(key="tag_rule_value").set_value("ios")
+    promised.click().run()
+    assert_ok(at, no_errors=True)
+    assert tagged(store, did, "noisy") == set()
+    shown = next(b for b in at.button if (b.key or "").startswith("tag_rule_apply"))
+    assert shown.label != "Apply to 6 examples"

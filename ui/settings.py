@@ -72,13 +72,14 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
                        index=tags).fillna("none")
     # too_few: fewer human labels than core.metrics.MIN_HUMAN_LABELS, so no usable HLP
     missing = [t for t in tags if source[t] in ("none", "too_few")]
-    with st.expander(f"Human-level performance per tag ({len(missing)} without enough human "
-                     "labels)"
+    with st.expander(f"Human-level performance per tag ({len(missing)} without a usable HLP)"
                      if missing else "Human-level performance per tag",
                      expanded=bool(missing), icon=":material/person:"):
-        st.caption(f"Where the file has no human labels for a tag, or fewer than "
-                   f"{MIN_HUMAN_LABELS}, enter the accuracy a human "
-                   "reaches on it (e.g. from a small re-labelling study). Saved at once.")
+        st.caption(f"Where the file has no human labels for a tag, fewer than "
+                   f"{MIN_HUMAN_LABELS}, or the tag is known only on errors or on a review "
+                   "sample (human labels there are not a fair sample of the tag), enter the "
+                   "accuracy a human reaches on it (e.g. from a small re-labelling study). "
+                   "Saved at once.")
         cols = st.columns(min(4, len(tags)))
         ordered = missing + [t for t in tags if t not in missing]
         for i, tag in enumerate(ordered):
