@@ -321,6 +321,16 @@ def _scope_notes(table: pd.DataFrame) -> None:
                    "errors only: their share of errors and ceiling (max_gain) are shown, not an "
                    "accuracy; pass --tag-scope all if correct examples were reviewed too",
                    err=True)
+    # Only errors carry it, but too few to tell, or its file says "no" (0, false): read as
+    # known everywhere, with 0% accuracy. Say how to read it otherwise.
+    only = table[(table["kind"] == "tag") & (table["scope"] == "all") & (table["n"] > 0)
+                 & (table["errors"] == table["n"])]
+    if len(only):
+        names = ", ".join(map(repr, only.index[:6])) + (" ..." if len(only) > 6 else "")
+        first = str(only.index[0])
+        click.echo(f"slicewise: note: every example carrying {names} is an error, so its "
+                   "accuracy reads 0%; if only errors were reviewed for it, pass --tag-scope "
+                   f"'{first}=errors'", err=True)
 
 
 def _task_spec(dataset: Dataset | None, kind: str | None, positive: str | None,
@@ -612,6 +622,21 @@ def parse_condition(text: str) -> Condition:
     return Condition(match["column"].strip(), op, value)
 
 
+def rule_frame(dataset: Dataset) -> pd.DataFrame:
+    """Return the examples as a rule reads them: typed values, roles under both names.
+
+    ``label`` and the file's own name for it (``true_category``) both work, and so on for
+    every role, unless a metadata column already has that name.
+    """
+    frame = dataset.frame
+    aliases = {getattr(dataset.mapping, role): role
+               for role in ("label", "prediction", "human", "score", "id")
+               if getattr(dataset.mapping, role, None)}
+    extra = {file: frame[role] for file, role in aliases.items()
+             if role in frame.columns and file not in frame.columns}
+    return frame.assign(**extra) if extra else frame
+
+
 @main.command("tag")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @_prediction_options
@@ -648,6 +673,12 @@ def tag_command(file: Path | None, label: str | None, prediction: str | None,
     the stored examples, records who did it, and marks where the tag is known.
     """
     conditions = [parse_condition(r) for r in rules]
+    if tag_file is not None and (rules or tag_name or errors_only):
+        raise DataError("--tag-file stores the tags the file lists; give it without --rule, "
+                        "--tag and --errors-only")
+    if db is not None and not db.is_file():
+        raise DataError(f"{db}: no such database (check the path; `slicewise app --db` "
+                        "creates one)")
     if db is not None:
         summary = _tag_stored(db, dataset_ref, conditions, tag_name, errors_only, tag_file, user)
     else:
@@ -661,17 +692,19 @@ def tag_command(file: Path | None, label: str | None, prediction: str | None,
         sheet = ctx.meta.get("slicewise_sheet") if ctx is not None else None
         raw, _, _ = read_table(file, encoding=encoding, sep=sep, sheet=sheet)
         name = file.name
-        hit = rule_mask(raw, conditions, source=name)
+        # Rules compare typed values (numbers, missing cells), read as `analyze` reads them:
+        # the same reading options, the same value contract.
+        mapping = ColumnMapping(label=label, prediction=prediction, id=_role(id_col),
+                                score=_role(score), tag_columns=())
+        dataset, spec = _load_predictions(file, mapping, task, positive, threshold,
+                                          tolerance, keep_case, keep_punctuation, encoding,
+                                          sep, drop_missing, na_values, decimal, thousands)
+        if len(dataset.frame) != len(raw):
+            raise DataError(f"{name}: {len(raw) - len(dataset.frame):,} rows were left out "
+                            "while reading labels and predictions; tagging writes every row "
+                            "back, so fix those rows first")
+        hit = rule_mask(rule_frame(dataset), conditions, source=name)
         if errors_only:
-            mapping = ColumnMapping(label=label, prediction=prediction, id=_role(id_col),
-                                    score=_role(score), tag_columns=())
-            dataset, spec = _load_predictions(file, mapping, task, positive, threshold,
-                                              tolerance, keep_case, keep_punctuation, encoding,
-                                              sep, drop_missing, na_values, decimal, thousands)
-            if len(dataset.frame) != len(raw):
-                raise DataError(f"{name}: {len(raw) - len(dataset.frame):,} rows were left out "
-                                "while reading labels and predictions; --errors-only needs "
-                                "every row (fix those rows first)")
             correct = compute_outcomes(dataset.frame, spec,
                                        source=name)["correct"].to_numpy(dtype=bool)
             hit &= ~correct
@@ -718,19 +751,27 @@ def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name
             if missing:
                 raise DataError(f"{file_name}: no column {missing[0]!r}; a tag file has the "
                                 "columns id and tag, one row per tagged example")
-            table = table.dropna(subset=["id", "tag"])
+            table = table.dropna(subset=["id", "tag"]).astype({"id": str, "tag": str})
+            table["tag"] = table["tag"].str.strip()
+            table = table[table["tag"] != ""]
+            # Everything is checked before anything is stored: no half-applied file.
+            known = set(dataset.frame["id"].astype(str))
+            unknown = table.index[~table["id"].isin(known)]
+            if len(unknown):
+                first = ", ".join(repr(i) for i in table.loc[unknown[:3], "id"])
+                raise DataError(f"{file_name}: {len(unknown):,} rows name ids the dataset "
+                                f"{name!r} does not have ({first}...); nothing was stored")
             tagged = 0
             for tag, rows in table.groupby("tag", sort=False):
                 if tag not in store.tag_scopes(did):
-                    store.create_tag(did, str(tag), user=user)
-                tagged += store.set_tag(did, rows["id"].astype(str).tolist(), str(tag), True,
-                                        user=user)
+                    store.create_tag(did, tag, user=user)
+                tagged += store.set_tag(did, rows["id"].tolist(), tag, True, user=user)
             return {"dataset": name, "dataset_id": did, "tag": ", ".join(
                     map(str, table["tag"].unique())), "rule": f"tag file {file_name}",
                     "examples": len(dataset.frame), "tagged": tagged}
         if not tag_name or not conditions:
             raise DataError("give --tag NAME and at least one --rule (or --tag-file)")
-        hit = rule_mask(dataset.frame, conditions, source=name)
+        hit = rule_mask(rule_frame(dataset), conditions, source=name)
         if errors_only:
             spec = store.dataset_info(did).get("task") or TaskSpec()
             correct = compute_outcomes(dataset.frame, spec,

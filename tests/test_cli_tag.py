@@ -135,3 +135,76 @@ def test_store_mode_names_the_datasets_when_the_reference_is_unknown(stored):
                                        "--rule", "camera == c3", "--tag", "c3"])
     assert result.exit_code == 2 and "no dataset match 'nope'" in result.stderr
     assert "'model-a'" in result.stderr
+
+
+@pytest.fixture
+def regional(tmp_path):
+    path = tmp_path / "na.csv"
+    path.write_text('id,label,prediction,score,true_category\n1,a,a,NA,x\n2,a,b,"0,3",y\n'
+                    '3,b,b,"0,9",x\n4,b,a,"1,2",y\n')
+    return path
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    # typed values: NA is missing only when listed; decimal commas read as numbers
+    (["--na-values", "NA", "--decimal", ",", "--rule", "score is missing"], [1, 0, 0, 0]),
+    (["--na-values", "NA", "--decimal", ",", "--rule", "score < 0.5"], [0, 1, 0, 0]),
+    (["--na-values", "NA", "--decimal", ",", "--rule", "score > 1"], [0, 0, 0, 1]),
+    # a role column under its canonical name and under the file's name for it
+    (["--na-values", "NA", "--decimal", ",", "--label", "label", "--rule", "label == b"],
+     [0, 0, 1, 1]),
+])
+def test_file_rules_compare_typed_values_read_with_the_reading_options(regional, tmp_path,
+                                                                      args, expected):
+    out = tmp_path / "o.csv"
+    result = CliRunner().invoke(main, ["tag", str(regional), *args, "--tag", "t",
+                                       "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)["t"]
+    assert written.tolist() == ["true" if e else "false" for e in expected]
+
+
+@pytest.mark.parametrize("rule", ["score < abc", "score >= 0,5", "score < nan"])
+def test_a_value_that_is_not_a_number_is_refused_for_a_number_column(predictions, rule):
+    path, _ = predictions
+    result = CliRunner().invoke(main, ["tag", str(path), "--rule", rule.replace("score",
+                                                                                "snr"),
+                                       "--tag", "t"])
+    assert result.exit_code == 2 and "is not a number" in result.stderr
+
+
+def test_a_tag_file_naming_unknown_ids_stores_nothing(stored, tmp_path):
+    db, did, _ = stored
+    tag_file = tmp_path / "tags.csv"
+    pd.DataFrame({"id": ["e01", "e02", "bogus"], "tag": [" first ", "first", "second"]}).to_csv(
+        tag_file, index=False)
+    result = CliRunner().invoke(main, ["tag", "--db", str(db), "--dataset", str(did),
+                                       "--tag-file", str(tag_file)])
+    assert result.exit_code == 2 and "'bogus'" in result.stderr
+    with Store(db) as store:
+        assert store.tag_scopes(did) == {}  # no tag created, none half-applied
+    tag_file.write_text("id,tag\ne01, first \ne02,first\n")
+    result = CliRunner().invoke(main, ["tag", "--db", str(db), "--dataset", str(did),
+                                       "--tag-file", str(tag_file)])
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        assert store.tag_matrix(did)["first"].sum() == 2  # " first " is the tag "first"
+
+
+@pytest.mark.parametrize("extra", [["--rule", "camera == c3"], ["--tag", "x"],
+                                   ["--errors-only"]])
+def test_a_tag_file_with_a_rule_is_refused_not_half_read(stored, tmp_path, extra):
+    db, did, _ = stored
+    tag_file = tmp_path / "tags.csv"
+    tag_file.write_text("id,tag\ne01,a\n")
+    result = CliRunner().invoke(main, ["tag", "--db", str(db), "--dataset", str(did),
+                                       "--tag-file", str(tag_file), *extra])
+    assert result.exit_code == 2 and "--tag-file" in result.stderr
+
+
+def test_a_database_path_that_does_not_exist_is_refused_not_created(tmp_path):
+    db = tmp_path / "typo.db"
+    result = CliRunner().invoke(main, ["tag", "--db", str(db), "--dataset", "x",
+                                       "--rule", "a == b", "--tag", "t"])
+    assert result.exit_code == 2 and "no such database" in result.stderr
+    assert not db.exists()

@@ -259,3 +259,20 @@ def test_sample_figures_use_only_the_reviewed_part_of_a_sample():
     assert figures["reviewed"] == reviewed.sum() == 60
     assert figures["accuracy"] == pytest.approx(expected["accuracy"])
     assert figures["share"] == pytest.approx(expected["share"])
+
+
+@pytest.mark.parametrize(("cells", "note"), [
+    (["1", "0", "0", "0"], "every example carrying 't' is an error"),  # says no: known
+    (["x", "", "", ""], "every example carrying 't' is an error"),  # 1 error: too few to tell
+    (["true", "false", "false", "false"], "every example carrying 't' is an error"),
+])
+def test_cli_says_how_to_read_a_tag_only_errors_carry_when_it_is_read_as_known(
+        tmp_path, cells, note):
+    frame = pd.DataFrame({"id": range(8), "label": "a",
+                          "prediction": ["b", "a", "a", "a", "b", "a", "a", "a"],
+                          "t": cells + ["0" if cells[0] == "1" else ""] * 4})
+    path = tmp_path / "f.csv"
+    frame.to_csv(path, index=False)
+    result = CliRunner().invoke(main, ["analyze", str(path), "--tag-columns", "t"])
+    assert result.exit_code == 0, result.output
+    assert note in result.stderr and "--tag-scope 't=errors'" in result.stderr
