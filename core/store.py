@@ -1776,9 +1776,10 @@ class Store:
         dataset_id, example_ids, tag, value, user
             As for :meth:`set_tag`: ``example_ids`` are the examples the rule matched.
         scope
-            Where the tag's status is now known in this dataset: ``"all"`` (the rule was
-            applied to every example), ``"errors"`` (to the model's errors only) or
-            ``"none"``.
+            Where the rule looked: ``"all"`` (every example), ``"errors"`` (the model's
+            errors only) or ``"none"``. The tag's scope in this dataset becomes the wider
+            of this and its scope before (a rule over errors does not make a tag known
+            everywhere a tag known only on errors).
         rule
             The rule as text, for the event log (e.g. ``"device == car_kit"``).
 
@@ -1813,6 +1814,9 @@ class Store:
             pid = row["project_id"]
             tag_row = self._tag_row(row, tag)
             scope_before = tag_row["scope"]
+            if scope is not None:  # a rule widens where the tag is known, never narrows it
+                order = ("none", "errors", "auto", "all")
+                scope = max(scope, scope_before, key=order.index)
             new_scope = scope is not None and scope != scope_before
             if not len(wanted) and not new_scope:
                 return 0

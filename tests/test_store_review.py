@@ -322,3 +322,17 @@ def test_a_large_rule_saves_and_undoes_whole(store: Store) -> None:
     store.undo_last(did, user="bob")
     assert hand_rows(store) == before
     assert store.tag_scopes(did)["rule"] == "none"
+
+
+@pytest.mark.parametrize(("before", "rule", "after"), [
+    ("all", "errors", "all"),  # tagging more errors keeps a tag known everywhere
+    ("errors", "all", "all"),
+    ("none", "errors", "errors"),
+    ("errors", "none", "errors"),
+])
+def test_a_rule_widens_where_a_tag_is_known_never_narrows_it(store: Store, pair, before,
+                                                             rule, after) -> None:
+    m1, _ = pair
+    store.set_tag_scope(m1, "blurry", before, user="bob")
+    store.apply_tag_rule(m1, ["a"], "blurry", True, scope=rule, user="bob")
+    assert store.tag_scopes(m1)["blurry"] == after
