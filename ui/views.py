@@ -173,6 +173,11 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"),
     }
     _drop_all_known(view)
+    # Where a tag is known, its share of errors and its ceiling sit beside the accuracy: a
+    # row of dashes says why at once.
+    first = [c for c in ("slice", "kind", "known on", "n", "share", "accuracy", "95% interval",
+                         "share of errors", "max gain") if c in view.columns]
+    view = view[first + [c for c in view.columns if c not in first]]
     for col in TASK_METRICS.get(task_kind, ()):
         if col not in t.columns:
             continue
@@ -228,6 +233,9 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "gap significant?": st.column_config.TextColumn("Gap significant?"),
     }
     _drop_all_known(view)
+    first = [c for c in ("rank", "slice", "known on", "accuracy", "HLP", "HLP from", "gap",
+                         "share", "potential gain", "max gain") if c in view.columns]
+    view = view[first + [c for c in view.columns if c not in first]]
     return view, config
 
 
