@@ -119,7 +119,9 @@ if uploaded is not None:
             collapse = t2.checkbox("Ignore extra spaces", value=True, key=k + "spaces")
 
         st.markdown("**Tags** — the error categories already marked in the file, if any")
-        source_default = (1 if detected.tags_column else 0 if detected.tag_columns else 2)
+        # A file may hold both: a delimited tags column and true/false tag columns.
+        source_default = (3 if detected.tags_column and detected.tag_columns else
+                          1 if detected.tags_column else 0 if detected.tag_columns else 2)
         tag_source = st.radio("Tag source", TAG_SOURCES, index=source_default, horizontal=True,
                               key=k + "tag_source")
         tag_columns: list[str] = []
@@ -127,13 +129,13 @@ if uploaded is not None:
         # A column chosen for a role above is not a tag: it leaves the options and the choice.
         tag_options = loading.without_roles(cols, (label, *map(loading.optional, (
             prediction, id_col, human, score))))
-        if tag_source == TAG_SOURCES[0]:
+        if tag_source in (TAG_SOURCES[0], TAG_SOURCES[3]):
             tags_key = k + "tag_columns"
             proposed = st.session_state.get(tags_key, detected.tag_columns or ())
             st.session_state[tags_key] = [c for c in proposed if c in tag_options]
             tag_columns = st.multiselect(
                 "Tag columns (true/false, 1/0, yes/no or x/blank)", tag_options, key=tags_key)
-        elif tag_source == TAG_SOURCES[1]:
+        if tag_source in (TAG_SOURCES[1], TAG_SOURCES[3]):
             d1, d2 = st.columns(2)
             tags_column = d1.selectbox("Column holding the tags", tag_options,
                                        index=loading.role_index(tag_options,

@@ -226,3 +226,19 @@ def test_the_app_the_pandas_loader_and_the_duckdb_engine_propose_the_same_tags(t
     finally:
         engine.close()
     assert detect_mapping(pd.read_csv(path)).tag_columns == tuple(PROPOSED)
+
+
+def test_a_file_with_a_tags_column_and_tag_columns_keeps_both(store):
+    data = (b"id,label,prediction,tags,cam3_error\n"
+            + b"".join(f"{i},a,{'b' if i % 3 == 0 else 'a'},{'blurry' if i % 2 else ''},"
+                       f"{'x' if i % 6 == 0 else ''}\n".encode() for i in range(60)))
+    at = app(LOAD)
+    at.file_uploader(key="load_upload").set_value(("both.csv", data, "text/csv")).run()
+    assert_ok(at)
+    at.radio(key=key_ending(at.radio, "_tag_source")).set_value("Both").run()
+    tag_choice(at).set_value(["cam3_error"])
+    at.run()
+    save(at)
+    assert not at.error, texts(at.error)
+    did = int(store.list_datasets()["id"].max())
+    assert set(store.tag_matrix(did).columns) == {"blurry", "cam3_error"}

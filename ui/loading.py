@@ -24,7 +24,7 @@ from core.store import Store
 from core.task import TaskSpec, TextNormalization, infer_task_kind
 
 NONE = "(none)"
-TAG_SOURCES = ("Boolean columns", "One delimited column", "None yet")
+TAG_SOURCES = ("Boolean columns", "One delimited column", "None yet", "Both")
 DELIMITERS = {"detect": None, "; (semicolon)": ";", "| (pipe)": "|"}
 #: Extensions the upload widgets accept; the content decides how a file is read (a .gz,
 #: .bz2 or .zip holds one CSV, TSV or Parquet file; see core.formats).
@@ -123,9 +123,9 @@ class LoadOptions:
         """
         tag_columns: tuple[str, ...] = ()
         tags_column = None
-        if self.tag_source == TAG_SOURCES[0]:
+        if self.tag_source in (TAG_SOURCES[0], TAG_SOURCES[3]):
             tag_columns = tuple(self.tag_columns)
-        elif self.tag_source == TAG_SOURCES[1]:
+        if self.tag_source in (TAG_SOURCES[1], TAG_SOURCES[3]):
             tags_column = self.tags_column
         def off(value: str | None) -> str:
             return NO_COLUMN if value is None else value
@@ -155,7 +155,7 @@ def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
     DataError
         Any problem with the table or options, naming the file, column and rows.
     """
-    if options.tag_source == TAG_SOURCES[1] and not options.tags_column:
+    if options.tag_source in (TAG_SOURCES[1], TAG_SOURCES[3]) and not options.tags_column:
         raise InvalidValueError(f"{source_name}: choose the column that holds the tags, or "
                                 "pick another tag source")
     if options.kind == "binary" and not options.positive:
