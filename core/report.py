@@ -30,7 +30,8 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "hlp_source", "hlp_n", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "gap", "error_rate",
     "error_share", "error_share_ci_low", "error_share_ci_high", "max_gain", "potential_gain",
     "importance", "ease", "priority", "rank", "p_value", "significant", "scope", "reviewed",
-    "share_ci_low", "share_ci_high",
+    "share_ci_low", "share_ci_high", "error_rate_rest", "lift", "excess_error",
+    "excess_p_value", "excess_q_value", "worse_than_rest",
 )
 TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -164,14 +165,16 @@ def _fmt(value: Any, col: str) -> str:
     if col in ("share", "accuracy", "hlp", "error_rate", "error_share", "accuracy_ci_low",
                "accuracy_ci_high", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "precision",
                "recall", "f1", "fpr", "fnr", "wer", "error_share_ci_low",
-               "error_share_ci_high", "share_ci_low", "share_ci_high"):
+               "error_share_ci_high", "share_ci_low", "share_ci_high", "error_rate_rest"):
         return f"{100 * value:.1f}%"
     if col in ("gap", "potential_gain", "priority"):
         return f"{100 * value:+.2f} pts"
     if col == "max_gain":
         return f"{100 * value:.2f} pts"
-    if col == "p_value":
+    if col in ("p_value", "excess_p_value", "excess_q_value"):
         return f"{value:.3g}"
+    if col == "excess_error":
+        return f"{100 * value:+.1f} pts"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)

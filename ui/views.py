@@ -209,8 +209,20 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "gap significant?": significance_text(t),
         "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
         "known on": scope_text(t),
+        "vs rest": _pts(t["excess_error"]).to_numpy() if "excess_error" in t else np.nan,
+        "worse than rest": [("yes" if w else "no") if not pd.isna(q) else "–"
+                            for w, q in zip(t.get("worse_than_rest", pd.Series(False, t.index)),
+                                            t.get("excess_q_value", pd.Series(np.nan, t.index)),
+                                            strict=True)],
     })
     config: dict[str, Any] = {
+        "vs rest": st.column_config.NumberColumn(
+            "Errors vs rest", format="%+.1f pts",
+            help="The slice's error rate minus the rest of the data's, in points"),
+        "worse than rest": st.column_config.TextColumn(
+            "Worse than the rest?", help="Excess error significant after Benjamini–Hochberg "
+            "across the slices (5% false discovery rate): only such slices are advised for "
+            "more data"),
         "max gain": st.column_config.NumberColumn(
             "Most it could gain", format="%.2f pts",
             help="Accuracy points on all data if every error in the slice were fixed"),
@@ -234,7 +246,8 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     }
     _drop_all_known(view)
     first = [c for c in ("rank", "slice", "known on", "accuracy", "HLP", "HLP from", "gap",
-                         "share", "potential gain", "max gain") if c in view.columns]
+                         "vs rest", "worse than rest", "share", "potential gain", "max gain")
+             if c in view.columns]
     view = view[first + [c for c in view.columns if c not in first]]
     return view, config
 
