@@ -1228,7 +1228,12 @@ def says_no(col: pd.Series, distinct: list[Any] | None = None) -> bool:
         present = distinct if distinct is not None else _distinct_present(col)
     except TypeError:
         return True
-    return any(str(v).strip().lower() in FALSE_TOKENS - {""} for v in present or ())
+    return writes_no(present or ())
+
+
+def writes_no(values: Iterable[Any]) -> bool:
+    """Whether some of a tag column's distinct values is an explicit "no" (not a blank)."""
+    return any(str(v).strip().lower() in FALSE_TOKENS - {""} for v in values)
 
 
 def parse_boolean_column(col: pd.Series, *, file: str, name: str,

@@ -82,6 +82,7 @@ from core.dataset import (
     find_role_candidates,
     is_tag_name,
     resolve_mapping,
+    writes_no,
 )
 from core.errors import (
     DataError,
@@ -1063,10 +1064,12 @@ class DuckDBFile:
             col = cols[c]
             cond = self._tag_condition(col, values.get(c, []))
             conds[c] = f"({conds[c]} OR {cond})" if c in conds else cond
-            says = col.group == "bool" or any(
-                str(col.python(v) if col.kind == "float" else v).strip().lower()
-                in FALSE_TOKENS - {""} for v in values.get(c, []))
-            self.blank_tags.discard(c) if says else self.blank_tags.add(c)
+            # Read as core.dataset.says_no reads the pandas column.
+            if col.group == "bool" or writes_no(col.python(v) if col.kind == "float" else v
+                                                for v in values.get(c, [])):
+                self.blank_tags.discard(c)
+            else:
+                self.blank_tags.add(c)
         self.tags = conds
 
     @staticmethod

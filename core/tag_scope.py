@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InvalidValueError
+from core.metrics import wilson_interval
 from core.slice_names import UNTAGGED
 
 #: Where a tag's status is known: every example, the errors only, a sample of both, nowhere.
@@ -58,7 +59,6 @@ FIGURE_COLUMNS = (
 #: :func:`infer_row_scopes` reads a blank-for-no tag that only errors carry as filled on
 #: errors when a tag unrelated to the errors would be carried only by errors less often.
 CHANCE_ALL_ERRORS = 0.01
-_Z = 1.959963984540054
 _DRAWS = 4000
 
 
@@ -85,15 +85,6 @@ def known_matrix(correct: np.ndarray, tags: pd.DataFrame, scopes: Mapping[str, s
         if reviewed is not None and tag in reviewed.columns:
             out[:, j] |= reviewed[tag].to_numpy(dtype=bool)
     return pd.DataFrame(out, columns=tags.columns, index=tags.index)
-
-
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + _Z**2 / n
-        centre = (p + _Z**2 / (2 * n)) / denom
-        half = _Z * np.sqrt(p * (1 - p) / n + _Z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _posterior(x: np.ndarray, k: np.ndarray, full: np.ndarray, rng: np.random.Generator,
@@ -176,7 +167,7 @@ def figures_from_counts(n_e: float, n_c: float, k_e: np.ndarray, k_c: np.ndarray
         accuracy = np.where(both & (t_e + t_c > 0), t_c / (t_e + t_c), np.nan)
         error_share = np.where(k_e > 0, p_e, np.nan)
         max_gain = np.where(some_e, t_e / n_all, np.nan) if n_all else np.full(len(k_e), np.nan)
-    lo, hi = _wilson(x_e, k_e)
+    lo, hi = wilson_interval(x_e, k_e)
     lo = np.where(full_e, error_share, np.where(k_e > 0, lo, np.nan))
     hi = np.where(full_e, error_share, np.where(k_e > 0, hi, np.nan))
 
