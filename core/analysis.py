@@ -101,11 +101,13 @@ def reviewed_figures(table: pd.DataFrame, info: pd.DataFrame, correct: np.ndarra
     and on the examples ``reviewed`` marks for it (bool, one column per tag, aligned with
     ``tags``). Returns the figures keyed by row name, for :func:`finish_table`.
     """
-    given = tag_scopes if isinstance(tag_scopes, str) else dict(tag_scopes)
-    hand = {} if isinstance(given, str) else {t: s for t, s in given.items() if s == "none"}
-    base = {t: s for t, s in ({} if isinstance(given, str) else given).items() if s != "none"}
-    by_row = infer_row_scopes(table, info, base if not isinstance(given, str) else given,
-                              blank_tags=blank_tags)
+    # Hand-made tags ("none") are known only where reviewed; the rest as counts decide.
+    hand: dict[str, str] = {}
+    base: str | Mapping[str, str] = tag_scopes
+    if not isinstance(tag_scopes, str):
+        hand = {t: s for t, s in tag_scopes.items() if s == "none"}
+        base = {t: s for t, s in tag_scopes.items() if s != "none"}
+    by_row = infer_row_scopes(table, info, base, blank_tags=blank_tags)
     sources = dict(zip(info.index, info["source"], strict=True)) if len(info) else {}
     scopes = {str(sources[r]): s for r, s in by_row.items() if r in sources}
     scopes.update(hand)
