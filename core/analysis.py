@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from core.baselines import Baseline, dataset_baseline
 from core.dataset import Dataset
 from core.metrics import (
     build_slices,
@@ -42,6 +43,9 @@ def analyze(
     ease: Mapping[str, float] | None = None,
     tag_scopes: str | Mapping[str, str] = "auto",
     reviewed: pd.DataFrame | None = None,
+    protected: Collection[str] = (),
+    rank_by: str = "priority",
+    baseline: Baseline | None = None,
 ) -> pd.DataFrame:
     """Return the ranked error-analysis table of ``dataset``.
 
@@ -58,19 +62,55 @@ def analyze(
     ``auto`` (a tag only errors carry was filled on errors). Rows of tags not known on every
     example carry estimates (``scope`` ``errors``: error share and ceiling, no accuracy;
     ``sample``: stratified estimates with intervals).
+
+    Slices with the same members are shown once (:func:`mark_same_members`); the slices of
+    a ``protected`` column (a sensitive attribute such as race) are marked so the advice
+    speaks of fairness; ``rank_by`` is :func:`core.prioritize.rank_slices`'s.
+
+    ``baseline`` (:class:`core.baselines.Baseline`) says what the slices are compared with;
+    by default HLP as the dataset's mapping describes it (:func:`core.baselines.dataset_baseline`).
     """
     task = task or default_task(dataset)
     outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
     membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
+    info = mark_same_members(membership, info)
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
-    table = compute_slice_metrics(counts, task=task, hlp=hlp)
+    table = compute_slice_metrics(counts, task=task, hlp=hlp,
+                                  baseline=baseline or dataset_baseline(dataset))
     figures = None
     if reviewed is not None:
         figures = reviewed_figures(table, info, outcomes["correct"].to_numpy(dtype=bool),
                                    dataset.tags, reviewed, tag_scopes=tag_scopes,
                                    blank_tags=dataset.blank_tags)
     return finish_table(table, info, importance=importance, ease=ease, tag_scopes=tag_scopes,
-                        blank_tags=dataset.blank_tags, figures=figures)
+                        blank_tags=dataset.blank_tags, figures=figures, protected=protected,
+                        rank_by=rank_by)
+
+
+def mark_same_members(membership: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
+    """Mark slices whose members are exactly those of an earlier slice.
+
+    ``membership`` and ``info`` as :func:`core.metrics.build_slices` returns them. Returns
+    a copy of ``info`` with a ``same_as`` column: the name of the first slice (in table
+    order: tags, then column values) with identical members, or None. Empty slices are
+    never merged (they say nothing and their names say why they exist).
+    """
+    out = info.copy()
+    out["same_as"] = pd.Series(None, index=out.index, dtype=object)
+    if not membership.shape[1]:
+        return out
+    packed = np.packbits(membership.to_numpy(dtype=bool), axis=0)
+    first: dict[bytes, str] = {}
+    for name, column, size in zip(membership.columns, packed.T,
+                                  membership.sum(axis=0).to_numpy(), strict=True):
+        if not size:
+            continue
+        key = column.tobytes()
+        if key in first:
+            out.loc[name, "same_as"] = first[key]
+        else:
+            first[key] = name
+    return out
 
 
 def file_tag_scopes(dataset: Dataset, task: TaskSpec | None = None) -> dict[str, str]:
@@ -126,19 +166,37 @@ def finish_table(
     tag_scopes: str | Mapping[str, str] = "auto",
     blank_tags: Collection[str] = (),
     figures: pd.DataFrame | None = None,
+    protected: Collection[str] = (),
+    rank_by: str = "priority",
 ) -> pd.DataFrame:
     """Give tag rows the figures their known examples support, attach kinds, and rank.
 
     Without ``figures`` (from :func:`reviewed_figures`), each tag's scope comes from
     ``tag_scopes`` and the counts (:func:`core.tag_scope.infer_row_scopes`), so every
     engine that counts gives the same table.
+
+    Slices ``info`` marks as the same as an earlier one (``same_as``, see
+    :func:`mark_same_members`) are dropped; the kept slice lists their names in
+    ``same_as`` ("" when none). Slices of a ``protected`` column get ``protected`` True and
+    ``protected_by`` the column.
     """
     if figures is None:
         figures = count_figures(table, infer_row_scopes(table, info, tag_scopes,
                                                         blank_tags=blank_tags))
     table = apply_tag_figures(table, figures)
     table.insert(0, "kind", slice_kinds(table.index, info))
-    return rank_slices(table, importance=importance, ease=ease)
+    dupes = info["same_as"].dropna() if "same_as" in info.columns else pd.Series(dtype=object)
+    table = table.drop(index=[d for d in dupes.index if d in table.index])
+    also = dupes.groupby(dupes.to_numpy()).agg(lambda names: "; ".join(map(str, names.index)))
+    table["same_as"] = [also.get(name, "") for name in table.index]
+    if protected:
+        wanted = {str(c).strip() for c in protected}
+        source = info["source"].reindex(table.index) if len(info) else pd.Series(
+            None, index=table.index, dtype=object)
+        hit = (table["kind"] == "column") & source.isin(wanted)
+        table["protected"] = hit.to_numpy()
+        table["protected_by"] = source.where(hit, None).astype(object)
+    return rank_slices(table, importance=importance, ease=ease, rank_by=rank_by)
 
 
 def slice_kinds(index: pd.Index, info: pd.DataFrame) -> pd.Series:

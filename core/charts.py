@@ -71,28 +71,44 @@ def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
 
 
 def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
-    """Draw bubbles: share of data (x) against gap to HLP (y), size = number of errors."""
+    """Draw bubbles: share of data (x) against the gap to the baseline (y), size = errors.
+
+    The baseline is the table's ``baseline`` (HLP unless it says otherwise). Without any
+    baseline (no slice has a gap), y is the excess error over the rest of the data instead
+    (:func:`core.prioritize.add_excess_error`), so the chart is never empty while the table
+    has slices. Blue bubbles are worse than the rest (or, without that column, have a
+    significant gap); grey ones are not.
+    """
     t = _slices(table)
-    t = t[t["gap"].notna()]
-    significant = t["significant"].astype(bool) if "significant" in t else True
+    by_gap = bool(t["gap"].notna().any()) if "gap" in t else False
+    base = "HLP"
+    if "baseline" in t.columns and t["baseline"].notna().any():
+        base = str(t["baseline"].dropna().mode().iloc[0])
+    column = "gap" if by_gap or "excess_error" not in t else "excess_error"
+    t = t[t[column].notna()]
+    if "worse_than_rest" in t:
+        strong = t["worse_than_rest"].astype(bool).tolist()
+        grey = "not worse than the rest"
+    else:
+        strong = (t["significant"].astype(bool).tolist() if "significant" in t
+                  else [True] * len(t))
+        grey = "gap not significant"
     sizes = t["errors"].clip(lower=1)
     sizeref = 2.0 * float(sizes.max() if len(sizes) else 1) / (60.0**2)
+    y_title = f"Gap to {base} (points)" if column == "gap" else "Error rate − the rest's (points)"
     fig = go.Figure(go.Scatter(
-        x=100 * t["share"], y=100 * t["gap"], mode="markers+text",
+        x=100 * t["share"], y=100 * t[column], mode="markers+text",
         text=[plot_text(display_name(n)) for n in t.index], textposition="top center",
         marker={"size": sizes, "sizemode": "area", "sizeref": sizeref, "sizemin": 6,
-                "color": [ACCURACY_COLOR if s else HLP_COLOR for s in
-                          (significant if not isinstance(significant, bool)
-                           else [True] * len(t))],
+                "color": [ACCURACY_COLOR if s else HLP_COLOR for s in strong],
                 "line": {"width": 1, "color": "white"}},
-        customdata=t[["errors", "potential_gain"]].to_numpy(),
-        hovertemplate=("%{text}<br>share %{x:.1f}%<br>gap %{y:.1f} pts<br>"
-                       "errors %{customdata[0]}<br>gain %{customdata[1]:.2%}<extra></extra>"),
+        customdata=t[["errors"]].to_numpy(),
+        hovertemplate=("%{text}<br>share %{x:.1f}%<br>" + y_title.split(" (")[0]
+                       + " %{y:.1f} pts<br>errors %{customdata[0]}<extra></extra>"),
     ))
     fig.add_hline(y=0, line_dash="dot", line_color="#6b7280")
-    fig.update_layout(xaxis_title="Share of data (%)", yaxis_title="Gap to HLP (points)",
-                      title="Where the room is: bigger bubbles hold more errors "
-                            "(grey: gap not significant)",
+    fig.update_layout(xaxis_title="Share of data (%)", yaxis_title=y_title,
+                      title=f"Where the room is: bigger bubbles hold more errors (grey: {grey})",
                       margin={"t": 50, "b": 40})
     return fig
 

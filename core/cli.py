@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,11 +15,28 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import analyze
+from core.baselines import Baseline, parse_fraction
 from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset, read_table
 from core.errors import DataError
 from core.metrics import OVERALL, compute_outcomes
-from core.prioritize import describe_priorities, format_hlp
-from core.report import FORMATS, dumps_json, to_csv, to_html, to_json, to_markdown, to_safe_csv
+from core.prioritize import (
+    RANK_BASES,
+    describe_priorities,
+    format_hlp,
+    likely_protected,
+    rank_rule,
+)
+from core.report import (
+    FORMATS,
+    ClassResults,
+    compute_class_results,
+    dumps_json,
+    to_csv,
+    to_html,
+    to_json,
+    to_markdown,
+    to_safe_csv,
+)
 from core.rules import MISSING_OPERATORS, Condition, describe_rule, rule_mask
 from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from core.values import parse_na_values
@@ -212,8 +230,43 @@ def _emit(text: str, output: Path | None) -> None:
               "for every tag, or TAG=SCOPE. Repeatable.")
 @click.option("--hlp", multiple=True, help="TAG=VALUE human-level accuracy for a slice "
               "(0.93 or 93%). Repeatable.")
+@click.option("--human-accuracy", metavar="COL",
+              help="Per-example probability (0-1) that one person labels it right, e.g. the "
+              "share of annotators choosing the true class: HLP is its mean (taking "
+              "precedence over --human); detected by name (human_accuracy), 'none' to leave "
+              "it out.")
+@click.option("--human-majority/--human-single", default=None,
+              help="The --human column is a majority (crowd, consensus) of several people, an "
+              "upper bound on one person's HLP / one person's label (default: read from its "
+              "name).")
+@click.option("--annotations", type=click.Path(dir_okay=False, path_type=Path),
+              help="Annotators' labels of the examples (long: item, annotator, label; items "
+              "are FILE's ids): HLP from each example's share of annotators choosing its "
+              "label.")
+@click.option("--annotation-columns", metavar="ITEM,ANNOTATOR,LABEL",
+              help="The --annotations file's item, annotator and label columns (default: "
+              "detected by name, as by `slicewise agreement`).")
+@click.option("--baseline-predictions", type=click.Path(dir_okay=False, path_type=Path),
+              help="An older system's predictions file, matched to FILE by id: the baseline "
+              "instead of HLP.")
+@click.option("--baseline-prediction", metavar="COL",
+              help="A column of FILE holding an older system's predictions: the baseline "
+              "instead of HLP.")
+@click.option("--target", metavar="ACCURACY",
+              help="A target accuracy (0.95 or 95%) for every slice: the baseline instead of "
+              "HLP.")
 @click.option("--importance", multiple=True, help="TAG=1..5 importance weight. Repeatable.")
 @click.option("--ease", multiple=True, help="TAG=1..5 ease weight. Repeatable.")
+@click.option("--protected", multiple=True, metavar="COLUMN",
+              help="A --slice-by column that is a protected attribute (e.g. race, sex): its "
+              "slices get fairness advice (audit error rates), never 'collect more of this "
+              "group'. Repeatable. Default: --slice-by columns named like one (race, sex, "
+              "gender, age...); 'none' for no protected column.")
+@click.option("--rank-by", type=click.Choice(RANK_BASES), default="priority",
+              show_default=True, help="priority: gap × share; lower_bound: the gap's 95%% "
+              "lower bound × share (few examples count less); excess: how much more a slice "
+              "errs than the rest (used when there is no baseline). Slices worse than the "
+              "rest always come first.")
 @click.option("--engine", type=click.Choice(("pandas", "duckdb")), default="pandas",
               show_default=True, help="Count in memory with pandas, or with DuckDB streaming "
               "a CSV/Parquet file larger than memory (same table; not for text tasks).")
@@ -230,7 +283,13 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                     importance: tuple[str, ...], ease: tuple[str, ...], encoding: str | None,
                     sep: str | None, drop_missing: bool, na_values: str | None,
                     decimal: str | None, thousands: str | None, engine: str, fmt: str,
-                    output: Path | None) -> None:
+                    output: Path | None, protected: tuple[str, ...] = (),
+                    rank_by: str = "priority", human_accuracy: str | None = None,
+                    human_majority: bool | None = None, annotations: Path | None = None,
+                    annotation_columns: str | None = None,
+                    baseline_predictions: Path | None = None,
+                    baseline_prediction: str | None = None,
+                    target: str | None = None) -> None:
     """Print the per-slice error-analysis table of FILE, ranked by priority.
 
     FILE is a CSV, TSV, Parquet or Excel .xlsx file, also gzip- or bzip2-compressed
@@ -241,6 +300,15 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
     """
     if tag_columns and tags_column:
         raise DataError("give either --tag-columns or --tags-column, not both")
+    if [c.strip().lower() for c in protected] == ["none"]:
+        protected = ()
+    elif not protected and likely_protected(slice_by):
+        protected = tuple(likely_protected(slice_by))
+        click.echo(f"slicewise: note: {', '.join(protected)} read as protected (by name): a "
+                   "fairness audit of error rates, never 'collect more of this group'; "
+                   "--protected COLUMN chooses, --protected none turns it off", err=True)
+    # A protected attribute is looked at slice by slice, so it is sliced by too.
+    slice_by = tuple(dict.fromkeys([*slice_by, *protected]))
     no_tags = NO_COLUMN in (_role(tag_columns), _role(tags_column))
     mapping = ColumnMapping(
         label=label, prediction=prediction, human=_role(human), id=_role(id_col),
@@ -249,6 +317,11 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
         tuple(c.strip() for c in tag_columns.split(",") if c.strip()) if tag_columns else None,
         tags_column=NO_COLUMN if no_tags else tags_column,
     )
+    mapping, baseline = _baseline_choice(
+        mapping, human_accuracy=human_accuracy, human_majority=human_majority,
+        annotations=annotations, baseline_predictions=baseline_predictions,
+        baseline_prediction=baseline_prediction, target=target)
+
     def weights() -> dict[str, dict[str, float]]:
         return dict(hlp=_pairs(hlp, "--hlp", percent=True),
                     importance=_pairs(importance, "--importance", percent=False),
@@ -265,6 +338,11 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                             "the pandas engine for --encoding")
         if task == "text":
             raise DataError(TEXT_TASK_MESSAGE)
+        for option, value in (("--annotations", annotations),
+                              ("--baseline-predictions", baseline_predictions)):
+            if value is not None:
+                raise DataError(f"--engine duckdb reads one file; use the pandas engine for "
+                                f"{option}")
         with DuckDBFile(file, mapping, sep=sep, missing="drop" if drop_missing else "fail",
                         na_values=parse_na_values(na_values), decimal=decimal,
                         thousands=thousands) as source:
@@ -274,22 +352,119 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
             kind = task or ("binary" if positive is not None else source.infer_task_kind())
             spec = _task_spec(None, kind, positive, None, tolerance, keep_case, keep_punctuation)
             table = source.analyze(task=spec, slice_by=slice_by, bins=bins,
-                                   tag_scopes=_tag_scopes(tag_scope), **weights())
+                                   tag_scopes=_tag_scopes(tag_scope), protected=protected,
+                                   rank_by=rank_by, baseline=baseline, **weights())
             for warning in source.warnings[shown:]:  # slice-by columns typed while analysing
                 click.echo(f"slicewise: note: {warning}", err=True)
             _scope_notes(table)
             name = source.source_name
+            classes = compute_class_results(task=spec.kind, pairs=source.confusion_pairs()
+                                            if spec.kind in ("classification", "binary")
+                                            else None)
     else:
         dataset, spec = _load_predictions(file, mapping, task, positive, threshold, tolerance,
                                           keep_case, keep_punctuation, encoding, sep,
                                           drop_missing, na_values, decimal, thousands)
+        dataset = _baseline_sources(
+            dataset, mapping, task=task, annotations=annotations,
+            annotation_columns=annotation_columns, baseline_predictions=baseline_predictions,
+            encoding=encoding, sep=sep, drop_missing=drop_missing, na_values=na_values,
+            decimal=decimal, thousands=thousands)
         table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins,
-                        tag_scopes=_tag_scopes(tag_scope), **weights())
+                        tag_scopes=_tag_scopes(tag_scope), protected=protected,
+                        rank_by=rank_by, baseline=baseline, **weights())
         _scope_notes(table)
         name = dataset.source_name
+        classes = compute_class_results(dataset.frame, task=spec.kind)
     _check_row_names(table, weights())
-    text = render(table, fmt, dataset=name, task=spec.kind)
+    text = render(table, fmt, dataset=name, task=spec.kind, classes=classes)
     _emit(text, output)
+
+
+def _baseline_choice(mapping: ColumnMapping, *, human_accuracy: str | None,
+                     human_majority: bool | None, annotations: Path | None,
+                     baseline_predictions: Path | None, baseline_prediction: str | None,
+                     target: str | None) -> tuple[ColumnMapping, Baseline | None]:
+    """Read ``analyze``'s baseline options: the roles to load and the baseline (None: HLP).
+
+    One baseline at most: a target, an older system's file or column, or HLP (from
+    --human-accuracy or --annotations, taking precedence over --human). See
+    :mod:`core.baselines`.
+    """
+    given = [option for option, value in (("--target", target),
+                                          ("--baseline-predictions", baseline_predictions),
+                                          ("--baseline-prediction", baseline_prediction))
+             if value is not None]
+    if len(given) > 1:
+        raise DataError(f"give one baseline: {given[0]} or {given[1]}, not both")
+    wants_hlp = [option for option, value in (("--human-accuracy", human_accuracy),
+                                              ("--annotations", annotations))
+                 if value is not None and _role(str(value)) != NO_COLUMN]
+    if given and wants_hlp:
+        raise DataError(f"{given[0]} is the baseline instead of HLP; leave out {wants_hlp[0]}")
+    kind = None if human_majority is None else "majority" if human_majority else "single"
+    mapping = replace(mapping, human_accuracy=_role(human_accuracy), human_kind=kind)
+    if target is not None:
+        return mapping, Baseline.of_target(parse_fraction(target, "--target"))
+    if baseline_prediction is not None:
+        if mapping.human:
+            raise DataError("--baseline-prediction takes the human label's place in the table; "
+                            "leave out --human")
+        return (replace(mapping, human=baseline_prediction, human_accuracy=NO_COLUMN,
+                        human_kind="single"), Baseline.older_system(baseline_prediction))
+    if baseline_predictions is not None:
+        return (replace(mapping, human_accuracy=NO_COLUMN),
+                Baseline.older_system(baseline_predictions.name))
+    if annotations is not None:  # the annotators replace a human-accuracy column
+        mapping = replace(mapping, human_accuracy=NO_COLUMN)
+    return mapping, None
+
+
+def _baseline_sources(dataset: Dataset, mapping: ColumnMapping, *, task: str | None,
+                      annotations: Path | None, annotation_columns: str | None,
+                      baseline_predictions: Path | None, encoding: str | None,
+                      sep: str | None, drop_missing: bool, na_values: str | None,
+                      decimal: str | None, thousands: str | None) -> Dataset:
+    """Add the baseline read from another file: annotators' labels or an older system's.
+
+    The older system's file is read with FILE's options and column names (its id, label and
+    prediction); notes go to stderr.
+    """
+    from core.baselines import (
+        human_accuracy_from_annotations,
+        with_human_accuracy,
+        with_older_system,
+    )
+
+    notes: list[str] = []
+    if annotations is not None:
+        from core.agreement import load_annotations
+
+        names = [c.strip() or None for c in (annotation_columns or "").split(",")]
+        if annotation_columns is not None and len(names) != 3:
+            raise DataError(f"--annotation-columns {annotation_columns!r}: write "
+                            "ITEM,ANNOTATOR,LABEL (leave one blank to detect it)")
+        item, annotator, label = names if annotation_columns is not None else (None,) * 3
+        votes = load_annotations(annotations, encoding=encoding, sep=sep, item=item,
+                                 annotator=annotator, label=label)
+        values, found = human_accuracy_from_annotations(votes, dataset)
+        notes += [*votes.warnings, *found]
+        dataset = with_human_accuracy(dataset, values)
+    if baseline_predictions is not None:
+        older_mapping = ColumnMapping(
+            label=mapping.label, prediction=mapping.prediction, id=mapping.id,
+            human=NO_COLUMN, score=NO_COLUMN, tag_columns=(), tags_column=NO_COLUMN,
+            human_accuracy=NO_COLUMN)
+        older = load_dataset(baseline_predictions, older_mapping, encoding=encoding, sep=sep,
+                             missing="drop" if drop_missing else "fail",
+                             na_values=parse_na_values(na_values), decimal=decimal,
+                             thousands=thousands, task=task)
+        notes += older.warnings
+        dataset, found = with_older_system(dataset, older)
+        notes += found
+    for note in notes:
+        click.echo(f"slicewise: note: {note}", err=True)
+    return dataset
 
 
 def _tag_scopes(given: tuple[str, ...]) -> str | dict[str, str]:
@@ -343,27 +518,40 @@ def _task_spec(dataset: Dataset | None, kind: str | None, positive: str | None,
                     tolerance=tolerance, normalization=norm)
 
 
-def render(table: pd.DataFrame, fmt: str, *, dataset: str, task: str) -> str:
-    """Render a ranked table in one of the CLI's formats."""
+def render(table: pd.DataFrame, fmt: str, *, dataset: str, task: str,
+           classes: ClassResults | None = None) -> str:
+    """Render a ranked table in one of the CLI's formats.
+
+    ``classes`` (:func:`core.report.compute_class_results`) adds the per-class table and
+    confusion matrix to the JSON, Markdown and HTML reports and a per-class section to the
+    plain table; CSV stays the slice table.
+    """
     title = f"Slicewise report: {dataset}"
     if fmt == "json":
-        return to_json(table, dataset=dataset, task=task) + "\n"
+        return to_json(table, dataset=dataset, task=task, classes=classes) + "\n"
     if fmt == "csv":
         return to_csv(table)
-    summary = describe_priorities(table)
     if fmt == "markdown":
-        return to_markdown(table, title=title, summary=summary)
+        return to_markdown(table, title=title, dataset=dataset, task=task, classes=classes)
     if fmt == "html":
-        from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
-
-        figures = [accuracy_vs_hlp_chart(table), priority_bubble_chart(table)]
-        return to_html(table, title=title, summary=summary, figures=figures)
-    return _plain_table(table, task=task, summary=summary)
+        return to_html(table, title=title, dataset=dataset, task=task, classes=classes)
+    return _plain_table(table, task=task, summary=describe_priorities(table), classes=classes)
 
 
-def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
+#: Most classes the plain table's per-class section lists (the rarest first).
+_PLAIN_CLASSES = 20
+
+
+def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str],
+                 classes: ClassResults | None = None) -> str:
     cols = ["rank", "n", "share", "accuracy", "hlp", "hlp_n", "gap", "error_rate",
             "error_share", "max_gain", "potential_gain", "significant"]
+    if "excess_error" in table.columns:
+        cols[cols.index("error_share") + 1:cols.index("error_share") + 1] = ["vs_rest",
+                                                                              "worse"]
+        table = table.assign(vs_rest=table["excess_error"],
+                             worse=table["worse_than_rest"].map({True: "yes", False: "no"})
+                             .where(table["excess_q_value"].notna(), "–"))
     if "scope" in table.columns and (table["scope"] != "all").any():
         cols.append("scope")
     extra = [c for c in ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
@@ -373,8 +561,15 @@ def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
            *[c for c in extra if c not in ("mae", "rmse")]]
     for c in pct:
         shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f}%")
-    for c in ("gap", "potential_gain"):
-        shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:+.2f}")
+    for c in ("fpr", "fnr"):  # binary error rates with their 95% interval, when computed
+        if c in shown.columns and f"{c}_ci_low" in table.columns:
+            shown[c] = [v if pd.isna(lo) or pd.isna(hi) else
+                        f"{v} ({100 * lo:.1f}–{100 * hi:.1f})"
+                        for v, lo, hi in zip(shown[c], table[f"{c}_ci_low"],
+                                             table[f"{c}_ci_high"], strict=True)]
+    for c in ("gap", "potential_gain", "vs_rest"):
+        if c in shown.columns:
+            shown[c] = shown[c].map(lambda v: "–" if pd.isna(v) else f"{100 * v:+.2f}")
     shown["max_gain"] = shown["max_gain"].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.2f}")
     shown["rank"] = shown["rank"].map(lambda v: "" if pd.isna(v) else str(int(v)))
     # human labels behind a measured HLP; "user" for an entered one (see compute_slice_metrics)
@@ -384,12 +579,32 @@ def _plain_table(table: pd.DataFrame, *, task: str, summary: list[str]) -> str:
                       for s, k in zip(source, table["hlp_n"], strict=True)]
     shown["significant"] = shown["significant"].map({True: "yes", False: "no"})
     overall = table.loc[OVERALL]
+    base = overall.get("baseline")
+    base = base if isinstance(base, str) and base and base != "HLP" else "HLP"
     head = (f"task: {task}   examples: {int(overall['n'])}   accuracy: "
-            f"{100 * overall['accuracy']:.1f}%   HLP: {format_hlp(overall)}")
+            f"{100 * overall['accuracy']:.1f}%   {base}: {format_hlp(overall)}")
     body = shown.to_string()
     notes = "\n".join(f"* {s}" for s in summary)
-    return (f"{head}\n\n{body}\n\n{notes}\n(gap, gain and max_gain in accuracy points; "
-            "max_gain: if every error in the slice were fixed)\n")
+    same = table["same_as"] if "same_as" in table.columns else pd.Series(dtype=object)
+    same = same[same.astype(str) != ""]
+    once = ("" if not len(same) else "shown once, same examples: " + "; ".join(
+        f"{name} = {', '.join(str(o).split('; '))}" for name, o in same.items()) + "\n")
+    text = (f"{head}\n\n{body}\n\n{notes}\n{once}(ordered by rank: {rank_rule(table)}; gap, "
+            "vs_rest (error rate minus the rest's), gain and max_gain in accuracy points; "
+            "max_gain: if every error in the slice were fixed; 95% intervals in brackets)\n")
+    if classes is None:
+        return text
+    per = classes.per_class
+    rows = per.head(_PLAIN_CLASSES)[[c for c in ("support", "predicted", "precision",
+                                                  "recall", "f1") if c in per.columns]]
+    rows = rows.astype(object)
+    for c in ("precision", "recall", "f1"):
+        if c in rows.columns:
+            rows[c] = [("–" if pd.isna(v) else f"{100 * v:.1f}%") for v in per[c].head(
+                _PLAIN_CLASSES)]
+    more = (f" ({_PLAIN_CLASSES} rarest of {len(per)} shown; --format json lists all)"
+            if len(per) > _PLAIN_CLASSES else "")
+    return f"{text}\nper class, rarest first{more}:\n{rows.to_string()}\n"
 
 
 @main.command("demo")
@@ -789,6 +1004,11 @@ def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name
                 "examples": len(dataset.frame), "tagged": int(hit.sum()), "changed": changed}
 
 
+#: ``compare --metric`` choices: the names of :data:`core.compare.METRICS` (not imported
+#: here, so the other commands start without core.compare).
+GATE_METRICS = ("accuracy", "recall", "precision", "f1", "fpr", "fnr", "wer", "mae")
+
+
 @main.command("compare")
 @click.argument("before", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("after", type=click.Path(dir_okay=False, path_type=Path))
@@ -812,8 +1032,18 @@ def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "markdown")),
               default="table", show_default=True)
 @click.option("--fail-on-regression", "fail_points", type=click.FloatRange(min=0),
-              metavar="POINTS", help="Exit with code 1 when a slice's accuracy falls by more "
-              "than POINTS percentage points and the fall is significant.")
+              metavar="POINTS", help="Exit with code 1 when a slice's --metric gets worse by "
+              "more than POINTS percentage points (MAE: label units) and the change is "
+              "significant at --alpha.")
+@click.option("--metric", "gate_metric", type=click.Choice(GATE_METRICS), default="accuracy",
+              show_default=True, help="Metric --fail-on-regression watches; for fpr, fnr, "
+              "wer and mae a rise is worse.")
+@click.option("--slice", "gate_slices", multiple=True, metavar="NAME",
+              help="Gate only this slice, named as the table shows it (e.g. 'race = "
+              "Caucasian', 'All data'). Repeatable.")
+@click.option("--class", "gate_classes", multiple=True, metavar="NAME",
+              help="Gate this class's --metric (accuracy is the class's recall). Repeatable; "
+              "without --slice only the classes are gated.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @_value_options
@@ -824,14 +1054,32 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
                     na_values: str | None = None, decimal: str | None = None,
                     thousands: str | None = None,
                     human: str | None = None, encoding: str | None = None,
-                    sep: str | None = None, drop_missing: bool = False) -> None:
-    """Compare two iterations' predictions (BEFORE, AFTER) slice by slice.
+                    sep: str | None = None, drop_missing: bool = False,
+                    gate_metric: str = "accuracy", gate_slices: tuple[str, ...] = (),
+                    gate_classes: tuple[str, ...] = ()) -> None:
+    """Compare two iterations' predictions (BEFORE, AFTER) slice by slice and class by class.
 
     Per slice: accuracy before and after, the change, the gap to HLP, and whether the change
     is significant (McNemar's exact test where a slice holds the same examples in both
-    files, else a two-proportion test).
+    files, else a two-proportion test); binary tasks add FPR and FNR per slice, text tasks
+    WER, regression MAE; classification tasks add per-class precision, recall and F1 and
+    both confusion matrices. ``--fail-on-regression`` gates on ``--metric`` for every slice,
+    or the ``--slice`` and ``--class`` rows named.
     """
-    from core.compare import compare_datasets, compare_overall, describe_pairing, find_regressions
+    from core.compare import (
+        check_metric,
+        compare_classes,
+        compare_datasets,
+        compare_overall,
+        compare_slice_metrics,
+        describe_pairing,
+        describe_regression,
+        find_regressions,
+    )
+
+    if fail_points is None and (gate_metric != "accuracy" or gate_slices or gate_classes):
+        raise click.UsageError("--metric, --slice and --class choose what "
+                               "--fail-on-regression watches; give --fail-on-regression POINTS")
 
     mapping = ColumnMapping(id=_role(id_col), label=label, prediction=prediction,
                             human=_role(human))
@@ -854,6 +1102,11 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
     if pairing.ids_are_row_numbers:
         click.echo("slicewise: note: no id column in a file: rows are matched by position; "
                    "give --id COL if the files list different examples", err=True)
+    gate_on_slices = fail_points is not None and (bool(gate_slices) or not gate_classes)
+    if gate_on_slices and gate_metric != "accuracy":
+        check_metric(gate_metric, spec.kind)
+    if gate_classes:
+        check_metric(gate_metric, spec.kind, per_class=True)
     table = compare_datasets(data_b, data_a, task=spec, slice_by=slice_by, alpha=alpha)
     on_errors = [str(r) for r in table.index[(table["scope"] == "errors")
                                              & (table["kind"] == "tag")]]
@@ -861,6 +1114,24 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
         click.echo(f"slicewise: note: {', '.join(map(repr, on_errors[:6]))} only tag errors, "
                    "so they are read as filled on errors only and not compared (their "
                    "accuracy is unknown)", err=True)
+    shown = list(_SLICE_METRICS.get(spec.kind, ()))
+    watched = [gate_metric] if gate_on_slices and gate_metric != "accuracy" else []
+    rates = (compare_slice_metrics(data_b, data_a, metrics=[*shown, *watched], task=spec,
+                                   slice_by=slice_by, alpha=alpha)
+             if shown or watched else {})
+    classes = None
+    if spec.kind in ("binary", "classification"):
+        per_class = [gate_metric] if gate_classes else []
+        classes = compare_classes(data_b, data_a, task=spec, alpha=alpha,
+                                  metrics=["precision", "recall", "f1", *per_class])
+    failed: list[tuple[str, pd.Series]] = []
+    if gate_on_slices:
+        gated = table if gate_metric == "accuracy" else rates[gate_metric]
+        failed += list(find_regressions(gated, points=fail_points,
+                                        names=list(gate_slices) or None).iterrows())
+    if gate_classes and classes is not None:
+        failed += list(find_regressions(classes.changes[gate_metric], points=fail_points,
+                                        names=list(gate_classes)).iterrows())
     overall = compare_overall(table)
     if fmt == "json":
         keys = ["kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after",
@@ -871,21 +1142,141 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
                   for name, row in table.iloc[1:].iterrows()]
         data = {"before": data_b.source_name, "after": data_a.source_name, "task": spec.kind,
                 "alpha": alpha, "pairing": pairing.describe(), "overall": overall,
-                "slices": slices}
+                "slices": slices, **_compare_extras_json(rates, shown, classes)}
+        if fail_points is not None:
+            data["gate"] = {"metric": gate_metric, "points": fail_points,
+                            "slices": list(gate_slices) if gate_on_slices else [],
+                            "classes": list(gate_classes), "passed": not failed,
+                            "failed": [{"name": str(name), "message": describe_regression(
+                                str(name), row), **{k: _json_value(row.get(k)) for k in (
+                                    "kind", "metric", "before", "after", "accuracy_before",
+                                    "accuracy_after", "delta", "worse_by", "test", "p_value")
+                                    if k in row.index}} for name, row in failed]}
         text = dumps_json(data) + "\n"  # null for NaN and inf
     else:
         text = _compare_text(table, overall, data_b, data_a, pairing.describe(),
                              markdown=fmt == "markdown")
+        text += _compare_extras_text(rates, shown, classes, markdown=fmt == "markdown")
     _emit(text, output)
-    if fail_points is not None:
-        fallen = find_regressions(table, points=fail_points)
-        for name, row in fallen.iterrows():
-            click.echo(f"slicewise: regression: {name} fell {-100 * row['delta']:.1f} points "
-                       f"({100 * row['accuracy_before']:.1f}% -> "
-                       f"{100 * row['accuracy_after']:.1f}%, {row['test']} "
-                       f"p={row['p_value']:.3g})", err=True)
-        if len(fallen):
-            raise click.exceptions.Exit(1)
+    for name, row in failed:
+        click.echo(f"slicewise: regression: {describe_regression(str(name), row)}", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+#: Metrics ``compare`` shows per slice besides accuracy, by task kind.
+_SLICE_METRICS: dict[str, tuple[str, ...]] = {"binary": ("fpr", "fnr"), "text": ("wer",),
+                                              "regression": ("mae",)}
+
+
+def _compare_extras_json(rates: dict[str, pd.DataFrame], shown: list[str],
+                         classes: object) -> dict:
+    """Return the per-slice metrics, per-class table and confusion matrices for JSON."""
+    out: dict = {}
+    if shown:
+        out["slice_metrics"] = {
+            metric: [{"name": str(name), **{k: _json_value(v) for k, v in row.items()}}
+                     for name, row in rates[metric].iterrows()] for metric in shown}
+    if classes is not None:
+        rows = []
+        for name, row in classes.table.iterrows():
+            item: dict = {"class": str(name), "support_before": int(row["support_before"]),
+                          "support_after": int(row["support_after"])}
+            for metric in ("precision", "recall", "f1"):
+                change = classes.changes[metric].loc[name]
+                item[metric] = {k: _json_value(change[k]) for k in (
+                    "before", "after", "delta", "test", "p_value", "significant",
+                    "before_ci_low", "before_ci_high", "after_ci_low", "after_ci_high")}
+            rows.append(item)
+        out["classes"] = rows
+        out["confusion_matrix"] = {
+            side: {"labels": [str(c) for c in cm.index],
+                   "counts": cm.to_numpy().astype(int).tolist()}
+            for side, cm in (("before", classes.confusion_before),
+                             ("after", classes.confusion_after))}
+    return out
+
+
+def _compare_extras_text(rates: dict[str, pd.DataFrame], shown: list[str], classes: object,
+                         *, markdown: bool) -> str:
+    """Render the per-slice metrics, per-class table and confusion matrices as text."""
+    from core.compare import METRICS
+
+    def value(v: object, metric: str) -> str:
+        if v is None or pd.isna(v):  # type: ignore[arg-type]
+            return "–"
+        return f"{100 * float(v):.1f}%" if METRICS[metric].percent else f"{float(v):.4g}"  # type: ignore[arg-type]
+
+    def with_ci(row: pd.Series, side: str, metric: str) -> str:
+        low, high = row[f"{side}_ci_low"], row[f"{side}_ci_high"]
+        text = value(row[side], metric)
+        if pd.isna(low) or pd.isna(high):
+            return text
+        scale = 100 if METRICS[metric].percent else 1
+        return f"{text} [{scale * low:.1f}–{scale * high:.1f}]"
+
+    def change(v: object, metric: str) -> str:
+        if v is None or pd.isna(v):  # type: ignore[arg-type]
+            return "–"
+        return (f"{100 * float(v):+.1f}" if METRICS[metric].percent  # type: ignore[arg-type]
+                else f"{float(v):+.4g}")  # type: ignore[arg-type]
+
+    def p(v: object) -> str:
+        return "–" if v is None or pd.isna(v) else f"{float(v):.3g}"  # type: ignore[arg-type]
+
+    def block(title: str, frame: pd.DataFrame, note: str) -> list[str]:
+        if markdown:
+            cols = list(frame.columns)
+            lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
+            lines += ["| " + " | ".join(str(v) for v in row) + " |"
+                      for row in frame.itertuples(index=False)]
+            return ["", f"## {title}", "", *lines, "", f"_{note}_"]
+        return ["", f"{title}:", frame.to_string(index=False), f"({note})"]
+
+    parts: list[str] = []
+    for metric in shown:
+        t = rates[metric]
+        label = METRICS[metric].label
+        unit = "points" if METRICS[metric].percent else "label units"
+        frame = pd.DataFrame({
+            "slice": [str(i) for i in t.index],
+            "n before": [f"{int(v):,}" for v in t["n_before"]],
+            "n after": [f"{int(v):,}" for v in t["n_after"]],
+            f"{label} before": [with_ci(r, "before", metric) for _, r in t.iterrows()],
+            "after": [with_ci(r, "after", metric) for _, r in t.iterrows()],
+            f"change ({unit})": [change(v, metric) for v in t["delta"]],
+            "test": t["test"].to_numpy(),
+            "p-value": [p(v) for v in t["p_value"]],
+            "verdict": np.select([t["regression"].to_numpy(bool),
+                                  t["improvement"].to_numpy(bool)], ["worse", "better"], "–"),
+        })
+        parts += block(f"{label} by slice: {METRICS[metric].definition}", frame,
+                       "n: the examples the rate counts; verdict: a significant change; "
+                       "[low–high]: interval where computed")
+    if classes is not None:
+        t = classes.table
+        frame = pd.DataFrame({"class": [str(i) for i in t.index],
+                              "n before": [f"{int(v):,}" for v in t["support_before"]],
+                              "n after": [f"{int(v):,}" for v in t["support_after"]]})
+        for metric, label in (("precision", "precision"), ("recall", "recall"), ("f1", "F1")):
+            frame[f"{label} before"] = [value(v, metric) for v in t[f"{metric}_before"]]
+            frame[f"{label} after"] = [value(v, metric) for v in t[f"{metric}_after"]]
+            frame[f"{label} change"] = [change(v, metric) for v in t[f"{metric}_delta"]]
+            frame[f"{label} p"] = [p(v) for v in t[f"{metric}_p_value"]]
+        parts += block("Per class", frame,
+                       "n: examples labelled with the class; changes in points; recall p: "
+                       "McNemar on the class's examples where they are in both files, else "
+                       "two-proportion; precision p: the same on the examples predicted as "
+                       "the class; F1 p: approximate randomization")
+        for side, cm in (("before", classes.confusion_before),
+                         ("after", classes.confusion_after)):
+            shown_cm = cm.copy()
+            shown_cm.index = [f"label {c}" for c in cm.index]
+            shown_cm.columns = [f"predicted {c}" for c in cm.columns]
+            shown_cm = shown_cm.reset_index(names="")
+            parts += block(f"Confusion matrix {side}", shown_cm,
+                           "rows: label, columns: prediction")
+    return "\n".join(parts) + ("\n" if parts else "")
 
 
 def _json_value(value: object) -> object:

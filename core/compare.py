@@ -50,10 +50,13 @@ from core.charts import plot_text
 from core.dataset import ColumnMapping, Dataset
 from core.errors import InvalidValueError
 from core.metrics import (
+    DEFAULT_MATRIX_CLASSES,
     build_slices,
+    compute_class_report,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
+    fold_classes,
     mcnemar_exact_p,
     sum_by_slice,
 )
@@ -67,7 +70,7 @@ from core.slice_names import (
 )
 from core.tag_scope import infer_row_scopes
 from core.task import TaskSpec
-from core.values import class_keys
+from core.values import class_key, class_keys
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
@@ -75,7 +78,7 @@ if TYPE_CHECKING:  # plotly and scipy.stats load only when a chart or Fisher's t
     import plotly.graph_objects as go
 
 #: Values of the ``test`` column.
-TESTS = ("mcnemar", "two-proportion", "fisher", "none")
+TESTS = ("mcnemar", "two-proportion", "fisher", "randomization", "welch", "none")
 #: Below this expected cell count the two-proportion z-test gives way to Fisher's exact test.
 MIN_EXPECTED = 5.0
 
@@ -146,8 +149,10 @@ class Pairing:
 
 def describe_pairing(before: Dataset, after: Dataset) -> Pairing:
     """Count how the examples of ``before`` and ``after`` match by id (compared as text)."""
-    ids_b = pd.Index(before.frame["id"].astype(str))
-    ids_a = pd.Index(after.frame["id"].astype(str))
+    # Ids as Python strings: isin on pandas' Arrow-backed "str" dtype loops in Python
+    # (5 s at 500,000 ids), on object dtype it hashes (0.2 s).
+    ids_b = pd.Index(before.frame["id"].astype(str).astype(object))
+    ids_a = pd.Index(after.frame["id"].astype(str).astype(object))
     return Pairing(len(ids_b), len(ids_a), int(ids_b.isin(ids_a).sum()),
                    before.mapping.id is None or after.mapping.id is None,
                    labels_changed=len(label_differences(before, after)))
@@ -173,9 +178,9 @@ def _slice_column(dataset: Dataset, name: str) -> pd.Series | None:
 
 def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
     """Stack the examples of both tables (AFTER first) with the union of their tags."""
-    ids_a = after.frame["id"].astype(str).reset_index(drop=True)
-    ids_b = before.frame["id"].astype(str).reset_index(drop=True)
-    only_b = ~ids_b.isin(pd.Index(ids_a)).to_numpy()
+    ids_a = after.frame["id"].astype(str).astype(object).reset_index(drop=True)
+    ids_b = before.frame["id"].astype(str).astype(object).reset_index(drop=True)
+    only_b = ~ids_b.isin(pd.Index(ids_a)).to_numpy()  # object dtype: see describe_pairing
     union_ids = pd.Index(pd.concat([ids_a, ids_b[only_b]], ignore_index=True))
     n_a, n = len(ids_a), len(union_ids)
     pos_a = np.arange(n_a)
@@ -226,6 +231,79 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
     return _Union(union, pos_b, pos_a)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """Both tables on the union of their examples, with the slices and outcomes of each side."""
+
+    before: Dataset  # scored against AFTER's labels on shared examples (_labels_from)
+    after: Dataset
+    task: TaskSpec
+    union: _Union
+    membership: np.ndarray  # union examples x slices (tags first), boolean
+    info: pd.DataFrame  # build_slices' description of the slices
+    tag_positions: tuple[int, ...]  # membership columns that are tags
+    outcomes: dict[str, pd.DataFrame]  # compute_outcomes per side, in that side's row order
+    sides: dict[str, pd.DataFrame]  # compute_slice_metrics per side
+    in_both: np.ndarray  # union examples present on both sides
+    labels_changed: int
+
+    @property
+    def n(self) -> int:
+        """Examples in the union."""
+        return len(self.union.dataset.frame)
+
+    def positions(self, side: str) -> np.ndarray:
+        """Row of each of ``side``'s examples in the union."""
+        return self.union.pos_before if side == "before" else self.union.pos_after
+
+    def on_union(self, side: str, values: pd.Series | np.ndarray) -> np.ndarray:
+        """Place one side's per-example numbers on the union's rows (0 where it lacks one)."""
+        out = np.zeros(self.n)
+        out[self.positions(side)] = np.asarray(values, dtype=float)
+        return out
+
+    def present(self, side: str) -> np.ndarray:
+        """Whether each union example is in ``side``."""
+        out = np.zeros(self.n, dtype=bool)
+        out[self.positions(side)] = True
+        return out
+
+    def rows_on_errors(self, tag_scopes: str | Mapping[str, str]) -> set[str]:
+        """Rows known only on errors on either side (read as ``analyze`` reads them)."""
+        rows: set[str] = set()
+        for side, data in (("before", self.before), ("after", self.after)):
+            scopes = infer_row_scopes(self.sides[side], self.info, tag_scopes,
+                                      blank_tags=data.blank_tags)
+            rows |= {row for row, scope in scopes.items() if scope == "errors"}
+        return rows
+
+
+def _prepare(before: Dataset, after: Dataset, *, task: TaskSpec | None, slice_by: Sequence[str],
+             bins: int, hlp: Mapping[str, float] | None = None,
+             alpha: float = 0.05) -> _Prepared:
+    """Match the examples, build the slices of the union and score each side."""
+    task = task or default_task(after)
+    changed = label_differences(before, after)
+    before = _labels_from(before, after, changed)
+    union = _union(before, after, slice_by)
+    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
+    tag_columns = tag_rows(info)
+    m = membership.to_numpy(dtype=bool)
+    sides, outcomes = {}, {}
+    for side, data, pos in (("before", before, union.pos_before),
+                            ("after", after, union.pos_after)):
+        outcomes[side] = compute_outcomes(data.frame.reset_index(drop=True), task,
+                                          source=data.source_name)
+        part = pd.DataFrame(m[pos], columns=membership.columns)
+        counts = compute_slice_counts(part, outcomes[side], tag_columns=tag_columns)
+        sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)
+    in_both = np.zeros(len(union.dataset.frame), dtype=bool)
+    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
+    return _Prepared(before, after, task, union, m, info,
+                     tuple(membership.columns.get_loc(c) for c in tag_columns), outcomes,
+                     sides, in_both, len(changed))
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -259,6 +337,146 @@ def two_proportion_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
         p[i] = stats.fisher_exact(table).pvalue
     test = np.where(empty, "none", np.where(small, "fisher", "two-proportion"))
     return p, test.astype(object)
+
+
+#: Random relabellings drawn by the approximate randomization tests (seeded, see below).
+RANDOMIZATION_DRAWS = 1999
+#: Seed of those draws: the same files always give the same p-value.
+RANDOMIZATION_SEED = 0
+#: Paired randomization enumerates every relabelling (an exact p-value) up to this many
+#: examples whose contribution changed (2**12 = 4,096 relabellings).
+EXACT_PAIRED_LIMIT = 12
+_DRAW_CELLS = 1 << 21  # relabelling matrix cells per block of draws (16 MB of float64)
+
+
+def _ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _extreme(stat: np.ndarray, observed: float) -> int:
+    """Count relabelled statistics at least as far from 0 as the observed one (two-sided)."""
+    tol = 1e-9 * max(1.0, abs(observed))  # the identity relabelling must count as a hit
+    return int(np.count_nonzero(np.abs(stat) >= abs(observed) - tol))  # NaN never counts
+
+
+def paired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
+                           num_after: np.ndarray, den_after: np.ndarray, *,
+                           draws: int = RANDOMIZATION_DRAWS,
+                           seed: int = RANDOMIZATION_SEED) -> float:
+    """Compute the two-sided paired approximate randomization p-value of a ratio-of-sums metric.
+
+    Approximate randomization (Noreen, *Computer-Intensive Methods for Testing Hypotheses*,
+    1989; Yeh, "More accurate tests for the statistical significance of result
+    differences", COLING 2000): under the null hypothesis the two iterations are
+    exchangeable on each example, so each example's before and after contributions may be
+    swapped. The statistic is ``Σnum_after/Σden_after − Σnum_before/Σden_before`` (F1 =
+    2TP / (2TP + FP + FN), corpus WER = word edits / reference words, MAE = |error| sum /
+    examples); the p-value is the share of relabellings whose statistic is at least as far
+    from 0 as the observed one. Only examples whose contribution differs matter: with at
+    most :data:`EXACT_PAIRED_LIMIT` of them every relabelling is enumerated (exact p);
+    otherwise ``draws`` relabellings are drawn (seeded, examples in a canonical order so
+    the row order of the files does not matter) and ``p = (1 + hits) / (draws + 1)``.
+
+    Parameters
+    ----------
+    num_before, den_before, num_after, den_after
+        Per-example numerator and denominator contributions of the same examples, in the
+        same order.
+    draws, seed
+        Number of random relabellings and their seed.
+
+    Returns
+    -------
+    float
+        The p-value; NaN when the metric is undefined on a side (a zero denominator).
+    """
+    nb, db, na, da = (np.asarray(v, dtype=float) for v in (num_before, den_before, num_after,
+                                                           den_after))
+    big_nb, big_db, big_na, big_da = nb.sum(), db.sum(), na.sum(), da.sum()
+    observed = float(_ratio(big_na, big_da) - _ratio(big_nb, big_db))
+    if np.isnan(observed):
+        return float("nan")
+    moved = (nb != na) | (db != da)
+    dn, dd = (nb - na)[moved], (db - da)[moved]
+    order = np.lexsort((dd, dn))
+    delta = np.column_stack([dn[order], dd[order]])  # swapping example i moves these to AFTER
+    m = len(delta)
+
+    def hits(swaps: np.ndarray) -> int:
+        moved_n, moved_d = (swaps @ delta).T
+        stat = (_ratio(big_na + moved_n, big_da + moved_d)
+                - _ratio(big_nb - moved_n, big_db - moved_d))
+        return _extreme(stat, observed)
+
+    if m <= EXACT_PAIRED_LIMIT:
+        swaps = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(float)
+        return hits(swaps) / 2**m
+    rng = np.random.default_rng(seed)
+    found = 0
+    block = max(1, _DRAW_CELLS // m)
+    for start in range(0, draws, block):
+        found += hits((rng.random((min(block, draws - start), m)) < 0.5).astype(float))
+    return (found + 1) / (draws + 1)
+
+
+def unpaired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
+                             num_after: np.ndarray, den_after: np.ndarray, *,
+                             draws: int = RANDOMIZATION_DRAWS,
+                             seed: int = RANDOMIZATION_SEED) -> float:
+    """Compute the two-sided unpaired approximate randomization p-value of a ratio-of-sums metric.
+
+    As :func:`paired_randomization_p`, for two independent sets of examples: under the null
+    hypothesis every example could have come from either set, so the pooled examples are
+    dealt at random into sets of the observed sizes (Noreen, 1989). Examples with the same
+    ``(num, den)`` are interchangeable, so a deal is a multivariate hypergeometric draw over
+    the distinct contributions (the same distribution as shuffling the examples, at a cost
+    that does not grow with the number of examples). ``p = (1 + hits) / (draws + 1)``
+    with ``draws`` seeded deals.
+
+    Returns
+    -------
+    float
+        The p-value; NaN when a side is empty or the metric is undefined on a side.
+    """
+    nb, db, na, da = (np.asarray(v, dtype=float) for v in (num_before, den_before, num_after,
+                                                           den_after))
+    observed = float(_ratio(na.sum(), da.sum()) - _ratio(nb.sum(), db.sum()))
+    if np.isnan(observed) or not len(nb) or not len(na):
+        return float("nan")
+    pooled = np.column_stack([np.concatenate([nb, na]), np.concatenate([db, da])])
+    values, counts = np.unique(pooled, axis=0, return_counts=True)
+    total_n, total_d = pooled.sum(axis=0)
+    rng = np.random.default_rng(seed)
+    found = 0
+    block = max(1, _DRAW_CELLS // len(values))
+    for start in range(0, draws, block):
+        dealt = rng.multivariate_hypergeometric(counts.astype(np.int64), len(na),
+                                                size=min(block, draws - start))
+        n_after, d_after = (dealt @ values).T
+        found += _extreme(_ratio(n_after, d_after) - _ratio(total_n - n_after,
+                                                            total_d - d_after), observed)
+    return (found + 1) / (draws + 1)
+
+
+def welch_p(before: np.ndarray, after: np.ndarray) -> float:
+    """Compute the two-sided p-value of Welch's unequal-variances t-test of two means.
+
+    Welch (1947), "The generalization of 'Student's' problem when several different
+    population variances are involved", as ``scipy.stats.ttest_ind(equal_var=False)``;
+    used for MAE (a mean of absolute errors) on two independent sets of examples. NaN
+    with fewer than two examples on a side; where both sides have no spread, 1 for equal
+    means and 0 otherwise.
+    """
+    b, a = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if len(b) < 2 or len(a) < 2:
+        return float("nan")
+    if b.var() == 0 and a.var() == 0:
+        return 1.0 if b.mean() == a.mean() else 0.0
+    from scipy import stats
+
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
 
 
 # --------------------------------------------------------------------------- compare
@@ -321,36 +539,18 @@ def compare_datasets(
     """
     if not 0 < alpha < 1:
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
-    task = task or default_task(after)
-    changed = label_differences(before, after)
-    before = _labels_from(before, after, changed)
-    union = _union(before, after, slice_by)
-    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
-    tag_columns = tag_rows(info)
-    m = membership.to_numpy(dtype=bool)
-
-    sides = {}
-    correct = {}
-    for side, data, pos in (("before", before, union.pos_before),
-                            ("after", after, union.pos_after)):
-        outcomes = compute_outcomes(data.frame.reset_index(drop=True), task,
-                                    source=data.source_name)
-        part = pd.DataFrame(m[pos], columns=membership.columns)
-        counts = compute_slice_counts(part, outcomes, tag_columns=tag_columns)
-        sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)
-        flags = np.zeros(len(union.dataset.frame))
-        flags[pos] = outcomes["correct"].to_numpy(dtype=float)
-        correct[side] = flags.astype(bool)
-
-    in_both = np.zeros(len(union.dataset.frame), dtype=bool)
-    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
-    cb, ca = correct["before"], correct["after"]
+    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, hlp=hlp,
+                    alpha=alpha)
+    before, after, sides, m = prep.before, prep.after, prep.sides, prep.membership
+    cb = prep.on_union("before", prep.outcomes["before"]["correct"]).astype(bool)
+    ca = prep.on_union("after", prep.outcomes["after"]["correct"]).astype(bool)
+    in_both = prep.in_both
     paired = [in_both, in_both & cb & ~ca, in_both & ~cb & ca]  # build_slices puts tags first
     paired_sums = sum_by_slice(m, [v.astype(np.float32) for v in paired],
-                               tag_positions=range(len(tag_columns)))[:, 1:]
+                               tag_positions=prep.tag_positions)[:, 1:]
     b, a = sides["before"], sides["after"]
     out = pd.DataFrame(index=b.index)
-    out["kind"] = slice_kinds(out.index, info)
+    out["kind"] = slice_kinds(out.index, prep.info)
     out["n_before"] = b["n"].astype(np.int64)
     out["n_after"] = a["n"].astype(np.int64)
     out["n_paired"] = paired_sums[:, 0].astype(np.int64)
@@ -366,11 +566,8 @@ def compare_datasets(
 
     # A tag only errors carry (on either side, read as `analyze` reads it) has no accuracy
     # to compare: its rows say so instead of comparing 0% with 0%.
-    on_errors = set()
-    for side, data in (("before", before), ("after", after)):
-        scopes = infer_row_scopes(sides[side], info, tag_scopes, blank_tags=data.blank_tags)
-        on_errors |= {row for row, scope in scopes.items() if scope == "errors"}
-    out["scope"] = np.where(out.index.isin(list(on_errors)), "errors", "all").astype(object)
+    out["scope"] = np.where(out.index.isin(list(prep.rows_on_errors(tag_scopes))), "errors",
+                            "all").astype(object)
     unknown = (out["scope"] == "errors").to_numpy()
     out.loc[unknown, ["accuracy_before", "accuracy_after", "delta", "gap_before",
                       "gap_after"]] = np.nan
@@ -384,7 +581,7 @@ def compare_datasets(
                            ).astype(object)
     out["p_value"] = np.where(unknown, np.nan, np.where(paired, p_paired, p_unpaired))
     out = _finish(out, alpha)
-    out.attrs["labels_changed"] = len(changed)
+    out.attrs["labels_changed"] = prep.labels_changed
     return out
 
 
@@ -563,17 +760,569 @@ def review_order(comparison: pd.DataFrame) -> pd.DataFrame:
     return c.loc[first + list(worse.index) + list(regress.index) + others + last]
 
 
-def find_regressions(comparison: pd.DataFrame, *, points: float = 0.0) -> pd.DataFrame:
-    """Return the rows whose accuracy fell by more than ``points`` percentage points, significantly.
+# --------------------------------------------------------------------------- other metrics
 
-    ``All data`` counts like any slice. Worst first.
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric a comparison can follow: a ratio of per-example sums, ``Σnum / Σden``.
+
+    Attributes
+    ----------
+    name
+        Its key (the CLI's ``--metric``).
+    label
+        Its short name for a reader.
+    higher_is_better
+        Whether a rise is an improvement (accuracy) or a regression (FPR).
+    tasks
+        Task kinds whose slices have it (per class: :data:`CLASS_METRICS`).
+    proportion
+        Each example adds 0 or 1 to both sums, so the exact tests of a proportion apply
+        (McNemar, two-proportion, Fisher); else approximate randomization (and Welch's
+        t-test for MAE on independent examples).
+    percent
+        Shown in percent, with changes in percentage points (else in the label's units).
+    definition
+        What it is, in one line.
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool
+    tasks: tuple[str, ...]
+    proportion: bool
+    percent: bool
+    definition: str
+
+
+_CLASSIFY = ("binary", "classification")
+#: The metrics a comparison (and the CLI's regression gate) can follow.
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("accuracy", "accuracy", True, (*_CLASSIFY, "text", "regression"), True, True,
+           "correct / examples (a class's accuracy is its recall)"),
+    Metric("recall", "recall", True, ("binary",), True, True,
+           "TP / (TP + FN), among examples labelled positive"),
+    Metric("precision", "precision", True, ("binary",), True, True,
+           "TP / (TP + FP), among examples predicted positive"),
+    Metric("f1", "F1", True, ("binary",), False, True, "2TP / (2TP + FP + FN)"),
+    Metric("fpr", "FPR", False, ("binary",), True, True,
+           "false positive rate FP / (FP + TN), among examples labelled negative"),
+    Metric("fnr", "FNR", False, ("binary",), True, True,
+           "false negative rate FN / (FN + TP), among examples labelled positive"),
+    Metric("wer", "WER", False, ("text",), False, True,
+           "word error rate: word edits / reference words (jiwer's corpus WER)"),
+    Metric("mae", "MAE", False, ("regression",), False, False,
+           "mean absolute error, in the label's units"),
+)}
+#: Metrics a class has, one class against the rest (for a class, accuracy is recall).
+CLASS_METRICS: tuple[str, ...] = ("accuracy", "recall", "precision", "f1", "fpr", "fnr")
+#: The per-class table's metrics unless told otherwise.
+DEFAULT_CLASS_METRICS: tuple[str, ...] = ("precision", "recall", "f1")
+
+#: Columns of each table of :func:`compare_slice_metrics` and :func:`compare_classes`.
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "kind", "metric", "n_before", "n_after", "n_paired", "before", "after", "delta",
+    "worse_by", "test", "p_value", "significant", "regression", "improvement", "scope",
+    "before_ci_low", "before_ci_high", "after_ci_low", "after_ci_high",
+)
+
+
+def check_metric(metric: str, task_kind: str, *, per_class: bool = False) -> Metric:
+    """Return the :class:`Metric` called ``metric`` after checking it fits the task.
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        An unknown metric, one the task's slices do not have (FPR of a text task), or a
+        per-class metric of a task without classes.
+    """
+    if metric not in METRICS:
+        raise InvalidValueError(f"unknown metric {metric!r}; metrics: {', '.join(METRICS)}")
+    spec = METRICS[metric]
+    if per_class:
+        if task_kind not in _CLASSIFY:
+            raise InvalidValueError(f"per-class results need a classification task; this is "
+                                    f"a {task_kind} task")
+        if metric not in CLASS_METRICS:
+            raise InvalidValueError(f"a class has no {spec.label}; per class: "
+                                    f"{', '.join(CLASS_METRICS)}")
+    elif task_kind not in spec.tasks:
+        hint = (f"; to follow the {spec.label} of one class name it (CLI: --class NAME), or "
+                "make the task binary (CLI: --positive CLASS)"
+                if task_kind == "classification" and "binary" in spec.tasks else "")
+        raise InvalidValueError(f"{spec.label} needs a {' or '.join(spec.tasks)} task; this is "
+                                f"a {task_kind} task{hint}")
+    return spec
+
+
+def slice_metric_names(task_kind: str) -> list[str]:
+    """Return the metrics of :data:`METRICS` that the slices of a ``task_kind`` task have."""
+    return [name for name, spec in METRICS.items() if task_kind in spec.tasks]
+
+
+def _parts(metric: str, columns: Mapping[str, np.ndarray],
+           present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-example ``(num, den, use)`` of ``metric``; ``use`` marks the examples it counts."""
+    one = np.asarray(present, dtype=float)
+    if metric == "accuracy":
+        return columns["correct"], one, one
+    if metric == "wer":
+        return columns["word_errors"], columns["ref_words"], one
+    if metric == "mae":
+        return columns["abs_error"], one, one
+    tp, fp, fn, tn = (np.asarray(columns[k], dtype=float) for k in ("tp", "fp", "fn", "tn"))
+    num, den = {"recall": (tp, tp + fn), "fnr": (fn, tp + fn), "fpr": (fp, fp + tn),
+                "precision": (tp, tp + fp), "f1": (2 * tp, 2 * tp + fp + fn)}[metric]
+    return num, den, ((den > 0).astype(float) if METRICS[metric].proportion else one)
+
+
+def _metric_change(membership: np.ndarray, tag_positions: Sequence[int], in_both: np.ndarray,
+                   before: tuple[np.ndarray, ...], after: tuple[np.ndarray, ...], *,
+                   spec: Metric, draws: int, seed: int) -> pd.DataFrame:
+    """Compare one metric on all data, each slice and (with tags) the untagged examples.
+
+    ``before`` and ``after`` are :func:`_parts` on the union's rows (0 where a side lacks
+    the example). A slice is paired when the examples the metric counts (``use``) are the
+    same on both sides; then a proportion gets McNemar's exact test on those examples and
+    another metric paired randomization; otherwise the two-proportion (or Fisher's) test,
+    Welch's t-test for MAE and unpaired randomization for the rest.
+    """
+    num_b, den_b, use_b = before
+    num_a, den_a, use_a = after
+    both = (in_both & (use_b > 0) & (use_a > 0)).astype(float)
+    columns = [use_b, num_b, den_b, use_a, num_a, den_a, both]
+    if spec.proportion:  # McNemar's discordant pairs
+        columns += [both * num_b * (1 - num_a), both * (1 - num_b) * num_a]
+    sums = sum_by_slice(membership, [np.asarray(c, dtype=np.float64) for c in columns],
+                        tag_positions=tag_positions)[:, 1:]
+    n_b, big_nb, big_db, n_a, big_na, big_da, n_p = sums[:, :7].T
+    value_b, value_a = _ratio(big_nb, big_db), _ratio(big_na, big_da)
+    if spec.name == "wer":  # as compute_slice_metrics: no reference words -> the insertions
+        value_b = np.where((big_db == 0) & (n_b > 0), big_nb, value_b)
+        value_a = np.where((big_da == 0) & (n_a > 0), big_na, value_a)
+    paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
+    if spec.proportion:
+        p_unpaired, test_unpaired = two_proportion_p(big_nb, big_db, big_na, big_da)
+        p = np.where(paired, mcnemar_exact_p(sums[:, 7], sums[:, 8]), p_unpaired)
+        test = np.where(paired, "mcnemar", test_unpaired).astype(object)
+    else:
+        p = np.full(len(sums), np.nan)
+        test = np.full(len(sums), "none", dtype=object)
+        n, k = membership.shape
+        untagged = (~membership[:, list(tag_positions)].any(axis=1) if len(tag_positions)
+                    else None)
+        for j in range(len(sums)):
+            if np.isnan(value_b[j]) or np.isnan(value_a[j]):
+                continue
+            mask = (np.ones(n, dtype=bool) if j == 0 else membership[:, j - 1] if j <= k
+                    else untagged)
+            if paired[j]:
+                rows = mask & (both > 0)
+                p[j] = paired_randomization_p(num_b[rows], den_b[rows], num_a[rows],
+                                              den_a[rows], draws=draws, seed=seed)
+                test[j] = "randomization"
+                continue
+            rows_b, rows_a = mask & (use_b > 0), mask & (use_a > 0)
+            if spec.name == "mae":
+                p[j] = welch_p(num_b[rows_b], num_a[rows_a])
+                test[j] = "welch"
+            else:
+                p[j] = unpaired_randomization_p(num_b[rows_b], den_b[rows_b], num_a[rows_a],
+                                                den_a[rows_a], draws=draws, seed=seed)
+                test[j] = "randomization"
+            if np.isnan(p[j]):
+                test[j] = "none"
+    return pd.DataFrame({
+        "n_before": _counts(n_b), "n_after": _counts(n_a), "n_paired": _counts(n_p),
+        "before": value_b, "after": value_a, "delta": value_a - value_b, "test": test,
+        "p_value": p})
+
+
+def _counts(x: np.ndarray) -> np.ndarray:
+    return np.rint(x).astype(np.int64)
+
+
+def _finish_change(out: pd.DataFrame, spec: Metric, alpha: float) -> pd.DataFrame:
+    """Add the metric, how much worse, the verdict columns; order as CHANGE_COLUMNS."""
+    out["metric"] = spec.name
+    worse = (-1 if spec.higher_is_better else 1) * (100 if spec.percent else 1) * out["delta"]
+    out["worse_by"] = worse.astype(float) + 0.0  # no -0.0 where nothing changed
+    p = out["p_value"].to_numpy(dtype=float)
+    significant = ~np.isnan(p) & (p < alpha)
+    out["significant"] = significant
+    out["regression"] = significant & (out["worse_by"].to_numpy(dtype=float) > 0)
+    out["improvement"] = significant & (out["worse_by"].to_numpy(dtype=float) < 0)
+    for column in ("before_ci_low", "before_ci_high", "after_ci_low", "after_ci_high"):
+        if column not in out.columns:
+            out[column] = np.nan
+    return out[list(CHANGE_COLUMNS)]
+
+
+def _intervals(table: pd.DataFrame, metric: str, side: str) -> dict[str, pd.Series]:
+    """``<side>_ci_low/high`` from a per-slice table's ``<metric>_ci_low/high``, if it has them."""
+    return {f"{side}_ci_{end}": table[f"{metric}_ci_{end}"].astype(float)
+            for end in ("low", "high") if f"{metric}_ci_{end}" in table.columns}
+
+
+def compare_slice_metrics(
+    before: Dataset,
+    after: Dataset,
+    *,
+    metrics: Sequence[str],
+    task: TaskSpec | None = None,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    alpha: float = 0.05,
+    tag_scopes: str | Mapping[str, str] = "auto",
+    draws: int = RANDOMIZATION_DRAWS,
+    seed: int = RANDOMIZATION_SEED,
+) -> dict[str, pd.DataFrame]:
+    """Compare any metric of :data:`METRICS` slice by slice (FPR and FNR by race, WER...).
+
+    The slices, the matching of examples and the relabelled examples are those of
+    :func:`compare_datasets`. Each metric is a ratio of per-example sums (see
+    :class:`Metric`) counted on its own examples: FPR among the examples labelled negative,
+    FNR and recall among those labelled positive, precision among those predicted positive.
+
+    Which test
+    ----------
+    - Proportions (accuracy, recall, precision, FPR, FNR): where the slice's counted
+      examples are the same on both sides (matched by id) McNemar's exact test on them,
+      e.g. for FPR the negatives flagged before but not after (and the reverse); otherwise
+      the pooled two-proportion z-test, or Fisher's exact test for small counts
+      (:func:`two_proportion_p`). Precision counts the examples predicted positive, which a
+      new model changes, so its test is usually unpaired.
+    - F1 and WER: approximate randomization (:func:`paired_randomization_p` on the same
+      examples, else :func:`unpaired_randomization_p`), seeded.
+    - MAE: paired randomization on the same examples, else Welch's t-test (:func:`welch_p`).
+
+    Parameters
+    ----------
+    before, after
+        The two iterations' predictions; examples are matched by id (as text).
+    metrics
+        Names from :data:`METRICS` that the task's slices have (:func:`check_metric`).
+    task, slice_by, bins, alpha, tag_scopes
+        As :func:`compare_datasets` takes them.
+    draws, seed
+        Random relabellings of the randomization tests and their seed.
+
+    Returns
+    -------
+    dict
+        One DataFrame per metric, indexed by slice like :func:`compare_datasets`, with
+        columns :data:`CHANGE_COLUMNS`: ``kind``; ``metric``; ``n_before``, ``n_after``
+        (examples the metric counts on each side; all the slice's examples for F1, WER and
+        MAE), ``n_paired`` (of those, present on both sides); ``before``, ``after``,
+        ``delta`` = after − before (fractions; MAE in the label's units); ``worse_by``:
+        how much worse, in percentage points (MAE: label units), negative when better;
+        ``test`` and ``p_value``; ``significant`` (``p_value < alpha``); ``regression``
+        and ``improvement`` (significant and worse, or better); ``scope`` (``errors`` for a
+        row known only on errors: no values, no test); ``before_ci_low`` ... ``after_ci_high``:
+        the interval of each side's value where :func:`core.metrics.compute_slice_metrics`
+        gives one as ``<metric>_ci_low/high``, else NaN.
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        ``alpha`` outside (0, 1), or a metric the task does not have.
+    """
+    if not 0 < alpha < 1:
+        raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
+    task = task or default_task(after)
+    specs = [check_metric(m, task.kind) for m in dict.fromkeys(metrics)]
+    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, alpha=alpha)
+    names = prep.sides["after"].index
+    kinds = slice_kinds(names, prep.info)
+    unknown = names.isin(list(prep.rows_on_errors(tag_scopes)))
+    present = {side: prep.present(side) for side in ("before", "after")}
+    out = {}
+    for spec in specs:
+        parts = {}
+        for side in ("before", "after"):
+            columns = {c: prep.on_union(side, prep.outcomes[side][c])
+                       for c in prep.outcomes[side].columns}
+            parts[side] = _parts(spec.name, columns, present[side])
+        t = _metric_change(prep.membership, prep.tag_positions, prep.in_both, parts["before"],
+                           parts["after"], spec=spec, draws=draws, seed=seed)
+        t.index = names
+        t.insert(0, "kind", kinds.to_numpy(dtype=object))
+        t["scope"] = np.where(unknown, "errors", "all").astype(object)
+        for side in ("before", "after"):
+            for column, values in _intervals(prep.sides[side], spec.name, side).items():
+                t[column] = values.to_numpy()
+        hidden = ["before", "after", "delta", "p_value"] + [
+            c for c in t.columns if c.endswith(("_ci_low", "_ci_high"))]
+        t.loc[unknown, hidden] = np.nan
+        t.loc[unknown, "test"] = "none"
+        out[spec.name] = _finish_change(t, spec, alpha)
+    return out
+
+
+# --------------------------------------------------------------------------- per class
+
+
+@dataclass(frozen=True)
+class ClassComparison:
+    """Per-class results of two iterations (:func:`compare_classes`).
+
+    Attributes
+    ----------
+    table
+        One row per class (index ``class``, rare classes first): ``support_before``,
+        ``support_after`` (examples labelled with it), then for each metric ``m`` asked
+        for ``m_before``, ``m_after``, ``m_delta``, ``m_test``, ``m_p_value``,
+        ``m_significant``.
+    changes
+        Per metric, a DataFrame indexed by class with :data:`CHANGE_COLUMNS` (``kind``
+        ``class``), the form :func:`find_regressions` reads.
+    confusion_before, confusion_after
+        Confusion matrices (rows: label, columns: prediction) over the classes of both
+        sides, in sorted order; each side's labels as scored (AFTER's label for an example
+        both hold). Both have the same rows and columns: with more than
+        :data:`core.metrics.DEFAULT_MATRIX_CLASSES` classes, the most frequent over both
+        sides and an ``(other)`` row and column summing the rest
+        (:func:`core.metrics.fold_classes`), so their size is bounded.
+    """
+
+    table: pd.DataFrame
+    changes: dict[str, pd.DataFrame]
+    confusion_before: pd.DataFrame
+    confusion_after: pd.DataFrame
+
+
+def _class_codes(union: _Union, before: Dataset, after: Dataset) -> tuple[list[str], dict]:
+    """Give the classes of both sides (matched by class key) numbers on the union's rows.
+
+    Returns the class names (AFTER's spelling first) and, per side, ``(label, prediction)``
+    code arrays on the union's rows (-1 where the side lacks the example).
+    """
+    cells = {(side, role): data.frame[role].reset_index(drop=True).astype(object)
+             for side, data in (("after", after), ("before", before))
+             for role in ("label", "prediction")}
+    spelled = pd.concat(list(cells.values()), ignore_index=True)
+    keys = class_keys(spelled)
+    first = pd.DataFrame({"key": keys, "text": spelled.map(str)}).dropna().drop_duplicates("key")
+    order = first.sort_values("text", kind="stable")
+    names = order["text"].tolist()
+    code_of = pd.Index(order["key"].to_numpy(dtype=object))
+    n = len(union.dataset.frame)
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    start = 0
+    for side in ("after", "before"):
+        pos = union.pos_after if side == "after" else union.pos_before
+        pair = []
+        for role in ("label", "prediction"):
+            size = len(cells[(side, role)])
+            arr = np.full(n, -1, dtype=np.int64)
+            arr[pos] = code_of.get_indexer(keys.iloc[start:start + size])
+            start += size
+            pair.append(arr)
+        codes[side] = (pair[0], pair[1])
+    return names, codes
+
+
+def compare_classes(
+    before: Dataset,
+    after: Dataset,
+    *,
+    metrics: Sequence[str] = DEFAULT_CLASS_METRICS,
+    task: TaskSpec | None = None,
+    alpha: float = 0.05,
+    draws: int = RANDOMIZATION_DRAWS,
+    seed: int = RANDOMIZATION_SEED,
+) -> ClassComparison:
+    """Compare two iterations class by class: precision, recall, F1 and the confusion matrices.
+
+    Each class is scored one against the rest (TP: labelled and predicted it; FP: predicted
+    it, labelled another; FN: labelled it, predicted another), on all examples, with the
+    examples matched and relabelled examples scored as in :func:`compare_datasets`. Classes
+    are matched across the files by :func:`core.values.class_keys` (``1`` and ``1.0`` are
+    one class). The tests are those of :func:`compare_slice_metrics`: recall (the class's
+    accuracy) and FNR get McNemar's exact test on the examples of the class where those
+    examples are in both files, else the two-proportion (or Fisher's) test; FPR the same on
+    the examples of the other classes; precision, counted on the examples predicted as the
+    class, is paired only where those are the same examples; F1 approximate randomization.
+
+    Parameters
+    ----------
+    before, after
+        The two iterations' predictions (a binary or multiclass task).
+    metrics
+        Names from :data:`CLASS_METRICS` (``accuracy`` is the class's recall).
+    task
+        The task (default: inferred from AFTER's labels).
+    alpha
+        Significance level.
+    draws, seed
+        Random relabellings of the randomization tests and their seed.
+
+    Returns
+    -------
+    ClassComparison
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        A task without classes (text, regression), a metric a class does not have, or
+        ``alpha`` outside (0, 1).
+    """
+    if not 0 < alpha < 1:
+        raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
+    task = task or default_task(after)
+    specs = [check_metric(m, task.kind, per_class=True) for m in dict.fromkeys(metrics)]
+    before = _labels_from(before, after, label_differences(before, after))
+    union = _union(before, after, ())
+    names, codes = _class_codes(union, before, after)
+    n = len(union.dataset.frame)
+    in_both = np.zeros(n, dtype=bool)
+    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
+    present = {"before": np.zeros(n, dtype=bool), "after": np.zeros(n, dtype=bool)}
+    present["before"][union.pos_before] = True
+    present["after"][union.pos_after] = True
+    none = np.zeros((n, 0), dtype=bool)
+    k = len(names)
+    support = {side: np.bincount(codes[side][0][present[side]], minlength=k)
+               for side in ("before", "after")}
+
+    rows: dict[str, list[pd.DataFrame]] = {spec.name: [] for spec in specs}
+    for c in range(k):
+        columns = {}
+        for side in ("before", "after"):
+            y, p = codes[side][0] == c, codes[side][1] == c
+            live = present[side]
+            columns[side] = {"tp": y & p, "fp": live & ~y & p, "fn": y & ~p,
+                             "tn": live & ~y & ~p}
+        for spec in specs:
+            metric = "recall" if spec.name == "accuracy" else spec.name
+            parts = {side: _parts(metric, columns[side], present[side])
+                     for side in ("before", "after")}
+            rows[spec.name].append(_metric_change(none, (), in_both, parts["before"],
+                                                  parts["after"], spec=METRICS[metric],
+                                                  draws=draws, seed=seed))
+    index = pd.Index(names, dtype=object, name="class")
+    order = np.argsort(support["after"], kind="stable")  # rare classes first
+    changes = {}
+    reports = {side: compute_class_report(data.frame) for side, data in
+               (("before", before), ("after", after))}
+    for spec in specs:
+        t = (pd.concat(rows[spec.name], ignore_index=True) if k else
+             pd.DataFrame(columns=["n_before", "n_after", "n_paired", "before", "after",
+                                   "delta", "test", "p_value"]))
+        t.index = index
+        t.insert(0, "kind", "class")
+        t["scope"] = "all"
+        metric = "recall" if spec.name == "accuracy" else spec.name
+        for side, report in reports.items():
+            report = report.set_axis(pd.Index(class_keys(pd.Series(
+                report.index.map(str), dtype=object)).to_numpy(dtype=object)))
+            keyed = pd.Index(class_keys(pd.Series(names, dtype=object)).to_numpy(dtype=object))
+            for column, values in _intervals(report, metric, side).items():
+                t[column] = values.reindex(keyed).to_numpy()
+        changes[spec.name] = _finish_change(t, spec, alpha).iloc[order]
+    table = pd.DataFrame({"support_before": support["before"],
+                          "support_after": support["after"]}, index=index)
+    for spec in specs:
+        t = changes[spec.name].reindex(index)
+        for column in ("before", "after", "delta", "test", "p_value", "significant"):
+            table[f"{spec.name}_{column}"] = t[column].to_numpy()
+    # Both matrices on the same classes, at most DEFAULT_MATRIX_CLASSES of them: the most
+    # frequent over both sides, the others summed in "(other)" (core.metrics.fold_classes).
+    sides = {side: (codes[side][0][present[side]], codes[side][1][present[side]])
+             for side in ("before", "after")}
+    totals = sum(np.bincount(v, minlength=k) for pair in sides.values() for v in pair)
+    slot, shown = fold_classes(names, np.asarray(totals), max_classes=DEFAULT_MATRIX_CLASSES)
+    m = len(shown)
+    matrices = [pd.DataFrame(np.bincount(slot[y] * m + slot[p], minlength=m * m)
+                             .reshape(m, m), index=pd.Index(shown, name="label"),
+                             columns=pd.Index(shown, name="prediction"))
+                for y, p in sides.values()]
+    return ClassComparison(table.iloc[order], changes, matrices[0], matrices[1])
+
+
+# --------------------------------------------------------------------------- the gate
+
+
+def _pick_rows(index: pd.Index, names: Sequence[str]) -> list:
+    """Return the rows of ``index`` that ``names`` name (exactly, else by class key)."""
+    keys = class_keys(pd.Series([str(i) for i in index], dtype=object)).tolist()
+    picked: list = []
+    for name in names:
+        if name in index:
+            picked.append(name)
+            continue
+        key = class_key(name)
+        hits = [i for i, k in zip(index, keys, strict=True) if k is not None and k == key]
+        if not hits:
+            shown = ", ".join(repr(str(i)) for i in index[:15])
+            more = f" and {len(index) - 15} more" if len(index) > 15 else ""
+            raise InvalidValueError(f"{name!r} is not a row of the comparison; its rows are "
+                                    f"{shown}{more} (write the name as the table shows it)")
+        picked += hits
+    return list(dict.fromkeys(picked))
+
+
+def find_regressions(comparison: pd.DataFrame, *, points: float = 0.0,
+                     names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return the rows that got worse by more than ``points`` and significantly so.
+
+    Parameters
+    ----------
+    comparison
+        A table of :func:`compare_datasets` or :func:`compare_tables` (accuracy: a row
+        fails when its accuracy fell by more than ``points`` percentage points), or one
+        metric's table of :func:`compare_slice_metrics` or :func:`compare_classes` (a row
+        fails when ``worse_by`` exceeds ``points``: percentage points, label units for MAE;
+        for FPR, FNR, WER and MAE a rise is worse).
+    points
+        The tolerated worsening, >= 0.
+    names
+        Only these rows (slice or class names as the table shows them; a class may be
+        written in any spelling of it, ``1.0`` for ``1``); default: every row, ``All
+        data`` included.
+
+    Returns
+    -------
+    The failing rows, worst first.
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        A negative ``points``, or a name that is no row of the table.
     """
     if points < 0:
         raise InvalidValueError(f"the regression threshold is in points and cannot be "
                                 f"negative, got {points}")
-    c = comparison
+    c = comparison if names is None else comparison.loc[_pick_rows(comparison.index, names)]
+    if "worse_by" in c.columns:
+        hit = c["regression"].to_numpy(bool) & (c["worse_by"].to_numpy(float) > points)
+        return c[hit].sort_values("worse_by", ascending=False, kind="stable")
     hit = c["regression"].to_numpy(bool) & (c["delta"].to_numpy(float) < -points / 100)
     return c[hit].sort_values("delta", kind="stable")
+
+
+def describe_regression(name: str, row: pd.Series) -> str:
+    """One line for a row :func:`find_regressions` returned: what got worse, by how much, p.
+
+    ``{name} fell 8.0 points (70.0% -> 62.0%, mcnemar p=0.00223)`` for accuracy tables;
+    ``FPR of race = African-American rose 11.6 points (44.8% -> 56.4%, mcnemar
+    p=2.1e-22)`` for a metric's table (``class 1`` for a class's row).
+    """
+    if "metric" not in row.index:
+        return (f"{name} fell {-100 * row['delta']:.1f} points "
+                f"({100 * row['accuracy_before']:.1f}% -> {100 * row['accuracy_after']:.1f}%, "
+                f"{row['test']} p={row['p_value']:.3g})")
+    spec = METRICS[str(row["metric"])]
+    who = f"class {name}" if row["kind"] == "class" else name
+    verb = "fell" if (row["worse_by"] > 0) == spec.higher_is_better else "rose"
+    if spec.percent:
+        amount = f"{abs(row['worse_by']):.1f} points"
+        values = f"{100 * row['before']:.1f}% -> {100 * row['after']:.1f}%"
+    else:
+        amount = f"{abs(row['worse_by']):.4g}"
+        values = f"{row['before']:.4g} -> {row['after']:.4g}"
+    return f"{spec.label} of {who} {verb} {amount} ({values}, {row['test']} p={row['p_value']:.3g})"
 
 
 # --------------------------------------------------------------------------- history
@@ -654,24 +1403,40 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
 
 
 def change_chart(comparison: pd.DataFrame) -> go.Figure:
-    """Draw each slice's accuracy before and after as a dumbbell (red where it fell)."""
+    """Draw each slice's metric before and after as a dumbbell (red where it got worse).
+
+    ``comparison`` is a table of :func:`compare_datasets` (accuracy) or one metric's table
+    of :func:`compare_slice_metrics` (FPR, FNR, WER...: red where it rose).
+    """
     import plotly.graph_objects as go
 
     c = comparison[comparison["kind"] != "untagged"]
+    if "metric" in c.columns:
+        spec = METRICS[str(c["metric"].iloc[0])] if len(c) else METRICS["accuracy"]
+        before, after = c["before"], c["after"]
+        worse = c["worse_by"].to_numpy(dtype=float) > 0
+    else:
+        spec = METRICS["accuracy"]
+        before, after = c["accuracy_before"], c["accuracy_after"]
+        worse = c["delta"].to_numpy(dtype=float) < 0
+    scale, unit = (100, "%") if spec.percent else (1, "")
     names = [plot_text(n if n == OVERALL else display_name(n)) for n in c.index]
     fig = go.Figure()
-    for name, b, a, d in zip(names, c["accuracy_before"], c["accuracy_after"], c["delta"],
-                             strict=True):
-        color = "#dc2626" if d < 0 else "#16a34a"
-        fig.add_scatter(x=[100 * b, 100 * a], y=[name, name], mode="lines",
+    for name, b, a, bad in zip(names, before, after, worse, strict=True):
+        color = "#dc2626" if bad else "#16a34a"
+        fig.add_scatter(x=[scale * b, scale * a], y=[name, name], mode="lines",
                         line={"color": color, "width": 3}, showlegend=False, hoverinfo="skip")
-    fig.add_scatter(x=100 * c["accuracy_before"], y=names, mode="markers", name="Before",
+    fig.add_scatter(x=scale * before, y=names, mode="markers", name="Before",
                     marker={"color": "#9ca3af", "size": 11},
-                    hovertemplate="%{y}: %{x:.1f}%<extra>before</extra>")
-    fig.add_scatter(x=100 * c["accuracy_after"], y=names, mode="markers", name="After",
+                    hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}"
+                                  "<extra>before</extra>")
+    fig.add_scatter(x=scale * after, y=names, mode="markers", name="After",
                     marker={"color": "#2563eb", "size": 11},
-                    hovertemplate="%{y}: %{x:.1f}%<extra>after</extra>")
-    fig.update_layout(title="Accuracy before → after", xaxis_title="Accuracy (%)",
+                    hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}"
+                                  "<extra>after</extra>")
+    label = spec.label[0].upper() + spec.label[1:]
+    fig.update_layout(title=f"{label} before → after",
+                      xaxis_title=f"{label} (%)" if spec.percent else label,
                       yaxis_autorange="reversed", height=120 + 40 * len(c),
                       margin={"t": 60, "b": 40})
     return fig

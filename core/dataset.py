@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from core import formats
+from core.baselines import HUMAN_KINDS, is_majority_name
 from core.errors import (
     AmbiguousColumnError,
     DataError,
@@ -67,6 +68,13 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "human": (
         "human_label", "human", "annotator_label", "human_prediction", "human_transcript",
         "human_labels", "annotator", "inspector", "inspector_label", "hlp", "hlp_label",
+        "human_majority", "majority_label", "human_consensus", "consensus_label", "crowd_label",
+    ),
+    # The probability that one person labels the example right (CIFAR-10H: the share of
+    # its annotators choosing the true class); see core.baselines.
+    "human_accuracy": (
+        "human_accuracy", "human_acc", "annotator_accuracy", "human_correct_rate",
+        "human_p_correct",
     ),
     "id": ("id", "example_id", "item_id", "uid", "example", "item", "sample_id", "key", "row_id"),
     "score": (
@@ -79,7 +87,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
 TRUE_TOKENS = frozenset({"true", "t", "1", "1.0", "yes", "y", "x", "✓", "✔"})
 FALSE_TOKENS = frozenset({"false", "f", "0", "0.0", "no", "n", ""})
 MissingPolicy = Literal["fail", "drop"]
-RESERVED = ("id", "label", "prediction", "human", "score")
+RESERVED = ("id", "label", "prediction", "human", "score", "human_accuracy")
 #: A role mapped to this is switched off (not detected): ``ColumnMapping(score=NO_COLUMN)``.
 NO_COLUMN = ""
 
@@ -94,6 +102,15 @@ class ColumnMapping:
         Required roles (``prediction`` may be absent when a score and threshold stand in).
     id, human, score
         Optional roles.
+    human_accuracy
+        Optional role: per example, the probability in [0, 1] that one person labels it
+        right (see :mod:`core.baselines`). When given it is the HLP, taking precedence over
+        the human-label column.
+    human_kind
+        What the human-label column holds: ``"single"`` (one person's label) or
+        ``"majority"`` (a majority or other aggregate of several people, whose HLP is an
+        upper bound on one person's); ``None`` decides by the column's name
+        (:func:`core.baselines.is_majority_name`).
     tag_columns
         Boolean columns used as tags; ``None`` detects them (columns holding only
         true/false, 1/0, yes/no or x/blank values).
@@ -109,6 +126,8 @@ class ColumnMapping:
     tag_columns: tuple[str, ...] | None = None
     tags_column: str | None = None
     tag_delimiter: str | None = None
+    human_accuracy: str | None = None
+    human_kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the mapping as a JSON-friendly dict."""
@@ -119,7 +138,7 @@ class ColumnMapping:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ColumnMapping:
-        """Build a mapping from :meth:`to_dict` output."""
+        """Build a mapping from :meth:`to_dict` output (one stored before a field existed too)."""
         d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         if d.get("tag_columns") is not None:
             d["tag_columns"] = tuple(d["tag_columns"])
@@ -174,6 +193,11 @@ class Dataset:
     def has_human(self) -> bool:
         """Whether a human-label column is present."""
         return "human" in self.frame.columns
+
+    @property
+    def has_human_accuracy(self) -> bool:
+        """Whether a per-example human-accuracy column is present (see :mod:`core.baselines`)."""
+        return "human_accuracy" in self.frame.columns
 
     @property
     def n(self) -> int:
@@ -1113,10 +1137,11 @@ def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
     return ColumnMapping(
         label=pick["label"], prediction=pick["prediction"], id=pick["id"], human=pick["human"],
         score=pick["score"], tag_columns=tag_columns, tags_column=pick["tags_column"],
+        human_accuracy=pick["human_accuracy"],
     )
 
 
-_ROLES = ("label", "prediction", "id", "human", "score", "tags_column")
+_ROLES = ("label", "prediction", "id", "human", "score", "tags_column", "human_accuracy")
 
 
 def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: str,
@@ -1203,7 +1228,32 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
         mapping = replace(mapping, tag_columns=_detect_tag_columns(df, used, cands, distinct))
     elif mapping.tags_column is not None and mapping.tag_columns is None:
         mapping = replace(mapping, tag_columns=())
-    return mapping
+    return replace(mapping, human_kind=_human_kind(mapping, file))
+
+
+def _human_kind(mapping: ColumnMapping, file: str) -> str | None:
+    """Say what the human-label column holds: ``single`` or ``majority`` (``None``: no column).
+
+    Given, or read from the column's name (:func:`core.baselines.is_majority_name`:
+    ``human_majority``, ``crowd_label``, ``consensus``...).
+
+    Raises
+    ------
+    InvalidValueError
+        A kind other than single or majority, or a majority without a human-label column.
+    """
+    kind = mapping.human_kind
+    if kind is not None and kind not in HUMAN_KINDS:
+        raise InvalidValueError(f"{file}: the human label kind must be 'single' or 'majority', "
+                                f"not {kind!r}")
+    if mapping.human is None:
+        if kind == "majority":
+            raise InvalidValueError(f"{file}: a majority human label needs a human-label "
+                                    "column; choose it (CLI: --human COLUMN)")
+        return None
+    if kind is None:
+        kind = "majority" if is_majority_name(mapping.human) else "single"
+    return kind
 
 
 def _list(cols: Iterable[Any], limit: int = 12) -> str:
@@ -1521,6 +1571,11 @@ def prepare(
     if mapping.score is not None:
         score = _parse_score(df[mapping.score], file=file, column=mapping.score,
                              decimal=decimal, thousands=thousands, numbering=numbering)
+    human_accuracy = None
+    if mapping.human_accuracy is not None:
+        human_accuracy = parse_human_accuracy(
+            df[mapping.human_accuracy], file=file, column=mapping.human_accuracy,
+            decimal=decimal, thousands=thousands, numbering=numbering)
     # Classes keep the file's cells until canonical_classes reads them (one factorize each;
     # a blank cell becomes missing there, and is found missing by _missing_mask below).
     label = (as_text(df[mapping.label], keep_blank=True) if text_task
@@ -1606,6 +1661,8 @@ def prepare(
         human = human[keep].reset_index(drop=True) if human is not None else None
         tags = tags[keep].reset_index(drop=True)
         score = score[keep].reset_index(drop=True) if score is not None else None
+        if human_accuracy is not None:
+            human_accuracy = human_accuracy[keep].reset_index(drop=True)
         ids_raw = ids_raw[keep].reset_index(drop=True) if ids_raw is not None else None
         positions = positions[keep]
 
@@ -1647,8 +1704,10 @@ def prepare(
     columns: dict[str, Any] = {"id": ids, **roles}
     if score is not None:
         columns["score"] = score
+    if human_accuracy is not None:
+        columns["human_accuracy"] = human_accuracy
     role_cols = {mapping.label, mapping.prediction, mapping.id, mapping.human, mapping.score,
-                 mapping.tags_column, *(mapping.tag_columns or ())}
+                 mapping.tags_column, mapping.human_accuracy, *(mapping.tag_columns or ())}
     meta = [c for c in df.columns if c not in role_cols]
     for name, c in zip(_metadata_names(meta, set(columns)), meta, strict=True):
         columns[name] = _typed_metadata(df[c], file=file, decimal=decimal,
@@ -1712,37 +1771,39 @@ def _all_distinct(values: pd.Series) -> bool:
 
 
 def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None = None,
-                 thousands: str | None = None,
-                 numbering: RowNumbers | None = None) -> pd.Series:
+                 thousands: str | None = None, numbering: RowNumbers | None = None,
+                 role: str = "score", values_are: str = "scores") -> pd.Series:
     """Return the score column as floats (NaN where blank); text that is not a number fails.
 
     The number format is inferred as for metadata (a decimal comma such as ``0,85`` is read
     when every cell fits it), or given by ``decimal``/``thousands``. ``numbering``: how the
     file numbers the rows, for messages. A score that is not finite (``inf``,
     ``-Infinity``, ``1e400``, an infinite float in a Parquet file) fails too: no threshold
-    can rank it. A NaN float in a typed column is a blank cell.
+    can rank it. A NaN float in a typed column is a blank cell. ``role`` and ``values_are``
+    name the column and its values in messages (another numeric role is read the same way).
     """
     def finite(values: np.ndarray) -> pd.Series:
         infinite = np.isinf(values)
         if infinite.any():
             rows = np.flatnonzero(infinite)
             raise InvalidValueError(
-                f"{file}: the score column {column!r} holds {_examples(raw, rows)} in "
-                f"{format_rows(rows, numbering=numbering)}; scores must be finite numbers: "
-                "fix those cells or choose another score column"
+                f"{file}: the {role} column {column!r} holds {_examples(raw, rows)} in "
+                f"{format_rows(rows, numbering=numbering)}; {values_are} must be finite "
+                f"numbers: fix those cells or choose another {role} column"
             )
         return pd.Series(values, copy=False)
 
     if _is_number(raw):
         return finite(raw.to_numpy(dtype=float, na_value=np.nan))
     if pd.api.types.is_bool_dtype(raw):
-        raise InvalidValueError(f"{file}: the score column {column!r} holds true/false values; "
-                                "scores must be numbers (choose another score column)")
+        raise InvalidValueError(f"{file}: the {role} column {column!r} holds true/false "
+                                f"values; {values_are} must be numbers (choose another {role} "
+                                "column)")
     text = as_text(raw) if raw.dtype == object else raw.str.strip().mask(_missing_mask(raw))
     fmt, values = read_numbers(text, decimal=decimal, thousands=thousands)
     if fmt == "ambiguous":
         raise InvalidValueError(
-            f"{file}: the score column {column!r} holds numbers such as "
+            f"{file}: the {role} column {column!r} holds numbers such as "
             f"{text.dropna().iloc[0]!r} that read differently with a decimal comma and with a "
             "thousands separator; give the format (CLI: --decimal , or --thousands ,)"
         )
@@ -1755,11 +1816,41 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
         sample = str(raw.iloc[rows[0]])
         cause = likely_number_cause(sample)
         raise InvalidValueError(
-            f"{file}: the score column {column!r} holds {examples} in "
+            f"{file}: the {role} column {column!r} holds {examples} in "
             f"{format_rows(rows, numbering=numbering)}{cause}; "
-            "scores must be numbers: fix those cells or choose another score column"
+            f"{values_are} must be numbers: fix those cells or choose another {role} column"
         )
     return finite(values)
+
+
+def parse_human_accuracy(raw: pd.Series, *, file: str, column: str,
+                         decimal: str | None = None, thousands: str | None = None,
+                         numbering: RowNumbers | None = None) -> pd.Series:
+    """Read the human-accuracy column: per example, a probability in [0, 1] (NaN where blank).
+
+    Numbers are read as the score's are (:func:`_parse_score`: a decimal comma is inferred
+    where unambiguous); a value that is no number, not finite, or outside [0, 1] (``95``
+    meant as a percent) is refused. ``numbering``: how the file numbers the rows.
+
+    Raises
+    ------
+    InvalidValueError
+        Naming the file, the column, the rows and the values.
+    """
+    values = _parse_score(raw, file=file, column=column, decimal=decimal, thousands=thousands,
+                          numbering=numbering, role="human accuracy",
+                          values_are="human accuracies")
+    arr = values.to_numpy(dtype=float)
+    outside = ~np.isnan(arr) & ((arr < 0) | (arr > 1))
+    if outside.any():
+        rows = np.flatnonzero(outside)
+        raise InvalidValueError(
+            f"{file}: the human accuracy column {column!r} holds {_examples(raw, rows)} in "
+            f"{format_rows(rows, numbering=numbering)}; a human accuracy is the probability "
+            "that one person labels the example right, a number between 0 and 1 (write 95% "
+            "as 0.95): fix those cells or choose another column (CLI: --human-accuracy COLUMN)"
+        )
+    return values
 
 
 def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,

@@ -64,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from core.analysis import finish_table
+from core.baselines import Baseline
 from core.dataset import (
     _MAGIC,
     FALSE_TOKENS,
@@ -96,7 +97,14 @@ from core.errors import (
     count_of,
 )
 from core.formats import container_kind
-from core.metrics import COUNT_COLUMNS, compute_slice_metrics, format_edges
+from core.metrics import (
+    COUNT_COLUMNS,
+    DEFAULT_MATRIX_CLASSES,
+    PAIR_COLUMNS,
+    compute_confusion_matrix,
+    compute_slice_metrics,
+    format_edges,
+)
 from core.slice_names import (
     OVERALL,
     SLICEABLE_ROLES,
@@ -490,7 +498,8 @@ class DuckDBFile:
         m = resolve_mapping(sample, mapping, file=name)
         check_nested_roles([c.name for c in self.columns.values() if _nested_type(c.duck)], m,
                            file=name)
-        roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column}
+        roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column,
+                 m.human_accuracy}
         possible: list[str] = []
         if detect_tags and m.tags_column is None:
             # Detected on the sample; decided below on the whole file's distinct values.
@@ -651,7 +660,8 @@ class DuckDBFile:
                          if cols[c].group != "other" and not cols[c].unsupported]
         self._possible_tags = possible_tags
         used = [c for c in (m.label, m.prediction, m.human, m.id, m.score, m.tags_column,
-                            *(m.tag_columns or ()), *possible_tags) if c is not None]
+                            m.human_accuracy, *(m.tag_columns or ()), *possible_tags)
+                if c is not None]
         for c in dict.fromkeys(used):
             col = cols[c]
             if c != m.id and (col.group == "other" or col.unsupported):
@@ -759,88 +769,117 @@ class DuckDBFile:
             self._check_ids()
         self.roles = self._class_roles()
 
+    #: The numeric roles read as :func:`core.dataset._parse_score` reads the score: the
+    #: mapping field, the view column of the parsed value, the role and its values in messages.
+    _NUMBER_ROLES = {"score": ("__slicewise_score", "score", "scores"),
+                     "human_accuracy": ("__slicewise_human_accuracy", "human accuracy",
+                                        "human accuracies")}
+
     def _score_facts(self) -> dict[str, str]:
-        """Decide the score's number format; return the aggregates that check its cells.
+        """Decide the number formats of the score and the human accuracy; return their checks.
 
         The format is the loader's (:func:`core.dataset._parse_score`): inferred over the
         present cells, ``.`` when they hold other text; the SQL of the parsed score goes
-        in ``_score``.
+        in ``_score``, that of the human accuracy in ``_human_accuracy``.
         """
-        m = self.mapping
-        self._score: str | None = None
-        self._score_format: NumberFormat | str | None = None
-        if m.score is None:
-            return {}
-        sc = self.columns[m.score]
-        if sc.group != "text":
-            if sc.kind not in ("bool", "boolobj"):
-                self._score = self._row_column("__slicewise_score", f"CAST({sc.raw} AS DOUBLE)")
-            return {}
-        fmt = self._score_format = self._number_format(sc)
-        if fmt == "ambiguous":
-            return {}
-        s = _strip(sc.ident)
-        num = _to_number(s, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
-        self._score = self._row_column("__slicewise_score", num)
-        self._score_bad = f"({s} <> '' AND {num} IS NULL)"
-        return {"score_bad": f"count_if({self._score_bad})"}
+        self._numbers: dict[str, dict[str, Any]] = {}
+        aggs: dict[str, str] = {}
+        for role, (view, _, _) in self._NUMBER_ROLES.items():
+            column = getattr(self.mapping, role)
+            if column is None:
+                continue
+            sc = self.columns[column]
+            info: dict[str, Any] = {"column": column, "sql": None, "format": None, "bad": None}
+            self._numbers[role] = info
+            if sc.group != "text":
+                if sc.kind not in ("bool", "boolobj"):
+                    info["sql"] = self._row_column(view, f"CAST({sc.raw} AS DOUBLE)")
+                continue
+            fmt = info["format"] = self._number_format(sc)
+            if fmt == "ambiguous":
+                continue
+            text = _strip(sc.ident)
+            num = _to_number(text, fmt if isinstance(fmt, NumberFormat) else NumberFormat("."))
+            info["sql"] = self._row_column(view, num)
+            info["bad"] = f"({text} <> '' AND {num} IS NULL)"
+            aggs[f"{role}_bad"] = f"count_if({info['bad']})"
+        self._score = self._numbers.get("score", {}).get("sql")
+        self._human_accuracy = self._numbers.get("human_accuracy", {}).get("sql")
+        return aggs
 
-    def _check_finite_score(self) -> None:
-        """Refuse infinite scores (``inf``, ``1e400``) as :func:`core.dataset._parse_score`."""
-        m = self.mapping
-        if self._score is None:
+    def _check_finite_score(self, role: str = "score") -> None:
+        """Refuse infinite values (``inf``, ``1e400``) as :func:`core.dataset._parse_score`."""
+        info = self._numbers.get(role)
+        if info is None or info["sql"] is None:
             return
-        sc = self.columns[m.score]
+        _, what, values_are = self._NUMBER_ROLES[role]
+        sc = self.columns[info["column"]]
+        fmt = info["format"]
         value = (f"CAST({sc.raw} AS DOUBLE)" if sc.group != "text" else
-                 _to_number(_strip(sc.ident), self._score_format
-                            if isinstance(self._score_format, NumberFormat)
+                 _to_number(_strip(sc.ident), fmt if isinstance(fmt, NumberFormat)
                             else NumberFormat(".")))
         bad = f"isinf({value})"
         n = int(self._aggregate({"n": f"count_if({bad})"}, "true")["n"])
         if n:
             positions = self._first_positions(bad)
             raise InvalidValueError(
-                f"{self.source_name}: the score column {m.score!r} holds "
+                f"{self.source_name}: the {what} column {sc.name!r} holds "
                 f"{self._examples(sc.ident, bad, as_loader_text=True)} in "
-                f"{_format_rows(positions, n, numbering=self.numbering)}; scores must be "
-                "finite numbers: fix those cells or choose another score column")
+                f"{_format_rows(positions, n, numbering=self.numbering)}; {values_are} must be "
+                f"finite numbers: fix those cells or choose another {what} column")
+        if role == "human_accuracy":  # core.dataset.parse_human_accuracy's range
+            outside = f"({value} < 0 OR {value} > 1)"
+            n = int(self._aggregate({"n": f"count_if({outside})"}, "true")["n"])
+            if n:
+                positions = self._first_positions(outside)
+                raise InvalidValueError(
+                    f"{self.source_name}: the human accuracy column {sc.name!r} holds "
+                    f"{self._examples(sc.ident, outside, as_loader_text=True)} in "
+                    f"{_format_rows(positions, n, numbering=self.numbering)}; a human accuracy "
+                    "is the probability that one person labels the example right, a number "
+                    "between 0 and 1 (write 95% as 0.95): fix those cells or choose another "
+                    "column (CLI: --human-accuracy COLUMN)")
 
     def _check_score(self) -> None:
-        """Refuse the score cells :func:`core.dataset._parse_score` refuses, with its messages.
+        """Refuse the score and human-accuracy cells :func:`core.dataset.prepare` refuses.
+
+        With the loader's messages (:func:`core.dataset._parse_score`,
+        :func:`core.dataset.parse_human_accuracy`), the score first.
 
         Raises
         ------
         InvalidValueError
-            True/false scores, numbers that read two ways, or cells that are no number.
+            True/false values, numbers that read two ways, cells that are no number, values
+            that are not finite, human accuracies outside [0, 1].
         """
-        m = self.mapping
-        if m.score is None:
-            return
         name = self.source_name
-        sc = self.columns[m.score]
-        if sc.kind in ("bool", "boolobj"):
-            raise InvalidValueError(
-                f"{name}: the score column {m.score!r} holds true/false values; scores "
-                "must be numbers (choose another score column)")
-        if self._score_format == "ambiguous":
-            s = _strip(sc.ident)
-            first = self._fetch(f"SELECT {s} FROM src WHERE {s} <> '' LIMIT 1")[0][0]
-            raise InvalidValueError(
-                f"{name}: the score column {m.score!r} holds numbers such as {first!r} that "
-                "read differently with a decimal comma and with a thousands separator; give the "
-                "format (CLI: --decimal , or --thousands ,)")
-        n_bad = int(self._score_stats.get("score_bad") or 0)
-        if n_bad:
-            bad = self._score_bad
-            positions = self._first_positions(bad)
-            sample = str(self._fetch(f"SELECT {sc.ident} FROM src WHERE {bad} LIMIT 1")[0][0])
-            cause = likely_number_cause(sample)
-            raise InvalidValueError(
-                f"{name}: the score column {m.score!r} holds {self._examples(sc.ident, bad)} in "
-                f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; scores must "
-                "be numbers: fix those "
-                "cells or choose another score column")
-        self._check_finite_score()
+        for role, info in self._numbers.items():
+            _, what, values_are = self._NUMBER_ROLES[role]
+            sc = self.columns[info["column"]]
+            if sc.kind in ("bool", "boolobj"):
+                raise InvalidValueError(
+                    f"{name}: the {what} column {sc.name!r} holds true/false values; "
+                    f"{values_are} must be numbers (choose another {what} column)")
+            if info["format"] == "ambiguous":
+                text = _strip(sc.ident)
+                first = self._fetch(f"SELECT {text} FROM src WHERE {text} <> '' LIMIT 1")[0][0]
+                raise InvalidValueError(
+                    f"{name}: the {what} column {sc.name!r} holds numbers such as {first!r} "
+                    "that read differently with a decimal comma and with a thousands "
+                    "separator; give the format (CLI: --decimal , or --thousands ,)")
+            n_bad = int(self._score_stats.get(f"{role}_bad") or 0)
+            if n_bad:
+                bad = info["bad"]
+                positions = self._first_positions(bad)
+                sample = str(self._fetch(f"SELECT {sc.ident} FROM src WHERE {bad} LIMIT 1")[0][0])
+                cause = likely_number_cause(sample)
+                raise InvalidValueError(
+                    f"{name}: the {what} column {sc.name!r} holds "
+                    f"{self._examples(sc.ident, bad)} in "
+                    f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; "
+                    f"{values_are} must be numbers: fix those cells or choose another {what} "
+                    "column")
+            self._check_finite_score(role)
 
     def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
         """Return :func:`core.values.infer_number_format` of a text column's present cells.
@@ -1342,11 +1381,42 @@ class DuckDBFile:
         importance: Mapping[str, float] | None = None,
         ease: Mapping[str, float] | None = None,
         tag_scopes: str | Mapping[str, str] = "auto",
+        protected: Sequence[str] = (),
+        rank_by: str = "priority",
+        baseline: Baseline | None = None,
     ) -> pd.DataFrame:
         """Return the ranked error-analysis table (see :func:`core.analysis.analyze`)."""
         slice_by = list(dict.fromkeys(str(c).strip() for c in slice_by))  # as build_slices
         return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                             importance=importance, ease=ease, tag_scopes=tag_scopes)
+                             importance=importance, ease=ease, tag_scopes=tag_scopes,
+                             protected=protected, rank_by=rank_by, baseline=baseline)
+
+    def confusion_pairs(self) -> pd.DataFrame:
+        """Count the kept rows of each (label, prediction) pair in one ``GROUP BY``.
+
+        The table :func:`core.metrics.compute_confusion_pairs` gives for the loaded frame
+        (``label``, ``prediction`` as text, ``count``; the pairs that occur, most frequent
+        first), for a classification or binary task after :meth:`analyze` has resolved
+        the classes: one row per pair, never one per example or per cell of a k × k matrix.
+        """
+        y, p = self.roles["label"].expr, self.roles["prediction"].expr
+        rows = self._fetch(f"SELECT {y}, {p}, count(*) FROM {self._rows} WHERE {self.keep} "
+                           "GROUP BY ALL")
+        # Values that differ in SQL but not as text (1 and '1') are one class: sum them.
+        counts = pd.DataFrame({"label": [str(r[0]) for r in rows],
+                               "prediction": [str(r[1]) for r in rows],
+                               "count": np.array([int(r[2]) for r in rows], dtype=np.int64)})
+        counts = counts.groupby(["label", "prediction"], sort=True, as_index=False)["count"].sum()
+        order = np.argsort(-counts["count"].to_numpy(), kind="stable")
+        return counts.iloc[order].reset_index(drop=True)[list(PAIR_COLUMNS)]
+
+    def confusion_matrix(self, *, max_classes: int = DEFAULT_MATRIX_CLASSES) -> pd.DataFrame:
+        """Return :func:`core.metrics.compute_confusion_matrix` of :meth:`confusion_pairs`.
+
+        At most ``max_classes`` classes (the most frequent), the others summed in
+        ``(other)``.
+        """
+        return compute_confusion_matrix(pairs=self.confusion_pairs(), max_classes=max_classes)
 
     def _analyze(
         self,
@@ -1358,6 +1428,9 @@ class DuckDBFile:
         importance: Mapping[str, float] | None,
         ease: Mapping[str, float] | None,
         tag_scopes: str | Mapping[str, str] = "auto",
+        protected: Sequence[str] = (),
+        rank_by: str = "priority",
+        baseline: Baseline | None = None,
     ) -> pd.DataFrame:
         task = task or TaskSpec(kind=self.infer_task_kind())  # type: ignore[arg-type]
         if task.kind == "text":
@@ -1379,9 +1452,12 @@ class DuckDBFile:
         counts = self._counts(task, slices)
         info = slice_info([s.name for s in slices], [s.kind for s in slices],
                           [s.source for s in slices])
-        table = compute_slice_metrics(counts, task=task, hlp=hlp)
+        info["same_as"] = _same_members(counts, self._fingerprints)
+        baseline = baseline or Baseline(human_kind=self.mapping.human_kind or "single")
+        table = compute_slice_metrics(counts, task=task, hlp=hlp, baseline=baseline)
         return finish_table(table, info, importance=importance, ease=ease,
-                            tag_scopes=tag_scopes, blank_tags=self.blank_tags)
+                            tag_scopes=tag_scopes, blank_tags=self.blank_tags,
+                            protected=protected, rank_by=rank_by)
 
     def _classes(self, limit: int = 10) -> list[str]:
         """List the first classes of the labels in order of appearance (error messages)."""
@@ -1407,10 +1483,13 @@ class DuckDBFile:
                 out[r] = (self.roles[r].expr, "str")  # text, under the shown spelling
         if self._score is not None:
             out["score"] = (self._score, "float")
+        if self._human_accuracy is not None:
+            out["human_accuracy"] = (self._human_accuracy, "float")
         taken = {"id", "label", "prediction", *(["human"] if m.human else []),
-                 *(["score"] if m.score else [])}
+                 *(["score"] if m.score else []),
+                 *(["human_accuracy"] if m.human_accuracy else [])}
         role_cols = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column,
-                     *(m.tag_columns or ())}
+                     m.human_accuracy, *(m.tag_columns or ())}
         meta = [c for c in self.columns if c not in role_cols]
         for c, frame_name in zip(meta, _metadata_names(meta, set(taken)), strict=True):
             out[frame_name] = (c, "meta")
@@ -1587,7 +1666,14 @@ class DuckDBFile:
         if task.kind == "regression":
             row["abs_error"] = f"abs({pv} - {yv})"
             row["sq_error"] = f"(({pv} - {yv}) * ({pv} - {yv}))"
-        summed = {"abs_error", "sq_error"}
+        a = self._human_accuracy  # core.metrics.compute_outcomes' hacc_* columns
+        if a is not None:
+            row["hacc_n"] = f"({a} IS NOT NULL)"
+            row["hacc_sum"] = f"coalesce({a}, 0)"
+            row["hacc_sq"] = f"coalesce({a} * {a}, 0)"
+            row["hacc_model"] = f"({a} IS NOT NULL AND {correct})"
+            row["hacc_cross"] = f"(CASE WHEN {correct} THEN coalesce({a}, 0) ELSE 0 END)"
+        summed = {"abs_error", "sq_error", "hacc_sum", "hacc_sq", "hacc_cross"}
         stats = [k for k in COUNT_COLUMNS[1:] if k in row]
 
         names = [OVERALL, *(s.name for s in slices)]
@@ -1612,10 +1698,16 @@ class DuckDBFile:
 
         groups = [None, *conds]
         aggs = [agg(stat, cond) for cond in groups for stat in ("n", *stats)]
+        # A fingerprint of each slice's members (XOR of its row numbers' hashes) tells
+        # slices with the same members apart from the rest, as mark_same_members does.
+        marks = [f"bit_xor(CASE WHEN s{i} THEN __slicewise_h END)" for i in range(len(slices))]
         inner = ", ".join([*(f"{e} AS st_{k}" for k, e in row.items()),
-                           *(f"coalesce({c}, false) AS {k}" for k, c in conds.items())])
-        values = self._fetch(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {self._rows} "
-                             f"WHERE {self.keep})")[0]
+                           *(f"coalesce({c}, false) AS {k}" for k, c in conds.items()),
+                           "hash(row_number() OVER ()) AS __slicewise_h"])
+        values = self._fetch(f"SELECT {', '.join([*aggs, *marks])} FROM (SELECT {inner} FROM "
+                             f"{self._rows} WHERE {self.keep})")[0]
+        self._fingerprints = dict(zip((s.name for s in slices), values[len(aggs):],
+                                      strict=True))
         out = np.zeros((len(groups), len(COUNT_COLUMNS)))
         cols = [COUNT_COLUMNS.index(k) for k in ("n", *stats)]
         width = len(cols)
@@ -1623,6 +1715,24 @@ class DuckDBFile:
             chunk = values[g * width:(g + 1) * width]
             out[g, cols] = [0.0 if v is None else float(v) for v in chunk]
         return pd.DataFrame(out, index=names, columns=list(COUNT_COLUMNS))
+
+
+def _same_members(counts: pd.DataFrame, fingerprints: Mapping[str, Any]) -> list[Any]:
+    """Name, per slice, the first earlier slice with the same members (else None).
+
+    Members are compared by (count, XOR of the hashes of their row numbers), which differ for
+    different sets but with a chance of about 2^-64; empty slices are never merged, as in
+    :func:`core.analysis.mark_same_members`.
+    """
+    first: dict[tuple[int, Any], str] = {}
+    out: list[Any] = []
+    for name, mark in fingerprints.items():
+        n = int(counts.loc[name, "n"])
+        key = (n, mark)
+        out.append(first.get(key) if n else None)
+        if n and key not in first:
+            first[key] = name
+    return out
 
 
 # --------------------------------------------------------------------------- quantiles
@@ -1803,6 +1913,7 @@ def analyze_file_duckdb(
     na_values: Iterable[str] = (),
     decimal: str | None = None,
     thousands: str | None = None,
+    baseline: Baseline | None = None,
 ) -> pd.DataFrame:
     """Return the error-analysis table of a CSV, TSV or Parquet file, counted by DuckDB.
 
@@ -1822,5 +1933,5 @@ def analyze_file_duckdb(
     with DuckDBFile(path, mapping, sep=sep, missing=missing, na_values=na_values,
                     decimal=decimal, thousands=thousands, memory_limit=memory_limit) as f:
         return f.analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                         importance=importance, ease=ease)
+                         importance=importance, ease=ease, baseline=baseline)
 

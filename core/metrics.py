@@ -18,9 +18,26 @@ import jiwer
 import numpy as np
 import pandas as pd
 
+from core.baselines import (
+    BASIS_ENTERED,
+    BASIS_HUMAN_ACCURACY,
+    BASIS_MAJORITY,
+    BASIS_SINGLE,
+    BASIS_TARGET,
+    Baseline,
+    paired_mean_difference,
+)
 from core.binomial import binom_cdf, binom_sf
 from core.dataset import Dataset
 from core.errors import InvalidValueError, RowNumbers, count_of, format_rows
+from core.intervals import (
+    N_BOOT,
+    add_metric_intervals,
+    bootstrap_f1_interval,
+    paired_difference_interval,
+    wilson_interval,
+)
+from core.intervals import Z_95 as Z_95  # re-exported: the 95% normal quantile
 from core.slice_names import (
     OVERALL,
     UNTAGGED,
@@ -33,7 +50,6 @@ from core.slice_names import (
 from core.task import TaskSpec
 from core.values import class_key, class_keys
 
-Z_95 = 1.959963984540054
 _CHUNK = 1 << 16  # rows per matrix product in compute_slice_counts (a few MB per chunk)
 _JIWER_BLOCK = 1 << 13  # (reference, hypothesis) pairs per jiwer call in compute_word_errors
 
@@ -55,6 +71,11 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "tp", "fp", "fn", "tn",  # binary tasks
     "word_errors", "ref_words",  # text tasks (word-level edit distance, reference length)
     "abs_error", "sq_error",  # regression tasks
+    # text tasks, for the WER interval (core.intervals.wer_interval): Σe², Σr², Σe·r
+    "word_errors_sq", "ref_words_sq", "word_errors_x_ref",
+    # Per-example human accuracy a (probability one person is right; core.baselines), on
+    # the examples that have one: how many, Σa, Σa², model correct m, Σa·m.
+    "hacc_n", "hacc_sum", "hacc_sq", "hacc_model", "hacc_cross",
 )
 
 
@@ -137,8 +158,13 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
     Returns
     -------
     DataFrame with float columns ``correct``, ``human_n``, ``human_correct``,
-    ``model_only``, ``human_only`` (always), ``tp, fp, fn, tn`` (binary), ``word_errors,
-    ref_words`` (text) and ``abs_error, sq_error`` (regression).
+    ``model_only``, ``human_only`` (with a human label), ``tp, fp, fn, tn`` (binary),
+    ``word_errors, ref_words, word_errors_sq, ref_words_sq, word_errors_x_ref`` (text: the
+    counts, their squares and product, for the WER interval), ``abs_error, sq_error``
+    (regression) and, with a ``human_accuracy`` column (a per-example probability ``a``
+    that one person is right, see :mod:`core.baselines`), ``hacc_n`` (1 where ``a`` is
+    given), ``hacc_sum`` (``a``), ``hacc_sq`` (``a²``), ``hacc_model`` (model correct
+    there) and ``hacc_cross`` (``a`` × model correct), 0 where ``a`` is missing.
 
     Text tasks compare the transcripts after ``task.normalization``: ``correct`` is an exact
     match of the normalised strings, and ``word_errors`` (substitutions + deletions +
@@ -195,6 +221,9 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
             ref_words[scored] = counts["ref_words"].to_numpy(dtype=float)[inverse]
         out["word_errors"] = word_errors
         out["ref_words"] = ref_words
+        out["word_errors_sq"] = word_errors**2
+        out["ref_words_sq"] = ref_words**2
+        out["word_errors_x_ref"] = word_errors * ref_words
         human_correct = None
         if h is not None:
             ch = codes[2 * n:]
@@ -222,6 +251,16 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
         columns["human_correct"] = hc.astype(float)
         columns["model_only"] = (mc & ~hc & has_h).astype(float)
         columns["human_only"] = (~mc & hc).astype(float)
+    if "human_accuracy" in frame.columns:
+        a = pd.to_numeric(frame["human_accuracy"], errors="coerce").to_numpy(dtype=float)
+        has_a = ~np.isnan(a)
+        a0 = np.where(has_a, a, 0.0)
+        m = np.asarray(correct, dtype=bool) & has_a
+        columns["hacc_n"] = has_a.astype(float)
+        columns["hacc_sum"] = a0
+        columns["hacc_sq"] = a0 * a0
+        columns["hacc_model"] = m.astype(float)
+        columns["hacc_cross"] = np.where(m, a0, 0.0)
     return pd.DataFrame(columns, index=frame.index, copy=False)  # the arrays are new
 
 
@@ -434,7 +473,9 @@ def compute_slice_counts(
     present = [c for c in COUNT_COLUMNS[1:] if c in outcomes.columns]
     # 0/1 columns sum exactly in float32 within a chunk; error sums (regression, WER) keep
     # float64.
-    exact32 = not ({"abs_error", "sq_error", "word_errors", "ref_words"} & set(present))
+    exact32 = not ({"abs_error", "sq_error", "word_errors", "ref_words", "word_errors_sq",
+                    "ref_words_sq", "word_errors_x_ref", "hacc_sum", "hacc_sq",
+                    "hacc_cross"} & set(present))
     dtype = np.float32 if exact32 else np.float64
     names = [OVERALL, *map(str, membership.columns)]
     tags = [membership.columns.get_loc(c) for c in tag_columns]
@@ -491,24 +532,6 @@ def sum_by_slice(membership: np.ndarray, columns: Sequence[np.ndarray], *,
 # --------------------------------------------------------------------------- metrics
 
 
-def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
-                    *, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
-    """Compute the Wilson score interval for a binomial proportion ``k / n`` (default 95%).
-
-    ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)``; NaN where ``n == 0``.
-    """
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
-    return low, high
-
-
 def _ints(x: np.ndarray) -> np.ndarray:
     """Turn counts held as floats (from the matrix product) into exact integers."""
     return np.rint(np.nan_to_num(np.asarray(x, dtype=float))).astype(np.int64)
@@ -560,6 +583,7 @@ def compute_slice_metrics(
     hlp: Mapping[str, float] | None = None,
     alpha: float = 0.05,
     min_human_labels: int = MIN_HUMAN_LABELS,
+    baseline: Baseline | None = None,
 ) -> pd.DataFrame:
     """Derive every metric of the error-analysis table, derived from per-slice counts alone.
 
@@ -577,6 +601,14 @@ def compute_slice_metrics(
     min_human_labels
         Fewest human-labelled examples a slice needs for its measured HLP to be compared
         with the model (default :data:`MIN_HUMAN_LABELS`, which gives the reason).
+    baseline
+        What the slices are compared with (:class:`core.baselines.Baseline`; default HLP
+        from single human labels): ``hlp`` measures HLP from per-example human accuracy
+        when the counts have any (``hacc_n``; it then takes precedence over the human-label
+        column), else from the human-label column (``human_kind`` ``majority``: an upper
+        bound on one person); ``older_system`` reads the human-label counts as an older
+        system's predictions; ``target`` gives every slice the same typed value. ``hlp``
+        values typed per slice win over all of them.
 
     Returns
     -------
@@ -587,33 +619,55 @@ def compute_slice_metrics(
       ``accuracy_ci_low``, ``accuracy_ci_high``: 95% Wilson interval.
     - ``errors``; ``error_rate`` = errors / n; ``error_share`` = errors / all errors (the
       lecture's "what fraction of errors has that tag").
-    - ``hlp``: human-level accuracy: the user's value where given, else human_correct /
-      human_n (agreement of the human-label column with the label, on the examples that
-      have a human label). Shown even when too few examples back it.
-    - ``hlp_source``, why the slice has (or lacks) a usable HLP: ``user`` (given; wins
-      over human labels), ``human_label`` (measured on at least ``min_human_labels``
-      human-labelled examples), ``too_few`` (measured on 1 to ``min_human_labels`` − 1:
-      ``hlp`` is shown but not compared) or ``none`` (no value and no human label).
-    - ``hlp_n``: human-labelled examples behind a measured ``hlp`` (``human_n``); 0 for a
-      user-given HLP (not measured on these examples) and where there is none.
-    - ``hlp_ci_low``, ``hlp_ci_high``: 95% Wilson interval of a measured ``hlp``
-      (``human_label`` and ``too_few``); NaN for a user-given HLP and where there is none.
-    - ``paired_accuracy``: the model's accuracy on the same ``hlp_n`` human-labelled
-      examples, (human_correct − human_only + model_only) / human_n; NaN where ``hlp_n``
-      is 0. ``accuracy`` stays the accuracy on all examples of the slice.
+    - ``hlp``: the baseline's accuracy (human-level performance unless ``baseline`` says
+      otherwise): the user's value where given; the target; the mean per-example human
+      accuracy hacc_sum / hacc_n; or human_correct / human_n (agreement of the human-label
+      column, or of the older system, with the label, on the examples that have one).
+      Shown even when too few examples back it.
+    - ``hlp_source``, why the slice has (or lacks) a usable baseline: ``user`` (given;
+      wins over everything), ``target``, ``human_accuracy`` (mean per-example human
+      accuracy), ``human_label`` or ``older_system`` (measured on at least
+      ``min_human_labels`` examples), ``too_few`` (measured on 1 to ``min_human_labels``
+      − 1: ``hlp`` is shown but not compared) or ``none`` (no value).
+    - ``hlp_basis``, how it was measured, in words: ``single human label``, ``majority
+      label — an upper bound on one person``, ``mean single-annotator accuracy``,
+      ``older system NAME``, ``entered``, ``target``; None without a value.
+    - ``baseline``, which baseline the row uses: ``HLP``, ``older system: NAME`` or
+      ``target 95%`` (:attr:`core.baselines.Baseline.label`); None without a value.
+    - ``hlp_n``: examples behind a measured ``hlp`` (``human_n`` or ``hacc_n``); 0 for a
+      typed HLP or target (not measured on these examples) and where there is none.
+    - ``hlp_ci_low``, ``hlp_ci_high``: 95% interval of a measured ``hlp``: Wilson for a
+      share of human labels (or older predictions), Student t for a mean human accuracy
+      (:func:`core.baselines.paired_mean_difference`); NaN for a typed value and where
+      there is none.
+    - ``paired_accuracy``: the model's accuracy on the same ``hlp_n`` examples,
+      (human_correct − human_only + model_only) / human_n, or hacc_model / hacc_n; NaN
+      where ``hlp_n`` is 0. ``accuracy`` stays the accuracy on all examples of the slice.
     - ``gap``: HLP minus the model's accuracy on the same examples, positive where the
       model trails humans. With human labels (``human_label``) it is hlp −
       paired_accuracy = (human_only − model_only) / human_n, so that a slice where only
       some examples have a human label compares model and human on those examples only;
-      with a user-given HLP it is hlp − accuracy. NaN for ``too_few`` and ``none``.
+      with a mean human accuracy it is the mean of (human accuracy − model correct) over
+      the examples that have one; with a user-given HLP or a target it is hlp − accuracy.
+      NaN for ``too_few`` and ``none``.
       ``potential_gain`` = gap × share (accuracy points on all data if the gap closed).
-    - ``p_value``, ``significant``: whether the gap differs from zero. With human labels the
-      test is McNemar's exact test on the paired examples; with a user-given HLP, a
-      two-sided exact binomial test of the slice's correct count against rate ``hlp``.
-      NaN and False for ``too_few`` and ``none``.
-    - binary: ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``; text: ``wer`` = word edit
-      operations / reference words (jiwer's corpus WER; as in jiwer, a slice whose
+    - ``p_value``, ``significant``: whether the gap differs from zero. With human labels (or
+      an older system) the test is McNemar's exact test on the paired examples; with a mean
+      human accuracy, the paired t-test on the per-example differences; with a user-given
+      HLP or a target, a two-sided exact binomial test of the slice's correct count against
+      rate ``hlp``. NaN and False for ``too_few`` and ``none``.
+    - binary: ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``, ``negatives`` (FP + TN),
+      ``positives`` (TP + FN); text: ``wer`` = word edit operations / reference words (jiwer's corpus WER; as in jiwer, a slice whose
       references are all empty has WER = its insertions); regression: ``mae``, ``rmse``.
+    - 95% intervals ``<m>_ci_low``, ``<m>_ci_high`` (:func:`core.intervals.add_metric_intervals`,
+      from the counts alone): binary ``precision``, ``recall``, ``fpr``, ``fnr`` (Wilson,
+      1927) and ``f1`` (seeded multinomial bootstrap of the confusion counts); text ``wer``
+      (delta-method interval of a ratio); regression ``mae`` (Student t); none for RMSE.
+      ``gap_ci_low``, ``gap_ci_high``: with human labels Newcombe's (1998) paired interval
+      of (human_only − model_only) / human_n; with a user-given HLP (no sampling error)
+      [hlp − accuracy_ci_high, hlp − accuracy_ci_low]; the same for an older system and
+      a target; the Student t interval of the mean difference for a mean human accuracy;
+      NaN for ``too_few`` and ``none``.
     """
     c = counts
     n = c["n"].to_numpy(dtype=float)
@@ -631,6 +685,7 @@ def compute_slice_metrics(
     out["error_rate"] = _div(errors, n)
     out["error_share"] = _div(errors, np.full_like(errors, total_errors))
 
+    base = baseline or Baseline()
     human_hlp = _div(c["human_correct"], c["human_n"])
     user = pd.Series(hlp or {}, dtype=float).reindex(c.index)
     if user.notna().any() and ((user.dropna() < 0) | (user.dropna() > 1)).any():
@@ -638,26 +693,71 @@ def compute_slice_metrics(
         raise InvalidValueError(f"HLP for {bad.index[0]!r} is {bad.iloc[0]}; give a fraction "
                                 "between 0 and 1")
     use_user = user.notna().to_numpy()
-    human_n = c["human_n"].to_numpy(dtype=float)
-    model_only, human_only = c["model_only"].to_numpy(), c["human_only"].to_numpy()
-    measured = ~use_user & (human_n > 0)
-    usable = measured & (human_n >= min_human_labels)
-    out["hlp"] = np.where(use_user, user.to_numpy(), human_hlp)
-    out["hlp_source"] = np.select([use_user, usable, measured], ["user", "human_label", "too_few"],
-                                  "none").astype(object)
-    out["hlp_n"] = np.where(measured, _ints(human_n), 0)
-    h_low, h_high = wilson_interval(c["human_correct"].to_numpy(), human_n)
+    use_target = ~use_user & (base.kind == "target")
+    typed = use_user | use_target
+    typed_value = np.where(use_user, user.to_numpy(),
+                           base.target if base.kind == "target" else np.nan)
+
+    def count(name: str) -> np.ndarray:  # counts computed before a column existed are 0
+        return c[name].to_numpy(dtype=float) if name in c.columns else np.zeros(len(c))
+
+    human_n = count("human_n")
+    model_only, human_only = count("model_only"), count("human_only")
+    hacc_n = count("hacc_n")
+    # Per-example human accuracy, when the file has it, is the HLP (over a human label).
+    by_accuracy = base.kind == "hlp" and bool((hacc_n > 0).any())
+    k = hacc_n if by_accuracy else human_n
+    measured = ~typed & (k > 0) & (base.kind != "target")
+    usable = measured & (k >= min_human_labels)
+    source = ("human_accuracy" if by_accuracy else
+              "older_system" if base.kind == "older_system" else "human_label")
+    if by_accuracy:
+        acc = paired_mean_difference(hacc_n, count("hacc_sum"), count("hacc_sq"),
+                                     count("hacc_model"), count("hacc_model"),
+                                     count("hacc_cross"))
+        measured_hlp = acc["mean_a"]
+        h_low, h_high = acc["a_ci_low"], acc["a_ci_high"]
+        paired_accuracy = acc["mean_b"]
+        measured_gap = acc["mean_d"]
+        p_measured = acc["p_value"]
+        gap_low, gap_high = acc["d_ci_low"], acc["d_ci_high"]
+        basis = BASIS_HUMAN_ACCURACY
+    else:
+        measured_hlp = human_hlp
+        h_low, h_high = wilson_interval(count("human_correct"), human_n)
+        # Model correct on the human-labelled examples = both correct + model only.
+        paired_accuracy = _div(count("human_correct") - human_only + model_only, human_n)
+        measured_gap = _div(human_only - model_only, human_n)
+        p_measured = mcnemar_exact_p(model_only, human_only)
+        gap_low, gap_high = paired_difference_interval(
+            human_only, model_only, human_n, a=count("human_correct") - human_only)
+        basis = (f"older system {base.name}" if base.kind == "older_system" else
+                 BASIS_MAJORITY if base.human_kind == "majority" else BASIS_SINGLE)
+    out["hlp"] = np.where(typed, typed_value, measured_hlp)
+    out["hlp_source"] = np.select([use_user, use_target, usable, measured],
+                                  ["user", "target", source, "too_few"], "none").astype(object)
+    out["hlp_basis"] = np.select([use_user, use_target, measured],
+                                 [BASIS_ENTERED, BASIS_TARGET, basis], None).astype(object)
+    out["baseline"] = np.select([use_user, typed | measured], ["HLP", base.label],
+                                None).astype(object)
+    out["hlp_n"] = np.where(measured, _ints(k), 0)
     out["hlp_ci_low"] = np.where(measured, h_low, np.nan)
     out["hlp_ci_high"] = np.where(measured, h_high, np.nan)
-    # Model correct on the human-labelled examples = both correct + model only.
-    model_on_human = c["human_correct"].to_numpy() - human_only + model_only
-    out["paired_accuracy"] = np.where(measured, _div(model_on_human, human_n), np.nan)
-    out["gap"] = np.where(use_user, out["hlp"] - out["accuracy"],
-                          np.where(usable, _div(human_only - model_only, human_n), np.nan))
+    out["paired_accuracy"] = np.where(measured, paired_accuracy, np.nan)
+    out["gap"] = np.where(typed, out["hlp"] - out["accuracy"],
+                          np.where(usable, measured_gap, np.nan))
+    # The gap's interval where core.intervals.add_metric_intervals (which keeps these
+    # values) does not set one: a mean human accuracy, an older system, a target.
+    mine = usable & (source != "human_label")
+    acc_low = out["accuracy_ci_low"].to_numpy(dtype=float)
+    acc_high = out["accuracy_ci_high"].to_numpy(dtype=float)
+    out["gap_ci_low"] = np.where(mine, gap_low, np.where(use_target, typed_value - acc_high,
+                                                         np.nan))
+    out["gap_ci_high"] = np.where(mine, gap_high, np.where(use_target, typed_value - acc_low,
+                                                           np.nan))
     out["potential_gain"] = out["gap"] * out["share"]
-    p_paired = mcnemar_exact_p(model_only, human_only)
-    p_user = binomial_test_p(c["correct"].to_numpy(), n, user.to_numpy())
-    p = np.where(use_user, p_user, np.where(usable, p_paired, np.nan))
+    p_typed = binomial_test_p(c["correct"].to_numpy(), n, typed_value)
+    p = np.where(typed, p_typed, np.where(usable, p_measured, np.nan))
     out["p_value"] = p
     out["significant"] = np.where(np.isnan(p), False, p < alpha)
 
@@ -668,6 +768,9 @@ def compute_slice_metrics(
         out["f1"] = _div(2 * tp, 2 * tp + fp + fn)
         out["fpr"] = _div(fp, fp + tn)
         out["fnr"] = _div(fn, fn + tp)
+        # Denominators of FPR and FNR, so rates can be set against the rest of the data.
+        out["negatives"] = _ints(fp + tn)
+        out["positives"] = _ints(tp + fn)
     elif task.kind == "text":
         ref_words = c["ref_words"].to_numpy(dtype=float)
         out["wer"] = np.where(ref_words > 0, _div(c["word_errors"], ref_words),
@@ -675,7 +778,7 @@ def compute_slice_metrics(
     elif task.kind == "regression":
         out["mae"] = _div(c["abs_error"], n)
         out["rmse"] = np.sqrt(_div(c["sq_error"], n))
-    return out
+    return add_metric_intervals(out, c, kind=task.kind)
 
 
 def compute_tag_coverage(correct: np.ndarray, tags: pd.DataFrame) -> tuple[int, int]:
@@ -694,43 +797,192 @@ def compute_tag_coverage(correct: np.ndarray, tags: pd.DataFrame) -> tuple[int, 
 # --------------------------------------------------------------------------- per class
 
 
-def compute_confusion_matrix(frame: pd.DataFrame) -> pd.DataFrame:
-    """Count (label, prediction) pairs: rows are labels, columns predictions.
+#: Most classes :func:`compute_confusion_matrix` keeps by default; the others are summed
+#: into one :data:`OTHER_CLASSES` row and column, so a matrix has at most 51 × 51 cells
+#: whatever the number of classes.
+DEFAULT_MATRIX_CLASSES = 50
+#: Name of the row and column of a bounded confusion matrix that sum the classes left out.
+OTHER_CLASSES = "(other)"
+#: Columns of :func:`compute_confusion_pairs`.
+PAIR_COLUMNS: tuple[str, ...] = ("label", "prediction", "count")
+#: Classes up to which each class's F1 interval in :func:`compute_class_report` gets the
+#: full :data:`core.intervals.N_BOOT` bootstrap replicates. Above it each class gets
+#: ``N_BOOT × F1_FULL_BOOT_CLASSES / k`` replicates, at least :data:`F1_MIN_BOOT`, so
+#: that 10,000 classes with different counts take about a second, not seven.
+F1_FULL_BOOT_CLASSES = 500
+#: Fewest bootstrap replicates of a class's F1 interval (the 2.5% endpoint then lies
+#: between the 5th and 6th smallest of 200 replicates).
+F1_MIN_BOOT = 200
 
-    Both axes hold the union of classes seen in either column, sorted as strings.
+
+def _class_codes(frame: pd.DataFrame | None,
+                 pairs: pd.DataFrame | None) -> tuple[pd.Index, np.ndarray, np.ndarray,
+                                                      np.ndarray | None]:
+    """Return the class index (both columns, as text), the two code arrays and the weights.
+
+    The classes are the union of ``label`` and ``prediction``, sorted. From ``frame`` (one row
+    per example) the weights are None (each row counts once); from ``pairs``
+    (:func:`compute_confusion_pairs`) they are its ``count`` column.
     """
-    y = frame["label"].astype(str)
-    p = frame["prediction"].astype(str)
-    classes = sorted(set(pd.unique(y)) | set(pd.unique(p)))
-    codes_y = pd.Categorical(y, categories=classes).codes
-    codes_p = pd.Categorical(p, categories=classes).codes
+    if (frame is None) == (pairs is None):
+        raise ValueError("give either a frame or pairs")
+    rows = frame if pairs is None else pairs
+    y = rows["label"].astype(str).to_numpy(dtype=object)
+    p = rows["prediction"].astype(str).to_numpy(dtype=object)
+    codes, classes = pd.factorize(np.concatenate([y, p]), sort=True, use_na_sentinel=False)
+    weights = None if pairs is None else pairs["count"].to_numpy(dtype=np.int64)
+    return (pd.Index(list(classes)), codes[:len(y)].astype(np.int64),
+            codes[len(y):].astype(np.int64), weights)
+
+
+def _tally(codes: np.ndarray, weights: np.ndarray | None, k: int) -> np.ndarray:
+    """Examples per class code (weighted by ``weights`` when given), as int64."""
+    return np.bincount(codes, weights=weights, minlength=k).astype(np.int64)
+
+
+def compute_confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Count the examples of each (label, prediction) pair that occurs: a sparse confusion matrix.
+
+    ``frame`` has ``label`` and ``prediction`` columns; classes are compared as text (as
+    :func:`compute_confusion_matrix` does). Only the cells that hold examples are listed,
+    so the table has at most ``len(frame)`` rows however many classes there are, where a
+    dense matrix of k classes has k² cells.
+
+    Returns
+    -------
+    DataFrame with :data:`PAIR_COLUMNS`: ``label``, ``prediction`` (text) and ``count``
+    (examples, > 0), most frequent pair first (ties by label, then prediction, as text).
+    Its counts add up to ``len(frame)``; the diagonal cells (label == prediction) are the
+    correct examples.
+    """
+    classes, y, p, _ = _class_codes(frame, None)
+    k = max(len(classes), 1)
+    cells, counts = np.unique(y * k + p, return_counts=True)
+    order = np.argsort(-counts, kind="stable")  # cells are sorted by (label, prediction)
+    cells, counts = cells[order], counts[order].astype(np.int64)
+    return pd.DataFrame({"label": classes[cells // k],
+                         "prediction": classes[cells % k],
+                         "count": counts}, columns=list(PAIR_COLUMNS))
+
+
+def fold_classes(classes: Sequence[str], totals: np.ndarray, *,
+                 max_classes: int = DEFAULT_MATRIX_CLASSES) -> tuple[np.ndarray, list[str]]:
+    """Pick the rows and columns of a bounded confusion matrix.
+
+    ``classes`` are the class names in matrix order, ``totals`` their examples (support +
+    predicted). With at most ``max_classes`` classes each keeps its place. With more,
+    the ``max_classes`` largest totals (ties to the first) keep their order and every
+    other class goes to one last :data:`OTHER_CLASSES` slot (parenthesised again while a
+    class has that name).
+
+    Returns
+    -------
+    ``(slot, names)``: the matrix position of each class, and the names of the positions.
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        ``max_classes`` below 1.
+    """
+    if max_classes < 1:
+        raise InvalidValueError(f"max_classes must be at least 1, got {max_classes}")
+    names = [str(c) for c in classes]
+    k = len(names)
+    if k <= max_classes:
+        return np.arange(k), names
+    kept = np.sort(np.argsort(-np.asarray(totals), kind="stable")[:max_classes])
+    slot = np.full(k, max_classes)
+    slot[kept] = np.arange(max_classes)
+    other, taken = OTHER_CLASSES, set(names)
+    while other in taken:
+        other = f"({other})"
+    return slot, [names[i] for i in kept] + [other]
+
+
+def compute_confusion_matrix(frame: pd.DataFrame | None = None, *,
+                             pairs: pd.DataFrame | None = None,
+                             max_classes: int = DEFAULT_MATRIX_CLASSES) -> pd.DataFrame:
+    """Count (label, prediction) pairs: rows labels, columns predictions, bounded in size.
+
+    At most ``max_classes`` + 1 rows and columns.
+    Give ``frame`` (``label`` and ``prediction`` columns, one row per example) or
+    ``pairs`` (:func:`compute_confusion_pairs`, or the same counts from SQL). The classes
+    are the union of both columns, compared as text. With at most ``max_classes`` classes
+    the matrix holds them all, sorted as text. With more, it keeps the ``max_classes``
+    most frequent (by support + predicted, ties to the first in text order), sorted as
+    text, and sums every other class into a last row and column named
+    :data:`OTHER_CLASSES` (``"(other)"``; parenthesised again if a class has that name):
+    cell (a, other) counts examples labelled ``a`` predicted as any left-out class, and
+    (other, other) also holds left-out examples predicted as another left-out class, so
+    every example is counted once and the matrix sums to the number of examples. The
+    full table without the bound is :func:`compute_confusion_pairs`.
+
+    Raises
+    ------
+    core.errors.InvalidValueError
+        ``max_classes`` below 1.
+    """
+    classes, y, p, weights = _class_codes(frame, pairs)
     k = len(classes)
-    flat = np.bincount(codes_y.astype(np.int64) * k + codes_p, minlength=k * k)
-    return pd.DataFrame(flat.reshape(k, k), index=pd.Index(classes, name="label"),
-                        columns=pd.Index(classes, name="prediction"))
+    slot, names = fold_classes(list(classes), _tally(y, weights, k) + _tally(p, weights, k),
+                               max_classes=max_classes)
+    m = len(names)
+    flat = _tally(slot[y] * m + slot[p], weights, m * m)
+    return pd.DataFrame(flat.reshape(m, m), index=pd.Index(names, name="label"),
+                        columns=pd.Index(names, name="prediction"))
 
 
-def compute_class_report(frame: pd.DataFrame) -> pd.DataFrame:
-    """Compute per-class precision, recall, F1 and support, from the confusion matrix.
+def _f1_replicates(k: int) -> int:
+    """Return the bootstrap replicates of each class's F1 interval among ``k`` classes.
+
+    :data:`core.intervals.N_BOOT` up to :data:`F1_FULL_BOOT_CLASSES` classes, then fewer.
+    """
+    if k <= F1_FULL_BOOT_CLASSES:
+        return N_BOOT
+    return max(F1_MIN_BOOT, N_BOOT * F1_FULL_BOOT_CLASSES // k)
+
+
+def compute_class_report(frame: pd.DataFrame | None = None, *,
+                         pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Compute per-class precision, recall, F1 and support from per-class counts.
+
+    Give ``frame`` (``label`` and ``prediction`` columns, one row per example) or
+    ``pairs`` (:func:`compute_confusion_pairs`, or the same counts from SQL); both give
+    the same table. Each class is scored one against the rest, from three counts taken
+    without a k × k matrix: ``support`` (examples labelled with it), ``predicted``
+    (examples predicted as it) and TP (both), so memory and time grow with the examples
+    and the classes, not with their square.
 
     Returns
     -------
     DataFrame indexed by class with ``support`` (examples with that label), ``predicted``
     (examples predicted as it), ``precision`` = TP / predicted, ``recall`` = TP / support
     (the class's accuracy, the lecture's "accuracy on rare classes"), ``f1`` = 2TP /
-    (support + predicted); NaN where a denominator is 0. Sorted by support ascending so the
-    rare classes come first.
+    (support + predicted); NaN where a denominator is 0. Then 95% intervals
+    ``precision_ci_low/high`` and ``recall_ci_low/high`` (Wilson, 1927, on TP of predicted
+    and of support) and ``f1_ci_low/high`` (:func:`core.intervals.bootstrap_f1_interval` on
+    the class's one-vs-rest counts, seed 0; :data:`core.intervals.N_BOOT` replicates per
+    class up to :data:`F1_FULL_BOOT_CLASSES` classes, fewer above, never under
+    :data:`F1_MIN_BOOT`). Sorted by support ascending so the rare classes come first.
     """
-    cm = compute_confusion_matrix(frame)
-    tp = np.diag(cm.to_numpy()).astype(float)
-    support = cm.sum(axis=1).to_numpy(dtype=float)
-    predicted = cm.sum(axis=0).to_numpy(dtype=float)
+    classes, y, p, weights = _class_codes(frame, pairs)
+    k = len(classes)
+    right = y == p
+    tp = _tally(y[right], None if weights is None else weights[right], k).astype(float)
+    support = _tally(y, weights, k).astype(float)
+    predicted = _tally(p, weights, k).astype(float)
+    n = len(y) if weights is None else int(weights.sum())
     out = pd.DataFrame({
         "support": support.astype(np.int64),
         "predicted": predicted.astype(np.int64),
         "precision": _div(tp, predicted),
         "recall": _div(tp, support),
         "f1": _div(2 * tp, support + predicted),
-    }, index=cm.index)
+    }, index=classes)
+    out["precision_ci_low"], out["precision_ci_high"] = wilson_interval(tp, predicted)
+    out["recall_ci_low"], out["recall_ci_high"] = wilson_interval(tp, support)
+    fp, fn = predicted - tp, support - tp
+    out["f1_ci_low"], out["f1_ci_high"] = bootstrap_f1_interval(
+        tp, fp, fn, n - tp - fp - fn, n_boot=_f1_replicates(k))
     out.index.name = "class"
     return out.sort_values("support", kind="stable")

@@ -12,13 +12,22 @@ import html
 import json
 import math
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from core.prioritize import describe_hlp_basis
+from core.baselines import BASIS_ENTERED, BASIS_SINGLE, BASIS_TARGET
+from core.metrics import (
+    DEFAULT_MATRIX_CLASSES,
+    MIN_HUMAN_LABELS,
+    compute_class_report,
+    compute_confusion_matrix,
+    compute_confusion_pairs,
+)
+from core.prioritize import describe_hlp_basis, describe_priorities, format_hlp, rank_rule
 from core.slice_names import OVERALL
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "json", "html")
@@ -37,12 +46,70 @@ TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+#: Most classes the Markdown/HTML per-class table lists (the rarest first); JSON has all.
+MAX_CLASS_ROWS = 40
+#: Most classes of the Markdown/HTML confusion matrix (the most frequent; the others are
+#: summed in an "(other)" row and column); JSON has every cell.
+MAX_MATRIX_CLASSES = 12
+#: Most label corrections the Markdown/HTML report lists (the latest); JSON has all.
+MAX_CORRECTION_ROWS = 50
+
+
+@dataclass(frozen=True)
+class ClassResults:
+    """The per-class results of a classification or binary task.
+
+    ``per_class``: :func:`core.metrics.compute_class_report` (``support``, ``predicted``,
+    ``precision``, ``recall``, ``f1``, with ``<metric>_ci_low``/``_ci_high`` where computed),
+    indexed by class; ``confusion``: :func:`core.metrics.compute_confusion_matrix` (rows
+    labels, columns predictions; at most :data:`core.metrics.DEFAULT_MATRIX_CLASSES`
+    classes, the others summed in ``(other)``); ``pairs``:
+    :func:`core.metrics.compute_confusion_pairs` (``label``, ``prediction``, ``count`` of
+    every (label, prediction) pair that occurs: the whole matrix, without its empty cells).
+    """
+
+    per_class: pd.DataFrame
+    confusion: pd.DataFrame
+    pairs: pd.DataFrame
+
+
+def compute_class_results(frame: pd.DataFrame | None = None, *, task: str,
+                          pairs: pd.DataFrame | None = None) -> ClassResults | None:
+    """Return the per-class table and confusion matrices of a classification task, or None.
+
+    ``frame`` has ``label`` and ``prediction`` columns (a loaded dataset's frame); or give
+    ``pairs``, the examples per (label, prediction) pair as
+    :func:`core.metrics.compute_confusion_pairs` returns them (the DuckDB engine counts
+    them in SQL, :meth:`core.engine_duckdb.DuckDBFile.confusion_pairs`), from which the
+    same results are computed. ``task`` is the task kind: only ``classification`` and
+    ``binary`` have classes, so text and regression give None. Memory and time grow with
+    the examples and the classes, never with the square of the classes.
+    """
+    if task not in ("classification", "binary"):
+        return None
+    if pairs is None:
+        if frame is None:
+            raise ValueError("give a frame or pairs")
+        pairs = compute_confusion_pairs(frame)
+    return ClassResults(compute_class_report(pairs=pairs), compute_confusion_matrix(pairs=pairs),
+                        pairs)
+
+
 def report_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """Flatten the ranked table: ``name`` first, then the report columns."""
+    """Flatten the ranked table: ``name`` first, then the report columns, then the rest.
+
+    The :data:`REPORT_COLUMNS` come first, in their order; then the :data:`TASK_COLUMNS`,
+    each followed by its 95% interval (``<metric>_ci_low``, ``<metric>_ci_high``) where the
+    table has one; then every other column in the table's own order, so a column the
+    analysis adds (``same_as``, ``rank_basis``, a baseline's) reaches the JSON and CSV.
+    """
     out = table.copy()
     out.insert(0, "name", out.index.astype(str))
     cols = [c for c in REPORT_COLUMNS if c in out.columns]
-    cols += [c for c in TASK_COLUMNS if c in out.columns]
+    for c in TASK_COLUMNS:
+        cols += [k for k in (c, f"{c}_ci_low", f"{c}_ci_high") if k in out.columns]
+    taken = set(cols)
+    cols += [c for c in out.columns if c not in taken]
     return out[cols].reset_index(drop=True)
 
 
@@ -53,21 +120,39 @@ def _clean(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) else float(value)
-    if value is pd.NA or value is None:
+    if value is pd.NA or value is None or value is pd.NaT:
         return None
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
     return value
 
 
-def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> dict[str, Any]:
-    """Return the report as JSON-ready data.
+def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "",
+                classes: ClassResults | None = None,
+                corrections: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Return the report as JSON-ready data, with machine (snake_case) names.
 
-    ``{"dataset", "task", "overall": {"n", "accuracy", "hlp", ...}, "slices": [{"name", "n",
-    "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp", "gap", "error_rate",
-    "error_share", "potential_gain", "rank", "significant", ...}]}`` with the ``All data``
-    row (``kind`` ``overall``) as ``overall`` and every other row (ranked first) in
-    ``slices``, a tag called ``All data`` among them (as ``All data (tag)``, see
-    :mod:`core.slice_names`). Fractions are in [0, 1]; missing values (an empty slice's
-    NaN) and any non-finite number are ``null`` (:func:`json_ready`).
+    ``{"dataset", "task", "ranked_by", "overall": {"n", "accuracy", "hlp", ...}, "slices":
+    [{"name", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp", "gap",
+    "error_rate", "error_share", "potential_gain", "rank", "significant", ...}], "per_class",
+    "confusion_matrix", "corrections"}`` with the ``All data`` row (``kind`` ``overall``) as
+    ``overall`` and every other row (ranked first) in ``slices``, a tag called ``All data``
+    among them (as ``All data (tag)``, see :mod:`core.slice_names`); the columns are
+    :func:`report_frame`'s. ``ranked_by`` is the order in words
+    (:func:`core.prioritize.rank_rule`).
+
+    ``per_class`` is a list of ``{"class", "support", "predicted", "precision", "recall",
+    "f1", ...}``, one per class, and ``confusion_matrix`` is, with at most
+    :data:`core.metrics.DEFAULT_MATRIX_CLASSES` (50) classes, the dense matrix
+    ``{"labels", "predictions", "counts"}`` (row ``i`` of ``counts``: examples labelled
+    ``labels[i]``, by prediction); with more classes (where a dense matrix would grow with
+    their square) the nonzero cells only, ``{"classes", "cells"}``: ``classes`` all of
+    them sorted as text, ``cells`` a list of ``[label, prediction, count]``, most
+    frequent first, every pair that occurs (so at most one per example). Both come from
+    ``classes`` (:func:`compute_class_results`); ``corrections`` lists the label corrections
+    given (``example_id``, ``original``, ``corrected``, ``user``, ``at``, ...). Each is
+    ``null`` when not given. Fractions are in [0, 1]; missing values (an empty slice's NaN)
+    and any non-finite number are ``null`` (:func:`json_ready`).
     """
     flat = report_frame(table)
     records = [{k: json_ready(v) for k, v in row.items()} for row in flat.to_dict("records")]
@@ -76,15 +161,49 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> di
     else:  # a table without kinds: the overall row by its name
         is_overall = [r["name"] == OVERALL for r in records]
     overall = next((r for r, o in zip(records, is_overall, strict=True) if o), {})
-    overall = {k: v for k, v in overall.items() if k not in ("name", "kind", "rank", "importance",
-                                                           "ease", "priority")}
+    overall = {k: v for k, v in overall.items() if k not in _NOT_OVERALL}
     slices = [r for r, o in zip(records, is_overall, strict=True) if not o]
-    return {"dataset": dataset, "task": task, "overall": overall, "slices": slices}
+    per_class = matrix = None
+    if classes is not None:
+        per = classes.per_class.reset_index()
+        per = per.rename(columns={per.columns[0]: "class"})
+        per["class"] = per["class"].astype(str)
+        per_class = json_ready(per.to_dict("records"))
+        matrix = _matrix_json(classes)
+    fixes = None
+    if corrections is not None:
+        fixes = json_ready(corrections.astype(object).to_dict("records"))
+    return {"dataset": dataset, "task": task,
+            "ranked_by": rank_rule(table) if "rank" in table.columns else None,
+            "overall": overall, "slices": slices, "per_class": per_class,
+            "confusion_matrix": matrix, "corrections": fixes}
 
 
-def to_json(table: pd.DataFrame, *, dataset: str = "", task: str = "") -> str:
+def _matrix_json(classes: ClassResults) -> dict[str, Any]:
+    """Return the confusion matrix for JSON: dense for few classes, else its nonzero cells."""
+    if len(classes.per_class) <= DEFAULT_MATRIX_CLASSES:
+        cm = compute_confusion_matrix(pairs=classes.pairs)  # every class: no "(other)"
+        return {"labels": [str(c) for c in cm.index],
+                "predictions": [str(c) for c in cm.columns],
+                "counts": cm.to_numpy().astype(int).tolist()}
+    pairs = classes.pairs
+    return {"classes": sorted(str(c) for c in classes.per_class.index),
+            "cells": [[str(a), str(b), int(k)] for a, b, k in zip(
+                pairs["label"], pairs["prediction"], pairs["count"], strict=True)]}
+
+
+#: Slice-only columns left out of the report's ``overall``.
+_NOT_OVERALL = frozenset({"name", "kind", "rank", "importance", "ease", "priority",
+                          "rank_basis", "same_as", "excess_gain", "protected",
+                          "protected_by"})
+
+
+def to_json(table: pd.DataFrame, *, dataset: str = "", task: str = "",
+            classes: ClassResults | None = None,
+            corrections: pd.DataFrame | None = None) -> str:
     """Return the report as indented JSON (see :func:`report_dict` and :func:`dumps_json`)."""
-    return dumps_json(report_dict(table, dataset=dataset, task=task))
+    return dumps_json(report_dict(table, dataset=dataset, task=task, classes=classes,
+                                  corrections=corrections))
 
 
 def json_ready(value: Any) -> Any:
@@ -156,28 +275,66 @@ def to_csv(table: pd.DataFrame) -> str:
     return to_safe_csv(report_frame(table))
 
 
+#: Fraction columns, shown as percentages.
+_PERCENT = frozenset({
+    "share", "accuracy", "hlp", "error_rate", "error_share", "paired_accuracy", "precision",
+    "recall", "f1", "fpr", "fnr", "wer", "error_rate_rest"})
+#: Columns in accuracy points (differences of fractions), signed.
+_POINTS = frozenset({"gap", "potential_gain", "excess_gain", "excess_error"})
+
+
 def _fmt(value: Any, col: str) -> str:
+    """Write one cell of the readable tables: percentages, points, yes/no, ``–`` if missing."""
     value = _clean(value)
-    if value is None:
+    if value is None or (isinstance(value, str) and col == "same_as" and not value):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if col in ("share", "accuracy", "hlp", "error_rate", "error_share", "accuracy_ci_low",
-               "accuracy_ci_high", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "precision",
-               "recall", "f1", "fpr", "fnr", "wer", "error_share_ci_low",
-               "error_share_ci_high", "share_ci_low", "share_ci_high", "error_rate_rest"):
+    if isinstance(value, str):
+        return value
+    if col in _PERCENT or col.endswith(("_ci_low", "_ci_high")) and col.split("_ci_")[0] in \
+            _PERCENT:
         return f"{100 * value:.1f}%"
-    if col in ("gap", "potential_gain", "priority"):
-        return f"{100 * value:+.2f} pts"
-    if col == "max_gain":
-        return f"{100 * value:.2f} pts"
+    if col in _POINTS:
+        return f"{100 * value:+.1f}"
+    if col in ("max_gain", "priority"):
+        return f"{100 * value:.2f}"
     if col in ("p_value", "excess_p_value", "excess_q_value"):
         return f"{value:.3g}"
-    if col == "excess_error":
-        return f"{100 * value:+.1f} pts"
+    if col in ("rank", "n", "hlp_n", "errors", "support", "predicted"):
+        return f"{int(value)}"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+def _interval(row: Mapping[str, Any], col: str) -> str:
+    """Write the 95% interval of ``col`` in ``row`` (``<col>_ci_low``/``_ci_high``), or ``""``."""
+    low, high = _clean(row.get(f"{col}_ci_low")), _clean(row.get(f"{col}_ci_high"))
+    if not isinstance(low, float) or not isinstance(high, float) or low == high:
+        return ""  # none, or an exact figure (a tag's error share where it is known)
+    if col in _PERCENT:
+        return f"{100 * low:.1f}–{100 * high:.1f}%"
+    if col in _POINTS:
+        return f"{100 * low:+.1f} to {100 * high:+.1f}"
+    return f"{low:.3g}–{high:.3g}"
+
+
+class _Cell(NamedTuple):
+    """A table cell holding a value and its 95% interval (each renderer places the two)."""
+
+    value: str
+    interval: str
+
+    def __str__(self) -> str:
+        return f"{self.value} ({self.interval})"
+
+
+def _with_interval(row: Mapping[str, Any], col: str) -> str | _Cell:
+    """``44.8% (41.9–47.8%)``: a value followed by its 95% interval when there is one."""
+    text = _fmt(row.get(col), col)
+    ci = _interval(row, col)
+    return _Cell(text, ci) if ci and text != "–" else text
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
@@ -190,92 +347,449 @@ def escape_markdown(text: str) -> str:
     return _LINE_BREAKS.sub(" ", _MD_SPECIAL.sub(r"\\\1", str(text)))
 
 
-DISPLAY_COLUMNS: tuple[str, ...] = (
-    "rank", "name", "n", "share", "accuracy", "hlp", "hlp_basis", "gap", "error_rate",
-    "error_share", "max_gain", "potential_gain", "importance", "ease", "significant", "scope",
-)
+# --------------------------------------------------------------------------- readable report
+
+#: Readable headers of the Markdown and HTML tables by machine name (JSON and CSV keep the
+#: machine names). ``accuracy_interval`` and ``hlp_basis`` are made for display.
+READABLE_NAMES: dict[str, str] = {
+    "rank": "Rank", "name": "Slice", "n": "Examples", "share": "Share of data",
+    "accuracy": "Accuracy", "accuracy_interval": "95% interval", "hlp": "HLP",
+    "hlp_basis": "HLP measured on", "gap": "Gap (points)", "significant": "Gap significant",
+    "error_share": "Share of errors", "excess_error": "Errors vs rest (points)",
+    "worse_than_rest": "Worse than rest", "priority": "Priority", "importance": "Importance",
+    "ease": "Ease", "max_gain": "Max gain (points)", "scope": "Tag known on",
+    "precision": "Precision", "recall": "Recall", "f1": "F1", "fpr": "False-positive rate",
+    "fnr": "False-negative rate", "wer": "WER", "mae": "MAE", "rmse": "RMSE",
+    "support": "Support", "predicted": "Predicted",
+}
+#: What each ``hlp_source`` is called in the headline, and how that baseline was measured.
+BASELINE_WORDS: dict[str, tuple[str, str]] = {
+    "human_label": ("HLP", "how often the human-label column agrees with the label, on the "
+                    "examples that have one; 95% Wilson score interval (Wilson, 1927); a "
+                    f"slice needs at least {MIN_HUMAN_LABELS} such examples to be compared, "
+                    "and its gap is tested with McNemar's exact test on the same examples"),
+    "too_few": ("HLP", f"measured on fewer than {MIN_HUMAN_LABELS} human labels: shown, but "
+                "too uncertain to compare with the model"),
+    "user": ("HLP (entered)", "typed in by the team, not measured here; the gap is tested "
+             "with an exact binomial test of the slice's correct count"),
+    "human_accuracy": ("HLP", "the mean per-row human accuracy: how often one annotator is "
+                       "right (not a majority vote, which is an upper bound)"),
+    "older_system": ("Older system", "the accuracy of the older system on the same slice"),
+    "target": ("Target", "a target accuracy the team set"),
+}
+_TASK_HEADLINE = {"binary": ("fpr", "fnr", "precision", "recall"), "text": ("wer",),
+                  "regression": ("mae",)}
 
 
-def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`report_frame` plus ``hlp_basis``: what backs each HLP, in words."""
+def _overall_row(table: pd.DataFrame) -> dict[str, Any]:
+    """Return the ``All data`` row (``kind`` ``overall``, else by name) as a dict, or ``{}``."""
+    if "kind" in table.columns:
+        rows = table[table["kind"] == "overall"]
+    else:
+        rows = table[table.index == OVERALL]
+    return rows.iloc[0].to_dict() if len(rows) else {}
+
+
+def _baseline_name(row: Mapping[str, Any]) -> str:
+    """``HLP``, ``Older system``, ``Target``: what one row's baseline is called."""
+    given = row.get("baseline")
+    if isinstance(given, str) and given:
+        return given
+    return BASELINE_WORDS.get(str(row.get("hlp_source", "none")), ("Baseline", ""))[0]
+
+
+def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str, str]]:
+    """(label, value) pairs of the report's first lines: data, accuracy, baseline, gap."""
+    row = _overall_row(table)
+    facts = []
+    if dataset:
+        facts.append(("Dataset", dataset))
+    if task:
+        facts.append(("Task", task))
+    if not row:
+        return facts
+    facts.append(("Examples", f"{int(row['n']):,}"))
+    acc = _interval(row, "accuracy")
+    facts.append(("Accuracy", _fmt(row.get("accuracy"), "accuracy")
+                  + (f" (95% interval {acc})" if acc else "")))
+    for col in _TASK_HEADLINE.get(task, ()):
+        if _clean(row.get(col)) is not None:
+            ci = _interval(row, col)
+            facts.append((READABLE_NAMES[col], _fmt(row[col], col)
+                          + (f" (95% interval {ci})" if ci else "")))
+    hlp = _clean(row.get("hlp"))
+    if hlp is None:
+        facts.append(("Baseline", "none: no human label, entered HLP, older system or target, "
+                      "so slices are compared with the rest of the data instead"))
+        return facts
+    name = _baseline_name(row)
+    facts.append((name[:1].upper() + name[1:], format_hlp(row)))
+    gap = _clean(row.get("gap"))
+    if gap is None:
+        facts.append(("Gap", f"not measured ({describe_hlp_basis(row)})"))
+        return facts
+    side = "below" if gap > 0 else "above"
+    text = f"the model is {abs(100 * gap):.1f} points {side} {name}"
+    ci = _interval(row, "gap")
+    if ci:
+        text += f" (95% interval {ci})"
+    p = _clean(row.get("p_value"))
+    if p is not None:
+        text += ("; significant at the 5% level" if row.get("significant") else
+                 "; not statistically significant") + f" (p = {p:.2g})"
+    facts.append(("Gap", text))
+    return facts
+
+
+def _display_columns(flat: pd.DataFrame) -> list[str]:
+    """Choose the columns the readable slice table shows: the baseline's only when there is one."""
+    has = set(flat.columns) | {"accuracy_interval"}
+    slices = flat[flat["kind"].isin(["tag", "column", "untagged"])] if "kind" in flat else flat
+    cols = ["rank", "name", "n", "share", "accuracy", "accuracy_interval"]
+    if "hlp" in flat.columns and flat["hlp"].notna().any():
+        cols += ["hlp", "hlp_basis", "gap", "significant"]
+        has.add("hlp_basis")
+    cols += ["error_share", "excess_error", "worse_than_rest", "priority"]
+    for weight in ("importance", "ease"):
+        if weight in flat.columns and (flat[weight].dropna() != 3).any():
+            cols.append(weight)
+    if "scope" in slices.columns and (slices["scope"].dropna() != "all").any():
+        cols += ["max_gain", "scope"]
+    cols += list(TASK_COLUMNS)
+    return [c for c in cols if c in has]
+
+
+def _slice_cell(row: Mapping[str, Any], col: str) -> str | _Cell:
+    """Write one cell of the readable slice table (the renderer escapes it)."""
+    if col == "name":
+        also = _clean(row.get("same_as"))
+        return str(row["name"]) + (f" (also: {also})" if isinstance(also, str) and also else "")
+    if col == "accuracy_interval":
+        return _interval(row, "accuracy") or "–"
+    if col == "hlp_basis":
+        return describe_hlp_basis(row) if _clean(row.get("hlp")) is not None else "–"
+    if col in ("gap", "error_share", *TASK_COLUMNS):
+        return _with_interval(row, col)
+    if col in ("priority", "worse_than_rest") and _clean(row.get("rank")) is None:
+        return "–"  # only ranked slices have a priority and are compared with the rest
+    return _fmt(row.get(col), col)
+
+
+_Block = tuple[Any, ...]
+
+
+def _slice_blocks(table: pd.DataFrame) -> list[_Block]:
+    """Build the slice section: the order it follows in words, a chart (HTML) and the table."""
     flat = report_frame(table)
-    if "hlp_source" in flat.columns:
-        flat["hlp_basis"] = [describe_hlp_basis(r) for r in flat.to_dict("records")]
-    return flat
+    cols = _display_columns(flat)
+    rows = [[_slice_cell(r, c) for c in cols] for r in flat.to_dict("records")]
+    order = (f"Ordered by rank: {rank_rule(table)}. Rows without a rank follow: all data, "
+             "examples with no tag, and slices that cannot be ranked (no usable baseline, or "
+             "accuracy unknown)." if "rank" in table.columns else "")
+    blocks: list[_Block] = [("p", order)] if order else []
+    blocks.append(("chart", table))
+    header = [READABLE_NAMES[c] for c in cols]
+    name = _baseline_name(_overall_row(table))
+    if name != "HLP" and "hlp" in cols:  # an older system or a target: say so
+        header[cols.index("hlp")] = "Baseline"
+        header[cols.index("hlp_basis")] = "Baseline measured on"
+    blocks.append(("table", header, rows, ""))
+    notes = [_interval_note(flat, cols)]
+    if "excess_error" in cols:
+        notes.append("Errors vs rest: the slice's error rate minus that of every example "
+                     "outside it; 'worse than rest' when that is positive and significant "
+                     "after a Benjamini–Hochberg correction across the slices (false "
+                     "discovery rate 5%).")
+    if "gap" in cols:
+        notes.append("Gap: the baseline minus the model's accuracy on the same examples, in "
+                     "accuracy points (positive: the model trails).")
+    notes.append("Priority: the gain the order uses (see above), in accuracy points on all "
+                 "data. A slice with the same examples as another is shown once "
+                 "('also: …').")
+    blocks.append(("small", " ".join(notes)))
+    return blocks
+
+
+#: How the intervals of the table's columns are computed (:mod:`core.intervals`).
+INTERVAL_METHODS: dict[str, str] = {
+    "gap": "the gap: Newcombe's (1998) interval for a difference of paired proportions "
+           "(human labels, an older system), the Student t interval of the mean paired "
+           "difference (per-row human accuracy), or the accuracy interval shifted (an "
+           "entered HLP, a target)",
+    "f1": "F1: a seeded percentile bootstrap of the confusion counts (Efron & Tibshirani, "
+          "1993)",
+    "wer": "WER: the delta-method interval of a ratio (Cochran, 1977)",
+    "mae": "MAE: the Student t interval of a mean",
+}
+
+
+def _interval_note(flat: pd.DataFrame, cols: Sequence[str]) -> str:
+    """Say how the intervals shown were computed: Wilson for proportions, then the others."""
+    parts = ["Intervals are 95% intervals: Wilson score intervals (Wilson, 1927) for "
+             "proportions (accuracy, HLP, shares, precision, recall, false-positive and "
+             "false-negative rates)"]
+    parts += [how for col, how in INTERVAL_METHODS.items()
+              if col in cols and f"{col}_ci_low" in flat.columns]
+    return "; ".join(parts) + "."
+
+
+def _class_blocks(classes: ClassResults) -> list[_Block]:
+    """Build the per-class table (rarest first) and the confusion matrix."""
+    per = classes.per_class
+    cols = [c for c in ("support", "predicted", "precision", "recall", "f1") if c in per]
+    shown = per.head(MAX_CLASS_ROWS)
+    rows = [[str(cls), *(_with_interval(r, c) for c in cols)]
+            for cls, r in zip(shown.index, shown.to_dict("records"), strict=True)]
+    blocks: list[_Block] = [
+        ("p", "Precision: of the examples predicted as the class, the share that are; "
+         "recall: of the examples of the class, the share found (the class's accuracy); F1: "
+         "their harmonic mean. Rarest classes first."
+         + (f" The {MAX_CLASS_ROWS} rarest of {len(per)} classes are shown; the JSON report "
+            "lists all." if len(per) > MAX_CLASS_ROWS else "")),
+        ("table", ["Class", *(READABLE_NAMES[c] for c in cols)], rows, "classes"),
+    ]
+    sub = compute_confusion_matrix(pairs=classes.pairs, max_classes=MAX_MATRIX_CLASSES)
+    header = ["Label \u2193 / prediction \u2192", *(str(c) for c in sub.columns)]
+    body = [[str(lbl), *(f"{int(v):,}" for v in counts)]
+            for lbl, counts in zip(sub.index, sub.to_numpy(), strict=True)]
+    blocks.append(("h3", "Confusion matrix"))
+    blocks.append(("p", "Rows: the label; columns: the prediction; the diagonal is correct."
+                   + (f" The {MAX_MATRIX_CLASSES} most frequent of {len(per):,} classes "
+                      f"are shown and the others summed in {sub.index[-1]}; the JSON report "
+                      "has every cell." if len(per) > MAX_MATRIX_CLASSES else "")))
+    blocks.append(("table", header, body, "matrix"))
+    return blocks
+
+
+def _correction_blocks(corrections: pd.DataFrame) -> list[_Block]:
+    """Say which labels were corrected, from what to what, by whom and when."""
+    if corrections.empty:
+        return [("p", "No label has been corrected.")]
+    who = corrections["user"].astype(str).value_counts() if "user" in corrections else None
+    text = f"{len(corrections):,} label{'s' if len(corrections) != 1 else ''} corrected"
+    if who is not None:
+        text += " by " + ", ".join(f"{u} ({k:,})" for u, k in who.items())
+    cols = [c for c in ("example_id", "original", "corrected", "user", "at", "reason")
+            if c in corrections.columns]
+    names = {"example_id": "Example", "original": "Old label", "corrected": "New label",
+             "user": "By", "at": "When", "reason": "Reason"}
+    shown = corrections.tail(MAX_CORRECTION_ROWS)
+    rows = [["–" if _clean(v) is None else str(v) for v in r]
+            for r in shown[cols].astype(object).itertuples(index=False)]
+    if len(corrections) > MAX_CORRECTION_ROWS:
+        text += f"; the latest {MAX_CORRECTION_ROWS} are listed (the JSON report has all)"
+    return [("p", text + "."), ("table", [names[c] for c in cols], rows, "corrections")]
+
+
+def _baseline_blocks(table: pd.DataFrame) -> list[_Block]:
+    """Say how each baseline in the table was measured, one line per kind."""
+    row = _overall_row(table)
+    lines = []
+    if row and _clean(row.get("hlp")) is not None:
+        lines.append(f"On all data, {_baseline_name(row)}: {format_hlp(row)}.")
+    if "hlp_source" in table.columns:
+        basis = (table["hlp_basis"] if "hlp_basis" in table.columns else
+                 pd.Series(None, index=table.index, dtype=object))
+        kinds = pd.DataFrame({"source": table["hlp_source"].astype(str),
+                              "basis": basis.where(basis.notna(), "").astype(str)})
+        for (source, said), group in kinds.groupby(["source", "basis"], sort=False):
+            if source == "none":
+                continue
+            name, how = BASELINE_WORDS.get(source, (source, "see the hlp_source column"))
+            rows = f"{len(group):,} row{'s' if len(group) != 1 else ''}"
+            # the wording of the measurement itself (a majority label, an older system...)
+            if said and said not in (BASIS_SINGLE, BASIS_ENTERED, BASIS_TARGET):
+                rows += f", {said}"
+            lines.append(f"{name} ({rows}): {how}.")
+    if not lines:
+        lines.append("No baseline: the data has no human-label column and no HLP, older "
+                     "system or target was given. Slices are ranked by how much more they err "
+                     "than the rest of the data.")
+    return [("ul", lines)]
+
+
+def _sections(table: pd.DataFrame, *, dataset: str, task: str,
+              summary: Sequence[str] | None, classes: ClassResults | None,
+              corrections: pd.DataFrame | None) -> list[tuple[str, list[_Block]]]:
+    """Return the report's sections in order, as blocks both renderers draw."""
+    advice = list(describe_priorities(table) if summary is None else summary)
+    todo: list[_Block] = [("ol", advice[:3])] if advice else [
+        ("p", "No advice: no slice could be ranked.")]
+    if len(advice) > 3:
+        todo += [("p", "Also noted:"), ("ul", advice[3:])]
+    sections = [("At a glance", [("facts", _headline(table, dataset=dataset, task=task))]),
+                ("What to do next", todo),
+                ("Slices", _slice_blocks(table))]
+    if classes is not None:
+        sections.append(("Per class", _class_blocks(classes)))
+    if corrections is not None:
+        sections.append(("Label corrections", _correction_blocks(corrections)))
+    sections.append(("How the baseline was measured", _baseline_blocks(table)))
+    return sections
 
 
 def to_markdown(table: pd.DataFrame, *, title: str = "Slicewise report",
-                summary: Sequence[str] = ()) -> str:
-    """Return the report as a Markdown document: title, summary bullets and the table."""
-    flat = _display_frame(table)
-    cols = [c for c in DISPLAY_COLUMNS if c in flat.columns]
-    cols += [c for c in TASK_COLUMNS if c in flat.columns]
+                summary: Sequence[str] | None = None, dataset: str = "", task: str = "",
+                classes: ClassResults | None = None,
+                corrections: pd.DataFrame | None = None) -> str:
+    """Return the report as a Markdown document a manager can read.
+
+    Sections: *At a glance* (dataset, task, examples, accuracy with its 95% interval, the
+    baseline and how it was measured, the gap), *What to do next* (the first three
+    sentences of ``summary``, by default :func:`core.prioritize.describe_priorities`; the
+    rest under "Also noted"), *Slices* (the order in words, then the table with readable
+    headers, :data:`READABLE_NAMES`), *Per class* and its confusion matrix (when
+    ``classes`` is given, :func:`compute_class_results`), *Label corrections* (when
+    ``corrections`` is given: ``example_id``, ``original``, ``corrected``, ``user``, ``at``,
+    ``reason``, as :meth:`core.store.Store.corrections` returns them) and *How the baseline
+    was measured*. Every user string is escaped (:func:`escape_markdown`).
+    """
     lines = [f"# {escape_markdown(title)}", ""]
-    lines += [f"- {escape_markdown(s)}" for s in summary]
-    if summary:
-        lines.append("")
-    lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "|".join("---" for _ in cols) + "|")
-    for row in flat.to_dict("records"):
-        cells = [escape_markdown(_fmt(row[c], c)) if c == "name" else _fmt(row[c], c)
-                 for c in cols]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines.append("Accuracy intervals are 95% Wilson intervals; `hlp_basis` gives the human "
-                 "labels behind a measured HLP and its 95% Wilson interval (a slice with too "
-                 "few is neither compared nor ranked); `significant` tells whether the gap to "
-                 "HLP differs from zero at the 5% level.")
+    for heading, blocks in _sections(table, dataset=dataset, task=task, summary=summary,
+                                     classes=classes, corrections=corrections):
+        lines += [f"## {escape_markdown(heading)}", ""]
+        for block in blocks:
+            lines += _markdown_block(block)
     return "\n".join(lines) + "\n"
 
 
-def to_html(table: pd.DataFrame, *, title: str = "Slicewise report",
-            summary: Sequence[str] = (), figures: Sequence[Any] = (),
-            generated: dt.datetime | None = None) -> str:
-    """Return one self-contained HTML page: summary, charts (plotly, inlined) and the table.
+def _markdown_block(block: _Block) -> list[str]:
+    kind = block[0]
+    if kind == "chart":
+        return []
+    if kind in ("p", "small"):
+        return [escape_markdown(block[1]), ""]
+    if kind == "h3":
+        return [f"### {escape_markdown(block[1])}", ""]
+    if kind == "facts":
+        return [f"- **{escape_markdown(k)}:** {escape_markdown(v)}" for k, v in block[1]] + [""]
+    if kind in ("ul", "ol"):
+        mark = (lambda i: f"{i}.") if kind == "ol" else (lambda i: "-")
+        return [f"{mark(i)} {escape_markdown(s)}" for i, s in enumerate(block[1], 1)] + [""]
+    _, header, rows, _ = block
+    out = ["| " + " | ".join(escape_markdown(h) for h in header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(escape_markdown(str(c)) for c in r) + " |" for r in rows]
+    return [*out, ""]
 
-    Every user-supplied string is escaped; plotly.js is embedded once so the file opens
-    offline.
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2937; max-width: 80rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #d1d5db; padding: 3px 7px; text-align: right; }
+th { background: #f3f4f6; } td:first-child { text-align: left; } td { white-space: nowrap; }
+table:not([class]) td:nth-child(2), table.corrections td { text-align: left; }
+table:not([class]) td:nth-child(2) { white-space: normal; min-width: 8rem; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 2px 1rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+.meta, .small { color: #6b7280; font-size: 0.85rem; }
+.ci { color: #6b7280; font-size: 0.75rem; white-space: nowrap; }
+"""
+
+
+def to_html(table: pd.DataFrame, *, title: str = "Slicewise report",
+            summary: Sequence[str] | None = None, dataset: str = "", task: str = "",
+            classes: ClassResults | None = None, corrections: pd.DataFrame | None = None,
+            generated: dt.datetime | None = None) -> str:
+    """Return the report (:func:`to_markdown`'s sections) as one self-contained HTML page.
+
+    It opens offline: no script and nothing fetched; the one chart (share of errors beside
+    share of data, per slice) is inline SVG drawn here (:func:`share_chart_svg`). Every
+    user-supplied string is escaped.
     """
     generated = generated or dt.datetime.now(dt.UTC)
-    flat = _display_frame(table)
-    cols = [c for c in DISPLAY_COLUMNS if c in flat.columns]
-    cols += [c for c in TASK_COLUMNS if c in flat.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = []
-    for row in flat.to_dict("records"):
-        cells = "".join(f"<td>{html.escape(_fmt(row[c], c))}</td>" for c in cols)
-        body.append(f"<tr>{cells}</tr>")
-    charts = []
-    for i, fig in enumerate(figures):
-        charts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0),
-                                  config={"displaylogo": False}))
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in summary)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #1f2937; }}
-table {{ border-collapse: collapse; font-size: 0.9rem; }}
-th, td {{ border: 1px solid #d1d5db; padding: 4px 8px; text-align: right; }}
-th {{ background: #f3f4f6; }} td:nth-child(2) {{ text-align: left; }}
-.meta {{ color: #6b7280; }}
-</style></head>
-<body>
-<h1>{html.escape(title)}</h1>
-<p class="meta">Generated {html.escape(generated.strftime('%Y-%m-%d %H:%M UTC'))} by Slicewise.</p>
-<h2>What to work on next</h2>
-<ul>{items}</ul>
-{''.join(charts)}
-<h2>Slices ranked by potential gain</h2>
-<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>
-<p class="meta">Accuracy and HLP intervals are 95% Wilson intervals; hlp_basis gives the
-human labels behind a measured HLP, and a slice with too few is neither compared nor ranked.
-Gap = HLP − the model's accuracy on the same human-labelled examples (on all examples for an
-entered HLP); potential gain = gap × share of data. "significant" tells whether the gap
-differs from zero at the 5% level (McNemar's exact test with paired human labels, else an
-exact binomial test).</p>
-</body></html>
-"""
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f'<p class="meta">Generated {html.escape(generated.strftime("%Y-%m-%d %H:%M UTC"))}'
+            " by Slicewise.</p>"]
+    for heading, blocks in _sections(table, dataset=dataset, task=task, summary=summary,
+                                     classes=classes, corrections=corrections):
+        body.append(f"<h2>{html.escape(heading)}</h2>")
+        body += [_html_block(b) for b in blocks]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n"
+            + "\n".join(b for b in body if b) + "\n</body></html>\n")
+
+
+def _html_block(block: _Block) -> str:
+    kind, esc = block[0], html.escape
+    if kind == "chart":
+        return share_chart_svg(block[1])
+    if kind == "p":
+        return f"<p>{esc(block[1])}</p>"
+    if kind == "small":
+        return f'<p class="small">{esc(block[1])}</p>'
+    if kind == "h3":
+        return f"<h3>{esc(block[1])}</h3>"
+    if kind == "facts":
+        return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>"
+                                for k, v in block[1]) + "</dl>"
+    if kind in ("ul", "ol"):
+        return f"<{kind}>" + "".join(f"<li>{esc(s)}</li>" for s in block[1]) + f"</{kind}>"
+    _, header, rows, css = block
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    # the slice table is the page's first plain <table>; the others carry a class
+    opening = f'<table class="{css}">' if css else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_cell(cell: str | _Cell) -> str:
+    """Escape a cell; a value with an interval shows the interval small, on a second line."""
+    if isinstance(cell, _Cell):
+        return f'{html.escape(cell.value)}<br><span class="ci">{html.escape(cell.interval)}</span>'
+    return html.escape(cell)
+
+
+#: Most slices the report's chart draws (in table order).
+MAX_CHART_SLICES = 15
+
+
+def share_chart_svg(table: pd.DataFrame, *, top: int = MAX_CHART_SLICES) -> str:
+    """Draw share of errors beside share of data for the first ``top`` slices, as inline SVG.
+
+    A slice whose share of errors exceeds its share of data errs more than average; the
+    error bar is red where the slice is worse than the rest (``worse_than_rest``), else
+    blue. Rows are the table's tag, column and ``No tag`` rows in its order. Returns ``""``
+    when there is no such row. Labels are escaped; nothing refers outside the page.
+    """
+    kind = table["kind"] if "kind" in table.columns else pd.Series("tag", index=table.index)
+    rows = table[kind.isin(["tag", "column", "untagged"])].head(top)
+    if not len(rows):
+        return ""
+    label_w, bar_w, row_h, top_h = 230, 380, 30, 34
+    values = pd.concat([rows["share"], rows["error_share"]]).dropna()
+    scale = max(float(values.max()) if len(values) else 0.0, 0.01)
+    height = top_h + row_h * len(rows) + 8
+    width = label_w + bar_w + 70
+    esc = html.escape
+    out = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           'font-family="system-ui, sans-serif" font-size="12">',
+           "<title>Share of errors and share of data per slice</title>",
+           f'<rect x="{label_w}" y="6" width="10" height="10" fill="#cbd5e1"/>'
+           f'<text x="{label_w + 14}" y="15">share of data</text>'
+           f'<rect x="{label_w + 110}" y="6" width="10" height="10" fill="#b91c1c"/>'
+           f'<text x="{label_w + 124}" y="15">share of errors: worse than the rest</text>'
+           f'<rect x="{label_w + 350}" y="6" width="10" height="10" fill="#2563eb"/>'
+           f'<text x="{label_w + 364}" y="15">not worse</text>']
+    worse = rows["worse_than_rest"] if "worse_than_rest" in rows else pd.Series(False, rows.index)
+    for i, (name, row) in enumerate(rows.iterrows()):
+        y = top_h + i * row_h
+        label = str(name) if len(str(name)) <= 34 else str(name)[:33] + "…"
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(label)}'
+                   f"<title>{esc(str(name))}</title></text>")
+        for j, (col, color) in enumerate((
+                ("share", "#cbd5e1"),
+                ("error_share", "#b91c1c" if bool(worse[name]) else "#2563eb"))):
+            value = _clean(row.get(col))
+            if value is None:
+                continue
+            w = max(bar_w * value / scale, 0.5)
+            out.append(f'<rect x="{label_w}" y="{y + 2 + 12 * j}" width="{w:.1f}" height="11" '
+                       f'fill="{color}"/><text x="{label_w + w + 4:.1f}" y="{y + 11 + 12 * j}" '
+                       f'font-size="10">{100 * value:.1f}%</text>')
+    out.append("</svg>")
+    return "".join(out)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -36,7 +36,7 @@ UNTAGGED = "No tag"
 #: Suffix of a tag named like a reserved row.
 TAG_SUFFIX = " (tag)"
 #: Roles whose file column can be sliced by under the file's name, in the order offered.
-SLICEABLE_ROLES: tuple[str, ...] = ("label", "prediction", "human", "score")
+SLICEABLE_ROLES: tuple[str, ...] = ("label", "prediction", "human", "score", "human_accuracy")
 
 
 def _reading(name: str) -> str:

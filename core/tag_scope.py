@@ -364,12 +364,13 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
 
     - ``errors``: only errors known: ``n`` = tagged errors seen, ``errors`` = estimated
       errors in the tag, ``error_share`` and ``max_gain`` kept; ``share``, ``accuracy``,
-      ``error_rate``, HLP, gap, potential gain and task metrics are NaN (never 0%
-      accuracy) and ``hlp_source`` is ``none``, so the row is not ranked.
+      ``error_rate``, HLP, gap, potential gain and task metrics (with their intervals) are
+      NaN (never 0% accuracy) and ``hlp_source`` is ``none``, so the row is not ranked.
     - ``sample``: ``n`` = tagged examples seen; ``share``, ``accuracy`` (with its interval),
       ``error_rate`` and ``errors`` are the stratified estimates; with a user-given HLP the
-      gap is ``hlp − accuracy`` and ``significant`` says whether the HLP lies outside the
-      accuracy interval (no p-value); a human-label HLP is not estimated from a sample.
+      gap is ``hlp − accuracy`` (``gap_ci_low/high`` from the accuracy interval) and
+      ``significant`` says whether the HLP lies outside the accuracy interval (no
+      p-value); a human-label HLP is not estimated from a sample.
     - ``none``: not reviewed: every figure NaN.
     """
     out = table.copy()
@@ -399,7 +400,7 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
                 "accuracy_ci_high"):
         out.loc[rows, col] = f[col].to_numpy(dtype=float)
     out.loc[rows, "error_rate"] = 1 - f["accuracy"].to_numpy(dtype=float)
-    user = (out["hlp_source"] == "user").to_numpy() & partial
+    user = out["hlp_source"].isin(["user", "target"]).to_numpy() & partial  # typed values
     sample = (out["scope"] == "sample").to_numpy()
     keep_user = user & sample
     hlp = out["hlp"].to_numpy(dtype=float)
@@ -410,6 +411,9 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
     out.loc[drop, ["hlp", "hlp_ci_low", "hlp_ci_high"]] = np.nan
     out.loc[drop, "hlp_n"] = 0
     out.loc[drop, "hlp_source"] = "none"
+    for col in ("hlp_basis", "baseline"):  # core.baselines: what the dropped value was
+        if col in out.columns:
+            out.loc[drop, col] = None
     out.loc[partial, ["paired_accuracy", "p_value"]] = np.nan
     out["gap"] = np.where(keep_user, gap, np.where(partial, np.nan, out["gap"]))
     out["potential_gain"] = np.where(keep_user, gap * out["share"].to_numpy(dtype=float),
@@ -417,8 +421,14 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
     out["significant"] = np.where(keep_user, outside,
                                   np.where(partial, False, out["significant"].astype(bool)))
     for col in _EXACT_ONLY:
-        if col in out.columns:
-            out.loc[partial, col] = np.nan
+        for name in (col, f"{col}_ci_low", f"{col}_ci_high"):
+            if name in out.columns:
+                out.loc[partial, name] = np.nan
+    if "gap_ci_low" in out.columns:  # a typed HLP minus the estimated accuracy's interval
+        out["gap_ci_low"] = np.where(keep_user, hlp - out["accuracy_ci_high"].to_numpy(float),
+                                     np.where(partial, np.nan, out["gap_ci_low"]))
+        out["gap_ci_high"] = np.where(keep_user, hlp - out["accuracy_ci_low"].to_numpy(float),
+                                      np.where(partial, np.nan, out["gap_ci_high"]))
     return out
 
 

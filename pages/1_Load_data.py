@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.baselines import is_majority_name
 from core.demo import DEMO_PROJECT, create_demo_project
 from core.errors import DataError
 from core.task import TASK_KINDS
@@ -93,6 +94,19 @@ if uploaded is not None:
                              index=loading.role_index([NONE, *cols], detected.human or NONE))
         score = c2.selectbox("Score / confidence", [NONE, *cols], key=k + "score",
                              index=loading.role_index([NONE, *cols], detected.score or NONE))
+        human_accuracy = c3.selectbox(
+            "Human accuracy (for HLP)", [NONE, *cols], key=k + "human_accuracy",
+            index=loading.role_index([NONE, *cols], detected.human_accuracy or NONE),
+            help="Per example, the probability (0–1) that one person labels it right, e.g. "
+                 "the share of annotators choosing the true class. HLP is then its mean, "
+                 "and it takes precedence over the human label.")
+        human_majority = False
+        if loading.optional(human):
+            human_majority = c1.checkbox(
+                "The human label is a majority of several people", key=k + f"majority_{human}",
+                value=is_majority_name(human),
+                help="A majority (crowd, consensus) label is right more often than one person: "
+                     "its HLP is an upper bound on human-level performance.")
 
         st.markdown("**Task**")
         t1, t2 = st.columns(2)
@@ -128,7 +142,7 @@ if uploaded is not None:
         tags_column = delimiter = None
         # A column chosen for a role above is not a tag: it leaves the options and the choice.
         tag_options = loading.without_roles(cols, (label, *map(loading.optional, (
-            prediction, id_col, human, score))))
+            prediction, id_col, human, score, human_accuracy))))
         if tag_source in (TAG_SOURCES[0], TAG_SOURCES[3]):
             tags_key = k + "tag_columns"
             proposed = st.session_state.get(tags_key, detected.tag_columns or ())
@@ -182,7 +196,8 @@ if uploaded is not None:
             tag_delimiter=delimiter, kind=kind, positive=positive, threshold=threshold,
             tolerance=tolerance, lowercase=lowercase, strip_punctuation=strip_punct,
             collapse_whitespace=collapse, drop_missing=drop_missing,
-            na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands)
+            na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands,
+            human_accuracy=loading.optional(human_accuracy), human_majority=human_majority)
         if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save"):
             save_error: DataError | None = None
             with st.status("Checking and saving…", expanded=True) as status:

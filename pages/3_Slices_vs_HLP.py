@@ -43,7 +43,7 @@ if loaded.task.kind in ("classification", "binary"):
     class_table, class_config = views.class_view(report)
     left.dataframe(class_table, hide_index=True, column_config=class_config,
                    key="slices_classes")
-    if len(matrix) <= 40:
-        right.plotly_chart(confusion_heatmap(matrix), key="slices_confusion")
-    else:
-        right.caption(f"{len(matrix)} classes: too many for a readable confusion matrix.")
+    right.plotly_chart(confusion_heatmap(matrix), key="slices_confusion")
+    if len(report) > len(matrix):
+        right.caption(f"{len(report):,} classes: the {len(matrix) - 1} most frequent are shown; "
+                      "the rest are summed in '(other)'.")

@@ -2,8 +2,7 @@ import streamlit as st
 
 from core.charts import priority_bubble_chart
 from core.errors import DataError
-from core.metrics import MIN_HUMAN_LABELS
-from core.prioritize import describe_priorities
+from core.prioritize import describe_priorities, rank_rule
 from ui import data, settings, state, views
 from ui.text import md
 
@@ -16,9 +15,11 @@ left, right = st.columns([1, 1])
 with left:
     st.markdown("**Importance and ease per tag** — 1 to 5, 3 is neutral; saved at once")
     settings.weights_editor(loaded, user=ctx.user)
+    protected, rank_by = settings.ranking_widgets(loaded, slice_by)
 
 try:
-    table = data.analysis_table(loaded, slice_by=slice_by, bins=bins)
+    table = data.analysis_table(loaded, slice_by=[*slice_by, *protected], bins=bins,
+                                protected=protected, rank_by=rank_by)
 except DataError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()
@@ -30,8 +31,7 @@ with right:
 
 view, config = views.priority_view(table)
 st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="prio_table")
-st.caption("Priority = gap to HLP × share of data × importance/3 × ease/3. Slices without an "
-           f"HLP, or with fewer than {MIN_HUMAN_LABELS} human labels, are not ranked. "
-           f"'{views.NOT_SIGNIFICANT}': the gap could be chance (5% level) "
-           "— check it with more examples before investing.")
+st.caption(f"Ordered by rank: {md(rank_rule(table))}. Gaps are measured against "
+           f"{md(views.baseline_name(table))}. '{views.NOT_SIGNIFICANT}': the gap could be "
+           "chance (5% level) — check it with more examples before investing.")
 st.plotly_chart(priority_bubble_chart(table), key="prio_chart")

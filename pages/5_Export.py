@@ -7,14 +7,21 @@ from ui.text import md
 ctx = state.page_start("Export", "How do we share what we found?", icon=":material/download:")
 loaded = data.require_dataset(ctx)
 slice_by, bins = settings.shared_slice_by(loaded)
-st.caption(f"Report of **{md(loaded.name)}**: every slice ranked by potential gain"
-           + (f", also sliced by {md(', '.join(slice_by))}" if slice_by else "")
+# The Prioritise page's ranking choices, so the report ranks as that page shows.
+protected = [c for c in st.session_state.get("prio_protected", []) if isinstance(c, str)]
+rank_by = str(st.session_state.get("prio_rank_by", "priority"))
+st.caption(f"Report of **{md(loaded.name)}** for a manager: the headline, what to do next, "
+           "every slice in rank order, per-class results, label corrections and how the "
+           "baseline was measured"
+           + (f"; also sliced by {md(', '.join(slice_by))}" if slice_by else "")
+           + (f"; protected: {md(', '.join(protected))}" if protected else "")
            + ". Each download is also kept in the project, listed below.")
 
 cols = st.columns(len(export.FORMATS))
 for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
     try:
-        content = export.build_report(loaded, fmt, slice_by=slice_by, bins=bins)
+        content = export.build_report(loaded, fmt, slice_by=slice_by, bins=bins,
+                                      protected=protected, rank_by=rank_by)
     except DataError as exc:
         st.error(md(exc), icon=":material/error:")
         st.stop()

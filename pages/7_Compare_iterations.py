@@ -67,8 +67,13 @@ after_id = widgets.selectbox(right, "After", ids, index=len(ids) - 1, key="cmp_a
 if before_id == after_id:
     st.info("Choose two different iterations.", icon=":material/info:")
     st.stop()
+columns = uc.slice_by_options(ctx, rows[after_id])
+widgets.keep_valid_many("cmp_slice_by", columns)
+slice_by = st.multiselect("Also slice by a column", columns, key="cmp_slice_by",
+                          placeholder="e.g. race, region" if columns else "No column to slice by",
+                          help="One slice per value, as on Slices vs HLP (e.g. FPR by race)")
 try:
-    result = uc.compare_iterations(ctx, rows[before_id], rows[after_id])
+    result = uc.compare_iterations(ctx, rows[before_id], rows[after_id], slice_by=slice_by)
 except DataError as exc:
     st.error(md(exc), icon=":material/error:")
     st.stop()
@@ -89,13 +94,46 @@ c3.metric("Slices better", len(overall["improved"]), help="Significant improveme
 c4.metric("Slices worse", len(overall["regressed"]), help="Significant regressions",
           delta=-len(overall["regressed"]) if overall["regressed"] else None)
 
-view, config = uc.comparison_view(table)
-st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_table")
-st.caption("Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
-           "significant at the 5% level: McNemar's exact test on the examples whose outcome "
-           "changed where a slice holds the same examples in both iterations, otherwise the "
-           "pooled two-proportion z-test (Fisher's exact test for small counts).")
-st.plotly_chart(views.tidy_chart(change_chart(table)), key="cmp_change_chart")
+options = uc.metric_options(result)
+metric = widgets.selectbox(st, "Metric per slice", options, key="cmp_metric",
+                           format_func=uc.metric_label,
+                           help="What the slice table and chart compare") \
+    if len(options) > 1 else "accuracy"
+if metric == "accuracy":
+    view, config = uc.comparison_view(table)
+    st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_table")
+    st.caption("Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
+               "significant at the 5% level: McNemar's exact test on the examples whose "
+               "outcome changed where a slice holds the same examples in both iterations, "
+               "otherwise the pooled two-proportion z-test (Fisher's exact test for small "
+               "counts).")
+    st.plotly_chart(views.tidy_chart(change_chart(table)), key="cmp_change_chart")
+else:
+    changes = uc.metric_changes(result, metric)
+    view, config = uc.metric_view(changes)
+    st.dataframe(view, hide_index=True, placeholder="–", column_config=config,
+                 key="cmp_metric_table")
+    st.caption(f"{md(uc.metric_label(metric))}, counted on its own examples in each slice. "
+               "A change is significant at the 5% level: McNemar's exact test on the same "
+               "examples for a rate, else the two-proportion z-test (Fisher's for small "
+               "counts); approximate randomization for F1 and WER; Welch's t-test for MAE on "
+               "different examples.")
+    st.plotly_chart(views.tidy_chart(change_chart(changes)), key="cmp_change_chart")
+
+classes = uc.class_changes(result)
+if classes is not None:
+    st.subheader("Per class")
+    view, config = uc.class_view(classes)
+    st.dataframe(view, hide_index=True, placeholder="–", column_config=config,
+                 key="cmp_classes")
+    st.caption("Each class against the rest; rare classes first. Changes in points; "
+               "hover a p-value's header for its test.")
+    with st.expander("Confusion matrices (rows: label, columns: prediction)"):
+        left, right = st.columns(2)
+        left.caption("Before")
+        left.dataframe(classes.confusion_before, key="cmp_confusion_before")
+        right.caption("After")
+        right.dataframe(classes.confusion_after, key="cmp_confusion_after")
 
 # ----------------------------------------------------------------------------- history
 st.subheader("Every iteration of the project")

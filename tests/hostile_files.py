@@ -302,8 +302,12 @@ def write_all(folder: Path, channel: str) -> dict[str, Path]:
 
 def summary_from_json(report: dict[str, Any]) -> dict[str, Any]:
     """The headline numbers of a ``--format json`` report: n, accuracy and slice sizes."""
+    slices = {}
+    for s in report["slices"]:  # a slice shown once names the others with its examples
+        for name in [s["name"], *filter(None, (s.get("same_as") or "").split("; "))]:
+            slices[name] = s["n"]
     return {"n": report["overall"]["n"], "accuracy": report["overall"]["accuracy"],
-            "slices": {s["name"]: s["n"] for s in report["slices"]}}
+            "slices": slices}
 
 
 def summary_from_table(table: pd.DataFrame) -> dict[str, Any]:
@@ -311,8 +315,14 @@ def summary_from_table(table: pd.DataFrame) -> dict[str, Any]:
     from core.metrics import OVERALL
 
     overall = table.loc[OVERALL]
+    same = table["same_as"] if "same_as" in table.columns else pd.Series("", table.index)
+    slices = {}
+    for k, v in table["n"].items():
+        if k != OVERALL:
+            for name in [str(k), *filter(None, str(same[k]).split("; "))]:
+                slices[name] = int(v)
     return {"n": int(overall["n"]), "accuracy": float(overall["accuracy"]),
-            "slices": {str(k): int(v) for k, v in table["n"].items() if k != OVERALL}}
+            "slices": slices}
 
 
 def check_numbers(got: dict[str, Any], numbers: dict[str, Any]) -> None:

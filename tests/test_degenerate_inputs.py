@@ -198,8 +198,15 @@ def _blank(values: list[Any]) -> np.ndarray:
     return np.array([v is None or (isinstance(v, str) and not v.strip()) for v in values])
 
 
-def expected_table(case: Case, *, sliced: bool) -> pd.DataFrame:
-    """Per slice: n, accuracy, errors, error_share and the HLP, from boolean masks."""
+def expected_table(case: Case, *, sliced: bool, merge_same: bool = True) -> pd.DataFrame:
+    """Per slice: n, accuracy, errors, error_share and the HLP, from boolean masks.
+
+    With ``merge_same`` (the analysis table), a tag or column slice with exactly the rows of
+    an earlier one (tags before column values; empty slices never) is left out and named in
+    the earlier one's ``same_as`` ("; "-joined, "" when none). ``excess_error`` is the
+    slice's error rate minus the rest's (NaN for All data and where a side is empty);
+    ``rankable``: a tag or column slice with rows both in and out of it.
+    """
     correct = np.array(case.correct, dtype=bool)
     masks = {"All data": np.ones(case.n, dtype=bool)}
     if "noisy" in case.columns:
@@ -210,12 +217,23 @@ def expected_table(case: Case, *, sliced: bool) -> pd.DataFrame:
             masks[f"{case.slice_by} = {v}"] = values == v
     if "noisy" in case.columns:
         masks["No tag"] = _blank(case.columns["noisy"])
+    same_as: dict[str, list[str]] = {name: [] for name in masks}
+    if merge_same:
+        slices = [k for k in masks if k not in ("All data", "No tag")]  # tags, then values
+        for i, name in enumerate(slices):
+            earlier = next((k for k in slices[:i] if k in masks
+                            and (masks[k] == masks[name]).all()), None)
+            if masks[name].any() and earlier is not None:
+                same_as[earlier].append(name)
+                del masks[name], same_as[name]
     human = case.columns.get("human_label")
     rows = {}
     total_errors = int((~correct).sum())
     for name, m in masks.items():
         n = int(m.sum())
         errors = int((~correct[m]).sum())
+        inside = 0 < n < case.n  # rows on both sides of the slice
+        rest_errors = total_errors - errors
         has_h = m & ~_blank(human) if human is not None else np.zeros(case.n, dtype=bool)
         h_n = int(has_h.sum())
         h_right = sum(human[i] == case.columns["label"][i] for i in np.flatnonzero(has_h))
@@ -225,6 +243,10 @@ def expected_table(case: Case, *, sliced: bool) -> pd.DataFrame:
             "hlp_source": ("none" if h_n == 0 else
                            "too_few" if h_n < MIN_HUMAN_LABELS else "human_label"),
             "hlp": h_right / h_n if h_n else NAN, "hlp_n": h_n,
+            "same_as": "; ".join(same_as[name]),
+            "excess_error": (errors / n - rest_errors / (case.n - n) if inside and name !=
+                             "All data" else NAN),
+            "rankable": inside and name not in ("All data", "No tag"),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -239,9 +261,23 @@ def assert_table(table: pd.DataFrame, expected: pd.DataFrame) -> None:
         assert got[col].to_numpy(dtype=float) == pytest.approx(
             expected[col].to_numpy(dtype=float), nan_ok=True), col
     assert got["hlp_source"].tolist() == expected["hlp_source"].tolist()
-    # no slice has 30 human labels: none is ranked, whatever its gap
-    assert table["rank"].isna().all()
+    assert got["same_as"].tolist() == expected["same_as"].tolist()
+    assert got["excess_error"].to_numpy(dtype=float) == pytest.approx(
+        expected["excess_error"].to_numpy(dtype=float), nan_ok=True)
+    # no slice has 30 human labels: none is ranked by its gap (there is none); with no
+    # baseline anywhere, every slice with rows in and out of it is ranked by excess error
     assert table["gap"].isna().all()
+    ranked = table[table["rank"].notna()].sort_values("rank")
+    assert sorted(ranked.index) == sorted(expected.index[expected["rankable"]])
+    assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
+    assert (ranked["rank_basis"] == "excess").all()
+    # six examples make no slice significantly worse than the rest, so the order is by
+    # excess gain = excess error x share alone, largest first
+    assert not table["worse_than_rest"].any()
+    gain = (expected.loc[ranked.index, "excess_error"] * expected.loc[ranked.index, "n"]
+            / expected.loc["All data", "n"]).to_numpy(dtype=float)
+    assert ranked["excess_gain"].to_numpy(dtype=float) == pytest.approx(gain)
+    assert (np.diff(gain) <= 1e-12).all()
 
 
 def assert_names_file(exc: DataError, case: Case, fmt: str) -> None:
@@ -409,7 +445,8 @@ def test_compare(load, case, fmt, other):
         return
     table = compare_datasets(before, after, task=case.task,
                              slice_by=[case.slice_by] if case.slice_by else [])
-    expected = expected_table(case, sliced=True)
+    # compare keeps every slice, also one with the same rows as another
+    expected = expected_table(case, sliced=True, merge_same=False)
     assert sorted(table.index) == sorted(expected.index)
     table = table.loc[expected.index]
     n = expected["n"].to_numpy()
@@ -506,7 +543,13 @@ def test_every_report_format(load, case, fmt):
     assert data["overall"]["accuracy"] == pytest.approx(overall["accuracy"])
     assert data["overall"]["hlp_source"] == case.hlp[0]
     assert sorted(s["name"] for s in data["slices"]) == sorted(expected.index[1:])
-    assert all(s["rank"] is None for s in data["slices"])
+    assert {s["name"]: s["same_as"] for s in data["slices"]} == \
+        expected["same_as"].iloc[1:].to_dict()
+    # none ranked by gap; those ranked, by excess error over the rest (no baseline)
+    assert all(s["gap"] is None for s in data["slices"])
+    assert {s["name"] for s in data["slices"] if s["rank"] is not None} == \
+        set(expected.index[expected["rankable"]])
+    assert {s["rank_basis"] for s in data["slices"] if s["rank"] is not None} <= {"excess"}
     flat = pd.read_csv(io.StringIO(outputs["csv"]), keep_default_na=False)
     row = flat[flat["name"] == "All data"].iloc[0]
     assert int(row["n"]) == case.n

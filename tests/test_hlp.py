@@ -92,8 +92,9 @@ def ds(frame: pd.DataFrame):
 # ----------------------------------------------------------------------------- the issue
 
 
-def test_one_human_label_in_a_thousand_is_shown_not_ranked():
-    table = analyze(ds(one_human_label()))
+def test_one_human_label_in_a_thousand_is_shown_not_ranked_by_gap():
+    frame = one_human_label()
+    table = analyze(ds(frame))
     overall = table.loc[OVERALL]
     assert overall["hlp"] == 1.0  # the raw HLP stays visible
     assert overall["hlp_n"] == 1
@@ -106,7 +107,17 @@ def test_one_human_label_in_a_thousand_is_shown_not_ranked():
     # row 0 carries the tag (0 % 4 == 0): the tag has the one label, No tag has none.
     assert table.loc["blurry", "hlp_source"] == "too_few"
     assert table.loc[UNTAGGED, "hlp_source"] == "none"
-    assert table["rank"].isna().all()
+    # No slice has a usable baseline, so none is ranked by its gap: the tag is ranked by its
+    # excess error over the rest instead (issue 14); All data and No tag are never ranked.
+    assert table["gap"].isna().all()
+    assert table["rank"].dropna().to_dict() == {"blurry": 1}
+    assert table["rank_basis"].dropna().to_dict() == {"blurry": "excess"}
+    # By hand from the fixture: (error rate in the tag - error rate elsewhere) x share.
+    tagged = (frame["blurry"] == "x").to_numpy()
+    wrong = (frame["label"] != frame["prediction"]).to_numpy()
+    excess = wrong[tagged].mean() - wrong[~tagged].mean()
+    assert table.loc["blurry", "excess_gain"] == pytest.approx(excess * tagged.mean())
+    assert table.loc["blurry", "priority"] == pytest.approx(excess * tagged.mean())
     assert format_hlp(overall) == "100.0% (n = 1, too few human labels)"
 
 
@@ -146,11 +157,15 @@ def test_minimum_human_labels_decides_whether_a_slice_is_compared(k, source, ran
     assert row["accuracy"] == pytest.approx(20 / 40)  # all rows of the slice
     if ranked:
         assert row["gap"] == pytest.approx(1 - model_right / k)
-        assert row["rank"] == 1
+        assert row["rank"] == 1 and row["rank_basis"] == "priority"
         assert not np.isnan(row["p_value"])
     else:
         assert np.isnan(row["gap"]) and np.isnan(row["potential_gain"])
-        assert pd.isna(row["rank"]) and np.isnan(row["p_value"]) and not row["significant"]
+        assert np.isnan(row["p_value"]) and not row["significant"]
+        # Not ranked by gap; with no slice compared, by excess error over the rest instead:
+        # t errs on its 20 odd rows of 40, the rest on 20 of 40 -> excess 0, excess gain 0.
+        assert row["rank"] == 1 and row["rank_basis"] == "excess"
+        assert row["excess_gain"] == pytest.approx(0.0)
 
 
 def test_minimum_is_about_a_wide_interval():
@@ -263,7 +278,8 @@ def test_summary_and_markdown_name_the_slices_with_too_few():
     assert "3 human labels — too few to compare; at least 30 needed" in md
     data = json.loads(to_json(table))
     t = next(s for s in data["slices"] if s["name"] == "t")
-    assert t["hlp_source"] == "too_few" and t["hlp_n"] == 3 and t["rank"] is None
+    assert t["hlp_source"] == "too_few" and t["hlp_n"] == 3
+    assert t["gap"] is None and t["rank_basis"] == "excess"  # not ranked by gap
 
 
 def test_summary_says_too_few_when_no_tag_has_a_human_label():
@@ -272,9 +288,16 @@ def test_summary_says_too_few_when_no_tag_has_a_human_label():
     lines = describe_priorities(analyze(ds(frame)))
     assert lines[0] == ("No slice has enough human labels to compare with HLP (at least 30 "
                         "needed; the most in any slice is 1): label more examples or enter an "
-                        "HLP per tag")
-    # The untagged errors are named after it (the ceiling of tagging them).
-    assert all("carry no tag yet" in line for line in lines[1:])
+                        "HLP per tag; meanwhile slices are ranked by how much more they err "
+                        "than the rest")
+    # Then the one ranked tag, without a gap: rows 4, 8, ... (249 of 1000, 25%).
+    tagged = (frame["blurry"] == "x").to_numpy()
+    wrong = (frame["label"] != frame["prediction"]).to_numpy()
+    assert wrong[tagged].mean() <= wrong[~tagged].mean()  # so it errs no more than the rest
+    assert lines[1].startswith("Blurry: 25% of the data, but it errs no more than the rest")
+    # Last, the untagged errors (the ceiling of tagging them).
+    assert len(lines) == 3
+    assert lines[2].startswith("Tag more errors: ") and "carry no tag yet" in lines[2]
 
 
 def test_chart_draws_the_hlp_interval_and_hatches_too_few():
@@ -319,7 +342,7 @@ def seeded_few(store) -> int:
                               task=TaskSpec(), user="seed")
 
 
-def test_pages_say_too_few_in_words_and_do_not_rank(seeded_few):
+def test_pages_say_too_few_in_words_and_do_not_rank_by_gap(seeded_few):
     words = "1 human label — too few to compare; at least 30 needed"
     slices = app("pages/3_Slices_vs_HLP.py", seeded_few)
     assert_ok(slices, no_errors=True)
@@ -333,9 +356,16 @@ def test_pages_say_too_few_in_words_and_do_not_rank(seeded_few):
     prio = app("pages/4_Prioritise.py", seeded_few)
     assert_ok(prio, no_errors=True)
     ranked = table_with(prio, "potential gain").set_index("slice")
-    assert pd.isna(ranked.loc["Blurry", "rank"])
+    # Ranked, but not by its (missing) gap: by excess error over the rest, and said so.
+    assert pd.isna(ranked.loc["Blurry", "gap"]) and pd.isna(ranked.loc["Blurry", "potential gain"])
+    assert ranked.loc["Blurry", "rank"] == 1
+    assert "excess gain" in ranked.columns
+    assert "Ordered by rank: no baseline" in texts(prio.caption)
     assert ranked.loc["Blurry", "HLP from"] == words
-    assert "Too few human labels" in texts(prio.markdown)
+    advice = texts(prio.markdown)
+    assert "No slice has enough human labels to compare with HLP" in advice
+    assert "Too few human labels to compare with HLP (at least 30 needed), not ranked by gap: " \
+        "Blurry (1)" in advice
 
     home = app("app.py", seeded_few)
     assert_ok(home, no_errors=True)

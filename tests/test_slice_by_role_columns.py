@@ -71,9 +71,14 @@ def path(tmp_path):
 
 
 def rows(table: pd.DataFrame, column: str) -> dict[str, tuple]:
-    part = table[table.index.str.startswith(f"{column} = ")]
-    return {name.removeprefix(f"{column} = "): (int(row["n"]), row["accuracy"])
-            for name, row in part.iterrows()}
+    """(n, accuracy) per value of ``column``, including slices shown once under another
+    slice with the same members (listed in its ``same_as``)."""
+    out = {}
+    for name, row in table.iterrows():
+        for alias in [name, *filter(None, str(row.get("same_as", "")).split("; "))]:
+            if alias.startswith(f"{column} = "):
+                out[alias.removeprefix(f"{column} = ")] = (int(row["n"]), row["accuracy"])
+    return out
 
 
 # ----------------------------------------------------------------------------- core

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,11 +19,16 @@ import pandas as pd
 import streamlit as st
 
 from core.compare import (
+    METRICS,
+    ClassComparison,
+    compare_classes,
     compare_datasets,
+    compare_slice_metrics,
     compare_tables,
     describe_pairing,
     iteration_history,
     review_order,
+    slice_metric_names,
     union_tag_names,
 )
 from core.dataset import Dataset
@@ -37,7 +43,8 @@ from ui.text import md
 from ui.views import slice_label
 
 TEST_NAMES = {"mcnemar": "McNemar (paired)", "two-proportion": "two-proportion z",
-              "fisher": "Fisher's exact", "none": "—"}
+              "fisher": "Fisher's exact", "randomization": "randomization",
+              "welch": "Welch's t", "none": "—"}
 
 
 # --------------------------------------------------------------------------- iterations
@@ -105,13 +112,17 @@ class Comparison:
     table: pd.DataFrame
     how: str  # one sentence: how examples were matched and which tests were used
     paired_data: bool  # computed from the examples (False: from the stored tables)
+    before: Loaded | None = None  # the datasets compared, when both still exist
+    after: Loaded | None = None
+    slice_by: tuple[str, ...] = ()  # columns sliced by besides the tags
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the iterations…")
 def _compare(db: str, key_before: tuple, key_after: tuple, task_key: str, hlp: tuple,
-             alpha: float, *, _before: Dataset, _after: Dataset,
+             alpha: float, slice_by: tuple[str, ...] = (), *, _before: Dataset, _after: Dataset,
              _task: TaskSpec) -> tuple[pd.DataFrame, str]:
-    table = compare_datasets(_before, _after, task=_task, hlp=dict(hlp), alpha=alpha)
+    table = compare_datasets(_before, _after, task=_task, hlp=dict(hlp), alpha=alpha,
+                             slice_by=slice_by)
     return table, describe_pairing(_before, _after).describe()
 
 
@@ -131,13 +142,19 @@ def _load(ctx: state.Context, dataset_id: int | None) -> Loaded | None:
         return None  # deleted since the iteration was saved
 
 
+def slice_by_options(ctx: state.Context, after: dict) -> list[str]:
+    """Columns the AFTER iteration's dataset can be sliced by (none once it is deleted)."""
+    loaded = _load(ctx, after["dataset_id"])
+    return [] if loaded is None else data.sliceable_columns(loaded)
+
+
 def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
-                       alpha: float = 0.05) -> Comparison:
+                       alpha: float = 0.05, slice_by: Sequence[str] = ()) -> Comparison:
     """Compare two iterations: from their examples when both datasets still exist.
 
     With both datasets, the comparison uses their current examples, tags and HLP settings
-    (paired tests where the examples match); without, it uses the per-slice tables saved with
-    the iterations (unpaired tests only).
+    (paired tests where the examples match) and slices by ``slice_by`` too; without, it uses
+    the per-slice tables saved with the iterations (unpaired tests only, no ``slice_by``).
     """
     b, a = _load(ctx, before["dataset_id"]), _load(ctx, after["dataset_id"])
     if b is None or a is None:
@@ -151,8 +168,144 @@ def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
     hlp = settings_by_row(hlp, union_tag_names(b.dataset, a.dataset))  # per tag -> per row
     hlp_key = tuple(sorted((str(k), float(v)) for k, v in hlp.items()))
     table, how = _compare(ctx.db, b.key, a.key, repr(a.task), hlp_key, alpha,
+                          tuple(slice_by), _before=b.dataset, _after=a.dataset, _task=a.task)
+    return Comparison(table, how, True, b, a, tuple(slice_by))
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing the metric…")
+def _metric_changes(db: str, key_before: tuple, key_after: tuple, task_key: str, metric: str,
+                    alpha: float, slice_by: tuple[str, ...], *, _before: Dataset,
+                    _after: Dataset, _task: TaskSpec) -> pd.DataFrame:
+    return compare_slice_metrics(_before, _after, metrics=[metric], task=_task, alpha=alpha,
+                                 slice_by=slice_by)[metric]
+
+
+@st.cache_data(max_entries=16, show_spinner="Comparing the classes…")
+def _class_changes(db: str, key_before: tuple, key_after: tuple, task_key: str, alpha: float,
+                   *, _before: Dataset, _after: Dataset, _task: TaskSpec) -> ClassComparison:
+    return compare_classes(_before, _after, task=_task, alpha=alpha)
+
+
+def metric_options(comparison: Comparison) -> list[str]:
+    """Metrics the slice table can follow: accuracy, and the task's others given the examples."""
+    if comparison.after is None or comparison.before is None:
+        return ["accuracy"]
+    return slice_metric_names(comparison.after.task.kind)
+
+
+def metric_label(metric: str) -> str:
+    """``FPR: false positive rate FP / (FP + TN), ...`` for the metric picker."""
+    spec = METRICS[metric]
+    return f"{spec.label[0].upper()}{spec.label[1:]}: {spec.definition}"
+
+
+def metric_changes(comparison: Comparison, metric: str, *, alpha: float = 0.05) -> pd.DataFrame:
+    """One metric before and after per slice (:func:`core.compare.compare_slice_metrics`)."""
+    b, a = comparison.before, comparison.after
+    if b is None or a is None:
+        raise InvalidValueError(f"{METRICS[metric].label} needs both iterations' examples; a "
+                                "dataset of these iterations was deleted")
+    return _metric_changes(b.db, b.key, a.key, repr(a.task), metric, alpha,
+                           comparison.slice_by, _before=b.dataset, _after=a.dataset,
+                           _task=a.task)
+
+
+def class_changes(comparison: Comparison, *, alpha: float = 0.05) -> ClassComparison | None:
+    """Per-class results (:func:`core.compare.compare_classes`); None without classes."""
+    b, a = comparison.before, comparison.after
+    if b is None or a is None or a.task.kind not in ("binary", "classification"):
+        return None
+    return _class_changes(b.db, b.key, a.key, repr(a.task), alpha,
                           _before=b.dataset, _after=a.dataset, _task=a.task)
-    return Comparison(table, how, True)
+
+
+def _verdicts(t: pd.DataFrame) -> list[str]:
+    return ["⚠ worse (significant)" if bad else "better (significant)" if good
+            else "—" if test == "none" else "no significant change"
+            for bad, good, test in zip(t["regression"], t["improvement"], t["test"],
+                                       strict=True)]
+
+
+def metric_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One metric's comparison per slice for display (worst change first after all data)."""
+    spec = METRICS[str(table["metric"].iloc[0])] if len(table) else METRICS["accuracy"]
+    scale = 100 if spec.percent else 1
+    rest = table[~table["kind"].isin(["overall", "untagged"])].sort_values(
+        "worse_by", ascending=False, kind="stable", na_position="last")
+    t = pd.concat([table[table["kind"] == "overall"], rest, table[table["kind"] == "untagged"]])
+    label = spec.label[0].upper() + spec.label[1:]
+    value_format = "%.1f%%" if spec.percent else "%.4g"
+    change_format = "%+.1f pts" if spec.percent else "%+.4g"
+    view = pd.DataFrame({
+        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+        "n before": t["n_before"].to_numpy(),
+        "n after": t["n_after"].to_numpy(),
+        "before": scale * t["before"].to_numpy(dtype=float),
+        "after": scale * t["after"].to_numpy(dtype=float),
+        "change": scale * t["delta"].to_numpy(dtype=float),
+        "p-value": t["p_value"].to_numpy(dtype=float),
+        "test": t["test"].map(TEST_NAMES).to_numpy(),
+        "verdict": _verdicts(t),
+    })
+    config: dict[str, Any] = {
+        "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
+        "n before": st.column_config.NumberColumn(
+            "n before", format="localized", width="small",
+            help=f"Examples {spec.label} counts in the slice"),
+        "n after": st.column_config.NumberColumn("n after", format="localized", width="small"),
+        "before": st.column_config.NumberColumn("Before", format=value_format,
+                                                help=f"{label} before"),
+        "after": st.column_config.NumberColumn("After", format=value_format,
+                                               help=f"{label} after"),
+        "change": st.column_config.NumberColumn(
+            "Change", format=change_format,
+            help="After − before; " + ("higher is better" if spec.higher_is_better
+                                       else "lower is better")),
+        "p-value": st.column_config.NumberColumn("p-value", format="%.3g"),
+        "test": st.column_config.TextColumn("Test"),
+        "verdict": st.column_config.TextColumn("Verdict"),
+    }
+    return view, config
+
+
+def class_view(result: ClassComparison) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-class precision, recall and F1 before and after, with the p-value of each change."""
+    t = result.table
+    view = pd.DataFrame({"class": [str(i) for i in t.index],
+                         "n before": t["support_before"].to_numpy(),
+                         "n after": t["support_after"].to_numpy()})
+    config: dict[str, Any] = {
+        "class": st.column_config.TextColumn("Class", pinned=True),
+        "n before": st.column_config.NumberColumn("n before", format="localized",
+                                                  help="Examples labelled with the class"),
+        "n after": st.column_config.NumberColumn("n after", format="localized"),
+    }
+    for metric in ("precision", "recall", "f1"):
+        label = METRICS[metric].label
+        title = label[0].upper() + label[1:]
+        for part in ("before", "after", "delta"):
+            view[f"{metric} {part}"] = 100 * t[f"{metric}_{part}"].to_numpy(dtype=float)
+        view[f"{metric} p"] = t[f"{metric}_p_value"].to_numpy(dtype=float)
+        config[f"{metric} before"] = st.column_config.NumberColumn(f"{title} before",
+                                                                   format="%.1f%%")
+        config[f"{metric} after"] = st.column_config.NumberColumn(f"{title} after",
+                                                                  format="%.1f%%")
+        config[f"{metric} delta"] = st.column_config.NumberColumn(f"{title} change",
+                                                                  format="%+.1f pts")
+        config[f"{metric} p"] = st.column_config.NumberColumn(
+            f"{title} p", format="%.3g", help=CLASS_TESTS[metric])
+    return view, config
+
+
+#: How each per-class change is tested, for the table's help.
+CLASS_TESTS = {
+    "precision": "McNemar where the examples predicted as the class are the same in both "
+                 "iterations, else the pooled two-proportion z-test (Fisher's exact test "
+                 "for small counts)",
+    "recall": "McNemar on the examples of the class where they are in both iterations, else "
+              "the pooled two-proportion z-test (Fisher's exact test for small counts)",
+    "f1": "Approximate randomization (seeded), paired where the examples are the same",
+}
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

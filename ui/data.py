@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.analysis import finish_table, reviewed_figures
+from core.analysis import finish_table, mark_same_members, reviewed_figures
+from core.baselines import dataset_baseline
 from core.dataset import Dataset
 from core.errors import DataError
 from core.metrics import (
@@ -212,8 +213,12 @@ def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
 @st.cache_data(max_entries=8, show_spinner=False)
 def slices(db: str, dataset_id: int, frame_key: str, tags_key: str, slice_by: tuple[str, ...],
            bins: int, *, _dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Membership matrix and slice info (:func:`core.metrics.build_slices`)."""
-    return build_slices(_dataset, slice_by=slice_by, bins=bins)
+    """Return the membership matrix and slice info (:func:`core.metrics.build_slices`).
+
+    Slices that repeat an earlier one are marked (:func:`core.analysis.mark_same_members`).
+    """
+    membership, info = build_slices(_dataset, slice_by=slice_by, bins=bins)
+    return membership, mark_same_members(membership, info)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -236,13 +241,15 @@ def metrics(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
     """Per-slice metrics table (unranked) and slice info."""
     table, info = counts(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins,
                          _loaded=_loaded)
-    return compute_slice_metrics(table, task=_loaded.task, hlp=dict(hlp)), info
+    return compute_slice_metrics(table, task=_loaded.task, hlp=dict(hlp),
+                                 baseline=dataset_baseline(_loaded.dataset)), info
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
             slice_by: tuple[str, ...], bins: int, hlp: Items, importance: Items, ease: Items,
-            scopes: tuple[tuple[str, str], ...], reviewed_rev: int, *,
+            scopes: tuple[tuple[str, str], ...], reviewed_rev: int,
+            protected: tuple[str, ...] = (), rank_by: str = "priority", *,
             _loaded: Loaded) -> pd.DataFrame:
     """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns).
 
@@ -265,13 +272,15 @@ def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
             figures = reviewed_figures(table, info, correct, _loaded.dataset.tags, reviewed,
                                        tag_scopes=given, blank_tags=auto)
     return finish_table(table, info, importance=dict(importance), ease=dict(ease),
-                        tag_scopes=given, blank_tags=auto, figures=figures)
+                        tag_scopes=given, blank_tags=auto, figures=figures,
+                        protected=protected, rank_by=rank_by)
 
 
 def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 4,
                    hlp: Mapping[str, float] | None = None,
                    importance: Mapping[str, float] | None = None,
-                   ease: Mapping[str, float] | None = None) -> pd.DataFrame:
+                   ease: Mapping[str, float] | None = None,
+                   protected: Sequence[str] = (), rank_by: str = "priority") -> pd.DataFrame:
     """Return the ranked table of the loaded dataset, using the stored settings by default.
 
     Settings are keyed by tag, as stored; they apply to the tag's row (a tag called
@@ -290,7 +299,7 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
                    rows(s.get("ease") if ease is None else ease),
                    tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags)),
                    loaded.rev if any(v != "all" for v in loaded.scopes.values()) else 0,
-                   _loaded=loaded)
+                   tuple(sorted(protected)), rank_by, _loaded=loaded)
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
@@ -300,14 +309,25 @@ def example_outcomes(loaded: Loaded) -> pd.DataFrame:
                     _source=loaded.dataset.source_name)
 
 
+#: Most classes of the confusion matrix :func:`class_views` returns (the most frequent; the
+#: others summed in one "(other)" row and column): a heatmap stays readable and small.
+HEATMAP_CLASSES = 40
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _class_views(db: str, dataset_id: int, frame_key: str, *,
                  _frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return compute_class_report(_frame), compute_confusion_matrix(_frame)
+    return (compute_class_report(_frame),
+            compute_confusion_matrix(_frame, max_classes=HEATMAP_CLASSES))
 
 
 def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-class report and confusion matrix of the loaded dataset (cached)."""
+    """Per-class report and confusion matrix of the loaded dataset (cached).
+
+    The matrix holds every class up to :data:`HEATMAP_CLASSES`; with more, the most
+    frequent ones and an "(other)" row and column
+    (:func:`core.metrics.compute_confusion_matrix`), so it has at most 41 × 41 cells.
+    """
     return _class_views(loaded.db, loaded.dataset_id, loaded.frame_key,
                         _frame=loaded.dataset.frame)
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pandas as pd
 import streamlit as st
 
-from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
-from core.prioritize import describe_priorities
-from core.report import report_filename, to_csv, to_html, to_json, to_markdown
+from core.report import (
+    compute_class_results,
+    report_filename,
+    to_csv,
+    to_html,
+    to_json,
+    to_markdown,
+)
 from ui import data, state
 from ui.data import Loaded
 
@@ -15,34 +23,49 @@ FORMATS: tuple[tuple[str, str, str], ...] = (
     ("csv", "CSV", "text/csv"),
     ("markdown", "Markdown", "text/markdown"),
     ("json", "JSON", "application/json"),
-    ("html", "HTML with charts", "text/html"),
+    ("html", "HTML (opens offline)", "text/html"),
 )
 MIME = {fmt: mime for fmt, _, mime in FORMATS}
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the report…")
 def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, settings_key: str,
-           slice_by: tuple[str, ...], bins: int, fmt: str, name: str, *,
+           corrections_key: str, slice_by: tuple[str, ...], bins: int, fmt: str, name: str,
+           protected: tuple[str, ...] = (), rank_by: str = "priority", *,
            _loaded: Loaded) -> str:
-    table = data.analysis_table(_loaded, slice_by=slice_by, bins=bins)
+    table = data.analysis_table(_loaded, slice_by=[*slice_by, *protected], bins=bins,
+                                protected=protected, rank_by=rank_by)
     title = f"Slicewise report: {name}"
     if fmt == "csv":
         return to_csv(table)
+    task = _loaded.task.kind
+    classes = compute_class_results(_loaded.dataset.frame, task=task)
+    fixes = _loaded.corrections
     if fmt == "json":
-        return to_json(table, dataset=name, task=_loaded.task.kind)
-    summary = describe_priorities(table)
+        return to_json(table, dataset=name, task=task, classes=classes, corrections=fixes)
     if fmt == "markdown":
-        return to_markdown(table, title=title, summary=summary)
-    figures = [accuracy_vs_hlp_chart(table), priority_bubble_chart(table)]
-    return to_html(table, title=title, summary=summary, figures=figures)
+        return to_markdown(table, title=title, dataset=name, task=task, classes=classes,
+                           corrections=fixes)
+    return to_html(table, title=title, dataset=name, task=task, classes=classes,
+                   corrections=fixes)
 
 
-def build_report(loaded: Loaded, fmt: str, *, slice_by: list[str], bins: int) -> str:
-    """Return the report of the loaded dataset in ``fmt`` (rebuilt only after a change)."""
+def build_report(loaded: Loaded, fmt: str, *, slice_by: list[str], bins: int,
+                 protected: Sequence[str] = (), rank_by: str = "priority") -> str:
+    """Return the report of the loaded dataset in ``fmt`` (rebuilt only after a change).
+
+    ``protected`` and ``rank_by`` as :func:`ui.data.analysis_table` takes them (the
+    *Prioritise* page's choices), so the report ranks as that page does; the JSON,
+    Markdown and HTML reports carry the per-class results and the label corrections.
+    """
     # Keyed on the settings, not the revision: saving a report must not rebuild it.
+    fixes = loaded.corrections  # who corrected what: the frame key holds only the labels
+    fixes_key = (str(pd.util.hash_pandas_object(fixes.astype(str), index=False).sum())
+                 if len(fixes) else "none")
     return _build(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
                   repr(sorted((k, sorted(v.items())) for k, v in loaded.settings.items())),
-                  tuple(slice_by), int(bins), fmt, loaded.name, _loaded=loaded)
+                  fixes_key, tuple(slice_by), int(bins), fmt, loaded.name,
+                  tuple(dict.fromkeys(protected)), rank_by, _loaded=loaded)
 
 
 def filename(loaded: Loaded, fmt: str) -> str:

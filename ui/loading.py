@@ -114,12 +114,15 @@ class LoadOptions:
     na_values: tuple[str, ...] = ()
     decimal: str | None = None
     thousands: str | None = None
+    human_accuracy: str | None = None
+    human_majority: bool = False
 
     def mapping(self) -> ColumnMapping:
         """Return the column mapping; unset label/prediction are left for core to detect.
 
         Optional roles left at ``(none)`` are switched off (never detected behind the
-        user's back).
+        user's back). ``human_majority`` marks the human label as a majority of several
+        people (an upper bound on one person's HLP, see :mod:`core.baselines`).
         """
         tag_columns: tuple[str, ...] = ()
         tags_column = None
@@ -130,10 +133,12 @@ class LoadOptions:
         def off(value: str | None) -> str:
             return NO_COLUMN if value is None else value
 
+        kind = None if self.human is None else "majority" if self.human_majority else "single"
         return ColumnMapping(label=self.label, prediction=self.prediction, id=off(self.id),
                              human=off(self.human), score=off(self.score),
                              tag_columns=tag_columns,
-                             tags_column=tags_column, tag_delimiter=self.tag_delimiter)
+                             tags_column=tags_column, tag_delimiter=self.tag_delimiter,
+                             human_accuracy=off(self.human_accuracy), human_kind=kind)
 
     def task(self) -> TaskSpec:
         """Return the task spec."""

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.metrics import MIN_HUMAN_LABELS
-from core.prioritize import NEUTRAL
+from core.prioritize import NEUTRAL, likely_protected
 from core.slice_names import tag_slice_names
 from ui import data, state
 from ui.data import Loaded
@@ -165,3 +165,31 @@ def weights_editor(loaded: Loaded, *, user: str) -> None:
                 f"{k} {v}" for k, v in vals.items()) for t, vals in changes.items()))
             st.rerun()
         state.show_flash()  # not saved: say why here (a rerun would retry the same edit)
+
+
+RANK_LABELS = {"priority": "Gap × share", "lower_bound": "Gap's lower bound × share",
+               "excess": "Excess error over the rest"}
+
+
+def ranking_widgets(loaded: Loaded, slice_by: list[str]) -> tuple[list[str], str]:
+    """Draw the protected-attribute picker and the rank-by choice; return both.
+
+    A protected column (e.g. race) is sliced by and its slices get fairness advice instead
+    of "collect more of this group" (:func:`core.prioritize.advise`).
+    """
+    options = data.sliceable_columns(loaded)
+    key = "prio_protected"
+    # Columns named like a protected attribute (race, sex...) are audited unless unticked.
+    start = st.session_state.get(key, likely_protected(options))
+    st.session_state[key] = [c for c in start if c in options]
+    protected = st.multiselect(
+        "Protected attributes", options, key=key, persist_state="session",
+        placeholder="e.g. race, sex", help="Columns describing people's groups: their slices "
+        "are audited for fairness (error rates by group), never advised for 'more data of "
+        "this group'. They are sliced by too.")
+    rank_by = st.radio("Rank by", list(RANK_LABELS), format_func=RANK_LABELS.get,
+                       key="prio_rank_by", horizontal=True,
+                       help="Slices worse than the rest of the data always come first. "
+                       "'Lower bound' counts a gap measured on few examples for less; without "
+                       "any baseline the excess error is used.")
+    return list(protected), str(rank_by)

@@ -24,7 +24,18 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
 }
 NOT_SIGNIFICANT = "⚠ not significant"
 HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—",
-               "too_few": "too few human labels"}
+               "too_few": "too few human labels", "human_accuracy": "mean annotator accuracy",
+               "older_system": "older system", "target": "target"}
+
+
+def baseline_name(table: pd.DataFrame) -> str:
+    """Name the baseline the table's gaps are measured against (``HLP`` unless told)."""
+    if "baseline" in table.columns:
+        names = table["baseline"].dropna().astype(str)
+        names = names[names != ""]
+        if len(names):
+            return str(names.mode().iloc[0])
+    return "HLP"
 
 
 def slice_label(name: str, kind: str) -> str:
@@ -129,12 +140,16 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "HLP interval": _interval(t["hlp_ci_low"], t["hlp_ci_high"]),
         "HLP source": hlp_from_text(t),
         "gap": _pts(t["gap"]).to_numpy(),
+        "gap interval": (_interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t
+                         else "–"),
         "gap significant?": significance_text(t),
         "error rate": _pts(t["error_rate"]).to_numpy(),
         "share of errors": _pts(t["error_share"]).to_numpy(),
         "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
         "known on": scope_text(t),
+        "also": t["same_as"].to_numpy() if "same_as" in t else "",
     })
+    base = baseline_name(table)
     config: dict[str, Any] = {
         "max gain": st.column_config.NumberColumn(
             "Most it could gain", format="%.2f pts",
@@ -142,6 +157,8 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
                  "ceiling of working on it"),
         "known on": st.column_config.TextColumn(
             "Tag known on", help=SCOPE_HELP),
+        "also": st.column_config.TextColumn(
+            "Same examples as", help="Other slices with exactly these examples, shown once"),
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "kind": st.column_config.TextColumn("Kind", width="small",
                                             help="overall, tag, column (metadata) or untagged"),
@@ -151,8 +168,6 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "95% interval": st.column_config.TextColumn(
             "95% interval", help="Wilson score interval of the accuracy (for a tag known on a "
             "review sample: the interval of its stratified estimate)"),
-        "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%",
-                                             help="Human-level performance"),
         "HLP n": st.column_config.NumberColumn(
             "Human labels", format="localized",
             help="Human-labelled examples behind the HLP; the gap compares model and human on "
@@ -160,11 +175,19 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "HLP interval": st.column_config.TextColumn(
             "HLP 95% interval", help="Wilson score interval of the measured HLP"),
         "HLP source": st.column_config.TextColumn(
-            "HLP from", help="A slice with too few human labels is neither compared nor ranked"),
+            f"{base} from", help="A slice with too few human labels is not compared with HLP "
+            "nor ranked by its gap"),
         "gap": st.column_config.NumberColumn(
-            "Gap to HLP", format="%+.1f pts",
-            help="HLP − the model's accuracy on the same human-labelled examples (on all "
-                 "examples for an entered HLP), in accuracy points"),
+            f"Gap to {base}", format="%+.1f pts",
+            help=f"{base} − the model's accuracy on the same examples where it is measured "
+                 "per example (human labels, an older system), else on all examples, in "
+                 "accuracy points"),
+        "gap interval": st.column_config.TextColumn(
+            "Gap 95% interval", help="Newcombe's paired interval where human and model are "
+            "on the same examples; for an entered value, from the accuracy's interval"),
+        "HLP": st.column_config.NumberColumn(base, format="%.1f%%",
+                                             help="The baseline: human-level performance "
+                                             "unless a target or older system is chosen"),
         "gap significant?": st.column_config.TextColumn(
             "Gap significant?", help="McNemar's exact test with human labels, else an exact "
             "binomial test against the entered HLP (5% level)"),
@@ -173,6 +196,9 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"),
     }
     _drop_all_known(view)
+    for col in ("gap interval", "also"):
+        if view[col].astype(str).isin(["–", ""]).all():
+            view = view.drop(columns=col)
     # Where a tag is known, its share of errors and its ceiling sit beside the accuracy: a
     # row of dashes says why at once.
     first = [c for c in ("slice", "kind", "known on", "n", "share", "accuracy", "95% interval",
@@ -188,6 +214,13 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             label = col.upper() if col in ("wer", "fpr", "fnr") else col.capitalize()
             view[label] = _pts(t[col]).to_numpy()
             config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
+        if f"{col}_ci_low" in t.columns:  # its 95% interval, beside it
+            name = f"{col.upper() if col != 'f1' else 'F1'} 95% interval"
+            low, high = t[f"{col}_ci_low"], t[f"{col}_ci_high"]
+            view[name] = (_interval(low, high) if col not in ("mae", "rmse") else
+                          [("–" if pd.isna(a) else f"{a:.3g}–{b:.3g}")
+                           for a, b in zip(low, high, strict=True)])
+            config[name] = st.column_config.TextColumn(name)
     return view, config
 
 
@@ -201,8 +234,12 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "HLP": _pts(t["hlp"]).to_numpy(),
         "HLP from": hlp_from_text(t),
         "gap": _pts(t["gap"]).to_numpy(),
+        "gap interval": (_interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t
+                         else "–"),
         "share": _pts(t["share"]).to_numpy(),
         "potential gain": _pts(t["potential_gain"]).to_numpy(),
+        "excess gain": _pts(t["excess_gain"]).to_numpy() if "excess_gain" in t else np.nan,
+        "also": t["same_as"].to_numpy() if "same_as" in t else "",
         "importance": t["importance"].to_numpy(),
         "ease": t["ease"].to_numpy(),
         "priority": _pts(t["priority"]).to_numpy(),
@@ -215,6 +252,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
                                             t.get("excess_q_value", pd.Series(np.nan, t.index)),
                                             strict=True)],
     })
+    base = baseline_name(table)
     config: dict[str, Any] = {
         "vs rest": st.column_config.NumberColumn(
             "Errors vs rest", format="%+.1f pts",
@@ -230,10 +268,19 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
         "slice": st.column_config.TextColumn("Slice", width="medium"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
-        "HLP": st.column_config.NumberColumn("HLP", format="%.1f%%"),
+        "HLP": st.column_config.NumberColumn(base, format="%.1f%%"),
         "HLP from": st.column_config.TextColumn(
-            "HLP from", help="A slice with too few human labels is not ranked"),
-        "gap": st.column_config.NumberColumn("Gap to HLP", format="%+.1f pts"),
+            f"{base} from", help="A slice with too few human labels is not ranked by "
+            "its gap"),
+        "gap": st.column_config.NumberColumn(f"Gap to {base}", format="%+.1f pts"),
+        "gap interval": st.column_config.TextColumn(
+            "Gap 95% interval", help="Paired where human labels and model are on the same "
+            "examples"),
+        "excess gain": st.column_config.NumberColumn(
+            "Excess gain", format="%+.2f pts", help="(Error rate − the rest's) × share: "
+            "accuracy points on all data if the slice erred like the rest"),
+        "also": st.column_config.TextColumn(
+            "Same examples as", help="Other slices with exactly these examples, shown once"),
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "potential gain": st.column_config.NumberColumn(
             "Potential gain", format="%+.2f pts",
@@ -245,8 +292,14 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "gap significant?": st.column_config.TextColumn("Gap significant?"),
     }
     _drop_all_known(view)
+    for col in ("gap interval", "also"):
+        if (view[col].astype(str).isin(["–", ""])).all():
+            view = view.drop(columns=col)
+    if view["excess gain"].isna().all():
+        view = view.drop(columns="excess gain")
     first = [c for c in ("rank", "slice", "known on", "accuracy", "HLP", "HLP from", "gap",
-                         "vs rest", "worse than rest", "share", "potential gain", "max gain")
+                         "gap interval", "vs rest", "worse than rest", "share",
+                         "potential gain", "excess gain", "max gain", "also")
              if c in view.columns]
     view = view[first + [c for c in view.columns if c not in first]]
     return view, config
