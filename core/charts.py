@@ -24,6 +24,16 @@ def plot_text(value: Any) -> str:
     return html.escape(str(value), quote=False)
 
 
+def baseline_label(table: pd.DataFrame) -> str:
+    """Name the table's baseline (its ``baseline`` column's most common value, else HLP)."""
+    if "baseline" in table.columns:
+        names = table["baseline"].dropna().astype(str)
+        names = names[names != ""]
+        if len(names):
+            return str(names.mode().iloc[0])
+    return "HLP"
+
+
 def _slices(table: pd.DataFrame) -> pd.DataFrame:
     if "kind" in table.columns:
         return table[table["kind"].isin(["tag", "column"])]
@@ -38,6 +48,7 @@ def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
     bar and says so on hover.
     """
     t = _slices(table)
+    base = baseline_label(table)
     names = [plot_text(display_name(n)) for n in t.index]
     fig = go.Figure()
     fig.add_bar(
@@ -52,19 +63,22 @@ def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
     source = t["hlp_source"] if "hlp_source" in t.columns else pd.Series("none", t.index)
     few = (source == "too_few").to_numpy()
     basis = [describe_hlp_basis(r) for r in t.to_dict("records")]
-    fig.add_bar(name="Human-level performance", x=names, y=100 * t["hlp"],
+    fig.add_bar(name="Human-level performance" if base == "HLP" else plot_text(base.capitalize()),
+                x=names, y=100 * t["hlp"],
                 marker={"color": HLP_COLOR, "opacity": [0.45 if f else 1.0 for f in few],
                         "pattern": {"shape": ["/" if f else "" for f in few]}},
                 error_y={"type": "data", "symmetric": False,
                          "array": (100 * (h_high - t["hlp"])).fillna(0),
                          "arrayminus": (100 * (t["hlp"] - h_low)).fillna(0)},
                 customdata=basis,
-                hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra>HLP</extra>")
+                hovertemplate="%{x}: %{y:.1f}% (%{customdata})<extra>"
+                              + plot_text(base) + "</extra>")
     low = 100 * pd.concat([t["accuracy_ci_low"], h_low, t["hlp"]]).min() if len(t) else 0
     fig.update_layout(barmode="group", yaxis_title="Accuracy (%)",
                       yaxis_range=[max(0, (low if low == low else 0) - 5), 100],
                       legend={"orientation": "h", "y": 1.1}, margin={"t": 40, "b": 40},
-                      title="Accuracy vs human-level performance"
+                      title=("Accuracy vs human-level performance" if base == "HLP" else
+                             f"Accuracy vs {plot_text(base)}")
                             + (" (hatched: too few human labels to compare)" if few.any()
                                else ""))
     return fig
@@ -81,9 +95,7 @@ def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
     """
     t = _slices(table)
     by_gap = bool(t["gap"].notna().any()) if "gap" in t else False
-    base = "HLP"
-    if "baseline" in t.columns and t["baseline"].notna().any():
-        base = str(t["baseline"].dropna().mode().iloc[0])
+    base = baseline_label(table)
     column = "gap" if by_gap or "excess_error" not in t else "excess_error"
     t = t[t[column].notna()]
     if "worse_than_rest" in t:

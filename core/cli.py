@@ -263,7 +263,7 @@ def _emit(text: str, output: Path | None) -> None:
               "group'. Repeatable. Default: --slice-by columns named like one (race, sex, "
               "gender, age...); 'none' for no protected column.")
 @click.option("--rank-by", type=click.Choice(RANK_BASES), default="priority",
-              show_default=True, help="priority: gap × share; lower_bound: the gap's 95%% "
+              show_default=True, help="priority: gap × share; lower_bound: the gap's 95% "
               "lower bound × share (few examples count less); excess: how much more a slice "
               "errs than the rest (used when there is no baseline). Slices worse than the "
               "rest always come first.")
@@ -1179,14 +1179,17 @@ def _compare_extras_json(rates: dict[str, pd.DataFrame], shown: list[str],
                      for name, row in rates[metric].iterrows()] for metric in shown}
     if classes is not None:
         rows = []
-        for name, row in classes.table.iterrows():
-            item: dict = {"class": str(name), "support_before": int(row["support_before"]),
-                          "support_after": int(row["support_after"])}
-            for metric in ("precision", "recall", "f1"):
-                change = classes.changes[metric].loc[name]
-                item[metric] = {k: _json_value(change[k]) for k in (
-                    "before", "after", "delta", "test", "p_value", "significant",
-                    "before_ci_low", "before_ci_high", "after_ci_low", "after_ci_high")}
+        # Whole columns at once: a .loc per class and metric took seconds at 10,000 classes.
+        picked = {metric: classes.changes[metric].reindex(classes.table.index)[[
+            "before", "after", "delta", "test", "p_value", "significant", "before_ci_low",
+            "before_ci_high", "after_ci_low", "after_ci_high"]].to_dict("records")
+            for metric in ("precision", "recall", "f1")}
+        support = classes.table[["support_before", "support_after"]].to_numpy(dtype=np.int64)
+        for i, name in enumerate(classes.table.index):
+            item: dict = {"class": str(name), "support_before": int(support[i, 0]),
+                          "support_after": int(support[i, 1])}
+            for metric, changes in picked.items():
+                item[metric] = {k: _json_value(v) for k, v in changes[i].items()}
             rows.append(item)
         out["classes"] = rows
         out["confusion_matrix"] = {

@@ -38,7 +38,7 @@ as in :func:`core.metrics.build_slices`: a tag called ``All data`` is the row
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -1123,6 +1123,232 @@ def _class_codes(union: _Union, before: Dataset, after: Dataset) -> tuple[list[s
     return names, codes
 
 
+@dataclass(frozen=True)
+class _ClassCells:
+    """The outcomes of every class, one against the rest, without an examples x classes matrix.
+
+    An example enters the one-against-the-rest counts of class ``c`` as TP, FP or FN only
+    when ``c`` is its label or prediction on a side, so at most four classes per example;
+    for every other class it is a true negative on each side that has it. The pairs
+    (example, class) of the first kind are listed (``cls`` with per-side ``columns``); the
+    rest is kept as counts per class (``rest``), which is all the sums and the tests need.
+    """
+
+    k: int  # classes
+    cls: np.ndarray  # class of each listed pair
+    columns: dict[str, dict[str, np.ndarray]]  # side -> tp, fp, fn, tn of each pair (0/1)
+    live: dict[str, np.ndarray]  # side -> whether the pair's example is in that side
+    in_both: np.ndarray  # whether the pair's example is in both sides
+    rest: dict[str, np.ndarray]  # before, after, both -> per class, examples not listed
+
+
+def _class_cells(codes: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                 present: Mapping[str, np.ndarray], in_both: np.ndarray, k: int) -> _ClassCells:
+    """List the (example, class) pairs where the class is a label or prediction of the example."""
+    n = len(in_both)
+    every = np.concatenate([codes[side][role] for side in ("before", "after") for role in (0, 1)])
+    rows = np.tile(np.arange(n, dtype=np.int64), 4)
+    keep = every >= 0
+    row, cls = np.divmod(np.unique(rows[keep] * max(k, 1) + every[keep]), max(k, 1))
+    columns, live, rest = {}, {}, {}
+    for side in ("before", "after"):
+        y, p = codes[side][0][row] == cls, codes[side][1][row] == cls
+        live[side] = present[side][row]
+        columns[side] = {"tp": y & p, "fp": live[side] & ~y & p, "fn": y & ~p,
+                         "tn": live[side] & ~y & ~p}
+        rest[side] = int(present[side].sum()) - np.bincount(cls[live[side]], minlength=k)
+    rest["both"] = int(in_both.sum()) - np.bincount(cls[in_both[row]], minlength=k)
+    return _ClassCells(k, cls, columns, live, in_both[row], rest)
+
+
+def _two_proportion_once(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
+                         n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`two_proportion_p`, run once per distinct ``(k1, n1, k2, n2)`` (Fisher is slow)."""
+    cells = np.column_stack([k1, n1, k2, n2]).astype(float)
+    if not len(cells):
+        return np.zeros(0), np.zeros(0, dtype=object)
+    unique, inverse = np.unique(cells, axis=0, return_inverse=True)
+    p, test = two_proportion_p(*unique.T)
+    inverse = inverse.reshape(-1)
+    return p[inverse], test[inverse]
+
+
+def _relabellings(m: int, draws: int, seed: int) -> Iterator[np.ndarray]:
+    """Yield, block by block, the relabellings :func:`paired_randomization_p` uses for ``m``."""
+    if m <= EXACT_PAIRED_LIMIT:
+        yield ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(float)
+        return
+    rng = np.random.default_rng(seed)
+    block = max(1, _DRAW_CELLS // m)
+    for start in range(0, draws, block):
+        yield (rng.random((min(block, draws - start), m)) < 0.5).astype(float)
+
+
+def _paired_randomization_many(delta: np.ndarray, totals: np.ndarray, observed: np.ndarray, *,
+                               draws: int, seed: int) -> np.ndarray:
+    """:func:`paired_randomization_p` for many metrics with the same number of moved examples.
+
+    ``delta`` is ``(metrics, m, 2)``: each metric's moved examples' ``(num_before −
+    num_after, den_before − den_after)`` in the canonical order (sorted by those values);
+    ``totals`` is ``(metrics, 4)``: ``Σnum_before, Σden_before, Σnum_after, Σden_after``.
+    The relabellings depend only on ``m``, ``draws`` and ``seed``, so they are drawn once
+    for all the metrics and give each the p-value the one-metric function gives.
+    """
+    count, m = delta.shape[:2]
+    found = np.zeros(count, dtype=np.int64)
+    tol = 1e-9 * np.maximum(1.0, np.abs(observed))
+    nb, db, na, da = (t[:, None] for t in totals.T)
+    relabellings = 0
+    for swaps in _relabellings(m, draws, seed):
+        relabellings += len(swaps)
+        step = max(1, _DRAW_CELLS // max(1, len(swaps)))
+        for lo in range(0, count, step):
+            part = slice(lo, lo + step)
+            moved = np.matmul(swaps, delta[part])  # (metrics, relabellings, 2)
+            stat = (_ratio(na[part] + moved[..., 0], da[part] + moved[..., 1])
+                    - _ratio(nb[part] - moved[..., 0], db[part] - moved[..., 1]))
+            limit = (np.abs(observed[part]) - tol[part])[:, None]
+            found[part] += np.count_nonzero(np.abs(stat) >= limit, axis=1)
+    if m <= EXACT_PAIRED_LIMIT:
+        return found / relabellings
+    return (found + 1) / (draws + 1)
+
+
+def _dealt_p(values: np.ndarray, counts: np.ndarray, n_after: int, observed: float, *,
+             draws: int, seed: int) -> float:
+    """:func:`unpaired_randomization_p` from the distinct pooled contributions and their counts."""
+    total_n, total_d = counts @ values
+    rng = np.random.default_rng(seed)
+    found = 0
+    block = max(1, _DRAW_CELLS // len(values))
+    for start in range(0, draws, block):
+        dealt = rng.multivariate_hypergeometric(counts, n_after, size=min(block, draws - start))
+        n_a, d_a = (dealt @ values).T
+        found += _extreme(_ratio(n_a, d_a) - _ratio(total_n - n_a, total_d - d_a), observed)
+    return (found + 1) / (draws + 1)
+
+
+def _class_randomization(cells: _ClassCells, parts: Mapping[str, tuple[np.ndarray, ...]],
+                         rest: Mapping[str, tuple[float, ...]], both: np.ndarray,
+                         sums: np.ndarray, paired: np.ndarray, *, draws: int,
+                         seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Randomization p-values of a ratio metric (F1) for every class, as ``_metric_change``.
+
+    Paired classes: only the examples whose contribution to the class changed can be
+    swapped, so the exact or drawn relabellings are applied to those alone, for all the
+    classes with the same number of them at once (:func:`_paired_randomization_many`).
+    Unpaired classes: the pooled contributions take at most a few distinct values per
+    class, counted without building per-example arrays; classes with the same counts and
+    observed difference share one p-value (:func:`_dealt_p`). Either way each class gets
+    the p-value :func:`paired_randomization_p` or :func:`unpaired_randomization_p` gives it.
+    """
+    k = cells.k
+    (num_b, den_b, _), (num_a, den_a, _) = parts["before"], parts["after"]
+    big_nb, big_db, big_na, big_da, n_a, n_b = sums.T
+    observed = _ratio(big_na, big_da) - _ratio(big_nb, big_db)
+    defined = ~np.isnan(observed)
+    p = np.full(k, np.nan)
+    test = np.full(k, "none", dtype=object)
+
+    todo = defined & paired
+    moved = (both > 0) & ((num_b != num_a) | (den_b != den_a)) & todo[cells.cls]
+    c, dn, dd = cells.cls[moved], (num_b - num_a)[moved], (den_b - den_a)[moved]
+    order = np.lexsort((dd, dn, c))
+    c, dn, dd = c[order], dn[order], dd[order]
+    m = np.bincount(c, minlength=k)
+    offset = np.concatenate([[0], np.cumsum(m)[:-1]]).astype(np.int64)
+    for size in np.unique(m[todo]):
+        group = np.flatnonzero(todo & (m == size))
+        at = offset[group][:, None] + np.arange(size)
+        delta = np.stack([dn[at], dd[at]], axis=-1).reshape(len(group), size, 2)
+        totals = np.column_stack([big_nb[group], big_db[group], big_na[group], big_da[group]])
+        p[group] = _paired_randomization_many(delta, totals, observed[group], draws=draws,
+                                              seed=seed)
+    test[todo] = "randomization"
+
+    todo = defined & ~paired & (n_b > 0) & (n_a > 0)
+    if todo.any():
+        pooled = [(cells.cls[use > 0], num[use > 0], den[use > 0], np.ones(int((use > 0).sum())))
+                  for num, den, use in (parts["before"], parts["after"])]
+        pooled += [(np.arange(k), np.full(k, side_rest[0]), np.full(k, side_rest[1]),
+                    cells.rest[side].astype(float))
+                    for side, side_rest in rest.items() if side_rest[2] > 0]
+        cls, vn, vd, weight = (np.concatenate(column) for column in zip(*pooled, strict=True))
+        keep = todo[cls] & (weight > 0)
+        cls, vn, vd, weight = cls[keep], vn[keep], vd[keep], weight[keep]
+        order = np.lexsort((vd, vn, cls))
+        cls, vn, vd, weight = cls[order], vn[order], vd[order], weight[order]
+        start = np.flatnonzero(np.r_[True, (np.diff(cls) != 0) | (np.diff(vn) != 0)
+                                     | (np.diff(vd) != 0)])
+        counts = np.rint(np.add.reduceat(weight, start)).astype(np.int64) if len(start) else \
+            np.zeros(0, dtype=np.int64)
+        cls, values = cls[start], np.column_stack([vn[start], vd[start]])
+        bounds = np.searchsorted(cls, np.arange(k + 1))
+        seen: dict[tuple, float] = {}
+        for j in np.flatnonzero(todo):
+            lo, hi = bounds[j], bounds[j + 1]
+            key = (values[lo:hi].tobytes(), counts[lo:hi].tobytes(), int(n_a[j]),
+                   float(observed[j]))
+            if key not in seen:
+                seen[key] = _dealt_p(values[lo:hi], counts[lo:hi], int(n_a[j]),
+                                     float(observed[j]), draws=draws, seed=seed)
+            p[j] = seen[key]
+        test[todo] = "randomization"
+    return p, test
+
+
+def _class_metric_change(cells: _ClassCells, spec: Metric, *, draws: int,
+                         seed: int) -> pd.DataFrame:
+    """Compare one metric for every class at once: ``_metric_change`` on all data, per class.
+
+    The per-class sums are ``np.bincount`` over the listed (example, class) pairs plus the
+    contribution of the examples that are a true negative of the class on a side (the same
+    for all of them: :func:`_parts` of one such example, times their count). The tests are
+    those of ``_metric_change``, run on arrays: McNemar's exact test where the class's
+    counted examples are the same on both sides, else the two-proportion or Fisher's test,
+    and randomization for F1 (:func:`_class_randomization`).
+    """
+    k = cells.k
+    tn_only = {name: np.array([1.0 if name == "tn" else 0.0]) for name in ("tp", "fp", "fn", "tn")}
+    parts, rest = {}, {}
+    for side in ("before", "after"):
+        parts[side] = tuple(np.asarray(v, dtype=float) for v in
+                            _parts(spec.name, cells.columns[side], cells.live[side]))
+        rest[side] = tuple(float(v[0]) for v in _parts(spec.name, tn_only, np.ones(1)))
+
+    def total(values: np.ndarray, each: float, count: np.ndarray) -> np.ndarray:
+        return np.bincount(cells.cls, weights=values, minlength=k) + each * count
+
+    (num_b, _, use_b), (num_a, _, use_a) = parts["before"], parts["after"]
+    (nb0, _, ub0), (na0, _, ua0) = rest["before"], rest["after"]
+    both = (cells.in_both & (use_b > 0) & (use_a > 0)).astype(float)
+    both0 = float(ub0 > 0 and ua0 > 0)
+    big_nb, big_db, n_b = (total(v, r, cells.rest["before"])
+                           for v, r in zip(parts["before"], rest["before"], strict=True))
+    big_na, big_da, n_a = (total(v, r, cells.rest["after"])
+                           for v, r in zip(parts["after"], rest["after"], strict=True))
+    n_p = total(both, both0, cells.rest["both"])
+    value_b, value_a = _ratio(big_nb, big_db), _ratio(big_na, big_da)
+    paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
+    if spec.proportion:
+        p = np.full(k, np.nan)
+        test = np.full(k, "none", dtype=object)
+        b = total(both * num_b * (1 - num_a), both0 * nb0 * (1 - na0), cells.rest["both"])
+        c = total(both * (1 - num_b) * num_a, both0 * (1 - nb0) * na0, cells.rest["both"])
+        p[paired] = mcnemar_exact_p(b[paired], c[paired])
+        test[paired] = "mcnemar"
+        p[~paired], test[~paired] = _two_proportion_once(big_nb[~paired], big_db[~paired],
+                                                         big_na[~paired], big_da[~paired])
+    else:
+        sums = np.column_stack([big_nb, big_db, big_na, big_da, n_a, n_b])
+        p, test = _class_randomization(cells, parts, rest, both, sums, paired, draws=draws,
+                                       seed=seed)
+    return pd.DataFrame({
+        "n_before": _counts(n_b), "n_after": _counts(n_a), "n_paired": _counts(n_p),
+        "before": value_b, "after": value_a, "delta": value_a - value_b, "test": test,
+        "p_value": p})
+
+
 def compare_classes(
     before: Dataset,
     after: Dataset,
@@ -1144,6 +1370,16 @@ def compare_classes(
     examples are in both files, else the two-proportion (or Fisher's) test; FPR the same on
     the examples of the other classes; precision, counted on the examples predicted as the
     class, is paired only where those are the same examples; F1 approximate randomization.
+
+    All classes are scored at once (:func:`_class_metric_change`): the counts come from
+    ``np.bincount`` over the (example, class) pairs where the class is a label or
+    prediction, the exact tests run on arrays, and Fisher's test once per distinct table.
+    F1's randomization keeps its definition and seed: a paired class swaps only the
+    examples whose contribution to it changed (enumerated up to
+    :data:`EXACT_PAIRED_LIMIT`, else the seeded draws, shared by every class with the same
+    number of them); an unpaired class deals its few distinct contributions, once per
+    distinct set of counts. Each class gets the p-value :func:`paired_randomization_p` or
+    :func:`unpaired_randomization_p` gives it; 10,000 classes take about a second.
 
     Parameters
     ----------
@@ -1181,35 +1417,22 @@ def compare_classes(
     present = {"before": np.zeros(n, dtype=bool), "after": np.zeros(n, dtype=bool)}
     present["before"][union.pos_before] = True
     present["after"][union.pos_after] = True
-    none = np.zeros((n, 0), dtype=bool)
     k = len(names)
     support = {side: np.bincount(codes[side][0][present[side]], minlength=k)
                for side in ("before", "after")}
 
-    rows: dict[str, list[pd.DataFrame]] = {spec.name: [] for spec in specs}
-    for c in range(k):
-        columns = {}
-        for side in ("before", "after"):
-            y, p = codes[side][0] == c, codes[side][1] == c
-            live = present[side]
-            columns[side] = {"tp": y & p, "fp": live & ~y & p, "fn": y & ~p,
-                             "tn": live & ~y & ~p}
-        for spec in specs:
-            metric = "recall" if spec.name == "accuracy" else spec.name
-            parts = {side: _parts(metric, columns[side], present[side])
-                     for side in ("before", "after")}
-            rows[spec.name].append(_metric_change(none, (), in_both, parts["before"],
-                                                  parts["after"], spec=METRICS[metric],
-                                                  draws=draws, seed=seed))
+    # All classes at once (_class_metric_change): a loop over classes costs seconds at 10,000.
+    cells = _class_cells(codes, present, in_both, k)
+    rows = {spec.name: _class_metric_change(
+        cells, METRICS["recall" if spec.name == "accuracy" else spec.name], draws=draws,
+        seed=seed) for spec in specs}
     index = pd.Index(names, dtype=object, name="class")
     order = np.argsort(support["after"], kind="stable")  # rare classes first
     changes = {}
     reports = {side: compute_class_report(data.frame) for side, data in
                (("before", before), ("after", after))}
     for spec in specs:
-        t = (pd.concat(rows[spec.name], ignore_index=True) if k else
-             pd.DataFrame(columns=["n_before", "n_after", "n_paired", "before", "after",
-                                   "delta", "test", "p_value"]))
+        t = rows[spec.name]
         t.index = index
         t.insert(0, "kind", "class")
         t["scope"] = "all"

@@ -818,27 +818,24 @@ class DuckDBFile:
         value = (f"CAST({sc.raw} AS DOUBLE)" if sc.group != "text" else
                  _to_number(_strip(sc.ident), fmt if isinstance(fmt, NumberFormat)
                             else NumberFormat(".")))
-        bad = f"isinf({value})"
+        self._refuse_cells(sc, f"isinf({value})", (
+            f"{values_are} must be finite numbers: fix those cells or choose another {what} "
+            "column"), what=what)
+        if role == "human_accuracy":  # core.dataset.parse_human_accuracy's range
+            self._refuse_cells(sc, f"({value} < 0 OR {value} > 1)", (
+                "a human accuracy is the probability that one person labels the example "
+                "right, a number between 0 and 1 (write 95% as 0.95): fix those cells or "
+                "choose another column (CLI: --human-accuracy COLUMN)"), what="human accuracy")
+
+    def _refuse_cells(self, sc: _Column, bad: str, why: str, *, what: str) -> None:
+        """Raise :class:`InvalidValueError` naming the cells of ``sc`` where ``bad`` holds."""
         n = int(self._aggregate({"n": f"count_if({bad})"}, "true")["n"])
         if n:
             positions = self._first_positions(bad)
             raise InvalidValueError(
                 f"{self.source_name}: the {what} column {sc.name!r} holds "
                 f"{self._examples(sc.ident, bad, as_loader_text=True)} in "
-                f"{_format_rows(positions, n, numbering=self.numbering)}; {values_are} must be "
-                f"finite numbers: fix those cells or choose another {what} column")
-        if role == "human_accuracy":  # core.dataset.parse_human_accuracy's range
-            outside = f"({value} < 0 OR {value} > 1)"
-            n = int(self._aggregate({"n": f"count_if({outside})"}, "true")["n"])
-            if n:
-                positions = self._first_positions(outside)
-                raise InvalidValueError(
-                    f"{self.source_name}: the human accuracy column {sc.name!r} holds "
-                    f"{self._examples(sc.ident, outside, as_loader_text=True)} in "
-                    f"{_format_rows(positions, n, numbering=self.numbering)}; a human accuracy "
-                    "is the probability that one person labels the example right, a number "
-                    "between 0 and 1 (write 95% as 0.95): fix those cells or choose another "
-                    "column (CLI: --human-accuracy COLUMN)")
+                f"{_format_rows(positions, n, numbering=self.numbering)}; {why}")
 
     def _check_score(self) -> None:
         """Refuse the score and human-accuracy cells :func:`core.dataset.prepare` refuses.

@@ -657,8 +657,9 @@ def compute_slice_metrics(
       HLP or a target, a two-sided exact binomial test of the slice's correct count against
       rate ``hlp``. NaN and False for ``too_few`` and ``none``.
     - binary: ``precision``, ``recall``, ``f1``, ``fpr``, ``fnr``, ``negatives`` (FP + TN),
-      ``positives`` (TP + FN); text: ``wer`` = word edit operations / reference words (jiwer's corpus WER; as in jiwer, a slice whose
-      references are all empty has WER = its insertions); regression: ``mae``, ``rmse``.
+      ``positives`` (TP + FN); text: ``wer`` = word edit operations / reference words
+      (jiwer's corpus WER; as in jiwer, a slice whose references are all empty has WER = its
+      insertions); regression: ``mae``, ``rmse``.
     - 95% intervals ``<m>_ci_low``, ``<m>_ci_high`` (:func:`core.intervals.add_metric_intervals`,
       from the counts alone): binary ``precision``, ``recall``, ``fpr``, ``fnr`` (Wilson,
       1927) and ``f1`` (seeded multinomial bootstrap of the confusion counts); text ``wer``

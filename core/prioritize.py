@@ -94,7 +94,8 @@ def rank_slices(
     if "hlp_source" in out.columns:
         has_baseline &= out["hlp_source"].isin(USABLE_HLP)
     basis = rank_by
-    if basis != "excess" and not (slices & has_baseline).any() and "excess_gain" in out:
+    if (basis != "excess" and slices.any() and not (slices & has_baseline).any()
+            and "excess_gain" in out):
         basis = "excess"
     if basis == "excess":
         # Only slices that err more than the rest: without a baseline nothing else says
@@ -283,6 +284,10 @@ WIDE_HALF_WIDTH = 0.10
 TARGET_HALF_WIDTH = 0.05
 #: Share of the errors without a tag above which the advice is to tag more errors.
 UNTAGGED_SHARE = 0.20
+#: Order of :func:`advise`'s findings by ``action``: context, actions, then non-actions.
+ADVICE_ORDER = {a: i for i, a in enumerate((
+    "no_baseline", "too_few", "fairness", "collect", "fix_labels", "review_more", "tag_more",
+    "errors_only", "not_worse", "little_headroom"))}
 #: Columns of :func:`advise`.
 ADVICE_COLUMNS = ("slice", "action", "text")
 #: Every ``action`` :func:`advise` gives, in the order its rules are tried on a ranked slice.
@@ -320,6 +325,11 @@ def _baseline_name(row: Mapping) -> str:
     return str(name) if isinstance(name, str) and name else "HLP"
 
 
+def _has_usable_baseline(row: Mapping) -> bool:
+    return bool(len(row)) and row.get("hlp_source") in USABLE_HLP and not pd.isna(
+        row.get("gap", np.nan))
+
+
 def _humans_agree_less(row: Mapping, overall: Mapping) -> bool:
     """Whether humans agree with the label significantly less in the slice than elsewhere.
 
@@ -353,7 +363,8 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
             if has_gap else f"{label}: {share:.0f}% of the data")
     if has_gap and gap <= 0.005:
         why = ("; improving label consistency would raise HLP first" if base == "HLP" else "")
-        return "little_headroom", f"{label}: at or above {base} — little headroom{why}"
+        return "little_headroom", (f"{label}: within 0.5 points of {base} or above it — "
+                                   f"little headroom{why}")
     hlp, all_hlp = row.get("hlp"), overall.get("hlp") if len(overall) else None
     if row.get("hlp_source") == "human_label" and _humans_agree_less(row, overall):
         return "fix_labels", (
@@ -411,7 +422,7 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
     Then, for each of the ``top`` other ranked slices (see :func:`rank_slices`), the first
     rule that holds, in this order (``action``):
 
-    - ``little_headroom``: at or above the baseline (gap ≤ 0.5 points).
+    - ``little_headroom``: within 0.5 points of the baseline or above it.
     - ``fix_labels``: humans agree with the label significantly less here than in the rest
       of the data (two-proportion test at 5% on the human labels): low label consistency.
     - ``review_more``: the accuracy interval is wider than ±:data:`WIDE_HALF_WIDTH` or the
@@ -435,8 +446,13 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
         overall = _overall(ranked)
         ranked_rows = ranked[ranked["rank"].notna()].sort_values("rank")
         labelled = int(ranked["hlp_n"].max()) if "hlp_n" in ranked.columns and len(ranked) else 0
-        few = (ranked["hlp_source"] == "too_few").any() if "hlp_source" in ranked else False
+        kinds = ranked["kind"] if "kind" in ranked.columns else pd.Series("tag", ranked.index)
+        few = bool(((ranked["hlp_source"] == "too_few") & kinds.isin(["tag", "column"])).any()
+                   if "hlp_source" in ranked else False)
         excess = rank_basis(ranked) == "excess"
+        if excess and not len(ranked_rows) and kinds.isin(["tag", "column"]).any():
+            rows.append(("", "not_worse", "No slice errs more than the rest of the data, so "
+                         "none is ranked: no slice stands out as a data collection target"))
         if excess and few:
             pass  # the "Too few human labels" line below names them and says how we rank
         elif excess and 0 < labelled < MIN_HUMAN_LABELS:
@@ -444,6 +460,10 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
                          f"HLP (at least {MIN_HUMAN_LABELS} needed; the most in any slice is "
                          f"{labelled:,}): label more examples or enter an HLP per tag; "
                          "meanwhile slices are ranked by how much more they err than the rest"))
+        elif excess and _has_usable_baseline(overall):
+            rows.append(("", "too_few", f"All data is compared with "
+                         f"{_baseline_name(overall)}, but no slice can be: slices are ranked by "
+                         "how much more they err than the rest"))
         elif excess:
             rows.append(("", "no_baseline",
                          "No baseline to compare with (no human label, target or older "
@@ -462,10 +482,14 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
             at = later[later["gap"] <= 0.005]
             if len(at):
                 names = ", ".join(_label(n, r) for n, r in at.head(4).iterrows())
-                rows.append(("", "little_headroom", f"{names}: at or above "
-                             f"{_baseline_name(at.iloc[0])} — little headroom"))
+                rows.append(("", "little_headroom", f"{names}: within 0.5 points of "
+                             f"{_baseline_name(at.iloc[0])} or above it — little headroom"))
     rows += [("", action, text) for action, text in _table_lines(ranked)]
-    return pd.DataFrame(rows, columns=list(ADVICE_COLUMNS))
+    out = pd.DataFrame(rows, columns=list(ADVICE_COLUMNS))
+    # What explains the ranking first, then what to do (the first three are the report's
+    # "things to do next"), then what not to do; rank order within each.
+    order = out["action"].map(ADVICE_ORDER).fillna(len(ADVICE_ORDER))
+    return out.iloc[np.argsort(order.to_numpy(), kind="stable")].reset_index(drop=True)
 
 
 #: Words in a column name that mark a protected attribute by default (legally protected
@@ -601,7 +625,10 @@ def _table_lines(ranked: pd.DataFrame) -> list[tuple[str, str]]:
             more = f" and {len(few) - 6} more" if len(few) > 6 else ""
             how = ("; meanwhile slices are ranked by how much more they err than the rest"
                    if rank_basis(ranked) == "excess" else "")
-            lines.append(("too_few", f"Too few human labels to compare with HLP (at least "
+            base = _baseline_name(few.iloc[0])
+            what = ("human labels" if base == "HLP" else
+                    f"examples with a value of the {base}")
+            lines.append(("too_few", f"Too few {what} to compare with {base} (at least "
                           f"{MIN_HUMAN_LABELS} needed), not ranked by gap: {named}{more} — "
                           f"label more of their examples or enter an HLP{how}"))
     return lines

@@ -27,7 +27,13 @@ from core.metrics import (
     compute_confusion_matrix,
     compute_confusion_pairs,
 )
-from core.prioritize import describe_hlp_basis, describe_priorities, format_hlp, rank_rule
+from core.prioritize import (
+    advise,
+    describe_hlp_basis,
+    describe_priorities,
+    format_hlp,
+    rank_rule,
+)
 from core.slice_names import OVERALL
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "json", "html")
@@ -141,6 +147,9 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "",
     :func:`report_frame`'s. ``ranked_by`` is the order in words
     (:func:`core.prioritize.rank_rule`).
 
+    ``advice`` lists :func:`core.prioritize.advise`'s findings (``slice``, ``action``: the
+    rule that fired, ``text``), the things to do first.
+
     ``per_class`` is a list of ``{"class", "support", "predicted", "precision", "recall",
     "f1", ...}``, one per class, and ``confusion_matrix`` is, with at most
     :data:`core.metrics.DEFAULT_MATRIX_CLASSES` (50) classes, the dense matrix
@@ -173,9 +182,10 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "",
     fixes = None
     if corrections is not None:
         fixes = json_ready(corrections.astype(object).to_dict("records"))
+    advice = (advise(table).to_dict("records") if "rank" in table.columns else [])
     return {"dataset": dataset, "task": task,
             "ranked_by": rank_rule(table) if "rank" in table.columns else None,
-            "overall": overall, "slices": slices, "per_class": per_class,
+            "advice": advice, "overall": overall, "slices": slices, "per_class": per_class,
             "confusion_matrix": matrix, "corrections": fixes}
 
 

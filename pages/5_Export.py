@@ -8,8 +8,7 @@ ctx = state.page_start("Export", "How do we share what we found?", icon=":materi
 loaded = data.require_dataset(ctx)
 slice_by, bins = settings.shared_slice_by(loaded)
 # The Prioritise page's ranking choices, so the report ranks as that page shows.
-protected = [c for c in st.session_state.get("prio_protected", []) if isinstance(c, str)]
-rank_by = str(st.session_state.get("prio_rank_by", "priority"))
+protected, rank_by = settings.shared_ranking(loaded)
 st.caption(f"Report of **{md(loaded.name)}** for a manager: the headline, what to do next, "
            "every slice in rank order, per-class results, label corrections and how the "
            "baseline was measured"

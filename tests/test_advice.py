@@ -303,3 +303,31 @@ def test_the_duckdb_engine_shows_identical_slices_once_as_pandas_does(tmp_path):
     assert list(by_sql.index) == list(by_pandas.index)
     assert by_sql.loc["night", "same_as"] == "dark; cam = x"
     assert by_sql.loc["dim", "same_as"] == ""  # same size as night, other members
+
+
+def test_charts_name_the_baseline_and_rank_by_excess_without_one():
+    from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
+
+    frame = _frame({"bad": (100, 30, 0), "ok": (400, 40, 0)}).drop(columns="human")
+    dataset = dataset_from_frame(frame, ColumnMapping())
+    without = analyze(dataset, slice_by=["site"])
+    bubbles = priority_bubble_chart(without)
+    assert len(bubbles.data[0].x) == 2  # not an empty chart
+    assert bubbles.layout.yaxis.title.text.startswith("Error rate − the rest's")
+    # (30/100 − 40/400) in points for "bad"
+    got = dict(zip(bubbles.data[0].text, bubbles.data[0].y, strict=True))
+    assert got["Site = bad"] == pytest.approx(20.0)
+    table = without.assign(baseline="target 95%")
+    assert accuracy_vs_hlp_chart(table).layout.title.text == "Accuracy vs target 95%"
+
+
+def test_the_json_report_carries_the_advice_actions_first_things_first():
+    from core.report import report_dict
+
+    table = analyze(load_dataset(ROOT / "demo_data" / "inspection_predictions.csv"),
+                    slice_by=["phone_model"])
+    advice = report_dict(table)["advice"]
+    # What to do first (collect, fix labels, tag more), then what not to do.
+    assert [a["action"] for a in advice[:3]] == ["collect", "fix_labels", "tag_more"]
+    assert advice[0]["slice"] == "reflection" and advice[1]["slice"] == "blurry"
+    assert all(a["action"] == "not_worse" for a in advice[3:])

@@ -48,6 +48,7 @@ from core.discovery import slice_mask, suggest_slices
 from core.errors import DataError
 from core.lineage import export_lineage, lineage_json, load_lineage
 from core.metrics import MIN_HUMAN_LABELS
+from core.prioritize import rank_basis
 from core.report import FORMATS
 from core.splits import compute_split_shares, split_dataset
 from core.store import Store
@@ -205,7 +206,9 @@ def expected_table(case: Case, *, sliced: bool, merge_same: bool = True) -> pd.D
     an earlier one (tags before column values; empty slices never) is left out and named in
     the earlier one's ``same_as`` ("; "-joined, "" when none). ``excess_error`` is the
     slice's error rate minus the rest's (NaN for All data and where a side is empty);
-    ``rankable``: a tag or column slice with rows both in and out of it.
+    ``rankable``: a tag or column slice with rows both in and out of it that errs more than
+    the rest (``excess_error > 0``): with no baseline nothing else says there is room to
+    gain, so a slice no worse than the rest gets no rank.
     """
     correct = np.array(case.correct, dtype=bool)
     masks = {"All data": np.ones(case.n, dtype=bool)}
@@ -246,7 +249,8 @@ def expected_table(case: Case, *, sliced: bool, merge_same: bool = True) -> pd.D
             "same_as": "; ".join(same_as[name]),
             "excess_error": (errors / n - rest_errors / (case.n - n) if inside and name !=
                              "All data" else NAN),
-            "rankable": inside and name not in ("All data", "No tag"),
+            "rankable": (inside and name not in ("All data", "No tag")
+                         and errors / n > rest_errors / (case.n - n)),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -265,12 +269,14 @@ def assert_table(table: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert got["excess_error"].to_numpy(dtype=float) == pytest.approx(
         expected["excess_error"].to_numpy(dtype=float), nan_ok=True)
     # no slice has 30 human labels: none is ranked by its gap (there is none); with no
-    # baseline anywhere, every slice with rows in and out of it is ranked by excess error
+    # baseline anywhere, every slice with rows in and out of it that errs more than the
+    # rest is ranked by excess error; the others (no worse than the rest) get no rank
     assert table["gap"].isna().all()
     ranked = table[table["rank"].notna()].sort_values("rank")
     assert sorted(ranked.index) == sorted(expected.index[expected["rankable"]])
     assert ranked["rank"].tolist() == list(range(1, len(ranked) + 1))
     assert (ranked["rank_basis"] == "excess").all()
+    assert rank_basis(table) == "excess"  # also when no slice is ranked
     # six examples make no slice significantly worse than the rest, so the order is by
     # excess gain = excess error x share alone, largest first
     assert not table["worse_than_rest"].any()

@@ -305,8 +305,19 @@ def test_one_human_label_in_a_thousand_is_too_few(server, page):
     table = _grid(page, "Slice")
     assert table.loc["All data", "Gap to HLP"] == ""  # no gap
     _open(server, page, "Prioritise", did)
-    ranks = _grid(page, "Rank").index
-    assert (ranks == "").all(), list(ranks)  # nothing ranked
+    # Nothing is ranked by a gap (there is none); with no usable baseline, slices are ranked
+    # by excess error over the rest (issue 14), only those that err more. By hand: blurry
+    # (i % 3 == 0, 334 rows) holds the wrong rows i % 21 == 0, 48 of them (14.37%); the other
+    # 666 rows hold the other 95 of the 143 errors (14.26%): it errs more, so it is rank 1
+    # with an excess gain of (48/334 - 95/666) x 334/1000 = 0.036 points.
+    grid = _grid(page, "Rank")
+    ranked = grid[grid.index != ""]
+    assert list(ranked.index) == ["1"], list(grid.index)
+    assert ranked.loc["1", "Slice"] == "Blurry"
+    assert ranked.loc["1", "Gap to HLP"] == ""  # no gap
+    assert float(ranked.loc["1", "Excess gain"]) == pytest.approx(
+        100 * (48 / 334 - 95 / 666) * 334 / 1000, abs=1e-6)
+    assert "Ordered by rank: no baseline" in _main(page).inner_text()
     _open(server, page, "", did)
     assert _metric(page, "HLP") == "–"  # no headline HLP from one label
     assert "at least 30 needed" in _main(page).inner_text()

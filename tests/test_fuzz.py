@@ -194,12 +194,22 @@ def test_random_csv_files_only_raise_data_error(raw, data):
 
 
 def test_slice_names_that_clash_are_kept_apart():
-    # a tag named like a column slice, and 1 and "1" in one column: a ValueError before
+    # a tag named like a column slice, and 1 and "1" in one column: a ValueError before.
+    # The tag is on row 0, the column slice on rows 0 and 2: different members, two rows.
+    ds = load_dataset(b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\n"
+                      b"a,b,ios,\n", name="c.csv")
+    table = analyze(ds, slice_by=["device"])
+    assert table.loc["device = ios", ["kind", "n"]].tolist() == ["tag", 1]
+    assert table.loc["device = ios (2)", ["kind", "n"]].tolist() == ["column", 2]
+    assert (table.loc[["device = ios", "device = ios (2)"], "same_as"] == "").all()
+    # With the tag on exactly the ios rows, the two are one slice (same members), shown once
+    # under the first name (tags come before column values), the other kept in same_as.
     ds = load_dataset(b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\n",
                       name="c.csv")
     table = analyze(ds, slice_by=["device"])
-    assert table.loc["device = ios", "kind"] == "tag"
-    assert table.loc["device = ios (2)", "kind"] == "column"
+    assert "device = ios (2)" not in table.index
+    assert table.loc["device = ios", ["kind", "n", "same_as"]].tolist() == [
+        "tag", 1, "device = ios (2)"]
     mixed = pd.DataFrame({"label": ["a", "b", "a"], "prediction": ["a", "a", "a"],
                           "batch": series([1, "1", None])})
     table = analyze(dataset_from_frame(mixed, ColumnMapping(tag_columns=())),

@@ -28,7 +28,13 @@ from core.metrics import (
     compute_slice_metrics,
     wilson_interval,
 )
-from core.prioritize import describe_priorities, format_hlp, too_few_text
+from core.prioritize import (
+    describe_priorities,
+    format_hlp,
+    rank_basis,
+    rank_rule,
+    too_few_text,
+)
 from core.report import to_json, to_markdown
 from core.task import TaskSpec
 
@@ -46,6 +52,17 @@ def one_human_label(n: int = 1000) -> pd.DataFrame:
     return pd.DataFrame({"id": range(n), "label": label, "prediction": prediction,
                          "human_label": human,
                          "blurry": np.where(np.arange(n) % 4 == 0, "x", "")})
+
+
+def tag_errs_more(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the same file with ``blurry`` also on the wrong rows ``i % 4 == 1``.
+
+    A tag worse than the rest: row 0 (the one human label) stays tagged, and the tag gains
+    only errors, so its error rate rises above that of the rows outside it.
+    """
+    wrong = (frame["label"] != frame["prediction"]).to_numpy()
+    extra = wrong & (np.arange(len(frame)) % 4 == 1)
+    return frame.assign(blurry=np.where((frame["blurry"] == "x").to_numpy() | extra, "x", ""))
 
 
 def paired_frame() -> pd.DataFrame:
@@ -107,18 +124,34 @@ def test_one_human_label_in_a_thousand_is_shown_not_ranked_by_gap():
     # row 0 carries the tag (0 % 4 == 0): the tag has the one label, No tag has none.
     assert table.loc["blurry", "hlp_source"] == "too_few"
     assert table.loc[UNTAGGED, "hlp_source"] == "none"
-    # No slice has a usable baseline, so none is ranked by its gap: the tag is ranked by its
-    # excess error over the rest instead (issue 14); All data and No tag are never ranked.
+    # No slice has a usable baseline, so none is ranked by its gap: slices are ranked by their
+    # excess error over the rest instead (issue 14), and only those that err more than the
+    # rest. By hand from the fixture: the tag errs on 47 of its 250 rows (18.8%), the rest on
+    # 155 of 750 (20.7%): it errs less, so it gets no rank. All data and No tag never do.
     assert table["gap"].isna().all()
-    assert table["rank"].dropna().to_dict() == {"blurry": 1}
-    assert table["rank_basis"].dropna().to_dict() == {"blurry": "excess"}
-    # By hand from the fixture: (error rate in the tag - error rate elsewhere) x share.
     tagged = (frame["blurry"] == "x").to_numpy()
     wrong = (frame["label"] != frame["prediction"]).to_numpy()
     excess = wrong[tagged].mean() - wrong[~tagged].mean()
+    assert excess < 0
+    assert table.loc["blurry", "excess_gain"] == pytest.approx(excess * tagged.mean())
+    assert table["rank"].isna().all() and table["rank_basis"].isna().all()
+    assert rank_basis(table) == "excess"  # the basis is kept though nothing is ranked
+    assert rank_rule(table).startswith("no baseline: slices worse than the rest")
+    assert format_hlp(overall) == "100.0% (n = 1, too few human labels)"
+
+    # The same file with a tag that errs more than the rest: ranked, by excess gain.
+    worse = tag_errs_more(frame)
+    table = analyze(ds(worse))
+    assert table.loc["blurry", "hlp_source"] == "too_few"
+    assert table["gap"].isna().all()
+    assert table["rank"].dropna().to_dict() == {"blurry": 1}
+    assert table["rank_basis"].dropna().to_dict() == {"blurry": "excess"}
+    # By hand: (error rate in the tag - error rate elsewhere) x share.
+    tagged = (worse["blurry"] == "x").to_numpy()
+    excess = wrong[tagged].mean() - wrong[~tagged].mean()
+    assert excess > 0
     assert table.loc["blurry", "excess_gain"] == pytest.approx(excess * tagged.mean())
     assert table.loc["blurry", "priority"] == pytest.approx(excess * tagged.mean())
-    assert format_hlp(overall) == "100.0% (n = 1, too few human labels)"
 
 
 def test_cli_header_and_json_say_too_few():
@@ -163,9 +196,12 @@ def test_minimum_human_labels_decides_whether_a_slice_is_compared(k, source, ran
         assert np.isnan(row["gap"]) and np.isnan(row["potential_gain"])
         assert np.isnan(row["p_value"]) and not row["significant"]
         # Not ranked by gap; with no slice compared, by excess error over the rest instead:
-        # t errs on its 20 odd rows of 40, the rest on 20 of 40 -> excess 0, excess gain 0.
-        assert row["rank"] == 1 and row["rank_basis"] == "excess"
+        # t errs on its 20 odd rows of 40, the rest on 20 of 40 -> excess 0, excess gain 0:
+        # it errs no more than the rest, so it gets no rank (the basis is still "excess").
+        assert row["excess_error"] == pytest.approx(0.0)
         assert row["excess_gain"] == pytest.approx(0.0)
+        assert pd.isna(row["rank"]) and pd.isna(row["rank_basis"])
+        assert rank_basis(table) == "excess"
 
 
 def test_minimum_is_about_a_wide_interval():
@@ -273,31 +309,49 @@ def test_words_for_too_few():
 def test_summary_and_markdown_name_the_slices_with_too_few():
     table = analyze(ds(tag_with_human_labels(3)))
     lines = describe_priorities(table)
-    assert any("Too few human labels" in s and "T (3)" in s for s in lines)
+    # One line names the slice, and says how slices are ranked meanwhile; no "No baseline"
+    # line (there are human labels) and no "No slice has enough" (a slice has some).
+    too_few = [s for s in lines if s.startswith("Too few human labels")]
+    assert too_few == ["Too few human labels to compare with HLP (at least 30 needed), not "
+                       "ranked by gap: T (3) — label more of their examples or enter an HLP; "
+                       "meanwhile slices are ranked by how much more they err than the rest"]
+    assert not any(s.startswith(("No baseline", "No slice has enough")) for s in lines)
     md = to_markdown(table, summary=lines)
     assert "3 human labels — too few to compare; at least 30 needed" in md
     data = json.loads(to_json(table))
     t = next(s for s in data["slices"] if s["name"] == "t")
     assert t["hlp_source"] == "too_few" and t["hlp_n"] == 3
-    assert t["gap"] is None and t["rank_basis"] == "excess"  # not ranked by gap
+    # not ranked by gap; and t errs on 20 of 40 like the rest (20 of 40): no excess, no rank
+    assert t["gap"] is None and t["rank"] is None and t["rank_basis"] is None
+    # the rule is stated though nothing is ranked: by excess error (no baseline)
+    assert data["ranked_by"] == rank_rule(table)
+    assert data["ranked_by"].startswith("no baseline: slices worse than the rest")
 
 
 def test_summary_says_too_few_when_no_tag_has_a_human_label():
     frame = one_human_label()
     frame.loc[0, "blurry"] = ""  # the one human label is now on an untagged row
-    lines = describe_priorities(analyze(ds(frame)))
+    table = analyze(ds(frame))
+    assert table.loc["blurry", "hlp_n"] == 0 and table.loc[UNTAGGED, "hlp_n"] == 1
+    lines = describe_priorities(table)
+    # No tag or column slice has a human label (only All data and No tag have the one):
+    # the table-wide line, not the per-slice "Too few" one nor "No baseline".
     assert lines[0] == ("No slice has enough human labels to compare with HLP (at least 30 "
                         "needed; the most in any slice is 1): label more examples or enter an "
                         "HLP per tag; meanwhile slices are ranked by how much more they err "
                         "than the rest")
-    # Then the one ranked tag, without a gap: rows 4, 8, ... (249 of 1000, 25%).
+    assert not any(s.startswith(("Too few human labels", "No baseline")) for s in lines)
+    # The tag, rows 4, 8, ... (249 of 1000), errs no more than the rest: not ranked, no
+    # advice of its own.
     tagged = (frame["blurry"] == "x").to_numpy()
     wrong = (frame["label"] != frame["prediction"]).to_numpy()
-    assert wrong[tagged].mean() <= wrong[~tagged].mean()  # so it errs no more than the rest
-    assert lines[1].startswith("Blurry: 25% of the data, but it errs no more than the rest")
-    # Last, the untagged errors (the ceiling of tagging them).
+    assert wrong[tagged].mean() <= wrong[~tagged].mean()
+    assert table["rank"].isna().all()
+    assert not any(s.startswith("Blurry") for s in lines)
+    # Then the untagged errors (the ceiling of tagging them), and why nothing is ranked.
     assert len(lines) == 3
-    assert lines[2].startswith("Tag more errors: ") and "carry no tag yet" in lines[2]
+    assert lines[1].startswith("Tag more errors: ") and "carry no tag yet" in lines[1]
+    assert lines[2].startswith("No slice errs more than the rest of the data")
 
 
 def test_chart_draws_the_hlp_interval_and_hatches_too_few():
@@ -334,8 +388,12 @@ def test_duckdb_engine_gives_the_same_hlp_columns(tmp_path, fmt):
 
 @pytest.fixture
 def seeded_few(store) -> int:
-    """The issue's file in the store: one human label, on a row of the ``blurry`` tag."""
-    frame = one_human_label(200)
+    """The issue's file in the store: one human label, on a row of the ``blurry`` tag.
+
+    The tag also covers the wrong rows ``i % 4 == 1`` (:func:`tag_errs_more`), so it errs
+    more than the rest and is ranked by excess error.
+    """
+    frame = tag_errs_more(one_human_label(200))
     mapping = ColumnMapping(id="id", human="human_label", tag_columns=("blurry",))
     project = store.get_or_create_project("Test", user="seed")
     return store.save_dataset(project, "Few", dataset_from_frame(frame, mapping, name="f.csv"),
@@ -363,9 +421,13 @@ def test_pages_say_too_few_in_words_and_do_not_rank_by_gap(seeded_few):
     assert "Ordered by rank: no baseline" in texts(prio.caption)
     assert ranked.loc["Blurry", "HLP from"] == words
     advice = texts(prio.markdown)
-    assert "No slice has enough human labels to compare with HLP" in advice
+    # the slice with too few is named, with how slices are ranked meanwhile; the table-wide
+    # lines ("No slice has enough", "No baseline") are not given
     assert "Too few human labels to compare with HLP (at least 30 needed), not ranked by gap: " \
-        "Blurry (1)" in advice
+        "Blurry (1) — label more of their examples or enter an HLP; meanwhile slices are " \
+        "ranked by how much more they err than the rest" in advice
+    assert "No slice has enough human labels" not in advice
+    assert "No baseline" not in advice
 
     home = app("app.py", seeded_few)
     assert_ok(home, no_errors=True)

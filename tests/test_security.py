@@ -79,33 +79,66 @@ class Page(HTMLParser):
             self.text.append(data)
 
 
+#: The elements the HTML report itself writes (core.report.to_html): the page, headings,
+#: the headline as a definition list, lists, the tables (an interval on a second line in a
+#: span), and the inline SVG chart. No script, image, link, frame, form or embed.
+REPORT_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul",
+               "ol", "li", "dl", "dt", "dd", "div", "table", "thead", "tbody", "tr", "th", "td",
+               "br", "span", "svg", "g", "rect", "line", "text"}
+#: Attributes that load, link or style from outside, never on a report's element.
+FETCHING_ATTRIBUTES = {"href", "xlink:href", "src", "srcset", "srcdoc", "action",
+                       "formaction", "style", "background", "data"}
+
+
 def assert_html_is_safe(page: str, must_show: list[str]) -> None:
     """Only the report's own elements; hostile strings appear as text, not as markup."""
     parsed = Page(page)
     names = {t for t, _ in parsed.tags}
-    assert names <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "ul",
-                     "li", "div", "script", "table", "thead", "tbody", "tr", "th", "td"}, names
+    assert names <= REPORT_TAGS, names - REPORT_TAGS
+    assert not names & {"script", "img", "image", "a", "iframe", "object", "embed", "use",
+                        "foreignobject", "form", "input", "link", "base"}
     for tag, attrs in parsed.tags:
         assert not any(a.lower().startswith("on") for a in attrs), (tag, attrs)
-        if tag == "script":
-            assert not attrs.get("src"), attrs  # nothing fetched
+        assert not {a.lower() for a in attrs} & FETCHING_ATTRIBUTES, (tag, attrs)
     text = "".join(parsed.text)
     for s in must_show:
         assert s in text, s
-    # a script of the page holds only plotly's code and its figures' JSON, where user
-    # strings are \\u003c-escaped: no raw "</script" can end it early
-    assert page.count("<script") == page.count("</script>")
+    # the report holds no script at all (it opens offline, its chart is inline SVG), so no
+    # user string can open or end one
+    assert "<script" not in page.lower() and "</script" not in page.lower()
 
 
 def pipes(line: str) -> int:
     return len(re.findall(r"(?<!\\)\|", line))
 
 
+def markdown_tables(md: str) -> list[list[str]]:
+    """The report's tables: runs of consecutive lines that start with a pipe."""
+    tables: list[list[str]] = []
+    run: list[str] = []
+    for line in [*md.splitlines(), ""]:
+        if line.startswith("|"):
+            run.append(line)
+        elif run:
+            tables.append(run)
+            run = []
+    return tables
+
+
 def assert_markdown_table_is_intact(md: str) -> list[str]:
-    rows = [line for line in md.splitlines() if line.startswith("|")]
-    assert len(rows) >= 3
-    assert {pipes(r) for r in rows} == {pipes(rows[0])}, rows
-    return rows
+    """Every table (slices, per class, confusion matrix...) keeps its header's cell count.
+
+    A pipe or newline in a user string that escaped the escaping would add a cell to a row
+    or cut a table in two (the second part then lacks its header and separator row).
+    Returns the rows of all tables.
+    """
+    tables = markdown_tables(md)
+    assert tables, md
+    for rows in tables:
+        assert len(rows) >= 3, rows  # header, separator, at least one row
+        assert set(rows[1]) <= set("|-: "), rows[:2]  # the separator follows the header
+        assert {pipes(r) for r in rows} == {pipes(rows[0])}, rows
+    return [r for rows in tables for r in rows]
 
 
 # ----------------------------------------------------------------------------- no eval
@@ -204,22 +237,32 @@ def downloads(monkeypatch):
 
 
 HOSTILE_TAGS = ['=HYPERLINK("http://x","y")', IMG, "a|b\nc", "d\re\u2028f", "@risk", "+1", "-2"]
+#: A tag with exactly the examples of IMG's tag: shown once, in IMG's ``same_as``.
+SAME_TAG = "=SUM(1)|<b>x</b>"
 
 
 def hostile_dataset(payload_text: str = "plain") -> pd.DataFrame:
+    """Six rows with hostile ids, labels, a note and hostile tags.
+
+    Tag k is on the rows i with (i + k) % 7 < 3, so every hostile tag has its own examples
+    (k = 0..6: rows 012, 01, 05, 45, 345, 234, 123) and stays a row of its own in a report
+    (slices with the same examples are shown once); :data:`SAME_TAG` repeats IMG's rows 0, 1.
+    """
     return pd.DataFrame({
         "id": ["=1+1", "@x", "e3", "e4", "e5", "e6"],
         "label": ["=cmd|' /C calc'!A0", SCRIPT, "a|b", "x", "-1+1", "\tx"],
         "prediction": ["=cmd|' /C calc'!A0", "b", "a|b", "y", "-1+1", "\tx"],
         "note": [payload_text, f" {payload_text}", f"x{payload_text}", "other", None, "o"],
-        **{t: [i % 2 == k % 2 for i in range(6)] for k, t in enumerate(HOSTILE_TAGS)},
+        **{t: [(i + k) % 7 < 3 for i in range(6)] for k, t in enumerate(HOSTILE_TAGS)},
+        SAME_TAG: [i < 2 for i in range(6)],
     })
 
 
 def seed(db: Path, name: str, frame: pd.DataFrame) -> int:
     with Store(db) as store:
         project = store.get_or_create_project(f"{SCRIPT} project", user="seed")
-        ds = dataset_from_frame(frame, ColumnMapping(id="id", tag_columns=tuple(HOSTILE_TAGS)),
+        tags = tuple(c for c in frame.columns if c in (*HOSTILE_TAGS, SAME_TAG))
+        ds = dataset_from_frame(frame, ColumnMapping(id="id", tag_columns=tags),
                                 name=f"{IMG}.csv")
         return store.save_dataset(project, name, ds, task=TaskSpec(), user="seed")
 
@@ -249,14 +292,20 @@ def test_every_download_of_the_export_page_is_safe(fresh, downloads):
     rows = assert_csv_is_safe(by_ext[".csv"])
     names = [r[0] for r in rows[1:]]
     assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "'@risk" in names
-    assert_html_is_safe(by_ext[".html"], [name, IMG, 'HYPERLINK("http://x","y")'])
+    # the tag with IMG's examples is named in IMG's row (its same_as cell), neutralised
+    img_row = dict(zip(rows[0], rows[1 + names.index(IMG)], strict=True))
+    assert img_row["same_as"] == f"'{SAME_TAG}"
+    assert_html_is_safe(by_ext[".html"], [name, IMG, 'HYPERLINK("http://x","y")', SAME_TAG])
     md = by_ext[".md"]
     assert md.splitlines()[0] == ("# Slicewise report: ../../etc/passwd "
                                   "\\<script\\>alert(1)\\</script\\>")
     table = assert_markdown_table_is_intact(md)
     assert any("a\\|b c" in line for line in table)
+    assert any("=SUM(1)\\|\\<b\\>x\\</b\\>" in line for line in table)  # the same_as name
     report = json.loads(by_ext[".json"])
-    assert {s["name"] for s in report["slices"]} >= set(HOSTILE_TAGS)
+    slices = {s["name"]: s for s in report["slices"]}
+    assert set(slices) >= set(HOSTILE_TAGS) and SAME_TAG not in slices
+    assert slices[IMG]["same_as"] == SAME_TAG
 
     # a download is kept under the same sanitised name
     at.download_button(key="export_csv").click().run()

@@ -38,7 +38,13 @@ from core.metrics import (
     compute_tag_coverage,
 )
 from core.rules import Condition, condition_mask
-from core.slice_names import resolve_slice_column, settings_by_row, slice_by_choices, tag_rows
+from core.slice_names import (
+    resolve_slice_column,
+    settings_by_row,
+    slice_by_choices,
+    tag_rows,
+    tag_slice_names,
+)
 from core.store import Store
 from core.task import TaskSpec
 from ui.state import Context, empty_state, get_store
@@ -265,14 +271,27 @@ def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
     # column: filled on errors when only errors carry it and that is unlikely by chance.
     auto = [t for t, v in given.items() if v == "auto"]
     figures = None
+    unseen: list[str] = []
     if reviewed_rev:
         correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
         reviewed = reviewed_matrix(_loaded)
         if len(reviewed) == len(correct):
-            figures = reviewed_figures(table, info, correct, _loaded.dataset.tags, reviewed,
+            # A project tag never given nor reviewed on this dataset's examples (made on
+            # another dataset) says nothing here: left out, so that it does not make "No tag"
+            # unknown.
+            tags = _loaded.dataset.tags
+            unseen = [t for t, v in given.items() if v == "none" and t in tags.columns
+                      and not tags[t].any()
+                      and not (t in reviewed.columns and reviewed[t].any())]
+            given.update(dict.fromkeys(unseen, "all"))
+            figures = reviewed_figures(table, info, correct, tags, reviewed,
                                        tag_scopes=given, blank_tags=auto)
-    return finish_table(table, info, importance=dict(importance), ease=dict(ease),
-                        tag_scopes=given, blank_tags=auto, figures=figures,
+    names = tag_slice_names(_loaded.dataset.tags.columns)
+    drop = [names[t] for t in unseen if names.get(t) in table.index]
+    return finish_table(table.drop(index=drop), info.drop(index=drop, errors="ignore"),
+                        importance=dict(importance), ease=dict(ease), tag_scopes=given,
+                        blank_tags=auto, figures=figures if figures is None else
+                        figures.drop(index=drop, errors="ignore"),
                         protected=protected, rank_by=rank_by)
 
 

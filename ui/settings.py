@@ -167,6 +167,21 @@ def weights_editor(loaded: Loaded, *, user: str) -> None:
         state.show_flash()  # not saved: say why here (a rerun would retry the same edit)
 
 
+PROTECTED_KEY, RANK_BY_KEY = "prio_protected", "prio_rank_by"
+
+
+def shared_ranking(loaded: Loaded) -> tuple[list[str], str]:
+    """Return the protected columns and rank basis chosen on *Prioritise*, without widgets.
+
+    Before any choice, columns named like a protected attribute (race, sex...,
+    :func:`core.prioritize.likely_protected`) are protected, so every page audits them.
+    """
+    options = data.sliceable_columns(loaded)
+    start = st.session_state.get(PROTECTED_KEY, likely_protected(options))
+    protected = [c for c in start if isinstance(c, str) and c in options]
+    return protected, str(st.session_state.get(RANK_BY_KEY, "priority"))
+
+
 RANK_LABELS = {"priority": "Gap × share", "lower_bound": "Gap's lower bound × share",
                "excess": "Excess error over the rest"}
 
@@ -178,17 +193,15 @@ def ranking_widgets(loaded: Loaded, slice_by: list[str]) -> tuple[list[str], str
     of "collect more of this group" (:func:`core.prioritize.advise`).
     """
     options = data.sliceable_columns(loaded)
-    key = "prio_protected"
-    # Columns named like a protected attribute (race, sex...) are audited unless unticked.
-    start = st.session_state.get(key, likely_protected(options))
-    st.session_state[key] = [c for c in start if c in options]
+    key = PROTECTED_KEY
+    st.session_state[key] = shared_ranking(loaded)[0]
     protected = st.multiselect(
         "Protected attributes", options, key=key, persist_state="session",
         placeholder="e.g. race, sex", help="Columns describing people's groups: their slices "
         "are audited for fairness (error rates by group), never advised for 'more data of "
         "this group'. They are sliced by too.")
     rank_by = st.radio("Rank by", list(RANK_LABELS), format_func=RANK_LABELS.get,
-                       key="prio_rank_by", horizontal=True,
+                       key=RANK_BY_KEY, horizontal=True,
                        help="Slices worse than the rest of the data always come first. "
                        "'Lower bound' counts a gap measured on few examples for less; without "
                        "any baseline the excess error is used.")

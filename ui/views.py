@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.charts import baseline_label
 from core.metrics import OVERALL, UNTAGGED
 from core.prioritize import describe_hlp_basis, display_name, too_few_text
 from ui.text import md
@@ -30,12 +31,7 @@ HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—",
 
 def baseline_name(table: pd.DataFrame) -> str:
     """Name the baseline the table's gaps are measured against (``HLP`` unless told)."""
-    if "baseline" in table.columns:
-        names = table["baseline"].dropna().astype(str)
-        names = names[names != ""]
-        if len(names):
-            return str(names.mode().iloc[0])
-    return "HLP"
+    return baseline_label(table)
 
 
 def slice_label(name: str, kind: str) -> str:
