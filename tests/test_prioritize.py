@@ -49,7 +49,8 @@ def test_summary_names_the_top_slice_in_plain_words(lecture_table):
     lines = describe_priorities(rank_slices(lecture_table))
     assert lines[0].startswith("Car noise: 4.0 points below HLP on 40% of the data")
     assert any("not statistically significant" in s for s in lines)
-    assert any(s.startswith("Low bandwidth") and "within 0.5 points of HLP or above it" in s for s in lines)
+    assert any(s.startswith("Low bandwidth") and "within 0.5 points of HLP or above it" in s
+               for s in lines)
 
 
 def test_display_name():
