@@ -34,6 +34,13 @@ def baseline_label(table: pd.DataFrame) -> str:
     return "HLP"
 
 
+def _names(t: pd.DataFrame) -> list[str]:
+    """Slice names as the tables show them: tags prettified, column values as written."""
+    kinds = t["kind"] if "kind" in t.columns else pd.Series("tag", t.index)
+    return [plot_text(n if k == "column" else display_name(n))
+            for n, k in zip(t.index, kinds, strict=True)]
+
+
 def _slices(table: pd.DataFrame) -> pd.DataFrame:
     if "kind" in table.columns:
         return table[table["kind"].isin(["tag", "column"])]
@@ -49,7 +56,7 @@ def accuracy_vs_hlp_chart(table: pd.DataFrame) -> go.Figure:
     """
     t = _slices(table)
     base = baseline_label(table)
-    names = [plot_text(display_name(n)) for n in t.index]
+    names = _names(t)
     fig = go.Figure()
     fig.add_bar(
         name="Model accuracy", x=names, y=100 * t["accuracy"], marker_color=ACCURACY_COLOR,
@@ -110,7 +117,7 @@ def priority_bubble_chart(table: pd.DataFrame) -> go.Figure:
     y_title = f"Gap to {base} (points)" if column == "gap" else "Error rate − the rest's (points)"
     fig = go.Figure(go.Scatter(
         x=100 * t["share"], y=100 * t[column], mode="markers+text",
-        text=[plot_text(display_name(n)) for n in t.index], textposition="top center",
+        text=_names(t), textposition="top center",
         marker={"size": sizes, "sizemode": "area", "sizeref": sizeref, "sizemin": 6,
                 "color": [ACCURACY_COLOR if s else HLP_COLOR for s in strong],
                 "line": {"width": 1, "color": "white"}},

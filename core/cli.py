@@ -1258,6 +1258,13 @@ def _compare_extras_text(rates: dict[str, pd.DataFrame], shown: list[str], class
                        "[low–high]: interval where computed")
     if classes is not None:
         t = classes.table
+        more = ""
+        if len(t) > _PLAIN_CLASSES:  # the classes whose change is clearest; all in JSON
+            best = t[[f"{m}_p_value" for m in ("precision", "recall", "f1")]].min(axis=1)
+            t = t.loc[best.sort_values(kind="stable", na_position="last").index[
+                :_PLAIN_CLASSES]]
+            more = (f"; {len(classes.table) - len(t):,} more classes with less clear changes "
+                    "in --format json")
         frame = pd.DataFrame({"class": [str(i) for i in t.index],
                               "n before": [f"{int(v):,}" for v in t["support_before"]],
                               "n after": [f"{int(v):,}" for v in t["support_after"]]})
@@ -1270,7 +1277,7 @@ def _compare_extras_text(rates: dict[str, pd.DataFrame], shown: list[str], class
                        "n: examples labelled with the class; changes in points; recall p: "
                        "McNemar on the class's examples where they are in both files, else "
                        "two-proportion; precision p: the same on the examples predicted as "
-                       "the class; F1 p: approximate randomization")
+                       "the class; F1 p: approximate randomization" + more)
         for side, cm in (("before", classes.confusion_before),
                          ("after", classes.confusion_after)):
             shown_cm = cm.copy()

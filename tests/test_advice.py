@@ -316,7 +316,7 @@ def test_charts_name_the_baseline_and_rank_by_excess_without_one():
     assert bubbles.layout.yaxis.title.text.startswith("Error rate − the rest's")
     # (30/100 − 40/400) in points for "bad"
     got = dict(zip(bubbles.data[0].text, bubbles.data[0].y, strict=True))
-    assert got["Site = bad"] == pytest.approx(20.0)
+    assert got["site = bad"] == pytest.approx(20.0)  # a column value, as the table names it
     table = without.assign(baseline="target 95%")
     assert accuracy_vs_hlp_chart(table).layout.title.text == "Accuracy vs target 95%"
 

@@ -319,9 +319,19 @@ def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-class report for display (rare classes first, as core sorts it)."""
     view = report.reset_index()
     view["class"] = view["class"].astype(str)
+    config: dict[str, Any] = {}
     for col in ("precision", "recall", "f1"):
         view[col] = 100 * view[col]
-    config = {
+        if f"{col}_ci_low" in view.columns:  # the 95% interval as text beside the value
+            name = f"{col} interval"
+            view[name] = _interval(view.pop(f"{col}_ci_low"), view.pop(f"{col}_ci_high"))
+            config[name] = st.column_config.TextColumn(
+                f"{'F1' if col == 'f1' else col.capitalize()} 95% interval")
+    order = ["class", "support", "predicted"] + [c for col in ("precision", "recall", "f1")
+                                                 for c in (col, f"{col} interval")]
+    view = view[[c for c in order if c in view.columns]
+                + [c for c in view.columns if c not in order]]
+    config |= {
         "class": st.column_config.TextColumn("Class", pinned=True),
         "support": st.column_config.NumberColumn("Support", format="localized",
                                                  help="Examples with this label"),
