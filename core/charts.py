@@ -139,7 +139,9 @@ def confusion_heatmap(matrix: pd.DataFrame) -> go.Figure:
         y=[plot_text(i) for i in matrix.index], colorscale="Blues", texttemplate="%{z}",
         hovertemplate="label %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
     ))
+    # Class names such as 0 and 1 are names, not numbers: category axes.
     fig.update_layout(xaxis_title="Prediction", yaxis_title="Label",
+                      xaxis_type="category", yaxis_type="category",
                       yaxis_autorange="reversed", title="Confusion matrix",
                       margin={"t": 40, "b": 40})
     return fig

@@ -300,8 +300,8 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
     """
     if tag_columns and tags_column:
         raise DataError("give either --tag-columns or --tags-column, not both")
-    if [c.strip().lower() for c in protected] == ["none"]:
-        protected = ()
+    if any(c.strip().lower() == "none" for c in protected):
+        protected = tuple(c for c in protected if c.strip().lower() != "none")
     elif not protected and likely_protected(slice_by):
         protected = tuple(likely_protected(slice_by))
         click.echo(f"slicewise: note: {', '.join(protected)} read as protected (by name): a "

@@ -331,3 +331,26 @@ def test_the_json_report_carries_the_advice_actions_first_things_first():
     assert [a["action"] for a in advice[:3]] == ["collect", "fix_labels", "tag_more"]
     assert advice[0]["slice"] == "reflection" and advice[1]["slice"] == "blurry"
     assert all(a["action"] == "not_worse" for a in advice[3:])
+
+
+def test_protected_none_beside_a_column_keeps_the_column(tmp_path):
+    from click.testing import CliRunner
+
+    from core.cli import main
+
+    frame = _frame({"A": (300, 90, 0), "B": (700, 70, 0)}).rename(columns={"site": "race"})
+    path = tmp_path / "preds.csv"
+    frame.to_csv(path, index=False)
+    out = CliRunner().invoke(main, ["analyze", str(path), "--protected", "none",
+                                    "--protected", "race"])
+    assert out.exit_code == 0, out.output
+    assert "race = A (protected attribute)" in out.output
+
+
+def test_the_confusion_heatmap_reads_class_names_as_categories():
+    from core.charts import confusion_heatmap
+    from core.metrics import compute_confusion_matrix
+
+    frame = pd.DataFrame({"label": ["0", "1", "1"], "prediction": ["0", "0", "1"]})
+    fig = confusion_heatmap(compute_confusion_matrix(frame))
+    assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.type == "category"
