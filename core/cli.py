@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -624,22 +625,62 @@ def demo_command(db: Path | None) -> None:
 @click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="SLICEWISE_DB",
               help="Database file (default: $SLICEWISE_DB or ~/.slicewise/slicewise.db).")
 @click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default serves this machine only; another "
+              "address (e.g. 0.0.0.0, the network) needs --no-auth until sign-in is set up.")
+@click.option("--no-auth", is_flag=True,
+              help="Serve a network address without sign-in: anyone who reaches the port can "
+              "read and change every project.")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo project on first start.")
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def app_command(db: Path | None, port: int, no_demo: bool,
+def app_command(db: Path | None, port: int, host: str, no_auth: bool, no_demo: bool,
                 streamlit_args: tuple[str, ...]) -> None:
-    """Start the Slicewise web app (Streamlit) on the demo data."""
+    """Start the Slicewise web app (Streamlit) on the demo data, on this machine only."""
     from core.demo import create_demo_project
     from core.store import Store
 
+    if any(a.split("=")[0] == "--server.address" for a in streamlit_args):
+        raise click.UsageError("give the address with --host, not --server.address")
+    if host not in LOCAL_HOSTS and not no_auth:
+        raise click.UsageError(
+            f"--host {host} serves the network, and sign-in is not set up: anyone who reaches "
+            "the port could read and change every project. Serve this machine only (the "
+            "default, 127.0.0.1), or pass --no-auth to serve the network without sign-in.")
     store = Store(db)
     if not no_demo and store.list_datasets().empty:
         create_demo_project(store, DEMO_DIR)
     env = {**os.environ, "SLICEWISE_DB": str(store.path)}
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-           "--server.port", str(port), *streamlit_args]
-    click.echo(f"Slicewise on http://localhost:{port}  (database: {store.path})", err=True)
-    raise SystemExit(subprocess.call(cmd, env=env, cwd=ROOT))
+           "--server.port", str(port), "--server.address", host, *streamlit_args]
+    shown = "localhost" if host in LOCAL_HOSTS else host
+    click.echo(f"Slicewise on http://{shown}:{port}  (database: {store.path})"
+               + ("" if host in LOCAL_HOSTS else "  — no sign-in: anyone on the network can "
+                  "change every project"), err=True)
+    raise SystemExit(_run_forwarding_signals(cmd, env=env, cwd=ROOT))
+
+
+#: Addresses that serve this machine only.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _run_forwarding_signals(cmd: list[str], *, env: dict[str, str], cwd: Path) -> int:
+    """Run ``cmd``, passing SIGTERM, SIGINT and SIGHUP on to it; return its exit code.
+
+    Stopping ``slicewise app`` then stops the server too, instead of leaving it holding the
+    port.
+    """
+    child = subprocess.Popen(cmd, env=env, cwd=cwd)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:  # the child got SIGINT as well; wait for it to finish
+            continue
 
 
 @main.command("agreement")
