@@ -164,6 +164,16 @@ class _Union:
     pos_before: np.ndarray  # row of each BEFORE example in the union
     pos_after: np.ndarray
 
+    def present(self, side: str) -> np.ndarray:
+        """Whether each union example is in ``side`` (``before`` or ``after``)."""
+        out = np.zeros(len(self.dataset.frame), dtype=bool)
+        out[self.pos_before if side == "before" else self.pos_after] = True
+        return out
+
+    def in_both(self) -> np.ndarray:
+        """Whether each union example is in both files."""
+        return self.present("before") & self.present("after")
+
 
 def union_tag_names(before: Dataset, after: Dataset) -> list[str]:
     """Return the tags of a comparison: AFTER's, then those only BEFORE has (as text)."""
@@ -264,9 +274,7 @@ class _Prepared:
 
     def present(self, side: str) -> np.ndarray:
         """Whether each union example is in ``side``."""
-        out = np.zeros(self.n, dtype=bool)
-        out[self.positions(side)] = True
-        return out
+        return self.union.present(side)
 
     def rows_on_errors(self, tag_scopes: str | Mapping[str, str]) -> set[str]:
         """Rows known only on errors on either side (read as ``analyze`` reads them)."""
@@ -297,11 +305,9 @@ def _prepare(before: Dataset, after: Dataset, *, task: TaskSpec | None, slice_by
         part = pd.DataFrame(m[pos], columns=membership.columns)
         counts = compute_slice_counts(part, outcomes[side], tag_columns=tag_columns)
         sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)
-    in_both = np.zeros(len(union.dataset.frame), dtype=bool)
-    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
     return _Prepared(before, after, task, union, m, info,
                      tuple(membership.columns.get_loc(c) for c in tag_columns), outcomes,
-                     sides, in_both, len(changed))
+                     sides, union.in_both(), len(changed))
 
 
 # --------------------------------------------------------------------------- tests
@@ -1411,12 +1417,8 @@ def compare_classes(
     before = _labels_from(before, after, label_differences(before, after))
     union = _union(before, after, ())
     names, codes = _class_codes(union, before, after)
-    n = len(union.dataset.frame)
-    in_both = np.zeros(n, dtype=bool)
-    in_both[union.pos_before[np.isin(union.pos_before, union.pos_after)]] = True
-    present = {"before": np.zeros(n, dtype=bool), "after": np.zeros(n, dtype=bool)}
-    present["before"][union.pos_before] = True
-    present["after"][union.pos_after] = True
+    in_both = union.in_both()
+    present = {side: union.present(side) for side in ("before", "after")}
     k = len(names)
     support = {side: np.bincount(codes[side][0][present[side]], minlength=k)
                for side in ("before", "after")}
