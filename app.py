@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import DataError
-from core.metrics import compute_tag_coverage
 from ui import data, state, views
 from ui.text import code, md
 
@@ -42,7 +41,6 @@ except DataError as exc:
     st.stop()
 
 head = views.headline(table)
-correct = data.example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
 st.markdown(f"**{md(loaded.name)}** — {loaded.task.kind} task, "
             f"{len(loaded.tag_names)} tags, from {code(loaded.dataset.source_name)}")
 c1, c2, c3, c4 = st.columns(4)
@@ -56,6 +54,6 @@ c4.metric("HLP", "–" if too_few else views.percent(head["hlp"]),
           help=f"Human-level performance on all data: {head['hlp_basis']}")
 if too_few:
     c4.caption(head["hlp_basis"])
-tagged, errors = compute_tag_coverage(correct, loaded.dataset.tags)
+tagged, errors = data.tag_coverage(loaded)  # cached per tags and task, not per run
 st.progress(tagged / errors if errors else 1.0,
             text=f"{tagged:,} of {errors:,} errors carry at least one tag")

@@ -46,6 +46,7 @@ def analyze(
     protected: Collection[str] = (),
     rank_by: str = "priority",
     baseline: Baseline | None = None,
+    max_slices: int | None = None,
 ) -> pd.DataFrame:
     """Return the ranked error-analysis table of ``dataset``.
 
@@ -69,10 +70,15 @@ def analyze(
 
     ``baseline`` (:class:`core.baselines.Baseline`) says what the slices are compared with;
     by default HLP as the dataset's mapping describes it (:func:`core.baselines.dataset_baseline`).
+
+    ``max_slices`` caps the slices of the ``slice_by`` columns (:func:`core.limits.max_slices`;
+    default 1,000 or ``SLICEWISE_MAX_SLICES``); a column over it raises
+    :class:`core.errors.TooManySlicesError` before any slice is built.
     """
     task = task or default_task(dataset)
     outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
-    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins)
+    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins,
+                                    max_slices=max_slices)
     info = mark_same_members(membership, info)
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
     table = compute_slice_metrics(counts, task=task, hlp=hlp,

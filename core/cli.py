@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -41,6 +42,9 @@ from core.report import (
 from core.rules import MISSING_OPERATORS, Condition, describe_rule, rule_mask
 from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from core.values import parse_na_values
+
+if TYPE_CHECKING:
+    from core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo_data"
@@ -164,6 +168,15 @@ def _value_options(command: Callable) -> Callable:
     return command
 
 
+def _max_slices_option(command: Callable) -> Callable:
+    """Add ``--max-slices``: the cap on the slices of the --slice-by columns (core.limits)."""
+    return click.option(
+        "--max-slices", type=click.IntRange(min=1), metavar="N",
+        help="Most slices the --slice-by columns may make together; a column with more "
+        "values is refused before anything is built (default: $SLICEWISE_MAX_SLICES or "
+        "1000).")(command)
+
+
 def _examples(n: int) -> str:
     return f"{n:,} example" + ("" if n == 1 else "s")
 
@@ -275,6 +288,7 @@ def _emit(text: str, output: Path | None) -> None:
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
+@_max_slices_option
 def analyze_command(file: Path, label: str | None, prediction: str | None, human: str | None,
                     id_col: str | None, score: str | None, threshold: float | None,
                     tag_columns: str | None, tags_column: str | None,
@@ -290,7 +304,7 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
                     annotation_columns: str | None = None,
                     baseline_predictions: Path | None = None,
                     baseline_prediction: str | None = None,
-                    target: str | None = None) -> None:
+                    target: str | None = None, max_slices: int | None = None) -> None:
     """Print the per-slice error-analysis table of FILE, ranked by priority.
 
     FILE is a CSV, TSV, Parquet or Excel .xlsx file, also gzip- or bzip2-compressed
@@ -354,7 +368,8 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
             spec = _task_spec(None, kind, positive, None, tolerance, keep_case, keep_punctuation)
             table = source.analyze(task=spec, slice_by=slice_by, bins=bins,
                                    tag_scopes=_tag_scopes(tag_scope), protected=protected,
-                                   rank_by=rank_by, baseline=baseline, **weights())
+                                   rank_by=rank_by, baseline=baseline,
+                                   max_slices=max_slices, **weights())
             for warning in source.warnings[shown:]:  # slice-by columns typed while analysing
                 click.echo(f"slicewise: note: {warning}", err=True)
             _scope_notes(table)
@@ -373,7 +388,8 @@ def analyze_command(file: Path, label: str | None, prediction: str | None, human
             decimal=decimal, thousands=thousands)
         table = analyze(dataset, task=spec, slice_by=slice_by, bins=bins,
                         tag_scopes=_tag_scopes(tag_scope), protected=protected,
-                        rank_by=rank_by, baseline=baseline, **weights())
+                        rank_by=rank_by, baseline=baseline, max_slices=max_slices,
+                        **weights())
         _scope_notes(table)
         name = dataset.source_name
         classes = compute_class_results(dataset.frame, task=spec.kind)
@@ -627,36 +643,98 @@ def demo_command(db: Path | None) -> None:
 @click.option("--port", type=int, default=8501, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. The default serves this machine only; another "
-              "address (e.g. 0.0.0.0, the network) needs --no-auth until sign-in is set up.")
+              "address (e.g. 0.0.0.0, the network) needs sign-in set up (OpenID Connect "
+              "in .streamlit/secrets.toml, or --proxy-header) or --no-auth.")
 @click.option("--no-auth", is_flag=True,
               help="Serve a network address without sign-in: anyone who reaches the port can "
               "read and change every project.")
+@click.option("--proxy-header", envvar="SLICEWISE_PROXY_HEADER", metavar="NAME",
+              help="Sign-in by a proxy (e.g. oauth2-proxy): the request header that names the "
+              "user, e.g. X-Forwarded-Email. Believed only from --trusted-proxy addresses.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True,
+              envvar="SLICEWISE_TRUSTED_PROXIES", metavar="ADDRESS",
+              help="Address or network (CIDR) the sign-in proxy connects from; repeat or "
+              "separate with commas, e.g. 127.0.0.1.")
 @click.option("--no-demo", is_flag=True, help="Do not create the demo project on first start.")
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def app_command(db: Path | None, port: int, host: str, no_auth: bool, no_demo: bool,
+def app_command(db: Path | None, port: int, host: str, no_auth: bool,
+                proxy_header: str | None, trusted_proxies: tuple[str, ...], no_demo: bool,
                 streamlit_args: tuple[str, ...]) -> None:
-    """Start the Slicewise web app (Streamlit) on the demo data, on this machine only."""
+    """Start the Slicewise web app (Streamlit) on the demo data, on this machine only.
+
+    Sign-in is OpenID Connect when a Streamlit secrets file has an ``[auth]`` table, or a
+    trusted proxy's header with ``--proxy-header``/``--trusted-proxy``; without either, the
+    app serves one user on this machine and refuses a network ``--host`` unless ``--no-auth``.
+    """
+    from core import auth_config
     from core.demo import create_demo_project
     from core.store import Store
 
     if any(a.split("=")[0] == "--server.address" for a in streamlit_args):
         raise click.UsageError("give the address with --host, not --server.address")
-    if host not in LOCAL_HOSTS and not no_auth:
+    streamlit_args, secrets = _secrets_locations(streamlit_args)
+    proxy = auth_config.read_proxy_settings({
+        auth_config.PROXY_HEADER_ENV: proxy_header or "",
+        auth_config.TRUSTED_PROXIES_ENV: ",".join(trusted_proxies)})
+    mode = auth_config.choose_mode(oidc=auth_config.secrets_have_auth(secrets), proxy=proxy)
+    if host not in LOCAL_HOSTS and mode == "local" and not no_auth:
         raise click.UsageError(
             f"--host {host} serves the network, and sign-in is not set up: anyone who reaches "
-            "the port could read and change every project. Serve this machine only (the "
-            "default, 127.0.0.1), or pass --no-auth to serve the network without sign-in.")
+            "the port could read and change every project. Set up sign-in (an [auth] section "
+            "in .streamlit/secrets.toml, or --proxy-header with --trusted-proxy), serve this "
+            "machine only (the default, 127.0.0.1), or pass --no-auth to serve the network "
+            "without sign-in.")
     store = Store(db)
-    if not no_demo and store.list_datasets().empty:
+    if store.read_only:  # the app shows it too, on every page
+        click.echo(f"slicewise: warning: {store.read_only_reason}", err=True)
+    elif not no_demo and store.list_datasets().empty:
         create_demo_project(store, DEMO_DIR)
     env = {**os.environ, "SLICEWISE_DB": str(store.path)}
+    for name in (auth_config.PROXY_HEADER_ENV, auth_config.TRUSTED_PROXIES_ENV):
+        env.pop(name, None)
+    if proxy is not None:
+        env[auth_config.PROXY_HEADER_ENV] = proxy.header
+        env[auth_config.TRUSTED_PROXIES_ENV] = ",".join(map(str, proxy.trusted))
+        # The server must see the proxy's own address, not the client address the proxy
+        # writes in X-Forwarded-For (uvicorn believes it from the loopback by default).
+        env[auth_config.FORWARDED_ALLOW_IPS_ENV] = ""
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
            "--server.port", str(port), "--server.address", host, *streamlit_args]
     shown = "localhost" if host in LOCAL_HOSTS else host
-    click.echo(f"Slicewise on http://{shown}:{port}  (database: {store.path})"
-               + ("" if host in LOCAL_HOSTS else "  — no sign-in: anyone on the network can "
-                  "change every project"), err=True)
+    sign_in = {"oidc": "  — sign-in: OpenID Connect",
+               "proxy": f"  — sign-in: proxy header {proxy.header if proxy else ''}",
+               "local": "" if host in LOCAL_HOSTS else "  — no sign-in: anyone on the network "
+                        "can change every project"}[mode]
+    click.echo(f"Slicewise on http://{shown}:{port}  (database: {store.path}){sign_in}",
+               err=True)
     raise SystemExit(_run_forwarding_signals(cmd, env=env, cwd=ROOT))
+
+
+def _secrets_locations(streamlit_args: tuple[str, ...]) -> tuple[tuple[str, ...], list[Path]]:
+    """Return the Streamlit arguments (secrets paths made absolute) and the secrets read.
+
+    The server runs from the app folder, so a relative path is resolved here, from where
+    ``slicewise app`` was started. Without ``--secrets.files`` Streamlit reads
+    ``~/.streamlit/secrets.toml`` and the app folder's ``.streamlit/secrets.toml``.
+    """
+    from core.auth_config import default_secrets_files
+
+    args = list(streamlit_args)
+    given: list[Path] = []
+    i = 0
+    while i < len(args):
+        name, eq, value = args[i].partition("=")
+        if name == "--secrets.files":
+            if not eq:
+                if i + 1 >= len(args):
+                    raise click.UsageError("--secrets.files needs a path")
+                i += 1
+                value = args[i]
+            path = Path(value).expanduser().resolve()
+            given.append(path)
+            args[i] = f"--secrets.files={path}" if eq else str(path)
+        i += 1
+    return tuple(args), given or default_secrets_files(ROOT, Path.home())
 
 
 #: Addresses that serve this machine only.
@@ -741,7 +819,7 @@ def agreement_command(file: Path, item: str | None, annotator: str | None, label
                               for name, row in by_tag.iterrows()]
         text = dumps_json(data, ensure_ascii=True) + "\n"  # null for NaN and inf
     elif fmt == "csv":
-        text = summary.drop(columns=["definition"]).to_csv()
+        text = to_safe_csv(summary.drop(columns=["definition"]).reset_index())
     else:
         text = _agreement_table(ann.source_name, figures, summary, codes, by_tag)
     _emit(text, output)
@@ -1045,6 +1123,100 @@ def _tag_stored(db: Path, ref: str | None, conditions: list[Condition], tag_name
                 "examples": len(dataset.frame), "tagged": int(hit.sum()), "changed": changed}
 
 
+# --------------------------------------------------------------------------- members
+
+
+def _members_options(command: Callable) -> Callable:
+    """Add the options every ``members`` command takes: the database and the project."""
+    command = click.option("--project", "project_ref", required=True,
+                           help="The project's name or id.")(command)
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+                        envvar="SLICEWISE_DB",
+                        help="Database file (default: $SLICEWISE_DB or "
+                        "~/.slicewise/slicewise.db).")(command)
+
+
+def _user_option(command: Callable) -> Callable:
+    return click.option("--user", default=lambda: os.environ.get("USER", "cli"),
+                        help="Who makes the change: an owner of the project (default: $USER)."
+                        )(command)
+
+
+def _open_project(db: Path | None, ref: str) -> tuple[Store, int, str]:
+    """Open an existing store and find a project by id or name: (store, id, name)."""
+    from core.store import Store, default_db_path
+
+    path = db if db is not None else default_db_path()
+    if not Path(path).exists():
+        raise DataError(f"{path}: no such database (check the path or --db)")
+    store = Store(path)
+    projects = store.list_projects()
+    match = projects[(projects["id"].astype(str) == ref.strip())
+                     | (projects["name"] == ref.strip())]
+    if match.empty:
+        store.close()
+        known = ", ".join(f"{i} {n!r}" for i, n in list(zip(
+            projects["id"], projects["name"], strict=True))[:8])
+        raise DataError(f"{path}: no project matches --project {ref!r}; projects: "
+                        f"{known or 'none'}")
+    return store, int(match["id"].iloc[0]), str(match["name"].iloc[0])
+
+
+@main.group("members", cls=SlicewiseGroup)
+def members_group() -> None:
+    """List and change who may do what in a project (viewer, annotator, owner).
+
+    A viewer reads and downloads; an annotator also tags, corrects labels and reviews;
+    an owner also uploads and deletes datasets and manages members. A store without
+    members is open: everyone may write (local single-user mode). The first member set
+    on such a store makes --user the owner of every project.
+    """
+
+
+@members_group.command("list")
+@_members_options
+def members_list_command(db: Path | None, project_ref: str) -> None:
+    """Print the project's members and roles, owners first."""
+    store, pid, name = _open_project(db, project_ref)
+    with store:
+        members = store.members(pid)
+        enforced = store.roles_enforced()
+    if members.empty:
+        click.echo(f"project {name!r} has no members" + (
+            "" if enforced else ": the store is open, everyone may write"))
+        return
+    click.echo(members.to_string(index=False))
+
+
+@members_group.command("set")
+@_members_options
+@click.argument("member")
+@click.argument("role", type=click.Choice(["viewer", "annotator", "owner"],
+                                          case_sensitive=False))
+@_user_option
+def members_set_command(db: Path | None, project_ref: str, member: str, role: str,
+                        user: str) -> None:
+    """Give MEMBER the ROLE (viewer, annotator or owner) in the project."""
+    store, pid, name = _open_project(db, project_ref)
+    with store:
+        store.set_member(pid, member, role, user=user)
+        now = store.role(pid, member)
+    click.echo(f"{member.strip()} is {'an' if now[0] in 'aeiou' else 'a'} {now} of "
+               f"project {name!r}")
+
+
+@members_group.command("remove")
+@_members_options
+@click.argument("member")
+@_user_option
+def members_remove_command(db: Path | None, project_ref: str, member: str, user: str) -> None:
+    """Take MEMBER's role in the project away."""
+    store, pid, name = _open_project(db, project_ref)
+    with store:
+        store.remove_member(pid, member, user=user)
+    click.echo(f"{member.strip()} is no longer a member of project {name!r}")
+
+
 #: ``compare --metric`` choices: the names of :data:`core.compare.METRICS` (not imported
 #: here, so the other commands start without core.compare).
 GATE_METRICS = ("accuracy", "recall", "precision", "f1", "fpr", "fnr", "wer", "mae")
@@ -1088,6 +1260,7 @@ GATE_METRICS = ("accuracy", "recall", "precision", "f1", "fpr", "fnr", "wer", "m
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
 @_value_options
+@_max_slices_option
 def compare_command(before: Path, after: Path, id_col: str | None, label: str | None,
                     prediction: str | None, slice_by: tuple[str, ...], task: str | None,
                     positive: str | None, tolerance: float | None, alpha: float, fmt: str,
@@ -1097,7 +1270,7 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
                     human: str | None = None, encoding: str | None = None,
                     sep: str | None = None, drop_missing: bool = False,
                     gate_metric: str = "accuracy", gate_slices: tuple[str, ...] = (),
-                    gate_classes: tuple[str, ...] = ()) -> None:
+                    gate_classes: tuple[str, ...] = (), max_slices: int | None = None) -> None:
     """Compare two iterations' predictions (BEFORE, AFTER) slice by slice and class by class.
 
     Per slice: accuracy before and after, the change, the gap to HLP, and whether the change
@@ -1148,7 +1321,8 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
         check_metric(gate_metric, spec.kind)
     if gate_classes:
         check_metric(gate_metric, spec.kind, per_class=True)
-    table = compare_datasets(data_b, data_a, task=spec, slice_by=slice_by, alpha=alpha)
+    table = compare_datasets(data_b, data_a, task=spec, slice_by=slice_by, alpha=alpha,
+                             max_slices=max_slices)
     on_errors = [str(r) for r in table.index[(table["scope"] == "errors")
                                              & (table["kind"] == "tag")]]
     if on_errors:
@@ -1158,7 +1332,7 @@ def compare_command(before: Path, after: Path, id_col: str | None, label: str | 
     shown = list(_SLICE_METRICS.get(spec.kind, ()))
     watched = [gate_metric] if gate_on_slices and gate_metric != "accuracy" else []
     rates = (compare_slice_metrics(data_b, data_a, metrics=[*shown, *watched], task=spec,
-                                   slice_by=slice_by, alpha=alpha)
+                                   slice_by=slice_by, alpha=alpha, max_slices=max_slices)
              if shown or watched else {})
     classes = None
     if spec.kind in ("binary", "classification"):

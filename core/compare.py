@@ -288,13 +288,14 @@ class _Prepared:
 
 def _prepare(before: Dataset, after: Dataset, *, task: TaskSpec | None, slice_by: Sequence[str],
              bins: int, hlp: Mapping[str, float] | None = None,
-             alpha: float = 0.05) -> _Prepared:
+             alpha: float = 0.05, max_slices: int | None = None) -> _Prepared:
     """Match the examples, build the slices of the union and score each side."""
     task = task or default_task(after)
     changed = label_differences(before, after)
     before = _labels_from(before, after, changed)
     union = _union(before, after, slice_by)
-    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins)
+    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins,
+                                    max_slices=max_slices)
     tag_columns = tag_rows(info)
     m = membership.to_numpy(dtype=bool)
     sides, outcomes = {}, {}
@@ -498,6 +499,7 @@ def compare_datasets(
     hlp: Mapping[str, float] | None = None,
     alpha: float = 0.05,
     tag_scopes: str | Mapping[str, str] = "auto",
+    max_slices: int | None = None,
 ) -> pd.DataFrame:
     """Compare two prediction tables slice by slice (see the module notes for the tests).
 
@@ -507,8 +509,9 @@ def compare_datasets(
         The two iterations' predictions; examples are matched by id (as text).
     task
         How a prediction is judged (default: inferred from AFTER's labels).
-    slice_by, bins
-        Metadata columns to slice by, as in :func:`core.metrics.build_slices`.
+    slice_by, bins, max_slices
+        Metadata columns to slice by, as in :func:`core.metrics.build_slices` (at most
+        ``max_slices`` slices: :func:`core.limits.max_slices`).
     hlp
         Human-level performance per row name, used on both sides (else the human-label
         column of each table); settings kept per tag are re-keyed with
@@ -546,7 +549,7 @@ def compare_datasets(
     if not 0 < alpha < 1:
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
     prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                    alpha=alpha)
+                    alpha=alpha, max_slices=max_slices)
     before, after, sides, m = prep.before, prep.after, prep.sides, prep.membership
     cb = prep.on_union("before", prep.outcomes["before"]["correct"]).astype(bool)
     ca = prep.on_union("after", prep.outcomes["after"]["correct"]).astype(bool)
@@ -983,6 +986,7 @@ def compare_slice_metrics(
     tag_scopes: str | Mapping[str, str] = "auto",
     draws: int = RANDOMIZATION_DRAWS,
     seed: int = RANDOMIZATION_SEED,
+    max_slices: int | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compare any metric of :data:`METRICS` slice by slice (FPR and FNR by race, WER...).
 
@@ -1009,7 +1013,7 @@ def compare_slice_metrics(
         The two iterations' predictions; examples are matched by id (as text).
     metrics
         Names from :data:`METRICS` that the task's slices have (:func:`check_metric`).
-    task, slice_by, bins, alpha, tag_scopes
+    task, slice_by, bins, alpha, tag_scopes, max_slices
         As :func:`compare_datasets` takes them.
     draws, seed
         Random relabellings of the randomization tests and their seed.
@@ -1038,7 +1042,8 @@ def compare_slice_metrics(
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
     task = task or default_task(after)
     specs = [check_metric(m, task.kind) for m in dict.fromkeys(metrics)]
-    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, alpha=alpha)
+    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, alpha=alpha,
+                    max_slices=max_slices)
     names = prep.sides["after"].index
     kinds = slice_kinds(names, prep.info)
     unknown = names.isin(list(prep.rows_on_errors(tag_scopes)))

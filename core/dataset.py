@@ -1716,7 +1716,10 @@ def prepare(
     frame = pd.DataFrame(columns, copy=False)
     # Later messages (e.g. a regression task's) name the file's rows: the reader's numbering,
     # with the rows left out here counted as skipped.
-    dropped = np.setdiff1d(np.arange(n_rows), positions)
+    # A mask, not np.setdiff1d: numpy 2.4's hash-based unique took 7.8 s at 1,000,000 rows.
+    left_out = np.ones(n_rows, dtype=bool)
+    left_out[positions] = False
+    dropped = np.flatnonzero(left_out)
     replace(numbering, skipped=tuple(sorted({*numbering.skipped,
                                              *numbering.of(dropped.tolist())}))).attach(frame)
     options = {"missing": missing, "positive": positive, "threshold": threshold}

@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import limits
 from core.analysis import finish_table
 from core.baselines import Baseline
 from core.dataset import (
@@ -1381,12 +1382,18 @@ class DuckDBFile:
         protected: Sequence[str] = (),
         rank_by: str = "priority",
         baseline: Baseline | None = None,
+        max_slices: int | None = None,
     ) -> pd.DataFrame:
-        """Return the ranked error-analysis table (see :func:`core.analysis.analyze`)."""
+        """Return the ranked error-analysis table (see :func:`core.analysis.analyze`).
+
+        A slice-by column over ``max_slices`` slices (:func:`core.limits.max_slices`) is
+        refused from DuckDB's ``approx_count_distinct`` before its values are fetched.
+        """
         slice_by = list(dict.fromkeys(str(c).strip() for c in slice_by))  # as build_slices
         return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
                              importance=importance, ease=ease, tag_scopes=tag_scopes,
-                             protected=protected, rank_by=rank_by, baseline=baseline)
+                             protected=protected, rank_by=rank_by, baseline=baseline,
+                             max_slices=max_slices)
 
     def confusion_pairs(self) -> pd.DataFrame:
         """Count the kept rows of each (label, prediction) pair in one ``GROUP BY``.
@@ -1428,6 +1435,7 @@ class DuckDBFile:
         protected: Sequence[str] = (),
         rank_by: str = "priority",
         baseline: Baseline | None = None,
+        max_slices: int | None = None,
     ) -> pd.DataFrame:
         task = task or TaskSpec(kind=self.infer_task_kind())  # type: ignore[arg-type]
         if task.kind == "text":
@@ -1442,7 +1450,7 @@ class DuckDBFile:
         names = tag_slice_names(self.tags)
         slices = [_Slice(names[t], "tag", t, c) for t, c in self.tags.items()]
         taken = {s.name for s in slices}
-        for s in self._column_slices(slice_by, bins):
+        for s in self._column_slices(slice_by, bins, limits.max_slices(max_slices)):
             s.name = unique_name(s.name, taken)
             taken.add(s.name)
             slices.append(s)
@@ -1497,8 +1505,19 @@ class DuckDBFile:
                 out[file_name] = out[role]
         return out
 
-    def _column_slices(self, slice_by: Sequence[str], bins: int) -> list[_Slice]:
-        """Build the slices of :func:`core.metrics.build_slices` for ``slice_by`` columns."""
+    def _column_slices(self, slice_by: Sequence[str], bins: int,
+                       cap: int = limits.MAX_SLICES) -> list[_Slice]:
+        """Build the slices of :func:`core.metrics.build_slices` for ``slice_by`` columns.
+
+        At most ``cap`` slices in all: a column whose estimated number of values
+        (``approx_count_distinct``) is well over what is left of the cap is refused before
+        its values are fetched; the exact count decides once they are.
+
+        Raises
+        ------
+        TooManySlicesError
+            The columns make more than ``cap`` slices (:func:`core.limits.check_slice_count`).
+        """
         if not slice_by:
             return []
         frame = self._frame_columns()
@@ -1537,13 +1556,20 @@ class DuckDBFile:
                     expr = f"NULLIF(regexp_replace({expr}, {_lit(_TRIM)}, '', 'g'), '')"
             values[name] = (expr, kind)
 
-        # Facts over the kept rows: how many values, how many distinct (numeric columns).
+        # Facts over the kept rows: how many values, about how many distinct (HyperLogLog:
+        # constant memory, a few % off), so a column of ids is refused before it is fetched.
         aggs = {}
-        for name, (expr, kind) in values.items():
+        for name, (expr, _) in values.items():
             aggs[f"n:{name}"] = f"count({expr})"
-            if kind in ("int", "float"):
-                aggs[f"approx:{name}"] = f"approx_count_distinct({expr})"
+            aggs[f"approx:{name}"] = f"approx_count_distinct({expr})"
         stats = self._aggregate(aggs, self.keep)
+        for name, (_, kind) in values.items():
+            about = int(stats[f"approx:{name}"]) + int(stats[f"n:{name}"] < self.n_kept)
+            # Numbers are cut into bins; other values are one slice each. Well over the cap,
+            # the estimate's error (a few %) cannot explain it: refuse before the fetch.
+            if kind not in ("int", "float") and about > 1.1 * cap:
+                limits.check_slice_count(about, column=name, source=self.source_name,
+                                         cap=cap, about=True)
         small = {name: (f"histogram({expr})" if kind in ("int", "float") else
                         f"array_agg(DISTINCT {expr}) FILTER (WHERE {expr} IS NOT NULL)")
                  for name, (expr, kind) in values.items()
@@ -1555,6 +1581,7 @@ class DuckDBFile:
 
         out: list[_Slice] = []
         for name, (expr, kind) in values.items():
+            made = len(out)  # slices of the columns before this one
             n_values = int(stats[f"n:{name}"])
             numeric = kind in ("int", "float")
             v = f"CAST({expr} AS DOUBLE)" if numeric else expr
@@ -1598,6 +1625,8 @@ class DuckDBFile:
                     out.append(_Slice(f"{name} = {u}", "column", name, cond))
             if n_values < self.n_kept:
                 out.append(_Slice(f"{name} = (missing)", "column", name, f"{expr} IS NULL"))
+            limits.check_slice_count(len(out) - made, column=name, source=self.source_name,
+                                     cap=cap, before=made)  # exact, before any is counted
         return out
 
     def _order_statistics(self, cols: Mapping[str, tuple[str, int]],
@@ -1911,6 +1940,7 @@ def analyze_file_duckdb(
     decimal: str | None = None,
     thousands: str | None = None,
     baseline: Baseline | None = None,
+    max_slices: int | None = None,
 ) -> pd.DataFrame:
     """Return the error-analysis table of a CSV, TSV or Parquet file, counted by DuckDB.
 
@@ -1930,5 +1960,6 @@ def analyze_file_duckdb(
     with DuckDBFile(path, mapping, sep=sep, missing=missing, na_values=na_values,
                     decimal=decimal, thousands=thousands, memory_limit=memory_limit) as f:
         return f.analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                         importance=importance, ease=ease, baseline=baseline)
+                         importance=importance, ease=ease, baseline=baseline,
+                         max_slices=max_slices)
 

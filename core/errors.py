@@ -58,8 +58,49 @@ class InvalidValueError(DataError):
     """A value or option is not allowed (e.g. a positive class that never occurs)."""
 
 
+class UnsupportedRegexError(InvalidValueError):
+    """A rule's regex uses a construct the linear-time engine (RE2) cannot run."""
+
+
+class TooManySlicesError(InvalidValueError):
+    """A slice-by column has more values than the cap on slices (``core.limits``)."""
+
+
 class StoreError(DataError):
     """A request to the store names something that does not exist or clashes."""
+
+
+class PermissionDenied(DataError):
+    """The user's role in the project does not allow the write (see :mod:`core.access`).
+
+    The message names the user, their role, the project, the role the action needs and
+    whom to ask (the project's owners, on the Team page or with ``slicewise members``).
+    Nothing was written.
+    """
+
+
+class StoreReadOnly(DataError):
+    """The store is open for reading only (its file, folder or disk cannot be written).
+
+    Raised by every write, which writes nothing; the message names the database, why it
+    cannot be written and what to do (see :attr:`core.store.Store.read_only`).
+    """
+
+
+class StoreDamaged(StoreReadOnly):
+    """The database file is damaged: ``PRAGMA quick_check`` failed or a read hit a bad page.
+
+    The store is then open read-only (what can still be read is), so every write raises it
+    too; the message says how to recover (a backup, or ``sqlite3 DB ".recover"``).
+    """
+
+
+class DiskFull(DataError):
+    """A write found no room on the disk holding the store: nothing of it was saved.
+
+    SQLite's ``SQLITE_FULL`` or an ``ENOSPC``/``EDQUOT``/``EFBIG`` while writing the
+    dataset files: the transaction was rolled back and files written before were removed.
+    """
 
 
 @dataclass(frozen=True)

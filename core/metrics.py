@@ -18,6 +18,7 @@ import jiwer
 import numpy as np
 import pandas as pd
 
+from core import limits
 from core.baselines import (
     BASIS_ENTERED,
     BASIS_HUMAN_ACCURACY,
@@ -339,6 +340,7 @@ def build_slices(
     *,
     slice_by: Sequence[str] = (),
     bins: int = 4,
+    max_slices: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the membership matrix: the tags, then one slice per value of each column.
 
@@ -353,6 +355,10 @@ def build_slices(
     those rows is ``<tag> (tag)``, any other clash gets `` (2)``, `` (3)``...
     (:mod:`core.slice_names`).
 
+    The slice-by columns together make at most ``max_slices`` slices (:func:`core.limits.
+    max_slices`: default :data:`core.limits.MAX_SLICES`); each column's values are counted
+    before any slice is built.
+
     Returns
     -------
     (membership, info)
@@ -366,7 +372,11 @@ def build_slices(
     ------
     InvalidValueError
         A ``slice_by`` column the table does not have.
+    TooManySlicesError
+        The slice-by columns make more than ``max_slices`` slices (:mod:`core.limits`).
     """
+    cap = limits.max_slices(max_slices)
+    made = 0  # slices of the slice-by columns so far
     # Each slice is a tag's column or (codes, k) for one value of a slice-by column; the
     # membership block is filled once from these (no per-column frames to consolidate).
     cols: dict[str, np.ndarray | tuple[np.ndarray, int]] = {}
@@ -391,12 +401,19 @@ def build_slices(
                 and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)):
             codes, cats = _quantile_bins(values, bins, col)
         else:
+            # Count first (one hash of the column): no per-value sort, name or slice yet.
+            limits.check_slice_count(int(values.nunique()) + int(values.isna().any()),
+                                     column=col, source=dataset.source_name, cap=cap,
+                                     before=made)
             codes_, uniques = pd.factorize(values, sort=True)
             codes = codes_
             cats = [f"{col} = {u}" for u in uniques]
         if (codes < 0).any():
             cats = [*cats, f"{col} = (missing)"]
             codes = np.where(codes < 0, len(cats) - 1, codes)
+        limits.check_slice_count(len(cats), column=col, source=dataset.source_name, cap=cap,
+                                 before=made)  # bins (a caller's bins may be many)
+        made += len(cats)
         for k, name in enumerate(cats):
             # Names can clash: a tag called "device = ios", or 1 and "1" in one column
             # ("All data" and "No tag" cannot: a column slice's name holds " = " or " in [").

@@ -7,8 +7,10 @@ escapes table characters.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import html
+import io
 import json
 import math
 import re
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.baselines import BASIS_ENTERED, BASIS_SINGLE, BASIS_TARGET
+from core.errors import FileFormatError
 from core.metrics import (
     DEFAULT_MATRIX_CLASSES,
     MIN_HUMAN_LABELS,
@@ -49,7 +52,26 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "excess_p_value", "excess_q_value", "worse_than_rest",
 )
 TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters that make a spreadsheet read what follows as a formula (OWASP, "CSV
+#: Injection"). Their full-width forms (＝ ＋ － ＠) are left alone: LibreOffice does not
+#: evaluate them (tests/test_csv_injection_libreoffice.py shows it).
+FORMULA_CHARS = "=+-@"
+#: Characters a spreadsheet may split a line into cells at: the common separators (comma;
+#: semicolon, the list separator where the decimal mark is a comma; tab; pipe) and line
+#: breaks (a reader that takes a quoted cell for unquoted, as a ``;`` reader does with a
+#: ``,`` file, starts a row there). Space, which LibreOffice also offers as a separator,
+#: is left out: an apostrophe before every ``-`` after a space would mangle plain text.
+CELL_BREAKS = ",;\t|\r\n"
+#: A place where a cell may begin in some spreadsheet's reading: the start of the text or
+#: a cell break, then any spaces (trimmed by the "trim spaces" import option) and double
+#: quotes (the CSV quoting, read as text by a reader that split inside a quoted cell),
+#: followed by a formula character. Group 1 ends where the apostrophe goes.
+_FORMULA_AT = re.compile(
+    rf'((?:^|[{re.escape(CELL_BREAKS)}])[\s"]*)(?=[{re.escape(FORMULA_CHARS)}])')
+#: A cell starting with one of these is prefixed too (OWASP lists tab and carriage return).
+_CONTROL_START = ("\t", "\r")
+#: A plain decimal number, which no spreadsheet reads as a formula.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 #: Most classes the Markdown/HTML per-class table lists (the rarest first); JSON has all.
@@ -250,20 +272,44 @@ def dumps_json(data: Any, *, ensure_ascii: bool = False) -> str:
 
 
 def neutralise_formula(value: Any) -> Any:
-    """Prefix a string that a spreadsheet would evaluate (``= + - @``, tab, CR) with ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    r"""Return ``value`` with an apostrophe before everything a spreadsheet could evaluate.
+
+    A spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` (a tab or a
+    carriage return first is risky too); the defence is a leading ``'``, which makes the
+    cell text (OWASP, "CSV Injection", https://owasp.org/www-community/attacks/CSV_Injection).
+    A CSV cell is not always read as one cell, though: a spreadsheet in a locale whose
+    separator is ``;`` splits ``x;=1+1`` into ``x`` and ``=1+1``, and one that misreads the
+    quoting starts a new row at a line break inside a cell. So the apostrophe goes before
+    every formula character that comes at the start of the text or after any of
+    :data:`CELL_BREAKS` (``, ; | tab CR LF``), with only spaces or double quotes between;
+    and before a leading tab or carriage return. Text other than ``str`` (numbers, None)
+    is returned as given. Idempotent: a neutralised text is not changed again.
+
+    Examples
+    --------
+    >>> neutralise_formula("=1+1"), neutralise_formula("x;=1+1"), neutralise_formula(-2)
+    ("'=1+1", "x;'=1+1", -2)
+    >>> neutralise_formula('a, "@SUM(1)"'), neutralise_formula("\t=1")
+    ('a, "\'@SUM(1)"', "'\t'=1")
+    """
+    if not isinstance(value, str):
+        return value
+    value = _FORMULA_AT.sub(r"\1'", value)
+    return "'" + value if value.startswith(_CONTROL_START) else value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a copy of ``frame`` with formula-like text cells and column names neutralised.
+    """Return a copy of ``frame`` with its text cells and column names neutralised.
 
-    Numbers are left alone (a spreadsheet reads ``-0.25`` as a number, not a formula).
+    Every ``str`` cell of an object, string or categorical column and every ``str`` column
+    name goes through :func:`neutralise_formula`. Numbers are left alone, as numbers (a
+    spreadsheet reads ``-0.25`` as a number, not a formula). The input is not modified.
     """
     out = frame.copy()
     for i in range(out.shape[1]):
         col = out.iloc[:, i]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(object)
         if col.dtype == object or pd.api.types.is_string_dtype(col):
             out.isetitem(i, col.map(neutralise_formula))
     out.columns = [neutralise_formula(c) for c in out.columns]
@@ -273,11 +319,44 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 def to_safe_csv(frame: pd.DataFrame) -> str:
     r"""Return ``frame`` as CSV text (no index) that is safe to open in a spreadsheet.
 
-    Every CSV Slicewise offers goes through here (see :func:`neutralise_frame`). Lines end
-    in CRLF (RFC 4180) so that a cell holding a carriage return is quoted: unquoted, a
-    spreadsheet starts a new row there, and ``"ok\r=cmd()"`` would smuggle in a formula.
+    Every CSV Slicewise offers goes through here: the text cells and column names are
+    neutralised (:func:`neutralise_frame`), and every field is quoted
+    (:data:`csv.QUOTE_ALL`), so a reader splitting at ``,`` keeps a ``;`` or a line break
+    inside its cell; numbers are quoted too, and spreadsheets still read them as numbers.
+    Lines end in CRLF (RFC 4180). Checked by opening the files in LibreOffice with ``,``
+    and ``;`` as separators and formula evaluation on
+    (tests/test_csv_injection_libreoffice.py).
     """
-    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n")
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n",
+                                          quoting=csv.QUOTE_ALL)
+
+
+def make_csv_safe(content: str | bytes, *, name: str = "CSV") -> str:
+    """Return CSV text rewritten as :func:`to_safe_csv` writes it, numbers kept as they are.
+
+    For CSV written elsewhere or earlier, such as a report saved in the store before its
+    cells were neutralised after separators. ``content`` is parsed as RFC 4180 CSV (bytes
+    as UTF-8, undecodable bytes replaced); every cell that is not a plain decimal number
+    goes through :func:`neutralise_formula`; every field is quoted and lines end in CRLF.
+    Text that :func:`to_safe_csv` wrote comes back unchanged.
+
+    Raises
+    ------
+    core.errors.FileFormatError
+        ``content`` cannot be parsed as CSV (a cell over Python's field size limit, 128 KiB);
+        the message starts with ``name``.
+    """
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else content
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+    try:
+        for row in csv.reader(io.StringIO(text, newline="")):
+            writer.writerow(cell if _NUMBER.fullmatch(cell) else neutralise_formula(cell)
+                            for cell in row)
+    except csv.Error as exc:
+        raise FileFormatError(f"{name}: cannot be read as CSV to neutralise its formulas "
+                              f"({exc})") from None
+    return out.getvalue()
 
 
 def to_csv(table: pd.DataFrame) -> str:

@@ -36,7 +36,12 @@ changes later:
 - ``review_decisions`` keeps every decision a reviewer made on an annotation set's item (a
   label, ``borderline`` or only a note), with who and when; the latest per item counts.
 - ``events`` is an append-only log (triggers refuse updates and deletes) of every write,
-  written in the same transaction as the write itself.
+  written in the same transaction as the write itself, with who made it.
+- ``members`` gives people roles in a project (:mod:`core.access`: viewer, annotator,
+  owner; schema 5). Once a store has members, every write checks the user's role in the
+  same transaction and raises :class:`core.errors.PermissionDenied` when it is not enough;
+  a store without members is open (local single-user mode: everyone is an owner). The
+  first user who signs in (:meth:`Store.sign_in`) becomes the owner of every project.
 
 Example ids are stored as text and matched against ``frame["id"].astype(str)``, so integer
 and string ids both work. Every write runs in one ``BEGIN IMMEDIATE`` transaction, so a
@@ -47,10 +52,13 @@ raise :class:`core.errors.StoreError` with a message naming the thing.
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import math
 import numbers
 import os
+import shlex
 import shutil
 import sqlite3
 import threading
@@ -69,8 +77,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlite_utils
 
+from core import access
 from core.dataset import ColumnMapping, Dataset
-from core.errors import StoreError
+from core.errors import (
+    DataError,
+    DiskFull,
+    PermissionDenied,
+    StoreDamaged,
+    StoreError,
+    StoreReadOnly,
+)
 from core.task import TaskSpec, TextNormalization
 from core.values import class_key, class_keys
 
@@ -85,6 +101,10 @@ SETTING_RANGE = (1, 5)  # importance and ease
 #: Where a tag's status is known from its base values or rule: on every example, on the
 #: model's errors only, or nowhere (a hand-made tag: known only where reviewed).
 TAG_SCOPES = ("all", "errors", "none", "auto")
+
+#: The event recording that a store stopped being open (:meth:`Store.sign_in`): from it on,
+#: writes check roles even before the store has a member.
+FIRST_USER_EVENT = "store.first_user"
 
 # The latest correction of each example of a project that has not been reverted (params:
 # project id, project id).
@@ -509,12 +529,40 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
                              "user": MIGRATION_USER, "at": at})
 
 
+# Who may do what in a project (core.access): one row per (project, member), the role and
+# who gave it when. A store with no row is open (local single-user mode: everyone may write).
+# events_kind: finding the first sign-in (FIRST_USER_EVENT) and the HLP events quickly.
+_SCHEMA_V5 = [
+    """CREATE TABLE members (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        member TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'annotator', 'owner')),
+        added_by TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (project_id, member)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX members_member ON members (member)",
+    "CREATE INDEX events_kind ON events (kind)",
+]
+
+
+#: The schema version that has the members table.
+_MEMBERS_SCHEMA = 5
+
+
+def _migration_5_members(db: sqlite_utils.Database) -> None:
+    """Add project members (none: the store stays open, as before)."""
+    for statement in _SCHEMA_V5:
+        db.execute(statement)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 #: Schema steps, applied in order: step ``i`` takes ``PRAGMA user_version`` from ``i`` to
 #: ``i + 1`` inside one transaction. Append new steps; never edit a released one.
 MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterations,
-                               _migration_3_annotation_sets, _migration_4_project_tags]
+                               _migration_3_annotation_sets, _migration_4_project_tags,
+                               _migration_5_members]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -856,6 +904,123 @@ def _clean_decision(decision: Any) -> str | None:
     return text or None
 
 
+# --------------------------------------------------------------------------- faults
+
+# SQLite's primary result codes (the low byte of an extended code) that are faults of the
+# file or of the disk rather than of a request (https://www.sqlite.org/rescode.html).
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CORRUPT = 8, 10, 11
+_SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 13, 14, 26
+#: OS error numbers of a write that found no room: no space, quota exceeded, file too large.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: OS error numbers of a write that is not allowed (permissions, a read-only file system).
+_NOT_ALLOWED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+#: The extended attribute of the database file holding ``size:mtime_ns:inode`` of the file
+#: as a store left it after passing ``PRAGMA quick_check``: an unchanged file is not read
+#: through again on the next open (see :meth:`Store._check_integrity`).
+CHECKED_XATTR = "user.slicewise.quick_check"
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """Return the primary SQLite result code of an error (``None`` when it has none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _no_room(where: Path | str, exc: BaseException) -> DiskFull:
+    """Return the :class:`DiskFull` error of a write to ``where`` that found no room."""
+    if getattr(exc, "errno", None) == errno.EFBIG:
+        return DiskFull(f"{where} would grow past the largest file this process may write "
+                        f"({exc}): nothing was saved; raise the file size limit (ulimit -f) "
+                        "and try again")
+    return DiskFull(f"the disk holding {where} is full ({exc}): nothing was saved; free "
+                    "space on it and try again")
+
+
+def _signature(path: Path) -> str | None:
+    """Return ``size:mtime_ns:inode`` of a file (``None`` when it cannot be read)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def _wal_in_use(path: Path) -> bool:
+    """Whether the database's ``-wal`` file holds frames (a writer has it open, or crashed)."""
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _whoami() -> str:
+    """Return the user this process runs as, e.g. ``"user nobody"`` (else by number)."""
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(os.geteuid()).pw_name}"
+    except (ImportError, KeyError, OSError):
+        return f"user {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
+
+
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a cursor or connection method: faults of the file raise the store's errors."""
+    @functools.wraps(method)
+    def call(self: Any, *args: Any) -> Any:
+        try:
+            return method(self, *args)
+        except sqlite3.DatabaseError as exc:
+            fault = self._fault(exc)
+            if fault is None:
+                raise
+            if isinstance(self, sqlite3.Cursor):
+                # finalize its statement now: the error's traceback keeps the cursor alive,
+                # and SQLite keeps the files open until every statement is finalized
+                self.close()
+            raise fault from exc
+    return call
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose faults of the file raise typed errors (see :class:`_Connection`)."""
+
+    execute = _translating(sqlite3.Cursor.execute)
+    executemany = _translating(sqlite3.Cursor.executemany)
+    fetchone = _translating(sqlite3.Cursor.fetchone)
+    fetchmany = _translating(sqlite3.Cursor.fetchmany)
+    fetchall = _translating(sqlite3.Cursor.fetchall)
+    __next__ = _translating(sqlite3.Cursor.__next__)
+
+    def _fault(self, exc: sqlite3.DatabaseError) -> DataError | None:
+        return self.connection._fault(exc)
+
+
+class _Connection(sqlite3.Connection):
+    """A connection on which faults of the file raise the store's typed errors.
+
+    A damaged page, a full disk or a read-only file raises the
+    :class:`core.errors.DataError` that ``fault`` (set by the store) chooses instead of a
+    raw :class:`sqlite3.DatabaseError`, wherever the statement or the fetch is.
+    """
+
+    fault: Callable[[sqlite3.DatabaseError], DataError | None] | None = None
+
+    def cursor(self, factory: type[sqlite3.Cursor] = _Cursor) -> sqlite3.Cursor:  # noqa: D102
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # noqa: D102
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # noqa: D102
+        return self.cursor().executemany(sql, parameters)
+
+    commit = _translating(sqlite3.Connection.commit)
+    rollback = _translating(sqlite3.Connection.rollback)
+
+    def _fault(self, exc: sqlite3.DatabaseError) -> DataError | None:
+        return self.fault(exc) if self.fault is not None else None
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -883,6 +1048,23 @@ class Store:
     -----
     One object may be shared between threads (e.g. as a Streamlit resource): every
     statement and transaction holds a lock. Several processes may open the same file.
+
+    Every method taking ``user=`` that writes checks ``user``'s role in the project first,
+    in its transaction (the role each needs: :data:`core.access.ACTIONS`), and raises
+    :class:`core.errors.PermissionDenied` when it is not enough, writing nothing. A store
+    without members is open (:meth:`roles_enforced`).
+
+    Faults of the file or the disk never surface as raw :mod:`sqlite3` errors. A database
+    this process may not write (the file, its folder, the ``-wal``/``-shm`` files or
+    ``files_dir``; or a read-only file system) opens read-only (SQLite ``mode=ro``, or
+    ``immutable=1`` when even the ``-shm`` file cannot be made): reads work, and every
+    write raises :class:`core.errors.StoreReadOnly` naming the path, why and what to do
+    (:attr:`read_only`, :attr:`read_only_reason`). Opening runs ``PRAGMA quick_check``;
+    when it fails (or a read later hits a bad page) the store is read-only too: reads of
+    undamaged tables work, a read that hits damage raises
+    :class:`core.errors.StoreDamaged`, and writes raise it with a recovery hint. A write
+    that finds the disk full (SQLite's ``SQLITE_FULL``; ``ENOSPC`` writing the Parquet
+    files) raises :class:`core.errors.DiskFull` and leaves nothing of itself behind.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -893,19 +1075,21 @@ class Store:
         self.files_dir = self.path.parent / f"{self.path.stem}_files"
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _write() blocks in the thread holding the lock
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        self._why_read_only: str | None = None  # why writes are refused (None: they are not)
+        self._fix = ""  # what to do about it
+        self._damaged = False
+        self._checked = False  # passed PRAGMA quick_check (or is unchanged since it did)
+        conn = self._connect()
         self.db = sqlite_utils.Database(conn)
         try:
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.enable_wal()
+            self._check_integrity()
+            if not self.read_only:
+                self.db.enable_wal()
             self._migrate()
-            self._remove_orphan_files()
+            if not self.read_only:
+                self._remove_orphan_files()
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise StoreError(f"{self.path} is not a usable Slicewise database: {exc}") from exc
@@ -923,8 +1107,271 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection.
+
+        When the file passed ``PRAGMA quick_check`` at open, took no damage since and this
+        was its last connection (no ``-wal`` frames left), its size, modification time and
+        inode are recorded in the :data:`CHECKED_XATTR` extended attribute of the file, so
+        that the next open need not read it through again while it is unchanged (a file
+        system without user extended attributes just checks at every open).
+        """
         self.db.close()
+        if self._checked and not self.read_only and not _wal_in_use(self.path):
+            signature = _signature(self.path)
+            try:
+                if signature is not None:
+                    os.setxattr(self.path, CHECKED_XATTR, signature.encode())
+            except (AttributeError, OSError):  # no xattrs here: the next open checks
+                pass
+
+    # ------------------------------------------------------------------ faults
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store is open for reading only (see :attr:`read_only_reason`)."""
+        return self._why_read_only is not None
+
+    @property
+    def damaged(self) -> bool:
+        """Whether the database failed ``PRAGMA quick_check`` or a read hit a bad page."""
+        return self._damaged
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why the store is read-only and what to do, in a sentence or two; ``None`` if not.
+
+        E.g. ``"/srv/sw.db is open read-only: nobody may not write …; nothing can be saved.
+        To make changes, …"``, or for a damaged file the ``quick_check`` finding and how to
+        recover it (``sqlite3 DB ".recover" | sqlite3 NEW``, or a backup).
+        """
+        if self._why_read_only is None:
+            return None
+        return f"{self.path} is open read-only: {self._why_read_only}. {self._fix}"
+
+    def _refuse_if_read_only(self) -> None:
+        """Raise :class:`StoreReadOnly` (:class:`StoreDamaged`) when writes are refused."""
+        if self._why_read_only is not None:
+            error = StoreDamaged if self._damaged else StoreReadOnly
+            raise error(f"{self.path} is open read-only: {self._why_read_only}; nothing was "
+                        f"saved. {self._fix}")
+
+    def _read_only_because(self, why: str, fix: str) -> None:
+        self._why_read_only, self._fix = why, fix
+
+    def _copy_advice(self) -> str:
+        return (f"or copy {self.path.name} and {self.files_dir.name}/ to a folder {_whoami()} "
+                "can write and point --db or $SLICEWISE_DB at the copy")
+
+    def _recovery_hint(self) -> str:
+        """Say how to recover a damaged database (the dataset files beside it are kept)."""
+        db, files = self.path, self.files_dir
+        bak = db.with_name(db.name + ".bak")
+        new = db.with_name(f"{db.stem}-recovered{db.suffix}")
+        q = shlex.quote
+        return (f"To recover: stop Slicewise and put the database and its datasets' files "
+                f"aside (cp -a {q(str(db))} {q(str(bak))}; cp -a {q(str(files))} "
+                f"{q(str(files))}.bak); then restore a backup of {db.name}, or copy what can "
+                f"still be read into a new database with sqlite3 {q(str(bak))} \".recover\" | "
+                f"sqlite3 {q(str(new))} (this needs an sqlite3 built with the dbpage "
+                "extension; Debian's 3.40 lacks it and answers \"SQL logic error\"), check it "
+                f"(sqlite3 {q(str(new))} \"PRAGMA integrity_check\") and put it in place "
+                f"(mv {q(str(new))} {q(str(db))}).")
+
+    def _mark_damaged(self, detail: str) -> None:
+        if not self._damaged:
+            self._damaged = True
+            self._read_only_because(f"it is damaged ({detail})", self._recovery_hint())
+
+    def _fault(self, exc: sqlite3.DatabaseError) -> DataError | None:
+        """Return the typed error of a fault of the file or the disk (``None``: not one).
+
+        Installed on the connection (:class:`_Connection`), so it applies to every
+        statement and fetch. A damaged page also makes the store read-only from then on.
+        """
+        code = _sqlite_code(exc)
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            self._mark_damaged(str(exc))
+            return StoreDamaged(f"{self.path} is damaged ({exc}): this cannot be read from "
+                                f"it, and nothing can be saved to it. {self._fix}")
+        if code == _SQLITE_FULL:
+            return _no_room(self.path, exc)
+        if code == _SQLITE_READONLY:
+            if self.read_only:
+                return StoreReadOnly(f"{self.path} is open read-only: {self._why_read_only}; "
+                                     f"nothing was saved. {self._fix}")
+            return StoreReadOnly(f"{self.path} cannot be written ({exc}): nothing was saved; "
+                                 f"give {_whoami()} write access to it and its folder, "
+                                 f"{self._copy_advice()}")
+        if code == _SQLITE_IOERR:
+            return StoreError(f"reading or writing {self.path} failed ({exc}): a change that "
+                              "failed was not saved; check the disk holding it (its free "
+                              "space, the system log) and try again")
+        return None
+
+    def _os_fault(self, exc: BaseException, where: Path) -> DataError | None:
+        """Return the typed error of an OS error writing ``where``'s files (else ``None``)."""
+        if not isinstance(exc, OSError):
+            return None
+        target = exc.filename or where
+        if exc.errno in _NO_ROOM:
+            return _no_room(target, exc)
+        if exc.errno in _NOT_ALLOWED:
+            return StoreReadOnly(f"cannot write {target} ({exc.strerror}): nothing was saved; "
+                                 f"give {_whoami()} write access to it, {self._copy_advice()}")
+        return None
+
+    def _raise_os_fault(self, exc: BaseException, where: Path) -> None:
+        """Raise the typed error of a full or read-only disk (from ``exc``); else return."""
+        fault = self._os_fault(exc, where)
+        if fault is not None:
+            raise fault from exc
+
+    def _writable_dir(self, folder: Path) -> None:
+        """Refuse when read-only, else create ``folder`` (typed errors for disk faults)."""
+        self._refuse_if_read_only()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._raise_os_fault(exc, folder)
+            raise
+
+    def _not_writable(self) -> str | None:
+        """Say why this process may not write the store; ``None`` when it may.
+
+        Checked: the database file, its folder (SQLite creates ``-wal`` and ``-shm`` files
+        there), those files when present and ``files_dir`` (the datasets' Parquet files);
+        for a new store, the nearest existing folder. A read-only file system counts.
+        """
+        me = _whoami()
+        name = self.path.name
+        if self.path.exists():
+            targets = [(self.path, "the file", ""),
+                       (self.path.parent, "its folder",
+                        f" (SQLite keeps {name}-wal and {name}-shm there)")]
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(name + suffix)
+                if side.exists():
+                    targets.append((side, "the file", ""))
+            if self.files_dir.exists():
+                targets.append((self.files_dir, "the folder of its datasets' files", ""))
+        else:
+            folder = self.path.parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            targets = [(folder, "the folder", "")]
+        for target, what, note in targets:
+            try:
+                if os.statvfs(target).f_flag & os.ST_RDONLY:
+                    return f"{target} is on a read-only file system"
+            except (AttributeError, OSError):
+                pass
+            mode = os.W_OK | (os.X_OK if target.is_dir() else 0)
+            effective = os.access in getattr(os, "supports_effective_ids", ())
+            if not os.access(target, mode, effective_ids=effective):
+                return f"{what} {target} is not writable by {me}{note}"
+        return None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Open the database read-write, or read-only when this process may not write it."""
+        why = self._not_writable()
+        if why is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       check_same_thread=False, factory=_Connection)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
+        elif not self.path.exists():
+            raise StoreReadOnly(f"cannot create the database {self.path}: {why}; choose a "
+                                "folder this user may write with --db or $SLICEWISE_DB")
+        else:
+            self._read_only_because(
+                why, f"To make changes, give {_whoami()} write access to it (or run Slicewise "
+                     f"as the user owning {self.path.name}), {self._copy_advice()}.")
+            conn = self._connect_read_only()
+        conn.fault = self._fault
+        return conn
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Open the database for reading: SQLite ``mode=ro``, else ``immutable=1``.
+
+        ``mode=ro`` needs the ``-shm`` file, which SQLite creates beside a database in WAL
+        mode: in a folder this process may not write, it cannot, and the file is opened as
+        ``immutable`` (no locking, no ``-wal``), which is right only while no ``-wal`` file
+        holds changes a writer has not copied into the database yet; otherwise refused.
+        """
+        uri = self.path.resolve().as_uri()
+        last: sqlite3.Error | None = None
+        for query in ("mode=ro", "immutable=1"):
+            if query == "immutable=1" and _wal_in_use(self.path):
+                raise StoreReadOnly(
+                    f"cannot read {self.path}: {self._why_read_only}, and its latest changes "
+                    f"are in {self.path.name}-wal, which SQLite reads only by writing "
+                    f"{self.path.name}-shm beside it. {self._fix}")
+            try:
+                conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False,
+                                       timeout=BUSY_TIMEOUT_MS / 1000, factory=_Connection)
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                last = exc
+                if _sqlite_code(exc) not in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                    break
+            except sqlite3.DatabaseError:  # damaged: the integrity check says how
+                return conn
+            else:
+                return conn
+        raise StoreError(f"cannot open the database {self.path} even for reading ({last}); "
+                         f"give {_whoami()} read access to it and its folder")
+
+    def _recorded_check(self) -> str | None:
+        try:
+            return os.getxattr(self.path, CHECKED_XATTR).decode()
+        except (AttributeError, OSError, UnicodeDecodeError):
+            return None
+
+    def _check_integrity(self) -> None:
+        """Run ``PRAGMA quick_check``; when it fails, open read-only with a recovery hint.
+
+        The check reads every page (O(size of the database); the datasets' rows are in
+        Parquet files, not in it). It is skipped when the file is exactly as a store left
+        it after passing the check (:meth:`close`: same size, modification time and inode,
+        and no ``-wal`` frames), so reopening an unchanged store costs nothing.
+
+        Raises
+        ------
+        StoreDamaged
+            The file is not an SQLite database at all (or its first page is damaged):
+            nothing can be read.
+        """
+        signature = _signature(self.path)
+        if (signature is not None and not _wal_in_use(self.path)
+                and signature == self._recorded_check()):
+            self._checked = True
+            return
+        try:
+            with self._lock:
+                rows = self.db.conn.execute("PRAGMA quick_check").fetchall()
+            problems = [str(r[0]) for r in rows if str(r[0]) != "ok"]
+        except StoreDamaged as exc:
+            if _sqlite_code(exc.__cause__) == _SQLITE_NOTADB:
+                raise StoreDamaged(
+                    f"{self.path} is not a Slicewise database ({exc.__cause__}): it is another "
+                    "kind of file, or its first page is damaged. Give the path of a Slicewise "
+                    f"database with --db or $SLICEWISE_DB; if it was one: {self._fix}"
+                ) from exc.__cause__
+            problems = [str(exc.__cause__)]
+        if not problems:
+            self._checked = True
+            return
+        shown = "; ".join(problems[:2]) + (f" and {len(problems) - 2} more problems"
+                                          if len(problems) > 2 else "")
+        self._damaged = False  # a read may have marked it: say what the check found
+        self._mark_damaged(f"PRAGMA quick_check: {shown}")
 
     @property
     def schema_version(self) -> int:
@@ -975,6 +1422,15 @@ class Store:
         target = len(MIGRATIONS)
         if self.schema_version == target:
             return
+        if self.read_only:  # an older schema cannot be upgraded: refuse (a newer one too)
+            version = self.schema_version
+            if version > target:
+                raise StoreError(f"{self.path} has schema version {version}, newer than this "
+                                 f"Slicewise understands ({target}); upgrade Slicewise")
+            error = StoreDamaged if self._damaged else StoreReadOnly
+            raise error(f"{self.path} has schema version {version} and this Slicewise needs "
+                        f"{target}: it cannot be upgraded while it is open read-only "
+                        f"({self._why_read_only}). {self._fix}")
         while True:
             with self._write():
                 version = self.schema_version
@@ -990,7 +1446,12 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[None]:
-        """Run the block in one write transaction (a nested call joins the outer one)."""
+        """Run the block in one write transaction (a nested call joins the outer one).
+
+        Refused on a read-only store (:class:`StoreReadOnly`, :class:`StoreDamaged`). A
+        failure rolls everything back; a full disk raises :class:`DiskFull` (SQLite's
+        ``SQLITE_FULL`` through the connection, ``ENOSPC`` from a file operation here).
+        """
         with self._lock:
             conn = self.db.conn
             if self._depth:
@@ -999,6 +1460,7 @@ class Store:
             if conn.in_transaction:  # left open by direct use of ``self.db``
                 raise StoreError("a transaction opened outside the store is still open on "
                                  f"{self.path}; commit or roll it back first")
+            self._refuse_if_read_only()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -1008,9 +1470,14 @@ class Store:
             try:
                 yield
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    try:
+                        conn.execute("ROLLBACK")
+                    except (sqlite3.Error, DataError):  # SQLite rolled back already
+                        pass
+                # a full disk or a read-only folder met while moving files: typed
+                self._raise_os_fault(exc, self.files_dir)
                 raise
             finally:
                 self._depth -= 1
@@ -1172,18 +1639,271 @@ class Store:
             pid = self.db["projects"].insert(
                 {"name": name, "created_at": at, "created_by": user}).last_pk
             self._event("project.create", user=user, at=at, project_id=pid, name=name)
+            if self.roles_enforced():  # any user may create a project, and owns it
+                self._put_member(int(pid), user, access.OWNER, user=user, at=at,
+                                 previous=None, why="created the project")
             return int(pid)
 
-    def list_projects(self) -> pd.DataFrame:
-        """Return every project.
+    def list_projects(self, user: str | None = None) -> pd.DataFrame:
+        """Return every project, or those ``user`` is a member of.
+
+        Parameters
+        ----------
+        user
+            Once roles are enforced (:meth:`roles_enforced`), only the projects this user
+            has a role in; ``None``, or a store without members, lists every project.
 
         Returns
         -------
         pandas.DataFrame
             Columns ``id``, ``name``, ``created_at``, ``created_by``, ordered by name.
         """
-        return self._frame("SELECT id, name, created_at, created_by FROM projects ORDER BY name",
-                           [], ["id", "name", "created_at", "created_by"])
+        cols = ["id", "name", "created_at", "created_by"]
+        if user is None or not self.roles_enforced():
+            return self._frame("SELECT id, name, created_at, created_by FROM projects "
+                               "ORDER BY name", [], cols)
+        return self._frame("SELECT id, name, created_at, created_by FROM projects WHERE id IN "
+                           "(SELECT project_id FROM members WHERE member = ?) ORDER BY name",
+                           [str(user).strip()], cols)
+
+    # ------------------------------------------------------------------ members and roles
+
+    def roles_enforced(self) -> bool:
+        """Return whether writes check roles: once the store has a member or a sign-in.
+
+        A store nobody signed in to and with no members (local single-user mode) is open:
+        everyone may write, as an owner. It stops being open when the first user signs in
+        (:meth:`sign_in`) or someone is given a role (:meth:`set_member`), for good.
+        """
+        with self._lock:
+            if self.schema_version < _MEMBERS_SCHEMA:  # older code's schema: no members
+                return False
+            found = self.db.execute(
+                "SELECT EXISTS (SELECT 1 FROM members) OR EXISTS (SELECT 1 FROM events "
+                "WHERE kind = ?)", [FIRST_USER_EVENT]).fetchone()
+        return bool(found[0])
+
+    def sign_in(self, user: str) -> str | None:
+        """Record that a signed-in identity arrived: the store's first becomes owner.
+
+        On an open store (:meth:`roles_enforced` is False), ``user`` becomes the owner of
+        every project, and the store enforces roles from then on (also when it has no
+        project yet: each project created after is owned by its creator). Otherwise
+        nothing is written. Call it whenever a signed-in identity arrives (each session).
+
+        Parameters
+        ----------
+        user
+            The signed-in identity (e.g. an e-mail address from the identity provider).
+
+        Returns
+        -------
+        str or None
+            What changed, e.g. ``"ana@example.org is the first user of this store and the
+            owner of its 2 projects"``; ``None`` when nothing did.
+
+        Raises
+        ------
+        StoreError
+            A blank ``user``.
+        """
+        user = _clean_user(user)
+        if self.roles_enforced():
+            return None
+        with self._write():
+            if self.roles_enforced():  # another session signed in first
+                return None
+            names = self._claim_open_store(user, _now(), why="the first user who signed in")
+        projects = f"its {len(names)} project{'s' if len(names) != 1 else ''}" \
+            if names else "each project they create"
+        return f"{user} is the first user of this store and the owner of {projects}"
+
+    def _claim_open_store(self, user: str, at: str, *, why: str) -> list[str]:
+        """Make ``user`` owner of every project of an open store; return the projects' names.
+
+        Runs inside a write transaction; records one ``member.set`` event per project and a
+        :data:`FIRST_USER_EVENT`, which keeps roles enforced even with no project yet.
+        """
+        projects = self._rows("SELECT id, name FROM projects ORDER BY id")
+        for p in projects:
+            self._put_member(int(p["id"]), user, access.OWNER, user=user, at=at,
+                             previous=None, why=why)
+        self._event(FIRST_USER_EVENT, user=user, at=at, why=why,
+                    projects=[p["name"] for p in projects])
+        return [str(p["name"]) for p in projects]
+
+    def _put_member(self, project_id: int, member: str, role: str, *, user: str, at: str,
+                    previous: str | None, why: str = "") -> None:
+        self.db.execute("INSERT INTO members (project_id, member, role, added_by, added_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, member) DO UPDATE SET "
+                        "role = excluded.role, added_by = excluded.added_by, "
+                        "added_at = excluded.added_at", [project_id, member, role, user, at])
+        self._event("member.set", user=user, at=at, project_id=project_id, member=member,
+                    role=role, previous=previous, **({"why": why} if why else {}))
+
+    def _member_role(self, project_id: int, member: str | None) -> str | None:
+        if member is None:
+            return None
+        rows = self._rows("SELECT role FROM members WHERE project_id = ? AND member = ?",
+                          [project_id, str(member).strip()])
+        return rows[0]["role"] if rows else None
+
+    def role(self, project_id: int, user: str | None) -> str | None:
+        """Return ``user``'s role in a project (one of :data:`core.access.ROLES`).
+
+        Parameters
+        ----------
+        project_id
+            The project.
+        user
+            Who asks (``None``: nobody signed in).
+
+        Returns
+        -------
+        str or None
+            ``"owner"`` for everyone while the store is open (:meth:`roles_enforced` is
+            False); once roles are enforced, the member's role, or ``None`` for someone who
+            is not a member (or ``None`` as ``user``).
+
+        Raises
+        ------
+        StoreError
+            Unknown project.
+        """
+        pid = self._project_row(project_id)["id"]
+        if not self.roles_enforced():
+            return access.OWNER
+        return self._member_role(pid, user)
+
+    def _require(self, project_id: int, user: str | None, action: str) -> None:
+        """Refuse ``action`` (a :data:`core.access.ACTIONS` key) unless the role allows it.
+
+        Called first thing inside the write's transaction, so a refused write changes
+        nothing.
+
+        Raises
+        ------
+        PermissionDenied
+            Roles are enforced and ``user``'s role in the project is below what
+            ``action`` needs (or they are not a member).
+        """
+        if not self.roles_enforced():
+            return
+        role = self._member_role(project_id, user)
+        if access.allows(role, access.needed(action)):
+            return
+        project = self._project_row(project_id)
+        owners = [r["member"] for r in self._rows(
+            "SELECT member FROM members WHERE project_id = ? AND role = ? ORDER BY added_at",
+            [project["id"], access.OWNER])]
+        raise PermissionDenied(access.refusal(action, user=user, role=role,
+                                              project=project["name"], owners=owners))
+
+    def set_member(self, project_id: int, member: str, role: str, *, user: str) -> None:
+        """Give ``member`` a role in a project (adding them, or changing their role).
+
+        Needs owner. On an open store, ``user`` first becomes the owner of every project
+        (as the first user who signs in would), so the store never locks everyone out.
+
+        Parameters
+        ----------
+        project_id
+            The project.
+        member
+            The identity to give the role (as they sign in, e.g. an e-mail address).
+        role
+            ``"viewer"``, ``"annotator"`` or ``"owner"`` (case ignored).
+        user
+            Who gives it (an owner of the project).
+
+        Raises
+        ------
+        PermissionDenied
+            ``user`` is not an owner of the project.
+        InvalidValueError
+            ``role`` is not a role.
+        StoreError
+            Unknown project, a blank member, or the change would leave the project without
+            an owner (the last owner cannot be demoted).
+        """
+        member = _clean_name(member, "member")
+        role = access.check_role(role)
+        user = _clean_user(user)
+        with self._write():
+            project = self._project_row(project_id)
+            pid = project["id"]
+            at = _now()
+            if not self.roles_enforced():
+                self._claim_open_store(user, at, why="the first user who managed members")
+            self._require(pid, user, "set_member")
+            previous = self._member_role(pid, member)
+            if previous == role:
+                return
+            if previous == access.OWNER:
+                self._check_other_owner(project, member)
+            self._put_member(pid, member, role, user=user, at=at, previous=previous)
+
+    def remove_member(self, project_id: int, member: str, *, user: str) -> None:
+        """Take ``member``'s role in a project away. Needs owner.
+
+        Raises
+        ------
+        PermissionDenied
+            ``user`` is not an owner of the project.
+        StoreError
+            Unknown project, ``member`` is not a member, or they are its last owner.
+        """
+        member = _clean_name(member, "member")
+        user = _clean_user(user)
+        with self._write():
+            project = self._project_row(project_id)
+            pid = project["id"]
+            self._require(pid, user, "remove_member")
+            previous = self._member_role(pid, member)
+            if previous is None:
+                known = [r["member"] for r in self._rows(
+                    "SELECT member FROM members WHERE project_id = ? ORDER BY member", [pid])]
+                raise StoreError(f"{member!r} is not a member of project {project['name']!r}; "
+                                 f"its members are {_few(known, 12) or 'none'}")
+            if previous == access.OWNER:
+                self._check_other_owner(project, member)
+            self.db.execute("DELETE FROM members WHERE project_id = ? AND member = ?",
+                            [pid, member])
+            self._event("member.remove", user=user, at=_now(), project_id=pid, member=member,
+                        previous=previous)
+
+    def _check_other_owner(self, project: dict[str, Any], member: str) -> None:
+        others = self._rows("SELECT 1 FROM members WHERE project_id = ? AND role = ? "
+                            "AND member != ?", [project["id"], access.OWNER, member])
+        if not others:
+            raise StoreError(f"{member} is the last owner of project {project['name']!r}, "
+                             "which must keep one: make someone else an owner first")
+
+    def members(self, project_id: int) -> pd.DataFrame:
+        """Return a project's members, owners first, then annotators, then viewers.
+
+        Parameters
+        ----------
+        project_id
+            The project.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``member``, ``role`` (:data:`core.access.ROLES`), ``added_by`` and
+            ``added_at`` (who gave the current role, UTC ISO-8601); by role, then member.
+            Empty on an open store.
+
+        Raises
+        ------
+        StoreError
+            Unknown project.
+        """
+        pid = self._project_row(project_id)["id"]
+        cols = ["member", "role", "added_by", "added_at"]
+        return self._frame("SELECT member, role, added_by, added_at FROM members "
+                           "WHERE project_id = ? ORDER BY CASE role WHEN 'owner' THEN 0 "
+                           "WHEN 'annotator' THEN 1 ELSE 2 END, member", [pid], cols)
 
     # ------------------------------------------------------------------ datasets
 
@@ -1237,13 +1957,15 @@ class Store:
         if not isinstance(task, TaskSpec):
             raise StoreError(f"save_dataset needs a core.task.TaskSpec, got {type(task)}")
         project = self._project_row(project_id)
-        self._check_free_name(project["id"], name)  # again inside the transaction
+        # Both again inside the transaction: refused before any file is written.
+        self._require(project["id"], user, "save_dataset")
+        self._check_free_name(project["id"], name)
         frame = dataset.frame.reset_index(drop=True)
         tags = dataset.tags.reset_index(drop=True)
         self._check_dataset(name, frame, tags)
         scopes = _check_file_scopes(name, tags.columns, tag_scopes)
 
-        self.files_dir.mkdir(parents=True, exist_ok=True)
+        self._writable_dir(self.files_dir)
         staging = self.files_dir / f".staging-{uuid.uuid4().hex}"
         final: Path | None = None
         try:
@@ -1254,6 +1976,7 @@ class Store:
             except (pa.ArrowException, ValueError, TypeError) as exc:
                 raise StoreError(f"dataset {name!r} cannot be stored as Parquet: {exc}") from exc
             with self._write():
+                self._require(project["id"], user, "save_dataset")
                 self._check_free_name(project["id"], name)
                 at = _now()
                 did = int(self.db["datasets"].insert({
@@ -1277,8 +2000,9 @@ class Store:
                             **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"}
                                else {}))
             return did
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(final if final is not None else staging, ignore_errors=True)
+            self._raise_os_fault(exc, self.files_dir)  # a full disk: DiskFull
             raise
 
     def _seed_tags(self, project_id: int, dataset_id: int, scopes: dict[str, str], *,
@@ -1442,6 +2166,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "rename_dataset")
             if row["name"] == new_name:
                 return
             self._check_free_name(row["project_id"], new_name, ignore=row["id"])
@@ -1467,6 +2192,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "delete_dataset")
             did = row["id"]
             for table in ("tag_bases", "review_samples", "reports"):
                 self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
@@ -1529,6 +2255,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "create_tag")
             self._check_free_tag(row["project_id"], name)
             at = _now()
             self.db["tags"].insert({"project_id": row["project_id"], "name": name,
@@ -1558,6 +2285,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "rename_tag")
             tag = self._tag_row(row, old)
             if new == old:
                 return
@@ -1602,6 +2330,7 @@ class Store:
         with self._write():
             row = self._dataset_row(dataset_id)
             did, pid = row["id"], row["project_id"]
+            self._require(pid, user, "merge_tags")
             by_name = {t["name"]: t for t in self._tag_rows(pid, did)}
             missing = [s for s in sources if s not in by_name]
             if missing:
@@ -1719,6 +2448,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "delete_tag")
             tag = self._tag_row(row, name)
             for table in ("tag_overrides", "tag_bases"):
                 self.db.execute(f"DELETE FROM {table} WHERE tag_id = ?", [tag["id"]])
@@ -1812,6 +2542,7 @@ class Store:
         with self._write():
             row = self._dataset_row(did)
             pid = row["project_id"]
+            self._require(pid, user, "set_tag" if scope is None else "apply_tag_rule")
             tag_row = self._tag_row(row, tag)
             scope_before = tag_row["scope"]
             if scope is not None:  # a rule widens where the tag is known, never narrows it
@@ -1962,6 +2693,7 @@ class Store:
                 changes[name] = _check_setting(name, value)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "set_tag_settings")
             tag_row = self._tag_row(row, tag)
             if not changes:
                 return
@@ -2054,6 +2786,7 @@ class Store:
         scope = _check_scope(scope, f"tag {tag!r}")
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "set_tag_scope")
             tag_row = self._tag_row(row, tag)
             if tag_row["scope"] == scope:
                 return
@@ -2112,6 +2845,7 @@ class Store:
         with self._write():
             row = self._dataset_row(did)
             pid = row["project_id"]
+            self._require(pid, user, "mark_reviewed")
             sid = 0
             if sample_id is not None:
                 sample = self._sample_row(sample_id)
@@ -2316,6 +3050,7 @@ class Store:
         self._locate_examples(did, self._read_ids(did), pd.Index(every, dtype=object))
         with self._write():
             row = self._dataset_row(did)
+            self._require(row["project_id"], user, "save_review_sample")
             at = _now()
             sid = int(self.db["review_samples"].insert({
                 "project_id": row["project_id"], "dataset_id": did,
@@ -2456,6 +3191,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "undo_last")
             change = self._last_change(row["project_id"], user)
             if change is None:
                 return None
@@ -2579,6 +3315,7 @@ class Store:
         corrected = _coerce_label(new_label, frame["label"], did)
         with self._write():
             row = self._dataset_row(did)
+            self._require(row["project_id"], user, "correct_label")
             at = _now()
             self.db["label_corrections"].insert({
                 "project_id": row["project_id"], "dataset_id": did, "example_id": wanted[0],
@@ -2635,6 +3372,7 @@ class Store:
         key = _id_strings([example_id])[0]
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "revert_correction")
             did = row["id"]
             at = _now()
             cursor = self.db.execute(
@@ -2681,6 +3419,7 @@ class Store:
         content = bytes(content)
         with self._write():
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "save_report")
             at = _now()
             rid = self.db["reports"].insert({
                 "dataset_id": row["id"], "fmt": fmt, "filename": filename,
@@ -2778,6 +3517,7 @@ class Store:
         table_json = _table_to_json(table)
         with self._write():
             project = self._project_row(project_id)
+            self._require(project["id"], user, "save_iteration")
             row = self._dataset_row(dataset_id)
             if row["project_id"] != project["id"]:
                 raise StoreError(f"dataset {row['id']} belongs to project {row['project_id']}, "
@@ -2869,6 +3609,7 @@ class Store:
         user = _clean_user(user)
         with self._write():
             info = self.iteration_info(iteration_id)
+            self._require(info["project_id"], user, "delete_iteration")
             self.db.execute("DELETE FROM iterations WHERE id = ?", [info["id"]])
             self._event("iteration.delete", user=user, at=_now(),
                         project_id=info["project_id"], dataset_id=info["dataset_id"],
@@ -2941,11 +3682,12 @@ class Store:
         source_name = _clean_name(source_name, "source name")
         content_hash = _clean_text(content_hash, "content hash")
         pid = self._project_row(project_id)["id"]
+        self._require(pid, user, "save_annotation_set")  # again inside the transaction
         self._check_free_name(pid, name, table="annotation_sets")
         self._check_link(pid, linked_dataset_id)
         labels = _check_annotation_labels(name, labels)
         folder = self.files_dir / ANNOTATIONS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
+        self._writable_dir(folder)
         staging = folder / f".staging-{uuid.uuid4().hex}.parquet"
         final: Path | None = None
         try:
@@ -2955,6 +3697,7 @@ class Store:
                 raise StoreError(f"annotation set {name!r} cannot be stored as Parquet: "
                                  f"{exc}") from exc
             with self._write():
+                self._require(pid, user, "save_annotation_set")
                 self._check_free_name(pid, name, table="annotation_sets")
                 linked = self._check_link(pid, linked_dataset_id)
                 at = _now()
@@ -2969,8 +3712,9 @@ class Store:
                             annotation_set_id=sid, name=name, source_name=source_name,
                             row_count=len(labels), linked_dataset_id=linked)
             return sid
-        except BaseException:
+        except BaseException as exc:
             (final if final is not None else staging).unlink(missing_ok=True)
+            self._raise_os_fault(exc, folder)  # a full disk: DiskFull
             raise
 
     def list_annotation_sets(self, project_id: int | None = None) -> pd.DataFrame:
@@ -3026,6 +3770,7 @@ class Store:
         trash: Path | None = None
         with self._write():
             row = self._annotation_row(set_id)
+            self._require(row["project_id"], user, "delete_annotation_set")
             sid = row["id"]
             self.db.execute("DELETE FROM review_decisions WHERE annotation_set_id = ?", [sid])
             self.db.execute("DELETE FROM annotation_sets WHERE id = ?", [sid])
@@ -3085,6 +3830,7 @@ class Store:
             raise StoreError(f"annotation set {sid} ({row['name']!r}) has no item {key!r}")
         with self._write():
             row = self._annotation_row(sid)
+            self._require(row["project_id"], user, "save_review_decision")
             last = self._rows("SELECT decision, note FROM review_decisions WHERE id = ("
                               "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
                               "AND item = ?)", [sid, key])
@@ -3165,6 +3911,7 @@ class Store:
         with self._write():
             info = self._annotation_row(set_id)
             row = self._dataset_row(dataset_id)
+            self._require(row["project_id"], user, "apply_annotation_hlp")
             for tag, value in values.items():
                 self.set_tag_settings(row["id"], tag, hlp=value, user=user)
             self._event("annotation_set.hlp", user=user, at=_now(),
@@ -3248,13 +3995,16 @@ class Store:
                                   [int(dataset_id)]).fetchone()
         return int(row[0] or 0)
 
-    def events(self, dataset_id: int | None = None) -> pd.DataFrame:
+    def events(self, dataset_id: int | None = None, *,
+               project_id: int | None = None) -> pd.DataFrame:
         """Return the append-only log of writes, oldest first.
 
         Parameters
         ----------
         dataset_id
             Only events about this dataset (also after it was deleted); ``None`` for all.
+        project_id
+            Only events of this project (its datasets' and its own: tags, members...).
 
         Returns
         -------
@@ -3263,9 +4013,14 @@ class Store:
             ``detail`` (JSON text), ``user``, ``at`` (UTC ISO-8601).
         """
         cols = ["id", "project_id", "dataset_id", "kind", "detail", "user", "at"]
-        where, params = "", []
+        conditions, params = [], []
         if dataset_id is not None:
-            where, params = "WHERE dataset_id = ?", [_check_id(dataset_id, "dataset")]
+            conditions.append("dataset_id = ?")
+            params.append(_check_id(dataset_id, "dataset"))
+        if project_id is not None:
+            conditions.append("project_id = ?")
+            params.append(_check_id(project_id, "project"))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         frame = self._frame(f'SELECT id, project_id, dataset_id, kind, detail, "user", at '
                             f"FROM events {where} ORDER BY id", params, cols)
         for col in ("project_id", "dataset_id"):

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import OWNER
 from core.baselines import is_majority_name
 from core.demo import DEMO_PROJECT, create_demo_project
 from core.errors import DataError
@@ -16,10 +17,13 @@ store, user = ctx.store, ctx.user
 # ----------------------------------------------------------------------------- demo
 st.subheader("Start from the demo project")
 demo = loading.demo_datasets(store, DEMO_PROJECT)
+demo = demo[demo["project_id"].isin(store.list_projects(user)["id"])]  # one the user may see
 st.caption("Speech recognition transcripts tagged car noise / people noise / low bandwidth, "
            "and a visual-inspection classifier — the lecture's two examples.")
+# on a read-only store the demo opens only if it is there already (creating it writes)
 if st.button("Open the demo project", icon=":material/play_arrow:", type="primary",
-             key="load_open_demo"):
+             key="load_open_demo", disabled=store.read_only and not len(demo),
+             help=state.read_only_help(store) if store.read_only and not len(demo) else None):
     if len(demo):
         state.select_dataset(int(demo["id"].min()))
         state.flash(f"Opened the demo project ({len(demo)} datasets)")
@@ -171,15 +175,20 @@ if uploaded is not None:
 
         st.markdown("**Save as**")
         s1, s2 = st.columns(2)
-        project_names = store.list_projects()["name"].astype(str).tolist()
+        mine = store.list_projects(user)
+        project_names = mine["name"].astype(str).tolist()
         # A new file goes to a new project named after it; type a project's name to add to it.
         project = s1.text_input(
             "Project", value=loading.default_name(uploaded.name), key=k + "project",
             help="Projects are chosen by name: type an existing project's name to add this "
                  "dataset to it, or a new name to create one. Existing projects: "
                  + (", ".join(project_names) or "none yet"))
+        # a new project: anyone, who owns it; an existing one: its owners; read-only: nobody
+        may_save = not store.read_only
         if project.strip() in project_names:
             s1.caption(f"Adds to the existing project **{md(project.strip())}**")
+            target = int(mine.loc[mine["name"] == project.strip(), "id"].iloc[0])
+            may_save = state.allowed(store, target, user, OWNER)
         else:
             s1.caption("Creates a new project")
         name = s2.text_input("Dataset name", value=loading.default_name(uploaded.name),
@@ -198,7 +207,8 @@ if uploaded is not None:
             collapse_whitespace=collapse, drop_missing=drop_missing,
             na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands,
             human_accuracy=loading.optional(human_accuracy), human_majority=human_majority)
-        if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save"):
+        if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save",
+                     disabled=not may_save, help=None if may_save else state.needs(OWNER)):
             save_error: DataError | None = None
             with st.status("Checking and saving…", expanded=True) as status:
                 try:
@@ -210,8 +220,8 @@ if uploaded is not None:
                     did = loading.save(store, dataset, options, project=project, name=name,
                                        user=user)
                 except DataError as exc:
-                    status.update(label="The file needs a fix before it can be saved",
-                                  state="error", expanded=False)
+                    status.update(label=loading.save_failure_label(exc), state="error",
+                                  expanded=False)
                     save_error = exc
                 else:
                     status.update(label="Saved", state="complete")
@@ -223,11 +233,13 @@ if uploaded is not None:
 
 # ----------------------------------------------------------------------------- saved
 st.subheader("Saved datasets")
+visible = store.list_projects(user)  # once roles apply: the user's projects only
 datasets = store.list_datasets()
+datasets = datasets[datasets["project_id"].isin(visible["id"])]
 if datasets.empty:
     st.caption("None yet.")
     st.stop()
-st.dataframe(loading.with_project_names(datasets, store.list_projects()), hide_index=True,
+st.dataframe(loading.with_project_names(datasets, visible), hide_index=True,
              placeholder="–",
              column_config={"id": st.column_config.NumberColumn("id", format="%d"),
                             "row_count": st.column_config.NumberColumn("rows",
@@ -241,16 +253,21 @@ if (st.session_state.get("load_manage_follows") != ctx.dataset_id
     st.session_state["load_manage"] = ctx.dataset_id if ctx.dataset_id in ids else ids[0]
 chosen = st.selectbox("Dataset", ids, format_func=lambda i: f"{names[i]} (id {i})",
                       key="load_manage")
+owner = state.allowed(store, int(datasets.loc[datasets["id"] == chosen, "project_id"].iloc[0]),
+                      user, OWNER)
 o1, o2 = st.columns(2, vertical_alignment="bottom")
 if o1.button("Open", icon=":material/folder_open:", key="load_open"):
     state.select_dataset(chosen)
     state.flash(f"Opened {names[chosen]}")
     st.rerun()
-if o2.button("Delete…", icon=":material/delete:", key="load_delete"):
+if o2.button("Delete…", icon=":material/delete:", key="load_delete", disabled=not owner,
+             help=None if owner else state.needs(OWNER)):
     st.session_state["load_confirm_delete"] = chosen
 r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
-new_name = r1.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}")
-if r2.button("Rename", icon=":material/edit:", key="load_rename_btn"):
+new_name = r1.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}",
+                         disabled=not owner)
+if r2.button("Rename", icon=":material/edit:", key="load_rename_btn", disabled=not owner,
+             help=None if owner else state.needs(OWNER)):
     state.run_write(store.rename_dataset, chosen, new_name, user=user,
                     success=f"Renamed to {new_name.strip()}")
     st.rerun()

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.errors import DataError
 from core.rules import describe_rule
 from ui import data, media, review_sample, state, tagging, widgets
@@ -18,6 +19,9 @@ from ui.text import code, md
 ctx = state.page_start("Tag errors", "Which errors share a cause?", icon=":material/sell:")
 loaded = data.require_dataset(ctx)
 store, user, did = ctx.store, ctx.user, loaded.dataset_id
+# A viewer sees everything and changes nothing: the write controls are disabled, saying why.
+annotate = state.can(ctx, ANNOTATOR)
+no_role = None if annotate else state.needs(ANNOTATOR)
 ds = loaded.dataset
 tags = loaded.tag_names
 try:
@@ -72,7 +76,8 @@ with st.expander("Tags: create, rename, merge, delete", icon=":material/sell:",
     a, b, c, d = st.columns(4)
     with a:
         new_tag = st.text_input("New tag", placeholder="e.g. car_noise", key="tag_new")
-        if st.button("Create", key="tag_create", disabled=not new_tag.strip()):
+        if st.button("Create", key="tag_create", disabled=not (annotate and new_tag.strip()),
+                     help=no_role):
             state.run_write(store.create_tag, did, new_tag.strip(), user=user,
                             success=f"Created tag {new_tag.strip()}")
             st.rerun()
@@ -80,7 +85,8 @@ with st.expander("Tags: create, rename, merge, delete", icon=":material/sell:",
         old = st.selectbox("Rename", tags, key="tag_rename_old", index=None,
                            placeholder="Choose a tag")
         new = st.text_input("to", key="tag_rename_new")
-        if st.button("Rename", key="tag_rename", disabled=not (old and new.strip())):
+        if st.button("Rename", key="tag_rename", disabled=not (annotate and old and new.strip()),
+                     help=no_role):
             state.run_write(store.rename_tag, did, old, new.strip(), user=user,
                             success=f"Renamed {old} to {new.strip()}")
             st.rerun()
@@ -88,7 +94,8 @@ with st.expander("Tags: create, rename, merge, delete", icon=":material/sell:",
         sources = st.multiselect("Merge", tags, key="tag_merge_sources",
                                  placeholder="Tags to merge")
         target = st.text_input("into (existing or new tag)", key="tag_merge_target")
-        if st.button("Merge", key="tag_merge", disabled=not (sources and target.strip())):
+        if st.button("Merge", key="tag_merge",
+                     disabled=not (annotate and sources and target.strip()), help=no_role):
             state.run_write(store.merge_tags, did, sources, target.strip(), user=user,
                             success=f"Merged {', '.join(sources)} into {target.strip()}")
             st.rerun()
@@ -96,7 +103,8 @@ with st.expander("Tags: create, rename, merge, delete", icon=":material/sell:",
         doomed = st.selectbox("Delete", tags, key="tag_delete_name", index=None,
                               placeholder="Choose a tag")
         sure = st.checkbox("Yes, remove it from every example", key="tag_delete_sure")
-        if st.button("Delete", key="tag_delete", disabled=not (doomed and sure)):
+        if st.button("Delete", key="tag_delete", disabled=not (annotate and doomed and sure),
+                     help=no_role):
             state.run_write(store.delete_tag, did, doomed, user=user,
                             success=f"Deleted tag {doomed}")
             st.rerun()
@@ -134,7 +142,8 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
             promised = hash((describe_rule(conditions), rule_errors_only, rule_tag, action,
                              n_hit, did))
             if st.button(f"Apply to {n_hit:,} examples", key=f"tag_rule_apply_{promised}",
-                         type="primary", disabled=not (rule_tag and n_hit)):
+                         type="primary", disabled=not (annotate and rule_tag and n_hit),
+                         help=no_role):
                 # Tagging by a rule makes the tag known where the rule looked (every example,
                 # or the errors), as `slicewise tag --db` does; untagging leaves that as it was.
                 scope = (("errors" if rule_errors_only else "all") if action == "tag"
@@ -237,8 +246,9 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
                     text=f"Coverage: {tagged:,} of {errors:,} errors carry at least one tag"
                     + ("" if tagged < errors else " — every error is explained by a tag"))
         m4.button("Undo", key="tag_undo", icon=":material/undo:", on_click=undo,
-                  help="Undo your last tag change: a tick, a rule, tagged rows or reviewed "
-                       "marks")
+                  disabled=not annotate,
+                  help=no_role or "Undo your last tag change: a tick, a rule, tagged rows or "
+                                  "reviewed marks")
 
     try:
         positions = data.filtered_positions(loaded, filters, order=order)
@@ -285,12 +295,13 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
         bar = st.container(horizontal=True, vertical_alignment="bottom")
         bulk_tag = bar.selectbox("Tag picked rows as", tags, key="tag_bulk_tag", index=None,
                                  placeholder="Choose a tag", width=200)
-        ready = bool(picked and bulk_tag)
+        ready = bool(annotate and picked and bulk_tag)
         bar.button("Tag", key="tag_bulk_add", icon=":material/sell:", on_click=tag_selected,
                    args=(True,), disabled=not ready, type="primary",
-                   help=f"Tag the {len(picked):,} picked examples")
+                   help=no_role or f"Tag the {len(picked):,} picked examples")
         bar.button("Untag", key="tag_bulk_remove", on_click=tag_selected, args=(False,),
-                   disabled=not ready, help=f"Untag the {len(picked):,} picked examples")
+                   disabled=not ready, help=no_role or f"Untag the {len(picked):,} picked "
+                                                       "examples")
         bar.button("All", key="tag_select_page", icon=":material/select_all:",
                    on_click=set_selection, args=(shown_ids,), disabled=not shown_ids,
                    help="Pick every row of this page")
@@ -333,7 +344,7 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
                       "label", "prediction", *tags, SCORE_COLUMN, STATUS_COLUMN,
                       CORRECTED_COLUMN, *(META_PREFIX + c for c in show_cols if c not in thumbs),
                       "human"]
-        editable = {SELECT_COLUMN, *tags}
+        editable = {SELECT_COLUMN, *tags} if annotate else {SELECT_COLUMN}
         row_px = 64 if thumbs else 35
         st.data_editor(before, key=editor_key, hide_index=True, column_config=config,
                        column_order=[c for c in grid_order if c in before.columns],
@@ -345,7 +356,7 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
         st.session_state[SHOWN] = last
         st.button(f"Mark the {len(shown_ids):,} shown rows as reviewed",
                   key="tag_mark_reviewed", icon=":material/done_all:", on_click=mark_reviewed,
-                  args=(shown_ids,), disabled=not shown_ids)
+                  args=(shown_ids,), disabled=not (annotate and shown_ids), help=no_role)
 
     with right:
         if not len(page_pos):
@@ -388,7 +399,8 @@ def show_example(loaded: data.Loaded, pos: int, *, picked: bool) -> None:
         st.info(f"Label corrected by {md(fix['user'])} from {code(fix['original'])} to "
                 f"{code(fix['corrected'])}" + (f": {md(fix['reason'])}" if fix["reason"] else ""),
                 icon=":material/edit_note:")
-        if st.button("Revert to the original label", key=f"tag_revert_{did}_{example_id}"):
+        if st.button("Revert to the original label", key=f"tag_revert_{did}_{example_id}",
+                     disabled=not annotate, help=no_role):
             state.run_write(store.revert_correction, did, row["id"], user=user,
                             success=f"Restored the original label of {example_id}")
             st.rerun()  # the whole page: the labels changed
@@ -398,7 +410,8 @@ def show_example(loaded: data.Loaded, pos: int, *, picked: bool) -> None:
                                   key=f"tag_new_label_{did}_{example_id}")
         reason = st.text_input("Reason", placeholder="e.g. inconsistent transcription rule",
                                key=f"tag_reason_{did}_{example_id}")
-        if st.form_submit_button("Save correction", type="primary"):
+        if st.form_submit_button("Save correction", type="primary", disabled=not annotate,
+                                 help=no_role):
             if new_label.strip() == str(row["label"]).strip():
                 st.warning("The new label is the same as the current one.")
             else:

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.charts import accuracy_vs_hlp_chart, confusion_heatmap
 from core.errors import DataError
 from core.metrics import MIN_HUMAN_LABELS
@@ -18,7 +19,7 @@ except DataError as exc:
     st.stop()
 
 # ----------------------------------------------------------------------------- HLP entry
-settings.hlp_inputs(loaded, table, user=ctx.user)
+settings.hlp_inputs(loaded, table, user=ctx.user, editable=state.can(ctx, ANNOTATOR))
 hlp_note = settings.hlp_source_note(loaded)
 if hlp_note:
     st.caption(hlp_note)

@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.charts import priority_bubble_chart
 from core.errors import DataError
 from core.prioritize import describe_priorities, rank_rule
@@ -14,7 +15,7 @@ slice_by, bins = settings.slice_by_widgets(loaded)
 left, right = st.columns([1, 1])
 with left:
     st.markdown("**Importance and ease per tag** — 1 to 5, 3 is neutral; saved at once")
-    settings.weights_editor(loaded, user=ctx.user)
+    settings.weights_editor(loaded, user=ctx.user, editable=state.can(ctx, ANNOTATOR))
     protected, rank_by = settings.ranking_widgets(loaded, slice_by)
 
 try:

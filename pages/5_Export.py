@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.errors import DataError
 from ui import data, export, settings, state, widgets
 from ui.text import md
@@ -15,6 +16,10 @@ st.caption(f"Report of **{md(loaded.name)}** for a manager: the headline, what t
            + (f"; also sliced by {md(', '.join(slice_by))}" if slice_by else "")
            + (f"; protected: {md(', '.join(protected))}" if protected else "")
            + ". Each download is also kept in the project, listed below.")
+# A viewer downloads; keeping a copy in the project is an annotator's write.
+keep = state.can(ctx, ANNOTATOR)
+if not keep:
+    st.caption(f"Your downloads are not kept in the project: {state.needs(ANNOTATOR)}")
 
 cols = st.columns(len(export.FORMATS))
 for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
@@ -26,12 +31,17 @@ for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
         st.stop()
     name = export.filename(loaded, fmt)
     col.download_button(label, content, file_name=name, mime=mime, key=f"export_{fmt}",
-                        icon=":material/download:", on_click=export.save_download,
-                        args=(loaded.dataset_id, fmt, name, content))
+                        icon=":material/download:",
+                        on_click=export.save_download if keep else "ignore",
+                        args=(loaded.dataset_id, fmt, name, content) if keep else None)
     col.caption(md(name))
 
 st.subheader("Saved reports")
-reports = ctx.store.list_reports(loaded.dataset_id)
+try:
+    reports = ctx.store.list_reports(loaded.dataset_id)
+except DataError as exc:  # e.g. StoreDamaged: the downloads above still work
+    st.error(md(exc), icon=":material/error:")
+    st.stop()
 if reports.empty:
     st.caption("None yet: a report is saved here each time you download it.")
     st.stop()
@@ -44,6 +54,7 @@ names = dict(zip(ids, reports["filename"], strict=True))
 chosen = widgets.selectbox(st, "Download again", ids, key="export_again",
                            format_func=lambda i: f"{names[i]} (#{i})")
 fmt = str(reports.loc[reports["id"] == chosen, "fmt"].iloc[0])
-st.download_button("Download", ctx.store.report_content(chosen), file_name=names[chosen],
+st.download_button("Download", export.saved_content(ctx.store, chosen, fmt),
+                   file_name=names[chosen],
                    mime=export.MIME.get(fmt, "application/octet-stream"),
                    key="export_again_btn", on_click="ignore", icon=":material/download:")

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core import agreement as ag
+from core.access import ANNOTATOR, OWNER
 from core.demo import DEMO_ANNOTATIONS, DEMO_PROJECT
 from core.errors import DataError
 from core.report import to_safe_csv
@@ -76,11 +77,13 @@ def _apply_hlp(set_id: int, dataset_id: int, values: dict[str, float]) -> None:
 if PENDING_SET in st.session_state:  # a set was just saved: open it
     st.session_state["agree_source"] = SAVED
     st.session_state["agree_set"] = st.session_state.pop(PENDING_SET)
+project_rows = store.list_projects(ctx.user)  # once roles apply: the user's projects only
 sets = store.list_annotation_sets()
-project_rows = store.list_projects()
+sets = sets[sets["project_id"].isin(project_rows["id"])]
 projects = dict(zip(project_rows["id"].astype(int), project_rows["name"].astype(str),
                     strict=True))
 datasets = store.list_datasets()
+datasets = datasets[datasets["project_id"].isin(project_rows["id"])]
 dataset_names = dict(zip(datasets["id"].astype(int), datasets["name"].astype(str),
                          strict=True))
 sources = ([SAVED] if len(sets) else []) + [DEMO, UPLOAD]
@@ -192,7 +195,11 @@ if set_id is None:  # offer to save the labels, so decisions can be stored
             format_func=lambda i: "no dataset" if i is None else dataset_names[i],
             help="A dataset of the project whose examples were labelled (ground truth, "
             "predictions, tags)")
-        if c3.button("Save annotation set", key="agree_save_set", icon=":material/save:"):
+        # A new project: anyone, who owns it; an existing one: its owners.
+        may_save = target_project is None or state.allowed(store, target_project, ctx.user,
+                                                           OWNER)
+        if c3.button("Save annotation set", key="agree_save_set", icon=":material/save:",
+                     disabled=not may_save, help=None if may_save else state.needs(OWNER)):
             _save_set(project_label, set_name, ann.labels, ann.source_name, ann.content_hash,
                       link_id)
         st.caption(f"Saved in project {md(project_label)}"
@@ -353,6 +360,9 @@ with tab_queue:
     rev = len(store.review_decisions(set_id, history=True)) if set_id is not None else 0
     latest = made.set_index(made["item"].astype(str))
 
+    # Reviewing writes decisions in the set's project: an annotator's work there.
+    review = set_id is not None and state.allowed(store, int(set_row.project_id), ctx.user,
+                                                  ANNOTATOR)
     if set_id is not None and len(shown):
         st.markdown("**Review one item**")
         items = shown["item"].astype(str).tolist()
@@ -380,7 +390,8 @@ with tab_queue:
         c2.text_input("Note for the labelling instructions", key=n_key,
                       value=current["note"] if current is not None else "")
         c3.button("Save decision", key="agree_save_decision", type="primary",
-                  icon=":material/check:", on_click=_save_decision,
+                  icon=":material/check:", on_click=_save_decision, disabled=not review,
+                  help=None if review else state.needs(ANNOTATOR),
                   args=(set_id, item, d_key, n_key, later[0] if later else None))
         if current is not None:
             form.caption(f"Decided by {md(ua._by(current['user'], current['at']))}")
@@ -393,7 +404,7 @@ with tab_queue:
     view = ua.queue_view(shown.head(size), annotators, made)
     options = list(dict.fromkeys([*result["classes_list"], ag.BORDERLINE,
                                   *[d for d in made["decision"] if isinstance(d, str)]]))
-    editable = set_id is not None
+    editable = set_id is not None and review
     digest = hashlib.sha256("\x1f".join(view["item"].astype(str)).encode()).hexdigest()[:10]
     editor_key = f"agree_queue_{set_id or fp}_{size}_{rev}_{digest}"
     # An edit made on a table that another reviewer's save has made stale arrives under the
@@ -454,6 +465,12 @@ with tab_tags:
         why = "Link the items to a stored dataset (the set's linked dataset or the selected one)"
     elif not values:
         why = "No tag of the linked dataset has annotated items"
+    else:
+        owner_of = dict(zip(datasets["id"].astype(int), datasets["project_id"].astype(int),
+                            strict=True))
+        if target_id not in owner_of or not state.allowed(store, owner_of[target_id], ctx.user,
+                                                          ANNOTATOR):
+            why = state.needs(ANNOTATOR)
     c1, c2 = st.columns([1, 2], vertical_alignment="center")
     c1.button("Use as HLP on Slices vs HLP", key="agree_use_hlp", icon=":material/person:",
               disabled=why is not None, on_click=_apply_hlp, args=(set_id, target_id, values),

@@ -1,11 +1,12 @@
 import pandas as pd
 import streamlit as st
 
+from core.access import OWNER
 from core.compare import change_chart, compare_overall, history_chart
 from core.errors import DataError
 from core.lineage import export_lineage, lineage_json
 from ui import compare as uc
-from ui import data, state, views, widgets
+from ui import data, settings, state, views, widgets
 from ui.text import md
 
 ctx = state.page_start("Compare iterations", "Did the last change help every slice?",
@@ -37,8 +38,10 @@ with st.expander("Save the current dataset as an iteration", icon=":material/boo
             notes = st.text_area("Notes: one name = value per line", key="cmp_notes",
                                  placeholder="learning_rate = 0.0003\ncode_commit = 8d41e07",
                                  height=90)
+            owner = state.can(ctx, OWNER)
             if st.form_submit_button("Save iteration", icon=":material/save:",
-                                     type="primary"):
+                                     type="primary", disabled=not owner,
+                                     help=None if owner else state.needs(OWNER)):
                 if not model_name.strip():
                     state.flash("Give the model a name", "error")
                 else:
@@ -72,6 +75,9 @@ widgets.keep_valid_many("cmp_slice_by", columns)
 slice_by = st.multiselect("Also slice by a column", columns, key="cmp_slice_by",
                           placeholder="e.g. race, region" if columns else "No column to slice by",
                           help="One slice per value, as on Slices vs HLP (e.g. FPR by race)")
+hidden = uc.unsliceable_options(ctx, rows[after_id])
+if hidden:
+    st.caption(settings.unsliceable_note(hidden, data.slice_value_limit()))
 try:
     result = uc.compare_iterations(ctx, rows[before_id], rows[after_id], slice_by=slice_by)
 except DataError as exc:

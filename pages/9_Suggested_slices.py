@@ -1,5 +1,6 @@
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.discovery import describe_error_tree, error_tree_chart
 from core.errors import DataError
 from ui import data, state, views
@@ -11,6 +12,8 @@ ctx = state.page_start("Suggested slices", "Which slices hide the most errors?",
 loaded = data.require_dataset(ctx)
 ds = loaded.dataset
 did, store, user = loaded.dataset_id, ctx.store, ctx.user
+annotate = state.can(ctx, ANNOTATOR)  # a viewer reads the suggestions, tags nothing
+no_role = None if annotate else state.needs(ANNOTATOR)
 
 st.markdown("Slicewise searched the metadata for combinations of up to three conditions "
             "(e.g. `device = android AND snr_db < 10`) where the model errs far more often "
@@ -64,9 +67,10 @@ if len(found.slices):
     rule = ud.rule_text(found, pick)
     exists = rule in loaded.tag_names
     if st.button(f"Tag these {int(found.slices['n'].iloc[pick]):,} examples", type="primary",
-                 key="suggest_tag", disabled=exists, icon=":material/sell:",
-                 help="Creates a tag named after the rule (saved with your name) holding every "
-                      "example of the slice, errors and correct ones alike."):
+                 key="suggest_tag", disabled=exists or not annotate, icon=":material/sell:",
+                 help=no_role or "Creates a tag named after the rule (saved with your name) "
+                                 "holding every example of the slice, errors and correct ones "
+                                 "alike."):
         ids = ud.slice_ids(loaded, found, pick)
         state.run_write(ud.tag_examples, store, did, rule, ids, user=user,
                         success=lambda n: f"Tagged {n:,} examples as “{rule}”")
@@ -119,9 +123,9 @@ if issues.n_issues:
     tagged = (int(ds.tags[ud.TAG_NAME].to_numpy(dtype=bool).sum())
               if ud.TAG_NAME in loaded.tag_names else 0)
     if st.button(f"Send {len(ids):,} to review", key="suggest_review",
-                 icon=":material/rate_review:",
-                 help=f"Tags them as “{ud.TAG_NAME}”: filter by that tag on Tag errors, where "
-                      "a reviewer can correct the label."):
+                 icon=":material/rate_review:", disabled=not annotate,
+                 help=no_role or f"Tags them as “{ud.TAG_NAME}”: filter by that tag on Tag "
+                                 "errors, where a reviewer can correct the label."):
         state.run_write(ud.tag_examples, store, did, ud.TAG_NAME, ids, user=user,
                         success=lambda n: f"{n:,} examples tagged “{ud.TAG_NAME}”")
         st.rerun()

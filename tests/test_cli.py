@@ -138,7 +138,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(many_slices_csv):
     with subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
                            "--slice-by", "region", "--format", "csv"], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout.read(10) == b"name,kind,"  # like `| head -c 10`
+        assert proc.stdout.read(10) == b'"name","k'  # like `| head -c 10`; all quoted
         proc.stdout.close()
         err = proc.stderr.read().decode()
         proc.wait(timeout=120)

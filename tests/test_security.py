@@ -415,8 +415,9 @@ def test_the_cleaned_labels_and_change_log_csvs_are_safe():
     assert len(log)  # "=CMD" became "=cmd"
     cells = [c for text in ag.changelog_csv(cleaned, log) for row in assert_csv_is_safe(text)
              for c in row]
-    # a carriage return inside a cell is quoted: no new row starting with "="
-    assert "ok\r=HYPERLINK(1)" in cells  # the change log's "before"
+    # a carriage return inside a cell is quoted, and what follows it is neutralised too: a
+    # reader that starts a new row there gets text, not a formula
+    assert "ok\r'=HYPERLINK(1)" in cells  # the change log's "before"
 
 
 def test_safe_csv_neutralises_text_cells_and_names_but_not_numbers():

@@ -155,7 +155,7 @@ WANT_SETTINGS = {
 
 def test_migration_keeps_every_tag_value_setting_and_correction(v3_db: Path) -> None:
     with Store(v3_db) as s:
-        assert s.schema_version == len(MIGRATIONS) == 4
+        assert s.schema_version == len(MIGRATIONS) >= 4
         for did, want in WANT_TAGS.items():
             pd.testing.assert_frame_equal(s.tag_matrix(did), want, obj=f"dataset {did}")
             fixes = s.corrections(did)
@@ -271,6 +271,6 @@ def test_a_migration_killed_before_it_commits_leaves_schema_3_whole(tmp_path: Pa
     finally:
         conn.close()
     with Store(db) as s:  # the next open migrates it whole
-        assert s.schema_version == 4
+        assert s.schema_version == len(MIGRATIONS) >= 4
         for did, want in WANT_TAGS.items():
             pd.testing.assert_frame_equal(s.tag_matrix(did), want)

@@ -148,6 +148,12 @@ def slice_by_options(ctx: state.Context, after: dict) -> list[str]:
     return [] if loaded is None else data.sliceable_columns(loaded)
 
 
+def unsliceable_options(ctx: state.Context, after: dict) -> dict[str, int]:
+    """Columns of the AFTER dataset left out for too many values -> their number of values."""
+    loaded = _load(ctx, after["dataset_id"])
+    return {} if loaded is None else data.unsliceable_columns(loaded)
+
+
 def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
                        alpha: float = 0.05, slice_by: Sequence[str] = ()) -> Comparison:
     """Compare two iterations: from their examples when both datasets still exist.

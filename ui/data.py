@@ -1,12 +1,20 @@
 """Cached loading and analysis, split so a widget change recomputes only what it affects.
 
-The examples are loaded once per (database, dataset, corrections) as a shared read-only
-resource; everything derived is ``st.cache_data``. Cache keys are plain values: the
-database path, the dataset id, a *frame key* that changes when the examples change (a label
-correction) and a *tags fingerprint* that changes when the tag matrix changes. The store's
-revision (the newest event id that may change the dataset: its own, or a change to its
-project's tags, reviews and corrections made through any of the project's datasets) decides
-when the small things (tags, settings, scopes, reviews, corrections) are read again.
+Cache keys are plain values: the database path, the dataset id, a *frame key* that changes
+when the examples change (a label correction) and a *tags fingerprint* that changes when the
+tag matrix changes. The store's revision (the newest event id that may change the dataset:
+its own, or a change to its project's tags, reviews and corrections made through any of the
+project's datasets) decides when the small things (tags, settings, scopes, reviews,
+corrections) are read again; a write by one user moves it for every session.
+
+**Shared, read-only.** Everything with a row per example — the examples, the tag and
+reviewed matrices, the outcomes, the slice membership, the masks and row orders of *Tag
+errors* — is an ``st.cache_resource``: one object in memory that every session uses
+(``st.cache_data`` would unpickle a copy per call, per session, per rerun, and hold one per
+session running). Their numpy arrays are made read-only
+(:func:`_frozen`) and frames are handed out as shallow copies (pandas' copy-on-write), so
+one session can neither write into another's data nor add a column to it. Small results
+(per-slice tables, profiles, the class report) stay ``st.cache_data``: a copy each.
 
 Chain: ``outcomes(frame, task)`` → ``slices(frame, tags, slice_by)`` → ``counts`` →
 ``metrics(hlp)`` → ``ranking(importance, ease)``. Large inputs are passed as ``_``
@@ -24,6 +32,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core import limits
 from core.analysis import finish_table, mark_same_members, reviewed_figures
 from core.baselines import dataset_baseline
 from core.dataset import Dataset
@@ -79,6 +88,30 @@ def _hash_frame(frame: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
+def _frozen(value: Any) -> Any:
+    """Make the numpy arrays in ``value`` read-only (also inside tuples); return ``value``.
+
+    For an ``st.cache_resource`` result shared by every session: writing into it raises
+    ``ValueError: assignment destination is read-only`` instead of changing another
+    session's data. Frames are protected by handing them out with :func:`_shared`.
+    """
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, tuple):
+        for item in value:
+            _frozen(item)
+    return value
+
+
+def _shared(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a shallow copy of a shared frame: its data is shared, not copied.
+
+    With pandas' copy-on-write, a change made to the copy (a cell, a new column) stays in
+    the copy; the shared frame never sees it.
+    """
+    return frame.copy(deep=False)
+
+
 def revision(store: Store, dataset_id: int) -> int:
     """Return the dataset's revision: it changes after any write that may change it."""
     return store.revision(dataset_id)
@@ -114,21 +147,20 @@ def _load_frame(db: str, dataset_id: int, frame_key: str) -> Dataset:
     """Load the dataset (label corrections applied); re-read only when ``frame_key`` changes.
 
     A resource, not ``cache_data``: ``cache_data`` unpickles a fresh copy on every run,
-    which costs ~0.7 s per rerun for a million transcripts. The frame is shared between
-    sessions and therefore **read-only**: nothing in ``ui/`` or ``pages/`` mutates it
-    (``dataclasses.replace`` swaps the tags without touching the frame).
+    which costs ~0.7 s per rerun for a million transcripts. One object shared by every
+    session: :func:`load_current` hands its frame out as a shallow copy (:func:`_shared`).
     """
     return get_store_for(db).load_dataset(dataset_id)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _load_tags(db: str, dataset_id: int, rev: int) -> tuple[pd.DataFrame, str]:
     """Read the tag matrix and fingerprint it (so unchanged tags keep downstream caches)."""
     tags = get_store_for(db).tag_matrix(dataset_id).astype(bool).reset_index(drop=True)
     return tags, _hash_frame(tags)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _load_reviewed(db: str, dataset_id: int, rev: int) -> pd.DataFrame:
     """Read where each tag was reviewed by hand (:meth:`core.store.Store.reviewed_matrix`)."""
     return get_store_for(db).reviewed_matrix(dataset_id).astype(bool).reset_index(drop=True)
@@ -141,7 +173,7 @@ def reviewed_matrix(loaded: Loaded) -> pd.DataFrame:
     revision. With :attr:`Loaded.scopes` it says where each tag's status is known
     (:func:`core.tag_scope.known_matrix`).
     """
-    return _load_reviewed(loaded.db, loaded.dataset_id, loaded.rev)
+    return _shared(_load_reviewed(loaded.db, loaded.dataset_id, loaded.rev))
 
 
 def get_store_for(db: str) -> Store:
@@ -195,7 +227,8 @@ def load_current(ctx: Context) -> Loaded:
     if len(tags) != len(base.frame):  # defensive: the matrix must align with the rows
         tags = base.tags
         tags_key = _hash_frame(tags)
-    dataset = replace(base, tags=tags)
+    # Shallow copies of the shared frames: a change a page makes stays in its own copy.
+    dataset = replace(base, frame=_shared(base.frame), tags=_shared(tags))
     info = small["info"]
     task = info.get("task") or TaskSpec()
     return Loaded(ctx.db, ctx.dataset_id, rev, dataset, task, info, small["tags"],
@@ -206,22 +239,24 @@ def load_current(ctx: Context) -> Loaded:
 # --------------------------------------------------------------------------- analysis
 
 
-@st.cache_data(max_entries=8, show_spinner="Scoring every example…")
+@st.cache_resource(max_entries=8, show_spinner="Scoring every example…")
 def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
              _frame: pd.DataFrame, _task: TaskSpec, _source: str = "") -> pd.DataFrame:
-    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`).
+    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`), shared: read only.
 
     ``_source`` (the dataset's file name, which its id already keys) starts error messages.
+    Pages use :func:`example_outcomes` (a copy-on-write copy).
     """
     return compute_outcomes(_frame, _task, source=_source)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def slices(db: str, dataset_id: int, frame_key: str, tags_key: str, slice_by: tuple[str, ...],
            bins: int, *, _dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the membership matrix and slice info (:func:`core.metrics.build_slices`).
 
     Slices that repeat an earlier one are marked (:func:`core.analysis.mark_same_members`).
+    Shared by every session: read only.
     """
     membership, info = build_slices(_dataset, slice_by=slice_by, bins=bins)
     return membership, mark_same_members(membership, info)
@@ -322,10 +357,10 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
-    """Per-example outcomes of the loaded dataset (cached)."""
-    return outcomes(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                    _frame=loaded.dataset.frame, _task=loaded.task,
-                    _source=loaded.dataset.source_name)
+    """Per-example outcomes of the loaded dataset (cached, shared; a copy-on-write copy)."""
+    return _shared(outcomes(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
+                            _frame=loaded.dataset.frame, _task=loaded.task,
+                            _source=loaded.dataset.source_name))
 
 
 #: Most classes of the confusion matrix :func:`class_views` returns (the most frequent; the
@@ -381,24 +416,62 @@ def slice_column(loaded: Loaded, name: str) -> str | None:
     return resolve_slice_column(name, columns=ds.frame.columns, mapping=ds.mapping)
 
 
-def sliceable_columns(loaded: Loaded, *, max_values: int = 50) -> list[str]:
-    """Columns worth slicing by: numeric (binned) or with few distinct values.
+#: Most values a column may have to be offered for slicing in the app (a chart of more slices
+#: is unreadable); never more than the cap on slices (:func:`core.limits.max_slices`).
+APP_SLICE_VALUES = 50
 
-    The label, prediction, human-label and score columns come first, under their file names
-    (slicing by the label gives per-class rows), then the metadata columns.
+
+def slice_value_limit(max_values: int = APP_SLICE_VALUES) -> int:
+    """Most values a non-numeric column may have to be offered for slicing in the app.
+
+    ``max_values``, or the server's cap on slices (``SLICEWISE_MAX_SLICES``) when lower.
+
+    Raises
+    ------
+    DataError
+        ``SLICEWISE_MAX_SLICES`` is set to something other than a whole number >= 1.
     """
+    return min(int(max_values), limits.max_slices())
+
+
+def _slice_choices(loaded: Loaded) -> list[tuple[str, bool, int]]:
+    """(slice-by name, numeric, distinct values with missing as one) of every choice."""
     ds = loaded.dataset
     prof = column_profile(loaded)
     out = []
     for name in slice_by_choices(ds.metadata_columns, columns=ds.frame.columns,
                                  mapping=ds.mapping):
         col = slice_column(loaded, name)
-        if col not in prof.index:
-            continue
-        row = prof.loc[col]
-        if bool(row["numeric"]) or 1 < int(row["distinct"]) <= max_values:
-            out.append(name)
+        if col in prof.index:
+            out.append((name, bool(prof.loc[col, "numeric"]), int(prof.loc[col, "distinct"])))
     return out
+
+
+def sliceable_columns(loaded: Loaded, *, max_values: int = APP_SLICE_VALUES) -> list[str]:
+    """Columns worth slicing by: numeric (binned) or with few distinct values.
+
+    The label, prediction, human-label and score columns come first, under their file names
+    (slicing by the label gives per-class rows), then the metadata columns. A column with more
+    values than :func:`slice_value_limit` is left out (:func:`unsliceable_columns` lists them).
+    """
+    limit = slice_value_limit(max_values)
+    return [name for name, numeric, distinct in _slice_choices(loaded)
+            if numeric or 1 < distinct <= limit]
+
+
+def unsliceable_columns(loaded: Loaded, *,
+                        max_values: int = APP_SLICE_VALUES) -> dict[str, int]:
+    """List the columns :func:`sliceable_columns` leaves out for having too many values.
+
+    Returns
+    -------
+    dict
+        Slice-by name -> its number of distinct values (missing counted as one), in the
+        order the choices are offered.
+    """
+    limit = slice_value_limit(max_values)
+    return {name: distinct for name, numeric, distinct in _slice_choices(loaded)
+            if not numeric and distinct > limit}
 
 
 # --------------------------------------------------------------------------- guard
@@ -425,14 +498,14 @@ def require_dataset(ctx: Context) -> Loaded:
 # examples are reused as they are.
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _correct(db: str, dataset_id: int, frame_key: str, task_key: str, *,
              _loaded: Loaded) -> np.ndarray:
-    return example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
+    return _frozen(example_outcomes(_loaded)["correct"].to_numpy(dtype=bool))
 
 
 def example_correct(loaded: Loaded) -> np.ndarray:
-    """Whether the model gets each example right, as a bool array (cached, no table copy).
+    """Whether the model gets each example right, as a bool array (cached, shared, read-only).
 
     Raises
     ------
@@ -455,10 +528,10 @@ def tag_coverage(loaded: Loaded) -> tuple[int, int]:
                      repr(loaded.task), _loaded=loaded)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def _condition(db: str, dataset_id: int, frame_key: str, condition: Condition, *,
                _frame: pd.DataFrame, _source: str) -> np.ndarray:
-    return condition_mask(_frame, condition, source=_source)
+    return _frozen(np.asarray(condition_mask(_frame, condition, source=_source)))
 
 
 def rule_matches(loaded: Loaded, conditions: Sequence[Condition]) -> np.ndarray:
@@ -479,39 +552,40 @@ def rule_matches(loaded: Loaded, conditions: Sequence[Condition]) -> np.ndarray:
     return mask
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _frame_filtered(db: str, dataset_id: int, frame_key: str, task_key: str,
                     filters: Filters, *, _loaded: Loaded) -> np.ndarray:
     where = rule_matches(_loaded, filters.where) if filters.where else None
-    return frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters,
-                             where=where)
+    return _frozen(frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters,
+                                     where=where))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False)
 def _order(db: str, dataset_id: int, frame_key: str, task_key: str, order: str, *,
            _loaded: Loaded) -> np.ndarray:
     frame = _loaded.dataset.frame
     score = (pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float,
                                                                      na_value=np.nan)
              if "score" in frame.columns else None)
-    return row_order(example_correct(_loaded), score, order)
+    return _frozen(row_order(example_correct(_loaded), score, order))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _filtered(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
               filters: Filters, order: str, *, _loaded: Loaded) -> np.ndarray:
     mask = _frame_filtered(db, dataset_id, frame_key, task_key, filters, _loaded=_loaded)
     if filters.uses_tags:
         mask = mask & tag_filter_mask(_loaded.dataset.tags, filters)
-    return kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order,
-                                      _loaded=_loaded))
+    return _frozen(kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order,
+                                              _loaded=_loaded)))
 
 
 def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors") -> np.ndarray:
     """Positions of the rows the filters keep, in ``order`` (see :data:`ui.tagging.ORDERS`).
 
-    Cached per filter values; the tags are part of the key only when a filter reads them,
-    so ticking a tag does not recompute an unfiltered list.
+    Cached per filter values (shared by every session: a read-only array); the tags are part
+    of the key only when a filter reads them, so ticking a tag does not recompute an
+    unfiltered list.
 
     Raises
     ------

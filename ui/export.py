@@ -9,12 +9,14 @@ import streamlit as st
 
 from core.report import (
     compute_class_results,
+    make_csv_safe,
     report_filename,
     to_csv,
     to_html,
     to_json,
     to_markdown,
 )
+from core.store import Store
 from ui import data, state
 from ui.data import Loaded
 
@@ -77,3 +79,21 @@ def save_download(dataset_id: int, fmt: str, name: str, content: str) -> None:
     """Button callback: keep a copy of the downloaded report in the store."""
     state.run_write(state.get_store().save_report, dataset_id, fmt, name, content,
                     user=state.current_user(), success=f"Saved {name} to the project")
+
+
+def saved_content(store: Store, report_id: int, fmt: str) -> bytes | str:
+    """Return a saved report's content to download again.
+
+    A CSV report is rewritten by :func:`core.report.make_csv_safe`: one saved before its
+    cells were neutralised after separators is made safe, a newer one comes back as saved.
+
+    Raises
+    ------
+    core.errors.StoreError
+        No report has that id (:meth:`core.store.Store.report_content`).
+    core.errors.FileFormatError
+        A CSV report that cannot be parsed (:func:`core.report.make_csv_safe`).
+    """
+    content = store.report_content(report_id)
+    return (make_csv_safe(content, name=f"saved report #{report_id}") if fmt == "csv"
+            else content)

@@ -18,7 +18,7 @@ from core.dataset import (
     prepare,
     read_table,
 )
-from core.errors import DataError, InvalidValueError, StoreError
+from core.errors import DataError, DiskFull, InvalidValueError, StoreError, StoreReadOnly
 from core.metrics import compute_outcomes
 from core.store import Store
 from core.task import TaskSpec, TextNormalization, infer_task_kind
@@ -206,6 +206,18 @@ def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, 
     project_id = store.get_or_create_project(project, user=user)
     return store.save_dataset(project_id, name, dataset, task=task, user=user,
                               tag_scopes=scopes)
+
+
+def save_failure_label(exc: DataError) -> str:
+    """Return the status label of a failed check-and-save, by whose fault it failed.
+
+    A full disk (:class:`core.errors.DiskFull`) or a read-only or damaged store
+    (:class:`core.errors.StoreReadOnly`) is no fault of the file: nothing was saved, and the
+    message (shown under the status) says what to do.
+    """
+    if isinstance(exc, (DiskFull, StoreReadOnly)):
+        return "Nothing was saved: the store cannot take it now"
+    return "The file needs a fix before it can be saved"
 
 
 def dataset_named(store: Store, project: str, name: str) -> int | None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.tag_scope import draw_review_sample, sample_figures
 from ui import state
 from ui.data import Loaded
@@ -84,6 +85,8 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
     with 95% intervals (stratified Horvitz–Thompson, :mod:`core.tag_scope`).
     """
     store, did = ctx.store, loaded.dataset_id
+    annotate = state.can(ctx, ANNOTATOR)
+    no_role = None if annotate else state.needs(ANNOTATOR)
     n_errors = int((~correct).sum())
     n_correct = int(correct.sum())
     samples = store.review_samples(did)
@@ -102,7 +105,7 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
         seed = c3.number_input("Seed", 0, 2**31 - 1, len(samples) + 1, key=f"sample_seed_{did}",
                                help="The same seed draws the same sample")
         if c4.button("Draw sample", key=f"sample_draw_{did}", icon=":material/casino:",
-                     disabled=not (k_err or k_cor)):
+                     disabled=not (annotate and (k_err or k_cor)), help=no_role):
             drawn = draw_review_sample(correct, {"errors": int(k_err), "correct": int(k_cor)},
                                        seed=int(seed))
             ids = loaded.dataset.frame["id"].astype(str).to_numpy()
@@ -133,9 +136,9 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
                     text=f"{done:,} of {len(reviewed):,} sampled examples marked reviewed")
         ids = loaded.dataset.frame["id"].to_numpy(dtype=object)[positions].tolist()
         if st.button("Mark the whole sample reviewed", key=f"sample_mark_{did}",
-                     icon=":material/task_alt:", disabled=done == len(reviewed),
-                     help="Once every sampled example has its tags: untagged means "
-                          "reviewed and not carrying the tag"):
+                     icon=":material/task_alt:", disabled=not annotate or done == len(reviewed),
+                     help=no_role or "Once every sampled example has its tags: untagged "
+                                     "means reviewed and not carrying the tag"):
             if state.run_write(store.mark_reviewed, did, ids, user=ctx.user,
                                sample_id=int(chosen),
                                success=f"Marked {len(ids):,} sampled examples reviewed"):

@@ -6,9 +6,12 @@ it is there for everyone after a restart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import streamlit as st
 
+from core.access import ANNOTATOR
 from core.metrics import MIN_HUMAN_LABELS
 from core.prioritize import NEUTRAL, likely_protected
 from core.slice_names import tag_slice_names
@@ -31,11 +34,33 @@ def slice_by_widgets(loaded: Loaded) -> tuple[list[str], int]:
         placeholder="e.g. device, region" if options else "No column to slice by",
         help="One slice per value; numeric columns are cut into quantile bins. Slicing by "
              "the label column gives each class's accuracy beside its HLP.")
+    hidden = data.unsliceable_columns(loaded)
+    if hidden:
+        c1.caption(unsliceable_note(hidden, data.slice_value_limit()))
     profile = data.column_profile(loaded)
     frame_cols = [data.slice_column(loaded, c) for c in chosen]
     numeric = any(bool(profile.loc[c, "numeric"]) for c in frame_cols if c in profile.index)
     bins = c2.slider("Bins for numbers", 2, 10, 4, key="shared_bins", disabled=not numeric)
     return list(chosen), int(bins)
+
+
+def unsliceable_note(hidden: Mapping[str, int], limit: int, *, shown: int = 6) -> str:
+    """Say which columns a slice-by chooser leaves out and why, for a caption.
+
+    ``hidden`` maps each left-out column to its number of values
+    (:func:`ui.data.unsliceable_columns`); ``limit`` is the most values a column may have
+    (:func:`ui.data.slice_value_limit`); the first ``shown`` columns are named.
+
+    Examples
+    --------
+    >>> unsliceable_note({"session": 1000000}, 50)[:57]
+    'Not offered: session (1,000,000 values): over 50 values, '
+    """
+    names = [f"{md(n)} ({v:,} values)" for n, v in list(hidden.items())[:shown]]
+    more = f" and {len(hidden) - shown} more" if len(hidden) > shown else ""
+    return (f"Not offered: {', '.join(names)}{more}: over {limit:,} values, one slice each. "
+            "Bin such a column into fewer values in the file first (ranges of a number, a "
+            "date's month, a prefix of an id).")
 
 
 def shared_slice_by(loaded: Loaded) -> tuple[list[str], int]:
@@ -56,11 +81,12 @@ def _save_hlp(dataset_id: int, tag: str, key: str) -> None:
                         hlp=float(value) / 100, success=f"HLP of {tag} set to {value:g}%")
 
 
-def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
+def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str,
+               editable: bool = True) -> None:
     """Draw number inputs (percent) for the HLP of each tag, saved as soon as one changes.
 
     Tags without enough human labels come first and open the panel; a value entered for a tag
-    with human labels overrides them.
+    with human labels overrides them. ``editable=False`` (a viewer) shows them disabled.
     """
     del user  # the callback reads the current user when it runs
     tags = loaded.tag_names
@@ -90,6 +116,7 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str) -> None:
                 md(slice_label(tag, "tag")) + " HLP (%)", min_value=0.0, max_value=100.0,
                 value=None if value is None else round(100 * float(value), 2), step=0.5,
                 key=key, on_change=_save_hlp, args=(loaded.dataset_id, tag, key),
+                disabled=not editable, help=None if editable else state.needs(ANNOTATOR),
                 placeholder=(f"{100 * human:.1f} from {HLP_SOURCES['human_label']}"
                              if human is not None and human == human else "not set"))
 
@@ -137,14 +164,18 @@ def weight_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[
     return out
 
 
-def weights_editor(loaded: Loaded, *, user: str) -> None:
-    """Editable importance and ease (1-5) per tag; changes are saved and the page reruns."""
+def weights_editor(loaded: Loaded, *, user: str, editable: bool = True) -> None:
+    """Editable importance and ease (1-5) per tag; changes are saved and the page reruns.
+
+    ``editable=False`` (a viewer) shows the table read-only, saying which role changes it.
+    """
     if not loaded.tag_names:
         st.caption("No tags yet: importance and ease are set per tag.")
         return
     before = weights_frame(loaded)
     after = st.data_editor(
-        before, hide_index=True, num_rows="fixed", disabled=["tag"],
+        before, hide_index=True, num_rows="fixed",
+        disabled=["tag"] if editable else True,
         key=f"prio_weights_{loaded.dataset_id}_{loaded.rev}",
         column_config={
             "tag": st.column_config.TextColumn("Tag"),
@@ -155,6 +186,8 @@ def weights_editor(loaded: Loaded, *, user: str) -> None:
                 "Ease", min_value=1, max_value=5, step=1, format="%d", width="small",
                 help="How easy it is to improve, e.g. to collect more of it (3 = neutral)"),
         })
+    if not editable:
+        st.caption(state.needs(ANNOTATOR))
     changes = weight_changes(before, after)
     if changes:
         store = state.get_store()

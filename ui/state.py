@@ -4,9 +4,15 @@ Session-state keys shared by every page (page-specific keys are prefixed with th
 
 - ``dataset_id``: the dataset in use (sidebar selectbox, kept across pages).
 - ``project_id``: the project whose datasets the sidebar lists.
-- ``user_name``: the display name passed as ``user=`` to every store write.
+- ``user_name``: the display name typed in the sidebar (local mode, no sign-in).
+- ``_signed_in_identity``: the signed-in user (OpenID Connect or trusted proxy, see
+  :mod:`ui.auth`); when set it, not the typed name, is passed as ``user=`` to every write.
 - ``shared_slice_by``: metadata columns chosen on *Slices vs HLP*, reused by *Prioritise*
   and *Export*.
+
+The URL keeps the dataset (``?dataset=3``), the slice-by columns (``?slice_by=device``,
+repeated per column) and, without sign-in, the typed name (``?user=Ana``): a reload or a
+shared link opens the same view; :func:`page_link` links carry them too.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from typing import Any
 
 import streamlit as st
 
+from core import access
 from core.errors import DataError
 from core.store import Store
+from ui import auth
 from ui.text import md
 
 DB_ENV = "SLICEWISE_DB"
@@ -33,6 +41,9 @@ USER = "user_name"
 SLICE_BY = "shared_slice_by"
 _PENDING = "_pending_dataset_id"
 _FLASH = "_flash"
+_IDENTITY = "_signed_in_identity"
+_SIGNED_IN = "_store_signed_in"
+_MODE = "_sign_in_mode"
 ANONYMOUS = "anonymous"
 
 LOAD_PAGE = "pages/1_Load_data.py"
@@ -44,6 +55,7 @@ LABELS_PAGE = "pages/6_Label_consistency.py"
 COMPARE_PAGE = "pages/7_Compare_iterations.py"
 SPLITS_PAGE = "pages/8_Balanced_splits.py"
 SUGGEST_PAGE = "pages/9_Suggested_slices.py"
+TEAM_PAGE = "pages/10_Team.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
     (LOAD_PAGE, "Load data", ":material/upload_file:",
@@ -64,6 +76,8 @@ WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
      "split small data into train/dev/test with the same class and tag shares"),
     (SUGGEST_PAGE, "Suggested slices", ":material/travel_explore:",
      "let the data point at weak slices nobody tagged, and at labels that look wrong"),
+    (TEAM_PAGE, "Team", ":material/group:",
+     "see who may do what in the project (viewer, annotator, owner) and who did what"),
 )
 
 
@@ -84,13 +98,43 @@ def get_store() -> Store:
 
 @dataclass(frozen=True)
 class Context:
-    """What the sidebar selected: the store, the project, the dataset and the user."""
+    """What the sidebar selected: the store, the project, the dataset and the user.
+
+    ``role`` is the user's role in the project (:meth:`core.store.Store.role`: ``"owner"``
+    for everyone on a store without members; ``None`` for a non-member or no project);
+    :func:`can` asks whether it allows a write.
+    """
 
     store: Store
     db: str
     project_id: int | None
     dataset_id: int | None
     user: str
+    role: str | None = None
+
+
+def can(ctx: Context, needed: str) -> bool:
+    """Return whether the user's role in the selected project allows what needs ``needed``.
+
+    ``needed`` is one of :data:`core.access.ROLES`; pages disable the controls it refuses
+    (the store refuses the write anyway, see :data:`core.access.ACTIONS`). A read-only
+    store allows nothing (:attr:`core.store.Store.read_only`; :func:`needs` says why).
+    """
+    return not ctx.store.read_only and access.allows(ctx.role, needed)
+
+
+def allowed(store: Store, project_id: int, user: str, needed: str) -> bool:
+    """Return whether ``user``'s role in another project than the selected one allows it."""
+    return not store.read_only and access.allows(store.role(project_id, user), needed)
+
+
+def needs(needed: str) -> str:
+    """Return the help text of a control disabled for want of the role ``needed``.
+
+    On a read-only store, why nothing can be saved there (:func:`read_only_help`).
+    """
+    return (read_only_help(get_store())
+            or f"Needs the {needed} role in this project: ask an owner on the Team page.")
 
 
 # --------------------------------------------------------------------------- messages
@@ -131,7 +175,10 @@ def run_write(action: Callable[..., Any], *args: Any,
 
 
 def current_user() -> str:
-    """Return the display name typed in the sidebar, or ``anonymous``."""
+    """Return the signed-in identity, else the name typed in the sidebar, else ``anonymous``."""
+    identity = st.session_state.get(_IDENTITY)
+    if identity:
+        return str(identity)
     name = str(st.session_state.get(USER) or "").strip()
     return name or ANONYMOUS
 
@@ -168,22 +215,26 @@ def _on_project_change() -> None:
 
 
 def sidebar() -> Context:
-    """Draw the sidebar (name, project, dataset) and return the selections."""
+    """Draw the sidebar (who, project, dataset) and return the selections.
+
+    With sign-in configured, nobody signed in gets a sign-in (or refusal) screen and the
+    page stops here (:func:`ui.auth.who_is_there`).
+    """
     store = get_store()
+    who = _sign_in(store)
     if "_query_applied" not in st.session_state:
         # A link such as /Tag_errors?dataset=3 opens that dataset (once per session).
         st.session_state["_query_applied"] = True
-        wanted = st.query_params.get("dataset")
-        if wanted and str(wanted).isdigit():
-            st.session_state.setdefault(_PENDING, int(wanted))
+        _apply_query_params(who)
     if _PENDING in st.session_state:
         pending = st.session_state.pop(_PENDING)
         if pending is None:
             st.session_state.pop(DATASET, None)
         else:
             st.session_state[DATASET] = int(pending)
-    projects = store.list_projects()
+    projects = store.list_projects(current_user())  # once roles apply: the user's own
     datasets = store.list_datasets()
+    datasets = datasets[datasets["project_id"].isin(projects["id"])]
     project_names = dict(zip(projects["id"].astype(int), projects["name"].astype(str),
                              strict=False))
     dataset_rows = {int(r.id): r for r in datasets.itertuples(index=False)}
@@ -210,15 +261,27 @@ def sidebar() -> Context:
     if st.session_state.get(DATASET) is None and in_project:
         st.session_state[DATASET] = latest_dataset(store, in_project)
 
+    _keep_in_url()
     with st.sidebar:
-        st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
-                      help="Saved with every tag, label correction and setting you change.")
+        if who.identity is None:
+            st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
+                          help="Saved with every tag, label correction and setting you change.")
+        else:
+            st.markdown(f"Signed in as **{md(who.identity)}**",
+                        help="Saved with every tag, label correction and setting you change.")
+            if who.mode == "oidc":
+                st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         if not project_names:
             st.caption("No project yet: load a file or open the demo project.")
-            return Context(store, db_path(), None, None, current_user())
+            return Context(store, db_path(), None, None, current_user(),
+                           None if store.roles_enforced() else access.OWNER)
         st.selectbox("Project", list(project_names), key=PROJECT,
                      format_func=lambda i: project_names.get(i, str(i)),
                      on_change=_on_project_change, persist_state="session")
+        if store.roles_enforced():
+            role = store.role(st.session_state[PROJECT], current_user())
+            st.caption(f"Your role here: {role or 'none'}",
+                       help=f"{role}: {access.ROLE_HELP[role]}" if role else None)
         if in_project:
             st.selectbox(
                 "Dataset", in_project, key=DATASET, persist_state="session",
@@ -231,17 +294,120 @@ def sidebar() -> Context:
             st.caption("This project has no dataset yet.")
     dataset_id = st.session_state.get(DATASET)
     return Context(store, db_path(), project_id,
-                   int(dataset_id) if dataset_id is not None else None, current_user())
+                   int(dataset_id) if dataset_id is not None else None, current_user(),
+                   store.role(project_id, current_user()) if project_id is not None else None)
+
+
+def _sign_in(store: Store) -> auth.SignIn:
+    # Who is there; a signed-in identity is recorded once per session with the store.
+    who = auth.who_is_there()
+    st.session_state[_MODE] = who.mode
+    if who.identity is None:
+        st.session_state.pop(_IDENTITY, None)
+        return who
+    st.session_state[_IDENTITY] = who.identity
+    if st.session_state.get(_SIGNED_IN) != who.identity and hasattr(store, "sign_in"):
+        try:
+            news = store.sign_in(who.identity)
+        except DataError as exc:
+            st.error(md(exc), icon=":material/error:")
+            st.stop()
+        st.session_state[_SIGNED_IN] = who.identity
+        if news:  # e.g. the store's first user became the owner of every project
+            flash(news, "warning")
+    return who
+
+
+def _apply_query_params(who: auth.SignIn) -> None:
+    # Read the URL back at session start: dataset, slice-by and (local mode) the name.
+    wanted = st.query_params.get("dataset")
+    if wanted and str(wanted).isdigit():
+        st.session_state.setdefault(_PENDING, int(wanted))
+    columns: list[str] = []
+    for value in st.query_params.get_all("slice_by"):
+        # One parameter per column; "a,b" also reads as two (the chooser keeps real columns).
+        for name in [value, *value.split(",")] if "," in value else [value]:
+            if name and name not in columns:
+                columns.append(name)
+    if columns:
+        st.session_state.setdefault(SLICE_BY, columns)
+    name = st.query_params.get("user")
+    if who.identity is None and name and name.strip():
+        st.session_state.setdefault(USER, name.strip()[:200])
+
+
+def link_params() -> dict[str, str | list[str]]:
+    """Return the query parameters that reopen the current view: dataset, slice-by, name.
+
+    The typed name is included only without sign-in (a signed-in identity comes from the
+    sign-in, never from a link).
+    """
+    params: dict[str, str | list[str]] = {}
+    dataset_id = st.session_state.get(DATASET)
+    if dataset_id is not None:
+        params["dataset"] = str(int(dataset_id))
+    slice_by = [str(c) for c in st.session_state.get(SLICE_BY) or []]
+    if slice_by:
+        params["slice_by"] = slice_by
+    name = str(st.session_state.get(USER) or "").strip()
+    if st.session_state.get(_MODE, "local") == "local" and not st.session_state.get(_IDENTITY) \
+            and name:
+        params["user"] = name
+    return params
+
+
+def _keep_in_url() -> None:
+    # Mirror the selections into the address bar so that a reload keeps them.
+    wanted = link_params()
+    for key in ("dataset", "slice_by", "user"):
+        value = wanted.get(key)
+        current = st.query_params.get_all(key)
+        target = [] if value is None else value if isinstance(value, list) else [value]
+        if current == target:
+            continue
+        if target:
+            st.query_params[key] = target if len(target) > 1 else target[0]
+        else:
+            del st.query_params[key]
 
 
 def page_start(title: str, question: str, *, icon: str = ":material/analytics:",
                layout: str = "wide") -> Context:
-    """Configure the page, draw the sidebar, the heading (the page's question) and messages."""
+    """Configure the page, draw the sidebar, the heading (the page's question) and messages.
+
+    A read-only or damaged store gets a banner under the heading (:func:`read_only_banner`);
+    a damaged one whose projects or datasets cannot be read stops the page with the reason.
+    """
     st.set_page_config(page_title=f"{title} · Slicewise", page_icon=icon, layout=layout)
-    ctx = sidebar()
+    try:
+        ctx = sidebar()
+    except DataError as exc:  # e.g. StoreDamaged: the list of datasets cannot be read
+        st.title(question)
+        st.error(md(exc), icon=":material/error:")
+        st.stop()
     st.title(question)
+    read_only_banner(ctx.store)
     show_flash()
     return ctx
+
+
+def read_only_banner(store: Store) -> None:
+    """Say, once at the top of a page, that the store is read-only (or damaged) and why."""
+    reason = store.read_only_reason
+    if reason is None:
+        return
+    if store.damaged:
+        st.error(md(reason), icon=":material/report:")
+    else:
+        st.warning(md(reason), icon=":material/lock:")
+
+
+def read_only_help(store: Store) -> str | None:
+    """Return why write controls are off (for their ``help``), or ``None`` when they are not."""
+    if not store.read_only:
+        return None
+    return ("The store is read-only, so nothing can be saved"
+            + (" (it is damaged)" if store.damaged else "") + ": see the message at the top.")
 
 
 def empty_state(message: str = "No dataset yet.") -> None:
@@ -252,8 +418,11 @@ def empty_state(message: str = "No dataset yet.") -> None:
 
 
 def page_link(page: str, label: str, icon: str | None = None) -> None:
-    """Draw ``st.page_link``; outside the multipage app (a page run alone) draw a caption."""
+    """Draw ``st.page_link`` carrying :func:`link_params` (a caption when run alone).
+
+    Outside the multipage app (a page run alone) there is nothing to link to.
+    """
     try:
-        st.page_link(page, label=label, icon=icon)
+        st.page_link(page, label=label, icon=icon, query_params=link_params())
     except st.errors.StreamlitAPIException:
         st.caption(f"→ {label}")

@@ -1,0 +1,341 @@
+"""Many people at once: page times of concurrent browser sessions and the server's peak memory.
+
+    python benchmarks/bench_load.py                          # 10 sessions, 1,000,000 rows
+    python benchmarks/bench_load.py --sessions 3 --rows 100000 --rounds 1
+    python benchmarks/bench_load.py --db /tmp/load.db       # reuse (or build once) a store
+
+Generated predictions (:func:`benchmarks.generate.make_predictions`: 12 tags, a score,
+metadata, a human label) are saved in a throwaway store; ``slicewise app`` serves it on a
+free loopback port (the real command, so its process tree is what is measured). One headless
+Chromium (Debian's, driven by Playwright; flags in ``tests/browser.py``) opens ``--sessions``
+browser contexts at the same moment. Each context is one person: it opens the home page, then
+follows the sidebar's links through *Slices vs HLP*, *Prioritise*, *Tag errors* and *Export*,
+``--rounds`` times.
+
+A **page time** runs from the navigation (the link's click, or ``goto`` for the first page)
+until the page's heading and main content (a table, the tagging grid, the download buttons)
+are shown and Streamlit's run has finished (the app's ``data-test-script-state`` is
+``notRunning`` and the running indicator is gone). Every page time counts, the first (cold)
+visits included. The server's memory is the resident set (RSS, from ``/proc``) summed over
+the process tree of ``slicewise app`` (the command and the Streamlit server it starts),
+sampled every 0.1 s; the peak is reported.
+
+Prints the median, 95th percentile and maximum page time, per page and overall, the peak
+RSS and the load average seen; exits 1 when the p95 or the peak miss their targets
+(``--p95-target`` seconds, ``--rss-target`` GB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from benchmarks.generate import make_predictions  # noqa: E402
+from core.dataset import dataset_from_frame  # noqa: E402
+from core.store import Store  # noqa: E402
+from core.task import TaskSpec  # noqa: E402
+
+P95_TARGET_S = 3.0
+RSS_TARGET_GB = 3.0
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the tour: its sidebar label, its heading and a selector of its main content."""
+
+    label: str
+    heading: str
+    content: str
+
+
+HOME = Page("app", "Slicewise: where is the model wrong, and what to fix first?",
+            '[data-testid="stMetric"]')
+TOUR = (
+    Page("Slices vs HLP", "Where does the model trail human-level performance?",
+         '[data-testid="stDataFrame"]'),
+    Page("Prioritise", "What should we work on first?", '[data-testid="stDataFrame"]'),
+    Page("Tag errors", "Which errors share a cause?", '[data-testid="glide-cell-1-0"]'),
+    Page("Export", "How do we share what we found?", '[data-testid="stDownloadButton"]'),
+)
+
+# True once the run that drew ``heading`` has finished and drawn ``content``.
+_SHOWN = """([heading, content]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+  const h = Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
+  return h && document.querySelector(content) !== null;
+}"""
+
+
+def build_store(db: Path, rows: int) -> int:
+    """Save ``rows`` generated predictions in a new store at ``db``; return the dataset id."""
+    with Store(db) as store:
+        project = store.get_or_create_project("load", user="bench")
+        return store.save_dataset(project, "load", dataset_from_frame(make_predictions(rows)),
+                                  task=TaskSpec(), user="bench")
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_table() -> dict[int, tuple[int, float, int]]:
+    """Every process: ``{pid: (parent pid, CPU seconds used, resident bytes)}`` from ``/proc``.
+
+    CPU is user + system time; processes that end while being read are left out.
+    """
+    out = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry.name}/statm") as f:
+                rss = int(f.read().split()[1]) * _PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            continue
+        # after the command: state, ppid, ... utime (14th field of stat), stime (15th)
+        out[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK, rss)
+    return out
+
+
+def descendants(table: dict[int, tuple[int, float, int]], root: int) -> set[int]:
+    """``root`` and every process below it in ``table`` (from :func:`process_table`)."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            found.add(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+class Sampler(threading.Thread):
+    """Sample the server's and the browser's process trees every ``interval`` seconds.
+
+    Keeps the server tree's peak resident memory (RSS summed over its processes: pages shared
+    between processes count once per process, an upper bound) and the CPU seconds each tree
+    used (the last reading of every process seen, so processes that ended still count).
+    """
+
+    def __init__(self, server: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.server, self.interval = server, interval
+        self.peak = 0
+        self.cpu: dict[str, dict[int, float]] = {"server": {}, "browser": {}}
+        self._start_cpu: dict[int, float] = {}
+        self._done = threading.Event()
+        self.sample(first=True)
+
+    def sample(self, *, first: bool = False) -> None:
+        """Take one reading."""
+        table = process_table()
+        server = descendants(table, self.server)
+        ours = descendants(table, os.getpid()) - server - {os.getpid()}
+        self.peak = max(self.peak, sum(table[p][2] for p in server))
+        for name, pids in (("server", server), ("browser", ours)):
+            for pid in pids:
+                if first:
+                    self._start_cpu[pid] = table[pid][1]
+                self.cpu[name][pid] = table[pid][1] - self._start_cpu.get(pid, 0.0)
+
+    def run(self) -> None:  # noqa: D102
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> tuple[int, float, float]:
+        """Stop sampling; return (peak server RSS in bytes, server CPU s, browser CPU s)."""
+        self._done.set()
+        self.join()
+        self.sample()
+        return (self.peak, sum(self.cpu["server"].values()),
+                sum(self.cpu["browser"].values()))
+
+
+def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """Start ``slicewise app`` on ``db`` (localhost, ``port``); return once it answers."""
+    log = open(db.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from core.cli import entry_point; entry_point()", "app",
+         "--db", str(db), "--port", str(port), "--no-demo", "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"slicewise app exited with {proc.returncode}: see {log.name}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                        timeout=2) as r:
+                if r.read() == b"ok":
+                    return proc
+        except OSError:
+            time.sleep(0.5)
+    stop_app(proc)
+    raise RuntimeError(f"slicewise app did not answer within 90 s: see {log.name}")
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    """Stop ``slicewise app`` with SIGTERM (it forwards the signal to its server)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def _shown(page, target: Page, timeout_ms: int) -> None:
+    await page.wait_for_function(_SHOWN, arg=[target.heading, target.content],
+                                 timeout=timeout_ms, polling=50)
+
+
+async def session(browser, base: str, dataset_id: int, rounds: int, times: list[dict],
+                  number: int, timeout_ms: int) -> None:
+    """One person: open the home page, then follow the sidebar through the tour."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        start = time.perf_counter()
+        await page.goto(f"{base}/?dataset={dataset_id}")
+        await _shown(page, HOME, timeout_ms)
+        times.append({"session": number, "page": "Home",
+                      "seconds": time.perf_counter() - start})
+        for _ in range(rounds):
+            for target in TOUR:
+                link = page.locator('[data-testid="stSidebarNav"] a',
+                                    has_text=target.label).first
+                start = time.perf_counter()
+                await link.click()
+                await _shown(page, target, timeout_ms)
+                times.append({"session": number, "page": target.label,
+                              "seconds": time.perf_counter() - start})
+    finally:
+        await context.close()
+
+
+async def drive(base: str, dataset_id: int, *, sessions: int, rounds: int,
+                timeout_ms: int) -> list[dict]:
+    """Run ``sessions`` browser contexts at once in one headless Chromium; return page times."""
+    from browser import CHROMIUM, FLAGS
+    from playwright.async_api import async_playwright
+
+    times: list[dict] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            await asyncio.gather(*(session(browser, base, dataset_id, rounds, times, i,
+                                           timeout_ms) for i in range(sessions)))
+        finally:
+            await browser.close()
+    return times
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``, linearly interpolated (numpy's default)."""
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def figures(values: list[float]) -> str:
+    """Median, p95 and maximum of ``values`` (seconds) as text."""
+    return (f"median {statistics.median(values):.2f} s, p95 {percentile(values, 95):.2f} s, "
+            f"max {max(values):.2f} s")
+
+
+def main() -> None:
+    """Build (or reuse) the store, serve it, drive the browsers, print figures, check targets."""
+    from browser import free_port
+
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--sessions", type=int, default=10, help="concurrent browser contexts")
+    ap.add_argument("--rounds", type=int, default=2, help="times each session tours the pages")
+    ap.add_argument("--db", type=Path, help="store to use; built with --rows if it does not "
+                    "exist (default: a temporary one)")
+    ap.add_argument("--p95-target", type=float, default=P95_TARGET_S, help="seconds")
+    ap.add_argument("--rss-target", type=float, default=RSS_TARGET_GB, help="GB (10^9 bytes)")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds one page may take")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "load.db"
+        if db.exists():
+            with Store(db) as store:
+                datasets = store.list_datasets()
+            dataset_id, rows = int(datasets["id"].iloc[0]), int(datasets["row_count"].iloc[0])
+            print(f"using {db}: dataset {dataset_id}, {rows:,} rows", flush=True)
+        else:
+            t = time.perf_counter()
+            dataset_id, rows = build_store(db, args.rows), args.rows
+            print(f"saved {rows:,} rows in {time.perf_counter() - t:.1f} s", flush=True)
+        port = free_port()
+        proc = start_app(db, port, {**os.environ})
+        sampler = Sampler(proc.pid)
+        idle = sampler.peak
+        sampler.start()
+        load_before = os.getloadavg()
+        t = time.perf_counter()
+        try:
+            times = asyncio.run(drive(f"http://127.0.0.1:{port}", dataset_id,
+                                      sessions=args.sessions, rounds=args.rounds,
+                                      timeout_ms=int(args.timeout * 1000)))
+        finally:
+            wall = time.perf_counter() - t
+            peak, server_cpu, browser_cpu = sampler.stop()
+            load_after = os.getloadavg()
+            stop_app(proc)
+
+    print(f"{args.sessions} sessions × (home + {args.rounds} × {len(TOUR)} pages) on "
+          f"{rows:,} rows: {len(times)} page loads in {wall:.1f} s")
+    for name in ["Home", *(p.label for p in TOUR)]:
+        values = [r["seconds"] for r in times if r["page"] == name]
+        if values:
+            print(f"  {name:<14} {len(values):>3} loads: {figures(values)}")
+    first = [r["seconds"] for r in times if r["page"] == "Home"]
+    warm = [r["seconds"] for r in times if r["page"] != "Home"]
+    if warm:
+        print(f"  after the first page: {figures(warm)}")
+    all_times = [r["seconds"] for r in times]
+    p95 = percentile(all_times, 95)
+    print(f"all pages: {figures(all_times)} (first pages: max {max(first):.2f} s)")
+    print(f"server RSS: idle {idle / 1e9:.2f} GB, peak {peak / 1e9:.2f} GB (process tree of "
+          "slicewise app)")
+    print(f"CPU used: server {server_cpu:.1f} s ({server_cpu / len(times):.2f} s a page), "
+          f"browsers {browser_cpu:.1f} s, in {wall:.1f} s on {os.cpu_count()} cores")
+    print("load average (1, 5, 15 min): before "
+          + ", ".join(f"{v:.2f}" for v in load_before) + "; after "
+          + ", ".join(f"{v:.2f}" for v in load_after) + f"; {os.cpu_count()} cores")
+    ok_time, ok_rss = p95 < args.p95_target, peak < args.rss_target * 1e9
+    print(f"targets: p95 < {args.p95_target:g} s: {'met' if ok_time else 'NOT met'}; "
+          f"peak RSS < {args.rss_target:g} GB: {'met' if ok_rss else 'NOT met'}")
+    raise SystemExit(0 if ok_time and ok_rss else 1)
+
+
+if __name__ == "__main__":
+    main()
