@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -210,33 +211,47 @@ async def _shown(page, target: Page, timeout_ms: int) -> None:
                                  timeout=timeout_ms, polling=50)
 
 
-async def session(browser, base: str, dataset_id: int, rounds: int, times: list[dict],
-                  number: int, timeout_ms: int) -> None:
-    """One person: open the home page, then follow the sidebar through the tour."""
+@dataclass(frozen=True)
+class Plan:
+    """What each simulated person does: ``rounds`` tours, ``think`` seconds on each page."""
+
+    rounds: int = 2
+    think: tuple[float, float] = (2.0, 8.0)
+    timeout_ms: int = 300_000
+
+
+async def session(browser, base: str, dataset_id: int, plan: Plan, times: list[dict],
+                  number: int) -> None:
+    """One person: open the home page, then follow the sidebar through the tour.
+
+    Between pages the person reads for a time drawn uniformly from ``plan.think`` (seeded by
+    ``number``, so runs repeat), as load-testing tools do (Locust's ``wait_time``).
+    """
+    rng = random.Random(number)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    page.set_default_timeout(timeout_ms)
+    page.set_default_timeout(plan.timeout_ms)
     try:
         start = time.perf_counter()
         await page.goto(f"{base}/?dataset={dataset_id}")
-        await _shown(page, HOME, timeout_ms)
+        await _shown(page, HOME, plan.timeout_ms)
         times.append({"session": number, "page": "Home",
                       "seconds": time.perf_counter() - start})
-        for _ in range(rounds):
+        for _ in range(plan.rounds):
             for target in TOUR:
+                await asyncio.sleep(rng.uniform(*plan.think))
                 link = page.locator('[data-testid="stSidebarNav"] a',
                                     has_text=target.label).first
                 start = time.perf_counter()
                 await link.click()
-                await _shown(page, target, timeout_ms)
+                await _shown(page, target, plan.timeout_ms)
                 times.append({"session": number, "page": target.label,
                               "seconds": time.perf_counter() - start})
     finally:
         await context.close()
 
 
-async def drive(base: str, dataset_id: int, *, sessions: int, rounds: int,
-                timeout_ms: int) -> list[dict]:
+async def drive(base: str, dataset_id: int, *, sessions: int, plan: Plan) -> list[dict]:
     """Run ``sessions`` browser contexts at once in one headless Chromium; return page times."""
     from browser import CHROMIUM, FLAGS
     from playwright.async_api import async_playwright
@@ -245,8 +260,8 @@ async def drive(base: str, dataset_id: int, *, sessions: int, rounds: int,
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
-            await asyncio.gather(*(session(browser, base, dataset_id, rounds, times, i,
-                                           timeout_ms) for i in range(sessions)))
+            await asyncio.gather(*(session(browser, base, dataset_id, plan, times, i)
+                                   for i in range(sessions)))
         finally:
             await browser.close()
     return times
@@ -276,6 +291,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--sessions", type=int, default=10, help="concurrent browser contexts")
     ap.add_argument("--rounds", type=int, default=2, help="times each session tours the pages")
+    ap.add_argument("--think", type=float, nargs=2, default=(2.0, 8.0), metavar=("MIN", "MAX"),
+                    help="seconds a person reads a page before the next click, drawn "
+                    "uniformly (default 2 8; 0 0 clicks on as soon as a page is shown)")
     ap.add_argument("--db", type=Path, help="store to use; built with --rows if it does not "
                     "exist (default: a temporary one)")
     ap.add_argument("--p95-target", type=float, default=P95_TARGET_S, help="seconds")
@@ -303,8 +321,9 @@ def main() -> None:
         t = time.perf_counter()
         try:
             times = asyncio.run(drive(f"http://127.0.0.1:{port}", dataset_id,
-                                      sessions=args.sessions, rounds=args.rounds,
-                                      timeout_ms=int(args.timeout * 1000)))
+                                      sessions=args.sessions,
+                                      plan=Plan(args.rounds, tuple(args.think),
+                                                int(args.timeout * 1000))))
         finally:
             wall = time.perf_counter() - t
             peak, server_cpu, browser_cpu = sampler.stop()

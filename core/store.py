@@ -1688,8 +1688,8 @@ class Store:
 
         On an open store (:meth:`roles_enforced` is False), ``user`` becomes the owner of
         every project, and the store enforces roles from then on (also when it has no
-        project yet: each project created after is owned by its creator). Otherwise
-        nothing is written. Call it whenever a signed-in identity arrives (each session).
+        project yet: each project created after is owned by its creator). Otherwise, and
+        on a read-only store, nothing is written. Call it whenever a signed-in identity arrives (each session).
 
         Parameters
         ----------
@@ -1708,7 +1708,8 @@ class Store:
             A blank ``user``.
         """
         user = _clean_user(user)
-        if self.roles_enforced():
+        if self.roles_enforced() or self.read_only:
+            # A read-only store cannot record a first owner; reading must still work.
             return None
         with self._write():
             if self.roles_enforced():  # another session signed in first

@@ -135,10 +135,9 @@ def test_every_write_carries_the_signed_in_identity(two_datasets, store):
     assert_ok(at, no_errors=True)
     made = store.events()
     assert made.loc[made["kind"] == "tag.create", "user"].tolist() == ["ana@example.org"]
-    if hasattr(store, "roles_enforced"):  # the first identity to sign in owns the store
-        assert store.roles_enforced()
-        assert store.role(int(store.list_projects()["id"].iloc[0]),
-                          "ana@example.org") == "owner"
+    # The first identity to sign in became the owner of the store's projects.
+    assert store.roles_enforced()
+    assert store.role(int(store.list_projects()["id"].iloc[0]), "ana@example.org") == "owner"
 
 
 def test_a_provider_that_names_nobody_is_an_error_not_anonymous(two_datasets):

@@ -262,6 +262,7 @@ def sidebar() -> Context:
         st.session_state[DATASET] = latest_dataset(store, in_project)
 
     _keep_in_url()
+    _keep_widget_values()
     with st.sidebar:
         if who.identity is None:
             st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
@@ -306,7 +307,7 @@ def _sign_in(store: Store) -> auth.SignIn:
         st.session_state.pop(_IDENTITY, None)
         return who
     st.session_state[_IDENTITY] = who.identity
-    if st.session_state.get(_SIGNED_IN) != who.identity and hasattr(store, "sign_in"):
+    if st.session_state.get(_SIGNED_IN) != who.identity:
         try:
             news = store.sign_in(who.identity)
         except DataError as exc:
@@ -354,6 +355,15 @@ def link_params() -> dict[str, str | list[str]]:
             and name:
         params["user"] = name
     return params
+
+
+def _keep_widget_values() -> None:
+    # Streamlit (1.67) draws a sidebar widget on another page with its default value when
+    # that value was set by code (from a link, the latest dataset) rather than by the user;
+    # setting it again before the widget is drawn keeps it across pages.
+    for key in (USER, PROJECT, DATASET):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
 
 
 def _keep_in_url() -> None:
