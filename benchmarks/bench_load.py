@@ -213,10 +213,15 @@ async def _shown(page, target: Page, timeout_ms: int) -> None:
 
 @dataclass(frozen=True)
 class Plan:
-    """What each simulated person does: ``rounds`` tours, ``think`` seconds on each page."""
+    """What each simulated person does.
+
+    Person ``i`` opens the app ``i * ramp`` seconds after the first, then tours the pages
+    ``rounds`` times, reading each page for ``think`` seconds (drawn uniformly).
+    """
 
     rounds: int = 2
     think: tuple[float, float] = (2.0, 8.0)
+    ramp: float = 1.0
     timeout_ms: int = 300_000
 
 
@@ -228,6 +233,7 @@ async def session(browser, base: str, dataset_id: int, plan: Plan, times: list[d
     ``number``, so runs repeat), as load-testing tools do (Locust's ``wait_time``).
     """
     rng = random.Random(number)
+    await asyncio.sleep(number * plan.ramp)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(plan.timeout_ms)
@@ -294,6 +300,8 @@ def main() -> None:
     ap.add_argument("--think", type=float, nargs=2, default=(2.0, 8.0), metavar=("MIN", "MAX"),
                     help="seconds a person reads a page before the next click, drawn "
                     "uniformly (default 2 8; 0 0 clicks on as soon as a page is shown)")
+    ap.add_argument("--ramp", type=float, default=1.0,
+                    help="seconds between one person opening the app and the next (default 1)")
     ap.add_argument("--db", type=Path, help="store to use; built with --rows if it does not "
                     "exist (default: a temporary one)")
     ap.add_argument("--p95-target", type=float, default=P95_TARGET_S, help="seconds")
@@ -322,7 +330,7 @@ def main() -> None:
         try:
             times = asyncio.run(drive(f"http://127.0.0.1:{port}", dataset_id,
                                       sessions=args.sessions,
-                                      plan=Plan(args.rounds, tuple(args.think),
+                                      plan=Plan(args.rounds, tuple(args.think), args.ramp,
                                                 int(args.timeout * 1000))))
         finally:
             wall = time.perf_counter() - t
