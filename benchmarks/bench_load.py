@@ -75,14 +75,24 @@ TOUR = (
     Page("Export", "How do we share what we found?", '[data-testid="stDownloadButton"]'),
 )
 
-# True once the run that drew ``heading`` has finished and drawn ``content``.
-_SHOWN = """([heading, content]) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-  if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-  const h = Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
-  return h && document.querySelector(content) !== null;
-}"""
+# Resolves once the run that drew ``heading`` has finished and drawn ``content``: checked on
+# every change of the page (a MutationObserver), so waiting costs the browser nothing while
+# nothing changes (polling ten sessions every 50 ms would take CPU from the server).
+_SHOWN = """([heading, content]) => new Promise(resolve => {
+  const shown = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+    return document.querySelector(content) !== null
+      && Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
+  };
+  if (shown()) return resolve(true);
+  const watch = new MutationObserver(() => {
+    if (shown()) { watch.disconnect(); resolve(true); }
+  });
+  watch.observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+                                           characterData: true});
+})"""
 
 
 def build_store(db: Path, rows: int) -> int:
@@ -207,8 +217,9 @@ def stop_app(proc: subprocess.Popen) -> None:
 
 
 async def _shown(page, target: Page, timeout_ms: int) -> None:
-    await page.wait_for_function(_SHOWN, arg=[target.heading, target.content],
-                                 timeout=timeout_ms, polling=50)
+    """Wait until ``target`` is shown and its run has finished (``TimeoutError`` after)."""
+    await asyncio.wait_for(page.evaluate(_SHOWN, [target.heading, target.content]),
+                           timeout_ms / 1000)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pandas as pd
 from core.analysis import analyze
 from core.baselines import Baseline, parse_fraction
 from core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset, read_table
-from core.errors import DataError
+from core.errors import DataError, count_of
 from core.metrics import OVERALL, compute_outcomes
 from core.prioritize import (
     RANK_BASES,
@@ -44,7 +44,7 @@ from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from core.values import parse_na_values
 
 if TYPE_CHECKING:
-    from core.store import Store
+    from core.store import RecoveryReport, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "demo_data"
@@ -668,6 +668,7 @@ def app_command(db: Path | None, port: int, host: str, no_auth: bool,
     """
     from core import auth_config
     from core.demo import create_demo_project
+    from core.limits import max_slices as slice_cap
     from core.store import Store
 
     if any(a.split("=")[0] == "--server.address" for a in streamlit_args):
@@ -684,6 +685,7 @@ def app_command(db: Path | None, port: int, host: str, no_auth: bool,
             "in .streamlit/secrets.toml, or --proxy-header with --trusted-proxy), serve this "
             "machine only (the default, 127.0.0.1), or pass --no-auth to serve the network "
             "without sign-in.")
+    slice_cap()  # a bad SLICEWISE_MAX_SLICES is refused here, not on every page later
     store = Store(db)
     if store.read_only:  # the app shows it too, on every page
         click.echo(f"slicewise: warning: {store.read_only_reason}", err=True)
@@ -1215,6 +1217,88 @@ def members_remove_command(db: Path | None, project_ref: str, member: str, user:
     with store:
         store.remove_member(pid, member, user=user)
     click.echo(f"{member.strip()} is no longer a member of project {name!r}")
+
+
+# --------------------------------------------------------------------------- recover
+
+
+@main.command("recover")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), envvar="SLICEWISE_DB",
+              help="The damaged database (default: $SLICEWISE_DB or "
+              "~/.slicewise/slicewise.db); it is only read.")
+@click.option("--to", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The new database to create (it must not exist); its datasets' files go "
+              "to <name>_files/ beside it.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table",
+              show_default=True, help="The report as a table or as JSON.")
+def recover_command(db: Path | None, target: Path, fmt: str) -> None:
+    """Copy what can still be read of a damaged store into a new one.
+
+    Every readable row of every table (ids kept) and the files of the datasets whose rows
+    survived; the damaged file is left as it is. Prints per table the rows copied and
+    lost. Exit code 0 when everything was copied, 1 when rows or files were lost, 2 on
+    errors.
+    """
+    import json
+
+    from core.store import default_db_path, files_dir_of, recover_store
+
+    report = recover_store(db if db is not None else default_db_path(), target)
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(_recovery_text(report, files_dir_of(report.source),
+                                  files_dir_of(report.target)))
+    if not report.complete:
+        sys.exit(1)
+
+
+def _recovery_text(report: RecoveryReport, old_files: Path, new_files: Path) -> str:
+    """Render a :class:`core.store.RecoveryReport` as lines for the terminal."""
+    lines = [f"recovered {report.source} into {report.target} (schema {report.schema_version}"
+             f"; {report.source.name} was not changed)"]
+    rows = []
+    for t in report.tables.values():
+        notes = []
+        if t.damaged:
+            shown = "; ".join(t.unreadable) or "some rows"
+            count = f" ({count_of(t.unreadable_ids, 'id')})" if t.unreadable_ids else ""
+            stopped = ", search stopped early" if t.search_stopped else ""
+            notes.append(f"unreadable: {shown}{count}{stopped}")
+        if t.rejected:
+            notes.append(f"{count_of(t.rejected, 'garbled row')} refused")
+        if t.dropped:
+            notes.append(f"{t.dropped:,} left out: {t.dropped_because}")
+        if t.unlinked:
+            notes.append(f"{count_of(t.unlinked, 'link')} to lost rows cleared")
+        if t.stand_ins:
+            notes.append(f"stand-in rows made for ids {', '.join(map(str, t.stand_ins))} "
+                         "(rows of the other tables belong to them)")
+        rows.append((t.name, f"{t.copied:,}", "; ".join(notes) or "-"))
+    width = max([len("table"), *(len(r[0]) for r in rows)])
+    count_width = max([len("rows"), *(len(r[1]) for r in rows)])
+    lines.append(f"{'table':<{width}}  {'rows':>{count_width}}  lost")
+    lines += [f"{a:<{width}}  {b:>{count_width}}  {c}" for a, b, c in rows]
+    if report.datasets_copied:
+        lines.append(f"dataset files copied to {new_files}: datasets "
+                     f"{', '.join(map(str, report.datasets_copied))}")
+    if report.datasets_lost:
+        lines.append(f"datasets {', '.join(map(str, report.datasets_lost))}: their rows were "
+                     f"lost; their files stay in {old_files}")
+    if report.dataset_files_missing:
+        lines.append(f"datasets {', '.join(map(str, report.dataset_files_missing))}: their "
+                     f"files are missing or unreadable in {old_files}; loading them will fail")
+    if report.annotation_files_missing:
+        lines.append(f"annotation sets {', '.join(map(str, report.annotation_files_missing))}"
+                     f": their label files are missing in {old_files}")
+    lines += [f"warning: {w}" for w in report.warnings]
+    if report.lost_tables:
+        lines.append(f"rows were lost in {', '.join(report.lost_tables)}; a backup of "
+                     f"{report.source.name} may still hold them")
+    elif report.complete:
+        lines.append("every row and file was copied")
+    lines.append(f"next: point --db or $SLICEWISE_DB at {report.target}")
+    return "\n".join(lines)
 
 
 #: ``compare --metric`` choices: the names of :data:`core.compare.METRICS` (not imported

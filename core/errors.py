@@ -91,7 +91,8 @@ class StoreDamaged(StoreReadOnly):
     """The database file is damaged: ``PRAGMA quick_check`` failed or a read hit a bad page.
 
     The store is then open read-only (what can still be read is), so every write raises it
-    too; the message says how to recover (a backup, or ``sqlite3 DB ".recover"``).
+    too; the message says how to recover (``slicewise recover --db DB --to NEW``, a backup,
+    or ``sqlite3 DB ".recover"``).
     """
 
 

@@ -66,7 +66,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,11 @@ _ACTIVE_CORRECTIONS = (
 _DATASET_OWN_KINDS = ("dataset.rename", "dataset.delete", "report.save", "iteration.save",
                       "iteration.delete", "annotation_set.save", "annotation_set.delete",
                       "review.decide")
+
+
+def files_dir_of(db: Path) -> Path:
+    """Return the folder of a store's dataset files: ``<db stem>_files/`` beside ``db``."""
+    return db.parent / f"{db.stem}_files"
 
 
 def default_db_path() -> Path:
@@ -1072,7 +1077,7 @@ class Store:
             raise StoreError("the store needs a database file (it keeps Parquet files beside "
                              "it); pass a path, not ':memory:'")
         self.path = Path(path).expanduser() if path is not None else default_db_path()
-        self.files_dir = self.path.parent / f"{self.path.stem}_files"
+        self.files_dir = files_dir_of(self.path)
         self._lock = threading.RLock()
         self._depth = 0  # nesting of _write() blocks in the thread holding the lock
         self._why_read_only: str | None = None  # why writes are refused (None: they are not)
@@ -1142,7 +1147,7 @@ class Store:
 
         E.g. ``"/srv/sw.db is open read-only: nobody may not write …; nothing can be saved.
         To make changes, …"``, or for a damaged file the ``quick_check`` finding and how to
-        recover it (``sqlite3 DB ".recover" | sqlite3 NEW``, or a backup).
+        recover it (``slicewise recover --db DB --to NEW``, a backup, or sqlite3's ``.recover``).
         """
         if self._why_read_only is None:
             return None
@@ -1168,14 +1173,17 @@ class Store:
         bak = db.with_name(db.name + ".bak")
         new = db.with_name(f"{db.stem}-recovered{db.suffix}")
         q = shlex.quote
-        return (f"To recover: stop Slicewise and put the database and its datasets' files "
-                f"aside (cp -a {q(str(db))} {q(str(bak))}; cp -a {q(str(files))} "
-                f"{q(str(files))}.bak); then restore a backup of {db.name}, or copy what can "
-                f"still be read into a new database with sqlite3 {q(str(bak))} \".recover\" | "
-                f"sqlite3 {q(str(new))} (this needs an sqlite3 built with the dbpage "
-                "extension; Debian's 3.40 lacks it and answers \"SQL logic error\"), check it "
-                f"(sqlite3 {q(str(new))} \"PRAGMA integrity_check\") and put it in place "
-                f"(mv {q(str(new))} {q(str(db))}).")
+        return (f"To recover: stop Slicewise and copy every row that can still be read, and "
+                f"the datasets' files, into a new store with slicewise recover --db "
+                f"{q(str(db))} --to {q(str(new))} (it says what was lost and leaves "
+                f"{db.name} as it is); then point --db or $SLICEWISE_DB at the new store. "
+                f"Or put the database and its datasets' files aside (cp -a {q(str(db))} "
+                f"{q(str(bak))}; cp -a {q(str(files))} {q(str(files))}.bak) and restore a "
+                f"backup of {db.name}, or copy what can still be read with sqlite3 "
+                f"{q(str(bak))} \".recover\" | sqlite3 {q(str(new))} (this needs an sqlite3 "
+                "built with the dbpage extension; Debian's 3.40 lacks it and answers \"SQL "
+                f"logic error\"), check it (sqlite3 {q(str(new))} \"PRAGMA integrity_check\") "
+                f"and put it in place (mv {q(str(new))} {q(str(db))}).")
 
     def _mark_damaged(self, detail: str) -> None:
         if not self._damaged:
@@ -4028,3 +4036,824 @@ class Store:
             frame[col] = frame[col].astype("Int64")
         return frame
 
+
+
+# --------------------------------------------------------------------------- recovery
+
+#: Who the stand-in rows :func:`recover_store` makes for lost projects name as creator.
+RECOVER_USER = "slicewise recover"
+#: At most this many key ranges of one table are searched around its damaged pages by
+#: :func:`recover_store`; ranges left unsearched are reported unreadable.
+RECOVER_SEARCH_LIMIT = 20_000
+#: A range of keys none of whose rows could be read is split in halves at most this many
+#: times in a row before it is given up as unreadable: integer ids up to 1,024 apart are
+#: searched one by one, and a readable page between damaged ones is found unless it holds
+#: under 1/1,024 of the range (1/64 for text keys, whose halves are rougher).
+_BLIND_SPLITS = {"int": 10, "text": 6}
+#: Rows copied per ``executemany``.
+_RECOVER_BATCH = 500
+#: SQLite result codes of a read that hit a damaged page or a bad sector.
+_UNREADABLE = frozenset({_SQLITE_CORRUPT, _SQLITE_NOTADB, _SQLITE_IOERR})
+_MAX_ID = (1 << 63) - 1
+
+
+class _Infinity:
+    """The lowest (``-1``) or highest (``+1``) value a key column can be compared with."""
+
+    def __init__(self, sign: int) -> None:
+        self.sign = sign
+
+    def __repr__(self) -> str:
+        return "-inf" if self.sign < 0 else "+inf"
+
+
+_LOWEST, _HIGHEST = _Infinity(-1), _Infinity(1)
+
+
+@dataclass
+class TableRecovery:
+    """What :func:`recover_store` copied of one table.
+
+    Attributes
+    ----------
+    name
+        The table.
+    copied
+        Rows in the new store (ids and keys unchanged): those read, less ``dropped``.
+    damaged
+        Whether reading the table hit a damaged page: the rows on it could not be read.
+    unreadable
+        The key ranges that could not be read, e.g. ``["id 21 to 37"]``.
+    unreadable_ids
+        For a table keyed by one integer id: how many ids lie in those ranges (at most
+        that many rows were lost; some may have been deleted before). ``None`` when the
+        keys are not integers or the range is open-ended (the count is unknown).
+    rejected
+        Rows read but refused by the table's constraints (their bytes were garbled).
+    dropped
+        Rows left out because the row they belong to (``ON DELETE CASCADE``) was lost, as
+        deleting it would have removed them; ``dropped_because`` says which.
+    dropped_because
+        E.g. ``"their datasets rows were lost (dataset_id 1, 2)"``.
+    unlinked
+        Links to lost rows that were cleared (``ON DELETE SET NULL``), e.g. an annotation
+        set's link to a lost dataset.
+    stand_ins
+        Ids of the stand-in rows made for lost projects that other rows belong to (named as
+        their ``project.create`` event says, else ``"recovered project <id>"``).
+    search_stopped
+        Whether the search around damaged pages stopped at :data:`RECOVER_SEARCH_LIMIT`.
+    """
+
+    name: str
+    copied: int = 0
+    damaged: bool = False
+    unreadable: list[str] = field(default_factory=list)
+    unreadable_ids: int | None = 0
+    rejected: int = 0
+    dropped: int = 0
+    dropped_because: str = ""
+    unlinked: int = 0
+    stand_ins: list[int] = field(default_factory=list)
+    search_stopped: bool = False
+
+    @property
+    def lost(self) -> bool:
+        """Whether rows of the table did not reach the new store (unreadable or left out)."""
+        return self.damaged or self.rejected > 0 or self.dropped > 0
+
+
+@dataclass
+class RecoveryReport:
+    """What :func:`recover_store` copied from a damaged store into a new one.
+
+    Attributes
+    ----------
+    source, target
+        The damaged database (not changed) and the new one.
+    schema_version
+        The damaged database's schema version (the new store is migrated to the newest).
+    tables
+        Per table (in the damaged file's order), what was copied and lost.
+    datasets_copied
+        Ids of the datasets whose rows and files were copied.
+    datasets_lost
+        Ids of datasets whose files are in the damaged store's folder but whose rows were
+        lost: their files stay there.
+    dataset_files_missing
+        Ids of datasets whose rows were copied but whose files are missing or unreadable
+        in the damaged store's folder (loading them fails).
+    annotation_files_missing
+        Ids of annotation sets whose rows were copied but whose label file is missing.
+    warnings
+        Other things to act on, e.g. that the new store is open to every user.
+    """
+
+    source: Path
+    target: Path
+    schema_version: int
+    tables: dict[str, TableRecovery]
+    datasets_copied: list[int] = field(default_factory=list)
+    datasets_lost: list[int] = field(default_factory=list)
+    dataset_files_missing: list[int] = field(default_factory=list)
+    annotation_files_missing: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lost_tables(self) -> list[str]:
+        """The tables some of whose rows did not reach the new store."""
+        return [name for name, t in self.tables.items() if t.lost]
+
+    @property
+    def complete(self) -> bool:
+        """Whether every row and every dataset's files reached the new store."""
+        return not (self.lost_tables or self.datasets_lost or self.dataset_files_missing
+                    or self.annotation_files_missing)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-ready values (paths as text)."""
+        out = asdict(self)
+        out["source"], out["target"] = str(self.source), str(self.target)
+        out["lost_tables"], out["complete"] = self.lost_tables, self.complete
+        return out
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _mid_text(a: str | None, b: str | None) -> str | None:
+    """Return a string strictly between ``a`` and ``b`` in SQLite's BINARY order, or None.
+
+    ``None`` stands for the lowest (``a``) or highest (``b``) end; ``a < b``. Strings
+    compare as their UTF-8 bytes, which is code point order, so the result is built from
+    code points (never a surrogate, which UTF-8 cannot hold).
+
+    Examples
+    --------
+    >>> _mid_text("e0099", "e0151"), _mid_text("cat", "dog"), _mid_text(None, "")
+    ('e01', 'd', None)
+    """
+    if a is None:
+        return "" if b is None or b != "" else None
+    i = 0
+    while b is not None and i < len(a) and i < len(b) and a[i] == b[i]:
+        i += 1
+    lo = ord(a[i]) if i < len(a) else -1
+    hi = ord(b[i]) if b is not None else 0x110000
+    c = (lo + hi) // 2
+    if 0xD800 <= c <= 0xDFFF:
+        c = 0xD7FF if 0xD7FF > lo else 0xE000
+    if lo < c < hi:
+        return a[:i] + chr(c)
+    if b is not None and len(b) > i + 1:  # b's start: above a at i, and below b
+        return b[:i + 1]
+    if lo == -1:  # b is a + one character, the lowest above a's end: nothing between
+        return None
+    return a[:i + 1] + str(_mid_text(a[i + 1:], None))  # above a, still below b at i
+
+
+def _mid_value(a: Any, b: Any, kind: str | None, hint: tuple[int, int]) -> Any:
+    """Return a value strictly between ``a`` and ``b`` (either may be infinite), or None."""
+    if kind == "int":
+        lo = hint[0] - 1 if a is _LOWEST else a
+        hi = hint[1] + 1 if b is _HIGHEST else b
+        if not (isinstance(lo, int) and isinstance(hi, int)) or hi - lo < 2:
+            return None
+        return (lo + hi) // 2
+    if kind == "text":
+        lo = None if a is _LOWEST else a
+        hi = None if b is _HIGHEST else b
+        if not (lo is None or isinstance(lo, str)) or not (hi is None or isinstance(hi, str)):
+            return None
+        return _mid_text(lo, hi)
+    return None
+
+
+@dataclass
+class _Bound:
+    """One end of a range of keys: a full key or a prefix of one (the first columns)."""
+
+    values: tuple
+    inclusive: bool = False  # a lower end: keys >= values (else >)
+
+
+@dataclass
+class _TableShape:
+    """How to read and write one table: its columns and the key it is ordered by."""
+
+    name: str
+    columns: list[str]  # as selected; "_rowid_" first for a rowid table without an alias
+    keys: list[int]  # positions in columns of the key, in key order
+    kinds: list[str | None]  # "int", "text" or None per key column (how to split ranges)
+    hint: tuple[int, int]  # lowest and highest id of a table with an integer id
+
+    def key_names(self) -> list[str]:
+        return [self.columns[i] for i in self.keys]
+
+    def sql_columns(self) -> str:
+        return ", ".join(c if c == "_rowid_" else _quote(c) for c in self.columns)
+
+    def sql_keys(self, n: int | None = None) -> list[str]:
+        return [c if c == "_rowid_" else _quote(c) for c in self.key_names()[:n]]
+
+
+def _table_shape(src: sqlite3.Connection, name: str, seq: int | None) -> _TableShape:
+    info = src.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
+    listed = src.execute("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?",
+                         [name]).fetchone()
+    names = [str(r[1]) for r in info]
+    pk = [i for _, i in sorted((int(r[5]), i) for i, r in enumerate(info) if r[5])]
+    types = [str(r[2] or "").upper() for r in info]
+    if listed is not None and listed[0]:  # WITHOUT ROWID: ordered by its primary key
+        columns, keys = names, pk
+    elif len(pk) == 1 and types[pk[0]] == "INTEGER":  # the id is the rowid
+        columns, keys = names, pk
+    else:
+        columns, keys, types = ["_rowid_", *names], [0], ["INTEGER", *types]
+
+    def kind(declared: str) -> str | None:
+        if "INT" in declared:
+            return "int"
+        if any(t in declared for t in ("CHAR", "CLOB", "TEXT")):
+            return "text"
+        return None
+
+    kinds = [kind(types[i]) for i in keys]
+    hint = (1, seq) if seq is not None else (-_MAX_ID, _MAX_ID)
+    return _TableShape(name, columns, keys, kinds, hint)
+
+
+class _Copier:
+    """Buffers the rows read from one table and inserts them into the new database."""
+
+    def __init__(self, dst: sqlite3.Connection, shape: _TableShape, result: TableRecovery):
+        self.dst, self.shape, self.result = dst, shape, result
+        marks = ", ".join("?" * len(shape.columns))
+        self.sql = f"INSERT INTO {_quote(shape.name)} ({shape.sql_columns()}) VALUES ({marks})"
+        self.buffer: list[tuple] = []
+        self.max_id: int | None = None
+
+    def add(self, row: tuple) -> None:
+        self.buffer.append(row)
+        if len(self.shape.keys) == 1:
+            key = row[self.shape.keys[0]]
+            if isinstance(key, int) and (self.max_id is None or key > self.max_id):
+                self.max_id = key
+        if len(self.buffer) >= _RECOVER_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self.buffer = self.buffer, []
+        if not rows:
+            return
+        self.dst.execute("SAVEPOINT batch")
+        try:
+            self.dst.executemany(self.sql, rows)
+            self.result.copied += len(rows)
+        except sqlite3.IntegrityError:  # a garbled row breaks a constraint: one at a time
+            self.dst.execute("ROLLBACK TO batch")
+            for row in rows:
+                try:
+                    self.dst.execute(self.sql, row)
+                    self.result.copied += 1
+                except sqlite3.IntegrityError:
+                    self.result.rejected += 1
+        self.dst.execute("RELEASE batch")
+
+
+def _where(shape: _TableShape, lower: _Bound | None,
+           upper: _Bound | None) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for bound, op in ((lower, ">=" if lower and lower.inclusive else ">"), (upper, "<")):
+        if bound is not None:
+            cols = shape.sql_keys(len(bound.values))
+            marks = ", ".join("?" * len(bound.values))
+            parts.append(f"({', '.join(cols)}) {op} ({marks})")
+            params.extend(bound.values)
+    return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
+
+
+def _scan(src: sqlite3.Connection, shape: _TableShape, lower: _Bound | None,
+          upper: _Bound | None, *, descending: bool, copier: _Copier) -> tuple[tuple | None, bool]:
+    """Copy the rows between two ends in key order until the end or a damaged page.
+
+    Returns the key of the last row read (``None``: none) and whether the range was read
+    to its end. Python's cursor reads a row ahead and drops the row it holds when that
+    read fails, so after a failure the next row is asked for alone (``LIMIT 1`` reads no
+    further); when it is there, the scan goes on after it.
+    """
+    order = ", ".join(f"{k}{' DESC' if descending else ''}" for k in shape.sql_keys())
+    last: tuple | None = None
+    alone = False
+    while True:
+        after = None if last is None else _Bound(last)
+        where, params = _where(shape, lower if descending or after is None else after,
+                               after if descending and after is not None else upper)
+        sql = (f"SELECT {shape.sql_columns()} FROM {_quote(shape.name)} {where} "
+               f"ORDER BY {order}{' LIMIT 1' if alone else ''}")
+        read, failed = 0, False
+        try:
+            cursor = src.execute(sql, params)
+        except sqlite3.DatabaseError as exc:  # its first row: none was dropped
+            if _sqlite_code(exc) not in _UNREADABLE:
+                raise
+            return last, False
+        while True:
+            try:
+                row = cursor.fetchone()
+            except sqlite3.DatabaseError as exc:
+                if _sqlite_code(exc) not in _UNREADABLE:
+                    raise
+                cursor.close()
+                failed = True
+                break
+            if row is None:
+                break
+            copier.add(row)  # outside the try: a fault of the new database is not damage
+            last, read = tuple(row[i] for i in shape.keys), read + 1
+        if failed and alone:  # the next row itself is on a damaged page
+            return last, False
+        if not failed and not (alone and read):  # read to the end
+            return last, True
+        alone = failed  # after a failure, the next row alone; after it, a scan again
+
+
+def _mid_key(shape: _TableShape, lower: _Bound | None,
+             upper: _Bound | None) -> tuple[tuple, str | None] | None:
+    """Return a key (or its first columns) strictly inside the range and the kind split."""
+    n = len(shape.keys)
+    lo = list(lower.values) if lower else []
+    lo += [_LOWEST] * (n - len(lo))
+    hi = list(upper.values) if upper else [_HIGHEST]
+    hi += [_LOWEST] * (n - len(hi))
+    for i in range(n):
+        if lo[i] is hi[i] or (type(lo[i]) is type(hi[i]) and lo[i] == hi[i]):
+            continue
+        hint = shape.hint if i == 0 else (0, _MAX_ID)
+        mid = _mid_value(lo[i], hi[i], shape.kinds[i], hint)
+        if mid is not None:
+            return (*lo[:i], mid), shape.kinds[i]
+        if lo[i] is _LOWEST:
+            return None
+        for j in range(i + 1, n):  # nothing between at i: keys above lower that share it
+            mid = _mid_value(lo[j], _HIGHEST, shape.kinds[j], (0, _MAX_ID))
+            if mid is not None:
+                return (*lo[:j], mid), shape.kinds[j]
+        return None
+    return None
+
+
+def _nearest(dst: sqlite3.Connection, shape: _TableShape, bound: _Bound | None,
+             below: bool) -> str:
+    """Return the key of the copied row nearest below (above) a range's lower (upper) end."""
+    if bound is None:
+        return "the start" if below else "the end"
+    cols = ", ".join(shape.sql_keys(len(bound.values)))
+    op = ("<" if bound.inclusive else "<=") if below else ">="
+    order = ", ".join(f"{k}{' DESC' if below else ''}" for k in shape.sql_keys())
+    row = dst.execute(f"SELECT {', '.join(shape.sql_keys())} FROM {_quote(shape.name)} "
+                      f"WHERE ({cols}) {op} ({', '.join('?' * len(bound.values))}) "
+                      f"ORDER BY {order} LIMIT 1", list(bound.values)).fetchone()
+    if row is None:
+        return "the start" if below else "the end"
+    return repr(row[0]) if len(row) == 1 else repr(tuple(row))
+
+
+def _describe_ranges(dst: sqlite3.Connection, shape: _TableShape,
+                     ranges: list[tuple[_Bound | None, _Bound | None]],
+                     result: TableRecovery) -> None:
+    """Merge the unreadable ranges that touch and describe them in the result.
+
+    A range of integer ids reads ``"id 21 to 37"``; any other, by the copied rows around
+    it: ``"(tag_id, example_id) between (9, 'e0329') and (9, 'e0397')"``.
+    """
+    def start(r: tuple[_Bound | None, _Bound | None]) -> tuple:
+        return (0,) if r[0] is None else (1, r[0].values, r[0].inclusive)
+
+    merged: list[list[_Bound | None]] = []
+    for lower, upper in sorted(ranges, key=start):
+        if merged and merged[-1][1] is not None and lower is not None and lower.inclusive \
+                and merged[-1][1].values == lower.values:
+            merged[-1][1] = upper
+        else:
+            merged.append([lower, upper])
+    single_int = len(shape.keys) == 1 and shape.kinds[0] == "int"
+    name = "id" if shape.columns[shape.keys[0]] == "_rowid_" else shape.columns[shape.keys[0]]
+    count: int | None = 0 if single_int else None
+    for lower, upper in merged:
+        if not single_int or not all(b is None or isinstance(b.values[0], int)
+                                     for b in (lower, upper)):
+            count = None
+            keys = shape.key_names()
+            result.unreadable.append(
+                f"{keys[0] if len(keys) == 1 else '(' + ', '.join(keys) + ')'} between "
+                f"{_nearest(dst, shape, lower, True)} and {_nearest(dst, shape, upper, False)}")
+            continue
+        first = shape.hint[0] if lower is None else \
+            lower.values[0] + (0 if lower.inclusive else 1)
+        last = shape.hint[1] if upper is None else upper.values[0] - 1
+        if first > last:
+            continue
+        known = (lower is not None or first > -_MAX_ID) and (upper is not None or
+                                                             last < _MAX_ID)
+        if count is not None:
+            count = count + last - first + 1 if known else None
+        shown_first = first if lower is not None or first > -_MAX_ID else "the start"
+        shown_last = last if upper is not None or last < _MAX_ID else "the end"
+        result.unreadable.append(f"{name} {first}" if first == last else
+                                 f"{name} {shown_first} to {shown_last}")
+    result.unreadable_ids = count
+
+
+def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, shape: _TableShape,
+                result: TableRecovery) -> int | None:
+    """Copy every readable row of one table; return the largest integer id read.
+
+    Reads the table in key order; where a read hits a damaged page, reads the rest of the
+    range backwards from its end, then splits what lies between the last keys read into
+    halves and searches each the same way (keys are ``rowid`` values or the primary key of
+    a ``WITHOUT ROWID`` table), so rows on readable pages between damaged ones are found.
+    """
+    copier = _Copier(dst, shape, result)
+    pending: list[tuple[_Bound | None, _Bound | None, int]] = [(None, None, 0)]  # blind
+    lost: list[tuple[_Bound | None, _Bound | None]] = []
+    searches = 0
+    while pending:
+        lower, upper, blind = pending.pop()
+        if searches >= RECOVER_SEARCH_LIMIT:
+            result.search_stopped = True
+            lost.append((lower, upper))
+            continue
+        searches += 1
+        first, done = _scan(src, shape, lower, upper, descending=False, copier=copier)
+        if done:
+            continue
+        result.damaged = True
+        if first is not None:
+            lower = _Bound(first)
+        last, done = _scan(src, shape, lower, upper, descending=True, copier=copier)
+        if done:
+            continue
+        if last is not None:
+            upper = _Bound(last)
+        blind = 0 if first is not None or last is not None else blind + 1
+        mid = _mid_key(shape, lower, upper)
+        if mid is None or blind > _BLIND_SPLITS.get(str(mid[1]), 0):
+            lost.append((lower, upper))
+            continue
+        pending.append((_Bound(mid[0], inclusive=True), upper, blind))
+        pending.append((lower, _Bound(mid[0]), blind))
+    copier.flush()
+    _describe_ranges(dst, shape, lost, result)
+    return copier.max_id
+
+
+def _open_damaged(path: Path) -> sqlite3.Connection:
+    """Open a database for reading only (SQLite ``mode=ro``, else ``immutable=1``)."""
+    uri = path.resolve().as_uri()
+    last: sqlite3.Error | None = None
+    for query in ("mode=ro", "immutable=1"):
+        if query == "immutable=1" and _wal_in_use(path):
+            break
+        conn = None
+        try:
+            conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None)
+            conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            return conn
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            last = exc
+            if _sqlite_code(exc) not in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+                break
+    code = _sqlite_code(last)
+    if code == _SQLITE_NOTADB:
+        raise StoreDamaged(f"{path} is not a Slicewise database ({last}): it is another kind "
+                           "of file, or its first page is damaged, so nothing can be read "
+                           "from it; restore a backup") from last
+    if code == _SQLITE_CORRUPT:
+        raise StoreDamaged(f"the schema of {path} (its first pages) is damaged ({last}), so "
+                           "no table can be read from it; restore a backup, or try sqlite3's "
+                           "\".recover\" (it needs an sqlite3 built with the dbpage "
+                           "extension)") from last
+    raise StoreError(f"cannot read {path} ({last}); give {_whoami()} read access to it and "
+                     "its folder") from last
+
+
+def _recover_fault(exc: BaseException, where: Path) -> DataError | None:
+    """Return the typed error of a full or read-only disk met writing ``where``."""
+    code = _sqlite_code(exc) if isinstance(exc, sqlite3.Error) else None
+    if code == _SQLITE_FULL or getattr(exc, "errno", None) in _NO_ROOM:
+        return _no_room(where, exc)
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN) or \
+            getattr(exc, "errno", None) in _NOT_ALLOWED:
+        return StoreReadOnly(f"cannot write {where} ({exc}): nothing was recovered; choose "
+                             f"a folder {_whoami()} may write with --to")
+    return None
+
+
+def _stand_in_projects(dst: sqlite3.Connection, ids: list[int], at: str) -> None:
+    """Make a projects row for each lost project that other rows belong to.
+
+    Named, dated and credited as its ``project.create`` event says, when that survived.
+    """
+    for pid in ids:
+        event = dst.execute("SELECT detail, \"user\", at FROM events WHERE project_id = ? "
+                            "AND kind = 'project.create' ORDER BY id LIMIT 1", [pid]).fetchone()
+        name, user, when = f"recovered project {pid}", RECOVER_USER, at
+        if event is not None:
+            try:
+                name = str(json.loads(event[0]).get("name") or name)
+            except (ValueError, AttributeError):
+                pass
+            user, when = event[1], event[2]
+        if dst.execute("SELECT 1 FROM projects WHERE name = ?", [name]).fetchone():
+            name = f"{name} (recovered project {pid})"
+        dst.execute("INSERT INTO projects (id, name, created_at, created_by) "
+                    "VALUES (?, ?, ?, ?)", [pid, name, when, user])
+
+
+def _few_ids(values: list[Any], limit: int = 10) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def _settle_links(dst: sqlite3.Connection, tables: list[str],
+                  results: dict[str, TableRecovery]) -> None:
+    """Make every foreign key hold again after rows were lost, as the schema says.
+
+    A row whose ``ON DELETE CASCADE`` parent was lost is left out (deleting the parent
+    would have removed it), a ``SET NULL`` link is cleared, a lost project that rows
+    belong to gets a stand-in row, and any other row pointing at a lost row is left out.
+    Repeated until nothing changes (a row left out may leave others without a parent).
+    """
+    links = []
+    for child in tables:
+        groups: dict[int, list[tuple]] = {}
+        for fk in dst.execute(f"PRAGMA foreign_key_list({_quote(child)})").fetchall():
+            groups.setdefault(int(fk[0]), []).append(fk)
+        for rows in groups.values():
+            parent, on_delete = str(rows[0][2]), str(rows[0][6]).upper()
+            pairs = [(str(r[3]), str(r[4]) if r[4] else "id") for r in rows]
+            links.append((child, parent, on_delete, pairs))
+    at = _now()
+    changed = True
+    while changed:
+        changed = False
+        for child, parent, on_delete, pairs in links:
+            c = _quote(child)
+            orphan = " AND ".join(f"{c}.{_quote(a)} IS NOT NULL" for a, _ in pairs) + (
+                f" AND NOT EXISTS (SELECT 1 FROM {_quote(parent)} p WHERE "
+                + " AND ".join(f"p.{_quote(b)} = {c}.{_quote(a)}" for a, b in pairs) + ")")
+            missing = [r[0] for r in dst.execute(
+                f"SELECT DISTINCT {c}.{_quote(pairs[0][0])} FROM {c} WHERE {orphan} "
+                "ORDER BY 1").fetchall()]
+            if not missing:
+                continue
+            changed = True
+            result = results[child]
+            if parent == "projects" and on_delete not in ("CASCADE", "SET NULL") \
+                    and len(pairs) == 1:
+                _stand_in_projects(dst, [int(m) for m in missing], at)
+                results[parent].stand_ins.extend(int(m) for m in missing)
+                continue
+            if on_delete == "SET NULL":
+                sets = ", ".join(f"{_quote(a)} = NULL" for a, _ in pairs)
+                result.unlinked += dst.execute(f"UPDATE {c} SET {sets} WHERE {orphan}").rowcount
+                continue
+            dropped = dst.execute(f"DELETE FROM {c} WHERE {orphan}").rowcount
+            result.dropped += dropped
+            result.copied -= dropped
+            reason = f"their {parent} rows were lost ({pairs[0][0]} {_few_ids(missing)})"
+            result.dropped_because = "; ".join(filter(None, [result.dropped_because, reason]))
+
+
+def _id_columns(table: str) -> set[str]:
+    """Column names that hold ids of ``table``'s rows besides declared foreign keys.
+
+    E.g. ``dataset_id`` for ``datasets`` (in events, iterations...) and ``sample_id`` for
+    ``review_samples``.
+    """
+    one = table[:-1] if table.endswith("s") else table
+    return {f"{one}_id", f"{one.rsplit('_', 1)[-1]}_id"}
+
+
+def _used_ids(dst: sqlite3.Connection, tables: list[str]) -> dict[str, int]:
+    """Return, per table, the largest id other rows of the new database refer to."""
+    out: dict[str, int] = {}
+    for child in tables:
+        columns = [str(r[1]) for r in dst.execute(f"PRAGMA table_info({_quote(child)})")]
+        targets = {str(fk[3]): str(fk[2]) for fk in
+                   dst.execute(f"PRAGMA foreign_key_list({_quote(child)})")}
+        for table in tables:
+            for column in columns:
+                if targets.get(column) != table and column not in _id_columns(table):
+                    continue
+                found = dst.execute(f"SELECT max({_quote(column)}) FROM {_quote(child)} "
+                                    f"WHERE typeof({_quote(column)}) = 'integer'").fetchone()
+                if found[0] is not None:
+                    out[table] = max(out.get(table, 0), int(found[0]))
+    return out
+
+
+def _numbered(folder: Path, suffix: str = "") -> list[int]:
+    """Ids named by the entries of ``folder`` (``3`` or ``3.parquet``), sorted."""
+    if not folder.is_dir():
+        return []
+    ids = []
+    for entry in folder.iterdir():
+        stem = entry.name[:-len(suffix)] if suffix and entry.name.endswith(suffix) else \
+            entry.name if not suffix else ""
+        if stem.isdigit() and (entry.is_dir() if not suffix else entry.is_file()):
+            ids.append(int(stem))
+    return sorted(ids)
+
+
+def _copy_store_files(src_files: Path, dst_files: Path, dst: Path,
+                      report: RecoveryReport) -> None:
+    """Copy the datasets' and annotation sets' files the new store's rows own."""
+    conn = sqlite3.connect(dst)
+    try:
+        datasets = [int(r[0]) for r in conn.execute("SELECT id FROM datasets ORDER BY id")]
+        sets = [int(r[0]) for r in conn.execute("SELECT id FROM annotation_sets ORDER BY id")]
+    finally:
+        conn.close()
+    for did in datasets:
+        source, target = src_files / str(did), dst_files / str(did)
+        if not all((source / name).is_file() for name in (FRAME_FILE, TAGS_FILE)):
+            report.dataset_files_missing.append(did)
+            continue
+        try:
+            shutil.copytree(source, target)
+        except OSError as exc:
+            fault = _recover_fault(exc, dst_files)
+            if fault is not None:
+                raise fault from exc
+            shutil.rmtree(target, ignore_errors=True)  # a bad sector in the old file
+            report.dataset_files_missing.append(did)
+            continue
+        report.datasets_copied.append(did)
+    report.datasets_lost = [d for d in _numbered(src_files) if d not in set(datasets)]
+    for set_id in sets:
+        name = f"{set_id}.parquet"
+        source = src_files / ANNOTATIONS_DIR / name
+        if not source.is_file():
+            report.annotation_files_missing.append(set_id)
+            continue
+        (dst_files / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copy2(source, dst_files / ANNOTATIONS_DIR / name)
+        except OSError as exc:
+            fault = _recover_fault(exc, dst_files)
+            if fault is not None:
+                raise fault from exc
+            report.annotation_files_missing.append(set_id)
+
+
+def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path,
+                     target: Path) -> RecoveryReport:
+    """Create the schema in ``dst`` and copy every readable row of ``src`` into it."""
+    version = int(src.execute("PRAGMA user_version").fetchone()[0])
+    schema = src.execute("SELECT type, name, sql FROM sqlite_master "
+                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
+    tables = [(str(n), str(s)) for t, n, s in schema
+              if t == "table" and not str(n).startswith("sqlite_")]
+    if version > len(MIGRATIONS):
+        raise StoreError(f"{source} has schema version {version}, newer than this Slicewise "
+                         f"understands ({len(MIGRATIONS)}); recover it with a newer Slicewise")
+    if version < 1 or "projects" not in {n for n, _ in tables}:
+        raise StoreError(f"{source} is not a Slicewise database (it has no projects table at "
+                         f"schema version {version}); give the damaged store with --db")
+    sequences: dict[str, int] = {}
+    try:
+        sequences = {str(n): int(s) for n, s in
+                     src.execute("SELECT name, seq FROM sqlite_sequence").fetchall()}
+    except sqlite3.DatabaseError as exc:  # damaged: the ids read (and files) stand in
+        if _sqlite_code(exc) not in _UNREADABLE:
+            raise
+    src_files = files_dir_of(source)
+    report = RecoveryReport(source, target, version,
+                            {name: TableRecovery(name) for name, _ in tables})
+    dst.execute("BEGIN")
+    for _, sql in tables:
+        dst.execute(sql)
+    largest: dict[str, int] = {}
+    src.execute("BEGIN")  # one snapshot of the damaged file
+    try:
+        for name, sql in tables:
+            auto = "AUTOINCREMENT" in sql.upper()
+            shape = _table_shape(src, name, sequences.get(name, 0) if auto and sequences
+                                 else None)
+            top = _copy_table(src, dst, shape, report.tables[name])
+            if top is not None:
+                largest[name] = top
+    finally:
+        if src.in_transaction:
+            src.execute("ROLLBACK")  # it only read
+    names = [n for n, _ in tables]
+    used = _used_ids(dst, names)
+    used["datasets"] = max([used.get("datasets", 0), *_numbered(src_files)])
+    used["annotation_sets"] = max([used.get("annotation_sets", 0),
+                                   *_numbered(src_files / ANNOTATIONS_DIR, ".parquet")])
+    _settle_links(dst, names, report.tables)
+    for t, _, sql in schema:  # indexes, views and triggers, now that the rows are in
+        if t in ("index", "view", "trigger"):
+            dst.execute(sql)
+    dst.execute("DELETE FROM sqlite_sequence")
+    for name, sql in tables:  # no id of a lost row is given to a new one
+        if "AUTOINCREMENT" in sql.upper():
+            seq = max(sequences.get(name, 0), largest.get(name, 0), used.get(name, 0))
+            if seq > 0:
+                dst.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
+                            [name, seq])
+    broken = dst.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise StoreError(f"recovering {source} left rows pointing at lost rows ({broken[:3]}); "
+                         "nothing was kept: report this as a bug")
+    dst.execute(f"PRAGMA user_version = {version}")
+    dst.execute("COMMIT")
+    return report
+
+
+def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
+    """Copy every row still readable in a damaged store, and its files, into a new store.
+
+    The way out of a store that failed ``PRAGMA quick_check`` (:class:`StoreDamaged`)
+    that works with any SQLite (Debian's 3.40 ``sqlite3`` lacks the dbpage extension that
+    its ``.recover`` needs). The damaged file is opened read-only and never changed. The
+    new database gets the damaged one's schema, every table's readable rows with their
+    ids and keys (around a damaged page, the rest of the table is searched by key ranges:
+    see :func:`_copy_table`), the id sequences (no id of a lost row is reused) and then the
+    newest schema (:class:`Store` migrates it); rows whose parent was lost are settled as
+    deleting the parent would have (``ON DELETE``), and lost projects that rows belong to
+    get stand-in rows. Each surviving dataset's folder and annotation set's file is copied
+    from ``<damaged stem>_files/`` to ``<new stem>_files/`` (:func:`files_dir_of`).
+
+    Parameters
+    ----------
+    damaged
+        The damaged database file (read, never written).
+    new
+        The database file to create; it and its files folder must not exist.
+
+    Returns
+    -------
+    RecoveryReport
+        Per table the rows copied and lost, the datasets copied and lost.
+
+    Raises
+    ------
+    StoreError
+        ``damaged`` does not exist or is not a Slicewise database (or is newer than this
+        Slicewise), or ``new`` or its files folder exists already.
+    StoreDamaged
+        ``damaged``'s first pages (its schema) are damaged: nothing can be read.
+    DiskFull, StoreReadOnly
+        The new store could not be written; nothing of it is left behind.
+    """
+    source = Path(damaged).expanduser()
+    target = Path(new).expanduser()
+    src_files, dst_files = files_dir_of(source), files_dir_of(target)
+    if not source.is_file():
+        raise StoreError(f"{source} does not exist: give the damaged database with --db")
+    for path in (target, dst_files):
+        if path.exists():
+            raise StoreError(f"{path} already exists: recovering never overwrites a store; "
+                             "choose a new path with --to, or move it away")
+    src = _open_damaged(source)
+    made: list[Path] = []
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made = [target, *(target.with_name(target.name + s) for s in ("-journal", "-wal",
+                                                                        "-shm")), dst_files]
+        dst = sqlite3.connect(target, isolation_level=None)
+        try:
+            report = _build_recovered(src, dst, source, target)
+        finally:
+            dst.close()
+        _copy_store_files(src_files, dst_files, target, report)
+        with Store(target) as store:  # migrates to the newest schema; checks the file
+            if store.read_only:
+                raise StoreError(f"the recovered store {target} opens read-only: "
+                                 f"{store.read_only_reason}")
+            if not store.roles_enforced() and any(
+                    report.tables[t].damaged for t in ("members", "events")
+                    if t in report.tables):
+                report.warnings.append(
+                    "the recovered store has no members and no record of a sign-in, so "
+                    "anyone may write to it; its members or events were damaged, so it may "
+                    "have had roles: give owners their role with slicewise members set")
+    except BaseException as exc:
+        for path in made:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        fault = _recover_fault(exc, target) if not isinstance(exc, DataError) else None
+        if fault is not None:
+            raise fault from exc
+        raise
+    finally:
+        src.close()
+    return report

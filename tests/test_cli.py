@@ -127,7 +127,8 @@ def many_slices_csv(tmp_path):
 
 def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slices_csv):
     # All of the JSON must be flushed before the process leaves with os._exit.
-    result = run("analyze", many_slices_csv, "--slice-by", "region", "--format", "json")
+    result = run("analyze", many_slices_csv, "--slice-by", "region", "--format", "json",
+                 "--max-slices", str(MANY))  # over the default cap of 1,000 slices
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) > 65536
     data = json.loads(result.stdout)
@@ -136,9 +137,10 @@ def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slice
 
 def test_a_reader_that_stops_early_gets_no_traceback(many_slices_csv):
     with subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
-                           "--slice-by", "region", "--format", "csv"], cwd=ROOT,
+                           "--slice-by", "region", "--format", "csv", "--max-slices",
+                           str(MANY)], cwd=ROOT,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout.read(10) == b'"name","k'  # like `| head -c 10`; all quoted
+        assert proc.stdout.read(10) == b'"name","ki'  # like `| head -c 10`; all quoted
         proc.stdout.close()
         err = proc.stderr.read().decode()
         proc.wait(timeout=120)

@@ -229,6 +229,17 @@ def test_slicing_by_a_label_of_100000_classes_is_refused(hundred_thousand_classe
     assert got["peak_kib"] < MAX_KIB, got
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_per_class_report_of_100000_classes_stays_linear(hundred_thousand_classes,
+                                                             engine):
+    # Without a slice-by the per-class table and the bounded confusion matrix are built
+    # from per-class counts (tests/test_many_classes.py): 3-5 s and 0.3-0.4 GB here.
+    got = measured("analyze", str(hundred_thousand_classes), "--engine", engine)
+    assert got["code"] == 0, got["stderr"]
+    assert got["seconds"] < 60, got
+    assert got["peak_kib"] < MAX_KIB, got
+
+
 # --------------------------------------------------------------------- the app
 
 

@@ -41,11 +41,13 @@ from core.metrics import (
     build_slices,
     compute_class_report,
     compute_confusion_matrix,
+    compute_confusion_pairs,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
     compute_tag_coverage,
 )
+from core.report import ClassResults, compute_class_results
 from core.rules import Condition, condition_mask
 from core.slice_names import (
     resolve_slice_column,
@@ -368,11 +370,27 @@ def example_outcomes(loaded: Loaded) -> pd.DataFrame:
 HEATMAP_CLASSES = 40
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _pairs(db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame) -> pd.DataFrame:
+    return compute_confusion_pairs(_frame)
+
+
+def confusion_pairs(loaded: Loaded) -> pd.DataFrame:
+    """Examples per (label, prediction) pair (:func:`core.metrics.compute_confusion_pairs`).
+
+    Cached and shared per frame: the per-class views and every report are computed from it,
+    so the labels of a million rows are read once, not once per view and per format.
+    """
+    return _shared(_pairs(loaded.db, loaded.dataset_id, loaded.frame_key,
+                          _frame=loaded.dataset.frame))
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def _class_views(db: str, dataset_id: int, frame_key: str, *,
-                 _frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return (compute_class_report(_frame),
-            compute_confusion_matrix(_frame, max_classes=HEATMAP_CLASSES))
+                 _loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pairs = confusion_pairs(_loaded)
+    return (compute_class_report(pairs=pairs),
+            compute_confusion_matrix(pairs=pairs, max_classes=HEATMAP_CLASSES))
 
 
 def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -382,8 +400,24 @@ def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
     frequent ones and an "(other)" row and column
     (:func:`core.metrics.compute_confusion_matrix`), so it has at most 41 × 41 cells.
     """
-    return _class_views(loaded.db, loaded.dataset_id, loaded.frame_key,
-                        _frame=loaded.dataset.frame)
+    return _class_views(loaded.db, loaded.dataset_id, loaded.frame_key, _loaded=loaded)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _class_results(db: str, dataset_id: int, frame_key: str, kind: str, *,
+                   _loaded: Loaded) -> ClassResults | None:
+    if kind not in ("classification", "binary"):  # no classes: no pairs to count
+        return None
+    return compute_class_results(task=kind, pairs=confusion_pairs(_loaded))
+
+
+def class_results(loaded: Loaded) -> ClassResults | None:
+    """Return the reports' per-class results (:func:`core.report.compute_class_results`).
+
+    Cached per frame and task; None for a task without classes (text, regression).
+    """
+    return _class_results(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.task.kind,
+                          _loaded=loaded)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from core.report import (
-    compute_class_results,
     make_csv_safe,
     report_filename,
     to_csv,
@@ -41,7 +40,7 @@ def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, settings_key
     if fmt == "csv":
         return to_csv(table)
     task = _loaded.task.kind
-    classes = compute_class_results(_loaded.dataset.frame, task=task)
+    classes = data.class_results(_loaded)  # computed once for every format
     fixes = _loaded.corrections
     if fmt == "json":
         return to_json(table, dataset=name, task=task, classes=classes, corrections=fixes)
