@@ -1173,13 +1173,13 @@ class Store:
         bak = db.with_name(db.name + ".bak")
         new = db.with_name(f"{db.stem}-recovered{db.suffix}")
         q = shlex.quote
-        return (f"To recover: stop Slicewise and copy every row that can still be read, and "
-                f"the datasets' files, into a new store with slicewise recover --db "
-                f"{q(str(db))} --to {q(str(new))} (it says what was lost and leaves "
-                f"{db.name} as it is); then point --db or $SLICEWISE_DB at the new store. "
-                f"Or put the database and its datasets' files aside (cp -a {q(str(db))} "
-                f"{q(str(bak))}; cp -a {q(str(files))} {q(str(files))}.bak) and restore a "
-                f"backup of {db.name}, or copy what can still be read with sqlite3 "
+        return (f"To recover: copy every row that can still be read, and the datasets' "
+                f"files, into a new store with slicewise recover --db {q(str(db))} --to "
+                f"{q(str(new))} (it says what was lost and leaves {db.name} as it is), then "
+                "restart Slicewise with --db or $SLICEWISE_DB pointing at the new store. "
+                f"Or stop Slicewise, put the database and its datasets' files aside (cp -a "
+                f"{q(str(db))} {q(str(bak))}; cp -a {q(str(files))} {q(str(files))}.bak) "
+                f"and restore a backup of {db.name}, or copy what can still be read with sqlite3 "
                 f"{q(str(bak))} \".recover\" | sqlite3 {q(str(new))} (this needs an sqlite3 "
                 "built with the dbpage extension; Debian's 3.40 lacks it and answers \"SQL "
                 f"logic error\"), check it (sqlite3 {q(str(new))} \"PRAGMA integrity_check\") "
@@ -1697,7 +1697,8 @@ class Store:
         On an open store (:meth:`roles_enforced` is False), ``user`` becomes the owner of
         every project, and the store enforces roles from then on (also when it has no
         project yet: each project created after is owned by its creator). Otherwise, and
-        on a read-only store, nothing is written. Call it whenever a signed-in identity arrives (each session).
+        on a read-only store, nothing is written. Call it whenever a signed-in identity
+        arrives (each session).
 
         Parameters
         ----------
@@ -4079,7 +4080,8 @@ class TableRecovery:
     name
         The table.
     copied
-        Rows in the new store (ids and keys unchanged): those read, less ``dropped``.
+        Rows read and put in the new store (ids and keys unchanged), less ``dropped``;
+        ``stand_ins`` come on top.
     damaged
         Whether reading the table hit a damaged page: the rows on it could not be read.
     unreadable
@@ -4510,12 +4512,15 @@ def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, shape: _TableS
 
 
 def _open_damaged(path: Path) -> sqlite3.Connection:
-    """Open a database for reading only (SQLite ``mode=ro``, else ``immutable=1``)."""
+    """Open a database for reading only, creating no file beside it where possible.
+
+    SQLite's ``immutable=1`` (no locks, no ``-wal`` or ``-shm`` file) while no ``-wal``
+    file holds changes not yet copied into the database (a damaged store takes no writes
+    from Slicewise); else ``mode=ro``, which reads them (and makes ``-shm``).
+    """
     uri = path.resolve().as_uri()
     last: sqlite3.Error | None = None
-    for query in ("mode=ro", "immutable=1"):
-        if query == "immutable=1" and _wal_in_use(path):
-            break
+    for query in ("mode=ro",) if _wal_in_use(path) else ("immutable=1",):
         conn = None
         try:
             conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None)
@@ -4525,8 +4530,6 @@ def _open_damaged(path: Path) -> sqlite3.Connection:
             if conn is not None:
                 conn.close()
             last = exc
-            if _sqlite_code(exc) not in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
-                break
     code = _sqlite_code(last)
     if code == _SQLITE_NOTADB:
         raise StoreDamaged(f"{path} is not a Slicewise database ({last}): it is another kind "
@@ -4614,7 +4617,7 @@ def _settle_links(dst: sqlite3.Connection, tables: list[str],
             changed = True
             result = results[child]
             if parent == "projects" and on_delete not in ("CASCADE", "SET NULL") \
-                    and len(pairs) == 1:
+                    and len(pairs) == 1 and all(isinstance(m, int) for m in missing):
                 _stand_in_projects(dst, [int(m) for m in missing], at)
                 results[parent].stand_ins.extend(int(m) for m in missing)
                 continue
@@ -4663,11 +4666,46 @@ def _numbered(folder: Path, suffix: str = "") -> list[int]:
         return []
     ids = []
     for entry in folder.iterdir():
-        stem = entry.name[:-len(suffix)] if suffix and entry.name.endswith(suffix) else \
-            entry.name if not suffix else ""
-        if stem.isdigit() and (entry.is_dir() if not suffix else entry.is_file()):
-            ids.append(int(stem))
+        name = entry.name
+        if suffix:
+            if not (name.endswith(suffix) and entry.is_file()):
+                continue
+            name = name[:-len(suffix)]
+        elif not entry.is_dir():
+            continue
+        if name.isdigit():
+            ids.append(int(name))
     return sorted(ids)
+
+
+def _copy_owned(source: Path, target: Path, dst_files: Path) -> bool:
+    """Copy a file, or a folder's files, from the damaged store's folder to the new one's.
+
+    Returns False (leaving nothing of it) when the source cannot be read; a full or
+    read-only disk under ``dst_files`` raises :class:`DiskFull` or :class:`StoreReadOnly`.
+    """
+    try:
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            return True
+        for path in sorted(source.rglob("*")):
+            into = target / path.relative_to(source)
+            if path.is_dir():
+                into.mkdir(parents=True, exist_ok=True)
+            else:
+                into.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, into)
+        return True
+    except OSError as exc:
+        writing = Path(str(exc.filename or "")).is_relative_to(dst_files)
+        if exc.errno in _NO_ROOM or (writing and exc.errno in _NOT_ALLOWED):
+            raise _recover_fault(exc, dst_files) or exc from exc
+        if target.is_dir():
+            shutil.rmtree(target, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
+        return False  # e.g. a bad sector under the damaged store's file
 
 
 def _copy_store_files(src_files: Path, dst_files: Path, dst: Path,
@@ -4680,34 +4718,17 @@ def _copy_store_files(src_files: Path, dst_files: Path, dst: Path,
     finally:
         conn.close()
     for did in datasets:
-        source, target = src_files / str(did), dst_files / str(did)
-        if not all((source / name).is_file() for name in (FRAME_FILE, TAGS_FILE)):
+        source = src_files / str(did)
+        if all((source / name).is_file() for name in (FRAME_FILE, TAGS_FILE)) \
+                and _copy_owned(source, dst_files / str(did), dst_files):
+            report.datasets_copied.append(did)
+        else:
             report.dataset_files_missing.append(did)
-            continue
-        try:
-            shutil.copytree(source, target)
-        except OSError as exc:
-            fault = _recover_fault(exc, dst_files)
-            if fault is not None:
-                raise fault from exc
-            shutil.rmtree(target, ignore_errors=True)  # a bad sector in the old file
-            report.dataset_files_missing.append(did)
-            continue
-        report.datasets_copied.append(did)
     report.datasets_lost = [d for d in _numbered(src_files) if d not in set(datasets)]
     for set_id in sets:
-        name = f"{set_id}.parquet"
-        source = src_files / ANNOTATIONS_DIR / name
-        if not source.is_file():
-            report.annotation_files_missing.append(set_id)
-            continue
-        (dst_files / ANNOTATIONS_DIR).mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.copy2(source, dst_files / ANNOTATIONS_DIR / name)
-        except OSError as exc:
-            fault = _recover_fault(exc, dst_files)
-            if fault is not None:
-                raise fault from exc
+        name = Path(ANNOTATIONS_DIR) / f"{set_id}.parquet"
+        if not ((src_files / name).is_file()
+                and _copy_owned(src_files / name, dst_files / name, dst_files)):
             report.annotation_files_missing.append(set_id)
 
 
@@ -4773,6 +4794,8 @@ def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: P
                          "nothing was kept: report this as a bug")
     dst.execute(f"PRAGMA user_version = {version}")
     dst.execute("COMMIT")
+    if any(t.damaged for t in report.tables.values()):
+        dst.execute("VACUUM")  # ranges read out of order leave pages half full
     return report
 
 
