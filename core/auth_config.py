@@ -85,8 +85,9 @@ def parse_trusted_proxies(text: str | Iterable[str], *,
     ------
     InvalidValueError
         An entry is not an address or network (host names are not accepted: a proxy is
-        trusted by the address it connects from), or a network has host bits set
-        (``10.0.0.5/8``: write ``10.0.0.0/8``).
+        trusted by the address it connects from), a network has host bits set
+        (``10.0.0.5/8``: write ``10.0.0.0/8``), or a network is wider than a /8 (IPv4) or
+        /7 (IPv6), such as ``0.0.0.0/0``, which would trust every client.
 
     Examples
     --------
@@ -107,9 +108,22 @@ def parse_trusted_proxies(text: str | Iterable[str], *,
                         "not host names")
                 raise InvalidValueError(f"{source}: {entry!r} is not a proxy address ({hint})"
                                         ) from None
+            if _too_wide(network):
+                raise InvalidValueError(
+                    f"{source}: {entry!r} trusts {network.num_addresses:,} addresses: the "
+                    "header would be believed from any client there, so anyone could claim "
+                    "to be anyone; give the proxy's own addresses (at most a /8 IPv4 or "
+                    "/7 IPv6 network)")
             if network not in networks:
                 networks.append(network)
     return tuple(networks)
+
+
+def _too_wide(network: Network) -> bool:
+    # A trusted network is where the proxy runs, not where users are: wider than a private
+    # range (10.0.0.0/8 in IPv4, fc00::/7 in IPv6) is a mistake such as 0.0.0.0/0 that
+    # trusts every client.
+    return network.prefixlen < (8 if network.version == 4 else 7)
 
 
 def is_trusted_peer(address: str | None, trusted: Iterable[Network]) -> bool:
@@ -180,12 +194,14 @@ def read_proxy_settings(environ: Mapping[str, str]) -> ProxySettings | None:
         return None
     if not trusted_text:
         raise InvalidValueError(
-            f"{PROXY_HEADER_ENV} is set ({header!r}) but {TRUSTED_PROXIES_ENV} is not: give "
-            "the addresses the proxy connects from (--trusted-proxy), e.g. 127.0.0.1")
+            f"a proxy header is given ({header!r}: --proxy-header or {PROXY_HEADER_ENV}) but "
+            f"no trusted proxy: give the addresses the proxy connects from (--trusted-proxy "
+            f"or {TRUSTED_PROXIES_ENV}), e.g. 127.0.0.1")
     if not header:
         raise InvalidValueError(
-            f"{TRUSTED_PROXIES_ENV} is set but {PROXY_HEADER_ENV} is not: give the header "
-            "the proxy puts the user in (--proxy-header), e.g. X-Forwarded-Email")
+            f"trusted proxies are given (--trusted-proxy or {TRUSTED_PROXIES_ENV}) but no "
+            f"header: give the header the proxy puts the user in (--proxy-header or "
+            f"{PROXY_HEADER_ENV}), e.g. X-Forwarded-Email")
     trusted = parse_trusted_proxies(trusted_text)
     if not trusted:
         raise InvalidValueError(f"{TRUSTED_PROXIES_ENV} names no address")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import signal
@@ -678,7 +679,7 @@ def app_command(db: Path | None, port: int, host: str, no_auth: bool,
         auth_config.PROXY_HEADER_ENV: proxy_header or "",
         auth_config.TRUSTED_PROXIES_ENV: ",".join(trusted_proxies)})
     mode = auth_config.choose_mode(oidc=auth_config.secrets_have_auth(secrets), proxy=proxy)
-    if host not in LOCAL_HOSTS and mode == "local" and not no_auth:
+    if not _is_loopback(host) and mode == "local" and not no_auth:
         raise click.UsageError(
             f"--host {host} serves the network, and sign-in is not set up: anyone who reaches "
             "the port could read and change every project. Set up sign-in (an [auth] section "
@@ -705,7 +706,7 @@ def app_command(db: Path | None, port: int, host: str, no_auth: bool,
     shown = "localhost" if host in LOCAL_HOSTS else host
     sign_in = {"oidc": "  — sign-in: OpenID Connect",
                "proxy": f"  — sign-in: proxy header {proxy.header if proxy else ''}",
-               "local": "" if host in LOCAL_HOSTS else "  — no sign-in: anyone on the network "
+               "local": "" if _is_loopback(host) else "  — no sign-in: anyone on the network "
                         "can change every project"}[mode]
     click.echo(f"Slicewise on http://{shown}:{port}  (database: {store.path}){sign_in}",
                err=True)
@@ -741,15 +742,43 @@ def _secrets_locations(streamlit_args: tuple[str, ...]) -> tuple[tuple[str, ...]
 
 #: Addresses that serve this machine only.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` serves this machine only (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """Return a pre-exec hook asking Linux to SIGTERM the child when ``parent`` dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    def hook() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request: stop now
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
 
 
 def _run_forwarding_signals(cmd: list[str], *, env: dict[str, str], cwd: Path) -> int:
     """Run ``cmd``, passing SIGTERM, SIGINT and SIGHUP on to it; return its exit code.
 
     Stopping ``slicewise app`` then stops the server too, instead of leaving it holding the
-    port.
+    port. On Linux the child also gets SIGTERM when this process dies in a way no handler
+    sees (SIGKILL, a crash): the kernel's parent-death signal, ``prctl(PR_SET_PDEATHSIG)``.
     """
-    child = subprocess.Popen(cmd, env=env, cwd=cwd)
+    child = subprocess.Popen(cmd, env=env, cwd=cwd,
+                             preexec_fn=_die_with_parent(os.getpid()))
 
     def forward(signum: int, _frame: object) -> None:
         child.send_signal(signum)

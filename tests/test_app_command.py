@@ -90,7 +90,26 @@ def test_the_app_listens_on_this_machine_only_and_stops_with_its_command(server)
     assert not _listening(port), "the Streamlit server outlived slicewise app"
 
 
-@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--host", "192.0.2.2"]])
+def test_the_server_stops_when_its_command_is_killed(server):
+    # SIGKILL reaches no handler: the kernel's parent-death signal stops the server
+    proc, port = server
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while _listening(port) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not _listening(port), "the Streamlit server outlived a killed slicewise app"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "::1", "localhost", "LOCALHOST"])
+def test_a_loopback_address_is_not_the_network(host):
+    from core.cli import _is_loopback
+
+    assert _is_loopback(host)
+
+
+@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--host", "192.0.2.2"],
+                                  ["--host", "::"], ["--host", "example.org"]])
 def test_serving_the_network_without_sign_in_is_refused_unless_asked(args, tmp_path):
     out = CliRunner().invoke(main, ["app", "--db", str(tmp_path / "x.db"), *args])
     assert out.exit_code == 2

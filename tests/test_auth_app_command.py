@@ -105,8 +105,8 @@ def test_local_mode_passes_no_proxy_settings(launched, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--proxy-header", "X-Forwarded-Email"], "SLICEWISE_TRUSTED_PROXIES is not"),
-    (["--trusted-proxy", "127.0.0.1"], "SLICEWISE_PROXY_HEADER is not"),
+    (["--proxy-header", "X-Forwarded-Email"], "but no trusted proxy"),
+    (["--trusted-proxy", "127.0.0.1"], "but no header"),
     (["--proxy-header", "X-Email", "--trusted-proxy", "proxy.internal"], "not host names"),
     (["--proxy-header", "X Email", "--trusted-proxy", "127.0.0.1"], "not a header name"),
 ])

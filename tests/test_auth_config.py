@@ -42,6 +42,26 @@ def test_a_bad_proxy_address_is_refused_with_the_entry_and_the_fix(text, message
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize(("text", "addresses"), [
+    ("0.0.0.0/0", 2 ** 32),  # every IPv4 client
+    ("0.0.0.0/1", 2 ** 31),
+    ("127.0.0.1, 10.0.0.0/7", 2 ** 25),
+    ("::/0", 2 ** 128),  # every IPv6 client
+    ("::/6", 2 ** 122),
+])
+def test_a_network_that_trusts_every_client_is_refused(text, addresses):
+    # a trusted network holds the proxy, not the users: 0.0.0.0/0 would let anyone claim
+    # to be anyone by sending the header
+    with pytest.raises(InvalidValueError, match="anyone could claim") as err:
+        ac.parse_trusted_proxies(text)
+    assert f"{addresses:,} addresses" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["10.0.0.0/8", "fc00::/7", "192.168.1.0/24"])
+def test_a_private_range_or_narrower_is_accepted(text):
+    assert [str(n) for n in ac.parse_trusted_proxies(text)] == [text]
+
+
 @pytest.mark.parametrize(("address", "trusted", "expected"), [
     ("10.1.2.3", "10.0.0.0/8", True),
     ("11.0.0.1", "10.0.0.0/8", False),
@@ -54,7 +74,7 @@ def test_a_bad_proxy_address_is_refused_with_the_entry_and_the_fix(text, message
     ("::ffff:10.0.0.1", "10.0.0.0/8", True),  # an IPv4-mapped IPv6 peer
     ("fe80::1%eth0", "fe80::/10", True),  # a zone index
     ("2001:db8::1", "10.0.0.0/8", False),
-    ("not an address", "0.0.0.0/0", False),
+    ("not an address", "10.0.0.0/8", False),
     ("10.0.0.1", "", False),
 ])
 def test_only_peers_in_the_trusted_set_may_name_the_user(address, trusted, expected):
@@ -74,8 +94,8 @@ def test_proxy_settings_come_from_two_environment_variables():
 
 
 @pytest.mark.parametrize(("env", "message"), [
-    ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email"}, "SLICEWISE_TRUSTED_PROXIES is not"),
-    ({"SLICEWISE_TRUSTED_PROXIES": "127.0.0.1"}, "SLICEWISE_PROXY_HEADER is not"),
+    ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email"}, "but no trusted proxy"),
+    ({"SLICEWISE_TRUSTED_PROXIES": "127.0.0.1"}, "but no header"),
     ({"SLICEWISE_PROXY_HEADER": "X Email", "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1"},
      "'X Email' is not a header name"),
     ({"SLICEWISE_PROXY_HEADER": "X-Email:", "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1"},
