@@ -35,6 +35,7 @@ from core.report import (
     compute_class_results,
     dumps_json,
     to_csv,
+    to_data_csv,
     to_html,
     to_json,
     to_markdown,
@@ -1021,7 +1022,8 @@ def rule_frame(dataset: Dataset) -> pd.DataFrame:
               show_default=True, help="How to report what was tagged.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="FILE mode: write the table with the tag column here (CSV; default: "
-              "standard output).")
+              "standard output). A data file for Slicewise: every value exactly as in FILE. "
+              "For a report to open in a spreadsheet use `analyze --format csv`.")
 def tag_command(file: Path | None, label: str | None, prediction: str | None,
                 id_col: str | None, score: str | None, threshold: float | None,
                 task: str | None, positive: str | None, tolerance: float | None,
@@ -1034,7 +1036,11 @@ def tag_command(file: Path | None, label: str | None, prediction: str | None,
 
     FILE mode writes FILE's table (CSV) with a column named after --tag: ``true``/``false``
     on every row, or, with --errors-only, ``x`` on matching errors and blank elsewhere (so
-    ``analyze`` reads the tag as known on errors only). Store mode (--db, --dataset) tags
+    ``analyze`` reads the tag as known on errors only). That CSV is a data file to analyse
+    again, not a report: every value is written exactly as FILE has it (``-1`` stays
+    ``-1``, ``=x`` stays ``=x``; no spreadsheet apostrophes), quoted only where CSV needs
+    it; ``analyze OUT`` gives the table ``analyze FILE`` would with the tag column. For a
+    spreadsheet, use ``analyze --format csv`` (neutralised). Store mode (--db, --dataset) tags
     the stored examples, records who did it, and marks where the tag is known.
     """
     conditions = [parse_condition(r) for r in rules]
@@ -1079,7 +1085,7 @@ def tag_command(file: Path | None, label: str | None, prediction: str | None,
         if tag_name in raw.columns:
             raise DataError(f"{name} already has a column {tag_name!r}; choose another --tag")
         raw[tag_name] = column
-        _emit(to_safe_csv(raw), output)
+        _emit(to_data_csv(raw), output)  # a data file: exact values, not neutralised
         summary = {"file": name, "tag": tag_name, "rule": describe_rule(conditions),
                    "errors_only": errors_only, "examples": len(raw), "tagged": int(hit.sum())}
     if fmt == "json":

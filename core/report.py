@@ -70,8 +70,16 @@ _FORMULA_AT = re.compile(
     rf'((?:^|[{re.escape(CELL_BREAKS)}])[\s"]*)(?=[{re.escape(FORMULA_CHARS)}])')
 #: A cell starting with one of these is prefixed too (OWASP lists tab and carriage return).
 _CONTROL_START = ("\t", "\r")
-#: A plain decimal number, which no spreadsheet reads as a formula.
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: A plain decimal number: a sign, ASCII digits grouped or split by ``.`` or ``,`` (either
+#: decimal mark, either thousands separator), an exponent (``-1``, ``+2``, ``-3.5``,
+#: ``-.5``, ``-1e-3``, ``-1,5``, ``-1,000.5``). A spreadsheet reads it as a number in one
+#: locale and as text in another, never as a formula (tests/test_csv_injection_libreoffice.py
+#: shows it for each reading).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]+)*[.,]?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: What may follow a cell start for it to be left unprefixed: a plain number, then spaces,
+#: then the end of the text (a separator after it would begin a cell that other readings
+#: join to the number, such as ``-1;x``).
+_NUMBER_TO_END = re.compile(rf"{_NUMBER.pattern} *")
 
 
 #: Most classes the Markdown/HTML per-class table lists (the rarest first); JSON has all.
@@ -282,8 +290,12 @@ def neutralise_formula(value: Any) -> Any:
     quoting starts a new row at a line break inside a cell. So the apostrophe goes before
     every formula character that comes at the start of the text or after any of
     :data:`CELL_BREAKS` (``, ; | tab CR LF``), with only spaces or double quotes between;
-    and before a leading tab or carriage return. Text other than ``str`` (numbers, None)
-    is returned as given. Idempotent: a neutralised text is not changed again.
+    and before a leading tab or carriage return. A plain number is not a formula: a
+    ``-`` or ``+`` that starts a decimal number running to the end of the text (spaces
+    after it allowed: ``-1``, ``+2``, ``-3.5``, `` -.5 ``, ``-1e-3``, ``-1,5``,
+    ``x;-1.5``) gets no apostrophe, so a spreadsheet reads the number; ``-1+1``, ``-A1``,
+    ``-1;x`` and ``--1`` still get one. Text other than ``str`` (numbers, None) is
+    returned as given. Idempotent: a neutralised text is not changed again.
 
     Examples
     --------
@@ -291,11 +303,22 @@ def neutralise_formula(value: Any) -> Any:
     ("'=1+1", "x;'=1+1", -2)
     >>> neutralise_formula('a, "@SUM(1)"'), neutralise_formula("\t=1")
     ('a, "\'@SUM(1)"', "'\t'=1")
+    >>> neutralise_formula("-3.5"), neutralise_formula("x;-1e-3"), neutralise_formula("-1+1")
+    ('-3.5', 'x;-1e-3', "'-1+1")
     """
     if not isinstance(value, str):
         return value
-    value = _FORMULA_AT.sub(r"\1'", value)
+    value = _FORMULA_AT.sub(_apostrophe, value)
     return "'" + value if value.startswith(_CONTROL_START) else value
+
+
+def _apostrophe(start: re.Match[str]) -> str:
+    """Return a cell start found by :data:`_FORMULA_AT`, with ``'`` unless a number follows.
+
+    The number must run to the end of the text (:data:`_NUMBER_TO_END`).
+    """
+    number = _NUMBER_TO_END.fullmatch(start.string, start.end())
+    return start.group(1) if number else start.group(1) + "'"
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -331,13 +354,32 @@ def to_safe_csv(frame: pd.DataFrame) -> str:
                                           quoting=csv.QUOTE_ALL)
 
 
+def to_data_csv(frame: pd.DataFrame) -> str:
+    r"""Return ``frame`` as CSV text (no index) with every value exactly as it is.
+
+    For a data file the user feeds back to Slicewise, such as ``slicewise tag FILE -o OUT``
+    (the file with a tag column), not for a report opened in a spreadsheet (that is
+    :func:`to_safe_csv`): no apostrophe is added, so ``-1``, ``=HYPERLINK(...)`` and
+    ``007`` come back from :func:`core.dataset.read_table` as they went in. RFC 4180
+    quoting where needed (a field holding ``,``, ``"`` or a line break is quoted, ``"``
+    doubled); missing values are blank; lines end in CRLF.
+
+    Examples
+    --------
+    >>> to_data_csv(pd.DataFrame({"id": ["=1+1", "a,b"], "y": ["-1", None]}))
+    'id,y\r\n=1+1,-1\r\n"a,b",\r\n'
+    """
+    return frame.to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
 def make_csv_safe(content: str | bytes, *, name: str = "CSV") -> str:
     """Return CSV text rewritten as :func:`to_safe_csv` writes it, numbers kept as they are.
 
     For CSV written elsewhere or earlier, such as a report saved in the store before its
     cells were neutralised after separators. ``content`` is parsed as RFC 4180 CSV (bytes
-    as UTF-8, undecodable bytes replaced); every cell that is not a plain decimal number
-    goes through :func:`neutralise_formula`; every field is quoted and lines end in CRLF.
+    as UTF-8, undecodable bytes replaced); every cell goes through
+    :func:`neutralise_formula` (plain numbers stay as they are); every field is quoted and
+    lines end in CRLF.
     Text that :func:`to_safe_csv` wrote comes back unchanged.
 
     Raises
@@ -351,8 +393,7 @@ def make_csv_safe(content: str | bytes, *, name: str = "CSV") -> str:
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
     try:
         for row in csv.reader(io.StringIO(text, newline="")):
-            writer.writerow(cell if _NUMBER.fullmatch(cell) else neutralise_formula(cell)
-                            for cell in row)
+            writer.writerow(neutralise_formula(cell) for cell in row)
     except csv.Error as exc:
         raise FileFormatError(f"{name}: cannot be read as CSV to neutralise its formulas "
                               f"({exc})") from None

@@ -3,14 +3,19 @@
 Every CSV the app and the CLI offer is built here from small hostile fixtures through the
 functions they use (the Export page's report and its "Download again", the Label
 consistency downloads, the Balanced splits download, and ``slicewise analyze``,
-``agreement``, ``label-issues`` and ``tag`` with ``--format csv`` or FILE mode). LibreOffice
-(Debian's ``libreoffice-calc``) then converts all of them headless to ``.xlsx`` in one call
-per reading, with formula evaluation on (the worst case; token 13 of the CSV filter
-options) and off, and the workbooks are read back:
+``agreement`` and ``label-issues`` with ``--format csv``; ``slicewise tag FILE -o OUT``
+writes a data file for Slicewise, exact and not neutralised: tests/test_csv_roundtrip.py).
+LibreOffice (Debian's ``libreoffice-calc``) then converts all of them headless to ``.xlsx``
+in one call per reading, with formula evaluation on (the worst case; token 13 of the CSV
+filter options) and off, and the workbooks are read back:
 
 - no cell of a download holds a formula (an ``<f>`` element in the sheet XML), and
 - every cell has the same value with evaluation on as with it off: a formula that ran
   would show its result (``=1+1`` gives 2) where the other reading has the text.
+
+Plain numbers in text cells (``-1.5``, ``+2``, ``-1e-3``) are left unprefixed: every
+reading shows each as the number its locale reads (or as text), never as a formula, with
+the same value whether formulas are evaluated or not.
 
 Two canaries prove the check can fail in each reading: the same hostile table written by a
 plain ``DataFrame.to_csv`` and by ``to_csv`` with every field quoted but nothing prefixed
@@ -63,6 +68,19 @@ ONE_LINE = ["=1+1", "x;=1+1", "x,=1+1", "a\t=1+1", "+1+1", "-1+1", "@SUM(1)",
 #: Cells with a line break, which a reader that misjudges the quoting takes as a new row.
 MULTI_LINE = ["ok\n=1+1", "ok\r\n=1+1", "ok\r=1+1", 'x"\n=1+1', "ok\n x;@SUM(1)"]
 HOSTILE = ONE_LINE + MULTI_LINE
+#: Text cells that are plain numbers, left unprefixed, and two that hold one after a
+#: separator, with what each reading shows: en-US (``,``) reads the decimal point, German
+#: (``;``, tab and ``|``) the decimal comma, so there ``-1.5`` stays text (as ``1.5`` does)
+#: and ``-1,5`` is the number.
+NUMBERS = ["-1.5", "+2", "-1e-3", "-.5", " -1.5 ", "-3.5", "1.5", "-1,5", "-1,000.5",
+           "-1.000,5", "x;-1.5", "x,-2"]
+NUMBERS_READ = {
+    "44": [-1.5, 2.0, -0.001, -0.5, -1.5, -3.5, 1.5, "-1,5", -1000.5, "-1.000,5", "x;-1.5",
+           "x,-2"],
+    "59": ["-1.5", 2.0, -0.001, "-.5", " -1.5 ", "-3.5", "1.5", -1.5, "-1,000.5", -1000.5,
+           "x;-1.5", "x,-2"],
+}
+NUMBERS_READ["9/124"] = NUMBERS_READ["59"]
 #: Tag names (column names of the files): a tag is a column, so these are header cells.
 HOSTILE_TAGS = ["=1+1", "x;=1+1", "-1+1", "@SUM(1)"]
 
@@ -160,14 +178,14 @@ def build_downloads(folder: Path) -> dict[str, str]:
         "cli_analyze": cli("analyze", predictions, "--slice-by", "camera", "--format", "csv"),
         "cli_agreement": cli("agreement", annotations, "--format", "csv"),
         "cli_label_issues": cli("label-issues", probabilities, "--format", "csv"),
-        "cli_tag_file_mode": cli("tag", predictions, "--rule", "camera contains x",
-                                 "--tag", "x;=1+1 (2)"),
         "label_consistency_cleaned_labels": cleaned_csv,
         "label_consistency_change_log": log_csv,
         "label_consistency_review_decisions": to_safe_csv(decisions),
         "label_consistency_final_labels": ag.final_labels_csv(labels, decisions),
         "balanced_splits": to_safe_csv(splits_frame(dataset, split_dataset(dataset))),
         "to_safe_csv_cells": to_safe_csv(pd.DataFrame({"cell": HOSTILE, "n": range(len(HOSTILE))})),
+        # one column, so that every reading reads each cell whole
+        "to_safe_csv_numbers": to_safe_csv(pd.DataFrame({"number": NUMBERS})),
         # canaries: the same cells without the neutraliser must run in every reading
         "canary_plain_to_csv": frame.to_csv(index=False, lineterminator="\r\n"),
         "canary_quoted_not_prefixed": frame.to_csv(index=False, lineterminator="\r\n",
@@ -255,6 +273,17 @@ def test_a_comma_reading_gets_every_cell_back_as_the_neutralised_text(convert):
                 for c in HOSTILE]
     assert back == expected
     assert [row[1] for row in cells[1:]] == [float(i) for i in range(len(HOSTILE))]  # numbers
+
+
+@pytest.mark.parametrize("separators", READINGS, ids=[f"sep{s}" for s in READINGS])
+def test_a_plain_number_in_a_text_cell_is_read_as_a_number_not_a_formula(convert, downloads,
+                                                                          separators):
+    _, texts = downloads
+    assert texts["to_safe_csv_numbers"].startswith('"number"\r\n"-1.5"\r\n"+2"\r\n')
+    for evaluate in (True, False):
+        xlsx = convert(filter_options(separators, evaluate=evaluate))["to_safe_csv_numbers"]
+        assert formulas(xlsx) == []
+        assert values(xlsx) == [["number"], *([v] for v in NUMBERS_READ[separators])]
 
 
 def test_every_download_is_quoted_and_neutralised_in_python(downloads):

@@ -87,11 +87,12 @@ def test_values_that_are_not_text_are_returned_as_given(value):
 
 
 @given(st.text(alphabet=["=", "+", "-", "@", ",", ";", "\t", "|", "\r", "\n", " ", '"', "'",
-                         "x", "1"], max_size=12))
+                         "x", "1", ".", "e"], max_size=12))
 def test_no_cell_of_any_split_starts_a_formula(text):
     # Split the neutralised text at any one break (as a reader with that separator would),
     # and at all of them; drop leading spaces and quotes (trimmed, or taken as quoting):
-    # no piece may start with a formula character, and none may start with tab or CR.
+    # no piece may start with a formula character unless it is a plain number such as -1
+    # (a spreadsheet reads a number), and none may start with tab or CR.
     safe = neutralise_formula(text)
     assert safe.replace("'", "") == text.replace("'", "")  # only apostrophes are added
     pieces = [safe]
@@ -102,8 +103,22 @@ def test_no_cell_of_any_split_starts_a_formula(text):
         every = every.replace(sep, "\0")
     pieces += every.split("\0")
     for piece in pieces:
-        assert not piece.lstrip(' "').startswith(tuple(FORMULA_CHARS)), (text, safe, piece)
+        start = piece.lstrip(' "')
+        assert not start.startswith(tuple(FORMULA_CHARS)) or _plain_number(start), (
+            text, safe, piece)
     assert not safe.startswith(("\t", "\r"))
+
+
+def _plain_number(text: str) -> bool:
+    """A number with trailing spaces: digits, sign, ``.``/``,`` and e; float reads it bare."""
+    number = text.rstrip(" ")
+    if set(number) - set("0123456789.,eE+-"):
+        return False
+    try:
+        float(number.replace(",", "").replace(".", ""))  # "-1,000.5" -> "-10005"
+    except ValueError:
+        return False
+    return True
 
 
 def test_a_frame_keeps_its_numbers_and_neutralises_text_cells_and_names():
@@ -113,7 +128,7 @@ def test_a_frame_keeps_its_numbers_and_neutralises_text_cells_and_names():
         "k": [-1, 0, 1],
         "s": pd.Series(["@x", "a|-y", "+z"], dtype="string"),
         "c": pd.Categorical(["=a", "b", "=a"]),
-        "mixed": [-2, "-2", "x,@y"],
+        "mixed": [-2, "-2+1", "x,@y"],
     })
     out = neutralise_frame(frame)
     assert list(out.columns) == ["x;'=name", "n", "k", "s", "c", "mixed"]
@@ -122,7 +137,7 @@ def test_a_frame_keeps_its_numbers_and_neutralises_text_cells_and_names():
     assert out["n"].tolist() == [-1.5, 2.0, 3.0] and out["k"].tolist() == [-1, 0, 1]
     assert out["s"].tolist() == ["'@x", "a|'-y", "'+z"]
     assert out["c"].tolist() == ["'=a", "b", "'=a"]
-    assert out["mixed"].tolist() == [-2, "'-2", "x,'@y"]  # a number stays a number
+    assert out["mixed"].tolist() == [-2, "'-2+1", "x,'@y"]  # a number stays a number
     assert frame["x;=name"].iloc[0] == "=1+1"  # the input is not modified
 
 

@@ -32,8 +32,9 @@ def hostile_table():
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-1", "'-1"), ("@x", "'@x"),
+    ("=SUM(A1)", "'=SUM(A1)"), ("+1+1", "'+1+1"), ("-A1", "'-A1"), ("@x", "'@x"),
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("safe", "safe"), (3, 3),
+    ("-1", "-1"), ("+1", "+1"),  # plain numbers: a spreadsheet reads a number, no formula
 ])
 def test_neutralise_formula(value, expected):
     assert neutralise_formula(value) == expected
