@@ -37,7 +37,7 @@ try:
     loaded = data.load_current(ctx)
     table = data.analysis_table(loaded)
 except DataError as exc:
-    st.error(md(exc))
+    state.show_error(exc)
     st.stop()
 
 head = views.headline(table)

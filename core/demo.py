@@ -36,40 +36,60 @@ DEMO_ITERATIONS: tuple[tuple[str, str, str, str, dict], ...] = (
 )
 
 
-def create_demo_project(store: Store, demo_dir: Path) -> list[int]:
+def create_demo_project(store: Store, demo_dir: Path, *, user: str = DEMO_USER) -> list[int]:
     """(Re)create the demo project's datasets in ``store``; return their ids, speech first.
 
     An existing demo dataset of the same name is replaced, so the command can be rerun to
     reset the demo. The speech model's two iterations (baseline, retrained) are saved with
-    the tables of the new datasets, replacing the demo's earlier iterations. The demo
-    annotation set is saved linked to the inspection dataset, replacing the earlier one (and
-    its review decisions).
+    the tables of the new datasets, replacing the demo's earlier iterations (those of
+    :data:`DEMO_ITERATIONS`, whoever saved them). The demo annotation set is saved linked to
+    the inspection dataset, replacing the earlier one (and its review decisions).
+
+    Parameters
+    ----------
+    store
+        Where to put the demo.
+    demo_dir
+        The folder holding the demo files (``demo_data/``).
+    user
+        Who does it (the app's signed-in or typed name): the store records it, and once
+        roles are enforced it must be an owner of the demo project when that exists
+        (a new demo project is owned by whoever creates it).
+
+    Raises
+    ------
+    PermissionDenied
+        ``user`` is not an owner of an existing demo project (nothing was changed).
+    StoreReadOnly
+        The store cannot be written.
     """
-    project_id = store.get_or_create_project(DEMO_PROJECT, user=DEMO_USER)
+    project_id = store.get_or_create_project(DEMO_PROJECT, user=user)
     existing = store.list_datasets(project_id)
     ids = []
     for name, file, task in DEMO_DATASETS:
         dataset = load_dataset(demo_dir / file)
         for old in existing.loc[existing["name"] == name, "id"]:
-            store.delete_dataset(int(old), user=DEMO_USER)
-        ids.append(store.save_dataset(project_id, name, dataset, task=task, user=DEMO_USER))
+            store.delete_dataset(int(old), user=user)
+        ids.append(store.save_dataset(project_id, name, dataset, task=task, user=user))
     by_name = dict(zip((d[0] for d in DEMO_DATASETS), ids, strict=True))
     tasks = {d[0]: d[2] for d in DEMO_DATASETS}
     old = store.list_iterations(project_id)
-    for iteration_id in old.loc[old["created_by"] == DEMO_USER, "id"]:
-        store.delete_iteration(int(iteration_id), user=DEMO_USER)
+    runs = {(model, version, data) for _, model, version, data, _ in DEMO_ITERATIONS}
+    for row in old.itertuples(index=False):
+        if (row.model_name, row.model_version, row.data_version) in runs:
+            store.delete_iteration(int(row.id), user=user)
     for name, model, version, data_version, notes in DEMO_ITERATIONS:
         table = analyze(store.load_dataset(by_name[name]), task=tasks[name])
         store.save_iteration(project_id, by_name[name], model_name=model,
                              model_version=version, data_version=data_version, notes=notes,
-                             table=table, user=DEMO_USER)
+                             table=table, user=user)
     set_name, set_file, linked = DEMO_ANNOTATIONS
     annotations = load_annotations(demo_dir / set_file)
     sets = store.list_annotation_sets(project_id)
     for set_id in sets.loc[sets["name"] == set_name, "id"]:
-        store.delete_annotation_set(int(set_id), user=DEMO_USER)
+        store.delete_annotation_set(int(set_id), user=user)
     store.save_annotation_set(project_id, set_name, annotations.labels,
                               source_name=annotations.source_name,
-                              content_hash=annotations.content_hash, user=DEMO_USER,
+                              content_hash=annotations.content_hash, user=user,
                               linked_dataset_id=by_name[linked])
     return ids[::-1]

@@ -78,10 +78,12 @@ import pyarrow.parquet as pq
 import sqlite_utils
 
 from core import access
+from core.auth_config import MAX_IDENTITY_LENGTH
 from core.dataset import ColumnMapping, Dataset
 from core.errors import (
     DataError,
     DiskFull,
+    InvalidValueError,
     PermissionDenied,
     StoreDamaged,
     StoreError,
@@ -97,6 +99,9 @@ BUSY_TIMEOUT_MS = 30_000
 #: A staging copy this old (seconds) belongs to no live save: opening the store removes it.
 STALE_STAGING_SECONDS = 3600
 SETTING_RANGE = (1, 5)  # importance and ease
+#: Most characters of a name a person gives: a project, dataset, tag, annotation set or model
+#: (a member may be as long as a signed-in identity, ``core.auth_config.MAX_IDENTITY_LENGTH``).
+MAX_NAME_CHARS = 200
 
 #: Where a tag's status is known from its base values or rule: on every example, on the
 #: model's errors only, or nowhere (a hand-made tag: known only where reviewed).
@@ -585,10 +590,35 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _clean_name(value: Any, what: str) -> str:
+def _clean_name(value: Any, what: str, *, limit: int | None = MAX_NAME_CHARS) -> str:
+    """Return ``value`` without surrounding spaces: a non-empty text of at most ``limit`` chars.
+
+    ``limit=None`` for what is not a name a person types (file names, data values).
+
+    Raises
+    ------
+    StoreError
+        ``value`` is not a text, or is blank.
+    InvalidValueError
+        ``value`` is longer than ``limit`` characters (after stripping).
+    """
     if not isinstance(value, str) or not value.strip():
         raise StoreError(f"{what} must be a non-empty text, got {value!r}")
-    return value.strip()
+    value = value.strip()
+    if limit is not None and len(value) > limit:
+        raise InvalidValueError(f"{what} {value[:40] + '…'!r} is {len(value):,} characters "
+                                f"long; the most allowed is {limit}: choose a shorter one")
+    return value
+
+
+def _member_key(name: Any) -> str:
+    """Return how a member's name is matched: spaces around and letter case ignored.
+
+    ``OLIVIA@Example.org`` is ``olivia@example.org`` (:meth:`str.casefold`, so for every
+    alphabet): identity providers and people write e-mail addresses in either case. The
+    name is stored and shown as first given.
+    """
+    return str(name).strip().casefold()
 
 
 def _clean_user(user: Any) -> str:
@@ -1057,7 +1087,13 @@ class Store:
     Every method taking ``user=`` that writes checks ``user``'s role in the project first,
     in its transaction (the role each needs: :data:`core.access.ACTIONS`), and raises
     :class:`core.errors.PermissionDenied` when it is not enough, writing nothing. A store
-    without members is open (:meth:`roles_enforced`).
+    without members is open (:meth:`roles_enforced`). Members' names match regardless of
+    letter case (``OLIVIA`` is ``olivia``) and are shown as first given.
+
+    A name a person gives (a project, dataset, tag, annotation set or model) longer than
+    :data:`MAX_NAME_CHARS` characters, or a member's longer than an identity may be
+    (:data:`core.auth_config.MAX_IDENTITY_LENGTH`), raises
+    :class:`core.errors.InvalidValueError`, writing nothing.
 
     Faults of the file or the disk never surface as raw :mod:`sqlite3` errors. A database
     this process may not write (the file, its folder, the ``-wal``/``-shm`` files or
@@ -1152,6 +1188,16 @@ class Store:
         if self._why_read_only is None:
             return None
         return f"{self.path} is open read-only: {self._why_read_only}. {self._fix}"
+
+    @property
+    def read_only_advice(self) -> str | None:
+        """What to do about the store being read-only: the end of :attr:`read_only_reason`.
+
+        Every :class:`StoreReadOnly` (:class:`StoreDamaged`) message ends with it too, so a
+        page that already showed the reason can leave it out of later messages. ``None``
+        when the store is writable.
+        """
+        return self._fix if self._why_read_only is not None else None
 
     def _refuse_if_read_only(self) -> None:
         """Raise :class:`StoreReadOnly` (:class:`StoreDamaged`) when writes are refused."""
@@ -1659,7 +1705,8 @@ class Store:
         ----------
         user
             Once roles are enforced (:meth:`roles_enforced`), only the projects this user
-            has a role in; ``None``, or a store without members, lists every project.
+            has a role in (the name matched regardless of case, as every member lookup);
+            ``None``, or a store without members, lists every project.
 
         Returns
         -------
@@ -1670,9 +1717,9 @@ class Store:
         if user is None or not self.roles_enforced():
             return self._frame("SELECT id, name, created_at, created_by FROM projects "
                                "ORDER BY name", [], cols)
+        ids = sorted({int(r["project_id"]) for r in self._member_rows(None, user)})
         return self._frame("SELECT id, name, created_at, created_by FROM projects WHERE id IN "
-                           "(SELECT project_id FROM members WHERE member = ?) ORDER BY name",
-                           [str(user).strip()], cols)
+                           f"({', '.join('?' * len(ids))}) ORDER BY name", ids, cols)
 
     # ------------------------------------------------------------------ members and roles
 
@@ -1751,12 +1798,30 @@ class Store:
         self._event("member.set", user=user, at=at, project_id=project_id, member=member,
                     role=role, previous=previous, **({"why": why} if why else {}))
 
+    def _member_rows(self, project_id: int | None, member: str) -> list[dict[str, Any]]:
+        """Return ``member``'s rows (``project_id``, ``member``, ``role``) in a project or all.
+
+        Names match regardless of case (:func:`_member_key`); a row spelled exactly as
+        ``member`` comes first (a store written before may hold two spellings).
+        """
+        key, given = _member_key(member), str(member).strip()
+        where, params = ("WHERE project_id = ?", [project_id]) if project_id is not None \
+            else ("", [])
+        rows = [r for r in self._rows(f"SELECT project_id, member, role FROM members {where} "
+                                      "ORDER BY added_at", params)
+                if _member_key(r["member"]) == key]
+        return sorted(rows, key=lambda r: r["member"] != given)
+
     def _member_role(self, project_id: int, member: str | None) -> str | None:
         if member is None:
             return None
-        rows = self._rows("SELECT role FROM members WHERE project_id = ? AND member = ?",
-                          [project_id, str(member).strip()])
+        rows = self._member_rows(project_id, member)
         return rows[0]["role"] if rows else None
+
+    def _stored_member(self, project_id: int, member: str) -> str:
+        """Return the name ``member`` is stored under in the project (else ``member``)."""
+        rows = self._member_rows(project_id, member)
+        return str(rows[0]["member"]) if rows else member
 
     def role(self, project_id: int, user: str | None) -> str | None:
         """Return ``user``'s role in a project (one of :data:`core.access.ROLES`).
@@ -1836,7 +1901,7 @@ class Store:
             Unknown project, a blank member, or the change would leave the project without
             an owner (the last owner cannot be demoted).
         """
-        member = _clean_name(member, "member")
+        member = _clean_name(member, "member", limit=MAX_IDENTITY_LENGTH)
         role = access.check_role(role)
         user = _clean_user(user)
         with self._write():
@@ -1846,6 +1911,7 @@ class Store:
             if not self.roles_enforced():
                 self._claim_open_store(user, at, why="the first user who managed members")
             self._require(pid, user, "set_member")
+            member = self._stored_member(pid, member)  # "OLIVIA" changes olivia's role
             previous = self._member_role(pid, member)
             if previous == role:
                 return
@@ -1863,12 +1929,13 @@ class Store:
         StoreError
             Unknown project, ``member`` is not a member, or they are its last owner.
         """
-        member = _clean_name(member, "member")
+        member = _clean_name(member, "member", limit=MAX_IDENTITY_LENGTH)
         user = _clean_user(user)
         with self._write():
             project = self._project_row(project_id)
             pid = project["id"]
             self._require(pid, user, "remove_member")
+            member = self._stored_member(pid, member)
             previous = self._member_role(pid, member)
             if previous is None:
                 known = [r["member"] for r in self._rows(
@@ -1883,8 +1950,9 @@ class Store:
                         previous=previous)
 
     def _check_other_owner(self, project: dict[str, Any], member: str) -> None:
-        others = self._rows("SELECT 1 FROM members WHERE project_id = ? AND role = ? "
-                            "AND member != ?", [project["id"], access.OWNER, member])
+        others = [r for r in self._rows("SELECT member FROM members WHERE project_id = ? AND "
+                                        "role = ?", [project["id"], access.OWNER])
+                  if _member_key(r["member"]) != _member_key(member)]
         if not others:
             raise StoreError(f"{member} is the last owner of project {project['name']!r}, "
                              "which must keep one: make someone else an owner first")
@@ -3025,7 +3093,7 @@ class Store:
             if not isinstance(value, Mapping) or not value:
                 raise StoreError(f"a review sample's {what} must be a non-empty "
                                  "{stratum: ...} dict")
-        strata = [_clean_name(k, "a stratum name") for k in sizes]
+        strata = [_clean_name(k, "a stratum name", limit=None) for k in sizes]
         for what, value in (("example_ids", example_ids), ("population", population)):
             if sorted(str(k).strip() for k in value) != sorted(strata):
                 raise StoreError(f"a review sample's {what} has the strata {_few(list(value))} "
@@ -3421,7 +3489,7 @@ class Store:
         """
         user = _clean_user(user)
         fmt = _clean_name(fmt, "report format").lower()
-        filename = _clean_name(filename, "report file name")
+        filename = _clean_name(filename, "report file name", limit=None)
         if isinstance(content, str):
             content = content.encode("utf-8")
         if not isinstance(content, (bytes, bytearray, memoryview)):
@@ -3689,7 +3757,7 @@ class Store:
         """
         name = _clean_name(name, "annotation set name")
         user = _clean_user(user)
-        source_name = _clean_name(source_name, "source name")
+        source_name = _clean_name(source_name, "source name", limit=None)
         content_hash = _clean_text(content_hash, "content hash")
         pid = self._project_row(project_id)["id"]
         self._require(pid, user, "save_annotation_set")  # again inside the transaction

@@ -1,3 +1,4 @@
+import pandas as pd
 import streamlit as st
 
 from core.access import OWNER, ROLE_HELP, ROLES
@@ -10,15 +11,17 @@ if ctx.project_id is None:
     state.empty_state("No project yet.")
     st.stop()
 store = ctx.store
-project = store.list_projects().set_index("id").loc[ctx.project_id, "name"]
-enforced = store.roles_enforced()
+# A damaged store (StoreDamaged): each read shows its message instead of a traceback.
+project = state.read(store.list_projects).set_index("id").loc[ctx.project_id, "name"]
+enforced = state.read(store.roles_enforced)
 owner = state.can(ctx, OWNER)
 no_role = None if owner else state.needs(OWNER)
 
 # ----------------------------------------------------------------------------- members
 st.subheader(f"Members of {md(project)}")
 st.markdown("\n".join(f"- **{role}**: {ROLE_HELP[role]}" for role in ROLES))
-members = store.members(ctx.project_id)
+members = state.read(store.members, ctx.project_id, otherwise=pd.DataFrame(),
+                     what="The members")
 if not enforced:
     st.info("This store is open: nobody has signed in and no one has a role yet, so everyone "
             "may change everything (one person on this machine). Giving someone a role makes "
@@ -59,8 +62,8 @@ if len(members):
 
 # ----------------------------------------------------------------------------- history
 st.subheader("Who did what")
-events = store.events(project_id=ctx.project_id)
-datasets = store.list_datasets(ctx.project_id)
+events = state.read(store.events, project_id=ctx.project_id, what="Who did what")
+datasets = state.read(store.list_datasets, ctx.project_id)
 view = team.event_view(events, dict(zip(datasets["id"].astype(int),
                                         datasets["name"].astype(str), strict=True)))
 if view.empty:

@@ -16,14 +16,18 @@ store, user = ctx.store, ctx.user
 
 # ----------------------------------------------------------------------------- demo
 st.subheader("Start from the demo project")
-demo = loading.demo_datasets(store, DEMO_PROJECT)
-demo = demo[demo["project_id"].isin(store.list_projects(user)["id"])]  # one the user may see
+demo = state.read(loading.demo_datasets, store, DEMO_PROJECT)
+demo = demo[demo["project_id"].isin(state.read(store.list_projects, user)["id"])]  # visible
 st.caption("Speech recognition transcripts tagged car noise / people noise / low bandwidth, "
            "and a visual-inspection classifier — the lecture's two examples.")
-# on a read-only store the demo opens only if it is there already (creating it writes)
+# A demo the user sees opens; else (re)creating it writes, as the user: on a writable store,
+# by an owner of the demo project or, when there is none, by anyone (who then owns it).
+demo_project = state.read(loading.project_named, store, DEMO_PROJECT)
+may_demo = bool(len(demo)) or (not store.read_only and (
+    demo_project is None or state.allowed(store, demo_project, user, OWNER)))
 if st.button("Open the demo project", icon=":material/play_arrow:", type="primary",
-             key="load_open_demo", disabled=store.read_only and not len(demo),
-             help=state.read_only_help(store) if store.read_only and not len(demo) else None):
+             key="load_open_demo", disabled=not may_demo,
+             help=None if may_demo else state.needs(OWNER, project=DEMO_PROJECT)) and may_demo:
     if len(demo):
         state.select_dataset(int(demo["id"].min()))
         state.flash(f"Opened the demo project ({len(demo)} datasets)")
@@ -32,7 +36,7 @@ if st.button("Open the demo project", icon=":material/play_arrow:", type="primar
     with st.status("Creating the demo project…", expanded=True) as status:
         try:
             status.write("Reading and checking the demo files; storing them")
-            ids = create_demo_project(store, state.DEMO_DIR)
+            ids = create_demo_project(store, state.DEMO_DIR, user=user)
         except DataError as exc:
             status.update(label="The demo project could not be created", state="error")
             demo_error = exc
@@ -42,7 +46,7 @@ if st.button("Open the demo project", icon=":material/play_arrow:", type="primar
             state.flash("Demo project created")
             st.rerun()
     if demo_error is not None:
-        st.error(md(demo_error), icon=":material/error:")
+        state.show_error(demo_error)
 
 # ----------------------------------------------------------------------------- upload
 st.subheader("Upload predictions")
@@ -175,7 +179,7 @@ if uploaded is not None:
 
         st.markdown("**Save as**")
         s1, s2 = st.columns(2)
-        mine = store.list_projects(user)
+        mine = state.read(store.list_projects, user)
         project_names = mine["name"].astype(str).tolist()
         # A new file goes to a new project named after it; type a project's name to add to it.
         project = s1.text_input(
@@ -193,8 +197,10 @@ if uploaded is not None:
             s1.caption("Creates a new project")
         name = s2.text_input("Dataset name", value=loading.default_name(uploaded.name),
                              key=k + "name")
-        if (not just_saved and project.strip() and name.strip()
-                and loading.dataset_named(store, project, name) is not None):
+        # A taken name is said here, once: saving is off until another name is typed.
+        taken = bool(project.strip() and name.strip()) and \
+            state.read(loading.dataset_named, store, project, name) is not None
+        if taken and not just_saved:  # just saved: taken by the dataset saved
             s2.warning(f"The project **{md(project.strip())}** already has a dataset named "
                        f"**{md(name.strip())}**: choose another name", icon=":material/warning:")
 
@@ -207,8 +213,15 @@ if uploaded is not None:
             collapse_whitespace=collapse, drop_missing=drop_missing,
             na_values=parse_na_values(na_values), decimal=decimal, thousands=thousands,
             human_accuracy=loading.optional(human_accuracy), human_majority=human_majority)
+        if not may_save:
+            save_help = state.needs(OWNER)
+        elif taken:
+            save_help = ("Saved: upload another file, or type another dataset name to save it "
+                         "again" if just_saved else "Type another dataset name (or project)")
+        else:
+            save_help = None
         if st.button("Check and save", type="primary", icon=":material/save:", key=k + "save",
-                     disabled=not may_save, help=None if may_save else state.needs(OWNER)):
+                     disabled=not may_save or taken, help=save_help) and may_save and not taken:
             save_error: DataError | None = None
             with st.status("Checking and saving…", expanded=True) as status:
                 try:
@@ -229,13 +242,23 @@ if uploaded is not None:
                     st.session_state["load_saved"] = (name.strip(), project.strip())
                     st.rerun()
             if save_error is not None:  # the reason, at once (not inside the status box)
-                st.error(md(save_error), icon=":material/error:")
+                state.show_error(save_error)
 
 # ----------------------------------------------------------------------------- saved
 st.subheader("Saved datasets")
-visible = store.list_projects(user)  # once roles apply: the user's projects only
-datasets = store.list_datasets()
-datasets = datasets[datasets["project_id"].isin(visible["id"])]
+visible = state.read(store.list_projects, user)  # once roles apply: the user's projects only
+every = state.read(store.list_datasets)
+datasets = every[every["project_id"].isin(visible["id"])]
+# The dataset chosen below in the last run was deleted since (in another tab, or by someone
+# else): say so, and act on no other dataset this run (a click meant for it is dropped).
+was = st.session_state.get("load_manage")
+gone = was is not None and int(was) not in set(every["id"].astype(int)) \
+    and was != st.session_state.pop("load_deleted_here", None)
+if gone:
+    st.warning(f"**{md(st.session_state.get('load_manage_name', f'Dataset {was}'))}** "
+               f"(id {was}) was deleted meanwhile, in another tab or by someone else; a "
+               "click meant for it did nothing.", icon=":material/warning:")
+    st.session_state.pop("load_manage")  # said once; another dataset is chosen below
 if datasets.empty:
     st.caption("None yet.")
     st.stop()
@@ -253,21 +276,22 @@ if (st.session_state.get("load_manage_follows") != ctx.dataset_id
     st.session_state["load_manage"] = ctx.dataset_id if ctx.dataset_id in ids else ids[0]
 chosen = st.selectbox("Dataset", ids, format_func=lambda i: f"{names[i]} (id {i})",
                       key="load_manage")
+st.session_state["load_manage_name"] = names[chosen]
 owner = state.allowed(store, int(datasets.loc[datasets["id"] == chosen, "project_id"].iloc[0]),
                       user, OWNER)
 o1, o2 = st.columns(2, vertical_alignment="bottom")
-if o1.button("Open", icon=":material/folder_open:", key="load_open"):
+if o1.button("Open", icon=":material/folder_open:", key="load_open") and not gone:
     state.select_dataset(chosen)
     state.flash(f"Opened {names[chosen]}")
     st.rerun()
 if o2.button("Delete…", icon=":material/delete:", key="load_delete", disabled=not owner,
-             help=None if owner else state.needs(OWNER)):
+             help=None if owner else state.needs(OWNER)) and not gone:
     st.session_state["load_confirm_delete"] = chosen
 r1, r2 = st.columns([3, 1], vertical_alignment="bottom")
 new_name = r1.text_input("New name", value=names[chosen], key=f"load_rename_{chosen}",
                          disabled=not owner)
 if r2.button("Rename", icon=":material/edit:", key="load_rename_btn", disabled=not owner,
-             help=None if owner else state.needs(OWNER)):
+             help=None if owner else state.needs(OWNER)) and not gone:
     state.run_write(store.rename_dataset, chosen, new_name, user=user,
                     success=f"Renamed to {new_name.strip()}")
     st.rerun()
@@ -277,8 +301,9 @@ if st.session_state.get("load_confirm_delete") == chosen:
     y, n = st.columns(2)
     if y.button("Yes, delete it", type="primary", key="load_delete_yes"):
         st.session_state.pop("load_confirm_delete")
-        state.run_write(store.delete_dataset, chosen, user=user,
-                        success=f"Deleted {names[chosen]}")
+        if state.run_write(store.delete_dataset, chosen, user=user,
+                           success=f"Deleted {names[chosen]}"):
+            st.session_state["load_deleted_here"] = chosen  # no "deleted meanwhile" for it
         if ctx.dataset_id == chosen:
             state.select_dataset(None)
         st.rerun()

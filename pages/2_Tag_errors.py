@@ -27,7 +27,7 @@ tags = loaded.tag_names
 try:
     correct = data.example_correct(loaded)
 except DataError as exc:  # the task does not fit the data (e.g. a positive class gone)
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 summary = st.container()  # coverage: drawn by the grid's fragment, which a tick reruns
 
@@ -127,7 +127,7 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
         try:
             hit = data.rule_matches(loaded, conditions)
         except DataError as exc:
-            st.error(md(exc))
+            state.show_error(exc)
         else:
             if rule_errors_only:
                 hit = hit & ~correct
@@ -147,7 +147,7 @@ with st.expander("Tag by a rule on metadata", icon=":material/rule:"):
                 # Tagging by a rule makes the tag known where the rule looked (every example,
                 # or the errors), as `slicewise tag --db` does; untagging leaves that as it was.
                 scope = (("errors" if rule_errors_only else "all") if action == "tag"
-                         else store.tag_scopes(did).get(rule_tag, "none"))
+                         else state.read(store.tag_scopes, did).get(rule_tag, "none"))
                 state.run_write(store.apply_tag_rule, did,
                                 tagging.ids_at(ds.frame, hit.nonzero()[0]), rule_tag,
                                 action == "tag", scope=scope, user=user,
@@ -253,7 +253,7 @@ def grid_and_example(filters: Filters, order: str, size: int, show_cols: tuple[s
     try:
         positions = data.filtered_positions(loaded, filters, order=order)
     except DataError as exc:  # a bad metadata condition in the filter bar
-        st.error(md(exc), icon=":material/error:")
+        state.show_error(exc)
         return
     # "Show only this sample": the review sample's rows. Every key below holds which rows
     # are listed, so a page, a pick or a tick never lands on another list's row.

@@ -5,7 +5,6 @@ from core.charts import accuracy_vs_hlp_chart, confusion_heatmap
 from core.errors import DataError
 from core.metrics import MIN_HUMAN_LABELS
 from ui import data, settings, state, views
-from ui.text import md
 
 ctx = state.page_start("Slices vs HLP", "Where does the model trail human-level performance?",
                        icon=":material/bar_chart:")
@@ -15,7 +14,7 @@ slice_by, bins = settings.slice_by_widgets(loaded)
 try:
     table = data.analysis_table(loaded, slice_by=slice_by, bins=bins)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 
 # ----------------------------------------------------------------------------- HLP entry

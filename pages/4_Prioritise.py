@@ -22,7 +22,7 @@ try:
     table = data.analysis_table(loaded, slice_by=[*slice_by, *protected], bins=bins,
                                 protected=protected, rank_by=rank_by)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 
 with right:

@@ -27,7 +27,7 @@ for col, (fmt, label, mime) in zip(cols, export.FORMATS, strict=True):
         content = export.build_report(loaded, fmt, slice_by=slice_by, bins=bins,
                                       protected=protected, rank_by=rank_by)
     except DataError as exc:
-        st.error(md(exc), icon=":material/error:")
+        state.show_error(exc)
         st.stop()
     name = export.filename(loaded, fmt)
     col.download_button(label, content, file_name=name, mime=mime, key=f"export_{fmt}",
@@ -40,7 +40,7 @@ st.subheader("Saved reports")
 try:
     reports = ctx.store.list_reports(loaded.dataset_id)
 except DataError as exc:  # e.g. StoreDamaged: the downloads above still work
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 if reports.empty:
     st.caption("None yet: a report is saved here each time you download it.")
@@ -54,7 +54,8 @@ names = dict(zip(ids, reports["filename"], strict=True))
 chosen = widgets.selectbox(st, "Download again", ids, key="export_again",
                            format_func=lambda i: f"{names[i]} (#{i})")
 fmt = str(reports.loc[reports["id"] == chosen, "fmt"].iloc[0])
-st.download_button("Download", export.saved_content(ctx.store, chosen, fmt),
-                   file_name=names[chosen],
-                   mime=export.MIME.get(fmt, "application/octet-stream"),
-                   key="export_again_btn", on_click="ignore", icon=":material/download:")
+with state.section("This saved report"):  # a damaged store: it may not be readable
+    st.download_button("Download", export.saved_content(ctx.store, chosen, fmt),
+                       file_name=names[chosen],
+                       mime=export.MIME.get(fmt, "application/octet-stream"),
+                       key="export_again_btn", on_click="ignore", icon=":material/download:")

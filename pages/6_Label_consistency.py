@@ -22,6 +22,7 @@ store = ctx.store
 SAVED, DEMO, UPLOAD = "Saved annotation set", "Demo annotations", "Upload a label file"
 PENDING_SET = "_agree_pending_set"
 NO_COLUMNS = pd.DataFrame(columns=["item", "decision", "note", "user", "at"])
+NO_SETS = pd.DataFrame(columns=["id", "project_id", "name", "content_hash"])
 
 
 def _save_set(project_name: str | None, name: str, labels, source_name: str,
@@ -34,7 +35,7 @@ def _save_set(project_name: str | None, name: str, labels, source_name: str,
                                            content_hash=content_hash, user=ctx.user,
                                            linked_dataset_id=link_id)
     except DataError as exc:
-        st.error(md(exc), icon=":material/error:")
+        state.show_error(exc)
         return
     st.session_state[PENDING_SET] = set_id
     state.flash(f"Saved the annotation set {name!r}: review decisions are now stored")
@@ -77,12 +78,14 @@ def _apply_hlp(set_id: int, dataset_id: int, values: dict[str, float]) -> None:
 if PENDING_SET in st.session_state:  # a set was just saved: open it
     st.session_state["agree_source"] = SAVED
     st.session_state["agree_set"] = st.session_state.pop(PENDING_SET)
-project_rows = store.list_projects(ctx.user)  # once roles apply: the user's projects only
-sets = store.list_annotation_sets()
+project_rows = state.read(store.list_projects, ctx.user)  # once roles apply: the user's own
+# A damaged store: the saved sets are left out (with the message); demo and uploads still work.
+sets = state.read(store.list_annotation_sets, otherwise=NO_SETS,
+                  what="The saved annotation sets")
 sets = sets[sets["project_id"].isin(project_rows["id"])]
 projects = dict(zip(project_rows["id"].astype(int), project_rows["name"].astype(str),
                     strict=True))
-datasets = store.list_datasets()
+datasets = state.read(store.list_datasets)
 datasets = datasets[datasets["project_id"].isin(project_rows["id"])]
 dataset_names = dict(zip(datasets["id"].astype(int), datasets["name"].astype(str),
                          strict=True))
@@ -146,7 +149,7 @@ try:
             (("layout", layout),)
         ann = ua.read_labels(upload.name, upload.file_id, options, _data=raw)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 for warning in ann.warnings:
     st.warning(md(warning), icon=":material/warning:")
@@ -161,10 +164,12 @@ if set_id is None:  # offer to save the labels, so decisions can be stored
         default_project = DEMO_PROJECT
     else:
         default_project = Path(ann.source_name).stem or LABEL_PROJECT
-        if ctx.dataset_id is not None and ctx.project_id in projects:
-            current = data.load_current(ctx).dataset.frame["id"].astype(str)
-            if ann.labels["item"].astype(str).isin(current).any():
-                default_project = projects[ctx.project_id]
+        current = state.read(data.load_current, ctx, otherwise=None,
+                             what="The selected dataset") \
+            if ctx.dataset_id is not None and ctx.project_id in projects else None
+        if current is not None and \
+                ann.labels["item"].astype(str).isin(current.dataset.frame["id"].astype(str)).any():
+            default_project = projects[ctx.project_id]
     project_names = sorted(set(projects.values()) | {default_project}, key=str.casefold)
     with st.expander("Save these labels as an annotation set to review them",
                      icon=":material/save:", expanded=source == UPLOAD):
@@ -242,7 +247,7 @@ try:
         link_data = ua.demo_predictions()
         linked = ua.link(fp, link_key, _labels=ann.labels, _dataset=link_data)
 except DataError as exc:
-    st.warning(f"Not linked: {md(exc)}", icon=":material/link_off:")
+    st.warning(f"Not linked: {md(state.error_text(exc))}", icon=":material/link_off:")
     target_id, link_key, link_data = None, ua.NO_LINK, None
 if linked is not None:
     for warning in linked.warnings:
@@ -329,7 +334,10 @@ with tab_cls:
 with tab_queue:
     queue = result["queue"]
     annotators = result["annotator_list"]
-    made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
+    # A damaged store: no decisions (the message says why), and none can be saved.
+    made = state.read(store.review_decisions, set_id, otherwise=None,
+                      what="The review decisions") if set_id is not None else NO_COLUMNS
+    unreadable, made = made is None, NO_COLUMNS if made is None else made
     resolved = ua.resolved_items(made)
     done, progress = ua.progress_text(queue, made)
     st.progress(done / len(queue) if len(queue) else 1.0, text=progress)
@@ -357,7 +365,8 @@ with tab_queue:
     if len(shown) != len(queue):
         st.caption(f"{len(shown):,} of {len(queue):,} items match the filters "
                    f"({len(set(shown['item'].astype(str)) & resolved):,} resolved).")
-    rev = len(store.review_decisions(set_id, history=True)) if set_id is not None else 0
+    rev = len(state.read(store.review_decisions, set_id, history=True, otherwise=NO_COLUMNS)) \
+        if set_id is not None and not unreadable else 0
     latest = made.set_index(made["item"].astype(str))
 
     # Reviewing writes decisions in the set's project: an annotator's work there.
@@ -502,7 +511,8 @@ with tab_rules:
         c2.download_button(f"Change log: {len(log):,} changes (CSV)", log_csv,
                            "labels_changelog.csv", "text/csv", key="agree_dl_log",
                            icon=":material/download:")
-    made = store.review_decisions(set_id) if set_id is not None else NO_COLUMNS
+    made = state.read(store.review_decisions, set_id, otherwise=NO_COLUMNS,
+                      what="The review decisions") if set_id is not None else NO_COLUMNS
     c1, c2 = st.columns(2)
     c1.download_button(f"Review decisions: {len(made)} (CSV)", to_safe_csv(made),
                        "review_decisions.csv", "text/csv", key="agree_dl_decisions",

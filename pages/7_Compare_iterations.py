@@ -15,7 +15,8 @@ if ctx.project_id is None:
     state.empty_state("No project yet.")
     st.stop()
 store = ctx.store
-iterations = store.list_iterations(ctx.project_id)
+# A damaged store (StoreDamaged): each read shows its message instead of a traceback.
+iterations = state.read(store.list_iterations, ctx.project_id)
 
 # ----------------------------------------------------------------------------- save
 with st.expander("Save the current dataset as an iteration", icon=":material/bookmark_add:",
@@ -81,7 +82,7 @@ if hidden:
 try:
     result = uc.compare_iterations(ctx, rows[before_id], rows[after_id], slice_by=slice_by)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 table = result.table
 overall = compare_overall(table)
@@ -144,8 +145,9 @@ if classes is not None:
 # ----------------------------------------------------------------------------- history
 st.subheader("Every iteration of the project")
 labels = tuple(uc.iteration_label(rows[i]) for i in ids)
-hist = uc.history(ctx.db, tuple(ids), labels)
-st.plotly_chart(history_chart(hist), key="cmp_history_chart")
+with state.section("The chart of every iteration"):
+    hist = uc.history(ctx.db, tuple(ids), labels)
+    st.plotly_chart(history_chart(hist), key="cmp_history_chart")
 shown = iterations.assign(
     notes=[", ".join(f"{k}={v}" for k, v in n.items()) for n in iterations["notes"]],
     iteration=list(labels),
@@ -162,11 +164,12 @@ st.dataframe(shown, hide_index=True, placeholder="–", key="cmp_history", colum
     "created_by": st.column_config.TextColumn("Saved by"),
     "created_at": st.column_config.TextColumn("Saved at (UTC)"),
 })
-project = store.list_projects().set_index("id").loc[ctx.project_id, "name"]
-st.download_button(
-    "Download the project's lineage (JSON)",
-    lineage_json(export_lineage(store, ctx.project_id)),
-    file_name=f"slicewise-lineage-{pd.Timestamp.now('UTC'):%Y-%m-%d}.json",
-    mime="application/json", key="cmp_lineage", on_click="ignore",
-    icon=":material/download:",
-    help=f"Every dataset, iteration, tag rule and decision of {project}, with who and when")
+with state.section("The lineage download"):  # it reads every record of the project
+    project = store.list_projects().set_index("id").loc[ctx.project_id, "name"]
+    st.download_button(
+        "Download the project's lineage (JSON)",
+        lineage_json(export_lineage(store, ctx.project_id)),
+        file_name=f"slicewise-lineage-{pd.Timestamp.now('UTC'):%Y-%m-%d}.json",
+        mime="application/json", key="cmp_lineage", on_click="ignore",
+        icon=":material/download:",
+        help=f"Every dataset, iteration, tag rule and decision of {project}, with who and when")

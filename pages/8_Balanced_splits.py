@@ -4,7 +4,6 @@ from core.errors import DataError
 from core.splits import split_shares_chart
 from ui import compare as uc
 from ui import data, state, views
-from ui.text import md
 
 ctx = state.page_start("Balanced splits",
                        "How do we split a small dataset so that every split looks alike?",
@@ -45,7 +44,7 @@ try:
     random = uc.random_splits(loaded, fractions, seed=int(seed))
     random_table = uc.shares(loaded, random, with_classes=few_classes)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 
 # ----------------------------------------------------------------------------- result

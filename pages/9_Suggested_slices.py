@@ -37,7 +37,7 @@ min_support = c3.number_input("Min. examples per slice", min_value=1,
 try:
     found = ud.suggestions(loaded, tuple(chosen), max_conditions, int(min_support))
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 
 m1, m2, m3, m4 = st.columns(4)
@@ -106,7 +106,7 @@ if not prob_columns:
 try:
     issues = ud.label_issues(loaded)
 except DataError as exc:
-    st.error(md(exc), icon=":material/error:")
+    state.show_error(exc)
     st.stop()
 st.markdown(f"**{issues.n_issues:,}** of {issues.n_checked:,} examples have a label that is "
             "probably wrong, most likely first: confident learning (cleanlab) on the model's "

@@ -124,7 +124,7 @@ def test_a_non_member_sees_no_project(store):
     _seed(store)
     at = page("pages/1_Load_data.py", "Eve")
     assert_ok(at, no_errors=True)
-    assert "No project yet" in texts(at.sidebar.caption)
+    assert "You are not a member of any project here" in texts(at.sidebar.caption)
     assert "None yet." in texts(at.caption)  # the saved datasets of others are not listed
 
 

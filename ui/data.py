@@ -58,7 +58,7 @@ from core.slice_names import (
 )
 from core.store import Store
 from core.task import TaskSpec
-from ui.state import Context, empty_state, get_store
+from ui.state import Context, empty_state, get_store, show_error
 from ui.tagging import (
     Filters,
     frame_filter_mask,
@@ -67,7 +67,6 @@ from ui.tagging import (
     row_order,
     tag_filter_mask,
 )
-from ui.text import md
 
 Items = tuple[tuple[str, float], ...]
 
@@ -519,7 +518,7 @@ def require_dataset(ctx: Context) -> Loaded:
     try:
         return load_current(ctx)
     except DataError as exc:
-        st.error(f"The dataset cannot be opened: {md(exc)}", icon=":material/error:")
+        show_error(exc, "The dataset cannot be opened: ")
         st.stop()
         raise  # unreachable: st.stop() raises
 

@@ -18,7 +18,14 @@ from core.dataset import (
     prepare,
     read_table,
 )
-from core.errors import DataError, DiskFull, InvalidValueError, StoreError, StoreReadOnly
+from core.errors import (
+    DataError,
+    DiskFull,
+    InvalidValueError,
+    PermissionDenied,
+    StoreError,
+    StoreReadOnly,
+)
 from core.metrics import compute_outcomes
 from core.store import Store
 from core.task import TaskSpec, TextNormalization, infer_task_kind
@@ -213,10 +220,14 @@ def save_failure_label(exc: DataError) -> str:
 
     A full disk (:class:`core.errors.DiskFull`) or a read-only or damaged store
     (:class:`core.errors.StoreReadOnly`) is no fault of the file: nothing was saved, and the
-    message (shown under the status) says what to do.
+    message (shown under the status) says what to do. Nor is a name taken meanwhile
+    (:class:`core.errors.StoreError`) or a role that does not allow it
+    (:class:`core.errors.PermissionDenied`).
     """
     if isinstance(exc, (DiskFull, StoreReadOnly)):
         return "Nothing was saved: the store cannot take it now"
+    if isinstance(exc, (StoreError, PermissionDenied)):
+        return "Nothing was saved"
     return "The file needs a fix before it can be saved"
 
 
@@ -243,6 +254,13 @@ def default_name(file_name: str) -> str:
     if path.suffix.lower() in (".gz", ".gzip", ".bz2", ".zip"):
         path = Path(path.stem)
     return path.stem or "dataset"
+
+
+def project_named(store: Store, name: str) -> int | None:
+    """Return the id of the project called ``name`` (surrounding spaces ignored), if any."""
+    projects = store.list_projects()
+    match = projects.loc[projects["name"] == name.strip(), "id"]
+    return int(match.iloc[0]) if len(match) else None
 
 
 def demo_datasets(store: Store, project_name: str) -> pd.DataFrame:

@@ -89,7 +89,9 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
     no_role = None if annotate else state.needs(ANNOTATOR)
     n_errors = int((~correct).sum())
     n_correct = int(correct.sum())
-    samples = store.review_samples(did)
+    samples = state.read(store.review_samples, did, otherwise=None, what="The review samples")
+    if samples is None:  # a damaged store: the message says why; the grid still works
+        return None
     with st.expander("Review a random sample — estimate every tag from 100 errors and 100 "
                      "correct examples", icon=":material/casino:", expanded=False):
         st.caption("Tagging errors alone tells which share of the errors a tag explains, not "

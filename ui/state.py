@@ -18,10 +18,11 @@ shared link opens the same view; :func:`page_link` links carry them too.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -44,7 +45,10 @@ _FLASH = "_flash"
 _IDENTITY = "_signed_in_identity"
 _SIGNED_IN = "_store_signed_in"
 _MODE = "_sign_in_mode"
+_ADVICE_SHOWN = "_store_advice_shown"  # the store's advice already on the page in this run
 ANONYMOUS = "anonymous"
+_T = TypeVar("_T")
+_STOP: Any = object()  # read(): no fallback given, stop the page
 
 LOAD_PAGE = "pages/1_Load_data.py"
 TAG_PAGE = "pages/2_Tag_errors.py"
@@ -128,11 +132,17 @@ def allowed(store: Store, project_id: int, user: str, needed: str) -> bool:
     return not store.read_only and access.allows(store.role(project_id, user), needed)
 
 
-def needs(needed: str) -> str:
+def needs(needed: str, *, project: str | None = None) -> str:
     """Return the help text of a control disabled for want of the role ``needed``.
 
-    On a read-only store, why nothing can be saved there (:func:`read_only_help`).
+    ``project`` names the project when it is not the one selected in the sidebar (e.g.
+    the demo project). On a read-only store, why nothing can be saved there
+    (:func:`read_only_help`).
     """
+    if project is not None:
+        return (read_only_help(get_store())
+                or f"Needs the {needed} role in the project {project!r}: ask one of its "
+                   "owners to give it to you on the Team page.")
     return (read_only_help(get_store())
             or f"Needs the {needed} role in this project: ask an owner on the Team page.")
 
@@ -150,7 +160,7 @@ def show_flash() -> None:
     for kind, message in st.session_state.pop(_FLASH, []):
         # Messages quote names and values from users' files: shown literally.
         if kind == "error":
-            st.error(md(message), icon=":material/error:")
+            st.error(md(error_text(message)), icon=":material/error:")
         elif kind == "warning":
             st.warning(md(message), icon=":material/warning:")
         else:
@@ -172,6 +182,72 @@ def run_write(action: Callable[..., Any], *args: Any,
     if success:
         flash(success(result) if callable(success) else success)
     return True
+
+
+def error_text(error: object) -> str:
+    """Return the text of an error to show, the store's advice in it once per page run.
+
+    A read-only or damaged store ends its messages with what to do about it
+    (:attr:`core.store.Store.read_only_advice`: for a damaged one, a paragraph on how to
+    recover). The first message of a run showing it (usually the banner of
+    :func:`read_only_banner`) keeps it; later ones point to it instead.
+    """
+    text = str(error)
+    try:
+        advice = get_store().read_only_advice
+    except DataError:  # the store cannot be opened at all: the error says why, whole
+        return text
+    if not advice or advice not in text:
+        return text
+    if st.session_state.get(_ADVICE_SHOWN) == advice:
+        return text.replace(advice, "What to do: see the message above.")
+    st.session_state[_ADVICE_SHOWN] = advice
+    return text
+
+
+def show_error(error: object, prefix: str = "") -> None:
+    """Show an error (e.g. a :class:`DataError`) with ``st.error``, literally (:func:`error_text`).
+
+    ``prefix`` comes first, e.g. ``"The dataset cannot be opened: "``.
+    """
+    st.error(md(prefix + error_text(error)), icon=":material/error:")
+
+
+def _left_out(what: str) -> str:
+    return f"{what} cannot be shown: " if what else ""
+
+
+def read(action: Callable[..., _T], *args: Any, otherwise: Any = _STOP, what: str = "",
+         **kwargs: Any) -> _T:
+    """Call a store read; a :class:`DataError` is shown (:func:`show_error`), not a traceback.
+
+    E.g. ``sets = state.read(store.list_annotation_sets, otherwise=None, what="The saved
+    annotation sets")``. Returns what the read returned; when it raised a
+    :class:`DataError` (a damaged store, see :class:`core.errors.StoreDamaged`), shows
+    "``what`` cannot be shown: " and the message, then returns ``otherwise`` when given,
+    else stops the page there (``st.stop``).
+    """
+    try:
+        return action(*args, **kwargs)
+    except DataError as exc:
+        show_error(exc, _left_out(what))
+        if otherwise is _STOP:
+            st.stop()
+        return otherwise
+
+
+@contextmanager
+def section(what: str = "") -> Iterator[None]:
+    """Run a part of a page; a :class:`DataError` ends that part with its message.
+
+    The rest of the page goes on (``with state.section("The lineage"): ...`` around a
+    table or a download whose reads may fail on a damaged store, see
+    :class:`core.errors.StoreDamaged`); the message starts "``what`` cannot be shown: ".
+    """
+    try:
+        yield
+    except DataError as exc:
+        show_error(exc, _left_out(what))
 
 
 def current_user() -> str:
@@ -273,7 +349,9 @@ def sidebar() -> Context:
             if who.mode == "oidc":
                 st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         if not project_names:
-            st.caption("No project yet: load a file or open the demo project.")
+            st.caption("You are not a member of any project here."
+                       if projects_not_shown(store, current_user())
+                       else "No project yet: load a file or open the demo project.")
             return Context(store, db_path(), None, None, current_user(),
                            None if store.roles_enforced() else access.OWNER)
         st.selectbox("Project", list(project_names), key=PROJECT,
@@ -389,11 +467,12 @@ def page_start(title: str, question: str, *, icon: str = ":material/analytics:",
     a damaged one whose projects or datasets cannot be read stops the page with the reason.
     """
     st.set_page_config(page_title=f"{title} · Slicewise", page_icon=icon, layout=layout)
+    st.session_state.pop(_ADVICE_SHOWN, None)  # a new run: nothing shown yet
     try:
         ctx = sidebar()
     except DataError as exc:  # e.g. StoreDamaged: the list of datasets cannot be read
         st.title(question)
-        st.error(md(exc), icon=":material/error:")
+        show_error(exc)
         st.stop()
     st.title(question)
     read_only_banner(ctx.store)
@@ -402,10 +481,14 @@ def page_start(title: str, question: str, *, icon: str = ":material/analytics:",
 
 
 def read_only_banner(store: Store) -> None:
-    """Say, once at the top of a page, that the store is read-only (or damaged) and why."""
+    """Say, once at the top of a page, that the store is read-only (or damaged) and why.
+
+    Later messages of the run leave out what to do (:func:`error_text`).
+    """
     reason = store.read_only_reason
     if reason is None:
         return
+    st.session_state[_ADVICE_SHOWN] = store.read_only_advice
     if store.damaged:
         st.error(md(reason), icon=":material/report:")
     else:
@@ -421,10 +504,34 @@ def read_only_help(store: Store) -> str | None:
 
 
 def empty_state(message: str = "No dataset yet.") -> None:
-    """Say there is nothing to show and link to *Load data*; does not stop the script."""
-    st.info(f"{message} Load a file or open the demo project to start.",
-            icon=":material/info:")
+    """Say there is nothing to show and link to *Load data*; does not stop the script.
+
+    Someone who is a member of none of the store's projects is told that instead, and whom
+    to ask (:func:`projects_not_shown`).
+    """
+    user = current_user()
+    others = projects_not_shown(get_store(), user)
+    if others:
+        st.info(f"You ({md(user)}) are not a member of any project here (this store holds "
+                f"{others} project{'s' if others != 1 else ''}): ask an owner of one to add "
+                "you on its Team page, or load a file to start a project of your own.",
+                icon=":material/person_off:")
+    else:
+        st.info(f"{message} Load a file or open the demo project to start.",
+                icon=":material/info:")
     page_link(LOAD_PAGE, "Load a file or open the demo project", ":material/upload_file:")
+
+
+def projects_not_shown(store: Store, user: str) -> int:
+    """Return how many projects the store holds when ``user`` is a member of none (else 0).
+
+    0 too while roles are not enforced (:meth:`core.store.Store.roles_enforced`: everyone
+    sees every project) or when the projects cannot be read (the page says why).
+    """
+    if not read(store.roles_enforced, otherwise=False) \
+            or len(read(store.list_projects, user, otherwise=[None])):
+        return 0
+    return len(read(store.list_projects, otherwise=[]))
 
 
 def page_link(page: str, label: str, icon: str | None = None) -> None:
