@@ -7,12 +7,16 @@ are the workflow steps.
 import pandas as pd
 import streamlit as st
 
-from core.errors import DataError
-from ui import data, state, views
-from ui.text import code, md
+from slicewise.core.errors import DataError
+from slicewise.ui import data, state, views
+from slicewise.ui.text import code, md
 
-ctx = state.page_start("Slicewise", "Slicewise: where is the model wrong, and what to fix first?",
-                       icon=":material/analytics:", layout="centered")
+ctx = state.page_start(
+    "Slicewise",
+    "Slicewise: where is the model wrong, and what to fix first?",
+    icon=":material/analytics:",
+    layout="centered",
+)
 st.markdown(
     "Slicewise helps you do **error analysis** the way a data-centric team does it:\n\n"
     "1. tag the model's errors by cause, like a spreadsheet (car noise, people noise, "
@@ -41,19 +45,26 @@ except DataError as exc:
     st.stop()
 
 head = views.headline(table)
-st.markdown(f"**{md(loaded.name)}** — {loaded.task.kind} task, "
-            f"{len(loaded.tag_names)} tags, from {code(loaded.dataset.source_name)}")
+st.markdown(
+    f"**{md(loaded.name)}** — {loaded.task.kind} task, "
+    f"{len(loaded.tag_names)} tags, from {code(loaded.dataset.source_name)}"
+)
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Examples", f"{head['n']:,}")
 c2.metric("Accuracy", views.percent(head["accuracy"]))
 c3.metric("Errors", f"{head['errors']:,}")
 # too few human labels: no headline HLP (1 label of 1 agreeing reads as "HLP 100%")
 too_few = head["hlp_source"] == "too_few"
-c4.metric("HLP", "–" if too_few else views.percent(head["hlp"]),
-          delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
-          help=f"Human-level performance on all data: {head['hlp_basis']}")
+c4.metric(
+    "HLP",
+    "–" if too_few else views.percent(head["hlp"]),
+    delta=None if pd.isna(head["gap"]) else f"{-100 * head['gap']:+.1f} pts vs HLP",
+    help=f"Human-level performance on all data: {head['hlp_basis']}",
+)
 if too_few:
     c4.caption(head["hlp_basis"])
 tagged, errors = data.tag_coverage(loaded)  # cached per tags and task, not per run
-st.progress(tagged / errors if errors else 1.0,
-            text=f"{tagged:,} of {errors:,} errors carry at least one tag")
+st.progress(
+    tagged / errors if errors else 1.0,
+    text=f"{tagged:,} of {errors:,} errors carry at least one tag",
+)

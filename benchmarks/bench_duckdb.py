@@ -78,24 +78,38 @@ def child(engine: str, path: str, memory_limit: str | None, table_out: str | Non
     """One timed run in this process; print seconds, rows and peak RSS as JSON."""
     t0 = time.perf_counter()
     if engine == "duckdb":
-        from core.engine_duckdb import analyze_file_duckdb
+        from slicewise.core.engine_duckdb import analyze_file_duckdb
 
         table = analyze_file_duckdb(path, slice_by=SLICE_BY, memory_limit=memory_limit)
     else:
-        from core.analysis import analyze
-        from core.dataset import load_dataset
+        from slicewise.core.analysis import analyze
+        from slicewise.core.dataset import load_dataset
 
         table = analyze(load_dataset(path), slice_by=SLICE_BY)
     seconds = time.perf_counter() - t0
     if table_out:
         table.to_pickle(table_out)
     peak_mb = peak_rss_mb()
-    print(json.dumps({"seconds": seconds, "rows": int(table.loc["All data", "n"]),
-                      "slices": len(table), "peak_rss_mb": peak_mb}))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rows": int(table.loc["All data", "n"]),
+                "slices": len(table),
+                "peak_rss_mb": peak_mb,
+            }
+        )
+    )
 
 
-def measure(engine: str, path: Path, *, repeat: int, memory_limit: str | None = None,
-            table_out: Path | None = None) -> dict:
+def measure(
+    engine: str,
+    path: Path,
+    *,
+    repeat: int,
+    memory_limit: str | None = None,
+    table_out: Path | None = None,
+) -> dict:
     runs = []
     for _ in range(repeat):
         cmd = [sys.executable, __file__, "--child", engine, str(path)]
@@ -103,18 +117,23 @@ def measure(engine: str, path: Path, *, repeat: int, memory_limit: str | None = 
             cmd += ["--memory-limit", memory_limit]
         if table_out:
             cmd += ["--table-out", str(table_out)]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                             cwd=HERE.parent).stdout
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, cwd=HERE.parent
+        ).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
-    return {"rows": runs[0]["rows"], "slices": runs[0]["slices"],
-            "seconds": statistics.median(r["seconds"] for r in runs),
-            "all_seconds": [round(r["seconds"], 2) for r in runs],
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
+    return {
+        "rows": runs[0]["rows"],
+        "slices": runs[0]["slices"],
+        "seconds": statistics.median(r["seconds"] for r in runs),
+        "all_seconds": [round(r["seconds"], 2) for r in runs],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--compare-rows", type=int, default=1_000_000)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/slicewise-duckdb"))
@@ -137,23 +156,39 @@ def main() -> None:
     small = args.dir / f"predictions_{args.compare_rows}.parquet"
     if not small.exists():
         head_parquet(big, small, args.compare_rows)
-    print(f"file: {big} ({big.stat().st_size / 1e6:.0f} MB), slice by {', '.join(SLICE_BY)}; "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"file: {big} ({big.stat().st_size / 1e6:.0f} MB), slice by {', '.join(SLICE_BY)}; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
 
     results = [
-        ("duckdb", big, measure("duckdb", big, repeat=args.repeat,
-                                memory_limit=args.memory_limit)),
-        ("duckdb", small, measure("duckdb", small, repeat=args.repeat,
-                                  memory_limit=args.memory_limit,
-                                  table_out=args.dir / "table_duckdb.pkl")),
-        ("pandas", small, measure("pandas", small, repeat=args.repeat,
-                                  table_out=args.dir / "table_pandas.pkl")),
+        ("duckdb", big, measure("duckdb", big, repeat=args.repeat, memory_limit=args.memory_limit)),
+        (
+            "duckdb",
+            small,
+            measure(
+                "duckdb",
+                small,
+                repeat=args.repeat,
+                memory_limit=args.memory_limit,
+                table_out=args.dir / "table_duckdb.pkl",
+            ),
+        ),
+        (
+            "pandas",
+            small,
+            measure("pandas", small, repeat=args.repeat, table_out=args.dir / "table_pandas.pkl"),
+        ),
     ]
-    print(f"{'engine':<8}{'rows':>12}{'slices':>8}{'seconds (median)':>18}{'runs':>22}"
-          f"{'peak RSS MB':>13}")
+    print(
+        f"{'engine':<8}{'rows':>12}{'slices':>8}{'seconds (median)':>18}{'runs':>22}"
+        f"{'peak RSS MB':>13}"
+    )
     for engine, _, r in results:
-        print(f"{engine:<8}{r['rows']:>12,}{r['slices']:>8}{r['seconds']:>18.2f}"
-              f"{str(r['all_seconds']):>22}{r['peak_rss_mb']:>13.0f}")
+        print(
+            f"{engine:<8}{r['rows']:>12,}{r['slices']:>8}{r['seconds']:>18.2f}"
+            f"{str(r['all_seconds']):>22}{r['peak_rss_mb']:>13.0f}"
+        )
     if args.memory_limit:
         print(f"(duckdb memory_limit={args.memory_limit})")
 
@@ -162,8 +197,10 @@ def main() -> None:
     a = pd.read_pickle(args.dir / "table_pandas.pkl")
     b = pd.read_pickle(args.dir / "table_duckdb.pkl")
     pd.testing.assert_frame_equal(b, a, rtol=1e-9)
-    print(f"{args.compare_rows:,} rows: the duckdb table equals the pandas table "
-          f"({a.shape[0]} slices x {a.shape[1]} columns)")
+    print(
+        f"{args.compare_rows:,} rows: the duckdb table equals the pandas table "
+        f"({a.shape[0]} slices x {a.shape[1]} columns)"
+    )
 
 
 if __name__ == "__main__":

@@ -54,9 +54,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.generate import make_predictions  # noqa: E402
-from core.dataset import dataset_from_frame  # noqa: E402
-from core.store import Store  # noqa: E402
-from core.task import TaskSpec  # noqa: E402
+from slicewise.core.dataset import dataset_from_frame  # noqa: E402
+from slicewise.core.store import Store  # noqa: E402
+from slicewise.core.task import TaskSpec  # noqa: E402
 
 P95_TARGET_S = 3.0
 RSS_TARGET_GB = 3.0
@@ -72,11 +72,15 @@ class Page:
     content: str
 
 
-HOME = Page("app", "Slicewise: where is the model wrong, and what to fix first?",
-            '[data-testid="stMetric"]')
+HOME = Page(
+    "app", "Slicewise: where is the model wrong, and what to fix first?", '[data-testid="stMetric"]'
+)
 TOUR = (
-    Page("Slices vs HLP", "Where does the model trail human-level performance?",
-         '[data-testid="stDataFrame"]'),
+    Page(
+        "Slices vs HLP",
+        "Where does the model trail human-level performance?",
+        '[data-testid="stDataFrame"]',
+    ),
     Page("Prioritise", "What should we work on first?", '[data-testid="stDataFrame"]'),
     Page("Tag errors", "Which errors share a cause?", '[data-testid="glide-cell-1-0"]'),
     Page("Export", "How do we share what we found?", '[data-testid="stDownloadButton"]'),
@@ -106,8 +110,13 @@ def build_store(db: Path, rows: int) -> int:
     """Save ``rows`` generated predictions in a new store at ``db``; return the dataset id."""
     with Store(db) as store:
         project = store.get_or_create_project("load", user="bench")
-        return store.save_dataset(project, "load", dataset_from_frame(make_predictions(rows)),
-                                  task=TaskSpec(), user="bench")
+        return store.save_dataset(
+            project,
+            "load",
+            dataset_from_frame(make_predictions(rows)),
+            task=TaskSpec(),
+            user="bench",
+        )
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -188,8 +197,7 @@ class Sampler(threading.Thread):
         self._done.set()
         self.join()
         self.sample()
-        return (self.peak, sum(self.cpu["server"].values()),
-                sum(self.cpu["browser"].values()))
+        return (self.peak, sum(self.cpu["server"].values()), sum(self.cpu["browser"].values()))
 
 
 def renice(pids: set[int], nice: int) -> None:
@@ -214,17 +222,34 @@ def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
     """Start ``slicewise app`` on ``db`` (localhost, ``port``); return once it answers."""
     log = open(db.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import entry_point; entry_point()", "app",
-         "--db", str(db), "--port", str(port), "--no-demo", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            "from core.cli import entry_point; entry_point()",
+            "app",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            "--no-demo",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"slicewise app exited with {proc.returncode}: see {log.name}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                        timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.read() == b"ok":
                     return proc
         except OSError:
@@ -245,8 +270,9 @@ def stop_app(proc: subprocess.Popen) -> None:
 
 async def _shown(page, target: Page, timeout_ms: int) -> None:
     """Wait until ``target`` is shown and its run has finished (``TimeoutError`` after)."""
-    await asyncio.wait_for(page.evaluate(_SHOWN, [target.heading, target.content]),
-                           timeout_ms / 1000)
+    await asyncio.wait_for(
+        page.evaluate(_SHOWN, [target.heading, target.content]), timeout_ms / 1000
+    )
 
 
 @dataclass(frozen=True)
@@ -263,8 +289,15 @@ class Plan:
     timeout_ms: int = 300_000
 
 
-async def session(browser, base: str, dataset_id: int, plan: Plan, times: list[dict],
-                  number: int, first_done: asyncio.Barrier) -> None:
+async def session(
+    browser,
+    base: str,
+    dataset_id: int,
+    plan: Plan,
+    times: list[dict],
+    number: int,
+    first_done: asyncio.Barrier,
+) -> None:
     """One person: open the home page, then follow the sidebar through the tour.
 
     The first tour (``tour`` 0, the home page included) is the person's first visit: their
@@ -283,26 +316,33 @@ async def session(browser, base: str, dataset_id: int, plan: Plan, times: list[d
         start = time.perf_counter()
         await page.goto(f"{base}/?dataset={dataset_id}")
         await _shown(page, HOME, plan.timeout_ms)
-        times.append({"session": number, "tour": 0, "page": "Home",
-                      "seconds": time.perf_counter() - start})
+        times.append(
+            {"session": number, "tour": 0, "page": "Home", "seconds": time.perf_counter() - start}
+        )
         for tour in range(plan.rounds + 1):
             if tour == 1:
                 await first_done.wait()
             for target in TOUR:
                 await asyncio.sleep(rng.uniform(*plan.think))
-                link = page.locator('[data-testid="stSidebarNav"] a',
-                                    has_text=target.label).first
+                link = page.locator('[data-testid="stSidebarNav"] a', has_text=target.label).first
                 start = time.perf_counter()
                 await link.click()
                 await _shown(page, target, plan.timeout_ms)
-                times.append({"session": number, "tour": tour, "page": target.label,
-                              "seconds": time.perf_counter() - start})
+                times.append(
+                    {
+                        "session": number,
+                        "tour": tour,
+                        "page": target.label,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
     finally:
         await context.close()
 
 
-async def drive(base: str, dataset_id: int, *, sessions: int, plan: Plan,
-                chromium: str) -> list[dict]:
+async def drive(
+    base: str, dataset_id: int, *, sessions: int, plan: Plan, chromium: str
+) -> list[dict]:
     """Run ``sessions`` browser contexts at once in one headless Chromium; return page times."""
     from browser import FLAGS
     from playwright.async_api import async_playwright
@@ -312,8 +352,12 @@ async def drive(base: str, dataset_id: int, *, sessions: int, plan: Plan,
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=FLAGS, headless=True)
         try:
-            await asyncio.gather(*(session(browser, base, dataset_id, plan, times, i,
-                                           first_done) for i in range(sessions)))
+            await asyncio.gather(
+                *(
+                    session(browser, base, dataset_id, plan, times, i, first_done)
+                    for i in range(sessions)
+                )
+            )
         finally:
             await browser.close()
     return times
@@ -330,8 +374,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def figures(values: list[float]) -> str:
     """Median, p95 and maximum of ``values`` (seconds) as text."""
-    return (f"median {statistics.median(values):.2f} s, p95 {percentile(values, 95):.2f} s, "
-            f"max {max(values):.2f} s")
+    return (
+        f"median {statistics.median(values):.2f} s, p95 {percentile(values, 95):.2f} s, "
+        f"max {max(values):.2f} s"
+    )
 
 
 def report(times: list[dict]) -> tuple[list[float], list[float]]:
@@ -340,8 +386,11 @@ def report(times: list[dict]) -> tuple[list[float], list[float]]:
     later = [r["seconds"] for r in times if r["tour"] > 0]
     for name in ["Home", *(p.label for p in TOUR)]:
         for label, tours in (("first visit", (0,)), ("afterwards", None)):
-            values = [r["seconds"] for r in times if r["page"] == name
-                      and (r["tour"] in tours if tours else r["tour"] > 0)]
+            values = [
+                r["seconds"]
+                for r in times
+                if r["page"] == name and (r["tour"] in tours if tours else r["tour"] > 0)
+            ]
             if values:
                 print(f"  {name:<14} {label:<12} {len(values):>3} loads: {figures(values)}")
     print(f"first visits (home and first tour): {figures(first)}")
@@ -355,26 +404,52 @@ def main() -> None:
     """Build (or reuse) the store, serve it, drive the browsers, print figures, check targets."""
     from browser import CHROMIUM, free_port
 
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--sessions", type=int, default=10, help="concurrent browser contexts")
-    ap.add_argument("--rounds", type=int, default=2,
-                    help="tours of the pages after the first (default 2)")
-    ap.add_argument("--think", type=float, nargs=2, default=(5.0, 15.0), metavar=("MIN", "MAX"),
-                    help="seconds a person reads a page before the next click, drawn "
-                    "uniformly (default 5 15; 0 0 clicks on as soon as a page is shown)")
-    ap.add_argument("--ramp", type=float, default=1.0,
-                    help="seconds between one person opening the app and the next (default 1)")
-    ap.add_argument("--browser-nice", type=int, default=19,
-                    help="CPU priority of the browsers (default 19, the lowest: they stand for "
-                    "people's own computers and must not take the server's CPU; 0: as started)")
-    ap.add_argument("--chromium", default=CHROMIUM,
-                    help=f"the browser (default {CHROMIUM}, as the end-to-end tests use)")
-    ap.add_argument("--db", type=Path, help="store to use; built with --rows if it does not "
-                    "exist (default: a temporary one)")
-    ap.add_argument("--p95-target", type=float, default=P95_TARGET_S,
-                    help="seconds, for the pages after the first visit (default 3)")
+    ap.add_argument(
+        "--rounds", type=int, default=2, help="tours of the pages after the first (default 2)"
+    )
+    ap.add_argument(
+        "--think",
+        type=float,
+        nargs=2,
+        default=(5.0, 15.0),
+        metavar=("MIN", "MAX"),
+        help="seconds a person reads a page before the next click, drawn "
+        "uniformly (default 5 15; 0 0 clicks on as soon as a page is shown)",
+    )
+    ap.add_argument(
+        "--ramp",
+        type=float,
+        default=1.0,
+        help="seconds between one person opening the app and the next (default 1)",
+    )
+    ap.add_argument(
+        "--browser-nice",
+        type=int,
+        default=19,
+        help="CPU priority of the browsers (default 19, the lowest: they stand for "
+        "people's own computers and must not take the server's CPU; 0: as started)",
+    )
+    ap.add_argument(
+        "--chromium",
+        default=CHROMIUM,
+        help=f"the browser (default {CHROMIUM}, as the end-to-end tests use)",
+    )
+    ap.add_argument(
+        "--db",
+        type=Path,
+        help="store to use; built with --rows if it does not exist (default: a temporary one)",
+    )
+    ap.add_argument(
+        "--p95-target",
+        type=float,
+        default=P95_TARGET_S,
+        help="seconds, for the pages after the first visit (default 3)",
+    )
     ap.add_argument("--rss-target", type=float, default=RSS_TARGET_GB, help="GB (10^9 bytes)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds one page may take")
     args = ap.parse_args()
@@ -398,33 +473,49 @@ def main() -> None:
         load_before = os.getloadavg()
         t = time.perf_counter()
         try:
-            times = asyncio.run(drive(f"http://127.0.0.1:{port}", dataset_id,
-                                      sessions=args.sessions, chromium=args.chromium,
-                                      plan=Plan(args.rounds, tuple(args.think), args.ramp,
-                                                int(args.timeout * 1000))))
+            times = asyncio.run(
+                drive(
+                    f"http://127.0.0.1:{port}",
+                    dataset_id,
+                    sessions=args.sessions,
+                    chromium=args.chromium,
+                    plan=Plan(args.rounds, tuple(args.think), args.ramp, int(args.timeout * 1000)),
+                )
+            )
         finally:
             wall = time.perf_counter() - t
             peak, server_cpu, browser_cpu = sampler.stop()
             load_after = os.getloadavg()
             stop_app(proc)
 
-    print(f"{args.sessions} people on {rows:,} rows, one opening the app every {args.ramp:g} s:"
-          f" home, then {args.rounds + 1} tours of {len(TOUR)} pages, reading "
-          f"{args.think[0]:g}-{args.think[1]:g} s per page; browsers at nice "
-          f"{args.browser_nice}: {len(times)} page loads in {wall:.1f} s")
+    print(
+        f"{args.sessions} people on {rows:,} rows, one opening the app every {args.ramp:g} s:"
+        f" home, then {args.rounds + 1} tours of {len(TOUR)} pages, reading "
+        f"{args.think[0]:g}-{args.think[1]:g} s per page; browsers at nice "
+        f"{args.browser_nice}: {len(times)} page loads in {wall:.1f} s"
+    )
     _, later = report(times)
     p95 = percentile(later, 95) if later else float("nan")
-    print(f"server RSS: idle {idle / 1e9:.2f} GB, peak {peak / 1e9:.2f} GB (process tree of "
-          "slicewise app)")
-    print(f"CPU used: server {server_cpu:.1f} s ({server_cpu / len(times):.2f} s a page), "
-          f"browsers {browser_cpu:.1f} s, in {wall:.1f} s on {os.cpu_count()} cores")
-    print("load average (1, 5, 15 min): before "
-          + ", ".join(f"{v:.2f}" for v in load_before) + "; after "
-          + ", ".join(f"{v:.2f}" for v in load_after))
+    print(
+        f"server RSS: idle {idle / 1e9:.2f} GB, peak {peak / 1e9:.2f} GB (process tree of "
+        "slicewise app)"
+    )
+    print(
+        f"CPU used: server {server_cpu:.1f} s ({server_cpu / len(times):.2f} s a page), "
+        f"browsers {browser_cpu:.1f} s, in {wall:.1f} s on {os.cpu_count()} cores"
+    )
+    print(
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{v:.2f}" for v in load_before)
+        + "; after "
+        + ", ".join(f"{v:.2f}" for v in load_after)
+    )
     ok_time, ok_rss = p95 < args.p95_target, peak < args.rss_target * 1e9
-    print(f"targets: p95 after the first visit < {args.p95_target:g} s: "
-          f"{'met' if ok_time else 'NOT met'} ({p95:.2f} s); peak RSS < {args.rss_target:g} GB: "
-          f"{'met' if ok_rss else 'NOT met'} ({peak / 1e9:.2f} GB)")
+    print(
+        f"targets: p95 after the first visit < {args.p95_target:g} s: "
+        f"{'met' if ok_time else 'NOT met'} ({p95:.2f} s); peak RSS < {args.rss_target:g} GB: "
+        f"{'met' if ok_rss else 'NOT met'} ({peak / 1e9:.2f} GB)"
+    )
     raise SystemExit(0 if ok_time and ok_rss else 1)
 
 

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.generate import make_predictions  # noqa: E402
-from core.dataset import dataset_from_frame  # noqa: E402
-from core.store import Store  # noqa: E402
-from core.task import TaskSpec  # noqa: E402
+from slicewise.core.dataset import dataset_from_frame  # noqa: E402
+from slicewise.core.store import Store  # noqa: E402
+from slicewise.core.task import TaskSpec  # noqa: E402
 
 TARGET_S = 1.0
 TAG = "blurry"
@@ -44,8 +44,10 @@ HEADER_PX = 35  # the grid's header and row height without thumbnails (Streamlit
 ROW_PX = 35
 PICK_PX = 75  # the first (Pick) column is "small"
 
-_IDLE = ("() => document.querySelector('[data-testid=\"stApp\"]')"
-         "?.getAttribute('data-test-script-state') === 'notRunning'")
+_IDLE = (
+    "() => document.querySelector('[data-testid=\"stApp\"]')"
+    "?.getAttribute('data-test-script-state') === 'notRunning'"
+)
 # Browser-side clock: the key press and every change of the app's run state.
 _WATCH = """() => {
   window.__sw = {keys: [], runs: []};
@@ -72,8 +74,13 @@ def build_store(db: Path, rows: int) -> int:
     """Save ``rows`` generated predictions in a new store at ``db``; return the dataset id."""
     with Store(db) as store:
         project = store.get_or_create_project("bench", user="bench")
-        return store.save_dataset(project, "tagging", dataset_from_frame(make_predictions(rows)),
-                                  task=TaskSpec(), user="bench")
+        return store.save_dataset(
+            project,
+            "tagging",
+            dataset_from_frame(make_predictions(rows)),
+            task=TaskSpec(),
+            user="bench",
+        )
 
 
 def _settle(page, timeout: int = 180_000) -> None:
@@ -87,8 +94,11 @@ def _cell(page, col: int, row: int):
 
 def _column(page, header: str) -> int:
     """Index of the grid column headed ``header`` (the grid's accessible table)."""
-    page.wait_for_function("h => Array.from(document.querySelectorAll('[role=\"grid\"] th'))"
-                           ".some(th => th.textContent === h)", arg=header)
+    page.wait_for_function(
+        "h => Array.from(document.querySelectorAll('[role=\"grid\"] th'))"
+        ".some(th => th.textContent === h)",
+        arg=header,
+    )
     heads = page.locator('[role="grid"] th').all_text_contents()
     return heads.index(header)
 
@@ -99,17 +109,22 @@ def _select_cell(page, col: int, row: int) -> None:
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     page.mouse.click(box["x"] + PICK_PX + 12, box["y"] + HEADER_PX + ROW_PX * row + ROW_PX / 2)
-    page.wait_for_function(f"() => document.querySelector('[data-testid=\"glide-cell-1-{row}\"]')"
-                           "?.getAttribute('aria-selected') === 'true'")
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=\"glide-cell-1-{row}\"]')"
+        "?.getAttribute('aria-selected') === 'true'"
+    )
     for _ in range(col - 1):
         page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => document.querySelector("
-                           f"'[data-testid=\"glide-cell-{col}-{row}\"]')"
-                           "?.getAttribute('aria-selected') === 'true'")
+    page.wait_for_function(
+        f"() => document.querySelector("
+        f"'[data-testid=\"glide-cell-{col}-{row}\"]')"
+        "?.getAttribute('aria-selected') === 'true'"
+    )
 
 
-def tick_times(page, base: str, db: Path, dataset_id: int, *, ticks: int,
-               tag: str = TAG) -> list[dict]:
+def tick_times(
+    page, base: str, db: Path, dataset_id: int, *, ticks: int, tag: str = TAG
+) -> list[dict]:
     """Tick ``tag`` on ``ticks`` untagged examples, one after another; time each one.
 
     Returns one dict per tick: ``id`` (the example), ``saved`` and ``shown`` (seconds).
@@ -158,8 +173,9 @@ def main() -> None:
     """Build the store, run the app and the browser, print every tick and the medians."""
     from browser import chromium_page, streamlit_server
 
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--ticks", type=int, default=6, help="warm ticks (after one warm-up)")
     args = ap.parse_args()
@@ -171,13 +187,17 @@ def main() -> None:
         with streamlit_server(db) as base, chromium_page() as page:
             times = tick_times(page, base, db, did, ticks=args.ticks + 1)
     for i, t in enumerate(times):
-        print(f"  tick {i}{' (warm-up)' if i == 0 else ''}: {t['id']}: saved {t['saved']:.3f} s,"
-              f" shown {t['shown']:.3f} s")
+        print(
+            f"  tick {i}{' (warm-up)' if i == 0 else ''}: {t['id']}: saved {t['saved']:.3f} s,"
+            f" shown {t['shown']:.3f} s"
+        )
     med = summary(times)
     ok = all(v < TARGET_S for v in med.values())
-    print(f"median of {len(times) - 1} warm ticks at {args.rows:,} rows: "
-          f"saved {med['saved']:.3f} s, shown {med['shown']:.3f} s "
-          f"(target < {TARGET_S:g} s: {'met' if ok else 'NOT met'})")
+    print(
+        f"median of {len(times) - 1} warm ticks at {args.rows:,} rows: "
+        f"saved {med['saved']:.3f} s, shown {med['shown']:.3f} s "
+        f"(target < {TARGET_S:g} s: {'met' if ok else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

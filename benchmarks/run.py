@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import TAGS, make_annotations, make_predictions  # noqa: E402
-from core.analysis import analyze  # noqa: E402
-from core.dataset import dataset_from_frame  # noqa: E402
-from core.metrics import Z_95  # noqa: E402
+from slicewise.core.analysis import analyze  # noqa: E402
+from slicewise.core.dataset import dataset_from_frame  # noqa: E402
+from slicewise.core.metrics import Z_95  # noqa: E402
 
 SLICE_BY = ["factory", "snr_db"]
 rows_out: list[dict] = []
@@ -59,16 +59,32 @@ def peak_mb(fn: Callable[[], object]) -> float:
     return peak / 1e6
 
 
-def record(name: str, seconds: float, *, peer: str = "", peer_seconds: float | None = None,
-           target: str = "", ok: bool | None = None, memory: str = "") -> None:
+def record(
+    name: str,
+    seconds: float,
+    *,
+    peer: str = "",
+    peer_seconds: float | None = None,
+    target: str = "",
+    ok: bool | None = None,
+    memory: str = "",
+) -> None:
     """Keep one result row for the final table."""
     ratio = f"{peer_seconds / seconds:.1f}× faster" if peer_seconds else ""
     if peer_seconds and seconds > peer_seconds:
         ratio = f"{seconds / peer_seconds:.2f}× the peer's time"
-    rows_out.append({"measure": name, "seconds": f"{seconds:.3f}", "peer": peer,
-                     "peer seconds": "" if peer_seconds is None else f"{peer_seconds:.3f}",
-                     "ratio": ratio, "peak memory": memory, "target": target,
-                     "met": "" if ok is None else ("yes" if ok else "NO")})
+    rows_out.append(
+        {
+            "measure": name,
+            "seconds": f"{seconds:.3f}",
+            "peer": peer,
+            "peer seconds": "" if peer_seconds is None else f"{peer_seconds:.3f}",
+            "ratio": ratio,
+            "peak memory": memory,
+            "target": target,
+            "met": "" if ok is None else ("yes" if ok else "NO"),
+        }
+    )
     print(f"  {name}: {seconds:.3f} s {ratio}", flush=True)
 
 
@@ -103,8 +119,9 @@ def numpy_reference(arrays: dict[str, np.ndarray]) -> np.ndarray:
     y, p, h = arrays["label"], arrays["prediction"], arrays["human"]
     correct = y == p
     hc = y == h
-    x = np.stack([np.ones(len(y)), correct, np.ones(len(y)), hc, correct & ~hc, ~correct & hc],
-                 axis=1).astype(np.float64)
+    x = np.stack(
+        [np.ones(len(y)), correct, np.ones(len(y)), hc, correct & ~hc, ~correct & hc], axis=1
+    ).astype(np.float64)
     cols = [arrays[t] for t in TAGS]
     for values in arrays["slice_values"]:  # binning is part of the work, as in ours
         if values.dtype.kind == "f":
@@ -127,8 +144,11 @@ def numpy_reference(arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 def reference_inputs(df: pd.DataFrame) -> dict:
     """Arrays for the numpy reference (tags parsed before timing, as in a loaded Dataset)."""
-    out = {"label": df["label"].to_numpy(object), "prediction": df["prediction"].to_numpy(object),
-           "human": df["human_label"].to_numpy(object)}
+    out = {
+        "label": df["label"].to_numpy(object),
+        "prediction": df["prediction"].to_numpy(object),
+        "human": df["human_label"].to_numpy(object),
+    }
     for t in TAGS:
         out[t] = (df[t] == "x").to_numpy()
     out["slice_values"] = [df[col].to_numpy() for col in SLICE_BY]
@@ -143,8 +163,14 @@ def fairlearn_peer(df: pd.DataFrame) -> list:
     frames = []
     for col in [*TAGS, *SLICE_BY]:
         feature = df[col] if col not in ("snr_db",) else pd.qcut(df[col], 4, duplicates="drop")
-        frames.append(MetricFrame(metrics=accuracy_score, y_true=df["label"],
-                                  y_pred=df["prediction"], sensitive_features=feature).by_group)
+        frames.append(
+            MetricFrame(
+                metrics=accuracy_score,
+                y_true=df["label"],
+                y_pred=df["prediction"],
+                sensitive_features=feature,
+            ).by_group
+        )
     return frames
 
 
@@ -158,9 +184,15 @@ def bench_table(df: pd.DataFrame) -> None:
     ours = median_time(lambda: analyze(ds, slice_by=SLICE_BY))
     ref_in = reference_inputs(df)
     ref = median_time(lambda: numpy_reference(ref_in))
-    record(f"per-slice table ({len(df):,} rows, {len(TAGS)} tags, 2 slice-by)", ours,
-           peer="numpy reference", peer_seconds=ref, target="≤ 2× numpy reference",
-           ok=ours <= 2 * ref, memory=f"{peak_mb(lambda: analyze(ds, slice_by=SLICE_BY)):.0f} MB")
+    record(
+        f"per-slice table ({len(df):,} rows, {len(TAGS)} tags, 2 slice-by)",
+        ours,
+        peer="numpy reference",
+        peer_seconds=ref,
+        target="≤ 2× numpy reference",
+        ok=ours <= 2 * ref,
+        memory=f"{peak_mb(lambda: analyze(ds, slice_by=SLICE_BY)):.0f} MB",
+    )
     loop = median_time(lambda: pandas_loop(df), repeat=3)
     record("  same, vs a pandas loop over slices", ours, peer="pandas loop", peer_seconds=loop)
 
@@ -175,38 +207,69 @@ def bench_fairlearn(df: pd.DataFrame) -> None:
     except ImportError:
         print("  fairlearn not installed (pip install -e '.[bench]'): skipped")
         return
-    record("per-slice table (100,000 rows)", ours, peer="fairlearn MetricFrame",
-           peer_seconds=theirs, target="≥ 100× faster than MetricFrame",
-           ok=theirs >= 100 * ours)
+    record(
+        "per-slice table (100,000 rows)",
+        ours,
+        peer="fairlearn MetricFrame",
+        peer_seconds=theirs,
+        target="≥ 100× faster than MetricFrame",
+        ok=theirs >= 100 * ours,
+    )
 
 
 def bench_cli(csv: Path) -> None:
     """`slicewise analyze` on the CSV, end to end, against pandas' own read_csv."""
     read = median_time(lambda: pd.read_csv(csv, low_memory=False), repeat=5)
-    cmd = [sys.executable, "-m", "core.cli", "analyze", str(csv), "--slice-by", "factory",
-           "--slice-by", "snr_db", "--format", "json", "--output", os.devnull]
+    cmd = [
+        sys.executable,
+        "-m",
+        "slicewise.core.cli",
+        "analyze",
+        str(csv),
+        "--slice-by",
+        "factory",
+        "--slice-by",
+        "snr_db",
+        "--format",
+        "json",
+        "--output",
+        os.devnull,
+    ]
     # The wrapper times the CLI's process alone (start to exit) and reads its peak RSS.
-    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-               "subprocess.run(sys.argv[1:], check=True); print(time.perf_counter() - t, "
-               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    wrapper = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], check=True); print(time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     times, peaks = [], []
     for _ in range(5):
-        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True,
-                             text=True, cwd=ROOT, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", wrapper, *cmd],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
         seconds, rss = out.stdout.strip().splitlines()[-1].split()
         times.append(float(seconds))
         peaks.append(int(rss) / 1024)
     cli = statistics.median(times)
     peak = max(peaks)
-    record("slicewise analyze, 1 CSV end to end", cli, peer="pandas read_csv", peer_seconds=read,
-           target="≤ read_csv + 1.5 s; < 1,200 MB", ok=cli <= read + 1.5 and peak < 1200,
-           memory=f"{peak:.0f} MB RSS")
+    record(
+        "slicewise analyze, 1 CSV end to end",
+        cli,
+        peer="pandas read_csv",
+        peer_seconds=read,
+        target="≤ read_csv + 1.5 s; < 1,200 MB",
+        ok=cli <= read + 1.5 and peak < 1200,
+        memory=f"{peak:.0f} MB RSS",
+    )
 
 
 def bench_reopen(df: pd.DataFrame, db: Path) -> int:
     """Save the dataset once, then reopen it with a new Store (a restart)."""
-    from core.store import Store
-    from core.task import TaskSpec
+    from slicewise.core.store import Store
+    from slicewise.core.task import TaskSpec
 
     store = Store(db)
     pid = store.get_or_create_project("bench", user="bench")
@@ -214,8 +277,9 @@ def bench_reopen(df: pd.DataFrame, db: Path) -> int:
     if len(existing):
         did = int(existing["id"].iloc[0])
     else:
-        did = store.save_dataset(pid, "bench", dataset_from_frame(df), task=TaskSpec(),
-                                 user="bench")
+        did = store.save_dataset(
+            pid, "bench", dataset_from_frame(df), task=TaskSpec(), user="bench"
+        )
     store.set_tag(did, [str(i) for i in df["id"].head(5000)], TAGS[0], True, user="bench")
     seconds = median_time(lambda: Store(db).load_dataset(did))
     record(f"reopen a saved {len(df):,}-row dataset", seconds, target="< 2 s", ok=seconds < 2)
@@ -227,7 +291,7 @@ def bench_app(db: Path, dataset_id: int) -> None:
     from streamlit.testing.v1 import AppTest
 
     os.environ["SLICEWISE_DB"] = str(db)
-    from ui import state
+    from slicewise.ui import state
 
     def page(file: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "pages" / file), default_timeout=600)
@@ -237,8 +301,14 @@ def bench_app(db: Path, dataset_id: int) -> None:
         return at
 
     at = page("4_Prioritise.py")
-    choices = [["factory"], ["device"], ["region"], ["factory", "device"], ["snr_db"],
-               ["brightness"]]
+    choices = [
+        ["factory"],
+        ["device"],
+        ["region"],
+        ["factory", "device"],
+        ["snr_db"],
+        ["brightness"],
+    ]
     times = []
     for choice in choices:
         at.multiselect(key=state.SLICE_BY).set_value(choice)
@@ -265,7 +335,7 @@ def bench_agreement(items: int) -> None:
     """All agreement metrics for ``items`` × 5 annotators, against krippendorff.alpha."""
     import krippendorff
 
-    from core.agreement import summarize_annotations
+    from slicewise.core.agreement import summarize_annotations
 
     labels = make_annotations(items)
     ours = median_time(lambda: summarize_annotations(labels))
@@ -274,24 +344,35 @@ def bench_agreement(items: int) -> None:
     ann = pd.factorize(labels["annotator"])[0]
     matrix = np.full((ann.max() + 1, item.max() + 1), np.nan)
     matrix[ann, item] = codes
-    theirs = median_time(lambda: krippendorff.alpha(reliability_data=matrix,
-                                                    level_of_measurement="nominal"), repeat=3)
-    record(f"agreement metrics ({items:,} items × 5 annotators)", ours,
-           peer="krippendorff.alpha (alpha only)", peer_seconds=theirs, target="< 1 s",
-           ok=ours < 1)
+    theirs = median_time(
+        lambda: krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal"),
+        repeat=3,
+    )
+    record(
+        f"agreement metrics ({items:,} items × 5 annotators)",
+        ours,
+        peer="krippendorff.alpha (alpha only)",
+        peer_seconds=theirs,
+        target="< 1 s",
+        ok=ours < 1,
+    )
 
 
 def main() -> None:
     """Run every benchmark and print the table."""
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--quick", action="store_true", help="skip the app and fairlearn runs")
     ap.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = ap.parse_args()
-    print(f"Slicewise benchmarks — {platform.node()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}", flush=True)
+    print(
+        f"Slicewise benchmarks — {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}",
+        flush=True,
+    )
     df = make_predictions(args.rows)
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "predictions.csv"
@@ -307,8 +388,10 @@ def main() -> None:
     table = pd.DataFrame(rows_out)
     print()
     print(table.to_string(index=False))
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; peak RSS of this process "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores; peak RSS of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
     if args.markdown:
         lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
         lines += ["| " + " | ".join(map(str, r)) + " |" for r in table.itertuples(index=False)]

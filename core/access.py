@@ -23,19 +23,21 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from core.errors import InvalidValueError
+from slicewise.core.errors import InvalidValueError
 
 VIEWER, ANNOTATOR, OWNER = "viewer", "annotator", "owner"
 #: The roles, from the one allowing least to the one allowing most.
 ROLES: tuple[str, ...] = (VIEWER, ANNOTATOR, OWNER)
 #: What each role may do, for help texts.
-ROLE_HELP: Mapping[str, str] = MappingProxyType({
-    VIEWER: "reads every page and downloads every export",
-    ANNOTATOR: "a viewer who also tags, corrects labels, reviews, changes tag settings and "
-               "saves reports",
-    OWNER: "an annotator who also uploads and deletes datasets, iterations and annotation "
-           "sets, and manages the project's members",
-})
+ROLE_HELP: Mapping[str, str] = MappingProxyType(
+    {
+        VIEWER: "reads every page and downloads every export",
+        ANNOTATOR: "a viewer who also tags, corrects labels, reviews, changes tag settings and "
+        "saves reports",
+        OWNER: "an annotator who also uploads and deletes datasets, iterations and annotation "
+        "sets, and manages the project's members",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -55,35 +57,37 @@ class Action:
 
 
 #: Which role each write of :class:`core.store.Store` needs, keyed by the method's name.
-ACTIONS: Mapping[str, Action] = MappingProxyType({
-    # owner: what the project holds, and who may work on it
-    "save_dataset": Action(OWNER, "upload a dataset"),
-    "rename_dataset": Action(OWNER, "rename a dataset"),
-    "delete_dataset": Action(OWNER, "delete a dataset"),
-    "save_iteration": Action(OWNER, "save an iteration"),
-    "delete_iteration": Action(OWNER, "delete an iteration"),
-    "save_annotation_set": Action(OWNER, "upload an annotation set"),
-    "delete_annotation_set": Action(OWNER, "delete an annotation set"),
-    "set_member": Action(OWNER, "manage the project's members"),
-    "remove_member": Action(OWNER, "manage the project's members"),
-    # annotator: the work on the examples
-    "create_tag": Action(ANNOTATOR, "create a tag"),
-    "rename_tag": Action(ANNOTATOR, "rename a tag"),
-    "merge_tags": Action(ANNOTATOR, "merge tags"),
-    "delete_tag": Action(ANNOTATOR, "delete a tag"),
-    "set_tag": Action(ANNOTATOR, "tag examples"),
-    "apply_tag_rule": Action(ANNOTATOR, "apply a tag rule"),
-    "set_tag_settings": Action(ANNOTATOR, "change tag settings (HLP, importance, ease)"),
-    "apply_annotation_hlp": Action(ANNOTATOR, "save HLP from an annotation set"),
-    "set_tag_scope": Action(ANNOTATOR, "say where a tag is known"),
-    "mark_reviewed": Action(ANNOTATOR, "mark examples reviewed"),
-    "save_review_sample": Action(ANNOTATOR, "draw a review sample"),
-    "undo_last": Action(ANNOTATOR, "undo a tag change"),
-    "correct_label": Action(ANNOTATOR, "correct a label"),
-    "revert_correction": Action(ANNOTATOR, "revert a label correction"),
-    "save_review_decision": Action(ANNOTATOR, "record a review decision"),
-    "save_report": Action(ANNOTATOR, "save a report to the project"),
-})
+ACTIONS: Mapping[str, Action] = MappingProxyType(
+    {
+        # owner: what the project holds, and who may work on it
+        "save_dataset": Action(OWNER, "upload a dataset"),
+        "rename_dataset": Action(OWNER, "rename a dataset"),
+        "delete_dataset": Action(OWNER, "delete a dataset"),
+        "save_iteration": Action(OWNER, "save an iteration"),
+        "delete_iteration": Action(OWNER, "delete an iteration"),
+        "save_annotation_set": Action(OWNER, "upload an annotation set"),
+        "delete_annotation_set": Action(OWNER, "delete an annotation set"),
+        "set_member": Action(OWNER, "manage the project's members"),
+        "remove_member": Action(OWNER, "manage the project's members"),
+        # annotator: the work on the examples
+        "create_tag": Action(ANNOTATOR, "create a tag"),
+        "rename_tag": Action(ANNOTATOR, "rename a tag"),
+        "merge_tags": Action(ANNOTATOR, "merge tags"),
+        "delete_tag": Action(ANNOTATOR, "delete a tag"),
+        "set_tag": Action(ANNOTATOR, "tag examples"),
+        "apply_tag_rule": Action(ANNOTATOR, "apply a tag rule"),
+        "set_tag_settings": Action(ANNOTATOR, "change tag settings (HLP, importance, ease)"),
+        "apply_annotation_hlp": Action(ANNOTATOR, "save HLP from an annotation set"),
+        "set_tag_scope": Action(ANNOTATOR, "say where a tag is known"),
+        "mark_reviewed": Action(ANNOTATOR, "mark examples reviewed"),
+        "save_review_sample": Action(ANNOTATOR, "draw a review sample"),
+        "undo_last": Action(ANNOTATOR, "undo a tag change"),
+        "correct_label": Action(ANNOTATOR, "correct a label"),
+        "revert_correction": Action(ANNOTATOR, "revert a label correction"),
+        "save_review_decision": Action(ANNOTATOR, "record a review decision"),
+        "save_report": Action(ANNOTATOR, "save a report to the project"),
+    }
+)
 
 
 def check_role(role: Any) -> str:
@@ -133,8 +137,9 @@ def needed(action: str) -> str:
     return ACTIONS[action].needed
 
 
-def refusal(action: str, *, user: str | None, role: str | None, project: str,
-            owners: Sequence[str]) -> str:
+def refusal(
+    action: str, *, user: str | None, role: str | None, project: str, owners: Sequence[str]
+) -> str:
     """Return the message refusing ``action`` to ``user``: who, role, project, need and fix.
 
     Parameters
@@ -161,16 +166,19 @@ page, or to run `slicewise members set --project 'Demo' cid@example.org owner`.
     wanted = ACTIONS[action]
     who = (user or "").strip()
     if not who:
-        return (f"sign in to {wanted.what} in project {project!r}: that needs the role "
-                f"{wanted.needed}")
+        return (
+            f"sign in to {wanted.what} in project {project!r}: that needs the role {wanted.needed}"
+        )
     being = f"they are {_article(role)} {role}" if role else "they are not a member"
     asked = ""
     if owners:
         asked = f" ({', '.join(owners[:3])}{' and others' if len(owners) > 3 else ''})"
-    return (f"{who} cannot {wanted.what} in project {project!r}: that needs the role "
-            f"{wanted.needed}, and {being}. Ask an owner of {project!r}{asked} to make you "
-            f"{_article(wanted.needed)} {wanted.needed} on the Team page, or to run "
-            f"`slicewise members set --project {project!r} {who} {wanted.needed}`.")
+    return (
+        f"{who} cannot {wanted.what} in project {project!r}: that needs the role "
+        f"{wanted.needed}, and {being}. Ask an owner of {project!r}{asked} to make you "
+        f"{_article(wanted.needed)} {wanted.needed} on the Team page, or to run "
+        f"`slicewise members set --project {project!r} {who} {wanted.needed}`."
+    )
 
 
 def _article(word: str) -> str:

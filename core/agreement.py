@@ -47,8 +47,8 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
-from core.dataset import Dataset, read_table
-from core.errors import (
+from slicewise.core.dataset import Dataset, read_table
+from slicewise.core.errors import (
     AmbiguousColumnError,
     DuplicateIdError,
     EmptyFileError,
@@ -57,10 +57,10 @@ from core.errors import (
     MissingValuesError,
     format_rows,
 )
-from core.metrics import OVERALL
-from core.report import to_safe_csv
-from core.slice_names import tag_slice_names
-from core.values import canonical_classes, class_keys
+from slicewise.core.metrics import OVERALL
+from slicewise.core.report import to_safe_csv
+from slicewise.core.slice_names import tag_slice_names
+from slicewise.core.values import canonical_classes, class_keys
 
 ITEM, ANNOTATOR, LABEL, TIME, COMMENT = "item", "annotator", "label", "time", "comment"
 LONG_COLUMNS = (ITEM, ANNOTATOR, LABEL)
@@ -70,17 +70,76 @@ Level = Literal["nominal", "ordinal", "interval", "ratio"]
 
 #: Names each column role is recognised by (compared lower-cased, spaces and hyphens as _).
 ANNOTATION_ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    ITEM: ("item", "item_id", "id", "example_id", "example", "image", "image_id", "sample_id",
-           "uid", "key", "row_id", "unit", "subject", "utterance", "utt_id", "document",
-           "doc_id"),
-    ANNOTATOR: ("annotator", "annotator_id", "annotator_name", "rater", "rater_id", "labeler",
-                "labeller", "labeler_id", "labeller_id", "worker", "worker_id", "coder",
-                "judge", "user", "user_id", "inspector", "transcriber", "observer"),
-    LABEL: ("label", "labels", "annotation", "chosen_label", "rating", "class", "category",
-            "value", "answer", "response", "transcript", "transcription", "code", "judgement",
-            "judgment", "y"),
-    TIME: ("time", "duration", "reaction_time", "rt", "seconds", "time_s", "time_spent",
-           "timestamp", "labelled_at", "labeled_at", "created_at"),
+    ITEM: (
+        "item",
+        "item_id",
+        "id",
+        "example_id",
+        "example",
+        "image",
+        "image_id",
+        "sample_id",
+        "uid",
+        "key",
+        "row_id",
+        "unit",
+        "subject",
+        "utterance",
+        "utt_id",
+        "document",
+        "doc_id",
+    ),
+    ANNOTATOR: (
+        "annotator",
+        "annotator_id",
+        "annotator_name",
+        "rater",
+        "rater_id",
+        "labeler",
+        "labeller",
+        "labeler_id",
+        "labeller_id",
+        "worker",
+        "worker_id",
+        "coder",
+        "judge",
+        "user",
+        "user_id",
+        "inspector",
+        "transcriber",
+        "observer",
+    ),
+    LABEL: (
+        "label",
+        "labels",
+        "annotation",
+        "chosen_label",
+        "rating",
+        "class",
+        "category",
+        "value",
+        "answer",
+        "response",
+        "transcript",
+        "transcription",
+        "code",
+        "judgement",
+        "judgment",
+        "y",
+    ),
+    TIME: (
+        "time",
+        "duration",
+        "reaction_time",
+        "rt",
+        "seconds",
+        "time_s",
+        "time_spent",
+        "timestamp",
+        "labelled_at",
+        "labeled_at",
+        "created_at",
+    ),
     COMMENT: ("comment", "comments", "note", "notes", "remark", "remarks"),
 }
 
@@ -89,29 +148,36 @@ METRICS: dict[str, tuple[str, str]] = {
     "percent_agreement": (
         "Percent agreement",
         "mean over items (with 2+ labels) of the share of annotator pairs giving the same "
-        "label: the chance that two random annotators agree"),
+        "label: the chance that two random annotators agree",
+    ),
     "mean_pairwise_cohen_kappa": (
         "Cohen's kappa (mean of pairs)",
         "Cohen's kappa of every pair of annotators on the items both labelled, averaged over "
-        "the pairs (Light's kappa)"),
+        "the pairs (Light's kappa)",
+    ),
     "fleiss_kappa": (
         "Fleiss' kappa",
         "(P̄ − P̄e) / (1 − P̄e): P̄ the percent agreement, P̄e the sum of squared mean class "
-        "shares (Fleiss 1971; Gwet 2014 for varying numbers of labels)"),
+        "shares (Fleiss 1971; Gwet 2014 for varying numbers of labels)",
+    ),
     "krippendorff_alpha": (
         "Krippendorff's alpha",
         "1 − observed / expected disagreement, from the coincidence matrix of pairable "
-        "labels (nominal; Krippendorff 2011)"),
+        "labels (nominal; Krippendorff 2011)",
+    ),
     "krippendorff_alpha_ordinal": (
         "Krippendorff's alpha (ordinal)",
-        "alpha with ordinal distances: disagreements between far-apart ranks weigh more"),
+        "alpha with ordinal distances: disagreements between far-apart ranks weigh more",
+    ),
     "krippendorff_alpha_interval": (
         "Krippendorff's alpha (interval)",
-        "alpha with squared numeric differences as distances"),
+        "alpha with squared numeric differences as distances",
+    ),
     "gwet_ac1": (
         "Gwet's AC1",
         "(P̄ − Pe) / (1 − Pe) with Pe = Σ π(1 − π) / (q − 1): chance agreement that stays low "
-        "when one class dominates (Gwet 2008)"),
+        "when one class dominates (Gwet 2008)",
+    ),
 }
 
 
@@ -161,8 +227,9 @@ def _norm(name: Any) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
 
 
-def _find_role(columns: Sequence[str], role: str, *, file: str, exclude: set[str],
-               cli_flag: str) -> str | None:
+def _find_role(
+    columns: Sequence[str], role: str, *, file: str, exclude: set[str], cli_flag: str
+) -> str | None:
     """Return the column filling ``role`` (matched by name), or ``None`` when none does."""
     names = ANNOTATION_ROLE_NAMES[role]
     found = [c for c in columns if c not in exclude and _norm(c) in names]
@@ -269,25 +336,30 @@ def annotations_from_frame(
     file = source_name
     warnings = list(warnings or [])
     if layout not in ("auto", "long", "wide"):
-        raise InvalidValueError(f"{file}: layout must be 'auto', 'long' or 'wide', not "
-                                f"{layout!r}")
+        raise InvalidValueError(f"{file}: layout must be 'auto', 'long' or 'wide', not {layout!r}")
     if duplicates not in ("fail", "last"):
-        raise InvalidValueError(f"{file}: duplicates must be 'fail' or 'last', not "
-                                f"{duplicates!r}")
+        raise InvalidValueError(f"{file}: duplicates must be 'fail' or 'last', not {duplicates!r}")
     df = df.set_axis([str(c) for c in df.columns], axis=1).reset_index(drop=True)
     if df.empty:
-        raise EmptyFileError(f"{file}: has no data rows; add one row per label (item, "
-                             "annotator, label)")
-    for col, role in ((item, "item"), (annotator, "annotator"), (label, "label"),
-                      (time, "time"), (comment, "comment")):
+        raise EmptyFileError(
+            f"{file}: has no data rows; add one row per label (item, annotator, label)"
+        )
+    for col, role in (
+        (item, "item"),
+        (annotator, "annotator"),
+        (label, "label"),
+        (time, "time"),
+        (comment, "comment"),
+    ):
         _check_given(df, col, role, file)
     for col in annotators or ():
         _check_given(df, col, "annotator (wide form)", file)
 
     cols = list(df.columns)
     if layout != "wide" and not annotators:
-        annotator = annotator or _find_role(cols, ANNOTATOR, file=file, exclude=set(),
-                                            cli_flag="--annotator")
+        annotator = annotator or _find_role(
+            cols, ANNOTATOR, file=file, exclude=set(), cli_flag="--annotator"
+        )
     if layout == "long" or (layout == "auto" and annotator is not None and not annotators):
         if annotator is None:
             raise MissingColumnError(
@@ -317,11 +389,21 @@ def annotations_from_frame(
         time = time or _find_role(cols, TIME, file=file, exclude=taken, cli_flag="--time")
         if time:
             taken.add(time)
-        comment = comment or _find_role(cols, COMMENT, file=file, exclude=taken,
-                                        cli_flag="--comment")
-        return _from_long(df, item=item, annotator=annotator, label=label, time=time,
-                          comment=comment, duplicates=duplicates, file=file,
-                          content_hash=content_hash, warnings=warnings)
+        comment = comment or _find_role(
+            cols, COMMENT, file=file, exclude=taken, cli_flag="--comment"
+        )
+        return _from_long(
+            df,
+            item=item,
+            annotator=annotator,
+            label=label,
+            time=time,
+            comment=comment,
+            duplicates=duplicates,
+            file=file,
+            content_hash=content_hash,
+            warnings=warnings,
+        )
 
     item = item or _find_role(cols, ITEM, file=file, exclude=set(), cli_flag="--item")
     if item is None:
@@ -337,19 +419,32 @@ def annotations_from_frame(
             f"item column {item!r}; found {len(wide_cols)}. For the long form name the "
             "columns item, annotator, label"
         )
-    return _from_wide(df, item=item, annotators=wide_cols, file=file,
-                      content_hash=content_hash, warnings=warnings)
+    return _from_wide(
+        df, item=item, annotators=wide_cols, file=file, content_hash=content_hash, warnings=warnings
+    )
 
 
-def _from_long(df: pd.DataFrame, *, item: str, annotator: str, label: str, time: str | None,
-               comment: str | None, duplicates: str, file: str, content_hash: str,
-               warnings: list[str]) -> Annotations:
+def _from_long(
+    df: pd.DataFrame,
+    *,
+    item: str,
+    annotator: str,
+    label: str,
+    time: str | None,
+    comment: str | None,
+    duplicates: str,
+    file: str,
+    content_hash: str,
+    warnings: list[str],
+) -> Annotations:
     n_rows = len(df)
     for col, role in ((item, "item"), (annotator, "annotator")):
         miss = _blank(df[col])
         if miss.all():
-            raise MissingValuesError(f"{file}: the {role} column {col!r} is empty in every row; "
-                                     f"check the column choice (CLI: --{role} COLUMN)")
+            raise MissingValuesError(
+                f"{file}: the {role} column {col!r} is empty in every row; "
+                f"check the column choice (CLI: --{role} COLUMN)"
+            )
         if miss.any():
             rows = np.flatnonzero(miss)
             raise MissingValuesError(
@@ -359,10 +454,13 @@ def _from_long(df: pd.DataFrame, *, item: str, annotator: str, label: str, time:
     labels = clean_label_values(df[label])
     no_label = labels.isna().to_numpy(dtype=bool)
     if no_label.all():
-        raise MissingValuesError(f"{file}: the label column {label!r} is empty in every row; "
-                                 "check the column choice (CLI: --label COLUMN)")
-    out = pd.DataFrame({ITEM: _as_text(df[item]), ANNOTATOR: _as_text(df[annotator]),
-                        LABEL: labels})
+        raise MissingValuesError(
+            f"{file}: the label column {label!r} is empty in every row; "
+            "check the column choice (CLI: --label COLUMN)"
+        )
+    out = pd.DataFrame(
+        {ITEM: _as_text(df[item]), ANNOTATOR: _as_text(df[annotator]), LABEL: labels}
+    )
     if time:
         out[TIME] = df[time].reset_index(drop=True)
     if comment:
@@ -370,8 +468,10 @@ def _from_long(df: pd.DataFrame, *, item: str, annotator: str, label: str, time:
     positions = np.arange(n_rows)
     if no_label.any():
         rows = np.flatnonzero(no_label)
-        warnings.append(f"{file}: {len(rows)} of {n_rows} rows have no label "
-                        f"({format_rows(rows)}); they are left out as not labelled")
+        warnings.append(
+            f"{file}: {len(rows)} of {n_rows} rows have no label "
+            f"({format_rows(rows)}); they are left out as not labelled"
+        )
         out = out[~no_label].reset_index(drop=True)
         out[LABEL] = _tighten(out[LABEL])
         positions = positions[~no_label]
@@ -389,23 +489,44 @@ def _from_long(df: pd.DataFrame, *, item: str, annotator: str, label: str, time:
                 "load with duplicates='last' (CLI: --keep-last) to keep the last one"
             )
         keep = ~out.duplicated([ITEM, ANNOTATOR], keep="last").to_numpy(dtype=bool)
-        warnings.append(f"{file}: {int((~keep).sum())} repeated (item, annotator) rows were "
-                        f"replaced by the last one ({format_rows(positions[~keep])})")
+        warnings.append(
+            f"{file}: {int((~keep).sum())} repeated (item, annotator) rows were "
+            f"replaced by the last one ({format_rows(positions[~keep])})"
+        )
         out = out[keep].reset_index(drop=True)
     warnings.extend(_label_warnings(out, file))
-    return Annotations(out, source_name=file, content_hash=content_hash, layout="long",
-                       columns={"item": item, "annotator": annotator, "label": label,
-                                "time": time, "comment": comment},
-                       warnings=warnings)
+    return Annotations(
+        out,
+        source_name=file,
+        content_hash=content_hash,
+        layout="long",
+        columns={
+            "item": item,
+            "annotator": annotator,
+            "label": label,
+            "time": time,
+            "comment": comment,
+        },
+        warnings=warnings,
+    )
 
 
-def _from_wide(df: pd.DataFrame, *, item: str, annotators: list[str], file: str,
-               content_hash: str, warnings: list[str]) -> Annotations:
+def _from_wide(
+    df: pd.DataFrame,
+    *,
+    item: str,
+    annotators: list[str],
+    file: str,
+    content_hash: str,
+    warnings: list[str],
+) -> Annotations:
     miss = _blank(df[item])
     if miss.any():
         rows = np.flatnonzero(miss)
-        raise MissingValuesError(f"{file}: the item column {item!r} is blank in "
-                                 f"{format_rows(rows)}; every row needs an item id")
+        raise MissingValuesError(
+            f"{file}: the item column {item!r} is blank in "
+            f"{format_rows(rows)}; every row needs an item id"
+        )
     ids = _as_text(df[item])
     dup = ids.duplicated(keep=False).to_numpy(dtype=bool)
     if dup.any():
@@ -419,22 +540,31 @@ def _from_wide(df: pd.DataFrame, *, item: str, annotators: list[str], file: str,
     for col in annotators:
         values = clean_label_values(df[col])
         keep = values.notna().to_numpy(dtype=bool)
-        parts.append(pd.DataFrame({ITEM: ids[keep].to_numpy(), ANNOTATOR: str(col),
-                                   LABEL: values[keep].to_numpy()}))
+        parts.append(
+            pd.DataFrame(
+                {ITEM: ids[keep].to_numpy(), ANNOTATOR: str(col), LABEL: values[keep].to_numpy()}
+            )
+        )
     out = pd.concat(parts, ignore_index=True)
     if out.empty:
         shown = ", ".join(map(repr, annotators[:5])) + ("…" if len(annotators) > 5 else "")
-        raise EmptyFileError(f"{file}: every annotator column ({shown}) is blank; nothing to "
-                             "analyse")
+        raise EmptyFileError(
+            f"{file}: every annotator column ({shown}) is blank; nothing to analyse"
+        )
     numeric = [pd.api.types.is_numeric_dtype(p[LABEL]) for p in parts if len(p)]
     if numeric and not all(numeric):
         out[LABEL] = clean_label_values(out[LABEL].astype(str))
     else:
         out[LABEL] = _tighten(out[LABEL])
     warnings.extend(_label_warnings(out, file))
-    return Annotations(out, source_name=file, content_hash=content_hash, layout="wide",
-                       columns={"item": item, "annotators": list(annotators)},
-                       warnings=warnings)
+    return Annotations(
+        out,
+        source_name=file,
+        content_hash=content_hash,
+        layout="wide",
+        columns={"item": item, "annotators": list(annotators)},
+        warnings=warnings,
+    )
 
 
 def _label_warnings(labels: pd.DataFrame, file: str) -> list[str]:
@@ -444,16 +574,22 @@ def _label_warnings(labels: pd.DataFrame, file: str) -> list[str]:
     if len(single):
         examples = ", ".join(repr(str(i)) for i in single.index[:3])
         if len(single) == len(per_item):
-            out.append(f"{file}: no item has 2 or more labels, so agreement cannot be measured; "
-                       "have at least two annotators label the same items")
+            out.append(
+                f"{file}: no item has 2 or more labels, so agreement cannot be measured; "
+                "have at least two annotators label the same items"
+            )
         else:
-            out.append(f"{file}: {len(single)} of {len(per_item)} items have a single label "
-                       f"(e.g. {examples}); they count for class shares but not for agreement")
+            out.append(
+                f"{file}: {len(single)} of {len(per_item)} items have a single label "
+                f"(e.g. {examples}); they count for class shares but not for agreement"
+            )
     if labels[ANNOTATOR].nunique() < 2:
         out.append(f"{file}: only one annotator; agreement needs at least two")
     if labels[LABEL].nunique() < 2:
-        out.append(f"{file}: every label is {labels[LABEL].iloc[0]!r}; kappa and alpha are "
-                   "undefined with a single class")
+        out.append(
+            f"{file}: every label is {labels[LABEL].iloc[0]!r}; kappa and alpha are "
+            "undefined with a single class"
+        )
     return out
 
 
@@ -477,8 +613,9 @@ def load_annotations(
             raw = getattr(source, "name", None)
             name = Path(raw).name if isinstance(raw, str) and raw else "upload"
     df, digest, warnings = read_table(source, name=name, encoding=encoding, sep=sep)
-    return annotations_from_frame(df, source_name=name, content_hash=digest, warnings=warnings,
-                                  **options)
+    return annotations_from_frame(
+        df, source_name=name, content_hash=digest, warnings=warnings, **options
+    )
 
 
 def check_labels(labels: pd.DataFrame) -> pd.DataFrame:
@@ -497,8 +634,10 @@ def check_labels(labels: pd.DataFrame) -> pd.DataFrame:
         miss = labels[col].isna().to_numpy(dtype=bool)
         if miss.any():
             rows = np.flatnonzero(miss)
-            raise MissingValuesError(f"the {col} column is missing in {format_rows(rows)}; "
-                                     "drop those rows or fill them in")
+            raise MissingValuesError(
+                f"the {col} column is missing in {format_rows(rows)}; "
+                "drop those rows or fill them in"
+            )
     return labels
 
 
@@ -533,12 +672,14 @@ class Cells:
     def subset(self, items: np.ndarray) -> Cells:
         """Return the cells of the items where the boolean mask ``items`` is true."""
         keep = items[self.item]
-        return Cells(self.item[keep], self.cls[keep], self.count[keep], self.n_items,
-                     self.n_classes)
+        return Cells(
+            self.item[keep], self.cls[keep], self.count[keep], self.n_items, self.n_classes
+        )
 
 
-def _group_sum(keys: np.ndarray, weights: np.ndarray | None = None,
-               dense_limit: int = 20_000_000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _group_sum(
+    keys: np.ndarray, weights: np.ndarray | None = None, dense_limit: int = 20_000_000
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sum ``weights`` (or count) per distinct key: (distinct keys, sums, inverse index)."""
     if len(keys) == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -630,8 +771,13 @@ def encode_labels(labels: pd.DataFrame | LabelCodes) -> LabelCodes:
         )
     key = item * n_cls + label
     uniq, counts, inv = _group_sum(key)
-    cells = Cells((uniq // max(n_cls, 1)).astype(np.int64), (uniq % max(n_cls, 1)).astype(np.int64),
-                  counts.astype(np.int64), n_items, n_cls)
+    cells = Cells(
+        (uniq // max(n_cls, 1)).astype(np.int64),
+        (uniq % max(n_cls, 1)).astype(np.int64),
+        counts.astype(np.int64),
+        n_items,
+        n_cls,
+    )
     return LabelCodes(items, annotators, classes, item, annotator, label, inv, cells, numeric)
 
 
@@ -648,8 +794,9 @@ def cells_from_counts(counts: pd.DataFrame | np.ndarray) -> Cells:
         raise InvalidValueError("a count table must hold non-negative whole numbers")
     arr = arr.astype(np.int64)
     rows, cols = np.nonzero(arr)
-    return Cells(rows.astype(np.int64), cols.astype(np.int64), arr[rows, cols], arr.shape[0],
-                 arr.shape[1])
+    return Cells(
+        rows.astype(np.int64), cols.astype(np.int64), arr[rows, cols], arr.shape[0], arr.shape[1]
+    )
 
 
 def compute_label_counts(labels: pd.DataFrame | LabelCodes) -> pd.DataFrame:
@@ -658,8 +805,9 @@ def compute_label_counts(labels: pd.DataFrame | LabelCodes) -> pd.DataFrame:
     c = codes.cells
     dense = np.zeros((c.n_items, c.n_classes), dtype=np.int64)
     dense[c.item, c.cls] = c.count
-    return pd.DataFrame(dense, index=pd.Index(codes.items, name=ITEM),
-                        columns=pd.Index(codes.classes, name=LABEL))
+    return pd.DataFrame(
+        dense, index=pd.Index(codes.items, name=ITEM), columns=pd.Index(codes.classes, name=LABEL)
+    )
 
 
 # --------------------------------------------------------------------------- count metrics
@@ -678,8 +826,7 @@ def _percent_agreement(c: Cells) -> tuple[float, int]:
     pairable = m >= 2
     if not pairable.any():
         return np.nan, 0
-    return float(np.mean(agree[pairable] / (m[pairable] * (m[pairable] - 1)))), \
-        int(pairable.sum())
+    return float(np.mean(agree[pairable] / (m[pairable] * (m[pairable] - 1)))), int(pairable.sum())
 
 
 def _class_shares(c: Cells) -> np.ndarray:
@@ -723,8 +870,9 @@ def _coincidence_diagonal(c: Cells) -> tuple[np.ndarray, np.ndarray]:
     ok = pm >= 2
     w = np.zeros(len(pm))
     w[ok] = 1.0 / (pm[ok] - 1)
-    o_cc = np.bincount(c.cls[ok], weights=(c.count * (c.count - 1.0) * w)[ok],
-                       minlength=c.n_classes)
+    o_cc = np.bincount(
+        c.cls[ok], weights=(c.count * (c.count - 1.0) * w)[ok], minlength=c.n_classes
+    )
     n_c = np.bincount(c.cls[ok], weights=c.count[ok].astype(float), minlength=c.n_classes)
     return o_cc, n_c
 
@@ -751,8 +899,11 @@ def compute_coincidence_matrix(labels: pd.DataFrame | LabelCodes) -> pd.DataFram
     class ``c``. Symmetric.
     """
     codes = encode_labels(labels)
-    return pd.DataFrame(_coincidences(codes.cells), index=pd.Index(codes.classes, name=LABEL),
-                        columns=pd.Index(codes.classes, name=LABEL))
+    return pd.DataFrame(
+        _coincidences(codes.cells),
+        index=pd.Index(codes.classes, name=LABEL),
+        columns=pd.Index(codes.classes, name=LABEL),
+    )
 
 
 def _alpha_metric(c: Cells, values: np.ndarray, level: str) -> float:
@@ -770,9 +921,13 @@ def _alpha_metric(c: Cells, values: np.ndarray, level: str) -> float:
     used = dense.sum(axis=0) > 0
     if used.sum() < 2:
         return np.nan
-    return float(krippendorff.alpha(value_counts=dense[:, used],
-                                    value_domain=np.asarray(values, dtype=float)[used],
-                                    level_of_measurement=level))
+    return float(
+        krippendorff.alpha(
+            value_counts=dense[:, used],
+            value_domain=np.asarray(values, dtype=float)[used],
+            level_of_measurement=level,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- pairwise
@@ -838,8 +993,7 @@ def compute_pairwise_agreement(labels: pd.DataFrame | LabelCodes) -> pd.DataFram
 def _pairwise(codes: LabelCodes) -> pd.DataFrame:
     n_ann, n_cls = len(codes.annotators), max(len(codes.classes), 1)
     pair, llo, lhi, counts = _pair_confusions(codes)
-    cols = ["annotator_a", "annotator_b", "n_items", "agreement", "chance_agreement",
-            "cohen_kappa"]
+    cols = ["annotator_a", "annotator_b", "n_items", "agreement", "chance_agreement", "cohen_kappa"]
     if not len(pair):
         return pd.DataFrame(columns=cols)
     pairs, n, inv = _group_sum(pair, counts)
@@ -853,16 +1007,22 @@ def _pairwise(codes: LabelCodes) -> pd.DataFrame:
     pe = prod / (n * n)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(np.isclose(pe, 1.0), np.nan, (po - pe) / (1 - pe))
-    return pd.DataFrame({
-        "annotator_a": codes.annotators[pairs // n_ann].to_numpy(),
-        "annotator_b": codes.annotators[pairs % n_ann].to_numpy(),
-        "n_items": n.astype(np.int64), "agreement": po, "chance_agreement": pe,
-        "cohen_kappa": kappa,
-    }, columns=cols)
+    return pd.DataFrame(
+        {
+            "annotator_a": codes.annotators[pairs // n_ann].to_numpy(),
+            "annotator_b": codes.annotators[pairs % n_ann].to_numpy(),
+            "n_items": n.astype(np.int64),
+            "agreement": po,
+            "chance_agreement": pe,
+            "cohen_kappa": kappa,
+        },
+        columns=cols,
+    )
 
 
-def compute_cohen_kappa_matrix(labels: pd.DataFrame | LabelCodes, *,
-                               min_items: int = 1) -> pd.DataFrame:
+def compute_cohen_kappa_matrix(
+    labels: pd.DataFrame | LabelCodes, *, min_items: int = 1
+) -> pd.DataFrame:
     """Return the annotators × annotators matrix of pairwise Cohen's kappa.
 
     Symmetric, 1 on the diagonal, NaN for pairs sharing fewer than ``min_items`` items (see
@@ -870,12 +1030,14 @@ def compute_cohen_kappa_matrix(labels: pd.DataFrame | LabelCodes, *,
     """
     codes = encode_labels(labels)
     names = list(codes.annotators)
-    mat = pd.DataFrame(np.nan, index=pd.Index(names, name="annotator"),
-                       columns=pd.Index(names, name="annotator"))
+    mat = pd.DataFrame(
+        np.nan, index=pd.Index(names, name="annotator"), columns=pd.Index(names, name="annotator")
+    )
     pairs = compute_pairwise_agreement(codes)
     pairs = pairs[pairs["n_items"] >= min_items]
-    for a, b, k in zip(pairs["annotator_a"], pairs["annotator_b"], pairs["cohen_kappa"],
-                       strict=True):
+    for a, b, k in zip(
+        pairs["annotator_a"], pairs["annotator_b"], pairs["cohen_kappa"], strict=True
+    ):
         mat.loc[a, b] = k
         mat.loc[b, a] = k
     for a in names:
@@ -887,18 +1049,30 @@ def _mean_kappa(pairs: pd.DataFrame, min_items: int) -> tuple[float, float, floa
     use = pairs[(pairs["n_items"] >= min_items) & pairs["cohen_kappa"].notna()]
     if use.empty:
         return np.nan, np.nan, np.nan, 0
-    return (float(use["cohen_kappa"].mean()), float(use["agreement"].mean()),
-            float(use["chance_agreement"].mean()), len(use))
+    return (
+        float(use["cohen_kappa"].mean()),
+        float(use["agreement"].mean()),
+        float(use["chance_agreement"].mean()),
+        len(use),
+    )
 
 
 # --------------------------------------------------------------------------- summary
 
-SUMMARY_COLUMNS = ["name", "value", "observed_agreement", "chance_agreement", "n_items",
-                   "n_labels", "definition"]
+SUMMARY_COLUMNS = [
+    "name",
+    "value",
+    "observed_agreement",
+    "chance_agreement",
+    "n_items",
+    "n_labels",
+    "definition",
+]
 
 
-def _summary_rows(c: Cells, *, codes: LabelCodes | None, min_pair_items: int,
-                  pairs: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
+def _summary_rows(
+    c: Cells, *, codes: LabelCodes | None, min_pair_items: int, pairs: pd.DataFrame | None = None
+) -> dict[str, dict[str, Any]]:
     m = c.per_item
     pairable = m >= 2
     n_items = int(pairable.sum())
@@ -909,24 +1083,28 @@ def _summary_rows(c: Cells, *, codes: LabelCodes | None, min_pair_items: int,
     ac1, apo, ape = _gwet_ac1(c, q)
     al, alo, ale = _alpha_nominal(c)
     rows: dict[str, dict[str, Any]] = {
-        "percent_agreement": {"value": pa, "observed_agreement": pa,
-                              "chance_agreement": np.nan},
+        "percent_agreement": {"value": pa, "observed_agreement": pa, "chance_agreement": np.nan},
     }
     if codes is not None:
         if pairs is None:
             pairs = compute_pairwise_agreement(codes)
         k, kpo, kpe, n_pairs = _mean_kappa(pairs, min_pair_items)
-        rows["mean_pairwise_cohen_kappa"] = {"value": k, "observed_agreement": kpo,
-                                             "chance_agreement": kpe, "n_pairs": n_pairs}
+        rows["mean_pairwise_cohen_kappa"] = {
+            "value": k,
+            "observed_agreement": kpo,
+            "chance_agreement": kpe,
+            "n_pairs": n_pairs,
+        }
     rows["fleiss_kappa"] = {"value": fk, "observed_agreement": fpo, "chance_agreement": fpe}
-    rows["krippendorff_alpha"] = {"value": al, "observed_agreement": alo,
-                                  "chance_agreement": ale}
+    rows["krippendorff_alpha"] = {"value": al, "observed_agreement": alo, "chance_agreement": ale}
     if codes is not None and codes.numeric and len(codes.classes) >= 2:
         values = codes.classes.to_numpy(dtype=float)
         for level in ("ordinal", "interval"):
             rows[f"krippendorff_alpha_{level}"] = {
                 "value": _alpha_metric(c, values, level),
-                "observed_agreement": np.nan, "chance_agreement": np.nan}
+                "observed_agreement": np.nan,
+                "chance_agreement": np.nan,
+            }
     rows["gwet_ac1"] = {"value": ac1, "observed_agreement": apo, "chance_agreement": ape}
     for r in rows.values():
         r["n_items"] = n_items
@@ -943,8 +1121,9 @@ def _summary_frame(rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return out[SUMMARY_COLUMNS + extra]
 
 
-def compute_agreement_summary(labels: pd.DataFrame | LabelCodes, *,
-                              min_pair_items: int = 5) -> pd.DataFrame:
+def compute_agreement_summary(
+    labels: pd.DataFrame | LabelCodes, *, min_pair_items: int = 5
+) -> pd.DataFrame:
     """Every agreement metric, side by side with the raw agreement it corrects.
 
     Parameters
@@ -983,8 +1162,7 @@ def compute_agreement_from_counts(counts: pd.DataFrame | np.ndarray) -> pd.DataF
     return _summary_frame(_summary_rows(cells, codes=None, min_pair_items=1))
 
 
-def agreement_caution(summary: pd.DataFrame, *, high: float = 0.8,
-                      low: float = 0.6) -> str | None:
+def agreement_caution(summary: pd.DataFrame, *, high: float = 0.8, low: float = 0.6) -> str | None:
     """One line when raw agreement is high but kappa/alpha are low (class imbalance); else None."""
     get = summary["value"].get
     pa = get("percent_agreement", np.nan)
@@ -993,16 +1171,19 @@ def agreement_caution(summary: pd.DataFrame, *, high: float = 0.8,
     if pd.isna(pa) or not corrected or pa < high or min(corrected) >= low:
         return None
     ac1 = get("gwet_ac1", np.nan)
-    return (f"Raw agreement is high ({pa:.0%}) but kappa/alpha are low ({min(corrected):.2f}): "
-            "when one class dominates, chance agreement is high and kappa is pulled down; "
-            f"Gwet's AC1 ({ac1:.2f}) is less sensitive to that.")
+    return (
+        f"Raw agreement is high ({pa:.0%}) but kappa/alpha are low ({min(corrected):.2f}): "
+        "when one class dominates, chance agreement is high and kappa is pulled down; "
+        f"Gwet's AC1 ({ac1:.2f}) is less sensitive to that."
+    )
 
 
 # --------------------------------------------------------------------------- consensus
 
 
-def _item_top(c: Cells, score: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray,
-                                                                      np.ndarray]:
+def _item_top(
+    c: Cells, score: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per item: the winning cell (highest score, then best rank), its score, number tied."""
     order = np.lexsort((rank[c.cls], -score, c.item))
     items_sorted = c.item[order]
@@ -1040,9 +1221,11 @@ def compute_annotator_weights(labels: pd.DataFrame | LabelCodes) -> pd.Series:
     return stats["agreement_with_consensus"].rename("weight")
 
 
-def compute_consensus(labels: pd.DataFrame | LabelCodes, *,
-                      weights: pd.Series | Mapping[str, float] | str | None = None
-                      ) -> pd.DataFrame:
+def compute_consensus(
+    labels: pd.DataFrame | LabelCodes,
+    *,
+    weights: pd.Series | Mapping[str, float] | str | None = None,
+) -> pd.DataFrame:
     """Majority vote per item, with ties flagged.
 
     Parameters
@@ -1072,8 +1255,9 @@ def compute_consensus(labels: pd.DataFrame | LabelCodes, *,
     else:
         if isinstance(weights, str):
             if weights != "agreement":
-                raise InvalidValueError(f"weights must be None, 'agreement' or a mapping, not "
-                                        f"{weights!r}")
+                raise InvalidValueError(
+                    f"weights must be None, 'agreement' or a mapping, not {weights!r}"
+                )
             w = compute_annotator_weights(codes)
         else:
             w = pd.Series(weights, dtype=float)
@@ -1094,16 +1278,24 @@ def compute_consensus(labels: pd.DataFrame | LabelCodes, *,
     if tie.any():
         tcell = np.isclose(score, best[c.item]) & tie[c.item]
         names = codes.classes.astype(str).to_numpy()
-        joined = (pd.Series(names[c.cls[tcell]]).groupby(c.item[tcell]).agg(" | ".join))
+        joined = pd.Series(names[c.cls[tcell]]).groupby(c.item[tcell]).agg(" | ".join)
         tied_labels[joined.index.to_numpy()] = joined.to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = best / total
-    out = pd.DataFrame({
-        "consensus": consensus, "n_labels": m.astype(np.int64), "votes": best,
-        "vote_share": share, "tie": tie, "tied_labels": tied_labels,
-        "n_classes": n_cls.astype(np.int64), "unanimous": n_cls == 1,
-        "entropy": np.abs(entropy),
-    }, index=pd.Index(codes.items, name=ITEM))
+    out = pd.DataFrame(
+        {
+            "consensus": consensus,
+            "n_labels": m.astype(np.int64),
+            "votes": best,
+            "vote_share": share,
+            "tie": tie,
+            "tied_labels": tied_labels,
+            "n_classes": n_cls.astype(np.int64),
+            "unanimous": n_cls == 1,
+            "entropy": np.abs(entropy),
+        },
+        index=pd.Index(codes.items, name=ITEM),
+    )
     if weights is None:
         out["votes"] = out["votes"].astype(np.int64)
     return out
@@ -1134,14 +1326,16 @@ def _truth_codes(codes: LabelCodes, truth: pd.Series | None) -> np.ndarray | Non
         num = pd.to_numeric(values, errors="coerce")
         out = np.array([lookup.get(v, -1) if pd.notna(v) else -2 for v in num], dtype=np.int64)
     else:
-        out = np.array([lookup.get(str(v), -1) if v is not None and v == v else -2
-                        for v in values], dtype=np.int64)
+        out = np.array(
+            [lookup.get(str(v), -1) if v is not None and v == v else -2 for v in values],
+            dtype=np.int64,
+        )
     return out
 
 
-def compute_annotator_stats(labels: pd.DataFrame | LabelCodes, *,
-                            truth: pd.Series | None = None,
-                            min_pair_items: int = 5) -> pd.DataFrame:
+def compute_annotator_stats(
+    labels: pd.DataFrame | LabelCodes, *, truth: pd.Series | None = None, min_pair_items: int = 5
+) -> pd.DataFrame:
     """Per annotator: how often they agree with the others, the consensus and the truth.
 
     Parameters
@@ -1172,8 +1366,7 @@ def compute_annotator_stats(labels: pd.DataFrame | LabelCodes, *,
         with_others = np.where(pairable, (own - 1) / (m - 1), np.nan)
     n_labels = np.bincount(codes.annotator, minlength=n_ann)
     n_pairable = np.bincount(codes.annotator, weights=pairable, minlength=n_ann)
-    sum_others = np.bincount(codes.annotator, weights=np.nan_to_num(with_others),
-                             minlength=n_ann)
+    sum_others = np.bincount(codes.annotator, weights=np.nan_to_num(with_others), minlength=n_ann)
 
     # Leave-one-out majority: per item the top count t1, how many classes share it, and the
     # largest count below t1.
@@ -1185,8 +1378,11 @@ def compute_annotator_stats(labels: pd.DataFrame | LabelCodes, *,
     lab_top = at_top[codes.cell]
     # the annotator's class is the unique top: the others' majority is it iff t1 − 1 > t2
     agree = lab_top & (n_top[i] == 1) & (t1[i] - 1 > t2[i])
-    compared = np.where(lab_top & (n_top[i] == 1), t1[i] - 1 > t2[i],
-                        np.where(lab_top, n_top[i] == 2, n_top[i] == 1))
+    compared = np.where(
+        lab_top & (n_top[i] == 1),
+        t1[i] - 1 > t2[i],
+        np.where(lab_top, n_top[i] == 2, n_top[i] == 1),
+    )
     compared &= pairable
     agree &= compared
     n_cons = np.bincount(codes.annotator, weights=compared, minlength=n_ann)
@@ -1194,18 +1390,25 @@ def compute_annotator_stats(labels: pd.DataFrame | LabelCodes, *,
 
     pairs = compute_pairwise_agreement(codes)
     use = pairs[(pairs["n_items"] >= min_pair_items) & pairs["cohen_kappa"].notna()]
-    both = pd.concat([use[["annotator_a", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1),
-                      use[["annotator_b", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1)])
+    both = pd.concat(
+        [
+            use[["annotator_a", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1),
+            use[["annotator_b", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1),
+        ]
+    )
     kappa = both.groupby("annotator")["k"].mean().reindex(codes.annotators)
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = pd.DataFrame({
-            "n_labels": n_labels.astype(np.int64),
-            "agreement_with_others": np.where(n_pairable > 0, sum_others / n_pairable, np.nan),
-            "agreement_with_consensus": np.where(n_cons > 0, n_agree / n_cons, np.nan),
-            "n_consensus_items": n_cons.astype(np.int64),
-            "mean_cohen_kappa": kappa.to_numpy(dtype=float),
-        }, index=pd.Index(codes.annotators, name=ANNOTATOR))
+        out = pd.DataFrame(
+            {
+                "n_labels": n_labels.astype(np.int64),
+                "agreement_with_others": np.where(n_pairable > 0, sum_others / n_pairable, np.nan),
+                "agreement_with_consensus": np.where(n_cons > 0, n_agree / n_cons, np.nan),
+                "n_consensus_items": n_cons.astype(np.int64),
+                "mean_cohen_kappa": kappa.to_numpy(dtype=float),
+            },
+            index=pd.Index(codes.annotators, name=ANNOTATOR),
+        )
         tcodes = _truth_codes(codes, truth)
         if tcodes is not None:
             known = tcodes[codes.item] != -2
@@ -1217,8 +1420,12 @@ def compute_annotator_stats(labels: pd.DataFrame | LabelCodes, *,
         else:
             out["accuracy"] = np.nan
             out["n_with_truth"] = 0
-    return out.sort_values(["agreement_with_consensus", "n_labels"], ascending=[True, False],
-                           na_position="last", kind="stable")
+    return out.sort_values(
+        ["agreement_with_consensus", "n_labels"],
+        ascending=[True, False],
+        na_position="last",
+        kind="stable",
+    )
 
 
 # --------------------------------------------------------------------------- per class
@@ -1238,8 +1445,9 @@ def _pairable_products(c: Cells) -> tuple[np.ndarray, np.ndarray, int]:
 
     m = c.per_item
     ok = (m >= 2)[c.item]
-    mat = sparse.csr_matrix((c.count[ok].astype(float), (c.item[ok], c.cls[ok])),
-                            shape=(c.n_items, c.n_classes))
+    mat = sparse.csr_matrix(
+        (c.count[ok].astype(float), (c.item[ok], c.cls[ok])), shape=(c.n_items, c.n_classes)
+    )
     w1 = np.zeros(c.n_items)
     w2 = np.zeros(c.n_items)
     big = m >= 2
@@ -1289,15 +1497,19 @@ def compute_class_agreement(labels: pd.DataFrame | LabelCodes) -> pd.DataFrame:
     n_c = o.sum(axis=1)
     n = n_c.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        rest = np.where((n_c > 0) & (n_c < n), 1 - (n - 1) * (n_c - o_cc) / (n_c * (n - n_c)),
-                        np.nan)
-        out = pd.DataFrame({
-            "n_labels": n_labels.astype(np.int64),
-            "share": n_labels / n_labels.sum(),
-            "n_items": n_items.astype(np.int64),
-            "specific_agreement": np.where(n_c > 0, o_cc / n_c, np.nan),
-            "alpha_vs_rest": rest,
-        }, index=pd.Index(codes.classes, name=LABEL))
+        rest = np.where(
+            (n_c > 0) & (n_c < n), 1 - (n - 1) * (n_c - o_cc) / (n_c * (n - n_c)), np.nan
+        )
+        out = pd.DataFrame(
+            {
+                "n_labels": n_labels.astype(np.int64),
+                "share": n_labels / n_labels.sum(),
+                "n_items": n_items.astype(np.int64),
+                "specific_agreement": np.where(n_c > 0, o_cc / n_c, np.nan),
+                "alpha_vs_rest": rest,
+            },
+            index=pd.Index(codes.classes, name=LABEL),
+        )
     return out.sort_values("specific_agreement", na_position="last", kind="stable")
 
 
@@ -1321,8 +1533,9 @@ def _items_with_both(c: Cells, a_idx: np.ndarray, b_idx: np.ndarray) -> np.ndarr
     return found.reindex(a_idx * k + b_idx).fillna(0).to_numpy(dtype=np.int64)
 
 
-def find_confused_pairs(labels: pd.DataFrame | LabelCodes, *,
-                        min_coincidences: float = 0.0) -> pd.DataFrame:
+def find_confused_pairs(
+    labels: pd.DataFrame | LabelCodes, *, min_coincidences: float = 0.0
+) -> pd.DataFrame:
     """Pairs of classes annotators confuse: candidates to merge or to define better.
 
     From the coincidence matrix (:func:`compute_coincidence_matrix`): for classes ``a`` and
@@ -1343,8 +1556,18 @@ def find_confused_pairs(labels: pd.DataFrame | LabelCodes, *,
     """
     codes = encode_labels(labels)
     c = codes.cells
-    cols = ["class_a", "class_b", "coincidences", "expected", "ratio", "share_of_disagreement",
-            "n_items", "alpha_if_merged", "alpha_gain", "percent_agreement_if_merged"]
+    cols = [
+        "class_a",
+        "class_b",
+        "coincidences",
+        "expected",
+        "ratio",
+        "share_of_disagreement",
+        "n_items",
+        "alpha_if_merged",
+        "alpha_gain",
+        "percent_agreement_if_merged",
+    ]
     o, w, n_pairable = _pairable_products(c)
     k = c.n_classes
     iu = np.triu_indices(k, 1)
@@ -1363,18 +1586,26 @@ def find_confused_pairs(labels: pd.DataFrame | LabelCodes, *,
     with np.errstate(invalid="ignore", divide="ignore"):
         merged_alpha = np.where(de > 0, 1 - (n - 1) * (n - np.trace(o) - 2 * vals) / de, np.nan)
     pa, _ = _percent_agreement(c)
-    merged_pa = pa + 2 * w[a_idx, b_idx] / n_pairable if n_pairable else np.full(len(vals),
-                                                                                np.nan)
+    merged_pa = pa + 2 * w[a_idx, b_idx] / n_pairable if n_pairable else np.full(len(vals), np.nan)
     names = codes.classes.to_numpy()
-    out = pd.DataFrame({
-        "class_a": names[a_idx], "class_b": names[b_idx], "coincidences": vals,
-        "expected": expected, "ratio": vals / np.where(expected > 0, expected, np.nan),
-        "share_of_disagreement": vals / total_dis if total_dis else np.nan,
-        "n_items": _items_with_both(c, a_idx, b_idx), "alpha_if_merged": merged_alpha,
-        "alpha_gain": merged_alpha - base, "percent_agreement_if_merged": merged_pa,
-    }, columns=cols)
-    return out.sort_values(["coincidences", "ratio"], ascending=False,
-                           kind="stable").reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "class_a": names[a_idx],
+            "class_b": names[b_idx],
+            "coincidences": vals,
+            "expected": expected,
+            "ratio": vals / np.where(expected > 0, expected, np.nan),
+            "share_of_disagreement": vals / total_dis if total_dis else np.nan,
+            "n_items": _items_with_both(c, a_idx, b_idx),
+            "alpha_if_merged": merged_alpha,
+            "alpha_gain": merged_alpha - base,
+            "percent_agreement_if_merged": merged_pa,
+        },
+        columns=cols,
+    )
+    return out.sort_values(["coincidences", "ratio"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )
 
 
 # --------------------------------------------------------------------------- linking
@@ -1432,30 +1663,37 @@ def link_predictions(labels: pd.DataFrame | LabelCodes, dataset: Dataset) -> Lin
             values = frame[col].to_numpy(dtype=object)[idx]
             values[~found] = None
             info[name] = values
-    tag_arr = dataset.tags.to_numpy(dtype=bool)[idx] if len(dataset.tags.columns) else \
-        np.zeros((len(items), 0), dtype=bool)
+    tag_arr = (
+        dataset.tags.to_numpy(dtype=bool)[idx]
+        if len(dataset.tags.columns)
+        else np.zeros((len(items), 0), dtype=bool)
+    )
     tag_arr[~found] = False
     tags = pd.DataFrame(tag_arr, index=items, columns=[str(t) for t in dataset.tags.columns])
     warnings = []
     if not found.all():
         missing = items[~found]
-        warnings.append(f"{int((~found).sum())} of {len(items)} annotated items are not in "
-                        f"{dataset.source_name} (e.g. {', '.join(map(repr, missing[:3]))}); "
-                        "they have no ground truth, prediction or tags")
+        warnings.append(
+            f"{int((~found).sum())} of {len(items)} annotated items are not in "
+            f"{dataset.source_name} (e.g. {', '.join(map(repr, missing[:3]))}); "
+            "they have no ground truth, prediction or tags"
+        )
     return LinkedItems(info, tags, warnings)
 
 
 # --------------------------------------------------------------------------- HLP and slices
 
-HLP_SOURCES = {"truth": "accuracy vs ground truth",
-               "agreement": "two random annotators agree"}
+HLP_SOURCES = {"truth": "accuracy vs ground truth", "agreement": "two random annotators agree"}
 
 
-def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
-                               membership: pd.DataFrame | None = None,
-                               truth: pd.Series | None = None,
-                               prediction: pd.Series | None = None,
-                               truth_is_human: bool = False) -> pd.DataFrame:
+def compute_agreement_by_slice(
+    labels: pd.DataFrame | LabelCodes,
+    *,
+    membership: pd.DataFrame | None = None,
+    truth: pd.Series | None = None,
+    prediction: pd.Series | None = None,
+    truth_is_human: bool = False,
+) -> pd.DataFrame:
     """Agreement and human-level performance overall and per slice (tag).
 
     Parameters
@@ -1500,13 +1738,18 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
     # per item: labels equal to truth / to prediction
     right = agree_pred = None
     if tcodes is not None:
-        right = np.bincount(c.item, weights=c.count * (c.cls == tcodes[c.item]),
-                            minlength=c.n_items) / np.where(m > 0, m, 1)
+        right = np.bincount(
+            c.item, weights=c.count * (c.cls == tcodes[c.item]), minlength=c.n_items
+        ) / np.where(m > 0, m, 1)
     if pcodes is not None:
-        agree_pred = np.bincount(c.item, weights=c.count * (c.cls == pcodes[c.item]),
-                                 minlength=c.n_items) / np.where(m > 0, m, 1)
-    pred_ok = (prediction_matches(codes, truth, prediction)
-               if tcodes is not None and pcodes is not None else None)
+        agree_pred = np.bincount(
+            c.item, weights=c.count * (c.cls == pcodes[c.item]), minlength=c.n_items
+        ) / np.where(m > 0, m, 1)
+    pred_ok = (
+        prediction_matches(codes, truth, prediction)
+        if tcodes is not None and pcodes is not None
+        else None
+    )
     rows = []
     for name, mask in masks.items():
         sub = c.subset(mask)
@@ -1514,12 +1757,17 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
         labelled = mask & (m > 0)
         pa, n_pair = _percent_agreement(sub)
         row = {
-            "slice": name, "n": int(labelled.sum()), "n_labels": int(sm.sum()),
-            "n_pairable": n_pair, "percent_agreement": pa,
+            "slice": name,
+            "n": int(labelled.sum()),
+            "n_labels": int(sm.sum()),
+            "n_pairable": n_pair,
+            "percent_agreement": pa,
             "fleiss_kappa": _fleiss(sub)[0] if n_pair else np.nan,
             "krippendorff_alpha": _alpha_of(sub) if n_pair else np.nan,
             "gwet_ac1": _gwet_ac1(sub)[0] if n_pair else np.nan,
-            "annotator_accuracy": np.nan, "model_accuracy": np.nan, "model_agreement": np.nan,
+            "annotator_accuracy": np.nan,
+            "model_accuracy": np.nan,
+            "model_agreement": np.nan,
         }
         if right is not None:
             known = labelled & (tcodes != -2)
@@ -1533,16 +1781,16 @@ def compute_agreement_by_slice(labels: pd.DataFrame | LabelCodes, *,
                 both = known_p & (tcodes != -2)
                 if both.any():
                     row["model_accuracy"] = float(pred_ok[both].mean())
-        use_truth = tcodes is not None and not truth_is_human and pd.notna(
-            row["annotator_accuracy"])
+        use_truth = (
+            tcodes is not None and not truth_is_human and pd.notna(row["annotator_accuracy"])
+        )
         row["hlp"] = row["annotator_accuracy"] if use_truth else pa
         row["hlp_source"] = "truth" if use_truth else "agreement"
         rows.append(row)
     return pd.DataFrame(rows).set_index("slice")
 
 
-def prediction_matches(codes: LabelCodes, truth: pd.Series,
-                       prediction: pd.Series) -> np.ndarray:
+def prediction_matches(codes: LabelCodes, truth: pd.Series, prediction: pd.Series) -> np.ndarray:
     """Per item (code order): whether the prediction equals the ground truth (as text)."""
     items = codes.items.astype(str)
 
@@ -1554,17 +1802,21 @@ def prediction_matches(codes: LabelCodes, truth: pd.Series,
 
     t, p = aligned(truth), aligned(prediction)
     # Same class by the two cells alone (core.values), whatever each column's spelling.
-    return (class_keys(t).to_numpy(dtype=object)
-            == class_keys(p).to_numpy(dtype=object)) & t.notna().to_numpy(dtype=bool)
+    return (
+        class_keys(t).to_numpy(dtype=object) == class_keys(p).to_numpy(dtype=object)
+    ) & t.notna().to_numpy(dtype=bool)
 
 
 # --------------------------------------------------------------------------- review queue
 
 
-def find_disagreements(labels: pd.DataFrame | LabelCodes, *,
-                       linked: LinkedItems | None = None,
-                       weights: pd.Series | Mapping[str, float] | str | None = None,
-                       limit: int | None = None) -> pd.DataFrame:
+def find_disagreements(
+    labels: pd.DataFrame | LabelCodes,
+    *,
+    linked: LinkedItems | None = None,
+    weights: pd.Series | Mapping[str, float] | str | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
     """Return the review queue: items whose annotators disagree, most contested first.
 
     Returns
@@ -1582,14 +1834,19 @@ def find_disagreements(labels: pd.DataFrame | LabelCodes, *,
     dis = dis.sort_values(["entropy", "tie", "n_labels"], ascending=False, kind="stable")
     if limit is not None:
         dis = dis.iloc[:limit]
-    out = dis[["entropy", "n_labels", "n_classes", "consensus", "vote_share", "tie",
-               "tied_labels"]].copy()
+    out = dis[
+        ["entropy", "n_labels", "n_classes", "consensus", "vote_share", "tie", "tied_labels"]
+    ].copy()
     if len(out):
         pos = pd.Series(np.arange(len(codes.items)), index=codes.items)[out.index].to_numpy()
         sel = np.isin(codes.item, pos)
-        wide = pd.DataFrame({"item": codes.items[codes.item[sel]],
-                             "annotator": codes.annotators[codes.annotator[sel]],
-                             "label": codes.classes[codes.label[sel]]})
+        wide = pd.DataFrame(
+            {
+                "item": codes.items[codes.item[sel]],
+                "annotator": codes.annotators[codes.annotator[sel]],
+                "label": codes.classes[codes.label[sel]],
+            }
+        )
         wide = wide.pivot(index="item", columns="annotator", values="label")
         wide = wide.reindex(index=out.index, columns=codes.annotators)
         wide = wide.astype(object).where(wide.notna(), None)
@@ -1693,8 +1950,11 @@ class NormalizeText:
         for before, after in self.replacements:
             if not before:
                 continue
-            pattern = (r"(?<!\w)" if before[0].isalnum() else "") + re.escape(before) + \
-                (r"(?!\w)" if before[-1].isalnum() else "")
+            pattern = (
+                (r"(?<!\w)" if before[0].isalnum() else "")
+                + re.escape(before)
+                + (r"(?!\w)" if before[-1].isalnum() else "")
+            )
             text = re.sub(pattern, after.replace("\\", "\\\\"), text, flags=flags)
         if self.lowercase:
             text = text.lower()
@@ -1716,8 +1976,7 @@ class NormalizeText:
 Rule = MergeClasses | NormalizeText
 
 
-def apply_rules(labels: pd.DataFrame, rules: Iterable[Rule]) -> tuple[pd.DataFrame,
-                                                                     pd.DataFrame]:
+def apply_rules(labels: pd.DataFrame, rules: Iterable[Rule]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply standardisation rules in order: a pure function on the long table.
 
     Returns
@@ -1734,13 +1993,17 @@ def apply_rules(labels: pd.DataFrame, rules: Iterable[Rule]) -> tuple[pd.DataFra
         new = rule.apply(current)
         changed = (new.astype(str) != current.astype(str)).to_numpy(dtype=bool)
         if changed.any():
-            logs.append(pd.DataFrame({
-                ITEM: labels[ITEM].to_numpy()[changed],
-                ANNOTATOR: labels[ANNOTATOR].to_numpy()[changed],
-                "before": current.to_numpy(dtype=object)[changed],
-                "after": new.to_numpy(dtype=object)[changed],
-                "rule": rule.name,
-            }))
+            logs.append(
+                pd.DataFrame(
+                    {
+                        ITEM: labels[ITEM].to_numpy()[changed],
+                        ANNOTATOR: labels[ANNOTATOR].to_numpy()[changed],
+                        "before": current.to_numpy(dtype=object)[changed],
+                        "after": new.to_numpy(dtype=object)[changed],
+                        "rule": rule.name,
+                    }
+                )
+            )
         current = new
     cleaned = labels.copy()
     cleaned[LABEL] = current.to_numpy()
@@ -1750,8 +2013,9 @@ def apply_rules(labels: pd.DataFrame, rules: Iterable[Rule]) -> tuple[pd.DataFra
     return cleaned, log
 
 
-def preview_rules(labels: pd.DataFrame, rules: Iterable[Rule], *,
-                  min_pair_items: int = 5) -> pd.DataFrame:
+def preview_rules(
+    labels: pd.DataFrame, rules: Iterable[Rule], *, min_pair_items: int = 5
+) -> pd.DataFrame:
     """How every agreement metric changes when the rules are applied ("raising HLP").
 
     Returns
@@ -1767,15 +2031,25 @@ def preview_rules(labels: pd.DataFrame, rules: Iterable[Rule], *,
         codes = encode_labels(table)
         summary = compute_agreement_summary(codes, min_pair_items=min_pair_items)
         cons = compute_consensus(codes)
-        extra = pd.DataFrame({
-            "name": ["Items with disagreement", "Classes"],
-            "value": [float(((~cons["unanimous"]) & (cons["n_labels"] >= 2)).sum()),
-                      float(len(codes.classes))],
-        }, index=pd.Index(["n_disagreements", "n_classes"], name="metric"))
+        extra = pd.DataFrame(
+            {
+                "name": ["Items with disagreement", "Classes"],
+                "value": [
+                    float(((~cons["unanimous"]) & (cons["n_labels"] >= 2)).sum()),
+                    float(len(codes.classes)),
+                ],
+            },
+            index=pd.Index(["n_disagreements", "n_classes"], name="metric"),
+        )
         frames.append(pd.concat([summary[["name", "value"]], extra]))
     before, after = frames
-    out = pd.DataFrame({"name": before["name"].combine_first(after["name"]),
-                        "before": before["value"], "after": after["value"]})
+    out = pd.DataFrame(
+        {
+            "name": before["name"].combine_first(after["name"]),
+            "before": before["value"],
+            "after": after["value"],
+        }
+    )
     out = out.reindex(list(before.index) + [i for i in after.index if i not in before.index])
     out["name"] = out["name"].fillna(after["name"])
     out["change"] = out["after"] - out["before"]
@@ -1790,13 +2064,22 @@ def changelog_csv(cleaned: pd.DataFrame, changelog: pd.DataFrame) -> tuple[str, 
 
 #: How :func:`compute_final_labels` decided an item's final label.
 BY_DECISION, BY_MAJORITY, BY_TIE = "review decision", "majority vote", "tie — needs review"
-FINAL_LABEL_COLUMNS = ("item", "final_label", "decided_by", "n_votes", "agreement",
-                       "tied_labels", "reviewer", "note")
+FINAL_LABEL_COLUMNS = (
+    "item",
+    "final_label",
+    "decided_by",
+    "n_votes",
+    "agreement",
+    "tied_labels",
+    "reviewer",
+    "note",
+)
 REVIEW_COLUMNS = ("item", "decision", "note", "user")
 
 
-def compute_final_labels(labels: pd.DataFrame | LabelCodes,
-                         decisions: pd.DataFrame | None = None) -> pd.DataFrame:
+def compute_final_labels(
+    labels: pd.DataFrame | LabelCodes, decisions: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One final label per item: the reviewer's decision, else the annotators' majority vote.
 
     Parameters
@@ -1873,33 +2156,46 @@ def compute_final_labels(labels: pd.DataFrame | LabelCodes,
         if missing:
             raise MissingColumnError(
                 f"the review decisions have no column {', '.join(map(repr, missing))}; "
-                f"expected {', '.join(REVIEW_COLUMNS)} (as Store.review_decisions returns)")
+                f"expected {', '.join(REVIEW_COLUMNS)} (as Store.review_decisions returns)"
+            )
         made = decisions[decisions["decision"].notna()]
         made = made.assign(item=made["item"].astype(str)).drop_duplicates("item", keep="last")
         pos = pd.Series(np.arange(len(items)), index=items)
         made = made[made["item"].isin(pos.index)]
         if len(made):
             c = codes.cells
-            votes = pd.Series(c.count, index=pd.MultiIndex.from_arrays(
-                [items[c.item], codes.classes.astype(str)[c.cls]]))
+            votes = pd.Series(
+                c.count,
+                index=pd.MultiIndex.from_arrays([items[c.item], codes.classes.astype(str)[c.cls]]),
+            )
             where = pos[made["item"]].to_numpy()
             chosen = made["decision"].astype(str).to_numpy()
             final[where] = chosen
             decided_by[where] = BY_DECISION
-            agreement[where] = [votes.get((i, d), 0) / n_votes[w] for i, d, w in
-                                zip(made["item"], chosen, where, strict=True)]
+            agreement[where] = [
+                votes.get((i, d), 0) / n_votes[w]
+                for i, d, w in zip(made["item"], chosen, where, strict=True)
+            ]
             reviewer[where] = made["user"].fillna("").astype(str).to_numpy()
             note[where] = made["note"].fillna("").astype(str).to_numpy()
-    return pd.DataFrame({
-        "item": items.to_numpy(dtype=object), "final_label": final, "decided_by": decided_by,
-        "n_votes": n_votes, "agreement": agreement,
-        "tied_labels": cons["tied_labels"].to_numpy(dtype=object), "reviewer": reviewer,
-        "note": note,
-    }, columns=list(FINAL_LABEL_COLUMNS))
+    return pd.DataFrame(
+        {
+            "item": items.to_numpy(dtype=object),
+            "final_label": final,
+            "decided_by": decided_by,
+            "n_votes": n_votes,
+            "agreement": agreement,
+            "tied_labels": cons["tied_labels"].to_numpy(dtype=object),
+            "reviewer": reviewer,
+            "note": note,
+        },
+        columns=list(FINAL_LABEL_COLUMNS),
+    )
 
 
-def final_labels_csv(labels: pd.DataFrame | LabelCodes,
-                     decisions: pd.DataFrame | None = None) -> str:
+def final_labels_csv(
+    labels: pd.DataFrame | LabelCodes, decisions: pd.DataFrame | None = None
+) -> str:
     """Return :func:`compute_final_labels` as CSV text, safe to open in a spreadsheet."""
     return to_safe_csv(compute_final_labels(labels, decisions))
 
@@ -1907,8 +2203,9 @@ def final_labels_csv(labels: pd.DataFrame | LabelCodes,
 # --------------------------------------------------------------------------- one call
 
 
-def summarize_annotations(labels: pd.DataFrame | LabelCodes, *,
-                          min_pair_items: int = 5) -> dict[str, Any]:
+def summarize_annotations(
+    labels: pd.DataFrame | LabelCodes, *, min_pair_items: int = 5
+) -> dict[str, Any]:
     """Return the headline figures as a flat dict (``slicewise agreement --format json``).
 
     Keys: ``items``, ``annotators``, ``labels_total``, ``classes``, ``percent_agreement``,
@@ -1922,8 +2219,10 @@ def summarize_annotations(labels: pd.DataFrame | LabelCodes, *,
     cons = compute_consensus(codes)
     pairable = cons["n_labels"] >= 2
     out: dict[str, Any] = {
-        "items": len(codes.items), "annotators": len(codes.annotators),
-        "labels_total": codes.n_labels, "classes": len(codes.classes),
+        "items": len(codes.items),
+        "annotators": len(codes.annotators),
+        "labels_total": codes.n_labels,
+        "classes": len(codes.classes),
     }
     for key in summary.index:
         v = summary.at[key, "value"]

@@ -7,24 +7,24 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core.baselines import Baseline, dataset_baseline
-from core.dataset import Dataset
-from core.metrics import (
+from slicewise.core.baselines import Baseline, dataset_baseline
+from slicewise.core.dataset import Dataset
+from slicewise.core.metrics import (
     build_slices,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
 )
-from core.prioritize import rank_slices
-from core.slice_names import OVERALL, UNTAGGED, tag_rows, tag_slice_names
-from core.tag_scope import (
+from slicewise.core.prioritize import rank_slices
+from slicewise.core.slice_names import OVERALL, UNTAGGED, tag_rows, tag_slice_names
+from slicewise.core.tag_scope import (
     apply_tag_figures,
     count_figures,
     infer_row_scopes,
     known_matrix,
     table_figures,
 )
-from core.task import TaskSpec, infer_task_kind
+from slicewise.core.task import TaskSpec, infer_task_kind
 
 
 def default_task(dataset: Dataset) -> TaskSpec:
@@ -77,20 +77,34 @@ def analyze(
     """
     task = task or default_task(dataset)
     outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
-    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins,
-                                    max_slices=max_slices)
+    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
     info = mark_same_members(membership, info)
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
-    table = compute_slice_metrics(counts, task=task, hlp=hlp,
-                                  baseline=baseline or dataset_baseline(dataset))
+    table = compute_slice_metrics(
+        counts, task=task, hlp=hlp, baseline=baseline or dataset_baseline(dataset)
+    )
     figures = None
     if reviewed is not None:
-        figures = reviewed_figures(table, info, outcomes["correct"].to_numpy(dtype=bool),
-                                   dataset.tags, reviewed, tag_scopes=tag_scopes,
-                                   blank_tags=dataset.blank_tags)
-    return finish_table(table, info, importance=importance, ease=ease, tag_scopes=tag_scopes,
-                        blank_tags=dataset.blank_tags, figures=figures, protected=protected,
-                        rank_by=rank_by)
+        figures = reviewed_figures(
+            table,
+            info,
+            outcomes["correct"].to_numpy(dtype=bool),
+            dataset.tags,
+            reviewed,
+            tag_scopes=tag_scopes,
+            blank_tags=dataset.blank_tags,
+        )
+    return finish_table(
+        table,
+        info,
+        importance=importance,
+        ease=ease,
+        tag_scopes=tag_scopes,
+        blank_tags=dataset.blank_tags,
+        figures=figures,
+        protected=protected,
+        rank_by=rank_by,
+    )
 
 
 def mark_same_members(membership: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
@@ -107,8 +121,9 @@ def mark_same_members(membership: pd.DataFrame, info: pd.DataFrame) -> pd.DataFr
         return out
     packed = np.packbits(membership.to_numpy(dtype=bool), axis=0)
     first: dict[bytes, str] = {}
-    for name, column, size in zip(membership.columns, packed.T,
-                                  membership.sum(axis=0).to_numpy(), strict=True):
+    for name, column, size in zip(
+        membership.columns, packed.T, membership.sum(axis=0).to_numpy(), strict=True
+    ):
         if not size:
             continue
         key = column.tobytes()
@@ -133,14 +148,19 @@ def file_tag_scopes(dataset: Dataset, task: TaskSpec | None = None) -> dict[str,
     counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
     table = compute_slice_metrics(counts, task=task)
     by_row = infer_row_scopes(table, info, blank_tags=dataset.blank_tags)
-    return {str(src): by_row[str(row)] for row, src in zip(info.index, info["source"],
-                                                            strict=True)}
+    return {str(src): by_row[str(row)] for row, src in zip(info.index, info["source"], strict=True)}
 
 
-def reviewed_figures(table: pd.DataFrame, info: pd.DataFrame, correct: np.ndarray,
-                     tags: pd.DataFrame, reviewed: pd.DataFrame, *,
-                     tag_scopes: str | Mapping[str, str] = "auto",
-                     blank_tags: Collection[str] = ()) -> pd.DataFrame:
+def reviewed_figures(
+    table: pd.DataFrame,
+    info: pd.DataFrame,
+    correct: np.ndarray,
+    tags: pd.DataFrame,
+    reviewed: pd.DataFrame,
+    *,
+    tag_scopes: str | Mapping[str, str] = "auto",
+    blank_tags: Collection[str] = (),
+) -> pd.DataFrame:
     """Estimate the tag rows from examples reviewed by hand (:mod:`core.tag_scope`).
 
     A tag is known where its scope says (``all``, ``errors``; ``none`` for a hand-made tag)
@@ -159,8 +179,7 @@ def reviewed_figures(table: pd.DataFrame, info: pd.DataFrame, correct: np.ndarra
     scopes.update(hand)
     known = known_matrix(correct, tags, scopes, reviewed=reviewed)
     untagged = UNTAGGED if UNTAGGED in table.index else None
-    return table_figures(correct, tags, known, tag_slice_names(tags.columns),
-                         untagged_row=untagged)
+    return table_figures(correct, tags, known, tag_slice_names(tags.columns), untagged_row=untagged)
 
 
 def finish_table(
@@ -187,8 +206,9 @@ def finish_table(
     ``protected_by`` the column.
     """
     if figures is None:
-        figures = count_figures(table, infer_row_scopes(table, info, tag_scopes,
-                                                        blank_tags=blank_tags))
+        figures = count_figures(
+            table, infer_row_scopes(table, info, tag_scopes, blank_tags=blank_tags)
+        )
     table = apply_tag_figures(table, figures)
     table.insert(0, "kind", slice_kinds(table.index, info))
     dupes = info["same_as"].dropna() if "same_as" in info.columns else pd.Series(dtype=object)
@@ -197,8 +217,11 @@ def finish_table(
     table["same_as"] = [also.get(name, "") for name in table.index]
     if protected:
         wanted = {str(c).strip() for c in protected}
-        source = info["source"].reindex(table.index) if len(info) else pd.Series(
-            None, index=table.index, dtype=object)
+        source = (
+            info["source"].reindex(table.index)
+            if len(info)
+            else pd.Series(None, index=table.index, dtype=object)
+        )
         hit = (table["kind"] == "column") & source.isin(wanted)
         table["protected"] = hit.to_numpy()
         table["protected_by"] = source.where(hit, None).astype(object)
@@ -213,8 +236,9 @@ def slice_kinds(index: pd.Index, info: pd.DataFrame) -> pd.Series:
     names (:mod:`core.slice_names`), so the names decide; an empty ``info`` (no tags, no
     slice-by) is fine.
     """
-    kind = pd.Series(info["kind"].to_numpy(dtype=object), index=info.index,
-                     dtype=object).reindex(index)
+    kind = pd.Series(info["kind"].to_numpy(dtype=object), index=info.index, dtype=object).reindex(
+        index
+    )
     kind[kind.index == OVERALL] = "overall"
     kind[kind.index == UNTAGGED] = "untagged"
     return kind

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from core.errors import InvalidValueError
+from slicewise.core.errors import InvalidValueError
 
 #: Environment variable naming the header that carries the identity in proxy mode.
 PROXY_HEADER_ENV = "SLICEWISE_PROXY_HEADER"
@@ -64,8 +64,9 @@ class ProxySettings:
     trusted: tuple[Network, ...]
 
 
-def parse_trusted_proxies(text: str | Iterable[str], *,
-                          source: str = TRUSTED_PROXIES_ENV) -> tuple[Network, ...]:
+def parse_trusted_proxies(
+    text: str | Iterable[str], *, source: str = TRUSTED_PROXIES_ENV
+) -> tuple[Network, ...]:
     """Parse proxy addresses and networks (``"127.0.0.1, 10.0.0.0/8, ::1"``).
 
     Parameters
@@ -103,17 +104,22 @@ def parse_trusted_proxies(text: str | Iterable[str], *,
             try:
                 network = ipaddress.ip_network(entry, strict=True)
             except ValueError as exc:
-                hint = ("write the network address, e.g. 10.0.0.0/8" if "host bits" in str(exc)
-                        else "give IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, "
-                        "not host names")
-                raise InvalidValueError(f"{source}: {entry!r} is not a proxy address ({hint})"
-                                        ) from None
+                hint = (
+                    "write the network address, e.g. 10.0.0.0/8"
+                    if "host bits" in str(exc)
+                    else "give IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, "
+                    "not host names"
+                )
+                raise InvalidValueError(
+                    f"{source}: {entry!r} is not a proxy address ({hint})"
+                ) from None
             if _too_wide(network):
                 raise InvalidValueError(
                     f"{source}: {entry!r} trusts {network.num_addresses:,} addresses: the "
                     "header would be believed from any client there, so anyone could claim "
                     "to be anyone; give the proxy's own addresses (at most a /8 IPv4 or "
-                    "/7 IPv6 network)")
+                    "/7 IPv6 network)"
+                )
             if network not in networks:
                 networks.append(network)
     return tuple(networks)
@@ -169,8 +175,9 @@ def check_header_name(name: str, *, source: str = PROXY_HEADER_ENV) -> str:
     """
     name = name.strip()
     if not _HEADER_NAME.fullmatch(name):
-        raise InvalidValueError(f"{source}: {name!r} is not a header name; give one such as "
-                                "X-Forwarded-Email")
+        raise InvalidValueError(
+            f"{source}: {name!r} is not a header name; give one such as X-Forwarded-Email"
+        )
     return name
 
 
@@ -196,12 +203,14 @@ def read_proxy_settings(environ: Mapping[str, str]) -> ProxySettings | None:
         raise InvalidValueError(
             f"a proxy header is given ({header!r}: --proxy-header or {PROXY_HEADER_ENV}) but "
             f"no trusted proxy: give the addresses the proxy connects from (--trusted-proxy "
-            f"or {TRUSTED_PROXIES_ENV}), e.g. 127.0.0.1")
+            f"or {TRUSTED_PROXIES_ENV}), e.g. 127.0.0.1"
+        )
     if not header:
         raise InvalidValueError(
             f"trusted proxies are given (--trusted-proxy or {TRUSTED_PROXIES_ENV}) but no "
             f"header: give the header the proxy puts the user in (--proxy-header or "
-            f"{PROXY_HEADER_ENV}), e.g. X-Forwarded-Email")
+            f"{PROXY_HEADER_ENV}), e.g. X-Forwarded-Email"
+        )
     trusted = parse_trusted_proxies(trusted_text)
     if not trusted:
         raise InvalidValueError(f"{TRUSTED_PROXIES_ENV} names no address")
@@ -225,7 +234,8 @@ def check_server_sees_proxy(environ: Mapping[str, str]) -> None:
         raise InvalidValueError(
             f"proxy sign-in needs the server to see the proxy's own address: start the app "
             f"with `slicewise app --proxy-header ... --trusted-proxy ...`, or set "
-            f"{FORWARDED_ALLOW_IPS_ENV} to an empty value for `streamlit run`")
+            f"{FORWARDED_ALLOW_IPS_ENV} to an empty value for `streamlit run`"
+        )
 
 
 def secrets_have_auth(paths: Iterable[Path]) -> bool:
@@ -286,7 +296,8 @@ def choose_mode(*, oidc: bool, proxy: ProxySettings | None) -> SignInMode:
     if oidc and proxy is not None:
         raise InvalidValueError(
             f"both OpenID Connect ([auth] in secrets.toml) and proxy sign-in ({PROXY_HEADER_ENV})"
-            " are configured; keep one")
+            " are configured; keep one"
+        )
     if oidc:
         return "oidc"
     return "proxy" if proxy is not None else "local"
@@ -315,8 +326,9 @@ def identity_from_claims(claims: Mapping[str, object]) -> str | None:
     return clean_identity(claims.get("email")) or clean_identity(claims.get("sub"))
 
 
-def identity_from_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                          header: str) -> str | None:
+def identity_from_headers(
+    headers: Mapping[str, str] | Iterable[tuple[str, str]], header: str
+) -> str | None:
     """Return the identity in request header ``header`` (name matched case-insensitively).
 
     Parameters

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from core.binomial import regularized_beta
-from core.errors import InvalidValueError, count_of
-from core.intervals import student_t_quantile
-from core.values import as_text, class_keys
+from slicewise.core.binomial import regularized_beta
+from slicewise.core.errors import InvalidValueError, count_of
+from slicewise.core.intervals import student_t_quantile
+from slicewise.core.values import as_text, class_keys
 
 if TYPE_CHECKING:
-    from core.agreement import Annotations
-    from core.dataset import Dataset
+    from slicewise.core.agreement import Annotations
+    from slicewise.core.dataset import Dataset
 
 #: ``Baseline.kind`` values.
 BASELINE_KINDS: tuple[str, ...] = ("hlp", "older_system", "target")
@@ -56,8 +56,20 @@ BASIS_TARGET = "target"
 
 #: Words that mark a human-label column as a majority (or other aggregate) of several people,
 #: compared with the words of its name (:func:`core.dataset.name_words`).
-MAJORITY_WORDS = frozenset({"majority", "consensus", "crowd", "aggregate", "aggregated", "mv",
-                            "vote", "voted", "votes", "plurality"})
+MAJORITY_WORDS = frozenset(
+    {
+        "majority",
+        "consensus",
+        "crowd",
+        "aggregate",
+        "aggregated",
+        "mv",
+        "vote",
+        "voted",
+        "votes",
+        "plurality",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -92,11 +104,13 @@ class Baseline:
 
     def __post_init__(self) -> None:
         if self.kind not in BASELINE_KINDS:
-            raise InvalidValueError(f"baseline kind must be one of {', '.join(BASELINE_KINDS)}, "
-                                    f"not {self.kind!r}")
+            raise InvalidValueError(
+                f"baseline kind must be one of {', '.join(BASELINE_KINDS)}, not {self.kind!r}"
+            )
         if self.human_kind not in HUMAN_KINDS:
-            raise InvalidValueError(f"the human label kind must be 'single' or 'majority', not "
-                                    f"{self.human_kind!r}")
+            raise InvalidValueError(
+                f"the human label kind must be 'single' or 'majority', not {self.human_kind!r}"
+            )
         if self.kind == "target":
             check_fraction(self.target, "the target")
 
@@ -138,11 +152,11 @@ def check_fraction(value: Any, what: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise InvalidValueError(f"{what} must be a number between 0 and 1, not "
-                                f"{value!r}") from None
+        raise InvalidValueError(f"{what} must be a number between 0 and 1, not {value!r}") from None
     if not 0 <= x <= 1:
-        raise InvalidValueError(f"{what} is {value!r}; give a fraction between 0 and 1 (or a "
-                                "percent such as 95%)")
+        raise InvalidValueError(
+            f"{what} is {value!r}; give a fraction between 0 and 1 (or a percent such as 95%)"
+        )
     return x
 
 
@@ -163,8 +177,9 @@ def parse_fraction(text: str, what: str) -> float:
     try:
         value = float(raw.rstrip("%")) / (100 if raw.endswith("%") else 1)
     except ValueError:
-        raise InvalidValueError(f"{what} {text!r}: give a fraction between 0 and 1 or a "
-                                "percent such as 95%") from None
+        raise InvalidValueError(
+            f"{what} {text!r}: give a fraction between 0 and 1 or a percent such as 95%"
+        ) from None
     return check_fraction(value, f"{what} {text!r}")
 
 
@@ -179,7 +194,7 @@ def is_majority_name(name: Any) -> bool:
     >>> [is_majority_name(n) for n in ("human_majority", "crowd_majority_pred", "human_label")]
     [True, True, False]
     """
-    from core.dataset import name_words  # core.dataset imports this module
+    from slicewise.core.dataset import name_words  # core.dataset imports this module
 
     return bool(MAJORITY_WORDS.intersection(name_words(name)))
 
@@ -211,9 +226,16 @@ def student_t_two_sided_p(t: np.ndarray | float, df: np.ndarray | float) -> np.n
     return out
 
 
-def paired_mean_difference(n: np.ndarray, sum_a: np.ndarray, sum_a2: np.ndarray,
-                           sum_b: np.ndarray, sum_b2: np.ndarray, sum_ab: np.ndarray, *,
-                           level: float = 0.95) -> dict[str, np.ndarray]:
+def paired_mean_difference(
+    n: np.ndarray,
+    sum_a: np.ndarray,
+    sum_a2: np.ndarray,
+    sum_b: np.ndarray,
+    sum_b2: np.ndarray,
+    sum_ab: np.ndarray,
+    *,
+    level: float = 0.95,
+) -> dict[str, np.ndarray]:
     """Compare paired per-example values ``a`` and ``b`` from their sums alone.
 
     With ``d = a − b`` per example: ``Σd = Σa − Σb``, ``Σd² = Σa² − 2Σab + Σb²``, the mean
@@ -241,8 +263,9 @@ def paired_mean_difference(n: np.ndarray, sum_a: np.ndarray, sum_a2: np.ndarray,
     (intervals and p-value).
     """
     n = np.asarray(n, dtype=float)
-    sa, sa2, sb, sb2, sab = (np.asarray(v, dtype=float) for v in (sum_a, sum_a2, sum_b, sum_b2,
-                                                                   sum_ab))
+    sa, sa2, sb, sb2, sab = (
+        np.asarray(v, dtype=float) for v in (sum_a, sum_a2, sum_b, sum_b2, sum_ab)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_a = np.where(n > 0, sa / n, np.nan)
         mean_b = np.where(n > 0, sb / n, np.nan)
@@ -277,8 +300,9 @@ def paired_mean_difference(n: np.ndarray, sum_a: np.ndarray, sum_a2: np.ndarray,
 # --------------------------------------------------------------------------- sources
 
 
-def human_accuracy_from_annotations(annotations: Annotations, dataset: Dataset
-                                    ) -> tuple[np.ndarray, list[str]]:
+def human_accuracy_from_annotations(
+    annotations: Annotations, dataset: Dataset
+) -> tuple[np.ndarray, list[str]]:
     """Per-example human accuracy from annotators' labels: the share that chose the label.
 
     The annotations are :mod:`core.agreement`'s long table (item, annotator, label); each
@@ -300,14 +324,15 @@ def human_accuracy_from_annotations(annotations: Annotations, dataset: Dataset
         The dataset has no id column, or no annotated item is one of its ids; the message
         names both files.
     """
-    from core.agreement import encode_labels  # core.agreement imports core.metrics
+    from slicewise.core.agreement import encode_labels  # core.agreement imports core.metrics
 
     source, name = dataset.source_name, annotations.source_name
     if dataset.mapping.id is None:
         raise InvalidValueError(
             f"{source}: has no id column, so the annotations of {name} cannot be matched to "
             "its examples; choose the id column (CLI: --id COLUMN) holding the annotations' "
-            "item ids")
+            "item ids"
+        )
     codes = encode_labels(annotations.labels)
     items = as_text(pd.Series(codes.items, dtype=object)).to_numpy(dtype=object)
     ids = as_text(dataset.frame["id"]).to_numpy(dtype=object)
@@ -319,20 +344,24 @@ def human_accuracy_from_annotations(annotations: Annotations, dataset: Dataset
         raise InvalidValueError(
             f"{name}: none of its {len(items):,} items (e.g. "
             f"{', '.join(map(repr, items[:3]))}) is an id of {source} (its ids look like "
-            f"{', '.join(map(repr, ids[:3]))}); the item column must hold the examples' ids")
+            f"{', '.join(map(repr, ids[:3]))}); the item column must hold the examples' ids"
+        )
     notes = []
     if not found.all():
         missing = items[~found]
         k = int((~found).sum())
-        notes.append(f"{name}: {k:,} of its {len(items):,} items {'is' if k == 1 else 'are'} "
-                     f"no example id of {source} (e.g. {', '.join(map(repr, missing[:3]))}); "
-                     "their labels were left out")
+        notes.append(
+            f"{name}: {k:,} of its {len(items):,} items {'is' if k == 1 else 'are'} "
+            f"no example id of {source} (e.g. {', '.join(map(repr, missing[:3]))}); "
+            "their labels were left out"
+        )
     cells = codes.cells
     row = np.where(found, np.nan_to_num(where), -1).astype(np.int64)[cells.item]
     inside = row >= 0
     label_keys = class_keys(dataset.frame["label"]).to_numpy(dtype=object)
-    cell_keys = class_keys(as_text(pd.Series(codes.classes, dtype=object))).to_numpy(
-        dtype=object)[cells.cls]
+    cell_keys = class_keys(as_text(pd.Series(codes.classes, dtype=object))).to_numpy(dtype=object)[
+        cells.cls
+    ]
     right = np.zeros(len(cells.item), dtype=bool)
     right[inside] = cell_keys[inside] == label_keys[row[inside]]
     n = len(ids)
@@ -356,12 +385,15 @@ def with_human_accuracy(dataset: Dataset, values: np.ndarray) -> Dataset:
     """
     values = np.asarray(values, dtype=float)
     if len(values) != dataset.n:
-        raise InvalidValueError(f"{dataset.source_name}: {len(values):,} human accuracies for "
-                                f"{dataset.n:,} examples")
+        raise InvalidValueError(
+            f"{dataset.source_name}: {len(values):,} human accuracies for {dataset.n:,} examples"
+        )
     bad = ~np.isnan(values) & ((values < 0) | (values > 1))
     if bad.any():
-        raise InvalidValueError(f"{dataset.source_name}: human accuracy must lie in [0, 1]; "
-                                f"{count_of(int(bad.sum()), 'value')} do not")
+        raise InvalidValueError(
+            f"{dataset.source_name}: human accuracy must lie in [0, 1]; "
+            f"{count_of(int(bad.sum()), 'value')} do not"
+        )
     frame = dataset.frame.copy()
     frame["human_accuracy"] = values
     return replace(dataset, frame=frame)
@@ -398,7 +430,8 @@ def with_older_system(dataset: Dataset, older: Dataset) -> tuple[Dataset, list[s
             raise InvalidValueError(
                 f"{name}: has {len(older.frame):,} rows and {source} {len(frame):,}; without "
                 "an id column in both files examples are matched by row position, which needs "
-                "as many rows: give both files an id column (CLI: --id COLUMN names it in both)")
+                "as many rows: give both files an id column (CLI: --id COLUMN names it in both)"
+            )
         values = old.to_numpy(dtype=object)
         notes.append(f"{source}, {name}: matched by row position (a file has no id column)")
     else:
@@ -410,20 +443,26 @@ def with_older_system(dataset: Dataset, older: Dataset) -> tuple[Dataset, list[s
             raise InvalidValueError(
                 f"{name}: none of its ids (e.g. {', '.join(map(repr, old_ids[:3]))}) is an id "
                 f"of {source} (e.g. {', '.join(map(repr, ids[:3]))}); the older system's "
-                "predictions must carry the examples' ids")
+                "predictions must carry the examples' ids"
+            )
         values = by_id.reindex(ids).to_numpy(dtype=object)
         extra = int((~pd.Index(old_ids).isin(ids)).sum())
         if extra:
-            notes.append(f"{name}: {count_of(extra, 'row')} with an id that is no example of "
-                         f"{source} left out")
+            notes.append(
+                f"{name}: {count_of(extra, 'row')} with an id that is no example of "
+                f"{source} left out"
+            )
         if not found.all():
-            notes.append(f"{source}: {count_of(int((~found).sum()), 'example')} without an "
-                         f"older prediction in {name} (no baseline value there)")
+            notes.append(
+                f"{source}: {count_of(int((~found).sum()), 'example')} without an "
+                f"older prediction in {name} (no baseline value there)"
+            )
     older_values = pd.Series(values, dtype=object)
     if "task" not in dataset.options:  # classes: the dataset's spelling of each class
         shown = pd.concat([frame["label"], frame["prediction"]], ignore_index=True)
-        spelling = pd.Series(shown.to_numpy(dtype=object),
-                             index=class_keys(as_text(shown)).to_numpy(dtype=object))
+        spelling = pd.Series(
+            shown.to_numpy(dtype=object), index=class_keys(as_text(shown)).to_numpy(dtype=object)
+        )
         spelling = spelling[~spelling.index.duplicated()]
         keys = class_keys(as_text(older_values))
         mapped = spelling.reindex(keys.to_numpy(dtype=object)).to_numpy(dtype=object)

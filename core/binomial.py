@@ -43,8 +43,10 @@ def _continued_fraction(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarr
         am, bm, xm = a[active], b[active], x[active]
         dm, cm, hm = d[active], c[active], h[active]
         # Even step, then odd step of the fraction's terms.
-        for coef in (m * (bm - m) * xm / ((am + 2 * m - 1) * (am + 2 * m)),
-                     -(am + m) * (am + bm + m) * xm / ((am + 2 * m) * (am + 2 * m + 1))):
+        for coef in (
+            m * (bm - m) * xm / ((am + 2 * m - 1) * (am + 2 * m)),
+            -(am + m) * (am + bm + m) * xm / ((am + 2 * m) * (am + 2 * m + 1)),
+        ):
             dm = 1.0 + coef * dm
             dm = 1.0 / np.where(np.abs(dm) < _TINY, _TINY, dm)
             cm = 1.0 + coef / cm

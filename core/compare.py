@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.analysis import default_task, slice_kinds
-from core.charts import plot_text
-from core.dataset import ColumnMapping, Dataset
-from core.errors import InvalidValueError
-from core.metrics import (
+from slicewise.core.analysis import default_task, slice_kinds
+from slicewise.core.charts import plot_text
+from slicewise.core.dataset import ColumnMapping, Dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import (
     DEFAULT_MATRIX_CLASSES,
     build_slices,
     compute_class_report,
@@ -60,17 +60,17 @@ from core.metrics import (
     mcnemar_exact_p,
     sum_by_slice,
 )
-from core.prioritize import display_name
-from core.slice_names import (
+from slicewise.core.prioritize import display_name
+from slicewise.core.slice_names import (
     OVERALL,
     UNTAGGED,
     resolve_slice_column,
     slice_by_choices,
     tag_rows,
 )
-from core.tag_scope import infer_row_scopes
-from core.task import TaskSpec
-from core.values import class_key, class_keys
+from slicewise.core.tag_scope import infer_row_scopes
+from slicewise.core.task import TaskSpec
+from slicewise.core.values import class_key, class_keys
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
@@ -84,10 +84,26 @@ MIN_EXPECTED = 5.0
 
 #: Columns of :func:`compare_datasets` and :func:`compare_tables`, in order.
 COMPARE_COLUMNS: tuple[str, ...] = (
-    "kind", "n_before", "n_after", "n_paired", "accuracy_before", "accuracy_after", "delta",
-    "hlp_before", "hlp_after", "gap_before", "gap_after", "right_to_wrong", "wrong_to_right",
-    "test", "p_value", "significant", "regression", "improvement",
-    "worse_while_overall_better", "scope",
+    "kind",
+    "n_before",
+    "n_after",
+    "n_paired",
+    "accuracy_before",
+    "accuracy_after",
+    "delta",
+    "hlp_before",
+    "hlp_after",
+    "gap_before",
+    "gap_after",
+    "right_to_wrong",
+    "wrong_to_right",
+    "test",
+    "p_value",
+    "significant",
+    "regression",
+    "improvement",
+    "worse_while_overall_better",
+    "scope",
 )
 
 
@@ -127,23 +143,31 @@ class Pairing:
         """One sentence for a reader: how the examples were matched."""
         how = "by row position" if self.ids_are_row_numbers else "by id"
         if self.paired:
-            text = (f"the same {self.n_matched:,} examples in both (matched {how}): "
-                    "paired tests (McNemar)")
+            text = (
+                f"the same {self.n_matched:,} examples in both (matched {how}): "
+                "paired tests (McNemar)"
+            )
         elif self.n_matched == 0:
-            text = ("no example id appears in both: unpaired tests (two-proportion z-test, "
-                    "Fisher's exact test for small counts)")
+            text = (
+                "no example id appears in both: unpaired tests (two-proportion z-test, "
+                "Fisher's exact test for small counts)"
+            )
         else:
             word = "example" if self.n_matched == 1 else "examples"
-            text = (f"{self.n_matched:,} {word} in both, {self.n_before - self.n_matched:,} "
-                    f"only before, {self.n_after - self.n_matched:,} only after: paired tests "
-                    "where a slice holds the same examples on both sides, unpaired elsewhere")
+            text = (
+                f"{self.n_matched:,} {word} in both, {self.n_before - self.n_matched:,} "
+                f"only before, {self.n_after - self.n_matched:,} only after: paired tests "
+                "where a slice holds the same examples on both sides, unpaired elsewhere"
+            )
         if self.ids_are_row_numbers:
             text += "; a file has no id column, so rows were matched by their position"
         if self.labels_changed:
             word = "example has" if self.labels_changed == 1 else "examples have"
-            text += (f"; {self.labels_changed:,} shared {word} a different label in the two "
-                     "files: both sides are scored against the after file's label (one label "
-                     "per example), so the change is the model's, not the labels'")
+            text += (
+                f"; {self.labels_changed:,} shared {word} a different label in the two "
+                "files: both sides are scored against the after file's label (one label "
+                "per example), so the change is the model's, not the labels'"
+            )
         return text
 
 
@@ -153,9 +177,13 @@ def describe_pairing(before: Dataset, after: Dataset) -> Pairing:
     # (5 s at 500,000 ids), on object dtype it hashes (0.2 s).
     ids_b = pd.Index(before.frame["id"].astype(str).astype(object))
     ids_a = pd.Index(after.frame["id"].astype(str).astype(object))
-    return Pairing(len(ids_b), len(ids_a), int(ids_b.isin(ids_a).sum()),
-                   before.mapping.id is None or after.mapping.id is None,
-                   labels_changed=len(label_differences(before, after)))
+    return Pairing(
+        len(ids_b),
+        len(ids_a),
+        int(ids_b.isin(ids_a).sum()),
+        before.mapping.id is None or after.mapping.id is None,
+        labels_changed=len(label_differences(before, after)),
+    )
 
 
 @dataclass(frozen=True)
@@ -215,14 +243,19 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
     for col in dict.fromkeys(str(c).strip() for c in slice_by):
         values_a, values_b = _slice_column(after, col), _slice_column(before, col)
         if values_a is None and values_b is None:
-            known = [*slice_by_choices(after.metadata_columns, columns=after.frame.columns,
-                                       mapping=after.mapping),
-                     *slice_by_choices(before.metadata_columns, columns=before.frame.columns,
-                                       mapping=before.mapping)]
+            known = [
+                *slice_by_choices(
+                    after.metadata_columns, columns=after.frame.columns, mapping=after.mapping
+                ),
+                *slice_by_choices(
+                    before.metadata_columns, columns=before.frame.columns, mapping=before.mapping
+                ),
+            ]
             raise InvalidValueError(
                 f"cannot slice by {col!r}: neither {before.source_name} nor "
                 f"{after.source_name} has that column; columns: "
-                f"{', '.join(map(repr, dict.fromkeys(known)))}")
+                f"{', '.join(map(repr, dict.fromkeys(known)))}"
+            )
         if values_a is not None:
             head = values_a.reset_index(drop=True).astype(object)
         else:  # only BEFORE has it: matched examples take BEFORE's value
@@ -235,9 +268,12 @@ def _union(before: Dataset, after: Dataset, slice_by: Sequence[str]) -> _Union:
         columns[col] = pd.concat(parts, ignore_index=True).infer_objects()
     # The ids go in last: a slice-by column may be called "id" without replacing them.
     frame = pd.DataFrame({**columns, "id": pd.Series(union_ids, dtype=object)})
-    union = Dataset(frame=frame, tags=pd.DataFrame(tags, columns=pd.Index(names, dtype=object)),
-                    mapping=ColumnMapping(), source_name=f"{before.source_name} + "
-                                                          f"{after.source_name}")
+    union = Dataset(
+        frame=frame,
+        tags=pd.DataFrame(tags, columns=pd.Index(names, dtype=object)),
+        mapping=ColumnMapping(),
+        source_name=f"{before.source_name} + {after.source_name}",
+    )
     return _Union(union, pos_b, pos_a)
 
 
@@ -280,42 +316,66 @@ class _Prepared:
         """Rows known only on errors on either side (read as ``analyze`` reads them)."""
         rows: set[str] = set()
         for side, data in (("before", self.before), ("after", self.after)):
-            scopes = infer_row_scopes(self.sides[side], self.info, tag_scopes,
-                                      blank_tags=data.blank_tags)
+            scopes = infer_row_scopes(
+                self.sides[side], self.info, tag_scopes, blank_tags=data.blank_tags
+            )
             rows |= {row for row, scope in scopes.items() if scope == "errors"}
         return rows
 
 
-def _prepare(before: Dataset, after: Dataset, *, task: TaskSpec | None, slice_by: Sequence[str],
-             bins: int, hlp: Mapping[str, float] | None = None,
-             alpha: float = 0.05, max_slices: int | None = None) -> _Prepared:
+def _prepare(
+    before: Dataset,
+    after: Dataset,
+    *,
+    task: TaskSpec | None,
+    slice_by: Sequence[str],
+    bins: int,
+    hlp: Mapping[str, float] | None = None,
+    alpha: float = 0.05,
+    max_slices: int | None = None,
+) -> _Prepared:
     """Match the examples, build the slices of the union and score each side."""
     task = task or default_task(after)
     changed = label_differences(before, after)
     before = _labels_from(before, after, changed)
     union = _union(before, after, slice_by)
-    membership, info = build_slices(union.dataset, slice_by=slice_by, bins=bins,
-                                    max_slices=max_slices)
+    membership, info = build_slices(
+        union.dataset, slice_by=slice_by, bins=bins, max_slices=max_slices
+    )
     tag_columns = tag_rows(info)
     m = membership.to_numpy(dtype=bool)
     sides, outcomes = {}, {}
-    for side, data, pos in (("before", before, union.pos_before),
-                            ("after", after, union.pos_after)):
-        outcomes[side] = compute_outcomes(data.frame.reset_index(drop=True), task,
-                                          source=data.source_name)
+    for side, data, pos in (
+        ("before", before, union.pos_before),
+        ("after", after, union.pos_after),
+    ):
+        outcomes[side] = compute_outcomes(
+            data.frame.reset_index(drop=True), task, source=data.source_name
+        )
         part = pd.DataFrame(m[pos], columns=membership.columns)
         counts = compute_slice_counts(part, outcomes[side], tag_columns=tag_columns)
         sides[side] = compute_slice_metrics(counts, task=task, hlp=hlp, alpha=alpha)
-    return _Prepared(before, after, task, union, m, info,
-                     tuple(membership.columns.get_loc(c) for c in tag_columns), outcomes,
-                     sides, union.in_both(), len(changed))
+    return _Prepared(
+        before,
+        after,
+        task,
+        union,
+        m,
+        info,
+        tuple(membership.columns.get_loc(c) for c in tag_columns),
+        outcomes,
+        sides,
+        union.in_both(),
+        len(changed),
+    )
 
 
 # --------------------------------------------------------------------------- tests
 
 
-def two_proportion_p(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
-                     n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def two_proportion_p(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Compute two-sided p-values for ``k1/n1`` vs ``k2/n2`` from independent samples.
 
     Returns
@@ -368,10 +428,15 @@ def _extreme(stat: np.ndarray, observed: float) -> int:
     return int(np.count_nonzero(np.abs(stat) >= abs(observed) - tol))  # NaN never counts
 
 
-def paired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
-                           num_after: np.ndarray, den_after: np.ndarray, *,
-                           draws: int = RANDOMIZATION_DRAWS,
-                           seed: int = RANDOMIZATION_SEED) -> float:
+def paired_randomization_p(
+    num_before: np.ndarray,
+    den_before: np.ndarray,
+    num_after: np.ndarray,
+    den_after: np.ndarray,
+    *,
+    draws: int = RANDOMIZATION_DRAWS,
+    seed: int = RANDOMIZATION_SEED,
+) -> float:
     """Compute the two-sided paired approximate randomization p-value of a ratio-of-sums metric.
 
     Approximate randomization (Noreen, *Computer-Intensive Methods for Testing Hypotheses*,
@@ -399,8 +464,9 @@ def paired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
     float
         The p-value; NaN when the metric is undefined on a side (a zero denominator).
     """
-    nb, db, na, da = (np.asarray(v, dtype=float) for v in (num_before, den_before, num_after,
-                                                           den_after))
+    nb, db, na, da = (
+        np.asarray(v, dtype=float) for v in (num_before, den_before, num_after, den_after)
+    )
     big_nb, big_db, big_na, big_da = nb.sum(), db.sum(), na.sum(), da.sum()
     observed = float(_ratio(big_na, big_da) - _ratio(big_nb, big_db))
     if np.isnan(observed):
@@ -413,8 +479,9 @@ def paired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
 
     def hits(swaps: np.ndarray) -> int:
         moved_n, moved_d = (swaps @ delta).T
-        stat = (_ratio(big_na + moved_n, big_da + moved_d)
-                - _ratio(big_nb - moved_n, big_db - moved_d))
+        stat = _ratio(big_na + moved_n, big_da + moved_d) - _ratio(
+            big_nb - moved_n, big_db - moved_d
+        )
         return _extreme(stat, observed)
 
     if m <= EXACT_PAIRED_LIMIT:
@@ -428,10 +495,15 @@ def paired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
     return (found + 1) / (draws + 1)
 
 
-def unpaired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
-                             num_after: np.ndarray, den_after: np.ndarray, *,
-                             draws: int = RANDOMIZATION_DRAWS,
-                             seed: int = RANDOMIZATION_SEED) -> float:
+def unpaired_randomization_p(
+    num_before: np.ndarray,
+    den_before: np.ndarray,
+    num_after: np.ndarray,
+    den_after: np.ndarray,
+    *,
+    draws: int = RANDOMIZATION_DRAWS,
+    seed: int = RANDOMIZATION_SEED,
+) -> float:
     """Compute the two-sided unpaired approximate randomization p-value of a ratio-of-sums metric.
 
     As :func:`paired_randomization_p`, for two independent sets of examples: under the null
@@ -447,8 +519,9 @@ def unpaired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
     float
         The p-value; NaN when a side is empty or the metric is undefined on a side.
     """
-    nb, db, na, da = (np.asarray(v, dtype=float) for v in (num_before, den_before, num_after,
-                                                           den_after))
+    nb, db, na, da = (
+        np.asarray(v, dtype=float) for v in (num_before, den_before, num_after, den_after)
+    )
     observed = float(_ratio(na.sum(), da.sum()) - _ratio(nb.sum(), db.sum()))
     if np.isnan(observed) or not len(nb) or not len(na):
         return float("nan")
@@ -459,11 +532,13 @@ def unpaired_randomization_p(num_before: np.ndarray, den_before: np.ndarray,
     found = 0
     block = max(1, _DRAW_CELLS // len(values))
     for start in range(0, draws, block):
-        dealt = rng.multivariate_hypergeometric(counts.astype(np.int64), len(na),
-                                                size=min(block, draws - start))
+        dealt = rng.multivariate_hypergeometric(
+            counts.astype(np.int64), len(na), size=min(block, draws - start)
+        )
         n_after, d_after = (dealt @ values).T
-        found += _extreme(_ratio(n_after, d_after) - _ratio(total_n - n_after,
-                                                            total_d - d_after), observed)
+        found += _extreme(
+            _ratio(n_after, d_after) - _ratio(total_n - n_after, total_d - d_after), observed
+        )
     return (found + 1) / (draws + 1)
 
 
@@ -548,15 +623,24 @@ def compare_datasets(
     """
     if not 0 < alpha < 1:
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
-    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                    alpha=alpha, max_slices=max_slices)
+    prep = _prepare(
+        before,
+        after,
+        task=task,
+        slice_by=slice_by,
+        bins=bins,
+        hlp=hlp,
+        alpha=alpha,
+        max_slices=max_slices,
+    )
     before, after, sides, m = prep.before, prep.after, prep.sides, prep.membership
     cb = prep.on_union("before", prep.outcomes["before"]["correct"]).astype(bool)
     ca = prep.on_union("after", prep.outcomes["after"]["correct"]).astype(bool)
     in_both = prep.in_both
     paired = [in_both, in_both & cb & ~ca, in_both & ~cb & ca]  # build_slices puts tags first
-    paired_sums = sum_by_slice(m, [v.astype(np.float32) for v in paired],
-                               tag_positions=prep.tag_positions)[:, 1:]
+    paired_sums = sum_by_slice(
+        m, [v.astype(np.float32) for v in paired], tag_positions=prep.tag_positions
+    )[:, 1:]
     b, a = sides["before"], sides["after"]
     out = pd.DataFrame(index=b.index)
     out["kind"] = slice_kinds(out.index, prep.info)
@@ -575,19 +659,22 @@ def compare_datasets(
 
     # A tag only errors carry (on either side, read as `analyze` reads it) has no accuracy
     # to compare: its rows say so instead of comparing 0% with 0%.
-    out["scope"] = np.where(out.index.isin(list(prep.rows_on_errors(tag_scopes))), "errors",
-                            "all").astype(object)
+    out["scope"] = np.where(
+        out.index.isin(list(prep.rows_on_errors(tag_scopes))), "errors", "all"
+    ).astype(object)
     unknown = (out["scope"] == "errors").to_numpy()
-    out.loc[unknown, ["accuracy_before", "accuracy_after", "delta", "gap_before",
-                      "gap_after"]] = np.nan
+    out.loc[unknown, ["accuracy_before", "accuracy_after", "delta", "gap_before", "gap_after"]] = (
+        np.nan
+    )
     n_b, n_a, n_p = (out[c].to_numpy() for c in ("n_before", "n_after", "n_paired"))
     paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
     k_b = n_b - b["errors"].to_numpy()
     k_a = n_a - a["errors"].to_numpy()
     p_unpaired, test_unpaired = two_proportion_p(k_b, n_b, k_a, n_a)
     p_paired = mcnemar_exact_p(out["right_to_wrong"].to_numpy(), out["wrong_to_right"].to_numpy())
-    out["test"] = np.where(unknown, "none", np.where(paired, "mcnemar", test_unpaired)
-                           ).astype(object)
+    out["test"] = np.where(unknown, "none", np.where(paired, "mcnemar", test_unpaired)).astype(
+        object
+    )
     out["p_value"] = np.where(unknown, np.nan, np.where(paired, p_paired, p_unpaired))
     out = _finish(out, alpha)
     out.attrs["labels_changed"] = prep.labels_changed
@@ -610,9 +697,13 @@ def label_differences(before: Dataset, after: Dataset) -> pd.DataFrame:
     key_a = class_keys(label_a.astype(object)).to_numpy(dtype=object)
     key_b = class_keys(label_b.astype(object)).to_numpy(dtype=object)
     differ = key_a != key_b
-    return pd.DataFrame({"id": ids_a.iloc[rows_a[differ]].to_numpy(dtype=object),
-                         "label_before": label_b.to_numpy(dtype=object)[differ],
-                         "label_after": label_a.to_numpy(dtype=object)[differ]})
+    return pd.DataFrame(
+        {
+            "id": ids_a.iloc[rows_a[differ]].to_numpy(dtype=object),
+            "label_before": label_b.to_numpy(dtype=object)[differ],
+            "label_after": label_a.to_numpy(dtype=object)[differ],
+        }
+    )
 
 
 def _labels_from(before: Dataset, after: Dataset, changed: pd.DataFrame) -> Dataset:
@@ -645,8 +736,9 @@ def _finish(out: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return out[list(COMPARE_COLUMNS)]
 
 
-def compare_tables(before: pd.DataFrame, after: pd.DataFrame, *,
-                   alpha: float = 0.05) -> pd.DataFrame:
+def compare_tables(
+    before: pd.DataFrame, after: pd.DataFrame, *, alpha: float = 0.05
+) -> pd.DataFrame:
     """Compare two stored per-slice tables when the examples themselves are not at hand.
 
     Without the examples nothing can be paired, so every slice gets the unpaired test (the
@@ -671,8 +763,10 @@ def compare_tables(before: pd.DataFrame, after: pd.DataFrame, *,
     for name, table in (("before", before), ("after", after)):
         missing = [c for c in ("n", "accuracy") if c not in table.columns]
         if missing:
-            raise InvalidValueError(f"the {name} table has no {', '.join(missing)} column; "
-                                    "give a table of core.analysis.analyze")
+            raise InvalidValueError(
+                f"the {name} table has no {', '.join(missing)} column; "
+                "give a table of core.analysis.analyze"
+            )
     index = list(before.index) + [i for i in after.index if i not in set(before.index)]
     order = [OVERALL] if OVERALL in index else []
     order += [i for i in index if i not in (OVERALL, UNTAGGED)]
@@ -737,8 +831,9 @@ def compare_overall(comparison: pd.DataFrame) -> dict:
     out["improved"] = [str(i) for i in slices.index[slices["improvement"].to_numpy(bool)]]
     out["regressed"] = [str(i) for i in slices.index[slices["regression"].to_numpy(bool)]]
     worse = slices[slices["worse_while_overall_better"].to_numpy(bool)]
-    out["worse_while_overall_better"] = [str(i) for i in
-                                         worse.sort_values("delta", kind="stable").index]
+    out["worse_while_overall_better"] = [
+        str(i) for i in worse.sort_values("delta", kind="stable").index
+    ]
     return out
 
 
@@ -762,7 +857,8 @@ def review_order(comparison: pd.DataFrame) -> pd.DataFrame:
     rest = c[~c["kind"].isin(["overall", "untagged"])]
     worse = rest[rest["worse_while_overall_better"]].sort_values("delta", kind="stable")
     regress = rest[rest["regression"] & ~rest["worse_while_overall_better"]].sort_values(
-        "delta", kind="stable")
+        "delta", kind="stable"
+    )
     shown = set(worse.index) | set(regress.index)
     others = [i for i in rest.index if i not in shown]
     last = list(c.index[c["kind"] == "untagged"])
@@ -807,23 +903,75 @@ class Metric:
 
 _CLASSIFY = ("binary", "classification")
 #: The metrics a comparison (and the CLI's regression gate) can follow.
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("accuracy", "accuracy", True, (*_CLASSIFY, "text", "regression"), True, True,
-           "correct / examples (a class's accuracy is its recall)"),
-    Metric("recall", "recall", True, ("binary",), True, True,
-           "TP / (TP + FN), among examples labelled positive"),
-    Metric("precision", "precision", True, ("binary",), True, True,
-           "TP / (TP + FP), among examples predicted positive"),
-    Metric("f1", "F1", True, ("binary",), False, True, "2TP / (2TP + FP + FN)"),
-    Metric("fpr", "FPR", False, ("binary",), True, True,
-           "false positive rate FP / (FP + TN), among examples labelled negative"),
-    Metric("fnr", "FNR", False, ("binary",), True, True,
-           "false negative rate FN / (FN + TP), among examples labelled positive"),
-    Metric("wer", "WER", False, ("text",), False, True,
-           "word error rate: word edits / reference words (jiwer's corpus WER)"),
-    Metric("mae", "MAE", False, ("regression",), False, False,
-           "mean absolute error, in the label's units"),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "accuracy",
+            "accuracy",
+            True,
+            (*_CLASSIFY, "text", "regression"),
+            True,
+            True,
+            "correct / examples (a class's accuracy is its recall)",
+        ),
+        Metric(
+            "recall",
+            "recall",
+            True,
+            ("binary",),
+            True,
+            True,
+            "TP / (TP + FN), among examples labelled positive",
+        ),
+        Metric(
+            "precision",
+            "precision",
+            True,
+            ("binary",),
+            True,
+            True,
+            "TP / (TP + FP), among examples predicted positive",
+        ),
+        Metric("f1", "F1", True, ("binary",), False, True, "2TP / (2TP + FP + FN)"),
+        Metric(
+            "fpr",
+            "FPR",
+            False,
+            ("binary",),
+            True,
+            True,
+            "false positive rate FP / (FP + TN), among examples labelled negative",
+        ),
+        Metric(
+            "fnr",
+            "FNR",
+            False,
+            ("binary",),
+            True,
+            True,
+            "false negative rate FN / (FN + TP), among examples labelled positive",
+        ),
+        Metric(
+            "wer",
+            "WER",
+            False,
+            ("text",),
+            False,
+            True,
+            "word error rate: word edits / reference words (jiwer's corpus WER)",
+        ),
+        Metric(
+            "mae",
+            "MAE",
+            False,
+            ("regression",),
+            False,
+            False,
+            "mean absolute error, in the label's units",
+        ),
+    )
+}
 #: Metrics a class has, one class against the rest (for a class, accuracy is recall).
 CLASS_METRICS: tuple[str, ...] = ("accuracy", "recall", "precision", "f1", "fpr", "fnr")
 #: The per-class table's metrics unless told otherwise.
@@ -831,9 +979,25 @@ DEFAULT_CLASS_METRICS: tuple[str, ...] = ("precision", "recall", "f1")
 
 #: Columns of each table of :func:`compare_slice_metrics` and :func:`compare_classes`.
 CHANGE_COLUMNS: tuple[str, ...] = (
-    "kind", "metric", "n_before", "n_after", "n_paired", "before", "after", "delta",
-    "worse_by", "test", "p_value", "significant", "regression", "improvement", "scope",
-    "before_ci_low", "before_ci_high", "after_ci_low", "after_ci_high",
+    "kind",
+    "metric",
+    "n_before",
+    "n_after",
+    "n_paired",
+    "before",
+    "after",
+    "delta",
+    "worse_by",
+    "test",
+    "p_value",
+    "significant",
+    "regression",
+    "improvement",
+    "scope",
+    "before_ci_low",
+    "before_ci_high",
+    "after_ci_low",
+    "after_ci_high",
 )
 
 
@@ -851,17 +1015,23 @@ def check_metric(metric: str, task_kind: str, *, per_class: bool = False) -> Met
     spec = METRICS[metric]
     if per_class:
         if task_kind not in _CLASSIFY:
-            raise InvalidValueError(f"per-class results need a classification task; this is "
-                                    f"a {task_kind} task")
+            raise InvalidValueError(
+                f"per-class results need a classification task; this is a {task_kind} task"
+            )
         if metric not in CLASS_METRICS:
-            raise InvalidValueError(f"a class has no {spec.label}; per class: "
-                                    f"{', '.join(CLASS_METRICS)}")
+            raise InvalidValueError(
+                f"a class has no {spec.label}; per class: {', '.join(CLASS_METRICS)}"
+            )
     elif task_kind not in spec.tasks:
-        hint = (f"; to follow the {spec.label} of one class name it (CLI: --class NAME), or "
-                "make the task binary (CLI: --positive CLASS)"
-                if task_kind == "classification" and "binary" in spec.tasks else "")
-        raise InvalidValueError(f"{spec.label} needs a {' or '.join(spec.tasks)} task; this is "
-                                f"a {task_kind} task{hint}")
+        hint = (
+            f"; to follow the {spec.label} of one class name it (CLI: --class NAME), or "
+            "make the task binary (CLI: --positive CLASS)"
+            if task_kind == "classification" and "binary" in spec.tasks
+            else ""
+        )
+        raise InvalidValueError(
+            f"{spec.label} needs a {' or '.join(spec.tasks)} task; this is a {task_kind} task{hint}"
+        )
     return spec
 
 
@@ -870,8 +1040,9 @@ def slice_metric_names(task_kind: str) -> list[str]:
     return [name for name, spec in METRICS.items() if task_kind in spec.tasks]
 
 
-def _parts(metric: str, columns: Mapping[str, np.ndarray],
-           present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _parts(
+    metric: str, columns: Mapping[str, np.ndarray], present: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-example ``(num, den, use)`` of ``metric``; ``use`` marks the examples it counts."""
     one = np.asarray(present, dtype=float)
     if metric == "accuracy":
@@ -881,14 +1052,27 @@ def _parts(metric: str, columns: Mapping[str, np.ndarray],
     if metric == "mae":
         return columns["abs_error"], one, one
     tp, fp, fn, tn = (np.asarray(columns[k], dtype=float) for k in ("tp", "fp", "fn", "tn"))
-    num, den = {"recall": (tp, tp + fn), "fnr": (fn, tp + fn), "fpr": (fp, fp + tn),
-                "precision": (tp, tp + fp), "f1": (2 * tp, 2 * tp + fp + fn)}[metric]
+    num, den = {
+        "recall": (tp, tp + fn),
+        "fnr": (fn, tp + fn),
+        "fpr": (fp, fp + tn),
+        "precision": (tp, tp + fp),
+        "f1": (2 * tp, 2 * tp + fp + fn),
+    }[metric]
     return num, den, ((den > 0).astype(float) if METRICS[metric].proportion else one)
 
 
-def _metric_change(membership: np.ndarray, tag_positions: Sequence[int], in_both: np.ndarray,
-                   before: tuple[np.ndarray, ...], after: tuple[np.ndarray, ...], *,
-                   spec: Metric, draws: int, seed: int) -> pd.DataFrame:
+def _metric_change(
+    membership: np.ndarray,
+    tag_positions: Sequence[int],
+    in_both: np.ndarray,
+    before: tuple[np.ndarray, ...],
+    after: tuple[np.ndarray, ...],
+    *,
+    spec: Metric,
+    draws: int,
+    seed: int,
+) -> pd.DataFrame:
     """Compare one metric on all data, each slice and (with tags) the untagged examples.
 
     ``before`` and ``after`` are :func:`_parts` on the union's rows (0 where a side lacks
@@ -903,8 +1087,9 @@ def _metric_change(membership: np.ndarray, tag_positions: Sequence[int], in_both
     columns = [use_b, num_b, den_b, use_a, num_a, den_a, both]
     if spec.proportion:  # McNemar's discordant pairs
         columns += [both * num_b * (1 - num_a), both * (1 - num_b) * num_a]
-    sums = sum_by_slice(membership, [np.asarray(c, dtype=np.float64) for c in columns],
-                        tag_positions=tag_positions)[:, 1:]
+    sums = sum_by_slice(
+        membership, [np.asarray(c, dtype=np.float64) for c in columns], tag_positions=tag_positions
+    )[:, 1:]
     n_b, big_nb, big_db, n_a, big_na, big_da, n_p = sums[:, :7].T
     value_b, value_a = _ratio(big_nb, big_db), _ratio(big_na, big_da)
     if spec.name == "wer":  # as compute_slice_metrics: no reference words -> the insertions
@@ -919,17 +1104,18 @@ def _metric_change(membership: np.ndarray, tag_positions: Sequence[int], in_both
         p = np.full(len(sums), np.nan)
         test = np.full(len(sums), "none", dtype=object)
         n, k = membership.shape
-        untagged = (~membership[:, list(tag_positions)].any(axis=1) if len(tag_positions)
-                    else None)
+        untagged = ~membership[:, list(tag_positions)].any(axis=1) if len(tag_positions) else None
         for j in range(len(sums)):
             if np.isnan(value_b[j]) or np.isnan(value_a[j]):
                 continue
-            mask = (np.ones(n, dtype=bool) if j == 0 else membership[:, j - 1] if j <= k
-                    else untagged)
+            mask = (
+                np.ones(n, dtype=bool) if j == 0 else membership[:, j - 1] if j <= k else untagged
+            )
             if paired[j]:
                 rows = mask & (both > 0)
-                p[j] = paired_randomization_p(num_b[rows], den_b[rows], num_a[rows],
-                                              den_a[rows], draws=draws, seed=seed)
+                p[j] = paired_randomization_p(
+                    num_b[rows], den_b[rows], num_a[rows], den_a[rows], draws=draws, seed=seed
+                )
                 test[j] = "randomization"
                 continue
             rows_b, rows_a = mask & (use_b > 0), mask & (use_a > 0)
@@ -937,15 +1123,29 @@ def _metric_change(membership: np.ndarray, tag_positions: Sequence[int], in_both
                 p[j] = welch_p(num_b[rows_b], num_a[rows_a])
                 test[j] = "welch"
             else:
-                p[j] = unpaired_randomization_p(num_b[rows_b], den_b[rows_b], num_a[rows_a],
-                                                den_a[rows_a], draws=draws, seed=seed)
+                p[j] = unpaired_randomization_p(
+                    num_b[rows_b],
+                    den_b[rows_b],
+                    num_a[rows_a],
+                    den_a[rows_a],
+                    draws=draws,
+                    seed=seed,
+                )
                 test[j] = "randomization"
             if np.isnan(p[j]):
                 test[j] = "none"
-    return pd.DataFrame({
-        "n_before": _counts(n_b), "n_after": _counts(n_a), "n_paired": _counts(n_p),
-        "before": value_b, "after": value_a, "delta": value_a - value_b, "test": test,
-        "p_value": p})
+    return pd.DataFrame(
+        {
+            "n_before": _counts(n_b),
+            "n_after": _counts(n_a),
+            "n_paired": _counts(n_p),
+            "before": value_b,
+            "after": value_a,
+            "delta": value_a - value_b,
+            "test": test,
+            "p_value": p,
+        }
+    )
 
 
 def _counts(x: np.ndarray) -> np.ndarray:
@@ -970,8 +1170,11 @@ def _finish_change(out: pd.DataFrame, spec: Metric, alpha: float) -> pd.DataFram
 
 def _intervals(table: pd.DataFrame, metric: str, side: str) -> dict[str, pd.Series]:
     """``<side>_ci_low/high`` from a per-slice table's ``<metric>_ci_low/high``, if it has them."""
-    return {f"{side}_ci_{end}": table[f"{metric}_ci_{end}"].astype(float)
-            for end in ("low", "high") if f"{metric}_ci_{end}" in table.columns}
+    return {
+        f"{side}_ci_{end}": table[f"{metric}_ci_{end}"].astype(float)
+        for end in ("low", "high")
+        if f"{metric}_ci_{end}" in table.columns
+    }
 
 
 def compare_slice_metrics(
@@ -1042,8 +1245,9 @@ def compare_slice_metrics(
         raise InvalidValueError(f"alpha must be between 0 and 1, got {alpha}")
     task = task or default_task(after)
     specs = [check_metric(m, task.kind) for m in dict.fromkeys(metrics)]
-    prep = _prepare(before, after, task=task, slice_by=slice_by, bins=bins, alpha=alpha,
-                    max_slices=max_slices)
+    prep = _prepare(
+        before, after, task=task, slice_by=slice_by, bins=bins, alpha=alpha, max_slices=max_slices
+    )
     names = prep.sides["after"].index
     kinds = slice_kinds(names, prep.info)
     unknown = names.isin(list(prep.rows_on_errors(tag_scopes)))
@@ -1052,11 +1256,20 @@ def compare_slice_metrics(
     for spec in specs:
         parts = {}
         for side in ("before", "after"):
-            columns = {c: prep.on_union(side, prep.outcomes[side][c])
-                       for c in prep.outcomes[side].columns}
+            columns = {
+                c: prep.on_union(side, prep.outcomes[side][c]) for c in prep.outcomes[side].columns
+            }
             parts[side] = _parts(spec.name, columns, present[side])
-        t = _metric_change(prep.membership, prep.tag_positions, prep.in_both, parts["before"],
-                           parts["after"], spec=spec, draws=draws, seed=seed)
+        t = _metric_change(
+            prep.membership,
+            prep.tag_positions,
+            prep.in_both,
+            parts["before"],
+            parts["after"],
+            spec=spec,
+            draws=draws,
+            seed=seed,
+        )
         t.index = names
         t.insert(0, "kind", kinds.to_numpy(dtype=object))
         t["scope"] = np.where(unknown, "errors", "all").astype(object)
@@ -1064,7 +1277,8 @@ def compare_slice_metrics(
             for column, values in _intervals(prep.sides[side], spec.name, side).items():
                 t[column] = values.to_numpy()
         hidden = ["before", "after", "delta", "p_value"] + [
-            c for c in t.columns if c.endswith(("_ci_low", "_ci_high"))]
+            c for c in t.columns if c.endswith(("_ci_low", "_ci_high"))
+        ]
         t.loc[unknown, hidden] = np.nan
         t.loc[unknown, "test"] = "none"
         out[spec.name] = _finish_change(t, spec, alpha)
@@ -1109,9 +1323,11 @@ def _class_codes(union: _Union, before: Dataset, after: Dataset) -> tuple[list[s
     Returns the class names (AFTER's spelling first) and, per side, ``(label, prediction)``
     code arrays on the union's rows (-1 where the side lacks the example).
     """
-    cells = {(side, role): data.frame[role].reset_index(drop=True).astype(object)
-             for side, data in (("after", after), ("before", before))
-             for role in ("label", "prediction")}
+    cells = {
+        (side, role): data.frame[role].reset_index(drop=True).astype(object)
+        for side, data in (("after", after), ("before", before))
+        for role in ("label", "prediction")
+    }
     spelled = pd.concat(list(cells.values()), ignore_index=True)
     keys = class_keys(spelled)
     first = pd.DataFrame({"key": keys, "text": spelled.map(str)}).dropna().drop_duplicates("key")
@@ -1127,7 +1343,7 @@ def _class_codes(union: _Union, before: Dataset, after: Dataset) -> tuple[list[s
         for role in ("label", "prediction"):
             size = len(cells[(side, role)])
             arr = np.full(n, -1, dtype=np.int64)
-            arr[pos] = code_of.get_indexer(keys.iloc[start:start + size])
+            arr[pos] = code_of.get_indexer(keys.iloc[start : start + size])
             start += size
             pair.append(arr)
         codes[side] = (pair[0], pair[1])
@@ -1153,8 +1369,12 @@ class _ClassCells:
     rest: dict[str, np.ndarray]  # before, after, both -> per class, examples not listed
 
 
-def _class_cells(codes: Mapping[str, tuple[np.ndarray, np.ndarray]],
-                 present: Mapping[str, np.ndarray], in_both: np.ndarray, k: int) -> _ClassCells:
+def _class_cells(
+    codes: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    present: Mapping[str, np.ndarray],
+    in_both: np.ndarray,
+    k: int,
+) -> _ClassCells:
     """List the (example, class) pairs where the class is a label or prediction of the example."""
     n = len(in_both)
     every = np.concatenate([codes[side][role] for side in ("before", "after") for role in (0, 1)])
@@ -1165,15 +1385,20 @@ def _class_cells(codes: Mapping[str, tuple[np.ndarray, np.ndarray]],
     for side in ("before", "after"):
         y, p = codes[side][0][row] == cls, codes[side][1][row] == cls
         live[side] = present[side][row]
-        columns[side] = {"tp": y & p, "fp": live[side] & ~y & p, "fn": y & ~p,
-                         "tn": live[side] & ~y & ~p}
+        columns[side] = {
+            "tp": y & p,
+            "fp": live[side] & ~y & p,
+            "fn": y & ~p,
+            "tn": live[side] & ~y & ~p,
+        }
         rest[side] = int(present[side].sum()) - np.bincount(cls[live[side]], minlength=k)
     rest["both"] = int(in_both.sum()) - np.bincount(cls[in_both[row]], minlength=k)
     return _ClassCells(k, cls, columns, live, in_both[row], rest)
 
 
-def _two_proportion_once(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray,
-                         n2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _two_proportion_once(
+    k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`two_proportion_p`, run once per distinct ``(k1, n1, k2, n2)`` (Fisher is slow)."""
     cells = np.column_stack([k1, n1, k2, n2]).astype(float)
     if not len(cells):
@@ -1195,8 +1420,9 @@ def _relabellings(m: int, draws: int, seed: int) -> Iterator[np.ndarray]:
         yield (rng.random((min(block, draws - start), m)) < 0.5).astype(float)
 
 
-def _paired_randomization_many(delta: np.ndarray, totals: np.ndarray, observed: np.ndarray, *,
-                               draws: int, seed: int) -> np.ndarray:
+def _paired_randomization_many(
+    delta: np.ndarray, totals: np.ndarray, observed: np.ndarray, *, draws: int, seed: int
+) -> np.ndarray:
     """:func:`paired_randomization_p` for many metrics with the same number of moved examples.
 
     ``delta`` is ``(metrics, m, 2)``: each metric's moved examples' ``(num_before −
@@ -1216,8 +1442,9 @@ def _paired_randomization_many(delta: np.ndarray, totals: np.ndarray, observed: 
         for lo in range(0, count, step):
             part = slice(lo, lo + step)
             moved = np.matmul(swaps, delta[part])  # (metrics, relabellings, 2)
-            stat = (_ratio(na[part] + moved[..., 0], da[part] + moved[..., 1])
-                    - _ratio(nb[part] - moved[..., 0], db[part] - moved[..., 1]))
+            stat = _ratio(na[part] + moved[..., 0], da[part] + moved[..., 1]) - _ratio(
+                nb[part] - moved[..., 0], db[part] - moved[..., 1]
+            )
             limit = (np.abs(observed[part]) - tol[part])[:, None]
             found[part] += np.count_nonzero(np.abs(stat) >= limit, axis=1)
     if m <= EXACT_PAIRED_LIMIT:
@@ -1225,8 +1452,9 @@ def _paired_randomization_many(delta: np.ndarray, totals: np.ndarray, observed: 
     return (found + 1) / (draws + 1)
 
 
-def _dealt_p(values: np.ndarray, counts: np.ndarray, n_after: int, observed: float, *,
-             draws: int, seed: int) -> float:
+def _dealt_p(
+    values: np.ndarray, counts: np.ndarray, n_after: int, observed: float, *, draws: int, seed: int
+) -> float:
     """:func:`unpaired_randomization_p` from the distinct pooled contributions and their counts."""
     total_n, total_d = counts @ values
     rng = np.random.default_rng(seed)
@@ -1239,10 +1467,17 @@ def _dealt_p(values: np.ndarray, counts: np.ndarray, n_after: int, observed: flo
     return (found + 1) / (draws + 1)
 
 
-def _class_randomization(cells: _ClassCells, parts: Mapping[str, tuple[np.ndarray, ...]],
-                         rest: Mapping[str, tuple[float, ...]], both: np.ndarray,
-                         sums: np.ndarray, paired: np.ndarray, *, draws: int,
-                         seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _class_randomization(
+    cells: _ClassCells,
+    parts: Mapping[str, tuple[np.ndarray, ...]],
+    rest: Mapping[str, tuple[float, ...]],
+    both: np.ndarray,
+    sums: np.ndarray,
+    paired: np.ndarray,
+    *,
+    draws: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Randomization p-values of a ratio metric (F1) for every class, as ``_metric_change``.
 
     Paired classes: only the examples whose contribution to the class changed can be
@@ -1273,43 +1508,68 @@ def _class_randomization(cells: _ClassCells, parts: Mapping[str, tuple[np.ndarra
         at = offset[group][:, None] + np.arange(size)
         delta = np.stack([dn[at], dd[at]], axis=-1).reshape(len(group), size, 2)
         totals = np.column_stack([big_nb[group], big_db[group], big_na[group], big_da[group]])
-        p[group] = _paired_randomization_many(delta, totals, observed[group], draws=draws,
-                                              seed=seed)
+        p[group] = _paired_randomization_many(
+            delta, totals, observed[group], draws=draws, seed=seed
+        )
     test[todo] = "randomization"
 
     todo = defined & ~paired & (n_b > 0) & (n_a > 0)
     if todo.any():
-        pooled = [(cells.cls[use > 0], num[use > 0], den[use > 0], np.ones(int((use > 0).sum())))
-                  for num, den, use in (parts["before"], parts["after"])]
-        pooled += [(np.arange(k), np.full(k, side_rest[0]), np.full(k, side_rest[1]),
-                    cells.rest[side].astype(float))
-                    for side, side_rest in rest.items() if side_rest[2] > 0]
+        pooled = [
+            (cells.cls[use > 0], num[use > 0], den[use > 0], np.ones(int((use > 0).sum())))
+            for num, den, use in (parts["before"], parts["after"])
+        ]
+        pooled += [
+            (
+                np.arange(k),
+                np.full(k, side_rest[0]),
+                np.full(k, side_rest[1]),
+                cells.rest[side].astype(float),
+            )
+            for side, side_rest in rest.items()
+            if side_rest[2] > 0
+        ]
         cls, vn, vd, weight = (np.concatenate(column) for column in zip(*pooled, strict=True))
         keep = todo[cls] & (weight > 0)
         cls, vn, vd, weight = cls[keep], vn[keep], vd[keep], weight[keep]
         order = np.lexsort((vd, vn, cls))
         cls, vn, vd, weight = cls[order], vn[order], vd[order], weight[order]
-        start = np.flatnonzero(np.r_[True, (np.diff(cls) != 0) | (np.diff(vn) != 0)
-                                     | (np.diff(vd) != 0)])
-        counts = np.rint(np.add.reduceat(weight, start)).astype(np.int64) if len(start) else \
-            np.zeros(0, dtype=np.int64)
+        start = np.flatnonzero(
+            np.r_[True, (np.diff(cls) != 0) | (np.diff(vn) != 0) | (np.diff(vd) != 0)]
+        )
+        counts = (
+            np.rint(np.add.reduceat(weight, start)).astype(np.int64)
+            if len(start)
+            else np.zeros(0, dtype=np.int64)
+        )
         cls, values = cls[start], np.column_stack([vn[start], vd[start]])
         bounds = np.searchsorted(cls, np.arange(k + 1))
         seen: dict[tuple, float] = {}
         for j in np.flatnonzero(todo):
             lo, hi = bounds[j], bounds[j + 1]
-            key = (values[lo:hi].tobytes(), counts[lo:hi].tobytes(), int(n_a[j]),
-                   float(observed[j]))
+            key = (
+                values[lo:hi].tobytes(),
+                counts[lo:hi].tobytes(),
+                int(n_a[j]),
+                float(observed[j]),
+            )
             if key not in seen:
-                seen[key] = _dealt_p(values[lo:hi], counts[lo:hi], int(n_a[j]),
-                                     float(observed[j]), draws=draws, seed=seed)
+                seen[key] = _dealt_p(
+                    values[lo:hi],
+                    counts[lo:hi],
+                    int(n_a[j]),
+                    float(observed[j]),
+                    draws=draws,
+                    seed=seed,
+                )
             p[j] = seen[key]
         test[todo] = "randomization"
     return p, test
 
 
-def _class_metric_change(cells: _ClassCells, spec: Metric, *, draws: int,
-                         seed: int) -> pd.DataFrame:
+def _class_metric_change(
+    cells: _ClassCells, spec: Metric, *, draws: int, seed: int
+) -> pd.DataFrame:
     """Compare one metric for every class at once: ``_metric_change`` on all data, per class.
 
     The per-class sums are ``np.bincount`` over the listed (example, class) pairs plus the
@@ -1323,8 +1583,10 @@ def _class_metric_change(cells: _ClassCells, spec: Metric, *, draws: int,
     tn_only = {name: np.array([1.0 if name == "tn" else 0.0]) for name in ("tp", "fp", "fn", "tn")}
     parts, rest = {}, {}
     for side in ("before", "after"):
-        parts[side] = tuple(np.asarray(v, dtype=float) for v in
-                            _parts(spec.name, cells.columns[side], cells.live[side]))
+        parts[side] = tuple(
+            np.asarray(v, dtype=float)
+            for v in _parts(spec.name, cells.columns[side], cells.live[side])
+        )
         rest[side] = tuple(float(v[0]) for v in _parts(spec.name, tn_only, np.ones(1)))
 
     def total(values: np.ndarray, each: float, count: np.ndarray) -> np.ndarray:
@@ -1334,10 +1596,13 @@ def _class_metric_change(cells: _ClassCells, spec: Metric, *, draws: int,
     (nb0, _, ub0), (na0, _, ua0) = rest["before"], rest["after"]
     both = (cells.in_both & (use_b > 0) & (use_a > 0)).astype(float)
     both0 = float(ub0 > 0 and ua0 > 0)
-    big_nb, big_db, n_b = (total(v, r, cells.rest["before"])
-                           for v, r in zip(parts["before"], rest["before"], strict=True))
-    big_na, big_da, n_a = (total(v, r, cells.rest["after"])
-                           for v, r in zip(parts["after"], rest["after"], strict=True))
+    big_nb, big_db, n_b = (
+        total(v, r, cells.rest["before"])
+        for v, r in zip(parts["before"], rest["before"], strict=True)
+    )
+    big_na, big_da, n_a = (
+        total(v, r, cells.rest["after"]) for v, r in zip(parts["after"], rest["after"], strict=True)
+    )
     n_p = total(both, both0, cells.rest["both"])
     value_b, value_a = _ratio(big_nb, big_db), _ratio(big_na, big_da)
     paired = (n_p == n_b) & (n_p == n_a) & (n_p > 0)
@@ -1348,16 +1613,26 @@ def _class_metric_change(cells: _ClassCells, spec: Metric, *, draws: int,
         c = total(both * (1 - num_b) * num_a, both0 * (1 - nb0) * na0, cells.rest["both"])
         p[paired] = mcnemar_exact_p(b[paired], c[paired])
         test[paired] = "mcnemar"
-        p[~paired], test[~paired] = _two_proportion_once(big_nb[~paired], big_db[~paired],
-                                                         big_na[~paired], big_da[~paired])
+        p[~paired], test[~paired] = _two_proportion_once(
+            big_nb[~paired], big_db[~paired], big_na[~paired], big_da[~paired]
+        )
     else:
         sums = np.column_stack([big_nb, big_db, big_na, big_da, n_a, n_b])
-        p, test = _class_randomization(cells, parts, rest, both, sums, paired, draws=draws,
-                                       seed=seed)
-    return pd.DataFrame({
-        "n_before": _counts(n_b), "n_after": _counts(n_a), "n_paired": _counts(n_p),
-        "before": value_b, "after": value_a, "delta": value_a - value_b, "test": test,
-        "p_value": p})
+        p, test = _class_randomization(
+            cells, parts, rest, both, sums, paired, draws=draws, seed=seed
+        )
+    return pd.DataFrame(
+        {
+            "n_before": _counts(n_b),
+            "n_after": _counts(n_a),
+            "n_paired": _counts(n_p),
+            "before": value_b,
+            "after": value_a,
+            "delta": value_a - value_b,
+            "test": test,
+            "p_value": p,
+        }
+    )
 
 
 def compare_classes(
@@ -1425,19 +1700,29 @@ def compare_classes(
     in_both = union.in_both()
     present = {side: union.present(side) for side in ("before", "after")}
     k = len(names)
-    support = {side: np.bincount(codes[side][0][present[side]], minlength=k)
-               for side in ("before", "after")}
+    support = {
+        side: np.bincount(codes[side][0][present[side]], minlength=k)
+        for side in ("before", "after")
+    }
 
     # All classes at once (_class_metric_change): a loop over classes costs seconds at 10,000.
     cells = _class_cells(codes, present, in_both, k)
-    rows = {spec.name: _class_metric_change(
-        cells, METRICS["recall" if spec.name == "accuracy" else spec.name], draws=draws,
-        seed=seed) for spec in specs}
+    rows = {
+        spec.name: _class_metric_change(
+            cells,
+            METRICS["recall" if spec.name == "accuracy" else spec.name],
+            draws=draws,
+            seed=seed,
+        )
+        for spec in specs
+    }
     index = pd.Index(names, dtype=object, name="class")
     order = np.argsort(support["after"], kind="stable")  # rare classes first
     changes = {}
-    reports = {side: compute_class_report(data.frame) for side, data in
-               (("before", before), ("after", after))}
+    reports = {
+        side: compute_class_report(data.frame)
+        for side, data in (("before", before), ("after", after))
+    }
     for spec in specs:
         t = rows[spec.name]
         t.index = index
@@ -1445,29 +1730,41 @@ def compare_classes(
         t["scope"] = "all"
         metric = "recall" if spec.name == "accuracy" else spec.name
         for side, report in reports.items():
-            report = report.set_axis(pd.Index(class_keys(pd.Series(
-                report.index.map(str), dtype=object)).to_numpy(dtype=object)))
+            report = report.set_axis(
+                pd.Index(
+                    class_keys(pd.Series(report.index.map(str), dtype=object)).to_numpy(
+                        dtype=object
+                    )
+                )
+            )
             keyed = pd.Index(class_keys(pd.Series(names, dtype=object)).to_numpy(dtype=object))
             for column, values in _intervals(report, metric, side).items():
                 t[column] = values.reindex(keyed).to_numpy()
         changes[spec.name] = _finish_change(t, spec, alpha).iloc[order]
-    table = pd.DataFrame({"support_before": support["before"],
-                          "support_after": support["after"]}, index=index)
+    table = pd.DataFrame(
+        {"support_before": support["before"], "support_after": support["after"]}, index=index
+    )
     for spec in specs:
         t = changes[spec.name].reindex(index)
         for column in ("before", "after", "delta", "test", "p_value", "significant"):
             table[f"{spec.name}_{column}"] = t[column].to_numpy()
     # Both matrices on the same classes, at most DEFAULT_MATRIX_CLASSES of them: the most
     # frequent over both sides, the others summed in "(other)" (core.metrics.fold_classes).
-    sides = {side: (codes[side][0][present[side]], codes[side][1][present[side]])
-             for side in ("before", "after")}
+    sides = {
+        side: (codes[side][0][present[side]], codes[side][1][present[side]])
+        for side in ("before", "after")
+    }
     totals = sum(np.bincount(v, minlength=k) for pair in sides.values() for v in pair)
     slot, shown = fold_classes(names, np.asarray(totals), max_classes=DEFAULT_MATRIX_CLASSES)
     m = len(shown)
-    matrices = [pd.DataFrame(np.bincount(slot[y] * m + slot[p], minlength=m * m)
-                             .reshape(m, m), index=pd.Index(shown, name="label"),
-                             columns=pd.Index(shown, name="prediction"))
-                for y, p in sides.values()]
+    matrices = [
+        pd.DataFrame(
+            np.bincount(slot[y] * m + slot[p], minlength=m * m).reshape(m, m),
+            index=pd.Index(shown, name="label"),
+            columns=pd.Index(shown, name="prediction"),
+        )
+        for y, p in sides.values()
+    ]
     return ClassComparison(table.iloc[order], changes, matrices[0], matrices[1])
 
 
@@ -1487,14 +1784,17 @@ def _pick_rows(index: pd.Index, names: Sequence[str]) -> list:
         if not hits:
             shown = ", ".join(repr(str(i)) for i in index[:15])
             more = f" and {len(index) - 15} more" if len(index) > 15 else ""
-            raise InvalidValueError(f"{name!r} is not a row of the comparison; its rows are "
-                                    f"{shown}{more} (write the name as the table shows it)")
+            raise InvalidValueError(
+                f"{name!r} is not a row of the comparison; its rows are "
+                f"{shown}{more} (write the name as the table shows it)"
+            )
         picked += hits
     return list(dict.fromkeys(picked))
 
 
-def find_regressions(comparison: pd.DataFrame, *, points: float = 0.0,
-                     names: Sequence[str] | None = None) -> pd.DataFrame:
+def find_regressions(
+    comparison: pd.DataFrame, *, points: float = 0.0, names: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Return the rows that got worse by more than ``points`` and significantly so.
 
     Parameters
@@ -1522,8 +1822,9 @@ def find_regressions(comparison: pd.DataFrame, *, points: float = 0.0,
         A negative ``points``, or a name that is no row of the table.
     """
     if points < 0:
-        raise InvalidValueError(f"the regression threshold is in points and cannot be "
-                                f"negative, got {points}")
+        raise InvalidValueError(
+            f"the regression threshold is in points and cannot be negative, got {points}"
+        )
     c = comparison if names is None else comparison.loc[_pick_rows(comparison.index, names)]
     if "worse_by" in c.columns:
         hit = c["regression"].to_numpy(bool) & (c["worse_by"].to_numpy(float) > points)
@@ -1540,9 +1841,11 @@ def describe_regression(name: str, row: pd.Series) -> str:
     p=2.1e-22)`` for a metric's table (``class 1`` for a class's row).
     """
     if "metric" not in row.index:
-        return (f"{name} fell {-100 * row['delta']:.1f} points "
-                f"({100 * row['accuracy_before']:.1f}% -> {100 * row['accuracy_after']:.1f}%, "
-                f"{row['test']} p={row['p_value']:.3g})")
+        return (
+            f"{name} fell {-100 * row['delta']:.1f} points "
+            f"({100 * row['accuracy_before']:.1f}% -> {100 * row['accuracy_after']:.1f}%, "
+            f"{row['test']} p={row['p_value']:.3g})"
+        )
     spec = METRICS[str(row["metric"])]
     who = f"class {name}" if row["kind"] == "class" else name
     verb = "fell" if (row["worse_by"] > 0) == spec.higher_is_better else "rose"
@@ -1578,11 +1881,18 @@ def iteration_history(tables: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFram
     cols = ["n", "accuracy", "hlp", "gap"]
     frames = []
     for step, (label, table) in enumerate(tables):
-        part = pd.DataFrame({c: (table[c].astype(float) if c in table.columns
-                                 else pd.Series(np.nan, index=table.index)) for c in cols},
-                            index=table.index)
-        part.insert(0, "kind", table["kind"].astype(object) if "kind" in table.columns
-                    else "tag")
+        part = pd.DataFrame(
+            {
+                c: (
+                    table[c].astype(float)
+                    if c in table.columns
+                    else pd.Series(np.nan, index=table.index)
+                )
+                for c in cols
+            },
+            index=table.index,
+        )
+        part.insert(0, "kind", table["kind"].astype(object) if "kind" in table.columns else "tag")
         part.insert(0, "slice", [str(i) for i in table.index])
         part.insert(0, "step", step)
         part.insert(0, "iteration", label)
@@ -1604,10 +1914,25 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
     if slices is None:  # all data first (drawn thick and dark), then every tag
         slices = list(dict.fromkeys(h.loc[h["kind"] == "overall", "slice"]))
         slices += list(dict.fromkeys(h.loc[h["kind"] == "tag", "slice"]))
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("Accuracy (%)", "Gap to HLP (points)"))
-    palette = ["#111827", "#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2",
-               "#db2777", "#65a30d", "#9ca3af"]
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=("Accuracy (%)", "Gap to HLP (points)"),
+    )
+    palette = [
+        "#111827",
+        "#2563eb",
+        "#dc2626",
+        "#16a34a",
+        "#d97706",
+        "#7c3aed",
+        "#0891b2",
+        "#db2777",
+        "#65a30d",
+        "#9ca3af",
+    ]
     order = list(dict.fromkeys(h.sort_values("step")["iteration"]))
     for k, name in enumerate(slices):
         part = h[h["slice"] == name].sort_values("step")
@@ -1616,19 +1941,37 @@ def history_chart(history: pd.DataFrame, *, slices: Sequence[str] | None = None)
         label = plot_text(name if name in (OVERALL, UNTAGGED) else display_name(name))
         color = palette[k % len(palette)]
         width = 3 if name == OVERALL else 2
-        fig.add_scatter(x=part["iteration"], y=100 * part["accuracy"], mode="lines+markers",
-                        name=label, legendgroup=label, line={"color": color, "width": width},
-                        hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>",
-                        row=1, col=1)
-        fig.add_scatter(x=part["iteration"], y=100 * part["gap"], mode="lines+markers",
-                        name=label, legendgroup=label, showlegend=False,
-                        line={"color": color, "width": width, "dash": "dot"},
-                        hovertemplate=f"{label}<br>%{{x}}: %{{y:+.1f}} pts<extra></extra>",
-                        row=2, col=1)
+        fig.add_scatter(
+            x=part["iteration"],
+            y=100 * part["accuracy"],
+            mode="lines+markers",
+            name=label,
+            legendgroup=label,
+            line={"color": color, "width": width},
+            hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}%<extra></extra>",
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=part["iteration"],
+            y=100 * part["gap"],
+            mode="lines+markers",
+            name=label,
+            legendgroup=label,
+            showlegend=False,
+            line={"color": color, "width": width, "dash": "dot"},
+            hovertemplate=f"{label}<br>%{{x}}: %{{y:+.1f}} pts<extra></extra>",
+            row=2,
+            col=1,
+        )
     fig.add_hline(y=0, line_dash="dot", line_color="#6b7280", row=2, col=1)
     fig.update_xaxes(categoryorder="array", categoryarray=order, type="category")
-    fig.update_layout(title="Each slice across the project's iterations", height=560,
-                      margin={"t": 70, "b": 40}, hovermode="x unified")
+    fig.update_layout(
+        title="Each slice across the project's iterations",
+        height=560,
+        margin={"t": 70, "b": 40},
+        hovermode="x unified",
+    )
     return fig
 
 
@@ -1654,19 +1997,36 @@ def change_chart(comparison: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for name, b, a, bad in zip(names, before, after, worse, strict=True):
         color = "#dc2626" if bad else "#16a34a"
-        fig.add_scatter(x=[scale * b, scale * a], y=[name, name], mode="lines",
-                        line={"color": color, "width": 3}, showlegend=False, hoverinfo="skip")
-    fig.add_scatter(x=scale * before, y=names, mode="markers", name="Before",
-                    marker={"color": "#9ca3af", "size": 11},
-                    hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}"
-                                  "<extra>before</extra>")
-    fig.add_scatter(x=scale * after, y=names, mode="markers", name="After",
-                    marker={"color": "#2563eb", "size": 11},
-                    hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}"
-                                  "<extra>after</extra>")
+        fig.add_scatter(
+            x=[scale * b, scale * a],
+            y=[name, name],
+            mode="lines",
+            line={"color": color, "width": 3},
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    fig.add_scatter(
+        x=scale * before,
+        y=names,
+        mode="markers",
+        name="Before",
+        marker={"color": "#9ca3af", "size": 11},
+        hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}<extra>before</extra>",
+    )
+    fig.add_scatter(
+        x=scale * after,
+        y=names,
+        mode="markers",
+        name="After",
+        marker={"color": "#2563eb", "size": 11},
+        hovertemplate=f"%{{y}}: %{{x:.{1 if spec.percent else 3}f}}{unit}<extra>after</extra>",
+    )
     label = spec.label[0].upper() + spec.label[1:]
-    fig.update_layout(title=f"{label} before → after",
-                      xaxis_title=f"{label} (%)" if spec.percent else label,
-                      yaxis_autorange="reversed", height=120 + 40 * len(c),
-                      margin={"t": 60, "b": 40})
+    fig.update_layout(
+        title=f"{label} before → after",
+        xaxis_title=f"{label} (%)" if spec.percent else label,
+        yaxis_autorange="reversed",
+        height=120 + 40 * len(c),
+        margin={"t": 60, "b": 40},
+    )
     return fig

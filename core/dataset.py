@@ -25,9 +25,9 @@ from typing import IO, Any, Literal
 import numpy as np
 import pandas as pd
 
-from core import formats
-from core.baselines import HUMAN_KINDS, is_majority_name
-from core.errors import (
+from slicewise.core import formats
+from slicewise.core.baselines import HUMAN_KINDS, is_majority_name
+from slicewise.core.errors import (
     AmbiguousColumnError,
     DataError,
     DuplicateColumnError,
@@ -41,7 +41,7 @@ from core.errors import (
     RowNumbers,
     format_rows,
 )
-from core.values import (
+from slicewise.core.values import (
     NumberFormat,
     as_text,
     canonical_classes,
@@ -56,30 +56,82 @@ from core.values import (
 # hyphens into underscores.
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "label": (
-        "label", "labels", "y_true", "ytrue", "target", "ground_truth", "groundtruth", "gold",
-        "gold_label", "true_label", "true_class", "true_category", "truth", "reference",
-        "ref", "actual", "y", "class",
+        "label",
+        "labels",
+        "y_true",
+        "ytrue",
+        "target",
+        "ground_truth",
+        "groundtruth",
+        "gold",
+        "gold_label",
+        "true_label",
+        "true_class",
+        "true_category",
+        "truth",
+        "reference",
+        "ref",
+        "actual",
+        "y",
+        "class",
     ),
     "prediction": (
-        "prediction", "predictions", "pred", "preds", "y_pred", "ypred", "predicted",
-        "predicted_label", "prediction_label", "model_prediction", "model_output", "output",
-        "hypothesis", "hyp", "yhat", "y_hat",
+        "prediction",
+        "predictions",
+        "pred",
+        "preds",
+        "y_pred",
+        "ypred",
+        "predicted",
+        "predicted_label",
+        "prediction_label",
+        "model_prediction",
+        "model_output",
+        "output",
+        "hypothesis",
+        "hyp",
+        "yhat",
+        "y_hat",
     ),
     "human": (
-        "human_label", "human", "annotator_label", "human_prediction", "human_transcript",
-        "human_labels", "annotator", "inspector", "inspector_label", "hlp", "hlp_label",
-        "human_majority", "majority_label", "human_consensus", "consensus_label", "crowd_label",
+        "human_label",
+        "human",
+        "annotator_label",
+        "human_prediction",
+        "human_transcript",
+        "human_labels",
+        "annotator",
+        "inspector",
+        "inspector_label",
+        "hlp",
+        "hlp_label",
+        "human_majority",
+        "majority_label",
+        "human_consensus",
+        "consensus_label",
+        "crowd_label",
     ),
     # The probability that one person labels the example right (CIFAR-10H: the share of
     # its annotators choosing the true class); see core.baselines.
     "human_accuracy": (
-        "human_accuracy", "human_acc", "annotator_accuracy", "human_correct_rate",
+        "human_accuracy",
+        "human_acc",
+        "annotator_accuracy",
+        "human_correct_rate",
         "human_p_correct",
     ),
     "id": ("id", "example_id", "item_id", "uid", "example", "item", "sample_id", "key", "row_id"),
     "score": (
-        "score", "scores", "confidence", "probability", "prob", "proba", "y_score",
-        "y_prob", "pred_score", "prediction_score",
+        "score",
+        "scores",
+        "confidence",
+        "probability",
+        "prob",
+        "proba",
+        "y_score",
+        "y_prob",
+        "pred_score",
+        "prediction_score",
     ),
     "tags_column": ("tags", "tag", "tag_list", "error_tags", "slices"),
 }
@@ -225,8 +277,11 @@ _SEP_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe"
 # Leading bytes of files that hold no table Slicewise reads. gzip, bzip2, zip and .xlsx are
 # read (core.formats, recognised there by their own leading bytes).
 _MAGIC = (
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook (or a password-protected .xlsx); save "
-                          "it as .xlsx without a password, or export the sheet as CSV"),
+    (
+        b"\xd0\xcf\x11\xe0",
+        "an old Excel .xls workbook (or a password-protected .xlsx); save "
+        "it as .xlsx without a password, or export the sheet as CSV",
+    ),
     (b"%PDF", "a PDF document, not a table"),
     (b"\x89PNG", "a PNG image, not a table"),
     (b"\xff\xd8\xff", "a JPEG image, not a table"),
@@ -240,8 +295,9 @@ def check_file_path(path: Path) -> None:
     if not path.exists():
         raise DataError(f"{path}: no such file; check the path")
     if path.is_dir():
-        raise DataError(f"{path}: is a folder, not a file; give the path of a CSV, TSV "
-                        "or Parquet file")
+        raise DataError(
+            f"{path}: is a folder, not a file; give the path of a CSV, TSV or Parquet file"
+        )
 
 
 def _source_bytes(source: str | Path | IO[bytes] | bytes, name: str | None) -> tuple[bytes, str]:
@@ -255,11 +311,14 @@ def _source_bytes(source: str | Path | IO[bytes] | bytes, name: str | None) -> t
             check_file_path(path)
             return path.read_bytes(), label
         except OSError as exc:
-            raise DataError(f"{label}: cannot be opened ({exc.strerror or exc}); check the path "
-                            "and the file's permissions") from None
+            raise DataError(
+                f"{label}: cannot be opened ({exc.strerror or exc}); check the path "
+                "and the file's permissions"
+            ) from None
     if not (hasattr(source, "getvalue") or hasattr(source, "read")):
-        raise TypeError("expected a path, bytes or a file-like object, got "
-                        f"{type(source).__name__}")
+        raise TypeError(
+            f"expected a path, bytes or a file-like object, got {type(source).__name__}"
+        )
     raw_name = getattr(source, "name", None)
     label = name or (Path(raw_name).name if isinstance(raw_name, str) and raw_name else "upload")
     try:
@@ -308,13 +367,15 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
             ) from None
         return _check_text(text.removeprefix("\ufeff"), name, encoding), encoding
 
-    for bom, codec, enc in ((codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
-                            (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
-                            (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
-                            (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
-                            (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16")):
+    for bom, codec, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+        (codecs.BOM_UTF8, "utf-8", "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
+    ):
         if data.startswith(bom):
-            body = data[len(bom):]
+            body = data[len(bom) :]
             try:
                 text = body.decode(codec)
             except UnicodeDecodeError as exc:
@@ -326,8 +387,9 @@ def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
 
     for magic, what in _MAGIC:
         if data.startswith(magic):
-            raise FileFormatError(f"{name}: is {what}; Slicewise reads CSV, TSV, Parquet or "
-                                  "Excel .xlsx files")
+            raise FileFormatError(
+                f"{name}: is {what}; Slicewise reads CSV, TSV, Parquet or Excel .xlsx files"
+            )
 
     head = data[:8192]
     if b"\x00" in head:
@@ -377,8 +439,10 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 def _binary_message(name: str) -> str:
-    return (f"{name}: looks like binary data, not CSV/TSV text; save the table as CSV (UTF-8) "
-            "or Parquet")
+    return (
+        f"{name}: looks like binary data, not CSV/TSV text; save the table as CSV (UTF-8) "
+        "or Parquet"
+    )
 
 
 def _check_text(text: str, name: str, encoding: str) -> str:
@@ -388,9 +452,13 @@ def _check_text(text: str, name: str, encoding: str) -> str:
         bad = len(_CONTROL.findall(sample))
         if "\x00" in sample or bad > max(2, 0.01 * len(sample)):
             raise FileFormatError(
-                _binary_message(name) if encoding in ("utf-8", "utf-8-sig") else
-                f"{name}: does not read as {encoding} text (it is full of control characters); "
-                "it may be binary data or in another encoding: save it as CSV (UTF-8)"
+                _binary_message(name)
+                if encoding in ("utf-8", "utf-8-sig")
+                else (
+                    f"{name}: does not read as {encoding} text (it is full of control "
+                    "characters); it may be binary data or in another encoding: "
+                    "save it as CSV (UTF-8)"
+                )
             )
     return text
 
@@ -415,7 +483,7 @@ def _normalize_sep(sep: str | None, name: str) -> str | None:
     if sep is None or sep == "":
         return None
     sep = _SEP_ALIASES.get(sep.lower() if len(sep) > 1 else sep, sep)
-    if len(sep) != 1 or sep in "\"\r\n" or sep.isalnum():
+    if len(sep) != 1 or sep in '"\r\n' or sep.isalnum():
         raise InvalidValueError(
             f"{name}: {sep!r} cannot be a delimiter; use one character such as ',', ';', '|' "
             "or a tab, or leave it empty to detect it"
@@ -497,13 +565,16 @@ def _read(
     return df, hashlib.sha256(data).hexdigest(), warnings, name
 
 
-def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
-           sheet: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+def _parse(
+    data: bytes, name: str, encoding: str | None, sep: str | None, sheet: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """Read the table in ``data``: open its containers, then read CSV/TSV text or Parquet."""
     sep = _normalize_sep(sep, name)
     if not re.search(rb"\S", data):
-        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
-                             "id,label,prediction) and one row per example")
+        raise EmptyFileError(
+            f"{name}: the file is empty; it needs a header row (e.g. "
+            "id,label,prediction) and one row per example"
+        )
     table, inner, warnings = formats.unpack(data, name, sheet=sheet, na_values=NA_VALUES)
     if isinstance(table, pd.DataFrame):  # a sheet of a workbook; inner names file and sheet
         header = [str(c) for c in table.columns]
@@ -513,8 +584,10 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
     if table is not data:  # decompressed or unzipped: the inner name tells the format
         data = table
         if not re.search(rb"\S", data):
-            raise EmptyFileError(f"{name}: holds an empty file ({inner}); it needs a header "
-                                 "row (e.g. id,label,prediction) and one row per example")
+            raise EmptyFileError(
+                f"{name}: holds an empty file ({inner}); it needs a header "
+                "row (e.g. id,label,prediction) and one row per example"
+            )
         if sep is None and inner.lower().endswith((".tsv", ".tab")):
             sep = "\t"
     lower = inner.lower()
@@ -522,14 +595,16 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
         df, notes = _parse_parquet(data, name)
         return df, [*warnings, *notes]
     if lower.endswith((".parquet", ".pq")):
-        raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no Parquet "
-                              "signature); save it again as Parquet, or rename it to .csv if "
-                              "it is text")
+        raise FileFormatError(
+            f"{name}: is named like a Parquet file but is not one (no Parquet "
+            "signature); save it again as Parquet, or rename it to .csv if "
+            "it is text"
+        )
     numbering = RowNumbers(first=2)  # line 1 is the header
     excel = _EXCEL_SEP_LINE.match(data)
     if excel:  # Excel's "sep=;" line: it gives the delimiter, the header is line 2
         sep = sep or _normalize_sep(excel.group(2).decode("latin-1"), name)
-        data = (excel.group(1) or b"") + data[excel.end():]
+        data = (excel.group(1) or b"") + data[excel.end() :]
         numbering = RowNumbers(first=3)
     df = _parse_utf8_with_arrow(data, name, encoding, sep)
     if df is None:
@@ -542,8 +617,15 @@ def _parse(data: bytes, name: str, encoding: str | None, sep: str | None,
 _EXCEL_SEP_LINE = re.compile(rb"(\xef\xbb\xbf)?sep=([^\w\s\"]|\t)(?:\r\n|\n|\r|$)")
 
 
-def _parse_text(data: bytes, name: str, encoding: str | None, sep: str | None,
-                warnings: list[str], *, lines_before: int = 0) -> pd.DataFrame:
+def _parse_text(
+    data: bytes,
+    name: str,
+    encoding: str | None,
+    sep: str | None,
+    warnings: list[str],
+    *,
+    lines_before: int = 0,
+) -> pd.DataFrame:
     """Read CSV/TSV text with pandas (any encoding; checks that name the rows at fault).
 
     Every cell is text, blank cells missing; a note on the encoding goes to ``warnings``.
@@ -552,8 +634,10 @@ def _parse_text(data: bytes, name: str, encoding: str | None, sep: str | None,
     """
     text, used = _decode(data, name, encoding)
     if used not in ("utf-8", "utf-8-sig") and encoding is None:
-        warnings.append(f"{name}: not UTF-8; read as {used} (detected). If letters look "
-                        "wrong, give the encoding")
+        warnings.append(
+            f"{name}: not UTF-8; read as {used} (detected). If letters look "
+            "wrong, give the encoding"
+        )
     sep, header = _read_header(text, name, sep)
     # pandas pads rows that are too short with missing values, and reads the first column as
     # the index when every row has one field too many: check the field counts first.
@@ -564,15 +648,25 @@ def _parse_text(data: bytes, name: str, encoding: str | None, sep: str | None,
     buffer = io.BytesIO(data) if used == "utf-8" else io.StringIO(text)
     try:
         df = pd.read_csv(
-            buffer, sep=sep, skipinitialspace=False, low_memory=False, encoding="utf-8",
-            keep_default_na=False, na_values=list(NA_VALUES), skip_blank_lines=True, dtype=str,
+            buffer,
+            sep=sep,
+            skipinitialspace=False,
+            low_memory=False,
+            encoding="utf-8",
+            keep_default_na=False,
+            na_values=list(NA_VALUES),
+            skip_blank_lines=True,
+            dtype=str,
         )
     except pd.errors.EmptyDataError:
-        raise EmptyFileError(f"{name}: the file is empty; it needs a header row and one row per "
-                             "example") from None
+        raise EmptyFileError(
+            f"{name}: the file is empty; it needs a header row and one row per example"
+        ) from None
     except pd.errors.ParserError as exc:
-        raise FileFormatError(f"{name}: cannot be parsed as {_sep_name(sep)}-separated text: "
-                              f"{_short_parser_message(exc, lines_before)}") from None
+        raise FileFormatError(
+            f"{name}: cannot be parsed as {_sep_name(sep)}-separated text: "
+            f"{_short_parser_message(exc, lines_before)}"
+        ) from None
     if checked and not isinstance(df.index, pd.RangeIndex):  # pandas took a column as the
         _check_field_counts(text, sep, name, lines_before=lines_before)  # index: find why
     df.columns = [str(c).strip() for c in df.columns]
@@ -584,8 +678,9 @@ def _is_nameless(name: str) -> bool:
     return not name.strip() or name.startswith("Unnamed: ")
 
 
-def _leave_out_blank_shapes(df: pd.DataFrame, name: str,
-                            numbering: RowNumbers) -> tuple[pd.DataFrame, list[str]]:
+def _leave_out_blank_shapes(
+    df: pd.DataFrame, name: str, numbering: RowNumbers
+) -> tuple[pd.DataFrame, list[str]]:
     """Leave out what spreadsheet exports add around a table, with a warning for each.
 
     - a column with no name in the header and no value in any row (trailing delimiters:
@@ -640,8 +735,6 @@ def _blank_rows(df: pd.DataFrame) -> np.ndarray:
     return blank
 
 
-
-
 def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | None:
     """Read well-formed UTF-8 text with pyarrow's multi-threaded CSV reader, or return ``None``.
 
@@ -658,18 +751,18 @@ def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | N
 
     parse = pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data)
     convert = pacsv.ConvertOptions(
-        null_values=list(NA_VALUES), strings_can_be_null=True, quoted_strings_can_be_null=True,
+        null_values=list(NA_VALUES),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
         # large_string: what pandas' str dtype holds, so to_pandas copies nothing.
         column_types={n: pa.large_string() for n in names},
     )
     try:
-        table = pacsv.read_csv(pa.py_buffer(data), parse_options=parse,
-                               convert_options=convert)
+        table = pacsv.read_csv(pa.py_buffer(data), parse_options=parse, convert_options=convert)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return None
     # Blank names as pandas names them ("Unnamed: 3"), so both paths give the same frame.
-    read = [f"Unnamed: {i}" if not str(c).strip() else c
-            for i, c in enumerate(table.column_names)]
+    read = [f"Unnamed: {i}" if not str(c).strip() else c for i, c in enumerate(table.column_names)]
     if len(set(read)) != table.num_columns:
         return None  # duplicate names (after quoting rules): the pandas path explains them
     if any(not pa.types.is_large_string(t) for t in table.schema.types):
@@ -682,12 +775,16 @@ def _read_csv_arrow(data: bytes, sep: str, names: list[str]) -> pd.DataFrame | N
 def _read_header(text: str, name: str, sep: str | None) -> tuple[str, list[str]]:
     """Check the first line of ``text`` and return the delimiter and the column names."""
     if not re.search(r"\S", text):
-        raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
-                             "id,label,prediction) and one row per example")
+        raise EmptyFileError(
+            f"{name}: the file is empty; it needs a header row (e.g. "
+            "id,label,prediction) and one row per example"
+        )
     first_line = re.match(r"[^\r\n]*", text).group()
     if not first_line.strip():
-        raise EmptyFileError(f"{name}: the first line is blank; it must hold the column names "
-                             "(delete the blank lines above the header)")
+        raise EmptyFileError(
+            f"{name}: the first line is blank; it must hold the column names "
+            "(delete the blank lines above the header)"
+        )
     if sep is None:
         tsv = name.lower().endswith((".tsv", ".tab"))
         sep = "\t" if tsv else _sniff_delimiter(first_line)
@@ -709,8 +806,9 @@ def _read_header(text: str, name: str, sep: str | None) -> tuple[str, list[str]]
 _HEAD_BYTES = 1 << 16
 
 
-def _parse_utf8_with_arrow(data: bytes, name: str, encoding: str | None,
-                           sep: str | None) -> pd.DataFrame | None:
+def _parse_utf8_with_arrow(
+    data: bytes, name: str, encoding: str | None, sep: str | None
+) -> pd.DataFrame | None:
     """Read a large UTF-8 file fast: check its head here and let pyarrow read the rest.
 
     Only the head is decoded here (pyarrow checks that the rest is UTF-8: a column that is
@@ -761,8 +859,10 @@ def _parse_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, list[str]]:
         # Names are stripped like a CSV header's: " night " is the tag "night".
         names = [str(n).strip() for n in pf.schema_arrow.names]
     except Exception:  # pyarrow raises many types for corrupt files
-        raise FileFormatError(f"{name}: is not a readable Parquet file (truncated or damaged?); "
-                              "save it again as Parquet or CSV") from None
+        raise FileFormatError(
+            f"{name}: is not a readable Parquet file (truncated or damaged?); "
+            "save it again as Parquet or CSV"
+        ) from None
     _check_names(names, name)
     table, nested = formats.nested_arrow_to_text(pf.read())
     df = table.to_pandas()
@@ -869,16 +969,19 @@ def _check_field_counts(text: str, sep: str, name: str, *, lines_before: int = 0
         lines = np.searchsorted(np.flatnonzero(all_breaks), starts[cand]) + 1
         found = counts[cand]
         header_text = raw[: ends[0]].decode("utf-8", errors="replace")
-        row_text = raw[starts[cand[0]]:ends[cand[0]]].decode("utf-8", errors="replace")
+        row_text = raw[starts[cand[0]] : ends[cand[0]]].decode("utf-8", errors="replace")
         others = [d for d in DELIMITERS if d != sep and d in row_text and d not in header_text]
         if int(found[0]) == 1 and others:
-            hint = (f"the rows look {_sep_name(others[0])}-delimited while the header is "
-                    f"{_sep_name(sep)}-delimited; use one delimiter throughout")
+            hint = (
+                f"the rows look {_sep_name(others[0])}-delimited while the header is "
+                f"{_sep_name(sep)}-delimited; use one delimiter throughout"
+            )
     if len(lines) > 1 and int(lines[0]) == 2 and len(set(found[:3].tolist())) == 1:
-        hint += ("; if line 1 is a title or a note, delete it: the first line must be the "
-                 "header")
-    shown = ", ".join(f"line {int(ln) + lines_before} has {int(k)}"
-                      for ln, k in zip(lines[:3], found[:3], strict=True))
+        hint += "; if line 1 is a title or a note, delete it: the first line must be the header"
+    shown = ", ".join(
+        f"line {int(ln) + lines_before} has {int(k)}"
+        for ln, k in zip(lines[:3], found[:3], strict=True)
+    )
     more = f" ({len(lines)} rows in all)" if len(lines) > 3 else ""
     raise FileFormatError(
         f"{name}: the header has {n_fields} {'field' if n_fields == 1 else 'fields'} but "
@@ -919,14 +1022,18 @@ def _short_parser_message(exc: Exception, lines_before: int = 0) -> str:
     msg = (str(exc).strip().splitlines() or [""])[-1]
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     if m:
-        return (f"line {int(m.group(2)) + lines_before} has {m.group(3)} fields where the "
-                f"header has {m.group(1)}; "
-                "check for a stray delimiter, and quote values that contain one")
+        return (
+            f"line {int(m.group(2)) + lines_before} has {m.group(3)} fields where the "
+            f"header has {m.group(1)}; "
+            "check for a stray delimiter, and quote values that contain one"
+        )
     m = re.search(r"EOF inside string starting at row (\d+)", msg)
     if m:
-        return (f"a quoted value starting on line {int(m.group(1)) + 1 + lines_before} is "
-                "never closed; "
-                'remove the stray " or close the quote')
+        return (
+            f"a quoted value starting on line {int(m.group(1)) + 1 + lines_before} is "
+            "never closed; "
+            'remove the stray " or close the quote'
+        )
     return msg[:200]
 
 
@@ -956,21 +1063,29 @@ def _check_names(names: list[str], file: str, *, allow_nameless: bool = False) -
         seen[n] = i
 
 
-def _nameless_error(columns: list[int], file: str, *,
-                    with_values: bool = False) -> DuplicateColumnError:
+def _nameless_error(
+    columns: list[int], file: str, *, with_values: bool = False
+) -> DuplicateColumnError:
     """Return the error for header fields with no name (``columns``: 1-based positions)."""
     one = len(columns) == 1
-    where = ", ".join(map(str, columns[:5])) + (f" and {len(columns) - 5} more"
-                                                 if len(columns) > 5 else "")
+    where = ", ".join(map(str, columns[:5])) + (
+        f" and {len(columns) - 5} more" if len(columns) > 5 else ""
+    )
     what = "has no name" if one else "have no name"
     if with_values:
         what += " but holds values" if one else " but hold values"
-    hint = (" (a table saved by pandas with its index has a blank first column: save it "
-            "with index=False)" if columns[0] == 1 else
-            " (the first line must be the header: delete any title or notes above it)"
-            if with_values else "")
-    return DuplicateColumnError(f"{file}: {'column' if one else 'columns'} {where} of the header "
-                                f"{what}; give every column a name{hint}")
+    hint = (
+        " (a table saved by pandas with its index has a blank first column: save it "
+        "with index=False)"
+        if columns[0] == 1
+        else " (the first line must be the header: delete any title or notes above it)"
+        if with_values
+        else ""
+    )
+    return DuplicateColumnError(
+        f"{file}: {'column' if one else 'columns'} {where} of the header "
+        f"{what}; give every column a name{hint}"
+    )
 
 
 def _check_header_is_names(header: list[str], file: str) -> None:
@@ -1031,7 +1146,7 @@ def _is_boolean_like(col: pd.Series, seen: dict[str, list[Any]] | None = None) -
     tokens = {t[:-2] if t in ("1.0", "0.0") else t for t in tokens}
     truthy, falsy = tokens & TRUE_TOKENS, tokens & FALSE_TOKENS - {""}
     # One spelling per side: {"x", "y"} or {"yes", "y"} are categories, not a flag.
-    return (tokens <= (TRUE_TOKENS | FALSE_TOKENS) and len(truthy) == 1 and len(falsy) <= 1)
+    return tokens <= (TRUE_TOKENS | FALSE_TOKENS) and len(truthy) == 1 and len(falsy) <= 1
 
 
 def find_role_candidates(df: pd.DataFrame) -> dict[str, list[str]]:
@@ -1060,12 +1175,37 @@ def _pick(role: str, options: list[str]) -> str | None:
 #: Words that make a true/false column read as an outcome, a target or a model output rather
 #: than a tag (``is_recid``, ``fraud_label``, ``target_flag`` is a tag: see
 #: :data:`TAG_WORDS`); compared with the words of the name (see :func:`name_words`).
-OUTCOME_WORDS = frozenset({
-    "label", "labels", "target", "targets", "outcome", "outcomes", "result", "response",
-    "truth", "gt", "gold", "actual", "expected", "y", "yhat", "decision", "verdict",
-    "score", "scores", "prob", "proba", "probability", "pred", "preds",
-    "prediction", "predictions", "predicted",
-})
+OUTCOME_WORDS = frozenset(
+    {
+        "label",
+        "labels",
+        "target",
+        "targets",
+        "outcome",
+        "outcomes",
+        "result",
+        "response",
+        "truth",
+        "gt",
+        "gold",
+        "actual",
+        "expected",
+        "y",
+        "yhat",
+        "decision",
+        "verdict",
+        "score",
+        "scores",
+        "prob",
+        "proba",
+        "probability",
+        "pred",
+        "preds",
+        "prediction",
+        "predictions",
+        "predicted",
+    }
+)
 #: Words that make a column a tag whatever else its name says.
 TAG_WORDS = frozenset({"tag", "tags", "flag", "flags", "slice"})
 #: A name starting with one of these words states a property of the example that is usually
@@ -1109,12 +1249,21 @@ def is_tag_name(name: Any) -> bool:
     return not words or words[0] not in OUTCOME_PREFIXES
 
 
-def _detect_tag_columns(df: pd.DataFrame, exclude: set[str | None],
-                        cands: dict[str, list[str]],
-                        seen: dict[str, list[Any]] | None = None) -> tuple[str, ...]:
+def _detect_tag_columns(
+    df: pd.DataFrame,
+    exclude: set[str | None],
+    cands: dict[str, list[str]],
+    seen: dict[str, list[Any]] | None = None,
+) -> tuple[str, ...]:
     named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
-    return tuple(c for c in df.columns if c not in exclude and c not in named_like_role
-                 and is_tag_name(c) and _is_boolean_like(df[c], seen))
+    return tuple(
+        c
+        for c in df.columns
+        if c not in exclude
+        and c not in named_like_role
+        and is_tag_name(c)
+        and _is_boolean_like(df[c], seen)
+    )
 
 
 def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
@@ -1135,8 +1284,13 @@ def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
     else:
         tag_columns = _detect_tag_columns(df, used, cands)
     return ColumnMapping(
-        label=pick["label"], prediction=pick["prediction"], id=pick["id"], human=pick["human"],
-        score=pick["score"], tag_columns=tag_columns, tags_column=pick["tags_column"],
+        label=pick["label"],
+        prediction=pick["prediction"],
+        id=pick["id"],
+        human=pick["human"],
+        score=pick["score"],
+        tag_columns=tag_columns,
+        tags_column=pick["tags_column"],
         human_accuracy=pick["human_accuracy"],
     )
 
@@ -1144,9 +1298,14 @@ def detect_mapping(df: pd.DataFrame) -> ColumnMapping:
 _ROLES = ("label", "prediction", "id", "human", "score", "tags_column", "human_accuracy")
 
 
-def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: str,
-                    require_prediction: bool = True,
-                    distinct: dict[str, list[Any]] | None = None) -> ColumnMapping:
+def resolve_mapping(
+    df: pd.DataFrame,
+    mapping: ColumnMapping | None,
+    *,
+    file: str,
+    require_prediction: bool = True,
+    distinct: dict[str, list[Any]] | None = None,
+) -> ColumnMapping:
     """Fill the unset roles of ``mapping`` by detection and check every named column exists.
 
     ``distinct``, when given, receives the distinct values of the columns looked at for tag
@@ -1169,8 +1328,10 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
     off = {role for role in _ROLES if getattr(mapping, role) == NO_COLUMN}
     for role in off & {"label", "prediction"}:
         if role == "label" or require_prediction:
-            raise InvalidValueError(f"{file}: the {role} column cannot be switched off; "
-                                    f"choose it (CLI: --{role} COLUMN)")
+            raise InvalidValueError(
+                f"{file}: the {role} column cannot be switched off; "
+                f"choose it (CLI: --{role} COLUMN)"
+            )
     if off:
         mapping = replace(mapping, **{role: None for role in off})
     for role in _ROLES:
@@ -1182,8 +1343,9 @@ def resolve_mapping(df: pd.DataFrame, mapping: ColumnMapping | None, *, file: st
             )
     for c in mapping.tag_columns or ():
         if c not in cols:
-            raise MissingColumnError(f"{file}: tag column {c!r} is not in the file; "
-                                     f"its columns are {_list(cols)}")
+            raise MissingColumnError(
+                f"{file}: tag column {c!r} is not in the file; its columns are {_list(cols)}"
+            )
     cands = find_role_candidates(df)
     explicit = {getattr(mapping, r) for r in _ROLES} | set(mapping.tag_columns or ())
     filled: dict[str, Any] = {}
@@ -1244,12 +1406,15 @@ def _human_kind(mapping: ColumnMapping, file: str) -> str | None:
     """
     kind = mapping.human_kind
     if kind is not None and kind not in HUMAN_KINDS:
-        raise InvalidValueError(f"{file}: the human label kind must be 'single' or 'majority', "
-                                f"not {kind!r}")
+        raise InvalidValueError(
+            f"{file}: the human label kind must be 'single' or 'majority', not {kind!r}"
+        )
     if mapping.human is None:
         if kind == "majority":
-            raise InvalidValueError(f"{file}: a majority human label needs a human-label "
-                                    "column; choose it (CLI: --human COLUMN)")
+            raise InvalidValueError(
+                f"{file}: a majority human label needs a human-label "
+                "column; choose it (CLI: --human COLUMN)"
+            )
         return None
     if kind is None:
         kind = "majority" if is_majority_name(mapping.human) else "single"
@@ -1286,9 +1451,14 @@ def writes_no(values: Iterable[Any]) -> bool:
     return any(str(v).strip().lower() in FALSE_TOKENS - {""} for v in values)
 
 
-def parse_boolean_column(col: pd.Series, *, file: str, name: str,
-                         distinct: list[Any] | None = None,
-                         numbering: RowNumbers | None = None) -> pd.Series:
+def parse_boolean_column(
+    col: pd.Series,
+    *,
+    file: str,
+    name: str,
+    distinct: list[Any] | None = None,
+    numbering: RowNumbers | None = None,
+) -> pd.Series:
     """Turn true/false, 1/0, yes/no or x/blank values into booleans.
 
     Vectorised over the distinct values (``distinct``, when already known: the column's
@@ -1314,15 +1484,16 @@ def parse_boolean_column(col: pd.Series, *, file: str, name: str,
             # The common case: every value is valid, so one pass over the rows marks the
             # true ones (every present value true, as in x/blank columns: the non-missing).
             truthy = [v for v, t in zip(present, tokens, strict=True) if t in TRUE_TOKENS]
-            mask = (col.notna() if len(truthy) == len(present) else col.isin(truthy))
-            return pd.Series(mask.to_numpy(dtype=bool), index=col.index, name=col.name,
-                             copy=False)
+            mask = col.notna() if len(truthy) == len(present) else col.isin(truthy)
+            return pd.Series(mask.to_numpy(dtype=bool), index=col.index, name=col.name, copy=False)
     try:
         codes, uniques = pd.factorize(col, use_na_sentinel=True)
     except TypeError:
-        raise InvalidValueError(f"{file}: tag column {name!r} holds lists or other compound "
-                                "values; tag columns take true/false, 1/0, yes/no or "
-                                "x/blank") from None
+        raise InvalidValueError(
+            f"{file}: tag column {name!r} holds lists or other compound "
+            "values; tag columns take true/false, 1/0, yes/no or "
+            "x/blank"
+        ) from None
     tokens = pd.Index(uniques, dtype=object).astype(str).str.strip().str.lower()
     truthy_u = np.append(tokens.isin(TRUE_TOKENS), False)  # code -1 (missing) is False
     valid_u = np.append(tokens.isin(TRUE_TOKENS | FALSE_TOKENS), True)
@@ -1421,8 +1592,10 @@ def _trimmed(text: pd.Series) -> pd.Series:
 
     cells = pc.unique(text.array.__arrow_array__())
     trimmed = pc.utf8_trim_whitespace(cells)
-    if pc.all(pc.equal(trimmed, cells)).as_py() is not False and \
-            not pc.any(pc.equal(cells, "")).as_py():
+    if (
+        pc.all(pc.equal(trimmed, cells)).as_py() is not False
+        and not pc.any(pc.equal(cells, "")).as_py()
+    ):
         return text
     out = text.str.strip()
     return out.mask(out.eq("").fillna(False).to_numpy(dtype=bool))
@@ -1435,8 +1608,9 @@ def _id_text(ids: pd.Series) -> pd.Series:
     return as_text(ids).reset_index(drop=True)
 
 
-def _typed_metadata(col: pd.Series, *, file: str, decimal: str | None,
-                    thousands: str | None, warnings: list[str]) -> pd.Series:
+def _typed_metadata(
+    col: pd.Series, *, file: str, decimal: str | None, thousands: str | None, warnings: list[str]
+) -> pd.Series:
     """Turn a text metadata column that holds only numbers into numbers (int64 or float64).
 
     The number format (decimal comma, thousands separators) is inferred per column when
@@ -1453,12 +1627,16 @@ def _typed_metadata(col: pd.Series, *, file: str, decimal: str | None,
         warnings.append(
             f"{file}: column {name!r} holds numbers such as {col.dropna().iloc[0]!r} that "
             "read differently with a decimal comma and with a thousands separator; it is kept "
-            "as text: give the format (CLI: --decimal , or --thousands ,)")
+            "as text: give the format (CLI: --decimal , or --thousands ,)"
+        )
         return col
     if values is None:
         return col
-    if not np.isnan(values).any() and np.all(np.mod(values, 1) == 0) \
-            and np.all(np.abs(values) < 2**63):
+    if (
+        not np.isnan(values).any()
+        and np.all(np.mod(values, 1) == 0)
+        and np.all(np.abs(values) < 2**63)
+    ):
         return pd.Series(values.astype(np.int64), index=col.index, name=col.name, copy=False)
     return pd.Series(values, index=col.index, name=col.name, copy=False)
 
@@ -1548,8 +1726,9 @@ def prepare(
         try:
             threshold = float(threshold)
         except (TypeError, ValueError):
-            raise InvalidValueError(f"{file}: the threshold must be a number, not "
-                                    f"{threshold!r}") from None
+            raise InvalidValueError(
+                f"{file}: the threshold must be a number, not {threshold!r}"
+            ) from None
         if np.isnan(threshold):
             raise InvalidValueError(f"{file}: the threshold must be a number, not NaN")
         if mapping is not None and mapping.prediction:
@@ -1558,28 +1737,39 @@ def prepare(
                 "threshold, not both"
             )
     distinct: dict[str, list[Any]] = {}
-    mapping = resolve_mapping(df, mapping, file=file, require_prediction=not use_score,
-                              distinct=distinct)
+    mapping = resolve_mapping(
+        df, mapping, file=file, require_prediction=not use_score, distinct=distinct
+    )
     check_nested_roles(df.attrs.get(_NESTED_ATTR, ()), mapping, file=file)
     n_rows = len(df)
     ids_raw = _id_text(df[mapping.id]) if mapping.id is not None else None
     # Whether the ids are unique is found on a thread (a sort that releases the GIL) while
     # the tags and labels are parsed; unique over all rows means unique over the rows kept.
-    ids_distinct = (_in_background(_all_distinct, ids_raw) if ids_raw is not None else None)
+    ids_distinct = _in_background(_all_distinct, ids_raw) if ids_raw is not None else None
 
     score = None
     if mapping.score is not None:
-        score = _parse_score(df[mapping.score], file=file, column=mapping.score,
-                             decimal=decimal, thousands=thousands, numbering=numbering)
+        score = _parse_score(
+            df[mapping.score],
+            file=file,
+            column=mapping.score,
+            decimal=decimal,
+            thousands=thousands,
+            numbering=numbering,
+        )
     human_accuracy = None
     if mapping.human_accuracy is not None:
         human_accuracy = parse_human_accuracy(
-            df[mapping.human_accuracy], file=file, column=mapping.human_accuracy,
-            decimal=decimal, thousands=thousands, numbering=numbering)
+            df[mapping.human_accuracy],
+            file=file,
+            column=mapping.human_accuracy,
+            decimal=decimal,
+            thousands=thousands,
+            numbering=numbering,
+        )
     # Classes keep the file's cells until canonical_classes reads them (one factorize each;
     # a blank cell becomes missing there, and is found missing by _missing_mask below).
-    label = (as_text(df[mapping.label], keep_blank=True) if text_task
-             else df[mapping.label])
+    label = as_text(df[mapping.label], keep_blank=True) if text_task else df[mapping.label]
     if use_score:
         if score is None:
             raise MissingColumnError(
@@ -1587,15 +1777,21 @@ def prepare(
                 "probability) or choose it (CLI: --score COLUMN)"
             )
         if mapping.prediction is not None:
-            warnings.append(f"{file}: predictions come from {mapping.score!r} >= {threshold:g}; "
-                            f"column {mapping.prediction!r} is kept as metadata")
+            warnings.append(
+                f"{file}: predictions come from {mapping.score!r} >= {threshold:g}; "
+                f"column {mapping.prediction!r} is kept as metadata"
+            )
             mapping = replace(mapping, prediction=None)
-        prediction = _prediction_from_score(score, label, positive, threshold, file=file,
-                                            label_col=mapping.label)
+        prediction = _prediction_from_score(
+            score, label, positive, threshold, file=file, label_col=mapping.label
+        )
         pred_col = mapping.score
     else:
-        prediction = (as_text(df[mapping.prediction], keep_blank=True) if text_task
-                      else df[mapping.prediction])
+        prediction = (
+            as_text(df[mapping.prediction], keep_blank=True)
+            if text_task
+            else df[mapping.prediction]
+        )
         pred_col = mapping.prediction
 
     # Tags, parsed on every row so that messages name the file's rows.
@@ -1606,8 +1802,9 @@ def prepare(
     tag_data = {c: tags[c].to_numpy() for c in tags.columns}
     blank_tags = set(tag_data)  # a tags-column lists the tags present: "no" is a blank cell
     for c in mapping.tag_columns or ():
-        values = parse_boolean_column(df[c], file=file, name=c, distinct=distinct.get(c),
-                                      numbering=numbering).to_numpy()
+        values = parse_boolean_column(
+            df[c], file=file, name=c, distinct=distinct.get(c), numbering=numbering
+        ).to_numpy()
         tag_data[c] = tag_data[c] | values if c in tag_data else values
         if says_no(df[c], distinct.get(c)):
             blank_tags.discard(c)
@@ -1618,12 +1815,17 @@ def prepare(
     # Missing labels or predictions.
     drop = np.zeros(n_rows, dtype=bool)
     problems = []
-    for role, colname, values in (("label", mapping.label, label),
-                                  ("prediction", pred_col, prediction)):
+    for role, colname, values in (
+        ("label", mapping.label, label),
+        ("prediction", pred_col, prediction),
+    ):
         # In text tasks "" is an empty transcript: only a missing cell (none here) is missing.
         miss = values.isna().to_numpy(dtype=bool) if text_task else _missing_mask(values)
-        what = f"the {role} column {colname!r}" if colname != mapping.score or role == "label" \
+        what = (
+            f"the {role} column {colname!r}"
+            if colname != mapping.score or role == "label"
             else f"the score column {colname!r} (standing in for the prediction)"
+        )
         if miss.all():
             raise MissingValuesError(
                 f"{file}: {what} is empty in every row; check that the right column is chosen "
@@ -1631,13 +1833,19 @@ def prepare(
             )
         if miss.any():
             rows = np.flatnonzero(miss)
-            problems.append(f"{what} is missing in {len(rows)} of {n_rows} rows "
-                            f"({format_rows(rows, numbering=numbering)})")
+            problems.append(
+                f"{what} is missing in {len(rows)} of {n_rows} rows "
+                f"({format_rows(rows, numbering=numbering)})"
+            )
             drop |= miss
     positions = np.arange(n_rows)
     if problems and missing == "fail":
-        hint = ("" if text_task else "; if these are transcripts, an empty cell is an empty "
-                "transcript: choose the text task (CLI: --task text)")
+        hint = (
+            ""
+            if text_task
+            else "; if these are transcripts, an empty cell is an empty "
+            "transcript: choose the text task (CLI: --task text)"
+        )
         raise MissingValuesError(
             f"{file}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
             f"(CLI: --drop-missing) to leave those rows out{hint}"
@@ -1653,8 +1861,10 @@ def prepare(
                 "nothing is left to analyse: check the column choice"
             )
         rows = np.flatnonzero(drop)
-        warnings.append(f"{file}: left out {len(rows)} of {n_rows} rows with a missing label or "
-                        f"prediction ({format_rows(rows, numbering=numbering)})")
+        warnings.append(
+            f"{file}: left out {len(rows)} of {n_rows} rows with a missing label or "
+            f"prediction ({format_rows(rows, numbering=numbering)})"
+        )
         df = df[keep].reset_index(drop=True)
         label = label[keep].reset_index(drop=True)
         prediction = prediction[keep].reset_index(drop=True)
@@ -1678,11 +1888,16 @@ def prepare(
                 "every row an id, or choose no id column to number the rows"
             )
         try:
-            dup = (np.zeros(len(ids), dtype=bool) if ids_distinct.result()  # cheaper when clean
-                   else ids.duplicated(keep=False).to_numpy(dtype=bool))
+            dup = (
+                np.zeros(len(ids), dtype=bool)
+                if ids_distinct.result()  # cheaper when clean
+                else ids.duplicated(keep=False).to_numpy(dtype=bool)
+            )
         except TypeError:
-            raise InvalidValueError(f"{file}: the id column {mapping.id!r} holds lists or other "
-                                    "compound values; ids must be text or numbers") from None
+            raise InvalidValueError(
+                f"{file}: the id column {mapping.id!r} holds lists or other "
+                "compound values; ids must be text or numbers"
+            ) from None
         if dup.any():
             rows = positions[np.flatnonzero(dup)]
             values = _examples(ids, np.flatnonzero(dup))
@@ -1695,8 +1910,7 @@ def prepare(
     else:
         ids = pd.Series(positions, name="id", copy=False)
 
-    roles = {"label": label.reset_index(drop=True),
-             "prediction": prediction.reset_index(drop=True)}
+    roles = {"label": label.reset_index(drop=True), "prediction": prediction.reset_index(drop=True)}
     if human is not None:
         roles["human"] = human.reset_index(drop=True)
     if not text_task:
@@ -1706,12 +1920,21 @@ def prepare(
         columns["score"] = score
     if human_accuracy is not None:
         columns["human_accuracy"] = human_accuracy
-    role_cols = {mapping.label, mapping.prediction, mapping.id, mapping.human, mapping.score,
-                 mapping.tags_column, mapping.human_accuracy, *(mapping.tag_columns or ())}
+    role_cols = {
+        mapping.label,
+        mapping.prediction,
+        mapping.id,
+        mapping.human,
+        mapping.score,
+        mapping.tags_column,
+        mapping.human_accuracy,
+        *(mapping.tag_columns or ()),
+    }
     meta = [c for c in df.columns if c not in role_cols]
     for name, c in zip(_metadata_names(meta, set(columns)), meta, strict=True):
-        columns[name] = _typed_metadata(df[c], file=file, decimal=decimal,
-                                        thousands=thousands, warnings=warnings)
+        columns[name] = _typed_metadata(
+            df[c], file=file, decimal=decimal, thousands=thousands, warnings=warnings
+        )
     # copy=False: the columns are new arrays or copy-on-write views of the file's table.
     frame = pd.DataFrame(columns, copy=False)
     # Later messages (e.g. a regression task's) name the file's rows: the reader's numbering,
@@ -1720,8 +1943,9 @@ def prepare(
     left_out = np.ones(n_rows, dtype=bool)
     left_out[positions] = False
     dropped = np.flatnonzero(left_out)
-    replace(numbering, skipped=tuple(sorted({*numbering.skipped,
-                                             *numbering.of(dropped.tolist())}))).attach(frame)
+    replace(
+        numbering, skipped=tuple(sorted({*numbering.skipped, *numbering.of(dropped.tolist())}))
+    ).attach(frame)
     options = {"missing": missing, "positive": positive, "threshold": threshold}
     if na_values:
         options["na_values"] = na_values
@@ -1729,9 +1953,16 @@ def prepare(
         options["number_format"] = (decimal, thousands)
     if text_task:
         options["task"] = "text"
-    return Dataset(frame=frame, tags=tags, mapping=mapping, source_name=file,
-                   content_hash=content_hash, warnings=warnings, options=options,
-                   blank_tags=tuple(str(t) for t in tags.columns if t in blank_tags))
+    return Dataset(
+        frame=frame,
+        tags=tags,
+        mapping=mapping,
+        source_name=file,
+        content_hash=content_hash,
+        warnings=warnings,
+        options=options,
+        blank_tags=tuple(str(t) for t in tags.columns if t in blank_tags),
+    )
 
 
 def _in_background(fn: Callable[..., Any], *args: Any) -> Future:
@@ -1773,9 +2004,17 @@ def _all_distinct(values: pd.Series) -> bool:
     return bool(values.is_unique)
 
 
-def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None = None,
-                 thousands: str | None = None, numbering: RowNumbers | None = None,
-                 role: str = "score", values_are: str = "scores") -> pd.Series:
+def _parse_score(
+    raw: pd.Series,
+    *,
+    file: str,
+    column: str,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    numbering: RowNumbers | None = None,
+    role: str = "score",
+    values_are: str = "scores",
+) -> pd.Series:
     """Return the score column as floats (NaN where blank); text that is not a number fails.
 
     The number format is inferred as for metadata (a decimal comma such as ``0,85`` is read
@@ -1785,6 +2024,7 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
     can rank it. A NaN float in a typed column is a blank cell. ``role`` and ``values_are``
     name the column and its values in messages (another numeric role is read the same way).
     """
+
     def finite(values: np.ndarray) -> pd.Series:
         infinite = np.isinf(values)
         if infinite.any():
@@ -1799,9 +2039,11 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
     if _is_number(raw):
         return finite(raw.to_numpy(dtype=float, na_value=np.nan))
     if pd.api.types.is_bool_dtype(raw):
-        raise InvalidValueError(f"{file}: the {role} column {column!r} holds true/false "
-                                f"values; {values_are} must be numbers (choose another {role} "
-                                "column)")
+        raise InvalidValueError(
+            f"{file}: the {role} column {column!r} holds true/false "
+            f"values; {values_are} must be numbers (choose another {role} "
+            "column)"
+        )
     text = as_text(raw) if raw.dtype == object else raw.str.strip().mask(_missing_mask(raw))
     fmt, values = read_numbers(text, decimal=decimal, thousands=thousands)
     if fmt == "ambiguous":
@@ -1812,7 +2054,7 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
         )
     if values is None:
         values = to_numbers(text, NumberFormat("."))
-    bad = (np.isnan(values) & text.notna().to_numpy(dtype=bool))
+    bad = np.isnan(values) & text.notna().to_numpy(dtype=bool)
     if bad.any():
         rows = np.flatnonzero(bad)
         examples = _examples(raw, rows)
@@ -1826,9 +2068,15 @@ def _parse_score(raw: pd.Series, *, file: str, column: str, decimal: str | None 
     return finite(values)
 
 
-def parse_human_accuracy(raw: pd.Series, *, file: str, column: str,
-                         decimal: str | None = None, thousands: str | None = None,
-                         numbering: RowNumbers | None = None) -> pd.Series:
+def parse_human_accuracy(
+    raw: pd.Series,
+    *,
+    file: str,
+    column: str,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    numbering: RowNumbers | None = None,
+) -> pd.Series:
     """Read the human-accuracy column: per example, a probability in [0, 1] (NaN where blank).
 
     Numbers are read as the score's are (:func:`_parse_score`: a decimal comma is inferred
@@ -1840,9 +2088,16 @@ def parse_human_accuracy(raw: pd.Series, *, file: str, column: str,
     InvalidValueError
         Naming the file, the column, the rows and the values.
     """
-    values = _parse_score(raw, file=file, column=column, decimal=decimal, thousands=thousands,
-                          numbering=numbering, role="human accuracy",
-                          values_are="human accuracies")
+    values = _parse_score(
+        raw,
+        file=file,
+        column=column,
+        decimal=decimal,
+        thousands=thousands,
+        numbering=numbering,
+        role="human accuracy",
+        values_are="human accuracies",
+    )
     arr = values.to_numpy(dtype=float)
     outside = ~np.isnan(arr) & ((arr < 0) | (arr > 1))
     if outside.any():
@@ -1856,8 +2111,15 @@ def parse_human_accuracy(raw: pd.Series, *, file: str, column: str,
     return values
 
 
-def _prediction_from_score(score: pd.Series, label: pd.Series, positive: Any,
-                           threshold: float, *, file: str, label_col: str) -> pd.Series:
+def _prediction_from_score(
+    score: pd.Series,
+    label: pd.Series,
+    positive: Any,
+    threshold: float,
+    *,
+    file: str,
+    label_col: str,
+) -> pd.Series:
     """Predict ``positive`` where ``score >= threshold``, the other class elsewhere.
 
     Classes are matched by :func:`core.values.class_keys` (``--positive true`` finds the
@@ -1915,15 +2177,26 @@ def load_dataset(
     :func:`prepare` for the rest. Every problem is raised as a
     :class:`~core.errors.DataError` subclass.
     """
-    df, digest, warnings, file = _read(source, name=name, encoding=encoding, sep=sep,
-                                       sheet=sheet)
-    return prepare(df, mapping, source_name=file, content_hash=digest, missing=missing,
-                   positive=positive, threshold=threshold, warnings=warnings,
-                   na_values=na_values, decimal=decimal, thousands=thousands, task=task)
+    df, digest, warnings, file = _read(source, name=name, encoding=encoding, sep=sep, sheet=sheet)
+    return prepare(
+        df,
+        mapping,
+        source_name=file,
+        content_hash=digest,
+        missing=missing,
+        positive=positive,
+        threshold=threshold,
+        warnings=warnings,
+        na_values=na_values,
+        decimal=decimal,
+        thousands=thousands,
+        task=task,
+    )
 
 
-def dataset_from_frame(df: pd.DataFrame, mapping: ColumnMapping | None = None, *,
-                       name: str = "table", **kwargs: Any) -> Dataset:
+def dataset_from_frame(
+    df: pd.DataFrame, mapping: ColumnMapping | None = None, *, name: str = "table", **kwargs: Any
+) -> Dataset:
     """Validate an in-memory DataFrame, hashing its content for the fingerprint.
 
     Dicts, lists, tuples, arrays and sets in its cells (and Arrow list, struct or map columns) are
@@ -1933,12 +2206,12 @@ def dataset_from_frame(df: pd.DataFrame, mapping: ColumnMapping | None = None, *
     df, nested = formats.nested_cells_to_text(df)
     if nested:
         df.attrs[_NESTED_ATTR] = tuple(map(str, nested))
-        kwargs["warnings"] = [*(kwargs.get("warnings") or []),
-                              formats.nested_warning(name, nested)]
+        kwargs["warnings"] = [*(kwargs.get("warnings") or []), formats.nested_warning(name, nested)]
     try:
         hashed = pd.util.hash_pandas_object(df, index=False)
     except (TypeError, ValueError):  # cells pandas cannot hash (objects of other kinds)
         hashed = pd.util.hash_pandas_object(df.astype(str), index=False)
-    digest = hashlib.sha256(hashed.to_numpy().tobytes()
-                            + "|".join(map(str, df.columns)).encode()).hexdigest()
+    digest = hashlib.sha256(
+        hashed.to_numpy().tobytes() + "|".join(map(str, df.columns)).encode()
+    ).hexdigest()
     return prepare(df, mapping, source_name=name, content_hash=digest, **kwargs)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.agreement import load_annotations
-from core.analysis import analyze
-from core.dataset import load_dataset
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.agreement import load_annotations
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import load_dataset
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 DEMO_PROJECT = "Demo"
 DEMO_USER = "demo"
@@ -23,16 +23,29 @@ DEMO_DATASETS: tuple[tuple[str, str, TaskSpec], ...] = (
 )
 #: The demo annotation set: five annotators on 300 images of the inspection dataset, saved
 #: linked to it as (set name, file in demo_data/, linked dataset).
-DEMO_ANNOTATIONS = ("Inspection annotations", "inspection_annotations.csv",
-                    "Visual inspection")
+DEMO_ANNOTATIONS = ("Inspection annotations", "inspection_annotations.csv", "Visual inspection")
 #: The speech model's two iterations, oldest first: (dataset, model name, model version,
 #: data version, notes).
 DEMO_ITERATIONS: tuple[tuple[str, str, str, str, dict], ...] = (
-    (BASELINE, "speech-asr", "1.0", "v1: 5,000 voice-search utterances",
-     {"learning_rate": 0.0003, "epochs": 40, "code_commit": "3f2a9c1"}),
-    (RETRAINED, "speech-asr", "1.1", "v2: + car-noise augmentation",
-     {"learning_rate": 0.0003, "epochs": 40, "augmentation": "car noise, SNR 0-15 dB",
-      "code_commit": "8d41e07"}),
+    (
+        BASELINE,
+        "speech-asr",
+        "1.0",
+        "v1: 5,000 voice-search utterances",
+        {"learning_rate": 0.0003, "epochs": 40, "code_commit": "3f2a9c1"},
+    ),
+    (
+        RETRAINED,
+        "speech-asr",
+        "1.1",
+        "v2: + car-noise augmentation",
+        {
+            "learning_rate": 0.0003,
+            "epochs": 40,
+            "augmentation": "car noise, SNR 0-15 dB",
+            "code_commit": "8d41e07",
+        },
+    ),
 )
 
 
@@ -80,16 +93,28 @@ def create_demo_project(store: Store, demo_dir: Path, *, user: str = DEMO_USER) 
             store.delete_iteration(int(row.id), user=user)
     for name, model, version, data_version, notes in DEMO_ITERATIONS:
         table = analyze(store.load_dataset(by_name[name]), task=tasks[name])
-        store.save_iteration(project_id, by_name[name], model_name=model,
-                             model_version=version, data_version=data_version, notes=notes,
-                             table=table, user=user)
+        store.save_iteration(
+            project_id,
+            by_name[name],
+            model_name=model,
+            model_version=version,
+            data_version=data_version,
+            notes=notes,
+            table=table,
+            user=user,
+        )
     set_name, set_file, linked = DEMO_ANNOTATIONS
     annotations = load_annotations(demo_dir / set_file)
     sets = store.list_annotation_sets(project_id)
     for set_id in sets.loc[sets["name"] == set_name, "id"]:
         store.delete_annotation_set(int(set_id), user=user)
-    store.save_annotation_set(project_id, set_name, annotations.labels,
-                              source_name=annotations.source_name,
-                              content_hash=annotations.content_hash, user=user,
-                              linked_dataset_id=by_name[linked])
+    store.save_annotation_set(
+        project_id,
+        set_name,
+        annotations.labels,
+        source_name=annotations.source_name,
+        content_hash=annotations.content_hash,
+        user=user,
+        linked_dataset_id=by_name[linked],
+    )
     return ids[::-1]

@@ -43,11 +43,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import sparse, stats
 
-from core.charts import plot_text
-from core.dataset import Dataset
-from core.errors import InvalidValueError, count_of
-from core.metrics import compute_outcomes
-from core.task import TaskSpec, infer_task_kind
+from slicewise.core.charts import plot_text
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import InvalidValueError, count_of
+from slicewise.core.metrics import compute_outcomes
+from slicewise.core.task import TaskSpec, infer_task_kind
 
 MAX_CONDITIONS = 3
 DEFAULT_ALPHA = 0.95
@@ -59,7 +59,14 @@ LOOKUP_LIMIT = 4_000_000
 
 #: Columns of :attr:`SliceSuggestions.slices`.
 SLICE_COLUMNS: tuple[str, ...] = (
-    "conditions", "n", "errors", "error_rate", "lift", "score", "p_value", "q_value",
+    "conditions",
+    "n",
+    "errors",
+    "error_rate",
+    "lift",
+    "score",
+    "p_value",
+    "q_value",
     "significant",
 )
 
@@ -173,8 +180,9 @@ def _is_numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def _encode_column(values: pd.Series, column: str, *, bins: int,
-                   max_values: int) -> tuple[np.ndarray, list[Predicate]] | str:
+def _encode_column(
+    values: pd.Series, column: str, *, bins: int, max_values: int
+) -> tuple[np.ndarray, list[Predicate]] | str:
     """Codes and conditions of one column, or the reason it cannot be used."""
     missing = values.isna().to_numpy(dtype=bool)
     if missing.all():
@@ -207,11 +215,14 @@ def _encode_column(values: pd.Series, column: str, *, bins: int,
         except TypeError:
             return "holds lists or other compound values"
         if len(uniques) > max_values:
-            return (f"{len(uniques):,} distinct values (over {max_values}): an id or free text; "
-                    "group its values into fewer categories to use it")
+            return (
+                f"{len(uniques):,} distinct values (over {max_values}): an id or free text; "
+                "group its values into fewer categories to use it"
+            )
         codes = codes.astype(np.int64)
-        preds = [Predicate(column, "=", u.item() if isinstance(u, np.generic) else u)
-                 for u in uniques]
+        preds = [
+            Predicate(column, "=", u.item() if isinstance(u, np.generic) else u) for u in uniques
+        ]
         k = len(preds)
     if missing.any():
         codes = np.where(missing, k, codes)
@@ -252,7 +263,8 @@ def encode_conditions(
     if missing_cols:
         raise InvalidValueError(
             f"cannot suggest slices on {', '.join(map(repr, missing_cols))}: no such column; "
-            f"columns: {', '.join(map(repr, map(str, metadata.columns)))}")
+            f"columns: {', '.join(map(repr, map(str, metadata.columns)))}"
+        )
     n = len(metadata)
     used, skipped, all_codes, preds, feature = [], {}, [], [], []
     for col in dict.fromkeys(columns):
@@ -265,7 +277,7 @@ def encode_conditions(
         used.append(str(col))
         all_codes.append(codes)
         preds.extend(col_preds)
-    codes = (np.column_stack(all_codes) if all_codes else np.zeros((n, 0), dtype=np.int64))
+    codes = np.column_stack(all_codes) if all_codes else np.zeros((n, 0), dtype=np.int64)
     feature_arr = np.asarray(feature, dtype=np.int64)
     offsets = np.searchsorted(feature_arr, np.arange(len(used)))
     f = len(used)
@@ -278,8 +290,14 @@ def encode_conditions(
 # --------------------------------------------------------------------------- scoring
 
 
-def slice_score(size: np.ndarray, errors: np.ndarray, *, n: int, overall_rate: float,
-                alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+def slice_score(
+    size: np.ndarray,
+    errors: np.ndarray,
+    *,
+    n: int,
+    overall_rate: float,
+    alpha: float = DEFAULT_ALPHA,
+) -> np.ndarray:
     """Compute the SliceLine score of slices from their sizes and error counts.
 
     ``α · (errors / size / overall_rate − 1) − (1 − α) · (n / size − 1)``; ``-inf`` for
@@ -292,8 +310,15 @@ def slice_score(size: np.ndarray, errors: np.ndarray, *, n: int, overall_rate: f
     return np.where(size > 0, sc, -np.inf)
 
 
-def score_upper_bound(size: np.ndarray, errors: np.ndarray, *, n: int, overall_rate: float,
-                      min_support: int, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
+def score_upper_bound(
+    size: np.ndarray,
+    errors: np.ndarray,
+    *,
+    n: int,
+    overall_rate: float,
+    min_support: int,
+    alpha: float = DEFAULT_ALPHA,
+) -> np.ndarray:
     """Bound the score of every sub-slice of slices with these sizes and error counts.
 
     A sub-slice has at most ``size`` examples, at least ``min_support`` and at most
@@ -306,14 +331,12 @@ def score_upper_bound(size: np.ndarray, errors: np.ndarray, *, n: int, overall_r
     best = np.full(size.shape, -np.inf)
     for sz in (np.full(size.shape, float(min_support)), np.maximum(errors, min_support), size):
         sz = np.minimum(sz, size)
-        sc = slice_score(sz, np.minimum(errors, sz), n=n, overall_rate=overall_rate,
-                         alpha=alpha)
+        sc = slice_score(sz, np.minimum(errors, sz), n=n, overall_rate=overall_rate, alpha=alpha)
         best = np.maximum(best, sc)
     return best
 
 
-def excess_error_p_value(errors: np.ndarray, size: np.ndarray,
-                         overall_rate: float) -> np.ndarray:
+def excess_error_p_value(errors: np.ndarray, size: np.ndarray, overall_rate: float) -> np.ndarray:
     """Compute the one-sided exact binomial p-value ``P[X >= errors]``, ``X ~ Bin(size, rate)``."""
     errors = np.asarray(errors, dtype=float)
     size = np.asarray(size, dtype=float)
@@ -438,8 +461,9 @@ def _membership(cond: Conditions, slices: np.ndarray) -> sparse.csr_matrix:
     return sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, len(slices)))
 
 
-def _drop_refinements(order: np.ndarray, keys: list[tuple[int, ...]],
-                      limit: int | None) -> np.ndarray:
+def _drop_refinements(
+    order: np.ndarray, keys: list[tuple[int, ...]], limit: int | None
+) -> np.ndarray:
     """Keep, in order, the slices that do not contain the conditions of an earlier one."""
     kept: list[int] = []
     seen: list[frozenset[int]] = []
@@ -506,8 +530,9 @@ def find_error_slices(
         ``errors`` does not have one value per row of ``metadata``.
     """
     if not 1 <= int(max_conditions) <= MAX_CONDITIONS:
-        raise InvalidValueError(f"max_conditions must be 1 to {MAX_CONDITIONS}, got "
-                                f"{max_conditions!r}")
+        raise InvalidValueError(
+            f"max_conditions must be 1 to {MAX_CONDITIONS}, got {max_conditions!r}"
+        )
     if not 0 < alpha <= 1:
         raise InvalidValueError(f"alpha must be in (0, 1], got {alpha!r}")
     if not 0 < fdr < 1:
@@ -529,21 +554,29 @@ def find_error_slices(
     total_err = int(e.sum())
     rate = total_err / n if n else float("nan")
     result = SliceSuggestions(
-        slices=_empty_slices(), predicates=[], n=n, errors=total_err,
-        overall_error_rate=rate, n_tested=0, alpha=float(alpha), fdr=float(fdr),
-        min_support=min_support, max_conditions=int(max_conditions),
-        columns=cond.columns, skipped=cond.skipped,
+        slices=_empty_slices(),
+        predicates=[],
+        n=n,
+        errors=total_err,
+        overall_error_rate=rate,
+        n_tested=0,
+        alpha=float(alpha),
+        fdr=float(fdr),
+        min_support=min_support,
+        max_conditions=int(max_conditions),
+        columns=cond.columns,
+        skipped=cond.skipped,
     )
     if n == 0 or total_err == 0:
         result.warnings.append("the model makes no errors here: there is no slice to suggest")
         return result
     if total_err == n:
-        result.warnings.append("every prediction is wrong: no slice can be worse than the "
-                               "whole")
+        result.warnings.append("every prediction is wrong: no slice can be worse than the whole")
         return result
     if not cond.columns:
-        result.warnings.append("no metadata column can be sliced (ids, free text, constants "
-                               "are left out)")
+        result.warnings.append(
+            "no metadata column can be sliced (ids, free text, constants are left out)"
+        )
         return result
 
     x = cond.matrix
@@ -587,8 +620,7 @@ def find_error_slices(
         if not len(s_idx):
             break
         child = np.sort(np.column_stack([parents[s_idx], j_idx]), axis=1)
-        level_keys, first, count = np.unique(child, axis=0, return_index=True,
-                                             return_counts=True)
+        level_keys, first, count = np.unique(child, axis=0, return_index=True, return_counts=True)
         level_size = ext_size[first]
         level_err = np.asarray(ext_err[s_idx[first], j_idx[first]]).ravel()
         # SliceLine: a slice is a candidate only when all of its parents were kept.
@@ -604,8 +636,9 @@ def find_error_slices(
     q_all = benjamini_hochberg(p_all)
     result.n_tested = len(size_all)
     key_list = [tuple(int(i) for i in row) for k in keys for row in k]
-    text = np.array([" AND ".join(cond.predicates[i].text for i in key) for key in key_list],
-                    dtype=object)
+    text = np.array(
+        [" AND ".join(cond.predicates[i].text for i in key) for key in key_list], dtype=object
+    )
     order = np.lexsort((text, p_all, -score_all))
     order = order[score_all[order] > 0]
     if distinct:
@@ -613,48 +646,55 @@ def find_error_slices(
     if top is not None:
         order = order[:top]
     if not len(order):
-        result.warnings.append("no slice has a positive score: no slice of at least "
-                               f"{count_of(min_support, 'example')} has a clearly higher "
-                               "error rate")
+        result.warnings.append(
+            "no slice has a positive score: no slice of at least "
+            f"{count_of(min_support, 'example')} has a clearly higher "
+            "error rate"
+        )
         return result
     result.predicates = [tuple(cond.predicates[i] for i in key_list[o]) for o in order]
-    result.slices = pd.DataFrame({
-        "conditions": [[p.text for p in preds] for preds in result.predicates],
-        "n": size_all[order].astype(np.int64),
-        "errors": err_all[order].astype(np.int64),
-        "error_rate": err_all[order] / size_all[order],
-        "lift": err_all[order] / size_all[order] / rate,
-        "score": score_all[order],
-        "p_value": p_all[order],
-        "q_value": q_all[order],
-        "significant": q_all[order] <= fdr,
-    })
+    result.slices = pd.DataFrame(
+        {
+            "conditions": [[p.text for p in preds] for preds in result.predicates],
+            "n": size_all[order].astype(np.int64),
+            "errors": err_all[order].astype(np.int64),
+            "error_rate": err_all[order] / size_all[order],
+            "lift": err_all[order] / size_all[order] / rate,
+            "score": score_all[order],
+            "p_value": p_all[order],
+            "q_value": q_all[order],
+            "significant": q_all[order] <= fdr,
+        }
+    )
     return result
 
 
 def format_suggestions(found: SliceSuggestions, *, source: str) -> str:
     """Render suggestions as plain text: a heading, the ranked table and the FDR note."""
-    head = (f"{source}: {count_of(found.n, 'example')}, {count_of(found.errors, 'error')} "
-            f"({100 * found.overall_error_rate:.1f}%); searched "
-            f"{', '.join(found.columns) or 'no column'}"
-            f" (up to {count_of(found.max_conditions, 'condition')}, at least "
-            f"{count_of(found.min_support, 'example')} per slice)")
+    head = (
+        f"{source}: {count_of(found.n, 'example')}, {count_of(found.errors, 'error')} "
+        f"({100 * found.overall_error_rate:.1f}%); searched "
+        f"{', '.join(found.columns) or 'no column'}"
+        f" (up to {count_of(found.max_conditions, 'condition')}, at least "
+        f"{count_of(found.min_support, 'example')} per slice)"
+    )
     parts = [head]
     if found.skipped:
-        parts.append("left out: " + "; ".join(f"{c} ({why})" for c, why in
-                                                found.skipped.items()))
+        parts.append("left out: " + "; ".join(f"{c} ({why})" for c, why in found.skipped.items()))
     s = found.slices
     if len(s):
-        shown = pd.DataFrame({
-            "rank": range(1, len(s) + 1),
-            "slice": [" AND ".join(c) for c in s["conditions"]],
-            "n": s["n"].to_numpy(),
-            "error rate": [f"{100 * v:.1f}%" for v in s["error_rate"]],
-            "lift": [f"{v:.2f}x" for v in s["lift"]],
-            "score": [f"{v:.2f}" for v in s["score"]],
-            "q-value": [f"{v:.2g}" for v in s["q_value"]],
-            "significant": s["significant"].map({True: "yes", False: "no"}).to_numpy(),
-        })
+        shown = pd.DataFrame(
+            {
+                "rank": range(1, len(s) + 1),
+                "slice": [" AND ".join(c) for c in s["conditions"]],
+                "n": s["n"].to_numpy(),
+                "error rate": [f"{100 * v:.1f}%" for v in s["error_rate"]],
+                "lift": [f"{v:.2f}x" for v in s["lift"]],
+                "score": [f"{v:.2f}" for v in s["score"]],
+                "q-value": [f"{v:.2g}" for v in s["q_value"]],
+                "significant": s["significant"].map({True: "yes", False: "no"}).to_numpy(),
+            }
+        )
         parts += ["", shown.to_string(index=False)]
     else:
         parts += ["", "no slice stands out."]
@@ -673,19 +713,19 @@ def error_indicator(dataset: Dataset, task: TaskSpec | None = None) -> np.ndarra
     return correct < 1
 
 
-def candidate_columns(dataset: Dataset, *, bins: int = DEFAULT_BINS,
-                      max_values: int = DEFAULT_MAX_VALUES) -> list[str]:
+def candidate_columns(
+    dataset: Dataset, *, bins: int = DEFAULT_BINS, max_values: int = DEFAULT_MAX_VALUES
+) -> list[str]:
     """Metadata columns to search by default.
 
     All but per-class probability columns (:func:`core.label_issues.find_probability_columns`)
     and the columns :func:`encode_conditions` would skip (ids, free text, constants).
     """
-    from core.label_issues import find_probability_columns
+    from slicewise.core.label_issues import find_probability_columns
 
     probs = set(find_probability_columns(dataset.frame).values())
     cols = [c for c in dataset.metadata_columns if c not in probs]
-    return encode_conditions(dataset.frame, columns=cols, bins=bins,
-                             max_values=max_values).columns
+    return encode_conditions(dataset.frame, columns=cols, bins=bins, max_values=max_values).columns
 
 
 def suggest_slices(
@@ -701,15 +741,22 @@ def suggest_slices(
     :func:`find_error_slices`.
     """
     cols = list(columns) if columns is not None else candidate_columns(dataset)
-    return find_error_slices(dataset.frame, error_indicator(dataset, task), columns=cols,
-                             **options)
+    return find_error_slices(dataset.frame, error_indicator(dataset, task), columns=cols, **options)
 
 
 # --------------------------------------------------------------------------- error tree
 
 #: Columns of :func:`compute_error_tree`'s table.
 TREE_COLUMNS: tuple[str, ...] = (
-    "node", "parent", "depth", "condition", "path", "n", "errors", "error_rate", "lift",
+    "node",
+    "parent",
+    "depth",
+    "condition",
+    "path",
+    "n",
+    "errors",
+    "error_rate",
+    "lift",
     "is_leaf",
 )
 
@@ -766,12 +813,13 @@ def compute_error_tree(
             feats.append(np.where(np.isfinite(x), x, np.nan)[:, None])
             names.append(("num", col, None))
         else:
-            onehot = (cond.codes[:, f][:, None] == np.arange(len(preds))[None, :])
+            onehot = cond.codes[:, f][:, None] == np.arange(len(preds))[None, :]
             feats.append(onehot.astype(float))
             names.extend(("cat", col, p) for p in preds)
     x = np.hstack(feats)
-    tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=int(min_samples_leaf),
-                                  random_state=random_state)
+    tree = DecisionTreeClassifier(
+        max_depth=max_depth, min_samples_leaf=int(min_samples_leaf), random_state=random_state
+    )
     tree.fit(x, e)
     t = tree.tree_
     path = tree.decision_path(x)
@@ -794,8 +842,7 @@ def compute_error_tree(
             has_nan = bool(np.isnan(x[:, t.feature[node]]).any())
             to_left = bool(missing_left[node])
             condition[left] = f"{col} <= {thr}" + (" or missing" if has_nan and to_left else "")
-            condition[right] = f"{col} > {thr}" + (" or missing" if has_nan and not to_left
-                                                   else "")
+            condition[right] = f"{col} > {thr}" + (" or missing" if has_nan and not to_left else "")
         elif pred.op == "is missing":
             condition[left], condition[right] = f"{col} is not missing", pred.text
         else:
@@ -811,56 +858,72 @@ def compute_error_tree(
         paths[node] = [*above, condition[node]]
     with np.errstate(divide="ignore", invalid="ignore"):
         err_rate = node_err / node_n
-    return pd.DataFrame({
-        "node": np.arange(t.node_count),
-        "parent": parent,
-        "depth": depth,
-        "condition": condition,
-        "path": paths,
-        "n": node_n.astype(np.int64),
-        "errors": node_err.astype(np.int64),
-        "error_rate": err_rate,
-        "lift": err_rate / rate,
-        "is_leaf": t.children_left < 0,
-    })
+    return pd.DataFrame(
+        {
+            "node": np.arange(t.node_count),
+            "parent": parent,
+            "depth": depth,
+            "condition": condition,
+            "path": paths,
+            "n": node_n.astype(np.int64),
+            "errors": node_err.astype(np.int64),
+            "error_rate": err_rate,
+            "lift": err_rate / rate,
+            "is_leaf": t.children_left < 0,
+        }
+    )
 
 
 def describe_error_tree(tree: pd.DataFrame, *, top: int = 5) -> list[str]:
     """Describe the leaves with the highest error rates, one sentence each."""
-    leaves = tree[tree["is_leaf"].astype(bool)].sort_values(["error_rate", "n"],
-                                                            ascending=[False, False])
+    leaves = tree[tree["is_leaf"].astype(bool)].sort_values(
+        ["error_rate", "n"], ascending=[False, False]
+    )
     out = []
     for row in leaves.head(top).itertuples():
         rule = " AND ".join(row.path) if row.path else "All data"
-        out.append(f"{rule}: {count_of(row.n, 'example')}, {100 * row.error_rate:.1f}% errors "
-                   f"({row.lift:.1f}× overall)")
+        out.append(
+            f"{rule}: {count_of(row.n, 'example')}, {100 * row.error_rate:.1f}% errors "
+            f"({row.lift:.1f}× overall)"
+        )
     return out
 
 
-def error_tree_chart(tree: pd.DataFrame, *, title: str = "Where the errors are: error tree"
-                     ) -> go.Figure:
+def error_tree_chart(
+    tree: pd.DataFrame, *, title: str = "Where the errors are: error tree"
+) -> go.Figure:
     """Draw the error tree as an icicle: width = examples, colour = error rate."""
     fig = go.Figure()
     if len(tree):
-        labels = [f"{plot_text(c)}<br>{n:,} · {100 * r:.1f}% errors"
-                  for c, n, r in zip(tree["condition"], tree["n"], tree["error_rate"],
-                                     strict=True)]
-        fig.add_trace(go.Icicle(
-            ids=tree["node"].astype(str),
-            parents=[("" if p < 0 else str(p)) for p in tree["parent"]],
-            labels=labels,
-            values=tree["n"],
-            branchvalues="total",
-            marker={"colors": tree["error_rate"], "colorscale": "Reds", "cmin": 0,
+        labels = [
+            f"{plot_text(c)}<br>{n:,} · {100 * r:.1f}% errors"
+            for c, n, r in zip(tree["condition"], tree["n"], tree["error_rate"], strict=True)
+        ]
+        fig.add_trace(
+            go.Icicle(
+                ids=tree["node"].astype(str),
+                parents=[("" if p < 0 else str(p)) for p in tree["parent"]],
+                labels=labels,
+                values=tree["n"],
+                branchvalues="total",
+                marker={
+                    "colors": tree["error_rate"],
+                    "colorscale": "Reds",
+                    "cmin": 0,
                     "cmax": float(tree["error_rate"].max()),
                     "colorbar": {"title": {"text": "error rate"}, "tickformat": ".0%"},
-                    "showscale": True},
-            customdata=np.column_stack([tree["errors"], tree["lift"]]),
-            hovertemplate=("%{label}<br>errors: %{customdata[0]:,}<br>"
-                           "lift: %{customdata[1]:.2f}×<extra></extra>"),
-            tiling={"orientation": "v"},
-            root={"color": "white"},
-        ))
-    fig.update_layout(title={"text": title}, margin={"t": 50, "l": 10, "r": 10, "b": 10},
-                      height=480)
+                    "showscale": True,
+                },
+                customdata=np.column_stack([tree["errors"], tree["lift"]]),
+                hovertemplate=(
+                    "%{label}<br>errors: %{customdata[0]:,}<br>"
+                    "lift: %{customdata[1]:.2f}×<extra></extra>"
+                ),
+                tiling={"orientation": "v"},
+                root={"color": "white"},
+            )
+        )
+    fig.update_layout(
+        title={"text": title}, margin={"t": 50, "l": 10, "r": 10, "b": 10}, height=480
+    )
     return fig

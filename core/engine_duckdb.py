@@ -63,10 +63,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import limits
-from core.analysis import finish_table
-from core.baselines import Baseline
-from core.dataset import (
+from slicewise.core import limits
+from slicewise.core.analysis import finish_table
+from slicewise.core.baselines import Baseline
+from slicewise.core.dataset import (
     _MAGIC,
     FALSE_TOKENS,
     NA_VALUES,
@@ -86,7 +86,7 @@ from core.dataset import (
     resolve_mapping,
     writes_no,
 )
-from core.errors import (
+from slicewise.core.errors import (
     DataError,
     DuplicateIdError,
     EmptyFileError,
@@ -97,8 +97,8 @@ from core.errors import (
     RowNumbers,
     count_of,
 )
-from core.formats import container_kind
-from core.metrics import (
+from slicewise.core.formats import container_kind
+from slicewise.core.metrics import (
     COUNT_COLUMNS,
     DEFAULT_MATRIX_CLASSES,
     PAIR_COLUMNS,
@@ -106,7 +106,7 @@ from core.metrics import (
     compute_slice_metrics,
     format_edges,
 )
-from core.slice_names import (
+from slicewise.core.slice_names import (
     OVERALL,
     SLICEABLE_ROLES,
     UNTAGGED,
@@ -115,8 +115,8 @@ from core.slice_names import (
     tag_slice_names,
     unique_name,
 )
-from core.task import TaskSpec, infer_task_kind
-from core.values import (
+from slicewise.core.task import TaskSpec, infer_task_kind
+from slicewise.core.values import (
     NumberFormat,
     as_text,
     class_key,
@@ -126,14 +126,26 @@ from core.values import (
 )
 
 SAMPLE_ROWS = 10_000
-TEXT_TASK_MESSAGE = ("--engine duckdb supports classification, binary and regression tasks; "
-                     "use the pandas engine for text")
+TEXT_TASK_MESSAGE = (
+    "--engine duckdb supports classification, binary and regression tasks; "
+    "use the pandas engine for text"
+)
 #: Characters ``str.strip`` removes (Python's ``str.isspace``), as an RE2 class.
-_WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-       "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_WS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _WSC = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in _WS) + "]"
-_INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
-              "UBIGINT"}
+_INT_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+}
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 #: A tag column holds at most a few spellings; more distinct values than this cannot be one.
 _MAX_TAG_VALUES = 1000
@@ -186,8 +198,10 @@ def _in(values: Sequence[str]) -> str:
 
 def _strip(expr: str) -> str:
     """``str.strip()``: surrounding Unicode whitespace removed (the regex only where needed)."""
-    return (f"(CASE WHEN regexp_matches({expr}, '^{_WSC}|{_WSC}$') "
-            f"THEN regexp_replace({expr}, '^{_WSC}+|{_WSC}+$', '', 'g') ELSE {expr} END)")
+    return (
+        f"(CASE WHEN regexp_matches({expr}, '^{_WSC}|{_WSC}$') "
+        f"THEN regexp_replace({expr}, '^{_WSC}+|{_WSC}+$', '', 'g') ELSE {expr} END)"
+    )
 
 
 def _to_number(text: str, fmt: NumberFormat) -> str:
@@ -203,8 +217,10 @@ def _to_number(text: str, fmt: NumberFormat) -> str:
         x = f"replace({x}, {_lit(fmt.thousands)}, '')"
     if fmt.decimal != ".":
         x = f"replace({x}, {_lit(fmt.decimal)}, '.')"
-    return (f"(CASE WHEN NOT contains({x}, '_') THEN "
-            f"nullif(TRY_CAST({x} AS DOUBLE), CAST('nan' AS DOUBLE)) END)")
+    return (
+        f"(CASE WHEN NOT contains({x}, '_') THEN "
+        f"nullif(TRY_CAST({x} AS DOUBLE), CAST('nan' AS DOUBLE)) END)"
+    )
 
 
 def _shape(text: str) -> str:
@@ -217,12 +233,14 @@ def _shape(text: str) -> str:
     """
     lead = f"regexp_replace({text}, '(^|[^0-9])0([0-9])', '\\1Z\\2', 'g')"
     lone = "'(^|[^0-9])0($|[^0-9])', '\\1Y\\2', 'g'"
-    return (f"regexp_replace(regexp_replace(regexp_replace({lead}, {lone}), {lone}), "
-            "'[0-9]', '1', 'g')")
+    return (
+        f"regexp_replace(regexp_replace(regexp_replace({lead}, {lone}), {lone}), '[0-9]', '1', 'g')"
+    )
 
 
-def _format_rows(first: Sequence[int], total: int, limit: int = 5, *,
-                 numbering: RowNumbers | None = None) -> str:
+def _format_rows(
+    first: Sequence[int], total: int, limit: int = 5, *, numbering: RowNumbers | None = None
+) -> str:
     """:func:`core.errors.format_rows` from the first positions and the total count."""
     shown = [str(r) for r in (numbering or RowNumbers()).of(list(first)[:limit])]
     more = total - len(shown)
@@ -311,8 +329,10 @@ class _Column:
         if self.group != "text":
             return f"({self.raw} IS NULL)"
         # The anchored test fails at the first character of almost every value.
-        return (f"({x} IS NULL OR {x} = '' OR (regexp_matches({x}, '^{_WSC}') AND "
-                f"regexp_full_match({x}, '{_WSC}+')))")
+        return (
+            f"({x} IS NULL OR {x} = '' OR (regexp_matches({x}, '^{_WSC}') AND "
+            f"regexp_full_match({x}, '{_WSC}+')))"
+        )
 
     def python(self, v: Any) -> Any:
         """Convert a DuckDB value to what the loader's frame holds (ints with gaps are floats)."""
@@ -380,10 +400,18 @@ class DuckDBFile:
         The problems the pandas loader reports, with the same kind of message.
     """
 
-    def __init__(self, path: str | Path, mapping: ColumnMapping | None = None, *,
-                 sep: str | None = None, missing: str = "fail", na_values: Iterable[str] = (),
-                 decimal: str | None = None, thousands: str | None = None,
-                 memory_limit: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        mapping: ColumnMapping | None = None,
+        *,
+        sep: str | None = None,
+        missing: str = "fail",
+        na_values: Iterable[str] = (),
+        decimal: str | None = None,
+        thousands: str | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
         import duckdb
 
         self._duckdb = duckdb
@@ -391,11 +419,11 @@ class DuckDBFile:
         self.source_name = self.path.name or str(self.path)
         self.warnings: list[str] = []
         if missing not in ("fail", "drop"):
-            raise InvalidValueError(f"{self.source_name}: missing must be 'fail' or 'drop', "
-                                    f"not {missing!r}")
+            raise InvalidValueError(
+                f"{self.source_name}: missing must be 'fail' or 'drop', not {missing!r}"
+            )
         self._missing_policy = missing
-        self.na_values = tuple(dict.fromkeys(str(v).strip() for v in na_values
-                                             if str(v).strip()))
+        self.na_values = tuple(dict.fromkeys(str(v).strip() for v in na_values if str(v).strip()))
         self.decimal, self.thousands = decimal or None, thousands or None
         self._rows = "src"  # the view the analysis reads: src, or src with computed columns
         self._view_columns: dict[str, str] = {}  # quoted name -> SQL (classes, numbers)
@@ -432,13 +460,19 @@ class DuckDBFile:
         try:
             return self._con.execute(sql).fetchall()
         except duckdb.OutOfMemoryException as exc:
-            raise DataError(f"{self.source_name}: DuckDB ran out of memory "
-                            f"({_first_line(exc)}); give it a larger memory limit") from None
-        except (duckdb.ConversionException, duckdb.InvalidInputException,
-                duckdb.IOException) as exc:
+            raise DataError(
+                f"{self.source_name}: DuckDB ran out of memory "
+                f"({_first_line(exc)}); give it a larger memory limit"
+            ) from None
+        except (
+            duckdb.ConversionException,
+            duckdb.InvalidInputException,
+            duckdb.IOException,
+        ) as exc:
             raise FileFormatError(
                 f"{self.source_name}: DuckDB cannot read the file ({_first_line(exc)}); fix "
-                "the file, or use the pandas engine (--engine pandas)") from None
+                "the file, or use the pandas engine (--engine pandas)"
+            ) from None
 
     def _aggregate(self, exprs: Mapping[str, str], where: str = "true") -> dict[str, Any]:
         """Run one scan computing every aggregate in ``exprs``; return them by name."""
@@ -453,7 +487,8 @@ class DuckDBFile:
         """0-based file positions of the first rows where ``cond`` holds (error messages)."""
         rows = self._fetch(
             f"SELECT __slicewise_rn FROM (SELECT row_number() OVER () - 1 AS __slicewise_rn, * "
-            f"FROM src) WHERE {cond} ORDER BY __slicewise_rn LIMIT {limit}")
+            f"FROM src) WHERE {cond} ORDER BY __slicewise_rn LIMIT {limit}"
+        )
         return [int(r[0]) for r in rows]
 
     # ----------------------------------------------------------------- opening
@@ -470,47 +505,60 @@ class DuckDBFile:
                     fh.seek(0)
                     head = _gzip_head(fh, name)
         except OSError as exc:
-            raise DataError(f"{name}: cannot be opened ({exc.strerror or exc}); check the path "
-                            "and the file's permissions") from None
+            raise DataError(
+                f"{name}: cannot be opened ({exc.strerror or exc}); check the path "
+                "and the file's permissions"
+            ) from None
         if not re.search(rb"\S", head):
-            raise EmptyFileError(f"{name}: the file is empty; it needs a header row (e.g. "
-                                 "id,label,prediction) and one row per example")
+            raise EmptyFileError(
+                f"{name}: the file is empty; it needs a header row (e.g. "
+                "id,label,prediction) and one row per example"
+            )
         self.parquet = head[:4] == b"PAR1"
         # Rows as the pandas engine numbers them: Parquet's from 1, CSV lines (header: 1).
         self.numbering = RowNumbers(first=1 if self.parquet else 2)
         if self.parquet and self.gzip:
-            raise FileFormatError(f"{name}: is a gzip-compressed Parquet file, which the duckdb "
-                                  "engine does not read; decompress it, or use the pandas "
-                                  "engine (--engine pandas)")
+            raise FileFormatError(
+                f"{name}: is a gzip-compressed Parquet file, which the duckdb "
+                "engine does not read; decompress it, or use the pandas "
+                "engine (--engine pandas)"
+            )
         if self.parquet:
             sample = self._open_parquet()
         else:
             if _inner_name(name, self.gzip).lower().endswith((".parquet", ".pq")):
-                raise FileFormatError(f"{name}: is named like a Parquet file but is not one (no "
-                                      "Parquet signature); save it again as Parquet, or rename "
-                                      "it to .csv if it is text")
+                raise FileFormatError(
+                    f"{name}: is named like a Parquet file but is not one (no "
+                    "Parquet signature); save it again as Parquet, or rename "
+                    "it to .csv if it is text"
+                )
             sample = self._open_csv(head, sep)
         if self.na_values:
             sample = _mask_na_tokens(sample, self.na_values)
             self._mask_na_cells()
 
-        detect_tags = mapping is None or (mapping.tag_columns is None
-                                          and mapping.tags_column is None)
+        detect_tags = mapping is None or (
+            mapping.tag_columns is None and mapping.tags_column is None
+        )
         m = resolve_mapping(sample, mapping, file=name)
-        check_nested_roles([c.name for c in self.columns.values() if _nested_type(c.duck)], m,
-                           file=name)
-        roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column,
-                 m.human_accuracy}
+        check_nested_roles(
+            [c.name for c in self.columns.values() if _nested_type(c.duck)], m, file=name
+        )
+        roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column, m.human_accuracy}
         possible: list[str] = []
         if detect_tags and m.tags_column is None:
             # Detected on the sample; decided below on the whole file's distinct values.
             m = replace(m, tag_columns=())
             cands = find_role_candidates(sample)
-            named_like_role = {c for role, cs in cands.items() if role != "tags_column"
-                               for c in cs}
-            possible = [c for c in sample.columns if c not in roles
-                        and c not in named_like_role and is_tag_name(c)
-                        and _possibly_boolean(sample[c])]
+            named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
+            possible = [
+                c
+                for c in sample.columns
+                if c not in roles
+                and c not in named_like_role
+                and is_tag_name(c)
+                and _possibly_boolean(sample[c])
+            ]
         self.mapping = m
         self._profile(possible)
 
@@ -523,13 +571,16 @@ class DuckDBFile:
         select = []
         for c in self.columns.values():
             if c.group == "text":
-                select.append(f"CASE WHEN {_strip(c.ident)} IN {_in(self.na_values)} THEN NULL "
-                              f"ELSE {c.ident} END AS {c.ident}")
+                select.append(
+                    f"CASE WHEN {_strip(c.ident)} IN {_in(self.na_values)} THEN NULL "
+                    f"ELSE {c.ident} END AS {c.ident}"
+                )
             else:
                 select.append(c.ident)
         self._con.execute("ALTER VIEW src RENAME TO __slicewise_unmasked")
-        self._con.execute(f"CREATE VIEW src AS SELECT {', '.join(select)} "
-                          "FROM __slicewise_unmasked")
+        self._con.execute(
+            f"CREATE VIEW src AS SELECT {', '.join(select)} FROM __slicewise_unmasked"
+        )
 
     def _open_parquet(self) -> pd.DataFrame:
         import pyarrow.parquet as pq
@@ -539,8 +590,10 @@ class DuckDBFile:
             pf = pq.ParquetFile(self.path)
             meta = pf.schema_arrow.pandas_metadata or {}
         except Exception:  # pyarrow raises many types for corrupt files
-            raise FileFormatError(f"{name}: is not a readable Parquet file (truncated or "
-                                  "damaged?); save it again as Parquet or CSV") from None
+            raise FileFormatError(
+                f"{name}: is not a readable Parquet file (truncated or "
+                "damaged?); save it again as Parquet or CSV"
+            ) from None
         self._con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({_lit(self.path)})")
         described = self._fetch("DESCRIBE SELECT * FROM raw")
         # pandas: an unnamed saved index is dropped, a named one becomes the first column.
@@ -548,7 +601,8 @@ class DuckDBFile:
         dropped = {c for c in index_cols if re.fullmatch(r"__index_level_\d+__", c)}
         front = [c for c in index_cols if c not in dropped]
         order = [r for r in described if r[0] in front] + [
-            r for r in described if r[0] not in front and r[0] not in dropped]
+            r for r in described if r[0] not in front and r[0] not in dropped
+        ]
         names = [str(r[0]).strip() for r in order]
         _check_names(names, name)
         special = {}
@@ -556,8 +610,19 @@ class DuckDBFile:
             ptype, ntype = col.get("pandas_type"), str(col.get("numpy_type"))
             if ptype == "categorical":
                 special[col.get("name")] = "a pandas categorical"
-            elif ntype in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32",
-                           "UInt64", "Float32", "Float64", "boolean"):
+            elif ntype in (
+                "Int8",
+                "Int16",
+                "Int32",
+                "Int64",
+                "UInt8",
+                "UInt16",
+                "UInt32",
+                "UInt64",
+                "Float32",
+                "Float64",
+                "boolean",
+            ):
                 special[col.get("name")] = f"a pandas {ntype} column"
         self.columns = {}
         for (raw, duck, *_), stripped in zip(order, names, strict=True):
@@ -572,8 +637,9 @@ class DuckDBFile:
         try:
             sample = next(batches).to_pandas()
         except StopIteration:
-            raise EmptyFileError(f"{name}: the Parquet file has no rows; add one row per "
-                                 "example") from None
+            raise EmptyFileError(
+                f"{name}: the Parquet file has no rows; add one row per example"
+            ) from None
         if any(n is not None for n in sample.index.names):
             sample = sample.reset_index()
         sample.columns = [str(c).strip() for c in sample.columns]
@@ -587,20 +653,26 @@ class DuckDBFile:
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         if b"\x00" in head[:8192]:
-            raise EncodingError(f"{name}: is not UTF-8 text (UTF-16 or binary data); the "
-                                "duckdb engine reads UTF-8: save the file as UTF-8, or use the "
-                                "pandas engine (--engine pandas)")
+            raise EncodingError(
+                f"{name}: is not UTF-8 text (UTF-16 or binary data); the "
+                "duckdb engine reads UTF-8: save the file as UTF-8, or use the "
+                "pandas engine (--engine pandas)"
+            )
         cut = head.rfind(b"\n") if len(head) == 1 << 20 else len(head)
         try:
             text = head[: cut if cut > 0 else len(head)].decode("utf-8")
         except UnicodeDecodeError:
-            raise EncodingError(f"{name}: is not UTF-8; the duckdb engine reads UTF-8 files: "
-                                "save it as UTF-8, or use the pandas engine (--engine pandas), "
-                                "which detects the encoding") from None
+            raise EncodingError(
+                f"{name}: is not UTF-8; the duckdb engine reads UTF-8 files: "
+                "save it as UTF-8, or use the pandas engine (--engine pandas), "
+                "which detects the encoding"
+            ) from None
         first_line = re.match(r"[^\r\n]*", text).group()
         if not first_line.strip():
-            raise EmptyFileError(f"{name}: the first line is blank; it must hold the column "
-                                 "names (delete the blank lines above the header)")
+            raise EmptyFileError(
+                f"{name}: the first line is blank; it must hold the column "
+                "names (delete the blank lines above the header)"
+            )
         sep = _normalize_sep(sep, name)
         if sep is None:
             tsv = _inner_name(name, self.gzip).lower().endswith((".tsv", ".tab"))
@@ -610,23 +682,37 @@ class DuckDBFile:
         _check_names(header, name)
         try:
             sample = pd.read_csv(
-                io.StringIO(text), sep=sep, nrows=SAMPLE_ROWS, skipinitialspace=False,
-                low_memory=False, keep_default_na=False, na_values=list(NA_VALUES),
-                skip_blank_lines=True, dtype=str)
+                io.StringIO(text),
+                sep=sep,
+                nrows=SAMPLE_ROWS,
+                skipinitialspace=False,
+                low_memory=False,
+                keep_default_na=False,
+                na_values=list(NA_VALUES),
+                skip_blank_lines=True,
+                dtype=str,
+            )
         except Exception as exc:  # pandas raises many types
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:200]
-            raise FileFormatError(f"{name}: cannot be read as a CSV, TSV or Parquet table "
-                                  f"({reason}); check that it is a text table with one header "
-                                  "row, or save it again as CSV (UTF-8)") from None
+            raise FileFormatError(
+                f"{name}: cannot be read as a CSV, TSV or Parquet table "
+                f"({reason}); check that it is a text table with one header "
+                "row, or save it again as CSV (UTF-8)"
+            ) from None
         sample.columns = [str(c).strip() for c in sample.columns]
         if sample.empty:
-            raise EmptyFileError(f"{name}: has a header but no data rows; add one row per "
-                                 "example")
+            raise EmptyFileError(f"{name}: has a header but no data rows; add one row per example")
 
         def reader() -> str:
             # Every cell is text, only a blank one missing, as the loader reads it.
-            opts = [f"delim = {_lit(sep)}", "header = true", "quote = '\"'", "escape = '\"'",
-                    f"nullstr = [{', '.join(_lit(v) for v in NA_VALUES)}]", "all_varchar = true"]
+            opts = [
+                f"delim = {_lit(sep)}",
+                "header = true",
+                "quote = '\"'",
+                "escape = '\"'",
+                f"nullstr = [{', '.join(_lit(v) for v in NA_VALUES)}]",
+                "all_varchar = true",
+            ]
             if self.gzip:
                 opts.append("compression = 'gzip'")
             return f"read_csv({_lit(self.path)}, {', '.join(opts)})"
@@ -634,14 +720,18 @@ class DuckDBFile:
         self._con.execute(f"CREATE OR REPLACE VIEW raw AS SELECT * FROM {reader()}")
         described = self._fetch("DESCRIBE SELECT * FROM raw")
         if len(described) != len(header):
-            raise FileFormatError(f"{name}: DuckDB reads {len(described)} columns where the "
-                                  f"header has {len(header)}; check the delimiter, or use the "
-                                  "pandas engine (--engine pandas)")
-        select = ", ".join(f"{_ident(r[0])} AS {_ident(h)}"
-                           for r, h in zip(described, header, strict=True))
+            raise FileFormatError(
+                f"{name}: DuckDB reads {len(described)} columns where the "
+                f"header has {len(header)}; check the delimiter, or use the "
+                "pandas engine (--engine pandas)"
+            )
+        select = ", ".join(
+            f"{_ident(r[0])} AS {_ident(h)}" for r, h in zip(described, header, strict=True)
+        )
         self._con.execute(f"CREATE OR REPLACE VIEW src AS SELECT {select} FROM raw")
-        self.columns = {h: _Column(h, _ident(h), str(r[1]))
-                        for r, h in zip(described, header, strict=True)}
+        self.columns = {
+            h: _Column(h, _ident(h), str(r[1])) for r, h in zip(described, header, strict=True)
+        }
         return sample
 
     # ----------------------------------------------------------------- validation
@@ -657,19 +747,33 @@ class DuckDBFile:
         m = self.mapping
         name = self.source_name
         cols = self.columns
-        possible_tags = [c for c in possible_tags
-                         if cols[c].group != "other" and not cols[c].unsupported]
+        possible_tags = [
+            c for c in possible_tags if cols[c].group != "other" and not cols[c].unsupported
+        ]
         self._possible_tags = possible_tags
-        used = [c for c in (m.label, m.prediction, m.human, m.id, m.score, m.tags_column,
-                            m.human_accuracy, *(m.tag_columns or ()), *possible_tags)
-                if c is not None]
+        used = [
+            c
+            for c in (
+                m.label,
+                m.prediction,
+                m.human,
+                m.id,
+                m.score,
+                m.tags_column,
+                m.human_accuracy,
+                *(m.tag_columns or ()),
+                *possible_tags,
+            )
+            if c is not None
+        ]
         for c in dict.fromkeys(used):
             col = cols[c]
             if c != m.id and (col.group == "other" or col.unsupported):
                 why = col.unsupported or f"values of DuckDB type {col.duck}"
                 raise InvalidValueError(
                     f"{name}: column {c!r} holds {why}, which the duckdb engine does not read "
-                    "as the pandas loader does; use the pandas engine (--engine pandas)")
+                    "as the pandas loader does; use the pandas engine (--engine pandas)"
+                )
 
         class_cols = [c for c in (m.label, m.prediction, m.human) if c is not None]
         aggs: dict[str, str] = {"rows": "count(*)"}
@@ -686,8 +790,10 @@ class DuckDBFile:
         self.n_rows = int(stats["rows"])
         if self.n_rows == 0:
             raise EmptyFileError(
-                f"{name}: the Parquet file has no rows; add one row per example" if self.parquet
-                else f"{name}: has a header but no data rows; add one row per example")
+                f"{name}: the Parquet file has no rows; add one row per example"
+                if self.parquet
+                else f"{name}: has a header but no data rows; add one row per example"
+            )
         for c in dict.fromkeys(used):
             col = cols[c]
             col.nonnull = int(stats[f"nonnull:{c}"])
@@ -697,11 +803,17 @@ class DuckDBFile:
 
         # Second scan: distinct values of the tag columns, and of the class columns with
         # their rows (turned into the loader's text in Python); missing counts of the others.
-        tags = [c for c in (*(m.tag_columns or ()), *possible_tags)
-                if cols[c].group == "bool" or stats[f"approx:{c}"] <= (
-                    _MAX_TAG_VALUES if c in (m.tag_columns or ()) else 100)]
-        distinct = {f"tag:{c}": f"array_agg(DISTINCT {cols[c].raw}) FILTER (WHERE "
-                                f"{cols[c].raw} IS NOT NULL)" for c in tags}
+        tags = [
+            c
+            for c in (*(m.tag_columns or ()), *possible_tags)
+            if cols[c].group == "bool"
+            or stats[f"approx:{c}"] <= (_MAX_TAG_VALUES if c in (m.tag_columns or ()) else 100)
+        ]
+        distinct = {
+            f"tag:{c}": f"array_agg(DISTINCT {cols[c].raw}) FILTER (WHERE "
+            f"{cols[c].raw} IS NOT NULL)"
+            for c in tags
+        }
         for c in class_cols:
             if stats[f"approx:{c}"] <= _MAX_CLASSES:
                 distinct[f"hist:{c}"] = f"histogram({cols[c].key})"
@@ -724,8 +836,9 @@ class DuckDBFile:
                 missing[c] = col.nulls + sum(n for k, n in hist.items() if col.texts[k] is None)
             elif f"missing:{c}" in got:
                 missing[c] = int(got[f"missing:{c}"])
-        late = {c: f"count_if({cols[c].missing})" for c in (m.label, m.prediction)
-                if c not in missing}  # more values than DuckDB's estimate said
+        late = {
+            c: f"count_if({cols[c].missing})" for c in (m.label, m.prediction) if c not in missing
+        }  # more values than DuckDB's estimate said
         missing.update({c: int(n) for c, n in self._aggregate(late).items()})
 
         self._check_score()  # parsed before anything is dropped, as by the loader
@@ -740,10 +853,10 @@ class DuckDBFile:
             if k == self.n_rows:
                 raise MissingValuesError(
                     f"{name}: {what} is empty in every row; check that the right column is "
-                    f"chosen (CLI: --{role} COLUMN)")
+                    f"chosen (CLI: --{role} COLUMN)"
+                )
             if k:
-                rows = _format_rows(self._first_positions(col.missing), k,
-                                    numbering=self.numbering)
+                rows = _format_rows(self._first_positions(col.missing), k, numbering=self.numbering)
                 problems.append(f"{what} is missing in {k} of {self.n_rows} rows ({rows})")
                 conds.append(col.missing)
         self.keep = "true"
@@ -752,7 +865,8 @@ class DuckDBFile:
             raise MissingValuesError(
                 f"{name}: {' and '.join(problems)}; fill them in, or load with missing='drop' "
                 "(CLI: --drop-missing) to leave those rows out; if these are transcripts, an "
-                "empty cell is an empty transcript: choose the text task (CLI: --task text)")
+                "empty cell is an empty transcript: choose the text task (CLI: --task text)"
+            )
         if problems:
             dropped = " OR ".join(conds)
             self.keep = f"NOT ({dropped})"
@@ -762,19 +876,23 @@ class DuckDBFile:
                 raise MissingValuesError(
                     f"{name}: every row misses a label or a prediction "
                     f"({' and '.join(problems)}); nothing is left to analyse: check the column "
-                    "choice")
+                    "choice"
+                )
             rows = _format_rows(self._first_positions(dropped), n_drop, numbering=self.numbering)
-            self.warnings.append(f"{name}: left out {n_drop} of {self.n_rows} rows with a "
-                                 f"missing label or prediction ({rows})")
+            self.warnings.append(
+                f"{name}: left out {n_drop} of {self.n_rows} rows with a "
+                f"missing label or prediction ({rows})"
+            )
         if m.id is not None:
             self._check_ids()
         self.roles = self._class_roles()
 
     #: The numeric roles read as :func:`core.dataset._parse_score` reads the score: the
     #: mapping field, the view column of the parsed value, the role and its values in messages.
-    _NUMBER_ROLES = {"score": ("__slicewise_score", "score", "scores"),
-                     "human_accuracy": ("__slicewise_human_accuracy", "human accuracy",
-                                        "human accuracies")}
+    _NUMBER_ROLES = {
+        "score": ("__slicewise_score", "score", "scores"),
+        "human_accuracy": ("__slicewise_human_accuracy", "human accuracy", "human accuracies"),
+    }
 
     def _score_facts(self) -> dict[str, str]:
         """Decide the number formats of the score and the human accuracy; return their checks.
@@ -816,17 +934,33 @@ class DuckDBFile:
         _, what, values_are = self._NUMBER_ROLES[role]
         sc = self.columns[info["column"]]
         fmt = info["format"]
-        value = (f"CAST({sc.raw} AS DOUBLE)" if sc.group != "text" else
-                 _to_number(_strip(sc.ident), fmt if isinstance(fmt, NumberFormat)
-                            else NumberFormat(".")))
-        self._refuse_cells(sc, f"isinf({value})", (
-            f"{values_are} must be finite numbers: fix those cells or choose another {what} "
-            "column"), what=what)
+        value = (
+            f"CAST({sc.raw} AS DOUBLE)"
+            if sc.group != "text"
+            else _to_number(
+                _strip(sc.ident), fmt if isinstance(fmt, NumberFormat) else NumberFormat(".")
+            )
+        )
+        self._refuse_cells(
+            sc,
+            f"isinf({value})",
+            (
+                f"{values_are} must be finite numbers: fix those cells or choose another {what} "
+                "column"
+            ),
+            what=what,
+        )
         if role == "human_accuracy":  # core.dataset.parse_human_accuracy's range
-            self._refuse_cells(sc, f"({value} < 0 OR {value} > 1)", (
-                "a human accuracy is the probability that one person labels the example "
-                "right, a number between 0 and 1 (write 95% as 0.95): fix those cells or "
-                "choose another column (CLI: --human-accuracy COLUMN)"), what="human accuracy")
+            self._refuse_cells(
+                sc,
+                f"({value} < 0 OR {value} > 1)",
+                (
+                    "a human accuracy is the probability that one person labels the example "
+                    "right, a number between 0 and 1 (write 95% as 0.95): fix those cells or "
+                    "choose another column (CLI: --human-accuracy COLUMN)"
+                ),
+                what="human accuracy",
+            )
 
     def _refuse_cells(self, sc: _Column, bad: str, why: str, *, what: str) -> None:
         """Raise :class:`InvalidValueError` naming the cells of ``sc`` where ``bad`` holds."""
@@ -836,7 +970,8 @@ class DuckDBFile:
             raise InvalidValueError(
                 f"{self.source_name}: the {what} column {sc.name!r} holds "
                 f"{self._examples(sc.ident, bad, as_loader_text=True)} in "
-                f"{_format_rows(positions, n, numbering=self.numbering)}; {why}")
+                f"{_format_rows(positions, n, numbering=self.numbering)}; {why}"
+            )
 
     def _check_score(self) -> None:
         """Refuse the score and human-accuracy cells :func:`core.dataset.prepare` refuses.
@@ -857,14 +992,16 @@ class DuckDBFile:
             if sc.kind in ("bool", "boolobj"):
                 raise InvalidValueError(
                     f"{name}: the {what} column {sc.name!r} holds true/false values; "
-                    f"{values_are} must be numbers (choose another {what} column)")
+                    f"{values_are} must be numbers (choose another {what} column)"
+                )
             if info["format"] == "ambiguous":
                 text = _strip(sc.ident)
                 first = self._fetch(f"SELECT {text} FROM src WHERE {text} <> '' LIMIT 1")[0][0]
                 raise InvalidValueError(
                     f"{name}: the {what} column {sc.name!r} holds numbers such as {first!r} "
                     "that read differently with a decimal comma and with a thousands "
-                    "separator; give the format (CLI: --decimal , or --thousands ,)")
+                    "separator; give the format (CLI: --decimal , or --thousands ,)"
+                )
             n_bad = int(self._score_stats.get(f"{role}_bad") or 0)
             if n_bad:
                 bad = info["bad"]
@@ -876,7 +1013,8 @@ class DuckDBFile:
                     f"{self._examples(sc.ident, bad)} in "
                     f"{_format_rows(positions, n_bad, numbering=self.numbering)}{cause}; "
                     f"{values_are} must be numbers: fix those cells or choose another {what} "
-                    "column")
+                    "column"
+                )
             self._check_finite_score(role)
 
     def _number_format(self, col: _Column, where: str = "true") -> NumberFormat | str | None:
@@ -900,15 +1038,21 @@ class DuckDBFile:
             "arg_max(s, regexp_matches(s, '[1-9]')) FROM (SELECT "
             f"{_strip('v')} AS s FROM (SELECT DISTINCT {col.ident} AS v FROM {self._rows} "
             f"WHERE {where}) WHERE v IS NOT NULL) WHERE s <> '' GROUP BY shape "
-            f"LIMIT {_MAX_SHAPES + 2}")
+            f"LIMIT {_MAX_SHAPES + 2}"
+        )
         if not rows or any(shape is None for shape, _ in rows):
             return None  # no value, or a cell that is no number in any format: text
         if len(rows) > _MAX_SHAPES:
-            raise DataError(f"{self.source_name}: column {col.name!r} holds numbers written in "
-                            f"more than {_MAX_SHAPES:,} ways; the duckdb engine cannot tell its "
-                            "number format: use the pandas engine (--engine pandas)")
-        return infer_number_format(pd.Series([r[1] for r in rows], dtype=object),
-                                   decimal=self.decimal, thousands=self.thousands)
+            raise DataError(
+                f"{self.source_name}: column {col.name!r} holds numbers written in "
+                f"more than {_MAX_SHAPES:,} ways; the duckdb engine cannot tell its "
+                "number format: use the pandas engine (--engine pandas)"
+            )
+        return infer_number_format(
+            pd.Series([r[1] for r in rows], dtype=object),
+            decimal=self.decimal,
+            thousands=self.thousands,
+        )
 
     def _row_column(self, name: str, expr: str) -> str:
         """Add ``expr`` as column ``name`` of the view the analysis reads; return its SQL.
@@ -926,8 +1070,10 @@ class DuckDBFile:
             self._rows = "src"
             return
         select = ", ".join(f"{expr} AS {ident}" for ident, expr in self._view_columns.items())
-        self._con.execute(f"CREATE OR REPLACE VIEW __slicewise_rows AS SELECT src.*, {select} "
-                          f"FROM src {' '.join(self._joins)}")
+        self._con.execute(
+            f"CREATE OR REPLACE VIEW __slicewise_rows AS SELECT src.*, {select} "
+            f"FROM src {' '.join(self._joins)}"
+        )
         self._rows = "__slicewise_rows"
 
     def _id_value(self) -> tuple[str, str]:
@@ -944,8 +1090,11 @@ class DuckDBFile:
             return {}
         v, blank = self._id_value()
         w = "" if where == "true" else f" FILTER (WHERE {where})"
-        return {"id_blank": f"count_if({blank}){w}", "id_distinct": f"count(DISTINCT {v}){w}",
-                "id_count": f"count({v}){w}"}
+        return {
+            "id_blank": f"count_if({blank}){w}",
+            "id_distinct": f"count(DISTINCT {v}){w}",
+            "id_count": f"count({v}){w}",
+        }
 
     def _check_ids(self) -> None:
         """Refuse blank or repeated ids among the kept rows: trimmed text, compared exactly.
@@ -958,26 +1107,31 @@ class DuckDBFile:
         m = self.mapping
         name = self.source_name
         v, blank = self._id_value()
-        ks = (self._id_stats if self.keep == "true"
-              else self._aggregate(self._id_facts(self.keep)))
+        ks = self._id_stats if self.keep == "true" else self._aggregate(self._id_facts(self.keep))
         if ks["id_blank"]:
-            rows = _format_rows(self._first_positions(f"{self.keep} AND {blank}"),
-                                int(ks["id_blank"]), numbering=self.numbering)
+            rows = _format_rows(
+                self._first_positions(f"{self.keep} AND {blank}"),
+                int(ks["id_blank"]),
+                numbering=self.numbering,
+            )
             raise MissingValuesError(
                 f"{name}: the id column {m.id!r} is blank in {rows}; give every row an id, "
-                "or choose no id column to number the rows")
+                "or choose no id column to number the rows"
+            )
         if ks["id_distinct"] != ks["id_count"]:
-            dup = (f"{v} IN (SELECT {v} FROM src WHERE {self.keep} "
-                   f"GROUP BY ALL HAVING count(*) > 1)")
+            dup = f"{v} IN (SELECT {v} FROM src WHERE {self.keep} GROUP BY ALL HAVING count(*) > 1)"
             n_dup = int(self._aggregate({"n": f"count_if({dup})"}, self.keep)["n"])
-            examples = self._examples(v, f"{self.keep} AND {dup}",
-                                      as_loader_text=self.columns[m.id].group != "text")
-            rows = _format_rows(self._first_positions(f"{self.keep} AND {dup}"), n_dup,
-                                numbering=self.numbering)
+            examples = self._examples(
+                v, f"{self.keep} AND {dup}", as_loader_text=self.columns[m.id].group != "text"
+            )
+            rows = _format_rows(
+                self._first_positions(f"{self.keep} AND {dup}"), n_dup, numbering=self.numbering
+            )
             raise DuplicateIdError(
                 f"{name}: the id column {m.id!r} repeats {examples} ({n_dup} rows share an "
                 f"id: {rows}); ids must be unique: fix them, or choose no id column to "
-                "number the rows")
+                "number the rows"
+            )
 
     @staticmethod
     def _pandas_kind(col: _Column) -> str:
@@ -1013,26 +1167,37 @@ class DuckDBFile:
                 continue
             fmt = self._number_format(col, self.keep)
             if fmt == "ambiguous":
-                first = self._fetch(f"SELECT {col.ident} FROM src WHERE {self.keep} AND "
-                                    f"{col.ident} IS NOT NULL LIMIT 1")[0][0]
+                first = self._fetch(
+                    f"SELECT {col.ident} FROM src WHERE {self.keep} AND "
+                    f"{col.ident} IS NOT NULL LIMIT 1"
+                )[0][0]
                 self.warnings.append(
                     f"{self.source_name}: column {col.name!r} holds numbers such as {first!r} "
                     "that read differently with a decimal comma and with a thousands separator; "
-                    "it is kept as text: give the format (CLI: --decimal , or --thousands ,)")
+                    "it is kept as text: give the format (CLI: --decimal , or --thousands ,)"
+                )
             elif isinstance(fmt, NumberFormat):
                 numbers[col.name] = _to_number(_strip(col.ident), fmt)
-        whole = self._aggregate({
-            c: (f"count({num}) = count(*) AND coalesce(bool_and(isfinite({num}) AND "
-                f"{num} = trunc({num}) AND abs({num}) < {_dbl(2.0**63)}), true)")
-            for c, num in numbers.items()}, self.keep)
+        whole = self._aggregate(
+            {
+                c: (
+                    f"count({num}) = count(*) AND coalesce(bool_and(isfinite({num}) AND "
+                    f"{num} = trunc({num}) AND abs({num}) < {_dbl(2.0**63)}), true)"
+                )
+                for c, num in numbers.items()
+            },
+            self.keep,
+        )
         for c, num in numbers.items():
             col = self.columns[c]
             col.kind = "int" if whole[c] else "float"
-            col.number = self._row_column(f"__slicewise_number_{c}",
-                                          f"CAST({num} AS BIGINT)" if whole[c] else num)
+            col.number = self._row_column(
+                f"__slicewise_number_{c}", f"CAST({num} AS BIGINT)" if whole[c] else num
+            )
 
-    def _examples(self, expr: str, cond: str, *, as_loader_text: bool = False,
-                  limit: int = 3) -> str:
+    def _examples(
+        self, expr: str, cond: str, *, as_loader_text: bool = False, limit: int = 3
+    ) -> str:
         """:func:`core.dataset._examples`: the first distinct values where ``cond`` holds.
 
         Taken from the first 1000 such rows in file order; ``as_loader_text`` writes typed
@@ -1041,7 +1206,8 @@ class DuckDBFile:
         rows = self._fetch(
             f"SELECT v FROM (SELECT {expr} AS v, row_number() OVER () AS __slicewise_rn FROM "
             f"src WHERE {cond} LIMIT 1000) GROUP BY v ORDER BY min(__slicewise_rn) "
-            f"LIMIT {limit}")
+            f"LIMIT {limit}"
+        )
         values = [r[0] for r in rows]
         if as_loader_text:
             values = as_text(pd.Series(values, dtype=object)).tolist()
@@ -1060,18 +1226,23 @@ class DuckDBFile:
                 raise InvalidValueError(
                     f"{name}: tag column {c!r} holds more than {_MAX_TAG_VALUES} different "
                     "values; tag columns take true/false, 1/0, yes/no or x/blank (choose the "
-                    "tag columns yourself)")
+                    "tag columns yourself)"
+                )
         candidates = [c for c in possible if c in self._tag_values]
         delim = None
         if m.tags_column is not None:
             tc = cols[m.tags_column]
             if tc.kind != "str":
-                raise InvalidValueError(f"{name}: the tags column {m.tags_column!r} does not "
-                                        "hold text; the duckdb engine splits text tags only")
+                raise InvalidValueError(
+                    f"{name}: the tags column {m.tags_column!r} does not "
+                    "hold text; the duckdb engine splits text tags only"
+                )
             delim = m.tag_delimiter or ("|" if stats.get("pipe") else ";")
             norm = self._tag_list(tc.ident, delim)
-            names = self._fetch(f"SELECT DISTINCT t FROM (SELECT unnest(string_split({norm}, "
-                                f"{_lit(delim)})) AS t FROM src) WHERE t <> ''")
+            names = self._fetch(
+                f"SELECT DISTINCT t FROM (SELECT unnest(string_split({norm}, "
+                f"{_lit(delim)})) AS t FROM src) WHERE t <> ''"
+            )
             split_tags = sorted(str(r[0]) for r in names)
         else:
             split_tags = []
@@ -1095,15 +1266,18 @@ class DuckDBFile:
         if m.tags_column is not None:
             norm = self._tag_list(cols[m.tags_column].ident, delim)
             for t in split_tags:
-                conds[t] = (f"coalesce(list_contains(string_split({norm}, {_lit(delim)}), "
-                            f"{_lit(t)}), false)")
+                conds[t] = (
+                    f"coalesce(list_contains(string_split({norm}, {_lit(delim)}), "
+                    f"{_lit(t)}), false)"
+                )
         for c in tag_columns:
             col = cols[c]
             cond = self._tag_condition(col, values.get(c, []))
             conds[c] = f"({conds[c]} OR {cond})" if c in conds else cond
             # Read as core.dataset.says_no reads the pandas column.
-            if col.group == "bool" or writes_no(col.python(v) if col.kind == "float" else v
-                                                for v in values.get(c, [])):
+            if col.group == "bool" or writes_no(
+                col.python(v) if col.kind == "float" else v for v in values.get(c, [])
+            ):
                 self.blank_tags.discard(c)
             else:
                 self.blank_tags.add(c)
@@ -1120,8 +1294,9 @@ class DuckDBFile:
         """Write ``parse_boolean_column`` as SQL: true where the value is a true token."""
         if col.group == "bool":
             return f"coalesce({col.ident}, false)"
-        tokens = {v: str(col.python(v) if col.kind == "float" else v).strip().lower()
-                  for v in values}
+        tokens = {
+            v: str(col.python(v) if col.kind == "float" else v).strip().lower() for v in values
+        }
         bad = [v for v, t in tokens.items() if t not in TRUE_TOKENS | FALSE_TOKENS]
         if bad:
             cond = f"{col.ident} IN ({', '.join(self._sql_value(col, v) for v in bad)})"
@@ -1131,12 +1306,15 @@ class DuckDBFile:
             raise InvalidValueError(
                 f"{self.source_name}: tag column {col.name!r} holds {examples} in {rows}; tag "
                 "columns take true/false, 1/0, yes/no or x/blank (fix those cells, or choose the "
-                "tag columns yourself)")
+                "tag columns yourself)"
+            )
         truthy = [v for v, t in tokens.items() if t in TRUE_TOKENS]
         if not truthy:
             return "false"
-        return (f"coalesce({col.ident} IN ({', '.join(self._sql_value(col, v) for v in truthy)})"
-                ", false)")
+        return (
+            f"coalesce({col.ident} IN ({', '.join(self._sql_value(col, v) for v in truthy)})"
+            ", false)"
+        )
 
     @staticmethod
     def _sql_value(col: _Column, v: Any) -> str:
@@ -1163,16 +1341,18 @@ class DuckDBFile:
         numbers only (see :meth:`_require_class_tables`).
         """
         m = self.mapping
-        present = {r: self.columns[getattr(m, r)] for r in ("label", "prediction", "human")
-                   if getattr(m, r) is not None}
+        present = {
+            r: self.columns[getattr(m, r)]
+            for r in ("label", "prediction", "human")
+            if getattr(m, r) is not None
+        }
         if not all(c.texts is not None for c in present.values()):
             self._zero_one = self._zero_one_spellings(present)
             return {r: self._numeric_role(c, self._zero_one) for r, c in present.items()}
         if self.keep == "true":
             kept = {r: dict(c.histogram or {}) for r, c in present.items()}
         else:
-            got = self._aggregate({r: f"histogram({c.key})" for r, c in present.items()},
-                                  self.keep)
+            got = self._aggregate({r: f"histogram({c.key})" for r, c in present.items()}, self.keep)
             kept = {r: {str(k): int(v) for k, v in (got[r] or {}).items()} for r in present}
         totals: dict[str, int] = {}
         for r, c in present.items():
@@ -1190,16 +1370,21 @@ class DuckDBFile:
                 expr = c.ident
                 self._view_columns[num] = _to_number(c.ident, NumberFormat("."))
             else:
-                nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object),
-                                     errors="coerce")
+                nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object), errors="coerce")
                 table, alias = f"__slicewise_classes_{r}", f"__slicewise_{r}_classes"
-                frame = pd.DataFrame({"k": pd.Series(list(shown), dtype=object),
-                                      "shown": pd.Series(list(shown.values()), dtype=object),
-                                      "num": nums.to_numpy(dtype=float, na_value=np.nan)})
+                frame = pd.DataFrame(
+                    {
+                        "k": pd.Series(list(shown), dtype=object),
+                        "shown": pd.Series(list(shown.values()), dtype=object),
+                        "num": nums.to_numpy(dtype=float, na_value=np.nan),
+                    }
+                )
                 self._class_tables[r] = frame  # DuckDB reads it while the file is open
                 self._con.register(table, frame)
-                self._joins.append(f"LEFT JOIN {table} AS {alias} ON "
-                                   f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)")
+                self._joins.append(
+                    f"LEFT JOIN {table} AS {alias} ON "
+                    f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)"
+                )
                 self._view_columns[expr] = f"CAST({alias}.shown AS VARCHAR)"
                 self._view_columns[num] = f"CAST({alias}.num AS DOUBLE)"
             roles[r] = _Role(c, expr, num, shown=shown, counts=kept[r])
@@ -1222,10 +1407,13 @@ class DuckDBFile:
             num = "CAST(NULL AS DOUBLE)"  # true/false: no number to the loader either
         text = _zero_one_text(col)
         if text is not None and zero_one:
-            values = pd.to_numeric(pd.Series(list(zero_one.values()), dtype=object),
-                                   errors="coerce")
-            whens = " ".join(f"WHEN {_lit(k)} THEN {'NULL' if np.isnan(v) else _dbl(v)}"
-                             for k, v in zip(zero_one, values, strict=True))
+            values = pd.to_numeric(
+                pd.Series(list(zero_one.values()), dtype=object), errors="coerce"
+            )
+            whens = " ".join(
+                f"WHEN {_lit(k)} THEN {'NULL' if np.isnan(v) else _dbl(v)}"
+                for k, v in zip(zero_one, values, strict=True)
+            )
             num = f"(CASE {text} {whens} ELSE {num} END)"
         return _Role(col, expr, num)
 
@@ -1240,16 +1428,16 @@ class DuckDBFile:
         ``yes`` is. One scan counts those spellings.
         """
         texts = {r: _zero_one_text(c) for r, c in present.items()}
-        got = self._aggregate({r: f"histogram({t})" for r, t in texts.items() if t is not None},
-                              self.keep)
+        got = self._aggregate(
+            {r: f"histogram({t})" for r, t in texts.items() if t is not None}, self.keep
+        )
         totals: dict[str, int] = {}
         for hist in got.values():
             for k, n in (hist or {}).items():
                 totals[str(k)] = totals.get(str(k), 0) + int(n)
         shown = _shown_spellings(totals)
         keys = class_keys(pd.Series(list(shown), dtype=object)).tolist()
-        return {k: v for (k, v), key in zip(shown.items(), keys, strict=True)
-                if key in ("0", "1")}
+        return {k: v for (k, v), key in zip(shown.items(), keys, strict=True) if key in ("0", "1")}
 
     def _require_class_tables(self, task: TaskSpec, slice_by: Sequence[str]) -> None:
         """Refuse what needs classes when a class column has too many values for a table.
@@ -1271,7 +1459,8 @@ class DuckDBFile:
                     f"{self.source_name}: the {'human-label' if r == 'human' else r} column "
                     f"{col.name!r} holds more than {_MAX_CLASSES:,} different values; --engine "
                     f"duckdb cannot {what} (it keeps a table of the distinct values): use the "
-                    "pandas engine (--engine pandas)")
+                    "pandas engine (--engine pandas)"
+                )
 
     def _check_numbers(self) -> None:
         """Refuse regression on classes that are no number, as :func:`core.metrics._numeric`.
@@ -1285,16 +1474,22 @@ class DuckDBFile:
             col = role.column
             self._check_finite(r, role)
             if role.shown is not None:
-                bad = [k for k, s in role.shown.items() if s is not None
-                       and role.counts.get(k) and pd.isna(pd.to_numeric(s, errors="coerce"))]
+                bad = [
+                    k
+                    for k, s in role.shown.items()
+                    if s is not None
+                    and role.counts.get(k)
+                    and pd.isna(pd.to_numeric(s, errors="coerce"))
+                ]
                 n = sum(role.counts[k] for k in bad)
                 cond = f"{col.key} IN {_in(bad)}" if bad else "false"
             else:
                 cond = f"(NOT {col.missing} AND {role.num} IS NULL)"
                 n = int(self._aggregate({"n": f"count_if({cond})"}, self.keep)["n"])
             if n:
-                key = self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} AND {cond} "
-                                  "LIMIT 1")[0][0]
+                key = self._fetch(
+                    f"SELECT {col.key} FROM src WHERE {self.keep} AND {cond} LIMIT 1"
+                )[0][0]
                 if role.shown is not None:
                     first = role.shown[key]
                 else:
@@ -1302,20 +1497,25 @@ class DuckDBFile:
                     first = self._zero_one.get(first, first)
                 raise InvalidValueError(
                     f"{self.source_name}: a regression task needs numbers; the {r} is not "
-                    f"numeric in {count_of(n, 'row')} (first: {first!r})")
+                    f"numeric in {count_of(n, 'row')} (first: {first!r})"
+                )
 
     def _check_finite(self, r: str, role: Any) -> None:
         """Refuse ``inf``, ``1e400`` or ``nan`` written as a number, as core.metrics._numeric."""
         col = role.column
         if role.shown is not None:
-            worst = [k for k, s in role.shown.items() if s is not None and role.counts.get(k)
-                     and _not_finite_text(str(s))]
+            worst = [
+                k
+                for k, s in role.shown.items()
+                if s is not None and role.counts.get(k) and _not_finite_text(str(s))
+            ]
             cond = f"{col.key} IN {_in(worst)}" if worst else "false"
             n = sum(role.counts[k] for k in worst)
         else:
             text = f"lower(trim(CAST({col.key} AS VARCHAR)))"
-            cond = (f"(isinf({role.num}) OR (NOT {col.missing} AND "
-                    f"{text} IN ('nan', '+nan', '-nan')))")
+            cond = (
+                f"(isinf({role.num}) OR (NOT {col.missing} AND {text} IN ('nan', '+nan', '-nan')))"
+            )
             n = int(self._aggregate({"n": f"count_if({cond})"}, self.keep)["n"])
         if not n:
             return
@@ -1325,7 +1525,8 @@ class DuckDBFile:
         raise InvalidValueError(
             f"{self.source_name}: a regression task needs finite numbers; the {r} is not "
             f"finite in {_format_rows(positions, n, numbering=self.numbering)} ({shown}); "
-            "fix those cells or leave those rows out")
+            "fix those cells or leave those rows out"
+        )
 
     def _positive_class(self, positive: Any) -> str:
         """Return the data's spelling of ``positive``, as :func:`core.metrics._check_positive`.
@@ -1341,8 +1542,10 @@ class DuckDBFile:
         """
         at = f"{self.source_name}: "
         if positive is None:
-            raise InvalidValueError(f"{at}a binary task needs a positive class (CLI: --positive "
-                                    f"CLASS); classes: {', '.join(self._classes())}")
+            raise InvalidValueError(
+                f"{at}a binary task needs a positive class (CLI: --positive "
+                f"CLASS); classes: {', '.join(self._classes())}"
+            )
         wanted = class_key(positive)
         for role in (self.roles["label"], self.roles["prediction"]):
             classes = {s for k, s in role.shown.items() if s is not None and role.counts.get(k)}
@@ -1351,15 +1554,19 @@ class DuckDBFile:
             match = [c for c in sorted(classes) if class_key(c) == wanted]
             if match:
                 return match[0]  # one spelling per class: the shown one
-        raise InvalidValueError(f"{at}positive class {positive!r} never occurs in the labels or "
-                                f"the predictions; classes: {', '.join(self._classes())}")
+        raise InvalidValueError(
+            f"{at}positive class {positive!r} never occurs in the labels or "
+            f"the predictions; classes: {', '.join(self._classes())}"
+        )
 
     def infer_task_kind(self) -> str:
         """:func:`core.task.infer_task_kind` on the loader's labels (their first rows)."""
         y = self.roles["label"]
         col = y.column
-        keys = [r[0] for r in self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} "
-                                          f"LIMIT {_TASK_ROWS}")]
+        keys = [
+            r[0]
+            for r in self._fetch(f"SELECT {col.key} FROM src WHERE {self.keep} LIMIT {_TASK_ROWS}")
+        ]
         if y.shown is not None:
             labels = pd.Series([y.shown[k] for k in keys], dtype=object)
         else:
@@ -1390,10 +1597,19 @@ class DuckDBFile:
         refused from DuckDB's ``approx_count_distinct`` before its values are fetched.
         """
         slice_by = list(dict.fromkeys(str(c).strip() for c in slice_by))  # as build_slices
-        return self._analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                             importance=importance, ease=ease, tag_scopes=tag_scopes,
-                             protected=protected, rank_by=rank_by, baseline=baseline,
-                             max_slices=max_slices)
+        return self._analyze(
+            task=task,
+            slice_by=slice_by,
+            bins=bins,
+            hlp=hlp,
+            importance=importance,
+            ease=ease,
+            tag_scopes=tag_scopes,
+            protected=protected,
+            rank_by=rank_by,
+            baseline=baseline,
+            max_slices=max_slices,
+        )
 
     def confusion_pairs(self) -> pd.DataFrame:
         """Count the kept rows of each (label, prediction) pair in one ``GROUP BY``.
@@ -1404,12 +1620,17 @@ class DuckDBFile:
         the classes: one row per pair, never one per example or per cell of a k × k matrix.
         """
         y, p = self.roles["label"].expr, self.roles["prediction"].expr
-        rows = self._fetch(f"SELECT {y}, {p}, count(*) FROM {self._rows} WHERE {self.keep} "
-                           "GROUP BY ALL")
+        rows = self._fetch(
+            f"SELECT {y}, {p}, count(*) FROM {self._rows} WHERE {self.keep} GROUP BY ALL"
+        )
         # Values that differ in SQL but not as text (1 and '1') are one class: sum them.
-        counts = pd.DataFrame({"label": [str(r[0]) for r in rows],
-                               "prediction": [str(r[1]) for r in rows],
-                               "count": np.array([int(r[2]) for r in rows], dtype=np.int64)})
+        counts = pd.DataFrame(
+            {
+                "label": [str(r[0]) for r in rows],
+                "prediction": [str(r[1]) for r in rows],
+                "count": np.array([int(r[2]) for r in rows], dtype=np.int64),
+            }
+        )
         counts = counts.groupby(["label", "prediction"], sort=True, as_index=False)["count"].sum()
         order = np.argsort(-counts["count"].to_numpy(), kind="stable")
         return counts.iloc[order].reset_index(drop=True)[list(PAIR_COLUMNS)]
@@ -1444,8 +1665,7 @@ class DuckDBFile:
         self._require_class_tables(task, slice_by)
         if task.kind == "regression":
             self._check_numbers()
-        self._positive = (self._positive_class(task.positive) if task.kind == "binary"
-                          else None)
+        self._positive = self._positive_class(task.positive) if task.kind == "binary" else None
         # Named as build_slices names them: tags first, then column values made unique.
         names = tag_slice_names(self.tags)
         slices = [_Slice(names[t], "tag", t, c) for t, c in self.tags.items()]
@@ -1455,14 +1675,22 @@ class DuckDBFile:
             taken.add(s.name)
             slices.append(s)
         counts = self._counts(task, slices)
-        info = slice_info([s.name for s in slices], [s.kind for s in slices],
-                          [s.source for s in slices])
+        info = slice_info(
+            [s.name for s in slices], [s.kind for s in slices], [s.source for s in slices]
+        )
         info["same_as"] = _same_members(counts, self._fingerprints)
         baseline = baseline or Baseline(human_kind=self.mapping.human_kind or "single")
         table = compute_slice_metrics(counts, task=task, hlp=hlp, baseline=baseline)
-        return finish_table(table, info, importance=importance, ease=ease,
-                            tag_scopes=tag_scopes, blank_tags=self.blank_tags,
-                            protected=protected, rank_by=rank_by)
+        return finish_table(
+            table,
+            info,
+            importance=importance,
+            ease=ease,
+            tag_scopes=tag_scopes,
+            blank_tags=self.blank_tags,
+            protected=protected,
+            rank_by=rank_by,
+        )
 
     def _classes(self, limit: int = 10) -> list[str]:
         """List the first classes of the labels in order of appearance (error messages)."""
@@ -1470,7 +1698,8 @@ class DuckDBFile:
         rows = self._fetch(
             f"SELECT k FROM (SELECT {y.column.key} AS k, row_number() OVER () AS __slicewise_rn "
             f"FROM src WHERE {self.keep}) WHERE k IS NOT NULL GROUP BY k "
-            "ORDER BY min(__slicewise_rn)")
+            "ORDER BY min(__slicewise_rn)"
+        )
         shown = (y.shown or {}).get
         classes = dict.fromkeys(s for s in (shown(r[0]) for r in rows) if s is not None)
         return list(classes)[:limit]
@@ -1490,11 +1719,24 @@ class DuckDBFile:
             out["score"] = (self._score, "float")
         if self._human_accuracy is not None:
             out["human_accuracy"] = (self._human_accuracy, "float")
-        taken = {"id", "label", "prediction", *(["human"] if m.human else []),
-                 *(["score"] if m.score else []),
-                 *(["human_accuracy"] if m.human_accuracy else [])}
-        role_cols = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column,
-                     m.human_accuracy, *(m.tag_columns or ())}
+        taken = {
+            "id",
+            "label",
+            "prediction",
+            *(["human"] if m.human else []),
+            *(["score"] if m.score else []),
+            *(["human_accuracy"] if m.human_accuracy else []),
+        }
+        role_cols = {
+            m.label,
+            m.prediction,
+            m.id,
+            m.human,
+            m.score,
+            m.tags_column,
+            m.human_accuracy,
+            *(m.tag_columns or ()),
+        }
         meta = [c for c in self.columns if c not in role_cols]
         for c, frame_name in zip(meta, _metadata_names(meta, set(taken)), strict=True):
             out[frame_name] = (c, "meta")
@@ -1505,8 +1747,9 @@ class DuckDBFile:
                 out[file_name] = out[role]
         return out
 
-    def _column_slices(self, slice_by: Sequence[str], bins: int,
-                       cap: int = limits.MAX_SLICES) -> list[_Slice]:
+    def _column_slices(
+        self, slice_by: Sequence[str], bins: int, cap: int = limits.MAX_SLICES
+    ) -> list[_Slice]:
         """Build the slices of :func:`core.metrics.build_slices` for ``slice_by`` columns.
 
         At most ``cap`` slices in all: a column whose estimated number of values
@@ -1527,12 +1770,15 @@ class DuckDBFile:
             if name not in frame:
                 meta = [n for n, (_, k) in frame.items() if k == "meta"]
                 if name == "id":
-                    raise InvalidValueError(f"{self.source_name}: --engine duckdb cannot slice "
-                                            "by the id column; use the pandas engine")
+                    raise InvalidValueError(
+                        f"{self.source_name}: --engine duckdb cannot slice "
+                        "by the id column; use the pandas engine"
+                    )
                 choices = slice_by_choices(meta, columns=frame, mapping=self.mapping)
                 raise InvalidValueError(
                     f"{self.source_name}: cannot slice by {name!r}: no such column; columns: "
-                    f"{', '.join(map(repr, choices))}")
+                    f"{', '.join(map(repr, choices))}"
+                )
             expr, kind = frame[name]
             if kind == "meta":
                 col = self.columns[expr]
@@ -1540,7 +1786,8 @@ class DuckDBFile:
                     raise InvalidValueError(
                         f"{self.source_name}: column {name!r} holds "
                         f"{col.unsupported or 'DuckDB type ' + col.duck}, which the duckdb "
-                        "engine does not slice as the pandas loader does; use the pandas engine")
+                        "engine does not slice as the pandas loader does; use the pandas engine"
+                    )
                 plan[name] = ("", "", col)
                 if not col.typed:
                     to_profile.append(col)
@@ -1568,16 +1815,23 @@ class DuckDBFile:
             # Numbers are cut into bins; other values are one slice each. Well over the cap,
             # the estimate's error (a few %) cannot explain it: refuse before the fetch.
             if kind not in ("int", "float") and about > 1.1 * cap:
-                limits.check_slice_count(about, column=name, source=self.source_name,
-                                         cap=cap, about=True)
-        small = {name: (f"histogram({expr})" if kind in ("int", "float") else
-                        f"array_agg(DISTINCT {expr}) FILTER (WHERE {expr} IS NOT NULL)")
-                 for name, (expr, kind) in values.items()
-                 if kind not in ("int", "float") or stats[f"approx:{name}"] <= _MAX_HISTOGRAM}
+                limits.check_slice_count(
+                    about, column=name, source=self.source_name, cap=cap, about=True
+                )
+        small = {
+            name: (
+                f"histogram({expr})"
+                if kind in ("int", "float")
+                else f"array_agg(DISTINCT {expr}) FILTER (WHERE {expr} IS NOT NULL)"
+            )
+            for name, (expr, kind) in values.items()
+            if kind not in ("int", "float") or stats[f"approx:{name}"] <= _MAX_HISTOGRAM
+        }
         fetched = self._aggregate(small, self.keep)
         quantile_cols = [n for n in values if n not in small]
         order_stats = self._order_statistics(
-            {n: (values[n][0], int(stats[f"n:{n}"])) for n in quantile_cols}, bins)
+            {n: (values[n][0], int(stats[f"n:{n}"])) for n in quantile_cols}, bins
+        )
 
         out: list[_Slice] = []
         for name, (expr, kind) in values.items():
@@ -1625,12 +1879,14 @@ class DuckDBFile:
                     out.append(_Slice(f"{name} = {u}", "column", name, cond))
             if n_values < self.n_kept:
                 out.append(_Slice(f"{name} = (missing)", "column", name, f"{expr} IS NULL"))
-            limits.check_slice_count(len(out) - made, column=name, source=self.source_name,
-                                     cap=cap, before=made)  # exact, before any is counted
+            limits.check_slice_count(
+                len(out) - made, column=name, source=self.source_name, cap=cap, before=made
+            )  # exact, before any is counted
         return out
 
-    def _order_statistics(self, cols: Mapping[str, tuple[str, int]],
-                          bins: int) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    def _order_statistics(
+        self, cols: Mapping[str, tuple[str, int]], bins: int
+    ) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
         """Exact order statistics for the quantile edges, selected by ``quantile_disc``.
 
         DuckDB's ``quantile_disc(x, q)`` returns the value at 0-based sorted position
@@ -1652,6 +1908,7 @@ class DuckDBFile:
 
             def pick(idx: np.ndarray, table=table) -> np.ndarray:
                 return np.array([table[int(i)] for i in np.ravel(idx)], dtype=float)
+
             out[name] = pick
         return out
 
@@ -1711,8 +1968,10 @@ class DuckDBFile:
         seen = set()
         for n in names:
             if n in seen:
-                raise InvalidValueError(f"{self.source_name}: two slices are named {n!r} (a tag "
-                                        "and a column value?); rename one of them")
+                raise InvalidValueError(
+                    f"{self.source_name}: two slices are named {n!r} (a tag "
+                    "and a column value?); rename one of them"
+                )
             seen.add(n)
 
         def agg(stat: str, cond: str | None) -> str:
@@ -1727,18 +1986,23 @@ class DuckDBFile:
         # A fingerprint of each slice's members (XOR of its row numbers' hashes) tells
         # slices with the same members apart from the rest, as mark_same_members does.
         marks = [f"bit_xor(CASE WHEN s{i} THEN __slicewise_h END)" for i in range(len(slices))]
-        inner = ", ".join([*(f"{e} AS st_{k}" for k, e in row.items()),
-                           *(f"coalesce({c}, false) AS {k}" for k, c in conds.items()),
-                           "hash(row_number() OVER ()) AS __slicewise_h"])
-        values = self._fetch(f"SELECT {', '.join([*aggs, *marks])} FROM (SELECT {inner} FROM "
-                             f"{self._rows} WHERE {self.keep})")[0]
-        self._fingerprints = dict(zip((s.name for s in slices), values[len(aggs):],
-                                      strict=True))
+        inner = ", ".join(
+            [
+                *(f"{e} AS st_{k}" for k, e in row.items()),
+                *(f"coalesce({c}, false) AS {k}" for k, c in conds.items()),
+                "hash(row_number() OVER ()) AS __slicewise_h",
+            ]
+        )
+        values = self._fetch(
+            f"SELECT {', '.join([*aggs, *marks])} FROM (SELECT {inner} FROM "
+            f"{self._rows} WHERE {self.keep})"
+        )[0]
+        self._fingerprints = dict(zip((s.name for s in slices), values[len(aggs) :], strict=True))
         out = np.zeros((len(groups), len(COUNT_COLUMNS)))
         cols = [COUNT_COLUMNS.index(k) for k in ("n", *stats)]
         width = len(cols)
         for g in range(len(groups)):
-            chunk = values[g * width:(g + 1) * width]
+            chunk = values[g * width : (g + 1) * width]
             out[g, cols] = [0.0 if v is None else float(v) for v in chunk]
         return pd.DataFrame(out, index=names, columns=list(COUNT_COLUMNS))
 
@@ -1776,8 +2040,9 @@ def _needed_positions(n: int, bins: int) -> np.ndarray:
     return np.array(sorted(set(seen)), dtype=np.int64)
 
 
-def nanquantile_linear(n: int, bins: int,
-                       order_stat: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+def nanquantile_linear(
+    n: int, bins: int, order_stat: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     """``np.nanquantile(arr, np.linspace(0, 1, bins + 1))`` from order statistics alone.
 
     ``n`` is the number of non-NaN values and ``order_stat(positions)`` returns the values at
@@ -1818,8 +2083,10 @@ def _zero_one_text(col: _Column) -> str | None:
     x = col.ident
     if col.group == "text":
         s = _strip(x)
-        return (f"(CASE WHEN lower({s}) IN ('true', 'yes', 'false', 'no') OR "
-                f"{_to_number(s, NumberFormat('.'))} IN (0, 1) THEN {s} END)")
+        return (
+            f"(CASE WHEN lower({s}) IN ('true', 'yes', 'false', 'no') OR "
+            f"{_to_number(s, NumberFormat('.'))} IN (0, 1) THEN {s} END)"
+        )
     if col.group == "int":
         return f"(CASE WHEN {x} IN (0, 1) THEN CAST({x} AS VARCHAR) END)"
     if col.group == "float":
@@ -1880,9 +2147,11 @@ def _container(head: bytes, name: str) -> str | None:
     if kind in (None, "gzip"):
         return kind
     what = {"bzip2": "bzip2-compressed", "zip": "a zip archive (or an Excel .xlsx workbook)"}
-    raise FileFormatError(f"{name}: is {what[kind]}; the duckdb engine reads CSV and TSV files "
-                          "(also gzip-compressed) and Parquet files: use the pandas engine "
-                          "(--engine pandas), or save the table as CSV or Parquet")
+    raise FileFormatError(
+        f"{name}: is {what[kind]}; the duckdb engine reads CSV and TSV files "
+        "(also gzip-compressed) and Parquet files: use the pandas engine "
+        "(--engine pandas), or save the table as CSV or Parquet"
+    )
 
 
 def _gzip_head(fh: Any, name: str, size: int = 1 << 20) -> bytes:
@@ -1901,8 +2170,10 @@ def _gzip_head(fh: Any, name: str, size: int = 1 << 20) -> bytes:
                 break  # truncated: DuckDB reports it when it reads the file
             out += d.decompress(chunk, size - len(out))
     except zlib.error as exc:
-        raise FileFormatError(f"{name}: is gzip-compressed but cannot be decompressed ({exc}); "
-                              "the file may be truncated or damaged") from None
+        raise FileFormatError(
+            f"{name}: is gzip-compressed but cannot be decompressed ({exc}); "
+            "the file may be truncated or damaged"
+        ) from None
     return out
 
 
@@ -1957,9 +2228,23 @@ def analyze_file_duckdb(
     """
     if task is not None and task.kind == "text":
         raise DataError(TEXT_TASK_MESSAGE)
-    with DuckDBFile(path, mapping, sep=sep, missing=missing, na_values=na_values,
-                    decimal=decimal, thousands=thousands, memory_limit=memory_limit) as f:
-        return f.analyze(task=task, slice_by=slice_by, bins=bins, hlp=hlp,
-                         importance=importance, ease=ease, baseline=baseline,
-                         max_slices=max_slices)
-
+    with DuckDBFile(
+        path,
+        mapping,
+        sep=sep,
+        missing=missing,
+        na_values=na_values,
+        decimal=decimal,
+        thousands=thousands,
+        memory_limit=memory_limit,
+    ) as f:
+        return f.analyze(
+            task=task,
+            slice_by=slice_by,
+            bins=bins,
+            hlp=hlp,
+            importance=importance,
+            ease=ease,
+            baseline=baseline,
+            max_slices=max_slices,
+        )

@@ -154,8 +154,7 @@ class RowNumbers:
         return out
 
 
-def format_rows(rows: Sequence[int], *, numbering: RowNumbers | None = None,
-                limit: int = 5) -> str:
+def format_rows(rows: Sequence[int], *, numbering: RowNumbers | None = None, limit: int = 5) -> str:
     """Return a short human list of file row numbers, e.g. ``"rows 3, 7 and 2 more"``.
 
     ``rows`` are 0-based positions in the table; ``numbering`` says how the file numbers

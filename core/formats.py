@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import (
+from slicewise.core.errors import (
     DataError,
     DuplicateColumnError,
     EmptyFileError,
@@ -59,8 +59,7 @@ MAX_NESTING = 2
 _CHUNK = 1 << 24  # bytes of output per decompression step
 
 #: Names of archive members that are not tables (macOS and Windows leave these behind).
-_JUNK = re.compile(r"(^|/)(__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)",
-                   re.IGNORECASE)
+_JUNK = re.compile(r"(^|/)(__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.IGNORECASE)
 
 _SUFFIXES = {"gzip": (".gz", ".gzip"), "bzip2": (".bz2", ".bzip2", ".bz")}
 
@@ -81,16 +80,21 @@ def container_kind(head: bytes) -> str | None:
     """
     if head[:2] == b"\x1f\x8b":
         return "gzip"
-    if (head[:3] == b"BZh" and head[3:4] in b"123456789" and len(head) >= 10
-            and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")):
+    if (
+        head[:3] == b"BZh"
+        and head[3:4] in b"123456789"
+        and len(head) >= 10
+        and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")
+    ):
         return "bzip2"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return "zip"
     return None
 
 
-def unpack(data: bytes, name: str, *, sheet: str | None = None,
-           na_values: Iterable[str] = ()) -> tuple[bytes | pd.DataFrame, str, list[str]]:
+def unpack(
+    data: bytes, name: str, *, sheet: str | None = None, na_values: Iterable[str] = ()
+) -> tuple[bytes | pd.DataFrame, str, list[str]]:
     """Open the containers around a table.
 
     Parameters
@@ -133,19 +137,22 @@ def unpack(data: bytes, name: str, *, sheet: str | None = None,
             with _open_zip(data, name) as archive:
                 if _is_workbook(archive, name):
                     _check_declared_sizes(archive, name)
-                    frame, label, note = read_sheet(data, name, sheet=sheet,
-                                                    na_values=na_values)
+                    frame, label, note = read_sheet(data, name, sheet=sheet, na_values=na_values)
                     return frame, label, note
                 data, inner = _only_member(archive, name)
         else:
             data = _decompress(data, name, kind)
             inner = _strip_suffix(inner, _SUFFIXES[kind])
     else:
-        raise FileFormatError(f"{name}: holds archives or compressed files nested more than "
-                              f"{MAX_NESTING} deep; extract the table and read it directly")
+        raise FileFormatError(
+            f"{name}: holds archives or compressed files nested more than "
+            f"{MAX_NESTING} deep; extract the table and read it directly"
+        )
     if sheet is not None:
-        raise InvalidValueError(f"{name}: a sheet ({sheet!r}) can be chosen in an Excel .xlsx "
-                                "workbook only; this file is not one")
+        raise InvalidValueError(
+            f"{name}: a sheet ({sheet!r}) can be chosen in an Excel .xlsx "
+            "workbook only; this file is not one"
+        )
     return data, inner, []
 
 
@@ -170,9 +177,11 @@ def _too_big(name: str, what: str) -> FileFormatError:
 
 
 def _damaged(name: str, what: str, reason: str) -> FileFormatError:
-    return FileFormatError(f"{name}: is {what} but cannot be decompressed ({reason}); the file "
-                           "may be truncated or damaged: compress it again, or save the table "
-                           "as CSV")
+    return FileFormatError(
+        f"{name}: is {what} but cannot be decompressed ({reason}); the file "
+        "may be truncated or damaged: compress it again, or save the table "
+        "as CSV"
+    )
 
 
 def _decompress(data: bytes, name: str, kind: str) -> bytes:
@@ -249,8 +258,9 @@ def _is_workbook(archive: zipfile.ZipFile, name: str) -> bool:
     """Whether the archive is an Excel .xlsx (or .xlsm) workbook."""
     names = set(archive.namelist())
     if "xl/workbook.bin" in names:
-        raise FileFormatError(f"{name}: is an Excel binary workbook (.xlsb); save it as .xlsx "
-                              "or CSV")
+        raise FileFormatError(
+            f"{name}: is an Excel binary workbook (.xlsb); save it as .xlsx or CSV"
+        )
     return "xl/workbook.xml" in names
 
 
@@ -268,12 +278,15 @@ def _only_member(archive: zipfile.ZipFile, name: str) -> tuple[bytes, str]:
     """Return the bytes and name of the one table in ``archive``."""
     names = set(archive.namelist())
     if "mimetype" in names and "content.xml" in names:
-        raise FileFormatError(f"{name}: is an OpenDocument file (.ods); save the sheet as "
-                              ".xlsx or CSV")
+        raise FileFormatError(
+            f"{name}: is an OpenDocument file (.ods); save the sheet as .xlsx or CSV"
+        )
     members = _members(archive)
     if not members:
-        raise FileFormatError(f"{name}: is a zip archive with no file in it; put one CSV, TSV "
-                              "or Parquet file in it, or read that file directly")
+        raise FileFormatError(
+            f"{name}: is a zip archive with no file in it; put one CSV, TSV "
+            "or Parquet file in it, or read that file directly"
+        )
     if len(members) > 1:
         shown = ", ".join(repr(i.filename) for i in members[:5])
         more = f" and {len(members) - 5} more" if len(members) > 5 else ""
@@ -285,8 +298,9 @@ def _only_member(archive: zipfile.ZipFile, name: str) -> tuple[bytes, str]:
     member = PurePosixPath(info.filename).name
     label = f"{name} ({info.filename})"
     if info.flag_bits & 0x1:
-        raise FileFormatError(f"{label}: the zip archive is password-protected; extract the "
-                              "file and read it directly")
+        raise FileFormatError(
+            f"{label}: the zip archive is password-protected; extract the file and read it directly"
+        )
     chunks: list[bytes] = []
     total = 0
     try:
@@ -299,17 +313,20 @@ def _only_member(archive: zipfile.ZipFile, name: str) -> tuple[bytes, str]:
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise _damaged(label, "a zip archive", str(exc) or type(exc).__name__) from None
     except NotImplementedError as exc:  # e.g. deflate64 or an unknown compression method
-        raise FileFormatError(f"{label}: the zip archive uses a compression method Python "
-                              f"cannot read ({exc}); zip it again with the usual method "
-                              "(deflate)") from None
+        raise FileFormatError(
+            f"{label}: the zip archive uses a compression method Python "
+            f"cannot read ({exc}); zip it again with the usual method "
+            "(deflate)"
+        ) from None
     return b"".join(chunks), member
 
 
 # --------------------------------------------------------------------------- xlsx
 
 
-def read_sheet(data: bytes, name: str, *, sheet: str | None = None,
-               na_values: Iterable[str] = ()) -> tuple[pd.DataFrame, str, list[str]]:
+def read_sheet(
+    data: bytes, name: str, *, sheet: str | None = None, na_values: Iterable[str] = ()
+) -> tuple[pd.DataFrame, str, list[str]]:
     """Read one sheet of an Excel workbook into a frame typed as the CSV reader types it.
 
     The first row holds the column names (text, whole numbers written without ``.0``);
@@ -355,14 +372,17 @@ def read_sheet(data: bytes, name: str, *, sheet: str | None = None,
         book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # noqa: BLE001 (calamine raises its own types and ValueError)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise FileFormatError(f"{name}: is an Excel workbook that cannot be read ({reason}); "
-                              "save it again as .xlsx, or export the sheet as CSV") from None
+        raise FileFormatError(
+            f"{name}: is an Excel workbook that cannot be read ({reason}); "
+            "save it again as .xlsx, or export the sheet as CSV"
+        ) from None
     with book:
         return _read_book(book, name, sheet, frozenset(na_values))
 
 
-def _read_book(book: Any, name: str, sheet: str | None,
-               na: frozenset[str]) -> tuple[pd.DataFrame, str, list[str]]:
+def _read_book(
+    book: Any, name: str, sheet: str | None, na: frozenset[str]
+) -> tuple[pd.DataFrame, str, list[str]]:
     """Read the chosen sheet of an open calamine workbook (see :func:`read_sheet`)."""
     import python_calamine as calamine
 
@@ -372,35 +392,48 @@ def _read_book(book: Any, name: str, sheet: str | None,
     warnings = []
     if sheet is not None:
         if sheet not in names:
-            raise InvalidValueError(f"{name}: has no sheet {sheet!r}; its sheets are "
-                                    f"{', '.join(map(repr, names))} (CLI: --sheet NAME)")
+            raise InvalidValueError(
+                f"{name}: has no sheet {sheet!r}; its sheets are "
+                f"{', '.join(map(repr, names))} (CLI: --sheet NAME)"
+            )
         chosen = sheet
     else:
-        visible = [m.name for m in metas if m.typ == calamine.SheetTypeEnum.WorkSheet
-                   and m.visible == calamine.SheetVisibleEnum.Visible]
+        visible = [
+            m.name
+            for m in metas
+            if m.typ == calamine.SheetTypeEnum.WorkSheet
+            and m.visible == calamine.SheetVisibleEnum.Visible
+        ]
         if not (visible or sheets):
-            raise FileFormatError(f"{name}: the workbook has no worksheet (only charts?); "
-                                  "export the table as CSV")
+            raise FileFormatError(
+                f"{name}: the workbook has no worksheet (only charts?); export the table as CSV"
+            )
         chosen = (visible or sheets)[0]
         if len(sheets) > 1:
-            warnings.append(f"{name}: read the sheet {chosen!r}; the workbook also has "
-                            f"{', '.join(repr(s) for s in sheets if s != chosen)} (CLI: "
-                            "--sheet NAME to read another)")
+            warnings.append(
+                f"{name}: read the sheet {chosen!r}; the workbook also has "
+                f"{', '.join(repr(s) for s in sheets if s != chosen)} (CLI: "
+                "--sheet NAME to read another)"
+            )
     label = f"{name}, sheet {chosen!r}"
     try:
         rows = book.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
     except Exception as exc:  # noqa: BLE001
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise FileFormatError(f"{label}: cannot be read ({reason}); save the workbook again, "
-                              "or export the sheet as CSV") from None
+        raise FileFormatError(
+            f"{label}: cannot be read ({reason}); save the workbook again, "
+            "or export the sheet as CSV"
+        ) from None
     try:
         frame, notes = _sheet_frame(rows, label, na)
     except EmptyFileError as exc:
         others = [s for s in sheets if s != chosen]
         if sheet is not None or not others:
             raise
-        raise EmptyFileError(f"{exc}; or read another sheet of the workbook: "
-                             f"{', '.join(map(repr, others))} (CLI: --sheet NAME)") from None
+        raise EmptyFileError(
+            f"{exc}; or read another sheet of the workbook: "
+            f"{', '.join(map(repr, others))} (CLI: --sheet NAME)"
+        ) from None
     return frame, label, [*warnings, *notes]
 
 
@@ -408,15 +441,20 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v == "")
 
 
-def _sheet_frame(rows: list[list[Any]], label: str,
-                 na: frozenset[str]) -> tuple[pd.DataFrame, list[str]]:
+def _sheet_frame(
+    rows: list[list[Any]], label: str, na: frozenset[str]
+) -> tuple[pd.DataFrame, list[str]]:
     """Build the sheet's frame and its warnings: header from the first row, blank rows skipped."""
     if not rows or all(_blank(v) for row in rows for v in row):
-        raise EmptyFileError(f"{label}: the sheet is empty; it needs a header row (e.g. "
-                             "id, label, prediction) and one row per example")
+        raise EmptyFileError(
+            f"{label}: the sheet is empty; it needs a header row (e.g. "
+            "id, label, prediction) and one row per example"
+        )
     if all(_blank(v) for v in rows[0]):
-        raise EmptyFileError(f"{label}: row 1 is blank; it must hold the column names (delete "
-                             "the blank rows above the header)")
+        raise EmptyFileError(
+            f"{label}: row 1 is blank; it must hold the column names (delete "
+            "the blank rows above the header)"
+        )
     width = max(len(r) for r in rows)
     header = [_cell_text(v) if not _blank(v) else "" for v in rows[0]]
     header += [""] * (width - len(header))
@@ -431,13 +469,15 @@ def _sheet_frame(rows: list[list[Any]], label: str,
     holding = [j for j in nameless if not missing[:, j].all()]
     if holding:
         where = ", ".join(f"{j + 1} ({_column_letter(j + 1)})" for j in holding[:5]) + (
-            f" and {len(holding) - 5} more" if len(holding) > 5 else "")
+            f" and {len(holding) - 5} more" if len(holding) > 5 else ""
+        )
         one = len(holding) == 1
         raise DuplicateColumnError(
             f"{label}: {'column' if one else 'columns'} {where} {'holds' if one else 'hold'} "
             f"values but {'has' if one else 'have'} no name in row 1; the first row of the "
             "sheet must be the header (delete any title or notes above it) and every column "
-            "needs a name")
+            "needs a name"
+        )
     blank_rows = missing.all(axis=1)
     if blank_rows.all():
         raise EmptyFileError(f"{label}: has a header but no data rows; add one row per example")
@@ -477,9 +517,11 @@ def nameless_columns_note(file: str, columns: Sequence[int], *, letters: bool = 
     shown = [f"{c} ({_column_letter(c)})" if letters else str(c) for c in columns[:5]]
     more = f" and {len(columns) - 5} more" if len(columns) > 5 else ""
     one = len(columns) == 1
-    return (f"{file}: left out {'column' if one else 'columns'} {', '.join(shown)}{more}: "
-            f"{'it has' if one else 'they have'} no name in the header and no value in any "
-            "row (trailing delimiters, or empty columns of a spreadsheet)")
+    return (
+        f"{file}: left out {'column' if one else 'columns'} {', '.join(shown)}{more}: "
+        f"{'it has' if one else 'they have'} no name in the header and no value in any "
+        "row (trailing delimiters, or empty columns of a spreadsheet)"
+    )
 
 
 def blank_rows_note(file: str, positions: Sequence[int], numbering: RowNumbers) -> str:
@@ -489,8 +531,10 @@ def blank_rows_note(file: str, positions: Sequence[int], numbering: RowNumbers) 
     for the message by ``numbering``.
     """
     n = len(positions)
-    return (f"{file}: skipped {count_of(n, 'row')} where every cell is blank "
-            f"({format_rows(positions, numbering=numbering)})")
+    return (
+        f"{file}: skipped {count_of(n, 'row')} where every cell is blank "
+        f"({format_rows(positions, numbering=numbering)})"
+    )
 
 
 def _missing_cells(values: np.ndarray, na: frozenset[str]) -> np.ndarray:
@@ -526,8 +570,11 @@ def _sheet_column(values: np.ndarray, missing: np.ndarray) -> pd.Series:
         floats = np.full(len(values), np.nan)
         floats[~missing] = [float(v) for v in present]
         finite = floats[~missing]
-        if (not missing.any() and bool(np.all(finite == np.floor(finite)))
-                and bool(np.all(np.abs(finite) < 2.0**63))):
+        if (
+            not missing.any()
+            and bool(np.all(finite == np.floor(finite)))
+            and bool(np.all(np.abs(finite) < 2.0**63))
+        ):
             return pd.Series(floats.astype(np.int64))
         return pd.Series(floats)
     out = np.full(len(values), np.nan, dtype=object)
@@ -571,8 +618,9 @@ def json_text(value: Any) -> str | None:
     """
     if _missing(value):
         return None
-    return json.dumps(_plain(value), ensure_ascii=False, separators=(",", ":"),
-                      sort_keys=True, allow_nan=False)
+    return json.dumps(
+        _plain(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+    )
 
 
 def _missing(v: Any) -> bool:
@@ -645,7 +693,8 @@ def nested_arrow_to_text(table: Any) -> tuple[Any, list[str]]:
             if col.get("field_name") in names:
                 col.update(pandas_type="unicode", numpy_type="object", metadata=None)
         table = table.replace_schema_metadata(
-            {**table.schema.metadata, b"pandas": json.dumps(meta).encode()})
+            {**table.schema.metadata, b"pandas": json.dumps(meta).encode()}
+        )
     return table, names
 
 
@@ -676,10 +725,10 @@ def nested_cells_to_text(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         dtype = s.dtype
         if isinstance(dtype, pd.ArrowDtype) and pa.types.is_nested(dtype.pyarrow_dtype):
             values = _arrow_pylist(s.array.__arrow_array__())
-            changed[pos] = pd.Series([json_text(v) for v in values], index=s.index,
-                                     dtype=object)
-        elif (pd.api.types.is_object_dtype(dtype)
-              and pd.api.types.infer_dtype(s, skipna=True).startswith("mixed")):
+            changed[pos] = pd.Series([json_text(v) for v in values], index=s.index, dtype=object)
+        elif pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(
+            s, skipna=True
+        ).startswith("mixed"):
             values = s.to_numpy()
             bad = [i for i, v in enumerate(values) if _compound(v)]
             if bad:
@@ -710,6 +759,8 @@ def nested_warning(file: str, names: list[str]) -> str:
     """Return the note that says which columns were read as JSON text."""
     shown = ", ".join(repr(n) for n in names)
     word = "column" if len(names) == 1 else "columns"
-    return (f"{file}: {word} {shown} hold lists, structs or maps; read as JSON text (slice by "
-            "it to get one slice per distinct value); such a column cannot be the label, "
-            "prediction, id, human label, score or tags")
+    return (
+        f"{file}: {word} {shown} hold lists, structs or maps; read as JSON text (slice by "
+        "it to get one slice per distinct value); such a column cannot be the label, "
+        "prediction, id, human label, score or tags"
+    )

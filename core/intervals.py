@@ -42,8 +42,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from core.binomial import regularized_beta
-from core.errors import InvalidValueError
+from slicewise.core.binomial import regularized_beta
+from slicewise.core.errors import InvalidValueError
 
 Z_95 = 1.959963984540054  # the 97.5% point of the standard normal
 
@@ -60,8 +60,9 @@ _lgamma = np.frompyfunc(math.lgamma, 1, 1)
 # --------------------------------------------------------------------------- proportions
 
 
-def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
-                    *, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    k: np.ndarray | float, n: np.ndarray | float, *, z: float = Z_95
+) -> tuple[np.ndarray, np.ndarray]:
     """Compute the Wilson score interval for a binomial proportion ``k / n`` (default 95%).
 
     ``(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)`` (Wilson, 1927); NaN where
@@ -79,8 +80,9 @@ def wilson_interval(k: np.ndarray | float, n: np.ndarray | float,
     return low, high
 
 
-def n_for_half_width(p: np.ndarray | float, half_width: np.ndarray | float,
-                     *, z: float = Z_95) -> np.ndarray:
+def n_for_half_width(
+    p: np.ndarray | float, half_width: np.ndarray | float, *, z: float = Z_95
+) -> np.ndarray:
     """Return the smallest n whose Wilson interval at proportion ``p`` is ± ``half_width``.
 
     The half-width of the Wilson interval (:func:`wilson_interval`) at proportion ``p``
@@ -115,11 +117,15 @@ def n_for_half_width(p: np.ndarray | float, half_width: np.ndarray | float,
     """
     p, w = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(half_width, dtype=float))
     if np.any(np.isnan(p) | (p < 0) | (p > 1)):
-        raise InvalidValueError("the expected proportion must be between 0 and 1; got "
-                                f"{p[np.isnan(p) | (p < 0) | (p > 1)][0]}")
+        raise InvalidValueError(
+            "the expected proportion must be between 0 and 1; got "
+            f"{p[np.isnan(p) | (p < 0) | (p > 1)][0]}"
+        )
     if np.any(np.isnan(w) | (w <= 0)):
-        raise InvalidValueError("the interval's half-width must be a positive fraction "
-                                f"(0.05 for ±5 points); got {w[np.isnan(w) | (w <= 0)][0]}")
+        raise InvalidValueError(
+            "the interval's half-width must be a positive fraction "
+            f"(0.05 for ±5 points); got {w[np.isnan(w) | (w <= 0)][0]}"
+        )
     z2 = z * z
     pq = p * (1 - p)
     # w²n² + (2w²z² − z²pq)·n + (w²z⁴ − z⁴/4) >= 0: the larger root.
@@ -135,9 +141,14 @@ def n_for_half_width(p: np.ndarray | float, half_width: np.ndarray | float,
     return n.astype(np.int64)
 
 
-def paired_difference_interval(b: np.ndarray | float, c: np.ndarray | float,
-                               n: np.ndarray | float, *, a: np.ndarray | float,
-                               z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+def paired_difference_interval(
+    b: np.ndarray | float,
+    c: np.ndarray | float,
+    n: np.ndarray | float,
+    *,
+    a: np.ndarray | float,
+    z: float = Z_95,
+) -> tuple[np.ndarray, np.ndarray]:
     """Interval for the difference of two paired proportions, ``(b − c) / n``.
 
     Newcombe's hybrid score interval for paired data, method 10 of Newcombe (1998): of
@@ -176,17 +187,22 @@ def paired_difference_interval(b: np.ndarray | float, c: np.ndarray | float,
         low = (p1 - p2) - np.sqrt(np.maximum(x1 * x1 - 2 * phi * x1 * y2 + y2 * y2, 0))
         high = (p1 - p2) + np.sqrt(np.maximum(x2 * x2 - 2 * phi * x2 * y1 + y1 * y1, 0))
     ok = n > 0
-    return (np.where(ok, np.clip(low, -1, 1), np.nan),
-            np.where(ok, np.clip(high, -1, 1), np.nan))
+    return (np.where(ok, np.clip(low, -1, 1), np.nan), np.where(ok, np.clip(high, -1, 1), np.nan))
 
 
 # --------------------------------------------------------------------------- F1
 
 
-def bootstrap_f1_interval(tp: np.ndarray | float, fp: np.ndarray | float,
-                          fn: np.ndarray | float, tn: np.ndarray | float, *, seed: int = 0,
-                          n_boot: int = N_BOOT,
-                          level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def bootstrap_f1_interval(
+    tp: np.ndarray | float,
+    fp: np.ndarray | float,
+    fn: np.ndarray | float,
+    tn: np.ndarray | float,
+    *,
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+    level: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap interval of F1 = 2TP / (2TP + FP + FN), from confusion counts.
 
     F1 depends on the four counts only, so resampling the ``n = tp + fp + fn + tn`` rows
@@ -220,15 +236,21 @@ def bootstrap_f1_interval(tp: np.ndarray | float, fp: np.ndarray | float,
     -------
     ``(low, high)`` float arrays.
     """
-    counts = np.rint(np.nan_to_num(np.stack(np.broadcast_arrays(
-        *(np.asarray(v, dtype=float) for v in (tp, fp, fn, tn))), axis=-1))).astype(np.int64)
+    counts = np.rint(
+        np.nan_to_num(
+            np.stack(
+                np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (tp, fp, fn, tn))),
+                axis=-1,
+            )
+        )
+    ).astype(np.int64)
     shape = counts.shape[:-1]
     # Identical counts give identical replicates: draw once per distinct row, in blocks of
     # rows, so memory stays at _BOOT_BLOCK × n_boot floats however many slices or classes.
     keys, where = np.unique(counts.reshape(-1, 4), axis=0, return_inverse=True)
     low, high = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
     for start in range(0, len(keys), _BOOT_BLOCK):
-        block = keys[start:start + _BOOT_BLOCK]
+        block = keys[start : start + _BOOT_BLOCK]
         reps = np.full((len(block), n_boot), np.nan)
         for i, row in enumerate(block):
             key = tuple(int(v) for v in row)
@@ -239,14 +261,17 @@ def bootstrap_f1_interval(tp: np.ndarray | float, fp: np.ndarray | float,
             rng = np.random.default_rng([seed, *key])
             tp_star = rng.binomial(n, t / n, size=n_boot)
             rest = n - t
-            err_star = (rng.binomial(n - tp_star, (f_p + f_n) / rest) if rest
-                        else np.zeros(n_boot, dtype=np.int64))
+            err_star = (
+                rng.binomial(n - tp_star, (f_p + f_n) / rest)
+                if rest
+                else np.zeros(n_boot, dtype=np.int64)
+            )
             denom = 2 * tp_star + err_star
             with np.errstate(divide="ignore", invalid="ignore"):
-                reps[i] = np.where(denom > 0, 2 * tp_star / np.where(denom > 0, denom, 1),
-                                   np.nan)
-        low[start:start + len(block)], high[start:start + len(block)] = _percentiles(
-            reps, [(1 - level) / 2, (1 + level) / 2])
+                reps[i] = np.where(denom > 0, 2 * tp_star / np.where(denom > 0, denom, 1), np.nan)
+        low[start : start + len(block)], high[start : start + len(block)] = _percentiles(
+            reps, [(1 - level) / 2, (1 + level) / 2]
+        )
     where = where.reshape(-1)
     return low[where].reshape(shape), high[where].reshape(shape)
 
@@ -292,9 +317,12 @@ def student_t_quantile(q: float, df: np.ndarray | float) -> np.ndarray:
     ok = df >= 1
     nu = np.where(ok, df, 1.0)
     z = math.sqrt(2) * _erfinv(2 * q - 1)
-    g = [(z**3 + z) / 4, (5 * z**5 + 16 * z**3 + 3 * z) / 96,
-         (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
-         (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160]
+    g = [
+        (z**3 + z) / 4,
+        (5 * z**5 + 16 * z**3 + 3 * z) / 96,
+        (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
+        (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
+    ]
     t = z + sum(gk / nu ** (k + 1) for k, gk in enumerate(g))
     log_norm = (_lgamma((nu + 1) / 2) - _lgamma(nu / 2)).astype(float) - 0.5 * np.log(nu * np.pi)
     active = nu < 500
@@ -327,9 +355,13 @@ def _level(z: float) -> float:
     return math.erf(z / math.sqrt(2))
 
 
-def mae_interval(n: np.ndarray | float, abs_error: np.ndarray | float,
-                 sq_error: np.ndarray | float, *, z: float = Z_95,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def mae_interval(
+    n: np.ndarray | float,
+    abs_error: np.ndarray | float,
+    sq_error: np.ndarray | float,
+    *,
+    z: float = Z_95,
+) -> tuple[np.ndarray, np.ndarray]:
     """Student t interval of the mean absolute error, from three additive sums.
 
     With ``mae = Σ|e| / n`` and ``Σ|e|² = Σe²`` (``sq_error``), the sample variance of
@@ -344,14 +376,19 @@ def mae_interval(n: np.ndarray | float, abs_error: np.ndarray | float,
         var = np.maximum(s2 - n * mean * mean, 0) / (n - 1)
         half = student_t_quantile((1 + _level(z)) / 2, n - 1) * np.sqrt(var / n)
     ok = n >= 2
-    return (np.where(ok, np.maximum(mean - half, 0), np.nan),
-            np.where(ok, mean + half, np.nan))
+    return (np.where(ok, np.maximum(mean - half, 0), np.nan), np.where(ok, mean + half, np.nan))
 
 
-def wer_interval(n: np.ndarray | float, word_errors: np.ndarray | float,
-                 ref_words: np.ndarray | float, word_errors_sq: np.ndarray | float,
-                 ref_words_sq: np.ndarray | float, word_errors_x_ref: np.ndarray | float,
-                 *, z: float = Z_95) -> tuple[np.ndarray, np.ndarray]:
+def wer_interval(
+    n: np.ndarray | float,
+    word_errors: np.ndarray | float,
+    ref_words: np.ndarray | float,
+    word_errors_sq: np.ndarray | float,
+    ref_words_sq: np.ndarray | float,
+    word_errors_x_ref: np.ndarray | float,
+    *,
+    z: float = Z_95,
+) -> tuple[np.ndarray, np.ndarray]:
     """Linearisation interval of the word error rate ``R = Σe / Σr`` (a ratio estimator).
 
     Per example, ``e`` word errors and ``r`` reference words. By the delta method
@@ -364,24 +401,31 @@ def wer_interval(n: np.ndarray | float, word_errors: np.ndarray | float,
     seeded row bootstrap and covers the true WER of simulated data about 95% of the time.
     NaN where n < 2 or there are no reference words.
     """
-    n, e, r, ee, rr, er = (np.asarray(v, dtype=float) for v in (
-        n, word_errors, ref_words, word_errors_sq, ref_words_sq, word_errors_x_ref))
+    n, e, r, ee, rr, er = (
+        np.asarray(v, dtype=float)
+        for v in (n, word_errors, ref_words, word_errors_sq, ref_words_sq, word_errors_x_ref)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = e / r
         resid = np.maximum(ee - 2 * ratio * er + ratio * ratio * rr, 0)
         var = n / (n - 1) * resid / (r * r)
         half = student_t_quantile((1 + _level(z)) / 2, n - 1) * np.sqrt(var)
     ok = (n >= 2) & (r > 0)
-    return (np.where(ok, np.maximum(ratio - half, 0), np.nan),
-            np.where(ok, ratio + half, np.nan))
+    return (np.where(ok, np.maximum(ratio - half, 0), np.nan), np.where(ok, ratio + half, np.nan))
 
 
 # --------------------------------------------------------------------------- the table
 
 
-def add_metric_intervals(table: pd.DataFrame, counts: pd.DataFrame, *, kind: str,
-                         z: float = Z_95, seed: int = 0,
-                         n_boot: int = N_BOOT) -> pd.DataFrame:
+def add_metric_intervals(
+    table: pd.DataFrame,
+    counts: pd.DataFrame,
+    *,
+    kind: str,
+    z: float = Z_95,
+    seed: int = 0,
+    n_boot: int = N_BOOT,
+) -> pd.DataFrame:
     """Add the intervals of the task metrics and of the gap to a per-slice metrics table.
 
     Parameters
@@ -427,27 +471,39 @@ def add_metric_intervals(table: pd.DataFrame, counts: pd.DataFrame, *, kind: str
         tp, fp, fn, tn = (col(k) for k in ("tp", "fp", "fn", "tn"))
         put("precision", wilson_interval(tp, tp + fp, z=z))
         put("recall", wilson_interval(tp, tp + fn, z=z))
-        put("f1", bootstrap_f1_interval(tp, fp, fn, tn, seed=seed, n_boot=n_boot,
-                                        level=_level(z)))
+        put("f1", bootstrap_f1_interval(tp, fp, fn, tn, seed=seed, n_boot=n_boot, level=_level(z)))
         put("fpr", wilson_interval(fp, fp + tn, z=z))
         put("fnr", wilson_interval(fn, fn + tp, z=z))
     elif kind == "text":
-        put("wer", wer_interval(col("n"), col("word_errors"), col("ref_words"),
-                                col("word_errors_sq"), col("ref_words_sq"),
-                                col("word_errors_x_ref"), z=z))
+        put(
+            "wer",
+            wer_interval(
+                col("n"),
+                col("word_errors"),
+                col("ref_words"),
+                col("word_errors_sq"),
+                col("ref_words_sq"),
+                col("word_errors_x_ref"),
+                z=z,
+            ),
+        )
     elif kind == "regression":
         put("mae", mae_interval(col("n"), col("abs_error"), col("sq_error"), z=z))
 
     source = out["hlp_source"].to_numpy(dtype=object)
     human_only, model_only = col("human_only"), col("model_only")
-    paired = paired_difference_interval(human_only, model_only, col("human_n"),
-                                        a=col("human_correct") - human_only, z=z)
+    paired = paired_difference_interval(
+        human_only, model_only, col("human_n"), a=col("human_correct") - human_only, z=z
+    )
     hlp = out["hlp"].to_numpy(dtype=float)
-    typed = (hlp - out["accuracy_ci_high"].to_numpy(dtype=float),
-             hlp - out["accuracy_ci_low"].to_numpy(dtype=float))
+    typed = (
+        hlp - out["accuracy_ci_high"].to_numpy(dtype=float),
+        hlp - out["accuracy_ci_low"].to_numpy(dtype=float),
+    )
     for end, name in enumerate(("gap_ci_low", "gap_ci_high")):
-        ours = np.where(source == "human_label", paired[end],
-                        np.where(source == "user", typed[end], np.nan))
+        ours = np.where(
+            source == "human_label", paired[end], np.where(source == "user", typed[end], np.nan)
+        )
         if name in out.columns:  # set by another baseline: keep those values
             theirs = out[name].to_numpy(dtype=float)
             ours = np.where(np.isnan(theirs), ours, theirs)

@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.errors import (
+from slicewise.core.errors import (
     InvalidValueError,
     MissingColumnError,
     RowNumbers,
     count_of,
     format_rows,
 )
-from core.values import as_text, class_keys
+from slicewise.core.values import as_text, class_keys
 
 if TYPE_CHECKING:
-    from core.agreement import Annotations
+    from slicewise.core.agreement import Annotations
 
 PREFIXES: tuple[str, ...] = ("prob_", "proba_", "probability_", "score_", "p_")
 SUFFIXES: tuple[str, ...] = ("_prob", "_proba", "_probability", "_score")
@@ -47,8 +47,18 @@ TAG_NAME = "likely_label_error"
 
 #: Columns of :attr:`LabelIssues.issues`.
 ISSUE_COLUMNS: tuple[str, ...] = (
-    "id", "label", "suggested_label", "quality_score", "label_quality", "suggested_prob",
-    "human_label", "annotator_share", "n_annotators", "signals", "prediction", "row",
+    "id",
+    "label",
+    "suggested_label",
+    "quality_score",
+    "label_quality",
+    "suggested_prob",
+    "human_label",
+    "annotator_share",
+    "n_annotators",
+    "signals",
+    "prediction",
+    "row",
 )
 
 #: The signals :func:`find_label_issues` can use, as :attr:`LabelIssues.issues` names them.
@@ -70,8 +80,9 @@ def _classes(frame: pd.DataFrame) -> list[str]:
     return sorted(classes)
 
 
-def find_probability_columns(frame: pd.DataFrame,
-                             classes: list[str] | None = None) -> dict[str, str]:
+def find_probability_columns(
+    frame: pd.DataFrame, classes: list[str] | None = None
+) -> dict[str, str]:
     """Detect one probability/score column per class.
 
     Parameters
@@ -92,14 +103,19 @@ def find_probability_columns(frame: pd.DataFrame,
     classes = _classes(frame) if classes is None else [str(c) for c in classes]
     if len(classes) < 2:
         return {}
-    numeric = {c for c in frame.columns
-               if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])}
+    numeric = {
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    }
     by_name = {_norm(c): c for c in frame.columns if c in numeric}
     best: dict[str, str] = {}
     for pattern in [(p, "") for p in PREFIXES] + [("", s) for s in SUFFIXES]:
-        found = {c: by_name[f"{pattern[0]}{_norm(c)}{pattern[1]}"] for c in classes
-                 if f"{pattern[0]}{_norm(c)}{pattern[1]}" in by_name}
+        found = {
+            c: by_name[f"{pattern[0]}{_norm(c)}{pattern[1]}"]
+            for c in classes
+            if f"{pattern[0]}{_norm(c)}{pattern[1]}" in by_name
+        }
         if len(found) > len(best):
             best = found
     return best if len(best) >= 2 else {}
@@ -170,18 +186,21 @@ class LabelIssues:
         >>> LabelIssues(pd.DataFrame(), n_checked=10, columns={}, n_model_flags=3).summary()
         '0 of 10 examples flagged; signals: model (confident learning flagged 3)'
         """
-        text = (f"{self.n_issues:,} of {count_of(self.n_checked, 'example')} flagged; "
-                f"signals: {', '.join(self.signals)} (confident learning flagged "
-                f"{self.n_model_flags:,}")
+        text = (
+            f"{self.n_issues:,} of {count_of(self.n_checked, 'example')} flagged; "
+            f"signals: {', '.join(self.signals)} (confident learning flagged "
+            f"{self.n_model_flags:,}"
+        )
         if len(self.signals) > 1:
-            text += (f"; humans confirmed the given label of {self.n_confirmed:,} of them; "
-                     f"{self.n_added:,} more where the model and the humans name the same "
-                     "other class")
+            text += (
+                f"; humans confirmed the given label of {self.n_confirmed:,} of them; "
+                f"{self.n_added:,} more where the model and the humans name the same "
+                "other class"
+            )
         return text + ")"
 
 
-def _probabilities(frame: pd.DataFrame, columns: Mapping[str, str],
-                   notes: list[str]) -> np.ndarray:
+def _probabilities(frame: pd.DataFrame, columns: Mapping[str, str], notes: list[str]) -> np.ndarray:
     cols = list(columns.values())
     raw = frame[cols].apply(pd.to_numeric, errors="coerce")
     p = raw.to_numpy(dtype=float, na_value=np.nan)
@@ -193,10 +212,13 @@ def _probabilities(frame: pd.DataFrame, columns: Mapping[str, str],
             f"numbers in {count_of(len(rows), 'row')} "
             f"({format_rows(rows, numbering=RowNumbers.of_frame(frame))}); fill them in or "
             "leave those "
-            "rows out")
+            "rows out"
+        )
     if (p < 0).any() or (p > 1).any():
-        notes.append("the class scores are not probabilities (outside 0-1): turned into "
-                     "probabilities with a softmax per row")
+        notes.append(
+            "the class scores are not probabilities (outside 0-1): turned into "
+            "probabilities with a softmax per row"
+        )
         z = np.exp(p - p.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
     total = p.sum(axis=1)
@@ -205,10 +227,10 @@ def _probabilities(frame: pd.DataFrame, columns: Mapping[str, str],
         raise InvalidValueError(
             f"the class probabilities are all 0 in "
             f"{format_rows(rows, numbering=RowNumbers.of_frame(frame))}; every row needs some "
-            "probability")
+            "probability"
+        )
     if np.abs(total - 1).max() > 0.01:
-        notes.append("the class probabilities do not sum to 1 in every row: divided by "
-                     "their sum")
+        notes.append("the class probabilities do not sum to 1 in every row: divided by their sum")
     return p / total[:, None]
 
 
@@ -218,9 +240,13 @@ def _class_index(classes: list[str]) -> dict[str, int]:
     return {k: j for j, k in reversed(list(enumerate(keys)))}
 
 
-def _human_votes(frame: pd.DataFrame, rows: np.ndarray, label_keys: np.ndarray,
-                 index: dict[str, int], n_classes: int
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _human_votes(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    label_keys: np.ndarray,
+    index: dict[str, int],
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read the human-label column as one vote per example.
 
     Returns the votes per model class (rows × classes), whether each example has a human
@@ -236,16 +262,21 @@ def _human_votes(frame: pd.DataFrame, rows: np.ndarray, label_keys: np.ndarray,
     return votes, present, present & (keys == label_keys)
 
 
-def _annotator_votes(annotations: pd.DataFrame | Annotations, frame: pd.DataFrame,
-                     rows: np.ndarray, label_keys: np.ndarray, index: dict[str, int],
-                     n_classes: int, notes: list[str]
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _annotator_votes(
+    annotations: pd.DataFrame | Annotations,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    label_keys: np.ndarray,
+    index: dict[str, int],
+    n_classes: int,
+    notes: list[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Count the annotators' labels of each example (items matched to ``id`` as text).
 
     Returns the votes per model class (rows × classes), the number of annotators per
     example and how many of them chose the given label (compared by class key).
     """
-    from core.agreement import Annotations, encode_labels
+    from slicewise.core.agreement import Annotations, encode_labels
 
     if isinstance(annotations, Annotations):
         table, name = annotations.labels, annotations.source_name
@@ -253,8 +284,11 @@ def _annotator_votes(annotations: pd.DataFrame | Annotations, frame: pd.DataFram
         table, name = annotations, "the annotations"
     codes = encode_labels(table)
     items = as_text(pd.Series(codes.items, dtype=object)).to_numpy(dtype=object)
-    ids = (as_text(frame["id"]) if "id" in frame.columns
-           else pd.Series(np.arange(len(frame)).astype(str), dtype=object))
+    ids = (
+        as_text(frame["id"])
+        if "id" in frame.columns
+        else pd.Series(np.arange(len(frame)).astype(str), dtype=object)
+    )
     position = pd.Series(np.arange(len(frame)), index=ids.to_numpy(dtype=object))
     position = position[~position.index.duplicated()]
     where = position.reindex(items).to_numpy(dtype=float)
@@ -264,18 +298,22 @@ def _annotator_votes(annotations: pd.DataFrame | Annotations, frame: pd.DataFram
         raise InvalidValueError(
             f"none of the {len(items):,} items of {name} (e.g. {shown}) is an id of the "
             f"table (its ids look like {', '.join(map(repr, ids.iloc[:3]))}); the item "
-            "column must hold the predictions' ids")
+            "column must hold the predictions' ids"
+        )
     if not found.all():
-        notes.append(f"{int((~found).sum()):,} of {len(items):,} items of {name} are not ids "
-                     f"of the table (e.g. {', '.join(map(repr, items[~found][:3]))}): their "
-                     "votes were left out")
+        notes.append(
+            f"{int((~found).sum()):,} of {len(items):,} items of {name} are not ids "
+            f"of the table (e.g. {', '.join(map(repr, items[~found][:3]))}): their "
+            "votes were left out"
+        )
     to_row = np.full(len(frame), -1, dtype=np.int64)
     to_row[rows] = np.arange(len(rows))
     cells = codes.cells
     frame_pos = np.where(found, np.nan_to_num(where, nan=0), 0).astype(np.int64)[cells.item]
     r = np.where(found[cells.item], to_row[frame_pos], -1)
     class_keys_ = class_keys(as_text(pd.Series(codes.classes, dtype=object))).to_numpy(
-        dtype=object)[cells.cls]
+        dtype=object
+    )[cells.cls]
     col = pd.Series(class_keys_, dtype=object).map(index).fillna(-1).to_numpy(dtype=np.int64)
     inside = r >= 0
     votes = np.zeros((len(rows), n_classes))
@@ -380,7 +418,8 @@ def find_label_issues(
         raise MissingColumnError(
             "no per-class probability columns found: add one column per class named "
             "prob_<class> (or score_<class>), e.g. prob_scratch, prob_ok, holding the "
-            "model's probability of each class")
+            "model's probability of each class"
+        )
     absent = [c for c in columns.values() if c not in frame.columns]
     if absent:
         raise MissingColumnError(f"probability column {absent[0]!r} is not in the table")
@@ -393,15 +432,18 @@ def find_label_issues(
             f"no probability column for the class{'es' if len(uncovered) > 1 else ''} "
             f"{', '.join(map(repr, uncovered[:10]))}; found columns for "
             f"{', '.join(map(repr, classes))} (name them like "
-            f"{next(iter(columns.values()))!r})")
+            f"{next(iter(columns.values()))!r})"
+        )
     notes: list[str] = []
     p = _probabilities(frame, columns, notes)
     codes = pd.Categorical(labels, categories=classes).codes.astype(np.int64)
     rows = np.flatnonzero(known)
     y, probs = codes[rows], p[rows]
     if len(rows) < len(frame):
-        notes.append(f"{count_of(len(frame) - len(rows), 'example')} without a label "
-                     f"{'was' if len(frame) - len(rows) == 1 else 'were'} not checked")
+        notes.append(
+            f"{count_of(len(frame) - len(rows), 'example')} without a label "
+            f"{'was' if len(frame) - len(rows) == 1 else 'were'} not checked"
+        )
     counts = np.bincount(y, minlength=len(classes))
     empty = [c for c, k in zip(classes, counts, strict=True) if k == 0]
     if empty:
@@ -411,8 +453,9 @@ def find_label_issues(
         y, probs = remap[y], probs[:, used]
         probs = probs / probs.sum(axis=1, keepdims=True)
         classes = [c for c, u in zip(classes, used, strict=True) if u]
-        notes.append(f"no example is labelled {', '.join(map(repr, empty))}: those classes "
-                     "were left out")
+        notes.append(
+            f"no example is labelled {', '.join(map(repr, empty))}: those classes were left out"
+        )
     n, k = len(rows), len(classes)
     if k < 2 or n == 0:
         notes.append("fewer than two classes are labelled: nothing to check")
@@ -422,8 +465,8 @@ def find_label_issues(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model_flags = np.asarray(
-                cl_find_label_issues(labels=y, pred_probs=probs, filter_by=filter_by),
-                dtype=bool)
+                cl_find_label_issues(labels=y, pred_probs=probs, filter_by=filter_by), dtype=bool
+            )
             quality = get_label_quality_scores(y, probs, method="self_confidence")
         notes.extend(dict.fromkeys(str(w.message).strip() for w in caught))
 
@@ -450,7 +493,8 @@ def find_label_issues(
     annotator_given = np.zeros(n, dtype=np.int64)
     if annotations is not None:
         a_votes, n_annotators, annotator_given = _annotator_votes(
-            annotations, frame, rows, label_keys, index, k, notes)
+            annotations, frame, rows, label_keys, index, k, notes
+        )
         if n_annotators.any():
             signals.append("annotators")
             votes += a_votes
@@ -465,8 +509,7 @@ def find_label_issues(
     model_best = probs.argmax(axis=1) if k else np.zeros(n, dtype=np.int64)
     if k:
         best_votes = votes[at, model_best]
-        concur = (has & (model_best != y) & (best_votes > 0)
-                  & (best_votes >= votes.max(axis=1)))
+        concur = has & (model_best != y) & (best_votes > 0) & (best_votes >= votes.max(axis=1))
     else:
         concur = np.zeros(n, dtype=bool)
     flagged = (model_flags | concur) & ~confirmed
@@ -479,31 +522,49 @@ def find_label_issues(
     hit = hit[np.lexsort((hit, score[hit]))]
     where = rows[hit]
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(n_annotators > 0, annotator_given / np.maximum(n_annotators, 1),
-                         np.nan)
-    says = np.column_stack([model_flags | (model_best != y), human_says,
-                            (n_annotators > 0) & (annotator_given < CONFIRM_SHARE
-                                                  * n_annotators)])
+        share = np.where(n_annotators > 0, annotator_given / np.maximum(n_annotators, 1), np.nan)
+    says = np.column_stack(
+        [
+            model_flags | (model_best != y),
+            human_says,
+            (n_annotators > 0) & (annotator_given < CONFIRM_SHARE * n_annotators),
+        ]
+    )
     # Every subset of SIGNALS as text, indexed by its bit mask (bit j: SIGNALS[j] says so).
-    combos = np.array([", ".join(s for j, s in enumerate(SIGNALS) if mask >> j & 1)
-                       for mask in range(1 << len(SIGNALS))], dtype=object)
-    issues = pd.DataFrame({
-        "id": (frame["id"].to_numpy()[where] if "id" in frame.columns else where),
-        "label": frame["label"].to_numpy()[where],
-        "suggested_label": typed[best[hit]] if k else np.empty(0, dtype=object),
-        "quality_score": score[hit],
-        "label_quality": quality[hit],
-        "suggested_prob": probs[hit, best[hit]] if k else np.empty(0),
-        "human_label": human[hit],
-        "annotator_share": share[hit],
-        "n_annotators": n_annotators[hit],
-        "signals": combos[says[hit] @ (1 << np.arange(len(SIGNALS)))],
-        "prediction": (frame["prediction"].to_numpy()[where] if "prediction" in frame.columns
-                       else np.full(len(where), None, dtype=object)),
-        "row": where.astype(np.int64),
-    })
-    return LabelIssues(issues=issues.reset_index(drop=True), n_checked=n,
-                       columns=dict(columns), warnings=notes, signals=signals,
-                       n_model_flags=int(model_flags.sum()),
-                       n_confirmed=int((model_flags & confirmed).sum()),
-                       n_added=int((concur & ~model_flags & ~confirmed).sum()))
+    combos = np.array(
+        [
+            ", ".join(s for j, s in enumerate(SIGNALS) if mask >> j & 1)
+            for mask in range(1 << len(SIGNALS))
+        ],
+        dtype=object,
+    )
+    issues = pd.DataFrame(
+        {
+            "id": (frame["id"].to_numpy()[where] if "id" in frame.columns else where),
+            "label": frame["label"].to_numpy()[where],
+            "suggested_label": typed[best[hit]] if k else np.empty(0, dtype=object),
+            "quality_score": score[hit],
+            "label_quality": quality[hit],
+            "suggested_prob": probs[hit, best[hit]] if k else np.empty(0),
+            "human_label": human[hit],
+            "annotator_share": share[hit],
+            "n_annotators": n_annotators[hit],
+            "signals": combos[says[hit] @ (1 << np.arange(len(SIGNALS)))],
+            "prediction": (
+                frame["prediction"].to_numpy()[where]
+                if "prediction" in frame.columns
+                else np.full(len(where), None, dtype=object)
+            ),
+            "row": where.astype(np.int64),
+        }
+    )
+    return LabelIssues(
+        issues=issues.reset_index(drop=True),
+        n_checked=n,
+        columns=dict(columns),
+        warnings=notes,
+        signals=signals,
+        n_model_flags=int(model_flags.sum()),
+        n_confirmed=int((model_flags & confirmed).sum()),
+        n_added=int((concur & ~model_flags & ~confirmed).sum()),
+    )

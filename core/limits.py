@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 
-from core.errors import InvalidValueError, TooManySlicesError
+from slicewise.core.errors import InvalidValueError, TooManySlicesError
 
 #: Most slices one request's slice-by columns may make together (tags not counted). A chart
 #: or table of 1,000 slices is already more than anyone reads; the membership matrix of
@@ -54,20 +54,24 @@ def max_slices(cap: int | None = None) -> int:
         try:
             cap = int(text)
         except ValueError:
-            raise InvalidValueError(f"{MAX_SLICES_ENV}={text!r} is not a whole number; set it "
-                                    f"to the most slices one request may make (default "
-                                    f"{MAX_SLICES:,})") from None
+            raise InvalidValueError(
+                f"{MAX_SLICES_ENV}={text!r} is not a whole number; set it "
+                f"to the most slices one request may make (default "
+                f"{MAX_SLICES:,})"
+            ) from None
         if cap < 1:
-            raise InvalidValueError(f"{MAX_SLICES_ENV}={text!r}: the cap on slices must be at "
-                                    "least 1")
+            raise InvalidValueError(
+                f"{MAX_SLICES_ENV}={text!r}: the cap on slices must be at least 1"
+            )
         return cap
     if int(cap) < 1:
         raise InvalidValueError(f"the cap on slices must be at least 1, got {cap}")
     return int(cap)
 
 
-def check_slice_count(n_slices: int, *, column: str, source: str, cap: int,
-                      before: int = 0, about: bool = False) -> None:
+def check_slice_count(
+    n_slices: int, *, column: str, source: str, cap: int, before: int = 0, about: bool = False
+) -> None:
     """Refuse a slice-by column that would take the slices over the cap.
 
     Parameters
@@ -101,10 +105,10 @@ def check_slice_count(n_slices: int, *, column: str, source: str, cap: int,
     if before + n_slices <= cap:
         return
     count = f"{'about ' if about else ''}{n_slices:,}"
-    others = (f" together with the {before:,} slices of the columns before it" if before
-              else "")
+    others = f" together with the {before:,} slices of the columns before it" if before else ""
     raise TooManySlicesError(
         f"{source}: cannot slice by {column!r}: it has {count} different values (one slice "
         f"each), over the cap of {cap:,} slices{others}; bin it into a column with fewer "
         "values first (ranges of a number, a date's month, a prefix of an id), slice by "
-        f"another column, or raise the cap with --max-slices ({MAX_SLICES_ENV} for the app)")
+        f"another column, or raise the cap with --max-slices ({MAX_SLICES_ENV} for the app)"
+    )

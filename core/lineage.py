@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.dataset import ColumnMapping
-from core.errors import FileFormatError, InvalidValueError
-from core.store import Store
+from slicewise.core.dataset import ColumnMapping
+from slicewise.core.errors import FileFormatError, InvalidValueError
+from slicewise.core.store import Store
 
 FORMAT = "slicewise-lineage"
 VERSION = 1
@@ -71,8 +71,10 @@ def _plain(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_plain(dict(zip(frame.columns, row, strict=True)))
-            for row in frame.itertuples(index=False, name=None)]
+    return [
+        _plain(dict(zip(frame.columns, row, strict=True)))
+        for row in frame.itertuples(index=False, name=None)
+    ]
 
 
 def _event_record(row: dict[str, Any]) -> dict[str, Any]:
@@ -145,12 +147,18 @@ def export_lineage(store: Store, project_id: int) -> dict[str, Any]:
 
     log = store.events()
     log = log[log["project_id"] == project_id]
-    events = [_event_record(dict(zip(log.columns, r, strict=True)))
-              for r in log.itertuples(index=False, name=None)]
-    rules = [e for e in events
-             if str(e["kind"]).startswith(_RULE_PREFIXES) or "rule" in str(e["kind"])]
-    decisions = [e for e in events
-                 if str(e["kind"]).startswith(_DECISION_PREFIXES) or "decision" in str(e["kind"])]
+    events = [
+        _event_record(dict(zip(log.columns, r, strict=True)))
+        for r in log.itertuples(index=False, name=None)
+    ]
+    rules = [
+        e for e in events if str(e["kind"]).startswith(_RULE_PREFIXES) or "rule" in str(e["kind"])
+    ]
+    decisions = [
+        e
+        for e in events
+        if str(e["kind"]).startswith(_DECISION_PREFIXES) or "decision" in str(e["kind"])
+    ]
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -203,22 +211,26 @@ def load_lineage(source: str | bytes | Path | dict[str, Any]) -> dict[str, Any]:
     else:
         data = source
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InvalidValueError(f"not a Slicewise lineage document: expected \"format\": "
-                                f"\"{FORMAT}\" at the top")
+        raise InvalidValueError(
+            f'not a Slicewise lineage document: expected "format": "{FORMAT}" at the top'
+        )
     if data.get("version") != VERSION:
-        raise InvalidValueError(f"lineage version {data.get('version')!r} is not one this "
-                                f"Slicewise reads ({VERSION})")
+        raise InvalidValueError(
+            f"lineage version {data.get('version')!r} is not one this Slicewise reads ({VERSION})"
+        )
     missing = [k for k in ("project", *SECTIONS) if k not in data]
     if missing:
         raise InvalidValueError(f"the lineage document has no {', '.join(missing)}")
     bad = [k for k in SECTIONS if not isinstance(data[k], list)]
     if bad or not isinstance(data["project"], dict):
-        raise InvalidValueError(f"in the lineage document, {', '.join(bad) or 'project'} "
-                                "has the wrong type")
+        raise InvalidValueError(
+            f"in the lineage document, {', '.join(bad) or 'project'} has the wrong type"
+        )
     return data
 
 
 def lineage_summary(lineage: dict[str, Any]) -> pd.DataFrame:
     """Count what a lineage document holds: one row per section with ``items``."""
-    return pd.DataFrame({"section": list(SECTIONS),
-                         "items": [len(lineage[k]) for k in SECTIONS]}).set_index("section")
+    return pd.DataFrame(
+        {"section": list(SECTIONS), "items": [len(lineage[k]) for k in SECTIONS]}
+    ).set_index("section")

@@ -18,8 +18,8 @@ import jiwer
 import numpy as np
 import pandas as pd
 
-from core import limits
-from core.baselines import (
+from slicewise.core import limits
+from slicewise.core.baselines import (
     BASIS_ENTERED,
     BASIS_HUMAN_ACCURACY,
     BASIS_MAJORITY,
@@ -28,18 +28,18 @@ from core.baselines import (
     Baseline,
     paired_mean_difference,
 )
-from core.binomial import binom_cdf, binom_sf
-from core.dataset import Dataset
-from core.errors import InvalidValueError, RowNumbers, count_of, format_rows
-from core.intervals import (
+from slicewise.core.binomial import binom_cdf, binom_sf
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import InvalidValueError, RowNumbers, count_of, format_rows
+from slicewise.core.intervals import (
     N_BOOT,
     add_metric_intervals,
     bootstrap_f1_interval,
     paired_difference_interval,
     wilson_interval,
 )
-from core.intervals import Z_95 as Z_95  # re-exported: the 95% normal quantile
-from core.slice_names import (
+from slicewise.core.intervals import Z_95 as Z_95  # re-exported: the 95% normal quantile
+from slicewise.core.slice_names import (
     OVERALL,
     UNTAGGED,
     resolve_slice_column,
@@ -48,8 +48,8 @@ from core.slice_names import (
     tag_slice_names,
     unique_name,
 )
-from core.task import TaskSpec
-from core.values import class_key, class_keys
+from slicewise.core.task import TaskSpec
+from slicewise.core.values import class_key, class_keys
 
 _CHUNK = 1 << 16  # rows per matrix product in compute_slice_counts (a few MB per chunk)
 _JIWER_BLOCK = 1 << 13  # (reference, hypothesis) pairs per jiwer call in compute_word_errors
@@ -69,14 +69,25 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "human_correct",  # human label equals the label
     "model_only",  # model correct, human wrong (paired discordant)
     "human_only",  # human correct, model wrong (paired discordant)
-    "tp", "fp", "fn", "tn",  # binary tasks
-    "word_errors", "ref_words",  # text tasks (word-level edit distance, reference length)
-    "abs_error", "sq_error",  # regression tasks
+    "tp",
+    "fp",
+    "fn",
+    "tn",  # binary tasks
+    "word_errors",
+    "ref_words",  # text tasks (word-level edit distance, reference length)
+    "abs_error",
+    "sq_error",  # regression tasks
     # text tasks, for the WER interval (core.intervals.wer_interval): Σe², Σr², Σe·r
-    "word_errors_sq", "ref_words_sq", "word_errors_x_ref",
+    "word_errors_sq",
+    "ref_words_sq",
+    "word_errors_x_ref",
     # Per-example human accuracy a (probability one person is right; core.baselines), on
     # the examples that have one: how many, Σa, Σa², model correct m, Σa·m.
-    "hacc_n", "hacc_sum", "hacc_sq", "hacc_model", "hacc_cross",
+    "hacc_n",
+    "hacc_sum",
+    "hacc_sq",
+    "hacc_model",
+    "hacc_cross",
 )
 
 
@@ -85,7 +96,12 @@ COUNT_COLUMNS: tuple[str, ...] = (
 
 #: Columns of :func:`compute_word_errors`.
 WORD_ERROR_COLUMNS: tuple[str, ...] = (
-    "substitutions", "deletions", "insertions", "word_errors", "ref_words")
+    "substitutions",
+    "deletions",
+    "insertions",
+    "word_errors",
+    "ref_words",
+)
 
 
 def compute_word_errors(references: Sequence[str], hypotheses: Sequence[str]) -> pd.DataFrame:
@@ -144,8 +160,11 @@ def compute_word_errors(references: Sequence[str], hypotheses: Sequence[str]) ->
             for chunk in chunks:
                 j = column.get(chunk.type)
                 if j is not None:
-                    row[j] += (chunk.hyp_end_idx - chunk.hyp_start_idx if j == 2
-                               else chunk.ref_end_idx - chunk.ref_start_idx)
+                    row[j] += (
+                        chunk.hyp_end_idx - chunk.hyp_start_idx
+                        if j == 2
+                        else chunk.ref_end_idx - chunk.ref_start_idx
+                    )
         block[:, 4] = [len(words) for words in result.references]
     counts[:, 3] = counts[:, :3].sum(axis=1)
     return pd.DataFrame(counts, columns=list(WORD_ERROR_COLUMNS))
@@ -196,8 +215,9 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
         out["sq_error"] = err**2
         tol = task.tolerance if task.tolerance is not None else 0.0
         correct = np.abs(err) <= tol
-        human_correct = (np.abs(_numeric(h, "human", at, numbering=rows) - yv) <= tol
-                         if h is not None else None)
+        human_correct = (
+            np.abs(_numeric(h, "human", at, numbering=rows) - yv) <= tol if h is not None else None
+        )
     elif task.kind == "text":
         norm = task.normalization
         # Compare and score on codes of the normalised strings: each distinct string and
@@ -207,15 +227,16 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
         n = len(frame)
         parts = [norm.apply(y), norm.apply(p)] + ([norm.apply(h)] if h is not None else [])
         codes, uniques = pd.factorize(pd.concat(parts, ignore_index=True), use_na_sentinel=True)
-        cy, cp = codes[:n], codes[n:2 * n]
+        cy, cp = codes[:n], codes[n : 2 * n]
         correct = (cy == cp) & (cy >= 0)
         word_errors = np.zeros(n)
         ref_words = np.zeros(n)
         scored = np.flatnonzero((cy >= 0) & (cp >= 0))
         if len(scored):
             k = np.int64(len(uniques))
-            pairs, inverse = np.unique(cy[scored].astype(np.int64) * k + cp[scored],
-                                       return_inverse=True)
+            pairs, inverse = np.unique(
+                cy[scored].astype(np.int64) * k + cp[scored], return_inverse=True
+            )
             texts = np.asarray(uniques, dtype=object)
             counts = compute_word_errors(texts[pairs // k], texts[pairs % k])
             word_errors[scored] = counts["word_errors"].to_numpy(dtype=float)[inverse]
@@ -227,7 +248,7 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
         out["word_errors_x_ref"] = word_errors * ref_words
         human_correct = None
         if h is not None:
-            ch = codes[2 * n:]
+            ch = codes[2 * n :]
             human_correct = (ch == cy) & (cy >= 0)
     else:
         # Plain numpy comparisons: labels and predictions are never missing (validated on
@@ -265,8 +286,9 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
     return pd.DataFrame(columns, index=frame.index, copy=False)  # the arrays are new
 
 
-def _numeric(values: pd.Series, role: str, at: str = "", *,
-             numbering: RowNumbers | None = None) -> np.ndarray:
+def _numeric(
+    values: pd.Series, role: str, at: str = "", *, numbering: RowNumbers | None = None
+) -> np.ndarray:
     """Read a regression role (label, prediction, human label) as finite floats.
 
     Missing cells stay NaN (a missing human label is masked out; labels and predictions
@@ -285,8 +307,13 @@ def _numeric(values: pd.Series, role: str, at: str = "", *,
     unread = np.flatnonzero(np.isnan(arr) & values.notna().to_numpy(dtype=bool))
     spelled_nan = np.zeros(len(arr), dtype=bool)  # "nan" written as a number, not a blank
     if len(unread):
-        spelled_nan[unread] = (values.iloc[unread].astype(str).str.strip()
-                               .str.fullmatch(r"[+-]?nan", case=False).to_numpy(dtype=bool))
+        spelled_nan[unread] = (
+            values.iloc[unread]
+            .astype(str)
+            .str.strip()
+            .str.fullmatch(r"[+-]?nan", case=False)
+            .to_numpy(dtype=bool)
+        )
     not_finite = np.isinf(arr) | spelled_nan
     if not_finite.any():
         rows = np.flatnonzero(not_finite)
@@ -304,8 +331,9 @@ def _numeric(values: pd.Series, role: str, at: str = "", *,
     return arr
 
 
-def _check_positive(labels: pd.Series, positive: str | None, *,
-                    predictions: pd.Series | None = None, at: str = "") -> str:
+def _check_positive(
+    labels: pd.Series, positive: str | None, *, predictions: pd.Series | None = None, at: str = ""
+) -> str:
     """Return the data's spelling of the ``positive`` class.
 
     Matched by :func:`core.values.class_key`, so ``--positive true`` finds the class written
@@ -316,10 +344,15 @@ def _check_positive(labels: pd.Series, positive: str | None, *,
     """
     classes = pd.unique(labels.dropna().astype(str))
     if positive is None:
-        raise InvalidValueError(f"{at}a binary task needs a positive class (CLI: --positive "
-                                f"CLASS); classes: {', '.join(map(str, classes[:10]))}")
-    predicted = (pd.unique(predictions.dropna().astype(str)) if predictions is not None
-                 else np.array([], dtype=object))
+        raise InvalidValueError(
+            f"{at}a binary task needs a positive class (CLI: --positive "
+            f"CLASS); classes: {', '.join(map(str, classes[:10]))}"
+        )
+    predicted = (
+        pd.unique(predictions.dropna().astype(str))
+        if predictions is not None
+        else np.array([], dtype=object)
+    )
     for found in (classes, predicted):
         if str(positive) in set(found):
             return str(positive)
@@ -328,8 +361,10 @@ def _check_positive(labels: pd.Series, positive: str | None, *,
         if match:
             return str(match[0])
     where = "the labels or the predictions" if predictions is not None else "the labels"
-    raise InvalidValueError(f"{at}positive class {positive!r} never occurs in {where}; "
-                            f"classes: {', '.join(map(str, classes[:10]))}")
+    raise InvalidValueError(
+        f"{at}positive class {positive!r} never occurs in {where}; "
+        f"classes: {', '.join(map(str, classes[:10]))}"
+    )
 
 
 # --------------------------------------------------------------------------- slices
@@ -388,31 +423,40 @@ def build_slices(
         sources.append(str(tag))
     # A column given twice is sliced once; names are stripped like the file's header.
     for col in dict.fromkeys(str(c).strip() for c in slice_by):
-        column = resolve_slice_column(col, columns=dataset.frame.columns,
-                                      mapping=dataset.mapping)
+        column = resolve_slice_column(col, columns=dataset.frame.columns, mapping=dataset.mapping)
         if column is None:
-            choices = slice_by_choices(dataset.metadata_columns,
-                                       columns=dataset.frame.columns, mapping=dataset.mapping)
+            choices = slice_by_choices(
+                dataset.metadata_columns, columns=dataset.frame.columns, mapping=dataset.mapping
+            )
             raise InvalidValueError(
                 f"{dataset.source_name}: cannot slice by {col!r}: no such column; columns: "
-                f"{', '.join(map(repr, choices))}")
+                f"{', '.join(map(repr, choices))}"
+            )
         values = dataset.frame[column]
-        if (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-                and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)):
+        if (
+            pd.api.types.is_numeric_dtype(values)
+            and not pd.api.types.is_bool_dtype(values)
+            and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)
+        ):
             codes, cats = _quantile_bins(values, bins, col)
         else:
             # Count first (one hash of the column): no per-value sort, name or slice yet.
-            limits.check_slice_count(int(values.nunique()) + int(values.isna().any()),
-                                     column=col, source=dataset.source_name, cap=cap,
-                                     before=made)
+            limits.check_slice_count(
+                int(values.nunique()) + int(values.isna().any()),
+                column=col,
+                source=dataset.source_name,
+                cap=cap,
+                before=made,
+            )
             codes_, uniques = pd.factorize(values, sort=True)
             codes = codes_
             cats = [f"{col} = {u}" for u in uniques]
         if (codes < 0).any():
             cats = [*cats, f"{col} = (missing)"]
             codes = np.where(codes < 0, len(cats) - 1, codes)
-        limits.check_slice_count(len(cats), column=col, source=dataset.source_name, cap=cap,
-                                 before=made)  # bins (a caller's bins may be many)
+        limits.check_slice_count(
+            len(cats), column=col, source=dataset.source_name, cap=cap, before=made
+        )  # bins (a caller's bins may be many)
         made += len(cats)
         for k, name in enumerate(cats):
             # Names can clash: a tag called "device = ios", or 1 and "1" in one column
@@ -426,8 +470,9 @@ def build_slices(
             np.equal(source[0], source[1], out=row)
         else:
             row[:] = source
-    membership = pd.DataFrame(block.T, index=dataset.frame.index,
-                              columns=pd.Index(list(cols), dtype=object), copy=False)
+    membership = pd.DataFrame(
+        block.T, index=dataset.frame.index, columns=pd.Index(list(cols), dtype=object), copy=False
+    )
     return membership, slice_info(list(cols), kinds, sources)
 
 
@@ -437,6 +482,7 @@ def format_edges(edges: Sequence[float]) -> list[str]:
     Whole numbers are written in full (``2019``, ``1700000000``, not ``2.02e+03``); other
     edges with the fewest significant digits (3 at least, 15 at most) that tell them apart.
     """
+
     def fmt(x: float, digits: int) -> str:
         if float(x).is_integer() and abs(x) < 1e15:
             return str(int(x))
@@ -490,24 +536,39 @@ def compute_slice_counts(
     present = [c for c in COUNT_COLUMNS[1:] if c in outcomes.columns]
     # 0/1 columns sum exactly in float32 within a chunk; error sums (regression, WER) keep
     # float64.
-    exact32 = not ({"abs_error", "sq_error", "word_errors", "ref_words", "word_errors_sq",
-                    "ref_words_sq", "word_errors_x_ref", "hacc_sum", "hacc_sq",
-                    "hacc_cross"} & set(present))
+    exact32 = not (
+        {
+            "abs_error",
+            "sq_error",
+            "word_errors",
+            "ref_words",
+            "word_errors_sq",
+            "ref_words_sq",
+            "word_errors_x_ref",
+            "hacc_sum",
+            "hacc_sq",
+            "hacc_cross",
+        }
+        & set(present)
+    )
     dtype = np.float32 if exact32 else np.float64
     names = [OVERALL, *map(str, membership.columns)]
     tags = [membership.columns.get_loc(c) for c in tag_columns]
     if tags:
         names.append(UNTAGGED)
-    sums = sum_by_slice(membership.to_numpy(dtype=bool),  # one boolean block: a view
-                        [outcomes[c].to_numpy(dtype=dtype) for c in present],
-                        tag_positions=tags)
+    sums = sum_by_slice(
+        membership.to_numpy(dtype=bool),  # one boolean block: a view
+        [outcomes[c].to_numpy(dtype=dtype) for c in present],
+        tag_positions=tags,
+    )
     out = np.zeros((len(names), len(COUNT_COLUMNS)))
     out[:, [0, *(COUNT_COLUMNS.index(c) for c in present)]] = sums
     return pd.DataFrame(out, index=names, columns=list(COUNT_COLUMNS))
 
 
-def sum_by_slice(membership: np.ndarray, columns: Sequence[np.ndarray], *,
-                 tag_positions: Sequence[int] = ()) -> np.ndarray:
+def sum_by_slice(
+    membership: np.ndarray, columns: Sequence[np.ndarray], *, tag_positions: Sequence[int] = ()
+) -> np.ndarray:
     """Sum ``columns`` over all data, each slice and (with tags) the untagged examples.
 
     Parameters
@@ -535,7 +596,7 @@ def sum_by_slice(membership: np.ndarray, columns: Sequence[np.ndarray], *,
         hi = min(lo + _CHUNK, n)
         mc = np.empty((hi - lo, width), dtype=dtype)
         mc[:, 0] = 1
-        mc[:, 1:1 + k] = membership[lo:hi]
+        mc[:, 1 : 1 + k] = membership[lo:hi]
         if len(tag_positions):
             mc[:, -1] = ~membership[lo:hi, list(tag_positions)].any(axis=1)
         xc = np.empty((hi - lo, 1 + len(columns)), dtype=dtype)
@@ -580,8 +641,9 @@ def binomial_test_p(k: np.ndarray, n: np.ndarray, p0: np.ndarray) -> np.ndarray:
     p0 = np.clip(np.asarray(p0, dtype=float), 0.0, 1.0)
     with np.errstate(invalid="ignore"):
         lower = binom_cdf(_ints(k), _ints(n), p0)  # P[X <= k]
-        upper = np.where(k > 0, binom_sf(_ints(np.maximum(k - 1, 0)), _ints(n), p0),
-                         1.0)  # P[X >= k]
+        upper = np.where(
+            k > 0, binom_sf(_ints(np.maximum(k - 1, 0)), _ints(n), p0), 1.0
+        )  # P[X >= k]
     p = np.minimum(1.0, 2 * np.minimum(lower, upper))
     return np.where((n > 0) & ~np.isnan(p0), p, np.nan)
 
@@ -708,13 +770,15 @@ def compute_slice_metrics(
     user = pd.Series(hlp or {}, dtype=float).reindex(c.index)
     if user.notna().any() and ((user.dropna() < 0) | (user.dropna() > 1)).any():
         bad = user[(user < 0) | (user > 1)]
-        raise InvalidValueError(f"HLP for {bad.index[0]!r} is {bad.iloc[0]}; give a fraction "
-                                "between 0 and 1")
+        raise InvalidValueError(
+            f"HLP for {bad.index[0]!r} is {bad.iloc[0]}; give a fraction between 0 and 1"
+        )
     use_user = user.notna().to_numpy()
     use_target = ~use_user & (base.kind == "target")
     typed = use_user | use_target
-    typed_value = np.where(use_user, user.to_numpy(),
-                           base.target if base.kind == "target" else np.nan)
+    typed_value = np.where(
+        use_user, user.to_numpy(), base.target if base.kind == "target" else np.nan
+    )
 
     def count(name: str) -> np.ndarray:  # counts computed before a column existed are 0
         return c[name].to_numpy(dtype=float) if name in c.columns else np.zeros(len(c))
@@ -727,12 +791,22 @@ def compute_slice_metrics(
     k = hacc_n if by_accuracy else human_n
     measured = ~typed & (k > 0) & (base.kind != "target")
     usable = measured & (k >= min_human_labels)
-    source = ("human_accuracy" if by_accuracy else
-              "older_system" if base.kind == "older_system" else "human_label")
+    source = (
+        "human_accuracy"
+        if by_accuracy
+        else "older_system"
+        if base.kind == "older_system"
+        else "human_label"
+    )
     if by_accuracy:
-        acc = paired_mean_difference(hacc_n, count("hacc_sum"), count("hacc_sq"),
-                                     count("hacc_model"), count("hacc_model"),
-                                     count("hacc_cross"))
+        acc = paired_mean_difference(
+            hacc_n,
+            count("hacc_sum"),
+            count("hacc_sq"),
+            count("hacc_model"),
+            count("hacc_model"),
+            count("hacc_cross"),
+        )
         measured_hlp = acc["mean_a"]
         h_low, h_high = acc["a_ci_low"], acc["a_ci_high"]
         paired_accuracy = acc["mean_b"]
@@ -748,31 +822,43 @@ def compute_slice_metrics(
         measured_gap = _div(human_only - model_only, human_n)
         p_measured = mcnemar_exact_p(model_only, human_only)
         gap_low, gap_high = paired_difference_interval(
-            human_only, model_only, human_n, a=count("human_correct") - human_only)
-        basis = (f"older system {base.name}" if base.kind == "older_system" else
-                 BASIS_MAJORITY if base.human_kind == "majority" else BASIS_SINGLE)
+            human_only, model_only, human_n, a=count("human_correct") - human_only
+        )
+        basis = (
+            f"older system {base.name}"
+            if base.kind == "older_system"
+            else BASIS_MAJORITY
+            if base.human_kind == "majority"
+            else BASIS_SINGLE
+        )
     out["hlp"] = np.where(typed, typed_value, measured_hlp)
-    out["hlp_source"] = np.select([use_user, use_target, usable, measured],
-                                  ["user", "target", source, "too_few"], "none").astype(object)
-    out["hlp_basis"] = np.select([use_user, use_target, measured],
-                                 [BASIS_ENTERED, BASIS_TARGET, basis], None).astype(object)
-    out["baseline"] = np.select([use_user, typed | measured], ["HLP", base.label],
-                                None).astype(object)
+    out["hlp_source"] = np.select(
+        [use_user, use_target, usable, measured], ["user", "target", source, "too_few"], "none"
+    ).astype(object)
+    out["hlp_basis"] = np.select(
+        [use_user, use_target, measured], [BASIS_ENTERED, BASIS_TARGET, basis], None
+    ).astype(object)
+    out["baseline"] = np.select([use_user, typed | measured], ["HLP", base.label], None).astype(
+        object
+    )
     out["hlp_n"] = np.where(measured, _ints(k), 0)
     out["hlp_ci_low"] = np.where(measured, h_low, np.nan)
     out["hlp_ci_high"] = np.where(measured, h_high, np.nan)
     out["paired_accuracy"] = np.where(measured, paired_accuracy, np.nan)
-    out["gap"] = np.where(typed, out["hlp"] - out["accuracy"],
-                          np.where(usable, measured_gap, np.nan))
+    out["gap"] = np.where(
+        typed, out["hlp"] - out["accuracy"], np.where(usable, measured_gap, np.nan)
+    )
     # The gap's interval where core.intervals.add_metric_intervals (which keeps these
     # values) does not set one: a mean human accuracy, an older system, a target.
     mine = usable & (source != "human_label")
     acc_low = out["accuracy_ci_low"].to_numpy(dtype=float)
     acc_high = out["accuracy_ci_high"].to_numpy(dtype=float)
-    out["gap_ci_low"] = np.where(mine, gap_low, np.where(use_target, typed_value - acc_high,
-                                                         np.nan))
-    out["gap_ci_high"] = np.where(mine, gap_high, np.where(use_target, typed_value - acc_low,
-                                                           np.nan))
+    out["gap_ci_low"] = np.where(
+        mine, gap_low, np.where(use_target, typed_value - acc_high, np.nan)
+    )
+    out["gap_ci_high"] = np.where(
+        mine, gap_high, np.where(use_target, typed_value - acc_low, np.nan)
+    )
     out["potential_gain"] = out["gap"] * out["share"]
     p_typed = binomial_test_p(c["correct"].to_numpy(), n, typed_value)
     p = np.where(typed, p_typed, np.where(usable, p_measured, np.nan))
@@ -791,8 +877,11 @@ def compute_slice_metrics(
         out["positives"] = _ints(tp + fn)
     elif task.kind == "text":
         ref_words = c["ref_words"].to_numpy(dtype=float)
-        out["wer"] = np.where(ref_words > 0, _div(c["word_errors"], ref_words),
-                              np.where(n > 0, c["word_errors"], np.nan))
+        out["wer"] = np.where(
+            ref_words > 0,
+            _div(c["word_errors"], ref_words),
+            np.where(n > 0, c["word_errors"], np.nan),
+        )
     elif task.kind == "regression":
         out["mae"] = _div(c["abs_error"], n)
         out["rmse"] = np.sqrt(_div(c["sq_error"], n))
@@ -833,9 +922,9 @@ F1_FULL_BOOT_CLASSES = 500
 F1_MIN_BOOT = 200
 
 
-def _class_codes(frame: pd.DataFrame | None,
-                 pairs: pd.DataFrame | None) -> tuple[pd.Index, np.ndarray, np.ndarray,
-                                                      np.ndarray | None]:
+def _class_codes(
+    frame: pd.DataFrame | None, pairs: pd.DataFrame | None
+) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray | None]:
     """Return the class index (both columns, as text), the two code arrays and the weights.
 
     The classes are the union of ``label`` and ``prediction``, sorted. From ``frame`` (one row
@@ -849,8 +938,12 @@ def _class_codes(frame: pd.DataFrame | None,
     p = rows["prediction"].astype(str).to_numpy(dtype=object)
     codes, classes = pd.factorize(np.concatenate([y, p]), sort=True, use_na_sentinel=False)
     weights = None if pairs is None else pairs["count"].to_numpy(dtype=np.int64)
-    return (pd.Index(list(classes)), codes[:len(y)].astype(np.int64),
-            codes[len(y):].astype(np.int64), weights)
+    return (
+        pd.Index(list(classes)),
+        codes[: len(y)].astype(np.int64),
+        codes[len(y) :].astype(np.int64),
+        weights,
+    )
 
 
 def _tally(codes: np.ndarray, weights: np.ndarray | None, k: int) -> np.ndarray:
@@ -878,13 +971,15 @@ def compute_confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
     cells, counts = np.unique(y * k + p, return_counts=True)
     order = np.argsort(-counts, kind="stable")  # cells are sorted by (label, prediction)
     cells, counts = cells[order], counts[order].astype(np.int64)
-    return pd.DataFrame({"label": classes[cells // k],
-                         "prediction": classes[cells % k],
-                         "count": counts}, columns=list(PAIR_COLUMNS))
+    return pd.DataFrame(
+        {"label": classes[cells // k], "prediction": classes[cells % k], "count": counts},
+        columns=list(PAIR_COLUMNS),
+    )
 
 
-def fold_classes(classes: Sequence[str], totals: np.ndarray, *,
-                 max_classes: int = DEFAULT_MATRIX_CLASSES) -> tuple[np.ndarray, list[str]]:
+def fold_classes(
+    classes: Sequence[str], totals: np.ndarray, *, max_classes: int = DEFAULT_MATRIX_CLASSES
+) -> tuple[np.ndarray, list[str]]:
     """Pick the rows and columns of a bounded confusion matrix.
 
     ``classes`` are the class names in matrix order, ``totals`` their examples (support +
@@ -917,9 +1012,12 @@ def fold_classes(classes: Sequence[str], totals: np.ndarray, *,
     return slot, [names[i] for i in kept] + [other]
 
 
-def compute_confusion_matrix(frame: pd.DataFrame | None = None, *,
-                             pairs: pd.DataFrame | None = None,
-                             max_classes: int = DEFAULT_MATRIX_CLASSES) -> pd.DataFrame:
+def compute_confusion_matrix(
+    frame: pd.DataFrame | None = None,
+    *,
+    pairs: pd.DataFrame | None = None,
+    max_classes: int = DEFAULT_MATRIX_CLASSES,
+) -> pd.DataFrame:
     """Count (label, prediction) pairs: rows labels, columns predictions, bounded in size.
 
     At most ``max_classes`` + 1 rows and columns.
@@ -942,12 +1040,16 @@ def compute_confusion_matrix(frame: pd.DataFrame | None = None, *,
     """
     classes, y, p, weights = _class_codes(frame, pairs)
     k = len(classes)
-    slot, names = fold_classes(list(classes), _tally(y, weights, k) + _tally(p, weights, k),
-                               max_classes=max_classes)
+    slot, names = fold_classes(
+        list(classes), _tally(y, weights, k) + _tally(p, weights, k), max_classes=max_classes
+    )
     m = len(names)
     flat = _tally(slot[y] * m + slot[p], weights, m * m)
-    return pd.DataFrame(flat.reshape(m, m), index=pd.Index(names, name="label"),
-                        columns=pd.Index(names, name="prediction"))
+    return pd.DataFrame(
+        flat.reshape(m, m),
+        index=pd.Index(names, name="label"),
+        columns=pd.Index(names, name="prediction"),
+    )
 
 
 def _f1_replicates(k: int) -> int:
@@ -960,8 +1062,9 @@ def _f1_replicates(k: int) -> int:
     return max(F1_MIN_BOOT, N_BOOT * F1_FULL_BOOT_CLASSES // k)
 
 
-def compute_class_report(frame: pd.DataFrame | None = None, *,
-                         pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+def compute_class_report(
+    frame: pd.DataFrame | None = None, *, pairs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Compute per-class precision, recall, F1 and support from per-class counts.
 
     Give ``frame`` (``label`` and ``prediction`` columns, one row per example) or
@@ -990,17 +1093,21 @@ def compute_class_report(frame: pd.DataFrame | None = None, *,
     support = _tally(y, weights, k).astype(float)
     predicted = _tally(p, weights, k).astype(float)
     n = len(y) if weights is None else int(weights.sum())
-    out = pd.DataFrame({
-        "support": support.astype(np.int64),
-        "predicted": predicted.astype(np.int64),
-        "precision": _div(tp, predicted),
-        "recall": _div(tp, support),
-        "f1": _div(2 * tp, support + predicted),
-    }, index=classes)
+    out = pd.DataFrame(
+        {
+            "support": support.astype(np.int64),
+            "predicted": predicted.astype(np.int64),
+            "precision": _div(tp, predicted),
+            "recall": _div(tp, support),
+            "f1": _div(2 * tp, support + predicted),
+        },
+        index=classes,
+    )
     out["precision_ci_low"], out["precision_ci_high"] = wilson_interval(tp, predicted)
     out["recall_ci_low"], out["recall_ci_high"] = wilson_interval(tp, support)
     fp, fn = predicted - tp, support - tp
     out["f1_ci_low"], out["f1_ci_high"] = bootstrap_f1_interval(
-        tp, fp, fn, n - tp - fp - fn, n_boot=_f1_replicates(k))
+        tp, fp, fn, n - tp - fp - fn, n_boot=_f1_replicates(k)
+    )
     out.index.name = "class"
     return out.sort_values("support", kind="stable")

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core.errors import InvalidValueError
-from core.metrics import MIN_HUMAN_LABELS
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import MIN_HUMAN_LABELS
 
 NEUTRAL = 3  # importance and ease are 1-5; 3 leaves the potential gain unchanged
 #: ``hlp_source`` values whose gap may be ranked (see :func:`core.metrics.compute_slice_metrics`):
@@ -18,12 +18,12 @@ USABLE_HLP = ("human_label", "user", "human_accuracy", "older_system", "target")
 #: How :func:`rank_slices` orders the slices, in words, by ``rank_basis``.
 RANK_RULES = {
     "priority": "slices worse than the rest of the data first, then by priority = gap to the "
-                "baseline × share of data × importance/3 × ease/3",
+    "baseline × share of data × importance/3 × ease/3",
     "lower_bound": "slices worse than the rest of the data first, then by priority from the "
-                   "gap's 95% lower bound = lower bound of the gap × share × importance/3 × "
-                   "ease/3",
+    "gap's 95% lower bound = lower bound of the gap × share × importance/3 × "
+    "ease/3",
     "excess": "no baseline: slices worse than the rest of the data first, then by excess gain "
-              "= (error rate − the rest's error rate) × share × importance/3 × ease/3",
+    "= (error rate − the rest's error rate) × share × importance/3 × ease/3",
 }
 RANK_BASES = tuple(RANK_RULES)
 
@@ -73,8 +73,7 @@ def rank_slices(
         An importance or ease outside 1-5, or an unknown ``rank_by``.
     """
     if rank_by not in RANK_RULES:
-        raise InvalidValueError(f"cannot rank by {rank_by!r}; use one of "
-                                f"{', '.join(RANK_RULES)}")
+        raise InvalidValueError(f"cannot rank by {rank_by!r}; use one of {', '.join(RANK_RULES)}")
     out = table.copy()
     weights = {}
     for name, given in (("importance", importance), ("ease", ease)):
@@ -94,8 +93,12 @@ def rank_slices(
     if "hlp_source" in out.columns:
         has_baseline &= out["hlp_source"].isin(USABLE_HLP)
     basis = rank_by
-    if (basis != "excess" and slices.any() and not (slices & has_baseline).any()
-            and "excess_gain" in out):
+    if (
+        basis != "excess"
+        and slices.any()
+        and not (slices & has_baseline).any()
+        and "excess_gain" in out
+    ):
         basis = "excess"
     if basis == "excess":
         # Only slices that err more than the rest: without a baseline nothing else says
@@ -108,11 +111,13 @@ def rank_slices(
             gain = out["gap_ci_low"].clip(lower=0) * out["share"]
         rankable = slices & has_baseline & gain.notna()
     out["priority"] = gain * weight
-    worse = (out["worse_than_rest"].astype(bool) if "worse_than_rest" in out.columns
-             else pd.Series(False, index=out.index))
+    worse = (
+        out["worse_than_rest"].astype(bool)
+        if "worse_than_rest" in out.columns
+        else pd.Series(False, index=out.index)
+    )
     keys = pd.DataFrame({"worse": worse, "priority": out["priority"]})[rankable]
-    order = keys.sort_values(["worse", "priority"], ascending=[False, False],
-                             kind="stable").index
+    order = keys.sort_values(["worse", "priority"], ascending=[False, False], kind="stable").index
     out["rank"] = pd.Series(np.arange(1, len(order) + 1), index=order).reindex(out.index)
     out["rank"] = out["rank"].astype("Int64")
     out["rank_basis"] = pd.Series(basis, index=order).reindex(out.index).astype(object)
@@ -137,8 +142,14 @@ def rank_rule(table: pd.DataFrame) -> str:
 
 
 #: Columns of :func:`add_excess_error`.
-EXCESS_COLUMNS = ("error_rate_rest", "lift", "excess_error", "excess_p_value",
-                  "excess_q_value", "worse_than_rest")
+EXCESS_COLUMNS = (
+    "error_rate_rest",
+    "lift",
+    "excess_error",
+    "excess_p_value",
+    "excess_q_value",
+    "worse_than_rest",
+)
 #: False discovery rate at which a slice counts as worse than the rest.
 FDR = 0.05
 
@@ -180,7 +191,7 @@ def add_excess_error(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFrame:
     Rows whose error rate is not known (a tag known only on errors or on a sample, see
     :mod:`core.tag_scope`), ``All data`` and empty slices get NaN and False.
     """
-    from core.compare import two_proportion_p  # compare imports this module
+    from slicewise.core.compare import two_proportion_p  # compare imports this module
 
     out = table.copy()
     if not len(out) or "errors" not in out.columns:
@@ -191,16 +202,21 @@ def add_excess_error(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFrame:
     overall = (kind == "overall").to_numpy()
     n_all = n[overall][0] if overall.any() else n[0]
     e_all = errors[overall][0] if overall.any() else errors[0]
-    exact = (out["scope"] == "all").to_numpy() if "scope" in out.columns else np.ones(len(out),
-                                                                                       bool)
+    exact = (
+        (out["scope"] == "all").to_numpy() if "scope" in out.columns else np.ones(len(out), bool)
+    )
     rest_n, rest_e = n_all - n, e_all - errors
     usable = exact & ~overall & (n > 0) & (rest_n > 0) & ~np.isnan(errors)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(usable, errors / n, np.nan)
         rest = np.where(usable, rest_e / rest_n, np.nan)
         lift = np.where(usable & (rest > 0), rate / rest, np.nan)
-    p, _ = two_proportion_p(np.where(usable, rest_e, 0), np.where(usable, rest_n, 0),
-                            np.where(usable, errors, 0), np.where(usable, n, 0))
+    p, _ = two_proportion_p(
+        np.where(usable, rest_e, 0),
+        np.where(usable, rest_n, 0),
+        np.where(usable, errors, 0),
+        np.where(usable, n, 0),
+    )
     p = np.where(usable, p, np.nan)
     tested = usable & kind.isin(["tag", "column"]).to_numpy()
     q = np.full(len(out), np.nan)
@@ -251,8 +267,10 @@ def describe_hlp_basis(row: Mapping) -> str:
     if source == "too_few":
         return too_few_text(int(row["hlp_n"]))
     if source in ("human_label", "human_accuracy", "older_system"):
-        measured = (f"n = {int(row['hlp_n']):,}, 95% CI {100 * row['hlp_ci_low']:.1f}–"
-                    f"{100 * row['hlp_ci_high']:.1f}%")
+        measured = (
+            f"n = {int(row['hlp_n']):,}, 95% CI {100 * row['hlp_ci_low']:.1f}–"
+            f"{100 * row['hlp_ci_high']:.1f}%"
+        )
         basis = row.get("hlp_basis")
         if isinstance(basis, str) and basis and basis != "single human label":
             return f"{basis}, {measured}"
@@ -285,14 +303,38 @@ TARGET_HALF_WIDTH = 0.05
 #: Share of the errors without a tag above which the advice is to tag more errors.
 UNTAGGED_SHARE = 0.20
 #: Order of :func:`advise`'s findings by ``action``: context, actions, then non-actions.
-ADVICE_ORDER = {a: i for i, a in enumerate((
-    "no_baseline", "too_few", "fairness", "collect", "fix_labels", "review_more", "tag_more",
-    "errors_only", "not_worse", "little_headroom"))}
+ADVICE_ORDER = {
+    a: i
+    for i, a in enumerate(
+        (
+            "no_baseline",
+            "too_few",
+            "fairness",
+            "collect",
+            "fix_labels",
+            "review_more",
+            "tag_more",
+            "errors_only",
+            "not_worse",
+            "little_headroom",
+        )
+    )
+}
 #: Columns of :func:`advise`.
 ADVICE_COLUMNS = ("slice", "action", "text")
 #: Every ``action`` :func:`advise` gives, in the order its rules are tried on a ranked slice.
-ACTIONS = ("fairness", "little_headroom", "fix_labels", "review_more", "not_worse",
-           "collect", "errors_only", "tag_more", "too_few", "no_baseline")
+ACTIONS = (
+    "fairness",
+    "little_headroom",
+    "fix_labels",
+    "review_more",
+    "not_worse",
+    "collect",
+    "errors_only",
+    "tag_more",
+    "too_few",
+    "no_baseline",
+)
 
 
 def _label(name: object, row: Mapping) -> str:
@@ -311,7 +353,7 @@ def _overall(table: pd.DataFrame) -> Mapping:
 
 def _needed_more(row: Mapping) -> int | None:
     """Examples to add so the slice's accuracy interval is ±:data:`TARGET_HALF_WIDTH`."""
-    from core.intervals import n_for_half_width
+    from slicewise.core.intervals import n_for_half_width
 
     p, n = row.get("accuracy"), row.get("n")
     if p is None or pd.isna(p) or n is None or pd.isna(n):
@@ -326,8 +368,11 @@ def _baseline_name(row: Mapping) -> str:
 
 
 def _has_usable_baseline(row: Mapping) -> bool:
-    return bool(len(row)) and row.get("hlp_source") in USABLE_HLP and not pd.isna(
-        row.get("gap", np.nan))
+    return (
+        bool(len(row))
+        and row.get("hlp_source") in USABLE_HLP
+        and not pd.isna(row.get("gap", np.nan))
+    )
 
 
 def _humans_agree_less(row: Mapping, overall: Mapping) -> bool:
@@ -336,7 +381,7 @@ def _humans_agree_less(row: Mapping, overall: Mapping) -> bool:
     The slice's human-label agreement (``hlp`` on ``hlp_n`` examples) against the rest of
     the data's, by the two-proportion test of :func:`core.compare.two_proportion_p` at 5%.
     """
-    from core.compare import two_proportion_p  # compare imports this module
+    from slicewise.core.compare import two_proportion_p  # compare imports this module
 
     if not len(overall) or pd.isna(row.get("hlp")) or pd.isna(overall.get("hlp")):
         return False
@@ -344,8 +389,9 @@ def _humans_agree_less(row: Mapping, overall: Mapping) -> bool:
     k, k_all = round(row["hlp"] * n), round(overall["hlp"] * n_all)
     if n <= 0 or n_all - n <= 0 or k / n >= (k_all - k) / (n_all - n):
         return False
-    p, _ = two_proportion_p(np.array([k_all - k]), np.array([n_all - n]), np.array([k]),
-                            np.array([n]))
+    p, _ = two_proportion_p(
+        np.array([k_all - k]), np.array([n_all - n]), np.array([k]), np.array([n])
+    )
     return bool(p[0] < 0.05)
 
 
@@ -357,20 +403,28 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
     share = 100 * row["share"]
     base = _baseline_name(row)
     rest = row.get("error_rate_rest")
-    vs_rest = ("" if rest is None or pd.isna(rest) else
-               f"error rate {_pct(row['error_rate'])} vs {_pct(rest)} for the rest")
-    head = (f"{label}: {100 * gap:.1f} points below {base} on {share:.0f}% of the data"
-            if has_gap else f"{label}: {share:.0f}% of the data")
+    vs_rest = (
+        ""
+        if rest is None or pd.isna(rest)
+        else f"error rate {_pct(row['error_rate'])} vs {_pct(rest)} for the rest"
+    )
+    head = (
+        f"{label}: {100 * gap:.1f} points below {base} on {share:.0f}% of the data"
+        if has_gap
+        else f"{label}: {share:.0f}% of the data"
+    )
     if has_gap and gap <= 0.005:
-        why = ("; improving label consistency would raise HLP first" if base == "HLP" else "")
-        return "little_headroom", (f"{label}: within 0.5 points of {base} or above it — "
-                                   f"little headroom{why}")
+        why = "; improving label consistency would raise HLP first" if base == "HLP" else ""
+        return "little_headroom", (
+            f"{label}: within 0.5 points of {base} or above it — little headroom{why}"
+        )
     hlp, all_hlp = row.get("hlp"), overall.get("hlp") if len(overall) else None
     if row.get("hlp_source") == "human_label" and _humans_agree_less(row, overall):
         return "fix_labels", (
             f"{head} — but humans agree with the label on only {_pct(hlp)} here vs "
             f"{_pct(all_hlp)} overall: fix or standardise these labels first (label "
-            "consistency), then measure again")
+            "consistency), then measure again"
+        )
     low, high = row.get("accuracy_ci_low", np.nan), row.get("accuracy_ci_high", np.nan)
     wide = not pd.isna(low) and (high - low) / 2 > WIDE_HALF_WIDTH
     significant = bool(row.get("significant", True)) if has_gap else True
@@ -378,16 +432,19 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
     if wide or not significant:
         reasons = []
         if wide:
-            reasons.append(f"only {int(row['n']):,} examples (accuracy "
-                           f"{_pct(row['accuracy'])}, 95% interval {_pct(low)}–{_pct(high)})")
+            reasons.append(
+                f"only {int(row['n']):,} examples (accuracy "
+                f"{_pct(row['accuracy'])}, 95% interval {_pct(low)}–{_pct(high)})"
+            )
         if not significant:
-            reasons.append(f"the gap is not statistically significant (p = "
-                           f"{row['p_value']:.2g})")
+            reasons.append(f"the gap is not statistically significant (p = {row['p_value']:.2g})")
         why = " and ".join(reasons)
         if more:
-            return "review_more", (f"{head}, but {why}: review about {more:,} more to "
-                                   f"confirm (for an interval of ±"
-                                   f"{100 * TARGET_HALF_WIDTH:.0f} points)")
+            return "review_more", (
+                f"{head}, but {why}: review about {more:,} more to "
+                f"confirm (for an interval of ±"
+                f"{100 * TARGET_HALF_WIDTH:.0f} points)"
+            )
         return "review_more", f"{head}, but {why}: review more examples to confirm"
     if "worse_than_rest" in row and not bool(row["worse_than_rest"]):
         # The slice trails the baseline but errs no more than the rest: the gap is the whole
@@ -395,13 +452,19 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
         if rest is None or pd.isna(rest):
             how = "its error rate cannot be set against the rest of the data"
         elif row["error_rate"] <= rest:
-            how = (f"it errs no more than the rest of the data ({_pct(row['error_rate'])}"
-                   f" vs {_pct(rest)})")
+            how = (
+                f"it errs no more than the rest of the data ({_pct(row['error_rate'])}"
+                f" vs {_pct(rest)})"
+            )
         else:
-            how = (f"its error rate ({_pct(row['error_rate'])} vs {_pct(rest)} elsewhere) is "
-                   f"not significantly higher (q = {row['excess_q_value']:.2g})")
-        return "not_worse", (f"{head}, but {how} — not a data collection target on its own; "
-                             "the gap is the model's overall")
+            how = (
+                f"its error rate ({_pct(row['error_rate'])} vs {_pct(rest)} elsewhere) is "
+                f"not significantly higher (q = {row['excess_q_value']:.2g})"
+            )
+        return "not_worse", (
+            f"{head}, but {how} — not a data collection target on its own; "
+            "the gap is the model's overall"
+        )
     if row.get("kind") == "column":
         action = f"collect more examples where {name}, or augment them"
     else:
@@ -447,29 +510,55 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
         ranked_rows = ranked[ranked["rank"].notna()].sort_values("rank")
         labelled = int(ranked["hlp_n"].max()) if "hlp_n" in ranked.columns and len(ranked) else 0
         kinds = ranked["kind"] if "kind" in ranked.columns else pd.Series("tag", ranked.index)
-        few = bool(((ranked["hlp_source"] == "too_few") & kinds.isin(["tag", "column"])).any()
-                   if "hlp_source" in ranked else False)
+        few = bool(
+            ((ranked["hlp_source"] == "too_few") & kinds.isin(["tag", "column"])).any()
+            if "hlp_source" in ranked
+            else False
+        )
         excess = rank_basis(ranked) == "excess"
         if excess and not len(ranked_rows) and kinds.isin(["tag", "column"]).any():
-            rows.append(("", "not_worse", "No slice errs more than the rest of the data, so "
-                         "none is ranked: no slice stands out as a data collection target"))
+            rows.append(
+                (
+                    "",
+                    "not_worse",
+                    "No slice errs more than the rest of the data, so "
+                    "none is ranked: no slice stands out as a data collection target",
+                )
+            )
         if excess and few:
             pass  # the "Too few human labels" line below names them and says how we rank
         elif excess and 0 < labelled < MIN_HUMAN_LABELS:
-            rows.append(("", "too_few", f"No slice has enough human labels to compare with "
-                         f"HLP (at least {MIN_HUMAN_LABELS} needed; the most in any slice is "
-                         f"{labelled:,}): label more examples or enter an HLP per tag; "
-                         "meanwhile slices are ranked by how much more they err than the rest"))
+            rows.append(
+                (
+                    "",
+                    "too_few",
+                    f"No slice has enough human labels to compare with "
+                    f"HLP (at least {MIN_HUMAN_LABELS} needed; the most in any slice is "
+                    f"{labelled:,}): label more examples or enter an HLP per tag; "
+                    "meanwhile slices are ranked by how much more they err than the rest",
+                )
+            )
         elif excess and _has_usable_baseline(overall):
-            rows.append(("", "too_few", f"All data is compared with "
-                         f"{_baseline_name(overall)}, but no slice can be: slices are ranked by "
-                         "how much more they err than the rest"))
+            rows.append(
+                (
+                    "",
+                    "too_few",
+                    f"All data is compared with "
+                    f"{_baseline_name(overall)}, but no slice can be: slices are ranked by "
+                    "how much more they err than the rest",
+                )
+            )
         elif excess:
-            rows.append(("", "no_baseline",
-                         "No baseline to compare with (no human label, target or older "
-                         "system): slices are ranked by how much more they err than the rest; "
-                         "add a human-label column, enter an HLP or a target, or pick an older "
-                         "system to see the gap"))
+            rows.append(
+                (
+                    "",
+                    "no_baseline",
+                    "No baseline to compare with (no human label, target or older "
+                    "system): slices are ranked by how much more they err than the rest; "
+                    "add a human-label column, enter an HLP or a target, or pick an older "
+                    "system to see the gap",
+                )
+            )
         if "protected" in ranked_rows.columns:
             for name, text in fairness_lines(ranked):
                 rows.append((name, "fairness", text))
@@ -482,8 +571,14 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
             at = later[later["gap"] <= 0.005]
             if len(at):
                 names = ", ".join(_label(n, r) for n, r in at.head(4).iterrows())
-                rows.append(("", "little_headroom", f"{names}: within 0.5 points of "
-                             f"{_baseline_name(at.iloc[0])} or above it — little headroom"))
+                rows.append(
+                    (
+                        "",
+                        "little_headroom",
+                        f"{names}: within 0.5 points of "
+                        f"{_baseline_name(at.iloc[0])} or above it — little headroom",
+                    )
+                )
     rows += [("", action, text) for action, text in _table_lines(ranked)]
     out = pd.DataFrame(rows, columns=list(ADVICE_COLUMNS))
     # What explains the ranking first, then what to do (the first three are the report's
@@ -495,9 +590,23 @@ def advise(ranked: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
 #: Words in a column name that mark a protected attribute by default (legally protected
 #: characteristics in US and EU anti-discrimination law: race, colour, ethnicity, sex,
 #: gender, religion, age, disability, nationality, marital status, sexual orientation).
-PROTECTED_WORDS = ("race", "ethnic", "ethnicity", "colour", "color", "sex", "gender",
-                   "religion", "age", "disability", "disabled", "nationality", "marital",
-                   "orientation", "pregnancy")
+PROTECTED_WORDS = (
+    "race",
+    "ethnic",
+    "ethnicity",
+    "colour",
+    "color",
+    "sex",
+    "gender",
+    "religion",
+    "age",
+    "disability",
+    "disabled",
+    "nationality",
+    "marital",
+    "orientation",
+    "pregnancy",
+)
 
 
 def likely_protected(columns: Sequence[str]) -> list[str]:
@@ -516,8 +625,11 @@ def likely_protected(columns: Sequence[str]) -> list[str]:
 
 
 #: Rates :func:`fairness_disparities` sets against the rest: (name, numerator, denominator).
-FAIRNESS_RATES = (("error rate", "errors", "n"), ("false positive rate", "fp", "negatives"),
-                  ("false negative rate", "fn", "positives"))
+FAIRNESS_RATES = (
+    ("error rate", "errors", "n"),
+    ("false positive rate", "fp", "negatives"),
+    ("false negative rate", "fn", "positives"),
+)
 
 
 def fairness_disparities(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFrame:
@@ -537,10 +649,19 @@ def fairness_disparities(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFra
     ``n`` (the rate's denominator in the slice), ``p_value``, ``q_value``, ``significant``
     (q < ``fdr``); empty without protected slices.
     """
-    from core.compare import two_proportion_p  # compare imports this module
+    from slicewise.core.compare import two_proportion_p  # compare imports this module
 
-    columns = ["slice", "attribute", "rate", "value", "rest", "n", "p_value", "q_value",
-               "significant"]
+    columns = [
+        "slice",
+        "attribute",
+        "rate",
+        "value",
+        "rest",
+        "n",
+        "p_value",
+        "q_value",
+        "significant",
+    ]
     if "protected" not in table.columns or not table["protected"].astype(bool).any():
         return pd.DataFrame(columns=columns)
     overall = _overall(table)
@@ -560,12 +681,23 @@ def fairness_disparities(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFra
         k_rest, n_rest = float(overall[num]) - k, float(overall[den]) - n
         p, _ = two_proportion_p(k_rest, n_rest, k, n)
         with np.errstate(divide="ignore", invalid="ignore"):
-            value, rest = np.where(n > 0, k / n, np.nan), np.where(n_rest > 0, k_rest / n_rest,
-                                                                     np.nan)
+            value, rest = (
+                np.where(n > 0, k / n, np.nan),
+                np.where(n_rest > 0, k_rest / n_rest, np.nan),
+            )
         for i, name in enumerate(prot.index):
             usable = n[i] > 0 and n_rest[i] > 0
-            rows.append((str(name), prot["protected_by"].iloc[i], rate, value[i], rest[i],
-                         int(n[i]), p[i] if usable else np.nan))
+            rows.append(
+                (
+                    str(name),
+                    prot["protected_by"].iloc[i],
+                    rate,
+                    value[i],
+                    rest[i],
+                    int(n[i]),
+                    p[i] if usable else np.nan,
+                )
+            )
     out = pd.DataFrame(rows, columns=columns[:7])
     out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy(float))
     out["significant"] = out["q_value"] < fdr
@@ -588,16 +720,28 @@ def fairness_lines(table: pd.DataFrame, *, limit: int = 4) -> list[tuple[str, st
         order = hits.groupby("slice", sort=False)["q_value"].min().sort_values(kind="stable")
         for name in order.index[:limit]:
             rates = hits[hits["slice"] == name]
-            said = "; ".join(f"{r.rate} {_pct(r.value)} vs {_pct(r.rest)} for the rest "
-                             f"(q = {r.q_value:.2g})" for r in rates.itertuples())
-            lines.append((str(name), f"{name} (protected attribute): {said} — audit the "
-                          f"model's errors across {attribute} for fairness (equal error rates "
-                          "by group) and check the labels; more data of this group is not "
-                          "the fix by itself"))
+            said = "; ".join(
+                f"{r.rate} {_pct(r.value)} vs {_pct(r.rest)} for the rest (q = {r.q_value:.2g})"
+                for r in rates.itertuples()
+            )
+            lines.append(
+                (
+                    str(name),
+                    f"{name} (protected attribute): {said} — audit the "
+                    f"model's errors across {attribute} for fairness (equal error rates "
+                    "by group) and check the labels; more data of this group is not "
+                    "the fix by itself",
+                )
+            )
         if not len(hits):
-            lines.append(("", f"{attribute} (protected attribute): no group's error rates "
-                          "differ significantly from the rest's (5% false discovery rate) — "
-                          "keep monitoring them"))
+            lines.append(
+                (
+                    "",
+                    f"{attribute} (protected attribute): no group's error rates "
+                    "differ significantly from the rest's (5% false discovery rate) — "
+                    "keep monitoring them",
+                )
+            )
     return lines
 
 
@@ -605,32 +749,44 @@ def describe_priorities(ranked: pd.DataFrame, *, top: int = 3) -> list[str]:
     """Plain-words advice for the ``top`` ranked slices and the table (:func:`advise`)."""
     lines = advise(ranked, top=top)["text"].tolist()
     if "rank" in ranked.columns and not lines:
-        lines.append("No slice has an HLP to compare with: add a human-label column or enter "
-                     "an HLP per tag")
+        lines.append(
+            "No slice has an HLP to compare with: add a human-label column or enter an HLP per tag"
+        )
     return lines
 
 
 def _table_lines(ranked: pd.DataFrame) -> list[tuple[str, str]]:
     """Return (action, sentence) pairs about the table: errors-only tags, untagged, too few."""
-    lines = [("errors_only" if "tagged on errors only" in t else "tag_more", t)
-             for t in _scope_lines(ranked)]
+    lines = [
+        ("errors_only" if "tagged on errors only" in t else "tag_more", t)
+        for t in _scope_lines(ranked)
+    ]
     if "hlp_source" in ranked.columns:
         kind = ranked["kind"] if "kind" in ranked.columns else pd.Series("tag", ranked.index)
         few = ranked[(ranked["hlp_source"] == "too_few") & kind.isin(["tag", "column"])]
         if len(few):
             named = ", ".join(
                 f"{n if k == 'column' else display_name(str(n))} ({int(h):,})"
-                for n, k, h in zip(few.index[:6], kind[few.index[:6]], few["hlp_n"][:6],
-                                   strict=True))
+                for n, k, h in zip(
+                    few.index[:6], kind[few.index[:6]], few["hlp_n"][:6], strict=True
+                )
+            )
             more = f" and {len(few) - 6} more" if len(few) > 6 else ""
-            how = ("; meanwhile slices are ranked by how much more they err than the rest"
-                   if rank_basis(ranked) == "excess" else "")
+            how = (
+                "; meanwhile slices are ranked by how much more they err than the rest"
+                if rank_basis(ranked) == "excess"
+                else ""
+            )
             base = _baseline_name(few.iloc[0])
-            what = ("human labels" if base == "HLP" else
-                    f"examples with a value of the {base}")
-            lines.append(("too_few", f"Too few {what} to compare with {base} (at least "
-                          f"{MIN_HUMAN_LABELS} needed), not ranked by gap: {named}{more} — "
-                          f"label more of their examples or enter an HLP{how}"))
+            what = "human labels" if base == "HLP" else f"examples with a value of the {base}"
+            lines.append(
+                (
+                    "too_few",
+                    f"Too few {what} to compare with {base} (at least "
+                    f"{MIN_HUMAN_LABELS} needed), not ranked by gap: {named}{more} — "
+                    f"label more of their examples or enter an HLP{how}",
+                )
+            )
     return lines
 
 
@@ -647,14 +803,18 @@ def _scope_lines(table: pd.DataFrame) -> list[str]:
     only = table[(table["scope"] == "errors") & (kind == "tag")]
     only = only.sort_values("max_gain", ascending=False, kind="stable")
     for name, row in only.head(4).iterrows():
-        lines.append(f"{display_name(str(name))}: tagged on errors only — "
-                     f"{100 * row['error_share']:.0f}% of the errors; fixing all of them would "
-                     f"gain at most {100 * row['max_gain']:.1f} points. Its accuracy is unknown: "
-                     "review a sample of correct examples for this tag too")
+        lines.append(
+            f"{display_name(str(name))}: tagged on errors only — "
+            f"{100 * row['error_share']:.0f}% of the errors; fixing all of them would "
+            f"gain at most {100 * row['max_gain']:.1f} points. Its accuracy is unknown: "
+            "review a sample of correct examples for this tag too"
+        )
     untagged = table[(kind == "untagged") & table["max_gain"].notna()]
     for _, row in untagged.iterrows():
         if row["error_share"] >= UNTAGGED_SHARE:
-            lines.append(f"Tag more errors: {100 * row['error_share']:.0f}% of the errors carry "
-                         f"no tag yet (up to {100 * row['max_gain']:.1f} points of accuracy): "
-                         "tag them to find their causes")
+            lines.append(
+                f"Tag more errors: {100 * row['error_share']:.0f}% of the errors carry "
+                f"no tag yet (up to {100 * row['max_gain']:.1f} points of accuracy): "
+                "tag them to find their causes"
+            )
     return lines

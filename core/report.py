@@ -21,35 +21,65 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from core.baselines import BASIS_ENTERED, BASIS_SINGLE, BASIS_TARGET
-from core.errors import FileFormatError
-from core.metrics import (
+from slicewise.core.baselines import BASIS_ENTERED, BASIS_SINGLE, BASIS_TARGET
+from slicewise.core.errors import FileFormatError
+from slicewise.core.metrics import (
     DEFAULT_MATRIX_CLASSES,
     MIN_HUMAN_LABELS,
     compute_class_report,
     compute_confusion_matrix,
     compute_confusion_pairs,
 )
-from core.prioritize import (
+from slicewise.core.prioritize import (
     advise,
     describe_hlp_basis,
     describe_priorities,
     format_hlp,
     rank_rule,
 )
-from core.slice_names import OVERALL
+from slicewise.core.slice_names import OVERALL
 
 FORMATS: tuple[str, ...] = ("csv", "markdown", "json", "html")
 EXTENSIONS = {"csv": "csv", "markdown": "md", "json": "json", "html": "html"}
 
 #: Columns of the JSON/CSV report, in order; task columns follow when present.
 REPORT_COLUMNS: tuple[str, ...] = (
-    "name", "kind", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp",
-    "hlp_source", "hlp_n", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "gap", "error_rate",
-    "error_share", "error_share_ci_low", "error_share_ci_high", "max_gain", "potential_gain",
-    "importance", "ease", "priority", "rank", "p_value", "significant", "scope", "reviewed",
-    "share_ci_low", "share_ci_high", "error_rate_rest", "lift", "excess_error",
-    "excess_p_value", "excess_q_value", "worse_than_rest",
+    "name",
+    "kind",
+    "n",
+    "share",
+    "accuracy",
+    "accuracy_ci_low",
+    "accuracy_ci_high",
+    "hlp",
+    "hlp_source",
+    "hlp_n",
+    "hlp_ci_low",
+    "hlp_ci_high",
+    "paired_accuracy",
+    "gap",
+    "error_rate",
+    "error_share",
+    "error_share_ci_low",
+    "error_share_ci_high",
+    "max_gain",
+    "potential_gain",
+    "importance",
+    "ease",
+    "priority",
+    "rank",
+    "p_value",
+    "significant",
+    "scope",
+    "reviewed",
+    "share_ci_low",
+    "share_ci_high",
+    "error_rate_rest",
+    "lift",
+    "excess_error",
+    "excess_p_value",
+    "excess_q_value",
+    "worse_than_rest",
 )
 TASK_COLUMNS: tuple[str, ...] = ("precision", "recall", "f1", "fpr", "fnr", "wer", "mae", "rmse")
 #: Characters that make a spreadsheet read what follows as a formula (OWASP, "CSV
@@ -67,7 +97,8 @@ CELL_BREAKS = ",;\t|\r\n"
 #: quotes (the CSV quoting, read as text by a reader that split inside a quoted cell),
 #: followed by a formula character. Group 1 ends where the apostrophe goes.
 _FORMULA_AT = re.compile(
-    rf'((?:^|[{re.escape(CELL_BREAKS)}])[\s"]*)(?=[{re.escape(FORMULA_CHARS)}])')
+    rf'((?:^|[{re.escape(CELL_BREAKS)}])[\s"]*)(?=[{re.escape(FORMULA_CHARS)}])'
+)
 #: A cell starting with one of these is prefixed too (OWASP lists tab and carriage return).
 _CONTROL_START = ("\t", "\r")
 #: A plain decimal number: a sign, ASCII digits grouped or split by ``.`` or ``,`` (either
@@ -109,8 +140,9 @@ class ClassResults:
     pairs: pd.DataFrame
 
 
-def compute_class_results(frame: pd.DataFrame | None = None, *, task: str,
-                          pairs: pd.DataFrame | None = None) -> ClassResults | None:
+def compute_class_results(
+    frame: pd.DataFrame | None = None, *, task: str, pairs: pd.DataFrame | None = None
+) -> ClassResults | None:
     """Return the per-class table and confusion matrices of a classification task, or None.
 
     ``frame`` has ``label`` and ``prediction`` columns (a loaded dataset's frame); or give
@@ -127,8 +159,9 @@ def compute_class_results(frame: pd.DataFrame | None = None, *, task: str,
         if frame is None:
             raise ValueError("give a frame or pairs")
         pairs = compute_confusion_pairs(frame)
-    return ClassResults(compute_class_report(pairs=pairs), compute_confusion_matrix(pairs=pairs),
-                        pairs)
+    return ClassResults(
+        compute_class_report(pairs=pairs), compute_confusion_matrix(pairs=pairs), pairs
+    )
 
 
 def report_frame(table: pd.DataFrame) -> pd.DataFrame:
@@ -163,9 +196,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "",
-                classes: ClassResults | None = None,
-                corrections: pd.DataFrame | None = None) -> dict[str, Any]:
+def report_dict(
+    table: pd.DataFrame,
+    *,
+    dataset: str = "",
+    task: str = "",
+    classes: ClassResults | None = None,
+    corrections: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """Return the report as JSON-ready data, with machine (snake_case) names.
 
     ``{"dataset", "task", "ranked_by", "overall": {"n", "accuracy", "hlp", ...}, "slices":
@@ -212,38 +250,69 @@ def report_dict(table: pd.DataFrame, *, dataset: str = "", task: str = "",
     fixes = None
     if corrections is not None:
         fixes = json_ready(corrections.astype(object).to_dict("records"))
-    advice = (advise(table).to_dict("records") if "rank" in table.columns else [])
-    return {"dataset": dataset, "task": task,
-            "ranked_by": rank_rule(table) if "rank" in table.columns else None,
-            "advice": advice, "overall": overall, "slices": slices, "per_class": per_class,
-            "confusion_matrix": matrix, "corrections": fixes}
+    advice = advise(table).to_dict("records") if "rank" in table.columns else []
+    return {
+        "dataset": dataset,
+        "task": task,
+        "ranked_by": rank_rule(table) if "rank" in table.columns else None,
+        "advice": advice,
+        "overall": overall,
+        "slices": slices,
+        "per_class": per_class,
+        "confusion_matrix": matrix,
+        "corrections": fixes,
+    }
 
 
 def _matrix_json(classes: ClassResults) -> dict[str, Any]:
     """Return the confusion matrix for JSON: dense for few classes, else its nonzero cells."""
     if len(classes.per_class) <= DEFAULT_MATRIX_CLASSES:
         cm = compute_confusion_matrix(pairs=classes.pairs)  # every class: no "(other)"
-        return {"labels": [str(c) for c in cm.index],
-                "predictions": [str(c) for c in cm.columns],
-                "counts": cm.to_numpy().astype(int).tolist()}
+        return {
+            "labels": [str(c) for c in cm.index],
+            "predictions": [str(c) for c in cm.columns],
+            "counts": cm.to_numpy().astype(int).tolist(),
+        }
     pairs = classes.pairs
-    return {"classes": sorted(str(c) for c in classes.per_class.index),
-            "cells": [[str(a), str(b), int(k)] for a, b, k in zip(
-                pairs["label"], pairs["prediction"], pairs["count"], strict=True)]}
+    return {
+        "classes": sorted(str(c) for c in classes.per_class.index),
+        "cells": [
+            [str(a), str(b), int(k)]
+            for a, b, k in zip(pairs["label"], pairs["prediction"], pairs["count"], strict=True)
+        ],
+    }
 
 
 #: Slice-only columns left out of the report's ``overall``.
-_NOT_OVERALL = frozenset({"name", "kind", "rank", "importance", "ease", "priority",
-                          "rank_basis", "same_as", "excess_gain", "protected",
-                          "protected_by"})
+_NOT_OVERALL = frozenset(
+    {
+        "name",
+        "kind",
+        "rank",
+        "importance",
+        "ease",
+        "priority",
+        "rank_basis",
+        "same_as",
+        "excess_gain",
+        "protected",
+        "protected_by",
+    }
+)
 
 
-def to_json(table: pd.DataFrame, *, dataset: str = "", task: str = "",
-            classes: ClassResults | None = None,
-            corrections: pd.DataFrame | None = None) -> str:
+def to_json(
+    table: pd.DataFrame,
+    *,
+    dataset: str = "",
+    task: str = "",
+    classes: ClassResults | None = None,
+    corrections: pd.DataFrame | None = None,
+) -> str:
     """Return the report as indented JSON (see :func:`report_dict` and :func:`dumps_json`)."""
-    return dumps_json(report_dict(table, dataset=dataset, task=task, classes=classes,
-                                  corrections=corrections))
+    return dumps_json(
+        report_dict(table, dataset=dataset, task=task, classes=classes, corrections=corrections)
+    )
 
 
 def json_ready(value: Any) -> Any:
@@ -350,8 +419,7 @@ def to_safe_csv(frame: pd.DataFrame) -> str:
     and ``;`` as separators and formula evaluation on
     (tests/test_csv_injection_libreoffice.py).
     """
-    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n",
-                                          quoting=csv.QUOTE_ALL)
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
 
 
 def to_data_csv(frame: pd.DataFrame) -> str:
@@ -395,8 +463,9 @@ def make_csv_safe(content: str | bytes, *, name: str = "CSV") -> str:
         for row in csv.reader(io.StringIO(text, newline="")):
             writer.writerow(neutralise_formula(cell) for cell in row)
     except csv.Error as exc:
-        raise FileFormatError(f"{name}: cannot be read as CSV to neutralise its formulas "
-                              f"({exc})") from None
+        raise FileFormatError(
+            f"{name}: cannot be read as CSV to neutralise its formulas ({exc})"
+        ) from None
     return out.getvalue()
 
 
@@ -406,9 +475,23 @@ def to_csv(table: pd.DataFrame) -> str:
 
 
 #: Fraction columns, shown as percentages.
-_PERCENT = frozenset({
-    "share", "accuracy", "hlp", "error_rate", "error_share", "paired_accuracy", "precision",
-    "recall", "f1", "fpr", "fnr", "wer", "error_rate_rest"})
+_PERCENT = frozenset(
+    {
+        "share",
+        "accuracy",
+        "hlp",
+        "error_rate",
+        "error_share",
+        "paired_accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "fpr",
+        "fnr",
+        "wer",
+        "error_rate_rest",
+    }
+)
 #: Columns in accuracy points (differences of fractions), signed.
 _POINTS = frozenset({"gap", "potential_gain", "excess_gain", "excess_error"})
 
@@ -422,8 +505,11 @@ def _fmt(value: Any, col: str) -> str:
         return "yes" if value else "no"
     if isinstance(value, str):
         return value
-    if col in _PERCENT or col.endswith(("_ci_low", "_ci_high")) and col.split("_ci_")[0] in \
-            _PERCENT:
+    if (
+        col in _PERCENT
+        or col.endswith(("_ci_low", "_ci_high"))
+        and col.split("_ci_")[0] in _PERCENT
+    ):
         return f"{100 * value:.1f}%"
     if col in _POINTS:
         return f"{100 * value:+.1f}"
@@ -482,33 +568,67 @@ def escape_markdown(text: str) -> str:
 #: Readable headers of the Markdown and HTML tables by machine name (JSON and CSV keep the
 #: machine names). ``accuracy_interval`` and ``hlp_basis`` are made for display.
 READABLE_NAMES: dict[str, str] = {
-    "rank": "Rank", "name": "Slice", "n": "Examples", "share": "Share of data",
-    "accuracy": "Accuracy", "accuracy_interval": "95% interval", "hlp": "HLP",
-    "hlp_basis": "HLP measured on", "gap": "Gap (points)", "significant": "Gap significant",
-    "error_share": "Share of errors", "excess_error": "Errors vs rest (points)",
-    "worse_than_rest": "Worse than rest", "priority": "Priority", "importance": "Importance",
-    "ease": "Ease", "max_gain": "Max gain (points)", "scope": "Tag known on",
-    "precision": "Precision", "recall": "Recall", "f1": "F1", "fpr": "False-positive rate",
-    "fnr": "False-negative rate", "wer": "WER", "mae": "MAE", "rmse": "RMSE",
-    "support": "Support", "predicted": "Predicted",
+    "rank": "Rank",
+    "name": "Slice",
+    "n": "Examples",
+    "share": "Share of data",
+    "accuracy": "Accuracy",
+    "accuracy_interval": "95% interval",
+    "hlp": "HLP",
+    "hlp_basis": "HLP measured on",
+    "gap": "Gap (points)",
+    "significant": "Gap significant",
+    "error_share": "Share of errors",
+    "excess_error": "Errors vs rest (points)",
+    "worse_than_rest": "Worse than rest",
+    "priority": "Priority",
+    "importance": "Importance",
+    "ease": "Ease",
+    "max_gain": "Max gain (points)",
+    "scope": "Tag known on",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "fpr": "False-positive rate",
+    "fnr": "False-negative rate",
+    "wer": "WER",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "support": "Support",
+    "predicted": "Predicted",
 }
 #: What each ``hlp_source`` is called in the headline, and how that baseline was measured.
 BASELINE_WORDS: dict[str, tuple[str, str]] = {
-    "human_label": ("HLP", "how often the human-label column agrees with the label, on the "
-                    "examples that have one; 95% Wilson score interval (Wilson, 1927); a "
-                    f"slice needs at least {MIN_HUMAN_LABELS} such examples to be compared, "
-                    "and its gap is tested with McNemar's exact test on the same examples"),
-    "too_few": ("HLP", f"measured on fewer than {MIN_HUMAN_LABELS} human labels: shown, but "
-                "too uncertain to compare with the model"),
-    "user": ("HLP (entered)", "typed in by the team, not measured here; the gap is tested "
-             "with an exact binomial test of the slice's correct count"),
-    "human_accuracy": ("HLP", "the mean per-row human accuracy: how often one annotator is "
-                       "right (not a majority vote, which is an upper bound)"),
+    "human_label": (
+        "HLP",
+        "how often the human-label column agrees with the label, on the "
+        "examples that have one; 95% Wilson score interval (Wilson, 1927); a "
+        f"slice needs at least {MIN_HUMAN_LABELS} such examples to be compared, "
+        "and its gap is tested with McNemar's exact test on the same examples",
+    ),
+    "too_few": (
+        "HLP",
+        f"measured on fewer than {MIN_HUMAN_LABELS} human labels: shown, but "
+        "too uncertain to compare with the model",
+    ),
+    "user": (
+        "HLP (entered)",
+        "typed in by the team, not measured here; the gap is tested "
+        "with an exact binomial test of the slice's correct count",
+    ),
+    "human_accuracy": (
+        "HLP",
+        "the mean per-row human accuracy: how often one annotator is "
+        "right (not a majority vote, which is an upper bound)",
+    ),
     "older_system": ("Older system", "the accuracy of the older system on the same slice"),
     "target": ("Target", "a target accuracy the team set"),
 }
-_TASK_HEADLINE = {"binary": ("fpr", "fnr", "precision", "recall"), "text": ("wer",),
-                  "regression": ("mae",)}
+_TASK_HEADLINE = {
+    "binary": ("fpr", "fnr", "precision", "recall"),
+    "text": ("wer",),
+    "regression": ("mae",),
+}
 
 
 def _overall_row(table: pd.DataFrame) -> dict[str, Any]:
@@ -540,17 +660,27 @@ def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str
         return facts
     facts.append(("Examples", f"{int(row['n']):,}"))
     acc = _interval(row, "accuracy")
-    facts.append(("Accuracy", _fmt(row.get("accuracy"), "accuracy")
-                  + (f" (95% interval {acc})" if acc else "")))
+    facts.append(
+        (
+            "Accuracy",
+            _fmt(row.get("accuracy"), "accuracy") + (f" (95% interval {acc})" if acc else ""),
+        )
+    )
     for col in _TASK_HEADLINE.get(task, ()):
         if _clean(row.get(col)) is not None:
             ci = _interval(row, col)
-            facts.append((READABLE_NAMES[col], _fmt(row[col], col)
-                          + (f" (95% interval {ci})" if ci else "")))
+            facts.append(
+                (READABLE_NAMES[col], _fmt(row[col], col) + (f" (95% interval {ci})" if ci else ""))
+            )
     hlp = _clean(row.get("hlp"))
     if hlp is None:
-        facts.append(("Baseline", "none: no human label, entered HLP, older system or target, "
-                      "so slices are compared with the rest of the data instead"))
+        facts.append(
+            (
+                "Baseline",
+                "none: no human label, entered HLP, older system or target, "
+                "so slices are compared with the rest of the data instead",
+            )
+        )
         return facts
     name = _baseline_name(row)
     facts.append((name[:1].upper() + name[1:], format_hlp(row)))
@@ -565,8 +695,11 @@ def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str
         text += f" (95% interval {ci})"
     p = _clean(row.get("p_value"))
     if p is not None:
-        text += ("; significant at the 5% level" if row.get("significant") else
-                 "; not statistically significant") + f" (p = {p:.2g})"
+        text += (
+            "; significant at the 5% level"
+            if row.get("significant")
+            else "; not statistically significant"
+        ) + f" (p = {p:.2g})"
     facts.append(("Gap", text))
     return facts
 
@@ -613,9 +746,13 @@ def _slice_blocks(table: pd.DataFrame) -> list[_Block]:
     flat = report_frame(table)
     cols = _display_columns(flat)
     rows = [[_slice_cell(r, c) for c in cols] for r in flat.to_dict("records")]
-    order = (f"Ordered by rank: {rank_rule(table)}. Rows without a rank follow: all data, "
-             "examples with no tag, and slices that cannot be ranked (no usable baseline, or "
-             "accuracy unknown)." if "rank" in table.columns else "")
+    order = (
+        f"Ordered by rank: {rank_rule(table)}. Rows without a rank follow: all data, "
+        "examples with no tag, and slices that cannot be ranked (no usable baseline, or "
+        "accuracy unknown)."
+        if "rank" in table.columns
+        else ""
+    )
     blocks: list[_Block] = [("p", order)] if order else []
     blocks.append(("chart", table))
     header = [READABLE_NAMES[c] for c in cols]
@@ -626,16 +763,22 @@ def _slice_blocks(table: pd.DataFrame) -> list[_Block]:
     blocks.append(("table", header, rows, ""))
     notes = [_interval_note(flat, cols)]
     if "excess_error" in cols:
-        notes.append("Errors vs rest: the slice's error rate minus that of every example "
-                     "outside it; 'worse than rest' when that is positive and significant "
-                     "after a Benjamini–Hochberg correction across the slices (false "
-                     "discovery rate 5%).")
+        notes.append(
+            "Errors vs rest: the slice's error rate minus that of every example "
+            "outside it; 'worse than rest' when that is positive and significant "
+            "after a Benjamini–Hochberg correction across the slices (false "
+            "discovery rate 5%)."
+        )
     if "gap" in cols:
-        notes.append("Gap: the baseline minus the model's accuracy on the same examples, in "
-                     "accuracy points (positive: the model trails).")
-    notes.append("Priority: the gain the order uses (see above), in accuracy points on all "
-                 "data. A slice with the same examples as another is shown once "
-                 "('also: …').")
+        notes.append(
+            "Gap: the baseline minus the model's accuracy on the same examples, in "
+            "accuracy points (positive: the model trails)."
+        )
+    notes.append(
+        "Priority: the gain the order uses (see above), in accuracy points on all "
+        "data. A slice with the same examples as another is shown once "
+        "('also: …')."
+    )
     blocks.append(("small", " ".join(notes)))
     return blocks
 
@@ -643,11 +786,10 @@ def _slice_blocks(table: pd.DataFrame) -> list[_Block]:
 #: How the intervals of the table's columns are computed (:mod:`core.intervals`).
 INTERVAL_METHODS: dict[str, str] = {
     "gap": "the gap: Newcombe's (1998) interval for a difference of paired proportions "
-           "(human labels, an older system), the Student t interval of the mean paired "
-           "difference (per-row human accuracy), or the accuracy interval shifted (an "
-           "entered HLP, a target)",
-    "f1": "F1: a seeded percentile bootstrap of the confusion counts (Efron & Tibshirani, "
-          "1993)",
+    "(human labels, an older system), the Student t interval of the mean paired "
+    "difference (per-row human accuracy), or the accuracy interval shifted (an "
+    "entered HLP, a target)",
+    "f1": "F1: a seeded percentile bootstrap of the confusion counts (Efron & Tibshirani, 1993)",
     "wer": "WER: the delta-method interval of a ratio (Cochran, 1977)",
     "mae": "MAE: the Student t interval of a mean",
 }
@@ -655,11 +797,16 @@ INTERVAL_METHODS: dict[str, str] = {
 
 def _interval_note(flat: pd.DataFrame, cols: Sequence[str]) -> str:
     """Say how the intervals shown were computed: Wilson for proportions, then the others."""
-    parts = ["Intervals are 95% intervals: Wilson score intervals (Wilson, 1927) for "
-             "proportions (accuracy, HLP, shares, precision, recall, false-positive and "
-             "false-negative rates)"]
-    parts += [how for col, how in INTERVAL_METHODS.items()
-              if col in cols and f"{col}_ci_low" in flat.columns]
+    parts = [
+        "Intervals are 95% intervals: Wilson score intervals (Wilson, 1927) for "
+        "proportions (accuracy, HLP, shares, precision, recall, false-positive and "
+        "false-negative rates)"
+    ]
+    parts += [
+        how
+        for col, how in INTERVAL_METHODS.items()
+        if col in cols and f"{col}_ci_low" in flat.columns
+    ]
     return "; ".join(parts) + "."
 
 
@@ -668,25 +815,45 @@ def _class_blocks(classes: ClassResults) -> list[_Block]:
     per = classes.per_class
     cols = [c for c in ("support", "predicted", "precision", "recall", "f1") if c in per]
     shown = per.head(MAX_CLASS_ROWS)
-    rows = [[str(cls), *(_with_interval(r, c) for c in cols)]
-            for cls, r in zip(shown.index, shown.to_dict("records"), strict=True)]
+    rows = [
+        [str(cls), *(_with_interval(r, c) for c in cols)]
+        for cls, r in zip(shown.index, shown.to_dict("records"), strict=True)
+    ]
     blocks: list[_Block] = [
-        ("p", "Precision: of the examples predicted as the class, the share that are; "
-         "recall: of the examples of the class, the share found (the class's accuracy); F1: "
-         "their harmonic mean. Rarest classes first."
-         + (f" The {MAX_CLASS_ROWS} rarest of {len(per)} classes are shown; the JSON report "
-            "lists all." if len(per) > MAX_CLASS_ROWS else "")),
+        (
+            "p",
+            "Precision: of the examples predicted as the class, the share that are; "
+            "recall: of the examples of the class, the share found (the class's accuracy); F1: "
+            "their harmonic mean. Rarest classes first."
+            + (
+                f" The {MAX_CLASS_ROWS} rarest of {len(per)} classes are shown; the JSON report "
+                "lists all."
+                if len(per) > MAX_CLASS_ROWS
+                else ""
+            ),
+        ),
         ("table", ["Class", *(READABLE_NAMES[c] for c in cols)], rows, "classes"),
     ]
     sub = compute_confusion_matrix(pairs=classes.pairs, max_classes=MAX_MATRIX_CLASSES)
     header = ["Label \u2193 / prediction \u2192", *(str(c) for c in sub.columns)]
-    body = [[str(lbl), *(f"{int(v):,}" for v in counts)]
-            for lbl, counts in zip(sub.index, sub.to_numpy(), strict=True)]
+    body = [
+        [str(lbl), *(f"{int(v):,}" for v in counts)]
+        for lbl, counts in zip(sub.index, sub.to_numpy(), strict=True)
+    ]
     blocks.append(("h3", "Confusion matrix"))
-    blocks.append(("p", "Rows: the label; columns: the prediction; the diagonal is correct."
-                   + (f" The {MAX_MATRIX_CLASSES} most frequent of {len(per):,} classes "
-                      f"are shown and the others summed in {sub.index[-1]}; the JSON report "
-                      "has every cell." if len(per) > MAX_MATRIX_CLASSES else "")))
+    blocks.append(
+        (
+            "p",
+            "Rows: the label; columns: the prediction; the diagonal is correct."
+            + (
+                f" The {MAX_MATRIX_CLASSES} most frequent of {len(per):,} classes "
+                f"are shown and the others summed in {sub.index[-1]}; the JSON report "
+                "has every cell."
+                if len(per) > MAX_MATRIX_CLASSES
+                else ""
+            ),
+        )
+    )
     blocks.append(("table", header, body, "matrix"))
     return blocks
 
@@ -699,13 +866,24 @@ def _correction_blocks(corrections: pd.DataFrame) -> list[_Block]:
     text = f"{len(corrections):,} label{'s' if len(corrections) != 1 else ''} corrected"
     if who is not None:
         text += " by " + ", ".join(f"{u} ({k:,})" for u, k in who.items())
-    cols = [c for c in ("example_id", "original", "corrected", "user", "at", "reason")
-            if c in corrections.columns]
-    names = {"example_id": "Example", "original": "Old label", "corrected": "New label",
-             "user": "By", "at": "When", "reason": "Reason"}
+    cols = [
+        c
+        for c in ("example_id", "original", "corrected", "user", "at", "reason")
+        if c in corrections.columns
+    ]
+    names = {
+        "example_id": "Example",
+        "original": "Old label",
+        "corrected": "New label",
+        "user": "By",
+        "at": "When",
+        "reason": "Reason",
+    }
     shown = corrections.tail(MAX_CORRECTION_ROWS)
-    rows = [["–" if _clean(v) is None else str(v) for v in r]
-            for r in shown[cols].astype(object).itertuples(index=False)]
+    rows = [
+        ["–" if _clean(v) is None else str(v) for v in r]
+        for r in shown[cols].astype(object).itertuples(index=False)
+    ]
     if len(corrections) > MAX_CORRECTION_ROWS:
         text += f"; the latest {MAX_CORRECTION_ROWS} are listed (the JSON report has all)"
     return [("p", text + "."), ("table", [names[c] for c in cols], rows, "corrections")]
@@ -718,10 +896,17 @@ def _baseline_blocks(table: pd.DataFrame) -> list[_Block]:
     if row and _clean(row.get("hlp")) is not None:
         lines.append(f"On all data, {_baseline_name(row)}: {format_hlp(row)}.")
     if "hlp_source" in table.columns:
-        basis = (table["hlp_basis"] if "hlp_basis" in table.columns else
-                 pd.Series(None, index=table.index, dtype=object))
-        kinds = pd.DataFrame({"source": table["hlp_source"].astype(str),
-                              "basis": basis.where(basis.notna(), "").astype(str)})
+        basis = (
+            table["hlp_basis"]
+            if "hlp_basis" in table.columns
+            else pd.Series(None, index=table.index, dtype=object)
+        )
+        kinds = pd.DataFrame(
+            {
+                "source": table["hlp_source"].astype(str),
+                "basis": basis.where(basis.notna(), "").astype(str),
+            }
+        )
         for (source, said), group in kinds.groupby(["source", "basis"], sort=False):
             if source == "none":
                 continue
@@ -732,24 +917,35 @@ def _baseline_blocks(table: pd.DataFrame) -> list[_Block]:
                 rows += f", {said}"
             lines.append(f"{name} ({rows}): {how}.")
     if not lines:
-        lines.append("No baseline: the data has no human-label column and no HLP, older "
-                     "system or target was given. Slices are ranked by how much more they err "
-                     "than the rest of the data.")
+        lines.append(
+            "No baseline: the data has no human-label column and no HLP, older "
+            "system or target was given. Slices are ranked by how much more they err "
+            "than the rest of the data."
+        )
     return [("ul", lines)]
 
 
-def _sections(table: pd.DataFrame, *, dataset: str, task: str,
-              summary: Sequence[str] | None, classes: ClassResults | None,
-              corrections: pd.DataFrame | None) -> list[tuple[str, list[_Block]]]:
+def _sections(
+    table: pd.DataFrame,
+    *,
+    dataset: str,
+    task: str,
+    summary: Sequence[str] | None,
+    classes: ClassResults | None,
+    corrections: pd.DataFrame | None,
+) -> list[tuple[str, list[_Block]]]:
     """Return the report's sections in order, as blocks both renderers draw."""
     advice = list(describe_priorities(table) if summary is None else summary)
-    todo: list[_Block] = [("ol", advice[:3])] if advice else [
-        ("p", "No advice: no slice could be ranked.")]
+    todo: list[_Block] = (
+        [("ol", advice[:3])] if advice else [("p", "No advice: no slice could be ranked.")]
+    )
     if len(advice) > 3:
         todo += [("p", "Also noted:"), ("ul", advice[3:])]
-    sections = [("At a glance", [("facts", _headline(table, dataset=dataset, task=task))]),
-                ("What to do next", todo),
-                ("Slices", _slice_blocks(table))]
+    sections = [
+        ("At a glance", [("facts", _headline(table, dataset=dataset, task=task))]),
+        ("What to do next", todo),
+        ("Slices", _slice_blocks(table)),
+    ]
     if classes is not None:
         sections.append(("Per class", _class_blocks(classes)))
     if corrections is not None:
@@ -758,10 +954,16 @@ def _sections(table: pd.DataFrame, *, dataset: str, task: str,
     return sections
 
 
-def to_markdown(table: pd.DataFrame, *, title: str = "Slicewise report",
-                summary: Sequence[str] | None = None, dataset: str = "", task: str = "",
-                classes: ClassResults | None = None,
-                corrections: pd.DataFrame | None = None) -> str:
+def to_markdown(
+    table: pd.DataFrame,
+    *,
+    title: str = "Slicewise report",
+    summary: Sequence[str] | None = None,
+    dataset: str = "",
+    task: str = "",
+    classes: ClassResults | None = None,
+    corrections: pd.DataFrame | None = None,
+) -> str:
     """Return the report as a Markdown document a manager can read.
 
     Sections: *At a glance* (dataset, task, examples, accuracy with its 95% interval, the
@@ -775,8 +977,9 @@ def to_markdown(table: pd.DataFrame, *, title: str = "Slicewise report",
     was measured*. Every user string is escaped (:func:`escape_markdown`).
     """
     lines = [f"# {escape_markdown(title)}", ""]
-    for heading, blocks in _sections(table, dataset=dataset, task=task, summary=summary,
-                                     classes=classes, corrections=corrections):
+    for heading, blocks in _sections(
+        table, dataset=dataset, task=task, summary=summary, classes=classes, corrections=corrections
+    ):
         lines += [f"## {escape_markdown(heading)}", ""]
         for block in blocks:
             lines += _markdown_block(block)
@@ -797,8 +1000,10 @@ def _markdown_block(block: _Block) -> list[str]:
         mark = (lambda i: f"{i}.") if kind == "ol" else (lambda i: "-")
         return [f"{mark(i)} {escape_markdown(s)}" for i, s in enumerate(block[1], 1)] + [""]
     _, header, rows, _ = block
-    out = ["| " + " | ".join(escape_markdown(h) for h in header) + " |",
-           "|" + "|".join("---" for _ in header) + "|"]
+    out = [
+        "| " + " | ".join(escape_markdown(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
     out += ["| " + " | ".join(escape_markdown(str(c)) for c in r) + " |" for r in rows]
     return [*out, ""]
 
@@ -817,10 +1022,17 @@ dt { font-weight: 600; } dd { margin: 0; }
 """
 
 
-def to_html(table: pd.DataFrame, *, title: str = "Slicewise report",
-            summary: Sequence[str] | None = None, dataset: str = "", task: str = "",
-            classes: ClassResults | None = None, corrections: pd.DataFrame | None = None,
-            generated: dt.datetime | None = None) -> str:
+def to_html(
+    table: pd.DataFrame,
+    *,
+    title: str = "Slicewise report",
+    summary: Sequence[str] | None = None,
+    dataset: str = "",
+    task: str = "",
+    classes: ClassResults | None = None,
+    corrections: pd.DataFrame | None = None,
+    generated: dt.datetime | None = None,
+) -> str:
     """Return the report (:func:`to_markdown`'s sections) as one self-contained HTML page.
 
     It opens offline: no script and nothing fetched; the one chart (share of errors beside
@@ -828,16 +1040,22 @@ def to_html(table: pd.DataFrame, *, title: str = "Slicewise report",
     user-supplied string is escaped.
     """
     generated = generated or dt.datetime.now(dt.UTC)
-    body = [f"<h1>{html.escape(title)}</h1>",
-            f'<p class="meta">Generated {html.escape(generated.strftime("%Y-%m-%d %H:%M UTC"))}'
-            " by Slicewise.</p>"]
-    for heading, blocks in _sections(table, dataset=dataset, task=task, summary=summary,
-                                     classes=classes, corrections=corrections):
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">Generated {html.escape(generated.strftime("%Y-%m-%d %H:%M UTC"))}'
+        " by Slicewise.</p>",
+    ]
+    for heading, blocks in _sections(
+        table, dataset=dataset, task=task, summary=summary, classes=classes, corrections=corrections
+    ):
         body.append(f"<h2>{html.escape(heading)}</h2>")
         body += [_html_block(b) for b in blocks]
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n"
-            + "\n".join(b for b in body if b) + "\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(b for b in body if b)
+        + "\n</body></html>\n"
+    )
 
 
 def _html_block(block: _Block) -> str:
@@ -851,14 +1069,14 @@ def _html_block(block: _Block) -> str:
     if kind == "h3":
         return f"<h3>{esc(block[1])}</h3>"
     if kind == "facts":
-        return "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>"
-                                for k, v in block[1]) + "</dl>"
+        return (
+            "<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in block[1]) + "</dl>"
+        )
     if kind in ("ul", "ol"):
         return f"<{kind}>" + "".join(f"<li>{esc(s)}</li>" for s in block[1]) + f"</{kind}>"
     _, header, rows, css = block
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>"
-                   for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in r) + "</tr>" for r in rows)
     # the slice table is the page's first plain <table>; the others carry a class
     opening = f'<table class="{css}">' if css else "<table>"
     return f"{opening}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -893,31 +1111,37 @@ def share_chart_svg(table: pd.DataFrame, *, top: int = MAX_CHART_SLICES) -> str:
     height = top_h + row_h * len(rows) + 8
     width = label_w + bar_w + 70
     esc = html.escape
-    out = [f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-           'font-family="system-ui, sans-serif" font-size="12">',
-           "<title>Share of errors and share of data per slice</title>",
-           f'<rect x="{label_w}" y="6" width="10" height="10" fill="#cbd5e1"/>'
-           f'<text x="{label_w + 14}" y="15">share of data</text>'
-           f'<rect x="{label_w + 110}" y="6" width="10" height="10" fill="#b91c1c"/>'
-           f'<text x="{label_w + 124}" y="15">share of errors: worse than the rest</text>'
-           f'<rect x="{label_w + 350}" y="6" width="10" height="10" fill="#2563eb"/>'
-           f'<text x="{label_w + 364}" y="15">not worse</text>']
+    out = [
+        f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'font-family="system-ui, sans-serif" font-size="12">',
+        "<title>Share of errors and share of data per slice</title>",
+        f'<rect x="{label_w}" y="6" width="10" height="10" fill="#cbd5e1"/>'
+        f'<text x="{label_w + 14}" y="15">share of data</text>'
+        f'<rect x="{label_w + 110}" y="6" width="10" height="10" fill="#b91c1c"/>'
+        f'<text x="{label_w + 124}" y="15">share of errors: worse than the rest</text>'
+        f'<rect x="{label_w + 350}" y="6" width="10" height="10" fill="#2563eb"/>'
+        f'<text x="{label_w + 364}" y="15">not worse</text>',
+    ]
     worse = rows["worse_than_rest"] if "worse_than_rest" in rows else pd.Series(False, rows.index)
     for i, (name, row) in enumerate(rows.iterrows()):
         y = top_h + i * row_h
         label = str(name) if len(str(name)) <= 34 else str(name)[:33] + "…"
-        out.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(label)}'
-                   f"<title>{esc(str(name))}</title></text>")
-        for j, (col, color) in enumerate((
-                ("share", "#cbd5e1"),
-                ("error_share", "#b91c1c" if bool(worse[name]) else "#2563eb"))):
+        out.append(
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{esc(label)}'
+            f"<title>{esc(str(name))}</title></text>"
+        )
+        for j, (col, color) in enumerate(
+            (("share", "#cbd5e1"), ("error_share", "#b91c1c" if bool(worse[name]) else "#2563eb"))
+        ):
             value = _clean(row.get(col))
             if value is None:
                 continue
             w = max(bar_w * value / scale, 0.5)
-            out.append(f'<rect x="{label_w}" y="{y + 2 + 12 * j}" width="{w:.1f}" height="11" '
-                       f'fill="{color}"/><text x="{label_w + w + 4:.1f}" y="{y + 11 + 12 * j}" '
-                       f'font-size="10">{100 * value:.1f}%</text>')
+            out.append(
+                f'<rect x="{label_w}" y="{y + 2 + 12 * j}" width="{w:.1f}" height="11" '
+                f'fill="{color}"/><text x="{label_w + w + 4:.1f}" y="{y + 11 + 12 * j}" '
+                f'font-size="10">{100 * value:.1f}%</text>'
+            )
     out.append("</svg>")
     return "".join(out)
 
@@ -928,7 +1152,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def safe_filename(text: str, *, default: str = "dataset") -> str:
     """Reduce ``text`` to a file-name-safe stem: no separators, no leading dots, <= 80 chars."""
     stem = _UNSAFE.sub("-", str(text)).strip("-.")
-    return (stem[:80] or default)
+    return stem[:80] or default
 
 
 def report_filename(dataset: str, fmt: str, *, day: dt.date | None = None) -> str:

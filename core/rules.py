@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import re2
 
-from core.errors import InvalidValueError, MissingColumnError, UnsupportedRegexError
+from slicewise.core.errors import InvalidValueError, MissingColumnError, UnsupportedRegexError
 
 #: Operators that compare a column with the condition's value.
 VALUE_OPERATORS: tuple[str, ...] = ("==", "!=", "<", "<=", ">", ">=", "contains", "regex")
@@ -78,8 +78,7 @@ class Condition:
     @property
     def complete(self) -> bool:
         """Whether it can be applied: a column, and a value unless the operator needs none."""
-        return bool(self.column) and (self.op in MISSING_OPERATORS or bool(str(self.value)
-                                                                          .strip()))
+        return bool(self.column) and (self.op in MISSING_OPERATORS or bool(str(self.value).strip()))
 
 
 def describe_rule(conditions: Sequence[Condition]) -> str:
@@ -117,29 +116,53 @@ _OPTIONS = _re2_options()
 #: What RE2 reports for a construct it does not run -> (what the user wrote, what to
 #: write instead). Matched on the start of RE2's message; back-references \1-\9 below.
 _UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
-    ("invalid perl operator: (?=", "a lookahead (?=...)",
-     "write the text that follows as part of the match ('cat(?=s)' as 'cats')"),
-    ("invalid perl operator: (?!", "a negative lookahead (?!...)",
-     "name what may follow with a character class or an anchor ('cat[^s]' or 'cat$'), "
-     "or add a second condition"),
-    ("invalid perl operator: (?<=", "a lookbehind (?<=...)",
-     "write the text that comes before as part of the match ('(?<=big )cat' as 'big cat')"),
-    ("invalid perl operator: (?<!", "a negative lookbehind (?<!...)",
-     "name what may come before with a character class or an anchor ('[^x]cat' or "
-     "'^cat'), or add a second condition"),
-    ("invalid perl operator: (?P", "a named back-reference (?P=name)",
-     "write the repeated text out"),
+    (
+        "invalid perl operator: (?=",
+        "a lookahead (?=...)",
+        "write the text that follows as part of the match ('cat(?=s)' as 'cats')",
+    ),
+    (
+        "invalid perl operator: (?!",
+        "a negative lookahead (?!...)",
+        "name what may follow with a character class or an anchor ('cat[^s]' or 'cat$'), "
+        "or add a second condition",
+    ),
+    (
+        "invalid perl operator: (?<=",
+        "a lookbehind (?<=...)",
+        "write the text that comes before as part of the match ('(?<=big )cat' as 'big cat')",
+    ),
+    (
+        "invalid perl operator: (?<!",
+        "a negative lookbehind (?<!...)",
+        "name what may come before with a character class or an anchor ('[^x]cat' or "
+        "'^cat'), or add a second condition",
+    ),
+    (
+        "invalid perl operator: (?P",
+        "a named back-reference (?P=name)",
+        "write the repeated text out",
+    ),
     ("invalid perl operator: (?>", "an atomic group (?>...)", "use a plain group (...)"),
     ("bad repetition operator: ++", "a possessive quantifier ++", "use + alone"),
     ("bad repetition operator: *+", "a possessive quantifier *+", "use * alone"),
     ("bad repetition operator: ?+", "a possessive quantifier ?+", "use ? alone"),
-    ("invalid escape sequence: \\k", "a named back-reference \\k<name>",
-     "write the repeated text out"),
+    (
+        "invalid escape sequence: \\k",
+        "a named back-reference \\k<name>",
+        "write the repeated text out",
+    ),
     ("invalid escape sequence: \\Z", "\\Z", "use $ (end of the text)"),
-    ("invalid repetition size", "a counted repetition over 1000 (or one nested in "
-     "another)", "use + or *, or a smaller count"),
-    ("pattern too large", "too large a pattern (counted repetitions multiply)",
-     "use + or * instead of large counts"),
+    (
+        "invalid repetition size",
+        "a counted repetition over 1000 (or one nested in another)",
+        "use + or *, or a smaller count",
+    ),
+    (
+        "pattern too large",
+        "too large a pattern (counted repetitions multiply)",
+        "use + or * instead of large counts",
+    ),
 )
 
 
@@ -150,9 +173,11 @@ def _unsupported(reason: str) -> tuple[str, str] | None:
             return what, instead
     for digit in "123456789":
         if reason.startswith(f"invalid escape sequence: \\{digit}"):
-            return (f"a back-reference \\{digit}",
-                    f"write the repeated text out ('(ab)\\{digit}' as '(ab)(ab)'), or match "
-                    "any text there ('.*')")
+            return (
+                f"a back-reference \\{digit}",
+                f"write the repeated text out ('(ab)\\{digit}' as '(ab)(ab)'), or match "
+                "any text there ('.*')",
+            )
     return None
 
 
@@ -198,8 +223,10 @@ def compile_user_regex(pattern: str, *, column: str, source: str = "") -> Any:
     """
     at, pattern = _at(source), str(pattern)
     if len(pattern) > MAX_REGEX_LENGTH:
-        raise InvalidValueError(f"{at}column {column!r}: the regex is longer than "
-                                f"{MAX_REGEX_LENGTH} characters; shorten it")
+        raise InvalidValueError(
+            f"{at}column {column!r}: the regex is longer than "
+            f"{MAX_REGEX_LENGTH} characters; shorten it"
+        )
     try:
         return re2.compile(pattern, _OPTIONS)
     except re2.error as exc:
@@ -210,13 +237,12 @@ def compile_user_regex(pattern: str, *, column: str, source: str = "") -> Any:
         what, instead = gap
         raise UnsupportedRegexError(
             f"{at}column {column!r}: the regex {pattern!r} uses {what}, which Slicewise's "
-            f"regex engine (RE2, linear time) does not run; {instead}")
-    raise InvalidValueError(f"{at}column {column!r}: {pattern!r} is not a valid regex: "
-                            f"{reason}")
+            f"regex engine (RE2, linear time) does not run; {instead}"
+        )
+    raise InvalidValueError(f"{at}column {column!r}: {pattern!r} is not a valid regex: {reason}")
 
 
-def regex_mask(values: pd.Series, pattern: str, *, column: str,
-               source: str = "") -> np.ndarray:
+def regex_mask(values: pd.Series, pattern: str, *, column: str, source: str = "") -> np.ndarray:
     """Return where ``pattern`` is found in ``values`` read as text, case-insensitively.
 
     The pattern is checked by :func:`compile_user_regex`, then searched in every value at
@@ -243,13 +269,13 @@ def regex_mask(values: pd.Series, pattern: str, *, column: str,
     try:
         hit = pc.match_substring_regex(text, str(pattern), ignore_case=True)
     except pa.ArrowInvalid as exc:  # both are RE2; a release that differs still says why
-        raise InvalidValueError(f"{_at(source)}column {column!r}: {pattern!r} cannot be "
-                                f"searched: {exc}") from None
+        raise InvalidValueError(
+            f"{_at(source)}column {column!r}: {pattern!r} cannot be searched: {exc}"
+        ) from None
     return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
 
 
-def condition_mask(frame: pd.DataFrame, condition: Condition, *,
-                   source: str = "") -> np.ndarray:
+def condition_mask(frame: pd.DataFrame, condition: Condition, *, source: str = "") -> np.ndarray:
     """Return where one condition holds in ``frame``, as a boolean array.
 
     Parameters
@@ -289,11 +315,14 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *,
     at, col, op, value = _at(source), str(condition.column), condition.op, condition.value
     if col not in frame.columns:
         known = ", ".join(map(repr, frame.columns[:20]))
-        raise MissingColumnError(f"{at}the rule names column {col!r}, which the data does not "
-                                 f"have; choose one of {known}")
+        raise MissingColumnError(
+            f"{at}the rule names column {col!r}, which the data does not "
+            f"have; choose one of {known}"
+        )
     if op not in OPERATORS:
-        raise InvalidValueError(f"{at}column {col!r}: unknown operator {op!r}; use one of "
-                                f"{', '.join(OPERATORS)}")
+        raise InvalidValueError(
+            f"{at}column {col!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
+        )
     values = frame[col]
     if op in MISSING_OPERATORS:
         missing = values.isna().to_numpy(dtype=bool)
@@ -303,15 +332,16 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *,
     if op == "contains":
         hit = values.astype("string").str.contains(str(value), case=False, regex=False)
         return hit.fillna(False).to_numpy(dtype=bool)
-    numeric = (pd.api.types.is_numeric_dtype(values)
-               and not pd.api.types.is_bool_dtype(values))
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
     left: pd.Series
     right: float | str
     if numeric:
         number = _as_number(value)
         if number is None:
-            raise InvalidValueError(f"{at}column {col!r} holds numbers; {value!r} is not a "
-                                    "number (type one such as 5 or 0.25)")
+            raise InvalidValueError(
+                f"{at}column {col!r} holds numbers; {value!r} is not a "
+                "number (type one such as 5 or 0.25)"
+            )
         left = pd.Series(values.to_numpy(dtype=float, na_value=np.nan))
         right = number
     else:
@@ -323,14 +353,21 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *,
             if number is not None and as_num.notna().any():
                 left = pd.Series(as_num.to_numpy(dtype=float, na_value=np.nan))
                 right = number
-    compare = {"==": left.eq, "!=": left.ne, "<": left.lt, "<=": left.le, ">": left.gt,
-               ">=": left.ge}[op]
+    compare = {
+        "==": left.eq,
+        "!=": left.ne,
+        "<": left.lt,
+        "<=": left.le,
+        ">": left.gt,
+        ">=": left.ge,
+    }[op]
     result = compare(right).astype("boolean").fillna(False).to_numpy(dtype=bool)
     return result & left.notna().to_numpy(dtype=bool)
 
 
-def rule_mask(frame: pd.DataFrame, conditions: Sequence[Condition], *,
-              source: str = "") -> np.ndarray:
+def rule_mask(
+    frame: pd.DataFrame, conditions: Sequence[Condition], *, source: str = ""
+) -> np.ndarray:
     """Return where every condition holds (AND), as a boolean array aligned with ``frame``.
 
     An empty rule keeps every row. Each condition is computed by :func:`condition_mask`.

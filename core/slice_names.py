@@ -93,8 +93,7 @@ def tag_slice_names(tags: Iterable[Any]) -> dict[str, str]:
     return out
 
 
-def settings_by_row(values: Mapping[str, float] | None,
-                    tags: Iterable[Any]) -> dict[str, float]:
+def settings_by_row(values: Mapping[str, float] | None, tags: Iterable[Any]) -> dict[str, float]:
     """Re-key per-tag settings (HLP, importance, ease) to the rows of the per-slice table.
 
     Keys that are tags move to their tag's row (:func:`tag_slice_names`); other keys are
@@ -111,16 +110,18 @@ def settings_by_row(values: Mapping[str, float] | None,
     return out
 
 
-def slice_info(names: Sequence[str], kinds: Sequence[str],
-               sources: Sequence[str]) -> pd.DataFrame:
+def slice_info(names: Sequence[str], kinds: Sequence[str], sources: Sequence[str]) -> pd.DataFrame:
     """Build the slice-info frame of :func:`core.metrics.build_slices` (and the engines').
 
     One row per slice, indexed by name, columns ``kind`` and ``source`` of object dtype even
     when there is no slice (pandas makes empty columns float64, which cannot take a kind).
     """
-    return pd.DataFrame({"kind": pd.Series(list(kinds), dtype=object),
-                         "source": pd.Series(list(sources), dtype=object)}
-                        ).set_axis(pd.Index(list(names), dtype=object))
+    return pd.DataFrame(
+        {
+            "kind": pd.Series(list(kinds), dtype=object),
+            "source": pd.Series(list(sources), dtype=object),
+        }
+    ).set_axis(pd.Index(list(names), dtype=object))
 
 
 def tag_rows(info: pd.DataFrame) -> list[str]:
@@ -128,8 +129,7 @@ def tag_rows(info: pd.DataFrame) -> list[str]:
     return [str(n) for n in info.index[(info["kind"] == "tag").to_numpy(dtype=bool)]]
 
 
-def resolve_slice_column(name: str, *, columns: Collection[str],
-                         mapping: Any = None) -> str | None:
+def resolve_slice_column(name: str, *, columns: Collection[str], mapping: Any = None) -> str | None:
     """Return the table column that ``--slice-by name`` means, or ``None`` when there is none.
 
     Parameters
@@ -158,8 +158,9 @@ def resolve_slice_column(name: str, *, columns: Collection[str],
     return None
 
 
-def slice_by_choices(metadata_columns: Iterable[str], *, columns: Collection[str],
-                     mapping: Any = None) -> list[str]:
+def slice_by_choices(
+    metadata_columns: Iterable[str], *, columns: Collection[str], mapping: Any = None
+) -> list[str]:
     """List the names a user can slice by: the roles' file names, then the metadata columns.
 
     The label, prediction, human-label and score columns are offered under the names the

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from core.dataset import Dataset
-from core.errors import InvalidValueError
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import InvalidValueError
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -61,8 +61,9 @@ ITERATIVE_MAX = 20_000
 # --------------------------------------------------------------------------- allocation
 
 
-def _largest_remainder(expected: np.ndarray, total: int, rng: np.random.Generator,
-                       cap: np.ndarray) -> np.ndarray:
+def _largest_remainder(
+    expected: np.ndarray, total: int, rng: np.random.Generator, cap: np.ndarray
+) -> np.ndarray:
     """Round ``expected`` (summing to ``total``) to integers with that sum, each <= ``cap``.
 
     The floor of each value, then one more for the largest fractional parts; ties are
@@ -105,14 +106,17 @@ def _check_fractions(fractions: Mapping[str, float], n: int) -> tuple[list[str],
         raise InvalidValueError(f"split names must be distinct and non-empty, got {names}")
     values = np.array([float(v) for v in fractions.values()])
     if not np.all(np.isfinite(values)) or (values <= 0).any():
-        raise InvalidValueError("every split needs a positive share, e.g. train=60, dev=20, "
-                                f"test=20; got {dict(zip(names, values.tolist(), strict=True))}")
+        raise InvalidValueError(
+            "every split needs a positive share, e.g. train=60, dev=20, "
+            f"test=20; got {dict(zip(names, values.tolist(), strict=True))}"
+        )
     if n < len(names):
-        raise InvalidValueError(f"{n} example{'' if n == 1 else 's'} cannot fill {len(names)} "
-                                "splits; give fewer splits or more examples")
+        raise InvalidValueError(
+            f"{n} example{'' if n == 1 else 's'} cannot fill {len(names)} "
+            "splits; give fewer splits or more examples"
+        )
     weights = values / values.sum()
-    sizes = _largest_remainder(n * weights, n, np.random.default_rng(0),
-                               np.full(len(names), n))
+    sizes = _largest_remainder(n * weights, n, np.random.default_rng(0), np.full(len(names), n))
     return names, sizes
 
 
@@ -147,14 +151,20 @@ def _stratification_flags(class_codes: np.ndarray, tags: pd.DataFrame) -> np.nda
         pairs = (per_class[:, :, None] & flags[:, None, :]).reshape(n, -1)
         parts.append(pairs[:, pairs.any(axis=0)])
     combo = np.packbits(flags, axis=1)
-    key = pd.factorize(pd.Series(class_codes.astype(str))
-                       + ":" + pd.Series([row.tobytes().hex() for row in combo]))[0]
+    key = pd.factorize(
+        pd.Series(class_codes.astype(str)) + ":" + pd.Series([row.tobytes().hex() for row in combo])
+    )[0]
     parts.append(key[:, None] == np.arange(key.max() + 1)[None, :])
     return np.hstack(parts)
 
 
-def _stratify_tags(class_codes: np.ndarray, tags: np.ndarray, capacity: np.ndarray,
-                   weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _stratify_tags(
+    class_codes: np.ndarray,
+    tags: np.ndarray,
+    capacity: np.ndarray,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Place the tagged examples by iterative stratification, within the class capacities.
 
     Sechidis, Tsoumakas and Vlahavas (2011), "On the stratification of multi-label data":
@@ -179,10 +189,12 @@ def _stratify_tags(class_codes: np.ndarray, tags: np.ndarray, capacity: np.ndarr
             c = class_codes[i]
             room = capacity[c] > 0
             own = tags[i]
-            keys = (rng.random(len(room)),
-                    capacity[c] / np.maximum(size, 1),
-                    wanted[own].sum(axis=0),
-                    wanted[tag])
+            keys = (
+                rng.random(len(room)),
+                capacity[c] / np.maximum(size, 1),
+                wanted[own].sum(axis=0),
+                wanted[tag],
+            )
             order = np.lexsort(keys)[::-1]
             split = int(next(j for j in order if room[j]))
             out[i] = split
@@ -192,21 +204,24 @@ def _stratify_tags(class_codes: np.ndarray, tags: np.ndarray, capacity: np.ndarr
     return out
 
 
-def _allocate_combinations(class_codes: np.ndarray, tags: np.ndarray, capacity: np.ndarray,
-                           rng: np.random.Generator) -> np.ndarray:
+def _allocate_combinations(
+    class_codes: np.ndarray, tags: np.ndarray, capacity: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Place every example: per class, its tag combinations in proportion, then at random.
 
     Uses up ``capacity`` in place. Each combination is rounded on its own, which is
     negligible at the sizes this is used for (over :data:`ITERATIVE_MAX` examples).
     """
     out = np.full(len(class_codes), -1, dtype=np.int64)
-    combo = pd.factorize(pd.Series([row.tobytes() for row in np.packbits(tags, axis=1)]))[0] \
-        if tags.shape[1] else np.zeros(len(class_codes), dtype=np.int64)
+    combo = (
+        pd.factorize(pd.Series([row.tobytes() for row in np.packbits(tags, axis=1)]))[0]
+        if tags.shape[1]
+        else np.zeros(len(class_codes), dtype=np.int64)
+    )
     for c in range(capacity.shape[0]):
         rows = np.flatnonzero(class_codes == c)
         codes, uniques = pd.factorize(combo[rows])
-        per_combo = _allocate(np.bincount(codes, minlength=len(uniques)), capacity[c].copy(),
-                              rng)
+        per_combo = _allocate(np.bincount(codes, minlength=len(uniques)), capacity[c].copy(), rng)
         for k in range(len(uniques)):
             members = rows[codes == k]
             members = members[rng.permutation(len(members))]
@@ -255,26 +270,36 @@ def assign_splits(
         raise InvalidValueError(f"the tags have {len(tags)} rows but there are {n} labels")
     tags = tags.reset_index(drop=True).astype(bool)
     rng = np.random.default_rng(seed)
-    classes = (stratification_label(labels) if by_label
-               else pd.Series("all", index=range(n)))
+    classes = stratification_label(labels) if by_label else pd.Series("all", index=range(n))
     class_codes, class_names = pd.factorize(classes)
     capacity = _allocate(np.bincount(class_codes, minlength=len(class_names)), sizes, rng)
     if n <= ITERATIVE_MAX:
-        out = _stratify_tags(class_codes, _stratification_flags(class_codes, tags), capacity,
-                             sizes / sizes.sum(), rng)
+        out = _stratify_tags(
+            class_codes,
+            _stratification_flags(class_codes, tags),
+            capacity,
+            sizes / sizes.sum(),
+            rng,
+        )
     else:  # large data: allocate class × tag combinations by rounding, then draw at random
         out = _allocate_combinations(class_codes, tags.to_numpy(dtype=bool), capacity, rng)
     for c in range(len(class_names)):  # the rest of each class fills its remaining room
         rows = np.flatnonzero((class_codes == c) & (out < 0))
         rows = rows[rng.permutation(len(rows))]
         out[rows] = np.repeat(np.arange(len(names)), capacity[c])
-    return pd.Series(pd.Categorical.from_codes(out, categories=names), index=labels.index,
-                     name="split")
+    return pd.Series(
+        pd.Categorical.from_codes(out, categories=names), index=labels.index, name="split"
+    )
 
 
-def split_dataset(dataset: Dataset, *, fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
-                  seed: int = 0, by_label: bool = True,
-                  tags: Sequence[str] | None = None) -> pd.Series:
+def split_dataset(
+    dataset: Dataset,
+    *,
+    fractions: Mapping[str, float] = DEFAULT_FRACTIONS,
+    seed: int = 0,
+    by_label: bool = True,
+    tags: Sequence[str] | None = None,
+) -> pd.Series:
     """Split a dataset's examples (see :func:`assign_splits`); ``tags`` limits the tags balanced.
 
     Returns
@@ -290,8 +315,9 @@ def split_dataset(dataset: Dataset, *, fractions: Mapping[str, float] = DEFAULT_
     """
     chosen = _tag_frame(dataset, tags)
     try:
-        return assign_splits(dataset.frame["label"], chosen, fractions=fractions, seed=seed,
-                             by_label=by_label)
+        return assign_splits(
+            dataset.frame["label"], chosen, fractions=fractions, seed=seed, by_label=by_label
+        )
     except InvalidValueError as exc:
         raise InvalidValueError(f"{dataset.source_name}: {exc}") from None
 
@@ -301,16 +327,19 @@ def _tag_frame(dataset: Dataset, tags: Sequence[str] | None) -> pd.DataFrame:
         return dataset.tags
     unknown = [t for t in tags if t not in dataset.tags.columns]
     if unknown:
-        raise InvalidValueError(f"{dataset.source_name} has no tag {', '.join(map(repr, unknown))}"
-                                f"; its tags: {', '.join(map(repr, dataset.tags.columns))}")
+        raise InvalidValueError(
+            f"{dataset.source_name} has no tag {', '.join(map(repr, unknown))}"
+            f"; its tags: {', '.join(map(repr, dataset.tags.columns))}"
+        )
     return dataset.tags[list(tags)]
 
 
 # --------------------------------------------------------------------------- shares
 
 
-def compute_split_shares(splits: pd.Series, labels: pd.Series | None = None,
-                         tags: pd.DataFrame | None = None) -> pd.DataFrame:
+def compute_split_shares(
+    splits: pd.Series, labels: pd.Series | None = None, tags: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Count each class and tag per split, beside its share of the whole data.
 
     Parameters
@@ -335,7 +364,8 @@ def compute_split_shares(splits: pd.Series, labels: pd.Series | None = None,
     k = len(names)
     size = np.bincount(codes, minlength=k).astype(float)
     rows: list[tuple[str, str, np.ndarray]] = [
-        ("examples", "examples", np.ones((len(codes), 1), dtype=bool))]
+        ("examples", "examples", np.ones((len(codes), 1), dtype=bool))
+    ]
     if labels is not None:
         classes = stratification_label(labels)
         for value in sorted(pd.unique(classes), key=str):
@@ -370,19 +400,27 @@ def split_shares_chart(shares: pd.DataFrame) -> go.Figure:
     import plotly.graph_objects as go
 
     body = shares[shares["group"] != "examples"]
-    splits = [c[len("share_"):] for c in shares.columns if c.startswith("share_")]
+    splits = [c[len("share_") :] for c in shares.columns if c.startswith("share_")]
     x = [f"{g}: {n}" for g, n in zip(body["group"], body["name"], strict=True)]
     colors = {ALL: "#9ca3af"}
     palette = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#dc2626"]
     fig = go.Figure()
     for i, split in enumerate(splits):
-        fig.add_bar(name=split, x=x, y=100 * body[f"share_{split}"],
-                    marker_color=colors.get(split, palette[(i - 1) % len(palette)]),
-                    customdata=body[f"n_{split}"],
-                    hovertemplate=f"{split}: %{{y:.1f}}% (%{{customdata}})<extra>%{{x}}</extra>")
-    fig.update_layout(barmode="group", yaxis_title="Share of the split's examples (%)",
-                      title="Class and tag shares per split", margin={"t": 60, "b": 40},
-                      legend={"orientation": "h", "y": 1.1})
+        fig.add_bar(
+            name=split,
+            x=x,
+            y=100 * body[f"share_{split}"],
+            marker_color=colors.get(split, palette[(i - 1) % len(palette)]),
+            customdata=body[f"n_{split}"],
+            hovertemplate=f"{split}: %{{y:.1f}}% (%{{customdata}})<extra>%{{x}}</extra>",
+        )
+    fig.update_layout(
+        barmode="group",
+        yaxis_title="Share of the split's examples (%)",
+        title="Class and tag shares per split",
+        margin={"t": 60, "b": 40},
+        legend={"orientation": "h", "y": 1.1},
+    )
     return fig
 
 

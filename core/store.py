@@ -77,10 +77,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlite_utils
 
-from core import access
-from core.auth_config import MAX_IDENTITY_LENGTH
-from core.dataset import ColumnMapping, Dataset
-from core.errors import (
+from slicewise.core import access
+from slicewise.core.auth_config import MAX_IDENTITY_LENGTH
+from slicewise.core.dataset import ColumnMapping, Dataset
+from slicewise.core.errors import (
     DataError,
     DiskFull,
     InvalidValueError,
@@ -89,8 +89,8 @@ from core.errors import (
     StoreError,
     StoreReadOnly,
 )
-from core.task import TaskSpec, TextNormalization
-from core.values import class_key, class_keys
+from slicewise.core.task import TaskSpec, TextNormalization
+from slicewise.core.values import class_key, class_keys
 
 DEFAULT_DB_ENV = "SLICEWISE_DB"
 FRAME_FILE = "frame.parquet"
@@ -122,9 +122,16 @@ _ACTIVE_CORRECTIONS = (
 # Events about one dataset's own things, which do not change the figures of the other
 # datasets of its project (every other event of a project may: tags, hand values, reviews
 # and corrections belong to the project).
-_DATASET_OWN_KINDS = ("dataset.rename", "dataset.delete", "report.save", "iteration.save",
-                      "iteration.delete", "annotation_set.save", "annotation_set.delete",
-                      "review.decide")
+_DATASET_OWN_KINDS = (
+    "dataset.rename",
+    "dataset.delete",
+    "report.save",
+    "iteration.save",
+    "iteration.delete",
+    "annotation_set.save",
+    "annotation_set.delete",
+    "review.decide",
+)
 
 
 def files_dir_of(db: Path) -> Path:
@@ -438,9 +445,16 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
     report: dict[int, dict[str, Any]] = {}
 
     def note(pid: int, key: str | None = None, item: Any = None) -> None:
-        entry = report.setdefault(pid, {"merged_tags": [], "value_conflicts": 0,
-                                        "values": [], "correction_conflicts": 0,
-                                        "corrections": []})
+        entry = report.setdefault(
+            pid,
+            {
+                "merged_tags": [],
+                "value_conflicts": 0,
+                "values": [],
+                "correction_conflicts": 0,
+                "corrections": [],
+            },
+        )
         if key is None:
             return
         if key in ("values", "corrections"):
@@ -450,8 +464,11 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
         else:
             entry[key].append(item)
 
-    old = _query(db, "SELECT t.*, d.project_id FROM tags_v3 t JOIN datasets d "
-                     "ON d.id = t.dataset_id ORDER BY t.id")
+    old = _query(
+        db,
+        "SELECT t.*, d.project_id FROM tags_v3 t JOIN datasets d "
+        "ON d.id = t.dataset_id ORDER BY t.id",
+    )
     groups: dict[tuple[int, str], list[dict]] = {}
     for r in old:
         groups.setdefault((r["project_id"], r["name"]), []).append(r)
@@ -470,27 +487,51 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
             if len({r[key] for r in have}) > 1:
                 differing[key] = [{"dataset_id": r["dataset_id"], key: r[key]} for r in have]
         created = min(rows, key=lambda r: (r["created_at"], r["id"]))
-        db.execute("INSERT INTO tags (id, project_id, name, hlp, importance, ease, created_at, "
-                   "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   [first["id"], pid, name, settings["hlp"], settings["importance"],
-                    settings["ease"], created["created_at"], created["created_by"],
-                    by_update[-1]["updated_at"], by_update[-1]["updated_by"]])
+        db.execute(
+            "INSERT INTO tags (id, project_id, name, hlp, importance, ease, created_at, "
+            "created_by, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                first["id"],
+                pid,
+                name,
+                settings["hlp"],
+                settings["importance"],
+                settings["ease"],
+                created["created_at"],
+                created["created_by"],
+                by_update[-1]["updated_at"],
+                by_update[-1]["updated_by"],
+            ],
+        )
         project_of[first["id"]] = pid
         names[first["id"]] = name
         for r in rows:
             new_id[r["id"]] = first["id"]
             if json.loads(r["base_columns"]):
-                db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                           "VALUES (?, ?, ?, 'auto')", [first["id"], r["dataset_id"],
-                                                       r["base_columns"]])
+                db.execute(
+                    "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                    "VALUES (?, ?, ?, 'auto')",
+                    [first["id"], r["dataset_id"], r["base_columns"]],
+                )
         if len(rows) > 1:
-            note(pid, "merged_tags", {"tag": name, "datasets": [r["dataset_id"] for r in rows],
-                                      "settings_kept": settings, "settings_differed": differing})
+            note(
+                pid,
+                "merged_tags",
+                {
+                    "tag": name,
+                    "datasets": [r["dataset_id"] for r in rows],
+                    "settings_kept": settings,
+                    "settings_differed": differing,
+                },
+            )
 
     chosen: dict[tuple[int, str], dict] = {}
     disagree: dict[tuple[int, str], list[dict]] = {}
-    for o in _query(db, 'SELECT tag_id, dataset_id, example_id, value, "user", at '
-                        "FROM tag_overrides_v3 ORDER BY at, dataset_id"):
+    for o in _query(
+        db,
+        'SELECT tag_id, dataset_id, example_id, value, "user", at '
+        "FROM tag_overrides_v3 ORDER BY at, dataset_id",
+    ):
         tag_id = new_id.get(o["tag_id"])
         if tag_id is None:
             continue
@@ -503,40 +544,73 @@ def _migration_4_project_tags(db: sqlite_utils.Database) -> None:
         chosen[key] = o  # ordered by at: the latest wins
     db.conn.executemany(
         'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) VALUES (?, ?, ?, ?, ?)',
-        [(k[0], k[1], o["value"], o["user"], o["at"]) for k, o in chosen.items()])
+        [(k[0], k[1], o["value"], o["user"], o["at"]) for k, o in chosen.items()],
+    )
     for (tag_id, example_id), seen in disagree.items():
-        note(project_of[tag_id], "values", {
-            "tag": names[tag_id], "example_id": example_id, "kept": bool(seen[-1]["value"]),
-            "values": [{"dataset_id": o["dataset_id"], "value": bool(o["value"]),
-                        "user": o["user"], "at": o["at"]} for o in seen]})
+        note(
+            project_of[tag_id],
+            "values",
+            {
+                "tag": names[tag_id],
+                "example_id": example_id,
+                "kept": bool(seen[-1]["value"]),
+                "values": [
+                    {
+                        "dataset_id": o["dataset_id"],
+                        "value": bool(o["value"]),
+                        "user": o["user"],
+                        "at": o["at"],
+                    }
+                    for o in seen
+                ],
+            },
+        )
 
-    db.execute('INSERT INTO label_corrections (id, project_id, dataset_id, example_id, original, '
-               'corrected, reason, "user", at, reverted_at, reverted_by) '
-               'SELECT c.id, d.project_id, c.dataset_id, c.example_id, c.original, c.corrected, '
-               'c.reason, c."user", c.at, c.reverted_at, c.reverted_by '
-               "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id ORDER BY c.id")
-    active = _query(db, "SELECT d.project_id, c.dataset_id, c.example_id, c.corrected, c.id "
-                        "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id "
-                        "WHERE c.id IN (SELECT MAX(id) FROM label_corrections_v3 "
-                        "WHERE reverted_at IS NULL GROUP BY dataset_id, example_id) ORDER BY c.id")
+    db.execute(
+        "INSERT INTO label_corrections (id, project_id, dataset_id, example_id, original, "
+        'corrected, reason, "user", at, reverted_at, reverted_by) '
+        "SELECT c.id, d.project_id, c.dataset_id, c.example_id, c.original, c.corrected, "
+        'c.reason, c."user", c.at, c.reverted_at, c.reverted_by '
+        "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id ORDER BY c.id"
+    )
+    active = _query(
+        db,
+        "SELECT d.project_id, c.dataset_id, c.example_id, c.corrected, c.id "
+        "FROM label_corrections_v3 c JOIN datasets d ON d.id = c.dataset_id "
+        "WHERE c.id IN (SELECT MAX(id) FROM label_corrections_v3 "
+        "WHERE reverted_at IS NULL GROUP BY dataset_id, example_id) ORDER BY c.id",
+    )
     by_example: dict[tuple[int, str], list[dict]] = {}
     for c in active:
         note(c["project_id"])
         by_example.setdefault((c["project_id"], c["example_id"]), []).append(c)
     for (pid, example_id), found in by_example.items():
         if len({json.dumps(c["corrected"]) for c in found}) > 1:
-            note(pid, "corrections", {
-                "example_id": example_id, "kept": found[-1]["corrected"],
-                "values": [{"dataset_id": c["dataset_id"], "corrected": c["corrected"]}
-                           for c in found]})
+            note(
+                pid,
+                "corrections",
+                {
+                    "example_id": example_id,
+                    "kept": found[-1]["corrected"],
+                    "values": [
+                        {"dataset_id": c["dataset_id"], "corrected": c["corrected"]} for c in found
+                    ],
+                },
+            )
 
     for statement in _DROP_V3:
         db.execute(statement)
     for pid, detail in report.items():
-        db["events"].insert({"project_id": pid, "dataset_id": None, "kind": "schema.migrate",
-                             "detail": json.dumps({"schema": 4, **detail}, default=str,
-                                                  ensure_ascii=False),
-                             "user": MIGRATION_USER, "at": at})
+        db["events"].insert(
+            {
+                "project_id": pid,
+                "dataset_id": None,
+                "kind": "schema.migrate",
+                "detail": json.dumps({"schema": 4, **detail}, default=str, ensure_ascii=False),
+                "user": MIGRATION_USER,
+                "at": at,
+            }
+        )
 
 
 # Who may do what in a project (core.access): one row per (project, member), the role and
@@ -570,9 +644,13 @@ Migration = Callable[[sqlite_utils.Database], None]
 
 #: Schema steps, applied in order: step ``i`` takes ``PRAGMA user_version`` from ``i`` to
 #: ``i + 1`` inside one transaction. Append new steps; never edit a released one.
-MIGRATIONS: list[Migration] = [_migration_1_initial_schema, _migration_2_iterations,
-                               _migration_3_annotation_sets, _migration_4_project_tags,
-                               _migration_5_members]
+MIGRATIONS: list[Migration] = [
+    _migration_1_initial_schema,
+    _migration_2_iterations,
+    _migration_3_annotation_sets,
+    _migration_4_project_tags,
+    _migration_5_members,
+]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -606,8 +684,10 @@ def _clean_name(value: Any, what: str, *, limit: int | None = MAX_NAME_CHARS) ->
         raise StoreError(f"{what} must be a non-empty text, got {value!r}")
     value = value.strip()
     if limit is not None and len(value) > limit:
-        raise InvalidValueError(f"{what} {value[:40] + '…'!r} is {len(value):,} characters "
-                                f"long; the most allowed is {limit}: choose a shorter one")
+        raise InvalidValueError(
+            f"{what} {value[:40] + '…'!r} is {len(value):,} characters "
+            f"long; the most allowed is {limit}: choose a shorter one"
+        )
     return value
 
 
@@ -686,8 +766,9 @@ def _task_from_json(text: str) -> TaskSpec:
     norm = {k: v for k, v in norm.items() if k in {f.name for f in fields(TextNormalization)}}
     norm["replacements"] = tuple(tuple(pair) for pair in norm.get("replacements", ()))
     known = {f.name for f in fields(TaskSpec)}
-    return TaskSpec(**{k: v for k, v in d.items() if k in known},
-                    normalization=TextNormalization(**norm))
+    return TaskSpec(
+        **{k: v for k, v in d.items() if k in known}, normalization=TextNormalization(**norm)
+    )
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -719,8 +800,9 @@ def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     try:
         table = pq.read_table(path, columns=columns)
     except FileNotFoundError as exc:
-        raise StoreError(f"{path} is missing: the dataset's files were moved or deleted "
-                         "outside Slicewise") from exc
+        raise StoreError(
+            f"{path} is missing: the dataset's files were moved or deleted outside Slicewise"
+        ) from exc
     frame = table.to_pandas()
     meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}") or b"{}")
     for col in meta.get("columns", []):
@@ -752,12 +834,14 @@ def _coerce_label(value: Any, labels: pd.Series, dataset_id: int) -> Any:
     if pd.api.types.is_numeric_dtype(dtype):
         number = _as_number(value)
         if number is None or not math.isfinite(number):
-            raise StoreError(f"dataset {dataset_id}: labels are numbers; {value!r} is not a "
-                             "finite number")
+            raise StoreError(
+                f"dataset {dataset_id}: labels are numbers; {value!r} is not a finite number"
+            )
         if pd.api.types.is_integer_dtype(dtype):
             if isinstance(number, float) and not number.is_integer():
-                raise StoreError(f"dataset {dataset_id}: labels are whole numbers; {value!r} "
-                                 "is not one")
+                raise StoreError(
+                    f"dataset {dataset_id}: labels are whole numbers; {value!r} is not one"
+                )
             return int(number)
         return float(number)
     if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
@@ -794,8 +878,9 @@ def _check_setting(name: str, value: Any) -> float | int:
     if name == "hlp":
         ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
         if not ok or not (0.0 <= float(value) <= 1.0):
-            raise StoreError(f"hlp (human-level performance) must be a number from 0 to 1, "
-                             f"got {value!r}")
+            raise StoreError(
+                f"hlp (human-level performance) must be a number from 0 to 1, got {value!r}"
+            )
         return float(value)
     ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     if isinstance(value, float) and value.is_integer():
@@ -812,17 +897,21 @@ def _check_scope(scope: Any, what: str) -> str:
     return scope
 
 
-def _check_file_scopes(name: str, columns: pd.Index,
-                       given: Mapping[str, str] | None) -> dict[str, str]:
+def _check_file_scopes(
+    name: str, columns: pd.Index, given: Mapping[str, str] | None
+) -> dict[str, str]:
     """Return ``{tag column: scope}`` for a dataset being saved (``"auto"`` unless given)."""
     given = dict(given or {})
     unknown = [t for t in given if t not in columns]
     if unknown:
-        raise StoreError(f"dataset {name!r}: tag_scopes names {_few(unknown)}, which "
-                         f"{'is' if len(unknown) == 1 else 'are'} not among its tag columns "
-                         f"({_few(list(columns), 12) or 'none'})")
-    return {str(t): _check_scope(given.get(t, "auto"), f"dataset {name!r}, tag {t!r}")
-            for t in columns}
+        raise StoreError(
+            f"dataset {name!r}: tag_scopes names {_few(unknown)}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not among its tag columns "
+            f"({_few(list(columns), 12) or 'none'})"
+        )
+    return {
+        str(t): _check_scope(given.get(t, "auto"), f"dataset {name!r}, tag {t!r}") for t in columns
+    }
 
 
 def _table_to_json(table: Any) -> str:
@@ -830,23 +919,30 @@ def _table_to_json(table: Any) -> str:
     if not isinstance(table, pd.DataFrame):
         raise StoreError(f"an iteration's table must be a DataFrame, got {type(table)}")
     if table.empty:
-        raise StoreError("an iteration's table is empty; give the per-slice table of the "
-                         "dataset (core.analysis.analyze)")
+        raise StoreError(
+            "an iteration's table is empty; give the per-slice table of the "
+            "dataset (core.analysis.analyze)"
+        )
     bad = [c for c in table.columns if not isinstance(c, str)]
     if bad:
         raise StoreError(f"an iteration's table needs text column names; {_few(bad)} are not")
     if not table.index.is_unique:
-        raise StoreError(f"an iteration's table repeats the slices "
-                         f"{_few(table.index[table.index.duplicated()].unique())}")
+        raise StoreError(
+            f"an iteration's table repeats the slices "
+            f"{_few(table.index[table.index.duplicated()].unique())}"
+        )
     data = [[_python_scalar(v) for v in row] for row in table.itertuples(index=False)]
-    payload = {"index_name": table.index.name, "index": [str(i) for i in table.index],
-               "columns": list(table.columns), "dtypes": [str(t) for t in table.dtypes],
-               "data": data}
+    payload = {
+        "index_name": table.index.name,
+        "index": [str(i) for i in table.index],
+        "columns": list(table.columns),
+        "dtypes": [str(t) for t in table.dtypes],
+        "data": data,
+    }
     try:
         return json.dumps(payload, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"an iteration's table holds values that cannot be stored: {exc}") \
-            from exc
+        raise StoreError(f"an iteration's table holds values that cannot be stored: {exc}") from exc
 
 
 def _table_from_json(text: str) -> pd.DataFrame:
@@ -859,7 +955,8 @@ def _table_from_json(text: str) -> pd.DataFrame:
             if dtype in ("float64", "float32"):
                 frame[col] = values.astype(float)
             elif dtype in ("int64", "int32", "Int64", "boolean") or (
-                    dtype == "bool" and values.notna().all()):
+                dtype == "bool" and values.notna().all()
+            ):
                 frame[col] = values.astype(dtype if dtype != "int32" else "int64")
             elif dtype == "bool":
                 frame[col] = values.astype("boolean")
@@ -880,11 +977,13 @@ def _clean_notes(notes: Any) -> str:
     if bad:
         raise StoreError(f"note names must be non-empty text; {_few(bad)} are not")
     try:
-        return json.dumps({k.strip(): v for k, v in notes.items()}, allow_nan=False,
-                          ensure_ascii=False)
+        return json.dumps(
+            {k.strip(): v for k, v in notes.items()}, allow_nan=False, ensure_ascii=False
+        )
     except (TypeError, ValueError) as exc:
-        raise StoreError(f"notes must hold JSON values (text, numbers, true/false, lists, "
-                         f"dicts): {exc}") from exc
+        raise StoreError(
+            f"notes must hold JSON values (text, numbers, true/false, lists, dicts): {exc}"
+        ) from exc
 
 
 def _clean_text(value: Any, what: str) -> str:
@@ -901,28 +1000,30 @@ ANNOTATIONS_DIR = "annotation_sets"
 #: The columns an annotation set's long table must have (``time`` and ``comment`` may follow).
 ANNOTATION_COLUMNS = ("item", "annotator", "label")
 #: Kinds of events that decide where a tag's HLP came from (:meth:`Store.hlp_sources`).
-_HLP_EVENT_KINDS = ("tag.settings", "tag.rename", "tag.delete", "tag.merge",
-                    "annotation_set.hlp")
+_HLP_EVENT_KINDS = ("tag.settings", "tag.rename", "tag.delete", "tag.merge", "annotation_set.hlp")
 
 
 def _check_annotation_labels(name: str, labels: Any) -> pd.DataFrame:
     if not isinstance(labels, pd.DataFrame):
-        raise StoreError(f"annotation set {name!r}: the labels must be a DataFrame, got "
-                         f"{type(labels).__name__}")
+        raise StoreError(
+            f"annotation set {name!r}: the labels must be a DataFrame, got {type(labels).__name__}"
+        )
     bad = [c for c in labels.columns if not isinstance(c, str)]
     if bad:
-        raise StoreError(f"annotation set {name!r}: column names must be text; {_few(bad)} "
-                         "are not")
+        raise StoreError(f"annotation set {name!r}: column names must be text; {_few(bad)} are not")
     missing = [c for c in ANNOTATION_COLUMNS if c not in labels.columns]
     if missing:
-        raise StoreError(f"annotation set {name!r}: the labels lack the column(s) "
-                         f"{_few(missing)}; a long table needs item, annotator and label")
+        raise StoreError(
+            f"annotation set {name!r}: the labels lack the column(s) "
+            f"{_few(missing)}; a long table needs item, annotator and label"
+        )
     if labels.empty:
         raise StoreError(f"annotation set {name!r} has no labels")
     blank = [c for c in ANNOTATION_COLUMNS if labels[c].isna().any()]
     if blank:
-        raise StoreError(f"annotation set {name!r}: the column(s) {_few(blank)} have missing "
-                         "values")
+        raise StoreError(
+            f"annotation set {name!r}: the column(s) {_few(blank)} have missing values"
+        )
     return labels.reset_index(drop=True)
 
 
@@ -931,8 +1032,9 @@ def _clean_decision(decision: Any) -> str | None:
     if decision is None:
         return None
     if isinstance(decision, bool) or not isinstance(decision, (str, numbers.Real)):
-        raise StoreError(f"a review decision must be a label (text) or 'borderline', got "
-                         f"{decision!r}")
+        raise StoreError(
+            f"a review decision must be a label (text) or 'borderline', got {decision!r}"
+        )
     if isinstance(decision, float) and decision.is_integer():
         decision = int(decision)
     text = str(decision).strip()
@@ -964,11 +1066,15 @@ def _sqlite_code(exc: BaseException) -> int | None:
 def _no_room(where: Path | str, exc: BaseException) -> DiskFull:
     """Return the :class:`DiskFull` error of a write to ``where`` that found no room."""
     if getattr(exc, "errno", None) == errno.EFBIG:
-        return DiskFull(f"{where} would grow past the largest file this process may write "
-                        f"({exc}): nothing was saved; raise the file size limit (ulimit -f) "
-                        "and try again")
-    return DiskFull(f"the disk holding {where} is full ({exc}): nothing was saved; free "
-                    "space on it and try again")
+        return DiskFull(
+            f"{where} would grow past the largest file this process may write "
+            f"({exc}): nothing was saved; raise the file size limit (ulimit -f) "
+            "and try again"
+        )
+    return DiskFull(
+        f"the disk holding {where} is full ({exc}): nothing was saved; free "
+        "space on it and try again"
+    )
 
 
 def _signature(path: Path) -> str | None:
@@ -1000,6 +1106,7 @@ def _whoami() -> str:
 
 def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a cursor or connection method: faults of the file raise the store's errors."""
+
     @functools.wraps(method)
     def call(self: Any, *args: Any) -> Any:
         try:
@@ -1013,6 +1120,7 @@ def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
                 # and SQLite keeps the files open until every statement is finalized
                 self.close()
             raise fault from exc
+
     return call
 
 
@@ -1110,8 +1218,10 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         if str(path) == ":memory:":
-            raise StoreError("the store needs a database file (it keeps Parquet files beside "
-                             "it); pass a path, not ':memory:'")
+            raise StoreError(
+                "the store needs a database file (it keeps Parquet files beside "
+                "it); pass a path, not ':memory:'"
+            )
         self.path = Path(path).expanduser() if path is not None else default_db_path()
         self.files_dir = files_dir_of(self.path)
         self._lock = threading.RLock()
@@ -1203,15 +1313,19 @@ class Store:
         """Raise :class:`StoreReadOnly` (:class:`StoreDamaged`) when writes are refused."""
         if self._why_read_only is not None:
             error = StoreDamaged if self._damaged else StoreReadOnly
-            raise error(f"{self.path} is open read-only: {self._why_read_only}; nothing was "
-                        f"saved. {self._fix}")
+            raise error(
+                f"{self.path} is open read-only: {self._why_read_only}; nothing was "
+                f"saved. {self._fix}"
+            )
 
     def _read_only_because(self, why: str, fix: str) -> None:
         self._why_read_only, self._fix = why, fix
 
     def _copy_advice(self) -> str:
-        return (f"or copy {self.path.name} and {self.files_dir.name}/ to a folder {_whoami()} "
-                "can write and point --db or $SLICEWISE_DB at the copy")
+        return (
+            f"or copy {self.path.name} and {self.files_dir.name}/ to a folder {_whoami()} "
+            "can write and point --db or $SLICEWISE_DB at the copy"
+        )
 
     def _recovery_hint(self) -> str:
         """Say how to recover a damaged database (the dataset files beside it are kept)."""
@@ -1219,17 +1333,19 @@ class Store:
         bak = db.with_name(db.name + ".bak")
         new = db.with_name(f"{db.stem}-recovered{db.suffix}")
         q = shlex.quote
-        return (f"To recover: copy every row that can still be read, and the datasets' "
-                f"files, into a new store with slicewise recover --db {q(str(db))} --to "
-                f"{q(str(new))} (it says what was lost and leaves {db.name} as it is), then "
-                "restart Slicewise with --db or $SLICEWISE_DB pointing at the new store. "
-                f"Or stop Slicewise, put the database and its datasets' files aside (cp -a "
-                f"{q(str(db))} {q(str(bak))}; cp -a {q(str(files))} {q(str(files))}.bak) "
-                f"and restore a backup of {db.name}, or copy what can still be read with sqlite3 "
-                f"{q(str(bak))} \".recover\" | sqlite3 {q(str(new))} (this needs an sqlite3 "
-                "built with the dbpage extension; Debian's 3.40 lacks it and answers \"SQL "
-                f"logic error\"), check it (sqlite3 {q(str(new))} \"PRAGMA integrity_check\") "
-                f"and put it in place (mv {q(str(new))} {q(str(db))}).")
+        return (
+            f"To recover: copy every row that can still be read, and the datasets' "
+            f"files, into a new store with slicewise recover --db {q(str(db))} --to "
+            f"{q(str(new))} (it says what was lost and leaves {db.name} as it is), then "
+            "restart Slicewise with --db or $SLICEWISE_DB pointing at the new store. "
+            f"Or stop Slicewise, put the database and its datasets' files aside (cp -a "
+            f"{q(str(db))} {q(str(bak))}; cp -a {q(str(files))} {q(str(files))}.bak) "
+            f"and restore a backup of {db.name}, or copy what can still be read with sqlite3 "
+            f'{q(str(bak))} ".recover" | sqlite3 {q(str(new))} (this needs an sqlite3 '
+            "built with the dbpage extension; Debian's 3.40 lacks it and answers \"SQL "
+            f'logic error"), check it (sqlite3 {q(str(new))} "PRAGMA integrity_check") '
+            f"and put it in place (mv {q(str(new))} {q(str(db))})."
+        )
 
     def _mark_damaged(self, detail: str) -> None:
         if not self._damaged:
@@ -1245,21 +1361,29 @@ class Store:
         code = _sqlite_code(exc)
         if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
             self._mark_damaged(str(exc))
-            return StoreDamaged(f"{self.path} is damaged ({exc}): this cannot be read from "
-                                f"it, and nothing can be saved to it. {self._fix}")
+            return StoreDamaged(
+                f"{self.path} is damaged ({exc}): this cannot be read from "
+                f"it, and nothing can be saved to it. {self._fix}"
+            )
         if code == _SQLITE_FULL:
             return _no_room(self.path, exc)
         if code == _SQLITE_READONLY:
             if self.read_only:
-                return StoreReadOnly(f"{self.path} is open read-only: {self._why_read_only}; "
-                                     f"nothing was saved. {self._fix}")
-            return StoreReadOnly(f"{self.path} cannot be written ({exc}): nothing was saved; "
-                                 f"give {_whoami()} write access to it and its folder, "
-                                 f"{self._copy_advice()}")
+                return StoreReadOnly(
+                    f"{self.path} is open read-only: {self._why_read_only}; "
+                    f"nothing was saved. {self._fix}"
+                )
+            return StoreReadOnly(
+                f"{self.path} cannot be written ({exc}): nothing was saved; "
+                f"give {_whoami()} write access to it and its folder, "
+                f"{self._copy_advice()}"
+            )
         if code == _SQLITE_IOERR:
-            return StoreError(f"reading or writing {self.path} failed ({exc}): a change that "
-                              "failed was not saved; check the disk holding it (its free "
-                              "space, the system log) and try again")
+            return StoreError(
+                f"reading or writing {self.path} failed ({exc}): a change that "
+                "failed was not saved; check the disk holding it (its free "
+                "space, the system log) and try again"
+            )
         return None
 
     def _os_fault(self, exc: BaseException, where: Path) -> DataError | None:
@@ -1270,8 +1394,10 @@ class Store:
         if exc.errno in _NO_ROOM:
             return _no_room(target, exc)
         if exc.errno in _NOT_ALLOWED:
-            return StoreReadOnly(f"cannot write {target} ({exc.strerror}): nothing was saved; "
-                                 f"give {_whoami()} write access to it, {self._copy_advice()}")
+            return StoreReadOnly(
+                f"cannot write {target} ({exc.strerror}): nothing was saved; "
+                f"give {_whoami()} write access to it, {self._copy_advice()}"
+            )
         return None
 
     def _raise_os_fault(self, exc: BaseException, where: Path) -> None:
@@ -1299,9 +1425,14 @@ class Store:
         me = _whoami()
         name = self.path.name
         if self.path.exists():
-            targets = [(self.path, "the file", ""),
-                       (self.path.parent, "its folder",
-                        f" (SQLite keeps {name}-wal and {name}-shm there)")]
+            targets = [
+                (self.path, "the file", ""),
+                (
+                    self.path.parent,
+                    "its folder",
+                    f" (SQLite keeps {name}-wal and {name}-shm there)",
+                ),
+            ]
             for suffix in ("-wal", "-shm"):
                 side = self.path.with_name(name + suffix)
                 if side.exists():
@@ -1331,17 +1462,25 @@ class Store:
         if why is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       check_same_thread=False, factory=_Connection)
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    check_same_thread=False,
+                    factory=_Connection,
+                )
             except (OSError, sqlite3.Error) as exc:
                 raise StoreError(f"cannot open the database {self.path}: {exc}") from exc
         elif not self.path.exists():
-            raise StoreReadOnly(f"cannot create the database {self.path}: {why}; choose a "
-                                "folder this user may write with --db or $SLICEWISE_DB")
+            raise StoreReadOnly(
+                f"cannot create the database {self.path}: {why}; choose a "
+                "folder this user may write with --db or $SLICEWISE_DB"
+            )
         else:
             self._read_only_because(
-                why, f"To make changes, give {_whoami()} write access to it (or run Slicewise "
-                     f"as the user owning {self.path.name}), {self._copy_advice()}.")
+                why,
+                f"To make changes, give {_whoami()} write access to it (or run Slicewise "
+                f"as the user owning {self.path.name}), {self._copy_advice()}.",
+            )
             conn = self._connect_read_only()
         conn.fault = self._fault
         return conn
@@ -1361,10 +1500,16 @@ class Store:
                 raise StoreReadOnly(
                     f"cannot read {self.path}: {self._why_read_only}, and its latest changes "
                     f"are in {self.path.name}-wal, which SQLite reads only by writing "
-                    f"{self.path.name}-shm beside it. {self._fix}")
+                    f"{self.path.name}-shm beside it. {self._fix}"
+                )
             try:
-                conn = sqlite3.connect(f"{uri}?{query}", uri=True, check_same_thread=False,
-                                       timeout=BUSY_TIMEOUT_MS / 1000, factory=_Connection)
+                conn = sqlite3.connect(
+                    f"{uri}?{query}",
+                    uri=True,
+                    check_same_thread=False,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    factory=_Connection,
+                )
             except sqlite3.Error as exc:
                 last = exc
                 continue
@@ -1379,8 +1524,10 @@ class Store:
                 return conn
             else:
                 return conn
-        raise StoreError(f"cannot open the database {self.path} even for reading ({last}); "
-                         f"give {_whoami()} read access to it and its folder")
+        raise StoreError(
+            f"cannot open the database {self.path} even for reading ({last}); "
+            f"give {_whoami()} read access to it and its folder"
+        )
 
     def _recorded_check(self) -> str | None:
         try:
@@ -1403,8 +1550,11 @@ class Store:
             nothing can be read.
         """
         signature = _signature(self.path)
-        if (signature is not None and not _wal_in_use(self.path)
-                and signature == self._recorded_check()):
+        if (
+            signature is not None
+            and not _wal_in_use(self.path)
+            and signature == self._recorded_check()
+        ):
             self._checked = True
             return
         try:
@@ -1422,8 +1572,9 @@ class Store:
         if not problems:
             self._checked = True
             return
-        shown = "; ".join(problems[:2]) + (f" and {len(problems) - 2} more problems"
-                                          if len(problems) > 2 else "")
+        shown = "; ".join(problems[:2]) + (
+            f" and {len(problems) - 2} more problems" if len(problems) > 2 else ""
+        )
         self._damaged = False  # a read may have marked it: say what the check found
         self._mark_damaged(f"PRAGMA quick_check: {shown}")
 
@@ -1451,15 +1602,21 @@ class Store:
             owned = {str(r["id"]) for r in self._rows("SELECT id FROM datasets")}
             sets = {f"{r['id']}.parquet" for r in self._rows("SELECT id FROM annotation_sets")}
             stale = time.time() - STALE_STAGING_SECONDS
-            found = [p for p in self.files_dir.iterdir() if p.is_dir() and (
-                (p.name.isdigit() and p.name not in owned) or p.name.startswith(".deleted-"))]
+            found = [
+                p
+                for p in self.files_dir.iterdir()
+                if p.is_dir()
+                and ((p.name.isdigit() and p.name not in owned) or p.name.startswith(".deleted-"))
+            ]
             if annotations.is_dir():
-                found += [p for p in annotations.iterdir() if p.is_file()
-                          and p.name[:1].isdigit() and p.name not in sets]
+                found += [
+                    p
+                    for p in annotations.iterdir()
+                    if p.is_file() and p.name[:1].isdigit() and p.name not in sets
+                ]
             for folder in (self.files_dir, annotations):
                 if folder.is_dir():
-                    found += [p for p in folder.glob(".staging-*")
-                              if _mtime(p) < stale]
+                    found += [p for p in folder.glob(".staging-*") if _mtime(p) < stale]
             return found
 
         if leftovers():
@@ -1479,12 +1636,16 @@ class Store:
         if self.read_only:  # an older schema cannot be upgraded: refuse (a newer one too)
             version = self.schema_version
             if version > target:
-                raise StoreError(f"{self.path} has schema version {version}, newer than this "
-                                 f"Slicewise understands ({target}); upgrade Slicewise")
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this "
+                    f"Slicewise understands ({target}); upgrade Slicewise"
+                )
             error = StoreDamaged if self._damaged else StoreReadOnly
-            raise error(f"{self.path} has schema version {version} and this Slicewise needs "
-                        f"{target}: it cannot be upgraded while it is open read-only "
-                        f"({self._why_read_only}). {self._fix}")
+            raise error(
+                f"{self.path} has schema version {version} and this Slicewise needs "
+                f"{target}: it cannot be upgraded while it is open read-only "
+                f"({self._why_read_only}). {self._fix}"
+            )
         while True:
             with self._write():
                 version = self.schema_version
@@ -1512,14 +1673,17 @@ class Store:
                 yield
                 return
             if conn.in_transaction:  # left open by direct use of ``self.db``
-                raise StoreError("a transaction opened outside the store is still open on "
-                                 f"{self.path}; commit or roll it back first")
+                raise StoreError(
+                    "a transaction opened outside the store is still open on "
+                    f"{self.path}; commit or roll it back first"
+                )
             self._refuse_if_read_only()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                raise StoreError(f"the database {self.path} is busy ({exc}); another user "
-                                 "is writing, try again") from exc
+                raise StoreError(
+                    f"the database {self.path} is busy ({exc}); another user is writing, try again"
+                ) from exc
             self._depth += 1
             try:
                 yield
@@ -1562,13 +1726,26 @@ class Store:
             rows = self.db.execute(sql, list(params)).fetchall()
         return pd.DataFrame.from_records(rows, columns=columns)
 
-    def _event(self, kind: str, *, user: str, at: str, project_id: int | None = None,
-               dataset_id: int | None = None, **detail: Any) -> None:
-        self.db["events"].insert({
-            "project_id": project_id, "dataset_id": dataset_id, "kind": kind,
-            "detail": json.dumps(detail, default=str, ensure_ascii=False),
-            "user": user, "at": at,
-        })
+    def _event(
+        self,
+        kind: str,
+        *,
+        user: str,
+        at: str,
+        project_id: int | None = None,
+        dataset_id: int | None = None,
+        **detail: Any,
+    ) -> None:
+        self.db["events"].insert(
+            {
+                "project_id": project_id,
+                "dataset_id": dataset_id,
+                "kind": kind,
+                "detail": json.dumps(detail, default=str, ensure_ascii=False),
+                "user": user,
+                "at": at,
+            }
+        )
 
     # ------------------------------------------------------------------ lookups
 
@@ -1592,10 +1769,12 @@ class Store:
         ``base_columns`` (a list) and ``scope`` are those of ``dataset_id``: ``[]`` and
         ``"none"`` where the dataset has no row in ``tag_bases`` (or none is given).
         """
-        rows = self._rows("SELECT t.*, b.base_columns AS base_columns, b.scope AS scope "
-                          "FROM tags t LEFT JOIN tag_bases b ON b.tag_id = t.id "
-                          "AND b.dataset_id = ? WHERE t.project_id = ? ORDER BY t.id",
-                          [dataset_id, project_id])
+        rows = self._rows(
+            "SELECT t.*, b.base_columns AS base_columns, b.scope AS scope "
+            "FROM tags t LEFT JOIN tag_bases b ON b.tag_id = t.id "
+            "AND b.dataset_id = ? WHERE t.project_id = ? ORDER BY t.id",
+            [dataset_id, project_id],
+        )
         for row in rows:
             row["base_columns"] = json.loads(row["base_columns"] or "[]")
             row["scope"] = row["scope"] or "none"
@@ -1618,8 +1797,9 @@ class Store:
         frame = _read_parquet(self._dir(dataset_id) / FRAME_FILE, ["id"])
         return frame["id"].astype(str)
 
-    def _locate_examples(self, dataset_id: int, frame_ids: pd.Series,
-                         wanted: pd.Index) -> np.ndarray:
+    def _locate_examples(
+        self, dataset_id: int, frame_ids: pd.Series, wanted: pd.Index
+    ) -> np.ndarray:
         pos = _locate(frame_ids, wanted)
         if (pos < 0).any():
             missing = list(wanted[pos < 0])
@@ -1629,8 +1809,15 @@ class Store:
             )
         return pos
 
-    def _current(self, dataset_id: int, tags: list[dict[str, Any]], frame_ids: pd.Series,
-                 positions: np.ndarray | None = None, *, overrides: bool = True) -> np.ndarray:
+    def _current(
+        self,
+        dataset_id: int,
+        tags: list[dict[str, Any]],
+        frame_ids: pd.Series,
+        positions: np.ndarray | None = None,
+        *,
+        overrides: bool = True,
+    ) -> np.ndarray:
         """Return the current values of ``tags`` (base columns OR-ed, then hand values).
 
         ``tags`` are rows of :meth:`_tag_rows` for ``dataset_id``. A bool array with one
@@ -1655,7 +1842,8 @@ class Store:
         with self._lock:
             found = self.db.execute(
                 f"SELECT tag_id, example_id, value FROM tag_overrides "
-                f"WHERE tag_id IN ({', '.join('?' * len(ids))})", ids,
+                f"WHERE tag_id IN ({', '.join('?' * len(ids))})",
+                ids,
             ).fetchall()
         if found:
             tag_ids, example_ids, values = zip(*found, strict=True)
@@ -1690,12 +1878,22 @@ class Store:
             if rows:
                 return int(rows[0]["id"])
             at = _now()
-            pid = self.db["projects"].insert(
-                {"name": name, "created_at": at, "created_by": user}).last_pk
+            pid = (
+                self.db["projects"]
+                .insert({"name": name, "created_at": at, "created_by": user})
+                .last_pk
+            )
             self._event("project.create", user=user, at=at, project_id=pid, name=name)
             if self.roles_enforced():  # any user may create a project, and owns it
-                self._put_member(int(pid), user, access.OWNER, user=user, at=at,
-                                 previous=None, why="created the project")
+                self._put_member(
+                    int(pid),
+                    user,
+                    access.OWNER,
+                    user=user,
+                    at=at,
+                    previous=None,
+                    why="created the project",
+                )
             return int(pid)
 
     def list_projects(self, user: str | None = None) -> pd.DataFrame:
@@ -1715,11 +1913,16 @@ class Store:
         """
         cols = ["id", "name", "created_at", "created_by"]
         if user is None or not self.roles_enforced():
-            return self._frame("SELECT id, name, created_at, created_by FROM projects "
-                               "ORDER BY name", [], cols)
+            return self._frame(
+                "SELECT id, name, created_at, created_by FROM projects ORDER BY name", [], cols
+            )
         ids = sorted({int(r["project_id"]) for r in self._member_rows(None, user)})
-        return self._frame("SELECT id, name, created_at, created_by FROM projects WHERE id IN "
-                           f"({', '.join('?' * len(ids))}) ORDER BY name", ids, cols)
+        return self._frame(
+            "SELECT id, name, created_at, created_by FROM projects WHERE id IN "
+            f"({', '.join('?' * len(ids))}) ORDER BY name",
+            ids,
+            cols,
+        )
 
     # ------------------------------------------------------------------ members and roles
 
@@ -1735,7 +1938,9 @@ class Store:
                 return False
             found = self.db.execute(
                 "SELECT EXISTS (SELECT 1 FROM members) OR EXISTS (SELECT 1 FROM events "
-                "WHERE kind = ?)", [FIRST_USER_EVENT]).fetchone()
+                "WHERE kind = ?)",
+                [FIRST_USER_EVENT],
+            ).fetchone()
         return bool(found[0])
 
     def sign_in(self, user: str) -> str | None:
@@ -1771,8 +1976,11 @@ class Store:
             if self.roles_enforced():  # another session signed in first
                 return None
             names = self._claim_open_store(user, _now(), why="the first user who signed in")
-        projects = f"its {len(names)} project{'s' if len(names) != 1 else ''}" \
-            if names else "each project they create"
+        projects = (
+            f"its {len(names)} project{'s' if len(names) != 1 else ''}"
+            if names
+            else "each project they create"
+        )
         return f"{user} is the first user of this store and the owner of {projects}"
 
     def _claim_open_store(self, user: str, at: str, *, why: str) -> list[str]:
@@ -1783,20 +1991,42 @@ class Store:
         """
         projects = self._rows("SELECT id, name FROM projects ORDER BY id")
         for p in projects:
-            self._put_member(int(p["id"]), user, access.OWNER, user=user, at=at,
-                             previous=None, why=why)
-        self._event(FIRST_USER_EVENT, user=user, at=at, why=why,
-                    projects=[p["name"] for p in projects])
+            self._put_member(
+                int(p["id"]), user, access.OWNER, user=user, at=at, previous=None, why=why
+            )
+        self._event(
+            FIRST_USER_EVENT, user=user, at=at, why=why, projects=[p["name"] for p in projects]
+        )
         return [str(p["name"]) for p in projects]
 
-    def _put_member(self, project_id: int, member: str, role: str, *, user: str, at: str,
-                    previous: str | None, why: str = "") -> None:
-        self.db.execute("INSERT INTO members (project_id, member, role, added_by, added_at) "
-                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, member) DO UPDATE SET "
-                        "role = excluded.role, added_by = excluded.added_by, "
-                        "added_at = excluded.added_at", [project_id, member, role, user, at])
-        self._event("member.set", user=user, at=at, project_id=project_id, member=member,
-                    role=role, previous=previous, **({"why": why} if why else {}))
+    def _put_member(
+        self,
+        project_id: int,
+        member: str,
+        role: str,
+        *,
+        user: str,
+        at: str,
+        previous: str | None,
+        why: str = "",
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO members (project_id, member, role, added_by, added_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, member) DO UPDATE SET "
+            "role = excluded.role, added_by = excluded.added_by, "
+            "added_at = excluded.added_at",
+            [project_id, member, role, user, at],
+        )
+        self._event(
+            "member.set",
+            user=user,
+            at=at,
+            project_id=project_id,
+            member=member,
+            role=role,
+            previous=previous,
+            **({"why": why} if why else {}),
+        )
 
     def _member_rows(self, project_id: int | None, member: str) -> list[dict[str, Any]]:
         """Return ``member``'s rows (``project_id``, ``member``, ``role``) in a project or all.
@@ -1805,11 +2035,16 @@ class Store:
         ``member`` comes first (a store written before may hold two spellings).
         """
         key, given = _member_key(member), str(member).strip()
-        where, params = ("WHERE project_id = ?", [project_id]) if project_id is not None \
-            else ("", [])
-        rows = [r for r in self._rows(f"SELECT project_id, member, role FROM members {where} "
-                                      "ORDER BY added_at", params)
-                if _member_key(r["member"]) == key]
+        where, params = (
+            ("WHERE project_id = ?", [project_id]) if project_id is not None else ("", [])
+        )
+        rows = [
+            r
+            for r in self._rows(
+                f"SELECT project_id, member, role FROM members {where} ORDER BY added_at", params
+            )
+            if _member_key(r["member"]) == key
+        ]
         return sorted(rows, key=lambda r: r["member"] != given)
 
     def _member_role(self, project_id: int, member: str | None) -> str | None:
@@ -1868,11 +2103,16 @@ class Store:
         if access.allows(role, access.needed(action)):
             return
         project = self._project_row(project_id)
-        owners = [r["member"] for r in self._rows(
-            "SELECT member FROM members WHERE project_id = ? AND role = ? ORDER BY added_at",
-            [project["id"], access.OWNER])]
-        raise PermissionDenied(access.refusal(action, user=user, role=role,
-                                              project=project["name"], owners=owners))
+        owners = [
+            r["member"]
+            for r in self._rows(
+                "SELECT member FROM members WHERE project_id = ? AND role = ? ORDER BY added_at",
+                [project["id"], access.OWNER],
+            )
+        ]
+        raise PermissionDenied(
+            access.refusal(action, user=user, role=role, project=project["name"], owners=owners)
+        )
 
     def set_member(self, project_id: int, member: str, role: str, *, user: str) -> None:
         """Give ``member`` a role in a project (adding them, or changing their role).
@@ -1938,24 +2178,44 @@ class Store:
             member = self._stored_member(pid, member)
             previous = self._member_role(pid, member)
             if previous is None:
-                known = [r["member"] for r in self._rows(
-                    "SELECT member FROM members WHERE project_id = ? ORDER BY member", [pid])]
-                raise StoreError(f"{member!r} is not a member of project {project['name']!r}; "
-                                 f"its members are {_few(known, 12) or 'none'}")
+                known = [
+                    r["member"]
+                    for r in self._rows(
+                        "SELECT member FROM members WHERE project_id = ? ORDER BY member", [pid]
+                    )
+                ]
+                raise StoreError(
+                    f"{member!r} is not a member of project {project['name']!r}; "
+                    f"its members are {_few(known, 12) or 'none'}"
+                )
             if previous == access.OWNER:
                 self._check_other_owner(project, member)
-            self.db.execute("DELETE FROM members WHERE project_id = ? AND member = ?",
-                            [pid, member])
-            self._event("member.remove", user=user, at=_now(), project_id=pid, member=member,
-                        previous=previous)
+            self.db.execute(
+                "DELETE FROM members WHERE project_id = ? AND member = ?", [pid, member]
+            )
+            self._event(
+                "member.remove",
+                user=user,
+                at=_now(),
+                project_id=pid,
+                member=member,
+                previous=previous,
+            )
 
     def _check_other_owner(self, project: dict[str, Any], member: str) -> None:
-        others = [r for r in self._rows("SELECT member FROM members WHERE project_id = ? AND "
-                                        "role = ?", [project["id"], access.OWNER])
-                  if _member_key(r["member"]) != _member_key(member)]
+        others = [
+            r
+            for r in self._rows(
+                "SELECT member FROM members WHERE project_id = ? AND role = ?",
+                [project["id"], access.OWNER],
+            )
+            if _member_key(r["member"]) != _member_key(member)
+        ]
         if not others:
-            raise StoreError(f"{member} is the last owner of project {project['name']!r}, "
-                             "which must keep one: make someone else an owner first")
+            raise StoreError(
+                f"{member} is the last owner of project {project['name']!r}, "
+                "which must keep one: make someone else an owner first"
+            )
 
     def members(self, project_id: int) -> pd.DataFrame:
         """Return a project's members, owners first, then annotators, then viewers.
@@ -1979,14 +2239,26 @@ class Store:
         """
         pid = self._project_row(project_id)["id"]
         cols = ["member", "role", "added_by", "added_at"]
-        return self._frame("SELECT member, role, added_by, added_at FROM members "
-                           "WHERE project_id = ? ORDER BY CASE role WHEN 'owner' THEN 0 "
-                           "WHEN 'annotator' THEN 1 ELSE 2 END, member", [pid], cols)
+        return self._frame(
+            "SELECT member, role, added_by, added_at FROM members "
+            "WHERE project_id = ? ORDER BY CASE role WHEN 'owner' THEN 0 "
+            "WHEN 'annotator' THEN 1 ELSE 2 END, member",
+            [pid],
+            cols,
+        )
 
     # ------------------------------------------------------------------ datasets
 
-    def save_dataset(self, project_id: int, name: str, dataset: Dataset, *, task: TaskSpec,
-                     user: str, tag_scopes: Mapping[str, str] | None = None) -> int:
+    def save_dataset(
+        self,
+        project_id: int,
+        name: str,
+        dataset: Dataset,
+        *,
+        task: TaskSpec,
+        user: str,
+        tag_scopes: Mapping[str, str] | None = None,
+    ) -> int:
         """Store a validated dataset and its tags; return the new dataset id.
 
         The frame and tags are written to Parquet in a staging folder, which is renamed to
@@ -2057,97 +2329,148 @@ class Store:
                 self._require(project["id"], user, "save_dataset")
                 self._check_free_name(project["id"], name)
                 at = _now()
-                did = int(self.db["datasets"].insert({
-                    "project_id": project["id"], "name": name,
-                    "source_name": dataset.source_name, "content_hash": dataset.content_hash,
-                    "row_count": len(frame), "task_kind": task.kind,
-                    "mapping": json.dumps(dataset.mapping.to_dict()),
-                    "task": _task_to_json(task),
-                    "warnings": json.dumps(list(dataset.warnings)),
-                    "created_at": at, "created_by": user, "updated_at": at, "updated_by": user,
-                }).last_pk)
+                did = int(
+                    self.db["datasets"]
+                    .insert(
+                        {
+                            "project_id": project["id"],
+                            "name": name,
+                            "source_name": dataset.source_name,
+                            "content_hash": dataset.content_hash,
+                            "row_count": len(frame),
+                            "task_kind": task.kind,
+                            "mapping": json.dumps(dataset.mapping.to_dict()),
+                            "task": _task_to_json(task),
+                            "warnings": json.dumps(list(dataset.warnings)),
+                            "created_at": at,
+                            "created_by": user,
+                            "updated_at": at,
+                            "updated_by": user,
+                        }
+                    )
+                    .last_pk
+                )
                 new_tags = self._seed_tags(project["id"], did, scopes, user=user, at=at)
                 target = self._dir(did)
                 if target.exists():  # left by a save that crashed before committing
                     shutil.rmtree(target)
                 os.replace(staging, target)
                 final = target
-                self._event("dataset.save", user=user, at=at, project_id=project["id"],
-                            dataset_id=did, name=name, source_name=dataset.source_name,
-                            row_count=len(frame), tags=list(tags.columns), new_tags=new_tags,
-                            **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"}
-                               else {}))
+                self._event(
+                    "dataset.save",
+                    user=user,
+                    at=at,
+                    project_id=project["id"],
+                    dataset_id=did,
+                    name=name,
+                    source_name=dataset.source_name,
+                    row_count=len(frame),
+                    tags=list(tags.columns),
+                    new_tags=new_tags,
+                    **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"} else {}),
+                )
             return did
         except BaseException as exc:
             shutil.rmtree(final if final is not None else staging, ignore_errors=True)
             self._raise_os_fault(exc, self.files_dir)  # a full disk: DiskFull
             raise
 
-    def _seed_tags(self, project_id: int, dataset_id: int, scopes: dict[str, str], *,
-                   user: str, at: str) -> list[str]:
+    def _seed_tags(
+        self, project_id: int, dataset_id: int, scopes: dict[str, str], *, user: str, at: str
+    ) -> list[str]:
         """Let each tag column seed its project tag in a new dataset; return the new tags."""
-        existing = {r["name"]: r["id"] for r in self._rows(
-            "SELECT id, name FROM tags WHERE project_id = ?", [project_id])}
+        existing = {
+            r["name"]: r["id"]
+            for r in self._rows("SELECT id, name FROM tags WHERE project_id = ?", [project_id])
+        }
         created = []
         for column, scope in scopes.items():
             tag_id = existing.get(column)
             if tag_id is None:
-                tag_id = self.db["tags"].insert({
-                    "project_id": project_id, "name": column, "created_at": at,
-                    "created_by": user, "updated_at": at, "updated_by": user}).last_pk
+                tag_id = (
+                    self.db["tags"]
+                    .insert(
+                        {
+                            "project_id": project_id,
+                            "name": column,
+                            "created_at": at,
+                            "created_by": user,
+                            "updated_at": at,
+                            "updated_by": user,
+                        }
+                    )
+                    .last_pk
+                )
                 created.append(column)
-            self.db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                            "VALUES (?, ?, ?, ?)",
-                            [tag_id, dataset_id, json.dumps([column]), scope])
+            self.db.execute(
+                "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+                "VALUES (?, ?, ?, ?)",
+                [tag_id, dataset_id, json.dumps([column]), scope],
+            )
         return created
 
     def _check_dataset(self, name: str, frame: pd.DataFrame, tags: pd.DataFrame) -> None:
         for what, cols in (("frame", frame.columns), ("tags", tags.columns)):
             bad = [c for c in cols if not isinstance(c, str)]
             if bad:
-                raise StoreError(f"dataset {name!r}: {what} column names must be text; "
-                                 f"{_few(bad)} are not")
+                raise StoreError(
+                    f"dataset {name!r}: {what} column names must be text; {_few(bad)} are not"
+                )
             if cols.duplicated().any():
-                raise StoreError(f"dataset {name!r}: {what} repeats the column name(s) "
-                                 f"{_few(cols[cols.duplicated()].unique())}")
+                raise StoreError(
+                    f"dataset {name!r}: {what} repeats the column name(s) "
+                    f"{_few(cols[cols.duplicated()].unique())}"
+                )
         for col in ("id", "label"):
             if col not in frame.columns:
                 raise StoreError(f"dataset {name!r}: the frame has no {col!r} column")
         if len(tags) != len(frame):
-            raise StoreError(f"dataset {name!r}: tags have {len(tags)} rows but the frame has "
-                             f"{len(frame)}")
+            raise StoreError(
+                f"dataset {name!r}: tags have {len(tags)} rows but the frame has {len(frame)}"
+            )
         not_bool = [c for c in tags.columns if not pd.api.types.is_bool_dtype(tags[c])]
         if not_bool:
-            raise StoreError(f"dataset {name!r}: tag columns must be boolean; "
-                             f"{_few(not_bool)} are not")
+            raise StoreError(
+                f"dataset {name!r}: tag columns must be boolean; {_few(not_bool)} are not"
+            )
         blank = [c for c in tags.columns if not c.strip() or c != c.strip()]
         if blank:
-            raise StoreError(f"dataset {name!r}: tag names must be non-blank without "
-                             f"surrounding spaces: {_few(blank)}")
+            raise StoreError(
+                f"dataset {name!r}: tag names must be non-blank without "
+                f"surrounding spaces: {_few(blank)}"
+            )
         ids = frame["id"].astype(str)
         dup = ids.duplicated()
         if dup.any():
-            raise StoreError(f"dataset {name!r}: example ids must be unique as text; "
-                             f"{_few(ids[dup].unique())} repeat")
+            raise StoreError(
+                f"dataset {name!r}: example ids must be unique as text; "
+                f"{_few(ids[dup].unique())} repeat"
+            )
 
-    def _check_free_name(self, project_id: int, name: str, *, ignore: int | None = None,
-                         table: str = "datasets") -> None:
+    def _check_free_name(
+        self, project_id: int, name: str, *, ignore: int | None = None, table: str = "datasets"
+    ) -> None:
         """Raise when ``table`` (datasets or annotation sets) has ``name`` in the project."""
-        rows = self._rows(f"SELECT id FROM {table} WHERE project_id = ? AND name = ?",
-                          [project_id, name])
+        rows = self._rows(
+            f"SELECT id FROM {table} WHERE project_id = ? AND name = ?", [project_id, name]
+        )
         if rows and rows[0]["id"] != ignore:
             what = "a dataset" if table == "datasets" else "an annotation set"
-            raise StoreError(f"project {project_id} already has {what} named {name!r} "
-                             f"(id {rows[0]['id']}); choose another name")
+            raise StoreError(
+                f"project {project_id} already has {what} named {name!r} "
+                f"(id {rows[0]['id']}); choose another name"
+            )
 
-    def _list_in_project(self, table: str, cols: list[str],
-                         project_id: int | None) -> pd.DataFrame:
+    def _list_in_project(self, table: str, cols: list[str], project_id: int | None) -> pd.DataFrame:
         """Return ``cols`` of ``table``'s rows (of one project, or all), newest first."""
         where, params = "", []
         if project_id is not None:
             where, params = "WHERE project_id = ?", [self._project_row(project_id)["id"]]
-        return self._frame(f"SELECT {', '.join(cols)} FROM {table} {where} "
-                           "ORDER BY created_at DESC, id DESC", params, cols)
+        return self._frame(
+            f"SELECT {', '.join(cols)} FROM {table} {where} ORDER BY created_at DESC, id DESC",
+            params,
+            cols,
+        )
 
     def list_datasets(self, project_id: int | None = None) -> pd.DataFrame:
         """Return the stored datasets, newest first.
@@ -2163,8 +2486,17 @@ class Store:
             Columns ``id``, ``project_id``, ``name``, ``source_name``, ``content_hash``,
             ``row_count``, ``task_kind``, ``created_at``, ``created_by``.
         """
-        cols = ["id", "project_id", "name", "source_name", "content_hash", "row_count",
-                "task_kind", "created_at", "created_by"]
+        cols = [
+            "id",
+            "project_id",
+            "name",
+            "source_name",
+            "content_hash",
+            "row_count",
+            "task_kind",
+            "created_at",
+            "created_by",
+        ]
         return self._list_in_project("datasets", cols, project_id)
 
     def dataset_info(self, dataset_id: int) -> dict:
@@ -2214,14 +2546,25 @@ class Store:
         if fixes:
             labels = frame["label"].copy()
             # A correction made on another dataset of the project takes this one's spelling.
-            values = pd.array([f["corrected"] if f["dataset_id"] == did
-                               else _coerce_label(f["corrected"], labels, did) for f in fixes],
-                              dtype=labels.dtype)
+            values = pd.array(
+                [
+                    f["corrected"]
+                    if f["dataset_id"] == did
+                    else _coerce_label(f["corrected"], labels, did)
+                    for f in fixes
+                ],
+                dtype=labels.dtype,
+            )
             labels.iloc[pos] = values
             frame["label"] = labels
-        return Dataset(frame=frame, tags=tags, mapping=info["mapping"],
-                       source_name=info["source_name"], content_hash=info["content_hash"],
-                       warnings=info["warnings"])
+        return Dataset(
+            frame=frame,
+            tags=tags,
+            mapping=info["mapping"],
+            source_name=info["source_name"],
+            content_hash=info["content_hash"],
+            warnings=info["warnings"],
+        )
 
     def rename_dataset(self, dataset_id: int, new_name: str, *, user: str) -> None:
         """Rename a dataset.
@@ -2249,10 +2592,19 @@ class Store:
                 return
             self._check_free_name(row["project_id"], new_name, ignore=row["id"])
             at = _now()
-            self.db.execute("UPDATE datasets SET name = ?, updated_at = ?, updated_by = ? "
-                            "WHERE id = ?", [new_name, at, user, row["id"]])
-            self._event("dataset.rename", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], old=row["name"], new=new_name)
+            self.db.execute(
+                "UPDATE datasets SET name = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                [new_name, at, user, row["id"]],
+            )
+            self._event(
+                "dataset.rename",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                old=row["name"],
+                new=new_name,
+            )
 
     def delete_dataset(self, dataset_id: int, *, user: str) -> None:
         """Delete a dataset: its rows (tag bases and scopes, review samples, reports) and files.
@@ -2275,8 +2627,14 @@ class Store:
             for table in ("tag_bases", "review_samples", "reports"):
                 self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
             self.db.execute("DELETE FROM datasets WHERE id = ?", [did])
-            self._event("dataset.delete", user=user, at=_now(),
-                        project_id=row["project_id"], dataset_id=did, name=row["name"])
+            self._event(
+                "dataset.delete",
+                user=user,
+                at=_now(),
+                project_id=row["project_id"],
+                dataset_id=did,
+                name=row["name"],
+            )
         # The files go once the rows are gone for good: a crash before this leaves files no
         # row owns (removed by the next Store()), never a row without its files.
         trash = self.files_dir / f".deleted-{uuid.uuid4().hex}"
@@ -2308,10 +2666,19 @@ class Store:
             (nullable Int64), ``created_by``, ``created_at``, ``updated_by``, ``updated_at``.
         """
         pid = self._dataset_row(dataset_id)["project_id"]
-        cols = ["name", "hlp", "importance", "ease", "created_by", "created_at", "updated_by",
-                "updated_at"]
-        out = self._frame(f"SELECT {', '.join(cols)} FROM tags WHERE project_id = ? "
-                          "ORDER BY id", [pid], cols)
+        cols = [
+            "name",
+            "hlp",
+            "importance",
+            "ease",
+            "created_by",
+            "created_at",
+            "updated_by",
+            "updated_at",
+        ]
+        out = self._frame(
+            f"SELECT {', '.join(cols)} FROM tags WHERE project_id = ? ORDER BY id", [pid], cols
+        )
         out["hlp"] = out["hlp"].astype(float)
         out["importance"] = out["importance"].astype("Int64")
         out["ease"] = out["ease"].astype("Int64")
@@ -2336,15 +2703,27 @@ class Store:
             self._require(row["project_id"], user, "create_tag")
             self._check_free_tag(row["project_id"], name)
             at = _now()
-            self.db["tags"].insert({"project_id": row["project_id"], "name": name,
-                                    "created_at": at, "created_by": user, "updated_at": at,
-                                    "updated_by": user})
-            self._event("tag.create", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], tag=name)
+            self.db["tags"].insert(
+                {
+                    "project_id": row["project_id"],
+                    "name": name,
+                    "created_at": at,
+                    "created_by": user,
+                    "updated_at": at,
+                    "updated_by": user,
+                }
+            )
+            self._event(
+                "tag.create",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                tag=name,
+            )
 
     def _check_free_tag(self, project_id: int, name: str) -> None:
-        if self._rows("SELECT 1 FROM tags WHERE project_id = ? AND name = ?",
-                      [project_id, name]):
+        if self._rows("SELECT 1 FROM tags WHERE project_id = ? AND name = ?", [project_id, name]):
             raise StoreError(f"project {project_id} already has a tag named {name!r}")
 
     def rename_tag(self, dataset_id: int, old: str, new: str, *, user: str) -> None:
@@ -2369,13 +2748,23 @@ class Store:
                 return
             self._check_free_tag(row["project_id"], new)
             at = _now()
-            self.db.execute("UPDATE tags SET name = ?, updated_at = ?, updated_by = ? "
-                            "WHERE id = ?", [new, at, user, tag["id"]])
-            self._event("tag.rename", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], old=old, new=new)
+            self.db.execute(
+                "UPDATE tags SET name = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                [new, at, user, tag["id"]],
+            )
+            self._event(
+                "tag.rename",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                old=old,
+                new=new,
+            )
 
-    def merge_tags(self, dataset_id: int, sources: Sequence[str], target: str, *,
-                   user: str) -> None:
+    def merge_tags(
+        self, dataset_id: int, sources: Sequence[str], target: str, *, user: str
+    ) -> None:
         """Merge tags of the dataset's project: ``target`` becomes the union of ``sources``.
 
         The sources are removed. ``target`` may be one of the sources (it keeps its
@@ -2412,8 +2801,10 @@ class Store:
             by_name = {t["name"]: t for t in self._tag_rows(pid, did)}
             missing = [s for s in sources if s not in by_name]
             if missing:
-                raise StoreError(f"dataset {did} has no tag {_few(missing)}; its tags are "
-                                 f"{_few(list(by_name), 12) or 'none'}")
+                raise StoreError(
+                    f"dataset {did} has no tag {_few(missing)}; its tags are "
+                    f"{_few(list(by_name), 12) or 'none'}"
+                )
             involved = [by_name[s] for s in sources]
             keep = by_name.get(target)
             if keep is not None and keep not in involved:
@@ -2423,20 +2814,30 @@ class Store:
             ids = [t["id"] for t in involved]
             marks = ", ".join("?" * len(ids))
             bases: dict[int, dict[int, dict[str, Any]]] = {}  # dataset -> tag -> base row
-            for b in self._rows(f"SELECT tag_id, dataset_id, base_columns, scope FROM "
-                                f"tag_bases WHERE tag_id IN ({marks})", ids):
+            for b in self._rows(
+                f"SELECT tag_id, dataset_id, base_columns, scope FROM "
+                f"tag_bases WHERE tag_id IN ({marks})",
+                ids,
+            ):
                 b["base_columns"] = json.loads(b["base_columns"])
                 bases.setdefault(b["dataset_id"], {})[b["tag_id"]] = b
-            hand = self._rows(f"SELECT tag_id, example_id, value FROM tag_overrides "
-                              f"WHERE tag_id IN ({marks})", ids)
+            hand = self._rows(
+                f"SELECT tag_id, example_id, value FROM tag_overrides WHERE tag_id IN ({marks})",
+                ids,
+            )
             merged = self._merged_hand_values(pid, ids, bases, hand)
             rank = {s: i for i, s in enumerate(("none", "errors", "auto", "all"))}
             new_bases = []
             for d, per_tag in bases.items():
-                columns = list(dict.fromkeys(c for t in ids for c in
-                                             per_tag.get(t, {}).get("base_columns", [])))
-                scope = min((per_tag[t]["scope"] if t in per_tag else "none" for t in ids),
-                            key=rank.__getitem__)
+                columns = list(
+                    dict.fromkeys(
+                        c for t in ids for c in per_tag.get(t, {}).get("base_columns", [])
+                    )
+                )
+                scope = min(
+                    (per_tag[t]["scope"] if t in per_tag else "none" for t in ids),
+                    key=rank.__getitem__,
+                )
                 new_bases.append((d, json.dumps(columns), scope))
             at = _now()
             self.db.execute(f"DELETE FROM tag_overrides WHERE tag_id IN ({marks})", ids)
@@ -2446,27 +2847,53 @@ class Store:
                 self.db.execute("DELETE FROM tags WHERE id = ?", [t["id"]])
             if keep is not None:
                 target_id = keep["id"]
-                self.db.execute("UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
-                                [at, user, target_id])
+                self.db.execute(
+                    "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
+                    [at, user, target_id],
+                )
             else:
-                target_id = self.db["tags"].insert({
-                    "project_id": pid, "name": target, "created_at": at, "created_by": user,
-                    "updated_at": at, "updated_by": user,
-                }).last_pk
+                target_id = (
+                    self.db["tags"]
+                    .insert(
+                        {
+                            "project_id": pid,
+                            "name": target,
+                            "created_at": at,
+                            "created_by": user,
+                            "updated_at": at,
+                            "updated_by": user,
+                        }
+                    )
+                    .last_pk
+                )
             self.db.conn.executemany(
                 "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                "VALUES (?, ?, ?, ?)", [(target_id, d, c, sc) for d, c, sc in new_bases])
+                "VALUES (?, ?, ?, ?)",
+                [(target_id, d, c, sc) for d, c, sc in new_bases],
+            )
             self.db.conn.executemany(
                 'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
                 "VALUES (?, ?, ?, ?, ?)",
                 [(target_id, e, int(v), user, at) for e, v in merged.items()],
             )
-            self._event("tag.merge", user=user, at=at, project_id=pid, dataset_id=did,
-                        sources=sources, target=target, removed=[t["name"] for t in removed])
+            self._event(
+                "tag.merge",
+                user=user,
+                at=at,
+                project_id=pid,
+                dataset_id=did,
+                sources=sources,
+                target=target,
+                removed=[t["name"] for t in removed],
+            )
 
-    def _merged_hand_values(self, project_id: int, tag_ids: list[int],
-                            bases: dict[int, dict[int, dict[str, Any]]],
-                            hand: list[dict[str, Any]]) -> dict[str, bool]:
+    def _merged_hand_values(
+        self,
+        project_id: int,
+        tag_ids: list[int],
+        bases: dict[int, dict[int, dict[str, Any]]],
+        hand: list[dict[str, Any]],
+    ) -> dict[str, bool]:
         """Return the merged tag's hand values: the union, where it is the same everywhere.
 
         An example with a True hand value on any source is True. One whose hand values are
@@ -2489,8 +2916,10 @@ class Store:
         if not open_ids:
             return out
         seen: dict[str, set[bool]] = {e: set() for e in open_ids}
-        for d in [int(r["id"]) for r in self._rows(
-                "SELECT id FROM datasets WHERE project_id = ?", [project_id])]:
+        for d in [
+            int(r["id"])
+            for r in self._rows("SELECT id FROM datasets WHERE project_id = ?", [project_id])
+        ]:
             frame_ids = self._read_ids(d)
             pos = _locate(frame_ids, open_ids)
             here = np.flatnonzero(pos >= 0)
@@ -2498,13 +2927,19 @@ class Store:
                 continue
             per_tag = bases.get(d, {})
             columns = list(dict.fromkeys(c for b in per_tag.values() for c in b["base_columns"]))
-            base = (_read_parquet(self._dir(d) / TAGS_FILE, columns) if columns
-                    else pd.DataFrame(index=pd.RangeIndex(len(frame_ids))))
+            base = (
+                _read_parquet(self._dir(d) / TAGS_FILE, columns)
+                if columns
+                else pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))
+            )
             for i in here:
                 example = open_ids[i]
-                union = any(bool(base[c].iloc[pos[i]])
-                            for t in tag_ids if t not in by_example[example]
-                            for c in per_tag.get(t, {}).get("base_columns", []))
+                union = any(
+                    bool(base[c].iloc[pos[i]])
+                    for t in tag_ids
+                    if t not in by_example[example]
+                    for c in per_tag.get(t, {}).get("base_columns", [])
+                )
                 seen[example].add(union)
         for example, values in seen.items():
             if len(values) <= 1:
@@ -2531,11 +2966,18 @@ class Store:
             for table in ("tag_overrides", "tag_bases"):
                 self.db.execute(f"DELETE FROM {table} WHERE tag_id = ?", [tag["id"]])
             self.db.execute("DELETE FROM tags WHERE id = ?", [tag["id"]])
-            self._event("tag.delete", user=user, at=_now(), project_id=row["project_id"],
-                        dataset_id=row["id"], tag=name)
+            self._event(
+                "tag.delete",
+                user=user,
+                at=_now(),
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                tag=name,
+            )
 
-    def set_tag(self, dataset_id: int, example_ids: Sequence, tag: str, value: bool, *,
-                user: str) -> int:
+    def set_tag(
+        self, dataset_id: int, example_ids: Sequence, tag: str, value: bool, *, user: str
+    ) -> int:
         """Tag or untag examples by hand, in one transaction.
 
         The value is recorded as the examples' hand value, which applies to every dataset
@@ -2572,8 +3014,17 @@ class Store:
         """
         return self._set_hand_values(dataset_id, example_ids, tag, value, user=user)
 
-    def apply_tag_rule(self, dataset_id: int, example_ids: Sequence, tag: str, value: bool, *,
-                       scope: str, user: str, rule: str = "") -> int:
+    def apply_tag_rule(
+        self,
+        dataset_id: int,
+        example_ids: Sequence,
+        tag: str,
+        value: bool,
+        *,
+        scope: str,
+        user: str,
+        rule: str = "",
+    ) -> int:
         """Apply a rule's result: :meth:`set_tag` and :meth:`set_tag_scope` in one change.
 
         One transaction and one step of :meth:`undo_last` (which restores both the hand
@@ -2604,11 +3055,21 @@ class Store:
         scope = _check_scope(scope, f"tag {tag!r}")
         if not isinstance(rule, str):
             raise StoreError(f"a rule must be given as text, got {rule!r}")
-        return self._set_hand_values(dataset_id, example_ids, tag, value, user=user,
-                                     scope=scope, rule=rule.strip())
+        return self._set_hand_values(
+            dataset_id, example_ids, tag, value, user=user, scope=scope, rule=rule.strip()
+        )
 
-    def _set_hand_values(self, dataset_id: int, example_ids: Any, tag: str, value: Any, *,
-                         user: str, scope: str | None = None, rule: str = "") -> int:
+    def _set_hand_values(
+        self,
+        dataset_id: int,
+        example_ids: Any,
+        tag: str,
+        value: Any,
+        *,
+        user: str,
+        scope: str | None = None,
+        rule: str = "",
+    ) -> int:
         user = _clean_user(user)
         if not isinstance(value, (bool, np.bool_)):
             raise StoreError(f"a tag value must be True or False, got {value!r}")
@@ -2631,7 +3092,8 @@ class Store:
                 return 0
             ids = np.asarray(wanted, dtype=object)
             found_ids, found_values, found_users, found_ats = self._hand_values_of(
-                tag_row["id"], ids)
+                tag_row["id"], ids
+            )
             where = _locate(pd.Series(found_ids, dtype=object), ids)
             has = where >= 0
             before = np.full(len(ids), -1, dtype=np.int8)
@@ -2650,34 +3112,57 @@ class Store:
                 "SELECT ?, j.value, ?, ?, ?, ? FROM json_each(?) AS j WHERE true "
                 "ON CONFLICT (tag_id, example_id) DO UPDATE SET value = excluded.value, "
                 '"user" = excluded."user", at = excluded.at, by_rule = excluded.by_rule',
-                [tag_row["id"], int(value), user, at, int(scope is not None),
-                 json.dumps(ids[write].tolist(), ensure_ascii=False)],
+                [
+                    tag_row["id"],
+                    int(value),
+                    user,
+                    at,
+                    int(scope is not None),
+                    json.dumps(ids[write].tolist(), ensure_ascii=False),
+                ],
             )
-            self.db.execute("UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
-                            [at, user, tag_row["id"]])
+            self.db.execute(
+                "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
+                [at, user, tag_row["id"]],
+            )
             taken = np.where(has, where, 0)[write]
             had = has[write]
-            rows = _to_ipc({
-                "example_id": pa.array(ids[write], type=pa.string()),
-                "value": pa.array(before[write], type=pa.int8()),
-                "user": pa.array(np.where(had, found_users[taken] if len(found_ids) else None,
-                                          None), type=pa.string(), from_pandas=True),
-                "at": pa.array(np.where(had, found_ats[taken] if len(found_ids) else None,
-                                        None), type=pa.string(), from_pandas=True),
-            })
+            rows = _to_ipc(
+                {
+                    "example_id": pa.array(ids[write], type=pa.string()),
+                    "value": pa.array(before[write], type=pa.int8()),
+                    "user": pa.array(
+                        np.where(had, found_users[taken] if len(found_ids) else None, None),
+                        type=pa.string(),
+                        from_pandas=True,
+                    ),
+                    "at": pa.array(
+                        np.where(had, found_ats[taken] if len(found_ids) else None, None),
+                        type=pa.string(),
+                        from_pandas=True,
+                    ),
+                }
+            )
             previous: dict[str, Any] = {"value": int(value)}
             verb = "tagged" if value else "untagged"
             what = f"{verb} {n_write:,} example{'s' if n_write != 1 else ''} as {tag!r}"
-            detail: dict[str, Any] = {"tag": tag, "value": value, "changed": n_changed,
-                                      "example_ids": list(ids[changed][:20])}
+            detail: dict[str, Any] = {
+                "tag": tag,
+                "value": value,
+                "changed": n_changed,
+                "example_ids": list(ids[changed][:20]),
+            }
             if n_write != n_changed:
                 detail["recorded"] = n_write
             kind = "tag.set"
             if scope is not None:
                 self._set_scope(row, tag_row, scope)
                 previous["scope"] = {"dataset_id": did, "before": scope_before, "after": scope}
-                what = f"rule {rule!r}: {what} (scope {scope})" if rule else \
-                    f"rule: {what} (scope {scope})"
+                what = (
+                    f"rule {rule!r}: {what} (scope {scope})"
+                    if rule
+                    else f"rule: {what} (scope {scope})"
+                )
                 detail.update(scope=scope, rule=rule)
                 kind = "tag.rule"
             self._log_change(row, kind, tag_row["id"], what, previous, rows, user=user, at=at)
@@ -2691,19 +3176,24 @@ class Store:
         up.
         """
         if len(ids) > 1000:
-            sql, params = ('SELECT example_id, value, "user", at FROM tag_overrides '
-                           "WHERE tag_id = ?", [tag_id])
+            sql, params = (
+                'SELECT example_id, value, "user", at FROM tag_overrides WHERE tag_id = ?',
+                [tag_id],
+            )
         else:
-            sql = ('SELECT o.example_id, o.value, o."user", o.at FROM json_each(?) AS j '
-                   "CROSS JOIN tag_overrides AS o ON o.tag_id = ? AND o.example_id = j.value")
+            sql = (
+                'SELECT o.example_id, o.value, o."user", o.at FROM json_each(?) AS j '
+                "CROSS JOIN tag_overrides AS o ON o.tag_id = ? AND o.example_id = j.value"
+            )
             params = [json.dumps(ids.tolist(), ensure_ascii=False), tag_id]
         with self._lock:
             found = self.db.execute(sql, params).fetchall()
         if not found:
             empty = np.empty(0, dtype=object)
             return empty, np.empty(0, dtype=np.int8), empty, empty
-        example_ids, values, users, ats = (np.asarray(c, dtype=object)
-                                           for c in zip(*found, strict=True))
+        example_ids, values, users, ats = (
+            np.asarray(c, dtype=object) for c in zip(*found, strict=True)
+        )
         return example_ids, values.astype(np.int8), users, ats
 
     def tag_matrix(self, dataset_id: int) -> pd.DataFrame:
@@ -2732,10 +3222,19 @@ class Store:
             return pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))
         return pd.DataFrame(values, columns=pd.Index(names))
 
-    def set_tag_settings(self, dataset_id: int, tag: str, *, user: str,
-                         hlp: float | None = None, importance: int | None = None,
-                         ease: int | None = None, clear_hlp: bool = False,
-                         clear_importance: bool = False, clear_ease: bool = False) -> None:
+    def set_tag_settings(
+        self,
+        dataset_id: int,
+        tag: str,
+        *,
+        user: str,
+        hlp: float | None = None,
+        importance: int | None = None,
+        ease: int | None = None,
+        clear_hlp: bool = False,
+        clear_importance: bool = False,
+        clear_ease: bool = False,
+    ) -> None:
         """Set a tag's human-level performance, importance and ease (for the whole project).
 
         Parameters
@@ -2760,9 +3259,11 @@ class Store:
         """
         user = _clean_user(user)
         changes: dict[str, Any] = {}
-        for name, value, clear in (("hlp", hlp, clear_hlp),
-                                   ("importance", importance, clear_importance),
-                                   ("ease", ease, clear_ease)):
+        for name, value, clear in (
+            ("hlp", hlp, clear_hlp),
+            ("importance", importance, clear_importance),
+            ("ease", ease, clear_ease),
+        ):
             if clear and value is not None:
                 raise StoreError(f"give either a new {name} or clear_{name}=True, not both")
             if clear:
@@ -2777,10 +3278,19 @@ class Store:
                 return
             at = _now()
             sets = ", ".join(f"{k} = ?" for k in changes)
-            self.db.execute(f"UPDATE tags SET {sets}, updated_at = ?, updated_by = ? "
-                            "WHERE id = ?", [*changes.values(), at, user, tag_row["id"]])
-            self._event("tag.settings", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], tag=tag, **changes)
+            self.db.execute(
+                f"UPDATE tags SET {sets}, updated_at = ?, updated_by = ? WHERE id = ?",
+                [*changes.values(), at, user, tag_row["id"]],
+            )
+            self._event(
+                "tag.settings",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                tag=tag,
+                **changes,
+            )
 
     def tag_settings(self, dataset_id: int) -> dict[str, dict]:
         """Return the set tag settings, ready for :func:`core.analysis.analyze`.
@@ -2798,8 +3308,9 @@ class Store:
         """
         pid = self._dataset_row(dataset_id)["project_id"]
         out: dict[str, dict] = {"hlp": {}, "importance": {}, "ease": {}}
-        for row in self._rows("SELECT name, hlp, importance, ease FROM tags "
-                              "WHERE project_id = ? ORDER BY id", [pid]):
+        for row in self._rows(
+            "SELECT name, hlp, importance, ease FROM tags WHERE project_id = ? ORDER BY id", [pid]
+        ):
             for key in out:
                 if row[key] is not None:
                     out[key][row["name"]] = row[key]
@@ -2835,7 +3346,9 @@ class Store:
         inherited = self._rows(
             "SELECT t.name, b.scope FROM tag_bases b JOIN tags t ON t.id = b.tag_id "
             "WHERE t.project_id = ? AND b.dataset_id != ? AND b.base_columns = '[]' "
-            "AND b.scope IN ('all', 'errors')", [row["project_id"], row["id"]])
+            "AND b.scope IN ('all', 'errors')",
+            [row["project_id"], row["id"]],
+        )
         for found in sorted(inherited, key=lambda r: r["scope"] != "all"):
             if out.get(found["name"]) == "none":
                 out[found["name"]] = found["scope"]
@@ -2869,18 +3382,34 @@ class Store:
             if tag_row["scope"] == scope:
                 return
             self._set_scope(row, tag_row, scope)
-            self._event("tag.scope", user=user, at=_now(), project_id=row["project_id"],
-                        dataset_id=row["id"], tag=tag, scope=scope, previous=tag_row["scope"])
+            self._event(
+                "tag.scope",
+                user=user,
+                at=_now(),
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                tag=tag,
+                scope=scope,
+                previous=tag_row["scope"],
+            )
 
     def _set_scope(self, dataset: dict[str, Any], tag_row: dict[str, Any], scope: str) -> None:
-        self.db.execute("INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                        "VALUES (?, ?, ?, ?) ON CONFLICT (tag_id, dataset_id) "
-                        "DO UPDATE SET scope = excluded.scope",
-                        [tag_row["id"], dataset["id"], json.dumps(tag_row["base_columns"]),
-                         scope])
+        self.db.execute(
+            "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (tag_id, dataset_id) "
+            "DO UPDATE SET scope = excluded.scope",
+            [tag_row["id"], dataset["id"], json.dumps(tag_row["base_columns"]), scope],
+        )
 
-    def mark_reviewed(self, dataset_id: int, example_ids: Sequence, *, user: str,
-                      reviewed: bool = True, sample_id: int | None = None) -> int:
+    def mark_reviewed(
+        self,
+        dataset_id: int,
+        example_ids: Sequence,
+        *,
+        user: str,
+        reviewed: bool = True,
+        sample_id: int | None = None,
+    ) -> int:
         """Record that a person looked at examples (for every tag), or withdraw it.
 
         Reviewed examples belong to the project (matched by example id in every dataset).
@@ -2928,22 +3457,26 @@ class Store:
             if sample_id is not None:
                 sample = self._sample_row(sample_id)
                 if sample["dataset_id"] != did:
-                    raise StoreError(f"review sample {sample['id']} was drawn from dataset "
-                                     f"{sample['dataset_id']}, not {did}")
+                    raise StoreError(
+                        f"review sample {sample['id']} was drawn from dataset "
+                        f"{sample['dataset_id']}, not {did}"
+                    )
                 sid = sample["id"]
-                in_sample = {e for ids in json.loads(sample["example_ids"]).values()
-                             for e in ids}
+                in_sample = {e for ids in json.loads(sample["example_ids"]).values() for e in ids}
                 outside = [e for e in wanted if e not in in_sample]
                 if outside:
-                    raise StoreError(f"review sample {sid} has no example with id "
-                                     f"{_few(outside)} ({len(outside)} of {len(wanted)} ids)")
+                    raise StoreError(
+                        f"review sample {sid} has no example with id "
+                        f"{_few(outside)} ({len(outside)} of {len(wanted)} ids)"
+                    )
             if not len(wanted):
                 return 0
-            marks = self._frame('SELECT example_id, sample_id, "user", at FROM '
-                                "reviewed_examples WHERE project_id = ?"
-                                + (" AND sample_id = ?" if sid else ""),
-                                [pid, sid] if sid else [pid],
-                                ["example_id", "sample_id", "user", "at"])
+            marks = self._frame(
+                'SELECT example_id, sample_id, "user", at FROM '
+                "reviewed_examples WHERE project_id = ?" + (" AND sample_id = ?" if sid else ""),
+                [pid, sid] if sid else [pid],
+                ["example_id", "sample_id", "user", "at"],
+            )
             ids = np.asarray(wanted, dtype=object)
             present = _locate(pd.Series(marks["example_id"].unique(), dtype=object), ids) >= 0
             at = _now()
@@ -2952,36 +3485,62 @@ class Store:
                 self.db.execute(
                     'INSERT INTO reviewed_examples (project_id, example_id, sample_id, "user", '
                     "at) SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j",
-                    [pid, sid, user, at, json.dumps(added.tolist(), ensure_ascii=False)])
-                rows = _to_ipc({"example_id": pa.array(added, type=pa.string()),
-                                "sample_id": pa.array(np.full(len(added), sid), pa.int64()),
-                                "user": pa.array([user] * len(added), type=pa.string()),
-                                "at": pa.array([at] * len(added), type=pa.string())})
+                    [pid, sid, user, at, json.dumps(added.tolist(), ensure_ascii=False)],
+                )
+                rows = _to_ipc(
+                    {
+                        "example_id": pa.array(added, type=pa.string()),
+                        "sample_id": pa.array(np.full(len(added), sid), pa.int64()),
+                        "user": pa.array([user] * len(added), type=pa.string()),
+                        "at": pa.array([at] * len(added), type=pa.string()),
+                    }
+                )
                 n = len(added)
             else:
                 gone = marks[marks["example_id"].isin(set(ids[present]))]
                 self.db.conn.executemany(
                     "DELETE FROM reviewed_examples WHERE project_id = ? AND example_id = ? "
                     "AND sample_id = ?",
-                    [(pid, e, int(s)) for e, s in zip(gone["example_id"], gone["sample_id"],
-                                                      strict=True)])
-                rows = _to_ipc({c: pa.array(gone[c].to_numpy(dtype=object), type=t)
-                                for c, t in (("example_id", pa.string()),
-                                             ("sample_id", pa.int64()), ("user", pa.string()),
-                                             ("at", pa.string()))})
+                    [
+                        (pid, e, int(s))
+                        for e, s in zip(gone["example_id"], gone["sample_id"], strict=True)
+                    ],
+                )
+                rows = _to_ipc(
+                    {
+                        c: pa.array(gone[c].to_numpy(dtype=object), type=t)
+                        for c, t in (
+                            ("example_id", pa.string()),
+                            ("sample_id", pa.int64()),
+                            ("user", pa.string()),
+                            ("at", pa.string()),
+                        )
+                    }
+                )
                 n = int(present.sum())
             if not n:
                 return 0
             previous = {"reviewed": reviewed, "sample_id": sid}
             plural = "s" if n != 1 else ""
-            what = (f"marked {n:,} example{plural} reviewed" if reviewed
-                    else f"withdrew the review of {n:,} example{plural}")
+            what = (
+                f"marked {n:,} example{plural} reviewed"
+                if reviewed
+                else f"withdrew the review of {n:,} example{plural}"
+            )
             if sid:
                 what += f" (sample {sid})"
             self._log_change(row, "review.mark", None, what, previous, rows, user=user, at=at)
-            self._event("review.mark", user=user, at=at, project_id=pid, dataset_id=did,
-                        reviewed=reviewed, sample_id=sid or None, changed=n,
-                        example_ids=list(ids[~present if reviewed else present][:20]))
+            self._event(
+                "review.mark",
+                user=user,
+                at=at,
+                project_id=pid,
+                dataset_id=did,
+                reviewed=reviewed,
+                sample_id=sid or None,
+                changed=n,
+                example_ids=list(ids[~present if reviewed else present][:20]),
+            )
             return n
 
     def reviewed_matrix(self, dataset_id: int) -> pd.DataFrame:
@@ -3005,13 +3564,18 @@ class Store:
             row = self._dataset_row(dataset_id)
             frame_ids = self._read_ids(row["id"])
             tags = self._tag_rows(row["project_id"], row["id"])
-            marked = [r[0] for r in self.db.execute(
-                "SELECT DISTINCT example_id FROM reviewed_examples WHERE project_id = ?",
-                [row["project_id"]]).fetchall()]
+            marked = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT DISTINCT example_id FROM reviewed_examples WHERE project_id = ?",
+                    [row["project_id"]],
+                ).fetchall()
+            ]
             hand = self.db.execute(
                 "SELECT o.tag_id, o.example_id FROM tag_overrides o JOIN tags t "
                 "ON t.id = o.tag_id WHERE t.project_id = ? AND o.by_rule = 0",
-                [row["project_id"]]).fetchall()
+                [row["project_id"]],
+            ).fetchall()
         names = [t["name"] for t in tags]
         if not names:
             return pd.DataFrame(index=pd.RangeIndex(len(frame_ids)))
@@ -3040,18 +3604,28 @@ class Store:
         with self._read():
             row = self._dataset_row(dataset_id)
             frame_ids = self._read_ids(row["id"])
-            out = self._frame('SELECT example_id, sample_id, "user", at FROM reviewed_examples '
-                              "WHERE project_id = ? ORDER BY at, example_id",
-                              [row["project_id"]], ["example_id", "sample_id", "user", "at"])
+            out = self._frame(
+                'SELECT example_id, sample_id, "user", at FROM reviewed_examples '
+                "WHERE project_id = ? ORDER BY at, example_id",
+                [row["project_id"]],
+                ["example_id", "sample_id", "user", "at"],
+            )
         out = out[_locate(frame_ids, out["example_id"]) >= 0].reset_index(drop=True)
         out["sample_id"] = out["sample_id"].astype("Int64").replace(0, pd.NA)
         return out
 
     # ------------------------------------------------------------------ review samples
 
-    def save_review_sample(self, dataset_id: int, *, seed: int | None,
-                           sizes: Mapping[str, int], example_ids: Mapping[str, Sequence],
-                           population: Mapping[str, int], user: str) -> int:
+    def save_review_sample(
+        self,
+        dataset_id: int,
+        *,
+        seed: int | None,
+        sizes: Mapping[str, int],
+        example_ids: Mapping[str, Sequence],
+        population: Mapping[str, int],
+        user: str,
+    ) -> int:
         """Store a drawn review sample (e.g. 100 errors and 100 correct examples).
 
         The drawing is done elsewhere (pure code in ``core``); the store keeps what was
@@ -3088,38 +3662,50 @@ class Store:
         user = _clean_user(user)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise StoreError(f"a sample's seed must be a whole number or None, got {seed!r}")
-        for what, value in (("sizes", sizes), ("example_ids", example_ids),
-                            ("population", population)):
+        for what, value in (
+            ("sizes", sizes),
+            ("example_ids", example_ids),
+            ("population", population),
+        ):
             if not isinstance(value, Mapping) or not value:
-                raise StoreError(f"a review sample's {what} must be a non-empty "
-                                 "{stratum: ...} dict")
+                raise StoreError(
+                    f"a review sample's {what} must be a non-empty {{stratum: ...}} dict"
+                )
         strata = [_clean_name(k, "a stratum name", limit=None) for k in sizes]
         for what, value in (("example_ids", example_ids), ("population", population)):
             if sorted(str(k).strip() for k in value) != sorted(strata):
-                raise StoreError(f"a review sample's {what} has the strata {_few(list(value))} "
-                                 f"but its sizes have {_few(strata)}")
+                raise StoreError(
+                    f"a review sample's {what} has the strata {_few(list(value))} "
+                    f"but its sizes have {_few(strata)}"
+                )
         sizes_ = {str(k).strip(): v for k, v in sizes.items()}
         population_ = {str(k).strip(): v for k, v in population.items()}
         drawn: dict[str, list[str]] = {}
         for key, ids in example_ids.items():
             stratum = str(key).strip()
             if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-                raise StoreError(f"stratum {stratum!r}: give the drawn ids as a list, got "
-                                 f"{ids!r}")
+                raise StoreError(f"stratum {stratum!r}: give the drawn ids as a list, got {ids!r}")
             given = list(ids)
             drawn[stratum] = list(_id_strings(given))
             if len(drawn[stratum]) != len(given):
                 raise StoreError(f"stratum {stratum!r} repeats example ids")
         for stratum in strata:
             for what, number in (("size", sizes_[stratum]), ("population", population_[stratum])):
-                if isinstance(number, bool) or not isinstance(number, numbers.Integral) \
-                        or number < 0:
-                    raise StoreError(f"stratum {stratum!r}: the {what} must be a whole number "
-                                     f"from 0, got {number!r}")
+                if (
+                    isinstance(number, bool)
+                    or not isinstance(number, numbers.Integral)
+                    or number < 0
+                ):
+                    raise StoreError(
+                        f"stratum {stratum!r}: the {what} must be a whole number "
+                        f"from 0, got {number!r}"
+                    )
             n = len(drawn[stratum])
             if n > sizes_[stratum] or n > population_[stratum]:
-                raise StoreError(f"stratum {stratum!r} holds {n} ids, more than its size "
-                                 f"({sizes_[stratum]}) or population ({population_[stratum]})")
+                raise StoreError(
+                    f"stratum {stratum!r} holds {n} ids, more than its size "
+                    f"({sizes_[stratum]}) or population ({population_[stratum]})"
+                )
         every = [e for ids in drawn.values() for e in ids]
         twice = pd.Index(every)[pd.Index(every).duplicated()].unique()
         if len(twice):
@@ -3130,18 +3716,33 @@ class Store:
             row = self._dataset_row(did)
             self._require(row["project_id"], user, "save_review_sample")
             at = _now()
-            sid = int(self.db["review_samples"].insert({
-                "project_id": row["project_id"], "dataset_id": did,
-                "seed": None if seed is None else int(seed),
-                "sizes": json.dumps({k: int(v) for k, v in sizes_.items()}),
-                "population": json.dumps({k: int(v) for k, v in population_.items()}),
-                "example_ids": json.dumps(drawn, ensure_ascii=False),
-                "created_at": at, "created_by": user,
-            }).last_pk)
-            self._event("review.sample", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=did, sample_id=sid, seed=seed,
-                        sizes={k: int(v) for k, v in sizes_.items()},
-                        population={k: int(v) for k, v in population_.items()})
+            sid = int(
+                self.db["review_samples"]
+                .insert(
+                    {
+                        "project_id": row["project_id"],
+                        "dataset_id": did,
+                        "seed": None if seed is None else int(seed),
+                        "sizes": json.dumps({k: int(v) for k, v in sizes_.items()}),
+                        "population": json.dumps({k: int(v) for k, v in population_.items()}),
+                        "example_ids": json.dumps(drawn, ensure_ascii=False),
+                        "created_at": at,
+                        "created_by": user,
+                    }
+                )
+                .last_pk
+            )
+            self._event(
+                "review.sample",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=did,
+                sample_id=sid,
+                seed=seed,
+                sizes={k: int(v) for k, v in sizes_.items()},
+                population={k: int(v) for k, v in population_.items()},
+            )
             return sid
 
     def _sample_row(self, sample_id: Any) -> dict[str, Any]:
@@ -3163,14 +3764,22 @@ class Store:
         """
         did = self._dataset_row(dataset_id)["id"]
         cols = ["id", "created_at", "created_by", "seed", "sizes", "population", "example_ids"]
-        out = self._frame(f"SELECT {', '.join(cols)} FROM review_samples WHERE dataset_id = ? "
-                          "ORDER BY created_at DESC, id DESC", [did], cols)
-        out["n_examples"] = [sum(len(v) for v in json.loads(x).values())
-                             for x in out.pop("example_ids")]
-        counts = dict(self.db.execute(
-            "SELECT sample_id, COUNT(*) FROM reviewed_examples WHERE sample_id IN "
-            "(SELECT id FROM review_samples WHERE dataset_id = ?) GROUP BY sample_id",
-            [did]).fetchall())
+        out = self._frame(
+            f"SELECT {', '.join(cols)} FROM review_samples WHERE dataset_id = ? "
+            "ORDER BY created_at DESC, id DESC",
+            [did],
+            cols,
+        )
+        out["n_examples"] = [
+            sum(len(v) for v in json.loads(x).values()) for x in out.pop("example_ids")
+        ]
+        counts = dict(
+            self.db.execute(
+                "SELECT sample_id, COUNT(*) FROM reviewed_examples WHERE sample_id IN "
+                "(SELECT id FROM review_samples WHERE dataset_id = ?) GROUP BY sample_id",
+                [did],
+            ).fetchall()
+        )
         out["n_reviewed"] = [int(counts.get(int(i), 0)) for i in out["id"]]
         out["seed"] = out["seed"].astype("Int64")
         return out
@@ -3194,30 +3803,50 @@ class Store:
         """
         with self._read():
             row = self._sample_row(sample_id)
-            marks = {r["example_id"]: r for r in self._rows(
-                'SELECT example_id, "user", at FROM reviewed_examples WHERE project_id = ? '
-                "AND sample_id = ?", [row["project_id"], row["id"]])}
+            marks = {
+                r["example_id"]: r
+                for r in self._rows(
+                    'SELECT example_id, "user", at FROM reviewed_examples WHERE project_id = ? '
+                    "AND sample_id = ?",
+                    [row["project_id"], row["id"]],
+                )
+            }
         drawn = json.loads(row.pop("example_ids"))
-        records = [(stratum, e, e in marks, marks.get(e, {}).get("user"),
-                    marks.get(e, {}).get("at"))
-                   for stratum, ids in drawn.items() for e in ids]
+        records = [
+            (stratum, e, e in marks, marks.get(e, {}).get("user"), marks.get(e, {}).get("at"))
+            for stratum, ids in drawn.items()
+            for e in ids
+        ]
         examples = pd.DataFrame.from_records(
-            records, columns=["stratum", "example_id", "reviewed", "reviewed_by",
-                              "reviewed_at"])
+            records, columns=["stratum", "example_id", "reviewed", "reviewed_by", "reviewed_at"]
+        )
         examples["reviewed"] = examples["reviewed"].astype(bool)
         for col in ("reviewed_by", "reviewed_at"):
             values = np.empty(len(records), dtype=object)
             values[:] = [r[3 if col == "reviewed_by" else 4] for r in records]
             examples[col] = pd.Series(values, index=examples.index, dtype=object)
-        return {**row, "sizes": json.loads(row["sizes"]),
-                "population": json.loads(row["population"]), "example_ids": drawn,
-                "examples": examples}
+        return {
+            **row,
+            "sizes": json.loads(row["sizes"]),
+            "population": json.loads(row["population"]),
+            "example_ids": drawn,
+            "examples": examples,
+        }
 
     # ------------------------------------------------------------------ undo
 
-    def _log_change(self, dataset: dict[str, Any], kind: str, tag_id: int | None,
-                    description: str, previous: dict[str, Any], rows: bytes, *, user: str,
-                    at: str) -> None:
+    def _log_change(
+        self,
+        dataset: dict[str, Any],
+        kind: str,
+        tag_id: int | None,
+        description: str,
+        previous: dict[str, Any],
+        rows: bytes,
+        *,
+        user: str,
+        at: str,
+    ) -> None:
         """Record what :meth:`undo_last` needs to revert a change (same transaction).
 
         ``previous`` (JSON) says what the change did; ``rows`` (:func:`_to_ipc`) holds, per
@@ -3226,15 +3855,26 @@ class Store:
         self.db.execute(
             "INSERT INTO tag_changes (project_id, dataset_id, kind, tag_id, description, "
             'previous, rows, "user", at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [dataset["project_id"], dataset["id"], kind, tag_id, description,
-             json.dumps(previous, ensure_ascii=False), rows, user, at])
+            [
+                dataset["project_id"],
+                dataset["id"],
+                kind,
+                tag_id,
+                description,
+                json.dumps(previous, ensure_ascii=False),
+                rows,
+                user,
+                at,
+            ],
+        )
 
     def _last_change(self, project_id: int, user: str) -> dict[str, Any] | None:
         rows = self._rows(
             'SELECT * FROM tag_changes WHERE project_id = ? AND "user" = ? '
             "AND undone_at IS NULL AND (tag_id IS NULL OR tag_id IN "
             "(SELECT id FROM tags WHERE project_id = ?)) ORDER BY id DESC LIMIT 1",
-            [project_id, user, project_id])
+            [project_id, user, project_id],
+        )
         return rows[0] if rows else None
 
     def last_change(self, dataset_id: int, *, user: str) -> str | None:
@@ -3279,16 +3919,29 @@ class Store:
             else:
                 restored, total = self._undo_values(change, previous)
             at = _now()
-            self.db.execute("UPDATE tag_changes SET undone_at = ?, undone_by = ? WHERE id = ?",
-                            [at, user, change["id"]])
+            self.db.execute(
+                "UPDATE tag_changes SET undone_at = ?, undone_by = ? WHERE id = ?",
+                [at, user, change["id"]],
+            )
             description = change["description"]
             kept = total - restored
             if kept:
-                description += (f" ({kept:,} example{'s' if kept != 1 else ''} changed since "
-                                "by a later change kept that value)")
-            self._event("change.undo", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], change_id=change["id"], change=change["kind"],
-                        description=change["description"], restored=restored, kept=kept)
+                description += (
+                    f" ({kept:,} example{'s' if kept != 1 else ''} changed since "
+                    "by a later change kept that value)"
+                )
+            self._event(
+                "change.undo",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                change_id=change["id"],
+                change=change["kind"],
+                description=change["description"],
+                restored=restored,
+                kept=kept,
+            )
             return description
 
     def _undo_values(self, change: dict[str, Any], previous: dict[str, Any]) -> tuple[int, int]:
@@ -3301,26 +3954,29 @@ class Store:
         where = 'WHERE tag_id = ? AND value = ? AND "user" = ? AND at = ?'
         new = before < 0
         restored = self.db.execute(
-            f"DELETE FROM tag_overrides {where} AND example_id IN "
-            "(SELECT value FROM json_each(?))",
-            [*still, json.dumps(ids[new].tolist(), ensure_ascii=False)]).rowcount
+            f"DELETE FROM tag_overrides {where} AND example_id IN (SELECT value FROM json_each(?))",
+            [*still, json.dumps(ids[new].tolist(), ensure_ascii=False)],
+        ).rowcount
         old = np.flatnonzero(~new)
         users, ats = rows.column("user").to_pylist(), rows.column("at").to_pylist()
         conn = self.db.conn
         count = conn.total_changes
-        conn.executemany(f'UPDATE tag_overrides SET value = ?, "user" = ?, at = ? {where} '
-                         "AND example_id = ?",
-                         [(int(before[i]), users[i], ats[i], *still, ids[i]) for i in old])
+        conn.executemany(
+            f'UPDATE tag_overrides SET value = ?, "user" = ?, at = ? {where} AND example_id = ?',
+            [(int(before[i]), users[i], ats[i], *still, ids[i]) for i in old],
+        )
         restored += conn.total_changes - count
         scope = previous.get("scope")
         if scope and self._rows("SELECT 1 FROM datasets WHERE id = ?", [scope["dataset_id"]]):
-            self.db.execute("UPDATE tag_bases SET scope = ? WHERE tag_id = ? AND dataset_id = ? "
-                            "AND scope = ?", [scope["before"], tag_id, scope["dataset_id"],
-                                              scope["after"]])
+            self.db.execute(
+                "UPDATE tag_bases SET scope = ? WHERE tag_id = ? AND dataset_id = ? AND scope = ?",
+                [scope["before"], tag_id, scope["dataset_id"], scope["after"]],
+            )
         return restored, len(ids)
 
-    def _undo_review(self, project_id: int, change: dict[str, Any],
-                     previous: dict[str, Any]) -> tuple[int, int]:
+    def _undo_review(
+        self, project_id: int, change: dict[str, Any], previous: dict[str, Any]
+    ) -> tuple[int, int]:
         """Remove the review marks a change added, put back those it removed."""
         rows = _from_ipc(change["rows"])
         ids = rows.column("example_id").to_pylist()
@@ -3329,35 +3985,52 @@ class Store:
             restored = self.db.execute(
                 "DELETE FROM reviewed_examples WHERE project_id = ? AND sample_id = ? "
                 'AND "user" = ? AND at = ? AND example_id IN (SELECT value FROM json_each(?))',
-                [project_id, previous["sample_id"], change["user"], change["at"],
-                 json.dumps(ids, ensure_ascii=False)]).rowcount
+                [
+                    project_id,
+                    previous["sample_id"],
+                    change["user"],
+                    change["at"],
+                    json.dumps(ids, ensure_ascii=False),
+                ],
+            ).rowcount
             return restored, examples
         conn = self.db.conn
         count = conn.total_changes
-        conn.executemany('INSERT OR IGNORE INTO reviewed_examples (project_id, example_id, '
-                         'sample_id, "user", at) VALUES (?, ?, ?, ?, ?)',
-                         [(project_id, e, s, u, a) for e, s, u, a in zip(
-                             ids, rows.column("sample_id").to_pylist(),
-                             rows.column("user").to_pylist(), rows.column("at").to_pylist(),
-                             strict=True)])
+        conn.executemany(
+            "INSERT OR IGNORE INTO reviewed_examples (project_id, example_id, "
+            'sample_id, "user", at) VALUES (?, ?, ?, ?, ?)',
+            [
+                (project_id, e, s, u, a)
+                for e, s, u, a in zip(
+                    ids,
+                    rows.column("sample_id").to_pylist(),
+                    rows.column("user").to_pylist(),
+                    rows.column("at").to_pylist(),
+                    strict=True,
+                )
+            ],
+        )
         restored = conn.total_changes - count
         return min(restored, examples), examples
 
     # ------------------------------------------------------------------ label corrections
 
-    def _active_corrections(self, dataset: dict[str, Any],
-                            frame_ids: pd.Series) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def _active_corrections(
+        self, dataset: dict[str, Any], frame_ids: pd.Series
+    ) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Return the project's active corrections of a dataset's examples and their rows."""
-        fixes = self._rows(_ACTIVE_CORRECTIONS + " ORDER BY id",
-                           [dataset["project_id"], dataset["project_id"]])
+        fixes = self._rows(
+            _ACTIVE_CORRECTIONS + " ORDER BY id", [dataset["project_id"], dataset["project_id"]]
+        )
         if not fixes:
             return [], np.zeros(0, dtype=np.intp)
         pos = _locate(frame_ids, [f["example_id"] for f in fixes])
         keep = np.flatnonzero(pos >= 0)
         return [fixes[i] for i in keep], pos[keep]
 
-    def correct_label(self, dataset_id: int, example_id: Any, new_label: Any, *, user: str,
-                      reason: str = "") -> None:
+    def correct_label(
+        self, dataset_id: int, example_id: Any, new_label: Any, *, user: str, reason: str = ""
+    ) -> None:
         """Record a corrected label for one example, keeping the original.
 
         The correction belongs to the project: it applies to the example (matched by id)
@@ -3395,14 +4068,29 @@ class Store:
             row = self._dataset_row(did)
             self._require(row["project_id"], user, "correct_label")
             at = _now()
-            self.db["label_corrections"].insert({
-                "project_id": row["project_id"], "dataset_id": did, "example_id": wanted[0],
-                "original": original, "corrected": corrected, "reason": reason.strip(),
-                "user": user, "at": at,
-            })
-            self._event("label.correct", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=did, example_id=wanted[0], original=original,
-                        corrected=corrected, reason=reason.strip())
+            self.db["label_corrections"].insert(
+                {
+                    "project_id": row["project_id"],
+                    "dataset_id": did,
+                    "example_id": wanted[0],
+                    "original": original,
+                    "corrected": corrected,
+                    "reason": reason.strip(),
+                    "user": user,
+                    "at": at,
+                }
+            )
+            self._event(
+                "label.correct",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=did,
+                example_id=wanted[0],
+                original=original,
+                corrected=corrected,
+                reason=reason.strip(),
+            )
 
     def corrections(self, dataset_id: int) -> pd.DataFrame:
         """Return the active label corrections of a dataset's examples, the latest per example.
@@ -3426,8 +4114,7 @@ class Store:
         with self._read():
             row = self._dataset_row(dataset_id)
             fixes, _ = self._active_corrections(row, self._read_ids(row["id"]))
-        return pd.DataFrame.from_records([tuple(f[c] for c in cols) for f in fixes],
-                                         columns=cols)
+        return pd.DataFrame.from_records([tuple(f[c] for c in cols) for f in fixes], columns=cols)
 
     def revert_correction(self, dataset_id: int, example_id: Any, *, user: str) -> None:
         """Restore an example's original label; its corrections are kept, marked reverted.
@@ -3456,17 +4143,26 @@ class Store:
             cursor = self.db.execute(
                 "UPDATE label_corrections SET reverted_at = ?, reverted_by = ? "
                 "WHERE project_id = ? AND example_id = ? AND reverted_at IS NULL",
-                [at, user, row["project_id"], key])
+                [at, user, row["project_id"], key],
+            )
             if cursor.rowcount == 0:
-                raise StoreError(f"example {key!r} of dataset {did} has no label correction "
-                                 "to revert")
-            self._event("label.revert", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=did, example_id=key)
+                raise StoreError(
+                    f"example {key!r} of dataset {did} has no label correction to revert"
+                )
+            self._event(
+                "label.revert",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=did,
+                example_id=key,
+            )
 
     # ------------------------------------------------------------------ reports
 
-    def save_report(self, dataset_id: int, fmt: str, filename: str, content: str | bytes, *,
-                    user: str) -> int:
+    def save_report(
+        self, dataset_id: int, fmt: str, filename: str, content: str | bytes, *, user: str
+    ) -> int:
         """Store an exported report.
 
         Parameters
@@ -3499,13 +4195,32 @@ class Store:
             row = self._dataset_row(dataset_id)
             self._require(row["project_id"], user, "save_report")
             at = _now()
-            rid = self.db["reports"].insert({
-                "dataset_id": row["id"], "fmt": fmt, "filename": filename,
-                "size": len(content), "content": content, "created_at": at, "created_by": user,
-            }).last_pk
-            self._event("report.save", user=user, at=at, project_id=row["project_id"],
-                        dataset_id=row["id"], report_id=rid, fmt=fmt, filename=filename,
-                        size=len(content))
+            rid = (
+                self.db["reports"]
+                .insert(
+                    {
+                        "dataset_id": row["id"],
+                        "fmt": fmt,
+                        "filename": filename,
+                        "size": len(content),
+                        "content": content,
+                        "created_at": at,
+                        "created_by": user,
+                    }
+                )
+                .last_pk
+            )
+            self._event(
+                "report.save",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                report_id=rid,
+                fmt=fmt,
+                filename=filename,
+                size=len(content),
+            )
             return int(rid)
 
     def list_reports(self, dataset_id: int | None = None) -> pd.DataFrame:
@@ -3526,8 +4241,11 @@ class Store:
         where, params = "", []
         if dataset_id is not None:
             where, params = "WHERE dataset_id = ?", [self._dataset_row(dataset_id)["id"]]
-        return self._frame(f"SELECT {', '.join(cols)} FROM reports {where} "
-                           "ORDER BY created_at DESC, id DESC", params, cols)
+        return self._frame(
+            f"SELECT {', '.join(cols)} FROM reports {where} ORDER BY created_at DESC, id DESC",
+            params,
+            cols,
+        )
 
     def report_content(self, report_id: int) -> bytes:
         """Return a report's bytes.
@@ -3549,10 +4267,18 @@ class Store:
 
     # ------------------------------------------------------------------ iterations
 
-    def save_iteration(self, project_id: int, dataset_id: int, *, model_name: str,
-                       model_version: str = "", data_version: str = "",
-                       notes: dict[str, Any] | None = None, table: pd.DataFrame,
-                       user: str) -> int:
+    def save_iteration(
+        self,
+        project_id: int,
+        dataset_id: int,
+        *,
+        model_name: str,
+        model_version: str = "",
+        data_version: str = "",
+        notes: dict[str, Any] | None = None,
+        table: pd.DataFrame,
+        user: str,
+    ) -> int:
         """Save an analysed dataset as an iteration of its project.
 
         Parameters
@@ -3598,30 +4324,72 @@ class Store:
             self._require(project["id"], user, "save_iteration")
             row = self._dataset_row(dataset_id)
             if row["project_id"] != project["id"]:
-                raise StoreError(f"dataset {row['id']} belongs to project {row['project_id']}, "
-                                 f"not {project['id']}")
+                raise StoreError(
+                    f"dataset {row['id']} belongs to project {row['project_id']}, "
+                    f"not {project['id']}"
+                )
             mapping = ColumnMapping.from_dict(json.loads(row["mapping"]))
-            fingerprint = Dataset(frame=pd.DataFrame(), tags=pd.DataFrame(), mapping=mapping,
-                                  content_hash=row["content_hash"]).fingerprint()
+            fingerprint = Dataset(
+                frame=pd.DataFrame(),
+                tags=pd.DataFrame(),
+                mapping=mapping,
+                content_hash=row["content_hash"],
+            ).fingerprint()
             at = _now()
-            iid = int(self.db["iterations"].insert({
-                "project_id": project["id"], "dataset_id": row["id"],
-                "dataset_name": row["name"], "source_name": row["source_name"],
-                "content_hash": row["content_hash"], "fingerprint": fingerprint,
-                "revision": self.revision(row["id"]), "row_count": row["row_count"],
-                "model_name": model_name, "model_version": model_version,
-                "data_version": data_version, "notes": notes_json, "slice_table": table_json,
-                "created_at": at, "created_by": user,
-            }).last_pk)
-            self._event("iteration.save", user=user, at=at, project_id=project["id"],
-                        dataset_id=row["id"], iteration_id=iid, model_name=model_name,
-                        model_version=model_version, data_version=data_version,
-                        notes=json.loads(notes_json))
+            iid = int(
+                self.db["iterations"]
+                .insert(
+                    {
+                        "project_id": project["id"],
+                        "dataset_id": row["id"],
+                        "dataset_name": row["name"],
+                        "source_name": row["source_name"],
+                        "content_hash": row["content_hash"],
+                        "fingerprint": fingerprint,
+                        "revision": self.revision(row["id"]),
+                        "row_count": row["row_count"],
+                        "model_name": model_name,
+                        "model_version": model_version,
+                        "data_version": data_version,
+                        "notes": notes_json,
+                        "slice_table": table_json,
+                        "created_at": at,
+                        "created_by": user,
+                    }
+                )
+                .last_pk
+            )
+            self._event(
+                "iteration.save",
+                user=user,
+                at=at,
+                project_id=project["id"],
+                dataset_id=row["id"],
+                iteration_id=iid,
+                model_name=model_name,
+                model_version=model_version,
+                data_version=data_version,
+                notes=json.loads(notes_json),
+            )
             return iid
 
-    _ITERATION_COLUMNS = ["id", "project_id", "dataset_id", "dataset_name", "source_name",
-                          "content_hash", "fingerprint", "revision", "row_count", "model_name",
-                          "model_version", "data_version", "notes", "created_at", "created_by"]
+    _ITERATION_COLUMNS = [
+        "id",
+        "project_id",
+        "dataset_id",
+        "dataset_name",
+        "source_name",
+        "content_hash",
+        "fingerprint",
+        "revision",
+        "row_count",
+        "model_name",
+        "model_version",
+        "data_version",
+        "notes",
+        "created_at",
+        "created_by",
+    ]
 
     def list_iterations(self, project_id: int) -> pd.DataFrame:
         """Return a project's iterations, oldest first (its history).
@@ -3641,8 +4409,12 @@ class Store:
         """
         pid = self._project_row(project_id)["id"]
         cols = self._ITERATION_COLUMNS
-        out = self._frame(f"SELECT {', '.join(cols)} FROM iterations WHERE project_id = ? "
-                          "ORDER BY created_at, id", [pid], cols)
+        out = self._frame(
+            f"SELECT {', '.join(cols)} FROM iterations WHERE project_id = ? "
+            "ORDER BY created_at, id",
+            [pid],
+            cols,
+        )
         out["notes"] = [json.loads(n) for n in out["notes"]]
         return out
 
@@ -3655,8 +4427,9 @@ class Store:
             Unknown iteration.
         """
         iid = _check_id(iteration_id, "iteration")
-        rows = self._rows(f"SELECT {', '.join(self._ITERATION_COLUMNS)} FROM iterations "
-                          "WHERE id = ?", [iid])
+        rows = self._rows(
+            f"SELECT {', '.join(self._ITERATION_COLUMNS)} FROM iterations WHERE id = ?", [iid]
+        )
         if not rows:
             raise StoreError(f"no iteration with id {iid}")
         rows[0]["notes"] = json.loads(rows[0]["notes"])
@@ -3689,15 +4462,30 @@ class Store:
             info = self.iteration_info(iteration_id)
             self._require(info["project_id"], user, "delete_iteration")
             self.db.execute("DELETE FROM iterations WHERE id = ?", [info["id"]])
-            self._event("iteration.delete", user=user, at=_now(),
-                        project_id=info["project_id"], dataset_id=info["dataset_id"],
-                        iteration_id=info["id"], model_name=info["model_name"],
-                        model_version=info["model_version"])
+            self._event(
+                "iteration.delete",
+                user=user,
+                at=_now(),
+                project_id=info["project_id"],
+                dataset_id=info["dataset_id"],
+                iteration_id=info["id"],
+                model_name=info["model_name"],
+                model_version=info["model_version"],
+            )
 
     # ------------------------------------------------------------------ annotation sets
 
-    _ANNOTATION_SET_COLUMNS = ["id", "project_id", "name", "source_name", "content_hash",
-                               "row_count", "linked_dataset_id", "created_at", "created_by"]
+    _ANNOTATION_SET_COLUMNS = [
+        "id",
+        "project_id",
+        "name",
+        "source_name",
+        "content_hash",
+        "row_count",
+        "linked_dataset_id",
+        "created_at",
+        "created_by",
+    ]
 
     def _annotation_path(self, set_id: int) -> Path:
         return self.files_dir / ANNOTATIONS_DIR / f"{int(set_id)}.parquet"
@@ -3714,14 +4502,24 @@ class Store:
             return None
         row = self._dataset_row(dataset_id)
         if row["project_id"] != project_id:
-            raise StoreError(f"dataset {row['id']} belongs to project {row['project_id']}, not "
-                             f"{project_id}: an annotation set links to a dataset of its own "
-                             "project")
+            raise StoreError(
+                f"dataset {row['id']} belongs to project {row['project_id']}, not "
+                f"{project_id}: an annotation set links to a dataset of its own "
+                "project"
+            )
         return int(row["id"])
 
-    def save_annotation_set(self, project_id: int, name: str, labels: pd.DataFrame, *,
-                            source_name: str, content_hash: str, user: str,
-                            linked_dataset_id: int | None = None) -> int:
+    def save_annotation_set(
+        self,
+        project_id: int,
+        name: str,
+        labels: pd.DataFrame,
+        *,
+        source_name: str,
+        content_hash: str,
+        user: str,
+        linked_dataset_id: int | None = None,
+    ) -> int:
         """Store a multi-annotator label table as an annotation set of a project.
 
         The table is written to Parquet (atomically: a staging file renamed inside the
@@ -3772,23 +4570,43 @@ class Store:
             try:
                 _write_parquet(labels, staging)
             except (pa.ArrowException, ValueError, TypeError) as exc:
-                raise StoreError(f"annotation set {name!r} cannot be stored as Parquet: "
-                                 f"{exc}") from exc
+                raise StoreError(
+                    f"annotation set {name!r} cannot be stored as Parquet: {exc}"
+                ) from exc
             with self._write():
                 self._require(pid, user, "save_annotation_set")
                 self._check_free_name(pid, name, table="annotation_sets")
                 linked = self._check_link(pid, linked_dataset_id)
                 at = _now()
-                sid = int(self.db["annotation_sets"].insert({
-                    "project_id": pid, "name": name, "source_name": source_name,
-                    "content_hash": content_hash, "row_count": len(labels),
-                    "linked_dataset_id": linked, "created_at": at, "created_by": user,
-                }).last_pk)
+                sid = int(
+                    self.db["annotation_sets"]
+                    .insert(
+                        {
+                            "project_id": pid,
+                            "name": name,
+                            "source_name": source_name,
+                            "content_hash": content_hash,
+                            "row_count": len(labels),
+                            "linked_dataset_id": linked,
+                            "created_at": at,
+                            "created_by": user,
+                        }
+                    )
+                    .last_pk
+                )
                 os.replace(staging, self._annotation_path(sid))
                 final = self._annotation_path(sid)
-                self._event("annotation_set.save", user=user, at=at, project_id=pid,
-                            annotation_set_id=sid, name=name, source_name=source_name,
-                            row_count=len(labels), linked_dataset_id=linked)
+                self._event(
+                    "annotation_set.save",
+                    user=user,
+                    at=at,
+                    project_id=pid,
+                    annotation_set_id=sid,
+                    name=name,
+                    source_name=source_name,
+                    row_count=len(labels),
+                    linked_dataset_id=linked,
+                )
             return sid
         except BaseException as exc:
             (final if final is not None else staging).unlink(missing_ok=True)
@@ -3852,8 +4670,14 @@ class Store:
             sid = row["id"]
             self.db.execute("DELETE FROM review_decisions WHERE annotation_set_id = ?", [sid])
             self.db.execute("DELETE FROM annotation_sets WHERE id = ?", [sid])
-            self._event("annotation_set.delete", user=user, at=_now(),
-                        project_id=row["project_id"], annotation_set_id=sid, name=row["name"])
+            self._event(
+                "annotation_set.delete",
+                user=user,
+                at=_now(),
+                project_id=row["project_id"],
+                annotation_set_id=sid,
+                name=row["name"],
+            )
             path = self._annotation_path(sid)
             if path.exists():  # moved last: a failure before this rolls the rows back
                 trash = path.with_name(f".deleted-{uuid.uuid4().hex}.parquet")
@@ -3861,8 +4685,9 @@ class Store:
         if trash is not None:
             trash.unlink(missing_ok=True)
 
-    def save_review_decision(self, set_id: int, item: Any, *, decision: Any, note: str = "",
-                             user: str) -> bool:
+    def save_review_decision(
+        self, set_id: int, item: Any, *, decision: Any, note: str = "", user: str
+    ) -> bool:
         """Record a reviewer's decision on one item of an annotation set.
 
         Every decision is kept; the latest per item counts (:meth:`review_decisions`).
@@ -3909,20 +4734,37 @@ class Store:
         with self._write():
             row = self._annotation_row(sid)
             self._require(row["project_id"], user, "save_review_decision")
-            last = self._rows("SELECT decision, note FROM review_decisions WHERE id = ("
-                              "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
-                              "AND item = ?)", [sid, key])
+            last = self._rows(
+                "SELECT decision, note FROM review_decisions WHERE id = ("
+                "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
+                "AND item = ?)",
+                [sid, key],
+            )
             current = (last[0]["decision"], last[0]["note"]) if last else (None, "")
             if current == (decision, note):
                 return False
             at = _now()
-            self.db["review_decisions"].insert({
-                "annotation_set_id": sid, "item": key, "decision": decision, "note": note,
-                "user": user, "at": at,
-            })
-            self._event("review.decide", user=user, at=at, project_id=row["project_id"],
-                        annotation_set_id=sid, item=key, decision=decision, note=note,
-                        previous=current[0])
+            self.db["review_decisions"].insert(
+                {
+                    "annotation_set_id": sid,
+                    "item": key,
+                    "decision": decision,
+                    "note": note,
+                    "user": user,
+                    "at": at,
+                }
+            )
+            self._event(
+                "review.decide",
+                user=user,
+                at=at,
+                project_id=row["project_id"],
+                annotation_set_id=sid,
+                item=key,
+                decision=decision,
+                note=note,
+                previous=current[0],
+            )
             return True
 
     def review_decisions(self, set_id: int, *, history: bool = False) -> pd.DataFrame:
@@ -3948,9 +4790,11 @@ class Store:
         if history:
             sql, params = select + "WHERE annotation_set_id = ? ORDER BY id", [sid]
         else:
-            sql = (select + "WHERE id IN (SELECT MAX(id) FROM review_decisions "
-                   "WHERE annotation_set_id = ? GROUP BY item) "
-                   "AND (decision IS NOT NULL OR note != '') ORDER BY id")
+            sql = (
+                select + "WHERE id IN (SELECT MAX(id) FROM review_decisions "
+                "WHERE annotation_set_id = ? GROUP BY item) "
+                "AND (decision IS NOT NULL OR note != '') ORDER BY id"
+            )
             params = [sid]
         out = self._frame(sql, params, cols)
         decisions = np.empty(len(out), dtype=object)
@@ -3958,8 +4802,9 @@ class Store:
         out["decision"] = pd.Series(decisions, index=out.index, dtype=object)
         return out
 
-    def apply_annotation_hlp(self, set_id: int, dataset_id: int, hlp: dict[str, float], *,
-                             user: str) -> None:
+    def apply_annotation_hlp(
+        self, set_id: int, dataset_id: int, hlp: dict[str, float], *, user: str
+    ) -> None:
         """Save an annotation set's per-tag HLP as the HLP of a dataset's tags.
 
         One transaction: :meth:`set_tag_settings` for every tag, then an
@@ -3992,9 +4837,16 @@ class Store:
             self._require(row["project_id"], user, "apply_annotation_hlp")
             for tag, value in values.items():
                 self.set_tag_settings(row["id"], tag, hlp=value, user=user)
-            self._event("annotation_set.hlp", user=user, at=_now(),
-                        project_id=row["project_id"], dataset_id=row["id"],
-                        annotation_set_id=info["id"], name=info["name"], hlp=values)
+            self._event(
+                "annotation_set.hlp",
+                user=user,
+                at=_now(),
+                project_id=row["project_id"],
+                dataset_id=row["id"],
+                annotation_set_id=info["id"],
+                name=info["name"],
+                hlp=values,
+            )
 
     def hlp_sources(self, dataset_id: int) -> dict[str, dict[str, Any]]:
         """Return the tags whose current HLP was saved from an annotation set.
@@ -4011,18 +4863,24 @@ class Store:
         row = self._dataset_row(dataset_id)
         did = row["id"]
         marks = ", ".join("?" * len(_HLP_EVENT_KINDS))
-        rows = self._rows(f'SELECT kind, detail, "user", at FROM events WHERE project_id = ? '
-                          f"AND kind IN ({marks}) ORDER BY id",
-                          [row["project_id"], *_HLP_EVENT_KINDS])
+        rows = self._rows(
+            f'SELECT kind, detail, "user", at FROM events WHERE project_id = ? '
+            f"AND kind IN ({marks}) ORDER BY id",
+            [row["project_id"], *_HLP_EVENT_KINDS],
+        )
         found: dict[str, dict[str, Any]] = {}
         for r in rows:
             detail = json.loads(r["detail"])
             kind = r["kind"]
             if kind == "annotation_set.hlp":
                 for tag, value in detail.get("hlp", {}).items():
-                    found[tag] = {"annotation_set_id": detail.get("annotation_set_id"),
-                                  "name": detail.get("name"), "hlp": value,
-                                  "user": r["user"], "at": r["at"]}
+                    found[tag] = {
+                        "annotation_set_id": detail.get("annotation_set_id"),
+                        "name": detail.get("name"),
+                        "hlp": value,
+                        "user": r["user"],
+                        "at": r["at"],
+                    }
             elif kind == "tag.settings" and "hlp" in detail:
                 found.pop(detail.get("tag"), None)
             elif kind == "tag.rename" and detail.get("old") in found:
@@ -4033,8 +4891,11 @@ class Store:
                 for tag in [*detail.get("removed", []), detail.get("target")]:
                     found.pop(tag, None)
         current = self.tag_settings(did)["hlp"]
-        return {t: v for t, v in found.items()
-                if t in current and math.isclose(float(current[t]), float(v["hlp"]))}
+        return {
+            t: v
+            for t, v in found.items()
+            if t in current and math.isclose(float(current[t]), float(v["hlp"]))
+        }
 
     # ------------------------------------------------------------------ history
 
@@ -4051,15 +4912,17 @@ class Store:
         """
         did = int(dataset_id)
         with self._lock:
-            found = self.db.execute("SELECT project_id FROM datasets WHERE id = ?",
-                                    [did]).fetchone()
+            found = self.db.execute(
+                "SELECT project_id FROM datasets WHERE id = ?", [did]
+            ).fetchone()
             if found is None:
                 return self.last_event_id(did)
             marks = ", ".join("?" * len(_DATASET_OWN_KINDS))
             row = self.db.execute(
                 f"SELECT max(id) FROM events WHERE dataset_id = ? OR (project_id = ? "
                 f"AND (dataset_id IS NULL OR kind NOT IN ({marks})))",
-                [did, found[0], *_DATASET_OWN_KINDS]).fetchone()
+                [did, found[0], *_DATASET_OWN_KINDS],
+            ).fetchone()
         return int(row[0] or 0)
 
     def last_event_id(self, dataset_id: int) -> int:
@@ -4069,12 +4932,14 @@ class Store:
         not count: it says which dataset a person worked on last.
         """
         with self._lock:
-            row = self.db.execute("SELECT max(id) FROM events WHERE dataset_id = ?",
-                                  [int(dataset_id)]).fetchone()
+            row = self.db.execute(
+                "SELECT max(id) FROM events WHERE dataset_id = ?", [int(dataset_id)]
+            ).fetchone()
         return int(row[0] or 0)
 
-    def events(self, dataset_id: int | None = None, *,
-               project_id: int | None = None) -> pd.DataFrame:
+    def events(
+        self, dataset_id: int | None = None, *, project_id: int | None = None
+    ) -> pd.DataFrame:
         """Return the append-only log of writes, oldest first.
 
         Parameters
@@ -4099,12 +4964,15 @@ class Store:
             conditions.append("project_id = ?")
             params.append(_check_id(project_id, "project"))
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        frame = self._frame(f'SELECT id, project_id, dataset_id, kind, detail, "user", at '
-                            f"FROM events {where} ORDER BY id", params, cols)
+        frame = self._frame(
+            f'SELECT id, project_id, dataset_id, kind, detail, "user", at '
+            f"FROM events {where} ORDER BY id",
+            params,
+            cols,
+        )
         for col in ("project_id", "dataset_id"):
             frame[col] = frame[col].astype("Int64")
         return frame
-
 
 
 # --------------------------------------------------------------------------- recovery
@@ -4237,8 +5105,12 @@ class RecoveryReport:
     @property
     def complete(self) -> bool:
         """Whether every row and every dataset's files reached the new store."""
-        return not (self.lost_tables or self.datasets_lost or self.dataset_files_missing
-                    or self.annotation_files_missing)
+        return not (
+            self.lost_tables
+            or self.datasets_lost
+            or self.dataset_files_missing
+            or self.annotation_files_missing
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """Return the report as plain JSON-ready values (paths as text)."""
@@ -4277,10 +5149,10 @@ def _mid_text(a: str | None, b: str | None) -> str | None:
     if lo < c < hi:
         return a[:i] + chr(c)
     if b is not None and len(b) > i + 1:  # b's start: above a at i, and below b
-        return b[:i + 1]
+        return b[: i + 1]
     if lo == -1:  # b is a + one character, the lowest above a's end: nothing between
         return None
-    return a[:i + 1] + str(_mid_text(a[i + 1:], None))  # above a, still below b at i
+    return a[: i + 1] + str(_mid_text(a[i + 1 :], None))  # above a, still below b at i
 
 
 def _mid_value(a: Any, b: Any, kind: str | None, hint: tuple[int, int]) -> Any:
@@ -4330,8 +5202,9 @@ class _TableShape:
 
 def _table_shape(src: sqlite3.Connection, name: str, seq: int | None) -> _TableShape:
     info = src.execute(f"PRAGMA table_info({_quote(name)})").fetchall()
-    listed = src.execute("SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?",
-                         [name]).fetchone()
+    listed = src.execute(
+        "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?", [name]
+    ).fetchone()
     names = [str(r[1]) for r in info]
     pk = [i for _, i in sorted((int(r[5]), i) for i, r in enumerate(info) if r[5])]
     types = [str(r[2] or "").upper() for r in info]
@@ -4392,8 +5265,7 @@ class _Copier:
         self.dst.execute("RELEASE batch")
 
 
-def _where(shape: _TableShape, lower: _Bound | None,
-           upper: _Bound | None) -> tuple[str, list[Any]]:
+def _where(shape: _TableShape, lower: _Bound | None, upper: _Bound | None) -> tuple[str, list[Any]]:
     parts, params = [], []
     for bound, op in ((lower, ">=" if lower and lower.inclusive else ">"), (upper, "<")):
         if bound is not None:
@@ -4404,8 +5276,15 @@ def _where(shape: _TableShape, lower: _Bound | None,
     return (f"WHERE {' AND '.join(parts)}" if parts else ""), params
 
 
-def _scan(src: sqlite3.Connection, shape: _TableShape, lower: _Bound | None,
-          upper: _Bound | None, *, descending: bool, copier: _Copier) -> tuple[tuple | None, bool]:
+def _scan(
+    src: sqlite3.Connection,
+    shape: _TableShape,
+    lower: _Bound | None,
+    upper: _Bound | None,
+    *,
+    descending: bool,
+    copier: _Copier,
+) -> tuple[tuple | None, bool]:
     """Copy the rows between two ends in key order until the end or a damaged page.
 
     Returns the key of the last row read (``None``: none) and whether the range was read
@@ -4418,10 +5297,15 @@ def _scan(src: sqlite3.Connection, shape: _TableShape, lower: _Bound | None,
     alone = False
     while True:
         after = None if last is None else _Bound(last)
-        where, params = _where(shape, lower if descending or after is None else after,
-                               after if descending and after is not None else upper)
-        sql = (f"SELECT {shape.sql_columns()} FROM {_quote(shape.name)} {where} "
-               f"ORDER BY {order}{' LIMIT 1' if alone else ''}")
+        where, params = _where(
+            shape,
+            lower if descending or after is None else after,
+            after if descending and after is not None else upper,
+        )
+        sql = (
+            f"SELECT {shape.sql_columns()} FROM {_quote(shape.name)} {where} "
+            f"ORDER BY {order}{' LIMIT 1' if alone else ''}"
+        )
         read, failed = 0, False
         try:
             cursor = src.execute(sql, params)
@@ -4449,8 +5333,9 @@ def _scan(src: sqlite3.Connection, shape: _TableShape, lower: _Bound | None,
         alone = failed  # after a failure, the next row alone; after it, a scan again
 
 
-def _mid_key(shape: _TableShape, lower: _Bound | None,
-             upper: _Bound | None) -> tuple[tuple, str | None] | None:
+def _mid_key(
+    shape: _TableShape, lower: _Bound | None, upper: _Bound | None
+) -> tuple[tuple, str | None] | None:
     """Return a key (or its first columns) strictly inside the range and the kind split."""
     n = len(shape.keys)
     lo = list(lower.values) if lower else []
@@ -4474,37 +5359,48 @@ def _mid_key(shape: _TableShape, lower: _Bound | None,
     return None
 
 
-def _nearest(dst: sqlite3.Connection, shape: _TableShape, bound: _Bound | None,
-             below: bool) -> str:
+def _nearest(dst: sqlite3.Connection, shape: _TableShape, bound: _Bound | None, below: bool) -> str:
     """Return the key of the copied row nearest below (above) a range's lower (upper) end."""
     if bound is None:
         return "the start" if below else "the end"
     cols = ", ".join(shape.sql_keys(len(bound.values)))
     op = ("<" if bound.inclusive else "<=") if below else ">="
     order = ", ".join(f"{k}{' DESC' if below else ''}" for k in shape.sql_keys())
-    row = dst.execute(f"SELECT {', '.join(shape.sql_keys())} FROM {_quote(shape.name)} "
-                      f"WHERE ({cols}) {op} ({', '.join('?' * len(bound.values))}) "
-                      f"ORDER BY {order} LIMIT 1", list(bound.values)).fetchone()
+    row = dst.execute(
+        f"SELECT {', '.join(shape.sql_keys())} FROM {_quote(shape.name)} "
+        f"WHERE ({cols}) {op} ({', '.join('?' * len(bound.values))}) "
+        f"ORDER BY {order} LIMIT 1",
+        list(bound.values),
+    ).fetchone()
     if row is None:
         return "the start" if below else "the end"
     return repr(row[0]) if len(row) == 1 else repr(tuple(row))
 
 
-def _describe_ranges(dst: sqlite3.Connection, shape: _TableShape,
-                     ranges: list[tuple[_Bound | None, _Bound | None]],
-                     result: TableRecovery) -> None:
+def _describe_ranges(
+    dst: sqlite3.Connection,
+    shape: _TableShape,
+    ranges: list[tuple[_Bound | None, _Bound | None]],
+    result: TableRecovery,
+) -> None:
     """Merge the unreadable ranges that touch and describe them in the result.
 
     A range of integer ids reads ``"id 21 to 37"``; any other, by the copied rows around
     it: ``"(tag_id, example_id) between (9, 'e0329') and (9, 'e0397')"``.
     """
+
     def start(r: tuple[_Bound | None, _Bound | None]) -> tuple:
         return (0,) if r[0] is None else (1, r[0].values, r[0].inclusive)
 
     merged: list[list[_Bound | None]] = []
     for lower, upper in sorted(ranges, key=start):
-        if merged and merged[-1][1] is not None and lower is not None and lower.inclusive \
-                and merged[-1][1].values == lower.values:
+        if (
+            merged
+            and merged[-1][1] is not None
+            and lower is not None
+            and lower.inclusive
+            and merged[-1][1].values == lower.values
+        ):
             merged[-1][1] = upper
         else:
             merged.append([lower, upper])
@@ -4512,32 +5408,34 @@ def _describe_ranges(dst: sqlite3.Connection, shape: _TableShape,
     name = "id" if shape.columns[shape.keys[0]] == "_rowid_" else shape.columns[shape.keys[0]]
     count: int | None = 0 if single_int else None
     for lower, upper in merged:
-        if not single_int or not all(b is None or isinstance(b.values[0], int)
-                                     for b in (lower, upper)):
+        if not single_int or not all(
+            b is None or isinstance(b.values[0], int) for b in (lower, upper)
+        ):
             count = None
             keys = shape.key_names()
             result.unreadable.append(
                 f"{keys[0] if len(keys) == 1 else '(' + ', '.join(keys) + ')'} between "
-                f"{_nearest(dst, shape, lower, True)} and {_nearest(dst, shape, upper, False)}")
+                f"{_nearest(dst, shape, lower, True)} and {_nearest(dst, shape, upper, False)}"
+            )
             continue
-        first = shape.hint[0] if lower is None else \
-            lower.values[0] + (0 if lower.inclusive else 1)
+        first = shape.hint[0] if lower is None else lower.values[0] + (0 if lower.inclusive else 1)
         last = shape.hint[1] if upper is None else upper.values[0] - 1
         if first > last:
             continue
-        known = (lower is not None or first > -_MAX_ID) and (upper is not None or
-                                                             last < _MAX_ID)
+        known = (lower is not None or first > -_MAX_ID) and (upper is not None or last < _MAX_ID)
         if count is not None:
             count = count + last - first + 1 if known else None
         shown_first = first if lower is not None or first > -_MAX_ID else "the start"
         shown_last = last if upper is not None or last < _MAX_ID else "the end"
-        result.unreadable.append(f"{name} {first}" if first == last else
-                                 f"{name} {shown_first} to {shown_last}")
+        result.unreadable.append(
+            f"{name} {first}" if first == last else f"{name} {shown_first} to {shown_last}"
+        )
     result.unreadable_ids = count
 
 
-def _copy_table(src: sqlite3.Connection, dst: sqlite3.Connection, shape: _TableShape,
-                result: TableRecovery) -> int | None:
+def _copy_table(
+    src: sqlite3.Connection, dst: sqlite3.Connection, shape: _TableShape, result: TableRecovery
+) -> int | None:
     """Copy every readable row of one table; return the largest integer id read.
 
     Reads the table in key order; where a read hits a damaged page, reads the rest of the
@@ -4600,16 +5498,21 @@ def _open_damaged(path: Path) -> sqlite3.Connection:
             last = exc
     code = _sqlite_code(last)
     if code == _SQLITE_NOTADB:
-        raise StoreDamaged(f"{path} is not a Slicewise database ({last}): it is another kind "
-                           "of file, or its first page is damaged, so nothing can be read "
-                           "from it; restore a backup") from last
+        raise StoreDamaged(
+            f"{path} is not a Slicewise database ({last}): it is another kind "
+            "of file, or its first page is damaged, so nothing can be read "
+            "from it; restore a backup"
+        ) from last
     if code == _SQLITE_CORRUPT:
-        raise StoreDamaged(f"the schema of {path} (its first pages) is damaged ({last}), so "
-                           "no table can be read from it; restore a backup, or try sqlite3's "
-                           "\".recover\" (it needs an sqlite3 built with the dbpage "
-                           "extension)") from last
-    raise StoreError(f"cannot read {path} ({last}); give {_whoami()} read access to it and "
-                     "its folder") from last
+        raise StoreDamaged(
+            f"the schema of {path} (its first pages) is damaged ({last}), so "
+            "no table can be read from it; restore a backup, or try sqlite3's "
+            '".recover" (it needs an sqlite3 built with the dbpage '
+            "extension)"
+        ) from last
+    raise StoreError(
+        f"cannot read {path} ({last}); give {_whoami()} read access to it and its folder"
+    ) from last
 
 
 def _recover_fault(exc: BaseException, where: Path) -> DataError | None:
@@ -4617,10 +5520,11 @@ def _recover_fault(exc: BaseException, where: Path) -> DataError | None:
     code = _sqlite_code(exc) if isinstance(exc, sqlite3.Error) else None
     if code == _SQLITE_FULL or getattr(exc, "errno", None) in _NO_ROOM:
         return _no_room(where, exc)
-    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN) or \
-            getattr(exc, "errno", None) in _NOT_ALLOWED:
-        return StoreReadOnly(f"cannot write {where} ({exc}): nothing was recovered; choose "
-                             f"a folder {_whoami()} may write with --to")
+    if code in (_SQLITE_READONLY, _SQLITE_CANTOPEN) or getattr(exc, "errno", None) in _NOT_ALLOWED:
+        return StoreReadOnly(
+            f"cannot write {where} ({exc}): nothing was recovered; choose "
+            f"a folder {_whoami()} may write with --to"
+        )
     return None
 
 
@@ -4630,8 +5534,11 @@ def _stand_in_projects(dst: sqlite3.Connection, ids: list[int], at: str) -> None
     Named, dated and credited as its ``project.create`` event says, when that survived.
     """
     for pid in ids:
-        event = dst.execute("SELECT detail, \"user\", at FROM events WHERE project_id = ? "
-                            "AND kind = 'project.create' ORDER BY id LIMIT 1", [pid]).fetchone()
+        event = dst.execute(
+            'SELECT detail, "user", at FROM events WHERE project_id = ? '
+            "AND kind = 'project.create' ORDER BY id LIMIT 1",
+            [pid],
+        ).fetchone()
         name, user, when = f"recovered project {pid}", RECOVER_USER, at
         if event is not None:
             try:
@@ -4641,8 +5548,10 @@ def _stand_in_projects(dst: sqlite3.Connection, ids: list[int], at: str) -> None
             user, when = event[1], event[2]
         if dst.execute("SELECT 1 FROM projects WHERE name = ?", [name]).fetchone():
             name = f"{name} (recovered project {pid})"
-        dst.execute("INSERT INTO projects (id, name, created_at, created_by) "
-                    "VALUES (?, ?, ?, ?)", [pid, name, when, user])
+        dst.execute(
+            "INSERT INTO projects (id, name, created_at, created_by) VALUES (?, ?, ?, ?)",
+            [pid, name, when, user],
+        )
 
 
 def _few_ids(values: list[Any], limit: int = 10) -> str:
@@ -4650,8 +5559,9 @@ def _few_ids(values: list[Any], limit: int = 10) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-def _settle_links(dst: sqlite3.Connection, tables: list[str],
-                  results: dict[str, TableRecovery]) -> None:
+def _settle_links(
+    dst: sqlite3.Connection, tables: list[str], results: dict[str, TableRecovery]
+) -> None:
     """Make every foreign key hold again after rows were lost, as the schema says.
 
     A row whose ``ON DELETE CASCADE`` parent was lost is left out (deleting the parent
@@ -4676,16 +5586,25 @@ def _settle_links(dst: sqlite3.Connection, tables: list[str],
             c = _quote(child)
             orphan = " AND ".join(f"{c}.{_quote(a)} IS NOT NULL" for a, _ in pairs) + (
                 f" AND NOT EXISTS (SELECT 1 FROM {_quote(parent)} p WHERE "
-                + " AND ".join(f"p.{_quote(b)} = {c}.{_quote(a)}" for a, b in pairs) + ")")
-            missing = [r[0] for r in dst.execute(
-                f"SELECT DISTINCT {c}.{_quote(pairs[0][0])} FROM {c} WHERE {orphan} "
-                "ORDER BY 1").fetchall()]
+                + " AND ".join(f"p.{_quote(b)} = {c}.{_quote(a)}" for a, b in pairs)
+                + ")"
+            )
+            missing = [
+                r[0]
+                for r in dst.execute(
+                    f"SELECT DISTINCT {c}.{_quote(pairs[0][0])} FROM {c} WHERE {orphan} ORDER BY 1"
+                ).fetchall()
+            ]
             if not missing:
                 continue
             changed = True
             result = results[child]
-            if parent == "projects" and on_delete not in ("CASCADE", "SET NULL") \
-                    and len(pairs) == 1 and all(isinstance(m, int) for m in missing):
+            if (
+                parent == "projects"
+                and on_delete not in ("CASCADE", "SET NULL")
+                and len(pairs) == 1
+                and all(isinstance(m, int) for m in missing)
+            ):
                 _stand_in_projects(dst, [int(m) for m in missing], at)
                 results[parent].stand_ins.extend(int(m) for m in missing)
                 continue
@@ -4715,14 +5634,18 @@ def _used_ids(dst: sqlite3.Connection, tables: list[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for child in tables:
         columns = [str(r[1]) for r in dst.execute(f"PRAGMA table_info({_quote(child)})")]
-        targets = {str(fk[3]): str(fk[2]) for fk in
-                   dst.execute(f"PRAGMA foreign_key_list({_quote(child)})")}
+        targets = {
+            str(fk[3]): str(fk[2])
+            for fk in dst.execute(f"PRAGMA foreign_key_list({_quote(child)})")
+        }
         for table in tables:
             for column in columns:
                 if targets.get(column) != table and column not in _id_columns(table):
                     continue
-                found = dst.execute(f"SELECT max({_quote(column)}) FROM {_quote(child)} "
-                                    f"WHERE typeof({_quote(column)}) = 'integer'").fetchone()
+                found = dst.execute(
+                    f"SELECT max({_quote(column)}) FROM {_quote(child)} "
+                    f"WHERE typeof({_quote(column)}) = 'integer'"
+                ).fetchone()
                 if found[0] is not None:
                     out[table] = max(out.get(table, 0), int(found[0]))
     return out
@@ -4738,7 +5661,7 @@ def _numbered(folder: Path, suffix: str = "") -> list[int]:
         if suffix:
             if not (name.endswith(suffix) and entry.is_file()):
                 continue
-            name = name[:-len(suffix)]
+            name = name[: -len(suffix)]
         elif not entry.is_dir():
             continue
         if name.isdigit():
@@ -4776,8 +5699,7 @@ def _copy_owned(source: Path, target: Path, dst_files: Path) -> bool:
         return False  # e.g. a bad sector under the damaged store's file
 
 
-def _copy_store_files(src_files: Path, dst_files: Path, dst: Path,
-                      report: RecoveryReport) -> None:
+def _copy_store_files(src_files: Path, dst_files: Path, dst: Path, report: RecoveryReport) -> None:
     """Copy the datasets' and annotation sets' files the new store's rows own."""
     conn = sqlite3.connect(dst)
     try:
@@ -4787,43 +5709,56 @@ def _copy_store_files(src_files: Path, dst_files: Path, dst: Path,
         conn.close()
     for did in datasets:
         source = src_files / str(did)
-        if all((source / name).is_file() for name in (FRAME_FILE, TAGS_FILE)) \
-                and _copy_owned(source, dst_files / str(did), dst_files):
+        if all((source / name).is_file() for name in (FRAME_FILE, TAGS_FILE)) and _copy_owned(
+            source, dst_files / str(did), dst_files
+        ):
             report.datasets_copied.append(did)
         else:
             report.dataset_files_missing.append(did)
     report.datasets_lost = [d for d in _numbered(src_files) if d not in set(datasets)]
     for set_id in sets:
         name = Path(ANNOTATIONS_DIR) / f"{set_id}.parquet"
-        if not ((src_files / name).is_file()
-                and _copy_owned(src_files / name, dst_files / name, dst_files)):
+        if not (
+            (src_files / name).is_file()
+            and _copy_owned(src_files / name, dst_files / name, dst_files)
+        ):
             report.annotation_files_missing.append(set_id)
 
 
-def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: Path,
-                     target: Path) -> RecoveryReport:
+def _build_recovered(
+    src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, target: Path
+) -> RecoveryReport:
     """Create the schema in ``dst`` and copy every readable row of ``src`` into it."""
     version = int(src.execute("PRAGMA user_version").fetchone()[0])
-    schema = src.execute("SELECT type, name, sql FROM sqlite_master "
-                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
-    tables = [(str(n), str(s)) for t, n, s in schema
-              if t == "table" and not str(n).startswith("sqlite_")]
+    schema = src.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+    ).fetchall()
+    tables = [
+        (str(n), str(s)) for t, n, s in schema if t == "table" and not str(n).startswith("sqlite_")
+    ]
     if version > len(MIGRATIONS):
-        raise StoreError(f"{source} has schema version {version}, newer than this Slicewise "
-                         f"understands ({len(MIGRATIONS)}); recover it with a newer Slicewise")
+        raise StoreError(
+            f"{source} has schema version {version}, newer than this Slicewise "
+            f"understands ({len(MIGRATIONS)}); recover it with a newer Slicewise"
+        )
     if version < 1 or "projects" not in {n for n, _ in tables}:
-        raise StoreError(f"{source} is not a Slicewise database (it has no projects table at "
-                         f"schema version {version}); give the damaged store with --db")
+        raise StoreError(
+            f"{source} is not a Slicewise database (it has no projects table at "
+            f"schema version {version}); give the damaged store with --db"
+        )
     sequences: dict[str, int] = {}
     try:
-        sequences = {str(n): int(s) for n, s in
-                     src.execute("SELECT name, seq FROM sqlite_sequence").fetchall()}
+        sequences = {
+            str(n): int(s)
+            for n, s in src.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+        }
     except sqlite3.DatabaseError as exc:  # damaged: the ids read (and files) stand in
         if _sqlite_code(exc) not in _UNREADABLE:
             raise
     src_files = files_dir_of(source)
-    report = RecoveryReport(source, target, version,
-                            {name: TableRecovery(name) for name, _ in tables})
+    report = RecoveryReport(
+        source, target, version, {name: TableRecovery(name) for name, _ in tables}
+    )
     dst.execute("BEGIN")
     for _, sql in tables:
         dst.execute(sql)
@@ -4832,8 +5767,7 @@ def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: P
     try:
         for name, sql in tables:
             auto = "AUTOINCREMENT" in sql.upper()
-            shape = _table_shape(src, name, sequences.get(name, 0) if auto and sequences
-                                 else None)
+            shape = _table_shape(src, name, sequences.get(name, 0) if auto and sequences else None)
             top = _copy_table(src, dst, shape, report.tables[name])
             if top is not None:
                 largest[name] = top
@@ -4843,8 +5777,9 @@ def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: P
     names = [n for n, _ in tables]
     used = _used_ids(dst, names)
     used["datasets"] = max([used.get("datasets", 0), *_numbered(src_files)])
-    used["annotation_sets"] = max([used.get("annotation_sets", 0),
-                                   *_numbered(src_files / ANNOTATIONS_DIR, ".parquet")])
+    used["annotation_sets"] = max(
+        [used.get("annotation_sets", 0), *_numbered(src_files / ANNOTATIONS_DIR, ".parquet")]
+    )
     _settle_links(dst, names, report.tables)
     for t, _, sql in schema:  # indexes, views and triggers, now that the rows are in
         if t in ("index", "view", "trigger"):
@@ -4854,12 +5789,13 @@ def _build_recovered(src: sqlite3.Connection, dst: sqlite3.Connection, source: P
         if "AUTOINCREMENT" in sql.upper():
             seq = max(sequences.get(name, 0), largest.get(name, 0), used.get(name, 0))
             if seq > 0:
-                dst.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
-                            [name, seq])
+                dst.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [name, seq])
     broken = dst.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
-        raise StoreError(f"recovering {source} left rows pointing at lost rows ({broken[:3]}); "
-                         "nothing was kept: report this as a bug")
+        raise StoreError(
+            f"recovering {source} left rows pointing at lost rows ({broken[:3]}); "
+            "nothing was kept: report this as a bug"
+        )
     dst.execute(f"PRAGMA user_version = {version}")
     dst.execute("COMMIT")
     if any(t.damaged for t in report.tables.values()):
@@ -4910,14 +5846,19 @@ def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
         raise StoreError(f"{source} does not exist: give the damaged database with --db")
     for path in (target, dst_files):
         if path.exists():
-            raise StoreError(f"{path} already exists: recovering never overwrites a store; "
-                             "choose a new path with --to, or move it away")
+            raise StoreError(
+                f"{path} already exists: recovering never overwrites a store; "
+                "choose a new path with --to, or move it away"
+            )
     src = _open_damaged(source)
     made: list[Path] = []
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        made = [target, *(target.with_name(target.name + s) for s in ("-journal", "-wal",
-                                                                        "-shm")), dst_files]
+        made = [
+            target,
+            *(target.with_name(target.name + s) for s in ("-journal", "-wal", "-shm")),
+            dst_files,
+        ]
         dst = sqlite3.connect(target, isolation_level=None)
         try:
             report = _build_recovered(src, dst, source, target)
@@ -4926,15 +5867,17 @@ def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
         _copy_store_files(src_files, dst_files, target, report)
         with Store(target) as store:  # migrates to the newest schema; checks the file
             if store.read_only:
-                raise StoreError(f"the recovered store {target} opens read-only: "
-                                 f"{store.read_only_reason}")
+                raise StoreError(
+                    f"the recovered store {target} opens read-only: {store.read_only_reason}"
+                )
             if not store.roles_enforced() and any(
-                    report.tables[t].damaged for t in ("members", "events")
-                    if t in report.tables):
+                report.tables[t].damaged for t in ("members", "events") if t in report.tables
+            ):
                 report.warnings.append(
                     "the recovered store has no members and no record of a sign-in, so "
                     "anyone may write to it; its members or events were damaged, so it may "
-                    "have had roles: give owners their role with slicewise members set")
+                    "have had roles: give owners their role with slicewise members set"
+                )
     except BaseException as exc:
         for path in made:
             if path.is_dir():

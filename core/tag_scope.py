@@ -39,9 +39,9 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from core.errors import InvalidValueError
-from core.metrics import wilson_interval
-from core.slice_names import UNTAGGED
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import wilson_interval
+from slicewise.core.slice_names import UNTAGGED
 
 #: Where a tag's status is known: every example, the errors only, a sample of both, nowhere.
 SCOPES = ("all", "errors", "sample", "none")
@@ -51,9 +51,22 @@ FILE_SCOPES = ("auto", "all", "errors")
 
 #: Columns of :func:`estimate_tag_figures`.
 FIGURE_COLUMNS = (
-    "scope", "reviewed", "reviewed_errors", "reviewed_correct", "tagged_errors",
-    "tagged_correct", "errors_est", "error_share", "error_share_ci_low", "error_share_ci_high",
-    "max_gain", "share", "share_ci_low", "share_ci_high", "accuracy", "accuracy_ci_low",
+    "scope",
+    "reviewed",
+    "reviewed_errors",
+    "reviewed_correct",
+    "tagged_errors",
+    "tagged_correct",
+    "errors_est",
+    "error_share",
+    "error_share_ci_low",
+    "error_share_ci_high",
+    "max_gain",
+    "share",
+    "share_ci_low",
+    "share_ci_high",
+    "accuracy",
+    "accuracy_ci_low",
     "accuracy_ci_high",
 )
 #: :func:`infer_row_scopes` reads a blank-for-no tag that only errors carry as filled on
@@ -62,8 +75,13 @@ CHANCE_ALL_ERRORS = 0.01
 _DRAWS = 4000
 
 
-def known_matrix(correct: np.ndarray, tags: pd.DataFrame, scopes: Mapping[str, str], *,
-                 reviewed: pd.DataFrame | None = None) -> pd.DataFrame:
+def known_matrix(
+    correct: np.ndarray,
+    tags: pd.DataFrame,
+    scopes: Mapping[str, str],
+    *,
+    reviewed: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Return where each tag's status is known: its scope, plus examples reviewed by hand.
 
     ``scopes`` maps tag -> ``all`` (known everywhere), ``errors`` (on the model's errors) or
@@ -80,15 +98,17 @@ def known_matrix(correct: np.ndarray, tags: pd.DataFrame, scopes: Mapping[str, s
         elif scope == "errors":
             out[:, j] = ~correct
         elif scope != "none":
-            raise InvalidValueError(f"tag {tag!r}: unknown scope {scope!r}; use all, errors "
-                                    "or none")
+            raise InvalidValueError(
+                f"tag {tag!r}: unknown scope {scope!r}; use all, errors or none"
+            )
         if reviewed is not None and tag in reviewed.columns:
             out[:, j] |= reviewed[tag].to_numpy(dtype=bool)
     return pd.DataFrame(out, columns=tags.columns, index=tags.index)
 
 
-def _posterior(x: np.ndarray, k: np.ndarray, full: np.ndarray, rng: np.random.Generator,
-               draws: int) -> np.ndarray:
+def _posterior(
+    x: np.ndarray, k: np.ndarray, full: np.ndarray, rng: np.random.Generator, draws: int
+) -> np.ndarray:
     """Draws of a stratum proportion: Jeffreys Beta where sampled, the exact value where full."""
     a = np.where(k > 0, x + 0.5, 1.0)
     b = np.where(k > 0, k - x + 0.5, 1.0)
@@ -98,8 +118,14 @@ def _posterior(x: np.ndarray, k: np.ndarray, full: np.ndarray, rng: np.random.Ge
     return np.where(full, exact, out)
 
 
-def estimate_tag_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.DataFrame, *,
-                         seed: int = 0, draws: int = _DRAWS) -> pd.DataFrame:
+def estimate_tag_figures(
+    correct: np.ndarray,
+    tags: pd.DataFrame,
+    known: pd.DataFrame,
+    *,
+    seed: int = 0,
+    draws: int = _DRAWS,
+) -> pd.DataFrame:
     """Estimate each tag's share, error share, ceiling and accuracy from its known examples.
 
     Parameters
@@ -127,10 +153,15 @@ def estimate_tag_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.Data
         ``tags`` and ``known`` differ in shape or columns, or do not match ``correct``.
     """
     correct = np.asarray(correct, dtype=bool)
-    if tags.shape != known.shape or list(tags.columns) != list(known.columns) \
-            or len(correct) != len(tags):
-        raise InvalidValueError(f"tag matrix {tags.shape}, known matrix {known.shape} and "
-                                f"{len(correct)} outcomes do not line up")
+    if (
+        tags.shape != known.shape
+        or list(tags.columns) != list(known.columns)
+        or len(correct) != len(tags)
+    ):
+        raise InvalidValueError(
+            f"tag matrix {tags.shape}, known matrix {known.shape} and "
+            f"{len(correct)} outcomes do not line up"
+        )
     t = tags.to_numpy(dtype=bool)
     k = known.to_numpy(dtype=bool)
     err = ~correct
@@ -140,13 +171,23 @@ def estimate_tag_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.Data
     k_c = k[~err].sum(axis=0).astype(float)
     x_e = (t & k)[err].sum(axis=0).astype(float)
     x_c = (t & k)[~err].sum(axis=0).astype(float)
-    return figures_from_counts(n_e, n_c, k_e, k_c, x_e, x_c,
-                               index=[str(c) for c in tags.columns], seed=seed, draws=draws)
+    return figures_from_counts(
+        n_e, n_c, k_e, k_c, x_e, x_c, index=[str(c) for c in tags.columns], seed=seed, draws=draws
+    )
 
 
-def figures_from_counts(n_e: float, n_c: float, k_e: np.ndarray, k_c: np.ndarray,
-                        x_e: np.ndarray, x_c: np.ndarray, *, index: Sequence[str],
-                        seed: int = 0, draws: int = _DRAWS) -> pd.DataFrame:
+def figures_from_counts(
+    n_e: float,
+    n_c: float,
+    k_e: np.ndarray,
+    k_c: np.ndarray,
+    x_e: np.ndarray,
+    x_c: np.ndarray,
+    *,
+    index: Sequence[str],
+    seed: int = 0,
+    draws: int = _DRAWS,
+) -> pd.DataFrame:
     """Compute :func:`estimate_tag_figures` from per-stratum counts alone.
 
     ``n_e``, ``n_c``: errors and correct examples in the data; per tag (arrays aligned with
@@ -178,10 +219,16 @@ def figures_from_counts(n_e: float, n_c: float, k_e: np.ndarray, k_c: np.ndarray
     if sampled.any() and draws:  # the Monte Carlo only where a stratum was sampled
         rng = np.random.default_rng(seed)
         cols = np.flatnonzero(sampled)
-        pe = _posterior(x_e[cols], k_e[cols], full_e[cols], rng, draws) if n_e else \
-            np.zeros((draws, len(cols)))
-        pc = _posterior(x_c[cols], k_c[cols], full_c[cols], rng, draws) if n_c else \
-            np.zeros((draws, len(cols)))
+        pe = (
+            _posterior(x_e[cols], k_e[cols], full_e[cols], rng, draws)
+            if n_e
+            else np.zeros((draws, len(cols)))
+        )
+        pc = (
+            _posterior(x_c[cols], k_c[cols], full_c[cols], rng, draws)
+            if n_c
+            else np.zeros((draws, len(cols)))
+        )
         te, tc = n_e * pe, n_c * pc
         with np.errstate(divide="ignore", invalid="ignore"):
             acc_d = np.where(te + tc > 0, tc / (te + tc), np.nan)
@@ -193,19 +240,28 @@ def figures_from_counts(n_e: float, n_c: float, k_e: np.ndarray, k_c: np.ndarray
     s_lo, s_hi = np.where(both, s_lo, np.nan), np.where(both, s_hi, np.nan)
     a_lo = np.where(np.isnan(accuracy), np.nan, a_lo)
     a_hi = np.where(np.isnan(accuracy), np.nan, a_hi)
-    out = pd.DataFrame({
-        "scope": scope.astype(object),
-        "reviewed": (k_e + k_c).astype(np.int64),
-        "reviewed_errors": k_e.astype(np.int64),
-        "reviewed_correct": k_c.astype(np.int64),
-        "tagged_errors": x_e.astype(np.int64),
-        "tagged_correct": x_c.astype(np.int64),
-        "errors_est": np.where(some_e, t_e, np.nan),
-        "error_share": error_share, "error_share_ci_low": lo, "error_share_ci_high": hi,
-        "max_gain": max_gain,
-        "share": share, "share_ci_low": s_lo, "share_ci_high": s_hi,
-        "accuracy": accuracy, "accuracy_ci_low": a_lo, "accuracy_ci_high": a_hi,
-    }, index=pd.Index(list(index), dtype=object))
+    out = pd.DataFrame(
+        {
+            "scope": scope.astype(object),
+            "reviewed": (k_e + k_c).astype(np.int64),
+            "reviewed_errors": k_e.astype(np.int64),
+            "reviewed_correct": k_c.astype(np.int64),
+            "tagged_errors": x_e.astype(np.int64),
+            "tagged_correct": x_c.astype(np.int64),
+            "errors_est": np.where(some_e, t_e, np.nan),
+            "error_share": error_share,
+            "error_share_ci_low": lo,
+            "error_share_ci_high": hi,
+            "max_gain": max_gain,
+            "share": share,
+            "share_ci_low": s_lo,
+            "share_ci_high": s_hi,
+            "accuracy": accuracy,
+            "accuracy_ci_low": a_lo,
+            "accuracy_ci_high": a_hi,
+        },
+        index=pd.Index(list(index), dtype=object),
+    )
     return out
 
 
@@ -229,9 +285,13 @@ def count_figures(table: pd.DataFrame, scopes: Mapping[str, str]) -> pd.DataFram
     return figures_from_counts(n_e, n_all - n_e, k_e, k_c, err, x_c, index=rows)
 
 
-def infer_row_scopes(table: pd.DataFrame, info: pd.DataFrame,
-                     given: str | Mapping[str, str] = "auto", *,
-                     blank_tags: Collection[str] = ()) -> dict[str, str]:
+def infer_row_scopes(
+    table: pd.DataFrame,
+    info: pd.DataFrame,
+    given: str | Mapping[str, str] = "auto",
+    *,
+    blank_tags: Collection[str] = (),
+) -> dict[str, str]:
     """Decide each tag row's scope (and ``No tag``'s) from a metrics table's counts.
 
     Parameters
@@ -269,17 +329,21 @@ def infer_row_scopes(table: pd.DataFrame, info: pd.DataFrame,
     for row, source in zip(tags.index, tags["source"] if len(tags) else [], strict=True):
         scope = default if isinstance(given, str) else given.get(str(source), default)
         if scope not in FILE_SCOPES:
-            raise InvalidValueError(f"tag {source!r}: unknown scope {scope!r}; use one of "
-                                    "auto, all, errors")
+            raise InvalidValueError(
+                f"tag {source!r}: unknown scope {scope!r}; use one of auto, all, errors"
+            )
         if scope == "auto":
             n = table.at[row, "n"] if row in table.index else 0
             errors = table.at[row, "errors"] if row in table.index else 0
             # Only errors carry it, and that is unlikely by chance: were the tag unrelated
             # to the model's errors, all n carriers would be errors with probability
             # error_rate ** n.
-            chance = error_rate ** n if n > 0 else 1.0
-            scope = ("errors" if str(source) in blank and n > 0 and errors == n
-                     and chance < CHANCE_ALL_ERRORS else "all")
+            chance = error_rate**n if n > 0 else 1.0
+            scope = (
+                "errors"
+                if str(source) in blank and n > 0 and errors == n and chance < CHANCE_ALL_ERRORS
+                else "all"
+            )
         out[str(row)] = scope
     if UNTAGGED in table.index and out:
         out[UNTAGGED] = "errors" if "errors" in out.values() else "all"
@@ -291,12 +355,12 @@ def untagged_known(tags: pd.DataFrame, known: pd.DataFrame) -> tuple[np.ndarray,
 
     An example is known to carry no tag only where every tag's status is known on it.
     """
-    return (~tags.to_numpy(dtype=bool).any(axis=1),
-            known.to_numpy(dtype=bool).all(axis=1))
+    return (~tags.to_numpy(dtype=bool).any(axis=1), known.to_numpy(dtype=bool).all(axis=1))
 
 
-def draw_review_sample(correct: np.ndarray, sizes: Mapping[str, int], *, seed: int,
-                       eligible: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def draw_review_sample(
+    correct: np.ndarray, sizes: Mapping[str, int], *, seed: int, eligible: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Draw the lecture's review sample: a seeded random sample of errors and of correct examples.
 
     Parameters
@@ -336,8 +400,9 @@ def draw_review_sample(correct: np.ndarray, sizes: Mapping[str, int], *, seed: i
         out[stratum] = np.sort(rng.choice(members, size=take, replace=False)).astype(np.int64)
     unknown = set(sizes) - {"errors", "correct"}
     if unknown:
-        raise InvalidValueError(f"unknown sample stratum {sorted(unknown)[0]!r}; use errors "
-                                "and correct")
+        raise InvalidValueError(
+            f"unknown sample stratum {sorted(unknown)[0]!r}; use errors and correct"
+        )
     return out
 
 
@@ -393,11 +458,19 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
     out.loc[rows, "reviewed"] = f["reviewed"].to_numpy()
     est = f["errors_est"].to_numpy(dtype=float)
     out["errors"] = out["errors"].astype("Int64")
-    out.loc[rows, "errors"] = pd.array(np.where(np.isnan(est), pd.NA, np.rint(est)),
-                                       dtype="Int64")
-    for col in ("error_share", "error_share_ci_low", "error_share_ci_high", "max_gain",
-                "share", "share_ci_low", "share_ci_high", "accuracy", "accuracy_ci_low",
-                "accuracy_ci_high"):
+    out.loc[rows, "errors"] = pd.array(np.where(np.isnan(est), pd.NA, np.rint(est)), dtype="Int64")
+    for col in (
+        "error_share",
+        "error_share_ci_low",
+        "error_share_ci_high",
+        "max_gain",
+        "share",
+        "share_ci_low",
+        "share_ci_high",
+        "accuracy",
+        "accuracy_ci_low",
+        "accuracy_ci_high",
+    ):
         out.loc[rows, col] = f[col].to_numpy(dtype=float)
     out.loc[rows, "error_rate"] = 1 - f["accuracy"].to_numpy(dtype=float)
     user = out["hlp_source"].isin(["user", "target"]).to_numpy() & partial  # typed values
@@ -406,7 +479,8 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
     hlp = out["hlp"].to_numpy(dtype=float)
     gap = hlp - out["accuracy"].to_numpy(dtype=float)
     outside = (hlp > out["accuracy_ci_high"].to_numpy(dtype=float)) | (
-        hlp < out["accuracy_ci_low"].to_numpy(dtype=float))
+        hlp < out["accuracy_ci_low"].to_numpy(dtype=float)
+    )
     drop = partial & ~keep_user
     out.loc[drop, ["hlp", "hlp_ci_low", "hlp_ci_high"]] = np.nan
     out.loc[drop, "hlp_n"] = 0
@@ -416,24 +490,40 @@ def apply_tag_figures(table: pd.DataFrame, figures: pd.DataFrame) -> pd.DataFram
             out.loc[drop, col] = None
     out.loc[partial, ["paired_accuracy", "p_value"]] = np.nan
     out["gap"] = np.where(keep_user, gap, np.where(partial, np.nan, out["gap"]))
-    out["potential_gain"] = np.where(keep_user, gap * out["share"].to_numpy(dtype=float),
-                                     np.where(partial, np.nan, out["potential_gain"]))
-    out["significant"] = np.where(keep_user, outside,
-                                  np.where(partial, False, out["significant"].astype(bool)))
+    out["potential_gain"] = np.where(
+        keep_user,
+        gap * out["share"].to_numpy(dtype=float),
+        np.where(partial, np.nan, out["potential_gain"]),
+    )
+    out["significant"] = np.where(
+        keep_user, outside, np.where(partial, False, out["significant"].astype(bool))
+    )
     for col in _EXACT_ONLY:
         for name in (col, f"{col}_ci_low", f"{col}_ci_high"):
             if name in out.columns:
                 out.loc[partial, name] = np.nan
     if "gap_ci_low" in out.columns:  # a typed HLP minus the estimated accuracy's interval
-        out["gap_ci_low"] = np.where(keep_user, hlp - out["accuracy_ci_high"].to_numpy(float),
-                                     np.where(partial, np.nan, out["gap_ci_low"]))
-        out["gap_ci_high"] = np.where(keep_user, hlp - out["accuracy_ci_low"].to_numpy(float),
-                                      np.where(partial, np.nan, out["gap_ci_high"]))
+        out["gap_ci_low"] = np.where(
+            keep_user,
+            hlp - out["accuracy_ci_high"].to_numpy(float),
+            np.where(partial, np.nan, out["gap_ci_low"]),
+        )
+        out["gap_ci_high"] = np.where(
+            keep_user,
+            hlp - out["accuracy_ci_low"].to_numpy(float),
+            np.where(partial, np.nan, out["gap_ci_high"]),
+        )
     return out
 
 
-def table_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.DataFrame,
-                  row_names: Mapping[str, str], *, untagged_row: str | None) -> pd.DataFrame:
+def table_figures(
+    correct: np.ndarray,
+    tags: pd.DataFrame,
+    known: pd.DataFrame,
+    row_names: Mapping[str, str],
+    *,
+    untagged_row: str | None,
+) -> pd.DataFrame:
     """Estimate every tag row (and the ``No tag`` row) of a table, keyed by row name.
 
     ``row_names`` maps tag -> its row name in the table (see
@@ -444,14 +534,20 @@ def table_figures(correct: np.ndarray, tags: pd.DataFrame, known: pd.DataFrame,
     figures.index = pd.Index([row_names[str(t)] for t in tags.columns], dtype=object)
     if untagged_row is not None and tags.shape[1]:
         none, known_all = untagged_known(tags, known)
-        extra = estimate_tag_figures(correct, pd.DataFrame({untagged_row: none}),
-                                     pd.DataFrame({untagged_row: known_all}))
+        extra = estimate_tag_figures(
+            correct, pd.DataFrame({untagged_row: none}), pd.DataFrame({untagged_row: known_all})
+        )
         figures = pd.concat([figures, extra])
     return figures
 
 
-def sample_figures(correct: np.ndarray, tags: pd.DataFrame, positions: np.ndarray, *,
-                   reviewed: np.ndarray | None = None) -> pd.DataFrame:
+def sample_figures(
+    correct: np.ndarray,
+    tags: pd.DataFrame,
+    positions: np.ndarray,
+    *,
+    reviewed: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Estimate every tag from one review sample alone (:func:`estimate_tag_figures`).
 
     ``positions`` are the sample's rows (from :func:`draw_review_sample`); ``reviewed``, an
@@ -463,6 +559,7 @@ def sample_figures(correct: np.ndarray, tags: pd.DataFrame, positions: np.ndarra
         positions = positions[np.asarray(reviewed, dtype=bool)]
     known = np.zeros(len(correct), dtype=bool)
     known[positions] = True
-    mask = pd.DataFrame(np.repeat(known[:, None], tags.shape[1], axis=1), columns=tags.columns,
-                        index=tags.index)
+    mask = pd.DataFrame(
+        np.repeat(known[:, None], tags.shape[1], axis=1), columns=tags.columns, index=tags.index
+    )
     return estimate_tag_figures(correct, tags, mask)

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from core.errors import InvalidValueError
+from slicewise.core.errors import InvalidValueError
 
 TaskKind = Literal["classification", "binary", "text", "regression"]
 TASK_KINDS: tuple[str, ...] = ("classification", "binary", "text", "regression")

@@ -42,8 +42,19 @@ import pandas as pd
 
 #: Tokens that a user may declare missing with one word (``--na-values common``): the
 #: spellings spreadsheet and database exports use for "no value".
-COMMON_NA_TOKENS: tuple[str, ...] = ("NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None",
-                                     "#N/A", "<NA>", "-")
+COMMON_NA_TOKENS: tuple[str, ...] = (
+    "NA",
+    "N/A",
+    "n/a",
+    "NaN",
+    "nan",
+    "null",
+    "NULL",
+    "None",
+    "#N/A",
+    "<NA>",
+    "-",
+)
 
 _INTEGER = r"[+-]?(?:0|[1-9]\d*)"
 _DECIMAL = rf"{_INTEGER}(?:\.\d+)?(?:[eE][+-]?\d+)?|[+-]?\.\d+(?:[eE][+-]?\d+)?"
@@ -174,8 +185,9 @@ def _number_keys(cells: pd.Series) -> list[str]:
     key = pc.replace_substring_regex(key, pattern=r"^-\.", replacement="-0.")
     key = pc.if_else(pc.match_substring_regex(key, r"^-?0?$"), "0", key)
     keys = key.to_pylist()
-    other = pc.or_(pc.match_substring_regex(arr, "[eE]"),
-                   pc.greater(pc.utf8_length(arr), _PLAIN_LIMIT))
+    other = pc.or_(
+        pc.match_substring_regex(arr, "[eE]"), pc.greater(pc.utf8_length(arr), _PLAIN_LIMIT)
+    )
     texts = arr.to_pylist() if pc.any(other).as_py() else []
     for i in np.flatnonzero(other.to_numpy(zero_copy_only=False)):
         keys[i] = _exact_key(texts[i])
@@ -211,7 +223,7 @@ def _exact_key(text: str) -> str:
         if power >= 0:
             body = core + "0" * power
         elif lead >= 0:
-            body = f"{core[:lead + 1]}.{core[lead + 1:]}"
+            body = f"{core[: lead + 1]}.{core[lead + 1 :]}"
         else:
             body = "0." + "0" * (-lead - 1) + core
     else:
@@ -252,19 +264,25 @@ def canonical_classes(columns: dict[str, pd.Series]) -> dict[str, pd.Series]:
         counts.append(np.bincount(codes[codes >= 0], minlength=len(uniques)))
     spelling = pd.Series(texts, dtype=object).replace("", None)
     keys = class_keys(spelling).to_numpy(dtype=object)
-    table = pd.DataFrame({"key": keys, "spelling": spelling.to_numpy(dtype=object),
-                          "count": np.concatenate(counts) if counts else []})
+    table = pd.DataFrame(
+        {
+            "key": keys,
+            "spelling": spelling.to_numpy(dtype=object),
+            "count": np.concatenate(counts) if counts else [],
+        }
+    )
     present = table.dropna(subset=["key"])
     totals = present.groupby(["key", "spelling"], sort=False)["count"].sum().reset_index()
-    totals = totals.sort_values(["key", "count", "spelling"], ascending=[True, False, True],
-                                kind="stable")
+    totals = totals.sort_values(
+        ["key", "count", "spelling"], ascending=[True, False, True], kind="stable"
+    )
     shown = totals.drop_duplicates("key").set_index("key")["spelling"]
     target = np.array(shown.reindex(keys).to_numpy(dtype=object), dtype=object)  # writable
     target[pd.isna(keys)] = None
     result, start = {}, 0
     for k in names:
         codes, uniques = coded[k]
-        mapped = np.append(target[start:start + len(uniques)], None)
+        mapped = np.append(target[start : start + len(uniques)], None)
         result[k] = pd.Series(mapped[codes], index=columns[k].index, dtype=object, copy=False)
         start += len(uniques)
     return result
@@ -324,8 +342,9 @@ def _arrow_floats(s: pd.Series) -> np.ndarray | None:
     return floats.to_numpy(zero_copy_only=False).astype(float, copy=False)
 
 
-def infer_number_format(text: pd.Series, *, decimal: str | None = None,
-                        thousands: str | None = None) -> NumberFormat | None | str:
+def infer_number_format(
+    text: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+) -> NumberFormat | None | str:
     """Find how a text column writes numbers.
 
     Parameters
@@ -370,9 +389,9 @@ def infer_number_format(text: pd.Series, *, decimal: str | None = None,
 _NOT_PLAIN = r"[^0-9.eE+-]|^[+-]?0\d|\.$|\.[eE+-]|^[+-]?$|^[+-]?\.?[eE]"
 
 
-def read_numbers(text: pd.Series, *, decimal: str | None = None,
-                 thousands: str | None = None) -> tuple[NumberFormat | str | None,
-                                                        np.ndarray | None]:
+def read_numbers(
+    text: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+) -> tuple[NumberFormat | str | None, np.ndarray | None]:
     """Decide whether a text column holds numbers and parse them in one go.
 
     Returns ``(format, floats)`` as :func:`infer_number_format` and :func:`to_numbers` would
@@ -381,8 +400,11 @@ def read_numbers(text: pd.Series, *, decimal: str | None = None,
     column takes the full rules.
     """
     head = text.iloc[:1000].dropna()
-    if len(text) > 1000 and len(head) and infer_number_format(
-            head, decimal=decimal, thousands=thousands) is None:
+    if (
+        len(text) > 1000
+        and len(head)
+        and infer_number_format(head, decimal=decimal, thousands=thousands) is None
+    ):
         return None, None  # text: its first cells already say so
     if decimal is None and thousands is None:
         dtype = text.dtype
@@ -402,8 +424,10 @@ def read_numbers(text: pd.Series, *, decimal: str | None = None,
                         floats = None
                     if floats is not None:
                         values = pc.take(floats, coded.indices)
-                        return (NumberFormat("."),
-                                values.to_numpy(zero_copy_only=False).astype(float, copy=False))
+                        return (
+                            NumberFormat("."),
+                            values.to_numpy(zero_copy_only=False).astype(float, copy=False),
+                        )
     fmt = infer_number_format(text.dropna(), decimal=decimal, thousands=thousands)
     if isinstance(fmt, NumberFormat):
         return fmt, to_numbers(text, fmt)

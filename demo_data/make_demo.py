@@ -130,36 +130,106 @@ QUERY_TEMPLATES: tuple[tuple[str, int], ...] = (
 )
 VOCAB: dict[str, tuple[str, ...]] = {
     "dish": (
-        "stir fried lettuce", "chicken tikka masala", "banana bread", "pad thai", "beef stew",
-        "vegetable lasagna", "french toast", "mushroom risotto", "pancakes", "guacamole",
-        "shrimp scampi", "chili con carne", "tomato soup", "apple pie", "fried rice",
-        "gnocchi", "quinoa salad", "meatballs", "chocolate chip cookies", "pho",
-        "baked salmon", "butter chicken", "lemon cake", "ice cream", "fish tacos",
+        "stir fried lettuce",
+        "chicken tikka masala",
+        "banana bread",
+        "pad thai",
+        "beef stew",
+        "vegetable lasagna",
+        "french toast",
+        "mushroom risotto",
+        "pancakes",
+        "guacamole",
+        "shrimp scampi",
+        "chili con carne",
+        "tomato soup",
+        "apple pie",
+        "fried rice",
+        "gnocchi",
+        "quinoa salad",
+        "meatballs",
+        "chocolate chip cookies",
+        "pho",
+        "baked salmon",
+        "butter chicken",
+        "lemon cake",
+        "ice cream",
+        "fish tacos",
     ),
     "drink": (
-        "sweetened coffee", "iced coffee", "green tea", "chai latte", "hot chocolate",
-        "oat milk latte", "lemonade", "sparkling water", "bubble tea", "decaf coffee",
+        "sweetened coffee",
+        "iced coffee",
+        "green tea",
+        "chai latte",
+        "hot chocolate",
+        "oat milk latte",
+        "lemonade",
+        "sparkling water",
+        "bubble tea",
+        "decaf coffee",
     ),
     "song": (
-        "sail away", "yellow submarine", "bohemian rhapsody", "hotel california", "let it be",
-        "sweet caroline", "dancing queen", "wonderwall", "hey jude", "shallow", "bad guy",
-        "blinding lights", "river flows in you", "here comes the sun", "take on me",
+        "sail away",
+        "yellow submarine",
+        "bohemian rhapsody",
+        "hotel california",
+        "let it be",
+        "sweet caroline",
+        "dancing queen",
+        "wonderwall",
+        "hey jude",
+        "shallow",
+        "bad guy",
+        "blinding lights",
+        "river flows in you",
+        "here comes the sun",
+        "take on me",
         "fix you",
     ),
     "place": (
-        "gas station", "pharmacy", "coffee shop", "atm", "grocery store", "hardware store",
-        "post office", "car wash", "pizza place", "hospital", "train station",
-        "parking garage", "sushi restaurant", "bank", "library",
+        "gas station",
+        "pharmacy",
+        "coffee shop",
+        "atm",
+        "grocery store",
+        "hardware store",
+        "post office",
+        "car wash",
+        "pizza place",
+        "hospital",
+        "train station",
+        "parking garage",
+        "sushi restaurant",
+        "bank",
+        "library",
     ),
     "city": (
-        "boston", "austin", "seattle", "denver", "chicago", "miami", "dallas", "portland",
-        "phoenix", "atlanta", "san diego", "new york", "london", "paris", "rome", "toronto",
+        "boston",
+        "austin",
+        "seattle",
+        "denver",
+        "chicago",
+        "miami",
+        "dallas",
+        "portland",
+        "phoenix",
+        "atlanta",
+        "san diego",
+        "new york",
+        "london",
+        "paris",
+        "rome",
+        "toronto",
         "dublin",
     ),
     "when": ("today", "tomorrow", "tonight", "this weekend", "on friday"),
     "contact": ("mom", "dad", "sarah", "john", "katie", "steven", "grandma", "alex"),
     "message": (
-        "let's catch up", "running late", "on my way", "call me back", "see you soon",
+        "let's catch up",
+        "running late",
+        "on my way",
+        "call me back",
+        "see you soon",
         "happy birthday",
     ),
     "number": ("five", "ten", "fifteen", "twenty", "thirty", "forty five"),
@@ -169,7 +239,14 @@ VOCAB: dict[str, tuple[str, ...]] = {
 }
 # Written with capitals in references and by careful transcribers.
 PROPER_NOUNS: tuple[str, ...] = (
-    *VOCAB["city"], "sarah", "john", "katie", "steven", "alex", *VOCAB["team"], "atm",
+    *VOCAB["city"],
+    "sarah",
+    "john",
+    "katie",
+    "steven",
+    "alex",
+    *VOCAB["team"],
+    "atm",
 )
 QUESTION_WORDS = ("how", "what", "when", "is", "will")
 
@@ -349,8 +426,11 @@ def _present(text: str, table: dict[str, tuple[str, ...]]) -> list[str]:
     return [p for p in table if re.search(_phrase_pattern(p), text)]
 
 
-def _substitute(text: str, table: dict[str, tuple[str, ...]], rng: np.random.Generator,
-                ) -> str | None:
+def _substitute(
+    text: str,
+    table: dict[str, tuple[str, ...]],
+    rng: np.random.Generator,
+) -> str | None:
     """Replace one phrase of ``text`` found in ``table`` by one of its alternatives."""
     found = _present(text, table)
     if not found:
@@ -365,7 +445,7 @@ def _delete_word(text: str, rng: np.random.Generator, *, prefer_function: bool) 
         return None
     candidates = [i for i, w in enumerate(words) if w in FUNCTION_WORDS] if prefer_function else []
     i = int(rng.choice(candidates)) if candidates else int(rng.integers(len(words)))
-    return " ".join(words[:i] + words[i + 1:])
+    return " ".join(words[:i] + words[i + 1 :])
 
 
 def _truncate(text: str) -> str | None:
@@ -391,7 +471,7 @@ def _typo(text: str, rng: np.random.Generator) -> str | None:
     j = int(rng.integers(1, len(w) - 2))
     if w[j] == w[j + 1]:
         return None
-    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     return " ".join(words)
 
 
@@ -418,8 +498,7 @@ def asr_error(text: str, tags: tuple[str, ...], rng: np.random.Generator) -> str
         else:
             babble = "people_noise" in tags and rng.random() < 0.6
             new = _insert_word(out, rng, BABBLE_INSERTIONS if babble else ASR_INSERTIONS)
-        out = new or _substitute(out, ASR_CONFUSIONS, rng) or _insert_word(out, rng,
-                                                                            ASR_INSERTIONS)
+        out = new or _substitute(out, ASR_CONFUSIONS, rng) or _insert_word(out, rng, ASR_INSERTIONS)
     return out if normalize_text(out) != normalize_text(text) else asr_error(text, tags, rng)
 
 
@@ -437,8 +516,12 @@ def human_error(text: str, tags: tuple[str, ...], rng: np.random.Generator) -> s
         new = _substitute(text, HUMAN_VARIANTS, rng)
     else:
         new = _typo(text, rng)
-    new = (new or _substitute(text, HUMAN_VARIANTS, rng)
-           or _delete_word(text, rng, prefer_function=True) or _typo(text, rng))
+    new = (
+        new
+        or _substitute(text, HUMAN_VARIANTS, rng)
+        or _delete_word(text, rng, prefer_function=True)
+        or _typo(text, rng)
+    )
     if new is None or normalize_text(new) == normalize_text(text):
         return human_error(text, tags, rng)
     return new
@@ -512,8 +595,9 @@ def _speech_rows(rng: np.random.Generator) -> list[tuple[int, bool, bool]]:
     return first + rows
 
 
-def _speech_metadata(tags: tuple[str, ...], model_wrong: bool, n_words: int,
-                     rng: np.random.Generator) -> dict[str, object]:
+def _speech_metadata(
+    tags: tuple[str, ...], model_wrong: bool, n_words: int, rng: np.random.Generator
+) -> dict[str, object]:
     car, people, narrow = ("car_noise" in tags, "people_noise" in tags, "low_bandwidth" in tags)
     if car:
         device_p = (0.2, 0.15, 0.0, 0.65, 0.0) if narrow else (0.25, 0.22, 0.0, 0.53, 0.0)
@@ -556,15 +640,17 @@ def make_speech(rng: np.random.Generator) -> pd.DataFrame:
             prediction = render_model(model_text, rng)
         human_text = human_error(truth, tags, rng) if human_wrong else truth
         uid = f"utt-{i + 1:05d}"
-        records.append({
-            "id": uid,
-            "audio_path": f"audio/{uid}.wav",
-            "label": render_reference(truth),
-            "prediction": prediction,
-            "human_label": render_human(human_text, rng),
-            **{t: ("x" if t in tags else "") for t in SPEECH_TAGS},
-            **_speech_metadata(tags, model_wrong, len(truth.split()), rng),
-        })
+        records.append(
+            {
+                "id": uid,
+                "audio_path": f"audio/{uid}.wav",
+                "label": render_reference(truth),
+                "prediction": prediction,
+                "human_label": render_human(human_text, rng),
+                **{t: ("x" if t in tags else "") for t in SPEECH_TAGS},
+                **_speech_metadata(tags, model_wrong, len(truth.split()), rng),
+            }
+        )
     return pd.DataFrame.from_records(records)
 
 
@@ -600,16 +686,18 @@ def make_retrained(rng: np.random.Generator, speech: pd.DataFrame) -> pd.DataFra
     of its right transcripts become wrong; every other transcript is kept as it was.
     """
     truth = [normalize_text(t) for t in speech["label"]]
-    wrong = np.array([normalize_text(p) != t for p, t in zip(speech["prediction"], truth,
-                                                             strict=True)])
-    cells = [tuple(t for t in SPEECH_TAGS if row[t] == "x")
-             for row in speech[list(SPEECH_TAGS)].to_dict("records")]
+    wrong = np.array(
+        [normalize_text(p) != t for p, t in zip(speech["prediction"], truth, strict=True)]
+    )
+    cells = [
+        tuple(t for t in SPEECH_TAGS if row[t] == "x")
+        for row in speech[list(SPEECH_TAGS)].to_dict("records")
+    ]
     prediction = speech["prediction"].to_numpy(dtype=object).copy()
     for tags, (fixed, broken) in RETRAINED_CHANGES.items():
         in_cell = np.array([c == tags for c in cells])
         to_fix = np.sort(rng.choice(np.flatnonzero(in_cell & wrong), size=fixed, replace=False))
-        to_break = np.sort(rng.choice(np.flatnonzero(in_cell & ~wrong), size=broken,
-                                      replace=False))
+        to_break = np.sort(rng.choice(np.flatnonzero(in_cell & ~wrong), size=broken, replace=False))
         for i in to_fix:
             prediction[i] = render_model(truth[i], rng)
         for i in to_break:
@@ -632,10 +720,20 @@ CONFUSION: dict[str, dict[str, float]] = {
     "discoloration": {"ok": 0.65, "scratch": 0.2, "dent": 0.15},
 }
 # Base error rates per true class for the model and the inspector.
-MODEL_BASE_ERROR = {"ok": 0.025, "scratch": 0.1, "dent": 0.12, "pit mark": 0.18,
-                    "discoloration": 0.1}
-HUMAN_BASE_ERROR = {"ok": 0.015, "scratch": 0.05, "dent": 0.06, "pit mark": 0.09,
-                    "discoloration": 0.05}
+MODEL_BASE_ERROR = {
+    "ok": 0.025,
+    "scratch": 0.1,
+    "dent": 0.12,
+    "pit mark": 0.18,
+    "discoloration": 0.1,
+}
+HUMAN_BASE_ERROR = {
+    "ok": 0.015,
+    "scratch": 0.05,
+    "dent": 0.06,
+    "pit mark": 0.09,
+    "discoloration": 0.05,
+}
 PHONE_MODELS = ("Nova 5", "Nova 5 Pro", "Aria X", "Pulse Mini", "Pulse 2")
 PHONE_P = (0.28, 0.18, 0.2, 0.22, 0.12)
 CAMERA_P = {"A": (0.5, 0.5, 0.0), "B": (0.4, 0.35, 0.25), "C": (0.15, 0.15, 0.7)}
@@ -664,45 +762,57 @@ def make_inspection(rng: np.random.Generator) -> pd.DataFrame:
     label = rng.choice(DEFECTS, size=n, p=DEFECT_P).astype(object)
     factory = rng.choice(("A", "B", "C"), size=n, p=(0.4, 0.35, 0.25))
     line = rng.integers(1, 5, size=n)
-    camera = np.array([str(rng.choice(("cam-1", "cam-2", "cam-3"), p=CAMERA_P[f]))
-                       for f in factory])
+    camera = np.array(
+        [str(rng.choice(("cam-1", "cam-2", "cam-3"), p=CAMERA_P[f])) for f in factory]
+    )
     phone = rng.choice(PHONE_MODELS, size=n, p=PHONE_P)
     blurry = rng.random(n) < np.where(camera == "cam-3", 0.3, 0.06)
-    background = rng.choice(("", "dark background", "light background"), size=n,
-                            p=(0.7, 0.15, 0.15))
+    background = rng.choice(
+        ("", "dark background", "light background"), size=n, p=(0.7, 0.15, 0.15)
+    )
     reflection = rng.random(n) < np.where(phone == "Aria X", 0.3, 0.08)
 
-    model_logit = (np.array([_logit(MODEL_BASE_ERROR[t]) for t in label]) + 1.4 * blurry
-                   + 1.0 * reflection + 0.4 * (background == "dark background")
-                   + 0.7 * (factory == "C") + 0.5 * (camera == "cam-3"))
-    human_logit = (np.array([_logit(HUMAN_BASE_ERROR[t]) for t in label]) + 1.0 * blurry
-                   + 0.4 * reflection)
+    model_logit = (
+        np.array([_logit(MODEL_BASE_ERROR[t]) for t in label])
+        + 1.4 * blurry
+        + 1.0 * reflection
+        + 0.4 * (background == "dark background")
+        + 0.7 * (factory == "C")
+        + 0.5 * (camera == "cam-3")
+    )
+    human_logit = (
+        np.array([_logit(HUMAN_BASE_ERROR[t]) for t in label]) + 1.0 * blurry + 0.4 * reflection
+    )
     model_wrong = rng.random(n) < _sigmoid(model_logit)
     human_wrong = rng.random(n) < _sigmoid(human_logit)
     prediction = np.where(model_wrong, _wrong_labels(label, rng), label)
     human = np.where(human_wrong, _wrong_labels(label, rng), label)
-    score = np.where(model_wrong, 0.3 + 0.65 * rng.beta(3, 3, size=n),
-                     0.4 + 0.599 * rng.beta(7, 1.8, size=n))
+    score = np.where(
+        model_wrong, 0.3 + 0.65 * rng.beta(3, 3, size=n), 0.4 + 0.599 * rng.beta(7, 1.8, size=n)
+    )
 
     tags = []
     for b, bg, r in zip(blurry, background, reflection, strict=True):
-        names = (["blurry"] if b else []) + ([str(bg)] if bg else []) + (
-            ["reflection"] if r else [])
+        names = (
+            (["blurry"] if b else []) + ([str(bg)] if bg else []) + (["reflection"] if r else [])
+        )
         tags.append(";".join(names))
     ids = [f"img-{i + 1:04d}" for i in range(n)]
-    return pd.DataFrame({
-        "id": ids,
-        "image_path": [f"images/{i}.png" for i in ids],
-        "label": label,
-        "prediction": prediction,
-        "human_label": human,
-        "score": np.round(score, 3),
-        "tags": tags,
-        "factory": factory,
-        "line": line,
-        "camera": camera,
-        "phone_model": phone,
-    })
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "image_path": [f"images/{i}.png" for i in ids],
+            "label": label,
+            "prediction": prediction,
+            "human_label": human,
+            "score": np.round(score, 3),
+            "tags": tags,
+            "factory": factory,
+            "line": line,
+            "camera": camera,
+            "phone_model": phone,
+        }
+    )
 
 
 # =========================================================================== annotations
@@ -717,8 +827,9 @@ def make_annotations(rng: np.random.Generator, inspection: pd.DataFrame) -> pd.D
     """Long-form labels by 3-5 of five annotators for a sample of inspection items."""
     labels = inspection["label"].to_numpy()
     weight = np.where(labels == "ok", 1.0, 2.0)  # audits oversample defects
-    picked = np.sort(rng.choice(len(labels), size=ANNOTATED_ITEMS, replace=False,
-                                p=weight / weight.sum()))
+    picked = np.sort(
+        rng.choice(len(labels), size=ANNOTATED_ITEMS, replace=False, p=weight / weight.sum())
+    )
     annotators = list(ANNOTATOR_ACCURACY)
     records = []
     for i in picked:
@@ -752,8 +863,12 @@ def build_demo(out_dir: Path) -> dict[str, Path]:
     annotations = make_annotations(rng, inspection)
     retrained = make_retrained(rng, speech)  # last: the other files keep their random draws
     paths = {}
-    for key, frame in (("speech", speech), ("inspection", inspection),
-                       ("annotations", annotations), ("retrained", retrained)):
+    for key, frame in (
+        ("speech", speech),
+        ("inspection", inspection),
+        ("annotations", annotations),
+        ("retrained", retrained),
+    ):
         path = out_dir / FILES[key]
         frame.to_csv(path, index=False, lineterminator="\n")
         paths[key] = path

@@ -15,11 +15,23 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
-PAGES = {"home": "", "tag_errors": "Tag_errors", "slices_vs_hlp": "Slices_vs_HLP",
-         "prioritise": "Prioritise", "label_consistency": "Label_consistency",
-         "compare_iterations": "Compare_iterations", "suggested_slices": "Suggested_slices"}
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+PAGES = {
+    "home": "",
+    "tag_errors": "Tag_errors",
+    "slices_vs_hlp": "Slices_vs_HLP",
+    "prioritise": "Prioritise",
+    "label_consistency": "Label_consistency",
+    "compare_iterations": "Compare_iterations",
+    "suggested_slices": "Suggested_slices",
+}
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def main() -> None:
@@ -27,11 +39,26 @@ def main() -> None:
     port = 8765
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "SLICEWISE_DB": str(Path(tmp) / "shots.db")}
-        subprocess.run([sys.executable, "-m", "core.cli", "demo"], cwd=ROOT, env=env,
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "slicewise.core.cli", "demo"], cwd=ROOT, env=env, check=True
+        )
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT, env=env)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
         try:
             for _ in range(120):
                 try:
@@ -47,7 +74,8 @@ def main() -> None:
                     page.wait_for_selector('[data-testid="stApp"]')
                     page.wait_for_function(
                         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                        timeout=60_000)
+                        timeout=60_000,
+                    )
                     page.wait_for_timeout(4000)
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "home")
                 browser.close()

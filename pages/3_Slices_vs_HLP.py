@@ -1,13 +1,16 @@
 import streamlit as st
 
-from core.access import ANNOTATOR
-from core.charts import accuracy_vs_hlp_chart, confusion_heatmap
-from core.errors import DataError
-from core.metrics import MIN_HUMAN_LABELS
-from ui import data, settings, state, views
+from slicewise.core.access import ANNOTATOR
+from slicewise.core.charts import accuracy_vs_hlp_chart, confusion_heatmap
+from slicewise.core.errors import DataError
+from slicewise.core.metrics import MIN_HUMAN_LABELS
+from slicewise.ui import data, settings, state, views
 
-ctx = state.page_start("Slices vs HLP", "Where does the model trail human-level performance?",
-                       icon=":material/bar_chart:")
+ctx = state.page_start(
+    "Slices vs HLP",
+    "Where does the model trail human-level performance?",
+    icon=":material/bar_chart:",
+)
 loaded = data.require_dataset(ctx)
 slice_by, bins = settings.slice_by_widgets(loaded)
 
@@ -26,10 +29,12 @@ if hlp_note:
 # ----------------------------------------------------------------------------- table, chart
 view, config = views.slice_view(table, loaded.task.kind)
 st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="slices_table")
-st.caption("Accuracy and HLP intervals are 95% Wilson intervals. Gap = HLP − the model's "
-           "accuracy on the same human-labelled examples, in points (on all examples for an "
-           f"entered HLP); '{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% "
-           f"level. A slice needs at least {MIN_HUMAN_LABELS} human labels to be compared.")
+st.caption(
+    "Accuracy and HLP intervals are 95% Wilson intervals. Gap = HLP − the model's "
+    "accuracy on the same human-labelled examples, in points (on all examples for an "
+    f"entered HLP); '{views.NOT_SIGNIFICANT}' means the gap could be chance at the 5% "
+    f"level. A slice needs at least {MIN_HUMAN_LABELS} human labels to be compared."
+)
 too_few = views.too_few_note(table)
 if too_few:
     st.info(too_few, icon=":material/person_search:")
@@ -41,9 +46,10 @@ if loaded.task.kind in ("classification", "binary"):
     report, matrix = data.class_views(loaded)
     left, right = st.columns([1, 1])
     class_table, class_config = views.class_view(report)
-    left.dataframe(class_table, hide_index=True, column_config=class_config,
-                   key="slices_classes")
+    left.dataframe(class_table, hide_index=True, column_config=class_config, key="slices_classes")
     right.plotly_chart(confusion_heatmap(matrix), key="slices_confusion")
     if len(report) > len(matrix):
-        right.caption(f"{len(report):,} classes: the {len(matrix) - 1} most frequent are shown; "
-                      "the rest are summed in '(other)'.")
+        right.caption(
+            f"{len(report):,} classes: the {len(matrix) - 1} most frequent are shown; "
+            "the rest are summed in '(other)'."
+        )

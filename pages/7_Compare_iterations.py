@@ -1,16 +1,17 @@
 import pandas as pd
 import streamlit as st
 
-from core.access import OWNER
-from core.compare import change_chart, compare_overall, history_chart
-from core.errors import DataError
-from core.lineage import export_lineage, lineage_json
-from ui import compare as uc
-from ui import data, settings, state, views, widgets
-from ui.text import md
+from slicewise.core.access import OWNER
+from slicewise.core.compare import change_chart, compare_overall, history_chart
+from slicewise.core.errors import DataError
+from slicewise.core.lineage import export_lineage, lineage_json
+from slicewise.ui import compare as uc
+from slicewise.ui import data, settings, state, views, widgets
+from slicewise.ui.text import md
 
-ctx = state.page_start("Compare iterations", "Did the last change help every slice?",
-                       icon=":material/compare_arrows:")
+ctx = state.page_start(
+    "Compare iterations", "Did the last change help every slice?", icon=":material/compare_arrows:"
+)
 if ctx.project_id is None:
     state.empty_state("No project yet.")
     st.stop()
@@ -19,44 +20,69 @@ store = ctx.store
 iterations = state.read(store.list_iterations, ctx.project_id)
 
 # ----------------------------------------------------------------------------- save
-with st.expander("Save the current dataset as an iteration", icon=":material/bookmark_add:",
-                 expanded=len(iterations) < 2):
+with st.expander(
+    "Save the current dataset as an iteration",
+    icon=":material/bookmark_add:",
+    expanded=len(iterations) < 2,
+):
     if ctx.dataset_id is None:
         st.caption("Select a dataset in the sidebar first.")
     else:
         loaded = data.require_dataset(ctx)
-        st.caption(f"Snapshot of **{md(loaded.name)}** as it is now (its tags, corrections and "
-                   "per-slice table), with what produced it. Iterations are listed below, "
-                   "oldest first.")
+        st.caption(
+            f"Snapshot of **{md(loaded.name)}** as it is now (its tags, corrections and "
+            "per-slice table), with what produced it. Iterations are listed below, "
+            "oldest first."
+        )
         with st.form("cmp_save_form", clear_on_submit=True, border=False):
             c1, c2, c3 = st.columns(3)
-            model_name = c1.text_input("Model name", key="cmp_model",
-                                       placeholder="e.g. speech-asr")
-            model_version = c2.text_input("Model version", key="cmp_version",
-                                          placeholder="e.g. 1.2")
-            data_version = c3.text_input("Data version", key="cmp_data",
-                                         placeholder="e.g. v3: + relabelled car noise")
-            notes = st.text_area("Notes: one name = value per line", key="cmp_notes",
-                                 placeholder="learning_rate = 0.0003\ncode_commit = 8d41e07",
-                                 height=90)
+            model_name = c1.text_input("Model name", key="cmp_model", placeholder="e.g. speech-asr")
+            model_version = c2.text_input(
+                "Model version", key="cmp_version", placeholder="e.g. 1.2"
+            )
+            data_version = c3.text_input(
+                "Data version", key="cmp_data", placeholder="e.g. v3: + relabelled car noise"
+            )
+            notes = st.text_area(
+                "Notes: one name = value per line",
+                key="cmp_notes",
+                placeholder="learning_rate = 0.0003\ncode_commit = 8d41e07",
+                height=90,
+            )
             owner = state.can(ctx, OWNER)
-            if st.form_submit_button("Save iteration", icon=":material/save:",
-                                     type="primary", disabled=not owner,
-                                     help=None if owner else state.needs(OWNER)):
+            if st.form_submit_button(
+                "Save iteration",
+                icon=":material/save:",
+                type="primary",
+                disabled=not owner,
+                help=None if owner else state.needs(OWNER),
+            ):
                 if not model_name.strip():
                     state.flash("Give the model a name", "error")
                 else:
-                    uc.save_iteration(ctx, loaded, model_name=model_name,
-                                      model_version=model_version,
-                                      data_version=data_version, notes_text=notes)
+                    uc.save_iteration(
+                        ctx,
+                        loaded,
+                        model_name=model_name,
+                        model_version=model_version,
+                        data_version=data_version,
+                        notes_text=notes,
+                    )
                 st.rerun()
 
 if len(iterations) < 2:
-    st.info("Save at least two iterations of this project (e.g. the baseline model and the "
-            "retrained one) to compare them.", icon=":material/info:")
+    st.info(
+        "Save at least two iterations of this project (e.g. the baseline model and the "
+        "retrained one) to compare them.",
+        icon=":material/info:",
+    )
     if len(iterations):
-        st.dataframe(iterations.drop(columns=["project_id"]), hide_index=True, placeholder="–",
-                     key="cmp_history_one")
+        st.dataframe(
+            iterations.drop(columns=["project_id"]),
+            hide_index=True,
+            placeholder="–",
+            key="cmp_history_one",
+        )
     st.stop()
 
 # ----------------------------------------------------------------------------- choose
@@ -64,18 +90,34 @@ rows = {int(r["id"]): r for r in iterations.to_dict("records")}
 ids = list(rows)
 left, right = st.columns(2)
 # the iterations change with the project: one of another project falls back to the defaults
-before_id = widgets.selectbox(left, "Before", ids, index=len(ids) - 2, key="cmp_before",
-                              format_func=lambda i: uc.iteration_label(rows[i]))
-after_id = widgets.selectbox(right, "After", ids, index=len(ids) - 1, key="cmp_after",
-                             format_func=lambda i: uc.iteration_label(rows[i]))
+before_id = widgets.selectbox(
+    left,
+    "Before",
+    ids,
+    index=len(ids) - 2,
+    key="cmp_before",
+    format_func=lambda i: uc.iteration_label(rows[i]),
+)
+after_id = widgets.selectbox(
+    right,
+    "After",
+    ids,
+    index=len(ids) - 1,
+    key="cmp_after",
+    format_func=lambda i: uc.iteration_label(rows[i]),
+)
 if before_id == after_id:
     st.info("Choose two different iterations.", icon=":material/info:")
     st.stop()
 columns = uc.slice_by_options(ctx, rows[after_id])
 widgets.keep_valid_many("cmp_slice_by", columns)
-slice_by = st.multiselect("Also slice by a column", columns, key="cmp_slice_by",
-                          placeholder="e.g. race, region" if columns else "No column to slice by",
-                          help="One slice per value, as on Slices vs HLP (e.g. FPR by race)")
+slice_by = st.multiselect(
+    "Also slice by a column",
+    columns,
+    key="cmp_slice_by",
+    placeholder="e.g. race, region" if columns else "No column to slice by",
+    help="One slice per value, as on Slices vs HLP (e.g. FPR by race)",
+)
 hidden = uc.unsliceable_options(ctx, rows[after_id])
 if hidden:
     st.caption(settings.unsliceable_note(hidden, data.slice_value_limit()))
@@ -92,49 +134,69 @@ st.caption(f"Examples: {md(result.how)}.")
 for line in uc.callouts(table):  # what got worse while the whole improved comes first
     st.warning(line, icon=":material/trending_down:")
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Accuracy, all data", views.percent(overall["accuracy_after"]),
-          delta=f"{100 * overall['delta']:+.1f} pts",
-          help=f"Before: {views.percent(overall['accuracy_before'])}")
-c2.metric("p-value (all data)", f"{overall['p_value']:.2g}",
-          help=uc.TEST_NAMES[overall["test"]])
+c1.metric(
+    "Accuracy, all data",
+    views.percent(overall["accuracy_after"]),
+    delta=f"{100 * overall['delta']:+.1f} pts",
+    help=f"Before: {views.percent(overall['accuracy_before'])}",
+)
+c2.metric("p-value (all data)", f"{overall['p_value']:.2g}", help=uc.TEST_NAMES[overall["test"]])
 c3.metric("Slices better", len(overall["improved"]), help="Significant improvements")
-c4.metric("Slices worse", len(overall["regressed"]), help="Significant regressions",
-          delta=-len(overall["regressed"]) if overall["regressed"] else None)
+c4.metric(
+    "Slices worse",
+    len(overall["regressed"]),
+    help="Significant regressions",
+    delta=-len(overall["regressed"]) if overall["regressed"] else None,
+)
 
 options = uc.metric_options(result)
-metric = widgets.selectbox(st, "Metric per slice", options, key="cmp_metric",
-                           format_func=uc.metric_label,
-                           help="What the slice table and chart compare") \
-    if len(options) > 1 else "accuracy"
+metric = (
+    widgets.selectbox(
+        st,
+        "Metric per slice",
+        options,
+        key="cmp_metric",
+        format_func=uc.metric_label,
+        help="What the slice table and chart compare",
+    )
+    if len(options) > 1
+    else "accuracy"
+)
 if metric == "accuracy":
     view, config = uc.comparison_view(table)
     st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_table")
-    st.caption("Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
-               "significant at the 5% level: McNemar's exact test on the examples whose "
-               "outcome changed where a slice holds the same examples in both iterations, "
-               "otherwise the pooled two-proportion z-test (Fisher's exact test for small "
-               "counts).")
+    st.caption(
+        "Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
+        "significant at the 5% level: McNemar's exact test on the examples whose "
+        "outcome changed where a slice holds the same examples in both iterations, "
+        "otherwise the pooled two-proportion z-test (Fisher's exact test for small "
+        "counts)."
+    )
     st.plotly_chart(views.tidy_chart(change_chart(table)), key="cmp_change_chart")
 else:
     changes = uc.metric_changes(result, metric)
     view, config = uc.metric_view(changes)
-    st.dataframe(view, hide_index=True, placeholder="–", column_config=config,
-                 key="cmp_metric_table")
-    st.caption(f"{md(uc.metric_label(metric))}, counted on its own examples in each slice. "
-               "A change is significant at the 5% level: McNemar's exact test on the same "
-               "examples for a rate, else the two-proportion z-test (Fisher's for small "
-               "counts); approximate randomization for F1 and WER; Welch's t-test for MAE on "
-               "different examples.")
+    st.dataframe(
+        view, hide_index=True, placeholder="–", column_config=config, key="cmp_metric_table"
+    )
+    st.caption(
+        f"{md(uc.metric_label(metric))}, counted on its own examples in each slice. "
+        "A change is significant at the 5% level: McNemar's exact test on the same "
+        "examples for a rate, else the two-proportion z-test (Fisher's for small "
+        "counts); approximate randomization for F1 and WER; Welch's t-test for MAE on "
+        "different examples."
+    )
     st.plotly_chart(views.tidy_chart(change_chart(changes)), key="cmp_change_chart")
 
 classes = uc.class_changes(result)
 if classes is not None:
     st.subheader("Per class")
     view, config = uc.class_view(classes)
-    st.dataframe(view, hide_index=True, placeholder="–", column_config=config,
-                 key="cmp_classes")
-    st.caption("Each class against the rest; rare classes first. Changes in points; "
-               "hover a p-value's header for its test.")
+    st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_classes")
+    st.caption(
+        "Each class against the rest; rare classes first. Changes in points; "
+        "hover a p-value's header for its test."
+    )
     with st.expander("Confusion matrices (rows: label, columns: prediction)"):
         left, right = st.columns(2)
         left.caption("Before")
@@ -151,25 +213,44 @@ with state.section("The chart of every iteration"):
 shown = iterations.assign(
     notes=[", ".join(f"{k}={v}" for k, v in n.items()) for n in iterations["notes"]],
     iteration=list(labels),
-)[["iteration", "dataset_name", "source_name", "row_count", "content_hash", "notes",
-   "created_by", "created_at"]]
+)[
+    [
+        "iteration",
+        "dataset_name",
+        "source_name",
+        "row_count",
+        "content_hash",
+        "notes",
+        "created_by",
+        "created_at",
+    ]
+]
 shown["content_hash"] = shown["content_hash"].str[:12]
-st.dataframe(shown, hide_index=True, placeholder="–", key="cmp_history", column_config={
-    "iteration": st.column_config.TextColumn("Iteration"),
-    "dataset_name": st.column_config.TextColumn("Dataset"),
-    "source_name": st.column_config.TextColumn("File"),
-    "row_count": st.column_config.NumberColumn("Rows", format="localized"),
-    "content_hash": st.column_config.TextColumn("File hash", help="SHA-256 of the file"),
-    "notes": st.column_config.TextColumn("Notes", width="large"),
-    "created_by": st.column_config.TextColumn("Saved by"),
-    "created_at": st.column_config.TextColumn("Saved at (UTC)"),
-})
+st.dataframe(
+    shown,
+    hide_index=True,
+    placeholder="–",
+    key="cmp_history",
+    column_config={
+        "iteration": st.column_config.TextColumn("Iteration"),
+        "dataset_name": st.column_config.TextColumn("Dataset"),
+        "source_name": st.column_config.TextColumn("File"),
+        "row_count": st.column_config.NumberColumn("Rows", format="localized"),
+        "content_hash": st.column_config.TextColumn("File hash", help="SHA-256 of the file"),
+        "notes": st.column_config.TextColumn("Notes", width="large"),
+        "created_by": st.column_config.TextColumn("Saved by"),
+        "created_at": st.column_config.TextColumn("Saved at (UTC)"),
+    },
+)
 with state.section("The lineage download"):  # it reads every record of the project
     project = store.list_projects().set_index("id").loc[ctx.project_id, "name"]
     st.download_button(
         "Download the project's lineage (JSON)",
         lineage_json(export_lineage(store, ctx.project_id)),
         file_name=f"slicewise-lineage-{pd.Timestamp.now('UTC'):%Y-%m-%d}.json",
-        mime="application/json", key="cmp_lineage", on_click="ignore",
+        mime="application/json",
+        key="cmp_lineage",
+        on_click="ignore",
         icon=":material/download:",
-        help=f"Every dataset, iteration, tag rule and decision of {project}, with who and when")
+        help=f"Every dataset, iteration, tag rule and decision of {project}, with who and when",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import streamlit as st
 
-from core.store import Store
+from slicewise.core.store import Store
 
 
 @pytest.fixture

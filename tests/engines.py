@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from core.analysis import analyze
-from core.dataset import load_dataset
-from core.engine_duckdb import analyze_file_duckdb
-from core.errors import DataError
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import load_dataset
+from slicewise.core.engine_duckdb import analyze_file_duckdb
+from slicewise.core.errors import DataError
 
 #: Options that go to the loader; the rest go to ``analyze``.
 LOAD_OPTIONS = ("missing", "na_values", "decimal", "thousands")
@@ -17,8 +17,10 @@ def both(path, mapping=None, **kwargs):
     """Run both engines with the same options; return (pandas, duckdb): tables or messages."""
     load = {k: kwargs.pop(k) for k in LOAD_OPTIONS if k in kwargs}
     out = []
-    for run in (lambda: analyze(load_dataset(path, mapping, **load), **kwargs),
-                lambda: analyze_file_duckdb(path, mapping, **load, **kwargs)):
+    for run in (
+        lambda: analyze(load_dataset(path, mapping, **load), **kwargs),
+        lambda: analyze_file_duckdb(path, mapping, **load, **kwargs),
+    ):
         try:
             out.append(run())
         except DataError as exc:

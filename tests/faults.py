@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import ColumnMapping, Dataset, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 NOBODY = 65534
@@ -46,11 +46,20 @@ def frame(rows: int = 40, *, tags: int = 1, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     labels = rng.choice(["cat", "dog", "fox"], rows)
     wrong = rng.random(rows) < 0.25
-    out = pd.DataFrame({"id": [f"e{i:04d}" for i in range(rows)], "label": labels,
-                        "prediction": np.where(wrong, np.roll(labels, 1), labels),
-                        "score": rng.random(rows)})
-    flags = pd.DataFrame({f"tag_{j:03d}_with_a_name_long_enough_to_fill_pages":
-                          rng.random(rows) < 0.3 for j in range(tags)})
+    out = pd.DataFrame(
+        {
+            "id": [f"e{i:04d}" for i in range(rows)],
+            "label": labels,
+            "prediction": np.where(wrong, np.roll(labels, 1), labels),
+            "score": rng.random(rows),
+        }
+    )
+    flags = pd.DataFrame(
+        {
+            f"tag_{j:03d}_with_a_name_long_enough_to_fill_pages": rng.random(rows) < 0.3
+            for j in range(tags)
+        }
+    )
     return pd.concat([out, flags], axis=1)
 
 
@@ -80,8 +89,12 @@ def counts(db: Path) -> dict[str, int]:
     """
     conn = sqlite3.connect(db)
     try:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
         return {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
     finally:
         conn.close()
@@ -113,8 +126,9 @@ def damage(db: Path, tables: tuple[str, ...] = ("datasets", "events")) -> list[i
     """
     conn = sqlite3.connect(db)
     try:
-        roots = dict(conn.execute("SELECT name, rootpage FROM sqlite_master "
-                                  "WHERE type = 'table'").fetchall())
+        roots = dict(
+            conn.execute("SELECT name, rootpage FROM sqlite_master WHERE type = 'table'").fetchall()
+        )
         size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -136,8 +150,11 @@ def can_mount() -> str | None:
         return "mounting needs root"
     probe = Path(tempfile.mkdtemp(prefix="sw-mount-probe-"))
     try:
-        made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)],
-                              capture_output=True, text=True)
+        made = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(probe)],
+            capture_output=True,
+            text=True,
+        )
         if made.returncode:
             return f"mount is not permitted here: {made.stderr.strip()}"
         subprocess.run(["umount", str(probe)], check=True)
@@ -158,8 +175,7 @@ def small_disk(where: Path, size: str = "2m") -> Iterator[Path]:
     if why:
         pytest.skip(why)
     where.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
-                   check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
     try:
         yield where
     finally:
@@ -203,8 +219,8 @@ import json, os, sys, tempfile
 from pathlib import Path
 sys.path[:0] = [{root!r}, {tests!r}]
 from click.testing import CliRunner
-from core.cli import main
-from core.store import Store
+from slicewise.core.cli import main
+from slicewise.core.store import Store
 import faults
 with tempfile.TemporaryDirectory() as tmp:
     faults.build(Path(tmp) / "warm.db")
@@ -221,7 +237,8 @@ def as_nobody(code: str) -> dict:
     if os.geteuid() != 0:
         pytest.skip("running as another user needs root")
     script = _WARM_UP.format(root=str(ROOT), tests=str(ROOT / "tests"), uid=NOBODY) + code
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd="/", timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd="/", timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -36,14 +36,19 @@ CLIENT_SECRET = "slicewise-test-secret-not-a-real-one"  # noqa: S105 - a test pr
 EXAMPLE_AUTH_SECRETS = (
     '[auth]\nredirect_uri = "http://localhost:8501/oauth2callback"\n'
     'cookie_secret = "s"\nclient_id = "c"\nclient_secret = "x"\n'
-    'server_metadata_url = "https://id.example.org/.well-known/openid-configuration"\n')
+    'server_metadata_url = "https://id.example.org/.well-known/openid-configuration"\n'
+)
 #: Generous: on a busy 2-core machine Streamlit takes 10-30 s to start.
 START_TIMEOUT = 120
 
 #: Marks for a module that needs Node: skipped, with the reason, only where it is absent.
-NODE_MARKS = [pytest.mark.skipif(NODE is None or NPM is None,
-                                 reason="node and npm are not installed (apt-get install "
-                                 "nodejs npm); the OpenID Connect provider runs on Node")]
+NODE_MARKS = [
+    pytest.mark.skipif(
+        NODE is None or NPM is None,
+        reason="node and npm are not installed (apt-get install "
+        "nodejs npm); the OpenID Connect provider runs on Node",
+    )
+]
 
 
 @dataclass(frozen=True)
@@ -63,14 +68,21 @@ def ensure_node_modules() -> None:
     """Install the provider's packages from ``package-lock.json`` if not installed yet."""
     if (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         return
-    done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund"], cwd=OIDC_DIR,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [NPM, "ci", "--no-audit", "--no-fund"],
+        cwd=OIDC_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0:
         pytest.fail(f"npm ci in {OIDC_DIR} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def _wait_for(url: str, proc: subprocess.Popen, log, what: str, expect: bytes | None = None
-              ) -> None:
+def _wait_for(
+    url: str, proc: subprocess.Popen, log, what: str, expect: bytes | None = None
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,8 +116,18 @@ def oidc_provider(app_port: int) -> Iterator[Provider]:
     app_origin = f"http://localhost:{app_port}"
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [NODE, str(OIDC_DIR / "provider.mjs"), str(port), f"{app_origin}/oauth2callback",
-         CLIENT_ID, CLIENT_SECRET], cwd=OIDC_DIR, stdout=log, stderr=subprocess.STDOUT)
+        [
+            NODE,
+            str(OIDC_DIR / "provider.mjs"),
+            str(port),
+            f"{app_origin}/oauth2callback",
+            CLIENT_ID,
+            CLIENT_SECRET,
+        ],
+        cwd=OIDC_DIR,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     provider = Provider(f"http://127.0.0.1:{port}", app_origin)
     try:
         _wait_for(provider.metadata_url, proc, log, "the OpenID Connect provider")
@@ -127,13 +149,16 @@ def write_secrets(folder: Path, provider: Provider) -> Path:
         f'server_metadata_url = "{provider.metadata_url}"\n'
         # Streamlit asks for prompt=select_account, which this provider does not offer.
         "[auth.client_kwargs]\n"
-        'prompt = "login"\n', encoding="utf-8")
+        'prompt = "login"\n',
+        encoding="utf-8",
+    )
     return path
 
 
 @contextmanager
-def slicewise_app(db: Path, port: int, *args: str, env: dict[str, str] | None = None
-                  ) -> Iterator[str]:
+def slicewise_app(
+    db: Path, port: int, *args: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run ``slicewise app`` on ``db`` and ``port`` with extra ``args``; yield its base URL.
 
     The server's output goes to a file (a pipe nobody reads would block it once full) and is
@@ -141,10 +166,28 @@ def slicewise_app(db: Path, port: int, *args: str, env: dict[str, str] | None = 
     """
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import entry_point; entry_point()", "app",
-         "--db", str(db), "--port", str(port), *args, "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            "from core.cli import entry_point; entry_point()",
+            "app",
+            "--db",
+            str(db),
+            "--port",
+            str(port),
+            *args,
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{base}/_stcore/health", proc, log, "slicewise app", expect=b"ok")

@@ -6,8 +6,8 @@ import doctest
 
 import pytest
 
-from core import access
-from core.errors import DataError, InvalidValueError, PermissionDenied
+from slicewise.core import access
+from slicewise.core.errors import DataError, InvalidValueError, PermissionDenied
 
 # What each role may do, written out from the issue (viewer < annotator < owner).
 RANK = {"viewer": 0, "annotator": 1, "owner": 2}
@@ -25,8 +25,9 @@ def test_a_role_allows_what_needs_it_or_less(role, needed):
     assert access.allows(role, needed) is expected
 
 
-@pytest.mark.parametrize(("given", "expected"), [(" Owner ", "owner"), ("VIEWER", "viewer"),
-                                                 ("annotator", "annotator")])
+@pytest.mark.parametrize(
+    ("given", "expected"), [(" Owner ", "owner"), ("VIEWER", "viewer"), ("annotator", "annotator")]
+)
 def test_a_role_is_read_without_case_or_spaces(given, expected):
     assert access.check_role(given) == expected
 
@@ -40,46 +41,82 @@ def test_an_unknown_role_is_refused_naming_the_roles(bad):
 
 
 # The issue's table: uploads, deletes and members need owner; the work on examples annotator.
-OWNER_WRITES = {"save_dataset", "rename_dataset", "delete_dataset", "save_iteration",
-                "delete_iteration", "save_annotation_set", "delete_annotation_set",
-                "set_member", "remove_member"}
-ANNOTATOR_WRITES = {"create_tag", "rename_tag", "merge_tags", "delete_tag", "set_tag",
-                    "apply_tag_rule", "set_tag_settings", "apply_annotation_hlp",
-                    "set_tag_scope", "mark_reviewed", "save_review_sample", "undo_last",
-                    "correct_label", "revert_correction", "save_review_decision",
-                    "save_report"}
+OWNER_WRITES = {
+    "save_dataset",
+    "rename_dataset",
+    "delete_dataset",
+    "save_iteration",
+    "delete_iteration",
+    "save_annotation_set",
+    "delete_annotation_set",
+    "set_member",
+    "remove_member",
+}
+ANNOTATOR_WRITES = {
+    "create_tag",
+    "rename_tag",
+    "merge_tags",
+    "delete_tag",
+    "set_tag",
+    "apply_tag_rule",
+    "set_tag_settings",
+    "apply_annotation_hlp",
+    "set_tag_scope",
+    "mark_reviewed",
+    "save_review_sample",
+    "undo_last",
+    "correct_label",
+    "revert_correction",
+    "save_review_decision",
+    "save_report",
+}
 
 
 def test_the_table_gives_each_write_the_role_the_issue_names():
     assert {a for a, act in access.ACTIONS.items() if act.needed == "owner"} == OWNER_WRITES
-    assert {a for a, act in access.ACTIONS.items() if act.needed == "annotator"} \
-        == ANNOTATOR_WRITES
+    assert {a for a, act in access.ACTIONS.items() if act.needed == "annotator"} == ANNOTATOR_WRITES
     assert set(access.ACTIONS) == OWNER_WRITES | ANNOTATOR_WRITES  # nothing needs viewer only
 
 
 def test_a_refusal_names_who_their_role_the_project_the_need_and_whom_to_ask():
-    text = access.refusal("delete_dataset", user="cid@example.org", role="viewer",
-                          project="Demo", owners=["ana@example.org", "bob@example.org"])
-    for part in ("cid@example.org", "a viewer", "'Demo'", "delete a dataset",
-                 "needs the role owner", "ana@example.org, bob@example.org", "Team page",
-                 "slicewise members set --project 'Demo' cid@example.org owner"):
+    text = access.refusal(
+        "delete_dataset",
+        user="cid@example.org",
+        role="viewer",
+        project="Demo",
+        owners=["ana@example.org", "bob@example.org"],
+    )
+    for part in (
+        "cid@example.org",
+        "a viewer",
+        "'Demo'",
+        "delete a dataset",
+        "needs the role owner",
+        "ana@example.org, bob@example.org",
+        "Team page",
+        "slicewise members set --project 'Demo' cid@example.org owner",
+    ):
         assert part in text, part
 
 
-@pytest.mark.parametrize(("user", "role", "expected"), [
-    ("eve", None, "they are not a member"),
-    ("eve", "annotator", "they are an annotator"),
-    ("", None, "sign in to manage the project's members"),
-    (None, None, "sign in to manage the project's members"),
-])
+@pytest.mark.parametrize(
+    ("user", "role", "expected"),
+    [
+        ("eve", None, "they are not a member"),
+        ("eve", "annotator", "they are an annotator"),
+        ("", None, "sign in to manage the project's members"),
+        (None, None, "sign in to manage the project's members"),
+    ],
+)
 def test_a_refusal_says_what_the_user_is(user, role, expected):
     text = access.refusal("set_member", user=user, role=role, project="P", owners=["o"])
     assert expected in text
 
 
 def test_a_refusal_lists_at_most_three_owners():
-    text = access.refusal("set_tag", user="v", role="viewer", project="P",
-                          owners=["o1", "o2", "o3", "o4"])
+    text = access.refusal(
+        "set_tag", user="v", role="viewer", project="P", owners=["o1", "o2", "o3", "o4"]
+    )
     assert "(o1, o2, o3 and others)" in text and "o4" not in text
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import proportion_confint, proportions_ztest
 
-from core.analysis import analyze, mark_same_members
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.errors import InvalidValueError
-from core.metrics import build_slices
-from core.prioritize import (
+from slicewise.core.analysis import analyze, mark_same_members
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import build_slices
+from slicewise.core.prioritize import (
     ACTIONS,
     RANK_RULES,
     TARGET_HALF_WIDTH,
@@ -44,16 +44,23 @@ def _frame(groups: dict[str, tuple[int, int, int]], *, seed: int = 0) -> pd.Data
         for i in range(n):
             model_ok = i >= wrong
             human_ok = not (i >= wrong and i < wrong + human_wrong) if human_wrong else True
-            rows.append({"label": "a", "prediction": "a" if model_ok else "b",
-                         "human": "a" if human_ok else "c", "site": site})
+            rows.append(
+                {
+                    "label": "a",
+                    "prediction": "a" if model_ok else "b",
+                    "human": "a" if human_ok else "c",
+                    "site": site,
+                }
+            )
     frame = pd.DataFrame(rows).sample(frac=1, random_state=seed).reset_index(drop=True)
     frame.insert(0, "id", range(len(frame)))
     return frame
 
 
 def _table(frame: pd.DataFrame, **kwargs) -> pd.DataFrame:
-    return analyze(dataset_from_frame(frame, ColumnMapping(human="human")),
-                   slice_by=["site"], **kwargs)
+    return analyze(
+        dataset_from_frame(frame, ColumnMapping(human="human")), slice_by=["site"], **kwargs
+    )
 
 
 def _action(advice: pd.DataFrame, name: str) -> str:
@@ -74,8 +81,9 @@ def test_slices_worse_than_the_rest_rank_above_bigger_ones_that_are_not():
 
 
 def test_the_demo_ranks_the_tags_above_every_phone_model_and_advises_no_phone_model():
-    table = analyze(load_dataset(ROOT / "demo_data" / "inspection_predictions.csv"),
-                    slice_by=["phone_model"])
+    table = analyze(
+        load_dataset(ROOT / "demo_data" / "inspection_predictions.csv"), slice_by=["phone_model"]
+    )
     ranked = table[table["rank"].notna()].sort_values("rank")
     phones = [n for n in ranked.index if n.startswith("phone_model")]
     assert list(ranked.index[:2]) == ["reflection", "blurry"]
@@ -88,10 +96,16 @@ def test_the_demo_ranks_the_tags_above_every_phone_model_and_advises_no_phone_mo
 
 def test_lower_bound_ranking_uses_the_gaps_interval():
     # Same gap and share; "few" has 40 examples, "many" 400: the lower bound favours "many".
-    t = pd.DataFrame({
-        "kind": ["overall", "tag", "tag"], "share": [1.0, 0.1, 0.1],
-        "gap": [0.1, 0.2, 0.2], "gap_ci_low": [0.05, 0.01, 0.15],
-        "hlp_source": "user"}, index=["All data", "few", "many"])
+    t = pd.DataFrame(
+        {
+            "kind": ["overall", "tag", "tag"],
+            "share": [1.0, 0.1, 0.1],
+            "gap": [0.1, 0.2, 0.2],
+            "gap_ci_low": [0.05, 0.01, 0.15],
+            "hlp_source": "user",
+        },
+        index=["All data", "few", "many"],
+    )
     t["potential_gain"] = t["gap"] * t["share"]
     by_gap = rank_slices(t)
     by_low = rank_slices(t, rank_by="lower_bound")
@@ -121,8 +135,16 @@ def test_without_any_baseline_the_table_is_ranked_by_excess_error():
 
 
 def test_little_headroom_when_at_or_above_the_baseline():
-    t = pd.DataFrame({"kind": ["overall", "tag"], "share": [1.0, 0.5], "gap": [0.02, -0.01],
-                      "accuracy": [0.9, 0.95], "n": [1000, 500]}, index=["All data", "easy"])
+    t = pd.DataFrame(
+        {
+            "kind": ["overall", "tag"],
+            "share": [1.0, 0.5],
+            "gap": [0.02, -0.01],
+            "accuracy": [0.9, 0.95],
+            "n": [1000, 500],
+        },
+        index=["All data", "easy"],
+    )
     t["potential_gain"] = t["gap"] * t["share"]
     advice = advise(rank_slices(t))
     assert _action(advice, "easy") == "little_headroom"
@@ -146,13 +168,19 @@ def test_low_human_agreement_in_a_slice_says_fix_the_labels_first():
 def test_a_small_slice_asks_for_the_examples_a_5_point_interval_needs():
     # "tiny": 12 examples, 6 errors; the rest 1000 with 50 errors.
     frame = _frame({"tiny": (12, 6, 0), "rest": (1000, 50, 0)}).drop(columns="human")
-    table = analyze(dataset_from_frame(frame, ColumnMapping()), slice_by=["site"],
-                    hlp={"site = tiny": 0.95, "site = rest": 0.95})
+    table = analyze(
+        dataset_from_frame(frame, ColumnMapping()),
+        slice_by=["site"],
+        hlp={"site = tiny": 0.95, "site = rest": 0.95},
+    )
     advice = advise(table)
     assert _action(advice, "site = tiny") == "review_more"
     # Independently: the smallest n whose Wilson half-width at p = 0.5 is <= 5 points.
-    n = next(m for m in range(2, 2000)
-             if np.diff(proportion_confint(m / 2, m, method="wilson"))[0] / 2 <= TARGET_HALF_WIDTH)
+    n = next(
+        m
+        for m in range(2, 2000)
+        if np.diff(proportion_confint(m / 2, m, method="wilson"))[0] / 2 <= TARGET_HALF_WIDTH
+    )
     line = advice.set_index("slice").loc["site = tiny", "text"]
     assert f"review about {n - 12:,} more" in line
     assert "only 12 examples" in line
@@ -161,10 +189,12 @@ def test_a_small_slice_asks_for_the_examples_a_5_point_interval_needs():
 def test_a_protected_attribute_gets_fairness_wording_never_collect_more():
     frame = _frame({"A": (300, 90, 0), "B": (700, 70, 0)})
     frame = frame.rename(columns={"site": "group"})
-    table = analyze(dataset_from_frame(frame, ColumnMapping(human="human")),
-                    slice_by=["group"], protected=["group"])
-    assert table.loc["group = A", "protected"] and table.loc["group = A", "protected_by"] == \
-        "group"
+    table = analyze(
+        dataset_from_frame(frame, ColumnMapping(human="human")),
+        slice_by=["group"],
+        protected=["group"],
+    )
+    assert table.loc["group = A", "protected"] and table.loc["group = A", "protected_by"] == "group"
     advice = advise(table)
     assert _action(advice, "group = A") == "fairness"
     assert not any("collect more" in t for t in advice["text"])
@@ -181,10 +211,14 @@ def test_fairness_compares_fpr_and_fnr_with_the_rest_of_the_data():
         rows += [{"group": group, "label": 0, "prediction": int(i < fp)} for i in range(100)]
         rows += [{"group": group, "label": 1, "prediction": int(i >= fn)} for i in range(100)]
     frame = pd.DataFrame(rows)
-    from core.task import TaskSpec
+    from slicewise.core.task import TaskSpec
 
-    table = analyze(dataset_from_frame(frame, ColumnMapping()), slice_by=["group"],
-                    protected=["group"], task=TaskSpec(kind="binary", positive="1"))
+    table = analyze(
+        dataset_from_frame(frame, ColumnMapping()),
+        slice_by=["group"],
+        protected=["group"],
+        task=TaskSpec(kind="binary", positive="1"),
+    )
     found = fairness_disparities(table).set_index(["slice", "rate"])
     a_fpr = found.loc[("group = A", "false positive rate")]
     assert a_fpr["value"] == pytest.approx(0.30) and a_fpr["rest"] == pytest.approx(0.10)
@@ -199,17 +233,24 @@ def test_fairness_compares_fpr_and_fnr_with_the_rest_of_the_data():
 
 def test_a_protected_attribute_without_disparity_says_so():
     frame = _frame({"A": (500, 50, 0), "B": (500, 50, 0)}).rename(columns={"site": "group"})
-    table = analyze(dataset_from_frame(frame, ColumnMapping(human="human")),
-                    slice_by=["group"], protected=["group"])
+    table = analyze(
+        dataset_from_frame(frame, ColumnMapping(human="human")),
+        slice_by=["group"],
+        protected=["group"],
+    )
     advice = advise(table)
     fair = advice[advice["action"] == "fairness"]
-    assert len(fair) == 1 and "no group's error rates differ significantly" in \
-        fair["text"].iloc[0]
+    assert len(fair) == 1 and "no group's error rates differ significantly" in fair["text"].iloc[0]
 
 
 def test_untagged_errors_are_named_with_their_share():
-    frame = pd.DataFrame({"label": ["a"] * 10, "prediction": ["b"] * 5 + ["a"] * 5,
-                          "blurry": [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]})
+    frame = pd.DataFrame(
+        {
+            "label": ["a"] * 10,
+            "prediction": ["b"] * 5 + ["a"] * 5,
+            "blurry": [1, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        }
+    )
     table = analyze(dataset_from_frame(frame, ColumnMapping()))
     advice = advise(table)
     tag_more = advice[advice["action"] == "tag_more"]
@@ -218,8 +259,16 @@ def test_untagged_errors_are_named_with_their_share():
 
 
 def test_every_action_is_documented():
-    t = pd.DataFrame({"kind": ["overall", "tag"], "share": [1.0, 0.5], "gap": [0.02, 0.1],
-                      "accuracy": [0.9, 0.8], "n": [1000, 500]}, index=["All data", "x"])
+    t = pd.DataFrame(
+        {
+            "kind": ["overall", "tag"],
+            "share": [1.0, 0.5],
+            "gap": [0.02, 0.1],
+            "accuracy": [0.9, 0.8],
+            "n": [1000, 500],
+        },
+        index=["All data", "x"],
+    )
     t["potential_gain"] = t["gap"] * t["share"]
     advice = advise(rank_slices(t))
     assert set(advice["action"]) <= set(ACTIONS)
@@ -227,9 +276,15 @@ def test_every_action_is_documented():
 
 
 def test_identical_slices_are_shown_once_with_both_names():
-    frame = pd.DataFrame({"label": list("aaaabbbb"), "prediction": list("abaabbab"),
-                          "night": [1, 1, 0, 0, 0, 0, 0, 0], "dark": [1, 1, 0, 0, 0, 0, 0, 0],
-                          "cam": ["x", "x", "y", "y", "y", "y", "y", "y"]})
+    frame = pd.DataFrame(
+        {
+            "label": list("aaaabbbb"),
+            "prediction": list("abaabbab"),
+            "night": [1, 1, 0, 0, 0, 0, 0, 0],
+            "dark": [1, 1, 0, 0, 0, 0, 0, 0],
+            "cam": ["x", "x", "y", "y", "y", "y", "y", "y"],
+        }
+    )
     dataset = dataset_from_frame(frame, ColumnMapping(tag_columns=("night", "dark")))
     membership, info = build_slices(dataset, slice_by=["cam"])
     marked = mark_same_members(membership, info)
@@ -246,14 +301,28 @@ def test_identical_slices_are_shown_once_with_both_names():
 def test_the_cli_audits_a_protected_column_and_ranks_by_lower_bound(tmp_path, engine):
     from click.testing import CliRunner
 
-    from core.cli import main
+    from slicewise.core.cli import main
 
     frame = _frame({"A": (300, 90, 0), "B": (700, 70, 0)}).rename(columns={"site": "group"})
     path = tmp_path / "preds.csv"
     frame.to_csv(path, index=False)
-    result = CliRunner().invoke(main, ["analyze", str(path), "--human", "human", "--protected",
-                                       "group", "--rank-by", "lower_bound", "--engine", engine,
-                                       "--format", "json"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            str(path),
+            "--human",
+            "human",
+            "--protected",
+            "group",
+            "--rank-by",
+            "lower_bound",
+            "--engine",
+            engine,
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     import json
 
@@ -262,10 +331,22 @@ def test_the_cli_audits_a_protected_column_and_ranks_by_lower_bound(tmp_path, en
     assert slices["group = A"]["rank_basis"] == "lower_bound"
 
 
-@pytest.mark.parametrize(("name", "protected"), [
-    ("race", True), ("age_cat", True), ("Gender", True), ("driver_sex", True),
-    ("AgeGroup", True), ("marital-status", True), ("page", False), ("stage", False),
-    ("colourway", False), ("phone_model", False), ("usage", False)])
+@pytest.mark.parametrize(
+    ("name", "protected"),
+    [
+        ("race", True),
+        ("age_cat", True),
+        ("Gender", True),
+        ("driver_sex", True),
+        ("AgeGroup", True),
+        ("marital-status", True),
+        ("page", False),
+        ("stage", False),
+        ("colourway", False),
+        ("phone_model", False),
+        ("usage", False),
+    ],
+)
 def test_columns_named_like_a_protected_attribute_are_found(name, protected):
     assert (likely_protected([name]) == [name]) is protected
 
@@ -273,7 +354,7 @@ def test_columns_named_like_a_protected_attribute_are_found(name, protected):
 def test_the_cli_reads_a_race_column_as_protected_unless_told_otherwise(tmp_path):
     from click.testing import CliRunner
 
-    from core.cli import main
+    from slicewise.core.cli import main
 
     frame = _frame({"A": (300, 90, 0), "B": (700, 70, 0)}).rename(columns={"site": "race"})
     path = tmp_path / "preds.csv"
@@ -288,12 +369,18 @@ def test_the_cli_reads_a_race_column_as_protected_unless_told_otherwise(tmp_path
 
 
 def test_the_duckdb_engine_shows_identical_slices_once_as_pandas_does(tmp_path):
-    from core.engine_duckdb import DuckDBFile
+    from slicewise.core.engine_duckdb import DuckDBFile
 
-    frame = pd.DataFrame({"label": list("aaaabbbb"), "prediction": list("abaabbab"),
-                          "night": [1, 1, 0, 0, 0, 0, 0, 0], "dark": [1, 1, 0, 0, 0, 0, 0, 0],
-                          "cam": ["x", "x", "y", "y", "y", "y", "y", "y"],
-                          "dim": [0, 0, 1, 1, 0, 0, 0, 0]})
+    frame = pd.DataFrame(
+        {
+            "label": list("aaaabbbb"),
+            "prediction": list("abaabbab"),
+            "night": [1, 1, 0, 0, 0, 0, 0, 0],
+            "dark": [1, 1, 0, 0, 0, 0, 0, 0],
+            "cam": ["x", "x", "y", "y", "y", "y", "y", "y"],
+            "dim": [0, 0, 1, 1, 0, 0, 0, 0],
+        }
+    )
     path = tmp_path / "same.csv"
     frame.to_csv(path, index=False)
     mapping = ColumnMapping(tag_columns=("night", "dark", "dim"))
@@ -306,7 +393,7 @@ def test_the_duckdb_engine_shows_identical_slices_once_as_pandas_does(tmp_path):
 
 
 def test_charts_name_the_baseline_and_rank_by_excess_without_one():
-    from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
+    from slicewise.core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
 
     frame = _frame({"bad": (100, 30, 0), "ok": (400, 40, 0)}).drop(columns="human")
     dataset = dataset_from_frame(frame, ColumnMapping())
@@ -322,10 +409,11 @@ def test_charts_name_the_baseline_and_rank_by_excess_without_one():
 
 
 def test_the_json_report_carries_the_advice_actions_first_things_first():
-    from core.report import report_dict
+    from slicewise.core.report import report_dict
 
-    table = analyze(load_dataset(ROOT / "demo_data" / "inspection_predictions.csv"),
-                    slice_by=["phone_model"])
+    table = analyze(
+        load_dataset(ROOT / "demo_data" / "inspection_predictions.csv"), slice_by=["phone_model"]
+    )
     advice = report_dict(table)["advice"]
     # What to do first (collect, fix labels, tag more), then what not to do.
     assert [a["action"] for a in advice[:3]] == ["collect", "fix_labels", "tag_more"]
@@ -336,20 +424,21 @@ def test_the_json_report_carries_the_advice_actions_first_things_first():
 def test_protected_none_beside_a_column_keeps_the_column(tmp_path):
     from click.testing import CliRunner
 
-    from core.cli import main
+    from slicewise.core.cli import main
 
     frame = _frame({"A": (300, 90, 0), "B": (700, 70, 0)}).rename(columns={"site": "race"})
     path = tmp_path / "preds.csv"
     frame.to_csv(path, index=False)
-    out = CliRunner().invoke(main, ["analyze", str(path), "--protected", "none",
-                                    "--protected", "race"])
+    out = CliRunner().invoke(
+        main, ["analyze", str(path), "--protected", "none", "--protected", "race"]
+    )
     assert out.exit_code == 0, out.output
     assert "race = A (protected attribute)" in out.output
 
 
 def test_the_confusion_heatmap_reads_class_names_as_categories():
-    from core.charts import confusion_heatmap
-    from core.metrics import compute_confusion_matrix
+    from slicewise.core.charts import confusion_heatmap
+    from slicewise.core.metrics import compute_confusion_matrix
 
     frame = pd.DataFrame({"label": ["0", "1", "1"], "prediction": ["0", "0", "1"]})
     fig = confusion_heatmap(compute_confusion_matrix(frame))

@@ -11,9 +11,9 @@ import pytest
 from pagetest import assert_ok, table_with, texts
 from pagetest import run_page as app
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.prioritize import RANK_RULES
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.prioritize import RANK_RULES
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
@@ -26,17 +26,24 @@ def _frame() -> pd.DataFrame:
     label = rng.integers(0, 2, n)
     flip = rng.random(n) < np.where((group == "A") & (label == 0), 0.4, 0.1)
     site = np.where(np.arange(n) % 4 == 0, "north", "south")
-    return pd.DataFrame({"id": range(n), "label": label, "prediction": np.where(flip, 1 - label,
-                                                                                label),
-                         "group": group, "site": site})
+    return pd.DataFrame(
+        {
+            "id": range(n),
+            "label": label,
+            "prediction": np.where(flip, 1 - label, label),
+            "group": group,
+            "site": site,
+        }
+    )
 
 
 @pytest.fixture
 def stored(store) -> int:
     dataset = dataset_from_frame(_frame(), ColumnMapping(), name="loans.csv")
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Loans", dataset,
-                              task=TaskSpec(kind="binary", positive="1"), user="seed")
+    return store.save_dataset(
+        project, "Loans", dataset, task=TaskSpec(kind="binary", positive="1"), user="seed"
+    )
 
 
 def test_without_a_baseline_the_page_ranks_by_excess_error_and_says_so(stored):

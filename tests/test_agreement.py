@@ -28,19 +28,29 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from core import agreement as ag
-from core.dataset import load_dataset
-from core.errors import DataError, DuplicateIdError, EmptyFileError, MissingColumnError
+from slicewise.core import agreement as ag
+from slicewise.core.dataset import load_dataset
+from slicewise.core.errors import DataError, DuplicateIdError, EmptyFileError, MissingColumnError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo_data"
 
 # ----------------------------------------------------------------------------- fixtures
 
-FLEISS_1971 = np.array([
-    [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-    [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
-])
+FLEISS_1971 = np.array(
+    [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+)
 
 # Krippendorff (2011): observers A-D (rows) × units 1-12 (columns); None = missing.
 KRIPPENDORFF_2011 = {
@@ -69,8 +79,15 @@ def long_from_counts(counts: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
 
 
-def random_labels(seed: int, *, items: int = 80, annotators: int = 5, classes: int = 4,
-                  missing: float = 0.3, numeric: bool = False) -> pd.DataFrame:
+def random_labels(
+    seed: int,
+    *,
+    items: int = 80,
+    annotators: int = 5,
+    classes: int = 4,
+    missing: float = 0.3,
+    numeric: bool = False,
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, classes, items)
     rows = []
@@ -93,7 +110,8 @@ def reliability_matrix(labels: pd.DataFrame) -> tuple[np.ndarray, list]:
     classes = sorted(labels["label"].unique())
     code = {c: i for i, c in enumerate(classes)}
     wide = labels.assign(code=labels["label"].map(code)).pivot(
-        index="annotator", columns="item", values="code")
+        index="annotator", columns="item", values="code"
+    )
     return wide.to_numpy(dtype=float), classes
 
 
@@ -136,10 +154,10 @@ def test_gwet_handbook_example_ac1_and_fleiss_with_missing_ratings():
 
 
 def test_cohen_kappa_textbook_example():
-    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + \
-        [("no", "no")] * 15
-    rows = [(f"p{i}", who, lab) for i, (a, b) in enumerate(pairs) for who, lab in
-            (("A", a), ("B", b))]
+    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
+    rows = [
+        (f"p{i}", who, lab) for i, (a, b) in enumerate(pairs) for who, lab in (("A", a), ("B", b))
+    ]
     labels = pd.DataFrame(rows, columns=["item", "annotator", "label"])
     pw = ag.compute_pairwise_agreement(labels)
     assert len(pw) == 1
@@ -190,9 +208,11 @@ def test_random_data_matches_krippendorff_package(seed):
     rel, classes = reliability_matrix(labels)
     values = np.asarray(classes, dtype=float)
     rel_values = np.where(np.isnan(rel), np.nan, values[np.nan_to_num(rel).astype(int)])
-    for key, level in (("krippendorff_alpha", "nominal"),
-                       ("krippendorff_alpha_ordinal", "ordinal"),
-                       ("krippendorff_alpha_interval", "interval")):
+    for key, level in (
+        ("krippendorff_alpha", "nominal"),
+        ("krippendorff_alpha_ordinal", "ordinal"),
+        ("krippendorff_alpha_interval", "interval"),
+    ):
         expected = krippendorff.alpha(reliability_data=rel_values, level_of_measurement=level)
         assert s.at[key, "value"] == pytest.approx(expected, abs=1e-9), level
 
@@ -245,8 +265,13 @@ def test_coincidence_matrix_rows_sum_to_pairable_values():
 
 # ----------------------------------------------------------------------------- invariance
 
-METRIC_KEYS = ["percent_agreement", "mean_pairwise_cohen_kappa", "fleiss_kappa",
-               "krippendorff_alpha", "gwet_ac1"]
+METRIC_KEYS = [
+    "percent_agreement",
+    "mean_pairwise_cohen_kappa",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "gwet_ac1",
+]
 
 
 @pytest.mark.parametrize("metric", METRIC_KEYS)
@@ -254,21 +279,25 @@ def test_metrics_do_not_depend_on_row_order_or_names(metric):
     labels = random_labels(11)
     base = ag.compute_agreement_summary(labels).at[metric, "value"]
     shuffled = labels.sample(frac=1, random_state=3).reset_index(drop=True)
-    renamed = labels.assign(label=labels["label"].map(lambda s: s.upper() + "!"),
-                            annotator="x" + labels["annotator"], item="z" + labels["item"])
+    renamed = labels.assign(
+        label=labels["label"].map(lambda s: s.upper() + "!"),
+        annotator="x" + labels["annotator"],
+        item="z" + labels["item"],
+    )
     for variant in (shuffled, renamed):
-        assert ag.compute_agreement_summary(variant).at[metric, "value"] == \
-            pytest.approx(base, abs=1e-12)
+        assert ag.compute_agreement_summary(variant).at[metric, "value"] == pytest.approx(
+            base, abs=1e-12
+        )
 
 
 def test_perfect_agreement_and_a_single_class():
-    perfect = pd.DataFrame({"item": list("aabbcc"), "annotator": list("xyxyxy"),
-                            "label": list("ppqqpp")})
+    perfect = pd.DataFrame(
+        {"item": list("aabbcc"), "annotator": list("xyxyxy"), "label": list("ppqqpp")}
+    )
     s = ag.compute_agreement_summary(perfect, min_pair_items=1)
     assert s["value"].tolist() == pytest.approx([1.0] * 5)
     # the only pair shares 3 items: below the default minimum of 5, no mean kappa
-    assert np.isnan(ag.compute_agreement_summary(perfect).at["mean_pairwise_cohen_kappa",
-                                                            "value"])
+    assert np.isnan(ag.compute_agreement_summary(perfect).at["mean_pairwise_cohen_kappa", "value"])
     one = perfect.assign(label="p")
     s1 = ag.compute_agreement_summary(one)
     assert s1.at["percent_agreement", "value"] == 1.0
@@ -276,8 +305,9 @@ def test_perfect_agreement_and_a_single_class():
 
 
 def test_items_with_one_label_count_for_shares_not_for_agreement():
-    labels = pd.DataFrame({"item": ["a", "a", "b"], "annotator": ["x", "y", "x"],
-                           "label": ["p", "p", "q"]})
+    labels = pd.DataFrame(
+        {"item": ["a", "a", "b"], "annotator": ["x", "y", "x"], "label": ["p", "p", "q"]}
+    )
     s = ag.compute_agreement_summary(labels)
     assert s.at["percent_agreement", "value"] == 1.0
     assert s.at["percent_agreement", "n_items"] == 1
@@ -297,22 +327,30 @@ def test_caution_when_raw_agreement_is_high_but_kappa_low():
     s = ag.compute_agreement_summary(labels)
     msg = ag.agreement_caution(s)
     assert msg is not None and "chance agreement" in msg
-    assert ag.agreement_caution(ag.compute_agreement_summary(
-        long_from_ratings(KRIPPENDORFF_2011))) is None
+    assert (
+        ag.agreement_caution(ag.compute_agreement_summary(long_from_ratings(KRIPPENDORFF_2011)))
+        is None
+    )
 
 
 # ----------------------------------------------------------------------------- consensus
 
 
 def test_majority_vote_flags_ties_and_breaks_them_by_overall_frequency():
-    labels = pd.DataFrame({
-        "item": ["a"] * 3 + ["b"] * 2 + ["c"] * 2 + ["d"],
-        "annotator": ["x", "y", "z", "x", "y", "x", "z", "x"],
-        "label": ["p", "p", "q", "p", "q", "q", "q", "r"],
-    })
+    labels = pd.DataFrame(
+        {
+            "item": ["a"] * 3 + ["b"] * 2 + ["c"] * 2 + ["d"],
+            "annotator": ["x", "y", "z", "x", "y", "x", "z", "x"],
+            "label": ["p", "p", "q", "p", "q", "q", "q", "r"],
+        }
+    )
     cons = ag.compute_consensus(labels)
-    assert cons.loc["a", ["consensus", "votes", "tie", "unanimous"]].tolist() == \
-        ["p", 2, False, False]
+    assert cons.loc["a", ["consensus", "votes", "tie", "unanimous"]].tolist() == [
+        "p",
+        2,
+        False,
+        False,
+    ]
     assert cons.at["a", "vote_share"] == pytest.approx(2 / 3)
     assert bool(cons.at["b", "tie"]) and cons.at["b", "tied_labels"] == "p | q"
     # q has 4 labels overall, p 3: the tie goes to the more common class
@@ -323,15 +361,18 @@ def test_majority_vote_flags_ties_and_breaks_them_by_overall_frequency():
 
 
 def test_quality_weighted_consensus_follows_the_reliable_annotators():
-    labels = pd.DataFrame({
-        "item": ["t"] * 4 + ["u"] * 4 + ["w"] * 2,
-        "annotator": ["good1", "good2", "good3", "bad"] * 2 + ["good1", "bad"],
-        "label": ["p", "p", "p", "q", "q", "q", "q", "p", "p", "q"],
-    })
+    labels = pd.DataFrame(
+        {
+            "item": ["t"] * 4 + ["u"] * 4 + ["w"] * 2,
+            "annotator": ["good1", "good2", "good3", "bad"] * 2 + ["good1", "bad"],
+            "label": ["p", "p", "p", "q", "q", "q", "q", "p", "p", "q"],
+        }
+    )
     weights = ag.compute_annotator_weights(labels)
     # good1 agrees with the others' majority on t and u, not on w (where only bad is left)
-    assert weights.to_dict() == pytest.approx({"good1": 2 / 3, "good2": 1.0, "good3": 1.0,
-                                               "bad": 0.0})
+    assert weights.to_dict() == pytest.approx(
+        {"good1": 2 / 3, "good2": 1.0, "good3": 1.0, "bad": 0.0}
+    )
     plain = ag.compute_consensus(labels)
     weighted = ag.compute_consensus(labels, weights="agreement")
     assert bool(plain.at["w", "tie"])
@@ -383,14 +424,15 @@ def test_confused_pairs_merge_preview_equals_recomputing_after_the_merge(demo_la
     pairs = ag.find_confused_pairs(demo_labels)
     assert pairs["coincidences"].is_monotonic_decreasing
     for row in pairs.head(4).itertuples():
-        cleaned, _ = ag.apply_rules(demo_labels, [ag.MergeClasses((row.class_a, row.class_b),
-                                                                  "merged")])
+        cleaned, _ = ag.apply_rules(
+            demo_labels, [ag.MergeClasses((row.class_a, row.class_b), "merged")]
+        )
         s = ag.compute_agreement_summary(cleaned)
         assert row.alpha_if_merged == pytest.approx(s.at["krippendorff_alpha", "value"])
-        assert row.percent_agreement_if_merged == pytest.approx(
-            s.at["percent_agreement", "value"])
+        assert row.percent_agreement_if_merged == pytest.approx(s.at["percent_agreement", "value"])
         both = demo_labels.groupby("item")["label"].agg(
-            lambda v, a=row.class_a, b=row.class_b: {a, b} <= set(v))
+            lambda v, a=row.class_a, b=row.class_b: {a, b} <= set(v)
+        )
         assert row.n_items == int(both.sum())
 
 
@@ -422,9 +464,12 @@ def test_demo_annotations_reproduce_the_planted_structure(demo_labels):
 def test_agreement_by_slice_matches_a_mask_oracle(demo_labels):
     ds = load_dataset(DEMO / "inspection_predictions.csv")
     linked = ag.link_predictions(demo_labels, ds)
-    table = ag.compute_agreement_by_slice(demo_labels, membership=linked.tags,
-                                          truth=linked.info["truth"],
-                                          prediction=linked.info["prediction"])
+    table = ag.compute_agreement_by_slice(
+        demo_labels,
+        membership=linked.tags,
+        truth=linked.info["truth"],
+        prediction=linked.info["prediction"],
+    )
     assert table.index[0] == ag.OVERALL
     assert list(table.index[1:]) == list(linked.tags.columns)
     for tag in linked.tags.columns:
@@ -440,8 +485,7 @@ def test_agreement_by_slice_matches_a_mask_oracle(demo_labels):
         assert row["annotator_accuracy"] == pytest.approx(acc)
         assert row["hlp"] == pytest.approx(acc) and row["hlp_source"] == "truth"
         info = linked.info.loc[sub["item"].unique()]
-        assert row["model_accuracy"] == pytest.approx(
-            (info["truth"] == info["prediction"]).mean())
+        assert row["model_accuracy"] == pytest.approx((info["truth"] == info["prediction"]).mean())
 
 
 def test_hlp_is_two_annotator_agreement_when_truth_is_a_human_label(demo_labels):
@@ -463,8 +507,12 @@ def test_empty_slice_has_n_zero_and_nan_metrics(demo_labels):
 
 def test_link_predictions_reports_unknown_items(demo_labels):
     ds = load_dataset(DEMO / "inspection_predictions.csv")
-    extra = pd.concat([demo_labels, pd.DataFrame({"item": ["nope"] * 2, "annotator": ["a", "b"],
-                                                  "label": ["ok", "ok"]})])
+    extra = pd.concat(
+        [
+            demo_labels,
+            pd.DataFrame({"item": ["nope"] * 2, "annotator": ["a", "b"], "label": ["ok", "ok"]}),
+        ]
+    )
     linked = ag.link_predictions(extra, ds)
     assert not linked.info.at["nope", "in_dataset"]
     assert "1 of 301" in linked.warnings[0]
@@ -505,11 +553,17 @@ def test_merge_rule_changes_labels_and_logs_each_change(demo_labels):
 
 
 def test_normalise_transcripts_like_the_lecture():
-    labels = pd.DataFrame({
-        "item": ["q1"] * 3, "annotator": ["a", "b", "c"],
-        "label": ["Um, nearest gas station", "Umm, nearest gas station",
-                  "um,  nearest gas station"],
-    })
+    labels = pd.DataFrame(
+        {
+            "item": ["q1"] * 3,
+            "annotator": ["a", "b", "c"],
+            "label": [
+                "Um, nearest gas station",
+                "Umm, nearest gas station",
+                "um,  nearest gas station",
+            ],
+        }
+    )
     rule = ag.NormalizeText(replacements=(("Umm,", "Um,"),), lowercase=True)
     cleaned, log = ag.apply_rules(labels, [rule])
     assert cleaned["label"].nunique() == 1
@@ -521,8 +575,7 @@ def test_normalise_transcripts_like_the_lecture():
     # whole words only: "Ummm," is not "Umm,"
     assert rule.transform("Ummm, x") == "ummm, x"
     strip = ag.NormalizeText(strip_punctuation=True)
-    assert strip.transform("nearest [unintelligible], please!") == \
-        "nearest [unintelligible] please"
+    assert strip.transform("nearest [unintelligible], please!") == "nearest [unintelligible] please"
 
 
 def test_rules_leave_numeric_labels_numeric():
@@ -545,8 +598,11 @@ def write(tmp_path: Path, text: str, name: str = "labels.csv") -> Path:
 
 
 def test_load_long_form_with_time_and_comment(tmp_path):
-    path = write(tmp_path, "image_id,rater,class,duration,notes\n1,r1,cat,2.5,\n1,r2,dog,3,"
-                           "blurry\n2,r1,cat,1.0,\n2,r2,cat,,\n3,r1,dog,,\n")
+    path = write(
+        tmp_path,
+        "image_id,rater,class,duration,notes\n1,r1,cat,2.5,\n1,r2,dog,3,"
+        "blurry\n2,r1,cat,1.0,\n2,r2,cat,,\n3,r1,dog,,\n",
+    )
     ann = ag.load_annotations(path)
     assert ann.layout == "long"
     assert ann.columns["item"] == "image_id" and ann.columns["annotator"] == "rater"
@@ -584,10 +640,16 @@ def test_duplicates_can_keep_the_last_label(tmp_path):
 ERROR_CASES = [
     ("", EmptyFileError, "empty"),
     ("item,annotator,label\n", EmptyFileError, "no data rows"),
-    ("item,annotator,label\na,x,p\na,x,q\n", DuplicateIdError,
-     "annotator 'x' labelled item 'a' more than once .*with different labels: rows 2, 3"),
-    ("item,annotator,label\na,x,p\n,y,q\n", DataError, "item column 'item' is blank in 1 of 2 "
-     "rows \\(row 3\\)"),
+    (
+        "item,annotator,label\na,x,p\na,x,q\n",
+        DuplicateIdError,
+        "annotator 'x' labelled item 'a' more than once .*with different labels: rows 2, 3",
+    ),
+    (
+        "item,annotator,label\na,x,p\n,y,q\n",
+        DataError,
+        "item column 'item' is blank in 1 of 2 rows \\(row 3\\)",
+    ),
     ("item,annotator,score,extra\na,x,1,2\n", MissingColumnError, "no label column found"),
     ("annotator,label\nx,p\n", MissingColumnError, "no item column found"),
     ("foo,bar\n1,2\n", MissingColumnError, "neither an annotator column"),
@@ -598,8 +660,7 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize(("text", "error", "message"), ERROR_CASES)
-def test_bad_files_raise_typed_errors_naming_file_column_and_rows(tmp_path, text, error,
-                                                                  message):
+def test_bad_files_raise_typed_errors_naming_file_column_and_rows(tmp_path, text, error, message):
     path = write(tmp_path, text)
     with pytest.raises(error, match=message) as info:
         ag.load_annotations(path)
@@ -629,12 +690,19 @@ def big_labels(items: int, annotators: int = 5, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     classes = np.array(["ok", "scratch", "dent", "pit mark", "discoloration"])
     truth = rng.integers(0, 5, items)
-    lab = np.where(rng.random((items, annotators)) < 0.85, truth[:, None],
-                   rng.integers(0, 5, (items, annotators)))
+    lab = np.where(
+        rng.random((items, annotators)) < 0.85,
+        truth[:, None],
+        rng.integers(0, 5, (items, annotators)),
+    )
     ids = np.char.add("img-", np.arange(items).astype(str))
-    return pd.DataFrame({"item": np.repeat(ids, annotators),
-                         "annotator": np.tile([f"ann-{a}" for a in range(annotators)], items),
-                         "label": classes[lab.ravel()]})
+    return pd.DataFrame(
+        {
+            "item": np.repeat(ids, annotators),
+            "annotator": np.tile([f"ann-{a}" for a in range(annotators)], items),
+            "label": classes[lab.ravel()],
+        }
+    )
 
 
 def test_100k_items_by_5_annotators_is_fast():
@@ -655,20 +723,34 @@ def test_100k_items_by_5_annotators_is_fast():
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "core.cli", "agreement", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "agreement", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_cli_json_has_the_documented_keys():
     result = run_cli(DEMO / "inspection_annotations.csv", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    for key in ("items", "annotators", "labels_total", "percent_agreement", "fleiss_kappa",
-                "krippendorff_alpha", "gwet_ac1", "mean_pairwise_cohen_kappa",
-                "n_disagreements"):
+    for key in (
+        "items",
+        "annotators",
+        "labels_total",
+        "percent_agreement",
+        "fleiss_kappa",
+        "krippendorff_alpha",
+        "gwet_ac1",
+        "mean_pairwise_cohen_kappa",
+        "n_disagreements",
+    ):
         assert key in data
-    expected = ag.summarize_annotations(ag.load_annotations(
-        DEMO / "inspection_annotations.csv").labels)
+    expected = ag.summarize_annotations(
+        ag.load_annotations(DEMO / "inspection_annotations.csv").labels
+    )
     assert data["items"] == 300 and data["annotators"] == 5
     assert data["labels_total"] == 1157
     assert data["fleiss_kappa"] == pytest.approx(expected["fleiss_kappa"])
@@ -680,8 +762,9 @@ def test_cli_table_and_csv(tmp_path):
     assert table.returncode == 0, table.stderr
     assert "Krippendorff" in table.stdout and "Percent agreement" in table.stdout
     path = write(tmp_path, "unit,coder,code\n1,a,x\n1,b,x\n2,a,y\n2,b,x\n")
-    csv_out = run_cli(path, "--item", "unit", "--annotator", "coder", "--label", "code",
-                      "--format", "csv")
+    csv_out = run_cli(
+        path, "--item", "unit", "--annotator", "coder", "--label", "code", "--format", "csv"
+    )
     assert csv_out.returncode == 0, csv_out.stderr
     table = pd.read_csv(io.StringIO(csv_out.stdout))
     assert table.columns[0] == "metric" and "percent_agreement" in set(table["metric"])

@@ -12,10 +12,10 @@ import streamlit as st
 from pagetest import ROOT, TIMEOUT, USER, assert_ok, run_page, shown, table_with
 from streamlit.testing.v1 import AppTest
 
-from core import agreement as ag
-from core.dataset import load_dataset
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core import agreement as ag
+from slicewise.core.dataset import load_dataset
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 PAGE = "pages/6_Label_consistency.py"
 
@@ -25,11 +25,23 @@ pytestmark = pytest.mark.usefixtures("fresh")
 def app(dataset_id: int | None = None, **state) -> AppTest:
     return run_page(PAGE, dataset_id, **state)
 
+
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
-    (PAGE, "annotators agree", {"metric": 5, "dataframe": 5, "data_editor": 1,
-                                "multiselect": 1, "radio": 1, "toggle": 1,
-                                "plotly_chart": 1, "download_button": 1}),
+    (
+        PAGE,
+        "annotators agree",
+        {
+            "metric": 5,
+            "dataframe": 5,
+            "data_editor": 1,
+            "multiselect": 1,
+            "radio": 1,
+            "toggle": 1,
+            "plotly_chart": 1,
+            "download_button": 1,
+        },
+    ),
 ]
 
 
@@ -39,8 +51,9 @@ def seeded(fresh) -> int:
     store = Store(fresh)
     dataset = load_dataset(ROOT / "demo_data" / "inspection_predictions.csv")
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Inspection", dataset,
-                              task=TaskSpec(kind="classification"), user="seed")
+    return store.save_dataset(
+        project, "Inspection", dataset, task=TaskSpec(kind="classification"), user="seed"
+    )
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -97,15 +110,18 @@ def test_merge_preview_changes_the_metrics_shown(demo_summary):
 @pytest.fixture
 def demo(fresh) -> dict[str, int]:
     """The demo project (``slicewise demo``): its annotation set and inspection dataset."""
-    from core.demo import DEMO_ANNOTATIONS, create_demo_project
+    from slicewise.core.demo import DEMO_ANNOTATIONS, create_demo_project
 
     store = Store(fresh)
     create_demo_project(store, ROOT / "demo_data")
     sets = store.list_annotation_sets()
     datasets = store.list_datasets()
     inspection = int(datasets.loc[datasets["name"] == DEMO_ANNOTATIONS[2], "id"].iloc[0])
-    return {"set": int(sets["id"].iloc[0]), "dataset": inspection,
-            "project": int(sets["project_id"].iloc[0])}
+    return {
+        "set": int(sets["id"].iloc[0]),
+        "dataset": inspection,
+        "project": int(sets["project_id"].iloc[0]),
+    }
 
 
 def progress(at: AppTest) -> str:
@@ -157,15 +173,17 @@ def test_an_uploaded_label_file_is_saved_linked_to_the_selected_dataset(seeded, 
     at = app(seeded, agree_source="Upload a label file")
     at.file_uploader(key="agree_upload").set_value(("round2.csv", data, "text/csv")).run()
     assert_ok(at)
-    assert next(t for t in at.text_input
-                if t.key.startswith("agree_save_name_")).value == "round2"
-    assert next(s for s in at.selectbox
-                if s.key and s.key.startswith("agree_save_link_")).value == seeded
+    assert next(t for t in at.text_input if t.key.startswith("agree_save_name_")).value == "round2"
+    assert (
+        next(s for s in at.selectbox if s.key and s.key.startswith("agree_save_link_")).value
+        == seeded
+    )
     at.button(key="agree_save_set").click().run()
     assert_ok(at)
     sets = Store(fresh).list_annotation_sets()
     assert sets[["name", "source_name", "linked_dataset_id", "created_by"]].values.tolist() == [
-        ["round2", "round2.csv", seeded, USER]]
+        ["round2", "round2.csv", seeded, USER]
+    ]
     assert at.selectbox(key="agree_link").value == "Linked dataset: Inspection"
     assert not at.button(key="agree_use_hlp").disabled
     # the same name again is one clear error
@@ -189,7 +207,8 @@ def test_a_decision_in_the_queue_is_saved_to_the_store_and_survives_a_restart(de
     edit_queue(at, {0: {"decision": ag.BORDERLINE, "note": "glare hides the mark"}})
     made = Store(fresh).review_decisions(demo["set"])
     assert made[["item", "decision", "note", "user"]].values.tolist() == [
-        [item, ag.BORDERLINE, "glare hides the mark", USER]]
+        [item, ag.BORDERLINE, "glare hides the mark", USER]
+    ]
     assert progress(at) == f"1 of {total} disagreements resolved"
     assert any(b.label == "Review decisions: 1 (CSV)" for b in at.download_button)
     # a new session on a new server process (caches cleared) reads it back
@@ -221,12 +240,14 @@ def test_the_review_form_saves_a_label_and_moves_to_the_next_item(demo, fresh):
     decide = next(s for s in at.selectbox if s.key and s.key.startswith("agree_decide_"))
     decide.set_value("dent")
     next(t for t in at.text_input if t.key.startswith("agree_note_")).set_value(
-        "a dent catches the light")
+        "a dent catches the light"
+    )
     at.button(key="agree_save_decision").click().run()
     assert_ok(at)
     made = Store(fresh).review_decisions(demo["set"])
     assert made[["item", "decision", "note", "user"]].values.tolist() == [
-        [item, "dent", "a dent catches the light", USER]]
+        [item, "dent", "a dent catches the light", USER]
+    ]
     assert progress(at).startswith("1 of ")
     assert at.selectbox(key="agree_item").value != item  # on to the next one
     # a note alone is kept, but does not resolve the item
@@ -254,7 +275,8 @@ def test_filters_by_class_pair_tag_and_status_narrow_the_queue(demo):
         given = set(row[annotators])
         assert a in given and b in given
     assert f"{len(narrowed)} of {len(everything)} items match" in "\n".join(
-        shown(c) for c in at.caption)
+        shown(c) for c in at.caption
+    )
 
     at.selectbox(key="agree_pair").set_value("All class pairs").run()
     at.selectbox(key="agree_tag").set_value("blurry").run()
@@ -297,8 +319,9 @@ def test_hlp_per_tag_is_saved_for_slices_vs_hlp_with_its_source(demo, fresh):
     captions = "\n".join(shown(c) for c in slices.caption)
     assert "the annotator set 'Inspection annotations' (saved by Ana" in captions
     hlp_table = table_with(slices, "HLP source").set_index("slice")
-    assert (hlp_table.loc[[t for t in hlp_table.index if t in hlp], "HLP source"]
-            == "entered").all()
+    assert (
+        hlp_table.loc[[t for t in hlp_table.index if t in hlp], "HLP source"] == "entered"
+    ).all()
 
 
 def test_linking_the_selected_dataset_shows_hlp_per_tag(seeded):
@@ -321,7 +344,8 @@ def test_without_predictions_hlp_is_two_annotator_agreement(demo_summary):
     table = table_with(at, "HLP").set_index("slice")
     assert list(table.index) == ["All data"]
     assert table.at["All data", "HLP"] == pytest.approx(
-        100 * demo_summary.at["percent_agreement", "value"])
+        100 * demo_summary.at["percent_agreement", "value"]
+    )
     assert "Link the items" in "\n".join(shown(i) for i in at.info)
 
 

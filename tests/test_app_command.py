@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
+from slicewise.core.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,10 +61,26 @@ def server(tmp_path):
     port = _free_port()
     env = {**os.environ, "SLICEWISE_DB": str(tmp_path / "app.db")}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import entry_point; entry_point()", "app",
-         "--port", str(port), "--no-demo", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-c",
+            "from core.cli import entry_point; entry_point()",
+            "app",
+            "--port",
+            str(port),
+            "--no-demo",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 90
     while not _healthy("127.0.0.1", port):
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -103,13 +119,15 @@ def test_the_server_stops_when_its_command_is_killed(server):
 
 @pytest.mark.parametrize("host", ["127.0.0.2", "::1", "localhost", "LOCALHOST"])
 def test_a_loopback_address_is_not_the_network(host):
-    from core.cli import _is_loopback
+    from slicewise.core.cli import _is_loopback
 
     assert _is_loopback(host)
 
 
-@pytest.mark.parametrize("args", [["--host", "0.0.0.0"], ["--host", "192.0.2.2"],
-                                  ["--host", "::"], ["--host", "example.org"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--host", "0.0.0.0"], ["--host", "192.0.2.2"], ["--host", "::"], ["--host", "example.org"]],
+)
 def test_serving_the_network_without_sign_in_is_refused_unless_asked(args, tmp_path):
     out = CliRunner().invoke(main, ["app", "--db", str(tmp_path / "x.db"), *args])
     assert out.exit_code == 2
@@ -118,6 +136,7 @@ def test_serving_the_network_without_sign_in_is_refused_unless_asked(args, tmp_p
 
 
 def test_the_address_is_given_with_host_only(tmp_path):
-    out = CliRunner().invoke(main, ["app", "--db", str(tmp_path / "x.db"),
-                                    "--server.address", "0.0.0.0"])
+    out = CliRunner().invoke(
+        main, ["app", "--db", str(tmp_path / "x.db"), "--server.address", "0.0.0.0"]
+    )
     assert out.exit_code == 2 and "--host" in out.output

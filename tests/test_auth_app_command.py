@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core import cli
+from slicewise.core import cli
 from tests.oidc_fixture import EXAMPLE_AUTH_SECRETS as AUTH
 
 
@@ -38,8 +38,7 @@ def launched(monkeypatch, tmp_path):
 
 
 def run(tmp_path: Path, *args: str):
-    return CliRunner().invoke(cli.main, ["app", "--db", str(tmp_path / "x.db"), "--no-demo",
-                                         *args])
+    return CliRunner().invoke(cli.main, ["app", "--db", str(tmp_path / "x.db"), "--no-demo", *args])
 
 
 def test_without_sign_in_the_network_is_refused_and_says_how_to_set_it_up(launched, tmp_path):
@@ -51,8 +50,7 @@ def test_without_sign_in_the_network_is_refused_and_says_how_to_set_it_up(launch
     assert not launched and not (tmp_path / "x.db").exists()
 
 
-def test_oidc_secrets_given_with_secrets_files_count_as_sign_in(launched, tmp_path,
-                                                                monkeypatch):
+def test_oidc_secrets_given_with_secrets_files_count_as_sign_in(launched, tmp_path, monkeypatch):
     (tmp_path / "team.toml").write_text(AUTH, encoding="utf-8")
     monkeypatch.chdir(tmp_path)  # a relative path: the server runs from the app folder
     out = run(tmp_path, "--host", "0.0.0.0", "--secrets.files", "team.toml")
@@ -81,8 +79,14 @@ def test_a_secrets_file_without_auth_does_not_count(launched, tmp_path):
 @pytest.mark.parametrize("how", ["options", "environment"])
 def test_proxy_sign_in_counts_and_reaches_the_server(launched, tmp_path, monkeypatch, how):
     if how == "options":
-        args = ["--proxy-header", "X-Forwarded-Email", "--trusted-proxy", "127.0.0.1",
-                "--trusted-proxy", "10.0.0.0/8"]
+        args = [
+            "--proxy-header",
+            "X-Forwarded-Email",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.0/8",
+        ]
     else:
         args = []
         monkeypatch.setenv("SLICEWISE_PROXY_HEADER", "X-Forwarded-Email")
@@ -104,12 +108,15 @@ def test_local_mode_passes_no_proxy_settings(launched, tmp_path):
     assert "FORWARDED_ALLOW_IPS" not in launched["env"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--proxy-header", "X-Forwarded-Email"], "but no trusted proxy"),
-    (["--trusted-proxy", "127.0.0.1"], "but no header"),
-    (["--proxy-header", "X-Email", "--trusted-proxy", "proxy.internal"], "not host names"),
-    (["--proxy-header", "X Email", "--trusted-proxy", "127.0.0.1"], "not a header name"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--proxy-header", "X-Forwarded-Email"], "but no trusted proxy"),
+        (["--trusted-proxy", "127.0.0.1"], "but no header"),
+        (["--proxy-header", "X-Email", "--trusted-proxy", "proxy.internal"], "not host names"),
+        (["--proxy-header", "X Email", "--trusted-proxy", "127.0.0.1"], "not a header name"),
+    ],
+)
 def test_bad_proxy_options_are_one_line_errors(launched, tmp_path, args, message):
     out = run(tmp_path, *args)
     assert out.exit_code == 2
@@ -119,8 +126,15 @@ def test_bad_proxy_options_are_one_line_errors(launched, tmp_path, args, message
 
 def test_oidc_and_proxy_together_are_refused(launched, tmp_path):
     (tmp_path / "team.toml").write_text(AUTH, encoding="utf-8")
-    out = run(tmp_path, "--secrets.files", str(tmp_path / "team.toml"),
-              "--proxy-header", "X-Email", "--trusted-proxy", "127.0.0.1")
+    out = run(
+        tmp_path,
+        "--secrets.files",
+        str(tmp_path / "team.toml"),
+        "--proxy-header",
+        "X-Email",
+        "--trusted-proxy",
+        "127.0.0.1",
+    )
     assert out.exit_code == 2 and "keep one" in out.output
 
 

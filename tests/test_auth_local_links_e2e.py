@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import expect
 
-from core.demo import create_demo_project
-from core.store import Store
+from slicewise.core.demo import create_demo_project
+from slicewise.core.store import Store
 from tests.browser import BROWSER_MARKS, ROOT, chromium_page, shot, streamlit_server, wait_idle
 
 pytestmark = BROWSER_MARKS
@@ -43,8 +43,11 @@ def test_name_dataset_and_slice_by_survive_a_reload_and_travel_in_links(demo):
         name.fill("Ana")
         name.press("Enter")
         wait_idle(page)
-        box = page.locator('[data-testid="stSelectbox"]').filter(
-            has=page.get_by_text("Dataset", exact=True)).first
+        box = (
+            page.locator('[data-testid="stSelectbox"]')
+            .filter(has=page.get_by_text("Dataset", exact=True))
+            .first
+        )
         box.click()
         page.get_by_role("option").nth(1).click()  # not the one opened by default
         wait_idle(page)
@@ -55,19 +58,20 @@ def test_name_dataset_and_slice_by_survive_a_reload_and_travel_in_links(demo):
         page.goto(base + "/Slices_vs_HLP?" + urlparse(page.url).query)
         wait_idle(page)
         page.locator('[data-testid="stMultiSelect"]').filter(
-            has=page.get_by_text("Also slice by a column", exact=True)).first.click()
+            has=page.get_by_text("Also slice by a column", exact=True)
+        ).first.click()
         page.get_by_role("option", name="device", exact=True).click()
         page.keyboard.press("Escape")
         wait_idle(page)
-        page.wait_for_function("() => location.search.includes('slice_by=device')",
-                               timeout=WAIT)
+        page.wait_for_function("() => location.search.includes('slice_by=device')", timeout=WAIT)
 
         page.reload()
         wait_idle(page)
         expect(page.get_by_label("Your name", exact=True)).to_have_value("Ana", timeout=WAIT)
         assert _query(page)["dataset"] == chosen
-        page.locator('[data-testid="stMultiSelect"]').get_by_text("device", exact=True
-                                                                  ).wait_for(timeout=WAIT)
+        page.locator('[data-testid="stMultiSelect"]').get_by_text("device", exact=True).wait_for(
+            timeout=WAIT
+        )
         shot(page, "auth_local_reload")
 
         # To the home page within the session (Streamlit's own navigation, which drops the
@@ -77,8 +81,8 @@ def test_name_dataset_and_slice_by_survive_a_reload_and_travel_in_links(demo):
         wait_idle(page)
         # Values that came from the address, not from typing, stay on another page too.
         expect(page.get_by_label("Your name", exact=True)).to_have_value("Ana", timeout=WAIT)
-        link = page.locator('a[data-testid="stPageLink-NavLink"]').filter(
-            has_text="Prioritise").first  # its text also holds the icon's name
+        link = (
+            page.locator('a[data-testid="stPageLink-NavLink"]').filter(has_text="Prioritise").first
+        )  # its text also holds the icon's name
         href = urlparse(link.get_attribute("href") or "")
-        assert parse_qs(href.query) == {"dataset": chosen, "slice_by": ["device"],
-                                        "user": ["Ana"]}
+        assert parse_qs(href.query) == {"dataset": chosen, "slice_by": ["device"], "user": ["Ana"]}

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from core.store import Store
+from slicewise.core.store import Store
 from tests.browser import BROWSER_MARKS, CHROMIUM, FLAGS, free_port, shot, wait_idle
 from tests.oidc_fixture import NODE_MARKS, oidc_provider, slicewise_app, write_secrets
 
@@ -66,7 +66,8 @@ def _event_log_names(page, provider) -> list[str]:
     page.get_by_text("Who did what", exact=True).wait_for(timeout=WAIT)
     wait_idle(page)
     page.locator('[data-testid="stMultiSelect"]').filter(
-        has=page.get_by_text("Only", exact=True)).first.click()
+        has=page.get_by_text("Only", exact=True)
+    ).first.click()
     options = page.get_by_role("option")
     options.first.wait_for(timeout=WAIT)
     return [t.strip() for t in options.all_inner_texts()]
@@ -105,11 +106,13 @@ def test_two_users_sign_in_through_a_real_provider_and_see_their_own_identity(si
                 _create_tag(page, provider, f"{login}_noise")
                 shot(page, f"auth_oidc_{login}")
 
-            tags_by = {row.user for row in store.events().itertuples()
-                       if row.kind == "tag.create"}
+            tags_by = {row.user for row in store.events().itertuples() if row.kind == "tag.create"}
             assert tags_by == set(users.values())
-            detail = {row.user: row.detail for row in store.events().itertuples()
-                      if row.kind == "tag.create"}
+            detail = {
+                row.user: row.detail
+                for row in store.events().itertuples()
+                if row.kind == "tag.create"
+            }
             for login, identity in users.items():
                 assert f"{login}_noise" in detail[identity]
 
@@ -120,8 +123,7 @@ def test_two_users_sign_in_through_a_real_provider_and_see_their_own_identity(si
                 page.reload()
                 page.get_by_text(f"Signed in as {identity}").wait_for(timeout=WAIT)
                 other = next(v for v in users.values() if v != identity)
-                assert page.get_by_text(re.compile(f"Signed in as {re.escape(other)}")
-                                        ).count() == 0
+                assert page.get_by_text(re.compile(f"Signed in as {re.escape(other)}")).count() == 0
 
             # Signing out ends the provider's session too (its end-session page asks first).
             page = pages["ana"]

@@ -16,26 +16,41 @@ import pytest
 from pagetest import ROOT, TIMEOUT, assert_ok, texts
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.task import TaskSpec
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
-        "client_id": "slicewise", "client_secret": "not-a-secret",
-        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "s" * 32,
+    "client_id": "slicewise",
+    "client_secret": "not-a-secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
 
 
 @pytest.fixture
 def two_datasets(store) -> tuple[int, int]:
     """Two small datasets with a ``device`` column, in one project."""
-    frame = pd.DataFrame({"id": [f"u{i}" for i in range(12)],
-                          "label": ["a", "b"] * 6, "prediction": ["a"] * 12,
-                          "device": ["phone", "laptop", "car"] * 4})
+    frame = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(12)],
+            "label": ["a", "b"] * 6,
+            "prediction": ["a"] * 12,
+            "device": ["phone", "laptop", "car"] * 4,
+        }
+    )
     mapping = ColumnMapping(label="label", prediction="prediction", id="id")
     project = store.get_or_create_project("P", user="seed")
-    return tuple(store.save_dataset(project, name, dataset_from_frame(frame, mapping,
-                                                                      name=f"{name}.csv"),
-                                    task=TaskSpec(kind="text"), user="seed")
-                 for name in ("first", "second"))
+    return tuple(
+        store.save_dataset(
+            project,
+            name,
+            dataset_from_frame(frame, mapping, name=f"{name}.csv"),
+            task=TaskSpec(kind="text"),
+            user="seed",
+        )
+        for name in ("first", "second")
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +59,13 @@ def no_proxy(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def page(file: str = "app.py", *, query: dict | None = None, secrets: dict | None = None,
-         user: dict | None = None) -> AppTest:
+def page(
+    file: str = "app.py",
+    *,
+    query: dict | None = None,
+    secrets: dict | None = None,
+    user: dict | None = None,
+) -> AppTest:
     at = AppTest.from_file(str(ROOT / file), default_timeout=TIMEOUT)
     at.query_params.update(query or {})
     if secrets:
@@ -109,14 +129,15 @@ def test_nobody_signed_in_sees_only_the_sign_in_screen(two_datasets):
     assert not at.sidebar.selectbox and not at.sidebar.text_input
 
 
-@pytest.mark.parametrize(("claims", "identity"), [
-    ({"email": "ana@example.org", "sub": "248289761001", "name": "Ana"}, "ana@example.org"),
-    ({"sub": "248289761001"}, "248289761001"),
-])
-def test_a_signed_in_user_is_named_by_the_provider_not_by_a_link(two_datasets, claims,
-                                                                identity):
-    at = page(secrets=AUTH, user={"is_logged_in": True, **claims},
-              query={"user": "Mallory"})
+@pytest.mark.parametrize(
+    ("claims", "identity"),
+    [
+        ({"email": "ana@example.org", "sub": "248289761001", "name": "Ana"}, "ana@example.org"),
+        ({"sub": "248289761001"}, "248289761001"),
+    ],
+)
+def test_a_signed_in_user_is_named_by_the_provider_not_by_a_link(two_datasets, claims, identity):
+    at = page(secrets=AUTH, user={"is_logged_in": True, **claims}, query={"user": "Mallory"})
     assert_ok(at)
     assert not at.sidebar.text_input  # no name to type
     assert f"Signed in as **{identity}**" in texts(at.sidebar.markdown)
@@ -127,8 +148,12 @@ def test_a_signed_in_user_is_named_by_the_provider_not_by_a_link(two_datasets, c
 
 def test_every_write_carries_the_signed_in_identity(two_datasets, store):
     first, _ = two_datasets
-    at = page("pages/2_Tag_errors.py", secrets=AUTH, query={"dataset": str(first)},
-              user={"is_logged_in": True, "email": "ana@example.org"})
+    at = page(
+        "pages/2_Tag_errors.py",
+        secrets=AUTH,
+        query={"dataset": str(first)},
+        user={"is_logged_in": True, "email": "ana@example.org"},
+    )
     assert_ok(at)
     at.text_input(key="tag_new").set_value("car_noise").run()
     at.button(key="tag_create").click().run()
@@ -150,8 +175,7 @@ def test_a_provider_that_names_nobody_is_an_error_not_anonymous(two_datasets):
 # ----------------------------------------------------------------------------- proxy
 
 
-def test_proxy_mode_refuses_a_connection_that_is_not_a_trusted_proxy(two_datasets,
-                                                                     monkeypatch):
+def test_proxy_mode_refuses_a_connection_that_is_not_a_trusted_proxy(two_datasets, monkeypatch):
     monkeypatch.setenv("SLICEWISE_PROXY_HEADER", "X-Forwarded-Email")
     monkeypatch.setenv("SLICEWISE_TRUSTED_PROXIES", "192.0.2.1")
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "")
@@ -162,15 +186,32 @@ def test_proxy_mode_refuses_a_connection_that_is_not_a_trusted_proxy(two_dataset
     assert not at.sidebar.selectbox and not at.sidebar.text_input
 
 
-@pytest.mark.parametrize(("env", "secrets", "message"), [
-    ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email", "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1"},
-     None, "slicewise app \\-\\-proxy\\-header"),  # the server would believe X-Forwarded-For
-    ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email"}, None, "SLICEWISE\\_TRUSTED\\_PROXIES"),
-    ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email", "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1",
-      "FORWARDED_ALLOW_IPS": ""}, AUTH, "keep one"),
-])
-def test_misconfigured_sign_in_stops_with_the_reason(two_datasets, monkeypatch, env, secrets,
-                                                     message):
+@pytest.mark.parametrize(
+    ("env", "secrets", "message"),
+    [
+        (
+            {
+                "SLICEWISE_PROXY_HEADER": "X-Forwarded-Email",
+                "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1",
+            },
+            None,
+            "slicewise app \\-\\-proxy\\-header",
+        ),  # the server would believe X-Forwarded-For
+        ({"SLICEWISE_PROXY_HEADER": "X-Forwarded-Email"}, None, "SLICEWISE\\_TRUSTED\\_PROXIES"),
+        (
+            {
+                "SLICEWISE_PROXY_HEADER": "X-Forwarded-Email",
+                "SLICEWISE_TRUSTED_PROXIES": "127.0.0.1",
+                "FORWARDED_ALLOW_IPS": "",
+            },
+            AUTH,
+            "keep one",
+        ),
+    ],
+)
+def test_misconfigured_sign_in_stops_with_the_reason(
+    two_datasets, monkeypatch, env, secrets, message
+):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     at = page(secrets=secrets)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.store import Store
+from slicewise.core.store import Store
 from tests.browser import BROWSER_MARKS, CHROMIUM, FLAGS, free_port, shot, wait_idle
 from tests.oidc_fixture import slicewise_app
 
@@ -22,8 +22,9 @@ HEADER = "X-Forwarded-Email"
 
 
 def _open(browser, base: str, headers: dict[str, str]):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  extra_http_headers=headers)
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, extra_http_headers=headers
+    )
     page = context.new_page()
     page.set_default_timeout(WAIT)
     page.goto(base + "/")
@@ -44,8 +45,9 @@ def chromium():
 
 def test_a_trusted_proxy_names_the_user_and_writes_carry_that_name(tmp_path, chromium):
     db = tmp_path / "app.db"
-    with slicewise_app(db, free_port(), "--proxy-header", HEADER,
-                       "--trusted-proxy", "127.0.0.1") as base:
+    with slicewise_app(
+        db, free_port(), "--proxy-header", HEADER, "--trusted-proxy", "127.0.0.1"
+    ) as base:
         page = _open(chromium, base, {HEADER: "carol@example.test"})
         page.get_by_text("Signed in as carol@example.test").wait_for(timeout=WAIT)
         wait_idle(page)
@@ -67,8 +69,9 @@ def test_a_trusted_proxy_names_the_user_and_writes_carry_that_name(tmp_path, chr
 
         # Behind a real proxy the request also says whom the proxy serves: still the proxy's
         # connection, so still trusted, and the header still names the user.
-        page = _open(chromium, base, {HEADER: "dan@example.test",
-                                      "X-Forwarded-For": "198.51.100.7"})
+        page = _open(
+            chromium, base, {HEADER: "dan@example.test", "X-Forwarded-For": "198.51.100.7"}
+        )
         page.get_by_text("Signed in as dan@example.test").wait_for(timeout=WAIT)
 
         # A trusted connection without the header names nobody: refused.
@@ -79,8 +82,9 @@ def test_a_trusted_proxy_names_the_user_and_writes_carry_that_name(tmp_path, chr
 
 
 def test_the_header_from_an_untrusted_address_is_refused(tmp_path, chromium):
-    with slicewise_app(tmp_path / "app.db", free_port(), "--proxy-header", HEADER,
-                       "--trusted-proxy", "192.0.2.1") as base:
+    with slicewise_app(
+        tmp_path / "app.db", free_port(), "--proxy-header", HEADER, "--trusted-proxy", "192.0.2.1"
+    ) as base:
         page = _open(chromium, base, {HEADER: "mallory@example.test"})
         page.get_by_text("Sign-in refused").wait_for(timeout=WAIT)
         page.get_by_text("which is not one").wait_for(timeout=WAIT)

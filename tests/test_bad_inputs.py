@@ -1,7 +1,7 @@
 """The bad-input battery through the CLI and through the app's upload.
 
 Every file of :mod:`hostile_files` (malformed, hostile or just awkward) goes through
-``python -m core.cli analyze FILE`` in a subprocess and through the *Load data* page in
+``python -m slicewise.core.cli analyze FILE`` in a subprocess and through the *Load data* page in
 AppTest. An invalid file ends in one clear message (exit code 2 and one stderr line naming
 the file; ``st.error`` in the app) with nothing saved and everything saved before unchanged;
 a valid one gives the right numbers. Never a traceback.
@@ -38,10 +38,10 @@ from pagetest import texts
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 LOAD_PAGE = str(ROOT / "pages" / "1_Load_data.py")
@@ -59,17 +59,20 @@ def cli_results(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
 
     def run(path: Path) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "core.cli", "analyze", str(path), "--format", "json"],
-            cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            [sys.executable, "-m", "slicewise.core.cli", "analyze", str(path), "--format", "json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
 
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         done = dict(zip(files, pool.map(run, files.values()), strict=True))
     return done
 
 
-@pytest.mark.parametrize(("name", "make_bytes", "expected", "message", "numbers"),
-                         params("cli"))
+@pytest.mark.parametrize(("name", "make_bytes", "expected", "message", "numbers"), params("cli"))
 def test_cli_battery(cli_results, name, make_bytes, expected, message, numbers):
     result = cli_results[name]
     assert "Traceback" not in result.stderr, result.stderr
@@ -105,13 +108,25 @@ def db(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SLICEWISE_DB", str(path))
     st.cache_data.clear()
     st.cache_resource.clear()
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "label": ["x", "y", "x", "y"],
-                          "prediction": ["x", "x", "x", "y"], "noisy": [1, 0, 1, 0]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "label": ["x", "y", "x", "y"],
+            "prediction": ["x", "x", "x", "y"],
+            "noisy": [1, 0, 1, 0],
+        }
+    )
     with Store(path) as store:
         project = store.get_or_create_project("Before", user="seed")
-        did = store.save_dataset(project, "earlier", dataset_from_frame(
-            frame, ColumnMapping(id="id", tag_columns=("noisy",)), name="earlier.csv"),
-            task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            project,
+            "earlier",
+            dataset_from_frame(
+                frame, ColumnMapping(id="id", tag_columns=("noisy",)), name="earlier.csv"
+            ),
+            task=TaskSpec(),
+            user="seed",
+        )
         store.set_tag(did, ["b"], "noisy", True, user="seed")
         store.correct_label(did, "b", "x", user="seed", reason="typo")
     yield path
@@ -123,15 +138,21 @@ def snapshot(path: Path) -> dict:
     """Every row of every table, and every file beside the database with its hash."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-        out: dict = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"')))
-                     for t in tables}
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        out: dict = {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"'))) for t in tables}
     finally:
         conn.close()
     files_dir = path.parent / f"{path.stem}_files"
-    out["files"] = {str(p.relative_to(files_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-                    for p in sorted(files_dir.rglob("*")) if p.is_file()}
+    out["files"] = {
+        str(p.relative_to(files_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(files_dir.rglob("*"))
+        if p.is_file()
+    }
     return out
 
 
@@ -177,8 +198,7 @@ def upload_limit():
     st_config.set_option("server.maxUploadSize", old)
 
 
-@pytest.mark.parametrize(("name", "make_bytes", "expected", "message", "numbers"),
-                         params("app"))
+@pytest.mark.parametrize(("name", "make_bytes", "expected", "message", "numbers"), params("app"))
 def test_app_battery(db, request, name, make_bytes, expected, message, numbers):
     if name.startswith("over_upload_limit"):
         request.getfixturevalue("upload_limit")
@@ -203,7 +223,7 @@ def test_app_battery(db, request, name, make_bytes, expected, message, numbers):
 
 
 def test_the_upload_guard_reads_the_configured_limit(monkeypatch):
-    from ui import loading
+    from slicewise.ui import loading
 
     monkeypatch.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working folder
     st_config.get_config_options(force_reparse=True)
@@ -223,7 +243,8 @@ def test_a_save_refused_after_reading_leaves_no_project_behind(db):
     at.file_uploader(key="load_upload").set_value(("good.csv", good, "text/csv")).run()
     keys = [t.key for t in at.text_input]
     at.text_input(key=next(k for k in keys if k and k.endswith("_project"))).set_value(
-        "Brand new project")
+        "Brand new project"
+    )
     at.text_input(key=next(k for k in keys if k and k.endswith("_name"))).set_value("   ")
     before = snapshot(db)
     at.button[[b.label for b in at.button].index("Check and save")].click().run()

@@ -22,9 +22,9 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-from core.agreement import annotations_from_frame
-from core.analysis import analyze
-from core.baselines import (
+from slicewise.core.agreement import annotations_from_frame
+from slicewise.core.analysis import analyze
+from slicewise.core.baselines import (
     BASIS_HUMAN_ACCURACY,
     BASIS_MAJORITY,
     BASIS_SINGLE,
@@ -35,15 +35,28 @@ from core.baselines import (
     student_t_two_sided_p,
     with_older_system,
 )
-from core.cli import main
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.errors import DataError, InvalidValueError
-from core.metrics import OVERALL
-from core.task import TaskSpec
-from ui.loading import LoadOptions
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.errors import DataError, InvalidValueError
+from slicewise.core.metrics import OVERALL
+from slicewise.core.task import TaskSpec
+from slicewise.ui.loading import LoadOptions
 
-MINE = ["hlp", "hlp_source", "hlp_basis", "baseline", "hlp_n", "hlp_ci_low", "hlp_ci_high",
-        "paired_accuracy", "gap", "gap_ci_low", "gap_ci_high", "p_value", "significant"]
+MINE = [
+    "hlp",
+    "hlp_source",
+    "hlp_basis",
+    "baseline",
+    "hlp_n",
+    "hlp_ci_low",
+    "hlp_ci_high",
+    "paired_accuracy",
+    "gap",
+    "gap_ci_low",
+    "gap_ci_high",
+    "p_value",
+    "significant",
+]
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -61,9 +74,16 @@ def cifar_like(n: int = 120, seed: int = 3) -> pd.DataFrame:
     majority = np.where(rng.random(n) < 0.05, "ship", label)
     accuracy = np.round(rng.uniform(0.3, 1.0, n), 3)
     accuracy[[5, 17]] = np.nan
-    return pd.DataFrame({"id": np.arange(n), "label": label, "prediction": prediction,
-                         "human_majority": majority, "human_accuracy": accuracy,
-                         "group": np.where(np.arange(n) % 2 == 0, "a", "b")})
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": label,
+            "prediction": prediction,
+            "human_majority": majority,
+            "human_accuracy": accuracy,
+            "group": np.where(np.arange(n) % 2 == 0, "a", "b"),
+        }
+    )
 
 
 def ds(frame: pd.DataFrame, mapping: ColumnMapping | None = None, name: str = "h.csv"):
@@ -78,8 +98,9 @@ def run(*args: str) -> tuple[int, str, str]:
 # ----------------------------------------------------------------------------- Student's t
 
 
-@pytest.mark.parametrize("t, df", [(0.0, 5), (1.0, 1), (2.2, 9), (-3.5, 29), (1.96, 10_000),
-                                   (12.0, 3)])
+@pytest.mark.parametrize(
+    "t, df", [(0.0, 5), (1.0, 1), (2.2, 9), (-3.5, 29), (1.96, 10_000), (12.0, 3)]
+)
 def test_two_sided_t_tail_matches_scipy(t, df):
     assert student_t_two_sided_p(t, df) == pytest.approx(2 * stats.t.sf(abs(t), df), rel=1e-9)
 
@@ -88,8 +109,9 @@ def test_paired_sums_give_scipys_paired_t_test_and_intervals():
     rng = np.random.default_rng(0)
     a = rng.uniform(0, 1, 45)
     b = (rng.random(45) < 0.7).astype(float)
-    got = paired_mean_difference(np.array([45.0]), [a.sum()], [(a * a).sum()], [b.sum()],
-                                 [(b * b).sum()], [(a * b).sum()])
+    got = paired_mean_difference(
+        np.array([45.0]), [a.sum()], [(a * a).sum()], [b.sum()], [(b * b).sum()], [(a * b).sum()]
+    )
     test = stats.ttest_rel(a, b)
     low, high = test.confidence_interval()
     assert got["mean_d"][0] == pytest.approx((a - b).mean())
@@ -115,9 +137,11 @@ def test_hlp_is_the_mean_human_accuracy_paired_with_the_model_on_the_same_rows()
     table = analyze(ds(frame), slice_by=["group"])
     correct = (frame["label"] == frame["prediction"]).to_numpy(dtype=float)
     acc = frame["human_accuracy"].to_numpy()
-    for name, mask in ((OVERALL, np.ones(len(frame), bool)),
-                       ("group = a", (frame["group"] == "a").to_numpy()),
-                       ("group = b", (frame["group"] == "b").to_numpy())):
+    for name, mask in (
+        (OVERALL, np.ones(len(frame), bool)),
+        ("group = a", (frame["group"] == "a").to_numpy()),
+        ("group = b", (frame["group"] == "b").to_numpy()),
+    ):
         rated = mask & ~np.isnan(acc)
         a, m = acc[rated], correct[rated]
         row = table.loc[name]
@@ -132,9 +156,11 @@ def test_hlp_is_the_mean_human_accuracy_paired_with_the_model_on_the_same_rows()
         assert row["gap"] == pytest.approx((a - m).mean())
         assert row["p_value"] == pytest.approx(test.pvalue, rel=1e-7)
         assert (row["gap_ci_low"], row["gap_ci_high"]) == pytest.approx(
-            tuple(test.confidence_interval()), rel=1e-7)
+            tuple(test.confidence_interval()), rel=1e-7
+        )
         assert (row["hlp_ci_low"], row["hlp_ci_high"]) == pytest.approx(
-            stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a)), rel=1e-7)
+            stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a)), rel=1e-7
+        )
 
 
 def test_human_accuracy_takes_precedence_over_the_majority_label_which_is_an_upper_bound():
@@ -161,17 +187,26 @@ def test_too_few_rated_rows_show_the_mean_but_no_gap():
     assert np.isnan(row["gap"]) and np.isnan(row["gap_ci_low"]) and np.isnan(row["p_value"])
 
 
-@pytest.mark.parametrize("column, detected", [
-    ("human_accuracy", "human_accuracy"), ("Human Accuracy", "Human Accuracy"),
-    ("annotator_accuracy", "annotator_accuracy"), ("accuracy", None)])
+@pytest.mark.parametrize(
+    "column, detected",
+    [
+        ("human_accuracy", "human_accuracy"),
+        ("Human Accuracy", "Human Accuracy"),
+        ("annotator_accuracy", "annotator_accuracy"),
+        ("accuracy", None),
+    ],
+)
 def test_the_human_accuracy_role_is_detected_by_name(column, detected):
     frame = cifar_like().rename(columns={"human_accuracy": column})
     assert ds(frame).mapping.human_accuracy == detected
 
 
 BAD_VALUES = [
-    ("1.5", "holds '1.5' in row 3; a human accuracy is the probability that one person labels "
-            "the example right, a number between 0 and 1"),
+    (
+        "1.5",
+        "holds '1.5' in row 3; a human accuracy is the probability that one person labels "
+        "the example right, a number between 0 and 1",
+    ),
     ("95", "holds '95' in row 3; a human accuracy is the probability"),
     ("-0.2", "holds '-0.2' in row 3"),
     ("high", "holds 'high' in row 3; human accuracies must be numbers"),
@@ -181,15 +216,16 @@ BAD_VALUES = [
 
 def bad_file(tmp_path, value: str):
     path = tmp_path / "h.csv"
-    path.write_text(f"id,label,prediction,human_accuracy\n1,a,a,0.5\n2,a,b,{value}\n3,b,b,\n"
-                    "4,b,a,0.25\n")
+    path.write_text(
+        f"id,label,prediction,human_accuracy\n1,a,a,0.5\n2,a,b,{value}\n3,b,b,\n4,b,a,0.25\n"
+    )
     return path
 
 
 @pytest.mark.parametrize("value, message", BAD_VALUES)
-def test_a_human_accuracy_outside_0_1_or_not_a_number_names_file_column_and_row(tmp_path,
-                                                                                  value,
-                                                                                  message):
+def test_a_human_accuracy_outside_0_1_or_not_a_number_names_file_column_and_row(
+    tmp_path, value, message
+):
     path = bad_file(tmp_path, value)
     with pytest.raises(InvalidValueError) as caught:
         load_dataset(path)
@@ -201,9 +237,8 @@ def test_a_human_accuracy_outside_0_1_or_not_a_number_names_file_column_and_row(
 
 
 @pytest.mark.parametrize("value, message", BAD_VALUES)
-def test_the_duckdb_engine_refuses_the_same_cells_with_the_same_message(tmp_path, value,
-                                                                        message):
-    from core.engine_duckdb import DuckDBFile
+def test_the_duckdb_engine_refuses_the_same_cells_with_the_same_message(tmp_path, value, message):
+    from slicewise.core.engine_duckdb import DuckDBFile
 
     path = bad_file(tmp_path, value)
     with pytest.raises(InvalidValueError) as pandas_error:
@@ -217,13 +252,23 @@ def test_the_duckdb_engine_refuses_the_same_cells_with_the_same_message(tmp_path
 
 
 def test_annotators_give_each_example_the_share_that_chose_its_label():
-    frame = pd.DataFrame({"id": ["1", "2", "3", "4"], "label": ["a", "a", "b", "1"],
-                          "prediction": ["a", "b", "b", "1"]})
-    votes = annotations_from_frame(pd.DataFrame({
-        "item": ["1", "1", "1", "2", "4", "4", "99"],
-        "annotator": ["x", "y", "z", "x", "x", "y", "x"],
-        "label": ["a", "a", "b", "b", "1.0", "yes", "a"],
-    }), source_name="votes.csv")
+    frame = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4"],
+            "label": ["a", "a", "b", "1"],
+            "prediction": ["a", "b", "b", "1"],
+        }
+    )
+    votes = annotations_from_frame(
+        pd.DataFrame(
+            {
+                "item": ["1", "1", "1", "2", "4", "4", "99"],
+                "annotator": ["x", "y", "z", "x", "x", "y", "x"],
+                "label": ["a", "a", "b", "b", "1.0", "yes", "a"],
+            }
+        ),
+        source_name="votes.csv",
+    )
     values, notes = human_accuracy_from_annotations(votes, ds(frame))
     # 1: two of three chose a; 2: nobody chose a; 3: not annotated; 4: 1.0 and yes are class 1.
     np.testing.assert_allclose(values, [2 / 3, 0.0, np.nan, 1.0])
@@ -232,8 +277,9 @@ def test_annotators_give_each_example_the_share_that_chose_its_label():
 
 def test_annotations_need_ids_that_match(tmp_path):
     frame = pd.DataFrame({"id": ["1", "2"], "label": ["a", "b"], "prediction": ["a", "a"]})
-    votes = annotations_from_frame(pd.DataFrame({"item": ["7"], "annotator": ["x"],
-                                                 "label": ["a"]}), source_name="votes.csv")
+    votes = annotations_from_frame(
+        pd.DataFrame({"item": ["7"], "annotator": ["x"], "label": ["a"]}), source_name="votes.csv"
+    )
     with pytest.raises(InvalidValueError, match=r"votes\.csv: none of its 1 items .* h\.csv"):
         human_accuracy_from_annotations(votes, ds(frame))
     no_id = dataset_from_frame(frame.drop(columns="id"), name="h.csv")
@@ -247,29 +293,50 @@ def test_cli_annotations_give_hlp_as_the_mean_share(tmp_path):
     # Three annotators per example: r1 always right, r2 right on even ids, r3 never right.
     rows = []
     for i, label in zip(frame["id"], frame["label"], strict=True):
-        rows += [(i, "r1", label), (i, "r2", label if i % 2 == 0 else "zebra"),
-                 (i, "r3", "zebra")]
-    pd.DataFrame(rows, columns=["example", "rater", "answer"]).to_csv(tmp_path / "v.csv",
-                                                                       index=False)
-    code, out, err = run("analyze", str(tmp_path / "p.csv"), "--annotations",
-                         str(tmp_path / "v.csv"), "--format", "json")
+        rows += [(i, "r1", label), (i, "r2", label if i % 2 == 0 else "zebra"), (i, "r3", "zebra")]
+    pd.DataFrame(rows, columns=["example", "rater", "answer"]).to_csv(
+        tmp_path / "v.csv", index=False
+    )
+    code, out, err = run(
+        "analyze",
+        str(tmp_path / "p.csv"),
+        "--annotations",
+        str(tmp_path / "v.csv"),
+        "--format",
+        "json",
+    )
     assert code == 0, err
     overall = json.loads(out)["overall"]
     # Per example 2/3 (even id) or 1/3 (odd id), half of each: mean 1/2.
     assert overall["hlp"] == pytest.approx(0.5)
     assert overall["hlp_source"] == "human_accuracy"
-    code, _, err = run("analyze", str(tmp_path / "p.csv"), "--annotations",
-                       str(tmp_path / "v.csv"), "--engine", "duckdb")
+    code, _, err = run(
+        "analyze",
+        str(tmp_path / "p.csv"),
+        "--annotations",
+        str(tmp_path / "v.csv"),
+        "--engine",
+        "duckdb",
+    )
     assert code == 2 and "use the pandas engine for --annotations" in err
 
 
 # ----------------------------------------------------------------------------- majority flag
 
 
-@pytest.mark.parametrize("name, kind", [
-    ("human_majority", "majority"), ("crowd_label", "majority"), ("consensus", "majority"),
-    ("mv_label", "majority"), ("aggregate_label", "majority"), ("human_label", "single"),
-    ("annotator", "single"), ("inspector_label", "single")])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("human_majority", "majority"),
+        ("crowd_label", "majority"),
+        ("consensus", "majority"),
+        ("mv_label", "majority"),
+        ("aggregate_label", "majority"),
+        ("human_label", "single"),
+        ("annotator", "single"),
+        ("inspector_label", "single"),
+    ],
+)
 def test_a_majority_label_is_read_from_the_human_columns_name(name, kind):
     assert is_majority_name(name) == (kind == "majority")
     frame = cifar_like().drop(columns="human_accuracy").rename(columns={"human_majority": name})
@@ -285,19 +352,23 @@ def test_the_majority_flag_can_be_given_either_way(tmp_path):
     assert analyze(single).loc[OVERALL, "hlp_basis"] == "single human label"
     renamed = frame.rename(columns={"human_majority": "human_label"})
     renamed.to_csv(tmp_path / "p.csv", index=False)
-    code, out, err = run("analyze", str(tmp_path / "p.csv"), "--human-majority", "--format",
-                         "json")
+    code, out, err = run("analyze", str(tmp_path / "p.csv"), "--human-majority", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["overall"]["hlp_source"] == "human_label"
     table = analyze(ds(renamed, ColumnMapping(id="id", human_kind="majority")))
     assert table.loc[OVERALL, "hlp_basis"] == BASIS_MAJORITY
 
 
-@pytest.mark.parametrize("mapping, message", [
-    (ColumnMapping(human_kind="both"), "must be 'single' or 'majority', not 'both'"),
-    (ColumnMapping(human="", human_kind="majority"), "a majority human label needs a "
-                                                     "human-label column"),
-])
+@pytest.mark.parametrize(
+    "mapping, message",
+    [
+        (ColumnMapping(human_kind="both"), "must be 'single' or 'majority', not 'both'"),
+        (
+            ColumnMapping(human="", human_kind="majority"),
+            "a majority human label needs a human-label column",
+        ),
+    ],
+)
 def test_a_bad_human_kind_is_refused(mapping, message):
     with pytest.raises(InvalidValueError, match=message):
         ds(cifar_like(), mapping)
@@ -320,8 +391,14 @@ def older_frame(n: int = 40) -> pd.DataFrame:
     idx = np.arange(n)
     prediction = np.where(idx < 30, label, other)
     older = np.where((idx < 20) | ((idx >= 30) & (idx < 34)), label, other)
-    return pd.DataFrame({"id": [f"e{i}" for i in idx], "label": label,
-                         "prediction": prediction, "old_prediction": older})
+    return pd.DataFrame(
+        {
+            "id": [f"e{i}" for i in idx],
+            "label": label,
+            "prediction": prediction,
+            "old_prediction": older,
+        }
+    )
 
 
 def test_an_older_system_is_the_human_label_machinery_with_its_predictions():
@@ -343,31 +420,39 @@ def test_an_older_system_is_the_human_label_machinery_with_its_predictions():
 def test_an_older_systems_file_is_joined_by_id(tmp_path):
     frame = older_frame()
     frame.drop(columns="old_prediction").to_csv(tmp_path / "new.csv", index=False)
-    old = frame[["id", "label", "old_prediction"]].rename(columns={"old_prediction":
-                                                                   "prediction"})
+    old = frame[["id", "label", "old_prediction"]].rename(columns={"old_prediction": "prediction"})
     extra = pd.DataFrame({"id": ["zz"], "label": ["a"], "prediction": ["a"]})
     pd.concat([old.iloc[::-1], extra]).to_csv(tmp_path / "v1.csv", index=False)  # reordered
-    code, out, err = run("analyze", str(tmp_path / "new.csv"), "--baseline-predictions",
-                         str(tmp_path / "v1.csv"), "--format", "json")
+    code, out, err = run(
+        "analyze",
+        str(tmp_path / "new.csv"),
+        "--baseline-predictions",
+        str(tmp_path / "v1.csv"),
+        "--format",
+        "json",
+    )
     assert code == 0, err
     assert "v1.csv: 1 row with an id that is no example of new.csv left out" in err
     overall = json.loads(out)["overall"]
     assert overall["hlp_source"] == "older_system"
     assert overall["hlp"] == pytest.approx(0.6) and overall["gap"] == pytest.approx(-0.15)
     # The same table as the older predictions in a column of the file.
-    same_file = analyze(ds(frame, ColumnMapping(id="id", human="old_prediction")),
-                        baseline=Baseline.older_system("v1.csv"))
-    joined, _ = with_older_system(load_dataset(tmp_path / "new.csv"),
-                                  load_dataset(tmp_path / "v1.csv"))
+    same_file = analyze(
+        ds(frame, ColumnMapping(id="id", human="old_prediction")),
+        baseline=Baseline.older_system("v1.csv"),
+    )
+    joined, _ = with_older_system(
+        load_dataset(tmp_path / "new.csv"), load_dataset(tmp_path / "v1.csv")
+    )
     table = analyze(joined, baseline=Baseline.older_system("v1.csv"))
     pd.testing.assert_frame_equal(table[MINE], same_file.loc[table.index, MINE])
 
 
 def test_an_older_systems_classes_take_the_datasets_spelling():
-    frame = pd.DataFrame({"id": [1, 2, 3], "label": ["1", "0", "1"],
-                          "prediction": ["1", "1", "1"]})
-    older = pd.DataFrame({"id": [3, 2, 1], "label": ["1", "0", "1"],
-                          "prediction": ["true", "1.0", "yes"]})
+    frame = pd.DataFrame({"id": [1, 2, 3], "label": ["1", "0", "1"], "prediction": ["1", "1", "1"]})
+    older = pd.DataFrame(
+        {"id": [3, 2, 1], "label": ["1", "0", "1"], "prediction": ["true", "1.0", "yes"]}
+    )
     joined, notes = with_older_system(ds(frame), ds(older, name="old.csv"))
     assert joined.frame["human"].tolist() == ["1", "1", "1"] and not notes
 
@@ -375,27 +460,37 @@ def test_an_older_systems_classes_take_the_datasets_spelling():
 def test_without_ids_an_older_system_needs_as_many_rows():
     frame = older_frame().drop(columns="id")
     with pytest.raises(InvalidValueError, match=r"old\.csv: has 39 rows and new\.csv 40"):
-        with_older_system(dataset_from_frame(frame, name="new.csv"),
-                          dataset_from_frame(frame.iloc[1:], name="old.csv"))
+        with_older_system(
+            dataset_from_frame(frame, name="new.csv"),
+            dataset_from_frame(frame.iloc[1:], name="old.csv"),
+        )
 
 
 def test_cli_older_system_column_and_conflicts(tmp_path):
     older_frame().to_csv(tmp_path / "p.csv", index=False)
     path = str(tmp_path / "p.csv")
-    code, out, err = run("analyze", path, "--baseline-prediction", "old_prediction",
-                         "--format", "json")
+    code, out, err = run(
+        "analyze", path, "--baseline-prediction", "old_prediction", "--format", "json"
+    )
     assert code == 0, err
     overall = json.loads(out)["overall"]
     assert (overall["hlp_source"], overall["hlp"]) == ("older_system", pytest.approx(0.6))
     for args, message in (
-            (["--target", "0.9", "--baseline-prediction", "old_prediction"],
-             "give one baseline: --target or --baseline-prediction, not both"),
-            (["--baseline-prediction", "old_prediction", "--human", "label"],
-             "--baseline-prediction takes the human label's place"),
-            (["--target", "0.9", "--human-accuracy", "x"], "--target is the baseline instead "
-                                                            "of HLP; leave out --human-accuracy"),
-            (["--target", "1.5"], "give a fraction between 0 and 1"),
-            (["--target", "high"], "give a fraction between 0 and 1 or a percent")):
+        (
+            ["--target", "0.9", "--baseline-prediction", "old_prediction"],
+            "give one baseline: --target or --baseline-prediction, not both",
+        ),
+        (
+            ["--baseline-prediction", "old_prediction", "--human", "label"],
+            "--baseline-prediction takes the human label's place",
+        ),
+        (
+            ["--target", "0.9", "--human-accuracy", "x"],
+            "--target is the baseline instead of HLP; leave out --human-accuracy",
+        ),
+        (["--target", "1.5"], "give a fraction between 0 and 1"),
+        (["--target", "high"], "give a fraction between 0 and 1 or a percent"),
+    ):
         code, _, err = run("analyze", path, *args)
         assert code == 2 and message in err and err.count("\n") == 1, err
 
@@ -405,8 +500,11 @@ def test_cli_older_system_column_and_conflicts(tmp_path):
 
 def test_a_target_is_one_typed_value_for_every_slice_with_a_binomial_test():
     frame = older_frame()
-    table = analyze(ds(frame.drop(columns="old_prediction")), baseline=Baseline.of_target(0.9),
-                    hlp={OVERALL: 0.8})
+    table = analyze(
+        ds(frame.drop(columns="old_prediction")),
+        baseline=Baseline.of_target(0.9),
+        hlp={OVERALL: 0.8},
+    )
     # A value typed for a row wins over the target there.
     assert table.loc[OVERALL, ["hlp_source", "baseline", "hlp"]].tolist() == ["user", "HLP", 0.8]
     table = analyze(ds(frame.drop(columns="old_prediction")), baseline=Baseline.of_target(0.9))
@@ -420,8 +518,9 @@ def test_a_target_is_one_typed_value_for_every_slice_with_a_binomial_test():
     assert (row["gap_ci_low"], row["gap_ci_high"]) == pytest.approx((0.9 - high, 0.9 - low))
 
 
-@pytest.mark.parametrize("value, label", [(0.95, "target 95%"), (0.955, "target 95.5%"),
-                                          (1.0, "target 100%")])
+@pytest.mark.parametrize(
+    "value, label", [(0.95, "target 95%"), (0.955, "target 95.5%"), (1.0, "target 100%")]
+)
 def test_a_targets_name_is_a_short_percent(value, label):
     assert Baseline.of_target(value).label == label
 
@@ -435,17 +534,22 @@ def test_a_target_outside_0_1_is_refused(value):
 # ----------------------------------------------------------------------------- DuckDB parity
 
 
-@pytest.mark.parametrize("mapping, baseline", [
-    (ColumnMapping(id="id"), None),
-    (ColumnMapping(id="id", human_accuracy=""), None),
-    (ColumnMapping(id="id", human_accuracy="", human_kind="single"), None),
-    (ColumnMapping(id="id", human="old", human_accuracy="", human_kind="single"),
-     Baseline.older_system("old")),
-    (ColumnMapping(id="id"), Baseline.of_target(0.85)),
-])
+@pytest.mark.parametrize(
+    "mapping, baseline",
+    [
+        (ColumnMapping(id="id"), None),
+        (ColumnMapping(id="id", human_accuracy=""), None),
+        (ColumnMapping(id="id", human_accuracy="", human_kind="single"), None),
+        (
+            ColumnMapping(id="id", human="old", human_accuracy="", human_kind="single"),
+            Baseline.older_system("old"),
+        ),
+        (ColumnMapping(id="id"), Baseline.of_target(0.85)),
+    ],
+)
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_duckdb_gives_the_pandas_baseline_columns(tmp_path, mapping, baseline, fmt):
-    from core.engine_duckdb import analyze_file_duckdb
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     frame = cifar_like()
     frame["old"] = np.where(np.arange(len(frame)) % 3 == 0, "cat", frame["label"])
@@ -467,8 +571,9 @@ def test_an_old_stored_mapping_without_the_new_fields_still_loads(store):
     did = store.save_dataset(project, "d", ds(frame), task=TaskSpec(), user="t")
     with sqlite3.connect(store.path) as con:
         (text,) = con.execute("SELECT mapping FROM datasets WHERE id = ?", [did]).fetchone()
-        old = {k: v for k, v in json.loads(text).items()
-               if k not in ("human_accuracy", "human_kind")}
+        old = {
+            k: v for k, v in json.loads(text).items() if k not in ("human_accuracy", "human_kind")
+        }
         con.execute("UPDATE datasets SET mapping = ? WHERE id = ?", [json.dumps(old), did])
     loaded = store.load_dataset(did)
     assert loaded.mapping.human_accuracy is None and loaded.mapping.human_kind is None
@@ -485,8 +590,13 @@ def test_a_stored_dataset_keeps_its_human_accuracy_and_majority_flag(store):
 
 
 def test_load_options_map_the_human_accuracy_role_and_the_majority_flag():
-    options = LoadOptions(label="label", prediction="prediction", human="crowd",
-                          human_accuracy="p_right", human_majority=True)
+    options = LoadOptions(
+        label="label",
+        prediction="prediction",
+        human="crowd",
+        human_accuracy="p_right",
+        human_majority=True,
+    )
     mapping = options.mapping()
     assert (mapping.human_accuracy, mapping.human_kind) == ("p_right", "majority")
     off = LoadOptions(label="label", prediction="prediction").mapping()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from core.binomial import binom_cdf, binom_sf, regularized_beta
+from slicewise.core.binomial import binom_cdf, binom_sf, regularized_beta
 
 
 def exact_cdf(k: int, n: int, p: float) -> float:
@@ -16,10 +16,19 @@ def exact_cdf(k: int, n: int, p: float) -> float:
     return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
 
 
-@pytest.mark.parametrize("k, n, p", [
-    (2, 10, 0.5), (0, 1, 0.3), (7, 20, 0.93), (19, 20, 0.93), (3, 50, 0.02), (25, 50, 0.5),
-    (0, 30, 0.999), (89, 100, 0.93),
-])
+@pytest.mark.parametrize(
+    "k, n, p",
+    [
+        (2, 10, 0.5),
+        (0, 1, 0.3),
+        (7, 20, 0.93),
+        (19, 20, 0.93),
+        (3, 50, 0.02),
+        (25, 50, 0.5),
+        (0, 30, 0.999),
+        (89, 100, 0.93),
+    ],
+)
 def test_cdf_and_sf_match_the_summed_probability_mass(k, n, p):
     want = exact_cdf(k, n, p)
     assert binom_cdf(k, n, p) == pytest.approx(want, rel=1e-12, abs=1e-300)
@@ -37,8 +46,10 @@ def test_hand_worked_fair_coin_tails():
 def test_tails_match_scipy_bdtr_and_bdtrc(n, p):
     rng = np.random.default_rng(n)
     k = np.concatenate([rng.integers(0, n + 1, 200), [0, n - 1, n, n // 2]]).astype(float)
-    for ours, ref in ((binom_cdf(k, n, p), special.bdtr(k.astype(int), n, p)),
-                      (binom_sf(k, n, p), special.bdtrc(k.astype(int), n, p))):
+    for ours, ref in (
+        (binom_cdf(k, n, p), special.bdtr(k.astype(int), n, p)),
+        (binom_sf(k, n, p), special.bdtrc(k.astype(int), n, p)),
+    ):
         shown = ref > 1e-290  # both underflow towards 0 in the far tail
         np.testing.assert_allclose(ours[shown], ref[shown], rtol=1e-8)
         assert (ours[~shown] < 1e-280).all()
@@ -64,14 +75,17 @@ def test_regularized_beta_matches_scipy_betainc():
     np.testing.assert_allclose(regularized_beta(a, b, x)[shown], ref[shown], rtol=1e-8)
 
 
-@pytest.mark.parametrize("k, n, p, cdf", [
-    (-1, 10, 0.5, 0.0),  # below the support
-    (10, 10, 0.5, 1.0),  # at the top of the support
-    (12, 10, 0.5, 1.0),
-    (3, 10, 0.0, 1.0),  # p = 0: X is always 0
-    (3, 10, 1.0, 0.0),  # p = 1: X is always n
-    (0, 0, 0.5, 1.0),  # no trials
-])
+@pytest.mark.parametrize(
+    "k, n, p, cdf",
+    [
+        (-1, 10, 0.5, 0.0),  # below the support
+        (10, 10, 0.5, 1.0),  # at the top of the support
+        (12, 10, 0.5, 1.0),
+        (3, 10, 0.0, 1.0),  # p = 0: X is always 0
+        (3, 10, 1.0, 0.0),  # p = 1: X is always n
+        (0, 0, 0.5, 1.0),  # no trials
+    ],
+)
 def test_edges_of_the_support(k, n, p, cdf):
     assert binom_cdf(k, n, p) == cdf
     assert binom_sf(k, n, p) == pytest.approx(1 - cdf)

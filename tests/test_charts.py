@@ -6,25 +6,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.analysis import analyze
-from core.charts import (
+from slicewise.core.analysis import analyze
+from slicewise.core.charts import (
     accuracy_vs_hlp_chart,
     confusion_heatmap,
     plot_text,
     priority_bubble_chart,
 )
-from core.compare import change_chart, compare_datasets, history_chart, iteration_history
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.discovery import compute_error_tree, error_tree_chart
+from slicewise.core.compare import change_chart, compare_datasets, history_chart, iteration_history
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.discovery import compute_error_tree, error_tree_chart
 
 EVIL = '<a href="https://evil.invalid">x</a> & <b>'
 
 
-@pytest.mark.parametrize("value, shown", [
-    (EVIL, '&lt;a href="https://evil.invalid"&gt;x&lt;/a&gt; &amp; &lt;b&gt;'),
-    ("car noise", "car noise"),
-    (3, "3"),
-])
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (EVIL, '&lt;a href="https://evil.invalid"&gt;x&lt;/a&gt; &amp; &lt;b&gt;'),
+        ("car noise", "car noise"),
+        (3, "3"),
+    ],
+)
 def test_plot_text_writes_markup_as_entities(value, shown):
     assert plot_text(value) == shown
 
@@ -34,13 +37,16 @@ def hostile_dataset(flip: int = 0):
     n = 200
     label = rng.choice([EVIL, "ok"], n)
     wrong = rng.random(n) < 0.2 + 0.1 * flip
-    frame = pd.DataFrame({
-        "id": range(n), "label": label,
-        "prediction": np.where(wrong, np.where(label == "ok", EVIL, "ok"), label),
-        "human_label": label,
-        EVIL: np.where(rng.random(n) < 0.4, "x", ""),
-        "device": rng.choice([EVIL, "web", "ios"], n),
-    })
+    frame = pd.DataFrame(
+        {
+            "id": range(n),
+            "label": label,
+            "prediction": np.where(wrong, np.where(label == "ok", EVIL, "ok"), label),
+            "human_label": label,
+            EVIL: np.where(rng.random(n) < 0.4, "x", ""),
+            "device": rng.choice([EVIL, "web", "ios"], n),
+        }
+    )
     return dataset_from_frame(frame, ColumnMapping(id="id", human="human_label"))
 
 
@@ -57,9 +63,14 @@ def test_no_chart_carries_raw_markup_from_a_name():
     errors = (before.frame["device"] == EVIL).to_numpy()  # so the tree splits on it
     tree = compute_error_tree(before.frame[["device"]], errors, min_samples_leaf=5)
     confusion = pd.crosstab(before.frame["label"], before.frame["prediction"])
-    figures = [accuracy_vs_hlp_chart(table), priority_bubble_chart(table),
-               confusion_heatmap(confusion), change_chart(comparison),
-               history_chart(history), error_tree_chart(tree)]
+    figures = [
+        accuracy_vs_hlp_chart(table),
+        priority_bubble_chart(table),
+        confusion_heatmap(confusion),
+        change_chart(comparison),
+        history_chart(history),
+        error_tree_chart(tree),
+    ]
     for fig in figures:
         text = all_text(fig)
         assert "<a href" not in text and "\\u003ca href" not in text, fig.layout.title.text

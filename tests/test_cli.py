@@ -10,20 +10,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd or ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 @pytest.fixture
 def csv_file(tmp_path):
-    df = pd.DataFrame({
-        "id": range(10),
-        "y_true": list("aaaaabbbbb"),
-        "y_pred": list("aaabbbbbba"),
-        "human": list("aaaaabbbba"),
-        "noisy": ["yes", "yes", "no", "yes", "yes", "no", "no", "no", "no", "yes"],
-        "region": ["EU"] * 5 + ["US"] * 5,
-    })
+    df = pd.DataFrame(
+        {
+            "id": range(10),
+            "y_true": list("aaaaabbbbb"),
+            "y_pred": list("aaabbbbbba"),
+            "human": list("aaaaabbbba"),
+            "noisy": ["yes", "yes", "no", "yes", "yes", "no", "no", "no", "no", "yes"],
+            "region": ["EU"] * 5 + ["US"] * 5,
+        }
+    )
     path = tmp_path / "preds.csv"
     df.to_csv(path, index=False)
     return path
@@ -42,8 +50,21 @@ def test_analyze_json_has_the_documented_keys_and_values(csv_file):
     assert noisy["n"] == 5
     assert noisy["accuracy"] == pytest.approx(2 / 5)
     assert noisy["share"] == pytest.approx(0.5)
-    for key in ("name", "n", "share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp",
-                "gap", "error_rate", "error_share", "potential_gain", "rank", "significant"):
+    for key in (
+        "name",
+        "n",
+        "share",
+        "accuracy",
+        "accuracy_ci_low",
+        "accuracy_ci_high",
+        "hlp",
+        "gap",
+        "error_rate",
+        "error_share",
+        "potential_gain",
+        "rank",
+        "significant",
+    ):
         assert key in noisy
     names = [s["name"] for s in data["slices"]]
     assert "region = EU" in names
@@ -74,14 +95,17 @@ def test_every_format_renders(csv_file, fmt, tmp_path):
     assert "noisy" in text
 
 
-@pytest.mark.parametrize(("content", "args", "message"), [
-    ("", (), "empty"),
-    ("a,b\n1,2\n", (), "no label column"),
-    ("label,prediction\n", (), "no data rows"),
-    ("label,prediction\na,b\n", ("--hlp", "x=2"), "between 0 and 1"),
-    ("label,prediction\na,b\n", ("--slice-by", "nope"), "cannot slice by"),
-    ("label,prediction\na,\nb,b\n", (), "missing in 1"),
-])
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("", (), "empty"),
+        ("a,b\n1,2\n", (), "no label column"),
+        ("label,prediction\n", (), "no data rows"),
+        ("label,prediction\na,b\n", ("--hlp", "x=2"), "between 0 and 1"),
+        ("label,prediction\na,b\n", ("--slice-by", "nope"), "cannot slice by"),
+        ("label,prediction\na,\nb,b\n", (), "missing in 1"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, content, args, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -106,7 +130,7 @@ def test_demo_command_creates_the_demo_project(tmp_path):
     env = {**os.environ, "SLICEWISE_DB": str(db)}
     result = run("demo", env=env)
     assert result.returncode == 0, result.stderr
-    from core.store import Store
+    from slicewise.core.store import Store
 
     datasets = Store(db).list_datasets()
     assert len(datasets) == 3  # inspection, speech, retrained speech
@@ -120,15 +144,28 @@ MANY = 3000
 def many_slices_csv(tmp_path):
     """A file with one slice per region: its report is larger than a pipe's buffer."""
     path = tmp_path / "many.csv"
-    pd.DataFrame({"label": ["a", "b"] * (MANY // 2), "prediction": ["a"] * MANY,
-                  "region": [f"r{i:04d}" for i in range(MANY)]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "label": ["a", "b"] * (MANY // 2),
+            "prediction": ["a"] * MANY,
+            "region": [f"r{i:04d}" for i in range(MANY)],
+        }
+    ).to_csv(path, index=False)
     return path
 
 
 def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slices_csv):
     # All of the JSON must be flushed before the process leaves with os._exit.
-    result = run("analyze", many_slices_csv, "--slice-by", "region", "--format", "json",
-                 "--max-slices", str(MANY))  # over the default cap of 1,000 slices
+    result = run(
+        "analyze",
+        many_slices_csv,
+        "--slice-by",
+        "region",
+        "--format",
+        "json",
+        "--max-slices",
+        str(MANY),
+    )  # over the default cap of 1,000 slices
     assert result.returncode == 0, result.stderr
     assert len(result.stdout) > 65536
     data = json.loads(result.stdout)
@@ -136,10 +173,24 @@ def test_read_only_commands_deliver_all_output_before_their_fast_exit(many_slice
 
 
 def test_a_reader_that_stops_early_gets_no_traceback(many_slices_csv):
-    with subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(many_slices_csv),
-                           "--slice-by", "region", "--format", "csv", "--max-slices",
-                           str(MANY)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slicewise.core.cli",
+            "analyze",
+            str(many_slices_csv),
+            "--slice-by",
+            "region",
+            "--format",
+            "csv",
+            "--max-slices",
+            str(MANY),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
         assert proc.stdout.read(10) == b'"name","ki'  # like `| head -c 10`; all quoted
         proc.stdout.close()
         err = proc.stderr.read().decode()

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from test_label_issues import with_probabilities
 
-from core.cli import main
-from core.dataset import load_dataset
-from core.label_issues import find_label_issues
+from slicewise.core.cli import main
+from slicewise.core.dataset import load_dataset
+from slicewise.core.label_issues import find_label_issues
 
 
 def run(*args: object):
@@ -68,7 +68,10 @@ def test_json_is_the_flags_in_order_with_signals_as_lists(predictions, expected)
     assert data["n_issues"] == expected.n_issues == len(data["issues"])
     assert data["signals"] == ["model", "human"]
     assert (data["n_model_flags"], data["n_confirmed"], data["n_added"]) == (
-        expected.n_model_flags, expected.n_confirmed, expected.n_added)
+        expected.n_model_flags,
+        expected.n_confirmed,
+        expected.n_added,
+    )
     assert data["probability_columns"]["pit mark"] == "prob_pit_mark"
     ids = [r["id"] for r in data["issues"]]
     assert ids == expected.issues["id"].tolist()
@@ -89,7 +92,8 @@ def test_csv_has_one_row_per_flag(predictions, expected):
     assert list(table.columns) == [*expected.issues.columns, "file_row"]
     assert table["id"].tolist() == expected.issues["id"].tolist()
     assert table["quality_score"].to_numpy() == pytest.approx(
-        expected.issues["quality_score"].to_numpy())
+        expected.issues["quality_score"].to_numpy()
+    )
 
 
 def test_human_none_is_probabilities_only(predictions):
@@ -107,8 +111,9 @@ def test_annotations_add_votes_and_top_limits_the_list(predictions, tmp_path, ex
     path, _ = predictions
     # Three annotators confirm the given label of the first flag: it leaves the list.
     first = expected.issues.iloc[0]
-    votes = pd.DataFrame({"item": [first["id"]] * 3, "annotator": ["a", "b", "c"],
-                          "label": [first["label"]] * 3})
+    votes = pd.DataFrame(
+        {"item": [first["id"]] * 3, "annotator": ["a", "b", "c"], "label": [first["label"]] * 3}
+    )
     ann = tmp_path / "votes.csv"
     votes.to_csv(ann, index=False)
     result = run(path, "--annotations", ann, "--format", "json", "--top", "5")
@@ -128,20 +133,30 @@ def test_output_writes_the_file(predictions, tmp_path):
     assert json.loads(out.read_text())["n_issues"] > 0
 
 
-@pytest.mark.parametrize(("change", "args", "message"), [
-    (lambda f: f.drop(columns=[c for c in f.columns if c.startswith("prob_")]), [],
-     r"no per-class probability columns found: add one column per class named prob_<class>"),
-    (lambda f: f, ["--task", "regression"], r"--task regression: label errors"),
-    (lambda f: f.assign(prob_ok=f["prob_ok"].mask(f.index == 4)), [],
-     r"missing or not numbers in 1 row \(row 6\)"),
-    (lambda f: f, ["--annotations", "VOTES"], r"none of the 1 items of votes\.csv"),
-])
+@pytest.mark.parametrize(
+    ("change", "args", "message"),
+    [
+        (
+            lambda f: f.drop(columns=[c for c in f.columns if c.startswith("prob_")]),
+            [],
+            r"no per-class probability columns found: add one column per class named prob_<class>",
+        ),
+        (lambda f: f, ["--task", "regression"], r"--task regression: label errors"),
+        (
+            lambda f: f.assign(prob_ok=f["prob_ok"].mask(f.index == 4)),
+            [],
+            r"missing or not numbers in 1 row \(row 6\)",
+        ),
+        (lambda f: f, ["--annotations", "VOTES"], r"none of the 1 items of votes\.csv"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, change, args, message):
     frame, _ = with_probabilities()
     path = tmp_path / "preds.csv"
     change(frame).to_csv(path, index=False)
     pd.DataFrame({"item": ["nope"], "annotator": ["a"], "label": ["ok"]}).to_csv(
-        tmp_path / "votes.csv", index=False)
+        tmp_path / "votes.csv", index=False
+    )
     args = [str(tmp_path / "votes.csv") if a == "VOTES" else a for a in args]
     result = run(path, *args)
     assert result.exit_code == 2, result.output

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from core.compare import (
+from slicewise.core.compare import (
     COMPARE_COLUMNS,
     compare_datasets,
     compare_overall,
@@ -26,14 +26,15 @@ from core.compare import (
     review_order,
     two_proportion_p,
 )
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.errors import InvalidValueError
-from core.metrics import OVERALL, UNTAGGED
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import OVERALL, UNTAGGED
+from slicewise.core.task import TaskSpec
 
 DEMO = Path(__file__).resolve().parents[1] / "demo_data"
-MAPPING = ColumnMapping(label="label", prediction="prediction", id="id",
-                        tag_columns=("noisy", "night"))
+MAPPING = ColumnMapping(
+    label="label", prediction="prediction", id="id", tag_columns=("noisy", "night")
+)
 CLASSIFICATION = TaskSpec(kind="classification")
 
 
@@ -41,14 +42,16 @@ def frame(n: int = 400, seed: int = 0, accuracy: float = 0.8) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     label = rng.choice(["cat", "dog", "bird"], n)
     right = rng.random(n) < accuracy
-    return pd.DataFrame({
-        "id": [f"ex-{i}" for i in range(n)],
-        "label": label,
-        "prediction": np.where(right, label, "fox"),
-        "noisy": rng.random(n) < 0.3,
-        "night": rng.random(n) < 0.2,
-        "device": rng.choice(["ios", "android"], n),
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"ex-{i}" for i in range(n)],
+            "label": label,
+            "prediction": np.where(right, label, "fox"),
+            "noisy": rng.random(n) < 0.3,
+            "night": rng.random(n) < 0.2,
+            "device": rng.choice(["ios", "android"], n),
+        }
+    )
 
 
 def retrain(df: pd.DataFrame, seed: int, accuracy: float) -> pd.DataFrame:
@@ -70,9 +73,14 @@ def correct(df: pd.DataFrame) -> pd.Series:
 
 def masks(df: pd.DataFrame) -> dict[str, pd.Series]:
     d = df.set_index("id")
-    return {OVERALL: pd.Series(True, index=d.index), "noisy": d["noisy"], "night": d["night"],
-            "device = android": d["device"] == "android", "device = ios": d["device"] == "ios",
-            UNTAGGED: ~(d["noisy"] | d["night"])}
+    return {
+        OVERALL: pd.Series(True, index=d.index),
+        "noisy": d["noisy"],
+        "night": d["night"],
+        "device = android": d["device"] == "android",
+        "device = ios": d["device"] == "ios",
+        UNTAGGED: ~(d["noisy"] | d["night"]),
+    }
 
 
 # --------------------------------------------------------------------------- paired
@@ -83,8 +91,14 @@ def test_paired_comparison_matches_masks_and_binomtest():
     after = retrain(before, seed=1, accuracy=0.86)
     got = compare_datasets(ds(before), ds(after), task=CLASSIFICATION, slice_by=["device"])
     assert list(got.columns) == list(COMPARE_COLUMNS)
-    assert list(got.index) == [OVERALL, "noisy", "night", "device = android",
-                               "device = ios", UNTAGGED]
+    assert list(got.index) == [
+        OVERALL,
+        "noisy",
+        "night",
+        "device = android",
+        "device = ios",
+        UNTAGGED,
+    ]
     cb, ca = correct(before), correct(after)
     for name, mask in masks(before).items():
         row = got.loc[name]
@@ -116,8 +130,13 @@ def test_hlp_and_gap_on_each_side():
     before = frame()
     before["human"] = np.where(np.arange(len(before)) % 10 == 0, "fox", before["label"])
     after = retrain(before, seed=4, accuracy=0.85)
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id", human="human",
-                            tag_columns=("noisy", "night"))
+    mapping = ColumnMapping(
+        label="label",
+        prediction="prediction",
+        id="id",
+        human="human",
+        tag_columns=("noisy", "night"),
+    )
     got = compare_datasets(ds(before, mapping), ds(after, mapping), task=CLASSIFICATION)
     human_ok = (before["human"] == before["label"]).set_axis(before["id"])
     for name in (OVERALL, "noisy"):
@@ -128,10 +147,15 @@ def test_hlp_and_gap_on_each_side():
         assert row["gap_before"] == pytest.approx(hlp - correct(before)[mask].mean())
         assert row["gap_after"] == pytest.approx(hlp - correct(after)[mask].mean())
     plain = frame()
-    given = compare_datasets(ds(plain), ds(retrain(plain, seed=4, accuracy=0.85)),
-                             task=CLASSIFICATION, hlp={"noisy": 0.95})
-    assert given.loc["noisy", "gap_after"] == pytest.approx(0.95 - given.loc["noisy",
-                                                                             "accuracy_after"])
+    given = compare_datasets(
+        ds(plain),
+        ds(retrain(plain, seed=4, accuracy=0.85)),
+        task=CLASSIFICATION,
+        hlp={"noisy": 0.95},
+    )
+    assert given.loc["noisy", "gap_after"] == pytest.approx(
+        0.95 - given.loc["noisy", "accuracy_after"]
+    )
     assert np.isnan(given.loc["night", "hlp_before"])
 
 
@@ -166,14 +190,17 @@ def _fisher_by_hand(k1: int, n1: int, k2: int, n2: int) -> float:
     return float(min(1.0, probs[probs <= observed * (1 + 1e-7)].sum()))
 
 
-@pytest.mark.parametrize(("k1", "n1", "k2", "n2", "test"), [
-    (3, 10, 9, 10, "fisher"),
-    (20, 20, 12, 20, "fisher"),
-    (18, 20, 11, 20, "two-proportion"),  # expected counts 5.5 and up
-    (2, 4, 30, 31, "fisher"),
-    (60, 100, 75, 100, "two-proportion"),
-    (10, 10, 10, 10, "two-proportion"),  # nothing can differ: p = 1
-])
+@pytest.mark.parametrize(
+    ("k1", "n1", "k2", "n2", "test"),
+    [
+        (3, 10, 9, 10, "fisher"),
+        (20, 20, 12, 20, "fisher"),
+        (18, 20, 11, 20, "two-proportion"),  # expected counts 5.5 and up
+        (2, 4, 30, 31, "fisher"),
+        (60, 100, 75, 100, "two-proportion"),
+        (10, 10, 10, 10, "two-proportion"),  # nothing can differ: p = 1
+    ],
+)
 def test_small_counts_use_fishers_exact_test(k1, n1, k2, n2, test):
     p, used = two_proportion_p(np.array([k1]), np.array([n1]), np.array([k2]), np.array([n2]))
     assert used[0] == test
@@ -182,8 +209,9 @@ def test_small_counts_use_fishers_exact_test(k1, n1, k2, n2, test):
     elif k1 == n1 and k2 == n2:
         assert p[0] == 1.0
     else:
-        z = (k2 / n2 - k1 / n1) / np.sqrt((k1 + k2) / (n1 + n2) * (1 - (k1 + k2) / (n1 + n2))
-                                          * (1 / n1 + 1 / n2))
+        z = (k2 / n2 - k1 / n1) / np.sqrt(
+            (k1 + k2) / (n1 + n2) * (1 - (k1 + k2) / (n1 + n2)) * (1 / n1 + 1 / n2)
+        )
         assert p[0] == pytest.approx(2 * stats.norm.sf(abs(z)))
 
 
@@ -216,12 +244,24 @@ def test_partly_shared_examples_pair_only_the_slices_that_hold_the_same_examples
 
 
 def test_tags_are_the_union_taken_from_after_when_ids_match():
-    before = pd.DataFrame({"id": ["a", "b", "c", "d"], "label": list("xxxx"),
-                           "prediction": list("xxyy"), "old": [1, 1, 0, 0],
-                           "shared": [1, 0, 0, 0]})
-    after = pd.DataFrame({"id": ["a", "b", "c", "e"], "label": list("xxxx"),
-                          "prediction": list("xxxx"), "new": [0, 0, 1, 1],
-                          "shared": [0, 1, 1, 0]})
+    before = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "label": list("xxxx"),
+            "prediction": list("xxyy"),
+            "old": [1, 1, 0, 0],
+            "shared": [1, 0, 0, 0],
+        }
+    )
+    after = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "e"],
+            "label": list("xxxx"),
+            "prediction": list("xxxx"),
+            "new": [0, 0, 1, 1],
+            "shared": [0, 1, 1, 0],
+        }
+    )
     b = dataset_from_frame(before, ColumnMapping(id="id", tag_columns=("old", "shared")))
     a = dataset_from_frame(after, ColumnMapping(id="id", tag_columns=("new", "shared")))
     got = compare_datasets(b, a, task=CLASSIFICATION)
@@ -245,11 +285,14 @@ def test_slice_by_a_column_only_before_has():
     assert got.loc["device = android", "test"] == "mcnemar"
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"alpha": 0}, "alpha"),
-    ({"alpha": 1.5}, "alpha"),
-    ({"slice_by": ["colour"]}, "cannot slice by 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alpha": 0}, "alpha"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"slice_by": ["colour"]}, "cannot slice by 'colour'"),
+    ],
+)
 def test_bad_options_raise(kwargs, message):
     d = ds(frame(20))
     with pytest.raises(InvalidValueError, match=message):
@@ -266,8 +309,9 @@ def test_worse_while_overall_better_is_called_out_first():
     night = before["night"].to_numpy()
     fix = ~night & (rng.random(len(before)) < 0.6)
     breaks = night & (rng.random(len(before)) < 0.5)
-    after["prediction"] = np.where(fix, before["label"],
-                                   np.where(breaks, "fox", before["prediction"]))
+    after["prediction"] = np.where(
+        fix, before["label"], np.where(breaks, "fox", before["prediction"])
+    )
     got = compare_datasets(ds(before), ds(after), task=CLASSIFICATION)
     assert got.loc[OVERALL, "delta"] > 0
     assert got.loc["night", "delta"] < 0 and got.loc["night", "worse_while_overall_better"]
@@ -289,7 +333,7 @@ def test_worse_while_overall_better_is_called_out_first():
 
 
 def test_compare_tables_uses_the_unpaired_test_on_stored_tables():
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     before, after = frame(300, seed=14), frame(250, seed=15, accuracy=0.9)
     tb, ta = analyze(ds(before), task=CLASSIFICATION), analyze(ds(after), task=CLASSIFICATION)
@@ -300,19 +344,28 @@ def test_compare_tables_uses_the_unpaired_test_on_stored_tables():
     after["id"] = [f"n-{i}" for i in range(len(after))]
     direct = compare_datasets(ds(before), ds(after), task=CLASSIFICATION)
     for name in (OVERALL, "noisy", UNTAGGED):
-        for col in ("n_before", "n_after", "accuracy_before", "accuracy_after", "test",
-                    "p_value"):
+        for col in ("n_before", "n_after", "accuracy_before", "accuracy_after", "test", "p_value"):
             assert got.loc[name, col] == pytest.approx(direct.loc[name, col]), (name, col)
 
 
 def test_iteration_history_and_chart():
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
-    tables = [(f"v{i}", analyze(ds(frame(200, seed=20 + i, accuracy=0.7 + 0.1 * i)),
-                                task=CLASSIFICATION)) for i in range(3)]
+    tables = [
+        (f"v{i}", analyze(ds(frame(200, seed=20 + i, accuracy=0.7 + 0.1 * i)), task=CLASSIFICATION))
+        for i in range(3)
+    ]
     history = iteration_history(tables)
-    assert list(history.columns) == ["iteration", "step", "slice", "kind", "n", "accuracy",
-                                     "hlp", "gap"]
+    assert list(history.columns) == [
+        "iteration",
+        "step",
+        "slice",
+        "kind",
+        "n",
+        "accuracy",
+        "hlp",
+        "gap",
+    ]
     overall = history[history["slice"] == OVERALL]
     assert overall["iteration"].tolist() == ["v0", "v1", "v2"]
     assert overall["accuracy"].tolist() == [t.loc[OVERALL, "accuracy"] for _, t in tables]
@@ -337,12 +390,15 @@ def demo_comparison():
 def test_demo_retrained_model_improves_car_noise_and_regresses_low_bandwidth(demo_comparison):
     before, after, got = demo_comparison
     raw_b = pd.read_csv(DEMO / "speech_predictions.csv", dtype=str, keep_default_na=False)
-    raw_a = pd.read_csv(DEMO / "speech_predictions_retrained.csv", dtype=str,
-                        keep_default_na=False)
+    raw_a = pd.read_csv(DEMO / "speech_predictions_retrained.csv", dtype=str, keep_default_na=False)
 
     def norm(s: pd.Series) -> pd.Series:
-        return s.str.lower().str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True) \
-            .str.split().str.join(" ")
+        return (
+            s.str.lower()
+            .str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True)
+            .str.split()
+            .str.join(" ")
+        )
 
     ok_b = norm(raw_b["label"]) == norm(raw_b["prediction"])
     ok_a = norm(raw_a["label"]) == norm(raw_a["prediction"])
@@ -352,12 +408,13 @@ def test_demo_retrained_model_improves_car_noise_and_regresses_low_bandwidth(dem
         row = got.loc[tag]
         assert row["test"] == "mcnemar"
         assert (row["right_to_wrong"], row["wrong_to_right"]) == (b, c)
-        assert row["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue,
-                                               rel=1e-9)
-    assert got.loc["car_noise", ["accuracy_before", "accuracy_after"]].tolist() == \
-        pytest.approx([0.89, 0.93])
-    assert got.loc["low_bandwidth", ["accuracy_before", "accuracy_after"]].tolist() == \
-        pytest.approx([0.70, 0.62])
+        assert row["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue, rel=1e-9)
+    assert got.loc["car_noise", ["accuracy_before", "accuracy_after"]].tolist() == pytest.approx(
+        [0.89, 0.93]
+    )
+    assert got.loc[
+        "low_bandwidth", ["accuracy_before", "accuracy_after"]
+    ].tolist() == pytest.approx([0.70, 0.62])
     assert got.loc["car_noise", "improvement"] and got.loc["car_noise", "p_value"] < 1e-6
     assert got.loc["low_bandwidth", "regression"]
     assert 0.001 < got.loc["low_bandwidth", "p_value"] < 0.01
@@ -381,7 +438,7 @@ RETRAINED = DEMO / "speech_predictions_retrained.csv"
 def cli(*args):
     from click.testing import CliRunner
 
-    from core.cli import main
+    from slicewise.core.cli import main
 
     return CliRunner().invoke(main, ["compare", *map(str, args)])
 
@@ -392,8 +449,12 @@ def demo_discordant(tag: str) -> tuple[int, int]:
     raw_a = pd.read_csv(RETRAINED, dtype=str, keep_default_na=False)
 
     def norm(s: pd.Series) -> pd.Series:
-        return s.str.lower().str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True) \
-            .str.split().str.join(" ")
+        return (
+            s.str.lower()
+            .str.replace(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", regex=True)
+            .str.split()
+            .str.join(" ")
+        )
 
     ok_b = norm(raw_b["label"]) == norm(raw_b["prediction"])
     ok_a = norm(raw_a["label"]) == norm(raw_a["prediction"])
@@ -411,16 +472,26 @@ def test_cli_json_has_the_documented_keys_and_correct_p_values():
     slices = {s["name"]: s for s in data["slices"]}
     assert OVERALL not in slices and UNTAGGED in slices
     for s in slices.values():
-        assert {"name", "accuracy_before", "accuracy_after", "delta", "p_value", "test",
-                "significant", "regression"} <= set(s)
+        assert {
+            "name",
+            "accuracy_before",
+            "accuracy_after",
+            "delta",
+            "p_value",
+            "test",
+            "significant",
+            "regression",
+        } <= set(s)
     for tag in ("car_noise", "low_bandwidth", "clean_speech", "people_noise"):
         b, c = demo_discordant(tag)
         assert slices[tag]["test"] == "mcnemar"
-        assert slices[tag]["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue,
-                                                       rel=1e-9)
+        assert slices[tag]["p_value"] == pytest.approx(
+            stats.binomtest(min(b, c), b + c).pvalue, rel=1e-9
+        )
     b, c = demo_discordant(OVERALL)
-    assert data["overall"]["p_value"] == pytest.approx(stats.binomtest(min(b, c), b + c).pvalue,
-                                                       rel=1e-9)
+    assert data["overall"]["p_value"] == pytest.approx(
+        stats.binomtest(min(b, c), b + c).pvalue, rel=1e-9
+    )
     assert slices["car_noise"]["accuracy_before"] == pytest.approx(0.89)
     assert slices["car_noise"]["accuracy_after"] == pytest.approx(0.93)
     assert slices["car_noise"]["improvement"] and not slices["car_noise"]["regression"]
@@ -435,8 +506,10 @@ def test_cli_table_calls_out_the_regression_first():
     lines = [line.split() for line in result.stdout.splitlines()]
     first = [w[0] for w in lines if len(w) > 10 and w[0] != "matched:"]  # the table rows
     assert first[:3] == ["slice", "All", "low_bandwidth"]  # header, all data, the regression
-    assert "! low_bandwidth got worse while all data improved: 70.0% -> 62.0% (-8.0 pts, " \
-           "mcnemar p=0.00223, significant)" in result.stdout
+    assert (
+        "! low_bandwidth got worse while all data improved: 70.0% -> 62.0% (-8.0 pts, "
+        "mcnemar p=0.00223, significant)" in result.stdout
+    )
     assert "car_noise improved: 89.0% -> 93.0%" in result.stdout
     markdown = cli(SPEECH, RETRAINED, "--format", "markdown")
     assert "| low_bandwidth | 300 | 300 | 70.0% | 62.0% | -8.0 |" in markdown.stdout
@@ -484,12 +557,15 @@ def test_cli_id_option_and_row_number_note(tmp_path):
     assert "rows are matched by position" in unnamed.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["missing.csv", RETRAINED], "no such file"),
-    ([SPEECH, DEMO / "inspection_predictions.csv"], "looks like a text task"),
-    ([SPEECH, RETRAINED, "--slice-by", "colour"], "cannot slice by 'colour'"),
-    ([SPEECH, RETRAINED, "--id", "nope"], "nope"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.csv", RETRAINED], "no such file"),
+        ([SPEECH, DEMO / "inspection_predictions.csv"], "looks like a text task"),
+        ([SPEECH, RETRAINED, "--slice-by", "colour"], "cannot slice by 'colour'"),
+        ([SPEECH, RETRAINED, "--id", "nope"], "nope"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_2(args, message):
     result = cli(*args)
     assert result.exit_code == 2, result.output

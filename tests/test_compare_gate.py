@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.cli import GATE_METRICS, main
-from core.compare import (
+from slicewise.core.cli import GATE_METRICS, main
+from slicewise.core.compare import (
     METRICS,
     compare_datasets,
     compare_slice_metrics,
@@ -32,9 +32,9 @@ from core.compare import (
     find_regressions,
     welch_p,
 )
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.task import TaskSpec
 
 BINARY = TaskSpec(kind="binary", positive="1")
 MAPPING = ColumnMapping(label="label", prediction="prediction", id="id")
@@ -43,8 +43,10 @@ MAPPING = ColumnMapping(label="label", prediction="prediction", id="id")
 def people() -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     # (group, negatives, FP before, FP after, positives, TP before, TP after)
-    for group, neg, fp_b, fp_a, pos, tp_b, tp_a in (("A", 20, 4, 12, 10, 5, 8),
-                                                    ("B", 20, 2, 3, 10, 6, 6)):
+    for group, neg, fp_b, fp_a, pos, tp_b, tp_a in (
+        ("A", 20, 4, 12, 10, 5, 8),
+        ("B", 20, 2, 3, 10, 6, 6),
+    ):
         for i in range(neg):
             rows.append((group, 0, int(i < fp_b), int(i < fp_a)))
         for i in range(pos):
@@ -74,20 +76,24 @@ def ds(frame: pd.DataFrame):
 # --------------------------------------------------------------------------- per-slice rates
 
 
-@pytest.mark.parametrize(("metric", "row", "before", "after", "p"), [
-    ("fpr", "All data", 6 / 40, 15 / 40, 2 * 2.0**-9),
-    ("fpr", "group = A", 4 / 20, 12 / 20, 2 * 2.0**-8),
-    ("fpr", "group = B", 2 / 20, 3 / 20, 1.0),
-    ("fnr", "All data", 9 / 20, 6 / 20, 2 * 2.0**-3),  # three positives found, none lost
-    ("fnr", "group = A", 5 / 10, 2 / 10, 2 * 2.0**-3),
-    ("fnr", "group = B", 4 / 10, 4 / 10, 1.0),
-    ("accuracy", "All data", 45 / 60, 39 / 60, 2 * (1 + 12 + 66 + 220) / 4096),
-    ("accuracy", "group = A", 21 / 30, 16 / 30, 2 * (1 + 11 + 55 + 165) / 2048),
-])
+@pytest.mark.parametrize(
+    ("metric", "row", "before", "after", "p"),
+    [
+        ("fpr", "All data", 6 / 40, 15 / 40, 2 * 2.0**-9),
+        ("fpr", "group = A", 4 / 20, 12 / 20, 2 * 2.0**-8),
+        ("fpr", "group = B", 2 / 20, 3 / 20, 1.0),
+        ("fnr", "All data", 9 / 20, 6 / 20, 2 * 2.0**-3),  # three positives found, none lost
+        ("fnr", "group = A", 5 / 10, 2 / 10, 2 * 2.0**-3),
+        ("fnr", "group = B", 4 / 10, 4 / 10, 1.0),
+        ("accuracy", "All data", 45 / 60, 39 / 60, 2 * (1 + 12 + 66 + 220) / 4096),
+        ("accuracy", "group = A", 21 / 30, 16 / 30, 2 * (1 + 11 + 55 + 165) / 2048),
+    ],
+)
 def test_rates_by_slice_use_mcnemar_on_the_rate_examples(metric, row, before, after, p):
     b, a = people()
-    t = compare_slice_metrics(ds(b), ds(a), metrics=[metric], task=BINARY,
-                              slice_by=["group"])[metric]
+    t = compare_slice_metrics(ds(b), ds(a), metrics=[metric], task=BINARY, slice_by=["group"])[
+        metric
+    ]
     r = t.loc[row]
     assert r["test"] == "mcnemar"
     assert (r["before"], r["after"]) == (pytest.approx(before), pytest.approx(after))
@@ -99,8 +105,9 @@ def test_rates_by_slice_use_mcnemar_on_the_rate_examples(metric, row, before, af
 def test_accuracy_by_slice_matches_compare_datasets():
     b, a = people()
     legacy = compare_datasets(ds(b), ds(a), task=BINARY, slice_by=["group"])
-    t = compare_slice_metrics(ds(b), ds(a), metrics=["accuracy"], task=BINARY,
-                              slice_by=["group"])["accuracy"]
+    t = compare_slice_metrics(ds(b), ds(a), metrics=["accuracy"], task=BINARY, slice_by=["group"])[
+        "accuracy"
+    ]
     assert list(t.index) == list(legacy.index)
     np.testing.assert_allclose(t["p_value"], legacy["p_value"], rtol=1e-12)
     np.testing.assert_allclose(t["before"], legacy["accuracy_before"])
@@ -115,26 +122,58 @@ def test_gate_metrics_of_the_cli_are_the_metrics_of_core():
 # --------------------------------------------------------------------------- the gate
 
 
-@pytest.mark.parametrize(("args", "code", "messages"), [
-    (["--metric", "fpr", "--fail-on-regression", "10"], 1, [
-        "FPR of group = A rose 40.0 points (20.0% -> 60.0%, mcnemar p=0.00781)",
-        "FPR of All data rose 22.5 points (15.0% -> 37.5%, mcnemar p=0.00391)"]),
-    (["--metric", "fpr", "--fail-on-regression", "30"], 1, ["FPR of group = A rose 40.0"]),
-    (["--metric", "fpr", "--fail-on-regression", "45"], 0, []),
-    (["--metric", "fpr", "--fail-on-regression", "10", "--slice", "group = B"], 0, []),
-    (["--metric", "fpr", "--fail-on-regression", "10", "--alpha", "0.005"], 1,
-     ["FPR of All data rose 22.5"]),
-    (["--metric", "fnr", "--fail-on-regression", "0"], 0, []),  # FNR fell: better
-    (["--fail-on-regression", "0"], 0, []),  # accuracy: p = 0.146 and 0.227, not significant
-    (["--metric", "recall", "--class", "0", "--fail-on-regression", "10"], 1, [
-        "recall of class 0 fell 22.5 points (85.0% -> 62.5%, mcnemar p=0.00391)"]),
-    (["--class", "0", "--fail-on-regression", "10"], 1, [
-        "accuracy of class 0 fell 22.5 points (85.0% -> 62.5%, mcnemar p=0.00391)"]),
-    (["--metric", "fpr", "--class", "1.0", "--fail-on-regression", "10"], 1, [
-        "FPR of class 1 rose 22.5 points"]),
-    (["--metric", "fpr", "--class", "0", "--slice", "group = A", "--fail-on-regression", "10"],
-     1, ["FPR of group = A rose 40.0"]),  # class 0's FPR (positives called 0) fell
-])
+@pytest.mark.parametrize(
+    ("args", "code", "messages"),
+    [
+        (
+            ["--metric", "fpr", "--fail-on-regression", "10"],
+            1,
+            [
+                "FPR of group = A rose 40.0 points (20.0% -> 60.0%, mcnemar p=0.00781)",
+                "FPR of All data rose 22.5 points (15.0% -> 37.5%, mcnemar p=0.00391)",
+            ],
+        ),
+        (["--metric", "fpr", "--fail-on-regression", "30"], 1, ["FPR of group = A rose 40.0"]),
+        (["--metric", "fpr", "--fail-on-regression", "45"], 0, []),
+        (["--metric", "fpr", "--fail-on-regression", "10", "--slice", "group = B"], 0, []),
+        (
+            ["--metric", "fpr", "--fail-on-regression", "10", "--alpha", "0.005"],
+            1,
+            ["FPR of All data rose 22.5"],
+        ),
+        (["--metric", "fnr", "--fail-on-regression", "0"], 0, []),  # FNR fell: better
+        (["--fail-on-regression", "0"], 0, []),  # accuracy: p = 0.146 and 0.227, not significant
+        (
+            ["--metric", "recall", "--class", "0", "--fail-on-regression", "10"],
+            1,
+            ["recall of class 0 fell 22.5 points (85.0% -> 62.5%, mcnemar p=0.00391)"],
+        ),
+        (
+            ["--class", "0", "--fail-on-regression", "10"],
+            1,
+            ["accuracy of class 0 fell 22.5 points (85.0% -> 62.5%, mcnemar p=0.00391)"],
+        ),
+        (
+            ["--metric", "fpr", "--class", "1.0", "--fail-on-regression", "10"],
+            1,
+            ["FPR of class 1 rose 22.5 points"],
+        ),
+        (
+            [
+                "--metric",
+                "fpr",
+                "--class",
+                "0",
+                "--slice",
+                "group = A",
+                "--fail-on-regression",
+                "10",
+            ],
+            1,
+            ["FPR of group = A rose 40.0"],
+        ),  # class 0's FPR (positives called 0) fell
+    ],
+)
 def test_gate_on_any_metric_slice_or_class(files, args, code, messages):
     result = cli(*files, "--slice-by", "group", "--positive", "1", *args)
     assert result.exit_code == code, result.output
@@ -145,8 +184,19 @@ def test_gate_on_any_metric_slice_or_class(files, args, code, messages):
 
 
 def test_gate_is_reported_in_json(files):
-    result = cli(*files, "--slice-by", "group", "--positive", "1", "--format", "json",
-                 "--metric", "fpr", "--fail-on-regression", "10")
+    result = cli(
+        *files,
+        "--slice-by",
+        "group",
+        "--positive",
+        "1",
+        "--format",
+        "json",
+        "--metric",
+        "fpr",
+        "--fail-on-regression",
+        "10",
+    )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     gate = data["gate"]
@@ -158,16 +208,22 @@ def test_gate_is_reported_in_json(files):
     assert fpr["group = A"]["before"] == pytest.approx(0.2)
     assert fpr["group = A"]["after"] == pytest.approx(0.6)
     assert fpr["group = A"]["regression"] is True
-    assert {r["name"] for r in data["slice_metrics"]["fnr"]} == {"All data", "group = A",
-                                                                 "group = B"}
+    assert {r["name"] for r in data["slice_metrics"]["fnr"]} == {
+        "All data",
+        "group = A",
+        "group = B",
+    }
 
 
 def test_table_output_shows_fpr_and_fnr_by_slice(files):
     result = cli(*files, "--slice-by", "group", "--positive", "1")
     assert result.exit_code == 0, result.output
     assert "FPR by slice" in result.stdout and "FNR by slice" in result.stdout
-    line = next(x for x in result.stdout.split("FPR by slice")[1].splitlines()
-                if x.strip().startswith("group = A"))
+    line = next(
+        x
+        for x in result.stdout.split("FPR by slice")[1].splitlines()
+        if x.strip().startswith("group = A")
+    )
     assert "20.0%" in line and "60.0%" in line and "+40.0" in line and "0.00781" in line
 
 
@@ -180,8 +236,10 @@ def test_mae_gate_in_label_units(tmp_path):
     args = [tmp_path / "b.csv", tmp_path / "a.csv", "--task", "regression", "--metric", "mae"]
     failed = cli(*args, "--fail-on-regression", "0.5")
     assert failed.exit_code == 1, failed.output
-    assert ("slicewise: regression: MAE of All data rose 1 (0 -> 1, randomization p=0.0312)"
-            in failed.stderr)
+    assert (
+        "slicewise: regression: MAE of All data rose 1 (0 -> 1, randomization p=0.0312)"
+        in failed.stderr
+    )
     assert cli(*args, "--fail-on-regression", "1").exit_code == 0  # not worse by more than 1
 
 
@@ -194,11 +252,23 @@ def test_wer_gate(tmp_path):
     frame.assign(prediction=refs).to_csv(tmp_path / "b.csv", index=False)
     wrong = [r.rsplit(" ", 1)[0] + " xyz" for r in refs]
     frame.assign(prediction=wrong).to_csv(tmp_path / "a.csv", index=False)
-    result = cli(tmp_path / "b.csv", tmp_path / "a.csv", "--task", "text", "--metric", "wer",
-                 "--alpha", "0.2", "--fail-on-regression", "10")
+    result = cli(
+        tmp_path / "b.csv",
+        tmp_path / "a.csv",
+        "--task",
+        "text",
+        "--metric",
+        "wer",
+        "--alpha",
+        "0.2",
+        "--fail-on-regression",
+        "10",
+    )
     assert result.exit_code == 1, result.output
-    assert ("slicewise: regression: WER of All data rose 25.0 points (0.0% -> 25.0%, "
-            "randomization p=0.125)") in result.stderr
+    assert (
+        "slicewise: regression: WER of All data rose 25.0 points (0.0% -> 25.0%, "
+        "randomization p=0.125)"
+    ) in result.stderr
 
 
 def test_unpaired_mae_uses_welchs_test():
@@ -211,12 +281,11 @@ def test_unpaired_mae_uses_welchs_test():
     from scipy.special import stdtr
 
     assert welch_p(before, after) == pytest.approx(2 * stdtr(df, -abs(t)), rel=1e-9)
-    b = pd.DataFrame({"id": ["b0", "b1", "b2", "b3"], "label": [0.0] * 4,
-                      "prediction": before})
-    a = pd.DataFrame({"id": [f"a{i}" for i in range(5)], "label": [0.0] * 5,
-                      "prediction": after})
-    r = compare_slice_metrics(ds(b), ds(a), metrics=["mae"],
-                              task=TaskSpec(kind="regression"))["mae"].iloc[0]
+    b = pd.DataFrame({"id": ["b0", "b1", "b2", "b3"], "label": [0.0] * 4, "prediction": before})
+    a = pd.DataFrame({"id": [f"a{i}" for i in range(5)], "label": [0.0] * 5, "prediction": after})
+    r = compare_slice_metrics(ds(b), ds(a), metrics=["mae"], task=TaskSpec(kind="regression"))[
+        "mae"
+    ].iloc[0]
     assert r["test"] == "welch"
     assert r["p_value"] == pytest.approx(welch_p(np.abs(before), after), rel=1e-9)
 
@@ -233,15 +302,19 @@ def test_find_regressions_keeps_its_accuracy_behaviour_and_filters_rows():
     fallen = find_regressions(legacy, points=5)
     assert "group = B" in fallen.index
     assert describe_regression("group = B", fallen.loc["group = B"]).startswith(
-        "group = B fell 23.3 points (100.0% -> 76.7%, mcnemar p=0.0156)")
+        "group = B fell 23.3 points (100.0% -> 76.7%, mcnemar p=0.0156)"
+    )
     assert find_regressions(legacy, points=5, names=["group = A"]).empty
     assert find_regressions(legacy, points=25).empty
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"points": -1}, "cannot be negative"),
-    ({"names": ["group = C"]}, "'group = C' is not a row of the comparison"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"points": -1}, "cannot be negative"),
+        ({"names": ["group = C"]}, "'group = C' is not a row of the comparison"),
+    ],
+)
 def test_find_regressions_refuses_bad_requests(kwargs, message):
     b, a = people()
     legacy = compare_datasets(ds(b), ds(a), task=BINARY, slice_by=["group"])
@@ -252,12 +325,15 @@ def test_find_regressions_refuses_bad_requests(kwargs, message):
 # --------------------------------------------------------------------------- bad requests
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--metric", "wer", "--fail-on-regression", "1"], "WER needs a text task"),
-    (["--fail-on-regression", "1", "--slice", "group = C"], "'group = C' is not a row"),
-    (["--fail-on-regression", "1", "--class", "7"], "'7' is not a row"),
-    (["--metric", "mae", "--class", "1", "--fail-on-regression", "1"], "a class has no MAE"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--metric", "wer", "--fail-on-regression", "1"], "WER needs a text task"),
+        (["--fail-on-regression", "1", "--slice", "group = C"], "'group = C' is not a row"),
+        (["--fail-on-regression", "1", "--class", "7"], "'7' is not a row"),
+        (["--metric", "mae", "--class", "1", "--fail-on-regression", "1"], "a class has no MAE"),
+    ],
+)
 def test_bad_gate_requests_are_one_line_and_exit_2(files, args, message):
     result = cli(*files, "--slice-by", "group", "--positive", "1", *args)
     assert result.exit_code == 2, result.output
@@ -267,17 +343,27 @@ def test_bad_gate_requests_are_one_line_and_exit_2(files, args, message):
 
 
 def test_rates_of_a_multiclass_task_need_a_class(tmp_path):
-    frame = pd.DataFrame({"id": range(6), "label": ["a", "b", "c"] * 2,
-                          "prediction": ["a", "b", "c", "a", "a", "a"]})
+    frame = pd.DataFrame(
+        {"id": range(6), "label": ["a", "b", "c"] * 2, "prediction": ["a", "b", "c", "a", "a", "a"]}
+    )
     frame.to_csv(tmp_path / "b.csv", index=False)
     frame.to_csv(tmp_path / "a.csv", index=False)
-    result = cli(tmp_path / "b.csv", tmp_path / "a.csv", "--metric", "fpr",
-                 "--fail-on-regression", "1")
+    result = cli(
+        tmp_path / "b.csv", tmp_path / "a.csv", "--metric", "fpr", "--fail-on-regression", "1"
+    )
     assert result.exit_code == 2
     assert "FPR needs a binary task; this is a classification task" in result.stderr
     assert "--class NAME" in result.stderr
-    ok = cli(tmp_path / "b.csv", tmp_path / "a.csv", "--metric", "fpr", "--class", "a",
-             "--fail-on-regression", "1")
+    ok = cli(
+        tmp_path / "b.csv",
+        tmp_path / "a.csv",
+        "--metric",
+        "fpr",
+        "--class",
+        "a",
+        "--fail-on-regression",
+        "1",
+    )
     assert ok.exit_code == 0, ok.output
 
 

@@ -21,8 +21,8 @@ import pytest
 from click.testing import CliRunner
 from hostile_files import many_classes
 
-from core.cli import main
-from core.compare import (
+from slicewise.core.cli import main
+from slicewise.core.compare import (
     CLASS_METRICS,
     METRICS,
     _class_codes,
@@ -37,8 +37,8 @@ from core.compare import (
     paired_randomization_p,
     unpaired_randomization_p,
 )
-from core.dataset import ColumnMapping, Dataset, dataset_from_frame
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
+from slicewise.core.task import TaskSpec
 
 MAPPING = ColumnMapping(label="label", prediction="prediction", id="id")
 MULTI = TaskSpec(kind="classification")
@@ -50,8 +50,9 @@ def ds(frame: pd.DataFrame, name: str) -> Dataset:
     return dataset_from_frame(frame, MAPPING, name=name)
 
 
-def slow_changes(before: Dataset, after: Dataset, metric: str, *, draws: int,
-                 seed: int = 0) -> pd.DataFrame:
+def slow_changes(
+    before: Dataset, after: Dataset, metric: str, *, draws: int, seed: int = 0
+) -> pd.DataFrame:
     """The per-class loop ``compare_classes`` ran before it was vectorised (the reference)."""
     before = _labels_from(before, after, label_differences(before, after))
     union = _union(before, after, ())
@@ -72,8 +73,18 @@ def slow_changes(before: Dataset, after: Dataset, metric: str, *, draws: int,
             live = present[side]
             columns = {"tp": y & p, "fp": live & ~y & p, "fn": y & ~p, "tn": live & ~y & ~p}
             parts[side] = _parts(metric, columns, present[side])
-        rows.append(_metric_change(none, (), in_both, parts["before"], parts["after"],
-                                   spec=METRICS[metric], draws=draws, seed=seed))
+        rows.append(
+            _metric_change(
+                none,
+                (),
+                in_both,
+                parts["before"],
+                parts["after"],
+                spec=METRICS[metric],
+                draws=draws,
+                seed=seed,
+            )
+        )
     return pd.concat(rows, ignore_index=True).set_axis(pd.Index(names, dtype=object))
 
 
@@ -89,7 +100,7 @@ def random_pair(seed: int, pairing: str) -> tuple[Dataset, Dataset]:
     b = pd.DataFrame({"id": ids, "label": labels, "prediction": before})
     a = pd.DataFrame({"id": ids, "label": labels, "prediction": after})
     if pairing == "partly different":  # a few examples only BEFORE has, shuffled
-        a = a.iloc[rng.permutation(n)[:max(2, n - int(rng.integers(1, 5)))]]
+        a = a.iloc[rng.permutation(n)[: max(2, n - int(rng.integers(1, 5)))]]
     elif pairing == "different":
         a = a.assign(id=[f"x{i}" for i in range(n)])
     elif pairing == "relabelled":  # ~10% of AFTER's labels fixed, rows shuffled
@@ -98,14 +109,16 @@ def random_pair(seed: int, pairing: str) -> tuple[Dataset, Dataset]:
     return ds(b, "before.csv"), ds(a, "after.csv")
 
 
-def assert_same_as_the_loop(before: Dataset, after: Dataset, task: TaskSpec,
-                            metrics: tuple[str, ...]) -> None:
+def assert_same_as_the_loop(
+    before: Dataset, after: Dataset, task: TaskSpec, metrics: tuple[str, ...]
+) -> None:
     result = compare_classes(before, after, task=task, metrics=metrics, draws=DRAWS)
     for metric in metrics:
         expected = slow_changes(before, after, metric, draws=DRAWS)
         got = result.changes[metric].reindex(expected.index)[list(expected.columns)]
-        pd.testing.assert_frame_equal(got, expected, check_exact=True, check_names=False,
-                                      check_index_type=False)
+        pd.testing.assert_frame_equal(
+            got, expected, check_exact=True, check_names=False, check_index_type=False
+        )
 
 
 @pytest.mark.parametrize("pairing", ["same", "partly different", "different", "relabelled"])
@@ -125,20 +138,30 @@ def test_f1_with_many_changed_examples_uses_the_same_draws(pairing):
     after = np.where(rng.random(240) < 0.4, rng.choice(["a", "b", "c"], 240), before)
     ids = np.arange(240)
     b = ds(pd.DataFrame({"id": ids, "label": labels, "prediction": before}), "b.csv")
-    a = ds(pd.DataFrame({"id": ids if pairing == "same" else ids + 1000, "label": labels,
-                         "prediction": after}), "a.csv")
+    a = ds(
+        pd.DataFrame(
+            {"id": ids if pairing == "same" else ids + 1000, "label": labels, "prediction": after}
+        ),
+        "a.csv",
+    )
     assert_same_as_the_loop(b, a, MULTI, ("f1", "precision"))
 
 
 def test_binary_task_equals_the_per_class_loop():
     before, after = random_pair(3, "partly different")
-    frames = [d.frame.assign(label=d.frame["label"].isin(["c0", "c1"]).map({True: "yes",
-                                                                          False: "no"}),
-                             prediction=d.frame["prediction"].isin(["c0", "c2"]).map(
-                                 {True: "yes", False: "no"}))[["id", "label", "prediction"]]
-              for d in (before, after)]
-    assert_same_as_the_loop(ds(frames[0], "b.csv"), ds(frames[1], "a.csv"),
-                            TaskSpec(kind="binary", positive="yes"), CLASS_METRICS)
+    frames = [
+        d.frame.assign(
+            label=d.frame["label"].isin(["c0", "c1"]).map({True: "yes", False: "no"}),
+            prediction=d.frame["prediction"].isin(["c0", "c2"]).map({True: "yes", False: "no"}),
+        )[["id", "label", "prediction"]]
+        for d in (before, after)
+    ]
+    assert_same_as_the_loop(
+        ds(frames[0], "b.csv"),
+        ds(frames[1], "a.csv"),
+        TaskSpec(kind="binary", positive="yes"),
+        CLASS_METRICS,
+    )
 
 
 # ------------------------------------------------------------------ batched randomization
@@ -155,8 +178,7 @@ def test_batched_paired_randomization_equals_one_metric_at_a_time(m):
     da[:, moved] = na[:, moved] + rng.integers(0, 2, (4, m))
     na[:, moved] += (na[:, moved] == nb[:, moved]) & (da[:, moved] == db[:, moved])
     da[:, moved] = np.maximum(da[:, moved], na[:, moved])  # every listed example moves
-    expected = [paired_randomization_p(nb[i], db[i], na[i], da[i], draws=DRAWS)
-                for i in range(4)]
+    expected = [paired_randomization_p(nb[i], db[i], na[i], da[i], draws=DRAWS) for i in range(4)]
     delta = []
     for i in range(4):
         dn, dd = (nb[i] - na[i])[moved], (db[i] - da[i])[moved]
@@ -164,8 +186,9 @@ def test_batched_paired_randomization_equals_one_metric_at_a_time(m):
         delta.append(np.column_stack([dn[order], dd[order]]))
     totals = np.column_stack([nb.sum(1), db.sum(1), na.sum(1), da.sum(1)])
     observed = na.sum(1) / da.sum(1) - nb.sum(1) / db.sum(1)
-    got = _paired_randomization_many(np.array(delta).reshape(4, m, 2), totals, observed,
-                                     draws=DRAWS, seed=0)
+    got = _paired_randomization_many(
+        np.array(delta).reshape(4, m, 2), totals, observed, draws=DRAWS, seed=0
+    )
     assert got.tolist() == expected
 
 
@@ -178,8 +201,9 @@ def test_dealt_p_equals_unpaired_randomization():
     na, da = values[pick_a].T
     counts = np.bincount(np.concatenate([pick_b, pick_a]), minlength=3)
     observed = na.sum() / da.sum() - nb.sum() / db.sum()
-    assert _dealt_p(values, counts, 50, observed, draws=DRAWS, seed=0) == \
-        unpaired_randomization_p(nb, db, na, da, draws=DRAWS)
+    assert _dealt_p(values, counts, 50, observed, draws=DRAWS, seed=0) == unpaired_randomization_p(
+        nb, db, na, da, draws=DRAWS
+    )
 
 
 # ------------------------------------------------------------------ 10,000 classes

@@ -18,10 +18,10 @@ from pagetest import run_page as app
 from pagetest import table_with, texts
 from scipy import stats
 
-from core.compare import compare_datasets
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.demo import BASELINE, RETRAINED, create_demo_project
-from core.task import TaskSpec
+from slicewise.core.compare import compare_datasets
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.demo import BASELINE, RETRAINED, create_demo_project
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPARE = "pages/7_Compare_iterations.py"
@@ -34,10 +34,31 @@ pytestmark = pytest.mark.usefixtures("fresh")
 
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
-    (COMPARE, "help every slice", {"selectbox": 2, "metric": 4, "dataframe": 2, "warning": 1,
-                                   "text_input": 4, "text_area": 1, "download_button": 1}),
-    (SPLITS, "every split looks alike", {"number_input": 4, "toggle": 1, "multiselect": 1,
-                                         "metric": 4, "dataframe": 1, "download_button": 1}),
+    (
+        COMPARE,
+        "help every slice",
+        {
+            "selectbox": 2,
+            "metric": 4,
+            "dataframe": 2,
+            "warning": 1,
+            "text_input": 4,
+            "text_area": 1,
+            "download_button": 1,
+        },
+    ),
+    (
+        SPLITS,
+        "every split looks alike",
+        {
+            "number_input": 4,
+            "toggle": 1,
+            "multiselect": 1,
+            "metric": 4,
+            "dataframe": 1,
+            "download_button": 1,
+        },
+    ),
 ]
 
 
@@ -53,18 +74,26 @@ def demo(store) -> dict[str, int]:
 def inspection_100(store) -> int:
     """The lecture's small-data case: 100 phone images, 30 defective, two tags."""
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({
-        "id": [f"img-{i:03d}" for i in range(100)],
-        "label": ["defect"] * 30 + ["ok"] * 70,
-        "prediction": ["defect"] * 24 + ["ok"] * 6 + ["ok"] * 66 + ["defect"] * 4,
-        "blurry": rng.random(100) < 0.2,
-        "reflection": rng.random(100) < 0.1,
-    })
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id",
-                            tag_columns=("blurry", "reflection"))
+    frame = pd.DataFrame(
+        {
+            "id": [f"img-{i:03d}" for i in range(100)],
+            "label": ["defect"] * 30 + ["ok"] * 70,
+            "prediction": ["defect"] * 24 + ["ok"] * 6 + ["ok"] * 66 + ["defect"] * 4,
+            "blurry": rng.random(100) < 0.2,
+            "reflection": rng.random(100) < 0.1,
+        }
+    )
+    mapping = ColumnMapping(
+        label="label", prediction="prediction", id="id", tag_columns=("blurry", "reflection")
+    )
     project = store.get_or_create_project("Inspection", user="seed")
-    return store.save_dataset(project, "100 images", dataset_from_frame(frame, mapping),
-                              task=TaskSpec(kind="classification"), user="seed")
+    return store.save_dataset(
+        project,
+        "100 images",
+        dataset_from_frame(frame, mapping),
+        task=TaskSpec(kind="classification"),
+        user="seed",
+    )
 
 
 # ----------------------------------------------------------------------------- every page
@@ -100,17 +129,24 @@ def test_compare_page_shows_the_demo_improvement_and_regression(demo, store):
     assert at.selectbox(key="cmp_after").value == int(history["id"].iloc[1])
     # The slice that got worse while all data improved is called out first.
     assert len(at.warning) == 1
-    assert "**Low bandwidth** got worse while all data improved: 70.0% → 62.0%" in \
-        at.warning[0].value
+    assert (
+        "**Low bandwidth** got worse while all data improved: 70.0% → 62.0%" in at.warning[0].value
+    )
     assert "McNemar (paired) p = 0.0022, significant" in at.warning[0].value
 
     view = table_with(at, "verdict").set_index("slice")
     assert list(view.index[:2]) == ["All data", "Low bandwidth"]
-    expected = compare_datasets(store.load_dataset(demo[BASELINE]),
-                                store.load_dataset(demo[RETRAINED]),
-                                task=TaskSpec(kind="text"))
-    for name, tag in (("Car noise", "car_noise"), ("Low bandwidth", "low_bandwidth"),
-                      ("Clean speech", "clean_speech"), ("All data", "All data")):
+    expected = compare_datasets(
+        store.load_dataset(demo[BASELINE]),
+        store.load_dataset(demo[RETRAINED]),
+        task=TaskSpec(kind="text"),
+    )
+    for name, tag in (
+        ("Car noise", "car_noise"),
+        ("Low bandwidth", "low_bandwidth"),
+        ("Clean speech", "clean_speech"),
+        ("All data", "All data"),
+    ):
         row, want = view.loc[name], expected.loc[tag]
         assert row["accuracy before"] == pytest.approx(100 * want["accuracy_before"])
         assert row["accuracy after"] == pytest.approx(100 * want["accuracy_after"])
@@ -156,7 +192,10 @@ def test_saving_the_current_dataset_as_an_iteration(demo, store):
     assert len(history) == before + 1
     saved = history.iloc[-1]
     assert (saved["model_name"], saved["model_version"], saved["data_version"]) == (
-        "speech-asr", "1.2", "v3: relabelled low bandwidth")
+        "speech-asr",
+        "1.2",
+        "v3: relabelled low bandwidth",
+    )
     assert saved["notes"] == {"learning_rate": 0.0001, "code_commit": "99aa00"}
     assert saved["dataset_id"] == demo[RETRAINED] and saved["created_by"] == USER
     assert store.events()["kind"].iloc[-1] == "iteration.save"
@@ -176,14 +215,19 @@ def test_a_bad_notes_line_is_refused_and_nothing_saved(demo, store):
 
 
 def test_one_iteration_asks_for_another(store, inspection_100):
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     project = int(store.dataset_info(inspection_100)["project_id"])
     at = app(COMPARE, inspection_100)
     assert_ok(at)
     assert "save at least two iterations" in texts(at.info).lower()
-    store.save_iteration(project, inspection_100, model_name="m", table=analyze(
-        store.load_dataset(inspection_100)), user="seed")
+    store.save_iteration(
+        project,
+        inspection_100,
+        model_name="m",
+        table=analyze(store.load_dataset(inspection_100)),
+        user="seed",
+    )
     at = app(COMPARE, inspection_100)
     assert "save at least two iterations" in texts(at.info).lower()
     assert len(at.dataframe) == 1  # the one iteration
@@ -224,8 +268,7 @@ def test_balanced_splits_give_18_6_6_positives(store, inspection_100):
     metrics = {m.label: m.value for m in at.metric}
     assert [metrics[f"{s} examples"] for s in ("Train", "Dev", "Test")] == ["60", "20", "20"]
     view = table_with(at, "max diff").set_index("name")
-    assert view.loc["defect", ["n all", "n train", "n dev", "n test"]].tolist() == \
-        [30, 18, 6, 6]
+    assert view.loc["defect", ["n all", "n train", "n dev", "n test"]].tolist() == [30, 18, 6, 6]
     assert view.loc["defect", ["train", "dev", "test"]].tolist() == pytest.approx([30.0] * 3)
     assert at.toggle(key=f"split_by_label_{inspection_100}").value
     assert "blurry" in at.multiselect(key=f"split_tags_{inspection_100}").value
@@ -241,13 +284,14 @@ def test_split_seed_and_fractions(store, inspection_100):
     assert view.loc["defect", ["n train", "n dev", "n test"]].tolist() == [24, 3, 3]
     at.number_input(key="split_seed").set_value(7).run()
     assert table_with(at, "max diff").set_index("name").loc[
-        "defect", ["n train", "n dev", "n test"]].tolist() == [24, 3, 3]
+        "defect", ["n train", "n dev", "n test"]
+    ].tolist() == [24, 3, 3]
     at.number_input(key="split_dev").set_value(30).run()
     assert "add up to 120%" in texts(at.warning)
 
 
 def test_split_download_is_the_data_with_a_split_column(store, inspection_100):
-    from core.splits import assign_splits, splits_frame
+    from slicewise.core.splits import assign_splits, splits_frame
 
     at = app(SPLITS, inspection_100)
     assert_ok(at)
@@ -259,14 +303,18 @@ def test_split_download_is_the_data_with_a_split_column(store, inspection_100):
     csv = splits_frame(dataset, splits).to_csv(index=False)
     back = pd.read_csv(io.StringIO(csv))
     assert back["split"].value_counts().to_dict() == {"train": 60, "dev": 20, "test": 20}
-    assert back.groupby("split")["label"].apply(lambda s: (s == "defect").sum()).to_dict() == \
-        {"train": 18, "dev": 6, "test": 6}
+    assert back.groupby("split")["label"].apply(lambda s: (s == "defect").sum()).to_dict() == {
+        "train": 18,
+        "dev": 6,
+        "test": 6,
+    }
     view = table_with(at, "max diff").set_index("name")
     for tag in ("Blurry", "Reflection"):
         n = int(dataset.tags[tag.lower()].sum())
         assert view.loc[tag, "n all"] == n
-        assert view.loc[tag, "n train"] == int(((back["split"] == "train")
-                                                & back[tag.lower()]).sum())
+        assert view.loc[tag, "n train"] == int(
+            ((back["split"] == "train") & back[tag.lower()]).sum()
+        )
 
 
 def test_text_task_splits_balance_tags_without_classes(demo):

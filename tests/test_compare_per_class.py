@@ -19,16 +19,16 @@ from scipy import stats
 from sklearn.metrics import f1_score
 from statsmodels.stats.proportion import proportions_ztest
 
-from core.cli import main
-from core.compare import (
+from slicewise.core.cli import main
+from slicewise.core.compare import (
     CHANGE_COLUMNS,
     compare_classes,
     paired_randomization_p,
     unpaired_randomization_p,
 )
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.task import TaskSpec
 
 MAPPING = ColumnMapping(label="label", prediction="prediction", id="id")
 MULTI = TaskSpec(kind="classification")
@@ -39,8 +39,9 @@ AFTER = ["cat", "cat", "cat", "cat", "dog", "cat", "cat", "cat", "bird", "bird"]
 
 
 def pets(predictions: list[str], k: int = 1) -> pd.DataFrame:
-    return pd.DataFrame({"id": [f"p{i}" for i in range(10 * k)], "label": LABELS * k,
-                         "prediction": predictions * k})
+    return pd.DataFrame(
+        {"id": [f"p{i}" for i in range(10 * k)], "label": LABELS * k, "prediction": predictions * k}
+    )
 
 
 def ds(frame: pd.DataFrame, name: str = "t.csv"):
@@ -68,9 +69,15 @@ def test_per_class_values_and_confusion_matrices():
             assert t.loc[name, f"{metric}_delta"] == pytest.approx(a - b), (metric, name)
     order = ["bird", "cat", "dog"]
     assert result.confusion_before.loc[order, order].to_numpy().tolist() == [
-        [1, 0, 1], [0, 3, 1], [0, 1, 3]]
+        [1, 0, 1],
+        [0, 3, 1],
+        [0, 1, 3],
+    ]
     assert result.confusion_after.loc[order, order].to_numpy().tolist() == [
-        [2, 0, 0], [0, 4, 0], [0, 3, 1]]
+        [2, 0, 0],
+        [0, 4, 0],
+        [0, 3, 1],
+    ]
     assert result.confusion_before.index.name == "label"
     assert result.confusion_before.columns.name == "prediction"
     for change in result.changes.values():
@@ -78,19 +85,28 @@ def test_per_class_values_and_confusion_matrices():
         assert (change["kind"] == "class").all()
 
 
-@pytest.mark.parametrize(("name", "p"), [
-    # k = 5 copies: dog loses 2 right answers per copy (b = 10, c = 0):
-    # p = 2 * P[Bin(10, 1/2) <= 0] = 2 / 1024. Cat and bird gain one per copy (c = 5):
-    # p = 2 / 32.
-    ("dog", 2 / 1024), ("cat", 2 / 32), ("bird", 2 / 32),
-])
+@pytest.mark.parametrize(
+    ("name", "p"),
+    [
+        # k = 5 copies: dog loses 2 right answers per copy (b = 10, c = 0):
+        # p = 2 * P[Bin(10, 1/2) <= 0] = 2 / 1024. Cat and bird gain one per copy (c = 5):
+        # p = 2 / 32.
+        ("dog", 2 / 1024),
+        ("cat", 2 / 32),
+        ("bird", 2 / 32),
+    ],
+)
 def test_recall_uses_mcnemar_on_the_examples_of_the_class(name, p):
     result = compare_classes(ds(pets(BEFORE, 5)), ds(pets(AFTER, 5)), task=MULTI)
     row = result.changes["recall"].loc[name]
     assert row["test"] == "mcnemar"
     assert row["p_value"] == pytest.approx(p, rel=1e-9)
-    assert row["n_before"] == row["n_after"] == row["n_paired"] == {"dog": 20, "cat": 20,
-                                                                     "bird": 10}[name]
+    assert (
+        row["n_before"]
+        == row["n_after"]
+        == row["n_paired"]
+        == {"dog": 20, "cat": 20, "bird": 10}[name]
+    )
     assert bool(row["regression"]) == (name == "dog")  # p < 0.05 and recall fell
     assert bool(row["improvement"]) is False  # 0.0625 is not below 0.05
 
@@ -124,8 +140,7 @@ def brute_force_f1_p(labels, before, after, positive) -> float:
         return f1_of(labels, pred, positive)
 
     observed = f1(after) - f1(before)
-    assert f1(after) == pytest.approx(f1_score(labels, after, labels=[positive],
-                                               average=None)[0])
+    assert f1(after) == pytest.approx(f1_score(labels, after, labels=[positive], average=None)[0])
     hits = 0
     for swap in itertools.product([False, True], repeat=len(labels)):
         s = np.array(swap)
@@ -143,20 +158,23 @@ def test_f1_on_the_same_examples_uses_exact_paired_randomization():
     before = ["1", "1", "0", "0", "0", "0", "0", "0"]
     after = ["1"] * 6 + ["0"] * 2
     frame = pd.DataFrame({"id": range(8), "label": labels})
-    result = compare_classes(ds(frame.assign(prediction=before)),
-                             ds(frame.assign(prediction=after)), task=MULTI,
-                             metrics=["f1"])
+    result = compare_classes(
+        ds(frame.assign(prediction=before)),
+        ds(frame.assign(prediction=after)),
+        task=MULTI,
+        metrics=["f1"],
+    )
     row = result.changes["f1"].loc["1"]
     assert (row["before"], row["after"]) == (pytest.approx(0.5), pytest.approx(1.0))
     assert row["test"] == "randomization"
     assert row["p_value"] == pytest.approx(2 / 16)
     assert row["p_value"] == pytest.approx(brute_force_f1_p(labels, before, after, "1"))
     # The pets: the oracle swaps all 10 examples (1,024 relabellings).
-    pets_result = compare_classes(ds(pets(BEFORE)), ds(pets(AFTER)), task=MULTI,
-                                  metrics=["f1"])
+    pets_result = compare_classes(ds(pets(BEFORE)), ds(pets(AFTER)), task=MULTI, metrics=["f1"])
     for name in ("cat", "dog", "bird"):
         assert pets_result.changes["f1"].loc[name, "p_value"] == pytest.approx(
-            brute_force_f1_p(LABELS, BEFORE, AFTER, name)), name
+            brute_force_f1_p(LABELS, BEFORE, AFTER, name)
+        ), name
 
 
 def test_paired_randomization_does_not_depend_on_row_order():
@@ -165,7 +183,8 @@ def test_paired_randomization_does_not_depend_on_row_order():
     db, da = nb + rng.integers(0, 2, 200), na + rng.integers(0, 2, 200)
     order = rng.permutation(200)
     assert paired_randomization_p(nb, db, na, da) == paired_randomization_p(
-        nb[order], db[order], na[order], da[order])
+        nb[order], db[order], na[order], da[order]
+    )
 
 
 def test_f1_on_different_examples_uses_unpaired_randomization():
@@ -174,16 +193,19 @@ def test_f1_on_different_examples_uses_unpaired_randomization():
     labels = ["1", "1", "1", "0", "0", "1"]
     before_pred = ["1", "0", "0", "1", "0", "0"]
     after_pred = ["1", "1", "1", "0", "0", "1"]
-    b = ds(pd.DataFrame({"id": [f"b{i}" for i in range(6)], "label": labels,
-                         "prediction": before_pred}))
-    a = ds(pd.DataFrame({"id": [f"a{i}" for i in range(6)], "label": labels,
-                         "prediction": after_pred}))
+    b = ds(
+        pd.DataFrame(
+            {"id": [f"b{i}" for i in range(6)], "label": labels, "prediction": before_pred}
+        )
+    )
+    a = ds(
+        pd.DataFrame({"id": [f"a{i}" for i in range(6)], "label": labels, "prediction": after_pred})
+    )
     row = compare_classes(b, a, task=MULTI, metrics=["f1"]).changes["f1"].loc["1"]
     assert row["test"] == "randomization" and row["n_paired"] == 0
     y = np.array(labels * 2)
     pred = np.array(before_pred + after_pred)
-    observed = (f1_score(y[6:], pred[6:], pos_label="1")
-                - f1_score(y[:6], pred[:6], pos_label="1"))
+    observed = f1_score(y[6:], pred[6:], pos_label="1") - f1_score(y[:6], pred[:6], pos_label="1")
     hits = total = 0
     for chosen in itertools.combinations(range(12), 6):
         side = np.zeros(12, dtype=bool)
@@ -210,12 +232,15 @@ def test_classes_match_across_spellings():
     assert result.confusion_after.to_numpy().sum() == 10
 
 
-@pytest.mark.parametrize(("kind", "metrics", "message"), [
-    ("text", ["recall"], "per-class results need a classification task"),
-    ("regression", ["recall"], "per-class results need a classification task"),
-    ("classification", ["wer"], "a class has no WER"),
-    ("classification", ["bogus"], "unknown metric 'bogus'"),
-])
+@pytest.mark.parametrize(
+    ("kind", "metrics", "message"),
+    [
+        ("text", ["recall"], "per-class results need a classification task"),
+        ("regression", ["recall"], "per-class results need a classification task"),
+        ("classification", ["wer"], "a class has no WER"),
+        ("classification", ["bogus"], "unknown metric 'bogus'"),
+    ],
+)
 def test_bad_per_class_requests_raise(kind, metrics, message):
     frame = pets(BEFORE)
     with pytest.raises(InvalidValueError, match=message):
@@ -302,27 +327,36 @@ def threshold_project(store) -> int:
     (FP 2 -> 3), 10 positives (TP 6 both). FPR of night 20% -> 60% (McNemar c = 8,
     p = 2 * 2**-8); class 0's recall 34/40 = 85% -> 25/40 = 62.5%.
     """
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     rows = []
-    for night, neg, fp_b, fp_a, pos, tp_b, tp_a in ((True, 20, 4, 12, 10, 5, 8),
-                                                    (False, 20, 2, 3, 10, 6, 6)):
+    for night, neg, fp_b, fp_a, pos, tp_b, tp_a in (
+        (True, 20, 4, 12, 10, 5, 8),
+        (False, 20, 2, 3, 10, 6, 6),
+    ):
         rows += [(night, 0, int(i < fp_b), int(i < fp_a)) for i in range(neg)]
         rows += [(night, 1, int(i < tp_b), int(i < tp_a)) for i in range(pos)]
     frame = pd.DataFrame(rows, columns=["night", "label", "before", "after"])
     frame.insert(0, "id", [f"x{i}" for i in range(len(frame))])
     frame["shift"] = np.where(frame["night"], "late", "early")  # metadata, for slice-by
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id",
-                            tag_columns=("night",))
+    mapping = ColumnMapping(label="label", prediction="prediction", id="id", tag_columns=("night",))
     task = TaskSpec(kind="binary", positive="1")
     project = store.get_or_create_project("Threshold", user="seed")
     ids = []
     for side in ("before", "after"):
-        data = dataset_from_frame(frame[["id", "night", "shift", "label"]].assign(
-            prediction=frame[side]), mapping, name=f"{side}.csv")
+        data = dataset_from_frame(
+            frame[["id", "night", "shift", "label"]].assign(prediction=frame[side]),
+            mapping,
+            name=f"{side}.csv",
+        )
         did = store.save_dataset(project, side, data, task=task, user="seed")
-        store.save_iteration(project, did, model_name=f"model {side}",
-                             table=analyze(store.load_dataset(did), task=task), user="seed")
+        store.save_iteration(
+            project,
+            did,
+            model_name=f"model {side}",
+            table=analyze(store.load_dataset(did), task=task),
+            user="seed",
+        )
         ids.append(did)
     return ids[1]
 
@@ -334,8 +368,7 @@ def test_page_shows_per_class_results_and_follows_the_chosen_metric(threshold_pr
     at = run_page(PAGE, threshold_project)
     assert_ok(at, no_errors=True)
     picker = at.selectbox(key="cmp_metric")
-    assert picker.options[:1] == ["Accuracy: correct / examples (a class's accuracy is its "
-                                  "recall)"]
+    assert picker.options[:1] == ["Accuracy: correct / examples (a class's accuracy is its recall)"]
     assert len(picker.options) == 6  # accuracy, recall, precision, F1, FPR, FNR
     classes = table_with(at, "recall before").set_index("class")
     assert classes.loc["0", "recall before"] == pytest.approx(85.0)

@@ -5,22 +5,26 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core.compare import compare_datasets, describe_pairing, label_differences
-from core.dataset import ColumnMapping, prepare
+from slicewise.core.compare import compare_datasets, describe_pairing, label_differences
+from slicewise.core.dataset import ColumnMapping, prepare
 
 
 def _ds(labels: list[str], predictions: list[str], name: str):
-    frame = pd.DataFrame({"id": [f"e{i}" for i in range(len(labels))], "label": labels,
-                          "prediction": predictions})
+    frame = pd.DataFrame(
+        {"id": [f"e{i}" for i in range(len(labels))], "label": labels, "prediction": predictions}
+    )
     return prepare(frame, ColumnMapping(), source_name=name)
 
 
-@pytest.mark.parametrize(("before", "after", "expected"), [
-    (["cat", "dog", "cat"], ["cat", "dog", "cat"], []),
-    (["cat", "dog", "cat"], ["cat", "cat", "cat"], ["e1"]),
-    (["1", "2", "3"], ["1.0", "2", "03"], ["e2"]),  # 1 and 1.0 are one label, 3 and 03 not
-    ([" cat", "dog", "cat"], ["cat", "dog", "bird"], ["e2"]),  # spaces around are trimmed
-])
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (["cat", "dog", "cat"], ["cat", "dog", "cat"], []),
+        (["cat", "dog", "cat"], ["cat", "cat", "cat"], ["e1"]),
+        (["1", "2", "3"], ["1.0", "2", "03"], ["e2"]),  # 1 and 1.0 are one label, 3 and 03 not
+        ([" cat", "dog", "cat"], ["cat", "dog", "bird"], ["e2"]),  # spaces around are trimmed
+    ],
+)
 def test_label_differences_compare_class_keys(before, after, expected):
     found = label_differences(_ds(before, before, "b.csv"), _ds(after, after, "a.csv"))
     assert list(found["id"]) == expected
@@ -60,9 +64,14 @@ def test_a_tag_only_errors_carry_is_not_compared_as_zero_percent():
     wrong_a = [i % 8 == 0 for i in range(n)]
 
     def side(wrong, name):
-        frame = pd.DataFrame({"id": ids, "label": label,
-                              "prediction": ["b" if w else "a" for w in wrong],
-                              "c3_err": ["x" if w else "" for w in wrong]})
+        frame = pd.DataFrame(
+            {
+                "id": ids,
+                "label": label,
+                "prediction": ["b" if w else "a" for w in wrong],
+                "c3_err": ["x" if w else "" for w in wrong],
+            }
+        )
         return prepare(frame, ColumnMapping(tag_columns=("c3_err",)), source_name=name)
 
     table = compare_datasets(side(wrong_b, "b.csv"), side(wrong_a, "a.csv"))

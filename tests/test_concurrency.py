@@ -19,9 +19,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 4
@@ -45,13 +45,22 @@ def writer(db: str, dataset_id: int, k: int, barrier) -> None:
 @pytest.fixture
 def shared_db(tmp_path) -> tuple[Path, int]:
     n = WRITERS * PER_WRITER + 100  # a few examples nobody touches
-    frame = pd.DataFrame({"id": [example_id(i) for i in range(n)],
-                          "label": ["a", "b"] * (n // 2), "prediction": ["a"] * n})
+    frame = pd.DataFrame(
+        {
+            "id": [example_id(i) for i in range(n)],
+            "label": ["a", "b"] * (n // 2),
+            "prediction": ["a"] * n,
+        }
+    )
     path = tmp_path / "shared.db"
     with Store(path) as store:
-        did = store.save_dataset(store.get_or_create_project("p", user="seed"), "d",
-                                 dataset_from_frame(frame, ColumnMapping(id="id")),
-                                 task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            store.get_or_create_project("p", user="seed"),
+            "d",
+            dataset_from_frame(frame, ColumnMapping(id="id")),
+            task=TaskSpec(),
+            user="seed",
+        )
         store.create_tag(did, TAG, user="seed")
     return path, did
 
@@ -62,8 +71,7 @@ def test_four_processes_writing_at_once_lose_no_tag_change(shared_db, monkeypatc
     path, did = shared_db
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WRITERS)
-    procs = [ctx.Process(target=writer, args=(str(path), did, k, barrier))
-             for k in range(WRITERS)]
+    procs = [ctx.Process(target=writer, args=(str(path), did, k, barrier)) for k in range(WRITERS)]
     start = time.perf_counter()
     for p in procs:
         p.start()
@@ -104,16 +112,23 @@ def app_db(tmp_path, monkeypatch) -> tuple[Path, int]:
     monkeypatch.setenv("SLICEWISE_DB", str(path))
     st.cache_data.clear()
     st.cache_resource.clear()
-    frame = pd.DataFrame({
-        "id": [f"u{i}" for i in range(12)],
-        "label": ["cat", "dog", "bird"] * 4,
-        "prediction": ["dog", "dog", "cat"] * 4,  # 8 errors
-        "car_noise": ["x", ""] * 6, "people_noise": ["x"] + [""] * 11,
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(12)],
+            "label": ["cat", "dog", "bird"] * 4,
+            "prediction": ["dog", "dog", "cat"] * 4,  # 8 errors
+            "car_noise": ["x", ""] * 6,
+            "people_noise": ["x"] + [""] * 11,
+        }
+    )
     with Store(path) as store:
-        did = store.save_dataset(store.get_or_create_project("p", user="seed"), "d",
-                                 dataset_from_frame(frame, ColumnMapping(id="id")),
-                                 task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            store.get_or_create_project("p", user="seed"),
+            "d",
+            dataset_from_frame(frame, ColumnMapping(id="id")),
+            task=TaskSpec(),
+            user="seed",
+        )
     yield path, did
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -133,7 +148,10 @@ def tick(at: AppTest, example: str, tag: str, value: bool) -> None:
     rows = at.data_editor[0].value
     row = int(rows.index[rows["id"] == example][0])
     at.session_state[at.session_state["tag_editor_key"]] = {
-        "edited_rows": {row: {tag: value}}, "added_rows": [], "deleted_rows": []}
+        "edited_rows": {row: {tag: value}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
@@ -148,8 +166,7 @@ def test_two_sessions_tagging_the_same_example_agree(app_db):
     path, did = app_db
     a, b = session("Ana", did), session("Ben", did)
     example = "u3"  # an error without tags
-    assert shown(a, example) == shown(b, example) == {"car_noise": False,
-                                                      "people_noise": False}
+    assert shown(a, example) == shown(b, example) == {"car_noise": False, "people_noise": False}
 
     tick(a, example, "people_noise", True)
     # Ben's table is stale: it still shows people_noise unticked. He ticks car_noise.
@@ -160,9 +177,9 @@ def test_two_sessions_tagging_the_same_example_agree(app_db):
         events = store.events(did)
         sets = events[events["kind"] == "tag.set"]
     assert matrix.loc[pos].to_dict() == {"car_noise": True, "people_noise": True}
-    assert [(u, json.loads(d)["tag"]) for u, d in zip(sets["user"], sets["detail"],
-                                                      strict=True)] == [
-        ("Ana", "people_noise"), ("Ben", "car_noise")]
+    assert [
+        (u, json.loads(d)["tag"]) for u, d in zip(sets["user"], sets["detail"], strict=True)
+    ] == [("Ana", "people_noise"), ("Ben", "car_noise")]
 
     # the same change from both: recorded once
     tick(a, "u9", "people_noise", True)

@@ -27,9 +27,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 5
@@ -87,8 +87,13 @@ def worst_moment_child(db: str, action: str, arg, conn) -> None:
     if action == "save":
         with open(arg, "rb") as fh:
             dataset = pickle.load(fh)
-        store.save_dataset(store.get_or_create_project("crash", user="child"), "worst",
-                           dataset, task=TaskSpec(), user="child")
+        store.save_dataset(
+            store.get_or_create_project("crash", user="child"),
+            "worst",
+            dataset,
+            task=TaskSpec(),
+            user="child",
+        )
     else:
         store.delete_dataset(arg, user="child")
     conn.send(("done", 0.0))
@@ -141,15 +146,25 @@ def raw_state(db: Path) -> dict:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        datasets = {r[0]: (r[1], r[2]) for r in conn.execute(
-            "SELECT id, name, row_count FROM datasets")}
-        saves = {r[0] for r in conn.execute(
-            "SELECT dataset_id FROM events WHERE kind = 'dataset.save'")}
-        overrides = dict(conn.execute("SELECT t.name, count(o.example_id) FROM tags t LEFT JOIN "
-                                      "tag_overrides o ON o.tag_id = t.id GROUP BY t.id"))
-        sets = dict(conn.execute("SELECT json_extract(detail, '$.tag'), "
-                                 "sum(json_extract(detail, '$.changed')) FROM events "
-                                 "WHERE kind = 'tag.set' GROUP BY 1"))
+        datasets = {
+            r[0]: (r[1], r[2]) for r in conn.execute("SELECT id, name, row_count FROM datasets")
+        }
+        saves = {
+            r[0] for r in conn.execute("SELECT dataset_id FROM events WHERE kind = 'dataset.save'")
+        }
+        overrides = dict(
+            conn.execute(
+                "SELECT t.name, count(o.example_id) FROM tags t LEFT JOIN "
+                "tag_overrides o ON o.tag_id = t.id GROUP BY t.id"
+            )
+        )
+        sets = dict(
+            conn.execute(
+                "SELECT json_extract(detail, '$.tag'), "
+                "sum(json_extract(detail, '$.changed')) FROM events "
+                "WHERE kind = 'tag.set' GROUP BY 1"
+            )
+        )
     finally:
         conn.close()
     for did, (name, rows) in datasets.items():  # no dataset row without its files
@@ -163,8 +178,9 @@ def raw_state(db: Path) -> dict:
 def orphan_folders(db: Path, datasets: dict) -> list[str]:
     """Numbered files folders that no dataset row owns."""
     folder = files_dir(db)
-    return sorted(p.name for p in folder.iterdir()
-                  if p.name.isdigit() and int(p.name) not in datasets)
+    return sorted(
+        p.name for p in folder.iterdir() if p.name.isdigit() and int(p.name) not in datasets
+    )
 
 
 def fingerprint(db: Path, dataset_id: int) -> tuple:
@@ -174,8 +190,10 @@ def fingerprint(db: Path, dataset_id: int) -> tuple:
         frame_hash = pd.util.hash_pandas_object(ds.frame, index=False).sum()
         tags = ds.tags.to_numpy().tobytes()
         fixes = store.corrections(dataset_id).to_numpy().tolist()
-    files = sorted((p.name, hashlib.sha256(p.read_bytes()).hexdigest())
-                   for p in (files_dir(db) / str(dataset_id)).iterdir())
+    files = sorted(
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in (files_dir(db) / str(dataset_id)).iterdir()
+    )
     return int(frame_hash), hashlib.sha256(tags).hexdigest(), fixes, files
 
 
@@ -209,40 +227,49 @@ def example_id(i: int) -> str:
 def big_frame(n: int = BIG) -> pd.DataFrame:
     rng = np.random.default_rng(SEED)
     classes = np.array(["ok", "scratch", "dent", "stain"])
-    return pd.DataFrame({
-        "id": [example_id(i) for i in range(n)],
-        "label": classes[rng.integers(0, 4, n)],
-        "prediction": classes[rng.integers(0, 4, n)],
-        "blurry": rng.random(n) < 0.2,
-        "camera": rng.choice(["a", "b", "c"], n),
-        "note": [f"inspection note {i}" for i in range(n)],
-    })
+    return pd.DataFrame(
+        {
+            "id": [example_id(i) for i in range(n)],
+            "label": classes[rng.integers(0, 4, n)],
+            "prediction": classes[rng.integers(0, 4, n)],
+            "blurry": rng.random(n) < 0.2,
+            "camera": rng.choice(["a", "b", "c"], n),
+            "note": [f"inspection note {i}" for i in range(n)],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> tuple[Path, float]:
     """The 300k-row dataset pickled for the children, and how long saving it takes."""
     folder = tmp_path_factory.mktemp("big")
-    dataset = dataset_from_frame(big_frame(), ColumnMapping(id="id", tag_columns=("blurry",)),
-                                 name="big.csv")
+    dataset = dataset_from_frame(
+        big_frame(), ColumnMapping(id="id", tag_columns=("blurry",)), name="big.csv"
+    )
     path = folder / "dataset.pickle"
     path.write_bytes(pickle.dumps(dataset))
     with Store(folder / "timing.db") as store:
         start = time.perf_counter()
-        store.save_dataset(store.get_or_create_project("t", user="t"), "t", dataset,
-                           task=TaskSpec(), user="t")
+        store.save_dataset(
+            store.get_or_create_project("t", user="t"), "t", dataset, task=TaskSpec(), user="t"
+        )
         took = time.perf_counter() - start
     return path, took
 
 
 def seed_before(db: Path) -> int:
     """A small dataset with edits, saved before any crash: it must come out unchanged."""
-    frame = pd.DataFrame({"id": range(50), "label": ["a", "b"] * 25,
-                          "prediction": ["a"] * 50, "night": [1, 0] * 25})
+    frame = pd.DataFrame(
+        {"id": range(50), "label": ["a", "b"] * 25, "prediction": ["a"] * 50, "night": [1, 0] * 25}
+    )
     with Store(db) as store:
-        did = store.save_dataset(store.get_or_create_project("before", user="seed"), "before",
-                                 dataset_from_frame(frame, ColumnMapping(id="id")),
-                                 task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            store.get_or_create_project("before", user="seed"),
+            "before",
+            dataset_from_frame(frame, ColumnMapping(id="id")),
+            task=TaskSpec(),
+            user="seed",
+        )
         store.set_tag(did, [1, 3], "night", True, user="seed")
         store.correct_label(did, 5, "a", user="seed", reason="checked")
     return did
@@ -292,9 +319,13 @@ def test_killed_rule_leaves_all_or_none(tmp_path, monkeypatch):
     before = seed_before(db)
     frame = big_frame(RULE + 20_000)
     with Store(db) as store:
-        did = store.save_dataset(store.get_or_create_project("p", user="seed"), "rules",
-                                 dataset_from_frame(frame, ColumnMapping(id="id")),
-                                 task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            store.get_or_create_project("p", user="seed"),
+            "rules",
+            dataset_from_frame(frame, ColumnMapping(id="id")),
+            task=TaskSpec(),
+            user="seed",
+        )
         for k in range(KILLS + 1):
             store.create_tag(did, f"rule-{k}", user="seed")
         assert frame["id"].iloc[:RULE].tolist() == [example_id(i) for i in range(RULE)]
@@ -316,7 +347,8 @@ def test_killed_rule_leaves_all_or_none(tmp_path, monkeypatch):
     with Store(db) as store:
         matrix = store.tag_matrix(did)
         assert [int(matrix[f"rule-{k}"].sum()) for k in range(KILLS)] == [
-            RULE if o == "all" else 0 for o in outcomes]
+            RULE if o == "all" else 0 for o in outcomes
+        ]
     assert fingerprint(db, before) == kept
     print(f"rule kills: {KILLS}, outcomes {outcomes}, a child's write takes {took:.2f}s")
     app_opens(db, did, monkeypatch)
@@ -332,8 +364,9 @@ def test_a_save_killed_between_moving_its_files_and_committing(tmp_path):
     db = tmp_path / "worst.db"
     before = seed_before(db)
     kept = fingerprint(db, before)
-    assert not kill_midway(worst_moment_child,
-                           (str(db), "save", str(small_dataset_file(tmp_path))), 30)[0]
+    assert not kill_midway(
+        worst_moment_child, (str(db), "save", str(small_dataset_file(tmp_path))), 30
+    )[0]
     state = raw_state(db)
     assert [n for n, _ in state["datasets"].values()] == ["before"]  # none of the save
     with Store(db) as store:  # the files moved in before the kill are not left behind
@@ -347,9 +380,13 @@ def test_a_delete_killed_between_moving_its_files_and_committing(tmp_path):
     before = seed_before(db)
     kept = fingerprint(db, before)
     with Store(db) as store:
-        doomed = store.save_dataset(store.get_or_create_project("p", user="seed"), "doomed",
-                                    pickle.loads(small_dataset_file(tmp_path).read_bytes()),
-                                    task=TaskSpec(), user="seed")
+        doomed = store.save_dataset(
+            store.get_or_create_project("p", user="seed"),
+            "doomed",
+            pickle.loads(small_dataset_file(tmp_path).read_bytes()),
+            task=TaskSpec(),
+            user="seed",
+        )
     assert not kill_midway(worst_moment_child, (str(db), "delete", doomed), 30)[0]
     state = raw_state(db)  # no row without its files: all or none of the delete
     with Store(db) as store:

@@ -46,15 +46,15 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from core import agreement as ag
-from core.analysis import analyze
-from core.cli import main
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.report import neutralise_formula, to_csv, to_safe_csv
-from core.splits import split_dataset, splits_frame
-from core.store import Store
-from core.task import TaskSpec
-from ui import export
+from slicewise.core import agreement as ag
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.report import neutralise_formula, to_csv, to_safe_csv
+from slicewise.core.splits import split_dataset, splits_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui import export
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 USER = "Ana"
@@ -62,9 +62,27 @@ USER = "Ana"
 #: Cells that a spreadsheet runs as a formula, directly or once a line is split at a
 #: separator or a line break (OWASP "CSV Injection" and the issue's ``x;=1+1``), plus the
 #: full-width forms, which LibreOffice does not evaluate (so the neutraliser leaves them).
-ONE_LINE = ["=1+1", "x;=1+1", "x,=1+1", "a\t=1+1", "+1+1", "-1+1", "@SUM(1)",
-            '=HYPERLINK("http://x","y")', "x; =1+1", '"x";=1+1', "=cmd|' /C calc'!A0",
-            " =1+1", "x|=1+1", 'x;"=1+1', "x;;=1+1", "\t=1+1", "＝1+1", "＋1+1", "＠SUM(1)"]
+ONE_LINE = [
+    "=1+1",
+    "x;=1+1",
+    "x,=1+1",
+    "a\t=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(1)",
+    '=HYPERLINK("http://x","y")',
+    "x; =1+1",
+    '"x";=1+1',
+    "=cmd|' /C calc'!A0",
+    " =1+1",
+    "x|=1+1",
+    'x;"=1+1',
+    "x;;=1+1",
+    "\t=1+1",
+    "＝1+1",
+    "＋1+1",
+    "＠SUM(1)",
+]
 #: Cells with a line break, which a reader that misjudges the quoting takes as a new row.
 MULTI_LINE = ["ok\n=1+1", "ok\r\n=1+1", "ok\r=1+1", 'x"\n=1+1', "ok\n x;@SUM(1)"]
 HOSTILE = ONE_LINE + MULTI_LINE
@@ -72,13 +90,36 @@ HOSTILE = ONE_LINE + MULTI_LINE
 #: separator, with what each reading shows: en-US (``,``) reads the decimal point, German
 #: (``;``, tab and ``|``) the decimal comma, so there ``-1.5`` stays text (as ``1.5`` does)
 #: and ``-1,5`` is the number.
-NUMBERS = ["-1.5", "+2", "-1e-3", "-.5", " -1.5 ", "-3.5", "1.5", "-1,5", "-1,000.5",
-           "-1.000,5", "x;-1.5", "x,-2"]
+NUMBERS = [
+    "-1.5",
+    "+2",
+    "-1e-3",
+    "-.5",
+    " -1.5 ",
+    "-3.5",
+    "1.5",
+    "-1,5",
+    "-1,000.5",
+    "-1.000,5",
+    "x;-1.5",
+    "x,-2",
+]
 NUMBERS_READ = {
-    "44": [-1.5, 2.0, -0.001, -0.5, -1.5, -3.5, 1.5, "-1,5", -1000.5, "-1.000,5", "x;-1.5",
-           "x,-2"],
-    "59": ["-1.5", 2.0, -0.001, "-.5", " -1.5 ", "-3.5", "1.5", -1.5, "-1,000.5", -1000.5,
-           "x;-1.5", "x,-2"],
+    "44": [-1.5, 2.0, -0.001, -0.5, -1.5, -3.5, 1.5, "-1,5", -1000.5, "-1.000,5", "x;-1.5", "x,-2"],
+    "59": [
+        "-1.5",
+        2.0,
+        -0.001,
+        "-.5",
+        " -1.5 ",
+        "-3.5",
+        "1.5",
+        -1.5,
+        "-1,000.5",
+        -1000.5,
+        "x;-1.5",
+        "x,-2",
+    ],
 }
 NUMBERS_READ["9/124"] = NUMBERS_READ["59"]
 #: Tag names (column names of the files): a tag is a column, so these are header cells.
@@ -102,8 +143,10 @@ def filter_options(separators: str, *, evaluate: bool) -> str:
     untrimmed reading is one here too), 12 sheet (export only), 13 evaluate formulas.
     """
     language = LANGUAGE.get(separators, 1031)
-    return (f"CSV:{separators},34,76,1,,{language},false,true,false,false,true,0,"
-            f"{str(evaluate).lower()}")
+    return (
+        f"CSV:{separators},34,76,1,,{language},false,true,false,false,true,0,"
+        f"{str(evaluate).lower()}"
+    )
 
 
 # ----------------------------------------------------------------------------- the files
@@ -112,10 +155,15 @@ def filter_options(separators: str, *, evaluate: bool) -> str:
 def hostile_frame() -> pd.DataFrame:
     """A classification table whose ids, labels, predictions, slice values and tags are hostile."""
     n = len(HOSTILE)
-    frame = pd.DataFrame({
-        "id": [f"{cell}#{i}" for i, cell in enumerate(HOSTILE)],  # ids are unique
-        "label": HOSTILE, "prediction": HOSTILE[1:] + HOSTILE[:1], "camera": HOSTILE,
-        "score": [-0.25 * i for i in range(n)]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"{cell}#{i}" for i, cell in enumerate(HOSTILE)],  # ids are unique
+            "label": HOSTILE,
+            "prediction": HOSTILE[1:] + HOSTILE[:1],
+            "camera": HOSTILE,
+            "score": [-0.25 * i for i in range(n)],
+        }
+    )
     for j, tag in enumerate(HOSTILE_TAGS):
         frame[tag] = [(i + j) % 2 == 0 for i in range(n)]
     return frame
@@ -131,27 +179,37 @@ def build_downloads(folder: Path) -> dict[str, str]:
     """Return every CSV download's text by name, built the way the app and the CLI build it."""
     frame = hostile_frame()
     one_line = frame[frame["label"].isin(ONE_LINE)]  # the file reader keeps one row a line
-    dataset = dataset_from_frame(frame, ColumnMapping(tag_columns=tuple(HOSTILE_TAGS)),
-                                 name="hostile.csv")
+    dataset = dataset_from_frame(
+        frame, ColumnMapping(tag_columns=tuple(HOSTILE_TAGS)), name="hostile.csv"
+    )
     table = analyze(dataset, slice_by=["camera"])
     predictions = folder / "predictions.csv"
     one_line.to_csv(predictions, index=False)
 
-    labels = pd.DataFrame({
-        "item": [f"{c}#{i // 2}" for i, c in enumerate(h for h in HOSTILE for _ in (0, 1))],
-        "annotator": ["=a", "x;=b"] * len(HOSTILE),
-        "label": [v for h in HOSTILE for v in (h, h.upper())]})
+    labels = pd.DataFrame(
+        {
+            "item": [f"{c}#{i // 2}" for i, c in enumerate(h for h in HOSTILE for _ in (0, 1))],
+            "annotator": ["=a", "x;=b"] * len(HOSTILE),
+            "label": [v for h in HOSTILE for v in (h, h.upper())],
+        }
+    )
     annotations = folder / "annotations.csv"
     labels[labels["label"].isin([*ONE_LINE, *(h.upper() for h in ONE_LINE)])].to_csv(
-        annotations, index=False)
+        annotations, index=False
+    )
     cleaned, log = ag.apply_rules(labels, [ag.NormalizeText(lowercase=True)])
     cleaned_csv, log_csv = ag.changelog_csv(cleaned, log)
 
     classes = ["=1+1", "x;=1+1", "@SUM(1)"]
-    rows = [{"id": f"-{i};=1+1", "label": classes[(i + (i in (0, 4))) % 3],
-             "prediction": classes[i % 3],
-             **{f"prob_{c}": 0.9 if c == classes[i % 3] else 0.05 for c in classes}}
-            for i in range(12)]
+    rows = [
+        {
+            "id": f"-{i};=1+1",
+            "label": classes[(i + (i in (0, 4))) % 3],
+            "prediction": classes[i % 3],
+            **{f"prob_{c}": 0.9 if c == classes[i % 3] else 0.05 for c in classes},
+        }
+        for i in range(12)
+    ]
     probabilities = folder / "probabilities.csv"
     pd.DataFrame(rows).to_csv(probabilities, index=False)
 
@@ -159,17 +217,27 @@ def build_downloads(folder: Path) -> dict[str, str]:
         project = store.get_or_create_project("=1+1", user=USER)
         dataset_id = store.save_dataset(project, "x;=1+1", dataset, task=TaskSpec(), user=USER)
         # a report saved the old way: unquoted, apostrophes only at cell starts
-        old = frame.assign(label=frame["label"].map(
-            lambda v: "'" + v if v.startswith(("=", "+", "-", "@", "\t", "\r")) else v))
-        report_id = store.save_report(dataset_id, "csv", "old.csv",
-                                      old.to_csv(index=False, lineterminator="\r\n"), user=USER)
+        old = frame.assign(
+            label=frame["label"].map(
+                lambda v: "'" + v if v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
+            )
+        )
+        report_id = store.save_report(
+            dataset_id, "csv", "old.csv", old.to_csv(index=False, lineterminator="\r\n"), user=USER
+        )
         saved_again = export.saved_content(store, report_id, "csv")
         set_id = store.save_annotation_set(
-            project, "labels", labels, source_name="labels.csv",
-            content_hash=hashlib.sha256(labels.to_csv().encode()).hexdigest(), user=USER)
+            project,
+            "labels",
+            labels,
+            source_name="labels.csv",
+            content_hash=hashlib.sha256(labels.to_csv().encode()).hexdigest(),
+            user=USER,
+        )
         for i, cell in enumerate(HOSTILE[:8]):
-            store.save_review_decision(set_id, f"{cell}#{i}", decision=HOSTILE[-1 - i],
-                                       note=HOSTILE[i + 8], user=USER)
+            store.save_review_decision(
+                set_id, f"{cell}#{i}", decision=HOSTILE[-1 - i], note=HOSTILE[i + 8], user=USER
+            )
         decisions = store.review_decisions(set_id)
 
     return {
@@ -188,8 +256,9 @@ def build_downloads(folder: Path) -> dict[str, str]:
         "to_safe_csv_numbers": to_safe_csv(pd.DataFrame({"number": NUMBERS})),
         # canaries: the same cells without the neutraliser must run in every reading
         "canary_plain_to_csv": frame.to_csv(index=False, lineterminator="\r\n"),
-        "canary_quoted_not_prefixed": frame.to_csv(index=False, lineterminator="\r\n",
-                                                    quoting=csv.QUOTE_ALL),
+        "canary_quoted_not_prefixed": frame.to_csv(
+            index=False, lineterminator="\r\n", quoting=csv.QUOTE_ALL
+        ),
     }
 
 
@@ -225,10 +294,21 @@ def convert(soffice, downloads, tmp_path_factory) -> Callable[[str], dict[str, P
         if options not in done:
             out = tmp_path_factory.mktemp("xlsx")
             proc = subprocess.run(
-                [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                 f"--infilter={options}", "--convert-to", "xlsx", "--outdir", str(out),
-                 *(str(folder / f"{name}.csv") for name in texts)],
-                capture_output=True, text=True, timeout=300)
+                [
+                    soffice,
+                    f"-env:UserInstallation={profile.as_uri()}",
+                    "--headless",
+                    f"--infilter={options}",
+                    "--convert-to",
+                    "xlsx",
+                    "--outdir",
+                    str(out),
+                    *(str(folder / f"{name}.csv") for name in texts),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             made = {name: out / f"{name}.xlsx" for name in texts}
             missing = [n for n, p in made.items() if not p.exists()]
             assert proc.returncode == 0 and not missing, (missing, proc.stdout, proc.stderr)
@@ -242,8 +322,9 @@ def formulas(xlsx: Path) -> list[str]:
     """Return the formulas of every sheet of ``xlsx`` (the text of its ``<f>`` elements)."""
     with zipfile.ZipFile(xlsx) as z:
         sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet")]
-        return [f.text or "" for n in sheets
-                for f in ET.fromstring(z.read(n)).iter(f"{XLSX_MAIN}f")]
+        return [
+            f.text or "" for n in sheets for f in ET.fromstring(z.read(n)).iter(f"{XLSX_MAIN}f")
+        ]
 
 
 def values(xlsx: Path) -> list[list[object]]:
@@ -257,11 +338,13 @@ def test_no_download_evaluates_a_formula(convert, separators):
     for canary in CANARIES:  # the reading does evaluate formulas: the check can fail
         assert formulas(on[canary]), f"{canary}: no formula ran; the check is blind"
         assert not formulas(off[canary])
-    failures = {name: formulas(path) for name, path in on.items()
-                if name not in CANARIES and formulas(path)}
+    failures = {
+        name: formulas(path) for name, path in on.items() if name not in CANARIES and formulas(path)
+    }
     assert failures == {}
-    changed = [name for name in on if name not in CANARIES
-               and values(on[name]) != values(off[name])]
+    changed = [
+        name for name in on if name not in CANARIES and values(on[name]) != values(off[name])
+    ]
     assert changed == []
 
 
@@ -269,15 +352,15 @@ def test_a_comma_reading_gets_every_cell_back_as_the_neutralised_text(convert):
     cells = values(convert(filter_options("44", evaluate=True))["to_safe_csv_cells"])
     assert cells[0] == ["cell", "n"]
     back = [row[0] for row in cells[1:]]
-    expected = [neutralise_formula(c).replace("\r\n", "\n").replace("\r", "\n")
-                for c in HOSTILE]
+    expected = [neutralise_formula(c).replace("\r\n", "\n").replace("\r", "\n") for c in HOSTILE]
     assert back == expected
     assert [row[1] for row in cells[1:]] == [float(i) for i in range(len(HOSTILE))]  # numbers
 
 
 @pytest.mark.parametrize("separators", READINGS, ids=[f"sep{s}" for s in READINGS])
-def test_a_plain_number_in_a_text_cell_is_read_as_a_number_not_a_formula(convert, downloads,
-                                                                          separators):
+def test_a_plain_number_in_a_text_cell_is_read_as_a_number_not_a_formula(
+    convert, downloads, separators
+):
     _, texts = downloads
     assert texts["to_safe_csv_numbers"].startswith('"number"\r\n"-1.5"\r\n"+2"\r\n')
     for evaluate in (True, False):
@@ -294,8 +377,9 @@ def test_every_download_is_quoted_and_neutralised_in_python(downloads):
         rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
         assert rows and all(len(r) == len(rows[0]) for r in rows), name
         assert text.startswith('"') and '\r\n"' in text, name  # every field quoted
-        assert all(neutralise_formula(cell) == cell for row in rows for cell in row
-                   if not _is_number(cell)), name
+        assert all(
+            neutralise_formula(cell) == cell for row in rows for cell in row if not _is_number(cell)
+        ), name
 
 
 def _is_number(cell: str) -> bool:

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import FileFormatError
-from core.report import (
+from slicewise.core.errors import FileFormatError
+from slicewise.core.report import (
     CELL_BREAKS,
     FORMULA_CHARS,
     make_csv_safe,
@@ -28,7 +28,7 @@ from core.report import (
     neutralise_frame,
     to_safe_csv,
 )
-from core.store import Store
+from slicewise.core.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,13 +46,13 @@ CASES = [
     ("x; =1+1", "x; '=1+1"),
     ("x;\u00a0=1", "x;\u00a0'=1"),  # a no-break space counts as a space
     ('"x";=1+1', '"x";\'=1+1'),
-    ('x;"=1+1', 'x;"\'=1+1'),
+    ('x;"=1+1', "x;\"'=1+1"),
     ('x,"" @a', 'x,"" \'@a'),
     ("x;;=1+1", "x;;'=1+1"),
     ("=1;=2", "'=1;'=2"),
     ("x;-", "x;'-"),
     (" =1+1", " '=1+1"),
-    ('"=1+1', '"\'=1+1'),
+    ('"=1+1', "\"'=1+1"),
     ("ok\n=1+1", "ok\n'=1+1"),
     ("ok\r\n=1+1", "ok\r\n'=1+1"),
     ("ok\r=1+1", "ok\r'=1+1"),
@@ -86,8 +86,30 @@ def test_values_that_are_not_text_are_returned_as_given(value):
     assert neutralise_formula(value) is value
 
 
-@given(st.text(alphabet=["=", "+", "-", "@", ",", ";", "\t", "|", "\r", "\n", " ", '"', "'",
-                         "x", "1", ".", "e"], max_size=12))
+@given(
+    st.text(
+        alphabet=[
+            "=",
+            "+",
+            "-",
+            "@",
+            ",",
+            ";",
+            "\t",
+            "|",
+            "\r",
+            "\n",
+            " ",
+            '"',
+            "'",
+            "x",
+            "1",
+            ".",
+            "e",
+        ],
+        max_size=12,
+    )
+)
 def test_no_cell_of_any_split_starts_a_formula(text):
     # Split the neutralised text at any one break (as a reader with that separator would),
     # and at all of them; drop leading spaces and quotes (trimmed, or taken as quoting):
@@ -105,7 +127,10 @@ def test_no_cell_of_any_split_starts_a_formula(text):
     for piece in pieces:
         start = piece.lstrip(' "')
         assert not start.startswith(tuple(FORMULA_CHARS)) or _plain_number(start), (
-            text, safe, piece)
+            text,
+            safe,
+            piece,
+        )
     assert not safe.startswith(("\t", "\r"))
 
 
@@ -122,14 +147,16 @@ def _plain_number(text: str) -> bool:
 
 
 def test_a_frame_keeps_its_numbers_and_neutralises_text_cells_and_names():
-    frame = pd.DataFrame({
-        "x;=name": ["=1+1", "ok\n=2", None],
-        "n": [-1.5, 2.0, 3.0],
-        "k": [-1, 0, 1],
-        "s": pd.Series(["@x", "a|-y", "+z"], dtype="string"),
-        "c": pd.Categorical(["=a", "b", "=a"]),
-        "mixed": [-2, "-2+1", "x,@y"],
-    })
+    frame = pd.DataFrame(
+        {
+            "x;=name": ["=1+1", "ok\n=2", None],
+            "n": [-1.5, 2.0, 3.0],
+            "k": [-1, 0, 1],
+            "s": pd.Series(["@x", "a|-y", "+z"], dtype="string"),
+            "c": pd.Categorical(["=a", "b", "=a"]),
+            "mixed": [-2, "-2+1", "x,@y"],
+        }
+    )
     out = neutralise_frame(frame)
     assert list(out.columns) == ["x;'=name", "n", "k", "s", "c", "mixed"]
     assert out["x;'=name"].tolist()[:2] == ["'=1+1", "ok\n'=2"]
@@ -144,19 +171,19 @@ def test_a_frame_keeps_its_numbers_and_neutralises_text_cells_and_names():
 def test_the_safe_csv_quotes_every_field_and_ends_lines_in_crlf():
     frame = pd.DataFrame({"name": ["x;=1+1", None], "n": [2, -3], "share": [0.5, -0.25]})
     text = to_safe_csv(frame)
-    assert text == ('"name","n","share"\r\n'
-                    '"x;\'=1+1","2","0.5"\r\n'
-                    '"","-3","-0.25"\r\n')
+    assert text == ('"name","n","share"\r\n"x;\'=1+1","2","0.5"\r\n"","-3","-0.25"\r\n')
     back = pd.read_csv(io.StringIO(text))
     assert back["n"].tolist() == [2, -3] and back["share"].tolist() == [0.5, -0.25]
 
 
 def test_an_old_csv_is_made_safe_and_a_safe_one_comes_back_unchanged():
-    old = "name,n,gap\r\nx;=1+1,2,-0.25\r\n=cmd|x,-3,1e-05\r\n\"ok\r=1\",4,\r\n"
-    assert make_csv_safe(old) == ('"name","n","gap"\r\n'
-                                  '"x;\'=1+1","2","-0.25"\r\n'
-                                  '"\'=cmd|x","-3","1e-05"\r\n'
-                                  '"ok\r\'=1","4",""\r\n')
+    old = 'name,n,gap\r\nx;=1+1,2,-0.25\r\n=cmd|x,-3,1e-05\r\n"ok\r=1",4,\r\n'
+    assert make_csv_safe(old) == (
+        '"name","n","gap"\r\n'
+        '"x;\'=1+1","2","-0.25"\r\n'
+        '"\'=cmd|x","-3","1e-05"\r\n'
+        '"ok\r\'=1","4",""\r\n'
+    )
     assert make_csv_safe(old.encode()) == make_csv_safe(old)
     safe = to_safe_csv(pd.DataFrame({"a": ["=1", "x;@2", "-0.5"], "n": [1.5, -2.0, 3.0]}))
     assert make_csv_safe(safe) == safe
@@ -168,12 +195,13 @@ def test_a_csv_that_cannot_be_parsed_is_a_typed_error_naming_it():
 
 
 def test_download_again_rewrites_a_saved_csv_report_but_no_other_format(tmp_path):
-    from core.dataset import dataset_from_frame
-    from core.task import TaskSpec
-    from ui import export
+    from slicewise.core.dataset import dataset_from_frame
+    from slicewise.core.task import TaskSpec
+    from slicewise.ui import export
 
-    dataset = dataset_from_frame(pd.DataFrame({"label": ["a", "b"], "prediction": ["a", "a"]}),
-                                 name="d.csv")
+    dataset = dataset_from_frame(
+        pd.DataFrame({"label": ["a", "b"], "prediction": ["a", "a"]}), name="d.csv"
+    )
     with Store(tmp_path / "s.db") as store:
         project = store.get_or_create_project("p", user="Ana")
         did = store.save_dataset(project, "d", dataset, task=TaskSpec(), user="Ana")
@@ -186,8 +214,12 @@ def test_download_again_rewrites_a_saved_csv_report_but_no_other_format(tmp_path
 def test_the_agreement_cli_csv_is_the_safe_csv(tmp_path):
     labels = tmp_path / "labels.csv"
     labels.write_text("item,annotator,label\n1,a,x\n1,b,x\n2,a,y\n2,b,x\n")
-    result = subprocess.run([sys.executable, "-m", "core.cli", "agreement", str(labels),
-                             "--format", "csv"], cwd=ROOT, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "agreement", str(labels), "--format", "csv"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     text = result.stdout.decode()
     rows = list(csv.reader(io.StringIO(text, newline="")))
@@ -197,10 +229,15 @@ def test_the_agreement_cli_csv_is_the_safe_csv(tmp_path):
 
 def test_no_module_writes_csv_past_the_safe_writer():
     # Every CSV the app or the CLI offers goes through core.report.to_safe_csv.
-    files = [ROOT / "app.py", *(p for d in ("core", "ui", "pages")
-                                for p in (ROOT / d).rglob("*.py"))]
-    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-             for p in files if p != ROOT / "core" / "report.py"
-             for i, line in enumerate(p.read_text().splitlines(), 1)
-             if ".to_csv(" in line or "csv.writer(" in line]
+    files = [
+        ROOT / "app.py",
+        *(p for d in ("core", "ui", "pages") for p in (ROOT / d).rglob("*.py")),
+    ]
+    found = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in files
+        if p != ROOT / "core" / "report.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if ".to_csv(" in line or "csv.writer(" in line
+    ]
     assert found == []

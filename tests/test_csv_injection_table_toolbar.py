@@ -37,4 +37,3 @@ def test_a_table_toolbar_has_no_csv_download(tmp_path):
         toolbar.get_by_role("button", name="Search").wait_for()
         labels = [b.get_attribute("aria-label") for b in toolbar.get_by_role("button").all()]
         assert "Search" in labels and "Download as CSV" not in labels, labels
-

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 from pandas.testing import assert_frame_equal
 
-from core.analysis import analyze
-from core.cli import main
-from core.dataset import ColumnMapping, load_dataset, read_table
-from core.report import make_csv_safe, neutralise_formula, to_data_csv, to_safe_csv
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, load_dataset, read_table
+from slicewise.core.report import make_csv_safe, neutralise_formula, to_data_csv, to_safe_csv
 
 # Each case: the source file, the `tag` arguments, the source with the tag column as the user
 # would write it by hand, and how to analyse both (load_dataset options, slice-by columns).
@@ -34,24 +34,38 @@ CASES = {
         "id,label,prediction,temp,cold\n"
         "1,-1,-1,-3.5,true\n2,1,-1,2.5,false\n3,-1,1,-0.5,true\n4,1,1,4,false\n"
         "5,-1,-1,-2,true\n6,1,1,1e-3,false\n",
-        {}, ["temp"]),
+        {},
+        ["temp"],
+    ),
     "regression_labels_errors_only": (  # errors: |label - prediction| > 0.5
         "id,label,prediction,site\n"
         "a,-1.5,-1.4,n\nb,-0.25,1.0,n\nc,2,-2,s\nd,+3,3.1,s\ne,-.5,-0.5,n\nf,-1e-3,0.9,s\n",
-        ["--task", "regression", "--tolerance", "0.5", "--rule", "site == n", "--errors-only",
-         "--tag", "north"],
+        [
+            "--task",
+            "regression",
+            "--tolerance",
+            "0.5",
+            "--rule",
+            "site == n",
+            "--errors-only",
+            "--tag",
+            "north",
+        ],
         "id,label,prediction,site,north\n"
         "a,-1.5,-1.4,n,\nb,-0.25,1.0,n,x\nc,2,-2,s,\nd,+3,3.1,s,\ne,-.5,-0.5,n,\n"
         "f,-1e-3,0.9,s,\n",
-        {"task": "regression", "mapping": ColumnMapping(tag_columns=("north",))}, ["site"]),
+        {"task": "regression", "mapping": ColumnMapping(tag_columns=("north",))},
+        ["site"],
+    ),
     "leading_zeros": (
-        "id,label,prediction,zip\n"
-        "007,01,01,01234\n0012,02,01,01234\n13,01,01,99\n0,02,02,00099\n",
+        "id,label,prediction,zip\n007,01,01,01234\n0012,02,01,01234\n13,01,01,99\n0,02,02,00099\n",
         ["--rule", "zip == 01234", "--tag", "zip_01234"],
         "id,label,prediction,zip,zip_01234\n"
         "007,01,01,01234,true\n0012,02,01,01234,true\n13,01,01,99,false\n"
         "0,02,02,00099,false\n",
-        {}, ["zip"]),
+        {},
+        ["zip"],
+    ),
     "formula_like_ids_and_values": (
         "id,label,prediction,camera\n"
         '"=HYPERLINK(""http://x"",""y"")",cat,cat,=cmd|\' /C calc\'!A0\n'
@@ -62,7 +76,9 @@ CASES = {
         '"=HYPERLINK(""http://x"",""y"")",cat,cat,=cmd|\' /C calc\'!A0,true\n'
         "@SUM(1),dog,cat,-A1,true\n+44 20,cat,cat,=cmd|' /C calc'!A0,true\n"
         "-1+1,dog,dog,+x,false\n=1+1,cat,dog,-A1,true\n",
-        {}, ["camera"]),
+        {},
+        ["camera"],
+    ),
     "text_with_separators": (
         "id,label,prediction,note\n"
         'e1,cat,cat,"a;b"\ne2,dog,cat,"x,y"\ne3,cat,cat,p|q\ne4,dog,dog,"tab\there"\n'
@@ -72,14 +88,17 @@ CASES = {
         'e1,cat,cat,"a;b",true\ne2,dog,cat,"x,y",false\ne3,cat,cat,p|q,false\n'
         'e4,dog,dog,"tab\there",false\ne5,cat,dog,"say ""hi""",false\n'
         'e6,dog,cat,"two\nlines",false\ne7,cat,cat,"a;b",true\n',
-        {}, ["note"]),
+        {},
+        ["note"],
+    ),
     "semicolon_file_with_decimal_commas": (  # written back with ",": the values are kept
-        "id;label;prediction;temp\n"
-        "1;-1;-1;-3,5\n2;1;-1;2,5\n3;-1;1;-0,5\n4;1;1;4\n",
+        "id;label;prediction;temp\n1;-1;-1;-3,5\n2;1;-1;2,5\n3;-1;1;-0,5\n4;1;1;4\n",
         ["--decimal", ",", "--rule", "temp < 0", "--tag", "cold"],
         "id;label;prediction;temp;cold\n"
         "1;-1;-1;-3,5;true\n2;1;-1;2,5;false\n3;-1;1;-0,5;true\n4;1;1;4;false\n",
-        {"decimal": ","}, ["temp"]),
+        {"decimal": ","},
+        ["temp"],
+    ),
 }
 
 
@@ -117,8 +136,7 @@ def test_analysing_the_tag_output_gives_the_table_of_the_source_with_the_tag(tmp
     by_hand = write(tmp_path / "by_hand", by_hand_text)
     tagged, expected = (load_dataset(p, **options) for p in (out, by_hand))
     assert_frame_equal(tagged.frame, expected.frame)  # ids, labels, values: the same
-    assert_frame_equal(analyze(tagged, slice_by=slice_by),
-                       analyze(expected, slice_by=slice_by))
+    assert_frame_equal(analyze(tagged, slice_by=slice_by), analyze(expected, slice_by=slice_by))
 
 
 def test_the_testers_file_slices_by_number_bins_with_numeric_classes(tmp_path):
@@ -143,10 +161,15 @@ def test_tag_to_standard_output_is_the_same_data_file(tmp_path):
 
 
 def test_the_data_writer_quotes_only_where_csv_needs_it():
-    frame = pd.DataFrame({"id": ["=1+1", "a,b", 'say "hi"', "two\nlines", "007"],
-                          "y": ["-1", None, "-3.5", "x;y", "+2"]})
-    assert to_data_csv(frame) == ('id,y\r\n=1+1,-1\r\n"a,b",\r\n"say ""hi""",-3.5\r\n'
-                                  '"two\nlines",x;y\r\n007,+2\r\n')
+    frame = pd.DataFrame(
+        {
+            "id": ["=1+1", "a,b", 'say "hi"', "two\nlines", "007"],
+            "y": ["-1", None, "-3.5", "x;y", "+2"],
+        }
+    )
+    assert to_data_csv(frame) == (
+        'id,y\r\n=1+1,-1\r\n"a,b",\r\n"say ""hi""",-3.5\r\n"two\nlines",x;y\r\n007,+2\r\n'
+    )
 
 
 # ------------------------------------------------------ the neutraliser: numbers are numbers
@@ -186,7 +209,7 @@ FORMULAS_STILL_PREFIXED = [
     ("-1;-2", "'-1;-2"),  # the last piece is a number
     ("-1;=2", "'-1;'=2"),
     ("-1\n", "'-1\n"),
-    ("-1\"", "'-1\""),
+    ('-1"', "'-1\""),
     ("\t-1", "'\t-1"),
     ("-\u0661", "'-\u0661"),  # an Arabic-Indic digit is not an ASCII digit
     ("@1", "'@1"),
@@ -201,7 +224,7 @@ def test_a_plain_number_is_left_alone_and_a_formula_still_prefixed(value, expect
 
 def test_a_report_of_text_numbers_keeps_them_unprefixed():
     frame = pd.DataFrame({"label": ["-1", "-1.5", "-1+1"], "n": [-1, 2, 3]})
-    assert to_safe_csv(frame) == ('"label","n"\r\n"-1","-1"\r\n"-1.5","2"\r\n'
-                                  '"\'-1+1","3"\r\n')
+    assert to_safe_csv(frame) == ('"label","n"\r\n"-1","-1"\r\n"-1.5","2"\r\n"\'-1+1","3"\r\n')
     assert make_csv_safe("label\r\n-1\r\n'-2\r\nx;-3\r\n") == (
-        '"label"\r\n"-1"\r\n"\'-2"\r\n"x;-3"\r\n')
+        '"label"\r\n"-1"\r\n"\'-2"\r\n"x;-3"\r\n'
+    )

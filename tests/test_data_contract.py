@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.analysis import analyze
-from core.dataset import NO_COLUMN, ColumnMapping, load_dataset
-from core.errors import DataError, DuplicateIdError, MissingValuesError
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import NO_COLUMN, ColumnMapping, load_dataset
+from slicewise.core.errors import DataError, DuplicateIdError, MissingValuesError
+from slicewise.core.task import TaskSpec
 
 NA_REGION = (
     "id,label,prediction,region\n1,cat,cat,NA\n2,cat,dog,NA\n3,dog,dog,EU\n4,dog,cat,EU\n"
@@ -37,8 +37,12 @@ SPEECH = (
 def cli(tmp_path: Path, name: str, text: str, *args: str) -> subprocess.CompletedProcess:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(path), *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "analyze", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def slices(result: subprocess.CompletedProcess) -> dict[str, dict]:
@@ -61,8 +65,19 @@ def test_na_region_is_a_value_and_only_the_blank_cell_is_missing(tmp_path):
 
 
 def test_na_values_option_makes_na_missing(tmp_path):
-    got = slices(cli(tmp_path, "na.csv", NA_REGION, "--slice-by", "region", "--na-values",
-                     "NA", "--format", "json"))
+    got = slices(
+        cli(
+            tmp_path,
+            "na.csv",
+            NA_REGION,
+            "--slice-by",
+            "region",
+            "--na-values",
+            "NA",
+            "--format",
+            "json",
+        )
+    )
     assert got["region = (missing)"]["n"] == 4  # rows 1, 2, 5, 6: 3 of 4 correct
     assert got["region = (missing)"]["accuracy"] == pytest.approx(3 / 4)
 
@@ -91,8 +106,11 @@ def test_na_values_declared_missing_are_refused_in_labels_like_blanks():
 
 
 def test_empty_transcripts_follow_jiwer(tmp_path):
-    got = slices(cli(tmp_path, "asr.csv", SPEECH, "--task", "text", "--slice-by", "noise",
-                     "--format", "json"))
+    got = slices(
+        cli(
+            tmp_path, "asr.csv", SPEECH, "--task", "text", "--slice-by", "noise", "--format", "json"
+        )
+    )
     # Correct: rows 2 and 3 (both empty). Edits: 1 + 0 + 0 + 1 (insertion) + 4 (deletions)
     # + 1 = 7 over 4 + 4 + 0 + 0 + 4 + 5 = 17 reference words.
     assert got["All data"]["accuracy"] == pytest.approx(2 / 6)
@@ -121,17 +139,27 @@ def test_a_repeated_id_is_quoted_as_written():
         load_dataset(b"id,label,prediction\n7,a,a\n07,a,b\n07,b,b\n", name="i.csv")
 
 
-@pytest.mark.parametrize(("label", "prediction", "correct"), [
-    ("01", "1", False), ("1.0", "1", True), ("007", "7", False), ("1", "+1", True),
-    ("TRUE", "1", True), ("yes", "true", True), ("No", "0", True), ("cat", "Cat", False),
-])
+@pytest.mark.parametrize(
+    ("label", "prediction", "correct"),
+    [
+        ("01", "1", False),
+        ("1.0", "1", True),
+        ("007", "7", False),
+        ("1", "+1", True),
+        ("TRUE", "1", True),
+        ("yes", "true", True),
+        ("No", "0", True),
+        ("cat", "Cat", False),
+    ],
+)
 def test_whether_a_row_is_correct_depends_on_its_two_cells(label, prediction, correct):
     ds = load_dataset(f"label,prediction\n{label},{prediction}\n".encode(), name="c.csv")
     assert bool(ds.frame["label"].iloc[0] == ds.frame["prediction"].iloc[0]) is correct
     # ... and on nothing else: a numeric or a text row beside it changes nothing.
     for other in ("2,3", "dog,dog", "0.5,0.5", "x,07"):
-        ds = load_dataset(f"label,prediction\n{label},{prediction}\n{other}\n".encode(),
-                          name="c.csv")
+        ds = load_dataset(
+            f"label,prediction\n{label},{prediction}\n{other}\n".encode(), name="c.csv"
+        )
         assert bool(ds.frame["label"].iloc[0] == ds.frame["prediction"].iloc[0]) is correct
 
 
@@ -151,7 +179,8 @@ def test_booleans_mean_one_thing_for_label_prediction_and_positive(positive):
 
 def test_decimal_comma_scores_in_a_semicolon_file_are_read_and_binned(tmp_path):
     text = "label;prediction;score;weight\n" + "".join(
-        f"a;{'ab'[i % 2]};0,{i};{i},5\n" for i in range(1, 9))
+        f"a;{'ab'[i % 2]};0,{i};{i},5\n" for i in range(1, 9)
+    )
     ds = load_dataset(text.encode(), name="eu.csv")
     assert ds.frame["score"].tolist() == [i / 10 for i in range(1, 9)]
     assert ds.frame["weight"].tolist() == [i + 0.5 for i in range(1, 9)]
@@ -175,8 +204,11 @@ def test_ambiguous_numbers_stay_text_with_a_warning_naming_the_option():
 
 
 def test_a_score_that_is_not_a_number_names_the_likely_cause():
-    with pytest.raises(DataError, match=r"s\.csv: the score column 'score' holds '0,5' .*"
-                                        r"decimal comma"):
+    with pytest.raises(
+        DataError,
+        match=r"s\.csv: the score column 'score' holds '0,5' .*"
+        r"decimal comma",
+    ):
         load_dataset(b'label,prediction,score\na,a,"0,5"\nb,b,0.25\n', name="s.csv")
 
 
@@ -202,12 +234,19 @@ def test_every_optional_role_can_be_switched_off(role):
         assert canonical not in off.frame.columns
 
 
-@pytest.mark.parametrize(("option", "gone"), [
-    ("--score", "score"), ("--human", "hlp"), ("--id", None), ("--tag-columns", "blurry"),
-])
+@pytest.mark.parametrize(
+    ("option", "gone"),
+    [
+        ("--score", "score"),
+        ("--human", "hlp"),
+        ("--id", None),
+        ("--tag-columns", "blurry"),
+    ],
+)
 def test_cli_none_switches_a_role_off(tmp_path, option, gone):
     text = "id,label,prediction,human_label,score,blurry\n" + "".join(
-        f"{i},{'ab'[i % 2]},a,{'ab'[i % 2]},0.{i},{'x' if i % 3 else ''}\n" for i in range(1, 7))
+        f"{i},{'ab'[i % 2]},a,{'ab'[i % 2]},0.{i},{'x' if i % 3 else ''}\n" for i in range(1, 7)
+    )
     on = slices(cli(tmp_path, "r.csv", text, "--format", "json"))
     off = slices(cli(tmp_path, "r.csv", text, option, "none", "--format", "json"))
     if option == "--human":
@@ -238,9 +277,25 @@ def test_compare_reads_both_files_with_the_same_value_options(tmp_path):
     after = tmp_path / "a.csv"
     before.write_text("id,label,prediction,region\n1,a,a,NA\n2,b,a,NA\n3,a,a,EU\n")
     after.write_text("id,label,prediction,region\n1,a,a,NA\n2,b,b,NA\n3,a,a,EU\n")
-    result = subprocess.run([sys.executable, "-m", "core.cli", "compare", str(before),
-                             str(after), "--slice-by", "region", "--na-values", "NA",
-                             "--format", "json"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slicewise.core.cli",
+            "compare",
+            str(before),
+            str(after),
+            "--slice-by",
+            "region",
+            "--na-values",
+            "NA",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     names = {s["name"]: s for s in json.loads(result.stdout)["slices"]}
     # NA declared missing: rows 1-2 form the (missing) slice, 1/2 -> 2/2 correct
@@ -254,10 +309,23 @@ def test_compare_reads_both_files_with_the_same_value_options(tmp_path):
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
 def test_text_metadata_is_trimmed_and_blank_cells_are_missing(tmp_path, engine):
-    text = ('id,label,prediction,region\n1,a,a,"  "\n2,a,b,""\n3,b,b,#N/A\n4,b,a,\t\n'
-            '5,a,a," EU "\n6,b,b,EU\n')
-    got = slices(cli(tmp_path, "trim.csv", text, "--slice-by", "region", "--engine", engine,
-                     "--format", "json"))
+    text = (
+        'id,label,prediction,region\n1,a,a,"  "\n2,a,b,""\n3,b,b,#N/A\n4,b,a,\t\n'
+        '5,a,a," EU "\n6,b,b,EU\n'
+    )
+    got = slices(
+        cli(
+            tmp_path,
+            "trim.csv",
+            text,
+            "--slice-by",
+            "region",
+            "--engine",
+            engine,
+            "--format",
+            "json",
+        )
+    )
     assert got["region = EU"]["n"] == 2  # " EU " is EU
     assert got["region = (missing)"]["n"] == 3  # rows 1, 2, 4: 1 of 3 correct
     assert got["region = (missing)"]["accuracy"] == pytest.approx(1 / 3)
@@ -265,8 +333,13 @@ def test_text_metadata_is_trimmed_and_blank_cells_are_missing(tmp_path, engine):
 
 
 def test_na_values_reach_typed_number_cells(tmp_path):
-    frame = pd.DataFrame({"label": ["a", "b", "a", "b"], "prediction": ["a", "a", "a", "b"],
-                          "age": [-999, 20, 30, -999]})
+    frame = pd.DataFrame(
+        {
+            "label": ["a", "b", "a", "b"],
+            "prediction": ["a", "a", "a", "b"],
+            "age": [-999, 20, 30, -999],
+        }
+    )
     path = tmp_path / "t.parquet"
     frame.to_parquet(path)
     ds = load_dataset(path, na_values=["NA", "-999"])
@@ -284,20 +357,24 @@ def test_a_row_name_that_is_not_in_the_table_is_refused(tmp_path, option):
 
 @pytest.mark.parametrize("weight", ["0", "6", "9"])
 def test_importance_and_ease_are_weights_from_1_to_5(tmp_path, weight):
-    result = cli(tmp_path, "t.csv", "label,prediction,noisy\na,a,x\nb,a,\n", "--ease",
-                 f"noisy={weight}")
+    result = cli(
+        tmp_path, "t.csv", "label,prediction,noisy\na,a,x\nb,a,\n", "--ease", f"noisy={weight}"
+    )
     assert result.returncode == 2 and "from 1 to 5" in result.stderr
 
 
-@pytest.mark.parametrize(("edges", "shown"), [
-    ([2019.0, 2020.0, 2022.0, 2024.0], ["2019", "2020", "2022", "2024"]),
-    ([1700000000.0, 1700090000.0], ["1700000000", "1700090000"]),
-    ([999.9, 1617.25, 1618.5], ["999.9", "1617", "1618"]),  # 4 digits tell them apart
-    ([0.001234, 0.001235], ["0.001234", "0.001235"]),
-    ([0.12345, 0.5], ["0.123", "0.5"]),
-])
+@pytest.mark.parametrize(
+    ("edges", "shown"),
+    [
+        ([2019.0, 2020.0, 2022.0, 2024.0], ["2019", "2020", "2022", "2024"]),
+        ([1700000000.0, 1700090000.0], ["1700000000", "1700090000"]),
+        ([999.9, 1617.25, 1618.5], ["999.9", "1617", "1618"]),  # 4 digits tell them apart
+        ([0.001234, 0.001235], ["0.001234", "0.001235"]),
+        ([0.12345, 0.5], ["0.123", "0.5"]),
+    ],
+)
 def test_bin_edges_are_written_so_every_edge_reads_differently(edges, shown):
-    from core.metrics import format_edges
+    from slicewise.core.metrics import format_edges
 
     assert format_edges(edges) == shown
 
@@ -315,10 +392,28 @@ def test_compare_takes_the_reading_options_its_messages_name(tmp_path):
     after = tmp_path / "a.csv"
     before.write_text("id;label;prediction;human_label\n1;a;;a\n2;b;b;b\n")
     after.write_text("id;label;prediction;human_label\n1;a;a;a\n2;b;b;b\n")
-    result = subprocess.run([sys.executable, "-m", "core.cli", "compare", str(before),
-                             str(after), "--drop-missing", "--sep", ";", "--human", "none",
-                             "--id", "none", "--format", "json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slicewise.core.cli",
+            "compare",
+            str(before),
+            str(after),
+            "--drop-missing",
+            "--sep",
+            ";",
+            "--human",
+            "none",
+            "--id",
+            "none",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["overall"]["n_before"] == 1 and data["overall"]["n_after"] == 2
@@ -329,7 +424,21 @@ def test_compare_takes_the_reading_options_its_messages_name(tmp_path):
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb"])
 def test_a_slice_by_column_given_twice_or_with_spaces_is_sliced_once(tmp_path, engine):
-    got = slices(cli(tmp_path, "na.csv", NA_REGION, "--slice-by", "region", "--slice-by",
-                     "region ", "--engine", engine, "--format", "json"))
+    got = slices(
+        cli(
+            tmp_path,
+            "na.csv",
+            NA_REGION,
+            "--slice-by",
+            "region",
+            "--slice-by",
+            "region ",
+            "--engine",
+            engine,
+            "--format",
+            "json",
+        )
+    )
     assert sorted(k for k in got if k.startswith("region")) == sorted(
-        ["region = EU", "region = NA", "region = (missing)"])
+        ["region = EU", "region = NA", "region = (missing)"]
+    )

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.dataset import (
+from slicewise.core.dataset import (
     ColumnMapping,
     dataset_from_frame,
     detect_mapping,
@@ -25,7 +25,7 @@ from core.dataset import (
     parse_tags_column,
     read_table,
 )
-from core.errors import (
+from slicewise.core.errors import (
     AmbiguousColumnError,
     DataError,
     DuplicateColumnError,
@@ -66,126 +66,403 @@ LATIN1 = "label,prediction\ncafé,café\ncrème,thé\n".encode("latin-1")
 # (file bytes, file name, load_dataset kwargs, exact error type, substrings of the message)
 BAD_INPUTS = [
     pytest.param(b"", "empty.csv", {}, EmptyFileError, ["empty"], id="empty-file"),
-    pytest.param(b" \n\r\n\n", "blank.csv", {}, EmptyFileError, ["empty", "header row"],
-                 id="whitespace-only"),
-    pytest.param(b"label,prediction\n", "head.csv", {}, EmptyFileError,
-                 ["no data rows"], id="header-only"),
-    pytest.param(b"1,0,1\n0,1,1\n", "nohead.csv", {}, EmptyFileError,
-                 ["first line (1, 0, 1)", "looks like data", "add a header row"], id="no-header"),
-    pytest.param(b"\nlabel,prediction\na,a\n", "gap.csv", {}, EmptyFileError,
-                 ["first line is blank", "column names"], id="blank-first-line"),
-    pytest.param(b"foo,prediction\na,a\n", "nolabel.csv", {}, MissingColumnError,
-                 ["no label column", "'foo'", "--label"], id="label-missing"),
-    pytest.param(b"label,foo\na,a\n", "nopred.csv", {}, MissingColumnError,
-                 ["no prediction column", "'foo'", "--prediction"], id="prediction-missing"),
-    pytest.param(b"label,prediction\na,a\n", "map.csv",
-                 {"mapping": ColumnMapping(label="gold")}, MissingColumnError,
-                 ["'gold'", "given as the label", "'label', 'prediction'"],
-                 id="mapped-column-absent"),
-    pytest.param(b"y_true,target,prediction\na,a,a\n", "amb.csv", {}, AmbiguousColumnError,
-                 ["label", "'y_true', 'target'", "choose one"], id="label-ambiguous"),
-    pytest.param(b"label,pred,y_pred\na,a,a\n", "amb.csv", {}, AmbiguousColumnError,
-                 ["prediction", "'pred', 'y_pred'", "--prediction"], id="prediction-ambiguous"),
-    pytest.param(b"label,prediction,label\na,a,a\n", "dup.csv", {}, DuplicateColumnError,
-                 ["'label'", "columns 1 and 3", "rename"], id="duplicate-column"),
-    pytest.param(b"label, Label ,label \na,a,a\n", "dup.csv", {}, DuplicateColumnError,
-                 ["'label'", "columns 1 and 3"], id="duplicate-after-strip"),
-    pytest.param(b"label,,prediction\na,a,a\n", "blankname.csv", {}, DuplicateColumnError,
-                 ["column 2", "no name"], id="blank-column-name"),
-    pytest.param(b",label,prediction\n0,a,a\n", "index.csv", {}, DuplicateColumnError,
-                 ["column 1", "no name", "index=False"], id="pandas-index-column"),
-    pytest.param(b"id,label,prediction\n1,a,a\n2,b,b\n1,c,c\n", "ids.csv", {},
-                 DuplicateIdError, ["'id'", "'1'", "rows 2, 4", "unique"], id="duplicate-ids"),
-    pytest.param(b"id,label,prediction\n1,a,a\n,b,b\n", "ids.csv", {}, MissingValuesError,
-                 ["'id'", "blank", "row 3"], id="blank-id"),
-    pytest.param(b"label,prediction\na,a\n,b\nc,c\n,d\n", "miss.csv", {}, MissingValuesError,
-                 ["'label'", "2 of 4 rows", "rows 3, 5", "missing='drop'"], id="missing-labels"),
-    pytest.param(b"label,prediction\na,\nb,b\nc,  \n", "miss.csv", {}, MissingValuesError,
-                 ["'prediction'", "2 of 3 rows", "rows 2, 4"], id="missing-predictions"),
-    pytest.param(b"label,prediction\na,\n,b\nc,c\n", "miss.csv", {}, MissingValuesError,
-                 ["'label' is missing in 1 of 3 rows (row 3)",
-                  "'prediction' is missing in 1 of 3 rows (row 2)"], id="missing-both"),
-    pytest.param(b"label,prediction\n,a\n,b\n", "miss.csv", {"missing": "drop"},
-                 MissingValuesError, ["'label'", "empty in every row"], id="label-all-empty"),
-    pytest.param(b"label,prediction\na,\n,b\n", "miss.csv", {"missing": "drop"},
-                 MissingValuesError, ["every row misses", "row 2", "row 3"],
-                 id="nothing-left-after-drop"),
-    pytest.param(b"label,prediction\na,a\n", "opt.csv", {"missing": "skip"},
-                 InvalidValueError, ["'skip'", "'fail' or 'drop'"], id="bad-missing-option"),
-    pytest.param(b"label;prediction\na;a\n", "semi.csv", {"sep": ","}, FileFormatError,
-                 ["one single column", "semicolon", "--sep"], id="wrong-delimiter-given"),
-    pytest.param(b"label,prediction\na,a\n", "commas.tsv", {}, FileFormatError,
-                 ["tab", "comma-delimited"], id="tsv-holding-commas"),
-    pytest.param(b"label,prediction\na;a\nb;b\n", "mixed.csv", {}, FileFormatError,
-                 ["line 2 has 1", "line 3 has 1", "semicolon-delimited"],
-                 id="rows-with-other-delimiter"),
-    pytest.param(b"label,prediction\na,a\n", "sep.csv", {"sep": "ab"}, InvalidValueError,
-                 ["'ab'", "delimiter"], id="invalid-delimiter"),
-    pytest.param(b"label,prediction,device\na,a,ios\nb,b\nc,c,web\n", "short.csv", {},
-                 FileFormatError, ["header has 3 fields", "line 3 has 2"], id="ragged-short-row"),
-    pytest.param(b"label,prediction\na,a\nb,b,b,b\n", "long.csv", {}, FileFormatError,
-                 ["header has 2 fields", "line 3 has 4"], id="ragged-long-row"),
-    pytest.param(b"label,prediction\n1,a,a\n2,b,b\n", "extra.csv", {}, FileFormatError,
-                 ["header has 2 fields", "line 2 has 3", "line 3 has 3"],
-                 id="every-row-one-extra-field"),
-    pytest.param(b'label,prediction,note\na,a,"x, y"\n"b\nc",b\n', "quoted.csv", {},
-                 FileFormatError, ["header has 3 fields", "line 3 has 2"],
-                 id="ragged-row-in-quoted-file"),
-    pytest.param(b'label,prediction\n"a,a\nb,b\n', "quote.csv", {}, FileFormatError,
-                 ["line 2", "never closed"], id="unclosed-quote"),
-    pytest.param(LATIN1, "latin.csv", {"encoding": "utf-8"}, EncodingError,
-                 ["utf-8", "byte 0xe9 on line 2", "encoding"], id="not-utf8-as-given"),
-    pytest.param(b"label,prediction\na,a\n", "enc.csv", {"encoding": "klingon"}, EncodingError,
-                 ["'klingon'", "not a known text encoding"], id="unknown-encoding"),
-    pytest.param(b"\xef\xbb\xbflabel,prediction\ncaf\xe9,a\n", "bom.csv", {}, EncodingError,
-                 ["UTF-8 byte-order mark", "byte 0xe9 on line 2"], id="utf8-bom-with-latin1-bytes"),
-    pytest.param(bytes(range(256)) * 8, "random.csv", {}, FileFormatError,
-                 ["binary data"], id="binary-named-csv"),
-    pytest.param(b"\x00\x01\x02\x03label,prediction\x00\xff\xfe\n", "nul.csv", {},
-                 FileFormatError, ["binary data"], id="nul-bytes"),
-    pytest.param(b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), "book.csv", {}, FileFormatError,
-                 ["Excel", "export the sheet as CSV"], id="xlsx-named-csv"),
-    pytest.param(b"\x1f\x8b\x08\x00" + bytes(50), "preds.csv", {}, FileFormatError,
-                 ["gzip", "decompress"], id="gzip-named-csv"),
-    pytest.param(b"PAR1" + bytes(100), "broken.parquet", {}, FileFormatError,
-                 ["not a readable Parquet file"], id="corrupt-parquet"),
-    pytest.param(b"label,prediction\na,a\n", "text.parquet", {}, FileFormatError,
-                 ["not one", "rename it to .csv"], id="text-named-parquet"),
-    pytest.param(parquet_bytes(table=pa.table([[1], [2]], names=["label", "label"])),
-                 "dup.parquet", {}, DuplicateColumnError, ["'label'", "appears twice"],
-                 id="parquet-duplicate-columns"),
-    pytest.param(parquet_bytes(pd.DataFrame({"label": pd.Series([], dtype=str),
-                                             "prediction": pd.Series([], dtype=str)})),
-                 "none.parquet", {}, EmptyFileError, ["no rows"], id="parquet-without-rows"),
-    pytest.param(b"label,prediction,night\na,a,1\nb,b,maybe\n", "tags.csv",
-                 {"mapping": ColumnMapping(tag_columns=("night",))}, InvalidValueError,
-                 ["'night'", "'maybe'", "row 3", "true/false"], id="bad-tag-value"),
-    pytest.param(b"label,prediction,score\na,a,0.5\nb,b,high\n", "score.csv", {},
-                 InvalidValueError, ["'score'", "'high'", "row 3", "numbers"],
-                 id="score-not-numeric"),
-    pytest.param(b"label,score\nyes,0.9\nno,0.2\n", "thr.csv", {"threshold": 0.5},
-                 InvalidValueError, ["positive class", "'no', 'yes'", "--positive"],
-                 id="threshold-without-positive"),
-    pytest.param(b"label,score\nyes,0.9\nno,0.2\n", "thr.csv",
-                 {"threshold": 0.5, "positive": "spam"}, InvalidValueError,
-                 ["'spam'", "never occurs", "'label'"], id="positive-never-occurs"),
-    pytest.param(b"label,score\na,0.9\nb,0.2\nc,0.4\n", "thr.csv",
-                 {"threshold": 0.5, "positive": "a"}, InvalidValueError,
-                 ["exactly two classes", "found 3"], id="threshold-with-three-classes"),
-    pytest.param(b"label,conf\nyes,0.9\nno,0.2\n", "thr.csv",
-                 {"threshold": 0.5, "positive": "yes"}, MissingColumnError,
-                 ["score column", "--score"], id="threshold-without-score"),
-    pytest.param(b"label,prediction,score\nyes,yes,0.9\n", "thr.csv",
-                 {"threshold": 0.5, "positive": "yes",
-                  "mapping": ColumnMapping(prediction="prediction")},
-                 InvalidValueError, ["either a prediction column", "not both"],
-                 id="threshold-and-mapped-prediction"),
-    pytest.param(b"label,prediction,score\nyes,yes,0.9\n", "thr.csv",
-                 {"threshold": "high", "positive": "yes"}, InvalidValueError,
-                 ["threshold must be a number", "'high'"], id="threshold-not-a-number"),
-    pytest.param(b"a,b\nx,y\n", "roles.csv", {"mapping": ColumnMapping(label="a", prediction="b",
-                                                                       id="a")},
-                 InvalidValueError, ["'a'", "both the label and the id"], id="column-two-roles"),
+    pytest.param(
+        b" \n\r\n\n", "blank.csv", {}, EmptyFileError, ["empty", "header row"], id="whitespace-only"
+    ),
+    pytest.param(
+        b"label,prediction\n", "head.csv", {}, EmptyFileError, ["no data rows"], id="header-only"
+    ),
+    pytest.param(
+        b"1,0,1\n0,1,1\n",
+        "nohead.csv",
+        {},
+        EmptyFileError,
+        ["first line (1, 0, 1)", "looks like data", "add a header row"],
+        id="no-header",
+    ),
+    pytest.param(
+        b"\nlabel,prediction\na,a\n",
+        "gap.csv",
+        {},
+        EmptyFileError,
+        ["first line is blank", "column names"],
+        id="blank-first-line",
+    ),
+    pytest.param(
+        b"foo,prediction\na,a\n",
+        "nolabel.csv",
+        {},
+        MissingColumnError,
+        ["no label column", "'foo'", "--label"],
+        id="label-missing",
+    ),
+    pytest.param(
+        b"label,foo\na,a\n",
+        "nopred.csv",
+        {},
+        MissingColumnError,
+        ["no prediction column", "'foo'", "--prediction"],
+        id="prediction-missing",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "map.csv",
+        {"mapping": ColumnMapping(label="gold")},
+        MissingColumnError,
+        ["'gold'", "given as the label", "'label', 'prediction'"],
+        id="mapped-column-absent",
+    ),
+    pytest.param(
+        b"y_true,target,prediction\na,a,a\n",
+        "amb.csv",
+        {},
+        AmbiguousColumnError,
+        ["label", "'y_true', 'target'", "choose one"],
+        id="label-ambiguous",
+    ),
+    pytest.param(
+        b"label,pred,y_pred\na,a,a\n",
+        "amb.csv",
+        {},
+        AmbiguousColumnError,
+        ["prediction", "'pred', 'y_pred'", "--prediction"],
+        id="prediction-ambiguous",
+    ),
+    pytest.param(
+        b"label,prediction,label\na,a,a\n",
+        "dup.csv",
+        {},
+        DuplicateColumnError,
+        ["'label'", "columns 1 and 3", "rename"],
+        id="duplicate-column",
+    ),
+    pytest.param(
+        b"label, Label ,label \na,a,a\n",
+        "dup.csv",
+        {},
+        DuplicateColumnError,
+        ["'label'", "columns 1 and 3"],
+        id="duplicate-after-strip",
+    ),
+    pytest.param(
+        b"label,,prediction\na,a,a\n",
+        "blankname.csv",
+        {},
+        DuplicateColumnError,
+        ["column 2", "no name"],
+        id="blank-column-name",
+    ),
+    pytest.param(
+        b",label,prediction\n0,a,a\n",
+        "index.csv",
+        {},
+        DuplicateColumnError,
+        ["column 1", "no name", "index=False"],
+        id="pandas-index-column",
+    ),
+    pytest.param(
+        b"id,label,prediction\n1,a,a\n2,b,b\n1,c,c\n",
+        "ids.csv",
+        {},
+        DuplicateIdError,
+        ["'id'", "'1'", "rows 2, 4", "unique"],
+        id="duplicate-ids",
+    ),
+    pytest.param(
+        b"id,label,prediction\n1,a,a\n,b,b\n",
+        "ids.csv",
+        {},
+        MissingValuesError,
+        ["'id'", "blank", "row 3"],
+        id="blank-id",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n,b\nc,c\n,d\n",
+        "miss.csv",
+        {},
+        MissingValuesError,
+        ["'label'", "2 of 4 rows", "rows 3, 5", "missing='drop'"],
+        id="missing-labels",
+    ),
+    pytest.param(
+        b"label,prediction\na,\nb,b\nc,  \n",
+        "miss.csv",
+        {},
+        MissingValuesError,
+        ["'prediction'", "2 of 3 rows", "rows 2, 4"],
+        id="missing-predictions",
+    ),
+    pytest.param(
+        b"label,prediction\na,\n,b\nc,c\n",
+        "miss.csv",
+        {},
+        MissingValuesError,
+        [
+            "'label' is missing in 1 of 3 rows (row 3)",
+            "'prediction' is missing in 1 of 3 rows (row 2)",
+        ],
+        id="missing-both",
+    ),
+    pytest.param(
+        b"label,prediction\n,a\n,b\n",
+        "miss.csv",
+        {"missing": "drop"},
+        MissingValuesError,
+        ["'label'", "empty in every row"],
+        id="label-all-empty",
+    ),
+    pytest.param(
+        b"label,prediction\na,\n,b\n",
+        "miss.csv",
+        {"missing": "drop"},
+        MissingValuesError,
+        ["every row misses", "row 2", "row 3"],
+        id="nothing-left-after-drop",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "opt.csv",
+        {"missing": "skip"},
+        InvalidValueError,
+        ["'skip'", "'fail' or 'drop'"],
+        id="bad-missing-option",
+    ),
+    pytest.param(
+        b"label;prediction\na;a\n",
+        "semi.csv",
+        {"sep": ","},
+        FileFormatError,
+        ["one single column", "semicolon", "--sep"],
+        id="wrong-delimiter-given",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "commas.tsv",
+        {},
+        FileFormatError,
+        ["tab", "comma-delimited"],
+        id="tsv-holding-commas",
+    ),
+    pytest.param(
+        b"label,prediction\na;a\nb;b\n",
+        "mixed.csv",
+        {},
+        FileFormatError,
+        ["line 2 has 1", "line 3 has 1", "semicolon-delimited"],
+        id="rows-with-other-delimiter",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "sep.csv",
+        {"sep": "ab"},
+        InvalidValueError,
+        ["'ab'", "delimiter"],
+        id="invalid-delimiter",
+    ),
+    pytest.param(
+        b"label,prediction,device\na,a,ios\nb,b\nc,c,web\n",
+        "short.csv",
+        {},
+        FileFormatError,
+        ["header has 3 fields", "line 3 has 2"],
+        id="ragged-short-row",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\nb,b,b,b\n",
+        "long.csv",
+        {},
+        FileFormatError,
+        ["header has 2 fields", "line 3 has 4"],
+        id="ragged-long-row",
+    ),
+    pytest.param(
+        b"label,prediction\n1,a,a\n2,b,b\n",
+        "extra.csv",
+        {},
+        FileFormatError,
+        ["header has 2 fields", "line 2 has 3", "line 3 has 3"],
+        id="every-row-one-extra-field",
+    ),
+    pytest.param(
+        b'label,prediction,note\na,a,"x, y"\n"b\nc",b\n',
+        "quoted.csv",
+        {},
+        FileFormatError,
+        ["header has 3 fields", "line 3 has 2"],
+        id="ragged-row-in-quoted-file",
+    ),
+    pytest.param(
+        b'label,prediction\n"a,a\nb,b\n',
+        "quote.csv",
+        {},
+        FileFormatError,
+        ["line 2", "never closed"],
+        id="unclosed-quote",
+    ),
+    pytest.param(
+        LATIN1,
+        "latin.csv",
+        {"encoding": "utf-8"},
+        EncodingError,
+        ["utf-8", "byte 0xe9 on line 2", "encoding"],
+        id="not-utf8-as-given",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "enc.csv",
+        {"encoding": "klingon"},
+        EncodingError,
+        ["'klingon'", "not a known text encoding"],
+        id="unknown-encoding",
+    ),
+    pytest.param(
+        b"\xef\xbb\xbflabel,prediction\ncaf\xe9,a\n",
+        "bom.csv",
+        {},
+        EncodingError,
+        ["UTF-8 byte-order mark", "byte 0xe9 on line 2"],
+        id="utf8-bom-with-latin1-bytes",
+    ),
+    pytest.param(
+        bytes(range(256)) * 8,
+        "random.csv",
+        {},
+        FileFormatError,
+        ["binary data"],
+        id="binary-named-csv",
+    ),
+    pytest.param(
+        b"\x00\x01\x02\x03label,prediction\x00\xff\xfe\n",
+        "nul.csv",
+        {},
+        FileFormatError,
+        ["binary data"],
+        id="nul-bytes",
+    ),
+    pytest.param(
+        b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
+        "book.csv",
+        {},
+        FileFormatError,
+        ["Excel", "export the sheet as CSV"],
+        id="xlsx-named-csv",
+    ),
+    pytest.param(
+        b"\x1f\x8b\x08\x00" + bytes(50),
+        "preds.csv",
+        {},
+        FileFormatError,
+        ["gzip", "decompress"],
+        id="gzip-named-csv",
+    ),
+    pytest.param(
+        b"PAR1" + bytes(100),
+        "broken.parquet",
+        {},
+        FileFormatError,
+        ["not a readable Parquet file"],
+        id="corrupt-parquet",
+    ),
+    pytest.param(
+        b"label,prediction\na,a\n",
+        "text.parquet",
+        {},
+        FileFormatError,
+        ["not one", "rename it to .csv"],
+        id="text-named-parquet",
+    ),
+    pytest.param(
+        parquet_bytes(table=pa.table([[1], [2]], names=["label", "label"])),
+        "dup.parquet",
+        {},
+        DuplicateColumnError,
+        ["'label'", "appears twice"],
+        id="parquet-duplicate-columns",
+    ),
+    pytest.param(
+        parquet_bytes(
+            pd.DataFrame(
+                {"label": pd.Series([], dtype=str), "prediction": pd.Series([], dtype=str)}
+            )
+        ),
+        "none.parquet",
+        {},
+        EmptyFileError,
+        ["no rows"],
+        id="parquet-without-rows",
+    ),
+    pytest.param(
+        b"label,prediction,night\na,a,1\nb,b,maybe\n",
+        "tags.csv",
+        {"mapping": ColumnMapping(tag_columns=("night",))},
+        InvalidValueError,
+        ["'night'", "'maybe'", "row 3", "true/false"],
+        id="bad-tag-value",
+    ),
+    pytest.param(
+        b"label,prediction,score\na,a,0.5\nb,b,high\n",
+        "score.csv",
+        {},
+        InvalidValueError,
+        ["'score'", "'high'", "row 3", "numbers"],
+        id="score-not-numeric",
+    ),
+    pytest.param(
+        b"label,score\nyes,0.9\nno,0.2\n",
+        "thr.csv",
+        {"threshold": 0.5},
+        InvalidValueError,
+        ["positive class", "'no', 'yes'", "--positive"],
+        id="threshold-without-positive",
+    ),
+    pytest.param(
+        b"label,score\nyes,0.9\nno,0.2\n",
+        "thr.csv",
+        {"threshold": 0.5, "positive": "spam"},
+        InvalidValueError,
+        ["'spam'", "never occurs", "'label'"],
+        id="positive-never-occurs",
+    ),
+    pytest.param(
+        b"label,score\na,0.9\nb,0.2\nc,0.4\n",
+        "thr.csv",
+        {"threshold": 0.5, "positive": "a"},
+        InvalidValueError,
+        ["exactly two classes", "found 3"],
+        id="threshold-with-three-classes",
+    ),
+    pytest.param(
+        b"label,conf\nyes,0.9\nno,0.2\n",
+        "thr.csv",
+        {"threshold": 0.5, "positive": "yes"},
+        MissingColumnError,
+        ["score column", "--score"],
+        id="threshold-without-score",
+    ),
+    pytest.param(
+        b"label,prediction,score\nyes,yes,0.9\n",
+        "thr.csv",
+        {"threshold": 0.5, "positive": "yes", "mapping": ColumnMapping(prediction="prediction")},
+        InvalidValueError,
+        ["either a prediction column", "not both"],
+        id="threshold-and-mapped-prediction",
+    ),
+    pytest.param(
+        b"label,prediction,score\nyes,yes,0.9\n",
+        "thr.csv",
+        {"threshold": "high", "positive": "yes"},
+        InvalidValueError,
+        ["threshold must be a number", "'high'"],
+        id="threshold-not-a-number",
+    ),
+    pytest.param(
+        b"a,b\nx,y\n",
+        "roles.csv",
+        {"mapping": ColumnMapping(label="a", prediction="b", id="a")},
+        InvalidValueError,
+        ["'a'", "both the label and the id"],
+        id="column-two-roles",
+    ),
 ]
 
 
@@ -256,17 +533,25 @@ def check_basic(ds):
         pytest.param(BASIC + b"\n\n", "p.csv", {}, id="trailing-blank-lines"),
         pytest.param(b"\xef\xbb\xbf" + BASIC, "p.csv", {}, id="utf8-bom"),
         pytest.param(BASIC.decode().encode("utf-16"), "p.csv", {}, id="utf16-bom"),
-        pytest.param(b"\xfe\xff" + BASIC.decode().encode("utf-16-be"), "p.csv", {},
-                     id="utf16-be-bom"),
+        pytest.param(
+            b"\xfe\xff" + BASIC.decode().encode("utf-16-be"), "p.csv", {}, id="utf16-be-bom"
+        ),
         pytest.param(BASIC.decode().encode("utf-16-le"), "p.csv", {}, id="utf16-no-bom"),
         pytest.param(BASIC.decode().encode("utf-32"), "p.csv", {}, id="utf32-bom"),
-        pytest.param(parquet_bytes(pd.read_csv(io.BytesIO(BASIC))), "p.parquet", {},
-                     id="parquet"),
-        pytest.param(parquet_bytes(pd.read_csv(io.BytesIO(BASIC))), "upload", {},
-                     id="parquet-detected-by-signature"),
-        pytest.param(b'"id","label","prediction","device"\n"a1","cat","cat","ios"\n'
-                     b'"a2","dog","cat","web"\n"a3","bird","bird","ios"\n', "p.csv", {},
-                     id="all-quoted"),
+        pytest.param(parquet_bytes(pd.read_csv(io.BytesIO(BASIC))), "p.parquet", {}, id="parquet"),
+        pytest.param(
+            parquet_bytes(pd.read_csv(io.BytesIO(BASIC))),
+            "upload",
+            {},
+            id="parquet-detected-by-signature",
+        ),
+        pytest.param(
+            b'"id","label","prediction","device"\n"a1","cat","cat","ios"\n'
+            b'"a2","dog","cat","web"\n"a3","bird","bird","ios"\n',
+            "p.csv",
+            {},
+            id="all-quoted",
+        ),
     ],
 )
 def test_good_files_load(data, name, kwargs):
@@ -274,8 +559,9 @@ def test_good_files_load(data, name, kwargs):
 
 
 def test_parquet_index_is_kept_as_a_column():
-    df = pd.DataFrame({"label": ["a", "b"], "prediction": ["a", "a"]},
-                      index=pd.Index(["x", "y"], name="id"))
+    df = pd.DataFrame(
+        {"label": ["a", "b"], "prediction": ["a", "a"]}, index=pd.Index(["x", "y"], name="id")
+    )
     buf = io.BytesIO()
     df.to_parquet(buf)
     ds = load_dataset(buf.getvalue(), name="p.parquet")
@@ -334,8 +620,13 @@ def test_metadata_named_like_a_reserved_name_is_kept():
 
 @pytest.mark.parametrize(
     ("label", "prediction"),
-    [("y_true", "y_pred"), ("target", "predicted"), ("ground_truth", "pred"),
-     ("Ground Truth", "Predicted-Label"), ("gold", "output")],
+    [
+        ("y_true", "y_pred"),
+        ("target", "predicted"),
+        ("ground_truth", "pred"),
+        ("Ground Truth", "Predicted-Label"),
+        ("gold", "output"),
+    ],
 )
 def test_renamed_columns_are_detected(label, prediction):
     data = f"{label},{prediction}\na,a\nb,c\n".encode()
@@ -354,8 +645,7 @@ def test_exact_role_name_wins_over_a_looser_match():
 
 
 def test_optional_roles_are_detected():
-    data = (b"example_id,label,prediction,human_label,confidence\n"
-            b"e1,a,a,a,0.9\ne2,b,a,,0.6\n")
+    data = b"example_id,label,prediction,human_label,confidence\ne1,a,a,a,0.9\ne2,b,a,,0.6\n"
     ds = load_dataset(data, name="h.csv")
     assert ds.frame["id"].tolist() == ["e1", "e2"]
     assert ds.frame["human"].tolist() == ["a", None]
@@ -365,12 +655,20 @@ def test_optional_roles_are_detected():
 
 @pytest.mark.parametrize(
     ("yes", "no"),
-    [("x", ""), ("X", ""), ("yes", "no"), ("Y", "N"), ("1", "0"), ("1.0", "0.0"),
-     ("true", "false"), ("TRUE", "FALSE"), ("✓", "")],
+    [
+        ("x", ""),
+        ("X", ""),
+        ("yes", "no"),
+        ("Y", "N"),
+        ("1", "0"),
+        ("1.0", "0.0"),
+        ("true", "false"),
+        ("TRUE", "FALSE"),
+        ("✓", ""),
+    ],
 )
 def test_boolean_tag_columns_are_detected(yes, no):
-    data = (f"label,prediction,noisy,device\na,a,{yes},ios\nb,c,{no},web\n"
-            f"c,c,{yes},ios\n").encode()
+    data = (f"label,prediction,noisy,device\na,a,{yes},ios\nb,c,{no},web\nc,c,{yes},ios\n").encode()
     ds = load_dataset(data, name="t.csv")
     assert ds.mapping.tag_columns == ("noisy",)
     assert ds.tags["noisy"].dtype == bool
@@ -388,8 +686,10 @@ def test_tag_columns_overlap_and_columns_named_like_roles_are_not_tags():
 
 @pytest.mark.parametrize(
     "cells",
-    [["noisy; night", "", "night;blurry ; noisy", "blurry;;"],
-     ["noisy | night", "", "night|blurry | noisy", "|blurry"]],
+    [
+        ["noisy; night", "", "night;blurry ; noisy", "blurry;;"],
+        ["noisy | night", "", "night|blurry | noisy", "|blurry"],
+    ],
     ids=["semicolon", "pipe-with-spaces"],
 )
 def test_delimited_tags_column(cells):
@@ -398,25 +698,29 @@ def test_delimited_tags_column(cells):
     assert ds.mapping.tags_column == "tags"
     assert list(ds.tags.columns) == ["blurry", "night", "noisy"]
     assert ds.tags.to_numpy().tolist() == [
-        [False, True, True], [False, False, False], [True, True, True], [True, False, False],
+        [False, True, True],
+        [False, False, False],
+        [True, True, True],
+        [True, False, False],
     ]
     assert "tags" not in ds.frame.columns
 
 
 def test_delimited_tags_merge_with_a_boolean_column_of_the_same_name():
     data = b"label,prediction,tags,night\na,a,night,\nb,b,,x\nc,c,dark,\n"
-    ds = load_dataset(data, ColumnMapping(tags_column="tags", tag_columns=("night",)),
-                      name="t.csv")
+    ds = load_dataset(data, ColumnMapping(tags_column="tags", tag_columns=("night",)), name="t.csv")
     assert ds.tags["night"].tolist() == [True, True, False]
     assert ds.tags["dark"].tolist() == [False, False, True]
 
 
 @pytest.mark.parametrize(
     ("labels", "predictions"),
-    [("1,0,1,0", "1,0,0,unknown"),  # int labels, text predictions
-     ("1.0,0.0,1.0,0.0", "1,0,0,unknown"),  # float labels, text predictions
-     ("1,0,1,0", "1.0,0.0,0.0,unknown"),  # int labels, text "1.0"
-     ("1.5,2.0,2.0,0.5", "1.5,2,1,x")],  # floats keep their decimals, lose ".0"
+    [
+        ("1,0,1,0", "1,0,0,unknown"),  # int labels, text predictions
+        ("1.0,0.0,1.0,0.0", "1,0,0,unknown"),  # float labels, text predictions
+        ("1,0,1,0", "1.0,0.0,0.0,unknown"),  # int labels, text "1.0"
+        ("1.5,2.0,2.0,0.5", "1.5,2,1,x"),
+    ],  # floats keep their decimals, lose ".0"
 )
 def test_numbers_and_text_of_the_same_classes_compare_equal(labels, predictions):
     rows = zip(labels.split(","), predictions.split(","), strict=True)
@@ -435,8 +739,12 @@ def test_numbers_written_differently_name_one_class_shown_by_its_most_common_spe
 
 
 def test_booleans_and_text_true_false_compare_equal():
-    df = pd.DataFrame({"label": [True, False, True],
-                       "prediction": pd.Series(["true", "False", "maybe"], dtype=object)})
+    df = pd.DataFrame(
+        {
+            "label": [True, False, True],
+            "prediction": pd.Series(["true", "False", "maybe"], dtype=object),
+        }
+    )
     ds = dataset_from_frame(df, name="b")
     # "false" (from the boolean) and "False" tie once each: the first in sorted order shows.
     assert ds.frame["label"].tolist() == ["true", "False", "true"]
@@ -476,17 +784,20 @@ def test_errors_after_dropping_name_the_original_rows():
 
 @pytest.mark.parametrize(
     ("labels", "positive", "expected_label"),
-    [(["spam", "ham", "spam", "ham"], "spam", ["spam", "ham", "spam", "ham"]),
-     (["1", "0", "1", "0"], "1", ["1", "0", "1", "0"]),
-     (["1", "0", "1", "0"], 1, ["1", "0", "1", "0"]),
-     (["1.0", "0.0", "1.0", "0.0"], "1", ["1.0", "0.0", "1.0", "0.0"]),
-     (["TRUE", "FALSE", "TRUE", "FALSE"], "yes", ["TRUE", "FALSE", "TRUE", "FALSE"])],
+    [
+        (["spam", "ham", "spam", "ham"], "spam", ["spam", "ham", "spam", "ham"]),
+        (["1", "0", "1", "0"], "1", ["1", "0", "1", "0"]),
+        (["1", "0", "1", "0"], 1, ["1", "0", "1", "0"]),
+        (["1.0", "0.0", "1.0", "0.0"], "1", ["1.0", "0.0", "1.0", "0.0"]),
+        (["TRUE", "FALSE", "TRUE", "FALSE"], "yes", ["TRUE", "FALSE", "TRUE", "FALSE"]),
+    ],
 )
 def test_score_threshold_and_positive_build_predictions(labels, positive, expected_label):
     scores = ["0.9", "0.2", "0.4", "0.7"]
     body = "".join(f"{a},{s}\n" for a, s in zip(labels, scores, strict=True))
-    ds = load_dataset(f"label,score\n{body}".encode(), name="s.csv", threshold=0.5,
-                      positive=positive)
+    ds = load_dataset(
+        f"label,score\n{body}".encode(), name="s.csv", threshold=0.5, positive=positive
+    )
     neg = expected_label[1]
     assert ds.frame["label"].tolist() == expected_label
     assert ds.frame["prediction"].tolist() == [expected_label[0], neg, neg, expected_label[0]]
@@ -544,8 +855,23 @@ def test_parse_boolean_column_and_tags_column_directly():
 # --------------------------------------------------------------------------- properties
 
 # "true"/"false" are left out: next to numbers they are read as 1/0 (tested above).
-CLASS_VALUES = ["cat", "dog", "a,b", 'say "hi"', "semi;colon", "pipe|x", "tab\there",
-                "two\nlines", "  padded ", "None", "ünïcødé", "1", "2", "1.5", "-3"]
+CLASS_VALUES = [
+    "cat",
+    "dog",
+    "a,b",
+    'say "hi"',
+    "semi;colon",
+    "pipe|x",
+    "tab\there",
+    "two\nlines",
+    "  padded ",
+    "None",
+    "ünïcødé",
+    "1",
+    "2",
+    "1.5",
+    "-3",
+]
 SEPARATORS = [",", ";", "\t", "|"]
 
 
@@ -555,13 +881,13 @@ def small_tables(draw):
     cell = st.sampled_from(CLASS_VALUES)
     labels = draw(st.lists(cell, min_size=n, max_size=n))
     preds = draw(st.lists(cell, min_size=n, max_size=n))
-    note = draw(st.lists(st.text(string.ascii_letters + " ,;", max_size=8), min_size=n,
-                         max_size=n))
+    note = draw(st.lists(st.text(string.ascii_letters + " ,;", max_size=8), min_size=n, max_size=n))
     return pd.DataFrame({"label": labels, "prediction": preds, "note": note})
 
 
 def same_values(loaded: pd.Series, written: pd.Series) -> bool:
     """Loaded values equal the written ones (stripped; numbers compared as numbers)."""
+
     def same(got, text):
         if isinstance(got, (int, float, np.integer, np.floating)):
             return float(got) == float(text)
@@ -571,8 +897,11 @@ def same_values(loaded: pd.Series, written: pd.Series) -> bool:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_tables(), st.sampled_from(SEPARATORS), st.sampled_from(["utf-8", "utf-8-sig",
-                                                                      "utf-16", "cp1252"]))
+@given(
+    small_tables(),
+    st.sampled_from(SEPARATORS),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+)
 def test_round_trip_keeps_rows_and_values(df, sep, encoding):
     if encoding == "cp1252":
         df = df.replace("ünïcødé", "übung")
@@ -596,14 +925,24 @@ def test_random_bytes_only_raise_data_error(data, name):
         assert ds.n >= 1
 
 
-CSVISH = st.text(alphabet=list('ab1x0 ,;|\t"\n\r\\é') + ["\x00", "\ufeff", "\x1a"],
-                 max_size=80)
+CSVISH = st.text(alphabet=list('ab1x0 ,;|\t"\n\r\\é') + ["\x00", "\ufeff", "\x1a"], max_size=80)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["label,prediction\n", "label;prediction;tags\n", "id,label,pred,x\n",
-                        "label\tprediction\n", ""]), CSVISH,
-       st.sampled_from(["utf-8", "utf-16", "latin-1"]), st.sampled_from(["fail", "drop"]))
+@given(
+    st.sampled_from(
+        [
+            "label,prediction\n",
+            "label;prediction;tags\n",
+            "id,label,pred,x\n",
+            "label\tprediction\n",
+            "",
+        ]
+    ),
+    CSVISH,
+    st.sampled_from(["utf-8", "utf-16", "latin-1"]),
+    st.sampled_from(["fail", "drop"]),
+)
 def test_random_text_tables_only_raise_data_error(header, body, encoding, missing):
     data = (header + body).encode(encoding, errors="replace")
     try:
@@ -631,11 +970,17 @@ def test_million_rows_load_quickly(tmp_path: Path):
     rng = np.random.default_rng(42)
     n = 1_000_000
     classes = np.array(["cat", "dog", "bird", "fish"])
-    df = pd.DataFrame({"id": np.arange(n), "label": classes[rng.integers(0, 4, n)],
-                       "prediction": classes[rng.integers(0, 4, n)],
-                       "score": rng.random(n).round(4)})
-    for i, (yes, no) in enumerate([("x", ""), ("yes", "no"), ("1", "0"), ("true", "false"),
-                                   ("X", ""), ("Y", "N")]):
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": classes[rng.integers(0, 4, n)],
+            "prediction": classes[rng.integers(0, 4, n)],
+            "score": rng.random(n).round(4),
+        }
+    )
+    for i, (yes, no) in enumerate(
+        [("x", ""), ("yes", "no"), ("1", "0"), ("true", "false"), ("X", ""), ("Y", "N")]
+    ):
         df[f"tag{i}"] = np.where(rng.random(n) < 0.2, yes, no)
     path = tmp_path / "big.csv"
     df.to_csv(path, index=False)
@@ -646,40 +991,50 @@ def test_million_rows_load_quickly(tmp_path: Path):
     assert elapsed < 10, elapsed
 
 
-@pytest.mark.parametrize(("values", "is_tag"), [
-    (["x", "y"] * 3, False),  # two "truthy" spellings: a category, not a flag
-    (["yes", "y"] * 3, False),
-    (["x", ""] * 3, True),
-    ([1.0, 0.0] * 3, True),
-    (["Yes", "no"] * 3, True),
-])
+@pytest.mark.parametrize(
+    ("values", "is_tag"),
+    [
+        (["x", "y"] * 3, False),  # two "truthy" spellings: a category, not a flag
+        (["yes", "y"] * 3, False),
+        (["x", ""] * 3, True),
+        ([1.0, 0.0] * 3, True),
+        (["Yes", "no"] * 3, True),
+    ],
+)
 def test_boolean_tag_detection_needs_one_spelling_per_side(values, is_tag):
     df = pd.DataFrame({"label": list("ab") * 3, "prediction": list("ab") * 3, "col": values})
     assert ("col" in detect_mapping(df).tag_columns) is is_tag
 
 
 def test_a_column_named_tag_holding_booleans_is_one_tag_not_a_tag_list():
-    df = pd.DataFrame({"label": list("ab") * 3, "prediction": list("ab") * 3,
-                       "tag": [True, False] * 3})
+    df = pd.DataFrame(
+        {"label": list("ab") * 3, "prediction": list("ab") * 3, "tag": [True, False] * 3}
+    )
     mapping = detect_mapping(df)
     assert mapping.tags_column is None
     assert mapping.tag_columns == ("tag",)
 
 
-@pytest.mark.parametrize("data", [
-    b"label,prediction,c\n1,2\n1,2,3,4\n",  # a short row balanced by a long one
-    b"label,prediction,c\n1,2,3,4\n1,2\n",  # the long row first (pandas would take an index)
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"label,prediction,c\n1,2\n1,2,3,4\n",  # a short row balanced by a long one
+        b"label,prediction,c\n1,2,3,4\n1,2\n",  # the long row first (pandas would take an index)
+    ],
+)
 def test_short_rows_balanced_by_long_rows_are_still_caught(data):
     with pytest.raises(FileFormatError, match="t.csv: .*line 3 has"):
         load_dataset(data, name="t.csv")
 
 
-@pytest.mark.parametrize("ids", [
-    pd.array([1, 2, None, 3], dtype="Int64"),  # nullable integers
-    pd.array(["a", "b", None, "c"], dtype="str"),  # Arrow strings
-    np.array([1.0, 2.0, np.nan, 3.0]),  # floats
-])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pd.array([1, 2, None, 3], dtype="Int64"),  # nullable integers
+        pd.array(["a", "b", None, "c"], dtype="str"),  # Arrow strings
+        np.array([1.0, 2.0, np.nan, 3.0]),  # floats
+    ],
+)
 def test_a_blank_id_in_a_dropped_row_does_not_stop_the_load(ids):
     # Row 3 misses its label, so it is dropped, blank id and all: the other ids are unique.
     df = pd.DataFrame({"id": ids, "label": ["a", "b", None, "a"], "prediction": list("abba")})
@@ -687,12 +1042,15 @@ def test_a_blank_id_in_a_dropped_row_does_not_stop_the_load(ids):
     assert ds.n == 3 and ds.frame["id"].notna().all()
 
 
-@pytest.mark.parametrize("ids, dup", [
-    (pd.array(["a", "b", "a"], dtype="str"), "'a'"),
-    (np.array([3, 1, 3]), "'3'"),
-    (np.array([0.5, 0.25, 0.5]), "'0.5'"),
-    (np.array(["x", 1, "x"], dtype=object), "'x'"),
-])
+@pytest.mark.parametrize(
+    "ids, dup",
+    [
+        (pd.array(["a", "b", "a"], dtype="str"), "'a'"),
+        (np.array([3, 1, 3]), "'3'"),
+        (np.array([0.5, 0.25, 0.5]), "'0.5'"),
+        (np.array(["x", 1, "x"], dtype=object), "'x'"),
+    ],
+)
 def test_duplicate_ids_of_every_type_are_named(ids, dup):
     df = pd.DataFrame({"id": ids, "label": list("aba"), "prediction": list("abb")})
     with pytest.raises(DuplicateIdError, match=f"repeats {dup}"):

@@ -39,20 +39,20 @@ import pytest
 import streamlit as st
 from pagetest import run_page, shown, texts
 
-from core import agreement as ag
-from core.analysis import analyze
-from core.cli import render
-from core.compare import compare_datasets
-from core.dataset import ColumnMapping, Dataset, load_dataset
-from core.discovery import slice_mask, suggest_slices
-from core.errors import DataError
-from core.lineage import export_lineage, lineage_json, load_lineage
-from core.metrics import MIN_HUMAN_LABELS
-from core.prioritize import rank_basis
-from core.report import FORMATS
-from core.splits import compute_split_shares, split_dataset
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core import agreement as ag
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import render
+from slicewise.core.compare import compare_datasets
+from slicewise.core.dataset import ColumnMapping, Dataset, load_dataset
+from slicewise.core.discovery import slice_mask, suggest_slices
+from slicewise.core.errors import DataError
+from slicewise.core.lineage import export_lineage, lineage_json, load_lineage
+from slicewise.core.metrics import MIN_HUMAN_LABELS
+from slicewise.core.prioritize import rank_basis
+from slicewise.core.report import FORMATS
+from slicewise.core.splits import compute_split_shares, split_dataset
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 NAN = float("nan")
@@ -126,8 +126,12 @@ class Case:
 
 
 def _classes(labels: list[str], predictions: list[str], **more: list[Any]) -> dict[str, list]:
-    return {"id": [f"e{i}" for i in range(len(labels))], "label": labels,
-            "prediction": predictions, **more}
+    return {
+        "id": [f"e{i}" for i in range(len(labels))],
+        "label": labels,
+        "prediction": predictions,
+        **more,
+    }
 
 
 TEXT = TaskSpec(kind="text")
@@ -135,57 +139,119 @@ BINARY = TaskSpec(kind="binary", positive="yes")
 
 CASES = [
     # a/a right, b/a wrong, a/b wrong, b/b right; nothing to slice by and no tag
-    Case("no_slices", {"id": [1, 2, 3, 4], "label": ["a", "b", "a", "b"],
-                       "prediction": ["a", "a", "b", "b"]},
-         (True, False, False, True), slice_by=None),
+    Case(
+        "no_slices",
+        {"id": [1, 2, 3, 4], "label": ["a", "b", "a", "b"], "prediction": ["a", "a", "b", "b"]},
+        (True, False, False, True),
+        slice_by=None,
+    ),
     Case("one_row", _classes(["cat"], ["cat"], noisy=["x"], device=["ios"]), (True,)),
     # one class under the value contract: yes, 1, true, TRUE, 1.0 and +1 are all "1";
     # row 3 predicts "no" (= 0), the only error
-    Case("one_class", _classes(["yes", "1", "true", "TRUE", "1.0", "+1"],
-                               ["1", "yes", "True", "no", "1", "1"], noisy=NOISY,
-                               device=DEVICE),
-         (True, True, True, False, True, True)),
-    Case("all_correct", _classes(["a", "b"] * 3, ["a", "b"] * 3, noisy=NOISY, device=DEVICE),
-         (True,) * 6),
-    Case("all_wrong", _classes(["a", "b"] * 3, ["b", "a"] * 3, noisy=NOISY, device=DEVICE),
-         (False,) * 6),
+    Case(
+        "one_class",
+        _classes(
+            ["yes", "1", "true", "TRUE", "1.0", "+1"],
+            ["1", "yes", "True", "no", "1", "1"],
+            noisy=NOISY,
+            device=DEVICE,
+        ),
+        (True, True, True, False, True, True),
+    ),
+    Case(
+        "all_correct",
+        _classes(["a", "b"] * 3, ["a", "b"] * 3, noisy=NOISY, device=DEVICE),
+        (True,) * 6,
+    ),
+    Case(
+        "all_wrong",
+        _classes(["a", "b"] * 3, ["b", "a"] * 3, noisy=NOISY, device=DEVICE),
+        (False,) * 6,
+    ),
     # a human_label column blank in every row (in Parquet: a column of Arrow type null)
-    Case("human_blank", _classes(["a", "b"] * 3, ["a", "a", "b", "b", "a", "a"],
-                                 human_label=[None] * 6, noisy=NOISY, device=DEVICE),
-         (True, False, False, True, True, False)),
+    Case(
+        "human_blank",
+        _classes(
+            ["a", "b"] * 3,
+            ["a", "a", "b", "b", "a", "a"],
+            human_label=[None] * 6,
+            noisy=NOISY,
+            device=DEVICE,
+        ),
+        (True, False, False, True, True, False),
+    ),
     # one human label, on row 0, equal to the label: HLP 1/1, too few to compare
-    Case("one_human", _classes(["a", "b"] * 3, ["a", "a", "b", "b", "a", "a"],
-                               human_label=["a"] + [None] * 5, noisy=NOISY, device=DEVICE),
-         (True, False, False, True, True, False), hlp=("too_few", 1.0, 1)),
+    Case(
+        "one_human",
+        _classes(
+            ["a", "b"] * 3,
+            ["a", "a", "b", "b", "a", "a"],
+            human_label=["a"] + [None] * 5,
+            noisy=NOISY,
+            device=DEVICE,
+        ),
+        (True, False, False, True, True, False),
+        hlp=("too_few", 1.0, 1),
+    ),
     # list, struct and map columns (read as JSON text); labels a b a b a b, predictions
     # a a b a a b
-    Case("nested", _classes(["a", "b"] * 3, ["a", "a", "b"] * 2, device=DEVICE,
-                            boxes=[[1, 2], [], None, [3], [1, 2], [3]],
-                            meta=[{"w": 1, "h": 2}] * 5 + [None],
-                            attrs=[[("k", "v")]] * 6),
-         (True, False, False, False, True, True), formats=("parquet",),
-         types={"boxes": pa.list_(pa.int64()), "attrs": pa.map_(pa.string(), pa.string())}),
+    Case(
+        "nested",
+        _classes(
+            ["a", "b"] * 3,
+            ["a", "a", "b"] * 2,
+            device=DEVICE,
+            boxes=[[1, 2], [], None, [3], [1, 2], [3]],
+            meta=[{"w": 1, "h": 2}] * 5 + [None],
+            attrs=[[("k", "v")]] * 6,
+        ),
+        (True, False, False, False, True, True),
+        formats=("parquet",),
+        types={"boxes": pa.list_(pa.int64()), "attrs": pa.map_(pa.string(), pa.string())},
+    ),
     # transcripts with empty strings (a silent clip; a model that said nothing). Word
     # errors: 0, 1 (mom -> tom), 2 (both words deleted), 1 (hello inserted), 0, 0 = 4 over
     # 0 + 2 + 2 + 0 + 2 + 2 = 8 reference words: WER 0.5
-    Case("text", _classes(["", "call mom", "play jazz", "", "sweet coffee", "sail away"],
-                          ["", "call tom", "", "hello", "sweet coffee", "sail away"],
-                          noisy=NOISY, device=DEVICE),
-         (True, False, False, False, True, True), task=TEXT, extra={"wer": 4 / 8}),
+    Case(
+        "text",
+        _classes(
+            ["", "call mom", "play jazz", "", "sweet coffee", "sail away"],
+            ["", "call tom", "", "hello", "sweet coffee", "sail away"],
+            noisy=NOISY,
+            device=DEVICE,
+        ),
+        (True, False, False, False, True, True),
+        task=TEXT,
+        extra={"wer": 4 / 8},
+    ),
     # positive "yes": tp rows 1, 5; fp rows 2, 4; fn row 3; tn row 0
-    Case("binary", _classes(["no", "yes"] * 3, ["no", "yes", "yes", "no", "yes", "yes"],
-                            noisy=NOISY, device=DEVICE),
-         (True, True, False, False, False, True), task=BINARY,
-         extra={"precision": 2 / 4, "recall": 2 / 3, "f1": 4 / 7, "fpr": 2 / 3, "fnr": 1 / 3}),
+    Case(
+        "binary",
+        _classes(
+            ["no", "yes"] * 3, ["no", "yes", "yes", "no", "yes", "yes"], noisy=NOISY, device=DEVICE
+        ),
+        (True, True, False, False, False, True),
+        task=BINARY,
+        extra={"precision": 2 / 4, "recall": 2 / 3, "f1": 4 / 7, "fpr": 2 / 3, "fnr": 1 / 3},
+    ),
     # binary with one class, the positive one (every part defective), one missed:
     # tp 5, fp 0, fn 1 (row 2), tn 0; the false positive rate has no negatives to count
-    Case("binary_one_class", _classes(["yes"] * 6, ["yes", "yes", "no", "yes", "yes", "yes"],
-                                      noisy=NOISY, device=DEVICE),
-         (True, True, False, True, True, True), task=BINARY,
-         extra={"precision": 1.0, "recall": 5 / 6, "f1": 10 / 11, "fpr": NAN, "fnr": 1 / 6}),
+    Case(
+        "binary_one_class",
+        _classes(
+            ["yes"] * 6, ["yes", "yes", "no", "yes", "yes", "yes"], noisy=NOISY, device=DEVICE
+        ),
+        (True, True, False, True, True, True),
+        task=BINARY,
+        extra={"precision": 1.0, "recall": 5 / 6, "f1": 10 / 11, "fpr": NAN, "fnr": 1 / 6},
+    ),
     # the positive class occurs in neither labels nor predictions: a typo, refused
-    Case("binary_no_positive", _classes(["no"] * 6, ["no"] * 6, noisy=NOISY, device=DEVICE),
-         task=BINARY, refused="positive class 'yes'"),
+    Case(
+        "binary_no_positive",
+        _classes(["no"] * 6, ["no"] * 6, noisy=NOISY, device=DEVICE),
+        task=BINARY,
+        refused="positive class 'yes'",
+    ),
 ]
 CASE = {c.name: c for c in CASES}
 CELLS = [pytest.param(c, fmt, id=f"{c.name}.{fmt}") for c in CASES for fmt in c.formats]
@@ -224,8 +290,9 @@ def expected_table(case: Case, *, sliced: bool, merge_same: bool = True) -> pd.D
     if merge_same:
         slices = [k for k in masks if k not in ("All data", "No tag")]  # tags, then values
         for i, name in enumerate(slices):
-            earlier = next((k for k in slices[:i] if k in masks
-                            and (masks[k] == masks[name]).all()), None)
+            earlier = next(
+                (k for k in slices[:i] if k in masks and (masks[k] == masks[name]).all()), None
+            )
             if masks[name].any() and earlier is not None:
                 same_as[earlier].append(name)
                 del masks[name], same_as[name]
@@ -241,16 +308,24 @@ def expected_table(case: Case, *, sliced: bool, merge_same: bool = True) -> pd.D
         h_n = int(has_h.sum())
         h_right = sum(human[i] == case.columns["label"][i] for i in np.flatnonzero(has_h))
         rows[name] = {
-            "n": n, "errors": errors, "accuracy": (n - errors) / n if n else NAN,
+            "n": n,
+            "errors": errors,
+            "accuracy": (n - errors) / n if n else NAN,
             "error_share": errors / total_errors if total_errors else NAN,
-            "hlp_source": ("none" if h_n == 0 else
-                           "too_few" if h_n < MIN_HUMAN_LABELS else "human_label"),
-            "hlp": h_right / h_n if h_n else NAN, "hlp_n": h_n,
+            "hlp_source": (
+                "none" if h_n == 0 else "too_few" if h_n < MIN_HUMAN_LABELS else "human_label"
+            ),
+            "hlp": h_right / h_n if h_n else NAN,
+            "hlp_n": h_n,
             "same_as": "; ".join(same_as[name]),
-            "excess_error": (errors / n - rest_errors / (case.n - n) if inside and name !=
-                             "All data" else NAN),
-            "rankable": (inside and name not in ("All data", "No tag")
-                         and errors / n > rest_errors / (case.n - n)),
+            "excess_error": (
+                errors / n - rest_errors / (case.n - n) if inside and name != "All data" else NAN
+            ),
+            "rankable": (
+                inside
+                and name not in ("All data", "No tag")
+                and errors / n > rest_errors / (case.n - n)
+            ),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -263,11 +338,13 @@ def assert_table(table: pd.DataFrame, expected: pd.DataFrame) -> None:
         assert got[col].tolist() == expected[col].tolist(), col
     for col in ("accuracy", "error_share", "hlp"):
         assert got[col].to_numpy(dtype=float) == pytest.approx(
-            expected[col].to_numpy(dtype=float), nan_ok=True), col
+            expected[col].to_numpy(dtype=float), nan_ok=True
+        ), col
     assert got["hlp_source"].tolist() == expected["hlp_source"].tolist()
     assert got["same_as"].tolist() == expected["same_as"].tolist()
     assert got["excess_error"].to_numpy(dtype=float) == pytest.approx(
-        expected["excess_error"].to_numpy(dtype=float), nan_ok=True)
+        expected["excess_error"].to_numpy(dtype=float), nan_ok=True
+    )
     # no slice has 30 human labels: none is ranked by its gap (there is none); with no
     # baseline anywhere, every slice with rows in and out of it that errs more than the
     # rest is ranked by excess error; the others (no worse than the rest) get no rank
@@ -282,8 +359,11 @@ def assert_table(table: pd.DataFrame, expected: pd.DataFrame) -> None:
     # six examples make no slice significantly worse than the rest, so the order is by
     # excess gain = excess error x share alone, largest first
     assert not table["worse_than_rest"].any()
-    gain = (expected.loc[ranked.index, "excess_error"] * expected.loc[ranked.index, "n"]
-            / expected.loc["All data", "n"]).to_numpy(dtype=float)
+    gain = (
+        expected.loc[ranked.index, "excess_error"]
+        * expected.loc[ranked.index, "n"]
+        / expected.loc["All data", "n"]
+    ).to_numpy(dtype=float)
     assert ranked["excess_gain"].to_numpy(dtype=float) == pytest.approx(gain)
     assert (np.diff(gain) <= 1e-12).all()
 
@@ -301,8 +381,9 @@ def write(columns: dict[str, list[Any]], path: Path, types: dict[str, pa.DataTyp
     if path.suffix == ".csv":
         pd.DataFrame(columns).to_csv(path, index=False)
     else:
-        pq.write_table(pa.table({k: pa.array(v, type=types.get(k))
-                                 for k, v in columns.items()}), path)
+        pq.write_table(
+            pa.table({k: pa.array(v, type=types.get(k)) for k, v in columns.items()}), path
+        )
     return path
 
 
@@ -314,9 +395,9 @@ def files(tmp_path_factory) -> dict[tuple[str, str], Path]:
     for case in CASES:
         for fmt in case.formats:
             out[case.name, fmt] = write(case.columns, folder / case.file(fmt), case.types)
-            out[case.name + "-fixed", fmt] = write(case.fixed(),
-                                                   folder / f"{case.name}-fixed.{fmt}",
-                                                   case.types)
+            out[case.name + "-fixed", fmt] = write(
+                case.fixed(), folder / f"{case.name}-fixed.{fmt}", case.types
+            )
     return out
 
 
@@ -358,12 +439,15 @@ def test_analyze(load, case, fmt, sliced):
         assert overall[metric] == pytest.approx(value, nan_ok=True), metric
 
 
-@pytest.mark.parametrize(("name", "p_value"), [
-    # the doubled one-sided exact binomial p of k right of n against HLP 0.9:
-    ("one_row", 1.0),  # 1 of 1: min(1, 2 P[X >= 1] = 1.8)
-    ("all_correct", 1.0),  # 3 of 3: min(1, 2 P[X >= 3] = 2 * 0.729)
-    ("all_wrong", 2 * 0.1**3),  # 0 of 3: 2 P[X <= 0]
-])
+@pytest.mark.parametrize(
+    ("name", "p_value"),
+    [
+        # the doubled one-sided exact binomial p of k right of n against HLP 0.9:
+        ("one_row", 1.0),  # 1 of 1: min(1, 2 P[X >= 1] = 1.8)
+        ("all_correct", 1.0),  # 3 of 3: min(1, 2 P[X >= 3] = 2 * 0.729)
+        ("all_wrong", 2 * 0.1**3),  # 0 of 3: 2 P[X <= 0]
+    ],
+)
 def test_an_entered_hlp_ranks_its_tag_alone(load, name, p_value):
     case = CASE[name]
     table = analyze(load(case, "csv"), task=case.task, hlp={"noisy": 0.9})
@@ -371,8 +455,7 @@ def test_an_entered_hlp_ranks_its_tag_alone(load, name, p_value):
     row = table.loc["noisy"]
     assert row["hlp_source"] == "user" and row["hlp_n"] == 0
     assert row["gap"] == pytest.approx(0.9 - noisy["accuracy"])
-    assert row["potential_gain"] == pytest.approx((0.9 - noisy["accuracy"]) * noisy["n"]
-                                                  / case.n)
+    assert row["potential_gain"] == pytest.approx((0.9 - noisy["accuracy"]) * noisy["n"] / case.n)
     assert row["p_value"] == pytest.approx(p_value)
     assert table["rank"].dropna().to_dict() == {"noisy": 1}
 
@@ -398,7 +481,11 @@ def test_nested_columns_read_as_text_and_slice_one_value_each(load):
     # (wrong); [3] on rows 3, 5 (wrong, right)
     assert len(column) == 4 and column["n"].sum() == 6
     assert sorted(zip(column["n"], column["accuracy"], strict=True)) == [
-        (1, 0.0), (1, 0.0), (2, 0.5), (2, 1.0)]
+        (1, 0.0),
+        (1, 0.0),
+        (2, 0.5),
+        (2, 1.0),
+    ]
 
 
 @pytest.mark.parametrize("role", ["label", "prediction", "id", "human"])
@@ -413,7 +500,8 @@ def test_a_positive_class_only_predicted_counts_as_false_alarms():
     # labels all "no" (a batch without defects), one false alarm on row 2: tp 0, fp 1,
     # fn 0, tn 5. The positive class occurs in the predictions, so it is no typo.
     data = b"id,label,prediction\n" + b"".join(
-        f"{i},no,{'yes' if i == 2 else 'no'}\n".encode() for i in SIX)
+        f"{i},no,{'yes' if i == 2 else 'no'}\n".encode() for i in SIX
+    )
     table = analyze(load_dataset(data, name="clean_batch.csv"), task=BINARY)
     overall = table.loc["All data"]
     assert (overall["n"], overall["errors"]) == (6, 1)
@@ -423,19 +511,26 @@ def test_a_positive_class_only_predicted_counts_as_false_alarms():
 
 def test_the_load_page_checks_the_positive_class_on_every_row():
     # the positive class first occurs on row 2,500: a check of the first rows would refuse
-    from ui.loading import LoadOptions, build_dataset
+    from slicewise.ui.loading import LoadOptions, build_dataset
 
-    frame = pd.DataFrame({"id": range(3000), "label": ["ok"] * 2500 + ["scratch"] * 500,
-                          "prediction": ["ok"] * 3000})
-    options = LoadOptions(label="label", prediction="prediction", id="id", kind="binary",
-                          positive="scratch")
-    dataset = build_dataset(frame, options, source_name="late.csv", content_hash="",
-                            warnings=[])
+    frame = pd.DataFrame(
+        {"id": range(3000), "label": ["ok"] * 2500 + ["scratch"] * 500, "prediction": ["ok"] * 3000}
+    )
+    options = LoadOptions(
+        label="label", prediction="prediction", id="id", kind="binary", positive="scratch"
+    )
+    dataset = build_dataset(frame, options, source_name="late.csv", content_hash="", warnings=[])
     assert analyze(dataset, task=options.task()).loc["All data", "recall"] == 0.0
     with pytest.raises(DataError, match="late.csv: positive class 'dent'"):
-        build_dataset(frame, LoadOptions(label="label", prediction="prediction", id="id",
-                                         kind="binary", positive="dent"),
-                      source_name="late.csv", content_hash="", warnings=[])
+        build_dataset(
+            frame,
+            LoadOptions(
+                label="label", prediction="prediction", id="id", kind="binary", positive="dent"
+            ),
+            source_name="late.csv",
+            content_hash="",
+            warnings=[],
+        )
 
 
 # ----------------------------------------------------------------------------- compare
@@ -451,8 +546,9 @@ def test_compare(load, case, fmt, other):
             compare_datasets(before, after, task=case.task)
         assert_names_file(err.value, case, fmt)
         return
-    table = compare_datasets(before, after, task=case.task,
-                             slice_by=[case.slice_by] if case.slice_by else [])
+    table = compare_datasets(
+        before, after, task=case.task, slice_by=[case.slice_by] if case.slice_by else []
+    )
     # compare keeps every slice, also one with the same rows as another
     expected = expected_table(case, sliced=True, merge_same=False)
     assert sorted(table.index) == sorted(expected.index)
@@ -475,9 +571,8 @@ def test_compare(load, case, fmt, other):
         assert (table["right_to_wrong"] == 0).all()
         assert table["wrong_to_right"].tolist() == errors.tolist()
         after_acc = np.where(filled, 1.0, NAN)
-        p = np.minimum(1.0, 2 * 0.5 ** errors)
-    assert table["accuracy_after"].to_numpy(dtype=float) == pytest.approx(after_acc,
-                                                                          nan_ok=True)
+        p = np.minimum(1.0, 2 * 0.5**errors)
+    assert table["accuracy_after"].to_numpy(dtype=float) == pytest.approx(after_acc, nan_ok=True)
     assert table["p_value"].to_numpy(dtype=float)[filled] == pytest.approx(p[filled])
     assert not table["regression"].any()
 
@@ -523,8 +618,9 @@ def test_balanced_splits(load, case, fmt):
     # 60/20/20 of 4 is 2.4/0.8/0.8 -> 2, 1, 1; of 6 is 3.6/1.2/1.2 -> 4, 1, 1
     sizes = {4: [2, 1, 1], 6: [4, 1, 1]}[case.n]
     assert splits.value_counts().reindex(["train", "dev", "test"]).tolist() == sizes
-    shares = compute_split_shares(splits, dataset.frame["label"] if by_label else None,
-                                  dataset.tags)
+    shares = compute_split_shares(
+        splits, dataset.frame["label"] if by_label else None, dataset.tags
+    )
     per_split = shares[["n_train", "n_dev", "n_test"]].sum(axis=1)
     assert per_split.tolist() == shares["n_all"].tolist()
     tags = shares[shares["group"] == "tag"].set_index("name")["n_all"]
@@ -537,26 +633,28 @@ def test_balanced_splits(load, case, fmt):
 
 @pytest.mark.parametrize(("case", "fmt"), OK_CELLS)
 def test_every_report_format(load, case, fmt):
-    table = analyze(load(case, fmt), task=case.task,
-                    slice_by=[case.slice_by] if case.slice_by else [])
+    table = analyze(
+        load(case, fmt), task=case.task, slice_by=[case.slice_by] if case.slice_by else []
+    )
     expected = expected_table(case, sliced=True)
     overall = expected.loc["All data"]
     name = case.file(fmt)
     # the CLI's renderer: every format of core.report (markdown and HTML with the summary
     # and the charts) and the plain table
-    outputs = {f: render(table, f, dataset=name, task=case.task.kind)
-               for f in ("table", *FORMATS)}
+    outputs = {f: render(table, f, dataset=name, task=case.task.kind) for f in ("table", *FORMATS)}
     data = json.loads(outputs["json"])
     assert data["overall"]["n"] == case.n
     assert data["overall"]["accuracy"] == pytest.approx(overall["accuracy"])
     assert data["overall"]["hlp_source"] == case.hlp[0]
     assert sorted(s["name"] for s in data["slices"]) == sorted(expected.index[1:])
-    assert {s["name"]: s["same_as"] for s in data["slices"]} == \
-        expected["same_as"].iloc[1:].to_dict()
+    assert {s["name"]: s["same_as"] for s in data["slices"]} == expected["same_as"].iloc[
+        1:
+    ].to_dict()
     # none ranked by gap; those ranked, by excess error over the rest (no baseline)
     assert all(s["gap"] is None for s in data["slices"])
-    assert {s["name"] for s in data["slices"] if s["rank"] is not None} == \
-        set(expected.index[expected["rankable"]])
+    assert {s["name"] for s in data["slices"] if s["rank"] is not None} == set(
+        expected.index[expected["rankable"]]
+    )
     assert {s["rank_basis"] for s in data["slices"] if s["rank"] is not None} <= {"excess"}
     flat = pd.read_csv(io.StringIO(outputs["csv"]), keep_default_na=False)
     row = flat[flat["name"] == "All data"].iloc[0]
@@ -565,12 +663,14 @@ def test_every_report_format(load, case, fmt):
     accuracy = f"{100 * overall['accuracy']:.1f}%"
     assert f"| All data | {case.n} | 100.0% | {accuracy} |" in outputs["markdown"]
     html_table = outputs["html"].split("<table>")[1].split("</table>")[0]
-    assert f"<td>All data</td><td>{case.n}</td><td>100.0%</td><td>{accuracy}</td>" in \
-        html_table
+    assert f"<td>All data</td><td>{case.n}</td><td>100.0%</td><td>{accuracy}</td>" in html_table
     assert f"examples: {case.n}   accuracy: {accuracy}" in outputs["table"]
     # a missing number is shown as such ("–"), never as "nan"
-    for fmt_name, text in (("markdown", outputs["markdown"]), ("html", html_table),
-                           ("table", outputs["table"])):
+    for fmt_name, text in (
+        ("markdown", outputs["markdown"]),
+        ("html", html_table),
+        ("table", outputs["table"]),
+    ):
         words = text.replace("|", " ").replace("<", " ").replace(">", " ").lower().split()
         assert "nan" not in words and "nan%" not in words, fmt_name
 
@@ -591,32 +691,84 @@ class AnnCase:
     warning: str = ""
 
 
-NO_AGREEMENT = {"percent_agreement": None, "fleiss_kappa": None, "krippendorff_alpha": None,
-                "gwet_ac1": None}
+NO_AGREEMENT = {
+    "percent_agreement": None,
+    "fleiss_kappa": None,
+    "krippendorff_alpha": None,
+    "gwet_ac1": None,
+}
 # Item 1 labelled a, b, a. Pairs: (a, b), (a, a), (b, a): P = 1/3. Class shares 2/3, 1/3:
 # Fleiss Pe = 4/9 + 1/9 = 5/9, kappa = (1/3 - 5/9) / (4/9) = -1/2. Krippendorff: the
 # coincidences o_aa = 1, o_ab = o_ba = 1 of n = 3 values, D_o = 2/3, D_e = 2·2·1/(3·2) = 2/3,
 # alpha = 0. Gwet: Pe = (2/3·1/3 + 1/3·2/3) / 1 = 4/9, AC1 = (1/3 - 4/9) / (5/9) = -1/5.
-ONE_ITEM = {"items": 1, "annotators": 3, "labels_total": 3, "classes": 2,
-            "percent_agreement": 1 / 3, "fleiss_kappa": -0.5, "krippendorff_alpha": 0.0,
-            "gwet_ac1": -0.2, "n_disagreements": 1}
+ONE_ITEM = {
+    "items": 1,
+    "annotators": 3,
+    "labels_total": 3,
+    "classes": 2,
+    "percent_agreement": 1 / 3,
+    "fleiss_kappa": -0.5,
+    "krippendorff_alpha": 0.0,
+    "gwet_ac1": -0.2,
+    "n_disagreements": 1,
+}
 ANN_CASES = [
-    AnnCase("one_annotator", b"item,annotator,label\n1,ann,a\n2,ann,b\n3,ann,a\n",
-            {"items": 3, "annotators": 1, "labels_total": 3, "classes": 2, **NO_AGREEMENT,
-             "n_disagreements": 0}, 1.0, 2 / 3, 0, "only one annotator"),
-    AnnCase("one_item", b"item,annotator,label\n1,ann,a\n1,bob,b\n1,cid,a\n", ONE_ITEM,
-            2 / 3, 1.0, 3),
+    AnnCase(
+        "one_annotator",
+        b"item,annotator,label\n1,ann,a\n2,ann,b\n3,ann,a\n",
+        {
+            "items": 3,
+            "annotators": 1,
+            "labels_total": 3,
+            "classes": 2,
+            **NO_AGREEMENT,
+            "n_disagreements": 0,
+        },
+        1.0,
+        2 / 3,
+        0,
+        "only one annotator",
+    ),
+    AnnCase(
+        "one_item", b"item,annotator,label\n1,ann,a\n1,bob,b\n1,cid,a\n", ONE_ITEM, 2 / 3, 1.0, 3
+    ),
     AnnCase("one_item_wide", b"item,r1,r2,r3\n1,a,b,a\n", ONE_ITEM, 2 / 3, 1.0, 3),
     # every pair agrees on every item: P = 1, so kappa, alpha and AC1 are 1 whatever the
     # chance agreement (shares 4/6 a, 2/6 b)
-    AnnCase("all_agree", b"item,annotator,label\n1,ann,a\n1,bob,a\n2,ann,b\n2,bob,b\n"
-            b"3,ann,a\n3,bob,a\n",
-            {"items": 3, "annotators": 2, "labels_total": 6, "classes": 2,
-             "percent_agreement": 1.0, "fleiss_kappa": 1.0, "krippendorff_alpha": 1.0,
-             "gwet_ac1": 1.0, "n_disagreements": 0}, 1.0, 2 / 3, 6),
-    AnnCase("one_label", b"item,annotator,label\n1,ann,a\n",
-            {"items": 1, "annotators": 1, "labels_total": 1, "classes": 1, **NO_AGREEMENT,
-             "n_disagreements": 0}, 1.0, 1.0, 0, "single class"),
+    AnnCase(
+        "all_agree",
+        b"item,annotator,label\n1,ann,a\n1,bob,a\n2,ann,b\n2,bob,b\n3,ann,a\n3,bob,a\n",
+        {
+            "items": 3,
+            "annotators": 2,
+            "labels_total": 6,
+            "classes": 2,
+            "percent_agreement": 1.0,
+            "fleiss_kappa": 1.0,
+            "krippendorff_alpha": 1.0,
+            "gwet_ac1": 1.0,
+            "n_disagreements": 0,
+        },
+        1.0,
+        2 / 3,
+        6,
+    ),
+    AnnCase(
+        "one_label",
+        b"item,annotator,label\n1,ann,a\n",
+        {
+            "items": 1,
+            "annotators": 1,
+            "labels_total": 1,
+            "classes": 1,
+            **NO_AGREEMENT,
+            "n_disagreements": 0,
+        },
+        1.0,
+        1.0,
+        0,
+        "single class",
+    ),
 ]
 ANN = [pytest.param(c, id=c.name) for c in ANN_CASES]
 # The items' predictions: ids 1, 2, 3 labelled a, b, a, all predicted a (row 2 wrong); the
@@ -639,13 +791,13 @@ def test_agreement_entry_points(ann_case):
             assert figures[key] == pytest.approx(value), key
     summary = ag.compute_agreement_summary(codes)
     assert summary.loc["percent_agreement", "value"] == pytest.approx(
-        ann_case.figures["percent_agreement"] or NAN, nan_ok=True)
+        ann_case.figures["percent_agreement"] or NAN, nan_ok=True
+    )
     items, annotators = ann_case.figures["items"], ann_case.figures["annotators"]
     counts = ag.compute_label_counts(codes)
     assert counts.shape == (items, ann_case.figures["classes"])
     assert counts.to_numpy().sum() == ann_case.figures["labels_total"]
-    assert ag.compute_coincidence_matrix(codes).to_numpy().sum() == pytest.approx(
-        ann_case.pairable)
+    assert ag.compute_coincidence_matrix(codes).to_numpy().sum() == pytest.approx(ann_case.pairable)
     assert ag.compute_cohen_kappa_matrix(codes).shape == (annotators, annotators)
     ag.compute_pairwise_agreement(codes)
     consensus = ag.compute_consensus(codes)
@@ -661,15 +813,20 @@ def test_agreement_entry_points(ann_case):
     assert caution is None or isinstance(caution, str)
 
     linked = ag.link_predictions(codes, load_dataset(PREDICTIONS, name="items.csv"))
-    by_slice = ag.compute_agreement_by_slice(codes, membership=linked.tags,
-                                             truth=linked.info.get("truth"),
-                                             prediction=linked.info.get("prediction"))
+    by_slice = ag.compute_agreement_by_slice(
+        codes,
+        membership=linked.tags,
+        truth=linked.info.get("truth"),
+        prediction=linked.info.get("prediction"),
+    )
     overall = by_slice.loc["All data"]
     assert overall["n"] == items
     assert overall["annotator_accuracy"] == pytest.approx(ann_case.annotator_accuracy)
     assert overall["model_accuracy"] == pytest.approx(ann_case.model_accuracy)
     assert (overall["hlp"], overall["hlp_source"]) == (
-        pytest.approx(ann_case.annotator_accuracy), "truth")
+        pytest.approx(ann_case.annotator_accuracy),
+        "truth",
+    )
 
 
 def test_a_blank_annotation_table_is_a_typed_error_naming_the_file():
@@ -697,25 +854,43 @@ def app_store(tmp_path_factory, load):
         for case in CASES:
             fmt = case.formats[0]
             project = store.get_or_create_project(case.name, user="seed")
-            did = store.save_dataset(project, case.name, load(case, fmt), task=case.task,
-                                     user="seed")
-            fixed = store.save_dataset(project, "fixed", load(case, fmt, fixed=True),
-                                       task=case.task, user="seed")
+            did = store.save_dataset(
+                project, case.name, load(case, fmt), task=case.task, user="seed"
+            )
+            fixed = store.save_dataset(
+                project, "fixed", load(case, fmt, fixed=True), task=case.task, user="seed"
+            )
             if not case.refused:
                 for version, dataset_id in (("1", did), ("2", fixed)):
                     table = analyze(store.load_dataset(dataset_id), task=case.task)
-                    store.save_iteration(project, dataset_id, model_name="m",
-                                         model_version=version, table=table, user="seed")
+                    store.save_iteration(
+                        project,
+                        dataset_id,
+                        model_name="m",
+                        model_version=version,
+                        table=table,
+                        user="seed",
+                    )
             ids[case.name] = (project, did)
         project = store.get_or_create_project("Labels", user="seed")
-        items = store.save_dataset(project, "items", load_dataset(PREDICTIONS, name="items.csv"),
-                                   task=TaskSpec(), user="seed")
+        items = store.save_dataset(
+            project,
+            "items",
+            load_dataset(PREDICTIONS, name="items.csv"),
+            task=TaskSpec(),
+            user="seed",
+        )
         for ann_case in ANN_CASES:
             ann = ag.load_annotations(ann_case.content, name=f"{ann_case.name}.csv")
-            set_id = store.save_annotation_set(project, ann_case.name, ann.labels,
-                                               source_name=ann.source_name,
-                                               content_hash=ann.content_hash, user="seed",
-                                               linked_dataset_id=items)
+            set_id = store.save_annotation_set(
+                project,
+                ann_case.name,
+                ann.labels,
+                source_name=ann.source_name,
+                content_hash=ann.content_hash,
+                user="seed",
+                linked_dataset_id=items,
+            )
             ids[ann_case.name] = (items, set_id)
         yield store, ids
         store.close()
@@ -747,8 +922,14 @@ def test_lineage(app_store, case):
 
 ALL_PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
 #: Pages that must refuse a case with one error box holding this phrase; all others show none.
-_ANALYSIS_PAGES = ("app.py", "pages/2_Tag_errors.py", "pages/3_Slices_vs_HLP.py",
-                   "pages/4_Prioritise.py", "pages/5_Export.py", "pages/9_Suggested_slices.py")
+_ANALYSIS_PAGES = (
+    "app.py",
+    "pages/2_Tag_errors.py",
+    "pages/3_Slices_vs_HLP.py",
+    "pages/4_Prioritise.py",
+    "pages/5_Export.py",
+    "pages/9_Suggested_slices.py",
+)
 PAGE_ERRORS = {("binary_no_positive", page): "positive class 'yes'" for page in _ANALYSIS_PAGES}
 PAGE_ERRORS["one_row", "pages/8_Balanced_splits.py"] = "one_row.csv: 1 example cannot fill 3"
 
@@ -788,12 +969,15 @@ def test_every_page(app_store, case, page):
 def test_label_consistency_page_on_a_saved_set(app_store, ann_case):
     _, ids = app_store
     items, set_id = ids[ann_case.name]
-    at = run_page("pages/6_Label_consistency.py", items, agree_source="Saved annotation set",
-                  agree_set=set_id)
+    at = run_page(
+        "pages/6_Label_consistency.py", items, agree_source="Saved annotation set", agree_set=set_id
+    )
     assert not assert_no_crash(at)
     f = ann_case.figures
-    assert (f"**{f['items']:,}** items · **{f['annotators']}** annotators · "
-            f"**{f['labels_total']:,}** labels") in "\n".join(str(m.value) for m in at.markdown)
+    assert (
+        f"**{f['items']:,}** items · **{f['annotators']}** annotators · "
+        f"**{f['labels_total']:,}** labels"
+    ) in "\n".join(str(m.value) for m in at.markdown)
     if ann_case.warning:
         assert ann_case.warning in texts(at.warning)
 
@@ -805,8 +989,13 @@ CLI_FILES = [pytest.param(c, c.formats[0], id=c.file(c.formats[0])) for c in CAS
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -824,15 +1013,22 @@ def cli_runs(files, tmp_path_factory) -> dict[tuple[str, str], Future]:
         path = str(files[case.name, fmt])
         sliced = ["--slice-by", case.slice_by] if case.slice_by else []
         commands[case.name, "analyze"] = ["analyze", path, *sliced, *case.cli_options]
-        commands[case.name, "suggest"] = ["suggest", path, "--min-support", "1",
-                                          *case.cli_options]
-        commands[case.name, "compare"] = ["compare", path, str(files[case.name + "-fixed", fmt]),
-                                          *case.cli_options]
+        commands[case.name, "suggest"] = ["suggest", path, "--min-support", "1", *case.cli_options]
+        commands[case.name, "compare"] = [
+            "compare",
+            path,
+            str(files[case.name + "-fixed", fmt]),
+            *case.cli_options,
+        ]
     for ann_case in ANN_CASES:
         path = folder / f"{ann_case.name}.csv"
         path.write_bytes(ann_case.content)
-        commands[ann_case.name, "agreement"] = ["agreement", str(path), "--predictions",
-                                                str(folder / "items.csv")]
+        commands[ann_case.name, "agreement"] = [
+            "agreement",
+            str(path),
+            "--predictions",
+            str(folder / "items.csv"),
+        ]
     pool = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1))
     jobs = {key: pool.submit(_cli, *args) for key, args in commands.items()}
     yield jobs
@@ -841,8 +1037,7 @@ def cli_runs(files, tmp_path_factory) -> dict[tuple[str, str], Future]:
 
 def assert_clean_exit(result: subprocess.CompletedProcess, file: str, refused: str) -> None:
     """Exit 0 with only notes on stderr, or exit 2 with one line naming the file."""
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, \
-        result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr, result.stderr
     lines = result.stderr.strip().splitlines()
     if refused:
         assert result.returncode == 2, (result.returncode, result.stderr)
@@ -871,8 +1066,8 @@ def test_cli(cli_runs, case, fmt, command):
         examples = "1 example" if n == 1 else f"{n} examples"  # "1 example", not "1 examples"
         wrong = "1 error" if errors == 1 else f"{errors} errors"
         assert result.stdout.startswith(
-            f"{case.file(fmt)}: {examples}, {wrong} ({100 * errors / n:.1f}%); "
-            "searched "), result.stdout
+            f"{case.file(fmt)}: {examples}, {wrong} ({100 * errors / n:.1f}%); searched "
+        ), result.stdout
         if case.slice_by is None:  # nothing to search: said so, not a blank
             assert "; searched no column (up to 3 conditions" in result.stdout
     else:
@@ -887,6 +1082,6 @@ def test_cli_agreement(cli_runs, ann_case):
     f = ann_case.figures
     assert result.stdout.startswith(
         f"{file}: {f['items']} items, {f['annotators']} annotators, {f['labels_total']} labels, "
-        f"{f['classes']} classes; {f['n_disagreements']} items with disagreement"), \
-        result.stdout
+        f"{f['classes']} classes; {f['n_disagreements']} items with disagreement"
+    ), result.stdout
     assert "accuracy vs ground truth" in result.stdout  # HLP per tag, from the linked labels

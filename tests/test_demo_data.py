@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.analysis import analyze, default_task
-from core.dataset import load_dataset
+from slicewise.core.analysis import analyze, default_task
+from slicewise.core.dataset import load_dataset
 
 DEMO = Path(__file__).resolve().parents[1] / "demo_data"
 SPEECH = DEMO / "speech_predictions.csv"
@@ -25,8 +25,19 @@ LECTURE = {
     "low_bandwidth": (0.06, 0.70, 0.70),
 }
 SPEECH_COLUMNS = [
-    "id", "audio_path", "label", "prediction", "human_label", "clean_speech", "car_noise",
-    "people_noise", "low_bandwidth", "device", "region", "snr_db", "duration_s",
+    "id",
+    "audio_path",
+    "label",
+    "prediction",
+    "human_label",
+    "clean_speech",
+    "car_noise",
+    "people_noise",
+    "low_bandwidth",
+    "device",
+    "region",
+    "snr_db",
+    "duration_s",
 ]
 DEFECTS = {"scratch", "dent", "pit mark", "discoloration", "ok"}
 IMAGE_TAGS = {"blurry", "dark background", "reflection", "light background"}
@@ -65,8 +76,9 @@ def test_rebuild_is_byte_identical(tmp_path):
     assert set(paths) == {"speech", "inspection", "annotations", "retrained"}
     for path in paths.values():
         committed = DEMO / path.name
-        assert path.read_bytes() == committed.read_bytes(), f"{path.name} differs; rerun " \
-            "python demo_data/make_demo.py and commit the files"
+        assert path.read_bytes() == committed.read_bytes(), (
+            f"{path.name} differs; rerun python demo_data/make_demo.py and commit the files"
+        )
 
 
 def test_speech_columns_and_tags(speech_raw):
@@ -82,9 +94,17 @@ def test_speech_columns_and_tags(speech_raw):
     assert df["label"].nunique() >= 300  # hundreds of distinct queries
     # The lecture's four examples open the file.
     assert df.loc[:3, "label"].tolist() == [
-        "Stir fried lettuce recipe", "Sweetened coffee", "Sail away song", "Let's catch up"]
+        "Stir fried lettuce recipe",
+        "Sweetened coffee",
+        "Sail away song",
+        "Let's catch up",
+    ]
     assert df.loc[:3, "prediction"].map(_norm).tolist() == [
-        "stir fry lettuce recipe", "swedish coffee", "sell away some", "let's ketchup"]
+        "stir fry lettuce recipe",
+        "swedish coffee",
+        "sell away some",
+        "let's ketchup",
+    ]
 
 
 def test_speech_per_tag_rates_recomputed_from_raw_csv(speech_raw):
@@ -125,7 +145,13 @@ def test_inspection_loads_with_detected_mapping():
     dataset = load_dataset(INSPECTION)
     m = dataset.mapping
     assert (m.id, m.label, m.prediction, m.human, m.score, m.tags_column) == (
-        "id", "label", "prediction", "human_label", "score", "tags")
+        "id",
+        "label",
+        "prediction",
+        "human_label",
+        "score",
+        "tags",
+    )
     assert default_task(dataset).kind == "classification"
     frame = dataset.frame
     assert 1100 <= dataset.n <= 1300
@@ -180,8 +206,9 @@ RETRAINED_ACCURACY = {
 def test_retrained_keeps_everything_but_the_predictions(speech_raw):
     retrained = pd.read_csv(RETRAINED, dtype=str, keep_default_na=False)
     assert list(retrained.columns) == SPEECH_COLUMNS
-    pd.testing.assert_frame_equal(retrained.drop(columns="prediction"),
-                                  speech_raw.drop(columns="prediction"))
+    pd.testing.assert_frame_equal(
+        retrained.drop(columns="prediction"), speech_raw.drop(columns="prediction")
+    )
     assert (retrained["prediction"] != speech_raw["prediction"]).sum() == 165 + 102
 
 

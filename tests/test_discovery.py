@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from scipy import stats
 
-from core import discovery
-from core.cli import main
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.discovery import (
+from slicewise.core import discovery
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.discovery import (
     SLICE_COLUMNS,
     TREE_COLUMNS,
     benjamini_hochberg,
@@ -34,33 +34,37 @@ from core.discovery import (
     slice_score,
     suggest_slices,
 )
-from core.errors import InvalidValueError
+from slicewise.core.errors import InvalidValueError
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = {"region = north", "device = old"}
 
 
-def planted_frame(n: int = 20_000, seed: int = 0, *, weak: float = 0.30,
-                  base: float = 0.05) -> tuple[pd.DataFrame, np.ndarray]:
+def planted_frame(
+    n: int = 20_000, seed: int = 0, *, weak: float = 0.30, base: float = 0.05
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Eight metadata columns; error rate ``base`` except ``weak`` in north AND old."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "region": rng.choice(["north", "south", "east", "west"], n),
-        "device": rng.choice(["old", "new", "mid"], n),
-        "browser": rng.choice(["chrome", "firefox", "safari", "edge", "other"], n),
-        "plan": rng.choice(["free", "pro"], n),
-        "lang": rng.choice(["en", "de", "fr", "es", "it", "nl"], n),
-        "age": np.round(rng.normal(40, 12, n), 1),
-        "snr_db": np.round(rng.uniform(0, 30, n), 2),
-        "hour": rng.integers(0, 24, n),
-    })
+    df = pd.DataFrame(
+        {
+            "region": rng.choice(["north", "south", "east", "west"], n),
+            "device": rng.choice(["old", "new", "mid"], n),
+            "browser": rng.choice(["chrome", "firefox", "safari", "edge", "other"], n),
+            "plan": rng.choice(["free", "pro"], n),
+            "lang": rng.choice(["en", "de", "fr", "es", "it", "nl"], n),
+            "age": np.round(rng.normal(40, 12, n), 1),
+            "snr_db": np.round(rng.uniform(0, 30, n), 2),
+            "hour": rng.integers(0, 24, n),
+        }
+    )
     in_weak = (df["region"] == "north") & (df["device"] == "old")
     errors = rng.random(n) < np.where(in_weak, weak, base)
     return df, errors
 
 
-def brute_force(df: pd.DataFrame, errors: np.ndarray, *, max_conditions: int,
-                min_support: int, alpha: float) -> pd.DataFrame:
+def brute_force(
+    df: pd.DataFrame, errors: np.ndarray, *, max_conditions: int, min_support: int, alpha: float
+) -> pd.DataFrame:
     """Every conjunction of conditions on distinct columns, counted with boolean masks."""
     cond = encode_conditions(df)
     masks = {p.text: p.mask(df) for p in cond.predicates}
@@ -77,8 +81,7 @@ def brute_force(df: pd.DataFrame, errors: np.ndarray, *, max_conditions: int,
                 if n >= min_support:
                     rows.append({"key": frozenset(combo), "n": n, "errors": int(errors[m].sum())})
     out = pd.DataFrame(rows)
-    out["score"] = slice_score(out["n"], out["errors"], n=len(df), overall_rate=rate,
-                               alpha=alpha)
+    out["score"] = slice_score(out["n"], out["errors"], n=len(df), overall_rate=rate, alpha=alpha)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -101,10 +104,12 @@ def test_planted_slice_ranks_first(distinct):
 
 def test_planted_slice_ranks_first_from_a_dataset():
     df, errors = planted_frame()
-    frame = df.assign(id=[f"ex-{i}" for i in range(len(df))], label="yes",
-                      prediction=np.where(errors, "no", "yes"))
-    ds = dataset_from_frame(frame, ColumnMapping(label="label", prediction="prediction",
-                                                 id="id"))
+    frame = df.assign(
+        id=[f"ex-{i}" for i in range(len(df))],
+        label="yes",
+        prediction=np.where(errors, "no", "yes"),
+    )
+    ds = dataset_from_frame(frame, ColumnMapping(label="label", prediction="prediction", id="id"))
     assert (error_indicator(ds) == errors).all()
     found = suggest_slices(ds)
     assert set(found.slices["conditions"].iloc[0]) == PLANTED
@@ -128,23 +133,32 @@ def test_search_is_lossless_against_brute_force(seed):
     """Pruning never loses a top slice: the top 15 equal those of an exhaustive search."""
     rng = np.random.default_rng(seed)
     n = 3000
-    df = pd.DataFrame({
-        "a": rng.choice(list("pqr"), n), "b": rng.choice(list("xyzw"), n),
-        "c": rng.choice(["u", "v"], n), "d": rng.normal(0, 1, n),
-        "e": rng.choice(["k", "l", "m"], n, p=[0.6, 0.3, 0.1]),
-    })
+    df = pd.DataFrame(
+        {
+            "a": rng.choice(list("pqr"), n),
+            "b": rng.choice(list("xyzw"), n),
+            "c": rng.choice(["u", "v"], n),
+            "d": rng.normal(0, 1, n),
+            "e": rng.choice(["k", "l", "m"], n, p=[0.6, 0.3, 0.1]),
+        }
+    )
     p_err = 0.08 + 0.15 * ((df["a"] == "p") & (df["d"] > 0)) + 0.1 * (df["e"] == "m")
     errors = rng.random(n) < p_err
     for alpha in (0.95, 0.7):
-        found = find_error_slices(df, errors, min_support=40, top=15, alpha=alpha,
-                                  distinct=False)
+        found = find_error_slices(df, errors, min_support=40, top=15, alpha=alpha, distinct=False)
         oracle = brute_force(df, errors, max_conditions=3, min_support=40, alpha=alpha)
         oracle = oracle[oracle["score"] > 0].head(15)
         assert np.allclose(found.slices["score"], oracle["score"])
-        ours = {frozenset(c): (n_, e) for c, n_, e in zip(
-            found.slices["conditions"], found.slices["n"], found.slices["errors"], strict=True)}
-        theirs = {k: (n_, e) for k, n_, e in zip(oracle["key"], oracle["n"], oracle["errors"],
-                                                  strict=True)}
+        ours = {
+            frozenset(c): (n_, e)
+            for c, n_, e in zip(
+                found.slices["conditions"], found.slices["n"], found.slices["errors"], strict=True
+            )
+        }
+        theirs = {
+            k: (n_, e)
+            for k, n_, e in zip(oracle["key"], oracle["n"], oracle["errors"], strict=True)
+        }
         assert ours == theirs
 
 
@@ -159,8 +173,7 @@ def test_counts_and_p_values_match_masks_and_scipy():
         assert row["n"] == m.sum() and row["errors"] == errors[m].sum()
         assert row["error_rate"] == pytest.approx(errors[m].mean())
         assert row["lift"] == pytest.approx(errors[m].mean() / rate)
-        p = stats.binomtest(int(row["errors"]), int(row["n"]), rate,
-                            alternative="greater").pvalue
+        p = stats.binomtest(int(row["errors"]), int(row["n"]), rate, alternative="greater").pvalue
         assert row["p_value"] == pytest.approx(p, rel=1e-6, abs=1e-300)
         assert row["q_value"] >= row["p_value"]
 
@@ -227,18 +240,25 @@ def test_many_valued_columns_count_right(monkeypatch):
 
 
 def test_conditions_encode_bins_values_and_missing():
-    df = pd.DataFrame({
-        "snr": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, np.nan],
-        "device": ["a", "b", "a", None, "b", "a", "b", "a"],
-        "flag": [True, False] * 4,
-        "line": [1, 2, 3, 1, 2, 3, 1, 2],
-        "id": [f"x{i}" for i in range(8)],
-        "const": ["same"] * 8,
-    })
+    df = pd.DataFrame(
+        {
+            "snr": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, np.nan],
+            "device": ["a", "b", "a", None, "b", "a", "b", "a"],
+            "flag": [True, False] * 4,
+            "line": [1, 2, 3, 1, 2, 3, 1, 2],
+            "id": [f"x{i}" for i in range(8)],
+            "const": ["same"] * 8,
+        }
+    )
     cond = encode_conditions(df, max_values=6)
     texts = [p.text for p in cond.predicates]
-    assert texts[:5] == ["snr < 2.5", "snr in [2.5, 4)", "snr in [4, 5.5)", "snr >= 5.5",
-                         "snr is missing"]
+    assert texts[:5] == [
+        "snr < 2.5",
+        "snr in [2.5, 4)",
+        "snr in [4, 5.5)",
+        "snr >= 5.5",
+        "snr is missing",
+    ]
     assert "device = a" in texts and "device is missing" in texts
     assert "flag = True" in texts and "line = 3" in texts
     assert set(cond.skipped) == {"id", "const"}
@@ -257,21 +277,23 @@ def test_max_conditions_limits_the_slices():
 
 def test_columns_choose_what_is_searched():
     df, errors = planted_frame(n=5000)
-    found = find_error_slices(df, errors, columns=["device", "plan"], top=None,
-                              distinct=False)
+    found = find_error_slices(df, errors, columns=["device", "plan"], top=None, distinct=False)
     used = {c.split(" ")[0] for conds in found.slices["conditions"] for c in conds}
     assert used <= {"device", "plan"}
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"max_conditions": 0}, "max_conditions must be 1 to 3"),
-    ({"max_conditions": 4}, "max_conditions must be 1 to 3"),
-    ({"alpha": 0}, "alpha"),
-    ({"fdr": 1.5}, "fdr"),
-    ({"min_support": 0}, "min_support"),
-    ({"top": 0}, "top"),
-    ({"columns": ["nope"]}, "'nope': no such column"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_conditions": 0}, "max_conditions must be 1 to 3"),
+        ({"max_conditions": 4}, "max_conditions must be 1 to 3"),
+        ({"alpha": 0}, "alpha"),
+        ({"fdr": 1.5}, "fdr"),
+        ({"min_support": 0}, "min_support"),
+        ({"top": 0}, "top"),
+        ({"columns": ["nope"]}, "'nope': no such column"),
+    ],
+)
 def test_bad_settings(kwargs, message):
     df, errors = planted_frame(n=500)
     with pytest.raises(InvalidValueError, match=message):
@@ -284,10 +306,13 @@ def test_errors_must_align():
         find_error_slices(df, errors[:-1])
 
 
-@pytest.mark.parametrize(("errors", "message"), [
-    (np.zeros(500, dtype=bool), "no errors"),
-    (np.ones(500, dtype=bool), "every prediction is wrong"),
-])
+@pytest.mark.parametrize(
+    ("errors", "message"),
+    [
+        (np.zeros(500, dtype=bool), "no errors"),
+        (np.ones(500, dtype=bool), "every prediction is wrong"),
+    ],
+)
 def test_degenerate_errors_warn(errors, message):
     df, _ = planted_frame(n=500)
     found = find_error_slices(df, errors)
@@ -376,32 +401,55 @@ def planted_csv(tmp_path) -> Path:
 
 
 def test_cli_json(planted_csv):
-    result = CliRunner().invoke(main, ["suggest", str(planted_csv), "--format", "json",
-                                       "--top", "5"])
+    result = CliRunner().invoke(
+        main, ["suggest", str(planted_csv), "--format", "json", "--top", "5"]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data["slices"]) <= 5
     first = data["slices"][0]
     assert set(first["conditions"]) == PLANTED
-    assert {"conditions", "n", "error_rate", "lift", "p_value", "q_value", "score",
-            "significant"} <= set(first)
+    assert {
+        "conditions",
+        "n",
+        "error_rate",
+        "lift",
+        "p_value",
+        "q_value",
+        "score",
+        "significant",
+    } <= set(first)
     assert first["significant"] is True
     assert data["n_tested"] > 0 and "Benjamini-Hochberg" in data["note"]
 
 
 def test_cli_table_and_options(planted_csv):
-    result = CliRunner().invoke(main, ["suggest", str(planted_csv), "--max-conditions", "1",
-                                       "--min-support", "500", "--columns", "region,device"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "suggest",
+            str(planted_csv),
+            "--max-conditions",
+            "1",
+            "--min-support",
+            "500",
+            "--columns",
+            "region,device",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "region = north" in result.stdout and " AND " not in result.stdout.split("*")[0]
     assert "at least 500 examples" in result.stdout
     assert "Benjamini-Hochberg" in result.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--columns", "nope"], "'nope': no such column"),
-    (["--label", "nope"], "'nope'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--columns", "nope"], "'nope': no such column"),
+        (["--label", "nope"], "'nope'"),
+    ],
+)
 def test_cli_errors_are_one_line(planted_csv, args, message):
     result = CliRunner().invoke(main, ["suggest", str(planted_csv), *args])
     assert result.exit_code == 2

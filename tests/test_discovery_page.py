@@ -15,10 +15,10 @@ from pagetest import ROOT, USER, assert_ok, run_page, table_with, texts
 from streamlit.testing.v1 import AppTest
 from test_label_issues import dataset_with_probabilities
 
-from core.dataset import load_dataset
-from core.discovery import slice_mask, suggest_slices
-from core.label_issues import TAG_NAME, find_label_issues
-from core.task import TaskSpec
+from slicewise.core.dataset import load_dataset
+from slicewise.core.discovery import slice_mask, suggest_slices
+from slicewise.core.label_issues import TAG_NAME, find_label_issues
+from slicewise.core.task import TaskSpec
 
 PAGE = "pages/9_Suggested_slices.py"
 
@@ -28,11 +28,24 @@ pytestmark = pytest.mark.usefixtures("fresh")
 def app(dataset_id: int | None = None, **state) -> AppTest:
     return run_page(PAGE, dataset_id, **state)
 
+
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
-    (PAGE, "hide the most errors", {"multiselect": 1, "slider": 1, "number_input": 1,
-                                    "metric": 4, "dataframe": 2, "selectbox": 1,
-                                    "button": 2, "select_slider": 1, "plotly_chart": 1}),
+    (
+        PAGE,
+        "hide the most errors",
+        {
+            "multiselect": 1,
+            "slider": 1,
+            "number_input": 1,
+            "metric": 4,
+            "dataframe": 2,
+            "selectbox": 1,
+            "button": 2,
+            "select_slider": 1,
+            "plotly_chart": 1,
+        },
+    ),
 ]
 
 
@@ -41,8 +54,9 @@ def seeded(store) -> int:
     """Demo inspection predictions with prob_<class> columns; returns the dataset id."""
     dataset, _ = dataset_with_probabilities()
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Inspection", dataset,
-                              task=TaskSpec(kind="classification"), user="seed")
+    return store.save_dataset(
+        project, "Inspection", dataset, task=TaskSpec(kind="classification"), user="seed"
+    )
 
 
 @pytest.fixture
@@ -50,8 +64,9 @@ def plain(store) -> int:
     """The committed demo inspection file as it is (no probability columns)."""
     dataset = load_dataset(ROOT / "demo_data" / "inspection_predictions.csv")
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Plain", dataset, task=TaskSpec(kind="classification"),
-                              user="seed")
+    return store.save_dataset(
+        project, "Plain", dataset, task=TaskSpec(kind="classification"), user="seed"
+    )
 
 
 def button(at: AppTest, key: str):

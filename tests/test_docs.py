@@ -5,15 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from slicewise.core.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
 def test_ci_runs_the_readme_test_command():
-    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert ci in README
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    marker = next(i for i, line in enumerate(lines) if line.startswith("# The README's test command"))
+    assert lines[marker + 1].startswith("pip install")
+    assert lines[marker + 1] in README
+
+
+def test_ci_checks_lint_and_format_after_the_tests():
+    lines = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert lines[-1] == "ruff check . && ruff format --check ."
 
 
 def test_readme_has_the_run_command():

@@ -31,8 +31,11 @@ def page(server):
 
 
 def _choose(page, label: str, option: str) -> None:
-    box = page.locator('[data-testid="stSelectbox"]').filter(
-        has=page.get_by_text(label, exact=True)).first
+    box = (
+        page.locator('[data-testid="stSelectbox"]')
+        .filter(has=page.get_by_text(label, exact=True))
+        .first
+    )
     box.click()
     page.get_by_role("option", name=option, exact=True).first.click()
     wait_idle(page)
@@ -40,17 +43,55 @@ def _choose(page, label: str, option: str) -> None:
 
 @pytest.fixture(scope="module")
 def upload_csv(server):
-    df = pd.DataFrame({
-        "id": [f"u{i}" for i in range(12)],
-        "label": ["cat", "dog", "cat", "dog", "cat", "dog", "cat", "dog", "cat", "dog", "cat",
-                  "dog"],
-        "prediction": ["cat", "cat", "cat", "dog", "dog", "dog", "cat", "cat", "cat", "dog",
-                       "dog", "dog"],
-        "human_label": ["cat", "dog", "cat", "dog", "cat", "dog", "cat", "cat", "cat", "dog",
-                        "cat", "dog"],
-        "blurry": ["x", "", "", "", "x", "", "", "", "", "", "", ""],
-        "camera": ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
-    })
+    df = pd.DataFrame(
+        {
+            "id": [f"u{i}" for i in range(12)],
+            "label": [
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+            ],
+            "prediction": [
+                "cat",
+                "cat",
+                "cat",
+                "dog",
+                "dog",
+                "dog",
+                "cat",
+                "cat",
+                "cat",
+                "dog",
+                "dog",
+                "dog",
+            ],
+            "human_label": [
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+                "cat",
+                "cat",
+                "cat",
+                "dog",
+                "cat",
+                "dog",
+            ],
+            "blurry": ["x", "", "", "", "x", "", "", "", "", "", "", ""],
+            "camera": ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
+        }
+    )
     path = server["tmp"] / "pets <b>.csv"
     df.to_csv(path, index=False)
     return path, df
@@ -78,7 +119,7 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
     wait_idle(page)
     shot(page, "1_load_data_saved")
 
-    from core.store import Store
+    from slicewise.core.store import Store
 
     store = Store(server["db"])
     datasets = store.list_datasets()

@@ -57,10 +57,12 @@ def _write(server, name: str, text: str) -> Path:
 def _settled(page) -> None:
     """Wait until the run is over and every element is drawn (no loading placeholders)."""
     wait_idle(page)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           timeout=60_000)
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000
+    )
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid^=\"stSkeleton\"]')", timeout=60_000)
+        "() => !document.querySelector('[data-testid^=\"stSkeleton\"]')", timeout=60_000
+    )
 
 
 def _main(page):
@@ -88,8 +90,12 @@ def _pick(page, box, option: str) -> None:
 
 def _choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label`` (main area)."""
-    box = _main(page).locator('[data-testid="stSelectbox"]').filter(
-        has=page.get_by_text(label, exact=True)).first
+    box = (
+        _main(page)
+        .locator('[data-testid="stSelectbox"]')
+        .filter(has=page.get_by_text(label, exact=True))
+        .first
+    )
     if box.get_by_role("combobox").input_value() != option:
         _pick(page, box, option)
 
@@ -101,9 +107,17 @@ def _type(page, label: str, text: str) -> None:
     wait_idle(page)
 
 
-def _load(server, page, path: Path, *, name: str, project: str | None = None,
-          label: str | None = None, task: str | None = None,
-          also_missing: str | None = None) -> int:
+def _load(
+    server,
+    page,
+    path: Path,
+    *,
+    name: str,
+    project: str | None = None,
+    label: str | None = None,
+    task: str | None = None,
+    also_missing: str | None = None,
+) -> int:
     """Upload ``path`` on *Load data*, set the given options, save; return the dataset id."""
     page.goto(f"{server['base']}/Load_data")
     wait_idle(page)
@@ -123,7 +137,7 @@ def _load(server, page, path: Path, *, name: str, project: str | None = None,
     page.get_by_text(SAVED).first.wait_for(timeout=60_000)
     wait_idle(page)
     _assert_clean(page)
-    from core.store import Store
+    from slicewise.core.store import Store
 
     datasets = Store(server["db"]).list_datasets()
     return int(datasets.loc[datasets["name"] == name, "id"].max())
@@ -137,8 +151,12 @@ def _open(server, page, page_path: str, dataset_id: int) -> None:
 
 def _slice_by(page, column: str) -> None:
     """Choose ``column`` in the "Also slice by a column" control."""
-    box = _main(page).locator('[data-testid="stMultiSelect"]').filter(
-        has=page.get_by_text("Also slice by a column", exact=True)).first
+    box = (
+        _main(page)
+        .locator('[data-testid="stMultiSelect"]')
+        .filter(has=page.get_by_text("Also slice by a column", exact=True))
+        .first
+    )
     _pick(page, box, column)
     page.keyboard.press("Escape")
     _settled(page)
@@ -151,9 +169,16 @@ def _grid(page, first_column: str) -> pd.DataFrame:
     Read from the grid's accessible table (what a screen reader gets; numbers unformatted),
     indexed by the first column.
     """
-    grid = _main(page).locator("[role=grid]").filter(
-        has=page.locator("th[aria-colindex='1']", has_text=re.compile(
-            f"^{re.escape(first_column)}$"))).first
+    grid = (
+        _main(page)
+        .locator("[role=grid]")
+        .filter(
+            has=page.locator(
+                "th[aria-colindex='1']", has_text=re.compile(f"^{re.escape(first_column)}$")
+            )
+        )
+        .first
+    )
     grid.wait_for(state="attached")
     rows = grid.evaluate("""g => Array.from(g.querySelectorAll('tr')).map(
         r => Array.from(r.querySelectorAll('th,td')).map(c => c.textContent))""")
@@ -168,8 +193,12 @@ def _pct(cell: str) -> float:
 
 def _metric(page, label: str) -> str:
     """The value a ``st.metric`` labelled ``label`` shows."""
-    box = _main(page).locator('[data-testid="stMetric"]').filter(
-        has=page.get_by_text(label, exact=True)).first
+    box = (
+        _main(page)
+        .locator('[data-testid="stMetric"]')
+        .filter(has=page.get_by_text(label, exact=True))
+        .first
+    )
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
@@ -184,12 +213,20 @@ def _shot(page, name: str) -> None:
 def test_compare_iterations_without_tags(server, page):
     # before: 1 of 2 right (50%); after: 2 of 2 (100%). One example changed outcome (id 2,
     # wrong -> right), none the other way: McNemar's exact p = 2 * P(Bin(1, 0.5) >= 1) = 1.
-    before = _load(server, page, _write(server, "before.csv",
-                                        "id,label,prediction\n1,a,a\n2,b,a\n"),
-                   name="iteration before", project="Iterations")
-    after = _load(server, page, _write(server, "after.csv",
-                                       "id,label,prediction\n1,a,a\n2,b,b\n"),
-                  name="iteration after", project="Iterations")
+    before = _load(
+        server,
+        page,
+        _write(server, "before.csv", "id,label,prediction\n1,a,a\n2,b,a\n"),
+        name="iteration before",
+        project="Iterations",
+    )
+    after = _load(
+        server,
+        page,
+        _write(server, "after.csv", "id,label,prediction\n1,a,a\n2,b,b\n"),
+        name="iteration after",
+        project="Iterations",
+    )
     for dataset_id, version in ((before, "1"), (after, "2")):
         _open(server, page, "Compare_iterations", dataset_id)
         # a form: Enter in a field would submit it, so fill the fields and click
@@ -200,9 +237,13 @@ def test_compare_iterations_without_tags(server, page):
         _assert_clean(page)
     page.get_by_text("Accuracy, all data").first.wait_for()
     assert _metric(page, "Accuracy, all data") == "100.0%"
-    delta = _main(page).locator('[data-testid="stMetric"]').filter(
-        has=page.get_by_text("Accuracy, all data", exact=True)).locator(
-        '[data-testid="stMetricDelta"]').inner_text()
+    delta = (
+        _main(page)
+        .locator('[data-testid="stMetric"]')
+        .filter(has=page.get_by_text("Accuracy, all data", exact=True))
+        .locator('[data-testid="stMetricDelta"]')
+        .inner_text()
+    )
     assert "+50.0 pts" in delta
     assert _metric(page, "p-value (all data)") == "1"
     table = _grid(page, "Slice")
@@ -213,8 +254,10 @@ def test_compare_iterations_without_tags(server, page):
     _assert_clean(page)
 
 
-NA_FILE = ("id,label,prediction,region\n1,cat,cat,NA\n2,cat,dog,NA\n3,dog,dog,EU\n"
-           "4,dog,cat,EU\n5,cat,cat,\n6,dog,dog,NA\n")
+NA_FILE = (
+    "id,label,prediction,region\n1,cat,cat,NA\n2,cat,dog,NA\n3,dog,dog,EU\n"
+    "4,dog,cat,EU\n5,cat,cat,\n6,dog,dog,NA\n"
+)
 
 
 def test_na_is_a_value_unless_listed_as_missing(server, page):
@@ -224,13 +267,20 @@ def test_na_is_a_value_unless_listed_as_missing(server, page):
     _slice_by(page, "region")
     table = _grid(page, "Slice")
     assert (table.loc["region = NA", "n"], _pct(table.loc["region = NA", "Accuracy"])) == (
-        "3", 66.7)
+        "3",
+        66.7,
+    )
     assert table.loc["region = (missing)", "n"] == "1"
     _shot(page, "case2_na_is_a_value")
 
     # With NA listed as missing, NA joins the blank cell: ids 1, 2, 5, 6 -> n 4.
-    did = _load(server, page, _write(server, "regions NA missing.csv", NA_FILE),
-                name="regions NA missing", also_missing="NA")
+    did = _load(
+        server,
+        page,
+        _write(server, "regions NA missing.csv", NA_FILE),
+        name="regions NA missing",
+        also_missing="NA",
+    )
     _open(server, page, "Slices_vs_HLP", did)
     _slice_by(page, "region")
     table = _grid(page, "Slice")
@@ -244,11 +294,14 @@ def test_empty_transcripts_count_in_accuracy_and_wer(server, page):
     # Word errors / reference words: id 1 1/4, id 2 0/4, id 3 0/0, id 4 1/0 (insertion),
     # id 5 4/4 (all deleted), id 6 1/5 -> 7/17 = 41.2% overall; street (ids 3, 4, 5):
     # (0 + 1 + 4) / (0 + 0 + 4) = 125%; car: 2/13 = 15.4%.
-    text = ("id,label,prediction,noise\n1,turn the lights on,turn the light on,car\n"
-            "2,play some jazz music,play some jazz music,car\n3,,,street\n4,,okay,street\n"
-            "5,what time is it,,street\n6,set an alarm for seven,set an alarm for eleven,car\n")
-    did = _load(server, page, _write(server, "transcripts.csv", text), name="transcripts",
-                task="text")
+    text = (
+        "id,label,prediction,noise\n1,turn the lights on,turn the light on,car\n"
+        "2,play some jazz music,play some jazz music,car\n3,,,street\n4,,okay,street\n"
+        "5,what time is it,,street\n6,set an alarm for seven,set an alarm for eleven,car\n"
+    )
+    did = _load(
+        server, page, _write(server, "transcripts.csv", text), name="transcripts", task="text"
+    )
     _open(server, page, "", did)
     assert _metric(page, "Examples") == "6"
     assert _metric(page, "Accuracy") == "33.3%"
@@ -265,9 +318,12 @@ def test_empty_transcripts_count_in_accuracy_and_wer(server, page):
 
 def test_ids_with_leading_zeros_are_different_examples(server, page):
     # 7, 07 and 007 are three ids (exact text); right: 7 and 007 -> 2 of 3 (66.7%).
-    did = _load(server, page, _write(server, "ids.csv",
-                                     "id,label,prediction\n7,a,a\n07,a,b\n007,b,b\n"),
-                name="leading zeros")
+    did = _load(
+        server,
+        page,
+        _write(server, "ids.csv", "id,label,prediction\n7,a,a\n07,a,b\n007,b,b\n"),
+        name="leading zeros",
+    )
     _open(server, page, "", did)
     assert _metric(page, "Examples") == "3"
     assert _metric(page, "Accuracy") == "66.7%"
@@ -275,10 +331,16 @@ def test_ids_with_leading_zeros_are_different_examples(server, page):
 
 def test_a_tag_named_all_data_is_not_all_data(server, page):
     # All 4 rows are all data; the tag "All data" marks ids 1 and 2.
-    did = _load(server, page, _write(server, "all data tag.csv",
-                                     "id,label,prediction,All data\n1,a,a,x\n2,b,a,x\n"
-                                     "3,a,a,\n4,b,b,\n"),
-                name="all data tag")
+    did = _load(
+        server,
+        page,
+        _write(
+            server,
+            "all data tag.csv",
+            "id,label,prediction,All data\n1,a,a,x\n2,b,a,x\n3,a,a,\n4,b,b,\n",
+        ),
+        name="all data tag",
+    )
     _open(server, page, "Slices_vs_HLP", did)
     table = _grid(page, "Slice")
     assert table.loc["All data", "n"] == "4"
@@ -291,11 +353,16 @@ def test_one_human_label_in_a_thousand_is_too_few(server, page):
     # 1,000 rows, one human label (row 0): under the minimum of 30, so no HLP to compare.
     n = 1000
     labels = ["cat" if i % 2 == 0 else "dog" for i in range(n)]
-    preds = [("dog" if y == "cat" else "cat") if i % 7 == 0 else y
-             for i, y in enumerate(labels)]
-    frame = pd.DataFrame({"id": range(n), "label": labels, "prediction": preds,
-                          "human_label": ["cat"] + [""] * (n - 1),
-                          "blurry": ["x" if i % 3 == 0 else "" for i in range(n)]})
+    preds = [("dog" if y == "cat" else "cat") if i % 7 == 0 else y for i, y in enumerate(labels)]
+    frame = pd.DataFrame(
+        {
+            "id": range(n),
+            "label": labels,
+            "prediction": preds,
+            "human_label": ["cat"] + [""] * (n - 1),
+            "blurry": ["x" if i % 3 == 0 else "" for i in range(n)],
+        }
+    )
     path = server["tmp"] / "one human label.csv"
     frame.to_csv(path, index=False)
     did = _load(server, page, path, name="one human label")
@@ -316,7 +383,8 @@ def test_one_human_label_in_a_thousand_is_too_few(server, page):
     assert ranked.loc["1", "Slice"] == "Blurry"
     assert ranked.loc["1", "Gap to HLP"] == ""  # no gap
     assert float(ranked.loc["1", "Excess gain"]) == pytest.approx(
-        100 * (48 / 334 - 95 / 666) * 334 / 1000, abs=1e-6)
+        100 * (48 / 334 - 95 / 666) * 334 / 1000, abs=1e-6
+    )
     assert "Ordered by rank: no baseline" in _main(page).inner_text()
     _open(server, page, "", did)
     assert _metric(page, "HLP") == "–"  # no headline HLP from one label
@@ -326,10 +394,14 @@ def test_one_human_label_in_a_thousand_is_too_few(server, page):
 def test_a_parquet_list_column_renders_and_slices(server, page):
     # ids 1..4; only id 2 is wrong. objects become JSON text, one slice per distinct list.
     path = server["tmp"] / "objects.parquet"
-    pd.DataFrame({"id": [1, 2, 3, 4], "label": ["a", "b", "a", "b"],
-                  "prediction": ["a", "a", "a", "b"],
-                  "objects": [["car", "tree"], ["car"], [], ["tree", "person"]]}
-                 ).to_parquet(path)
+    pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "label": ["a", "b", "a", "b"],
+            "prediction": ["a", "a", "a", "b"],
+            "objects": [["car", "tree"], ["car"], [], ["tree", "person"]],
+        }
+    ).to_parquet(path)
     did = _load(server, page, path, name="objects")
     for page_path in ("", "Tag_errors", "Prioritise", "Export", "Suggested_slices"):
         _open(server, page, page_path, did)
@@ -343,10 +415,17 @@ def test_a_parquet_list_column_renders_and_slices(server, page):
 
 def test_slice_by_the_label_column_under_its_file_name(server, page):
     # true_category: cat (ids 1, 2: 1 right), dog (3, 4: both right), bird (5: wrong).
-    did = _load(server, page, _write(server, "categories.csv",
-                                     "id,true_category,prediction\n1,cat,cat\n2,cat,dog\n"
-                                     "3,dog,dog\n4,dog,dog\n5,bird,cat\n"),
-                name="categories", label="true_category")
+    did = _load(
+        server,
+        page,
+        _write(
+            server,
+            "categories.csv",
+            "id,true_category,prediction\n1,cat,cat\n2,cat,dog\n3,dog,dog\n4,dog,dog\n5,bird,cat\n",
+        ),
+        name="categories",
+        label="true_category",
+    )
     _open(server, page, "Slices_vs_HLP", did)
     _slice_by(page, "true_category")
     table = _grid(page, "Slice")

@@ -1,7 +1,7 @@
 """End to end in a real headless Chromium: resolve an item of the label review queue.
 
 Starts ``streamlit run app.py`` on a free loopback port with a temporary database holding the
-demo project (``python -m core.cli demo``: its annotation set is linked to the inspection
+demo project (``python -m slicewise.core.cli demo``: its annotation set is linked to the inspection
 dataset), opens *Label consistency*, decides the first item of the review queue and checks
 the store. The screenshot is kept in ``test-artifacts/screenshots/``.
 """
@@ -27,8 +27,14 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e_review")
     db = tmp / "review.db"
     env = {**os.environ, "SLICEWISE_DB": str(db)}
-    seeded = subprocess.run([sys.executable, "-m", "core.cli", "demo"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert seeded.returncode == 0, seeded.stderr
     with streamlit_server(db) as base:
         yield {"base": base, "db": db}
@@ -52,8 +58,8 @@ def _chosen(page, label: str) -> str:
 
 
 def test_the_review_queue_resolves_an_item_in_a_real_browser(server, page):
-    from core.agreement import BORDERLINE
-    from core.store import Store
+    from slicewise.core.agreement import BORDERLINE
+    from slicewise.core.store import Store
 
     base = server["base"]
     page.goto(f"{base}/Label_consistency")
@@ -66,8 +72,10 @@ def test_the_review_queue_resolves_an_item_in_a_real_browser(server, page):
     # The demo's saved annotation set is open, linked to its dataset.
     page.get_by_text("Saved annotation set").first.wait_for()
     assert _chosen(page, "Annotation set").startswith("Inspection annotations")
-    assert _chosen(page, "Link the items to predictions (ground truth, model prediction, "
-                   "tags)") == "Linked dataset: Visual inspection"
+    assert (
+        _chosen(page, "Link the items to predictions (ground truth, model prediction, tags)")
+        == "Linked dataset: Visual inspection"
+    )
     page.get_by_role("tab", name="Review queue").click()
     wait_idle(page)
     done, total = _progress(page)
@@ -94,7 +102,8 @@ def test_the_review_queue_resolves_an_item_in_a_real_browser(server, page):
 
     made = store.review_decisions(set_id)
     assert made[["item", "decision", "note", "user"]].values.tolist() == [
-        [item, BORDERLINE, "glare hides the mark: say how to label it", USER]]
+        [item, BORDERLINE, "glare hides the mark: say how to label it", USER]
+    ]
     assert _progress(page) == (1, total)
     # the form moved on to the next item to review
     assert _chosen(page, "Item") not in (item, f"{item} ✓")

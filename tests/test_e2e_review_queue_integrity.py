@@ -1,6 +1,6 @@
 """In a real headless Chromium, the review queue saves the decision on the item it shows.
 
-The issue's steps on the demo annotations (``python -m core.cli demo``): open *Label
+The issue's steps on the demo annotations (``python -m slicewise.core.cli demo``): open *Label
 consistency* → Review queue, change "Class pair" to a pair the first item is not labelled
 with, choose a decision, Save. Before the fix the Item box kept the old id while the votes
 and the save belonged to another item. Here the decision read back from the store must be on
@@ -28,8 +28,14 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e_review_integrity")
     db = tmp / "review.db"
     env = {**os.environ, "SLICEWISE_DB": str(db)}
-    seeded = subprocess.run([sys.executable, "-m", "core.cli", "demo"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert seeded.returncode == 0, seeded.stderr
     # No file watcher: a source file saved meanwhile would leave the "Source file changed"
     # prompt up, which is not an idle app.
@@ -59,14 +65,16 @@ def _votes_shown(page) -> dict[str, str]:
 
 
 def test_the_saved_decision_is_on_the_item_shown_after_changing_the_class_pair(server):
-    from core.agreement import BORDERLINE, find_confused_pairs
-    from core.store import Store
+    from slicewise.core.agreement import BORDERLINE, find_confused_pairs
+    from slicewise.core.store import Store
 
     store = Store(server["db"])
     set_id = int(store.list_annotation_sets()["id"].iloc[0])
     labels = store.load_annotation_set(set_id)
-    given = {str(item): dict(zip(g["annotator"].astype(str), g["label"].astype(str),
-                                 strict=True)) for item, g in labels.groupby("item")}
+    given = {
+        str(item): dict(zip(g["annotator"].astype(str), g["label"].astype(str), strict=True))
+        for item, g in labels.groupby("item")
+    }
     pairs = find_confused_pairs(labels).head(30)
 
     with chromium_page() as page:
@@ -82,9 +90,11 @@ def test_the_saved_decision_is_on_the_item_shown_after_changing_the_class_pair(s
         assert _votes_shown(page) == given[first]
 
         # a pair the first item is not labelled with: the item list no longer holds it
-        pair = next(f"{a} / {b}" for a, b in zip(pairs["class_a"], pairs["class_b"],
-                                                 strict=True)
-                    if not {a, b} <= set(given[first].values()))
+        pair = next(
+            f"{a} / {b}"
+            for a, b in zip(pairs["class_a"], pairs["class_b"], strict=True)
+            if not {a, b} <= set(given[first].values())
+        )
         _choose(page, "Class pair", pair)
         assert _chosen(page, "Class pair") == pair
         item = _chosen(page, "Item")

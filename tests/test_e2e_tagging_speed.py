@@ -36,10 +36,15 @@ def test_a_tick_at_100k_rows_is_saved_and_shown_within_a_second(big_store):
     with streamlit_server(db) as base, chromium_page() as page:
         times = tick_times(page, base, db, did, ticks=TICKS + 1, tag=TAG)
     med = summary(times)
-    lines = [f"tick {i}{' (warm-up)' if i == 0 else ''} {t['id']}: saved {t['saved']:.3f} s, "
-             f"shown {t['shown']:.3f} s" for i, t in enumerate(times)]
-    lines.append(f"median of {TICKS} warm ticks at {ROWS:,} rows: saved {med['saved']:.3f} s, "
-                 f"shown {med['shown']:.3f} s")
+    lines = [
+        f"tick {i}{' (warm-up)' if i == 0 else ''} {t['id']}: saved {t['saved']:.3f} s, "
+        f"shown {t['shown']:.3f} s"
+        for i, t in enumerate(times)
+    ]
+    lines.append(
+        f"median of {TICKS} warm ticks at {ROWS:,} rows: saved {med['saved']:.3f} s, "
+        f"shown {med['shown']:.3f} s"
+    )
     report = "\n".join(lines)
     print(report)
     out = ROOT / "test-artifacts"

@@ -17,16 +17,16 @@ pytest.importorskip("duckdb")
 
 from engines import assert_same, both  # noqa: E402
 
-from core import engine_duckdb as engine  # noqa: E402
-from core.dataset import ColumnMapping, load_dataset  # noqa: E402
-from core.engine_duckdb import (  # noqa: E402
+from slicewise.core import engine_duckdb as engine  # noqa: E402
+from slicewise.core.dataset import ColumnMapping, load_dataset  # noqa: E402
+from slicewise.core.engine_duckdb import (  # noqa: E402
     TEXT_TASK_MESSAGE,
     DuckDBFile,
     analyze_file_duckdb,
     nanquantile_linear,
 )
-from core.errors import DataError, MissingValuesError  # noqa: E402
-from core.task import TaskSpec  # noqa: E402
+from slicewise.core.errors import DataError, MissingValuesError  # noqa: E402
+from slicewise.core.task import TaskSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -68,8 +68,11 @@ def test_classification_with_tags_and_two_slice_by_columns(generated, fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_binary_with_a_positive_class(generated, fmt):
-    table = assert_same(generated / f"predictions.{fmt}", slice_by=["region"],
-                        task=TaskSpec(kind="binary", positive="scratch"))
+    table = assert_same(
+        generated / f"predictions.{fmt}",
+        slice_by=["region"],
+        task=TaskSpec(kind="binary", positive="scratch"),
+    )
     assert table["precision"].notna().all()
 
 
@@ -79,30 +82,53 @@ def test_regression(generated, tmp_path, fmt):
     rng = np.random.default_rng(3)
     df["label"] = df["snr_db"]
     df["prediction"] = np.round(df["snr_db"] + rng.normal(0, 2, len(df)), 2)
-    df["human_label"] = np.where(rng.random(len(df)) < 0.1, np.nan,
-                                 np.round(df["snr_db"] + rng.normal(0, 1, len(df)), 2))
+    df["human_label"] = np.where(
+        rng.random(len(df)) < 0.1, np.nan, np.round(df["snr_db"] + rng.normal(0, 1, len(df)), 2)
+    )
     path = write(df, tmp_path, "regression", fmt)
     table = assert_same(path, slice_by=["brightness"])  # inferred: regression
     assert table["mae"].notna().all()
-    assert_same(path, task=TaskSpec(kind="regression", tolerance=1.5), bins=3,
-                slice_by=["factory", "brightness"])
+    assert_same(
+        path,
+        task=TaskSpec(kind="regression", tolerance=1.5),
+        bins=3,
+        slice_by=["factory", "brightness"],
+    )
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_user_hlp_importance_and_ease_are_applied_the_same(generated, fmt):
-    table = assert_same(generated / f"predictions.{fmt}", slice_by=["factory"],
-                        hlp={"night": 0.99, "factory = B": 0.5, "All data": 0.97},
-                        importance={"night": 5, "blurry": 1}, ease={"factory = B": 4})
+    table = assert_same(
+        generated / f"predictions.{fmt}",
+        slice_by=["factory"],
+        hlp={"night": 0.99, "factory = B": 0.5, "All data": 0.97},
+        importance={"night": 5, "blurry": 1},
+        ease={"factory = B": 4},
+    )
     assert table.loc["night", "hlp_source"] == "user"
     assert table.loc["night", "importance"] == 5
 
 
 def test_cli_engine_duckdb_prints_the_pandas_engines_report(generated):
     def run(*args):
-        result = subprocess.run([sys.executable, "-m", "core.cli", "analyze",
-                                 str(generated / "predictions.parquet"), "--slice-by", "snr_db",
-                                 "--format", "json", *args],
-                                capture_output=True, text=True, cwd=ROOT, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slicewise.core.cli",
+                "analyze",
+                str(generated / "predictions.parquet"),
+                "--slice-by",
+                "snr_db",
+                "--format",
+                "json",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -113,16 +139,25 @@ def test_cli_engine_duckdb_prints_the_pandas_engines_report(generated):
 
 
 def test_a_text_task_gives_the_clear_error(tmp_path):
-    df = pd.DataFrame({"label": [f"turn on the light number {i}" for i in range(60)],
-                       "prediction": [f"turn on the light number {i % 7}" for i in range(60)]})
+    df = pd.DataFrame(
+        {
+            "label": [f"turn on the light number {i}" for i in range(60)],
+            "prediction": [f"turn on the light number {i % 7}" for i in range(60)],
+        }
+    )
     path = write(df, tmp_path, "speech", "csv")
     with pytest.raises(DataError, match="supports classification, binary and regression"):
         analyze_file_duckdb(path)  # inferred text, as the pandas engine infers
     with pytest.raises(DataError) as err:
         analyze_file_duckdb(path, task=TaskSpec(kind="text"))
     assert str(err.value) == TEXT_TASK_MESSAGE
-    result = subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(path), "--engine",
-                             "duckdb"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "analyze", str(path), "--engine", "duckdb"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "use the pandas engine for text" in result.stderr
 
@@ -146,24 +181,48 @@ def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkey
     with DuckDBFile(path, missing="drop") as f:
         assert f.warnings == load_dataset(path, missing="drop").warnings
         if route == "sql":  # no class table: classes cannot be compared, only numbers
-            with pytest.raises(DataError, match="more than .* different values; --engine "
-                                                "duckdb cannot compare its classes"):
+            with pytest.raises(
+                DataError,
+                match="more than .* different values; --engine duckdb cannot compare its classes",
+            ):
                 f.analyze()
     if route == "class table":
         assert_same(path, missing="drop")
 
 
-@pytest.mark.parametrize("name, df, kwargs", [
-    ("dup_ids", pd.DataFrame({"id": [1, 2, 3, 2], "label": list("abab"),
-                              "prediction": list("abba")}), {}),
-    ("bad_tag", pd.DataFrame({"label": list("abab"), "prediction": list("abba"),
-                              "t": ["x", "", "maybe", "x"]}),
-     {"mapping": ColumnMapping(tag_columns=("t",))}),
-    ("bad_score", pd.DataFrame({"label": list("abab"), "prediction": list("abba"),
-                                "score": ["0.5", "0.7", "high", "0.1"]}), {}),
-    ("no_positive", pd.DataFrame({"label": list("abab"), "prediction": list("abba")}),
-     {"task": TaskSpec(kind="binary", positive="zz")}),
-])
+@pytest.mark.parametrize(
+    "name, df, kwargs",
+    [
+        (
+            "dup_ids",
+            pd.DataFrame({"id": [1, 2, 3, 2], "label": list("abab"), "prediction": list("abba")}),
+            {},
+        ),
+        (
+            "bad_tag",
+            pd.DataFrame(
+                {"label": list("abab"), "prediction": list("abba"), "t": ["x", "", "maybe", "x"]}
+            ),
+            {"mapping": ColumnMapping(tag_columns=("t",))},
+        ),
+        (
+            "bad_score",
+            pd.DataFrame(
+                {
+                    "label": list("abab"),
+                    "prediction": list("abba"),
+                    "score": ["0.5", "0.7", "high", "0.1"],
+                }
+            ),
+            {},
+        ),
+        (
+            "no_positive",
+            pd.DataFrame({"label": list("abab"), "prediction": list("abba")}),
+            {"task": TaskSpec(kind="binary", positive="zz")},
+        ),
+    ],
+)
 def test_input_errors_carry_the_pandas_engines_message(tmp_path, name, df, kwargs):
     for fmt in FORMATS:
         expected, got = both(write(df, tmp_path, name, fmt), **kwargs)
@@ -171,8 +230,13 @@ def test_input_errors_carry_the_pandas_engines_message(tmp_path, name, df, kwarg
 
 
 def test_columns_the_sql_path_cannot_read_like_pandas_are_refused(tmp_path):
-    df = pd.DataFrame({"label": list("abab"), "prediction": list("abba"),
-                       "when": pd.date_range("2024-01-01", periods=4)})
+    df = pd.DataFrame(
+        {
+            "label": list("abab"),
+            "prediction": list("abba"),
+            "when": pd.date_range("2024-01-01", periods=4),
+        }
+    )
     path = write(df, tmp_path, "dates", "parquet")
     assert_same(path)  # an unused date column is fine
     with pytest.raises(DataError, match="use the pandas engine"):
@@ -184,34 +248,51 @@ def test_columns_the_sql_path_cannot_read_like_pandas_are_refused(tmp_path):
 
 def _frame(n=240, seed=0):
     rng = np.random.default_rng(seed)
-    return rng, pd.DataFrame({"label": rng.choice(["a", "b", "c"], n),
-                              "prediction": rng.choice(["a", "b", "c"], n)})
+    return rng, pd.DataFrame(
+        {"label": rng.choice(["a", "b", "c"], n), "prediction": rng.choice(["a", "b", "c"], n)}
+    )
 
 
 CASES = {
     # numbers without leading zeros are one class by value: 1 == 1.0 (CSV: "1" and "1.0")
-    "int_vs_float": lambda rng, n: {"label": rng.integers(0, 3, n),
-                                    "prediction": rng.integers(0, 3, n).astype(float)},
+    "int_vs_float": lambda rng, n: {
+        "label": rng.integers(0, 3, n),
+        "prediction": rng.integers(0, 3, n).astype(float),
+    },
     # "2.00" and " 1 " are the classes 2 and 1, shown under their most frequent spelling
-    "int_vs_text": lambda rng, n: {"label": rng.integers(0, 3, n),
-                                   "prediction": rng.choice(["0.0", "1", "2.00", " 1 "], n)},
+    "int_vs_text": lambda rng, n: {
+        "label": rng.integers(0, 3, n),
+        "prediction": rng.choice(["0.0", "1", "2.00", " 1 "], n),
+    },
     # Parquet floats are written as Python's repr, whole ones without ".0"
-    "float_vs_text": lambda rng, n: {"label": rng.choice([0.5, 1.0, 2.25], n),
-                                     "prediction": rng.choice(["0.5", "1", "2.25", "x"], n)},
+    "float_vs_text": lambda rng, n: {
+        "label": rng.choice([0.5, 1.0, 2.25], n),
+        "prediction": rng.choice(["0.5", "1", "2.25", "x"], n),
+    },
     # surrounding Unicode whitespace is stripped
-    "whitespace": lambda rng, n: {"label": rng.choice([" a", "a", "b\u00a0", "\tb"], n),
-                                  "prediction": rng.choice(["a", "b"], n)},
-    "blank_human": lambda rng, n: {"label": rng.choice(["a", "b"], n),
-                                   "prediction": rng.choice(["a", "b"], n),
-                                   "human": rng.choice(["a", " ", "", "\u3000b "], n)},
-    "booleans": lambda rng, n: {"label": rng.random(n) < .5,
-                                "prediction": rng.choice(["true", "false"], n)},
-    "human_gaps": lambda rng, n: {"label": rng.choice(["a", "b"], n),
-                                  "prediction": rng.choice(["a", "b"], n),
-                                  "human": rng.choice(["a", "b", None], n)},
-    "numeric_human_gaps": lambda rng, n: {"label": rng.integers(0, 3, n),
-                                          "prediction": rng.integers(0, 3, n),
-                                          "human": rng.choice([0.0, 1.0, 2.0, np.nan], n)},
+    "whitespace": lambda rng, n: {
+        "label": rng.choice([" a", "a", "b\u00a0", "\tb"], n),
+        "prediction": rng.choice(["a", "b"], n),
+    },
+    "blank_human": lambda rng, n: {
+        "label": rng.choice(["a", "b"], n),
+        "prediction": rng.choice(["a", "b"], n),
+        "human": rng.choice(["a", " ", "", "\u3000b "], n),
+    },
+    "booleans": lambda rng, n: {
+        "label": rng.random(n) < 0.5,
+        "prediction": rng.choice(["true", "false"], n),
+    },
+    "human_gaps": lambda rng, n: {
+        "label": rng.choice(["a", "b"], n),
+        "prediction": rng.choice(["a", "b"], n),
+        "human": rng.choice(["a", "b", None], n),
+    },
+    "numeric_human_gaps": lambda rng, n: {
+        "label": rng.integers(0, 3, n),
+        "prediction": rng.integers(0, 3, n),
+        "human": rng.choice([0.0, 1.0, 2.0, np.nan], n),
+    },
 }
 
 
@@ -229,9 +310,13 @@ def test_label_comparison_follows_the_class_rule(tmp_path, case, fmt):
 def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, fmt):
     monkeypatch.setattr(engine, "_MAX_CLASSES", -1)  # every class column is past the limit
     rng = np.random.default_rng(8)
-    df = pd.DataFrame({"label": np.round(rng.normal(0, 5, 300), 2),
-                       "prediction": np.round(rng.normal(0, 5, 300), 2),
-                       "region": rng.choice(["EU", "NA"], 300)})
+    df = pd.DataFrame(
+        {
+            "label": np.round(rng.normal(0, 5, 300), 2),
+            "prediction": np.round(rng.normal(0, 5, 300), 2),
+            "region": rng.choice(["EU", "NA"], 300),
+        }
+    )
     path = write(df, tmp_path, "numbers", fmt)
     assert_same(path, slice_by=["region"])  # inferred: regression, numbers parsed in SQL
     with pytest.raises(DataError, match="the label column 'label' holds more than"):
@@ -243,39 +328,55 @@ def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_binary_positive_matches_numbers_and_booleans_as_pandas_does(tmp_path, fmt):
     rng = np.random.default_rng(2)
-    df = pd.DataFrame({"label": rng.choice([0.5, 1.0, 2.25], 200),
-                       "prediction": rng.choice([0.5, 1.0, 2.25], 200)})
+    df = pd.DataFrame(
+        {
+            "label": rng.choice([0.5, 1.0, 2.25], 200),
+            "prediction": rng.choice([0.5, 1.0, 2.25], 200),
+        }
+    )
     assert_same(write(df, tmp_path, "floats", fmt), task=TaskSpec(kind="binary", positive="1.0"))
-    df = pd.DataFrame({"label": rng.random(200) < .5, "prediction": rng.random(200) < .5})
+    df = pd.DataFrame({"label": rng.random(200) < 0.5, "prediction": rng.random(200) < 0.5})
     assert_same(write(df, tmp_path, "bools", fmt), task=TaskSpec(kind="binary", positive="1"))
 
 
-@pytest.mark.parametrize("raw", [
-    "label,prediction\n007,7\n008,8\n1,2\n",  # 007 is text: not the class 7
-    "label,prediction,m\n0x1,1,a\n0x2,0x2,b\n",  # 0x1 is text
-    "label,prediction,flag\nTrue,True,TRUE\nFalse,True,false\nTrue,False,\n",  # true/false
-    "label,prediction,human\n1.0,1,\nb,1.0,\nb,b,\n",  # an empty human column
-    "\ufefflabel;prediction;x\na;a;1\nb;a;0\n",  # BOM, semicolons, a 1/0 tag
-    'label,prediction,note\n"a, b","a, b","say ""hi"""\nb,a,NA\n',  # quotes, NA is a value
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "label,prediction\n007,7\n008,8\n1,2\n",  # 007 is text: not the class 7
+        "label,prediction,m\n0x1,1,a\n0x2,0x2,b\n",  # 0x1 is text
+        "label,prediction,flag\nTrue,True,TRUE\nFalse,True,false\nTrue,False,\n",  # true/false
+        "label,prediction,human\n1.0,1,\nb,1.0,\nb,b,\n",  # an empty human column
+        "\ufefflabel;prediction;x\na;a;1\nb;a;0\n",  # BOM, semicolons, a 1/0 tag
+        'label,prediction,note\n"a, b","a, b","say ""hi"""\nb,a,NA\n',  # quotes, NA is a value
+    ],
+)
 def test_csv_cells_are_read_as_text_as_pandas_reads_them(tmp_path, raw):
     path = tmp_path / "typed.csv"
     path.write_text(raw, encoding="utf-8")
     assert_same(path)
-    assert_same(path, ColumnMapping(tag_columns=()), slice_by=[c for c in ("flag", "note", "m")
-                                                               if c in raw.splitlines()[0]])
+    assert_same(
+        path,
+        ColumnMapping(tag_columns=()),
+        slice_by=[c for c in ("flag", "note", "m") if c in raw.splitlines()[0]],
+    )
 
 
 def test_a_column_of_numbers_with_a_late_text_cell_is_text_in_both_engines(tmp_path):
     rng = np.random.default_rng(4)
     n = 30_000
-    df = pd.DataFrame({"label": rng.choice(["a", "b"], n), "prediction": rng.choice(["a", "b"], n),
-                       "late_text": np.where(np.arange(n) < 25_000,
-                                             rng.integers(0, 9, n).astype(str), "oops"),
-                       "late_float": np.where(np.arange(n) < 25_000,
-                                              rng.integers(0, 9, n).astype(str), "1.5")})
-    assert_same(write(df, tmp_path, "late", "csv"), ColumnMapping(tag_columns=()),
-                slice_by=["late_text", "late_float"])
+    df = pd.DataFrame(
+        {
+            "label": rng.choice(["a", "b"], n),
+            "prediction": rng.choice(["a", "b"], n),
+            "late_text": np.where(np.arange(n) < 25_000, rng.integers(0, 9, n).astype(str), "oops"),
+            "late_float": np.where(np.arange(n) < 25_000, rng.integers(0, 9, n).astype(str), "1.5"),
+        }
+    )
+    assert_same(
+        write(df, tmp_path, "late", "csv"),
+        ColumnMapping(tag_columns=()),
+        slice_by=["late_text", "late_float"],
+    )
 
 
 # --------------------------------------------------------------------------- tags and slices
@@ -299,8 +400,9 @@ def test_tag_columns_of_every_kind_are_detected_on_the_whole_file(tmp_path, fmt)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("cells", [["a;b", " a ; c", "", None, "b;;c"],
-                                   ["a|b", " a | c", "", None, "b"]])
+@pytest.mark.parametrize(
+    "cells", [["a;b", " a ; c", "", None, "b;;c"], ["a|b", " a | c", "", None, "b"]]
+)
 def test_a_delimited_tags_column(tmp_path, fmt, cells):
     rng, df = _frame()
     df["tags"] = rng.choice(np.array(cells, dtype=object), len(df))
@@ -329,19 +431,30 @@ def test_slice_by_columns_of_every_kind(tmp_path, fmt):
 
 def test_role_columns_and_renamed_metadata_can_be_sliced(tmp_path):
     rng = np.random.default_rng(6)
-    df = pd.DataFrame({"y_true": rng.choice(["a", "b"], 300), "pred": rng.choice(["a", "b"], 300),
-                       "label": rng.choice(["p", "q"], 300), "score": rng.random(300)})
-    assert_same(write(df, tmp_path, "roles", "parquet"),
-                ColumnMapping(label="y_true", prediction="pred"),
-                slice_by=["label_meta", "label", "score"])
+    df = pd.DataFrame(
+        {
+            "y_true": rng.choice(["a", "b"], 300),
+            "pred": rng.choice(["a", "b"], 300),
+            "label": rng.choice(["p", "q"], 300),
+            "score": rng.random(300),
+        }
+    )
+    assert_same(
+        write(df, tmp_path, "roles", "parquet"),
+        ColumnMapping(label="y_true", prediction="pred"),
+        slice_by=["label_meta", "label", "score"],
+    )
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 17, 1000, 1001])
 @pytest.mark.parametrize("bins", [2, 3, 4, 7, 20])
 def test_quantile_edges_are_numpys_floats(n, bins):
     rng = np.random.default_rng(n * 100 + bins)
-    for arr in (rng.normal(0, 1, n), rng.integers(0, 5, n).astype(float),
-                np.round(rng.exponential(3, n), 2) * 1e-7):
+    for arr in (
+        rng.normal(0, 1, n),
+        rng.integers(0, 5, n).astype(float),
+        np.round(rng.exponential(3, n), 2) * 1e-7,
+    ):
         ordered = np.sort(arr)
         edges = nanquantile_linear(n, bins, lambda idx, s=ordered: s[idx])
         expected = np.nanquantile(arr, np.linspace(0, 1, bins + 1))

@@ -15,9 +15,9 @@ from scipy.stats import fisher_exact
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.prioritize import benjamini_hochberg, describe_priorities
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.prioritize import benjamini_hochberg, describe_priorities
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,9 +38,15 @@ def _frame(n: int = 400) -> pd.DataFrame:
     region = rng.choice(["north", "south", "east"], n, p=[0.5, 0.3, 0.2])
     # east errs at 40%, elsewhere at 10%
     wrong = rng.random(n) < np.where(region == "east", 0.4, 0.1)
-    return pd.DataFrame({"id": range(n), "label": "ok",
-                         "prediction": np.where(wrong, "bad", "ok"), "region": region,
-                         "human_label": "ok"})
+    return pd.DataFrame(
+        {
+            "id": range(n),
+            "label": "ok",
+            "prediction": np.where(wrong, "bad", "ok"),
+            "region": region,
+            "human_label": "ok",
+        }
+    )
 
 
 def test_excess_error_lift_and_test_match_independent_computations():
@@ -67,9 +73,14 @@ def test_excess_error_lift_and_test_match_independent_computations():
 
 
 def test_small_slices_use_fishers_exact_test():
-    frame = pd.DataFrame({"id": range(40), "label": "a",
-                          "prediction": ["b", "b", "a"] + ["a"] * 34 + ["b"] * 3,
-                          "site": ["tiny"] * 3 + ["big"] * 37})
+    frame = pd.DataFrame(
+        {
+            "id": range(40),
+            "label": "a",
+            "prediction": ["b", "b", "a"] + ["a"] * 34 + ["b"] * 3,
+            "site": ["tiny"] * 3 + ["big"] * 37,
+        }
+    )
     table = analyze(dataset_from_frame(frame, ColumnMapping()), slice_by=["site"])
     # tiny: 2 errors of 3; big: 3 of 37
     expected = fisher_exact([[3, 34], [2, 1]]).pvalue
@@ -83,8 +94,10 @@ def test_the_issues_case_a_better_than_average_phone_model_is_not_advised():
     assert nova["excess_error"] < 0 and not nova["worse_than_rest"]
     lines = describe_priorities(table, top=10)
     assert not any("collect more examples where phone_model" in line for line in lines)
-    assert any(line.startswith("phone_model = Nova 5") and "errs no more than the rest" in line
-               for line in lines)
+    assert any(
+        line.startswith("phone_model = Nova 5") and "errs no more than the rest" in line
+        for line in lines
+    )
     # the tags that are worse than the rest keep their advice
     assert any(line.startswith("Reflection") and "collect more" in line for line in lines)
 

@@ -15,9 +15,9 @@ import pytest
 from faults import build, counts, damage, dataset, read_only_mount, small_disk
 from pagetest import ROOT, run_page, shown
 
-from core.store import Store
-from core.task import TaskSpec
-from ui import export, state
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui import export, state
 
 ALL_PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
 LOAD, EXPORT = "pages/1_Load_data.py", "pages/5_Export.py"
@@ -48,7 +48,8 @@ def test_every_page_on_a_damaged_store_says_so_and_how_to_recover(fresh, page):
 
 @pytest.mark.parametrize("page", ALL_PAGES)
 def test_every_page_on_a_read_only_store_shows_the_banner_and_no_traceback(
-        fresh, tmp_path, monkeypatch, page):
+    fresh, tmp_path, monkeypatch, page
+):
     ids = build(tmp_path / "disk" / "sw.db")
     with read_only_mount(tmp_path / "disk", tmp_path / "ro") as ro:
         monkeypatch.setenv("SLICEWISE_DB", str(ro / "sw.db"))
@@ -93,8 +94,15 @@ def test_uploading_to_a_full_disk_shows_the_message(fresh, tmp_path, monkeypatch
     rng = np.random.default_rng(5)
     n = 60_000  # about 2 MB of CSV, 1 MB of Parquet: more than the disk has left
     labels = rng.choice(["cat", "dog"], n)
-    table = pd.DataFrame({"id": np.arange(n), "label": labels, "prediction": labels,
-                          "score": rng.random(n), "other": rng.random(n)})
+    table = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": labels,
+            "prediction": labels,
+            "score": rng.random(n),
+            "other": rng.random(n),
+        }
+    )
     data = table.to_csv(index=False).encode()
     with small_disk(tmp_path / "disk", "3m") as disk:
         db = disk / "sw.db"
@@ -116,8 +124,9 @@ def test_uploading_to_a_full_disk_shows_the_message(fresh, tmp_path, monkeypatch
         after = counts(db)
         # the new project is made (and committed) before the dataset: it stays, empty
         assert after["projects"] == before["projects"] + 1
-        assert {k: v for k, v in after.items() if k not in ("projects", "events", "members")} \
-            == {k: v for k, v in before.items() if k not in ("projects", "events", "members")}
+        assert {k: v for k, v in after.items() if k not in ("projects", "events", "members")} == {
+            k: v for k, v in before.items() if k not in ("projects", "events", "members")
+        }
         assert sorted(p.name for p in (disk / "sw_files").iterdir()) == ["1"]
 
 

@@ -17,17 +17,30 @@ import pytest
 from faults import PROJECT, USER, build, damage
 from pagetest import ROOT, run_page, shown, table_with
 
-from core.analysis import analyze
-from core.store import Store, files_dir_of
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.store import Store, files_dir_of
+from slicewise.core.task import TaskSpec
 
 ALL_PAGES = ["app.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))]
 #: The tables damaged, one at a time: what the pages read besides the sidebar's lists; on
 #: an open store (no members, as the demo store of the issue) and on one with members (the
 #: sidebar reads them, and the events, to list the user's projects).
-CASES = [*((table, False) for table in ("annotation_sets", "iterations", "events", "members",
-                                        "tags", "reports", "review_decisions")),
-         ("members", True), ("events", True)]
+CASES = [
+    *(
+        (table, False)
+        for table in (
+            "annotation_sets",
+            "iterations",
+            "events",
+            "members",
+            "tags",
+            "reports",
+            "review_decisions",
+        )
+    ),
+    ("members", True),
+    ("events", True),
+]
 #: The start of the advice every message about the damaged store ends with.
 ADVICE = "To recover:"
 KINDS = ("error", "warning", "info", "success", "caption", "markdown", "toast")
@@ -42,13 +55,25 @@ def make_store(db, *, members: bool) -> dict:
         pid, did = ids["project"], ids["dataset"]
         table = analyze(store.load_dataset(did), task=TaskSpec())
         for version in ("1.0", "1.1"):
-            store.save_iteration(pid, did, model_name="pets", model_version=version,
-                                 table=table, user=USER)
-        labels = pd.DataFrame({"item": ["e0000", "e0000", "e0001", "e0001"],
-                               "annotator": ["a", "b", "a", "b"],
-                               "label": ["cat", "dog", "dog", "dog"]})
-        sid = store.save_annotation_set(pid, "votes", labels, source_name="votes.csv",
-                                        content_hash="votes", user=USER, linked_dataset_id=did)
+            store.save_iteration(
+                pid, did, model_name="pets", model_version=version, table=table, user=USER
+            )
+        labels = pd.DataFrame(
+            {
+                "item": ["e0000", "e0000", "e0001", "e0001"],
+                "annotator": ["a", "b", "a", "b"],
+                "label": ["cat", "dog", "dog", "dog"],
+            }
+        )
+        sid = store.save_annotation_set(
+            pid,
+            "votes",
+            labels,
+            source_name="votes.csv",
+            content_hash="votes",
+            user=USER,
+            linked_dataset_id=did,
+        )
         store.save_review_decision(sid, "e0000", decision="cat", user=USER)
         if members:
             store.set_member(pid, "bo", "viewer", user=USER)
@@ -60,8 +85,10 @@ def make_store(db, *, members: bool) -> dict:
 @pytest.fixture(scope="module")
 def templates(tmp_path_factory) -> dict[bool, dict]:
     """The two stores of :func:`make_store`, keyed by whether they have members."""
-    return {members: make_store(tmp_path_factory.mktemp("template") / "sw.db", members=members)
-            for members in (False, True)}
+    return {
+        members: make_store(tmp_path_factory.mktemp("template") / "sw.db", members=members)
+        for members in (False, True)
+    }
 
 
 def copy_store(source, target) -> None:
@@ -76,10 +103,12 @@ def everything(at) -> str:
 
 
 @pytest.mark.parametrize("page", ALL_PAGES)
-@pytest.mark.parametrize(("table", "members"), CASES,
-                         ids=[f"{t}{'-with-members' if m else ''}" for t, m in CASES])
-def test_a_page_on_a_store_damaged_in_one_table_says_so_once(fresh, templates, table,
-                                                             members, page):
+@pytest.mark.parametrize(
+    ("table", "members"), CASES, ids=[f"{t}{'-with-members' if m else ''}" for t, m in CASES]
+)
+def test_a_page_on_a_store_damaged_in_one_table_says_so_once(
+    fresh, templates, table, members, page
+):
     template = templates[members]
     copy_store(template["db"], fresh)
     damage(fresh, (table,))
@@ -92,16 +121,18 @@ def test_a_page_on_a_store_damaged_in_one_table_says_so_once(fresh, templates, t
     assert "DatabaseError" not in text and "Traceback" not in text
 
 
-@pytest.mark.parametrize("page", ["pages/6_Label_consistency.py",
-                                  "pages/7_Compare_iterations.py", "pages/10_Team.py"])
+@pytest.mark.parametrize(
+    "page", ["pages/6_Label_consistency.py", "pages/7_Compare_iterations.py", "pages/10_Team.py"]
+)
 def test_what_can_still_be_read_is_still_shown(fresh, templates, page):
     # The damaged part is left out with the message; the rest of the page is drawn.
     template = templates[True]
     copy_store(template["db"], fresh)
-    table, part = {"pages/6_Label_consistency.py": ("annotation_sets",
-                                                    "The saved annotation sets"),
-                   "pages/7_Compare_iterations.py": ("annotation_sets", "The lineage download"),
-                   "pages/10_Team.py": ("events", "Who did what")}[page]
+    table, part = {
+        "pages/6_Label_consistency.py": ("annotation_sets", "The saved annotation sets"),
+        "pages/7_Compare_iterations.py": ("annotation_sets", "The lineage download"),
+        "pages/10_Team.py": ("events", "Who did what"),
+    }[page]
     damage(fresh, (table,))
     at = run_page(page, template["dataset"])
     assert not at.exception, [e.value for e in at.exception]

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import agreement as ag
-from core.errors import DataError, MissingColumnError
+from slicewise.core import agreement as ag
+from slicewise.core.errors import DataError, MissingColumnError
 
 # a: cat cat dog      -> majority cat, 2/3
 # b: cat dog          -> tie (1 vs 1), one of them 1/2
@@ -23,22 +23,48 @@ from core.errors import DataError, MissingColumnError
 # e: cat dog fox fox  -> majority fox 2/4
 # f: cat cat dog dog  -> tie 2/4, resolved by a decision "borderline" -> 0/4 voted that
 LABELS = pd.DataFrame(
-    [("a", "x", "cat"), ("a", "y", "cat"), ("a", "z", "dog"),
-     ("b", "x", "cat"), ("b", "y", "dog"),
-     ("c", "x", "dog"), ("c", "y", "dog"), ("c", "z", "cat"),
-     ("d", "x", "fox"),
-     ("e", "w", "cat"), ("e", "x", "dog"), ("e", "y", "fox"), ("e", "z", "fox"),
-     ("f", "w", "cat"), ("f", "x", "cat"), ("f", "y", "dog"), ("f", "z", "dog")],
-    columns=["item", "annotator", "label"])
-DECISIONS = pd.DataFrame({
-    "item": ["c", "f"], "decision": ["cat", ag.BORDERLINE], "note": ["", "cannot tell"],
-    "user": ["Ana", "Ben"], "at": ["2024-01-01", "2024-01-02"]})
+    [
+        ("a", "x", "cat"),
+        ("a", "y", "cat"),
+        ("a", "z", "dog"),
+        ("b", "x", "cat"),
+        ("b", "y", "dog"),
+        ("c", "x", "dog"),
+        ("c", "y", "dog"),
+        ("c", "z", "cat"),
+        ("d", "x", "fox"),
+        ("e", "w", "cat"),
+        ("e", "x", "dog"),
+        ("e", "y", "fox"),
+        ("e", "z", "fox"),
+        ("f", "w", "cat"),
+        ("f", "x", "cat"),
+        ("f", "y", "dog"),
+        ("f", "z", "dog"),
+    ],
+    columns=["item", "annotator", "label"],
+)
+DECISIONS = pd.DataFrame(
+    {
+        "item": ["c", "f"],
+        "decision": ["cat", ag.BORDERLINE],
+        "note": ["", "cannot tell"],
+        "user": ["Ana", "Ben"],
+        "at": ["2024-01-01", "2024-01-02"],
+    }
+)
 
 
 def _rows(table: pd.DataFrame) -> dict[str, tuple]:
-    return {r.item: (None if pd.isna(r.final_label) else r.final_label, r.decided_by,
-                     r.n_votes, round(r.agreement, 6))
-            for r in table.itertuples(index=False)}
+    return {
+        r.item: (
+            None if pd.isna(r.final_label) else r.final_label,
+            r.decided_by,
+            r.n_votes,
+            round(r.agreement, 6),
+        )
+        for r in table.itertuples(index=False)
+    }
 
 
 def test_columns_are_the_documented_ones():
@@ -76,20 +102,35 @@ def test_a_decision_overrides_the_majority_and_resolves_a_tie():
     assert by_item.loc["a", ["reviewer", "note", "tied_labels"]].tolist() == ["", "", ""]
 
 
-@pytest.mark.parametrize(("decisions", "expected_c"), [
-    # a note alone is not a decision: the majority stands
-    (pd.DataFrame({"item": ["c"], "decision": [None], "note": ["ask"], "user": ["Ana"]}),
-     ("dog", ag.BY_MAJORITY)),
-    # the last row of an item counts
-    (pd.DataFrame({"item": ["c", "c"], "decision": ["cat", "dog"], "note": ["", ""],
-                   "user": ["Ana", "Ben"]}), ("dog", ag.BY_DECISION)),
-    # a decision on an item that is not in the labels is ignored
-    (pd.DataFrame({"item": ["zz"], "decision": ["cat"], "note": [""], "user": ["Ana"]}),
-     ("dog", ag.BY_MAJORITY)),
-    # no decisions at all
-    (pd.DataFrame(columns=["item", "decision", "note", "user", "at"]),
-     ("dog", ag.BY_MAJORITY)),
-])
+@pytest.mark.parametrize(
+    ("decisions", "expected_c"),
+    [
+        # a note alone is not a decision: the majority stands
+        (
+            pd.DataFrame({"item": ["c"], "decision": [None], "note": ["ask"], "user": ["Ana"]}),
+            ("dog", ag.BY_MAJORITY),
+        ),
+        # the last row of an item counts
+        (
+            pd.DataFrame(
+                {
+                    "item": ["c", "c"],
+                    "decision": ["cat", "dog"],
+                    "note": ["", ""],
+                    "user": ["Ana", "Ben"],
+                }
+            ),
+            ("dog", ag.BY_DECISION),
+        ),
+        # a decision on an item that is not in the labels is ignored
+        (
+            pd.DataFrame({"item": ["zz"], "decision": ["cat"], "note": [""], "user": ["Ana"]}),
+            ("dog", ag.BY_MAJORITY),
+        ),
+        # no decisions at all
+        (pd.DataFrame(columns=["item", "decision", "note", "user", "at"]), ("dog", ag.BY_MAJORITY)),
+    ],
+)
 def test_which_decision_rows_count(decisions, expected_c):
     table = ag.compute_final_labels(LABELS, decisions).set_index("item")
     assert tuple(table.loc["c", ["final_label", "decided_by"]]) == expected_c
@@ -98,28 +139,35 @@ def test_which_decision_rows_count(decisions, expected_c):
 
 def test_decisions_without_the_documented_columns_are_a_typed_error():
     with pytest.raises(MissingColumnError, match="'user'") as info:
-        ag.compute_final_labels(LABELS, pd.DataFrame({"item": ["a"], "decision": ["cat"],
-                                                     "note": [""]}))
+        ag.compute_final_labels(
+            LABELS, pd.DataFrame({"item": ["a"], "decision": ["cat"], "note": [""]})
+        )
     assert isinstance(info.value, DataError)
 
 
 def test_numeric_classes_and_ids_compare_as_text():
     # item 7: 1 1 2 -> 1 (2/3); a decision "2" overrides it -> 1/3 voted 2
-    labels = pd.DataFrame({"item": [7, 7, 7], "annotator": ["x", "y", "z"],
-                           "label": [1, 1, 2]})
+    labels = pd.DataFrame({"item": [7, 7, 7], "annotator": ["x", "y", "z"], "label": [1, 1, 2]})
     plain = ag.compute_final_labels(labels)
     assert plain.loc[0, ["item", "final_label", "decided_by"]].tolist() == [
-        "7", "1", ag.BY_MAJORITY]
-    decided = ag.compute_final_labels(labels, pd.DataFrame(
-        {"item": ["7"], "decision": ["2"], "note": [""], "user": ["Ana"]}))
+        "7",
+        "1",
+        ag.BY_MAJORITY,
+    ]
+    decided = ag.compute_final_labels(
+        labels, pd.DataFrame({"item": ["7"], "decision": ["2"], "note": [""], "user": ["Ana"]})
+    )
     assert decided.loc[0, "final_label"] == "2"
     assert decided.loc[0, "agreement"] == pytest.approx(1 / 3)
 
 
 def test_majority_matches_an_independent_count_on_random_labels():
     rng = np.random.default_rng(7)
-    rows = [(f"i{i}", f"a{j}", rng.choice(["p", "q", "r"]))
-            for i in range(200) for j in range(int(rng.integers(1, 6)))]
+    rows = [
+        (f"i{i}", f"a{j}", rng.choice(["p", "q", "r"]))
+        for i in range(200)
+        for j in range(int(rng.integers(1, 6)))
+    ]
     labels = pd.DataFrame(rows, columns=["item", "annotator", "label"])
     table = ag.compute_final_labels(labels).set_index("item")
     for item, group in labels.groupby("item"):
@@ -136,8 +184,12 @@ def test_majority_matches_an_independent_count_on_random_labels():
 
 
 def test_the_csv_is_one_row_per_item_and_safe_for_spreadsheets():
-    labels = pd.concat([LABELS, pd.DataFrame(
-        [("=cmd()", "x", "cat"), ("=cmd()", "y", "cat")], columns=LABELS.columns)])
+    labels = pd.concat(
+        [
+            LABELS,
+            pd.DataFrame([("=cmd()", "x", "cat"), ("=cmd()", "y", "cat")], columns=LABELS.columns),
+        ]
+    )
     text = ag.final_labels_csv(labels, DECISIONS)
     table = pd.read_csv(StringIO(text), keep_default_na=False, dtype=str)
     assert list(table.columns) == list(ag.FINAL_LABEL_COLUMNS)

@@ -30,17 +30,17 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from core import formats
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset, read_table
-from core.errors import (
+from slicewise.core import formats
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset, read_table
+from slicewise.core.errors import (
     DataError,
     DuplicateColumnError,
     EmptyFileError,
     FileFormatError,
     InvalidValueError,
 )
-from core.report import to_csv, to_html, to_json, to_markdown
+from slicewise.core.report import to_csv, to_html, to_json, to_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,18 +72,27 @@ TSV = delimited(sep="\t")
 
 def parquet_bytes(table: pa.Table | None = None) -> bytes:
     if table is None:  # the CSV's cells, typed as a dataframe library would write them
-        table = pa.table({
-            "id": list(range(1, 6)), "label": ["cat", "dog", "dog", "1", "cat"],
-            "prediction": ["cat", "cat", "dog", "1", "dog"],
-            "score": [0.9, 0.25, 0.75, 0.5, 0.125], "night": [True, False, True, False, True],
-            "snr": [3.5, 12.0, None, -2.25, 0.0]})
+        table = pa.table(
+            {
+                "id": list(range(1, 6)),
+                "label": ["cat", "dog", "dog", "1", "cat"],
+                "prediction": ["cat", "cat", "dog", "1", "dog"],
+                "score": [0.9, 0.25, 0.75, 0.5, 0.125],
+                "night": [True, False, True, False, True],
+                "snr": [3.5, 12.0, None, -2.25, 0.0],
+            }
+        )
     buf = io.BytesIO()
     pq.write_table(table, buf)
     return buf.getvalue()
 
 
-def xlsx_bytes(rows=ROWS, *, sheets: dict[str, list] | None = None, hidden_first: bool = False,
-               ) -> bytes:
+def xlsx_bytes(
+    rows=ROWS,
+    *,
+    sheets: dict[str, list] | None = None,
+    hidden_first: bool = False,
+) -> bytes:
     """A workbook: ``rows`` on the sheet 'preds' (numbers and dates as typed cells)."""
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
@@ -119,8 +128,9 @@ def zipped(members: dict[str, bytes]) -> bytes:
 def assert_same_dataset(got, expected) -> None:
     # Ids typed by a reader (numbers in Parquet or a workbook) come back as object text,
     # ids read from text as pandas' string dtype: same values, compared as text.
-    pd.testing.assert_frame_equal(got.frame.astype({"id": object}),
-                                  expected.frame.astype({"id": object}))
+    pd.testing.assert_frame_equal(
+        got.frame.astype({"id": object}), expected.frame.astype({"id": object})
+    )
     pd.testing.assert_frame_equal(got.tags, expected.tags)
     assert got.mapping == expected.mapping
 
@@ -149,17 +159,26 @@ def test_a_compressed_or_zipped_table_reads_as_the_table(container, inner):
     assert not got.warnings
 
 
-@pytest.mark.parametrize(("name", "make"), [
-    pytest.param("preds.csv", lambda: gzip.compress(CSV), id="gzip-named-csv"),
-    pytest.param("upload", lambda: bz2.compress(CSV), id="bzip2-without-a-name"),
-    pytest.param("preds.csv.gz", lambda: gzip.compress(CSV[:40]) + gzip.compress(CSV[40:]),
-                 id="two-gzip-members"),
-    pytest.param("preds.zip", lambda: zipped({"__MACOSX/._preds.csv": b"junk",
-                                              "preds.csv": CSV, ".DS_Store": b"x"}),
-                 id="zip-with-macos-junk"),
-    pytest.param("preds.zip", lambda: zipped({"preds.csv.gz": gzip.compress(CSV)}),
-                 id="gzip-inside-zip"),
-])
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        pytest.param("preds.csv", lambda: gzip.compress(CSV), id="gzip-named-csv"),
+        pytest.param("upload", lambda: bz2.compress(CSV), id="bzip2-without-a-name"),
+        pytest.param(
+            "preds.csv.gz",
+            lambda: gzip.compress(CSV[:40]) + gzip.compress(CSV[40:]),
+            id="two-gzip-members",
+        ),
+        pytest.param(
+            "preds.zip",
+            lambda: zipped({"__MACOSX/._preds.csv": b"junk", "preds.csv": CSV, ".DS_Store": b"x"}),
+            id="zip-with-macos-junk",
+        ),
+        pytest.param(
+            "preds.zip", lambda: zipped({"preds.csv.gz": gzip.compress(CSV)}), id="gzip-inside-zip"
+        ),
+    ],
+)
 def test_content_decides_not_the_name(name, make):
     assert_same_dataset(load_dataset(make(), name=name), load_dataset(CSV, name="preds.csv"))
 
@@ -185,34 +204,84 @@ def encrypted_flag(data: bytes) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize(("name", "make", "error", "words"), [
-    pytest.param("two.zip", lambda: zipped({"a.csv": CSV, "b.csv": CSV}), FileFormatError,
-                 ["two.zip", "2 files", "'a.csv'", "'b.csv'", "one table"], id="zip-of-two"),
-    pytest.param("none.zip", lambda: zipped({}), FileFormatError,
-                 ["none.zip", "no file"], id="empty-zip"),
-    pytest.param("folders.zip", lambda: zipped({"d/": b"", "__MACOSX/._x": b""}),
-                 FileFormatError, ["folders.zip", "no file"], id="zip-of-folders-and-junk"),
-    pytest.param("cut.csv.gz", lambda: gzip.compress(CSV)[:-12], FileFormatError,
-                 ["cut.csv.gz", "gzip", "cannot be decompressed", "truncated"],
-                 id="truncated-gzip"),
-    pytest.param("cut.csv.bz2", lambda: bz2.compress(CSV)[:-12], FileFormatError,
-                 ["cut.csv.bz2", "bzip2", "cannot be decompressed"], id="truncated-bzip2"),
-    pytest.param("bad.zip", lambda: b"PK\x03\x04" + bytes(200), FileFormatError,
-                 ["bad.zip", "zip archive", "Excel", "export the sheet as CSV"],
-                 id="damaged-zip"),
-    pytest.param("locked.zip", lambda: encrypted_flag(zipped({"p.csv": CSV})),
-                 FileFormatError, ["locked.zip", "password"], id="password-zip"),
-    pytest.param("empty.csv.gz", lambda: gzip.compress(b"  \n"), EmptyFileError,
-                 ["empty.csv.gz", "empty"], id="gzip-of-nothing"),
-    pytest.param("deep.zip", lambda: zipped({"a.zip": zipped({"b.zip": zipped({
-        "p.csv": CSV})})}), FileFormatError, ["deep.zip", "nested more than 2"],
-        id="zip-in-zip-in-zip"),
-    pytest.param("old.xls", lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(300),
-                 FileFormatError, ["old.xls", ".xls", "save it as .xlsx"], id="old-xls"),
-    pytest.param("fake.xlsx", lambda: zipped({"xl/workbook.xml": b"<not xml"}),
-                 FileFormatError, ["fake.xlsx", "Excel workbook that cannot be read"],
-                 id="broken-workbook"),
-])
+@pytest.mark.parametrize(
+    ("name", "make", "error", "words"),
+    [
+        pytest.param(
+            "two.zip",
+            lambda: zipped({"a.csv": CSV, "b.csv": CSV}),
+            FileFormatError,
+            ["two.zip", "2 files", "'a.csv'", "'b.csv'", "one table"],
+            id="zip-of-two",
+        ),
+        pytest.param(
+            "none.zip", lambda: zipped({}), FileFormatError, ["none.zip", "no file"], id="empty-zip"
+        ),
+        pytest.param(
+            "folders.zip",
+            lambda: zipped({"d/": b"", "__MACOSX/._x": b""}),
+            FileFormatError,
+            ["folders.zip", "no file"],
+            id="zip-of-folders-and-junk",
+        ),
+        pytest.param(
+            "cut.csv.gz",
+            lambda: gzip.compress(CSV)[:-12],
+            FileFormatError,
+            ["cut.csv.gz", "gzip", "cannot be decompressed", "truncated"],
+            id="truncated-gzip",
+        ),
+        pytest.param(
+            "cut.csv.bz2",
+            lambda: bz2.compress(CSV)[:-12],
+            FileFormatError,
+            ["cut.csv.bz2", "bzip2", "cannot be decompressed"],
+            id="truncated-bzip2",
+        ),
+        pytest.param(
+            "bad.zip",
+            lambda: b"PK\x03\x04" + bytes(200),
+            FileFormatError,
+            ["bad.zip", "zip archive", "Excel", "export the sheet as CSV"],
+            id="damaged-zip",
+        ),
+        pytest.param(
+            "locked.zip",
+            lambda: encrypted_flag(zipped({"p.csv": CSV})),
+            FileFormatError,
+            ["locked.zip", "password"],
+            id="password-zip",
+        ),
+        pytest.param(
+            "empty.csv.gz",
+            lambda: gzip.compress(b"  \n"),
+            EmptyFileError,
+            ["empty.csv.gz", "empty"],
+            id="gzip-of-nothing",
+        ),
+        pytest.param(
+            "deep.zip",
+            lambda: zipped({"a.zip": zipped({"b.zip": zipped({"p.csv": CSV})})}),
+            FileFormatError,
+            ["deep.zip", "nested more than 2"],
+            id="zip-in-zip-in-zip",
+        ),
+        pytest.param(
+            "old.xls",
+            lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(300),
+            FileFormatError,
+            ["old.xls", ".xls", "save it as .xlsx"],
+            id="old-xls",
+        ),
+        pytest.param(
+            "fake.xlsx",
+            lambda: zipped({"xl/workbook.xml": b"<not xml"}),
+            FileFormatError,
+            ["fake.xlsx", "Excel workbook that cannot be read"],
+            id="broken-workbook",
+        ),
+    ],
+)
 def test_bad_containers_give_typed_errors_naming_the_file(name, make, error, words):
     with pytest.raises(error) as caught:
         load_dataset(make(), name=name)
@@ -220,12 +289,15 @@ def test_bad_containers_give_typed_errors_naming_the_file(name, make, error, wor
         assert word in str(caught.value), str(caught.value)
 
 
-@pytest.mark.parametrize(("name", "make"), [
-    ("bomb.csv.gz", gzip.compress),
-    ("bomb.csv.bz2", bz2.compress),
-    ("bomb.zip", lambda d: zipped({"bomb.csv": d})),
-    ("bomb.xlsx", lambda d: xlsx_bytes([("label", "prediction"), *[("a" * 500, "a")] * 20])),
-])
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("bomb.csv.gz", gzip.compress),
+        ("bomb.csv.bz2", bz2.compress),
+        ("bomb.zip", lambda d: zipped({"bomb.csv": d})),
+        ("bomb.xlsx", lambda d: xlsx_bytes([("label", "prediction"), *[("a" * 500, "a")] * 20])),
+    ],
+)
 def test_a_file_expanding_past_the_cap_is_refused(monkeypatch, name, make):
     # 100 KB of CSV compresses to a few hundred bytes; the cap is lowered to 10 KB.
     monkeypatch.setattr(formats, "MAX_DECOMPRESSED_BYTES", 10_000)
@@ -260,8 +332,13 @@ def test_xlsx_cells_keep_their_kind_and_spelling():
     assert df["score"].dtype == np.float64
     assert df["snr"].dtype == np.float64  # whole and fractional numbers, one blank
     assert df["snr"].isna().tolist() == [False, False, True, False, False]
-    assert df["when"].tolist() == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05",
-                                   "2024-01-06"]
+    assert df["when"].tolist() == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-04",
+        "2024-01-05",
+        "2024-01-06",
+    ]
     # A text column: "007" keeps its zeros, the number cell 7 reads "7" (never "7.0").
     assert df["note"].tolist() == ["007", "hi", "7", "x", "x"]
     assert df["label"].tolist() == ["cat", "dog", "dog", "1", "cat"]
@@ -269,14 +346,19 @@ def test_xlsx_cells_keep_their_kind_and_spelling():
 
 
 def test_xlsx_datetimes_booleans_and_numeric_text():
-    rows = [("id", "label", "prediction", "at", "ok", "mixed", "n"),
-            ("007", "a", "a", dt.datetime(2024, 3, 1, 14, 5), True, True, 1),
-            ("012", "b", "a", dt.datetime(2024, 3, 2, 0, 0, 30), False, "maybe", "2"),
-            ("x1", "b", "b", dt.datetime(2024, 3, 3, 9, 0), True, 2.5, 3)]
+    rows = [
+        ("id", "label", "prediction", "at", "ok", "mixed", "n"),
+        ("007", "a", "a", dt.datetime(2024, 3, 1, 14, 5), True, True, 1),
+        ("012", "b", "a", dt.datetime(2024, 3, 2, 0, 0, 30), False, "maybe", "2"),
+        ("x1", "b", "b", dt.datetime(2024, 3, 3, 9, 0), True, 2.5, 3),
+    ]
     df, _, _ = read_table(xlsx_bytes(rows), name="types.xlsx")
     assert df["id"].tolist() == ["007", "012", "x1"]  # text cells: spelling kept
-    assert df["at"].tolist() == ["2024-03-01 14:05:00", "2024-03-02 00:00:30",
-                                 "2024-03-03 09:00:00"]
+    assert df["at"].tolist() == [
+        "2024-03-01 14:05:00",
+        "2024-03-02 00:00:30",
+        "2024-03-03 09:00:00",
+    ]
     assert df["ok"].dtype == bool and df["ok"].tolist() == [True, False, True]
     assert df["mixed"].tolist() == ["TRUE", "maybe", "2.5"]
     # "2" is a text cell: the column is text, the numbers written as typed; the loader then
@@ -292,32 +374,64 @@ def test_xlsx_first_visible_sheet_by_default_and_sheet_by_name():
     data = xlsx_bytes(sheets={"second": other}, hidden_first=True)
     df, _, warnings = read_table(data, name="book.xlsx")
     assert len(df) == 5  # 'notes' is hidden: 'preds' is the first visible sheet
-    assert warnings == ["book.xlsx: read the sheet 'preds'; the workbook also has 'notes', "
-                        "'second' (CLI: --sheet NAME to read another)"]
+    assert warnings == [
+        "book.xlsx: read the sheet 'preds'; the workbook also has 'notes', "
+        "'second' (CLI: --sheet NAME to read another)"
+    ]
     df, _, _ = read_table(data, name="book.xlsx", sheet="second")
     assert df.to_dict("list") == {"label": ["a"], "prediction": ["b"]}
-    with pytest.raises(InvalidValueError, match=r"book\.xlsx: has no sheet 'third'; its sheets "
-                                                r"are 'notes', 'preds', 'second'"):
+    with pytest.raises(
+        InvalidValueError,
+        match=r"book\.xlsx: has no sheet 'third'; its sheets "
+        r"are 'notes', 'preds', 'second'",
+    ):
         read_table(data, name="book.xlsx", sheet="third")
-    with pytest.raises(InvalidValueError, match=r"preds\.csv: a sheet \('second'\) can be "
-                                                r"chosen in an Excel \.xlsx workbook only"):
+    with pytest.raises(
+        InvalidValueError,
+        match=r"preds\.csv: a sheet \('second'\) can be "
+        r"chosen in an Excel \.xlsx workbook only",
+    ):
         read_table(CSV, name="preds.csv", sheet="second")
 
 
-@pytest.mark.parametrize(("rows", "error", "words"), [
-    pytest.param([], EmptyFileError, ["book.xlsx, sheet 'preds': the sheet is empty"],
-                 id="empty-sheet"),
-    pytest.param([("label", "prediction")], EmptyFileError,
-                 ["book.xlsx, sheet 'preds': has a header but no data rows"], id="header-only"),
-    pytest.param([(None, None), ("label", "prediction"), ("a", "a")], EmptyFileError,
-                 ["book.xlsx, sheet 'preds': row 1 is blank"], id="blank-first-row"),
-    pytest.param([(1, 0), (1, 1)], EmptyFileError,
-                 ["book.xlsx, sheet 'preds'", "looks like data"], id="no-header"),
-    pytest.param([("label", "prediction", "label"), ("a", "a", "b")], DuplicateColumnError,
-                 ["book.xlsx, sheet 'preds'", "'label' appears twice"], id="duplicate-names"),
-    pytest.param([("label", None, "prediction"), ("a", "x", "a")], DuplicateColumnError,
-                 ["book.xlsx, sheet 'preds'", "column 2", "no name"], id="unnamed-column"),
-])
+@pytest.mark.parametrize(
+    ("rows", "error", "words"),
+    [
+        pytest.param(
+            [], EmptyFileError, ["book.xlsx, sheet 'preds': the sheet is empty"], id="empty-sheet"
+        ),
+        pytest.param(
+            [("label", "prediction")],
+            EmptyFileError,
+            ["book.xlsx, sheet 'preds': has a header but no data rows"],
+            id="header-only",
+        ),
+        pytest.param(
+            [(None, None), ("label", "prediction"), ("a", "a")],
+            EmptyFileError,
+            ["book.xlsx, sheet 'preds': row 1 is blank"],
+            id="blank-first-row",
+        ),
+        pytest.param(
+            [(1, 0), (1, 1)],
+            EmptyFileError,
+            ["book.xlsx, sheet 'preds'", "looks like data"],
+            id="no-header",
+        ),
+        pytest.param(
+            [("label", "prediction", "label"), ("a", "a", "b")],
+            DuplicateColumnError,
+            ["book.xlsx, sheet 'preds'", "'label' appears twice"],
+            id="duplicate-names",
+        ),
+        pytest.param(
+            [("label", None, "prediction"), ("a", "x", "a")],
+            DuplicateColumnError,
+            ["book.xlsx, sheet 'preds'", "column 2", "no name"],
+            id="unnamed-column",
+        ),
+    ],
+)
 def test_bad_sheets_name_the_file_and_the_sheet(rows, error, words):
     with pytest.raises(error) as caught:
         read_table(xlsx_bytes(rows), name="book.xlsx")
@@ -327,14 +441,16 @@ def test_bad_sheets_name_the_file_and_the_sheet(rows, error, words):
 
 def test_an_empty_default_sheet_points_to_the_others():
     data = xlsx_bytes([], sheets={"data": [("label", "prediction"), ("a", "a")]})
-    with pytest.raises(EmptyFileError, match=r"book\.xlsx, sheet 'preds': the sheet is empty.*"
-                                             r"'data' \(CLI: --sheet NAME\)"):
+    with pytest.raises(
+        EmptyFileError,
+        match=r"book\.xlsx, sheet 'preds': the sheet is empty.*"
+        r"'data' \(CLI: --sheet NAME\)",
+    ):
         read_table(data, name="book.xlsx")
 
 
 def test_blank_rows_and_unnamed_empty_columns_are_skipped():
-    rows = [("label", "prediction", None), ("a", "a", None), (None, None, None),
-            ("b", "a", None)]
+    rows = [("label", "prediction", None), ("a", "a", None), (None, None, None), ("b", "a", None)]
     df, _, _ = read_table(xlsx_bytes(rows), name="book.xlsx")
     assert df.to_dict("list") == {"label": ["a", "b"], "prediction": ["a", "a"]}
 
@@ -344,19 +460,30 @@ def test_blank_rows_and_unnamed_empty_columns_are_skipped():
 
 def nested_table() -> pa.Table:
     """Five rows; by hand, the distinct values of each nested column and their rows."""
-    return pa.table({
-        "id": ["r1", "r2", "r3", "r4", "r5"],
-        "label": ["a", "b", "a", "b", "a"],
-        "prediction": ["a", "a", "a", "b", "b"],
-        # [1,2] on r1, r2 (one right, one wrong); [] on r3; null on r4; [3] on r5
-        "boxes": pa.array([[1, 2], [1, 2], [], None, [3]], pa.list_(pa.int64())),
-        "words": pa.array([["x"], ["x"], ["y"], ["x"], ["y"]], pa.large_list(pa.string())),
-        "xy": pa.array([[0.5, 1.0]] * 5, pa.list_(pa.float64(), 2)),
-        "camera": pa.array([{"name": "front", "hz": 30}, {"name": "back", "hz": 30},
-                            {"name": "front", "hz": 30}, {"name": "front", "hz": 30}, None]),
-        "attrs": pa.array([[("k", "v")], [("k", "w")], [], [("k", "v")], [("k", "v")]],
-                          pa.map_(pa.string(), pa.string())),
-    })
+    return pa.table(
+        {
+            "id": ["r1", "r2", "r3", "r4", "r5"],
+            "label": ["a", "b", "a", "b", "a"],
+            "prediction": ["a", "a", "a", "b", "b"],
+            # [1,2] on r1, r2 (one right, one wrong); [] on r3; null on r4; [3] on r5
+            "boxes": pa.array([[1, 2], [1, 2], [], None, [3]], pa.list_(pa.int64())),
+            "words": pa.array([["x"], ["x"], ["y"], ["x"], ["y"]], pa.large_list(pa.string())),
+            "xy": pa.array([[0.5, 1.0]] * 5, pa.list_(pa.float64(), 2)),
+            "camera": pa.array(
+                [
+                    {"name": "front", "hz": 30},
+                    {"name": "back", "hz": 30},
+                    {"name": "front", "hz": 30},
+                    {"name": "front", "hz": 30},
+                    None,
+                ]
+            ),
+            "attrs": pa.array(
+                [[("k", "v")], [("k", "w")], [], [("k", "v")], [("k", "v")]],
+                pa.map_(pa.string(), pa.string()),
+            ),
+        }
+    )
 
 
 NESTED = ["boxes", "words", "xy", "camera", "attrs"]
@@ -395,32 +522,57 @@ def test_slicing_by_a_nested_column_gives_one_slice_per_distinct_value(nested_pa
     assert n["boxes = [3]"] == 1 and acc["boxes = [3]"] == 0.0
     assert n['camera = {"hz":30,"name":"front"}'] == 3
     assert n['camera = {"hz":30,"name":"back"}'] == 1
-    for text in (to_csv(table), to_json(table, dataset="nested.parquet"),
-                 to_markdown(table), to_html(table)):
+    for text in (
+        to_csv(table),
+        to_json(table, dataset="nested.parquet"),
+        to_markdown(table),
+        to_html(table),
+    ):
         assert "boxes = [1,2]" in text.replace("\\", "")  # Markdown escapes the brackets
 
 
 def test_the_cli_slices_by_a_nested_column(nested_parquet):
-    result = subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(nested_parquet),
-                             "--slice-by", "boxes", "--format", "json"],
-                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slicewise.core.cli",
+            "analyze",
+            str(nested_parquet),
+            "--slice-by",
+            "boxes",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert "slicewise: note: nested.parquet: columns 'boxes'" in result.stderr
     slices = {s["name"]: s["n"] for s in json.loads(result.stdout)["slices"]}
     assert {k: v for k, v in slices.items() if k.startswith("boxes")} == {
-        "boxes = [1,2]": 2, "boxes = []": 1, "boxes = [3]": 1, "boxes = (missing)": 1}
+        "boxes = [1,2]": 2,
+        "boxes = []": 1,
+        "boxes = [3]": 1,
+        "boxes = (missing)": 1,
+    }
 
 
-@pytest.mark.parametrize(("mapping", "role", "flag"), [
-    (ColumnMapping(label="words"), "label", "--label"),
-    (ColumnMapping(prediction="camera"), "prediction", "--prediction"),
-    (ColumnMapping(id="attrs"), "id", "--id"),
-    (ColumnMapping(human="words"), "human", "--human"),
-    (ColumnMapping(score="xy"), "score", "--score"),
-    (ColumnMapping(tags_column="words"), "tags column", "--tags-column"),
-    (ColumnMapping(tag_columns=("boxes",)), "tag", "--tag-columns"),
-])
+@pytest.mark.parametrize(
+    ("mapping", "role", "flag"),
+    [
+        (ColumnMapping(label="words"), "label", "--label"),
+        (ColumnMapping(prediction="camera"), "prediction", "--prediction"),
+        (ColumnMapping(id="attrs"), "id", "--id"),
+        (ColumnMapping(human="words"), "human", "--human"),
+        (ColumnMapping(score="xy"), "score", "--score"),
+        (ColumnMapping(tags_column="words"), "tags column", "--tags-column"),
+        (ColumnMapping(tag_columns=("boxes",)), "tag", "--tag-columns"),
+    ],
+)
 def test_a_nested_column_cannot_take_a_role(nested_parquet, mapping, role, flag):
     col = next(c for c in NESTED if c in repr(mapping))
     with pytest.raises(InvalidValueError) as caught:
@@ -432,20 +584,22 @@ def test_a_nested_column_cannot_take_a_role(nested_parquet, mapping, role, flag)
 
 def test_a_nested_column_named_like_a_role_is_refused_when_detected(tmp_path):
     path = tmp_path / "multi.parquet"
-    pq.write_table(pa.table({"label": pa.array([["a"], ["b"]]), "prediction": ["a", "b"]}),
-                   path)
+    pq.write_table(pa.table({"label": pa.array([["a"], ["b"]]), "prediction": ["a", "b"]}), path)
     with pytest.raises(InvalidValueError, match="the label column 'label' holds lists"):
         load_dataset(path)
 
 
 def test_in_memory_frames_with_dicts_lists_and_arrays():
-    df = pd.DataFrame({
-        "label": ["a", "b", "a", "b"], "prediction": ["a", "a", "a", "b"],
-        "meta": [{"b": 1, "a": 2}, {"a": 2, "b": 1}, {"a": 3}, None],  # rows 1, 2 equal dicts
-        "arr": [np.array([1, 2]), np.array([1, 2]), np.array([]), np.array([np.nan])],
-        "mixed": ["plain", ["x", "y"], ("t",), 7],
-        "arrow": pd.Series([[1], [1], [2], None], dtype=pd.ArrowDtype(pa.list_(pa.int64()))),
-    })
+    df = pd.DataFrame(
+        {
+            "label": ["a", "b", "a", "b"],
+            "prediction": ["a", "a", "a", "b"],
+            "meta": [{"b": 1, "a": 2}, {"a": 2, "b": 1}, {"a": 3}, None],  # rows 1, 2 equal dicts
+            "arr": [np.array([1, 2]), np.array([1, 2]), np.array([]), np.array([np.nan])],
+            "mixed": ["plain", ["x", "y"], ("t",), 7],
+            "arrow": pd.Series([[1], [1], [2], None], dtype=pd.ArrowDtype(pa.list_(pa.int64()))),
+        }
+    )
     ds = dataset_from_frame(df, name="frame")
     assert ds.warnings == [formats.nested_warning("frame", ["meta", "arr", "mixed", "arrow"])]
     f = ds.frame
@@ -479,22 +633,25 @@ def test_a_frame_without_nested_cells_is_not_copied_or_warned():
 def test_json_text_is_canonical():
     assert formats.json_text({"b": [1, 2.5], "a": None}) == '{"a":null,"b":[1,2.5]}'
     assert formats.json_text({2: "x", "1": float("nan")}) == '{"1":null,"2":"x"}'
-    assert formats.json_text([dt.date(2024, 1, 2), b"\xff", np.int64(3), {"é"}]) == \
-        '["2024-01-02","ff",3,["é"]]'
+    assert (
+        formats.json_text([dt.date(2024, 1, 2), b"\xff", np.int64(3), {"é"}])
+        == '["2024-01-02","ff",3,["é"]]'
+    )
     assert formats.json_text(None) is None and formats.json_text(float("nan")) is None
 
 
 def test_pages_run_on_a_dataset_with_a_nested_column(fresh, nested_parquet):
     from pagetest import assert_ok, run_page
 
-    from core.store import Store
-    from core.task import TaskSpec
-    from ui import state
+    from slicewise.core.store import Store
+    from slicewise.core.task import TaskSpec
+    from slicewise.ui import state
 
     with Store(fresh) as store:
         project = store.get_or_create_project("Nested", user="seed")
-        did = store.save_dataset(project, "nested", load_dataset(nested_parquet),
-                                 task=TaskSpec(), user="seed")
+        did = store.save_dataset(
+            project, "nested", load_dataset(nested_parquet), task=TaskSpec(), user="seed"
+        )
     for page in ("pages/3_Slices_vs_HLP.py", "pages/4_Prioritise.py", "pages/5_Export.py"):
         at = run_page(page, did, **{state.SLICE_BY: ["boxes", "camera"]})
         assert_ok(at, no_errors=True)
@@ -504,16 +661,19 @@ def test_pages_run_on_a_dataset_with_a_nested_column(fresh, nested_parquet):
             assert chooser.value == ["boxes", "camera"]
 
 
-@pytest.mark.parametrize(("name", "make", "note"), [
-    ("preds.xlsx", lambda: xlsx_bytes(sheets={"more": [("a",), ("b",)]}), "read the sheet"),
-    ("preds.csv.gz", lambda: gzip.compress(CSV), None),
-    ("nested.parquet", lambda: parquet_bytes(nested_table()), "hold lists, structs or maps"),
-])
+@pytest.mark.parametrize(
+    ("name", "make", "note"),
+    [
+        ("preds.xlsx", lambda: xlsx_bytes(sheets={"more": [("a",), ("b",)]}), "read the sheet"),
+        ("preds.csv.gz", lambda: gzip.compress(CSV), None),
+        ("nested.parquet", lambda: parquet_bytes(nested_table()), "hold lists, structs or maps"),
+    ],
+)
 def test_the_load_page_reads_and_saves_the_new_formats(fresh, name, make, note):
     from pagetest import texts
     from streamlit.testing.v1 import AppTest
 
-    from core.store import Store
+    from slicewise.core.store import Store
 
     at = AppTest.from_file(str(ROOT / "pages" / "1_Load_data.py"), default_timeout=60)
     at.session_state["user_name"] = "Ana"
@@ -539,9 +699,16 @@ def test_cli_analyzes_a_gzipped_csv(tmp_path):
     path.write_bytes(gzip.compress(CSV))
     plain = tmp_path / "preds.csv"
     plain.write_bytes(CSV)
-    runs = [subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(p), "--format",
-                            "json"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-            for p in (path, plain)]
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "slicewise.core.cli", "analyze", str(p), "--format", "json"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+        for p in (path, plain)
+    ]
     assert [r.returncode for r in runs] == [0, 0], [r.stderr for r in runs]
     got, expected = (json.loads(r.stdout) for r in runs)
     assert got["overall"] == expected["overall"] and got["slices"] == expected["slices"]
@@ -551,41 +718,72 @@ def test_cli_analyzes_a_gzipped_csv(tmp_path):
 def test_cli_reads_a_chosen_sheet(tmp_path):
     path = tmp_path / "book.xlsx"
     path.write_bytes(xlsx_bytes(sheets={"other": [("label", "prediction"), ("a", "b")]}))
-    result = subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(path), "--sheet",
-                             "other", "--format", "json"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "slicewise.core.cli",
+            "analyze",
+            str(path),
+            "--sheet",
+            "other",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["overall"]["n"] == 1
 
 
 def test_duckdb_engine_streams_gzip_and_refuses_other_containers(tmp_path):
-    from core.engine_duckdb import analyze_file_duckdb
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     path = tmp_path / "preds.tsv.gz"
     path.write_bytes(gzip.compress(TSV))
     got = analyze_file_duckdb(path, slice_by=["device"])
     expected = analyze(load_dataset(path), slice_by=["device"])
     pd.testing.assert_frame_equal(got, expected)
-    for name, data in (("preds.csv.bz2", bz2.compress(CSV)), ("preds.xlsx", xlsx_bytes()),
-                       ("preds.zip", zipped({"p.csv": CSV}))):
+    for name, data in (
+        ("preds.csv.bz2", bz2.compress(CSV)),
+        ("preds.xlsx", xlsx_bytes()),
+        ("preds.zip", zipped({"p.csv": CSV})),
+    ):
         other = tmp_path / name
         other.write_bytes(data)
-        result = subprocess.run([sys.executable, "-m", "core.cli", "analyze", str(other),
-                                 "--engine", "duckdb"], capture_output=True, text=True,
-                                cwd=ROOT, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "slicewise.core.cli",
+                "analyze",
+                str(other),
+                "--engine",
+                "duckdb",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith(f"slicewise: error: {name}: is ")
         assert "--engine pandas" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize(("mapping", "role", "col"), [
-    (ColumnMapping(id="camera"), "id", "camera"),
-    (ColumnMapping(label="boxes"), "label", "boxes"),
-    (ColumnMapping(prediction="attrs"), "prediction", "attrs"),
-])
-def test_duckdb_engine_refuses_a_nested_role_as_the_loader_does(nested_parquet, mapping, role,
-                                                                col):
-    from core.engine_duckdb import analyze_file_duckdb
+@pytest.mark.parametrize(
+    ("mapping", "role", "col"),
+    [
+        (ColumnMapping(id="camera"), "id", "camera"),
+        (ColumnMapping(label="boxes"), "label", "boxes"),
+        (ColumnMapping(prediction="attrs"), "prediction", "attrs"),
+    ],
+)
+def test_duckdb_engine_refuses_a_nested_role_as_the_loader_does(nested_parquet, mapping, role, col):
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     message = f"nested.parquet: the {role} column {col!r} holds lists, structs or maps"
     with pytest.raises(InvalidValueError, match=message):

@@ -15,23 +15,55 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.errors import DataError
-from core.metrics import OVERALL
-from core.task import TASK_KINDS, TaskSpec, TextNormalization
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.errors import DataError
+from slicewise.core.metrics import OVERALL
+from slicewise.core.task import TASK_KINDS, TaskSpec, TextNormalization
 
-FUZZ = settings(max_examples=300, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 CELLS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 12),
     st.floats(allow_nan=True, allow_infinity=True, width=32),
-    st.sampled_from(["", " ", "a", "b", "A", "a ", "1", "1.0", "-1", "x", "yes", "no", "NA",
-                     "None", "true", "=cmd()", "<b>", "a|b;c", "é", "猫", "🐱", "two words",
-                     "a\nb", "\t", "0", "nan", "inf"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "a",
+            "b",
+            "A",
+            "a ",
+            "1",
+            "1.0",
+            "-1",
+            "x",
+            "yes",
+            "no",
+            "NA",
+            "None",
+            "true",
+            "=cmd()",
+            "<b>",
+            "a|b;c",
+            "é",
+            "猫",
+            "🐱",
+            "two words",
+            "a\nb",
+            "\t",
+            "0",
+            "nan",
+            "inf",
+        ]
+    ),
     st.text(max_size=6),
 )
 
@@ -62,16 +94,25 @@ def series(values: list) -> pd.Series:
 @st.composite
 def tables(draw) -> pd.DataFrame:
     n = draw(st.integers(1, 30))
-    names = ["label", "prediction"] + draw(st.lists(
-        st.sampled_from(["id", "human_label", "score", "noisy", "night", "device", "snr",
-                         "tags", "note"]), max_size=5, unique=True))
+    names = ["label", "prediction"] + draw(
+        st.lists(
+            st.sampled_from(
+                ["id", "human_label", "score", "noisy", "night", "device", "snr", "tags", "note"]
+            ),
+            max_size=5,
+            unique=True,
+        )
+    )
     out = {}
     for c in names:
         values = draw(column(n))
         if draw(st.integers(0, 2)):  # mostly values that fit the column's role
             if c in ("label", "prediction", "human_label"):
-                values = draw(st.lists(st.sampled_from(["a", "b", 1, 2, "1", "c d", True]),
-                                       min_size=n, max_size=n))
+                values = draw(
+                    st.lists(
+                        st.sampled_from(["a", "b", 1, 2, "1", "c d", True]), min_size=n, max_size=n
+                    )
+                )
             elif c == "id":
                 values = draw(st.permutations([f"e{i}" for i in range(n)]))
             elif c == "score":
@@ -86,17 +127,24 @@ def analyses(draw, labels: pd.Series | None = None) -> dict:
     positive = None
     if kind == "binary":
         options = [] if labels is None else [str(v) for v in pd.unique(labels.dropna())[:5]]
-        positive = draw(st.sampled_from(options * 4 + ["zzz", None]) if options else
-                        st.sampled_from(["a", None]))
+        positive = draw(
+            st.sampled_from(options * 4 + ["zzz", None])
+            if options
+            else st.sampled_from(["a", None])
+        )
     tolerance = draw(st.none() | st.floats(0, 2)) if kind == "regression" else None
-    norm = TextNormalization(lowercase=draw(st.booleans()),
-                             strip_punctuation=draw(st.booleans()))
-    return {"task": TaskSpec(kind=kind, positive=positive, tolerance=tolerance,
-                             normalization=norm),
-            "bins": draw(st.integers(2, 6)),
-            "hlp": draw(st.dictionaries(st.sampled_from(["noisy", "night", "x", OVERALL]),
-                                        st.floats(0, 1) | st.floats(-0.5, 1.5) | st.just(math.nan),
-                                        max_size=2))}
+    norm = TextNormalization(lowercase=draw(st.booleans()), strip_punctuation=draw(st.booleans()))
+    return {
+        "task": TaskSpec(kind=kind, positive=positive, tolerance=tolerance, normalization=norm),
+        "bins": draw(st.integers(2, 6)),
+        "hlp": draw(
+            st.dictionaries(
+                st.sampled_from(["noisy", "night", "x", OVERALL]),
+                st.floats(0, 1) | st.floats(-0.5, 1.5) | st.just(math.nan),
+                max_size=2,
+            )
+        ),
+    }
 
 
 def check_table(table: pd.DataFrame, n: int) -> None:
@@ -111,8 +159,13 @@ def check_table(table: pd.DataFrame, n: int) -> None:
 def run_analysis(dataset, options: dict, slice_by: list[str]) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning from pandas or numpy is a bug too
-        table = analyze(dataset, task=options["task"], slice_by=slice_by, bins=options["bins"],
-                        hlp=options["hlp"])
+        table = analyze(
+            dataset,
+            task=options["task"],
+            slice_by=slice_by,
+            bins=options["bins"],
+            hlp=options["hlp"],
+        )
     check_table(table, dataset.n)
     event(f"analysed ({options['task'].kind})")
 
@@ -135,11 +188,18 @@ def test_random_tables_only_raise_data_error(df, data):
         threshold = data.draw(st.floats(0, 1))
         positive = data.draw(st.sampled_from(["a", "cat", "1", "x"]))
     try:
-        dataset = dataset_from_frame(df, ColumnMapping(**roles) if roles else None, name="t",
-                                     missing=missing, threshold=threshold, positive=positive)
+        dataset = dataset_from_frame(
+            df,
+            ColumnMapping(**roles) if roles else None,
+            name="t",
+            missing=missing,
+            threshold=threshold,
+            positive=positive,
+        )
         options = data.draw(analyses(dataset.frame["label"]))
-        slice_by = data.draw(st.lists(st.sampled_from(list(dataset.frame.columns)),
-                                      max_size=2, unique=True))
+        slice_by = data.draw(
+            st.lists(st.sampled_from(list(dataset.frame.columns)), max_size=2, unique=True)
+        )
         run_analysis(dataset, options, slice_by)
     except DataError as exc:
         assert str(exc) and "\n" not in str(exc).strip()
@@ -147,27 +207,82 @@ def test_random_tables_only_raise_data_error(df, data):
 
 
 CSV_CELLS = st.one_of(
-    st.sampled_from(["", "a", "b", "1", "2", "1.5", "x", "yes", "no", "NA", '"q,1"', "é",
-                     "猫", "=1+1", "-3", " ", "true", "two words"]),
+    st.sampled_from(
+        [
+            "",
+            "a",
+            "b",
+            "1",
+            "2",
+            "1.5",
+            "x",
+            "yes",
+            "no",
+            "NA",
+            '"q,1"',
+            "é",
+            "猫",
+            "=1+1",
+            "-3",
+            " ",
+            "true",
+            "two words",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=5),
 )
-SAFE_CELLS = st.sampled_from(["", "a", "b", "1", "2", "1.5", "x", "yes", "NA", "é", "猫",
-                               "=1+1", "-3", "true", "two words", "c"])
-HEADERS = ["id", "human_label", "score", "noisy", "device", "tags", "y_pred", "target", "",
-           "note", "label", "night"]
+SAFE_CELLS = st.sampled_from(
+    [
+        "",
+        "a",
+        "b",
+        "1",
+        "2",
+        "1.5",
+        "x",
+        "yes",
+        "NA",
+        "é",
+        "猫",
+        "=1+1",
+        "-3",
+        "true",
+        "two words",
+        "c",
+    ]
+)
+HEADERS = [
+    "id",
+    "human_label",
+    "score",
+    "noisy",
+    "device",
+    "tags",
+    "y_pred",
+    "target",
+    "",
+    "note",
+    "label",
+    "night",
+]
 
 
 @st.composite
 def csv_files(draw) -> bytes:
     sep = draw(st.sampled_from([",", ";", "\t", "|"]))
-    names = ["label", "prediction"] + draw(st.lists(st.sampled_from(HEADERS), max_size=4,
-                                                    unique=draw(st.integers(0, 5)) > 0))
+    names = ["label", "prediction"] + draw(
+        st.lists(st.sampled_from(HEADERS), max_size=4, unique=draw(st.integers(0, 5)) > 0)
+    )
     names = draw(st.permutations(names))
     width = len(names)
     cells = SAFE_CELLS if draw(st.integers(0, 2)) else CSV_CELLS
-    rows = draw(st.lists(st.lists(cells, min_size=width,
-                                  max_size=width + draw(st.sampled_from([0, 0, 0, 1]))),
-                         min_size=draw(st.integers(0, 1)), max_size=15))
+    rows = draw(
+        st.lists(
+            st.lists(cells, min_size=width, max_size=width + draw(st.sampled_from([0, 0, 0, 1]))),
+            min_size=draw(st.integers(0, 1)),
+            max_size=15,
+        )
+    )
     text = "\n".join(sep.join(r) for r in [names, *rows])
     if draw(st.booleans()):
         text += "\n"
@@ -179,11 +294,13 @@ def csv_files(draw) -> bytes:
 @given(csv_files(), st.data())
 def test_random_csv_files_only_raise_data_error(raw, data):
     try:
-        dataset = load_dataset(raw, name="fuzz.csv",
-                               missing=data.draw(st.sampled_from(["fail", "drop", "drop"])))
+        dataset = load_dataset(
+            raw, name="fuzz.csv", missing=data.draw(st.sampled_from(["fail", "drop", "drop"]))
+        )
         options = data.draw(analyses(dataset.frame["label"]))
-        slice_by = data.draw(st.lists(st.sampled_from(list(dataset.frame.columns)),
-                                      max_size=2, unique=True))
+        slice_by = data.draw(
+            st.lists(st.sampled_from(list(dataset.frame.columns)), max_size=2, unique=True)
+        )
         run_analysis(dataset, options, slice_by)
     except DataError as exc:
         assert str(exc) and "\n" not in str(exc).strip()
@@ -196,24 +313,27 @@ def test_random_csv_files_only_raise_data_error(raw, data):
 def test_slice_names_that_clash_are_kept_apart():
     # a tag named like a column slice, and 1 and "1" in one column: a ValueError before.
     # The tag is on row 0, the column slice on rows 0 and 2: different members, two rows.
-    ds = load_dataset(b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\n"
-                      b"a,b,ios,\n", name="c.csv")
+    ds = load_dataset(
+        b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\na,b,ios,\n", name="c.csv"
+    )
     table = analyze(ds, slice_by=["device"])
     assert table.loc["device = ios", ["kind", "n"]].tolist() == ["tag", 1]
     assert table.loc["device = ios (2)", ["kind", "n"]].tolist() == ["column", 2]
     assert (table.loc[["device = ios", "device = ios (2)"], "same_as"] == "").all()
     # With the tag on exactly the ios rows, the two are one slice (same members), shown once
     # under the first name (tags come before column values), the other kept in same_as.
-    ds = load_dataset(b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\n",
-                      name="c.csv")
+    ds = load_dataset(b"label,prediction,device,device = ios\na,a,ios,x\nb,a,web,\n", name="c.csv")
     table = analyze(ds, slice_by=["device"])
     assert "device = ios (2)" not in table.index
     assert table.loc["device = ios", ["kind", "n", "same_as"]].tolist() == [
-        "tag", 1, "device = ios (2)"]
-    mixed = pd.DataFrame({"label": ["a", "b", "a"], "prediction": ["a", "a", "a"],
-                          "batch": series([1, "1", None])})
-    table = analyze(dataset_from_frame(mixed, ColumnMapping(tag_columns=())),
-                    slice_by=["batch"])
+        "tag",
+        1,
+        "device = ios (2)",
+    ]
+    mixed = pd.DataFrame(
+        {"label": ["a", "b", "a"], "prediction": ["a", "a", "a"], "batch": series([1, "1", None])}
+    )
+    table = analyze(dataset_from_frame(mixed, ColumnMapping(tag_columns=())), slice_by=["batch"])
     # 1 and "1" are one value (core.values: a cell's type never splits a slice).
     assert table.loc[table["kind"] == "column", "n"].tolist() == [2, 1]
     assert table.index[table["kind"] == "column"][-1] == "batch = (missing)"

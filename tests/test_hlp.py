@@ -17,26 +17,26 @@ from pagetest import run_page as app
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-from core.analysis import analyze
-from core.charts import accuracy_vs_hlp_chart
-from core.cli import main
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.metrics import (
+from slicewise.core.analysis import analyze
+from slicewise.core.charts import accuracy_vs_hlp_chart
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.metrics import (
     MIN_HUMAN_LABELS,
     OVERALL,
     UNTAGGED,
     compute_slice_metrics,
     wilson_interval,
 )
-from core.prioritize import (
+from slicewise.core.prioritize import (
     describe_priorities,
     format_hlp,
     rank_basis,
     rank_rule,
     too_few_text,
 )
-from core.report import to_json, to_markdown
-from core.task import TaskSpec
+from slicewise.core.report import to_json, to_markdown
+from slicewise.core.task import TaskSpec
 
 # ----------------------------------------------------------------------------- fixtures
 
@@ -49,9 +49,15 @@ def one_human_label(n: int = 1000) -> pd.DataFrame:
     prediction = np.where(wrong, np.where(label == "ok", "dent", "ok"), label)
     human = np.full(n, None, dtype=object)
     human[0] = label[0]  # the only human label, and it is right
-    return pd.DataFrame({"id": range(n), "label": label, "prediction": prediction,
-                         "human_label": human,
-                         "blurry": np.where(np.arange(n) % 4 == 0, "x", "")})
+    return pd.DataFrame(
+        {
+            "id": range(n),
+            "label": label,
+            "prediction": prediction,
+            "human_label": human,
+            "blurry": np.where(np.arange(n) % 4 == 0, "x", ""),
+        }
+    )
 
 
 def tag_errs_more(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,14 +83,26 @@ def paired_frame() -> pd.DataFrame:
     10    right  (none)     x
     20    right  right      (untagged)
     """
-    spec = [(10, True, True), (20, False, True), (5, False, False), (5, True, False),
-            (10, False, None), (10, True, None)]
+    spec = [
+        (10, True, True),
+        (20, False, True),
+        (5, False, False),
+        (5, True, False),
+        (10, False, None),
+        (10, True, None),
+    ]
     rows = []
     for count, model_right, human_right in spec:
         for _ in range(count):
             human = None if human_right is None else ("a" if human_right else "b")
-            rows.append({"label": "a", "prediction": "a" if model_right else "b",
-                         "human_label": human, "t": "x"})
+            rows.append(
+                {
+                    "label": "a",
+                    "prediction": "a" if model_right else "b",
+                    "human_label": human,
+                    "t": "x",
+                }
+            )
     rows += [{"label": "a", "prediction": "a", "human_label": "a", "t": ""}] * 20
     return pd.DataFrame(rows)
 
@@ -98,8 +116,14 @@ def tag_with_human_labels(k: int) -> pd.DataFrame:
     i = np.arange(n)
     human = np.where(i < k, "a", None).astype(object)
     human[40:] = "a"  # untagged rows are all labelled
-    return pd.DataFrame({"label": "a", "prediction": np.where(i % 2 == 0, "a", "b"),
-                         "human_label": human, "t": np.where(i < 40, "x", "")})
+    return pd.DataFrame(
+        {
+            "label": "a",
+            "prediction": np.where(i % 2 == 0, "a", "b"),
+            "human_label": human,
+            "t": np.where(i < 40, "x", ""),
+        }
+    )
 
 
 def ds(frame: pd.DataFrame):
@@ -174,10 +198,13 @@ def test_cli_header_and_json_say_too_few():
 # ----------------------------------------------------------------------------- threshold
 
 
-@pytest.mark.parametrize(("k", "source", "ranked"), [
-    (MIN_HUMAN_LABELS - 1, "too_few", False),
-    (MIN_HUMAN_LABELS, "human_label", True),
-])
+@pytest.mark.parametrize(
+    ("k", "source", "ranked"),
+    [
+        (MIN_HUMAN_LABELS - 1, "too_few", False),
+        (MIN_HUMAN_LABELS, "human_label", True),
+    ],
+)
 def test_minimum_human_labels_decides_whether_a_slice_is_compared(k, source, ranked):
     table = analyze(ds(tag_with_human_labels(k)))
     row = table.loc["t"]
@@ -214,11 +241,20 @@ def test_minimum_is_about_a_wide_interval():
 
 
 def test_threshold_can_be_set_per_call():
-    counts = pd.DataFrame({"n": [10.0], "correct": [5.0], "human_n": [10.0],
-                           "human_correct": [9.0], "model_only": [0.0], "human_only": [4.0]},
-                          index=[OVERALL]).reindex(columns=[
-                              "n", "correct", "human_n", "human_correct", "model_only",
-                              "human_only"], fill_value=0.0)
+    counts = pd.DataFrame(
+        {
+            "n": [10.0],
+            "correct": [5.0],
+            "human_n": [10.0],
+            "human_correct": [9.0],
+            "model_only": [0.0],
+            "human_only": [4.0],
+        },
+        index=[OVERALL],
+    ).reindex(
+        columns=["n", "correct", "human_n", "human_correct", "model_only", "human_only"],
+        fill_value=0.0,
+    )
     assert compute_slice_metrics(counts, task=TaskSpec()).loc[OVERALL, "hlp_source"] == "too_few"
     table = compute_slice_metrics(counts, task=TaskSpec(), min_human_labels=10)
     assert table.loc[OVERALL, "hlp_source"] == "human_label"
@@ -228,11 +264,13 @@ def test_threshold_can_be_set_per_call():
 # ----------------------------------------------------------------------------- interval
 
 
-@pytest.mark.parametrize(("k", "n"), [(1, 1), (0, 1), (29, 29), (25, 30), (0, 45), (171, 200),
-                                      (500, 1000)])
+@pytest.mark.parametrize(
+    ("k", "n"), [(1, 1), (0, 1), (29, 29), (25, 30), (0, 45), (171, 200), (500, 1000)]
+)
 def test_hlp_interval_is_statsmodels_wilson(k, n):
-    frame = pd.DataFrame({"label": ["a"] * n, "prediction": ["a"] * n,
-                          "human_label": ["a"] * k + ["b"] * (n - k)})
+    frame = pd.DataFrame(
+        {"label": ["a"] * n, "prediction": ["a"] * n, "human_label": ["a"] * k + ["b"] * (n - k)}
+    )
     table = analyze(ds(frame))
     low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
     assert table.loc[OVERALL, "hlp_ci_low"] == pytest.approx(low, abs=1e-12)
@@ -312,9 +350,11 @@ def test_summary_and_markdown_name_the_slices_with_too_few():
     # One line names the slice, and says how slices are ranked meanwhile; no "No baseline"
     # line (there are human labels) and no "No slice has enough" (a slice has some).
     too_few = [s for s in lines if s.startswith("Too few human labels")]
-    assert too_few == ["Too few human labels to compare with HLP (at least 30 needed), not "
-                       "ranked by gap: T (3) — label more of their examples or enter an HLP; "
-                       "meanwhile slices are ranked by how much more they err than the rest"]
+    assert too_few == [
+        "Too few human labels to compare with HLP (at least 30 needed), not "
+        "ranked by gap: T (3) — label more of their examples or enter an HLP; "
+        "meanwhile slices are ranked by how much more they err than the rest"
+    ]
     assert not any(s.startswith(("No baseline", "No slice has enough")) for s in lines)
     md = to_markdown(table, summary=lines)
     assert "3 human labels — too few to compare; at least 30 needed" in md
@@ -336,10 +376,12 @@ def test_summary_says_too_few_when_no_tag_has_a_human_label():
     lines = describe_priorities(table)
     # No tag or column slice has a human label (only All data and No tag have the one):
     # the table-wide line, not the per-slice "Too few" one nor "No baseline".
-    assert lines[0] == ("No slice has enough human labels to compare with HLP (at least 30 "
-                        "needed; the most in any slice is 1): label more examples or enter an "
-                        "HLP per tag; meanwhile slices are ranked by how much more they err "
-                        "than the rest")
+    assert lines[0] == (
+        "No slice has enough human labels to compare with HLP (at least 30 "
+        "needed; the most in any slice is 1): label more examples or enter an "
+        "HLP per tag; meanwhile slices are ranked by how much more they err "
+        "than the rest"
+    )
     assert not any(s.startswith(("Too few human labels", "No baseline")) for s in lines)
     # The tag, rows 4, 8, ... (249 of 1000), errs no more than the rest: not ranked, no
     # advice of its own.
@@ -370,7 +412,7 @@ def test_chart_draws_the_hlp_interval_and_hatches_too_few():
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_duckdb_engine_gives_the_same_hlp_columns(tmp_path, fmt):
     pytest.importorskip("duckdb")
-    from core.engine_duckdb import analyze_file_duckdb
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     frame = paired_frame()
     path = tmp_path / f"p.{fmt}"
@@ -378,8 +420,18 @@ def test_duckdb_engine_gives_the_same_hlp_columns(tmp_path, fmt):
     mapping = ColumnMapping(human="human_label")
     got = analyze_file_duckdb(path, mapping)
     expected = analyze(ds(frame))
-    cols = ["hlp", "hlp_source", "hlp_n", "hlp_ci_low", "hlp_ci_high", "paired_accuracy", "gap",
-            "potential_gain", "p_value", "rank"]
+    cols = [
+        "hlp",
+        "hlp_source",
+        "hlp_n",
+        "hlp_ci_low",
+        "hlp_ci_high",
+        "paired_accuracy",
+        "gap",
+        "potential_gain",
+        "p_value",
+        "rank",
+    ]
     pd.testing.assert_frame_equal(got[cols], expected.loc[got.index, cols], check_dtype=False)
 
 
@@ -396,8 +448,13 @@ def seeded_few(store) -> int:
     frame = tag_errs_more(one_human_label(200))
     mapping = ColumnMapping(id="id", human="human_label", tag_columns=("blurry",))
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Few", dataset_from_frame(frame, mapping, name="f.csv"),
-                              task=TaskSpec(), user="seed")
+    return store.save_dataset(
+        project,
+        "Few",
+        dataset_from_frame(frame, mapping, name="f.csv"),
+        task=TaskSpec(),
+        user="seed",
+    )
 
 
 def test_pages_say_too_few_in_words_and_do_not_rank_by_gap(seeded_few):
@@ -423,9 +480,11 @@ def test_pages_say_too_few_in_words_and_do_not_rank_by_gap(seeded_few):
     advice = texts(prio.markdown)
     # the slice with too few is named, with how slices are ranked meanwhile; the table-wide
     # lines ("No slice has enough", "No baseline") are not given
-    assert "Too few human labels to compare with HLP (at least 30 needed), not ranked by gap: " \
-        "Blurry (1) — label more of their examples or enter an HLP; meanwhile slices are " \
+    assert (
+        "Too few human labels to compare with HLP (at least 30 needed), not ranked by gap: "
+        "Blurry (1) — label more of their examples or enter an HLP; meanwhile slices are "
         "ranked by how much more they err than the rest" in advice
+    )
     assert "No slice has enough human labels" not in advice
     assert "No baseline" not in advice
 

@@ -14,8 +14,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from core.errors import DataError
-from core.intervals import (
+from slicewise.core.errors import DataError
+from slicewise.core.intervals import (
     Z_95,
     add_metric_intervals,
     bootstrap_f1_interval,
@@ -26,15 +26,15 @@ from core.intervals import (
     wer_interval,
     wilson_interval,
 )
-from core.metrics import (
+from slicewise.core.metrics import (
     OVERALL,
     compute_class_report,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
 )
-from core.tag_scope import apply_tag_figures
-from core.task import TaskSpec
+from slicewise.core.tag_scope import apply_tag_figures
+from slicewise.core.task import TaskSpec
 
 
 def sm_wilson(k, n):
@@ -84,10 +84,12 @@ def test_paired_difference_hand_worked():
     #   = 259 / sqrt(262,656) = 259 / 512.50 = 0.5054
     phi = (284 - 25) / math.sqrt(38 * 12 * 32 * 18)
     assert phi == pytest.approx(0.5054, abs=1e-4)
-    low = 0.12 - math.sqrt((0.76 - l1) ** 2 - 2 * phi * (0.76 - l1) * (u2 - 0.64)
-                           + (u2 - 0.64) ** 2)
-    high = 0.12 + math.sqrt((0.64 - l2) ** 2 - 2 * phi * (0.64 - l2) * (u1 - 0.76)
-                            + (u1 - 0.76) ** 2)
+    low = 0.12 - math.sqrt(
+        (0.76 - l1) ** 2 - 2 * phi * (0.76 - l1) * (u2 - 0.64) + (u2 - 0.64) ** 2
+    )
+    high = 0.12 + math.sqrt(
+        (0.64 - l2) ** 2 - 2 * phi * (0.64 - l2) * (u1 - 0.76) + (u1 - 0.76) ** 2
+    )
     got = paired_difference_interval(8, 2, 50, a=30)
     assert got[0] == pytest.approx(low, abs=1e-12) and got[1] == pytest.approx(high, abs=1e-12)
     # low = 0.12 - sqrt(0.1341² - 2·0.5054·0.1341·0.1186 + 0.1186²) = 0.12 - 0.1264 = -0.0064
@@ -112,10 +114,20 @@ def test_paired_difference_agrees_with_a_bootstrap_of_pairs():
     assert high == pytest.approx(percentile(diffs, 0.975), abs=0.01)
 
 
-@pytest.mark.parametrize(("a", "b", "c", "n"), [
-    (0, 0, 0, 1), (1, 0, 0, 1), (0, 1, 0, 1), (0, 0, 1, 1), (40, 0, 0, 40), (0, 0, 0, 40),
-    (0, 40, 0, 40), (10, 5, 5, 20), (0, 3, 0, 3),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "c", "n"),
+    [
+        (0, 0, 0, 1),
+        (1, 0, 0, 1),
+        (0, 1, 0, 1),
+        (0, 0, 1, 1),
+        (40, 0, 0, 40),
+        (0, 0, 0, 40),
+        (0, 40, 0, 40),
+        (10, 5, 5, 20),
+        (0, 3, 0, 3),
+    ],
+)
 def test_paired_difference_edges_stay_in_range_and_cover_the_estimate(a, b, c, n):
     low, high = paired_difference_interval(b, c, n, a=a)
     d = (b - c) / n
@@ -167,13 +179,16 @@ def test_f1_interval_is_seeded_and_depends_on_a_slice_s_counts_only():
     assert not np.array_equal(forward[0], other_seed[0])
 
 
-@pytest.mark.parametrize(("counts", "expected"), [
-    ((0, 0, 0, 10), (math.nan, math.nan)),  # no positives predicted or true: F1 undefined
-    ((0, 0, 0, 0), (math.nan, math.nan)),  # empty slice
-    ((5, 0, 0, 7), (1.0, 1.0)),  # no errors: a bootstrap cannot draw one
-    ((1, 0, 0, 0), (1.0, 1.0)),  # n = 1
-    ((0, 3, 2, 5), (0.0, 0.0)),  # no true positive
-])
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ((0, 0, 0, 10), (math.nan, math.nan)),  # no positives predicted or true: F1 undefined
+        ((0, 0, 0, 0), (math.nan, math.nan)),  # empty slice
+        ((5, 0, 0, 7), (1.0, 1.0)),  # no errors: a bootstrap cannot draw one
+        ((1, 0, 0, 0), (1.0, 1.0)),  # n = 1
+        ((0, 3, 2, 5), (0.0, 0.0)),  # no true positive
+    ],
+)
 def test_f1_interval_edges(counts, expected):
     low, high = bootstrap_f1_interval(*counts)
     np.testing.assert_array_equal([low, high], expected)
@@ -209,8 +224,7 @@ def test_mae_interval_covers_the_true_mae_about_95_percent_of_the_time():
     # |e| with e ~ N(0, 2²): the true MAE is 2·sqrt(2/π). 4,000 data sets of 60 rows.
     rng = np.random.default_rng(7)
     err = rng.normal(0, 2, size=(4_000, 60))
-    low, high = mae_interval(np.full(4_000, 60), np.abs(err).sum(axis=1),
-                             (err**2).sum(axis=1))
+    low, high = mae_interval(np.full(4_000, 60), np.abs(err).sum(axis=1), (err**2).sum(axis=1))
     truth = 2 * math.sqrt(2 / math.pi)
     coverage = np.mean((low <= truth) & (truth <= high))
     # Binomial sd of the coverage over 4,000 sets is 0.34 points: 95% ± 1.5 points.
@@ -238,8 +252,13 @@ def speech(rng, n):
 
 
 def wer_sums(e, r, axis=None):
-    return (e.sum(axis=axis), r.sum(axis=axis), (e * e).sum(axis=axis),
-            (r * r).sum(axis=axis), (e * r).sum(axis=axis))
+    return (
+        e.sum(axis=axis),
+        r.sum(axis=axis),
+        (e * e).sum(axis=axis),
+        (r * r).sum(axis=axis),
+        (e * r).sum(axis=axis),
+    )
 
 
 def test_wer_interval_is_the_linearisation_on_the_rows():
@@ -304,10 +323,16 @@ def test_n_for_half_width_hand_worked():
     np.testing.assert_array_equal(n_for_half_width([0.5, 0.5], [0.05, 0.1]), [381, 93])
 
 
-@pytest.mark.parametrize(("p", "w", "msg"), [
-    (1.2, 0.05, "between 0 and 1"), (-0.1, 0.05, "between 0 and 1"),
-    (0.5, 0.0, "positive"), (0.5, -1, "positive"), (math.nan, 0.1, "between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    ("p", "w", "msg"),
+    [
+        (1.2, 0.05, "between 0 and 1"),
+        (-0.1, 0.05, "between 0 and 1"),
+        (0.5, 0.0, "positive"),
+        (0.5, -1, "positive"),
+        (math.nan, 0.1, "between 0 and 1"),
+    ],
+)
 def test_n_for_half_width_refuses_bad_input(p, w, msg):
     with pytest.raises(DataError, match=msg):
         n_for_half_width(p, w)
@@ -331,9 +356,14 @@ def binary_frame():
     human = np.where(rng.random(n) < 0.05, 1 - label, label).astype(object)
     human[group == "c"] = None  # no human labels in c...
     human[np.flatnonzero(group == "c")[:10]] = label[group == "c"][:10]  # ...but 10
-    return pd.DataFrame({"label": label.astype(str), "prediction": pred.astype(str),
-                         "human": [None if h is None else str(h) for h in human],
-                         "g": group})
+    return pd.DataFrame(
+        {
+            "label": label.astype(str),
+            "prediction": pred.astype(str),
+            "human": [None if h is None else str(h) for h in human],
+            "g": group,
+        }
+    )
 
 
 def table_for(frame, task, *, hlp=None, order=None):
@@ -353,8 +383,12 @@ def test_binary_table_intervals_match_statsmodels_on_masks():
         tp, fp = int((y & p).sum()), int((~y & p).sum())
         fn, tn = int((y & ~p).sum()), int((~y & ~p).sum())
         row = table.loc[name]
-        for metric, (k, m) in {"precision": (tp, tp + fp), "recall": (tp, tp + fn),
-                               "fpr": (fp, fp + tn), "fnr": (fn, fn + tp)}.items():
+        for metric, (k, m) in {
+            "precision": (tp, tp + fp),
+            "recall": (tp, tp + fn),
+            "fpr": (fp, fp + tn),
+            "fnr": (fn, fn + tp),
+        }.items():
             expected = sm_wilson(k, m)
             got = (row[f"{metric}_ci_low"], row[f"{metric}_ci_high"])
             np.testing.assert_allclose(got, expected, atol=1e-12)
@@ -393,8 +427,8 @@ def test_a_gap_interval_set_by_another_baseline_is_kept():
     frame = binary_frame()
     counts, table = table_for(frame, BINARY)
     preset = table.copy()
-    preset["gap_ci_low"] = [np.nan, -0.5, np.nan, np.nan, np.nan][:len(preset)]
-    preset["gap_ci_high"] = [np.nan, 0.5, np.nan, np.nan, np.nan][:len(preset)]
+    preset["gap_ci_low"] = [np.nan, -0.5, np.nan, np.nan, np.nan][: len(preset)]
+    preset["gap_ci_high"] = [np.nan, 0.5, np.nan, np.nan, np.nan][: len(preset)]
     out = add_metric_intervals(preset, counts, kind="binary")
     assert (out.iloc[1]["gap_ci_low"], out.iloc[1]["gap_ci_high"]) == (-0.5, 0.5)
     pd.testing.assert_series_equal(out["gap_ci_low"].iloc[2:], table["gap_ci_low"].iloc[2:])
@@ -408,8 +442,9 @@ def test_slice_order_does_not_change_a_slice_s_intervals():
 
 
 def test_empty_slice_and_zero_denominators_give_nan_not_errors():
-    frame = pd.DataFrame({"label": ["0", "0", "0"], "prediction": ["0", "0", "1"],
-                          "g": ["x", "x", "x"]})
+    frame = pd.DataFrame(
+        {"label": ["0", "0", "0"], "prediction": ["0", "0", "1"], "g": ["x", "x", "x"]}
+    )
     outcomes = compute_outcomes(frame, BINARY)
     membership = pd.DataFrame({"x": [True, True, True], "empty": [False, False, False]})
     table = compute_slice_metrics(compute_slice_counts(membership, outcomes), task=BINARY)
@@ -426,8 +461,9 @@ def test_empty_slice_and_zero_denominators_give_nan_not_errors():
 
 
 def test_all_correct_slice():
-    frame = pd.DataFrame({"label": ["1", "0", "1", "1"], "prediction": ["1", "0", "1", "1"],
-                          "g": ["x"] * 4})
+    frame = pd.DataFrame(
+        {"label": ["1", "0", "1", "1"], "prediction": ["1", "0", "1", "1"], "g": ["x"] * 4}
+    )
     _, table = table_for(frame, BINARY)
     x = table.loc["x"]
     # Precision 3/3 and recall 3/3: Wilson 43.9% to 100%; FPR 0/1: 0% to 79.3%.
@@ -467,14 +503,16 @@ def test_text_table_has_a_wer_interval_from_additive_counts():
 def test_regression_table_has_an_mae_interval_and_no_rmse_interval():
     rng = np.random.default_rng(14)
     y = rng.normal(10, 3, 50)
-    frame = pd.DataFrame({"label": y, "prediction": y + rng.normal(0, 1, 50),
-                          "g": ["p"] * 25 + ["q"] * 25})
+    frame = pd.DataFrame(
+        {"label": y, "prediction": y + rng.normal(0, 1, 50), "g": ["p"] * 25 + ["q"] * 25}
+    )
     _, table = table_for(frame, TaskSpec(kind="regression", tolerance=0.5))
     rows = frame[frame["g"] == "q"]
     a = (rows["prediction"] - rows["label"]).abs()
     ref = stats.t.interval(0.95, 24, loc=a.mean(), scale=stats.sem(a))
-    np.testing.assert_allclose(table.loc["q", ["mae_ci_low", "mae_ci_high"]].astype(float),
-                               ref, rtol=1e-9)
+    np.testing.assert_allclose(
+        table.loc["q", ["mae_ci_low", "mae_ci_high"]].astype(float), ref, rtol=1e-9
+    )
     assert "rmse_ci_low" not in table.columns
 
 
@@ -482,25 +520,30 @@ def test_regression_table_has_an_mae_interval_and_no_rmse_interval():
 
 
 def test_class_report_intervals():
-    frame = pd.DataFrame({
-        "label": list("aaaaabbbcc") * 3 + ["d"],
-        "prediction": list("aaabbbbcca") * 3 + ["a"],
-    })
+    frame = pd.DataFrame(
+        {
+            "label": list("aaaaabbbcc") * 3 + ["d"],
+            "prediction": list("aaabbbbcca") * 3 + ["a"],
+        }
+    )
     report = compute_class_report(frame)
     n = len(frame)
     for cls, row in report.iterrows():
         y, p = frame["label"] == cls, frame["prediction"] == cls
         tp, fp, fn = int((y & p).sum()), int((~y & p).sum()), int((y & ~p).sum())
-        np.testing.assert_allclose((row["precision_ci_low"], row["precision_ci_high"]),
-                                   sm_wilson(tp, tp + fp), atol=1e-12)
-        np.testing.assert_allclose((row["recall_ci_low"], row["recall_ci_high"]),
-                                   sm_wilson(tp, tp + fn), atol=1e-12)
+        np.testing.assert_allclose(
+            (row["precision_ci_low"], row["precision_ci_high"]), sm_wilson(tp, tp + fp), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            (row["recall_ci_low"], row["recall_ci_high"]), sm_wilson(tp, tp + fn), atol=1e-12
+        )
         f1 = bootstrap_f1_interval(tp, fp, fn, n - tp - fp - fn)
         np.testing.assert_array_equal((row["f1_ci_low"], row["f1_ci_high"]), f1)
     # d: support 1, never predicted; precision undefined, recall 0 of 1, F1 = 0.
     d = report.loc["d"]
     assert np.isnan(d["precision_ci_low"]) and d["recall_ci_high"] == pytest.approx(
-        sm_wilson(0, 1)[1])
+        sm_wilson(0, 1)[1]
+    )
     assert (d["f1_ci_low"], d["f1_ci_high"]) == (0.0, 0.0)
 
 
@@ -511,15 +554,31 @@ def test_z_is_the_95_percent_normal_quantile():
 def test_partly_known_tags_drop_the_intervals_they_cannot_have():
     frame = binary_frame()
     _, table = table_for(frame, BINARY, hlp={"a": 0.95})
-    est = {"tagged_errors": 5, "tagged_correct": 20, "reviewed": 25, "errors_est": 12.0,
-           "error_share": 0.3, "error_share_ci_low": 0.2, "error_share_ci_high": 0.4,
-           "max_gain": 0.05, "share": 0.4, "share_ci_low": 0.3, "share_ci_high": 0.5,
-           "accuracy": 0.8, "accuracy_ci_low": 0.7, "accuracy_ci_high": 0.88}
-    figures = pd.DataFrame([{"scope": "sample", **est}, {"scope": "errors", **est}],
-                           index=["a", "b"])
+    est = {
+        "tagged_errors": 5,
+        "tagged_correct": 20,
+        "reviewed": 25,
+        "errors_est": 12.0,
+        "error_share": 0.3,
+        "error_share_ci_low": 0.2,
+        "error_share_ci_high": 0.4,
+        "max_gain": 0.05,
+        "share": 0.4,
+        "share_ci_low": 0.3,
+        "share_ci_high": 0.5,
+        "accuracy": 0.8,
+        "accuracy_ci_low": 0.7,
+        "accuracy_ci_high": 0.88,
+    }
+    figures = pd.DataFrame(
+        [{"scope": "sample", **est}, {"scope": "errors", **est}], index=["a", "b"]
+    )
     out = apply_tag_figures(table, figures)
-    task_cis = [f"{m}_ci_{end}" for m in ("precision", "recall", "f1", "fpr", "fnr")
-                for end in ("low", "high")]
+    task_cis = [
+        f"{m}_ci_{end}"
+        for m in ("precision", "recall", "f1", "fpr", "fnr")
+        for end in ("low", "high")
+    ]
     for name in ("a", "b"):
         assert np.isnan(out.loc[name, task_cis].astype(float)).all()
     # a: a typed HLP of 95% against the sample's estimated accuracy 80% (70% to 88%).
@@ -528,5 +587,6 @@ def test_partly_known_tags_drop_the_intervals_they_cannot_have():
     assert out.loc["a", "gap_ci_high"] == pytest.approx(0.95 - 0.70)
     # b: known only on errors: no gap, no interval. c (exact) keeps its own.
     assert np.isnan(out.loc["b", ["gap", "gap_ci_low", "gap_ci_high"]].astype(float)).all()
-    pd.testing.assert_series_equal(out.loc[["c", "d"], "f1_ci_low"],
-                                   table.loc[["c", "d"], "f1_ci_low"])
+    pd.testing.assert_series_equal(
+        out.loc[["c", "d"], "f1_ci_low"], table.loc[["c", "d"], "f1_ci_low"]
+    )

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.discovery import candidate_columns
-from core.errors import InvalidValueError, MissingColumnError
-from core.label_issues import ISSUE_COLUMNS, find_label_issues, find_probability_columns
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.discovery import candidate_columns
+from slicewise.core.errors import InvalidValueError, MissingColumnError
+from slicewise.core.label_issues import ISSUE_COLUMNS, find_label_issues, find_probability_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo_data" / "inspection_predictions.csv"
@@ -53,8 +53,9 @@ def with_probabilities(flip: float = 0.06, seed: int = 3) -> tuple[pd.DataFrame,
 
 def dataset_with_probabilities(**kwargs):
     frame, flipped = with_probabilities(**kwargs)
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id",
-                            human="human_label", tags_column="tags")
+    mapping = ColumnMapping(
+        label="label", prediction="prediction", id="id", human="human_label", tags_column="tags"
+    )
     return dataset_from_frame(frame, mapping, name="inspection_probs.csv"), flipped
 
 
@@ -68,17 +69,21 @@ def test_probability_columns_are_detected_with_spaces_in_class_names():
     assert cols["pit mark"] == "prob_pit_mark"
 
 
-@pytest.mark.parametrize(("names", "expected"), [
-    (["prob_a", "prob_b"], {"a": "prob_a", "b": "prob_b"}),
-    (["score_a", "score_b"], {"a": "score_a", "b": "score_b"}),
-    (["A_Prob", "B_Prob"], {"a": "A_Prob", "b": "B_Prob"}),
-    (["Proba-A", "Proba-B", "prob_a"], {"a": "Proba-A", "b": "Proba-B"}),
-    (["prob_a"], {}),  # one class is not a distribution
-    (["confidence"], {}),
-])
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["prob_a", "prob_b"], {"a": "prob_a", "b": "prob_b"}),
+        (["score_a", "score_b"], {"a": "score_a", "b": "score_b"}),
+        (["A_Prob", "B_Prob"], {"a": "A_Prob", "b": "B_Prob"}),
+        (["Proba-A", "Proba-B", "prob_a"], {"a": "Proba-A", "b": "Proba-B"}),
+        (["prob_a"], {}),  # one class is not a distribution
+        (["confidence"], {}),
+    ],
+)
 def test_detection_patterns(names, expected):
-    frame = pd.DataFrame({"label": ["a", "b"], "prediction": ["a", "a"],
-                          **{c: [0.5, 0.5] for c in names}})
+    frame = pd.DataFrame(
+        {"label": ["a", "b"], "prediction": ["a", "a"], **{c: [0.5, 0.5] for c in names}}
+    )
     assert find_probability_columns(frame) == expected
 
 
@@ -158,14 +163,14 @@ def test_integer_classes_are_found_and_suggested_in_their_spelling():
     p[np.arange(n), y] = 0.9
     given = y.copy()
     given[:20] = (y[:20] + 1) % 3
-    frame = pd.DataFrame({"label": given, "prediction": y,
-                          **{f"prob_{j}": p[:, j] for j in range(3)}})
+    frame = pd.DataFrame(
+        {"label": given, "prediction": y, **{f"prob_{j}": p[:, j] for j in range(3)}}
+    )
     ds = dataset_from_frame(frame)
     found = find_label_issues(ds.frame)
     assert set(found.issues["row"]) == set(range(20))
     # Classes are text (core.values): the suggestion is the class as the file writes it.
-    assert (found.issues["suggested_label"].to_numpy()
-            == y[found.issues["row"]].astype(str)).all()
+    assert (found.issues["suggested_label"].to_numpy() == y[found.issues["row"]].astype(str)).all()
 
 
 def test_a_class_with_a_column_but_no_example_is_allowed():
@@ -187,13 +192,22 @@ def test_no_probability_columns_is_a_clear_error():
         find_label_issues(ds.frame)
 
 
-@pytest.mark.parametrize(("change", "error", "message"), [
-    (lambda f: f.drop(columns=["prob_dent"]), MissingColumnError, r"'dent'"),
-    (lambda f: f.assign(prob_ok=f["prob_ok"].mask(f.index.isin([4, 9]))), InvalidValueError,
-     r"2 rows \(rows 6, 11\)"),
-    (lambda f: f.assign(**{c: 0.0 for c in f.columns if c.startswith("prob_")}),
-     InvalidValueError, r"all 0"),
-])
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (lambda f: f.drop(columns=["prob_dent"]), MissingColumnError, r"'dent'"),
+        (
+            lambda f: f.assign(prob_ok=f["prob_ok"].mask(f.index.isin([4, 9]))),
+            InvalidValueError,
+            r"2 rows \(rows 6, 11\)",
+        ),
+        (
+            lambda f: f.assign(**{c: 0.0 for c in f.columns if c.startswith("prob_")}),
+            InvalidValueError,
+            r"all 0",
+        ),
+    ],
+)
 def test_bad_probabilities(change, error, message):
     frame, _ = with_probabilities()
     with pytest.raises(error, match=message):

@@ -8,24 +8,32 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.analysis import analyze
-from core.dataset import dataset_from_frame
-from core.errors import DataError, FileFormatError, InvalidValueError, StoreError
-from core.lineage import SECTIONS, export_lineage, lineage_json, lineage_summary, load_lineage
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import dataset_from_frame
+from slicewise.core.errors import DataError, FileFormatError, InvalidValueError, StoreError
+from slicewise.core.lineage import (
+    SECTIONS,
+    export_lineage,
+    lineage_json,
+    lineage_summary,
+    load_lineage,
+)
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 DEMO = Path(__file__).resolve().parents[1] / "demo_data"
 
 
 def pets(n: int = 6) -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": [f"p{i}" for i in range(n)],
-        "label": ["cat", "dog"] * (n // 2),
-        "prediction": ["cat", "cat"] * (n // 2),
-        "noisy": [True, False, False] * (n // 3),
-        "age": [1.5, float("nan"), 3.0] * (n // 3),  # a missing number in the data
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            "label": ["cat", "dog"] * (n // 2),
+            "prediction": ["cat", "cat"] * (n // 2),
+            "noisy": [True, False, False] * (n // 3),
+            "age": [1.5, float("nan"), 3.0] * (n // 3),  # a missing number in the data
+        }
+    )
 
 
 @pytest.fixture
@@ -39,26 +47,44 @@ def store(tmp_path: Path):
 def project(store: Store) -> int:
     """A project with two datasets, edits by three people, two iterations and a deletion."""
     pid = store.get_or_create_project("Pets", user="ann")
-    d1 = store.save_dataset(pid, "v1", dataset_from_frame(pets(), name="pets_v1.csv"),
-                            task=TaskSpec(), user="ann")
+    d1 = store.save_dataset(
+        pid, "v1", dataset_from_frame(pets(), name="pets_v1.csv"), task=TaskSpec(), user="ann"
+    )
     store.create_tag(d1, "blurry", user="bob")
     store.set_tag(d1, ["p1", "p2"], "blurry", True, user="bob")
     store.set_tag_settings(d1, "noisy", hlp=0.9, importance=4, user="bob")
     store.correct_label(d1, "p3", "cat", user="cid", reason="mislabelled")
-    store.save_iteration(pid, d1, model_name="pet-net", model_version="1", data_version="v1",
-                         notes={"lr": 0.01, "commit": "aaa111"},
-                         table=analyze(store.load_dataset(d1)), user="ann")
-    d2 = store.save_dataset(pid, "v2", dataset_from_frame(pets(12), name="pets_v2.csv"),
-                            task=TaskSpec(), user="ann")
-    store.save_iteration(pid, d2, model_name="pet-net", model_version="2", data_version="v2",
-                         notes={"lr": 0.01, "commit": "bbb222", "extra": [1, None]},
-                         table=analyze(store.load_dataset(d2)), user="ann")
-    scratch = store.save_dataset(pid, "scratch", dataset_from_frame(pets(), name="s.csv"),
-                                 task=TaskSpec(), user="dan")
+    store.save_iteration(
+        pid,
+        d1,
+        model_name="pet-net",
+        model_version="1",
+        data_version="v1",
+        notes={"lr": 0.01, "commit": "aaa111"},
+        table=analyze(store.load_dataset(d1)),
+        user="ann",
+    )
+    d2 = store.save_dataset(
+        pid, "v2", dataset_from_frame(pets(12), name="pets_v2.csv"), task=TaskSpec(), user="ann"
+    )
+    store.save_iteration(
+        pid,
+        d2,
+        model_name="pet-net",
+        model_version="2",
+        data_version="v2",
+        notes={"lr": 0.01, "commit": "bbb222", "extra": [1, None]},
+        table=analyze(store.load_dataset(d2)),
+        user="ann",
+    )
+    scratch = store.save_dataset(
+        pid, "scratch", dataset_from_frame(pets(), name="s.csv"), task=TaskSpec(), user="dan"
+    )
     store.delete_dataset(scratch, user="dan")
     other = store.get_or_create_project("Other", user="eve")
-    store.save_dataset(other, "o", dataset_from_frame(pets(), name="o.csv"), task=TaskSpec(),
-                       user="eve")
+    store.save_dataset(
+        other, "o", dataset_from_frame(pets(), name="o.csv"), task=TaskSpec(), user="eve"
+    )
     return pid
 
 
@@ -78,8 +104,7 @@ def test_every_dataset_iteration_and_event_is_present(store: Store, project: int
     assert sorted(d["id"] for d in lineage["datasets"]) == sorted(datasets["id"].tolist())
     for entry in lineage["datasets"]:
         info = store.dataset_info(entry["id"])
-        for key in ("name", "source_name", "content_hash", "row_count", "created_by",
-                    "created_at"):
+        for key in ("name", "source_name", "content_hash", "row_count", "created_by", "created_at"):
             assert entry[key] == info[key], key
         assert entry["mapping"] == info["mapping"].to_dict()
         assert entry["task"]["kind"] == info["task"].kind
@@ -87,9 +112,16 @@ def test_every_dataset_iteration_and_event_is_present(store: Store, project: int
     tags = {t["name"]: t for t in v1["tags"]}
     assert tags["blurry"]["created_by"] == "bob"
     assert tags["noisy"]["hlp"] == 0.9 and tags["noisy"]["updated_by"] == "bob"
-    assert v1["corrections"] == [{**v1["corrections"][0], "example_id": "p3",
-                                  "original": "dog", "corrected": "cat",
-                                  "reason": "mislabelled", "user": "cid"}]
+    assert v1["corrections"] == [
+        {
+            **v1["corrections"][0],
+            "example_id": "p3",
+            "original": "dog",
+            "corrected": "cat",
+            "reason": "mislabelled",
+            "user": "cid",
+        }
+    ]
 
     history = store.list_iterations(project)
     assert [i["id"] for i in lineage["iterations"]] == history["id"].tolist()
@@ -118,14 +150,16 @@ def test_every_dataset_iteration_and_event_is_present(store: Store, project: int
 
 
 def test_demo_project_lineage_has_the_iterations_and_review_decisions(store: Store):
-    from core.demo import DEMO_PROJECT, create_demo_project
+    from slicewise.core.demo import DEMO_PROJECT, create_demo_project
 
     create_demo_project(store, DEMO)
     pid = int(store.list_projects().set_index("name").loc[DEMO_PROJECT, "id"])
     lineage = export_lineage(store, pid)
     assert load_lineage(json.dumps(lineage)) == lineage
     assert {d["source_name"] for d in lineage["datasets"]} >= {
-        "speech_predictions.csv", "speech_predictions_retrained.csv"}
+        "speech_predictions.csv",
+        "speech_predictions_retrained.csv",
+    }
     assert [i["model_version"] for i in lineage["iterations"]] == ["1.0", "1.1"]
     for section in SECTIONS:
         assert isinstance(lineage[section], list)
@@ -136,18 +170,34 @@ def test_unknown_project(store: Store):
         export_lineage(store, 42)
 
 
-@pytest.mark.parametrize(("source", "error", "message"), [
-    ("{not json", FileFormatError, "not valid JSON"),
-    (b"\xff\xfe", FileFormatError, "not valid JSON"),
-    ('{"format": "something else"}', InvalidValueError, "not a Slicewise lineage"),
-    ("[1, 2]", InvalidValueError, "not a Slicewise lineage"),
-    ('{"format": "slicewise-lineage", "version": 99}', InvalidValueError, "version 99"),
-    ('{"format": "slicewise-lineage", "version": 1, "project": {}}', InvalidValueError,
-     "has no datasets"),
-    (json.dumps({"format": "slicewise-lineage", "version": 1, "project": {},
-                 **{k: [] for k in SECTIONS}, "events": {}}), InvalidValueError,
-     "events has the wrong type"),
-])
+@pytest.mark.parametrize(
+    ("source", "error", "message"),
+    [
+        ("{not json", FileFormatError, "not valid JSON"),
+        (b"\xff\xfe", FileFormatError, "not valid JSON"),
+        ('{"format": "something else"}', InvalidValueError, "not a Slicewise lineage"),
+        ("[1, 2]", InvalidValueError, "not a Slicewise lineage"),
+        ('{"format": "slicewise-lineage", "version": 99}', InvalidValueError, "version 99"),
+        (
+            '{"format": "slicewise-lineage", "version": 1, "project": {}}',
+            InvalidValueError,
+            "has no datasets",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": "slicewise-lineage",
+                    "version": 1,
+                    "project": {},
+                    **{k: [] for k in SECTIONS},
+                    "events": {},
+                }
+            ),
+            InvalidValueError,
+            "events has the wrong type",
+        ),
+    ],
+)
 def test_bad_lineage_documents(source, error, message):
     with pytest.raises(error, match=message) as info:
         load_lineage(source)

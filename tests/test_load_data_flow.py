@@ -19,11 +19,11 @@ from pagetest import assert_ok, shown, texts
 from pagetest import run_page as app
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame, detect_mapping, load_dataset
-from core.demo import DEMO_PROJECT
-from core.engine_duckdb import DuckDBFile
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, detect_mapping, load_dataset
+from slicewise.core.demo import DEMO_PROJECT
+from slicewise.core.engine_duckdb import DuckDBFile
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
@@ -144,14 +144,23 @@ def test_a_taken_name_names_the_project_and_the_dataset_at_once(store):
     pd.testing.assert_frame_equal(store.list_datasets(), before)
 
 
-@pytest.mark.parametrize(("label", "prediction", "project", "expected"), [
-    (None, "high_risk", FILE.removesuffix(".csv"), "no label column found"),
-    ("two_year_recid", "two_year_recid", "compas_small",
-     "cannot be both the label and the prediction"),
-    ("two_year_recid", "high_risk", "   ", "give the project a name"),
-], ids=["no label", "label is the prediction", "blank project"])
-def test_a_refused_save_shows_its_reason_at_the_top_level(store, label, prediction, project,
-                                                         expected):
+@pytest.mark.parametrize(
+    ("label", "prediction", "project", "expected"),
+    [
+        (None, "high_risk", FILE.removesuffix(".csv"), "no label column found"),
+        (
+            "two_year_recid",
+            "two_year_recid",
+            "compas_small",
+            "cannot be both the label and the prediction",
+        ),
+        ("two_year_recid", "high_risk", "   ", "give the project a name"),
+    ],
+    ids=["no label", "label is the prediction", "blank project"],
+)
+def test_a_refused_save_shows_its_reason_at_the_top_level(
+    store, label, prediction, project, expected
+):
     at = upload(app(LOAD), label=label, prediction=prediction)
     at.text_input(key=key_ending(at.text_input, "_project")).set_value(project).run()
     save(at)
@@ -160,10 +169,14 @@ def test_a_refused_save_shows_its_reason_at_the_top_level(store, label, predicti
     assert store.list_datasets().empty and store.list_projects().empty
 
 
-@pytest.mark.parametrize("write", [
-    lambda store, did: store.rename_dataset(did, "renamed", user="u"),
-    lambda store, did: store.create_tag(did, "blurry", user="u"),
-], ids=["renamed", "tagged"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda store, did: store.rename_dataset(did, "renamed", user="u"),
+        lambda store, did: store.create_tag(did, "blurry", user="u"),
+    ],
+    ids=["renamed", "tagged"],
+)
 def test_a_new_session_opens_the_latest_dataset_and_its_project(store, write):
     older = seed(store, "Alpha", "older")
     newer = seed(store, "Beta", "newer")
@@ -183,33 +196,34 @@ VALUES = {"0/1": [1, 0, 1], "x/blank": ["x", None, "x"], "true/false": [True, Fa
 
 
 @pytest.mark.parametrize("values", list(VALUES), ids=list(VALUES))
-@pytest.mark.parametrize(("name", "proposed"), [
-    ("car_noise", True),
-    ("blurry", True),
-    ("Low bandwidth", True),
-    ("نویز", True),  # Persian "noise": letters of any script are words
-    ("🔇", True),  # no word at all: nothing says outcome
-    ("juvenile_flag", True),
-    ("tag_dark", True),
-    ("label_flag", True),  # a tag or flag word says it is a tag, whatever else it says
-    ("two_year_recid", True),  # nothing in the name says outcome: proposed until chosen
-    ("is_recid", False),  # is_*: a property usually predicted, not a cause of errors
-    ("isRecid", False),
-    ("IS-FRAUD", False),
-    ("target", False),
-    ("outcome", False),
-    ("two_year_outcome", False),
-    ("fraud_label", False),
-    ("y", False),
-    ("high_prob", False),
-    ("pred_positive", False),
-    ("score_high", False),
-    ("result", False),
-])
-def test_a_boolean_column_is_proposed_as_a_tag_only_when_its_name_allows(name, proposed,
-                                                                          values):
-    df = pd.DataFrame({"label": list("aba"), "prediction": list("abb"),
-                       name: VALUES[values]})
+@pytest.mark.parametrize(
+    ("name", "proposed"),
+    [
+        ("car_noise", True),
+        ("blurry", True),
+        ("Low bandwidth", True),
+        ("نویز", True),  # Persian "noise": letters of any script are words
+        ("🔇", True),  # no word at all: nothing says outcome
+        ("juvenile_flag", True),
+        ("tag_dark", True),
+        ("label_flag", True),  # a tag or flag word says it is a tag, whatever else it says
+        ("two_year_recid", True),  # nothing in the name says outcome: proposed until chosen
+        ("is_recid", False),  # is_*: a property usually predicted, not a cause of errors
+        ("isRecid", False),
+        ("IS-FRAUD", False),
+        ("target", False),
+        ("outcome", False),
+        ("two_year_outcome", False),
+        ("fraud_label", False),
+        ("y", False),
+        ("high_prob", False),
+        ("pred_positive", False),
+        ("score_high", False),
+        ("result", False),
+    ],
+)
+def test_a_boolean_column_is_proposed_as_a_tag_only_when_its_name_allows(name, proposed, values):
+    df = pd.DataFrame({"label": list("aba"), "prediction": list("abb"), name: VALUES[values]})
     assert (name in detect_mapping(df).tag_columns) is proposed
 
 
@@ -228,9 +242,11 @@ def test_the_app_the_pandas_loader_and_the_duckdb_engine_propose_the_same_tags(t
 
 
 def test_a_file_with_a_tags_column_and_tag_columns_keeps_both(store):
-    data = (b"id,label,prediction,tags,cam3_error\n"
-            + b"".join(f"{i},a,{'b' if i % 3 == 0 else 'a'},{'blurry' if i % 2 else ''},"
-                       f"{'x' if i % 6 == 0 else ''}\n".encode() for i in range(60)))
+    data = b"id,label,prediction,tags,cam3_error\n" + b"".join(
+        f"{i},a,{'b' if i % 3 == 0 else 'a'},{'blurry' if i % 2 else ''},"
+        f"{'x' if i % 6 == 0 else ''}\n".encode()
+        for i in range(60)
+    )
     at = app(LOAD)
     at.file_uploader(key="load_upload").set_value(("both.csv", data, "text/csv")).run()
     assert_ok(at)

@@ -14,10 +14,10 @@ import pytest
 from pagetest import assert_ok, run_page, shown, texts
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError
-from core.store import MAX_NAME_CHARS, Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.store import MAX_NAME_CHARS, Store
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 LOAD = "pages/1_Load_data.py"
@@ -49,8 +49,11 @@ def upload(at: AppTest) -> AppTest:
 
 def mentions(at: AppTest, text: str) -> int:
     """How many messages and status labels on the page mention ``text``."""
-    boxes = [shown(e) for kind in ("error", "warning", "info", "success", "toast")
-             for e in getattr(at, kind)]
+    boxes = [
+        shown(e)
+        for kind in ("error", "warning", "info", "success", "toast")
+        for e in getattr(at, kind)
+    ]
     return sum(text in b for b in boxes) + sum(text in str(s.label) for s in at.status)
 
 
@@ -130,13 +133,13 @@ def _calls(store: Store, name: str) -> dict:
         "tag": lambda: store.create_tag(did, name, user="Ana"),
         "rename tag": lambda: store.rename_tag(did, "old", name, user="Ana"),
         "annotation set": lambda: store.save_annotation_set(
-            pid, name, labels, source_name="l.csv", content_hash="h", user="Ana"),
+            pid, name, labels, source_name="l.csv", content_hash="h", user="Ana"
+        ),
         "member": lambda: store.set_member(pid, name, "viewer", user="Ana"),
     }
 
 
-CALLS = ["project", "dataset", "rename dataset", "tag", "rename tag", "annotation set",
-         "member"]
+CALLS = ["project", "dataset", "rename dataset", "tag", "rename tag", "annotation set", "member"]
 
 
 @pytest.mark.parametrize("call", CALLS)
@@ -144,8 +147,11 @@ def test_a_name_over_the_cap_is_refused_and_nothing_is_written(store, call):
     calls = _calls(store, LONG)
     before = len(store.events())
     limit = 256 if call == "member" else MAX_NAME_CHARS  # a member: as long as an identity
-    with pytest.raises(InvalidValueError, match=rf"is 10,000 characters long; the most "
-                                                rf"allowed is {limit}: choose a shorter one"):
+    with pytest.raises(
+        InvalidValueError,
+        match=rf"is 10,000 characters long; the most "
+        rf"allowed is {limit}: choose a shorter one",
+    ):
         calls[call]()
     assert len(store.events()) == before
 

@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 from pagetest import assert_ok, run_page, texts
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.demo import DEMO_ITERATIONS, DEMO_PROJECT, DEMO_USER, create_demo_project
-from core.errors import PermissionDenied
-from core.store import Store
-from core.task import TaskSpec
-from ui.state import DEMO_DIR
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.demo import DEMO_ITERATIONS, DEMO_PROJECT, DEMO_USER, create_demo_project
+from slicewise.core.errors import PermissionDenied
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui.state import DEMO_DIR
 
 pytestmark = pytest.mark.usefixtures("fresh")
 LOAD, HOME = "pages/1_Load_data.py", "app.py"
@@ -30,8 +30,9 @@ def seed_demo(store: Store, owner: str = "olivia", *, with_dataset: bool = True)
     store.sign_in(owner)  # the first user: owner of every project from now on
     pid = store.get_or_create_project(DEMO_PROJECT, user=owner)
     if with_dataset:
-        frame = pd.DataFrame({"id": ["a", "b", "c"], "label": ["x", "y", "x"],
-                              "prediction": ["x", "x", "x"]})
+        frame = pd.DataFrame(
+            {"id": ["a", "b", "c"], "label": ["x", "y", "x"], "prediction": ["x", "x", "x"]}
+        )
         dataset = dataset_from_frame(frame, ColumnMapping(id="id"), name="tiny.csv")
         store.save_dataset(pid, "tiny", dataset, task=TaskSpec(), user=owner)
     return pid
@@ -48,19 +49,24 @@ def test_a_non_member_finds_the_demo_button_off_and_saying_why(store):
     assert_ok(at, no_errors=True)
     button = at.button(key="load_open_demo")
     assert button.disabled
-    assert button.help == ("Needs the owner role in the project 'Demo': ask one of its owners "
-                           "to give it to you on the Team page.")
+    assert button.help == (
+        "Needs the owner role in the project 'Demo': ask one of its owners "
+        "to give it to you on the Team page."
+    )
     assert counts(store) == before
 
 
-@pytest.mark.parametrize(("user", "with_dataset", "disabled"), [
-    ("vic", True, False),  # a viewer sees the demo's datasets: the button only opens them
-    ("vic", False, True),  # nothing to open: (re)creating it needs the owner role
-    ("OLIVIA", False, False),  # the owner olivia, typed in capitals
-    ("mallory", True, True),  # not a member
-], ids=["viewer-opens", "viewer-cannot-create", "owner-any-case", "non-member"])
-def test_the_demo_button_follows_the_role_in_the_demo_project(store, user, with_dataset,
-                                                              disabled):
+@pytest.mark.parametrize(
+    ("user", "with_dataset", "disabled"),
+    [
+        ("vic", True, False),  # a viewer sees the demo's datasets: the button only opens them
+        ("vic", False, True),  # nothing to open: (re)creating it needs the owner role
+        ("OLIVIA", False, False),  # the owner olivia, typed in capitals
+        ("mallory", True, True),  # not a member
+    ],
+    ids=["viewer-opens", "viewer-cannot-create", "owner-any-case", "non-member"],
+)
+def test_the_demo_button_follows_the_role_in_the_demo_project(store, user, with_dataset, disabled):
     pid = seed_demo(store, with_dataset=with_dataset)
     store.set_member(pid, "vic", "viewer", user="olivia")
     at = run_page(LOAD, user_name=user)
@@ -75,8 +81,10 @@ def test_the_home_page_tells_a_non_member_whom_to_ask(store):
     at = run_page(HOME, user_name="mallory")
     assert_ok(at, no_errors=True)
     info = texts(at.info)
-    assert "You (mallory) are not a member of any project here (this store holds 1 project)" \
-        in info and "ask an owner" in info
+    assert (
+        "You (mallory) are not a member of any project here (this store holds 1 project)" in info
+        and "ask an owner" in info
+    )
     assert "No dataset yet" not in info
     assert "You are not a member of any project here." in texts(at.sidebar.caption)
 
@@ -113,7 +121,10 @@ def test_recreating_the_demo_replaces_its_iterations_whoever_made_them(store):
 def test_a_non_owner_cannot_recreate_the_demo_and_the_refusal_names_them(store):
     seed_demo(store)
     before = counts(store)
-    with pytest.raises(PermissionDenied, match=r"^mallory cannot upload a dataset in project "
-                                               r"'Demo'.*they are not a member"):
+    with pytest.raises(
+        PermissionDenied,
+        match=r"^mallory cannot upload a dataset in project "
+        r"'Demo'.*they are not a member",
+    ):
         create_demo_project(store, DEMO_DIR, user="mallory")
     assert counts(store) == before

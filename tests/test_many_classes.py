@@ -21,12 +21,12 @@ from click.testing import CliRunner
 from hostile_files import many_classes
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from core.cli import main
-from core.compare import compare_classes
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError
-from core.intervals import bootstrap_f1_interval
-from core.metrics import (
+from slicewise.core.cli import main
+from slicewise.core.compare import compare_classes
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.intervals import bootstrap_f1_interval
+from slicewise.core.metrics import (
     DEFAULT_MATRIX_CLASSES,
     F1_FULL_BOOT_CLASSES,
     F1_MIN_BOOT,
@@ -36,8 +36,8 @@ from core.metrics import (
     compute_confusion_matrix,
     compute_confusion_pairs,
 )
-from core.report import compute_class_results, report_dict
-from core.task import TaskSpec
+from slicewise.core.report import compute_class_results, report_dict
+from slicewise.core.task import TaskSpec
 
 N_CLASSES = 10_000
 MAX_BYTES = 10_000_000
@@ -75,8 +75,7 @@ def test_ten_thousand_classes_analyze_is_quick_and_small(many_file, engine, fmt)
     if engine == "duckdb":
         pytest.importorskip("duckdb")
     start = time.perf_counter()
-    result = CliRunner().invoke(main, ["analyze", many_file, "--format", fmt,
-                                       "--engine", engine])
+    result = CliRunner().invoke(main, ["analyze", many_file, "--format", fmt, "--engine", engine])
     seconds = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     assert seconds < MAX_SECONDS
@@ -98,14 +97,13 @@ def test_ten_thousand_classes_analyze_is_quick_and_small(many_file, engine, fmt)
 
 def test_both_engines_count_the_same_pairs(many_file, many_frame):
     pytest.importorskip("duckdb")
-    from core.engine_duckdb import DuckDBFile
+    from slicewise.core.engine_duckdb import DuckDBFile
 
     with DuckDBFile(many_file) as source:
         source.analyze(task=TaskSpec(kind="classification"))
         pairs = source.confusion_pairs()
         matrix = source.confusion_matrix()
-    pd.testing.assert_frame_equal(pairs, compute_confusion_pairs(many_frame),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(pairs, compute_confusion_pairs(many_frame), check_dtype=False)
     pd.testing.assert_frame_equal(matrix, compute_confusion_matrix(many_frame))
 
 
@@ -119,7 +117,8 @@ def test_class_report_of_ten_thousand_classes_matches_sklearn(many_frame):
     assert len(report) == N_CLASSES
     sample = ["class_00000", "class_00001", "class_04567", "class_09999"]
     prec, rec, f1, sup = precision_recall_fscore_support(
-        many_frame["label"], many_frame["prediction"], labels=sample, zero_division=0)
+        many_frame["label"], many_frame["prediction"], labels=sample, zero_division=0
+    )
     got = report.loc[sample]
     # Each class: labelled twice, predicted twice (its own row, its predecessor's wrong
     # one), right once: precision = recall = F1 = 1/2.
@@ -136,7 +135,8 @@ def test_class_report_matches_sklearn_on_uneven_classes(k, n):
     order = sorted(report.index)
     sample = order[:: max(1, len(order) // 40)]
     prec, rec, f1, sup = precision_recall_fscore_support(
-        frame["label"], frame["prediction"], labels=sample, zero_division=0)
+        frame["label"], frame["prediction"], labels=sample, zero_division=0
+    )
     got = report.loc[sample]
     # scikit-learn gives 0 where precision has no predictions; the report gives NaN
     np.testing.assert_allclose(got["precision"].fillna(0), prec)
@@ -153,16 +153,25 @@ def test_report_from_pairs_equals_report_from_rows():
     frame = varied_frame(40, 800, seed=2)
     pairs = compute_confusion_pairs(frame)
     pd.testing.assert_frame_equal(compute_class_report(pairs=pairs), compute_class_report(frame))
-    pd.testing.assert_frame_equal(compute_confusion_matrix(pairs=pairs, max_classes=10),
-                                  compute_confusion_matrix(frame, max_classes=10))
+    pd.testing.assert_frame_equal(
+        compute_confusion_matrix(pairs=pairs, max_classes=10),
+        compute_confusion_matrix(frame, max_classes=10),
+    )
 
 
-@pytest.mark.parametrize("k, replicates", [
-    (2, 2000), (F1_FULL_BOOT_CLASSES, 2000),
-    (1000, 1000),  # 2000 × 500 / 1000
-    (2000, 500), (5000, F1_MIN_BOOT), (100_000, F1_MIN_BOOT)])
+@pytest.mark.parametrize(
+    "k, replicates",
+    [
+        (2, 2000),
+        (F1_FULL_BOOT_CLASSES, 2000),
+        (1000, 1000),  # 2000 × 500 / 1000
+        (2000, 500),
+        (5000, F1_MIN_BOOT),
+        (100_000, F1_MIN_BOOT),
+    ],
+)
 def test_f1_replicates_per_class_shrink_only_above_the_limit(k, replicates):
-    from core.metrics import _f1_replicates
+    from slicewise.core.metrics import _f1_replicates
 
     assert _f1_replicates(k) == replicates
 
@@ -183,8 +192,9 @@ def test_f1_interval_of_a_class_depends_on_its_counts_alone():
 
 
 def test_sparse_pairs_equal_crosstab():
-    frame = pd.DataFrame({"label": list("aaabbbcccd") + [1, 1],
-                          "prediction": list("abbbbacccd") + ["1", 2]})
+    frame = pd.DataFrame(
+        {"label": list("aaabbbcccd") + [1, 1], "prediction": list("abbbbacccd") + ["1", 2]}
+    )
     pairs = compute_confusion_pairs(frame)
     assert list(pairs.columns) == list(PAIR_COLUMNS)
     table = pd.crosstab(frame["label"].astype(str), frame["prediction"].astype(str)).stack()
@@ -194,7 +204,10 @@ def test_sparse_pairs_equal_crosstab():
     # most frequent first, ties by label then prediction: (c, c) 3; (a, b) (b, b) 2; ...
     assert pairs["count"].tolist() == sorted(pairs["count"], reverse=True)
     assert pairs.iloc[:3][["label", "prediction"]].to_numpy().tolist() == [
-        ["c", "c"], ["a", "b"], ["b", "b"]]
+        ["c", "c"],
+        ["a", "b"],
+        ["b", "b"],
+    ]
 
 
 def test_bounded_matrix_folds_the_rest_into_other_by_hand():
@@ -231,12 +244,14 @@ def test_matrix_with_few_classes_is_the_full_one():
     order = list(matrix.index)
     assert OTHER_CLASSES not in order and order == sorted(order)
     np.testing.assert_array_equal(
-        matrix.to_numpy(), confusion_matrix(frame["label"], frame["prediction"], labels=order))
+        matrix.to_numpy(), confusion_matrix(frame["label"], frame["prediction"], labels=order)
+    )
 
 
 def test_a_class_called_other_keeps_its_name():
-    frame = pd.DataFrame({"label": ["(other)"] * 3 + ["x", "y"],
-                          "prediction": ["(other)"] * 3 + ["y", "x"]})
+    frame = pd.DataFrame(
+        {"label": ["(other)"] * 3 + ["x", "y"], "prediction": ["(other)"] * 3 + ["y", "x"]}
+    )
     matrix = compute_confusion_matrix(frame, max_classes=1)
     assert list(matrix.index) == ["(other)", "((other))"]
     assert matrix.to_numpy().tolist() == [[3, 0], [0, 2]]
@@ -245,8 +260,9 @@ def test_a_class_called_other_keeps_its_name():
 @pytest.mark.parametrize("max_classes", [0, -3])
 def test_max_classes_below_one_is_an_error(max_classes):
     with pytest.raises(InvalidValueError, match="max_classes must be at least 1"):
-        compute_confusion_matrix(pd.DataFrame({"label": ["a"], "prediction": ["a"]}),
-                                 max_classes=max_classes)
+        compute_confusion_matrix(
+            pd.DataFrame({"label": ["a"], "prediction": ["a"]}), max_classes=max_classes
+        )
 
 
 # ------------------------------------------------------------------------------ JSON, compare
@@ -261,19 +277,19 @@ def test_json_matrix_is_dense_for_few_classes_and_sparse_for_many(ranked_table):
     assert np.array(cm["counts"]).sum() == 2000
 
     many = varied_frame(DEFAULT_MATRIX_CLASSES + 1, 2000, seed=3)
-    sparse = report_dict(ranked_table,
-                         classes=compute_class_results(many, task="classification"))
+    sparse = report_dict(ranked_table, classes=compute_class_results(many, task="classification"))
     cm = sparse["confusion_matrix"]
     assert set(cm) == {"classes", "cells"}
     assert cm["classes"] == sorted(set(many["label"]) | set(many["prediction"]))
     crosstab = pd.crosstab(many["label"], many["prediction"]).stack()
     assert {(a, b): c for a, b, c in cm["cells"]} == {
-        key: int(v) for key, v in crosstab[crosstab > 0].items()}
+        key: int(v) for key, v in crosstab[crosstab > 0].items()
+    }
 
 
 @pytest.fixture
 def ranked_table() -> pd.DataFrame:
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     frame = pd.DataFrame({"label": list("aabb"), "prediction": list("abbb")})
     return analyze(dataset_from_frame(frame), task=TaskSpec(kind="classification"))
@@ -283,14 +299,18 @@ def test_compare_matrices_are_bounded_and_share_their_classes():
     k = DEFAULT_MATRIX_CLASSES + 10
     names = [f"c{i:03d}" for i in range(k)]
     labels = names * 3
-    before = pd.DataFrame({"id": range(3 * k), "label": labels,
-                           "prediction": names * 2 + names[1:] + names[:1]})
+    before = pd.DataFrame(
+        {"id": range(3 * k), "label": labels, "prediction": names * 2 + names[1:] + names[:1]}
+    )
     after = before.assign(prediction=labels)
     mapping = ColumnMapping(label="label", prediction="prediction", id="id")
-    result = compare_classes(dataset_from_frame(before, mapping),
-                             dataset_from_frame(after, mapping),
-                             task=TaskSpec(kind="classification"), metrics=("recall",),
-                             draws=50)
+    result = compare_classes(
+        dataset_from_frame(before, mapping),
+        dataset_from_frame(after, mapping),
+        task=TaskSpec(kind="classification"),
+        metrics=("recall",),
+        draws=50,
+    )
     b, a = result.confusion_before, result.confusion_after
     assert b.shape == a.shape == (DEFAULT_MATRIX_CLASSES + 1, DEFAULT_MATRIX_CLASSES + 1)
     assert list(b.index) == list(a.index) == names[:DEFAULT_MATRIX_CLASSES] + [OTHER_CLASSES]

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from pagetest import assert_ok, run_page, texts
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import PermissionDenied, StoreError
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import PermissionDenied, StoreError
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
@@ -36,12 +36,21 @@ def team(store: Store) -> tuple[Store, int, int]:
     return store, pid, did
 
 
-@pytest.mark.parametrize(("spelling", "role"), [
-    ("Olivia@Example.org", "owner"), ("olivia@example.org", "owner"),
-    ("OLIVIA@EXAMPLE.ORG", "owner"), ("  olivia@example.ORG ", "owner"),
-    ("élodie", "annotator"), ("ÉLODIE", "annotator"), ("bo", "viewer"), ("BO", "viewer"),
-    ("olivia", None), ("bob", None),
-])
+@pytest.mark.parametrize(
+    ("spelling", "role"),
+    [
+        ("Olivia@Example.org", "owner"),
+        ("olivia@example.org", "owner"),
+        ("OLIVIA@EXAMPLE.ORG", "owner"),
+        ("  olivia@example.ORG ", "owner"),
+        ("élodie", "annotator"),
+        ("ÉLODIE", "annotator"),
+        ("bo", "viewer"),
+        ("BO", "viewer"),
+        ("olivia", None),
+        ("bob", None),
+    ],
+)
 def test_a_role_is_found_whatever_the_case(team, spelling, role):
     store, pid, _ = team
     assert store.role(pid, spelling) == role
@@ -60,12 +69,18 @@ def test_setting_a_role_in_another_case_changes_the_member_shown_as_first_given(
     store.set_member(pid, "BO", "annotator", user="OLIVIA@example.org")
     members = store.members(pid)
     assert members[["member", "role"]].values.tolist() == [
-        ["Olivia@Example.org", "owner"], ["Bo", "annotator"], ["Élodie", "annotator"]]
+        ["Olivia@Example.org", "owner"],
+        ["Bo", "annotator"],
+        ["Élodie", "annotator"],
+    ]
     events = store.events(project_id=pid)
     change = events[events["kind"] == "member.set"].iloc[-1]
     detail = json.loads(change["detail"])
-    assert (change["user"], detail["member"], detail["previous"]) == \
-        ("OLIVIA@example.org", "Bo", "viewer")
+    assert (change["user"], detail["member"], detail["previous"]) == (
+        "OLIVIA@example.org",
+        "Bo",
+        "viewer",
+    )
 
 
 def test_a_new_member_is_kept_as_typed(team):
@@ -84,11 +99,18 @@ def test_removing_a_member_in_another_case_removes_them(team):
         store.remove_member(pid, "ÉLODIE", user="olivia@example.org")
 
 
-@pytest.mark.parametrize("change", [
-    lambda store, pid: store.set_member(pid, "OLIVIA@EXAMPLE.ORG", "viewer",
-                                        user="olivia@example.org"),
-    lambda store, pid: store.remove_member(pid, "olivia@example.org", user="Olivia@Example.org"),
-], ids=["demote", "remove"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda store, pid: store.set_member(
+            pid, "OLIVIA@EXAMPLE.ORG", "viewer", user="olivia@example.org"
+        ),
+        lambda store, pid: store.remove_member(
+            pid, "olivia@example.org", user="Olivia@Example.org"
+        ),
+    ],
+    ids=["demote", "remove"],
+)
 def test_the_last_owner_cannot_leave_under_another_spelling(team, change):
     store, pid, _ = team
     with pytest.raises(StoreError, match="is the last owner of project 'p'"):

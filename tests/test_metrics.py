@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError
-from core.metrics import (
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import (
     OVERALL,
     UNTAGGED,
     binomial_test_p,
@@ -23,33 +23,38 @@ from core.metrics import (
     mcnemar_exact_p,
     wilson_interval,
 )
-from core.task import TaskSpec
+from slicewise.core.task import TaskSpec
 
 
 @pytest.fixture
 def small():
     """Eight examples, two overlapping tags, one metadata column, a human label."""
-    df = pd.DataFrame({
-        "id": [f"e{i}" for i in range(8)],
-        "label": list("aabbaabb"),
-        "prediction": list("abbbaaba"),
-        "human_label": list("aabbabbb"),
-        "car": ["x", "", "x", "", "x", "", "", ""],
-        "people": ["x", "x", "", "", "", "", "", "x"],
-        "region": list("EEWWEEWW"),
-    })
+    df = pd.DataFrame(
+        {
+            "id": [f"e{i}" for i in range(8)],
+            "label": list("aabbaabb"),
+            "prediction": list("abbbaaba"),
+            "human_label": list("aabbabbb"),
+            "car": ["x", "", "x", "", "x", "", "", ""],
+            "people": ["x", "x", "", "", "", "", "", "x"],
+            "region": list("EEWWEEWW"),
+        }
+    )
     return dataset_from_frame(df, name="small.csv")
 
 
 # ---------------------------------------------------------------- hand-worked values
 
 
-@pytest.mark.parametrize(("k", "n", "low", "high"), [
-    (8, 10, 0.4902, 0.9433),  # textbook Wilson 95% interval for 8/10
-    (0, 10, 0.0, 0.2775),
-    (10, 10, 0.7225, 1.0),
-    (50, 100, 0.4038, 0.5962),
-])
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [
+        (8, 10, 0.4902, 0.9433),  # textbook Wilson 95% interval for 8/10
+        (0, 10, 0.0, 0.2775),
+        (10, 10, 0.7225, 1.0),
+        (50, 100, 0.4038, 0.5962),
+    ],
+)
 def test_wilson_interval_matches_hand_worked_values(k, n, low, high):
     lo, hi = wilson_interval(k, n)
     assert lo == pytest.approx(low, abs=1e-4)
@@ -61,33 +66,43 @@ def test_wilson_interval_is_nan_for_empty_slice():
     assert np.isnan(lo[0]) and np.isnan(hi[0])
 
 
-@pytest.mark.parametrize(("b", "c", "expected"), [
-    (1, 6, 2 * (1 + 7) / 128),  # 2 * P(X <= 1), X ~ Bin(7, 1/2)
-    (3, 3, 1.0),
-    (0, 0, 1.0),
-    (0, 5, 2 / 32),
-])
+@pytest.mark.parametrize(
+    ("b", "c", "expected"),
+    [
+        (1, 6, 2 * (1 + 7) / 128),  # 2 * P(X <= 1), X ~ Bin(7, 1/2)
+        (3, 3, 1.0),
+        (0, 0, 1.0),
+        (0, 5, 2 / 32),
+    ],
+)
 def test_mcnemar_exact_p_matches_binomial_sums(b, c, expected):
     assert mcnemar_exact_p(np.array([b]), np.array([c]))[0] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("k", "n", "p0", "expected"), [
-    (3, 10, 0.5, 2 * 176 / 1024),  # 2 * P(X <= 3), X ~ Bin(10, 1/2)
-    (5, 10, 0.5, 1.0),
-    (10, 10, 0.5, 2 / 1024),
-])
+@pytest.mark.parametrize(
+    ("k", "n", "p0", "expected"),
+    [
+        (3, 10, 0.5, 2 * 176 / 1024),  # 2 * P(X <= 3), X ~ Bin(10, 1/2)
+        (5, 10, 0.5, 1.0),
+        (10, 10, 0.5, 2 / 1024),
+    ],
+)
 def test_binomial_test_doubles_smaller_tail(k, n, p0, expected):
     assert binomial_test_p(np.array([k]), np.array([n]), np.array([p0]))[0] == pytest.approx(
-        expected)
+        expected
+    )
 
 
-@pytest.mark.parametrize(("ref", "hyp", "dist"), [
-    ("stir fried lettuce recipe", "stir fry lettuce recipe", 1),
-    ("sail away song", "sell away some", 2),
-    ("let's catch up", "let's ketchup", 2),
-    ("", "hello there", 2),
-    ("a b c", "a b c", 0),
-])
+@pytest.mark.parametrize(
+    ("ref", "hyp", "dist"),
+    [
+        ("stir fried lettuce recipe", "stir fry lettuce recipe", 1),
+        ("sail away song", "sell away some", 2),
+        ("let's catch up", "let's ketchup", 2),
+        ("", "hello there", 2),
+        ("a b c", "a b c", 0),
+    ],
+)
 def test_word_errors_count_word_edits(ref, hyp, dist):
     assert compute_word_errors([ref], [hyp])["word_errors"].tolist() == [dist]
 
@@ -170,11 +185,13 @@ def test_binary_needs_a_positive_class_that_occurs():
 
 
 def test_text_accuracy_uses_normalisation_and_wer_counts_words():
-    df = pd.DataFrame({
-        "label": ["Stir fried lettuce recipe", "Sweetened coffee", "Let's catch up"],
-        "prediction": ["stir fried  lettuce recipe.", "Swedish coffee", "let's ketchup"],
-        "noisy": [0, 1, 1],
-    })
+    df = pd.DataFrame(
+        {
+            "label": ["Stir fried lettuce recipe", "Sweetened coffee", "Let's catch up"],
+            "prediction": ["stir fried  lettuce recipe.", "Swedish coffee", "let's ketchup"],
+            "noisy": [0, 1, 1],
+        }
+    )
     table = analyze(dataset_from_frame(df), task=TaskSpec(kind="text"))
     assert table.loc[OVERALL, "accuracy"] == pytest.approx(1 / 3)
     # word errors 0 + 1 + 2 over 4 + 2 + 3 reference words
@@ -217,8 +234,13 @@ def test_class_report_and_confusion_matrix_match_sklearn():
 
 def test_numeric_slice_by_uses_quantile_bins_that_cover_every_row():
     rng = np.random.default_rng(1)
-    df = pd.DataFrame({"label": rng.integers(0, 2, 103), "prediction": rng.integers(0, 2, 103),
-                       "snr": rng.normal(size=103)})
+    df = pd.DataFrame(
+        {
+            "label": rng.integers(0, 2, 103),
+            "prediction": rng.integers(0, 2, 103),
+            "snr": rng.normal(size=103),
+        }
+    )
     ds = dataset_from_frame(df, ColumnMapping(tag_columns=()))
     membership, info = build_slices(ds, slice_by=["snr"], bins=4)
     assert membership.shape[1] == 4
@@ -237,14 +259,16 @@ def test_slice_by_unknown_column_is_a_clear_error(small):
 def _random_dataset(seed: int, n: int):
     rng = np.random.default_rng(seed)
     y = rng.choice(["a", "b", "c"], n)
-    df = pd.DataFrame({
-        "label": y,
-        "prediction": np.where(rng.random(n) < 0.7, y, rng.choice(["a", "b", "c"], n)),
-        "human_label": np.where(rng.random(n) < 0.9, y, rng.choice(["a", "b", "c"], n)),
-        "t1": rng.random(n) < 0.3,
-        "t2": rng.random(n) < 0.5,
-        "grp": rng.choice(["north", "south"], n),
-    })
+    df = pd.DataFrame(
+        {
+            "label": y,
+            "prediction": np.where(rng.random(n) < 0.7, y, rng.choice(["a", "b", "c"], n)),
+            "human_label": np.where(rng.random(n) < 0.9, y, rng.choice(["a", "b", "c"], n)),
+            "t1": rng.random(n) < 0.3,
+            "t2": rng.random(n) < 0.5,
+            "grp": rng.choice(["north", "south"], n),
+        }
+    )
     return df
 
 
@@ -254,9 +278,14 @@ def test_every_slice_matches_a_direct_mask_computation(seed):
     table = analyze(dataset_from_frame(df), slice_by=["grp"])
     correct = df["label"] == df["prediction"]
     human = df["label"] == df["human_label"]
-    masks = {"t1": df["t1"], "t2": df["t2"], "grp = north": df["grp"] == "north",
-             "grp = south": df["grp"] == "south", OVERALL: pd.Series(True, index=df.index),
-             UNTAGGED: ~(df["t1"] | df["t2"])}
+    masks = {
+        "t1": df["t1"],
+        "t2": df["t2"],
+        "grp = north": df["grp"] == "north",
+        "grp = south": df["grp"] == "south",
+        OVERALL: pd.Series(True, index=df.index),
+        UNTAGGED: ~(df["t1"] | df["t2"]),
+    }
     for name, mask in masks.items():
         row = table.loc[name]
         assert row["n"] == mask.sum()
@@ -268,13 +297,17 @@ def test_every_slice_matches_a_direct_mask_computation(seed):
         assert row["p_value"] == pytest.approx(mcnemar_exact_p(np.array([b]), np.array([c]))[0])
 
 
-frames = st.integers(min_value=1, max_value=60).flatmap(lambda n: st.fixed_dictionaries({
-    "label": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
-    "prediction": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
-    "human_label": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
-    "t1": st.lists(st.booleans(), min_size=n, max_size=n),
-    "t2": st.lists(st.booleans(), min_size=n, max_size=n),
-}))
+frames = st.integers(min_value=1, max_value=60).flatmap(
+    lambda n: st.fixed_dictionaries(
+        {
+            "label": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
+            "prediction": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
+            "human_label": st.lists(st.sampled_from("abc"), min_size=n, max_size=n),
+            "t1": st.lists(st.booleans(), min_size=n, max_size=n),
+            "t2": st.lists(st.booleans(), min_size=n, max_size=n),
+        }
+    )
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -285,8 +318,15 @@ def test_invariants_hold_for_random_tables(data, seed):
     shuffled = df.sample(frac=1, random_state=seed).reset_index(drop=True)
     table2 = analyze(dataset_from_frame(shuffled))
     pd.testing.assert_frame_equal(table.sort_index(), table2.sort_index())
-    fractions = ["share", "accuracy", "accuracy_ci_low", "accuracy_ci_high", "hlp",
-                 "error_rate", "error_share"]
+    fractions = [
+        "share",
+        "accuracy",
+        "accuracy_ci_low",
+        "accuracy_ci_high",
+        "hlp",
+        "error_rate",
+        "error_share",
+    ]
     values = table[fractions].to_numpy(dtype=float)
     assert np.all((values[~np.isnan(values)] >= 0) & (values[~np.isnan(values)] <= 1))
     has_n = table["n"] > 0
@@ -296,11 +336,14 @@ def test_invariants_hold_for_random_tables(data, seed):
     assert overall["n"] == len(df)
     # Tagged errors plus untagged errors cover every error at least once.
     # t2 may be shown once under t1 (same members), which then counts its errors.
-    tagged_or_not = table.loc[[r for r in ("t1", "t2", UNTAGGED) if r in table.index],
-                              "errors"].sum()
+    tagged_or_not = table.loc[
+        [r for r in ("t1", "t2", UNTAGGED) if r in table.index], "errors"
+    ].sum()
     assert tagged_or_not >= overall["errors"]
-    assert table.loc[UNTAGGED, "errors"] + ((df.t1 | df.t2) & (df.label != df.prediction)).sum() \
+    assert (
+        table.loc[UNTAGGED, "errors"] + ((df.t1 | df.t2) & (df.label != df.prediction)).sum()
         == overall["errors"]
+    )
 
 
 def test_counts_are_the_same_from_metrics_code_whatever_computes_them(small):
@@ -316,14 +359,18 @@ def test_counts_are_the_same_from_metrics_code_whatever_computes_them(small):
     pd.testing.assert_frame_equal(m1, m2)
 
 
-@pytest.mark.parametrize(("correct", "tags", "expected"), [
-    ([True, False, False, False], {"a": [1, 1, 0, 0], "b": [0, 0, 1, 0]}, (2, 3)),
-    ([False, False], {}, (0, 2)),
-    ([True, True], {"a": [1, 0]}, (0, 0)),
-])
+@pytest.mark.parametrize(
+    ("correct", "tags", "expected"),
+    [
+        ([True, False, False, False], {"a": [1, 1, 0, 0], "b": [0, 0, 1, 0]}, (2, 3)),
+        ([False, False], {}, (0, 2)),
+        ([True, True], {"a": [1, 0]}, (0, 0)),
+    ],
+)
 def test_tag_coverage_counts_errors_with_any_tag(correct, tags, expected):
-    from core.metrics import compute_tag_coverage
+    from slicewise.core.metrics import compute_tag_coverage
 
-    frame = pd.DataFrame({k: np.array(v, dtype=bool) for k, v in tags.items()},
-                         index=range(len(correct)))
+    frame = pd.DataFrame(
+        {k: np.array(v, dtype=bool) for k, v in tags.items()}, index=range(len(correct))
+    )
     assert compute_tag_coverage(np.array(correct), frame) == expected

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.analysis import analyze
-from core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
-from core.cli import main
-from core.compare import (
+from slicewise.core.analysis import analyze
+from slicewise.core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
+from slicewise.core.cli import main
+from slicewise.core.compare import (
     change_chart,
     compare_datasets,
     compare_overall,
@@ -30,11 +30,11 @@ from core.compare import (
     iteration_history,
     review_order,
 )
-from core.dataset import load_dataset
-from core.metrics import build_slices
-from core.prioritize import describe_priorities
-from core.report import FORMATS, report_dict, to_csv, to_html, to_json, to_markdown
-from core.slice_names import OVERALL
+from slicewise.core.dataset import load_dataset
+from slicewise.core.metrics import build_slices
+from slicewise.core.prioritize import describe_priorities
+from slicewise.core.report import FORMATS, report_dict, to_csv, to_html, to_json, to_markdown
+from slicewise.core.slice_names import OVERALL
 
 BEFORE = b"id,label,prediction\n1,a,a\n2,b,a\n"
 AFTER = b"id,label,prediction\n1,a,a\n2,b,b\n"
@@ -137,14 +137,15 @@ def test_every_report_format_holds_the_all_data_row(before, fmt):
 
 def test_the_duckdb_engine_gives_the_same_one_row_table(tmp_path, before):
     pytest.importorskip("duckdb")
-    from core import engine_duckdb as engine
+    from slicewise.core import engine_duckdb as engine
+
     path = tmp_path / "before.csv"
     path.write_bytes(BEFORE)
     pd.testing.assert_frame_equal(engine.analyze_file_duckdb(path), analyze(before))
 
 
 def test_suggested_slices_without_metadata_columns_find_nothing(before):
-    from core.discovery import suggest_slices
+    from slicewise.core.discovery import suggest_slices
 
     found = suggest_slices(before)
     assert found.slices.empty

@@ -16,19 +16,20 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.analysis import analyze
-from core.cli import main
-from core.dataset import dataset_from_frame, load_dataset
-from core.errors import InvalidValueError
-from core.metrics import compute_outcomes
-from core.report import dumps_json, json_ready, to_json
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.dataset import dataset_from_frame, load_dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import compute_outcomes
+from slicewise.core.report import dumps_json, json_ready, to_json
+from slicewise.core.task import TaskSpec
 
 NON_FINITE = ["inf", "-inf", "Infinity", "-Infinity", "INF", "1e400", "-1e999", "nan", "NaN"]
 
 
 def strict_json(text: str) -> object:
     """Parse ``text`` as RFC 8259 JSON: the ``NaN``/``Infinity`` tokens are an error."""
+
     def refuse(token: str) -> object:
         raise ValueError(f"not JSON: {token}")
 
@@ -62,8 +63,11 @@ def test_regression_refuses_a_non_finite_value_naming_file_role_and_row(role, ce
 
 def test_compute_outcomes_names_every_row_with_an_infinite_label():
     frame = pd.DataFrame({"label": ["1", "inf", "2", "-inf"], "prediction": ["1", "1", "2", "2"]})
-    with pytest.raises(InvalidValueError, match=r"^x\.csv: .*the label is not finite in rows 3, 5 "
-                                                r"\('inf', '-inf'\)"):
+    with pytest.raises(
+        InvalidValueError,
+        match=r"^x\.csv: .*the label is not finite in rows 3, 5 "
+        r"\('inf', '-inf'\)",
+    ):
         compute_outcomes(frame, TaskSpec(kind="regression"), source="x.csv")
 
 
@@ -75,8 +79,9 @@ def test_typed_infinite_label_is_refused_too():
 
 
 def test_a_missing_human_label_is_still_masked_not_refused():
-    frame = pd.DataFrame({"label": [1.0, 2.0, 3.0], "prediction": [1.0, 2.5, 3.0],
-                          "human": [1.0, np.nan, 3.5]})
+    frame = pd.DataFrame(
+        {"label": [1.0, 2.0, 3.0], "prediction": [1.0, 2.5, 3.0], "human": [1.0, np.nan, 3.5]}
+    )
     out = compute_outcomes(frame, TaskSpec(kind="regression", tolerance=0.25))
     # human: row 0 exact, row 1 missing, row 2 off by 0.5 > 0.25
     assert out["human_n"].tolist() == [1.0, 0.0, 1.0]
@@ -107,8 +112,9 @@ def test_a_non_finite_score_is_an_error_naming_the_row(cell):
 
 
 def test_a_typed_infinite_score_is_an_error_and_nan_is_blank():
-    frame = pd.DataFrame({"label": ["a", "b", "b"], "prediction": ["a", "a", "b"],
-                          "score": [0.9, np.nan, 0.2]})
+    frame = pd.DataFrame(
+        {"label": ["a", "b", "b"], "prediction": ["a", "a", "b"], "score": [0.9, np.nan, 0.2]}
+    )
     assert dataset_from_frame(frame).frame["score"].isna().tolist() == [False, True, False]
     frame["score"] = [0.9, -np.inf, 0.2]
     with pytest.raises(InvalidValueError, match="finite numbers"):
@@ -149,18 +155,32 @@ def test_tolerance_zero_counts_exact_matches_as_correct():
 
 
 def test_json_ready_turns_every_non_finite_number_into_none():
-    data = {"a": np.float64("nan"), "b": [np.inf, -np.inf, 1.5], "c": (np.int64(3), pd.NA),
-            "d": {"e": float("nan"), "f": np.bool_(True)}}
-    assert json_ready(data) == {"a": None, "b": [None, None, 1.5], "c": [3, None],
-                                "d": {"e": None, "f": True}}
+    data = {
+        "a": np.float64("nan"),
+        "b": [np.inf, -np.inf, 1.5],
+        "c": (np.int64(3), pd.NA),
+        "d": {"e": float("nan"), "f": np.bool_(True)},
+    }
+    assert json_ready(data) == {
+        "a": None,
+        "b": [None, None, 1.5],
+        "c": [3, None],
+        "d": {"e": None, "f": True},
+    }
     assert strict_json(dumps_json(data))["b"] == [None, None, 1.5]
 
 
 def test_report_json_writes_null_for_an_empty_slice_and_an_infinite_value():
     table = pd.DataFrame(
-        {"kind": ["overall", "tag"], "n": [4, 0], "accuracy": [0.75, np.nan],
-         "mae": [np.inf, np.nan], "significant": [False, False]},
-        index=pd.Index(["All data", "empty"]))
+        {
+            "kind": ["overall", "tag"],
+            "n": [4, 0],
+            "accuracy": [0.75, np.nan],
+            "mae": [np.inf, np.nan],
+            "significant": [False, False],
+        },
+        index=pd.Index(["All data", "empty"]),
+    )
     data = strict_json(to_json(table, dataset="d.csv", task="regression"))
     assert data["overall"]["mae"] is None
     assert data["slices"][0]["accuracy"] is None and data["slices"][0]["mae"] is None
@@ -170,26 +190,34 @@ def test_report_json_writes_null_for_an_empty_slice_and_an_infinite_value():
 def files(tmp_path):
     """Inputs whose outputs hold NaN: slices empty in one file, undefined metrics."""
     (tmp_path / "t.csv").write_text(  # the "No tag" slice has no predicted positive
-        "id,label,prediction,human,noisy\n1,a,a,a,yes\n2,a,b,a,no\n3,b,b,,yes\n4,b,b,b,no\n")
+        "id,label,prediction,human,noisy\n1,a,a,a,yes\n2,a,b,a,no\n3,b,b,,yes\n4,b,b,b,no\n"
+    )
     (tmp_path / "before.csv").write_text(  # region US is empty before
-        "id,label,prediction,region\n1,a,a,EU\n2,a,b,EU\n3,b,b,EU\n4,b,b,EU\n")
+        "id,label,prediction,region\n1,a,a,EU\n2,a,b,EU\n3,b,b,EU\n4,b,b,EU\n"
+    )
     (tmp_path / "after.csv").write_text(
-        "id,label,prediction,region\n1,a,a,US\n2,a,a,EU\n3,b,a,EU\n4,b,b,EU\n")
+        "id,label,prediction,region\n1,a,a,US\n2,a,a,EU\n3,b,a,EU\n4,b,b,EU\n"
+    )
     (tmp_path / "ann.csv").write_text(  # one class: kappa and alpha are undefined
-        "item,annotator,label\n1,x,a\n1,y,a\n2,x,a\n2,y,a\n")
+        "item,annotator,label\n1,x,a\n1,y,a\n2,x,a\n2,y,a\n"
+    )
     (tmp_path / "some.csv").write_text(
         "label,prediction,color\na,a,red\na,b,red\nb,b,blue\nb,a,blue\na,a,blue\nb,b,red\n"
-        "a,b,red\nb,b,blue\n")
+        "a,b,red\nb,b,blue\n"
+    )
     return tmp_path
 
 
-@pytest.mark.parametrize(("args", "has_null"), [
-    (["analyze", "t.csv", "--positive", "a", "--format", "json"], True),
-    (["analyze", "t.csv", "--format", "json"], True),
-    (["compare", "before.csv", "after.csv", "--slice-by", "region", "--format", "json"], True),
-    (["agreement", "ann.csv", "--format", "json"], True),
-    (["suggest", "some.csv", "--min-support", "1", "--format", "json"], False),
-])
+@pytest.mark.parametrize(
+    ("args", "has_null"),
+    [
+        (["analyze", "t.csv", "--positive", "a", "--format", "json"], True),
+        (["analyze", "t.csv", "--format", "json"], True),
+        (["compare", "before.csv", "after.csv", "--slice-by", "region", "--format", "json"], True),
+        (["agreement", "ann.csv", "--format", "json"], True),
+        (["suggest", "some.csv", "--min-support", "1", "--format", "json"], False),
+    ],
+)
 def test_every_json_output_is_strict_json(files, args, has_null):
     result = cli(*[files / a if a.endswith(".csv") else a for a in args])
     assert result.exit_code == 0, result.stderr

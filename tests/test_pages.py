@@ -16,8 +16,8 @@ from pagetest import assert_ok, shown, table_with, texts
 from pagetest import run_page as app
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
@@ -28,16 +28,33 @@ pytestmark = pytest.mark.usefixtures("fresh")
 # (file, heading substring, {widget kind: minimum count})
 PAGES = [
     ("app.py", "what to fix first", {"page_link": 5, "metric": 4, "progress": 1}),
-    ("pages/1_Load_data.py", "Which predictions", {"file_uploader": 1, "button": 4,
-                                                    "dataframe": 1}),
-    ("pages/2_Tag_errors.py", "Which errors share a cause", {"data_editor": 1, "toggle": 2,
-                                                             "multiselect": 2, "metric": 2,
-                                                             "progress": 1, "text_input": 5}),
-    ("pages/3_Slices_vs_HLP.py", "human-level performance", {"dataframe": 1,
-                                                             "multiselect": 1,
-                                                             "number_input": 2, "slider": 1}),
-    ("pages/4_Prioritise.py", "work on first", {"data_editor": 1, "dataframe": 2,
-                                                "multiselect": 1}),
+    (
+        "pages/1_Load_data.py",
+        "Which predictions",
+        {"file_uploader": 1, "button": 4, "dataframe": 1},
+    ),
+    (
+        "pages/2_Tag_errors.py",
+        "Which errors share a cause",
+        {
+            "data_editor": 1,
+            "toggle": 2,
+            "multiselect": 2,
+            "metric": 2,
+            "progress": 1,
+            "text_input": 5,
+        },
+    ),
+    (
+        "pages/3_Slices_vs_HLP.py",
+        "human-level performance",
+        {"dataframe": 1, "multiselect": 1, "number_input": 2, "slider": 1},
+    ),
+    (
+        "pages/4_Prioritise.py",
+        "work on first",
+        {"data_editor": 1, "dataframe": 2, "multiselect": 1},
+    ),
     ("pages/5_Export.py", "share what we found", {"download_button": 4}),
 ]
 PAGE_FILES = [p[0] for p in PAGES]
@@ -49,31 +66,46 @@ PAGE_FILES = [p[0] for p in PAGES]
 def speech_frame(n: int = 60) -> pd.DataFrame:
     """A small lecture-like speech dataset: car noise is the weak slice."""
     rng = np.random.default_rng(7)
-    phrases = ["stir fried lettuce recipe", "sweetened coffee", "sail away song",
-               "weather in paris", "call mom", "play some jazz"]
-    wrong = {"stir fried lettuce recipe": "stir fry lettuce recipe",
-             "sweetened coffee": "swedish coffee", "sail away song": "sell away some",
-             "weather in paris": "whether in paris", "call mom": "call tom",
-             "play some jazz": "play sum jazz"}
+    phrases = [
+        "stir fried lettuce recipe",
+        "sweetened coffee",
+        "sail away song",
+        "weather in paris",
+        "call mom",
+        "play some jazz",
+    ]
+    wrong = {
+        "stir fried lettuce recipe": "stir fry lettuce recipe",
+        "sweetened coffee": "swedish coffee",
+        "sail away song": "sell away some",
+        "weather in paris": "whether in paris",
+        "call mom": "call tom",
+        "play some jazz": "play sum jazz",
+    }
     rows = []
     for i in range(n):
         label = phrases[i % len(phrases)]
         car = i % 3 == 0
         people = i % 4 == 0
         # car noise: 50% wrong; people noise: 25% wrong; clean: ~8% wrong
-        err = (car and i % 2 == 0) or (people and i % 8 == 0) or (not car and not people
-                                                                  and i % 13 == 0)
-        rows.append({
-            "id": f"utt-{i:03d}",
-            "audio_path": f"audio/missing-{i:03d}.wav",
-            "label": label,
-            "prediction": wrong[label] if err else label,
-            "human_label": (label if i % 2 == 0 else None),
-            "car_noise": "x" if car else "",
-            "people_noise": "x" if people else "",
-            "device": "car_kit" if car else ("ios" if i % 2 else "android"),
-            "snr_db": float(np.round(rng.normal(10, 3), 1)),
-        })
+        err = (
+            (car and i % 2 == 0)
+            or (people and i % 8 == 0)
+            or (not car and not people and i % 13 == 0)
+        )
+        rows.append(
+            {
+                "id": f"utt-{i:03d}",
+                "audio_path": f"audio/missing-{i:03d}.wav",
+                "label": label,
+                "prediction": wrong[label] if err else label,
+                "human_label": (label if i % 2 == 0 else None),
+                "car_noise": "x" if car else "",
+                "people_noise": "x" if people else "",
+                "device": "car_kit" if car else ("ios" if i % 2 else "android"),
+                "snr_db": float(np.round(rng.normal(10, 3), 1)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -81,12 +113,16 @@ def speech_frame(n: int = 60) -> pd.DataFrame:
 def seeded(store) -> int:
     """The speech dataset stored in project 'Test'; returns its id."""
     frame = speech_frame()
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id",
-                            human="human_label", tag_columns=("car_noise", "people_noise"))
+    mapping = ColumnMapping(
+        label="label",
+        prediction="prediction",
+        id="id",
+        human="human_label",
+        tag_columns=("car_noise", "people_noise"),
+    )
     dataset = dataset_from_frame(frame, mapping, name="speech.csv")
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Speech", dataset, task=TaskSpec(kind="text"),
-                              user="seed")
+    return store.save_dataset(project, "Speech", dataset, task=TaskSpec(kind="text"), user="seed")
 
 
 def slice_table(at: AppTest) -> pd.DataFrame:
@@ -182,8 +218,11 @@ def test_ticking_a_tag_in_the_table_saves_it_and_changes_the_slice(seeded, store
     untagged = rows.index[~rows["people_noise"]][0]
     example = rows.loc[untagged, "id"]
     key = at.session_state["tag_editor_key"]
-    at.session_state[key] = {"edited_rows": {int(untagged): {"people_noise": True}},
-                             "added_rows": [], "deleted_rows": []}
+    at.session_state[key] = {
+        "edited_rows": {int(untagged): {"people_noise": True}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert_ok(at)
 
@@ -234,7 +273,8 @@ def test_a_label_correction_is_stored_marked_and_raises_accuracy(seeded, store):
 
     fixes = store.corrections(seeded)
     assert fixes[["example_id", "corrected", "reason", "user"]].values.tolist() == [
-        [first["id"], first["prediction"], "the prediction is right", USER]]
+        [first["id"], first["prediction"], "the prediction is right", USER]
+    ]
 
     at.toggle(key="tag_f_errors").set_value(False).run()
     at.text_input(key="tag_f_search").set_value(first["id"]).run()
@@ -298,8 +338,9 @@ def test_slicing_by_metadata_adds_column_slices(seeded):
     at.multiselect(key="shared_slice_by").set_value(["device"]).run()
     assert_ok(at)
     table = slice_table(at)
-    names = table["slice"].tolist() + [n for also in table.get("also", []) if also
-                                       for n in also.split("; ")]
+    names = table["slice"].tolist() + [
+        n for also in table.get("also", []) if also for n in also.split("; ")
+    ]
     assert {"device = android", "device = car_kit", "device = ios"} <= set(names)
 
 
@@ -309,14 +350,19 @@ def test_text_task_shows_wer_and_classification_shows_classes(seeded, store):
     with pytest.raises(AssertionError):
         table_with(at, "support")
 
-    frame = pd.DataFrame({"id": range(30), "label": ["ok", "scratch", "dent"] * 10,
-                          "prediction": ["ok", "ok", "dent"] * 10,
-                          "tags": ["blurry", "", "reflection"] * 10})
+    frame = pd.DataFrame(
+        {
+            "id": range(30),
+            "label": ["ok", "scratch", "dent"] * 10,
+            "prediction": ["ok", "ok", "dent"] * 10,
+            "tags": ["blurry", "", "reflection"] * 10,
+        }
+    )
     ds = dataset_from_frame(frame, ColumnMapping(tags_column="tags"), name="inspection.csv")
     project = store.get_or_create_project("Test", user="seed")
-    did = store.save_dataset(project, "Inspection", ds, task=TaskSpec(kind="binary",
-                                                                      positive="scratch"),
-                             user="seed")
+    did = store.save_dataset(
+        project, "Inspection", ds, task=TaskSpec(kind="binary", positive="scratch"), user="seed"
+    )
     at = app("pages/3_Slices_vs_HLP.py", did)
     assert_ok(at)
     table = slice_table(at)
@@ -347,7 +393,9 @@ def test_importance_changes_the_ranking_order(seeded, store):
     first_row = int(weights.index[weights["tag"] != tag][0])
     at.session_state[at.data_editor[0].key] = {
         "edited_rows": {row: {"importance": 5}, first_row: {"importance": 1}},
-        "added_rows": [], "deleted_rows": []}
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert_ok(at)
     settings = store.tag_settings(seeded)
@@ -375,8 +423,7 @@ def test_not_significant_gaps_are_marked(seeded, store):
 
 def test_each_download_is_saved_and_listed(seeded, store):
     at = app("pages/5_Export.py", seeded)
-    names = [b.proto.file_name if hasattr(b.proto, "file_name") else "" for b in
-             at.download_button]
+    names = [b.proto.file_name if hasattr(b.proto, "file_name") else "" for b in at.download_button]
     assert len(at.download_button) == 4, names
     at.download_button(key="export_html").click().run()
     assert_ok(at)
@@ -396,13 +443,21 @@ def test_each_download_is_saved_and_listed(seeded, store):
 GOOD = b"id,label,prediction,car_noise\n1,a,a,x\n2,b,a,\n3,a,b,x\n4,b,b,\n"
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (b"id,expected,prediction\n1,a,a\n2,b,a\n", ["no label column", "'expected'",
-                                                   "'prediction'"]),
-    (b"id,label,prediction\n1,a,a\n2,,a\n3,b,b\n", ["'label'", "missing in 1 of 3 rows",
-                                                    "row 3"]),
-    (b"id,label,prediction\n1,a,a\n1,b,a\n", ["id column 'id' repeats", "unique"]),
-], ids=["label column missing", "label missing in a row", "duplicate ids"])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"id,expected,prediction\n1,a,a\n2,b,a\n",
+            ["no label column", "'expected'", "'prediction'"],
+        ),
+        (
+            b"id,label,prediction\n1,a,a\n2,,a\n3,b,b\n",
+            ["'label'", "missing in 1 of 3 rows", "row 3"],
+        ),
+        (b"id,label,prediction\n1,a,a\n1,b,a\n", ["id column 'id' repeats", "unique"]),
+    ],
+    ids=["label column missing", "label missing in a row", "duplicate ids"],
+)
 def test_a_bad_upload_shows_an_error_naming_the_column(store, content, expected):
     at = app("pages/1_Load_data.py")
     at.file_uploader(key="load_upload").set_value(("bad.csv", content, "text/csv")).run()
@@ -491,27 +546,34 @@ def test_a_link_with_a_dataset_opens_it(seeded):
     assert slice_table(at)["n"].iloc[0] == 60
 
 
-@pytest.mark.parametrize(("values", "op", "value", "expected"), [
-    ([1.0, 2.0, None, 5.0], ">=", "2", [False, True, False, True]),
-    ([1.0, 2.0, None, 5.0], "!=", "2", [True, False, False, True]),
-    (["car_kit", "ios", None, "CAR_KIT"], "==", "car_kit", [True, False, False, False]),
-    (["car_kit", "ios", None, "CAR_KIT"], "contains", "kit", [True, False, False, True]),
-    (["car_kit", "ios", None, "a.b"], "contains", ".", [False, False, False, True]),
-    (["car_kit", "ios", None, "android"], "regex", "^(ios|and)", [False, True, False, True]),
-    (["1", "10", None, "x"], ">", "2", [False, True, False, False]),
-])
+@pytest.mark.parametrize(
+    ("values", "op", "value", "expected"),
+    [
+        ([1.0, 2.0, None, 5.0], ">=", "2", [False, True, False, True]),
+        ([1.0, 2.0, None, 5.0], "!=", "2", [True, False, False, True]),
+        (["car_kit", "ios", None, "CAR_KIT"], "==", "car_kit", [True, False, False, False]),
+        (["car_kit", "ios", None, "CAR_KIT"], "contains", "kit", [True, False, False, True]),
+        (["car_kit", "ios", None, "a.b"], "contains", ".", [False, False, False, True]),
+        (["car_kit", "ios", None, "android"], "regex", "^(ios|and)", [False, True, False, True]),
+        (["1", "10", None, "x"], ">", "2", [False, True, False, False]),
+    ],
+)
 def test_rules_are_vectorised_comparisons(values, op, value, expected):
-    from ui.tagging import rule_mask
+    from slicewise.ui.tagging import rule_mask
 
     assert rule_mask(pd.Series(values, name="c"), op, value).tolist() == expected
 
 
 def test_word_diff_marks_missed_and_extra_words():
-    from ui.tagging import word_diff, word_diff_markdown
+    from slicewise.ui.tagging import word_diff, word_diff_markdown
 
     assert word_diff("sail away song", "sell away some") == [
-        ("missing", "sail"), ("extra", "sell"), ("equal", "away"), ("missing", "song"),
-        ("extra", "some")]
+        ("missing", "sail"),
+        ("extra", "sell"),
+        ("equal", "away"),
+        ("missing", "song"),
+        ("extra", "some"),
+    ]
     assert word_diff_markdown("a_b *c*", "a_b") == "a\\_b :red[~~\\*c\\*~~]"
 
 
@@ -527,20 +589,32 @@ def _outside_code_spans(text: str) -> str:
 
 @pytest.mark.parametrize("page", ALL_PAGES)
 def test_names_and_values_from_files_never_render_as_markdown_images(store, page):
-    frame = pd.DataFrame({
-        "id": [f"e{i}" for i in range(12)],
-        "label": [f"a {EVIL}", "b"] * 6,
-        "prediction": [f"a {EVIL}", "b", "b", "b"] * 3,
-        f"night {EVIL}": ["x", ""] * 6,
-        "device": [f"cam {EVIL}", "web"] * 6,
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [f"e{i}" for i in range(12)],
+            "label": [f"a {EVIL}", "b"] * 6,
+            "prediction": [f"a {EVIL}", "b", "b", "b"] * 3,
+            f"night {EVIL}": ["x", ""] * 6,
+            "device": [f"cam {EVIL}", "web"] * 6,
+        }
+    )
     dataset = dataset_from_frame(frame, ColumnMapping(id="id"), name=f"{EVIL}.csv")
     project = store.get_or_create_project(f"Team {EVIL}", user=f"ann {EVIL}")
-    did = store.save_dataset(project, f"**Ev** {EVIL}", dataset, task=TaskSpec(),
-                             user=f"ann {EVIL}")
+    did = store.save_dataset(
+        project, f"**Ev** {EVIL}", dataset, task=TaskSpec(), user=f"ann {EVIL}"
+    )
     at = app(page, did, user_name=f"ann {EVIL}")
     assert_ok(at)
-    elements = [*at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.error,
-                *at.toast, *at.title, *at.subheader]
+    elements = [
+        *at.markdown,
+        *at.caption,
+        *at.info,
+        *at.success,
+        *at.warning,
+        *at.error,
+        *at.toast,
+        *at.title,
+        *at.subheader,
+    ]
     outside = _outside_code_spans("\n".join(str(e.value) for e in elements))  # the source
     assert not re.search(r"(?<!\\)!\[|(?<!\\)\]\(", outside), outside

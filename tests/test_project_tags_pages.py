@@ -13,7 +13,7 @@ import pytest
 from pagetest import assert_ok, table_with, texts
 from pagetest import run_page as app
 
-from core.demo import create_demo_project
+from slicewise.core.demo import create_demo_project
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,10 +27,16 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from core import dataset as ds_module
-from core.analysis import analyze
-from core.dataset import _HEAD_BYTES, ColumnMapping, dataset_from_frame, load_dataset, read_table
-from core.errors import (
+from slicewise.core import dataset as ds_module
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import (
+    _HEAD_BYTES,
+    ColumnMapping,
+    dataset_from_frame,
+    load_dataset,
+    read_table,
+)
+from slicewise.core.errors import (
     DuplicateColumnError,
     DuplicateIdError,
     EmptyFileError,
@@ -75,8 +81,9 @@ def accuracy(ds) -> float:
 def slice_sizes(ds, column: str) -> dict[str, int]:
     table = analyze(ds, slice_by=[column])
     prefix = f"{column} = "
-    return {str(k)[len(prefix):]: int(v) for k, v in table["n"].items()
-            if str(k).startswith(prefix)}
+    return {
+        str(k)[len(prefix) :]: int(v) for k, v in table["n"].items() if str(k).startswith(prefix)
+    }
 
 
 def assert_same_frames(got, expected) -> None:
@@ -89,12 +96,22 @@ def assert_same_frames(got, expected) -> None:
 
 def test_ids_text_and_number_cells_are_four_distinct_ids():
     # Text 7, 07, 007 and the number 8: four ids, as written ("repeats '7'" before).
-    data = xlsx([("id", "label", "prediction"), ("7", "a", "a"), ("07", "a", "b"),
-                 ("007", "b", "b"), (8, "b", "b")])
+    data = xlsx(
+        [
+            ("id", "label", "prediction"),
+            ("7", "a", "a"),
+            ("07", "a", "b"),
+            ("007", "b", "b"),
+            (8, "b", "b"),
+        ]
+    )
     ds = load_dataset(data, name="ids.xlsx", mapping=ColumnMapping(id="id"))
     assert ds.frame["id"].tolist() == ["7", "07", "007", "8"]
-    csv = load_dataset(b"id,label,prediction\n7,a,a\n07,a,b\n007,b,b\n8,b,b\n", name="ids.csv",
-                       mapping=ColumnMapping(id="id"))
+    csv = load_dataset(
+        b"id,label,prediction\n7,a,a\n07,a,b\n007,b,b\n8,b,b\n",
+        name="ids.csv",
+        mapping=ColumnMapping(id="id"),
+    )
     assert_same_frames(ds, csv)
 
 
@@ -108,17 +125,32 @@ def test_a_text_label_01_is_not_the_number_prediction_1():
     assert_same_frames(ds, load_dataset(b"label,prediction\n01,1\n2,2\n", name="c.csv"))
 
 
-@pytest.mark.parametrize(("cells", "typed", "slices"), [
-    # 7 and 7.0 are one number typed as 7: slices 007, 07 and 7 (two rows).
-    pytest.param(["007", "07", 7, 7.0], ["007", "07", "7", "7"],
-                 {"007": 1, "07": 1, "7": 2}, id="whole-numbers"),
-    # 7.5 reads 7.5 and 8 reads 8, never 8.0.
-    pytest.param(["007", "07", 7.5, 8], ["007", "07", "7.5", "8"],
-                 {"007": 1, "07": 1, "7.5": 1, "8": 1}, id="fractions"),
-    # Shortest round-trip spelling: 0.1 (not 0.1000000000000000055...), 1e+20 past int64.
-    pytest.param(["x", 0.1, 1e20, -3], ["x", "0.1", "1e+20", "-3"],
-                 {"x": 1, "0.1": 1, "1e+20": 1, "-3": 1}, id="spellings"),
-])
+@pytest.mark.parametrize(
+    ("cells", "typed", "slices"),
+    [
+        # 7 and 7.0 are one number typed as 7: slices 007, 07 and 7 (two rows).
+        pytest.param(
+            ["007", "07", 7, 7.0],
+            ["007", "07", "7", "7"],
+            {"007": 1, "07": 1, "7": 2},
+            id="whole-numbers",
+        ),
+        # 7.5 reads 7.5 and 8 reads 8, never 8.0.
+        pytest.param(
+            ["007", "07", 7.5, 8],
+            ["007", "07", "7.5", "8"],
+            {"007": 1, "07": 1, "7.5": 1, "8": 1},
+            id="fractions",
+        ),
+        # Shortest round-trip spelling: 0.1 (not 0.1000000000000000055...), 1e+20 past int64.
+        pytest.param(
+            ["x", 0.1, 1e20, -3],
+            ["x", "0.1", "1e+20", "-3"],
+            {"x": 1, "0.1": 1, "1e+20": 1, "-3": 1},
+            id="spellings",
+        ),
+    ],
+)
 def test_a_text_cell_makes_the_column_text_with_numbers_as_typed(cells, typed, slices):
     rows = [("label", "prediction", "grp")] + [("a", "a", c) for c in cells]
     data = xlsx(rows)
@@ -130,11 +162,14 @@ def test_a_text_cell_makes_the_column_text_with_numbers_as_typed(cells, typed, s
     assert_same_frames(ds, load_dataset(csv.encode(), name="meta.csv"))
 
 
-@pytest.mark.parametrize(("cells", "dtype", "values"), [
-    ([1, 2, 3], np.int64, [1, 2, 3]),  # number cells only: numeric, as before
-    ([1, 2.5, None], np.float64, [1.0, 2.5, np.nan]),  # a blank stays missing
-    (["1", 2, "3"], object, ["1", "2", "3"]),  # one text cell: text (the loader types it)
-])
+@pytest.mark.parametrize(
+    ("cells", "dtype", "values"),
+    [
+        ([1, 2, 3], np.int64, [1, 2, 3]),  # number cells only: numeric, as before
+        ([1, 2.5, None], np.float64, [1.0, 2.5, np.nan]),  # a blank stays missing
+        (["1", 2, "3"], object, ["1", "2", "3"]),  # one text cell: text (the loader types it)
+    ],
+)
 def test_number_columns_stay_numeric_and_mixed_ones_become_text(cells, dtype, values):
     rows = [("label", "prediction", "n")] + [("a", "a", c) for c in cells]
     df, _, _ = read_table(xlsx(rows), name="n.xlsx")
@@ -147,8 +182,7 @@ def test_number_columns_stay_numeric_and_mixed_ones_become_text(cells, dtype, va
 
 
 def test_blank_cells_of_a_text_column_stay_missing():
-    rows = [("label", "prediction", "grp"), ("a", "a", "007"), ("a", "a", None),
-            ("a", "a", 7)]
+    rows = [("label", "prediction", "grp"), ("a", "a", "007"), ("a", "a", None), ("a", "a", 7)]
     df, _, _ = read_table(xlsx(rows), name="b.xlsx")
     assert df["grp"].isna().tolist() == [False, True, False]
     assert df["grp"].iloc[[0, 2]].tolist() == ["007", "7"]
@@ -159,11 +193,23 @@ def test_a_cell_reads_the_same_whatever_the_other_rows_hold():
     rows = [("007", "x"), (7, "y"), (7.5, "z")]
     alone = []
     for cell, label in rows:
-        alone.append(load_dataset(xlsx([("label", "prediction", "grp"), (label, label, cell)]),
-                                  name="one.xlsx").frame["grp"].astype(str).iloc[0])
-    together = load_dataset(xlsx([("label", "prediction", "grp")]
-                                 + [(label, label, cell) for cell, label in rows]),
-                            name="all.xlsx").frame["grp"].astype(str).tolist()
+        alone.append(
+            load_dataset(
+                xlsx([("label", "prediction", "grp"), (label, label, cell)]), name="one.xlsx"
+            )
+            .frame["grp"]
+            .astype(str)
+            .iloc[0]
+        )
+    together = (
+        load_dataset(
+            xlsx([("label", "prediction", "grp")] + [(label, label, cell) for cell, label in rows]),
+            name="all.xlsx",
+        )
+        .frame["grp"]
+        .astype(str)
+        .tolist()
+    )
     assert together == alone == ["007", "7", "7.5"]
 
 
@@ -174,8 +220,7 @@ SMALL, BIG = 3, 6000  # data rows: a file under and a file over _HEAD_BYTES (64 
 
 
 def body(rows: int, *, sep: str = ",", tail: str = "", eol: str = "\n") -> list[str]:
-    return [sep.join((f"ex-{i}", "ab"[i % 2], "ab"[i % 3 % 2])) + tail + eol
-            for i in range(rows)]
+    return [sep.join((f"ex-{i}", "ab"[i % 2], "ab"[i % 3 % 2])) + tail + eol for i in range(rows)]
 
 
 def clean(rows: int) -> bytes:
@@ -195,30 +240,43 @@ SHAPES = {
     # id,label,prediction,,, on every line: columns 4-6 have no name and no value.
     "trailing-delimiters": (
         lambda n: (CLEAN_HEAD + ",,,\n" + "".join(body(n, tail=",,,"))).encode(),
-        lambda n: ["t.csv: left out columns 4, 5, 6: they have no name in the header and no "
-                   "value in any row (trailing delimiters, or empty columns of a spreadsheet)"]),
+        lambda n: [
+            "t.csv: left out columns 4, 5, 6: they have no name in the header and no "
+            "value in any row (trailing delimiters, or empty columns of a spreadsheet)"
+        ],
+    ),
     # Two rows of only delimiters after the n data rows: lines n + 2 and n + 3.
     "trailing-blank-rows": (
         lambda n: clean(n) + b",,\n,,\n",
-        lambda n: [f"t.csv: skipped 2 rows where every cell is blank (rows {n + 2}, "
-                   f"{n + 3})"]),
+        lambda n: [f"t.csv: skipped 2 rows where every cell is blank (rows {n + 2}, {n + 3})"],
+    ),
     # Spaces only between the delimiters are blank cells too.
     "blank-row-of-spaces": (
         lambda n: clean(n) + b" , ,  \n",
-        lambda n: [f"t.csv: skipped 1 row where every cell is blank (row {n + 2})"]),
+        lambda n: [f"t.csv: skipped 1 row where every cell is blank (row {n + 2})"],
+    ),
     # Excel's first line: the delimiter is ';' and the line is not data.
     "excel-sep-line": (
-        lambda n: ("sep=;\n" + CLEAN_HEAD.replace(",", ";") + "\n"
-                   + "".join(body(n, sep=";"))).encode(),
-        lambda n: []),
+        lambda n: (
+            "sep=;\n" + CLEAN_HEAD.replace(",", ";") + "\n" + "".join(body(n, sep=";"))
+        ).encode(),
+        lambda n: [],
+    ),
     # All at once, with Windows line ends: header on line 2, blank rows n + 3 and n + 4.
     "excel-export": (
-        lambda n: ("sep=;\r\n" + CLEAN_HEAD.replace(",", ";") + ";;\r\n"
-                   + "".join(body(n, sep=";", tail=";;", eol="\r\n")) + ";;;;\r\n;;;;\r\n"
-                   ).encode(),
-        lambda n: ["t.csv: left out columns 4, 5: they have no name in the header and no "
-                   "value in any row (trailing delimiters, or empty columns of a spreadsheet)",
-                   f"t.csv: skipped 2 rows where every cell is blank (rows {n + 3}, {n + 4})"]),
+        lambda n: (
+            "sep=;\r\n"
+            + CLEAN_HEAD.replace(",", ";")
+            + ";;\r\n"
+            + "".join(body(n, sep=";", tail=";;", eol="\r\n"))
+            + ";;;;\r\n;;;;\r\n"
+        ).encode(),
+        lambda n: [
+            "t.csv: left out columns 4, 5: they have no name in the header and no "
+            "value in any row (trailing delimiters, or empty columns of a spreadsheet)",
+            f"t.csv: skipped 2 rows where every cell is blank (rows {n + 3}, {n + 4})",
+        ],
+    ),
 }
 
 
@@ -241,8 +299,9 @@ def test_export_shapes_read_as_the_clean_table(shape, rows, monkeypatch):
 def test_pyarrow_reads_the_large_export_shapes_itself(shape, monkeypatch):
     results = []
     real = ds_module._read_csv_arrow
-    monkeypatch.setattr(ds_module, "_read_csv_arrow",
-                        lambda *a: results.append(real(*a)) or results[-1])
+    monkeypatch.setattr(
+        ds_module, "_read_csv_arrow", lambda *a: results.append(real(*a)) or results[-1]
+    )
     read_table(SHAPES[shape][0](BIG), name="t.csv")
     assert len(results) == 1 and results[0] is not None  # read, not declined to pandas
     results.clear()
@@ -251,17 +310,25 @@ def test_pyarrow_reads_the_large_export_shapes_itself(shape, monkeypatch):
 
 
 @pytest.mark.parametrize("rows", [SMALL, BIG], ids=["pandas-path", "arrow-path"])
-@pytest.mark.parametrize(("tail", "error", "words"), [
-    # Column 4 has no name but holds a value on the last line: refused, as before.
-    pytest.param("x,a,a,\ny,b,b,note\n", DuplicateColumnError,
-                 ["t.csv: column 4 of the header has no name but holds values"],
-                 id="nameless-column-with-values"),
-    # Only blank rows after the header: no data.
-    pytest.param(None, EmptyFileError, ["t.csv: has a header but no data rows"],
-                 id="only-blank-rows"),
-])
-def test_nameless_columns_with_values_and_blank_files_are_refused(rows, tail, error, words,
-                                                                  monkeypatch):
+@pytest.mark.parametrize(
+    ("tail", "error", "words"),
+    [
+        # Column 4 has no name but holds a value on the last line: refused, as before.
+        pytest.param(
+            "x,a,a,\ny,b,b,note\n",
+            DuplicateColumnError,
+            ["t.csv: column 4 of the header has no name but holds values"],
+            id="nameless-column-with-values",
+        ),
+        # Only blank rows after the header: no data.
+        pytest.param(
+            None, EmptyFileError, ["t.csv: has a header but no data rows"], id="only-blank-rows"
+        ),
+    ],
+)
+def test_nameless_columns_with_values_and_blank_files_are_refused(
+    rows, tail, error, words, monkeypatch
+):
     if tail is None:
         data = ("id,label,prediction\n" + ",,\n" * (rows * 20)).encode()
     else:
@@ -292,8 +359,11 @@ def test_rows_after_a_blank_row_keep_their_line_numbers(rows, monkeypatch):
 def test_after_the_excel_sep_line_the_header_is_line_2():
     # sep=; then the header (line 2); the blank id is on line 4.
     data = b"sep=;\nid;label;prediction\nx;a;a\n;b;b\n"
-    with pytest.raises(MissingValuesError, match=r"t\.csv: the id column 'id' is blank in "
-                                                 r"row 4;"):
+    with pytest.raises(
+        MissingValuesError,
+        match=r"t\.csv: the id column 'id' is blank in "
+        r"row 4;",
+    ):
         load_dataset(data, name="t.csv", mapping=ColumnMapping(id="id"))
     # A short row is named by its line in the file (line 4), not in the rest.
     with pytest.raises(FileFormatError, match=r"the header has 3 fields but line 4 has 2"):
@@ -306,19 +376,31 @@ def test_a_sep_line_names_the_delimiter_even_when_the_header_would_sniff_another
     assert list(df.columns) == ["id", "label, final", "prediction"]
 
 
-@pytest.mark.parametrize(("data", "error", "words"), [
-    # A title line alone: every data line has 3 fields where "the header" has 1.
-    (b"Predictions, March 2024\nid,label,prediction\n1,a,a\n2,b,b\n", FileFormatError,
-     ["the header has 2 fields but line 2 has 3, line 3 has 3",
-      "if line 1 is a title or a note, delete it: the first line must be the header"]),
-    # A title line padded with delimiters (a spreadsheet's export): nameless columns 2, 3
-    # hold the real header's names.
-    (b"Predictions;;\nid;label;prediction\n1;a;a\n", DuplicateColumnError,
-     ["columns 2, 3 of the header have no name but hold values",
-      "the first line must be the header: delete any title or notes above it"]),
-])
-def test_a_title_line_above_a_csv_header_says_the_first_line_must_be_the_header(data, error,
-                                                                                 words):
+@pytest.mark.parametrize(
+    ("data", "error", "words"),
+    [
+        # A title line alone: every data line has 3 fields where "the header" has 1.
+        (
+            b"Predictions, March 2024\nid,label,prediction\n1,a,a\n2,b,b\n",
+            FileFormatError,
+            [
+                "the header has 2 fields but line 2 has 3, line 3 has 3",
+                "if line 1 is a title or a note, delete it: the first line must be the header",
+            ],
+        ),
+        # A title line padded with delimiters (a spreadsheet's export): nameless columns 2, 3
+        # hold the real header's names.
+        (
+            b"Predictions;;\nid;label;prediction\n1;a;a\n",
+            DuplicateColumnError,
+            [
+                "columns 2, 3 of the header have no name but hold values",
+                "the first line must be the header: delete any title or notes above it",
+            ],
+        ),
+    ],
+)
+def test_a_title_line_above_a_csv_header_says_the_first_line_must_be_the_header(data, error, words):
     with pytest.raises(error) as caught:
         read_table(data, name="t.csv")
     for word in words:
@@ -333,22 +415,30 @@ def test_a_title_row_above_the_header_says_the_first_row_must_be_the_header():
     with pytest.raises(DuplicateColumnError) as caught:
         read_table(data, name="book.xlsx")
     text = str(caught.value)
-    assert text.startswith("book.xlsx, sheet 'preds': columns 2 (B), 3 (C) hold values but "
-                           "have no name in row 1; the first row of the sheet must be the "
-                           "header"), text
+    assert text.startswith(
+        "book.xlsx, sheet 'preds': columns 2 (B), 3 (C) hold values but "
+        "have no name in row 1; the first row of the sheet must be the "
+        "header"
+    ), text
 
 
 def test_sheet_blank_rows_and_nameless_columns_are_left_out_with_warnings():
     # Sheet rows: 1 header (column C has no name), 2 data, 3 blank, 4 data, 5 blank.
-    rows = [("label", "prediction", None), ("a", "a", None), (None, None, None),
-            ("b", None, None), (None, None, "")]
+    rows = [
+        ("label", "prediction", None),
+        ("a", "a", None),
+        (None, None, None),
+        ("b", None, None),
+        (None, None, ""),
+    ]
     data = xlsx(rows)
     df, _, warnings = read_table(data, name="book.xlsx")
     assert df.to_dict("list") == {"label": ["a", "b"], "prediction": ["a", np.nan]}
     assert warnings == [
         "book.xlsx, sheet 'preds': left out column 3 (C): it has no name in the header and "
         "no value in any row (trailing delimiters, or empty columns of a spreadsheet)",
-        "book.xlsx, sheet 'preds': skipped 2 rows where every cell is blank (rows 3, 5)"]
+        "book.xlsx, sheet 'preds': skipped 2 rows where every cell is blank (rows 3, 5)",
+    ]
     # The missing prediction is on sheet row 4 (past the blank row 3).
     with pytest.raises(MissingValuesError, match=r"\(row 4\)"):
         load_dataset(data, name="book.xlsx")
@@ -357,35 +447,76 @@ def test_sheet_blank_rows_and_nameless_columns_are_left_out_with_warnings():
 # --------------------------------------------------------------------------- row numbers
 
 
-@pytest.mark.parametrize(("make", "name", "expected"), [
-    # Parquet has no header row: its rows are 1, 2, 3.
-    (lambda: parquet({"id": ["", "", ""], "label": ["a", "b", "a"],
-                      "prediction": ["a", "b", "b"]}), "p.parquet", "rows 1, 2, 3"),
-    # CSV: the header is line 1, so the data rows are lines 2, 3, 4.
-    (lambda: b"id,label,prediction\n,a,a\n,b,b\n,a,b\n", "p.csv", "rows 2, 3, 4"),
-    # A sheet: the header is row 1, as Excel shows it.
-    (lambda: xlsx([("id", "label", "prediction"), (None, "a", "a"), (None, "b", "b"),
-                   (None, "a", "b")]), "p.xlsx", "rows 2, 3, 4"),
-])
+@pytest.mark.parametrize(
+    ("make", "name", "expected"),
+    [
+        # Parquet has no header row: its rows are 1, 2, 3.
+        (
+            lambda: parquet(
+                {"id": ["", "", ""], "label": ["a", "b", "a"], "prediction": ["a", "b", "b"]}
+            ),
+            "p.parquet",
+            "rows 1, 2, 3",
+        ),
+        # CSV: the header is line 1, so the data rows are lines 2, 3, 4.
+        (lambda: b"id,label,prediction\n,a,a\n,b,b\n,a,b\n", "p.csv", "rows 2, 3, 4"),
+        # A sheet: the header is row 1, as Excel shows it.
+        (
+            lambda: xlsx(
+                [
+                    ("id", "label", "prediction"),
+                    (None, "a", "a"),
+                    (None, "b", "b"),
+                    (None, "a", "b"),
+                ]
+            ),
+            "p.xlsx",
+            "rows 2, 3, 4",
+        ),
+    ],
+)
 def test_blank_ids_are_named_by_the_rows_the_file_shows(make, name, expected):
     with pytest.raises(MissingValuesError, match=rf"is blank in {expected};"):
         load_dataset(make(), name=name, mapping=ColumnMapping(id="id"))
 
 
-@pytest.mark.parametrize(("columns", "mapping", "error", "expected"), [
-    # The second row lacks a prediction: Parquet row 2.
-    ({"label": ["a", "b", "a"], "prediction": ["a", None, "a"]}, None, MissingValuesError,
-     "(row 2)"),
-    # Rows 1 and 3 share an id.
-    ({"id": ["x", "y", "x"], "label": ["a", "b", "a"], "prediction": ["a", "b", "a"]},
-     ColumnMapping(id="id"), DuplicateIdError, "rows 1, 3"),
-    # A score that is no number on row 3.
-    ({"label": ["a", "b", "a"], "prediction": ["a", "b", "a"], "score": ["0.5", "0.1", "hi"]},
-     None, InvalidValueError, "in row 3"),
-    # A tag column with a value that is no flag on row 1.
-    ({"label": ["a", "b", "a"], "prediction": ["a", "b", "a"], "night": ["maybe", "x", ""]},
-     ColumnMapping(tag_columns=("night",)), InvalidValueError, "in row 1"),
-])
+@pytest.mark.parametrize(
+    ("columns", "mapping", "error", "expected"),
+    [
+        # The second row lacks a prediction: Parquet row 2.
+        (
+            {"label": ["a", "b", "a"], "prediction": ["a", None, "a"]},
+            None,
+            MissingValuesError,
+            "(row 2)",
+        ),
+        # Rows 1 and 3 share an id.
+        (
+            {"id": ["x", "y", "x"], "label": ["a", "b", "a"], "prediction": ["a", "b", "a"]},
+            ColumnMapping(id="id"),
+            DuplicateIdError,
+            "rows 1, 3",
+        ),
+        # A score that is no number on row 3.
+        (
+            {
+                "label": ["a", "b", "a"],
+                "prediction": ["a", "b", "a"],
+                "score": ["0.5", "0.1", "hi"],
+            },
+            None,
+            InvalidValueError,
+            "in row 3",
+        ),
+        # A tag column with a value that is no flag on row 1.
+        (
+            {"label": ["a", "b", "a"], "prediction": ["a", "b", "a"], "night": ["maybe", "x", ""]},
+            ColumnMapping(tag_columns=("night",)),
+            InvalidValueError,
+            "in row 1",
+        ),
+    ],
+)
 def test_parquet_messages_count_rows_from_1(columns, mapping, error, expected):
     with pytest.raises(error) as caught:
         load_dataset(parquet(columns), name="p.parquet", mapping=mapping)
@@ -394,20 +525,24 @@ def test_parquet_messages_count_rows_from_1(columns, mapping, error, expected):
 
 def test_the_numbering_survives_read_table_then_prepare():
     # The app reads, then prepares with the chosen mapping: the frame carries the numbering.
-    df, digest, warnings = read_table(parquet({"label": ["a", None], "prediction": ["a", "b"]}),
-                                      name="p.parquet")
+    df, digest, warnings = read_table(
+        parquet({"label": ["a", None], "prediction": ["a", "b"]}), name="p.parquet"
+    )
     with pytest.raises(MissingValuesError, match=r"\(row 2\)"):
         ds_module.prepare(df, source_name="p.parquet", content_hash=digest, warnings=warnings)
 
 
-@pytest.mark.parametrize(("numbering", "positions", "expected"), [
-    (None, [0], "row 2"),  # CSV default: position 0 is line 2
-    (RowNumbers(first=1), [0, 1, 2], "rows 1, 2, 3"),
-    (RowNumbers(first=3), [0, 4], "rows 3, 7"),
-    # Skipped rows 4 and 5: positions 0, 1 are rows 2, 3; position 2 is row 6.
-    (RowNumbers(first=2, skipped=(4, 5)), [0, 1, 2, 3], "rows 2, 3, 6, 7"),
-    (RowNumbers(first=2, skipped=(3,)), list(range(7)), "rows 2, 4, 5, 6, 7 and 2 more"),
-])
+@pytest.mark.parametrize(
+    ("numbering", "positions", "expected"),
+    [
+        (None, [0], "row 2"),  # CSV default: position 0 is line 2
+        (RowNumbers(first=1), [0, 1, 2], "rows 1, 2, 3"),
+        (RowNumbers(first=3), [0, 4], "rows 3, 7"),
+        # Skipped rows 4 and 5: positions 0, 1 are rows 2, 3; position 2 is row 6.
+        (RowNumbers(first=2, skipped=(4, 5)), [0, 1, 2, 3], "rows 2, 3, 6, 7"),
+        (RowNumbers(first=2, skipped=(3,)), list(range(7)), "rows 2, 4, 5, 6, 7 and 2 more"),
+    ],
+)
 def test_format_rows_numbers_rows_as_the_file_does(numbering, positions, expected):
     assert format_rows(positions, numbering=numbering) == expected
 
@@ -415,11 +550,15 @@ def test_format_rows_numbers_rows_as_the_file_does(numbering, positions, expecte
 # --------------------------------------------------------------------------- messages
 
 
-@pytest.mark.parametrize(("pack", "name"), [(gzip.compress, "e.csv.gz"),
-                                            (bz2.compress, "e.csv.bz2")])
+@pytest.mark.parametrize(
+    ("pack", "name"), [(gzip.compress, "e.csv.gz"), (bz2.compress, "e.csv.bz2")]
+)
 def test_a_compressed_empty_file_is_empty_not_truncated(pack, name):
-    with pytest.raises(EmptyFileError, match=rf"{name.replace('.', '[.]')}: holds an empty "
-                                             r"file \(e\.csv\)"):
+    with pytest.raises(
+        EmptyFileError,
+        match=rf"{name.replace('.', '[.]')}: holds an empty "
+        r"file \(e\.csv\)",
+    ):
         read_table(pack(b""), name=name)
 
 
@@ -429,10 +568,13 @@ def test_a_truncated_gzip_file_is_still_reported_as_truncated():
         read_table(data, name="t.csv.gz")
 
 
-@pytest.mark.parametrize(("names", "expected"), [
-    (["label", "prediction", ""], "column 3 of the header has no name;"),
-    (["label", "prediction", "", " "], "columns 3, 4 of the header have no name;"),
-])
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (["label", "prediction", ""], "column 3 of the header has no name;"),
+        (["label", "prediction", "", " "], "columns 3, 4 of the header have no name;"),
+    ],
+)
 def test_nameless_columns_grammar(names, expected):
     cells = ["a", "a", "x", "y"][: len(names)]
     with pytest.raises(DuplicateColumnError, match=expected):
@@ -444,9 +586,15 @@ def test_nameless_columns_grammar(names, expected):
         read_table(buf.getvalue(), name="f.parquet")
 
 
-@pytest.mark.parametrize(("n", "noun", "expected"), [
-    (1, "example", "1 example"), (0, "row", "0 rows"), (2, "row", "2 rows"),
-    (1200, "row", "1,200 rows"), (1, "class", "1 class"),
-])
+@pytest.mark.parametrize(
+    ("n", "noun", "expected"),
+    [
+        (1, "example", "1 example"),
+        (0, "row", "0 rows"),
+        (2, "row", "2 rows"),
+        (1200, "row", "1,200 rows"),
+        (1, "class", "1 class"),
+    ],
+)
 def test_count_of(n, noun, expected):
     assert count_of(n, noun, "classes" if noun == "class" else None) == expected

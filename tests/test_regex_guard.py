@@ -18,9 +18,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.cli import main
-from core.errors import DataError, InvalidValueError, UnsupportedRegexError
-from core.rules import Condition, compile_user_regex, regex_mask, rule_mask
+from slicewise.core.cli import main
+from slicewise.core.errors import DataError, InvalidValueError, UnsupportedRegexError
+from slicewise.core.rules import Condition, compile_user_regex, regex_mask, rule_mask
 
 EVIL = "a" * 25 + "!"  # the note: 25 a's and no c, so (a|a)+c must fail everywhere
 
@@ -32,12 +32,15 @@ def notes(*values) -> pd.DataFrame:
 # --------------------------------------------------------------------- linear time
 
 
-@pytest.mark.parametrize("pattern", [
-    "(a|a)+c",         # the rule without its lookahead: 2^25 paths in re
-    "(a+)+$",          # nested quantifiers, anchored: the textbook ReDoS
-    "(a|aa)+!b",       # overlapping alternatives
-    "^(a*)*c",
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(a|a)+c",  # the rule without its lookahead: 2^25 paths in re
+        "(a+)+$",  # nested quantifiers, anchored: the textbook ReDoS
+        "(a|aa)+!b",  # overlapping alternatives
+        "^(a*)*c",
+    ],
+)
 @pytest.mark.parametrize("length", [25, 100_000])
 def test_patterns_that_backtrack_in_re_answer_at_once(pattern, length):
     frame = notes("a" * length + "!", None, "AAC")
@@ -60,10 +63,34 @@ def test_a_million_notes_are_searched_in_well_under_a_second_per_hundred_thousan
 # --------------------------------------------------------------------- same answers as re
 
 
-PATTERNS = ["^(loud|quiet)", "car$", r"\bkit\b", r"\d{2,}", "[aeiou]{3}", "k.t", "(?i)CAR",
-            "x|kit", r"^\s*$", "é", "n.{0,3}ise", r"\w+_\w+"]
-TEXTS = ["Loud car", "quiet", "car kit", "CAR_KIT 12", "kit", "   ", "", "café noise",
-         "queue", "kat", "noise", "kiT 7"]
+PATTERNS = [
+    "^(loud|quiet)",
+    "car$",
+    r"\bkit\b",
+    r"\d{2,}",
+    "[aeiou]{3}",
+    "k.t",
+    "(?i)CAR",
+    "x|kit",
+    r"^\s*$",
+    "é",
+    "n.{0,3}ise",
+    r"\w+_\w+",
+]
+TEXTS = [
+    "Loud car",
+    "quiet",
+    "car kit",
+    "CAR_KIT 12",
+    "kit",
+    "   ",
+    "",
+    "café noise",
+    "queue",
+    "kat",
+    "noise",
+    "kiT 7",
+]
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -75,50 +102,54 @@ def test_answers_equal_python_re_search_ignoring_case(pattern):
 
 def test_numbers_and_booleans_are_read_as_text():
     frame = pd.DataFrame({"snr": [2.5, 12.0, None], "flag": [True, False, None]})
-    assert rule_mask(frame, [Condition("snr", "regex", r"^1\d\.")]).tolist() == [False, True,
-                                                                                    False]
-    assert rule_mask(frame, [Condition("flag", "regex", "^t")]).tolist() == [True, False,
-                                                                             False]
+    assert rule_mask(frame, [Condition("snr", "regex", r"^1\d\.")]).tolist() == [False, True, False]
+    assert rule_mask(frame, [Condition("flag", "regex", "^t")]).tolist() == [True, False, False]
 
 
 # --------------------------------------------------------------------- refused constructs
 
 
-@pytest.mark.parametrize(("pattern", "construct", "advice"), [
-    ("(a|a)+(?!a)c", "a negative lookahead (?!...)", "character class"),
-    ("(?!a)", "a negative lookahead (?!...)", "second condition"),
-    ("(?=x)", "a lookahead (?=...)", "'cats'"),
-    ("cat(?=s)", "a lookahead (?=...)", "'cats'"),
-    ("(?<=x)", "a lookbehind (?<=...)", "'big cat'"),
-    ("(?<!x)y", "a negative lookbehind (?<!...)", "'^cat'"),
-    (r"(a)\1", r"a back-reference \1", "'(ab)(ab)'"),
-    ("(?P<w>a)(?P=w)", "a named back-reference (?P=name)", "repeated text out"),
-    ("(?>a+)b", "an atomic group (?>...)", "plain group"),
-    ("a++", "a possessive quantifier ++", "+ alone"),
-    (r"car\Z", r"\Z", "use $"),
-    ("a{1001}", "a counted repetition over 1000", "+ or *"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "construct", "advice"),
+    [
+        ("(a|a)+(?!a)c", "a negative lookahead (?!...)", "character class"),
+        ("(?!a)", "a negative lookahead (?!...)", "second condition"),
+        ("(?=x)", "a lookahead (?=...)", "'cats'"),
+        ("cat(?=s)", "a lookahead (?=...)", "'cats'"),
+        ("(?<=x)", "a lookbehind (?<=...)", "'big cat'"),
+        ("(?<!x)y", "a negative lookbehind (?<!...)", "'^cat'"),
+        (r"(a)\1", r"a back-reference \1", "'(ab)(ab)'"),
+        ("(?P<w>a)(?P=w)", "a named back-reference (?P=name)", "repeated text out"),
+        ("(?>a+)b", "an atomic group (?>...)", "plain group"),
+        ("a++", "a possessive quantifier ++", "+ alone"),
+        (r"car\Z", r"\Z", "use $"),
+        ("a{1001}", "a counted repetition over 1000", "+ or *"),
+    ],
+)
 def test_what_re2_cannot_run_is_refused_with_what_to_write(pattern, construct, advice):
     with pytest.raises(UnsupportedRegexError) as info:
         rule_mask(notes(EVIL), [Condition("note", "regex", pattern)], source="notes.csv")
     message = str(info.value)
     assert isinstance(info.value, InvalidValueError) and isinstance(info.value, DataError)
-    assert message.startswith(f"notes.csv: column 'note': the regex {pattern!r} uses "
-                              f"{construct}")
+    assert message.startswith(f"notes.csv: column 'note': the regex {pattern!r} uses {construct}")
     assert "RE2" in message and advice in message
 
 
-@pytest.mark.parametrize(("pattern", "reason"), [
-    ("([", "missing ]"),
-    ("(a", "missing )"),
-    ("*a", "no argument for repetition operator"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("([", "missing ]"),
+        ("(a", "missing )"),
+        ("*a", "no argument for repetition operator"),
+    ],
+)
 def test_a_pattern_that_is_no_regex_says_why(pattern, reason):
     with pytest.raises(InvalidValueError) as info:
         compile_user_regex(pattern, column="note", source="notes.csv")
     assert not isinstance(info.value, UnsupportedRegexError)
-    assert str(info.value).startswith(f"notes.csv: column 'note': {pattern!r} is not a valid "
-                                      f"regex: {reason}")
+    assert str(info.value).startswith(
+        f"notes.csv: column 'note': {pattern!r} is not a valid regex: {reason}"
+    )
 
 
 def test_a_refused_pattern_prints_nothing_to_stderr(capfd):
@@ -131,13 +162,27 @@ def test_a_refused_pattern_prints_nothing_to_stderr(capfd):
 
 def test_a_refused_rule_answers_at_once_and_is_one_line_in_the_cli(tmp_path):
     path = tmp_path / "notes.csv"
-    pd.DataFrame({"id": ["n1", "n2"], "label": ["a", "b"], "prediction": ["a", "a"],
-                  "note": [EVIL, "aac"]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"id": ["n1", "n2"], "label": ["a", "b"], "prediction": ["a", "a"], "note": [EVIL, "aac"]}
+    ).to_csv(path, index=False)
     start = time.perf_counter()
-    result = CliRunner().invoke(main, ["tag", str(path), "--rule", "note regex (a|a)+(?!a)c",
-                                       "--tag", "slow", "-o", str(tmp_path / "out.csv")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "tag",
+            str(path),
+            "--rule",
+            "note regex (a|a)+(?!a)c",
+            "--tag",
+            "slow",
+            "-o",
+            str(tmp_path / "out.csv"),
+        ],
+    )
     assert time.perf_counter() - start < 5.0  # loading included; the refusal itself is instant
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
-    assert "notes.csv: column 'note': the regex '(a|a)+(?!a)c' uses a negative lookahead" \
+    assert (
+        "notes.csv: column 'note': the regex '(a|a)+(?!a)c' uses a negative lookahead"
         in result.output
+    )

@@ -22,22 +22,26 @@ from browser import BROWSER_MARKS, CHROMIUM, FLAGS, streamlit_server, wait_idle
 from pagetest import assert_ok, texts
 from pagetest import run_page as app
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 PAGE = "pages/2_Tag_errors.py"
 EVIL = "a" * 25 + "!"
-LINEAR = "(a|a)+c"            # RE2 runs it; Python's re tries 2^25 ways on each evil note
-REFUSED = "(a|a)+(?!a)c"      # the issue's rule: a lookahead RE2 does not run
+LINEAR = "(a|a)+c"  # RE2 runs it; Python's re tries 2^25 ways on each evil note
+REFUSED = "(a|a)+(?!a)c"  # the issue's rule: a lookahead RE2 does not run
 
 
 def save_notes(db) -> int:
     """Six examples, three with the evil note; one note ("AAC") matches LINEAR."""
-    frame = pd.DataFrame({"id": [f"n{i}" for i in range(6)],
-                          "label": ["cat", "dog"] * 3,
-                          "prediction": ["cat", "cat", "dog", "dog", "cat", "cat"],
-                          "note": [EVIL, EVIL, EVIL, "AAC", "quiet", None]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"n{i}" for i in range(6)],
+            "label": ["cat", "dog"] * 3,
+            "prediction": ["cat", "cat", "dog", "dog", "cat", "cat"],
+            "note": [EVIL, EVIL, EVIL, "AAC", "quiet", None],
+        }
+    )
     store = Store(db)
     dataset = dataset_from_frame(frame, ColumnMapping(id="id"), name="notes.csv")
     project = store.get_or_create_project("Test", user="seed")
@@ -49,10 +53,13 @@ def save_notes(db) -> int:
 # ----------------------------------------------------------------------------- AppTest
 
 
-@pytest.mark.parametrize(("pattern", "shown"), [
-    (LINEAR, "**1** examples match"),
-    (REFUSED, "notes.csv: column 'note': the regex '(a|a)+(?!a)c' uses a negative lookahead"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "shown"),
+    [
+        (LINEAR, "**1** examples match"),
+        (REFUSED, "notes.csv: column 'note': the regex '(a|a)+(?!a)c' uses a negative lookahead"),
+    ],
+)
 def test_the_rule_answers_at_once_on_the_page(fresh, pattern, shown):
     did = save_notes(fresh)
     at = app(PAGE, did)
@@ -92,8 +99,11 @@ class HealthProbe(threading.Thread):
 
 def choose(page, label: str, option: str) -> None:
     """Pick ``option`` in the selectbox labelled ``label``."""
-    field = page.locator('[data-testid="stSelectbox"]').filter(
-        has=page.get_by_text(label, exact=True)).first.get_by_role("combobox")
+    field = (
+        page.locator('[data-testid="stSelectbox"]')
+        .filter(has=page.get_by_text(label, exact=True))
+        .first.get_by_role("combobox")
+    )
     field.click()
     if field.get_attribute("aria-expanded") != "true":
         field.press("ArrowDown")  # a click during a rerun can land before the list listens
@@ -136,8 +146,10 @@ def test_a_regex_rule_never_holds_the_server_for_another_session(tmp_path):
             probe = HealthProbe(base)
             probe.start()
             value = typist.get_by_label("Value", exact=True)
-            for pattern, answer in ((LINEAR, "1 examples match"),
-                                    (REFUSED, "uses a negative lookahead")):
+            for pattern, answer in (
+                (LINEAR, "1 examples match"),
+                (REFUSED, "uses a negative lookahead"),
+            ):
                 value.fill(pattern)
                 value.press("Enter")  # the rule runs now, as it is typed
                 start = time.perf_counter()
@@ -149,6 +161,7 @@ def test_a_regex_rule_never_holds_the_server_for_another_session(tmp_path):
             probe.join(timeout=60)
             assert probe.answers > 0 and idle.answers > 0
             assert probe.slowest < 1.0 + idle.slowest, (
-                f"the health endpoint took {probe.slowest:.1f} s ({idle.slowest:.1f} s idle)")
+                f"the health endpoint took {probe.slowest:.1f} s ({idle.slowest:.1f} s idle)"
+            )
         finally:
             browser.close()

@@ -5,9 +5,9 @@ import re
 import pandas as pd
 import pytest
 
-from core.analysis import analyze
-from core.dataset import dataset_from_frame
-from core.report import (
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import dataset_from_frame
+from slicewise.core.report import (
     escape_markdown,
     neutralise_formula,
     report_filename,
@@ -21,21 +21,33 @@ from core.report import (
 
 @pytest.fixture
 def hostile_table():
-    df = pd.DataFrame({
-        "label": ["<script>alert(1)</script>", "=cmd()", "b", "b"],
-        "prediction": ["<script>alert(1)</script>", "b", "b", "=cmd()"],
-        "human_label": ["<script>alert(1)</script>", "=cmd()", "b", "b"],
-        "<b>bold|tag": [1, 1, 0, 0],
-        "=HYPERLINK(1)": [0, 1, 1, 0],
-    })
+    df = pd.DataFrame(
+        {
+            "label": ["<script>alert(1)</script>", "=cmd()", "b", "b"],
+            "prediction": ["<script>alert(1)</script>", "b", "b", "=cmd()"],
+            "human_label": ["<script>alert(1)</script>", "=cmd()", "b", "b"],
+            "<b>bold|tag": [1, 1, 0, 0],
+            "=HYPERLINK(1)": [0, 1, 1, 0],
+        }
+    )
     return analyze(dataset_from_frame(df))
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1+1", "'+1+1"), ("-A1", "'-A1"), ("@x", "'@x"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("safe", "safe"), (3, 3),
-    ("-1", "-1"), ("+1", "+1"),  # plain numbers: a spreadsheet reads a number, no formula
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1+1", "'+1+1"),
+        ("-A1", "'-A1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("safe", "safe"),
+        (3, 3),
+        ("-1", "-1"),
+        ("+1", "+1"),  # plain numbers: a spreadsheet reads a number, no formula
+    ],
+)
 def test_neutralise_formula(value, expected):
     assert neutralise_formula(value) == expected
 
@@ -73,11 +85,14 @@ def test_json_round_trips_the_table(hostile_table):
     assert data["overall"]["n"] == 4
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Speech: voice search", "slicewise-Speech-voice-search-2026-11-23.csv"),
-    ("../../etc/passwd", "slicewise-etc-passwd-2026-11-23.csv"),
-    ("", "slicewise-dataset-2026-11-23.csv"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Speech: voice search", "slicewise-Speech-voice-search-2026-11-23.csv"),
+        ("../../etc/passwd", "slicewise-etc-passwd-2026-11-23.csv"),
+        ("", "slicewise-dataset-2026-11-23.csv"),
+    ],
+)
 def test_report_filename_is_sanitised(name, expected):
     assert report_filename(name, "csv", day=dt.date(2026, 11, 23)) == expected
 

@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from statsmodels.stats.proportion import proportion_confint
 
-from core.analysis import analyze
-from core.cli import main, render
-from core.dataset import dataset_from_frame
-from core.prioritize import describe_priorities, rank_rule
-from core.report import (
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main, render
+from slicewise.core.dataset import dataset_from_frame
+from slicewise.core.prioritize import describe_priorities, rank_rule
+from slicewise.core.report import (
     READABLE_NAMES,
     compute_class_results,
     report_dict,
@@ -33,7 +33,7 @@ from core.report import (
     to_json,
     to_markdown,
 )
-from core.task import TaskSpec
+from slicewise.core.task import TaskSpec
 
 
 def wilson(k: int, n: int) -> tuple[float, float]:
@@ -59,13 +59,17 @@ def ranked_frame() -> pd.DataFrame:
     parts = []
     for tag, n, errors in (("small", 40, 16), ("big", 140, 21), ("", 20, 3)):
         wrong = np.arange(n) < errors
-        parts.append(pd.DataFrame({
-            "label": ["ok"] * n,
-            "prediction": np.where(wrong, "defect", "ok"),
-            "human_label": ["ok"] * n,
-            "small": [1 if tag == "small" else 0] * n,
-            "big": [1 if tag == "big" else 0] * n,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "label": ["ok"] * n,
+                    "prediction": np.where(wrong, "defect", "ok"),
+                    "human_label": ["ok"] * n,
+                    "small": [1 if tag == "small" else 0] * n,
+                    "big": [1 if tag == "big" else 0] * n,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -83,11 +87,13 @@ def headline_frame() -> pd.DataFrame:
     n = 40
     model_wrong = np.arange(n) >= 30
     human_wrong = np.arange(n) < 4
-    return pd.DataFrame({
-        "label": ["cat"] * 20 + ["dog"] * 20,
-        "prediction": np.where(model_wrong, "bird", ["cat"] * 20 + ["dog"] * 20),
-        "human_label": np.where(human_wrong, "bird", ["cat"] * 20 + ["dog"] * 20),
-    })
+    return pd.DataFrame(
+        {
+            "label": ["cat"] * 20 + ["dog"] * 20,
+            "prediction": np.where(model_wrong, "bird", ["cat"] * 20 + ["dog"] * 20),
+            "human_label": np.where(human_wrong, "bird", ["cat"] * 20 + ["dog"] * 20),
+        }
+    )
 
 
 def binary_frame() -> pd.DataFrame:
@@ -117,12 +123,10 @@ def test_headline_values_are_the_data_s(tmp_path):
     assert "- **Task:** classification" in glance
     assert "- **Examples:** 40" in glance
     assert f"- **Accuracy:** 75.0% (95% interval {pct_range(acc_low, acc_high)})" in glance
-    assert (f"- **HLP:** 90.0% (n = 40, 95% CI {100 * hlp_low:.1f}–{100 * hlp_high:.1f}%)"
-            in glance)
+    assert f"- **HLP:** 90.0% (n = 40, 95% CI {100 * hlp_low:.1f}–{100 * hlp_high:.1f}%)" in glance
     assert "- **Gap:** the model is 15.0 points below HLP" in glance
     page = to_html(table, dataset="pets.csv", task="classification")
-    assert f"<dt>Accuracy</dt><dd>75.0% (95% interval {pct_range(acc_low, acc_high)})</dd>" \
-        in page
+    assert f"<dt>Accuracy</dt><dd>75.0% (95% interval {pct_range(acc_low, acc_high)})</dd>" in page
     assert "<dt>Gap</dt><dd>the model is 15.0 points below HLP" in page
 
 
@@ -171,8 +175,17 @@ def _markdown_table(md: str, section: str) -> tuple[list[str], list[list[str]]]:
 def test_slice_table_has_readable_names_and_json_keeps_machine_names(ranked):
     md = to_markdown(ranked)
     header, _ = _markdown_table(md, "Slices")
-    for name in ("Rank", "Slice", "Accuracy", "95% interval", "HLP", "Gap (points)",
-                 "Share of errors", "Errors vs rest (points)", "Priority"):
+    for name in (
+        "Rank",
+        "Slice",
+        "Accuracy",
+        "95% interval",
+        "HLP",
+        "Gap (points)",
+        "Share of errors",
+        "Errors vs rest (points)",
+        "Priority",
+    ):
         assert name in header
     assert not [h for h in header if "_" in h]  # no snake_case in the readable table
     page = to_html(ranked)
@@ -227,22 +240,29 @@ def test_per_class_table_and_confusion_matrix_match_sklearn(pets):
     classes = compute_class_results(frame, task="classification")
     order = ["bird", "cat", "dog"]
     precision, recall, f1, support = precision_recall_fscore_support(
-        frame["label"], frame["prediction"], labels=order, zero_division=np.nan)
+        frame["label"], frame["prediction"], labels=order, zero_division=np.nan
+    )
     cm = confusion_matrix(frame["label"], frame["prediction"], labels=order)
     data = report_dict(table, classes=classes)
     per = {r["class"]: r for r in data["per_class"]}
     for i, c in enumerate(order):
         assert per[c]["support"] == support[i]
-        for key, expected in (("precision", precision[i]), ("recall", recall[i]),
-                              ("f1", f1[i])):
+        for key, expected in (("precision", precision[i]), ("recall", recall[i]), ("f1", f1[i])):
             got = per[c][key]
             assert (got is None and np.isnan(expected)) or got == pytest.approx(expected)
-    assert data["confusion_matrix"] == {"labels": order, "predictions": order,
-                                        "counts": cm.tolist()}
+    assert data["confusion_matrix"] == {
+        "labels": order,
+        "predictions": order,
+        "counts": cm.tolist(),
+    }
     md = to_markdown(table, classes=classes)
     header, rows = _markdown_table(md, "Per class")
-    assert header[:4] == ["Class", READABLE_NAMES["support"], READABLE_NAMES["predicted"],
-                          READABLE_NAMES["precision"]]
+    assert header[:4] == [
+        "Class",
+        READABLE_NAMES["support"],
+        READABLE_NAMES["predicted"],
+        READABLE_NAMES["precision"],
+    ]
     cat = next(r for r in rows if r[0] == "cat")
     assert cat[header.index("Recall")].startswith(f"{100 * recall[1]:.1f}%")
     assert "| dog | 10 | 0 | 10 |" in md  # dogs (rows 20-39): 10 right, 10 called birds
@@ -263,15 +283,20 @@ def test_json_has_null_per_class_without_classes(pets):
 # ----------------------------------------------------------------------------- corrections
 
 
-CORRECTIONS = pd.DataFrame({
-    "example_id": ["7", "12", "13"],
-    "original": ["cat", "dog", "<b>x</b>"],
-    "corrected": ["dog", "cat", "cat"],
-    "reason": ["blurry", "", "typo"],
-    "user": ["alice", "bob", "alice"],
-    "at": ["2026-01-02T10:00:00+00:00", "2026-01-03T11:00:00+00:00",
-           "2026-01-03T12:00:00+00:00"],
-})
+CORRECTIONS = pd.DataFrame(
+    {
+        "example_id": ["7", "12", "13"],
+        "original": ["cat", "dog", "<b>x</b>"],
+        "corrected": ["dog", "cat", "cat"],
+        "reason": ["blurry", "", "typo"],
+        "user": ["alice", "bob", "alice"],
+        "at": [
+            "2026-01-02T10:00:00+00:00",
+            "2026-01-03T11:00:00+00:00",
+            "2026-01-03T12:00:00+00:00",
+        ],
+    }
+)
 
 
 def test_corrections_say_which_labels_and_by_whom(pets):
@@ -326,8 +351,9 @@ def binary_csv(tmp_path):
 
 
 def _analyze(path, *args):
-    result = CliRunner().invoke(main, ["analyze", str(path), "--slice-by", "group",
-                                       "--positive", "1", *args])
+    result = CliRunner().invoke(
+        main, ["analyze", str(path), "--slice-by", "group", "--positive", "1", *args]
+    )
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -350,8 +376,10 @@ def test_cli_json_has_fpr_fnr_with_intervals_and_per_class(binary_csv):
 def test_cli_reports_show_fpr_with_its_interval_and_per_class(binary_csv, fmt):
     text = _analyze(binary_csv, "--format", fmt)
     low, high = wilson(12, 30)
-    shown = {"markdown": f"40.0% ({pct_range(low, high)})",  # group A's FPR
-             "html": f'40.0%<br><span class="ci">{pct_range(low, high)}</span>'}
+    shown = {
+        "markdown": f"40.0% ({pct_range(low, high)})",  # group A's FPR
+        "html": f'40.0%<br><span class="ci">{pct_range(low, high)}</span>',
+    }
     assert shown[fmt] in text
     assert "False-positive rate" in text and "Confusion matrix" in text
 
@@ -370,7 +398,7 @@ def test_render_without_classes_keeps_every_format(ranked):
 
 def test_duckdb_confusion_matrix_gives_the_pandas_per_class_table(binary_csv):
     pytest.importorskip("duckdb")
-    from core.engine_duckdb import DuckDBFile
+    from slicewise.core.engine_duckdb import DuckDBFile
 
     frame = pd.read_csv(binary_csv)
     expected = compute_class_results(dataset_from_frame(frame).frame, task="binary")
@@ -388,8 +416,9 @@ def test_duckdb_confusion_matrix_gives_the_pandas_per_class_table(binary_csv):
 def test_a_target_is_named_as_the_baseline(tmp_path):
     path = tmp_path / "pets.csv"
     headline_frame().drop(columns="human_label").to_csv(path, index=False)
-    result = CliRunner().invoke(main, ["analyze", str(path), "--target", "90%", "--format",
-                                       "markdown"])
+    result = CliRunner().invoke(
+        main, ["analyze", str(path), "--target", "90%", "--format", "markdown"]
+    )
     assert result.exit_code == 0, result.output
     md = result.stdout
     # 75.0% accuracy against a 90% target: 15.0 points below
@@ -403,8 +432,18 @@ def test_a_target_is_named_as_the_baseline(tmp_path):
 def test_a_majority_label_is_said_to_be_an_upper_bound(tmp_path):
     path = tmp_path / "pets.csv"
     headline_frame().rename(columns={"human_label": "crowd_majority"}).to_csv(path, index=False)
-    result = CliRunner().invoke(main, ["analyze", str(path), "--human", "crowd_majority",
-                                       "--human-majority", "--format", "markdown"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "analyze",
+            str(path),
+            "--human",
+            "crowd_majority",
+            "--human-majority",
+            "--format",
+            "markdown",
+        ],
+    )
     assert result.exit_code == 0, result.output
     how = result.stdout.split("## How the baseline was measured")[1]
     assert "upper bound on one person" in how

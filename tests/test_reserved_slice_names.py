@@ -29,12 +29,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.analysis import analyze
-from core.cli import main
-from core.compare import compare_datasets, compare_overall, compare_tables
-from core.dataset import load_dataset
-from core.report import report_dict, to_csv, to_html, to_json, to_markdown
-from core.slice_names import (
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.compare import compare_datasets, compare_overall, compare_tables
+from slicewise.core.dataset import load_dataset
+from slicewise.core.report import report_dict, to_csv, to_html, to_json, to_markdown
+from slicewise.core.slice_names import (
     OVERALL,
     UNTAGGED,
     is_reserved_name,
@@ -53,7 +53,7 @@ NAMES = [
 
 
 def csv_bytes(tag_a: str, tag_b: str, prediction: str = "aaabbb") -> bytes:
-    rows = zip(range(1, 7), "abab" "ab", prediction, "xx..x.", ".x.x..", strict=True)
+    rows = zip(range(1, 7), "ababab", prediction, "xx..x.", ".x.x..", strict=True)
     lines = [f"id,label,prediction,{tag_a},{tag_b}"]
     lines += [f"{i},{y},{p},{a.strip('.')},{b.strip('.')}" for i, y, p, a, b in rows]
     return ("\n".join(lines) + "\n").encode()
@@ -99,8 +99,11 @@ def test_other_names_are_not(name):
 
 def test_a_tag_already_called_like_the_renamed_one_keeps_its_name():
     names = tag_slice_names(["All data (tag)", "All data", "noisy", "noisy"])
-    assert names == {"All data (tag)": "All data (tag)", "All data": "All data (tag) (2)",
-                     "noisy": "noisy"}
+    assert names == {
+        "All data (tag)": "All data (tag)",
+        "All data": "All data (tag) (2)",
+        "noisy": "noisy",
+    }
 
 
 def test_the_file_keeps_the_tag_names_as_written(dataset):
@@ -114,13 +117,16 @@ def test_the_file_keeps_the_tag_names_as_written(dataset):
 def test_analyze_keeps_the_overall_and_untagged_rows_apart_from_the_tags(dataset):
     table = analyze(dataset)
     row_a, row_b = tag_rows(dataset)
-    for name, key in ((OVERALL, "overall"), (row_a, "A"), (row_b, "B"),
-                      (UNTAGGED, "untagged")):
+    for name, key in ((OVERALL, "overall"), (row_a, "A"), (row_b, "B"), (UNTAGGED, "untagged")):
         n, accuracy = EXPECTED[key]
         assert table.loc[name, "n"] == n, name
         assert table.loc[name, "accuracy"] == pytest.approx(accuracy), name
-    assert table["kind"].to_dict() == {OVERALL: "overall", row_a: "tag", row_b: "tag",
-                                       UNTAGGED: "untagged"}
+    assert table["kind"].to_dict() == {
+        OVERALL: "overall",
+        row_a: "tag",
+        row_b: "tag",
+        UNTAGGED: "untagged",
+    }
 
 
 def test_hlp_and_weights_name_the_rows_and_stored_tag_settings_follow_their_tag(dataset):
@@ -139,7 +145,7 @@ def test_hlp_and_weights_name_the_rows_and_stored_tag_settings_follow_their_tag(
 
 def test_the_duckdb_engine_names_and_counts_the_rows_alike(dataset, tmp_path):
     pytest.importorskip("duckdb")
-    from core.engine_duckdb import analyze_file_duckdb
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     path = tmp_path / "tags.csv"
     path.write_bytes(csv_bytes(*(str(t) for t in dataset.tags.columns)))
@@ -152,8 +158,11 @@ def test_a_tag_named_like_a_column_slice_and_a_reserved_name_together(tmp_path):
     table = analyze(ds, slice_by=["device"])
     # The three slices of row 0 have the same members: shown once, under the first name.
     assert table["kind"].to_dict() == {
-        OVERALL: "overall", "All data (tag)": "tag", "device = web": "column",
-        UNTAGGED: "untagged"}
+        OVERALL: "overall",
+        "All data (tag)": "tag",
+        "device = web": "column",
+        UNTAGGED: "untagged",
+    }
     assert table.loc["All data (tag)", "same_as"] == "device = ios; device = ios (2)"
     assert table.loc[OVERALL, "n"] == 2 and table.loc["All data (tag)", "n"] == 1
 
@@ -163,10 +172,11 @@ def test_a_tag_named_like_a_column_slice_and_a_reserved_name_together(tmp_path):
 
 def test_compare_keeps_the_rows_apart(dataset):
     tags = [str(t) for t in dataset.tags.columns]
-    after = data(*tags, prediction="abab" "ab")  # every prediction right
+    after = data(*tags, prediction="ababab")  # every prediction right
     table = compare_datasets(dataset, after)
-    rows = {n: (k, int(v)) for n, k, v in zip(table.index, table["kind"], table["n_after"],
-                                                strict=True)}
+    rows = {
+        n: (k, int(v)) for n, k, v in zip(table.index, table["kind"], table["n_after"], strict=True)
+    }
     check_rows(rows, dataset)
     row_a, _ = tag_rows(dataset)
     assert table.loc[OVERALL, "accuracy_before"] == pytest.approx(4 / 6)
@@ -241,8 +251,7 @@ def test_cli_analyze_json(dataset, path, engine):
     if engine == "duckdb":
         pytest.importorskip("duckdb")
     row_a, _ = tag_rows(dataset)
-    result = cli("analyze", path, "--format", "json", "--engine", engine,
-                 "--hlp", f"{row_a}=80%")
+    result = cli("analyze", path, "--format", "json", "--engine", engine, "--hlp", f"{row_a}=80%")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["overall"]["n"] == 6 and out["overall"]["hlp"] is None

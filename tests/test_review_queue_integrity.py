@@ -20,9 +20,9 @@ import pytest
 from pagetest import ROOT, USER, assert_ok, run_page, shown
 from streamlit.testing.v1 import AppTest
 
-from core import agreement as ag
-from core.dataset import load_dataset
-from core.store import Store
+from slicewise.core import agreement as ag
+from slicewise.core.dataset import load_dataset
+from slicewise.core.store import Store
 
 PAGE = "pages/6_Label_consistency.py"
 VOTE = re.compile(r"\*\*(ann-\d+)\*\*: ([^·]+?)\s*(?:·|$)")
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("fresh")
 @pytest.fixture
 def demo(fresh) -> dict:
     """The demo project: its annotation set (linked to the inspection dataset) and labels."""
-    from core.demo import DEMO_ANNOTATIONS, create_demo_project
+    from slicewise.core.demo import DEMO_ANNOTATIONS, create_demo_project
 
     store = Store(fresh)
     create_demo_project(store, ROOT / "demo_data")
@@ -41,11 +41,18 @@ def demo(fresh) -> dict:
     datasets = store.list_datasets()
     set_id = int(sets["id"].iloc[0])
     labels = store.load_annotation_set(set_id)
-    given = {str(item): dict(zip(g["annotator"].astype(str), g["label"].astype(str),
-                                 strict=True)) for item, g in labels.groupby("item")}
-    return {"set": set_id, "labels": labels, "given": given, "store": store, "db": fresh,
-            "dataset": int(datasets.loc[datasets["name"] == DEMO_ANNOTATIONS[2],
-                                        "id"].iloc[0])}
+    given = {
+        str(item): dict(zip(g["annotator"].astype(str), g["label"].astype(str), strict=True))
+        for item, g in labels.groupby("item")
+    }
+    return {
+        "set": set_id,
+        "labels": labels,
+        "given": given,
+        "store": store,
+        "db": fresh,
+        "dataset": int(datasets.loc[datasets["name"] == DEMO_ANNOTATIONS[2], "id"].iloc[0]),
+    }
 
 
 def _votes(at: AppTest) -> dict[str, str]:
@@ -61,8 +68,7 @@ def _decision_box(at: AppTest):
 # Each change makes the first item of the queue leave the item list.
 def _change_pair(at: AppTest, demo: dict, first: str) -> None:
     pairs = [p for p in at.selectbox(key="agree_pair").options if p != "All class pairs"]
-    pair = next(p for p in pairs if not set(p.split(" / ")) <= set(demo["given"][first]
-                                                                   .values()))
+    pair = next(p for p in pairs if not set(p.split(" / ")) <= set(demo["given"][first].values()))
     at.selectbox(key="agree_pair").set_value(pair).run()
 
 
@@ -71,8 +77,11 @@ def _change_tag(at: AppTest, demo: dict, first: str) -> None:
     ids = dataset.frame["id"].astype(str).to_numpy()
     has = {str(t): set(ids[dataset.tags[t].to_numpy(dtype=bool)]) for t in dataset.tags}
     queue = set(at.data_editor[0].value["item"])
-    tag = next(t for t in at.selectbox(key="agree_tag").options
-               if t in has and first not in has[t] and has[t] & queue)
+    tag = next(
+        t
+        for t in at.selectbox(key="agree_tag").options
+        if t in has and first not in has[t] and has[t] & queue
+    )
     at.selectbox(key="agree_tag").set_value(tag).run()
 
 
@@ -83,7 +92,10 @@ def _change_status(at: AppTest, demo: dict, first: str) -> None:
 
 
 CHANGES: dict[str, Callable[[AppTest, dict, str], None]] = {
-    "class pair": _change_pair, "tag": _change_tag, "status": _change_status}
+    "class pair": _change_pair,
+    "tag": _change_tag,
+    "status": _change_status,
+}
 
 
 @pytest.mark.parametrize("change", list(CHANGES))
@@ -170,8 +182,9 @@ def test_the_shown_items_example_is_beside_its_votes(demo):
     assert_ok(at)
     images = at.get("image")
     assert len(images) == 1 and images[0].proto.imgs[0].caption == f"images/{other}.png"
-    assert not any(f"images/{other}.png" in shown(c) and "not found" in shown(c)
-                   for c in at.caption)
+    assert not any(
+        f"images/{other}.png" in shown(c) and "not found" in shown(c) for c in at.caption
+    )
 
 
 def test_the_final_labels_download_is_offered_with_the_sets_name(demo):
@@ -182,28 +195,33 @@ def test_the_final_labels_download_is_offered_with_the_sets_name(demo):
     assert not button.disabled
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("Inspection annotations", "Inspection_annotations_final_labels.csv"),
-    ("round 2 / ../etc", "round_2_etc_final_labels.csv"),
-    ("..", "labels_final_labels.csv"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Inspection annotations", "Inspection_annotations_final_labels.csv"),
+        ("round 2 / ../etc", "round_2_etc_final_labels.csv"),
+        ("..", "labels_final_labels.csv"),
+    ],
+)
 def test_final_labels_file_name(name, expected):
-    from ui.agreement import final_labels_file_name
+    from slicewise.ui.agreement import final_labels_file_name
 
     assert final_labels_file_name(name) == expected
 
 
 def test_final_labels_csv_of_the_page_applies_the_stored_decisions(demo):
-    from ui.agreement import RuleChoice, final_labels_csv
+    from slicewise.ui.agreement import RuleChoice, final_labels_csv
 
     store = demo["store"]
     store.save_review_decision(demo["set"], "img-0564", decision="dent", user="Ben")
     made = store.review_decisions(demo["set"])
-    text = final_labels_csv("fp", RuleChoice(), "1:1", _labels=demo["labels"],
-                            _decisions=made)
+    text = final_labels_csv("fp", RuleChoice(), "1:1", _labels=demo["labels"], _decisions=made)
     from io import StringIO
 
     table = pd.read_csv(StringIO(text), keep_default_na=False).set_index("item")
     assert len(table) == len(demo["given"])
     assert table.loc["img-0564", ["final_label", "decided_by", "reviewer"]].tolist() == [
-        "dent", "review decision", "Ben"]
+        "dent",
+        "review decision",
+        "Ben",
+    ]

@@ -8,9 +8,9 @@ import pytest
 from pagetest import assert_ok
 from pagetest import run_page as app
 
-from core.dataset import ColumnMapping, prepare
-from core.tag_scope import draw_review_sample, sample_figures
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, prepare
+from slicewise.core.tag_scope import draw_review_sample, sample_figures
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 N = 300
@@ -19,17 +19,22 @@ N = 300
 def _frame() -> pd.DataFrame:
     label = np.where(np.arange(N) % 2, "ok", "dent")
     wrong = np.arange(N) % 4 == 0  # 75 errors, 225 correct
-    return pd.DataFrame({"id": [f"x{i:03d}" for i in range(N)], "label": label,
-                         "prediction": np.where(wrong, np.where(label == "ok", "dent", "ok"),
-                                                label),
-                         "camera": np.where(np.arange(N) % 3 == 0, "c3", "c1")})
+    return pd.DataFrame(
+        {
+            "id": [f"x{i:03d}" for i in range(N)],
+            "label": label,
+            "prediction": np.where(wrong, np.where(label == "ok", "dent", "ok"), label),
+            "camera": np.where(np.arange(N) % 3 == 0, "c3", "c1"),
+        }
+    )
 
 
 @pytest.fixture
 def saved(store):
     project = store.get_or_create_project("p", user="Ana")
-    did = store.save_dataset(project, "model-1", prepare(_frame(), ColumnMapping()),
-                             task=TaskSpec(), user="Ana")
+    did = store.save_dataset(
+        project, "model-1", prepare(_frame(), ColumnMapping()), task=TaskSpec(), user="Ana"
+    )
     store.create_tag(did, "c3", user="Ana")
     return store, did
 
@@ -63,8 +68,9 @@ def test_a_drawn_sample_is_stored_listed_alone_and_estimated_once_reviewed(saved
     assert_ok(at, no_errors=True)
     assert store.review_samples(did)["n_reviewed"].iloc[0] == 50
     view = next(d.value for d in at.dataframe if "accuracy interval" in d.value.columns)
-    expected = sample_figures(correct, pd.DataFrame({"c3": frame["camera"].eq("c3")}),
-                              positions).loc["c3"]
+    expected = sample_figures(
+        correct, pd.DataFrame({"c3": frame["camera"].eq("c3")}), positions
+    ).loc["c3"]
     row = view[view["tag"] == "c3"].iloc[0]
     assert row["accuracy"] == pytest.approx(100 * expected["accuracy"])
     assert row["share"] == pytest.approx(100 * expected["share"])

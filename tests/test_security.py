@@ -23,12 +23,12 @@ from hostile_files import hostile_strings
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from core import agreement as ag
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.report import neutralise_frame, to_safe_csv
-from core.store import Store
-from core.task import TaskSpec
-from ui.tagging import OPERATORS, rule_mask
+from slicewise.core import agreement as ag
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.report import neutralise_frame, to_safe_csv
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui.tagging import OPERATORS, rule_mask
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
@@ -42,8 +42,13 @@ IMG = "<img src=x onerror=alert(1)>"
 
 
 def run_cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def assert_csv_is_safe(text: str) -> list[list[str]]:
@@ -82,12 +87,51 @@ class Page(HTMLParser):
 #: The elements the HTML report itself writes (core.report.to_html): the page, headings,
 #: the headline as a definition list, lists, the tables (an interval on a second line in a
 #: span), and the inline SVG chart. No script, image, link, frame, form or embed.
-REPORT_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "ul",
-               "ol", "li", "dl", "dt", "dd", "div", "table", "thead", "tbody", "tr", "th", "td",
-               "br", "span", "svg", "g", "rect", "line", "text"}
+REPORT_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "ul",
+    "ol",
+    "li",
+    "dl",
+    "dt",
+    "dd",
+    "div",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "br",
+    "span",
+    "svg",
+    "g",
+    "rect",
+    "line",
+    "text",
+}
 #: Attributes that load, link or style from outside, never on a report's element.
-FETCHING_ATTRIBUTES = {"href", "xlink:href", "src", "srcset", "srcdoc", "action",
-                       "formaction", "style", "background", "data"}
+FETCHING_ATTRIBUTES = {
+    "href",
+    "xlink:href",
+    "src",
+    "srcset",
+    "srcdoc",
+    "action",
+    "formaction",
+    "style",
+    "background",
+    "data",
+}
 
 
 def assert_html_is_safe(page: str, must_show: list[str]) -> None:
@@ -95,8 +139,21 @@ def assert_html_is_safe(page: str, must_show: list[str]) -> None:
     parsed = Page(page)
     names = {t for t, _ in parsed.tags}
     assert names <= REPORT_TAGS, names - REPORT_TAGS
-    assert not names & {"script", "img", "image", "a", "iframe", "object", "embed", "use",
-                        "foreignobject", "form", "input", "link", "base"}
+    assert not names & {
+        "script",
+        "img",
+        "image",
+        "a",
+        "iframe",
+        "object",
+        "embed",
+        "use",
+        "foreignobject",
+        "form",
+        "input",
+        "link",
+        "base",
+    }
     for tag, attrs in parsed.tags:
         assert not any(a.lower().startswith("on") for a in attrs), (tag, attrs)
         assert not {a.lower() for a in attrs} & FETCHING_ATTRIBUTES, (tag, attrs)
@@ -151,23 +208,31 @@ FORBIDDEN = re.compile(r"\beval\(|\bexec\(|\.query\(|\bpd\.eval\b|\.eval\(|__imp
 def test_no_code_evaluation_anywhere_in_the_app_or_core():
     files = [ROOT / "app.py", *(p for d in SOURCE_DIRS for p in (ROOT / d).rglob("*.py"))]
     assert len(files) > 20
-    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-             for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
-             if FORBIDDEN.search(line)]
+    found = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in files
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if FORBIDDEN.search(line)
+    ]
     assert found == []
 
 
 def test_every_csv_the_app_offers_is_written_by_the_safe_writer():
     # A download built with a plain DataFrame.to_csv skips the formula neutralising.
     try:
-        listed = subprocess.run(["git", "ls-files", *SOURCE_DIRS], cwd=ROOT, text=True,
-                                capture_output=True, check=True).stdout.split()
+        listed = subprocess.run(
+            ["git", "ls-files", *SOURCE_DIRS], cwd=ROOT, text=True, capture_output=True, check=True
+        ).stdout.split()
         files = [ROOT / f for f in listed if f.endswith(".py")]
     except (OSError, subprocess.CalledProcessError):
         files = [p for d in SOURCE_DIRS for p in (ROOT / d).rglob("*.py")]
-    found = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-             for p in files if p.parts[-2] in ("ui", "pages")
-             for i, line in enumerate(p.read_text().splitlines(), 1) if ".to_csv(" in line]
+    found = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in files
+        if p.parts[-2] in ("ui", "pages")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if ".to_csv(" in line
+    ]
     assert found == [], "use core.report.to_safe_csv for every CSV the app offers"
 
 
@@ -248,22 +313,23 @@ def hostile_dataset(payload_text: str = "plain") -> pd.DataFrame:
     (k = 0..6: rows 012, 01, 05, 45, 345, 234, 123) and stays a row of its own in a report
     (slices with the same examples are shown once); :data:`SAME_TAG` repeats IMG's rows 0, 1.
     """
-    return pd.DataFrame({
-        "id": ["=1+1", "@x", "e3", "e4", "e5", "e6"],
-        "label": ["=cmd|' /C calc'!A0", SCRIPT, "a|b", "x", "-1+1", "\tx"],
-        "prediction": ["=cmd|' /C calc'!A0", "b", "a|b", "y", "-1+1", "\tx"],
-        "note": [payload_text, f" {payload_text}", f"x{payload_text}", "other", None, "o"],
-        **{t: [(i + k) % 7 < 3 for i in range(6)] for k, t in enumerate(HOSTILE_TAGS)},
-        SAME_TAG: [i < 2 for i in range(6)],
-    })
+    return pd.DataFrame(
+        {
+            "id": ["=1+1", "@x", "e3", "e4", "e5", "e6"],
+            "label": ["=cmd|' /C calc'!A0", SCRIPT, "a|b", "x", "-1+1", "\tx"],
+            "prediction": ["=cmd|' /C calc'!A0", "b", "a|b", "y", "-1+1", "\tx"],
+            "note": [payload_text, f" {payload_text}", f"x{payload_text}", "other", None, "o"],
+            **{t: [(i + k) % 7 < 3 for i in range(6)] for k, t in enumerate(HOSTILE_TAGS)},
+            SAME_TAG: [i < 2 for i in range(6)],
+        }
+    )
 
 
 def seed(db: Path, name: str, frame: pd.DataFrame) -> int:
     with Store(db) as store:
         project = store.get_or_create_project(f"{SCRIPT} project", user="seed")
         tags = tuple(c for c in frame.columns if c in (*HOSTILE_TAGS, SAME_TAG))
-        ds = dataset_from_frame(frame, ColumnMapping(id="id", tag_columns=tags),
-                                name=f"{IMG}.csv")
+        ds = dataset_from_frame(frame, ColumnMapping(id="id", tag_columns=tags), name=f"{IMG}.csv")
         return store.save_dataset(project, name, ds, task=TaskSpec(), user="seed")
 
 
@@ -291,14 +357,15 @@ def test_every_download_of_the_export_page_is_safe(fresh, downloads):
 
     rows = assert_csv_is_safe(by_ext[".csv"])
     names = [r[0] for r in rows[1:]]
-    assert "'=HYPERLINK(\"http://x\",\"y\")" in names and "'@risk" in names
+    assert '\'=HYPERLINK("http://x","y")' in names and "'@risk" in names
     # the tag with IMG's examples is named in IMG's row (its same_as cell), neutralised
     img_row = dict(zip(rows[0], rows[1 + names.index(IMG)], strict=True))
     assert img_row["same_as"] == f"'{SAME_TAG}"
     assert_html_is_safe(by_ext[".html"], [name, IMG, 'HYPERLINK("http://x","y")', SAME_TAG])
     md = by_ext[".md"]
-    assert md.splitlines()[0] == ("# Slicewise report: ../../etc/passwd "
-                                  "\\<script\\>alert(1)\\</script\\>")
+    assert md.splitlines()[0] == (
+        "# Slicewise report: ../../etc/passwd \\<script\\>alert(1)\\</script\\>"
+    )
     table = assert_markdown_table_is_intact(md)
     assert any("a\\|b c" in line for line in table)
     assert any("=SUM(1)\\|\\<b\\>x\\</b\\>" in line for line in table)  # the same_as name
@@ -343,7 +410,8 @@ def test_a_traversing_dataset_name_stores_files_only_under_the_files_folder(fres
     before = {p for p in root.rglob("*")}
     at = app("pages/1_Load_data.py")
     at.file_uploader(key="load_upload").set_value(
-        ("../../../evil.csv", b"label,prediction\na,a\nb,a\n", "text/csv")).run()
+        ("../../../evil.csv", b"label,prediction\na,a\nb,a\n", "text/csv")
+    ).run()
     name_key = next(t.key for t in at.text_input if t.key and t.key.endswith("_name"))
     assert at.text_input(key=name_key).value == "evil"  # the upload's own path is dropped
     at.text_input(key=name_key).set_value("../../etc/passwd")
@@ -351,13 +419,17 @@ def test_a_traversing_dataset_name_stores_files_only_under_the_files_folder(fres
     assert not at.exception and not at.error, [e.value for e in at.error]
     with Store(fresh) as store:
         assert store.list_datasets()["name"].tolist() == ["../../etc/passwd"]
-        store.save_report(int(store.list_datasets()["id"].iloc[0]), "csv", "../../x.csv",
-                          "a,b\n", user="u")  # a name kept as text, never a path
+        store.save_report(
+            int(store.list_datasets()["id"].iloc[0]), "csv", "../../x.csv", "a,b\n", user="u"
+        )  # a name kept as text, never a path
         files_dir = store.files_dir.resolve()
     new = {p for p in root.rglob("*")} - before
     allowed = {fresh.parent, fresh, *(fresh.with_name(fresh.name + s) for s in ("-wal", "-shm"))}
-    outside = [p for p in new if p not in allowed and p.resolve() != files_dir
-               and files_dir not in p.resolve().parents]
+    outside = [
+        p
+        for p in new
+        if p not in allowed and p.resolve() != files_dir and files_dir not in p.resolve().parents
+    ]
     assert outside == []
     assert not (root / "etc").exists() and not (root.parent / "x.csv").exists()
 
@@ -380,12 +452,13 @@ def test_every_cli_format_is_safe(hostile_file, fmt, tmp_path):
     text = out.read_text(encoding="utf-8")
     if fmt == "csv":
         rows = assert_csv_is_safe(text)
-        assert "'=HYPERLINK(\"http://x\")" in [r[0] for r in rows]
+        assert '\'=HYPERLINK("http://x")' in [r[0] for r in rows]
     elif fmt == "html":
         assert_html_is_safe(text, [hostile_file.name, IMG, '=HYPERLINK("http://x")'])
     elif fmt == "markdown":
-        assert text.splitlines()[0] == ("# Slicewise report: \\<img src=x onerror=alert(1)\\> "
-                                        "a\\|b\\*c\\_.csv")
+        assert text.splitlines()[0] == (
+            "# Slicewise report: \\<img src=x onerror=alert(1)\\> a\\|b\\*c\\_.csv"
+        )
         assert_markdown_table_is_intact(text)
     else:
         data = json.loads(text)
@@ -395,10 +468,13 @@ def test_every_cli_format_is_safe(hostile_file, fmt, tmp_path):
 
 def test_agreement_csv_output_is_safe(tmp_path):
     labels = tmp_path / "labels.csv"
-    pd.DataFrame({"item": ["=1", "=1", "@2", "@2", "3", "3"],
-                  "annotator": ["=a", "+b", "=a", "+b", "=a", "+b"],
-                  "label": ["=cmd|x", "=cmd|x", "-1+1", "ok", "ok", "ok"]}).to_csv(labels,
-                                                                                index=False)
+    pd.DataFrame(
+        {
+            "item": ["=1", "=1", "@2", "@2", "3", "3"],
+            "annotator": ["=a", "+b", "=a", "+b", "=a", "+b"],
+            "label": ["=cmd|x", "=cmd|x", "-1+1", "ok", "ok", "ok"],
+        }
+    ).to_csv(labels, index=False)
     result = run_cli("agreement", labels, "--format", "csv")
     assert result.returncode == 0, result.stderr
     assert_csv_is_safe(result.stdout)
@@ -408,21 +484,34 @@ def test_agreement_csv_output_is_safe(tmp_path):
 
 
 def test_the_cleaned_labels_and_change_log_csvs_are_safe():
-    labels = pd.DataFrame({"item": ["=1", "=1", "@2", "@2"], "annotator": ["+a", "-b"] * 2,
-                           "label": ["=cmd|' /C calc'!A0", "=CMD|' /C calc'!A0", "\tx",
-                                     "ok\r=HYPERLINK(1)"]})
+    labels = pd.DataFrame(
+        {
+            "item": ["=1", "=1", "@2", "@2"],
+            "annotator": ["+a", "-b"] * 2,
+            "label": ["=cmd|' /C calc'!A0", "=CMD|' /C calc'!A0", "\tx", "ok\r=HYPERLINK(1)"],
+        }
+    )
     cleaned, log = ag.apply_rules(labels, [ag.NormalizeText(lowercase=True)])
     assert len(log)  # "=CMD" became "=cmd"
-    cells = [c for text in ag.changelog_csv(cleaned, log) for row in assert_csv_is_safe(text)
-             for c in row]
+    cells = [
+        c
+        for text in ag.changelog_csv(cleaned, log)
+        for row in assert_csv_is_safe(text)
+        for c in row
+    ]
     # a carriage return inside a cell is quoted, and what follows it is neutralised too: a
     # reader that starts a new row there gets text, not a formula
     assert "ok\r'=HYPERLINK(1)" in cells  # the change log's "before"
 
 
 def test_safe_csv_neutralises_text_cells_and_names_but_not_numbers():
-    frame = pd.DataFrame({"=name": ["=1+1", "ok", None], "n": [-1.5, 2.0, 3.0],
-                          "s": pd.Series(["@x", "-y", "+z"], dtype="string")})
+    frame = pd.DataFrame(
+        {
+            "=name": ["=1+1", "ok", None],
+            "n": [-1.5, 2.0, 3.0],
+            "s": pd.Series(["@x", "-y", "+z"], dtype="string"),
+        }
+    )
     out = neutralise_frame(frame)
     assert list(out.columns) == ["'=name", "n", "s"]
     assert out["'=name"].tolist()[:2] == ["'=1+1", "ok"] and pd.isna(out["'=name"].iloc[2])
@@ -443,19 +532,30 @@ def test_file_names_in_messages_are_just_text(tmp_path):
 
 
 def test_every_csv_of_the_label_consistency_page_is_safe(fresh, downloads):
-    labels = pd.DataFrame({
-        "item": ["=1", "=1", "=1", "@2", "@2", "@2", "i3", "i3", "i3"],
-        "annotator": ["+a", "-b", "=c"] * 3,
-        "label": ["=cmd|x", "=CMD|x", "ok", "-1+1", "ok\r=HYPERLINK(1)", "ok", "ok", "ok",
-                  "=cmd|x"]})
+    labels = pd.DataFrame(
+        {
+            "item": ["=1", "=1", "=1", "@2", "@2", "@2", "i3", "i3", "i3"],
+            "annotator": ["+a", "-b", "=c"] * 3,
+            "label": [
+                "=cmd|x",
+                "=CMD|x",
+                "ok",
+                "-1+1",
+                "ok\r=HYPERLINK(1)",
+                "ok",
+                "ok",
+                "ok",
+                "=cmd|x",
+            ],
+        }
+    )
     with Store(fresh) as store:
         project = store.get_or_create_project("p", user="seed")
-        set_id = store.save_annotation_set(project, "hostile", labels, source_name="l.csv",
-                                           content_hash="h", user="seed")
-        store.save_review_decision(set_id, "=1", decision="=cmd|x", note="@SUM(A1)",
-                                   user="=evil")
-    at = AppTest.from_file(str(ROOT / "pages" / "6_Label_consistency.py"),
-                           default_timeout=TIMEOUT)
+        set_id = store.save_annotation_set(
+            project, "hostile", labels, source_name="l.csv", content_hash="h", user="seed"
+        )
+        store.save_review_decision(set_id, "=1", decision="=cmd|x", note="@SUM(A1)", user="=evil")
+    at = AppTest.from_file(str(ROOT / "pages" / "6_Label_consistency.py"), default_timeout=TIMEOUT)
     at.session_state["user_name"] = USER
     at.run()
     at.multiselect(key="agree_merge").set_value(["=cmd|x", "=CMD|x"])

@@ -16,13 +16,18 @@ import pytest
 from pagetest import assert_ok
 from streamlit.testing.v1 import AppTest
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER = "seed"  # the first user of the store: may write
-WORKFLOW_PAGES = ["app.py", "pages/2_Tag_errors.py", "pages/3_Slices_vs_HLP.py",
-                  "pages/4_Prioritise.py", "pages/5_Export.py"]
+WORKFLOW_PAGES = [
+    "app.py",
+    "pages/2_Tag_errors.py",
+    "pages/3_Slices_vs_HLP.py",
+    "pages/4_Prioritise.py",
+    "pages/5_Export.py",
+]
 pytestmark = pytest.mark.usefixtures("fresh")
 
 
@@ -30,8 +35,8 @@ def probe() -> None:
     """Load the selected dataset as a page does; keep what it got in the session state."""
     import streamlit as st
 
-    from ui import data, state
-    from ui.tagging import Filters
+    from slicewise.ui import data, state
+    from slicewise.ui.tagging import Filters
 
     store = state.get_store()
     did = st.session_state["dataset_id"]
@@ -69,20 +74,29 @@ def got(at: AppTest) -> dict:
 def dataset_id(store) -> int:
     """40 examples with a score, a metadata column and a ``noisy`` tag on every 4th."""
     n = 40
-    frame = pd.DataFrame({
-        "id": [f"ex-{i}" for i in range(n)],
-        "label": ["cat" if i % 2 else "dog" for i in range(n)],
-        "prediction": ["cat" if i % 3 else "dog" for i in range(n)],
-        "human_label": ["cat" if i % 2 else "dog" for i in range(n)],
-        "score": np.linspace(0, 1, n),
-        "site": ["a" if i % 5 else "b" for i in range(n)],
-        "noisy": ["x" if i % 4 == 1 else "" for i in range(n)],
-    })
-    mapping = ColumnMapping(label="label", prediction="prediction", id="id",
-                            human="human_label", score="score", tag_columns=("noisy",))
+    frame = pd.DataFrame(
+        {
+            "id": [f"ex-{i}" for i in range(n)],
+            "label": ["cat" if i % 2 else "dog" for i in range(n)],
+            "prediction": ["cat" if i % 3 else "dog" for i in range(n)],
+            "human_label": ["cat" if i % 2 else "dog" for i in range(n)],
+            "score": np.linspace(0, 1, n),
+            "site": ["a" if i % 5 else "b" for i in range(n)],
+            "noisy": ["x" if i % 4 == 1 else "" for i in range(n)],
+        }
+    )
+    mapping = ColumnMapping(
+        label="label",
+        prediction="prediction",
+        id="id",
+        human="human_label",
+        score="score",
+        tag_columns=("noisy",),
+    )
     project = store.get_or_create_project("P", user=OWNER)
-    return store.save_dataset(project, "D", dataset_from_frame(frame, mapping, name="d.csv"),
-                              task=TaskSpec(), user=OWNER)
+    return store.save_dataset(
+        project, "D", dataset_from_frame(frame, mapping, name="d.csv"), task=TaskSpec(), user=OWNER
+    )
 
 
 def test_two_sessions_share_one_copy_of_the_dataset(dataset_id):
@@ -93,8 +107,9 @@ def test_two_sessions_share_one_copy_of_the_dataset(dataset_id):
         x, y = getattr(a["loaded"].dataset, name), getattr(b["loaded"].dataset, name)
         assert x is not y  # each session has its own (copy-on-write) frame object...
         assert np.shares_memory(x[column].to_numpy(), y[column].to_numpy()), name  # ...not data
-    assert np.shares_memory(a["outcomes"]["correct"].to_numpy(),
-                            b["outcomes"]["correct"].to_numpy())
+    assert np.shares_memory(
+        a["outcomes"]["correct"].to_numpy(), b["outcomes"]["correct"].to_numpy()
+    )
 
 
 @pytest.mark.parametrize("key", ["correct", "positions"])
@@ -139,8 +154,7 @@ def test_a_write_by_one_session_is_seen_by_the_other_after_a_rerun(dataset_id):
 @pytest.mark.parametrize("page", WORKFLOW_PAGES)
 def test_no_page_changes_the_shared_data(dataset_id, page):
     before = got(session(dataset_id))
-    snapshot = {name: getattr(before["base"], name).copy(deep=True)
-                for name in ("frame", "tags")}
+    snapshot = {name: getattr(before["base"], name).copy(deep=True) for name in ("frame", "tags")}
     outcomes = before["outcomes"].copy(deep=True)
     at = AppTest.from_file(str(ROOT / page), default_timeout=60)
     at.session_state["user_name"] = OWNER

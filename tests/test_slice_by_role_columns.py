@@ -36,12 +36,12 @@ import pytest
 from click.testing import CliRunner
 from sklearn.metrics import recall_score
 
-from core.analysis import analyze
-from core.cli import main
-from core.compare import compare_datasets
-from core.dataset import ColumnMapping, load_dataset
-from core.errors import InvalidValueError
-from core.metrics import build_slices, compute_class_report
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.compare import compare_datasets
+from slicewise.core.dataset import ColumnMapping, load_dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.metrics import build_slices, compute_class_report
 
 TEXT = (
     "id,true_category,guess,second_opinion,site\n"
@@ -49,11 +49,16 @@ TEXT = (
     "5,dog,dog,dog,N\n6,dog,cat,dog,S\n7,dog,dog,dog,N\n"
     "8,bird,bird,bird,S\n9,bird,cat,bird,N\n10,fish,fish,,S\n"
 )
-MAPPING = ColumnMapping(label="true_category", prediction="guess", human="second_opinion",
-                        tag_columns=())
+MAPPING = ColumnMapping(
+    label="true_category", prediction="guess", human="second_opinion", tag_columns=()
+)
 CLASSES = ["bird", "cat", "dog", "fish"]  # slices come sorted
-BY_LABEL = {"bird": (2, 1 / 2, 1.0), "cat": (4, 3 / 4, 3 / 4), "dog": (3, 2 / 3, 1.0),
-            "fish": (1, 1.0, np.nan)}  # class: (n, accuracy, HLP)
+BY_LABEL = {
+    "bird": (2, 1 / 2, 1.0),
+    "cat": (4, 3 / 4, 3 / 4),
+    "dog": (3, 2 / 3, 1.0),
+    "fish": (1, 1.0, np.nan),
+}  # class: (n, accuracy, HLP)
 BY_PREDICTION = {"bird": (1, 1.0), "cat": (5, 3 / 5), "dog": (3, 2 / 3), "fish": (1, 1.0)}
 BY_HUMAN = {"bird": (2, 1 / 2), "cat": (3, 2 / 3), "dog": (4, 3 / 4), "(missing)": (1, 1.0)}
 
@@ -115,7 +120,8 @@ def test_slicing_by_the_prediction_and_the_human_label(dataset):
 def test_the_canonical_names_still_work_and_name_their_rows_so(dataset):
     table = analyze(dataset, slice_by=["label"])
     assert {k: v[0] for k, v in rows(table, "label").items()} == {
-        c: v[0] for c, v in BY_LABEL.items()}
+        c: v[0] for c, v in BY_LABEL.items()
+    }
 
 
 def test_slice_info_names_the_column_as_the_user_did(dataset):
@@ -134,7 +140,8 @@ def test_an_unknown_column_lists_the_role_columns_by_their_file_names(dataset):
 
 def test_slicing_by_the_score_column_under_its_name(tmp_path):
     text = "label,prediction,confidence\n" + "".join(
-        f"{'ab'[i % 2]},{'ab'[i % 3 == 0]},{i / 10}\n" for i in range(10))
+        f"{'ab'[i % 2]},{'ab'[i % 3 == 0]},{i / 10}\n" for i in range(10)
+    )
     ds = load_dataset(text.encode(), name="s.csv")
     table = analyze(ds, slice_by=["confidence"], bins=2)
     names = [n for n in table.index if n.startswith("confidence in [")]
@@ -143,11 +150,12 @@ def test_slicing_by_the_score_column_under_its_name(tmp_path):
 
 def test_the_duckdb_engine_slices_by_the_role_columns_alike(dataset, path):
     pytest.importorskip("duckdb")
-    from core.engine_duckdb import analyze_file_duckdb
+    from slicewise.core.engine_duckdb import analyze_file_duckdb
 
     slice_by = ["true_category", "guess", "second_opinion", "site"]
-    pd.testing.assert_frame_equal(analyze_file_duckdb(path, MAPPING, slice_by=slice_by),
-                                  analyze(dataset, slice_by=slice_by))
+    pd.testing.assert_frame_equal(
+        analyze_file_duckdb(path, MAPPING, slice_by=slice_by), analyze(dataset, slice_by=slice_by)
+    )
 
 
 def test_compare_slices_by_the_label_in_each_file(dataset):
@@ -176,8 +184,19 @@ ROLE_OPTIONS = ("--label", "true_category", "--prediction", "guess")
 def test_cli_analyze_slice_by_the_label(path, engine):
     if engine == "duckdb":
         pytest.importorskip("duckdb")
-    result = cli("analyze", path, *ROLE_OPTIONS, "--human", "second_opinion",
-                 "--slice-by", "true_category", "--format", "json", "--engine", engine)
+    result = cli(
+        "analyze",
+        path,
+        *ROLE_OPTIONS,
+        "--human",
+        "second_opinion",
+        "--slice-by",
+        "true_category",
+        "--format",
+        "json",
+        "--engine",
+        engine,
+    )
     assert result.exit_code == 0, result.output
     slices = {s["name"]: s for s in json.loads(result.stdout)["slices"]}
     for cls, (n, accuracy, hlp) in BY_LABEL.items():
@@ -188,9 +207,11 @@ def test_cli_analyze_slice_by_the_label(path, engine):
 
 
 def test_cli_compare_slice_by_the_label(path):
-    result = cli("compare", path, path, *ROLE_OPTIONS, "--slice-by", "true_category",
-                 "--format", "json")
+    result = cli(
+        "compare", path, path, *ROLE_OPTIONS, "--slice-by", "true_category", "--format", "json"
+    )
     assert result.exit_code == 0, result.output
     slices = {s["name"]: s for s in json.loads(result.stdout)["slices"]}
     assert {n: s["n_before"] for n, s in slices.items()} == {
-        f"true_category = {c}": v[0] for c, v in BY_LABEL.items()}
+        f"true_category = {c}": v[0] for c, v in BY_LABEL.items()
+    }

@@ -24,15 +24,15 @@ from click.testing import CliRunner
 from pagetest import assert_ok, texts
 from pagetest import run_page as app
 
-from core.analysis import analyze
-from core.cli import main
-from core.compare import compare_datasets, compare_slice_metrics
-from core.dataset import ColumnMapping, dataset_from_frame, load_dataset
-from core.engine_duckdb import analyze_file_duckdb
-from core.errors import DataError, InvalidValueError, TooManySlicesError
-from core.limits import MAX_SLICES, MAX_SLICES_ENV, max_slices
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.compare import compare_datasets, compare_slice_metrics
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
+from slicewise.core.engine_duckdb import analyze_file_duckdb
+from slicewise.core.errors import DataError, InvalidValueError, TooManySlicesError
+from slicewise.core.limits import MAX_SLICES, MAX_SLICES_ENV, max_slices
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 40
@@ -41,15 +41,17 @@ N = 40
 def small_frame() -> pd.DataFrame:
     """40 examples: device has 5 values, region 4 and blanks, session 40, snr 40 numbers."""
     i = np.arange(N)
-    return pd.DataFrame({
-        "id": [f"e{k:02d}" for k in i],
-        "label": np.where(i % 3 == 0, "dog", "cat"),
-        "prediction": np.where(i % 4 == 0, "dog", "cat"),
-        "device": [f"d{k % 5}" for k in i],
-        "region": [None if k % 8 == 0 else f"r{k % 4}" for k in i],  # r0 at 4, 12, 20...
-        "session": [f"s{k:03d}" for k in i],
-        "snr": i * 0.5,
-    })
+    return pd.DataFrame(
+        {
+            "id": [f"e{k:02d}" for k in i],
+            "label": np.where(i % 3 == 0, "dog", "cat"),
+            "prediction": np.where(i % 4 == 0, "dog", "cat"),
+            "device": [f"d{k % 5}" for k in i],
+            "region": [None if k % 8 == 0 else f"r{k % 4}" for k in i],  # r0 at 4, 12, 20...
+            "session": [f"s{k:03d}" for k in i],
+            "snr": i * 0.5,
+        }
+    )
 
 
 @pytest.fixture
@@ -77,13 +79,15 @@ ENGINES = ["pandas", "duckdb"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(("columns", "slices"), [
-    (["device"], 5),
-    (["region"], REGION_SLICES),                   # missing values are a slice of their own
-    (["device", "region"], 5 + REGION_SLICES),     # columns count together
-])
-def test_exactly_the_cap_passes_and_one_more_slice_is_refused(csv_file, engine, columns,
-                                                               slices):
+@pytest.mark.parametrize(
+    ("columns", "slices"),
+    [
+        (["device"], 5),
+        (["region"], REGION_SLICES),  # missing values are a slice of their own
+        (["device", "region"], 5 + REGION_SLICES),  # columns count together
+    ],
+)
+def test_exactly_the_cap_passes_and_one_more_slice_is_refused(csv_file, engine, columns, slices):
     table = run_engine(engine, csv_file, columns, slices)
     assert column_rows(table) == slices
     with pytest.raises(TooManySlicesError) as info:
@@ -134,14 +138,17 @@ def test_compare_refuses_before_building_slices():
     mapping = ColumnMapping(id="id")
     before = dataset_from_frame(frame, mapping, name="v1.csv")
     after = dataset_from_frame(frame.assign(prediction="cat"), mapping, name="v2.csv")
-    assert column_rows(compare_datasets(before, after, slice_by=["session"],
-                                        max_slices=N)) == N
-    with pytest.raises(TooManySlicesError, match=r"v1\.csv \+ v2\.csv: cannot slice by "
-                       r"'session': it has 40 different values"):
+    assert column_rows(compare_datasets(before, after, slice_by=["session"], max_slices=N)) == N
+    with pytest.raises(
+        TooManySlicesError,
+        match=r"v1\.csv \+ v2\.csv: cannot slice by "
+        r"'session': it has 40 different values",
+    ):
         compare_datasets(before, after, slice_by=["session"], max_slices=N - 1)
     with pytest.raises(TooManySlicesError, match="over the cap of 39 slices"):
-        compare_slice_metrics(before, after, metrics=["accuracy"], slice_by=["session"],
-                              max_slices=N - 1)
+        compare_slice_metrics(
+            before, after, metrics=["accuracy"], slice_by=["session"], max_slices=N - 1
+        )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -155,8 +162,10 @@ def test_the_cli_takes_max_slices_and_refuses_in_one_line(csv_file, engine):
 
 
 def test_compare_in_the_cli_takes_max_slices(csv_file):
-    result = CliRunner().invoke(main, ["compare", str(csv_file), str(csv_file), "--slice-by",
-                                       "session", "--max-slices", "39"])
+    result = CliRunner().invoke(
+        main,
+        ["compare", str(csv_file), str(csv_file), "--slice-by", "session", "--max-slices", "39"],
+    )
     assert result.exit_code == 2
     assert "cannot slice by 'session': it has 40 different values" in result.output
 
@@ -178,8 +187,13 @@ MAX_KIB = 2 * 1024 * 1024
 
 
 def measured(*args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", MEASURE, sys.executable, "-m", "core.cli",
-                          *args], capture_output=True, text=True, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, sys.executable, "-m", "slicewise.core.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -191,9 +205,14 @@ def million_sessions(tmp_path_factory) -> Path:
     y = rng.choice(np.array(["a", "b", "c"]), n)
     p = np.where(rng.random(n) < 0.8, y, rng.choice(np.array(["a", "b", "c"]), n))
     path = tmp_path_factory.mktemp("cap") / "sessions.csv"
-    pd.DataFrame({"id": np.arange(n), "label": y, "prediction": p,
-                  "session": np.char.add("s", np.arange(n).astype(str))}).to_csv(path,
-                                                                                 index=False)
+    pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "label": y,
+            "prediction": p,
+            "session": np.char.add("s", np.arange(n).astype(str)),
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -203,15 +222,28 @@ def hundred_thousand_classes(tmp_path_factory) -> Path:
     k = 100_000
     labels = [f"class_{i:06d}" for i in range(k)]
     path = tmp_path_factory.mktemp("cap") / "classes.csv"
-    pd.DataFrame({"id": range(2 * k), "label": labels + labels,
-                  "prediction": labels + labels[1:] + labels[:1]}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "id": range(2 * k),
+            "label": labels + labels,
+            "prediction": labels + labels[1:] + labels[:1],
+        }
+    ).to_csv(path, index=False)
     return path
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_million_unique_values_are_refused_quickly_and_small(million_sessions, engine):
-    got = measured("analyze", str(million_sessions), "--slice-by", "session", "--engine",
-                   engine, "--format", "json")
+    got = measured(
+        "analyze",
+        str(million_sessions),
+        "--slice-by",
+        "session",
+        "--engine",
+        engine,
+        "--format",
+        "json",
+    )
     assert got["code"] == 2, got["stderr"]
     assert "sessions.csv: cannot slice by 'session': it has " in got["stderr"]
     assert "over the cap of 1,000 slices" in got["stderr"]
@@ -221,8 +253,16 @@ def test_a_million_unique_values_are_refused_quickly_and_small(million_sessions,
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_slicing_by_a_label_of_100000_classes_is_refused(hundred_thousand_classes, engine):
-    got = measured("analyze", str(hundred_thousand_classes), "--slice-by", "label",
-                   "--engine", engine, "--format", "json")
+    got = measured(
+        "analyze",
+        str(hundred_thousand_classes),
+        "--slice-by",
+        "label",
+        "--engine",
+        engine,
+        "--format",
+        "json",
+    )
     assert got["code"] == 2, got["stderr"]
     assert "classes.csv: cannot slice by 'label': it has " in got["stderr"]
     assert got["seconds"] < MAX_SECONDS, got
@@ -230,8 +270,7 @@ def test_slicing_by_a_label_of_100000_classes_is_refused(hundred_thousand_classe
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_the_per_class_report_of_100000_classes_stays_linear(hundred_thousand_classes,
-                                                             engine):
+def test_the_per_class_report_of_100000_classes_stays_linear(hundred_thousand_classes, engine):
     # Without a slice-by the per-class table and the bounded confusion matrix are built
     # from per-class counts (tests/test_many_classes.py): 3-5 s and 0.3-0.4 GB here.
     got = measured("analyze", str(hundred_thousand_classes), "--engine", engine)
@@ -246,9 +285,15 @@ def test_the_per_class_report_of_100000_classes_stays_linear(hundred_thousand_cl
 @pytest.fixture
 def did(fresh) -> int:
     """calls.csv's frame in project 'Test', with 60 sessions instead of 40 (over 50)."""
-    frame = pd.concat([small_frame(), small_frame().iloc[:20].assign(
-        id=[f"x{k:02d}" for k in range(20)], session=[f"t{k:02d}" for k in range(20)])],
-        ignore_index=True)
+    frame = pd.concat(
+        [
+            small_frame(),
+            small_frame()
+            .iloc[:20]
+            .assign(id=[f"x{k:02d}" for k in range(20)], session=[f"t{k:02d}" for k in range(20)]),
+        ],
+        ignore_index=True,
+    )
     store = Store(fresh)
     dataset = dataset_from_frame(frame, ColumnMapping(id="id"), name="calls.csv")
     project = store.get_or_create_project("Test", user="seed")

@@ -8,8 +8,8 @@ import pytest
 from pagetest import assert_ok, table_with
 from pagetest import run_page as app
 
-from core.dataset import ColumnMapping, load_dataset
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, load_dataset
+from slicewise.core.task import TaskSpec
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
@@ -26,12 +26,14 @@ TEXT = (
 
 @pytest.fixture
 def seeded(store) -> int:
-    mapping = ColumnMapping(label="true_category", prediction="guess",
-                            human="second_opinion", tag_columns=("All data",))
+    mapping = ColumnMapping(
+        label="true_category", prediction="guess", human="second_opinion", tag_columns=("All data",)
+    )
     dataset = load_dataset(TEXT.encode(), mapping, name="classes.csv")
     project = store.get_or_create_project("Test", user="seed")
-    return store.save_dataset(project, "Classes", dataset,
-                              task=TaskSpec(kind="classification"), user="seed")
+    return store.save_dataset(
+        project, "Classes", dataset, task=TaskSpec(kind="classification"), user="seed"
+    )
 
 
 def slice_rows(at):
@@ -76,8 +78,14 @@ def test_other_pages_render_with_a_tag_called_all_data(seeded, page):
 
 # ----------------------------------------------------------------------------- no slices
 
-PAGES = ["app.py", "pages/3_Slices_vs_HLP.py", "pages/4_Prioritise.py", "pages/5_Export.py",
-         "pages/9_Suggested_slices.py", "pages/7_Compare_iterations.py"]
+PAGES = [
+    "app.py",
+    "pages/3_Slices_vs_HLP.py",
+    "pages/4_Prioritise.py",
+    "pages/5_Export.py",
+    "pages/9_Suggested_slices.py",
+    "pages/7_Compare_iterations.py",
+]
 
 
 @pytest.fixture
@@ -85,8 +93,9 @@ def bare(store) -> int:
     """Two examples, no tag, no metadata: every table has the All data row only."""
     dataset = load_dataset(b"id,label,prediction\n1,a,a\n2,b,a\n", name="before.csv")
     project = store.get_or_create_project("Bare", user="seed")
-    return store.save_dataset(project, "Before", dataset,
-                              task=TaskSpec(kind="classification"), user="seed")
+    return store.save_dataset(
+        project, "Before", dataset, task=TaskSpec(kind="classification"), user="seed"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -96,15 +105,21 @@ def test_pages_work_with_no_tag_and_no_column_to_slice_by(bare, page):
 
 
 def test_compare_page_with_no_slices(bare, store):
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     after = load_dataset(b"id,label,prediction\n1,a,a\n2,b,b\n", name="after.csv")
     project = int(store.dataset_info(bare)["project_id"])
-    after_id = store.save_dataset(project, "After", after,
-                                  task=TaskSpec(kind="classification"), user="seed")
+    after_id = store.save_dataset(
+        project, "After", after, task=TaskSpec(kind="classification"), user="seed"
+    )
     for dataset_id in (bare, after_id):
-        store.save_iteration(project, dataset_id, model_name="m",
-                             table=analyze(store.load_dataset(dataset_id)), user="seed")
+        store.save_iteration(
+            project,
+            dataset_id,
+            model_name="m",
+            table=analyze(store.load_dataset(dataset_id)),
+            user="seed",
+        )
     at = app("pages/7_Compare_iterations.py", after_id)
     assert_ok(at, no_errors=True)
     view = table_with(at, "verdict").set_index("slice")

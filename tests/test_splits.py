@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.dataset import load_dataset
-from core.errors import InvalidValueError
-from core.splits import (
+from slicewise.core.dataset import load_dataset
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.splits import (
     assign_splits,
     compute_split_shares,
     split_dataset,
@@ -27,11 +27,13 @@ def inspection_100(seed: int = 0) -> tuple[pd.Series, pd.DataFrame]:
     """The lecture's visual-inspection case: 100 examples, 30 defective, a few tags."""
     rng = np.random.default_rng(seed)
     labels = pd.Series(["defect"] * 30 + ["ok"] * 70)
-    tags = pd.DataFrame({
-        "blurry": rng.random(100) < 0.25,
-        "reflection": rng.random(100) < 0.15,
-        "dark": rng.random(100) < 0.05,
-    })
+    tags = pd.DataFrame(
+        {
+            "blurry": rng.random(100) < 0.25,
+            "reflection": rng.random(100) < 0.15,
+            "dark": rng.random(100) < 0.05,
+        }
+    )
     return labels, tags
 
 
@@ -71,8 +73,12 @@ def test_tags_are_balanced_inside_every_class():
             got = counts(splits, mask)
             expected = [mask.sum() * sizes[s] / 100 for s in SPLITS]
             # each split within one example of its proportional share (rare tags pooled)
-            assert all(abs(g - e) <= 1.0 + 1e-9 for g, e in zip(got, expected, strict=True)), \
-                (tag, cls, got, expected)
+            assert all(abs(g - e) <= 1.0 + 1e-9 for g, e in zip(got, expected, strict=True)), (
+                tag,
+                cls,
+                got,
+                expected,
+            )
 
 
 def test_balanced_tags_beat_a_random_split():
@@ -81,8 +87,9 @@ def test_balanced_tags_beat_a_random_split():
     worst_random = 0.0
     for seed in range(20):
         rng = np.random.default_rng(seed)
-        random = pd.Series(pd.Categorical(rng.permutation(np.repeat(SPLITS, [60, 20, 20])),
-                                          categories=SPLITS))
+        random = pd.Series(
+            pd.Categorical(rng.permutation(np.repeat(SPLITS, [60, 20, 20])), categories=SPLITS)
+        )
         shares = compute_split_shares(random, labels, tags)
         worst_random = max(worst_random, shares["max_diff"].max())
     assert balanced["max_diff"].max() <= 0.03 + 1e-9  # under one example in a split of 20
@@ -95,10 +102,13 @@ def test_class_counts_agree_with_scikit_learn_on_the_label_alone():
     def sklearn_counts(labels, n_dev, n_test, seed):
         idx = np.arange(len(labels))
         rest, test = train_test_split(idx, test_size=n_test, stratify=labels, random_state=seed)
-        train, dev = train_test_split(rest, test_size=n_dev, stratify=labels.iloc[rest],
-                                      random_state=seed)
-        return {c: [int((labels.iloc[p] == c).sum()) for p in (train, dev, test)]
-                for c in labels.unique()}
+        train, dev = train_test_split(
+            rest, test_size=n_dev, stratify=labels.iloc[rest], random_state=seed
+        )
+        return {
+            c: [int((labels.iloc[p] == c).sum()) for p in (train, dev, test)]
+            for c in labels.unique()
+        }
 
     labels, _ = inspection_100()  # no ties in the rounding: the same counts exactly
     ours = assign_splits(labels)
@@ -117,12 +127,11 @@ def test_stratifying_the_combined_key_with_scikit_learn_loses_the_class_count():
     """The case in core.splits' docstring: why the allocation is hierarchical."""
     from sklearn.model_selection import train_test_split
 
-    key = (["pos-a"] * 12 + ["pos-b"] * 18 + ["neg-a"] * 6 + ["neg-b"] * 32 + ["neg-c"] * 32)
+    key = ["pos-a"] * 12 + ["pos-b"] * 18 + ["neg-a"] * 6 + ["neg-b"] * 32 + ["neg-c"] * 32
     labels = pd.Series([k[:3] for k in key])
     _, test = train_test_split(np.arange(100), test_size=20, stratify=key, random_state=0)
     assert int((labels.iloc[test] == "pos").sum()) == 7
-    tags = pd.DataFrame({"a": [k.endswith("a") for k in key],
-                         "b": [k.endswith("b") for k in key]})
+    tags = pd.DataFrame({"a": [k.endswith("a") for k in key], "b": [k.endswith("b") for k in key]})
     splits = assign_splits(labels, tags, fractions={"train": 60, "dev": 20, "test": 20})
     assert counts(splits, labels == "pos") == [18, 6, 6]
 
@@ -153,13 +162,16 @@ def test_no_label_stratification_balances_tags_only():
     assert counts(splits, tags["car"]) == [24, 8, 8]
 
 
-@pytest.mark.parametrize(("fractions", "n", "message"), [
-    ({"train": 1.0}, 10, "at least two"),
-    ({"train": 0.8, "test": 0}, 10, "positive share"),
-    ({"train": 0.8, "test": -0.2}, 10, "positive share"),
-    ({"train": 0.5, "dev": 0.3, "test": 0.2}, 2, "cannot fill"),
-    ({"train": 0.5, " ": 0.5}, 10, "distinct and non-empty"),
-])
+@pytest.mark.parametrize(
+    ("fractions", "n", "message"),
+    [
+        ({"train": 1.0}, 10, "at least two"),
+        ({"train": 0.8, "test": 0}, 10, "positive share"),
+        ({"train": 0.8, "test": -0.2}, 10, "positive share"),
+        ({"train": 0.5, "dev": 0.3, "test": 0.2}, 2, "cannot fill"),
+        ({"train": 0.5, " ": 0.5}, 10, "distinct and non-empty"),
+    ],
+)
 def test_bad_fractions(fractions, n, message):
     with pytest.raises(InvalidValueError, match=message):
         assign_splits(pd.Series(["a"] * n), fractions=fractions)
@@ -176,7 +188,12 @@ def test_shares_table_chart_and_csv_on_the_demo_inspection_set():
     assert splits.value_counts().to_dict() == {"train": 720, "dev": 240, "test": 240}
     shares = compute_split_shares(splits, dataset.frame["label"], dataset.tags)
     assert shares.iloc[0][["group", "n_all", "n_train", "n_dev", "n_test"]].tolist() == [
-        "examples", 1200, 720, 240, 240]
+        "examples",
+        1200,
+        720,
+        240,
+        240,
+    ]
     classes = shares[shares["group"] == "class"].set_index("name")
     for cls, row in classes.iterrows():
         n = int((dataset.frame["label"] == cls).sum())

@@ -12,57 +12,72 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.store as store_mod
-from core.dataset import ColumnMapping, Dataset, dataset_from_frame
-from core.errors import StoreError
-from core.store import DEFAULT_DB_ENV, MIGRATIONS, Store, default_db_path
-from core.task import TaskSpec, TextNormalization
+import slicewise.core.store as store_mod
+from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
+from slicewise.core.errors import StoreError
+from slicewise.core.store import DEFAULT_DB_ENV, MIGRATIONS, Store, default_db_path
+from slicewise.core.task import TaskSpec, TextNormalization
 
 # --------------------------------------------------------------------------- fixtures
 
 
 def pets_frame(ids=("a", "b", "c", "d", "e", "f")) -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": list(ids),
-        "label": ["cat", "dog", "cat", "dog", "cat", "dog"],
-        "prediction": ["cat", "cat", "dog", "dog", "cat", None],
-        "noisy": ["1", "0", "1", "0", "0", "1"],
-        "accent": [True, False, False, True, False, False],
-        "night": ["x", "", "", "x", "x", ""],
-        "age": [1.5, np.nan, 3.0, 4.0, 5.0, 6.0],
-    }).fillna({"prediction": "cat"})
+    return pd.DataFrame(
+        {
+            "id": list(ids),
+            "label": ["cat", "dog", "cat", "dog", "cat", "dog"],
+            "prediction": ["cat", "cat", "dog", "dog", "cat", None],
+            "noisy": ["1", "0", "1", "0", "0", "1"],
+            "accent": [True, False, False, True, False, False],
+            "night": ["x", "", "", "x", "x", ""],
+            "age": [1.5, np.nan, 3.0, 4.0, 5.0, 6.0],
+        }
+    ).fillna({"prediction": "cat"})
 
 
 def numeric_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "example_id": [10, 20, 30, 40],
-        "y_true": [0, 1, 2, 1],
-        "y_pred": [0, 2, 2, 1],
-        "human_label": [0, 1, 1, 1],
-        "score": [0.9, 0.4, 0.8, 0.7],
-        "blurry": [1, 0, 1, 0],
-        "city": ["Oslo", "Lima", None, "Pune"],
-    })
+    return pd.DataFrame(
+        {
+            "example_id": [10, 20, 30, 40],
+            "y_true": [0, 1, 2, 1],
+            "y_pred": [0, 2, 2, 1],
+            "human_label": [0, 1, 1, 1],
+            "score": [0.9, 0.4, 0.8, 0.7],
+            "blurry": [1, 0, 1, 0],
+            "city": ["Oslo", "Lima", None, "Pune"],
+        }
+    )
 
 
 def speech_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "id": ["u1", "u2", "u3"],
-        "label": ["turn the lights on", "what's the weather", "play some jazz"],
-        "prediction": ["turn the light on", "what's the weather", "play sam jazz"],
-        "tags": ["noisy;accent", "", "accent"],
-    })
+    return pd.DataFrame(
+        {
+            "id": ["u1", "u2", "u3"],
+            "label": ["turn the lights on", "what's the weather", "play some jazz"],
+            "prediction": ["turn the light on", "what's the weather", "play sam jazz"],
+            "tags": ["noisy;accent", "", "accent"],
+        }
+    )
 
 
 CASES = {
     "text ids": (pets_frame, None, TaskSpec()),
-    "int ids": (lambda: pets_frame(ids=range(100, 106)), None,
-                TaskSpec(kind="binary", positive="cat")),
+    "int ids": (
+        lambda: pets_frame(ids=range(100, 106)),
+        None,
+        TaskSpec(kind="binary", positive="cat"),
+    ),
     "numeric labels": (numeric_frame, None, TaskSpec(kind="classification")),
     "text task, tags column": (
-        speech_frame, ColumnMapping(tags_column="tags"),
-        TaskSpec(kind="text", normalization=TextNormalization(
-            lowercase=False, replacements=(("Umm,", "Um,"), ("gonna", "going to"))))),
+        speech_frame,
+        ColumnMapping(tags_column="tags"),
+        TaskSpec(
+            kind="text",
+            normalization=TextNormalization(
+                lowercase=False, replacements=(("Umm,", "Um,"), ("gonna", "going to"))
+            ),
+        ),
+    ),
 }
 
 
@@ -108,8 +123,15 @@ def test_new_store_creates_folder_database_in_wal_mode(tmp_path: Path) -> None:
         assert s.schema_version == len(MIGRATIONS)
         assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert s.db.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
-        assert {"projects", "datasets", "tags", "tag_overrides", "label_corrections",
-                "reports", "events"} <= set(s.db.table_names())
+        assert {
+            "projects",
+            "datasets",
+            "tags",
+            "tag_overrides",
+            "label_corrections",
+            "reports",
+            "events",
+        } <= set(s.db.table_names())
 
 
 def test_default_db_path_honours_env_variable(monkeypatch, tmp_path: Path) -> None:
@@ -196,8 +218,9 @@ def test_dataset_round_trips_through_a_new_store_object(tmp_path: Path, case: st
     dataset = dataset_from_frame(make(), mapping, name=f"{case}.csv")
     path = tmp_path / "s.db"
     with Store(path) as s:
-        did = s.save_dataset(s.get_or_create_project("p", user="ann"), "d", dataset,
-                             task=task, user="ann")
+        did = s.save_dataset(
+            s.get_or_create_project("p", user="ann"), "d", dataset, task=task, user="ann"
+        )
     with Store(path) as s:  # a restart
         assert_same_dataset(s.load_dataset(did), dataset)
         info = s.dataset_info(did)
@@ -212,8 +235,9 @@ def test_dataset_round_trips_through_a_new_store_object(tmp_path: Path, case: st
 def test_round_trip_keeps_state_after_edits(tmp_path: Path, pets: Dataset) -> None:
     path = tmp_path / "s.db"
     with Store(path) as s:
-        did = s.save_dataset(s.get_or_create_project("p", user="ann"), "d", pets,
-                             task=TaskSpec(), user="ann")
+        did = s.save_dataset(
+            s.get_or_create_project("p", user="ann"), "d", pets, task=TaskSpec(), user="ann"
+        )
         s.set_tag(did, ["b", "c"], "accent", True, user="bob")
         s.create_tag(did, "blurry", user="bob")
         s.set_tag(did, ["f"], "blurry", True, user="bob")
@@ -232,12 +256,20 @@ def test_list_datasets_newest_first_and_by_project(store: Store, pets: Dataset) 
     assert store.get_or_create_project("one", user="bob") == p1
     a = store.save_dataset(p1, "a", pets, task=TaskSpec(), user="ann")
     b = store.save_dataset(p2, "b", pets, task=TaskSpec(), user="bob")
-    c = store.save_dataset(p1, "c", pets, task=TaskSpec(kind="binary", positive="cat"),
-                           user="cid")
+    c = store.save_dataset(p1, "c", pets, task=TaskSpec(kind="binary", positive="cat"), user="cid")
     listing = store.list_datasets()
     assert listing["id"].tolist() == [c, b, a]
-    assert list(listing.columns) == ["id", "project_id", "name", "source_name", "content_hash",
-                                     "row_count", "task_kind", "created_at", "created_by"]
+    assert list(listing.columns) == [
+        "id",
+        "project_id",
+        "name",
+        "source_name",
+        "content_hash",
+        "row_count",
+        "task_kind",
+        "created_at",
+        "created_by",
+    ]
     assert store.list_datasets(p1)["name"].tolist() == ["c", "a"]
     assert store.list_datasets(p1)["task_kind"].tolist() == ["binary", "classification"]
     assert store.list_projects()["name"].tolist() == ["one", "two"]
@@ -281,8 +313,9 @@ def test_delete_dataset_removes_rows_and_files(store: Store, saved: int) -> None
 
 
 @pytest.mark.parametrize("fail_at", ["frame.parquet", "tags.parquet", "database"])
-def test_failed_save_leaves_no_dataset_row_and_no_files(store: Store, pets: Dataset,
-                                                        monkeypatch, fail_at: str) -> None:
+def test_failed_save_leaves_no_dataset_row_and_no_files(
+    store: Store, pets: Dataset, monkeypatch, fail_at: str
+) -> None:
     project = store.get_or_create_project("p", user="ann")
     real_write, real_event = store_mod._write_parquet, Store._event
 
@@ -315,8 +348,9 @@ def test_unstorable_frame_raises_store_error_and_leaves_nothing(store: Store) ->
     dataset = dataset_from_frame(pets_frame())
     dataset.frame["mixed"] = pd.Series([1, "two", 3.0, None, b"5", 6], dtype=object)
     with pytest.raises(StoreError, match="cannot be stored as Parquet"):
-        store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                           task=TaskSpec(), user="a")
+        store.save_dataset(
+            store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+        )
     assert store.list_datasets().empty
     assert list(store.files_dir.iterdir()) == []
 
@@ -325,23 +359,27 @@ def test_duplicate_ids_as_text_are_refused(store: Store) -> None:
     dataset = dataset_from_frame(pets_frame())
     dataset.frame["id"] = pd.Series([1, "1", 2, 3, 4, 5], dtype=object)
     with pytest.raises(StoreError, match="ids must be unique as text; '1' repeat"):
-        store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                           task=TaskSpec(), user="a")
+        store.save_dataset(
+            store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+        )
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda s: s.load_dataset(99), "no dataset with id 99"),
-    (lambda s: s.dataset_info(99), "no dataset with id 99"),
-    (lambda s: s.tag_matrix(99), "no dataset with id 99"),
-    (lambda s: s.list_tags(99), "no dataset with id 99"),
-    (lambda s: s.rename_dataset(99, "x", user="a"), "no dataset with id 99"),
-    (lambda s: s.delete_dataset(99, user="a"), "no dataset with id 99"),
-    (lambda s: s.list_datasets(project_id=7), "no project with id 7"),
-    (lambda s: s.report_content(5), "no report with id 5"),
-    (lambda s: s.load_dataset("1"), "dataset id must be an integer"),
-    (lambda s: s.get_or_create_project(" ", user="a"), "project name must be a non-empty"),
-    (lambda s: s.get_or_create_project("p", user=""), "user must name the person"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.load_dataset(99), "no dataset with id 99"),
+        (lambda s: s.dataset_info(99), "no dataset with id 99"),
+        (lambda s: s.tag_matrix(99), "no dataset with id 99"),
+        (lambda s: s.list_tags(99), "no dataset with id 99"),
+        (lambda s: s.rename_dataset(99, "x", user="a"), "no dataset with id 99"),
+        (lambda s: s.delete_dataset(99, user="a"), "no dataset with id 99"),
+        (lambda s: s.list_datasets(project_id=7), "no project with id 7"),
+        (lambda s: s.report_content(5), "no report with id 5"),
+        (lambda s: s.load_dataset("1"), "dataset id must be an integer"),
+        (lambda s: s.get_or_create_project(" ", user="a"), "project name must be a non-empty"),
+        (lambda s: s.get_or_create_project("p", user=""), "user must name the person"),
+    ],
+)
 def test_unknown_ids_and_bad_arguments_raise_store_error(store: Store, call, message) -> None:
     with pytest.raises(StoreError, match=message):
         call(store)
@@ -354,8 +392,9 @@ def expected_tags(pets: Dataset) -> pd.DataFrame:
     return pets.tags.copy()
 
 
-@pytest.mark.parametrize("ids", [["b", "c"], ("c", "b", "b"), pd.Series(["b", "c"]),
-                                 np.array(["b", "c"])])
+@pytest.mark.parametrize(
+    "ids", [["b", "c"], ("c", "b", "b"), pd.Series(["b", "c"]), np.array(["b", "c"])]
+)
 def test_set_tag_then_tag_matrix(store: Store, pets: Dataset, saved: int, ids) -> None:
     want = expected_tags(pets)
     assert store.set_tag(saved, ids, "accent", True, user="bob") == 2
@@ -367,24 +406,22 @@ def test_set_tag_then_tag_matrix(store: Store, pets: Dataset, saved: int, ids) -
     pd.testing.assert_frame_equal(store.tag_matrix(saved), want)
 
 
-def test_hand_values_are_kept_when_set_back_to_the_file_values(store: Store,
-                                                               saved: int) -> None:
+def test_hand_values_are_kept_when_set_back_to_the_file_values(store: Store, saved: int) -> None:
     # Schema 4: a hand value belongs to the project, and another dataset of it may have no
     # such file value, so going back to this file's values keeps the hand values.
     store.set_tag(saved, ["b", "c"], "accent", True, user="bob")
     assert override_count(store) == 2
     store.set_tag(saved, ["b", "c"], "accent", False, user="bob")  # back to the file's values
     assert override_count(store) == 2
-    assert store.tag_matrix(saved)["accent"].tolist() == [True, False, False, True, False,
-                                                          False]
+    assert store.tag_matrix(saved)["accent"].tolist() == [True, False, False, True, False, False]
 
 
-@pytest.mark.parametrize(("wanted", "given"), [(101, "101"), ("101", 101),
-                                               (101, np.int64(101))])
+@pytest.mark.parametrize(("wanted", "given"), [(101, "101"), ("101", 101), (101, np.int64(101))])
 def test_set_tag_matches_int_ids_as_text(store: Store, wanted, given) -> None:
     dataset = dataset_from_frame(pets_frame(ids=range(100, 106)))
-    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                             task=TaskSpec(), user="a")
+    did = store.save_dataset(
+        store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+    )
     assert store.set_tag(did, [given], "accent", True, user="a") == 1
     assert store.tag_matrix(did)["accent"].tolist() == [True, True, False, True, False, False]
     store.correct_label(did, wanted, "dog", user="a")
@@ -392,16 +429,19 @@ def test_set_tag_matches_int_ids_as_text(store: Store, wanted, given) -> None:
 
 
 def test_set_tag_unknown_tag_raises(store: Store, saved: int) -> None:
-    with pytest.raises(StoreError, match="dataset .* has no tag 'missing'; its tags are "
-                                         "'noisy', 'accent', 'night'"):
+    with pytest.raises(
+        StoreError, match="dataset .* has no tag 'missing'; its tags are 'noisy', 'accent', 'night'"
+    ):
         store.set_tag(saved, ["a"], "missing", True, user="bob")
 
 
-def test_set_tag_unknown_ids_raise_naming_a_few_and_write_nothing(store: Store,
-                                                                  saved: int) -> None:
+def test_set_tag_unknown_ids_raise_naming_a_few_and_write_nothing(store: Store, saved: int) -> None:
     ids = ["a", "zz1", "zz2", "zz3", "zz4", "zz5", "zz6", "zz7"]
-    with pytest.raises(StoreError, match=r"no example with id 'zz1', 'zz2', 'zz3', 'zz4', "
-                                         r"'zz5' and 2 more \(7 of 8 ids unknown\)"):
+    with pytest.raises(
+        StoreError,
+        match=r"no example with id 'zz1', 'zz2', 'zz3', 'zz4', "
+        r"'zz5' and 2 more \(7 of 8 ids unknown\)",
+    ):
         store.set_tag(saved, ids, "accent", True, user="bob")
     assert override_count(store) == 0
     assert store.events(saved)["kind"].tolist() == ["dataset.save"]
@@ -422,8 +462,9 @@ def test_create_tag_starts_empty_and_comes_last(store: Store, saved: int) -> Non
         store.create_tag(saved, "blurry", user="bob")
 
 
-def test_rename_tag_keeps_values_settings_and_position(store: Store, pets: Dataset,
-                                                       saved: int) -> None:
+def test_rename_tag_keeps_values_settings_and_position(
+    store: Store, pets: Dataset, saved: int
+) -> None:
     store.set_tag(saved, ["b"], "accent", True, user="bob")
     store.set_tag_settings(saved, "accent", hlp=0.9, user="bob")
     before = store.tag_matrix(saved)
@@ -438,15 +479,19 @@ def test_rename_tag_keeps_values_settings_and_position(store: Store, pets: Datas
         store.rename_tag(saved, "accent", "x", user="bob")
 
 
-@pytest.mark.parametrize(("sources", "target", "columns"), [
-    (["noisy", "night"], "noisy", ["noisy", "accent"]),          # into one of the sources
-    (["night", "noisy"], "noisy", ["noisy", "accent"]),          # order does not matter
-    (["noisy", "night"], "hard audio", ["accent", "hard audio"]),  # a new tag, added last
-    (["noisy", "accent", "night"], "any", ["any"]),
-    (["noisy"], "accent", ["accent", "night"]),                   # into an existing other tag
-])
-def test_merge_tags_is_the_union_of_the_sources(store: Store, saved: int, sources, target,
-                                                columns) -> None:
+@pytest.mark.parametrize(
+    ("sources", "target", "columns"),
+    [
+        (["noisy", "night"], "noisy", ["noisy", "accent"]),  # into one of the sources
+        (["night", "noisy"], "noisy", ["noisy", "accent"]),  # order does not matter
+        (["noisy", "night"], "hard audio", ["accent", "hard audio"]),  # a new tag, added last
+        (["noisy", "accent", "night"], "any", ["any"]),
+        (["noisy"], "accent", ["accent", "night"]),  # into an existing other tag
+    ],
+)
+def test_merge_tags_is_the_union_of_the_sources(
+    store: Store, saved: int, sources, target, columns
+) -> None:
     # Overrides first, so the union must combine file values and later edits.
     store.set_tag(saved, ["b"], "noisy", True, user="bob")
     store.set_tag(saved, ["a"], "night", False, user="bob")
@@ -465,8 +510,9 @@ def test_merge_tags_is_the_union_of_the_sources(store: Store, saved: int, source
 def test_merge_then_edit_then_restart(tmp_path: Path, pets: Dataset) -> None:
     path = tmp_path / "s.db"
     with Store(path) as s:
-        did = s.save_dataset(s.get_or_create_project("p", user="a"), "d", pets,
-                             task=TaskSpec(), user="a")
+        did = s.save_dataset(
+            s.get_or_create_project("p", user="a"), "d", pets, task=TaskSpec(), user="a"
+        )
         s.merge_tags(did, ["noisy", "night"], "hard", user="a")
         s.set_tag(did, ["a", "b"], "hard", False, user="a")
         want = s.tag_matrix(did)
@@ -475,10 +521,13 @@ def test_merge_then_edit_then_restart(tmp_path: Path, pets: Dataset) -> None:
     assert want["hard"].tolist() == [False, False, True, True, True, True]
 
 
-@pytest.mark.parametrize(("sources", "message"), [
-    ([], "at least one source"),
-    (["noisy", "ghost"], "has no tag 'ghost'"),
-])
+@pytest.mark.parametrize(
+    ("sources", "message"),
+    [
+        ([], "at least one source"),
+        (["noisy", "ghost"], "has no tag 'ghost'"),
+    ],
+)
 def test_merge_tags_errors(store: Store, saved: int, sources, message) -> None:
     with pytest.raises(StoreError, match=message):
         store.merge_tags(saved, sources, "x", user="bob")
@@ -501,30 +550,42 @@ def test_tag_settings_round_trip_and_clear(store: Store, saved: int) -> None:
     store.set_tag_settings(saved, "noisy", hlp=0.8, importance=5, ease=2, user="bob")
     store.set_tag_settings(saved, "accent", importance=np.int64(3), user="bob")
     store.set_tag_settings(saved, "noisy", ease=4, user="cid")  # None leaves the others
-    assert store.tag_settings(saved) == {"hlp": {"noisy": 0.8},
-                                         "importance": {"noisy": 5, "accent": 3},
-                                         "ease": {"noisy": 4}}
+    assert store.tag_settings(saved) == {
+        "hlp": {"noisy": 0.8},
+        "importance": {"noisy": 5, "accent": 3},
+        "ease": {"noisy": 4},
+    }
     store.set_tag_settings(saved, "noisy", clear_hlp=True, user="cid")
     assert store.tag_settings(saved)["hlp"] == {}
     tags = store.list_tags(saved).set_index("name")
     assert tags.loc["noisy", "updated_by"] == "cid"
     assert tags.loc["noisy", "importance"] == 5 and pd.isna(tags.loc["night", "importance"])
     assert list(store.list_tags(saved).columns) == [
-        "name", "hlp", "importance", "ease", "created_by", "created_at", "updated_by",
-        "updated_at"]
+        "name",
+        "hlp",
+        "importance",
+        "ease",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    ]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"hlp": 1.2}, "hlp .* from 0 to 1, got 1.2"),
-    ({"hlp": -0.1}, "from 0 to 1"),
-    ({"hlp": "high"}, "from 0 to 1"),
-    ({"hlp": True}, "from 0 to 1"),
-    ({"importance": 0}, "importance must be a whole number from 1 to 5, got 0"),
-    ({"importance": 6}, "importance must be a whole number from 1 to 5"),
-    ({"ease": 2.5}, "ease must be a whole number from 1 to 5, got 2.5"),
-    ({"ease": "3"}, "ease must be a whole number"),
-    ({"hlp": 0.5, "clear_hlp": True}, "either a new hlp or clear_hlp"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hlp": 1.2}, "hlp .* from 0 to 1, got 1.2"),
+        ({"hlp": -0.1}, "from 0 to 1"),
+        ({"hlp": "high"}, "from 0 to 1"),
+        ({"hlp": True}, "from 0 to 1"),
+        ({"importance": 0}, "importance must be a whole number from 1 to 5, got 0"),
+        ({"importance": 6}, "importance must be a whole number from 1 to 5"),
+        ({"ease": 2.5}, "ease must be a whole number from 1 to 5, got 2.5"),
+        ({"ease": "3"}, "ease must be a whole number"),
+        ({"hlp": 0.5, "clear_hlp": True}, "either a new hlp or clear_hlp"),
+    ],
+)
 def test_tag_settings_validation(store: Store, saved: int, kwargs, message) -> None:
     with pytest.raises(StoreError, match=message):
         store.set_tag_settings(saved, "noisy", user="bob", **kwargs)
@@ -532,11 +593,14 @@ def test_tag_settings_validation(store: Store, saved: int, kwargs, message) -> N
 
 
 def test_tag_settings_feed_analyze(store: Store, saved: int) -> None:
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     store.set_tag_settings(saved, "noisy", hlp=0.9, importance=4, ease=2, user="bob")
-    table = analyze(store.load_dataset(saved), task=store.dataset_info(saved)["task"],
-                    **store.tag_settings(saved))
+    table = analyze(
+        store.load_dataset(saved),
+        task=store.dataset_info(saved)["task"],
+        **store.tag_settings(saved),
+    )
     assert "noisy" in table.index
 
 
@@ -549,7 +613,9 @@ def test_label_correction_applied_and_reverted(store: Store, pets: Dataset, save
     store.correct_label(saved, "e", "dog", user="bob")
     fixes = store.corrections(saved)
     assert fixes[["example_id", "original", "corrected", "user"]].values.tolist() == [
-        ["b", "dog", "fox", "cid"], ["e", "cat", "dog", "bob"]]
+        ["b", "dog", "fox", "cid"],
+        ["e", "cat", "dog", "bob"],
+    ]
     assert fixes["reason"].tolist() == ["second look", ""]
     labels = store.load_dataset(saved).frame["label"]
     assert labels.tolist() == ["cat", "fox", "cat", "dog", "dog", "dog"]
@@ -558,7 +624,13 @@ def test_label_correction_applied_and_reverted(store: Store, pets: Dataset, save
     store.revert_correction(saved, "b", user="dan")
     assert store.corrections(saved)["example_id"].tolist() == ["e"]
     assert store.load_dataset(saved).frame["label"].tolist() == [
-        "cat", "dog", "cat", "dog", "dog", "dog"]
+        "cat",
+        "dog",
+        "cat",
+        "dog",
+        "dog",
+        "dog",
+    ]
     with pytest.raises(StoreError, match="example 'b' of dataset .* has no label correction"):
         store.revert_correction(saved, "b", user="dan")
     history = store.db.execute("SELECT COUNT(*) FROM label_corrections").fetchone()[0]
@@ -569,8 +641,9 @@ def test_label_correction_applied_and_reverted(store: Store, pets: Dataset, save
 def test_label_corrections_take_the_class_spelling_of_the_dataset(store: Store, given) -> None:
     # Classes are text (core.values): 2, 2.0 and "2.0" all name the class written "2".
     dataset = dataset_from_frame(numeric_frame())
-    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                             task=TaskSpec(), user="a")
+    did = store.save_dataset(
+        store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+    )
     store.correct_label(did, 20, given, user="a")
     frame = store.load_dataset(did).frame
     assert frame["label"].tolist() == ["0", "2", "2", "1"]
@@ -579,17 +652,18 @@ def test_label_corrections_take_the_class_spelling_of_the_dataset(store: Store, 
 
 def test_label_corrections_to_a_new_class_keep_its_spelling(store: Store) -> None:
     dataset = dataset_from_frame(numeric_frame())
-    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                             task=TaskSpec(), user="a")
+    did = store.save_dataset(
+        store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+    )
     store.correct_label(did, 20, "007", user="a")
     assert store.load_dataset(did).frame["label"].tolist() == ["0", "007", "2", "1"]
 
 
-def test_numeric_label_corrections_on_a_numeric_frame_from_an_older_version(
-        store: Store) -> None:
+def test_numeric_label_corrections_on_a_numeric_frame_from_an_older_version(store: Store) -> None:
     dataset = dataset_from_frame(numeric_frame())
-    did = store.save_dataset(store.get_or_create_project("p", user="a"), "d", dataset,
-                             task=TaskSpec(), user="a")
+    did = store.save_dataset(
+        store.get_or_create_project("p", user="a"), "d", dataset, task=TaskSpec(), user="a"
+    )
     labels = pd.Series([0, 1, 2, 1])  # datasets saved before labels were text
     with pytest.raises(StoreError, match="labels are whole numbers; 1.5 is not one"):
         store_mod._coerce_label(1.5, labels, did)
@@ -603,15 +677,21 @@ def test_numeric_label_corrections_on_a_numeric_frame_from_an_older_version(
 
 
 def test_reports_saved_listed_and_read(store: Store, saved: int) -> None:
-    first = store.save_report(saved, "HTML", "report.html", "<h1>Pets – errors</h1>",
-                              user="bob")
+    first = store.save_report(saved, "HTML", "report.html", "<h1>Pets – errors</h1>", user="bob")
     second = store.save_report(saved, "xlsx", "report.xlsx", b"PK\x03\x04binary", user="cid")
     listing = store.list_reports(saved)
     assert listing["id"].tolist() == [second, first]
     assert listing["fmt"].tolist() == ["xlsx", "html"]
     assert listing["size"].tolist() == [10, len("<h1>Pets – errors</h1>".encode())]
-    assert list(listing.columns) == ["id", "dataset_id", "fmt", "filename", "size",
-                                     "created_at", "created_by"]
+    assert list(listing.columns) == [
+        "id",
+        "dataset_id",
+        "fmt",
+        "filename",
+        "size",
+        "created_at",
+        "created_by",
+    ]
     assert store.report_content(first).decode("utf-8") == "<h1>Pets – errors</h1>"
     assert store.report_content(second) == b"PK\x03\x04binary"
     assert len(store.list_reports()) == 2
@@ -635,19 +715,31 @@ def test_events_record_user_and_kind_for_each_write(store: Store, pets: Dataset)
     store.save_report(did, "md", "r.md", "# r", user="fay")
     store.delete_dataset(did, user="gus")
     log = store.events()
-    assert list(log.columns) == ["id", "project_id", "dataset_id", "kind", "detail", "user",
-                                 "at"]
+    assert list(log.columns) == ["id", "project_id", "dataset_id", "kind", "detail", "user", "at"]
     assert log[["kind", "user"]].values.tolist() == [
-        ["project.create", "ann"], ["dataset.save", "ann"], ["dataset.rename", "bob"],
-        ["tag.create", "bob"], ["tag.set", "cid"], ["tag.rename", "cid"],
-        ["tag.merge", "cid"], ["tag.settings", "dan"], ["tag.delete", "dan"],
-        ["label.correct", "eve"], ["label.revert", "eve"], ["report.save", "fay"],
-        ["dataset.delete", "gus"]]
+        ["project.create", "ann"],
+        ["dataset.save", "ann"],
+        ["dataset.rename", "bob"],
+        ["tag.create", "bob"],
+        ["tag.set", "cid"],
+        ["tag.rename", "cid"],
+        ["tag.merge", "cid"],
+        ["tag.settings", "dan"],
+        ["tag.delete", "dan"],
+        ["label.correct", "eve"],
+        ["label.revert", "eve"],
+        ["report.save", "fay"],
+        ["dataset.delete", "gus"],
+    ]
     assert (log["dataset_id"].iloc[1:] == did).all()
     assert (log["project_id"] == project).all()
     assert log["at"].is_monotonic_increasing and log["at"].str.endswith("+00:00").all()
-    assert json.loads(log["detail"].iloc[4]) == {"tag": "new", "value": True, "changed": 1,
-                                                 "example_ids": ["a"]}
+    assert json.loads(log["detail"].iloc[4]) == {
+        "tag": "new",
+        "value": True,
+        "changed": 1,
+        "example_ids": ["a"],
+    }
     assert store.events(did)["kind"].tolist() == log["kind"].tolist()[1:]
 
 
@@ -690,8 +782,9 @@ def test_concurrent_writers_all_succeed(tmp_path: Path, pets: Dataset, shared: b
 
     path = tmp_path / "s.db"
     with Store(path) as s:
-        did = s.save_dataset(s.get_or_create_project("p", user="a"), "d", pets,
-                             task=TaskSpec(), user="a")
+        did = s.save_dataset(
+            s.get_or_create_project("p", user="a"), "d", pets, task=TaskSpec(), user="a"
+        )
         for name in ("t0", "t1", "t2", "t3"):
             s.create_tag(did, name, user="a")
     stores = [Store(path)] if shared else [Store(path) for _ in range(4)]
@@ -720,9 +813,9 @@ def test_concurrent_writers_all_succeed(tmp_path: Path, pets: Dataset, shared: b
 
 
 def test_revision_grows_with_every_write_and_matches_the_event_log(tmp_path):
-    from core.dataset import dataset_from_frame
-    from core.store import Store
-    from core.task import TaskSpec
+    from slicewise.core.dataset import dataset_from_frame
+    from slicewise.core.store import Store
+    from slicewise.core.task import TaskSpec
 
     store = Store(tmp_path / "rev.db")
     pid = store.get_or_create_project("p", user="ann")
@@ -739,11 +832,16 @@ def test_revision_grows_with_every_write_and_matches_the_event_log(tmp_path):
 
 
 def _iteration(store: Store, project: int, dataset: int, **kwargs) -> int:
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
-    args = {"model_name": "asr", "model_version": "1.0", "data_version": "v1",
-            "notes": {"lr": 0.001, "commit": "abc123", "layers": [4, 4]},
-            "table": analyze(store.load_dataset(dataset)), "user": "ann"}
+    args = {
+        "model_name": "asr",
+        "model_version": "1.0",
+        "data_version": "v1",
+        "notes": {"lr": 0.001, "commit": "abc123", "layers": [4, 4]},
+        "table": analyze(store.load_dataset(dataset)),
+        "user": "ann",
+    }
     return store.save_iteration(project, dataset, **{**args, **kwargs})
 
 
@@ -762,7 +860,7 @@ def test_migration_2_adds_iterations_to_a_version_1_database(monkeypatch, tmp_pa
 
 
 def test_iteration_round_trips_its_table_and_metadata(tmp_path: Path, pets: Dataset) -> None:
-    from core.analysis import analyze
+    from slicewise.core.analysis import analyze
 
     path = tmp_path / "s.db"
     with Store(path) as s:
@@ -778,7 +876,10 @@ def test_iteration_round_trips_its_table_and_metadata(tmp_path: Path, pets: Data
         info = s.iteration_info(iid)
         assert info["notes"] == {"lr": 0.001, "commit": "abc123", "layers": [4, 4]}
         assert (info["model_name"], info["model_version"], info["data_version"]) == (
-            "asr", "1.0", "v1")
+            "asr",
+            "1.0",
+            "v1",
+        )
         assert info["dataset_id"] == did and info["dataset_name"] == "d"
         assert info["source_name"] == "pets.csv" and info["row_count"] == 6
         assert info["content_hash"] == pets.content_hash
@@ -799,10 +900,23 @@ def test_list_iterations_is_the_project_history_oldest_first(store: Store, pets:
     assert history["id"].tolist() == [first, second]
     assert history["model_version"].tolist() == ["1", "2"]
     assert history["notes"].iloc[1] == {}
-    assert list(history.columns) == ["id", "project_id", "dataset_id", "dataset_name",
-                                     "source_name", "content_hash", "fingerprint", "revision",
-                                     "row_count", "model_name", "model_version",
-                                     "data_version", "notes", "created_at", "created_by"]
+    assert list(history.columns) == [
+        "id",
+        "project_id",
+        "dataset_id",
+        "dataset_name",
+        "source_name",
+        "content_hash",
+        "fingerprint",
+        "revision",
+        "row_count",
+        "model_name",
+        "model_version",
+        "data_version",
+        "notes",
+        "created_at",
+        "created_by",
+    ]
 
 
 def test_iterations_outlive_their_dataset_and_are_logged(store: Store, pets: Dataset) -> None:
@@ -821,16 +935,19 @@ def test_iterations_outlive_their_dataset_and_are_logged(store: Store, pets: Dat
     assert log["kind"].iloc[-1] == "iteration.delete" and log["user"].iloc[-1] == "cid"
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"model_name": " "}, "model name"),
-    ({"notes": ["lr=1"]}, "notes must be a dict"),
-    ({"notes": {"lr": float("nan")}}, "JSON values"),
-    ({"notes": {"": 1}}, "note names"),
-    ({"table": pd.DataFrame()}, "empty"),
-    ({"table": "not a table"}, "must be a DataFrame"),
-    ({"model_version": ["1"]}, "model version must be text"),
-    ({"user": ""}, "user"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model_name": " "}, "model name"),
+        ({"notes": ["lr=1"]}, "notes must be a dict"),
+        ({"notes": {"lr": float("nan")}}, "JSON values"),
+        ({"notes": {"": 1}}, "note names"),
+        ({"table": pd.DataFrame()}, "empty"),
+        ({"table": "not a table"}, "must be a DataFrame"),
+        ({"model_version": ["1"]}, "model version must be text"),
+        ({"user": ""}, "user"),
+    ],
+)
 def test_save_iteration_validation(store: Store, saved: int, kwargs, message) -> None:
     pid = int(store.dataset_info(saved)["project_id"])
     with pytest.raises(StoreError, match=message):
@@ -839,8 +956,7 @@ def test_save_iteration_validation(store: Store, saved: int, kwargs, message) ->
     assert "iteration.save" not in store.events()["kind"].tolist()
 
 
-def test_iteration_needs_a_dataset_of_the_project(store: Store, pets: Dataset,
-                                                  saved: int) -> None:
+def test_iteration_needs_a_dataset_of_the_project(store: Store, pets: Dataset, saved: int) -> None:
     other = store.get_or_create_project("other", user="ann")
     with pytest.raises(StoreError, match="belongs to project"):
         _iteration(store, other, saved)
@@ -854,12 +970,14 @@ def test_iteration_needs_a_dataset_of_the_project(store: Store, pets: Dataset,
 
 
 def annotation_labels() -> pd.DataFrame:
-    return pd.DataFrame({
-        "item": ["a", "a", "a", "b", "b", "c", "c"],
-        "annotator": ["x", "y", "z", "x", "y", "x", "z"],
-        "label": ["cat", "dog", "cat", "dog", "dog", "cat", "dog"],
-        "comment": ["", "blurry", "", "", "", "", "hard"],
-    })
+    return pd.DataFrame(
+        {
+            "item": ["a", "a", "a", "b", "b", "c", "c"],
+            "annotator": ["x", "y", "z", "x", "y", "x", "z"],
+            "label": ["cat", "dog", "cat", "dog", "dog", "cat", "dog"],
+            "comment": ["", "blurry", "", "", "", "", "hard"],
+        }
+    )
 
 
 def _annotation_set(store: Store, project: int, name: str = "round 1", **kwargs) -> int:
@@ -867,8 +985,7 @@ def _annotation_set(store: Store, project: int, name: str = "round 1", **kwargs)
     return store.save_annotation_set(project, name, annotation_labels(), **{**args, **kwargs})
 
 
-def test_migration_3_adds_annotation_sets_to_a_version_2_database(monkeypatch,
-                                                                  tmp_path) -> None:
+def test_migration_3_adds_annotation_sets_to_a_version_2_database(monkeypatch, tmp_path) -> None:
     path = tmp_path / "v2.db"
     monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:2])
     with Store(path) as s:
@@ -897,7 +1014,10 @@ def test_annotation_set_round_trips_across_a_new_store(tmp_path: Path, pets: Dat
         assert sets["id"].tolist() == [sid]
         row = sets.iloc[0]
         assert (row["name"], row["source_name"], row["content_hash"]) == (
-            "round 1", "labels.csv", "abc")
+            "round 1",
+            "labels.csv",
+            "abc",
+        )
         assert row["row_count"] == 7 and row["linked_dataset_id"] == did
         assert row["created_by"] == "ann"
         assert s.annotation_set_info(sid)["linked_dataset_id"] == did
@@ -908,7 +1028,8 @@ def test_annotation_set_round_trips_across_a_new_store(tmp_path: Path, pets: Dat
 
 
 def test_reopening_removes_stale_staging_and_orphan_files_but_not_a_live_save(
-        tmp_path: Path, pets: Dataset) -> None:
+    tmp_path: Path, pets: Dataset
+) -> None:
     path = tmp_path / "s.db"
     with Store(path) as s:
         pid = s.get_or_create_project("p", user="ann")
@@ -928,9 +1049,9 @@ def test_reopening_removes_stale_staging_and_orphan_files_but_not_a_live_save(
     (sets / f"{sid + 1}.parquet").write_bytes(b"orphan")
     with Store(path) as s:
         assert sorted(p.name for p in files.iterdir()) == sorted(
-            [".staging-live", "annotation_sets", str(did)])
-        assert sorted(p.name for p in sets.iterdir()) == [".staging-live.parquet",
-                                                          f"{sid}.parquet"]
+            [".staging-live", "annotation_sets", str(did)]
+        )
+        assert sorted(p.name for p in sets.iterdir()) == [".staging-live.parquet", f"{sid}.parquet"]
         assert_same_dataset(s.load_dataset(did), pets)
         pd.testing.assert_frame_equal(s.load_annotation_set(sid), annotation_labels())
 
@@ -941,8 +1062,14 @@ def test_annotation_set_errors(store: Store, saved: int) -> None:
     with pytest.raises(StoreError, match="already has an annotation set named 'round 1'"):
         _annotation_set(store, pid)
     with pytest.raises(StoreError, match="lack the column"):
-        store.save_annotation_set(pid, "r2", annotation_labels().drop(columns="annotator"),
-                                  source_name="f", content_hash="", user="ann")
+        store.save_annotation_set(
+            pid,
+            "r2",
+            annotation_labels().drop(columns="annotator"),
+            source_name="f",
+            content_hash="",
+            user="ann",
+        )
     other = store.get_or_create_project("other", user="ann")
     with pytest.raises(StoreError, match="belongs to project"):
         _annotation_set(store, other, linked_dataset_id=saved)
@@ -958,12 +1085,13 @@ def test_latest_review_decision_wins_and_history_is_kept(tmp_path: Path) -> None
         pid = s.get_or_create_project("p", user="ann")
         sid = _annotation_set(s, pid)
         assert s.save_review_decision(sid, "a", decision="dog", user="ann")
-        assert s.save_review_decision(sid, "a", decision="borderline", note="tail hidden",
-                                      user="bob")
-        assert not s.save_review_decision(sid, "a", decision="borderline",
-                                          note=" tail hidden ", user="bob")  # no change
-        assert s.save_review_decision(sid, "b", decision=None, note="define 'dog'",
-                                      user="ann")
+        assert s.save_review_decision(
+            sid, "a", decision="borderline", note="tail hidden", user="bob"
+        )
+        assert not s.save_review_decision(
+            sid, "a", decision="borderline", note=" tail hidden ", user="bob"
+        )  # no change
+        assert s.save_review_decision(sid, "b", decision=None, note="define 'dog'", user="ann")
         assert s.save_review_decision(sid, "c", decision="cat", user="ann")
         assert s.save_review_decision(sid, "c", decision=None, user="ann")  # withdrawn
     with Store(path) as s:
@@ -979,8 +1107,13 @@ def test_latest_review_decision_wins_and_history_is_kept(tmp_path: Path) -> None
         decided = events[events["kind"] == "review.decide"]
         assert decided["user"].tolist() == ["ann", "bob", "ann", "ann", "ann"]
         first = json.loads(decided["detail"].iloc[1])
-        assert first == {"annotation_set_id": sid, "item": "a", "decision": "borderline",
-                         "note": "tail hidden", "previous": "dog"}
+        assert first == {
+            "annotation_set_id": sid,
+            "item": "a",
+            "decision": "borderline",
+            "note": "tail hidden",
+            "previous": "dog",
+        }
 
 
 def test_review_decision_errors_write_nothing(store: Store) -> None:

@@ -34,10 +34,10 @@ from faults import (
     small_disk,
 )
 
-from core.cli import main
-from core.errors import DiskFull, StoreDamaged, StoreReadOnly
-from core.store import CHECKED_XATTR, Store
-from core.task import TaskSpec
+from slicewise.core.cli import main
+from slicewise.core.errors import DiskFull, StoreDamaged, StoreReadOnly
+from slicewise.core.store import CHECKED_XATTR, Store
+from slicewise.core.task import TaskSpec
 
 HINT = (".recover", "restore a backup", "cp -a")
 
@@ -77,12 +77,16 @@ def test_a_damaged_store_opens_read_only_and_says_how_to_recover(damaged):
         assert store.report_content(ids["report"]) == b"# what we found\n"
 
 
-@pytest.mark.parametrize("read", [
-    lambda s, ids: s.list_datasets(),
-    lambda s, ids: s.events(),
-    lambda s, ids: s.load_dataset(ids["dataset"]),
-    lambda s, ids: s.tag_matrix(ids["dataset"]),
-], ids=["list_datasets", "events", "load_dataset", "tag_matrix"])
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda s, ids: s.list_datasets(),
+        lambda s, ids: s.events(),
+        lambda s, ids: s.load_dataset(ids["dataset"]),
+        lambda s, ids: s.tag_matrix(ids["dataset"]),
+    ],
+    ids=["list_datasets", "events", "load_dataset", "tag_matrix"],
+)
 def test_a_read_that_hits_damage_raises_store_damaged(damaged, read):
     db, ids, _ = damaged
     with Store(db) as store, pytest.raises(StoreDamaged) as caught:
@@ -91,13 +95,18 @@ def test_a_read_that_hits_damage_raises_store_damaged(damaged, read):
     assert "damaged" in str(caught.value) and all(h in str(caught.value) for h in HINT)
 
 
-@pytest.mark.parametrize("write", [
-    lambda s, ids: s.get_or_create_project("another", user=USER),
-    lambda s, ids: s.save_report(ids["dataset"], "md", "r.md", "x", user=USER),
-    lambda s, ids: s.create_tag(ids["dataset"], "glare", user=USER),
-    lambda s, ids: s.save_dataset(ids["project"], "again", dataset(seed=1), task=TaskSpec(),
-                                  user=USER),
-], ids=["project", "report", "tag", "dataset"])
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda s, ids: s.get_or_create_project("another", user=USER),
+        lambda s, ids: s.save_report(ids["dataset"], "md", "r.md", "x", user=USER),
+        lambda s, ids: s.create_tag(ids["dataset"], "glare", user=USER),
+        lambda s, ids: s.save_dataset(
+            ids["project"], "again", dataset(seed=1), task=TaskSpec(), user=USER
+        ),
+    ],
+    ids=["project", "report", "tag", "dataset"],
+)
 def test_writes_to_a_damaged_store_are_refused_and_change_nothing(damaged, write):
     db, ids, _ = damaged
     before, listing = sha(db), files(db.parent / "sw_files")
@@ -109,10 +118,14 @@ def test_writes_to_a_damaged_store_are_refused_and_change_nothing(damaged, write
     assert sha(db) == before and files(db.parent / "sw_files") == listing
 
 
-@pytest.mark.parametrize("args", [
-    ["tag", "--rule", "label == cat", "--tag", "cats", "--dataset", "1"],
-    ["demo"],
-], ids=["tag", "demo"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tag", "--rule", "label == cat", "--tag", "cats", "--dataset", "1"],
+        ["demo"],
+    ],
+    ids=["tag", "demo"],
+)
 def test_the_cli_on_a_damaged_store_says_so_in_one_line(damaged, args):
     db, _, _ = damaged
     result = CliRunner().invoke(main, [*args, "--db", str(db)])
@@ -214,8 +227,9 @@ def test_a_store_on_a_read_only_mount_reads_and_refuses_writes(tmp_path):
             with pytest.raises(StoreReadOnly, match="nothing was saved"):
                 store.set_tag(ids["dataset"], ["e0003"], "blurry", True, user=USER)
             with pytest.raises(StoreReadOnly, match="nothing was saved"):
-                store.save_dataset(ids["project"], "again", dataset(seed=1), task=TaskSpec(),
-                                   user=USER)
+                store.save_dataset(
+                    ids["project"], "again", dataset(seed=1), task=TaskSpec(), user=USER
+                )
         with pytest.raises(StoreReadOnly, match="cannot create the database"):
             Store(ro / "new" / "sw.db")
 
@@ -233,11 +247,13 @@ def test_a_full_database_raises_disk_full_and_keeps_everything(tmp_path):
         # SQLite's own limit: the file may not grow by a page (SQLITE_FULL, as a full disk)
         store.db.execute(f"PRAGMA max_page_count = {pages}")
         writes = [
-            lambda: store.save_report(ids["dataset"], "html", "big.html", os.urandom(1 << 20),
-                                      user=USER),
+            lambda: store.save_report(
+                ids["dataset"], "html", "big.html", os.urandom(1 << 20), user=USER
+            ),
             # the Parquet files are written first, then the rows do not fit: files removed
-            lambda: store.save_dataset(ids["project"], "wide", dataset(tags=300, seed=2),
-                                       task=TaskSpec(), user=USER),
+            lambda: store.save_dataset(
+                ids["project"], "wide", dataset(tags=300, seed=2), task=TaskSpec(), user=USER
+            ),
         ]
         for write in writes:
             with pytest.raises(DiskFull, match="is full") as caught:
@@ -260,19 +276,25 @@ def test_a_full_disk_under_the_files_raises_disk_full_and_keeps_everything(tmp_p
         with Store(db) as store:
             # 400,000 rows: over 3 MB of Parquet, more than the disk has
             with pytest.raises(DiskFull, match="the disk holding .* is full") as caught:
-                store.save_dataset(ids["project"], "big", dataset(400_000, seed=3),
-                                   task=TaskSpec(), user=USER)
+                store.save_dataset(
+                    ids["project"], "big", dataset(400_000, seed=3), task=TaskSpec(), user=USER
+                )
             no_raw_sqlite_error(caught.value)
             assert str(disk) in str(caught.value)
             # a report larger than the room left: SQLite's SQLITE_FULL
             free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
             with pytest.raises(DiskFull, match="is full"):
-                store.save_report(ids["dataset"], "html", "big.html", os.urandom(free + 4096),
-                                  user=USER)
+                store.save_report(
+                    ids["dataset"], "html", "big.html", os.urandom(free + 4096), user=USER
+                )
         assert counts(db) == expected and files(disk / "sw_files") == listing
         with Store(db) as store:
-            assert store.save_dataset(ids["project"], "small", dataset(seed=4),
-                                      task=TaskSpec(), user=USER) > ids["dataset"]
+            assert (
+                store.save_dataset(
+                    ids["project"], "small", dataset(seed=4), task=TaskSpec(), user=USER
+                )
+                > ids["dataset"]
+            )
 
 
 _FSIZE_CHILD = """
@@ -280,8 +302,8 @@ import json, resource, signal, sys
 from pathlib import Path
 sys.path[:0] = [{root!r}, {tests!r}]
 import faults
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 db = Path({db!r})
 ids = faults.build(db)
 big = faults.dataset(100_000, seed=3)
@@ -301,11 +323,14 @@ def test_a_file_size_limit_raises_disk_full_and_keeps_everything(tmp_path):
     # Where no small disk can be mounted, the kernel's file size limit fails writes alike.
     db = tmp_path / "sw.db"
     script = _FSIZE_CHILD.format(root=str(ROOT), tests=str(ROOT / "tests"), db=str(db))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     kind, message = json.loads(done.stdout.strip().splitlines()[-1])
     assert kind == "DiskFull" and "nothing was saved" in message, message
     assert "largest file" in message
-    assert counts(db)["datasets"] == 1 and files(tmp_path / "sw_files") == ["1", *[
-        f"1/{f}" for f in ("frame.parquet", "tags.parquet")]]
+    assert counts(db)["datasets"] == 1 and files(tmp_path / "sw_files") == [
+        "1",
+        *[f"1/{f}" for f in ("frame.parquet", "tags.parquet")],
+    ]

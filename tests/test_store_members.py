@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from test_access import ANNOTATOR_WRITES, OWNER_WRITES
 
-from core import access
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import InvalidValueError, PermissionDenied, StoreError
-from core.store import FIRST_USER_EVENT, Store
-from core.task import TaskSpec
+from slicewise.core import access
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import InvalidValueError, PermissionDenied, StoreError
+from slicewise.core.store import FIRST_USER_EVENT, Store
+from slicewise.core.task import TaskSpec
 
 OWNER, WHO, OTHER = "own@example.org", "who@example.org", "other@example.org"
 RANK = {"viewer": 0, "annotator": 1, "owner": 2}
@@ -33,14 +33,25 @@ NEEDED = {**{a: "owner" for a in OWNER_WRITES}, **{a: "annotator" for a in ANNOT
 
 
 def _dataset(name: str = "preds.csv"):
-    frame = pd.DataFrame({"id": ["a", "b", "c"], "label": ["cat", "dog", "cat"],
-                          "prediction": ["cat", "cat", "dog"], "noisy": [True, False, True],
-                          "accent": [False, False, False]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "label": ["cat", "dog", "cat"],
+            "prediction": ["cat", "cat", "dog"],
+            "noisy": [True, False, True],
+            "accent": [False, False, False],
+        }
+    )
     return dataset_from_frame(frame, ColumnMapping(tag_columns=("noisy", "accent")), name=name)
 
 
-LABELS = pd.DataFrame({"item": ["a", "a", "b", "b"], "annotator": ["x", "y", "x", "y"],
-                       "label": ["cat", "dog", "dog", "dog"]})
+LABELS = pd.DataFrame(
+    {
+        "item": ["a", "a", "b", "b"],
+        "annotator": ["x", "y", "x", "y"],
+        "label": ["cat", "dog", "dog", "dog"],
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -59,10 +70,16 @@ def _fill(s: Store) -> Ids:
     did = s.save_dataset(pid, "v1", _dataset(), task=TaskSpec(), user=WHO)
     s.set_tag(did, ["c"], "accent", True, user=WHO)
     s.correct_label(did, "b", "cat", user=WHO)
-    iid = s.save_iteration(pid, did, model_name="m", table=analyze(s.load_dataset(did)),
-                           user=WHO)
-    sid = s.save_annotation_set(pid, "round 1", LABELS, source_name="labels.csv",
-                                content_hash="h", user=WHO, linked_dataset_id=did)
+    iid = s.save_iteration(pid, did, model_name="m", table=analyze(s.load_dataset(did)), user=WHO)
+    sid = s.save_annotation_set(
+        pid,
+        "round 1",
+        LABELS,
+        source_name="labels.csv",
+        content_hash="h",
+        user=WHO,
+        linked_dataset_id=did,
+    )
     return Ids(pid, did, iid, sid)
 
 
@@ -89,43 +106,49 @@ def _copy(templates, kind: str, tmp_path: Path) -> tuple[Store, Ids]:
 
 # One call per write method, as ``user``.
 CASES = {
-    "save_dataset": lambda s, i, u: s.save_dataset(i.project, "v2", _dataset(),
-                                                   task=TaskSpec(), user=u),
+    "save_dataset": lambda s, i, u: s.save_dataset(
+        i.project, "v2", _dataset(), task=TaskSpec(), user=u
+    ),
     "rename_dataset": lambda s, i, u: s.rename_dataset(i.dataset, "renamed", user=u),
     "delete_dataset": lambda s, i, u: s.delete_dataset(i.dataset, user=u),
     "save_iteration": lambda s, i, u: s.save_iteration(
-        i.project, i.dataset, model_name="m2", table=analyze(s.load_dataset(i.dataset)),
-        user=u),
+        i.project, i.dataset, model_name="m2", table=analyze(s.load_dataset(i.dataset)), user=u
+    ),
     "delete_iteration": lambda s, i, u: s.delete_iteration(i.iteration, user=u),
     "save_annotation_set": lambda s, i, u: s.save_annotation_set(
-        i.project, "round 2", LABELS, source_name="l2.csv", content_hash="h2", user=u),
-    "delete_annotation_set": lambda s, i, u: s.delete_annotation_set(i.annotation_set,
-                                                                     user=u),
-    "set_member": lambda s, i, u: s.set_member(i.project, "new@example.org", "viewer",
-                                               user=u),
+        i.project, "round 2", LABELS, source_name="l2.csv", content_hash="h2", user=u
+    ),
+    "delete_annotation_set": lambda s, i, u: s.delete_annotation_set(i.annotation_set, user=u),
+    "set_member": lambda s, i, u: s.set_member(i.project, "new@example.org", "viewer", user=u),
     "remove_member": lambda s, i, u: s.remove_member(i.project, OTHER, user=u),
     "create_tag": lambda s, i, u: s.create_tag(i.dataset, "fresh", user=u),
     "rename_tag": lambda s, i, u: s.rename_tag(i.dataset, "noisy", "loud", user=u),
-    "merge_tags": lambda s, i, u: s.merge_tags(i.dataset, ["noisy", "accent"], "both",
-                                               user=u),
+    "merge_tags": lambda s, i, u: s.merge_tags(i.dataset, ["noisy", "accent"], "both", user=u),
     "delete_tag": lambda s, i, u: s.delete_tag(i.dataset, "noisy", user=u),
     "set_tag": lambda s, i, u: s.set_tag(i.dataset, ["a"], "accent", True, user=u),
-    "apply_tag_rule": lambda s, i, u: s.apply_tag_rule(i.dataset, ["a", "b"], "accent", True,
-                                                       scope="all", user=u, rule="r"),
-    "set_tag_settings": lambda s, i, u: s.set_tag_settings(i.dataset, "noisy", hlp=0.7,
-                                                           user=u),
+    "apply_tag_rule": lambda s, i, u: s.apply_tag_rule(
+        i.dataset, ["a", "b"], "accent", True, scope="all", user=u, rule="r"
+    ),
+    "set_tag_settings": lambda s, i, u: s.set_tag_settings(i.dataset, "noisy", hlp=0.7, user=u),
     "apply_annotation_hlp": lambda s, i, u: s.apply_annotation_hlp(
-        i.annotation_set, i.dataset, {"noisy": 0.8}, user=u),
+        i.annotation_set, i.dataset, {"noisy": 0.8}, user=u
+    ),
     "set_tag_scope": lambda s, i, u: s.set_tag_scope(i.dataset, "noisy", "errors", user=u),
     "mark_reviewed": lambda s, i, u: s.mark_reviewed(i.dataset, ["a"], user=u),
     "save_review_sample": lambda s, i, u: s.save_review_sample(
-        i.dataset, seed=1, sizes={"errors": 1}, example_ids={"errors": ["c"]},
-        population={"errors": 2}, user=u),
+        i.dataset,
+        seed=1,
+        sizes={"errors": 1},
+        example_ids={"errors": ["c"]},
+        population={"errors": 2},
+        user=u,
+    ),
     "undo_last": lambda s, i, u: s.undo_last(i.dataset, user=u),
     "correct_label": lambda s, i, u: s.correct_label(i.dataset, "a", "dog", user=u),
     "revert_correction": lambda s, i, u: s.revert_correction(i.dataset, "b", user=u),
     "save_review_decision": lambda s, i, u: s.save_review_decision(
-        i.annotation_set, "a", decision="cat", user=u),
+        i.annotation_set, "a", decision="cat", user=u
+    ),
     "save_report": lambda s, i, u: s.save_report(i.dataset, "csv", "r.csv", "a,b", user=u),
 }
 #: Public methods taking ``user=`` that only read.
@@ -136,19 +159,36 @@ ANYONE = {"get_or_create_project"}
 
 def snapshot(s: Store) -> tuple:
     """Every row of every table and every file beside the database (name and bytes)."""
-    tables = [r[0] for r in s.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                         "ORDER BY name").fetchall()]
-    rows = {t: sorted(map(repr, s.db.execute(f'SELECT * FROM "{t}"').fetchall()))
-            for t in tables}
-    files = sorted((str(p.relative_to(s.files_dir)), p.read_bytes() if p.is_file() else b"/")
-                   for p in s.files_dir.rglob("*")) if s.files_dir.exists() else []
+    tables = [
+        r[0]
+        for r in s.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+        ).fetchall()
+    ]
+    rows = {t: sorted(map(repr, s.db.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+    files = (
+        sorted(
+            (str(p.relative_to(s.files_dir)), p.read_bytes() if p.is_file() else b"/")
+            for p in s.files_dir.rglob("*")
+        )
+        if s.files_dir.exists()
+        else []
+    )
     return rows, files
 
 
 def test_every_write_method_is_in_the_table_and_tested():
-    writes = {name for name, fn in inspect.getmembers(Store, inspect.isfunction)
-              if not name.startswith("_") and (p := inspect.signature(fn).parameters.get("user"))
-              and p.kind is inspect.Parameter.KEYWORD_ONLY} - READS - ANYONE
+    writes = (
+        {
+            name
+            for name, fn in inspect.getmembers(Store, inspect.isfunction)
+            if not name.startswith("_")
+            and (p := inspect.signature(fn).parameters.get("user"))
+            and p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        - READS
+        - ANYONE
+    )
     assert writes == set(access.ACTIONS) == set(CASES) == set(NEEDED)
 
 
@@ -165,10 +205,15 @@ def test_each_write_is_allowed_or_refused_by_the_role(templates, tmp_path, actio
             assert snapshot(s) != before, "an allowed write wrote nothing"
             assert s.events()["user"].iloc[-1] == WHO  # the identity is in the log
         else:
-            being = f"they are {'an' if role == 'annotator' else 'a'} {role}" if role \
+            being = (
+                f"they are {'an' if role == 'annotator' else 'a'} {role}"
+                if role
                 else "they are not a member"
-            with pytest.raises(PermissionDenied, match=f"{WHO} cannot .*'Demo'.* needs the "
-                                                       f"role {NEEDED[action]}, and {being}"):
+            )
+            with pytest.raises(
+                PermissionDenied,
+                match=f"{WHO} cannot .*'Demo'.* needs the role {NEEDED[action]}, and {being}",
+            ):
                 CASES[action](s, ids, WHO)
             assert snapshot(s) == before, "a refused write changed the store"
 
@@ -193,10 +238,14 @@ def test_a_viewer_cannot_delete_and_an_annotator_cannot_manage_members(templates
         with pytest.raises(PermissionDenied, match="vic cannot delete a dataset"):
             s.delete_dataset(ids.dataset, user="vic")
         assert s.list_datasets(ids.project)["id"].tolist() == [ids.dataset]
-        for manage in (lambda: s.set_member(ids.project, "ann", "owner", user="ann"),
-                       lambda: s.remove_member(ids.project, "vic", user="ann")):
-            with pytest.raises(PermissionDenied, match="ann cannot manage the project's "
-                                                       "members .* and they are an annotator"):
+        for manage in (
+            lambda: s.set_member(ids.project, "ann", "owner", user="ann"),
+            lambda: s.remove_member(ids.project, "vic", user="ann"),
+        ):
+            with pytest.raises(
+                PermissionDenied,
+                match="ann cannot manage the project's members .* and they are an annotator",
+            ):
                 manage()
         assert s.role(ids.project, "ann") == "annotator"
         assert s.role(ids.project, "vic") == "viewer"
@@ -208,12 +257,14 @@ def test_the_first_user_who_signs_in_owns_every_project(templates, tmp_path):
     with s:
         other = s.get_or_create_project("Other", user="someone")
         message = s.sign_in(" ana@example.org ")
-        assert message == ("ana@example.org is the first user of this store and the owner of "
-                           "its 2 projects")
+        assert message == (
+            "ana@example.org is the first user of this store and the owner of its 2 projects"
+        )
         assert s.roles_enforced()
         for pid in (ids.project, other):
             assert s.members(pid)[["member", "role", "added_by"]].values.tolist() == [
-                ["ana@example.org", "owner", "ana@example.org"]]
+                ["ana@example.org", "owner", "ana@example.org"]
+            ]
         assert s.sign_in("bob@example.org") is None  # the second user gets nothing
         assert s.role(ids.project, "bob@example.org") is None
         assert s.list_projects("bob@example.org").empty
@@ -226,8 +277,9 @@ def test_the_first_user_who_signs_in_owns_every_project(templates, tmp_path):
 
 def test_on_a_fresh_store_the_first_user_and_each_creator_own_their_projects(tmp_path):
     with Store(tmp_path / "s.db") as s:
-        assert s.sign_in("ana") == ("ana is the first user of this store and the owner of "
-                                    "each project they create")
+        assert s.sign_in("ana") == (
+            "ana is the first user of this store and the owner of each project they create"
+        )
         assert s.roles_enforced()  # before any project or member exists
         mine = s.get_or_create_project("Ana's", user="ana")
         theirs = s.get_or_create_project("Bob's", user="bob")
@@ -247,7 +299,9 @@ def test_managing_members_on_an_open_store_makes_the_manager_owner_first(templat
     with s:
         s.set_member(ids.project, "bob", "viewer", user="ana")
         assert s.members(ids.project)[["member", "role"]].values.tolist() == [
-            ["ana", "owner"], ["bob", "viewer"]]
+            ["ana", "owner"],
+            ["bob", "viewer"],
+        ]
         assert s.role(ids.project, "carol") is None
 
 
@@ -284,7 +338,10 @@ def test_member_changes_are_events_naming_who_made_them(templates, tmp_path):
         assert (tail["user"] == OWNER).all()
         details = [json.loads(d) for d in tail["detail"]]
         assert [(d["member"], d.get("role"), d["previous"]) for d in details] == [
-            ("bob", "annotator", None), ("bob", "owner", "annotator"), ("bob", None, "owner")]
+            ("bob", "annotator", None),
+            ("bob", "owner", "annotator"),
+            ("bob", None, "owner"),
+        ]
         assert set(log["project_id"]) == {ids.project}
 
 
@@ -296,23 +353,41 @@ def test_members_are_listed_owners_first(templates, tmp_path):
         out = s.members(ids.project)
         assert list(out.columns) == ["member", "role", "added_by", "added_at"]
         assert out[["member", "role", "added_by"]].values.tolist() == [
-            [OWNER, "owner", OWNER], ["zed", "owner", OWNER], ["amy", "annotator", "zed"],
-            [OTHER, "viewer", OWNER]]
+            [OWNER, "owner", OWNER],
+            ["zed", "owner", OWNER],
+            ["amy", "annotator", "zed"],
+            [OTHER, "viewer", OWNER],
+        ]
         s.set_member(ids.project, "amy", "annotator", user=OWNER)  # the same role: no change
         assert s.members(ids.project).equals(out)
 
 
-@pytest.mark.parametrize(("call", "error", "message"), [
-    (lambda s, i: s.set_member(i.project, "bob", "admin", user=OWNER), InvalidValueError,
-     "role must be one of viewer, annotator, owner; got 'admin'"),
-    (lambda s, i: s.set_member(i.project, "  ", "viewer", user=OWNER), StoreError,
-     "member must be a non-empty text"),
-    (lambda s, i: s.set_member(999, "bob", "viewer", user=OWNER), StoreError,
-     "no project with id 999"),
-    (lambda s, i: s.remove_member(i.project, "nobody", user=OWNER), StoreError,
-     f"'nobody' is not a member of project 'Demo'; its members are '{OTHER}', '{OWNER}'"),
-    (lambda s, i: s.role(999, OWNER), StoreError, "no project with id 999"),
-])
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda s, i: s.set_member(i.project, "bob", "admin", user=OWNER),
+            InvalidValueError,
+            "role must be one of viewer, annotator, owner; got 'admin'",
+        ),
+        (
+            lambda s, i: s.set_member(i.project, "  ", "viewer", user=OWNER),
+            StoreError,
+            "member must be a non-empty text",
+        ),
+        (
+            lambda s, i: s.set_member(999, "bob", "viewer", user=OWNER),
+            StoreError,
+            "no project with id 999",
+        ),
+        (
+            lambda s, i: s.remove_member(i.project, "nobody", user=OWNER),
+            StoreError,
+            f"'nobody' is not a member of project 'Demo'; its members are '{OTHER}', '{OWNER}'",
+        ),
+        (lambda s, i: s.role(999, OWNER), StoreError, "no project with id 999"),
+    ],
+)
 def test_bad_member_requests_are_refused_by_name(templates, tmp_path, call, error, message):
     s, ids = _copy(templates, "claimed", tmp_path)
     with s:

@@ -33,10 +33,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import core.store as store_mod
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import MIGRATIONS, Store
-from core.task import TaskSpec
+import slicewise.core.store as store_mod
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import MIGRATIONS, Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "data" / "store_v3"
@@ -58,16 +58,31 @@ def build_v3(store_cls: type, path: str | Path) -> None:
     with store_cls(path) as s:
         pets = s.get_or_create_project("pets", user="ann")
         other = s.get_or_create_project("other", user="ann")
-        v1 = s.save_dataset(pets, "v1", _dataset(["cat", "cat", "dog", "dog", "cat", "cat"],
-                                                 noisy=[T, F, T, F, F, F],
-                                                 accent=[F, F, F, T, F, F]),
-                            task=TaskSpec(), user="ann")
-        v2 = s.save_dataset(pets, "v2", _dataset(["dog", "dog", "cat", "cat", "cat", "dog"],
-                                                 noisy=[T, T, T, T, F, F],
-                                                 night=[F, F, F, F, T, F]),
-                            task=TaskSpec(), user="ann")
-        o = s.save_dataset(other, "o", _dataset(["cat"] * 6, noisy=[F] * 6), task=TaskSpec(),
-                           user="ann")
+        v1 = s.save_dataset(
+            pets,
+            "v1",
+            _dataset(
+                ["cat", "cat", "dog", "dog", "cat", "cat"],
+                noisy=[T, F, T, F, F, F],
+                accent=[F, F, F, T, F, F],
+            ),
+            task=TaskSpec(),
+            user="ann",
+        )
+        v2 = s.save_dataset(
+            pets,
+            "v2",
+            _dataset(
+                ["dog", "dog", "cat", "cat", "cat", "dog"],
+                noisy=[T, T, T, T, F, F],
+                night=[F, F, F, F, T, F],
+            ),
+            task=TaskSpec(),
+            user="ann",
+        )
+        o = s.save_dataset(
+            other, "o", _dataset(["cat"] * 6, noisy=[F] * 6), task=TaskSpec(), user="ann"
+        )
         s.set_tag(v1, ["b"], "noisy", True, user="bob")
         s.set_tag(v1, ["d"], "noisy", True, user="bob")
         s.set_tag(v2, ["d"], "noisy", False, user="cid")  # later: disagrees with v1 on d
@@ -94,8 +109,12 @@ def build_v3(store_cls: type, path: str | Path) -> None:
 
 def _v3_module(folder: Path) -> types.ModuleType:
     try:
-        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{V3_COMMIT}:core/store.py"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{V3_COMMIT}:core/store.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("the schema-3 code is not in this checkout's git history")
     path = folder / "store_v3.py"
@@ -126,18 +145,22 @@ def v3_db(request, tmp_path: Path) -> Path:
 # What the migrated database must hold (by hand from build_v3). Project tags come in the
 # order of their oldest row: noisy (v1), accent (v1), night (v2), blurry (v1's, made later).
 WANT_TAGS = {
-    1: pd.DataFrame({
-        "noisy": [T, T, T, F, F, F],   # file T,F,T,F,F,F; b by hand; d: v2's later False wins
-        "accent": [F, F, F, T, T, F],  # file, and e by hand
-        "night": [F] * 6,              # no such column in v1's file, no hand value
-        "blurry": [T, F, F, F, F, T],  # f by hand here; a by hand on v2 (union)
-    }),
-    2: pd.DataFrame({
-        "noisy": [T, T, T, F, F, F],   # file T,T,T,T,F,F; d by hand (False)
-        "accent": [F, F, F, F, T, F],  # no column here; e by hand on v1
-        "night": [F, F, F, F, T, F],   # file
-        "blurry": [T, F, F, F, F, T],
-    }),
+    1: pd.DataFrame(
+        {
+            "noisy": [T, T, T, F, F, F],  # file T,F,T,F,F,F; b by hand; d: v2's later False wins
+            "accent": [F, F, F, T, T, F],  # file, and e by hand
+            "night": [F] * 6,  # no such column in v1's file, no hand value
+            "blurry": [T, F, F, F, F, T],  # f by hand here; a by hand on v2 (union)
+        }
+    ),
+    2: pd.DataFrame(
+        {
+            "noisy": [T, T, T, F, F, F],  # file T,T,T,T,F,F; d by hand (False)
+            "accent": [F, F, F, F, T, F],  # no column here; e by hand on v1
+            "night": [F, F, F, F, T, F],  # file
+            "blurry": [T, F, F, F, F, T],
+        }
+    ),
     3: pd.DataFrame({"noisy": [T, F, F, F, F, F]}),  # the other project: its own
 }
 # Active corrections per project, oldest first: v2's later "fox" for a wins; f was reverted.
@@ -147,8 +170,7 @@ WANT_FIXES = {
     3: [["c", "cat", "dog", "eve"]],
 }
 WANT_SETTINGS = {
-    1: {"hlp": {"noisy": 0.8}, "importance": {"noisy": 4, "night": 5},
-        "ease": {"accent": 2}},
+    1: {"hlp": {"noisy": 0.8}, "importance": {"noisy": 4, "night": 5}, "ease": {"accent": 2}},
     3: {"hlp": {"noisy": 0.5}, "importance": {}, "ease": {}},
 }
 
@@ -159,13 +181,21 @@ def test_migration_keeps_every_tag_value_setting_and_correction(v3_db: Path) -> 
         for did, want in WANT_TAGS.items():
             pd.testing.assert_frame_equal(s.tag_matrix(did), want, obj=f"dataset {did}")
             fixes = s.corrections(did)
-            assert fixes[["example_id", "original", "corrected", "user"]].values.tolist() \
-                == WANT_FIXES[did], did
+            assert (
+                fixes[["example_id", "original", "corrected", "user"]].values.tolist()
+                == WANT_FIXES[did]
+            ), did
         for did in (1, 2):
             assert s.tag_settings(did) == WANT_SETTINGS[1]
         assert s.tag_settings(3) == WANT_SETTINGS[3]
-        assert s.load_dataset(1).frame["label"].tolist() == ["fox", "cat", "cat", "dog", "dog",
-                                                              "dog"]
+        assert s.load_dataset(1).frame["label"].tolist() == [
+            "fox",
+            "cat",
+            "cat",
+            "dog",
+            "dog",
+            "dog",
+        ]
         assert s.corrections(1)["reason"].tolist() == ["meows", "", ""]
         tags = s.list_tags(2).set_index("name")
         assert tags.loc["noisy", "created_by"] == "ann"
@@ -173,15 +203,24 @@ def test_migration_keeps_every_tag_value_setting_and_correction(v3_db: Path) -> 
         assert tags.loc["blurry", "created_by"] == "bob"  # the oldest creation
         # A tag from a file column is decided from the data as `analyze` does ("auto": a
         # column only errors carry was filled on errors), a hand-made one known where reviewed.
-        assert s.tag_scopes(1) == {"noisy": "auto", "accent": "auto", "night": "none",
-                                   "blurry": "none"}
-        assert s.tag_scopes(2) == {"noisy": "auto", "accent": "none", "night": "auto",
-                                   "blurry": "none"}
+        assert s.tag_scopes(1) == {
+            "noisy": "auto",
+            "accent": "auto",
+            "night": "none",
+            "blurry": "none",
+        }
+        assert s.tag_scopes(2) == {
+            "noisy": "auto",
+            "accent": "none",
+            "night": "auto",
+            "blurry": "none",
+        }
         reviewed = s.reviewed_matrix(1)
         assert reviewed["blurry"].tolist() == [T, F, F, F, F, T]
         assert reviewed["noisy"].tolist() == [F, T, F, T, F, F]
-        assert set(s.db.table_names()).isdisjoint({"tags_v3", "tag_overrides_v3",
-                                                   "label_corrections_v3"})
+        assert set(s.db.table_names()).isdisjoint(
+            {"tags_v3", "tag_overrides_v3", "label_corrections_v3"}
+        )
         assert s.db.execute("PRAGMA foreign_key_check").fetchall() == []
         assert s.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
@@ -197,17 +236,27 @@ def test_migration_records_the_merges_and_conflicts(v3_db: Path) -> None:
         noisy = pets["merged_tags"][0]
         assert noisy["datasets"] == [1, 2]
         assert noisy["settings_kept"] == {"hlp": 0.8, "importance": 4, "ease": None}
-        assert noisy["settings_differed"] == {"hlp": [{"dataset_id": 1, "hlp": 0.9},
-                                                      {"dataset_id": 2, "hlp": 0.8}]}
+        assert noisy["settings_differed"] == {
+            "hlp": [{"dataset_id": 1, "hlp": 0.9}, {"dataset_id": 2, "hlp": 0.8}]
+        }
         assert pets["value_conflicts"] == 1
         conflict = pets["values"][0]
-        assert (conflict["tag"], conflict["example_id"], conflict["kept"]) == ("noisy", "d",
-                                                                               False)
+        assert (conflict["tag"], conflict["example_id"], conflict["kept"]) == ("noisy", "d", False)
         assert [(v["dataset_id"], v["value"], v["user"]) for v in conflict["values"]] == [
-            (1, True, "bob"), (2, False, "cid")]
+            (1, True, "bob"),
+            (2, False, "cid"),
+        ]
         assert pets["correction_conflicts"] == 1
-        assert pets["corrections"] == [{"example_id": "a", "kept": "fox", "values": [
-            {"dataset_id": 1, "corrected": "dog"}, {"dataset_id": 2, "corrected": "fox"}]}]
+        assert pets["corrections"] == [
+            {
+                "example_id": "a",
+                "kept": "fox",
+                "values": [
+                    {"dataset_id": 1, "corrected": "dog"},
+                    {"dataset_id": 2, "corrected": "fox"},
+                ],
+            }
+        ]
         other = json.loads(migrated["detail"].iloc[1])
         assert other["merged_tags"] == [] and other["value_conflicts"] == 0
         # The history from before the migration is all there.
@@ -224,8 +273,9 @@ def test_the_migrated_store_works_as_a_project_store(v3_db: Path) -> None:
         s.correct_label(2, "c", "dog", user="dan")
         assert s.corrections(1)["example_id"].tolist() == ["b", "e", "a", "c"]
         s.delete_dataset(1, user="dan")
-        pd.testing.assert_frame_equal(s.tag_matrix(2)[["noisy", "accent", "night", "blurry"]],
-                                      WANT_TAGS[2])
+        pd.testing.assert_frame_equal(
+            s.tag_matrix(2)[["noisy", "accent", "night", "blurry"]], WANT_TAGS[2]
+        )
 
 
 # --------------------------------------------------------------------------- crash safety
@@ -250,8 +300,9 @@ def killed_migration_child(db: str) -> None:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_a_migration_killed_before_it_commits_leaves_schema_3_whole(tmp_path: Path,
-                                                                   plain_main) -> None:
+def test_a_migration_killed_before_it_commits_leaves_schema_3_whole(
+    tmp_path: Path, plain_main
+) -> None:
     db = tmp_path / "v3" / "slicewise.db"
     shutil.copytree(FIXTURE, db.parent)
     proc = mp.get_context("spawn").Process(target=killed_migration_child, args=(str(db),))
@@ -262,8 +313,7 @@ def test_a_migration_killed_before_it_commits_leaves_schema_3_whole(tmp_path: Pa
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
-                                             "'table'")}
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"tags", "tag_overrides", "label_corrections"} <= tables
         assert not tables & {"tag_bases", "tags_v3", "reviewed_examples"}
         assert conn.execute("SELECT COUNT(*) FROM tag_overrides").fetchone()[0] == 8

@@ -27,11 +27,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.analysis import analyze
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.errors import PermissionDenied
-from core.store import MIGRATIONS, Store
-from core.task import TaskSpec
+from slicewise.core.analysis import analyze
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.errors import PermissionDenied
+from slicewise.core.store import MIGRATIONS, Store
+from slicewise.core.task import TaskSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "data" / "store_v4"
@@ -41,8 +41,14 @@ T, F = True, False
 
 
 def _dataset(predictions: list[str], **tags: list[bool]):
-    frame = pd.DataFrame({"id": list("abcd"), "label": ["cat", "dog", "cat", "dog"],
-                          "prediction": predictions, **tags})
+    frame = pd.DataFrame(
+        {
+            "id": list("abcd"),
+            "label": ["cat", "dog", "cat", "dog"],
+            "prediction": predictions,
+            **tags,
+        }
+    )
     return dataset_from_frame(frame, ColumnMapping(tag_columns=tuple(tags)), name="preds.csv")
 
 
@@ -51,27 +57,44 @@ def build_v4(store_cls: type, path: str | Path) -> None:
     with store_cls(path) as s:
         pets = s.get_or_create_project("pets", user="ann")
         other = s.get_or_create_project("other", user="bob")
-        v1 = s.save_dataset(pets, "v1", _dataset(["cat", "cat", "dog", "dog"],
-                                                 noisy=[T, F, T, F]), task=TaskSpec(),
-                            user="ann")
-        o = s.save_dataset(other, "o", _dataset(["cat"] * 4, night=[F, T, F, F]),
-                           task=TaskSpec(), user="bob")
+        v1 = s.save_dataset(
+            pets,
+            "v1",
+            _dataset(["cat", "cat", "dog", "dog"], noisy=[T, F, T, F]),
+            task=TaskSpec(),
+            user="ann",
+        )
+        o = s.save_dataset(
+            other, "o", _dataset(["cat"] * 4, night=[F, T, F, F]), task=TaskSpec(), user="bob"
+        )
         s.set_tag(v1, ["b"], "noisy", True, user="bob")
         s.create_tag(v1, "blurry", user="bob")
         s.apply_tag_rule(v1, ["d"], "blurry", True, scope="all", user="bob", rule="x == y")
         s.set_tag_settings(v1, "noisy", hlp=0.9, importance=4, user="bob")
         s.mark_reviewed(v1, ["a"], user="cid")
-        sample = s.save_review_sample(v1, seed=3, sizes={"errors": 1},
-                                      example_ids={"errors": ["c"]},
-                                      population={"errors": 2}, user="cid")
+        sample = s.save_review_sample(
+            v1,
+            seed=3,
+            sizes={"errors": 1},
+            example_ids={"errors": ["c"]},
+            population={"errors": 2},
+            user="cid",
+        )
         s.mark_reviewed(v1, ["c"], user="cid", sample_id=sample)
         s.correct_label(v1, "c", "dog", user="cid", reason="barks")
-        s.save_iteration(pets, v1, model_name="m", table=analyze(s.load_dataset(v1)),
-                         user="ann")
-        labels = pd.DataFrame({"item": ["a", "a"], "annotator": ["x", "y"],
-                               "label": ["cat", "dog"]})
-        set_id = s.save_annotation_set(pets, "round 1", labels, source_name="l.csv",
-                                       content_hash="h", user="ann", linked_dataset_id=v1)
+        s.save_iteration(pets, v1, model_name="m", table=analyze(s.load_dataset(v1)), user="ann")
+        labels = pd.DataFrame(
+            {"item": ["a", "a"], "annotator": ["x", "y"], "label": ["cat", "dog"]}
+        )
+        set_id = s.save_annotation_set(
+            pets,
+            "round 1",
+            labels,
+            source_name="l.csv",
+            content_hash="h",
+            user="ann",
+            linked_dataset_id=v1,
+        )
         s.save_review_decision(set_id, "a", decision="cat", note="clear", user="cid")
         s.save_report(v1, "csv", "r.csv", "a,b", user="ann")
         s.set_tag(o, ["a"], "night", True, user="bob")
@@ -80,8 +103,12 @@ def build_v4(store_cls: type, path: str | Path) -> None:
 
 def _v4_module(folder: Path) -> types.ModuleType:
     try:
-        text = subprocess.run(["git", "-C", str(ROOT), "show", f"{V4_COMMIT}:core/store.py"],
-                              capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{V4_COMMIT}:core/store.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("the schema-4 code is not in this checkout's git history")
     path = folder / "store_v4.py"
@@ -96,10 +123,15 @@ def _rows(db: Path) -> dict[str, list[tuple]]:
     """Every row of every table, read with plain sqlite3 (no Store, no migration)."""
     conn = sqlite3.connect(db)
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = "
-                                             "'table' ORDER BY name")]
-        return {t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr)
-                for t in tables}
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            )
+        ]
+        return {
+            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
+        }
     finally:
         conn.close()
 
@@ -141,12 +173,12 @@ def test_the_migrated_store_stays_open_until_someone_signs_in(v4_db: Path) -> No
     with Store(v4_db) as s:
         assert not s.roles_enforced()
         assert s.role(1, "anyone") == "owner"
-        assert s.tag_matrix(1).to_dict("list") == {"noisy": [T, T, T, F],
-                                                  "blurry": [F, F, F, T]}
+        assert s.tag_matrix(1).to_dict("list") == {"noisy": [T, T, T, F], "blurry": [F, F, F, T]}
         assert s.corrections(1)["corrected"].tolist() == ["dog"]
         s.set_tag(1, ["a"], "noisy", False, user="dan")  # as before: anyone writes
-        assert s.sign_in("ann@example.org") == ("ann@example.org is the first user of this "
-                                                "store and the owner of its 2 projects")
+        assert s.sign_in("ann@example.org") == (
+            "ann@example.org is the first user of this store and the owner of its 2 projects"
+        )
         with pytest.raises(PermissionDenied, match="dan cannot delete a dataset"):
             s.delete_dataset(1, user="dan")
         s.set_member(1, "dan", "annotator", user="ann@example.org")

@@ -20,10 +20,10 @@ import pytest
 from click.testing import CliRunner
 from faults import damage, files, integrity_ok, small_disk
 
-from core.cli import DEMO_DIR, main
-from core.demo import DEMO_PROJECT, DEMO_USER, create_demo_project
-from core.errors import DiskFull, StoreDamaged, StoreError
-from core.store import MIGRATIONS, Store, recover_store
+from slicewise.core.cli import DEMO_DIR, main
+from slicewise.core.demo import DEMO_PROJECT, DEMO_USER, create_demo_project
+from slicewise.core.errors import DiskFull, StoreDamaged, StoreError
+from slicewise.core.store import MIGRATIONS, Store, recover_store
 
 USER = "ana"
 V4_STORE = Path(__file__).resolve().parent / "data" / "store_v4" / "slicewise.db"
@@ -35,8 +35,13 @@ OF_A_DATASET = ("tag_bases", "reports", "review_samples")
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
 
 
 def _key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -55,7 +60,7 @@ def snapshot(db: Path) -> dict[str, dict[tuple, tuple]]:
         for t in _tables(conn):
             keys = _key_columns(conn, t)
             rows = conn.execute(f'SELECT {", ".join(keys)}, * FROM "{t}"').fetchall()
-            out[t] = {r[:len(keys)]: r[len(keys):] for r in rows}
+            out[t] = {r[: len(keys)]: r[len(keys) :] for r in rows}
         return out
     finally:
         conn.close()
@@ -110,8 +115,13 @@ def leaves(db: Path, table: str) -> list[int]:
     """The leaf pages of a table's b-tree, in key order (SQLite's dbstat)."""
     conn = sqlite3.connect(db)
     try:
-        return [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = ? AND "
-                                           "pagetype = 'leaf' ORDER BY path", [table])]
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY path",
+                [table],
+            )
+        ]
     finally:
         conn.close()
 
@@ -157,11 +167,12 @@ def original(tmp_path_factory) -> Path:
         assert len(ids) >= 3000
         store.create_tag(did, "wobbly", user=USER)
         for k in range(150):  # 150 events and undo steps
-            store.set_tag(did, ids[3 * k:3 * k + 3], "wobbly", True, user=USER)
+            store.set_tag(did, ids[3 * k : 3 * k + 3], "wobbly", True, user=USER)
         store.set_tag(did, ids[:3000], "wobbly", False, user=USER)  # 3,000 hand values
         store.mark_reviewed(did, ids[:40], user=USER)
-        store.correct_label(did, ids[5], store.load_dataset(did).frame["label"].iloc[0],
-                            user=USER, reason="typo")
+        store.correct_label(
+            did, ids[5], store.load_dataset(did).frame["label"].iloc[0], user=USER, reason="typo"
+        )
         store.save_report(did, "md", "findings.md", "# what we found\n", user=USER)
         store.set_member(pid, USER, "owner", user=USER)
         store.set_member(pid, "bo", "annotator", user=USER)
@@ -197,12 +208,14 @@ def test_a_healthy_store_recovers_completely(old, tmp_path):
     report = recover_store(old, new)
     assert report.complete and report.lost_tables == [] and report.warnings == []
     assert {t: r.copied for t, r in report.tables.items()} == {
-        t: len(rows) for t, rows in before.items()}
+        t: len(rows) for t, rows in before.items()
+    }
     assert rows_of(new) == {t: set(rows.values()) for t, rows in before.items()}
     assert sequences(new) == sequences(old)  # no id of the old store is given again
     assert tree(new.parent / "sw_files") == listing
-    assert report.datasets_copied == sorted(int(d) for d in os.listdir(
-        old.parent / "sw_files") if d.isdigit())
+    assert report.datasets_copied == sorted(
+        int(d) for d in os.listdir(old.parent / "sw_files") if d.isdigit()
+    )
     assert_new_store_works(new)
     with Store(old) as a, Store(new) as b:
         for did in a.list_datasets()["id"]:
@@ -220,12 +233,16 @@ def _roots(db: Path) -> None:
 #: case: (how the file is damaged, the tables that lose rows, the tables that change).
 DAMAGE = {
     "datasets and events root pages": (
-        _roots, {"datasets", "events", "tag_bases", "reports"},
-        {"datasets", "events", *OF_A_DATASET, "annotation_sets"}),
-    "two events leaves": (lambda db: zero_leaves(db, "events", (1, 3)), {"events"},
-                          {"events"}),
-    "two hand-value leaves": (lambda db: zero_leaves(db, "tag_overrides", (5, 7)),
-                              {"tag_overrides"}, {"tag_overrides"}),
+        _roots,
+        {"datasets", "events", "tag_bases", "reports"},
+        {"datasets", "events", *OF_A_DATASET, "annotation_sets"},
+    ),
+    "two events leaves": (lambda db: zero_leaves(db, "events", (1, 3)), {"events"}, {"events"}),
+    "two hand-value leaves": (
+        lambda db: zero_leaves(db, "tag_overrides", (5, 7)),
+        {"tag_overrides"},
+        {"tag_overrides"},
+    ),
     "projects root page": (lambda db: damage(db, ("projects",)), {"projects"}, set()),
 }
 
@@ -264,11 +281,9 @@ def test_every_readable_row_reaches_the_new_store(old, tmp_path, case):
     assert_new_store_works(new)
     surviving = {r[0] for r in got["datasets"]}
     assert report.datasets_copied == sorted(surviving)
-    assert report.datasets_lost == sorted({r[0] for r in before["datasets"].values()}
-                                          - surviving)
+    assert report.datasets_lost == sorted({r[0] for r in before["datasets"].values()} - surviving)
     for did in report.datasets_copied:
-        assert tree(new.parent / "new_files" / str(did)) == tree(old.parent / "sw_files" /
-                                                                   str(did))
+        assert tree(new.parent / "new_files" / str(did)) == tree(old.parent / "sw_files" / str(did))
 
 
 def _key_columns_of(db: Path, table: str) -> list[str]:
@@ -292,8 +307,16 @@ def test_rows_of_lost_datasets_go_as_deleting_the_dataset_would_take_them(old, t
     assert len(linked) == 1 and linked[0][6] is not None  # ON DELETE SET NULL
     assert got["annotation_sets"] == {(*linked[0][:6], None, *linked[0][7:])}
     assert report.tables["annotation_sets"].unlinked == 1
-    for t in ("tags", "tag_overrides", "label_corrections", "reviewed_examples",
-              "tag_changes", "iterations", "members", "projects"):
+    for t in (
+        "tags",
+        "tag_overrides",
+        "label_corrections",
+        "reviewed_examples",
+        "tag_changes",
+        "iterations",
+        "members",
+        "projects",
+    ):
         assert got[t] == set(before[t].values()), t  # a project's rows stay
     assert report.datasets_copied == [] and report.datasets_lost == [1, 2, 3]
     assert sequences(tmp_path / "new.db")["datasets"] == sequences(old)["datasets"]
@@ -307,7 +330,7 @@ def test_a_lost_project_gets_a_stand_in_named_by_its_creation_event(old, tmp_pat
     assert report.tables["projects"].damaged and report.tables["projects"].stand_ins == [1]
     # the project.create event gives its name, time and creator: the row as it was
     assert got["projects"] == set(before["projects"].values())
-    (_, name, _, creator), = got["projects"]
+    ((_, name, _, creator),) = got["projects"]
     assert (name, creator) == (DEMO_PROJECT, DEMO_USER)
     assert all(got[t] == set(rows.values()) for t, rows in before.items() if t != "projects")
 
@@ -372,8 +395,9 @@ def test_recovering_over_an_existing_store_is_refused(old, tmp_path, taken):
         recover_store(old, new)
     assert str(there) in str(caught.value)
     assert sha(old) == before
-    assert (there.read_bytes() if taken == "database" else
-            (there / "keep.txt").read_bytes()) == b"keep me"
+    assert (
+        there.read_bytes() if taken == "database" else (there / "keep.txt").read_bytes()
+    ) == b"keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["old", there.name])
     assert files(there) == ([] if taken == "database" else ["keep.txt"])
 
@@ -410,7 +434,8 @@ def test_the_damaged_store_message_names_the_command(old):
 
 @pytest.mark.parametrize("state, code", [("healthy", 0), ("damaged", 1), ("taken", 2)])
 def test_the_command_exits_0_when_all_is_copied_1_when_rows_were_lost_2_on_errors(
-        old, tmp_path, state, code):
+    old, tmp_path, state, code
+):
     new = tmp_path / "new.db"
     if state == "damaged":
         _roots(old)
@@ -422,26 +447,30 @@ def test_the_command_exits_0_when_all_is_copied_1_when_rows_were_lost_2_on_error
     if state == "taken":
         assert result.stderr.strip().splitlines() == [
             f"slicewise: error: {new} already exists: recovering never overwrites a store; "
-            "choose a new path with --to, or move it away"]
+            "choose a new path with --to, or move it away"
+        ]
         return
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"recovered {old} into {new}")
     tables = snapshot(new)
-    by_table = {line.split()[0]: line.split()[1] for line in lines[2:2 + len(tables)]}
+    by_table = {line.split()[0]: line.split()[1] for line in lines[2 : 2 + len(tables)]}
     assert set(by_table) == set(tables)
     if state == "healthy":
         assert "every row and file was copied" in result.stdout
     else:
         assert "rows were lost in datasets, reports, events, tag_bases" in result.stdout
         assert by_table["datasets"] == "0" and "unreadable: id 1 to 3 (3 ids)" in result.stdout
-        assert f"datasets 1, 2, 3: their rows were lost; their files stay in " \
-               f"{old.parent / 'sw_files'}" in result.stdout
+        assert (
+            f"datasets 1, 2, 3: their rows were lost; their files stay in "
+            f"{old.parent / 'sw_files'}" in result.stdout
+        )
 
 
 def test_the_command_prints_the_report_as_json(old, tmp_path):
     zero_leaves(old, "events", (1, 3))
-    result = CliRunner().invoke(main, ["recover", "--db", str(old), "--to",
-                                       str(tmp_path / "new.db"), "--format", "json"])
+    result = CliRunner().invoke(
+        main, ["recover", "--db", str(old), "--to", str(tmp_path / "new.db"), "--format", "json"]
+    )
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert report["complete"] is False and report["lost_tables"] == ["events"]

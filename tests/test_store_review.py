@@ -12,17 +12,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.dataset import ColumnMapping, Dataset, dataset_from_frame
-from core.errors import StoreError
-from core.store import TAG_SCOPES, Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
+from slicewise.core.errors import StoreError
+from slicewise.core.store import TAG_SCOPES, Store
+from slicewise.core.task import TaskSpec
 
 IDS = ["a", "b", "c", "d", "e", "f"]
 
 
 def dataset(predictions: str, **tags: list[bool]) -> Dataset:
-    frame = pd.DataFrame({"id": IDS, "label": list("xyxyxy"), "prediction": list(predictions),
-                          **tags})
+    frame = pd.DataFrame(
+        {"id": IDS, "label": list("xyxyxy"), "prediction": list(predictions), **tags}
+    )
     return dataset_from_frame(frame, ColumnMapping(tag_columns=tuple(tags)), name="p.csv")
 
 
@@ -37,26 +38,33 @@ def store(tmp_path: Path):
 def pair(store: Store) -> tuple[int, int]:
     """Two models of one project; model 1's file has "noisy" (filled on errors only)."""
     project = store.get_or_create_project("p", user="ann")
-    m1 = store.save_dataset(project, "m1", dataset("xxxxxx", noisy=[False, True, False, True,
-                                                                   False, False]),
-                            task=TaskSpec(), user="ann", tag_scopes={"noisy": "errors"})
-    m2 = store.save_dataset(project, "m2", dataset("yyyyyy", loud=[True] * 6), task=TaskSpec(),
-                            user="ann")
+    m1 = store.save_dataset(
+        project,
+        "m1",
+        dataset("xxxxxx", noisy=[False, True, False, True, False, False]),
+        task=TaskSpec(),
+        user="ann",
+        tag_scopes={"noisy": "errors"},
+    )
+    m2 = store.save_dataset(
+        project, "m2", dataset("yyyyyy", loud=[True] * 6), task=TaskSpec(), user="ann"
+    )
     store.create_tag(m1, "blurry", user="ann")
     return m1, m2
 
 
 def hand_rows(store: Store) -> list[tuple]:
-    return store.db.execute('SELECT t.name, o.example_id, o.value, o."user", o.at FROM '
-                            "tag_overrides o JOIN tags t ON t.id = o.tag_id "
-                            "ORDER BY t.name, o.example_id").fetchall()
+    return store.db.execute(
+        'SELECT t.name, o.example_id, o.value, o."user", o.at FROM '
+        "tag_overrides o JOIN tags t ON t.id = o.tag_id "
+        "ORDER BY t.name, o.example_id"
+    ).fetchall()
 
 
 # --------------------------------------------------------------------------- scopes
 
 
-def test_scopes_default_to_auto_for_file_columns_and_none_elsewhere(store: Store,
-                                                                    pair) -> None:
+def test_scopes_default_to_auto_for_file_columns_and_none_elsewhere(store: Store, pair) -> None:
     # "auto": a file column saved without a scope is decided from the data by the analysis.
     m1, m2 = pair
     assert TAG_SCOPES == ("all", "errors", "none", "auto")
@@ -74,8 +82,11 @@ def test_set_tag_scope_is_per_dataset_and_logged(store: Store, pair) -> None:
     scoped = store.events(m2)
     scoped = scoped[scoped["kind"] == "tag.scope"]
     assert len(scoped) == 1
-    assert json.loads(scoped["detail"].iloc[0]) == {"tag": "blurry", "scope": "all",
-                                                    "previous": "none"}
+    assert json.loads(scoped["detail"].iloc[0]) == {
+        "tag": "blurry",
+        "scope": "all",
+        "previous": "none",
+    }
     store.set_tag_scope(m1, "noisy", "all", user="bob")  # the file's column keeps seeding it
     assert store.tag_matrix(m1)["noisy"].tolist() == [False, True, False, True, False, False]
 
@@ -93,8 +104,12 @@ def test_unknown_scope_raises(store: Store, pair, scope) -> None:
 def test_a_rule_sets_values_and_scope_and_one_undo_restores_both(store: Store, pair) -> None:
     m1, m2 = pair
     before = store.tag_matrix(m1)
-    assert store.apply_tag_rule(m1, ["a", "c"], "blurry", True, scope="all", user="bob",
-                                rule="device == car_kit") == 2
+    assert (
+        store.apply_tag_rule(
+            m1, ["a", "c"], "blurry", True, scope="all", user="bob", rule="device == car_kit"
+        )
+        == 2
+    )
     assert store.tag_scopes(m1)["blurry"] == "all"
     assert store.tag_scopes(m2)["blurry"] == "all"  # inherited: the same examples, by id
     assert store.tag_matrix(m2)["blurry"].tolist() == [True, False, True, False, False, False]
@@ -102,23 +117,31 @@ def test_a_rule_sets_values_and_scope_and_one_undo_restores_both(store: Store, p
     assert event["kind"] == "tag.rule"
     assert json.loads(event["detail"])["rule"] == "device == car_kit"
     assert store.undo_last(m2, user="bob") == (
-        "rule 'device == car_kit': tagged 2 examples as 'blurry' (scope all)")
+        "rule 'device == car_kit': tagged 2 examples as 'blurry' (scope all)"
+    )
     pd.testing.assert_frame_equal(store.tag_matrix(m1), before)
     assert store.tag_scopes(m1)["blurry"] == "none"
     assert store.tag_scopes(m2)["blurry"] == "none"
 
 
-@pytest.mark.parametrize(("scopes", "merged"), [
-    (("all", "errors"), "errors"),
-    (("all", "all"), "all"),
-    (("errors", "none"), "none"),
-])
+@pytest.mark.parametrize(
+    ("scopes", "merged"),
+    [
+        (("all", "errors"), "errors"),
+        (("all", "all"), "all"),
+        (("errors", "none"), "none"),
+    ],
+)
 def test_a_merged_tag_takes_the_narrowest_scope(store: Store, scopes, merged) -> None:
     project = store.get_or_create_project("p", user="ann")
-    did = store.save_dataset(project, "d", dataset("xxxxxx", one=[True] + [False] * 5,
-                                                   two=[False] * 5 + [True]),
-                             task=TaskSpec(), user="ann",
-                             tag_scopes=dict(zip(["one", "two"], scopes, strict=True)))
+    did = store.save_dataset(
+        project,
+        "d",
+        dataset("xxxxxx", one=[True] + [False] * 5, two=[False] * 5 + [True]),
+        task=TaskSpec(),
+        user="ann",
+        tag_scopes=dict(zip(["one", "two"], scopes, strict=True)),
+    )
     store.merge_tags(did, ["one", "two"], "both", user="ann")
     assert store.tag_scopes(did) == {"both": merged}
     assert store.tag_matrix(did)["both"].tolist() == [True] + [False] * 4 + [True]
@@ -147,11 +170,13 @@ def test_reviewed_matrix_is_marks_or_hand_values_in_every_dataset(store: Store, 
     store.mark_reviewed(m1, ["a"], user="bob")
     store.set_tag(m2, ["e"], "blurry", True, user="bob")
     store.set_tag(m2, ["f"], "noisy", False, user="bob")  # untagged already: still reviewed
-    want = pd.DataFrame({
-        "noisy": [True, False, False, False, False, True],
-        "loud": [True, False, False, False, False, False],
-        "blurry": [True, False, False, False, True, False],
-    })
+    want = pd.DataFrame(
+        {
+            "noisy": [True, False, False, False, False, True],
+            "loud": [True, False, False, False, False, False],
+            "blurry": [True, False, False, False, True, False],
+        }
+    )
     for did in (m1, m2):
         pd.testing.assert_frame_equal(store.reviewed_matrix(did), want)
         assert list(store.reviewed_matrix(did).columns) == list(store.tag_matrix(did).columns)
@@ -169,9 +194,13 @@ def test_reviewed_matrix_without_tags_has_the_frame_rows(store: Store) -> None:
 
 
 def sample_args(**changes) -> dict:
-    args = {"seed": 42, "sizes": {"errors": 2, "correct": 2},
-            "example_ids": {"errors": ["b", "d"], "correct": ["a"]},
-            "population": {"errors": 3, "correct": 1}, "user": "bob"}
+    args = {
+        "seed": 42,
+        "sizes": {"errors": 2, "correct": 2},
+        "example_ids": {"errors": ["b", "d"], "correct": ["a"]},
+        "population": {"errors": 3, "correct": 1},
+        "user": "bob",
+    }
     return {**args, **changes}
 
 
@@ -179,11 +208,24 @@ def test_review_sample_round_trip_and_its_reviews(store: Store, pair) -> None:
     m1, m2 = pair
     sid = store.save_review_sample(m1, **sample_args())
     listing = store.review_samples(m1)
-    assert list(listing.columns) == ["id", "created_at", "created_by", "seed", "sizes",
-                                     "population", "n_examples", "n_reviewed"]
+    assert list(listing.columns) == [
+        "id",
+        "created_at",
+        "created_by",
+        "seed",
+        "sizes",
+        "population",
+        "n_examples",
+        "n_reviewed",
+    ]
     row = listing.iloc[0]
-    assert (row["id"], row["seed"], row["created_by"], row["n_examples"], row["n_reviewed"]) \
-        == (sid, 42, "bob", 3, 0)
+    assert (row["id"], row["seed"], row["created_by"], row["n_examples"], row["n_reviewed"]) == (
+        sid,
+        42,
+        "bob",
+        3,
+        0,
+    )
     assert json.loads(row["sizes"]) == {"errors": 2, "correct": 2}
     assert json.loads(row["population"]) == {"errors": 3, "correct": 1}
     assert store.review_samples(m2).empty
@@ -198,36 +240,43 @@ def test_review_sample_round_trip_and_its_reviews(store: Store, pair) -> None:
     sample = store.review_sample(sid)
     assert sample["example_ids"] == {"errors": ["b", "d"], "correct": ["a"]}
     assert (sample["dataset_id"], sample["seed"], sample["sizes"]) == (
-        m1, 42, {"errors": 2, "correct": 2})
+        m1,
+        42,
+        {"errors": 2, "correct": 2},
+    )
     examples = sample["examples"]
     assert examples[["stratum", "example_id", "reviewed"]].values.tolist() == [
-        ["errors", "b", False], ["errors", "d", True], ["correct", "a", True]]
+        ["errors", "b", False],
+        ["errors", "d", True],
+        ["correct", "a", True],
+    ]
     assert examples["reviewed_by"].tolist() == [None, "cid", "cid"]
     assert store.review_samples(m1)["n_reviewed"].tolist() == [2]
     # A review in a sample counts as reviewed in every dataset of the project.
-    assert store.reviewed_matrix(m2)["noisy"].tolist() == [True, False, False, True, False,
-                                                           False]
+    assert store.reviewed_matrix(m2)["noisy"].tolist() == [True, False, False, True, False, False]
     # Withdrawn in the sample only; a plain mark outside it stays.
     store.mark_reviewed(m1, ["a"], user="cid")  # already reviewed (in the sample): 0
     assert store.mark_reviewed(m1, ["a"], user="cid", reviewed=False, sample_id=sid) == 1
     assert store.review_sample(sid)["examples"]["reviewed"].tolist() == [False, True, False]
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"sizes": {"errors": 2}}, "example_ids has the strata"),
-    ({"population": {"errors": 3, "wrong": 1}}, "population has the strata"),
-    ({"sizes": {"errors": -1, "correct": 2}}, "size must be a whole number from 0"),
-    ({"population": {"errors": 2.5, "correct": 1}}, "population must be a whole number"),
-    ({"sizes": {"errors": 1, "correct": 2}}, "holds 2 ids, more than its size"),
-    ({"example_ids": {"errors": ["b", "b"], "correct": ["a"]}}, "repeats example ids"),
-    ({"example_ids": {"errors": ["b", "a"], "correct": ["a"]}}, "ids in two strata: 'a'"),
-    ({"example_ids": {"errors": ["b", "zz"], "correct": ["a"]}}, "no example with id 'zz'"),
-    ({"example_ids": {"errors": "bd", "correct": ["a"]}}, "give the drawn ids as a list"),
-    ({"seed": "42"}, "seed must be a whole number"),
-    ({"sizes": {}}, "non-empty"),
-])
-def test_bad_review_samples_raise_and_save_nothing(store: Store, pair, changes,
-                                                   message) -> None:
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sizes": {"errors": 2}}, "example_ids has the strata"),
+        ({"population": {"errors": 3, "wrong": 1}}, "population has the strata"),
+        ({"sizes": {"errors": -1, "correct": 2}}, "size must be a whole number from 0"),
+        ({"population": {"errors": 2.5, "correct": 1}}, "population must be a whole number"),
+        ({"sizes": {"errors": 1, "correct": 2}}, "holds 2 ids, more than its size"),
+        ({"example_ids": {"errors": ["b", "b"], "correct": ["a"]}}, "repeats example ids"),
+        ({"example_ids": {"errors": ["b", "a"], "correct": ["a"]}}, "ids in two strata: 'a'"),
+        ({"example_ids": {"errors": ["b", "zz"], "correct": ["a"]}}, "no example with id 'zz'"),
+        ({"example_ids": {"errors": "bd", "correct": ["a"]}}, "give the drawn ids as a list"),
+        ({"seed": "42"}, "seed must be a whole number"),
+        ({"sizes": {}}, "non-empty"),
+    ],
+)
+def test_bad_review_samples_raise_and_save_nothing(store: Store, pair, changes, message) -> None:
     m1, _ = pair
     with pytest.raises(StoreError, match=message):
         store.save_review_sample(m1, **sample_args(**changes))
@@ -270,8 +319,8 @@ def test_undo_keeps_what_someone_changed_since(store: Store, pair) -> None:
     store.set_tag(m1, ["b", "c"], "blurry", True, user="ann")
     store.set_tag(m2, ["c"], "blurry", False, user="bob")
     assert store.undo_last(m1, user="ann") == (
-        "tagged 2 examples as 'blurry' (1 example changed since by a later change kept "
-        "that value)")
+        "tagged 2 examples as 'blurry' (1 example changed since by a later change kept that value)"
+    )
     assert store.tag_matrix(m1)["blurry"].tolist() == [False] * 6
     assert [r[:4] for r in hand_rows(store)] == [("blurry", "c", 0, "bob")]
 
@@ -307,31 +356,40 @@ def test_undo_moves_the_revision_of_every_dataset(store: Store, pair) -> None:
 
 def test_a_large_rule_saves_and_undoes_whole(store: Store) -> None:
     n = 20_000
-    frame = pd.DataFrame({"id": [f"img-{i:05d}" for i in range(n)], "label": ["a", "b"] * (n // 2),
-                          "prediction": ["a"] * n})
+    frame = pd.DataFrame(
+        {
+            "id": [f"img-{i:05d}" for i in range(n)],
+            "label": ["a", "b"] * (n // 2),
+            "prediction": ["a"] * n,
+        }
+    )
     project = store.get_or_create_project("big", user="ann")
-    did = store.save_dataset(project, "d", dataset_from_frame(frame), task=TaskSpec(),
-                             user="ann")
+    did = store.save_dataset(project, "d", dataset_from_frame(frame), task=TaskSpec(), user="ann")
     store.create_tag(did, "rule", user="ann")
     store.set_tag(did, frame["id"].iloc[::3], "rule", True, user="ann")
     before = hand_rows(store)
     ids = frame["id"].iloc[: n // 2]
     assert store.apply_tag_rule(did, ids, "rule", False, scope="errors", user="bob") == len(
-        range(0, n // 2, 3))
+        range(0, n // 2, 3)
+    )
     assert not store.tag_matrix(did)["rule"].iloc[: n // 2].any()
     store.undo_last(did, user="bob")
     assert hand_rows(store) == before
     assert store.tag_scopes(did)["rule"] == "none"
 
 
-@pytest.mark.parametrize(("before", "rule", "after"), [
-    ("all", "errors", "all"),  # tagging more errors keeps a tag known everywhere
-    ("errors", "all", "all"),
-    ("none", "errors", "errors"),
-    ("errors", "none", "errors"),
-])
-def test_a_rule_widens_where_a_tag_is_known_never_narrows_it(store: Store, pair, before,
-                                                             rule, after) -> None:
+@pytest.mark.parametrize(
+    ("before", "rule", "after"),
+    [
+        ("all", "errors", "all"),  # tagging more errors keeps a tag known everywhere
+        ("errors", "all", "all"),
+        ("none", "errors", "errors"),
+        ("errors", "none", "errors"),
+    ],
+)
+def test_a_rule_widens_where_a_tag_is_known_never_narrows_it(
+    store: Store, pair, before, rule, after
+) -> None:
     m1, _ = pair
     store.set_tag_scope(m1, "blurry", before, user="bob")
     store.apply_tag_rule(m1, ["a"], "blurry", True, scope=rule, user="bob")

@@ -18,10 +18,10 @@ from pagetest import USER, assert_ok, table_with, texts
 from pagetest import run_page as app
 from PIL import Image
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
-from ui.tagging import META_PREFIX, SCORE_COLUMN, SELECT_COLUMN
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui.tagging import META_PREFIX, SCORE_COLUMN, SELECT_COLUMN
 
 PAGE = "pages/2_Tag_errors.py"
 pytestmark = pytest.mark.usefixtures("fresh")
@@ -57,21 +57,48 @@ def _png_data_uri(rgb: tuple[int, int, int]) -> str:
 def did(store: Store, fresh) -> int:
     """The table above in project 'Test'; e01's image is a file next to the database."""
     Image.new("RGB", (300, 200), (200, 30, 30)).save(fresh.parent / "e01.png")
-    frame = pd.DataFrame({
-        "id": IDS,
-        "label": ["cat", "dog"] * 6,
-        "prediction": ["cat", "cat", "dog", "dog", "cat", "cat", "cat", "dog", "dog", "dog",
-                       "cat", "cat"],
-        "score": [.91, .55, .62, .97, .40, .35, .88, .72, .51, .83, .66, .45],
-        "device": ["car_kit", "car_kit", "ios", "car_kit", "android", "car_kit", "ios",
-                   "android", "android", "car_kit", "ios", "car_kit"],
-        "snr_db": [3.0, 8.0, 2.0, 4.5, 1.0, 2.5, 9.0, 6.0, 3.5, 7.0, 4.0, 1.5],
-        "image": [_png_data_uri((10 * i, 0, 0)) for i in range(12)],
-        "blurry": ["x", "", "", "", "", "x", "", "", "", "", "", ""],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": IDS,
+            "label": ["cat", "dog"] * 6,
+            "prediction": [
+                "cat",
+                "cat",
+                "dog",
+                "dog",
+                "cat",
+                "cat",
+                "cat",
+                "dog",
+                "dog",
+                "dog",
+                "cat",
+                "cat",
+            ],
+            "score": [0.91, 0.55, 0.62, 0.97, 0.40, 0.35, 0.88, 0.72, 0.51, 0.83, 0.66, 0.45],
+            "device": [
+                "car_kit",
+                "car_kit",
+                "ios",
+                "car_kit",
+                "android",
+                "car_kit",
+                "ios",
+                "android",
+                "android",
+                "car_kit",
+                "ios",
+                "car_kit",
+            ],
+            "snr_db": [3.0, 8.0, 2.0, 4.5, 1.0, 2.5, 9.0, 6.0, 3.5, 7.0, 4.0, 1.5],
+            "image": [_png_data_uri((10 * i, 0, 0)) for i in range(12)],
+            "blurry": ["x", "", "", "", "", "x", "", "", "", "", "", ""],
+        }
+    )
     frame.loc[1, "image"] = "e01.png"
-    dataset = dataset_from_frame(frame, ColumnMapping(id="id", tag_columns=("blurry",)),
-                                 name="pets.csv")
+    dataset = dataset_from_frame(
+        frame, ColumnMapping(id="id", tag_columns=("blurry",)), name="pets.csv"
+    )
     project = store.get_or_create_project("Test", user="seed")
     return store.save_dataset(project, "Pets", dataset, task=TaskSpec(), user="seed")
 
@@ -83,7 +110,10 @@ def grid(at) -> pd.DataFrame:
 def edit(at, cells: dict[int, dict[str, bool]]):
     """Send grid edits ({row: {column: value}}) the way the browser does, and run."""
     at.session_state[at.session_state["tag_editor_key"]] = {
-        "edited_rows": cells, "added_rows": [], "deleted_rows": []}
+        "edited_rows": cells,
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     assert_ok(at, no_errors=True)
     return at
@@ -104,14 +134,18 @@ def with_tag(at, name: str):
 # ----------------------------------------------------------------------------- rules
 
 
-@pytest.mark.parametrize(("errors_only", "expected", "note"), [
-    # car_kit: e00 e01 e03 e05 e09 e11; with snr < 5: e00 (3.0) e03 (4.5) e05 (2.5) e11 (1.5)
-    (False, {"e00", "e03", "e05", "e11"}, "**4** examples match"),
-    # of which errors: e05, e11
-    (True, {"e05", "e11"}, "**2** examples match"),
-])
-def test_a_rule_with_two_conditions_applies_to_all_examples_by_default(did, store, errors_only,
-                                                                        expected, note):
+@pytest.mark.parametrize(
+    ("errors_only", "expected", "note"),
+    [
+        # car_kit: e00 e01 e03 e05 e09 e11; with snr < 5: e00 (3.0) e03 (4.5) e05 (2.5) e11 (1.5)
+        (False, {"e00", "e03", "e05", "e11"}, "**4** examples match"),
+        # of which errors: e05, e11
+        (True, {"e05", "e11"}, "**2** examples match"),
+    ],
+)
+def test_a_rule_with_two_conditions_applies_to_all_examples_by_default(
+    did, store, errors_only, expected, note
+):
     at = with_tag(app(PAGE, did), "noisy")
     assert at.checkbox(key="tag_rule_errors").value is False  # all examples by default
     at.selectbox(key="tag_rule_column").set_value("device")
@@ -148,18 +182,25 @@ def test_removing_a_condition_moves_the_next_one_up(did):
     at.button(key="tag_rule_remove_0").click().run()
     assert_ok(at, no_errors=True)
     assert at.session_state["tag_rule_n"] == 1
-    assert (at.selectbox(key="tag_rule_column").value, at.selectbox(key="tag_rule_op").value,
-            at.text_input(key="tag_rule_value").value) == ("snr_db", ">=", "4")
+    assert (
+        at.selectbox(key="tag_rule_column").value,
+        at.selectbox(key="tag_rule_op").value,
+        at.text_input(key="tag_rule_value").value,
+    ) == ("snr_db", ">=", "4")
     # snr >= 4: e01 e03 e06 e07 e09 e10
     assert "**6** examples match" in texts(at.info)
 
 
-@pytest.mark.parametrize(("row", "column", "op", "value", "message"), [
-    (1, "snr_db", ">", "loud", "pets.csv: column 'snr_db' holds numbers"),
-    (1, "device", "regex", "([", "pets.csv: column 'device': '([' is not a valid regex"),
-])
-def test_a_bad_condition_is_an_error_naming_the_file_and_column(did, row, column, op, value,
-                                                                message):
+@pytest.mark.parametrize(
+    ("row", "column", "op", "value", "message"),
+    [
+        (1, "snr_db", ">", "loud", "pets.csv: column 'snr_db' holds numbers"),
+        (1, "device", "regex", "([", "pets.csv: column 'device': '([' is not a valid regex"),
+    ],
+)
+def test_a_bad_condition_is_an_error_naming_the_file_and_column(
+    did, row, column, op, value, message
+):
     at = app(PAGE, did)
     at.text_input(key="tag_rule_value").set_value("car_kit").run()
     at.button(key="tag_rule_add").click().run()
@@ -173,16 +214,19 @@ def test_a_bad_condition_is_an_error_naming_the_file_and_column(did, row, column
 # ----------------------------------------------------------------------------- filters
 
 
-@pytest.mark.parametrize(("conditions", "toggles", "expected"), [
-    ([], {}, ERRORS_FIRST),                                     # every example, errors first
-    ([], {"tag_f_errors": True}, ERRORS),
-    ([("device", "==", "ios")], {}, ["e02", "e06", "e10"]),
-    # snr >= 4: e01 e03 e06 e07 e09 e10; not ios: drops e06 e10
-    ([("snr_db", ">=", "4"), ("device", "!=", "ios")], {}, ["e01", "e03", "e07", "e09"]),
-    ([("snr_db", ">=", "4"), ("device", "!=", "ios")], {"tag_f_errors": True}, ["e01"]),
-    # untagged (blurry on e00, e05) and car_kit: e01 e03 e09 e11 → errors first
-    ([("device", "==", "car_kit")], {"tag_f_untagged": True}, ["e01", "e11", "e03", "e09"]),
-])
+@pytest.mark.parametrize(
+    ("conditions", "toggles", "expected"),
+    [
+        ([], {}, ERRORS_FIRST),  # every example, errors first
+        ([], {"tag_f_errors": True}, ERRORS),
+        ([("device", "==", "ios")], {}, ["e02", "e06", "e10"]),
+        # snr >= 4: e01 e03 e06 e07 e09 e10; not ios: drops e06 e10
+        ([("snr_db", ">=", "4"), ("device", "!=", "ios")], {}, ["e01", "e03", "e07", "e09"]),
+        ([("snr_db", ">=", "4"), ("device", "!=", "ios")], {"tag_f_errors": True}, ["e01"]),
+        # untagged (blurry on e00, e05) and car_kit: e01 e03 e09 e11 → errors first
+        ([("device", "==", "car_kit")], {"tag_f_untagged": True}, ["e01", "e11", "e03", "e09"]),
+    ],
+)
 def test_metadata_conditions_filter_the_grid_without_a_tag(did, conditions, toggles, expected):
     at = app(PAGE, did)
     for i, (column, op, value) in enumerate(conditions):
@@ -197,10 +241,13 @@ def test_metadata_conditions_filter_the_grid_without_a_tag(did, conditions, togg
     assert grid(at)["id"].tolist() == expected
 
 
-@pytest.mark.parametrize(("search", "label", "expected"), [
-    ("e1", None, ["e11", "e10"]),
-    (None, "dog", ["e01", "e05", "e11", "e03", "e07", "e09"]),
-])
+@pytest.mark.parametrize(
+    ("search", "label", "expected"),
+    [
+        ("e1", None, ["e11", "e10"]),
+        (None, "dog", ["e01", "e05", "e11", "e03", "e07", "e09"]),
+    ],
+)
 def test_search_and_label_filters_still_work(did, search, label, expected):
     at = app(PAGE, did)
     if search:
@@ -223,19 +270,27 @@ def test_a_bad_filter_condition_is_an_error_not_a_traceback(did):
 # ----------------------------------------------------------------------------- the grid
 
 
-@pytest.mark.parametrize(("order", "expected"), [
-    ("errors", ERRORS_FIRST),
-    ("score_asc", BY_SCORE),
-    ("score_desc", BY_SCORE[::-1]),
-])
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        ("errors", ERRORS_FIRST),
+        ("score_asc", BY_SCORE),
+        ("score_desc", BY_SCORE[::-1]),
+    ],
+)
 def test_the_grid_sorts_by_score(did, order, expected):
     at = app(PAGE, did)
     assert at.selectbox(key="tag_order").value == "errors"  # the default
     at.selectbox(key="tag_order").set_value(order).run()
     rows = grid(at)
     assert rows["id"].tolist() == expected
-    scores = dict(zip(IDS, [.91, .55, .62, .97, .40, .35, .88, .72, .51, .83, .66, .45],
-                      strict=True))
+    scores = dict(
+        zip(
+            IDS,
+            [0.91, 0.55, 0.62, 0.97, 0.40, 0.35, 0.88, 0.72, 0.51, 0.83, 0.66, 0.45],
+            strict=True,
+        )
+    )
     assert rows[SCORE_COLUMN].tolist() == [scores[i] for i in expected]
 
 
@@ -276,7 +331,7 @@ def test_ticking_a_tag_saves_it_and_shows_it_in_the_same_run(did, store):
 def test_picking_a_row_shows_that_example_beside_the_grid(did):
     at = app(PAGE, did)
     assert at.subheader[0].value == "Example e01"  # the first row until one is picked
-    edit(at, {2: {SELECT_COLUMN: True}})          # e05
+    edit(at, {2: {SELECT_COLUMN: True}})  # e05
     assert at.subheader[0].value == "Example e05"
     assert "Picked in the grid" in texts(at.caption)
     assert "Score: `0.35`" in texts(at.caption)
@@ -351,11 +406,23 @@ def test_mark_shown_rows_as_reviewed(did, store):
 
 def test_switching_to_a_dataset_without_the_chosen_column_and_tag_is_clean(did, store):
     other = store.save_dataset(
-        store.get_or_create_project("Other", user="seed"), "Plain",
-        dataset_from_frame(pd.DataFrame({"id": ["p1", "p2"], "label": ["a", "b"],
-                                         "prediction": ["a", "a"], "site": ["x", "y"]}),
-                           ColumnMapping(id="id"), name="plain.csv"),
-        task=TaskSpec(), user="seed")
+        store.get_or_create_project("Other", user="seed"),
+        "Plain",
+        dataset_from_frame(
+            pd.DataFrame(
+                {
+                    "id": ["p1", "p2"],
+                    "label": ["a", "b"],
+                    "prediction": ["a", "a"],
+                    "site": ["x", "y"],
+                }
+            ),
+            ColumnMapping(id="id"),
+            name="plain.csv",
+        ),
+        task=TaskSpec(),
+        user="seed",
+    )
     at = with_tag(app(PAGE, did), "noisy")
     at.selectbox(key="tag_rule_column").set_value("device")
     at.text_input(key="tag_rule_value").set_value("ios")
@@ -368,7 +435,7 @@ def test_switching_to_a_dataset_without_the_chosen_column_and_tag_is_clean(did, 
     assert at.selectbox(key="tag_rule_column").value == "label"  # device is not in plain.csv
     assert at.selectbox(key="tag_rule_tag").value is None
     assert at.multiselect(key="tag_f_tags").value == []
-    assert at.selectbox(key="tag_order").value == "errors"       # plain.csv has no score
+    assert at.selectbox(key="tag_order").value == "errors"  # plain.csv has no score
     assert grid(at)["id"].tolist() == ["p2", "p1"]
 
 

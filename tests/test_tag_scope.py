@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from core.analysis import analyze
-from core.cli import main
-from core.dataset import ColumnMapping, Dataset, prepare
-from core.errors import InvalidValueError
-from core.tag_scope import (
+from slicewise.core.analysis import analyze
+from slicewise.core.cli import main
+from slicewise.core.dataset import ColumnMapping, Dataset, prepare
+from slicewise.core.errors import InvalidValueError
+from slicewise.core.tag_scope import (
     draw_review_sample,
     estimate_tag_figures,
     known_matrix,
@@ -33,8 +33,11 @@ def _population(seed: int = 1, n: int = 20_000) -> tuple[np.ndarray, pd.DataFram
 def _truth(correct: np.ndarray, tag: np.ndarray) -> dict[str, float]:
     frame = pd.DataFrame({"correct": correct, "tag": tag})
     inside = frame[frame["tag"]]
-    return {"share": len(inside) / len(frame), "accuracy": inside["correct"].mean(),
-            "error_share": inside["correct"].eq(False).sum() / (~frame["correct"]).sum()}
+    return {
+        "share": len(inside) / len(frame),
+        "accuracy": inside["correct"].mean(),
+        "error_share": inside["correct"].eq(False).sum() / (~frame["correct"]).sum(),
+    }
 
 
 def test_fully_known_tag_gives_the_exact_counts():
@@ -67,24 +70,34 @@ def _scoped(cells: list, correct: list[int], *, times: int = 5, **kwargs) -> str
     # The pattern repeated: 10 carriers, all errors at an error rate of 50%, happen by chance
     # with probability 0.5 ** 10 < 1%, so auto reads them as filled on errors only.
     cells, correct = cells * times, correct * times
-    frame = pd.DataFrame({"id": range(len(cells)), "label": "a",
-                          "prediction": ["a" if c else "b" for c in correct], "t": cells})
+    frame = pd.DataFrame(
+        {
+            "id": range(len(cells)),
+            "label": "a",
+            "prediction": ["a" if c else "b" for c in correct],
+            "t": cells,
+        }
+    )
     return analyze(prepare(frame, ColumnMapping(tag_columns=("t",))), **kwargs).loc["t", "scope"]
 
 
-@pytest.mark.parametrize(("cells", "correct", "expected"), [
-    (["x", "x", "", ""], [0, 0, 1, 1], "errors"),  # x/blank, only errors carry it
-    (["x", "x", None, None], [0, 0, 1, 1], "errors"),  # missing cells are blanks too
-    (["x", "", "x", ""], [0, 0, 1, 1], "all"),  # a correct example carries it
-    (["", "", "", ""], [0, 0, 1, 1], "all"),  # nobody carries it: nothing suggests errors
-    # Every example an error: the errors are all the examples, so the tag is known everywhere.
-    (["x", "x", "x", "x"], [0, 0, 0, 0], "all"),
-    (["1", "1", "0", "0"], [0, 0, 1, 1], "all"),  # 0 says "no" explicitly: known everywhere
-    (["yes", "yes", "no", ""], [0, 0, 1, 1], "all"),
-    (["true", "true", "false", "false"], [0, 0, 1, 1], "all"),
-])
+@pytest.mark.parametrize(
+    ("cells", "correct", "expected"),
+    [
+        (["x", "x", "", ""], [0, 0, 1, 1], "errors"),  # x/blank, only errors carry it
+        (["x", "x", None, None], [0, 0, 1, 1], "errors"),  # missing cells are blanks too
+        (["x", "", "x", ""], [0, 0, 1, 1], "all"),  # a correct example carries it
+        (["", "", "", ""], [0, 0, 1, 1], "all"),  # nobody carries it: nothing suggests errors
+        # Every example an error: the errors are all the examples, so the tag is known everywhere.
+        (["x", "x", "x", "x"], [0, 0, 0, 0], "all"),
+        (["1", "1", "0", "0"], [0, 0, 1, 1], "all"),  # 0 says "no" explicitly: known everywhere
+        (["yes", "yes", "no", ""], [0, 0, 1, 1], "all"),
+        (["true", "true", "false", "false"], [0, 0, 1, 1], "all"),
+    ],
+)
 def test_auto_scope_reads_a_blank_for_no_tag_only_errors_carry_as_filled_on_errors(
-        cells, correct, expected):
+    cells, correct, expected
+):
     assert _scoped(cells, correct) == expected
 
 
@@ -105,9 +118,14 @@ def test_a_given_scope_wins_over_auto_and_a_bad_one_is_refused():
 
 
 def test_a_tags_column_lists_tags_so_its_blanks_are_unknown():
-    frame = pd.DataFrame({"id": range(40), "label": "a",
-                          "prediction": ["b", "b", "a", "a"] * 10,
-                          "tags": ["blurry", "blurry;dark", "", "dark"] * 10})
+    frame = pd.DataFrame(
+        {
+            "id": range(40),
+            "label": "a",
+            "prediction": ["b", "b", "a", "a"] * 10,
+            "tags": ["blurry", "blurry;dark", "", "dark"] * 10,
+        }
+    )
     table = analyze(prepare(frame, ColumnMapping(tags_column="tags")))
     assert table.loc["blurry", "scope"] == "errors"  # only errors 0 and 1 carry it
     assert table.loc["dark", "scope"] == "all"  # a correct example carries it
@@ -162,14 +180,17 @@ def test_review_sample_intervals_cover_the_truth_about_95_percent_of_the_time():
 
 
 def _errors_only_file(tmp_path):
-    frame = pd.DataFrame({
-        "id": range(60),
-        "label": ["a"] * 60,
-        "prediction": (["a"] * 8 + ["b"] * 4) * 5,
-        "camera": ["c1", "c3"] * 30,
-    })
-    frame["cam3_error"] = np.where((frame.label != frame.prediction) & (frame.camera == "c3"),
-                                   "x", "")
+    frame = pd.DataFrame(
+        {
+            "id": range(60),
+            "label": ["a"] * 60,
+            "prediction": (["a"] * 8 + ["b"] * 4) * 5,
+            "camera": ["c1", "c3"] * 30,
+        }
+    )
+    frame["cam3_error"] = np.where(
+        (frame.label != frame.prediction) & (frame.camera == "c3"), "x", ""
+    )
     frame["human_label"] = frame["label"]
     path = tmp_path / "errtag.csv"
     frame.to_csv(path, index=False)
@@ -197,16 +218,29 @@ def test_the_issue_case_an_error_only_tag_is_not_ranked_and_has_no_accuracy(tmp_
 def test_cli_reads_error_only_tags_as_such_and_says_so(tmp_path):
     path, frame = _errors_only_file(tmp_path)
     runner = CliRunner()
-    result = runner.invoke(main, ["analyze", str(path), "--tag-columns", "cam3_error",
-                                  "--format", "json"])
+    result = runner.invoke(
+        main, ["analyze", str(path), "--tag-columns", "cam3_error", "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     assert "read as filled on errors only" in result.stderr
     import json
+
     report = json.loads(result.stdout)
     row = next(s for s in report["slices"] if s["name"] == "cam3_error")
     assert row["scope"] == "errors" and row["accuracy"] is None and row["rank"] is None
-    forced = runner.invoke(main, ["analyze", str(path), "--tag-columns", "cam3_error",
-                                  "--tag-scope", "cam3_error=all", "--format", "json"])
+    forced = runner.invoke(
+        main,
+        [
+            "analyze",
+            str(path),
+            "--tag-columns",
+            "cam3_error",
+            "--tag-scope",
+            "cam3_error=all",
+            "--format",
+            "json",
+        ],
+    )
     row = next(s for s in json.loads(forced.stdout)["slices"] if s["name"] == "cam3_error")
     assert row["scope"] == "all" and row["accuracy"] == 0.0
     bad = runner.invoke(main, ["analyze", str(path), "--tag-scope", "maybe"])
@@ -215,12 +249,12 @@ def test_cli_reads_error_only_tags_as_such_and_says_so(tmp_path):
 
 def test_a_sampled_tag_with_an_entered_hlp_gets_a_gap_from_its_estimate():
     correct, tags = _population(n=5_000)
-    frame = pd.DataFrame({"id": range(len(correct)), "label": "a",
-                          "prediction": np.where(correct, "a", "b")})
+    frame = pd.DataFrame(
+        {"id": range(len(correct)), "label": "a", "prediction": np.where(correct, "a", "b")}
+    )
     dataset = Dataset(frame=frame, tags=tags, mapping=ColumnMapping())
     known = _sample_known(correct, seed=5, sizes={"errors": 150, "correct": 150})
-    table = analyze(dataset, tag_scopes={"blurry": "none"}, reviewed=known,
-                    hlp={"blurry": 0.95})
+    table = analyze(dataset, tag_scopes={"blurry": "none"}, reviewed=known, hlp={"blurry": 0.95})
     row = table.loc["blurry"]
     expected = estimate_tag_figures(correct, tags, known).loc["blurry"]
     assert row["scope"] == "sample"
@@ -233,12 +267,17 @@ def test_a_sampled_tag_with_an_entered_hlp_gets_a_gap_from_its_estimate():
 def test_no_tag_row_is_known_only_where_every_tag_is():
     # Tag a is known everywhere, tag b on errors only: "No tag" is known on errors only.
     correct = np.array([False, False, False, True, True, True])
-    tags = pd.DataFrame({"a": [True, False, False, True, False, False],
-                         "b": [False, True, False, False, False, False]})
-    frame = pd.DataFrame({"id": range(6), "label": "x",
-                          "prediction": np.where(correct, "x", "y")})
-    table = analyze(Dataset(frame=frame, tags=tags, mapping=ColumnMapping()),
-                    tag_scopes={"a": "all", "b": "errors"})
+    tags = pd.DataFrame(
+        {
+            "a": [True, False, False, True, False, False],
+            "b": [False, True, False, False, False, False],
+        }
+    )
+    frame = pd.DataFrame({"id": range(6), "label": "x", "prediction": np.where(correct, "x", "y")})
+    table = analyze(
+        Dataset(frame=frame, tags=tags, mapping=ColumnMapping()),
+        tag_scopes={"a": "all", "b": "errors"},
+    )
     untagged = table.loc["No tag"]
     assert untagged["scope"] == "errors"
     assert untagged["error_share"] == pytest.approx(1 / 3)  # error 2 of errors 0, 1, 2
@@ -261,16 +300,25 @@ def test_sample_figures_use_only_the_reviewed_part_of_a_sample():
     assert figures["share"] == pytest.approx(expected["share"])
 
 
-@pytest.mark.parametrize(("cells", "note"), [
-    (["1", "0", "0", "0"], "every example carrying 't' is an error"),  # says no: known
-    (["x", "", "", ""], "every example carrying 't' is an error"),  # 1 error: too few to tell
-    (["true", "false", "false", "false"], "every example carrying 't' is an error"),
-])
+@pytest.mark.parametrize(
+    ("cells", "note"),
+    [
+        (["1", "0", "0", "0"], "every example carrying 't' is an error"),  # says no: known
+        (["x", "", "", ""], "every example carrying 't' is an error"),  # 1 error: too few to tell
+        (["true", "false", "false", "false"], "every example carrying 't' is an error"),
+    ],
+)
 def test_cli_says_how_to_read_a_tag_only_errors_carry_when_it_is_read_as_known(
-        tmp_path, cells, note):
-    frame = pd.DataFrame({"id": range(8), "label": "a",
-                          "prediction": ["b", "a", "a", "a", "b", "a", "a", "a"],
-                          "t": cells + ["0" if cells[0] == "1" else ""] * 4})
+    tmp_path, cells, note
+):
+    frame = pd.DataFrame(
+        {
+            "id": range(8),
+            "label": "a",
+            "prediction": ["b", "a", "a", "a", "b", "a", "a", "a"],
+            "t": cells + ["0" if cells[0] == "1" else ""] * 4,
+        }
+    )
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)
     result = CliRunner().invoke(main, ["analyze", str(path), "--tag-columns", "t"])

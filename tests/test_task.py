@@ -6,15 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
+from slicewise.core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 
 # (raw text, expected normalised text, TextNormalization options)
 NORMALIZATION_CASES = [
     pytest.param("Hello World", "hello world", {}, id="case"),
     pytest.param("Hello World", "Hello World", {"lowercase": False}, id="case-kept"),
     pytest.param("Hello, world!", "hello world", {}, id="punctuation"),
-    pytest.param("Hi, there", "hi there", {"collapse_whitespace": False},
-                 id="punctuation-next-to-space-adds-no-space"),
+    pytest.param(
+        "Hi, there",
+        "hi there",
+        {"collapse_whitespace": False},
+        id="punctuation-next-to-space-adds-no-space",
+    ),
     pytest.param("well...ok", "well ok", {}, id="punctuation-between-words-splits"),
     pytest.param("hello_world", "hello world", {}, id="underscore"),
     pytest.param("Let's go", "let's go", {}, id="apostrophe-in-word-kept"),
@@ -23,22 +27,35 @@ NORMALIZATION_CASES = [
     pytest.param("'quoted' words", "quoted words", {}, id="quote-marks-dropped"),
     pytest.param("the dogs' toys", "the dogs toys", {}, id="trailing-apostrophe-dropped"),
     pytest.param("rock'n'roll", "rock'n'roll", {}, id="inner-apostrophes-kept"),
-    pytest.param("Hello, world!", "hello, world!", {"strip_punctuation": False},
-                 id="punctuation-kept"),
+    pytest.param(
+        "Hello, world!", "hello, world!", {"strip_punctuation": False}, id="punctuation-kept"
+    ),
     pytest.param("café au lait", "café au lait", {}, id="accents-kept"),
     pytest.param("cafe\u0301", "café", {}, id="decomposed-accent-composed"),
     pytest.param("  many \t spaces\n here ", "many spaces here", {}, id="whitespace"),
     pytest.param("a\u00a0b", "a b", {}, id="non-breaking-space"),
-    pytest.param("  many   spaces ", "  many   spaces ", {"collapse_whitespace": False},
-                 id="whitespace-kept"),
-    pytest.param("Umm, yes", "um yes", {"replacements": (("Umm,", "Um,"),)},
-                 id="replacement"),
-    pytest.param("umm, yes", "umm yes", {"replacements": (("Umm,", "Um,"),)},
-                 id="replacement-is-case-sensitive"),
-    pytest.param("Umm, yes", "um yes", {"replacements": (("Umm", "Um"), ("Um", "um"))},
-                 id="replacements-in-order"),
-    pytest.param("I'm OK.", "i am ok", {"replacements": (("I'm", "I am"),)},
-                 id="replacement-before-lowercase-and-punctuation"),
+    pytest.param(
+        "  many   spaces ", "  many   spaces ", {"collapse_whitespace": False}, id="whitespace-kept"
+    ),
+    pytest.param("Umm, yes", "um yes", {"replacements": (("Umm,", "Um,"),)}, id="replacement"),
+    pytest.param(
+        "umm, yes",
+        "umm yes",
+        {"replacements": (("Umm,", "Um,"),)},
+        id="replacement-is-case-sensitive",
+    ),
+    pytest.param(
+        "Umm, yes",
+        "um yes",
+        {"replacements": (("Umm", "Um"), ("Um", "um"))},
+        id="replacements-in-order",
+    ),
+    pytest.param(
+        "I'm OK.",
+        "i am ok",
+        {"replacements": (("I'm", "I am"),)},
+        id="replacement-before-lowercase-and-punctuation",
+    ),
     pytest.param("5-6 people", "5 6 people", {}, id="digits"),
     pytest.param("", "", {}, id="empty"),
     pytest.param("?!", "", {}, id="only-punctuation"),
@@ -81,14 +98,17 @@ INFER_CASES = [
     pytest.param([float(i) for i in range(100)], "classification", id="whole-floats"),
     pytest.param([0.5, 1.5, 2.5] * 3, "classification", id="few-distinct-floats"),
     pytest.param(list(np.linspace(0, 10, 50)), "regression", id="continuous"),
-    pytest.param(list(np.linspace(0, 10, 50)) + [np.nan, np.inf], "regression",
-                 id="continuous-with-nan-and-inf"),
+    pytest.param(
+        list(np.linspace(0, 10, 50)) + [np.nan, np.inf],
+        "regression",
+        id="continuous-with-nan-and-inf",
+    ),
     pytest.param([f"the quick fox number {i}" for i in range(30)], "text", id="transcripts"),
     pytest.param(["turn left", "turn right", "stop now"], "text", id="few-distinct-phrases"),
-    pytest.param(["no defect", "scratch mark"] * 40, "classification",
-                 id="multi-word-class-names"),
-    pytest.param(["New York", "Los Angeles", "San Diego"] * 20, "classification",
-                 id="two-word-classes"),
+    pytest.param(["no defect", "scratch mark"] * 40, "classification", id="multi-word-class-names"),
+    pytest.param(
+        ["New York", "Los Angeles", "San Diego"] * 20, "classification", id="two-word-classes"
+    ),
     pytest.param([None, None], "classification", id="all-missing"),
     pytest.param([], "classification", id="empty"),
 ]

@@ -17,18 +17,23 @@ from pagetest import ROOT, TIMEOUT, assert_ok, table_with, texts
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import AppTestError
 
-from core.dataset import ColumnMapping, dataset_from_frame
-from core.store import Store
-from core.task import TaskSpec
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
 
 TEAM = "pages/10_Team.py"
 pytestmark = pytest.mark.usefixtures("fresh")
 
 
 def _seed(store: Store, *, members: bool = True) -> tuple[int, int]:
-    frame = pd.DataFrame({"id": [f"e{i}" for i in range(8)], "label": ["a", "b"] * 4,
-                          "prediction": ["a", "a", "b", "b"] * 2,
-                          "noisy": ["x", "", "x", "", "", "x", "", ""]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"e{i}" for i in range(8)],
+            "label": ["a", "b"] * 4,
+            "prediction": ["a", "a", "b", "b"] * 2,
+            "noisy": ["x", "", "x", "", "", "x", "", ""],
+        }
+    )
     ds = dataset_from_frame(frame, ColumnMapping(tag_columns=("noisy",)), name="p.csv")
     pid = store.get_or_create_project("Demo", user="Ana")
     did = store.save_dataset(pid, "v1", ds, task=TaskSpec(), user="Ana")
@@ -48,8 +53,12 @@ def page(file: str, user: str, dataset_id: int | None = None) -> AppTest:
 
 
 def widget(at: AppTest, key: str):
-    found = [w for kind in ("button", "text_input", "selectbox", "multiselect")
-             for w in getattr(at, kind) if w.key == key]
+    found = [
+        w
+        for kind in ("button", "text_input", "selectbox", "multiselect")
+        for w in getattr(at, kind)
+        if w.key == key
+    ]
     assert found, key
     return found[0]
 
@@ -60,8 +69,11 @@ def test_a_viewer_sees_team_and_history_but_cannot_manage(store):
     at = page(TEAM, "Vic", did)
     assert_ok(at, no_errors=True)
     members = table_with(at, "role")
-    assert members[["member", "role"]].values.tolist() == [["Ana", "owner"], ["Ann", "annotator"],
-                                                          ["Vic", "viewer"]]
+    assert members[["member", "role"]].values.tolist() == [
+        ["Ana", "owner"],
+        ["Ann", "annotator"],
+        ["Vic", "viewer"],
+    ]
     assert "You are **Vic**, viewer here." in texts(at.caption)
     for key in ("team_member", "team_remove_member", "team_remove"):
         assert widget(at, key).disabled, key
@@ -71,9 +83,11 @@ def test_a_viewer_sees_team_and_history_but_cannot_manage(store):
         save.click()
     log = table_with(at, "who")
     # Newest first, each with the identity that made it.
-    assert log[["who", "what"]].values.tolist()[:3] == [["Ann", "tag.set"],
-                                                       ["Ana", "member.set"],
-                                                       ["Ana", "member.set"]]
+    assert log[["who", "what"]].values.tolist()[:3] == [
+        ["Ann", "tag.set"],
+        ["Ana", "member.set"],
+        ["Ana", "member.set"],
+    ]
     assert log["dataset"].iloc[0] == "v1"
 
 
@@ -116,8 +130,10 @@ def test_on_an_open_store_the_page_says_so_and_the_first_member_set_makes_you_ow
     [b for b in at.button if b.label == "Save"][0].click()
     at.run()
     assert_ok(at, no_errors=True)
-    assert store.members(pid)[["member", "role"]].values.tolist() == [["Ana", "owner"],
-                                                                      ["Bob", "viewer"]]
+    assert store.members(pid)[["member", "role"]].values.tolist() == [
+        ["Ana", "owner"],
+        ["Bob", "viewer"],
+    ]
 
 
 def test_a_non_member_sees_no_project(store):
@@ -128,10 +144,13 @@ def test_a_non_member_sees_no_project(store):
     assert "None yet." in texts(at.caption)  # the saved datasets of others are not listed
 
 
-@pytest.mark.parametrize(("file", "keys"), [
-    ("pages/1_Load_data.py", ["load_delete", "load_rename_btn"]),
-    ("pages/2_Tag_errors.py", ["tag_undo", "tag_mark_reviewed", "tag_bulk_add"]),
-])
+@pytest.mark.parametrize(
+    ("file", "keys"),
+    [
+        ("pages/1_Load_data.py", ["load_delete", "load_rename_btn"]),
+        ("pages/2_Tag_errors.py", ["tag_undo", "tag_mark_reviewed", "tag_bulk_add"]),
+    ],
+)
 def test_a_viewer_finds_the_write_controls_disabled(store, file, keys):
     _, did = _seed(store)
     at = page(file, "Vic", did)

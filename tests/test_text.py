@@ -14,15 +14,34 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from ui.text import code, md
+from slicewise.ui.text import code, md
 
 RENDER = MarkdownIt("commonmark")
 
 HOSTILE = [
-    "![x](https://evil.invalid/pixel.png)", "[click](javascript:alert(1))", "**bold** _it_",
-    "# heading", "- item", "1. item", "> quote", "a | b", "<img src=x onerror=alert(1)>",
-    "$x^2$", "~~gone~~", "`tick`", "``two``", "car_noise", "back\\slash", "&amp; &lt;",
-    "line\nbreak", ":red[colour]", "   spaced   ", "*", "_", "\\", "!",
+    "![x](https://evil.invalid/pixel.png)",
+    "[click](javascript:alert(1))",
+    "**bold** _it_",
+    "# heading",
+    "- item",
+    "1. item",
+    "> quote",
+    "a | b",
+    "<img src=x onerror=alert(1)>",
+    "$x^2$",
+    "~~gone~~",
+    "`tick`",
+    "``two``",
+    "car_noise",
+    "back\\slash",
+    "&amp; &lt;",
+    "line\nbreak",
+    ":red[colour]",
+    "   spaced   ",
+    "*",
+    "_",
+    "\\",
+    "!",
 ]
 
 
@@ -41,9 +60,12 @@ def test_md_renders_back_to_the_same_characters_and_no_markup(value):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl",
-                                                                           "Zp")),
-               min_size=1).filter(lambda s: s.strip() and s == s.strip()))
+@given(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")),
+        min_size=1,
+    ).filter(lambda s: s.strip() and s == s.strip())
+)
 def test_md_is_literal_for_any_text(value):
     inner = rendered_text(md(value))
     assert "<" not in inner.replace("&lt;", "")

@@ -9,23 +9,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.metrics
-from core.metrics import (
+import slicewise.core.metrics as metrics_mod
+from slicewise.core.metrics import (
     OVERALL,
     compute_outcomes,
     compute_slice_counts,
     compute_slice_metrics,
     compute_word_errors,
 )
-from core.task import TaskSpec, TextNormalization
+from slicewise.core.task import TaskSpec, TextNormalization
 
 TEXT = TaskSpec(kind="text")
 
 # The issue's file (--task text --slice-by noise); "" is an empty transcript.
-LABELS = ["turn the lights on", "play some jazz music", "", "", "what time is it",
-          "set an alarm for seven"]
-PREDICTIONS = ["turn the light on", "play some jazz music", "", "okay", "",
-               "set an alarm for eleven"]
+LABELS = [
+    "turn the lights on",
+    "play some jazz music",
+    "",
+    "",
+    "what time is it",
+    "set an alarm for seven",
+]
+PREDICTIONS = [
+    "turn the light on",
+    "play some jazz music",
+    "",
+    "okay",
+    "",
+    "set an alarm for eleven",
+]
 NOISE = ["car", "car", "street", "street", "street", "car"]
 
 
@@ -56,7 +68,8 @@ def test_the_issue_example_gives_jiwer_figures():
     for noise in ("car", "street"):
         rows = [i for i, g in enumerate(NOISE) if g == noise]
         assert table.loc[noise, "wer"] == pytest.approx(
-            jiwer.wer([LABELS[i] for i in rows], [PREDICTIONS[i] for i in rows]))
+            jiwer.wer([LABELS[i] for i in rows], [PREDICTIONS[i] for i in rows])
+        )
 
 
 # (reference, hypothesis, substitutions, deletions, insertions, reference words), by hand.
@@ -67,8 +80,9 @@ PAIRS = [
     pytest.param("what time is it", "", 0, 4, 0, 4, id="words-vs-empty"),
     pytest.param("turn the lights on", "turn the light on", 1, 0, 0, 4, id="substitution"),
     pytest.param("play some jazz", "play some smooth jazz", 0, 0, 1, 3, id="insertion"),
-    pytest.param("set an alarm for seven", "set alarm for eleven", 1, 1, 0, 5,
-                 id="deletion-and-substitution"),
+    pytest.param(
+        "set an alarm for seven", "set alarm for eleven", 1, 1, 0, 5, id="deletion-and-substitution"
+    ),
     pytest.param("a b c", "c b a", 2, 0, 0, 3, id="reversed"),  # 2 substitutions is minimal
     pytest.param("let's catch up", "let's ketchup", 1, 1, 0, 3, id="merged-words"),
     pytest.param("same words", "same words", 0, 0, 0, 2, id="equal"),
@@ -101,8 +115,7 @@ def test_word_errors_of_many_pairs_in_one_call():
     got = compute_word_errors(refs, hyps)
     assert got["word_errors"].tolist() == [sum(p.values[2:5]) for p in PAIRS]
     assert got["ref_words"].tolist() == [p.values[5] for p in PAIRS]
-    assert got["word_errors"].sum() / got["ref_words"].sum() == pytest.approx(
-        jiwer.wer(refs, hyps))
+    assert got["word_errors"].sum() / got["ref_words"].sum() == pytest.approx(jiwer.wer(refs, hyps))
 
 
 def test_word_errors_split_on_any_whitespace():
@@ -127,8 +140,12 @@ def test_jiwer_is_called_once_on_the_distinct_pairs(monkeypatch):
         return real(reference, hypothesis, *args, **kwargs)
 
     monkeypatch.setattr(jiwer, "process_words", spy)
-    frame = pd.DataFrame({"label": ["a b", "a b", "A b!", "", "", "c"],
-                          "prediction": ["a c", "a c", "a c", "", "x", None]})
+    frame = pd.DataFrame(
+        {
+            "label": ["a b", "a b", "A b!", "", "", "c"],
+            "prediction": ["a c", "a c", "a c", "", "x", None],
+        }
+    )
     outcomes = compute_outcomes(frame, TEXT)
     # "A b!" normalises to "a b": three rows share one pair; the missing prediction is left out.
     assert len(calls) == 1
@@ -152,7 +169,8 @@ def test_many_rows_agree_with_jiwer_row_by_row():
         assert outcomes["word_errors"].iat[k] == edits
         assert outcomes["ref_words"].iat[k] == len(direct.references[0])
     assert outcomes["word_errors"].sum() / outcomes["ref_words"].sum() == pytest.approx(
-        jiwer.wer(labels, preds))
+        jiwer.wer(labels, preds)
+    )
 
 
 def test_a_slice_of_empty_references_follows_jiwer():
@@ -174,16 +192,18 @@ def test_an_empty_slice_has_no_wer():
     assert np.isnan(compute_slice_metrics(counts, task=TEXT).loc["none", "wer"])
 
 
-@pytest.mark.parametrize(("label", "prediction", "correct", "errors", "words"), [
-    ("...", "", 1, 0, 0),  # punctuation only: an empty transcript
-    ("", "?!", 1, 0, 0),
-    ("  ", "", 1, 0, 0),  # whitespace only, collapsed
-    ("Hi!", "?!", 0, 1, 1),  # "hi" vs "": 1 deletion
-    ("...", "Okay.", 0, 1, 0),  # "" vs "okay": 1 insertion
-    ("Hello, world", "hello world", 1, 0, 2),
-])
-def test_transcripts_that_normalise_to_empty_are_empty(label, prediction, correct, errors,
-                                                       words):
+@pytest.mark.parametrize(
+    ("label", "prediction", "correct", "errors", "words"),
+    [
+        ("...", "", 1, 0, 0),  # punctuation only: an empty transcript
+        ("", "?!", 1, 0, 0),
+        ("  ", "", 1, 0, 0),  # whitespace only, collapsed
+        ("Hi!", "?!", 0, 1, 1),  # "hi" vs "": 1 deletion
+        ("...", "Okay.", 0, 1, 0),  # "" vs "okay": 1 insertion
+        ("Hello, world", "hello world", 1, 0, 2),
+    ],
+)
+def test_transcripts_that_normalise_to_empty_are_empty(label, prediction, correct, errors, words):
     frame = pd.DataFrame({"label": [label], "prediction": [prediction]})
     outcomes = compute_outcomes(frame, TEXT)[["correct", "word_errors", "ref_words"]]
     assert outcomes.iloc[0].tolist() == [correct, errors, words]
@@ -197,12 +217,15 @@ def test_normalisation_keeps_empty_apart_from_missing():
     assert out.iloc[5] == "hi there"
 
 
-@pytest.mark.parametrize(("label", "prediction"), [
-    ("what time is it", None),
-    (None, "okay"),
-    (None, None),
-    ("what time is it", np.nan),
-])
+@pytest.mark.parametrize(
+    ("label", "prediction"),
+    [
+        ("what time is it", None),
+        (None, "okay"),
+        (None, None),
+        ("what time is it", np.nan),
+    ],
+)
 def test_a_missing_value_is_not_an_empty_transcript(label, prediction):
     frame = pd.DataFrame({"label": [label, ""], "prediction": [prediction, ""]})
     outcomes = compute_outcomes(frame, TEXT)[["correct", "word_errors", "ref_words"]]
@@ -212,8 +235,9 @@ def test_a_missing_value_is_not_an_empty_transcript(label, prediction):
 
 
 def test_empty_human_transcripts_count_as_answers():
-    frame = pd.DataFrame({"label": ["", "", "go"], "prediction": ["x", "", "go"],
-                          "human": ["", None, "stop"]})
+    frame = pd.DataFrame(
+        {"label": ["", "", "go"], "prediction": ["x", "", "go"], "human": ["", None, "stop"]}
+    )
     outcomes = compute_outcomes(frame, TEXT)
     assert outcomes["human_n"].tolist() == [1, 0, 1]  # "" is an answer; None is not
     assert outcomes["human_correct"].tolist() == [1, 0, 0]
@@ -221,7 +245,7 @@ def test_empty_human_transcripts_count_as_answers():
 
 
 def test_pairs_beyond_one_jiwer_block_are_counted(monkeypatch):
-    monkeypatch.setattr(core.metrics, "_JIWER_BLOCK", 2)
+    monkeypatch.setattr(metrics_mod, "_JIWER_BLOCK", 2)
     refs = [p.values[0] for p in PAIRS]
     hyps = [p.values[1] for p in PAIRS]
     got = compute_word_errors(refs, hyps)

@@ -16,13 +16,14 @@ from streamlit.testing.v1 import AppTest
 def _items_by_group() -> None:
     import streamlit as st
 
-    from ui import widgets
+    from slicewise.ui import widgets
 
     groups = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2"], "AB": ["a2", "b1"], "none": []}
     group = st.radio("Group", list(groups), key="group")
     items = groups[group]
-    item = widgets.selectbox(st, "Item", items, key="item", index=st.session_state.get(
-        "start_index", 0))
+    item = widgets.selectbox(
+        st, "Item", items, key="item", index=st.session_state.get("start_index", 0)
+    )
     st.markdown(f"acting on {item}")
 
 
@@ -41,7 +42,7 @@ def _items_by_group_deleting() -> None:
 def _classes_by_set() -> None:
     import streamlit as st
 
-    from ui import widgets
+    from slicewise.ui import widgets
 
     sets = {"first": ["cat", "dog", "fox"], "second": ["dog", "owl"]}
     chosen = st.radio("Set", list(sets), key="set")
@@ -56,10 +57,13 @@ def _acting_on(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("acting on"))
 
 
-@pytest.mark.parametrize(("group", "expected"), [
-    ("B", "b1"),  # a2 is not a B item: the first B item
-    ("AB", "a2"),  # a2 is still an option: kept
-])
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [
+        ("B", "b1"),  # a2 is not a B item: the first B item
+        ("AB", "a2"),  # a2 is still an option: kept
+    ],
+)
 def test_a_stale_item_is_replaced_and_the_browser_is_told(group, expected):
     at = AppTest.from_function(_items_by_group).run()
     at.selectbox(key="item").set_value("a2").run()
@@ -120,21 +124,25 @@ def test_radio_and_multiselect_keep_only_current_options():
 def _keep_valid_script() -> None:
     import streamlit as st
 
-    from ui import widgets
+    from slicewise.ui import widgets
 
     st.session_state["out"] = widgets.keep_valid(
-        "k", st.session_state["options"], **st.session_state.get("kw", {}))
+        "k", st.session_state["options"], **st.session_state.get("kw", {})
+    )
 
 
-@pytest.mark.parametrize(("before", "options", "kw", "replaced", "after"), [
-    ("x", ["x", "y"], {}, False, "x"),  # valid: untouched
-    ("z", ["x", "y"], {}, True, "x"),  # stale: the first option
-    ("z", ["x", "y"], {"default": "y"}, True, "y"),  # stale: the default given
-    ("z", ["x", "y"], {"default": "q"}, True, "x"),  # a default not offered is not used
-    ("z", [], {}, True, None),  # nothing to choose from
-    (None, ["x"], {}, False, None),  # an empty box (index=None) stays empty
-    ("1", [1, 2], {}, True, 1),  # "1" is not the option 1
-])
+@pytest.mark.parametrize(
+    ("before", "options", "kw", "replaced", "after"),
+    [
+        ("x", ["x", "y"], {}, False, "x"),  # valid: untouched
+        ("z", ["x", "y"], {}, True, "x"),  # stale: the first option
+        ("z", ["x", "y"], {"default": "y"}, True, "y"),  # stale: the default given
+        ("z", ["x", "y"], {"default": "q"}, True, "x"),  # a default not offered is not used
+        ("z", [], {}, True, None),  # nothing to choose from
+        (None, ["x"], {}, False, None),  # an empty box (index=None) stays empty
+        ("1", [1, 2], {}, True, 1),  # "1" is not the option 1
+    ],
+)
 def test_keep_valid(before, options, kw, replaced, after):
     at = AppTest.from_function(_keep_valid_script)
     at.session_state["k"] = before
@@ -152,4 +160,3 @@ def test_keep_valid_writes_nothing_for_a_widget_not_drawn_yet():
     at.run()
     assert at.session_state["out"] is False
     assert "k" not in at.session_state
-

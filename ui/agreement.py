@@ -18,29 +18,35 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import agreement as ag
-from core.charts import plot_text
-from core.dataset import Dataset, load_dataset
-from core.slice_names import tag_slice_names
-from ui import media
-from ui.state import DEMO_DIR
-from ui.tagging import media_columns
+from slicewise.core import agreement as ag
+from slicewise.core.charts import plot_text
+from slicewise.core.dataset import Dataset, load_dataset
+from slicewise.core.slice_names import tag_slice_names
+from slicewise.ui import media
+from slicewise.ui.state import DEMO_DIR
+from slicewise.ui.tagging import media_columns
 
 DEMO_LABELS = DEMO_DIR / "inspection_annotations.csv"
 DEMO_PREDICTIONS = DEMO_DIR / "inspection_predictions.csv"
 NO_LINK = "No predictions"
 DEMO_LINK = "Demo inspection predictions"
 LEVELS = ("auto", "long", "wide")
-KEY_METRICS = ("percent_agreement", "mean_pairwise_cohen_kappa", "fleiss_kappa",
-               "krippendorff_alpha", "gwet_ac1")
+KEY_METRICS = (
+    "percent_agreement",
+    "mean_pairwise_cohen_kappa",
+    "fleiss_kappa",
+    "krippendorff_alpha",
+    "gwet_ac1",
+)
 
 
 # --------------------------------------------------------------------------- loading
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the labels…")
-def read_labels(name: str, file_id: str, options: tuple[tuple[str, Any], ...], *,
-                _data: bytes) -> ag.Annotations:
+def read_labels(
+    name: str, file_id: str, options: tuple[tuple[str, Any], ...], *, _data: bytes
+) -> ag.Annotations:
     """Read and validate a label file once per upload and column choice."""
     return ag.load_annotations(_data, name=name, **dict(options))
 
@@ -60,7 +66,7 @@ def demo_predictions() -> Dataset:
 @st.cache_data(max_entries=4, show_spinner=False)
 def columns_of(name: str, file_id: str, *, _data: bytes) -> list[str]:
     """Return the column names of an upload (for the column pickers)."""
-    from core.dataset import read_table
+    from slicewise.core.dataset import read_table
 
     df, _, _ = read_table(_data, name=name)
     return [str(c) for c in df.columns]
@@ -83,9 +89,13 @@ class RuleChoice:
         """Return the core rules, in order: normalise, then merge."""
         out: list[ag.Rule] = []
         if self.lowercase or self.strip_punctuation or self.replacements:
-            out.append(ag.NormalizeText(replacements=self.replacements,
-                                        lowercase=self.lowercase,
-                                        strip_punctuation=self.strip_punctuation))
+            out.append(
+                ag.NormalizeText(
+                    replacements=self.replacements,
+                    lowercase=self.lowercase,
+                    strip_punctuation=self.strip_punctuation,
+                )
+            )
         if len(self.merge) >= 1 and self.target.strip():
             out.append(ag.MergeClasses(self.merge, self.target))
         return out
@@ -113,15 +123,22 @@ def parse_replacements(text: str) -> tuple[tuple[str, str], ...]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def cleaned(fingerprint: str, choice: RuleChoice, *,
-            _labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cleaned(
+    fingerprint: str, choice: RuleChoice, *, _labels: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the labels after the rules, and the change log."""
     return ag.apply_rules(_labels, choice.rules())
 
 
 @st.cache_data(max_entries=8, show_spinner="Measuring agreement…")
-def analysis(fingerprint: str, choice: RuleChoice, link_key: str, *, _labels: pd.DataFrame,
-             _linked: ag.LinkedItems | None) -> dict[str, Any]:
+def analysis(
+    fingerprint: str,
+    choice: RuleChoice,
+    link_key: str,
+    *,
+    _labels: pd.DataFrame,
+    _linked: ag.LinkedItems | None,
+) -> dict[str, Any]:
     """Every table of the page for one label set (cached per labels, rules and link)."""
     codes = ag.encode_labels(_labels)
     info = _linked.info if _linked is not None else None
@@ -140,8 +157,11 @@ def analysis(fingerprint: str, choice: RuleChoice, link_key: str, *, _labels: pd
     }
     out["caution"] = ag.agreement_caution(out["summary"])
     out["by_slice"] = ag.compute_agreement_by_slice(
-        codes, membership=_linked.tags if _linked is not None else None, truth=truth,
-        prediction=prediction)
+        codes,
+        membership=_linked.tags if _linked is not None else None,
+        truth=truth,
+        prediction=prediction,
+    )
     return out
 
 
@@ -152,8 +172,9 @@ def preview(fingerprint: str, choice: RuleChoice, *, _labels: pd.DataFrame) -> p
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def link(fingerprint: str, link_key: str, *, _labels: pd.DataFrame,
-         _dataset: Dataset) -> ag.LinkedItems:
+def link(
+    fingerprint: str, link_key: str, *, _labels: pd.DataFrame, _dataset: Dataset
+) -> ag.LinkedItems:
     """Join the items to a predictions dataset (raises DataError when no id matches)."""
     return ag.link_predictions(_labels, _dataset)
 
@@ -168,21 +189,25 @@ def fmt(value: Any, digits: int = 3) -> str:
 
 def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
     """Shape the metrics table: value beside the raw agreement it starts from and chance."""
-    return pd.DataFrame({
-        "metric": summary["name"].to_numpy(),
-        "value": summary["value"].to_numpy(dtype=float),
-        "raw agreement": summary["observed_agreement"].to_numpy(dtype=float),
-        "chance agreement": summary["chance_agreement"].to_numpy(dtype=float),
-        "items": summary["n_items"].to_numpy(),
-        "definition": summary["definition"].to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "metric": summary["name"].to_numpy(),
+            "value": summary["value"].to_numpy(dtype=float),
+            "raw agreement": summary["observed_agreement"].to_numpy(dtype=float),
+            "chance agreement": summary["chance_agreement"].to_numpy(dtype=float),
+            "items": summary["n_items"].to_numpy(),
+            "definition": summary["definition"].to_numpy(),
+        }
+    )
 
 
 SUMMARY_CONFIG = {
     "value": st.column_config.NumberColumn("Value", format="%.3f"),
     "raw agreement": st.column_config.NumberColumn(
-        "Raw agreement", format="%.3f", help="What the metric starts from before correcting "
-        "for chance"),
+        "Raw agreement",
+        format="%.3f",
+        help="What the metric starts from before correcting for chance",
+    ),
     "chance agreement": st.column_config.NumberColumn("Chance agreement", format="%.3f"),
     "definition": st.column_config.TextColumn("Definition", width="large"),
 }
@@ -192,26 +217,39 @@ def kappa_heatmap(matrix: pd.DataFrame) -> go.Figure:
     """Heatmap of pairwise Cohen's kappa (annotators × annotators)."""
     z = matrix.to_numpy(dtype=float)
     text = [[fmt(v, 2) for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[plot_text(c) for c in matrix.columns], y=[plot_text(i) for i in matrix.index],
-        zmin=-0.2, zmax=1, colorscale="RdYlGn", text=text, texttemplate="%{text}",
-        hovertemplate="%{y} vs %{x}: kappa %{text}<extra></extra>",
-    ))
-    fig.update_layout(title="Cohen's kappa between annotators (items both labelled)",
-                      yaxis_autorange="reversed", margin={"t": 50, "b": 40})
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[plot_text(c) for c in matrix.columns],
+            y=[plot_text(i) for i in matrix.index],
+            zmin=-0.2,
+            zmax=1,
+            colorscale="RdYlGn",
+            text=text,
+            texttemplate="%{text}",
+            hovertemplate="%{y} vs %{x}: kappa %{text}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title="Cohen's kappa between annotators (items both labelled)",
+        yaxis_autorange="reversed",
+        margin={"t": 50, "b": 40},
+    )
     return fig
 
 
 def annotator_view(stats: pd.DataFrame) -> pd.DataFrame:
     """Per-annotator table for display, lowest agreement first."""
-    view = pd.DataFrame({
-        "annotator": stats.index.astype(str),
-        "labels": stats["n_labels"].to_numpy(),
-        "agreement with others": 100 * stats["agreement_with_others"].to_numpy(dtype=float),
-        "agreement with consensus":
-            100 * stats["agreement_with_consensus"].to_numpy(dtype=float),
-        "mean kappa": stats["mean_cohen_kappa"].to_numpy(dtype=float),
-    })
+    view = pd.DataFrame(
+        {
+            "annotator": stats.index.astype(str),
+            "labels": stats["n_labels"].to_numpy(),
+            "agreement with others": 100 * stats["agreement_with_others"].to_numpy(dtype=float),
+            "agreement with consensus": 100
+            * stats["agreement_with_consensus"].to_numpy(dtype=float),
+            "mean kappa": stats["mean_cohen_kappa"].to_numpy(dtype=float),
+        }
+    )
     if stats["n_with_truth"].sum() > 0:
         view["accuracy"] = 100 * stats["accuracy"].to_numpy(dtype=float)
     return view
@@ -227,30 +265,35 @@ def percent_config(columns: Sequence[str]) -> dict[str, Any]:
 
 def confused_view(pairs: pd.DataFrame) -> pd.DataFrame:
     """Confused class pairs for display."""
-    return pd.DataFrame({
-        "classes": [f"{a} / {b}" for a, b in zip(pairs["class_a"], pairs["class_b"],
-                                                 strict=True)],
-        "items with both": pairs["n_items"].to_numpy(),
-        "share of disagreement": 100 * pairs["share_of_disagreement"].to_numpy(dtype=float),
-        "observed / chance": pairs["ratio"].to_numpy(dtype=float),
-        "alpha if merged": pairs["alpha_if_merged"].to_numpy(dtype=float),
-        "alpha change": pairs["alpha_gain"].to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "classes": [
+                f"{a} / {b}" for a, b in zip(pairs["class_a"], pairs["class_b"], strict=True)
+            ],
+            "items with both": pairs["n_items"].to_numpy(),
+            "share of disagreement": 100 * pairs["share_of_disagreement"].to_numpy(dtype=float),
+            "observed / chance": pairs["ratio"].to_numpy(dtype=float),
+            "alpha if merged": pairs["alpha_if_merged"].to_numpy(dtype=float),
+            "alpha change": pairs["alpha_gain"].to_numpy(dtype=float),
+        }
+    )
 
 
 def slice_view(table: pd.DataFrame) -> pd.DataFrame:
     """Agreement and HLP per tag for display."""
-    return pd.DataFrame({
-        "slice": table.index.astype(str),
-        "items": table["n"].to_numpy(),
-        "percent agreement": 100 * table["percent_agreement"].to_numpy(dtype=float),
-        "alpha": table["krippendorff_alpha"].to_numpy(dtype=float),
-        "AC1": table["gwet_ac1"].to_numpy(dtype=float),
-        "HLP": 100 * table["hlp"].to_numpy(dtype=float),
-        "HLP from": table["hlp_source"].map(ag.HLP_SOURCES).to_numpy(),
-        "model accuracy": 100 * table["model_accuracy"].to_numpy(dtype=float),
-        "model agrees with annotators": 100 * table["model_agreement"].to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "slice": table.index.astype(str),
+            "items": table["n"].to_numpy(),
+            "percent agreement": 100 * table["percent_agreement"].to_numpy(dtype=float),
+            "alpha": table["krippendorff_alpha"].to_numpy(dtype=float),
+            "AC1": table["gwet_ac1"].to_numpy(dtype=float),
+            "HLP": 100 * table["hlp"].to_numpy(dtype=float),
+            "HLP from": table["hlp_source"].map(ag.HLP_SOURCES).to_numpy(),
+            "model accuracy": 100 * table["model_accuracy"].to_numpy(dtype=float),
+            "model agrees with annotators": 100 * table["model_agreement"].to_numpy(dtype=float),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- review
@@ -266,10 +309,15 @@ def pair_options(confused: pd.DataFrame, limit: int = 30) -> list[tuple[str, str
     return [(str(a), str(b)) for a, b in zip(head["class_a"], head["class_b"], strict=True)]
 
 
-def filter_queue(queue: pd.DataFrame, annotators: Sequence[str], *,
-                 pair: tuple[str, str] | None = None, tag_items: Sequence[str] | None = None,
-                 status: str = "All", resolved: set[str] | frozenset[str] = frozenset()
-                 ) -> pd.DataFrame:
+def filter_queue(
+    queue: pd.DataFrame,
+    annotators: Sequence[str],
+    *,
+    pair: tuple[str, str] | None = None,
+    tag_items: Sequence[str] | None = None,
+    status: str = "All",
+    resolved: set[str] | frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """Keep the queue's items matching every filter given.
 
     ``pair``: labelled with both classes; ``tag_items``: the items carrying a tag;
@@ -279,10 +327,14 @@ def filter_queue(queue: pd.DataFrame, annotators: Sequence[str], *,
     items = queue["item"].astype(str)
     if pair is not None:
         cols = [a for a in annotators if a in queue.columns]
-        given = queue[cols].astype(object).map(lambda v: None if v is None or v != v
-                                               else str(v)) if cols else queue[[]]
-        keep &= (given == pair[0]).any(axis=1).to_numpy() & \
-            (given == pair[1]).any(axis=1).to_numpy()
+        given = (
+            queue[cols].astype(object).map(lambda v: None if v is None or v != v else str(v))
+            if cols
+            else queue[[]]
+        )
+        keep &= (given == pair[0]).any(axis=1).to_numpy() & (given == pair[1]).any(
+            axis=1
+        ).to_numpy()
     if tag_items is not None:
         keep &= items.isin(set(map(str, tag_items))).to_numpy()
     if status == "To review":
@@ -300,8 +352,12 @@ def resolved_items(made: pd.DataFrame) -> set[str]:
 def progress_text(queue: pd.DataFrame, made: pd.DataFrame) -> tuple[int, str]:
     """How many of the queue's items are resolved, and the sentence saying so."""
     done = int(queue["item"].astype(str).isin(resolved_items(made)).sum())
-    noted = int(queue["item"].astype(str).isin(
-        set(made.loc[made["decision"].isna(), "item"].astype(str))).sum())
+    noted = int(
+        queue["item"]
+        .astype(str)
+        .isin(set(made.loc[made["decision"].isna(), "item"].astype(str)))
+        .sum()
+    )
     text = f"{done:,} of {len(queue):,} disagreements resolved"
     if noted:
         text += f" · {noted:,} with a note only"
@@ -314,8 +370,7 @@ def _by(user: Any, at: Any) -> str:
     return f"{user} · {str(at)[:16].replace('T', ' ')}"
 
 
-def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
-               made: pd.DataFrame) -> pd.DataFrame:
+def queue_view(queue: pd.DataFrame, annotators: Sequence[str], made: pd.DataFrame) -> pd.DataFrame:
     """Shape the review queue with the decision and note the reviewer edits, and who decided."""
     cols = ["item", "entropy", "consensus", "tie", *[a for a in annotators if a in queue]]
     cols += [c for c in ("prediction", "truth") if c in queue.columns]
@@ -326,16 +381,19 @@ def queue_view(queue: pd.DataFrame, annotators: Sequence[str],
     view["consensus"] = view["consensus"].astype(str)
     latest = made.set_index(made["item"].astype(str))
     items = view["item"].astype(str)
+
     # Text columns even when the queue is empty (no disagreement): a data editor refuses a
     # text column over the float dtype an empty list would give.
     def text(values: list[Any]) -> pd.Series:
         return pd.Series(values, index=view.index, dtype=object)
 
-    view["decision"] = text([latest.at[i, "decision"] if i in latest.index else None
-                             for i in items])
+    view["decision"] = text(
+        [latest.at[i, "decision"] if i in latest.index else None for i in items]
+    )
     view["note"] = text([latest.at[i, "note"] if i in latest.index else "" for i in items])
-    view["by"] = text([_by(latest.at[i, "user"], latest.at[i, "at"]) if i in latest.index
-                       else "" for i in items])
+    view["by"] = text(
+        [_by(latest.at[i, "user"], latest.at[i, "at"]) if i in latest.index else "" for i in items]
+    )
     return view
 
 
@@ -346,8 +404,9 @@ def _cell(value: Any) -> str | None:
     return text or None
 
 
-def edited_decisions(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[str, str | None,
-                                                                               str]]:
+def edited_decisions(
+    before: pd.DataFrame, after: pd.DataFrame
+) -> list[tuple[str, str | None, str]]:
     """Return (item, decision, note) for each row whose decision or note was changed."""
     out = []
     for i in range(min(len(before), len(after))):
@@ -358,8 +417,9 @@ def edited_decisions(before: pd.DataFrame, after: pd.DataFrame) -> list[tuple[st
     return out
 
 
-def stale_decisions(edited_rows: dict[Any, dict[str, Any]],
-                    rows: Sequence[dict[str, Any]]) -> list[tuple[str, str | None, str]]:
+def stale_decisions(
+    edited_rows: dict[Any, dict[str, Any]], rows: Sequence[dict[str, Any]]
+) -> list[tuple[str, str | None, str]]:
     """Turn a data editor's ``edited_rows`` on a table since redrawn into decisions.
 
     ``rows`` are the (item, decision, note) records the old table showed, in order; edits of
@@ -372,19 +432,21 @@ def stale_decisions(edited_rows: dict[Any, dict[str, Any]],
             continue
         shown = rows[r]
         old = (_cell(shown.get("decision")), _cell(shown.get("note")) or "")
-        new = (_cell(cells.get("decision", shown.get("decision"))),
-               _cell(cells.get("note", shown.get("note"))) or "")
+        new = (
+            _cell(cells.get("decision", shown.get("decision"))),
+            _cell(cells.get("note", shown.get("note"))) or "",
+        )
         if new != old:
             out.append((str(shown["item"]), *new))
     return out
 
 
-def decision_options(row: pd.Series, annotators: Sequence[str], classes: Sequence[str],
-                     current: str | None = None) -> list[str]:
+def decision_options(
+    row: pd.Series, annotators: Sequence[str], classes: Sequence[str], current: str | None = None
+) -> list[str]:
     """Choices for one item: its labels (most given first), borderline, then other classes."""
     given = [str(row[a]) for a in annotators if a in row.index and _cell(row[a]) is not None]
-    first = list(pd.Series(given, dtype=object).value_counts(sort=True).index) if given \
-        else []
+    first = list(pd.Series(given, dtype=object).value_counts(sort=True).index) if given else []
     out = list(dict.fromkeys([*first, ag.BORDERLINE, *map(str, classes)]))
     if current and current not in out:
         out.append(current)
@@ -393,8 +455,9 @@ def decision_options(row: pd.Series, annotators: Sequence[str], classes: Sequenc
 
 def item_votes(row: pd.Series, annotators: Sequence[str]) -> str:
     """One line: what each annotator said about an item, then truth and prediction."""
-    parts = [f"**{a}**: {row[a]}" for a in annotators
-             if a in row.index and _cell(row[a]) is not None]
+    parts = [
+        f"**{a}**: {row[a]}" for a in annotators if a in row.index and _cell(row[a]) is not None
+    ]
     for col, name in (("truth", "ground truth"), ("prediction", "model")):
         if col in row.index and _cell(row[col]) is not None:
             parts.append(f"*{name}*: {row[col]}")
@@ -402,8 +465,19 @@ def item_votes(row: pd.Series, annotators: Sequence[str]) -> str:
 
 
 #: Metadata columns shown as the example's text when the linked dataset has one (lower-case).
-TEXT_COLUMN_NAMES = ("text", "sentence", "transcript", "utterance", "prompt", "content",
-                     "document", "caption", "question", "input", "input_text")
+TEXT_COLUMN_NAMES = (
+    "text",
+    "sentence",
+    "transcript",
+    "utterance",
+    "prompt",
+    "content",
+    "document",
+    "caption",
+    "question",
+    "input",
+    "input_text",
+)
 
 
 def example_columns(dataset: Dataset) -> dict[str, str]:
@@ -416,9 +490,12 @@ def example_columns(dataset: Dataset) -> dict[str, str]:
     out = media_columns(dataset.frame, meta)
     for col in meta:
         values = dataset.frame[col]
-        if col not in out and str(col).strip().lower() in TEXT_COLUMN_NAMES \
-                and not pd.api.types.is_numeric_dtype(values) \
-                and not pd.api.types.is_bool_dtype(values):
+        if (
+            col not in out
+            and str(col).strip().lower() in TEXT_COLUMN_NAMES
+            and not pd.api.types.is_numeric_dtype(values)
+            and not pd.api.types.is_bool_dtype(values)
+        ):
             out[str(col)] = "text"
     return out
 
@@ -453,8 +530,14 @@ def show_example(item: str, table: pd.DataFrame, kinds: dict[str, str], *, db: s
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def final_labels_csv(fingerprint: str, choice: RuleChoice, decisions_key: str, *,
-                     _labels: pd.DataFrame, _decisions: pd.DataFrame) -> str:
+def final_labels_csv(
+    fingerprint: str,
+    choice: RuleChoice,
+    decisions_key: str,
+    *,
+    _labels: pd.DataFrame,
+    _decisions: pd.DataFrame,
+) -> str:
     """Return the final one-label-per-item CSV (:func:`core.agreement.compute_final_labels`).
 
     Cached per labels (``fingerprint``), rules applied and ``decisions_key`` (the set and the
@@ -483,8 +566,10 @@ def hlp_to_apply(by_slice: pd.DataFrame, tags: Sequence[str]) -> dict[str, float
 
 def set_label(row: Any, projects: dict[int, str]) -> str:
     """Name an annotation set in a picker: name (project · labels)."""
-    return (f"{row.name} ({projects.get(int(row.project_id), row.project_id)} · "
-            f"{int(row.row_count):,} labels)")
+    return (
+        f"{row.name} ({projects.get(int(row.project_id), row.project_id)} · "
+        f"{int(row.row_count):,} labels)"
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the labels…")
@@ -494,11 +579,17 @@ def saved_labels(db: str, set_id: int, content_hash: str, source_name: str) -> a
     Read again as a long table, so that it carries the warnings its file had (one annotator,
     a single class, items with one label).
     """
-    from ui.state import get_store
+    from slicewise.ui.state import get_store
 
     del db  # part of the cache key
     labels = get_store().load_annotation_set(set_id)
-    ann = ag.annotations_from_frame(labels, item=ag.ITEM, annotator=ag.ANNOTATOR,
-                                    label=ag.LABEL, layout="long", source_name=source_name,
-                                    content_hash=content_hash)
+    ann = ag.annotations_from_frame(
+        labels,
+        item=ag.ITEM,
+        annotator=ag.ANNOTATOR,
+        label=ag.LABEL,
+        layout="long",
+        source_name=source_name,
+        content_hash=content_hash,
+    )
     return replace(ann, labels=labels, columns={"annotation_set": set_id})

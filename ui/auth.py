@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.auth_config import (
+from slicewise.core.auth_config import (
     ProxySettings,
     SignInMode,
     check_server_sees_proxy,
@@ -28,8 +28,8 @@ from core.auth_config import (
     is_trusted_peer,
     read_proxy_settings,
 )
-from core.errors import DataError
-from ui.text import code, md
+from slicewise.core.errors import DataError
+from slicewise.ui.text import code, md
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,11 @@ def _oidc_identity() -> str:
         _sign_in_screen()
     identity = identity_from_claims(claims)
     if identity is None:
-        st.error("The sign-in provider named no user (no email or sub claim). Ask whoever "
-                 "runs this server to request the `openid email` scopes.",
-                 icon=":material/error:")
+        st.error(
+            "The sign-in provider named no user (no email or sub claim). Ask whoever "
+            "runs this server to request the `openid email` scopes.",
+            icon=":material/error:",
+        )
         st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         st.stop()
     return identity
@@ -96,8 +98,10 @@ def _oidc_identity() -> str:
 
 def _sign_in_screen() -> None:
     st.title("Sign in to Slicewise")
-    st.markdown("This Slicewise server is shared by a team: sign in to see and change its "
-                "projects. Every change you make is saved under your name.")
+    st.markdown(
+        "This Slicewise server is shared by a team: sign in to see and change its "
+        "projects. Every change you make is saved under your name."
+    )
     st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:")
     st.stop()
 
@@ -105,20 +109,31 @@ def _sign_in_screen() -> None:
 def _proxy_identity(proxy: ProxySettings) -> str:
     peer = st.context.ip_address
     if not is_trusted_peer(peer, proxy.trusted):
-        where = (md(peer) if isinstance(peer, str)
-                 else "this machine" if peer is None else "an unknown address")
+        where = (
+            md(peer)
+            if isinstance(peer, str)
+            else "this machine"
+            if peer is None
+            else "an unknown address"
+        )
         st.title("Sign-in refused")
-        st.error(f"This server accepts users only through its sign-in proxy, and this "
-                 f"connection came from {where}, which is not one. Use the address your team "
-                 "was given.", icon=":material/block:")
+        st.error(
+            f"This server accepts users only through its sign-in proxy, and this "
+            f"connection came from {where}, which is not one. Use the address your team "
+            "was given.",
+            icon=":material/block:",
+        )
         st.stop()
     headers = st.context.headers
     pairs = [(name, value) for name in headers for value in headers.get_all(name)]
     identity = identity_from_headers(pairs, proxy.header)
     if identity is None:
         st.title("Sign-in refused")
-        st.error(f"The sign-in proxy sent no user in the {code(proxy.header)} header (or sent "
-                 "it more than once). Ask whoever runs this server to check the proxy's "
-                 "settings.", icon=":material/block:")
+        st.error(
+            f"The sign-in proxy sent no user in the {code(proxy.header)} header (or sent "
+            "it more than once). Ask whoever runs this server to check the proxy's "
+            "settings.",
+            icon=":material/block:",
+        )
         st.stop()
     return identity

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.compare import (
+from slicewise.core.compare import (
     METRICS,
     ClassComparison,
     compare_classes,
@@ -31,20 +31,25 @@ from core.compare import (
     slice_metric_names,
     union_tag_names,
 )
-from core.dataset import Dataset
-from core.errors import DataError, InvalidValueError
-from core.report import to_safe_csv
-from core.slice_names import OVERALL, settings_by_row
-from core.splits import compute_split_shares, split_dataset, splits_frame
-from core.task import TaskSpec
-from ui import data, state
-from ui.data import Loaded
-from ui.text import md
-from ui.views import slice_label
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import DataError, InvalidValueError
+from slicewise.core.report import to_safe_csv
+from slicewise.core.slice_names import OVERALL, settings_by_row
+from slicewise.core.splits import compute_split_shares, split_dataset, splits_frame
+from slicewise.core.task import TaskSpec
+from slicewise.ui import data, state
+from slicewise.ui.data import Loaded
+from slicewise.ui.text import md
+from slicewise.ui.views import slice_label
 
-TEST_NAMES = {"mcnemar": "McNemar (paired)", "two-proportion": "two-proportion z",
-              "fisher": "Fisher's exact", "randomization": "randomization",
-              "welch": "Welch's t", "none": "—"}
+TEST_NAMES = {
+    "mcnemar": "McNemar (paired)",
+    "two-proportion": "two-proportion z",
+    "fisher": "Fisher's exact",
+    "randomization": "randomization",
+    "welch": "Welch's t",
+    "none": "—",
+}
 
 
 # --------------------------------------------------------------------------- iterations
@@ -75,8 +80,9 @@ def parse_notes(text: str) -> dict[str, Any]:
             continue
         sep = "=" if "=" in line else ":" if ":" in line else None
         if sep is None:
-            raise InvalidValueError(f"notes, line {number}: write it as name = value, e.g. "
-                                    "learning_rate = 0.001")
+            raise InvalidValueError(
+                f"notes, line {number}: write it as name = value, e.g. learning_rate = 0.001"
+            )
         name, _, raw = line.partition(sep)
         if not name.strip():
             raise InvalidValueError(f"notes, line {number}: the name before {sep!r} is empty")
@@ -89,8 +95,15 @@ def parse_notes(text: str) -> dict[str, Any]:
     return notes
 
 
-def save_iteration(ctx: state.Context, loaded: Loaded, *, model_name: str, model_version: str,
-                   data_version: str, notes_text: str) -> bool:
+def save_iteration(
+    ctx: state.Context,
+    loaded: Loaded,
+    *,
+    model_name: str,
+    model_version: str,
+    data_version: str,
+    notes_text: str,
+) -> bool:
     """Save the loaded dataset's current table as an iteration; flash the outcome."""
     try:
         notes = parse_notes(notes_text)
@@ -99,10 +112,17 @@ def save_iteration(ctx: state.Context, loaded: Loaded, *, model_name: str, model
         state.flash(str(exc), "error")
         return False
     return state.run_write(
-        ctx.store.save_iteration, ctx.project_id, loaded.dataset_id, model_name=model_name,
-        model_version=model_version, data_version=data_version, notes=notes, table=table,
+        ctx.store.save_iteration,
+        ctx.project_id,
+        loaded.dataset_id,
+        model_name=model_name,
+        model_version=model_version,
+        data_version=data_version,
+        notes=notes,
+        table=table,
         user=ctx.user,
-        success=lambda i: f"Saved iteration #{i}: {model_name} {model_version}".strip())
+        success=lambda i: f"Saved iteration #{i}: {model_name} {model_version}".strip(),
+    )
 
 
 @dataclass(frozen=True)
@@ -118,19 +138,31 @@ class Comparison:
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the iterations…")
-def _compare(db: str, key_before: tuple, key_after: tuple, task_key: str, hlp: tuple,
-             alpha: float, slice_by: tuple[str, ...] = (), *, _before: Dataset, _after: Dataset,
-             _task: TaskSpec) -> tuple[pd.DataFrame, str]:
-    table = compare_datasets(_before, _after, task=_task, hlp=dict(hlp), alpha=alpha,
-                             slice_by=slice_by)
+def _compare(
+    db: str,
+    key_before: tuple,
+    key_after: tuple,
+    task_key: str,
+    hlp: tuple,
+    alpha: float,
+    slice_by: tuple[str, ...] = (),
+    *,
+    _before: Dataset,
+    _after: Dataset,
+    _task: TaskSpec,
+) -> tuple[pd.DataFrame, str]:
+    table = compare_datasets(
+        _before, _after, task=_task, hlp=dict(hlp), alpha=alpha, slice_by=slice_by
+    )
     return table, describe_pairing(_before, _after).describe()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _compare_stored(db: str, before_id: int, after_id: int, alpha: float) -> pd.DataFrame:
     store = state.get_store()
-    return compare_tables(store.iteration_table(before_id), store.iteration_table(after_id),
-                          alpha=alpha)
+    return compare_tables(
+        store.iteration_table(before_id), store.iteration_table(after_id), alpha=alpha
+    )
 
 
 def _load(ctx: state.Context, dataset_id: int | None) -> Loaded | None:
@@ -154,8 +186,14 @@ def unsliceable_options(ctx: state.Context, after: dict) -> dict[str, int]:
     return {} if loaded is None else data.unsliceable_columns(loaded)
 
 
-def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
-                       alpha: float = 0.05, slice_by: Sequence[str] = ()) -> Comparison:
+def compare_iterations(
+    ctx: state.Context,
+    before: dict,
+    after: dict,
+    *,
+    alpha: float = 0.05,
+    slice_by: Sequence[str] = (),
+) -> Comparison:
     """Compare two iterations: from their examples when both datasets still exist.
 
     With both datasets, the comparison uses their current examples, tags and HLP settings
@@ -165,30 +203,66 @@ def compare_iterations(ctx: state.Context, before: dict, after: dict, *,
     b, a = _load(ctx, before["dataset_id"]), _load(ctx, after["dataset_id"])
     if b is None or a is None:
         table = _compare_stored(ctx.db, int(before["id"]), int(after["id"]), alpha)
-        return Comparison(table, "a dataset of these iterations was deleted, so the tables "
-                                 "saved with them are compared: unpaired tests only", False)
+        return Comparison(
+            table,
+            "a dataset of these iterations was deleted, so the tables "
+            "saved with them are compared: unpaired tests only",
+            False,
+        )
     if b.task.kind != a.task.kind:
-        raise InvalidValueError(f"{b.name} is a {b.task.kind} task and {a.name} a "
-                                f"{a.task.kind} task; compare iterations of one task")
+        raise InvalidValueError(
+            f"{b.name} is a {b.task.kind} task and {a.name} a "
+            f"{a.task.kind} task; compare iterations of one task"
+        )
     hlp = {**b.settings.get("hlp", {}), **a.settings.get("hlp", {})}
     hlp = settings_by_row(hlp, union_tag_names(b.dataset, a.dataset))  # per tag -> per row
     hlp_key = tuple(sorted((str(k), float(v)) for k, v in hlp.items()))
-    table, how = _compare(ctx.db, b.key, a.key, repr(a.task), hlp_key, alpha,
-                          tuple(slice_by), _before=b.dataset, _after=a.dataset, _task=a.task)
+    table, how = _compare(
+        ctx.db,
+        b.key,
+        a.key,
+        repr(a.task),
+        hlp_key,
+        alpha,
+        tuple(slice_by),
+        _before=b.dataset,
+        _after=a.dataset,
+        _task=a.task,
+    )
     return Comparison(table, how, True, b, a, tuple(slice_by))
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the metric…")
-def _metric_changes(db: str, key_before: tuple, key_after: tuple, task_key: str, metric: str,
-                    alpha: float, slice_by: tuple[str, ...], *, _before: Dataset,
-                    _after: Dataset, _task: TaskSpec) -> pd.DataFrame:
-    return compare_slice_metrics(_before, _after, metrics=[metric], task=_task, alpha=alpha,
-                                 slice_by=slice_by)[metric]
+def _metric_changes(
+    db: str,
+    key_before: tuple,
+    key_after: tuple,
+    task_key: str,
+    metric: str,
+    alpha: float,
+    slice_by: tuple[str, ...],
+    *,
+    _before: Dataset,
+    _after: Dataset,
+    _task: TaskSpec,
+) -> pd.DataFrame:
+    return compare_slice_metrics(
+        _before, _after, metrics=[metric], task=_task, alpha=alpha, slice_by=slice_by
+    )[metric]
 
 
 @st.cache_data(max_entries=16, show_spinner="Comparing the classes…")
-def _class_changes(db: str, key_before: tuple, key_after: tuple, task_key: str, alpha: float,
-                   *, _before: Dataset, _after: Dataset, _task: TaskSpec) -> ClassComparison:
+def _class_changes(
+    db: str,
+    key_before: tuple,
+    key_after: tuple,
+    task_key: str,
+    alpha: float,
+    *,
+    _before: Dataset,
+    _after: Dataset,
+    _task: TaskSpec,
+) -> ClassComparison:
     return compare_classes(_before, _after, task=_task, alpha=alpha)
 
 
@@ -209,11 +283,22 @@ def metric_changes(comparison: Comparison, metric: str, *, alpha: float = 0.05) 
     """One metric before and after per slice (:func:`core.compare.compare_slice_metrics`)."""
     b, a = comparison.before, comparison.after
     if b is None or a is None:
-        raise InvalidValueError(f"{METRICS[metric].label} needs both iterations' examples; a "
-                                "dataset of these iterations was deleted")
-    return _metric_changes(b.db, b.key, a.key, repr(a.task), metric, alpha,
-                           comparison.slice_by, _before=b.dataset, _after=a.dataset,
-                           _task=a.task)
+        raise InvalidValueError(
+            f"{METRICS[metric].label} needs both iterations' examples; a "
+            "dataset of these iterations was deleted"
+        )
+    return _metric_changes(
+        b.db,
+        b.key,
+        a.key,
+        repr(a.task),
+        metric,
+        alpha,
+        comparison.slice_by,
+        _before=b.dataset,
+        _after=a.dataset,
+        _task=a.task,
+    )
 
 
 def class_changes(comparison: Comparison, *, alpha: float = 0.05) -> ClassComparison | None:
@@ -221,15 +306,22 @@ def class_changes(comparison: Comparison, *, alpha: float = 0.05) -> ClassCompar
     b, a = comparison.before, comparison.after
     if b is None or a is None or a.task.kind not in ("binary", "classification"):
         return None
-    return _class_changes(b.db, b.key, a.key, repr(a.task), alpha,
-                          _before=b.dataset, _after=a.dataset, _task=a.task)
+    return _class_changes(
+        b.db, b.key, a.key, repr(a.task), alpha, _before=b.dataset, _after=a.dataset, _task=a.task
+    )
 
 
 def _verdicts(t: pd.DataFrame) -> list[str]:
-    return ["⚠ worse (significant)" if bad else "better (significant)" if good
-            else "—" if test == "none" else "no significant change"
-            for bad, good, test in zip(t["regression"], t["improvement"], t["test"],
-                                       strict=True)]
+    return [
+        "⚠ worse (significant)"
+        if bad
+        else "better (significant)"
+        if good
+        else "—"
+        if test == "none"
+        else "no significant change"
+        for bad, good, test in zip(t["regression"], t["improvement"], t["test"], strict=True)
+    ]
 
 
 def metric_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -237,36 +329,44 @@ def metric_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     spec = METRICS[str(table["metric"].iloc[0])] if len(table) else METRICS["accuracy"]
     scale = 100 if spec.percent else 1
     rest = table[~table["kind"].isin(["overall", "untagged"])].sort_values(
-        "worse_by", ascending=False, kind="stable", na_position="last")
+        "worse_by", ascending=False, kind="stable", na_position="last"
+    )
     t = pd.concat([table[table["kind"] == "overall"], rest, table[table["kind"] == "untagged"]])
     label = spec.label[0].upper() + spec.label[1:]
     value_format = "%.1f%%" if spec.percent else "%.4g"
     change_format = "%+.1f pts" if spec.percent else "%+.4g"
-    view = pd.DataFrame({
-        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
-        "n before": t["n_before"].to_numpy(),
-        "n after": t["n_after"].to_numpy(),
-        "before": scale * t["before"].to_numpy(dtype=float),
-        "after": scale * t["after"].to_numpy(dtype=float),
-        "change": scale * t["delta"].to_numpy(dtype=float),
-        "p-value": t["p_value"].to_numpy(dtype=float),
-        "test": t["test"].map(TEST_NAMES).to_numpy(),
-        "verdict": _verdicts(t),
-    })
+    view = pd.DataFrame(
+        {
+            "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+            "n before": t["n_before"].to_numpy(),
+            "n after": t["n_after"].to_numpy(),
+            "before": scale * t["before"].to_numpy(dtype=float),
+            "after": scale * t["after"].to_numpy(dtype=float),
+            "change": scale * t["delta"].to_numpy(dtype=float),
+            "p-value": t["p_value"].to_numpy(dtype=float),
+            "test": t["test"].map(TEST_NAMES).to_numpy(),
+            "verdict": _verdicts(t),
+        }
+    )
     config: dict[str, Any] = {
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "n before": st.column_config.NumberColumn(
-            "n before", format="localized", width="small",
-            help=f"Examples {spec.label} counts in the slice"),
+            "n before",
+            format="localized",
+            width="small",
+            help=f"Examples {spec.label} counts in the slice",
+        ),
         "n after": st.column_config.NumberColumn("n after", format="localized", width="small"),
-        "before": st.column_config.NumberColumn("Before", format=value_format,
-                                                help=f"{label} before"),
-        "after": st.column_config.NumberColumn("After", format=value_format,
-                                               help=f"{label} after"),
+        "before": st.column_config.NumberColumn(
+            "Before", format=value_format, help=f"{label} before"
+        ),
+        "after": st.column_config.NumberColumn("After", format=value_format, help=f"{label} after"),
         "change": st.column_config.NumberColumn(
-            "Change", format=change_format,
-            help="After − before; " + ("higher is better" if spec.higher_is_better
-                                       else "lower is better")),
+            "Change",
+            format=change_format,
+            help="After − before; "
+            + ("higher is better" if spec.higher_is_better else "lower is better"),
+        ),
         "p-value": st.column_config.NumberColumn("p-value", format="%.3g"),
         "test": st.column_config.TextColumn("Test"),
         "verdict": st.column_config.TextColumn("Verdict"),
@@ -277,13 +377,18 @@ def metric_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 def class_view(result: ClassComparison) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-class precision, recall and F1 before and after, with the p-value of each change."""
     t = result.table
-    view = pd.DataFrame({"class": [str(i) for i in t.index],
-                         "n before": t["support_before"].to_numpy(),
-                         "n after": t["support_after"].to_numpy()})
+    view = pd.DataFrame(
+        {
+            "class": [str(i) for i in t.index],
+            "n before": t["support_before"].to_numpy(),
+            "n after": t["support_after"].to_numpy(),
+        }
+    )
     config: dict[str, Any] = {
         "class": st.column_config.TextColumn("Class", pinned=True),
-        "n before": st.column_config.NumberColumn("n before", format="localized",
-                                                  help="Examples labelled with the class"),
+        "n before": st.column_config.NumberColumn(
+            "n before", format="localized", help="Examples labelled with the class"
+        ),
         "n after": st.column_config.NumberColumn("n after", format="localized"),
     }
     for metric in ("precision", "recall", "f1"):
@@ -292,24 +397,26 @@ def class_view(result: ClassComparison) -> tuple[pd.DataFrame, dict[str, Any]]:
         for part in ("before", "after", "delta"):
             view[f"{metric} {part}"] = 100 * t[f"{metric}_{part}"].to_numpy(dtype=float)
         view[f"{metric} p"] = t[f"{metric}_p_value"].to_numpy(dtype=float)
-        config[f"{metric} before"] = st.column_config.NumberColumn(f"{title} before",
-                                                                   format="%.1f%%")
-        config[f"{metric} after"] = st.column_config.NumberColumn(f"{title} after",
-                                                                  format="%.1f%%")
-        config[f"{metric} delta"] = st.column_config.NumberColumn(f"{title} change",
-                                                                  format="%+.1f pts")
+        config[f"{metric} before"] = st.column_config.NumberColumn(
+            f"{title} before", format="%.1f%%"
+        )
+        config[f"{metric} after"] = st.column_config.NumberColumn(f"{title} after", format="%.1f%%")
+        config[f"{metric} delta"] = st.column_config.NumberColumn(
+            f"{title} change", format="%+.1f pts"
+        )
         config[f"{metric} p"] = st.column_config.NumberColumn(
-            f"{title} p", format="%.3g", help=CLASS_TESTS[metric])
+            f"{title} p", format="%.3g", help=CLASS_TESTS[metric]
+        )
     return view, config
 
 
 #: How each per-class change is tested, for the table's help.
 CLASS_TESTS = {
     "precision": "McNemar where the examples predicted as the class are the same in both "
-                 "iterations, else the pooled two-proportion z-test (Fisher's exact test "
-                 "for small counts)",
+    "iterations, else the pooled two-proportion z-test (Fisher's exact test "
+    "for small counts)",
     "recall": "McNemar on the examples of the class where they are in both iterations, else "
-              "the pooled two-proportion z-test (Fisher's exact test for small counts)",
+    "the pooled two-proportion z-test (Fisher's exact test for small counts)",
     "f1": "Approximate randomization (seeded), paired where the examples are the same",
 }
 
@@ -318,8 +425,9 @@ CLASS_TESTS = {
 def history(db: str, ids: tuple[int, ...], labels: tuple[str, ...]) -> pd.DataFrame:
     """Long table of every iteration's slices (:func:`core.compare.iteration_history`)."""
     store = state.get_store()
-    return iteration_history([(label, store.iteration_table(i))
-                              for i, label in zip(ids, labels, strict=True)])
+    return iteration_history(
+        [(label, store.iteration_table(i)) for i, label in zip(ids, labels, strict=True)]
+    )
 
 
 def comparison_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -339,38 +447,45 @@ def comparison_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             flags.append("—")
         else:
             flags.append("no significant change")
-    view = pd.DataFrame({
-        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
-        "n before": t["n_before"].to_numpy(),
-        "n after": t["n_after"].to_numpy(),
-        "accuracy before": 100 * t["accuracy_before"].to_numpy(dtype=float),
-        "accuracy after": 100 * t["accuracy_after"].to_numpy(dtype=float),
-        "change": 100 * t["delta"].to_numpy(dtype=float),
-        "p-value": t["p_value"].to_numpy(dtype=float),
-        "test": t["test"].map(TEST_NAMES).to_numpy(),
-        "verdict": flags,
-        "gap before": 100 * t["gap_before"].to_numpy(dtype=float),
-        "gap after": 100 * t["gap_after"].to_numpy(dtype=float),
-    })
+    view = pd.DataFrame(
+        {
+            "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+            "n before": t["n_before"].to_numpy(),
+            "n after": t["n_after"].to_numpy(),
+            "accuracy before": 100 * t["accuracy_before"].to_numpy(dtype=float),
+            "accuracy after": 100 * t["accuracy_after"].to_numpy(dtype=float),
+            "change": 100 * t["delta"].to_numpy(dtype=float),
+            "p-value": t["p_value"].to_numpy(dtype=float),
+            "test": t["test"].map(TEST_NAMES).to_numpy(),
+            "verdict": flags,
+            "gap before": 100 * t["gap_before"].to_numpy(dtype=float),
+            "gap after": 100 * t["gap_after"].to_numpy(dtype=float),
+        }
+    )
     config: dict[str, Any] = {
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
-        "n before": st.column_config.NumberColumn("n before", format="localized",
-                                                  width="small"),
+        "n before": st.column_config.NumberColumn("n before", format="localized", width="small"),
         "n after": st.column_config.NumberColumn("n after", format="localized", width="small"),
-        "accuracy before": st.column_config.NumberColumn("Before", format="%.1f%%",
-                                                         help="Accuracy before"),
-        "accuracy after": st.column_config.NumberColumn("After", format="%.1f%%",
-                                                        help="Accuracy after"),
+        "accuracy before": st.column_config.NumberColumn(
+            "Before", format="%.1f%%", help="Accuracy before"
+        ),
+        "accuracy after": st.column_config.NumberColumn(
+            "After", format="%.1f%%", help="Accuracy after"
+        ),
         "change": st.column_config.NumberColumn("Change", format="%+.1f pts"),
         "gap before": st.column_config.NumberColumn(
-            "Gap before", format="%+.1f pts", help="Gap to HLP before: HLP − accuracy"),
+            "Gap before", format="%+.1f pts", help="Gap to HLP before: HLP − accuracy"
+        ),
         "gap after": st.column_config.NumberColumn(
-            "Gap after", format="%+.1f pts", help="Gap to HLP after: HLP − accuracy"),
+            "Gap after", format="%+.1f pts", help="Gap to HLP after: HLP − accuracy"
+        ),
         "verdict": st.column_config.TextColumn("Verdict"),
         "test": st.column_config.TextColumn(
-            "Test", help="McNemar's exact test where the slice holds the same examples in "
+            "Test",
+            help="McNemar's exact test where the slice holds the same examples in "
             "both iterations; else the pooled two-proportion z-test, or Fisher's exact test "
-            "for small counts"),
+            "for small counts",
+        ),
         "p-value": st.column_config.NumberColumn("p-value", format="%.3g"),
     }
     return view, config
@@ -382,12 +497,13 @@ def callouts(table: pd.DataFrame) -> list[str]:
     worse = table[table["worse_while_overall_better"]].sort_values("delta", kind="stable")
     for name, row in worse.iterrows():
         label = slice_label(str(name), str(row["kind"]))
-        sure = ("significant" if row["significant"]
-                else "not significant: it could be chance")
-        out.append(f"**{md(label)}** got worse while all data improved: "
-                   f"{100 * row['accuracy_before']:.1f}% → {100 * row['accuracy_after']:.1f}% "
-                   f"({100 * row['delta']:+.1f} pts; {TEST_NAMES[row['test']]} "
-                   f"p = {row['p_value']:.2g}, {sure})")
+        sure = "significant" if row["significant"] else "not significant: it could be chance"
+        out.append(
+            f"**{md(label)}** got worse while all data improved: "
+            f"{100 * row['accuracy_before']:.1f}% → {100 * row['accuracy_after']:.1f}% "
+            f"({100 * row['delta']:+.1f} pts; {TEST_NAMES[row['test']]} "
+            f"p = {row['p_value']:.2g}, {sure})"
+        )
     return out
 
 
@@ -400,25 +516,53 @@ def overall_row(table: pd.DataFrame) -> pd.Series:
 
 
 @st.cache_data(max_entries=16, show_spinner="Splitting…")
-def _splits(db: str, dataset_id: int, frame_key: str, tags_key: str,
-            fractions: tuple[tuple[str, float], ...], seed: int, by_label: bool,
-            tags: tuple[str, ...], *, _dataset: Dataset) -> pd.Series:
-    return split_dataset(_dataset, fractions=dict(fractions), seed=seed, by_label=by_label,
-                         tags=list(tags))
+def _splits(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    fractions: tuple[tuple[str, float], ...],
+    seed: int,
+    by_label: bool,
+    tags: tuple[str, ...],
+    *,
+    _dataset: Dataset,
+) -> pd.Series:
+    return split_dataset(
+        _dataset, fractions=dict(fractions), seed=seed, by_label=by_label, tags=list(tags)
+    )
 
 
-def make_splits(loaded: Loaded, fractions: dict[str, float], *, seed: int, by_label: bool,
-                tags: list[str]) -> pd.Series:
+def make_splits(
+    loaded: Loaded, fractions: dict[str, float], *, seed: int, by_label: bool, tags: list[str]
+) -> pd.Series:
     """Balanced splits of the loaded dataset (cached per option values)."""
-    return _splits(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                   tuple(fractions.items()), int(seed), bool(by_label), tuple(tags),
-                   _dataset=loaded.dataset)
+    return _splits(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        tuple(fractions.items()),
+        int(seed),
+        bool(by_label),
+        tuple(tags),
+        _dataset=loaded.dataset,
+    )
 
 
 def random_splits(loaded: Loaded, fractions: dict[str, float], *, seed: int) -> pd.Series:
     """Return a plain random split of the same sizes, for comparison."""
-    return _splits(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                   tuple(fractions.items()), int(seed), False, (), _dataset=loaded.dataset)
+    return _splits(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        tuple(fractions.items()),
+        int(seed),
+        False,
+        (),
+        _dataset=loaded.dataset,
+    )
 
 
 def _key(splits: pd.Series) -> str:
@@ -427,26 +571,47 @@ def _key(splits: pd.Series) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _shares(db: str, dataset_id: int, frame_key: str, tags_key: str, splits_key: str,
-            with_classes: bool, *, _splits: pd.Series, _dataset: Dataset) -> pd.DataFrame:
+def _shares(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    splits_key: str,
+    with_classes: bool,
+    *,
+    _splits: pd.Series,
+    _dataset: Dataset,
+) -> pd.DataFrame:
     labels = _dataset.frame["label"] if with_classes else None
     return compute_split_shares(_splits, labels, _dataset.tags)
 
 
 def shares(loaded: Loaded, splits: pd.Series, *, with_classes: bool) -> pd.DataFrame:
     """Class and tag shares per split (cached on the split assignment)."""
-    return _shares(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key, _key(splits),
-                   with_classes, _splits=splits, _dataset=loaded.dataset)
+    return _shares(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        _key(splits),
+        with_classes,
+        _splits=splits,
+        _dataset=loaded.dataset,
+    )
 
 
 def shares_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Shares side by side: one column per split (percent), the count in its help."""
-    splits = [c[len("share_"):] for c in table.columns if c.startswith("share_")]
-    names = [slice_label(n, "tag") if g == "tag" else n
-             for g, n in zip(table["group"], table["name"], strict=True)]
+    splits = [c[len("share_") :] for c in table.columns if c.startswith("share_")]
+    names = [
+        slice_label(n, "tag") if g == "tag" else n
+        for g, n in zip(table["group"], table["name"], strict=True)
+    ]
     view = pd.DataFrame({"group": table["group"].to_numpy(), "name": names})
-    config: dict[str, Any] = {"group": st.column_config.TextColumn("", width="small"),
-                              "name": st.column_config.TextColumn("Class or tag")}
+    config: dict[str, Any] = {
+        "group": st.column_config.TextColumn("", width="small"),
+        "name": st.column_config.TextColumn("Class or tag"),
+    }
     for split in splits:
         view[split] = 100 * table[f"share_{split}"].to_numpy(dtype=float)
         view[f"n {split}"] = table[f"n_{split}"].to_numpy()
@@ -455,8 +620,10 @@ def shares_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         config[f"n {split}"] = st.column_config.NumberColumn(f"n {title}", format="localized")
     view["max diff"] = 100 * table["max_diff"].to_numpy(dtype=float)
     config["max diff"] = st.column_config.NumberColumn(
-        "Largest difference", format="%.1f pts",
-        help="Largest gap between a split's share and the share in all data")
+        "Largest difference",
+        format="%.1f pts",
+        help="Largest gap between a split's share and the share in all data",
+    )
     return view, config
 
 
@@ -467,12 +634,27 @@ def worst_difference(table: pd.DataFrame) -> float:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _csv(db: str, dataset_id: int, frame_key: str, tags_key: str, splits_key: str, *,
-         _dataset: Dataset, _splits: pd.Series) -> bytes:
+def _csv(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    splits_key: str,
+    *,
+    _dataset: Dataset,
+    _splits: pd.Series,
+) -> bytes:
     return to_safe_csv(splits_frame(_dataset, _splits)).encode("utf-8")
 
 
 def splits_csv(loaded: Loaded, splits: pd.Series) -> bytes:
     """Return the dataset with its tags and a ``split`` column as CSV bytes (cached)."""
-    return _csv(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key, _key(splits),
-                _dataset=loaded.dataset, _splits=splits)
+    return _csv(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        _key(splits),
+        _dataset=loaded.dataset,
+        _splits=splits,
+    )

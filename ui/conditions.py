@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from core.rules import MISSING_OPERATORS, OPERATORS, Condition
-from ui.widgets import keep_valid
+from slicewise.core.rules import MISSING_OPERATORS, OPERATORS, Condition
+from slicewise.ui.widgets import keep_valid
 
 _FIELDS = ("column", "op", "value")
 
@@ -41,8 +41,9 @@ def _remove(prefix: str, i: int) -> None:
     st.session_state[f"{prefix}_n"] = max(n - 1, 0)
 
 
-def condition_rows(prefix: str, columns: Sequence[str], *, first: int = 1,
-                   add_label: str = "Add a condition") -> list[Condition]:
+def condition_rows(
+    prefix: str, columns: Sequence[str], *, first: int = 1, add_label: str = "Add a condition"
+) -> list[Condition]:
     """Draw the condition rows and return the complete ones (AND of them is the rule).
 
     Parameters
@@ -67,18 +68,26 @@ def condition_rows(prefix: str, columns: Sequence[str], *, first: int = 1,
         c1, c2, c3, c4 = st.columns([4, 2, 4, 1], vertical_alignment="bottom")
         shown = "visible" if i == 0 else "collapsed"
         keep_valid(_key(prefix, "column", i), columns)  # another dataset: another column list
-        column = c1.selectbox("Column", columns, key=_key(prefix, "column", i),
-                              label_visibility=shown)
-        op = c2.selectbox("Operator", OPERATORS, key=_key(prefix, "op", i),
-                          label_visibility=shown)
-        value = c3.text_input("Value", key=_key(prefix, "value", i), label_visibility=shown,
-                              placeholder="e.g. car_kit or 5",
-                              disabled=op in MISSING_OPERATORS)
-        c4.button(":material/close:", key=f"{prefix}_remove_{i}", help="Remove this condition",
-                  on_click=_remove, args=(prefix, i))
+        column = c1.selectbox(
+            "Column", columns, key=_key(prefix, "column", i), label_visibility=shown
+        )
+        op = c2.selectbox("Operator", OPERATORS, key=_key(prefix, "op", i), label_visibility=shown)
+        value = c3.text_input(
+            "Value",
+            key=_key(prefix, "value", i),
+            label_visibility=shown,
+            placeholder="e.g. car_kit or 5",
+            disabled=op in MISSING_OPERATORS,
+        )
+        c4.button(
+            ":material/close:",
+            key=f"{prefix}_remove_{i}",
+            help="Remove this condition",
+            on_click=_remove,
+            args=(prefix, i),
+        )
         condition = Condition(str(column or ""), str(op), str(value or ""))
         if condition.complete:
             out.append(condition)
-    st.button(add_label, key=f"{prefix}_add", icon=":material/add:", on_click=_add,
-              args=(prefix,))
+    st.button(add_label, key=f"{prefix}_add", icon=":material/add:", on_click=_add, args=(prefix,))
     return out

@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import limits
-from core.analysis import finish_table, mark_same_members, reviewed_figures
-from core.baselines import dataset_baseline
-from core.dataset import Dataset
-from core.errors import DataError
-from core.metrics import (
+from slicewise.core import limits
+from slicewise.core.analysis import finish_table, mark_same_members, reviewed_figures
+from slicewise.core.baselines import dataset_baseline
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import DataError
+from slicewise.core.metrics import (
     build_slices,
     compute_class_report,
     compute_confusion_matrix,
@@ -47,19 +47,19 @@ from core.metrics import (
     compute_slice_metrics,
     compute_tag_coverage,
 )
-from core.report import ClassResults, compute_class_results
-from core.rules import Condition, condition_mask
-from core.slice_names import (
+from slicewise.core.report import ClassResults, compute_class_results
+from slicewise.core.rules import Condition, condition_mask
+from slicewise.core.slice_names import (
     resolve_slice_column,
     settings_by_row,
     slice_by_choices,
     tag_rows,
     tag_slice_names,
 )
-from core.store import Store
-from core.task import TaskSpec
-from ui.state import Context, empty_state, get_store, show_error
-from ui.tagging import (
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui.state import Context, empty_state, get_store, show_error
+from slicewise.ui.tagging import (
     Filters,
     frame_filter_mask,
     kept_in_order,
@@ -131,8 +131,11 @@ def _small_state(db: str, dataset_id: int, rev: int) -> dict[str, Any]:
     store = get_store_for(db)
     info = store.dataset_info(dataset_id)
     corrections = store.corrections(dataset_id)
-    key_part = _hash_frame(corrections[["example_id", "corrected"]].astype(str)) \
-        if len(corrections) else "none"
+    key_part = (
+        _hash_frame(corrections[["example_id", "corrected"]].astype(str))
+        if len(corrections)
+        else "none"
+    )
     return {
         "info": info,
         "tags": store.list_tags(dataset_id),
@@ -232,17 +235,36 @@ def load_current(ctx: Context) -> Loaded:
     dataset = replace(base, frame=_shared(base.frame), tags=_shared(tags))
     info = small["info"]
     task = info.get("task") or TaskSpec()
-    return Loaded(ctx.db, ctx.dataset_id, rev, dataset, task, info, small["tags"],
-                  small["settings"], small["corrections"], small["frame_key"], tags_key,
-                  small["scopes"])
+    return Loaded(
+        ctx.db,
+        ctx.dataset_id,
+        rev,
+        dataset,
+        task,
+        info,
+        small["tags"],
+        small["settings"],
+        small["corrections"],
+        small["frame_key"],
+        tags_key,
+        small["scopes"],
+    )
 
 
 # --------------------------------------------------------------------------- analysis
 
 
 @st.cache_resource(max_entries=8, show_spinner="Scoring every example…")
-def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
-             _frame: pd.DataFrame, _task: TaskSpec, _source: str = "") -> pd.DataFrame:
+def outcomes(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    task_key: str,
+    *,
+    _frame: pd.DataFrame,
+    _task: TaskSpec,
+    _source: str = "",
+) -> pd.DataFrame:
     """Per-example outcome columns (:func:`core.metrics.compute_outcomes`), shared: read only.
 
     ``_source`` (the dataset's file name, which its id already keys) starts error messages.
@@ -252,8 +274,16 @@ def outcomes(db: str, dataset_id: int, frame_key: str, task_key: str, *,
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def slices(db: str, dataset_id: int, frame_key: str, tags_key: str, slice_by: tuple[str, ...],
-           bins: int, *, _dataset: Dataset) -> tuple[pd.DataFrame, pd.DataFrame]:
+def slices(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    slice_by: tuple[str, ...],
+    bins: int,
+    *,
+    _dataset: Dataset,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the membership matrix and slice info (:func:`core.metrics.build_slices`).
 
     Slices that repeat an earlier one are marked (:func:`core.analysis.mark_same_members`).
@@ -264,35 +294,68 @@ def slices(db: str, dataset_id: int, frame_key: str, tags_key: str, slice_by: tu
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def counts(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
-           slice_by: tuple[str, ...], bins: int, *, _loaded: Loaded) -> tuple[pd.DataFrame,
-                                                                              pd.DataFrame]:
+def counts(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    task_key: str,
+    slice_by: tuple[str, ...],
+    bins: int,
+    *,
+    _loaded: Loaded,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-slice sufficient statistics and slice info."""
     ds, task = _loaded.dataset, _loaded.task
-    out = outcomes(db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task,
-                   _source=ds.source_name)
+    out = outcomes(
+        db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task, _source=ds.source_name
+    )
     membership, info = slices(db, dataset_id, frame_key, tags_key, slice_by, bins, _dataset=ds)
     table = compute_slice_counts(membership, out, tag_columns=tag_rows(info))
     return table, info
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def metrics(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
-            slice_by: tuple[str, ...], bins: int, hlp: Items, *,
-            _loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+def metrics(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    task_key: str,
+    slice_by: tuple[str, ...],
+    bins: int,
+    hlp: Items,
+    *,
+    _loaded: Loaded,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-slice metrics table (unranked) and slice info."""
-    table, info = counts(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins,
-                         _loaded=_loaded)
-    return compute_slice_metrics(table, task=_loaded.task, hlp=dict(hlp),
-                                 baseline=dataset_baseline(_loaded.dataset)), info
+    table, info = counts(
+        db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, _loaded=_loaded
+    )
+    return compute_slice_metrics(
+        table, task=_loaded.task, hlp=dict(hlp), baseline=dataset_baseline(_loaded.dataset)
+    ), info
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
-            slice_by: tuple[str, ...], bins: int, hlp: Items, importance: Items, ease: Items,
-            scopes: tuple[tuple[str, str], ...], reviewed_rev: int,
-            protected: tuple[str, ...] = (), rank_by: str = "priority", *,
-            _loaded: Loaded) -> pd.DataFrame:
+def ranking(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    task_key: str,
+    slice_by: tuple[str, ...],
+    bins: int,
+    hlp: Items,
+    importance: Items,
+    ease: Items,
+    scopes: tuple[tuple[str, str], ...],
+    reviewed_rev: int,
+    protected: tuple[str, ...] = (),
+    rank_by: str = "priority",
+    *,
+    _loaded: Loaded,
+) -> pd.DataFrame:
     """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns).
 
     Tags are scoped as stored (:attr:`Loaded.scopes`): a tag not known on every example is
@@ -300,8 +363,9 @@ def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
     ``reviewed_rev`` is the revision those reviews were read at (0 when every tag is known
     everywhere, so the table is not recomputed for unrelated writes).
     """
-    table, info = metrics(db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp,
-                          _loaded=_loaded)
+    table, info = metrics(
+        db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp, _loaded=_loaded
+    )
     given = dict(scopes)
     # A file column stored without a scope ("auto") is read as `analyze` reads an x/blank
     # column: filled on errors when only errors carry it and that is unlikely by chance.
@@ -316,26 +380,44 @@ def ranking(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: s
             # another dataset) says nothing here: left out, so that it does not make "No tag"
             # unknown.
             tags = _loaded.dataset.tags
-            unseen = [t for t, v in given.items() if v == "none" and t in tags.columns
-                      and not tags[t].any()
-                      and not (t in reviewed.columns and reviewed[t].any())]
+            unseen = [
+                t
+                for t, v in given.items()
+                if v == "none"
+                and t in tags.columns
+                and not tags[t].any()
+                and not (t in reviewed.columns and reviewed[t].any())
+            ]
             given.update(dict.fromkeys(unseen, "all"))
-            figures = reviewed_figures(table, info, correct, tags, reviewed,
-                                       tag_scopes=given, blank_tags=auto)
+            figures = reviewed_figures(
+                table, info, correct, tags, reviewed, tag_scopes=given, blank_tags=auto
+            )
     names = tag_slice_names(_loaded.dataset.tags.columns)
     drop = [names[t] for t in unseen if names.get(t) in table.index]
-    return finish_table(table.drop(index=drop), info.drop(index=drop, errors="ignore"),
-                        importance=dict(importance), ease=dict(ease), tag_scopes=given,
-                        blank_tags=auto, figures=figures if figures is None else
-                        figures.drop(index=drop, errors="ignore"),
-                        protected=protected, rank_by=rank_by)
+    return finish_table(
+        table.drop(index=drop),
+        info.drop(index=drop, errors="ignore"),
+        importance=dict(importance),
+        ease=dict(ease),
+        tag_scopes=given,
+        blank_tags=auto,
+        figures=figures if figures is None else figures.drop(index=drop, errors="ignore"),
+        protected=protected,
+        rank_by=rank_by,
+    )
 
 
-def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 4,
-                   hlp: Mapping[str, float] | None = None,
-                   importance: Mapping[str, float] | None = None,
-                   ease: Mapping[str, float] | None = None,
-                   protected: Sequence[str] = (), rank_by: str = "priority") -> pd.DataFrame:
+def analysis_table(
+    loaded: Loaded,
+    *,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    hlp: Mapping[str, float] | None = None,
+    importance: Mapping[str, float] | None = None,
+    ease: Mapping[str, float] | None = None,
+    protected: Sequence[str] = (),
+    rank_by: str = "priority",
+) -> pd.DataFrame:
     """Return the ranked table of the loaded dataset, using the stored settings by default.
 
     Settings are keyed by tag, as stored; they apply to the tag's row (a tag called
@@ -347,21 +429,38 @@ def analysis_table(loaded: Loaded, *, slice_by: Sequence[str] = (), bins: int = 
     def rows(values: Mapping[str, float] | None) -> Items:
         return _items(settings_by_row(values, tags))
 
-    return ranking(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                   repr(loaded.task), tuple(slice_by), int(bins),
-                   rows(s.get("hlp") if hlp is None else hlp),
-                   rows(s.get("importance") if importance is None else importance),
-                   rows(s.get("ease") if ease is None else ease),
-                   tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags)),
-                   loaded.rev if any(v != "all" for v in loaded.scopes.values()) else 0,
-                   tuple(sorted(protected)), rank_by, _loaded=loaded)
+    return ranking(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        repr(loaded.task),
+        tuple(slice_by),
+        int(bins),
+        rows(s.get("hlp") if hlp is None else hlp),
+        rows(s.get("importance") if importance is None else importance),
+        rows(s.get("ease") if ease is None else ease),
+        tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags)),
+        loaded.rev if any(v != "all" for v in loaded.scopes.values()) else 0,
+        tuple(sorted(protected)),
+        rank_by,
+        _loaded=loaded,
+    )
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
     """Per-example outcomes of the loaded dataset (cached, shared; a copy-on-write copy)."""
-    return _shared(outcomes(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                            _frame=loaded.dataset.frame, _task=loaded.task,
-                            _source=loaded.dataset.source_name))
+    return _shared(
+        outcomes(
+            loaded.db,
+            loaded.dataset_id,
+            loaded.frame_key,
+            repr(loaded.task),
+            _frame=loaded.dataset.frame,
+            _task=loaded.task,
+            _source=loaded.dataset.source_name,
+        )
+    )
 
 
 #: Most classes of the confusion matrix :func:`class_views` returns (the most frequent; the
@@ -380,16 +479,20 @@ def confusion_pairs(loaded: Loaded) -> pd.DataFrame:
     Cached and shared per frame: the per-class views and every report are computed from it,
     so the labels of a million rows are read once, not once per view and per format.
     """
-    return _shared(_pairs(loaded.db, loaded.dataset_id, loaded.frame_key,
-                          _frame=loaded.dataset.frame))
+    return _shared(
+        _pairs(loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame)
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _class_views(db: str, dataset_id: int, frame_key: str, *,
-                 _loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _class_views(
+    db: str, dataset_id: int, frame_key: str, *, _loaded: Loaded
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     pairs = confusion_pairs(_loaded)
-    return (compute_class_report(pairs=pairs),
-            compute_confusion_matrix(pairs=pairs, max_classes=HEATMAP_CLASSES))
+    return (
+        compute_class_report(pairs=pairs),
+        compute_confusion_matrix(pairs=pairs, max_classes=HEATMAP_CLASSES),
+    )
 
 
 def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -403,8 +506,9 @@ def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _class_results(db: str, dataset_id: int, frame_key: str, kind: str, *,
-                   _loaded: Loaded) -> ClassResults | None:
+def _class_results(
+    db: str, dataset_id: int, frame_key: str, kind: str, *, _loaded: Loaded
+) -> ClassResults | None:
     if kind not in ("classification", "binary"):  # no classes: no pairs to count
         return None
     return compute_class_results(task=kind, pairs=confusion_pairs(_loaded))
@@ -415,21 +519,23 @@ def class_results(loaded: Loaded) -> ClassResults | None:
 
     Cached per frame and task; None for a task without classes (text, regression).
     """
-    return _class_results(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.task.kind,
-                          _loaded=loaded)
+    return _class_results(
+        loaded.db, loaded.dataset_id, loaded.frame_key, loaded.task.kind, _loaded=loaded
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _column_profile(db: str, dataset_id: int, frame_key: str, *,
-                    _frame: pd.DataFrame) -> pd.DataFrame:
+def _column_profile(
+    db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame
+) -> pd.DataFrame:
     rows = []
     for col in _frame.columns:
         values = _frame[col]
-        numeric = (pd.api.types.is_numeric_dtype(values)
-                   and not pd.api.types.is_bool_dtype(values))
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         # missing cells count as one value: slicing gives them their own (missing) slice
-        rows.append({"column": str(col), "numeric": numeric,
-                     "distinct": int(values.nunique(dropna=False))})
+        rows.append(
+            {"column": str(col), "numeric": numeric, "distinct": int(values.nunique(dropna=False))}
+        )
     return pd.DataFrame(rows, columns=["column", "numeric", "distinct"]).set_index("column")
 
 
@@ -439,8 +545,9 @@ def column_profile(loaded: Loaded) -> pd.DataFrame:
     ``distinct`` counts the missing cells as one value (the ``(missing)`` slice), so a column
     holding one value and blanks (``EU`` and blank, or ``NA`` read as missing) can be sliced.
     """
-    return _column_profile(loaded.db, loaded.dataset_id, loaded.frame_key,
-                           _frame=loaded.dataset.frame)
+    return _column_profile(
+        loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame
+    )
 
 
 def slice_column(loaded: Loaded, name: str) -> str | None:
@@ -472,8 +579,7 @@ def _slice_choices(loaded: Loaded) -> list[tuple[str, bool, int]]:
     ds = loaded.dataset
     prof = column_profile(loaded)
     out = []
-    for name in slice_by_choices(ds.metadata_columns, columns=ds.frame.columns,
-                                 mapping=ds.mapping):
+    for name in slice_by_choices(ds.metadata_columns, columns=ds.frame.columns, mapping=ds.mapping):
         col = slice_column(loaded, name)
         if col in prof.index:
             out.append((name, bool(prof.loc[col, "numeric"]), int(prof.loc[col, "distinct"])))
@@ -488,12 +594,14 @@ def sliceable_columns(loaded: Loaded, *, max_values: int = APP_SLICE_VALUES) -> 
     values than :func:`slice_value_limit` is left out (:func:`unsliceable_columns` lists them).
     """
     limit = slice_value_limit(max_values)
-    return [name for name, numeric, distinct in _slice_choices(loaded)
-            if numeric or 1 < distinct <= limit]
+    return [
+        name
+        for name, numeric, distinct in _slice_choices(loaded)
+        if numeric or 1 < distinct <= limit
+    ]
 
 
-def unsliceable_columns(loaded: Loaded, *,
-                        max_values: int = APP_SLICE_VALUES) -> dict[str, int]:
+def unsliceable_columns(loaded: Loaded, *, max_values: int = APP_SLICE_VALUES) -> dict[str, int]:
     """List the columns :func:`sliceable_columns` leaves out for having too many values.
 
     Returns
@@ -503,8 +611,11 @@ def unsliceable_columns(loaded: Loaded, *,
         order the choices are offered.
     """
     limit = slice_value_limit(max_values)
-    return {name: distinct for name, numeric, distinct in _slice_choices(loaded)
-            if not numeric and distinct > limit}
+    return {
+        name: distinct
+        for name, numeric, distinct in _slice_choices(loaded)
+        if not numeric and distinct > limit
+    }
 
 
 # --------------------------------------------------------------------------- guard
@@ -532,8 +643,9 @@ def require_dataset(ctx: Context) -> Loaded:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _correct(db: str, dataset_id: int, frame_key: str, task_key: str, *,
-             _loaded: Loaded) -> np.ndarray:
+def _correct(
+    db: str, dataset_id: int, frame_key: str, task_key: str, *, _loaded: Loaded
+) -> np.ndarray:
     return _frozen(example_outcomes(_loaded)["correct"].to_numpy(dtype=bool))
 
 
@@ -545,25 +657,40 @@ def example_correct(loaded: Loaded) -> np.ndarray:
     DataError
         The task does not fit the data (see :func:`core.metrics.compute_outcomes`).
     """
-    return _correct(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                    _loaded=loaded)
+    return _correct(
+        loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task), _loaded=loaded
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _coverage(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str, *,
-              _loaded: Loaded) -> tuple[int, int]:
+def _coverage(
+    db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str, *, _loaded: Loaded
+) -> tuple[int, int]:
     return compute_tag_coverage(example_correct(_loaded), _loaded.dataset.tags)
 
 
 def tag_coverage(loaded: Loaded) -> tuple[int, int]:
     """(errors with a tag, errors) of the loaded dataset (cached per tags and task)."""
-    return _coverage(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                     repr(loaded.task), _loaded=loaded)
+    return _coverage(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        repr(loaded.task),
+        _loaded=loaded,
+    )
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _condition(db: str, dataset_id: int, frame_key: str, condition: Condition, *,
-               _frame: pd.DataFrame, _source: str) -> np.ndarray:
+def _condition(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    condition: Condition,
+    *,
+    _frame: pd.DataFrame,
+    _source: str,
+) -> np.ndarray:
     return _frozen(np.asarray(condition_mask(_frame, condition, source=_source)))
 
 
@@ -580,37 +707,58 @@ def rule_matches(loaded: Loaded, conditions: Sequence[Condition]) -> np.ndarray:
     ds = loaded.dataset
     mask = np.ones(len(ds.frame), dtype=bool)
     for condition in conditions:
-        mask &= _condition(loaded.db, loaded.dataset_id, loaded.frame_key, condition,
-                           _frame=ds.frame, _source=ds.source_name)
+        mask &= _condition(
+            loaded.db,
+            loaded.dataset_id,
+            loaded.frame_key,
+            condition,
+            _frame=ds.frame,
+            _source=ds.source_name,
+        )
     return mask
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _frame_filtered(db: str, dataset_id: int, frame_key: str, task_key: str,
-                    filters: Filters, *, _loaded: Loaded) -> np.ndarray:
+def _frame_filtered(
+    db: str, dataset_id: int, frame_key: str, task_key: str, filters: Filters, *, _loaded: Loaded
+) -> np.ndarray:
     where = rule_matches(_loaded, filters.where) if filters.where else None
-    return _frozen(frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters,
-                                     where=where))
+    return _frozen(
+        frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters, where=where)
+    )
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _order(db: str, dataset_id: int, frame_key: str, task_key: str, order: str, *,
-           _loaded: Loaded) -> np.ndarray:
+def _order(
+    db: str, dataset_id: int, frame_key: str, task_key: str, order: str, *, _loaded: Loaded
+) -> np.ndarray:
     frame = _loaded.dataset.frame
-    score = (pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float,
-                                                                     na_value=np.nan)
-             if "score" in frame.columns else None)
+    score = (
+        pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if "score" in frame.columns
+        else None
+    )
     return _frozen(row_order(example_correct(_loaded), score, order))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _filtered(db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str,
-              filters: Filters, order: str, *, _loaded: Loaded) -> np.ndarray:
+def _filtered(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    task_key: str,
+    filters: Filters,
+    order: str,
+    *,
+    _loaded: Loaded,
+) -> np.ndarray:
     mask = _frame_filtered(db, dataset_id, frame_key, task_key, filters, _loaded=_loaded)
     if filters.uses_tags:
         mask = mask & tag_filter_mask(_loaded.dataset.tags, filters)
-    return _frozen(kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order,
-                                              _loaded=_loaded)))
+    return _frozen(
+        kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order, _loaded=_loaded))
+    )
 
 
 def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors") -> np.ndarray:
@@ -626,26 +774,41 @@ def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors
         A bad metadata condition in ``filters.where``, or a task that does not fit the data.
     """
     tags_key = loaded.tags_key if filters.uses_tags else ""
-    return _filtered(loaded.db, loaded.dataset_id, loaded.frame_key, tags_key,
-                     repr(loaded.task), filters, order, _loaded=loaded)
+    return _filtered(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        tags_key,
+        repr(loaded.task),
+        filters,
+        order,
+        _loaded=loaded,
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _media(db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame,
-           _columns: tuple[str, ...]) -> dict[str, str]:
+def _media(
+    db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame, _columns: tuple[str, ...]
+) -> dict[str, str]:
     return media_columns(_frame, _columns)
 
 
 def media_kinds(loaded: Loaded) -> dict[str, str]:
     """Metadata columns holding audio or images: {column: kind} (cached per frame)."""
     ds = loaded.dataset
-    return _media(loaded.db, loaded.dataset_id, loaded.frame_key, _frame=ds.frame,
-                  _columns=tuple(ds.metadata_columns))
+    return _media(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        _frame=ds.frame,
+        _columns=tuple(ds.metadata_columns),
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _distinct(db: str, dataset_id: int, frame_key: str, column: str, limit: int, *,
-              _frame: pd.DataFrame) -> list[str] | None:
+def _distinct(
+    db: str, dataset_id: int, frame_key: str, column: str, limit: int, *, _frame: pd.DataFrame
+) -> list[str] | None:
     values = _frame[column].dropna().astype(str)
     uniques = values.unique()
     if len(uniques) > limit:
@@ -655,5 +818,6 @@ def _distinct(db: str, dataset_id: int, frame_key: str, column: str, limit: int,
 
 def distinct_values(loaded: Loaded, column: str, *, limit: int = 200) -> list[str] | None:
     """Sorted distinct values of a column as text, or ``None`` when there are over ``limit``."""
-    return _distinct(loaded.db, loaded.dataset_id, loaded.frame_key, column, limit,
-                     _frame=loaded.dataset.frame)
+    return _distinct(
+        loaded.db, loaded.dataset_id, loaded.frame_key, column, limit, _frame=loaded.dataset.frame
+    )

@@ -13,17 +13,22 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.discovery import (
+from slicewise.core.discovery import (
     SliceSuggestions,
     candidate_columns,
     compute_error_tree,
     find_error_slices,
     slice_mask,
 )
-from core.label_issues import TAG_NAME, LabelIssues, find_label_issues, find_probability_columns
-from core.store import Store
-from ui.data import Loaded, example_outcomes
-from ui.tagging import ids_at
+from slicewise.core.label_issues import (
+    TAG_NAME,
+    LabelIssues,
+    find_label_issues,
+    find_probability_columns,
+)
+from slicewise.core.store import Store
+from slicewise.ui.data import Loaded, example_outcomes
+from slicewise.ui.tagging import ids_at
 
 
 def errors_of(loaded: Loaded) -> np.ndarray:
@@ -47,52 +52,103 @@ def default_min_support(n: int) -> int:
 
 
 @st.cache_data(max_entries=16, show_spinner="Searching the metadata for weak slices…")
-def _suggestions(db: str, dataset_id: int, frame_key: str, task_key: str,
-                 columns: tuple[str, ...], max_conditions: int, min_support: int, top: int, *,
-                 _frame: pd.DataFrame, _errors: np.ndarray) -> SliceSuggestions:
-    return find_error_slices(_frame, _errors, columns=columns, max_conditions=max_conditions,
-                             min_support=min_support, top=top)
+def _suggestions(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    task_key: str,
+    columns: tuple[str, ...],
+    max_conditions: int,
+    min_support: int,
+    top: int,
+    *,
+    _frame: pd.DataFrame,
+    _errors: np.ndarray,
+) -> SliceSuggestions:
+    return find_error_slices(
+        _frame,
+        _errors,
+        columns=columns,
+        max_conditions=max_conditions,
+        min_support=min_support,
+        top=top,
+    )
 
 
-def suggestions(loaded: Loaded, columns: tuple[str, ...], max_conditions: int,
-                min_support: int, *, top: int = 20) -> SliceSuggestions:
+def suggestions(
+    loaded: Loaded,
+    columns: tuple[str, ...],
+    max_conditions: int,
+    min_support: int,
+    *,
+    top: int = 20,
+) -> SliceSuggestions:
     """Suggested slices of the loaded dataset (:func:`core.discovery.find_error_slices`)."""
-    return _suggestions(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                        tuple(columns), int(max_conditions), int(min_support), int(top),
-                        _frame=loaded.dataset.frame, _errors=errors_of(loaded))
+    return _suggestions(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        repr(loaded.task),
+        tuple(columns),
+        int(max_conditions),
+        int(min_support),
+        int(top),
+        _frame=loaded.dataset.frame,
+        _errors=errors_of(loaded),
+    )
 
 
 @st.cache_data(max_entries=16, show_spinner="Growing the error tree…")
-def _tree(db: str, dataset_id: int, frame_key: str, task_key: str, columns: tuple[str, ...],
-          max_depth: int, min_samples_leaf: int, *, _frame: pd.DataFrame,
-          _errors: np.ndarray) -> pd.DataFrame:
-    return compute_error_tree(_frame, _errors, columns=columns, max_depth=max_depth,
-                              min_samples_leaf=min_samples_leaf)
+def _tree(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    task_key: str,
+    columns: tuple[str, ...],
+    max_depth: int,
+    min_samples_leaf: int,
+    *,
+    _frame: pd.DataFrame,
+    _errors: np.ndarray,
+) -> pd.DataFrame:
+    return compute_error_tree(
+        _frame, _errors, columns=columns, max_depth=max_depth, min_samples_leaf=min_samples_leaf
+    )
 
 
-def error_tree(loaded: Loaded, columns: tuple[str, ...], max_depth: int,
-               min_samples_leaf: int) -> pd.DataFrame:
+def error_tree(
+    loaded: Loaded, columns: tuple[str, ...], max_depth: int, min_samples_leaf: int
+) -> pd.DataFrame:
     """Return the error tree of the loaded dataset (:func:`core.discovery.compute_error_tree`)."""
-    return _tree(loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task),
-                 tuple(columns), int(max_depth), int(min_samples_leaf),
-                 _frame=loaded.dataset.frame, _errors=errors_of(loaded))
+    return _tree(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        repr(loaded.task),
+        tuple(columns),
+        int(max_depth),
+        int(min_samples_leaf),
+        _frame=loaded.dataset.frame,
+        _errors=errors_of(loaded),
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _prob_columns(db: str, dataset_id: int, frame_key: str, *,
-                  _frame: pd.DataFrame) -> dict[str, str]:
+def _prob_columns(
+    db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame
+) -> dict[str, str]:
     return find_probability_columns(_frame)
 
 
 def probability_columns(loaded: Loaded) -> dict[str, str]:
     """``{class: column}`` of the per-class probability columns found, or ``{}``."""
-    return _prob_columns(loaded.db, loaded.dataset_id, loaded.frame_key,
-                         _frame=loaded.dataset.frame)
+    return _prob_columns(
+        loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Looking for likely label errors (cleanlab)…")
-def _label_issues(db: str, dataset_id: int, frame_key: str, *,
-                  _frame: pd.DataFrame) -> LabelIssues:
+def _label_issues(db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame) -> LabelIssues:
     return find_label_issues(_frame)
 
 
@@ -101,8 +157,9 @@ def label_issues(loaded: Loaded) -> LabelIssues:
 
     Keyed on the frame key, so a label correction re-runs it.
     """
-    return _label_issues(loaded.db, loaded.dataset_id, loaded.frame_key,
-                         _frame=loaded.dataset.frame)
+    return _label_issues(
+        loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame
+    )
 
 
 # --------------------------------------------------------------------------- writes
@@ -136,30 +193,37 @@ def tag_examples(store: Store, dataset_id: int, name: str, ids: list, *, user: s
 def suggestion_view(found: SliceSuggestions) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Display frame and column config of the suggested slices."""
     s = found.slices
-    view = pd.DataFrame({
-        "rank": np.arange(1, len(s) + 1),
-        "slice": [" AND ".join(c) for c in s["conditions"]],
-        "n": s["n"].to_numpy(),
-        "error rate": 100 * s["error_rate"].to_numpy(dtype=float),
-        "lift": s["lift"].to_numpy(dtype=float),
-        "q-value": s["q_value"].to_numpy(dtype=float),
-        "significant": np.where(s["significant"].to_numpy(dtype=bool), "yes", "no"),
-        "score": s["score"].to_numpy(dtype=float),
-    })
+    view = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(s) + 1),
+            "slice": [" AND ".join(c) for c in s["conditions"]],
+            "n": s["n"].to_numpy(),
+            "error rate": 100 * s["error_rate"].to_numpy(dtype=float),
+            "lift": s["lift"].to_numpy(dtype=float),
+            "q-value": s["q_value"].to_numpy(dtype=float),
+            "significant": np.where(s["significant"].to_numpy(dtype=bool), "yes", "no"),
+            "score": s["score"].to_numpy(dtype=float),
+        }
+    )
     config: dict[str, Any] = {
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
         "slice": st.column_config.TextColumn("Slice", width="large"),
         "n": st.column_config.NumberColumn("n", format="localized"),
         "error rate": st.column_config.NumberColumn("Error rate", format="%.1f%%"),
         "lift": st.column_config.NumberColumn(
-            "Lift", format="%.2f×", help="Error rate of the slice / error rate of all data"),
+            "Lift", format="%.2f×", help="Error rate of the slice / error rate of all data"
+        ),
         "q-value": st.column_config.NumberColumn(
-            "q-value", format="%.2g",
-            help="Benjamini-Hochberg adjusted p-value over every slice evaluated"),
+            "q-value",
+            format="%.2g",
+            help="Benjamini-Hochberg adjusted p-value over every slice evaluated",
+        ),
         "significant": st.column_config.TextColumn(
-            "Significant?", help=f"q-value ≤ {found.fdr:g} (false discovery rate)"),
+            "Significant?", help=f"q-value ≤ {found.fdr:g} (false discovery rate)"
+        ),
         "score": st.column_config.NumberColumn(
-            "Score", format="%.2f", help="SliceLine score: excess error weighed against size"),
+            "Score", format="%.2f", help="SliceLine score: excess error weighed against size"
+        ),
     }
     return view, config
 
@@ -167,36 +231,60 @@ def suggestion_view(found: SliceSuggestions) -> tuple[pd.DataFrame, dict[str, An
 def issue_view(issues: LabelIssues) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Display frame and column config of the likely label errors."""
     t = issues.issues
-    view = pd.DataFrame({
-        "id": t["id"].astype(str).to_numpy(),
-        "given label": t["label"].astype(str).to_numpy(),
-        "suggested label": t["suggested_label"].astype(str).to_numpy(),
-        "label quality": t["label_quality"].to_numpy(dtype=float),
-        "p(suggested)": t["suggested_prob"].to_numpy(dtype=float),
-        "model prediction": t["prediction"].astype(str).to_numpy(),
-    })
+    view = pd.DataFrame(
+        {
+            "id": t["id"].astype(str).to_numpy(),
+            "given label": t["label"].astype(str).to_numpy(),
+            "suggested label": t["suggested_label"].astype(str).to_numpy(),
+            "label quality": t["label_quality"].to_numpy(dtype=float),
+            "p(suggested)": t["suggested_prob"].to_numpy(dtype=float),
+            "model prediction": t["prediction"].astype(str).to_numpy(),
+        }
+    )
     if "signals" in t.columns:
-        view["says wrong"] = [", ".join(s) if isinstance(s, (list, tuple)) else str(s)
-                              for s in t["signals"]]
+        view["says wrong"] = [
+            ", ".join(s) if isinstance(s, (list, tuple)) else str(s) for s in t["signals"]
+        ]
     if "quality_score" in t.columns:
         view["combined score"] = t["quality_score"].to_numpy(dtype=float)
     config: dict[str, Any] = {
         "id": st.column_config.TextColumn("Id"),
         "label quality": st.column_config.ProgressColumn(
-            "Label quality", min_value=0.0, max_value=1.0, format="%.2f",
+            "Label quality",
+            min_value=0.0,
+            max_value=1.0,
+            format="%.2f",
             help="The model's probability of the given label (cleanlab self-confidence); "
-                 "lowest first"),
+            "lowest first",
+        ),
         "p(suggested)": st.column_config.NumberColumn("p(suggested)", format="%.2f"),
         "says wrong": st.column_config.TextColumn(
-            "Says it is wrong", help="The signals that disagree with the given label: the "
-            "model, the human label, the annotators"),
+            "Says it is wrong",
+            help="The signals that disagree with the given label: the "
+            "model, the human label, the annotators",
+        ),
         "combined score": st.column_config.NumberColumn(
-            "Combined score", format="%.2f", help="Mean of the model's probability of the "
-            "given label and the humans' share choosing it; lowest first"),
+            "Combined score",
+            format="%.2f",
+            help="Mean of the model's probability of the "
+            "given label and the humans' share choosing it; lowest first",
+        ),
     }
     return view, config
 
 
-__all__ = ["TAG_NAME", "default_min_support", "error_tree", "errors_of", "issue_view",
-           "label_issues", "probability_columns", "rule_text", "searchable_columns",
-           "slice_ids", "suggestion_view", "suggestions", "tag_examples"]
+__all__ = [
+    "TAG_NAME",
+    "default_min_support",
+    "error_tree",
+    "errors_of",
+    "issue_view",
+    "label_issues",
+    "probability_columns",
+    "rule_text",
+    "searchable_columns",
+    "slice_ids",
+    "suggestion_view",
+    "suggestions",
+    "tag_examples",
+]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from core.report import (
+from slicewise.core.report import (
     make_csv_safe,
     report_filename,
     to_csv,
@@ -15,9 +15,9 @@ from core.report import (
     to_json,
     to_markdown,
 )
-from core.store import Store
-from ui import data, state
-from ui.data import Loaded
+from slicewise.core.store import Store
+from slicewise.ui import data, state
+from slicewise.ui.data import Loaded
 
 #: (format, button label, MIME type)
 FORMATS: tuple[tuple[str, str, str], ...] = (
@@ -30,12 +30,25 @@ MIME = {fmt: mime for fmt, _, mime in FORMATS}
 
 
 @st.cache_data(max_entries=16, show_spinner="Building the report…")
-def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, settings_key: str,
-           corrections_key: str, slice_by: tuple[str, ...], bins: int, fmt: str, name: str,
-           protected: tuple[str, ...] = (), rank_by: str = "priority", *,
-           _loaded: Loaded) -> str:
-    table = data.analysis_table(_loaded, slice_by=[*slice_by, *protected], bins=bins,
-                                protected=protected, rank_by=rank_by)
+def _build(
+    db: str,
+    dataset_id: int,
+    frame_key: str,
+    tags_key: str,
+    settings_key: str,
+    corrections_key: str,
+    slice_by: tuple[str, ...],
+    bins: int,
+    fmt: str,
+    name: str,
+    protected: tuple[str, ...] = (),
+    rank_by: str = "priority",
+    *,
+    _loaded: Loaded,
+) -> str:
+    table = data.analysis_table(
+        _loaded, slice_by=[*slice_by, *protected], bins=bins, protected=protected, rank_by=rank_by
+    )
     title = f"Slicewise report: {name}"
     if fmt == "csv":
         return to_csv(table)
@@ -45,14 +58,21 @@ def _build(db: str, dataset_id: int, frame_key: str, tags_key: str, settings_key
     if fmt == "json":
         return to_json(table, dataset=name, task=task, classes=classes, corrections=fixes)
     if fmt == "markdown":
-        return to_markdown(table, title=title, dataset=name, task=task, classes=classes,
-                           corrections=fixes)
-    return to_html(table, title=title, dataset=name, task=task, classes=classes,
-                   corrections=fixes)
+        return to_markdown(
+            table, title=title, dataset=name, task=task, classes=classes, corrections=fixes
+        )
+    return to_html(table, title=title, dataset=name, task=task, classes=classes, corrections=fixes)
 
 
-def build_report(loaded: Loaded, fmt: str, *, slice_by: list[str], bins: int,
-                 protected: Sequence[str] = (), rank_by: str = "priority") -> str:
+def build_report(
+    loaded: Loaded,
+    fmt: str,
+    *,
+    slice_by: list[str],
+    bins: int,
+    protected: Sequence[str] = (),
+    rank_by: str = "priority",
+) -> str:
     """Return the report of the loaded dataset in ``fmt`` (rebuilt only after a change).
 
     ``protected`` and ``rank_by`` as :func:`ui.data.analysis_table` takes them (the
@@ -61,12 +81,26 @@ def build_report(loaded: Loaded, fmt: str, *, slice_by: list[str], bins: int,
     """
     # Keyed on the settings, not the revision: saving a report must not rebuild it.
     fixes = loaded.corrections  # who corrected what: the frame key holds only the labels
-    fixes_key = (str(pd.util.hash_pandas_object(fixes.astype(str), index=False).sum())
-                 if len(fixes) else "none")
-    return _build(loaded.db, loaded.dataset_id, loaded.frame_key, loaded.tags_key,
-                  repr(sorted((k, sorted(v.items())) for k, v in loaded.settings.items())),
-                  fixes_key, tuple(slice_by), int(bins), fmt, loaded.name,
-                  tuple(dict.fromkeys(protected)), rank_by, _loaded=loaded)
+    fixes_key = (
+        str(pd.util.hash_pandas_object(fixes.astype(str), index=False).sum())
+        if len(fixes)
+        else "none"
+    )
+    return _build(
+        loaded.db,
+        loaded.dataset_id,
+        loaded.frame_key,
+        loaded.tags_key,
+        repr(sorted((k, sorted(v.items())) for k, v in loaded.settings.items())),
+        fixes_key,
+        tuple(slice_by),
+        int(bins),
+        fmt,
+        loaded.name,
+        tuple(dict.fromkeys(protected)),
+        rank_by,
+        _loaded=loaded,
+    )
 
 
 def filename(loaded: Loaded, fmt: str) -> str:
@@ -76,8 +110,15 @@ def filename(loaded: Loaded, fmt: str) -> str:
 
 def save_download(dataset_id: int, fmt: str, name: str, content: str) -> None:
     """Button callback: keep a copy of the downloaded report in the store."""
-    state.run_write(state.get_store().save_report, dataset_id, fmt, name, content,
-                    user=state.current_user(), success=f"Saved {name} to the project")
+    state.run_write(
+        state.get_store().save_report,
+        dataset_id,
+        fmt,
+        name,
+        content,
+        user=state.current_user(),
+        success=f"Saved {name} to the project",
+    )
 
 
 def saved_content(store: Store, report_id: int, fmt: str) -> bytes | str:
@@ -94,5 +135,4 @@ def saved_content(store: Store, report_id: int, fmt: str) -> bytes | str:
         A CSV report that cannot be parsed (:func:`core.report.make_csv_safe`).
     """
     content = store.report_content(report_id)
-    return (make_csv_safe(content, name=f"saved report #{report_id}") if fmt == "csv"
-            else content)
+    return make_csv_safe(content, name=f"saved report #{report_id}") if fmt == "csv" else content

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.analysis import file_tag_scopes
-from core.dataset import (
+from slicewise.core.analysis import file_tag_scopes
+from slicewise.core.dataset import (
     NO_COLUMN,
     ColumnMapping,
     Dataset,
@@ -18,7 +18,7 @@ from core.dataset import (
     prepare,
     read_table,
 )
-from core.errors import (
+from slicewise.core.errors import (
     DataError,
     DiskFull,
     InvalidValueError,
@@ -26,9 +26,9 @@ from core.errors import (
     StoreError,
     StoreReadOnly,
 )
-from core.metrics import compute_outcomes
-from core.store import Store
-from core.task import TaskSpec, TextNormalization, infer_task_kind
+from slicewise.core.metrics import compute_outcomes
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec, TextNormalization, infer_task_kind
 
 NONE = "(none)"
 TAG_SOURCES = ("Boolean columns", "One delimited column", "None yet", "Both")
@@ -36,8 +36,13 @@ DELIMITERS = {"detect": None, "; (semicolon)": ";", "| (pipe)": "|"}
 #: Extensions the upload widgets accept; the content decides how a file is read (a .gz,
 #: .bz2 or .zip holds one CSV, TSV or Parquet file; see core.formats).
 DECIMAL_MARKS = {"detect": None, ". (dot)": ".", ", (comma)": ","}
-THOUSANDS_SEPARATORS = {"detect": None, ", (comma)": ",", ". (dot)": ".", "space": " ",
-                        "' (apostrophe)": "'"}
+THOUSANDS_SEPARATORS = {
+    "detect": None,
+    ", (comma)": ",",
+    ". (dot)": ".",
+    "space": " ",
+    "' (apostrophe)": "'",
+}
 UPLOAD_TYPES = ["csv", "tsv", "txt", "tab", "parquet", "pq", "xlsx", "gz", "bz2", "zip"]
 
 
@@ -56,9 +61,11 @@ def check_upload_size(name: str, size: int) -> None:
     """
     limit = upload_limit_mb()
     if size > limit * 1024 * 1024:
-        raise DataError(f"{name}: is {size / 2**20:,.1f} MB, over the upload limit of {limit} MB; "
-                        f"save it as Parquet (smaller), or analyse it with `slicewise analyze "
-                        f"{name}`")
+        raise DataError(
+            f"{name}: is {size / 2**20:,.1f} MB, over the upload limit of {limit} MB; "
+            f"save it as Parquet (smaller), or analyse it with `slicewise analyze "
+            f"{name}`"
+        )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -137,29 +144,48 @@ class LoadOptions:
             tag_columns = tuple(self.tag_columns)
         if self.tag_source in (TAG_SOURCES[1], TAG_SOURCES[3]):
             tags_column = self.tags_column
+
         def off(value: str | None) -> str:
             return NO_COLUMN if value is None else value
 
         kind = None if self.human is None else "majority" if self.human_majority else "single"
-        return ColumnMapping(label=self.label, prediction=self.prediction, id=off(self.id),
-                             human=off(self.human), score=off(self.score),
-                             tag_columns=tag_columns,
-                             tags_column=tags_column, tag_delimiter=self.tag_delimiter,
-                             human_accuracy=off(self.human_accuracy), human_kind=kind)
+        return ColumnMapping(
+            label=self.label,
+            prediction=self.prediction,
+            id=off(self.id),
+            human=off(self.human),
+            score=off(self.score),
+            tag_columns=tag_columns,
+            tags_column=tags_column,
+            tag_delimiter=self.tag_delimiter,
+            human_accuracy=off(self.human_accuracy),
+            human_kind=kind,
+        )
 
     def task(self) -> TaskSpec:
         """Return the task spec."""
-        norm = TextNormalization(lowercase=self.lowercase,
-                                 strip_punctuation=self.strip_punctuation,
-                                 collapse_whitespace=self.collapse_whitespace)
-        return TaskSpec(kind=self.kind,  # type: ignore[arg-type]
-                        positive=self.positive if self.kind == "binary" else None,
-                        threshold=self.threshold, tolerance=self.tolerance,
-                        normalization=norm)
+        norm = TextNormalization(
+            lowercase=self.lowercase,
+            strip_punctuation=self.strip_punctuation,
+            collapse_whitespace=self.collapse_whitespace,
+        )
+        return TaskSpec(
+            kind=self.kind,  # type: ignore[arg-type]
+            positive=self.positive if self.kind == "binary" else None,
+            threshold=self.threshold,
+            tolerance=self.tolerance,
+            normalization=norm,
+        )
 
 
-def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
-                  content_hash: str, warnings: list[str]) -> Dataset:
+def build_dataset(
+    df: pd.DataFrame,
+    options: LoadOptions,
+    *,
+    source_name: str,
+    content_hash: str,
+    warnings: list[str],
+) -> Dataset:
     """Validate the table with the chosen mapping and check the task fits the labels.
 
     Raises
@@ -168,23 +194,34 @@ def build_dataset(df: pd.DataFrame, options: LoadOptions, *, source_name: str,
         Any problem with the table or options, naming the file, column and rows.
     """
     if options.tag_source in (TAG_SOURCES[1], TAG_SOURCES[3]) and not options.tags_column:
-        raise InvalidValueError(f"{source_name}: choose the column that holds the tags, or "
-                                "pick another tag source")
+        raise InvalidValueError(
+            f"{source_name}: choose the column that holds the tags, or pick another tag source"
+        )
     if options.kind == "binary" and not options.positive:
         raise InvalidValueError(f"{source_name}: a binary task needs a positive class")
-    dataset = prepare(df, options.mapping(), source_name=source_name, content_hash=content_hash,
-                      missing="drop" if options.drop_missing else "fail",
-                      positive=options.positive, threshold=options.threshold,
-                      warnings=warnings, na_values=options.na_values, decimal=options.decimal,
-                      thousands=options.thousands, task=options.kind)
+    dataset = prepare(
+        df,
+        options.mapping(),
+        source_name=source_name,
+        content_hash=content_hash,
+        missing="drop" if options.drop_missing else "fail",
+        positive=options.positive,
+        threshold=options.threshold,
+        warnings=warnings,
+        na_values=options.na_values,
+        decimal=options.decimal,
+        thousands=options.thousands,
+        task=options.kind,
+    )
     if options.kind != "text":  # task errors, early (on every row: a rare positive class
         # may first occur after any row); text has none to raise and costs a word alignment
         compute_outcomes(dataset.frame, options.task(), source=source_name)
     return dataset
 
 
-def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str,
-         user: str) -> int:
+def save(
+    store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str, user: str
+) -> int:
     """Store the dataset in the project named ``project`` (created if needed); return its id.
 
     Raises
@@ -204,15 +241,16 @@ def save(store: Store, dataset: Dataset, options: LoadOptions, *, project: str, 
     if not name:
         raise InvalidValueError(f"{source}: give the dataset a name")
     if dataset_named(store, project, name) is not None:
-        raise StoreError(f"{source}: the project {project!r} already has a dataset named "
-                         f"{name!r}; choose another dataset name (or another project)")
+        raise StoreError(
+            f"{source}: the project {project!r} already has a dataset named "
+            f"{name!r}; choose another dataset name (or another project)"
+        )
     task = options.task()
     # Where each file tag is known (a blank-for-no column only errors carry: on errors only),
     # stored so that the app reads the tags as `slicewise analyze` does.
     scopes = file_tag_scopes(dataset, task)
     project_id = store.get_or_create_project(project, user=user)
-    return store.save_dataset(project_id, name, dataset, task=task, user=user,
-                              tag_scopes=scopes)
+    return store.save_dataset(project_id, name, dataset, task=task, user=user, tag_scopes=scopes)
 
 
 def save_failure_label(exc: DataError) -> str:

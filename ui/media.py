@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui.state import DEMO_DIR, ROOT
-from ui.tagging import is_data_uri, is_url, resolve_media
-from ui.text import code, md
+from slicewise.ui.state import DEMO_DIR, ROOT
+from slicewise.ui.tagging import is_data_uri, is_url, resolve_media
+from slicewise.ui.text import code, md
 
 #: Longest side of a grid thumbnail, in pixels.
 THUMB_PX = 96
@@ -38,8 +38,13 @@ def show_media(column: str, kind: str, value: Any, *, db: str) -> None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return
     inline = data_uri_bytes(str(value)) if is_data_uri(value) else None
-    source: Any = (inline[1] if inline else str(value) if is_url(value)
-                   else resolve_media(str(value), media_roots(db)))
+    source: Any = (
+        inline[1]
+        if inline
+        else str(value)
+        if is_url(value)
+        else resolve_media(str(value), media_roots(db))
+    )
     if source is None:
         if is_data_uri(value):
             st.caption(f"{md(column)}: the data URI is not base64 media and cannot be shown")
@@ -50,8 +55,9 @@ def show_media(column: str, kind: str, value: Any, *, db: str) -> None:
         if kind == "audio":
             st.audio(source if inline else str(source))
         else:
-            st.image(source if inline else str(source),
-                     caption=md(column) if inline else str(value))
+            st.image(
+                source if inline else str(source), caption=md(column) if inline else str(value)
+            )
     except Exception as exc:  # a broken media file must not break the page
         shown = "the data URI" if inline else code(value)
         st.caption(f"{md(column)}: {shown} cannot be shown ({type(exc).__name__})")

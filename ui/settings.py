@@ -11,14 +11,14 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
-from core.access import ANNOTATOR
-from core.metrics import MIN_HUMAN_LABELS
-from core.prioritize import NEUTRAL, likely_protected
-from core.slice_names import tag_slice_names
-from ui import data, state
-from ui.data import Loaded
-from ui.text import md
-from ui.views import HLP_SOURCES, slice_label
+from slicewise.core.access import ANNOTATOR
+from slicewise.core.metrics import MIN_HUMAN_LABELS
+from slicewise.core.prioritize import NEUTRAL, likely_protected
+from slicewise.core.slice_names import tag_slice_names
+from slicewise.ui import data, state
+from slicewise.ui.data import Loaded
+from slicewise.ui.text import md
+from slicewise.ui.views import HLP_SOURCES, slice_label
 
 WEIGHT_COLUMNS = ("importance", "ease")
 
@@ -30,10 +30,14 @@ def slice_by_widgets(loaded: Loaded) -> tuple[list[str], int]:
     st.session_state[state.SLICE_BY] = current
     c1, c2 = st.columns([3, 1])
     chosen = c1.multiselect(
-        "Also slice by a column", options, key=state.SLICE_BY, persist_state="session",
+        "Also slice by a column",
+        options,
+        key=state.SLICE_BY,
+        persist_state="session",
         placeholder="e.g. device, region" if options else "No column to slice by",
         help="One slice per value; numeric columns are cut into quantile bins. Slicing by "
-             "the label column gives each class's accuracy beside its HLP.")
+        "the label column gives each class's accuracy beside its HLP.",
+    )
     hidden = data.unsliceable_columns(loaded)
     if hidden:
         c1.caption(unsliceable_note(hidden, data.slice_value_limit()))
@@ -58,9 +62,11 @@ def unsliceable_note(hidden: Mapping[str, int], limit: int, *, shown: int = 6) -
     """
     names = [f"{md(n)} ({v:,} values)" for n, v in list(hidden.items())[:shown]]
     more = f" and {len(hidden) - shown} more" if len(hidden) > shown else ""
-    return (f"Not offered: {', '.join(names)}{more}: over {limit:,} values, one slice each. "
-            "Bin such a column into fewer values in the file first (ranges of a number, a "
-            "date's month, a prefix of an id).")
+    return (
+        f"Not offered: {', '.join(names)}{more}: over {limit:,} values, one slice each. "
+        "Bin such a column into fewer values in the file first (ranges of a number, a "
+        "date's month, a prefix of an id)."
+    )
 
 
 def shared_slice_by(loaded: Loaded) -> tuple[list[str], int]:
@@ -74,15 +80,26 @@ def _save_hlp(dataset_id: int, tag: str, key: str) -> None:
     value = st.session_state.get(key)
     store = state.get_store()
     if value is None:
-        state.run_write(store.set_tag_settings, dataset_id, tag, user=state.current_user(),
-                        clear_hlp=True, success=f"Cleared the HLP of {tag}")
+        state.run_write(
+            store.set_tag_settings,
+            dataset_id,
+            tag,
+            user=state.current_user(),
+            clear_hlp=True,
+            success=f"Cleared the HLP of {tag}",
+        )
     else:
-        state.run_write(store.set_tag_settings, dataset_id, tag, user=state.current_user(),
-                        hlp=float(value) / 100, success=f"HLP of {tag} set to {value:g}%")
+        state.run_write(
+            store.set_tag_settings,
+            dataset_id,
+            tag,
+            user=state.current_user(),
+            hlp=float(value) / 100,
+            success=f"HLP of {tag} set to {value:g}%",
+        )
 
 
-def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str,
-               editable: bool = True) -> None:
+def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str, editable: bool = True) -> None:
     """Draw number inputs (percent) for the HLP of each tag, saved as soon as one changes.
 
     Tags without enough human labels come first and open the panel; a value entered for a tag
@@ -94,18 +111,25 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str,
         return
     entered = loaded.settings.get("hlp", {})
     rows = tag_slice_names(tags)  # the tag's row: a tag called "All data" is not all data
-    source = pd.Series(table["hlp_source"].reindex([rows[t] for t in tags]).to_numpy(),
-                       index=tags).fillna("none")
+    source = pd.Series(
+        table["hlp_source"].reindex([rows[t] for t in tags]).to_numpy(), index=tags
+    ).fillna("none")
     # too_few: fewer human labels than core.metrics.MIN_HUMAN_LABELS, so no usable HLP
     missing = [t for t in tags if source[t] in ("none", "too_few")]
-    with st.expander(f"Human-level performance per tag ({len(missing)} without a usable HLP)"
-                     if missing else "Human-level performance per tag",
-                     expanded=bool(missing), icon=":material/person:"):
-        st.caption(f"Where the file has no human labels for a tag, fewer than "
-                   f"{MIN_HUMAN_LABELS}, or the tag is known only on errors or on a review "
-                   "sample (human labels there are not a fair sample of the tag), enter the "
-                   "accuracy a human reaches on it (e.g. from a small re-labelling study). "
-                   "Saved at once.")
+    with st.expander(
+        f"Human-level performance per tag ({len(missing)} without a usable HLP)"
+        if missing
+        else "Human-level performance per tag",
+        expanded=bool(missing),
+        icon=":material/person:",
+    ):
+        st.caption(
+            f"Where the file has no human labels for a tag, fewer than "
+            f"{MIN_HUMAN_LABELS}, or the tag is known only on errors or on a review "
+            "sample (human labels there are not a fair sample of the tag), enter the "
+            "accuracy a human reaches on it (e.g. from a small re-labelling study). "
+            "Saved at once."
+        )
         cols = st.columns(min(4, len(tags)))
         ordered = missing + [t for t in tags if t not in missing]
         for i, tag in enumerate(ordered):
@@ -113,12 +137,22 @@ def hlp_inputs(loaded: Loaded, table: pd.DataFrame, *, user: str,
             value = entered.get(tag)
             human = table["hlp"].get(rows[tag]) if source[tag] == "human_label" else None
             cols[i % len(cols)].number_input(
-                md(slice_label(tag, "tag")) + " HLP (%)", min_value=0.0, max_value=100.0,
-                value=None if value is None else round(100 * float(value), 2), step=0.5,
-                key=key, on_change=_save_hlp, args=(loaded.dataset_id, tag, key),
-                disabled=not editable, help=None if editable else state.needs(ANNOTATOR),
-                placeholder=(f"{100 * human:.1f} from {HLP_SOURCES['human_label']}"
-                             if human is not None and human == human else "not set"))
+                md(slice_label(tag, "tag")) + " HLP (%)",
+                min_value=0.0,
+                max_value=100.0,
+                value=None if value is None else round(100 * float(value), 2),
+                step=0.5,
+                key=key,
+                on_change=_save_hlp,
+                args=(loaded.dataset_id, tag, key),
+                disabled=not editable,
+                help=None if editable else state.needs(ANNOTATOR),
+                placeholder=(
+                    f"{100 * human:.1f} from {HLP_SOURCES['human_label']}"
+                    if human is not None and human == human
+                    else "not set"
+                ),
+            )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -135,22 +169,28 @@ def hlp_source_note(loaded: Loaded) -> str | None:
     by_set: dict[tuple, list[str]] = {}
     for tag, src in sources.items():
         by_set.setdefault((src["name"], src["user"], str(src["at"])[:10]), []).append(tag)
-    parts = [f"{md(', '.join(slice_label(t, 'tag') for t in tags))} from the annotator set "
-             f"{md(repr(name))} (saved by {md(user)} on {day})"
-             for (name, user, day), tags in by_set.items()]
-    return ("HLP measured by annotators on the Label consistency page, shown as "
-            f"'{HLP_SOURCES['user']}': " + "; ".join(parts) + ".")  # Markdown (names escaped)
+    parts = [
+        f"{md(', '.join(slice_label(t, 'tag') for t in tags))} from the annotator set "
+        f"{md(repr(name))} (saved by {md(user)} on {day})"
+        for (name, user, day), tags in by_set.items()
+    ]
+    return (
+        "HLP measured by annotators on the Label consistency page, shown as "
+        f"'{HLP_SOURCES['user']}': " + "; ".join(parts) + "."
+    )  # Markdown (names escaped)
 
 
 def weights_frame(loaded: Loaded) -> pd.DataFrame:
     """One row per tag with its importance and ease (stored value or the neutral 3)."""
     s = loaded.settings
     tags = loaded.tag_names
-    return pd.DataFrame({
-        "tag": tags,
-        "importance": [int(s.get("importance", {}).get(t, NEUTRAL)) for t in tags],
-        "ease": [int(s.get("ease", {}).get(t, NEUTRAL)) for t in tags],
-    })
+    return pd.DataFrame(
+        {
+            "tag": tags,
+            "importance": [int(s.get("importance", {}).get(t, NEUTRAL)) for t in tags],
+            "ease": [int(s.get("ease", {}).get(t, NEUTRAL)) for t in tags],
+        }
+    )
 
 
 def weight_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[str, int]]:
@@ -174,28 +214,50 @@ def weights_editor(loaded: Loaded, *, user: str, editable: bool = True) -> None:
         return
     before = weights_frame(loaded)
     after = st.data_editor(
-        before, hide_index=True, num_rows="fixed",
+        before,
+        hide_index=True,
+        num_rows="fixed",
         disabled=["tag"] if editable else True,
         key=f"prio_weights_{loaded.dataset_id}_{loaded.rev}",
         column_config={
             "tag": st.column_config.TextColumn("Tag"),
             "importance": st.column_config.NumberColumn(
-                "Importance", min_value=1, max_value=5, step=1, format="%d", width="small",
-                help="How much this slice matters to the product (3 = neutral)"),
+                "Importance",
+                min_value=1,
+                max_value=5,
+                step=1,
+                format="%d",
+                width="small",
+                help="How much this slice matters to the product (3 = neutral)",
+            ),
             "ease": st.column_config.NumberColumn(
-                "Ease", min_value=1, max_value=5, step=1, format="%d", width="small",
-                help="How easy it is to improve, e.g. to collect more of it (3 = neutral)"),
-        })
+                "Ease",
+                min_value=1,
+                max_value=5,
+                step=1,
+                format="%d",
+                width="small",
+                help="How easy it is to improve, e.g. to collect more of it (3 = neutral)",
+            ),
+        },
+    )
     if not editable:
         st.caption(state.needs(ANNOTATOR))
     changes = weight_changes(before, after)
     if changes:
         store = state.get_store()
-        ok = all(state.run_write(store.set_tag_settings, loaded.dataset_id, tag, user=user,
-                                 **values) for tag, values in changes.items())
+        ok = all(
+            state.run_write(store.set_tag_settings, loaded.dataset_id, tag, user=user, **values)
+            for tag, values in changes.items()
+        )
         if ok:
-            state.flash("Saved " + ", ".join(f"{t}: " + ", ".join(
-                f"{k} {v}" for k, v in vals.items()) for t, vals in changes.items()))
+            state.flash(
+                "Saved "
+                + ", ".join(
+                    f"{t}: " + ", ".join(f"{k} {v}" for k, v in vals.items())
+                    for t, vals in changes.items()
+                )
+            )
             st.rerun()
         state.show_flash()  # not saved: say why here (a rerun would retry the same edit)
 
@@ -215,8 +277,11 @@ def shared_ranking(loaded: Loaded) -> tuple[list[str], str]:
     return protected, str(st.session_state.get(RANK_BY_KEY, "priority"))
 
 
-RANK_LABELS = {"priority": "Gap × share", "lower_bound": "Gap's lower bound × share",
-               "excess": "Excess error over the rest"}
+RANK_LABELS = {
+    "priority": "Gap × share",
+    "lower_bound": "Gap's lower bound × share",
+    "excess": "Excess error over the rest",
+}
 
 
 def ranking_widgets(loaded: Loaded, slice_by: list[str]) -> tuple[list[str], str]:
@@ -229,13 +294,23 @@ def ranking_widgets(loaded: Loaded, slice_by: list[str]) -> tuple[list[str], str
     key = PROTECTED_KEY
     st.session_state[key] = shared_ranking(loaded)[0]
     protected = st.multiselect(
-        "Protected attributes", options, key=key, persist_state="session",
-        placeholder="e.g. race, sex", help="Columns describing people's groups: their slices "
+        "Protected attributes",
+        options,
+        key=key,
+        persist_state="session",
+        placeholder="e.g. race, sex",
+        help="Columns describing people's groups: their slices "
         "are audited for fairness (error rates by group), never advised for 'more data of "
-        "this group'. They are sliced by too.")
-    rank_by = st.radio("Rank by", list(RANK_LABELS), format_func=RANK_LABELS.get,
-                       key=RANK_BY_KEY, horizontal=True,
-                       help="Slices worse than the rest of the data always come first. "
-                       "'Lower bound' counts a gap measured on few examples for less; without "
-                       "any baseline the excess error is used.")
+        "this group'. They are sliced by too.",
+    )
+    rank_by = st.radio(
+        "Rank by",
+        list(RANK_LABELS),
+        format_func=RANK_LABELS.get,
+        key=RANK_BY_KEY,
+        horizontal=True,
+        help="Slices worse than the rest of the data always come first. "
+        "'Lower bound' counts a gap measured on few examples for less; without "
+        "any baseline the excess error is used.",
+    )
     return list(protected), str(rank_by)

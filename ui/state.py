@@ -26,11 +26,11 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from core import access
-from core.errors import DataError
-from core.store import Store
-from ui import auth
-from ui.text import md
+from slicewise.core import access
+from slicewise.core.errors import DataError
+from slicewise.core.store import Store
+from slicewise.ui import auth
+from slicewise.ui.text import md
 
 DB_ENV = "SLICEWISE_DB"
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,26 +62,66 @@ SUGGEST_PAGE = "pages/9_Suggested_slices.py"
 TEAM_PAGE = "pages/10_Team.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
-    (LOAD_PAGE, "Load data", ":material/upload_file:",
-     "upload predictions (CSV, TSV, Parquet) or open the demo project"),
-    (TAG_PAGE, "Tag errors", ":material/sell:",
-     "review the errors like a spreadsheet and tag their causes"),
-    (SLICES_PAGE, "Slices vs HLP", ":material/bar_chart:",
-     "compare accuracy per tag with human-level performance"),
-    (PRIORITISE_PAGE, "Prioritise", ":material/low_priority:",
-     "rank the slices by gap × share, weighted by importance and ease"),
-    (EXPORT_PAGE, "Export", ":material/download:",
-     "download the report as CSV, Markdown, JSON or HTML"),
-    (LABELS_PAGE, "Label consistency", ":material/groups:",
-     "measure how well annotators agree, review their disagreements, get HLP per tag"),
-    (COMPARE_PAGE, "Compare iterations", ":material/compare_arrows:",
-     "after a data change, see slice by slice what got better or worse, and whether it is real"),
-    (SPLITS_PAGE, "Balanced splits", ":material/call_split:",
-     "split small data into train/dev/test with the same class and tag shares"),
-    (SUGGEST_PAGE, "Suggested slices", ":material/travel_explore:",
-     "let the data point at weak slices nobody tagged, and at labels that look wrong"),
-    (TEAM_PAGE, "Team", ":material/group:",
-     "see who may do what in the project (viewer, annotator, owner) and who did what"),
+    (
+        LOAD_PAGE,
+        "Load data",
+        ":material/upload_file:",
+        "upload predictions (CSV, TSV, Parquet) or open the demo project",
+    ),
+    (
+        TAG_PAGE,
+        "Tag errors",
+        ":material/sell:",
+        "review the errors like a spreadsheet and tag their causes",
+    ),
+    (
+        SLICES_PAGE,
+        "Slices vs HLP",
+        ":material/bar_chart:",
+        "compare accuracy per tag with human-level performance",
+    ),
+    (
+        PRIORITISE_PAGE,
+        "Prioritise",
+        ":material/low_priority:",
+        "rank the slices by gap × share, weighted by importance and ease",
+    ),
+    (
+        EXPORT_PAGE,
+        "Export",
+        ":material/download:",
+        "download the report as CSV, Markdown, JSON or HTML",
+    ),
+    (
+        LABELS_PAGE,
+        "Label consistency",
+        ":material/groups:",
+        "measure how well annotators agree, review their disagreements, get HLP per tag",
+    ),
+    (
+        COMPARE_PAGE,
+        "Compare iterations",
+        ":material/compare_arrows:",
+        "after a data change, see slice by slice what got better or worse, and whether it is real",
+    ),
+    (
+        SPLITS_PAGE,
+        "Balanced splits",
+        ":material/call_split:",
+        "split small data into train/dev/test with the same class and tag shares",
+    ),
+    (
+        SUGGEST_PAGE,
+        "Suggested slices",
+        ":material/travel_explore:",
+        "let the data point at weak slices nobody tagged, and at labels that look wrong",
+    ),
+    (
+        TEAM_PAGE,
+        "Team",
+        ":material/group:",
+        "see who may do what in the project (viewer, annotator, owner) and who did what",
+    ),
 )
 
 
@@ -140,11 +180,15 @@ def needs(needed: str, *, project: str | None = None) -> str:
     (:func:`read_only_help`).
     """
     if project is not None:
-        return (read_only_help(get_store())
-                or f"Needs the {needed} role in the project {project!r}: ask one of its "
-                   "owners to give it to you on the Team page.")
-    return (read_only_help(get_store())
-            or f"Needs the {needed} role in this project: ask an owner on the Team page.")
+        return (
+            read_only_help(get_store())
+            or f"Needs the {needed} role in the project {project!r}: ask one of its "
+            "owners to give it to you on the Team page."
+        )
+    return (
+        read_only_help(get_store())
+        or f"Needs the {needed} role in this project: ask an owner on the Team page."
+    )
 
 
 # --------------------------------------------------------------------------- messages
@@ -167,8 +211,12 @@ def show_flash() -> None:
             st.toast(md(message), icon=":material/check_circle:")
 
 
-def run_write(action: Callable[..., Any], *args: Any,
-              success: str | Callable[[Any], str] | None = None, **kwargs: Any) -> bool:
+def run_write(
+    action: Callable[..., Any],
+    *args: Any,
+    success: str | Callable[[Any], str] | None = None,
+    **kwargs: Any,
+) -> bool:
     """Call a store write; a :class:`DataError` becomes a flash error instead of a traceback.
 
     ``success`` is the message to flash when it worked (or a function of the action's
@@ -217,8 +265,9 @@ def _left_out(what: str) -> str:
     return f"{what} cannot be shown: " if what else ""
 
 
-def read(action: Callable[..., _T], *args: Any, otherwise: Any = _STOP, what: str = "",
-         **kwargs: Any) -> _T:
+def read(
+    action: Callable[..., _T], *args: Any, otherwise: Any = _STOP, what: str = "", **kwargs: Any
+) -> _T:
     """Call a store read; a :class:`DataError` is shown (:func:`show_error`), not a traceback.
 
     E.g. ``sets = state.read(store.list_annotation_sets, otherwise=None, what="The saved
@@ -311,8 +360,9 @@ def sidebar() -> Context:
     projects = store.list_projects(current_user())  # once roles apply: the user's own
     datasets = store.list_datasets()
     datasets = datasets[datasets["project_id"].isin(projects["id"])]
-    project_names = dict(zip(projects["id"].astype(int), projects["name"].astype(str),
-                             strict=False))
+    project_names = dict(
+        zip(projects["id"].astype(int), projects["name"].astype(str), strict=False)
+    )
     dataset_rows = {int(r.id): r for r in datasets.itertuples(index=False)}
 
     # Keep the selections valid before the widgets are drawn.
@@ -341,40 +391,71 @@ def sidebar() -> Context:
     _keep_widget_values()
     with st.sidebar:
         if who.identity is None:
-            st.text_input("Your name", key=USER, placeholder="e.g. Ana", persist_state="session",
-                          help="Saved with every tag, label correction and setting you change.")
+            st.text_input(
+                "Your name",
+                key=USER,
+                placeholder="e.g. Ana",
+                persist_state="session",
+                help="Saved with every tag, label correction and setting you change.",
+            )
         else:
-            st.markdown(f"Signed in as **{md(who.identity)}**",
-                        help="Saved with every tag, label correction and setting you change.")
+            st.markdown(
+                f"Signed in as **{md(who.identity)}**",
+                help="Saved with every tag, label correction and setting you change.",
+            )
             if who.mode == "oidc":
                 st.button("Sign out", on_click=st.logout, icon=":material/logout:")
         if not project_names:
-            st.caption("You are not a member of any project here."
-                       if projects_not_shown(store, current_user())
-                       else "No project yet: load a file or open the demo project.")
-            return Context(store, db_path(), None, None, current_user(),
-                           None if store.roles_enforced() else access.OWNER)
-        st.selectbox("Project", list(project_names), key=PROJECT,
-                     format_func=lambda i: project_names.get(i, str(i)),
-                     on_change=_on_project_change, persist_state="session")
+            st.caption(
+                "You are not a member of any project here."
+                if projects_not_shown(store, current_user())
+                else "No project yet: load a file or open the demo project."
+            )
+            return Context(
+                store,
+                db_path(),
+                None,
+                None,
+                current_user(),
+                None if store.roles_enforced() else access.OWNER,
+            )
+        st.selectbox(
+            "Project",
+            list(project_names),
+            key=PROJECT,
+            format_func=lambda i: project_names.get(i, str(i)),
+            on_change=_on_project_change,
+            persist_state="session",
+        )
         if store.roles_enforced():
             role = store.role(st.session_state[PROJECT], current_user())
-            st.caption(f"Your role here: {role or 'none'}",
-                       help=f"{role}: {access.ROLE_HELP[role]}" if role else None)
+            st.caption(
+                f"Your role here: {role or 'none'}",
+                help=f"{role}: {access.ROLE_HELP[role]}" if role else None,
+            )
         if in_project:
             st.selectbox(
-                "Dataset", in_project, key=DATASET, persist_state="session",
-                format_func=lambda i: (f"{dataset_rows[i].name} "
-                                       f"({int(dataset_rows[i].row_count):,} rows)"),
+                "Dataset",
+                in_project,
+                key=DATASET,
+                persist_state="session",
+                format_func=lambda i: (
+                    f"{dataset_rows[i].name} ({int(dataset_rows[i].row_count):,} rows)"
+                ),
             )
             row = dataset_rows[int(st.session_state[DATASET])]
             st.caption(f"Task: {row.task_kind} · from {md(row.source_name)}")
         else:
             st.caption("This project has no dataset yet.")
     dataset_id = st.session_state.get(DATASET)
-    return Context(store, db_path(), project_id,
-                   int(dataset_id) if dataset_id is not None else None, current_user(),
-                   store.role(project_id, current_user()) if project_id is not None else None)
+    return Context(
+        store,
+        db_path(),
+        project_id,
+        int(dataset_id) if dataset_id is not None else None,
+        current_user(),
+        store.role(project_id, current_user()) if project_id is not None else None,
+    )
 
 
 def _sign_in(store: Store) -> auth.SignIn:
@@ -429,8 +510,11 @@ def link_params() -> dict[str, str | list[str]]:
     if slice_by:
         params["slice_by"] = slice_by
     name = str(st.session_state.get(USER) or "").strip()
-    if st.session_state.get(_MODE, "local") == "local" and not st.session_state.get(_IDENTITY) \
-            and name:
+    if (
+        st.session_state.get(_MODE, "local") == "local"
+        and not st.session_state.get(_IDENTITY)
+        and name
+    ):
         params["user"] = name
     return params
 
@@ -459,8 +543,9 @@ def _keep_in_url() -> None:
             del st.query_params[key]
 
 
-def page_start(title: str, question: str, *, icon: str = ":material/analytics:",
-               layout: str = "wide") -> Context:
+def page_start(
+    title: str, question: str, *, icon: str = ":material/analytics:", layout: str = "wide"
+) -> Context:
     """Configure the page, draw the sidebar, the heading (the page's question) and messages.
 
     A read-only or damaged store gets a banner under the heading (:func:`read_only_banner`);
@@ -499,8 +584,11 @@ def read_only_help(store: Store) -> str | None:
     """Return why write controls are off (for their ``help``), or ``None`` when they are not."""
     if not store.read_only:
         return None
-    return ("The store is read-only, so nothing can be saved"
-            + (" (it is damaged)" if store.damaged else "") + ": see the message at the top.")
+    return (
+        "The store is read-only, so nothing can be saved"
+        + (" (it is damaged)" if store.damaged else "")
+        + ": see the message at the top."
+    )
 
 
 def empty_state(message: str = "No dataset yet.") -> None:
@@ -512,13 +600,14 @@ def empty_state(message: str = "No dataset yet.") -> None:
     user = current_user()
     others = projects_not_shown(get_store(), user)
     if others:
-        st.info(f"You ({md(user)}) are not a member of any project here (this store holds "
-                f"{others} project{'s' if others != 1 else ''}): ask an owner of one to add "
-                "you on its Team page, or load a file to start a project of your own.",
-                icon=":material/person_off:")
+        st.info(
+            f"You ({md(user)}) are not a member of any project here (this store holds "
+            f"{others} project{'s' if others != 1 else ''}): ask an owner of one to add "
+            "you on its Team page, or load a file to start a project of your own.",
+            icon=":material/person_off:",
+        )
     else:
-        st.info(f"{message} Load a file or open the demo project to start.",
-                icon=":material/info:")
+        st.info(f"{message} Load a file or open the demo project to start.", icon=":material/info:")
     page_link(LOAD_PAGE, "Load a file or open the demo project", ":material/upload_file:")
 
 
@@ -528,8 +617,9 @@ def projects_not_shown(store: Store, user: str) -> int:
     0 too while roles are not enforced (:meth:`core.store.Store.roles_enforced`: everyone
     sees every project) or when the projects cannot be read (the page says why).
     """
-    if not read(store.roles_enforced, otherwise=False) \
-            or len(read(store.list_projects, user, otherwise=[None])):
+    if not read(store.roles_enforced, otherwise=False) or len(
+        read(store.list_projects, user, otherwise=[None])
+    ):
         return 0
     return len(read(store.list_projects, otherwise=[]))
 

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.rules import OPERATORS as OPERATORS  # re-exported for the page and older callers
-from core.rules import Condition, condition_mask
-from ui.text import md
+from slicewise.core.rules import (
+    OPERATORS as OPERATORS,  # re-exported for the page and older callers
+)
+from slicewise.core.rules import Condition, condition_mask
+from slicewise.ui.text import md
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus", ".aac", ".webm")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -33,8 +35,11 @@ SCORE_COLUMN = " score"
 META_PREFIX = " · "
 
 #: Orders of the grid: {key: what the reviewer reads}.
-ORDERS: dict[str, str] = {"errors": "Errors first", "score_asc": "Score, lowest first",
-                          "score_desc": "Score, highest first"}
+ORDERS: dict[str, str] = {
+    "errors": "Errors first",
+    "score_asc": "Score, lowest first",
+    "score_desc": "Score, highest first",
+}
 
 
 # --------------------------------------------------------------------------- rules
@@ -91,8 +96,9 @@ class Filters:
         return self.untagged_only or bool(self.tags)
 
 
-def frame_filter_mask(frame: pd.DataFrame, correct: np.ndarray, filters: Filters, *,
-                      where: np.ndarray | None = None) -> np.ndarray:
+def frame_filter_mask(
+    frame: pd.DataFrame, correct: np.ndarray, filters: Filters, *, where: np.ndarray | None = None
+) -> np.ndarray:
     """Return the rows kept by the filters that read the examples, not the tags.
 
     ``where`` is the mask of ``filters.where`` (computed and cached by the caller with
@@ -102,17 +108,26 @@ def frame_filter_mask(frame: pd.DataFrame, correct: np.ndarray, filters: Filters
     if filters.errors_only:
         mask &= ~correct
     if filters.label is not None:
-        mask &= (frame["label"].astype("string") == filters.label).fillna(False).to_numpy(
-            dtype=bool)
+        mask &= (
+            (frame["label"].astype("string") == filters.label).fillna(False).to_numpy(dtype=bool)
+        )
     if filters.prediction is not None:
-        mask &= (frame["prediction"].astype("string") == filters.prediction).fillna(
-            False).to_numpy(dtype=bool)
+        mask &= (
+            (frame["prediction"].astype("string") == filters.prediction)
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
     needle = filters.search.strip()
     if needle:
         hit = np.zeros(len(frame), dtype=bool)
         for col in ("id", "label", "prediction"):
-            hit |= frame[col].astype("string").str.contains(
-                needle, case=False, regex=False).fillna(False).to_numpy(dtype=bool)
+            hit |= (
+                frame[col]
+                .astype("string")
+                .str.contains(needle, case=False, regex=False)
+                .fillna(False)
+                .to_numpy(dtype=bool)
+            )
         mask &= hit
     return mask
 
@@ -168,7 +183,7 @@ def page_count(total: int, page_size: int) -> int:
 def page_positions(positions: np.ndarray, page: int, page_size: int) -> np.ndarray:
     """Return the positions on 1-based ``page``."""
     start = (int(page) - 1) * int(page_size)
-    return positions[start:start + int(page_size)]
+    return positions[start : start + int(page_size)]
 
 
 # --------------------------------------------------------------------------- the grid
@@ -178,10 +193,18 @@ def _text(values: pd.Series) -> np.ndarray:
     return values.astype("string").to_numpy(dtype=object, na_value="")
 
 
-def editor_frame(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
-                 positions: np.ndarray, corrected_ids: set[str], show_human: bool, *,
-                 columns: Sequence[str] = (), thumbnails: Mapping[str, Sequence[Any]]
-                 | None = None, selected: set[str] | None = None) -> pd.DataFrame:
+def editor_frame(
+    frame: pd.DataFrame,
+    tags: pd.DataFrame,
+    correct: np.ndarray,
+    positions: np.ndarray,
+    corrected_ids: set[str],
+    show_human: bool,
+    *,
+    columns: Sequence[str] = (),
+    thumbnails: Mapping[str, Sequence[Any]] | None = None,
+    selected: set[str] | None = None,
+) -> pd.DataFrame:
     """Build the grid's rows for ``positions`` only.
 
     Columns: :data:`SELECT_COLUMN` (whether the row's id is in ``selected``), ``id``,
@@ -201,16 +224,17 @@ def editor_frame(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
     }
     if "score" in rows.columns:
         out[SCORE_COLUMN] = pd.to_numeric(rows["score"], errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan)
+            dtype=float, na_value=np.nan
+        )
     for col in columns:
         if thumbnails is not None and col in thumbnails:
             out[META_PREFIX + col] = np.asarray(list(thumbnails[col]), dtype=object)
             continue
         values = rows[col]
-        numeric = (pd.api.types.is_numeric_dtype(values)
-                   and not pd.api.types.is_bool_dtype(values))
-        out[META_PREFIX + col] = (values.to_numpy(dtype=float, na_value=np.nan) if numeric
-                                  else _text(values))
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        out[META_PREFIX + col] = (
+            values.to_numpy(dtype=float, na_value=np.nan) if numeric else _text(values)
+        )
     if show_human and "human" in rows.columns:
         out["human"] = _text(rows["human"])
     out[STATUS_COLUMN] = correct[positions].astype(bool)
@@ -223,8 +247,9 @@ def editor_frame(frame: pd.DataFrame, tags: pd.DataFrame, correct: np.ndarray,
 # --------------------------------------------------------------------------- selection
 
 
-def selection_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
-                    ids: Sequence[Any]) -> dict[str, bool]:
+def selection_edits(
+    edited_rows: Mapping[Any, Mapping[str, Any]], ids: Sequence[Any]
+) -> dict[str, bool]:
     """Read the ticks of the grid's :data:`SELECT_COLUMN`: {example id: selected}.
 
     ``ids`` are the ids of the rows the grid showed, in order; other columns and rows out
@@ -238,8 +263,9 @@ def selection_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
     return out
 
 
-def update_selection(selected: Sequence[str], focus: str | None, edits: Mapping[str, bool],
-                     shown: Sequence[str]) -> tuple[list[str], str | None]:
+def update_selection(
+    selected: Sequence[str], focus: str | None, edits: Mapping[str, bool], shown: Sequence[str]
+) -> tuple[list[str], str | None]:
     """Apply selection ticks; return the selected ids (in grid order) and the one to show.
 
     The example shown is the one selected last; when it is unticked, the last selected row
@@ -247,8 +273,7 @@ def update_selection(selected: Sequence[str], focus: str | None, edits: Mapping[
     page) are dropped.
     """
     before = set(map(str, selected))
-    now = (before | {i for i, on in edits.items() if on}) - {i for i, on in edits.items()
-                                                             if not on}
+    now = (before | {i for i, on in edits.items() if on}) - {i for i, on in edits.items() if not on}
     order = [str(i) for i in shown if str(i) in now]
     added = [i for i in order if i not in before]
     if added:
@@ -258,8 +283,9 @@ def update_selection(selected: Sequence[str], focus: str | None, edits: Mapping[
     return order, focus
 
 
-def unsaved_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
-                  done: dict[tuple[int, str], Any]) -> dict[int, dict[str, Any]]:
+def unsaved_edits(
+    edited_rows: Mapping[Any, Mapping[str, Any]], done: dict[tuple[int, str], Any]
+) -> dict[int, dict[str, Any]]:
     """Return the grid's edits not handled yet, and remember them in ``done``.
 
     A data editor reports every edit made since it was drawn, on every run; ``done`` maps
@@ -277,8 +303,9 @@ def unsaved_edits(edited_rows: Mapping[Any, Mapping[str, Any]],
     return fresh
 
 
-def edits_to_changes(edited_rows: Mapping[Any, Mapping[str, Any]], ids: Sequence[Any],
-                     tag_names: Sequence[str]) -> dict[tuple[str, bool], list[str]]:
+def edits_to_changes(
+    edited_rows: Mapping[Any, Mapping[str, Any]], ids: Sequence[Any], tag_names: Sequence[str]
+) -> dict[tuple[str, bool], list[str]]:
     """Turn a data editor's ``edited_rows`` into {(tag, new value): [example ids]}.
 
     ``ids`` are the example ids of the rows the editor showed, in order; edits of other
@@ -356,11 +383,13 @@ def media_columns(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, str]
         if sample.empty:
             continue
         path = sample.str.split("?").str[0]
-        if (path.str.endswith(AUDIO_EXTENSIONS) | sample.str.startswith("data:audio/")).mean() \
-                >= 0.5:
+        if (
+            path.str.endswith(AUDIO_EXTENSIONS) | sample.str.startswith("data:audio/")
+        ).mean() >= 0.5:
             out[str(col)] = "audio"
-        elif (path.str.endswith(IMAGE_EXTENSIONS) | sample.str.startswith("data:image/")).mean() \
-                >= 0.5:
+        elif (
+            path.str.endswith(IMAGE_EXTENSIONS) | sample.str.startswith("data:image/")
+        ).mean() >= 0.5:
             out[str(col)] = "image"
     return out
 

@@ -21,9 +21,12 @@ def _summary(detail: str) -> str:
         return str(detail)[:DETAIL_CHARS]
     if not isinstance(values, dict):
         return str(values)[:DETAIL_CHARS]
-    text = "; ".join(f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v)}"
-                     for k, v in values.items() if v not in (None, "", [], {}))
-    return text if len(text) <= DETAIL_CHARS else text[:DETAIL_CHARS - 1] + "…"
+    text = "; ".join(
+        f"{k}: {v if not isinstance(v, (dict, list)) else json.dumps(v)}"
+        for k, v in values.items()
+        if v not in (None, "", [], {})
+    )
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 
 
 def event_view(events: pd.DataFrame, dataset_names: Mapping[int, str]) -> pd.DataFrame:
@@ -50,10 +53,12 @@ def event_view(events: pd.DataFrame, dataset_names: Mapping[int, str]) -> pd.Dat
             return ""
         return dataset_names.get(int(value), f"#{int(value)} (deleted)")
 
-    return pd.DataFrame({
-        "at": newest["at"].astype(str).str.slice(0, 19).str.replace("T", " "),
-        "who": newest["user"].astype(str),
-        "what": newest["kind"].astype(str),
-        "dataset": [dataset(v) for v in newest["dataset_id"]],
-        "detail": [_summary(d) for d in newest["detail"]],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "at": newest["at"].astype(str).str.slice(0, 19).str.replace("T", " "),
+            "who": newest["user"].astype(str),
+            "what": newest["kind"].astype(str),
+            "dataset": [dataset(v) for v in newest["dataset_id"]],
+            "detail": [_summary(d) for d in newest["detail"]],
+        }
+    ).reset_index(drop=True)

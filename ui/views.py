@@ -12,10 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.charts import baseline_label
-from core.metrics import OVERALL, UNTAGGED
-from core.prioritize import describe_hlp_basis, display_name, too_few_text
-from ui.text import md
+from slicewise.core.charts import baseline_label
+from slicewise.core.metrics import OVERALL, UNTAGGED
+from slicewise.core.prioritize import describe_hlp_basis, display_name, too_few_text
+from slicewise.ui.text import md
 
 TASK_METRICS: dict[str, tuple[str, ...]] = {
     "binary": ("precision", "recall", "f1", "fpr", "fnr"),
@@ -24,9 +24,15 @@ TASK_METRICS: dict[str, tuple[str, ...]] = {
     "classification": (),
 }
 NOT_SIGNIFICANT = "⚠ not significant"
-HLP_SOURCES = {"human_label": "human labels", "user": "entered", "none": "—",
-               "too_few": "too few human labels", "human_accuracy": "mean annotator accuracy",
-               "older_system": "older system", "target": "target"}
+HLP_SOURCES = {
+    "human_label": "human labels",
+    "user": "entered",
+    "none": "—",
+    "too_few": "too few human labels",
+    "human_accuracy": "mean annotator accuracy",
+    "older_system": "older system",
+    "target": "target",
+}
 
 
 def baseline_name(table: pd.DataFrame) -> str:
@@ -46,8 +52,10 @@ def _pts(values: pd.Series) -> pd.Series:
 
 
 def _interval(low: pd.Series, high: pd.Series) -> list[str]:
-    return ["–" if np.isnan(a) or np.isnan(b) else f"{100 * a:.1f}–{100 * b:.1f}%"
-            for a, b in zip(low.astype(float), high.astype(float), strict=True)]
+    return [
+        "–" if np.isnan(a) or np.isnan(b) else f"{100 * a:.1f}–{100 * b:.1f}%"
+        for a, b in zip(low.astype(float), high.astype(float), strict=True)
+    ]
 
 
 def hlp_from_text(table: pd.DataFrame) -> list[str]:
@@ -56,8 +64,10 @@ def hlp_from_text(table: pd.DataFrame) -> list[str]:
     ``human labels``, ``entered``, ``—``, or e.g. ``1 human label — too few to compare; at
     least 30 needed`` (:func:`core.prioritize.too_few_text`).
     """
-    return [too_few_text(int(k)) if s == "too_few" else HLP_SOURCES.get(s, "—")
-            for s, k in zip(table["hlp_source"], table["hlp_n"], strict=True)]
+    return [
+        too_few_text(int(k)) if s == "too_few" else HLP_SOURCES.get(s, "—")
+        for s, k in zip(table["hlp_source"], table["hlp_n"], strict=True)
+    ]
 
 
 def too_few_note(table: pd.DataFrame) -> str | None:
@@ -70,10 +80,15 @@ def too_few_note(table: pd.DataFrame) -> str | None:
     if not len(few):
         return None
     kinds = few["kind"] if "kind" in few.columns else pd.Series("tag", few.index)
-    parts = [f"{md(slice_label(n, k))}: {too_few_text(int(h))}"
-             for n, k, h in zip(few.index, kinds, few["hlp_n"], strict=True)]
-    return ("Not compared with HLP and not ranked — " + "; ".join(parts)
-            + ". Label more of their examples, or enter an HLP per tag above.")
+    parts = [
+        f"{md(slice_label(n, k))}: {too_few_text(int(h))}"
+        for n, k, h in zip(few.index, kinds, few["hlp_n"], strict=True)
+    ]
+    return (
+        "Not compared with HLP and not ranked — "
+        + "; ".join(parts)
+        + ". Label more of their examples, or enter an HLP per tag above."
+    )
 
 
 def _hlp_n(table: pd.DataFrame) -> np.ndarray:
@@ -95,19 +110,27 @@ def significance_text(table: pd.DataFrame) -> list[str]:
     return out
 
 
-SCOPE_HELP = ("Where the tag's status is known: every example (exact figures); errors only "
-              "(its share of errors and ceiling; accuracy unknown); a review sample "
-              "(estimated, with 95% intervals); not reviewed")
-_SCOPE_WORDS = {"all": "every example", "errors": "errors only", "sample": "a review sample",
-                "none": "not reviewed"}
+SCOPE_HELP = (
+    "Where the tag's status is known: every example (exact figures); errors only "
+    "(its share of errors and ceiling; accuracy unknown); a review sample "
+    "(estimated, with 95% intervals); not reviewed"
+)
+_SCOPE_WORDS = {
+    "all": "every example",
+    "errors": "errors only",
+    "sample": "a review sample",
+    "none": "not reviewed",
+}
 
 
 def scope_text(table: pd.DataFrame) -> list[str]:
     """Say where each row's tag status is known (``every example`` for exact rows)."""
     if "scope" not in table.columns:
         return ["every example"] * len(table)
-    return [_SCOPE_WORDS.get(s, str(s)) + (f" ({int(r):,} reviewed)" if s == "sample" else "")
-            for s, r in zip(table["scope"], table.get("reviewed", table["n"]), strict=True)]
+    return [
+        _SCOPE_WORDS.get(s, str(s)) + (f" ({int(r):,} reviewed)" if s == "sample" else "")
+        for s, r in zip(table["scope"], table.get("reviewed", table["n"]), strict=True)
+    ]
 
 
 def _drop_all_known(view: pd.DataFrame) -> None:
@@ -122,74 +145,100 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
     All data comes first, then the slices in ranked order, then the untagged examples.
     """
     kind = table["kind"]
-    t = pd.concat([table[kind == "overall"], table[~kind.isin(["overall", "untagged"])],
-                   table[kind == "untagged"]])
-    view = pd.DataFrame({
-        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
-        "kind": t["kind"].to_numpy(),
-        "n": t["n"].to_numpy(),
-        "share": _pts(t["share"]).to_numpy(),
-        "accuracy": _pts(t["accuracy"]).to_numpy(),
-        "95% interval": _interval(t["accuracy_ci_low"], t["accuracy_ci_high"]),
-        "HLP": _pts(t["hlp"]).to_numpy(),
-        "HLP n": _hlp_n(t),
-        "HLP interval": _interval(t["hlp_ci_low"], t["hlp_ci_high"]),
-        "HLP source": hlp_from_text(t),
-        "gap": _pts(t["gap"]).to_numpy(),
-        "gap interval": (_interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t
-                         else "–"),
-        "gap significant?": significance_text(t),
-        "error rate": _pts(t["error_rate"]).to_numpy(),
-        "share of errors": _pts(t["error_share"]).to_numpy(),
-        "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
-        "known on": scope_text(t),
-        "also": t["same_as"].to_numpy() if "same_as" in t else "",
-    })
+    t = pd.concat(
+        [
+            table[kind == "overall"],
+            table[~kind.isin(["overall", "untagged"])],
+            table[kind == "untagged"],
+        ]
+    )
+    view = pd.DataFrame(
+        {
+            "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+            "kind": t["kind"].to_numpy(),
+            "n": t["n"].to_numpy(),
+            "share": _pts(t["share"]).to_numpy(),
+            "accuracy": _pts(t["accuracy"]).to_numpy(),
+            "95% interval": _interval(t["accuracy_ci_low"], t["accuracy_ci_high"]),
+            "HLP": _pts(t["hlp"]).to_numpy(),
+            "HLP n": _hlp_n(t),
+            "HLP interval": _interval(t["hlp_ci_low"], t["hlp_ci_high"]),
+            "HLP source": hlp_from_text(t),
+            "gap": _pts(t["gap"]).to_numpy(),
+            "gap interval": (
+                _interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t else "–"
+            ),
+            "gap significant?": significance_text(t),
+            "error rate": _pts(t["error_rate"]).to_numpy(),
+            "share of errors": _pts(t["error_share"]).to_numpy(),
+            "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
+            "known on": scope_text(t),
+            "also": t["same_as"].to_numpy() if "same_as" in t else "",
+        }
+    )
     base = baseline_name(table)
     config: dict[str, Any] = {
         "max gain": st.column_config.NumberColumn(
-            "Most it could gain", format="%.2f pts",
+            "Most it could gain",
+            format="%.2f pts",
             help="Accuracy points on all data if every error in the slice were fixed: the "
-                 "ceiling of working on it"),
-        "known on": st.column_config.TextColumn(
-            "Tag known on", help=SCOPE_HELP),
+            "ceiling of working on it",
+        ),
+        "known on": st.column_config.TextColumn("Tag known on", help=SCOPE_HELP),
         "also": st.column_config.TextColumn(
-            "Same examples as", help="Other slices with exactly these examples, shown once"),
+            "Same examples as", help="Other slices with exactly these examples, shown once"
+        ),
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
-        "kind": st.column_config.TextColumn("Kind", width="small",
-                                            help="overall, tag, column (metadata) or untagged"),
+        "kind": st.column_config.TextColumn(
+            "Kind", width="small", help="overall, tag, column (metadata) or untagged"
+        ),
         "n": st.column_config.NumberColumn("n", format="localized"),
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "95% interval": st.column_config.TextColumn(
-            "95% interval", help="Wilson score interval of the accuracy (for a tag known on a "
-            "review sample: the interval of its stratified estimate)"),
+            "95% interval",
+            help="Wilson score interval of the accuracy (for a tag known on a "
+            "review sample: the interval of its stratified estimate)",
+        ),
         "HLP n": st.column_config.NumberColumn(
-            "Human labels", format="localized",
+            "Human labels",
+            format="localized",
             help="Human-labelled examples behind the HLP; the gap compares model and human on "
-                 "these same examples"),
+            "these same examples",
+        ),
         "HLP interval": st.column_config.TextColumn(
-            "HLP 95% interval", help="Wilson score interval of the measured HLP"),
+            "HLP 95% interval", help="Wilson score interval of the measured HLP"
+        ),
         "HLP source": st.column_config.TextColumn(
-            f"{base} from", help="A slice with too few human labels is not compared with HLP "
-            "nor ranked by its gap"),
+            f"{base} from",
+            help="A slice with too few human labels is not compared with HLP nor ranked by its gap",
+        ),
         "gap": st.column_config.NumberColumn(
-            f"Gap to {base}", format="%+.1f pts",
+            f"Gap to {base}",
+            format="%+.1f pts",
             help=f"{base} − the model's accuracy on the same examples where it is measured "
-                 "per example (human labels, an older system), else on all examples, in "
-                 "accuracy points"),
+            "per example (human labels, an older system), else on all examples, in "
+            "accuracy points",
+        ),
         "gap interval": st.column_config.TextColumn(
-            "Gap 95% interval", help="Newcombe's paired interval where human and model are "
-            "on the same examples; for an entered value, from the accuracy's interval"),
-        "HLP": st.column_config.NumberColumn(base, format="%.1f%%",
-                                             help="The baseline: human-level performance "
-                                             "unless a target or older system is chosen"),
+            "Gap 95% interval",
+            help="Newcombe's paired interval where human and model are "
+            "on the same examples; for an entered value, from the accuracy's interval",
+        ),
+        "HLP": st.column_config.NumberColumn(
+            base,
+            format="%.1f%%",
+            help="The baseline: human-level performance unless a target or older system is chosen",
+        ),
         "gap significant?": st.column_config.TextColumn(
-            "Gap significant?", help="McNemar's exact test with human labels, else an exact "
-            "binomial test against the entered HLP (5% level)"),
+            "Gap significant?",
+            help="McNemar's exact test with human labels, else an exact "
+            "binomial test against the entered HLP (5% level)",
+        ),
         "error rate": st.column_config.NumberColumn("Error rate", format="%.1f%%"),
         "share of errors": st.column_config.NumberColumn(
-            "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"),
+            "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"
+        ),
     }
     _drop_all_known(view)
     for col in ("gap interval", "also"):
@@ -197,8 +246,21 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             view = view.drop(columns=col)
     # Where a tag is known, its share of errors and its ceiling sit beside the accuracy: a
     # row of dashes says why at once.
-    first = [c for c in ("slice", "kind", "known on", "n", "share", "accuracy", "95% interval",
-                         "share of errors", "max gain") if c in view.columns]
+    first = [
+        c
+        for c in (
+            "slice",
+            "kind",
+            "known on",
+            "n",
+            "share",
+            "accuracy",
+            "95% interval",
+            "share of errors",
+            "max gain",
+        )
+        if c in view.columns
+    ]
     view = view[first + [c for c in view.columns if c not in first]]
     for col in TASK_METRICS.get(task_kind, ()):
         if col not in t.columns:
@@ -213,9 +275,14 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         if f"{col}_ci_low" in t.columns:  # its 95% interval, beside it
             name = f"{col.upper() if col != 'f1' else 'F1'} 95% interval"
             low, high = t[f"{col}_ci_low"], t[f"{col}_ci_high"]
-            view[name] = (_interval(low, high) if col not in ("mae", "rmse") else
-                          [("–" if pd.isna(a) else f"{a:.3g}–{b:.3g}")
-                           for a, b in zip(low, high, strict=True)])
+            view[name] = (
+                _interval(low, high)
+                if col not in ("mae", "rmse")
+                else [
+                    ("–" if pd.isna(a) else f"{a:.3g}–{b:.3g}")
+                    for a, b in zip(low, high, strict=True)
+                ]
+            )
             config[name] = st.column_config.TextColumn(name)
     return view, config
 
@@ -223,68 +290,88 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
 def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Return the ranked table for *Prioritise*: ranked slices first, with the significance mark."""
     t = table[table["kind"].isin(["tag", "column"])]
-    view = pd.DataFrame({
-        "rank": t["rank"].astype("Int64").to_numpy(),
-        "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
-        "accuracy": _pts(t["accuracy"]).to_numpy(),
-        "HLP": _pts(t["hlp"]).to_numpy(),
-        "HLP from": hlp_from_text(t),
-        "gap": _pts(t["gap"]).to_numpy(),
-        "gap interval": (_interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t
-                         else "–"),
-        "share": _pts(t["share"]).to_numpy(),
-        "potential gain": _pts(t["potential_gain"]).to_numpy(),
-        "excess gain": _pts(t["excess_gain"]).to_numpy() if "excess_gain" in t else np.nan,
-        "also": t["same_as"].to_numpy() if "same_as" in t else "",
-        "importance": t["importance"].to_numpy(),
-        "ease": t["ease"].to_numpy(),
-        "priority": _pts(t["priority"]).to_numpy(),
-        "gap significant?": significance_text(t),
-        "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
-        "known on": scope_text(t),
-        "vs rest": _pts(t["excess_error"]).to_numpy() if "excess_error" in t else np.nan,
-        "worse than rest": [("yes" if w else "no") if not pd.isna(q) else "–"
-                            for w, q in zip(t.get("worse_than_rest", pd.Series(False, t.index)),
-                                            t.get("excess_q_value", pd.Series(np.nan, t.index)),
-                                            strict=True)],
-    })
+    view = pd.DataFrame(
+        {
+            "rank": t["rank"].astype("Int64").to_numpy(),
+            "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
+            "accuracy": _pts(t["accuracy"]).to_numpy(),
+            "HLP": _pts(t["hlp"]).to_numpy(),
+            "HLP from": hlp_from_text(t),
+            "gap": _pts(t["gap"]).to_numpy(),
+            "gap interval": (
+                _interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t else "–"
+            ),
+            "share": _pts(t["share"]).to_numpy(),
+            "potential gain": _pts(t["potential_gain"]).to_numpy(),
+            "excess gain": _pts(t["excess_gain"]).to_numpy() if "excess_gain" in t else np.nan,
+            "also": t["same_as"].to_numpy() if "same_as" in t else "",
+            "importance": t["importance"].to_numpy(),
+            "ease": t["ease"].to_numpy(),
+            "priority": _pts(t["priority"]).to_numpy(),
+            "gap significant?": significance_text(t),
+            "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
+            "known on": scope_text(t),
+            "vs rest": _pts(t["excess_error"]).to_numpy() if "excess_error" in t else np.nan,
+            "worse than rest": [
+                ("yes" if w else "no") if not pd.isna(q) else "–"
+                for w, q in zip(
+                    t.get("worse_than_rest", pd.Series(False, t.index)),
+                    t.get("excess_q_value", pd.Series(np.nan, t.index)),
+                    strict=True,
+                )
+            ],
+        }
+    )
     base = baseline_name(table)
     config: dict[str, Any] = {
         "vs rest": st.column_config.NumberColumn(
-            "Errors vs rest", format="%+.1f pts",
-            help="The slice's error rate minus the rest of the data's, in points"),
+            "Errors vs rest",
+            format="%+.1f pts",
+            help="The slice's error rate minus the rest of the data's, in points",
+        ),
         "worse than rest": st.column_config.TextColumn(
-            "Worse than the rest?", help="Excess error significant after Benjamini–Hochberg "
+            "Worse than the rest?",
+            help="Excess error significant after Benjamini–Hochberg "
             "across the slices (5% false discovery rate): only such slices are advised for "
-            "more data"),
+            "more data",
+        ),
         "max gain": st.column_config.NumberColumn(
-            "Most it could gain", format="%.2f pts",
-            help="Accuracy points on all data if every error in the slice were fixed"),
+            "Most it could gain",
+            format="%.2f pts",
+            help="Accuracy points on all data if every error in the slice were fixed",
+        ),
         "known on": st.column_config.TextColumn("Tag known on", help=SCOPE_HELP),
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
         "slice": st.column_config.TextColumn("Slice", width="medium"),
         "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
         "HLP": st.column_config.NumberColumn(base, format="%.1f%%"),
         "HLP from": st.column_config.TextColumn(
-            f"{base} from", help="A slice with too few human labels is not ranked by "
-            "its gap"),
+            f"{base} from", help="A slice with too few human labels is not ranked by its gap"
+        ),
         "gap": st.column_config.NumberColumn(f"Gap to {base}", format="%+.1f pts"),
         "gap interval": st.column_config.TextColumn(
-            "Gap 95% interval", help="Paired where human labels and model are on the same "
-            "examples"),
+            "Gap 95% interval", help="Paired where human labels and model are on the same examples"
+        ),
         "excess gain": st.column_config.NumberColumn(
-            "Excess gain", format="%+.2f pts", help="(Error rate − the rest's) × share: "
-            "accuracy points on all data if the slice erred like the rest"),
+            "Excess gain",
+            format="%+.2f pts",
+            help="(Error rate − the rest's) × share: "
+            "accuracy points on all data if the slice erred like the rest",
+        ),
         "also": st.column_config.TextColumn(
-            "Same examples as", help="Other slices with exactly these examples, shown once"),
+            "Same examples as", help="Other slices with exactly these examples, shown once"
+        ),
         "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
         "potential gain": st.column_config.NumberColumn(
-            "Potential gain", format="%+.2f pts",
-            help="Gap × share of data: accuracy points on all data if the gap closed"),
+            "Potential gain",
+            format="%+.2f pts",
+            help="Gap × share of data: accuracy points on all data if the gap closed",
+        ),
         "importance": st.column_config.NumberColumn("Importance", format="%d"),
         "ease": st.column_config.NumberColumn("Ease", format="%d"),
         "priority": st.column_config.NumberColumn(
-            "Priority", format="%.2f", help="Potential gain × importance/3 × ease/3"),
+            "Priority", format="%.2f", help="Potential gain × importance/3 × ease/3"
+        ),
         "gap significant?": st.column_config.TextColumn("Gap significant?"),
     }
     _drop_all_known(view)
@@ -293,10 +380,27 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             view = view.drop(columns=col)
     if view["excess gain"].isna().all():
         view = view.drop(columns="excess gain")
-    first = [c for c in ("rank", "slice", "known on", "accuracy", "HLP", "HLP from", "gap",
-                         "gap interval", "vs rest", "worse than rest", "share",
-                         "potential gain", "excess gain", "max gain", "also")
-             if c in view.columns]
+    first = [
+        c
+        for c in (
+            "rank",
+            "slice",
+            "known on",
+            "accuracy",
+            "HLP",
+            "HLP from",
+            "gap",
+            "gap interval",
+            "vs rest",
+            "worse than rest",
+            "share",
+            "potential gain",
+            "excess gain",
+            "max gain",
+            "also",
+        )
+        if c in view.columns
+    ]
     view = view[first + [c for c in view.columns if c not in first]]
     return view, config
 
@@ -304,10 +408,15 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 def headline(table: pd.DataFrame) -> dict[str, Any]:
     """Return the headline numbers of the ``All data`` row, with what backs its HLP."""
     row = table.loc[OVERALL]
-    return {"n": int(row["n"]), "accuracy": float(row["accuracy"]),
-            "errors": int(row["errors"]), "hlp": float(row["hlp"]),
-            "gap": float(row["gap"]), "hlp_source": row.get("hlp_source", "none"),
-            "hlp_basis": describe_hlp_basis(row)}
+    return {
+        "n": int(row["n"]),
+        "accuracy": float(row["accuracy"]),
+        "errors": int(row["errors"]),
+        "hlp": float(row["hlp"]),
+        "gap": float(row["gap"]),
+        "hlp_source": row.get("hlp_source", "none"),
+        "hlp_basis": describe_hlp_basis(row),
+    }
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -326,15 +435,19 @@ def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             name = f"{col} interval"
             view[name] = _interval(view.pop(f"{col}_ci_low"), view.pop(f"{col}_ci_high"))
             config[name] = st.column_config.TextColumn(
-                f"{'F1' if col == 'f1' else col.capitalize()} 95% interval")
-    order = ["class", "support", "predicted"] + [c for col in ("precision", "recall", "f1")
-                                                 for c in (col, f"{col} interval")]
-    view = view[[c for c in order if c in view.columns]
-                + [c for c in view.columns if c not in order]]
+                f"{'F1' if col == 'f1' else col.capitalize()} 95% interval"
+            )
+    order = ["class", "support", "predicted"] + [
+        c for col in ("precision", "recall", "f1") for c in (col, f"{col} interval")
+    ]
+    view = view[
+        [c for c in order if c in view.columns] + [c for c in view.columns if c not in order]
+    ]
     config |= {
         "class": st.column_config.TextColumn("Class", pinned=True),
-        "support": st.column_config.NumberColumn("Support", format="localized",
-                                                 help="Examples with this label"),
+        "support": st.column_config.NumberColumn(
+            "Support", format="localized", help="Examples with this label"
+        ),
         "predicted": st.column_config.NumberColumn("Predicted", format="localized"),
         "precision": st.column_config.NumberColumn("Precision", format="%.1f%%"),
         "recall": st.column_config.NumberColumn("Recall (class accuracy)", format="%.1f%%"),
@@ -345,7 +458,8 @@ def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 def tidy_chart(fig: go.Figure) -> go.Figure:
     """Keep a core chart's legend clear of its title inside Streamlit's layout."""
-    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.02,
-                              "xanchor": "right", "x": 1},
-                      margin={"t": 80})
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
+        margin={"t": 80},
+    )
     return fig

@@ -79,9 +79,16 @@ def keep_valid_many(key: str, options: Sequence[Any]) -> bool:
     return True
 
 
-def selectbox(container: Any, label: str, options: Sequence[Any], *, key: str,
-              index: int | None = 0, format_func: Callable[[Any], Any] = str,
-              **kwargs: Any) -> Any:
+def selectbox(
+    container: Any,
+    label: str,
+    options: Sequence[Any],
+    *,
+    key: str,
+    index: int | None = 0,
+    format_func: Callable[[Any], Any] = str,
+    **kwargs: Any,
+) -> Any:
     """Draw ``container.selectbox`` after replacing a stale value (:func:`keep_valid`).
 
     ``index`` is the option shown the first time (and instead of a stale value); ``None``
@@ -95,8 +102,9 @@ def selectbox(container: Any, label: str, options: Sequence[Any], *, key: str,
         # The stored value wins over ``index``; leaving ``index`` at 0 avoids Streamlit's
         # "default value but also set via the Session State API" warning.
         index = 0 if options else None
-    return container.selectbox(label, options, index=index, key=key, format_func=format_func,
-                               **kwargs)
+    return container.selectbox(
+        label, options, index=index, key=key, format_func=format_func, **kwargs
+    )
 
 
 def _contains(options: Sequence[Any], value: Any) -> bool:
