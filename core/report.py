@@ -11,18 +11,16 @@ import csv
 import datetime as dt
 import html
 import io
-import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from slicewise.core.baselines import BASIS_ENTERED, BASIS_SINGLE, BASIS_TARGET
 from slicewise.core.errors import FileFormatError
+from slicewise.core.jsonable import dumps_json, json_ready, plain_value
 from slicewise.core.metrics import (
     DEFAULT_MATRIX_CLASSES,
     MIN_HUMAN_LABELS,
@@ -182,18 +180,7 @@ def report_frame(table: pd.DataFrame) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if value is pd.NA or value is None or value is pd.NaT:
-        return None
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return value
+_clean = plain_value
 
 
 def report_dict(
@@ -313,39 +300,6 @@ def to_json(
     return dumps_json(
         report_dict(table, dataset=dataset, task=task, classes=classes, corrections=corrections)
     )
-
-
-def json_ready(value: Any) -> Any:
-    """Return ``value`` as plain Python data that strict JSON can hold.
-
-    Dicts, lists and tuples are walked; numpy scalars become Python ones; ``NaN``,
-    ``inf``, ``-inf``, ``None`` and ``pd.NA`` become ``None`` (JSON ``null``): RFC 8259 has
-    no ``NaN`` or ``Infinity``, which Python's :mod:`json` writes by default and strict
-    parsers (JavaScript's ``JSON.parse``, ``jq``) refuse.
-
-    Examples
-    --------
-    >>> json_ready({"a": [np.float64("nan"), np.int64(2)], "b": float("inf")})
-    {'a': [None, 2], 'b': None}
-    """
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    value = _clean(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps_json(data: Any, *, ensure_ascii: bool = False) -> str:
-    """Return ``data`` as indented strict JSON: non-finite numbers are ``null``.
-
-    Every JSON document Slicewise writes (the report, the CLI's ``--format json``) goes
-    through :func:`json_ready` here; ``allow_nan=False`` makes a ``NaN`` that slipped past
-    it an error rather than an invalid document.
-    """
-    return json.dumps(json_ready(data), indent=2, ensure_ascii=ensure_ascii, allow_nan=False)
 
 
 def neutralise_formula(value: Any) -> Any:

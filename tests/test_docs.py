@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_ci_runs_the_readme_test_command():
     lines = (ROOT / ".ci" / "run").read_text().splitlines()
-    marker = next(i for i, line in enumerate(lines) if line.startswith("# The README's test command"))
+    marker = next(i for i, text in enumerate(lines) if text.startswith("# The README's test"))
     assert lines[marker + 1].startswith("pip install")
     assert lines[marker + 1] in README
 

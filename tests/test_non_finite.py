@@ -20,8 +20,9 @@ from slicewise.core.analysis import analyze
 from slicewise.core.cli import main
 from slicewise.core.dataset import dataset_from_frame, load_dataset
 from slicewise.core.errors import InvalidValueError
+from slicewise.core.jsonable import dumps_json, json_ready
 from slicewise.core.metrics import compute_outcomes
-from slicewise.core.report import dumps_json, json_ready, to_json
+from slicewise.core.report import to_json
 from slicewise.core.task import TaskSpec
 
 NON_FINITE = ["inf", "-inf", "Infinity", "-Infinity", "INF", "1e400", "-1e999", "nan", "NaN"]
