@@ -67,7 +67,48 @@ class TooManySlicesError(InvalidValueError):
 
 
 class StoreError(DataError):
-    """A request to the store names something that does not exist or clashes."""
+    """A request to the store names something that does not exist or clashes.
+
+    The store raises one of its subclasses where one fits (modelled on sqlite-utils'
+    ``NotFoundError``): :class:`NotFoundError`, :class:`NameTakenError`,
+    :class:`ConflictError`, :class:`StoreValueError`, :class:`UnusableDatabaseError`.
+    ``except StoreError`` catches them all.
+    """
+
+
+class NotFoundError(StoreError):
+    """No row (or file) has the id, name or example id given: ``"no dataset with id 7"``."""
+
+
+class NameTakenError(StoreError):
+    """A name is already used: a dataset, tag or annotation set's in its project, or a path.
+
+    E.g. ``"project 1 already has a dataset named 'pets' (id 3); choose another name"``.
+    """
+
+
+class ConflictError(StoreError):
+    """The request clashes with what the store holds now.
+
+    E.g. demoting a project's last owner, linking a dataset of another project, a review
+    sample of another dataset, or a database another writer holds (busy).
+    """
+
+
+class StoreValueError(StoreError):
+    """A value given to the store has the wrong type or is out of range.
+
+    E.g. an ``hlp`` of 2, a tag value that is not True or False, a blank user, or a
+    dataset frame that cannot be stored.
+    """
+
+
+class UnusableDatabaseError(StoreError):
+    """The database file cannot be used.
+
+    It cannot be opened, is not a Slicewise database, or its schema is newer than this
+    Slicewise understands.
+    """
 
 
 class PermissionDenied(DataError):

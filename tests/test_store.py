@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 
 import slicewise.core.store as store_mod
+import slicewise.core.store.corrections as corrections_mod
+import slicewise.core.store.datasets as datasets_mod
+import slicewise.core.store.migrations as migrations_mod
 from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
 from slicewise.core.errors import StoreError
 from slicewise.core.store import DEFAULT_DB_ENV, MIGRATIONS, Store, default_db_path
@@ -172,7 +175,7 @@ def test_new_migration_step_runs_once_on_an_older_database(monkeypatch, tmp_path
         calls.append(1)
         db.execute("ALTER TABLE projects ADD COLUMN colour TEXT")  # fails if run twice
 
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*MIGRATIONS, add_colour])
+    monkeypatch.setattr(migrations_mod, "MIGRATIONS", [*MIGRATIONS, add_colour])
     with Store(path) as s:
         assert s.schema_version == len(MIGRATIONS) + 1
         assert "colour" in s.db["projects"].columns_dict
@@ -190,10 +193,10 @@ def test_failing_migration_step_leaves_the_old_version(monkeypatch, tmp_path) ->
         db.execute("CREATE TABLE half_done (x)")
         raise RuntimeError("step failed")
 
-    monkeypatch.setattr(store_mod, "MIGRATIONS", [*MIGRATIONS, broken])
+    monkeypatch.setattr(migrations_mod, "MIGRATIONS", [*MIGRATIONS, broken])
     with pytest.raises(RuntimeError, match="step failed"):
         Store(path)
-    monkeypatch.setattr(store_mod, "MIGRATIONS", list(MIGRATIONS))
+    monkeypatch.setattr(migrations_mod, "MIGRATIONS", list(MIGRATIONS))
     with Store(path) as s:
         assert s.schema_version == len(MIGRATIONS)
         assert "half_done" not in s.db.table_names()
@@ -317,7 +320,7 @@ def test_failed_save_leaves_no_dataset_row_and_no_files(
     store: Store, pets: Dataset, monkeypatch, fail_at: str
 ) -> None:
     project = store.get_or_create_project("p", user="ann")
-    real_write, real_event = store_mod._write_parquet, Store._event
+    real_write, real_event = datasets_mod._write_parquet, Store._event
 
     def write(frame, path):
         if path.name == fail_at:
@@ -331,7 +334,7 @@ def test_failed_save_leaves_no_dataset_row_and_no_files(
             raise sqlite3.OperationalError("disk I/O error")
         real_event(self, kind, **kw)
 
-    monkeypatch.setattr(store_mod, "_write_parquet", write)
+    monkeypatch.setattr(datasets_mod, "_write_parquet", write)
     monkeypatch.setattr(Store, "_event", event)
     with pytest.raises((OSError, sqlite3.OperationalError)):
         store.save_dataset(project, "pets", pets, task=TaskSpec(), user="ann")
@@ -666,9 +669,9 @@ def test_numeric_label_corrections_on_a_numeric_frame_from_an_older_version(stor
     )
     labels = pd.Series([0, 1, 2, 1])  # datasets saved before labels were text
     with pytest.raises(StoreError, match="labels are whole numbers; 1.5 is not one"):
-        store_mod._coerce_label(1.5, labels, did)
+        corrections_mod._coerce_label(1.5, labels, did)
     with pytest.raises(StoreError, match="labels are numbers; 'cat' is not"):
-        store_mod._coerce_label("cat", labels, did)
+        corrections_mod._coerce_label("cat", labels, did)
     with pytest.raises(StoreError, match="no example with id '99'"):
         store.correct_label(did, 99, 1, user="a")
 
@@ -847,7 +850,7 @@ def _iteration(store: Store, project: int, dataset: int, **kwargs) -> int:
 
 def test_migration_2_adds_iterations_to_a_version_1_database(monkeypatch, tmp_path) -> None:
     path = tmp_path / "v1.db"
-    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(migrations_mod, "MIGRATIONS", MIGRATIONS[:1])
     with Store(path) as s:
         pid = s.get_or_create_project("p", user="ann")
         assert s.schema_version == 1 and "iterations" not in s.db.table_names()
@@ -987,7 +990,7 @@ def _annotation_set(store: Store, project: int, name: str = "round 1", **kwargs)
 
 def test_migration_3_adds_annotation_sets_to_a_version_2_database(monkeypatch, tmp_path) -> None:
     path = tmp_path / "v2.db"
-    monkeypatch.setattr(store_mod, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(migrations_mod, "MIGRATIONS", MIGRATIONS[:2])
     with Store(path) as s:
         pid = s.get_or_create_project("p", user="ann")
         assert s.schema_version == 2

@@ -18,14 +18,12 @@ To rebuild the committed fixture::
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import multiprocessing as mp
 import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -37,6 +35,7 @@ import slicewise.core.store as store_mod
 from slicewise.core.dataset import ColumnMapping, dataset_from_frame
 from slicewise.core.store import MIGRATIONS, Store
 from slicewise.core.task import TaskSpec
+from tests.historical import load_from_git
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "data" / "store_v3"
@@ -108,21 +107,7 @@ def build_v3(store_cls: type, path: str | Path) -> None:
 
 
 def _v3_module(folder: Path) -> types.ModuleType:
-    try:
-        text = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{V3_COMMIT}:core/store.py"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("the schema-3 code is not in this checkout's git history")
-    path = folder / "store_v3.py"
-    path.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("store_v3", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_from_git(V3_COMMIT, "core/store.py", "store_v3", folder)
 
 
 @pytest.fixture(params=["committed fixture", "built now by the schema-3 code"])

@@ -17,10 +17,8 @@ To rebuild the committed fixture::
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sqlite3
-import subprocess
 import types
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from slicewise.core.dataset import ColumnMapping, dataset_from_frame
 from slicewise.core.errors import PermissionDenied
 from slicewise.core.store import MIGRATIONS, Store
 from slicewise.core.task import TaskSpec
+from tests.historical import load_from_git
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "data" / "store_v4"
@@ -102,21 +101,7 @@ def build_v4(store_cls: type, path: str | Path) -> None:
 
 
 def _v4_module(folder: Path) -> types.ModuleType:
-    try:
-        text = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{V4_COMMIT}:core/store.py"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("the schema-4 code is not in this checkout's git history")
-    path = folder / "store_v4.py"
-    path.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("store_v4", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_from_git(V4_COMMIT, "core/store.py", "store_v4", folder)
 
 
 def _rows(db: Path) -> dict[str, list[tuple]]:
