@@ -1,4 +1,16 @@
-"""The whole error-analysis table in one call: outcomes, slices, counts, metrics, ranking."""
+"""The error-analysis pipeline: outcomes, slices, counts, metrics, ranking, as named steps.
+
+:func:`analyze` runs the whole pipeline in one call. Each step is a function of its own so
+that callers which keep intermediate results (the app caches each step separately,
+:mod:`ui.data`; the DuckDB engine counts in SQL and joins at :func:`measure_slices`) run the
+same code:
+
+1. :func:`score_examples`: one outcome row per example (``correct``, ...);
+2. :func:`find_slices`: the membership matrix and slice info, repeats marked;
+3. :func:`count_slices`: per-slice sufficient statistics;
+4. :func:`measure_slices`: per-slice metrics against the baseline;
+5. :func:`reviewed_figures` (optional) and :func:`finish_table`: tag scopes, kinds, ranking.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +42,98 @@ from slicewise.core.task import TaskSpec, infer_task_kind
 def default_task(dataset: Dataset) -> TaskSpec:
     """Guess the task from the labels (see :func:`core.task.infer_task_kind`)."""
     return TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
+
+
+def score_examples(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -> pd.DataFrame:
+    """Step 1: score every example (:func:`core.metrics.compute_outcomes`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A loaded dataset's frame (``label``, ``prediction`` and the other role columns),
+        shape (n_examples, n_columns).
+    task : core.task.TaskSpec
+        How a prediction is judged correct.
+    source : str
+        The file name that starts error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per example, aligned with ``frame``: ``correct`` (bool) and the task's
+        per-example figures.
+
+    Raises
+    ------
+    core.errors.DataError
+        The labels or predictions cannot be judged under ``task``.
+    """
+    return compute_outcomes(frame, task, source=source)
+
+
+def correct_mask(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -> np.ndarray:
+    """Return whether each example is predicted correctly: bool array of shape (n_examples,).
+
+    :func:`score_examples`'s ``correct`` column as numpy (raises as it does).
+    """
+    return score_examples(frame, task, source=source)["correct"].to_numpy(dtype=bool)
+
+
+def find_slices(
+    dataset: Dataset,
+    *,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    max_slices: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 2: build the slices (:func:`core.metrics.build_slices`), repeats marked.
+
+    Returns
+    -------
+    membership : pandas.DataFrame
+        Bool, shape (n_examples, n_slices): which examples each slice holds.
+    info : pandas.DataFrame
+        One row per slice (``kind``, ``source``, ...) with ``same_as``
+        (:func:`mark_same_members`).
+
+    Raises
+    ------
+    core.errors.TooManySlicesError
+        The ``slice_by`` columns make more than ``max_slices`` slices.
+    core.errors.DataError
+        A ``slice_by`` column is not in the data.
+    """
+    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
+    return membership, mark_same_members(membership, info)
+
+
+def count_slices(
+    membership: pd.DataFrame, outcomes: pd.DataFrame, info: pd.DataFrame
+) -> pd.DataFrame:
+    """Step 3: per-slice sufficient statistics (:func:`core.metrics.compute_slice_counts`).
+
+    ``membership`` and ``info`` from :func:`find_slices`, ``outcomes`` from
+    :func:`score_examples`; returns one row per slice plus ``All data`` (and ``No tag``
+    when there are tags).
+    """
+    return compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
+
+
+def measure_slices(
+    counts: pd.DataFrame,
+    *,
+    task: TaskSpec,
+    hlp: Mapping[str, float] | None = None,
+    baseline: Baseline | None = None,
+) -> pd.DataFrame:
+    """Step 4: per-slice metrics from the counts (:func:`core.metrics.compute_slice_metrics`).
+
+    ``counts`` from :func:`count_slices` (or an engine counting the same columns in SQL);
+    ``hlp`` entered HLP (fractions in [0, 1]) by row name; ``baseline`` what the slices are
+    compared with (see :func:`core.baselines.dataset_baseline` for a loaded dataset's).
+    Returns the unranked table, one row per row of ``counts``.
+    """
+    return compute_slice_metrics(counts, task=task, hlp=hlp, baseline=baseline)
 
 
 def analyze(
@@ -76,34 +180,26 @@ def analyze(
     :class:`core.errors.TooManySlicesError` before any slice is built.
     """
     task = task or default_task(dataset)
-    outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
-    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
-    info = mark_same_members(membership, info)
-    counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
-    table = compute_slice_metrics(
+    outcomes = score_examples(dataset.frame, task, source=dataset.source_name)
+    membership, info = find_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
+    counts = count_slices(membership, outcomes, info)
+    table = measure_slices(
         counts, task=task, hlp=hlp, baseline=baseline or dataset_baseline(dataset)
     )
+    scoped = dict(tag_scopes=tag_scopes, blank_tags=dataset.blank_tags)
     figures = None
     if reviewed is not None:
-        figures = reviewed_figures(
-            table,
-            info,
-            outcomes["correct"].to_numpy(dtype=bool),
-            dataset.tags,
-            reviewed,
-            tag_scopes=tag_scopes,
-            blank_tags=dataset.blank_tags,
-        )
+        correct = outcomes["correct"].to_numpy(dtype=bool)
+        figures = reviewed_figures(table, info, correct, dataset.tags, reviewed, **scoped)
     return finish_table(
         table,
         info,
         importance=importance,
         ease=ease,
-        tag_scopes=tag_scopes,
-        blank_tags=dataset.blank_tags,
         figures=figures,
         protected=protected,
         rank_by=rank_by,
+        **scoped,
     )
 
 
@@ -143,10 +239,9 @@ def file_tag_scopes(dataset: Dataset, task: TaskSpec | None = None) -> dict[str,
     if not dataset.tags.shape[1]:
         return {}
     task = task or default_task(dataset)
-    outcomes = compute_outcomes(dataset.frame, task, source=dataset.source_name)
+    outcomes = score_examples(dataset.frame, task, source=dataset.source_name)
     membership, info = build_slices(dataset)
-    counts = compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
-    table = compute_slice_metrics(counts, task=task)
+    table = measure_slices(count_slices(membership, outcomes, info), task=task)
     by_row = infer_row_scopes(table, info, blank_tags=dataset.blank_tags)
     return {str(src): by_row[str(row)] for row, src in zip(info.index, info["source"], strict=True)}
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ import pandas as pd
 
 from slicewise.core.dataset import ColumnMapping
 from slicewise.core.errors import FileFormatError, InvalidValueError
+from slicewise.core.jsonable import dumps_json, json_ready
 from slicewise.core.store import Store
 
 FORMAT = "slicewise-lineage"
@@ -46,7 +46,13 @@ _DECISION_PREFIXES = ("label.", "review.", "annotation_set.hlp")
 
 
 def _plain(value: Any) -> Any:
-    """Turn a value into plain JSON: dicts, lists, text, numbers, booleans and ``None``."""
+    """Turn a value into plain JSON: dicts, lists, text, numbers, booleans and ``None``.
+
+    Containers, dataclasses and :class:`core.dataset.ColumnMapping` are walked here; every
+    scalar goes through :func:`core.jsonable.json_ready` (numpy unboxed, missing and
+    non-finite numbers ``None``, dates ISO 8601); bytes are decoded and anything else is
+    written as its text.
+    """
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, np.ndarray, pd.Index, pd.Series)):
@@ -55,17 +61,12 @@ def _plain(value: Any) -> Any:
         return _plain(dataclasses.asdict(value))
     if isinstance(value, ColumnMapping):
         return _plain(value.to_dict())
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return value.isoformat()
+    value = json_ready(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
-    if isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
 
@@ -120,37 +121,7 @@ def export_lineage(store: Store, project_id: int) -> dict[str, Any]:
     store.list_datasets(project_id)  # raises StoreError for an unknown project
     project = _records(row)[0]
 
-    datasets = []
-    listed = store.list_datasets(project_id).sort_values("id")
-    for did in listed["id"].astype(int):
-        info = store.dataset_info(did)
-        entry = {k: v for k, v in info.items() if k not in ("mapping", "task")}
-        entry["mapping"] = info["mapping"].to_dict()
-        entry["task"] = dataclasses.asdict(info["task"])
-        entry["tags"] = _records(store.list_tags(did))
-        entry["corrections"] = _records(store.corrections(did))
-        datasets.append(_plain(entry))
-
-    annotation_sets = []
-    if hasattr(store, "list_annotation_sets"):
-        sets = store.list_annotation_sets(project_id).sort_values("id")
-        for sid in sets["id"].astype(int):
-            entry = store.annotation_set_info(sid)
-            entry["review_decisions"] = _records(store.review_decisions(sid, history=True))
-            annotation_sets.append(_plain(entry))
-
-    iterations = []
-    history = store.list_iterations(project_id)
-    for record in _records(history):
-        record["table"] = _table(store.iteration_table(int(record["id"])))
-        iterations.append(record)
-
-    log = store.events()
-    log = log[log["project_id"] == project_id]
-    events = [
-        _event_record(dict(zip(log.columns, r, strict=True)))
-        for r in log.itertuples(index=False, name=None)
-    ]
+    events = _events(store, project_id)
     rules = [
         e for e in events if str(e["kind"]).startswith(_RULE_PREFIXES) or "rule" in str(e["kind"])
     ]
@@ -164,18 +135,64 @@ def export_lineage(store: Store, project_id: int) -> dict[str, Any]:
         "version": VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "project": project,
-        "datasets": datasets,
-        "annotation_sets": annotation_sets,
-        "iterations": iterations,
+        "datasets": _datasets(store, project_id),
+        "annotation_sets": _annotation_sets(store, project_id),
+        "iterations": _iterations(store, project_id),
         "rules": rules,
         "decisions": decisions,
         "events": events,
     }
 
 
+def _datasets(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """Return each dataset's information, tags and label corrections, by id."""
+    datasets = []
+    listed = store.list_datasets(project_id).sort_values("id")
+    for did in listed["id"].astype(int):
+        info = store.dataset_info(did)
+        entry = {k: v for k, v in info.items() if k not in ("mapping", "task")}
+        entry["mapping"] = info["mapping"].to_dict()
+        entry["task"] = dataclasses.asdict(info["task"])
+        entry["tags"] = _records(store.list_tags(did))
+        entry["corrections"] = _records(store.corrections(did))
+        datasets.append(_plain(entry))
+    return datasets
+
+
+def _annotation_sets(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """Return each annotation set's information and review decisions (with history)."""
+    annotation_sets = []
+    if hasattr(store, "list_annotation_sets"):
+        sets = store.list_annotation_sets(project_id).sort_values("id")
+        for sid in sets["id"].astype(int):
+            entry = store.annotation_set_info(sid)
+            entry["review_decisions"] = _records(store.review_decisions(sid, history=True))
+            annotation_sets.append(_plain(entry))
+    return annotation_sets
+
+
+def _iterations(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """Return the saved iterations, each with its per-slice table."""
+    iterations = []
+    for record in _records(store.list_iterations(project_id)):
+        record["table"] = _table(store.iteration_table(int(record["id"])))
+        iterations.append(record)
+    return iterations
+
+
+def _events(store: Store, project_id: int) -> list[dict[str, Any]]:
+    """Return the project's events, oldest first, their details parsed."""
+    log = store.events()
+    log = log[log["project_id"] == project_id]
+    return [
+        _event_record(dict(zip(log.columns, r, strict=True)))
+        for r in log.itertuples(index=False, name=None)
+    ]
+
+
 def lineage_json(lineage: dict[str, Any]) -> str:
-    """Return a lineage document as indented JSON text (UTF-8, no NaN)."""
-    return json.dumps(lineage, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Return a lineage document as indented JSON text (UTF-8, no NaN): :func:`dumps_json`."""
+    return dumps_json(lineage) + "\n"
 
 
 def load_lineage(source: str | bytes | Path | dict[str, Any]) -> dict[str, Any]:

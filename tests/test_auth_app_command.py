@@ -28,7 +28,7 @@ def launched(monkeypatch, tmp_path):
         seen.update(cmd=cmd, env=env, cwd=cwd)
         return 0
 
-    monkeypatch.setattr(cli, "_run_forwarding_signals", record)
+    monkeypatch.setattr(cli.serve, "_run_forwarding_signals", record)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for name in ("SLICEWISE_PROXY_HEADER", "SLICEWISE_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"):
         monkeypatch.delenv(name, raising=False)

@@ -236,7 +236,7 @@ def test_no_module_writes_csv_past_the_safe_writer():
     found = [
         f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
         for p in files
-        if p != ROOT / "core" / "report.py"
+        if p != ROOT / "core" / "report" / "csv_safety.py"
         for i, line in enumerate(p.read_text().splitlines(), 1)
         if ".to_csv(" in line or "csv.writer(" in line
     ]

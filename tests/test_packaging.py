@@ -149,7 +149,7 @@ def test_sdist_carries_the_checkout_layout(installed):
 
     with tarfile.open(installed["sdist"]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    for name in ["pyproject.toml", "README.md", "app.py", "core/cli.py", "ui/state.py"]:
+    for name in ["pyproject.toml", "README.md", "app.py", "core/cli/__init__.py", "ui/state.py"]:
         assert name in names
     assert any(n.startswith("pages/") for n in names)
     assert any(n.startswith("demo_data/") and n.endswith(".csv") for n in names)

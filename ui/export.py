@@ -7,24 +7,16 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from slicewise.core.report import (
-    make_csv_safe,
-    report_filename,
-    to_csv,
-    to_html,
-    to_json,
-    to_markdown,
-)
+from slicewise.core.report import REPORT_FORMATS, make_csv_safe, render_report, report_filename
 from slicewise.core.store import Store
 from slicewise.ui import data, state
 from slicewise.ui.data import Loaded
 
-#: (format, button label, MIME type)
-FORMATS: tuple[tuple[str, str, str], ...] = (
-    ("csv", "CSV", "text/csv"),
-    ("markdown", "Markdown", "text/markdown"),
-    ("json", "JSON", "application/json"),
-    ("html", "HTML (opens offline)", "text/html"),
+#: The download buttons' labels by report format.
+LABELS = {"csv": "CSV", "markdown": "Markdown", "json": "JSON", "html": "HTML (opens offline)"}
+#: (format, button label, MIME type), in the order of :data:`core.report.REPORT_FORMATS`.
+FORMATS: tuple[tuple[str, str, str], ...] = tuple(
+    (fmt, LABELS[fmt], form.mime) for fmt, form in REPORT_FORMATS.items()
 )
 MIME = {fmt: mime for fmt, _, mime in FORMATS}
 
@@ -49,19 +41,15 @@ def _build(
     table = data.analysis_table(
         _loaded, slice_by=[*slice_by, *protected], bins=bins, protected=protected, rank_by=rank_by
     )
-    title = f"Slicewise report: {name}"
-    if fmt == "csv":
-        return to_csv(table)
-    task = _loaded.task.kind
-    classes = data.class_results(_loaded)  # computed once for every format
-    fixes = _loaded.corrections
-    if fmt == "json":
-        return to_json(table, dataset=name, task=task, classes=classes, corrections=fixes)
-    if fmt == "markdown":
-        return to_markdown(
-            table, title=title, dataset=name, task=task, classes=classes, corrections=fixes
-        )
-    return to_html(table, title=title, dataset=name, task=task, classes=classes, corrections=fixes)
+    detailed = REPORT_FORMATS[fmt].detailed  # CSV is the slice table alone
+    return render_report(
+        table,
+        fmt,
+        dataset=name,
+        task=_loaded.task.kind,
+        classes=data.class_results(_loaded) if detailed else None,  # computed once, cached
+        corrections=_loaded.corrections if detailed else None,
+    ).text
 
 
 def build_report(
