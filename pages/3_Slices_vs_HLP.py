@@ -1,7 +1,7 @@
 import streamlit as st
 
 from slicewise.core.access import ANNOTATOR
-from slicewise.core.charts import accuracy_vs_hlp_chart, confusion_heatmap
+from slicewise.core.charts import accuracy_vs_hlp_chart, confusion_heatmap, tidy_chart
 from slicewise.core.errors import DataError
 from slicewise.core.metrics import MIN_HUMAN_LABELS
 from slicewise.ui import data, settings, state, views
@@ -38,7 +38,7 @@ st.caption(
 too_few = views.too_few_note(table)
 if too_few:
     st.info(too_few, icon=":material/person_search:")
-st.plotly_chart(views.tidy_chart(accuracy_vs_hlp_chart(table)), key="slices_chart")
+st.plotly_chart(tidy_chart(accuracy_vs_hlp_chart(table)), key="slices_chart")
 
 # ----------------------------------------------------------------------------- per class
 if loaded.task.kind in ("classification", "binary"):

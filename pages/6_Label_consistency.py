@@ -7,6 +7,7 @@ import streamlit as st
 
 from slicewise.core import agreement as ag
 from slicewise.core.access import ANNOTATOR, OWNER
+from slicewise.core.charts import kappa_heatmap
 from slicewise.core.demo import DEMO_ANNOTATIONS, DEMO_PROJECT
 from slicewise.core.errors import DataError
 from slicewise.core.report import to_safe_csv
@@ -423,7 +424,7 @@ with tab_ann:
         "talk to them about the labelling instructions."
     )
     if len(result["kappa"]) <= 40:
-        right.plotly_chart(ua.kappa_heatmap(result["kappa"]), key="agree_kappa_chart")
+        right.plotly_chart(kappa_heatmap(result["kappa"]), key="agree_kappa_chart")
     else:
         right.caption(f"{len(result['kappa'])} annotators: too many for a readable heatmap.")
 

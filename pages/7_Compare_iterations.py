@@ -2,7 +2,9 @@ import pandas as pd
 import streamlit as st
 
 from slicewise.core.access import OWNER
-from slicewise.core.compare import change_chart, compare_overall, history_chart
+from slicewise.core.charts import tidy_chart
+from slicewise.core.charts.compare import change_chart, history_chart
+from slicewise.core.compare import compare_overall
 from slicewise.core.errors import DataError
 from slicewise.core.lineage import export_lineage, lineage_json
 from slicewise.ui import compare as uc
@@ -172,7 +174,7 @@ if metric == "accuracy":
         "otherwise the pooled two-proportion z-test (Fisher's exact test for small "
         "counts)."
     )
-    st.plotly_chart(views.tidy_chart(change_chart(table)), key="cmp_change_chart")
+    st.plotly_chart(tidy_chart(change_chart(table)), key="cmp_change_chart")
 else:
     changes = uc.metric_changes(result, metric)
     view, config = uc.metric_view(changes)
@@ -186,7 +188,7 @@ else:
         "counts); approximate randomization for F1 and WER; Welch's t-test for MAE on "
         "different examples."
     )
-    st.plotly_chart(views.tidy_chart(change_chart(changes)), key="cmp_change_chart")
+    st.plotly_chart(tidy_chart(change_chart(changes)), key="cmp_change_chart")
 
 classes = uc.class_changes(result)
 if classes is not None:

@@ -1,7 +1,8 @@
 import streamlit as st
 
+from slicewise.core.charts import tidy_chart
+from slicewise.core.charts.splits import split_shares_chart
 from slicewise.core.errors import DataError
-from slicewise.core.splits import split_shares_chart
 from slicewise.ui import compare as uc
 from slicewise.ui import data, state, views
 
@@ -85,7 +86,7 @@ m[3].metric(
 )
 view, config = uc.shares_view(table)
 st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="split_table")
-st.plotly_chart(views.tidy_chart(split_shares_chart(table)), key="split_chart")
+st.plotly_chart(tidy_chart(split_shares_chart(table)), key="split_chart")
 st.download_button(
     "Download the data with a split column (CSV)",
     uc.splits_csv(loaded, splits),

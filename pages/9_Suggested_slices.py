@@ -1,7 +1,8 @@
 import streamlit as st
 
 from slicewise.core.access import ANNOTATOR
-from slicewise.core.discovery import describe_error_tree, error_tree_chart
+from slicewise.core.charts.discovery import error_tree_chart
+from slicewise.core.discovery import describe_error_tree
 from slicewise.core.errors import DataError
 from slicewise.ui import data, state, views
 from slicewise.ui import discovery as ud

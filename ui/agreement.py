@@ -15,11 +15,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from slicewise.core import agreement as ag
-from slicewise.core.charts import plot_text
 from slicewise.core.dataset import Dataset, load_dataset
 from slicewise.core.slice_names import tag_slice_names
 from slicewise.ui import media
@@ -211,31 +209,6 @@ SUMMARY_CONFIG = {
     "chance agreement": st.column_config.NumberColumn("Chance agreement", format="%.3f"),
     "definition": st.column_config.TextColumn("Definition", width="large"),
 }
-
-
-def kappa_heatmap(matrix: pd.DataFrame) -> go.Figure:
-    """Heatmap of pairwise Cohen's kappa (annotators × annotators)."""
-    z = matrix.to_numpy(dtype=float)
-    text = [[fmt(v, 2) for v in row] for row in z]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[plot_text(c) for c in matrix.columns],
-            y=[plot_text(i) for i in matrix.index],
-            zmin=-0.2,
-            zmax=1,
-            colorscale="RdYlGn",
-            text=text,
-            texttemplate="%{text}",
-            hovertemplate="%{y} vs %{x}: kappa %{text}<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        title="Cohen's kappa between annotators (items both labelled)",
-        yaxis_autorange="reversed",
-        margin={"t": 50, "b": 40},
-    )
-    return fig
 
 
 def annotator_view(stats: pd.DataFrame) -> pd.DataFrame:

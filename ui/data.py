@@ -1,31 +1,26 @@
-"""Cached loading and analysis, split so a widget change recomputes only what it affects.
+"""Cached analysis of the loaded dataset, split so a widget change recomputes only what it affects.
 
-Cache keys are plain values: the database path, the dataset id, a *frame key* that changes
-when the examples change (a label correction) and a *tags fingerprint* that changes when the
-tag matrix changes. The store's revision (the newest event id that may change the dataset:
-its own, or a change to its project's tags, reviews and corrections made through any of the
-project's datasets) decides when the small things (tags, settings, scopes, reviews,
-corrections) are read again; a write by one user moves it for every session.
+Every cached function takes the :class:`~ui.dataset_cache.Loaded` dataset itself and is
+keyed, through Streamlit's ``hash_funcs``, on the parts of it that it reads
+(:data:`BY_FRAME`, :data:`BY_TASK`, :data:`BY_TAGS`, :data:`BY_DATA`): the dataset is never
+hashed cell by cell, and ticking a tag (a new ``tags_key``) leaves outcomes, masks and row
+orders cached.
 
-**Shared, read-only.** Everything with a row per example — the examples, the tag and
-reviewed matrices, the outcomes, the slice membership, the masks and row orders of *Tag
-errors* — is an ``st.cache_resource``: one object in memory that every session uses
-(``st.cache_data`` would unpickle a copy per call, per session, per rerun, and hold one per
-session running). Their numpy arrays are made read-only
-(:func:`_frozen`) and frames are handed out as shallow copies (pandas' copy-on-write), so
-one session can neither write into another's data nor add a column to it. Small results
-(per-slice tables, profiles, the class report) stay ``st.cache_data``: a copy each.
+**Shared, read-only.** Everything with a row per example — the outcomes, the slice
+membership, the masks and row orders of *Tag errors* — is an ``st.cache_resource``: one
+object every session uses, its arrays read-only (:func:`ui.dataset_cache.frozen`) and its
+frames handed out as copy-on-write copies (:func:`ui.dataset_cache.shared`). Small results
+(per-slice tables, profiles, the class report) are ``st.cache_data``: a copy each.
 
-Chain: ``outcomes(frame, task)`` → ``slices(frame, tags, slice_by)`` → ``counts`` →
-``metrics(hlp)`` → ``ranking(importance, ease)``. Large inputs are passed as ``_``
-arguments, never hashed; no function here reads ``st.session_state``.
+Chain: :func:`example_outcomes` (frame, task) → :func:`slices` (frame, tags, slice_by) →
+:func:`counts` → :func:`metrics` (hlp) → :func:`ranking` (importance, ease). Loading the
+dataset (:func:`load_current`, :func:`require_dataset`) lives in :mod:`ui.dataset_cache` and
+is re-exported here. No function here reads ``st.session_state``.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,8 +30,6 @@ import streamlit as st
 from slicewise.core import limits
 from slicewise.core.analysis import finish_table, mark_same_members, reviewed_figures
 from slicewise.core.baselines import dataset_baseline
-from slicewise.core.dataset import Dataset
-from slicewise.core.errors import DataError
 from slicewise.core.metrics import (
     build_slices,
     compute_class_report,
@@ -56,9 +49,12 @@ from slicewise.core.slice_names import (
     tag_rows,
     tag_slice_names,
 )
-from slicewise.core.store import Store
-from slicewise.core.task import TaskSpec
-from slicewise.ui.state import Context, empty_state, get_store, show_error
+from slicewise.ui.dataset_cache import Loaded, frozen, reviewed_matrix, shared
+from slicewise.ui.dataset_cache import _load_frame as _load_frame  # re-exported (tests)
+from slicewise.ui.dataset_cache import get_store_for as get_store_for  # re-exported
+from slicewise.ui.dataset_cache import load_current as load_current  # re-exported
+from slicewise.ui.dataset_cache import require_dataset as require_dataset  # re-exported
+from slicewise.ui.dataset_cache import revision as revision  # re-exported
 from slicewise.ui.tagging import (
     Filters,
     frame_filter_mask,
@@ -81,291 +77,131 @@ def _items(mapping: Mapping[str, Any] | None) -> Items:
     return tuple(sorted(out))
 
 
-def _hash_frame(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "empty:" + "|".join(map(str, frame.columns))
-    h = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    h.update("|".join(map(str, frame.columns)).encode())
-    return h.hexdigest()[:16]
+# --------------------------------------------------------------------------- cache keys
+# Each cached function below takes the Loaded dataset itself; Streamlit hashes it with the
+# function's ``hash_funcs``, which name the parts of it the function reads. A tick moves
+# only ``tags_key``, so what reads no tag (outcomes, masks, orders, profiles) is reused.
 
 
-def _frozen(value: Any) -> Any:
-    """Make the numpy arrays in ``value`` read-only (also inside tuples); return ``value``.
-
-    For an ``st.cache_resource`` result shared by every session: writing into it raises
-    ``ValueError: assignment destination is read-only`` instead of changing another
-    session's data. Frames are protected by handing them out with :func:`_shared`.
-    """
-    if isinstance(value, np.ndarray):
-        value.flags.writeable = False
-    elif isinstance(value, tuple):
-        for item in value:
-            _frozen(item)
-    return value
+def _frame_key(loaded: Loaded) -> tuple[str, int, str]:
+    """Key of what reads only the examples: database, dataset id, frame key."""
+    return (loaded.db, loaded.dataset_id, loaded.frame_key)
 
 
-def _shared(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return a shallow copy of a shared frame: its data is shared, not copied.
-
-    With pandas' copy-on-write, a change made to the copy (a cell, a new column) stays in
-    the copy; the shared frame never sees it.
-    """
-    return frame.copy(deep=False)
+def _task_key(loaded: Loaded) -> tuple[str, int, str, str]:
+    """Key of what reads the examples and the task (outcomes, masks, row orders)."""
+    return (*_frame_key(loaded), repr(loaded.task))
 
 
-def revision(store: Store, dataset_id: int) -> int:
-    """Return the dataset's revision: it changes after any write that may change it."""
-    return store.revision(dataset_id)
+def _tags_key(loaded: Loaded) -> tuple[str, int, str, str]:
+    """Key of what reads the examples and the tag matrix (slice membership)."""
+    return (*_frame_key(loaded), loaded.tags_key)
 
 
-# --------------------------------------------------------------------------- loading
+def _data_key(loaded: Loaded) -> tuple[str, int, str, str, str]:
+    """Key of what reads the examples, the tags and the task (per-slice tables)."""
+    return (*_task_key(loaded), loaded.tags_key)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _small_state(db: str, dataset_id: int, rev: int) -> dict[str, Any]:
-    """Read what is cheap and changes often: info, tag list, settings, scopes, corrections.
-
-    ``rev`` is :meth:`core.store.Store.revision`, which a change made through any dataset of
-    the project moves (tags, reviews and corrections belong to the project).
-    """
-    store = get_store_for(db)
-    info = store.dataset_info(dataset_id)
-    corrections = store.corrections(dataset_id)
-    key_part = (
-        _hash_frame(corrections[["example_id", "corrected"]].astype(str))
-        if len(corrections)
-        else "none"
-    )
-    return {
-        "info": info,
-        "tags": store.list_tags(dataset_id),
-        "settings": store.tag_settings(dataset_id),
-        "scopes": store.tag_scopes(dataset_id),
-        "corrections": corrections,
-        "frame_key": f"{dataset_id}:{info.get('content_hash', '')}:{key_part}",
-    }
-
-
-@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
-def _load_frame(db: str, dataset_id: int, frame_key: str) -> Dataset:
-    """Load the dataset (label corrections applied); re-read only when ``frame_key`` changes.
-
-    A resource, not ``cache_data``: ``cache_data`` unpickles a fresh copy on every run,
-    which costs ~0.7 s per rerun for a million transcripts. One object shared by every
-    session: :func:`load_current` hands its frame out as a shallow copy (:func:`_shared`).
-    """
-    return get_store_for(db).load_dataset(dataset_id)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load_tags(db: str, dataset_id: int, rev: int) -> tuple[pd.DataFrame, str]:
-    """Read the tag matrix and fingerprint it (so unchanged tags keep downstream caches)."""
-    tags = get_store_for(db).tag_matrix(dataset_id).astype(bool).reset_index(drop=True)
-    return tags, _hash_frame(tags)
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _load_reviewed(db: str, dataset_id: int, rev: int) -> pd.DataFrame:
-    """Read where each tag was reviewed by hand (:meth:`core.store.Store.reviewed_matrix`)."""
-    return get_store_for(db).reviewed_matrix(dataset_id).astype(bool).reset_index(drop=True)
-
-
-def reviewed_matrix(loaded: Loaded) -> pd.DataFrame:
-    """Where a person reviewed each tag of the loaded dataset (bool, aligned with its rows).
-
-    True where the example was marked reviewed or has a hand value for the tag; cached per
-    revision. With :attr:`Loaded.scopes` it says where each tag's status is known
-    (:func:`core.tag_scope.known_matrix`).
-    """
-    return _shared(_load_reviewed(loaded.db, loaded.dataset_id, loaded.rev))
-
-
-def get_store_for(db: str) -> Store:
-    """Return the shared store of ``db`` (the argument keys the caller's cache)."""
-    del db  # the store is keyed on $SLICEWISE_DB by get_store; kept for cache keys
-    return get_store()
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The dataset in use with everything the pages need about it."""
-
-    db: str
-    dataset_id: int
-    rev: int
-    dataset: Dataset
-    task: TaskSpec
-    info: dict[str, Any]
-    tag_list: pd.DataFrame
-    settings: dict[str, dict[str, float]]
-    corrections: pd.DataFrame
-    frame_key: str
-    tags_key: str
-    #: Where each tag's status is known in this dataset: tag -> "all" | "errors" | "none"
-    #: (:meth:`core.store.Store.tag_scopes`).
-    scopes: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The dataset's name in the store."""
-        return str(self.info.get("name", f"dataset {self.dataset_id}"))
-
-    @property
-    def tag_names(self) -> list[str]:
-        """Tags in matrix order."""
-        return [str(c) for c in self.dataset.tags.columns]
-
-    @property
-    def key(self) -> tuple[str, int, str, str]:
-        """Cache key of the data (frame and tags)."""
-        return (self.db, self.dataset_id, self.frame_key, self.tags_key)
-
-
-def load_current(ctx: Context) -> Loaded:
-    """Load the selected dataset (cached) with its tags, settings and corrections."""
-    assert ctx.dataset_id is not None
-    rev = revision(ctx.store, ctx.dataset_id)
-    small = _small_state(ctx.db, ctx.dataset_id, rev)
-    base = _load_frame(ctx.db, ctx.dataset_id, small["frame_key"])
-    tags, tags_key = _load_tags(ctx.db, ctx.dataset_id, rev)
-    if len(tags) != len(base.frame):  # defensive: the matrix must align with the rows
-        tags = base.tags
-        tags_key = _hash_frame(tags)
-    # Shallow copies of the shared frames: a change a page makes stays in its own copy.
-    dataset = replace(base, frame=_shared(base.frame), tags=_shared(tags))
-    info = small["info"]
-    task = info.get("task") or TaskSpec()
-    return Loaded(
-        ctx.db,
-        ctx.dataset_id,
-        rev,
-        dataset,
-        task,
-        info,
-        small["tags"],
-        small["settings"],
-        small["corrections"],
-        small["frame_key"],
-        tags_key,
-        small["scopes"],
-    )
+#: ``hash_funcs`` of the cached functions, by what of the loaded dataset they read.
+BY_FRAME = {Loaded: _frame_key}
+BY_TASK = {Loaded: _task_key}
+BY_TAGS = {Loaded: _tags_key}
+BY_DATA = {Loaded: _data_key}
+KEYS = {"frame": BY_FRAME, "task": BY_TASK, "tags": BY_TAGS, "data": BY_DATA}
 
 
 # --------------------------------------------------------------------------- analysis
 
 
-@st.cache_resource(max_entries=8, show_spinner="Scoring every example…")
-def outcomes(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    task_key: str,
-    *,
-    _frame: pd.DataFrame,
-    _task: TaskSpec,
-    _source: str = "",
-) -> pd.DataFrame:
-    """Per-example outcome columns (:func:`core.metrics.compute_outcomes`), shared: read only.
+@st.cache_resource(max_entries=8, show_spinner="Scoring every example…", hash_funcs=BY_TASK)
+def _outcomes(loaded: Loaded) -> pd.DataFrame:
+    """Per-example outcomes (:func:`core.metrics.compute_outcomes`), shared: read only."""
+    ds = loaded.dataset
+    return compute_outcomes(ds.frame, loaded.task, source=ds.source_name)
 
-    ``_source`` (the dataset's file name, which its id already keys) starts error messages.
-    Pages use :func:`example_outcomes` (a copy-on-write copy).
+
+def example_outcomes(loaded: Loaded) -> pd.DataFrame:
+    """Per-example outcomes of the loaded dataset (cached, shared; a copy-on-write copy).
+
+    Raises
+    ------
+    DataError
+        The task does not fit the data (:func:`core.metrics.compute_outcomes`); the
+        message starts with the dataset's file name.
     """
-    return compute_outcomes(_frame, _task, source=_source)
+    return shared(_outcomes(loaded))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, show_spinner=False, hash_funcs=BY_TAGS)
 def slices(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    tags_key: str,
-    slice_by: tuple[str, ...],
-    bins: int,
-    *,
-    _dataset: Dataset,
+    loaded: Loaded, slice_by: tuple[str, ...], bins: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the membership matrix and slice info (:func:`core.metrics.build_slices`).
 
     Slices that repeat an earlier one are marked (:func:`core.analysis.mark_same_members`).
     Shared by every session: read only.
     """
-    membership, info = build_slices(_dataset, slice_by=slice_by, bins=bins)
+    membership, info = build_slices(loaded.dataset, slice_by=slice_by, bins=bins)
     return membership, mark_same_members(membership, info)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_DATA)
 def counts(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    tags_key: str,
-    task_key: str,
-    slice_by: tuple[str, ...],
-    bins: int,
-    *,
-    _loaded: Loaded,
+    loaded: Loaded, slice_by: tuple[str, ...], bins: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-slice sufficient statistics and slice info."""
-    ds, task = _loaded.dataset, _loaded.task
-    out = outcomes(
-        db, dataset_id, frame_key, task_key, _frame=ds.frame, _task=task, _source=ds.source_name
-    )
-    membership, info = slices(db, dataset_id, frame_key, tags_key, slice_by, bins, _dataset=ds)
-    table = compute_slice_counts(membership, out, tag_columns=tag_rows(info))
-    return table, info
+    """Per-slice sufficient statistics (:func:`core.metrics.compute_slice_counts`), slice info."""
+    membership, info = slices(loaded, slice_by, bins)
+    return compute_slice_counts(membership, _outcomes(loaded), tag_columns=tag_rows(info)), info
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_DATA)
 def metrics(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    tags_key: str,
-    task_key: str,
-    slice_by: tuple[str, ...],
-    bins: int,
-    hlp: Items,
-    *,
-    _loaded: Loaded,
+    loaded: Loaded, slice_by: tuple[str, ...], bins: int, hlp: Items
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-slice metrics table (unranked) and slice info."""
-    table, info = counts(
-        db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, _loaded=_loaded
-    )
-    return compute_slice_metrics(
-        table, task=_loaded.task, hlp=dict(hlp), baseline=dataset_baseline(_loaded.dataset)
-    ), info
+    """Per-slice metrics table, unranked (:func:`core.metrics.compute_slice_metrics`), info."""
+    table, info = counts(loaded, slice_by, bins)
+    baseline = dataset_baseline(loaded.dataset)
+    return compute_slice_metrics(table, task=loaded.task, hlp=dict(hlp), baseline=baseline), info
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+def _unseen_tags(loaded: Loaded, scopes: dict[str, str], reviewed: pd.DataFrame) -> list[str]:
+    """Project tags never given nor reviewed on this dataset (made on another dataset).
+
+    They say nothing here: left out, so that they do not make "No tag" unknown.
+    """
+    tags = loaded.dataset.tags
+    return [
+        t
+        for t, v in scopes.items()
+        if v == "none"
+        and t in tags.columns
+        and not tags[t].any()
+        and not (t in reviewed.columns and reviewed[t].any())
+    ]
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_DATA)
 def ranking(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    tags_key: str,
-    task_key: str,
+    loaded: Loaded,
     slice_by: tuple[str, ...],
     bins: int,
-    hlp: Items,
-    importance: Items,
-    ease: Items,
+    weights: tuple[Items, Items, Items],
     scopes: tuple[tuple[str, str], ...],
     reviewed_rev: int,
     protected: tuple[str, ...] = (),
     rank_by: str = "priority",
-    *,
-    _loaded: Loaded,
 ) -> pd.DataFrame:
     """Return the ranked error-analysis table (what :func:`core.analysis.analyze` returns).
 
-    Tags are scoped as stored (:attr:`Loaded.scopes`): a tag not known on every example is
-    estimated from the examples reviewed for it (:func:`core.analysis.reviewed_figures`);
-    ``reviewed_rev`` is the revision those reviews were read at (0 when every tag is known
-    everywhere, so the table is not recomputed for unrelated writes).
+    ``weights`` is (hlp, importance, ease) per slice row. Tags are scoped as stored
+    (:attr:`Loaded.scopes`): a tag not known on every example is estimated from the examples
+    reviewed for it (:func:`core.analysis.reviewed_figures`); ``reviewed_rev`` is the
+    revision those reviews were read at (0 when every tag is known everywhere, so the table
+    is not recomputed for unrelated writes).
     """
-    table, info = metrics(
-        db, dataset_id, frame_key, tags_key, task_key, slice_by, bins, hlp, _loaded=_loaded
-    )
+    hlp, importance, ease = weights
+    table, info = metrics(loaded, slice_by, bins, hlp)
     given = dict(scopes)
     # A file column stored without a scope ("auto") is read as `analyze` reads an x/blank
     # column: filled on errors when only errors carry it and that is unlikely by chance.
@@ -373,26 +209,21 @@ def ranking(
     figures = None
     unseen: list[str] = []
     if reviewed_rev:
-        correct = example_outcomes(_loaded)["correct"].to_numpy(dtype=bool)
-        reviewed = reviewed_matrix(_loaded)
+        correct = example_outcomes(loaded)["correct"].to_numpy(dtype=bool)
+        reviewed = reviewed_matrix(loaded)
         if len(reviewed) == len(correct):
-            # A project tag never given nor reviewed on this dataset's examples (made on
-            # another dataset) says nothing here: left out, so that it does not make "No tag"
-            # unknown.
-            tags = _loaded.dataset.tags
-            unseen = [
-                t
-                for t, v in given.items()
-                if v == "none"
-                and t in tags.columns
-                and not tags[t].any()
-                and not (t in reviewed.columns and reviewed[t].any())
-            ]
+            unseen = _unseen_tags(loaded, given, reviewed)
             given.update(dict.fromkeys(unseen, "all"))
             figures = reviewed_figures(
-                table, info, correct, tags, reviewed, tag_scopes=given, blank_tags=auto
+                table,
+                info,
+                correct,
+                loaded.dataset.tags,
+                reviewed,
+                tag_scopes=given,
+                blank_tags=auto,
             )
-    names = tag_slice_names(_loaded.dataset.tags.columns)
+    names = tag_slice_names(loaded.dataset.tags.columns)
     drop = [names[t] for t in unseen if names.get(t) in table.index]
     return finish_table(
         table.drop(index=drop),
@@ -422,44 +253,29 @@ def analysis_table(
 
     Settings are keyed by tag, as stored; they apply to the tag's row (a tag called
     ``All data`` is the row ``All data (tag)``, see :func:`core.slice_names.settings_by_row`).
+    Cached per data, slicing, weights, scopes and ranking (:func:`ranking`).
+
+    Raises
+    ------
+    DataError
+        The task does not fit the data, or a slice-by column is unknown.
     """
     s = loaded.settings
     tags = loaded.tag_names
 
-    def rows(values: Mapping[str, float] | None) -> Items:
-        return _items(settings_by_row(values, tags))
+    def rows(given: Mapping[str, float] | None, stored: str) -> Items:
+        return _items(settings_by_row(s.get(stored) if given is None else given, tags))
 
+    scopes = tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags))
     return ranking(
-        loaded.db,
-        loaded.dataset_id,
-        loaded.frame_key,
-        loaded.tags_key,
-        repr(loaded.task),
+        loaded,
         tuple(slice_by),
         int(bins),
-        rows(s.get("hlp") if hlp is None else hlp),
-        rows(s.get("importance") if importance is None else importance),
-        rows(s.get("ease") if ease is None else ease),
-        tuple(sorted((t, v) for t, v in loaded.scopes.items() if t in tags)),
+        (rows(hlp, "hlp"), rows(importance, "importance"), rows(ease, "ease")),
+        scopes,
         loaded.rev if any(v != "all" for v in loaded.scopes.values()) else 0,
         tuple(sorted(protected)),
         rank_by,
-        _loaded=loaded,
-    )
-
-
-def example_outcomes(loaded: Loaded) -> pd.DataFrame:
-    """Per-example outcomes of the loaded dataset (cached, shared; a copy-on-write copy)."""
-    return _shared(
-        outcomes(
-            loaded.db,
-            loaded.dataset_id,
-            loaded.frame_key,
-            repr(loaded.task),
-            _frame=loaded.dataset.frame,
-            _task=loaded.task,
-            _source=loaded.dataset.source_name,
-        )
     )
 
 
@@ -468,9 +284,9 @@ def example_outcomes(loaded: Loaded) -> pd.DataFrame:
 HEATMAP_CLASSES = 40
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _pairs(db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame) -> pd.DataFrame:
-    return compute_confusion_pairs(_frame)
+@st.cache_resource(max_entries=8, show_spinner=False, hash_funcs=BY_FRAME)
+def _pairs(loaded: Loaded) -> pd.DataFrame:
+    return compute_confusion_pairs(loaded.dataset.frame)
 
 
 def confusion_pairs(loaded: Loaded) -> pd.DataFrame:
@@ -479,75 +295,57 @@ def confusion_pairs(loaded: Loaded) -> pd.DataFrame:
     Cached and shared per frame: the per-class views and every report are computed from it,
     so the labels of a million rows are read once, not once per view and per format.
     """
-    return _shared(
-        _pairs(loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame)
-    )
+    return shared(_pairs(loaded))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _class_views(
-    db: str, dataset_id: int, frame_key: str, *, _loaded: Loaded
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pairs = confusion_pairs(_loaded)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_FRAME)
+def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-class report and confusion matrix of the loaded dataset (cached per frame).
+
+    The matrix holds every class up to :data:`HEATMAP_CLASSES`; with more, the most
+    frequent ones and an "(other)" row and column
+    (:func:`core.metrics.compute_confusion_matrix`), so it has at most 41 × 41 cells.
+    """
+    pairs = confusion_pairs(loaded)
     return (
         compute_class_report(pairs=pairs),
         compute_confusion_matrix(pairs=pairs, max_classes=HEATMAP_CLASSES),
     )
 
 
-def class_views(loaded: Loaded) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-class report and confusion matrix of the loaded dataset (cached).
-
-    The matrix holds every class up to :data:`HEATMAP_CLASSES`; with more, the most
-    frequent ones and an "(other)" row and column
-    (:func:`core.metrics.compute_confusion_matrix`), so it has at most 41 × 41 cells.
-    """
-    return _class_views(loaded.db, loaded.dataset_id, loaded.frame_key, _loaded=loaded)
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _class_results(
-    db: str, dataset_id: int, frame_key: str, kind: str, *, _loaded: Loaded
-) -> ClassResults | None:
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_FRAME)
+def _class_results(loaded: Loaded, kind: str) -> ClassResults | None:
     if kind not in ("classification", "binary"):  # no classes: no pairs to count
         return None
-    return compute_class_results(task=kind, pairs=confusion_pairs(_loaded))
+    return compute_class_results(task=kind, pairs=confusion_pairs(loaded))
 
 
 def class_results(loaded: Loaded) -> ClassResults | None:
     """Return the reports' per-class results (:func:`core.report.compute_class_results`).
 
-    Cached per frame and task; None for a task without classes (text, regression).
+    Cached per frame and task kind; None for a task without classes (text, regression).
     """
-    return _class_results(
-        loaded.db, loaded.dataset_id, loaded.frame_key, loaded.task.kind, _loaded=loaded
-    )
+    return _class_results(loaded, loaded.task.kind)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _column_profile(
-    db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame
-) -> pd.DataFrame:
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_FRAME)
+def column_profile(loaded: Loaded) -> pd.DataFrame:
+    """Per column of the frame: whether it is numeric and how many slices it makes.
+
+    ``distinct`` counts the missing cells as one value (the ``(missing)`` slice), so a column
+    holding one value and blanks (``EU`` and blank, or ``NA`` read as missing) can be sliced.
+    Cached per frame; indexed by column name, columns ``numeric`` (bool), ``distinct`` (int).
+    """
+    frame = loaded.dataset.frame
     rows = []
-    for col in _frame.columns:
-        values = _frame[col]
+    for col in frame.columns:
+        values = frame[col]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         # missing cells count as one value: slicing gives them their own (missing) slice
         rows.append(
             {"column": str(col), "numeric": numeric, "distinct": int(values.nunique(dropna=False))}
         )
     return pd.DataFrame(rows, columns=["column", "numeric", "distinct"]).set_index("column")
-
-
-def column_profile(loaded: Loaded) -> pd.DataFrame:
-    """Per column of the frame: whether it is numeric and how many slices it makes.
-
-    ``distinct`` counts the missing cells as one value (the ``(missing)`` slice), so a column
-    holding one value and blanks (``EU`` and blank, or ``NA`` read as missing) can be sliced.
-    """
-    return _column_profile(
-        loaded.db, loaded.dataset_id, loaded.frame_key, _frame=loaded.dataset.frame
-    )
 
 
 def slice_column(loaded: Loaded, name: str) -> str | None:
@@ -618,22 +416,6 @@ def unsliceable_columns(loaded: Loaded, *, max_values: int = APP_SLICE_VALUES) -
     }
 
 
-# --------------------------------------------------------------------------- guard
-
-
-def require_dataset(ctx: Context) -> Loaded:
-    """Load the selected dataset, or show an empty state / the error and stop (data guard)."""
-    if ctx.dataset_id is None:
-        empty_state("No dataset is selected.")
-        st.stop()
-    try:
-        return load_current(ctx)
-    except DataError as exc:
-        show_error(exc, "The dataset cannot be opened: ")
-        st.stop()
-        raise  # unreachable: st.stop() raises
-
-
 # --------------------------------------------------------------------------- tagging views
 
 
@@ -642,13 +424,7 @@ def require_dataset(ctx: Context) -> Loaded:
 # examples are reused as they are.
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _correct(
-    db: str, dataset_id: int, frame_key: str, task_key: str, *, _loaded: Loaded
-) -> np.ndarray:
-    return _frozen(example_outcomes(_loaded)["correct"].to_numpy(dtype=bool))
-
-
+@st.cache_resource(max_entries=8, show_spinner=False, hash_funcs=BY_TASK)
 def example_correct(loaded: Loaded) -> np.ndarray:
     """Whether the model gets each example right, as a bool array (cached, shared, read-only).
 
@@ -657,115 +433,76 @@ def example_correct(loaded: Loaded) -> np.ndarray:
     DataError
         The task does not fit the data (see :func:`core.metrics.compute_outcomes`).
     """
-    return _correct(
-        loaded.db, loaded.dataset_id, loaded.frame_key, repr(loaded.task), _loaded=loaded
-    )
+    return frozen(example_outcomes(loaded)["correct"].to_numpy(dtype=bool))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _coverage(
-    db: str, dataset_id: int, frame_key: str, tags_key: str, task_key: str, *, _loaded: Loaded
-) -> tuple[int, int]:
-    return compute_tag_coverage(example_correct(_loaded), _loaded.dataset.tags)
-
-
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_DATA)
 def tag_coverage(loaded: Loaded) -> tuple[int, int]:
     """(errors with a tag, errors) of the loaded dataset (cached per tags and task)."""
-    return _coverage(
-        loaded.db,
-        loaded.dataset_id,
-        loaded.frame_key,
-        loaded.tags_key,
-        repr(loaded.task),
-        _loaded=loaded,
-    )
+    return compute_tag_coverage(example_correct(loaded), loaded.dataset.tags)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _condition(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    condition: Condition,
-    *,
-    _frame: pd.DataFrame,
-    _source: str,
-) -> np.ndarray:
-    return _frozen(np.asarray(condition_mask(_frame, condition, source=_source)))
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_FRAME)
+def _condition(loaded: Loaded, condition: Condition) -> np.ndarray:
+    ds = loaded.dataset
+    return frozen(np.asarray(condition_mask(ds.frame, condition, source=ds.source_name)))
 
 
 def rule_matches(loaded: Loaded, conditions: Sequence[Condition]) -> np.ndarray:
     """Where every condition holds (AND; :func:`core.rules.rule_mask`), each one cached.
 
-    Adding a condition computes only the new one.
+    Adding a condition computes only the new one. Returns a bool array, one per row.
 
     Raises
     ------
     DataError
         A bad condition (the message names the file and the column).
     """
-    ds = loaded.dataset
-    mask = np.ones(len(ds.frame), dtype=bool)
+    mask = np.ones(len(loaded.dataset.frame), dtype=bool)
     for condition in conditions:
-        mask &= _condition(
-            loaded.db,
-            loaded.dataset_id,
-            loaded.frame_key,
-            condition,
-            _frame=ds.frame,
-            _source=ds.source_name,
-        )
+        mask &= _condition(loaded, condition)
     return mask
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _frame_filtered(
-    db: str, dataset_id: int, frame_key: str, task_key: str, filters: Filters, *, _loaded: Loaded
-) -> np.ndarray:
-    where = rule_matches(_loaded, filters.where) if filters.where else None
-    return _frozen(
-        frame_filter_mask(_loaded.dataset.frame, example_correct(_loaded), filters, where=where)
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=BY_TASK)
+def _frame_filtered(loaded: Loaded, filters: Filters) -> np.ndarray:
+    """Where the filters that read no tag keep a row (bool per row; shared, read-only)."""
+    where = rule_matches(loaded, filters.where) if filters.where else None
+    return frozen(
+        frame_filter_mask(loaded.dataset.frame, example_correct(loaded), filters, where=where)
     )
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _order(
-    db: str, dataset_id: int, frame_key: str, task_key: str, order: str, *, _loaded: Loaded
-) -> np.ndarray:
-    frame = _loaded.dataset.frame
+@st.cache_resource(max_entries=8, show_spinner=False, hash_funcs=BY_TASK)
+def _order(loaded: Loaded, order: str) -> np.ndarray:
+    """Row positions in ``order`` (:func:`ui.tagging.row_order`; shared, read-only)."""
+    frame = loaded.dataset.frame
     score = (
         pd.to_numeric(frame["score"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if "score" in frame.columns
         else None
     )
-    return _frozen(row_order(example_correct(_loaded), score, order))
+    return frozen(row_order(example_correct(loaded), score, order))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _filtered(
-    db: str,
-    dataset_id: int,
-    frame_key: str,
-    tags_key: str,
-    task_key: str,
-    filters: Filters,
-    order: str,
-    *,
-    _loaded: Loaded,
-) -> np.ndarray:
-    mask = _frame_filtered(db, dataset_id, frame_key, task_key, filters, _loaded=_loaded)
-    if filters.uses_tags:
-        mask = mask & tag_filter_mask(_loaded.dataset.tags, filters)
-    return _frozen(
-        kept_in_order(mask, _order(db, dataset_id, frame_key, task_key, order, _loaded=_loaded))
-    )
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=BY_TASK)
+def _kept(loaded: Loaded, filters: Filters, order: str) -> np.ndarray:
+    """Positions kept by filters that read no tag, in ``order`` (a tick keeps this entry)."""
+    return frozen(kept_in_order(_frame_filtered(loaded, filters), _order(loaded, order)))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=BY_DATA)
+def _kept_by_tags(loaded: Loaded, filters: Filters, order: str) -> np.ndarray:
+    """Positions kept by filters that read the tags, in ``order`` (keyed by the tags too)."""
+    mask = _frame_filtered(loaded, filters) & tag_filter_mask(loaded.dataset.tags, filters)
+    return frozen(kept_in_order(mask, _order(loaded, order)))
 
 
 def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors") -> np.ndarray:
     """Positions of the rows the filters keep, in ``order`` (see :data:`ui.tagging.ORDERS`).
 
-    Cached per filter values (shared by every session: a read-only array); the tags are part
-    of the key only when a filter reads them, so ticking a tag does not recompute an
+    Cached per filter values (shared by every session: a read-only int array); the tags are
+    part of the key only when a filter reads them, so ticking a tag does not recompute an
     unfiltered list.
 
     Raises
@@ -773,51 +510,21 @@ def filtered_positions(loaded: Loaded, filters: Filters, *, order: str = "errors
     DataError
         A bad metadata condition in ``filters.where``, or a task that does not fit the data.
     """
-    tags_key = loaded.tags_key if filters.uses_tags else ""
-    return _filtered(
-        loaded.db,
-        loaded.dataset_id,
-        loaded.frame_key,
-        tags_key,
-        repr(loaded.task),
-        filters,
-        order,
-        _loaded=loaded,
-    )
+    kept = _kept_by_tags if filters.uses_tags else _kept
+    return kept(loaded, filters, order)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _media(
-    db: str, dataset_id: int, frame_key: str, *, _frame: pd.DataFrame, _columns: tuple[str, ...]
-) -> dict[str, str]:
-    return media_columns(_frame, _columns)
-
-
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_FRAME)
 def media_kinds(loaded: Loaded) -> dict[str, str]:
     """Metadata columns holding audio or images: {column: kind} (cached per frame)."""
     ds = loaded.dataset
-    return _media(
-        loaded.db,
-        loaded.dataset_id,
-        loaded.frame_key,
-        _frame=ds.frame,
-        _columns=tuple(ds.metadata_columns),
-    )
+    return media_columns(ds.frame, tuple(ds.metadata_columns))
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _distinct(
-    db: str, dataset_id: int, frame_key: str, column: str, limit: int, *, _frame: pd.DataFrame
-) -> list[str] | None:
-    values = _frame[column].dropna().astype(str)
-    uniques = values.unique()
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_FRAME)
+def distinct_values(loaded: Loaded, column: str, *, limit: int = 200) -> list[str] | None:
+    """Sorted distinct values of a column as text, or ``None`` when there are over ``limit``."""
+    uniques = loaded.dataset.frame[column].dropna().astype(str).unique()
     if len(uniques) > limit:
         return None
     return sorted(map(str, uniques))
-
-
-def distinct_values(loaded: Loaded, column: str, *, limit: int = 200) -> list[str] | None:
-    """Sorted distinct values of a column as text, or ``None`` when there are over ``limit``."""
-    return _distinct(
-        loaded.db, loaded.dataset_id, loaded.frame_key, column, limit, _frame=loaded.dataset.frame
-    )

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from slicewise.core.charts import baseline_label
@@ -454,12 +453,3 @@ def class_view(report: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "f1": st.column_config.NumberColumn("F1", format="%.1f%%"),
     }
     return view, config
-
-
-def tidy_chart(fig: go.Figure) -> go.Figure:
-    """Keep a core chart's legend clear of its title inside Streamlit's layout."""
-    fig.update_layout(
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
-        margin={"t": 80},
-    )
-    return fig
