@@ -17,13 +17,13 @@ pytest.importorskip("duckdb")
 
 from engines import assert_same, both  # noqa: E402
 
-from slicewise.core import engine_duckdb as engine  # noqa: E402
 from slicewise.core.dataset import ColumnMapping, load_dataset  # noqa: E402
 from slicewise.core.engine_duckdb import (  # noqa: E402
     TEXT_TASK_MESSAGE,
     DuckDBFile,
     analyze_file_duckdb,
     nanquantile_linear,
+    profile,
 )
 from slicewise.core.errors import DataError, MissingValuesError  # noqa: E402
 from slicewise.core.task import TaskSpec  # noqa: E402
@@ -165,7 +165,7 @@ def test_a_text_task_gives_the_clear_error(tmp_path):
 @pytest.mark.parametrize("route", ["class table", "sql"])
 def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkeypatch, route):
     if route == "sql":  # as for a label column with more than _MAX_CLASSES values
-        monkeypatch.setattr(engine, "_MAX_CLASSES", -1)
+        monkeypatch.setattr(profile, "_MAX_CLASSES", -1)
     text = "id,label,prediction,night\n1,a,a,x\n2,,b,\n3,b,b,x\n4,a,  ,\n5,,a,\n6,b,a,x\n"
     path = tmp_path / "gaps.csv"
     path.write_text(text)
@@ -308,7 +308,7 @@ def test_label_comparison_follows_the_class_rule(tmp_path, case, fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(engine, "_MAX_CLASSES", -1)  # every class column is past the limit
+    monkeypatch.setattr(profile, "_MAX_CLASSES", -1)  # every class column is past the limit
     rng = np.random.default_rng(8)
     df = pd.DataFrame(
         {
