@@ -35,16 +35,12 @@ tests check both).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from slicewise.core.dataset import Dataset
 from slicewise.core.errors import InvalidValueError
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
 
 #: The lecture's split: train 60%, dev 20%, test 20%.
 DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.6, "dev": 0.2, "test": 0.2}
@@ -393,35 +389,6 @@ def compute_split_shares(
     out["max_diff"] = np.nanmax(np.vstack(diffs), axis=0) if diffs else np.nan
     out.loc[out["group"] == "examples", "max_diff"] = np.nan
     return out
-
-
-def split_shares_chart(shares: pd.DataFrame) -> go.Figure:
-    """Draw grouped bars: the share of each class and tag in all data and in every split."""
-    import plotly.graph_objects as go
-
-    body = shares[shares["group"] != "examples"]
-    splits = [c[len("share_") :] for c in shares.columns if c.startswith("share_")]
-    x = [f"{g}: {n}" for g, n in zip(body["group"], body["name"], strict=True)]
-    colors = {ALL: "#9ca3af"}
-    palette = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#dc2626"]
-    fig = go.Figure()
-    for i, split in enumerate(splits):
-        fig.add_bar(
-            name=split,
-            x=x,
-            y=100 * body[f"share_{split}"],
-            marker_color=colors.get(split, palette[(i - 1) % len(palette)]),
-            customdata=body[f"n_{split}"],
-            hovertemplate=f"{split}: %{{y:.1f}}% (%{{customdata}})<extra>%{{x}}</extra>",
-        )
-    fig.update_layout(
-        barmode="group",
-        yaxis_title="Share of the split's examples (%)",
-        title="Class and tag shares per split",
-        margin={"t": 60, "b": 40},
-        legend={"orientation": "h", "y": 1.1},
-    )
-    return fig
 
 
 def splits_frame(dataset: Dataset, splits: pd.Series) -> pd.DataFrame:

@@ -13,9 +13,11 @@ from slicewise.core.charts import (
     plot_text,
     priority_bubble_chart,
 )
-from slicewise.core.compare import change_chart, compare_datasets, history_chart, iteration_history
+from slicewise.core.charts.compare import change_chart, history_chart
+from slicewise.core.charts.discovery import error_tree_chart
+from slicewise.core.compare import compare_datasets, iteration_history
 from slicewise.core.dataset import ColumnMapping, dataset_from_frame
-from slicewise.core.discovery import compute_error_tree, error_tree_chart
+from slicewise.core.discovery import compute_error_tree
 
 EVIL = '<a href="https://evil.invalid">x</a> & <b>'
 

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from scipy import stats
 
 from slicewise.core import discovery
+from slicewise.core.charts.discovery import error_tree_chart
 from slicewise.core.cli import main
 from slicewise.core.dataset import ColumnMapping, dataset_from_frame, load_dataset
 from slicewise.core.discovery import (
@@ -27,7 +28,6 @@ from slicewise.core.discovery import (
     describe_error_tree,
     encode_conditions,
     error_indicator,
-    error_tree_chart,
     find_error_slices,
     format_suggestions,
     slice_mask,
@@ -226,7 +226,7 @@ def test_many_valued_columns_count_right(monkeypatch):
     """Slices matched by binary search (large key spaces) equal those of the lookup table."""
     df, errors = planted_frame(n=6000, seed=8)
     expected = find_error_slices(df, errors, top=None, distinct=False, alpha=0.99)
-    monkeypatch.setattr(discovery, "LOOKUP_LIMIT", 0)
+    monkeypatch.setattr(discovery.lattice, "LOOKUP_LIMIT", 0)
     found = find_error_slices(df, errors, top=None, distinct=False, alpha=0.99)
     assert found.slices["conditions"].map(len).max() == 3
     pd.testing.assert_frame_equal(found.slices, expected.slices)

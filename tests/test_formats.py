@@ -300,7 +300,7 @@ def test_bad_containers_give_typed_errors_naming_the_file(name, make, error, wor
 )
 def test_a_file_expanding_past_the_cap_is_refused(monkeypatch, name, make):
     # 100 KB of CSV compresses to a few hundred bytes; the cap is lowered to 10 KB.
-    monkeypatch.setattr(formats, "MAX_DECOMPRESSED_BYTES", 10_000)
+    monkeypatch.setattr(formats.containers, "MAX_DECOMPRESSED_BYTES", 10_000)
     data = b"label,prediction\n" + b"a,a\n" * 25_000
     packed = make(data)
     assert len(packed) < 10_000

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from slicewise.core.charts.splits import split_shares_chart
 from slicewise.core.dataset import load_dataset
 from slicewise.core.errors import InvalidValueError
 from slicewise.core.splits import (
     assign_splits,
     compute_split_shares,
     split_dataset,
-    split_shares_chart,
     splits_frame,
     stratification_label,
 )
