@@ -4,49 +4,52 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from slicewise.core.errors import InvalidValueError
+from slicewise.core.text_normalise import normalise_text
 
 TaskKind = Literal["classification", "binary", "text", "regression"]
 TASK_KINDS: tuple[str, ...] = ("classification", "binary", "text", "regression")
-
-
-# Typographic apostrophes written in place of "'" ("let’s" is "let's").
-_APOSTROPHES = "[\u2018\u2019\u02bc\u2032`]"
-# One punctuation character: anything but letters, digits, whitespace and apostrophes, plus
-# the underscore and apostrophes that are not inside a word.
-_PUNCT = r"(?:[^\w\s']|_|(?<!\w)'|'(?!\w))"
 
 
 @dataclass(frozen=True)
 class TextNormalization:
     """How transcripts are normalised before an exact-match comparison.
 
-    Steps, in order: ``replacements``, Unicode normalisation, ``lowercase``,
-    ``strip_punctuation``, ``collapse_whitespace``.
+    The options of :func:`core.text_normalise.normalise_text`, which defines every step
+    exactly; the Label consistency rule :class:`core.agreement.NormalizeText` takes the same
+    options with other defaults. Steps, in order: ``replacements``, Unicode normalisation,
+    ``lowercase``, ``strip_punctuation``, ``collapse_whitespace``.
 
     Parameters
     ----------
     lowercase
         Compare case-insensitively.
     strip_punctuation
-        Drop every character that is neither a letter, a digit, whitespace nor an apostrophe
-        inside a word ("let's" keeps its apostrophe; typographic apostrophes such as "let’s"
-        count as "'"). Punctuation between two words ("well...ok", "hello_world") becomes one
-        space so the words stay apart; elsewhere ("Hi, there!") it is simply removed.
+        Drop every character that is neither a letter, a digit, whitespace, a square
+        bracket nor an apostrophe inside a word ("let's" keeps its apostrophe; typographic
+        apostrophes such as "let’s" count as "'"; "[noise]" keeps its brackets).
+        Punctuation between two words ("well...ok", "hello_world") becomes one space so the
+        words stay apart; elsewhere ("Hi, there!") it is simply removed.
     collapse_whitespace
         Trim and turn every run of whitespace into one space.
     replacements
-        Literal, case-sensitive ``(old, new)`` pairs applied first, in order
-        (e.g. ``("Umm,", "Um,")``).
+        Literal ``(old, new)`` pairs applied first, in order (e.g. ``("Umm,", "Um,")``);
+        case-sensitive and anywhere in the text unless ``match_case`` / ``whole_words``
+        say otherwise.
     unicode_form
         Unicode normal form applied after the replacements (``"NFC"`` makes a composed "é"
         equal a decomposed one); ``None`` skips it.
+    match_case
+        Replacements match only with the same case (default); ``False``: any case.
+    whole_words
+        Replacements match only whole words/phrases (``"um"`` leaves "umbrella" alone);
+        default ``False``: any occurrence.
     """
 
     lowercase: bool = True
@@ -54,6 +57,8 @@ class TextNormalization:
     collapse_whitespace: bool = True
     replacements: tuple[tuple[str, str], ...] = ()
     unicode_form: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = "NFC"
+    match_case: bool = True
+    whole_words: bool = False
 
     def apply(self, values: pd.Series) -> pd.Series:
         """Return ``values`` normalised, vectorised over the Series; missing stays missing.
@@ -62,7 +67,8 @@ class TextNormalization:
         transcript the steps empty (``"..."`` with ``strip_punctuation``, ``"  "`` with
         ``collapse_whitespace``). Only missing values (None, NaN, ``pd.NA``) come back as
         ``pd.NA``. Each distinct value is normalised once (transcripts repeat a lot), then
-        mapped back.
+        mapped back; values that are not text are normalised as their text (``3`` is
+        ``"3"``).
 
         Examples
         --------
@@ -70,28 +76,14 @@ class TextNormalization:
         ['hi there', '', '', <NA>]
         """
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        normed = self._normalise(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+        texts = pd.Series(uniques, dtype=object).astype("string")
+        options = asdict(self)
+        normed = np.array([normalise_text(t, **options) for t in texts], dtype=object)
         out = np.empty(len(codes), dtype=object)
         out[:] = None
         known = codes >= 0
         out[known] = normed[codes[known]]
         return pd.Series(out, index=values.index, dtype="string")
-
-    def _normalise(self, values: pd.Series) -> pd.Series:
-        s = values.astype("string")
-        for old, new in self.replacements:
-            s = s.str.replace(old, new, regex=False)
-        if self.unicode_form:
-            s = s.str.normalize(self.unicode_form)
-        if self.lowercase:
-            s = s.str.lower()
-        if self.strip_punctuation:
-            s = s.str.replace(_APOSTROPHES, "'", regex=True)
-            s = s.str.replace(rf"(?<=\w){_PUNCT}+(?=\w)", " ", regex=True)
-            s = s.str.replace(rf"{_PUNCT}+", "", regex=True)
-        if self.collapse_whitespace:
-            s = s.str.replace(r"\s+", " ", regex=True).str.strip()
-        return s
 
 
 @dataclass(frozen=True)

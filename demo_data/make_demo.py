@@ -30,6 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# With its defaults, the text task's normaliser: "differs after normalisation" below means
+# what Slicewise's exact match of transcripts means.
+from slicewise.core.text_normalise import normalise_text
+
 SEED = 42
 HERE = Path(__file__).resolve().parent
 FILES = {
@@ -404,16 +408,6 @@ SPEECH_REGIONS = ("us-east", "us-west", "us-south", "uk", "canada", "india", "au
 SPEECH_REGION_P = (0.26, 0.2, 0.16, 0.12, 0.08, 0.1, 0.08)
 
 
-def normalize_text(text: str) -> str:
-    """Normalise a transcript the way Slicewise's default text task compares them.
-
-    Lower-case, turn every character that is not a letter, digit, space or in-word
-    apostrophe into a space, collapse whitespace (see ``core.task.TextNormalization``).
-    """
-    text = re.sub(r"[^\w\s']|(?<!\w)'|'(?!\w)|_", " ", text.lower())
-    return re.sub(r"\s+", " ", text).strip()
-
-
 def _pick(rng: np.random.Generator, options: Sequence[str]) -> str:
     return str(options[int(rng.integers(len(options)))])
 
@@ -499,7 +493,7 @@ def asr_error(text: str, tags: tuple[str, ...], rng: np.random.Generator) -> str
             babble = "people_noise" in tags and rng.random() < 0.6
             new = _insert_word(out, rng, BABBLE_INSERTIONS if babble else ASR_INSERTIONS)
         out = new or _substitute(out, ASR_CONFUSIONS, rng) or _insert_word(out, rng, ASR_INSERTIONS)
-    return out if normalize_text(out) != normalize_text(text) else asr_error(text, tags, rng)
+    return out if normalise_text(out) != normalise_text(text) else asr_error(text, tags, rng)
 
 
 def human_error(text: str, tags: tuple[str, ...], rng: np.random.Generator) -> str:
@@ -522,7 +516,7 @@ def human_error(text: str, tags: tuple[str, ...], rng: np.random.Generator) -> s
         or _delete_word(text, rng, prefer_function=True)
         or _typo(text, rng)
     )
-    if new is None or normalize_text(new) == normalize_text(text):
+    if new is None or normalise_text(new) == normalise_text(text):
         return human_error(text, tags, rng)
     return new
 
@@ -685,9 +679,9 @@ def make_retrained(rng: np.random.Generator, speech: pd.DataFrame) -> pd.DataFra
     In each tag combination, ``fixed`` of the old model's errors become right and ``broken``
     of its right transcripts become wrong; every other transcript is kept as it was.
     """
-    truth = [normalize_text(t) for t in speech["label"]]
+    truth = [normalise_text(t) for t in speech["label"]]
     wrong = np.array(
-        [normalize_text(p) != t for p, t in zip(speech["prediction"], truth, strict=True)]
+        [normalise_text(p) != t for p, t in zip(speech["prediction"], truth, strict=True)]
     )
     cells = [
         tuple(t for t in SPEECH_TAGS if row[t] == "x")
