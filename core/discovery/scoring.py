@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from slicewise.core.multiple_testing import benjamini_hochberg  # noqa: F401 (re-exported)
+
 DEFAULT_ALPHA = 0.95
 
 
@@ -66,17 +68,3 @@ def excess_error_p_value(errors: np.ndarray, size: np.ndarray, overall_rate: flo
     errors = np.asarray(errors, dtype=float)
     size = np.asarray(size, dtype=float)
     return np.clip(stats.binom.sf(errors - 1, size, overall_rate), 0.0, 1.0)
-
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Return Benjamini-Hochberg adjusted p-values (q-values) of a family of tests.
-
-    SciPy's ``false_discovery_control(method="bh")``; no NaN allowed. (The NaN-aware
-    :func:`core.prioritize.benjamini_hochberg` computes ``p · m / i`` where SciPy computes
-    ``p · (m / i)``, which can differ in the last bit, so the two are kept apart to keep
-    every figure as it was.)
-    """
-    p = np.asarray(p_values, dtype=float)
-    if p.size == 0:
-        return p.copy()
-    return stats.false_discovery_control(p, method="bh")

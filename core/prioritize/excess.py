@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from slicewise.core.multiple_testing import benjamini_hochberg  # noqa: F401 (re-exported)
+
 #: Columns of :func:`add_excess_error`.
 EXCESS_COLUMNS = (
     "error_rate_rest",
@@ -16,25 +18,6 @@ EXCESS_COLUMNS = (
 )
 #: False discovery rate at which a slice counts as worse than the rest.
 FDR = 0.05
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Return Benjamini–Hochberg adjusted p-values (q-values) of ``p``; NaN stays NaN.
-
-    ``q_(i) = min_{j >= i} p_(j) · m / j`` over the ``m`` p-values present, sorted
-    ascending (Benjamini & Hochberg, 1995), capped at 1; the same values as statsmodels'
-    ``multipletests(method="fdr_bh")``.
-    """
-    p = np.asarray(p, dtype=float)
-    q = np.full(p.shape, np.nan)
-    present = np.flatnonzero(~np.isnan(p))
-    if not len(present):
-        return q
-    order = present[np.argsort(p[present], kind="stable")]
-    m = len(order)
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-    return q
 
 
 def add_excess_error(table: pd.DataFrame, *, fdr: float = FDR) -> pd.DataFrame:
