@@ -14,7 +14,7 @@ import pytest
 
 import slicewise.core.store as store_mod
 import slicewise.core.store.corrections as corrections_mod
-import slicewise.core.store.datasets as datasets_mod
+import slicewise.core.store.files as files_mod
 import slicewise.core.store.migrations as migrations_mod
 from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
 from slicewise.core.errors import StoreError
@@ -320,7 +320,7 @@ def test_failed_save_leaves_no_dataset_row_and_no_files(
     store: Store, pets: Dataset, monkeypatch, fail_at: str
 ) -> None:
     project = store.get_or_create_project("p", user="ann")
-    real_write, real_event = datasets_mod._write_parquet, Store._event
+    real_write, real_event = files_mod._write_parquet, Store._event
 
     def write(frame, path):
         if path.name == fail_at:
@@ -334,7 +334,7 @@ def test_failed_save_leaves_no_dataset_row_and_no_files(
             raise sqlite3.OperationalError("disk I/O error")
         real_event(self, kind, **kw)
 
-    monkeypatch.setattr(datasets_mod, "_write_parquet", write)
+    monkeypatch.setattr(files_mod, "_write_parquet", write)
     monkeypatch.setattr(Store, "_event", event)
     with pytest.raises((OSError, sqlite3.OperationalError)):
         store.save_dataset(project, "pets", pets, task=TaskSpec(), user="ann")

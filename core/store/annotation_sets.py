@@ -8,25 +8,26 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from slicewise.core.errors import (
-    ConflictError,
-    NotFoundError,
     StoreValueError,
 )
 from slicewise.core.store.common import (
-    _check_id,
+    _check_same_project,
     _clean_name,
     _clean_text,
     _clean_user,
     _few,
+    _insert,
     _now,
+    _row_by_id,
 )
 from slicewise.core.store.files import (
     ANNOTATIONS_DIR,
     _read_parquet,
-    _write_parquet,
+    _stage_parquet,
+    _staged,
+    _Staging,
 )
 
 #: The columns an annotation set's long table must have (``time`` and ``comment`` may follow).
@@ -78,23 +79,16 @@ class AnnotationSetsMixin:
         return self.files_dir / ANNOTATIONS_DIR / f"{int(set_id)}.parquet"
 
     def _annotation_row(self, set_id: Any) -> dict[str, Any]:
-        sid = _check_id(set_id, "annotation set")
-        rows = self._rows("SELECT * FROM annotation_sets WHERE id = ?", [sid])
-        if not rows:
-            raise NotFoundError(f"no annotation set with id {sid}")
-        return rows[0]
+        return _row_by_id(self, "annotation_sets", set_id, "annotation set")
 
     def _check_link(self, project_id: int, dataset_id: Any) -> int | None:
         if dataset_id is None:
             return None
-        row = self._dataset_row(dataset_id)
-        if row["project_id"] != project_id:
-            raise ConflictError(
-                f"dataset {row['id']} belongs to project {row['project_id']}, not "
-                f"{project_id}: an annotation set links to a dataset of its own "
-                "project"
-            )
-        return int(row["id"])
+        return _check_same_project(
+            self._dataset_row(dataset_id),
+            project_id,
+            "an annotation set links to a dataset of its own project",
+        )
 
     def save_annotation_set(
         self,
@@ -145,60 +139,72 @@ class AnnotationSetsMixin:
         source_name = _clean_name(source_name, "source name", limit=None)
         content_hash = _clean_text(content_hash, "content hash")
         pid = self._project_row(project_id)["id"]
-        self._require(pid, user, "save_annotation_set")  # again inside the transaction
-        self._check_free_name(pid, name, table="annotation_sets")
-        self._check_link(pid, linked_dataset_id)
-        labels = _check_annotation_labels(name, labels)
+        labels = self._check_new_annotation_set(pid, name, labels, user, linked_dataset_id)
         folder = self.files_dir / ANNOTATIONS_DIR
         self._writable_dir(folder)
-        staging = folder / f".staging-{uuid.uuid4().hex}.parquet"
-        final: Path | None = None
-        try:
-            try:
-                _write_parquet(labels, staging)
-            except (pa.ArrowException, ValueError, TypeError) as exc:
-                raise StoreValueError(
-                    f"annotation set {name!r} cannot be stored as Parquet: {exc}"
-                ) from exc
+        staging_file = folder / f".staging-{uuid.uuid4().hex}.parquet"
+        with _staged(self, staging_file, tree=False) as staging:
+            _stage_parquet(labels, staging.path, f"annotation set {name!r}")
+            record = {
+                "project_id": pid,
+                "name": name,
+                "source_name": source_name,
+                "content_hash": content_hash,
+                "row_count": len(labels),
+            }
             with self._write():
-                self._require(pid, user, "save_annotation_set")
-                self._check_free_name(pid, name, table="annotation_sets")
-                linked = self._check_link(pid, linked_dataset_id)
-                at = _now()
-                sid = int(
-                    self.db["annotation_sets"]
-                    .insert(
-                        {
-                            "project_id": pid,
-                            "name": name,
-                            "source_name": source_name,
-                            "content_hash": content_hash,
-                            "row_count": len(labels),
-                            "linked_dataset_id": linked,
-                            "created_at": at,
-                            "created_by": user,
-                        }
-                    )
-                    .last_pk
-                )
-                os.replace(staging, self._annotation_path(sid))
-                final = self._annotation_path(sid)
-                self._event(
-                    "annotation_set.save",
-                    user=user,
-                    at=at,
-                    project_id=pid,
-                    annotation_set_id=sid,
-                    name=name,
-                    source_name=source_name,
-                    row_count=len(labels),
-                    linked_dataset_id=linked,
-                )
-            return sid
-        except BaseException as exc:
-            (final if final is not None else staging).unlink(missing_ok=True)
-            self._raise_os_fault(exc, folder)  # a full disk: DiskFull
-            raise
+                sid = self._add_annotation_set(record, linked_dataset_id, staging, user=user)
+        return sid
+
+    def _check_new_annotation_set(
+        self, project_id: int, name: str, labels: Any, user: str, linked_dataset_id: Any
+    ) -> pd.DataFrame:
+        """Validate a :meth:`save_annotation_set` before its file is written.
+
+        Returns the labels with a RangeIndex (:func:`_check_annotation_labels`).
+
+        Raises
+        ------
+        StoreError
+            A name taken in the project, an unknown linked dataset or one of another
+            project, or labels that are not a long table.
+        PermissionDenied
+            ``user`` may not save annotation sets in the project.
+        """
+        self._require(project_id, user, "save_annotation_set")  # again inside the transaction
+        self._check_free_name(project_id, name, table="annotation_sets")
+        self._check_link(project_id, linked_dataset_id)
+        return _check_annotation_labels(name, labels)
+
+    def _add_annotation_set(
+        self, record: dict[str, Any], linked_dataset_id: Any, staging: _Staging, *, user: str
+    ) -> int:
+        """Write a new annotation set inside its save's transaction; return its id.
+
+        ``record`` holds its ``project_id``, ``name``, ``source_name``, ``content_hash`` and
+        ``row_count``. In order: the role, name and link checks again, the
+        ``annotation_sets`` row, the staged file moved to its place, the event.
+        """
+        pid, name = record["project_id"], record["name"]
+        self._require(pid, user, "save_annotation_set")
+        self._check_free_name(pid, name, table="annotation_sets")
+        linked = self._check_link(pid, linked_dataset_id)
+        at = _now()
+        row = {**record, "linked_dataset_id": linked, "created_at": at, "created_by": user}
+        sid = _insert(self, "annotation_sets", row)
+        staging.move_to(self._annotation_path(sid))
+        self._event(
+            "annotation_set.save",
+            user=user,
+            at=at,
+            project_id=pid,
+            annotation_set_id=sid,
+            name=name,
+            source_name=record["source_name"],
+            row_count=record["row_count"],
+            linked_dataset_id=linked,
+        )
+        return sid
 
     def list_annotation_sets(self, project_id: int | None = None) -> pd.DataFrame:
         """Return the stored annotation sets, newest first.

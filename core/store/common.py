@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.errors import (
+    ConflictError,
     InvalidValueError,
+    NotFoundError,
     StoreValueError,
 )
 
@@ -99,6 +101,78 @@ def _check_id(value: Any, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise StoreValueError(f"{what} id must be an integer, got {value!r}")
     return int(value)
+
+
+def _row_by_id(store: Any, table: str, value: Any, what: str, columns: str = "*") -> dict[str, Any]:
+    """Return ``columns`` of the row of ``table`` whose id is ``value``.
+
+    ``store`` is the :class:`~core.store.store.Store` (its ``_rows``); ``what`` names the
+    record in messages, e.g. ``"dataset"``.
+
+    Raises
+    ------
+    StoreValueError
+        ``value`` is not an integer (:func:`_check_id`).
+    NotFoundError
+        No row has that id (``no dataset with id 7``).
+    """
+    rid = _check_id(value, what)
+    rows = store._rows(f"SELECT {columns} FROM {table} WHERE id = ?", [rid])
+    if not rows:
+        raise NotFoundError(f"no {what} with id {rid}")
+    return rows[0]
+
+
+def _check_same_project(dataset: dict[str, Any], project_id: int, why: str = "") -> int:
+    """Return the dataset's id when its row belongs to ``project_id``.
+
+    Raises
+    ------
+    ConflictError
+        It belongs to another project (the message ends with ``why`` when given).
+    """
+    if dataset["project_id"] != project_id:
+        raise ConflictError(
+            f"dataset {dataset['id']} belongs to project {dataset['project_id']}, "
+            f"not {project_id}" + (f": {why}" if why else "")
+        )
+    return int(dataset["id"])
+
+
+def _check_bool(value: Any, what: str) -> bool:
+    """Return ``value`` as a bool; it must be ``True`` or ``False`` (numpy's too).
+
+    Raises
+    ------
+    StoreValueError
+        Anything else, e.g. ``1`` or ``"yes"``.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise StoreValueError(f"{what} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_text(value: Any, what: str) -> str:
+    """Return ``value`` without surrounding spaces; it must be text (may be empty).
+
+    Raises
+    ------
+    StoreValueError
+        ``value`` is not a ``str``.
+    """
+    if not isinstance(value, str):
+        raise StoreValueError(f"{what} must be text, got {value!r}")
+    return value.strip()
+
+
+def _stamped(record: dict[str, Any], user: str, at: str) -> dict[str, Any]:
+    """Return ``record`` with ``created_at``/``created_by`` and ``updated_at``/``updated_by``."""
+    return {**record, "created_at": at, "created_by": user, "updated_at": at, "updated_by": user}
+
+
+def _insert(store: Any, table: str, record: dict[str, Any]) -> int:
+    """Insert ``record`` into ``table`` (through ``store.db``); return its new id."""
+    return int(store.db[table].insert(record).last_pk)
 
 
 def _id_strings(example_ids: Any) -> pd.Index:

@@ -14,6 +14,7 @@ from slicewise.core.errors import (
     StoreValueError,
 )
 from slicewise.core.store.common import (
+    _check_text,
     _clean_user,
     _id_strings,
     _locate,
@@ -132,30 +133,24 @@ class CorrectionsMixin:
             Unknown dataset or example, or a label that does not fit the column.
         """
         user = _clean_user(user)
-        if not isinstance(reason, str):
-            raise StoreValueError(f"reason must be text, got {reason!r}")
+        reason = _check_text(reason, "reason")
         did = self._dataset_row(dataset_id)["id"]
         wanted = _id_strings([example_id])
-        frame = _read_parquet(self._dir(did) / FRAME_FILE, ["id", "label"])
-        pos = self._locate_examples(did, frame["id"].astype(str), wanted)[0]
-        original = _python_scalar(frame["label"].iloc[pos])
-        corrected = _coerce_label(new_label, frame["label"], did)
+        original, corrected = self._check_correction(did, wanted, new_label)
         with self._write():
-            row = self._dataset_row(did)
-            self._require(row["project_id"], user, "correct_label")
+            row = self._dataset_for_write(did, user, "correct_label")
             at = _now()
-            self.db["label_corrections"].insert(
-                {
-                    "project_id": row["project_id"],
-                    "dataset_id": did,
-                    "example_id": wanted[0],
-                    "original": original,
-                    "corrected": corrected,
-                    "reason": reason.strip(),
-                    "user": user,
-                    "at": at,
-                }
-            )
+            record = {
+                "project_id": row["project_id"],
+                "dataset_id": did,
+                "example_id": wanted[0],
+                "original": original,
+                "corrected": corrected,
+                "reason": reason,
+                "user": user,
+                "at": at,
+            }
+            self.db["label_corrections"].insert(record)
             self._event(
                 "label.correct",
                 user=user,
@@ -165,8 +160,27 @@ class CorrectionsMixin:
                 example_id=wanted[0],
                 original=original,
                 corrected=corrected,
-                reason=reason.strip(),
+                reason=reason,
             )
+
+    def _check_correction(
+        self, dataset_id: int, wanted: pd.Index, new_label: Any
+    ) -> tuple[Any, Any]:
+        """Return an example's label in a dataset and ``new_label`` in the label's type.
+
+        ``wanted`` holds the example's id as text (:func:`_id_strings`).
+
+        Raises
+        ------
+        NotFoundError
+            The dataset has no example with that id.
+        StoreValueError
+            ``new_label`` does not fit the label column (:func:`_coerce_label`).
+        """
+        frame = _read_parquet(self._dir(dataset_id) / FRAME_FILE, ["id", "label"])
+        pos = self._locate_examples(dataset_id, frame["id"].astype(str), wanted)[0]
+        original = _python_scalar(frame["label"].iloc[pos])
+        return original, _coerce_label(new_label, frame["label"], dataset_id)
 
     def corrections(self, dataset_id: int) -> pd.DataFrame:
         """Return the active label corrections of a dataset's examples, the latest per example.
@@ -212,8 +226,7 @@ class CorrectionsMixin:
         user = _clean_user(user)
         key = _id_strings([example_id])[0]
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "revert_correction")
+            row = self._dataset_for_write(dataset_id, user, "revert_correction")
             did = row["id"]
             at = _now()
             cursor = self.db.execute(

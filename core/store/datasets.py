@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from slicewise.core.dataset import ColumnMapping, Dataset
 from slicewise.core.errors import (
@@ -22,13 +21,15 @@ from slicewise.core.errors import (
     StoreValueError,
 )
 from slicewise.core.store.common import (
-    _check_id,
     _check_scope,
     _clean_name,
     _clean_user,
     _few,
+    _insert,
     _locate,
     _now,
+    _row_by_id,
+    _stamped,
 )
 from slicewise.core.store.corrections import (
     _coerce_label,
@@ -37,7 +38,9 @@ from slicewise.core.store.files import (
     FRAME_FILE,
     TAGS_FILE,
     _read_parquet,
-    _write_parquet,
+    _stage_parquet,
+    _staged,
+    _Staging,
 )
 from slicewise.core.task import TaskSpec, TextNormalization
 
@@ -78,11 +81,24 @@ class DatasetsMixin:
     """Save, list, load, rename and delete datasets."""
 
     def _dataset_row(self, dataset_id: Any) -> dict[str, Any]:
-        did = _check_id(dataset_id, "dataset")
-        rows = self._rows("SELECT * FROM datasets WHERE id = ?", [did])
-        if not rows:
-            raise NotFoundError(f"no dataset with id {did}")
-        return rows[0]
+        return _row_by_id(self, "datasets", dataset_id, "dataset")
+
+    def _dataset_for_write(self, dataset_id: Any, user: str, action: str) -> dict[str, Any]:
+        """Return a dataset's row once ``user`` may do ``action`` in its project.
+
+        Called first inside a write's transaction, so a refused write changes nothing.
+
+        Raises
+        ------
+        StoreError
+            Unknown dataset (:class:`~core.errors.NotFoundError`) or an id that is not an
+            integer.
+        PermissionDenied
+            ``user``'s role does not allow ``action`` (:meth:`_require`).
+        """
+        row = self._dataset_row(dataset_id)
+        self._require(row["project_id"], user, action)
+        return row
 
     def _dir(self, dataset_id: int) -> Path:
         return self.files_dir / str(int(dataset_id))
@@ -102,6 +118,26 @@ class DatasetsMixin:
                 f"({len(missing)} of {len(wanted)} ids unknown)"
             )
         return pos
+
+    def _examples_in_dataset(
+        self, dataset_id: Any, wanted: pd.Index
+    ) -> tuple[int, pd.Series, np.ndarray]:
+        """Check that a dataset holds every id of ``wanted`` (text ids), before a write.
+
+        Returns
+        -------
+        tuple
+            The dataset id, its frame's ids as text (one per row) and the row of each
+            wanted id (``wanted``'s order).
+
+        Raises
+        ------
+        NotFoundError
+            Unknown dataset, or ids it does not hold (the message names a few).
+        """
+        did = self._dataset_row(dataset_id)["id"]
+        frame_ids = self._read_ids(did)
+        return did, frame_ids, self._locate_examples(did, frame_ids, wanted)
 
     def save_dataset(
         self,
@@ -156,6 +192,45 @@ class DatasetsMixin:
         """
         name = _clean_name(name, "dataset name")
         user = _clean_user(user)
+        pid, frame, tags, scopes = self._check_new_dataset(
+            project_id, name, dataset, task, user=user, tag_scopes=tag_scopes
+        )
+        self._writable_dir(self.files_dir)
+        staging_dir = self.files_dir / f".staging-{uuid.uuid4().hex}"
+        with _staged(self, staging_dir, tree=True) as staging:
+            staging.path.mkdir()
+            _stage_parquet(frame, staging.path / FRAME_FILE, f"dataset {name!r}")
+            _stage_parquet(tags, staging.path / TAGS_FILE, f"dataset {name!r}")
+            with self._write():
+                did = self._add_dataset(pid, name, dataset, task, scopes, staging, user=user)
+        return did
+
+    def _check_new_dataset(
+        self,
+        project_id: Any,
+        name: str,
+        dataset: Any,
+        task: Any,
+        *,
+        user: str,
+        tag_scopes: Mapping[str, str] | None,
+    ) -> tuple[int, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+        """Validate a :meth:`save_dataset` before any file is written.
+
+        Returns
+        -------
+        tuple
+            The project id, the frame and tags (with a RangeIndex) and ``{tag column:
+            scope}`` (:func:`_check_file_scopes`).
+
+        Raises
+        ------
+        StoreError
+            Not a Dataset or TaskSpec, unknown project, a name taken in the project, a
+            frame or tags that cannot be stored (:meth:`_check_dataset`), bad scopes.
+        PermissionDenied
+            ``user`` may not save datasets in the project.
+        """
         if not isinstance(dataset, Dataset):
             raise StoreValueError(f"save_dataset needs a core.dataset.Dataset, got {type(dataset)}")
         if not isinstance(task, TaskSpec):
@@ -168,68 +243,59 @@ class DatasetsMixin:
         tags = dataset.tags.reset_index(drop=True)
         self._check_dataset(name, frame, tags)
         scopes = _check_file_scopes(name, tags.columns, tag_scopes)
+        return project["id"], frame, tags, scopes
 
-        self._writable_dir(self.files_dir)
-        staging = self.files_dir / f".staging-{uuid.uuid4().hex}"
-        final: Path | None = None
-        try:
-            staging.mkdir()
-            try:
-                _write_parquet(frame, staging / FRAME_FILE)
-                _write_parquet(tags, staging / TAGS_FILE)
-            except (pa.ArrowException, ValueError, TypeError) as exc:
-                raise StoreValueError(
-                    f"dataset {name!r} cannot be stored as Parquet: {exc}"
-                ) from exc
-            with self._write():
-                self._require(project["id"], user, "save_dataset")
-                self._check_free_name(project["id"], name)
-                at = _now()
-                did = int(
-                    self.db["datasets"]
-                    .insert(
-                        {
-                            "project_id": project["id"],
-                            "name": name,
-                            "source_name": dataset.source_name,
-                            "content_hash": dataset.content_hash,
-                            "row_count": len(frame),
-                            "task_kind": task.kind,
-                            "mapping": json.dumps(dataset.mapping.to_dict()),
-                            "task": _task_to_json(task),
-                            "warnings": json.dumps(list(dataset.warnings)),
-                            "created_at": at,
-                            "created_by": user,
-                            "updated_at": at,
-                            "updated_by": user,
-                        }
-                    )
-                    .last_pk
-                )
-                new_tags = self._seed_tags(project["id"], did, scopes, user=user, at=at)
-                target = self._dir(did)
-                if target.exists():  # left by a save that crashed before committing
-                    shutil.rmtree(target)
-                os.replace(staging, target)
-                final = target
-                self._event(
-                    "dataset.save",
-                    user=user,
-                    at=at,
-                    project_id=project["id"],
-                    dataset_id=did,
-                    name=name,
-                    source_name=dataset.source_name,
-                    row_count=len(frame),
-                    tags=list(tags.columns),
-                    new_tags=new_tags,
-                    **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"} else {}),
-                )
-            return did
-        except BaseException as exc:
-            shutil.rmtree(final if final is not None else staging, ignore_errors=True)
-            self._raise_os_fault(exc, self.files_dir)  # a full disk: DiskFull
-            raise
+    def _add_dataset(
+        self,
+        project_id: int,
+        name: str,
+        dataset: Dataset,
+        task: TaskSpec,
+        scopes: dict[str, str],
+        staging: _Staging,
+        *,
+        user: str,
+    ) -> int:
+        """Write a new dataset inside :meth:`save_dataset`'s transaction; return its id.
+
+        In order: the role and name checks again, the ``datasets`` row, the tags its tag
+        columns seed (:meth:`_seed_tags`), the staged folder moved to ``files_dir/<id>``,
+        then the ``dataset.save`` event.
+        """
+        self._require(project_id, user, "save_dataset")
+        self._check_free_name(project_id, name)
+        at = _now()
+        record = {
+            "project_id": project_id,
+            "name": name,
+            "source_name": dataset.source_name,
+            "content_hash": dataset.content_hash,
+            "row_count": len(dataset.frame),
+            "task_kind": task.kind,
+            "mapping": json.dumps(dataset.mapping.to_dict()),
+            "task": _task_to_json(task),
+            "warnings": json.dumps(list(dataset.warnings)),
+        }
+        did = _insert(self, "datasets", _stamped(record, user, at))
+        new_tags = self._seed_tags(project_id, did, scopes, user=user, at=at)
+        target = self._dir(did)
+        if target.exists():  # left by a save that crashed before committing
+            shutil.rmtree(target)
+        staging.move_to(target)
+        self._event(
+            "dataset.save",
+            user=user,
+            at=at,
+            project_id=project_id,
+            dataset_id=did,
+            name=name,
+            source_name=dataset.source_name,
+            row_count=len(dataset.frame),
+            tags=list(dataset.tags.columns),
+            new_tags=new_tags,
+            **({"tag_scopes": scopes} if set(scopes.values()) - {"all", "auto"} else {}),
+        )
+        return did
 
     def _seed_tags(
         self, project_id: int, dataset_id: int, scopes: dict[str, str], *, user: str, at: str
@@ -243,20 +309,8 @@ class DatasetsMixin:
         for column, scope in scopes.items():
             tag_id = existing.get(column)
             if tag_id is None:
-                tag_id = (
-                    self.db["tags"]
-                    .insert(
-                        {
-                            "project_id": project_id,
-                            "name": column,
-                            "created_at": at,
-                            "created_by": user,
-                            "updated_at": at,
-                            "updated_by": user,
-                        }
-                    )
-                    .last_pk
-                )
+                record = {"project_id": project_id, "name": column}
+                tag_id = _insert(self, "tags", _stamped(record, user, at))
                 created.append(column)
             self.db.execute(
                 "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
@@ -442,8 +496,7 @@ class DatasetsMixin:
         new_name = _clean_name(new_name, "dataset name")
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "rename_dataset")
+            row = self._dataset_for_write(dataset_id, user, "rename_dataset")
             if row["name"] == new_name:
                 return
             self._check_free_name(row["project_id"], new_name, ignore=row["id"])
@@ -477,8 +530,7 @@ class DatasetsMixin:
         """
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "delete_dataset")
+            row = self._dataset_for_write(dataset_id, user, "delete_dataset")
             did = row["id"]
             for table in ("tag_bases", "review_samples", "reports"):
                 self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +19,7 @@ import pyarrow.parquet as pq
 
 from slicewise.core.errors import (
     NotFoundError,
+    StoreValueError,
 )
 
 FRAME_FILE = "frame.parquet"
@@ -46,6 +51,71 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _stage_parquet(frame: pd.DataFrame, path: Path, what: str) -> None:
+    """Write ``frame`` to ``path`` (:func:`_write_parquet`) for a save of ``what``.
+
+    Raises
+    ------
+    StoreValueError
+        The frame cannot be stored as Parquet (e.g. a column mixing numbers and text); the
+        message starts with ``what``, e.g. ``dataset 'pets' cannot be stored as Parquet``.
+    """
+    try:
+        _write_parquet(frame, path)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise StoreValueError(f"{what} cannot be stored as Parquet: {exc}") from exc
+
+
+class _Staging:
+    """A file or folder written beside its final place, moved there inside a transaction.
+
+    ``path`` is where it is written; ``final`` is where it went once moved
+    (:meth:`move_to`): what :meth:`remove` deletes when the save fails after the move.
+    ``tree``: a folder (removed with its files) rather than a file.
+    """
+
+    def __init__(self, path: Path, *, tree: bool) -> None:
+        self.path = path
+        self.tree = tree
+        self.final: Path | None = None
+
+    def move_to(self, target: Path) -> None:
+        """Rename the staged copy to ``target`` (one atomic ``os.replace``)."""
+        os.replace(self.path, target)
+        self.final = target
+
+    def remove(self) -> None:
+        """Delete what the failed save left: the moved copy, else the staging one."""
+        where = self.final if self.final is not None else self.path
+        if self.tree:
+            shutil.rmtree(where, ignore_errors=True)
+        else:
+            where.unlink(missing_ok=True)
+
+
+@contextmanager
+def _staged(store: Any, path: Path, *, tree: bool) -> Iterator[_Staging]:
+    """Stage a save's file or folder at ``path``; on any failure remove it and re-raise.
+
+    Either both the database rows and the files exist, or neither: the block writes the
+    staged copy and moves it into place (:meth:`_Staging.move_to`) inside the transaction
+    that adds the rows; when anything fails, what was staged or moved is removed.
+
+    Raises
+    ------
+    DiskFull, StoreReadOnly
+        The failure was a full or read-only disk in ``path``'s folder
+        (``store._raise_os_fault``); else the block's own error is re-raised.
+    """
+    staging = _Staging(path, tree=tree)
+    try:
+        yield staging
+    except BaseException as exc:
+        staging.remove()
+        store._raise_os_fault(exc, path.parent)  # a full disk: DiskFull
+        raise
 
 
 def _to_ipc(columns: dict[str, pa.Array]) -> bytes:

@@ -9,19 +9,19 @@ import pandas as pd
 
 from slicewise.core.dataset import ColumnMapping, Dataset
 from slicewise.core.errors import (
-    ConflictError,
-    NotFoundError,
     StoreValueError,
 )
 from slicewise.core.jsonable import dumps_json
 from slicewise.core.store.common import (
-    _check_id,
+    _check_same_project,
     _clean_name,
     _clean_text,
     _clean_user,
     _few,
+    _insert,
     _now,
     _python_scalar,
+    _row_by_id,
 )
 
 
@@ -100,6 +100,33 @@ def _clean_notes(notes: Any) -> str:
         ) from exc
 
 
+def _check_iteration(
+    model_name: Any, model_version: Any, data_version: Any, notes: Any, table: Any
+) -> dict[str, str]:
+    """Validate what :meth:`IterationsMixin.save_iteration` stores beside the dataset's copy.
+
+    Returns
+    -------
+    dict
+        ``model_name``, ``model_version``, ``data_version`` (stripped text), ``notes``
+        (JSON text, :func:`_clean_notes`) and ``slice_table`` (JSON text,
+        :func:`_table_to_json`).
+
+    Raises
+    ------
+    StoreError
+        No model name, versions that are not text, notes that are not JSON, or a table
+        that is not a non-empty DataFrame.
+    """
+    return {
+        "model_name": _clean_name(model_name, "model name"),
+        "model_version": _clean_text(model_version, "model version"),
+        "data_version": _clean_text(data_version, "data version"),
+        "notes": _clean_notes(notes),
+        "slice_table": _table_to_json(table),
+    }
+
+
 class IterationsMixin:
     """Save, list, read and delete iterations."""
 
@@ -150,64 +177,62 @@ class IterationsMixin:
             that are not JSON, or a table that is not a non-empty DataFrame.
         """
         user = _clean_user(user)
-        model_name = _clean_name(model_name, "model name")
-        model_version = _clean_text(model_version, "model version")
-        data_version = _clean_text(data_version, "data version")
-        notes_json = _clean_notes(notes)
-        table_json = _table_to_json(table)
+        fields = _check_iteration(model_name, model_version, data_version, notes, table)
         with self._write():
             project = self._project_row(project_id)
             self._require(project["id"], user, "save_iteration")
             row = self._dataset_row(dataset_id)
-            if row["project_id"] != project["id"]:
-                raise ConflictError(
-                    f"dataset {row['id']} belongs to project {row['project_id']}, "
-                    f"not {project['id']}"
-                )
-            mapping = ColumnMapping.from_dict(json.loads(row["mapping"]))
-            fingerprint = Dataset(
-                frame=pd.DataFrame(),
-                tags=pd.DataFrame(),
-                mapping=mapping,
-                content_hash=row["content_hash"],
-            ).fingerprint()
-            at = _now()
-            iid = int(
-                self.db["iterations"]
-                .insert(
-                    {
-                        "project_id": project["id"],
-                        "dataset_id": row["id"],
-                        "dataset_name": row["name"],
-                        "source_name": row["source_name"],
-                        "content_hash": row["content_hash"],
-                        "fingerprint": fingerprint,
-                        "revision": self.revision(row["id"]),
-                        "row_count": row["row_count"],
-                        "model_name": model_name,
-                        "model_version": model_version,
-                        "data_version": data_version,
-                        "notes": notes_json,
-                        "slice_table": table_json,
-                        "created_at": at,
-                        "created_by": user,
-                    }
-                )
-                .last_pk
-            )
-            self._event(
-                "iteration.save",
-                user=user,
-                at=at,
-                project_id=project["id"],
-                dataset_id=row["id"],
-                iteration_id=iid,
-                model_name=model_name,
-                model_version=model_version,
-                data_version=data_version,
-                notes=json.loads(notes_json),
-            )
-            return iid
+            _check_same_project(row, project["id"])
+            return self._add_iteration(project["id"], row, fields, user=user)
+
+    def _add_iteration(
+        self, project_id: int, dataset: dict[str, Any], fields: dict[str, str], *, user: str
+    ) -> int:
+        """Write an iteration inside :meth:`save_iteration`'s transaction; return its id.
+
+        ``dataset`` is the dataset's row, whose name, file, hash, fingerprint,
+        :meth:`revision` and row count are copied in; ``fields`` are those of
+        :func:`_check_iteration`. Then the ``iteration.save`` event.
+        """
+        mapping = ColumnMapping.from_dict(json.loads(dataset["mapping"]))
+        fingerprint = Dataset(
+            frame=pd.DataFrame(),
+            tags=pd.DataFrame(),
+            mapping=mapping,
+            content_hash=dataset["content_hash"],
+        ).fingerprint()
+        at = _now()
+        record = {
+            "project_id": project_id,
+            "dataset_id": dataset["id"],
+            "dataset_name": dataset["name"],
+            "source_name": dataset["source_name"],
+            "content_hash": dataset["content_hash"],
+            "fingerprint": fingerprint,
+            "revision": self.revision(dataset["id"]),
+            "row_count": dataset["row_count"],
+            "model_name": fields["model_name"],
+            "model_version": fields["model_version"],
+            "data_version": fields["data_version"],
+            "notes": fields["notes"],
+            "slice_table": fields["slice_table"],
+            "created_at": at,
+            "created_by": user,
+        }
+        iid = _insert(self, "iterations", record)
+        self._event(
+            "iteration.save",
+            user=user,
+            at=at,
+            project_id=project_id,
+            dataset_id=dataset["id"],
+            iteration_id=iid,
+            model_name=fields["model_name"],
+            model_version=fields["model_version"],
+            data_version=fields["data_version"],
+            notes=json.loads(fields["notes"]),
+        )
+        return iid
 
     _ITERATION_COLUMNS = [
         "id",
@@ -262,14 +287,10 @@ class IterationsMixin:
         StoreError
             Unknown iteration.
         """
-        iid = _check_id(iteration_id, "iteration")
-        rows = self._rows(
-            f"SELECT {', '.join(self._ITERATION_COLUMNS)} FROM iterations WHERE id = ?", [iid]
-        )
-        if not rows:
-            raise NotFoundError(f"no iteration with id {iid}")
-        rows[0]["notes"] = json.loads(rows[0]["notes"])
-        return rows[0]
+        cols = ", ".join(self._ITERATION_COLUMNS)
+        row = _row_by_id(self, "iterations", iteration_id, "iteration", cols)
+        row["notes"] = json.loads(row["notes"])
+        return row
 
     def iteration_table(self, iteration_id: int) -> pd.DataFrame:
         """Return the per-slice table saved with an iteration, with its column types.
@@ -279,11 +300,8 @@ class IterationsMixin:
         StoreError
             Unknown iteration.
         """
-        iid = _check_id(iteration_id, "iteration")
-        rows = self._rows("SELECT slice_table FROM iterations WHERE id = ?", [iid])
-        if not rows:
-            raise NotFoundError(f"no iteration with id {iid}")
-        return _table_from_json(rows[0]["slice_table"])
+        row = _row_by_id(self, "iterations", iteration_id, "iteration", "slice_table")
+        return _table_from_json(row["slice_table"])
 
     def delete_iteration(self, iteration_id: int, *, user: str) -> None:
         """Delete an iteration (its event stays in the log).

@@ -7,14 +7,12 @@ from typing import Any
 import pandas as pd
 
 from slicewise.core import access
-from slicewise.core.errors import (
-    NotFoundError,
-)
 from slicewise.core.store.common import (
     _check_id,
     _clean_name,
     _clean_user,
     _now,
+    _row_by_id,
 )
 
 # Events about one dataset's own things, which do not change the figures of the other
@@ -36,11 +34,7 @@ class ProjectsMixin:
     """Create and list projects; read their history of events."""
 
     def _project_row(self, project_id: Any) -> dict[str, Any]:
-        pid = _check_id(project_id, "project")
-        rows = self._rows("SELECT * FROM projects WHERE id = ?", [pid])
-        if not rows:
-            raise NotFoundError(f"no project with id {pid}")
-        return rows[0]
+        return _row_by_id(self, "projects", project_id, "project")
 
     def get_or_create_project(self, name: str, *, user: str) -> int:
         """Return the id of the project called ``name``, creating it if needed.

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from slicewise.core.errors import (
-    NotFoundError,
     StoreValueError,
 )
 from slicewise.core.store.common import (
-    _check_id,
     _clean_name,
     _clean_user,
+    _insert,
     _now,
+    _row_by_id,
 )
+
+
+def _check_report(fmt: Any, filename: Any, content: Any) -> tuple[str, str, bytes]:
+    """Return a report's format (lower-cased), file name and content as bytes, checked.
+
+    Raises
+    ------
+    StoreValueError
+        A blank format or file name, or content that is neither text nor bytes.
+    InvalidValueError
+        A format longer than a name may be (:func:`_clean_name`).
+    """
+    fmt = _clean_name(fmt, "report format").lower()
+    filename = _clean_name(filename, "report file name", limit=None)
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    if not isinstance(content, (bytes, bytearray, memoryview)):
+        raise StoreValueError(f"report content must be text or bytes, got {type(content)}")
+    return fmt, filename, bytes(content)
 
 
 class ReportsMixin:
@@ -43,32 +64,20 @@ class ReportsMixin:
             The report id.
         """
         user = _clean_user(user)
-        fmt = _clean_name(fmt, "report format").lower()
-        filename = _clean_name(filename, "report file name", limit=None)
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        if not isinstance(content, (bytes, bytearray, memoryview)):
-            raise StoreValueError(f"report content must be text or bytes, got {type(content)}")
-        content = bytes(content)
+        fmt, filename, content = _check_report(fmt, filename, content)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "save_report")
+            row = self._dataset_for_write(dataset_id, user, "save_report")
             at = _now()
-            rid = (
-                self.db["reports"]
-                .insert(
-                    {
-                        "dataset_id": row["id"],
-                        "fmt": fmt,
-                        "filename": filename,
-                        "size": len(content),
-                        "content": content,
-                        "created_at": at,
-                        "created_by": user,
-                    }
-                )
-                .last_pk
-            )
+            record = {
+                "dataset_id": row["id"],
+                "fmt": fmt,
+                "filename": filename,
+                "size": len(content),
+                "content": content,
+                "created_at": at,
+                "created_by": user,
+            }
+            rid = _insert(self, "reports", record)
             self._event(
                 "report.save",
                 user=user,
@@ -80,7 +89,7 @@ class ReportsMixin:
                 filename=filename,
                 size=len(content),
             )
-            return int(rid)
+            return rid
 
     def list_reports(self, dataset_id: int | None = None) -> pd.DataFrame:
         """Return stored reports (without content), newest first.
@@ -118,8 +127,4 @@ class ReportsMixin:
         -------
         bytes
         """
-        rid = _check_id(report_id, "report")
-        rows = self._rows("SELECT content FROM reports WHERE id = ?", [rid])
-        if not rows:
-            raise NotFoundError(f"no report with id {rid}")
-        return bytes(rows[0]["content"])
+        return bytes(_row_by_id(self, "reports", report_id, "report", "content")["content"])

@@ -16,6 +16,7 @@ from slicewise.core.errors import (
 )
 from slicewise.core.store.common import (
     _check_setting,
+    _check_text,
     _clean_user,
     _id_strings,
     _now,
@@ -81,52 +82,80 @@ class ReviewDecisionsMixin:
         """
         user = _clean_user(user)
         decision = _clean_decision(decision)
-        if note is None:
-            note = ""
-        if not isinstance(note, str):
-            raise StoreValueError(f"a review note must be text, got {note!r}")
-        note = note.strip()
+        note = _check_text("" if note is None else note, "a review note")
         key = _id_strings([item])[0]
+        sid = self._check_item(set_id, key)
+        with self._write():
+            row = self._annotation_row(sid)
+            self._require(row["project_id"], user, "save_review_decision")
+            current = self._latest_decision(sid, key)
+            if current == (decision, note):
+                return False
+            self._add_review_decision(row, key, decision, note, current[0], user=user)
+            return True
+
+    def _add_review_decision(
+        self,
+        annotation_set: dict[str, Any],
+        key: str,
+        decision: str | None,
+        note: str,
+        previous: str | None,
+        *,
+        user: str,
+    ) -> None:
+        """Write a decision on item ``key`` and its ``review.decide`` event.
+
+        Inside :meth:`save_review_decision`'s transaction; ``previous`` is the item's
+        decision before.
+        """
+        at = _now()
+        self.db["review_decisions"].insert(
+            {
+                "annotation_set_id": annotation_set["id"],
+                "item": key,
+                "decision": decision,
+                "note": note,
+                "user": user,
+                "at": at,
+            }
+        )
+        self._event(
+            "review.decide",
+            user=user,
+            at=at,
+            project_id=annotation_set["project_id"],
+            annotation_set_id=annotation_set["id"],
+            item=key,
+            decision=decision,
+            note=note,
+            previous=previous,
+        )
+
+    def _check_item(self, set_id: Any, key: str) -> int:
+        """Return the id of an annotation set that has the item ``key`` (text).
+
+        Raises
+        ------
+        NotFoundError
+            Unknown annotation set, or it has no such item.
+        """
         row = self._annotation_row(set_id)
         sid = row["id"]
         items = _read_parquet(self._annotation_path(sid), ["item"])["item"].astype(str)
         if not (items == key).any():
             raise NotFoundError(f"annotation set {sid} ({row['name']!r}) has no item {key!r}")
-        with self._write():
-            row = self._annotation_row(sid)
-            self._require(row["project_id"], user, "save_review_decision")
-            last = self._rows(
-                "SELECT decision, note FROM review_decisions WHERE id = ("
-                "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
-                "AND item = ?)",
-                [sid, key],
-            )
-            current = (last[0]["decision"], last[0]["note"]) if last else (None, "")
-            if current == (decision, note):
-                return False
-            at = _now()
-            self.db["review_decisions"].insert(
-                {
-                    "annotation_set_id": sid,
-                    "item": key,
-                    "decision": decision,
-                    "note": note,
-                    "user": user,
-                    "at": at,
-                }
-            )
-            self._event(
-                "review.decide",
-                user=user,
-                at=at,
-                project_id=row["project_id"],
-                annotation_set_id=sid,
-                item=key,
-                decision=decision,
-                note=note,
-                previous=current[0],
-            )
-            return True
+        return sid
+
+    def _latest_decision(self, set_id: int, key: str) -> tuple[str | None, str]:
+        """Return an item's latest (decision, note); ``(None, "")`` when it has none."""
+        last = self._rows(
+            "SELECT decision, note FROM review_decisions WHERE id = ("
+            "SELECT MAX(id) FROM review_decisions WHERE annotation_set_id = ? "
+            "AND item = ?)",
+            [set_id, key],
+        )
+        return (last[0]["decision"], last[0]["note"]) if last else (None, "")
 
     def review_decisions(self, set_id: int, *, history: bool = False) -> pd.DataFrame:
         """Return an annotation set's review decisions: the latest per item, oldest first.
@@ -194,8 +223,7 @@ class ReviewDecisionsMixin:
         values = {str(t): _check_setting("hlp", v) for t, v in hlp.items()}
         with self._write():
             info = self._annotation_row(set_id)
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "apply_annotation_hlp")
+            row = self._dataset_for_write(dataset_id, user, "apply_annotation_hlp")
             for tag, value in values.items():
                 self.set_tag_settings(row["id"], tag, hlp=value, user=user)
             self._event(

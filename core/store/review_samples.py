@@ -11,17 +11,117 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.errors import (
-    NotFoundError,
     StoreValueError,
 )
 from slicewise.core.store.common import (
-    _check_id,
     _clean_name,
     _clean_user,
     _few,
     _id_strings,
+    _insert,
     _now,
+    _row_by_id,
 )
+
+
+def _check_sample(
+    seed: Any, sizes: Any, example_ids: Any, population: Any
+) -> tuple[Any, dict[str, Any], dict[str, Any], dict[str, list[str]]]:
+    """Validate a review sample (:meth:`ReviewSamplesMixin.save_review_sample`).
+
+    Returns
+    -------
+    tuple
+        ``seed``, then ``{stratum: size}``, ``{stratum: population}`` and ``{stratum: ids
+        drawn as text}`` keyed by the stripped stratum names.
+
+    Raises
+    ------
+    StoreValueError
+        A seed that is not a whole number, empty or differing strata, ids not given as a
+        list or repeated, sizes or populations that are not whole numbers from 0, more ids
+        than a stratum's size or population, or an id in two strata.
+    """
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise StoreValueError(f"a sample's seed must be a whole number or None, got {seed!r}")
+    strata = _check_strata(sizes, example_ids, population)
+    sizes_ = {str(k).strip(): v for k, v in sizes.items()}
+    population_ = {str(k).strip(): v for k, v in population.items()}
+    drawn = _drawn_ids(example_ids)
+    for stratum in strata:
+        _check_stratum_counts(stratum, sizes_[stratum], population_[stratum], len(drawn[stratum]))
+    every = [e for ids in drawn.values() for e in ids]
+    twice = pd.Index(every)[pd.Index(every).duplicated()].unique()
+    if len(twice):
+        raise StoreValueError(f"a review sample has ids in two strata: {_few(list(twice))}")
+    return seed, sizes_, population_, drawn
+
+
+def _check_strata(sizes: Any, example_ids: Any, population: Any) -> list[str]:
+    """Return the strata (``sizes``' keys, stripped) once the three mappings agree on them.
+
+    Raises
+    ------
+    StoreValueError
+        A mapping that is not a non-empty dict, or strata that differ from ``sizes``'.
+    """
+    for what, value in (
+        ("sizes", sizes),
+        ("example_ids", example_ids),
+        ("population", population),
+    ):
+        if not isinstance(value, Mapping) or not value:
+            raise StoreValueError(
+                f"a review sample's {what} must be a non-empty {{stratum: ...}} dict"
+            )
+    strata = [_clean_name(k, "a stratum name", limit=None) for k in sizes]
+    for what, value in (("example_ids", example_ids), ("population", population)):
+        if sorted(str(k).strip() for k in value) != sorted(strata):
+            raise StoreValueError(
+                f"a review sample's {what} has the strata {_few(list(value))} "
+                f"but its sizes have {_few(strata)}"
+            )
+    return strata
+
+
+def _drawn_ids(example_ids: Mapping[Any, Any]) -> dict[str, list[str]]:
+    """Return ``{stratum: ids as text}``; each stratum's ids must be a list without repeats.
+
+    Raises
+    ------
+    StoreValueError
+        Ids not given as a list (e.g. one text), or repeated within a stratum.
+    """
+    drawn: dict[str, list[str]] = {}
+    for key, ids in example_ids.items():
+        stratum = str(key).strip()
+        if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
+            raise StoreValueError(f"stratum {stratum!r}: give the drawn ids as a list, got {ids!r}")
+        given = list(ids)
+        drawn[stratum] = list(_id_strings(given))
+        if len(drawn[stratum]) != len(given):
+            raise StoreValueError(f"stratum {stratum!r} repeats example ids")
+    return drawn
+
+
+def _check_stratum_counts(stratum: str, size: Any, population: Any, n: int) -> None:
+    """Check a stratum's size and population (whole numbers from 0) hold its ``n`` ids.
+
+    Raises
+    ------
+    StoreValueError
+        A size or population that is not a whole number from 0, or fewer than ``n``.
+    """
+    for what, number in (("size", size), ("population", population)):
+        if isinstance(number, bool) or not isinstance(number, numbers.Integral) or number < 0:
+            raise StoreValueError(
+                f"stratum {stratum!r}: the {what} must be a whole number from 0, got {number!r}"
+            )
+    if n > size or n > population:
+        raise StoreValueError(
+            f"stratum {stratum!r} holds {n} ids, more than its size "
+            f"({size}) or population ({population})"
+        )
 
 
 class ReviewSamplesMixin:
@@ -71,99 +171,55 @@ class ReviewSamplesMixin:
             the population, repeated ids, or ids not in the dataset.
         """
         user = _clean_user(user)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise StoreValueError(f"a sample's seed must be a whole number or None, got {seed!r}")
-        for what, value in (
-            ("sizes", sizes),
-            ("example_ids", example_ids),
-            ("population", population),
-        ):
-            if not isinstance(value, Mapping) or not value:
-                raise StoreValueError(
-                    f"a review sample's {what} must be a non-empty {{stratum: ...}} dict"
-                )
-        strata = [_clean_name(k, "a stratum name", limit=None) for k in sizes]
-        for what, value in (("example_ids", example_ids), ("population", population)):
-            if sorted(str(k).strip() for k in value) != sorted(strata):
-                raise StoreValueError(
-                    f"a review sample's {what} has the strata {_few(list(value))} "
-                    f"but its sizes have {_few(strata)}"
-                )
-        sizes_ = {str(k).strip(): v for k, v in sizes.items()}
-        population_ = {str(k).strip(): v for k, v in population.items()}
-        drawn: dict[str, list[str]] = {}
-        for key, ids in example_ids.items():
-            stratum = str(key).strip()
-            if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable):
-                raise StoreValueError(
-                    f"stratum {stratum!r}: give the drawn ids as a list, got {ids!r}"
-                )
-            given = list(ids)
-            drawn[stratum] = list(_id_strings(given))
-            if len(drawn[stratum]) != len(given):
-                raise StoreValueError(f"stratum {stratum!r} repeats example ids")
-        for stratum in strata:
-            for what, number in (("size", sizes_[stratum]), ("population", population_[stratum])):
-                if (
-                    isinstance(number, bool)
-                    or not isinstance(number, numbers.Integral)
-                    or number < 0
-                ):
-                    raise StoreValueError(
-                        f"stratum {stratum!r}: the {what} must be a whole number "
-                        f"from 0, got {number!r}"
-                    )
-            n = len(drawn[stratum])
-            if n > sizes_[stratum] or n > population_[stratum]:
-                raise StoreValueError(
-                    f"stratum {stratum!r} holds {n} ids, more than its size "
-                    f"({sizes_[stratum]}) or population ({population_[stratum]})"
-                )
-        every = [e for ids in drawn.values() for e in ids]
-        twice = pd.Index(every)[pd.Index(every).duplicated()].unique()
-        if len(twice):
-            raise StoreValueError(f"a review sample has ids in two strata: {_few(list(twice))}")
-        did = self._dataset_row(dataset_id)["id"]
-        self._locate_examples(did, self._read_ids(did), pd.Index(every, dtype=object))
+        seed, sizes_, population_, drawn = _check_sample(seed, sizes, example_ids, population)
+        every = pd.Index([e for ids in drawn.values() for e in ids], dtype=object)
+        did, _, _ = self._examples_in_dataset(dataset_id, every)
         with self._write():
-            row = self._dataset_row(did)
-            self._require(row["project_id"], user, "save_review_sample")
-            at = _now()
-            sid = int(
-                self.db["review_samples"]
-                .insert(
-                    {
-                        "project_id": row["project_id"],
-                        "dataset_id": did,
-                        "seed": None if seed is None else int(seed),
-                        "sizes": json.dumps({k: int(v) for k, v in sizes_.items()}),
-                        "population": json.dumps({k: int(v) for k, v in population_.items()}),
-                        "example_ids": json.dumps(drawn, ensure_ascii=False),
-                        "created_at": at,
-                        "created_by": user,
-                    }
-                )
-                .last_pk
-            )
-            self._event(
-                "review.sample",
-                user=user,
-                at=at,
-                project_id=row["project_id"],
-                dataset_id=did,
-                sample_id=sid,
-                seed=seed,
-                sizes={k: int(v) for k, v in sizes_.items()},
-                population={k: int(v) for k, v in population_.items()},
-            )
-            return sid
+            row = self._dataset_for_write(did, user, "save_review_sample")
+            return self._add_review_sample(row, seed, sizes_, population_, drawn, user=user)
+
+    def _add_review_sample(
+        self,
+        dataset: dict[str, Any],
+        seed: Any,
+        sizes: dict[str, Any],
+        population: dict[str, Any],
+        drawn: dict[str, list[str]],
+        *,
+        user: str,
+    ) -> int:
+        """Write a review sample inside :meth:`save_review_sample`'s transaction.
+
+        The ``review_samples`` row of ``dataset`` (its row), then the ``review.sample``
+        event; returns the sample id. The arguments are those of :func:`_check_sample`.
+        """
+        at = _now()
+        record = {
+            "project_id": dataset["project_id"],
+            "dataset_id": dataset["id"],
+            "seed": None if seed is None else int(seed),
+            "sizes": json.dumps({k: int(v) for k, v in sizes.items()}),
+            "population": json.dumps({k: int(v) for k, v in population.items()}),
+            "example_ids": json.dumps(drawn, ensure_ascii=False),
+            "created_at": at,
+            "created_by": user,
+        }
+        sid = _insert(self, "review_samples", record)
+        self._event(
+            "review.sample",
+            user=user,
+            at=at,
+            project_id=dataset["project_id"],
+            dataset_id=dataset["id"],
+            sample_id=sid,
+            seed=seed,
+            sizes={k: int(v) for k, v in sizes.items()},
+            population={k: int(v) for k, v in population.items()},
+        )
+        return sid
 
     def _sample_row(self, sample_id: Any) -> dict[str, Any]:
-        sid = _check_id(sample_id, "review sample")
-        rows = self._rows("SELECT * FROM review_samples WHERE id = ?", [sid])
-        if not rows:
-            raise NotFoundError(f"no review sample with id {sid}")
-        return rows[0]
+        return _row_by_id(self, "review_samples", sample_id, "review sample")
 
     def review_samples(self, dataset_id: int) -> pd.DataFrame:
         """Return the review samples drawn from a dataset, newest first.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,9 @@ import pyarrow as pa
 from slicewise.core.errors import (
     ConflictError,
     NotFoundError,
-    StoreValueError,
 )
 from slicewise.core.store.common import (
+    _check_bool,
     _clean_user,
     _few,
     _id_strings,
@@ -71,105 +72,152 @@ class ReviewsMixin:
             or not in the sample, or a non-boolean ``reviewed``.
         """
         user = _clean_user(user)
-        if not isinstance(reviewed, (bool, np.bool_)):
-            raise StoreValueError(f"reviewed must be True or False, got {reviewed!r}")
-        reviewed = bool(reviewed)
+        reviewed = _check_bool(reviewed, "reviewed")
         wanted = _id_strings(example_ids)
-        did = self._dataset_row(dataset_id)["id"]
-        self._locate_examples(did, self._read_ids(did), wanted)
+        did, _, _ = self._examples_in_dataset(dataset_id, wanted)
         with self._write():
-            row = self._dataset_row(did)
+            row = self._dataset_for_write(did, user, "mark_reviewed")
             pid = row["project_id"]
-            self._require(pid, user, "mark_reviewed")
-            sid = 0
-            if sample_id is not None:
-                sample = self._sample_row(sample_id)
-                if sample["dataset_id"] != did:
-                    raise ConflictError(
-                        f"review sample {sample['id']} was drawn from dataset "
-                        f"{sample['dataset_id']}, not {did}"
-                    )
-                sid = sample["id"]
-                in_sample = {e for ids in json.loads(sample["example_ids"]).values() for e in ids}
-                outside = [e for e in wanted if e not in in_sample]
-                if outside:
-                    raise NotFoundError(
-                        f"review sample {sid} has no example with id "
-                        f"{_few(outside)} ({len(outside)} of {len(wanted)} ids)"
-                    )
+            sid = self._check_review_sample(did, sample_id, wanted)
             if not len(wanted):
                 return 0
-            marks = self._frame(
-                'SELECT example_id, sample_id, "user", at FROM '
-                "reviewed_examples WHERE project_id = ?" + (" AND sample_id = ?" if sid else ""),
-                [pid, sid] if sid else [pid],
-                ["example_id", "sample_id", "user", "at"],
-            )
             ids = np.asarray(wanted, dtype=object)
-            present = _locate(pd.Series(marks["example_id"].unique(), dtype=object), ids) >= 0
+            marks, present = self._review_marks(pid, sid, ids)
             at = _now()
             if reviewed:
-                added = ids[~present]
-                self.db.execute(
-                    'INSERT INTO reviewed_examples (project_id, example_id, sample_id, "user", '
-                    "at) SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j",
-                    [pid, sid, user, at, json.dumps(added.tolist(), ensure_ascii=False)],
-                )
-                rows = _to_ipc(
-                    {
-                        "example_id": pa.array(added, type=pa.string()),
-                        "sample_id": pa.array(np.full(len(added), sid), pa.int64()),
-                        "user": pa.array([user] * len(added), type=pa.string()),
-                        "at": pa.array([at] * len(added), type=pa.string()),
-                    }
-                )
-                n = len(added)
+                changed = ids[~present]
+                rows = self._add_review_marks(pid, changed, sid, user=user, at=at)
             else:
-                gone = marks[marks["example_id"].isin(set(ids[present]))]
-                self.db.conn.executemany(
-                    "DELETE FROM reviewed_examples WHERE project_id = ? AND example_id = ? "
-                    "AND sample_id = ?",
-                    [
-                        (pid, e, int(s))
-                        for e, s in zip(gone["example_id"], gone["sample_id"], strict=True)
-                    ],
-                )
-                rows = _to_ipc(
-                    {
-                        c: pa.array(gone[c].to_numpy(dtype=object), type=t)
-                        for c, t in (
-                            ("example_id", pa.string()),
-                            ("sample_id", pa.int64()),
-                            ("user", pa.string()),
-                            ("at", pa.string()),
-                        )
-                    }
-                )
-                n = int(present.sum())
-            if not n:
-                return 0
-            previous = {"reviewed": reviewed, "sample_id": sid}
-            plural = "s" if n != 1 else ""
-            what = (
-                f"marked {n:,} example{plural} reviewed"
-                if reviewed
-                else f"withdrew the review of {n:,} example{plural}"
+                changed = ids[present]
+                rows = self._drop_review_marks(pid, marks[marks["example_id"].isin(set(changed))])
+            if len(changed):
+                self._record_review(row, changed, reviewed, sid, rows, user=user, at=at)
+            return len(changed)
+
+    def _check_review_sample(self, dataset_id: int, sample_id: Any, wanted: pd.Index) -> int:
+        """Return the id of the review sample ``wanted`` were reviewed in (0: none).
+
+        Raises
+        ------
+        StoreError
+            Unknown sample (:class:`~core.errors.NotFoundError`), a sample drawn from
+            another dataset (:class:`~core.errors.ConflictError`), or ids not in it.
+        """
+        if sample_id is None:
+            return 0
+        sample = self._sample_row(sample_id)
+        if sample["dataset_id"] != dataset_id:
+            raise ConflictError(
+                f"review sample {sample['id']} was drawn from dataset "
+                f"{sample['dataset_id']}, not {dataset_id}"
             )
-            if sid:
-                what += f" (sample {sid})"
-            self._log_change(row, "review.mark", None, what, previous, rows, user=user, at=at)
-            self._event(
-                "review.mark",
-                user=user,
-                at=at,
-                project_id=pid,
-                dataset_id=did,
-                reviewed=reviewed,
-                sample_id=sid or None,
-                changed=n,
-                example_ids=list(ids[~present if reviewed else present][:20]),
+        sid = sample["id"]
+        in_sample = {e for ids in json.loads(sample["example_ids"]).values() for e in ids}
+        outside = [e for e in wanted if e not in in_sample]
+        if outside:
+            raise NotFoundError(
+                f"review sample {sid} has no example with id "
+                f"{_few(outside)} ({len(outside)} of {len(wanted)} ids)"
             )
-            return n
+        return sid
+
+    def _review_marks(
+        self, project_id: int, sample_id: int, ids: np.ndarray
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Return a project's review marks and which of ``ids`` have one (a bool per id).
+
+        Only the marks made in the sample ``sample_id`` when it is not 0.
+        """
+        marks = self._frame(
+            'SELECT example_id, sample_id, "user", at FROM '
+            "reviewed_examples WHERE project_id = ?" + (" AND sample_id = ?" if sample_id else ""),
+            [project_id, sample_id] if sample_id else [project_id],
+            ["example_id", "sample_id", "user", "at"],
+        )
+        present = _locate(pd.Series(marks["example_id"].unique(), dtype=object), ids) >= 0
+        return marks, present
+
+    def _add_review_marks(
+        self, project_id: int, added: np.ndarray, sample_id: int, *, user: str, at: str
+    ) -> bytes:
+        """Mark ``added`` (ids without a mark) reviewed; return the undo rows (Arrow IPC)."""
+        self.db.execute(
+            'INSERT INTO reviewed_examples (project_id, example_id, sample_id, "user", '
+            "at) SELECT ?, j.value, ?, ?, ? FROM json_each(?) AS j",
+            [project_id, sample_id, user, at, json.dumps(added.tolist(), ensure_ascii=False)],
+        )
+        return _to_ipc(
+            {
+                "example_id": pa.array(added, type=pa.string()),
+                "sample_id": pa.array(np.full(len(added), sample_id), pa.int64()),
+                "user": pa.array([user] * len(added), type=pa.string()),
+                "at": pa.array([at] * len(added), type=pa.string()),
+            }
+        )
+
+    def _drop_review_marks(self, project_id: int, gone: pd.DataFrame) -> bytes:
+        """Delete the review marks ``gone``; return them as undo rows (Arrow IPC).
+
+        ``gone`` holds rows of :meth:`_review_marks`.
+        """
+        self.db.conn.executemany(
+            "DELETE FROM reviewed_examples WHERE project_id = ? AND example_id = ? "
+            "AND sample_id = ?",
+            [
+                (project_id, e, int(s))
+                for e, s in zip(gone["example_id"], gone["sample_id"], strict=True)
+            ],
+        )
+        return _to_ipc(
+            {
+                c: pa.array(gone[c].to_numpy(dtype=object), type=t)
+                for c, t in (
+                    ("example_id", pa.string()),
+                    ("sample_id", pa.int64()),
+                    ("user", pa.string()),
+                    ("at", pa.string()),
+                )
+            }
+        )
+
+    def _record_review(
+        self,
+        dataset: dict[str, Any],
+        changed: np.ndarray,
+        reviewed: bool,
+        sample_id: int,
+        rows: bytes,
+        *,
+        user: str,
+        at: str,
+    ) -> None:
+        """Log a review change for :meth:`undo_last` and its ``review.mark`` event.
+
+        ``changed`` are the ids that became reviewed (or stopped being so); ``rows`` the
+        undo rows of :meth:`_add_review_marks` or :meth:`_drop_review_marks`.
+        """
+        n = len(changed)
+        previous = {"reviewed": reviewed, "sample_id": sample_id}
+        plural = "s" if n != 1 else ""
+        what = (
+            f"marked {n:,} example{plural} reviewed"
+            if reviewed
+            else f"withdrew the review of {n:,} example{plural}"
+        )
+        if sample_id:
+            what += f" (sample {sample_id})"
+        self._log_change(dataset, "review.mark", None, what, previous, rows, user=user, at=at)
+        self._event(
+            "review.mark",
+            user=user,
+            at=at,
+            project_id=dataset["project_id"],
+            dataset_id=dataset["id"],
+            reviewed=reviewed,
+            sample_id=sample_id or None,
+            changed=n,
+            example_ids=list(changed[:20]),
+        )
 
     def reviewed_matrix(self, dataset_id: int) -> pd.DataFrame:
         """Return where a person reviewed each tag, aligned with the frame's rows.

@@ -16,6 +16,29 @@ from slicewise.core.store.common import (
 )
 
 
+def _check_settings(**given: tuple[Any, bool]) -> dict[str, Any]:
+    """Return the settings to change: ``{name: checked value, or None to clear}``.
+
+    ``given`` maps ``hlp``, ``importance`` and ``ease`` (in that order) to (new value or
+    ``None``, clear it); settings with neither are left out.
+
+    Raises
+    ------
+    StoreValueError
+        A new value and a clear for the same setting, or a value out of range
+        (:func:`_check_setting`).
+    """
+    changes: dict[str, Any] = {}
+    for name, (value, clear) in given.items():
+        if clear and value is not None:
+            raise StoreValueError(f"give either a new {name} or clear_{name}=True, not both")
+        if clear:
+            changes[name] = None
+        elif value is not None:
+            changes[name] = _check_setting(name, value)
+    return changes
+
+
 class TagSettingsMixin:
     """Read and change the settings and scopes of tags."""
 
@@ -55,21 +78,11 @@ class TagSettingsMixin:
             Unknown dataset or tag, or a value out of range.
         """
         user = _clean_user(user)
-        changes: dict[str, Any] = {}
-        for name, value, clear in (
-            ("hlp", hlp, clear_hlp),
-            ("importance", importance, clear_importance),
-            ("ease", ease, clear_ease),
-        ):
-            if clear and value is not None:
-                raise StoreValueError(f"give either a new {name} or clear_{name}=True, not both")
-            if clear:
-                changes[name] = None
-            elif value is not None:
-                changes[name] = _check_setting(name, value)
+        changes = _check_settings(
+            hlp=(hlp, clear_hlp), importance=(importance, clear_importance), ease=(ease, clear_ease)
+        )
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "set_tag_settings")
+            row = self._dataset_for_write(dataset_id, user, "set_tag_settings")
             tag_row = self._tag_row(row, tag)
             if not changes:
                 return
@@ -171,8 +184,7 @@ class TagSettingsMixin:
         user = _clean_user(user)
         scope = _check_scope(scope, f"tag {tag!r}")
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "set_tag_scope")
+            row = self._dataset_for_write(dataset_id, user, "set_tag_scope")
             tag_row = self._tag_row(row, tag)
             if tag_row["scope"] == scope:
                 return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ from slicewise.core.errors import (
     StoreValueError,
 )
 from slicewise.core.store.common import (
+    _check_bool,
     _check_scope,
     _clean_user,
     _id_strings,
@@ -25,6 +27,54 @@ from slicewise.core.store.files import (
     _read_parquet,
     _to_ipc,
 )
+
+
+@dataclass
+class _HandPlan:
+    """What recording a hand value on examples changes (one entry per wanted id)."""
+
+    ids: np.ndarray  #: the wanted ids as text (object)
+    before: np.ndarray  #: int8: each id's stored hand value, -1 where it has none
+    changed: np.ndarray  #: bool: its current value differs from the new one
+    write: np.ndarray  #: bool: a hand value is recorded (none stored, or a different one)
+    found: tuple[np.ndarray, ...]  #: the stored hand values (ids, values, users, ats)
+    where: np.ndarray  #: each id's position in ``found``, -1 where it has none
+
+    @property
+    def n_changed(self) -> int:
+        """How many examples change value."""
+        return int(self.changed.sum())
+
+    @property
+    def n_write(self) -> int:
+        """How many hand values are recorded."""
+        return int(self.write.sum())
+
+    def undo_rows(self) -> bytes:
+        """Return the recorded ids' previous hand values (Arrow IPC, for the undo log).
+
+        Columns ``example_id``, ``value`` (-1: none), ``user`` and ``at`` (null: none).
+        """
+        found_ids, _, found_users, found_ats = self.found
+        has = self.where >= 0
+        taken = np.where(has, self.where, 0)[self.write]
+        had = has[self.write]
+        return _to_ipc(
+            {
+                "example_id": pa.array(self.ids[self.write], type=pa.string()),
+                "value": pa.array(self.before[self.write], type=pa.int8()),
+                "user": pa.array(
+                    np.where(had, found_users[taken] if len(found_ids) else None, None),
+                    type=pa.string(),
+                    from_pandas=True,
+                ),
+                "at": pa.array(
+                    np.where(had, found_ats[taken] if len(found_ids) else None, None),
+                    type=pa.string(),
+                    from_pandas=True,
+                ),
+            }
+        )
 
 
 class TagValuesMixin:
@@ -170,18 +220,18 @@ class TagValuesMixin:
         scope: str | None = None,
         rule: str = "",
     ) -> int:
+        """Record a tag's hand value on examples; return how many of the dataset changed.
+
+        :meth:`set_tag` (``scope=None``) and :meth:`apply_tag_rule` (a rule's ``scope``,
+        widened to the tag's scope before, and its ``rule`` text) in one transaction.
+        """
         user = _clean_user(user)
-        if not isinstance(value, (bool, np.bool_)):
-            raise StoreValueError(f"a tag value must be True or False, got {value!r}")
-        value = bool(value)
+        value = _check_bool(value, "a tag value")
         wanted = _id_strings(example_ids)
-        did = self._dataset_row(dataset_id)["id"]
-        frame_ids = self._read_ids(did)
-        pos = self._locate_examples(did, frame_ids, wanted)
+        did, frame_ids, pos = self._examples_in_dataset(dataset_id, wanted)
         with self._write():
-            row = self._dataset_row(did)
-            pid = row["project_id"]
-            self._require(pid, user, "set_tag" if scope is None else "apply_tag_rule")
+            action = "set_tag" if scope is None else "apply_tag_rule"
+            row = self._dataset_for_write(did, user, action)
             tag_row = self._tag_row(row, tag)
             scope_before = tag_row["scope"]
             if scope is not None:  # a rule widens where the tag is known, never narrows it
@@ -190,84 +240,127 @@ class TagValuesMixin:
             new_scope = scope is not None and scope != scope_before
             if not len(wanted) and not new_scope:
                 return 0
-            ids = np.asarray(wanted, dtype=object)
-            found_ids, found_values, found_users, found_ats = self._hand_values_of(
-                tag_row["id"], ids
-            )
-            where = _locate(pd.Series(found_ids, dtype=object), ids)
-            has = where >= 0
-            before = np.full(len(ids), -1, dtype=np.int8)
-            before[has] = found_values[where[has]]
-            base = self._current(did, [tag_row], frame_ids, pos, overrides=False)[:, 0]
-            current = np.where(has, before == 1, base)
-            changed = current != value
-            write = before != int(value)
-            n_changed, n_write = int(changed.sum()), int(write.sum())
-            if not n_write and not new_scope:
+            plan = self._plan_hand_values(did, tag_row, wanted, frame_ids, pos, value)
+            if not plan.n_write and not new_scope:
                 return 0
             at = _now()
-            # One statement over a JSON array: much faster than a row-by-row executemany.
-            self.db.execute(
-                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at, by_rule) '
-                "SELECT ?, j.value, ?, ?, ?, ? FROM json_each(?) AS j WHERE true "
-                "ON CONFLICT (tag_id, example_id) DO UPDATE SET value = excluded.value, "
-                '"user" = excluded."user", at = excluded.at, by_rule = excluded.by_rule',
-                [
-                    tag_row["id"],
-                    int(value),
-                    user,
-                    at,
-                    int(scope is not None),
-                    json.dumps(ids[write].tolist(), ensure_ascii=False),
-                ],
-            )
-            self.db.execute(
-                "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
-                [at, user, tag_row["id"]],
-            )
-            taken = np.where(has, where, 0)[write]
-            had = has[write]
-            rows = _to_ipc(
-                {
-                    "example_id": pa.array(ids[write], type=pa.string()),
-                    "value": pa.array(before[write], type=pa.int8()),
-                    "user": pa.array(
-                        np.where(had, found_users[taken] if len(found_ids) else None, None),
-                        type=pa.string(),
-                        from_pandas=True,
-                    ),
-                    "at": pa.array(
-                        np.where(had, found_ats[taken] if len(found_ids) else None, None),
-                        type=pa.string(),
-                        from_pandas=True,
-                    ),
-                }
-            )
-            previous: dict[str, Any] = {"value": int(value)}
-            verb = "tagged" if value else "untagged"
-            what = f"{verb} {n_write:,} example{'s' if n_write != 1 else ''} as {tag!r}"
-            detail: dict[str, Any] = {
-                "tag": tag,
-                "value": value,
-                "changed": n_changed,
-                "example_ids": list(ids[changed][:20]),
-            }
-            if n_write != n_changed:
-                detail["recorded"] = n_write
-            kind = "tag.set"
+            self._write_hand_values(tag_row["id"], plan, value, scope is not None, user, at)
             if scope is not None:
                 self._set_scope(row, tag_row, scope)
-                previous["scope"] = {"dataset_id": did, "before": scope_before, "after": scope}
-                what = (
-                    f"rule {rule!r}: {what} (scope {scope})"
-                    if rule
-                    else f"rule: {what} (scope {scope})"
-                )
-                detail.update(scope=scope, rule=rule)
-                kind = "tag.rule"
-            self._log_change(row, kind, tag_row["id"], what, previous, rows, user=user, at=at)
-            self._event(kind, user=user, at=at, project_id=pid, dataset_id=did, **detail)
-            return n_changed
+            self._record_hand_values(
+                row, tag_row, plan, value, (scope_before, scope, rule), user=user, at=at
+            )
+            return plan.n_changed
+
+    def _plan_hand_values(
+        self,
+        dataset_id: int,
+        tag_row: dict[str, Any],
+        wanted: pd.Index,
+        frame_ids: pd.Series,
+        pos: np.ndarray,
+        value: bool,
+    ) -> _HandPlan:
+        """Read a tag's stored hand values and base values of ``wanted`` (rows ``pos``).
+
+        Returns which examples change value and which get a hand value recorded.
+        """
+        ids = np.asarray(wanted, dtype=object)
+        found = self._hand_values_of(tag_row["id"], ids)
+        where = _locate(pd.Series(found[0], dtype=object), ids)
+        has = where >= 0
+        before = np.full(len(ids), -1, dtype=np.int8)
+        before[has] = found[1][where[has]]
+        base = self._current(dataset_id, [tag_row], frame_ids, pos, overrides=False)[:, 0]
+        current = np.where(has, before == 1, base)
+        return _HandPlan(
+            ids=ids,
+            before=before,
+            changed=current != value,
+            write=before != int(value),
+            found=found,
+            where=where,
+        )
+
+    def _write_hand_values(
+        self, tag_id: int, plan: _HandPlan, value: bool, by_rule: bool, user: str, at: str
+    ) -> None:
+        """Upsert the planned hand values (``plan.write``) and touch the tag's row."""
+        # One statement over a JSON array: much faster than a row-by-row executemany.
+        self.db.execute(
+            'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at, by_rule) '
+            "SELECT ?, j.value, ?, ?, ?, ? FROM json_each(?) AS j WHERE true "
+            "ON CONFLICT (tag_id, example_id) DO UPDATE SET value = excluded.value, "
+            '"user" = excluded."user", at = excluded.at, by_rule = excluded.by_rule',
+            [
+                tag_id,
+                int(value),
+                user,
+                at,
+                int(by_rule),
+                json.dumps(plan.ids[plan.write].tolist(), ensure_ascii=False),
+            ],
+        )
+        self.db.execute(
+            "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
+            [at, user, tag_id],
+        )
+
+    def _record_hand_values(
+        self,
+        dataset: dict[str, Any],
+        tag_row: dict[str, Any],
+        plan: _HandPlan,
+        value: bool,
+        rule_scope: tuple[str, str | None, str],
+        *,
+        user: str,
+        at: str,
+    ) -> None:
+        """Log a hand-value change for :meth:`undo_last` and its event.
+
+        ``rule_scope`` is (scope before, scope after or ``None`` when no rule, rule text):
+        a rule's change is a ``tag.rule`` event whose undo restores the scope too; else
+        ``tag.set``.
+        """
+        scope_before, scope, rule = rule_scope
+        tag = tag_row["name"]
+        n_write, n_changed = plan.n_write, plan.n_changed
+        previous: dict[str, Any] = {"value": int(value)}
+        verb = "tagged" if value else "untagged"
+        what = f"{verb} {n_write:,} example{'s' if n_write != 1 else ''} as {tag!r}"
+        detail: dict[str, Any] = {
+            "tag": tag,
+            "value": value,
+            "changed": n_changed,
+            "example_ids": list(plan.ids[plan.changed][:20]),
+        }
+        if n_write != n_changed:
+            detail["recorded"] = n_write
+        kind = "tag.set"
+        if scope is not None:
+            previous["scope"] = {
+                "dataset_id": dataset["id"],
+                "before": scope_before,
+                "after": scope,
+            }
+            what = (
+                f"rule {rule!r}: {what} (scope {scope})"
+                if rule
+                else f"rule: {what} (scope {scope})"
+            )
+            detail.update(scope=scope, rule=rule)
+            kind = "tag.rule"
+        rows = plan.undo_rows()
+        self._log_change(dataset, kind, tag_row["id"], what, previous, rows, user=user, at=at)
+        self._event(
+            kind,
+            user=user,
+            at=at,
+            project_id=dataset["project_id"],
+            dataset_id=dataset["id"],
+            **detail,
+        )
 
     def _hand_values_of(self, tag_id: int, ids: np.ndarray) -> tuple[np.ndarray, ...]:
         """Return the stored hand values of a tag among ``ids``: ids, values, users, ats.

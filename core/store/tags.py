@@ -24,13 +24,56 @@ from slicewise.core.store.common import (
     _clean_name,
     _clean_user,
     _few,
+    _insert,
     _locate,
     _now,
+    _stamped,
 )
 from slicewise.core.store.files import (
     TAGS_FILE,
     _read_parquet,
 )
+
+
+def _check_merge(sources: Any, target: Any, user: Any) -> tuple[list[str], str, str]:
+    """Return a merge's sources (a list without repeats), target and user, checked.
+
+    Raises
+    ------
+    StoreValueError
+        No source, a blank target or user.
+    InvalidValueError
+        A target name too long (:func:`_clean_name`).
+    """
+    if isinstance(sources, str):
+        sources = [sources]
+    sources = list(dict.fromkeys(sources))
+    if not sources:
+        raise StoreValueError("merging tags needs at least one source tag")
+    return sources, _clean_name(target, "tag name"), _clean_user(user)
+
+
+def _merged_bases(
+    bases: dict[int, dict[int, dict[str, Any]]], tag_ids: list[int]
+) -> list[tuple[int, str, str]]:
+    """Return the merged tag's base in each dataset: (dataset id, columns JSON, scope).
+
+    The columns are every merged tag's base columns, in ``tag_ids`` order without repeats;
+    the scope is the narrowest of theirs (``none`` < ``errors`` < ``auto`` < ``all``; a tag
+    without a base in the dataset counts as ``none``).
+    """
+    rank = {s: i for i, s in enumerate(("none", "errors", "auto", "all"))}
+    new_bases = []
+    for d, per_tag in bases.items():
+        columns = list(
+            dict.fromkeys(c for t in tag_ids for c in per_tag.get(t, {}).get("base_columns", []))
+        )
+        scope = min(
+            (per_tag[t]["scope"] if t in per_tag else "none" for t in tag_ids),
+            key=rank.__getitem__,
+        )
+        new_bases.append((d, json.dumps(columns), scope))
+    return new_bases
 
 
 class TagsMixin:
@@ -111,19 +154,11 @@ class TagsMixin:
         name = _clean_name(name, "tag name")
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "create_tag")
+            row = self._dataset_for_write(dataset_id, user, "create_tag")
             self._check_free_tag(row["project_id"], name)
             at = _now()
-            self.db["tags"].insert(
-                {
-                    "project_id": row["project_id"],
-                    "name": name,
-                    "created_at": at,
-                    "created_by": user,
-                    "updated_at": at,
-                    "updated_by": user,
-                }
+            _insert(
+                self, "tags", _stamped({"project_id": row["project_id"], "name": name}, user, at)
             )
             self._event(
                 "tag.create",
@@ -153,8 +188,7 @@ class TagsMixin:
         new = _clean_name(new, "tag name")
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "rename_tag")
+            row = self._dataset_for_write(dataset_id, user, "rename_tag")
             tag = self._tag_row(row, old)
             if new == old:
                 return
@@ -199,105 +233,127 @@ class TagsMixin:
         user
             Who merges them.
         """
-        if isinstance(sources, str):
-            sources = [sources]
-        sources = list(dict.fromkeys(sources))
-        if not sources:
-            raise StoreValueError("merging tags needs at least one source tag")
-        target = _clean_name(target, "tag name")
-        user = _clean_user(user)
+        sources, target, user = _check_merge(sources, target, user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            did, pid = row["id"], row["project_id"]
-            self._require(pid, user, "merge_tags")
-            by_name = {t["name"]: t for t in self._tag_rows(pid, did)}
-            missing = [s for s in sources if s not in by_name]
-            if missing:
-                raise NotFoundError(
-                    f"dataset {did} has no tag {_few(missing)}; its tags are "
-                    f"{_few(list(by_name), 12) or 'none'}"
-                )
-            involved = [by_name[s] for s in sources]
-            keep = by_name.get(target)
-            if keep is not None and keep not in involved:
-                involved.append(keep)
+            row = self._dataset_for_write(dataset_id, user, "merge_tags")
+            involved, keep = self._merge_involved(row, sources, target)
             if keep is not None and len(involved) == 1:
                 return  # merging a tag into itself
             ids = [t["id"] for t in involved]
-            marks = ", ".join("?" * len(ids))
-            bases: dict[int, dict[int, dict[str, Any]]] = {}  # dataset -> tag -> base row
-            for b in self._rows(
-                f"SELECT tag_id, dataset_id, base_columns, scope FROM "
-                f"tag_bases WHERE tag_id IN ({marks})",
-                ids,
-            ):
-                b["base_columns"] = json.loads(b["base_columns"])
-                bases.setdefault(b["dataset_id"], {})[b["tag_id"]] = b
-            hand = self._rows(
-                f"SELECT tag_id, example_id, value FROM tag_overrides WHERE tag_id IN ({marks})",
-                ids,
-            )
-            merged = self._merged_hand_values(pid, ids, bases, hand)
-            rank = {s: i for i, s in enumerate(("none", "errors", "auto", "all"))}
-            new_bases = []
-            for d, per_tag in bases.items():
-                columns = list(
-                    dict.fromkeys(
-                        c for t in ids for c in per_tag.get(t, {}).get("base_columns", [])
-                    )
-                )
-                scope = min(
-                    (per_tag[t]["scope"] if t in per_tag else "none" for t in ids),
-                    key=rank.__getitem__,
-                )
-                new_bases.append((d, json.dumps(columns), scope))
+            bases, hand = self._merge_inputs(ids)
+            merged = self._merged_hand_values(row["project_id"], ids, bases, hand)
+            new_bases = _merged_bases(bases, ids)
             at = _now()
-            self.db.execute(f"DELETE FROM tag_overrides WHERE tag_id IN ({marks})", ids)
-            self.db.execute(f"DELETE FROM tag_bases WHERE tag_id IN ({marks})", ids)
             removed = [t for t in involved if t is not keep]
-            for t in removed:
-                self.db.execute("DELETE FROM tags WHERE id = ?", [t["id"]])
-            if keep is not None:
-                target_id = keep["id"]
-                self.db.execute(
-                    "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
-                    [at, user, target_id],
-                )
-            else:
-                target_id = (
-                    self.db["tags"]
-                    .insert(
-                        {
-                            "project_id": pid,
-                            "name": target,
-                            "created_at": at,
-                            "created_by": user,
-                            "updated_at": at,
-                            "updated_by": user,
-                        }
-                    )
-                    .last_pk
-                )
-            self.db.conn.executemany(
-                "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) "
-                "VALUES (?, ?, ?, ?)",
-                [(target_id, d, c, sc) for d, c, sc in new_bases],
+            target_id = self._replace_merged(
+                row["project_id"], ids, removed, keep, target, user=user, at=at
             )
-            self.db.conn.executemany(
-                'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
-                "VALUES (?, ?, ?, ?, ?)",
-                [(target_id, e, int(v), user, at) for e, v in merged.items()],
-            )
+            self._write_merged(target_id, new_bases, merged, user=user, at=at)
             self._event(
                 "tag.merge",
                 user=user,
                 at=at,
-                project_id=pid,
-                dataset_id=did,
+                project_id=row["project_id"],
+                dataset_id=row["id"],
                 sources=sources,
                 target=target,
                 removed=[t["name"] for t in removed],
             )
+
+    def _merge_involved(
+        self, dataset: dict[str, Any], sources: list[str], target: str
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Return the tag rows a merge involves and the existing target tag (or ``None``).
+
+        The involved tags are the sources in order, then the target when it exists and is
+        not a source (merge *into* it).
+
+        Raises
+        ------
+        NotFoundError
+            A source is not a tag of the dataset's project.
+        """
+        by_name = {t["name"]: t for t in self._tag_rows(dataset["project_id"], dataset["id"])}
+        missing = [s for s in sources if s not in by_name]
+        if missing:
+            raise NotFoundError(
+                f"dataset {dataset['id']} has no tag {_few(missing)}; its tags are "
+                f"{_few(list(by_name), 12) or 'none'}"
+            )
+        involved = [by_name[s] for s in sources]
+        keep = by_name.get(target)
+        if keep is not None and keep not in involved:
+            involved.append(keep)
+        return involved, keep
+
+    def _merge_inputs(
+        self, tag_ids: list[int]
+    ) -> tuple[dict[int, dict[int, dict[str, Any]]], list[dict[str, Any]]]:
+        """Return the merged tags' bases (dataset -> tag -> base row) and hand values."""
+        marks = ", ".join("?" * len(tag_ids))
+        bases: dict[int, dict[int, dict[str, Any]]] = {}  # dataset -> tag -> base row
+        for b in self._rows(
+            f"SELECT tag_id, dataset_id, base_columns, scope FROM "
+            f"tag_bases WHERE tag_id IN ({marks})",
+            tag_ids,
+        ):
+            b["base_columns"] = json.loads(b["base_columns"])
+            bases.setdefault(b["dataset_id"], {})[b["tag_id"]] = b
+        hand = self._rows(
+            f"SELECT tag_id, example_id, value FROM tag_overrides WHERE tag_id IN ({marks})",
+            tag_ids,
+        )
+        return bases, hand
+
+    def _replace_merged(
+        self,
+        project_id: int,
+        tag_ids: list[int],
+        removed: list[dict[str, Any]],
+        keep: dict[str, Any] | None,
+        target: str,
+        *,
+        user: str,
+        at: str,
+    ) -> int:
+        """Delete the merged tags' hand values, bases and ``removed`` tags; return the target.
+
+        The target is ``keep`` (its ``updated_at``/``updated_by`` touched) or, when no tag
+        is called ``target``, a new tag added last.
+        """
+        marks = ", ".join("?" * len(tag_ids))
+        self.db.execute(f"DELETE FROM tag_overrides WHERE tag_id IN ({marks})", tag_ids)
+        self.db.execute(f"DELETE FROM tag_bases WHERE tag_id IN ({marks})", tag_ids)
+        for t in removed:
+            self.db.execute("DELETE FROM tags WHERE id = ?", [t["id"]])
+        if keep is None:
+            record = {"project_id": project_id, "name": target}
+            return _insert(self, "tags", _stamped(record, user, at))
+        self.db.execute(
+            "UPDATE tags SET updated_at = ?, updated_by = ? WHERE id = ?",
+            [at, user, keep["id"]],
+        )
+        return keep["id"]
+
+    def _write_merged(
+        self,
+        target_id: int,
+        new_bases: list[tuple[int, str, str]],
+        merged: dict[str, bool],
+        *,
+        user: str,
+        at: str,
+    ) -> None:
+        """Give the merged tag its bases (:func:`_merged_bases`) and hand values."""
+        self.db.conn.executemany(
+            "INSERT INTO tag_bases (tag_id, dataset_id, base_columns, scope) VALUES (?, ?, ?, ?)",
+            [(target_id, d, c, sc) for d, c, sc in new_bases],
+        )
+        self.db.conn.executemany(
+            'INSERT INTO tag_overrides (tag_id, example_id, value, "user", at) '
+            "VALUES (?, ?, ?, ?, ?)",
+            [(target_id, e, int(v), user, at) for e, v in merged.items()],
+        )
 
     def _merged_hand_values(
         self,
@@ -372,8 +428,7 @@ class TagsMixin:
         """
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "delete_tag")
+            row = self._dataset_for_write(dataset_id, user, "delete_tag")
             tag = self._tag_row(row, name)
             for table in ("tag_overrides", "tag_bases"):
                 self.db.execute(f"DELETE FROM {table} WHERE tag_id = ?", [tag["id"]])

@@ -92,8 +92,7 @@ class UndoMixin:
         """
         user = _clean_user(user)
         with self._write():
-            row = self._dataset_row(dataset_id)
-            self._require(row["project_id"], user, "undo_last")
+            row = self._dataset_for_write(dataset_id, user, "undo_last")
             change = self._last_change(row["project_id"], user)
             if change is None:
                 return None
