@@ -194,7 +194,7 @@ def is_majority_name(name: Any) -> bool:
     >>> [is_majority_name(n) for n in ("human_majority", "crowd_majority_pred", "human_label")]
     [True, True, False]
     """
-    from slicewise.core.dataset import name_words  # core.dataset imports this module
+    from slicewise.core.column_roles import name_words  # it imports this module
 
     return bool(MAJORITY_WORDS.intersection(name_words(name)))
 
@@ -266,24 +266,13 @@ def paired_mean_difference(
     sa, sa2, sb, sb2, sab = (
         np.asarray(v, dtype=float) for v in (sum_a, sum_a2, sum_b, sum_b2, sum_ab)
     )
+    two = n >= 2
+    mean_a, se_a = _mean_and_standard_error(n, sa, sa2)
+    mean_d, se_d = _mean_and_standard_error(n, sa - sb, sa2 - 2 * sab + sb2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_a = np.where(n > 0, sa / n, np.nan)
         mean_b = np.where(n > 0, sb / n, np.nan)
-        sd_sum = sa - sb
-        sd2 = sa2 - 2 * sab + sb2
-        mean_d = np.where(n > 0, sd_sum / n, np.nan)
-        two = n >= 2
-        var_d = np.where(two, np.maximum(sd2 - sd_sum * sd_sum / n, 0) / (n - 1), np.nan)
-        var_a = np.where(two, np.maximum(sa2 - sa * sa / n, 0) / (n - 1), np.nan)
-        se_d = np.sqrt(var_d / n)
-        se_a = np.sqrt(var_a / n)
-        # Differences that barely vary are rounding noise in the sums: treat as constant.
-        tiny = 1e-12 * np.maximum(1.0, np.abs(mean_d))
-        flat = two & (se_d <= tiny)
-        t = np.where(flat, np.nan, mean_d / np.where(flat, 1, se_d))
+    p, flat = _paired_t_p_value(n, mean_d, se_d)
     crit = student_t_quantile((1 + level) / 2, np.where(two, n - 1, np.nan))
-    p = student_t_two_sided_p(t, np.where(two, n - 1, 0))
-    p = np.where(flat, np.where(np.abs(mean_d) <= tiny, 1.0, 0.0), p)
     se_d = np.where(flat, 0.0, se_d)
     return {
         "mean_a": mean_a,
@@ -295,6 +284,37 @@ def paired_mean_difference(
         "d_ci_high": mean_d + crit * se_d,
         "p_value": np.where(two, p, np.nan),
     }
+
+
+def _mean_and_standard_error(
+    n: np.ndarray, total: np.ndarray, total_sq: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the mean ``Σx / n`` (NaN where n = 0) and its standard error ``s / √n``.
+
+    ``s² = (Σx² − (Σx)² / n) / (n − 1)``, floored at 0 against rounding; NaN where n < 2.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, total / n, np.nan)
+        var = np.where(n >= 2, np.maximum(total_sq - total * total / n, 0) / (n - 1), np.nan)
+        return mean, np.sqrt(var / n)
+
+
+def _paired_t_p_value(
+    n: np.ndarray, mean_d: np.ndarray, se_d: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the paired t-test's two-sided p-value and where the differences are flat.
+
+    ``t = d̄ / se`` with ``n − 1`` degrees of freedom; differences whose standard error is
+    rounding noise (at most 1e-12 of max(1, |d̄|)) are flat: p = 1 when d̄ is 0 too, else 0.
+    """
+    two = n >= 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Differences that barely vary are rounding noise in the sums: treat as constant.
+        tiny = 1e-12 * np.maximum(1.0, np.abs(mean_d))
+        flat = two & (se_d <= tiny)
+        t = np.where(flat, np.nan, mean_d / np.where(flat, 1, se_d))
+    p = student_t_two_sided_p(t, np.where(two, n - 1, 0))
+    return np.where(flat, np.where(np.abs(mean_d) <= tiny, 1.0, 0.0), p), flat
 
 
 # --------------------------------------------------------------------------- sources
@@ -336,6 +356,36 @@ def human_accuracy_from_annotations(
     codes = encode_labels(annotations.labels)
     items = as_text(pd.Series(codes.items, dtype=object)).to_numpy(dtype=object)
     ids = as_text(dataset.frame["id"]).to_numpy(dtype=object)
+    where, notes = _item_positions(items, ids, name=name, source=source)
+    cells = codes.cells
+    row = where[cells.item]
+    inside = row >= 0
+    label_keys = class_keys(dataset.frame["label"]).to_numpy(dtype=object)
+    cell_keys = class_keys(as_text(pd.Series(codes.classes, dtype=object))).to_numpy(dtype=object)[
+        cells.cls
+    ]
+    right = np.zeros(len(cells.item), dtype=bool)
+    right[inside] = cell_keys[inside] == label_keys[row[inside]]
+    n = len(ids)
+    total = np.bincount(row[inside], weights=cells.count[inside], minlength=n)
+    agree = np.bincount(row[inside & right], weights=cells.count[inside & right], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.where(total > 0, agree / np.where(total > 0, total, 1), np.nan)
+    return values, notes
+
+
+def _item_positions(
+    items: np.ndarray, ids: np.ndarray, *, name: str, source: str
+) -> tuple[np.ndarray, list[str]]:
+    """Return each annotated item's example row (int64, −1 for none) and notes on misses.
+
+    ``items`` and ``ids`` are trimmed text; an id that occurs twice matches its first row.
+
+    Raises
+    ------
+    InvalidValueError
+        No item is an id; the message names both files and shows examples of each.
+    """
     position = pd.Series(np.arange(len(ids)), index=ids)
     position = position[~position.index.duplicated()]
     where = position.reindex(items).to_numpy(dtype=float)
@@ -355,21 +405,7 @@ def human_accuracy_from_annotations(
             f"no example id of {source} (e.g. {', '.join(map(repr, missing[:3]))}); "
             "their labels were left out"
         )
-    cells = codes.cells
-    row = np.where(found, np.nan_to_num(where), -1).astype(np.int64)[cells.item]
-    inside = row >= 0
-    label_keys = class_keys(dataset.frame["label"]).to_numpy(dtype=object)
-    cell_keys = class_keys(as_text(pd.Series(codes.classes, dtype=object))).to_numpy(dtype=object)[
-        cells.cls
-    ]
-    right = np.zeros(len(cells.item), dtype=bool)
-    right[inside] = cell_keys[inside] == label_keys[row[inside]]
-    n = len(ids)
-    total = np.bincount(row[inside], weights=cells.count[inside], minlength=n)
-    agree = np.bincount(row[inside & right], weights=cells.count[inside & right], minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = np.where(total > 0, agree / np.where(total > 0, total, 1), np.nan)
-    return values, notes
+    return np.where(found, np.nan_to_num(where), -1).astype(np.int64), notes
 
 
 def with_human_accuracy(dataset: Dataset, values: np.ndarray) -> Dataset:
@@ -421,56 +457,91 @@ def with_older_system(dataset: Dataset, older: Dataset) -> tuple[Dataset, list[s
         No id in common, or rows matched by position with different row counts; the message
         names both files.
     """
-    source, name = dataset.source_name, older.source_name
     frame = dataset.frame
-    old = older.frame["prediction"]
-    notes: list[str] = []
     if dataset.mapping.id is None or older.mapping.id is None:
-        if len(older.frame) != len(frame):
-            raise InvalidValueError(
-                f"{name}: has {len(older.frame):,} rows and {source} {len(frame):,}; without "
-                "an id column in both files examples are matched by row position, which needs "
-                "as many rows: give both files an id column (CLI: --id COLUMN names it in both)"
-            )
-        values = old.to_numpy(dtype=object)
-        notes.append(f"{source}, {name}: matched by row position (a file has no id column)")
+        values, notes = _older_by_position(dataset, older)
     else:
-        ids = as_text(frame["id"]).to_numpy(dtype=object)
-        old_ids = as_text(older.frame["id"]).to_numpy(dtype=object)
-        by_id = pd.Series(old.to_numpy(dtype=object), index=old_ids)
-        found = pd.Index(ids).isin(old_ids)
-        if not found.any():
-            raise InvalidValueError(
-                f"{name}: none of its ids (e.g. {', '.join(map(repr, old_ids[:3]))}) is an id "
-                f"of {source} (e.g. {', '.join(map(repr, ids[:3]))}); the older system's "
-                "predictions must carry the examples' ids"
-            )
-        values = by_id.reindex(ids).to_numpy(dtype=object)
-        extra = int((~pd.Index(old_ids).isin(ids)).sum())
-        if extra:
-            notes.append(
-                f"{name}: {count_of(extra, 'row')} with an id that is no example of "
-                f"{source} left out"
-            )
-        if not found.all():
-            notes.append(
-                f"{source}: {count_of(int((~found).sum()), 'example')} without an "
-                f"older prediction in {name} (no baseline value there)"
-            )
+        values, notes = _older_by_id(dataset, older)
     older_values = pd.Series(values, dtype=object)
     if "task" not in dataset.options:  # classes: the dataset's spelling of each class
-        shown = pd.concat([frame["label"], frame["prediction"]], ignore_index=True)
-        spelling = pd.Series(
-            shown.to_numpy(dtype=object), index=class_keys(as_text(shown)).to_numpy(dtype=object)
-        )
-        spelling = spelling[~spelling.index.duplicated()]
-        keys = class_keys(as_text(older_values))
-        mapped = spelling.reindex(keys.to_numpy(dtype=object)).to_numpy(dtype=object)
-        text = as_text(older_values).to_numpy(dtype=object)
-        older_values = pd.Series(np.where(pd.isna(mapped), text, mapped), dtype=object)
-        older_values[keys.isna().to_numpy()] = None
+        older_values = _in_dataset_spelling(frame, older_values)
     new = frame.drop(columns=[c for c in ("human", "human_accuracy") if c in frame.columns])
     new.insert(min(3, len(new.columns)), "human", older_values.to_numpy(dtype=object))
     new.attrs = dict(frame.attrs)
     mapping = replace(dataset.mapping, human=None, human_accuracy=None, human_kind=None)
     return replace(dataset, frame=new, mapping=mapping), notes
+
+
+def _older_by_position(dataset: Dataset, older: Dataset) -> tuple[np.ndarray, list[str]]:
+    """Return ``older``'s predictions row by row (object array) and a note saying so.
+
+    Raises
+    ------
+    InvalidValueError
+        The two files differ in row count.
+    """
+    source, name = dataset.source_name, older.source_name
+    if len(older.frame) != len(dataset.frame):
+        raise InvalidValueError(
+            f"{name}: has {len(older.frame):,} rows and {source} {len(dataset.frame):,}; "
+            "without an id column in both files examples are matched by row position, which "
+            "needs as many rows: give both files an id column (CLI: --id COLUMN names it in "
+            "both)"
+        )
+    values = older.frame["prediction"].to_numpy(dtype=object)
+    return values, [f"{source}, {name}: matched by row position (a file has no id column)"]
+
+
+def _older_by_id(dataset: Dataset, older: Dataset) -> tuple[np.ndarray, list[str]]:
+    """Return ``older``'s prediction per example of ``dataset``, matched by trimmed-text id.
+
+    The object array holds NaN for examples without an older prediction; the notes count
+    those and the older rows whose id is no example.
+
+    Raises
+    ------
+    InvalidValueError
+        No id in common; the message shows ids of both files.
+    """
+    source, name = dataset.source_name, older.source_name
+    ids = as_text(dataset.frame["id"]).to_numpy(dtype=object)
+    old_ids = as_text(older.frame["id"]).to_numpy(dtype=object)
+    by_id = pd.Series(older.frame["prediction"].to_numpy(dtype=object), index=old_ids)
+    found = pd.Index(ids).isin(old_ids)
+    if not found.any():
+        raise InvalidValueError(
+            f"{name}: none of its ids (e.g. {', '.join(map(repr, old_ids[:3]))}) is an id "
+            f"of {source} (e.g. {', '.join(map(repr, ids[:3]))}); the older system's "
+            "predictions must carry the examples' ids"
+        )
+    notes: list[str] = []
+    extra = int((~pd.Index(old_ids).isin(ids)).sum())
+    if extra:
+        notes.append(
+            f"{name}: {count_of(extra, 'row')} with an id that is no example of {source} left out"
+        )
+    if not found.all():
+        notes.append(
+            f"{source}: {count_of(int((~found).sum()), 'example')} without an "
+            f"older prediction in {name} (no baseline value there)"
+        )
+    return by_id.reindex(ids).to_numpy(dtype=object), notes
+
+
+def _in_dataset_spelling(frame: pd.DataFrame, older_values: pd.Series) -> pd.Series:
+    """Return older predictions spelled as the dataset spells each class; None where missing.
+
+    A class is found by :func:`core.values.class_keys` among the frame's labels and
+    predictions (first spelling wins); a class the dataset never shows keeps its own text.
+    """
+    shown = pd.concat([frame["label"], frame["prediction"]], ignore_index=True)
+    spelling = pd.Series(
+        shown.to_numpy(dtype=object), index=class_keys(as_text(shown)).to_numpy(dtype=object)
+    )
+    spelling = spelling[~spelling.index.duplicated()]
+    keys = class_keys(as_text(older_values))
+    mapped = spelling.reindex(keys.to_numpy(dtype=object)).to_numpy(dtype=object)
+    text = as_text(older_values).to_numpy(dtype=object)
+    older_values = pd.Series(np.where(pd.isna(mapped), text, mapped), dtype=object)
+    older_values[keys.isna().to_numpy()] = None
+    return older_values

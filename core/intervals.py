@@ -236,14 +236,7 @@ def bootstrap_f1_interval(
     -------
     ``(low, high)`` float arrays.
     """
-    counts = np.rint(
-        np.nan_to_num(
-            np.stack(
-                np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (tp, fp, fn, tn))),
-                axis=-1,
-            )
-        )
-    ).astype(np.int64)
+    counts = _count_rows(tp, fp, fn, tn)
     shape = counts.shape[:-1]
     # Identical counts give identical replicates: draw once per distinct row, in blocks of
     # rows, so memory stays at _BOOT_BLOCK × n_boot floats however many slices or classes.
@@ -252,28 +245,40 @@ def bootstrap_f1_interval(
     for start in range(0, len(keys), _BOOT_BLOCK):
         block = keys[start : start + _BOOT_BLOCK]
         reps = np.full((len(block), n_boot), np.nan)
-        for i, row in enumerate(block):
-            key = tuple(int(v) for v in row)
-            t, f_p, f_n, _ = key
-            n = sum(key)
-            if t + f_p + f_n == 0:
-                continue
-            rng = np.random.default_rng([seed, *key])
-            tp_star = rng.binomial(n, t / n, size=n_boot)
-            rest = n - t
-            err_star = (
-                rng.binomial(n - tp_star, (f_p + f_n) / rest)
-                if rest
-                else np.zeros(n_boot, dtype=np.int64)
-            )
-            denom = 2 * tp_star + err_star
-            with np.errstate(divide="ignore", invalid="ignore"):
-                reps[i] = np.where(denom > 0, 2 * tp_star / np.where(denom > 0, denom, 1), np.nan)
+        for i, key in enumerate(tuple(int(v) for v in row) for row in block):
+            if key[0] + key[1] + key[2]:  # F1 is defined
+                reps[i] = _f1_replicates(key, seed=seed, n_boot=n_boot)
         low[start : start + len(block)], high[start : start + len(block)] = _percentiles(
             reps, [(1 - level) / 2, (1 + level) / 2]
         )
     where = where.reshape(-1)
     return low[where].reshape(shape), high[where].reshape(shape)
+
+
+def _count_rows(*counts: np.ndarray | float) -> np.ndarray:
+    """Stack broadcast confusion counts into int64 rows of shape (..., 4); NaN counts as 0."""
+    stacked = np.stack(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in counts)), axis=-1)
+    return np.rint(np.nan_to_num(stacked)).astype(np.int64)
+
+
+def _f1_replicates(key: tuple[int, int, int, int], *, seed: int, n_boot: int) -> np.ndarray:
+    """Return ``n_boot`` bootstrap replicates of F1 for one slice's ``(tp, fp, fn, tn)``.
+
+    Drawn as ``TP* ~ Binomial(n, tp/n)`` then ``(FP + FN)* ~ Binomial(n − TP*, (fp + fn)/(n −
+    tp))`` from a generator seeded by ``(seed, *key)``; NaN for a replicate without TP, FP or
+    FN. Needs ``tp + fp + fn > 0``.
+    """
+    t, f_p, f_n, _ = key
+    n = sum(key)
+    rng = np.random.default_rng([seed, *key])
+    tp_star = rng.binomial(n, t / n, size=n_boot)
+    rest = n - t
+    err_star = (
+        rng.binomial(n - tp_star, (f_p + f_n) / rest) if rest else np.zeros(n_boot, dtype=np.int64)
+    )
+    denom = 2 * tp_star + err_star
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0, 2 * tp_star / np.where(denom > 0, denom, 1), np.nan)
 
 
 def _percentiles(values: np.ndarray, qs: list[float]) -> list[np.ndarray]:
@@ -457,55 +462,91 @@ def add_metric_intervals(
       baseline already set is kept; other rows are NaN.
     """
     out = table.copy()
-    rows = len(counts)
+    for metric, (low, high) in _task_intervals(counts, kind, z=z, seed=seed, n_boot=n_boot):
+        out[f"{metric}_ci_low"], out[f"{metric}_ci_high"] = low, high
+    for name, values in zip(
+        ("gap_ci_low", "gap_ci_high"), _gap_interval(out, counts, z=z), strict=True
+    ):
+        if name in out.columns:  # set by another baseline: keep those values
+            theirs = out[name].to_numpy(dtype=float)
+            values = np.where(np.isnan(theirs), values, theirs)
+        out[name] = values
+    return out
+
+
+def _count_column(counts: pd.DataFrame, name: str) -> np.ndarray:
+    """Return a count column as floats; zeros when ``counts`` has no such column."""
+    if name in counts.columns:
+        return counts[name].to_numpy(dtype=float)
+    return np.zeros(len(counts))
+
+
+def _task_intervals(
+    counts: pd.DataFrame, kind: str, *, z: float, seed: int, n_boot: int
+) -> list[tuple[str, tuple[np.ndarray, np.ndarray]]]:
+    """Return ``(metric, (low, high))`` for the task metrics of ``kind``, in table order.
+
+    See :func:`add_metric_intervals` for which metric gets which interval; an unknown kind
+    gets none.
+    """
 
     def col(name: str) -> np.ndarray:
-        if name in counts.columns:
-            return counts[name].to_numpy(dtype=float)
-        return np.zeros(rows)
-
-    def put(metric: str, interval: tuple[np.ndarray, np.ndarray]) -> None:
-        out[f"{metric}_ci_low"], out[f"{metric}_ci_high"] = interval
+        return _count_column(counts, name)
 
     if kind == "binary":
         tp, fp, fn, tn = (col(k) for k in ("tp", "fp", "fn", "tn"))
-        put("precision", wilson_interval(tp, tp + fp, z=z))
-        put("recall", wilson_interval(tp, tp + fn, z=z))
-        put("f1", bootstrap_f1_interval(tp, fp, fn, tn, seed=seed, n_boot=n_boot, level=_level(z)))
-        put("fpr", wilson_interval(fp, fp + tn, z=z))
-        put("fnr", wilson_interval(fn, fn + tp, z=z))
-    elif kind == "text":
-        put(
-            "wer",
-            wer_interval(
-                col("n"),
-                col("word_errors"),
-                col("ref_words"),
-                col("word_errors_sq"),
-                col("ref_words_sq"),
-                col("word_errors_x_ref"),
-                z=z,
+        return [
+            ("precision", wilson_interval(tp, tp + fp, z=z)),
+            ("recall", wilson_interval(tp, tp + fn, z=z)),
+            (
+                "f1",
+                bootstrap_f1_interval(tp, fp, fn, tn, seed=seed, n_boot=n_boot, level=_level(z)),
             ),
+            ("fpr", wilson_interval(fp, fp + tn, z=z)),
+            ("fnr", wilson_interval(fn, fn + tp, z=z)),
+        ]
+    if kind == "text":
+        sums = (
+            "n",
+            "word_errors",
+            "ref_words",
+            "word_errors_sq",
+            "ref_words_sq",
+            "word_errors_x_ref",
         )
-    elif kind == "regression":
-        put("mae", mae_interval(col("n"), col("abs_error"), col("sq_error"), z=z))
+        return [("wer", wer_interval(*(col(k) for k in sums), z=z))]
+    if kind == "regression":
+        return [("mae", mae_interval(col("n"), col("abs_error"), col("sq_error"), z=z))]
+    return []
 
-    source = out["hlp_source"].to_numpy(dtype=object)
-    human_only, model_only = col("human_only"), col("model_only")
+
+def _gap_interval(
+    table: pd.DataFrame, counts: pd.DataFrame, *, z: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the gap's ``(low, high)`` per row, by ``hlp_source``; NaN for other sources.
+
+    ``human_label``: Newcombe's paired interval of ``(human_only − model_only) / human_n``
+    (:func:`paired_difference_interval`); ``user``: ``[hlp − accuracy_ci_high,
+    hlp − accuracy_ci_low]`` (a typed HLP has no sampling error).
+    """
+    source = table["hlp_source"].to_numpy(dtype=object)
+    human_only, model_only = (_count_column(counts, k) for k in ("human_only", "model_only"))
     paired = paired_difference_interval(
-        human_only, model_only, col("human_n"), a=col("human_correct") - human_only, z=z
+        human_only,
+        model_only,
+        _count_column(counts, "human_n"),
+        a=_count_column(counts, "human_correct") - human_only,
+        z=z,
     )
-    hlp = out["hlp"].to_numpy(dtype=float)
+    hlp = table["hlp"].to_numpy(dtype=float)
     typed = (
-        hlp - out["accuracy_ci_high"].to_numpy(dtype=float),
-        hlp - out["accuracy_ci_low"].to_numpy(dtype=float),
+        hlp - table["accuracy_ci_high"].to_numpy(dtype=float),
+        hlp - table["accuracy_ci_low"].to_numpy(dtype=float),
     )
-    for end, name in enumerate(("gap_ci_low", "gap_ci_high")):
-        ours = np.where(
+    low, high = (
+        np.where(
             source == "human_label", paired[end], np.where(source == "user", typed[end], np.nan)
         )
-        if name in out.columns:  # set by another baseline: keep those values
-            theirs = out[name].to_numpy(dtype=float)
-            ours = np.where(np.isnan(theirs), ours, theirs)
-        out[name] = ours
-    return out
+        for end in (0, 1)
+    )
+    return low, high

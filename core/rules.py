@@ -219,7 +219,7 @@ def compile_user_regex(pattern: str, *, column: str, source: str = "") -> Any:
     True
     >>> compile_user_regex("cat(?=s)", column="note")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    core.errors.UnsupportedRegexError: column 'note': the regex 'cat(?=s)' uses a lookahead...
+    slicewise.core.errors.UnsupportedRegexError: column 'note': ... uses a lookahead...
     """
     at, pattern = _at(source), str(pattern)
     if len(pattern) > MAX_REGEX_LENGTH:
@@ -312,17 +312,8 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *, source: str = "
     >>> condition_mask(df, Condition("device", "!=", "car_kit")).tolist()
     [True, False, False]
     """
-    at, col, op, value = _at(source), str(condition.column), condition.op, condition.value
-    if col not in frame.columns:
-        known = ", ".join(map(repr, frame.columns[:20]))
-        raise MissingColumnError(
-            f"{at}the rule names column {col!r}, which the data does not "
-            f"have; choose one of {known}"
-        )
-    if op not in OPERATORS:
-        raise InvalidValueError(
-            f"{at}column {col!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
-        )
+    col, op, value = str(condition.column), condition.op, condition.value
+    _check_condition(frame, col, op, source=source)
     values = frame[col]
     if op in MISSING_OPERATORS:
         missing = values.isna().to_numpy(dtype=bool)
@@ -332,27 +323,7 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *, source: str = "
     if op == "contains":
         hit = values.astype("string").str.contains(str(value), case=False, regex=False)
         return hit.fillna(False).to_numpy(dtype=bool)
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    left: pd.Series
-    right: float | str
-    if numeric:
-        number = _as_number(value)
-        if number is None:
-            raise InvalidValueError(
-                f"{at}column {col!r} holds numbers; {value!r} is not a "
-                "number (type one such as 5 or 0.25)"
-            )
-        left = pd.Series(values.to_numpy(dtype=float, na_value=np.nan))
-        right = number
-    else:
-        left = values.astype("string").str.strip().reset_index(drop=True)
-        right = str(value).strip()
-        if op in ("<", "<=", ">", ">="):
-            number = _as_number(value)
-            as_num = pd.to_numeric(values, errors="coerce")
-            if number is not None and as_num.notna().any():
-                left = pd.Series(as_num.to_numpy(dtype=float, na_value=np.nan))
-                right = number
+    left, right = _compared_sides(values, op, value, column=col, source=source)
     compare = {
         "==": left.eq,
         "!=": left.ne,
@@ -363,6 +334,61 @@ def condition_mask(frame: pd.DataFrame, condition: Condition, *, source: str = "
     }[op]
     result = compare(right).astype("boolean").fillna(False).to_numpy(dtype=bool)
     return result & left.notna().to_numpy(dtype=bool)
+
+
+def _check_condition(frame: pd.DataFrame, column: str, op: str, *, source: str) -> None:
+    """Refuse a column ``frame`` lacks or an operator not in :data:`OPERATORS`.
+
+    Raises
+    ------
+    MissingColumnError
+        The column is not in ``frame`` (the message lists up to 20 that are).
+    InvalidValueError
+        An unknown operator.
+    """
+    at = _at(source)
+    if column not in frame.columns:
+        known = ", ".join(map(repr, frame.columns[:20]))
+        raise MissingColumnError(
+            f"{at}the rule names column {column!r}, which the data does not "
+            f"have; choose one of {known}"
+        )
+    if op not in OPERATORS:
+        raise InvalidValueError(
+            f"{at}column {column!r}: unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
+        )
+
+
+def _compared_sides(
+    values: pd.Series, op: str, value: str, *, column: str, source: str
+) -> tuple[pd.Series, float | str]:
+    """Return (cells, typed value) as compared by ``==``, ``!=``, ``<``... (module docstring).
+
+    A numeric column compares as floats and the value must be a number; any other column
+    as stripped text, or as numbers for an order operator when the value and some cells
+    parse as numbers (cells that do not become NaN and never match). The cells come back
+    with a fresh 0..N-1 index.
+
+    Raises
+    ------
+    InvalidValueError
+        A value that is not a number for a numeric column.
+    """
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    if numeric:
+        number = _as_number(value)
+        if number is None:
+            raise InvalidValueError(
+                f"{_at(source)}column {column!r} holds numbers; {value!r} is not a "
+                "number (type one such as 5 or 0.25)"
+            )
+        return pd.Series(values.to_numpy(dtype=float, na_value=np.nan)), number
+    if op in ("<", "<=", ">", ">="):
+        number = _as_number(value)
+        as_num = pd.to_numeric(values, errors="coerce")
+        if number is not None and as_num.notna().any():
+            return pd.Series(as_num.to_numpy(dtype=float, na_value=np.nan)), number
+    return values.astype("string").str.strip().reset_index(drop=True), str(value).strip()
 
 
 def rule_mask(
