@@ -8,6 +8,7 @@ from slicewise.core.compare import compare_overall
 from slicewise.core.errors import DataError
 from slicewise.core.lineage import export_lineage, lineage_json
 from slicewise.ui import compare as uc
+from slicewise.ui import compare_views as cv
 from slicewise.ui import data, settings, state, views, widgets
 from slicewise.ui.text import md
 
@@ -133,7 +134,7 @@ overall = compare_overall(table)
 st.caption(f"Examples: {md(result.how)}.")
 
 # ----------------------------------------------------------------------------- headline
-for line in uc.callouts(table):  # what got worse while the whole improved comes first
+for line in cv.callouts(table):  # what got worse while the whole improved comes first
     st.warning(line, icon=":material/trending_down:")
 c1, c2, c3, c4 = st.columns(4)
 c1.metric(
@@ -142,7 +143,7 @@ c1.metric(
     delta=f"{100 * overall['delta']:+.1f} pts",
     help=f"Before: {views.percent(overall['accuracy_before'])}",
 )
-c2.metric("p-value (all data)", f"{overall['p_value']:.2g}", help=uc.TEST_NAMES[overall["test"]])
+c2.metric("p-value (all data)", f"{overall['p_value']:.2g}", help=cv.TEST_NAMES[overall["test"]])
 c3.metric("Slices better", len(overall["improved"]), help="Significant improvements")
 c4.metric(
     "Slices worse",
@@ -165,7 +166,7 @@ metric = (
     else "accuracy"
 )
 if metric == "accuracy":
-    view, config = uc.comparison_view(table)
+    view, config = cv.comparison_view(table)
     st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_table")
     st.caption(
         "Change and gaps in accuracy points (gap = HLP − accuracy). A change is "
@@ -177,7 +178,7 @@ if metric == "accuracy":
     st.plotly_chart(tidy_chart(change_chart(table)), key="cmp_change_chart")
 else:
     changes = uc.metric_changes(result, metric)
-    view, config = uc.metric_view(changes)
+    view, config = cv.metric_view(changes)
     st.dataframe(
         view, hide_index=True, placeholder="–", column_config=config, key="cmp_metric_table"
     )
@@ -193,7 +194,7 @@ else:
 classes = uc.class_changes(result)
 if classes is not None:
     st.subheader("Per class")
-    view, config = uc.class_view(classes)
+    view, config = cv.class_view(classes)
     st.dataframe(view, hide_index=True, placeholder="–", column_config=config, key="cmp_classes")
     st.caption(
         "Each class against the rest; rare classes first. Changes in points; "

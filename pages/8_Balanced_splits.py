@@ -3,8 +3,8 @@ import streamlit as st
 from slicewise.core.charts import tidy_chart
 from slicewise.core.charts.splits import split_shares_chart
 from slicewise.core.errors import DataError
-from slicewise.ui import compare as uc
 from slicewise.ui import data, state, views
+from slicewise.ui import splits as uc
 
 ctx = state.page_start(
     "Balanced splits",
