@@ -12,16 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slicewise.core import dataset as ds_module
-from slicewise.core.dataset import (
+from slicewise.core import reading as ds_module
+from slicewise.core.dataset import load_dataset, read_table
+from slicewise.core.errors import EmptyFileError, FileFormatError, RowNumbers
+from slicewise.core.reading import (
     _HEAD_BYTES,
     _leave_out_blank_shapes,
     _parse,
     _read_csv_arrow,
-    load_dataset,
-    read_table,
 )
-from slicewise.core.errors import EmptyFileError, FileFormatError, RowNumbers
 
 # Cells where pandas' and pyarrow's readers could disagree: number spellings, booleans in
 # any case, dates, missing-value tokens, spaces, quotes. Integers beyond 2**64 are left out:

@@ -28,9 +28,9 @@ import pytest
 import xlsxwriter
 
 from slicewise.core import dataset as ds_module
+from slicewise.core import reading
 from slicewise.core.analysis import analyze
 from slicewise.core.dataset import (
-    _HEAD_BYTES,
     ColumnMapping,
     dataset_from_frame,
     load_dataset,
@@ -47,6 +47,7 @@ from slicewise.core.errors import (
     count_of,
     format_rows,
 )
+from slicewise.core.reading import _HEAD_BYTES
 
 # --------------------------------------------------------------------------- helpers
 
@@ -231,7 +232,7 @@ def read_both_ways(data: bytes, monkeypatch, name: str = "t.csv"):
     """The frame and warnings of each reader: (pyarrow or pandas by size, pandas alone)."""
     first = read_table(data, name=name)
     with monkeypatch.context() as m:
-        m.setattr(ds_module, "_read_csv_arrow", lambda *a: None)
+        m.setattr(reading, "_read_csv_arrow", lambda *a: None)
         second = read_table(data, name=name)
     return first, second
 
@@ -298,9 +299,9 @@ def test_export_shapes_read_as_the_clean_table(shape, rows, monkeypatch):
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_pyarrow_reads_the_large_export_shapes_itself(shape, monkeypatch):
     results = []
-    real = ds_module._read_csv_arrow
+    real = reading._read_csv_arrow
     monkeypatch.setattr(
-        ds_module, "_read_csv_arrow", lambda *a: results.append(real(*a)) or results[-1]
+        reading, "_read_csv_arrow", lambda *a: results.append(real(*a)) or results[-1]
     )
     read_table(SHAPES[shape][0](BIG), name="t.csv")
     assert len(results) == 1 and results[0] is not None  # read, not declined to pandas
@@ -336,7 +337,7 @@ def test_nameless_columns_with_values_and_blank_files_are_refused(
     for reader in (None, lambda *a: None):  # as read, then by pandas alone
         with monkeypatch.context() as m:
             if reader is not None:
-                m.setattr(ds_module, "_read_csv_arrow", reader)
+                m.setattr(reading, "_read_csv_arrow", reader)
             with pytest.raises(error) as caught:
                 read_table(data, name="t.csv")
         for word in words:
@@ -351,7 +352,7 @@ def test_rows_after_a_blank_row_keep_their_line_numbers(rows, monkeypatch):
     for reader in (None, lambda *a: None):
         with monkeypatch.context() as m:
             if reader is not None:
-                m.setattr(ds_module, "_read_csv_arrow", reader)
+                m.setattr(reading, "_read_csv_arrow", reader)
             with pytest.raises(MissingValuesError, match=rf"\(row {rows + 3}\)"):
                 load_dataset(data, name="t.csv")
 

@@ -1,0 +1,84 @@
+"""Reading the cells of a column (core.column_parsing): booleans, tags, numbers, missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from slicewise.core.column_parsing import (
+    mask_na_tokens,
+    missing_mask,
+    parse_boolean_column,
+    parse_human_accuracy,
+    parse_score,
+    parse_tags_column,
+    says_no,
+    typed_metadata,
+    writes_no,
+)
+from slicewise.core.errors import InvalidValueError
+
+
+def test_x_and_blank_read_as_true_and_false():
+    col = pd.Series(["x", None, "x", ""], name="night")
+    out = parse_boolean_column(col, file="f.csv", name="night")
+    assert out.tolist() == [True, False, True, False]
+
+
+def test_a_value_that_is_no_boolean_is_named_with_its_row():
+    col = pd.Series(["yes", "maybe", "no"], name="night")
+    # Position 1 is CSV line 3 (the header is line 1).
+    with pytest.raises(InvalidValueError, match=r"tag column 'night' holds 'maybe' in row 3"):
+        parse_boolean_column(col, file="f.csv", name="night")
+
+
+def test_a_tags_column_becomes_one_boolean_column_per_tag():
+    tags = parse_tags_column(pd.Series(["rain; night", None, "rain"]))
+    assert list(tags.columns) == ["night", "rain"]
+    assert tags.to_numpy().tolist() == [[True, True], [False, False], [False, True]]
+
+
+def test_only_explicit_no_values_say_no():
+    assert writes_no(["yes", "no"]) and not writes_no(["x"])
+    assert says_no(pd.Series(["x", None])) is False
+    assert says_no(pd.Series([True, False])) is True
+
+
+def test_a_decimal_comma_score_is_read_when_every_cell_fits_it():
+    out = parse_score(pd.Series(["0,85", "0,5", None]), file="f.csv", column="score")
+    np.testing.assert_array_equal(out.to_numpy(), [0.85, 0.5, np.nan])
+
+
+def test_an_infinite_score_is_refused():
+    with pytest.raises(InvalidValueError, match="scores must be finite numbers"):
+        parse_score(pd.Series(["0.5", "inf"]), file="f.csv", column="score")
+
+
+def test_a_human_accuracy_above_one_is_refused_as_a_percent():
+    with pytest.raises(InvalidValueError, match=r"holds '95' in row 2.*write 95% as 0.95"):
+        parse_human_accuracy(pd.Series(["95"]), file="f.csv", column="acc")
+
+
+def test_declared_missing_texts_are_blanked_only_where_declared():
+    df = pd.DataFrame({"a": ["NA", "x", " NA "], "n": [-999.0, 1.0, 2.0]})
+    out = mask_na_tokens(df, ("NA", "-999"))
+    assert out["a"].isna().tolist() == [True, False, True]
+    assert out["n"].isna().tolist() == [True, False, False]
+    assert mask_na_tokens(df, ()) is df
+
+
+def test_missing_means_missing_or_blank():
+    assert missing_mask(pd.Series([" ", "a", None, ""])).tolist() == [True, False, True, True]
+
+
+def test_numeric_metadata_becomes_numbers_codes_stay_text():
+    warnings: list[str] = []
+    kw = {"file": "f.csv", "decimal": None, "thousands": None, "warnings": warnings}
+    amounts = typed_metadata(pd.Series(["1,5", "2,25"], name="amount"), **kw)
+    assert amounts.tolist() == [1.5, 2.25]
+    counts = typed_metadata(pd.Series(["3", "40"], name="n"), **kw)
+    assert counts.dtype == np.int64 and counts.tolist() == [3, 40]
+    codes = typed_metadata(pd.Series(["007", "010"], name="zip"), **kw)
+    assert codes.tolist() == ["007", "010"]
+    assert warnings == []
