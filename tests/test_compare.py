@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from slicewise.core.charts.compare import history_chart
 from slicewise.core.compare import (
     COMPARE_COLUMNS,
     compare_datasets,
@@ -21,7 +22,6 @@ from slicewise.core.compare import (
     compare_tables,
     describe_pairing,
     find_regressions,
-    history_chart,
     iteration_history,
     review_order,
     two_proportion_p,

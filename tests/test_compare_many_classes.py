@@ -25,18 +25,16 @@ from slicewise.core.cli import main
 from slicewise.core.compare import (
     CLASS_METRICS,
     METRICS,
-    _class_codes,
-    _dealt_p,
-    _labels_from,
-    _metric_change,
-    _paired_randomization_many,
-    _parts,
-    _union,
     compare_classes,
     label_differences,
     paired_randomization_p,
     unpaired_randomization_p,
 )
+from slicewise.core.compare.classes import _class_codes
+from slicewise.core.compare.metric_specs import _parts
+from slicewise.core.compare.pairing import _labels_from, _union
+from slicewise.core.compare.significance import _dealt_p, _paired_randomization_many
+from slicewise.core.compare.slice_change import _metric_change
 from slicewise.core.dataset import ColumnMapping, Dataset, dataset_from_frame
 from slicewise.core.task import TaskSpec
 

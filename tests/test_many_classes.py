@@ -171,7 +171,7 @@ def test_report_from_pairs_equals_report_from_rows():
     ],
 )
 def test_f1_replicates_per_class_shrink_only_above_the_limit(k, replicates):
-    from slicewise.core.metrics import _f1_replicates
+    from slicewise.core.metrics.classes import _f1_replicates
 
     assert _f1_replicates(k) == replicates
 

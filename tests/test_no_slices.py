@@ -19,14 +19,13 @@ from click.testing import CliRunner
 
 from slicewise.core.analysis import analyze
 from slicewise.core.charts import accuracy_vs_hlp_chart, priority_bubble_chart
+from slicewise.core.charts.compare import change_chart, history_chart
 from slicewise.core.cli import main
 from slicewise.core.compare import (
-    change_chart,
     compare_datasets,
     compare_overall,
     compare_tables,
     find_regressions,
-    history_chart,
     iteration_history,
     review_order,
 )

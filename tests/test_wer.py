@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import slicewise.core.metrics as metrics_mod
+import slicewise.core.metrics.outcomes as outcomes_mod
 from slicewise.core.metrics import (
     OVERALL,
     compute_outcomes,
@@ -245,7 +245,7 @@ def test_empty_human_transcripts_count_as_answers():
 
 
 def test_pairs_beyond_one_jiwer_block_are_counted(monkeypatch):
-    monkeypatch.setattr(metrics_mod, "_JIWER_BLOCK", 2)
+    monkeypatch.setattr(outcomes_mod, "_JIWER_BLOCK", 2)
     refs = [p.values[0] for p in PAIRS]
     hyps = [p.values[1] for p in PAIRS]
     got = compute_word_errors(refs, hyps)
