@@ -14,7 +14,7 @@ How the pandas loader's rules (:mod:`core.values`) are followed:
   ``na_values`` are missing too (masked in the view every query reads). Parquet columns
   keep the file's types.
 - Roles and tag columns: detected from the first 10,000 rows (read as the loader reads
-  them, ``na_values`` masked) with :func:`core.dataset.resolve_mapping`; whether a column
+  them, ``na_values`` masked) with :func:`core.column_roles.resolve_mapping`; whether a column
   holds only boolean-like values (a tag) is then decided on the distinct values of the
   whole file, with the loader's own test.
 - Classes (label, prediction, human label): DuckDB lists each column's distinct values
@@ -61,8 +61,8 @@ from slicewise.core.engine_duckdb.file import (
     DuckDBFile,
     analyze_file_duckdb,
 )
-from slicewise.core.engine_duckdb.opening import SAMPLE_ROWS
 from slicewise.core.engine_duckdb.slices import nanquantile_linear
+from slicewise.core.engine_duckdb.sql import SAMPLE_ROWS
 
 __all__ = [
     "SAMPLE_ROWS",

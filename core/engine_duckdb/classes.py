@@ -59,11 +59,7 @@ class _Classes:
         if not all(c.texts is not None for c in present.values()):
             self._zero_one = self._zero_one_spellings(present)
             return {r: self._numeric_role(c, self._zero_one) for r, c in present.items()}
-        if self.keep == "true":
-            kept = {r: dict(c.histogram or {}) for r, c in present.items()}
-        else:
-            got = self._aggregate({r: f"histogram({c.key})" for r, c in present.items()}, self.keep)
-            kept = {r: {str(k): int(v) for k, v in (got[r] or {}).items()} for r in present}
+        kept = self._kept_histograms(present)
         totals: dict[str, int] = {}
         for r, c in present.items():
             for k, n in kept[r].items():
@@ -74,32 +70,54 @@ class _Classes:
         roles = {}
         for r, c in present.items():
             shown = {k: None if t is None else shown_of.get(t, t) for k, t in c.texts.items()}
-            expr, num = _ident(f"__slicewise_{r}"), _ident(f"__slicewise_{r}_num")
-            if c.group == "text" and all(s == k for k, s in shown.items()):
-                # Every value shows as written and none is blank: no table needed.
-                expr = c.ident
-                self._view_columns[num] = _to_number(c.ident, NumberFormat("."))
-            else:
-                nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object), errors="coerce")
-                table, alias = f"__slicewise_classes_{r}", f"__slicewise_{r}_classes"
-                frame = pd.DataFrame(
-                    {
-                        "k": pd.Series(list(shown), dtype=object),
-                        "shown": pd.Series(list(shown.values()), dtype=object),
-                        "num": nums.to_numpy(dtype=float, na_value=np.nan),
-                    }
-                )
-                self._class_tables[r] = frame  # DuckDB reads it while the file is open
-                self._con.register(table, frame)
-                self._joins.append(
-                    f"LEFT JOIN {table} AS {alias} ON "
-                    f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)"
-                )
-                self._view_columns[expr] = f"CAST({alias}.shown AS VARCHAR)"
-                self._view_columns[num] = f"CAST({alias}.num AS DOUBLE)"
+            expr, num = self._class_columns_sql(r, c, shown)
             roles[r] = _Role(c, expr, num, shown=shown, counts=kept[r])
         self._define_rows()
         return roles
+
+    def _kept_histograms(self, present: Mapping[str, _Column]) -> dict[str, dict[str, int]]:
+        """Return, per role, the rows of each distinct value (its key) among the kept rows.
+
+        The whole file's histograms when no row is dropped, else one scan of the kept rows.
+        """
+        if self.keep == "true":
+            return {r: dict(c.histogram or {}) for r, c in present.items()}
+        got = self._aggregate({r: f"histogram({c.key})" for r, c in present.items()}, self.keep)
+        return {r: {str(k): int(v) for k, v in (got[r] or {}).items()} for r in present}
+
+    def _class_columns_sql(
+        self, r: str, c: _Column, shown: Mapping[str, str | None]
+    ) -> tuple[str, str]:
+        """Return the SQL of role ``r``'s shown class and of that class as a number.
+
+        ``shown`` maps each value's key to its shown class (``None``: missing). A text
+        column whose every value shows as written is read straight from ``src``; else a
+        class table (key, shown, num) is registered and joined to the rows' view. The
+        columns are added to the view the analysis reads (``_view_columns``).
+        """
+        expr, num = _ident(f"__slicewise_{r}"), _ident(f"__slicewise_{r}_num")
+        if c.group == "text" and all(s == k for k, s in shown.items()):
+            # Every value shows as written and none is blank: no table needed.
+            self._view_columns[num] = _to_number(c.ident, NumberFormat("."))
+            return c.ident, num
+        nums = pd.to_numeric(pd.Series(list(shown.values()), dtype=object), errors="coerce")
+        table, alias = f"__slicewise_classes_{r}", f"__slicewise_{r}_classes"
+        frame = pd.DataFrame(
+            {
+                "k": pd.Series(list(shown), dtype=object),
+                "shown": pd.Series(list(shown.values()), dtype=object),
+                "num": nums.to_numpy(dtype=float, na_value=np.nan),
+            }
+        )
+        self._class_tables[r] = frame  # DuckDB reads it while the file is open
+        self._con.register(table, frame)
+        self._joins.append(
+            f"LEFT JOIN {table} AS {alias} ON "
+            f"{c.key_of('src.' + c.ident)} = CAST({alias}.k AS VARCHAR)"
+        )
+        self._view_columns[expr] = f"CAST({alias}.shown AS VARCHAR)"
+        self._view_columns[num] = f"CAST({alias}.num AS DOUBLE)"
+        return expr, num
 
     @staticmethod
     def _numeric_role(col: _Column, zero_one: Mapping[str, str]) -> _Role:
@@ -173,7 +191,7 @@ class _Classes:
                 )
 
     def _check_numbers(self) -> None:
-        """Refuse regression on classes that are no number, as :func:`core.metrics._numeric`.
+        """Refuse regression on classes that are no number, as ``core.metrics.compute_outcomes``.
 
         Raises
         ------
@@ -211,7 +229,7 @@ class _Classes:
                 )
 
     def _check_finite(self, r: str, role: Any) -> None:
-        """Refuse ``inf``, ``1e400`` or ``nan`` written as a number, as core.metrics._numeric."""
+        """Refuse ``inf``, ``1e400`` or ``nan`` as numbers, as ``core.metrics.compute_outcomes``."""
         col = role.column
         if role.shown is not None:
             worst = [
@@ -239,7 +257,7 @@ class _Classes:
         )
 
     def _positive_class(self, positive: Any) -> str:
-        """Return the data's spelling of ``positive``, as :func:`core.metrics._check_positive`.
+        """Return the data's spelling of ``positive``, as :func:`core.metrics.compute_outcomes`.
 
         Matched by :func:`core.values.class_key` in the labels, then in the predictions (a
         class only the model predicted is its false alarms).

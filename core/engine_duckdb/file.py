@@ -17,6 +17,7 @@ from slicewise.core.baselines import Baseline
 from slicewise.core.column_roles import ColumnMapping
 from slicewise.core.engine_duckdb.classes import _Classes
 from slicewise.core.engine_duckdb.counts import _Counting, _same_members
+from slicewise.core.engine_duckdb.ids import _Ids
 from slicewise.core.engine_duckdb.numbers import _Numbers
 from slicewise.core.engine_duckdb.opening import _Opening
 from slicewise.core.engine_duckdb.profile import _Profiling
@@ -51,7 +52,7 @@ TEXT_TASK_MESSAGE = (
 )
 
 
-class DuckDBFile(_Opening, _Profiling, _Numbers, _Tags, _Classes, _Slicing, _Counting):
+class DuckDBFile(_Opening, _Profiling, _Ids, _Numbers, _Tags, _Classes, _Slicing, _Counting):
     """A predictions file opened for the DuckDB engine: roles resolved, contents validated.
 
     Parameters

@@ -40,7 +40,7 @@ _NUMBER_CHARS = "0-9+\\-.,eE \\x{a0}\\x{202f}"
 
 
 class _Numbers:
-    #: The numeric roles read as :func:`core.dataset._parse_score` reads the score: the
+    #: The numeric roles read as :func:`core.column_parsing.parse_score` reads the score: the
     #: mapping field, the view column of the parsed value, the role and its values in messages.
     _NUMBER_ROLES = {
         "score": ("__slicewise_score", "score", "scores"),
@@ -50,7 +50,7 @@ class _Numbers:
     def _score_facts(self) -> dict[str, str]:
         """Decide the number formats of the score and the human accuracy; return their checks.
 
-        The format is the loader's (:func:`core.dataset._parse_score`): inferred over the
+        The format is the loader's (:func:`core.column_parsing.parse_score`): inferred over the
         present cells, ``.`` when they hold other text; the SQL of the parsed score goes
         in ``_score``, that of the human accuracy in ``_human_accuracy``.
         """
@@ -80,7 +80,7 @@ class _Numbers:
         return aggs
 
     def _check_finite_score(self, role: str = "score") -> None:
-        """Refuse infinite values (``inf``, ``1e400``) as :func:`core.dataset._parse_score`."""
+        """Refuse infinite values (``inf``, ``1e400``) as ``core.column_parsing.parse_score``."""
         info = self._numbers.get(role)
         if info is None or info["sql"] is None:
             return
@@ -103,7 +103,7 @@ class _Numbers:
             ),
             what=what,
         )
-        if role == "human_accuracy":  # core.dataset.parse_human_accuracy's range
+        if role == "human_accuracy":  # core.column_parsing.parse_human_accuracy's range
             self._refuse_cells(
                 sc,
                 f"({value} < 0 OR {value} > 1)",
@@ -129,8 +129,8 @@ class _Numbers:
     def _check_score(self) -> None:
         """Refuse the score and human-accuracy cells :func:`core.dataset.prepare` refuses.
 
-        With the loader's messages (:func:`core.dataset._parse_score`,
-        :func:`core.dataset.parse_human_accuracy`), the score first.
+        With the loader's messages (:func:`core.column_parsing.parse_score`,
+        :func:`core.column_parsing.parse_human_accuracy`), the score first.
 
         Raises
         ------
@@ -208,7 +208,7 @@ class _Numbers:
         )
 
     def _type_metadata(self, cols: Sequence[_Column]) -> None:
-        """Give metadata columns the loader's dtype (:func:`core.dataset._typed_metadata`).
+        """Give metadata columns the loader's dtype (:func:`core.column_parsing.typed_metadata`).
 
         Over the kept rows, a text column whose every present cell reads as a number in one
         format is int64 when the numbers are whole and none is missing, else float64; one

@@ -2,7 +2,8 @@
 
 :class:`_Opening` reads the header and the first :data:`SAMPLE_ROWS` rows as the pandas
 loader reads them (roles are detected on that sample), and defines the view ``src`` that
-every later query reads: one column per file column, named as the loader names it.
+every later query reads: one column per file column, named as the loader names it (CSV
+here, Parquet in :mod:`.parquet`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from slicewise.core.column_roles import (
     resolve_mapping,
 )
 from slicewise.core.decoding import MAGIC, check_file_path
+from slicewise.core.engine_duckdb.parquet import _ParquetOpening
 from slicewise.core.engine_duckdb.sql import (
+    SAMPLE_ROWS,
     _Column,
     _ident,
     _in,
@@ -48,16 +51,38 @@ from slicewise.core.table_shape import (
     sniff_delimiter,
 )
 
-SAMPLE_ROWS = 10_000
 
-
-class _Opening:
+class _Opening(_ParquetOpening):
     def _open(self, mapping: ColumnMapping | None, sep: str | None) -> None:
+        """Open the file: read its head, define ``raw`` and ``src``, resolve roles, profile.
+
+        Raises
+        ------
+        DataError
+            The file cannot be opened, or (its subclasses) is empty, of another format or
+            encoding, or its roles or values are refused as the loader refuses them.
+        """
+        head = self._read_head()
+        sample = self._read_sample(head, sep)
+        self.mapping, possible = self._sample_roles(sample, mapping)
+        self._profile(possible)
+
+    def _read_head(self) -> bytes:
+        """Return the file's first MiB (of its text, for a gzip file); set ``gzip``.
+
+        Raises
+        ------
+        DataError
+            The file cannot be opened.
+        EmptyFileError
+            It holds only blank space.
+        FileFormatError
+            It is another container than gzip, or a damaged gzip file.
+        """
         name = self.source_name
-        path = self.path
         try:
-            check_file_path(path)
-            with path.open("rb") as fh:
+            check_file_path(self.path)
+            with self.path.open("rb") as fh:
                 head = fh.read(1 << 20)
                 self.gzip = _container(head, name) == "gzip"
                 if self.gzip:  # DuckDB streams gzip itself; the sample is the text's head
@@ -73,6 +98,21 @@ class _Opening:
                 f"{name}: the file is empty; it needs a header row (e.g. "
                 "id,label,prediction) and one row per example"
             )
+        return head
+
+    def _read_sample(self, head: bytes, sep: str | None) -> pd.DataFrame:
+        """Define the views as Parquet or CSV; return the first rows as the loader reads them.
+
+        Sets ``parquet`` and ``numbering``; with ``na_values``, masks those cells in the
+        sample and in ``src``.
+
+        Raises
+        ------
+        FileFormatError
+            A gzip-compressed Parquet file, a file named ``.parquet`` that is not one, or
+            one :meth:`_open_parquet` or :meth:`_open_csv` refuses.
+        """
+        name = self.source_name
         self.parquet = head[:4] == b"PAR1"
         # Rows as the pandas engine numbers them: Parquet's from 1, CSV lines (header: 1).
         self.numbering = RowNumbers(first=1 if self.parquet else 2)
@@ -95,7 +135,25 @@ class _Opening:
         if self.na_values:
             sample = mask_na_tokens(sample, self.na_values)
             self._mask_na_cells()
+        return sample
 
+    def _sample_roles(
+        self, sample: pd.DataFrame, mapping: ColumnMapping | None
+    ) -> tuple[ColumnMapping, list[str]]:
+        """Resolve the roles on the sample; list the columns that may be tags.
+
+        Tags are detected (when no tag columns and no tags column are given) among the
+        columns of no role, not named like one, named like a tag and possibly boolean on
+        the sample: they are decided on the whole file's distinct values later
+        (:meth:`_resolve_tags`), so the mapping returned then has no tag columns.
+
+        Raises
+        ------
+        DataError
+            The loader's refusals of the mapping (:func:`core.column_roles.resolve_mapping`,
+            :func:`core.column_roles.check_nested_roles`).
+        """
+        name = self.source_name
         detect_tags = mapping is None or (
             mapping.tag_columns is None and mapping.tags_column is None
         )
@@ -103,23 +161,20 @@ class _Opening:
         check_nested_roles(
             [c.name for c in self.columns.values() if _nested_type(c.duck)], m, file=name
         )
+        if not detect_tags or m.tags_column is not None:
+            return m, []
         roles = {m.label, m.prediction, m.id, m.human, m.score, m.tags_column, m.human_accuracy}
-        possible: list[str] = []
-        if detect_tags and m.tags_column is None:
-            # Detected on the sample; decided below on the whole file's distinct values.
-            m = replace(m, tag_columns=())
-            cands = find_role_candidates(sample)
-            named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
-            possible = [
-                c
-                for c in sample.columns
-                if c not in roles
-                and c not in named_like_role
-                and is_tag_name(c)
-                and _possibly_boolean(sample[c])
-            ]
-        self.mapping = m
-        self._profile(possible)
+        cands = find_role_candidates(sample)
+        named_like_role = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
+        possible = [
+            c
+            for c in sample.columns
+            if c not in roles
+            and c not in named_like_role
+            and is_tag_name(c)
+            and _possibly_boolean(sample[c])
+        ]
+        return replace(m, tag_columns=()), possible
 
     def _mask_na_cells(self) -> None:
         """Define ``src`` again with the text cells whose trimmed text is an NA token missing.
@@ -140,69 +195,6 @@ class _Opening:
         self._con.execute(
             f"CREATE VIEW src AS SELECT {', '.join(select)} FROM __slicewise_unmasked"
         )
-
-    def _open_parquet(self) -> pd.DataFrame:
-        import pyarrow.parquet as pq
-
-        name = self.source_name
-        try:
-            pf = pq.ParquetFile(self.path)
-            meta = pf.schema_arrow.pandas_metadata or {}
-        except Exception:  # pyarrow raises many types for corrupt files
-            raise FileFormatError(
-                f"{name}: is not a readable Parquet file (truncated or "
-                "damaged?); save it again as Parquet or CSV"
-            ) from None
-        self._con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet({_lit(self.path)})")
-        described = self._fetch("DESCRIBE SELECT * FROM raw")
-        # pandas: an unnamed saved index is dropped, a named one becomes the first column.
-        index_cols = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
-        dropped = {c for c in index_cols if re.fullmatch(r"__index_level_\d+__", c)}
-        front = [c for c in index_cols if c not in dropped]
-        order = [r for r in described if r[0] in front] + [
-            r for r in described if r[0] not in front and r[0] not in dropped
-        ]
-        names = [str(r[0]).strip() for r in order]
-        check_names(names, name)
-        special = {}
-        for col in meta.get("columns", []):
-            ptype, ntype = col.get("pandas_type"), str(col.get("numpy_type"))
-            if ptype == "categorical":
-                special[col.get("name")] = "a pandas categorical"
-            elif ntype in (
-                "Int8",
-                "Int16",
-                "Int32",
-                "Int64",
-                "UInt8",
-                "UInt16",
-                "UInt32",
-                "UInt64",
-                "Float32",
-                "Float64",
-                "boolean",
-            ):
-                special[col.get("name")] = f"a pandas {ntype} column"
-        self.columns = {}
-        for (raw, duck, *_), stripped in zip(order, names, strict=True):
-            col = _Column(stripped, _ident(raw), str(duck))
-            col.unsupported = special.get(raw)
-            self.columns[stripped] = col
-        select = ", ".join(f"{c.ident} AS {_ident(c.name)}" for c in self.columns.values())
-        self._con.execute(f"CREATE VIEW src AS SELECT {select} FROM raw")
-        for c in self.columns.values():
-            c.ident = _ident(c.name)
-        batches = pf.iter_batches(batch_size=SAMPLE_ROWS)
-        try:
-            sample = next(batches).to_pandas()
-        except StopIteration:
-            raise EmptyFileError(
-                f"{name}: the Parquet file has no rows; add one row per example"
-            ) from None
-        if any(n is not None for n in sample.index.names):
-            sample = sample.reset_index()
-        sample.columns = [str(c).strip() for c in sample.columns]
-        return sample.reset_index(drop=True)[names]
 
     def _open_csv(self, head: bytes, sep: str | None) -> pd.DataFrame:
         name = self.source_name

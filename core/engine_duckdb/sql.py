@@ -39,6 +39,8 @@ _INT_TYPES = {
 _FLOAT_TYPES = {"FLOAT", "DOUBLE"}
 #: A tag column holds at most a few spellings; more distinct values than this cannot be one.
 _MAX_TAG_VALUES = 1000
+#: The first rows of a file read with pandas: roles and tag columns are detected on them.
+SAMPLE_ROWS = 10_000
 
 # --------------------------------------------------------------------------- SQL helpers
 

@@ -26,57 +26,94 @@ from slicewise.core.errors import (
 
 class _Tags:
     def _resolve_tags(self) -> None:
-        """Decide the tag columns on the whole file and build their SQL membership tests."""
+        """Decide the tag columns on the whole file and build their SQL membership tests.
+
+        Sets ``mapping.tag_columns`` (the chosen columns, else those detected on their
+        distinct values), ``tags`` (each tag's SQL, true on its members, in the loader's
+        order) and ``blank_tags`` (the tags whose "no" is a blank cell).
+
+        Raises
+        ------
+        InvalidValueError
+            A chosen tag column with too many values, a tags column that holds no text, or
+            a tag column with a value that is no true/false token.
+        """
         m = self.mapping
-        name = self.source_name
-        cols = self.columns
-        stats = self._tag_stats
-        possible = self._possible_tags
         explicit = list(m.tag_columns or ())
-        for c in explicit:
-            if cols[c].group != "bool" and stats[f"approx:{c}"] > _MAX_TAG_VALUES:
-                raise InvalidValueError(
-                    f"{name}: tag column {c!r} holds more than {_MAX_TAG_VALUES} different "
-                    "values; tag columns take true/false, 1/0, yes/no or x/blank (choose the "
-                    "tag columns yourself)"
-                )
-        candidates = [c for c in possible if c in self._tag_values]
-        delim = None
-        if m.tags_column is not None:
-            tc = cols[m.tags_column]
-            if tc.kind != "str":
-                raise InvalidValueError(
-                    f"{name}: the tags column {m.tags_column!r} does not "
-                    "hold text; the duckdb engine splits text tags only"
-                )
-            delim = m.tag_delimiter or ("|" if stats.get("pipe") else ";")
-            norm = self._tag_list(tc.ident, delim)
-            names = self._fetch(
-                f"SELECT DISTINCT t FROM (SELECT unnest(string_split({norm}, "
-                f"{_lit(delim)})) AS t FROM src) WHERE t <> ''"
-            )
-            split_tags = sorted(str(r[0]) for r in names)
-        else:
-            split_tags = []
-        values = self._tag_values
-
-        def pandas_values(c: str) -> pd.Series:
-            col = cols[c]
-            vals = [col.python(v) for v in values.get(c, [])]
-            if col.kind == "bool":
-                return pd.Series([True, False], dtype=bool)
-            return pd.Series(vals + ([None] if col.nulls else []), dtype=object)
-
-        detected = [c for c in candidates if is_boolean_like(pandas_values(c))]
+        self._check_tag_value_counts(explicit)
+        delim, split_tags = self._split_tag_names()
+        candidates = [c for c in self._possible_tags if c in self._tag_values]
+        detected = [c for c in candidates if self._boolean_like(c)]
         tag_columns = (*explicit, *detected)  # one of the two is empty
         self.mapping = replace(m, tag_columns=tag_columns)
+        self._membership(split_tags, delim, tag_columns)
 
-        # Membership, in the loader's order: split tags (sorted), then boolean columns.
+    def _check_tag_value_counts(self, explicit: list[str]) -> None:
+        """Refuse a chosen tag column with more than :data:`_MAX_TAG_VALUES` distinct values.
+
+        Raises
+        ------
+        InvalidValueError
+            Naming the column (DuckDB's estimate of its distinct values is over the limit).
+        """
+        for c in explicit:
+            if self.columns[c].group != "bool" and self._tag_stats[f"approx:{c}"] > _MAX_TAG_VALUES:
+                raise InvalidValueError(
+                    f"{self.source_name}: tag column {c!r} holds more than {_MAX_TAG_VALUES} "
+                    "different values; tag columns take true/false, 1/0, yes/no or x/blank "
+                    "(choose the tag columns yourself)"
+                )
+
+    def _split_tag_names(self) -> tuple[str | None, list[str]]:
+        """Return the tags column's delimiter and its tag names, sorted (``None, []`` if none).
+
+        The delimiter is the chosen one, else ``|`` where a cell holds one, else ``;``.
+
+        Raises
+        ------
+        InvalidValueError
+            The tags column does not hold text.
+        """
+        m = self.mapping
+        if m.tags_column is None:
+            return None, []
+        tc = self.columns[m.tags_column]
+        if tc.kind != "str":
+            raise InvalidValueError(
+                f"{self.source_name}: the tags column {m.tags_column!r} does not "
+                "hold text; the duckdb engine splits text tags only"
+            )
+        delim = m.tag_delimiter or ("|" if self._tag_stats.get("pipe") else ";")
+        norm = self._tag_list(tc.ident, delim)
+        names = self._fetch(
+            f"SELECT DISTINCT t FROM (SELECT unnest(string_split({norm}, "
+            f"{_lit(delim)})) AS t FROM src) WHERE t <> ''"
+        )
+        return delim, sorted(str(r[0]) for r in names)
+
+    def _boolean_like(self, c: str) -> bool:
+        """:func:`core.column_roles.is_boolean_like` on column ``c``'s distinct values."""
+        col = self.columns[c]
+        if col.kind == "bool":
+            return is_boolean_like(pd.Series([True, False], dtype=bool))
+        vals = [col.python(v) for v in self._tag_values.get(c, [])]
+        return is_boolean_like(pd.Series(vals + ([None] if col.nulls else []), dtype=object))
+
+    def _membership(
+        self, split_tags: list[str], delim: str | None, tag_columns: tuple[str, ...]
+    ) -> None:
+        """Set ``tags`` and ``blank_tags``: split tags (sorted), then the boolean columns.
+
+        A tag that is both a split tag and a column holds where either says so. Whether a
+        tag's "no" is a blank cell is read as :func:`core.column_parsing.says_no` reads the
+        pandas column.
+        """
+        cols, values = self.columns, self._tag_values
+        tags_column = self.mapping.tags_column
         conds: dict[str, str] = {}
-        # Tags whose "no" is a blank cell, as core.dataset.says_no reads them.
-        self.blank_tags: set[str] = set(split_tags) if m.tags_column is not None else set()
-        if m.tags_column is not None:
-            norm = self._tag_list(cols[m.tags_column].ident, delim)
+        self.blank_tags: set[str] = set(split_tags) if tags_column is not None else set()
+        if tags_column is not None:
+            norm = self._tag_list(cols[tags_column].ident, delim)
             for t in split_tags:
                 conds[t] = (
                     f"coalesce(list_contains(string_split({norm}, {_lit(delim)}), "
@@ -86,7 +123,6 @@ class _Tags:
             col = cols[c]
             cond = self._tag_condition(col, values.get(c, []))
             conds[c] = f"({conds[c]} OR {cond})" if c in conds else cond
-            # Read as core.dataset.says_no reads the pandas column.
             if col.group == "bool" or writes_no(
                 col.python(v) if col.kind == "float" else v for v in values.get(c, [])
             ):

@@ -301,10 +301,23 @@ def _copy_store_files(src_files: Path, dst_files: Path, dst: Path, report: Recov
             report.annotation_files_missing.append(set_id)
 
 
-def _build_recovered(
-    src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, target: Path
-) -> RecoveryReport:
-    """Create the schema in ``dst`` and copy every readable row of ``src`` into it."""
+def _read_schema(
+    src: sqlite3.Connection, source: Path
+) -> tuple[int, list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """Read the damaged database's schema version, schema rows and tables; check them.
+
+    Returns
+    -------
+    tuple
+        The ``user_version``; every ``sqlite_master`` row with SQL as ``(type, name, sql)``
+        in creation order; the tables (SQLite's own left out) as ``(name, sql)``.
+
+    Raises
+    ------
+    UnusableDatabaseError
+        A schema version newer than this Slicewise knows, or no Slicewise database (no
+        ``projects`` table, or version 0).
+    """
     version = int(src.execute("PRAGMA user_version").fetchone()[0])
     schema = src.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
@@ -322,22 +335,37 @@ def _build_recovered(
             f"{source} is not a Slicewise database (it has no projects table at "
             f"schema version {version}); give the damaged store with --db"
         )
-    sequences: dict[str, int] = {}
+    return version, schema, tables
+
+
+def _read_sequences(src: sqlite3.Connection) -> dict[str, int]:
+    """Return the damaged database's id sequences (``sqlite_sequence``), per table.
+
+    Empty when that table is damaged: the ids read (and the files) then stand in.
+    """
     try:
-        sequences = {
+        return {
             str(n): int(s)
             for n, s in src.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
         }
-    except sqlite3.DatabaseError as exc:  # damaged: the ids read (and files) stand in
+    except sqlite3.DatabaseError as exc:
         if _sqlite_code(exc) not in _UNREADABLE:
             raise
-    src_files = files_dir_of(source)
-    report = RecoveryReport(
-        source, target, version, {name: TableRecovery(name) for name, _ in tables}
-    )
-    dst.execute("BEGIN")
-    for _, sql in tables:
-        dst.execute(sql)
+        return {}
+
+
+def _copy_rows(
+    src: sqlite3.Connection,
+    dst: sqlite3.Connection,
+    tables: list[tuple[str, str]],
+    sequences: dict[str, int],
+    report: RecoveryReport,
+) -> dict[str, int]:
+    """Copy every table's readable rows in one read snapshot of ``src``.
+
+    Returns the largest id copied per table (tables with an integer key only); each
+    table's counts go to ``report.tables`` (see :func:`_copy_table`).
+    """
     largest: dict[str, int] = {}
     src.execute("BEGIN")  # one snapshot of the damaged file
     try:
@@ -350,33 +378,150 @@ def _build_recovered(
     finally:
         if src.in_transaction:
             src.execute("ROLLBACK")  # it only read
-    names = [n for n, _ in tables]
+    return largest
+
+
+def _ids_in_use(dst: sqlite3.Connection, names: list[str], src_files: Path) -> dict[str, int]:
+    """Return, per table, the largest id the new rows or the damaged store's files name.
+
+    Rows of other tables (:func:`_used_ids`), dataset folders and annotation set files in
+    ``src_files`` all name ids a new row must not be given.
+    """
     used = _used_ids(dst, names)
     used["datasets"] = max([used.get("datasets", 0), *_numbered(src_files)])
     used["annotation_sets"] = max(
         [used.get("annotation_sets", 0), *_numbered(src_files / ANNOTATIONS_DIR, ".parquet")]
     )
-    _settle_links(dst, names, report.tables)
-    for t, _, sql in schema:  # indexes, views and triggers, now that the rows are in
-        if t in ("index", "view", "trigger"):
-            dst.execute(sql)
+    return used
+
+
+def _write_sequences(
+    dst: sqlite3.Connection, tables: list[tuple[str, str]], *tops: dict[str, int]
+) -> None:
+    """Set each ``AUTOINCREMENT`` table's sequence to the largest of ``tops``' ids for it.
+
+    So no id of a lost row is given to a new one.
+    """
     dst.execute("DELETE FROM sqlite_sequence")
-    for name, sql in tables:  # no id of a lost row is given to a new one
+    for name, sql in tables:
         if "AUTOINCREMENT" in sql.upper():
-            seq = max(sequences.get(name, 0), largest.get(name, 0), used.get(name, 0))
+            seq = max(top.get(name, 0) for top in tops)
             if seq > 0:
                 dst.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", [name, seq])
+
+
+def _check_links(dst: sqlite3.Connection, source: Path) -> None:
+    """Refuse a recovered database where a foreign key still fails (a bug).
+
+    Raises
+    ------
+    StoreError
+        ``PRAGMA foreign_key_check`` finds rows: nothing is kept.
+    """
     broken = dst.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise StoreError(
             f"recovering {source} left rows pointing at lost rows ({broken[:3]}); "
             "nothing was kept: report this as a bug"
         )
+
+
+def _build_recovered(
+    src: sqlite3.Connection, dst: sqlite3.Connection, source: Path, target: Path
+) -> RecoveryReport:
+    """Create the schema in ``dst`` and copy every readable row of ``src`` into it.
+
+    In one transaction of ``dst``: the tables, their rows (:func:`_copy_rows`), the links
+    lost rows broke settled (:func:`_settle_links`), the indexes, views and triggers once
+    the rows are in, the id sequences (:func:`_write_sequences`), a foreign key check and
+    the schema version. A damaged table's pages are compacted afterwards (``VACUUM``).
+    """
+    version, schema, tables = _read_schema(src, source)
+    sequences = _read_sequences(src)
+    report = RecoveryReport(
+        source, target, version, {name: TableRecovery(name) for name, _ in tables}
+    )
+    dst.execute("BEGIN")
+    for _, sql in tables:
+        dst.execute(sql)
+    largest = _copy_rows(src, dst, tables, sequences, report)
+    names = [n for n, _ in tables]
+    used = _ids_in_use(dst, names, files_dir_of(source))
+    _settle_links(dst, names, report.tables)
+    for t, _, sql in schema:
+        if t in ("index", "view", "trigger"):
+            dst.execute(sql)
+    _write_sequences(dst, tables, sequences, largest, used)
+    _check_links(dst, source)
     dst.execute(f"PRAGMA user_version = {version}")
     dst.execute("COMMIT")
     if any(t.damaged for t in report.tables.values()):
         dst.execute("VACUUM")  # ranges read out of order leave pages half full
     return report
+
+
+def _check_paths(source: Path, target: Path, dst_files: Path) -> None:
+    """Refuse a missing damaged file, or a new store (or its files folder) that exists.
+
+    Raises
+    ------
+    NotFoundError
+        ``source`` is no file.
+    NameTakenError
+        ``target`` or ``dst_files`` exists: recovering never overwrites.
+    """
+    if not source.is_file():
+        raise NotFoundError(f"{source} does not exist: give the damaged database with --db")
+    for path in (target, dst_files):
+        if path.exists():
+            raise NameTakenError(
+                f"{path} already exists: recovering never overwrites a store; "
+                "choose a new path with --to, or move it away"
+            )
+
+
+def _write_recovered(src: sqlite3.Connection, source: Path, target: Path) -> RecoveryReport:
+    """Create the database ``target`` from ``src``'s readable rows (:func:`_build_recovered`)."""
+    dst = sqlite3.connect(target, isolation_level=None)
+    try:
+        return _build_recovered(src, dst, source, target)
+    finally:
+        dst.close()
+
+
+def _open_recovered(target: Path, report: RecoveryReport) -> None:
+    """Open the new store once: it migrates to the newest schema and checks the file.
+
+    Adds a warning to ``report`` when the store lets anyone write although its members
+    or events (which tell whether it had roles) were damaged.
+
+    Raises
+    ------
+    StoreError
+        The recovered store opens read-only.
+    """
+    with Store(target) as store:
+        if store.read_only:
+            raise StoreError(
+                f"the recovered store {target} opens read-only: {store.read_only_reason}"
+            )
+        if not store.roles_enforced() and any(
+            report.tables[t].damaged for t in ("members", "events") if t in report.tables
+        ):
+            report.warnings.append(
+                "the recovered store has no members and no record of a sign-in, so "
+                "anyone may write to it; its members or events were damaged, so it may "
+                "have had roles: give owners their role with slicewise members set"
+            )
+
+
+def _remove(paths: list[Path]) -> None:
+    """Remove the files and folders a failed recovery made (those present)."""
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
@@ -418,48 +563,18 @@ def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
     source = Path(damaged).expanduser()
     target = Path(new).expanduser()
     src_files, dst_files = files_dir_of(source), files_dir_of(target)
-    if not source.is_file():
-        raise NotFoundError(f"{source} does not exist: give the damaged database with --db")
-    for path in (target, dst_files):
-        if path.exists():
-            raise NameTakenError(
-                f"{path} already exists: recovering never overwrites a store; "
-                "choose a new path with --to, or move it away"
-            )
+    _check_paths(source, target, dst_files)
     src = _open_damaged(source)
     made: list[Path] = []
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        made = [
-            target,
-            *(target.with_name(target.name + s) for s in ("-journal", "-wal", "-shm")),
-            dst_files,
-        ]
-        dst = sqlite3.connect(target, isolation_level=None)
-        try:
-            report = _build_recovered(src, dst, source, target)
-        finally:
-            dst.close()
+        sidecars = (target.with_name(target.name + s) for s in ("-journal", "-wal", "-shm"))
+        made = [target, *sidecars, dst_files]
+        report = _write_recovered(src, source, target)
         _copy_store_files(src_files, dst_files, target, report)
-        with Store(target) as store:  # migrates to the newest schema; checks the file
-            if store.read_only:
-                raise StoreError(
-                    f"the recovered store {target} opens read-only: {store.read_only_reason}"
-                )
-            if not store.roles_enforced() and any(
-                report.tables[t].damaged for t in ("members", "events") if t in report.tables
-            ):
-                report.warnings.append(
-                    "the recovered store has no members and no record of a sign-in, so "
-                    "anyone may write to it; its members or events were damaged, so it may "
-                    "have had roles: give owners their role with slicewise members set"
-                )
+        _open_recovered(target, report)  # migrates to the newest schema; checks the file
     except BaseException as exc:
-        for path in made:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                path.unlink(missing_ok=True)
+        _remove(made)
         fault = _recover_fault(exc, target) if not isinstance(exc, DataError) else None
         if fault is not None:
             raise fault from exc
