@@ -60,17 +60,31 @@ def json_ready(value: Any) -> Any:
 
 
 def dumps_json(
-    data: Any, *, ensure_ascii: bool = False, indent: int | None = 2, sort_keys: bool = False
+    data: Any,
+    *,
+    ensure_ascii: bool = False,
+    indent: int | None = 2,
+    sort_keys: bool = False,
+    clean: bool = True,
 ) -> str:
     """Return ``data`` as strict JSON text: non-finite numbers are ``null``.
 
     ``indent=None`` gives the compact one-line form (``","`` and ``":"`` separators) used
     for stored JSON columns and stable keys; ``sort_keys=True`` makes equal data give equal
-    text.
+    text. ``clean=False`` skips :func:`json_ready` for data the caller has already made plain
+    (a second walk costs time on large nested columns); a ``NaN`` in it then raises
+    ``ValueError`` instead of becoming ``null``.
+
+    Raises
+    ------
+    ValueError
+        ``clean=False`` and the data holds ``NaN`` or ``inf``.
+    TypeError
+        The data holds a value JSON cannot represent (e.g. a set or bytes).
     """
     separators = (",", ":") if indent is None else None
     return json.dumps(
-        json_ready(data),
+        json_ready(data) if clean else data,
         indent=indent,
         ensure_ascii=ensure_ascii,
         allow_nan=False,

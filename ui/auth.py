@@ -1,6 +1,6 @@
 """Who is there: OpenID Connect sign-in, a trusted proxy's header, or the name typed locally.
 
-:func:`who_is_there` is called by the sidebar (:func:`ui.state.sidebar`) on every run. The
+:func:`who_is_there` is called by the sidebar (:func:`ui.sidebar.sidebar`) on every run. The
 mode comes from the configuration (:func:`core.auth_config.choose_mode`):
 
 - ``"oidc"``: an ``[auth]`` table in Streamlit's secrets. Until ``st.user.is_logged_in``, the

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from slicewise.ui.state import DEMO_DIR, ROOT
+from slicewise.ui.context import DEMO_DIR, ROOT
 from slicewise.ui.tagging import is_data_uri, is_url, resolve_media
 from slicewise.ui.text import code, md
 

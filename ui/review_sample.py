@@ -90,13 +90,24 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
     The user draws a seeded random sample of errors and of correct examples, tags it in the
     grid, marks it reviewed, and reads each tag's estimated share, accuracy and error share
     with 95% intervals (stratified Horvitz–Thompson, :mod:`core.tag_scope`).
+
+    Parameters
+    ----------
+    ctx : Context
+        The page's context (store, user, role).
+    loaded : Loaded
+        The dataset in use.
+    correct : numpy.ndarray
+        Per example (n,), whether the model got it right.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Positions (into the dataset's rows) of the chosen sample's examples when the grid is
+        to show only them, else ``None`` (also on a damaged store, whose message is shown).
     """
-    store, did = ctx.store, loaded.dataset_id
-    annotate = state.can(ctx, ANNOTATOR)
-    no_role = None if annotate else state.needs(ANNOTATOR)
-    n_errors = int((~correct).sum())
-    n_correct = int(correct.sum())
-    samples = state.read(store.review_samples, did, otherwise=None, what="The review samples")
+    did = loaded.dataset_id
+    samples = state.read(ctx.store.review_samples, did, otherwise=None, what="The review samples")
     if samples is None:  # a damaged store: the message says why; the grid still works
         return None
     with st.expander(
@@ -111,110 +122,147 @@ def section(ctx: Context, loaded: Loaded, correct: np.ndarray) -> np.ndarray | N
             "sampled example stands for the examples of its kind it was drawn from), "
             "with 95% intervals."
         )
-        c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-        k_err = c1.number_input(
-            "Errors", 0, n_errors, min(100, n_errors), step=10, key=f"sample_errors_{did}"
-        )
-        k_cor = c2.number_input(
-            "Correct examples",
-            0,
-            n_correct,
-            min(100, n_correct),
-            step=10,
-            key=f"sample_correct_{did}",
-        )
-        seed = c3.number_input(
-            "Seed",
-            0,
-            2**31 - 1,
-            len(samples) + 1,
-            key=f"sample_seed_{did}",
-            help="The same seed draws the same sample",
-        )
-        if c4.button(
-            "Draw sample",
-            key=f"sample_draw_{did}",
-            icon=":material/casino:",
-            disabled=not (annotate and (k_err or k_cor)),
-            help=no_role,
-        ):
-            drawn = draw_review_sample(
-                correct, {"errors": int(k_err), "correct": int(k_cor)}, seed=int(seed)
-            )
-            ids = loaded.dataset.frame["id"].astype(str).to_numpy()
-            saved = state.run_write(
-                store.save_review_sample,
-                did,
-                seed=int(seed),
-                sizes={"errors": int(k_err), "correct": int(k_cor)},
-                example_ids={k: ids[v].tolist() for k, v in drawn.items()},
-                population={"errors": n_errors, "correct": n_correct},
-                user=ctx.user,
-                success=f"Drew {int(k_err) + int(k_cor):,} examples to review (seed {seed})",
-            )
-            if saved:
-                st.session_state[SAMPLE_FILTER] = None
-                st.rerun()
+        draw_controls(ctx, loaded, correct, n_samples=len(samples))
         if not len(samples):
             st.info(
                 "No sample yet: draw one, then tag its examples in the grid below.",
                 icon=":material/info:",
             )
             return None
-        labels = {
-            int(r.id): f"Sample {int(r.id)} — {int(r.n_reviewed):,} of "
-            f"{int(r.n_examples):,} reviewed, by {r.created_by}, seed {r.seed}"
-            for r in samples.itertuples()
-        }
-        options = list(labels)
-        chosen = st.selectbox(
-            "Sample", options, key=f"sample_pick_{did}", format_func=labels.get, index=0
-        )
-        positions, reviewed = sample_positions(loaded, int(chosen))
+        chosen = _pick_sample(samples, did)
+        positions, reviewed = sample_positions(loaded, chosen)
         only = st.toggle("Show only this sample in the grid", key=f"sample_only_{did}", value=True)
-        done = int(reviewed.sum())
-        st.progress(
-            done / len(reviewed) if len(reviewed) else 1.0,
-            text=f"{done:,} of {len(reviewed):,} sampled examples marked reviewed",
-        )
-        ids = loaded.dataset.frame["id"].to_numpy(dtype=object)[positions].tolist()
-        if st.button(
-            "Mark the whole sample reviewed",
-            key=f"sample_mark_{did}",
-            icon=":material/task_alt:",
-            disabled=not annotate or done == len(reviewed),
-            help=no_role
-            or "Once every sampled example has its tags: untagged "
-            "means reviewed and not carrying the tag",
-        ):
-            if state.run_write(
-                store.mark_reviewed,
-                did,
-                ids,
-                user=ctx.user,
-                sample_id=int(chosen),
-                success=f"Marked {len(ids):,} sampled examples reviewed",
-            ):
-                st.rerun()
-        if loaded.tag_names and done:
-            figures = sample_figures(correct, loaded.dataset.tags, positions, reviewed=reviewed)
-            view, config = estimates_view(figures)
-            st.markdown(
-                f"**Estimates from the {done:,} reviewed examples of this sample** "
-                "(errors and correct examples weighted by how many each stands for)"
-            )
-            st.dataframe(
-                view,
-                hide_index=True,
-                column_config=config,
-                placeholder="–",
-                key=f"sample_estimates_{did}",
-            )
-        elif loaded.tag_names:
-            st.caption("Estimates appear once examples of the sample are marked reviewed.")
-        sizes = json.loads(samples.set_index("id").loc[int(chosen), "sizes"])
+        _progress_and_mark(ctx, loaded, chosen, positions, reviewed)
+        _estimates(loaded, correct, positions, reviewed)
+        sizes = json.loads(samples.set_index("id").loc[chosen, "sizes"])
+        n_errors, n_correct = int((~correct).sum()), int(correct.sum())
         st.caption(
             f"Drawn: {sizes.get('errors', 0):,} of {n_errors:,} errors and "
             f"{sizes.get('correct', 0):,} of {n_correct:,} correct examples."
         )
     return positions if only else None
+
+
+def _no_role(ctx: Context) -> tuple[bool, str | None]:
+    # Whether the user may annotate, else why not (the help of the disabled buttons).
+    annotate = state.can(ctx, ANNOTATOR)
+    return annotate, None if annotate else state.needs(ANNOTATOR)
+
+
+def draw_controls(ctx: Context, loaded: Loaded, correct: np.ndarray, *, n_samples: int) -> None:
+    """Draw the sizes and seed of a new sample and *Draw sample*, which stores it.
+
+    ``correct`` (n,) says which examples are errors; ``n_samples`` is how many samples the
+    dataset has (the next seed's default is one more). Up to 100 errors and 100 correct
+    examples are proposed. A sample drawn becomes the one shown, and the grid is no longer
+    limited to another.
+    """
+    did = loaded.dataset_id
+    annotate, no_role = _no_role(ctx)
+    n_errors, n_correct = int((~correct).sum()), int(correct.sum())
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
+    k_err = c1.number_input(
+        "Errors", 0, n_errors, min(100, n_errors), step=10, key=f"sample_errors_{did}"
+    )
+    k_cor = c2.number_input(
+        "Correct examples", 0, n_correct, min(100, n_correct), step=10, key=f"sample_correct_{did}"
+    )
+    seed = c3.number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        n_samples + 1,
+        key=f"sample_seed_{did}",
+        help="The same seed draws the same sample",
+    )
+    if not c4.button(
+        "Draw sample",
+        key=f"sample_draw_{did}",
+        icon=":material/casino:",
+        disabled=not (annotate and (k_err or k_cor)),
+        help=no_role,
+    ):
+        return
+    sizes = {"errors": int(k_err), "correct": int(k_cor)}
+    drawn = draw_review_sample(correct, sizes, seed=int(seed))
+    ids = loaded.dataset.frame["id"].astype(str).to_numpy()
+    saved = state.run_write(
+        ctx.store.save_review_sample,
+        did,
+        seed=int(seed),
+        sizes=sizes,
+        example_ids={k: ids[v].tolist() for k, v in drawn.items()},
+        population={"errors": n_errors, "correct": n_correct},
+        user=ctx.user,
+        success=f"Drew {int(k_err) + int(k_cor):,} examples to review (seed {seed})",
+    )
+    if saved:
+        st.session_state[SAMPLE_FILTER] = None
+        st.rerun()
+
+
+def _pick_sample(samples: pd.DataFrame, did: int) -> int:
+    # The sample shown (newest first, as the store lists them).
+    labels = {
+        int(r.id): f"Sample {int(r.id)} — {int(r.n_reviewed):,} of "
+        f"{int(r.n_examples):,} reviewed, by {r.created_by}, seed {r.seed}"
+        for r in samples.itertuples()
+    }
+    chosen = st.selectbox(
+        "Sample", list(labels), key=f"sample_pick_{did}", format_func=labels.get, index=0
+    )
+    return int(chosen)
+
+
+def _progress_and_mark(
+    ctx: Context, loaded: Loaded, chosen: int, positions: np.ndarray, reviewed: np.ndarray
+) -> None:
+    # How much of the sample is reviewed, and the button marking all of it reviewed.
+    annotate, no_role = _no_role(ctx)
+    did = loaded.dataset_id
+    done = int(reviewed.sum())
+    st.progress(
+        done / len(reviewed) if len(reviewed) else 1.0,
+        text=f"{done:,} of {len(reviewed):,} sampled examples marked reviewed",
+    )
+    ids = loaded.dataset.frame["id"].to_numpy(dtype=object)[positions].tolist()
+    if st.button(
+        "Mark the whole sample reviewed",
+        key=f"sample_mark_{did}",
+        icon=":material/task_alt:",
+        disabled=not annotate or done == len(reviewed),
+        help=no_role
+        or "Once every sampled example has its tags: untagged "
+        "means reviewed and not carrying the tag",
+    ) and state.run_write(
+        ctx.store.mark_reviewed,
+        did,
+        ids,
+        user=ctx.user,
+        sample_id=chosen,
+        success=f"Marked {len(ids):,} sampled examples reviewed",
+    ):
+        st.rerun()
+
+
+def _estimates(
+    loaded: Loaded, correct: np.ndarray, positions: np.ndarray, reviewed: np.ndarray
+) -> None:
+    # Each tag's estimates from the reviewed examples of the sample (once there are some).
+    done = int(reviewed.sum())
+    if loaded.tag_names and done:
+        figures = sample_figures(correct, loaded.dataset.tags, positions, reviewed=reviewed)
+        view, config = estimates_view(figures)
+        st.markdown(
+            f"**Estimates from the {done:,} reviewed examples of this sample** "
+            "(errors and correct examples weighted by how many each stands for)"
+        )
+        st.dataframe(
+            view,
+            hide_index=True,
+            column_config=config,
+            placeholder="–",
+            key=f"sample_estimates_{loaded.dataset_id}",
+        )
+    elif loaded.tag_names:
+        st.caption("Estimates appear once examples of the sample are marked reviewed.")

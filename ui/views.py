@@ -138,20 +138,25 @@ def _drop_all_known(view: pd.DataFrame) -> None:
         del view["known on"]
 
 
-def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Return the per-slice table for *Slices vs HLP*: display frame and its column config.
-
-    All data comes first, then the slices in ranked order, then the untagged examples.
-    """
+def _ordered_slices(table: pd.DataFrame) -> pd.DataFrame:
+    """All data first, then the slices in ranked order, then the untagged examples."""
     kind = table["kind"]
-    t = pd.concat(
+    return pd.concat(
         [
             table[kind == "overall"],
             table[~kind.isin(["overall", "untagged"])],
             table[kind == "untagged"],
         ]
     )
-    view = pd.DataFrame(
+
+
+def _gap_interval(t: pd.DataFrame) -> list[str] | str:
+    return _interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t else "–"
+
+
+def _slice_frame(t: pd.DataFrame) -> pd.DataFrame:
+    """Return the per-slice display columns of the (ordered) analysis table ``t``, in points."""
+    return pd.DataFrame(
         {
             "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
             "kind": t["kind"].to_numpy(),
@@ -164,9 +169,7 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "HLP interval": _interval(t["hlp_ci_low"], t["hlp_ci_high"]),
             "HLP source": hlp_from_text(t),
             "gap": _pts(t["gap"]).to_numpy(),
-            "gap interval": (
-                _interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t else "–"
-            ),
+            "gap interval": _gap_interval(t),
             "gap significant?": significance_text(t),
             "error rate": _pts(t["error_rate"]).to_numpy(),
             "share of errors": _pts(t["error_share"]).to_numpy(),
@@ -175,8 +178,11 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "also": t["same_as"].to_numpy() if "same_as" in t else "",
         }
     )
-    base = baseline_name(table)
-    config: dict[str, Any] = {
+
+
+def _slice_config(base: str) -> dict[str, Any]:
+    """Column config of :func:`slice_view`; ``base`` names the baseline (``HLP`` unless told)."""
+    return {
         "max gain": st.column_config.NumberColumn(
             "Most it could gain",
             format="%.2f pts",
@@ -184,16 +190,14 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             "ceiling of working on it",
         ),
         "known on": st.column_config.TextColumn("Tag known on", help=SCOPE_HELP),
-        "also": st.column_config.TextColumn(
-            "Same examples as", help="Other slices with exactly these examples, shown once"
-        ),
+        "also": _same_as_column(),
         "slice": st.column_config.TextColumn("Slice", pinned=True, width="medium"),
         "kind": st.column_config.TextColumn(
             "Kind", width="small", help="overall, tag, column (metadata) or untagged"
         ),
         "n": st.column_config.NumberColumn("n", format="localized"),
-        "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
-        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
+        "share": _pct_column("% of data"),
+        "accuracy": _pct_column("Accuracy"),
         "95% interval": st.column_config.TextColumn(
             "95% interval",
             help="Wilson score interval of the accuracy (for a tag known on a "
@@ -208,6 +212,17 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         "HLP interval": st.column_config.TextColumn(
             "HLP 95% interval", help="Wilson score interval of the measured HLP"
         ),
+        **_slice_baseline_config(base),
+        "error rate": _pct_column("Error rate"),
+        "share of errors": _pct_column(
+            "% of errors", help="What fraction of all errors has this tag"
+        ),
+    }
+
+
+def _slice_baseline_config(base: str) -> dict[str, Any]:
+    """Return the columns of :func:`slice_view` that name the baseline ``base``."""
+    return {
         "HLP source": st.column_config.TextColumn(
             f"{base} from",
             help="A slice with too few human labels is not compared with HLP nor ranked by its gap",
@@ -234,33 +249,52 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
             help="McNemar's exact test with human labels, else an exact "
             "binomial test against the entered HLP (5% level)",
         ),
-        "error rate": st.column_config.NumberColumn("Error rate", format="%.1f%%"),
-        "share of errors": st.column_config.NumberColumn(
-            "% of errors", format="%.1f%%", help="What fraction of all errors has this tag"
-        ),
     }
-    _drop_all_known(view)
-    for col in ("gap interval", "also"):
+
+
+def _pct_column(label: str, **kwargs: Any) -> Any:
+    return st.column_config.NumberColumn(label, format="%.1f%%", **kwargs)
+
+
+def _same_as_column() -> Any:
+    return st.column_config.TextColumn(
+        "Same examples as", help="Other slices with exactly these examples, shown once"
+    )
+
+
+def _drop_empty(view: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Leave out the text columns holding only ``–`` or nothing."""
+    for col in columns:
         if view[col].astype(str).isin(["–", ""]).all():
             view = view.drop(columns=col)
-    # Where a tag is known, its share of errors and its ceiling sit beside the accuracy: a
-    # row of dashes says why at once.
-    first = [
-        c
-        for c in (
-            "slice",
-            "kind",
-            "known on",
-            "n",
-            "share",
-            "accuracy",
-            "95% interval",
-            "share of errors",
-            "max gain",
-        )
-        if c in view.columns
-    ]
-    view = view[first + [c for c in view.columns if c not in first]]
+    return view
+
+
+def _first(view: pd.DataFrame, first: tuple[str, ...]) -> pd.DataFrame:
+    """Put the columns ``first`` (those present, in that order) before the others."""
+    lead = [c for c in first if c in view.columns]
+    return view[lead + [c for c in view.columns if c not in lead]]
+
+
+#: Where a tag is known, its share of errors and its ceiling sit beside the accuracy: a row
+#: of dashes says why at once.
+_SLICE_FIRST = (
+    "slice",
+    "kind",
+    "known on",
+    "n",
+    "share",
+    "accuracy",
+    "95% interval",
+    "share of errors",
+    "max gain",
+)
+
+
+def _add_task_metrics(
+    view: pd.DataFrame, config: dict[str, Any], t: pd.DataFrame, task_kind: str
+) -> None:
+    """Add the task's own metrics (e.g. precision, WER, MAE), each with its 95% interval."""
     for col in TASK_METRICS.get(task_kind, ()):
         if col not in t.columns:
             continue
@@ -270,7 +304,7 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
         else:
             label = col.upper() if col in ("wer", "fpr", "fnr") else col.capitalize()
             view[label] = _pts(t[col]).to_numpy()
-            config[label] = st.column_config.NumberColumn(label, format="%.1f%%")
+            config[label] = _pct_column(label)
         if f"{col}_ci_low" in t.columns:  # its 95% interval, beside it
             name = f"{col.upper() if col != 'f1' else 'F1'} 95% interval"
             low, high = t[f"{col}_ci_low"], t[f"{col}_ci_high"]
@@ -283,13 +317,50 @@ def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[
                 ]
             )
             config[name] = st.column_config.TextColumn(name)
+
+
+def slice_view(table: pd.DataFrame, task_kind: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Return the per-slice table for *Slices vs HLP*: display frame and its column config.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The analysis table (one row per slice, as :func:`core.analysis` returns it), with
+        fractions in 0–1.
+    task_kind : str
+        ``classification``, ``binary``, ``text`` or ``regression``: which task metrics to add.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        One row per slice, all data first, then the slices in ranked order, then the
+        untagged examples; rates in percentage points. The dict is ``st.dataframe``'s
+        ``column_config``.
+    """
+    t = _ordered_slices(table)
+    view = _slice_frame(t)
+    config = _slice_config(baseline_name(table))
+    _drop_all_known(view)
+    view = _first(_drop_empty(view, ("gap interval", "also")), _SLICE_FIRST)
+    _add_task_metrics(view, config, t, task_kind)
     return view, config
 
 
-def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Return the ranked table for *Prioritise*: ranked slices first, with the significance mark."""
-    t = table[table["kind"].isin(["tag", "column"])]
-    view = pd.DataFrame(
+def _worse_than_rest(t: pd.DataFrame) -> list[str]:
+    """``yes``/``no`` per slice where the excess-error test ran, else ``–``."""
+    return [
+        ("yes" if w else "no") if not pd.isna(q) else "–"
+        for w, q in zip(
+            t.get("worse_than_rest", pd.Series(False, t.index)),
+            t.get("excess_q_value", pd.Series(np.nan, t.index)),
+            strict=True,
+        )
+    ]
+
+
+def _priority_frame(t: pd.DataFrame) -> pd.DataFrame:
+    """Return the ranking's display columns of the slice rows ``t``, in points."""
+    return pd.DataFrame(
         {
             "rank": t["rank"].astype("Int64").to_numpy(),
             "slice": [slice_label(n, k) for n, k in zip(t.index, t["kind"], strict=True)],
@@ -297,9 +368,7 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "HLP": _pts(t["hlp"]).to_numpy(),
             "HLP from": hlp_from_text(t),
             "gap": _pts(t["gap"]).to_numpy(),
-            "gap interval": (
-                _interval(t["gap_ci_low"], t["gap_ci_high"]) if "gap_ci_low" in t else "–"
-            ),
+            "gap interval": _gap_interval(t),
             "share": _pts(t["share"]).to_numpy(),
             "potential gain": _pts(t["potential_gain"]).to_numpy(),
             "excess gain": _pts(t["excess_gain"]).to_numpy() if "excess_gain" in t else np.nan,
@@ -311,18 +380,14 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             "max gain": _pts(t["max_gain"]).to_numpy() if "max_gain" in t else np.nan,
             "known on": scope_text(t),
             "vs rest": _pts(t["excess_error"]).to_numpy() if "excess_error" in t else np.nan,
-            "worse than rest": [
-                ("yes" if w else "no") if not pd.isna(q) else "–"
-                for w, q in zip(
-                    t.get("worse_than_rest", pd.Series(False, t.index)),
-                    t.get("excess_q_value", pd.Series(np.nan, t.index)),
-                    strict=True,
-                )
-            ],
+            "worse than rest": _worse_than_rest(t),
         }
     )
-    base = baseline_name(table)
-    config: dict[str, Any] = {
+
+
+def _priority_config(base: str) -> dict[str, Any]:
+    """Column config of :func:`priority_view`; ``base`` names the baseline."""
+    return {
         "vs rest": st.column_config.NumberColumn(
             "Errors vs rest",
             format="%+.1f pts",
@@ -342,8 +407,8 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         "known on": st.column_config.TextColumn("Tag known on", help=SCOPE_HELP),
         "rank": st.column_config.NumberColumn("Rank", format="%d", width="small"),
         "slice": st.column_config.TextColumn("Slice", width="medium"),
-        "accuracy": st.column_config.NumberColumn("Accuracy", format="%.1f%%"),
-        "HLP": st.column_config.NumberColumn(base, format="%.1f%%"),
+        "accuracy": _pct_column("Accuracy"),
+        "HLP": _pct_column(base),
         "HLP from": st.column_config.TextColumn(
             f"{base} from", help="A slice with too few human labels is not ranked by its gap"
         ),
@@ -357,10 +422,8 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
             help="(Error rate − the rest's) × share: "
             "accuracy points on all data if the slice erred like the rest",
         ),
-        "also": st.column_config.TextColumn(
-            "Same examples as", help="Other slices with exactly these examples, shown once"
-        ),
-        "share": st.column_config.NumberColumn("% of data", format="%.1f%%"),
+        "also": _same_as_column(),
+        "share": _pct_column("% of data"),
         "potential gain": st.column_config.NumberColumn(
             "Potential gain",
             format="%+.2f pts",
@@ -373,35 +436,50 @@ def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
         ),
         "gap significant?": st.column_config.TextColumn("Gap significant?"),
     }
+
+
+_PRIORITY_FIRST = (
+    "rank",
+    "slice",
+    "known on",
+    "accuracy",
+    "HLP",
+    "HLP from",
+    "gap",
+    "gap interval",
+    "vs rest",
+    "worse than rest",
+    "share",
+    "potential gain",
+    "excess gain",
+    "max gain",
+    "also",
+)
+
+
+def priority_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Return the ranked table for *Prioritise*: ranked slices first, with the significance mark.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The ranked analysis table (:func:`core.prioritize`), fractions in 0–1; only its tag
+        and column slices are shown.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, dict)
+        One row per slice in the table's order; rates and gains in percentage points. The
+        dict is ``st.dataframe``'s ``column_config``.
+    """
+    t = table[table["kind"].isin(["tag", "column"])]
+    view = _priority_frame(t)
+    config = _priority_config(baseline_name(table))
     _drop_all_known(view)
-    for col in ("gap interval", "also"):
-        if (view[col].astype(str).isin(["–", ""])).all():
-            view = view.drop(columns=col)
+    view = _drop_empty(view, ("gap interval", "also"))
     if view["excess gain"].isna().all():
         view = view.drop(columns="excess gain")
-    first = [
-        c
-        for c in (
-            "rank",
-            "slice",
-            "known on",
-            "accuracy",
-            "HLP",
-            "HLP from",
-            "gap",
-            "gap interval",
-            "vs rest",
-            "worse than rest",
-            "share",
-            "potential gain",
-            "excess gain",
-            "max gain",
-            "also",
-        )
-        if c in view.columns
-    ]
-    view = view[first + [c for c in view.columns if c not in first]]
-    return view, config
+    return _first(view, _PRIORITY_FIRST), config
 
 
 def headline(table: pd.DataFrame) -> dict[str, Any]:
