@@ -22,6 +22,12 @@ prediction, human-label and score columns can be given under their file names (t
 holds them as ``label``, ``prediction``... in ``Dataset.frame``); ``--slice-by true_category``
 on a file whose label column is ``true_category`` gives the per-class rows
 ``true_category = cat``... (:func:`resolve_slice_column`).
+
+A slice-by column's slices are named here, by both engines (:func:`core.metrics.build_slices`
+and the DuckDB engine's): ``<col> = <value>`` (:func:`value_slice_name`), ``<col> =
+(missing)`` (:func:`missing_slice_name`) and, for a numeric column cut into quantile bins,
+``<col> in [a, b)`` with the last bin ``<col> in [a, b]`` (:func:`bin_slice_names`, edges
+written by :func:`format_edges`). ``<col>`` is the column as the user named it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ OVERALL = "All data"
 UNTAGGED = "No tag"
 #: Suffix of a tag named like a reserved row.
 TAG_SUFFIX = " (tag)"
+#: How a missing value is written in its slice's name (:func:`missing_slice_name`).
+MISSING = "(missing)"
 #: Roles whose file column can be sliced by under the file's name, in the order offered.
 SLICEABLE_ROLES: tuple[str, ...] = ("label", "prediction", "human", "score", "human_accuracy")
 
@@ -91,6 +99,106 @@ def tag_slice_names(tags: Iterable[Any]) -> dict[str, str]:
         else:
             out[tag] = tag
     return out
+
+
+def value_slice_name(column: str, value: Any) -> str:
+    """Name the slice of the examples whose ``column`` holds ``value``: ``<column> = <value>``.
+
+    Parameters
+    ----------
+    column
+        The slice-by column as the user named it (``--slice-by``).
+    value
+        One value of the column, written as Python formats it (``str``): ``3`` for an
+        integer, ``3.0`` for a float, ``True`` for a boolean, text as it is.
+
+    Returns
+    -------
+    str
+        The slice's name, before :func:`unique_name` settles clashes with other slices.
+
+    Examples
+    --------
+    >>> value_slice_name("device", "ios"), value_slice_name("age", 3.0)
+    ('device = ios', 'age = 3.0')
+    """
+    return f"{column} = {value}"
+
+
+def missing_slice_name(column: str) -> str:
+    """Name the slice of the examples whose ``column`` is missing: ``<column> = (missing)``.
+
+    Examples
+    --------
+    >>> missing_slice_name("device")
+    'device = (missing)'
+    """
+    return value_slice_name(column, MISSING)
+
+
+def format_edges(edges: Sequence[float]) -> list[str]:
+    """Write bin edges as short as they can be while every edge stays distinct.
+
+    Whole numbers are written in full (``2019``, ``1700000000``, not ``2.02e+03``); other
+    edges with the fewest significant digits (3 at least, 15 at most) that tell them apart.
+
+    Parameters
+    ----------
+    edges
+        The bin edges, ascending (a list or a 1-d float array), in the column's units.
+
+    Returns
+    -------
+    list of str
+        One text per edge, same order.
+
+    Examples
+    --------
+    >>> format_edges([2019.0, 0.12345, 0.12349])
+    ['2019', '0.12345', '0.12349']
+    """
+
+    def fmt(x: float, digits: int) -> str:
+        if float(x).is_integer() and abs(x) < 1e15:
+            return str(int(x))
+        return f"{x:.{digits}g}"
+
+    for digits in range(3, 16):
+        names = [fmt(x, digits) for x in edges]
+        if len(set(names)) == len(names):
+            return names
+    return names
+
+
+def bin_slice_names(column: str, edges: Sequence[float]) -> list[str]:
+    """Name the bins cut at ``edges``: ``<column> in [a, b)``, the last ``<column> in [a, b]``.
+
+    Bins are closed on the left; the last is closed on both sides, so the largest value
+    falls in it. Edges are written by :func:`format_edges`.
+
+    Parameters
+    ----------
+    column
+        The slice-by column as the user named it.
+    edges
+        The ``k + 1`` distinct bin edges, ascending (a list or a 1-d float array).
+
+    Returns
+    -------
+    list of str
+        ``k`` names, one per bin, lowest first (none when fewer than two edges).
+
+    Examples
+    --------
+    >>> bin_slice_names("age", [18.0, 30.0, 65.5])
+    ['age in [18, 30)', 'age in [30, 65.5]']
+    """
+    shown = format_edges(edges)
+    last = len(shown) - 2
+    return [
+        f"{column} in [{shown[k]}, {shown[k + 1]}{']' if k == last else ')'}"
+        for k in range(len(shown) - 1)
+    ]
 
 
 def settings_by_row(values: Mapping[str, float] | None, tags: Iterable[Any]) -> dict[str, float]:

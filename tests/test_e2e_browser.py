@@ -116,7 +116,7 @@ def test_whole_workflow_in_a_real_browser(server, page, upload_csv):
     shot(page, "1_load_data_mapping")
     page.get_by_role("button", name=re.compile("Check and save")).click()
     # The confirmation, not the "Saved datasets" heading that is always on the page.
-    page.get_by_text(re.compile(r"Saved \S+ in the project")).first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Saved .+ in the project")).first.wait_for(timeout=60_000)
     wait_idle(page)
     shot(page, "1_load_data_saved")
 

@@ -4,7 +4,8 @@ Every number comes from :mod:`core.compare`. The cached comparisons take the two
 datasets themselves, keyed on their examples, tags and task through
 :data:`ui.data.BY_DATA`; the stored tables are keyed on the iterations' ids (an iteration is
 immutable once saved). Nothing here reads ``st.session_state``. The tables are shaped for
-display by :mod:`ui.compare_views`; the Balanced splits page's steps are in :mod:`ui.splits`.
+display by :mod:`ui.compare_views` and laid out by :mod:`ui.compare_page`; the Balanced splits
+page's steps are in :mod:`ui.splits`.
 """
 
 from __future__ import annotations

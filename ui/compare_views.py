@@ -218,3 +218,58 @@ def callouts(table: pd.DataFrame) -> list[str]:
 def overall_row(table: pd.DataFrame) -> pd.Series:
     """Return the ``All data`` row of a comparison."""
     return table.loc[OVERALL]
+
+
+#: The columns of :func:`history_view`, in order.
+HISTORY_COLUMNS = (
+    "iteration",
+    "dataset_name",
+    "source_name",
+    "row_count",
+    "content_hash",
+    "notes",
+    "created_by",
+    "created_at",
+)
+
+
+def history_view(
+    iterations: pd.DataFrame, labels: list[str] | tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every saved iteration of a project, for display.
+
+    Parameters
+    ----------
+    iterations
+        ``Store.list_iterations``: one row per iteration, oldest first, with a ``notes``
+        column of dicts and a SHA-256 ``content_hash`` of the file.
+    labels
+        One label per row of ``iterations`` (:func:`ui.compare.iteration_label`).
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The columns of :data:`HISTORY_COLUMNS`, the notes written ``name=value, ...`` and the
+        hash cut to its first 12 characters; and the Streamlit column config.
+
+    Raises
+    ------
+    ValueError
+        ``labels`` is not as long as ``iterations``.
+    """
+    shown = iterations.assign(
+        notes=[", ".join(f"{k}={v}" for k, v in n.items()) for n in iterations["notes"]],
+        iteration=list(labels),
+    )[list(HISTORY_COLUMNS)]
+    shown["content_hash"] = shown["content_hash"].str[:12]
+    config: dict[str, Any] = {
+        "iteration": st.column_config.TextColumn("Iteration"),
+        "dataset_name": st.column_config.TextColumn("Dataset"),
+        "source_name": st.column_config.TextColumn("File"),
+        "row_count": st.column_config.NumberColumn("Rows", format="localized"),
+        "content_hash": st.column_config.TextColumn("File hash", help="SHA-256 of the file"),
+        "notes": st.column_config.TextColumn("Notes", width="large"),
+        "created_by": st.column_config.TextColumn("Saved by"),
+        "created_at": st.column_config.TextColumn("Saved at (UTC)"),
+    }
+    return shown, config

@@ -18,13 +18,13 @@ from slicewise.core.engine_duckdb.sql import (
 from slicewise.core.errors import (
     InvalidValueError,
 )
-from slicewise.core.metrics import (
-    format_edges,
-)
 from slicewise.core.prepare_steps import metadata_names
 from slicewise.core.slice_names import (
     SLICEABLE_ROLES,
+    bin_slice_names,
+    missing_slice_name,
     slice_by_choices,
+    value_slice_name,
 )
 
 #: Numeric slice-by columns with fewer distinct values than this are read as a histogram.
@@ -123,7 +123,7 @@ class _Slicing:
             else:
                 out += _value_slices(name, expr, kind, distinct)
             if n_values < self.n_kept:
-                out.append(_Slice(f"{name} = (missing)", "column", name, f"{expr} IS NULL"))
+                out.append(_Slice(missing_slice_name(name), "column", name, f"{expr} IS NULL"))
             limits.check_slice_count(
                 len(out) - made, column=name, source=self.source_name, cap=cap, before=made
             )  # exact, before any is counted
@@ -133,7 +133,7 @@ class _Slicing:
         """Map each slice-by name to the SQL of its value and its loader dtype (``kind``).
 
         Metadata columns get the loader's dtype first (:meth:`_type_metadata`); text values
-        are trimmed, a blank one missing (the loader's ``_typed_metadata``).
+        are trimmed, a blank one missing (:func:`core.column_parsing.typed_metadata`).
 
         Raises
         ------
@@ -177,7 +177,7 @@ class _Slicing:
         for name, (expr, kind, col) in plan.items():
             if col is not None:
                 expr, kind = col.value, col.kind
-                if kind == "str":  # trimmed, blank missing: the loader's _typed_metadata
+                if kind == "str":  # trimmed, blank missing: core.column_parsing.typed_metadata
                     expr = f"NULLIF(regexp_replace({expr}, {_lit(_TRIM)}, '', 'g'), '')"
             values[name] = (expr, kind)
         return values
@@ -253,26 +253,27 @@ def _histogram_pick(hist: Mapping[Any, int]) -> Callable[[np.ndarray], np.ndarra
 def _bin_slices(name: str, value: str, edges: np.ndarray) -> list[_Slice]:
     """Slices of the quantile bins ``edges`` of the DOUBLE ``value``, closed on the left.
 
-    Named and cut as :func:`core.metrics._quantile_bins` names and cuts them: interior edges
-    split the values, the last bin is closed on both sides.
+    Cut as :func:`core.metrics.build_slices` cuts them (interior edges split the values, the
+    last bin is closed on both sides) and named by :func:`core.slice_names.bin_slice_names`.
     """
     out = []
     last = len(edges) - 2
-    shown = format_edges(edges)
-    for k in range(len(edges) - 1):
+    for k, label in enumerate(bin_slice_names(name, edges)):
         cond = [f"{value} IS NOT NULL"]
         if k > 0:
             cond.append(f"{value} >= {_dbl(edges[k])}")
         if k < last:
             cond.append(f"{value} < {_dbl(edges[k + 1])}")
-        close = "]" if k == last else ")"
-        label = f"{name} in [{shown[k]}, {shown[k + 1]}{close}"
         out.append(_Slice(label, "column", name, " AND ".join(cond)))
     return out
 
 
 def _value_slices(name: str, expr: str, kind: str, distinct: Sequence[Any]) -> list[_Slice]:
-    """One slice per distinct value, in sorted order, named ``<name> = <value>``."""
+    """One slice per distinct value, in sorted order, named ``<name> = <value>``.
+
+    Named by :func:`core.slice_names.value_slice_name`, as :func:`core.metrics.build_slices`
+    names them.
+    """
     pyval = {"int": int, "float": float, "bool": bool, "boolobj": bool}.get(kind)
     numeric = f"CAST({expr} AS DOUBLE)" if kind in ("int", "float") else expr
     out = []
@@ -285,7 +286,7 @@ def _value_slices(name: str, expr: str, kind: str, distinct: Sequence[Any]) -> l
             cond = f"{expr} = {u}"
         else:
             cond = f"{expr} = {_lit(u)}"
-        out.append(_Slice(f"{name} = {u}", "column", name, cond))
+        out.append(_Slice(value_slice_name(name, u), "column", name, cond))
     return out
 
 
@@ -309,7 +310,7 @@ def nanquantile_linear(
     ``n`` is the number of non-NaN values and ``order_stat(positions)`` returns the values at
     those 0-based positions of the sorted array. The arithmetic is numpy's (``linear``
     method: virtual index ``(n - 1)·q``, ``_lerp`` switching formula at ``t >= 0.5``), so the
-    edges are the same floats as :func:`core.metrics._quantile_bins` computes.
+    edges are the same floats as :func:`core.metrics.build_slices` computes.
     """
     q = np.linspace(0, 1, bins + 1)
     if n == 0:

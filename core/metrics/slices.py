@@ -2,7 +2,10 @@
 
 :func:`build_slices` makes the boolean membership matrix (one column per slice) that
 :func:`core.metrics.counts.compute_slice_counts` multiplies by the outcomes; numeric columns
-are cut into quantile bins whose edges :func:`format_edges` writes.
+are cut into quantile bins. Slices are named by :mod:`core.slice_names`
+(:func:`~core.slice_names.value_slice_name`, :func:`~core.slice_names.missing_slice_name`,
+:func:`~core.slice_names.bin_slice_names`), as the DuckDB engine names them;
+:func:`format_edges` is re-exported from there.
 """
 
 from __future__ import annotations
@@ -16,12 +19,18 @@ from slicewise.core import limits
 from slicewise.core.dataset import Dataset
 from slicewise.core.errors import InvalidValueError
 from slicewise.core.slice_names import (
+    bin_slice_names,
+    format_edges,
+    missing_slice_name,
     resolve_slice_column,
     slice_by_choices,
     slice_info,
     tag_slice_names,
     unique_name,
+    value_slice_name,
 )
+
+__all__ = ["build_slices", "format_edges"]
 
 #: A slice before the membership block is filled: a tag's column, or ``(codes, k)`` for
 #: the examples whose code in a slice-by column is ``k``.
@@ -134,9 +143,9 @@ def _column_slices(
             before=before,
         )
         codes, uniques = pd.factorize(values, sort=True)
-        cats = [f"{col} = {u}" for u in uniques]
+        cats = [value_slice_name(col, u) for u in uniques]
     if (codes < 0).any():
-        cats = [*cats, f"{col} = (missing)"]
+        cats = [*cats, missing_slice_name(col)]
         codes = np.where(codes < 0, len(cats) - 1, codes)
     limits.check_slice_count(
         len(cats), column=col, source=dataset.source_name, cap=cap, before=before
@@ -157,25 +166,6 @@ def _membership(cols: dict[str, _Source], index: pd.Index) -> pd.DataFrame:
     )
 
 
-def format_edges(edges: Sequence[float]) -> list[str]:
-    """Write bin edges as short as they can be while every edge stays distinct.
-
-    Whole numbers are written in full (``2019``, ``1700000000``, not ``2.02e+03``); other
-    edges with the fewest significant digits (3 at least, 15 at most) that tell them apart.
-    """
-
-    def fmt(x: float, digits: int) -> str:
-        if float(x).is_integer() and abs(x) < 1e15:
-            return str(int(x))
-        return f"{x:.{digits}g}"
-
-    for digits in range(3, 16):
-        names = [fmt(x, digits) for x in edges]
-        if len(set(names)) == len(names):
-            return names
-    return names
-
-
 def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, list[str]]:
     """Return codes (-1 for missing) and names of ``bins`` quantile bins, closed on the left."""
     arr = values.to_numpy(dtype=float)
@@ -183,9 +173,4 @@ def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, 
     # Interior edges split the data; the last bin is closed on both sides.
     codes = np.searchsorted(edges[1:-1], arr, side="right").astype(np.int64)
     codes[np.isnan(arr)] = -1
-    names = []
-    shown = format_edges(edges)
-    for k in range(len(edges) - 1):
-        close = "]" if k == len(edges) - 2 else ")"
-        names.append(f"{col} in [{shown[k]}, {shown[k + 1]}{close}")
-    return codes, names
+    return codes, bin_slice_names(col, edges)
