@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 
 from slicewise.core.compare import METRICS, ClassComparison, review_order
-from slicewise.core.slice_names import OVERALL
 from slicewise.ui.text import md
 from slicewise.ui.views import slice_label
 
@@ -213,11 +212,6 @@ def callouts(table: pd.DataFrame) -> list[str]:
             f"p = {row['p_value']:.2g}, {sure})"
         )
     return out
-
-
-def overall_row(table: pd.DataFrame) -> pd.Series:
-    """Return the ``All data`` row of a comparison."""
-    return table.loc[OVERALL]
 
 
 #: The columns of :func:`history_view`, in order.
