@@ -24,22 +24,10 @@ from slicewise.core.cli.options import (
     role,
 )
 from slicewise.core.dataset import Dataset
+from slicewise.core.discovery import SLICE_COLUMNS
 from slicewise.core.errors import DataError
 from slicewise.core.jsonable import dumps_json
 from slicewise.core.report import to_safe_csv
-
-#: The columns of a suggested slice in ``suggest --format json``.
-SUGGESTION_FIELDS = (
-    "conditions",
-    "n",
-    "errors",
-    "error_rate",
-    "lift",
-    "score",
-    "p_value",
-    "q_value",
-    "significant",
-)
 
 
 @main.command("suggest")
@@ -147,7 +135,7 @@ def _suggestions_json(dataset: Dataset, found: object) -> str:
             )
         },
         "note": found.fdr_note(),  # type: ignore[attr-defined]
-        "slices": found.slices[list(SUGGESTION_FIELDS)].to_dict("records"),  # type: ignore[attr-defined]
+        "slices": found.slices[list(SLICE_COLUMNS)].to_dict("records"),  # type: ignore[attr-defined]
     }
     return dumps_json(data) + "\n"
 

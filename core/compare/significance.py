@@ -78,17 +78,6 @@ def _extreme(stat: np.ndarray, observed: float) -> int:
     return int(np.count_nonzero(np.abs(stat) >= abs(observed) - tol))  # NaN never counts
 
 
-def _relabellings(m: int, draws: int, seed: int) -> Iterator[np.ndarray]:
-    """Yield, block by block, the relabellings :func:`paired_randomization_p` uses for ``m``."""
-    if m <= EXACT_PAIRED_LIMIT:
-        yield ((np.arange(2**m)[:, None] >> np.arange(m)) & 1).astype(float)
-        return
-    rng = np.random.default_rng(seed)
-    block = max(1, _DRAW_CELLS // m)
-    for start in range(0, draws, block):
-        yield (rng.random((min(block, draws - start), m)) < 0.5).astype(float)
-
-
 def paired_randomization_p(
     num_before: np.ndarray,
     den_before: np.ndarray,
