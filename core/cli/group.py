@@ -32,6 +32,12 @@ class SlicewiseGroup(click.Group):
         except KeyboardInterrupt:
             ctx.exit(130)
         except Exception as exc:  # last line of defence: never a traceback
+            if isinstance(exc, OSError) and exc.filename is not None:
+                # A path the user gave that cannot be read or written (no such folder,
+                # no permission, a folder where a file was meant): theirs to fix.
+                reason = exc.strerror or type(exc).__name__
+                click.echo(f"slicewise: error: {exc.filename}: {reason}", err=True)
+                ctx.exit(2)
             click.echo(f"slicewise: internal error: {type(exc).__name__}: {exc}", err=True)
             ctx.exit(1)
 
