@@ -28,16 +28,19 @@ import pandas as pd
 import streamlit as st
 
 from slicewise.core import limits
-from slicewise.core.analysis import finish_table, mark_same_members, reviewed_figures
+from slicewise.core.analysis import (
+    count_slices,
+    find_slices,
+    finish_table,
+    measure_slices,
+    reviewed_figures,
+    score_examples,
+)
 from slicewise.core.baselines import dataset_baseline
 from slicewise.core.metrics import (
-    build_slices,
     compute_class_report,
     compute_confusion_matrix,
     compute_confusion_pairs,
-    compute_outcomes,
-    compute_slice_counts,
-    compute_slice_metrics,
     compute_tag_coverage,
 )
 from slicewise.core.report import ClassResults, compute_class_results
@@ -46,7 +49,6 @@ from slicewise.core.slice_names import (
     resolve_slice_column,
     settings_by_row,
     slice_by_choices,
-    tag_rows,
     tag_slice_names,
 )
 from slicewise.ui.dataset_cache import Loaded, frozen, reviewed_matrix, shared
@@ -116,9 +118,9 @@ KEYS = {"frame": BY_FRAME, "task": BY_TASK, "tags": BY_TAGS, "data": BY_DATA}
 
 @st.cache_resource(max_entries=8, show_spinner="Scoring every example…", hash_funcs=BY_TASK)
 def _outcomes(loaded: Loaded) -> pd.DataFrame:
-    """Per-example outcomes (:func:`core.metrics.compute_outcomes`), shared: read only."""
+    """Per-example outcomes (:func:`core.analysis.score_examples`), shared: read only."""
     ds = loaded.dataset
-    return compute_outcomes(ds.frame, loaded.task, source=ds.source_name)
+    return score_examples(ds.frame, loaded.task, source=ds.source_name)
 
 
 def example_outcomes(loaded: Loaded) -> pd.DataFrame:
@@ -137,32 +139,30 @@ def example_outcomes(loaded: Loaded) -> pd.DataFrame:
 def slices(
     loaded: Loaded, slice_by: tuple[str, ...], bins: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the membership matrix and slice info (:func:`core.metrics.build_slices`).
+    """Return the membership matrix and slice info (:func:`core.analysis.find_slices`).
 
-    Slices that repeat an earlier one are marked (:func:`core.analysis.mark_same_members`).
-    Shared by every session: read only.
+    Slices that repeat an earlier one are marked. Shared by every session: read only.
     """
-    membership, info = build_slices(loaded.dataset, slice_by=slice_by, bins=bins)
-    return membership, mark_same_members(membership, info)
+    return find_slices(loaded.dataset, slice_by=slice_by, bins=bins)
 
 
 @st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_DATA)
 def counts(
     loaded: Loaded, slice_by: tuple[str, ...], bins: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-slice sufficient statistics (:func:`core.metrics.compute_slice_counts`), slice info."""
+    """Per-slice sufficient statistics (:func:`core.analysis.count_slices`), slice info."""
     membership, info = slices(loaded, slice_by, bins)
-    return compute_slice_counts(membership, _outcomes(loaded), tag_columns=tag_rows(info)), info
+    return count_slices(membership, _outcomes(loaded), info), info
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_DATA)
 def metrics(
     loaded: Loaded, slice_by: tuple[str, ...], bins: int, hlp: Items
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-slice metrics table, unranked (:func:`core.metrics.compute_slice_metrics`), info."""
+    """Per-slice metrics table, unranked (:func:`core.analysis.measure_slices`), info."""
     table, info = counts(loaded, slice_by, bins)
     baseline = dataset_baseline(loaded.dataset)
-    return compute_slice_metrics(table, task=loaded.task, hlp=dict(hlp), baseline=baseline), info
+    return measure_slices(table, task=loaded.task, hlp=dict(hlp), baseline=baseline), info
 
 
 def _unseen_tags(loaded: Loaded, scopes: dict[str, str], reviewed: pd.DataFrame) -> list[str]:
