@@ -231,6 +231,18 @@ def _exact_key(text: str) -> str:
     return "-" + body if sign == "-" else body
 
 
+def classes_text(classes: object, limit: int = 10) -> str:
+    """Return up to ``limit`` class names for a message, each quoted by :func:`repr`.
+
+    Quoting keeps a message on one line and unambiguous: a class spelled with a line
+    break, a comma or a trailing space shows escaped inside its quotes.
+
+    >>> classes_text(["no", "yes", "a, b"])
+    "'no', 'yes', 'a, b'"
+    """
+    return ", ".join(repr(str(c)) for c in list(classes)[:limit])
+
+
 def class_key(value: object) -> str | None:
     """Return the comparison key of one value (e.g. ``--positive``); see :func:`class_keys`."""
     return class_keys(pd.Series([_cell_text(value)], dtype=object)).iloc[0]

@@ -510,3 +510,30 @@ def test_exact_and_nfc_rows_are_judged_on_their_own_cells(rows, others):
     alone = correct(rows)
     assert correct(others + rows)[len(others) :] == alone
     assert alone == [same(a, b) for a, b in rows]
+
+
+@pytest.mark.parametrize(
+    ("classes", "expected"),
+    [
+        (["no", "yes"], "'no', 'yes'"),
+        (["a\nb", "c"], "'a\\nb', 'c'"),  # the line break shows escaped: one line
+        (["a, b", "c "], "'a, b', 'c '"),
+        ([str(i) for i in range(12)], ", ".join(f"'{i}'" for i in range(10))),
+    ],
+)
+def test_classes_text_quotes_each_class_on_one_line(classes, expected):
+    from slicewise.core.values import classes_text
+
+    assert classes_text(classes) == expected
+    assert "\n" not in classes_text(classes)
+
+
+def test_positive_class_message_stays_on_one_line_with_a_line_break_in_a_class():
+    from slicewise.core.errors import DataError
+    from slicewise.core.metrics import compute_outcomes
+    from slicewise.core.task import TaskSpec
+
+    frame = pd.DataFrame({"label": ["a\nb", "c"], "prediction": ["c", "c"]})
+    with pytest.raises(DataError) as err:
+        compute_outcomes(frame, TaskSpec(kind="binary", positive="zzz"))
+    assert "\n" not in str(err.value) and "'a\\nb'" in str(err.value)

@@ -31,6 +31,7 @@ from slicewise.core.values import (
     as_text,
     class_key,
     class_keys,
+    classes_text,
 )
 
 #: The first rows :func:`core.task.infer_task_kind` looks at.
@@ -272,7 +273,7 @@ class _Classes:
         if positive is None:
             raise InvalidValueError(
                 f"{at}a binary task needs a positive class (CLI: --positive "
-                f"CLASS); classes: {', '.join(self._classes())}"
+                f"CLASS); classes: {classes_text(self._classes())}"
             )
         wanted = class_key(positive)
         for role in (self.roles["label"], self.roles["prediction"]):
@@ -284,7 +285,7 @@ class _Classes:
                 return match[0]  # one spelling per class: the shown one
         raise InvalidValueError(
             f"{at}positive class {positive!r} never occurs in the labels or "
-            f"the predictions; classes: {', '.join(self._classes())}"
+            f"the predictions; classes: {classes_text(self._classes())}"
         )
 
     def infer_task_kind(self) -> str:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from slicewise.core.errors import InvalidValueError, RowNumbers, count_of, format_rows
 from slicewise.core.task import TaskSpec
-from slicewise.core.values import class_key, class_keys
+from slicewise.core.values import class_key, class_keys, classes_text
 
 _JIWER_BLOCK = 1 << 13  # (reference, hypothesis) pairs per jiwer call in compute_word_errors
 
@@ -318,7 +318,7 @@ def _check_positive(
     if positive is None:
         raise InvalidValueError(
             f"{at}a binary task needs a positive class (CLI: --positive "
-            f"CLASS); classes: {', '.join(map(str, classes[:10]))}"
+            f"CLASS); classes: {classes_text(classes)}"
         )
     predicted = (
         pd.unique(predictions.dropna().astype(str))
@@ -334,6 +334,5 @@ def _check_positive(
             return str(match[0])
     where = "the labels or the predictions" if predictions is not None else "the labels"
     raise InvalidValueError(
-        f"{at}positive class {positive!r} never occurs in {where}; "
-        f"classes: {', '.join(map(str, classes[:10]))}"
+        f"{at}positive class {positive!r} never occurs in {where}; classes: {classes_text(classes)}"
     )
