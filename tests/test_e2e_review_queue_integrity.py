@@ -9,6 +9,7 @@ the item the Item box shows, and the votes shown must be that item's labels.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -16,6 +17,8 @@ import sys
 
 import pytest
 from browser import BROWSER_MARKS, ROOT, chromium_page, streamlit_server, wait_idle
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 USER = "Rita Reviewer"
 VOTE = re.compile(r"(ann-\d+): ([^·]+?)\s*(?:·|$)")
@@ -97,6 +100,13 @@ def test_the_saved_decision_is_on_the_item_shown_after_changing_the_class_pair(s
         )
         _choose(page, "Class pair", pair)
         assert _chosen(page, "Class pair") == pair
+        # Under load the rerun can start after wait_idle saw the page idle: give the item
+        # list up to 30 s to follow the pair (it never does if the page is wrong).
+        with contextlib.suppress(PlaywrightTimeout):
+            expect(page.get_by_role("combobox", name="Item", exact=True)).not_to_have_value(
+                first, timeout=30_000
+            )
+        wait_idle(page)
         item = _chosen(page, "Item")
         assert item != first
         a, b = pair.split(" / ")
