@@ -24,7 +24,6 @@ from slicewise.core.cli.options import (
     role,
 )
 from slicewise.core.dataset import Dataset
-from slicewise.core.discovery import SLICE_COLUMNS
 from slicewise.core.errors import DataError
 from slicewise.core.jsonable import dumps_json
 from slicewise.core.report import to_safe_csv
@@ -117,6 +116,8 @@ def suggest_command(
 
 def _suggestions_json(dataset: Dataset, found: object) -> str:
     """Return the search's settings and slices as JSON; NaN and inf are null."""
+    from slicewise.core.discovery import SLICE_COLUMNS  # scipy: only when suggesting
+
     data = {
         "dataset": dataset.source_name,
         **{
