@@ -33,3 +33,20 @@ def test_missing_p_values_stay_missing_and_the_rest_match_statsmodels(seed):
 def test_nothing_to_adjust(p):
     q = benjamini_hochberg(p)
     assert q.shape == p.shape and np.isnan(q).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_same_q_values_as_scipy(seed):
+    from scipy import stats
+
+    p = np.random.default_rng(seed).uniform(0, 1, 200)
+    assert np.allclose(benjamini_hochberg(p), stats.false_discovery_control(p, method="bh"))
+
+
+def test_importing_does_not_load_scipy_stats():
+    import subprocess
+    import sys
+
+    code = "import sys, slicewise.core.multiple_testing; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
