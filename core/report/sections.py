@@ -29,8 +29,6 @@ MAX_MATRIX_CLASSES = 12
 #: Most label corrections the Markdown/HTML report lists (the latest); JSON has all.
 MAX_CORRECTION_ROWS = 50
 
-_clean = plain_value
-
 
 #: Fraction columns, shown as percentages.
 _PERCENT = frozenset(
@@ -56,7 +54,7 @@ _POINTS = frozenset({"gap", "potential_gain", "excess_gain", "excess_error"})
 
 def _fmt(value: Any, col: str) -> str:
     """Write one cell of the readable tables: percentages, points, yes/no, ``–`` if missing."""
-    value = _clean(value)
+    value = plain_value(value)
     if value is None or (isinstance(value, str) and col == "same_as" and not value):
         return "–"
     if isinstance(value, bool):
@@ -84,7 +82,7 @@ def _fmt(value: Any, col: str) -> str:
 
 def _interval(row: Mapping[str, Any], col: str) -> str:
     """Write the 95% interval of ``col`` in ``row`` (``<col>_ci_low``/``_ci_high``), or ``""``."""
-    low, high = _clean(row.get(f"{col}_ci_low")), _clean(row.get(f"{col}_ci_high"))
+    low, high = plain_value(row.get(f"{col}_ci_low")), plain_value(row.get(f"{col}_ci_high"))
     if not isinstance(low, float) or not isinstance(high, float) or low == high:
         return ""  # none, or an exact figure (a tag's error share where it is known)
     if col in _PERCENT:
@@ -217,12 +215,12 @@ def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str
         )
     )
     for col in _TASK_HEADLINE.get(task, ()):
-        if _clean(row.get(col)) is not None:
+        if plain_value(row.get(col)) is not None:
             ci = _interval(row, col)
             facts.append(
                 (READABLE_NAMES[col], _fmt(row[col], col) + (f" (95% interval {ci})" if ci else ""))
             )
-    hlp = _clean(row.get("hlp"))
+    hlp = plain_value(row.get("hlp"))
     if hlp is None:
         facts.append(
             (
@@ -234,7 +232,7 @@ def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str
         return facts
     name = _baseline_name(row)
     facts.append((name[:1].upper() + name[1:], format_hlp(row)))
-    gap = _clean(row.get("gap"))
+    gap = plain_value(row.get("gap"))
     if gap is None:
         facts.append(("Gap", f"not measured ({describe_hlp_basis(row)})"))
         return facts
@@ -243,7 +241,7 @@ def _headline(table: pd.DataFrame, *, dataset: str, task: str) -> list[tuple[str
     ci = _interval(row, "gap")
     if ci:
         text += f" (95% interval {ci})"
-    p = _clean(row.get("p_value"))
+    p = plain_value(row.get("p_value"))
     if p is not None:
         text += (
             "; significant at the 5% level"
@@ -275,15 +273,15 @@ def _display_columns(flat: pd.DataFrame) -> list[str]:
 def _slice_cell(row: Mapping[str, Any], col: str) -> str | Cell:
     """Write one cell of the readable slice table (the renderer escapes it)."""
     if col == "name":
-        also = _clean(row.get("same_as"))
+        also = plain_value(row.get("same_as"))
         return str(row["name"]) + (f" (also: {also})" if isinstance(also, str) and also else "")
     if col == "accuracy_interval":
         return _interval(row, "accuracy") or "–"
     if col == "hlp_basis":
-        return describe_hlp_basis(row) if _clean(row.get("hlp")) is not None else "–"
+        return describe_hlp_basis(row) if plain_value(row.get("hlp")) is not None else "–"
     if col in ("gap", "error_share", *TASK_COLUMNS):
         return _with_interval(row, col)
-    if col in ("priority", "worse_than_rest") and _clean(row.get("rank")) is None:
+    if col in ("priority", "worse_than_rest") and plain_value(row.get("rank")) is None:
         return "–"  # only ranked slices have a priority and are compared with the rest
     return _fmt(row.get(col), col)
 
@@ -428,7 +426,7 @@ def _correction_blocks(corrections: pd.DataFrame) -> list[Block]:
     }
     shown = corrections.tail(MAX_CORRECTION_ROWS)
     rows = [
-        ["–" if _clean(v) is None else str(v) for v in r]
+        ["–" if plain_value(v) is None else str(v) for v in r]
         for r in shown[cols].astype(object).itertuples(index=False)
     ]
     if len(corrections) > MAX_CORRECTION_ROWS:
@@ -440,7 +438,7 @@ def _baseline_blocks(table: pd.DataFrame) -> list[Block]:
     """Say how each baseline in the table was measured, one line per kind."""
     row = _overall_row(table)
     lines = []
-    if row and _clean(row.get("hlp")) is not None:
+    if row and plain_value(row.get("hlp")) is not None:
         lines.append(f"On all data, {_baseline_name(row)}: {format_hlp(row)}.")
     if "hlp_source" in table.columns:
         basis = (
