@@ -69,6 +69,7 @@ def compute_slice_counts(
     outcomes: pd.DataFrame,
     *,
     tag_columns: Sequence[str] = (),
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Compute the sufficient statistics of every slice: one matrix product per row chunk.
 
@@ -81,6 +82,9 @@ def compute_slice_counts(
     tag_columns
         The membership columns that are tags; when given, a ``No tag`` row counts the
         examples that carry none of them.
+    weights
+        How many examples each row stands for (shape ``(n_rows,)``; rows grouped by an
+        engine, :mod:`core.batches`), ``None`` for one each.
 
     Returns
     -------
@@ -88,7 +92,8 @@ def compute_slice_counts(
     :data:`COUNT_COLUMNS` (sums over the slice; 0 where the task does not produce one).
     """
     present = [c for c in COUNT_COLUMNS[1:] if c in outcomes.columns]
-    dtype = np.float64 if _FLOAT64_COLUMNS & set(present) else np.float32
+    exact64 = weights is not None or _FLOAT64_COLUMNS & set(present)
+    dtype = np.float64 if exact64 else np.float32
     names = [OVERALL, *map(str, membership.columns)]
     tags = [membership.columns.get_loc(c) for c in tag_columns]
     if tags:
@@ -97,6 +102,7 @@ def compute_slice_counts(
         membership.to_numpy(dtype=bool),  # one boolean block: a view
         [outcomes[c].to_numpy(dtype=dtype) for c in present],
         tag_positions=tags,
+        weights=weights,
     )
     out = np.zeros((len(names), len(COUNT_COLUMNS)))
     out[:, [0, *(COUNT_COLUMNS.index(c) for c in present)]] = sums
@@ -104,7 +110,11 @@ def compute_slice_counts(
 
 
 def sum_by_slice(
-    membership: np.ndarray, columns: Sequence[np.ndarray], *, tag_positions: Sequence[int] = ()
+    membership: np.ndarray,
+    columns: Sequence[np.ndarray],
+    *,
+    tag_positions: Sequence[int] = (),
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Sum ``columns`` over all data, each slice and (with tags) the untagged examples.
 
@@ -118,6 +128,9 @@ def sum_by_slice(
     tag_positions
         The membership columns that are tags; when given, a last row sums the examples
         carrying none of them.
+    weights
+        How many examples each row stands for (shape ``(n_rows,)``), ``None`` for one each;
+        give float64 ``columns`` with weights (float32 sums of weights are not exact).
 
     Returns
     -------
@@ -126,7 +139,7 @@ def sum_by_slice(
     whole (80 MB at 1M rows x 20 slices).
     """
     n, k = membership.shape
-    dtype = columns[0].dtype if len(columns) else np.float32
+    dtype = columns[0].dtype if len(columns) else np.dtype(np.float32 if weights is None else float)
     width = 1 + k + (1 if len(tag_positions) else 0)
     sums = np.zeros((width, 1 + len(columns)))
     for lo in range(0, n, _CHUNK):
@@ -140,6 +153,8 @@ def sum_by_slice(
         xc[:, 0] = 1
         for j, v in enumerate(columns, start=1):
             xc[:, j] = v[lo:hi]
+        if weights is not None:
+            xc *= weights[lo:hi, None]
         sums += mc.T @ xc
     return sums
 

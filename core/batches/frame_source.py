@@ -1,0 +1,117 @@
+"""A :class:`~core.batches.source.BatchSource` over a table in memory: the reference engine.
+
+:class:`FrameSource` hands over a raw table (as :func:`core.reading.read_table` returns it)
+in chunks, optionally merging identical rows of a chunk into one with a weight. It is the
+executor the shared counting code is tested with, and the contract other engines
+(streaming, Spark) are tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.errors import RowNumbers
+
+
+class FrameSource:
+    """Serve ``frame`` in batches of ``chunk_rows`` rows (file order), grouped or not.
+
+    Parameters
+    ----------
+    frame
+        The raw table: cells as the pandas reader holds them, the reader's numbering in
+        ``frame.attrs`` (:class:`core.errors.RowNumbers`).
+    source_name
+        The file name messages start with.
+    chunk_rows
+        Rows per batch (>= 1).
+    group
+        Merge identical rows of a batch (when the caller allows it).
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        source_name: str = "table",
+        chunk_rows: int = 100_000,
+        group: bool = False,
+    ) -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.source_name = source_name
+        self.columns = [str(c) for c in frame.columns]
+        numbering = RowNumbers.of_frame(frame)
+        self.first_row_number = numbering.first
+        self.skipped_rows = numbering.skipped
+        self.chunk_rows = max(int(chunk_rows), 1)
+        self.group = group
+
+    def head(self, n: int) -> pd.DataFrame:
+        """Return the first ``n`` rows (all columns), in file order."""
+        return self.frame.iloc[:n].reset_index(drop=True)
+
+    def count_rows(self) -> int:
+        """Return the number of rows."""
+        return len(self.frame)
+
+    def value_counts(self, columns: Sequence[str], limit: int) -> dict[str, pd.Series | None]:
+        """Each column's distinct present values with their row counts (``None`` past ``limit``)."""
+        out: dict[str, pd.Series | None] = {}
+        for c in columns:
+            counts = self.frame[c].value_counts(dropna=True)
+            out[c] = None if len(counts) > limit else counts.astype(np.int64)
+        return out
+
+    def repeated(self, column: str, limit: int = 5) -> pd.DataFrame:
+        """Values of ``column`` on more than one row: ``value``, ``count``, ``first_rows``."""
+        col = self.frame[column]
+        dup = col.duplicated(keep=False) & col.notna()
+        rows = []
+        for value, positions in col[dup].groupby(col[dup], sort=False).groups.items():
+            pos = np.sort(np.asarray(positions))
+            rows.append({"value": value, "count": len(pos), "first_rows": pos[:5].tolist()})
+            if len(rows) >= limit:
+                break
+        return pd.DataFrame(rows, columns=["value", "count", "first_rows"])
+
+    def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
+        """How many cells of ``column`` are missing, and the positions of the first ``limit``."""
+        found = np.flatnonzero(self.frame[column].isna().to_numpy(dtype=bool))
+        return len(found), found[:limit].tolist()
+
+    def batches(
+        self, columns: Sequence[str], *, group: bool, progress: Progress | None = None
+    ) -> Iterator[Batch]:
+        """Yield the ``columns`` in chunks; identical rows merged when both sides allow it."""
+        n = len(self.frame)
+        for lo in range(0, n, self.chunk_rows):
+            rows = self.frame.iloc[lo : lo + self.chunk_rows][list(columns)]
+            if group and self.group:
+                yield _grouped(rows, lo)
+            else:
+                first = np.arange(lo, lo + len(rows), dtype=np.int64)
+                yield Batch(rows.reset_index(drop=True), None, first)
+            if progress is not None:
+                progress(min(lo + self.chunk_rows, n), n)
+
+
+def _grouped(rows: pd.DataFrame, offset: int) -> Batch:
+    """Merge identical rows (missing cells equal), keeping each group's first position."""
+    if not len(rows.columns):
+        return Batch(
+            rows.iloc[:1].reset_index(drop=True), np.array([len(rows)]), np.array([offset])
+        )
+    codes = rows.groupby(list(rows.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(rows)), dtype=np.int64).groupby(codes, sort=False).min()
+    weights = np.bincount(codes)[first.index.to_numpy()]
+    picked = first.to_numpy()
+    order = np.argsort(picked, kind="stable")
+    picked, weights = picked[order], weights[order]
+    return Batch(
+        rows.iloc[picked].reset_index(drop=True),
+        weights.astype(np.int64),
+        (picked + offset).astype(np.int64),
+    )

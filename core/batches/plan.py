@@ -1,0 +1,438 @@
+"""The global decisions of a load, taken once for the whole table: :class:`LoadPlan`.
+
+:func:`core.dataset.prepare` decides some things from the whole table (roles, tag columns,
+number formats, class spellings, quantile edges...). An engine that counts batch by batch
+takes them from a :class:`LoadPlan` built by :func:`build_plan` from the answers of a
+:class:`~core.batches.source.BatchSource`, and prepares every batch with the loader's own
+code and these decisions pinned (:mod:`core.batches.pins`), so each batch's rows mean
+what they mean in the pandas engine.
+
+A problem in the data is raised as the pandas loader raises it: when a batch fails, the
+table's columns are read whole and :func:`core.dataset.prepare` (with the analysis steps
+that check values) runs on them, so the error's class and message are the loader's
+(:func:`raise_as_loaded`; memory then grows with the table, only on this path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewise.core.batches.pins import Pins, prepare_pinned
+from slicewise.core.batches.source import Batch, BatchSource, Progress
+from slicewise.core.column_parsing import as_text, is_text, mask_na_tokens, writes_no
+from slicewise.core.column_roles import NO_COLUMN, ROLES, ColumnMapping, is_boolean_like
+from slicewise.core.dataset import Dataset, prepare
+from slicewise.core.errors import DataError, MissingValuesError, RowNumbers, format_rows
+from slicewise.core.metrics.slices import build_slices
+from slicewise.core.prepare_steps import MissingPolicy, Rows, check_table, check_threshold
+from slicewise.core.task import TaskSpec, infer_task_kind
+from slicewise.core.values import NumberFormat, infer_number_format
+
+#: Rows :func:`build_plan` reads to find the roles (as the app's column picker does).
+HEAD_ROWS = 10_000
+#: Distinct values above which a column is not a true/false tag column (as detection says).
+_TAG_VALUES = 6
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """The slices of one ``slice_by`` column, decided over the whole table.
+
+    Attributes
+    ----------
+    column
+        The column as the user named it; ``field`` the loader's frame column it reads.
+    edges
+        Quantile bin edges (ascending, distinct) when the column is cut into bins, else
+        ``None``.
+    values
+        The column's distinct values in slice order (no bins), as the loader types them.
+    names
+        One slice name per code (bins or values, then ``(missing)`` when ``missing``).
+    missing
+        Whether a ``(missing)`` slice comes last.
+    """
+
+    column: str
+    field: str
+    edges: tuple[float, ...] | None
+    values: tuple[Any, ...]
+    names: tuple[str, ...]
+    missing: bool
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Every whole-table decision of a load and an analysis (frozen and picklable).
+
+    Attributes
+    ----------
+    source_name
+        The file name messages start with.
+    mapping
+        The resolved roles (:class:`core.column_roles.ColumnMapping`).
+    columns
+        The table columns a batch needs (the roles but the id, the sliced columns).
+    load
+        The :func:`core.dataset.prepare` options a batch is prepared with (``pins``
+        included).
+    task
+        The task (given, else inferred as :func:`core.analysis.default_task` does).
+    tags
+        The tags, in the loader's order; ``blank_tags`` those whose "no" is a blank cell.
+    slices
+        One :class:`SliceSpec` per ``slice_by`` column; ``info`` the slice info of
+        :func:`core.metrics.build_slices` (tags then column slices), ``same_as`` not yet set.
+    rows, kept
+        Rows of the table, and rows kept (not missing a label or prediction).
+    warnings
+        The load's warnings (rows left out, prediction from a score, ambiguous numbers).
+    """
+
+    source_name: str
+    mapping: ColumnMapping
+    columns: tuple[str, ...]
+    load: dict[str, Any]
+    task: TaskSpec
+    tags: tuple[str, ...]
+    blank_tags: tuple[str, ...]
+    slices: tuple[SliceSpec, ...]
+    info: pd.DataFrame
+    rows: int
+    kept: int
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def pins(self) -> Pins:
+        """The decisions a batch is prepared with."""
+        return self.load["pins"]
+
+
+def prepare_batch(
+    rows: pd.DataFrame, plan_load: dict[str, Any], numbering: RowNumbers
+) -> tuple[Dataset, Rows]:
+    """Prepare a batch's cells with the loader's code and the plan's decisions pinned.
+
+    ``plan_load``: :attr:`LoadPlan.load` (:func:`core.batches.pins.prepare_pinned`'s
+    options). The dataset's ``id`` column holds each kept row's position in the batch.
+    """
+    rows = rows.copy(deep=False)
+    numbering.attach(rows)
+    return prepare_pinned(rows, **plan_load)
+
+
+def numbering_of(source: BatchSource) -> RowNumbers:
+    """How ``source`` numbers its rows in messages."""
+    return RowNumbers(source.first_row_number, tuple(getattr(source, "skipped_rows", ())))
+
+
+def raise_as_loaded(source: BatchSource, options: dict[str, Any], error: DataError) -> None:
+    """Raise the error the pandas engine raises for ``source`` (else ``error``).
+
+    Reads every column of ``source`` whole, prepares it with ``options`` (the user's
+    :func:`core.dataset.prepare` options, ``slice_by``/``bins``/``max_slices`` and the
+    ``spec`` for the analysis steps that check values) and re-raises what they raise.
+    """
+    frame = pd.concat(
+        [b.rows for b in source.batches(source.columns, group=False)], ignore_index=True
+    )
+    numbering_of(source).attach(frame)
+    load = {k: v for k, v in options.items() if k not in ("slice_by", "bins", "max_slices")}
+    spec = load.pop("spec", None)
+    dataset = prepare(frame, source_name=source.source_name, **load)
+    from slicewise.core.metrics import compute_outcomes
+
+    spec = spec or TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
+    compute_outcomes(dataset.frame, spec, source=dataset.source_name)
+    build_slices(
+        dataset,
+        slice_by=options.get("slice_by", ()),
+        bins=options.get("bins", 4),
+        max_slices=options.get("max_slices"),
+    )
+    raise error
+
+
+def guarded(source: BatchSource, options: dict[str, Any], work: Callable[[], Any]) -> Any:
+    """Run ``work()``; a :class:`DataError` is re-raised as the pandas engine raises it."""
+    try:
+        return work()
+    except DataError as error:
+        raise_as_loaded(source, options, error)
+        raise
+
+
+def resolve_roles(
+    source: BatchSource,
+    mapping: ColumnMapping | None,
+    *,
+    missing: MissingPolicy,
+    na_values: Iterable[str],
+    threshold: float | None,
+) -> tuple[ColumnMapping, dict[str, list[Any]], tuple[str, ...]]:
+    """Find the roles from the head and the tag columns from the whole table.
+
+    Returns
+    -------
+    (the mapping, each tag column's distinct values over the table, the na-value texts)
+
+    Raises
+    ------
+    DataError
+        As :func:`core.column_roles.resolve_mapping` and
+        :func:`core.prepare_steps.check_table` raise.
+    """
+    from slicewise.core.column_roles import resolve_mapping
+
+    file = source.source_name
+    head, na = check_table(source.head(HEAD_ROWS), file, missing=missing, na_values=na_values)
+    threshold = check_threshold(threshold, mapping, file)
+    resolved = resolve_mapping(head, mapping, file=file, require_prediction=threshold is None)
+    tag_cols = list(resolved.tag_columns or ())
+    counts = source.value_counts(tag_cols, limit=_TAG_VALUES + len(na) + 1) if tag_cols else {}
+    distinct: dict[str, list[Any]] = {}
+    for c in tag_cols:
+        values = _present(counts.get(c), na)
+        if values is not None:
+            distinct[c] = values
+    detected = mapping is None or mapping.tag_columns is None
+    if detected and resolved.tags_column is None:
+        kept = tuple(
+            c
+            for c in tag_cols
+            if c in distinct
+            and is_boolean_like(pd.Series(distinct[c], dtype=object, name=c))
+            or pd.api.types.is_bool_dtype(head[c])
+        )
+        resolved = replace(resolved, tag_columns=kept)
+    return resolved, distinct, na
+
+
+def _present(counts: pd.Series | None, na: tuple[str, ...]) -> list[Any] | None:
+    """Return the distinct values of ``counts``' index that are not declared missing or blank."""
+    if counts is None:
+        return None
+    cells = pd.DataFrame({"v": pd.Series(counts.index, dtype=object)})
+    cells = mask_na_tokens(cells, na)["v"]
+    return [v for v in cells if v is not None and not (isinstance(v, float) and v != v)]
+
+
+def batch_mapping(mapping: ColumnMapping) -> ColumnMapping:
+    """Return the mapping a batch is prepared with: every role decided, the id switched off."""
+    roles = {r: (getattr(mapping, r) or NO_COLUMN) for r in ROLES if r not in ("label",)}
+    roles["id"] = NO_COLUMN
+    return replace(mapping, **roles, tag_columns=tuple(mapping.tag_columns or ()))
+
+
+def needed_columns(mapping: ColumnMapping, sliced: Sequence[str]) -> tuple[str, ...]:
+    """Return the table columns a batch needs: the roles (not the id) and the sliced columns."""
+    roles = [getattr(mapping, r) for r in ROLES if r != "id"]
+    wanted = [*roles, *(mapping.tag_columns or ()), *sliced]
+    return tuple(dict.fromkeys(c for c in wanted if c))
+
+
+def column_format(
+    cells: pd.Series, *, decimal: str | None, thousands: str | None
+) -> NumberFormat | str | None:
+    """How a text column writes numbers, from its distinct cells (the loader's rule).
+
+    :func:`core.values.infer_number_format` looks at each cell alone (which formats it fits,
+    whether they read it alike), so the distinct cells decide as the whole column does.
+    """
+    text = as_text(cells).dropna()
+    return infer_number_format(text, decimal=decimal, thousands=thousands)
+
+
+def distinct_cells(source: BatchSource, column: str, na: tuple[str, ...]) -> pd.Series:
+    """Return the distinct present cells of ``column`` over the whole table (object dtype)."""
+    counts = source.value_counts([column], limit=1_000_000).get(column)
+    if counts is None:
+        seen: list[np.ndarray] = []
+        for batch in source.batches([column], group=True):
+            seen.append(pd.unique(batch.rows[column].dropna().to_numpy(dtype=object)))
+        values = pd.unique(np.concatenate(seen)) if seen else np.array([], dtype=object)
+        counts = pd.Series(1, index=pd.Index(values, dtype=object))
+    return pd.Series(_present(counts, na) or [], dtype=object)
+
+
+def each_batch(
+    source: BatchSource,
+    plan_load: dict[str, Any],
+    columns: Sequence[str],
+    *,
+    group: bool = True,
+    progress: Progress | None = None,
+) -> Iterable[tuple[Batch, Dataset, Rows]]:
+    """Yield every batch of ``source`` with its prepared dataset (batches losing all rows too)."""
+    numbering = numbering_of(source)
+    for batch in source.batches(columns, group=group, progress=progress):
+        if not len(batch.rows):
+            continue
+        rows = batch.rows
+        if batch.first_rows is not None and not group:
+            numbering = replace(numbering_of(source), first=source.first_row_number)
+        yield batch, *prepare_batch(rows, plan_load, numbering)
+
+
+def drop_warning(file: str, dropped: list[int], n_dropped: int, rows: int, numbering: Any) -> str:
+    """Return the loader's warning for rows left out (:func:`core.prepare_steps.drop_rows`)."""
+    listed = format_rows(dropped + [-1] * (n_dropped - len(dropped)), numbering=numbering)
+    return (
+        f"{file}: left out {n_dropped} of {rows} rows with a missing label or prediction ({listed})"
+    )
+
+
+def check_kept(file: str, kept: int) -> None:
+    """Refuse a table where every row misses a label or a prediction."""
+    if not kept:
+        raise MissingValuesError(f"{file}: every row misses a label or a prediction")
+
+
+def blank_tag_names(
+    head: pd.DataFrame, mapping: ColumnMapping, distinct: dict[str, list[Any]], tags: Sequence[str]
+) -> tuple[str, ...]:
+    """Return the tags whose "no" is a blank cell (:func:`core.prepare_steps.read_tags`' rule)."""
+    blank = set(tags) - set(mapping.tag_columns or ())
+    for c in mapping.tag_columns or ():
+        bool_col = c in head.columns and pd.api.types.is_bool_dtype(head[c])
+        if bool_col or writes_no(distinct.get(c, ())):
+            blank.discard(c)
+        else:
+            blank.add(c)
+    return tuple(t for t in tags if t in blank)
+
+
+def metadata_kind(fmt: NumberFormat | str | None) -> str:
+    """``float`` for a numeric column (``int`` is decided once its values are seen)."""
+    return "float" if isinstance(fmt, NumberFormat) else "text"
+
+
+def is_text_column(head: pd.DataFrame, column: str) -> bool:
+    """Whether the reader holds ``column`` as text (else it keeps its types)."""
+    return is_text(head[column])
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """``np.nanquantile`` (linear rule) of the column whose distinct values are ``values``.
+
+    ``values``: sorted distinct floats (no NaN), each standing for ``weights`` rows; the
+    order statistics are found from the cumulative weights and interpolated with numpy's
+    own arithmetic, so the result is numpy's on the whole column, bit for bit.
+    """
+    from numpy.lib._function_base_impl import _compute_virtual_index, _lerp
+
+    n = int(weights.sum())
+    ends = np.cumsum(weights)
+    virtual = np.asanyarray(_compute_virtual_index(n, qs, 1, 1))
+    previous = np.floor(virtual).astype(np.intp)
+    nxt = previous + 1
+    above = virtual >= n - 1
+    previous[above], nxt[above] = n - 1, n - 1
+    below = virtual < 0
+    previous[below], nxt[below] = 0, 0
+    gamma = np.asanyarray(virtual - np.where(above, -1, previous))
+    at = values[np.searchsorted(ends, previous, side="right")]
+    after = values[np.searchsorted(ends, nxt, side="right")]
+    return np.asarray(_lerp(at, after, gamma), dtype=float)
+
+
+def slice_spec(
+    column: str, field: str, values: pd.Series, *, bins: int, cap: int, before: int, file: str
+) -> SliceSpec:
+    """Decide one ``slice_by`` column's slices from its weighted distinct values.
+
+    ``values``: the loader's typed values of the kept rows (index, NaN/None included) with
+    their row counts; the rules are :func:`core.metrics.build_slices`'.
+    """
+    from slicewise.core import limits
+    from slicewise.core.slice_names import bin_slice_names, missing_slice_name, value_slice_name
+
+    present = values[values.index.notna()]
+    has_missing = bool(len(present) < len(values))
+    index = present.index
+    numeric = pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index)
+    if numeric and len(present) > bins:
+        order = np.argsort(index.to_numpy(dtype=float), kind="stable")
+        sorted_values = index.to_numpy(dtype=float)[order]
+        weights = present.to_numpy()[order]
+        qs = np.linspace(0, 1, bins + 1)
+        edges = np.unique(weighted_quantiles(sorted_values, weights, qs))
+        names = bin_slice_names(column, edges)
+        spec_edges: tuple[float, ...] | None = tuple(float(e) for e in edges)
+        kept: tuple[Any, ...] = ()
+    else:
+        limits.check_slice_count(
+            len(present) + int(has_missing), column=column, source=file, cap=cap, before=before
+        )
+        _, uniques = pd.factorize(pd.Series(index.to_numpy()), sort=True)
+        kept = tuple(uniques)
+        names = [value_slice_name(column, u) for u in kept]
+        spec_edges = None
+    if has_missing:
+        names = [*names, missing_slice_name(column)]
+    limits.check_slice_count(len(names), column=column, source=file, cap=cap, before=before)
+    return SliceSpec(column, field, spec_edges, kept, tuple(names), has_missing)
+
+
+def slice_codes(values: pd.Series, spec: SliceSpec) -> np.ndarray:
+    """Each row's slice code under ``spec`` (int64, shape ``(n_rows,)``; -1: no slice)."""
+    if spec.edges is not None:
+        arr = values.to_numpy(dtype=float)
+        edges = np.asarray(spec.edges)
+        codes = np.searchsorted(edges[1:-1], arr, side="right").astype(np.int64)
+        missing = np.isnan(arr)
+    else:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        codes = pd.Index(pd.Series(spec.values, dtype=values.dtype)).get_indexer(values)
+        codes = codes.astype(np.int64)
+        missing = values.isna().to_numpy(dtype=bool)
+    if spec.missing:
+        codes[missing] = len(spec.names) - 1
+    return codes
+
+
+def build_plan(
+    source: BatchSource,
+    *,
+    mapping: ColumnMapping | None = None,
+    missing: MissingPolicy = "fail",
+    positive: str | None = None,
+    threshold: float | None = None,
+    na_values: Iterable[str] = (),
+    decimal: str | None = None,
+    thousands: str | None = None,
+    task: str | None = None,
+    spec: TaskSpec | None = None,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    max_slices: int | None = None,
+    progress: Progress | None = None,
+) -> LoadPlan:
+    """Take every whole-table decision of loading and analysing ``source``.
+
+    Parameters are :func:`core.dataset.load_dataset`'s (``task`` the load's task kind),
+    ``spec`` :func:`core.analysis.analyze`'s task (inferred from the first 50,000 kept
+    labels when ``None``, as :func:`core.analysis.default_task`), and ``slice_by``,
+    ``bins``, ``max_slices`` :func:`core.metrics.build_slices`'. One grouped pass over the
+    needed columns (``progress(rows, total)``) finds class spellings and sliced values.
+
+    Raises
+    ------
+    DataError
+        The pandas engine's error for the same table, class and message
+        (:func:`raise_as_loaded`).
+    """
+    options = dict(
+        mapping=mapping, missing=missing, positive=positive, threshold=threshold,
+        na_values=tuple(na_values), decimal=decimal, thousands=thousands, task=task,
+        spec=spec, slice_by=tuple(slice_by), bins=bins, max_slices=max_slices,
+    )  # fmt: skip
+    from slicewise.core.batches.planning import plan_table
+
+    return guarded(source, options, lambda: plan_table(source, options, progress))

@@ -1,0 +1,335 @@
+"""The passes behind :func:`core.batches.plan.build_plan`: roles, formats, one grouped pass.
+
+Each helper takes one whole-table decision of :func:`core.dataset.prepare` (and of
+:func:`core.metrics.build_slices`) from a :class:`~core.batches.source.BatchSource`, with the
+loader's own rules: the tags a tags column lists, each sliced or numeric column's number
+format, class spellings counted with the rows' weights, the sliced columns' values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewise.core.batches.pins import Pins
+from slicewise.core.batches.plan import (
+    HEAD_ROWS,
+    LoadPlan,
+    SliceSpec,
+    batch_mapping,
+    blank_tag_names,
+    check_kept,
+    column_format,
+    distinct_cells,
+    drop_warning,
+    each_batch,
+    needed_columns,
+    numbering_of,
+    prepare_batch,
+    resolve_roles,
+    slice_spec,
+)
+from slicewise.core.batches.source import BatchSource, Progress
+from slicewise.core.column_parsing import is_text, parse_tags_column
+from slicewise.core.column_roles import ColumnMapping, metadata_names
+from slicewise.core.prepare_steps import check_threshold
+from slicewise.core.slice_names import (
+    resolve_slice_column,
+    slice_info,
+    tag_slice_names,
+    unique_name,
+)
+from slicewise.core.task import TaskSpec, infer_task_kind
+from slicewise.core.values import NumberFormat, as_text, class_keys
+
+_ROLE_FIELDS = {"label": "label", "prediction": "prediction", "human": "human", "score": "score"}
+
+
+def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress | None) -> LoadPlan:
+    """Do :func:`core.batches.plan.build_plan`'s work (its caller re-raises a DataError)."""
+    file = source.source_name
+    o = options
+    resolved, distinct, na = resolve_roles(
+        source, o["mapping"], missing=o["missing"], na_values=o["na_values"],
+        threshold=o["threshold"],
+    )  # fmt: skip
+    threshold = check_threshold(o["threshold"], o["mapping"], file)
+    _check_ids(source, resolved.id)
+    warnings: list[str] = []
+    if threshold is not None and resolved.prediction is not None:
+        warnings.append(
+            f"{file}: predictions come from {resolved.score!r} >= {threshold:g}; "
+            f"column {resolved.prediction!r} is kept as metadata"
+        )
+        resolved = replace(resolved, prediction=None)
+    resolved, tags_listed = _tags_column(source, resolved, na)
+    load = dict(
+        mapping=batch_mapping(resolved), source_name=file, missing=o["missing"],
+        positive=o["positive"], threshold=threshold, na_values=na, decimal=o["decimal"],
+        thousands=o["thousands"], task=o["task"],
+    )  # fmt: skip
+    head = source.head(HEAD_ROWS)
+    fields = _sliced_fields(head, resolved, o["slice_by"], load)
+    formats, kinds = _number_formats(source, head, resolved, fields, o, na, warnings)
+    pins = Pins(formats=formats, metadata=kinds, spellings=None, tags=tags_listed)
+    columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
+    seen = _first_pass(source, {**load, "pins": pins}, columns, fields, progress)
+    check_kept(file, seen["kept"])
+    kinds = {c: _int_or(c, kinds[c], seen["values"], fields) for c in kinds}
+    pins = replace(pins, metadata=kinds, spellings=_spellings(seen["spellings"]))
+    load["pins"] = pins
+    if seen["dropped"]:
+        warnings.append(_dropped(source, load, columns, seen))
+    spec = o["spec"] or TaskSpec(kind=_infer_task(source, load, columns))
+    head_set, _ = prepare_batch(source.head(HEAD_ROWS)[list(columns)], load, numbering_of(source))
+    tags = tuple(str(t) for t in head_set.tags.columns)
+    slices, info = _slices(seen["values"], fields, tags, o, file, kinds)
+    return LoadPlan(
+        source_name=file, mapping=resolved, columns=columns, load=load, task=spec, tags=tags,
+        blank_tags=blank_tag_names(head, resolved, distinct, tags), slices=slices, info=info,
+        rows=seen["rows"], kept=seen["kept"], warnings=tuple(warnings),
+    )  # fmt: skip
+
+
+def _check_ids(source: BatchSource, column: str | None) -> None:
+    """Refuse repeated or blank ids over the whole table (the message is the loader's)."""
+    if column is None:
+        return
+    if len(source.repeated(column, 1)) or source.missing(column, 1)[0]:
+        from slicewise.core.errors import DuplicateIdError
+
+        raise DuplicateIdError(f"{source.source_name}: the id column {column!r} repeats ids")
+
+
+def _tags_column(
+    source: BatchSource, mapping: ColumnMapping, na: tuple[str, ...]
+) -> tuple[ColumnMapping, tuple[str, ...] | None]:
+    """Pin a tags column's delimiter and the tags it lists over the whole table."""
+    col = mapping.tags_column
+    if col is None:
+        return mapping, None
+    cells = distinct_cells(source, col, na).astype("string")
+    delimiter = mapping.tag_delimiter
+    if delimiter is None:
+        delimiter = "|" if cells.str.contains("|", regex=False).any() else ";"
+    names = tuple(str(c) for c in parse_tags_column(cells, delimiter).columns)
+    return replace(mapping, tag_delimiter=delimiter), names
+
+
+def _sliced_fields(
+    head: pd.DataFrame, mapping: ColumnMapping, slice_by: Sequence[str], load: dict[str, Any]
+) -> dict[str, tuple[str | None, str]]:
+    """Map each ``slice_by`` column (as named) to (its table column, its frame column).
+
+    A name no column answers is left out (the batch pass then raises the loader's error).
+    """
+    roles = {getattr(mapping, r): f for r, f in _ROLE_FIELDS.items() if getattr(mapping, r)}
+    role_cols = set(needed_columns(mapping, ())) | {mapping.id}
+    meta = [str(c) for c in head.columns if c not in role_cols]
+    taken = {"id", "label", "prediction", "human", "score", "human_accuracy"}
+    by_field = dict(zip(metadata_names(meta, taken), meta, strict=True))
+    frame_cols = ["id", "label", "prediction", *roles.values(), *by_field]
+    out: dict[str, tuple[str | None, str]] = {}
+    for col in dict.fromkeys(str(c).strip() for c in slice_by):
+        field = resolve_slice_column(col, columns=frame_cols, mapping=mapping)
+        if field is None:
+            raise _no_column(col)
+        file_col = by_field.get(field) or next((c for c, f in roles.items() if f == field), None)
+        out[col] = (file_col, field)
+    return out
+
+
+def _no_column(col: str) -> Exception:
+    from slicewise.core.errors import InvalidValueError
+
+    return InvalidValueError(f"cannot slice by {col!r}: no such column")
+
+
+def _number_formats(
+    source: BatchSource,
+    head: pd.DataFrame,
+    mapping: ColumnMapping,
+    fields: dict[str, tuple[str | None, str]],
+    o: dict[str, Any],
+    na: tuple[str, ...],
+    warnings: list[str],
+) -> tuple[dict[str, tuple[str | None, str | None]], dict[str, str]]:
+    """Each numeric role's and sliced metadata column's number format over the whole table.
+
+    Returns the pinned formats (a column inferred as plain dot numbers is left to the
+    loader) and the sliced metadata columns' kinds (``text``, ``float``, ``keep``).
+    """
+    user = (o["decimal"], o["thousands"])
+    formats: dict[str, tuple[str | None, str | None]] = {}
+    kinds: dict[str, str] = {}
+    meta = {c for c, f in fields.values() if c and f not in _ROLE_FIELDS.values()}
+    for col in [mapping.score, mapping.human_accuracy, *sorted(meta)]:
+        if col is None or col in formats or not is_text(head[col]):
+            if col in meta:
+                kinds[col] = "keep"
+            continue
+        cells = distinct_cells(source, col, na)
+        fmt = column_format(cells, decimal=user[0], thousands=user[1]) if len(cells) else None
+        if isinstance(fmt, NumberFormat) and fmt != NumberFormat(".") and user == (None, None):
+            formats[col] = (fmt.decimal, fmt.thousands)
+        if col in meta:
+            kinds[col] = "float" if isinstance(fmt, NumberFormat) else "text"
+            if fmt == "ambiguous":
+                first = as_text(head[col]).dropna()
+                sample = first.iloc[0] if len(first) else cells.iloc[0]
+                warnings.append(
+                    f"{source.source_name}: column {col!r} holds numbers such as {sample!r} "
+                    "that read differently with a decimal comma and with a thousands "
+                    "separator; it is kept as text: give the format (CLI: --decimal , or "
+                    "--thousands ,)"
+                )
+        elif not isinstance(fmt, NumberFormat) and len(cells):
+            raise _not_numbers(col)
+    return formats, kinds
+
+
+def _not_numbers(col: str) -> Exception:
+    from slicewise.core.errors import InvalidValueError
+
+    return InvalidValueError(f"the column {col!r} holds values that are no numbers")
+
+
+def _first_pass(
+    source: BatchSource,
+    load: dict[str, Any],
+    columns: Sequence[str],
+    fields: dict[str, tuple[str | None, str]],
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """One grouped pass: weighted class spellings, sliced values, rows kept and left out."""
+    spellings: list[pd.DataFrame] = []
+    values: dict[str, list[pd.Series]] = {f: [] for _, f in fields.values()}
+    rows = kept = 0
+    dropped: list[tuple[np.ndarray, np.ndarray]] = []
+    for batch, dataset, kept_rows in each_batch(source, load, columns, progress=progress):
+        w = np.ones(len(batch.rows), np.int64) if batch.weights is None else batch.weights
+        at = dataset.frame["id"].to_numpy(dtype=np.int64)
+        kw = w[at]
+        rows, kept = rows + int(w.sum()), kept + int(kw.sum())
+        if len(at) < len(w):
+            lost = np.ones(len(w), dtype=bool)
+            lost[at] = False
+            first = batch.first_rows if batch.first_rows is not None else np.zeros(len(w))
+            dropped.append((first[lost], w[lost]))
+        frame = dataset.frame
+        if load.get("task") != "text":
+            spellings.append(_spelling_counts(kept_rows, kw))
+        for _, f in fields.values():
+            values[f].append(pd.Series(kw).groupby(frame[f].to_numpy(), dropna=False).sum())
+    merged = {
+        f: (pd.concat(v).groupby(level=0, dropna=False).sum() if v else pd.Series(dtype=np.int64))
+        for f, v in values.items()
+    }
+    return {
+        "spellings": spellings, "values": merged, "rows": rows, "kept": kept,
+        "dropped": dropped,
+    }  # fmt: skip
+
+
+def _spelling_counts(rows: Any, weights: np.ndarray) -> pd.DataFrame:
+    """(key, spelling, weighted count) of the class cells (:func:`canonical_classes`' rule).
+
+    ``rows``: the batch's kept rows as read (:class:`core.prepare_steps.Rows`).
+    """
+    parts = []
+    for values in (rows.label, rows.prediction, rows.human):
+        if values is None:
+            continue
+        codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
+        counts = np.bincount(codes[codes >= 0], weights=weights[codes >= 0], minlength=len(uniques))
+        text = as_text(pd.Series(uniques, dtype=object))
+        parts.append(pd.DataFrame({"key": class_keys(text), "spelling": text, "count": counts}))
+    return pd.concat(parts, ignore_index=True).dropna(subset=["key"])
+
+
+def _spellings(parts: list[pd.DataFrame]) -> dict[str, str] | None:
+    """Each class key's most frequent spelling (ties: the first in sorted order)."""
+    if not parts:
+        return None
+    table = pd.concat(parts, ignore_index=True)
+    totals = table.groupby(["key", "spelling"], sort=False)["count"].sum().reset_index()
+    totals = totals.sort_values(
+        ["key", "count", "spelling"], ascending=[True, False, True], kind="stable"
+    )
+    shown = totals.drop_duplicates("key")
+    return dict(zip(shown["key"], shown["spelling"], strict=True))
+
+
+def _int_or(col: str, kind: str, values: dict[str, pd.Series], fields: dict[str, Any]) -> str:
+    """``int`` for a numeric column of whole numbers with no gap (as typed_metadata)."""
+    field = next((f for c, f in fields.values() if c == col), None)
+    if kind != "float" or field is None:
+        return kind
+    arr = values[field].index.to_numpy(dtype=float)
+    whole = len(arr) and not np.isnan(arr).any() and np.all(np.mod(arr, 1) == 0)
+    return "int" if whole and np.all(np.abs(arr) < 2**63) else "float"
+
+
+def _dropped(
+    source: BatchSource, load: dict[str, Any], columns: Sequence[str], seen: dict[str, Any]
+) -> str:
+    """Return the loader's warning naming the rows left out, positions found exactly."""
+    firsts = [f for f, w in seen["dropped"]]
+    grouped = any((w > 1).any() for _, w in seen["dropped"])
+    n = seen["rows"] - seen["kept"]
+    if grouped:
+        found: list[int] = []
+        for batch, dataset, _ in each_batch(source, load, columns, group=False):
+            lost = np.ones(len(batch.rows), dtype=bool)
+            lost[dataset.frame["id"].to_numpy(dtype=np.int64)] = False
+            found.extend(batch.first_rows[lost][:5].tolist())
+            if len(found) >= 5:
+                break
+    else:
+        found = sorted(np.concatenate(firsts).astype(int).tolist())[:5]
+    return drop_warning(source.source_name, found, n, seen["rows"], numbering_of(source))
+
+
+def _infer_task(source: BatchSource, load: dict[str, Any], columns: Sequence[str]) -> str:
+    """Infer the task kind from the first 50,000 kept labels (:func:`infer_task_kind`)."""
+    total, n = source.count_rows(), 60_000
+    while True:
+        dataset, _ = prepare_batch(source.head(n)[list(columns)], load, numbering_of(source))
+        if len(dataset.frame) >= 50_000 or n >= total:
+            return infer_task_kind(dataset.frame["label"])
+        n *= 2
+
+
+def _slices(
+    values: dict[str, pd.Series],
+    fields: dict[str, tuple[str | None, str]],
+    tags: tuple[str, ...],
+    o: dict[str, Any],
+    file: str,
+    kinds: dict[str, str],
+) -> tuple[tuple[SliceSpec, ...], pd.DataFrame]:
+    """Return the slice specs of the ``slice_by`` columns and the slice info (tags first)."""
+    from slicewise.core import limits
+
+    cap = limits.max_slices(o["max_slices"])
+    tag_names = tag_slice_names(tags)
+    names = [tag_names[t] for t in tags]
+    kinds_out, sources = ["tag"] * len(tags), list(tags)
+    specs, made = [], 0
+    for col, (_, field) in fields.items():
+        spec = slice_spec(
+            col, field, values[field], bins=o["bins"], cap=cap, before=made, file=file
+        )
+        made += len(spec.names)
+        unique = []
+        for name in spec.names:
+            unique.append(unique_name(name, names))
+            names.append(unique[-1])
+        specs.append(replace(spec, names=tuple(unique)))
+        kinds_out += ["column"] * len(unique)
+        sources += [col] * len(unique)
+    return tuple(specs), slice_info(names, kinds_out, sources)
