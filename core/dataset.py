@@ -19,7 +19,7 @@ the file, the column and example rows.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -120,7 +120,9 @@ class Dataset:
     source_name
         The file name used in messages.
     content_hash
-        SHA-256 of the file's bytes (or of the table, when built from a DataFrame).
+        SHA-256 of the file's bytes (or of the table, when built from a DataFrame). May be
+        given as a callable (:class:`core.reading.FileDigest`): it is then computed the
+        first time it is read (``analyze`` never reads it; the store and caches do).
     warnings
         Legal but notable facts (rows dropped, encoding detected...).
     options
@@ -168,12 +170,27 @@ class Dataset:
         return h.hexdigest()[:16]
 
 
+def _get_content_hash(self: Dataset) -> str:
+    value = self.__dict__.get("_content_hash", "")
+    if callable(value):  # a lazy digest: hash the file now, once
+        value = self.__dict__["_content_hash"] = value()
+    return value
+
+
+def _set_content_hash(self: Dataset, value: str | Callable[[], str]) -> None:
+    self.__dict__["_content_hash"] = value
+
+
+# After @dataclass has taken the field (and its default ""): reads go through the property.
+Dataset.content_hash = property(_get_content_hash, _set_content_hash)  # type: ignore[assignment]
+
+
 def prepare(
     df: pd.DataFrame,
     mapping: ColumnMapping | None = None,
     *,
     source_name: str = "table",
-    content_hash: str = "",
+    content_hash: str | Callable[[], str] = "",
     missing: MissingPolicy = "fail",
     positive: str | None = None,
     threshold: float | None = None,
@@ -285,7 +302,7 @@ def load_dataset(
     :class:`~core.errors.DataError` subclass.
     """
     df, digest, warnings, file = read_source(
-        source, name=name, encoding=encoding, sep=sep, sheet=sheet
+        source, name=name, encoding=encoding, sep=sep, sheet=sheet, lazy_hash=True
     )
     return prepare(
         df,

@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
@@ -107,8 +108,15 @@ def read_source(
     encoding: str | None,
     sep: str | None,
     sheet: str | None = None,
-) -> tuple[pd.DataFrame, str, list[str], str]:
-    """:func:`read_table`, also returning the file name used in messages."""
+    lazy_hash: bool = False,
+) -> tuple[pd.DataFrame, str | FileDigest, list[str], str]:
+    """:func:`read_table`, also returning the file name used in messages.
+
+    ``lazy_hash``: for a path, return a :class:`FileDigest` (the SHA-256 computed when first
+    asked for) instead of hashing the whole file now: ``analyze`` never needs it, the store
+    and the app's caches do (:meth:`core.dataset.Dataset.fingerprint`).
+    """
+    lazy = FileDigest.of(source) if lazy_hash else None
     data, name = source_bytes(source, name)
     try:
         df, warnings = _parse(data, name, encoding, sep, sheet)
@@ -122,7 +130,56 @@ def read_source(
             f"{name}: cannot be read as a CSV, TSV or Parquet table ({reason}); check that it "
             "is a text table with one header row, or save it again as CSV (UTF-8)"
         ) from None
+    if lazy is not None and lazy.unchanged():
+        return df, lazy, warnings, name
     return df, hashlib.sha256(data).hexdigest(), warnings, name
+
+
+class FileDigest:
+    """The SHA-256 of a file's bytes, computed when first called (then remembered).
+
+    Taken from the file on disk, in 1 MiB blocks; when the file's size or modification
+    time changed since it was read, the digest of the new bytes is salted with the time
+    of the call, so that it matches no cache entry made for either version.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._stat = self._signature()
+        self._digest: str | None = None
+
+    @classmethod
+    def of(cls, source: object) -> FileDigest | None:
+        """Return a digest for a path source (``None`` for bytes, uploads, a missing path)."""
+        if not isinstance(source, (str, Path)):
+            return None
+        try:
+            return cls(Path(source))
+        except OSError:
+            return None  # source_bytes reports it
+
+    def _signature(self) -> tuple[int, int]:
+        st = self.path.stat()
+        return st.st_size, st.st_mtime_ns
+
+    def unchanged(self) -> bool:
+        """Whether the file still has the size and modification time it had when read."""
+        try:
+            return self._signature() == self._stat
+        except OSError:
+            return False
+
+    def __call__(self) -> str:
+        """Return the hex SHA-256 of the file's bytes (see the class docstring)."""
+        if self._digest is None:
+            h = hashlib.sha256()
+            with self.path.open("rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+            if not self.unchanged():
+                h.update(f"changed at {time.time_ns()}".encode())
+            self._digest = h.hexdigest()
+        return self._digest
 
 
 def _parse(

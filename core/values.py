@@ -402,21 +402,21 @@ _NOT_PLAIN = r"[^0-9.eE+-]|^[+-]?0\d|\.$|\.[eE+-]|^[+-]?$|^[+-]?\.?[eE]"
 
 
 def read_numbers(
-    text: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+    text: pd.Series,
+    *,
+    decimal: str | None = None,
+    thousands: str | None = None,
+    coded: object | None = None,
 ) -> tuple[NumberFormat | str | None, np.ndarray | None]:
     """Decide whether a text column holds numbers and parse them in one go.
 
     Returns ``(format, floats)`` as :func:`infer_number_format` and :func:`to_numbers` would
     (``floats`` is ``None`` unless the format is a :class:`NumberFormat`). A column of plain
     dot-decimal numbers held by Arrow is checked and cast in two C++ passes; every other
-    column takes the full rules.
+    column takes the full rules. ``coded``: ``text``'s Arrow dictionary encoding (one
+    chunk), when the caller already made it (saves a hash pass over the rows).
     """
-    head = text.iloc[:1000].dropna()
-    if (
-        len(text) > 1000
-        and len(head)
-        and infer_number_format(head, decimal=decimal, thousands=thousands) is None
-    ):
+    if head_says_text(text, decimal=decimal, thousands=thousands):
         return None, None  # text: its first cells already say so
     if decimal is None and thousands is None:
         dtype = text.dtype
@@ -427,15 +427,16 @@ def read_numbers(
             arr = text.array.__arrow_array__()
             if arr.null_count < len(arr):
                 # Check and cast each distinct cell once, then spread by the codes.
-                coded = pc.dictionary_encode(arr).combine_chunks()
-                cells = coded.dictionary
+                if coded is None:
+                    coded = pc.dictionary_encode(arr).combine_chunks()
+                cells = coded.dictionary  # type: ignore[attr-defined]
                 if not pc.any(pc.match_substring_regex(cells, _NOT_PLAIN)).as_py():
                     try:
                         floats = pc.cast(cells, pa.float64())
                     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                         floats = None
                     if floats is not None:
-                        values = pc.take(floats, coded.indices)
+                        values = pc.take(floats, coded.indices)  # type: ignore[attr-defined]
                         return (
                             NumberFormat("."),
                             values.to_numpy(zero_copy_only=False).astype(float, copy=False),
@@ -444,6 +445,22 @@ def read_numbers(
     if isinstance(fmt, NumberFormat):
         return fmt, to_numbers(text, fmt)
     return fmt, None
+
+
+def head_says_text(
+    text: pd.Series, *, decimal: str | None = None, thousands: str | None = None
+) -> bool:
+    """Whether a column of more than 1,000 cells is text by its first 1,000 (a cheap look).
+
+    ``True`` when some present cell among them is no number (in the given format, else
+    in any :func:`infer_number_format` knows); ``False`` says nothing yet.
+    """
+    head = text.iloc[:1000].dropna()
+    return bool(
+        len(text) > 1000
+        and len(head)
+        and infer_number_format(head, decimal=decimal, thousands=thousands) is None
+    )
 
 
 def likely_number_cause(sample: str) -> str:

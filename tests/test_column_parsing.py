@@ -7,6 +7,8 @@ import pandas as pd
 import pytest
 
 from slicewise.core.column_parsing import (
+    all_distinct,
+    dictionary_coded,
     mask_na_tokens,
     missing_mask,
     parse_boolean_column,
@@ -14,10 +16,12 @@ from slicewise.core.column_parsing import (
     parse_score,
     parse_tags_column,
     says_no,
+    trim_text,
     typed_metadata,
     writes_no,
 )
 from slicewise.core.errors import InvalidValueError
+from slicewise.core.values import read_numbers
 
 
 def test_x_and_blank_read_as_true_and_false():
@@ -82,3 +86,80 @@ def test_numeric_metadata_becomes_numbers_codes_stay_text():
     codes = typed_metadata(pd.Series(["007", "010"], name="zip"), **kw)
     assert codes.tolist() == ["007", "010"]
     assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("cells", "dtype"),
+    [
+        (["ex-1", "ex-2", "ex-10"], "str"),  # Arrow-backed text: Arrow's hash kernel
+        (["ex-1", "ex-2", "ex-1"], "str"),
+        (["a", "A", "a "], "str"),  # compared exactly: three ids
+        (["7", "07", "007", "7"], "str"),
+        ([1, 2, 3], "int64"),  # pandas' hash table
+        ([1, 2, 1], "int64"),
+        (["a", "b", "b"], object),
+        (["a", None, "b"], "str"),  # missing: False, the caller checks the kept rows
+    ],
+)
+def test_all_distinct_is_no_value_repeating(cells, dtype):
+    values = pd.Series(cells, dtype=dtype)
+    # Independent: a Python set of the cells, and no missing cell.
+    expected = len(set(cells)) == len(cells) and None not in cells
+    assert all_distinct(values) is expected
+
+
+def test_all_distinct_over_chunked_arrow_text():
+    import pyarrow as pa
+
+    chunks = pa.chunked_array([["a", "b"], ["c", "a"]], type=pa.large_string())
+    repeated = pd.Series(pd.arrays.ArrowStringArray(chunks))
+    assert all_distinct(repeated) is False
+    assert all_distinct(repeated.iloc[:3]) is True
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["0.5", "0.25", "0.5", None],  # clean: returned as it is
+        [" 0.5", "0.25 ", "", None],  # spaces and a blank cell: trimmed, blank missing
+        ["a", " b", "a"],
+    ],
+)
+def test_trim_text_with_the_dictionary_encoding_matches_without(cells):
+    text = pd.Series(cells, dtype="str")
+    coded = dictionary_coded(text)
+    # Independent: strip every cell, then a blank cell is missing.
+    expected = [None if c is None or not c.strip() else c.strip() for c in cells]
+    for out in (trim_text(text, coded), trim_text(text)):
+        assert [None if pd.isna(v) else v for v in out] == expected
+
+
+@pytest.mark.parametrize(
+    ("cells", "floats"),
+    [
+        (["0.5", "1e-3", "-2", None, "0.5"], [0.5, 0.001, -2.0, np.nan, 0.5]),
+        (["1", "x", "2"], None),  # not numbers: text
+    ],
+)
+def test_read_numbers_reuses_a_given_dictionary_encoding(cells, floats):
+    text = pd.Series(cells, dtype="str")
+    fmt, values = read_numbers(text, coded=dictionary_coded(text))
+    plain_fmt, plain_values = read_numbers(text)
+    assert fmt == plain_fmt
+    if floats is None:
+        assert values is None and plain_values is None
+    else:
+        np.testing.assert_array_equal(values, floats)
+        np.testing.assert_array_equal(plain_values, floats)
+
+
+@pytest.mark.parametrize("dtype", ["str", object, "string"])
+def test_a_score_with_spaces_and_blank_cells_reads_the_same_in_every_text_dtype(dtype):
+    raw = pd.Series([" 0.5", "0.25 ", "  ", None, "1"], dtype=dtype)
+    out = parse_score(raw, file="f.csv", column="score")
+    np.testing.assert_array_equal(out.to_numpy(), [0.5, 0.25, np.nan, np.nan, 1.0])
+
+
+def test_dictionary_coded_is_none_for_text_it_cannot_encode():
+    assert dictionary_coded(pd.Series(["a"], dtype=object)) is None
+    assert dictionary_coded(pd.Series([None, None], dtype="str")) is None

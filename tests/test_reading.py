@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pandas as pd
 import pytest
 
+from slicewise.core.dataset import load_dataset
 from slicewise.core.errors import EmptyFileError, RowNumbers
-from slicewise.core.reading import read_source, read_table
+from slicewise.core.reading import FileDigest, read_source, read_table
 
 
 def test_cells_stay_text_as_written():
@@ -47,3 +49,38 @@ def test_read_source_also_returns_the_file_name(tmp_path):
 def test_a_file_of_spaces_is_empty():
     with pytest.raises(EmptyFileError, match="f.csv: the file is empty"):
         read_table(b"  \n\n", name="f.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_a_path_is_hashed_only_when_the_digest_is_asked_for(tmp_path, suffix):
+    sep = "\t" if suffix == ".tsv" else ","
+    data = f"id{sep}label{sep}prediction\n1{sep}a{sep}a\n2{sep}b{sep}a\n".encode()
+    path = tmp_path / f"preds{suffix}"
+    path.write_bytes(data)
+    _, digest, _, _ = read_source(path, name=None, encoding=None, sep=None, lazy_hash=True)
+    assert isinstance(digest, FileDigest) and digest._digest is None  # not hashed yet
+    assert digest() == hashlib.sha256(data).hexdigest()
+    dataset = load_dataset(path)
+    assert callable(dataset.__dict__["_content_hash"])  # analyze never reads it
+    assert dataset.content_hash == hashlib.sha256(data).hexdigest()
+    assert dataset.fingerprint() == load_dataset(data, name=path.name).fingerprint()
+
+
+def test_a_file_changed_after_reading_matches_neither_version(tmp_path):
+    path = tmp_path / "preds.csv"
+    old, new = b"label,prediction\na,a\n", b"label,prediction\nb,b\n"
+    path.write_bytes(old)
+    _, digest, _, _ = read_source(path, name=None, encoding=None, sep=None, lazy_hash=True)
+    changed = new + b"b,a\n"  # another size: the change is seen
+    path.write_bytes(changed)
+    value = digest()
+    assert value not in (hashlib.sha256(old).hexdigest(), hashlib.sha256(changed).hexdigest())
+    assert digest() == value  # remembered
+
+
+@pytest.mark.parametrize("source", ["bytes", "upload"])
+def test_bytes_and_uploads_are_hashed_while_read(source):
+    data = b"label,prediction\na,a\n"
+    given = data if source == "bytes" else io.BytesIO(data)
+    _, digest, _, _ = read_source(given, name="f.csv", encoding=None, sep=None, lazy_hash=True)
+    assert digest == hashlib.sha256(data).hexdigest()

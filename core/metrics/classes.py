@@ -46,16 +46,29 @@ def _class_codes(
     if (frame is None) == (pairs is None):
         raise ValueError("give either a frame or pairs")
     rows = frame if pairs is None else pairs
-    y = rows["label"].astype(str).to_numpy(dtype=object)
-    p = rows["prediction"].astype(str).to_numpy(dtype=object)
-    codes, classes = pd.factorize(np.concatenate([y, p]), sort=True, use_na_sentinel=False)
+    # Each column is hashed once and only its distinct values are written as text and
+    # sorted (not 2 x n strings): the same classes and codes as astype(str) on every row.
+    y_codes, y_text = _text_codes(rows["label"])
+    p_codes, p_text = _text_codes(rows["prediction"])
+    codes, classes = pd.factorize(
+        np.concatenate([y_text, p_text]), sort=True, use_na_sentinel=False
+    )
     weights = None if pairs is None else pairs["count"].to_numpy(dtype=np.int64)
     return (
         pd.Index(list(classes)),
-        codes[: len(y)].astype(np.int64),
-        codes[len(y) :].astype(np.int64),
+        codes[: len(y_text)][y_codes].astype(np.int64),
+        codes[len(y_text) :][p_codes].astype(np.int64),
         weights,
     )
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return codes into a text array such that ``text[codes]`` is ``values.astype(str)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Index(uniques, dtype=object).astype(str).to_numpy(dtype=object)
+    if (codes < 0).any():  # code -1 (a missing cell) takes a last entry: NaN, as astype(str)
+        text = np.append(text, np.nan)
+    return codes, text
 
 
 def _tally(codes: np.ndarray, weights: np.ndarray | None, k: int) -> np.ndarray:
