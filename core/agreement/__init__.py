@@ -23,12 +23,17 @@ Speed
 Everything derives from the sparse *count matrix* items × classes (how many annotators gave
 each class to each item), built once with :func:`numpy.bincount` and held in
 :class:`LabelCodes`; percent agreement, Fleiss' kappa, Krippendorff's alpha (nominal) and
-Gwet's AC1 are sums over it. Pairwise Cohen's kappa uses one pass per label-position
-offset within items. Pass a :class:`LabelCodes` (from :func:`encode_labels`) instead of the
-DataFrame to reuse the encoding across calls. 100,000 items × 5 annotators take well under a
-second for the whole summary. scikit-learn (Cohen), statsmodels (Fleiss) and the
-``krippendorff`` package are the independent checks in the tests; the ``krippendorff``
-package computes alpha at the ordinal, interval and ratio levels here.
+Gwet's AC1 are sums over it. Pairwise Cohen's kappa needs, per pair of annotators, the
+shared items, the agreeing items and ``Σ_k m_a(k) m_b(k)``: :mod:`.pairs` sums them over the
+label pairs of each item in cache-sized blocks of annotators with :func:`numpy.bincount`,
+without sorting the pair keys (CIFAR-10H's 511,000 labels make 12.7 million label pairs).
+Pass a :class:`LabelCodes` (from :func:`encode_labels`) instead of the DataFrame to reuse the
+encoding and the pair sums across calls. 100,000 items × 5 annotators take well under a
+second for the whole summary; a CIFAR-10H-sized file 1–1.6 times as long as
+``krippendorff.alpha`` alone (``benchmarks/bench_agreement.py``). scikit-learn (Cohen),
+statsmodels (Fleiss) and the ``krippendorff`` package are the independent checks in the
+tests; the ``krippendorff`` package computes alpha at the ordinal, interval and ratio levels
+here.
 
 Every input problem is a :class:`core.errors.DataError` subclass naming the file, the
 column, the rows and the fix.
@@ -37,7 +42,8 @@ Modules
 -------
 :mod:`.long_table` (columns, label values, checks), :mod:`.loading` (files and frames to
 :class:`Annotations`), :mod:`.encoding` (:class:`LabelCodes`, the count matrix),
-:mod:`.measures` (percent agreement, Fleiss, Gwet, Krippendorff, Cohen), :mod:`.summary`
+:mod:`.measures` (percent agreement, Fleiss, Gwet, Krippendorff, Cohen), :mod:`.pairs`
+(the per annotator pair sums behind Cohen's kappa), :mod:`.summary`
 (all measures in one table), :mod:`.annotators` and :mod:`.classes` (per annotator, per
 class), :mod:`.consensus` (majority vote), :mod:`.slices` (linking to predictions, HLP per
 slice), :mod:`.review` (review queue, final labels) and :mod:`.rules` (standardisation).

@@ -7,7 +7,7 @@ import pandas as pd
 
 from slicewise.core.agreement.encoding import LabelCodes, encode_labels
 from slicewise.core.agreement.long_table import ANNOTATOR, clean_label_values
-from slicewise.core.agreement.measures import compute_pairwise_agreement
+from slicewise.core.agreement.measures import pair_counts
 
 
 def _max_per_item(item: np.ndarray, values: np.ndarray, n_items: int) -> np.ndarray:
@@ -132,16 +132,13 @@ def _agreement_with_majority(codes: LabelCodes) -> tuple[np.ndarray, np.ndarray]
 
 def _mean_kappa_per_annotator(codes: LabelCodes, min_pair_items: int) -> np.ndarray:
     """Per annotator (code order): mean Cohen's kappa over pairs sharing enough items."""
-    pairs = compute_pairwise_agreement(codes)
-    use = pairs[(pairs["n_items"] >= min_pair_items) & pairs["cohen_kappa"].notna()]
-    both = pd.concat(
-        [
-            use[["annotator_a", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1),
-            use[["annotator_b", "cohen_kappa"]].set_axis(["annotator", "k"], axis=1),
-        ]
-    )
-    kappa = both.groupby("annotator")["k"].mean().reindex(codes.annotators)
-    return kappa.to_numpy(dtype=float)
+    pc = pair_counts(codes)
+    kappa = pc.kappa()[2]
+    use = (pc.n >= min_pair_items) & ~np.isnan(kappa)
+    k = kappa[use]
+    # pandas' grouped mean (compensated sums) over both ends of each pair
+    both = pd.Series(np.r_[k, k]).groupby(np.r_[pc.low[use], pc.high[use]]).mean()
+    return both.reindex(np.arange(len(codes.annotators))).to_numpy(dtype=float)
 
 
 def _accuracy_per_annotator(

@@ -130,12 +130,13 @@ def encode_labels(labels: pd.DataFrame | LabelCodes) -> LabelCodes:
     numeric = bool(pd.api.types.is_numeric_dtype(lab) and not pd.api.types.is_bool_dtype(lab))
     label, classes = _factorize(lab)
     n_items, n_ann, n_cls = len(items), len(annotators), len(classes)
+    # rows by (item, annotator): repeats are neighbours; the pairwise statistics reuse it
     pair = item * n_ann + annotator
-    if n_items * n_ann <= 50_000_000:
-        seen = np.bincount(pair, minlength=n_items * n_ann)
-        dup = seen[pair] > 1
-    else:
-        dup = pd.Series(pair).duplicated(keep=False).to_numpy()
+    order = np.argsort(pair, kind="stable")
+    pair = pair[order]
+    same = pair[1:] == pair[:-1]
+    dup = np.zeros(len(pair), dtype=bool)
+    dup[order] = np.r_[same, False] | np.r_[False, same]
     if dup.any():
         rows = np.flatnonzero(dup)
         raise DuplicateAnnotationError(
@@ -152,7 +153,10 @@ def encode_labels(labels: pd.DataFrame | LabelCodes) -> LabelCodes:
         n_items,
         n_cls,
     )
-    return LabelCodes(items, annotators, classes, item, annotator, label, inv, cells, numeric)
+    cache = {"item_annotator_order": order}
+    return LabelCodes(
+        items, annotators, classes, item, annotator, label, inv, cells, numeric, cache
+    )
 
 
 def cells_from_counts(counts: pd.DataFrame | np.ndarray) -> Cells:

@@ -7,8 +7,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from slicewise.core.agreement.encoding import Cells, LabelCodes, _group_sum, encode_labels
+from slicewise.core.agreement.encoding import Cells, LabelCodes, encode_labels
 from slicewise.core.agreement.long_table import LABEL
+from slicewise.core.agreement.pairs import PairCounts, count_pairs
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 
@@ -172,42 +173,11 @@ def _alpha_metric(c: Cells, values: np.ndarray, level: str) -> float:
     )
 
 
-def _pair_confusions(codes: LabelCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All pairs of labels on the same item, grouped by (annotator pair, label pair).
-
-    Returns arrays (pair id = low annotator × A + high annotator, low annotator's label,
-    high annotator's label, count).
-    """
-    n_ann, n_cls = len(codes.annotators), max(len(codes.classes), 1)
-    order = np.argsort(codes.item, kind="stable")  # counting sort would not be faster here
-    item = codes.item[order]
-    ann = codes.annotator[order]
-    lab = codes.label[order]
-    keys = []
-    cand = np.arange(len(item) - 1)
-    d = 1
-    while len(cand):
-        cand = cand[cand + d < len(item)]
-        cand = cand[item[cand + d] == item[cand]]
-        if not len(cand):
-            break
-        a1, a2 = ann[cand], ann[cand + d]
-        l1, l2 = lab[cand], lab[cand + d]
-        swap = a1 > a2
-        lo = np.where(swap, a2, a1)
-        hi = np.where(swap, a1, a2)
-        llo = np.where(swap, l2, l1)
-        lhi = np.where(swap, l1, l2)
-        keys.append(((lo * n_ann + hi) * n_cls + llo) * n_cls + lhi)
-        d += 1
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
-    uniq, counts, _ = _group_sum(np.concatenate(keys))
-    pair = uniq // (n_cls * n_cls)
-    llo = (uniq // n_cls) % n_cls
-    lhi = uniq % n_cls
-    return pair, llo, lhi, counts
+def pair_counts(codes: LabelCodes) -> PairCounts:
+    """Return the per annotator pair sums of :func:`count_pairs`, computed once per encoding."""
+    if "pair_counts" not in codes.cache:
+        codes.cache["pair_counts"] = count_pairs(codes)
+    return codes.cache["pair_counts"]
 
 
 def compute_pairwise_agreement(labels: pd.DataFrame | LabelCodes) -> pd.DataFrame:
@@ -230,27 +200,16 @@ def compute_pairwise_agreement(labels: pd.DataFrame | LabelCodes) -> pd.DataFram
 
 
 def _pairwise(codes: LabelCodes) -> pd.DataFrame:
-    n_ann, n_cls = len(codes.annotators), max(len(codes.classes), 1)
-    pair, llo, lhi, counts = _pair_confusions(codes)
+    pc = pair_counts(codes)
     cols = ["annotator_a", "annotator_b", "n_items", "agreement", "chance_agreement", "cohen_kappa"]
-    if not len(pair):
+    if not len(pc.n):
         return pd.DataFrame(columns=cols)
-    pairs, n, inv = _group_sum(pair, counts)
-    agree = np.bincount(inv, weights=counts * (llo == lhi), minlength=len(pairs))
-    # marginals per (pair, class) for each side, then Σ_k m_a(k) m_b(k) per pair
-    ka, ma, _ = _group_sum(inv * n_cls + llo, counts)
-    kb, mb, _ = _group_sum(inv * n_cls + lhi, counts)
-    common, ia, ib = np.intersect1d(ka, kb, assume_unique=True, return_indices=True)
-    prod = np.bincount(common // n_cls, weights=ma[ia] * mb[ib], minlength=len(pairs))
-    po = agree / n
-    pe = prod / (n * n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(np.isclose(pe, 1.0), np.nan, (po - pe) / (1 - pe))
+    po, pe, kappa = pc.kappa()
     return pd.DataFrame(
         {
-            "annotator_a": codes.annotators[pairs // n_ann].to_numpy(),
-            "annotator_b": codes.annotators[pairs % n_ann].to_numpy(),
-            "n_items": n.astype(np.int64),
+            "annotator_a": codes.annotators[pc.low].to_numpy(),
+            "annotator_b": codes.annotators[pc.high].to_numpy(),
+            "n_items": pc.n.astype(np.int64),
             "agreement": po,
             "chance_agreement": pe,
             "cohen_kappa": kappa,
@@ -268,29 +227,26 @@ def compute_cohen_kappa_matrix(
     :func:`compute_pairwise_agreement` for the definition).
     """
     codes = encode_labels(labels)
-    names = list(codes.annotators)
-    mat = pd.DataFrame(
-        np.nan, index=pd.Index(names, name="annotator"), columns=pd.Index(names, name="annotator")
-    )
-    pairs = compute_pairwise_agreement(codes)
-    pairs = pairs[pairs["n_items"] >= min_items]
-    for a, b, k in zip(
-        pairs["annotator_a"], pairs["annotator_b"], pairs["cohen_kappa"], strict=True
-    ):
-        mat.loc[a, b] = k
-        mat.loc[b, a] = k
-    for a in names:
-        mat.loc[a, a] = 1.0
-    return mat
+    pc = pair_counts(codes)
+    kappa = pc.kappa()[2]
+    keep = pc.n >= min_items
+    n_ann = len(codes.annotators)
+    mat = np.full((n_ann, n_ann), np.nan)
+    mat[pc.low[keep], pc.high[keep]] = kappa[keep]
+    mat[pc.high[keep], pc.low[keep]] = kappa[keep]
+    mat[np.diag_indices(n_ann)] = 1.0
+    names = pd.Index(list(codes.annotators), name="annotator")
+    return pd.DataFrame(mat, index=names, columns=names.copy())
 
 
-def _mean_kappa(pairs: pd.DataFrame, min_items: int) -> tuple[float, float, float, int]:
-    use = pairs[(pairs["n_items"] >= min_items) & pairs["cohen_kappa"].notna()]
-    if use.empty:
-        return np.nan, np.nan, np.nan, 0
-    return (
-        float(use["cohen_kappa"].mean()),
-        float(use["agreement"].mean()),
-        float(use["chance_agreement"].mean()),
-        len(use),
-    )
+def _mean_kappa(pc: PairCounts, min_items: int) -> tuple[float, float, float, int]:
+    """Mean kappa, p_o and p_e over the pairs sharing ``min_items`` items with kappa defined."""
+    key = ("mean", min_items)
+    if key not in pc._kappa:
+        po, pe, kappa = pc.kappa()
+        use = (pc.n >= min_items) & ~np.isnan(kappa)
+        if not use.any():
+            return np.nan, np.nan, np.nan, 0
+        means = (float(kappa[use].mean()), float(po[use].mean()), float(pe[use].mean()))
+        pc._kappa[key] = (*means, int(use.sum()))
+    return pc._kappa[key]

@@ -16,7 +16,7 @@ from slicewise.core.agreement.measures import (
     _gwet_ac1,
     _mean_kappa,
     _percent_agreement,
-    compute_pairwise_agreement,
+    pair_counts,
 )
 
 #: Display name and one-line definition of every summary metric.
@@ -69,7 +69,7 @@ SUMMARY_COLUMNS = [
 
 
 def _summary_rows(
-    c: Cells, *, codes: LabelCodes | None, min_pair_items: int, pairs: pd.DataFrame | None = None
+    c: Cells, *, codes: LabelCodes | None, min_pair_items: int
 ) -> dict[str, dict[str, Any]]:
     m = c.per_item
     pairable = m >= 2
@@ -84,9 +84,7 @@ def _summary_rows(
         "percent_agreement": {"value": pa, "observed_agreement": pa, "chance_agreement": np.nan},
     }
     if codes is not None:
-        if pairs is None:
-            pairs = compute_pairwise_agreement(codes)
-        k, kpo, kpe, n_pairs = _mean_kappa(pairs, min_pair_items)
+        k, kpo, kpe, n_pairs = _mean_kappa(pair_counts(codes), min_pair_items)
         rows["mean_pairwise_cohen_kappa"] = {
             "value": k,
             "observed_agreement": kpo,
