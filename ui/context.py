@@ -34,6 +34,9 @@ PENDING = "_pending_dataset_id"  # the dataset to select at the start of the nex
 IDENTITY = "_signed_in_identity"
 MODE = "_sign_in_mode"
 ANONYMOUS = "anonymous"
+#: The file read on *Load data* (:class:`ui.load_form.Upload`): kept for that page's reruns
+#: only; any other page lets it go (its uploader is empty when the page is opened again).
+UPLOAD_READ = "load_read"
 
 
 def db_path() -> str:

@@ -19,12 +19,14 @@ from slicewise.core.errors import DataError
 from slicewise.core.task import TASK_KINDS
 from slicewise.core.values import parse_na_values
 from slicewise.ui import loading, state
-from slicewise.ui.context import Context
+from slicewise.ui.context import UPLOAD_READ, Context
 from slicewise.ui.loading import NONE, TAG_SOURCES
 from slicewise.ui.text import md
 
 #: Session key: (dataset name, project name) of the dataset saved in the last run.
 SAVED = "load_saved"
+#: Session key: the :class:`Upload` read last (its table is kept for this page's reruns).
+READ = UPLOAD_READ
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def upload_section(ctx: Context) -> None:
         key="load_upload",
     )
     if uploaded is None:
+        st.session_state.pop(READ, None)  # the file was removed: so is its table
         return
     upload = _read(uploaded)
     if upload is not None:
@@ -74,19 +77,24 @@ def upload_section(ctx: Context) -> None:
 
 
 def _read(uploaded: Any) -> Upload | None:
-    # The file read (once per upload); None, the reason shown, when it cannot be read.
+    # The file read (once per upload, kept for the session: one table, never pickled); None,
+    # the reason shown, when it cannot be read.
+    kept = st.session_state.get(READ)
+    if isinstance(kept, Upload) and kept.file_id == uploaded.file_id:
+        return kept
+    st.session_state.pop(READ, None)  # the last file's table goes before the next is read
     result: Upload | None = None
     read_error: DataError | None = None
-    with st.status(f"Reading {md(uploaded.name)}…") as status:
+    size = f"{uploaded.size / 1e6:,.1f} MB" if uploaded.size >= 1e5 else f"{uploaded.size:,} B"
+    with st.status(f"Reading {md(uploaded.name)} ({size})…") as status:
         try:
-            raw, digest, warnings = loading.read_upload(
-                uploaded.name, uploaded.file_id, _data=uploaded.getvalue()
-            )
+            raw, digest, warnings = loading.read_upload(uploaded.name, uploaded.getvalue())
         except DataError as exc:
             status.update(label=f"{md(uploaded.name)} cannot be read", state="error")
             read_error = exc
         else:
             result = Upload(uploaded.name, uploaded.file_id, raw, digest, warnings)
+            st.session_state[READ] = result
             status.update(
                 label=f"Read {md(uploaded.name)}: {len(raw):,} rows × {raw.shape[1]} columns",
                 state="complete",
@@ -390,8 +398,9 @@ def save_button(
         return
     save_error: DataError | None = None
     with st.status("Checking and saving…", expanded=True) as status:
+        steps = _Steps(status, 3)
         try:
-            status.write(f"Checking {len(upload.raw):,} rows against the mapping")
+            steps(f"Checking {len(upload.raw):,} rows against the mapping")
             dataset = loading.build_dataset(
                 upload.raw,
                 options,
@@ -399,17 +408,42 @@ def save_button(
                 content_hash=upload.digest,
                 warnings=upload.warnings,
             )
-            status.write(f"Storing {dataset.n:,} examples and {dataset.tags.shape[1]} tags")
             did = loading.save(
-                ctx.store, dataset, options, project=project, name=name, user=ctx.user
+                ctx.store,
+                dataset,
+                options,
+                project=project,
+                name=name,
+                user=ctx.user,
+                on_step=steps,
             )
         except DataError as exc:
             status.update(label=loading.save_failure_label(exc), state="error", expanded=False)
             save_error = exc
         else:
+            steps.done()
             status.update(label="Saved", state="complete")
             state.select_dataset(did)
             st.session_state[SAVED] = (name.strip(), project.strip())
             st.rerun()
     if save_error is not None:  # the reason, at once (not inside the status box)
         state.show_error(save_error)
+
+
+class _Steps:
+    """Say each step of a long run in ``status`` with a bar of how many of ``total`` are done."""
+
+    def __init__(self, status: Any, total: int) -> None:
+        self.status, self.total, self.started = status, total, 0
+        self.bar = status.progress(0.0, text=f"Step 1 of {total}")
+
+    def __call__(self, label: str) -> None:
+        """Start the next step, ``label`` (the one before it is done)."""
+        self.started += 1
+        self.status.write(label)
+        done = (self.started - 1) / self.total
+        self.bar.progress(done, text=f"Step {self.started} of {self.total}: {label}")
+
+    def done(self) -> None:
+        """Every step is done."""
+        self.bar.progress(1.0, text=f"{self.total} of {self.total} steps done")

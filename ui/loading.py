@@ -68,11 +68,21 @@ def check_upload_size(name: str, size: int) -> None:
         )
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def read_upload(name: str, file_id: str, *, _data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
-    """Read an uploaded file once per upload (``file_id`` keys it; the bytes are not hashed)."""
-    check_upload_size(name, len(_data))
-    return read_table(_data, name=name)
+def read_upload(name: str, data: bytes) -> tuple[pd.DataFrame, str, list[str]]:
+    """Read an uploaded file: its table (rows × columns, text cells), hash and warnings.
+
+    Not cached here: the caller keeps the one file of its session (:mod:`ui.load_form`), as
+    ``st.cache_data`` would pickle the table once and unpickle a copy on every run (for 5M
+    rows, 9 s and 1.2 GB to store it, 3 s per rerun).
+
+    Raises
+    ------
+    DataError
+        The file is over the upload limit (:func:`check_upload_size`) or cannot be read
+        (:func:`core.dataset.read_table`).
+    """
+    check_upload_size(name, len(data))
+    return read_table(data, name=name)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -220,9 +230,18 @@ def build_dataset(
 
 
 def save(
-    store: Store, dataset: Dataset, options: LoadOptions, *, project: str, name: str, user: str
+    store: Store,
+    dataset: Dataset,
+    options: LoadOptions,
+    *,
+    project: str,
+    name: str,
+    user: str,
+    on_step: Callable[[str], None] | None = None,
 ) -> int:
     """Store the dataset in the project named ``project`` (created if needed); return its id.
+
+    ``on_step`` is told what is done next (a label), for the progress shown.
 
     Raises
     ------
@@ -246,9 +265,12 @@ def save(
             f"{name!r}; choose another dataset name (or another project)"
         )
     task = options.task()
+    step = on_step or (lambda label: None)
     # Where each file tag is known (a blank-for-no column only errors carry: on errors only),
     # stored so that the app reads the tags as `slicewise analyze` does.
+    step("Finding where the file's tags are known (on every example, or on errors only)")
     scopes = file_tag_scopes(dataset, task)
+    step(f"Writing {dataset.n:,} examples and {dataset.tags.shape[1]} tags to the store")
     project_id = store.get_or_create_project(project, user=user)
     return store.save_dataset(project_id, name, dataset, task=task, user=user, tag_scopes=scopes)
 

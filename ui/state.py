@@ -25,6 +25,7 @@ from slicewise.ui.context import (
     PROJECT,
     ROOT,
     SLICE_BY,
+    UPLOAD_READ,
     USER,
     Context,
     _open_store,
@@ -115,15 +116,24 @@ __all__ = [
 
 
 def page_start(
-    title: str, question: str, *, icon: str = ":material/analytics:", layout: str = "wide"
+    title: str,
+    question: str,
+    *,
+    icon: str = ":material/analytics:",
+    layout: str = "wide",
+    keeps_upload: bool = False,
 ) -> Context:
     """Configure the page, draw the sidebar, the heading (the page's question) and messages.
 
     A read-only or damaged store gets a banner under the heading (:func:`read_only_banner`);
     a damaged one whose projects or datasets cannot be read stops the page with the reason.
+    A page other than *Load data* (``keeps_upload`` false) lets the file read there go: a
+    table of millions of rows that only that page's form uses.
     """
     st.set_page_config(page_title=f"{title} · Slicewise", page_icon=icon, layout=layout)
     st.session_state.pop(ADVICE_SHOWN, None)  # a new run: nothing shown yet
+    if not keeps_upload:
+        st.session_state.pop(UPLOAD_READ, None)
     try:
         ctx = sidebar()
     except DataError as exc:  # e.g. StoreDamaged: the list of datasets cannot be read

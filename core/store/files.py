@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from slicewise.core.errors import (
@@ -133,26 +134,66 @@ def _from_ipc(blob: bytes) -> pa.Table:
 
 
 def _read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a Parquet file, restoring ``object`` columns that pandas reads back as ``str``."""
+    """Read a Parquet file, restoring ``object`` columns that pandas reads back as ``str``.
+
+    Text columns that were ``object`` in the frame written (labels, predictions) are read
+    as Parquet stored them, dictionary-encoded: no ``str`` per row is made twice
+    (:func:`_text_objects`).
+
+    Raises
+    ------
+    NotFoundError
+        The file is missing (moved or deleted outside Slicewise).
+    """
     try:
-        table = pq.read_table(path, columns=columns)
+        meta = json.loads((pq.read_schema(path).metadata or {}).get(b"pandas", b"{}") or b"{}")
+        objects = [
+            c.get("name") for c in meta.get("columns", []) if c.get("numpy_type") == "object"
+        ]
+        wanted = [c for c in objects if columns is None or c in columns]
+        table = pq.read_table(path, columns=columns, read_dictionary=wanted or None)
     except FileNotFoundError as exc:
         raise NotFoundError(
             f"{path} is missing: the dataset's files were moved or deleted outside Slicewise"
         ) from exc
     frame = table.to_pandas()
-    meta = json.loads((table.schema.metadata or {}).get(b"pandas", b"{}") or b"{}")
-    for col in meta.get("columns", []):
-        name = col.get("name")
-        if col.get("numpy_type") != "object" or name not in frame.columns:
-            continue
-        if frame[name].dtype == object:
+    for name in objects:
+        if name not in frame.columns or frame[name].dtype == object:
             continue
         arr = table.column(name)
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            values = arr.to_numpy(zero_copy_only=False)
+        if _is_text(arr.type) or (
+            pa.types.is_dictionary(arr.type) and _is_text(arr.type.value_type)
+        ):
+            values = _text_objects(arr)
         else:
+            if pa.types.is_dictionary(arr.type):
+                arr = arr.cast(arr.type.value_type)
             values = np.empty(len(arr), dtype=object)
             values[:] = arr.to_pylist()
         frame[name] = pd.Series(values, index=frame.index, dtype=object)
     return frame
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
+def _text_objects(arr: pa.ChunkedArray) -> np.ndarray:
+    """Return a text column as an ``object`` array: ``str`` cells, ``None`` where missing.
+
+    ``arr`` holds text, or text dictionary-encoded. In each chunk, each distinct text becomes
+    one ``str`` that every row holding it shares (labels repeat a few classes: 5M rows of 8
+    classes make a few objects, not 5M: ~0.3 GB less per column); equal cell by cell to
+    ``arr.to_numpy(zero_copy_only=False)``.
+    """
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    parts = [np.empty(0, dtype=object)]
+    for chunk in arr.chunks:
+        distinct = chunk.dictionary.to_numpy(zero_copy_only=False)
+        # The missing cells point one past the distinct texts, at None.
+        lookup = np.empty(len(distinct) + 1, dtype=object)
+        lookup[: len(distinct)] = distinct
+        codes = chunk.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
+        parts.append(lookup[codes])
+    return np.concatenate(parts)
