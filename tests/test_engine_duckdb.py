@@ -18,14 +18,8 @@ pytest.importorskip("duckdb")
 from engines import assert_same, both  # noqa: E402
 
 from slicewise.core.dataset import ColumnMapping, load_dataset  # noqa: E402
-from slicewise.core.engine_duckdb import (  # noqa: E402
-    TEXT_TASK_MESSAGE,
-    DuckDBFile,
-    analyze_file_duckdb,
-    nanquantile_linear,
-    profile,
-)
-from slicewise.core.errors import DataError, MissingValuesError  # noqa: E402
+from slicewise.core.engine_duckdb import DuckDBFile, analyze_file_duckdb  # noqa: E402
+from slicewise.core.errors import MissingValuesError  # noqa: E402
 from slicewise.core.task import TaskSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,7 +132,8 @@ def test_cli_engine_duckdb_prints_the_pandas_engines_report(generated):
 # --------------------------------------------------------------------------- clear errors
 
 
-def test_a_text_task_gives_the_clear_error(tmp_path):
+def test_a_text_task_gives_the_pandas_engines_table(tmp_path):
+    # Text tasks once were refused here; every engine now runs the same outcome code.
     df = pd.DataFrame(
         {
             "label": [f"turn on the light number {i}" for i in range(60)],
@@ -146,11 +141,12 @@ def test_a_text_task_gives_the_clear_error(tmp_path):
         }
     )
     path = write(df, tmp_path, "speech", "csv")
-    with pytest.raises(DataError, match="supports classification, binary and regression"):
-        analyze_file_duckdb(path)  # inferred text, as the pandas engine infers
-    with pytest.raises(DataError) as err:
-        analyze_file_duckdb(path, task=TaskSpec(kind="text"))
-    assert str(err.value) == TEXT_TASK_MESSAGE
+    table = assert_same(path)  # inferred text, as the pandas engine infers
+    assert "wer" in table.columns
+    # Hand count: 60 transcripts, those with i % 7 == i (i < 7) are exact.
+    assert table.loc["All data", "n"] == 60
+    assert table.loc["All data", "accuracy"] == pytest.approx(7 / 60)
+    assert_same(path, task=TaskSpec(kind="text"))
     result = subprocess.run(
         [sys.executable, "-m", "slicewise.core.cli", "analyze", str(path), "--engine", "duckdb"],
         capture_output=True,
@@ -158,14 +154,10 @@ def test_a_text_task_gives_the_clear_error(tmp_path):
         cwd=ROOT,
         timeout=120,
     )
-    assert result.returncode == 2
-    assert "use the pandas engine for text" in result.stderr
+    assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("route", ["class table", "sql"])
-def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkeypatch, route):
-    if route == "sql":  # as for a label column with more than _MAX_CLASSES values
-        monkeypatch.setattr(profile, "_MAX_CLASSES", -1)
+def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path):
     text = "id,label,prediction,night\n1,a,a,x\n2,,b,\n3,b,b,x\n4,a,  ,\n5,,a,\n6,b,a,x\n"
     path = tmp_path / "gaps.csv"
     path.write_text(text)
@@ -180,14 +172,7 @@ def test_missing_labels_give_the_loaders_message_or_are_dropped(tmp_path, monkey
 
     with DuckDBFile(path, missing="drop") as f:
         assert f.warnings == load_dataset(path, missing="drop").warnings
-        if route == "sql":  # no class table: classes cannot be compared, only numbers
-            with pytest.raises(
-                DataError,
-                match="more than .* different values; --engine duckdb cannot compare its classes",
-            ):
-                f.analyze()
-    if route == "class table":
-        assert_same(path, missing="drop")
+    assert_same(path, missing="drop")
 
 
 @pytest.mark.parametrize(
@@ -229,7 +214,7 @@ def test_input_errors_carry_the_pandas_engines_message(tmp_path, name, df, kwarg
         assert isinstance(expected, str) and got == expected
 
 
-def test_columns_the_sql_path_cannot_read_like_pandas_are_refused(tmp_path):
+def test_a_date_column_is_read_and_sliced_as_pandas_does(tmp_path):
     df = pd.DataFrame(
         {
             "label": list("abab"),
@@ -239,8 +224,7 @@ def test_columns_the_sql_path_cannot_read_like_pandas_are_refused(tmp_path):
     )
     path = write(df, tmp_path, "dates", "parquet")
     assert_same(path)  # an unused date column is fine
-    with pytest.raises(DataError, match="use the pandas engine"):
-        analyze_file_duckdb(path, slice_by=["when"])
+    assert_same(path, slice_by=["when"])  # the file's types reach the shared code
 
 
 # --------------------------------------------------------------------------- canonical values
@@ -307,8 +291,7 @@ def test_label_comparison_follows_the_class_rule(tmp_path, case, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(profile, "_MAX_CLASSES", -1)  # every class column is past the limit
+def test_many_distinct_numbers_read_as_regression(tmp_path, fmt):
     rng = np.random.default_rng(8)
     df = pd.DataFrame(
         {
@@ -318,11 +301,8 @@ def test_past_the_class_table_limit_only_regression_runs(tmp_path, monkeypatch, 
         }
     )
     path = write(df, tmp_path, "numbers", fmt)
-    assert_same(path, slice_by=["region"])  # inferred: regression, numbers parsed in SQL
-    with pytest.raises(DataError, match="the label column 'label' holds more than"):
-        analyze_file_duckdb(path, task=TaskSpec(kind="classification"))
-    with pytest.raises(DataError, match="cannot slice by it"):
-        analyze_file_duckdb(path, slice_by=["label"])
+    assert_same(path, slice_by=["region"])  # inferred: regression
+    assert_same(path, task=TaskSpec(kind="classification"))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -444,18 +424,3 @@ def test_role_columns_and_renamed_metadata_can_be_sliced(tmp_path):
         ColumnMapping(label="y_true", prediction="pred"),
         slice_by=["label_meta", "label", "score"],
     )
-
-
-@pytest.mark.parametrize("n", [1, 2, 3, 5, 10, 17, 1000, 1001])
-@pytest.mark.parametrize("bins", [2, 3, 4, 7, 20])
-def test_quantile_edges_are_numpys_floats(n, bins):
-    rng = np.random.default_rng(n * 100 + bins)
-    for arr in (
-        rng.normal(0, 1, n),
-        rng.integers(0, 5, n).astype(float),
-        np.round(rng.exponential(3, n), 2) * 1e-7,
-    ):
-        ordered = np.sort(arr)
-        edges = nanquantile_linear(n, bins, lambda idx, s=ordered: s[idx])
-        expected = np.nanquantile(arr, np.linspace(0, 1, bins + 1))
-        assert edges.tobytes() == expected.tobytes()

@@ -335,12 +335,7 @@ def test_cli_passes_na_values_and_the_number_format_to_the_duckdb_engine(tmp_pat
     ],
 )
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_regression_without_a_class_table_reads_classes_as_the_loader_shows_them(
-    tmp_path, monkeypatch, labels, problem, fmt
-):
-    from slicewise.core.engine_duckdb import profile
-
-    monkeypatch.setattr(profile, "_MAX_CLASSES", -1)  # numbers parsed in SQL
+def test_regression_reads_classes_as_the_loader_shows_them(tmp_path, labels, problem, fmt):
     predictions = ["1.5", "0.5", "2", "3", "2", "-1"]  # no spelling of 0 or 1
     path = (
         csv_file(

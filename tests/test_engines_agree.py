@@ -1,7 +1,9 @@
-"""The pandas and DuckDB engines give the same whole table on the same files.
+"""The pandas and streaming engines give the same whole table on the same files.
 
 Each case runs ``analyze(load_dataset(path, ...))`` (``--engine pandas``) and
-``analyze_file_duckdb(path, ...)`` (``--engine duckdb``) through :mod:`engines` and compares
+``analyze_file_duckdb(path, ...)`` (``--engine stream``, whose old name is duckdb: the
+streaming engine's source through :func:`core.batches.count.analyze_source`) through
+:mod:`engines` and compares
 the tables whole: every row in order, every column with its dtype, values to a relative
 tolerance of 1e-9 (sums of floating-point errors agree to rounding). Where an input is
 refused, both engines must refuse it with the same message. A few values are also worked out
@@ -21,8 +23,6 @@ pytest.importorskip("duckdb")
 from engines import assert_same, both  # noqa: E402
 
 from slicewise.core.dataset import ColumnMapping  # noqa: E402
-from slicewise.core.engine_duckdb import TEXT_TASK_MESSAGE, analyze_file_duckdb  # noqa: E402
-from slicewise.core.errors import DataError  # noqa: E402
 from slicewise.core.task import TaskSpec  # noqa: E402
 
 DEMO = Path(__file__).resolve().parent.parent / "demo_data"
@@ -71,14 +71,11 @@ def test_the_speech_demo_file_as_classification(tmp_path):
     )
 
 
-def test_a_text_task_is_refused_by_duckdb_with_a_clear_message():
+def test_the_speech_demo_file_as_a_text_task():
     path = DEMO / "speech_predictions.csv"
-    expected, got = both(path)  # the task is inferred: text
-    assert isinstance(expected, pd.DataFrame) and "wer" in expected.columns
-    assert got == TEXT_TASK_MESSAGE
-    assert "--engine duckdb" in got and "use the pandas engine for text" in got
-    with pytest.raises(DataError, match="use the pandas engine for text"):
-        analyze_file_duckdb(path, task=TaskSpec(kind="text"))
+    table = table_of(path, slice_by=["device"])  # the task is inferred: text
+    assert "wer" in table.columns
+    table_of(path, task=TaskSpec(kind="text"), slice_by=["device"])
 
 
 # --------------------------------------------------------------------------- task kinds
@@ -225,3 +222,63 @@ def test_a_slice_by_column_with_one_value(tmp_path):
     # Both slices hold every row: the second is named in the first's same_as, not repeated.
     assert table.index.tolist() == ["All data", "site = north"]
     assert table.loc["site = north", "same_as"] == "v = 2.5"
+
+
+# --------------------------------------------------------------------------- degenerate inputs
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_empty_slice_and_an_all_missing_slice_column(tmp_path, fmt):
+    df = pd.DataFrame(
+        {
+            "label": list("aabbab"),
+            "prediction": list("abbbaa"),
+            "site": [None] * 6,  # every cell missing
+            "night": ["", "", "", "", "", ""],  # a tag nobody carries: an empty slice
+            "region": ["eu", "us", "eu", "us", "eu", "us"],
+        }
+    )
+    table = table_of(write(df, tmp_path, "gaps", fmt), slice_by=["site", "region"])
+    assert table.loc["region = eu", "n"] == 3  # rows 0, 2, 4
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_na_tokens_listed_as_missing(tmp_path, fmt):
+    df = pd.DataFrame(
+        {
+            "label": ["a", "NA", "b", "a", "b", "null"],
+            "prediction": ["a", "a", "b", "b", "NA", "b"],
+            "region": ["NA", "eu", "NA", "eu", "N/A", "eu"],
+        }
+    )
+    path = write(df, tmp_path, "tokens", fmt)
+    table_of(path, slice_by=["region"])  # NA is a value (North America) by default
+    table = table_of(path, missing="drop", na_values=["NA", "null"], slice_by=["region"])
+    assert table.loc["All data", "n"] == 3  # rows 0, 2, 3 keep a label and a prediction
+
+
+def test_decimal_commas_and_leading_zeros(tmp_path):
+    text = (
+        "id;label;prediction;score;zip\n"
+        "001;a;a;0,91;01234\n"
+        "002;b;a;0,35;01234\n"
+        "003;a;b;0,12;00777\n"
+        "004;b;b;0,88;00777\n"
+        "005;a;a;0,5;01234\n"
+    )
+    path = tmp_path / "commas.csv"
+    path.write_text(text, encoding="utf-8")
+    table = table_of(path, slice_by=["zip", "score"])
+    # The zip codes keep their leading zeros (text, as the pandas reader reads them).
+    assert table.loc["zip = 01234", "n"] == 3
+    assert table.loc["zip = 00777", "n"] == 2
+
+
+def test_a_gzip_file_with_blank_rows_and_a_bom(tmp_path):
+    import gzip
+
+    text = "\ufefflabel,prediction,region\na,a,eu\n,,\nb,a,us\n\na,b,eu\n"
+    path = tmp_path / "rows.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("utf-8")))
+    table = table_of(path, slice_by=["region"])
+    assert table.loc["All data", "n"] == 3  # the blank rows are left out, as pandas does

@@ -1,8 +1,9 @@
 """``slicewise analyze``: the ranked per-slice error-analysis table of a predictions file.
 
 The command reads its options, chooses the baseline, runs the pipeline
-(:func:`core.analysis.analyze`, or the DuckDB engine for files larger than memory) and
-writes the table (:func:`core.cli.plain_table.render`), each a named step below.
+(:func:`core.analysis.analyze` in memory, or :func:`core.batches.count.analyze_source` on
+the streaming engine or Spark, for files larger than memory) and writes the table
+(:func:`core.cli.plain_table.render`), each a named step below.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from slicewise.core.cli.group import main
 from slicewise.core.cli.options import (
     ReadOptions,
     check_row_names,
+    choose_engine,
     emit,
+    engine_option,
     load_predictions,
     max_slices_option,
     note,
@@ -38,6 +41,7 @@ from slicewise.core.cli.plain_table import render
 from slicewise.core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import RANK_BASES, likely_protected
+from slicewise.core.progress import ProgressLine
 from slicewise.core.report import FORMATS, ClassResults, compute_class_results
 from slicewise.core.task import TaskSpec
 from slicewise.core.values import parse_na_values
@@ -78,7 +82,7 @@ Analysed = tuple[pd.DataFrame, str, TaskSpec, ClassResults | None]
 
 
 @main.command("analyze")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @prediction_options
 @click.option("--human", help="Human-label column (for HLP); detected by name if omitted.")
 @click.option("--tag-columns", help="Comma-separated boolean tag columns (default: detected).")
@@ -175,14 +179,7 @@ Analysed = tuple[pd.DataFrame, str, TaskSpec, ClassResults | None]
     "errs than the rest (used when there is no baseline). Slices worse than the "
     "rest always come first.",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(("pandas", "duckdb")),
-    default="pandas",
-    show_default=True,
-    help="Count in memory with pandas, or with DuckDB streaming "
-    "a CSV/Parquet file larger than memory (same table; not for text tasks).",
-)
+@engine_option
 @click.option(
     "--format", "fmt", type=click.Choice(("table", *FORMATS)), default="table", show_default=True
 )
@@ -235,8 +232,10 @@ def analyze_command(
             **weights.parsed(),
         )
 
-    run = _analyze_with_duckdb if engine == "duckdb" else _analyze_with_pandas
-    table, name, spec, classes = run(file, mapping, read, baselines, settings)
+    engine = choose_engine(engine, file)
+    run = _analyze_with_pandas if engine == "pandas" else _analyze_with_source
+    with ProgressLine(f"slicewise: {file.name or file}") as progress:
+        table, name, spec, classes = run(file, mapping, read, baselines, settings, progress, engine)
     check_row_names(table, weights.parsed())
     emit(render(table, fmt, dataset=name, task=spec.kind, classes=classes), output)
 
@@ -280,75 +279,112 @@ def _analyze_with_pandas(
     read: ReadOptions,
     baselines: BaselineOptions,
     settings: Callable[[], dict[str, Any]],
+    progress: ProgressLine,
+    engine: str = "pandas",
 ) -> Analysed:
     """Load FILE (and the baseline's files) into memory and run the pipeline."""
+    progress.phase(f"reading {file.name}")
     dataset, spec = load_predictions(file, mapping, read)
     dataset = _baseline_sources(dataset, mapping, read, baselines)
+    progress.phase(f"analysing {len(dataset.frame):,} rows")
     table = analyze(dataset, task=spec, **settings())
     _scope_notes(table)
     classes = compute_class_results(dataset.frame, task=spec.kind)
     return table, dataset.source_name, spec, classes
 
 
-def _analyze_with_duckdb(
+def _analyze_with_source(
     file: Path,
     mapping: ColumnMapping,
     read: ReadOptions,
     baselines: BaselineOptions,
     settings: Callable[[], dict[str, Any]],
+    progress: ProgressLine,
+    engine: str,
 ) -> Analysed:
-    """Count FILE's slices with DuckDB, streaming it (:class:`core.engine_duckdb.DuckDBFile`)."""
-    from slicewise.core.engine_duckdb import DuckDBFile
+    """Count FILE batch by batch on ``engine`` (stream or spark) with the shared code.
 
-    _check_duckdb_options(read, baselines)
-    with DuckDBFile(
-        file,
-        mapping,
-        sep=read.sep,
+    The engine answers the global questions and streams the rows; :func:`analyze_source`
+    (the code every engine runs) gives the pandas engine's table.
+    """
+    from slicewise.core.batches.count import analyze_source
+
+    _check_engine_options(engine, read, baselines)
+    explicit = read.task is not None or read.positive is not None
+    kind = read.task or ("binary" if read.positive is not None else None)
+    spec = _spec(kind, read) if explicit else None
+    load = dict(
+        mapping=mapping,
         missing=read.missing,
+        positive=read.positive,
+        threshold=read.threshold,
         na_values=parse_na_values(read.na_values),
         decimal=read.decimal,
         thousands=read.thousands,
-    ) as source:
-        for warning in source.warnings:
+        load_task=read.task,
+    )
+    with _open_engine(engine, file, read) as source:
+        for warning in getattr(source, "warnings", []):
             note(warning)
-        shown = len(source.warnings)
-        kind = read.task or ("binary" if read.positive is not None else source.infer_task_kind())
-        spec = task_spec(
-            None, kind, read.positive, None, read.tolerance, read.keep_case, read.keep_punctuation
+        found = analyze_source(source, task=spec, progress=progress, **settings(), **load)
+        wanted = replace(
+            found.task,
+            threshold=read.threshold,
+            tolerance=read.tolerance,
+            normalization=_spec(found.task.kind, read).normalization,
         )
-        table = source.analyze(task=spec, **settings())
-        for warning in source.warnings[shown:]:  # slice-by columns typed while analysing
-            note(warning)
-        _scope_notes(table)
-        classified = spec.kind in ("classification", "binary")
-        pairs = source.confusion_pairs() if classified else None
-        classes = compute_class_results(task=spec.kind, pairs=pairs)
-        return table, source.source_name, spec, classes
+        if spec is None and wanted != found.task:  # --keep-case, --tolerance: count again
+            found = analyze_source(source, task=wanted, progress=progress, **settings(), **load)
+    progress.close()
+    for warning in found.warnings:
+        note(warning)
+    _scope_notes(found.table)
+    classes = compute_class_results(task=found.task.kind, pairs=found.pairs)
+    return found.table, found.source_name, found.task, classes
 
 
-def _check_duckdb_options(read: ReadOptions, baselines: BaselineOptions) -> None:
-    """Refuse the options the DuckDB engine cannot honour, saying what to use instead."""
-    from slicewise.core.engine_duckdb import TEXT_TASK_MESSAGE
+def _spec(kind: str | None, read: ReadOptions) -> TaskSpec:
+    """Return the task of ``kind`` with the task options of ``read`` (:func:`task_spec`)."""
+    return task_spec(
+        None, kind, read.positive, read.threshold, read.tolerance, read.keep_case,
+        read.keep_punctuation,
+    )  # fmt: skip
 
-    if read.threshold is not None:
+
+def _open_engine(engine: str, file: Path, read: ReadOptions) -> Any:
+    """Open FILE on ``engine`` as a :class:`core.batches.source.BatchSource` (a context)."""
+    if engine == "spark":
+        try:
+            from slicewise.core.engine_spark import open_source as open_spark
+        except ImportError as exc:
+            raise DataError(
+                f"--engine spark cannot start ({exc}); install pyspark and Java 17, or use "
+                "--engine stream or pandas"
+            ) from None
+        return open_spark(str(file), sep=read.sep, master=None)
+    from slicewise.core.engine_stream import open_source
+
+    return open_source(file, sep=read.sep, encoding=read.encoding)
+
+
+def _check_engine_options(engine: str, read: ReadOptions, baselines: BaselineOptions) -> None:
+    """Refuse the options ``engine`` cannot honour, in one line saying what to use instead."""
+    if read.sheet is not None:
         raise DataError(
-            "--engine duckdb needs a prediction column; use the pandas engine for --threshold"
+            f"--engine {engine} reads CSV/TSV and Parquet; use --engine pandas for --sheet"
         )
-    encoding = read.encoding
-    if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
-        raise DataError(
-            "--engine duckdb reads UTF-8 files; save the file as UTF-8 or use "
-            "the pandas engine for --encoding"
-        )
-    if read.task == "text":
-        raise DataError(TEXT_TASK_MESSAGE)
+    if engine == "spark" and read.encoding:
+        encoding = read.encoding.lower().replace("_", "-")
+        if encoding not in ("utf-8", "utf8", "utf-8-sig"):
+            raise DataError(
+                f"--engine spark reads UTF-8; use --engine pandas for --encoding {read.encoding}"
+            )
     for option, value in (
         ("--annotations", baselines.annotations),
         ("--baseline-predictions", baselines.baseline_predictions),
     ):
         if value is not None:
-            raise DataError(f"--engine duckdb reads one file; use the pandas engine for {option}")
+            raise DataError(f"--engine {engine} reads one file; use --engine pandas for {option}")
 
 
 def _baseline_choice(

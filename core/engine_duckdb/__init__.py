@@ -1,73 +1,179 @@
-"""The error-analysis table of a file larger than memory: per-slice counts from DuckDB.
+"""``--engine duckdb``: the old name of the streaming engine, kept for callers of its API.
 
-Every metric of the table derives from per-slice counts (:data:`core.metrics.COUNT_COLUMNS`),
-so the counts can come from an engine instead of pandas. This module computes them with SQL
-over a CSV, TSV or Parquet file that DuckDB streams, then hands them to
-:func:`core.metrics.compute_slice_metrics` and :func:`core.analysis.finish_table`: the table
-is the one :func:`core.analysis.analyze` returns for ``load_dataset(path)`` (same rows,
-order, columns, dtypes and values; sums of floating-point errors agree to rounding).
-
-How the pandas loader's rules (:mod:`core.values`) are followed:
-
-- Reading: every CSV cell is read as text (DuckDB's ``all_varchar``) and only a blank cell
-  is missing (``nullstr``); text cells whose trimmed text is one of the user's
-  ``na_values`` are missing too (masked in the view every query reads). Parquet columns
-  keep the file's types.
-- Roles and tag columns: detected from the first 10,000 rows (read as the loader reads
-  them, ``na_values`` masked) with :func:`core.column_roles.resolve_mapping`; whether a column
-  holds only boolean-like values (a tag) is then decided on the distinct values of the
-  whole file, with the loader's own test.
-- Classes (label, prediction, human label): DuckDB lists each column's distinct values
-  with their row counts (at most :data:`_MAX_CLASSES`); Python turns them into the
-  loader's text (:func:`core.values.as_text`), groups them by
-  :func:`core.values.class_keys` (``1``, ``1.0`` and ``true`` are one class, ``01`` is
-  another) and shows each class under its most frequent spelling over the kept rows of all
-  three columns; SQL reads every row's class by a join with that small table. Regression
-  reads the shown classes as numbers, as the loader does; a column with more distinct
-  values than :data:`_MAX_CLASSES` can only be read that way (numbers parsed in SQL).
-- Ids: trimmed text compared exactly (``7``, ``07`` and ``007`` are three ids); blank and
-  repeated ids are found in SQL and reported with the loader's messages.
-- Numbers (the score, numeric slice-by metadata): a text column's number format is
-  :func:`core.values.infer_number_format` of one cell of each *shape* (the cell with its
-  digits written as ``1``, a leading zero kept), since a cell fits a format exactly when
-  every cell of its shape does; the cells are then parsed in SQL (separators removed,
-  ``TRY_CAST``). A metadata column that reads two ways stays text with the loader's
-  warning (metadata columns are typed when they are sliced by).
-- Validation over the whole file: missing labels or predictions (counted in SQL, the same
-  message as the loader's, or dropped with ``missing="drop"``), blank or repeated ids, score
-  values that are not numbers, tag values that are not true/false, 1/0, yes/no or x/blank.
-- Numeric ``slice_by`` columns: the loader's quantile bins, edges computed by numpy's linear
-  rule from order statistics that DuckDB selects (``quantile_disc``), so they are the same
-  floats; other columns: one slice per distinct value.
-
-Not supported (a :class:`~core.errors.DataError` says so): text tasks (normalisation and
-word error rate need Python), predictions from a score threshold, classification on a
-label, prediction or human-label column with more than :data:`_MAX_CLASSES` distinct
-values, and column types the loader would read differently (dates, decimals, lists, pandas
-categoricals or nullable integers stored in a Parquet file).
-
-The package, one step of :class:`DuckDBFile` per module (each a mixin of the class):
-:mod:`.sql` (quoting, trimming, number parsing, the column model), :mod:`.opening` (the
-file's views and the pandas sample roles are detected on), :mod:`.profile` (whole-file
-checks, kept rows, ids), :mod:`.numbers` (score, human accuracy, numeric metadata),
-:mod:`.tags`, :mod:`.classes` (shown spellings, class tables), :mod:`.slices` (slice-by
-values and quantile bins), :mod:`.counts` (per-slice counts; the outcomes are read off
-:func:`core.metrics.compute_outcomes`, see :func:`.counts.outcome_table`) and :mod:`.file`
-(the class and :func:`analyze_file_duckdb`).
+The DuckDB engine once re-created the loader in SQL. It is now the streaming engine
+(:mod:`core.engine_stream`: DuckDB answers the global questions and streams the rows)
+running the code every engine runs (:func:`core.batches.count.analyze_source`), so its
+table is the pandas engine's by construction, text tasks included. :class:`DuckDBFile` and
+:func:`analyze_file_duckdb` keep their signatures.
 """
 
-from slicewise.core.engine_duckdb.file import (
-    TEXT_TASK_MESSAGE,
-    DuckDBFile,
-    analyze_file_duckdb,
-)
-from slicewise.core.engine_duckdb.slices import nanquantile_linear
-from slicewise.core.engine_duckdb.sql import SAMPLE_ROWS
+from __future__ import annotations
 
-__all__ = [
-    "SAMPLE_ROWS",
-    "TEXT_TASK_MESSAGE",
-    "DuckDBFile",
-    "analyze_file_duckdb",
-    "nanquantile_linear",
-]
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from slicewise.core.baselines import Baseline
+from slicewise.core.column_roles import ColumnMapping
+from slicewise.core.engine_stream import open_source
+from slicewise.core.metrics import DEFAULT_MATRIX_CLASSES, compute_confusion_matrix
+from slicewise.core.task import TaskSpec
+
+__all__ = ["DuckDBFile", "analyze_file_duckdb"]
+
+
+class DuckDBFile:
+    """A predictions file opened on the streaming engine, its roles resolved and checked.
+
+    Parameters
+    ----------
+    path
+        A CSV/TSV (gzip too) or Parquet file.
+    mapping
+        Explicit roles; unset roles are detected as by :func:`core.dataset.load_dataset`.
+    sep, memory_limit
+        As :func:`core.engine_stream.open_source`.
+    missing, na_values, decimal, thousands
+        As :func:`core.dataset.load_dataset`.
+
+    Attributes
+    ----------
+    mapping
+        The resolved roles (tags detected on the whole file).
+    warnings
+        The reader's and the loader's warnings, as ``load_dataset(...).warnings``.
+
+    Raises
+    ------
+    DataError
+        What the pandas loader raises for the same file, with the same message; what the
+        streaming engine cannot read (see :func:`core.engine_stream.open_source`).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        mapping: ColumnMapping | None = None,
+        *,
+        sep: str | None = None,
+        missing: str = "fail",
+        na_values: Iterable[str] = (),
+        decimal: str | None = None,
+        thousands: str | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        from slicewise.core.batches.plan import build_plan
+
+        self._load: dict[str, Any] = dict(
+            mapping=mapping,
+            missing=missing,
+            na_values=tuple(na_values),
+            decimal=decimal,
+            thousands=thousands,
+        )
+        self._source = open_source(path, sep=sep, memory_limit=memory_limit)
+        try:
+            plan = build_plan(self._source, **self._load)
+        except BaseException:
+            self._source.close()
+            raise
+        self.source_name = self._source.source_name
+        self.mapping = plan.mapping
+        self.warnings = [*self._source.warnings, *plan.warnings]
+        self._pairs: pd.DataFrame | None = None
+
+    def close(self) -> None:
+        """Close the file (and DuckDB's temporary folder)."""
+        self._source.close()
+
+    def __enter__(self) -> DuckDBFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def analyze(self, *, task: TaskSpec | None = None, **options: Any) -> pd.DataFrame:
+        """Return the ranked table, as :func:`core.analysis.analyze` of the loaded file.
+
+        ``options``: :func:`core.analysis.analyze`'s (``slice_by``, ``bins``, ``hlp``,
+        ``importance``, ``ease``, ``tag_scopes``, ``protected``, ``rank_by``, ``baseline``,
+        ``max_slices``).
+        """
+        from slicewise.core.batches.count import analyze_source
+
+        found = analyze_source(self._source, task=task, **options, **self._load)
+        self._pairs = found.pairs
+        return found.table
+
+    def confusion_pairs(self) -> pd.DataFrame:
+        """Rows per (label, prediction) pair of the last :meth:`analyze` (classification).
+
+        The table :func:`core.metrics.compute_confusion_pairs` gives for the loaded frame.
+
+        Raises
+        ------
+        ValueError
+            :meth:`analyze` has not run on a classification or binary task.
+        """
+        if self._pairs is None:
+            raise ValueError("confusion_pairs() needs analyze() of a classification task first")
+        return self._pairs
+
+    def confusion_matrix(self, *, max_classes: int = DEFAULT_MATRIX_CLASSES) -> pd.DataFrame:
+        """Return :func:`core.metrics.compute_confusion_matrix` of :meth:`confusion_pairs`."""
+        return compute_confusion_matrix(pairs=self.confusion_pairs(), max_classes=max_classes)
+
+
+def analyze_file_duckdb(
+    path: str | Path,
+    mapping: ColumnMapping | None = None,
+    *,
+    task: TaskSpec | None = None,
+    slice_by: Sequence[str] = (),
+    bins: int = 4,
+    hlp: Mapping[str, float] | None = None,
+    importance: Mapping[str, float] | None = None,
+    ease: Mapping[str, float] | None = None,
+    memory_limit: str | None = None,
+    sep: str | None = None,
+    missing: str = "fail",
+    na_values: Iterable[str] = (),
+    decimal: str | None = None,
+    thousands: str | None = None,
+    baseline: Baseline | None = None,
+    max_slices: int | None = None,
+) -> pd.DataFrame:
+    """Return the error-analysis table of a CSV/TSV or Parquet file, streamed.
+
+    Equals ``core.analysis.analyze(load_dataset(path, mapping, sep=sep, missing=missing,
+    na_values=na_values, decimal=decimal, thousands=thousands), task=task, ...)``; memory
+    stays within ``memory_limit`` (DuckDB spills to a temporary folder beyond it) plus a
+    batch (:data:`core.engine_stream.BATCH_ROWS` rows).
+
+    Raises
+    ------
+    DataError
+        What the pandas engine raises for the same file, with the same message; what the
+        streaming engine cannot read (see :func:`core.engine_stream.open_source`).
+    """
+    from slicewise.core.batches.count import analyze_source
+
+    with open_source(path, sep=sep, memory_limit=memory_limit) as source:
+        return analyze_source(
+            source,
+            task=task,
+            slice_by=slice_by,
+            bins=bins,
+            hlp=hlp,
+            importance=importance,
+            ease=ease,
+            baseline=baseline,
+            max_slices=max_slices,
+            mapping=mapping,
+            missing=missing,
+            na_values=tuple(na_values),
+            decimal=decimal,
+            thousands=thousands,
+        ).table

@@ -1,0 +1,380 @@
+"""The streaming engine's :class:`StreamSource`: a file on disk as a ``BatchSource``.
+
+DuckDB answers the global questions (row count, value sets, repeated values, missing cells)
+with small aggregates and streams the rows in Arrow record batches, grouping identical
+rows (``SELECT cols, count(*), min(row) ... GROUP BY ALL``) when asked; memory stays within
+DuckDB's ``memory_limit`` (it spills to a temporary folder beyond it) plus one batch.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
+from slicewise.core.errors import DataError, FileFormatError, RowNumbers
+from slicewise.core.reading import NESTED_ATTR
+
+#: Rows per batch handed to the counting code (one batch is in memory at a time).
+BATCH_ROWS = 250_000
+
+
+class StreamSource:
+    """A CSV/TSV (gzip too) or Parquet file read by DuckDB, as a :class:`BatchSource`.
+
+    Use :func:`open_source` (a context manager) to make one. Cells are what
+    :func:`core.reading.read_table` gives: CSV cells as text (a blank cell missing),
+    Parquet columns with the file's dtypes.
+
+    Attributes
+    ----------
+    source_name, columns, first_row_number
+        As :class:`core.batches.source.BatchSource`.
+    numbering
+        The file's row numbers (:class:`core.errors.RowNumbers`, blank rows skipped);
+        ``skipped_rows`` is its ``skipped``.
+    warnings
+        The pandas reader's notes on the file (blank rows, nameless empty columns...).
+    parquet
+        Whether the file is Parquet.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        sep: str | None = None,
+        encoding: str | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        import duckdb
+
+        self.path = Path(path)
+        self.source_name = self.path.name or str(self.path)
+        self._tmp = tempfile.mkdtemp(prefix="slicewise-stream-")
+        # In memory; what outgrows memory_limit spills to the temporary folder.
+        self._con = duckdb.connect()
+        self._rows: int | None = None
+        try:
+            self._con.execute(f"SET temp_directory = {lit(self._tmp)}")
+            self._con.execute("SET preserve_insertion_order = true")
+            if memory_limit:
+                self._con.execute(f"SET memory_limit = {lit(memory_limit)}")
+            opened = open_file(self._con, self.path, self.source_name, sep, encoding)
+        except BaseException:
+            self.close()
+            raise
+        self.parquet = opened.parquet
+        self.columns = list(opened.columns)
+        self.first_row_number = opened.first_row_number
+        self.numbering = opened.numbering or RowNumbers(first=opened.first_row_number)
+        self.warnings = list(opened.warnings)
+        self._dtypes = opened.dtypes
+        self._rows = opened.rows
+        self._nested = tuple(opened.nested)
+        self._head: pd.DataFrame | None = None  # the longest head read so far
+        self._head_n = 0
+        self._grouping: dict[tuple[str, ...], bool] = {}  # whether grouping pays, by columns
+
+    @property
+    def skipped_rows(self) -> tuple[int, ...]:
+        """File row numbers the positions skip (blank rows left out), for messages."""
+        return tuple(self.numbering.skipped)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        """Close the DuckDB connection and remove its temporary folder."""
+        try:
+            self._con.close()
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> StreamSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Turn DuckDB's errors into :class:`DataError` naming the file."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            raise DataError(
+                f"{self.source_name}: DuckDB ran out of memory ({_first_line(exc)}); give it "
+                "a larger memory limit"
+            ) from None
+        except duckdb.Error as exc:
+            raise FileFormatError(
+                f"{self.source_name}: DuckDB cannot read the file ({_first_line(exc)}); "
+                f"{USE_PANDAS}"
+            ) from None
+
+    def _fetch(self, query: str) -> list[tuple]:
+        with self._errors():
+            return self._con.sql(query).fetchall()
+
+    def _arrow(self, query: str) -> Any:
+        with self._errors():
+            return self._con.sql(query).to_arrow_table()
+
+    def _frame(self, table: Any) -> pd.DataFrame:
+        """Return an Arrow result as pandas, each file column with the reader's dtype."""
+        from slicewise.core.formats import nested_arrow_to_text
+
+        if self.parquet:
+            table, _ = nested_arrow_to_text(table)
+        df = table.to_pandas()
+        for c, dtype in self._dtypes.items():
+            if c in df.columns and df[c].dtype != dtype:
+                df[c] = df[c].astype(dtype)
+        if self._nested:  # the reader marks them, so that the loader refuses them as roles
+            df.attrs[NESTED_ATTR] = self._nested
+        return df
+
+    def _check(self, columns: Sequence[str]) -> list[str]:
+        """Return ``columns`` as a list, refusing names the file does not have."""
+        unknown = [c for c in columns if c not in self.columns]
+        if unknown:
+            raise DataError(f"{self.source_name}: has no column {unknown[0]!r}")
+        return list(columns)
+
+    def _is_float(self, column: str) -> bool:
+        dtype = self._dtypes.get(column)
+        return dtype is not None and pd.api.types.is_float_dtype(dtype)
+
+    def _missing_sql(self, column: str) -> str:
+        """Return SQL true where ``column`` is missing as ``missing_mask`` reads it."""
+        c = ident(column)
+        if self._is_float(column):
+            return f"({c} IS NULL OR isnan({c}))"
+        dtype = self._dtypes.get(column)
+        if dtype is None or pd.api.types.is_string_dtype(dtype):  # text: blank is missing
+            return blank(c)
+        return f"({c} IS NULL)"
+
+    # ------------------------------------------------------------ BatchSource
+
+    def head(self, n: int) -> pd.DataFrame:
+        """Return the first ``n`` rows (all columns), in file order, default index."""
+        n = max(int(n), 0)
+        if self._head is None or len(self._head) < n and self._head_n < n:
+            cols = ", ".join(map(ident, self.columns))
+            # No ORDER BY: the scan keeps the file's order and stops after n rows.
+            self._head = self._frame(self._arrow(f"SELECT {cols} FROM t0 LIMIT {n}"))
+            self._head_n = n
+        return self._head.head(n).reset_index(drop=True).copy()
+
+    def count_rows(self) -> int:
+        """Return the number of rows (blank rows of a CSV left out, as the reader does)."""
+        if self._rows is None:
+            self._rows = int(self._fetch("SELECT count(*) FROM t0")[0][0])
+        return self._rows
+
+    def value_counts(self, columns: Sequence[str], limit: int) -> dict[str, pd.Series | None]:
+        """Return each column's distinct values (missing left out) with their row counts.
+
+        A Series per column (index: the values as the reader holds them, most frequent
+        first; values: int64 counts), or ``None`` for a column with more than ``limit``
+        distinct values. One scan estimates every column's distinct count (DuckDB's
+        ``approx_count_distinct``), so that no column far over ``limit`` is grouped; one
+        more counts the others exactly (grouping sets). Missing: NULL (and NaN).
+        """
+        columns = self._check(columns)
+        if not columns:
+            return {}
+        approx = self._fetch(
+            "SELECT "
+            + ", ".join(f"approx_count_distinct({ident(c)})" for c in columns)
+            + " FROM t0"
+        )[0]
+        small = [c for c, e in zip(columns, approx, strict=True) if e <= 1.2 * limit + 100]
+        out: dict[str, pd.Series | None] = dict.fromkeys(columns)
+        if not small:
+            return out
+        # One scan counts every column with few values: a grouping set per column.
+        cols = [ident(c) for c in small]
+        sets = ", ".join(f"({c})" for c in cols)
+        flags = ", ".join(f"grouping({c}) AS __g{i}" for i, c in enumerate(cols))
+        found = self._frame(
+            self._arrow(
+                f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM t0 "
+                f"GROUP BY GROUPING SETS ({sets})"
+            )
+        )
+        for i, c in enumerate(small):
+            rows = found[(found[f"__g{i}"] == 0) & found[c].notna()]
+            if len(rows) > limit:
+                continue
+            rows = rows.sort_values("__n", ascending=False, kind="stable")
+            out[c] = pd.Series(
+                rows["__n"].to_numpy(dtype=np.int64), index=pd.Index(rows[c]), name="count"
+            )
+        return out
+
+    def repeated(self, column: str, limit: int = 5) -> pd.DataFrame:
+        """Return values of ``column`` that occur on more than one row (missing left out).
+
+        At most ``limit`` rows, in the order of their first occurrence, with columns
+        ``value``, ``count`` (int64) and ``first_rows`` (the 0-based positions of up to 5
+        of its rows, ascending).
+        """
+        (column,) = self._check([column])
+        c = ident(column)
+        found = self._arrow(
+            f"SELECT {c} AS value, count(*)::BIGINT AS count, min(__row) AS __first FROM t "
+            f"WHERE {c} IS NOT NULL GROUP BY ALL HAVING count(*) > 1 "
+            f"ORDER BY __first LIMIT {int(limit)}"
+        )
+        df = self._frame(found.rename_columns([column, "count", "__first"]))
+        df = df.rename(columns={column: "value"})
+        rows: dict[Any, list[int]] = {}
+        if len(df):
+            self._con.register("__wanted", found.select(["value"]))
+            try:
+                pairs = self._fetch(
+                    f"SELECT w.value, list(t.__row ORDER BY t.__row)[1:5] FROM t JOIN "
+                    f"__wanted w ON t.{c} = w.value GROUP BY ALL"
+                )
+            finally:
+                self._con.unregister("__wanted")
+            firsts = dict(zip(found["__first"].to_pylist(), range(len(df)), strict=True))
+            for _, positions in pairs:
+                rows[firsts[min(positions)]] = [int(p) for p in positions]
+        df["first_rows"] = [rows.get(i, []) for i in range(len(df))]
+        return df[["value", "count", "first_rows"]].reset_index(drop=True)
+
+    def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
+        """Return how many cells of ``column`` are missing and the first ``limit`` positions.
+
+        Missing as :func:`core.column_parsing.missing_mask` reads it (the loader's rule): a
+        null, NaN, or text that is empty or only white space (a blank id is missing).
+        Positions are 0-based, ascending.
+        """
+        (column,) = self._check([column])
+        cond = self._missing_sql(column)
+        n = int(self._fetch(f"SELECT count(*) FROM t0 WHERE {cond}")[0][0])
+        if not n or limit <= 0:
+            return n, []
+        first = self._fetch(f"SELECT __row FROM t WHERE {cond} ORDER BY __row LIMIT {int(limit)}")
+        return n, [int(r[0]) for r in first]
+
+    def batches(
+        self, columns: Sequence[str], *, group: bool, progress: Progress | None = None
+    ) -> Iterator[Batch]:
+        """Stream the ``columns`` of every row in batches of at most :data:`BATCH_ROWS`.
+
+        With ``group``, identical rows come as one (``weights``: how many; ``first_rows``:
+        the first position), ordered by first position, unless grouping would leave most
+        rows (:meth:`_groups_pay`); without it, or then, every row in file order
+        (``weights`` ``None``). ``progress(rows_done, total_rows)`` after each batch.
+        """
+        columns = self._check(columns)
+        cols = ", ".join(map(ident, columns))
+        group = group and self._groups_pay(columns)
+        if group and columns:
+            query = (
+                f"SELECT {cols}, count(*)::BIGINT AS __w, min(__row) AS __first FROM t "
+                "GROUP BY ALL ORDER BY __first"
+            )
+        elif group:
+            query = "SELECT count(*)::BIGINT AS __w, min(__row) AS __first FROM t"
+        else:  # no ORDER BY: the scan keeps the file's order (preserve_insertion_order)
+            query = f"SELECT {cols + ', ' if cols else ''}__row AS __first FROM t"
+        total = self.count_rows()
+        done = 0
+        with self._errors():
+            reader = self._con.sql(query).to_arrow_reader(BATCH_ROWS)
+        for record_batch in _guarded(reader, self._errors):
+            if not record_batch.num_rows:
+                continue
+            df = self._frame(record_batch)
+            first = df.pop("__first").to_numpy(dtype=np.int64)
+            weights = df.pop("__w").to_numpy(dtype=np.int64) if group else None
+            done += int(weights.sum()) if weights is not None else len(df)
+            yield Batch(rows=df.reset_index(drop=True), weights=weights, first_rows=first)
+            if progress is not None:
+                progress(done, total)
+
+    def _groups_pay(self, columns: list[str]) -> bool:
+        """Whether grouping identical rows of ``columns`` leaves far fewer rows.
+
+        DuckDB's estimate of the distinct rows (one scan of those columns, remembered):
+        grouping pays below a quarter of the rows; above it (an id or a score among the
+        columns) the rows stream as they are, which costs less than a hash table of them.
+        """
+        key = tuple(columns)
+        if key not in self._grouping:
+            rows = self.count_rows()
+            if not columns or rows <= BATCH_ROWS:
+                self._grouping[key] = True
+            else:
+                cols = ", ".join(map(ident, columns))
+                estimate = self._fetch(f"SELECT approx_count_distinct(hash({cols})) FROM t0")
+                self._grouping[key] = estimate[0][0] < rows / 4
+        return self._grouping[key]
+
+
+def open_source(
+    path: str | Path,
+    *,
+    sep: str | None = None,
+    encoding: str | None = None,
+    memory_limit: str | None = None,
+) -> StreamSource:
+    """Open a CSV/TSV (gzip too) or Parquet file for the streaming engine.
+
+    Parameters
+    ----------
+    path
+        The file on disk.
+    sep
+        CSV delimiter (one character); ``None`` detects it as :func:`core.reading.read_table`.
+    encoding
+        ``None`` or UTF-8 (a BOM is honoured); other encodings are refused (the pandas
+        engine reads them).
+    memory_limit
+        DuckDB's memory limit (e.g. ``"1GB"``); beyond it DuckDB spills to a temporary
+        folder, removed on close.
+
+    Returns
+    -------
+    StreamSource
+        A context manager; close it (or leave the ``with`` block) to free the folder.
+
+    Raises
+    ------
+    DataError
+        Its subclasses for what :func:`core.reading.read_table` refuses (empty file, bad
+        header...), and for what the streaming engine cannot read as it does (bzip2, zip,
+        .xlsx, encodings other than UTF-8, rows DuckDB cannot parse), naming the pandas
+        engine.
+    """
+    return StreamSource(path, sep=sep, encoding=encoding, memory_limit=memory_limit)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _guarded(reader: Any, errors: Any) -> Iterator[Any]:
+    """Yield ``reader``'s batches, reading each inside the ``errors`` context."""
+    it = iter(reader)
+    while True:
+        with errors():
+            item = next(it, None)
+        if item is None:
+            return
+        yield item
