@@ -225,7 +225,7 @@ def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
         [
             sys.executable,
             "-c",
-            "from core.cli import entry_point; entry_point()",
+            "from slicewise.core.cli import entry_point; entry_point()",
             "app",
             "--db",
             str(db),

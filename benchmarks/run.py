@@ -2,6 +2,8 @@
 
     pip install -e ".[bench]" && python benchmarks/run.py            # 1M rows (default)
     python benchmarks/run.py --rows 200000 --quick                   # a smaller run
+    python benchmarks/run.py --targets [--only pandas,stream] [--rows 1000000] [--out FILE]
+                                          # issue 17's targets beside their peers (targets.py)
 
 Peers run on the same data in the same process, so the ratios hold on a noisy machine:
 a plain pandas loop over slices, a numpy matrix computation of the same counts (the
@@ -359,7 +361,12 @@ def bench_agreement(items: int) -> None:
 
 
 def main() -> None:
-    """Run every benchmark and print the table."""
+    """Run every benchmark and print the table (``--targets``: issue 17's targets instead)."""
+    if "--targets" in sys.argv[1:]:
+        from benchmarks.targets import main as targets_main
+
+        targets_main([a for a in sys.argv[1:] if a != "--targets"])
+        return
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
