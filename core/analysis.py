@@ -20,13 +20,10 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.baselines import Baseline, dataset_baseline
+from slicewise.core.batches.count import Partial, co_membership, count_scored, same_members
 from slicewise.core.dataset import Dataset
-from slicewise.core.metrics import (
-    build_slices,
-    compute_outcomes,
-    compute_slice_counts,
-    compute_slice_metrics,
-)
+from slicewise.core.metrics import build_slices, compute_outcomes, compute_slice_metrics
+from slicewise.core.metrics.counts import COUNT_COLUMNS
 from slicewise.core.prioritize import rank_slices
 from slicewise.core.slice_names import OVERALL, UNTAGGED, tag_rows, tag_slice_names
 from slicewise.core.tag_scope import (
@@ -116,7 +113,18 @@ def count_slices(
     :func:`score_examples`; returns one row per slice plus ``All data`` (and ``No tag``
     when there are tags).
     """
-    return compute_slice_counts(membership, outcomes, tag_columns=tag_rows(info))
+    part = count_scored(outcomes, membership.to_numpy(dtype=bool), tags=len(tag_rows(info)))
+    return slice_counts_frame(part, info)
+
+
+def slice_counts_frame(part: Partial, info: pd.DataFrame) -> pd.DataFrame:
+    """Name the rows of summed counts: ``All data``, each slice of ``info``, ``No tag``.
+
+    ``part``: :class:`core.batches.count.Partial` over the slices of ``info``; returns
+    shape ``(1 + n_slices (+ 1 with tags), len(COUNT_COLUMNS))``, float64 sums.
+    """
+    names = [OVERALL, *map(str, info.index)] + ([UNTAGGED] if tag_rows(info) else [])
+    return pd.DataFrame(part.counts, index=names, columns=list(COUNT_COLUMNS))
 
 
 def measure_slices(
@@ -181,8 +189,11 @@ def analyze(
     """
     task = task or default_task(dataset)
     outcomes = score_examples(dataset.frame, task, source=dataset.source_name)
-    membership, info = find_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
-    counts = count_slices(membership, outcomes, info)
+    membership, info = build_slices(dataset, slice_by=slice_by, bins=bins, max_slices=max_slices)
+    # The engines' counting step (core.batches.count), on the whole frame: one definition.
+    part = count_scored(outcomes, membership.to_numpy(dtype=bool), tags=len(tag_rows(info)))
+    info = same_members(info, part.together)
+    counts = slice_counts_frame(part, info)
     table = measure_slices(
         counts, task=task, hlp=hlp, baseline=baseline or dataset_baseline(dataset)
     )
@@ -211,23 +222,8 @@ def mark_same_members(membership: pd.DataFrame, info: pd.DataFrame) -> pd.DataFr
     order: tags, then column values) with identical members, or None. Empty slices are
     never merged (they say nothing and their names say why they exist).
     """
-    out = info.copy()
-    out["same_as"] = pd.Series(None, index=out.index, dtype=object)
-    if not membership.shape[1]:
-        return out
-    packed = np.packbits(membership.to_numpy(dtype=bool), axis=0)
-    first: dict[bytes, str] = {}
-    for name, column, size in zip(
-        membership.columns, packed.T, membership.sum(axis=0).to_numpy(), strict=True
-    ):
-        if not size:
-            continue
-        key = column.tobytes()
-        if key in first:
-            out.loc[name, "same_as"] = first[key]
-        else:
-            first[key] = name
-    return out
+    member = membership.to_numpy(dtype=bool)
+    return same_members(info, co_membership(member))
 
 
 def file_tag_scopes(dataset: Dataset, task: TaskSpec | None = None) -> dict[str, str]:

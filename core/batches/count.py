@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.plan import (
+    BatchRowNumbers,
     LoadPlan,
     build_plan,
     guarded,
@@ -29,6 +30,7 @@ from slicewise.core.batches.source import Batch, BatchSource, Progress
 from slicewise.core.errors import RowNumbers
 from slicewise.core.metrics import compute_outcomes, compute_slice_counts
 from slicewise.core.metrics.counts import COUNT_COLUMNS
+from slicewise.core.task import TaskSpec
 
 
 @dataclass
@@ -94,25 +96,131 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
         re-raises it as the pandas engine does with :func:`core.batches.plan.guarded`).
     """
     weights = np.ones(len(batch.rows)) if batch.weights is None else batch.weights
+    if batch.first_rows is not None:
+        base = numbering or RowNumbers()
+        numbering = BatchRowNumbers(base.first, base.skipped, np.asarray(batch.first_rows))
     dataset, _ = prepare_batch(batch.rows, plan.load, numbering or RowNumbers())
     frame = dataset.frame
     w = np.asarray(weights, dtype=float)[frame["id"].to_numpy(dtype=np.int64)]
-    outcomes = compute_outcomes(frame, plan.task, source=plan.source_name)
-    member = membership(dataset.tags, frame, plan)
+    part = count_typed(
+        frame, membership(dataset.tags, frame, plan), plan.task, tags=len(plan.tags),
+        weights=w, source=plan.source_name,
+    )  # fmt: skip
+    part.rows = int(np.sum(weights))
+    return part
+
+
+def count_typed(
+    frame: pd.DataFrame,
+    member: np.ndarray,
+    task: TaskSpec,
+    *,
+    tags: int,
+    weights: np.ndarray | None = None,
+    source: str = "",
+    pairs: bool = True,
+) -> Partial:
+    """Count a loaded frame: outcomes, per-slice sums, co-membership, class pairs.
+
+    The one counting step of every engine: the pandas engine (:func:`core.analysis.analyze`)
+    runs it on the whole loaded frame, engines on each prepared batch
+    (:func:`count_batch`).
+
+    Parameters
+    ----------
+    frame
+        A loaded frame (:attr:`core.dataset.Dataset.frame`), shape ``(n_rows, n_columns)``.
+    member
+        Slice membership, bool, shape ``(n_rows, n_slices)``: the ``tags`` tag slices first.
+    task
+        How a prediction is judged (:func:`core.metrics.compute_outcomes`).
+    tags
+        How many leading columns of ``member`` are tags (for the ``No tag`` row).
+    weights
+        Rows each row of ``frame`` stands for (shape ``(n_rows,)``), ``None`` for one each.
+    source
+        The file name that starts error messages.
+    pairs
+        Also count rows per (label, prediction) pair (classification and binary tasks).
+
+    Returns
+    -------
+    Partial
+        ``rows`` and ``kept`` both the rows counted (weighted).
+
+    Raises
+    ------
+    DataError
+        The labels or predictions cannot be judged under ``task``.
+    """
+    outcomes = compute_outcomes(frame, task, source=source)
+    return count_scored(
+        outcomes, member, tags=tags, weights=weights,
+        labels=frame if pairs and task.kind in ("classification", "binary") else None,
+    )  # fmt: skip
+
+
+def count_scored(
+    outcomes: pd.DataFrame,
+    member: np.ndarray,
+    *,
+    tags: int,
+    weights: np.ndarray | None = None,
+    labels: pd.DataFrame | None = None,
+) -> Partial:
+    """Sum scored rows per slice (:func:`core.metrics.compute_slice_counts`), pairs and all.
+
+    ``outcomes`` from :func:`core.metrics.compute_outcomes` (shape ``(n_rows, ...)``),
+    ``member``, ``tags`` and ``weights`` as :func:`count_typed` takes them; ``labels`` the
+    frame whose ``label`` and ``prediction`` pairs are counted, ``None`` for none.
+    """
+    n = len(outcomes)
+    names = [str(i) for i in range(member.shape[1])]
     counts = compute_slice_counts(
-        pd.DataFrame(member, columns=list(plan.info.index), copy=False),
+        pd.DataFrame(member, columns=names, copy=False),
         outcomes,
-        tag_columns=[plan.info.index[i] for i in range(len(plan.tags))],
-        weights=w,
+        tag_columns=names[:tags],
+        weights=None if weights is None else np.asarray(weights, dtype=float),
     )
-    together = (member.T * w) @ member if member.shape[1] else np.zeros((0, 0))
-    pairs = pd.Series(dtype=float)
-    if plan.task.kind in ("classification", "binary") and len(frame):
-        key = [frame["label"].astype(str), frame["prediction"].astype(str)]
-        pairs = pd.Series(w).groupby(key).sum()
+    kept = float(n if weights is None else np.sum(weights))
+    pair_counts = pd.Series(dtype=float)
+    if labels is not None and n:
+        pair_counts = class_pairs(labels["label"], labels["prediction"], weights)
     return Partial(
-        counts.to_numpy(), np.asarray(together, float), pairs, int(weights.sum()), int(w.sum())
+        counts.to_numpy(), co_membership(member, weights), pair_counts, round(kept), round(kept)
     )
+
+
+def co_membership(member: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Rows in both slice ``i`` and slice ``j`` (float64, shape ``(n_slices, n_slices)``).
+
+    A sparse product: the cost grows with the rows times the slices a row is in, squared
+    (not with the number of slices), so a column cut into 1,000 values stays cheap.
+    """
+    from scipy import sparse
+
+    k = member.shape[1]
+    if not k:
+        return np.zeros((0, 0))
+    m = sparse.csc_matrix(member, dtype=np.float64)
+    mw = m if weights is None else m.multiply(np.asarray(weights, dtype=float)[:, None])
+    return np.asarray((m.T @ sparse.csc_matrix(mw)).toarray(), dtype=float)
+
+
+def class_pairs(
+    label: pd.Series, prediction: pd.Series, weights: np.ndarray | None = None
+) -> pd.Series:
+    """Rows per (label, prediction) pair as text (float64, indexed by the two texts)."""
+    lc, lu = pd.factorize(label.astype(str), sort=False)
+    pc, pu = pd.factorize(prediction.astype(str), sort=False)
+    key = lc.astype(np.int64) * len(pu) + pc
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    sums = np.bincount(key, weights=w, minlength=len(lu) * len(pu)).astype(float)
+    present = np.flatnonzero(np.bincount(key, minlength=len(lu) * len(pu)))
+    index = pd.MultiIndex.from_arrays(
+        [np.asarray(lu)[present // len(pu)], np.asarray(pu)[present % len(pu)]]
+    )
+    return pd.Series(sums[present], index=index).sort_index()
 
 
 def membership(tags: pd.DataFrame, frame: pd.DataFrame, plan: LoadPlan) -> np.ndarray:
@@ -135,7 +243,7 @@ class SourceAnalysis:
     table
         As ``core.analysis.analyze(core.dataset.load_dataset(file), ...)`` returns it.
     task, warnings, source_name, rows
-        The task, the load's warnings, the file name, the rows of the table.
+        The task, the load's warnings (not the reader's), the file name, the rows.
     pairs
         Rows per (label, prediction) pair (:func:`core.metrics.compute_confusion_pairs`'
         table) for per-class results; ``None`` for text and regression.
@@ -147,6 +255,12 @@ class SourceAnalysis:
     source_name: str
     rows: int
     pairs: pd.DataFrame | None = None
+    read_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def all_warnings(self) -> list[str]:
+        """The reader's and the load's warnings: ``load_dataset(file).warnings``."""
+        return [*self.read_warnings, *self.warnings]
 
 
 def analyze_source(
@@ -190,8 +304,9 @@ def analyze_source(
         protected=protected, rank_by=rank_by, baseline=baseline,
     )  # fmt: skip
     return SourceAnalysis(
-        table, plan.task, list(plan.warnings), plan.source_name, plan.rows, pairs_table(total)
-    )
+        table, plan.task, list(plan.warnings), plan.source_name, plan.rows, pairs_table(total),
+        list(getattr(source, "warnings", ())),
+    )  # fmt: skip
 
 
 def _count_all(source: BatchSource, plan: LoadPlan, progress: Progress | None) -> Partial:
@@ -225,19 +340,24 @@ def table_of(plan: LoadPlan, total: Partial, **analysis: Any) -> pd.DataFrame:
 def same_members(info: pd.DataFrame, together: np.ndarray) -> pd.DataFrame:
     """``info`` with ``same_as`` (:func:`core.analysis.mark_same_members`' rule) from counts.
 
-    Slices ``a`` and ``b`` have the same members iff ``n_a == n_b == n_ab`` (> 0).
+    Slices ``a`` and ``b`` have the same members iff ``n_a == n_b == n_ab`` (> 0); a slice
+    is marked the same as the first such slice before it (``together`` as
+    :func:`co_membership` gives it, shape ``(n_slices, n_slices)``).
     """
     out = info.copy()
     out["same_as"] = pd.Series(None, index=out.index, dtype=object)
-    names = list(out.index)
-    size = np.diag(together) if len(names) else np.zeros(0)
-    for j in range(len(names)):
-        if size[j] <= 0:
-            continue
-        for i in range(j):
-            if size[i] == size[j] == together[i, j] and out.iloc[i]["same_as"] is None:
-                out.loc[names[j], "same_as"] = names[i]
-                break
+    k = len(out)
+    if not k:
+        return out
+    size = np.diag(together)
+    same = (size[:, None] == size[None, :]) & (together == size[None, :]) & (size > 0)[None, :]
+    same &= np.tri(k, k, -1, dtype=bool).T  # only i < j: an earlier slice
+    has = same.any(axis=0)
+    first = same.argmax(axis=0)
+    names = np.asarray(out.index, dtype=object)
+    same_as = np.full(k, None, dtype=object)
+    same_as[has] = names[first[has]]
+    out["same_as"] = pd.Series(same_as, index=out.index, dtype=object)
     return out
 
 

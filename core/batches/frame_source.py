@@ -31,6 +31,8 @@ class FrameSource:
         Rows per batch (>= 1).
     group
         Merge identical rows of a batch (when the caller allows it).
+    warnings
+        The reader's warnings (:func:`core.reading.read_table`'s third item).
     """
 
     def __init__(
@@ -39,6 +41,7 @@ class FrameSource:
         source_name: str = "table",
         chunk_rows: int = 100_000,
         group: bool = False,
+        warnings: list[str] | None = None,
     ) -> None:
         self.frame = frame.reset_index(drop=True)
         self.source_name = source_name
@@ -48,6 +51,7 @@ class FrameSource:
         self.skipped_rows = numbering.skipped
         self.chunk_rows = max(int(chunk_rows), 1)
         self.group = group
+        self.warnings = list(warnings or [])
 
     def head(self, n: int) -> pd.DataFrame:
         """Return the first ``n`` rows (all columns), in file order."""

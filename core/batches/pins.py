@@ -143,6 +143,7 @@ def prepare_pinned(
     decimal: str | None = None,
     thousands: str | None = None,
     task: str | None = None,
+    numbering: RowNumbers | None = None,
 ) -> tuple[Dataset, Rows]:
     """Run :func:`core.dataset.prepare`'s steps on a batch, the whole table's decisions pinned.
 
@@ -151,6 +152,8 @@ def prepare_pinned(
     class spellings come from ``pins``, and a batch may lose every row (the whole table's
     check is :mod:`core.batches.plan`'s). ``mapping`` must have every role decided (the id
     switched off: the frame's ``id`` is then each kept row's position in the batch).
+
+    ``numbering``: how messages number the rows (default: as ``df.attrs`` says).
 
     Returns
     -------
@@ -161,7 +164,8 @@ def prepare_pinned(
     DataError
         As the loader's steps raise, rows numbered as ``df.attrs`` says.
     """
-    file, numbering, text_task = source_name, RowNumbers.of_frame(df), task == "text"
+    file, text_task = source_name, task == "text"
+    numbering = numbering or RowNumbers.of_frame(df)
     df, na_values = check_table(df, file, missing=missing, na_values=na_values)
     threshold = check_threshold(threshold, mapping, file)
     mapping = resolve_mapping(df, mapping, file=file, require_prediction=threshold is None)

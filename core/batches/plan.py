@@ -35,6 +35,8 @@ from slicewise.core.values import NumberFormat, infer_number_format
 
 #: Rows :func:`build_plan` reads to find the roles (as the app's column picker does).
 HEAD_ROWS = 10_000
+#: Rows above which an error is not re-raised by re-reading the table in pandas (memory).
+RELOAD_ROWS = 2_000_000
 #: Distinct values above which a column is not a true/false tag column (as detection says).
 _TAG_VALUES = 6
 
@@ -113,6 +115,29 @@ class LoadPlan:
         return self.load["pins"]
 
 
+@dataclass(frozen=True)
+class BatchRowNumbers(RowNumbers):
+    """The file's numbering of a batch's rows: position ``p`` is the file's row ``at[p]``.
+
+    ``at``: the 0-based positions in the file of the batch's rows (``Batch.first_rows``).
+    """
+
+    at: np.ndarray | None = field(default=None, compare=False)
+
+    def of(self, positions: Sequence[int]) -> list[int]:
+        """Return the file row numbers of 0-based positions in the batch."""
+        at = self.at
+        return super().of([int(at[int(p)]) if at is not None else int(p) for p in positions])
+
+
+def batch_numbering(source: BatchSource, batch: Batch) -> RowNumbers:
+    """How messages number ``batch``'s rows: the file's rows its ``first_rows`` name."""
+    base = numbering_of(source)
+    if batch.first_rows is None:
+        return base
+    return BatchRowNumbers(base.first, base.skipped, np.asarray(batch.first_rows))
+
+
 def prepare_batch(
     rows: pd.DataFrame, plan_load: dict[str, Any], numbering: RowNumbers
 ) -> tuple[Dataset, Rows]:
@@ -123,7 +148,7 @@ def prepare_batch(
     """
     rows = rows.copy(deep=False)
     numbering.attach(rows)
-    return prepare_pinned(rows, **plan_load)
+    return prepare_pinned(rows, **plan_load, numbering=numbering)
 
 
 def numbering_of(source: BatchSource) -> RowNumbers:
@@ -137,7 +162,11 @@ def raise_as_loaded(source: BatchSource, options: dict[str, Any], error: DataErr
     Reads every column of ``source`` whole, prepares it with ``options`` (the user's
     :func:`core.dataset.prepare` options, ``slice_by``/``bins``/``max_slices`` and the
     ``spec`` for the analysis steps that check values) and re-raises what they raise.
+    Above :data:`RELOAD_ROWS` rows the table is not read whole (memory would grow with
+    it): ``error`` itself is raised, the batch's rows named by their file rows.
     """
+    if source.count_rows() > RELOAD_ROWS:
+        raise error
     frame = pd.concat(
         [b.rows for b in source.batches(source.columns, group=False)], ignore_index=True
     )
@@ -248,6 +277,23 @@ def column_format(
     return infer_number_format(text, decimal=decimal, thousands=thousands)
 
 
+def number_shapes(cells: pd.Series) -> pd.Series:
+    """One cell per *shape* of ``cells`` (trimmed text): what decides its number format.
+
+    A shape writes every digit as ``1`` but a ``0`` that starts a run of digits (the
+    formats refuse leading zeros), so two cells of one shape fit the same formats; of
+    each shape the greatest cell is kept (a non-zero one when there is one: ``0,000``
+    reads alike in two formats, ``1,000`` does not). Returns the kept cells (object).
+    """
+    text = as_text(cells).dropna().astype(str)
+    text = text[text != ""]
+    if not len(text):
+        return pd.Series([], dtype=object)
+    shape = text.str.replace(r"[1-9]", "1", regex=True).str.replace(r"(?<=\d)0", "1", regex=True)
+    kept = text.groupby(shape.to_numpy(), sort=False).max()
+    return pd.Series(kept.to_numpy(dtype=object), dtype=object)
+
+
 def distinct_cells(source: BatchSource, column: str, na: tuple[str, ...]) -> pd.Series:
     """Return the distinct present cells of ``column`` over the whole table (object dtype)."""
     counts = source.value_counts([column], limit=1_000_000).get(column)
@@ -269,14 +315,10 @@ def each_batch(
     progress: Progress | None = None,
 ) -> Iterable[tuple[Batch, Dataset, Rows]]:
     """Yield every batch of ``source`` with its prepared dataset (batches losing all rows too)."""
-    numbering = numbering_of(source)
     for batch in source.batches(columns, group=group, progress=progress):
         if not len(batch.rows):
             continue
-        rows = batch.rows
-        if batch.first_rows is not None and not group:
-            numbering = replace(numbering_of(source), first=source.first_row_number)
-        yield batch, *prepare_batch(rows, plan_load, numbering)
+        yield batch, *prepare_batch(batch.rows, plan_load, batch_numbering(source, batch))
 
 
 def drop_warning(file: str, dropped: list[int], n_dropped: int, rows: int, numbering: Any) -> str:

@@ -28,13 +28,14 @@ from slicewise.core.batches.plan import (
     drop_warning,
     each_batch,
     needed_columns,
+    number_shapes,
     numbering_of,
     prepare_batch,
     resolve_roles,
     slice_spec,
 )
 from slicewise.core.batches.source import BatchSource, Progress
-from slicewise.core.column_parsing import is_text, parse_tags_column
+from slicewise.core.column_parsing import is_text, mask_na_tokens, parse_tags_column
 from slicewise.core.column_roles import ColumnMapping, metadata_names
 from slicewise.core.prepare_steps import check_threshold
 from slicewise.core.slice_names import (
@@ -44,7 +45,7 @@ from slicewise.core.slice_names import (
     unique_name,
 )
 from slicewise.core.task import TaskSpec, infer_task_kind
-from slicewise.core.values import NumberFormat, as_text, class_keys
+from slicewise.core.values import _FORMATS, NumberFormat, as_text, class_keys
 
 _ROLE_FIELDS = {"label": "label", "prediction": "prediction", "human": "human", "score": "score"}
 
@@ -58,7 +59,7 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
         threshold=o["threshold"],
     )  # fmt: skip
     threshold = check_threshold(o["threshold"], o["mapping"], file)
-    _check_ids(source, resolved.id)
+    _check_ids(source, resolved.id, na)
     warnings: list[str] = []
     if threshold is not None and resolved.prediction is not None:
         warnings.append(
@@ -74,7 +75,8 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     )  # fmt: skip
     head = source.head(HEAD_ROWS)
     fields = _sliced_fields(head, resolved, o["slice_by"], load)
-    formats, kinds = _number_formats(source, head, resolved, fields, o, na, warnings)
+    read_two_ways: list[str] = []
+    formats, kinds = _number_formats(source, head, resolved, fields, o, na, read_two_ways)
     pins = Pins(formats=formats, metadata=kinds, spellings=None, tags=tags_listed)
     columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
     seen = _first_pass(source, {**load, "pins": pins}, columns, fields, progress)
@@ -84,6 +86,7 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     load["pins"] = pins
     if seen["dropped"]:
         warnings.append(_dropped(source, load, columns, seen))
+    warnings += read_two_ways
     spec = o["spec"] or TaskSpec(kind=_infer_task(source, load, columns))
     head_set, _ = prepare_batch(source.head(HEAD_ROWS)[list(columns)], load, numbering_of(source))
     tags = tuple(str(t) for t in head_set.tags.columns)
@@ -95,14 +98,37 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     )  # fmt: skip
 
 
-def _check_ids(source: BatchSource, column: str | None) -> None:
-    """Refuse repeated or blank ids over the whole table (the message is the loader's)."""
+def _check_ids(source: BatchSource, column: str | None, na: tuple[str, ...] = ()) -> None:
+    """Refuse repeated or blank ids over the whole table (the message is the loader's).
+
+    Ids are compared as the loader compares them: trimmed text (`` 7`` and ``7`` are one
+    id, ``07`` and ``7`` two). Cells with spaces around are few: they are held, trimmed,
+    and looked up in a second pass only when there are some.
+    """
     if column is None:
         return
-    if len(source.repeated(column, 1)) or source.missing(column, 1)[0]:
-        from slicewise.core.errors import DuplicateIdError
+    from slicewise.core.errors import DuplicateIdError
 
-        raise DuplicateIdError(f"{source.source_name}: the id column {column!r} repeats ids")
+    repeated = DuplicateIdError(f"{source.source_name}: the id column {column!r} repeats ids")
+    if len(source.repeated(column, 1)) or source.missing(column, 1)[0]:
+        raise repeated
+    padded: set[str] = set()
+    for batch in source.batches([column], group=True):
+        cells = batch.rows[column]
+        if not is_text(cells):
+            continue
+        text = cells.dropna().astype(str)
+        trimmed = text.str.strip()
+        if (trimmed == "").any() or trimmed.isin(na).any():
+            raise repeated
+        raw = set(text[trimmed != text])
+        if len({r.strip() for r in raw} | {r.strip() for r in padded}) < len(raw | padded):
+            raise repeated
+        padded |= raw
+    wanted = {p.strip() for p in padded}
+    for batch in source.batches([column], group=True) if wanted else ():
+        if batch.rows[column].dropna().astype(str).isin(wanted).any():
+            raise repeated
 
 
 def _tags_column(
@@ -161,41 +187,89 @@ def _number_formats(
     """Each numeric role's and sliced metadata column's number format over the whole table.
 
     Returns the pinned formats (a column inferred as plain dot numbers is left to the
-    loader) and the sliced metadata columns' kinds (``text``, ``float``, ``keep``).
+    loader) and the sliced metadata columns' kinds (``text``, ``float``, ``keep``); appends
+    the loader's warning for each metadata column (sliced or not) read two ways.
     """
     user = (o["decimal"], o["thousands"])
     formats: dict[str, tuple[str | None, str | None]] = {}
     kinds: dict[str, str] = {}
     meta = {c for c, f in fields.values() if c and f not in _ROLE_FIELDS.values()}
-    for col in [mapping.score, mapping.human_accuracy, *sorted(meta)]:
-        if col is None or col in formats or not is_text(head[col]):
+    roles = set(needed_columns(mapping, ())) | {mapping.id}
+    unsliced = [c for c in head.columns if c not in roles and c not in meta]
+    wanted = [mapping.score, mapping.human_accuracy, *sorted(meta)]
+    wanted += [c for c in unsliced if user == (None, None) and _may_be_ambiguous(head[c])]
+    looked = [c for c in dict.fromkeys(wanted) if c is not None and is_text(head[c])]
+    shapes = _shape_pass(source, looked, na)
+    ambiguous = []
+    for col in dict.fromkeys(wanted):
+        if col not in looked:
             if col in meta:
                 kinds[col] = "keep"
             continue
-        cells = distinct_cells(source, col, na)
+        cells = shapes[col]
         fmt = column_format(cells, decimal=user[0], thousands=user[1]) if len(cells) else None
-        if isinstance(fmt, NumberFormat) and fmt != NumberFormat(".") and user == (None, None):
-            formats[col] = (fmt.decimal, fmt.thousands)
-        if col in meta:
-            kinds[col] = "float" if isinstance(fmt, NumberFormat) else "text"
+        if col not in unsliced and isinstance(fmt, NumberFormat) and user == (None, None):
+            if fmt != NumberFormat("."):
+                formats[col] = (fmt.decimal, fmt.thousands)
+        if col in meta or col in unsliced:
+            kinds.update({col: "float" if isinstance(fmt, NumberFormat) else "text"})
             if fmt == "ambiguous":
                 first = as_text(head[col]).dropna()
-                sample = first.iloc[0] if len(first) else cells.iloc[0]
-                warnings.append(
-                    f"{source.source_name}: column {col!r} holds numbers such as {sample!r} "
-                    "that read differently with a decimal comma and with a thousands "
-                    "separator; it is kept as text: give the format (CLI: --decimal , or "
-                    "--thousands ,)"
-                )
+                ambiguous.append((col, first.iloc[0] if len(first) else cells.iloc[0]))
         elif not isinstance(fmt, NumberFormat) and len(cells):
-            raise _not_numbers(col)
+            raise _not_numbers(col, source.source_name, cells)
+    for col in unsliced:
+        kinds.pop(col, None)
+    order = {c: i for i, c in enumerate(head.columns)}
+    warnings.extend(
+        f"{source.source_name}: column {col!r} holds numbers such as {sample!r} "
+        "that read differently with a decimal comma and with a thousands "
+        "separator; it is kept as text: give the format (CLI: --decimal , or "
+        "--thousands ,)"
+        for col, sample in sorted(ambiguous, key=lambda a: order[a[0]])
+    )
     return formats, kinds
 
 
-def _not_numbers(col: str) -> Exception:
+def _may_be_ambiguous(cells: pd.Series) -> bool:
+    """Whether a whole column could read two ways, from its head (formats only shrink)."""
+    if not is_text(cells):
+        return False
+    text = number_shapes(cells)
+    if not len(text):
+        return True
+    s = text.astype("string")
+    fits = [f for f, p in _FORMATS.items() if f != NumberFormat(".")]
+    return sum(bool(s.str.fullmatch(_FORMATS[f].pattern).all()) for f in fits) >= 2
+
+
+def _shape_pass(source: BatchSource, columns: list[str], na: tuple[str, ...]) -> dict:
+    """One pass over ``columns``: each column's cells, one per shape (:func:`number_shapes`).
+
+    Memory holds the shapes, not the distinct cells (a score column may have millions).
+    """
+    found: dict[str, pd.Series] = {c: pd.Series([], dtype=object) for c in columns}
+    if not columns:
+        return found
+    for batch in source.batches(columns, group=False):
+        rows = mask_na_tokens(batch.rows, na) if na else batch.rows
+        for c in columns:
+            cells = pd.Series(pd.unique(rows[c].dropna().to_numpy(dtype=object)), dtype=object)
+            found[c] = number_shapes(pd.concat([found[c], cells], ignore_index=True))
+    return found
+
+
+def _not_numbers(col: str, file: str, cells: pd.Series) -> Exception:
+    """Return the error for a numeric column holding text, naming a cell no format reads."""
     from slicewise.core.errors import InvalidValueError
 
-    return InvalidValueError(f"the column {col!r} holds values that are no numbers")
+    text = cells.astype("string")
+    fits = pd.Series(False, index=cells.index)
+    for pattern in _FORMATS.values():
+        fits |= text.str.fullmatch(pattern.pattern).fillna(False)
+    bad = cells[~fits.to_numpy(dtype=bool)]
+    such = f" such as {bad.iloc[0]!r}" if len(bad) else ""
+    return InvalidValueError(f"{file}: the column {col!r} holds values{such} that are no numbers")
 
 
 def _first_pass(
