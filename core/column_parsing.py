@@ -161,23 +161,72 @@ def id_text(ids: pd.Series) -> pd.Series:
 
 
 def all_distinct(values: pd.Series) -> bool:
-    """Whether no value repeats, by hashing (linear in the rows, no sort).
+    """Whether no value repeats.
 
-    Arrow strings go through Arrow's hash kernel (``pyarrow.compute.unique``: at 4M ids a
-    fifth of the time of sorting them, and it grows linearly where a sort does not); other
-    columns through pandas' hash table (``is_unique``). ``False`` when a value is missing:
-    the caller then checks the rows it keeps exactly.
+    Arrow strings are hashed to 64 bits straight from their buffers, the hashes sorted, and
+    only the rows whose hashes repeat compared exactly (``pyarrow.compute.unique``): a hash
+    table of 10M strings thrashes the caches (5.4 s at 10M ids against 0.31 s at 1M), a
+    sort of integers does not. Other columns go through pandas' hash table (``is_unique``).
+    ``False`` when a value is missing: the caller then checks the rows it keeps exactly.
     """
     if len(values) < 2:
         return True
     if values.isna().any():
         return False
     arr = arrow_strings(values)
-    if arr is not None:
-        import pyarrow.compute as pc
+    if arr is None:
+        return bool(values.is_unique)
+    import pyarrow.compute as pc
 
+    hashes = _text_hashes(arr)
+    if hashes is None:  # long strings: hashing words would cost more than the hash table
         return len(pc.unique(arr)) == len(arr)
-    return bool(values.is_unique)
+    order = np.sort(hashes)
+    repeated = order[1:][order[1:] == order[:-1]]
+    if not len(repeated):
+        return True  # equal strings have equal hashes
+    suspects = arr.take(np.flatnonzero(np.isin(hashes, repeated)))
+    return len(pc.unique(suspects)) == len(suspects)
+
+
+def _text_hashes(arr: Any, max_bytes: int = 64) -> np.ndarray | None:
+    """64-bit hashes of Arrow (large_)strings without nulls, read from their buffers.
+
+    Each string's bytes are read as little-endian 64-bit words (unaligned windows on the
+    data buffer, bytes past the string masked off) and mixed with its length, in as many
+    rounds for every string of ``arr`` (so equal strings in two chunks hash alike); ``None``
+    when a string is longer than ``max_bytes`` (one pass per word).
+    """
+    import pyarrow as pa
+
+    parts = []
+    for chunk in arr.chunks:
+        wide = pa.types.is_large_string(chunk.type)
+        if not (wide or pa.types.is_string(chunk.type)):
+            return None
+        _, off_buf, data_buf = chunk.buffers()
+        offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)
+        offsets = offsets[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+        data = np.zeros(int(offsets[-1]) + 8, dtype=np.uint8)  # 8 spare bytes: last window
+        if data_buf is not None and offsets[-1]:
+            data[: offsets[-1]] = np.frombuffer(data_buf, dtype=np.uint8)[: offsets[-1]]
+        parts.append((offsets[:-1], np.diff(offsets), data))
+    longest = max((int(length.max()) for _, length, _ in parts if len(length)), default=0)
+    if longest > max_bytes:
+        return None
+    out = [np.zeros(0, dtype=np.uint64)]
+    for start, length, data in parts:
+        windows = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+        h = length.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        for k in range(-(-longest // 8)):
+            kept = np.clip(length - 8 * k, 0, 8).astype(np.uint64) * np.uint64(8)
+            word = windows[np.minimum(start + 8 * k, len(windows) - 1)]
+            # Keep the string's own bytes (shifting by 64 is undefined: two shifts of half).
+            h ^= word & ~((np.uint64(0xFFFFFFFFFFFFFFFF) << (kept >> 1)) << (kept - (kept >> 1)))
+            h *= np.uint64(0x100000001B3)
+            h ^= h >> np.uint64(29)
+        out.append(h)
+    return np.concatenate(out)
 
 
 def says_no(col: pd.Series, distinct: list[Any] | None = None) -> bool:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from slicewise.core.column_parsing import (
+    _text_hashes,
     all_distinct,
     dictionary_coded,
     mask_na_tokens,
@@ -115,6 +116,52 @@ def test_all_distinct_over_chunked_arrow_text():
     repeated = pd.Series(pd.arrays.ArrowStringArray(chunks))
     assert all_distinct(repeated) is False
     assert all_distinct(repeated.iloc[:3]) is True
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["abcdefgh", "abcdefghi", "abcdefgh"],  # a full word, then a byte more: a repeat
+        ["abcdefgh", "abcdefghi", "abcdefg"],
+        ["é", "e\u0301", "ü" * 9, "ü" * 9],  # multi-byte letters, 18 bytes: three words
+        ["x" * 70, "x" * 71, "x" * 70],  # past 64 bytes: the hash table path
+        ["", "a", "a\x00"],  # a NUL byte is part of the id
+    ],
+)
+@pytest.mark.parametrize("kind", ["string", "large_string"])
+def test_all_distinct_reads_arrow_buffers(cells, kind):
+    import pyarrow as pa
+
+    arr = pa.chunked_array([cells[:1], cells[1:]], type=getattr(pa, kind)())
+    # Sliced: the second chunk's offsets start inside its buffers.
+    values = pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string()))).iloc[0:]
+    expected = len(set(cells)) == len(cells)  # independent: a Python set
+    assert all_distinct(values) is expected
+    sliced = pd.Series(pd.arrays.ArrowStringArray(arr.cast(pa.large_string()).slice(1)))
+    assert all_distinct(sliced) is (len(set(cells[1:])) == len(cells[1:]))
+    hashes = _text_hashes(arr)  # the file's own type (32-bit offsets for "string")
+    if max(map(len, cells)) <= 64:
+        assert len(set(hashes.tolist())) == len(set(cells))
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_all_distinct_checks_colliding_hashes_exactly(monkeypatch, repeat):
+    # Every hash equal: the answer comes from the exact check of the suspects alone.
+    import slicewise.core.column_parsing as cp
+
+    monkeypatch.setattr(cp, "_text_hashes", lambda arr, max_bytes=64: np.zeros(len(arr), "u8"))
+    cells = ["a", "b", "c", "a" if repeat else "d"]
+    assert cp.all_distinct(pd.Series(cells, dtype="str")) is (not repeat)
+
+
+def test_text_hashes_differ_exactly_where_strings_do():
+    import pyarrow as pa
+
+    cells = [f"ex-{i}" for i in range(5000)] + ["ex-17", "ex-170", "ex-1700"]
+    hashes = _text_hashes(pa.chunked_array([cells], type=pa.large_string()))
+    # Equal strings, equal hashes; these distinct ones (lengths 4 to 7 bytes) do not collide.
+    assert hashes[5000] == hashes[17] and hashes[5001] == hashes[170]
+    assert len(set(hashes.tolist())) == 5000
 
 
 @pytest.mark.parametrize(

@@ -52,3 +52,22 @@ def test_confusion_pairs_of_a_large_frame_count_every_row():
     expected = frame.value_counts(["label", "prediction"])  # an independent count
     got = pairs.set_index(["label", "prediction"])["count"]
     assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+
+
+@pytest.mark.parametrize("n_classes", [3, 200, 300])
+def test_confusion_pairs_count_every_cell_however_many_classes(n_classes):
+    # 3 and 200 classes (40,000 cells): a count per cell; 300 (90,000 cells): the sort.
+    rng = np.random.default_rng(n_classes)
+    y = rng.integers(0, n_classes, 2000)
+    p = np.where(rng.random(2000) < 0.7, y, rng.integers(0, n_classes, 2000))
+    frame = pd.DataFrame({"label": [f"c{v}" for v in y], "prediction": [f"c{v}" for v in p]})
+    pairs = compute_confusion_pairs(frame)
+    # Independent: a Counter of the (label, prediction) pairs.
+    from collections import Counter
+
+    expected = Counter(zip(frame["label"], frame["prediction"], strict=True))
+    cells = zip(pairs["label"], pairs["prediction"], strict=True)
+    got = dict(zip(cells, pairs["count"], strict=True))
+    assert got == dict(expected)
+    order = sorted(expected, key=lambda c: (-expected[c], c))
+    assert list(zip(pairs["label"], pairs["prediction"], strict=True)) == order

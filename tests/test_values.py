@@ -537,3 +537,26 @@ def test_positive_class_message_stays_on_one_line_with_a_line_break_in_a_class()
     with pytest.raises(DataError) as err:
         compute_outcomes(frame, TaskSpec(kind="binary", positive="zzz"))
     assert "\n" not in str(err.value) and "'a\\nb'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["b", "a", None, "b", "c"],
+        [None, None, "x"],
+        ["x", "y"],
+        [None, None],  # no class: pandas' own path
+    ],
+)
+def test_factorize_of_arrow_text_is_pandas_factorize(cells):
+    import pyarrow as pa
+
+    from slicewise.core.values import _factorize
+
+    chunks = pa.chunked_array([cells[:1], cells[1:]], type=pa.large_string())
+    values = pd.Series(pd.arrays.ArrowStringArray(chunks))
+    codes, uniques = _factorize(values)
+    # Independent: what each code stands for, against the cells themselves.
+    assert [uniques[c] if c >= 0 else None for c in codes] == cells
+    assert sorted(uniques) == sorted({c for c in cells if c is not None})
+    assert codes.dtype == np.intp

@@ -93,7 +93,13 @@ def compute_confusion_pairs(frame: pd.DataFrame) -> pd.DataFrame:
     """
     classes, y, p, _ = _class_codes(frame, None)
     k = max(len(classes), 1)
-    cells, counts = np.unique(y * k + p, return_counts=True)
+    cell = y * k + p
+    if k * k <= max(len(cell), 1 << 16):  # a count per cell: no sort of every row
+        counts = np.bincount(cell, minlength=k * k)
+        cells = np.flatnonzero(counts)
+        counts = counts[cells]
+    else:  # many classes: sort the occupied cells
+        cells, counts = np.unique(cell, return_counts=True)
     order = np.argsort(-counts, kind="stable")  # cells are sorted by (label, prediction)
     cells, counts = cells[order], counts[order].astype(np.int64)
     return pd.DataFrame(
