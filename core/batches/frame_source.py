@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.column_parsing import missing_mask
 from slicewise.core.errors import RowNumbers
 
 
@@ -82,8 +83,12 @@ class FrameSource:
         return pd.DataFrame(rows, columns=["value", "count", "first_rows"])
 
     def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
-        """How many cells of ``column`` are missing, and the positions of the first ``limit``."""
-        found = np.flatnonzero(self.frame[column].isna().to_numpy(dtype=bool))
+        """How many cells of ``column`` are missing, and the positions of the first ``limit``.
+
+        Missing as the loader reads a cell (:func:`core.column_parsing.missing_mask`): no
+        value, or text that is empty or only whitespace.
+        """
+        found = np.flatnonzero(missing_mask(self.frame[column]))
         return len(found), found[:limit].tolist()
 
     def batches(

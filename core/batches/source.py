@@ -94,7 +94,9 @@ class BatchSource(Protocol):
     def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
         """Return how many rows of ``column`` are missing, and where the first are.
 
-        The positions are 0-based, of the first ``limit`` missing rows in file order.
+        The positions are 0-based, of the first ``limit`` missing rows in file order. A cell
+        is missing as the loader reads it (:func:`core.column_parsing.missing_mask`): no
+        value, or text that is empty or only whitespace.
         """
         ...
 
