@@ -88,7 +88,13 @@ def is_number(v: pd.Series) -> bool:
 
 
 def is_text(v: pd.Series) -> bool:
-    """Whether ``v`` holds text (object or string dtype)."""
+    """Whether ``v`` holds text (object or string dtype; a categorical is not text).
+
+    pandas calls a categorical of strings a string dtype, but its cells are codes with no
+    Arrow text behind them; it is kept as the reader typed it, like other typed columns.
+    """
+    if isinstance(v.dtype, pd.CategoricalDtype):
+        return False
     return v.dtype == object or pd.api.types.is_string_dtype(v)
 
 
