@@ -8,6 +8,7 @@ is a terminal: piped or redirected output (scripts, tests, CI logs) stays clean.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -94,7 +95,19 @@ class ProgressLine:
         self.close()
 
     def _draw(self, text: str) -> None:
+        # A line longer than the terminal wraps, and "\r" then redraws only its last part,
+        # leaving stale lines above: keep the counts (the end) and cut the label instead.
+        room = self._columns() - 1
+        if 0 < room < len(text):
+            text = "…" + text[len(text) - room + 1 :]
         pad = " " * max(self._width - len(text), 0)
         self.stream.write("\r" + text + pad)
         self.stream.flush()
         self._width = len(text)
+
+    def _columns(self) -> int:
+        """Return the terminal's width in characters (0 when unknown: nothing is cut)."""
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return 0

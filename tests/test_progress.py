@@ -7,11 +7,14 @@ case runs the same child with standard error piped: nothing may be written.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -42,8 +45,11 @@ def run_child(stderr) -> subprocess.CompletedProcess:
     )
 
 
-def test_on_a_terminal_the_line_says_rows_read_of_total_and_batches():
+def read_terminal(columns: int = 0) -> tuple[subprocess.CompletedProcess, str]:
+    """Run the child on a pseudo-terminal (``columns`` wide when given); return what shows."""
     master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     try:
         result = run_child(slave)
         os.close(slave)
@@ -61,7 +67,11 @@ def test_on_a_terminal_the_line_says_rows_read_of_total_and_batches():
         if slave != -1:
             os.close(slave)
         os.close(master)
-    text = seen.decode()
+    return result, seen.decode()
+
+
+def test_on_a_terminal_the_line_says_rows_read_of_total_and_batches():
+    result, text = read_terminal()
     assert result.stdout == b"done\n"
     # Hand-written expectations: each call is one batch; 250,000 of 1,000,000 is 25%.
     assert "slicewise: preds.csv: 250,000 of 1,000,000 rows read (25%), 1 batch counted" in text
@@ -114,3 +124,15 @@ def test_redraws_are_throttled_but_the_last_of_a_pass_is_drawn():
     # The first call draws (nothing drawn yet), then only the last of the pass.
     assert [d.split(" rows")[0] for d in drawn] == ["w: 1 of 10", "w: 10 of 10"]
     assert drawn[-1].startswith("w: 10 of 10 rows read (100%), 10 batches counted")
+
+
+@pytest.mark.parametrize("columns", [40, 60])
+def test_a_line_never_wraps_a_narrow_terminal_and_keeps_its_counts(columns):
+    # A wrapped line leaves stale lines above the output ("\r" redraws only its last row).
+    _, text = read_terminal(columns)
+    drawn = [part.rstrip(" ") for part in text.split("\r") if part.strip()]
+    assert drawn and all(len(part) <= columns - 1 for part in drawn)
+    # The counts (the end of the line) survive; the label is what is cut.
+    counts = "rows read (40%), 1 batch counted"
+    assert any(part.endswith(counts) for part in drawn)
+    assert any(part.startswith("…") for part in drawn)
