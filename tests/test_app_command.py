@@ -135,8 +135,16 @@ def test_serving_the_network_without_sign_in_is_refused_unless_asked(args, tmp_p
     assert not (tmp_path / "x.db").exists()  # refused before anything was made
 
 
-def test_the_address_is_given_with_host_only(tmp_path):
-    out = CliRunner().invoke(
-        main, ["app", "--db", str(tmp_path / "x.db"), "--server.address", "0.0.0.0"]
-    )
-    assert out.exit_code == 2 and "--host" in out.output
+@pytest.mark.parametrize(
+    "args, ours",
+    [
+        (["--server.address", "0.0.0.0"], "--host"),
+        (["--server.address=0.0.0.0"], "--host"),
+        (["--server.port", "8642"], "--port"),  # else "Slicewise on ...:8501" names the wrong port
+        (["--server.port=8642"], "--port"),
+    ],
+)
+def test_the_address_and_port_are_given_with_our_options_only(args, ours, tmp_path):
+    out = CliRunner().invoke(main, ["app", "--db", str(tmp_path / "x.db"), *args])
+    assert out.exit_code == 2 and ours in out.output
+    assert not (tmp_path / "x.db").exists()

@@ -150,3 +150,16 @@ def test_available_memory_reads_proc_meminfo():
     found = options.available_memory()
     if Path("/proc/meminfo").exists():
         assert found is not None and found > 0
+
+
+def test_auto_falls_back_to_pandas_for_options_only_pandas_honours(monkeypatch):
+    # With no memory to spare, auto would stream this file; --baseline-predictions needs the
+    # pandas engine, which auto then runs instead of refusing (--engine stream refuses).
+    monkeypatch.setattr(options, "available_memory", lambda: 1)
+    path = DEMO / "speech_predictions.csv"
+    assert options.choose_engine("auto", path) == "stream"
+    old = ("--baseline-predictions", DEMO / "speech_predictions_retrained.csv")
+    expected = report(path, "pandas", "json", *old)
+    assert report(path, "auto", "json", *old) == expected
+    code, _, err = run(path, "--engine", "stream", *old)
+    assert code == 2 and "--engine pandas" in err

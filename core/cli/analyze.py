@@ -232,7 +232,10 @@ def analyze_command(
             **weights.parsed(),
         )
 
-    engine = choose_engine(engine, file)
+    chosen = choose_engine(engine, file)
+    if engine == "auto" and chosen != "pandas" and not _engine_can_run(chosen, read, baselines):
+        chosen = "pandas"  # auto never refuses an option the pandas engine honours
+    engine = chosen
     run = _analyze_with_pandas if engine == "pandas" else _analyze_with_source
     with ProgressLine(f"slicewise: {file.name or file}") as progress:
         table, name, spec, classes = run(file, mapping, read, baselines, settings, progress, engine)
@@ -365,6 +368,15 @@ def _open_engine(engine: str, file: Path, read: ReadOptions) -> Any:
     from slicewise.core.engine_stream import open_source
 
     return open_source(file, sep=read.sep, encoding=read.encoding)
+
+
+def _engine_can_run(engine: str, read: ReadOptions, baselines: BaselineOptions) -> bool:
+    """Whether ``engine`` honours every option given (:func:`_check_engine_options`)."""
+    try:
+        _check_engine_options(engine, read, baselines)
+    except DataError:
+        return False
+    return True
 
 
 def _check_engine_options(engine: str, read: ReadOptions, baselines: BaselineOptions) -> None:

@@ -78,8 +78,11 @@ def app_command(
     """
     from slicewise.core.limits import max_slices as slice_cap
 
-    if any(a.split("=")[0] == "--server.address" for a in streamlit_args):
+    given = {a.split("=")[0] for a in streamlit_args}
+    if "--server.address" in given:
         raise click.UsageError("give the address with --host, not --server.address")
+    if "--server.port" in given:  # else the announced address would name the wrong port
+        raise click.UsageError("give the port with --port, not --server.port")
     streamlit_args, secrets = _secrets_locations(streamlit_args)
     proxy, mode = _sign_in(host, no_auth, proxy_header, trusted_proxies, secrets)
     slice_cap()  # a bad SLICEWISE_MAX_SLICES is refused here, not on every page later
