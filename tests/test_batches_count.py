@@ -207,8 +207,9 @@ def test_errors_reread_the_table_only_below_the_row_cap(cap, tmp_path, monkeypat
         analyze_source(_source(path, 4, True))
     if cap > 20:  # the pandas engine's own error
         assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
-    else:  # the plan's own error: the file, the column and the cell
-        assert str(got.value).startswith("s.csv: the column 'score'") and "'high'" in str(got.value)
+    else:  # the batch's error, not re-read: the file, the column, the cell and its file row
+        assert str(got.value).startswith("s.csv: the score column 'score'")
+        assert "'high' in row 15" in str(got.value)
 
 
 @pytest.mark.parametrize("k", [0, 1, 4])
@@ -218,3 +219,150 @@ def test_same_members_by_hand(k):
     got = same_members(info, co_membership(member))["same_as"].tolist()
     # By hand: s1 and s3 hold rows 0 and 2, as s0 does; s2 holds row 1 alone.
     assert got == [None, "s0", None, "s0"][:k]
+
+
+# Siblings of the streaming engine's cases (tests/test_engine_duckdb*.py), pinned on the
+# shared code: every plan decision must be the loader's on the whole table.
+SIBLINGS = [(1, False), (7, False), (7, True)]
+
+
+@pytest.mark.parametrize(("chunk", "group"), SIBLINGS)
+@pytest.mark.parametrize(
+    ("cells", "bins"),
+    [([1, 2, 3, 4, 5, 6], 8), ([1, 2, 3, 4, 5, 6], 2), ([1.5, 2, 3, 4, 5, 6], 8), ([1, 2], 8)],
+)
+def test_whole_number_metadata_is_sliced_as_integers(chunk, group, cells, bins, tmp_path):
+    path = tmp_path / "m.csv"
+    labels = ["a", "b"] * 3
+    rows = [f"{y};a;{c}" for y, c in zip(labels, cells * 3, strict=False)]
+    path.write_text("label;prediction;m\n" + "\n".join(rows) + "\n")
+    from slicewise.core.column_roles import ColumnMapping
+
+    load = {"mapping": ColumnMapping(tag_columns=())}
+    _compare(path, chunk, group, load=load, analysis={"slice_by": ["m"], "bins": bins})
+
+
+@pytest.mark.parametrize(("chunk", "group"), SIBLINGS)
+@pytest.mark.parametrize(
+    ("label", "prediction"),
+    [
+        (["True", "False", "True"], ["true", "false", "true"]),  # "true" is the most frequent
+        (["1", "0", "2"], ["1.0", "0", "2.0"]),  # the spelling of 1 and 2 is "1.0", "2.0"
+        (["1", "0", "2"], ["1", "0.0", "2"]),
+    ],
+)
+def test_sliced_classes_are_spelled_as_the_whole_file_spells_them(
+    chunk, group, label, prediction, tmp_path
+):
+    path = tmp_path / "c.csv"
+    rows = [f"{y},{p}" for y, p in zip(label * 3, prediction * 3 + prediction[:1], strict=False)]
+    rows += [f"{label[0]},{prediction[0]}", f"{prediction[1]},{prediction[1]}"]
+    path.write_text("label,prediction\n" + "\n".join(rows) + "\n")
+    _compare(path, chunk, group, analysis={"slice_by": ["label", "prediction"]})
+
+
+@pytest.mark.parametrize(("chunk", "group"), [(997, False), (997, True), (4000, True)])
+def test_tag_columns_of_every_kind_are_detected_on_the_whole_file(chunk, group, tmp_path):
+    rng = np.random.default_rng(5)
+    n = 12_000  # beyond the 10,000-row head
+    df = pd.DataFrame({"label": rng.choice(["a", "b"], n), "prediction": rng.choice(["a", "b"], n)})
+    df["t_int"] = rng.integers(0, 2, n)
+    df["t_bool"] = rng.choice([True, False], n)
+    df["t_gaps"] = rng.choice([1.0, 0.0, np.nan], n)
+    df["t_upper"] = rng.choice(["X", "", None], n)
+    df["never"] = rng.choice(["no", None], n)  # no true value: not a tag
+    df["late_bad"] = np.where(np.arange(n) < 11_000, rng.choice(["x", ""], n), "zzz")
+    df["late_tag"] = np.where(np.arange(n) < 11_000, "", rng.choice(["x", ""], n))
+    for name in ("tags.csv", "tags.parquet"):
+        path = tmp_path / name
+        df.to_csv(path, index=False) if name.endswith("csv") else df.to_parquet(path)
+        _compare(path, chunk, group, analysis={"slice_by": ["late_bad"]})
+
+
+@pytest.mark.parametrize("group", [False, True])
+@pytest.mark.parametrize("scores", [["0.5", "0.25"], ["0.5", "1,5"]])
+def test_a_score_that_fits_no_given_format_is_read_as_the_loader_reads_it(group, scores, tmp_path):
+    # With --decimal , the loader reads 0.5 as a plain number (and refuses 1,5 then).
+    path = tmp_path / "s.csv"
+    rows = [f'a,{"ab"[i % 2]},"{scores[i % 2]}"' for i in range(6)]
+    path.write_text("label,prediction,score\n" + "\n".join(rows) + "\n")
+    for chunk in (1, 7):
+        try:
+            expected = analyze(load_dataset(path, decimal=","))
+        except DataError as error:
+            with pytest.raises(DataError) as got:
+                analyze_source(_source(path, chunk, group), decimal=",")
+            assert str(got.value) == str(error)
+            continue
+        got = analyze_source(_source(path, chunk, group), decimal=",").table
+        pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("n", [1, 3, 50])
+def test_class_pairs_are_the_pairs_that_occur(n):
+    from slicewise.core.batches.count import class_pairs
+
+    label = pd.Series([f"c{i}" for i in range(n)] * 2)
+    prediction = pd.Series([f"c{i}" for i in range(n)] + [f"c{(i + 1) % n}" for i in range(n)])
+    pairs = class_pairs(label, prediction, np.full(2 * n, 2.0))
+    # By hand: each class right once and wrong once (as the next class); one class alone
+    # is right twice.
+    expected = {(f"c{i}", f"c{i}"): 2.0 for i in range(n)}
+    for i in range(n):
+        key = (f"c{i}", f"c{(i + 1) % n}")
+        expected[key] = expected.get(key, 0.0) + 2.0
+    assert pairs.to_dict() == expected
+
+
+@pytest.mark.parametrize(("cap", "refused"), [(40, False), (39, True), (5, True)])
+def test_too_many_values_are_refused_before_any_pass(cap, refused, tmp_path, monkeypatch):
+    path = tmp_path / "sessions.csv"
+    rows = [f"{'ab'[i % 2]},a,s{i:03d}" for i in range(40)]
+    path.write_text("label,prediction,session\n" + "\n".join(rows) + "\n")
+    source = _source(path, 7, True)
+    streamed = []
+    real = source.batches
+    monkeypatch.setattr(source, "batches", lambda *a, **k: streamed.append(1) or real(*a, **k))
+    monkeypatch.setattr("slicewise.core.batches.plan.EXACT_REFUSAL_ROWS", 0)
+    if not refused:
+        analyze_source(source, slice_by=["session"], max_slices=cap)
+        return
+    with pytest.raises(DataError, match=f"'session': it has about 40 .* cap of {cap} "):
+        analyze_source(source, slice_by=["session"], max_slices=cap)
+    assert not streamed  # refused from the value counts: no row was streamed
+
+
+@pytest.mark.parametrize("role", ["prediction", "label", "id"])
+@pytest.mark.parametrize(("chunk", "group"), [(1, False), (2, True)])
+def test_a_nested_role_is_refused_as_the_loader_refuses_it(role, chunk, group, tmp_path):
+    df = pd.DataFrame({"id": [1, 2, 3], "label": ["a", "b", "a"], "prediction": ["a", "a", "b"]})
+    df[role] = [[1], [2], [3]]
+    path = tmp_path / "nested.parquet"
+    df.to_parquet(path)
+    with pytest.raises(DataError) as expected:
+        load_dataset(path)
+    assert "holds lists, structs or maps" in str(expected.value)
+    with pytest.raises(DataError) as got:
+        analyze_source(_source(path, chunk, group))
+    assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize(("chunk", "group"), SIBLINGS)
+@pytest.mark.parametrize(
+    ("last", "kept"),
+    [("a,,y", 3), ("a,y,y", None), (" a ,y,y", None), ("7,,x", 3), ("8,y,y", 4)],
+)
+def test_ids_repeat_only_over_the_rows_kept(chunk, group, last, kept, tmp_path):
+    # By hand: a row without a label is left out, so its id repeats no kept id.
+    path = tmp_path / "ids.csv"
+    path.write_text(f"id,label,prediction\n007,x,x\n7,y,x\na,x,y\n{last}\n")
+    if kept is None:
+        with pytest.raises(DataError) as expected:
+            load_dataset(path, missing="drop")
+        with pytest.raises(DataError) as got:
+            analyze_source(_source(path, chunk, group), missing="drop")
+        assert str(got.value) == str(expected.value)
+        return
+    got = analyze_source(_source(path, chunk, group), missing="drop").table
+    assert got.loc["All data", "n"] == kept
+    pd.testing.assert_frame_equal(got, analyze(load_dataset(path, missing="drop")))

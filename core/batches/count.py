@@ -215,12 +215,13 @@ def class_pairs(
     pc, pu = pd.factorize(prediction.astype(str), sort=False)
     key = lc.astype(np.int64) * len(pu) + pc
     w = None if weights is None else np.asarray(weights, dtype=float)
-    sums = np.bincount(key, weights=w, minlength=len(lu) * len(pu)).astype(float)
-    present = np.flatnonzero(np.bincount(key, minlength=len(lu) * len(pu)))
+    # Only the pairs that occur: 100,000 classes would make 10^10 possible pairs.
+    present, at = np.unique(key, return_inverse=True)
+    sums = np.bincount(at.ravel(), weights=w, minlength=len(present)).astype(float)
     index = pd.MultiIndex.from_arrays(
         [np.asarray(lu)[present // len(pu)], np.asarray(pu)[present % len(pu)]]
     )
-    return pd.Series(sums[present], index=index).sort_index()
+    return pd.Series(sums, index=index).sort_index()
 
 
 def membership(tags: pd.DataFrame, frame: pd.DataFrame, plan: LoadPlan) -> np.ndarray:
@@ -310,7 +311,14 @@ def analyze_source(
 
 
 def _count_all(source: BatchSource, plan: LoadPlan, progress: Progress | None) -> Partial:
-    """Sum :func:`count_batch` over every batch of ``source``."""
+    """Sum :func:`count_batch` over every batch of ``source``.
+
+    A source that can count where its data lives (``count_partials(plan, progress)``, e.g.
+    Spark's executors) runs the same :func:`count_batch` there and returns the sum.
+    """
+    count_there = getattr(source, "count_partials", None)
+    if count_there is not None:
+        return count_there(plan, progress)
     total = None
     numbering = numbering_of(source)
     for batch in source.batches(plan.columns, group=True, progress=progress):

@@ -70,6 +70,10 @@ class FrameSource:
             out[c] = None if len(counts) > limit else counts.astype(np.int64)
         return out
 
+    def approx_distinct(self, column: str) -> int:
+        """Return the number of distinct present values of ``column`` (exact here)."""
+        return int(self.frame[column].nunique(dropna=True))
+
     def repeated(self, column: str, limit: int = 5) -> pd.DataFrame:
         """Values of ``column`` on more than one row: ``value``, ``count``, ``first_rows``."""
         col = self.frame[column]

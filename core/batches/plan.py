@@ -156,6 +156,22 @@ def numbering_of(source: BatchSource) -> RowNumbers:
     return RowNumbers(source.first_row_number, tuple(getattr(source, "skipped_rows", ())))
 
 
+#: Rows up to which an early refusal is re-raised as the pandas engine words it.
+EXACT_REFUSAL_ROWS = 100_000
+
+
+class EarlyRefusal(Exception):
+    """A refusal decided before any pass over the rows (``error``: the one to raise).
+
+    Above :data:`EXACT_REFUSAL_ROWS` rows it is raised as it is (re-reading the table to
+    word it as the pandas engine does would cost what the refusal saves).
+    """
+
+    def __init__(self, error: DataError, rows: int) -> None:
+        super().__init__(str(error))
+        self.error, self.rows = error, rows
+
+
 def raise_as_loaded(source: BatchSource, options: dict[str, Any], error: DataError) -> None:
     """Raise the error the pandas engine raises for ``source`` (else ``error``).
 
@@ -191,6 +207,11 @@ def guarded(source: BatchSource, options: dict[str, Any], work: Callable[[], Any
     """Run ``work()``; a :class:`DataError` is re-raised as the pandas engine raises it."""
     try:
         return work()
+    except EarlyRefusal as early:
+        if early.rows > EXACT_REFUSAL_ROWS:
+            raise early.error from None
+        raise_as_loaded(source, options, early.error)
+        raise early.error from None
     except DataError as error:
         raise_as_loaded(source, options, error)
         raise
@@ -222,14 +243,17 @@ def resolve_roles(
     head, na = check_table(source.head(HEAD_ROWS), file, missing=missing, na_values=na_values)
     threshold = check_threshold(threshold, mapping, file)
     resolved = resolve_mapping(head, mapping, file=file, require_prediction=threshold is None)
-    tag_cols = list(resolved.tag_columns or ())
+    detected = mapping is None or mapping.tag_columns is None
+    if detected and resolved.tags_column is None:
+        tag_cols = _tag_pool(head, resolved)  # the head may not show a tag's "true" yet
+    else:
+        tag_cols = list(resolved.tag_columns or ())
     counts = source.value_counts(tag_cols, limit=_TAG_VALUES + len(na) + 1) if tag_cols else {}
     distinct: dict[str, list[Any]] = {}
     for c in tag_cols:
         values = _present(counts.get(c), na)
         if values is not None:
             distinct[c] = values
-    detected = mapping is None or mapping.tag_columns is None
     if detected and resolved.tags_column is None:
         kept = tuple(
             c
@@ -240,6 +264,42 @@ def resolve_roles(
         )
         resolved = replace(resolved, tag_columns=kept)
     return resolved, distinct, na
+
+
+def _tag_pool(head: pd.DataFrame, mapping: ColumnMapping) -> list[str]:
+    """Columns that may be tags over the whole table (file order), from the table's head.
+
+    :func:`core.column_roles.detect_tag_columns`' rule but for the values: a column whose
+    head holds only true/false words (or none) may still show its one "true" word later;
+    a column with another word or too many values in its head cannot be a tag.
+    """
+    from slicewise.core.column_roles import find_role_candidates, is_tag_name
+
+    cands = find_role_candidates(head)
+    named = {c for role, cs in cands.items() if role != "tags_column" for c in cs}
+    used = {getattr(mapping, r) for r in ROLES}
+    return [
+        c
+        for c in head.columns
+        if c not in used and c not in named and is_tag_name(c) and _may_be_tag(head[c])
+    ]
+
+
+def _may_be_tag(col: pd.Series) -> bool:
+    """Whether ``col`` holds at most true/false words (:func:`is_boolean_like`'s tokens)."""
+    from slicewise.core.column_parsing import FALSE_TOKENS, TRUE_TOKENS, distinct_present
+
+    if pd.api.types.is_bool_dtype(col):
+        return True
+    try:
+        uniques = distinct_present(col, limit=_TAG_VALUES)
+    except TypeError:  # unhashable cells (lists from Parquet)
+        return False
+    if uniques is None:
+        return False
+    tokens = {str(v).strip().lower() for v in uniques}
+    tokens = {t[:-2] if t in ("1.0", "0.0") else t for t in tokens}
+    return tokens <= (TRUE_TOKENS | FALSE_TOKENS)
 
 
 def _present(counts: pd.Series | None, na: tuple[str, ...]) -> list[Any] | None:

@@ -21,6 +21,7 @@ from slicewise.core.batches.plan import (
     LoadPlan,
     SliceSpec,
     batch_mapping,
+    batch_numbering,
     blank_tag_names,
     check_kept,
     column_format,
@@ -36,8 +37,10 @@ from slicewise.core.batches.plan import (
 )
 from slicewise.core.batches.source import BatchSource, Progress
 from slicewise.core.column_parsing import is_text, mask_na_tokens, parse_tags_column
-from slicewise.core.column_roles import ColumnMapping, metadata_names
+from slicewise.core.column_roles import ColumnMapping, check_nested_roles, metadata_names
+from slicewise.core.errors import DataError, DuplicateIdError
 from slicewise.core.prepare_steps import check_threshold
+from slicewise.core.reading import NESTED_ATTR
 from slicewise.core.slice_names import (
     resolve_slice_column,
     slice_info,
@@ -59,7 +62,13 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
         threshold=o["threshold"],
     )  # fmt: skip
     threshold = check_threshold(o["threshold"], o["mapping"], file)
-    _check_ids(source, resolved.id, na)
+    try:
+        _check_ids(source, resolved.id, na)
+        recheck = False
+    except DuplicateIdError:
+        if o["missing"] == "fail":
+            raise
+        recheck = True  # the loader checks ids over the rows it keeps only
     warnings: list[str] = []
     if threshold is not None and resolved.prediction is not None:
         warnings.append(
@@ -68,6 +77,8 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
         )
         resolved = replace(resolved, prediction=None)
     resolved, tags_listed = _tags_column(source, resolved, na)
+    # A role holding lists or structs is refused as the loader refuses it.
+    check_nested_roles(source.head(1).attrs.get(NESTED_ATTR, ()), resolved, file=file)
     load = dict(
         mapping=batch_mapping(resolved), source_name=file, missing=o["missing"],
         positive=o["positive"], threshold=threshold, na_values=na, decimal=o["decimal"],
@@ -75,15 +86,20 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     )  # fmt: skip
     head = source.head(HEAD_ROWS)
     fields = _sliced_fields(head, resolved, o["slice_by"], load)
+    needed = needed_columns(resolved, [c for c, _ in fields.values() if c])
+    _refuse_many_values(source, {**load, "pins": Pins(tags=tags_listed)}, needed, fields, o)
     read_two_ways: list[str] = []
     formats, kinds = _number_formats(source, head, resolved, fields, o, na, read_two_ways)
     pins = Pins(formats=formats, metadata=kinds, spellings=None, tags=tags_listed)
     columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
+    if recheck:
+        _check_kept_ids(source, {**load, "pins": pins}, columns, resolved.id, na)
     seen = _first_pass(source, {**load, "pins": pins}, columns, fields, progress)
     check_kept(file, seen["kept"])
     kinds = {c: _int_or(c, kinds[c], seen["values"], fields) for c in kinds}
     pins = replace(pins, metadata=kinds, spellings=_spellings(seen["spellings"]))
     load["pins"] = pins
+    seen["values"] = _typed_values(seen["values"], fields, pins)
     if seen["dropped"]:
         warnings.append(_dropped(source, load, columns, seen))
     warnings += read_two_ways
@@ -129,6 +145,34 @@ def _check_ids(source: BatchSource, column: str | None, na: tuple[str, ...] = ()
     for batch in source.batches([column], group=True) if wanted else ():
         if batch.rows[column].dropna().astype(str).isin(wanted).any():
             raise repeated
+
+
+def _check_kept_ids(
+    source: BatchSource,
+    load: dict[str, Any],
+    columns: Sequence[str],
+    column: str,
+    na: tuple[str, ...],
+) -> None:
+    """Refuse repeated or blank ids among the rows the loader keeps (trimmed text).
+
+    Run only when the whole column repeats ids and rows may be left out: the kept ids are
+    held in memory (one pass over the roles and the id).
+    """
+    seen: set[str] = set()
+    repeated = DuplicateIdError(f"{source.source_name}: the id column {column!r} repeats ids")
+    wanted = list(dict.fromkeys([*columns, column]))
+    for batch in source.batches(wanted, group=False):
+        dataset, _ = prepare_batch(batch.rows[list(columns)], load, batch_numbering(source, batch))
+        at = dataset.frame["id"].to_numpy(dtype=np.int64)
+        cells = batch.rows[column].iloc[at]
+        text = as_text(mask_na_tokens(cells.to_frame(), na)[column])
+        if text.isna().any():
+            raise repeated
+        ids = set(text.tolist())
+        if len(ids) < len(text) or ids & seen:
+            raise repeated
+        seen |= ids
 
 
 def _tags_column(
@@ -216,7 +260,11 @@ def _number_formats(
             if fmt == "ambiguous":
                 first = as_text(head[col]).dropna()
                 ambiguous.append((col, first.iloc[0] if len(first) else cells.iloc[0]))
-        elif not isinstance(fmt, NumberFormat) and len(cells):
+        elif fmt is None and len(cells):
+            # The loader reads a role's cells that fit no (or not the given) format as
+            # plain numbers and names the cells that are none (the batches do the same).
+            formats[col] = (".", None)
+        elif fmt == "ambiguous":
             raise _not_numbers(col, source.source_name, cells)
     for col in unsliced:
         kinds.pop(col, None)
@@ -270,6 +318,39 @@ def _not_numbers(col: str, file: str, cells: pd.Series) -> Exception:
     bad = cells[~fits.to_numpy(dtype=bool)]
     such = f" such as {bad.iloc[0]!r}" if len(bad) else ""
     return InvalidValueError(f"{file}: the column {col!r} holds values{such} that are no numbers")
+
+
+def _refuse_many_values(
+    source: BatchSource,
+    load: dict[str, Any],
+    columns: Sequence[str],
+    fields: dict[str, tuple[str | None, str]],
+    o: dict[str, Any],
+) -> None:
+    """Refuse a sliced column of too many values before any pass over the rows.
+
+    A column the loader does not hold as numbers (not binned) with more distinct cells than
+    the cap is refused from the source's value counts asked with the cap as the limit (a
+    million ids are not streamed); the count is the source's estimate when it has one.
+    """
+    from slicewise.core import limits
+    from slicewise.core.batches.plan import EarlyRefusal
+
+    cap = limits.max_slices(o["max_slices"])
+    head, _ = prepare_batch(source.head(HEAD_ROWS)[list(columns)], load, numbering_of(source))
+    for col, (file_col, field) in fields.items():
+        values = head.frame[field]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if file_col is None or numeric:
+            continue
+        if source.value_counts([file_col], limit=cap)[file_col] is not None:
+            continue
+        estimate = getattr(source, "approx_distinct", None)
+        n = max(int(estimate(file_col)), cap + 1) if estimate else cap + 1
+        try:
+            limits.check_slice_count(n, column=col, source=source.source_name, cap=cap, about=True)
+        except DataError as error:
+            raise EarlyRefusal(error, source.count_rows()) from None
 
 
 def _first_pass(
@@ -346,6 +427,31 @@ def _int_or(col: str, kind: str, values: dict[str, pd.Series], fields: dict[str,
     arr = values[field].index.to_numpy(dtype=float)
     whole = len(arr) and not np.isnan(arr).any() and np.all(np.mod(arr, 1) == 0)
     return "int" if whole and np.all(np.abs(arr) < 2**63) else "float"
+
+
+def _typed_values(
+    values: dict[str, pd.Series], fields: dict[str, tuple[str | None, str]], pins: Pins
+) -> dict[str, pd.Series]:
+    """Retype the first pass's sliced values as the final pins type them (counts regrouped).
+
+    The first pass reads numbers as floats and class cells as written; the whole table
+    then decides whole numbers (``int``) and each class's spelling, which the slices'
+    values and names must show as the loader's frame does.
+    """
+    from slicewise.core.batches.pins import pinned_classes
+
+    out = dict(values)
+    for col, field in fields.values():
+        counts = values[field]
+        index = pd.Series(counts.index.to_numpy(), dtype=counts.index.dtype)
+        if field in ("label", "prediction", "human"):
+            index = pinned_classes({"v": index}, pins)["v"]
+        elif pins.metadata.get(col) == "int":
+            index = index.astype(np.int64)
+        else:
+            continue
+        out[field] = pd.Series(counts.to_numpy()).groupby(index.to_numpy(), dropna=False).sum()
+    return out
 
 
 def _dropped(

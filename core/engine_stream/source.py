@@ -208,14 +208,17 @@ class StreamSource:
         cols = [ident(c) for c in small]
         sets = ", ".join(f"({c})" for c in cols)
         flags = ", ".join(f"grouping({c}) AS __g{i}" for i, c in enumerate(cols))
-        found = self._frame(
-            self._arrow(
-                f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM t0 "
-                f"GROUP BY GROUPING SETS ({sets})"
-            )
+        import pyarrow.compute as pc
+
+        found = self._arrow(
+            f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM t0 "
+            f"GROUP BY GROUPING SETS ({sets})"
         )
         for i, c in enumerate(small):
-            rows = found[(found[f"__g{i}"] == 0) & found[c].notna()]
+            # Each column's own rows (the others' rows hold NULL in it), then its dtype.
+            mine = found.filter(pc.equal(found[f"__g{i}"], 0)).select([c, "__n"])
+            rows = self._frame(mine)
+            rows = rows[rows[c].notna()]
             if len(rows) > limit:
                 continue
             rows = rows.sort_values("__n", ascending=False, kind="stable")
@@ -223,6 +226,11 @@ class StreamSource:
                 rows["__n"].to_numpy(dtype=np.int64), index=pd.Index(rows[c]), name="count"
             )
         return out
+
+    def approx_distinct(self, column: str) -> int:
+        """Return DuckDB's estimate of the distinct present values of ``column`` (a few %)."""
+        (column,) = self._check([column])
+        return int(self._fetch(f"SELECT approx_count_distinct({ident(column)}) FROM t0")[0][0])
 
     def repeated(self, column: str, limit: int = 5) -> pd.DataFrame:
         """Return values of ``column`` that occur on more than one row (missing left out).
