@@ -33,7 +33,7 @@ from slicewise.core.column_parsing import (
     says_no,
     typed_metadata,
 )
-from slicewise.core.column_roles import ColumnMapping, metadata_names, quoted_list
+from slicewise.core.column_roles import ColumnMapping, metadata_names
 from slicewise.core.errors import (
     DuplicateIdError,
     EmptyFileError,
@@ -43,8 +43,9 @@ from slicewise.core.errors import (
     RowNumbers,
     format_rows,
 )
+from slicewise.core.score_threshold import prediction_from_score
 from slicewise.core.table_shape import check_names
-from slicewise.core.values import as_text, canonical_classes, class_key, class_keys
+from slicewise.core.values import as_text, canonical_classes
 
 MissingPolicy = Literal["fail", "drop"]
 
@@ -169,13 +170,15 @@ def read_roles(
     distinct: dict[str, list[Any]],
     numbering: RowNumbers,
     warnings: list[str],
+    label_classes: dict[str, str] | None = None,
 ) -> tuple[Rows, ColumnMapping, str | None, Future | None]:
     """Read every role column of ``df`` on every row (so messages name the file's rows).
 
     ``number_format``: ``(decimal, thousands)`` of the score and human accuracy;
     ``distinct``: the distinct values of tag columns already found by
     :func:`core.column_roles.resolve_mapping`. With a ``threshold`` the prediction is made
-    from the score (a mapped prediction column then becomes metadata, with a warning).
+    from the score (a mapped prediction column then becomes metadata, with a warning);
+    ``label_classes`` the label's classes of the whole table when ``df`` is a part of it.
 
     Returns
     -------
@@ -197,7 +200,7 @@ def read_roles(
         human_accuracy = parse_human_accuracy(df[col], column=col, **numbers)
     label, prediction, mapping, pred_col = _label_and_prediction(
         df, mapping, score, file=file, threshold=threshold, positive=positive,
-        text_task=text_task, warnings=warnings,
+        text_task=text_task, warnings=warnings, label_classes=label_classes,
     )  # fmt: skip
     tags, blank_tags = read_tags(df, mapping, distinct, file=file, numbering=numbering)
     positions = np.arange(len(df))
@@ -217,6 +220,7 @@ def _label_and_prediction(
     positive: Any,
     text_task: bool,
     warnings: list[str],
+    label_classes: dict[str, str] | None = None,
 ) -> tuple[pd.Series, pd.Series, ColumnMapping, str | None]:
     """Return the label, the prediction, the mapping and the prediction's column.
 
@@ -252,7 +256,7 @@ def _label_and_prediction(
         )
         mapping = replace(mapping, prediction=None)
     prediction = prediction_from_score(
-        score, label, positive, threshold, file=file, label_col=mapping.label
+        score, label, positive, threshold, file=file, label_col=mapping.label, classes=label_classes
     )
     return label, prediction, mapping, mapping.score
 
@@ -554,47 +558,3 @@ def in_background(fn: Callable[..., Any], *args: Any) -> Future:
         return pool.submit(fn, *args)
     finally:
         pool.shutdown(wait=False)
-
-
-def prediction_from_score(
-    score: pd.Series,
-    label: pd.Series,
-    positive: Any,
-    threshold: float,
-    *,
-    file: str,
-    label_col: str,
-) -> pd.Series:
-    """Predict ``positive`` where ``score >= threshold``, the other class elsewhere.
-
-    Classes are matched by :func:`core.values.class_keys` (``--positive true`` finds the
-    class written ``1`` or ``TRUE``); the prediction uses the label's spelling of each class.
-    Missing scores give missing predictions (handled like any missing prediction).
-    """
-    label = as_text(label)
-    keys = class_keys(label)
-    spelling = pd.DataFrame({"key": keys, "text": label}).dropna()
-    spelling = spelling.drop_duplicates("key").set_index("key")["text"]
-    classes = sorted(spelling.tolist())
-    if positive is None:
-        raise InvalidValueError(
-            f"{file}: predicting from a score threshold needs the positive class; choose one of "
-            f"{quoted_list(classes)} (CLI: --positive CLASS)"
-        )
-    pos_key = class_key(positive)
-    if pos_key not in spelling.index:
-        raise InvalidValueError(
-            f"{file}: the positive class {positive!r} never occurs in the label column "
-            f"{label_col!r} (its classes: {quoted_list(classes)}); choose one of those"
-        )
-    others = [k for k in spelling.index if k != pos_key]
-    if len(others) != 1:
-        raise InvalidValueError(
-            f"{file}: predicting from a score threshold needs exactly two classes in the label "
-            f"column {label_col!r}, found {len(classes)} ({quoted_list(classes)}); give a "
-            "prediction column instead"
-        )
-    values = score.to_numpy(dtype=float)
-    pred = np.where(values >= threshold, spelling[pos_key], spelling[others[0]]).astype(object)
-    pred[np.isnan(values)] = None
-    return pd.Series(pred, dtype=object)

@@ -9,11 +9,9 @@ import pytest
 from slicewise.core.column_roles import ColumnMapping
 from slicewise.core.dataset import prepare
 from slicewise.core.errors import DuplicateIdError, InvalidValueError, MissingValuesError
-from slicewise.core.prepare_steps import (
-    check_table,
-    check_threshold,
-    prediction_from_score,
-)
+from slicewise.core.prepare_steps import check_table, check_threshold
+from slicewise.core.score_threshold import prediction_from_score
+from slicewise.core.values import class_key
 
 
 def table(**columns):
@@ -86,3 +84,25 @@ def test_prepare_tags_and_which_tags_write_no_as_a_blank():
     ds = prepare(df, source_name="f.csv")
     assert ds.tags.to_dict("list") == {"night": [True, False], "rain": [True, False]}
     assert ds.blank_tags == ("night",)
+
+
+@pytest.mark.parametrize(
+    "labels, expected",
+    [
+        (["yes", "yes"], ["yes", "no", None]),  # a part holding only the positive class
+        (["no", "no"], ["yes", "no", None]),  # only the other class
+        (["Yes", "no"], ["Yes", "no", None]),  # the part's own spelling comes first
+    ],
+)
+def test_a_part_of_a_table_predicts_with_the_whole_tables_classes(labels, expected):
+    score = pd.Series([0.9, 0.1, np.nan])
+    label = pd.Series([*labels, None], dtype=object)
+    # class key -> a spelling, over the whole table
+    classes = {class_key("yes"): "yes", class_key("no"): "no"}
+    pred = prediction_from_score(
+        score, label, "yes", 0.5, file="f.csv", label_col="y", classes=classes
+    )
+    assert pred.tolist() == expected
+    if len(set(labels)) == 1:  # without the whole table's classes the part is refused
+        with pytest.raises(InvalidValueError, match="never occurs|exactly two classes"):
+            prediction_from_score(score, label, "yes", 0.5, file="f.csv", label_col="y")

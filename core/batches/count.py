@@ -104,7 +104,7 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
     w = np.asarray(weights, dtype=float)[frame["id"].to_numpy(dtype=np.int64)]
     part = count_typed(
         frame, membership(dataset.tags, frame, plan), plan.task, tags=len(plan.tags),
-        weights=w, source=plan.source_name,
+        weights=w, source=plan.source_name, part=True,
     )  # fmt: skip
     part.rows = int(np.sum(weights))
     return part
@@ -119,6 +119,7 @@ def count_typed(
     weights: np.ndarray | None = None,
     source: str = "",
     pairs: bool = True,
+    part: bool = False,
 ) -> Partial:
     """Count a loaded frame: outcomes, per-slice sums, co-membership, class pairs.
 
@@ -142,6 +143,9 @@ def count_typed(
         The file name that starts error messages.
     pairs
         Also count rows per (label, prediction) pair (classification and binary tasks).
+    part
+        ``frame`` is a batch of a larger table: a binary task's positive class may be absent
+        from it (:func:`check_positive_class` checks the whole table's pairs instead).
 
     Returns
     -------
@@ -153,7 +157,7 @@ def count_typed(
     DataError
         The labels or predictions cannot be judged under ``task``.
     """
-    outcomes = compute_outcomes(frame, task, source=source)
+    outcomes = compute_outcomes(frame, task, source=source, part=part)
     return count_scored(
         outcomes, member, tags=tags, weights=weights,
         labels=frame if pairs and task.kind in ("classification", "binary") else None,
@@ -300,6 +304,7 @@ def analyze_source(
     )  # fmt: skip
     options = {**load, "task": load_task, "spec": plan.task, "slice_by": slice_by, "bins": bins}
     total = guarded(source, options, lambda: _count_all(source, plan, progress))
+    check_positive_class(plan, total)
     table = table_of(
         plan, total, hlp=hlp, importance=importance, ease=ease, tag_scopes=tag_scopes,
         protected=protected, rank_by=rank_by, baseline=baseline,
@@ -378,3 +383,25 @@ def pairs_table(total: Partial | None) -> pd.DataFrame | None:
     p["count"] = p["count"].round().astype(np.int64)
     p = p.sort_values(["label", "prediction"]).sort_values("count", ascending=False, kind="stable")
     return p.reset_index(drop=True)
+
+
+def check_positive_class(plan: LoadPlan, total: Partial | None) -> None:
+    """Refuse a binary task's positive class that no label or prediction of the table holds.
+
+    Batches may lack it (:func:`count_typed`'s ``part``); the whole table's (label,
+    prediction) pairs are checked as :func:`core.metrics.compute_outcomes` checks a frame.
+
+    Raises
+    ------
+    InvalidValueError
+        The loader's message: the positive class never occurs, naming the classes.
+    """
+    if plan.task.kind != "binary" or total is None or not len(total.pairs):
+        return
+    from slicewise.core.metrics.outcomes import check_positive
+
+    index = total.pairs.index
+    labels = pd.Series(pd.unique(index.get_level_values(0)), dtype=object)
+    predictions = pd.Series(pd.unique(index.get_level_values(1)), dtype=object)
+    at = f"{plan.source_name}: " if plan.source_name else ""
+    check_positive(labels, plan.task.positive, predictions=predictions, at=at)

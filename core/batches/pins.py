@@ -56,12 +56,17 @@ class Pins:
         cells as read (the pass that counts spellings).
     tags
         The tags a tags column lists over the whole file (sorted), ``None`` for as found.
+    label_classes
+        With a score threshold: the label's classes over the whole file (class key -> a
+        spelling), so a batch holding one class predicts the other
+        (:func:`core.score_threshold.prediction_from_score`).
     """
 
     formats: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     metadata: dict[str, MetadataKind] = field(default_factory=dict)
     spellings: dict[str, str] | None = None
     tags: tuple[str, ...] | None = None
+    label_classes: dict[str, str] | None = None
 
     def numbers(self, column: str, default: tuple[str | None, str | None]) -> dict[str, str | None]:
         """Return the ``decimal`` and ``thousands`` to read ``column``'s numbers with."""
@@ -174,7 +179,7 @@ def prepare_pinned(
     fmt = pins.formats.get(mapping.score, own) if mapping.score else own
     rows, mapping, pred_col, _ = read_roles(
         df, mapping, threshold=threshold, positive=positive, text_task=text_task,
-        number_format=fmt, distinct={}, warnings=[], **where,
+        number_format=fmt, distinct={}, warnings=[], label_classes=pins.label_classes, **where,
     )  # fmt: skip
     accuracy = mapping.human_accuracy
     if accuracy is not None and pins.formats.get(accuracy, own) != fmt:

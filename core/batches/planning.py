@@ -41,6 +41,7 @@ from slicewise.core.column_roles import ColumnMapping, check_nested_roles, metad
 from slicewise.core.errors import DataError, DuplicateIdError
 from slicewise.core.prepare_steps import check_threshold
 from slicewise.core.reading import NESTED_ATTR
+from slicewise.core.score_threshold import prediction_from_score
 from slicewise.core.slice_names import (
     resolve_slice_column,
     slice_info,
@@ -90,7 +91,8 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     _refuse_many_values(source, {**load, "pins": Pins(tags=tags_listed)}, needed, fields, o)
     read_two_ways: list[str] = []
     formats, kinds = _number_formats(source, head, resolved, fields, o, na, read_two_ways)
-    pins = Pins(formats=formats, metadata=kinds, spellings=None, tags=tags_listed)
+    two = _label_classes(source, head, resolved, load) if threshold is not None else None
+    pins = Pins(formats=formats, metadata=kinds, tags=tags_listed, label_classes=two)
     columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
     if recheck:
         _check_kept_ids(source, {**load, "pins": pins}, columns, resolved.id, na)
@@ -513,3 +515,29 @@ def _slices(
         kinds_out += ["column"] * len(unique)
         sources += [col] * len(unique)
     return tuple(specs), slice_info(names, kinds_out, sources)
+
+
+def _label_classes(
+    source: BatchSource, head: pd.DataFrame, resolved: ColumnMapping, load: dict[str, Any]
+) -> dict[str, str]:
+    """Return the label's classes over the whole table (class key -> first spelling).
+
+    A score threshold needs exactly two label classes and the positive among them; a batch
+    may hold one, so the whole table's are pinned. Checked as the loader checks them
+    (:func:`core.score_threshold.prediction_from_score` on the distinct labels, head first
+    so the first spelling is the file's first where the head shows it).
+    """
+    column = resolved.label
+    counts = source.value_counts([column], limit=1_000)[column]
+    seen = [] if counts is None else list(counts.index)
+    cells = [*head[column].dropna().tolist(), *seen]
+    label = pd.Series(list(dict.fromkeys(cells)), dtype=object).rename(column)
+    label = mask_na_tokens(label.to_frame(), load["na_values"])[column].dropna()
+    label = label.reset_index(drop=True)
+    prediction_from_score(
+        pd.Series(np.nan, index=label.index), label, load["positive"], load["threshold"],
+        file=load["source_name"], label_col=column,
+    )  # fmt: skip
+    text = as_text(label)
+    keys = class_keys(text)
+    return {k: t for k, t in zip(keys, text, strict=True) if k is not None and t is not None}

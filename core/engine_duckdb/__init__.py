@@ -42,6 +42,8 @@ class DuckDBFile:
     ----------
     mapping
         The resolved roles (tags detected on the whole file).
+    n_rows, n_kept
+        The file's rows, and those kept (not missing a label or prediction).
     warnings
         The reader's and the loader's warnings, as ``load_dataset(...).warnings``.
 
@@ -81,6 +83,7 @@ class DuckDBFile:
             raise
         self.source_name = self._source.source_name
         self.mapping = plan.mapping
+        self.n_rows, self.n_kept = plan.rows, plan.kept
         self.warnings = [*self._source.warnings, *plan.warnings]
         self._pairs: pd.DataFrame | None = None
 

@@ -95,10 +95,14 @@ def compute_word_errors(references: Sequence[str], hypotheses: Sequence[str]) ->
     return pd.DataFrame(counts, columns=list(WORD_ERROR_COLUMNS))
 
 
-def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -> pd.DataFrame:
+def compute_outcomes(
+    frame: pd.DataFrame, task: TaskSpec, *, source: str = "", part: bool = False
+) -> pd.DataFrame:
     """Compute per-example outcome columns for ``task``; one row per row of ``frame``.
 
     ``source`` is the file name the error messages start with (``Dataset.source_name``).
+    ``part``: ``frame`` is a batch of a table whose classes were checked whole, so a
+    positive class it does not hold is not an error (the batch has no positives).
 
     Returns
     -------
@@ -133,7 +137,7 @@ def compute_outcomes(frame: pd.DataFrame, task: TaskSpec, *, source: str = "") -
     elif task.kind == "text":
         correct, human_correct, out = _text_outcomes(frame, task)
     else:
-        correct, human_correct, out = _class_outcomes(frame, task, at)
+        correct, human_correct, out = _class_outcomes(frame, task, at, part=part)
     columns = {"correct": np.asarray(correct, dtype=float), **out}
     if "human" in frame.columns:
         columns.update(_human_columns(frame["human"], correct, human_correct))
@@ -202,7 +206,7 @@ def _text_outcomes(frame: pd.DataFrame, task: TaskSpec) -> _Outcomes:
     return correct, human_correct, out
 
 
-def _class_outcomes(frame: pd.DataFrame, task: TaskSpec, at: str) -> _Outcomes:
+def _class_outcomes(frame: pd.DataFrame, task: TaskSpec, at: str, *, part: bool) -> _Outcomes:
     """Exact match of the classes; binary tasks add the confusion indicators tp, fp, fn, tn.
 
     Plain numpy comparisons: labels and predictions are never missing (validated on load),
@@ -218,7 +222,7 @@ def _class_outcomes(frame: pd.DataFrame, task: TaskSpec, at: str) -> _Outcomes:
     )
     out: dict[str, np.ndarray] = {}
     if task.kind == "binary":
-        pos = _check_positive(y, task.positive, predictions=p, at=at)
+        pos = check_positive(y, task.positive, predictions=p, at=at, required=not part)
         yp = (y.astype(str) == pos).to_numpy()
         pp = (p.astype(str) == pos).to_numpy()
         out["tp"] = (yp & pp).astype(float)
@@ -303,8 +307,13 @@ def _numeric(
     return arr
 
 
-def _check_positive(
-    labels: pd.Series, positive: str | None, *, predictions: pd.Series | None = None, at: str = ""
+def check_positive(
+    labels: pd.Series,
+    positive: str | None,
+    *,
+    predictions: pd.Series | None = None,
+    at: str = "",
+    required: bool = True,
 ) -> str:
     """Return the data's spelling of the ``positive`` class.
 
@@ -332,6 +341,8 @@ def _check_positive(
         match = [c for c, k in zip(found, keys, strict=True) if k == class_key(positive)]
         if match:
             return str(match[0])
+    if not required and positive is not None:
+        return str(positive)  # a batch without the positive class: it matches no row
     where = "the labels or the predictions" if predictions is not None else "the labels"
     raise InvalidValueError(
         f"{at}positive class {positive!r} never occurs in {where}; classes: {classes_text(classes)}"
