@@ -318,7 +318,7 @@ def test_cli_annotations_give_hlp_as_the_mean_share(tmp_path):
         "--engine",
         "duckdb",
     )
-    assert code == 2 and "use the pandas engine for --annotations" in err
+    assert code == 2 and "--engine pandas for --annotations" in err
 
 
 # ----------------------------------------------------------------------------- majority flag
