@@ -79,7 +79,7 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
     Parameters
     ----------
     batch
-        Rows of the plan's ``columns`` (cells as the pandas reader holds them) and weights.
+        Rows of the plan's ``count_columns`` (cells as the pandas reader holds them) and weights.
     plan
         :func:`core.batches.plan.build_plan`'s decisions.
     numbering
@@ -99,7 +99,7 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
     if batch.first_rows is not None:
         base = numbering or RowNumbers()
         numbering = BatchRowNumbers(base.first, base.skipped, np.asarray(batch.first_rows))
-    dataset, _ = prepare_batch(batch.rows, plan.load, numbering or RowNumbers())
+    dataset, _ = prepare_batch(batch.rows, plan.count_load, numbering or RowNumbers())
     frame = dataset.frame
     w = np.asarray(weights, dtype=float)[frame["id"].to_numpy(dtype=np.int64)]
     part = count_typed(
@@ -326,7 +326,8 @@ def _count_all(source: BatchSource, plan: LoadPlan, progress: Progress | None) -
         return count_there(plan, progress)
     total = None
     numbering = numbering_of(source)
-    for batch in source.batches(plan.columns, group=True, progress=progress):
+    bins = {"bins": dict(plan.bins)} if plan.bins else {}
+    for batch in source.batches(plan.count_columns, group=True, progress=progress, **bins):
         if len(batch.rows):
             part = count_batch(batch, plan, numbering)
             total = part if total is None else total + part

@@ -8,14 +8,17 @@ executor the shared counting code is tested with, and the contract other engines
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
-from slicewise.core.column_parsing import missing_mask
+from slicewise.core.column_parsing import is_text, missing_mask
 from slicewise.core.errors import RowNumbers
+
+#: How near an edge (relative) a value stays its own cell: a reader may differ by an ulp.
+NEAR_EDGE = 1e-9
 
 
 class FrameSource:
@@ -96,14 +99,23 @@ class FrameSource:
         return len(found), found[:limit].tolist()
 
     def batches(
-        self, columns: Sequence[str], *, group: bool, progress: Progress | None = None
+        self,
+        columns: Sequence[str],
+        *,
+        group: bool,
+        progress: Progress | None = None,
+        bins: Mapping[str, Sequence[float]] | None = None,
     ) -> Iterator[Batch]:
-        """Yield the ``columns`` in chunks; identical rows merged when both sides allow it."""
+        """Yield the ``columns`` in chunks; identical rows merged when both sides allow it.
+
+        ``bins`` (``{column: edges}``): when merging, the cells of one bin of a column count
+        as one value, the first standing for them (:func:`bin_keys`' rule).
+        """
         n = len(self.frame)
         for lo in range(0, n, self.chunk_rows):
             rows = self.frame.iloc[lo : lo + self.chunk_rows][list(columns)]
             if group and self.group:
-                yield _grouped(rows, lo)
+                yield _grouped(rows, lo, bins or {})
             else:
                 first = np.arange(lo, lo + len(rows), dtype=np.int64)
                 yield Batch(rows.reset_index(drop=True), None, first)
@@ -111,13 +123,46 @@ class FrameSource:
                 progress(min(lo + self.chunk_rows, n), n)
 
 
-def _grouped(rows: pd.DataFrame, offset: int) -> Batch:
+def bin_keys(cells: pd.Series, edges: Sequence[float]) -> np.ndarray:
+    """Each cell's bin code when it is binned, else -1 (int64, shape ``(len(cells),)``).
+
+    Binned: a finite number (text: plain dot numbers only, ``-12.5``) not within
+    :data:`NEAR_EDGE` (relative) of an edge, where readers differing by an ulp could bin it
+    apart; the code is ``np.searchsorted(edges[1:-1], v, "right")`` (``slice_codes``').
+    """
+    if pd.api.types.is_bool_dtype(cells) or not (
+        is_text(cells) or pd.api.types.is_numeric_dtype(cells)
+    ):
+        return np.full(len(cells), -1, dtype=np.int64)
+    if is_text(cells):
+        text = cells.astype("string")
+        plain = text.str.fullmatch(r"-?[0-9]+(\.[0-9]+)?").fillna(False).to_numpy(dtype=bool)
+        values = pd.to_numeric(text.where(plain), errors="coerce").to_numpy(dtype=float)
+    else:
+        values = cells.to_numpy(dtype=float, na_value=np.nan)
+    e = np.asarray(edges, dtype=float)
+    with np.errstate(invalid="ignore"):
+        near = (np.abs(values[:, None] - e[None, :]) <= NEAR_EDGE * np.abs(e)[None, :]).any(1)
+        inside = np.isfinite(values) & ~near
+    codes = np.searchsorted(e[1:-1], values, side="right").astype(np.int64)
+    return np.where(inside, codes, -1)
+
+
+def _grouped(
+    rows: pd.DataFrame, offset: int, bins: Mapping[str, Sequence[float]] | None = None
+) -> Batch:
     """Merge identical rows (missing cells equal), keeping each group's first position."""
     if not len(rows.columns):
         return Batch(
             rows.iloc[:1].reset_index(drop=True), np.array([len(rows)]), np.array([offset])
         )
-    codes = rows.groupby(list(rows.columns), dropna=False, sort=False).ngroup().to_numpy()
+    keyed = rows.copy(deep=False)
+    for c, edges in (bins or {}).items():
+        if c in keyed.columns:  # a binned cell's key is its code, another cell's itself
+            codes = bin_keys(rows[c], edges)
+            keyed[c] = rows[c].astype(object).where(codes < 0, None)
+            keyed[f"{c}\0bin"] = codes
+    codes = keyed.groupby(list(keyed.columns), dropna=False, sort=False).ngroup().to_numpy()
     first = pd.Series(np.arange(len(rows)), dtype=np.int64).groupby(codes, sort=False).min()
     weights = np.bincount(codes)[first.index.to_numpy()]
     picked = first.to_numpy()

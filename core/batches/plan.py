@@ -94,6 +94,12 @@ class LoadPlan:
         Rows of the table, and rows kept (not missing a label or prediction).
     warnings
         The load's warnings (rows left out, prediction from a score, ambiguous numbers).
+    apart
+        Role columns the plan checked whole and the counting passes leave out (a score no
+        threshold reads and no slice cuts): ``count_columns`` and ``count_load`` omit them.
+    bins
+        ``(table column, edges)`` of the sliced metadata columns cut into bins whose cells
+        the loader reads as plain numbers: a source may merge a bin's rows when counting.
     """
 
     source_name: str
@@ -108,11 +114,35 @@ class LoadPlan:
     rows: int
     kept: int
     warnings: tuple[str, ...] = field(default=())
+    apart: tuple[str, ...] = field(default=())
+    bins: tuple[tuple[str, tuple[float, ...]], ...] = field(default=())
 
     @property
     def pins(self) -> Pins:
         """The decisions a batch is prepared with."""
         return self.load["pins"]
+
+    @property
+    def count_load(self) -> dict[str, Any]:
+        """:attr:`load` for the counting pass (the :attr:`apart` roles switched off)."""
+        return without(self.apart, self.load, self.columns)[0]
+
+    @property
+    def count_columns(self) -> tuple[str, ...]:
+        """:attr:`columns` the counting pass reads (not the :attr:`apart` ones)."""
+        return without(self.apart, self.load, self.columns)[1]
+
+
+def without(
+    apart: Sequence[str], load: dict[str, Any], columns: Sequence[str]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Return ``load`` and ``columns`` with the ``apart`` role columns left out."""
+    if not apart:
+        return load, tuple(columns)
+    mapping = load["mapping"]
+    off = {r: NO_COLUMN for r in ROLES if getattr(mapping, r) in apart}
+    kept = tuple(c for c in columns if c not in apart)
+    return {**load, "mapping": replace(mapping, **off)}, kept
 
 
 @dataclass(frozen=True)
@@ -349,9 +379,35 @@ def number_shapes(cells: pd.Series) -> pd.Series:
     text = text[text != ""]
     if not len(text):
         return pd.Series([], dtype=object)
-    shape = text.str.replace(r"[1-9]", "1", regex=True).str.replace(r"(?<=\d)0", "1", regex=True)
-    kept = text.groupby(shape.to_numpy(), sort=False).max()
+    kept = text.groupby(_shapes(text), sort=False).max()
     return pd.Series(kept.to_numpy(dtype=object), dtype=object)
+
+
+def _shapes(text: pd.Series) -> np.ndarray:
+    """Return each cell's shape (:func:`number_shapes`): on bytes when every cell is ASCII.
+
+    Else pandas' regexes (whose digit class holds any Unicode digit, as bytes cannot).
+    """
+    fast = _ascii_shapes(text) if not text.str.contains("\x00", regex=False).any() else None
+    if fast is not None:
+        return fast
+    ones = text.str.replace(r"[1-9]", "1", regex=True)
+    return ones.str.replace(r"(?<=\d)0", "1", regex=True).to_numpy(dtype=object)
+
+
+def _ascii_shapes(text: pd.Series) -> np.ndarray | None:
+    """Shapes of ASCII cells as bytes, on a byte matrix (``None`` when a cell is not ASCII)."""
+    try:
+        cells = text.to_numpy(dtype=object).astype("S")
+    except UnicodeEncodeError:
+        return None
+    width = cells.dtype.itemsize
+    b = cells.view(np.uint8).reshape(len(cells), width)
+    digit = (b >= ord("0")) & (b <= ord("9"))
+    after = np.zeros_like(digit)
+    after[:, 1:] = digit[:, :-1]
+    ones = np.where(digit & ((b != ord("0")) | after), np.uint8(ord("1")), b)
+    return ones.reshape(-1).view(f"S{width}")
 
 
 def distinct_cells(source: BatchSource, column: str, na: tuple[str, ...]) -> pd.Series:

@@ -34,6 +34,7 @@ from slicewise.core.batches.plan import (
     prepare_batch,
     resolve_roles,
     slice_spec,
+    without,
 )
 from slicewise.core.batches.source import BatchSource, Progress
 from slicewise.core.column_parsing import is_text, mask_na_tokens, parse_tags_column
@@ -51,7 +52,13 @@ from slicewise.core.slice_names import (
 from slicewise.core.task import TaskSpec, infer_task_kind
 from slicewise.core.values import _FORMATS, NumberFormat, as_text, class_keys
 
-_ROLE_FIELDS = {"label": "label", "prediction": "prediction", "human": "human", "score": "score"}
+_ROLE_FIELDS = {
+    "label": "label",
+    "prediction": "prediction",
+    "human": "human",
+    "score": "score",
+    "human_accuracy": "human_accuracy",  # sliceable under its canonical name, as in pandas
+}
 
 
 def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress | None) -> LoadPlan:
@@ -89,14 +96,14 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     fields = _sliced_fields(head, resolved, o["slice_by"], load)
     needed = needed_columns(resolved, [c for c, _ in fields.values() if c])
     _refuse_many_values(source, {**load, "pins": Pins(tags=tags_listed)}, needed, fields, o)
-    read_two_ways: list[str] = []
-    formats, kinds = _number_formats(source, head, resolved, fields, o, na, read_two_ways)
+    formats, kinds = _number_formats(source, head, resolved, fields, o, na, two_ways := [])
     two = _label_classes(source, head, resolved, load) if threshold is not None else None
     pins = Pins(formats=formats, metadata=kinds, tags=tags_listed, label_classes=two)
+    apart = _score_apart(source, resolved, fields, formats, o, na)
     columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
     if recheck:
         _check_kept_ids(source, {**load, "pins": pins}, columns, resolved.id, na)
-    seen = _first_pass(source, {**load, "pins": pins}, columns, fields, progress)
+    seen = _first_pass(source, without(apart, {**load, "pins": pins}, columns), fields, progress)
     check_kept(file, seen["kept"])
     kinds = {c: _int_or(c, kinds[c], seen["values"], fields) for c in kinds}
     pins = replace(pins, metadata=kinds, spellings=_spellings(seen["spellings"]))
@@ -104,7 +111,7 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     seen["values"] = _typed_values(seen["values"], fields, pins)
     if seen["dropped"]:
         warnings.append(_dropped(source, load, columns, seen))
-    warnings += read_two_ways
+    warnings += two_ways
     spec = o["spec"] or TaskSpec(kind=_infer_task(source, load, columns))
     head_set, _ = prepare_batch(source.head(HEAD_ROWS)[list(columns)], load, numbering_of(source))
     tags = tuple(str(t) for t in head_set.tags.columns)
@@ -112,8 +119,56 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     return LoadPlan(
         source_name=file, mapping=resolved, columns=columns, load=load, task=spec, tags=tags,
         blank_tags=blank_tag_names(head, resolved, distinct, tags), slices=slices, info=info,
-        rows=seen["rows"], kept=seen["kept"], warnings=tuple(warnings),
+        rows=seen["rows"], kept=seen["kept"], warnings=tuple(warnings), apart=apart,
+        bins=_bins(slices, fields, formats, kinds, (na, o["decimal"], o["thousands"])),
     )  # fmt: skip
+
+
+def _bins(
+    slices: Sequence[SliceSpec], fields: dict, formats: dict, kinds: dict, user: tuple
+) -> tuple[tuple[str, tuple[float, ...]], ...]:
+    """``(column, edges)`` of binned metadata read as plain numbers (no na texts, no format)."""
+    if user != ((), None, None):
+        return ()
+    out = {}
+    for spec, (col, field) in zip(slices, fields.values(), strict=True):
+        plain = col not in formats and kinds.get(col) in ("float", "int", "keep")
+        if spec.edges is not None and col and field not in _ROLE_FIELDS.values() and plain:
+            out[col] = spec.edges
+    return tuple(out.items())
+
+
+def _score_apart(
+    source: BatchSource, mapping: ColumnMapping, fields: dict, formats: dict, o: dict, na: tuple
+) -> tuple[str, ...]:
+    """Check the score whole when no threshold reads it and no slice cuts it: ``(score,)``.
+
+    The counting passes then leave it out (:attr:`LoadPlan.apart`), so identical rows merge.
+    """
+    sliced = {c for c, _ in fields.values()} | {f for _, f in fields.values()}
+    col = mapping.score
+    if not col or o["threshold"] is not None or sliced & {col, "score"}:
+        return ()
+    _check_score(source, col, formats.get(col, (o["decimal"], o["thousands"])), na)
+    return (col,)
+
+
+def _check_score(
+    source: BatchSource, column: str, fmt: tuple[str | None, str | None], na: tuple[str, ...]
+) -> None:
+    """Check the whole score column as the loader reads it (numbers in ``fmt``, finite).
+
+    Its distinct cells only (grouped batches): the counting passes then leave it out, so
+    identical rows merge. A refusal is re-worded as the loader's by the caller.
+    """
+    from slicewise.core.column_parsing import parse_score
+
+    for batch in source.batches([column], group=True):
+        cells = mask_na_tokens(batch.rows, na)[column] if na else batch.rows[column]
+        parse_score(
+            cells, file=source.source_name, column=column, decimal=fmt[0], thousands=fmt[1],
+            numbering=batch_numbering(source, batch),
+        )  # fmt: skip
 
 
 def _check_ids(source: BatchSource, column: str | None, na: tuple[str, ...] = ()) -> None:
@@ -357,12 +412,12 @@ def _refuse_many_values(
 
 def _first_pass(
     source: BatchSource,
-    load: dict[str, Any],
-    columns: Sequence[str],
+    load_columns: tuple[dict[str, Any], tuple[str, ...]],
     fields: dict[str, tuple[str | None, str]],
     progress: Progress | None,
 ) -> dict[str, Any]:
     """One grouped pass: weighted class spellings, sliced values, rows kept and left out."""
+    load, columns = load_columns
     spellings: list[pd.DataFrame] = []
     values: dict[str, list[pd.Series]] = {f: [] for _, f in fields.values()}
     rows = kept = 0

@@ -318,7 +318,7 @@ class SparkSource:
     def count_partials(self, plan: Any, progress: Progress | None = None) -> Any:
         """Count every row on the executors: the shared counting code, summed on the driver.
 
-        Spark groups identical rows of ``plan.columns`` (``GROUP BY``, with each group's
+        Spark groups identical rows of ``plan.count_columns`` (``GROUP BY``, with each group's
         count and first position), each partition of the groups runs
         :func:`core.batches.count.count_batch` on its Arrow batches and returns its
         :class:`~core.batches.count.Partial` (pickled); the driver sums them.
@@ -337,7 +337,7 @@ class SparkSource:
 
         from slicewise.core.batches.plan import numbering_of
 
-        names = [self._spark_names[c] for c in plan.columns]
+        names = [self._spark_names[c] for c in plan.count_columns]
         grouped = self._frame.groupBy(*names).agg(F.count("*").alias("_n"), F.min(MID).alias(MID))
         run = _partition_counter(
             plan, names, {s: n for n, s in self._spark_names.items()}, self.kind,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -280,7 +280,12 @@ class StreamSource:
         return n, [int(r[0]) for r in first]
 
     def batches(
-        self, columns: Sequence[str], *, group: bool, progress: Progress | None = None
+        self,
+        columns: Sequence[str],
+        *,
+        group: bool,
+        progress: Progress | None = None,
+        bins: Mapping[str, Sequence[float]] | None = None,
     ) -> Iterator[Batch]:
         """Stream the ``columns`` of every row in batches of at most :data:`BATCH_ROWS`.
 
@@ -288,11 +293,16 @@ class StreamSource:
         the first position), ordered by first position, unless grouping would leave most
         rows (:meth:`_groups_pay`); without it, or then, every row in file order
         (``weights`` ``None``). ``progress(rows_done, total_rows)`` after each batch.
+        ``bins`` (``{column: edges}``, ascending): with ``group``, the rows of a column's
+        bin merge as one, that bin's first cell standing for them (:func:`bin_sql`).
         """
         columns = self._check(columns)
         cols = ", ".join(map(ident, columns))
-        group = group and self._groups_pay(columns)
-        if group and columns:
+        binned = self._binnable(columns, bins) if group else {}
+        group = group and self._groups_pay(columns, binned)
+        if group and binned:
+            query = self._binned_query(columns, binned)
+        elif group and columns:
             query = (
                 f"SELECT {cols}, count(*)::BIGINT AS __w, min(__row) AS __first FROM t "
                 "GROUP BY ALL ORDER BY __first"
@@ -316,21 +326,71 @@ class StreamSource:
             if progress is not None:
                 progress(done, total)
 
-    def _groups_pay(self, columns: list[str]) -> bool:
+    def _binnable(
+        self, columns: list[str], bins: Mapping[str, Sequence[float]] | None
+    ) -> dict[str, tuple[float, ...]]:
+        """Return the ``bins`` of ``columns`` held as numbers or text (not booleans, dates)."""
+        out = {}
+        for c, edges in (bins or {}).items():
+            dtype = self._dtypes.get(c)
+            text = dtype is None or pd.api.types.is_string_dtype(dtype)
+            number = dtype is not None and pd.api.types.is_numeric_dtype(dtype)
+            if c in columns and (text or number) and not pd.api.types.is_bool_dtype(dtype):
+                out[c] = tuple(float(e) for e in edges)
+        return out
+
+    def _keys(self, columns: list[str], bins: dict[str, tuple[float, ...]]) -> tuple:
+        """Return (grouping keys, the key expressions) of ``columns``, bins as codes."""
+        keys, made = [], []
+        for i, c in enumerate(columns):
+            if c not in bins:
+                keys.append(ident(c))
+                continue
+            text = not pd.api.types.is_numeric_dtype(self._dtypes.get(c, object))
+            inside, code = bin_sql(ident(c), bins[c], text=text)
+            made += [
+                f"CASE WHEN {inside} THEN {code} END AS __k{i}",
+                f"CASE WHEN {inside} THEN NULL ELSE {ident(c)} END AS __r{i}",
+            ]
+            keys += [f"__k{i}", f"__r{i}"]
+        return keys, made
+
+    def _binned_query(self, columns: list[str], bins: dict[str, tuple[float, ...]]) -> str:
+        """Group identical rows, each bin of a ``bins`` column as one value (its first cell)."""
+        keys, made = self._keys(columns, bins)
+        outs = [
+            f"CASE WHEN __k{i} IS NULL THEN __r{i} ELSE arg_min({ident(c)}, __row) END AS "
+            f"{ident(c)}"
+            if c in bins
+            else ident(c)
+            for i, c in enumerate(columns)
+        ]
+        return (
+            f"WITH r AS (SELECT *, {', '.join(made)} FROM t) SELECT {', '.join(outs)}, "
+            f"count(*)::BIGINT AS __w, min(__row) AS __first FROM r GROUP BY "
+            f"{', '.join(keys)} ORDER BY __first"
+        )
+
+    def _groups_pay(
+        self, columns: list[str], bins: dict[str, tuple[float, ...]] | None = None
+    ) -> bool:
         """Whether grouping identical rows of ``columns`` leaves far fewer rows.
 
         DuckDB's estimate of the distinct rows (one scan of those columns, remembered):
         grouping pays below a quarter of the rows; above it (an id or a score among the
         columns) the rows stream as they are, which costs less than a hash table of them.
         """
-        key = tuple(columns)
+        key = (tuple(columns), tuple(sorted((bins or {}).items())))
         if key not in self._grouping:
             rows = self.count_rows()
             if not columns or rows <= BATCH_ROWS:
                 self._grouping[key] = True
             else:
-                cols = ", ".join(map(ident, columns))
-                estimate = self._fetch(f"SELECT approx_count_distinct(hash({cols})) FROM t0")
+                keys, made = self._keys(columns, bins or {})
+                inner = f"(SELECT *, {', '.join(made)} FROM t)" if made else "t"
+                estimate = self._fetch(
+                    f"SELECT approx_count_distinct(hash({', '.join(keys)})) FROM {inner}"
+                )
                 self._grouping[key] = estimate[0][0] < rows / 4
         return self._grouping[key]
 
@@ -371,6 +431,28 @@ def open_source(
         engine.
     """
     return StreamSource(path, sep=sep, encoding=encoding, memory_limit=memory_limit)
+
+
+#: How near an edge (relative) a value stays its own cell: a reader may differ by an ulp.
+NEAR_EDGE = 1e-9
+
+
+def bin_sql(cell: str, edges: Sequence[float], *, text: bool) -> tuple[str, str]:
+    """Return SQL telling whether ``cell`` is binned, and its bin code (``slice_codes``').
+
+    A cell is binned when it is a finite number (text: plain dot numbers only, ``-12.5``,
+    as the loader reads them alike) not within :data:`NEAR_EDGE` of an edge; its code is
+    how many inner edges are ``<=`` it (``np.searchsorted(edges[1:-1], v, "right")``).
+    Other cells (blank, NaN, near an edge, another spelling) stay themselves.
+    """
+    value = f"TRY_CAST({cell} AS DOUBLE)"
+    conds = [f"isfinite({value})"]
+    if text:
+        conds.insert(0, f"regexp_full_match({cell}, '-?[0-9]+(\\.[0-9]+)?')")
+    lits = [f"CAST('{float(e)!r}' AS DOUBLE)" for e in edges]
+    conds += [f"abs({value} - {e}) > {NEAR_EDGE} * abs({e})" for e in lits]
+    code = " + ".join(f"({value} >= {e})::INT" for e in lits[1:-1]) or "0"
+    return "(" + " AND ".join(conds) + ")", f"({code})"
 
 
 def _first_line(exc: BaseException) -> str:
