@@ -366,3 +366,17 @@ def test_ids_repeat_only_over_the_rows_kept(chunk, group, last, kept, tmp_path):
     got = analyze_source(_source(path, chunk, group), missing="drop").table
     assert got.loc["All data", "n"] == kept
     pd.testing.assert_frame_equal(got, analyze(load_dataset(path, missing="drop")))
+
+
+@pytest.mark.parametrize("k", [1, 3, 64, 65, 200])  # dense up to 64 slices, sparse beyond
+@pytest.mark.parametrize("weighted", [False, True])
+def test_co_membership_counts_rows_in_both_slices(k, weighted):
+    rng = np.random.default_rng(k)
+    member = rng.random((70_000, k)) < 0.2  # more rows than one dense chunk
+    weights = rng.integers(1, 50, len(member)) if weighted else None
+    w = np.ones(len(member)) if weights is None else weights
+    # Independently: for each pair of slices, the weighted rows in both, by a loop over pairs.
+    expected = np.array(
+        [[np.sum(w * (member[:, i] & member[:, j])) for j in range(k)] for i in range(k)]
+    )
+    np.testing.assert_array_equal(co_membership(member, weights), expected)

@@ -195,17 +195,30 @@ def count_scored(
     )
 
 
+_DENSE_SLICES = 64  # up to this many slices co_membership multiplies dense chunks
+_CHUNK_ROWS = 1 << 16  # rows per dense chunk (64 slices: 32 MB of float64)
+
+
 def co_membership(member: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Rows in both slice ``i`` and slice ``j`` (float64, shape ``(n_slices, n_slices)``).
 
-    A sparse product: the cost grows with the rows times the slices a row is in, squared
-    (not with the number of slices), so a column cut into 1,000 values stays cheap.
+    Few slices: a dense product per chunk of rows (BLAS; no copy of the whole matrix).
+    Many: a sparse product, whose cost grows with the rows times the slices a row is in,
+    squared (not with the number of slices), so a column cut into 1,000 values stays cheap.
+    Sums of 0/1 times integer weights are exact in float64.
     """
-    from scipy import sparse
-
     k = member.shape[1]
     if not k:
         return np.zeros((0, 0))
+    if k <= _DENSE_SLICES:
+        out = np.zeros((k, k))
+        for lo in range(0, member.shape[0], _CHUNK_ROWS):
+            m = member[lo : lo + _CHUNK_ROWS].astype(np.float64)
+            mw = m if weights is None else m * np.asarray(weights[lo : lo + _CHUNK_ROWS])[:, None]
+            out += m.T @ mw
+        return out
+    from scipy import sparse
+
     m = sparse.csc_matrix(member, dtype=np.float64)
     mw = m if weights is None else m.multiply(np.asarray(weights, dtype=float)[:, None])
     return np.asarray((m.T @ sparse.csc_matrix(mw)).toarray(), dtype=float)
@@ -219,9 +232,13 @@ def class_pairs(
     pc, pu = pd.factorize(prediction.astype(str), sort=False)
     key = lc.astype(np.int64) * len(pu) + pc
     w = None if weights is None else np.asarray(weights, dtype=float)
-    # Only the pairs that occur: 100,000 classes would make 10^10 possible pairs.
-    present, at = np.unique(key, return_inverse=True)
-    sums = np.bincount(at.ravel(), weights=w, minlength=len(present)).astype(float)
+    cells = len(lu) * len(pu)
+    if cells <= max(len(key), 1 << 16):  # a count per possible pair: no sort
+        present = np.flatnonzero(np.bincount(key, minlength=cells))
+        sums = np.bincount(key, weights=w, minlength=cells)[present].astype(float)
+    else:  # only the pairs that occur: 100,000 classes would make 10^10 possible pairs
+        present, at = np.unique(key, return_inverse=True)
+        sums = np.bincount(at.ravel(), weights=w, minlength=len(present)).astype(float)
     index = pd.MultiIndex.from_arrays(
         [np.asarray(lu)[present // len(pu)], np.asarray(pu)[present % len(pu)]]
     )
