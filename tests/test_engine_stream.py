@@ -333,9 +333,9 @@ def test_batches_add_up_to_the_file(tmp_path, monkeypatch, fmt, group):
     assert weights.sum() == len(frame) and calls[-1] == (len(frame), len(frame))
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     # Each (label, region) combination: its row count and its first row, as pandas finds.
-    key = rows.fillna("<NA>").astype(str).agg("|".join, axis=1)
+    key = rows.astype(object).fillna("<NA>").astype(str).agg("|".join, axis=1)
     got = pd.DataFrame({"key": key, "w": weights, "first": first}).groupby("key")
-    expected = frame[cols].fillna("<NA>").astype(str).agg("|".join, axis=1)
+    expected = frame[cols].astype(object).fillna("<NA>").astype(str).agg("|".join, axis=1)
     positions = pd.Series(np.arange(len(frame)))
     assert got["w"].sum().to_dict() == expected.value_counts().to_dict()
     assert got["first"].min().to_dict() == positions.groupby(expected).min().to_dict()
