@@ -21,7 +21,10 @@ from slicewise.core import agreement as ag
 from slicewise.core.agreement import pairs as pairs_mod
 from slicewise.core.agreement.pairs import count_pairs
 
-CIFAR10H = Path("/work/shared/realdata/cifar10h/cifar10h-counts.npy")
+# The real CIFAR-10H counts beside the checkout, when present (never part of the project).
+CIFAR10H = (
+    Path(__file__).resolve().parents[2] / "shared" / "realdata" / "cifar10h" / "cifar10h-counts.npy"
+)
 
 
 def random_long(
