@@ -73,6 +73,19 @@ class FrameSource:
             out[c] = None if len(counts) > limit else counts.astype(np.int64)
         return out
 
+    def value_counts_except(
+        self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
+    ) -> dict[str, pd.Series]:
+        """Each column's value counts over the rows unlike the rows at ``positions``.
+
+        A row is left out when its cells in ``like`` equal (missing equal to missing) those
+        of a row at one of the 0-based ``positions``.
+        """
+        group = self.frame.groupby(list(like), dropna=False, sort=False).ngroup().to_numpy()
+        unlike = ~np.isin(group, group[np.asarray(positions, dtype=np.int64)])
+        rows = self.frame.loc[unlike]
+        return {c: rows[c].value_counts(dropna=True).astype(np.int64) for c in columns}
+
     def approx_distinct(self, column: str) -> int:
         """Return the number of distinct present values of ``column`` (exact here)."""
         return int(self.frame[column].nunique(dropna=True))

@@ -15,6 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicewise.core.batches.first_pass import (
+    ROLE_FIELDS,
+    first_pass,
+    int_or,
+    spellings,
+    typed_values,
+)
 from slicewise.core.batches.pins import Pins
 from slicewise.core.batches.plan import (
     HEAD_ROWS,
@@ -51,14 +58,6 @@ from slicewise.core.slice_names import (
 )
 from slicewise.core.task import TaskSpec, infer_task_kind
 from slicewise.core.values import _FORMATS, NumberFormat, as_text, class_keys
-
-_ROLE_FIELDS = {
-    "label": "label",
-    "prediction": "prediction",
-    "human": "human",
-    "score": "score",
-    "human_accuracy": "human_accuracy",  # sliceable under its canonical name, as in pandas
-}
 
 
 def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress | None) -> LoadPlan:
@@ -103,12 +102,12 @@ def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress 
     columns = needed_columns(resolved, [c for c, _ in fields.values() if c])
     if recheck:
         _check_kept_ids(source, {**load, "pins": pins}, columns, resolved.id, na)
-    seen = _first_pass(source, without(apart, {**load, "pins": pins}, columns), fields, progress)
+    seen = first_pass(source, without(apart, {**load, "pins": pins}, columns), fields, progress)
     check_kept(file, seen["kept"])
-    kinds = {c: _int_or(c, kinds[c], seen["values"], fields) for c in kinds}
-    pins = replace(pins, metadata=kinds, spellings=_spellings(seen["spellings"]))
+    kinds = {c: int_or(c, kinds[c], seen["values"], fields) for c in kinds}
+    pins = replace(pins, metadata=kinds, spellings=spellings(seen["spellings"]))
     load["pins"] = pins
-    seen["values"] = _typed_values(seen["values"], fields, pins)
+    seen["values"] = typed_values(seen["values"], fields, pins)
     if seen["dropped"]:
         warnings.append(_dropped(source, load, columns, seen))
     warnings += two_ways
@@ -133,7 +132,7 @@ def _bins(
     out = {}
     for spec, (col, field) in zip(slices, fields.values(), strict=True):
         plain = col not in formats and kinds.get(col) in ("float", "int", "keep")
-        if spec.edges is not None and col and field not in _ROLE_FIELDS.values() and plain:
+        if spec.edges is not None and col and field not in ROLE_FIELDS.values() and plain:
             out[col] = spec.edges
     return tuple(out.items())
 
@@ -254,7 +253,7 @@ def _sliced_fields(
 
     A name no column answers is left out (the batch pass then raises the loader's error).
     """
-    roles = {getattr(mapping, r): f for r, f in _ROLE_FIELDS.items() if getattr(mapping, r)}
+    roles = {getattr(mapping, r): f for r, f in ROLE_FIELDS.items() if getattr(mapping, r)}
     role_cols = set(needed_columns(mapping, ())) | {mapping.id}
     meta = [str(c) for c in head.columns if c not in role_cols]
     taken = {"id", "label", "prediction", "human", "score", "human_accuracy"}
@@ -294,7 +293,7 @@ def _number_formats(
     user = (o["decimal"], o["thousands"])
     formats: dict[str, tuple[str | None, str | None]] = {}
     kinds: dict[str, str] = {}
-    meta = {c for c, f in fields.values() if c and f not in _ROLE_FIELDS.values()}
+    meta = {c for c, f in fields.values() if c and f not in ROLE_FIELDS.values()}
     roles = set(needed_columns(mapping, ())) | {mapping.id}
     unsliced = [c for c in head.columns if c not in roles and c not in meta]
     wanted = [mapping.score, mapping.human_accuracy, *sorted(meta)]
@@ -408,107 +407,6 @@ def _refuse_many_values(
             limits.check_slice_count(n, column=col, source=source.source_name, cap=cap, about=True)
         except DataError as error:
             raise EarlyRefusal(error, source.count_rows()) from None
-
-
-def _first_pass(
-    source: BatchSource,
-    load_columns: tuple[dict[str, Any], tuple[str, ...]],
-    fields: dict[str, tuple[str | None, str]],
-    progress: Progress | None,
-) -> dict[str, Any]:
-    """One grouped pass: weighted class spellings, sliced values, rows kept and left out."""
-    load, columns = load_columns
-    spellings: list[pd.DataFrame] = []
-    values: dict[str, list[pd.Series]] = {f: [] for _, f in fields.values()}
-    rows = kept = 0
-    dropped: list[tuple[np.ndarray, np.ndarray]] = []
-    for batch, dataset, kept_rows in each_batch(source, load, columns, progress=progress):
-        w = np.ones(len(batch.rows), np.int64) if batch.weights is None else batch.weights
-        at = dataset.frame["id"].to_numpy(dtype=np.int64)
-        kw = w[at]
-        rows, kept = rows + int(w.sum()), kept + int(kw.sum())
-        if len(at) < len(w):
-            lost = np.ones(len(w), dtype=bool)
-            lost[at] = False
-            first = batch.first_rows if batch.first_rows is not None else np.zeros(len(w))
-            dropped.append((first[lost], w[lost]))
-        frame = dataset.frame
-        if load.get("task") != "text":
-            spellings.append(_spelling_counts(kept_rows, kw))
-        for _, f in fields.values():
-            values[f].append(pd.Series(kw).groupby(frame[f].to_numpy(), dropna=False).sum())
-    merged = {
-        f: (pd.concat(v).groupby(level=0, dropna=False).sum() if v else pd.Series(dtype=np.int64))
-        for f, v in values.items()
-    }
-    return {
-        "spellings": spellings, "values": merged, "rows": rows, "kept": kept,
-        "dropped": dropped,
-    }  # fmt: skip
-
-
-def _spelling_counts(rows: Any, weights: np.ndarray) -> pd.DataFrame:
-    """(key, spelling, weighted count) of the class cells (:func:`canonical_classes`' rule).
-
-    ``rows``: the batch's kept rows as read (:class:`core.prepare_steps.Rows`).
-    """
-    parts = []
-    for values in (rows.label, rows.prediction, rows.human):
-        if values is None:
-            continue
-        codes, uniques = pd.factorize(values.reset_index(drop=True), use_na_sentinel=True)
-        counts = np.bincount(codes[codes >= 0], weights=weights[codes >= 0], minlength=len(uniques))
-        text = as_text(pd.Series(uniques, dtype=object))
-        parts.append(pd.DataFrame({"key": class_keys(text), "spelling": text, "count": counts}))
-    return pd.concat(parts, ignore_index=True).dropna(subset=["key"])
-
-
-def _spellings(parts: list[pd.DataFrame]) -> dict[str, str] | None:
-    """Each class key's most frequent spelling (ties: the first in sorted order)."""
-    if not parts:
-        return None
-    table = pd.concat(parts, ignore_index=True)
-    totals = table.groupby(["key", "spelling"], sort=False)["count"].sum().reset_index()
-    totals = totals.sort_values(
-        ["key", "count", "spelling"], ascending=[True, False, True], kind="stable"
-    )
-    shown = totals.drop_duplicates("key")
-    return dict(zip(shown["key"], shown["spelling"], strict=True))
-
-
-def _int_or(col: str, kind: str, values: dict[str, pd.Series], fields: dict[str, Any]) -> str:
-    """``int`` for a numeric column of whole numbers with no gap (as typed_metadata)."""
-    field = next((f for c, f in fields.values() if c == col), None)
-    if kind != "float" or field is None:
-        return kind
-    arr = values[field].index.to_numpy(dtype=float)
-    whole = len(arr) and not np.isnan(arr).any() and np.all(np.mod(arr, 1) == 0)
-    return "int" if whole and np.all(np.abs(arr) < 2**63) else "float"
-
-
-def _typed_values(
-    values: dict[str, pd.Series], fields: dict[str, tuple[str | None, str]], pins: Pins
-) -> dict[str, pd.Series]:
-    """Retype the first pass's sliced values as the final pins type them (counts regrouped).
-
-    The first pass reads numbers as floats and class cells as written; the whole table
-    then decides whole numbers (``int``) and each class's spelling, which the slices'
-    values and names must show as the loader's frame does.
-    """
-    from slicewise.core.batches.pins import pinned_classes
-
-    out = dict(values)
-    for col, field in fields.values():
-        counts = values[field]
-        index = pd.Series(counts.index.to_numpy(), dtype=counts.index.dtype)
-        if field in ("label", "prediction", "human"):
-            index = pinned_classes({"v": index}, pins)["v"]
-        elif pins.metadata.get(col) == "int":
-            index = index.astype(np.int64)
-        else:
-            continue
-        out[field] = pd.Series(counts.to_numpy()).groupby(index.to_numpy(), dropna=False).sum()
-    return out
 
 
 def _dropped(

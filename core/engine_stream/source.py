@@ -195,35 +195,75 @@ class StreamSource:
         columns = self._check(columns)
         if not columns:
             return {}
-        approx = self._fetch(
-            "SELECT "
-            + ", ".join(f"approx_count_distinct({ident(c)})" for c in columns)
-            + " FROM t0"
-        )[0]
-        small = [c for c, e in zip(columns, approx, strict=True) if e <= 1.2 * limit + 100]
+        small = columns  # every column, when the limit is the rows: no estimate needed
+        if limit < self.count_rows():
+            approx = self._fetch(
+                "SELECT "
+                + ", ".join(f"approx_count_distinct({ident(c)})" for c in columns)
+                + " FROM t0"
+            )[0]
+            small = [c for c, e in zip(columns, approx, strict=True) if e <= 1.2 * limit + 100]
         out: dict[str, pd.Series | None] = dict.fromkeys(columns)
-        if not small:
-            return out
-        # One scan counts every column with few values: a grouping set per column.
-        cols = [ident(c) for c in small]
-        sets = ", ".join(f"({c})" for c in cols)
-        flags = ", ".join(f"grouping({c}) AS __g{i}" for i, c in enumerate(cols))
+        out.update(self._counted(small, "t0", limit))
+        return out
+
+    def value_counts_except(
+        self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
+    ) -> dict[str, pd.Series]:
+        """Each column's value counts over the rows unlike the rows at ``positions``.
+
+        A row is left out when its cells in ``like`` equal (a missing cell equal to a
+        missing one) those of a row at one of the 0-based ``positions``: the rows the
+        loader left out, found by a grouped pass over ``like``. Series as
+        :meth:`value_counts` gives them, every value kept. One scan: an anti join on
+        ``like`` (``IS NOT DISTINCT FROM``), then a grouping set per column.
+        """
+        columns = self._check(columns)
+        like = self._check(like)
+        import pyarrow as pa
+
+        wanted = pa.table({"__p": pa.array(np.unique(positions), pa.int64())})
+        on = " AND ".join(f"t0.{ident(c)} IS NOT DISTINCT FROM lost.{ident(c)}" for c in like)
+        keys = ", ".join(ident(c) for c in like)
+        rows = (
+            f"(SELECT t0.* FROM t0 ANTI JOIN (SELECT DISTINCT {keys} FROM t SEMI JOIN "
+            f"__lost ON t.__row = __lost.__p) lost ON {on or 'true'})"
+        )
+        self._con.register("__lost", wanted)
+        try:
+            return self._counted(columns, rows, None)
+        finally:
+            self._con.unregister("__lost")
+
+    def _counted(
+        self, columns: list[str], rows: str, limit: int | None
+    ) -> dict[str, pd.Series | None]:
+        """Count each column's present values over ``rows`` (SQL) in one scan.
+
+        A grouping set per column; ``None`` for a column past ``limit`` distinct values.
+        """
         import pyarrow.compute as pc
 
+        out: dict[str, pd.Series | None] = dict.fromkeys(columns)
+        if not columns:
+            return out
+        cols = [ident(c) for c in columns]
+        sets = ", ".join(f"({c})" for c in cols)
+        flags = ", ".join(f"grouping({c}) AS __g{i}" for i, c in enumerate(cols))
         found = self._arrow(
-            f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM t0 "
+            f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM {rows} "
             f"GROUP BY GROUPING SETS ({sets})"
         )
-        for i, c in enumerate(small):
+        for i, c in enumerate(columns):
             # Each column's own rows (the others' rows hold NULL in it), then its dtype.
             mine = found.filter(pc.equal(found[f"__g{i}"], 0)).select([c, "__n"])
-            rows = self._frame(mine)
-            rows = rows[rows[c].notna()]
-            if len(rows) > limit:
+            got = self._frame(mine)
+            got = got[got[c].notna()]
+            if limit is not None and len(got) > limit:
                 continue
-            rows = rows.sort_values("__n", ascending=False, kind="stable")
+            got = got.sort_values("__n", ascending=False, kind="stable")
             out[c] = pd.Series(
-                rows["__n"].to_numpy(dtype=np.int64), index=pd.Index(rows[c]), name="count"
+                got["__n"].to_numpy(dtype=np.int64), index=pd.Index(got[c]), name="count"
             )
         return out
 
