@@ -15,6 +15,7 @@ pass with the column), typed by the loader's own rule on each distinct cell.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from slicewise.core.batches.pins import Pins, pinned_classes, pinned_metadata
 from slicewise.core.batches.plan import each_batch
 from slicewise.core.batches.source import BatchSource, Progress
 from slicewise.core.column_parsing import mask_na_tokens
+from slicewise.core.column_roles import NO_COLUMN
 from slicewise.core.values import as_text, class_keys
 
 #: Role columns that can be sliced, by the name slicing knows them under.
@@ -62,7 +64,8 @@ def first_pass(
     """
     load, columns = load_columns
     apart = sliced_metadata(fields, columns)
-    passed = tuple(c for c in columns if c not in apart)
+    load, tagged = _without_tags(load)
+    passed = tuple(c for c in columns if c not in apart and c not in tagged)
     spellings: list[pd.DataFrame] = []
     values: dict[str, list[pd.Series]] = {f: [] for c, f in fields.values() if c not in apart}
     rows = kept = 0
@@ -92,6 +95,18 @@ def first_pass(
         "spellings": spellings, "values": merged, "rows": rows, "kept": kept,
         "dropped": dropped,
     }  # fmt: skip
+
+
+def _without_tags(load: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Return ``load`` with the tag columns switched off, and those columns.
+
+    Tags decide no row's fate and no class spelling; the counting pass reads them (and
+    raises what the loader raises on them), so this pass groups on the roles alone.
+    """
+    mapping = load["mapping"]
+    tagged = set(mapping.tag_columns or ()) | ({mapping.tags_column} - {None, NO_COLUMN})
+    off = replace(mapping, tag_columns=(), tags_column=NO_COLUMN)
+    return {**load, "mapping": off}, tagged
 
 
 def sliced_metadata(
