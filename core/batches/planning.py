@@ -182,25 +182,51 @@ def _check_ids(source: BatchSource, column: str | None, na: tuple[str, ...] = ()
     from slicewise.core.errors import DuplicateIdError
 
     repeated = DuplicateIdError(f"{source.source_name}: the id column {column!r} repeats ids")
+    # A source that names the few cells trimming may change does so first: its scan may
+    # also answer the two questions below.
+    suspects = getattr(source, "suspect_ids", None)
+    found = suspects(column, na) if suspects is not None else None
     if len(source.repeated(column, 1)) or source.missing(column, 1)[0]:
         raise repeated
+    if suspects is None:
+        padded = _padded_by_pass(source, column, na, repeated)
+    else:  # checked here exactly
+        padded = set() if found is None else _padded(found.dropna().astype(str), na, repeated)
+    wanted = {p.strip() for p in padded}
+    for batch in source.batches([column], group=True) if wanted else ():
+        if batch.rows[column].dropna().astype(str).isin(wanted).any():
+            raise repeated
+
+
+def _padded(text: pd.Series, na: tuple[str, ...], repeated: Exception) -> set[str]:
+    """Return the distinct ``text`` cells with spaces around; raise when trimming repeats.
+
+    Raises ``repeated`` when a cell trims to nothing or to a missing-value text, or two
+    cells trim to one id.
+    """
+    trimmed = text.str.strip()
+    if (trimmed == "").any() or trimmed.isin(na).any():
+        raise repeated
+    raw = set(text[trimmed != text])
+    if len({r.strip() for r in raw}) < len(raw):
+        raise repeated
+    return raw
+
+
+def _padded_by_pass(
+    source: BatchSource, column: str, na: tuple[str, ...], repeated: Exception
+) -> set[str]:
+    """:func:`_padded` over every batch of the column (a source without ``suspect_ids``)."""
     padded: set[str] = set()
     for batch in source.batches([column], group=True):
         cells = batch.rows[column]
         if not is_text(cells):
             continue
-        text = cells.dropna().astype(str)
-        trimmed = text.str.strip()
-        if (trimmed == "").any() or trimmed.isin(na).any():
-            raise repeated
-        raw = set(text[trimmed != text])
+        raw = _padded(cells.dropna().astype(str), na, repeated)
         if len({r.strip() for r in raw} | {r.strip() for r in padded}) < len(raw | padded):
             raise repeated
         padded |= raw
-    wanted = {p.strip() for p in padded}
-    for batch in source.batches([column], group=True) if wanted else ():
-        if batch.rows[column].dropna().astype(str).isin(wanted).any():
-            raise repeated
+    return padded
 
 
 def _check_kept_ids(

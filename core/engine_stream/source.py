@@ -83,6 +83,7 @@ class StreamSource:
         self._head: pd.DataFrame | None = None  # the longest head read so far
         self._head_n = 0
         self._grouping: dict[tuple[str, ...], bool] = {}  # whether grouping pays, by columns
+        self._profiles: dict[str, dict[str, Any]] = {}  # id-like columns' one-scan profile
 
     @property
     def skipped_rows(self) -> tuple[int, ...]:
@@ -281,6 +282,10 @@ class StreamSource:
         """
         (column,) = self._check([column])
         c = ident(column)
+        if self._profile(column)["unique"]:
+            return pd.DataFrame({"value": [], "count": [], "first_rows": []}).astype(
+                {"count": np.int64}
+            )
         found = self._arrow(
             f"SELECT {c} AS value, count(*)::BIGINT AS count, min(__row) AS __first FROM t "
             f"WHERE {c} IS NOT NULL GROUP BY ALL HAVING count(*) > 1 "
@@ -304,6 +309,53 @@ class StreamSource:
         df["first_rows"] = [rows.get(i, []) for i in range(len(df))]
         return df[["value", "count", "first_rows"]].reset_index(drop=True)
 
+    def suspect_ids(self, column: str, na: Sequence[str] = ()) -> pd.Series | None:
+        """Return the distinct cells of a text column that trimming or ``na`` may change.
+
+        A superset of the cells whose Python ``str.strip()`` differs from them (every cell
+        starting or ending with a character outside printable ASCII) and of the cells equal
+        to a missing-value text of ``na``; ``None`` when the column is not text. From the
+        same scan as :meth:`repeated`'s count of distinct values.
+        """
+        (column,) = self._check([column])
+        profile = self._profile(column, tuple(str(v) for v in na))
+        if not profile["text"]:
+            return None
+        if not profile["suspects"]:
+            return pd.Series([], dtype=object, name=column)
+        rows = self._frame(
+            self._arrow(f"SELECT DISTINCT {ident(column)} FROM t0 WHERE {profile['where']}")
+        )
+        return rows[column].astype(object)
+
+    def _profile(self, column: str, na: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """One scan of an id-like column: all distinct?, missing cells, suspect cells.
+
+        Remembered per column; ``na`` ``None`` takes any remembered profile (its distinct
+        and missing counts do not depend on ``na``), else the suspects are ``na``'s.
+        """
+        known = self._profiles.get(column)
+        if known is None or na is not None and known["na"] != na:
+            na = na or ()
+            c = ident(column)
+            dtype = self._dtypes.get(column)
+            text = dtype is None or pd.api.types.is_string_dtype(dtype)
+            # Python's strip() removes white space, ASCII or not: any cell starting or ending
+            # outside printable ASCII is a suspect, checked exactly by the caller.
+            where = f"regexp_matches({c}, '^[^!-~]|[^!-~]$')"
+            if na:
+                where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
+            suspects = f"count(*) FILTER (WHERE {where})" if text else "0"
+            n, distinct, missing, odd = self._fetch(
+                f"SELECT count({c}), count(DISTINCT {c}), count(*) FILTER (WHERE "
+                f"{self._missing_sql(column)}), {suspects} FROM t0"
+            )[0]
+            self._profiles[column] = {
+                "unique": int(n) == int(distinct), "missing": int(missing), "text": text,
+                "suspects": int(odd), "where": where, "na": na,
+            }  # fmt: skip
+        return self._profiles[column]
+
     def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
         """Return how many cells of ``column`` are missing and the first ``limit`` positions.
 
@@ -313,7 +365,10 @@ class StreamSource:
         """
         (column,) = self._check([column])
         cond = self._missing_sql(column)
-        n = int(self._fetch(f"SELECT count(*) FROM t0 WHERE {cond}")[0][0])
+        if column in self._profiles:
+            n = self._profiles[column]["missing"]
+        else:
+            n = int(self._fetch(f"SELECT count(*) FROM t0 WHERE {cond}")[0][0])
         if not n or limit <= 0:
             return n, []
         first = self._fetch(f"SELECT __row FROM t WHERE {cond} ORDER BY __row LIMIT {int(limit)}")

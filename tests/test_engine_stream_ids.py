@@ -1,0 +1,84 @@
+"""The streaming engine's id check decides as the loader does, on its own scan.
+
+Ids compare as trimmed text (Python's ``str.strip``, Unicode white space too); a cell equal
+to a missing-value text is a missing id. The planner re-reads a small file whole to word
+an error as the loader does; the cap is set to 0 here so the stream's own check decides.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from engines import LOAD_OPTIONS  # noqa: E402
+
+from slicewise.core.analysis import analyze  # noqa: E402
+from slicewise.core.dataset import load_dataset  # noqa: E402
+from slicewise.core.engine_duckdb import analyze_file_duckdb  # noqa: E402
+from slicewise.core.errors import DataError  # noqa: E402
+
+IDS = ["a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8"]
+
+
+def _cases():
+    same = {
+        "leading zero is another id": {5: "0a1"},
+        "inner space is kept": {5: "a 1"},
+        "accent is no space": {5: "é1"},
+        "padded but unique": {5: " a9 "},
+    }
+    repeat = {
+        "space before": {5: " a1"},
+        "tab after": {5: "a1\t"},
+        "no-break space": {5: "\u00a0a1"},
+        "em space after": {5: "a1\u2003"},
+        "two padded alike": {5: " a9", 6: "a9 "},
+        "na text as id": {5: "NA"},
+        "padded na text": {5: " NA "},
+    }
+    for name, cells in {**same, **repeat}.items():
+        yield pytest.param(cells, name in repeat, id=name)
+
+
+def _table(cells: dict[int, str]) -> pd.DataFrame:
+    ids = list(IDS)
+    for at, cell in cells.items():
+        ids[at] = cell
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "label": ["cat", "dog"] * 4,
+            "prediction": ["cat", "cat", "dog", "dog"] * 2,
+            "blurry": ["x", "", "", "x", "", "", "x", ""],
+        }
+    )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize(("cells", "repeats"), _cases())
+def test_ids_repeat_on_the_stream_exactly_when_the_loader_says(
+    cells, repeats, kind, tmp_path, monkeypatch
+):
+    import slicewise.core.batches.plan as plan
+
+    monkeypatch.setattr(plan, "RELOAD_ROWS", 0)
+    path = tmp_path / f"ids.{kind}"
+    df = _table(cells)
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    load = {"na_values": ("NA",)}
+    assert set(load) <= set(LOAD_OPTIONS)
+    try:
+        expected = analyze(load_dataset(path, **load))
+    except DataError as exc:
+        expected = exc
+    assert isinstance(expected, DataError) == repeats  # the loader's verdict, as the case says
+    if repeats:
+        with pytest.raises(DataError, match="repeats ids|missing"):
+            analyze_file_duckdb(path, **load)
+    else:
+        pd.testing.assert_frame_equal(analyze_file_duckdb(path, **load), expected, rtol=1e-9)
