@@ -86,16 +86,18 @@ TOUR = (
     Page("Export", "How do we share what we found?", '[data-testid="stDownloadButton"]'),
 )
 
-# Resolves once the run that drew ``heading`` has finished and drawn ``content``: checked on
-# every change of the page (a MutationObserver), so waiting costs no CPU while the page does
-# not change, and no round trip to Playwright per check.
-_SHOWN = """([heading, content]) => new Promise(resolve => {
+# Resolves once the run that drew ``heading`` has finished and drawn ``content`` (either may be
+# null: then Streamlit's run has finished): checked on every change of the page (a
+# MutationObserver), so waiting costs no CPU while the page does not change, and no round trip
+# to Playwright per check.
+SHOWN = """([heading, content]) => new Promise(resolve => {
   const shown = () => {
     const app = document.querySelector('[data-testid="stApp"]');
     if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
     if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-    return document.querySelector(content) !== null
-      && Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
+    const headed = heading === null
+      || Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
+    return headed && (content === null || document.querySelector(content) !== null);
   };
   if (shown()) return resolve(true);
   const watch = new MutationObserver(() => {
@@ -218,36 +220,32 @@ def renice(pids: set[int], nice: int) -> None:
                 continue
 
 
-def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
-    """Start ``slicewise app`` on ``db`` (localhost, ``port``); return once it answers."""
-    log = open(db.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from slicewise.core.cli import entry_point; entry_point()",
-            "app",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--no-demo",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+# Streamlit options for a server nobody looks at: no browser tab, no file watcher (edits
+# elsewhere in the checkout must not rerun pages), no usage statistics.
+HEADLESS = (
+    "--server.headless",
+    "true",
+    "--server.fileWatcherType",
+    "none",
+    "--browser.gatherUsageStats",
+    "false",
+)
+
+
+def start_server(
+    command: list[str], port: int, env: dict[str, str], log: Path, name: str
+) -> subprocess.Popen:
+    """Run ``command``, a Streamlit server on loopback ``port``; return once it answers.
+
+    Its output goes to the file ``log``. Raises ``RuntimeError`` (naming ``name`` and ``log``)
+    when it exits, or when ``/_stcore/health`` does not answer ``ok`` within 90 s.
+    """
+    out = open(log, "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"slicewise app exited with {proc.returncode}: see {log.name}")
+            raise RuntimeError(f"{name} exited with {proc.returncode}: see {log}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.read() == b"ok":
@@ -255,7 +253,15 @@ def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     stop_app(proc)
-    raise RuntimeError(f"slicewise app did not answer within 90 s: see {log.name}")
+    raise RuntimeError(f"{name} did not answer within 90 s: see {log}")
+
+
+def start_app(db: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    """Start ``slicewise app`` on ``db`` (localhost, ``port``); return once it answers."""
+    entry = "from slicewise.core.cli import entry_point; entry_point()"
+    command = [sys.executable, "-c", entry, "app", "--db", str(db), "--port", str(port)]
+    log = db.with_suffix(".server.log")
+    return start_server([*command, "--no-demo", *HEADLESS], port, env, log, "slicewise app")
 
 
 def stop_app(proc: subprocess.Popen) -> None:
@@ -271,7 +277,7 @@ def stop_app(proc: subprocess.Popen) -> None:
 async def _shown(page, target: Page, timeout_ms: int) -> None:
     """Wait until ``target`` is shown and its run has finished (``TimeoutError`` after)."""
     await asyncio.wait_for(
-        page.evaluate(_SHOWN, [target.heading, target.content]), timeout_ms / 1000
+        page.evaluate(SHOWN, [target.heading, target.content]), timeout_ms / 1000
     )
 
 
@@ -400,6 +406,16 @@ def report(times: list[dict]) -> tuple[list[float], list[float]]:
     return first, later
 
 
+def load_averages(before: tuple[float, ...], after: tuple[float, ...]) -> str:
+    """The machine's load averages (:func:`os.getloadavg`) before and after a run, as text."""
+    return (
+        "load average (1, 5, 15 min): before "
+        + ", ".join(f"{v:.2f}" for v in before)
+        + "; after "
+        + ", ".join(f"{v:.2f}" for v in after)
+    )
+
+
 def main() -> None:
     """Build (or reuse) the store, serve it, drive the browsers, print figures, check targets."""
     from browser import CHROMIUM, free_port
@@ -504,12 +520,7 @@ def main() -> None:
         f"CPU used: server {server_cpu:.1f} s ({server_cpu / len(times):.2f} s a page), "
         f"browsers {browser_cpu:.1f} s, in {wall:.1f} s on {os.cpu_count()} cores"
     )
-    print(
-        "load average (1, 5, 15 min): before "
-        + ", ".join(f"{v:.2f}" for v in load_before)
-        + "; after "
-        + ", ".join(f"{v:.2f}" for v in load_after)
-    )
+    print(load_averages(load_before, load_after))
     ok_time, ok_rss = p95 < args.p95_target, peak < args.rss_target * 1e9
     print(
         f"targets: p95 after the first visit < {args.p95_target:g} s: "

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,10 +41,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from benchmarks.bench_load import (  # noqa: E402
     HOME,
+    SHOWN,
     TOUR,
     Sampler,
     descendants,
+    load_averages,
     process_table,
+    start_server,
     stop_app,
 )
 from benchmarks.generate import make_predictions  # noqa: E402
@@ -53,37 +55,6 @@ from benchmarks.generate import make_predictions  # noqa: E402
 SECONDS_TARGET = 30.0
 RSS_TARGET_GB = 3.0
 SAVED = re.compile(r"Saved .+ in the project")
-
-# Resolves once Streamlit's run has finished: checked on every change of the page.
-_IDLE = """() => new Promise(resolve => {
-  const idle = () => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    return app && app.getAttribute('data-test-script-state') === 'notRunning'
-      && !document.querySelector('[data-testid="stStatusWidget"]');
-  };
-  if (idle()) return resolve(true);
-  const watch = new MutationObserver(() => {
-    if (idle()) { watch.disconnect(); resolve(true); }
-  });
-  watch.observe(document.documentElement, {subtree: true, childList: true, attributes: true,
-                                           characterData: true});
-})"""
-
-_SHOWN = """([heading, content]) => new Promise(resolve => {
-  const shown = () => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
-    if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
-    return document.querySelector(content) !== null
-      && Array.from(document.querySelectorAll('h1')).some(e => e.textContent.includes(heading));
-  };
-  if (shown()) return resolve(true);
-  const watch = new MutationObserver(() => {
-    if (shown()) { watch.disconnect(); resolve(true); }
-  });
-  watch.observe(document.documentElement, {subtree: true, childList: true, attributes: true,
-                                           characterData: true});
-})"""
 
 
 def predictions_csv(rows: int, folder: Path) -> Path:
@@ -99,44 +70,18 @@ def predictions_csv(rows: int, folder: Path) -> Path:
     return path
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
+def start_streamlit(db: Path, port: int) -> subprocess.Popen:
     """Start ``streamlit run app.py`` on ``db`` (loopback, ``port``); return once it answers."""
-    log = open(db.with_suffix(".server.log"), "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "SLICEWISE_DB": str(db)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}: see {log.name}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.read() == b"ok":
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    stop_app(proc)
-    raise RuntimeError(f"streamlit did not answer within 90 s: see {log.name}")
+    from browser import streamlit_command
+
+    command = [*streamlit_command(port), "--browser.gatherUsageStats", "false"]
+    env = {**os.environ, "SLICEWISE_DB": str(db)}
+    return start_server(command, port, env, db.with_suffix(".server.log"), "streamlit")
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit's run has finished (checked on every change of the page)."""
+    page.evaluate(SHOWN, [None, None])
 
 
 def server_rss(root: int) -> int:
@@ -148,19 +93,19 @@ def server_rss(root: int) -> int:
 def upload(page, base: str, csv: Path, sampler: Sampler, timeout_ms: int) -> dict[str, float]:
     """Upload ``csv`` on *Load data* and save it; return seconds and peak bytes per part."""
     page.goto(f"{base}/Load_data")
-    page.evaluate(_IDLE)
+    wait_idle(page)
     page.get_by_text("Upload predictions").first.wait_for()
     sampler.peak = 0
     start = time.perf_counter()
     page.locator('input[type="file"]').set_input_files(str(csv))
     page.get_by_text("First rows of the file").wait_for(timeout=timeout_ms)
-    page.evaluate(_IDLE)
+    wait_idle(page)
     read = time.perf_counter()
     read_peak, sampler.peak = sampler.peak, 0
     held = server_rss(sampler.server)  # what the read file costs while the form is shown
     page.get_by_role("button", name=re.compile("Check and save")).click()
     page.get_by_text(SAVED).first.wait_for(timeout=timeout_ms)
-    page.evaluate(_IDLE)
+    wait_idle(page)
     saved = time.perf_counter()
     return {
         "read_s": read - start,
@@ -180,13 +125,13 @@ def open_pages(page, base: str, timeout_ms: int) -> list[tuple[str, float]]:
     times = []
     start = time.perf_counter()
     page.goto(base)
-    page.evaluate(_SHOWN, [HOME.heading, HOME.content])
+    page.evaluate(SHOWN, [HOME.heading, HOME.content])
     times.append(("Home", time.perf_counter() - start))
     for target in TOUR[:3]:
         link = page.locator('[data-testid="stSidebarNav"] a', has_text=target.label).first
         start = time.perf_counter()
         link.click()
-        page.evaluate(_SHOWN, [target.heading, target.content])
+        page.evaluate(SHOWN, [target.heading, target.content])
         times.append((target.label, time.perf_counter() - start))
     return times
 
@@ -198,7 +143,7 @@ def run(args: argparse.Namespace, csv: Path) -> tuple[dict[str, float], list, in
 
     with tempfile.TemporaryDirectory(dir=args.data) as tmp:
         port = free_port()
-        proc = start_server(Path(tmp) / "upload.db", port)
+        proc = start_streamlit(Path(tmp) / "upload.db", port)
         sampler = Sampler(proc.pid)
         idle = sampler.peak
         sampler.start()
@@ -269,13 +214,7 @@ def main() -> None:
         print(f"  then {name:<14} first open {seconds:6.1f} s")
     if pages:
         print(f"  server peak with the pages open: {r['pages_peak'] / 1e9:.2f} GB")
-    load_after = os.getloadavg()
-    print(
-        "load average (1, 5, 15 min): before "
-        + ", ".join(f"{v:.2f}" for v in load_before)
-        + "; after "
-        + ", ".join(f"{v:.2f}" for v in load_after)
-    )
+    print(load_averages(load_before, os.getloadavg()))
     ok_time = r["total_s"] < args.seconds_target
     ok_rss = r["peak"] < args.rss_target * 1e9
     print(

@@ -50,6 +50,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def streamlit_command(port: int) -> list[str]:
+    """Return the command serving the app (store from ``SLICEWISE_DB``) on loopback ``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        # Source edits elsewhere in the checkout must not raise "source changed" prompts.
+        "--server.fileWatcherType",
+        "none",
+    ]
+
+
 @contextmanager
 def streamlit_server(db: Path) -> Iterator[str]:
     """Run the app on ``db`` and yield its base URL; stop it afterwards."""
@@ -58,26 +78,7 @@ def streamlit_server(db: Path) -> Iterator[str]:
     # The server's output goes to a file: a pipe nobody reads would block it once full.
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            # Source edits elsewhere in the checkout must not raise "source changed" prompts.
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        streamlit_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -67,21 +67,29 @@ COLOR = ["red", "blue", "red", "red", "blue", "green", "red", "blue", "red", "re
 
 
 @pytest.mark.parametrize(("chunk", "group"), CHUNKS)
-def test_human_labels(tmp_path, chunk, group):
-    human = ["cat", "dog", "dog", "bird", "cat", "cat", "dog", "cat", "bird", "dog"]
-    cols = {"label": LABELS, "prediction": PREDS, "human_label": human, "color": COLOR}
+@pytest.mark.parametrize(
+    ("column", "cells", "hlp"),
+    [
+        # By hand: people got 7 of the 10 rows right (rows 2, 4 and 9 wrong).
+        pytest.param(
+            "human_label",
+            ["cat", "dog", "dog", "bird", "cat", "cat", "dog", "cat", "bird", "dog"],
+            0.7,
+            id="human_labels",
+        ),
+        # By hand: the mean of the ten accuracies, 7.7 / 10.
+        pytest.param(
+            "human_accuracy",
+            ["0.9", "0.5", "1", "0.75", "0.9", "0.5", "1", "0.25", "0.9", "1"],
+            0.77,
+            id="human_accuracy",
+        ),
+    ],
+)
+def test_human_level_performance_by_hand(tmp_path, chunk, group, column, cells, hlp):
+    cols = {"label": LABELS, "prediction": PREDS, column: cells, "color": COLOR}
     _, got = _compare(_write(tmp_path, cols), chunk, group, slice_by=["color"])
-    # By hand: people got 7 of the 10 rows right (rows 2, 4 and 9 wrong).
-    assert got.table.loc["All data", "hlp"] == pytest.approx(0.7)
-
-
-@pytest.mark.parametrize(("chunk", "group"), CHUNKS)
-def test_human_accuracy(tmp_path, chunk, group):
-    accuracy = ["0.9", "0.5", "1", "0.75", "0.9", "0.5", "1", "0.25", "0.9", "1"]
-    cols = {"label": LABELS, "prediction": PREDS, "human_accuracy": accuracy, "color": COLOR}
-    _, got = _compare(_write(tmp_path, cols), chunk, group, slice_by=["color"])
-    # By hand: the mean of the ten accuracies, 7.7 / 10.
-    assert got.table.loc["All data", "hlp"] == pytest.approx(0.77)
+    assert got.table.loc["All data", "hlp"] == pytest.approx(hlp)
 
 
 @pytest.mark.parametrize(("chunk", "group"), CHUNKS)

@@ -23,12 +23,26 @@ DEMO = ["demo_data/inspection_predictions.csv", "demo_data/speech_predictions.cs
 CHUNKS = [(1, False), (7, False), (7, True), (1000, True)]
 
 
+def _source(path, chunk, group):
+    frame, _, read_warnings = read_table(path)
+    return FrameSource(frame, path.name, chunk_rows=chunk, group=group, warnings=read_warnings)
+
+
 def _compare(path, chunk, group, *, load=None, analysis=None):
     load, analysis = load or {}, analysis or {}
     expected = analyze(load_dataset(path, **load), **analysis)
-    source = FrameSource(read_table(path)[0], path.name, chunk_rows=chunk, group=group)
-    got = analyze_source(source, **load, **analysis).table
+    got = analyze_source(_source(path, chunk, group), **load, **analysis).table
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, check_exact=False)
+
+
+def _fails_as_in_pandas(path, chunk, group, **load) -> DataError:
+    """Assert analyze_source raises the loader's error (same type, same message); return it."""
+    with pytest.raises(DataError) as expected:
+        load_dataset(path, **load)
+    with pytest.raises(DataError) as got:
+        analyze_source(_source(path, chunk, group), **load)
+    assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+    return expected.value
 
 
 @pytest.mark.parametrize(("chunk", "group"), [(7, False), (1000, True), (50, True)])
@@ -107,12 +121,7 @@ def test_repeated_ids_across_chunks_fail_as_in_pandas(group, tmp_path):
     df.insert(0, "id", [f"r{i}" for i in range(19)] + ["r2"])
     path = tmp_path / "ids.csv"
     df.to_csv(path, index=False)
-    with pytest.raises(DataError) as expected:
-        load_dataset(path)
-    source = FrameSource(read_table(path)[0], path.name, chunk_rows=3, group=group)
-    with pytest.raises(type(expected.value)) as got:
-        analyze_source(source)
-    assert str(got.value) == str(expected.value)
+    _fails_as_in_pandas(path, 3, group)
 
 
 @pytest.mark.parametrize("group", [False, True])
@@ -122,12 +131,7 @@ def test_bad_score_and_missing_labels_fail_as_in_pandas(group, tmp_path):
     df.loc[13, "score"] = "high"
     path = tmp_path / "s.csv"
     df.to_csv(path, index=False)
-    with pytest.raises(DataError) as expected:
-        load_dataset(path)
-    source = FrameSource(read_table(path)[0], path.name, chunk_rows=4, group=group)
-    with pytest.raises(type(expected.value)) as got:
-        analyze_source(source)
-    assert str(got.value) == str(expected.value)
+    _fails_as_in_pandas(path, 4, group)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 11, 1000])
@@ -137,11 +141,6 @@ def test_weighted_quantiles_are_numpys(n):
     values, weights = np.unique(column, return_counts=True)
     qs = np.linspace(0, 1, 5)
     assert np.array_equal(weighted_quantiles(values, weights, qs), np.nanquantile(column, qs))
-
-
-def _source(path, chunk, group):
-    frame, _, read_warnings = read_table(path)
-    return FrameSource(frame, path.name, chunk_rows=chunk, group=group, warnings=read_warnings)
 
 
 @pytest.mark.parametrize(("chunk", "group"), CHUNKS)
@@ -167,11 +166,7 @@ def test_padded_ids_repeat_as_in_pandas_and_leading_zeros_do_not(chunk, group, t
     df.loc[10, "id"] = " 3"  # " 3" and "3" are one id
     bad = tmp_path / "bad.csv"
     df.to_csv(bad, index=False)
-    with pytest.raises(DataError) as expected:
-        load_dataset(bad)
-    with pytest.raises(type(expected.value)) as got:
-        analyze_source(_source(bad, chunk, group))
-    assert str(got.value) == str(expected.value)
+    _fails_as_in_pandas(bad, chunk, group)
 
 
 @pytest.mark.parametrize(
@@ -339,12 +334,7 @@ def test_a_nested_role_is_refused_as_the_loader_refuses_it(role, chunk, group, t
     df[role] = [[1], [2], [3]]
     path = tmp_path / "nested.parquet"
     df.to_parquet(path)
-    with pytest.raises(DataError) as expected:
-        load_dataset(path)
-    assert "holds lists, structs or maps" in str(expected.value)
-    with pytest.raises(DataError) as got:
-        analyze_source(_source(path, chunk, group))
-    assert type(got.value) is type(expected.value) and str(got.value) == str(expected.value)
+    assert "holds lists, structs or maps" in str(_fails_as_in_pandas(path, chunk, group))
 
 
 @pytest.mark.parametrize(("chunk", "group"), SIBLINGS)
@@ -357,11 +347,7 @@ def test_ids_repeat_only_over_the_rows_kept(chunk, group, last, kept, tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text(f"id,label,prediction\n007,x,x\n7,y,x\na,x,y\n{last}\n")
     if kept is None:
-        with pytest.raises(DataError) as expected:
-            load_dataset(path, missing="drop")
-        with pytest.raises(DataError) as got:
-            analyze_source(_source(path, chunk, group), missing="drop")
-        assert str(got.value) == str(expected.value)
+        _fails_as_in_pandas(path, chunk, group, missing="drop")
         return
     got = analyze_source(_source(path, chunk, group), missing="drop").table
     assert got.loc["All data", "n"] == kept
