@@ -59,6 +59,9 @@ from slicewise.core.slice_names import (
 from slicewise.core.task import TaskSpec, infer_task_kind
 from slicewise.core.values import _FORMATS, NumberFormat, as_text, class_keys
 
+#: A column with at most this many distinct cells gives its number shapes from its counts.
+SHAPE_VALUES = 100_000
+
 
 def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress | None) -> LoadPlan:
     """Do :func:`core.batches.plan.build_plan`'s work (its caller re-raises a DataError)."""
@@ -374,16 +377,22 @@ def _may_be_ambiguous(cells: pd.Series) -> bool:
 
 
 def _shape_pass(source: BatchSource, columns: list[str], na: tuple[str, ...]) -> dict:
-    """One pass over ``columns``: each column's cells, one per shape (:func:`number_shapes`).
+    """Each of ``columns``' cells, one per shape (:func:`number_shapes`), over the table.
 
-    Memory holds the shapes, not the distinct cells (a score column may have millions).
+    A column of few values (the source's value counts) gives them from its distinct cells;
+    the others come from one ungrouped pass, memory holding the shapes, not the distinct
+    cells (a score column may have millions).
     """
     found: dict[str, pd.Series] = {c: pd.Series([], dtype=object) for c in columns}
-    if not columns:
-        return found
-    for batch in source.batches(columns, group=False):
+    counts = source.value_counts(columns, limit=SHAPE_VALUES) if columns else {}
+    for c, got in counts.items():
+        if got is not None:
+            cells = pd.DataFrame({c: pd.Series(got.index, dtype=object)})
+            found[c] = number_shapes((mask_na_tokens(cells, na) if na else cells)[c].dropna())
+    wide = [c for c in columns if counts.get(c) is None]
+    for batch in source.batches(wide, group=False) if wide else ():
         rows = mask_na_tokens(batch.rows, na) if na else batch.rows
-        for c in columns:
+        for c in wide:
             cells = pd.Series(pd.unique(rows[c].dropna().to_numpy(dtype=object)), dtype=object)
             found[c] = number_shapes(pd.concat([found[c], cells], ignore_index=True))
     return found

@@ -84,6 +84,8 @@ class StreamSource:
         self._head_n = 0
         self._grouping: dict[tuple[str, ...], bool] = {}  # whether grouping pays, by columns
         self._profiles: dict[str, dict[str, Any]] = {}  # id-like columns' one-scan profile
+        # Value counts asked before: column -> (counts or None past the limit, that limit)
+        self._counts: dict[str, tuple[pd.Series | None, int]] = {}
 
     @property
     def skipped_rows(self) -> tuple[int, ...]:
@@ -194,19 +196,31 @@ class StreamSource:
         more counts the others exactly (grouping sets). Missing: NULL (and NaN).
         """
         columns = self._check(columns)
-        if not columns:
-            return {}
-        small = columns  # every column, when the limit is the rows: no estimate needed
+        out: dict[str, pd.Series | None] = {}
+        asked = []
+        for c in columns:  # answered from an earlier count where it can be
+            known, was = self._counts.get(c, (None, -1))
+            if known is not None:
+                out[c] = known if len(known) <= limit else None
+            elif was >= limit:
+                out[c] = None
+            else:
+                asked.append(c)
+        if not asked:
+            return out
+        small = asked  # every column, when the limit is the rows: no estimate needed
         if limit < self.count_rows():
             approx = self._fetch(
                 "SELECT "
-                + ", ".join(f"approx_count_distinct({ident(c)})" for c in columns)
+                + ", ".join(f"approx_count_distinct({ident(c)})" for c in asked)
                 + " FROM t0"
             )[0]
-            small = [c for c, e in zip(columns, approx, strict=True) if e <= 1.2 * limit + 100]
-        out: dict[str, pd.Series | None] = dict.fromkeys(columns)
-        out.update(self._counted(small, "t0", limit))
-        return out
+            small = [c for c, e in zip(asked, approx, strict=True) if e <= 1.2 * limit + 100]
+        counted = {**dict.fromkeys(asked), **self._counted(small, "t0", limit)}
+        for c, got in counted.items():
+            self._counts[c] = (got, limit)
+        out.update(counted)
+        return {c: out[c] for c in columns}
 
     def value_counts_except(
         self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
