@@ -77,6 +77,7 @@ def test_every_command_is_registered_on_the_group():
         "app",
         "compare",
         "demo",
+        "drift",
         "label-issues",
         "members",
         "recover",

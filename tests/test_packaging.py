@@ -182,6 +182,7 @@ def test_version_from_the_installed_command(installed):
         "app",
         "compare",
         "demo",
+        "drift",
         "label-issues",
         "members",
         "recover",

@@ -8,6 +8,7 @@ One module per group of commands, each registering its commands on :data:`main`
 - :mod:`core.cli.compare`: ``compare`` (written by :mod:`core.cli.compare_text`);
 - :mod:`core.cli.tag`: ``tag``;
 - :mod:`core.cli.agreement`: ``agreement``;
+- :mod:`core.cli.drift`: ``drift``;
 - :mod:`core.cli.store_admin`: ``demo``, ``members`` and ``recover``;
 - :mod:`core.cli.serve`: ``app``.
 
@@ -20,6 +21,7 @@ from slicewise.core.cli import (
     agreement,
     analyze,
     compare,
+    drift,
     findings,
     serve,
     store_admin,
@@ -41,6 +43,7 @@ __all__ = [
     "agreement",
     "analyze",
     "compare",
+    "drift",
     "entry_point",
     "findings",
     "main",

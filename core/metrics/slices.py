@@ -30,7 +30,7 @@ from slicewise.core.slice_names import (
     value_slice_name,
 )
 
-__all__ = ["build_slices", "format_edges"]
+__all__ = ["bin_codes", "build_slices", "format_edges", "quantile_edges"]
 
 #: A slice before the membership block is filled: a tag's column, or ``(codes, k)`` for
 #: the examples whose code in a slice-by column is ``k``.
@@ -127,12 +127,9 @@ def _column_slices(
             f"{', '.join(map(repr, choices))}"
         )
     values = dataset.frame[column]
-    if (
-        pd.api.types.is_numeric_dtype(values)
-        and not pd.api.types.is_bool_dtype(values)
-        and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)
-    ):
-        codes, cats = _quantile_bins(values, bins, col)
+    edges = quantile_edges(values, bins)
+    if edges is not None:
+        codes, cats = bin_codes(values, edges), bin_slice_names(col, edges)
     else:
         # Count first (one hash of the column): no per-value sort, name or slice yet.
         limits.check_slice_count(
@@ -166,11 +163,42 @@ def _membership(cols: dict[str, _Source], index: pd.Index) -> pd.DataFrame:
     )
 
 
-def _quantile_bins(values: pd.Series, bins: int, col: str) -> tuple[np.ndarray, list[str]]:
-    """Return codes (-1 for missing) and names of ``bins`` quantile bins, closed on the left."""
+def quantile_edges(values: pd.Series, bins: int) -> np.ndarray | None:
+    """Return the edges :func:`build_slices` cuts a slice-by column at, ``None`` if it is not cut.
+
+    A numeric (not boolean) column with more than ``bins`` distinct values is cut at its
+    ``bins + 1`` quantiles (:func:`numpy.nanquantile`, linear interpolation), duplicates
+    merged, so there may be fewer bins; any other column takes one slice per value.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The distinct edges, ascending, in the column's units (shape ``(k + 1,)`` for ``k``
+        bins), or ``None``.
+    """
+    if not (
+        pd.api.types.is_numeric_dtype(values)
+        and not pd.api.types.is_bool_dtype(values)
+        and (values.iloc[:4096].nunique() > bins or values.nunique() > bins)
+    ):
+        return None
     arr = values.to_numpy(dtype=float)
-    edges = np.unique(np.nanquantile(arr, np.linspace(0, 1, bins + 1)))
-    # Interior edges split the data; the last bin is closed on both sides.
+    return np.unique(np.nanquantile(arr, np.linspace(0, 1, bins + 1)))
+
+
+def bin_codes(values: pd.Series, edges: np.ndarray) -> np.ndarray:
+    """Return each value's bin among those cut at ``edges`` (``-1`` for a missing value).
+
+    Bins are closed on the left and the last on both sides; only the interior edges cut,
+    so a value below the first edge falls in the first bin and one above the last edge in
+    the last (what matters when ``edges`` come from another table, e.g. a reference).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` codes, shape ``(len(values),)``, in ``0 .. len(edges) - 2`` or ``-1``.
+    """
+    arr = values.to_numpy(dtype=float, na_value=np.nan)
     codes = np.searchsorted(edges[1:-1], arr, side="right").astype(np.int64)
     codes[np.isnan(arr)] = -1
-    return codes, bin_slice_names(col, edges)
+    return codes

@@ -1,0 +1,240 @@
+"""`slicewise drift`: formats, exit codes (1 when a threshold is crossed), bad input, COMPAS."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from slicewise.core.cli import main
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+COMPAS = REALDATA / "compas" / "compas-scores-two-years.csv"
+
+
+@pytest.fixture
+def files(tmp_path):
+    # colour: red 1/2, blue 1/2 -> red 1/4, blue 1/2, "<b>green</b>" 1/4 (L-infinity 0.25)
+    # size: same shares (0); weight: numbers with a decimal comma
+    reference = pd.DataFrame(
+        {
+            "id": ["r1", "r2", "r3", "r4"],
+            "colour": ["red", "red", "blue", "blue"],
+            "size": ["S", "L", "S", "L"],
+            "weight": ["1,5", "2,5", "3,5", "4,5"],
+        }
+    )
+    production = pd.DataFrame(
+        {
+            "id": ["p1", "p2", "p3", "p4"],
+            "colour": ["red", "blue", "blue", "<b>green</b>"],
+            "size": ["L", "S", "L", "S"],
+            "weight": ["1,5", "2,5", "3,5", "4,5"],
+            "when": ["2024-01-01", "2024-01-01", "2024-01-08", "2024-01-08"],
+        }
+    )
+    ref, prod = tmp_path / "ref.csv", tmp_path / "prod.csv"
+    reference.to_csv(ref, index=False)
+    production.to_csv(prod, index=False)
+    return ref, prod
+
+
+def _run(*args: object):
+    return CliRunner().invoke(main, ["drift", *map(str, args)])
+
+
+def test_table_names_the_crossed_feature_and_exits_1(files):
+    result = _run(*files)
+    assert result.exit_code == 1, result.output
+    out = result.stdout
+    assert out.index("colour") < out.index("size")  # most moved first
+    assert "crossed overall: colour" in out
+    assert "L-infinity" in out and "Jensen-Shannon" in out
+
+
+def test_no_threshold_crossed_exits_0(files):
+    result = _run(*files, "--threshold", "colour=0.3")
+    assert result.exit_code == 0, result.output
+    assert "No feature crossed its threshold" in result.stdout
+
+
+def test_json_holds_each_feature_with_value_threshold_and_new_categories(files):
+    result = _run(*files, "--format", "json", "--threshold", "size=0.05")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    rows = {r["feature"]: r for r in data["features"]}
+    assert set(rows) == {"colour", "size", "weight"}  # the id column is left out
+    assert rows["colour"]["value"] == pytest.approx(0.25)
+    assert rows["colour"]["new_categories"] == ["<b>green</b>"]
+    assert rows["size"]["threshold"] == 0.05 and rows["size"]["value"] == pytest.approx(0)
+    assert rows["weight"]["kind"] == "numeric" and rows["weight"]["value"] == pytest.approx(0)
+    assert data["crossed"] == ["colour"]
+    assert data["n_reference"] == 4 and data["n_production"] == 4
+
+
+def test_markdown_report_has_the_feature_table(files):
+    result = _run(*files, "--format", "markdown")
+    assert result.exit_code == 1
+    assert "# Slicewise drift report" in result.stdout
+    assert "| feature | kind | metric | value |" in result.stdout
+    assert "\\<b\\>green\\</b\\>" in result.stdout  # user text escaped
+
+
+def test_html_report_is_self_contained_and_escapes_user_text(files, tmp_path):
+    page = tmp_path / "drift.html"
+    result = _run(*files, "--format", "html", "--output", page)
+    assert result.exit_code == 1
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<svg" in text
+    assert "<script" not in text and "http" not in text.replace("http://www.w3", "")
+    assert "&lt;b&gt;green&lt;/b&gt;" in text and "<b>green" not in text
+    assert 'class="crossed"' in text
+
+
+def test_windows_per_week_and_their_crossings(files):
+    result = _run(*files, "--time-column", "when", "--window", "7d", "--format", "json")
+    assert result.exit_code == 1
+    windows = json.loads(result.stdout)["windows"]
+    colour = [w for w in windows if w["feature"] == "colour"]
+    assert [w["window"] for w in colour] == ["2024-01-01", "2024-01-08"]
+    # week 1: red, blue (0); week 2: blue, green (blue 1/2 -> 1/2, red 1/2 -> 0: 0.5)
+    assert [w["value"] for w in colour] == pytest.approx([0.0, 0.5])
+    assert "when" not in {w["feature"] for w in windows}
+
+
+@pytest.mark.parametrize("kind", ["parquet", "xlsx"])
+def test_parquet_and_xlsx_files_are_read_like_csv(files, tmp_path, kind):
+    ref, prod = files
+    frame = pd.read_csv(prod, dtype=str)
+    other = tmp_path / f"prod.{kind}"
+    if kind == "parquet":
+        frame.to_parquet(other, index=False)
+    else:
+        frame.to_excel(other, index=False, engine="xlsxwriter")
+    want = json.loads(_run(ref, prod, "--format", "json").stdout)["features"]
+    got = json.loads(_run(ref, other, "--format", "json").stdout)["features"]
+    assert [(r["feature"], r["value"]) for r in got] == [(r["feature"], r["value"]) for r in want]
+
+
+@pytest.mark.parametrize(
+    ("production", "args", "words"),
+    [
+        ("id,colour,weight\np1,red,1\n", [], ["prod.csv", "lacks the column 'size'"]),
+        ("id,colour,size,weight\n", [], ["prod.csv", "no data rows"]),
+        (
+            "id,colour,size,weight,when\np1,red,S,1,2024-01-01\np2,red,S,1,soon\n",
+            ["--time-column", "when"],
+            ["prod.csv", "'when'", "row 3", "'soon'"],
+        ),
+        ("id,colour,size,weight\np1,red,S,heavy\n", [], ["prod.csv", "'weight'", "row 2"]),
+        ("id,colour,size,weight\np1,red,S,1\n", ["--threshold", "colour"], ["NAME=VALUE"]),
+        ("id,colour,size,weight\np1,red,S,1\n", ["--threshold", "hue=0.2"], ["'hue'"]),
+        ("id,colour,size,weight\np1,red,S,1\n", ["--feature", "hue"], ["no column 'hue'"]),
+    ],
+    ids=[
+        "missing-column",
+        "empty",
+        "bad-timestamp",
+        "text-in-numbers",
+        "bad-threshold",
+        "threshold-typo",
+        "unknown-feature",
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(files, production, args, words):
+    ref, prod = files
+    prod.write_text(production, encoding="utf-8")
+    result = _run(ref, prod, *args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("slicewise: error: ")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.output
+
+
+# --------------------------------------------------------------------------- COMPAS
+
+COMPAS_CATEGORICAL = ["sex", "age_cat", "race", "c_charge_degree", "score_text", "v_score_text"]
+
+
+@pytest.fixture(scope="module")
+def compas_split(tmp_path_factory):
+    if not COMPAS.exists():
+        pytest.skip(f"real data not found at {COMPAS}")
+    source = pd.read_csv(COMPAS)
+    year = pd.to_datetime(source["screening_date"]).dt.year
+    columns = ["id", *COMPAS_CATEGORICAL, "age", "priors_count", "screening_date"]
+    folder = tmp_path_factory.mktemp("compas")
+    ref, prod = folder / "compas_2013.csv", folder / "compas_2014.csv"
+    source.loc[year == 2013, columns].to_csv(ref, index=False)
+    source.loc[year == 2014, columns].to_csv(prod, index=False)
+    expected = {}
+    for feature in COMPAS_CATEGORICAL:
+        p = source.loc[year == 2013, feature].value_counts(normalize=True)
+        q = source.loc[year == 2014, feature].value_counts(normalize=True)
+        both = p.index.union(q.index)
+        expected[feature] = float(
+            (p.reindex(both, fill_value=0) - q.reindex(both, fill_value=0)).abs().max()
+        )
+    return ref, prod, expected
+
+
+def test_compas_2013_vs_2014_linf_equals_an_independent_computation(compas_split):
+    ref, prod, expected = compas_split
+    result = _run(ref, prod, "--exclude", "screening_date", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    rows = {r["feature"]: r for r in json.loads(result.stdout)["features"]}
+    assert "id" not in rows
+    for feature, value in expected.items():
+        assert rows[feature]["metric"] == "linf"
+        assert rows[feature]["value"] == pytest.approx(value, abs=1e-12), feature
+    assert rows["age"]["metric"] == "js" and rows["priors_count"]["metric"] == "js"
+    assert "screening_date" not in rows
+
+
+def test_compas_threshold_below_the_largest_linf_exits_1_and_above_exits_0(compas_split):
+    ref, prod, expected = compas_split
+    top = max(expected, key=expected.get)
+    features = [a for f in COMPAS_CATEGORICAL for a in ("--feature", f)]
+    below = _run(ref, prod, *features, "--threshold", f"{top}={expected[top] - 1e-6}")
+    assert below.exit_code == 1, below.output
+    assert f"crossed overall: {top}." in below.stdout
+    above = _run(ref, prod, *features, "--threshold", f"{top}={expected[top] + 0.01}")
+    assert above.exit_code == 0, above.output
+
+
+def test_a_feature_crossing_in_several_windows_is_named_once(files):
+    ref, prod = files
+    # four days: red, red | blue, blue | red, red | blue, blue. Overall the shares are the
+    # reference's (L-infinity 0); each day is all one colour (L-infinity 0.5)
+    rows = ["id,colour,size,weight,when"] + [
+        f'p{i},{colour},S,"1,5",2024-01-0{1 + i // 2}'
+        for i, colour in enumerate(["red", "red", "blue", "blue"] * 2)
+    ]
+    prod.write_text("\n".join(rows) + "\n")
+    result = _run(
+        ref,
+        prod,
+        "--feature",
+        "colour",
+        "--time-column",
+        "when",
+        "--window",
+        "1d",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["crossed"] == ["colour"]
+    assert data["features"][0]["value"] == pytest.approx(0) and not data["features"][0]["crossed"]
+    assert (
+        "crossed in some window only: colour."
+        in _run(ref, prod, "--feature", "colour", "--time-column", "when", "--window", "1d").stdout
+    )
+    windows = [w for w in data["windows"] if w["feature"] == "colour"]
+    assert len(windows) == 4 and all(w["crossed"] for w in windows)
