@@ -25,6 +25,8 @@ from slicewise.core.reading import NESTED_ATTR
 
 #: Rows per batch handed to the counting code (one batch is in memory at a time).
 BATCH_ROWS = 250_000
+#: A column counted with at most this many values groups cheaply (:meth:`_all_narrow`).
+NARROW_VALUES = 1_000
 
 
 class StreamSource:
@@ -83,6 +85,7 @@ class StreamSource:
         self._head: pd.DataFrame | None = None  # the longest head read so far
         self._head_n = 0
         self._grouping: dict[tuple[str, ...], bool] = {}  # whether grouping pays, by columns
+        self._estimates: dict[tuple[str, ...], int] = {}  # distinct rows estimated, by columns
         self._profiles: dict[str, dict[str, Any]] = {}  # id-like columns' one-scan profile
         # Value counts asked before: column -> (counts or None past the limit, that limit)
         self._counts: dict[str, tuple[pd.Series | None, int]] = {}
@@ -492,7 +495,7 @@ class StreamSource:
         key = (tuple(columns), tuple(sorted((bins or {}).items())))
         if key not in self._grouping:
             rows = self.count_rows()
-            if not columns or rows <= BATCH_ROWS:
+            if not columns or rows <= BATCH_ROWS or self._all_narrow(columns, bins or {}):
                 self._grouping[key] = True
             else:
                 keys, made = self._keys(columns, bins or {})
@@ -501,7 +504,26 @@ class StreamSource:
                     f"SELECT approx_count_distinct(hash({', '.join(keys)})) FROM {inner}"
                 )
                 self._grouping[key] = estimate[0][0] < rows / 4
+                self._estimates[key[0]] = int(estimate[0][0])
         return self._grouping[key]
+
+    def _all_narrow(self, columns: list[str], bins: dict[str, tuple[float, ...]]) -> bool:
+        """Whether each of ``columns`` is known to hold few values, so grouping them pays.
+
+        Few: binned numbers, a column counted before with at most :data:`NARROW_VALUES`
+        values, or one of a set of columns estimated before at as few distinct rows. Their
+        groups may still be many, but a hash table of them costs less than streaming every
+        row to the counting code; an unknown column (an id, a score, a transcript) asks for
+        an estimate.
+        """
+        grouped = {c for cols, n in self._estimates.items() if n <= NARROW_VALUES for c in cols}
+        for c in columns:
+            counts = self._counts.get(c, (None, 0))[0]
+            few = counts is not None and len(counts) <= NARROW_VALUES
+            number = c in bins and pd.api.types.is_numeric_dtype(self._dtypes.get(c, object))
+            if not (few or number or c in grouped):
+                return False
+        return True
 
 
 def open_source(
