@@ -13,12 +13,9 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.batches.source import NEAR_EDGE, Batch, Progress
 from slicewise.core.column_parsing import is_text, missing_mask
 from slicewise.core.errors import RowNumbers
-
-#: How near an edge (relative) a value stays its own cell: a reader may differ by an ulp.
-NEAR_EDGE = 1e-9
 
 
 class FrameSource:

@@ -21,6 +21,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+#: How near an edge (relative) a binned value stays its own cell: readers may differ by an
+#: ulp, so a cell that close is not binned by any engine (it groups as itself).
+NEAR_EDGE = 1e-9
+
 #: ``progress(done, total)``: rows (or batches) done so far, and the total when known.
 Progress = Callable[[int, "int | None"], None]
 

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.column_parsing import missing_mask
+from slicewise.core.engine_stream.binning import bin_sql
 from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
 from slicewise.core.errors import DataError, FileFormatError, RowNumbers
 from slicewise.core.reading import NESTED_ATTR
@@ -338,12 +340,7 @@ class StreamSource:
         profile = self._profile(column, tuple(str(v) for v in na))
         if not profile["text"]:
             return None
-        if not profile["suspects"]:
-            return pd.Series([], dtype=object, name=column)
-        rows = self._frame(
-            self._arrow(f"SELECT DISTINCT {ident(column)} FROM t0 WHERE {profile['where']}")
-        )
-        return rows[column].astype(object)
+        return pd.Series(profile["suspects"].index, dtype=object, name=column)
 
     def _profile(self, column: str, na: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One scan of an id-like column: all distinct?, missing cells, suspect cells.
@@ -358,20 +355,39 @@ class StreamSource:
             dtype = self._dtypes.get(column)
             text = dtype is None or pd.api.types.is_string_dtype(dtype)
             # Python's strip() removes white space, ASCII or not: any cell starting or ending
-            # outside printable ASCII is a suspect, checked exactly by the caller.
-            where = f"regexp_matches({c}, '^[^!-~]|[^!-~]$')"
+            # outside printable ASCII is a suspect, checked exactly by the caller; so is an
+            # empty one. A blank cell (missing) is one of them: counted from the suspects.
+            where = f"{c} = '' OR regexp_matches({c}, '^[^!-~]|[^!-~]$')"
             if na:
                 where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
-            suspects = f"count(*) FILTER (WHERE {where})" if text else "0"
-            n, distinct, missing, odd = self._fetch(
-                f"SELECT count({c}), count(DISTINCT {c}), count(*) FILTER (WHERE "
-                f"{self._missing_sql(column)}), {suspects} FROM t0"
+            odd = f"count(*) FILTER (WHERE {where})" if text else "0"
+            missing = "0" if text else f"count(*) FILTER (WHERE {self._missing_sql(column)})"
+            # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly.
+            n, nulls, hashes, missing, odd = self._fetch(
+                f"SELECT count({c}), count(*) - count({c}), count(DISTINCT hash({c})), "
+                f"{missing}, {odd} FROM t0"
             )[0]
-            self._profiles[column] = {
-                "unique": int(n) == int(distinct), "missing": int(missing), "text": text,
-                "suspects": int(odd), "where": where, "na": na,
-            }  # fmt: skip
+            unique = hashes == n or self._fetch(f"SELECT count(DISTINCT {c}) FROM t0")[0][0] == n
+            profile = {"unique": unique, "text": text, "where": where, "na": na}
+            profile["suspects"] = (
+                self._suspects(column, where) if odd else pd.Series([], dtype=object)
+            )
+            if text:  # the loader's blank rule on the few suspects, weighted
+                blank = missing_mask(profile["suspects"].index.to_series())
+                missing = int(nulls) + int(profile["suspects"][np.asarray(blank, bool)].sum())
+            profile["missing"] = int(missing)
+            self._profiles[column] = profile
         return self._profiles[column]
+
+    def _suspects(self, column: str, where: str) -> pd.Series:
+        """Return the cells of ``column`` matching ``where`` with their counts (few)."""
+        c = ident(column)
+        rows = self._frame(
+            self._arrow(f"SELECT {c}, count(*)::BIGINT AS __n FROM t0 WHERE {where} GROUP BY ALL")
+        )
+        return pd.Series(
+            rows["__n"].to_numpy(np.int64), index=pd.Index(rows[column].astype(object)), name="n"
+        )
 
     def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
         """Return how many cells of ``column`` are missing and the first ``limit`` positions.
@@ -562,28 +578,6 @@ def open_source(
         engine.
     """
     return StreamSource(path, sep=sep, encoding=encoding, memory_limit=memory_limit)
-
-
-#: How near an edge (relative) a value stays its own cell: a reader may differ by an ulp.
-NEAR_EDGE = 1e-9
-
-
-def bin_sql(cell: str, edges: Sequence[float], *, text: bool) -> tuple[str, str]:
-    """Return SQL telling whether ``cell`` is binned, and its bin code (``slice_codes``').
-
-    A cell is binned when it is a finite number (text: plain dot numbers only, ``-12.5``,
-    as the loader reads them alike) not within :data:`NEAR_EDGE` of an edge; its code is
-    how many inner edges are ``<=`` it (``np.searchsorted(edges[1:-1], v, "right")``).
-    Other cells (blank, NaN, near an edge, another spelling) stay themselves.
-    """
-    value = f"TRY_CAST({cell} AS DOUBLE)"
-    conds = [f"isfinite({value})"]
-    if text:
-        conds.insert(0, f"regexp_full_match({cell}, '-?[0-9]+(\\.[0-9]+)?')")
-    lits = [f"CAST('{float(e)!r}' AS DOUBLE)" for e in edges]
-    conds += [f"abs({value} - {e}) > {NEAR_EDGE} * abs({e})" for e in lits]
-    code = " + ".join(f"({value} >= {e})::INT" for e in lits[1:-1]) or "0"
-    return "(" + " AND ".join(conds) + ")", f"({code})"
 
 
 def _first_line(exc: BaseException) -> str:
