@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -238,3 +239,86 @@ def test_a_feature_crossing_in_several_windows_is_named_once(files):
     )
     windows = [w for w in data["windows"] if w["feature"] == "colour"]
     assert len(windows) == 4 and all(w["crossed"] for w in windows)
+
+
+# ------------------------------------------------------------- what it does to the model
+
+
+@pytest.fixture
+def labelled(tmp_path):
+    """A labelled reference (region A 8/10 correct, B 4/10) and a production sample
+    that holds 3 A rows for 9 B rows, labelled, with scores."""
+    rng = np.random.default_rng(7)
+
+    def table(regions: list[str], correct: list[bool]) -> pd.DataFrame:
+        score = rng.uniform(0.05, 0.95, len(regions))
+        prediction = np.where(score >= 0.5, "yes", "no")
+        other = np.where(prediction == "yes", "no", "yes")
+        label = np.where(correct, prediction, other)
+        return pd.DataFrame(
+            {"region": regions, "label": label, "prediction": prediction, "score": score}
+        )
+
+    reference = table(["A"] * 10 + ["B"] * 10, [True] * 8 + [False] * 2 + [True] * 4 + [False] * 6)
+    production = table(["A"] * 3 + ["B"] * 9, [True, True, False] + [True] * 3 + [False] * 6)
+    ref, prod = tmp_path / "ref.csv", tmp_path / "prod.csv"
+    reference.to_csv(ref, index=False)
+    production.to_csv(prod, index=False)
+    return ref, prod, reference, production
+
+
+def _shares_and_accuracy(reference, production):
+    correct = reference["label"] == reference["prediction"]
+    out = {}
+    for region in ("A", "B"):
+        ref_rows, prod_rows = reference["region"] == region, production["region"] == region
+        out[region] = (correct[ref_rows].mean(), prod_rows.mean(), ref_rows.mean())
+    return out
+
+
+def test_json_expected_accuracy_is_accuracy_times_production_share(labelled):
+    ref, prod, reference, production = labelled
+    result = _run(ref, prod, "--slice-by", "region", "--positive", "yes", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    mix = {r["slice"]: r for r in data["slice_mix"]}
+    by_region = _shares_and_accuracy(reference, production)
+    want = sum(acc * share for acc, share, _ in by_region.values())  # 0.8*0.25 + 0.4*0.75
+    assert mix["All data"]["expected_accuracy"] == pytest.approx(want)
+    assert want == pytest.approx(0.5)
+    assert mix["All data"]["expected_low"] < want < mix["All data"]["expected_high"]
+    truth = production["label"] == production["prediction"]
+    assert mix["All data"]["production_accuracy"] == pytest.approx(truth.mean())
+    for region, (acc, prod_share, test_share) in by_region.items():
+        row = mix[f"region = {region}"]
+        assert row["production_share"] == pytest.approx(prod_share)
+        assert row["reference_share"] == pytest.approx(test_share)
+        assert row["accuracy"] == pytest.approx(acc)
+    cbpe = {r["slice"]: r for r in data["cbpe"]}
+    assert set(cbpe) == set(mix)
+    assert 0 <= cbpe["All data"]["estimated_accuracy"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "words"),
+    [
+        ("table", ["What it does to the model", "production share", "CBPE accuracy"]),
+        ("markdown", ["## What it does to the model", "| slice | test share |"]),
+        ("html", ["<h2>What it does to the model</h2>", "<th>expected accuracy</th>"]),
+    ],
+)
+def test_every_format_shows_the_slice_mix(labelled, fmt, words):
+    ref, prod, _, _ = labelled
+    result = _run(ref, prod, "--slice-by", "region", "--positive", "yes", "--format", fmt)
+    assert result.exit_code in (0, 1), result.output
+    for word in words:
+        assert word in result.stdout
+
+
+def test_unlabelled_reference_keeps_feature_drift_and_says_why_in_one_line(files):
+    result = _run(*files, "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert "slice_mix" not in data and data["features"]
+    notes = [line for line in result.stderr.splitlines() if "feature drift only" in line]
+    assert len(notes) == 1 and "ref.csv" in notes[0]

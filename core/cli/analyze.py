@@ -38,6 +38,7 @@ from slicewise.core.cli.options import (
     task_spec,
 )
 from slicewise.core.cli.plain_table import render
+from slicewise.core.cli.production_rank import rank_by_production
 from slicewise.core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import RANK_BASES, likely_protected
@@ -179,6 +180,11 @@ Analysed = tuple[pd.DataFrame, str, TaskSpec, ClassResults | None]
     "errs than the rest (used when there is no baseline). Slices worse than the "
     "rest always come first.",
 )
+@click.option(
+    "--production",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A production sample (predictions, labels optional): rank by gap × production share.",
+)
 @engine_option
 @click.option(
     "--format", "fmt", type=click.Choice(("table", *FORMATS)), default="table", show_default=True
@@ -204,6 +210,7 @@ def analyze_command(
     protected: tuple[str, ...] = (),
     rank_by: str = "priority",
     max_slices: int | None = None,
+    production: Path | None = None,
 ) -> None:
     """Print the per-slice error-analysis table of FILE, ranked by priority.
 
@@ -239,6 +246,8 @@ def analyze_command(
     run = _analyze_with_pandas if engine == "pandas" else _analyze_with_source
     with ProgressLine(f"slicewise: {file.name or file}") as progress:
         table, name, spec, classes = run(file, mapping, read, baselines, settings, progress, engine)
+    if production is not None:
+        table = rank_by_production(table, file, mapping, read, production, settings())
     check_row_names(table, weights.parsed())
     emit(render(table, fmt, dataset=name, task=spec.kind, classes=classes), output)
 

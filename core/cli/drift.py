@@ -18,8 +18,17 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from slicewise.core.cli.drift_model import (
+    ModelDrift,
+    ReferenceRoles,
+    model_drift,
+    model_html,
+    model_json,
+    model_markdown,
+    model_text,
+)
 from slicewise.core.cli.group import main
-from slicewise.core.cli.options import emit, note, output_option, pairs, value_options
+from slicewise.core.cli.options import emit, note, output_option, packed, pairs, value_options
 from slicewise.core.column_parsing import mask_na_tokens
 from slicewise.core.drift import (
     DEFAULT_BINS,
@@ -68,9 +77,39 @@ MAX_CHART_ROWS = 12
     show_default=True,
     help="Window of --time-column: a duration (1d, 7d, 12h, 2w) or a number of rows (500).",
 )
-@click.option("--label", metavar="COL", help="Production label column: accuracy per window.")
 @click.option(
-    "--prediction", metavar="COL", help="Production prediction column: accuracy per window."
+    "--label",
+    metavar="COL",
+    help="Label column (detected by name if omitted): the reference's, for the slice mix; "
+    "given, also production's accuracy per window.",
+)
+@click.option(
+    "--prediction",
+    metavar="COL",
+    help="Prediction column (detected by name if omitted), as --label.",
+)
+@click.option("--score", metavar="COL", help="Score column of the reference: adds CBPE.")
+@click.option("--id", "id_col", metavar="COL", help="Example id column of the reference.")
+@click.option("--positive", help="Positive class for a binary task (CBPE).")
+@click.option(
+    "--score-threshold",
+    "threshold",
+    type=float,
+    help="Predict --positive where score >= this (no prediction column needed).",
+)
+@click.option(
+    "--slice-by",
+    multiple=True,
+    metavar="COL",
+    help="Reference column to slice by for the production slice mix: one slice per "
+    "value (numeric columns in the reference's quantile bins). Repeatable.",
+)
+@click.option(
+    "--slice-bins",
+    type=click.IntRange(2, 20),
+    default=4,
+    show_default=True,
+    help="Quantile bins for numeric --slice-by columns.",
 )
 @click.option(
     "--threshold",
@@ -101,6 +140,7 @@ MAX_CHART_ROWS = 12
 )
 @value_options
 @output_option
+@packed(ReferenceRoles, "roles")
 @click.pass_context
 def drift_command(
     ctx: click.Context,
@@ -110,8 +150,7 @@ def drift_command(
     exclude: tuple[str, ...],
     time_column: str | None,
     window: str,
-    label: str | None,
-    prediction: str | None,
+    roles: ReferenceRoles,
     thresholds: tuple[str, ...],
     bins: int,
     sheet: str | None,
@@ -126,36 +165,30 @@ def drift_command(
     Categorical features: TFDV's L-infinity distance (the largest change of a category's
     share); numeric features: Jensen-Shannon divergence (bits) over the reference's
     quantile bins; PSI beside both. Exit code 1 when any feature crossed its threshold.
+    When REFERENCE loads as a labelled dataset, each slice's test share stands beside its
+    production share, with the accuracy to expect on production (and CBPE with a score).
     """
-    tokens = parse_na_values(na_values)
-    ref = mask_na_tokens(read_table(reference, sheet=sheet)[0], tokens)
-    prod = mask_na_tokens(read_table(production, sheet=sheet)[0], tokens)
-    limits = pairs(thresholds, "--threshold", percent=False)
+    read = {"na_values": parse_na_values(na_values), "decimal": decimal, "thousands": thousands}
+    raw_ref, raw_prod = (
+        read_table(reference, sheet=sheet)[0],
+        read_table(production, sheet=sheet)[0],
+    )
+    ref, prod = (mask_na_tokens(t, read["na_values"]) for t in (raw_ref, raw_prod))
     names = {"reference_name": reference.name, "production_name": production.name}
-    roles = [c for c in (time_column, label, prediction) if c]
     common = {
         "features": list(features) or None,
-        "thresholds": limits,
+        "thresholds": pairs(thresholds, "--threshold", percent=False),
         "bins": bins,
         "decimal": decimal,
         "thousands": thousands,
         **names,
     }
-    table = feature_drift(ref, prod, exclude=[*exclude, *roles], **common)  # type: ignore[arg-type]
-    windows = None
-    if time_column or (label and prediction):
-        windows = drift_windows(
-            ref,
-            prod,
-            time_column=time_column,
-            window=window,
-            exclude=exclude,
-            label=label,
-            prediction=prediction,
-            **common,  # type: ignore[arg-type]
-        )
-        for text in windows.attrs.get("notes", []):
-            note(text)
+    table, windows = _measure(ref, prod, common, exclude, time_column, window, roles)
+    model = model_drift(
+        reference, raw_prod, roles, sheet=sheet, read=read, production_name=production.name
+    )
+    for text in model.notes:
+        note(text)
     head = {
         "reference": reference.name,
         "production": production.name,
@@ -163,23 +196,63 @@ def drift_command(
         "n_production": len(prod),
         "bins": bins,
     }
-    if fmt == "json":
-        text = drift_json(head, table, windows)
-    elif fmt == "markdown":
-        text = drift_markdown(head, table, windows)
-    elif fmt == "html":
-        charts = {
-            f: category_shares(
-                ref, prod, f, bins=bins, decimal=decimal, thousands=thousands, **names
-            )
-            for f in _charted(table)
-        }
-        text = drift_html(head, table, windows, charts)
-    else:
-        text = drift_text(head, table, windows)
-    emit(text, output)
+    charts = _charts(ref, prod, table, common) if fmt == "html" else {}
+    emit(_render(fmt, head, table, windows, model, charts), output)
     if crossed(table, windows):
         ctx.exit(1)
+
+
+def _measure(
+    ref: pd.DataFrame,
+    prod: pd.DataFrame,
+    common: dict,
+    exclude: tuple[str, ...],
+    time_column: str | None,
+    window: str,
+    roles: ReferenceRoles,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Return the feature drift and, with a time column or labels, the drift per window."""
+    label, prediction = roles.label, roles.prediction
+    ids = [c for c in (roles.score, roles.id_col) if c]
+    skip = [c for c in (time_column, label, prediction) if c]
+    table = feature_drift(ref, prod, exclude=[*exclude, *skip, *ids], **common)
+    windows = None
+    if time_column or (label and prediction):
+        windows = drift_windows(
+            ref, prod, time_column=time_column, window=window, exclude=[*exclude, *ids],
+            label=label, prediction=prediction, **common,
+        )  # fmt: skip
+        for text in windows.attrs.get("notes", []):
+            note(text)
+    return table, windows
+
+
+def _charts(
+    ref: pd.DataFrame, prod: pd.DataFrame, table: pd.DataFrame, common: dict
+) -> dict[str, pd.DataFrame]:
+    """Return the shares the HTML page charts, per feature (:func:`_charted`)."""
+    keys = ("bins", "decimal", "thousands", "reference_name", "production_name")
+    return {
+        f: category_shares(ref, prod, f, **{k: common[k] for k in keys}) for f in _charted(table)
+    }
+
+
+def _render(
+    fmt: str,
+    head: dict,
+    table: pd.DataFrame,
+    windows: pd.DataFrame | None,
+    model: ModelDrift,
+    charts: dict[str, pd.DataFrame],
+) -> str:
+    """Write the report in ``fmt``."""
+    if fmt == "json":
+        return drift_json(head, table, windows, model)
+    if fmt == "markdown":
+        return drift_markdown(head, table, windows, model)
+    if fmt == "html":
+        return drift_html(head, table, windows, charts, model=model)
+    return drift_text(head, table, windows, model)
 
 
 def crossed(table: pd.DataFrame, windows: pd.DataFrame | None) -> list[str]:
@@ -271,7 +344,9 @@ def _window_frame(windows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def drift_text(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None) -> str:
+def drift_text(
+    head: dict, table: pd.DataFrame, windows: pd.DataFrame | None, model: ModelDrift | None = None
+) -> str:
     """Write the drift report for a terminal: a head line, the feature table, windows."""
     header, rows = _feature_rows(table)
     body = pd.DataFrame(rows, columns=header).drop(columns=["note"])
@@ -296,10 +371,14 @@ def drift_text(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None) ->
             "Per window (* crossed the threshold):",
             _window_frame(windows).to_string(index=False),
         ]
+    if model is not None:
+        parts += model_text(model)
     return "\n".join(parts) + "\n"
 
 
-def drift_json(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None) -> str:
+def drift_json(
+    head: dict, table: pd.DataFrame, windows: pd.DataFrame | None, model: ModelDrift | None = None
+) -> str:
     """Return the report as strict JSON: head, thresholds, features, windows, crossed."""
     data = {
         **head,
@@ -310,10 +389,14 @@ def drift_json(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None) ->
     if windows is not None:
         data["windows"] = windows.to_dict(orient="records")
         data["notes"] = list(windows.attrs.get("notes", []))
+    if model is not None:
+        data.update(model_json(model))
     return dumps_json(data, ensure_ascii=True) + "\n"
 
 
-def drift_markdown(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None) -> str:
+def drift_markdown(
+    head: dict, table: pd.DataFrame, windows: pd.DataFrame | None, model: ModelDrift | None = None
+) -> str:
     """Return the report as Markdown; every user string escaped."""
     esc = escape_markdown
     lines = [
@@ -333,6 +416,8 @@ def drift_markdown(head: dict, table: pd.DataFrame, windows: pd.DataFrame | None
         frame = _window_frame(windows).astype(str)
         lines += ["## Per window", "", "A `*` marks a value past its threshold.", ""]
         lines += _md_table(list(frame.columns), frame.to_numpy().tolist())
+    if model is not None:
+        lines += model_markdown(model, _md_table)
     return "\n".join(lines) + "\n"
 
 
@@ -362,6 +447,7 @@ def drift_html(
     charts: dict[str, pd.DataFrame],
     *,
     generated: dt.datetime | None = None,
+    model: ModelDrift | None = None,
 ) -> str:
     """Return the report as one self-contained HTML page (no script, nothing fetched).
 
@@ -393,6 +479,8 @@ def drift_html(
         marked = [" *" in " ".join(r) for r in frame.to_numpy().tolist()]
         body += ["<h2>Per window</h2>", "<p>A * marks a value past its threshold.</p>"]
         body.append(_html_table(list(frame.columns), frame.to_numpy().tolist(), marked=marked))
+    if model is not None:
+        body += model_html(model, _html_table)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f"<title>Slicewise drift report</title>\n<style>{_CSS}</style></head>\n<body>\n"

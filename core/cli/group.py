@@ -72,7 +72,7 @@ def _reuse_freed_memory() -> None:
 
 
 #: Commands that only read files and write their output: they may skip interpreter teardown.
-_READ_ONLY_COMMANDS = frozenset({"analyze", "suggest", "compare", "agreement"})
+_READ_ONLY_COMMANDS = frozenset({"analyze", "suggest", "compare", "agreement", "drift"})
 
 
 def entry_point() -> None:

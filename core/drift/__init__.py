@@ -6,9 +6,22 @@
 - :mod:`core.drift.features`: :func:`feature_drift`, one row per feature with its
   threshold, the features that moved most first; :func:`category_shares` for charts;
 - :mod:`core.drift.windows`: :func:`drift_windows`, the same per time window (day, week,
-  N rows), with the measured accuracy per window when production carries labels.
+  N rows), with the measured accuracy per window when production carries labels;
+- :mod:`core.drift.mix`: :func:`slice_mix`, each slice's reference and production share
+  and the accuracy to expect on production (post-stratified), from
+  :func:`read_production` and :func:`production_memberships`;
+- :mod:`core.drift.cbpe`: :func:`estimate_accuracy`, the accuracy of an unlabelled
+  production sample estimated from calibrated confidence (CBPE).
 """
 
+from slicewise.core.drift.cbpe import (
+    CBPE_COLUMNS,
+    SAMPLING_ERROR_RANGE,
+    ScoreCalibration,
+    correct_probability,
+    estimate_accuracy,
+    fit_calibration,
+)
 from slicewise.core.drift.distances import (
     DEFAULT_BINS,
     EMPTY_SHARE_EPSILON,
@@ -29,6 +42,15 @@ from slicewise.core.drift.features import (
     default_features,
     feature_drift,
 )
+from slicewise.core.drift.mix import (
+    MIX_COLUMNS,
+    ProductionSample,
+    SliceMemberships,
+    expected_accuracy,
+    production_memberships,
+    read_production,
+    slice_mix,
+)
 from slicewise.core.drift.windows import (
     WINDOW_COLUMNS,
     WindowSpec,
@@ -37,24 +59,37 @@ from slicewise.core.drift.windows import (
 )
 
 __all__ = [
+    "CBPE_COLUMNS",
     "DEFAULT_BINS",
     "DEFAULT_THRESHOLDS",
     "DRIFT_COLUMNS",
     "EMPTY_SHARE_EPSILON",
+    "MIX_COLUMNS",
+    "ProductionSample",
+    "SAMPLING_ERROR_RANGE",
+    "ScoreCalibration",
+    "SliceMemberships",
     "WINDOW_COLUMNS",
     "WindowSpec",
     "bin_shares_table",
     "category_shares",
     "category_shares_table",
+    "correct_probability",
     "default_features",
     "drift_windows",
+    "estimate_accuracy",
+    "expected_accuracy",
     "feature_drift",
+    "fit_calibration",
     "js_divergence",
     "js_of_shares",
     "linf_distance",
     "linf_of_shares",
     "numeric_bin_edges",
     "parse_timestamps",
+    "production_memberships",
     "psi",
     "psi_of_shares",
+    "read_production",
+    "slice_mix",
 ]

@@ -131,7 +131,37 @@ def prepare_features(
         )
     if not len(reference):
         raise EmptyFileError(f"{reference_name}: the reference has no rows")
-    exclude = list(exclude)
+    chosen = _choose_features(
+        reference, production, features, list(exclude), reference_name, production_name
+    )
+    return [
+        _prepare_one(
+            reference[c],
+            production[c],
+            numbering=RowNumbers.of_frame(production),
+            production_name=production_name,
+            decimal=decimal,
+            thousands=thousands,
+        )
+        for c in chosen
+    ]
+
+
+def _choose_features(
+    reference: pd.DataFrame,
+    production: pd.DataFrame,
+    features: Sequence[str] | None,
+    exclude: list[str],
+    reference_name: str,
+    production_name: str,
+) -> list[str]:
+    """Return the features to compare: ``features`` less ``exclude``, or the default ones.
+
+    Raises
+    ------
+    MissingColumnError
+        As :func:`prepare_features`.
+    """
     if features is None:
         chosen = default_features(reference, production, exclude=exclude)
         lacking = [
@@ -163,17 +193,7 @@ def prepare_features(
                 )
         if not chosen:
             raise MissingColumnError("no feature left to compare after --exclude")
-    return [
-        _prepare_one(
-            reference[c],
-            production[c],
-            numbering=RowNumbers.of_frame(production),
-            production_name=production_name,
-            decimal=decimal,
-            thousands=thousands,
-        )
-        for c in chosen
-    ]
+    return chosen
 
 
 def measure(

@@ -19,7 +19,12 @@ import pandas as pd
 
 from slicewise.core.column_parsing import example_values, missing_mask
 from slicewise.core.drift import distances as dist
-from slicewise.core.drift.features import measure, prepare_features, resolve_thresholds
+from slicewise.core.drift.features import (
+    PreparedFeature,
+    measure,
+    prepare_features,
+    resolve_thresholds,
+)
 from slicewise.core.errors import InvalidValueError, MissingColumnError, RowNumbers, format_rows
 from slicewise.core.values import as_text, class_keys
 
@@ -145,17 +150,7 @@ def drift_windows(
         the column and the first bad rows) or the window is malformed.
     """
     spec = WindowSpec.parse(window)
-    numbering = RowNumbers.of_frame(production)
-    for role, col in (("time", time_column), ("label", label), ("prediction", prediction)):
-        if col is not None and col not in production.columns:
-            raise MissingColumnError(
-                f"{production_name}: no {role} column {col!r}; its columns are "
-                f"{', '.join(repr(str(c)) for c in production.columns[:20])}"
-            )
-    if time_column is None and spec.rows is None:
-        raise InvalidValueError(
-            f"window {window!r}: a window of a duration needs a time column (CLI: --time-column)"
-        )
+    _check_roles(production, production_name, time_column, label, prediction, spec, window)
     roles = [c for c in (time_column, label, prediction) if c is not None]
     prepared = prepare_features(
         reference,
@@ -168,56 +163,109 @@ def drift_windows(
         thousands=thousands,
     )
     limits = resolve_thresholds(prepared, thresholds)
-    notes: list[str] = []
-    times = None
-    if time_column is not None:
-        times = parse_timestamps(production[time_column], file=production_name, numbering=numbering)
-        undated = int(times.isna().sum())
-        if undated:
-            notes.append(
-                f"{production_name}: {undated:,} row{'s' if undated != 1 else ''} without a "
-                f"timestamp in {time_column!r} left out of the windows"
-            )
+    times, notes = _timestamps(production, time_column, production_name)
     windows = _assign_windows(times, len(production), spec)
     correct = None
     if label is not None and prediction is not None:
         correct = _correct(production[label], production[prediction])
-    rows = []
-    for w in windows:
-        mask = w["mask"]
-        n = int(mask.sum())
-        accuracy, n_labelled = float("nan"), 0
-        if correct is not None:
-            labelled = correct[mask]
-            labelled = labelled[~np.isnan(labelled)]
-            n_labelled = len(labelled)
-            accuracy = float(labelled.mean()) if n_labelled else float("nan")
-        for feature in prepared:
-            m = measure(feature, threshold=limits[feature.name], bins=bins, rows=mask)
-            note = "no rows in this window" if not n else ""
-            if n and not m["n_production"]:
-                note = "no value of this feature in this window"
-            rows.append(
-                {
-                    "window": w["label"],
-                    "window_start": w["start"],
-                    "window_end": w["end"],
-                    "feature": feature.name,
-                    "kind": feature.kind,
-                    "metric": feature.metric,
-                    "n": n,
-                    "value": m["value"],
-                    "psi": m["psi"],
-                    "threshold": limits[feature.name],
-                    "crossed": m["crossed"],
-                    "accuracy": accuracy,
-                    "n_labelled": n_labelled,
-                    "note": note,
-                }
-            )
+    rows = [
+        row
+        for w in windows
+        for row in _window_rows(w, prepared, limits, bins=bins, correct=correct)
+    ]
     table = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
     table.attrs["notes"] = notes
     return table
+
+
+def _check_roles(
+    production: pd.DataFrame,
+    production_name: str,
+    time_column: str | None,
+    label: str | None,
+    prediction: str | None,
+    spec: WindowSpec,
+    window: str | int,
+) -> None:
+    """Check the time, label and prediction columns exist and the window can be cut.
+
+    Raises
+    ------
+    MissingColumnError, InvalidValueError
+        As :func:`drift_windows`.
+    """
+    for role, col in (("time", time_column), ("label", label), ("prediction", prediction)):
+        if col is not None and col not in production.columns:
+            raise MissingColumnError(
+                f"{production_name}: no {role} column {col!r}; its columns are "
+                f"{', '.join(repr(str(c)) for c in production.columns[:20])}"
+            )
+    if time_column is None and spec.rows is None:
+        raise InvalidValueError(
+            f"window {window!r}: a window of a duration needs a time column (CLI: --time-column)"
+        )
+
+
+def _timestamps(
+    production: pd.DataFrame, time_column: str | None, production_name: str
+) -> tuple[pd.Series | None, list[str]]:
+    """Parse the time column (``None`` without one); the notes name undated rows."""
+    if time_column is None:
+        return None, []
+    numbering = RowNumbers.of_frame(production)
+    times = parse_timestamps(production[time_column], file=production_name, numbering=numbering)
+    undated = int(times.isna().sum())
+    notes = []
+    if undated:
+        notes.append(
+            f"{production_name}: {undated:,} row{'s' if undated != 1 else ''} without a "
+            f"timestamp in {time_column!r} left out of the windows"
+        )
+    return times, notes
+
+
+def _window_rows(
+    w: dict,
+    prepared: list[PreparedFeature],
+    limits: Mapping[str, float],
+    *,
+    bins: int,
+    correct: np.ndarray | None,
+) -> list[dict[str, object]]:
+    """Return one window's rows of :func:`drift_windows`, one per feature."""
+    mask = w["mask"]
+    n = int(mask.sum())
+    accuracy, n_labelled = float("nan"), 0
+    if correct is not None:
+        labelled = correct[mask]
+        labelled = labelled[~np.isnan(labelled)]
+        n_labelled = len(labelled)
+        accuracy = float(labelled.mean()) if n_labelled else float("nan")
+    rows = []
+    for feature in prepared:
+        m = measure(feature, threshold=limits[feature.name], bins=bins, rows=mask)
+        note = "no rows in this window" if not n else ""
+        if n and not m["n_production"]:
+            note = "no value of this feature in this window"
+        rows.append(
+            {
+                "window": w["label"],
+                "window_start": w["start"],
+                "window_end": w["end"],
+                "feature": feature.name,
+                "kind": feature.kind,
+                "metric": feature.metric,
+                "n": n,
+                "value": m["value"],
+                "psi": m["psi"],
+                "threshold": limits[feature.name],
+                "crossed": m["crossed"],
+                "accuracy": accuracy,
+                "n_labelled": n_labelled,
+                "note": note,
+            }
+        )
+    return rows
 
 
 def parse_timestamps(

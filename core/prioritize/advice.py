@@ -105,6 +105,7 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
     gap = row.get("gap")
     has_gap = gap is not None and not pd.isna(gap)
     share = 100 * row["share"]
+    of_what = "of production traffic" if row.get("share_basis") == "production" else "of the data"
     base = baseline_name(row)
     rest = row.get("error_rate_rest")
     vs_rest = (
@@ -113,9 +114,9 @@ def _row_advice(name: object, row: Mapping, overall: Mapping) -> tuple[str, str]
         else f"error rate {pct(row['error_rate'])} vs {pct(rest)} for the rest"
     )
     head = (
-        f"{label}: {100 * gap:.1f} points below {base} on {share:.0f}% of the data"
+        f"{label}: {100 * gap:.1f} points below {base} on {share:.0f}% {of_what}"
         if has_gap
-        else f"{label}: {share:.0f}% of the data"
+        else f"{label}: {share:.0f}% {of_what}"
     )
     if has_gap and gap <= 0.005:
         why = "; improving label consistency would raise HLP first" if base == "HLP" else ""

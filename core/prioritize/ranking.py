@@ -33,6 +33,7 @@ def rank_slices(
     importance: Mapping[str, float] | None = None,
     ease: Mapping[str, float] | None = None,
     rank_by: str = "priority",
+    production_share: Mapping[str, float] | pd.Series | None = None,
 ) -> pd.DataFrame:
     """Add a priority and a rank to a per-slice metrics table.
 
@@ -60,20 +61,30 @@ def rank_slices(
     accuracy is unknown (known only on errors) and, when ranking by a gap, slices without a
     usable baseline (``hlp_source`` ``none`` or ``too_few``) get no rank.
 
+    ``production_share`` (slice name -> share of the production sample, 0-1, e.g. the
+    ``production_share`` column of :func:`core.drift.slice_mix`): the share that matters
+    is the one the model now serves. When given, the test set's share is kept as
+    ``test_share``, ``share`` becomes the production share (NaN for a slice it does not
+    name) and ``potential_gain`` (and the excess and lower-bound gains) is recomputed as
+    gap × production share; ``share_basis`` says which share was used (``production``;
+    without a production share the column is absent and the share is the test set's).
+
     Returns
     -------
     A copy of ``table`` with the :data:`EXCESS_COLUMNS`, ``excess_gain``, ``importance``,
-    ``ease``, ``priority``, ``rank`` (Int64) and ``rank_basis`` columns, ranked slices first
-    (best first), then the unranked rows in their original order.
+    ``ease``, ``priority``, ``rank`` (Int64) and ``rank_basis`` columns (and
+    ``test_share`` and ``share_basis`` with a production share), ranked slices first (best
+    first), then the unranked rows in their original order.
 
     Raises
     ------
     InvalidValueError
-        An importance or ease outside 1-5, or an unknown ``rank_by``.
+        An importance or ease outside 1-5, an unknown ``rank_by``, or a production share
+    outside 0-1.
     """
     if rank_by not in RANK_RULES:
         raise InvalidValueError(f"cannot rank by {rank_by!r}; use one of {', '.join(RANK_RULES)}")
-    out = table.copy()
+    out = _use_share(table.copy(), production_share)
     weight = _add_weights(out, importance, ease)
     out = add_excess_error(out)
     if "excess_error" in out.columns:
@@ -87,6 +98,31 @@ def rank_slices(
     gain, rankable = _gain(out, basis, slices, has_baseline)
     out["priority"] = gain * weight
     return _order(out, rankable, basis)
+
+
+def _use_share(
+    out: pd.DataFrame, production_share: Mapping[str, float] | pd.Series | None
+) -> pd.DataFrame:
+    """With a production share, move ``share`` to ``test_share`` and set ``share_basis``.
+
+    ``share`` then holds the production share and ``potential_gain`` is ``gap × share``.
+    A table ranked before by production keeps its ``test_share``.
+    """
+    if production_share is None:
+        return out
+    shares = pd.Series(production_share, dtype=float)
+    bad = shares[(shares < 0) | (shares > 1)]
+    if len(bad):
+        raise InvalidValueError(
+            f"production share of {bad.index[0]!r} is {bad.iloc[0]:g}; use a share from 0 to 1"
+        )
+    if "test_share" not in out.columns:
+        out["test_share"] = out["share"]
+    out["share"] = shares.reindex(out.index).to_numpy(dtype=float)
+    if "gap" in out.columns:
+        out["potential_gain"] = out["gap"] * out["share"]
+    out["share_basis"] = "production"
+    return out
 
 
 def _add_weights(
@@ -164,6 +200,20 @@ def rank_basis(table: pd.DataFrame) -> str:
     return str(table.attrs.get("rank_basis", "priority"))
 
 
+def share_basis(table: pd.DataFrame) -> str:
+    """Return which share ``table`` (:func:`rank_slices`) weighs: ``production`` or ``test``."""
+    if "share_basis" in table.columns and len(table):
+        return str(table["share_basis"].iloc[0])
+    return "test"
+
+
 def rank_rule(table: pd.DataFrame) -> str:
-    """Say in words how ``table`` (from :func:`rank_slices`) is ordered (:data:`RANK_RULES`)."""
-    return RANK_RULES[rank_basis(table)]
+    """Say in words how ``table`` (from :func:`rank_slices`) is ordered (:data:`RANK_RULES`).
+
+    With a production share the rule says so: "share" is then each slice's share of the
+    production sample.
+    """
+    rule = RANK_RULES[rank_basis(table)]
+    if share_basis(table) == "production":
+        rule += " (share = the slice's share of production traffic, not of the test set)"
+    return rule
