@@ -67,6 +67,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "delete_iteration": Action(OWNER, "delete an iteration"),
         "save_annotation_set": Action(OWNER, "upload an annotation set"),
         "delete_annotation_set": Action(OWNER, "delete an annotation set"),
+        "save_production_sample": Action(OWNER, "upload a production sample"),
+        "delete_production_sample": Action(OWNER, "delete a production sample"),
         "set_member": Action(OWNER, "manage the project's members"),
         "remove_member": Action(OWNER, "manage the project's members"),
         # annotator: the work on the examples
@@ -86,6 +88,7 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "revert_correction": Action(ANNOTATOR, "revert a label correction"),
         "save_review_decision": Action(ANNOTATOR, "record a review decision"),
         "save_report": Action(ANNOTATOR, "save a report to the project"),
+        "set_drift_thresholds": Action(ANNOTATOR, "change drift thresholds"),
     }
 )
 

@@ -4,7 +4,7 @@ from slicewise.core.access import ANNOTATOR
 from slicewise.core.charts import priority_bubble_chart
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import describe_priorities, rank_rule
-from slicewise.ui import data, settings, state, views
+from slicewise.ui import data, production, settings, state, views
 from slicewise.ui.text import md
 
 ctx = state.page_start(
@@ -26,6 +26,9 @@ try:
 except DataError as exc:
     state.show_error(exc)
     st.stop()
+table = production.share_switch(
+    ctx, loaded, table, slice_by=[*slice_by, *protected], bins=bins, rank_by=rank_by
+)
 
 with right:
     st.markdown("**What to do next**")

@@ -51,6 +51,8 @@ OWNER_WRITES = {
     "delete_annotation_set",
     "set_member",
     "remove_member",
+    "save_production_sample",
+    "delete_production_sample",
 }
 ANNOTATOR_WRITES = {
     "create_tag",
@@ -69,6 +71,7 @@ ANNOTATOR_WRITES = {
     "revert_correction",
     "save_review_decision",
     "save_report",
+    "set_drift_thresholds",
 }
 
 

@@ -60,6 +60,7 @@ class Ids:
     dataset: int
     iteration: int
     annotation_set: int
+    production_sample: int
 
 
 def _fill(s: Store) -> Ids:
@@ -80,7 +81,10 @@ def _fill(s: Store) -> Ids:
         user=WHO,
         linked_dataset_id=did,
     )
-    return Ids(pid, did, iid, sid)
+    prod = s.save_production_sample(
+        pid, "week 1", LABELS, source_name="week1.csv", user=WHO, reference_dataset_id=did
+    )
+    return Ids(pid, did, iid, sid, prod)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +154,15 @@ CASES = {
         i.annotation_set, "a", decision="cat", user=u
     ),
     "save_report": lambda s, i, u: s.save_report(i.dataset, "csv", "r.csv", "a,b", user=u),
+    "save_production_sample": lambda s, i, u: s.save_production_sample(
+        i.project, "week 2", LABELS, source_name="week2.csv", user=u
+    ),
+    "delete_production_sample": lambda s, i, u: s.delete_production_sample(
+        i.production_sample, user=u
+    ),
+    "set_drift_thresholds": lambda s, i, u: s.set_drift_thresholds(
+        i.project, {"label": 0.2}, user=u
+    ),
 }
 #: Public methods taking ``user=`` that only read.
 READS = {"last_change"}

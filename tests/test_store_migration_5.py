@@ -145,6 +145,7 @@ def test_migration_keeps_every_row_and_adds_no_member(v4_db: Path) -> None:
         assert s.schema_version == len(MIGRATIONS) >= 5
     after = _rows(v4_db)
     assert after.pop("members") == []
+    assert after.pop("production_samples") == after.pop("drift_thresholds") == []  # schema 6
     assert after == before
     conn = sqlite3.connect(v4_db)
     try:

@@ -88,6 +88,7 @@ from slicewise.core.store.files import (
 )
 from slicewise.core.store.members import FIRST_USER_EVENT
 from slicewise.core.store.migrations import MIGRATION_USER, MIGRATIONS, Migration
+from slicewise.core.store.production import PRODUCTION_DIR
 from slicewise.core.store.recovery import RECOVER_USER, recover_store
 from slicewise.core.store.recovery_report import RecoveryReport, TableRecovery
 from slicewise.core.store.recovery_scan import RECOVER_SEARCH_LIMIT
@@ -104,6 +105,7 @@ __all__ = [
     "MAX_NAME_CHARS",
     "MIGRATIONS",
     "MIGRATION_USER",
+    "PRODUCTION_DIR",
     "RECOVER_SEARCH_LIMIT",
     "RECOVER_USER",
     "SETTING_RANGE",

@@ -18,6 +18,7 @@ from slicewise.core.store.schema import (
     _SCHEMA_V3,
     _SCHEMA_V4,
     _SCHEMA_V5,
+    _SCHEMA_V6,
 )
 
 #: Who the migration's events name.
@@ -288,6 +289,12 @@ def _migration_5_members(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _migration_6_production_samples(db: sqlite_utils.Database) -> None:
+    """Add production samples and per-feature drift thresholds."""
+    for statement in _SCHEMA_V6:
+        db.execute(statement)
+
+
 Migration = Callable[[sqlite_utils.Database], None]
 
 
@@ -299,4 +306,5 @@ MIGRATIONS: list[Migration] = [
     _migration_3_annotation_sets,
     _migration_4_project_tags,
     _migration_5_members,
+    _migration_6_production_samples,
 ]

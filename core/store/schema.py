@@ -269,3 +269,33 @@ _SCHEMA_V5 = [
     "CREATE INDEX members_member ON members (member)",
     "CREATE INDEX events_kind ON events (kind)",
 ]
+
+
+# Production samples (issue 18): a table of predictions from the traffic a model now serves,
+# stored beside a labelled dataset of the project (its reference) as a Parquet file
+# (files_dir/production_samples/<id>.parquet), with who uploaded it and when; and the drift
+# alarm threshold of each feature, per project (a feature without a row: the default).
+_SCHEMA_V6 = [
+    """CREATE TABLE production_samples (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        name TEXT NOT NULL,
+        source_name TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        row_count INTEGER NOT NULL,
+        reference_dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        time_column TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        UNIQUE (project_id, name)
+    )""",
+    "CREATE INDEX production_samples_dataset ON production_samples (reference_dataset_id)",
+    """CREATE TABLE drift_thresholds (
+        project_id INTEGER NOT NULL REFERENCES projects(id),
+        feature TEXT NOT NULL,
+        threshold REAL NOT NULL CHECK (threshold >= 0),
+        updated_at TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (project_id, feature)
+    ) WITHOUT ROWID""",
+]

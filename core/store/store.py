@@ -37,6 +37,7 @@ from slicewise.core.store.iterations import (
     IterationsMixin,
 )
 from slicewise.core.store.members import MembersMixin
+from slicewise.core.store.production import ProductionMixin
 from slicewise.core.store.projects import ProjectsMixin
 from slicewise.core.store.reports import ReportsMixin
 from slicewise.core.store.review_decisions import (
@@ -65,6 +66,7 @@ class Store(
     IterationsMixin,
     AnnotationSetsMixin,
     ReviewDecisionsMixin,
+    ProductionMixin,
     ConnectionMixin,
     FaultsMixin,
 ):

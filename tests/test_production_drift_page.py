@@ -1,0 +1,200 @@
+"""The Production drift page: empty states, an uploaded sample's drift, thresholds saved; the
+Prioritise page's switch to production shares.
+
+Pages run in Streamlit's AppTest on a temporary store (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pagetest import USER, assert_ok, table_with, texts
+from pagetest import run_page as app
+
+from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+from slicewise.core.store import Store
+from slicewise.core.task import TaskSpec
+from slicewise.ui.production import CROSSED, threshold_key
+
+pytestmark = pytest.mark.usefixtures("fresh")
+
+PAGE = "pages/11_Production_drift.py"
+PRIORITISE = "pages/4_Prioritise.py"
+N = 400
+
+
+def _reference() -> pd.DataFrame:
+    """Half north, half south; north (even rows) errs on rows 0, 10, 20...: accuracy 0.8;
+    south (odd rows) on rows 1, 5, 9...: accuracy 0.5."""
+    i = np.arange(N)
+    site = np.where(i % 2 == 0, "north", "south")
+    label = i % 3 % 2
+    wrong = np.where(site == "south", i % 4 == 1, i % 10 == 0)
+    return pd.DataFrame(
+        {
+            "id": i,
+            "label": label,
+            "prediction": np.where(wrong, 1 - label, label),
+            "site": site,
+            "device": np.where(i % 5 == 0, "phone", "laptop"),
+        }
+    )
+
+
+def _production(north: float = 0.9) -> pd.DataFrame:
+    """``north`` of the rows from north (the reference has 0.5), device mix unchanged.
+
+    Rows 0..n-1 over 40 days, one timestamp per row; no labels.
+    """
+    n = 200
+    i = np.arange(n)
+    site = np.where(i < round(north * n), "north", "south")
+    return pd.DataFrame(
+        {
+            "prediction": (i % 2).astype(str),
+            "site": site,
+            "device": np.where(i % 5 == 0, "phone", "laptop"),
+            "ts": (pd.Timestamp("2024-01-01") + pd.to_timedelta(i * 5, unit="h")).astype(str),
+        }
+    )
+
+
+@pytest.fixture
+def stored(store: Store) -> tuple[int, int]:
+    """A reference dataset of project "Test"; returns (project id, dataset id)."""
+    dataset = dataset_from_frame(_reference(), ColumnMapping(), name="test.csv")
+    project = store.get_or_create_project("Test", user="seed")
+    did = store.save_dataset(
+        project, "Ref", dataset, task=TaskSpec(kind="binary", positive="1"), user="seed"
+    )
+    return project, did
+
+
+@pytest.fixture
+def with_sample(store: Store, stored) -> tuple[int, int, int]:
+    """``stored`` plus a production sample 90% north; returns (project, dataset, sample)."""
+    project, did = stored
+    sid = store.save_production_sample(
+        project, "prod", _production(), source_name="prod.csv", user="seed",
+        reference_dataset_id=did, time_column="ts",
+    )  # fmt: skip
+    return project, did, sid
+
+
+def test_without_a_dataset_the_page_sends_to_load_data():
+    at = app(PAGE)
+    assert_ok(at)
+    assert "No dataset is selected." in texts(at.info)
+
+
+def test_without_a_production_sample_the_page_says_to_upload_one(stored):
+    at = app(PAGE, stored[1])
+    assert_ok(at, no_errors=True)
+    assert "No production sample yet. Upload" in texts(at.info)
+
+
+def test_a_stored_sample_shows_the_drift_table_with_the_crossed_threshold(with_sample):
+    at = app(PAGE, with_sample[1])
+    assert_ok(at)
+    table = table_with(at, "alarm").set_index("feature")
+    # L-infinity by hand: north is 0.5 of the reference and 0.9 of production
+    assert table.loc["site", "drift"] == pytest.approx(0.4)
+    assert table.loc["site", "alarm"] == CROSSED
+    # device: 1 in 5 phones in both tables
+    assert table.loc["device", "drift"] == pytest.approx(0.0)
+    assert table.loc["device", "alarm"] == ""
+    assert list(table.index)[0] == "site"  # moved most, first
+    assert "crossed the threshold: site" in texts(at.error)
+    assert any("Feature drift" in h.value for h in at.subheader)
+
+
+def test_the_slice_mix_puts_test_share_beside_production_share(with_sample):
+    at = app(PAGE, with_sample[1], shared_slice_by=["site"])
+    assert_ok(at)
+    mix = table_with(at, "production share").set_index("slice")
+    assert mix.loc["site = north", "test share"] == pytest.approx(0.5)
+    assert mix.loc["site = north", "production share"] == pytest.approx(0.9)
+    assert mix.loc["site = north", "test accuracy"] == pytest.approx(0.8)
+    # post-stratified: sum of slice accuracy x production share (north 0.8, south 0.5)
+    assert mix.loc["All data", "expected accuracy"] == pytest.approx(0.9 * 0.8 + 0.1 * 0.5)
+
+
+def test_a_time_column_shows_the_monitoring_view(with_sample):
+    at = app(PAGE, with_sample[1])
+    assert_ok(at)
+    assert at.selectbox(key="drift_time_column").value == "ts"
+    assert "threshold crossing" in texts(at.caption)
+
+
+def test_raising_a_threshold_saves_it_and_clears_the_alarm(store, with_sample):
+    project, did, _ = with_sample
+    at = app(PAGE, did)
+    at.number_input(key=threshold_key("site")).set_value(0.5).run()
+    assert_ok(at)
+    assert Store(store.path).drift_thresholds(project) == {"site": 0.5}
+    table = table_with(at, "alarm").set_index("feature")
+    assert table.loc["site", "threshold"] == pytest.approx(0.5)
+    assert table.loc["site", "alarm"] == ""
+
+
+def test_a_viewer_cannot_change_thresholds(store, with_sample):
+    project, did, _ = with_sample
+    store.set_member(project, USER, "viewer", user="seed")
+    at = app(PAGE, did)
+    assert_ok(at)
+    assert at.number_input(key=threshold_key("site")).disabled
+
+
+def _without_prediction() -> pd.DataFrame:
+    return _production().drop(columns="prediction")
+
+
+def _bad_timestamps() -> pd.DataFrame:
+    table = _production()
+    table.loc[3, "ts"] = "not a date"
+    return table
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (_without_prediction, "prediction"),
+        (_bad_timestamps, "'ts'"),
+    ],
+    ids=["missing prediction column", "timestamp that does not parse"],
+)
+def test_a_bad_production_sample_gives_a_message_not_a_traceback(store, stored, make, expected):
+    project, did = stored
+    store.save_production_sample(
+        project, "bad", make(), source_name="bad.csv", user="seed", time_column="ts"
+    )
+    at = app(PAGE, did)
+    assert_ok(at)
+    assert at.error, "no message shown"
+    assert expected in texts(at.error)
+    assert "Traceback" not in texts(at.error)
+
+
+def test_prioritise_switches_to_production_shares_and_says_so(with_sample):
+    at = app(PRIORITISE, with_sample[1], shared_slice_by=["site"])
+    assert_ok(at)
+    switch = at.radio(key="prio_share")
+    assert switch.options == ["test set", "production"]
+    test_table = table_with(at, "share")
+    switch.set_value("production").run()
+    assert_ok(at)
+    prod_table = table_with(at, "share").set_index("slice")
+    # shares are shown in percent: north is 90% of production, 50% of the test set
+    assert prod_table.loc["site = north", "share"] == pytest.approx(90)
+    assert prod_table.loc["site = south", "share"] == pytest.approx(10)
+    assert test_table.set_index("slice").loc["site = north", "share"] == pytest.approx(50)
+    shown = texts([*at.markdown, *at.caption])
+    assert "share of production traffic" in shown
+    assert "Share used: each slice's share of the production sample 'prod'" in shown
+
+
+def test_prioritise_has_no_switch_without_a_production_sample(stored):
+    at = app(PRIORITISE, stored[1])
+    assert_ok(at)
+    assert not [r for r in at.radio if r.key == "prio_share"]
