@@ -122,7 +122,7 @@ def test_a_page_on_a_store_damaged_in_one_table_says_so_once(
 
 
 @pytest.mark.parametrize(
-    "page", ["pages/6_Label_consistency.py", "pages/7_Compare_iterations.py", "pages/10_Team.py"]
+    "page", ["pages/6_Label_consistency.py", "pages/7_Compare_iterations.py", "pages/11_Team.py"]
 )
 def test_what_can_still_be_read_is_still_shown(fresh, templates, page):
     # The damaged part is left out with the message; the rest of the page is drawn.
@@ -131,7 +131,7 @@ def test_what_can_still_be_read_is_still_shown(fresh, templates, page):
     table, part = {
         "pages/6_Label_consistency.py": ("annotation_sets", "The saved annotation sets"),
         "pages/7_Compare_iterations.py": ("annotation_sets", "The lineage download"),
-        "pages/10_Team.py": ("events", "Who did what"),
+        "pages/11_Team.py": ("events", "Who did what"),
     }[page]
     damage(fresh, (table,))
     at = run_page(page, template["dataset"])

@@ -57,5 +57,5 @@ def test_a_signed_in_identity_never_comes_from_a_link():
 def test_the_workflow_lists_every_page_once_in_order():
     pages = [page for page, *_ in links.WORKFLOW]
     assert pages[0] == links.LOAD_PAGE and pages[-1] == links.TEAM_PAGE
-    assert len(set(pages)) == len(pages) == 10
-    assert [int(p.split("/")[1].split("_")[0]) for p in pages] == list(range(1, 11))
+    assert len(set(pages)) == len(pages) == 11
+    assert [int(p.split("/")[1].split("_")[0]) for p in pages] == list(range(1, 12))

@@ -120,7 +120,7 @@ def test_the_last_owner_cannot_leave_under_another_spelling(team, change):
 
 def test_the_sidebar_and_the_team_page_know_a_member_typed_in_capitals(team):
     store, pid, did = team
-    at = run_page("pages/10_Team.py", did, user_name="OLIVIA@EXAMPLE.ORG")
+    at = run_page("pages/11_Team.py", did, user_name="OLIVIA@EXAMPLE.ORG")
     assert_ok(at, no_errors=True)
     assert "Your role here: owner" in texts(at.sidebar.caption)
     assert not at.selectbox(key="team_remove_member").disabled  # an owner manages members

@@ -19,7 +19,7 @@ from slicewise.ui.production import CROSSED, threshold_key
 
 pytestmark = pytest.mark.usefixtures("fresh")
 
-PAGE = "pages/11_Production_drift.py"
+PAGE = "pages/10_Production_drift.py"
 PRIORITISE = "pages/4_Prioritise.py"
 N = 400
 

@@ -21,7 +21,7 @@ from slicewise.core.dataset import ColumnMapping, dataset_from_frame
 from slicewise.core.store import Store
 from slicewise.core.task import TaskSpec
 
-TEAM = "pages/10_Team.py"
+TEAM = "pages/11_Team.py"
 pytestmark = pytest.mark.usefixtures("fresh")
 
 

@@ -21,7 +21,8 @@ LABELS_PAGE = "pages/6_Label_consistency.py"
 COMPARE_PAGE = "pages/7_Compare_iterations.py"
 SPLITS_PAGE = "pages/8_Balanced_splits.py"
 SUGGEST_PAGE = "pages/9_Suggested_slices.py"
-TEAM_PAGE = "pages/10_Team.py"
+TEAM_PAGE = "pages/11_Team.py"
+DRIFT_PAGE = "pages/10_Production_drift.py"
 #: The workflow in order: (page file, label, icon, what the step does).
 WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
     (
@@ -77,6 +78,12 @@ WORKFLOW: tuple[tuple[str, str, str, str], ...] = (
         "Suggested slices",
         ":material/travel_explore:",
         "let the data point at weak slices nobody tagged, and at labels that look wrong",
+    ),
+    (
+        DRIFT_PAGE,
+        "Production drift",
+        ":material/monitoring:",
+        "see how production moved from the test set, what it does to accuracy, and when",
     ),
     (
         TEAM_PAGE,
