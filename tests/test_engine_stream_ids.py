@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -82,3 +83,43 @@ def test_ids_repeat_on_the_stream_exactly_when_the_loader_says(
             analyze_file_duckdb(path, **load)
     else:
         pd.testing.assert_frame_equal(analyze_file_duckdb(path, **load), expected, rtol=1e-9)
+
+
+def _columns(n: int = 600) -> pd.DataFrame:
+    late = [None] * n
+    late[-1] = "x"  # its one value only on the last row
+    return pd.DataFrame(
+        {
+            "tag_x": ["x" if i % 3 == 0 else None for i in range(n)],
+            "tag_late": late,
+            "tag_blank": [" " if i % 5 == 0 else "yes" for i in range(n)],  # two cells
+            "empty": [None] * n,
+            "ints": [7] * n,
+            "floats": [0.5 if i % 2 else np.nan for i in range(n)],
+            "many": [f"v{i}" for i in range(n)],
+        }
+    )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("limit", [1, 3, 8])
+def test_small_value_counts_equal_pandas_for_one_valued_and_other_columns(kind, limit, tmp_path):
+    from slicewise.core.engine_stream import open_source
+    from slicewise.core.reading import read_table
+
+    path = tmp_path / f"cols.{kind}"
+    df = _columns()
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    frame, _, _ = read_table(path)
+    with open_source(path) as s:
+        got = s.value_counts(list(frame.columns), limit=limit)
+    for column in frame.columns:
+        expected = frame[column].value_counts(dropna=True)  # pandas: NaN and None left out
+        if len(expected) > limit:
+            assert got[column] is None, column
+            continue
+        assert got[column] is not None, column
+        assert got[column].dtype == np.int64
+        pd.testing.assert_series_equal(
+            got[column].sort_index(), expected.sort_index(), check_names=False
+        )

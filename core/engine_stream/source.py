@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
-from slicewise.core.column_parsing import missing_mask
 from slicewise.core.engine_stream.binning import bin_sql
+from slicewise.core.engine_stream.ids import IdChecks
 from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
 from slicewise.core.errors import DataError, FileFormatError, RowNumbers
 from slicewise.core.reading import NESTED_ATTR
@@ -31,7 +31,7 @@ BATCH_ROWS = 250_000
 NARROW_VALUES = 1_000
 
 
-class StreamSource:
+class StreamSource(IdChecks):
     """A CSV/TSV (gzip too) or Parquet file read by DuckDB, as a :class:`BatchSource`.
 
     Use :func:`open_source` (a context manager) to make one. Cells are what
@@ -213,19 +213,43 @@ class StreamSource:
                 asked.append(c)
         if not asked:
             return out
-        small = asked  # every column, when the limit is the rows: no estimate needed
+        small, counted = asked, dict.fromkeys(asked)  # the limit is the rows: no estimate
         if limit < self.count_rows():
-            approx = self._fetch(
-                "SELECT "
-                + ", ".join(f"approx_count_distinct({ident(c)})" for c in asked)
-                + " FROM t0"
-            )[0]
-            small = [c for c, e in zip(asked, approx, strict=True) if e <= 1.2 * limit + 100]
-        counted = {**dict.fromkeys(asked), **self._counted(small, "t0", limit)}
+            small, single = self._estimate(asked, limit)
+            counted.update(single)
+        counted.update(self._counted(small, "t0", limit))
         for c, got in counted.items():
             self._counts[c] = (got, limit)
         out.update(counted)
         return {c: out[c] for c in columns}
+
+    def _estimate(self, columns: list[str], limit: int) -> tuple[list[str], dict[str, pd.Series]]:
+        """One scan: the columns worth grouping, and those holding one value, counted.
+
+        Per column its smallest and greatest cell, present cells and DuckDB's estimate of
+        its distinct values. A text column whose smallest cell is its greatest holds that
+        one value (a tag written ``x`` or blank): counted here. Of the rest, those
+        estimated near ``limit`` or below are returned to be grouped.
+        """
+        parts = []
+        for i, c in enumerate(columns):
+            q = ident(c)
+            parts += [
+                f"min({q}) AS {q}", f"max({q}) AS __hi{i}", f"count({q})::BIGINT AS __n{i}",
+                f"approx_count_distinct({q}) AS __e{i}",
+            ]  # fmt: skip
+        found = self._arrow(f"SELECT {', '.join(parts)} FROM t0")
+        typed = self._frame(found.select(columns))
+        small, single = [], {}
+        for i, c in enumerate(columns):
+            text = pd.api.types.is_string_dtype(self._dtypes.get(c, object))
+            lo, hi = found[c][0].as_py(), found[f"__hi{i}"][0].as_py()
+            n = found[f"__n{i}"][0].as_py()
+            if text and n and lo == hi:
+                single[c] = pd.Series([n], index=pd.Index(typed[c]), dtype=np.int64, name="count")
+            elif found[f"__e{i}"][0].as_py() <= 1.2 * limit + 100:
+                small.append(c)
+        return small, single
 
     def value_counts_except(
         self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
@@ -327,67 +351,6 @@ class StreamSource:
                 rows[firsts[min(positions)]] = [int(p) for p in positions]
         df["first_rows"] = [rows.get(i, []) for i in range(len(df))]
         return df[["value", "count", "first_rows"]].reset_index(drop=True)
-
-    def suspect_ids(self, column: str, na: Sequence[str] = ()) -> pd.Series | None:
-        """Return the distinct cells of a text column that trimming or ``na`` may change.
-
-        A superset of the cells whose Python ``str.strip()`` differs from them (every cell
-        starting or ending with a character outside printable ASCII) and of the cells equal
-        to a missing-value text of ``na``; ``None`` when the column is not text. From the
-        same scan as :meth:`repeated`'s count of distinct values.
-        """
-        (column,) = self._check([column])
-        profile = self._profile(column, tuple(str(v) for v in na))
-        if not profile["text"]:
-            return None
-        return pd.Series(profile["suspects"].index, dtype=object, name=column)
-
-    def _profile(self, column: str, na: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """One scan of an id-like column: all distinct?, missing cells, suspect cells.
-
-        Remembered per column; ``na`` ``None`` takes any remembered profile (its distinct
-        and missing counts do not depend on ``na``), else the suspects are ``na``'s.
-        """
-        known = self._profiles.get(column)
-        if known is None or na is not None and known["na"] != na:
-            na = na or ()
-            c = ident(column)
-            dtype = self._dtypes.get(column)
-            text = dtype is None or pd.api.types.is_string_dtype(dtype)
-            # Python's strip() removes white space, ASCII or not: any cell starting or ending
-            # outside printable ASCII is a suspect, checked exactly by the caller; so is an
-            # empty one. A blank cell (missing) is one of them: counted from the suspects.
-            where = f"{c} = '' OR regexp_matches({c}, '^[^!-~]|[^!-~]$')"
-            if na:
-                where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
-            odd = f"count(*) FILTER (WHERE {where})" if text else "0"
-            missing = "0" if text else f"count(*) FILTER (WHERE {self._missing_sql(column)})"
-            # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly.
-            n, nulls, hashes, missing, odd = self._fetch(
-                f"SELECT count({c}), count(*) - count({c}), count(DISTINCT hash({c})), "
-                f"{missing}, {odd} FROM t0"
-            )[0]
-            unique = hashes == n or self._fetch(f"SELECT count(DISTINCT {c}) FROM t0")[0][0] == n
-            profile = {"unique": unique, "text": text, "where": where, "na": na}
-            profile["suspects"] = (
-                self._suspects(column, where) if odd else pd.Series([], dtype=object)
-            )
-            if text:  # the loader's blank rule on the few suspects, weighted
-                blank = missing_mask(profile["suspects"].index.to_series())
-                missing = int(nulls) + int(profile["suspects"][np.asarray(blank, bool)].sum())
-            profile["missing"] = int(missing)
-            self._profiles[column] = profile
-        return self._profiles[column]
-
-    def _suspects(self, column: str, where: str) -> pd.Series:
-        """Return the cells of ``column`` matching ``where`` with their counts (few)."""
-        c = ident(column)
-        rows = self._frame(
-            self._arrow(f"SELECT {c}, count(*)::BIGINT AS __n FROM t0 WHERE {where} GROUP BY ALL")
-        )
-        return pd.Series(
-            rows["__n"].to_numpy(np.int64), index=pd.Index(rows[column].astype(object)), name="n"
-        )
 
     def missing(self, column: str, limit: int = 5) -> tuple[int, list[int]]:
         """Return how many cells of ``column`` are missing and the first ``limit`` positions.
