@@ -224,32 +224,36 @@ class StreamSource(IdChecks):
         return {c: out[c] for c in columns}
 
     def _estimate(self, columns: list[str], limit: int) -> tuple[list[str], dict[str, pd.Series]]:
-        """One scan: the columns worth grouping, and those holding one value, counted.
+        """Return the columns worth grouping, and those found to hold one value, counted.
 
-        Per column its smallest and greatest cell, present cells and DuckDB's estimate of
-        its distinct values. A text column whose smallest cell is its greatest holds that
-        one value (a tag written ``x`` or blank): counted here. Of the rest, those
-        estimated near ``limit`` or below are returned to be grouped.
+        Parquet first: each text column's least and greatest cell and present cells, which
+        DuckDB reads from the file's statistics; a column whose least cell is its greatest
+        holds that one value (a tag written ``x`` or left empty) and is counted so. Of the
+        rest one scan estimates the distinct values: those near ``limit`` or below are
+        returned to be grouped.
         """
-        parts = []
-        for i, c in enumerate(columns):
-            q = ident(c)
-            parts += [
-                f"min({q}) AS {q}", f"max({q}) AS __hi{i}", f"count({q})::BIGINT AS __n{i}",
-                f"approx_count_distinct({q}) AS __e{i}",
-            ]  # fmt: skip
-        found = self._arrow(f"SELECT {', '.join(parts)} FROM t0")
-        typed = self._frame(found.select(columns))
-        small, single = [], {}
-        for i, c in enumerate(columns):
-            text = pd.api.types.is_string_dtype(self._dtypes.get(c, object))
-            lo, hi = found[c][0].as_py(), found[f"__hi{i}"][0].as_py()
-            n = found[f"__n{i}"][0].as_py()
-            if text and n and lo == hi:
-                single[c] = pd.Series([n], index=pd.Index(typed[c]), dtype=np.int64, name="count")
-            elif found[f"__e{i}"][0].as_py() <= 1.2 * limit + 100:
-                small.append(c)
-        return small, single
+        single: dict[str, pd.Series] = {}
+        text = [c for c in columns if pd.api.types.is_string_dtype(self._dtypes.get(c, object))]
+        if self.parquet and text:
+            parts = [
+                f"min({ident(c)}) AS {ident(c)}, max({ident(c)}) AS __hi{i}, "
+                f"count({ident(c)})::BIGINT AS __n{i}"
+                for i, c in enumerate(text)
+            ]
+            found = self._arrow(f"SELECT {', '.join(parts)} FROM t0")
+            typed = self._frame(found.select(text))
+            for i, c in enumerate(text):
+                n = found[f"__n{i}"][0].as_py()
+                if n and found[c][0].as_py() == found[f"__hi{i}"][0].as_py():
+                    index = pd.Index(typed[c])
+                    single[c] = pd.Series([n], index=index, dtype=np.int64, name="count")
+        rest = [c for c in columns if c not in single]
+        if not rest:
+            return [], single
+        approx = self._fetch(
+            "SELECT " + ", ".join(f"approx_count_distinct({ident(c)})" for c in rest) + " FROM t0"
+        )[0]
+        return [c for c, e in zip(rest, approx, strict=True) if e <= 1.2 * limit + 100], single
 
     def value_counts_except(
         self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
