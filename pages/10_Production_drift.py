@@ -18,8 +18,8 @@ with st.expander("Upload a production sample", expanded=stored.empty):
 if stored.empty:
     st.info(
         "No production sample yet. Upload a table of the predictions your model made on "
-        "production traffic (the same columns as this dataset; labels optional, a time "
-        "column for monitoring) to compare it with the test set.",
+        "production traffic (labels optional, a time column for monitoring) to compare it "
+        f"with the test set. {production.columns_note(loaded)}",
         icon=":material/info:",
     )
     st.stop()
@@ -68,9 +68,15 @@ with state.section("The slice mix"):
     mix, warnings = production.mix(loaded, ctx.db, sample_id, tuple(slice_by), bins)
     for line in warnings:
         st.warning(md(line))
+    st.metric("Slice mix moved (L-infinity)", f"{mix.attrs['linf']:.3f}", border=True)
     view, config = production.mix_view(mix)
     st.dataframe(view, hide_index=True, column_config=config, key="drift_mix")
-    st.caption(f"Expected accuracy on production traffic: {md(mix.attrs.get('estimator', ''))}")
+    st.caption(
+        "Slices that moved most (share change: production share − test share) first. "
+        "L-infinity: the largest change of a share over the "
+        f"{md(mix.attrs.get('linf_partition', 'slices'))} (TFDV's distance). Expected "
+        f"accuracy on production traffic: {md(mix.attrs.get('estimator', ''))}"
+    )
     estimate = production.cbpe(loaded, ctx.db, sample_id, tuple(slice_by), bins)
     if estimate is not None:
         st.markdown("**Accuracy estimated from the model's confidence (CBPE)**")
@@ -97,6 +103,8 @@ with state.section("The monitoring view"):
     per_window = production.windows(loaded, ctx.db, sample_id, time_column, window, thresholds)
     for note in per_window.attrs.get("notes", []):
         st.caption(md(note))
+    for note in production.window_notes(per_window):
+        st.caption(note)
     watched = st.selectbox("Feature", list(drift["feature"]), key="drift_window_feature")
     st.plotly_chart(drift_charts.windows_chart(per_window, watched), key="drift_windows")
     if per_window["accuracy"].notna().any():

@@ -210,11 +210,11 @@ def test_compas_threshold_below_the_largest_linf_exits_1_and_above_exits_0(compa
 
 def test_a_feature_crossing_in_several_windows_is_named_once(files):
     ref, prod = files
-    # four days: red, red | blue, blue | red, red | blue, blue. Overall the shares are the
-    # reference's (L-infinity 0); each day is all one colour (L-infinity 0.5)
+    # four days of 30 rows (the fewest a window is judged on): red | blue | red | blue.
+    # Overall the shares are the reference's (L-infinity 0); each day is all one colour
+    # (L-infinity 0.5)
     rows = ["id,colour,size,weight,when"] + [
-        f'p{i},{colour},S,"1,5",2024-01-0{1 + i // 2}'
-        for i, colour in enumerate(["red", "red", "blue", "blue"] * 2)
+        f'p{i},{("red", "blue")[i // 30 % 2]},S,"1,5",2024-01-0{1 + i // 30}' for i in range(120)
     ]
     prod.write_text("\n".join(rows) + "\n")
     result = _run(
@@ -239,6 +239,55 @@ def test_a_feature_crossing_in_several_windows_is_named_once(files):
     )
     windows = [w for w in data["windows"] if w["feature"] == "colour"]
     assert len(windows) == 4 and all(w["crossed"] for w in windows)
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_windows_with_too_few_rows_are_noted_and_do_not_raise_the_alarm(files, fmt):
+    ref, prod = files
+    # Two days of 2 rows, each all one colour (L-infinity 0.5): too few rows to judge.
+    prod.write_text(
+        "id,colour,size,weight,when\n"
+        + "".join(
+            f'p{i},{colour},S,"1,5",2024-01-0{1 + i // 2}\n'
+            for i, colour in enumerate(["red", "red", "blue", "blue"])
+        )
+    )
+    args = ["--feature", "colour", "--time-column", "when", "--window", "1d", "--format", fmt]
+    result = _run(ref, prod, *args)
+    assert result.exit_code == 0, result.output
+    assert "too few rows to judge" in result.stdout
+    if fmt == "json":
+        windows = json.loads(result.stdout)["windows"]
+        assert [w["value"] for w in windows] == pytest.approx([0.5, 0.5])
+        assert not any(w["crossed"] for w in windows)
+        assert all(w["note"].startswith("too few rows to judge") for w in windows)
+
+
+def test_an_empty_window_is_listed_with_a_note_not_an_error(files):
+    ref, prod = files
+    # 30 rows on 2024-01-01 (half red, half blue, as the reference), none in the next
+    # week, 30 on 2024-01-15.
+    rows = ["id,colour,size,weight,when"] + [
+        f'p{i},{("red", "blue")[i % 2]},S,"1,5",{day}'
+        for i, day in enumerate(["2024-01-01"] * 30 + ["2024-01-15"] * 30)
+    ]
+    prod.write_text("\n".join(rows) + "\n")
+    args = ["--feature", "colour", "--time-column", "when", "--window", "7d"]
+    result = _run(ref, prod, *args)
+    assert result.exit_code == 0, result.output
+    assert "no rows in this window" in result.stdout
+    windows = json.loads(_run(ref, prod, *args, "--format", "json").stdout)["windows"]
+    assert [(w["window"], w["n"]) for w in windows] == [
+        ("2024-01-01", 30),
+        ("2024-01-08", 0),
+        ("2024-01-15", 30),
+    ]
+
+
+def test_new_categories_are_listed_not_an_error(files):
+    result = _run(*files, "--threshold", "colour=0.5")
+    assert result.exit_code == 0, result.output
+    assert "* colour:" in result.stdout and "<b>green</b>" in result.stdout
 
 
 # ------------------------------------------------------------- what it does to the model
@@ -297,6 +346,39 @@ def test_json_expected_accuracy_is_accuracy_times_production_share(labelled):
     cbpe = {r["slice"]: r for r in data["cbpe"]}
     assert set(cbpe) == set(mix)
     assert 0 <= cbpe["All data"]["estimated_accuracy"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("regions", "order", "changes", "linf"),
+    [
+        # test A .5 B .5; production A .25 B .75: +-.25, a tie kept in the slices' order.
+        (["A"] * 3 + ["B"] * 9, ["A", "B"], [-0.25, 0.25], 0.25),
+        # production A 1/12, B 8/12, C (never in the test set) 3/12: B +1/6, A -5/12;
+        # L-infinity: A's 5/12 (C's new part is 1/4).
+        (["A"] + ["B"] * 8 + ["C"] * 3, ["A", "B"], [-5 / 12, 1 / 6], 5 / 12),
+        # production all B: A -.5, B +.5.
+        (["B"] * 12, ["A", "B"], [-0.5, 0.5], 0.5),
+    ],
+    ids=["tie", "a new region", "all B"],
+)
+def test_slices_are_listed_by_share_change_with_the_mix_linf(
+    labelled, regions, order, changes, linf
+):
+    ref, prod, _, production = labelled
+    production.assign(region=regions).to_csv(prod, index=False)
+    result = _run(ref, prod, "--slice-by", "region", "--positive", "yes", "--format", "json")
+    assert result.exit_code in (0, 1), result.output
+    data = json.loads(result.stdout)
+    rows = data["slice_mix"]
+    assert [r["slice"] for r in rows] == ["All data", *[f"region = {r}" for r in order]]
+    assert [r["share_change"] for r in rows] == pytest.approx([0, *changes])
+    assert data["slice_mix_linf"] == pytest.approx(linf)
+    table = _run(ref, prod, "--slice-by", "region", "--positive", "yes").stdout
+    assert "share change" in table
+    assert (
+        f"L-infinity distance of the slice mix (combinations of slice memberships): {linf:.4f}"
+        in table
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from slicewise.core.drift import WINDOW_COLUMNS, WindowSpec, drift_windows, parse_timestamps
+from slicewise.core.drift import (
+    MIN_WINDOW_ROWS,
+    WINDOW_COLUMNS,
+    WindowSpec,
+    drift_windows,
+    parse_timestamps,
+)
 from slicewise.core.errors import InvalidValueError, MissingColumnError
 
 REFERENCE = pd.DataFrame({"colour": ["red", "red", "blue", "blue"], "label": list("yyyy")})
@@ -42,6 +48,7 @@ def test_daily_windows_measure_each_day_against_the_reference():
         window="1d",
         label="label",
         prediction="prediction",
+        min_rows=1,  # judge even these tiny windows
     )
     assert tuple(table.columns) == WINDOW_COLUMNS
     assert table["window"].tolist() == ["2024-01-01", "2024-01-02", "2024-01-03"]
@@ -67,6 +74,30 @@ def test_an_empty_window_is_listed_with_n_zero_and_a_note():
     assert empty["n"] == 0 and empty["note"] == "no rows in this window"
     assert math.isnan(empty["value"]) and not empty["crossed"]
     assert math.isnan(empty["accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("min_rows", "crossed", "too_few"),
+    [
+        (None, [False, False, False], [True, False, True]),  # the default, 30: none judged
+        (4, [False, False, True], [True, False, False]),  # day 3 holds 4 rows: judged
+        (3, [False, False, True], [True, False, False]),
+        (2, [True, False, True], [False, False, False]),
+    ],
+    ids=["default", "four", "three", "two"],
+)
+def test_a_window_with_too_few_rows_gets_a_note_and_never_crosses(min_rows, crossed, too_few):
+    options = {} if min_rows is None else {"min_rows": min_rows}
+    table = drift_windows(REFERENCE, _production(), time_column="t", window="1d", **options)
+    assert MIN_WINDOW_ROWS == 30
+    # Day 1 (2 rows) moved 0.5, day 3 (4 rows) 0.25: both past the default 0.1.
+    assert table["value"].tolist()[::2] == pytest.approx([0.5, 0.25])
+    assert table["crossed"].tolist() == crossed
+    notes = table["note"].tolist()
+    assert [n.startswith("too few rows to judge") for n in notes] == too_few
+    assert notes[1] == "no rows in this window"
+    if too_few[0]:
+        assert f"fewer than {min_rows or 30}" in notes[0] and "2 with a value" in notes[0]
 
 
 def test_a_week_window_holds_every_row():

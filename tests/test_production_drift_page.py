@@ -150,6 +150,10 @@ def _without_prediction() -> pd.DataFrame:
     return _production().drop(columns="prediction")
 
 
+def _without_a_feature() -> pd.DataFrame:
+    return _production().drop(columns="device")
+
+
 def _bad_timestamps() -> pd.DataFrame:
     table = _production()
     table.loc[3, "ts"] = "not a date"
@@ -160,9 +164,10 @@ def _bad_timestamps() -> pd.DataFrame:
     ("make", "expected"),
     [
         (_without_prediction, "prediction"),
+        (_without_a_feature, "lacks the column 'device'"),
         (_bad_timestamps, "'ts'"),
     ],
-    ids=["missing prediction column", "timestamp that does not parse"],
+    ids=["missing prediction column", "missing feature column", "timestamp that does not parse"],
 )
 def test_a_bad_production_sample_gives_a_message_not_a_traceback(store, stored, make, expected):
     project, did = stored
@@ -198,3 +203,97 @@ def test_prioritise_has_no_switch_without_a_production_sample(stored):
     at = app(PRIORITISE, stored[1])
     assert_ok(at)
     assert not [r for r in at.radio if r.key == "prio_share"]
+
+
+# ------------------------------------------------------------- columns, slices, windows
+
+
+def test_the_page_names_the_columns_a_production_file_needs(stored):
+    at = app(PAGE, stored[1])
+    assert_ok(at, no_errors=True)
+    shown = texts(at.info)
+    assert "read with this dataset's column names: it needs 'prediction'" in shown
+    assert "may hold 'label'" in shown
+
+
+def test_a_sample_is_read_with_the_references_own_column_names(store):
+    frame = _reference().rename(columns={"label": "truth", "prediction": "guess"})
+    mapping = ColumnMapping(label="truth", prediction="guess")
+    project = store.get_or_create_project("Test", user="seed")
+    did = store.save_dataset(
+        project, "Ref", dataset_from_frame(frame, mapping, name="test.csv"),
+        task=TaskSpec(kind="binary", positive="1"), user="seed",
+    )  # fmt: skip
+    at = app(PAGE, did)
+    assert "it needs 'guess'" in texts(at.info) and "may hold 'truth'" in texts(at.info)
+    # A file with the default names, not the reference's: the message names the column.
+    store.save_production_sample(
+        project, "prod", _production(), source_name="prod.csv", user="seed"
+    )
+    at = app(PAGE, did, shared_slice_by=["site"])
+    assert_ok(at)
+    assert "has no column 'guess'" in texts(at.error)
+    # With the reference's names it is read: north 0.9 of production, 0.5 of the test set.
+    store.save_production_sample(
+        project, "renamed", _production().rename(columns={"prediction": "guess"}),
+        source_name="renamed.csv", user="seed",
+    )  # fmt: skip
+    at = app(PAGE, did, shared_slice_by=["site"])
+    assert_ok(at)
+    mix = table_with(at, "production share").set_index("slice")
+    assert mix.loc["site = north", "production share"] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize(
+    ("slice_by", "order", "linf"),
+    [
+        # site: north 0.5 -> 0.9 (+0.4), south 0.5 -> 0.1 (-0.4): L-infinity 0.4.
+        (["site"], ["site = north", "site = south"], "0.400"),
+        # combinations (north|south x phone|laptop): test 0.1, 0.4, 0.1, 0.4; production
+        # 36, 144, 4, 16 of 200 rows = 0.18, 0.72, 0.02, 0.08: L-infinity 0.32. The device
+        # mix did not move (0 change): listed last.
+        (
+            ["site", "device"],
+            ["site = north", "site = south", "device = laptop", "device = phone"],
+            "0.320",
+        ),
+    ],
+    ids=["site", "site and device"],
+)
+def test_the_slice_mix_lists_slices_by_share_change_and_shows_its_linf(
+    with_sample, slice_by, order, linf
+):
+    at = app(PAGE, with_sample[1], shared_slice_by=slice_by)
+    assert_ok(at)
+    mix = table_with(at, "share change")
+    assert mix["slice"].tolist() == ["All data", *order]
+    assert mix["share change"].tolist()[:3] == pytest.approx([0.0, 0.4, -0.4])
+    metric = [m for m in at.metric if "L-infinity" in m.label]
+    assert len(metric) == 1 and metric[0].value == linf
+
+
+def test_new_categories_are_listed_not_an_error(store, stored):
+    project, did = stored
+    table = _production()
+    table.loc[:9, "device"] = "smart tv"
+    store.save_production_sample(project, "new", table, source_name="new.csv", user="seed")
+    at = app(PAGE, did)
+    assert_ok(at)
+    drift = table_with(at, "alarm").set_index("feature")
+    assert drift.loc["device", "new categories"] == "smart tv"
+    assert "smart tv" not in texts(at.error)
+
+
+def test_empty_windows_and_windows_with_too_few_rows_are_named(store, stored):
+    project, did = stored
+    # 40 rows on 2024-01-01, none in the week after, 5 rows on 2024-01-15.
+    table = _production().iloc[:45].copy()
+    table["ts"] = ["2024-01-01 10:00"] * 40 + ["2024-01-15 10:00"] * 5
+    store.save_production_sample(
+        project, "gaps", table, source_name="gaps.csv", user="seed", time_column="ts"
+    )
+    at = app(PAGE, did)
+    assert_ok(at)
+    shown = texts(at.caption)
+    assert "No rows in '2024-01-08'." in shown
+    assert "Too few rows to judge in '2024-01-15' (fewer than 30" in shown

@@ -15,9 +15,16 @@ import pandas as pd
 import streamlit as st
 
 from slicewise.core.access import ANNOTATOR, OWNER
-from slicewise.core.drift import category_shares, default_features, drift_windows, feature_drift
+from slicewise.core.column_roles import quoted_list
+from slicewise.core.drift import (
+    MIN_WINDOW_ROWS,
+    category_shares,
+    default_features,
+    drift_windows,
+    feature_drift,
+)
 from slicewise.core.drift.cbpe import estimate_accuracy
-from slicewise.core.drift.mix import slice_mix
+from slicewise.core.drift.mix import production_columns, slice_mix
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import rank_slices
 from slicewise.ui import state
@@ -73,9 +80,26 @@ def choose_sample(ctx: state.Context, stored: pd.DataFrame) -> int | None:
     )
 
 
+def columns_note(loaded: Loaded) -> str:
+    """Say which column names a production file needs: this dataset's (Markdown-escaped).
+
+    A stored sample keeps its cells as uploaded and is read with the column roles of the
+    dataset it is compared with (:func:`core.drift.mix.production_columns`).
+    """
+    needed, optional = production_columns(loaded.dataset)
+    text = (
+        "The production file is read with this dataset's column names: it needs "
+        f"{quoted_list(needed)}"
+    )
+    if optional:
+        text += f" and may hold {quoted_list(optional)} (labels are optional)"
+    return md(text + "; the other columns both files hold are compared as features.")
+
+
 def upload_section(ctx: state.Context, loaded: Loaded) -> None:
     """Upload a production sample and save it beside the loaded dataset (owners)."""
     owner = state.can(ctx, OWNER)
+    st.caption(columns_note(loaded))
     uploaded = st.file_uploader(
         "Upload a production sample (CSV, Parquet, Excel…)",
         type=UPLOAD_TYPES,
@@ -293,6 +317,7 @@ def mix_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             "slice": table.index.astype(str),
             "test share": table["reference_share"].to_numpy(),
             "production share": table["production_share"].to_numpy(),
+            "share change": table["share_change"].to_numpy(),
             "test accuracy": table["accuracy"].to_numpy(),
             "expected accuracy": table["expected_accuracy"].to_numpy(),
             "95% low": table["expected_low"].to_numpy(),
@@ -302,6 +327,23 @@ def mix_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     )
     config = {c: st.column_config.NumberColumn(c, format="percent") for c in view.columns[1:]}
     return view, config
+
+
+def window_notes(per_window: pd.DataFrame) -> list[str]:
+    """Name the windows that are empty or hold too few rows to judge (Markdown-escaped)."""
+    out = []
+    empty = per_window.loc[per_window["n"] == 0, "window"].unique().tolist()
+    few = per_window["note"].astype(str).str.startswith("too few rows to judge")
+    few = [w for w in per_window.loc[few, "window"].unique() if w not in empty]
+    if empty:
+        out.append(f"No rows in {quoted_list(empty, limit=8)}.")
+    if few:
+        out.append(
+            f"Too few rows to judge in {quoted_list(few, limit=8)} (fewer than "
+            f"{MIN_WINDOW_ROWS} with a value of a feature): their drift is shown but never "
+            "counts as a crossing."
+        )
+    return [md(line) for line in out]
 
 
 def cbpe_view(table: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

@@ -326,7 +326,10 @@ def _feature_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
 
 
 def _window_frame(windows: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per window: n, accuracy and each feature's value (``*`` if crossed)."""
+    """Return one row per window: n, accuracy, each feature's value (``*`` if crossed), note.
+
+    The note joins the window's distinct notes (an empty window, too few rows to judge).
+    """
     cells = windows.assign(
         shown=[
             ("–" if pd.isna(v) else f"{v:.4f}") + (" *" if c else "")
@@ -341,6 +344,11 @@ def _window_frame(windows: pd.DataFrame) -> pd.DataFrame:
     if first["n_labelled"].gt(0).any():
         out["accuracy"] = [_pct(a) for a in first["accuracy"]]
     out = out.join(wide[list(dict.fromkeys(windows["feature"]))])
+    notes = windows.groupby("window", sort=False)["note"].agg(
+        lambda n: "; ".join(dict.fromkeys(t for t in n if t))
+    )
+    if notes.astype(bool).any():
+        out["note"] = notes
     return out.reset_index()
 
 

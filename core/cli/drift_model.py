@@ -122,6 +122,17 @@ def _pct(value: object) -> str:
     return "–" if v is None else f"{100 * float(v):.1f}%"
 
 
+def _num(value: object) -> str:
+    v = plain_value(value)
+    return "–" if v is None else f"{float(v):.4f}"
+
+
+def _points(value: object) -> str:
+    """Return a share change in percentage points, signed: ``+12.5 pt``."""
+    v = plain_value(value)
+    return "–" if v is None else f"{100 * float(v):+.1f} pt"
+
+
 def _interval(low: object, high: object) -> str:
     lo, hi = plain_value(low), plain_value(high)
     return "–" if lo is None or hi is None else f"{100 * float(lo):.1f}–{100 * float(hi):.1f}%"
@@ -132,7 +143,7 @@ def mix_rows(model: ModelDrift) -> tuple[list[str], list[list[str]]]:
     mix = model.mix
     if mix is None:
         return [], []
-    header = ["slice", "test share", "production share", "test accuracy"]
+    header = ["slice", "test share", "production share", "share change", "test accuracy"]
     header += ["expected accuracy", "95% interval", "n prod.", "measured accuracy"]
     cbpe = model.cbpe
     if cbpe is not None:
@@ -140,6 +151,7 @@ def mix_rows(model: ModelDrift) -> tuple[list[str], list[list[str]]]:
     rows = []
     for name, r in mix.iterrows():
         row = [str(name), _pct(r["reference_share"]), _pct(r["production_share"])]
+        row.append(_points(r["share_change"]))
         row += [_pct(r["accuracy"]), _pct(r["expected_accuracy"])]
         row += [_interval(r["expected_low"], r["expected_high"]), f"{int(r['production_n']):,}"]
         row.append(_pct(r["production_accuracy"]))
@@ -160,6 +172,12 @@ def mix_rows(model: ModelDrift) -> tuple[list[str], list[list[str]]]:
 def _method_lines(model: ModelDrift) -> list[str]:
     lines = []
     if model.mix is not None:
+        lines.append(
+            "Slices listed by the size of their share change (production share - test "
+            "share), the largest first; L-infinity distance of the slice mix "
+            f"({model.mix.attrs.get('linf_partition', 'slices')}): "
+            f"{_num(model.mix.attrs.get('linf'))}."
+        )
         lines.append(
             "Expected accuracy: the reference's accuracy reweighted to the production slice "
             f"mix ({model.mix.attrs.get('estimator', 'post-stratification')}), 95% interval."
@@ -189,6 +207,8 @@ def model_text(model: ModelDrift) -> list[str]:
 def model_json(model: ModelDrift) -> dict:
     """Return the JSON keys: ``slice_mix``, ``cbpe`` (records, with ``slice``), ``model_notes``."""
     data: dict = {"model_notes": list(model.notes)}
+    if model.mix is not None:
+        data["slice_mix_linf"] = plain_value(model.mix.attrs.get("linf"))
     for key, frame in (("slice_mix", model.mix), ("cbpe", model.cbpe)):
         if frame is not None:
             data[key] = frame.rename_axis("slice").reset_index().to_dict(orient="records")

@@ -208,6 +208,22 @@ def _recovery_text(report: RecoveryReport, old_files: Path, new_files: Path) -> 
     count_width = max([len("rows"), *(len(r[1]) for r in rows)])
     lines.append(f"{'table':<{width}}  {'rows':>{count_width}}  lost")
     lines += [f"{a:<{width}}  {b:>{count_width}}  {c}" for a, b, c in rows]
+    lines += _file_lines(report, old_files, new_files)
+    lines += [f"warning: {w}" for w in report.warnings]
+    if report.lost_tables:
+        lines.append(
+            f"rows were lost in {', '.join(report.lost_tables)}; a backup of "
+            f"{report.source.name} may still hold them"
+        )
+    elif report.complete:
+        lines.append("every row and file was copied")
+    lines.append(f"next: point --db or $SLICEWISE_DB at {report.target}")
+    return "\n".join(lines)
+
+
+def _file_lines(report: RecoveryReport, old_files: Path, new_files: Path) -> list[str]:
+    """Return the lines on the files :func:`recover_store` copied and those it could not."""
+    lines: list[str] = []
     if report.datasets_copied:
         lines.append(
             f"dataset files copied to {new_files}: datasets "
@@ -223,18 +239,12 @@ def _recovery_text(report: RecoveryReport, old_files: Path, new_files: Path) -> 
             f"datasets {', '.join(map(str, report.dataset_files_missing))}: their "
             f"files are missing or unreadable in {old_files}; loading them will fail"
         )
-    if report.annotation_files_missing:
-        lines.append(
-            f"annotation sets {', '.join(map(str, report.annotation_files_missing))}"
-            f": their label files are missing in {old_files}"
-        )
-    lines += [f"warning: {w}" for w in report.warnings]
-    if report.lost_tables:
-        lines.append(
-            f"rows were lost in {', '.join(report.lost_tables)}; a backup of "
-            f"{report.source.name} may still hold them"
-        )
-    elif report.complete:
-        lines.append("every row and file was copied")
-    lines.append(f"next: point --db or $SLICEWISE_DB at {report.target}")
-    return "\n".join(lines)
+    for what, files, ids in (
+        ("annotation sets", "label files", report.annotation_files_missing),
+        ("production samples", "files", report.production_files_missing),
+    ):
+        if ids:
+            lines.append(
+                f"{what} {', '.join(map(str, ids))}: their {files} are missing in {old_files}"
+            )
+    return lines

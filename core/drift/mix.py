@@ -11,9 +11,11 @@ steps, each a function:
 2. :func:`production_memberships` applies the reference's slices to it: the reference's
    tags, the values of its slice-by columns and its quantile bin *edges*
    (:func:`core.metrics.slices.quantile_edges`), never the production's own quantiles.
-3. :func:`slice_mix` puts each slice's reference share beside its production share, with
-   the reference accuracy, the accuracy to expect on production traffic and, when the
-   sample is labelled, the accuracy measured on it.
+3. :func:`slice_mix` puts each slice's reference share beside its production share and
+   their change, the slices that moved most first, with the reference accuracy, the
+   accuracy to expect on production traffic and, when the sample is labelled, the accuracy
+   measured on it; and the L-infinity distance of the whole slice mix
+   (:func:`mix_linf_distance`).
 
 The expected accuracy is a post-stratified estimate (Cochran, *Sampling Techniques*, 3rd
 ed., 1977, ch. 5, the stratified mean with weights taken from another sample, §5.3 and
@@ -55,6 +57,8 @@ __all__ = [
     "ProductionSample",
     "SliceMemberships",
     "expected_accuracy",
+    "mix_linf_distance",
+    "production_columns",
     "production_memberships",
     "read_production",
     "slice_mix",
@@ -67,6 +71,7 @@ MIX_COLUMNS = (
     "reference_share",
     "production_n",
     "production_share",
+    "share_change",
     "accuracy",
     "expected_accuracy",
     "expected_low",
@@ -129,6 +134,35 @@ class SliceMemberships(NamedTuple):
     sample: ProductionSample
 
 
+def production_columns(reference: Dataset) -> tuple[list[str], list[str]]:
+    """Return the columns a production file needs, and those it may have, by their names there.
+
+    A production file is read with the reference's column roles (:func:`read_production`):
+    it needs the reference's prediction column (its score column when predictions come from
+    a score threshold) and tag columns, by the names they have in the reference's file; it
+    may hold the label and the score columns.
+
+    Returns
+    -------
+    tuple of list of str
+        ``(needed, optional)``, each in role order, without repeats. E.g.:
+
+    >>> from slicewise.core.dataset import ColumnMapping, dataset_from_frame
+    >>> ref = dataset_from_frame(
+    ...     pd.DataFrame({"truth": [0, 1], "guess": [0, 1]}),
+    ...     ColumnMapping(label="truth", prediction="guess"),
+    ... )
+    >>> production_columns(ref)
+    (['guess'], ['truth'])
+    """
+    mapping, threshold = reference.mapping, reference.options.get("threshold")
+    pred_col = mapping.score if threshold is not None else mapping.prediction
+    needed = [pred_col, mapping.tags_column, *(mapping.tag_columns or ())]
+    needed = list(dict.fromkeys(c for c in needed if c is not None))
+    optional = [c for c in (mapping.label, mapping.score) if c is not None and c not in needed]
+    return needed, list(dict.fromkeys(optional))
+
+
 def read_production(
     reference: Dataset, table: pd.DataFrame, *, source_name: str = "production"
 ) -> ProductionSample:
@@ -166,8 +200,7 @@ def read_production(
     df, _ = check_table(table, file, missing="fail", na_values=options.get("na_values", ()))
     threshold = options.get("threshold")
     pred_col = mapping.score if threshold is not None else mapping.prediction
-    needed = [pred_col, mapping.tags_column, *(mapping.tag_columns or ())]
-    absent = [c for c in needed if c is not None and c not in df.columns]
+    absent = [c for c in production_columns(reference)[0] if c not in df.columns]
     if absent:
         raise MissingColumnError(
             f"{file}: has no column {quoted_list(absent)}, which the reference "
@@ -389,6 +422,7 @@ def expected_accuracy(
     prod_codes = pd.Index(strata).get_indexer(pd.Series(production_strata))
     n_h = np.bincount(ref_codes, minlength=len(strata)).astype(float)
     p_h = np.bincount(ref_codes, weights=np.asarray(correct, dtype=float), minlength=len(strata))
+    p_h = p_h.astype(float)  # numpy counts no rows as integers
     p_h = np.divide(p_h, n_h, out=np.zeros_like(p_h), where=n_h > 0)
     covered = prod_codes >= 0
     m = int(covered.sum())
@@ -401,6 +435,42 @@ def expected_accuracy(
         out = {"estimate": est, "se": se, "low": max(0.0, est - z * se)}
         out["high"] = min(1.0, est + z * se)
     return pd.Series({**out, "covered_n": m, "uncovered_n": int((~covered).sum())}, dtype=object)
+
+
+def mix_linf_distance(reference_strata: np.ndarray, production_strata: np.ndarray) -> float:
+    """TFDV's L-infinity distance applied to the shares of the parts of a partition.
+
+    ``max_h |q_h - r_h|`` over the parts ``h``, where ``r_h`` and ``q_h`` are the shares of
+    the reference and production rows in part ``h`` (TensorFlow Data Validation's
+    ``linf`` comparator: the largest absolute difference of the two normalised value
+    counts). A part only production holds has reference share 0, as TFDV counts a
+    category the reference never holds; the production rows of no known part (code ``-1``)
+    count as one such part.
+
+    Parameters
+    ----------
+    reference_strata, production_strata
+        Integer part codes >= 0, shapes (n_reference >= 1,) and (n_production >= 1,);
+        production codes may be ``-1``.
+
+    Returns
+    -------
+    float
+        In [0, 1]; NaN when either table is empty. E.g.:
+
+    >>> mix_linf_distance(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
+    0.25
+    """
+    ref = np.asarray(reference_strata, dtype=np.int64).reshape(-1)
+    prod = np.asarray(production_strata, dtype=np.int64).reshape(-1)
+    if not len(ref) or not len(prod):
+        return float("nan")
+    size = max(int(ref.max()), int(prod.max())) + 1
+    r = np.bincount(ref, minlength=size) / len(ref)
+    placed = prod >= 0
+    q = np.bincount(prod[placed], minlength=size) / len(prod)
+    unplaced = float((~placed).mean())
+    return float(max(np.abs(q - r).max(), unplaced))
 
 
 def slice_mix(
@@ -443,14 +513,21 @@ def slice_mix(
     Returns
     -------
     pandas.DataFrame
-        Indexed by slice: ``All data`` first, then the slices, then ``No tag`` when the
-        reference has tags. Columns (:data:`MIX_COLUMNS`): ``kind`` (``overall``, ``tag``,
-        ``column``, ``untagged``); ``reference_n``, ``reference_share`` and
-        ``production_n``, ``production_share`` (of all rows of each table); ``accuracy``
+        Indexed by slice: ``All data`` first, then the slices (and ``No tag`` when the
+        reference has tags) by the size of their share change, the largest first (ties in
+        :func:`core.metrics.build_slices`' order). Columns (:data:`MIX_COLUMNS`): ``kind``
+        (``overall``, ``tag``, ``column``, ``untagged``); ``reference_n``,
+        ``reference_share`` and ``production_n``, ``production_share`` (of all rows of each
+        table); ``share_change`` (``production_share - reference_share``); ``accuracy``
         (the reference's); ``expected_accuracy``, ``expected_low``, ``expected_high``
         (post-stratified estimate and its 95% interval); ``uncovered_n``;
         ``production_labelled_n`` and ``production_accuracy`` (measured on the labelled
-        production rows, NaN without any). ``attrs["estimator"]`` names the estimator.
+        production rows, NaN without any). ``attrs["estimator"]`` names the estimator;
+        ``attrs["linf"]`` is the L-infinity distance of the slice mix
+        (:func:`mix_linf_distance` over the combinations of slice memberships, which
+        partition both tables: with one slice-by column and no tags, its slices, plus one
+        part for the production rows in none of them) and ``attrs["linf_partition"]`` says
+        so.
 
     Raises
     ------
@@ -483,7 +560,7 @@ def slice_mix(
         est = expected_accuracy(correct[r], ref_codes[r], prod_codes[p])
         n_lab = int((labelled & p).sum())
         records[name] = (
-            kind, int(r.sum()), r.mean(), int(p.sum()), p.mean(),
+            kind, int(r.sum()), r.mean(), int(p.sum()), p.mean(), p.mean() - r.mean(),
             correct[r].mean() if r.any() else np.nan,
             est["estimate"], est["low"], est["high"], est["uncovered_n"],
             n_lab, prod_correct[labelled & p].mean() if n_lab else np.nan,
@@ -491,7 +568,12 @@ def slice_mix(
     table = pd.DataFrame.from_dict(records, orient="index", columns=list(MIX_COLUMNS))
     table = table.astype({c: float for c in MIX_COLUMNS if c.endswith(("share", "accuracy"))})
     table = table.astype({c: float for c in ("expected_low", "expected_high")})
+    change = table["share_change"].drop(OVERALL).abs()
+    order = change.sort_values(ascending=False, kind="stable").index
+    table = table.loc[[OVERALL, *order]]
     table.attrs["estimator"] = "post-stratification over combinations of slice memberships"
+    table.attrs["linf"] = mix_linf_distance(ref_codes, prod_codes)
+    table.attrs["linf_partition"] = "combinations of slice memberships"
     _warn(mem, int(table.loc[OVERALL, "uncovered_n"]), reference.source_name, warnings)
     return table
 

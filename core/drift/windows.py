@@ -46,6 +46,11 @@ WINDOW_COLUMNS = (
     "note",
 )
 
+#: The fewest rows with a value of a feature a window needs for its drift to be judged:
+#: below it, a share moves by 1/n per row (over 0.03 at 30 rows), so the window is listed
+#: with its value and the note "too few rows to judge", and never counts as a crossing.
+MIN_WINDOW_ROWS = 30
+
 _ROWS = re.compile(r"\s*(\d+)\s*(?:rows?)?\s*", re.IGNORECASE)
 _DURATION = re.compile(r"\s*(\d+)\s*(d|days?|w|weeks?|h|hours?|min|mins|minutes?)\s*", re.I)
 _UNITS = {"d": "days", "day": "days", "w": "weeks", "week": "weeks", "h": "hours"}
@@ -104,6 +109,7 @@ def drift_windows(
     production_name: str = "production",
     decimal: str | None = None,
     thousands: str | None = None,
+    min_rows: int = MIN_WINDOW_ROWS,
 ) -> pd.DataFrame:
     """Measure each feature's drift from the reference in each window of production.
 
@@ -127,6 +133,10 @@ def drift_windows(
         Production columns with the true label and the model's prediction: adds the
         measured accuracy per window (rows where both are present; classes compared as
         :func:`core.values.class_keys` does).
+    min_rows
+        The fewest rows with a value of a feature a window needs to be judged
+        (:data:`MIN_WINDOW_ROWS`, 30): a window with fewer keeps its value, gets the note
+        "too few rows to judge" and ``crossed`` False.
 
     Returns
     -------
@@ -138,8 +148,10 @@ def drift_windows(
         windows; NaT without a time column), ``feature``, ``kind``, ``metric``, ``n`` (rows
         in the window), ``value``, ``psi``, ``threshold``, ``crossed``, ``accuracy`` (NaN
         without labels), ``n_labelled``, ``note``. An empty window is listed with ``n`` 0,
-        NaN values and the note "no rows in this window". ``frame.attrs["notes"]`` lists
-        notes about the whole sample (rows without a timestamp left out).
+        NaN values and the note "no rows in this window"; one with fewer than ``min_rows``
+        values of the feature, the note "too few rows to judge (...)" and never a crossing.
+        ``frame.attrs["notes"]`` lists notes about the whole sample (rows without a
+        timestamp left out).
 
     Raises
     ------
@@ -171,7 +183,7 @@ def drift_windows(
     rows = [
         row
         for w in windows
-        for row in _window_rows(w, prepared, limits, bins=bins, correct=correct)
+        for row in _window_rows(w, prepared, limits, bins=bins, correct=correct, min_rows=min_rows)
     ]
     table = pd.DataFrame(rows, columns=list(WINDOW_COLUMNS))
     table.attrs["notes"] = notes
@@ -231,6 +243,7 @@ def _window_rows(
     *,
     bins: int,
     correct: np.ndarray | None,
+    min_rows: int = MIN_WINDOW_ROWS,
 ) -> list[dict[str, object]]:
     """Return one window's rows of :func:`drift_windows`, one per feature."""
     mask = w["mask"]
@@ -244,9 +257,7 @@ def _window_rows(
     rows = []
     for feature in prepared:
         m = measure(feature, threshold=limits[feature.name], bins=bins, rows=mask)
-        note = "no rows in this window" if not n else ""
-        if n and not m["n_production"]:
-            note = "no value of this feature in this window"
+        note, judged = _window_note(n, int(m["n_production"]), min_rows)
         rows.append(
             {
                 "window": w["label"],
@@ -259,13 +270,31 @@ def _window_rows(
                 "value": m["value"],
                 "psi": m["psi"],
                 "threshold": limits[feature.name],
-                "crossed": m["crossed"],
+                "crossed": bool(m["crossed"]) and judged,
                 "accuracy": accuracy,
                 "n_labelled": n_labelled,
                 "note": note,
             }
         )
     return rows
+
+
+def _window_note(n: int, n_values: int, min_rows: int) -> tuple[str, bool]:
+    """Return a window's note for one feature and whether its drift is judged.
+
+    ``n``: rows in the window; ``n_values``: those with a value of the feature.
+    """
+    if not n:
+        return "no rows in this window", False
+    if not n_values:
+        return "no value of this feature in this window", False
+    if n_values < min_rows:
+        return (
+            f"too few rows to judge ({n_values} with a value, fewer than {min_rows}); "
+            "not counted as a crossing",
+            False,
+        )
+    return "", True
 
 
 def parse_timestamps(

@@ -35,6 +35,7 @@ from slicewise.core.store.faults import (
 )
 from slicewise.core.store.files import (
     ANNOTATIONS_DIR,
+    PRODUCTION_DIR,
     STALE_STAGING_SECONDS,
     _mtime,
 )
@@ -176,20 +177,23 @@ class ConnectionMixin:
     def _remove_orphan_files(self) -> None:
         """Remove files no row owns: of killed saves and deletes, and stale staging copies.
 
-        A process killed between moving a new dataset's folder (or annotation file) into
-        place and committing its row, or between deleting a dataset's rows and removing its
-        files, leaves them behind; so does one killed while writing its staging copy. They
-        are removed under the write lock, when no other save is half-way. A staging copy is
-        written before that lock is taken, so only one older than
-        :data:`STALE_STAGING_SECONDS` is taken for abandoned (a save takes seconds).
+        A process killed between moving a new dataset's folder (or annotation set's or
+        production sample's file) into place and committing its row, or between deleting
+        its rows and removing its files, leaves them behind; so does one killed while
+        writing its staging copy. They are removed under the write lock, when no other save
+        is half-way. A staging copy is written before that lock is taken, so only one older
+        than :data:`STALE_STAGING_SECONDS` is taken for abandoned (a save takes seconds).
         """
         if not self.files_dir.is_dir():
             return
-        annotations = self.files_dir / ANNOTATIONS_DIR
+        # The folders of one Parquet file per row (``<id>.parquet``), and the table owning them.
+        per_row = {
+            self.files_dir / ANNOTATIONS_DIR: "annotation_sets",
+            self.files_dir / PRODUCTION_DIR: "production_samples",
+        }
 
         def leftovers() -> list[Path]:
             owned = {str(r["id"]) for r in self._rows("SELECT id FROM datasets")}
-            sets = {f"{r['id']}.parquet" for r in self._rows("SELECT id FROM annotation_sets")}
             stale = time.time() - STALE_STAGING_SECONDS
             found = [
                 p
@@ -197,13 +201,20 @@ class ConnectionMixin:
                 if p.is_dir()
                 and ((p.name.isdigit() and p.name not in owned) or p.name.startswith(".deleted-"))
             ]
-            if annotations.is_dir():
+            for folder, table in per_row.items():
+                if not folder.is_dir():
+                    continue
+                kept = {f"{r['id']}.parquet" for r in self._rows(f"SELECT id FROM {table}")}
                 found += [
                     p
-                    for p in annotations.iterdir()
-                    if p.is_file() and p.name[:1].isdigit() and p.name not in sets
+                    for p in folder.iterdir()
+                    if p.is_file()
+                    and (
+                        (p.name[:1].isdigit() and p.name not in kept)
+                        or p.name.startswith(".deleted-")
+                    )
                 ]
-            for folder in (self.files_dir, annotations):
+            for folder in (self.files_dir, *per_row):
                 if folder.is_dir():
                     found += [p for p in folder.glob(".staging-*") if _mtime(p) < stale]
             return found

@@ -32,6 +32,10 @@ TAGS_FILE = "tags.parquet"
 ANNOTATIONS_DIR = "annotation_sets"
 
 
+#: The folder of ``files_dir`` holding the production samples' Parquet files.
+PRODUCTION_DIR = "production_samples"
+
+
 #: A staging copy this old (seconds) belongs to no live save: opening the store removes it.
 STALE_STAGING_SECONDS = 3600
 

@@ -31,10 +31,13 @@ from slicewise.core.store.common import (
     _now,
     _row_by_id,
 )
-from slicewise.core.store.files import _read_parquet, _stage_parquet, _staged, _Staging
-
-#: The folder of ``files_dir`` holding the production samples' Parquet files.
-PRODUCTION_DIR = "production_samples"
+from slicewise.core.store.files import (
+    PRODUCTION_DIR,
+    _read_parquet,
+    _stage_parquet,
+    _staged,
+    _Staging,
+)
 
 
 def _check_table(name: str, table: Any) -> pd.DataFrame:

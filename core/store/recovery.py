@@ -38,6 +38,7 @@ from slicewise.core.store.faults import (
 from slicewise.core.store.files import (
     ANNOTATIONS_DIR,
     FRAME_FILE,
+    PRODUCTION_DIR,
     TAGS_FILE,
 )
 from slicewise.core.store.recovery_report import RecoveryReport, TableRecovery
@@ -275,12 +276,26 @@ def _copy_owned(source: Path, target: Path, dst_files: Path) -> bool:
         return False  # e.g. a bad sector under the damaged store's file
 
 
+#: Folders of one ``<id>.parquet`` per row: folder, table, report list of files missing.
+PER_ROW_FILES = (
+    (ANNOTATIONS_DIR, "annotation_sets", "annotation_files_missing"),
+    (PRODUCTION_DIR, "production_samples", "production_files_missing"),
+)
+
+
+def _row_ids(conn: sqlite3.Connection, table: str) -> list[int]:
+    """Return the ids of ``table``'s rows; none when it is absent (an older schema)."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [table]).fetchone() is None:
+        return []
+    return [int(r[0]) for r in conn.execute(f"SELECT id FROM {_quote(table)} ORDER BY id")]
+
+
 def _copy_store_files(src_files: Path, dst_files: Path, dst: Path, report: RecoveryReport) -> None:
-    """Copy the datasets' and annotation sets' files the new store's rows own."""
+    """Copy the datasets', annotation sets' and production samples' files the new rows own."""
     conn = sqlite3.connect(dst)
     try:
-        datasets = [int(r[0]) for r in conn.execute("SELECT id FROM datasets ORDER BY id")]
-        sets = [int(r[0]) for r in conn.execute("SELECT id FROM annotation_sets ORDER BY id")]
+        datasets = _row_ids(conn, "datasets")
+        per_row = {table: _row_ids(conn, table) for _, table, _ in PER_ROW_FILES}
     finally:
         conn.close()
     for did in datasets:
@@ -292,13 +307,14 @@ def _copy_store_files(src_files: Path, dst_files: Path, dst: Path, report: Recov
         else:
             report.dataset_files_missing.append(did)
     report.datasets_lost = [d for d in _numbered(src_files) if d not in set(datasets)]
-    for set_id in sets:
-        name = Path(ANNOTATIONS_DIR) / f"{set_id}.parquet"
-        if not (
-            (src_files / name).is_file()
-            and _copy_owned(src_files / name, dst_files / name, dst_files)
-        ):
-            report.annotation_files_missing.append(set_id)
+    for folder, table, missing in PER_ROW_FILES:
+        for row_id in per_row[table]:
+            name = Path(folder) / f"{row_id}.parquet"
+            if not (
+                (src_files / name).is_file()
+                and _copy_owned(src_files / name, dst_files / name, dst_files)
+            ):
+                getattr(report, missing).append(row_id)
 
 
 def _read_schema(
@@ -384,14 +400,13 @@ def _copy_rows(
 def _ids_in_use(dst: sqlite3.Connection, names: list[str], src_files: Path) -> dict[str, int]:
     """Return, per table, the largest id the new rows or the damaged store's files name.
 
-    Rows of other tables (:func:`_used_ids`), dataset folders and annotation set files in
-    ``src_files`` all name ids a new row must not be given.
+    Rows of other tables (:func:`_used_ids`), dataset folders, annotation set and
+    production sample files in ``src_files`` all name ids a new row must not be given.
     """
     used = _used_ids(dst, names)
     used["datasets"] = max([used.get("datasets", 0), *_numbered(src_files)])
-    used["annotation_sets"] = max(
-        [used.get("annotation_sets", 0), *_numbered(src_files / ANNOTATIONS_DIR, ".parquet")]
-    )
+    for folder, table, _ in PER_ROW_FILES:
+        used[table] = max([used.get(table, 0), *_numbered(src_files / folder, ".parquet")])
     return used
 
 
@@ -535,8 +550,9 @@ def recover_store(damaged: str | Path, new: str | Path) -> RecoveryReport:
     see :func:`_copy_table`), the id sequences (no id of a lost row is reused) and then the
     newest schema (:class:`Store` migrates it); rows whose parent was lost are settled as
     deleting the parent would have (``ON DELETE``), and lost projects that rows belong to
-    get stand-in rows. Each surviving dataset's folder and annotation set's file is copied
-    from ``<damaged stem>_files/`` to ``<new stem>_files/`` (:func:`files_dir_of`).
+    get stand-in rows. Each surviving dataset's folder, annotation set's and production
+    sample's file is copied from ``<damaged stem>_files/`` to ``<new stem>_files/``
+    (:func:`files_dir_of`).
 
     Parameters
     ----------

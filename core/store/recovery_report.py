@@ -83,6 +83,8 @@ class RecoveryReport:
         in the damaged store's folder (loading them fails).
     annotation_files_missing
         Ids of annotation sets whose rows were copied but whose label file is missing.
+    production_files_missing
+        Ids of production samples whose rows were copied but whose file is missing.
     warnings
         Other things to act on, e.g. that the new store is open to every user.
     """
@@ -95,6 +97,7 @@ class RecoveryReport:
     datasets_lost: list[int] = field(default_factory=list)
     dataset_files_missing: list[int] = field(default_factory=list)
     annotation_files_missing: list[int] = field(default_factory=list)
+    production_files_missing: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +113,7 @@ class RecoveryReport:
             or self.datasets_lost
             or self.dataset_files_missing
             or self.annotation_files_missing
+            or self.production_files_missing
         )
 
     def as_dict(self) -> dict[str, Any]:
