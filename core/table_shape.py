@@ -149,7 +149,7 @@ def check_field_counts(text: str, sep: str, name: str, *, lines_before: int = 0)
                 f"the rows look {sep_name(others[0])}-delimited while the header is "
                 f"{sep_name(sep)}-delimited; use one delimiter throughout"
             )
-    raise FileFormatError(_field_count_message(name, n_fields, lines, found, hint, lines_before))
+    raise FileFormatError(field_count_message(name, n_fields, lines, found, hint, lines_before))
 
 
 def _count_fields(
@@ -199,7 +199,7 @@ def _blank_lines(b: np.ndarray, sep: str, s: np.ndarray, e: np.ndarray) -> np.nd
     return blank
 
 
-def _field_count_message(
+def field_count_message(
     name: str,
     n_fields: int,
     lines: np.ndarray,
@@ -207,7 +207,10 @@ def _field_count_message(
     hint: str,
     lines_before: int,
 ) -> str:
-    """Return the message for rows whose field counts (``found``) differ from the header's."""
+    """Return the message for rows whose field counts (``found``) differ from the header's.
+
+    ``lines``: the file lines at fault (1-based, ascending), ``found``: their field counts.
+    """
     if len(lines) > 1 and int(lines[0]) == 2 and len(set(found[:3].tolist())) == 1:
         hint += "; if line 1 is a title or a note, delete it: the first line must be the header"
     shown = ", ".join(

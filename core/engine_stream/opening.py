@@ -33,6 +33,7 @@ from slicewise.core.formats import container_kind
 from slicewise.core.reading import _EXCEL_SEP_LINE, NA_VALUES, NESTED_ATTR
 from slicewise.core.table_shape import (
     check_names,
+    field_count_message,
     is_nameless,
     nameless_error,
     normalize_sep,
@@ -263,6 +264,12 @@ def _open_csv(
         ["count(*)", f"count(*) FILTER ({all_blank})"]
         + [f"count(*) FILTER (NOT {blank(f'c{j}')})" for j in nameless],
         name,
+        rejects=(
+            _reader(path, sep, gzip, first - 2, header, rejects=True),
+            len(header),
+            path,
+            gzip,
+        ),
     )
     holding = [j for j, n in zip(nameless, counts[2:], strict=True) if n]
     if holding:
@@ -286,7 +293,9 @@ def _open_csv(
     return opened
 
 
-def _reader(path: Path, sep: str, gzip: bool, skip: int, header: list[str]) -> str:
+def _reader(
+    path: Path, sep: str, gzip: bool, skip: int, header: list[str], *, rejects: bool = False
+) -> str:
     """Return DuckDB's reader of the text: columns ``c0``, ``c1``..., every cell text.
 
     Only a blank cell is missing, quotes are doubled inside quoted cells, as the pandas
@@ -305,11 +314,17 @@ def _reader(path: Path, sep: str, gzip: bool, skip: int, header: list[str]) -> s
         "max_line_size = 1073741824",
         f"compression = {lit('gzip' if gzip else 'none')}",
     ]
+    if rejects:  # rows DuckDB cannot read go to its reject_errors table, with their lines
+        options.append("store_rejects = true")
     return f"read_csv({lit(path)}, {', '.join(options)})"
 
 
-def _scan(con: Any, aggregates: list[str], name: str) -> list[int]:
+def _scan(con: Any, aggregates: list[str], name: str, rejects: tuple | None = None) -> list[int]:
     """Compute ``aggregates`` over the whole text in one scan.
+
+    ``rejects``: the reader storing the rows it cannot read, the header's field count, the
+    path and whether it is gzip; rows with another field count are then named by line, as
+    the pandas reader names them.
 
     Raises
     ------
@@ -321,11 +336,61 @@ def _scan(con: Any, aggregates: list[str], name: str) -> list[int]:
     except Exception as exc:  # duckdb raises several types (IO, Invalid input, Conversion)
         if type(exc).__name__ == "OutOfMemoryException":
             raise
+        if rejects is not None:
+            _raise_ragged(rejects[0], rejects[1], name, *rejects[2:])
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise FileFormatError(
             f"{name}: the streaming engine cannot read the file as the pandas reader does "
             f"({reason}); {USE_PANDAS}, whose messages name the rows at fault"
         ) from None
+
+
+def _raise_ragged(reader: str, n_fields: int, name: str, path: Path, gzip: bool) -> None:
+    """Raise the pandas reader's message when rows have another field count than the header.
+
+    DuckDB reads the file again, storing the rows it rejects with the byte where each
+    starts; their lines are counted from the bytes (a quoted value may hold line breaks).
+    Returns when no rejected row is a field-count error (the caller reports DuckDB's own
+    reason).
+    """
+    import duckdb
+
+    fresh = duckdb.connect()  # the failed connection's scans store no rejects
+    try:
+        # Every cell read (a bare count, taken from the scan's own tally, stores none).
+        cells = " OR ".join(f"c{j} IS NOT NULL" for j in range(n_fields))
+        fresh.execute(f"SELECT count(*) FROM {reader} WHERE {cells}").fetchall()  # to the end
+        found = fresh.execute(
+            "SELECT line_byte_position, error_message FROM reject_errors WHERE error_type IN "
+            "('TOO MANY COLUMNS', 'MISSING COLUMNS') ORDER BY line_byte_position"
+        ).fetchall()
+    except Exception:  # noqa: BLE001 - the first error is reported instead
+        return
+    finally:
+        fresh.close()
+    rows = [(int(at), re.search(r"Found: (\d+)", str(m))) for at, m in found]
+    rows = [(at, int(c.group(1))) for at, c in rows if c]
+    if rows:
+        starts, fields = np.array(rows, dtype=np.int64).T
+        lines = _line_numbers(path, gzip, starts[:3])
+        hint = "check for a missing or extra delimiter, and quote values that contain one"
+        message = field_count_message(name, n_fields, lines, fields[:3], hint, 0)
+        more = f" ({len(rows)} rows in all)" if len(rows) > 3 else ""
+        raise FileFormatError(message.replace("; check", f"{more}; check", 1))
+
+
+def _line_numbers(path: Path, gzip: bool, starts: np.ndarray) -> np.ndarray:
+    """Return the 1-based file lines of the (ascending) byte offsets ``starts``."""
+    import gzip as gz
+
+    lines, before, done = [], 0, 0
+    with gz.open(path, "rb") if gzip else open(path, "rb") as f:
+        for at in starts.tolist():
+            chunk = f.read(at - done)
+            before += chunk.count(b"\n")
+            done = at
+            lines.append(before + 1)
+    return np.array(lines, dtype=np.int64)
 
 
 def _blank_rows_note(con: Any, all_blank: str, name: str, opened: Opened) -> None:
