@@ -38,7 +38,6 @@ from slicewise.core.cli.options import (
     task_spec,
 )
 from slicewise.core.cli.plain_table import render
-from slicewise.core.cli.production_rank import rank_by_production
 from slicewise.core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_dataset
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import RANK_BASES, likely_protected
@@ -247,6 +246,8 @@ def analyze_command(
     with ProgressLine(f"slicewise: {file.name or file}") as progress:
         table, name, spec, classes = run(file, mapping, read, baselines, settings, progress, engine)
     if production is not None:
+        from slicewise.core.cli.production_rank import rank_by_production  # loads drift code
+
         table = rank_by_production(table, file, mapping, read, production, settings())
     check_row_names(table, weights.parsed())
     emit(render(table, fmt, dataset=name, task=spec.kind, classes=classes), output)

@@ -30,13 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedShuffleSplit
 
 from slicewise.core.analysis import correct_mask
 from slicewise.core.column_roles import quoted_list
@@ -98,7 +95,7 @@ class ScoreCalibration:
     positive: str
     negative: str
     method: str
-    regressor: IsotonicRegression | None = None
+    regressor: Any = None  # a fitted sklearn.isotonic.IsotonicRegression
 
     def probability(self, scores: np.ndarray) -> np.ndarray:
         """Return ``P(label = positive)`` for each score, shape ``(n,)``, in [0, 1]."""
@@ -159,6 +156,8 @@ def fit_calibration(
         )
     if method == "none" or (method == "auto" and not outside and not _needs_calibration(y, scores)):
         return ScoreCalibration(positive=pos, negative=neg, method="none")
+    from sklearn.isotonic import IsotonicRegression  # here: scikit-learn loads in ~1 s
+
     regressor = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(scores, y)
     return ScoreCalibration(positive=pos, negative=neg, method="isotonic", regressor=regressor)
 
@@ -221,6 +220,10 @@ def _needs_calibration(y: np.ndarray, scores: np.ndarray, bins: int = 10, splits
     A reference too small to split so (under 20 rows, or a class of one row) is not
     calibrated.
     """
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedShuffleSplit
+
     if len(y) < 20 or np.bincount(y, minlength=2).min() < 2:
         return False
     if roc_auc_score(y, scores) > 0.999:
