@@ -159,3 +159,48 @@ def test_repeated_ids_fail_as_in_pandas(spark, tmp_path):
     with pytest.raises(type(expected.value)) as got:
         analyze_source(SparkSource(str(path), spark=spark))
     assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("executors", [False, True])
+def test_dropped_rows_with_a_sliced_number(spark, fmt, executors, tmp_path):
+    # Rows missing a label are left out; the sliced number's kept values come from the
+    # source's value counts over the rows unlike them (value_counts_except).
+    rng = np.random.default_rng(8)
+    n = 400
+    label = rng.choice(["cat", "dog", "owl"], n).astype(object)
+    label[rng.random(n) < 0.15] = None
+    df = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "label": label,
+            "prediction": rng.choice(["cat", "dog", "owl"], n),
+            "snr_db": rng.normal(10, 5, n).round(1),
+            "site": rng.choice(["north", "south"], n),
+        }
+    )
+    df.loc[rng.random(n) < 0.05, "snr_db"] = np.nan
+    path = tmp_path / f"dropped.{fmt}"
+    df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path, index=False)
+    analysis = {"slice_by": ["snr_db", "site"]}
+    _compare(spark, path, load={"missing": "drop"}, analysis=analysis, executors=executors)
+
+
+@pytest.mark.parametrize("batch_rows", [7, 100])
+def test_rows_counted_ungrouped_when_grouping_does_not_pay(
+    spark, batch_rows, tmp_path, monkeypatch
+):
+    # Past BATCH_ROWS rows the source judges whether grouping merges rows; ids and
+    # numbers never repeat here, so rows go ungrouped (weights 1) and must count alike.
+    from slicewise.core.engine_spark import source as spark_source
+
+    monkeypatch.setattr(spark_source, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(spark_source, "HEAD_ROWS", 50)
+    df = _compas(200)
+    df["score"] = np.random.default_rng(2).random(200)
+    path = tmp_path / "ungrouped.parquet"
+    df.to_parquet(path, index=False)
+    source = SparkSource(str(path), spark=spark)
+    assert not source._groups_pay(["id", "label"])
+    analysis = {"slice_by": ["race", "age", "score"]}
+    _compare(spark, path, analysis=analysis, executors=True)

@@ -6,6 +6,11 @@ run's local Spark session (in-process, through click's runner).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from spark_fixture import spark_fixture  # noqa: F401  (the fixture "spark")
@@ -42,3 +47,38 @@ def test_a_bad_file_is_one_clear_line(spark, tmp_path):
     assert code != 0 and not out
     assert "Traceback" not in err
     assert "ragged.csv" in err and "line 3" in err
+
+
+def test_a_folder_of_parquet_parts_gives_the_whole_files_table(spark, tmp_path):
+    frame = pd.read_csv("demo_data/inspection_predictions.csv", dtype=str, keep_default_na=False)
+    half = len(frame) // 2
+    whole = tmp_path / "whole.parquet"
+    frame.iloc[: 2 * half].to_parquet(whole, index=False)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    frame.iloc[:half].to_parquet(folder / "part-0.parquet", index=False)
+    frame.iloc[half : 2 * half].to_parquet(folder / "part-1.parquet", index=False)
+    options = ["--format", "csv", "--slice-by", "factory"]
+    code, expected, _ = _analyze(whole, "--engine", "pandas", *options)
+    assert code == 0
+    code, got, err = _analyze(f"{folder}/", "--engine", "spark", *options)
+    assert code == 0, err
+    assert got == expected
+
+
+def test_java_start_up_lines_stay_off_the_terminal(tmp_path):
+    # A fresh process starts its own JVM: its stderr holds slicewise's lines only.
+    pytest.importorskip("pyspark")
+    path = tmp_path / "p.csv"
+    path.write_text("label,prediction\na,a\nb,a\na,b\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "slicewise.core.cli", "analyze", str(path), "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "SPARK_REMOTE"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "label" in done.stdout or "overall" in done.stdout.lower()
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert all(line.startswith("slicewise") for line in lines), lines

@@ -115,3 +115,104 @@ def test_a_table_of_the_session(spark, tmp_path):
     assert got.columns == ["id", "label", "x", "ok"]
     assert got.count_rows() == 5
     assert got.missing("x") == (1, [1])
+
+
+def _with_lost_rows(n: int = 60) -> pd.DataFrame:
+    """Rows whose label is sometimes missing, a float metadata column with NaN and gaps."""
+    rng = np.random.default_rng(11)
+    label = rng.choice(["a", "b", "c"], n).astype(object)
+    label[rng.random(n) < 0.2] = None
+    snr = rng.choice([1.5, 2.0, 7.25, np.nan], n)
+    return pd.DataFrame(
+        {
+            "label": label,
+            "prediction": rng.choice(["a", "b"], n),
+            "snr": snr,
+            "site": rng.choice(["x", "y", None], n),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "like"),
+    [
+        ("parquet", ["label", "prediction"]),
+        ("parquet", ["label"]),
+        ("csv", ["label", "prediction"]),
+        ("csv", []),
+    ],
+)
+def test_value_counts_except_leaves_out_rows_like_the_positions(spark, kind, like, tmp_path):
+    df = _with_lost_rows()
+    path = tmp_path / f"lost.{kind}"
+    if kind == "csv":  # blank lines shift the positions away from Spark's row order
+        text = df.to_csv(index=False).splitlines()
+        text[5:5] = [",,,", ",,,"]
+        path.write_text("\n".join(text) + "\n")
+    else:
+        df.to_parquet(path, index=False)
+    frame = read_table(path)[0]
+    positions = np.flatnonzero(frame["label"].isna().to_numpy())[:3]
+    got = SparkSource(str(path), spark=spark).value_counts_except(
+        ["snr", "site"], like=like, positions=positions
+    )
+    # Expected by hand: the rows whose `like` cells equal a lost row's (missing alike).
+    keep = pd.Series(False, index=frame.index)  # no cells to tell rows apart: all alike
+    if like:
+        key = frame[like].astype(object).where(frame[like].notna(), "<NA>").apply(tuple, axis=1)
+        keep = ~key.isin(set(key.iloc[positions]))
+    for column in ("snr", "site"):
+        want = frame.loc[keep, column].value_counts(dropna=True)
+        assert got[column].to_dict() == want.to_dict(), column
+
+
+@pytest.mark.parametrize("blank_at", [[], [0], [3, 4], [0, 1, 9]])
+def test_mids_invert_positions_over_blank_rows(spark, blank_at, tmp_path):
+    lines = [f"{i},{i % 3}" for i in range(12)]
+    for at in sorted(blank_at, reverse=True):
+        lines.insert(at, ",")
+    path = tmp_path / "b.csv"
+    path.write_text("id,label\n" + "\n".join(lines) + "\n")
+    source = SparkSource(str(path), spark=spark)
+    positions = np.arange(source.count_rows())
+    assert source._positions.of(source._positions.mids(positions)).tolist() == positions.tolist()
+
+
+def _binnable_frame() -> pd.DataFrame:
+    """Numbers by bin, and cells that must stay themselves: near an edge, not finite, text."""
+    rng = np.random.default_rng(4)
+    n = 300
+    x = rng.uniform(-5, 5, n).round(2)
+    x[:8] = [np.nan, np.inf, -np.inf, 0.0, 2.5, 2.5 * (1 + 1e-12), -1.0, 5.0]
+    text = np.array([f"{v:.1f}" for v in rng.uniform(0, 10, n)], dtype=object)
+    text[:7] = ["1e3", " 4.0", "", None, "7", "-0.5", "abc"]
+    return pd.DataFrame(
+        {
+            "x": x,
+            "t": text,
+            "k": rng.integers(0, 20, n),
+            "label": rng.choice(["a", "b"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_grouped_batches_merge_each_bin_as_the_frame_source(spark, kind, tmp_path):
+    df = _binnable_frame()
+    path = tmp_path / f"bins.{kind}"
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    bins = {"x": (-5.0, -1.0, 0.0, 2.5, 5.0), "t": (0.0, 3.3, 6.6, 10.0), "k": (0.0, 7.0, 19.0)}
+    columns = ["x", "t", "k", "label"]
+    frame = read_table(path)[0]
+    (want,) = FrameSource(frame, chunk_rows=len(frame), group=True).batches(
+        columns, group=True, bins=bins
+    )
+    got = list(SparkSource(str(path), spark=spark).batches(columns, group=True, bins=bins))
+    rows = pd.concat([b.rows for b in got], ignore_index=True)
+    firsts = np.concatenate([b.first_rows for b in got])
+    weights = np.concatenate([b.weights for b in got])
+    order = np.argsort(firsts)
+    assert len(want.rows) < len(frame) / 2  # the bins merged rows (the case proves something)
+    assert firsts[order].tolist() == want.first_rows.tolist()
+    assert weights[order].tolist() == want.weights.tolist()
+    pd.testing.assert_frame_equal(rows.iloc[order].reset_index(drop=True), want.rows)

@@ -305,6 +305,29 @@ class Positions:
         within = mids & ((1 << _PART_BITS) - 1)
         return self.offsets[part] + within - np.searchsorted(self.blank_mids, mids)
 
+    def mids(self, positions: np.ndarray) -> np.ndarray:
+        """Return the ``_mid`` values (int64) of the rows at these 0-based positions.
+
+        The inverse of :meth:`of`: the partition whose first kept row is at or before the
+        position, then the row within it, stepping over the blank rows before it.
+        """
+        p = np.asarray(positions, dtype=np.int64)
+        starts = np.arange(len(self.offsets), dtype=np.int64) << _PART_BITS
+        kept_offsets = self.offsets - np.searchsorted(self.blank_mids, starts)
+        part = np.searchsorted(kept_offsets, p, side="right") - 1
+        base = part << _PART_BITS
+        wanted = p - kept_offsets[part]
+        within = wanted.copy()
+        while True:  # within = wanted + the blank rows of the partition before it
+            blank = np.searchsorted(self.blank_mids, base + within + 1) - np.searchsorted(
+                self.blank_mids, base
+            )
+            # A blank row at the guess itself counts too (+1 above): step past it.
+            moved = wanted + blank
+            if np.array_equal(moved, within):
+                return base + within
+            within = moved
+
 
 def field_count_error(name: str, header: int, lines: list[tuple[int, str]], sep: str) -> str:
     """Return the message for CSV lines whose field count differs from the header's."""

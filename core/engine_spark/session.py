@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -82,16 +83,50 @@ def spark_session(master: str | None = None) -> Any:
     builder = builder.config("spark.sql.execution.arrow.pyspark.enabled", "true").config(
         "spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH_ROWS)
     )
+    log = driver_log()
     try:
-        with quiet():
+        with quiet(), contextlib.nullcontext() if remote else _stderr_to(log):
             return builder.getOrCreate()
     except Exception as exc:  # the gateway raises several types, with Java's output
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         where = f"Spark Connect at {remote}" if remote else "a local Spark session"
+        said = "" if remote else f" (Java's output: {log})"
         raise SparkUnavailableError(
-            f"--engine spark: cannot start {where} ({reason}); check Java 17 (JAVA_HOME) "
-            f"and {'SPARK_REMOTE' if remote else MASTER_ENV}, or use --engine pandas or stream"
+            f"--engine spark: cannot start {where} ({reason}){said}; check Java 17 "
+            f"(JAVA_HOME) and {'SPARK_REMOTE' if remote else MASTER_ENV}, or use --engine "
+            "pandas or stream"
         ) from None
+
+
+def driver_log() -> Path:
+    """Return the file the Spark driver's own output (Java's stderr) goes to."""
+    return Path(tempfile.gettempdir()) / "slicewise-spark-driver.log"
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Point this process's stderr (file descriptor 2) at ``path`` for the block.
+
+    A driver JVM started in the block inherits it and keeps it: Java's start-up notes
+    (the JDK's incubator-module warning, printed before any log configuration applies)
+    and later output go to the file, never to the user's terminal. A JVM already running
+    is not affected (the session is reused).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "w", encoding="utf-8") as log:
+            os.dup2(log.fileno(), 2)
+    except OSError:  # no writable temporary folder: leave stderr as it is
+        os.close(saved)
+        yield
+        return
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _check_java() -> None:

@@ -9,13 +9,14 @@ code on the executors (``mapInPandas``) and sums what they return.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
+from slicewise.core.engine_spark.grouping import binnable, distinct_estimate, grouped_rows
 from slicewise.core.engine_spark.reading import (
     BAD,
     MID,
@@ -29,6 +30,8 @@ from slicewise.core.errors import EmptyFileError, FileFormatError, RowNumbers
 
 #: Rows per batch handed to the driver by :meth:`SparkSource.batches`.
 BATCH_ROWS = 250_000
+#: Rows of the head that tell whether grouping rows pays (:meth:`SparkSource._groups_pay`).
+HEAD_ROWS = 10_000
 _PART_BITS = 33
 
 
@@ -104,6 +107,10 @@ class SparkSource:
             self._leave_out_blank(frame, blank, total)
         self._frame = frame.filter(~blank) if n_blank else frame
         self._rows = total - n_blank
+        self._head: pd.DataFrame | None = None  # the longest head read so far
+        self._head_n = 0
+        self._counts: dict[str, pd.Series] = {}  # each column's value counts, once counted
+        self._grouping: dict[tuple, bool] = {}  # whether grouping pays, by columns and bins
         if not self._rows:
             what = "has a header but no data rows" if csv else "has no rows"
             raise EmptyFileError(f"{self.source_name}: {what}; add one row per example")
@@ -153,11 +160,14 @@ class SparkSource:
     # -- the protocol ------------------------------------------------------------------
 
     def head(self, n: int) -> pd.DataFrame:
-        """Return the first ``n`` rows (all columns), in file order."""
-        with quiet():
-            got = self._frame.limit(int(n)).select(*self._spark_names.values(), MID).toPandas()
-        got = got.sort_values(MID, kind="stable").drop(columns=MID)
-        return self._as_read(got)
+        """Return the first ``n`` rows (all columns), in file order (the longest read kept)."""
+        n = max(int(n), 0)
+        if self._head is None or (len(self._head) < n and self._head_n < n):
+            with quiet():
+                got = self._frame.limit(n).select(*self._spark_names.values(), MID).toPandas()
+            got = got.sort_values(MID, kind="stable").drop(columns=MID)
+            self._head, self._head_n = self._as_read(got.reset_index(drop=True)), n
+        return self._head.head(n).reset_index(drop=True).copy()
 
     def count_rows(self) -> int:
         """Return the number of rows (blank CSV rows left out)."""
@@ -166,34 +176,94 @@ class SparkSource:
     def value_counts(self, columns: Sequence[str], limit: int) -> dict[str, pd.Series | None]:
         """Each column's distinct present values with their row counts (``None`` past ``limit``).
 
-        One pass estimates every column's distinct count (HyperLogLog, 1% error); only
-        columns within twice ``limit`` are counted exactly, together in one more pass.
+        The head (:data:`HEAD_ROWS` rows, already read) settles a column it shows more than
+        ``limit`` values of; a column counted before is answered from memory. A column
+        whose head looks like an id (most cells distinct, or near ``limit`` values) is
+        first estimated (one pass, HyperLogLog, 5% error) and counted only within twice
+        ``limit``; the others are counted exactly, those of one type in one pass.
         """
         from pyspark.sql import functions as F
 
-        names = [self._spark_names[c] for c in columns]
-        present = {c: self._present(c) for c in names}
-        with quiet():
-            approx = self._frame.select(
-                *[
-                    F.approx_count_distinct(F.when(present[c], F.col(c)), 0.01).alias(c)
-                    for c in names
-                ]
-            ).first()
-        out: dict[str, pd.Series | None] = {c: None for c in columns}
-        small = [c for c in columns if approx[self._spark_names[c]] <= 2 * limit + 10]
+        head = self.head(HEAD_ROWS)
+        whole = len(head) >= self._rows or limit >= self._rows
+        todo, unsure = [], []
+        for c in dict.fromkeys(columns):
+            seen = int(head[c].nunique(dropna=True))
+            if c in self._counts or seen > limit:
+                continue
+            plain = seen <= len(head) / 4 and seen <= limit / 2
+            (todo if whole or plain else unsure).append(c)
+        if unsure:
+            names = [self._spark_names[c] for c in unsure]
+            present = {n: self._present(n) for n in names}
+            with quiet():
+                approx = self._frame.select(
+                    *[
+                        F.approx_count_distinct(F.when(present[n], F.col(n)), 0.05).alias(n)
+                        for n in names
+                    ]
+                ).first()
+            todo += [c for c in unsure if approx[self._spark_names[c]] <= 2 * limit + 10]
         by_type: dict[str, list[str]] = {}
         types = dict(self._frame.dtypes)
-        for c in small:
+        for c in todo:
             by_type.setdefault(types[self._spark_names[c]], []).append(c)
+        present = {self._spark_names[c]: self._present(self._spark_names[c]) for c in todo}
         for group in by_type.values():
-            out.update(self._exact_counts(group, limit, present))
+            self._counts.update(self._exact_counts(group, None, present))
+        out: dict[str, pd.Series | None] = {}
+        for c in columns:
+            counts = self._counts.get(c)
+            out[c] = None if counts is None or len(counts) > limit else counts.copy()
+        return out
+
+    def value_counts_except(
+        self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
+    ) -> dict[str, pd.Series]:
+        """Each column's value counts over the rows unlike the rows at ``positions``.
+
+        A row is left out when its cells in ``like`` equal (missing equal to missing, NaN
+        to NaN) those of a row at one of the 0-based ``positions``. Series as
+        :meth:`value_counts` gives them, every value kept. In Spark: the rows at the
+        positions (a semi join on their ``_mid``), their distinct ``like`` cells, an anti
+        join on those (null-safe), then one counting pass per column type.
+        """
+        from pyspark.sql import functions as F
+
+        mids = np.unique(self._positions.mids(np.unique(np.asarray(positions, np.int64))))
+        keys = [self._spark_names[c] for c in like]
+        with quiet():
+            wanted = self.spark.createDataFrame(pd.DataFrame({MID: mids}))
+            rows = self._frame
+            if keys:
+                lost = (
+                    self._frame.join(F.broadcast(wanted), MID, "left_semi")
+                    .select(*[F.col(k).alias(f"l{k}") for k in keys])
+                    .distinct()
+                )
+                same = [F.col(k).eqNullSafe(F.col(f"l{k}")) for k in keys]
+                rows = self._frame.join(lost, same, "left_anti")
+            elif len(mids):
+                rows = self._frame.limit(0)
+        names = [self._spark_names[c] for c in columns]
+        present = {c: self._present(c) for c in names}
+        by_type: dict[str, list[str]] = {}
+        types = dict(self._frame.dtypes)
+        for c in columns:
+            by_type.setdefault(types[self._spark_names[c]], []).append(c)
+        out: dict[str, pd.Series] = {}
+        for group in by_type.values():
+            out.update(self._exact_counts(group, None, present, rows))
         return out
 
     def _exact_counts(
-        self, columns: list[str], limit: int, present: dict[str, Any]
+        self, columns: list[str], limit: int | None, present: dict[str, Any], frame: Any = None
     ) -> dict[str, pd.Series | None]:
-        """Count the values of columns of one type in one pass (exploded, then grouped)."""
+        """Count the values of columns of one type in one pass (exploded, then grouped).
+
+        Over ``frame`` (the source's rows when ``None``); ``None`` for a column past
+        ``limit`` distinct values (no limit when ``limit`` is ``None``).
+        """
         from pyspark.sql import functions as F
 
         cells = F.explode(
@@ -211,7 +281,8 @@ class SparkSource:
         ).alias("cell")
         with quiet():
             counted = (
-                self._frame.select(cells)
+                (self._frame if frame is None else frame)
+                .select(cells)
                 .select("cell.k", "cell.v")
                 .filter(F.col("v").isNotNull())
                 .groupBy("k", "v")
@@ -223,7 +294,7 @@ class SparkSource:
             part = counted[counted["k"] == k]
             values = self._as_read(pd.DataFrame({c: part["v"].to_numpy()}))[c]
             series = pd.Series(part["count"].to_numpy(np.int64), index=pd.Index(values), name=c)
-            out[c] = None if len(series) > limit else series
+            out[c] = None if limit is not None and len(series) > limit else series
         return out
 
     def _present(self, spark_name: str) -> Any:
@@ -247,6 +318,14 @@ class SparkSource:
         c = self._spark_names[column]
         present = self._frame.filter(self._present(c))
         with quiet():
+            # Rows whose cell's 64-bit hash repeats first (a long is cheap to group), then
+            # the cells themselves among those few rows only.
+            cell = F.col(c)
+            if dict(self._frame.dtypes)[c] in ("double", "float"):
+                cell = cell + F.lit(0.0)  # -0.0 and 0.0 are one value: one hash
+            hashed = present.withColumn("_h", F.xxhash64(cell))
+            twice = hashed.groupBy("_h").count().filter(F.col("count") > 1).select("_h")
+            present = hashed.join(twice, "_h", "left_semi").drop("_h")
             found = (
                 present.groupBy(c)
                 .agg(F.count("*").alias("n"), F.min(MID).alias("m"))
@@ -285,18 +364,27 @@ class SparkSource:
         return int(n), [int(p) for p in self._positions.of(mids.to_numpy())]
 
     def batches(
-        self, columns: Sequence[str], *, group: bool, progress: Progress | None = None
+        self,
+        columns: Sequence[str],
+        *,
+        group: bool,
+        progress: Progress | None = None,
+        bins: Mapping[str, Sequence[float]] | None = None,
     ) -> Iterator[Batch]:
         """Yield the ``columns`` of every row to the driver in batches of :data:`BATCH_ROWS`.
 
         With ``group``, Spark merges identical rows first (``GROUP BY`` every column, with
-        the count and the first position); without it, rows come in file order.
+        the count and the first position), unless the head shows that grouping would leave
+        most rows (:meth:`_groups_pay`); without it, or then, rows come in file order.
+        ``bins`` (``{column: edges}``): with ``group``, the rows of one bin of a number
+        column merge, the bin's first cell standing for them
+        (:func:`core.engine_spark.grouping.grouped_rows`).
         """
-        from pyspark.sql import functions as F
-
         names = [self._spark_names[c] for c in columns]
+        binned = self._bins(names, bins) if group else {}
+        group = group and self._groups_pay(columns, bins)
         if group:
-            frame = self._frame.groupBy(*names).agg(F.count("*").alias("_n"), F.min(MID).alias(MID))
+            frame = grouped_rows(self._frame, names, binned)
         else:
             frame = self._frame.select(*names, MID)
         done, total = 0, self._rows
@@ -311,6 +399,43 @@ class SparkSource:
             if progress is not None:
                 progress(done, total)
 
+    def _bins(
+        self, names: Sequence[str], bins: Mapping[str, Sequence[float]] | None
+    ) -> dict[str, tuple[float, ...]]:
+        """Return ``bins`` keyed by Spark name, for the ``names`` Spark can bin."""
+        own = {self._spark_names[c]: e for c, e in (bins or {}).items() if c in self._spark_names}
+        return binnable(dict(self._frame.dtypes), names, own)
+
+    def _groups_pay(
+        self, columns: Sequence[str], bins: Mapping[str, Sequence[float]] | None = None
+    ) -> bool:
+        """Whether grouping identical rows of ``columns`` (binned) leaves far fewer rows.
+
+        Grouping pays below a quarter of the rows (an id among the columns: it does not).
+        The head (:data:`HEAD_ROWS` rows, already read) says so when its own rows merge
+        that far; otherwise Spark estimates the groups (one pass, remembered).
+        """
+        from slicewise.core.batches.frame_source import bin_keys
+
+        if not columns or self._rows <= BATCH_ROWS:
+            return True
+        key = (tuple(columns), tuple(sorted((c, tuple(e)) for c, e in (bins or {}).items())))
+        if key not in self._grouping:
+            head = self.head(HEAD_ROWS)[list(columns)]
+            keyed = head.copy()
+            for c, edges in (bins or {}).items():
+                if c in keyed.columns:
+                    codes = pd.Series(bin_keys(head[c], edges), index=head.index).astype(str)
+                    keyed[c] = head[c].astype(object).where(codes == "-1", codes)
+            pays = len(keyed.drop_duplicates()) < max(len(head), 1) / 4
+            if not pays:
+                names = [self._spark_names[c] for c in columns]
+                with quiet():
+                    groups = distinct_estimate(self._frame, names, self._bins(names, bins))
+                pays = groups < self._rows / 4
+            self._grouping[key] = pays
+        return self._grouping[key]
+
     def _as_read(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Name the columns as the file does; text as the pandas reader holds it (``str``)."""
         return as_read(frame, {s: n for n, s in self._spark_names.items()}, self.kind)
@@ -319,7 +444,9 @@ class SparkSource:
         """Count every row on the executors: the shared counting code, summed on the driver.
 
         Spark groups identical rows of ``plan.count_columns`` (``GROUP BY``, with each group's
-        count and first position), each partition of the groups runs
+        count and first position; the cells of one bin of a ``plan.bins`` column as one,
+        as :meth:`batches` does), unless grouping would leave most rows
+        (:meth:`_groups_pay`); each partition of the groups runs
         :func:`core.batches.count.count_batch` on its Arrow batches and returns its
         :class:`~core.batches.count.Partial` (pickled); the driver sums them.
 
@@ -338,7 +465,17 @@ class SparkSource:
         from slicewise.core.batches.plan import numbering_of
 
         names = [self._spark_names[c] for c in plan.count_columns]
-        grouped = self._frame.groupBy(*names).agg(F.count("*").alias("_n"), F.min(MID).alias(MID))
+        bins = dict(getattr(plan, "bins", ()))
+        if self._groups_pay(plan.count_columns, bins):
+            grouped = grouped_rows(self._frame, names, self._bins(names, bins))
+        else:  # mostly distinct rows: a shuffle would cost more than it merges
+            grouped = self._frame.select(*names, F.lit(1).cast("long").alias("_n"), MID)
+        pair = [self._spark_names[c] for c in (plan.mapping.label, plan.mapping.prediction)
+                if c in plan.count_columns]  # fmt: skip
+        if plan.task.kind == "text" and pair:
+            # Transcripts are compared once per distinct pair of a batch: a pair's rows
+            # together (one partition, sorted) make each batch hold few pairs.
+            grouped = grouped.repartition(*pair).sortWithinPartitions(*pair)
         run = _partition_counter(
             plan, names, {s: n for n, s in self._spark_names.items()}, self.kind,
             self._positions, numbering_of(self),
