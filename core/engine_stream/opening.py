@@ -237,19 +237,7 @@ def _open_csv(
     encoding: str | None,
 ) -> Opened:
     """Define the views ``__csv`` (the text, columns ``c0``...) and ``t`` over a CSV/TSV file."""
-    text = _head_text(head, name, encoding)
-    sep = normalize_sep(sep, name)
-    first = 2
-    excel = _EXCEL_SEP_LINE.match(head)
-    if excel:  # Excel's "sep=;" line gives the delimiter; the header is line 2
-        sep = sep or normalize_sep(excel.group(2).decode("latin-1"), name)
-        text = text[text.index("\n") + 1 :] if "\n" in text else ""
-        first = 3
-    if sep is None and inner.lower().endswith((".tsv", ".tab")):
-        sep = "\t"
-    sep, header = read_header(text, name, sep)
-    if len(sep) != 1:
-        raise FileFormatError(f"{name}: the streaming engine reads one-character delimiters")
+    sep, header, first = _csv_header(head, name, inner, sep, encoding)
     con.execute(f"CREATE VIEW __csv AS SELECT * FROM {_reader(path, sep, gzip, first - 2, header)}")
     opened = Opened(parquet=False, columns=[], first_row_number=first)
     # Blank names as pandas names them; nameless columns with no value are left out.
@@ -291,6 +279,26 @@ def _open_csv(
     con.execute(f"CREATE VIEW t0 AS SELECT {select} FROM __csv{where}")
     con.execute("CREATE VIEW t AS SELECT (row_number() OVER () - 1)::BIGINT AS __row, * FROM t0")
     return opened
+
+
+def _csv_header(
+    head: bytes, name: str, inner: str, sep: str | None, encoding: str | None
+) -> tuple[str, list[str], int]:
+    """Return the delimiter, the header's names and the file line of the first data row."""
+    text = _head_text(head, name, encoding)
+    sep = normalize_sep(sep, name)
+    first = 2
+    excel = _EXCEL_SEP_LINE.match(head)
+    if excel:  # Excel's "sep=;" line gives the delimiter; the header is line 2
+        sep = sep or normalize_sep(excel.group(2).decode("latin-1"), name)
+        text = text[text.index("\n") + 1 :] if "\n" in text else ""
+        first = 3
+    if sep is None and inner.lower().endswith((".tsv", ".tab")):
+        sep = "\t"
+    sep, header = read_header(text, name, sep)
+    if len(sep) != 1:
+        raise FileFormatError(f"{name}: the streaming engine reads one-character delimiters")
+    return sep, header, first
 
 
 def _reader(
