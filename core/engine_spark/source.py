@@ -17,6 +17,7 @@ import pandas as pd
 
 from slicewise.core.batches.source import Batch, Progress
 from slicewise.core.engine_spark.grouping import binnable, distinct_estimate, grouped_rows
+from slicewise.core.engine_spark.ids import SparkIds
 from slicewise.core.engine_spark.reading import (
     BAD,
     MID,
@@ -35,7 +36,7 @@ HEAD_ROWS = 10_000
 _PART_BITS = 33
 
 
-class SparkSource:
+class SparkSource(SparkIds):
     """A CSV/TSV or Parquet path (file or folder of parts) or a table, read by Spark.
 
     Use :func:`open_source` (a context manager). Cells are what
