@@ -388,8 +388,8 @@ def parse_score(
             f"{text.dropna().iloc[0]!r} that read differently with a decimal comma and with a "
             "thousands separator; give the format (CLI: --decimal , or --thousands ,)"
         )
-    if values is None:
-        values = to_numbers(text, NumberFormat("."))
+    if values is None:  # in the format given (else plain): the cells it cannot read are named
+        values = to_numbers(text, NumberFormat(decimal or ".", thousands))
     bad = np.isnan(values) & text.notna().to_numpy(dtype=bool)
     if bad.any():
         rows = np.flatnonzero(bad)

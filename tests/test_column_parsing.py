@@ -210,3 +210,21 @@ def test_a_score_with_spaces_and_blank_cells_reads_the_same_in_every_text_dtype(
 def test_dictionary_coded_is_none_for_text_it_cannot_encode():
     assert dictionary_coded(pd.Series(["a"], dtype=object)) is None
     assert dictionary_coded(pd.Series([None, None], dtype="str")) is None
+
+
+@pytest.mark.parametrize(
+    ("cells", "fmt", "bad"),
+    [
+        (["0,5", "0,25", "N/A", "1,0"], {"decimal": ","}, ["'N/A' in row 4"]),
+        (["1.234,5", "12,0", "high", "x"], {"decimal": ",", "thousands": "."}, ["'high'", "'x'"]),
+        (["1 234.5", "7.0", "n/a"], {"thousands": " "}, ["'n/a' in row 4"]),
+    ],
+)
+def test_a_score_in_the_format_given_names_only_the_cells_that_format_cannot_read(cells, fmt, bad):
+    with pytest.raises(InvalidValueError) as got:
+        parse_score(pd.Series(cells, dtype=object), file="f.csv", column="score", **fmt)
+    message = str(got.value)
+    for part in bad:
+        assert part in message
+    good = [c for c in cells if all(f"'{c}'" not in p for p in bad)]
+    assert not any(f"'{c}'" in message for c in good)  # readable cells are not blamed
