@@ -30,13 +30,25 @@ production.delete_button(ctx, sample_id)
 saved = state.read(ctx.store.drift_thresholds, production.project_of(loaded), what="Thresholds")
 try:
     table = production.sample_table(ctx.db, sample_id)
-    thresholds = production.watched_thresholds(loaded, table, saved)
-    drift = production.drift_table(loaded, ctx.db, sample_id, thresholds)
 except DataError as exc:
     state.show_error(exc)
     st.stop()
 
 st.subheader("Feature drift")
+features = production.features_choice(loaded, table, sample_id)
+if not features:
+    st.info(
+        "No feature to compare: choose at least one in *Features compared* (the columns "
+        "both files hold, besides ids, labels, predictions and scores).",
+        icon=":material/info:",
+    )
+    st.stop()
+thresholds = production.watched_thresholds(features, saved)
+try:
+    drift = production.drift_table(loaded, ctx.db, sample_id, features, thresholds)
+except DataError as exc:
+    state.show_error(exc)
+    st.stop()
 crossed = drift[drift["crossed"].fillna(False).astype(bool)]
 if len(crossed):
     st.error(
@@ -100,7 +112,9 @@ if time_column == "(none)":
     st.info("Choose the column holding each row's timestamp to see drift per window.")
     st.stop()
 with state.section("The monitoring view"):
-    per_window = production.windows(loaded, ctx.db, sample_id, time_column, window, thresholds)
+    per_window = production.windows(
+        loaded, ctx.db, sample_id, time_column, window, features, thresholds
+    )
     for note in per_window.attrs.get("notes", []):
         st.caption(md(note))
     for note in production.window_notes(per_window):

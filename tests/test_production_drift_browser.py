@@ -22,8 +22,8 @@ def test_the_drift_page_opens_in_a_real_browser_without_an_exception(tmp_path):
             project, "Ref", dataset, task=TaskSpec(kind="binary", positive="1"), user="seed"
         )
         store.save_production_sample(
-            project, "prod", _production(), source_name="prod.csv", user="seed",
-            reference_dataset_id=did, time_column="ts",
+            did, "prod", _production(), source_name="prod.csv", user="seed",
+            time_column="ts",
         )  # fmt: skip
     with streamlit_server(db) as base, chromium_page() as page:
         page.goto(f"{base}/Production_drift")

@@ -76,8 +76,8 @@ def with_sample(store: Store, stored) -> tuple[int, int, int]:
     """``stored`` plus a production sample 90% north; returns (project, dataset, sample)."""
     project, did = stored
     sid = store.save_production_sample(
-        project, "prod", _production(), source_name="prod.csv", user="seed",
-        reference_dataset_id=did, time_column="ts",
+        did, "prod", _production(), source_name="prod.csv", user="seed",
+        time_column="ts",
     )  # fmt: skip
     return project, did, sid
 
@@ -150,10 +150,6 @@ def _without_prediction() -> pd.DataFrame:
     return _production().drop(columns="prediction")
 
 
-def _without_a_feature() -> pd.DataFrame:
-    return _production().drop(columns="device")
-
-
 def _bad_timestamps() -> pd.DataFrame:
     table = _production()
     table.loc[3, "ts"] = "not a date"
@@ -164,15 +160,14 @@ def _bad_timestamps() -> pd.DataFrame:
     ("make", "expected"),
     [
         (_without_prediction, "prediction"),
-        (_without_a_feature, "lacks the column 'device'"),
         (_bad_timestamps, "'ts'"),
     ],
-    ids=["missing prediction column", "missing feature column", "timestamp that does not parse"],
+    ids=["missing prediction column", "timestamp that does not parse"],
 )
 def test_a_bad_production_sample_gives_a_message_not_a_traceback(store, stored, make, expected):
     project, did = stored
     store.save_production_sample(
-        project, "bad", make(), source_name="bad.csv", user="seed", time_column="ts"
+        did, "bad", make(), source_name="bad.csv", user="seed", time_column="ts"
     )
     at = app(PAGE, did)
     assert_ok(at)
@@ -227,15 +222,13 @@ def test_a_sample_is_read_with_the_references_own_column_names(store):
     at = app(PAGE, did)
     assert "it needs 'guess'" in texts(at.info) and "may hold 'truth'" in texts(at.info)
     # A file with the default names, not the reference's: the message names the column.
-    store.save_production_sample(
-        project, "prod", _production(), source_name="prod.csv", user="seed"
-    )
+    store.save_production_sample(did, "prod", _production(), source_name="prod.csv", user="seed")
     at = app(PAGE, did, shared_slice_by=["site"])
     assert_ok(at)
     assert "has no column 'guess'" in texts(at.error)
     # With the reference's names it is read: north 0.9 of production, 0.5 of the test set.
     store.save_production_sample(
-        project, "renamed", _production().rename(columns={"prediction": "guess"}),
+        did, "renamed", _production().rename(columns={"prediction": "guess"}),
         source_name="renamed.csv", user="seed",
     )  # fmt: skip
     at = app(PAGE, did, shared_slice_by=["site"])
@@ -276,7 +269,7 @@ def test_new_categories_are_listed_not_an_error(store, stored):
     project, did = stored
     table = _production()
     table.loc[:9, "device"] = "smart tv"
-    store.save_production_sample(project, "new", table, source_name="new.csv", user="seed")
+    store.save_production_sample(did, "new", table, source_name="new.csv", user="seed")
     at = app(PAGE, did)
     assert_ok(at)
     drift = table_with(at, "alarm").set_index("feature")
@@ -290,10 +283,169 @@ def test_empty_windows_and_windows_with_too_few_rows_are_named(store, stored):
     table = _production().iloc[:45].copy()
     table["ts"] = ["2024-01-01 10:00"] * 40 + ["2024-01-15 10:00"] * 5
     store.save_production_sample(
-        project, "gaps", table, source_name="gaps.csv", user="seed", time_column="ts"
+        did, "gaps", table, source_name="gaps.csv", user="seed", time_column="ts"
     )
     at = app(PAGE, did)
     assert_ok(at)
     shown = texts(at.caption)
     assert "No rows in '2024-01-08'." in shown
     assert "Too few rows to judge in '2024-01-15' (fewer than 30" in shown
+
+
+# ------------------------------------------------------------- samples per dataset
+
+
+def _problems(at) -> list[str]:
+    """The st.error messages besides the drift alarm (a crossed threshold is one too)."""
+    return [e.value for e in at.error if "crossed the threshold" not in e.value]
+
+
+def _second_dataset(store: Store, project: int) -> int:
+    """A second dataset of the project whose feature is "region", not "site"/"device"."""
+    frame = _reference().rename(columns={"site": "region"}).drop(columns="device")
+    return store.save_dataset(
+        project, "Other", dataset_from_frame(frame, ColumnMapping(), name="other.csv"),
+        task=TaskSpec(kind="binary", positive="1"), user="seed",
+    )  # fmt: skip
+
+
+@pytest.fixture
+def two_datasets(store: Store, stored) -> dict[str, tuple[int, int]]:
+    """Two datasets of one project, each with a sample made for it: {name: (dataset, sample)}."""
+    project, first = stored
+    second = _second_dataset(store, project)
+    mine = store.save_production_sample(
+        first, "for ref", _production(), source_name="ref_prod.csv", user="seed"
+    )
+    # Saved last: the newest sample of the project belongs to the other dataset.
+    theirs = store.save_production_sample(
+        second, "for other", _production().rename(columns={"site": "region"}).drop(
+            columns="device"), source_name="other_prod.csv", user="seed",
+    )  # fmt: skip
+    return {"Ref": (first, mine), "Other": (second, theirs)}
+
+
+@pytest.mark.parametrize(("dataset", "other"), [("Ref", "Other"), ("Other", "Ref")])
+def test_the_drift_page_offers_only_the_samples_of_the_dataset_on_screen(
+    two_datasets, dataset, other
+):
+    did, sid = two_datasets[dataset]
+    at = app(PAGE, did, production_sample_id=two_datasets[other][1])
+    assert_ok(at)
+    assert _problems(at) == []
+    chooser = at.selectbox(key="production_sample_id")
+    assert len(chooser.options) == 1 and chooser.options[0].startswith(f"for {dataset.lower()}")
+    assert chooser.value == sid
+    expected = {"Ref": {"site", "device"}, "Other": {"region"}}[dataset]
+    assert set(table_with(at, "alarm")["feature"]) == expected
+
+
+@pytest.mark.parametrize("dataset", ["Ref", "Other"])
+def test_prioritise_weighs_by_a_sample_of_its_own_dataset(two_datasets, dataset):
+    did, _ = two_datasets[dataset]
+    column = "site" if dataset == "Ref" else "region"
+    at = app(PRIORITISE, did, shared_slice_by=[column])
+    at.radio(key="prio_share").set_value("production").run()
+    assert_ok(at, no_errors=True)
+    table = table_with(at, "share").set_index("slice")
+    # 180 of the 200 production rows are "north" in both samples.
+    assert table.loc[f"{column} = north", "share"] == pytest.approx(90)
+    assert f"production sample 'for {dataset.lower()}'" in texts(at.caption)
+
+
+def test_a_dataset_without_samples_offers_none_of_the_projects_other_samples(store, stored):
+    project, did = stored
+    other = _second_dataset(store, project)
+    store.save_production_sample(other, "theirs", _production(), source_name="x.csv", user="s")
+    at = app(PAGE, did)
+    assert_ok(at, no_errors=True)
+    assert "No production sample yet. Upload" in texts(at.info)
+    at = app(PRIORITISE, did)
+    assert_ok(at, no_errors=True)
+    assert not [r for r in at.radio if r.key == "prio_share"]
+
+
+# ------------------------------------------------------------- features compared
+
+
+def test_a_feature_the_sample_lacks_is_left_out_with_a_note_not_a_stop(store, stored):
+    _, did = stored
+    sid = store.save_production_sample(
+        did, "no device", _production().drop(columns="device"), source_name="nd.csv", user="s"
+    )
+    at = app(PAGE, did)
+    assert_ok(at)
+    assert _problems(at) == []
+    chosen = at.multiselect(key=f"drift_features::{sid}")
+    assert chosen.options == ["site"] and chosen.value == ["site"]
+    assert "Not compared: the production sample lacks 'device' of the test set." in texts(
+        at.caption
+    )
+    table = table_with(at, "alarm").set_index("feature")
+    assert list(table.index) == ["site"]
+    assert table.loc["site", "drift"] == pytest.approx(0.4)  # north 0.5 -> 0.9, by hand
+    assert any("Slice mix" in h.value for h in at.subheader)
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [(["device"], ["device"]), (["site"], ["site"])])
+def test_features_compared_limits_the_drift_table_to_the_chosen_ones(with_sample, chosen, expected):
+    _, did, sid = with_sample
+    at = app(PAGE, did)
+    select = at.multiselect(key=f"drift_features::{sid}")
+    assert select.value == ["site", "device"]  # all shared features by default
+    select.set_value(chosen).run()
+    assert_ok(at)
+    assert table_with(at, "alarm")["feature"].tolist() == expected
+
+
+def test_choosing_no_feature_says_to_choose_one(with_sample):
+    _, did, sid = with_sample
+    at = app(PAGE, did)
+    at.multiselect(key=f"drift_features::{sid}").set_value([]).run()
+    assert_ok(at, no_errors=True)
+    assert "No feature to compare" in texts(at.info)
+
+
+# ------------------------------------------------------------- degenerate samples
+
+
+def _three_rows() -> pd.DataFrame:
+    return _production().iloc[[0, 100, 199]].reset_index(drop=True)
+
+
+def _only_new_categories() -> pd.DataFrame:
+    table = _production()
+    table["site"] = "east"
+    table["device"] = "smart tv"
+    return table
+
+
+@pytest.mark.parametrize("make", [_three_rows, _only_new_categories], ids=["3 rows", "only new"])
+def test_a_degenerate_sample_shows_the_page_without_a_traceback(store, stored, make):
+    _, did = stored
+    store.save_production_sample(
+        did, "odd", make(), source_name="odd.csv", user="seed", time_column="ts"
+    )
+    at = app(PAGE, did, shared_slice_by=["site", "device"])
+    assert_ok(at)
+    assert "Traceback" not in texts([*at.error, *at.warning])
+    assert set(table_with(at, "alarm")["feature"]) == {"site", "device"}
+
+
+@pytest.mark.parametrize("tagged", ["none", "all"], ids=["tag with no row", "no untagged row"])
+def test_project_tags_without_rows_do_not_break_the_slice_mix(store, with_sample, tagged):
+    _, did, _ = with_sample
+    store.create_tag(did, "blurry", user="seed")
+    if tagged == "all":
+        store.set_tag(did, list(range(N)), "blurry", True, user="seed")
+    at = app(PAGE, did, shared_slice_by=["site"])
+    assert_ok(at)
+    assert "Traceback" not in texts(at.error)
+    mix = table_with(at, "production share").set_index("slice")
+    # The sample has no tag column: all its rows are untagged. The test set: none or all
+    # of its 400 rows carry the tag.
+    share = 1.0 if tagged == "all" else 0.0
+    assert mix.loc["blurry", "test share"] == pytest.approx(share)
+    assert mix.loc["No tag", "test share"] == pytest.approx(1 - share)
+    assert mix.loc["blurry", "production share"] == pytest.approx(0.0)
+    assert mix.loc["No tag", "production share"] == pytest.approx(1.0)

@@ -81,9 +81,7 @@ def _fill(s: Store) -> Ids:
         user=WHO,
         linked_dataset_id=did,
     )
-    prod = s.save_production_sample(
-        pid, "week 1", LABELS, source_name="week1.csv", user=WHO, reference_dataset_id=did
-    )
+    prod = s.save_production_sample(did, "week 1", LABELS, source_name="week1.csv", user=WHO)
     return Ids(pid, did, iid, sid, prod)
 
 
@@ -155,7 +153,7 @@ CASES = {
     ),
     "save_report": lambda s, i, u: s.save_report(i.dataset, "csv", "r.csv", "a,b", user=u),
     "save_production_sample": lambda s, i, u: s.save_production_sample(
-        i.project, "week 2", LABELS, source_name="week2.csv", user=u
+        i.dataset, "week 2", LABELS, source_name="week2.csv", user=u
     ),
     "delete_production_sample": lambda s, i, u: s.delete_production_sample(
         i.production_sample, user=u

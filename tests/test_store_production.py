@@ -37,11 +37,15 @@ def project(store: Store) -> int:
     return store.get_or_create_project("p", user="ann")
 
 
+def _save_dataset(store: Store, project: int, name: str) -> int:
+    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "prediction": [0, 1], "site": ["a", "b"]})
+    ds = dataset_from_frame(frame, ColumnMapping(), name=f"{name}.csv")
+    return store.save_dataset(project, name, ds, task=TaskSpec(), user="ann")
+
+
 @pytest.fixture
 def dataset(store: Store, project: int) -> int:
-    frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "prediction": [0, 1], "site": ["a", "b"]})
-    ds = dataset_from_frame(frame, ColumnMapping(), name="ref.csv")
-    return store.save_dataset(project, "ref", ds, task=TaskSpec(), user="ann")
+    return _save_dataset(store, project, "ref")
 
 
 def _files(store: Store) -> list[Path]:
@@ -59,14 +63,15 @@ def test_a_saved_sample_lists_who_and_when_and_loads_as_saved(
 ) -> None:
     before = datetime.now(UTC)
     sid = store.save_production_sample(
-        project, "week 1", _table(), source_name="w1.csv", content_hash="abc", user="ann",
-        reference_dataset_id=dataset, time_column="ts",
+        dataset, "week 1", _table(), source_name="w1.csv", content_hash="abc", user="ann",
+        time_column="ts",
     )  # fmt: skip
     listed = store.list_production_samples(project)
     assert listed["id"].tolist() == [sid]
     row = listed.iloc[0]
     assert (row["name"], row["source_name"], row["created_by"]) == ("week 1", "w1.csv", "ann")
-    assert (row["row_count"], row["reference_dataset_id"], row["time_column"]) == (3, dataset, "ts")
+    assert (row["project_id"], row["dataset_id"]) == (project, dataset)
+    assert (row["row_count"], row["time_column"]) == (3, "ts")
     at = datetime.fromisoformat(row["created_at"])
     assert before - timedelta(seconds=1) <= at <= datetime.now(UTC)
     tm.assert_frame_equal(store.load_production_sample(sid), _table())
@@ -75,17 +80,47 @@ def test_a_saved_sample_lists_who_and_when_and_loads_as_saved(
     assert "production_sample.save" in store.events()["kind"].tolist()
 
 
-def test_samples_are_listed_newest_first_per_project(store: Store, project: int) -> None:
-    first = store.save_production_sample(project, "a", _table(), source_name="a", user="ann")
-    second = store.save_production_sample(project, "b", _table(), source_name="b", user="ann")
+def test_samples_are_listed_newest_first_per_project(store: Store, project: int, dataset: int):
+    first = store.save_production_sample(dataset, "a", _table(), source_name="a", user="ann")
+    second = store.save_production_sample(dataset, "b", _table(), source_name="b", user="ann")
     other = store.get_or_create_project("q", user="ann")
-    store.save_production_sample(other, "c", _table(), source_name="c", user="ann")
+    store.save_production_sample(
+        _save_dataset(store, other, "elsewhere"), "c", _table(), source_name="c", user="ann"
+    )
     assert store.list_production_samples(project)["id"].tolist() == [second, first]
     assert len(store.list_production_samples()) == 3
 
 
-def test_deleting_a_sample_removes_its_row_and_file(store: Store, project: int) -> None:
-    sid = store.save_production_sample(project, "a", _table(), source_name="a", user="ann")
+def test_each_dataset_lists_only_the_samples_uploaded_against_it(
+    store: Store, project: int, dataset: int
+) -> None:
+    second = _save_dataset(store, project, "second")
+    mine = store.save_production_sample(dataset, "w", _table(), source_name="w", user="ann")
+    theirs = store.save_production_sample(second, "w", _table(), source_name="w", user="ann")
+    assert store.list_production_samples(dataset_id=dataset)["id"].tolist() == [mine]
+    assert store.list_production_samples(dataset_id=second)["id"].tolist() == [theirs]
+    assert store.list_production_samples(project)["id"].tolist() == [theirs, mine]
+
+
+@pytest.mark.parametrize("deleted", ["first", "second"])
+def test_deleting_a_dataset_deletes_its_samples_rows_and_files_only(
+    store: Store, project: int, dataset: int, deleted: str
+) -> None:
+    second = _save_dataset(store, project, "second")
+    ids = {
+        "first": store.save_production_sample(dataset, "w", _table(), source_name="w", user="ann"),
+        "second": store.save_production_sample(second, "w", _table(), source_name="w", user="ann"),
+    }
+    kept = "second" if deleted == "first" else "first"
+    store.delete_dataset(dataset if deleted == "first" else second, user="ann")
+    assert store.list_production_samples(project)["id"].tolist() == [ids[kept]]
+    assert _files(store) == [store.files_dir / PRODUCTION_DIR / f"{ids[kept]}.parquet"]
+    with pytest.raises(NotFoundError, match=f"no production sample with id {ids[deleted]}"):
+        store.load_production_sample(ids[deleted])
+
+
+def test_deleting_a_sample_removes_its_row_and_file(store: Store, project: int, dataset: int):
+    sid = store.save_production_sample(dataset, "a", _table(), source_name="a", user="ann")
     store.delete_production_sample(sid, user="ann")
     assert store.list_production_samples(project).empty
     assert _files(store) == []
@@ -103,18 +138,19 @@ def _mixed() -> pd.DataFrame:
         (pd.DataFrame({"site": []}), {}, "has no rows"),
         (_mixed(), {}, "cannot be stored as Parquet"),
         (_table(), {"time_column": "when"}, "no time column 'when'"),
-        (_table(), {"reference_dataset_id": 999}, "no dataset with id 999"),
+        (_table(), {"dataset_id": 999}, "no dataset with id 999"),
         ("not a table", {}, "must be a DataFrame"),
     ],
     ids=["empty", "not parquet", "unknown time column", "unknown dataset", "not a frame"],
 )
 def test_a_failed_save_leaves_nothing_behind(
-    store: Store, project: int, table, options, message
+    store: Store, project: int, dataset: int, table, options, message
 ) -> None:
     events = len(store.events())
+    target = options.pop("dataset_id", dataset)
     with pytest.raises(StoreError, match=message):
         store.save_production_sample(
-            project, "bad", table, source_name="bad.csv", user="ann", **options
+            target, "bad", table, source_name="bad.csv", user="ann", **options
         )
     assert store.list_production_samples(project).empty
     assert _files(store) == []
@@ -122,23 +158,25 @@ def test_a_failed_save_leaves_nothing_behind(
 
 
 def test_a_crash_inside_the_transaction_removes_the_moved_file(
-    store: Store, project: int, monkeypatch
+    store: Store, project: int, dataset: int, monkeypatch
 ) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("crash after the file moved")
 
     monkeypatch.setattr(Store, "_event", boom)
     with pytest.raises(RuntimeError):
-        store.save_production_sample(project, "a", _table(), source_name="a", user="ann")
+        store.save_production_sample(dataset, "a", _table(), source_name="a", user="ann")
     monkeypatch.undo()
     assert store.list_production_samples(project).empty
     assert _files(store) == []
 
 
-def test_a_taken_name_is_refused_and_the_first_sample_kept(store: Store, project: int) -> None:
-    sid = store.save_production_sample(project, "a", _table(), source_name="a", user="ann")
+def test_a_taken_name_is_refused_and_the_first_sample_kept(
+    store: Store, project: int, dataset: int
+) -> None:
+    sid = store.save_production_sample(dataset, "a", _table(), source_name="a", user="ann")
     with pytest.raises(NameTakenError, match="already has a production sample named 'a'"):
-        store.save_production_sample(project, "a", _table().head(1), source_name="x", user="ann")
+        store.save_production_sample(dataset, "a", _table().head(1), source_name="x", user="ann")
     assert store.list_production_samples(project)["id"].tolist() == [sid]
     assert len(_files(store)) == 1
 
@@ -174,13 +212,13 @@ def test_an_invalid_threshold_writes_none_of_them(
     [("viewer", False, False), ("annotator", False, True), ("owner", True, True)],
 )
 def test_roles_guard_samples_and_thresholds(
-    store: Store, project: int, role: str, may_save: bool, may_set: bool
+    store: Store, project: int, dataset: int, role: str, may_save: bool, may_set: bool
 ) -> None:
     store.set_member(project, "ann", "owner", user="ann")
     store.set_member(project, "bob", role, user="ann")
 
     def save() -> None:
-        store.save_production_sample(project, "b", _table(), source_name="b", user="bob")
+        store.save_production_sample(dataset, "b", _table(), source_name="b", user="bob")
 
     def set_threshold() -> None:
         store.set_drift_thresholds(project, {"site": 0.5}, user="bob")

@@ -39,7 +39,7 @@ def _table(k: int) -> pd.DataFrame:
 
 @pytest.fixture
 def old(tmp_path: Path) -> Path:
-    """A store with a dataset, two production samples (one linked) and two thresholds."""
+    """A store with a dataset, two production samples of it and two thresholds."""
     db = tmp_path / "old" / "sw.db"
     db.parent.mkdir()
     with Store(db) as store:
@@ -47,10 +47,8 @@ def old(tmp_path: Path) -> Path:
         frame = pd.DataFrame({"id": [1, 2], "label": [0, 1], "prediction": [0, 1]})
         ds = dataset_from_frame(frame, ColumnMapping(), name="ref.csv")
         did = store.save_dataset(pid, "ref", ds, task=TaskSpec(), user=USER)
-        store.save_production_sample(
-            pid, "w1", _table(1), source_name="w1.csv", user=USER, reference_dataset_id=did
-        )
-        store.save_production_sample(pid, "w2", _table(2), source_name="w2.csv", user=USER)
+        store.save_production_sample(did, "w1", _table(1), source_name="w1.csv", user=USER)
+        store.save_production_sample(did, "w2", _table(2), source_name="w2.csv", user=USER)
         store.set_drift_thresholds(pid, {"site": 0.2, "age": 0.05}, user=USER)
     return db
 
@@ -155,8 +153,8 @@ def test_the_id_of_a_lost_sample_whose_file_survives_is_never_given_again(
     new = tmp_path / "new" / "sw.db"
     recover_store(old, new)
     with Store(new) as store:
-        pid = int(store.list_projects()["id"].iloc[0])
-        sid = store.save_production_sample(pid, "w3", _table(3), source_name="w3", user=USER)
+        did = int(store.list_datasets()["id"].iloc[0])
+        sid = store.save_production_sample(did, "w3", _table(3), source_name="w3", user=USER)
     assert sid == 3
 
 

@@ -1,4 +1,7 @@
-"""The production sample of a project on the pages: pick, upload, delete; cached drift calls.
+"""The production samples of a dataset on the pages: pick, upload, delete; cached drift calls.
+
+A sample is stored with the dataset it was uploaded against (read with its column roles),
+so the pages offer only the samples of the dataset on screen.
 
 Stored samples never change after they are saved, so a sample's table is cached by
 (database, sample id). Every analysis is one call into :mod:`core.drift`, cached per
@@ -47,9 +50,11 @@ def project_of(loaded: Loaded) -> int:
 
 
 def samples(ctx: state.Context, loaded: Loaded) -> pd.DataFrame:
-    """Return the project's production samples, newest first (a bad read stops the page)."""
+    """Return the loaded dataset's production samples, newest first (a bad read stops the page)."""
     return state.read(
-        ctx.store.list_production_samples, project_of(loaded), what="The production samples"
+        ctx.store.list_production_samples,
+        dataset_id=loaded.dataset_id,
+        what="The production samples",
     )
 
 
@@ -124,18 +129,17 @@ def upload_section(ctx: state.Context, loaded: Loaded) -> None:
     if st.button("Save production sample", key="drift_upload_save", type="primary"):
         saved = state.run_write(
             ctx.store.save_production_sample,
-            project_of(loaded),
+            loaded.dataset_id,
             name,
             table,
             source_name=uploaded.name,
             content_hash=str(digest),
             user=ctx.user,
-            reference_dataset_id=loaded.dataset_id,
             time_column=None if time_column == "(none)" else time_column,
             success=lambda sid: f"Saved production sample {name!r}.",
         )
         if saved:
-            newest = ctx.store.list_production_samples(project_of(loaded))
+            newest = ctx.store.list_production_samples(dataset_id=loaded.dataset_id)
             st.session_state[SAMPLE] = int(newest["id"].iloc[0])
         st.rerun()
 
@@ -162,21 +166,49 @@ def delete_button(ctx: state.Context, sample_id: int) -> None:
 # --------------------------------------------------------------------------- cached core calls
 
 
-def watched_thresholds(
-    loaded: Loaded, production: pd.DataFrame, saved: Mapping[str, float]
-) -> Thresholds:
+def features_choice(loaded: Loaded, production: pd.DataFrame, sample_id: int) -> tuple[str, ...]:
+    """Draw "Features compared"; return the features chosen (in the reference's order).
+
+    The options are the feature columns both tables hold (:func:`core.drift.
+    default_features`), all chosen by default; a feature column of the dataset that the
+    sample lacks is left out, named in one line. Empty when no feature is chosen (or shared).
+    """
+    reference = loaded.dataset.frame
+    shared = default_features(reference, production)
+    lacking = [c for c in default_features(reference, reference) if c not in production.columns]
+    if lacking:
+        st.caption(
+            md(
+                f"Not compared: the production sample lacks {quoted_list(lacking, limit=8)} "
+                "of the test set."
+            )
+        )
+    chosen = st.multiselect(
+        "Features compared",
+        shared,
+        default=shared,
+        key=f"drift_features::{sample_id}",
+        help="The columns both files hold, besides ids, labels, predictions and scores.",
+    )
+    order = {c: k for k, c in enumerate(shared)}
+    return tuple(sorted(chosen, key=order.__getitem__))
+
+
+def watched_thresholds(features: Sequence[str], saved: Mapping[str, float]) -> Thresholds:
     """Return the saved thresholds of the features compared here (others would be refused)."""
-    features = set(default_features(loaded.dataset.frame, production))
-    return tuple(sorted((f, float(v)) for f, v in saved.items() if f in features))
+    return tuple(sorted((f, float(v)) for f, v in saved.items() if f in set(features)))
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring drift…", hash_funcs=BY_TASK)
-def drift_table(loaded: Loaded, db: str, sample_id: int, thresholds: Thresholds) -> pd.DataFrame:
-    """:func:`core.drift.feature_drift` of the sample against the loaded dataset."""
+def drift_table(
+    loaded: Loaded, db: str, sample_id: int, features: tuple[str, ...], thresholds: Thresholds
+) -> pd.DataFrame:
+    """:func:`core.drift.feature_drift` of the sample's ``features`` against the dataset."""
     production = sample_table(db, sample_id)
     return feature_drift(
         loaded.dataset.frame,
         production,
+        features=list(features),
         thresholds=dict(thresholds),
         reference_name=loaded.dataset.source_name,
         production_name=_name(db, sample_id),
@@ -238,6 +270,7 @@ def windows(
     sample_id: int,
     time_column: str,
     window: str,
+    features: tuple[str, ...],
     thresholds: Thresholds,
 ) -> pd.DataFrame:
     """:func:`core.drift.drift_windows`, with the accuracy per window when it can be measured."""
@@ -252,6 +285,7 @@ def windows(
         production,
         time_column=time_column,
         window=window,
+        features=list(features),
         thresholds=dict(thresholds),
         label=label,
         prediction=prediction,
@@ -422,16 +456,19 @@ def share_switch(
     bins: int,
     rank_by: str,
 ) -> pd.DataFrame:
-    """Offer "Share of: test set / production" when the project has a production sample.
+    """Offer "Share of: test set / production" when the dataset has a production sample.
 
     With "production", ``table`` (a ranked analysis table) is ranked again with each
-    slice's share of the sample chosen on *Production drift* (else the newest). Returns
-    the table to show; says which share it weighs.
+    slice's share of the dataset's sample chosen on *Production drift* (else its newest).
+    Returns the table to show; says which share it weighs.
     """
     if not ranks_by_production():
         return table
     stored = state.read(
-        ctx.store.list_production_samples, project_of(loaded), otherwise=None, what="Samples"
+        ctx.store.list_production_samples,
+        dataset_id=loaded.dataset_id,
+        otherwise=None,
+        what="Samples",
     )
     if stored is None or stored.empty:
         return table

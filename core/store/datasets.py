@@ -520,6 +520,7 @@ class DatasetsMixin:
     def delete_dataset(self, dataset_id: int, *, user: str) -> None:
         """Delete a dataset: its rows (tag bases and scopes, review samples, reports) and files.
 
+        Its production samples go too (rows and files): they were read with its columns.
         What belongs to the project stays: its tags and their settings, hand values, label
         corrections and reviewed examples, and the events about the dataset.
 
@@ -534,7 +535,8 @@ class DatasetsMixin:
         with self._write():
             row = self._dataset_for_write(dataset_id, user, "delete_dataset")
             did = row["id"]
-            for table in ("tag_bases", "review_samples", "reports"):
+            samples = self._production_ids_of(did)
+            for table in ("tag_bases", "review_samples", "reports", "production_samples"):
                 self.db.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [did])
             self.db.execute("DELETE FROM datasets WHERE id = ?", [did])
             self._event(
@@ -547,6 +549,7 @@ class DatasetsMixin:
             )
         # The files go once the rows are gone for good: a crash before this leaves files no
         # row owns (removed by the next Store()), never a row without its files.
+        self._remove_production_files(samples)
         trash = self.files_dir / f".deleted-{uuid.uuid4().hex}"
         try:
             os.replace(self._dir(did), trash)

@@ -1,12 +1,13 @@
-"""Production samples of a project (Parquet files) and its per-feature drift thresholds.
+"""Production samples of a dataset (Parquet files) and per-feature drift thresholds.
 
 A production sample is the table of predictions (labels optional) from the traffic a model
-now serves, stored as uploaded beside a labelled dataset of the project, its *reference*
-(:mod:`core.drift`). Its cells are written to ``files_dir/production_samples/<id>.parquet``
-(atomically, inside the transaction that adds its row, as datasets' and annotation sets'
-files are), with who uploaded it and when. The drift thresholds are the alarm level of each
-feature (:func:`core.drift.feature_drift`'s ``thresholds=``), one row per feature changed
-from its default.
+now serves, stored as uploaded with the labelled dataset it was uploaded against, its
+*reference* (:mod:`core.drift`): it is read with that dataset's column roles, so it belongs
+to that dataset, is listed with it and is deleted with it. Its cells are written to
+``files_dir/production_samples/<id>.parquet`` (atomically, inside the transaction that adds
+its row, as datasets' and annotation sets' files are), with who uploaded it and when. The
+drift thresholds are the alarm level of each feature (:func:`core.drift.feature_drift`'s
+``thresholds=``), one row per feature changed from its default, per project.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import pandas as pd
 
 from slicewise.core.errors import NameTakenError, StoreValueError
 from slicewise.core.store.common import (
-    _check_same_project,
     _clean_name,
     _clean_text,
     _clean_user,
@@ -75,11 +75,11 @@ class ProductionMixin:
     _PRODUCTION_COLUMNS = [
         "id",
         "project_id",
+        "dataset_id",
         "name",
         "source_name",
         "content_hash",
         "row_count",
-        "reference_dataset_id",
         "time_column",
         "created_at",
         "created_by",
@@ -91,49 +91,53 @@ class ProductionMixin:
     def _production_row(self, sample_id: Any) -> dict[str, Any]:
         return _row_by_id(self, "production_samples", sample_id, "production sample")
 
-    def _check_production_free(self, project_id: int, name: str) -> None:
+    def _check_production_free(self, dataset_id: int, name: str) -> None:
         rows = self._rows(
-            "SELECT id FROM production_samples WHERE project_id = ? AND name = ?",
-            [project_id, name],
+            "SELECT id FROM production_samples WHERE dataset_id = ? AND name = ?",
+            [dataset_id, name],
         )
         if rows:
             raise NameTakenError(
-                f"project {project_id} already has a production sample named {name!r} "
+                f"dataset {dataset_id} already has a production sample named {name!r} "
                 f"(id {rows[0]['id']}); choose another name"
             )
 
-    def _check_reference(self, project_id: int, dataset_id: Any) -> int | None:
-        if dataset_id is None:
-            return None
-        return _check_same_project(
-            self._dataset_row(dataset_id),
-            project_id,
-            "a production sample's reference is a dataset of its own project",
-        )
+    def _production_ids_of(self, dataset_id: int) -> list[int]:
+        """Return the ids of the production samples stored with a dataset."""
+        rows = self._rows("SELECT id FROM production_samples WHERE dataset_id = ?", [dataset_id])
+        return [int(r["id"]) for r in rows]
+
+    def _remove_production_files(self, sample_ids: list[int]) -> None:
+        """Remove the files of production samples whose rows are gone (missing ones skipped).
+
+        A crash before this leaves files no row owns: the next ``Store()`` removes them.
+        """
+        for sid in sample_ids:
+            self._production_path(sid).unlink(missing_ok=True)
 
     def save_production_sample(
         self,
-        project_id: int,
+        dataset_id: int,
         name: str,
         table: pd.DataFrame,
         *,
         source_name: str,
         user: str,
         content_hash: str = "",
-        reference_dataset_id: int | None = None,
         time_column: str | None = None,
     ) -> int:
-        """Store a production sample of a project, as uploaded.
+        """Store a production sample with the dataset it was uploaded against, as uploaded.
 
         The table is written to Parquet (a staging file renamed inside the transaction that
         adds the row), so either both the row and the file exist or neither.
 
         Parameters
         ----------
-        project_id
-            The owning project.
+        dataset_id
+            The dataset it is compared with (its reference); the sample belongs to it (and
+            to its project) and is deleted with it.
         name
-            The sample's name, unique within the project.
+            The sample's name, unique among the dataset's samples.
         table
             The production table as read (:func:`core.reading.read_table`), shape
             (n_rows >= 1, n_columns), text column names.
@@ -141,8 +145,6 @@ class ProductionMixin:
             The file it came from and the hash of its bytes ("" when unknown).
         user
             Who uploads it.
-        reference_dataset_id
-            The dataset of the same project it is compared with, or ``None``.
         time_column
             The column holding each row's timestamp, or ``None``.
 
@@ -154,8 +156,8 @@ class ProductionMixin:
         Raises
         ------
         StoreError
-            Unknown project or dataset, a dataset of another project, a name already used,
-            a time column the table lacks, or a table that is empty or cannot be stored.
+            Unknown dataset, a name the dataset's samples already use, a time column the
+            table lacks, or a table that is empty or cannot be stored.
         PermissionDenied
             ``user`` may not upload production samples in the project.
         """
@@ -163,10 +165,10 @@ class ProductionMixin:
         user = _clean_user(user)
         source_name = _clean_name(source_name, "source name", limit=None)
         content_hash = str(content_hash or "")
-        pid = self._project_row(project_id)["id"]
+        dataset = self._dataset_row(dataset_id)
+        did, pid = int(dataset["id"]), int(dataset["project_id"])
         self._require(pid, user, "save_production_sample")  # again inside the transaction
-        self._check_production_free(pid, name)
-        self._check_reference(pid, reference_dataset_id)
+        self._check_production_free(did, name)
         table = _check_table(name, table)
         if time_column is not None:
             time_column = _clean_text(time_column, "time column")
@@ -182,6 +184,7 @@ class ProductionMixin:
             _stage_parquet(table, staging.path, f"production sample {name!r}")
             record = {
                 "project_id": pid,
+                "dataset_id": did,
                 "name": name,
                 "source_name": source_name,
                 "content_hash": content_hash,
@@ -189,19 +192,17 @@ class ProductionMixin:
                 "time_column": time_column,
             }
             with self._write():
-                sid = self._add_production(record, reference_dataset_id, staging, user=user)
+                sid = self._add_production(record, staging, user=user)
         return sid
 
-    def _add_production(
-        self, record: dict[str, Any], reference: Any, staging: _Staging, *, user: str
-    ) -> int:
+    def _add_production(self, record: dict[str, Any], staging: _Staging, *, user: str) -> int:
         """Write a new production sample inside its save's transaction; return its id."""
-        pid, name = record["project_id"], record["name"]
+        pid, did, name = record["project_id"], record["dataset_id"], record["name"]
+        self._dataset_row(did)  # deleted meanwhile: refused
         self._require(pid, user, "save_production_sample")
-        self._check_production_free(pid, name)
-        linked = self._check_reference(pid, reference)
+        self._check_production_free(did, name)
         at = _now()
-        row = {**record, "reference_dataset_id": linked, "created_at": at, "created_by": user}
+        row = {**record, "created_at": at, "created_by": user}
         sid = _insert(self, "production_samples", row)
         staging.move_to(self._production_path(sid))
         self._event(
@@ -209,7 +210,7 @@ class ProductionMixin:
             user=user,
             at=at,
             project_id=pid,
-            dataset_id=linked,
+            dataset_id=did,
             production_sample_id=sid,
             name=name,
             source_name=record["source_name"],
@@ -217,19 +218,35 @@ class ProductionMixin:
         )
         return sid
 
-    def list_production_samples(self, project_id: int | None = None) -> pd.DataFrame:
+    def list_production_samples(
+        self, project_id: int | None = None, *, dataset_id: int | None = None
+    ) -> pd.DataFrame:
         """Return the stored production samples, newest first.
+
+        Parameters
+        ----------
+        project_id
+            Only this project's samples; ``None`` lists all.
+        dataset_id
+            Only the samples stored with this dataset (uploaded against it); ``None``: all.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``id``, ``project_id``, ``name``, ``source_name``, ``content_hash``,
-            ``row_count``, ``reference_dataset_id`` (nullable Int64: ``<NA>`` when none or
-            deleted), ``time_column`` (None when none), ``created_at`` (ISO time, UTC),
-            ``created_by``.
+            Columns ``id``, ``project_id``, ``dataset_id`` (the reference), ``name``,
+            ``source_name``, ``content_hash``, ``row_count``, ``time_column`` (None when
+            none), ``created_at`` (ISO time, UTC), ``created_by``.
+
+        Raises
+        ------
+        StoreError
+            Unknown project or dataset.
         """
         out = self._list_in_project("production_samples", self._PRODUCTION_COLUMNS, project_id)
-        out["reference_dataset_id"] = out["reference_dataset_id"].astype("Int64")
+        if dataset_id is not None:
+            did = self._dataset_row(dataset_id)["id"]
+            out = out[out["dataset_id"] == did].reset_index(drop=True)
+        out["dataset_id"] = out["dataset_id"].astype("int64")
         return out
 
     def production_sample_info(self, sample_id: int) -> dict[str, Any]:

@@ -272,24 +272,26 @@ _SCHEMA_V5 = [
 
 
 # Production samples (issue 18): a table of predictions from the traffic a model now serves,
-# stored beside a labelled dataset of the project (its reference) as a Parquet file
-# (files_dir/production_samples/<id>.parquet), with who uploaded it and when; and the drift
-# alarm threshold of each feature, per project (a feature without a row: the default).
+# stored with the labelled dataset it was uploaded against (its reference, dataset_id: the
+# sample is read with that dataset's column roles, so it belongs to it and goes with it) as a
+# Parquet file (files_dir/production_samples/<id>.parquet), with who uploaded it and when;
+# and the drift alarm threshold of each feature, per project (a feature without a row: the
+# default).
 _SCHEMA_V6 = [
     """CREATE TABLE production_samples (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         project_id INTEGER NOT NULL REFERENCES projects(id),
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
         source_name TEXT NOT NULL,
         content_hash TEXT NOT NULL,
         row_count INTEGER NOT NULL,
-        reference_dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
         time_column TEXT,
         created_at TEXT NOT NULL,
         created_by TEXT NOT NULL,
-        UNIQUE (project_id, name)
+        UNIQUE (dataset_id, name)
     )""",
-    "CREATE INDEX production_samples_dataset ON production_samples (reference_dataset_id)",
+    "CREATE INDEX production_samples_project ON production_samples (project_id)",
     """CREATE TABLE drift_thresholds (
         project_id INTEGER NOT NULL REFERENCES projects(id),
         feature TEXT NOT NULL,
