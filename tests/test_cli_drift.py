@@ -38,8 +38,9 @@ def files(tmp_path):
         }
     )
     ref, prod = tmp_path / "ref.csv", tmp_path / "prod.csv"
-    reference.to_csv(ref, index=False)
-    production.to_csv(prod, index=False)
+    # Each row 15 times: 60 rows, 30 per weekly window, enough to judge (MIN_WINDOW_ROWS).
+    pd.concat([reference] * 15).to_csv(ref, index=False)
+    pd.concat([production] * 15).to_csv(prod, index=False)
     return ref, prod
 
 
@@ -73,7 +74,7 @@ def test_json_holds_each_feature_with_value_threshold_and_new_categories(files):
     assert rows["size"]["threshold"] == 0.05 and rows["size"]["value"] == pytest.approx(0)
     assert rows["weight"]["kind"] == "numeric" and rows["weight"]["value"] == pytest.approx(0)
     assert data["crossed"] == ["colour"]
-    assert data["n_reference"] == 4 and data["n_production"] == 4
+    assert data["n_reference"] == 60 and data["n_production"] == 60
 
 
 def test_markdown_report_has_the_feature_table(files):

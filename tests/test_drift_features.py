@@ -46,7 +46,7 @@ def _frames():
 
 def test_one_row_per_feature_with_the_documented_columns():
     reference, production = _frames()
-    table = feature_drift(reference, production)
+    table = feature_drift(reference, production, min_rows=1)
     assert tuple(table.columns) == DRIFT_COLUMNS
     assert table["feature"].tolist() == ["colour", "size"]  # most moved first
     colour = table.iloc[0]
@@ -81,7 +81,9 @@ def test_default_features_leave_out_ids_labels_predictions_and_excluded_columns(
 )
 def test_thresholds_per_feature_override_the_default(thresholds, crossed):
     reference, production = _frames()
-    table = feature_drift(reference, production, thresholds=thresholds).set_index("feature")
+    table = feature_drift(reference, production, thresholds=thresholds, min_rows=1).set_index(
+        "feature"
+    )
     assert table["crossed"].to_dict() == crossed
     for name, value in thresholds.items():
         assert table.loc[name, "threshold"] == value
@@ -234,7 +236,7 @@ def test_category_shares_of_a_numeric_feature_are_per_bin():
             pd.DataFrame({"colour": ["red"], "size": ["S"]}),
             {"thresholds": {"colour": -1}},
             InvalidValueError,
-            ["'colour'", "below 0"],
+            ["'colour'", "outside 0 to 1"],
         ),
     ],
     ids=["lacks-column", "no-shared", "empty", "unknown-feature", "threshold-typo", "negative"],

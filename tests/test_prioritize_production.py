@@ -159,3 +159,18 @@ def test_analyze_with_a_production_file_lacking_the_slice_column_is_one_line(fil
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith("slicewise: error: ") and "region" in lines[-1]
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("baseline", "said", "not_said"),
+    [
+        (("--target", "0.95"), "ranked by gap × production share", "excess error"),
+        ((), "ranked by excess error × production share", "by gap ×"),
+    ],
+    ids=["target", "no-baseline"],
+)
+def test_production_note_names_what_was_multiplied_by_the_share(files, baseline, said, not_said):
+    ref, prod, _, _ = files
+    result = _analyze(ref, "--slice-by", "region", *baseline, "--production", prod)
+    assert result.exit_code == 0, result.output
+    assert said in result.stderr and not_said not in result.stderr

@@ -3,9 +3,10 @@
 Reads both files with the project's reader (:func:`core.reading.read_table`: CSV, TSV,
 Parquet, .xlsx), measures each feature (:func:`core.drift.feature_drift`) and, with a time
 column, each window (:func:`core.drift.drift_windows`), and writes a table, JSON, Markdown
-or a self-contained HTML page. The exit code is 1 when any feature crossed its threshold
-(overall or in a window), 0 otherwise, so a scheduled job can raise the alarm; bad input
-is one line on stderr and exit code 2, as for every command (:mod:`core.cli.group`).
+or a self-contained HTML page. Exit code 1 means only that a feature crossed its threshold
+(overall or in a window), 0 none, so a scheduled job can raise the alarm; bad input is one
+line on stderr and exit code 2, as for every command, and an unexpected error exits 3
+(:data:`core.cli.group.INTERNAL_ERROR_EXIT`). Notes are in the report (on stderr for JSON).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
+import numpy as np
 import pandas as pd
 
+from slicewise.core.cli.drift_checks import check_model_options, check_options, tags_as_read
 from slicewise.core.cli.drift_model import (
     ModelDrift,
     ReferenceRoles,
@@ -37,6 +40,7 @@ from slicewise.core.drift import (
     drift_windows,
     feature_drift,
 )
+from slicewise.core.drift.windows import WindowSpec
 from slicewise.core.jsonable import dumps_json, plain_value
 from slicewise.core.reading import read_table
 from slicewise.core.report import escape_markdown
@@ -164,7 +168,8 @@ def drift_command(
 
     Categorical features: TFDV's L-infinity distance (the largest change of a category's
     share); numeric features: Jensen-Shannon divergence (bits) over the reference's
-    quantile bins; PSI beside both. Exit code 1 when any feature crossed its threshold.
+    quantile bins; PSI beside both. Exit code 1 when any feature crossed its threshold
+    (2: bad input, 3: internal error; too few rows never cross).
     When REFERENCE loads as a labelled dataset, each slice's test share stands beside its
     production share, with the accuracy to expect on production (and CBPE with a score).
     """
@@ -175,6 +180,12 @@ def drift_command(
     )
     ref, prod = (mask_na_tokens(t, read["na_values"]) for t in (raw_ref, raw_prod))
     names = {"reference_name": reference.name, "production_name": production.name}
+    check_options(ref, prod, roles, exclude, names)
+    model = model_drift(
+        reference, raw_prod, roles, sheet=sheet, read=read, production_name=production.name
+    )
+    check_model_options(model, roles, reference.name)
+    ref, prod = tags_as_read(ref, prod, model, names)
     common = {
         "features": list(features) or None,
         "thresholds": pairs(thresholds, "--threshold", percent=False),
@@ -183,12 +194,10 @@ def drift_command(
         "thousands": thousands,
         **names,
     }
-    table, windows = _measure(ref, prod, common, exclude, time_column, window, roles)
-    model = model_drift(
-        reference, raw_prod, roles, sheet=sheet, read=read, production_name=production.name
-    )
-    for text in model.notes:
-        note(text)
+    table, windows = _measure(ref, prod, common, exclude, time_column, window, roles, model)
+    if fmt == "json":  # notes are in the report; a machine reads stdout, a person stderr
+        for text in [*_window_notes(windows), *model.notes]:
+            note(text)
     head = {
         "reference": reference.name,
         "production": production.name,
@@ -210,21 +219,38 @@ def _measure(
     time_column: str | None,
     window: str,
     roles: ReferenceRoles,
+    model: ModelDrift,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Return the feature drift and, with a time column or labels, the drift per window."""
-    label, prediction = roles.label, roles.prediction
+    """Return the feature drift and, with a time column or labels, the drift per window.
+
+    The accuracy per window is ``model.correct`` (the reference task's outcome) when the
+    sample reads with the reference's roles; else --label and --prediction as classes.
+    """
+    mapping = model.reference.mapping if model.reference is not None else None
+    label = roles.label or (mapping.label if mapping else None)
+    prediction = roles.prediction or (mapping.prediction if mapping else None)
     ids = [c for c in (roles.score, roles.id_col) if c]
     skip = [c for c in (time_column, label, prediction) if c]
     table = feature_drift(ref, prod, exclude=[*exclude, *skip, *ids], **common)
     windows = None
-    if time_column or (label and prediction):
+    correct = model.correct
+    if correct is None and not (roles.label and roles.prediction):
+        label = prediction = None  # detected columns only through the model part
+    if correct is not None and np.isnan(correct).all():  # no labelled production row
+        correct = None
+    by_rows = WindowSpec.parse(window).rows is not None
+    if time_column or (by_rows and (correct is not None or (label and prediction))):
         windows = drift_windows(
             ref, prod, time_column=time_column, window=window, exclude=[*exclude, *ids],
-            label=label, prediction=prediction, **common,
+            label=label if label in prod.columns else None,
+            prediction=prediction if prediction in prod.columns else None,
+            correct=correct, **common,
         )  # fmt: skip
-        for text in windows.attrs.get("notes", []):
-            note(text)
     return table, windows
+
+
+def _window_notes(windows: pd.DataFrame | None) -> list[str]:
+    return [] if windows is None else list(windows.attrs.get("notes", []))
 
 
 def _charts(
@@ -269,12 +295,11 @@ def _verdict(table: pd.DataFrame, windows: pd.DataFrame | None) -> str:
     if not overall and not later:
         where = " in any window" if windows is not None else ""
         return f"No feature crossed its threshold{where} ({len(table)} compared)."
-    parts = []
-    if overall:
-        parts.append(f"crossed overall: {', '.join(overall)}")
+    compared = f"{len(table)} feature{'' if len(table) == 1 else 's'} compared"
+    parts = [f"crossed overall: {', '.join(overall)}"] if overall else []
     if later:
         parts.append(f"crossed in some window only: {', '.join(later)}")
-    return f"Threshold crossed ({len(table)} features compared); " + "; ".join(parts) + "."
+    return f"Threshold crossed ({compared}); " + "; ".join(parts) + "."
 
 
 def _threshold_line() -> str:
@@ -379,6 +404,7 @@ def drift_text(
             "Per window (* crossed the threshold):",
             _window_frame(windows).to_string(index=False),
         ]
+        parts += [f"Note: {text}" for text in _window_notes(windows)]
     if model is not None:
         parts += model_text(model)
     return "\n".join(parts) + "\n"
@@ -424,6 +450,7 @@ def drift_markdown(
         frame = _window_frame(windows).astype(str)
         lines += ["## Per window", "", "A `*` marks a value past its threshold.", ""]
         lines += _md_table(list(frame.columns), frame.to_numpy().tolist())
+        lines += [*(f"- Note: {esc(text)}" for text in _window_notes(windows)), ""]
     if model is not None:
         lines += model_markdown(model, _md_table)
     return "\n".join(lines) + "\n"
@@ -481,12 +508,17 @@ def drift_html(
     body.append(_html_table(header, rows, marked=table["crossed"].tolist()))
     if charts:
         body.append("<h2>Reference and production shares</h2>")
-        body += [share_bars_svg(name, frame) for name, frame in charts.items()]
+        kinds = dict(zip(table["feature"], table["kind"], strict=True))
+        body += [
+            share_bars_svg(name, frame, numeric=kinds.get(name) == "numeric")
+            for name, frame in charts.items()
+        ]
     if windows is not None:
         frame = _window_frame(windows).astype(str)
         marked = [" *" in " ".join(r) for r in frame.to_numpy().tolist()]
         body += ["<h2>Per window</h2>", "<p>A * marks a value past its threshold.</p>"]
         body.append(_html_table(list(frame.columns), frame.to_numpy().tolist(), marked=marked))
+        body += [f"<p>Note: {esc(text)}</p>" for text in _window_notes(windows)]
     if model is not None:
         body += model_html(model, _html_table)
     return (
@@ -514,17 +546,23 @@ def _charted(table: pd.DataFrame) -> list[str]:
     return table["feature"].head(MAX_CHARTS).tolist()
 
 
-def share_bars_svg(feature: str, shares: pd.DataFrame, *, top: int = MAX_CHART_ROWS) -> str:
+def share_bars_svg(
+    feature: str, shares: pd.DataFrame, *, top: int = MAX_CHART_ROWS, numeric: bool = False
+) -> str:
     """Draw one feature's reference and production share per category as inline SVG.
 
-    ``shares``: :func:`core.drift.category_shares`'s frame; the first ``top`` rows are
-    drawn (the reference's most common categories, or the lowest bins). Labels are escaped.
+    ``shares``: :func:`core.drift.category_shares`'s frame. A numeric feature's bins are
+    all drawn (the reference's quantile bins: at most ``--bins`` plus the two outer
+    ones); a categorical feature's first ``top`` rows (the reference's most common
+    categories), with "and N more categories" under the chart when rows are left out.
+    Labels are escaped.
     """
     esc = html.escape
-    rows = shares.head(top)
+    rows = shares if numeric else shares.head(top)
+    hidden = len(shares) - len(rows)
     label_w, bar_w, row_h, top_h = 200, 320, 28, 40
     scale = max(float(rows[["reference_share", "production_share"]].max().max()), 0.01)
-    height, width = top_h + row_h * len(rows) + 8, label_w + bar_w + 70
+    height, width = top_h + row_h * len(rows) + 8 + 18 * bool(hidden), label_w + bar_w + 70
     out = [
         f'<svg role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="system-ui, sans-serif" font-size="12">',
@@ -552,5 +590,10 @@ def share_bars_svg(feature: str, shares: pd.DataFrame, *, top: int = MAX_CHART_R
                 f'fill="{color}"/><text x="{label_w + w + 4:.1f}" y="{y + 11 + 12 * j}" '
                 f'font-size="10">{100 * float(value):.1f}%</text>'
             )
+    if hidden:
+        out.append(
+            f'<text x="{label_w}" y="{top_h + row_h * len(rows) + 14}">and {hidden:,} more '
+            f"categor{'y' if hidden == 1 else 'ies'} (not drawn)</text>"
+        )
     out.append("</svg>")
     return "".join(out)

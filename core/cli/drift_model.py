@@ -16,10 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from slicewise.core.dataset import ColumnMapping, Dataset, load_dataset
-from slicewise.core.drift import estimate_accuracy, slice_mix
+from slicewise.core.drift import (
+    estimate_accuracy,
+    production_correct,
+    read_production,
+    slice_mix,
+)
 from slicewise.core.errors import DataError
 from slicewise.core.jsonable import plain_value
 from slicewise.core.report import escape_markdown
@@ -37,11 +43,20 @@ class ModelDrift:
         :func:`core.drift.estimate_accuracy`'s frame, or None (no score, not binary...).
     notes
         One line each: why a part is missing, and the warnings of the estimates.
+    reference
+        The reference loaded as a labelled dataset, or None.
+    correct
+        Float, shape (n_production,): 1.0 where a labelled production row is predicted
+        correctly, 0.0 where not, NaN where unlabelled (:func:`production_correct`); None
+        when the production sample could not be read with the reference's roles
+        (:func:`core.drift.production_correct`).
     """
 
     mix: pd.DataFrame | None = None
     cbpe: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    reference: Dataset | None = None
+    correct: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +111,14 @@ def model_drift(
     if reference is None:
         out.notes.append(str(why))
         return out
+    out.reference = reference
     slices = {"slice_by": list(roles.slice_by), "bins": roles.slice_bins}
     warnings: list[str] = []
     try:
+        sample = read_production(reference, production, source_name=production_name)
+        out.correct = production_correct(reference, sample)
         out.mix = slice_mix(
-            reference, production, source_name=production_name, warnings=warnings, **slices
+            reference, sample, source_name=production_name, warnings=warnings, **slices
         )
     except DataError as exc:
         out.notes.append(f"no production slice mix: {exc}")

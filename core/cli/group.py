@@ -16,6 +16,9 @@ from slicewise.core.errors import DataError
 #: The checkout (or installed package) folder: app.py, pages/ and demo_data/ live here.
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEMO_DIR = ROOT / "demo_data"
+#: Exit code of an unexpected error, for commands whose exit code 1 is a finding
+#: (``drift``: a threshold crossed); every other command exits 1.
+INTERNAL_ERROR_EXIT = {"drift": 3}
 
 
 class SlicewiseGroup(click.Group):
@@ -39,7 +42,7 @@ class SlicewiseGroup(click.Group):
                 click.echo(f"slicewise: error: {exc.filename}: {reason}", err=True)
                 ctx.exit(2)
             click.echo(f"slicewise: internal error: {type(exc).__name__}: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(INTERNAL_ERROR_EXIT.get(ctx.invoked_subcommand or "", 1))
 
 
 @click.group(cls=SlicewiseGroup)

@@ -34,7 +34,8 @@ def rank_by_production(
     """Rank ``table`` (the analysed FILE's slices) by gap × production share.
 
     ``settings`` are ``analyze``'s (``slice_by``, ``bins``, ``max_slices``, ``rank_by``,
-    ``importance``, ``ease``). Prints one note saying which share was used.
+    ``importance``, ``ease``). Prints one note saying which share was used, and what it
+    multiplied (:func:`production_ranking`).
 
     Raises
     ------
@@ -64,7 +65,18 @@ def rank_by_production(
         production_share=mix["production_share"],
     )
     note(
-        f"ranked by gap × production share ({production.name}, {len(raw):,} rows); the "
-        "test set's share is in test_share"
+        f"ranked by {production_ranking(ranked)} ({production.name}, {len(raw):,} rows); "
+        "the test set's share is in test_share"
     )
     return ranked
+
+
+def production_ranking(ranked: pd.DataFrame) -> str:
+    """Name what :func:`core.prioritize.rank_slices` multiplied the production share by.
+
+    ``excess error × production share`` when it ranked by excess error (no usable baseline,
+    ``attrs["rank_basis"] == "excess"``), else ``gap × production share``.
+    """
+    if ranked.attrs.get("rank_basis") == "excess":
+        return "excess error × production share"
+    return "gap × production share"

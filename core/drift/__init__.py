@@ -58,6 +58,7 @@ from slicewise.core.drift.windows import (
     WindowSpec,
     drift_windows,
     parse_timestamps,
+    production_correct,
 )
 
 __all__ = [
@@ -91,6 +92,7 @@ __all__ = [
     "mix_linf_distance",
     "numeric_bin_edges",
     "parse_timestamps",
+    "production_correct",
     "production_memberships",
     "psi",
     "psi_of_shares",

@@ -38,6 +38,12 @@ from slicewise.core.values import NumberFormat, as_text, likely_number_cause, re
 #: over time, as monitoring guidance advises.
 DEFAULT_THRESHOLDS: dict[str, float] = {"linf": 0.1, "js": 0.1}
 
+#: The fewest production rows with a value of a feature needed for its drift to be judged:
+#: below it a share moves by 1/n per row (over 0.03 at 30 rows), so the feature keeps its
+#: value, gets the note "too few rows to judge" and never counts as a crossing. The same
+#: minimum applies to each time window (:data:`core.drift.windows.MIN_WINDOW_ROWS`).
+MIN_JUDGED_ROWS = 30
+
 #: The columns of :func:`feature_drift`'s frame, in order.
 DRIFT_COLUMNS = (
     "feature",
@@ -247,6 +253,7 @@ def feature_drift(
     production_name: str = "production",
     decimal: str | None = None,
     thousands: str | None = None,
+    min_rows: int = MIN_JUDGED_ROWS,
 ) -> pd.DataFrame:
     """Measure how far each feature's production distribution lies from the reference's.
 
@@ -268,6 +275,10 @@ def feature_drift(
         File names used in messages.
     decimal, thousands
         The number format of numeric text columns, when the user gives it.
+    min_rows
+        The fewest production rows with a value a feature needs to be judged
+        (:data:`MIN_JUDGED_ROWS`): with fewer it keeps its value, gets the note "too few
+        rows to judge (...)" and ``crossed`` False.
 
     Returns
     -------
@@ -303,6 +314,10 @@ def feature_drift(
     for feature in prepared:
         m = measure(feature, threshold=limits[feature.name], bins=bins)
         notes = list(feature.notes)
+        n_prod = int(m["n_production"])  # type: ignore[call-overload]
+        if 0 < n_prod < min_rows:
+            m["crossed"] = False
+            notes.append(too_few_note(n_prod, min_rows))
         if m["new_categories"]:
             k = len(m["new_categories"])  # type: ignore[arg-type]
             notes.append(f"{k} categor{'y' if k == 1 else 'ies'} never seen in the reference")
@@ -330,13 +345,22 @@ def feature_drift(
     return table.loc[order].reset_index(drop=True)
 
 
+def too_few_note(n_values: int, min_rows: int) -> str:
+    """Return the note of a feature (or window) judged on fewer than ``min_rows`` values."""
+    return (
+        f"too few rows to judge ({n_values} with a value, fewer than {min_rows}); not "
+        "counted as a crossing"
+    )
+
+
 def resolve_thresholds(
     prepared: Sequence[PreparedFeature], thresholds: Mapping[str, float] | None
 ) -> dict[str, float]:
     """Return each feature's threshold: the one given, else its metric's default.
 
-    Raises ``InvalidValueError`` for a name that is no compared feature (a typo) or a
-    threshold below 0.
+    Raises ``InvalidValueError`` for a name that is no compared feature (a typo), or a
+    threshold that is not a number or lies outside [0, 1] (both metrics lie in [0, 1]:
+    L-infinity is a difference of shares, JS divergence in bits is at most 1).
     """
     given = dict(thresholds or {})
     names = [f.name for f in prepared]
@@ -346,9 +370,18 @@ def resolve_thresholds(
             f"threshold for {quoted_list(unknown)}: no such feature among those compared "
             f"({quoted_list(names)})"
         )
+    metrics = {f.name: f.metric for f in prepared}
     for name, value in given.items():
-        if not value >= 0:
-            raise InvalidValueError(f"threshold for {name!r}: {value} is below 0")
+        if np.isnan(value):
+            raise InvalidValueError(
+                f"threshold for {name!r}: not a number; give a value from 0 to 1"
+            )
+        if not 0 <= value <= 1:
+            what = "L-infinity distance" if metrics[name] == "linf" else "JS divergence (bits)"
+            raise InvalidValueError(
+                f"threshold for {name!r}: {value:g} is outside 0 to 1, the range of its "
+                f"{what}; give a value from 0 to 1"
+            )
     return {f.name: float(given.get(f.name, DEFAULT_THRESHOLDS[f.metric])) for f in prepared}
 
 

@@ -17,14 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from slicewise.core.analysis import correct_mask, default_task
 from slicewise.core.column_parsing import example_values, missing_mask
+from slicewise.core.dataset import Dataset
 from slicewise.core.drift import distances as dist
 from slicewise.core.drift.features import (
+    MIN_JUDGED_ROWS,
     PreparedFeature,
     measure,
     prepare_features,
     resolve_thresholds,
+    too_few_note,
 )
+from slicewise.core.drift.mix import ProductionSample, read_production
 from slicewise.core.errors import InvalidValueError, MissingColumnError, RowNumbers, format_rows
 from slicewise.core.values import as_text, class_keys
 
@@ -49,7 +54,7 @@ WINDOW_COLUMNS = (
 #: The fewest rows with a value of a feature a window needs for its drift to be judged:
 #: below it, a share moves by 1/n per row (over 0.03 at 30 rows), so the window is listed
 #: with its value and the note "too few rows to judge", and never counts as a crossing.
-MIN_WINDOW_ROWS = 30
+MIN_WINDOW_ROWS = MIN_JUDGED_ROWS
 
 _ROWS = re.compile(r"\s*(\d+)\s*(?:rows?)?\s*", re.IGNORECASE)
 _DURATION = re.compile(r"\s*(\d+)\s*(d|days?|w|weeks?|h|hours?|min|mins|minutes?)\s*", re.I)
@@ -105,6 +110,7 @@ def drift_windows(
     bins: int = dist.DEFAULT_BINS,
     label: str | None = None,
     prediction: str | None = None,
+    correct: np.ndarray | None = None,
     reference_name: str = "reference",
     production_name: str = "production",
     decimal: str | None = None,
@@ -132,7 +138,12 @@ def drift_windows(
     label, prediction
         Production columns with the true label and the model's prediction: adds the
         measured accuracy per window (rows where both are present; classes compared as
-        :func:`core.values.class_keys` does).
+        :func:`core.values.class_keys` does). Prefer ``correct`` when the task is known.
+    correct
+        Float, shape (n_production,): 1.0 where the row is predicted correctly, 0.0 where
+        not, NaN where unlabelled, as the task judges it (the ``drift`` command passes the
+        reference task's outcome, :func:`core.analysis.correct_mask`, so text is compared
+        normalised); it replaces the class-key comparison of ``label`` and ``prediction``.
     min_rows
         The fewest rows with a value of a feature a window needs to be judged
         (:data:`MIN_WINDOW_ROWS`, 30): a window with fewer keeps its value, gets the note
@@ -177,8 +188,11 @@ def drift_windows(
     limits = resolve_thresholds(prepared, thresholds)
     times, notes = _timestamps(production, time_column, production_name)
     windows = _assign_windows(times, len(production), spec)
-    correct = None
-    if label is not None and prediction is not None:
+    if correct is not None:
+        correct = np.asarray(correct, dtype=float).reshape(-1)
+        if len(correct) != len(production):
+            raise ValueError("correct must hold one value per production row")
+    elif label is not None and prediction is not None:
         correct = _correct(production[label], production[prediction])
     rows = [
         row
@@ -289,11 +303,7 @@ def _window_note(n: int, n_values: int, min_rows: int) -> tuple[str, bool]:
     if not n_values:
         return "no value of this feature in this window", False
     if n_values < min_rows:
-        return (
-            f"too few rows to judge ({n_values} with a value, fewer than {min_rows}); "
-            "not counted as a crossing",
-            False,
-        )
+        return too_few_note(n_values, min_rows), False
     return "", True
 
 
@@ -371,6 +381,36 @@ def _assign_windows(times: pd.Series | None, n_rows: int, spec: WindowSpec) -> l
             "%Y-%m-%d" if delta % pd.Timedelta(days=1) == pd.Timedelta(0) else "%Y-%m-%d %H:%M"
         )
         out.append({"label": label, "start": start, "end": start + delta, "mask": mask})
+    return out
+
+
+def production_correct(
+    reference: Dataset, production: pd.DataFrame | ProductionSample, *, source_name: str = ""
+) -> np.ndarray:
+    """Return whether each production row is predicted correctly, as the slice mix judges it.
+
+    ``production``: the raw table (read by :func:`core.drift.mix.read_production`, which
+    raises its ``DataError``) or a sample already read; pass the result as
+    :func:`drift_windows`' ``correct``.
+
+    The task is the reference's (:func:`core.analysis.default_task`) and each labelled row
+    is judged by :func:`core.analysis.correct_mask` (the project's one outcome definition:
+    text normalised for text tasks, classes compared as keys, tolerance for regression).
+
+    Returns
+    -------
+    numpy.ndarray
+        Float, shape (n_production,): 1.0 correct, 0.0 wrong, NaN unlabelled.
+    """
+    sample = production
+    if not isinstance(sample, ProductionSample):
+        sample = read_production(reference, production, source_name=source_name or "production")
+    out = np.full(sample.n, np.nan)
+    labelled = sample.labelled
+    if labelled.any():
+        frame = sample.frame.loc[labelled].reset_index(drop=True)
+        task = default_task(reference)
+        out[labelled] = correct_mask(frame, task, source=sample.source_name)
     return out
 
 
