@@ -25,6 +25,7 @@ from slicewise.core.drift import (
     default_features,
     drift_windows,
     feature_drift,
+    production_correct,
 )
 from slicewise.core.drift.cbpe import estimate_accuracy
 from slicewise.core.drift.mix import production_columns, slice_mix
@@ -280,6 +281,14 @@ def windows(
     prediction = mapping.prediction if mapping.prediction in production.columns else None
     if label is None or prediction is None:
         label = prediction = None
+    correct = None
+    if label is not None:  # judged as the slice mix judges (text normalised, class keys)
+        try:
+            correct = production_correct(
+                loaded.dataset, production, source_name=_name(db, sample_id)
+            )
+        except DataError:
+            correct = None
     return drift_windows(
         loaded.dataset.frame,
         production,
@@ -289,6 +298,7 @@ def windows(
         thresholds=dict(thresholds),
         label=label,
         prediction=prediction,
+        correct=correct,
         reference_name=loaded.dataset.source_name,
         production_name=_name(db, sample_id),
     )
