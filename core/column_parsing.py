@@ -18,6 +18,7 @@ import pandas as pd
 
 from slicewise.core.errors import InvalidValueError, RowNumbers, format_rows
 from slicewise.core.values import (
+    _FORMATS,
     NumberFormat,
     as_text,
     head_says_text,
@@ -335,6 +336,19 @@ def parse_tags_column(col: pd.Series, delimiter: str | None = None) -> pd.DataFr
     return pd.DataFrame(mat, columns=[str(t) for t in names])
 
 
+def _in_format(text: pd.Series, fmt: NumberFormat) -> np.ndarray:
+    """Read each cell in ``fmt`` where ``fmt`` writes it, else as a plain dot number.
+
+    A cell neither reads (``N/A``; ``0,5`` with a thousands comma) is NaN, so the message
+    names it alone.
+    """
+    plain = to_numbers(text, NumberFormat("."))
+    if fmt not in _FORMATS or fmt == NumberFormat("."):
+        return plain
+    fits = text.astype("string").str.strip().str.fullmatch(_FORMATS[fmt].pattern)
+    return np.where(fits.fillna(False).to_numpy(dtype=bool), to_numbers(text, fmt), plain)
+
+
 def parse_score(
     raw: pd.Series,
     *,
@@ -389,7 +403,7 @@ def parse_score(
             "thousands separator; give the format (CLI: --decimal , or --thousands ,)"
         )
     if values is None:  # in the format given (else plain): the cells it cannot read are named
-        values = to_numbers(text, NumberFormat(decimal or ".", thousands))
+        values = _in_format(text, NumberFormat(decimal or ".", thousands))
     bad = np.isnan(values) & text.notna().to_numpy(dtype=bool)
     if bad.any():
         rows = np.flatnonzero(bad)
