@@ -337,16 +337,18 @@ def parse_tags_column(col: pd.Series, delimiter: str | None = None) -> pd.DataFr
 
 
 def _in_format(text: pd.Series, fmt: NumberFormat) -> np.ndarray:
-    """Read each cell in ``fmt`` where ``fmt`` writes it, else as a plain dot number.
+    """Read ``text`` as plain dot numbers, or in ``fmt`` where that reads more cells.
 
-    A cell neither reads (``N/A``; ``0,5`` with a thousands comma) is NaN, so the message
-    names it alone.
+    The column fits neither wholly (else the format was inferred): the reading that reads
+    more cells wins (plain on a tie, as before), so the cells left NaN, named by the caller,
+    are the ones at fault (``N/A`` among decimal commas, not every comma).
     """
     plain = to_numbers(text, NumberFormat("."))
     if fmt not in _FORMATS or fmt == NumberFormat("."):
         return plain
     fits = text.astype("string").str.strip().str.fullmatch(_FORMATS[fmt].pattern)
-    return np.where(fits.fillna(False).to_numpy(dtype=bool), to_numbers(text, fmt), plain)
+    given = np.where(fits.fillna(False).to_numpy(dtype=bool), to_numbers(text, fmt), np.nan)
+    return given if np.isfinite(given).sum() > np.isfinite(plain).sum() else plain
 
 
 def parse_score(

@@ -217,7 +217,8 @@ def test_dictionary_coded_is_none_for_text_it_cannot_encode():
     [
         (["0,5", "0,25", "N/A", "1,0"], {"decimal": ","}, ["'N/A' in row 4"]),
         (["1.234,5", "12,0", "high", "x"], {"decimal": ",", "thousands": "."}, ["'high'", "'x'"]),
-        (["0,5", "0.25", "n/a"], {"decimal": ","}, ["'n/a' in row 4"]),  # 0.25 reads plain
+        (["0,5", "0,75", "0.25", "n/a"], {"decimal": ","}, ["'0.25', 'n/a' in rows 4, 5"]),
+        (["0,5", "0.25"], {"decimal": ","}, ["'0,5' in row 2"]),  # a tie: plain, as before
         (["0,5", "1,25"], {"thousands": ","}, ["'0,5'", "'1,25'"]),  # no thousands grouping
     ],
 )
