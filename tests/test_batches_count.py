@@ -188,9 +188,9 @@ def test_number_format_from_one_cell_per_shape_is_the_whole_columns(cells, fmt):
 
 @pytest.mark.parametrize("cap", [10_000, 5])
 def test_errors_reread_the_table_only_below_the_row_cap(cap, tmp_path, monkeypatch):
-    import slicewise.core.batches.plan as plan
+    import slicewise.core.batches.refusals as refusals
 
-    monkeypatch.setattr(plan, "RELOAD_ROWS", cap)
+    monkeypatch.setattr(refusals, "RELOAD_ROWS", cap)
     df = _compas(20).astype(object)
     df["score"] = [f"0.{i}" for i in range(20)]
     df.loc[13, "score"] = "high"
@@ -318,7 +318,7 @@ def test_too_many_values_are_refused_before_any_pass(cap, refused, tmp_path, mon
     streamed = []
     real = source.batches
     monkeypatch.setattr(source, "batches", lambda *a, **k: streamed.append(1) or real(*a, **k))
-    monkeypatch.setattr("slicewise.core.batches.plan.EXACT_REFUSAL_ROWS", 0)
+    monkeypatch.setattr("slicewise.core.batches.refusals.EXACT_REFUSAL_ROWS", 0)
     if not refused:
         analyze_source(source, slice_by=["session"], max_slices=cap)
         return

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.spark
 def test_spark_ids_repeat_exactly_when_the_loader_says(
     spark, cells, repeats, kind, tmp_path, monkeypatch
 ):
-    import slicewise.core.batches.plan as plan
+    import slicewise.core.batches.refusals as refusals
 
-    monkeypatch.setattr(plan, "RELOAD_ROWS", 0)
+    monkeypatch.setattr(refusals, "RELOAD_ROWS", 0)
     path = tmp_path / f"ids.{kind}"
     df = _table(cells)
     df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)

@@ -65,9 +65,9 @@ def _table(cells: dict[int, str]) -> pd.DataFrame:
 def test_ids_repeat_on_the_stream_exactly_when_the_loader_says(
     cells, repeats, kind, tmp_path, monkeypatch
 ):
-    import slicewise.core.batches.plan as plan
+    import slicewise.core.batches.refusals as refusals
 
-    monkeypatch.setattr(plan, "RELOAD_ROWS", 0)
+    monkeypatch.setattr(refusals, "RELOAD_ROWS", 0)
     path = tmp_path / f"ids.{kind}"
     df = _table(cells)
     df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
@@ -123,3 +123,94 @@ def test_small_value_counts_equal_pandas_for_one_valued_and_other_columns(kind, 
         pd.testing.assert_series_equal(
             got[column].sort_index(), expected.sort_index(), check_names=False
         )
+
+
+def _loader_verdict(path: Path, mapping=None, **load):
+    try:
+        return analyze(load_dataset(path, mapping, **load))
+    except DataError as exc:
+        return exc
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("tag_cell", "first"),
+    [
+        pytest.param("maybe", "InvalidValueError", id="bad tag cell and a repeated id"),
+        pytest.param("x", "DuplicateIdError", id="repeated id alone"),
+    ],
+)
+def test_ids_checked_in_the_background_keep_the_loaders_order_of_errors(
+    tag_cell, first, kind, tmp_path, monkeypatch
+):
+    import slicewise.core.batches.refusals as refusals
+    from slicewise.core.column_roles import ColumnMapping
+
+    monkeypatch.setattr(refusals, "RELOAD_ROWS", 0)  # the stream's own order decides
+    df = _table({5: "a1"})
+    df.loc[7, "blurry"] = tag_cell  # the counting pass meets it, after the id scan started
+    path = tmp_path / f"ids.{kind}"
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    mapping = ColumnMapping(id="id", label="label", prediction="prediction", tag_columns=["blurry"])
+    expected = _loader_verdict(path, mapping)
+    assert type(expected).__name__ == first  # the loader reads tags before it checks ids
+    with pytest.raises(type(expected)) as got:
+        analyze_file_duckdb(path, mapping)
+    # The tag's message is the loader's; past the re-read cap an id message is shorter.
+    assert str(got.value) == str(expected) or "repeats ids" in str(got.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    ("repeat_at", "repeats"),
+    [
+        pytest.param(3, False, id="repeat on a row left out"),
+        pytest.param(4, True, id="repeat on a kept row"),
+    ],
+)
+def test_ids_checked_in_the_background_over_kept_rows_when_rows_drop(
+    repeat_at, repeats, kind, tmp_path, monkeypatch
+):
+    import slicewise.core.batches.refusals as refusals
+
+    monkeypatch.setattr(refusals, "RELOAD_ROWS", 0)
+    df = _table({repeat_at: "a1"})
+    df.loc[3, "label"] = None  # row 3 misses its label: missing="drop" leaves it out
+    path = tmp_path / f"ids.{kind}"
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    expected = _loader_verdict(path, missing="drop")
+    assert isinstance(expected, DataError) == repeats
+    if repeats:
+        with pytest.raises(DataError, match="repeats ids"):
+            analyze_file_duckdb(path, missing="drop")
+    else:
+        got = analyze_file_duckdb(path, missing="drop")
+        pd.testing.assert_frame_equal(got, expected, rtol=1e-9)
+
+
+def test_closing_the_source_stops_a_background_id_scan(tmp_path):
+    import threading
+
+    from slicewise.core.engine_stream import StreamSource
+
+    path = tmp_path / "ids.parquet"
+    n = 200_000
+    pd.DataFrame({"id": [f"i{k}" for k in range(n)], "label": ["a"] * n}).to_parquet(path)
+    source = StreamSource(path)
+    source.prefetch_ids("id")
+    source.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("slicewise-ids")]
+
+
+def test_a_background_id_scan_answers_as_a_scan_made_then(tmp_path):
+    from slicewise.core.engine_stream import StreamSource
+
+    path = tmp_path / "ids.parquet"
+    ids = ["a", "b", " c", "a", None]
+    pd.DataFrame({"id": ids, "label": ["x"] * 5}).to_parquet(path)
+    with StreamSource(path) as early, StreamSource(path) as late:
+        early.prefetch_ids("id", ("NA",))
+        for source in (early, late):
+            assert len(source.repeated("id", 5)) == 1  # "a" twice
+            assert source.missing("id", 5)[0] == 1  # the null
+            assert sorted(source.suspect_ids("id", ("NA",)).tolist()) == [" c"]

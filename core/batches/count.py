@@ -21,11 +21,11 @@ from slicewise.core.batches.plan import (
     BatchRowNumbers,
     LoadPlan,
     build_plan,
-    guarded,
     numbering_of,
     prepare_batch,
     slice_codes,
 )
+from slicewise.core.batches.refusals import guarded
 from slicewise.core.batches.source import Batch, BatchSource, Progress
 from slicewise.core.errors import RowNumbers
 from slicewise.core.metrics import compute_outcomes, compute_slice_counts
@@ -93,7 +93,7 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
     ------
     DataError
         A value the loader or the task refuses (named by the batch's rows; an engine
-        re-raises it as the pandas engine does with :func:`core.batches.plan.guarded`).
+        re-raises it as the pandas engine does with :func:`core.batches.refusals.guarded`).
     """
     weights = np.ones(len(batch.rows)) if batch.weights is None else batch.weights
     if batch.first_rows is not None:
@@ -317,10 +317,10 @@ def analyze_source(
     load_task = load.pop("load_task", None)
     plan = build_plan(
         source, spec=task, task=load_task, slice_by=slice_by, bins=bins, max_slices=max_slices,
-        progress=progress, **load,
+        progress=progress, defer_ids=True, **load,
     )  # fmt: skip
     options = {**load, "task": load_task, "spec": plan.task, "slice_by": slice_by, "bins": bins}
-    total = guarded(source, options, lambda: _count_all(source, plan, progress))
+    total = guarded(source, options, lambda: _count_checked(source, plan, progress))
     check_positive_class(plan, total)
     table = table_of(
         plan, total, hlp=hlp, importance=importance, ease=ease, tag_scopes=tag_scopes,
@@ -330,6 +330,19 @@ def analyze_source(
         table, plan.task, list(plan.warnings), plan.source_name, plan.rows, pairs_table(total),
         list(getattr(source, "warnings", ())),
     )  # fmt: skip
+
+
+def _count_checked(source: BatchSource, plan: LoadPlan, progress: Progress | None) -> Partial:
+    """:func:`_count_all`, then the id checks the plan left for later.
+
+    An error of the counting pass comes first: the loader reads the roles and tags (what
+    the pass refuses) before it checks the ids.
+    """
+    from slicewise.core.batches.planning import check_plan_ids
+
+    total = _count_all(source, plan, progress)
+    check_plan_ids(source, plan)
+    return total
 
 
 def _count_all(source: BatchSource, plan: LoadPlan, progress: Progress | None) -> Partial:

@@ -10,12 +10,12 @@ what they mean in the pandas engine.
 A problem in the data is raised as the pandas loader raises it: when a batch fails, the
 table's columns are read whole and :func:`core.dataset.prepare` (with the analysis steps
 that check values) runs on them, so the error's class and message are the loader's
-(:func:`raise_as_loaded`; memory then grows with the table, only on this path).
+(:mod:`core.batches.refusals`; memory then grows with the table, only on this path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,17 +26,14 @@ from slicewise.core.batches.pins import Pins, prepare_pinned
 from slicewise.core.batches.source import Batch, BatchSource, Progress
 from slicewise.core.column_parsing import as_text, is_text, mask_na_tokens, writes_no
 from slicewise.core.column_roles import NO_COLUMN, ROLES, ColumnMapping, is_boolean_like
-from slicewise.core.dataset import Dataset, prepare
-from slicewise.core.errors import DataError, MissingValuesError, RowNumbers, format_rows
-from slicewise.core.metrics.slices import build_slices
+from slicewise.core.dataset import Dataset
+from slicewise.core.errors import MissingValuesError, RowNumbers, format_rows
 from slicewise.core.prepare_steps import MissingPolicy, Rows, check_table, check_threshold
-from slicewise.core.task import TaskSpec, infer_task_kind
+from slicewise.core.task import TaskSpec
 from slicewise.core.values import NumberFormat, infer_number_format
 
 #: Rows :func:`build_plan` reads to find the roles (as the app's column picker does).
 HEAD_ROWS = 10_000
-#: Rows above which an error is not re-raised by re-reading the table in pandas (memory).
-RELOAD_ROWS = 2_000_000
 #: Distinct values above which a column is not a true/false tag column (as detection says).
 _TAG_VALUES = 6
 
@@ -100,6 +97,9 @@ class LoadPlan:
     bins
         ``(table column, edges)`` of the sliced metadata columns cut into bins whose cells
         the loader reads as plain numbers: a source may merge a bin's rows when counting.
+    ids_later
+        The id checks run in the background and end in
+        :func:`core.batches.planning.check_plan_ids` (``build_plan(defer_ids=True)``).
     """
 
     source_name: str
@@ -116,6 +116,7 @@ class LoadPlan:
     warnings: tuple[str, ...] = field(default=())
     apart: tuple[str, ...] = field(default=())
     bins: tuple[tuple[str, tuple[float, ...]], ...] = field(default=())
+    ids_later: bool = False
 
     @property
     def pins(self) -> Pins:
@@ -184,67 +185,6 @@ def prepare_batch(
 def numbering_of(source: BatchSource) -> RowNumbers:
     """How ``source`` numbers its rows in messages."""
     return RowNumbers(source.first_row_number, tuple(getattr(source, "skipped_rows", ())))
-
-
-#: Rows up to which an early refusal is re-raised as the pandas engine words it.
-EXACT_REFUSAL_ROWS = 100_000
-
-
-class EarlyRefusal(Exception):
-    """A refusal decided before any pass over the rows (``error``: the one to raise).
-
-    Above :data:`EXACT_REFUSAL_ROWS` rows it is raised as it is (re-reading the table to
-    word it as the pandas engine does would cost what the refusal saves).
-    """
-
-    def __init__(self, error: DataError, rows: int) -> None:
-        super().__init__(str(error))
-        self.error, self.rows = error, rows
-
-
-def raise_as_loaded(source: BatchSource, options: dict[str, Any], error: DataError) -> None:
-    """Raise the error the pandas engine raises for ``source`` (else ``error``).
-
-    Reads every column of ``source`` whole, prepares it with ``options`` (the user's
-    :func:`core.dataset.prepare` options, ``slice_by``/``bins``/``max_slices`` and the
-    ``spec`` for the analysis steps that check values) and re-raises what they raise.
-    Above :data:`RELOAD_ROWS` rows the table is not read whole (memory would grow with
-    it): ``error`` itself is raised, the batch's rows named by their file rows.
-    """
-    if source.count_rows() > RELOAD_ROWS:
-        raise error
-    frame = pd.concat(
-        [b.rows for b in source.batches(source.columns, group=False)], ignore_index=True
-    )
-    numbering_of(source).attach(frame)
-    load = {k: v for k, v in options.items() if k not in ("slice_by", "bins", "max_slices")}
-    spec = load.pop("spec", None)
-    dataset = prepare(frame, source_name=source.source_name, **load)
-    from slicewise.core.metrics import compute_outcomes
-
-    spec = spec or TaskSpec(kind=infer_task_kind(dataset.frame["label"]))
-    compute_outcomes(dataset.frame, spec, source=dataset.source_name)
-    build_slices(
-        dataset,
-        slice_by=options.get("slice_by", ()),
-        bins=options.get("bins", 4),
-        max_slices=options.get("max_slices"),
-    )
-    raise error
-
-
-def guarded(source: BatchSource, options: dict[str, Any], work: Callable[[], Any]) -> Any:
-    """Run ``work()``; a :class:`DataError` is re-raised as the pandas engine raises it."""
-    try:
-        return work()
-    except EarlyRefusal as early:
-        if early.rows > EXACT_REFUSAL_ROWS:
-            raise early.error from None
-        raise_as_loaded(source, options, early.error)
-        raise early.error from None
-    except DataError as error:
-        raise_as_loaded(source, options, error)
-        raise
 
 
 def resolve_roles(
@@ -571,6 +511,7 @@ def build_plan(
     bins: int = 4,
     max_slices: int | None = None,
     progress: Progress | None = None,
+    defer_ids: bool = False,
 ) -> LoadPlan:
     """Take every whole-table decision of loading and analysing ``source``.
 
@@ -579,6 +520,8 @@ def build_plan(
     labels when ``None``, as :func:`core.analysis.default_task`), and ``slice_by``,
     ``bins``, ``max_slices`` :func:`core.metrics.build_slices`'. One grouped pass over the
     needed columns (``progress(rows, total)``) finds class spellings and sliced values.
+    ``defer_ids``: a source that can scan ids in the background does, and the caller ends
+    the id checks with :func:`core.batches.planning.check_plan_ids` (``ids_later``).
 
     Raises
     ------
@@ -592,5 +535,6 @@ def build_plan(
         spec=spec, slice_by=tuple(slice_by), bins=bins, max_slices=max_slices,
     )  # fmt: skip
     from slicewise.core.batches.planning import plan_table
+    from slicewise.core.batches.refusals import guarded
 
-    return guarded(source, options, lambda: plan_table(source, options, progress))
+    return guarded(source, options, lambda: plan_table(source, options, progress, defer_ids))

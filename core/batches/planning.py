@@ -63,22 +63,70 @@ from slicewise.core.values import _FORMATS, NumberFormat, as_text, class_keys
 SHAPE_VALUES = 100_000
 
 
-def plan_table(source: BatchSource, options: dict[str, Any], progress: Progress | None) -> LoadPlan:
-    """Do :func:`core.batches.plan.build_plan`'s work (its caller re-raises a DataError)."""
-    file = source.source_name
-    o = options
+def plan_table(
+    source: BatchSource,
+    options: dict[str, Any],
+    progress: Progress | None,
+    defer_ids: bool = False,
+) -> LoadPlan:
+    """Do :func:`core.batches.plan.build_plan`'s work (its caller re-raises a DataError).
+
+    With ``defer_ids`` and a source that can scan ids in the background
+    (``prefetch_ids(column, na)``), the id checks start now and end in
+    :func:`check_plan_ids` (the plan's ``ids_later``), after the roles and tags are read
+    as the loader reads them first: their errors come first.
+    """
     resolved, distinct, na = resolve_roles(
-        source, o["mapping"], missing=o["missing"], na_values=o["na_values"],
-        threshold=o["threshold"],
+        source, options["mapping"], missing=options["missing"],
+        na_values=options["na_values"], threshold=options["threshold"],
     )  # fmt: skip
-    threshold = check_threshold(o["threshold"], o["mapping"], file)
+    threshold = check_threshold(options["threshold"], options["mapping"], source.source_name)
+    later = defer_ids and resolved.id is not None and hasattr(source, "prefetch_ids")
+    if later:
+        source.prefetch_ids(resolved.id, na)
+    recheck = not later and _ids_repeat(source, resolved.id, na, options["missing"])
+    plan = _plan_roles(source, options, progress, (resolved, distinct, na, threshold), recheck)
+    return replace(plan, ids_later=later)
+
+
+def check_plan_ids(source: BatchSource, plan: LoadPlan) -> None:
+    """End the id checks a plan left for later (``plan.ids_later``; else nothing to do).
+
+    Raises
+    ------
+    DuplicateIdError
+        The loader's error: the id column repeats an id, or has a blank one, among the
+        rows it keeps.
+    """
+    column = plan.mapping.id
+    if not plan.ids_later or column is None:
+        return
+    na = tuple(plan.load["na_values"])
+    if _ids_repeat(source, column, na, plan.load["missing"]):
+        _check_kept_ids(source, plan.load, plan.columns, column, na)
+
+
+def _ids_repeat(source: BatchSource, column: str | None, na: tuple[str, ...], missing: str) -> bool:
+    """Check the ids over the whole table; ``True``: they repeat, the kept rows decide."""
     try:
-        _check_ids(source, resolved.id, na)
-        recheck = False
+        _check_ids(source, column, na)
     except DuplicateIdError:
-        if o["missing"] == "fail":
+        if missing == "fail":
             raise
-        recheck = True  # the loader checks ids over the rows it keeps only
+        return True  # the loader checks ids over the rows it keeps only
+    return False
+
+
+def _plan_roles(
+    source: BatchSource,
+    o: dict[str, Any],
+    progress: Progress | None,
+    roles: tuple,
+    recheck: bool,
+) -> LoadPlan:
+    """Plan the table once roles are resolved (``roles``: resolve_roles' three, threshold)."""
+    file = source.source_name
+    resolved, distinct, na, threshold = roles
     warnings: list[str] = []
     if threshold is not None and resolved.prediction is not None:
         warnings.append(
@@ -425,7 +473,7 @@ def _refuse_many_values(
     million ids are not streamed); the count is the source's estimate when it has one.
     """
     from slicewise.core import limits
-    from slicewise.core.batches.plan import EarlyRefusal
+    from slicewise.core.batches.refusals import EarlyRefusal
 
     cap = limits.max_slices(o["max_slices"])
     head, _ = prepare_batch(source.head(HEAD_ROWS)[list(columns)], load, numbering_of(source))

@@ -8,6 +8,7 @@ column answers all three, remembered per column.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ class IdChecks:
     """
 
     _profiles: dict[str, dict[str, Any]]
+    _pending: dict[str, tuple]  # column -> (na, thread, cursor, answer) of a started scan
 
     def suspect_ids(self, column: str, na: Sequence[str] = ()) -> pd.Series | None:
         """Return the distinct cells of a text column that trimming or ``na`` may change.
@@ -41,6 +43,77 @@ class IdChecks:
             return None
         return pd.Series(profile["suspects"].index, dtype=object, name=column)
 
+    def prefetch_ids(self, column: str, na: Sequence[str] = ()) -> None:
+        """Start the scan behind :meth:`suspect_ids` now, on a second DuckDB connection.
+
+        The scan (a distinct count over every row) then runs while the caller does other
+        work; the first question about ``column`` waits for it. Its DuckDB errors are
+        raised then, as if it had run at that question.
+        """
+        (column,) = self._check([column])
+        na = tuple(str(v) for v in na)
+        if column in self._profiles or column in self._pending:
+            return
+        query, _, _ = self._profile_sql(column, na)
+        cursor = self._con.cursor()
+        done: dict[str, Any] = {}
+
+        def scan() -> None:
+            try:
+                done["row"] = cursor.sql(query).fetchall()[0]
+            except Exception as exc:  # noqa: BLE001 - raised by the question that waits
+                done["error"] = exc
+
+        thread = threading.Thread(target=scan, name=f"slicewise-ids-{column}", daemon=True)
+        thread.start()
+        self._pending[column] = (na, thread, cursor, done)
+
+    def _stop_prefetch(self) -> None:
+        """Stop the scans :meth:`prefetch_ids` started (on close)."""
+        pending = getattr(self, "_pending", {})  # absent when opening failed
+        for _, thread, cursor, _ in pending.values():
+            if thread.is_alive():
+                cursor.interrupt()
+            thread.join()
+            cursor.close()
+        pending.clear()
+
+    def _profile_sql(self, column: str, na: tuple[str, ...]) -> tuple[str, str, bool]:
+        """Return the one-scan profile query of ``column``, its suspect test, whether text."""
+        c = ident(column)
+        dtype = self._dtypes.get(column)
+        text = dtype is None or pd.api.types.is_string_dtype(dtype)
+        # Python's strip() removes white space, ASCII or not: any cell starting or ending
+        # outside printable ASCII is a suspect, checked exactly by the caller; so is an
+        # empty one. A blank cell (missing) is one of them: counted from the suspects.
+        where = f"{c} = '' OR regexp_matches({c}, '^[^!-~]|[^!-~]$')"
+        if na:
+            where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
+        odd = f"count(*) FILTER (WHERE {where})" if text else "0"
+        missing = "0" if text else f"count(*) FILTER (WHERE {self._missing_sql(column)})"
+        # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly. A null
+        # has a hash too: nulls are left out.
+        query = (
+            f"SELECT count({c}), count(*) - count({c}), "
+            f"count(DISTINCT hash({c})) FILTER (WHERE {c} IS NOT NULL), "
+            f"{missing}, {odd} FROM t0"
+        )
+        return query, where, text
+
+    def _profile_row(self, column: str, na: tuple[str, ...]) -> tuple:
+        """Return the profile query's answer: from a scan started before, else scanned now."""
+        pending = self._pending.pop(column, None)
+        if pending is not None:
+            started_na, thread, cursor, done = pending
+            thread.join()
+            cursor.close()
+            if started_na == na:
+                with self._errors():
+                    if "error" in done:
+                        raise done["error"]
+                return done["row"]
+        return self._fetch(self._profile_sql(column, na)[0])[0]
+
     def _profile(self, column: str, na: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One scan of an id-like column: all distinct?, missing cells, suspect cells.
 
@@ -49,23 +122,12 @@ class IdChecks:
         """
         known = self._profiles.get(column)
         if known is None or na is not None and known["na"] != na:
-            na = na or ()
+            if na is None:
+                pending = self._pending.get(column)
+                na = pending[0] if pending is not None else ()
             c = ident(column)
-            dtype = self._dtypes.get(column)
-            text = dtype is None or pd.api.types.is_string_dtype(dtype)
-            # Python's strip() removes white space, ASCII or not: any cell starting or ending
-            # outside printable ASCII is a suspect, checked exactly by the caller; so is an
-            # empty one. A blank cell (missing) is one of them: counted from the suspects.
-            where = f"{c} = '' OR regexp_matches({c}, '^[^!-~]|[^!-~]$')"
-            if na:
-                where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
-            odd = f"count(*) FILTER (WHERE {where})" if text else "0"
-            missing = "0" if text else f"count(*) FILTER (WHERE {self._missing_sql(column)})"
-            # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly.
-            n, nulls, hashes, missing, odd = self._fetch(
-                f"SELECT count({c}), count(*) - count({c}), count(DISTINCT hash({c})), "
-                f"{missing}, {odd} FROM t0"
-            )[0]
+            _, where, text = self._profile_sql(column, na)
+            n, nulls, hashes, missing, odd = self._profile_row(column, na)
             unique = hashes == n or self._fetch(f"SELECT count(DISTINCT {c}) FROM t0")[0][0] == n
             profile = {"unique": unique, "text": text, "where": where, "na": na}
             profile["suspects"] = (

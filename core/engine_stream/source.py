@@ -89,6 +89,7 @@ class StreamSource(IdChecks):
         self._grouping: dict[tuple[str, ...], bool] = {}  # whether grouping pays, by columns
         self._estimates: dict[tuple[str, ...], int] = {}  # distinct rows estimated, by columns
         self._profiles: dict[str, dict[str, Any]] = {}  # id-like columns' one-scan profile
+        self._pending: dict[str, tuple] = {}  # id profiles scanning in the background
         # Value counts asked before: column -> (counts or None past the limit, that limit)
         self._counts: dict[str, tuple[pd.Series | None, int]] = {}
 
@@ -102,6 +103,7 @@ class StreamSource(IdChecks):
     def close(self) -> None:
         """Close the DuckDB connection and remove its temporary folder."""
         try:
+            self._stop_prefetch()
             self._con.close()
         finally:
             shutil.rmtree(self._tmp, ignore_errors=True)
