@@ -4,7 +4,9 @@ A sample is stored with the dataset it was uploaded against (read with its colum
 so the pages offer only the samples of the dataset on screen.
 
 Stored samples never change after they are saved, so a sample's table is cached by
-(database, sample id). Every analysis is one call into :mod:`core.drift`, cached per
+(database, sample id), and the sample read with the dataset's column roles
+(:func:`production_sample`) by dataset, database and sample id: a page run reads it once,
+however many analyses use it. Every analysis is one call into :mod:`core.drift`, cached per
 loaded dataset (:data:`ui.data.BY_TASK`), sample and the widget values it depends on. No
 function here reads ``st.session_state`` inside a cached function.
 """
@@ -21,13 +23,16 @@ from slicewise.core.access import ANNOTATOR, OWNER
 from slicewise.core.column_roles import quoted_list
 from slicewise.core.drift import (
     MIN_WINDOW_ROWS,
+    ProductionSample,
     category_shares,
     default_features,
     drift_windows,
     feature_drift,
     production_correct,
+    read_production,
 )
 from slicewise.core.drift.cbpe import estimate_accuracy
+from slicewise.core.drift.feature_columns import find_identifier_columns
 from slicewise.core.drift.mix import production_columns, slice_mix
 from slicewise.core.errors import DataError
 from slicewise.core.prioritize import rank_slices
@@ -63,6 +68,32 @@ def samples(ctx: state.Context, loaded: Loaded) -> pd.DataFrame:
 def sample_table(db: str, sample_id: int) -> pd.DataFrame:
     """Return the stored table of production sample ``sample_id`` (immutable once saved)."""
     return get_store_for(db).load_production_sample(sample_id)
+
+
+def _roles_key(loaded: Loaded) -> tuple[str, int, str, tuple[str, ...]]:
+    """Key of what reading a sample with the dataset's roles depends on.
+
+    The dataset's frame (mapping, number format, classes of its labels: ``frame_key``) and
+    its tag columns (the sample's tags are aligned with them); not the tag values.
+    """
+    return (loaded.db, loaded.dataset_id, loaded.frame_key, tuple(loaded.tag_names))
+
+
+@st.cache_data(max_entries=4, show_spinner=False, hash_funcs={Loaded: _roles_key})
+def production_sample(loaded: Loaded, db: str, sample_id: int) -> ProductionSample:
+    """Return sample ``sample_id`` read with the loaded dataset's column roles (cached).
+
+    :func:`core.drift.read_production` of :func:`sample_table`; the slice mix, CBPE and the
+    accuracy per window take it as it is, so a page run reads the sample once.
+
+    Raises
+    ------
+    DataError
+        From :func:`core.drift.read_production` (a missing prediction or tag column...).
+    """
+    return read_production(
+        loaded.dataset, sample_table(db, sample_id), source_name=_name(db, sample_id)
+    )
 
 
 def choose_sample(ctx: state.Context, stored: pd.DataFrame) -> int | None:
@@ -171,11 +202,14 @@ def features_choice(loaded: Loaded, production: pd.DataFrame, sample_id: int) ->
     """Draw "Features compared"; return the features chosen (in the reference's order).
 
     The options are the feature columns both tables hold (:func:`core.drift.
-    default_features`), all chosen by default; a feature column of the dataset that the
-    sample lacks is left out, named in one line. Empty when no feature is chosen (or shared).
+    default_features`), all chosen by default but those that look like identifiers or free
+    text (:func:`core.drift.feature_columns.find_identifier_columns`, each named in a
+    caption); a feature column of the dataset that the sample lacks is left out, named in
+    one line. Empty when no feature is chosen (or shared).
     """
     reference = loaded.dataset.frame
-    shared = default_features(reference, production)
+    shared = default_features(reference, production, identifiers=True)
+    ids = find_identifier_columns(reference, shared, reference_name=loaded.dataset.source_name)
     lacking = [c for c in default_features(reference, reference) if c not in production.columns]
     if lacking:
         st.caption(
@@ -184,10 +218,12 @@ def features_choice(loaded: Loaded, production: pd.DataFrame, sample_id: int) ->
                 "of the test set."
             )
         )
+    for note in ids["note"]:
+        st.caption(md(note))
     chosen = st.multiselect(
         "Features compared",
         shared,
-        default=shared,
+        default=[c for c in shared if c not in ids.index],
         key=f"drift_features::{sample_id}",
         help="The columns both files hold, besides ids, labels, predictions and scores.",
     )
@@ -236,11 +272,10 @@ def mix(
     warnings: list[str] = []
     table = slice_mix(
         loaded.dataset,
-        sample_table(db, sample_id),
+        production_sample(loaded, db, sample_id),
         slice_by=slice_by,
         bins=bins,
         task=loaded.task,
-        source_name=_name(db, sample_id),
         warnings=warnings,
     )
     return table, warnings
@@ -256,11 +291,10 @@ def cbpe(
         return None
     return estimate_accuracy(
         loaded.dataset,
-        sample_table(db, sample_id),
+        production_sample(loaded, db, sample_id),
         slice_by=slice_by,
         bins=bins,
         positive=loaded.task.positive,
-        source_name=_name(db, sample_id),
     )
 
 
@@ -284,9 +318,7 @@ def windows(
     correct = None
     if label is not None:  # judged as the slice mix judges (text normalised, class keys)
         try:
-            correct = production_correct(
-                loaded.dataset, production, source_name=_name(db, sample_id)
-            )
+            correct = production_correct(loaded.dataset, production_sample(loaded, db, sample_id))
         except DataError:
             correct = None
     return drift_windows(
