@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,34 @@ from slicewise.core.store.common import (
     _few,
     _insert,
     _now,
-    _row_by_id,
 )
 from slicewise.core.store.files import (
     ANNOTATIONS_DIR,
-    _read_parquet,
     _stage_parquet,
     _staged,
     _Staging,
+)
+from slicewise.core.store.owned_files import OwnedFile, OwnedFilesMixin
+
+#: Annotation sets as rows owning ``files_dir/annotation_sets/<id>.parquet``; their review
+#: decisions go with them.
+ANNOTATION_SET_FILE = OwnedFile(
+    table="annotation_sets",
+    folder=ANNOTATIONS_DIR,
+    what="annotation set",
+    event="annotation_set",
+    columns=(
+        "id",
+        "project_id",
+        "name",
+        "source_name",
+        "content_hash",
+        "row_count",
+        "linked_dataset_id",
+        "created_at",
+        "created_by",
+    ),
+    dependents=(("review_decisions", "annotation_set_id"),),
 )
 
 #: The columns an annotation set's long table must have (``time`` and ``comment`` may follow).
@@ -60,26 +79,16 @@ def _check_annotation_labels(name: str, labels: Any) -> pd.DataFrame:
     return labels.reset_index(drop=True)
 
 
-class AnnotationSetsMixin:
+class AnnotationSetsMixin(OwnedFilesMixin):
     """Save, list, load and delete annotation sets."""
 
-    _ANNOTATION_SET_COLUMNS = [
-        "id",
-        "project_id",
-        "name",
-        "source_name",
-        "content_hash",
-        "row_count",
-        "linked_dataset_id",
-        "created_at",
-        "created_by",
-    ]
+    _ANNOTATION_SET_COLUMNS = list(ANNOTATION_SET_FILE.columns)
 
     def _annotation_path(self, set_id: int) -> Path:
-        return self.files_dir / ANNOTATIONS_DIR / f"{int(set_id)}.parquet"
+        return self._owned_path(ANNOTATION_SET_FILE, set_id)
 
     def _annotation_row(self, set_id: Any) -> dict[str, Any]:
-        return _row_by_id(self, "annotation_sets", set_id, "annotation set")
+        return self._owned_row(ANNOTATION_SET_FILE, set_id)
 
     def _check_link(self, project_id: int, dataset_id: Any) -> int | None:
         if dataset_id is None:
@@ -233,8 +242,7 @@ class AnnotationSetsMixin:
         StoreError
             Unknown annotation set.
         """
-        row = self._annotation_row(set_id)
-        return {c: row[c] for c in self._ANNOTATION_SET_COLUMNS}
+        return self._owned_info(ANNOTATION_SET_FILE, set_id)
 
     def load_annotation_set(self, set_id: int) -> pd.DataFrame:
         """Return an annotation set's long label table as it was saved.
@@ -244,8 +252,7 @@ class AnnotationSetsMixin:
         StoreError
             Unknown annotation set, or its file is missing.
         """
-        sid = self._annotation_row(set_id)["id"]
-        return _read_parquet(self._annotation_path(sid))
+        return self._load_owned(ANNOTATION_SET_FILE, set_id)
 
     def delete_annotation_set(self, set_id: int, *, user: str) -> None:
         """Delete an annotation set, its review decisions and its file (the events stay).
@@ -254,26 +261,7 @@ class AnnotationSetsMixin:
         ------
         StoreError
             Unknown annotation set.
+        PermissionDenied
+            ``user`` may not delete annotation sets in the project.
         """
-        user = _clean_user(user)
-        trash: Path | None = None
-        with self._write():
-            row = self._annotation_row(set_id)
-            self._require(row["project_id"], user, "delete_annotation_set")
-            sid = row["id"]
-            self.db.execute("DELETE FROM review_decisions WHERE annotation_set_id = ?", [sid])
-            self.db.execute("DELETE FROM annotation_sets WHERE id = ?", [sid])
-            self._event(
-                "annotation_set.delete",
-                user=user,
-                at=_now(),
-                project_id=row["project_id"],
-                annotation_set_id=sid,
-                name=row["name"],
-            )
-            path = self._annotation_path(sid)
-            if path.exists():  # moved last: a failure before this rolls the rows back
-                trash = path.with_name(f".deleted-{uuid.uuid4().hex}.parquet")
-                os.replace(path, trash)
-        if trash is not None:
-            trash.unlink(missing_ok=True)
+        self._delete_owned(ANNOTATION_SET_FILE, set_id, user=user, action="delete_annotation_set")

@@ -13,7 +13,6 @@ drift thresholds are the alarm level of each feature (:func:`core.drift.feature_
 from __future__ import annotations
 
 import math
-import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,14 +28,33 @@ from slicewise.core.store.common import (
     _few,
     _insert,
     _now,
-    _row_by_id,
 )
 from slicewise.core.store.files import (
     PRODUCTION_DIR,
-    _read_parquet,
     _stage_parquet,
     _staged,
     _Staging,
+)
+from slicewise.core.store.owned_files import OwnedFile, OwnedFilesMixin
+
+#: Production samples as rows owning ``files_dir/production_samples/<id>.parquet``.
+PRODUCTION_SAMPLE_FILE = OwnedFile(
+    table="production_samples",
+    folder=PRODUCTION_DIR,
+    what="production sample",
+    event="production_sample",
+    columns=(
+        "id",
+        "project_id",
+        "dataset_id",
+        "name",
+        "source_name",
+        "content_hash",
+        "row_count",
+        "time_column",
+        "created_at",
+        "created_by",
+    ),
 )
 
 
@@ -69,27 +87,13 @@ def _check_threshold(feature: str, value: Any) -> float:
     return number
 
 
-class ProductionMixin:
+class ProductionMixin(OwnedFilesMixin):
     """Save, list, load and delete production samples; read and set drift thresholds."""
 
-    _PRODUCTION_COLUMNS = [
-        "id",
-        "project_id",
-        "dataset_id",
-        "name",
-        "source_name",
-        "content_hash",
-        "row_count",
-        "time_column",
-        "created_at",
-        "created_by",
-    ]
+    _PRODUCTION_COLUMNS = list(PRODUCTION_SAMPLE_FILE.columns)
 
     def _production_path(self, sample_id: int) -> Path:
-        return self.files_dir / PRODUCTION_DIR / f"{int(sample_id)}.parquet"
-
-    def _production_row(self, sample_id: Any) -> dict[str, Any]:
-        return _row_by_id(self, "production_samples", sample_id, "production sample")
+        return self._owned_path(PRODUCTION_SAMPLE_FILE, sample_id)
 
     def _check_production_free(self, dataset_id: int, name: str) -> None:
         rows = self._rows(
@@ -112,8 +116,7 @@ class ProductionMixin:
 
         A crash before this leaves files no row owns: the next ``Store()`` removes them.
         """
-        for sid in sample_ids:
-            self._production_path(sid).unlink(missing_ok=True)
+        self._remove_owned_files(PRODUCTION_SAMPLE_FILE, sample_ids)
 
     def save_production_sample(
         self,
@@ -257,8 +260,7 @@ class ProductionMixin:
         StoreError
             Unknown production sample.
         """
-        row = self._production_row(sample_id)
-        return {c: row[c] for c in self._PRODUCTION_COLUMNS}
+        return self._owned_info(PRODUCTION_SAMPLE_FILE, sample_id)
 
     def load_production_sample(self, sample_id: int) -> pd.DataFrame:
         """Return a production sample's table as it was saved.
@@ -268,8 +270,7 @@ class ProductionMixin:
         StoreError
             Unknown production sample, or its file is missing.
         """
-        sid = self._production_row(sample_id)["id"]
-        return _read_parquet(self._production_path(sid))
+        return self._load_owned(PRODUCTION_SAMPLE_FILE, sample_id)
 
     def delete_production_sample(self, sample_id: int, *, user: str) -> None:
         """Delete a production sample and its file (the events stay).
@@ -281,27 +282,9 @@ class ProductionMixin:
         PermissionDenied
             ``user`` may not delete production samples in the project.
         """
-        user = _clean_user(user)
-        trash: Path | None = None
-        with self._write():
-            row = self._production_row(sample_id)
-            self._require(row["project_id"], user, "delete_production_sample")
-            sid = row["id"]
-            self.db.execute("DELETE FROM production_samples WHERE id = ?", [sid])
-            self._event(
-                "production_sample.delete",
-                user=user,
-                at=_now(),
-                project_id=row["project_id"],
-                production_sample_id=sid,
-                name=row["name"],
-            )
-            path = self._production_path(sid)
-            if path.exists():  # moved last: a failure before this rolls the row back
-                trash = path.with_name(f".deleted-{uuid.uuid4().hex}.parquet")
-                os.replace(path, trash)
-        if trash is not None:
-            trash.unlink(missing_ok=True)
+        self._delete_owned(
+            PRODUCTION_SAMPLE_FILE, sample_id, user=user, action="delete_production_sample"
+        )
 
     def drift_thresholds(self, project_id: int) -> dict[str, float]:
         """Return the project's saved drift thresholds, ``{feature: threshold}``.
