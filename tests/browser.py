@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -20,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from slicewise.core.cli.serve import streamlit_command as app_command_line
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -52,22 +53,9 @@ def free_port() -> int:
 
 def streamlit_command(port: int) -> list[str]:
     """Return the command serving the app (store from ``SLICEWISE_DB``) on loopback ``port``."""
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        # Source edits elsewhere in the checkout must not raise "source changed" prompts.
-        "--server.fileWatcherType",
-        "none",
-    ]
+    # Source edits elsewhere in the checkout must not raise "source changed" prompts.
+    flags = ["--server.headless", "true", "--server.fileWatcherType", "none"]
+    return app_command_line(port, "127.0.0.1", flags)
 
 
 @contextmanager

@@ -16,19 +16,19 @@ import pandas as pd
 from slicewise.core.cli.compare_text import compare_json, compare_text
 from slicewise.core.cli.group import main
 from slicewise.core.cli.options import (
+    ValueOptions,
     emit,
     max_slices_option,
     note,
     output_option,
     packed,
+    packed_value_options,
     role,
     task_spec,
-    value_options,
 )
 from slicewise.core.dataset import ColumnMapping, Dataset, load_dataset
 from slicewise.core.errors import DataError
 from slicewise.core.task import TASK_KINDS, TaskSpec, infer_task_kind
-from slicewise.core.values import parse_na_values
 
 #: ``compare --metric`` choices: the names of :data:`core.compare.METRICS` (not imported
 #: here, so the other commands start without core.compare).
@@ -135,7 +135,7 @@ class GateOptions:
     "without --slice only the classes are gated.",
 )
 @output_option
-@value_options
+@packed_value_options
 @packed(GateOptions, "gate")
 @max_slices_option
 def compare_command(
@@ -152,9 +152,7 @@ def compare_command(
     fmt: str,
     output: Path | None,
     gate: GateOptions,
-    na_values: str | None = None,
-    decimal: str | None = None,
-    thousands: str | None = None,
+    values: ValueOptions,
     human: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
@@ -174,13 +172,11 @@ def compare_command(
     mapping = ColumnMapping(id=role(id_col), label=label, prediction=prediction, human=role(human))
     options = dict(
         positive=positive,
-        na_values=parse_na_values(na_values),
-        decimal=decimal,
-        thousands=thousands,
         task=task,
         encoding=encoding,
         sep=sep,
         missing="drop" if drop_missing else "fail",
+        **values.reading(),
     )
     data_b, data_a = _load_both(before, after, mapping, options)
     spec = task_spec(data_a, task, positive, None, tolerance, False, False)

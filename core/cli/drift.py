@@ -31,7 +31,15 @@ from slicewise.core.cli.drift_model import (
     model_text,
 )
 from slicewise.core.cli.group import main
-from slicewise.core.cli.options import emit, note, output_option, packed, pairs, value_options
+from slicewise.core.cli.options import (
+    ValueOptions,
+    emit,
+    note,
+    output_option,
+    packed,
+    packed_value_options,
+    pairs,
+)
 from slicewise.core.column_parsing import mask_na_tokens
 from slicewise.core.drift import (
     DEFAULT_BINS,
@@ -44,7 +52,6 @@ from slicewise.core.drift.windows import WindowSpec
 from slicewise.core.jsonable import dumps_json, plain_value
 from slicewise.core.reading import read_table
 from slicewise.core.report import escape_markdown
-from slicewise.core.values import parse_na_values
 
 #: ``--format`` choices of ``drift``.
 DRIFT_FORMATS = ("table", "json", "markdown", "html")
@@ -136,13 +143,9 @@ MAX_CHART_ROWS = 12
     "--sheet", metavar="NAME", help="Sheet of .xlsx workbooks to read (default: the first)."
 )
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(DRIFT_FORMATS),
-    default="table",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(DRIFT_FORMATS), default="table", show_default=True
 )
-@value_options
+@packed_value_options
 @output_option
 @packed(ReferenceRoles, "roles")
 @click.pass_context
@@ -159,9 +162,7 @@ def drift_command(
     bins: int,
     sheet: str | None,
     fmt: str,
-    na_values: str | None,
-    decimal: str | None,
-    thousands: str | None,
+    values: ValueOptions,
     output: Path | None,
 ) -> None:
     """Compare PRODUCTION with REFERENCE feature by feature; exit 1 when one drifted.
@@ -173,11 +174,9 @@ def drift_command(
     When REFERENCE loads as a labelled dataset, each slice's test share stands beside its
     production share, with the accuracy to expect on production (and CBPE with a score).
     """
-    read = {"na_values": parse_na_values(na_values), "decimal": decimal, "thousands": thousands}
-    raw_ref, raw_prod = (
-        read_table(reference, sheet=sheet)[0],
-        read_table(production, sheet=sheet)[0],
-    )
+    read = values.reading()
+    raw_ref = read_table(reference, sheet=sheet)[0]
+    raw_prod = read_table(production, sheet=sheet)[0]
     ref, prod = (mask_na_tokens(t, read["na_values"]) for t in (raw_ref, raw_prod))
     names = {"reference_name": reference.name, "production_name": production.name}
     check_options(ref, prod, roles, exclude, names)
@@ -190,8 +189,8 @@ def drift_command(
         "features": list(features) or None,
         "thresholds": pairs(thresholds, "--threshold", percent=False),
         "bins": bins,
-        "decimal": decimal,
-        "thousands": thousands,
+        "decimal": values.decimal,
+        "thousands": values.thousands,
         **names,
     }
     table, windows = _measure(ref, prod, common, exclude, time_column, window, roles, model)

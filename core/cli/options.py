@@ -1,8 +1,10 @@
 """Options shared by the commands, and the steps every command takes to read and write.
 
 Commands that read a predictions file take its reading options as one
-:class:`ReadOptions` (``@prediction_options`` adds them and packs them); the other groups of
-options that belong together are packed the same way (:func:`packed`).
+:class:`ReadOptions` (``@prediction_options`` adds them and packs them); commands that read
+files their own way take the cell options as one :class:`ValueOptions`
+(``@packed_value_options``); the other groups of options that belong together are packed the
+same way (:func:`packed`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,36 @@ from slicewise.core.dataset import NO_COLUMN, ColumnMapping, Dataset, load_datas
 from slicewise.core.errors import DataError
 from slicewise.core.task import TASK_KINDS, TaskSpec, TextNormalization, infer_task_kind
 from slicewise.core.values import parse_na_values
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueOptions:
+    """Which cells are missing and how numbers are written: the options ``@value_options`` adds.
+
+    ``na_values`` is the ``--na-values`` text as given (comma-separated tokens, ``common``),
+    ``decimal`` and ``thousands`` the marks, each None when not given.
+    """
+
+    na_values: str | None = None
+    decimal: str | None = None
+    thousands: str | None = None
+
+    def reading(self) -> dict[str, Any]:
+        """Return ``na_values`` (parsed), ``decimal`` and ``thousands`` as keyword arguments.
+
+        The form :func:`core.dataset.load_dataset` takes them in; ``na_values`` becomes a
+        tuple of tokens (:func:`core.values.parse_na_values`: ``()`` when not given).
+
+        Examples
+        --------
+        >>> ValueOptions("NA, common", ",").reading()["decimal"]
+        ','
+        """
+        return {
+            "na_values": parse_na_values(self.na_values),
+            "decimal": self.decimal,
+            "thousands": self.thousands,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +85,11 @@ class ReadOptions:
     def missing(self) -> str:
         """``drop`` with ``--drop-missing``, else ``fail`` (:func:`core.dataset.load_dataset`)."""
         return "drop" if self.drop_missing else "fail"
+
+    @property
+    def values(self) -> ValueOptions:
+        """The cell options (``--na-values``, ``--decimal``, ``--thousands``) alone."""
+        return ValueOptions(self.na_values, self.decimal, self.thousands)
 
 
 def packed(cls: type, name: str) -> Callable[[Callable], Callable]:
@@ -140,6 +177,11 @@ def value_options(command: Callable) -> Callable:
         ),
     ]
     return _add(command, options)
+
+
+def packed_value_options(command: Callable) -> Callable:
+    """Add :func:`value_options`, packed as ``values`` (a :class:`ValueOptions`)."""
+    return value_options(packed(ValueOptions, "values")(command))
 
 
 def max_slices_option(command: Callable) -> Callable:
@@ -336,10 +378,8 @@ def load_predictions(
         missing=read.missing,
         positive=read.positive,
         threshold=read.threshold,
-        na_values=parse_na_values(read.na_values),
-        decimal=read.decimal,
-        thousands=read.thousands,
         task=read.task,
+        **read.values.reading(),
     )
     for warning in dataset.warnings:
         note(warning)

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,18 +87,7 @@ def app_command(
     proxy, mode = _sign_in(host, no_auth, proxy_header, trusted_proxies, secrets)
     slice_cap()  # a bad SLICEWISE_MAX_SLICES is refused here, not on every page later
     store = _open_store(db, no_demo)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        *streamlit_args,
-    ]
+    cmd = streamlit_command(port, host, streamlit_args)
     shown = "localhost" if host in LOCAL_HOSTS else host
     sign_in = {
         "oidc": "  — sign-in: OpenID Connect",
@@ -110,6 +99,33 @@ def app_command(
     click.echo(f"Slicewise on http://{shown}:{port}  (database: {store.path}){sign_in}", err=True)
     env = _server_env(store.path, proxy)
     raise SystemExit(_run_forwarding_signals(cmd, env=env, cwd=ROOT))
+
+
+def streamlit_command(port: int, host: str, flags: Sequence[str] = ()) -> list[str]:
+    """Return the command line that serves the app with Streamlit on ``host``:``port``.
+
+    ``flags``: further ``streamlit run`` options, after the port and address (e.g.
+    ``["--server.headless", "true"]``). The server is this Python's ``streamlit`` module,
+    run on the app's ``app.py``; run it from the app folder (:data:`core.cli.group.ROOT`)
+    with the database in ``SLICEWISE_DB``.
+
+    Examples
+    --------
+    >>> streamlit_command(8501, "127.0.0.1")[-4:]
+    ['--server.port', '8501', '--server.address', '127.0.0.1']
+    """
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        *flags,
+    ]
 
 
 def _sign_in(
