@@ -26,6 +26,7 @@ from slicewise.core.batches.plan import (
     slice_codes,
 )
 from slicewise.core.batches.refusals import guarded
+from slicewise.core.batches.role_classes import RoleClasses
 from slicewise.core.batches.source import Batch, BatchSource, Progress
 from slicewise.core.errors import RowNumbers
 from slicewise.core.metrics import compute_outcomes, compute_slice_counts
@@ -73,7 +74,9 @@ class Partial:
         )
 
 
-def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = None) -> Partial:
+def count_batch(
+    batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = None, *, pairs: bool = True
+) -> Partial:
     """Count one batch: the loader's code, the outcomes, the plan's slices, weighted sums.
 
     Parameters
@@ -84,6 +87,9 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
         :func:`core.batches.plan.build_plan`'s decisions.
     numbering
         How the file numbers the batch's rows in messages (default: a CSV file's).
+    pairs
+        Count rows per (label, prediction) pair (off when the batch's role cells stand for
+        classes of them: :mod:`core.batches.role_classes` counts the pairs).
 
     Returns
     -------
@@ -104,7 +110,7 @@ def count_batch(batch: Batch, plan: LoadPlan, numbering: RowNumbers | None = Non
     w = np.asarray(weights, dtype=float)[frame["id"].to_numpy(dtype=np.int64)]
     part = count_typed(
         frame, membership(dataset.tags, frame, plan), plan.task, tags=len(plan.tags),
-        weights=w, source=plan.source_name, part=True,
+        weights=w, source=plan.source_name, pairs=pairs, part=True,
     )  # fmt: skip
     part.rows = int(np.sum(weights))
     return part
@@ -354,12 +360,28 @@ def _count_all(source: BatchSource, plan: LoadPlan, progress: Progress | None) -
     count_there = getattr(source, "count_partials", None)
     if count_there is not None:
         return count_there(plan, progress)
+    roles = plan.roles if getattr(source, "merges_roles", False) else None
+    total = _count_batches(source, plan, progress, roles)
+    if roles is None:
+        return total
+    if total is None or total.rows != plan.rows:  # a class lost rows: count them plainly
+        return _count_batches(source, plan, progress, None)
+    total.pairs = roles.pairs
+    return total
+
+
+def _count_batches(
+    source: BatchSource, plan: LoadPlan, progress: Progress | None, roles: RoleClasses | None
+) -> Partial | None:
+    """Sum :func:`count_batch` over the batches (role cells merged by ``roles``' classes)."""
     total = None
     numbering = numbering_of(source)
-    bins = {"bins": dict(plan.bins)} if plan.bins else {}
-    for batch in source.batches(plan.count_columns, group=True, progress=progress, **bins):
+    merge = {"bins": dict(plan.bins)} if plan.bins else {}
+    if roles is not None:
+        merge["roles"] = roles
+    for batch in source.batches(plan.count_columns, group=True, progress=progress, **merge):
         if len(batch.rows):
-            part = count_batch(batch, plan, numbering)
+            part = count_batch(batch, plan, numbering, pairs=roles is None)
             total = part if total is None else total + part
     return total
 

@@ -23,7 +23,8 @@ import pandas as pd
 
 from slicewise.core.batches.pins import Pins, pinned_classes, pinned_metadata
 from slicewise.core.batches.plan import each_batch
-from slicewise.core.batches.source import BatchSource, Progress
+from slicewise.core.batches.role_classes import MAX_COMBINATIONS
+from slicewise.core.batches.source import Batch, BatchSource, Progress
 from slicewise.core.column_parsing import mask_na_tokens
 from slicewise.core.column_roles import NO_COLUMN
 from slicewise.core.values import as_text, class_keys
@@ -59,19 +60,23 @@ def first_pass(
     dict
         ``spellings`` (frames of :func:`spelling_counts`), ``values`` (frame column -> the
         kept rows' values with their counts, missing as NaN; index sorted), ``rows``,
-        ``kept`` and ``dropped`` (``(first positions, weights)`` of the rows left out, per
-        batch).
+        ``kept``, ``dropped`` (``(first positions, weights)`` of the rows left out, per
+        batch) and ``groups`` (the distinct cells of the columns grouped on, their weights
+        and first rows, for :func:`core.batches.role_classes.role_classes`; ``None`` when
+        the rows were not grouped or more than its ``MAX_COMBINATIONS``).
     """
     load, columns = load_columns
     apart = sliced_metadata(fields, columns)
-    load, tagged = _without_tags(load)
+    load, tagged = without_tags(load)
     passed = tuple(c for c in columns if c not in apart and c not in tagged)
     spellings: list[pd.DataFrame] = []
     values: dict[str, list[pd.Series]] = {f: [] for c, f in fields.values() if c not in apart}
     rows = kept = 0
     dropped: list[tuple[np.ndarray, np.ndarray]] = []
+    groups: list[Batch] | None = []  # the distinct role cells, while they are few
     for batch, dataset, kept_rows in each_batch(source, load, passed, progress=progress):
         w = np.ones(len(batch.rows), np.int64) if batch.weights is None else batch.weights
+        groups = _kept_groups(groups, batch)
         at = dataset.frame["id"].to_numpy(dtype=np.int64)
         kw = w[at]
         rows, kept = rows + int(w.sum()), kept + int(kw.sum())
@@ -93,11 +98,30 @@ def first_pass(
         merged.update(_apart_values(source, load, passed, apart, dropped, kept))
     return {
         "spellings": spellings, "values": merged, "rows": rows, "kept": kept,
-        "dropped": dropped,
+        "dropped": dropped, "groups": _joined(groups),
     }  # fmt: skip
 
 
-def _without_tags(load: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+def _kept_groups(groups: list[Batch] | None, batch: Batch) -> list[Batch] | None:
+    """Add a grouped ``batch`` to ``groups``; ``None`` once ungrouped or too many rows."""
+    if groups is None or batch.weights is None or batch.first_rows is None:
+        return None
+    if sum(len(g.rows) for g in groups) + len(batch.rows) > MAX_COMBINATIONS:
+        return None
+    return [*groups, batch]
+
+
+def _joined(groups: list[Batch] | None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray] | None:
+    """Return the role groups as one frame, their weights and first rows (or ``None``)."""
+    if not groups:
+        return None
+    frame = pd.concat([g.rows for g in groups], ignore_index=True)
+    weights = np.concatenate([np.asarray(g.weights, dtype=np.int64) for g in groups])
+    first = np.concatenate([np.asarray(g.first_rows, dtype=np.int64) for g in groups])
+    return frame, weights, first
+
+
+def without_tags(load: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     """Return ``load`` with the tag columns switched off, and those columns.
 
     Tags decide no row's fate and no class spelling; the counting pass reads them (and

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from slicewise.core.errors import MissingValuesError, RowNumbers, format_rows
 from slicewise.core.prepare_steps import MissingPolicy, Rows, check_table, check_threshold
 from slicewise.core.task import TaskSpec
 from slicewise.core.values import NumberFormat, infer_number_format
+
+if TYPE_CHECKING:
+    from slicewise.core.batches.role_classes import RoleClasses
 
 #: Rows :func:`build_plan` reads to find the roles (as the app's column picker does).
 HEAD_ROWS = 10_000
@@ -97,6 +100,9 @@ class LoadPlan:
     bins
         ``(table column, edges)`` of the sliced metadata columns cut into bins whose cells
         the loader reads as plain numbers: a source may merge a bin's rows when counting.
+    roles
+        The role cells in classes of equal outcomes, for a source that merges the counting
+        pass's rows by them (:mod:`core.batches.role_classes`), or ``None``.
     ids_later
         The id checks run in the background and end in
         :func:`core.batches.planning.check_plan_ids` (``build_plan(defer_ids=True)``).
@@ -117,6 +123,7 @@ class LoadPlan:
     apart: tuple[str, ...] = field(default=())
     bins: tuple[tuple[str, tuple[float, ...]], ...] = field(default=())
     ids_later: bool = False
+    roles: RoleClasses | None = None
 
     @property
     def pins(self) -> Pins:

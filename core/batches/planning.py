@@ -21,6 +21,7 @@ from slicewise.core.batches.first_pass import (
     int_or,
     spellings,
     typed_values,
+    without_tags,
 )
 from slicewise.core.batches.pins import Pins
 from slicewise.core.batches.plan import (
@@ -43,6 +44,7 @@ from slicewise.core.batches.plan import (
     slice_spec,
     without,
 )
+from slicewise.core.batches.role_classes import RoleClasses, role_classes
 from slicewise.core.batches.source import BatchSource, Progress
 from slicewise.core.column_parsing import is_text, mask_na_tokens, parse_tags_column
 from slicewise.core.column_roles import ColumnMapping, check_nested_roles, metadata_names
@@ -171,7 +173,19 @@ def _plan_roles(
         blank_tags=blank_tag_names(head, resolved, distinct, tags), slices=slices, info=info,
         rows=seen["rows"], kept=seen["kept"], warnings=tuple(warnings), apart=apart,
         bins=_bins(slices, fields, formats, kinds, (na, o["decimal"], o["thousands"])),
+        roles=_role_classes(source, seen["groups"], without(apart, load, columns)[0], spec, slices),
     )  # fmt: skip
+
+
+def _role_classes(
+    source: BatchSource, groups: Any, load: dict[str, Any], spec: TaskSpec, slices: Sequence
+) -> RoleClasses | None:
+    """Return the first pass's role cells in classes, for a source merging rows by them."""
+    if not getattr(source, "merges_roles", False):
+        return None
+    if any(s.field in ROLE_FIELDS.values() for s in slices):  # a sliced role keeps its cells
+        return None
+    return role_classes(groups, without_tags(load)[0], spec, numbering_of(source))
 
 
 def _bins(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from slicewise.core.batches.role_classes import CLASS, RoleClasses
 from slicewise.core.batches.source import Batch, Progress
 from slicewise.core.engine_stream.binning import bin_sql
 from slicewise.core.engine_stream.ids import IdChecks
@@ -50,6 +51,9 @@ class StreamSource(IdChecks):
     parquet
         Whether the file is Parquet.
     """
+
+    #: The counting pass may merge rows by role classes (``batches(roles=...)``).
+    merges_roles = True
 
     def __init__(
         self,
@@ -383,6 +387,7 @@ class StreamSource(IdChecks):
         group: bool,
         progress: Progress | None = None,
         bins: Mapping[str, Sequence[float]] | None = None,
+        roles: RoleClasses | None = None,
     ) -> Iterator[Batch]:
         """Stream the ``columns`` of every row in batches of at most :data:`BATCH_ROWS`.
 
@@ -392,17 +397,22 @@ class StreamSource(IdChecks):
         (``weights`` ``None``). ``progress(rows_done, total_rows)`` after each batch.
         ``bins`` (``{column: edges}``, ascending): with ``group``, the rows of a column's
         bin merge as one, that bin's first cell standing for them (:func:`bin_sql`).
+        ``roles`` (:class:`~core.batches.role_classes.RoleClasses`): with ``group``, rows
+        whose role cells are in one class merge as one, the class's representative cells
+        standing for them.
         """
         columns = self._check(columns)
-        cols = ", ".join(map(ident, columns))
         binned = self._binnable(columns, bins) if group else {}
         group = group and self._groups_pay(columns, binned)
+        merged = roles if group and roles and set(roles.columns) <= set(columns) else None
+        relation, keyed = self._merged(columns, merged)
+        cols = ", ".join(map(ident, keyed))
         if group and binned:
-            query = self._binned_query(columns, binned)
+            query = self._binned_query(keyed, binned, relation)
         elif group and columns:
             query = (
-                f"SELECT {cols}, count(*)::BIGINT AS __w, min(__row) AS __first FROM t "
-                "GROUP BY ALL ORDER BY __first"
+                f"SELECT {cols}, count(*)::BIGINT AS __w, min(__row) AS __first FROM "
+                f"{relation} GROUP BY ALL ORDER BY __first"
             )
         elif group:
             query = "SELECT count(*)::BIGINT AS __w, min(__row) AS __first FROM t"
@@ -416,6 +426,8 @@ class StreamSource(IdChecks):
             if not record_batch.num_rows:
                 continue
             df = self._frame(record_batch)
+            if merged is not None:
+                df = _unmerged(df, merged, columns)
             first = df.pop("__first").to_numpy(dtype=np.int64)
             weights = df.pop("__w").to_numpy(dtype=np.int64) if group else None
             done += int(weights.sum()) if weights is not None else len(df)
@@ -452,7 +464,23 @@ class StreamSource(IdChecks):
             keys += [f"__k{i}", f"__r{i}"]
         return keys, made
 
-    def _binned_query(self, columns: list[str], bins: dict[str, tuple[float, ...]]) -> str:
+    def _merged(self, columns: list[str], roles: RoleClasses | None) -> tuple[str, list[str]]:
+        """Return the relation to group and its columns: ``t``, or its role cells as a class.
+
+        The class comes from joining ``roles.cells`` on the role cells (null matching null:
+        ``IS NOT DISTINCT FROM``); the class code replaces the role columns.
+        """
+        if roles is None:
+            return "t", columns
+        self._con.register("__roles", roles.cells[[*roles.columns, CLASS]])
+        on = " AND ".join(f"t.{ident(c)} IS NOT DISTINCT FROM m.{ident(c)}" for c in roles.columns)
+        out = ", ".join(map(ident, roles.columns))
+        relation = f"(SELECT t.* EXCLUDE ({out}), m.{CLASS} FROM t JOIN __roles AS m ON {on})"
+        return relation, [*(c for c in columns if c not in roles.columns), CLASS]
+
+    def _binned_query(
+        self, columns: list[str], bins: dict[str, tuple[float, ...]], relation: str = "t"
+    ) -> str:
         """Group identical rows, each bin of a ``bins`` column as one value (its first cell)."""
         keys, made = self._keys(columns, bins)
         outs = [
@@ -463,7 +491,7 @@ class StreamSource(IdChecks):
             for i, c in enumerate(columns)
         ]
         return (
-            f"WITH r AS (SELECT *, {', '.join(made)} FROM t) SELECT {', '.join(outs)}, "
+            f"WITH r AS (SELECT *, {', '.join(made)} FROM {relation}) SELECT {', '.join(outs)}, "
             f"count(*)::BIGINT AS __w, min(__row) AS __first FROM r GROUP BY "
             f"{', '.join(keys)} ORDER BY __first"
         )
@@ -562,3 +590,11 @@ def _guarded(reader: Any, errors: Any) -> Iterator[Any]:
         if item is None:
             return
         yield item
+
+
+def _unmerged(df: pd.DataFrame, roles: RoleClasses, columns: list[str]) -> pd.DataFrame:
+    """Put each class's representative role cells back in place of its code, in order."""
+    at = roles.representatives.index.get_indexer(df.pop(CLASS).to_numpy(dtype=np.int64))
+    for c in roles.columns:
+        df[c] = roles.representatives[c].take(at).reset_index(drop=True)
+    return df[[*columns, *(c for c in df.columns if c.startswith("__"))]]
