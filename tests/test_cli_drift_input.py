@@ -283,3 +283,36 @@ def test_production_correct_uses_the_task_outcome(labels, predictions, want):
     got = production_correct(reference, production)
     assert np.isnan(got[0])
     assert got[1:].tolist() == want[1:]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown", "html"])
+def test_an_identifier_column_left_out_is_said_in_every_format(tmp_path, fmt):
+    ref, prod = _labelled(120, seed=1), _labelled(120, seed=2)
+    for df, at in ((ref, "ref"), (prod, "prod")):
+        df["clip_path"] = [f"{at}/clip_{i}.wav" for i in range(len(df))]  # one value per row
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    prod.to_csv(tmp_path / "prod.csv", index=False)
+    result = run(tmp_path / "ref.csv", tmp_path / "prod.csv", "--format", fmt)
+    assert result.exit_code in (0, 1), result.output
+    text = result.stdout
+    if fmt == "json":
+        data = json.loads(text)
+        assert "clip_path" not in {f["feature"] for f in data["features"]}
+        assert any("'clip_path' not compared" in n for n in data["notes"])
+    else:
+        assert "not compared" in text and ("clip_path" in text or r"clip\_path" in text)
+
+
+def test_an_identifier_column_named_as_a_feature_is_compared(tmp_path):
+    ref, prod = _labelled(120, seed=1), _labelled(120, seed=2)
+    for df, at in ((ref, "ref"), (prod, "prod")):
+        df["clip_path"] = [f"{at}/clip_{i}.wav" for i in range(len(df))]
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    prod.to_csv(tmp_path / "prod.csv", index=False)
+    result = run(
+        tmp_path / "ref.csv", tmp_path / "prod.csv", "--feature", "clip_path", "--format", "json"
+    )
+    data = json.loads(result.stdout)
+    (row,) = [f for f in data["features"] if f["feature"] == "clip_path"]
+    assert row["value"] == pytest.approx(1 / 120)  # every category new: 1/120 apart at most
+    assert not any("clip_path" in n for n in data["notes"])

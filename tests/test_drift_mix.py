@@ -265,3 +265,53 @@ def test_missing_predictions_in_production_are_refused_with_their_rows():
     prod.loc[[3, 9], "prediction"] = None
     with pytest.raises(MissingValuesError, match="rows 5, 11"):
         read_production(dataset_from_frame(ref), prod)
+
+
+def _ages(ages: list[float]) -> pd.DataFrame:
+    n = len(ages)
+    return pd.DataFrame(
+        {"label": ["cat", "dog"] * (n // 2) + ["cat"] * (n % 2), "prediction": ["cat"] * n}
+    ).assign(age=ages)
+
+
+@pytest.mark.parametrize(
+    ("ages", "below", "above"),
+    [
+        ([-5.0, -1.0, 0.0, 50.0, 99.0, 100.0, 150.0, 200.0, np.nan, 30.0], 2, 3),
+        ([0.0, 10.0, 24.75, 99.0, 99.0, np.nan], 0, 0),  # the edges themselves are inside
+        ([120.0, 99.5, 1e6, 60.0], 0, 3),
+        ([-0.001, -3.0, 5.0, 80.0], 2, 0),
+    ],
+    ids=["both-sides", "none", "above-only", "below-only"],
+)
+def test_numeric_values_outside_the_reference_range_are_counted_and_kept_in_the_edge_bins(
+    ages, below, above
+):
+    ref = _ages([float(a) for a in range(100)])  # edges at the quartiles: 0 ... 99
+    prod = _ages(ages).drop(columns="label")
+    warnings: list[str] = []
+    mix = slice_mix(
+        dataset_from_frame(ref, name="ref.csv"), prod, slice_by=["age"], bins=4,
+        warnings=warnings, source_name="prod.csv",
+    )  # fmt: skip
+    mem = production_memberships(dataset_from_frame(ref), prod, slice_by=["age"], bins=4)
+    assert (mem.outside["age"].below, mem.outside["age"].above) == (below, above)
+    assert mix.attrs["outside"] == {"age": below + above}
+    # The rows outside stay in the lowest and the highest bin, the edges at 0 and 99.
+    known = np.array([a for a in ages if not np.isnan(a)])
+    first = int((known < 24.75).sum())
+    last = int((known >= 74.25).sum())
+    by_bin = mem.production.sum()
+    assert by_bin.iloc[0] == first and by_bin.iloc[-1] == last
+    said = [w for w in warnings if "outside ref.csv's range [0, 99]" in w]
+    if below + above:
+        assert len(said) == 1 and said[0].startswith("prod.csv: column 'age'")
+        assert f"in {below + above} of {len(ages)} rows ({below} below, {above} above)" in said[0]
+    else:
+        assert said == []
+
+
+def test_a_column_not_cut_into_bins_has_no_range_to_leave():
+    ref, prod = _table(300, seed=24), _table(200, seed=25)
+    mix = slice_mix(dataset_from_frame(ref), prod, slice_by=["device"])
+    assert mix.attrs["outside"] == {}

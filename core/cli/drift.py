@@ -195,7 +195,7 @@ def drift_command(
     }
     table, windows = _measure(ref, prod, common, exclude, time_column, window, roles, model)
     if fmt == "json":  # notes are in the report; a machine reads stdout, a person stderr
-        for text in [*_window_notes(windows), *model.notes]:
+        for text in [*_notes(table, windows), *model.notes]:
             note(text)
     head = {
         "reference": reference.name,
@@ -248,8 +248,10 @@ def _measure(
     return table, windows
 
 
-def _window_notes(windows: pd.DataFrame | None) -> list[str]:
-    return [] if windows is None else list(windows.attrs.get("notes", []))
+def _notes(table: pd.DataFrame, windows: pd.DataFrame | None) -> list[str]:
+    """Return the features' notes (columns left out) and the windows' notes."""
+    found = [] if windows is None else windows.attrs.get("notes", [])
+    return [*table.attrs.get("notes", []), *found]
 
 
 def _charts(
@@ -403,7 +405,7 @@ def drift_text(
             "Per window (* crossed the threshold):",
             _window_frame(windows).to_string(index=False),
         ]
-        parts += [f"Note: {text}" for text in _window_notes(windows)]
+    parts += [f"Note: {text}" for text in _notes(table, windows)]
     if model is not None:
         parts += model_text(model)
     return "\n".join(parts) + "\n"
@@ -421,7 +423,7 @@ def drift_json(
     }
     if windows is not None:
         data["windows"] = windows.to_dict(orient="records")
-        data["notes"] = list(windows.attrs.get("notes", []))
+    data["notes"] = _notes(table, windows)
     if model is not None:
         data.update(model_json(model))
     return dumps_json(data, ensure_ascii=True) + "\n"
@@ -449,7 +451,7 @@ def drift_markdown(
         frame = _window_frame(windows).astype(str)
         lines += ["## Per window", "", "A `*` marks a value past its threshold.", ""]
         lines += _md_table(list(frame.columns), frame.to_numpy().tolist())
-        lines += [*(f"- Note: {esc(text)}" for text in _window_notes(windows)), ""]
+    lines += [*(f"- Note: {esc(text)}" for text in _notes(table, windows)), ""]
     if model is not None:
         lines += model_markdown(model, _md_table)
     return "\n".join(lines) + "\n"
@@ -517,7 +519,7 @@ def drift_html(
         marked = [" *" in " ".join(r) for r in frame.to_numpy().tolist()]
         body += ["<h2>Per window</h2>", "<p>A * marks a value past its threshold.</p>"]
         body.append(_html_table(list(frame.columns), frame.to_numpy().tolist(), marked=marked))
-        body += [f"<p>Note: {esc(text)}</p>" for text in _window_notes(windows)]
+    body += [f"<p>Note: {esc(text)}</p>" for text in _notes(table, windows)]
     if model is not None:
         body += model_html(model, _html_table)
     return (

@@ -5,7 +5,9 @@ features, Jensen-Shannon divergence for numeric ones, PSI for both; definitions 
 :mod:`core.drift.distances`), compares it with its threshold and lists the features that
 moved most first. :func:`category_shares` gives one feature's shares side by side, for a
 chart. :func:`prepare_features` is the shared first step (which features, of which kind,
-read how), also used per time window by :mod:`core.drift.windows`.
+read how), also used per time window by :mod:`core.drift.windows`. By default a column
+that looks like an identifier or free text is not a feature
+(:mod:`core.drift.feature_columns`); :func:`feature_drift` names it in ``attrs["notes"]``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from slicewise.core.column_parsing import example_values, is_number, is_text, missing_mask
-from slicewise.core.column_roles import RESERVED, find_role_candidates, quoted_list
+from slicewise.core.column_parsing import example_values, missing_mask
+from slicewise.core.column_roles import quoted_list
 from slicewise.core.drift import distances as dist
+from slicewise.core.drift.feature_columns import (
+    default_features,
+    find_identifier_columns,
+    read_as_numbers,
+)
 from slicewise.core.errors import (
     EmptyFileError,
     InvalidValueError,
@@ -26,7 +33,7 @@ from slicewise.core.errors import (
     RowNumbers,
     format_rows,
 )
-from slicewise.core.values import NumberFormat, as_text, likely_number_cause, read_numbers
+from slicewise.core.values import as_text, likely_number_cause
 
 #: Default alarm thresholds by metric, overridable per feature (``thresholds=``).
 #: TFDV sets none (a drift comparator only fires once a threshold is given; its examples
@@ -85,21 +92,6 @@ class PreparedFeature:
         return "js" if self.kind == "numeric" else "linf"
 
 
-def default_features(
-    reference: pd.DataFrame, production: pd.DataFrame, *, exclude: Iterable[str] = ()
-) -> list[str]:
-    """Return the columns to watch: those both tables share, minus roles and ``exclude``.
-
-    Columns whose names mark them as an id, label, prediction, human label, score or human
-    accuracy (any name :func:`core.column_roles.find_role_candidates` matches to those
-    roles: ``id``, ``y_true``, ``pred``, ``confidence``...) are left out: they are not
-    inputs of the model. In the reference's order.
-    """
-    candidates = find_role_candidates(reference)
-    skip = set(exclude) | {c for role in RESERVED for c in candidates.get(role, [])}
-    return [c for c in reference.columns if c in production.columns and c not in skip]
-
-
 def prepare_features(
     reference: pd.DataFrame,
     production: pd.DataFrame,
@@ -138,8 +130,9 @@ def prepare_features(
     if not len(reference):
         raise EmptyFileError(f"{reference_name}: the reference has no rows")
     chosen = _choose_features(
-        reference, production, features, list(exclude), reference_name, production_name
-    )
+        reference, production, features, list(exclude), reference_name, production_name,
+        decimal=decimal, thousands=thousands,
+    )  # fmt: skip
     return [
         _prepare_one(
             reference[c],
@@ -160,6 +153,9 @@ def _choose_features(
     exclude: list[str],
     reference_name: str,
     production_name: str,
+    *,
+    decimal: str | None,
+    thousands: str | None,
 ) -> list[str]:
     """Return the features to compare: ``features`` less ``exclude``, or the default ones.
 
@@ -169,10 +165,11 @@ def _choose_features(
         As :func:`prepare_features`.
     """
     if features is None:
-        chosen = default_features(reference, production, exclude=exclude)
+        fmt = {"decimal": decimal, "thousands": thousands}
+        chosen = default_features(reference, production, exclude=exclude, **fmt)
         lacking = [
             c
-            for c in default_features(reference, reference, exclude=exclude)
+            for c in default_features(reference, reference, exclude=exclude, **fmt)
             if c not in production.columns
         ]
         if lacking:
@@ -264,7 +261,8 @@ def feature_drift(
         or typed columns).
     features
         Columns to compare; default: the columns both share, minus ids, labels,
-        predictions, scores (:func:`default_features`) and ``exclude``.
+        predictions, scores, columns that look like identifiers or free text
+        (:func:`default_features`) and ``exclude``. Listed columns are all compared.
     thresholds
         Alarm threshold per feature name; a feature not named gets
         :data:`DEFAULT_THRESHOLDS` of its metric.
@@ -292,6 +290,9 @@ def feature_drift(
         ``new_categories`` (list of production categories the reference never has);
         ``note`` (str, "" when nothing to say). Sorted by ``value / threshold``
         descending, so what moved most past its threshold comes first (NaN last).
+        ``attrs["notes"]``: one sentence per column left out of the default features as
+        an identifier or free text (:func:`find_identifier_columns`); empty when
+        ``features`` is given.
 
     Raises
     ------
@@ -299,16 +300,11 @@ def feature_drift(
         As :func:`prepare_features`; and an ``InvalidValueError`` for a threshold naming
         no compared feature or a negative threshold.
     """
+    exclude, fmt = list(exclude), {"decimal": decimal, "thousands": thousands}
     prepared = prepare_features(
-        reference,
-        production,
-        features=features,
-        exclude=exclude,
-        reference_name=reference_name,
-        production_name=production_name,
-        decimal=decimal,
-        thousands=thousands,
-    )
+        reference, production, features=features, exclude=exclude,
+        reference_name=reference_name, production_name=production_name, **fmt,
+    )  # fmt: skip
     limits = resolve_thresholds(prepared, thresholds)
     rows = []
     for feature in prepared:
@@ -342,7 +338,29 @@ def feature_drift(
     ratio = table["value"].astype(float) / table["threshold"].replace(0, np.nan).astype(float)
     ratio = ratio.where(~(table["threshold"].eq(0) & table["value"].gt(0)), np.inf)
     order = ratio.sort_values(ascending=False, na_position="last", kind="stable").index
-    return table.loc[order].reset_index(drop=True)
+    table = table.loc[order].reset_index(drop=True)
+    left_out: list[str] = []
+    if features is None:  # the default features: name the columns they leave out
+        left_out = _left_out_notes(reference, production, exclude, reference_name, **fmt)
+    table.attrs["notes"] = left_out
+    return table
+
+
+def _left_out_notes(
+    reference: pd.DataFrame,
+    production: pd.DataFrame,
+    exclude: list[str],
+    reference_name: str,
+    *,
+    decimal: str | None,
+    thousands: str | None,
+) -> list[str]:
+    """Name the columns left out of the default features as identifiers or free text."""
+    shared = default_features(reference, production, exclude=exclude, identifiers=True)
+    ids = find_identifier_columns(
+        reference, shared, reference_name=reference_name, decimal=decimal, thousands=thousands
+    )
+    return ids["note"].tolist()
 
 
 def too_few_note(n_values: int, min_rows: int) -> str:
@@ -446,14 +464,14 @@ def _prepare_one(
     ref_missing = missing_mask(reference)
     prod_missing = missing_mask(production)
     notes: list[str] = []
-    ref_numbers = _as_numbers(reference, decimal=decimal, thousands=thousands)
+    ref_numbers = read_as_numbers(reference, decimal=decimal, thousands=thousands)
     if isinstance(ref_numbers, str):  # "ambiguous"
         notes.append(
             "compared as categories: its numbers read differently with a decimal comma and "
             "with a thousands separator (CLI: --decimal or --thousands)"
         )
     if isinstance(ref_numbers, np.ndarray):
-        prod_numbers = _as_numbers(production, decimal=decimal, thousands=thousands)
+        prod_numbers = read_as_numbers(production, decimal=decimal, thousands=thousands)
         if prod_missing.all():  # no value at all: nothing to read as numbers
             prod_numbers = np.full(len(production), np.nan)
         if not isinstance(prod_numbers, np.ndarray):
@@ -481,23 +499,6 @@ def _prepare_one(
         missing_production=float(prod_missing.mean()) if len(prod_missing) else 0.0,
         notes=notes,
     )
-
-
-def _as_numbers(
-    col: pd.Series, *, decimal: str | None, thousands: str | None
-) -> np.ndarray | str | None:
-    """Floats (NaN where missing) when ``col`` holds numbers; ``"ambiguous"``; else None."""
-    if is_number(col):
-        return col.to_numpy(dtype=float, na_value=np.nan)
-    if not is_text(col):
-        return None  # booleans, categoricals, dates: categories
-    text = as_text(col)
-    if not text.notna().any():
-        return None
-    fmt, values = read_numbers(text, decimal=decimal, thousands=thousands)
-    if isinstance(fmt, NumberFormat):
-        return values
-    return fmt
 
 
 def _refuse_text(

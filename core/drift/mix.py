@@ -38,22 +38,23 @@ from slicewise.core.analysis import correct_mask, default_task
 from slicewise.core.column_parsing import missing_mask, parse_score
 from slicewise.core.column_roles import quoted_list
 from slicewise.core.dataset import Dataset
+from slicewise.core.drift.strata import expected_accuracy, mix_linf_distance, strata_codes
 from slicewise.core.errors import (
     MissingColumnError,
     MissingValuesError,
     RowNumbers,
     format_rows,
 )
-from slicewise.core.intervals import Z_95
 from slicewise.core.metrics.slices import bin_codes, build_slices, quantile_edges
 from slicewise.core.prepare_steps import Rows, build_frame, check_table, read_tags
 from slicewise.core.score_threshold import prediction_from_score
-from slicewise.core.slice_names import OVERALL, UNTAGGED, resolve_slice_column
+from slicewise.core.slice_names import OVERALL, UNTAGGED, format_edges, resolve_slice_column
 from slicewise.core.task import TaskSpec
 from slicewise.core.values import as_text, class_keys
 
 __all__ = [
     "MIX_COLUMNS",
+    "OutsideRange",
     "ProductionSample",
     "SliceMemberships",
     "expected_accuracy",
@@ -117,6 +118,19 @@ class ProductionSample:
         return len(self.frame)
 
 
+class OutsideRange(NamedTuple):
+    """Production rows of a binned slice-by column outside the reference's range.
+
+    ``below``/``above``: rows whose value is less than ``low`` (the reference's minimum,
+    its first bin edge) or greater than ``high`` (its maximum, its last bin edge).
+    """
+
+    below: int
+    above: int
+    low: float
+    high: float
+
+
 class SliceMemberships(NamedTuple):
     """The reference's slices on both tables (:func:`production_memberships`).
 
@@ -124,7 +138,10 @@ class SliceMemberships(NamedTuple):
     are boolean with the same columns, in the order of ``info`` (:func:`core.metrics.
     build_slices`' slice info: ``kind``, ``source``); ``unseen`` counts, per slice-by
     column, the production rows whose value no slice of the reference holds (a new
-    category, or missing where the reference never is).
+    category, or missing where the reference never is); ``outside``, per slice-by column
+    cut into bins, its :class:`OutsideRange`: the production rows below the reference's
+    first bin edge or above its last, which are counted in the first or last bin
+    (:func:`core.metrics.slices.bin_codes`), as the reference's own extremes are.
     """
 
     reference: pd.DataFrame
@@ -132,6 +149,7 @@ class SliceMemberships(NamedTuple):
     info: pd.DataFrame
     unseen: dict[str, int]
     sample: ProductionSample
+    outside: dict[str, OutsideRange]
 
 
 def production_columns(reference: Dataset) -> tuple[list[str], list[str]]:
@@ -304,26 +322,31 @@ def production_memberships(
     )
     blocks = [sample.tags.to_numpy(dtype=bool)]
     unseen: dict[str, int] = {}
+    outside: dict[str, OutsideRange] = {}
     for col in dict.fromkeys(str(c).strip() for c in slice_by):
         column = resolve_slice_column(
             col, columns=reference.frame.columns, mapping=reference.mapping
         )
-        block, unseen[col] = _column_block(reference, sample, col, str(column), bins)
+        block, unseen[col], out = _column_block(reference, sample, col, str(column), bins)
+        if out is not None:
+            outside[col] = out
         blocks.append(block)
     matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((sample.n, 0), dtype=bool)
     if matrix.shape[1] != len(info):  # the two tables must name the same slices
         raise AssertionError("production slices do not line up with the reference's")
     prod_membership = pd.DataFrame(matrix, columns=info.index.copy())
-    return SliceMemberships(ref_membership, prod_membership, info, unseen, sample)
+    return SliceMemberships(ref_membership, prod_membership, info, unseen, sample, outside)
 
 
 def _column_block(
     reference: Dataset, sample: ProductionSample, col: str, column: str, bins: int
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, int, OutsideRange | None]:
     """Return the production rows' membership in ``col``'s reference slices, and the unseen.
 
     The slices are in :func:`core.metrics.build_slices`' order: values sorted (or bins
-    ascending), then ``(missing)`` when the reference has missing values.
+    ascending), then ``(missing)`` when the reference has missing values. The third item
+    is, for a column cut into bins, its :class:`OutsideRange` (those rows are kept in the
+    first and last bin); ``None`` otherwise.
 
     Raises
     ------
@@ -338,9 +361,13 @@ def _column_block(
         )
     ref_values, prod_values = reference.frame[column], sample.frame[column]
     edges = quantile_edges(ref_values, bins)
+    outside = None
     if edges is not None:
-        prod_codes = bin_codes(pd.to_numeric(prod_values, errors="coerce"), edges)
+        numbers = pd.to_numeric(prod_values, errors="coerce")
+        prod_codes = bin_codes(numbers, edges)
         n_values = len(edges) - 1
+        low, high = float(edges[0]), float(edges[-1])
+        outside = OutsideRange(int((numbers < low).sum()), int((numbers > high).sum()), low, high)
     else:
         codes, uniques = pd.factorize(ref_values, sort=True)
         n_values = len(uniques)
@@ -358,119 +385,7 @@ def _column_block(
     prod_codes = np.where(missing, n_values if has_missing_slice else -1, prod_codes)
     n_slices = n_values + int(has_missing_slice)
     block = prod_codes[:, None] == np.arange(n_slices)[None, :]
-    return block, int((prod_codes < 0).sum())
-
-
-def _strata(reference: np.ndarray, production: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Code each row by its combination of slice memberships (a stratum).
-
-    Returns ``(reference codes, production codes, number of strata)``; strata are numbered
-    by the reference's combinations, and a production row whose combination the reference
-    never holds gets ``-1``.
-    """
-    both = np.concatenate([reference, production]).astype(bool)
-    packed = np.packbits(both, axis=1) if both.shape[1] else np.zeros((len(both), 1), np.uint8)
-    _, inverse = np.unique(packed, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ref_codes, prod_codes = inverse[: len(reference)], inverse[len(reference) :]
-    kept, ref_codes = np.unique(ref_codes, return_inverse=True)
-    lookup = np.full(int(inverse.max()) + 1 if len(inverse) else 0, -1, dtype=np.int64)
-    lookup[kept] = np.arange(len(kept))
-    return ref_codes.reshape(-1), lookup[prod_codes], len(kept)
-
-
-def expected_accuracy(
-    correct: np.ndarray,
-    reference_strata: np.ndarray,
-    production_strata: np.ndarray,
-    *,
-    z: float = Z_95,
-) -> pd.Series:
-    """Estimate the accuracy on production rows by post-stratifying the reference's.
-
-    With ``n_h`` reference rows of stratum ``h``, ``p_h`` of them correct, and ``q_h`` the
-    share of the covered production rows (``m`` of them) in ``h``::
-
-        estimate = sum_h q_h p_h
-        var      = sum_h q_h**2 p_h (1 - p_h) / n_h  +  sum_h q_h (p_h - estimate)**2 / m
-
-    The first term is the variance of the stratified mean with known weights (Cochran,
-    *Sampling Techniques*, 3rd ed., 1977, eq. 5.7 with the plug-in ``p_h (1 - p_h)`` and
-    no finite-population correction); the second is that of the weights, estimated from
-    ``m`` production rows (the multinomial term of double sampling for stratification,
-    Cochran §12.2, eq. 12.16, first order). The interval is the normal one,
-    ``estimate ± z sqrt(var)``, clipped to [0, 1]; it is too narrow when strata are small
-    and their accuracies near 0 or 1 (a stratum at 0 or 1 adds no variance).
-
-    Parameters
-    ----------
-    correct
-        Bool, shape (n_reference,): whether the reference row is predicted correctly.
-    reference_strata, production_strata
-        Stratum codes (any hashable values), shapes (n_reference,) and (n_production,).
-    z
-        The normal quantile of the interval (1.96 for 95%).
-
-    Returns
-    -------
-    pandas.Series
-        ``estimate``, ``se``, ``low``, ``high`` (NaN without covered production rows),
-        ``covered_n`` and ``uncovered_n``: production rows whose stratum the reference
-        holds / never holds (the latter are left out).
-    """
-    ref_codes, strata = pd.factorize(pd.Series(reference_strata), sort=False)
-    prod_codes = pd.Index(strata).get_indexer(pd.Series(production_strata))
-    n_h = np.bincount(ref_codes, minlength=len(strata)).astype(float)
-    p_h = np.bincount(ref_codes, weights=np.asarray(correct, dtype=float), minlength=len(strata))
-    p_h = p_h.astype(float)  # numpy counts no rows as integers
-    p_h = np.divide(p_h, n_h, out=np.zeros_like(p_h), where=n_h > 0)
-    covered = prod_codes >= 0
-    m = int(covered.sum())
-    out = {"estimate": np.nan, "se": np.nan, "low": np.nan, "high": np.nan}
-    if m:
-        q_h = np.bincount(prod_codes[covered], minlength=len(strata)) / m
-        est = float(q_h @ p_h)
-        var = float(np.sum(q_h**2 * p_h * (1 - p_h) / n_h) + q_h @ (p_h - est) ** 2 / m)
-        se = float(np.sqrt(max(var, 0.0)))
-        out = {"estimate": est, "se": se, "low": max(0.0, est - z * se)}
-        out["high"] = min(1.0, est + z * se)
-    return pd.Series({**out, "covered_n": m, "uncovered_n": int((~covered).sum())}, dtype=object)
-
-
-def mix_linf_distance(reference_strata: np.ndarray, production_strata: np.ndarray) -> float:
-    """TFDV's L-infinity distance applied to the shares of the parts of a partition.
-
-    ``max_h |q_h - r_h|`` over the parts ``h``, where ``r_h`` and ``q_h`` are the shares of
-    the reference and production rows in part ``h`` (TensorFlow Data Validation's
-    ``linf`` comparator: the largest absolute difference of the two normalised value
-    counts). A part only production holds has reference share 0, as TFDV counts a
-    category the reference never holds; the production rows of no known part (code ``-1``)
-    count as one such part.
-
-    Parameters
-    ----------
-    reference_strata, production_strata
-        Integer part codes >= 0, shapes (n_reference >= 1,) and (n_production >= 1,);
-        production codes may be ``-1``.
-
-    Returns
-    -------
-    float
-        In [0, 1]; NaN when either table is empty. E.g.:
-
-    >>> mix_linf_distance(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]))
-    0.25
-    """
-    ref = np.asarray(reference_strata, dtype=np.int64).reshape(-1)
-    prod = np.asarray(production_strata, dtype=np.int64).reshape(-1)
-    if not len(ref) or not len(prod):
-        return float("nan")
-    size = max(int(ref.max()), int(prod.max())) + 1
-    r = np.bincount(ref, minlength=size) / len(ref)
-    placed = prod >= 0
-    q = np.bincount(prod[placed], minlength=size) / len(prod)
-    unplaced = float((~placed).mean())
-    return float(max(np.abs(q - r).max(), unplaced))
+    return block, int((prod_codes < 0).sum()), outside
 
 
 def slice_mix(
@@ -508,7 +423,7 @@ def slice_mix(
         How a prediction is judged correct; default :func:`core.analysis.default_task`.
     warnings
         A list the warnings are appended to (uncovered rows, values the reference never
-        holds).
+        holds, values outside the reference's range of a binned column).
 
     Returns
     -------
@@ -522,7 +437,10 @@ def slice_mix(
         (the reference's); ``expected_accuracy``, ``expected_low``, ``expected_high``
         (post-stratified estimate and its 95% interval); ``uncovered_n``;
         ``production_labelled_n`` and ``production_accuracy`` (measured on the labelled
-        production rows, NaN without any). ``attrs["estimator"]`` names the estimator;
+        production rows, NaN without any). ``attrs["outside"]``: per slice-by column cut
+        into bins, the number of production rows outside the reference's range (below its
+        minimum or above its maximum), counted in the first or last bin as
+        :func:`core.metrics.slices.bin_codes` does. ``attrs["estimator"]`` names the estimator;
         ``attrs["linf"]`` is the L-infinity distance of the slice mix
         (:func:`mix_linf_distance` over the combinations of slice memberships, which
         partition both tables: with one slice-by column and no tags, its slices, plus one
@@ -548,7 +466,7 @@ def slice_mix(
             sample.frame.loc[labelled].reset_index(drop=True), task, source=sample.source_name
         )
     ref_m, prod_m = mem.reference.to_numpy(dtype=bool), mem.production.to_numpy(dtype=bool)
-    ref_codes, prod_codes, _ = _strata(ref_m, prod_m)
+    ref_codes, prod_codes, _ = strata_codes(ref_m, prod_m)
     rows = {OVERALL: ("overall", np.ones(len(ref_m), bool), np.ones(len(prod_m), bool))}
     for k, name in enumerate(mem.info.index):
         rows[name] = (mem.info["kind"].iloc[k], ref_m[:, k], prod_m[:, k])
@@ -574,6 +492,7 @@ def slice_mix(
     table.attrs["estimator"] = "post-stratification over combinations of slice memberships"
     table.attrs["linf"] = mix_linf_distance(ref_codes, prod_codes)
     table.attrs["linf_partition"] = "combinations of slice memberships"
+    table.attrs["outside"] = {col: o.below + o.above for col, o in mem.outside.items()}
     _warn(mem, int(table.loc[OVERALL, "uncovered_n"]), reference.source_name, warnings)
     return table
 
@@ -589,6 +508,15 @@ def _warn(mem: SliceMemberships, uncovered: int, reference: str, out: list[str] 
             out.append(
                 f"{file}: column {col!r} holds values {reference} never holds in {k} of {n} "
                 "rows; they are in none of its slices"
+            )
+    for col, o in mem.outside.items():
+        if o.below + o.above:
+            low, high = format_edges([o.low, o.high])
+            out.append(
+                f"{file}: column {col!r} lies outside {reference}'s range [{low}, {high}] in "
+                f"{o.below + o.above} of {n} rows ({o.below} below, {o.above} above); they are "
+                "counted in its lowest and highest bins, whose accuracy was measured on values "
+                "within the range"
             )
     if uncovered:
         out.append(
