@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import rel_entr
 
 from slicewise.core.values import as_text
 
@@ -76,6 +75,8 @@ def js_of_shares(p: np.ndarray, q: np.ndarray) -> float:
     if not p.size:
         return float("nan")
     m = (p + q) / 2
+    from scipy.special import rel_entr  # here: scipy.special costs every command 0.15 s
+
     nats = 0.5 * rel_entr(p, m).sum() + 0.5 * rel_entr(q, m).sum()
     return float(min(max(nats / np.log(2), 0.0), 1.0))
 

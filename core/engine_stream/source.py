@@ -21,6 +21,7 @@ import pandas as pd
 from slicewise.core.batches.role_classes import CLASS, RoleClasses
 from slicewise.core.batches.source import Batch, Progress
 from slicewise.core.engine_stream.binning import bin_sql
+from slicewise.core.engine_stream.counts import NARROW_VALUES, ValueCounts
 from slicewise.core.engine_stream.ids import IdChecks
 from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
 from slicewise.core.errors import DataError, FileFormatError, RowNumbers
@@ -28,11 +29,9 @@ from slicewise.core.reading import NESTED_ATTR
 
 #: Rows per batch handed to the counting code (one batch is in memory at a time).
 BATCH_ROWS = 250_000
-#: A column counted with at most this many values groups cheaply (:meth:`_all_narrow`).
-NARROW_VALUES = 1_000
 
 
-class StreamSource(IdChecks):
+class StreamSource(IdChecks, ValueCounts):
     """A CSV/TSV (gzip too) or Parquet file read by DuckDB, as a :class:`BatchSource`.
 
     Use :func:`open_source` (a context manager) to make one. Cells are what
@@ -196,135 +195,6 @@ class StreamSource(IdChecks):
         if self._rows is None:
             self._rows = int(self._fetch("SELECT count(*) FROM t0")[0][0])
         return self._rows
-
-    def value_counts(self, columns: Sequence[str], limit: int) -> dict[str, pd.Series | None]:
-        """Return each column's distinct values (missing left out) with their row counts.
-
-        A Series per column (index: the values as the reader holds them, most frequent
-        first; values: int64 counts), or ``None`` for a column with more than ``limit``
-        distinct values. One scan estimates every column's distinct count (DuckDB's
-        ``approx_count_distinct``), so that no column far over ``limit`` is grouped; one
-        more counts the others exactly (grouping sets). Missing: NULL (and NaN).
-        """
-        columns = self._check(columns)
-        out: dict[str, pd.Series | None] = {}
-        asked = []
-        for c in columns:  # answered from an earlier count where it can be
-            known, was = self._counts.get(c, (None, -1))
-            if known is not None:
-                out[c] = known if len(known) <= limit else None
-            elif was >= limit:
-                out[c] = None
-            else:
-                asked.append(c)
-        if not asked:
-            return out
-        small, counted = asked, dict.fromkeys(asked)  # the limit is the rows: no estimate
-        if limit < self.count_rows():
-            small, single = self._estimate(asked, limit)
-            counted.update(single)
-        counted.update(self._counted(small, "t0", limit))
-        for c, got in counted.items():
-            self._counts[c] = (got, limit)
-        out.update(counted)
-        return {c: out[c] for c in columns}
-
-    def _estimate(self, columns: list[str], limit: int) -> tuple[list[str], dict[str, pd.Series]]:
-        """Return the columns worth grouping, and those found to hold one value, counted.
-
-        Parquet first: each text column's least and greatest cell and present cells, which
-        DuckDB reads from the file's statistics; a column whose least cell is its greatest
-        holds that one value (a tag written ``x`` or left empty) and is counted so. Of the
-        rest one scan estimates the distinct values: those near ``limit`` or below are
-        returned to be grouped.
-        """
-        single: dict[str, pd.Series] = {}
-        text = [c for c in columns if pd.api.types.is_string_dtype(self._dtypes.get(c, object))]
-        if self.parquet and text:
-            parts = [
-                f"min({ident(c)}) AS {ident(c)}, max({ident(c)}) AS __hi{i}, "
-                f"count({ident(c)})::BIGINT AS __n{i}"
-                for i, c in enumerate(text)
-            ]
-            found = self._arrow(f"SELECT {', '.join(parts)} FROM t0")
-            typed = self._frame(found.select(text))
-            for i, c in enumerate(text):
-                n = found[f"__n{i}"][0].as_py()
-                if n and found[c][0].as_py() == found[f"__hi{i}"][0].as_py():
-                    index = pd.Index(typed[c])
-                    single[c] = pd.Series([n], index=index, dtype=np.int64, name="count")
-        rest = [c for c in columns if c not in single]
-        if not rest:
-            return [], single
-        approx = self._fetch(
-            "SELECT " + ", ".join(f"approx_count_distinct({ident(c)})" for c in rest) + " FROM t0"
-        )[0]
-        return [c for c, e in zip(rest, approx, strict=True) if e <= 1.2 * limit + 100], single
-
-    def value_counts_except(
-        self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
-    ) -> dict[str, pd.Series]:
-        """Each column's value counts over the rows unlike the rows at ``positions``.
-
-        A row is left out when its cells in ``like`` equal (a missing cell equal to a
-        missing one) those of a row at one of the 0-based ``positions``: the rows the
-        loader left out, found by a grouped pass over ``like``. Series as
-        :meth:`value_counts` gives them, every value kept. One scan: an anti join on
-        ``like`` (``IS NOT DISTINCT FROM``), then a grouping set per column.
-        """
-        columns = self._check(columns)
-        like = self._check(like)
-        import pyarrow as pa
-
-        wanted = pa.table({"__p": pa.array(np.unique(positions), pa.int64())})
-        on = " AND ".join(f"t0.{ident(c)} IS NOT DISTINCT FROM lost.{ident(c)}" for c in like)
-        keys = ", ".join(ident(c) for c in like)
-        rows = (
-            f"(SELECT t0.* FROM t0 ANTI JOIN (SELECT DISTINCT {keys} FROM t SEMI JOIN "
-            f"__lost ON t.__row = __lost.__p) lost ON {on or 'true'})"
-        )
-        self._con.register("__lost", wanted)
-        try:
-            return self._counted(columns, rows, None)
-        finally:
-            self._con.unregister("__lost")
-
-    def _counted(
-        self, columns: list[str], rows: str, limit: int | None
-    ) -> dict[str, pd.Series | None]:
-        """Count each column's present values over ``rows`` (SQL) in one scan.
-
-        A grouping set per column; ``None`` for a column past ``limit`` distinct values.
-        """
-        import pyarrow.compute as pc
-
-        out: dict[str, pd.Series | None] = dict.fromkeys(columns)
-        if not columns:
-            return out
-        cols = [ident(c) for c in columns]
-        sets = ", ".join(f"({c})" for c in cols)
-        flags = ", ".join(f"grouping({c}) AS __g{i}" for i, c in enumerate(cols))
-        found = self._arrow(
-            f"SELECT {', '.join(cols)}, {flags}, count(*)::BIGINT AS __n FROM {rows} "
-            f"GROUP BY GROUPING SETS ({sets})"
-        )
-        for i, c in enumerate(columns):
-            # Each column's own rows (the others' rows hold NULL in it), then its dtype.
-            mine = found.filter(pc.equal(found[f"__g{i}"], 0)).select([c, "__n"])
-            got = self._frame(mine)
-            got = got[got[c].notna()]
-            if limit is not None and len(got) > limit:
-                continue
-            got = got.sort_values("__n", ascending=False, kind="stable")
-            out[c] = pd.Series(
-                got["__n"].to_numpy(dtype=np.int64), index=pd.Index(got[c]), name="count"
-            )
-        return out
-
-    def approx_distinct(self, column: str) -> int:
-        """Return DuckDB's estimate of the distinct present values of ``column`` (a few %)."""
-        (column,) = self._check([column])
-        return int(self._fetch(f"SELECT approx_count_distinct({ident(column)}) FROM t0")[0][0])
 
     def repeated(self, column: str, limit: int = 5) -> pd.DataFrame:
         """Return values of ``column`` that occur on more than one row (missing left out).
