@@ -214,3 +214,27 @@ def test_a_background_id_scan_answers_as_a_scan_made_then(tmp_path):
             assert len(source.repeated("id", 5)) == 1  # "a" twice
             assert source.missing("id", 5)[0] == 1  # the null
             assert sorted(source.suspect_ids("id", ("NA",)).tolist()) == [" c"]
+
+
+TRICKY = ["", " a", "a ", "\ta", "a\n", "é", "aé", "éa", "a~", "~a", "!a", "\x7fa", "a\x7f"]
+TRICKY += ["中", "a中b", "\u00a0a", "a\u2003", "plain", "a b", "0"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_suspect_ids_are_the_cells_starting_or_ending_outside_printable_ascii(kind, tmp_path):
+    cells = [f"q{i}" for i in range(30)] + TRICKY
+    path = tmp_path / f"ids.{kind}"
+    df = pd.DataFrame({"id": cells, "label": ["a"] * len(cells)})
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    from slicewise.core.engine_stream import StreamSource
+
+    with StreamSource(path) as source:
+        found = set(source.suspect_ids("id").dropna())
+        read = source.head(len(cells))["id"].dropna().tolist()  # as the reader holds them
+
+    def printable(ch: str) -> bool:
+        return "!" <= ch <= "~"
+
+    expected = {c for c in read if c == "" or not printable(c[0]) or not printable(c[-1])}
+    assert found == expected
+    assert {"é", "\u00a0a", "a\u2003", "\x7fa"} <= expected  # the cases are really there

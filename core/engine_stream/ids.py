@@ -86,7 +86,10 @@ class IdChecks:
         # Python's strip() removes white space, ASCII or not: any cell starting or ending
         # outside printable ASCII is a suspect, checked exactly by the caller; so is an
         # empty one. A blank cell (missing) is one of them: counted from the suspects.
-        where = f"{c} = '' OR regexp_matches({c}, '^[^!-~]|[^!-~]$')"
+        # Byte order: a cell below "!" is empty or starts with a space or control; one from
+        # chr(127) on starts with DEL or a non-ASCII character (UTF-8 lead byte >= 0xC2).
+        last = f"substr({c}, -1)"
+        where = f"{c} < '!' OR {c} >= chr(127) OR {last} < '!' OR {last} >= chr(127)"
         if na:
             where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
         odd = f"count(*) FILTER (WHERE {where})" if text else "0"
