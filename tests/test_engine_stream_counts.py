@@ -54,3 +54,37 @@ def test_value_counts_equal_pandas_whatever_the_estimate_reads(
             assert dict(zip(mine.index.astype(str), mine.to_numpy(), strict=True)) == {
                 str(k): int(v) for k, v in expected.items()
             }, column
+
+
+def test_grouping_decided_from_a_sample_still_gives_the_pandas_table(tmp_path, monkeypatch):
+    from engines import assert_same
+
+    from slicewise.core.engine_stream import source as stream
+
+    monkeypatch.setattr(stream, "SAMPLE_FROM", 0)
+    monkeypatch.setattr(stream, "SAMPLE_MIN_ROWS", 0)
+    monkeypatch.setattr(stream, "BATCH_ROWS", 5_000)  # else so few rows need no estimate
+    rng = np.random.default_rng(8)
+    n = 40_000
+    label = rng.choice(["a", "b", "c"], n)
+    df = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "label": label,
+            "prediction": np.where(rng.random(n) < 0.8, label, "b"),
+            "score": rng.random(n),
+            "night": np.where(rng.random(n) < 0.1, "x", ""),
+        }
+    )
+    path = tmp_path / "t.parquet"
+    df.to_parquet(path, index=False)
+    answers = []
+    real = stream.StreamSource._narrow_sample
+
+    def spy(self, *args):
+        answers.append(real(self, *args))
+        return answers[-1]
+
+    monkeypatch.setattr(stream.StreamSource, "_narrow_sample", spy)
+    assert_same(path)  # the counts are exact whichever way the grouping was decided
+    assert any(a is not None for a in answers)  # and a sample did decide one

@@ -98,7 +98,8 @@ class ValueCounts:
             return [], single
         # Only a guard against grouping a column of millions of values (the grouping then
         # counts exactly): past SAMPLE_FROM rows a 1% sample of the file's vectors says so.
-        sample = " USING SAMPLE 1% (system, 17)" if self.count_rows() > SAMPLE_FROM else ""
+        # No seed: a repeatable sample is drawn on one thread.
+        sample = " USING SAMPLE 1% (system)" if self.count_rows() > SAMPLE_FROM else ""
         approx = self._fetch(
             "SELECT "
             + ", ".join(f"approx_count_distinct({ident(c)})" for c in rest)

@@ -21,7 +21,7 @@ import pandas as pd
 from slicewise.core.batches.role_classes import CLASS, RoleClasses
 from slicewise.core.batches.source import Batch, Progress
 from slicewise.core.engine_stream.binning import bin_sql
-from slicewise.core.engine_stream.counts import NARROW_VALUES, ValueCounts
+from slicewise.core.engine_stream.counts import NARROW_VALUES, SAMPLE_FROM, ValueCounts
 from slicewise.core.engine_stream.ids import IdChecks
 from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
 from slicewise.core.errors import DataError, FileFormatError, RowNumbers
@@ -29,6 +29,8 @@ from slicewise.core.reading import NESTED_ATTR
 
 #: Rows per batch handed to the counting code (one batch is in memory at a time).
 BATCH_ROWS = 250_000
+#: Sampled rows from which a sample showing few distinct rows is believed.
+SAMPLE_MIN_ROWS = 10_000
 
 
 class StreamSource(IdChecks, ValueCounts):
@@ -382,13 +384,28 @@ class StreamSource(IdChecks, ValueCounts):
                 self._grouping[key] = True
             else:
                 keys, made = self._keys(columns, bins or {})
-                inner = f"(SELECT *, {', '.join(made)} FROM t)" if made else "t"
-                estimate = self._fetch(
-                    f"SELECT approx_count_distinct(hash({', '.join(keys)})) FROM {inner}"
-                )
-                self._grouping[key] = estimate[0][0] < rows / 4
-                self._estimates[key[0]] = int(estimate[0][0])
+                inner = f"(SELECT *, {', '.join(made)} FROM t) AS r" if made else "t"
+                distinct = f"approx_count_distinct(hash({', '.join(keys)}))"
+                estimate = self._narrow_sample(distinct, inner, rows)
+                if estimate is None:  # not clearly few: the whole table says
+                    estimate = int(self._fetch(f"SELECT {distinct} FROM {inner}")[0][0])
+                self._grouping[key] = estimate < rows / 4
+                self._estimates[key[0]] = estimate
         return self._grouping[key]
+
+    def _narrow_sample(self, distinct: str, inner: str, rows: int) -> int | None:
+        """Return a Parquet file's 1% sample's ``distinct`` estimate if clearly few, else None.
+
+        Few: at most :data:`NARROW_VALUES` distinct in a sample of :data:`SAMPLE_MIN_ROWS`
+        rows or more (a label, a prediction and a human label, say). A long
+        tail the sample misses only makes grouping cost a little more, never a count differ.
+        """
+        if not self.parquet or rows <= SAMPLE_FROM:
+            return None
+        n, found = self._fetch(
+            f"SELECT count(*), {distinct} FROM {inner} USING SAMPLE 1% (system)"
+        )[0]
+        return int(found) if n >= SAMPLE_MIN_ROWS and found <= NARROW_VALUES else None
 
     def _all_narrow(self, columns: list[str], bins: dict[str, tuple[float, ...]]) -> bool:
         """Whether each of ``columns`` is known to hold few values, so grouping them pays.
