@@ -88,3 +88,37 @@ def test_grouping_decided_from_a_sample_still_gives_the_pandas_table(tmp_path, m
     monkeypatch.setattr(stream.StreamSource, "_narrow_sample", spy)
     assert_same(path)  # the counts are exact whichever way the grouping was decided
     assert any(a is not None for a in answers)  # and a sample did decide one
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_few_valued_columns_counted_together_equal_a_count_per_column(kind, tmp_path, monkeypatch):
+    rng = np.random.default_rng(11)
+    n = 5_000
+    df = pd.DataFrame(
+        {
+            "tag": np.where(rng.random(n) < 0.05, "x", ""),
+            "night": rng.choice(["yes", "no", None], n),
+            "region": rng.choice(["north", "south", "east"], n),
+            "level": rng.integers(0, 4, n),
+        }
+    )
+    path = tmp_path / f"t.{kind}"
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    used = []
+    real = counts.ValueCounts._patterns
+
+    def spy(self, *args):
+        used.append(args[0])
+        return real(self, *args)
+
+    monkeypatch.setattr(counts.ValueCounts, "_patterns", spy)
+    with open_source(path) as source:
+        together = source.value_counts(list(df.columns), limit=10)
+    assert used  # the columns were counted in one grouping
+    monkeypatch.setattr(counts, "PATTERN_GROUPS", 0)  # a grouping set per column instead
+    with open_source(path) as source:
+        apart = source.value_counts(list(df.columns), limit=10)
+    for column in df.columns:
+        pd.testing.assert_series_equal(together[column].sort_index(), apart[column].sort_index())
+        cells = df[column].replace("", np.nan) if kind == "csv" else df[column]
+        assert together[column].sum() == cells.notna().sum()  # missing left out

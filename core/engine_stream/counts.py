@@ -21,6 +21,9 @@ from slicewise.core.engine_stream.opening import ident
 NARROW_VALUES = 1_000
 #: Rows past which the distinct-value estimate guarding a grouping reads a 1% sample.
 SAMPLE_FROM = 1_000_000
+#: Estimated value patterns (of all the columns asked) up to which the few-valued ones are
+#: counted in one grouping; a long tail the estimate misses only adds groups.
+PATTERN_GROUPS = 5_000
 
 
 class ValueCounts:
@@ -58,17 +61,22 @@ class ValueCounts:
         if not asked:
             return out
         small, counted = asked, dict.fromkeys(asked)  # the limit is the rows: no estimate
+        few = False
         if limit < self.count_rows():
-            small, single = self._estimate(asked, limit)
+            small, single, few = self._estimate(asked, limit)
             counted.update(single)
-        counted.update(self._counted(small, "t0", limit))
+        counted.update(self._patterns(small, limit) if few else self._counted(small, "t0", limit))
         for c, got in counted.items():
             self._counts[c] = (got, limit)
         out.update(counted)
         return {c: out[c] for c in columns}
 
-    def _estimate(self, columns: list[str], limit: int) -> tuple[list[str], dict[str, pd.Series]]:
-        """Return the columns worth grouping, and those found to hold one value, counted.
+    def _estimate(
+        self, columns: list[str], limit: int
+    ) -> tuple[list[str], dict[str, pd.Series], bool]:
+        """Return the columns worth grouping, the columns of one value counted, and how.
+
+        How: whether the first are so few-valued that grouping them all together pays.
 
         Parquet first: each text column's least and greatest cell and present cells, which
         DuckDB reads from the file's statistics; a column whose least cell is its greatest
@@ -76,7 +84,8 @@ class ValueCounts:
         rest one scan estimates the distinct values (of a 1% sample past
         :data:`SAMPLE_FROM` rows: fewer than the whole holds, so a column may be grouped
         that then proves past ``limit``): those near ``limit`` or below are returned to be
-        grouped.
+        grouped. When the same scan estimates at most :data:`PATTERN_GROUPS` patterns of
+        values over them all, one grouping of them all counts them (:meth:`_patterns`).
         """
         single: dict[str, pd.Series] = {}
         text = [c for c in columns if pd.api.types.is_string_dtype(self._dtypes.get(c, object))]
@@ -95,17 +104,35 @@ class ValueCounts:
                     single[c] = pd.Series([n], index=index, dtype=np.int64, name="count")
         rest = [c for c in columns if c not in single]
         if not rest:
-            return [], single
+            return [], single, False
         # Only a guard against grouping a column of millions of values (the grouping then
         # counts exactly): past SAMPLE_FROM rows a 1% sample of the file's vectors says so.
         # No seed: a repeatable sample is drawn on one thread.
         sample = " USING SAMPLE 1% (system)" if self.count_rows() > SAMPLE_FROM else ""
-        approx = self._fetch(
-            "SELECT "
-            + ", ".join(f"approx_count_distinct({ident(c)})" for c in rest)
-            + f" FROM t0{sample}"
-        )[0]
-        return [c for c, e in zip(rest, approx, strict=True) if e <= 1.2 * limit + 100], single
+        each = ", ".join(f"approx_count_distinct({ident(c)})" for c in rest)
+        together = f"approx_count_distinct(hash({', '.join(ident(c) for c in rest)}))"
+        *approx, patterns = self._fetch(f"SELECT {each}, {together} FROM t0{sample}")[0]
+        small = [c for c, e in zip(rest, approx, strict=True) if e <= 1.2 * limit + 100]
+        return small, single, len(small) > 1 and patterns <= PATTERN_GROUPS
+
+    def _patterns(self, columns: list[str], limit: int) -> dict[str, pd.Series | None]:
+        """Count each column's present values from one grouping of them all (few values).
+
+        Each column's counts are the sums over the groups of its values: as exact as a
+        grouping set per column, in one hash table of the value patterns.
+        """
+        out: dict[str, pd.Series | None] = dict.fromkeys(columns)
+        cols = ", ".join(ident(c) for c in columns)
+        found = self._frame(
+            self._arrow(f"SELECT {cols}, count(*)::BIGINT AS __n FROM t0 GROUP BY ALL")
+        )
+        for c in columns:
+            got = found.groupby(c, dropna=True, sort=False)["__n"].sum()
+            if len(got) > limit:
+                continue
+            got = got.sort_values(ascending=False, kind="stable")
+            out[c] = pd.Series(got.to_numpy(dtype=np.int64), index=got.index, name="count")
+        return out
 
     def value_counts_except(
         self, columns: Sequence[str], *, like: Sequence[str], positions: np.ndarray
