@@ -527,10 +527,15 @@ def _dropped(
 
 
 def _infer_task(source: BatchSource, load: dict[str, Any], columns: Sequence[str]) -> str:
-    """Infer the task kind from the first 50,000 kept labels (:func:`infer_task_kind`)."""
+    """Infer the task kind from the first 50,000 kept labels (:func:`infer_task_kind`).
+
+    The tags are left out: they decide no row's fate (:func:`first_pass`'s rule).
+    """
+    load, tagged = without_tags(load)
+    columns = [c for c in columns if c not in tagged]
     total, n = source.count_rows(), 60_000
     while True:
-        dataset, _ = prepare_batch(source.head(n)[list(columns)], load, numbering_of(source))
+        dataset, _ = prepare_batch(source.head(n)[columns], load, numbering_of(source))
         if len(dataset.frame) >= 50_000 or n >= total:
             return infer_task_kind(dataset.frame["label"])
         n *= 2
