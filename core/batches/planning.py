@@ -223,10 +223,15 @@ def _check_score(
     """Check the whole score column as the loader reads it (numbers in ``fmt``, finite).
 
     Its distinct cells only (grouped batches): the counting passes then leave it out, so
-    identical rows merge. A refusal is re-worded as the loader's by the caller.
+    identical rows merge. A source that counts a numeric column's infinite cells
+    (``count_infinite``) answers at once when there are none. A refusal is re-worded as the
+    loader's by the caller.
     """
     from slicewise.core.column_parsing import parse_score
 
+    infinite = getattr(source, "count_infinite", None)  # a source's own scan, if it has one
+    if infinite is not None and infinite(column) == 0:
+        return  # held as numbers, none infinite: the loader's rule passes every cell
     for batch in source.batches([column], group=True):
         cells = mask_na_tokens(batch.rows, na)[column] if na else batch.rows[column]
         parse_score(

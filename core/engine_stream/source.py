@@ -376,6 +376,23 @@ class StreamSource(IdChecks, ValueCounts):
             f"{', '.join(keys)} ORDER BY __first"
         )
 
+    def count_infinite(self, column: str) -> int | None:
+        """Return how many cells of a numeric ``column`` are infinite (None: not numbers).
+
+        A numeric score is refused by the loader only for an infinite cell
+        (:func:`core.column_parsing.parse_score`); one scan says whether there is one.
+        """
+        (column,) = self._check([column])
+        dtype = self._dtypes.get(column)
+        if dtype is None or not pd.api.types.is_numeric_dtype(dtype):
+            return None
+        if pd.api.types.is_bool_dtype(dtype):
+            return None
+        if not pd.api.types.is_float_dtype(dtype):
+            return 0  # whole numbers are finite
+        c = ident(column)
+        return int(self._fetch(f"SELECT count(*) FILTER (WHERE isinf({c})) FROM t0")[0][0])
+
     def _stand_in(self, column: str) -> str:
         """Return the SQL of the cell a bin's rows are counted with (see _binned_query)."""
         number = pd.api.types.is_numeric_dtype(self._dtypes.get(column, object))
