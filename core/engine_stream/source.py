@@ -24,7 +24,6 @@ from slicewise.core.engine_stream.binning import bin_sql
 from slicewise.core.engine_stream.counts import NARROW_VALUES, SAMPLE_FROM, ValueCounts
 from slicewise.core.engine_stream.ids import IdChecks
 from slicewise.core.engine_stream.opening import USE_PANDAS, blank, ident, lit, open_file
-from slicewise.core.engine_stream.packing import in_order, packed_relation, packs_of, unpacked
 from slicewise.core.errors import DataError, FileFormatError, RowNumbers
 from slicewise.core.reading import NESTED_ATTR
 
@@ -272,16 +271,13 @@ class StreamSource(IdChecks, ValueCounts):
         bin merge as one, that bin's first cell standing for them (:func:`bin_sql`).
         ``roles`` (:class:`~core.batches.role_classes.RoleClasses`): with ``group``, rows
         whose role cells are in one class merge as one, the class's representative cells
-        standing for them. Text columns of few values counted before group on one packed
-        integer (:mod:`core.engine_stream.packing`): the same groups.
+        standing for them.
         """
         columns = self._check(columns)
         binned = self._binnable(columns, bins) if group else {}
         group = group and self._groups_pay(columns, binned)
         merged = roles if group and roles and set(roles.columns) <= set(columns) else None
         relation, keyed = self._merged(columns, merged)
-        packs = packs_of(keyed, self._counts, self._dtypes) if group else []
-        relation, keyed = packed_relation(relation, keyed, packs)
         cols = ", ".join(map(ident, keyed))
         if group and binned:
             query = self._binned_query(keyed, binned, relation)
@@ -301,10 +297,9 @@ class StreamSource(IdChecks, ValueCounts):
         for record_batch in _guarded(reader, self._errors):
             if not record_batch.num_rows:
                 continue
-            df = unpacked(self._frame(record_batch), packs)
+            df = self._frame(record_batch)
             if merged is not None:
-                df = _unmerged(df, merged)
-            df = in_order(df, columns)
+                df = _unmerged(df, merged, columns)
             first = df.pop("__first").to_numpy(dtype=np.int64)
             weights = df.pop("__w").to_numpy(dtype=np.int64) if group else None
             done += int(weights.sum()) if weights is not None else len(df)
@@ -509,9 +504,9 @@ def _guarded(reader: Any, errors: Any) -> Iterator[Any]:
         yield item
 
 
-def _unmerged(df: pd.DataFrame, roles: RoleClasses) -> pd.DataFrame:
-    """Put each class's representative role cells back in place of its code."""
+def _unmerged(df: pd.DataFrame, roles: RoleClasses, columns: list[str]) -> pd.DataFrame:
+    """Put each class's representative role cells back in place of its code, in order."""
     at = roles.representatives.index.get_indexer(df.pop(CLASS).to_numpy(dtype=np.int64))
     for c in roles.columns:
         df[c] = roles.representatives[c].take(at).reset_index(drop=True)
-    return df
+    return df[[*columns, *(c for c in df.columns if c.startswith("__"))]]
