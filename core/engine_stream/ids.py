@@ -94,11 +94,11 @@ class IdChecks:
             where += f" OR {c} IN ({', '.join(lit(v) for v in na)})"
         odd = f"count(*) FILTER (WHERE {where})" if text else "0"
         missing = "0" if text else f"count(*) FILTER (WHERE {self._missing_sql(column)})"
-        # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly. A null
-        # has a hash too: nulls are left out.
+        # Distinct hashes prove distinct cells; fewer (a collision?) ask exactly. Nulls
+        # share one hash of their own: one less is counted where there are nulls
+        # (_profile_row); a cell hashing as a null does only asks exactly.
         query = (
-            f"SELECT count({c}), count(*) - count({c}), "
-            f"count(DISTINCT hash({c})) FILTER (WHERE {c} IS NOT NULL), "
+            f"SELECT count({c}), count(*) - count({c}), count(DISTINCT hash({c})), "
             f"{missing}, {odd} FROM t0"
         )
         return query, where, text
@@ -117,6 +117,12 @@ class IdChecks:
                 return done["row"]
         return self._fetch(self._profile_sql(column, na)[0])[0]
 
+    @staticmethod
+    def _present_hashes(row: tuple) -> tuple:
+        """Return the profile row with the nulls' one hash taken from the distinct hashes."""
+        n, nulls, hashes, *rest = row
+        return (n, nulls, hashes - (1 if nulls else 0), *rest)
+
     def _profile(self, column: str, na: tuple[str, ...] | None = None) -> dict[str, Any]:
         """One scan of an id-like column: all distinct?, missing cells, suspect cells.
 
@@ -130,7 +136,7 @@ class IdChecks:
                 na = pending[0] if pending is not None else ()
             c = ident(column)
             _, where, text = self._profile_sql(column, na)
-            n, nulls, hashes, missing, odd = self._profile_row(column, na)
+            n, nulls, hashes, missing, odd = self._present_hashes(self._profile_row(column, na))
             unique = hashes == n or self._fetch(f"SELECT count(DISTINCT {c}) FROM t0")[0][0] == n
             profile = {"unique": unique, "text": text, "where": where, "na": na}
             profile["suspects"] = (

@@ -339,13 +339,16 @@ class StreamSource(IdChecks, ValueCounts):
     def _merged(self, columns: list[str], roles: RoleClasses | None) -> tuple[str, list[str]]:
         """Return the relation to group and its columns: ``t``, or its role cells as a class.
 
-        The class comes from joining ``roles.cells`` on the role cells (null matching null:
-        ``IS NOT DISTINCT FROM``); the class code replaces the role columns.
+        The class comes from joining ``roles.cells`` on the role cells: plain equality when
+        no combination holds a missing cell (then no row does), else null matching null
+        (``IS NOT DISTINCT FROM``, a slower join); the class code replaces the role columns.
         """
         if roles is None:
             return "t", columns
-        self._con.register("__roles", roles.cells[[*roles.columns, CLASS]])
-        on = " AND ".join(f"t.{ident(c)} IS NOT DISTINCT FROM m.{ident(c)}" for c in roles.columns)
+        cells = roles.cells[[*roles.columns, CLASS]]
+        self._con.register("__roles", cells)
+        same = "IS NOT DISTINCT FROM" if cells[list(roles.columns)].isna().any(axis=None) else "="
+        on = " AND ".join(f"t.{ident(c)} {same} m.{ident(c)}" for c in roles.columns)
         out = ", ".join(map(ident, roles.columns))
         relation = f"(SELECT t.* EXCLUDE ({out}), m.{CLASS} FROM t JOIN __roles AS m ON {on})"
         return relation, [*(c for c in columns if c not in roles.columns), CLASS]
