@@ -24,3 +24,27 @@ def fresh(tmp_path, monkeypatch):
 def store(fresh) -> Store:
     """A store on the test's own database."""
     return Store(fresh)
+
+
+@pytest.fixture
+def launched(monkeypatch, tmp_path):
+    """Record ``slicewise app``'s server command and environment instead of starting it.
+
+    No user secrets, no proxy settings from the environment; a checkout with its own
+    ``.streamlit/secrets.toml`` skips.
+    """
+    seen: dict = {}
+
+    def record(cmd, *, env, cwd):
+        seen.update(cmd=cmd, env=env, cwd=cwd)
+        return 0
+
+    from slicewise.core import cli
+
+    monkeypatch.setattr(cli.serve, "_run_forwarding_signals", record)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("SLICEWISE_PROXY_HEADER", "SLICEWISE_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    if (cli.ROOT / ".streamlit" / "secrets.toml").exists():
+        pytest.skip("this checkout has its own .streamlit/secrets.toml")
+    return seen

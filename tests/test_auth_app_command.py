@@ -19,24 +19,6 @@ from slicewise.core import cli
 from tests.oidc_fixture import EXAMPLE_AUTH_SECRETS as AUTH
 
 
-@pytest.fixture
-def launched(monkeypatch, tmp_path):
-    """Record the server command and environment instead of starting it; no user secrets."""
-    seen: dict = {}
-
-    def record(cmd, *, env, cwd):
-        seen.update(cmd=cmd, env=env, cwd=cwd)
-        return 0
-
-    monkeypatch.setattr(cli.serve, "_run_forwarding_signals", record)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("SLICEWISE_PROXY_HEADER", "SLICEWISE_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"):
-        monkeypatch.delenv(name, raising=False)
-    if (cli.ROOT / ".streamlit" / "secrets.toml").exists():
-        pytest.skip("this checkout has its own .streamlit/secrets.toml")
-    return seen
-
-
 def run(tmp_path: Path, *args: str):
     return CliRunner().invoke(cli.main, ["app", "--db", str(tmp_path / "x.db"), "--no-demo", *args])
 

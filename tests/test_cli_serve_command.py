@@ -44,24 +44,6 @@ def test_browser_tests_serve_headless_on_loopback_without_file_watcher():
     assert browser.streamlit_command(8765) == want
 
 
-@pytest.fixture
-def launched(monkeypatch, tmp_path):
-    """Record the server command instead of starting it; no user secrets, no proxy."""
-    seen: dict = {}
-
-    def record(cmd, *, env, cwd):
-        seen.update(cmd=cmd, env=env, cwd=cwd)
-        return 0
-
-    monkeypatch.setattr(cli.serve, "_run_forwarding_signals", record)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("SLICEWISE_PROXY_HEADER", "SLICEWISE_TRUSTED_PROXIES", "FORWARDED_ALLOW_IPS"):
-        monkeypatch.delenv(name, raising=False)
-    if (cli.ROOT / ".streamlit" / "secrets.toml").exists():
-        pytest.skip("this checkout has its own .streamlit/secrets.toml")
-    return seen
-
-
 @pytest.mark.parametrize(
     ("args", "port", "host", "flags"),
     [
