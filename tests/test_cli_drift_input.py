@@ -316,3 +316,31 @@ def test_an_identifier_column_named_as_a_feature_is_compared(tmp_path):
     (row,) = [f for f in data["features"] if f["feature"] == "clip_path"]
     assert row["value"] == pytest.approx(1 / 120)  # every category new: 1/120 apart at most
     assert not any("clip_path" in n for n in data["notes"])
+
+
+def test_drift_reads_the_production_sample_once(tmp_path, monkeypatch):
+    import slicewise.core.cli.drift_model as drift_model
+    import slicewise.core.drift.mix as mix
+    import slicewise.core.drift.windows as windows
+
+    calls = []
+    real = mix.read_production
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    for module in (mix, windows, drift_model):
+        monkeypatch.setattr(module, "read_production", counted)
+    rng = np.random.default_rng(3)
+    ref, prod = _labelled(200, seed=1), _labelled(150, seed=2)
+    ref["score"], prod["score"] = rng.random(200), rng.random(150)
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    prod.to_csv(tmp_path / "prod.csv", index=False)
+    result = run(
+        tmp_path / "ref.csv", tmp_path / "prod.csv", "--score", "score", "--positive", "a",
+        "--format", "json",
+    )  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    assert "cbpe" in json.loads(result.stdout) or "CBPE" in result.output  # the model part ran
+    assert len(calls) == 1

@@ -126,10 +126,7 @@ def model_drift(
     out.notes += warnings
     if "score" in reference.frame.columns:
         try:
-            out.cbpe = estimate_accuracy(
-                reference, production, positive=roles.positive, source_name=production_name,
-                **slices,
-            )  # fmt: skip
+            out.cbpe = estimate_accuracy(reference, sample, positive=roles.positive, **slices)
         except DataError as exc:
             out.notes.append(f"no confidence-based estimate (CBPE): {exc}")
     return out
