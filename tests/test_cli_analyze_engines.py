@@ -163,3 +163,30 @@ def test_auto_falls_back_to_pandas_for_options_only_pandas_honours(monkeypatch):
     assert report(path, "auto", "json", *old) == expected
     code, _, err = run(path, "--engine", "stream", *old)
     assert code == 2 and "--engine pandas" in err
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--task", "binary", "--positive", "bird", "--drop-missing"),
+        ("--task", "binary", "--positive", "bird"),
+    ],
+    ids=["rows left out", "all rows kept"],
+)
+def test_an_absent_positive_class_is_refused_as_the_pandas_engine_refuses_it(
+    kind, options, tmp_path
+):
+    # Labels first met as zeta, alpha (not in alphabetical order); one row misses its label.
+    df = pd.DataFrame(
+        {
+            "label": ["zeta", "alpha", "zeta", None if "--drop-missing" in options else "zeta"],
+            "prediction": ["zeta", "zeta", "mid", "zeta"],
+        }
+    )
+    path = tmp_path / f"pos.{kind}"
+    df.to_csv(path, index=False) if kind == "csv" else df.to_parquet(path, index=False)
+    expected = run(path, "--engine", "pandas", *options)
+    assert expected[0] == 2 and "classes: 'zeta', 'alpha'" in expected[2]
+    assert ("left out 1 of 4 rows" in expected[2]) == ("--drop-missing" in options)
+    assert run(path, "--engine", "stream", *options) == expected

@@ -28,7 +28,7 @@ from slicewise.core.batches.plan import (
 from slicewise.core.batches.refusals import guarded
 from slicewise.core.batches.role_classes import RoleClasses
 from slicewise.core.batches.source import Batch, BatchSource, Progress
-from slicewise.core.errors import RowNumbers
+from slicewise.core.errors import DataError, RowNumbers
 from slicewise.core.metrics import compute_outcomes, compute_slice_counts
 from slicewise.core.metrics.counts import COUNT_COLUMNS
 from slicewise.core.task import TaskSpec
@@ -47,7 +47,8 @@ class Partial:
         float64, shape ``(n_slices, n_slices)``: rows in both slice ``i`` and slice ``j``
         (the diagonal: each slice's size), to find slices with the same members.
     pairs
-        Rows per (label, prediction) pair as text (classification tasks; else empty).
+        Rows per (label, prediction) pair as text (classification tasks; else empty), the
+        labels in the order the rows first hold them (batches come in file order).
     rows, kept
         Rows counted, and rows kept (not missing a label or prediction).
     """
@@ -61,7 +62,7 @@ class Partial:
     def __add__(self, other: Partial) -> Partial:
         """Return the counts of both."""
         pairs = (
-            pd.concat([self.pairs, other.pairs]).groupby(level=[0, 1]).sum()
+            pd.concat([self.pairs, other.pairs]).groupby(level=[0, 1], sort=False).sum()
             if (len(self.pairs) and len(other.pairs))
             else (self.pairs if len(self.pairs) else other.pairs)
         )
@@ -233,7 +234,11 @@ def co_membership(member: np.ndarray, weights: np.ndarray | None = None) -> np.n
 def class_pairs(
     label: pd.Series, prediction: pd.Series, weights: np.ndarray | None = None
 ) -> pd.Series:
-    """Rows per (label, prediction) pair as text (float64, indexed by the two texts)."""
+    """Rows per (label, prediction) pair as text (float64, indexed by the two texts).
+
+    Labels in the order the rows first hold them (as ``pd.unique`` lists a loaded frame's
+    labels in messages), each label's predictions likewise.
+    """
     lc, lu = pd.factorize(label.astype(str), sort=False)
     pc, pu = pd.factorize(prediction.astype(str), sort=False)
     key = lc.astype(np.int64) * len(pu) + pc
@@ -248,7 +253,7 @@ def class_pairs(
     index = pd.MultiIndex.from_arrays(
         [np.asarray(lu)[present // len(pu)], np.asarray(pu)[present % len(pu)]]
     )
-    return pd.Series(sums, index=index).sort_index()
+    return pd.Series(sums, index=index)
 
 
 def membership(tags: pd.DataFrame, frame: pd.DataFrame, plan: LoadPlan) -> np.ndarray:
@@ -327,11 +332,15 @@ def analyze_source(
     )  # fmt: skip
     options = {**load, "task": load_task, "spec": plan.task, "slice_by": slice_by, "bins": bins}
     total = guarded(source, options, lambda: _count_checked(source, plan, progress))
-    check_positive_class(plan, total)
-    table = table_of(
-        plan, total, hlp=hlp, importance=importance, ease=ease, tag_scopes=tag_scopes,
-        protected=protected, rank_by=rank_by, baseline=baseline,
-    )  # fmt: skip
+    try:
+        check_positive_class(plan, total)
+        table = table_of(
+            plan, total, hlp=hlp, importance=importance, ease=ease, tag_scopes=tag_scopes,
+            protected=protected, rank_by=rank_by, baseline=baseline,
+        )  # fmt: skip
+    except DataError as error:  # the table loaded: its notes come before the analysis' error
+        error.load_warnings = list(plan.warnings)  # type: ignore[attr-defined]
+        raise
     return SourceAnalysis(
         table, plan.task, list(plan.warnings), plan.source_name, plan.rows, pairs_table(total),
         list(getattr(source, "warnings", ())),

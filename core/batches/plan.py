@@ -455,6 +455,7 @@ def slice_spec(
     their row counts; the rules are :func:`core.metrics.build_slices`'.
     """
     from slicewise.core import limits
+    from slicewise.core.metrics.slices import infinite_ends
     from slicewise.core.slice_names import bin_slice_names, missing_slice_name, value_slice_name
 
     present = values[values.index.notna()]
@@ -465,8 +466,14 @@ def slice_spec(
         order = np.argsort(index.to_numpy(dtype=float), kind="stable")
         sorted_values = index.to_numpy(dtype=float)[order]
         weights = present.to_numpy()[order]
+        finite = np.isfinite(sorted_values)
         qs = np.linspace(0, 1, bins + 1)
-        edges = np.unique(weighted_quantiles(sorted_values, weights, qs))
+        edges = (
+            weighted_quantiles(sorted_values[finite], weights[finite], qs)
+            if finite.any()
+            else np.array([np.nan])
+        )
+        edges = infinite_ends(np.unique(edges), sorted_values)
         names = bin_slice_names(column, edges)
         spec_edges: tuple[float, ...] | None = tuple(float(e) for e in edges)
         kept: tuple[Any, ...] = ()

@@ -339,7 +339,13 @@ def _analyze_with_source(
     with _open_engine(engine, file, read) as source:
         for warning in getattr(source, "warnings", []):
             note(warning)
-        found = analyze_source(source, task=spec, progress=progress, **settings(), **load)
+        try:
+            found = analyze_source(source, task=spec, progress=progress, **settings(), **load)
+        except DataError as exc:  # as the pandas engine: the load's notes, then the error
+            progress.close()
+            for warning in getattr(exc, "load_warnings", ()):
+                note(warning)
+            raise
         wanted = replace(
             found.task,
             threshold=read.threshold,

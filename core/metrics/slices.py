@@ -30,7 +30,7 @@ from slicewise.core.slice_names import (
     value_slice_name,
 )
 
-__all__ = ["bin_codes", "build_slices", "format_edges", "quantile_edges"]
+__all__ = ["bin_codes", "build_slices", "format_edges", "infinite_ends", "quantile_edges"]
 
 #: A slice before the membership block is filled: a tag's column, or ``(codes, k)`` for
 #: the examples whose code in a slice-by column is ``k``.
@@ -167,8 +167,9 @@ def quantile_edges(values: pd.Series, bins: int) -> np.ndarray | None:
     """Return the edges :func:`build_slices` cuts a slice-by column at, ``None`` if it is not cut.
 
     A numeric (not boolean) column with more than ``bins`` distinct values is cut at its
-    ``bins + 1`` quantiles (:func:`numpy.nanquantile`, linear interpolation), duplicates
-    merged, so there may be fewer bins; any other column takes one slice per value.
+    ``bins + 1`` quantiles (:func:`numpy.nanquantile`, linear interpolation) of its finite
+    values, duplicates merged, so there may be fewer bins; -inf and +inf widen the outer
+    edges (:func:`infinite_ends`); any other column takes one slice per value.
 
     Returns
     -------
@@ -183,7 +184,28 @@ def quantile_edges(values: pd.Series, bins: int) -> np.ndarray | None:
     ):
         return None
     arr = values.to_numpy(dtype=float)
-    return np.unique(np.nanquantile(arr, np.linspace(0, 1, bins + 1)))
+    finite = arr[np.isfinite(arr)]
+    qs = np.linspace(0, 1, bins + 1)
+    edges = np.nanquantile(finite, qs) if len(finite) else np.array([np.nan])
+    return infinite_ends(np.unique(edges), arr)
+
+
+def infinite_ends(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Widen the outer ``edges`` to -inf/+inf where ``values`` hold them.
+
+    Quantiles are taken over the finite values (an infinite one would make ``inf - inf``
+    of the interpolation); an infinite value then falls in the lowest or highest bin, whose
+    name shows it (``[75.3, inf]``).
+    """
+    edges = np.asarray(edges, dtype=float)
+    if not len(edges) or np.isnan(edges).all():
+        present = values[~np.isnan(values)]
+        return np.unique(present[np.isinf(present)]) if len(present) else edges
+    if (values == -np.inf).any():
+        edges = np.r_[-np.inf, edges[1:]] if len(edges) > 1 else np.r_[-np.inf, edges]
+    if (values == np.inf).any():
+        edges = np.r_[edges[:-1], np.inf] if len(edges) > 1 else np.r_[edges, np.inf]
+    return edges
 
 
 def bin_codes(values: pd.Series, edges: np.ndarray) -> np.ndarray:
