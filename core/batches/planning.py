@@ -66,10 +66,7 @@ SHAPE_VALUES = 100_000
 
 
 def plan_table(
-    source: BatchSource,
-    options: dict[str, Any],
-    progress: Progress | None,
-    defer_ids: bool = False,
+    source: BatchSource, options: dict[str, Any], progress: Progress | None, defer_ids: bool = False
 ) -> LoadPlan:
     """Do :func:`core.batches.plan.build_plan`'s work (its caller re-raises a DataError).
 
@@ -222,10 +219,8 @@ def _check_score(
 ) -> None:
     """Check the whole score column as the loader reads it (numbers in ``fmt``, finite).
 
-    Its distinct cells only (grouped batches): the counting passes then leave it out, so
-    identical rows merge. A source that counts a numeric column's infinite cells
-    (``count_infinite``) answers at once when there are none. A refusal is re-worded as the
-    loader's by the caller.
+    Its distinct cells only (grouped batches), or a source's count of a numeric column's
+    infinite cells (``count_infinite``) when none. The caller re-words a refusal.
     """
     from slicewise.core.column_parsing import parse_score
 
